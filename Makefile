@@ -1,0 +1,135 @@
+# tokemb - a suite of small C programs for LLM tokens and embeddings.
+# make [V=1] [SAN=1] [CUDA=1] [NATIVE=1]; make check; make install PREFIX=... DESTDIR=...
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+CC      ?= cc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || echo /usr/local/cuda/bin/nvcc)
+PKG_CONFIG ?= pkg-config
+
+# Debian package that provides each pkg-config module
+PKGS     = libutf8proc openblas libpcre2-8 oniguruma libcjson
+DEB_libutf8proc = libutf8proc-dev
+DEB_openblas    = libopenblas-dev
+DEB_libpcre2-8  = libpcre2-dev
+DEB_oniguruma   = libonig-dev
+DEB_libcjson    = libcjson-dev
+
+ifeq ($(filter clean lint,$(MAKECMDGOALS)),)
+MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+ifneq ($(MISSING),)
+$(error missing libraries: $(MISSING); install the Debian packages: $(foreach p,$(MISSING),$(DEB_$(p))) (see INSTALL))
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS))
+endif
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN     = -Wall -Wextra -Wno-unused-parameter
+CPPFLAGS += -Ilib -D_FILE_OFFSET_BITS=64
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lm -pthread
+
+BUILD ?= build
+ifeq ($(SAN),1)
+BUILD := build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(NATIVE),1)
+ALL_CFLAGS += -march=native
+endif
+ifeq ($(CUDA),1)
+BUILD := $(BUILD)-cuda
+CPPFLAGS += -DTE_CUDA
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart
+NVFLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Ilib
+CU_SRC = $(wildcard lib/*_cuda.cu)
+endif
+
+PROGS   = $(filter-out common,$(basename $(notdir $(wildcard cmd/*.c))))
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(CU_SRC:lib/%.cu=$(BUILD)/lib/%.o)
+CMD_COMMON = $(BUILD)/cmd/common.o
+BINS    = $(PROGS:%=$(BUILD)/bin/%)
+UNIT_SRC = $(wildcard t/unit/test-*.c)
+UNITS   = $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
+LIBA    = $(BUILD)/libtokemb.a
+
+ifneq ($(V),1)
+Q = @
+E = @printf '  %-6s %s\n'
+else
+Q =
+E = @:
+endif
+
+.SECONDARY:
+.PHONY: all check unit clean install uninstall lint demo
+all: $(BINS) $(UNITS)
+
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/lib/%.o: lib/%.cu
+	@mkdir -p $(@D)
+	$(E) NVCC $<
+	$(Q)$(NVCC) $(NVFLAGS) -DTE_CUDA -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/t/%.o: t/unit/%.c
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	$(E) AR $@
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(CMD_COMMON) $(LIBA)
+	@mkdir -p $(@D)
+	$(E) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/t/%: $(BUILD)/t/%.o $(LIBA)
+	$(E) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The test command: every bats file and every unit test; ends "N passed, N failed".
+check: all
+	$(Q)TOKEMB_BIN=$(CURDIR)/$(BUILD)/bin TOKEMB_UNIT=$(CURDIR)/$(BUILD)/t ./t/run.sh $(TESTS)
+
+# The demonstration the README opens with, on data the repository ships.
+demo: all
+	$(Q)TOKEMB_BIN=$(CURDIR)/$(BUILD)/bin ./share/demo.sh
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
+	install -m 644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5))
+
+SHELL_FILES = .ci/run $(wildcard t/*.sh bench/*.sh share/*.sh)
+lint:
+	shellcheck -x $(SHELL_FILES)
+	shellcheck -x -s bash -e SC2154,SC2030,SC2031,SC2016 t/helper.bash $(wildcard t/*.bats)
+
+clean:
+	rm -rf build build-san build-cuda build-san-cuda
+
+-include $(wildcard $(BUILD)/*/*.d)

@@ -1,0 +1,234 @@
+/* util.c: diagnostics, strict number parsing, UTF-8 checks, whole-file writes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tokemb.h"
+
+int
+te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!d)
+		return -1;
+	snprintf(d->file, sizeof d->file, "%s", file ? file : "");
+	d->line = line;
+	va_start(ap, fmt);
+	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+te_build_info(void)
+{
+	return "BLAS: OpenBLAS (cblas)"
+#ifdef TE_CUDA
+	       "; CUDA: yes (cuBLAS)"
+#else
+	       "; CUDA: no"
+#endif
+#if defined(__AVX512F__)
+	       "; SIMD: AVX-512"
+#elif defined(__AVX2__)
+	       "; SIMD: AVX2"
+#elif defined(__SSE4_2__)
+	       "; SIMD: SSE4.2"
+#elif defined(__x86_64__)
+	       "; SIMD: SSE2 (x86-64 baseline)"
+#elif defined(__aarch64__)
+	       "; SIMD: NEON"
+#else
+	       "; SIMD: none"
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+	       "; sanitizers: address"
+#endif
+	       ;
+}
+
+int
+te_parse_ll(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || end == s) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (errno == ERANGE || v < lo || v > hi) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+te_parse_double(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s) {
+		errno = EINVAL;
+		return -1;
+	}
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || end == s) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (errno == ERANGE || !isfinite(v)) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+size_t
+te_utf8_valid_prefix(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + j] & 0x3F);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += k + 1;
+	}
+	return i;
+}
+
+int
+te_utf8_valid(const char *s, size_t n)
+{
+	return te_utf8_valid_prefix(s, n) == n;
+}
+
+struct te_atomic {
+	FILE *fp;
+	char *path;
+	char *tmp;
+};
+
+te_atomic *
+te_atomic_open(const char *path, te_diag *d)
+{
+	te_atomic *a = calloc(1, sizeof *a);
+	int fd;
+
+	if (!a) {
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
+	a->path = strdup(path);
+	if (!a->path || asprintf(&a->tmp, "%s.tmp.XXXXXX", path) < 0) {
+		free(a->path);
+		free(a);
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
+	fd = mkstemp(a->tmp);
+	if (fd < 0) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		free(a->tmp);
+		free(a->path);
+		free(a);
+		return NULL;
+	}
+	(void)fchmod(fd, 0666 & ~umask(umask(0)));
+	a->fp = fdopen(fd, "w");
+	if (!a->fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		close(fd);
+		unlink(a->tmp);
+		free(a->tmp);
+		free(a->path);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+FILE *
+te_atomic_fp(te_atomic *a)
+{
+	return a->fp;
+}
+
+int
+te_atomic_commit(te_atomic *a, te_diag *d)
+{
+	int rc = 0;
+
+	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0) {
+		rc = te_diag_set(d, a->path, 0, "%s", strerror(errno ? errno : EIO));
+		fclose(a->fp);
+	} else if (fclose(a->fp) != 0) {
+		rc = te_diag_set(d, a->path, 0, "%s", strerror(errno));
+	} else if (rename(a->tmp, a->path) != 0) {
+		rc = te_diag_set(d, a->path, 0, "%s", strerror(errno));
+	}
+	if (rc)
+		unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	free(a);
+	return rc;
+}
+
+void
+te_atomic_abort(te_atomic *a)
+{
+	if (!a)
+		return;
+	fclose(a->fp);
+	unlink(a->tmp);
+	free(a->tmp);
+	free(a->path);
+	free(a);
+}

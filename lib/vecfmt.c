@@ -1,0 +1,901 @@
+/* vecfmt.c: vector files (word2vec text and binary, GloVe, TEVEC) and streams. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tokemb.h"
+
+struct te_vecs {
+	size_t rows, dim;
+	float *data;          /* owned unless mapped */
+	char **keys;          /* rows pointers into keybuf, or NULL */
+	char *keybuf;         /* owned unless mapped */
+	void *map;
+	size_t maplen;
+	te_vec_format fmt;
+	/* hash index over keys: open addressing, row+1 (0 = empty) */
+	uint32_t *hidx;
+	size_t hcap;
+};
+
+static uint64_t
+hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+long
+te_parse_floats(const char *s, size_t len, float **x, size_t *cap, te_diag *d)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len) {
+		char *end;
+		float f;
+
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i >= len)
+			break;
+		errno = 0;
+		f = strtof(s + i, &end);
+		if (end == s + i || (end < s + len && *end != ' ' && *end != '\t' &&
+		                     *end != '\0')) {
+			size_t k = 0;
+
+			while (i + k < len && s[i + k] != ' ' && s[i + k] != '\t')
+				k++;
+			return te_diag_set(d, NULL, 0, "bad number '%.*s' in column %zu",
+			                   (int)(k > 40 ? 40 : k), s + i, n + 1);
+		}
+		if (!isfinite(f))
+			return te_diag_set(d, NULL, 0, "component %zu is not a finite number",
+			                   n + 1);
+		if (n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			float *nx = realloc(*x, nc * sizeof *nx);
+
+			if (!nx)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			*x = nx;
+			*cap = nc;
+		}
+		(*x)[n++] = f;
+		i = (size_t)(end - s);
+	}
+	return (long)n;
+}
+
+static int
+looks_numeric(const char *s, size_t n)
+{
+	char *end;
+
+	if (n == 0)
+		return 0;
+	errno = 0;
+	(void)strtof(s, &end);
+	return end == s + n;
+}
+
+void
+te_vecs_free(te_vecs *v)
+{
+	if (!v)
+		return;
+	if (v->map) {
+		munmap(v->map, v->maplen);
+	} else {
+		free(v->data);
+		free(v->keybuf);
+	}
+	free(v->keys);
+	free(v->hidx);
+	free(v);
+}
+
+size_t te_vecs_rows(const te_vecs *v) { return v->rows; }
+size_t te_vecs_dim(const te_vecs *v) { return v->dim; }
+const float *te_vecs_data(const te_vecs *v) { return v->data; }
+te_vec_format te_vecs_format(const te_vecs *v) { return v->fmt; }
+
+const float *
+te_vecs_row(const te_vecs *v, size_t i)
+{
+	return v->data + i * v->dim;
+}
+
+const char *
+te_vecs_key(const te_vecs *v, size_t i)
+{
+	return v->keys ? v->keys[i] : NULL;
+}
+
+long
+te_vecs_find(te_vecs *v, const char *key, size_t len)
+{
+	if (!v->keys)
+		return -1;
+	if (!v->hidx) {
+		size_t cap = 16;
+
+		while (cap < v->rows * 2)
+			cap *= 2;
+		v->hidx = calloc(cap, sizeof *v->hidx);
+		if (!v->hidx)
+			return -1;
+		v->hcap = cap;
+		/* the first occurrence of a key wins, as in gensim */
+		for (size_t i = 0; i < v->rows; i++) {
+			const char *k = v->keys[i];
+			size_t kl = strlen(k), h = hash_bytes(k, kl) & (cap - 1);
+
+			while (v->hidx[h]) {
+				if (strcmp(v->keys[v->hidx[h] - 1], k) == 0)
+					break;
+				h = (h + 1) & (cap - 1);
+			}
+			if (!v->hidx[h])
+				v->hidx[h] = (uint32_t)i + 1;
+		}
+	}
+	for (size_t h = hash_bytes(key, len) & (v->hcap - 1); v->hidx[h];
+	     h = (h + 1) & (v->hcap - 1)) {
+		const char *k = v->keys[v->hidx[h] - 1];
+
+		if (strncmp(k, key, len) == 0 && k[len] == '\0')
+			return (long)v->hidx[h] - 1;
+	}
+	return -1;
+}
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	void *np = realloc(*p, nc * elem);
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+static te_vecs *
+load_tevec(const char *path, int fd, size_t size, te_diag *d)
+{
+	unsigned char *m;
+	uint32_t version, etype, flags;
+	uint64_t rows, dim, koff, ksize;
+	te_vecs *v;
+
+	if (size < TE_VEC_HEADER_SIZE) {
+		te_diag_set(d, path, 0, "truncated header");
+		return NULL;
+	}
+	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	memcpy(&version, m + 8, 4);
+	memcpy(&etype, m + 12, 4);
+	memcpy(&rows, m + 16, 8);
+	memcpy(&dim, m + 24, 8);
+	memcpy(&koff, m + 32, 8);
+	memcpy(&ksize, m + 40, 8);
+	memcpy(&flags, m + 48, 4);
+	if (version != 1) {
+		te_diag_set(d, path, 0, "unsupported TEVEC version %u", version);
+		goto bad;
+	}
+	if (etype != 1) {
+		te_diag_set(d, path, 0, "unsupported element type %u", etype);
+		goto bad;
+	}
+	if (flags & TE_VEC_FLAG_TOKENS) {
+		te_diag_set(d, path, 0, "a token-vector stream, not a vector file");
+		goto bad;
+	}
+	if (dim == 0 || dim > (1u << 20)) {
+		te_diag_set(d, path, 0, "bad dimension %llu", (unsigned long long)dim);
+		goto bad;
+	}
+	if (rows == TE_VEC_ROWS_STREAM) {
+		if (koff || (size - TE_VEC_HEADER_SIZE) % (dim * 4)) {
+			te_diag_set(d, path, 0, "truncated stream: size is not a whole "
+			            "number of rows");
+			goto bad;
+		}
+		rows = (size - TE_VEC_HEADER_SIZE) / (dim * 4);
+	}
+	if (rows > (size - TE_VEC_HEADER_SIZE) / (dim * 4)) {
+		te_diag_set(d, path, 0, "truncated: header says %llu rows of %llu, file "
+		            "holds fewer", (unsigned long long)rows, (unsigned long long)dim);
+		goto bad;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v) {
+		te_diag_set(d, path, 0, "out of memory");
+		goto bad;
+	}
+	v->map = m;
+	v->maplen = size;
+	v->rows = rows;
+	v->dim = dim;
+	v->fmt = TE_VEC_FORMAT_TEVEC;
+	v->data = (float *)(m + TE_VEC_HEADER_SIZE);
+	if (koff) {
+		uint64_t end = TE_VEC_HEADER_SIZE + rows * dim * 4;
+		char *k;
+
+		if (koff < end || koff > size || ksize > size - koff ||
+		    (ksize && m[koff + ksize - 1] != '\0')) {
+			te_diag_set(d, path, 0, "bad key table");
+			v->map = NULL;
+			free(v);
+			goto bad;
+		}
+		v->keys = malloc((rows ? rows : 1) * sizeof *v->keys);
+		if (!v->keys) {
+			v->map = NULL;
+			free(v);
+			te_diag_set(d, path, 0, "out of memory");
+			goto bad;
+		}
+		k = (char *)m + koff;
+		for (uint64_t i = 0; i < rows; i++) {
+			char *e;
+
+			if (k >= (char *)m + koff + ksize) {
+				te_diag_set(d, path, 0, "key table holds fewer keys than rows");
+				te_vecs_free(v);
+				return NULL;
+			}
+			v->keys[i] = k;
+			e = memchr(k, '\0', (size_t)((char *)m + koff + ksize - k));
+			k = e + 1;
+		}
+	}
+	return v;
+bad:
+	munmap(m, size);
+	return NULL;
+}
+
+/* word2vec binary: "rows dim\n", then per row "key " + dim float32 (+ "\n"). */
+static te_vecs *
+load_w2v_bin(const char *path, FILE *fp, te_diag *d)
+{
+	long long rows, dim;
+	te_vecs *v = NULL;
+	size_t kcap = 0, klen = 0;
+	size_t *koffs = NULL;
+
+	if (fscanf(fp, "%lld %lld", &rows, &dim) != 2 || rows < 0 || dim <= 0 ||
+	    dim > (1 << 20)) {
+		te_diag_set(d, path, 1, "bad word2vec binary header");
+		return NULL;
+	}
+	if (getc(fp) != '\n') {
+		te_diag_set(d, path, 1, "bad word2vec binary header");
+		return NULL;
+	}
+	v = calloc(1, sizeof *v);
+	if (!v)
+		goto oom;
+	v->dim = (size_t)dim;
+	v->fmt = TE_VEC_FORMAT_W2V_BIN;
+	if ((size_t)rows > SIZE_MAX / (size_t)dim / 4)
+		goto oom;
+	v->data = malloc((rows ? (size_t)rows : 1) * (size_t)dim * sizeof(float));
+	koffs = malloc((rows ? (size_t)rows : 1) * sizeof *koffs);
+	if (!v->data || !koffs)
+		goto oom;
+	for (long long r = 0; r < rows; r++) {
+		int c;
+
+		while ((c = getc(fp)) == '\n')
+			;
+		koffs[r] = klen;
+		while (c != EOF && c != ' ') {
+			if (grow((void **)&v->keybuf, &kcap, klen + 2, 1) < 0)
+				goto oom;
+			v->keybuf[klen++] = (char)c;
+			c = getc(fp);
+		}
+		if (c == EOF) {
+			te_diag_set(d, path, 0, "truncated: header says %lld rows, found %lld",
+			            rows, r);
+			goto fail;
+		}
+		if (grow((void **)&v->keybuf, &kcap, klen + 1, 1) < 0)
+			goto oom;
+		v->keybuf[klen++] = '\0';
+		if (fread(v->data + (size_t)r * (size_t)dim, sizeof(float), (size_t)dim, fp) !=
+		    (size_t)dim) {
+			te_diag_set(d, path, 0, "truncated: row %lld is incomplete", r + 1);
+			goto fail;
+		}
+		for (long long j = 0; j < dim; j++)
+			if (!isfinite(v->data[(size_t)r * (size_t)dim + (size_t)j])) {
+				te_diag_set(d, path, 0, "row %lld ('%s'): component %lld is not "
+				            "finite", r + 1, v->keybuf + koffs[r], j + 1);
+				goto fail;
+			}
+		v->rows++;
+	}
+	v->keys = malloc((rows ? (size_t)rows : 1) * sizeof *v->keys);
+	if (!v->keys)
+		goto oom;
+	for (long long r = 0; r < rows; r++)
+		v->keys[r] = v->keybuf + koffs[r];
+	free(koffs);
+	return v;
+oom:
+	te_diag_set(d, path, 0, "out of memory");
+fail:
+	free(koffs);
+	te_vecs_free(v);
+	return NULL;
+}
+
+/* Text: optional "rows dim" header; each line "key v1 .. vd" or "v1 .. vd". */
+static te_vecs *
+load_text(const char *path, FILE *fp, te_diag *d)
+{
+	te_reader *r = te_reader_from_fp(fp, path, '\n');
+	te_vecs *v = calloc(1, sizeof *v);
+	char *line;
+	size_t len, dcap = 0, kcap = 0, klen = 0, ocap = 0;
+	size_t *koffs = NULL;
+	float *x = NULL;
+	size_t xcap = 0;
+	long long hrows = -1;
+	int keyed = -1, rc;
+
+	if (!r || !v)
+		goto oom;
+	te_reader_strip_cr(r, 1);
+	v->fmt = TE_VEC_FORMAT_TEXT;
+	while ((rc = te_reader_next(r, &line, &len, d)) == 1) {
+		long ln = te_reader_lineno(r);
+		size_t ks = 0;
+		long n;
+
+		if (len == 0)
+			continue;
+		if (ln == 1) {
+			long long a, b;
+			char tail;
+
+			if (sscanf(line, "%lld %lld %c", &a, &b, &tail) == 2 && a >= 0 && b > 0) {
+				hrows = a;
+				v->dim = (size_t)b;
+				continue;
+			}
+		}
+		if (memchr(line, '\0', len)) {
+			te_diag_set(d, path, ln, "NUL byte in a vector line");
+			goto fail;
+		}
+		/* the key is the first field unless the whole line is numbers */
+		if (keyed != 0) {
+			while (ks < len && line[ks] != ' ' && line[ks] != '\t')
+				ks++;
+			if (keyed == -1)
+				keyed = !looks_numeric(line, ks);
+		}
+		if (!keyed)
+			ks = 0;
+		n = te_parse_floats(line + ks, len - ks, &x, &xcap, d);
+		if (n < 0) {
+			te_diag_set(d, path, ln, "%s", d->msg);
+			goto fail;
+		}
+		if (v->dim == 0)
+			v->dim = (size_t)n;
+		if ((size_t)n != v->dim) {
+			te_diag_set(d, path, ln, "%ld components, expected %zu", n, v->dim);
+			goto fail;
+		}
+		if (v->dim == 0) {
+			te_diag_set(d, path, ln, "no components");
+			goto fail;
+		}
+		if (grow((void **)&v->data, &dcap, (v->rows + 1) * v->dim, sizeof(float)) < 0)
+			goto oom;
+		memcpy(v->data + v->rows * v->dim, x, v->dim * sizeof(float));
+		if (keyed) {
+			if (grow((void **)&v->keybuf, &kcap, klen + ks + 1, 1) < 0 ||
+			    grow((void **)&koffs, &ocap, v->rows + 1, sizeof *koffs) < 0)
+				goto oom;
+			koffs[v->rows] = klen;
+			memcpy(v->keybuf + klen, line, ks);
+			klen += ks;
+			v->keybuf[klen++] = '\0';
+		}
+		v->rows++;
+	}
+	if (rc < 0)
+		goto fail;
+	if (hrows >= 0 && (size_t)hrows != v->rows) {
+		te_diag_set(d, path, 1, "header says %lld vectors, file holds %zu", hrows,
+		            v->rows);
+		goto fail;
+	}
+	if (keyed == 1) {
+		v->keys = malloc((v->rows ? v->rows : 1) * sizeof *v->keys);
+		if (!v->keys)
+			goto oom;
+		for (size_t i = 0; i < v->rows; i++)
+			v->keys[i] = v->keybuf + koffs[i];
+	}
+	free(koffs);
+	free(x);
+	te_reader_close(r);
+	return v;
+oom:
+	te_diag_set(d, path, 0, "out of memory");
+fail:
+	free(koffs);
+	free(x);
+	te_reader_close(r);
+	te_vecs_free(v);
+	return NULL;
+}
+
+/* A word2vec binary file starts with "rows dim\n" and then has raw floats;
+ * a text file has only printable text in its first rows. */
+static int
+sniff_w2v_bin(FILE *fp)
+{
+	unsigned char buf[4096];
+	size_t n = fread(buf, 1, sizeof buf, fp), i = 0, nl = 0;
+	long long a, b;
+	int bin = 0;
+
+	rewind(fp);
+	if (n == 0 || sscanf((char *)buf, "%lld %lld", &a, &b) != 2)
+		return 0;
+	while (i < n && buf[i] != '\n')
+		i++;
+	nl = i;
+	for (i = nl + 1; i < n; i++)
+		if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t' &&
+		                    buf[i] != '\r')) {
+			bin = 1;
+			break;
+		}
+	/* one row's worth of floats without a control byte is possible; check
+	 * that the second line parses as text of dim numbers otherwise */
+	if (!bin && b > 0) {
+		size_t ls = nl + 1, le = ls;
+		long cnt = 0;
+
+		while (le < n && buf[le] != '\n')
+			le++;
+		if (le == n && n == sizeof buf)
+			return 0;
+		for (size_t k = ls; k < le; k++)
+			if ((k == ls || buf[k - 1] == ' ') && buf[k] != ' ')
+				cnt++;
+		if (le > ls && cnt != b + 1 && cnt != b)
+			bin = 1;
+	}
+	return bin;
+}
+
+te_vecs *
+te_vecs_load(const char *path, te_vec_format fmt, te_diag *d)
+{
+	int fd;
+	struct stat st;
+	char magic[8] = {0};
+	FILE *fp;
+	te_vecs *v;
+
+	if (!path || strcmp(path, "-") == 0) {
+		te_diag_set(d, "-", 0, "vectors must come from a file, not standard input");
+		return NULL;
+	}
+	fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		te_diag_set(d, path, 0, "%s", S_ISDIR(st.st_mode) ? "is a directory" :
+		            "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (pread(fd, magic, 8, 0) == 8 && memcmp(magic, TE_VEC_MAGIC, 8) == 0 &&
+	    (fmt == TE_VEC_FORMAT_AUTO || fmt == TE_VEC_FORMAT_TEVEC)) {
+		v = load_tevec(path, fd, (size_t)st.st_size, d);
+		close(fd);
+		return v;
+	}
+	if (fmt == TE_VEC_FORMAT_TEVEC) {
+		te_diag_set(d, path, 0, "not a TEVEC file (bad magic)");
+		close(fd);
+		return NULL;
+	}
+	fp = fdopen(fd, "r");
+	if (!fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (fmt == TE_VEC_FORMAT_AUTO)
+		fmt = sniff_w2v_bin(fp) ? TE_VEC_FORMAT_W2V_BIN : TE_VEC_FORMAT_TEXT;
+	v = fmt == TE_VEC_FORMAT_W2V_BIN ? load_w2v_bin(path, fp, d) : load_text(path, fp, d);
+	fclose(fp);
+	if (v && v->rows == 0 && v->dim == 0) {
+		te_diag_set(d, path, 0, "no vectors");
+		te_vecs_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* ----------------------------------------------------------- writers */
+
+int
+te_vec_write_text_header(FILE *fp, size_t rows, size_t dim)
+{
+	return fprintf(fp, "%zu %zu\n", rows, dim) < 0 ? -1 : 0;
+}
+
+int
+te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim)
+{
+	char buf[32];
+
+	if (key) {
+		fputs_unlocked(key, fp);
+		putc_unlocked(' ', fp);
+	}
+	for (size_t i = 0; i < dim; i++) {
+		int n = snprintf(buf, sizeof buf, i ? " %.9g" : "%.9g", (double)x[i]);
+		fwrite_unlocked(buf, 1, (size_t)n, fp);
+	}
+	return putc_unlocked('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+te_vec_write_w2v_bin_header(FILE *fp, size_t rows, size_t dim)
+{
+	return fprintf(fp, "%zu %zu\n", rows, dim) < 0 ? -1 : 0;
+}
+
+int
+te_vec_write_w2v_bin(FILE *fp, const char *key, const float *x, size_t dim)
+{
+	fputs_unlocked(key, fp);
+	putc_unlocked(' ', fp);
+	if (fwrite_unlocked(x, sizeof *x, dim, fp) != dim)
+		return -1;
+	return putc_unlocked('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+te_vec_write_tevec_header(FILE *fp, uint64_t rows, uint64_t dim, uint64_t keys_size,
+                          uint32_t flags)
+{
+	unsigned char h[TE_VEC_HEADER_SIZE] = {0};
+	uint32_t version = 1, etype = 1;
+	uint64_t koff = 0;
+
+	if (keys_size && rows != TE_VEC_ROWS_STREAM)
+		koff = TE_VEC_HEADER_SIZE + rows * dim * 4;
+	memcpy(h, TE_VEC_MAGIC, 8);
+	memcpy(h + 8, &version, 4);
+	memcpy(h + 12, &etype, 4);
+	memcpy(h + 16, &rows, 8);
+	memcpy(h + 24, &dim, 8);
+	memcpy(h + 32, &koff, 8);
+	memcpy(h + 40, &keys_size, 8);
+	memcpy(h + 48, &flags, 4);
+	return fwrite(h, 1, sizeof h, fp) == sizeof h ? 0 : -1;
+}
+
+int
+te_vec_write_tevec_row(FILE *fp, const float *x, size_t dim)
+{
+	return fwrite_unlocked(x, sizeof *x, dim, fp) == dim ? 0 : -1;
+}
+
+int
+te_vec_write_tevec_key(FILE *fp, const char *key)
+{
+	size_t n = strlen(key) + 1;
+
+	return fwrite_unlocked(key, 1, n, fp) == n ? 0 : -1;
+}
+
+/* ----------------------------------------------------------- streams */
+
+struct te_vecstream {
+	te_reader *r;          /* text mode */
+	FILE *fp;              /* binary mode */
+	int own;
+	int binary;
+	int tokens;            /* binary: token-vector stream */
+	size_t dim;            /* binary: from header; text: from the first row */
+	char *name;
+	float *buf;
+	size_t cap;
+	float *x;
+	size_t xcap;
+	char *key;
+	size_t keycap;
+	long rowno;
+	int eof;
+};
+
+static te_vecstream *
+vecstream_init(FILE *fp, const char *name, int own, te_diag *d)
+{
+	te_vecstream *s = calloc(1, sizeof *s);
+	int c;
+
+	if (!s) {
+		te_diag_set(d, name, 0, "out of memory");
+		return NULL;
+	}
+	s->fp = fp;
+	s->own = own;
+	s->name = strdup(name);
+	c = getc(fp);
+	if (c == 'T') {
+		unsigned char h[TE_VEC_HEADER_SIZE];
+		uint32_t version, etype, flags;
+		uint64_t rows, dim;
+
+		h[0] = 'T';
+		if (fread(h + 1, 1, sizeof h - 1, fp) == sizeof h - 1 &&
+		    memcmp(h, TE_VEC_MAGIC, 8) == 0) {
+			memcpy(&version, h + 8, 4);
+			memcpy(&etype, h + 12, 4);
+			memcpy(&rows, h + 16, 8);
+			memcpy(&dim, h + 24, 8);
+			memcpy(&flags, h + 48, 4);
+			if (version != 1 || etype != 1 || dim == 0 || dim > (1u << 20)) {
+				te_diag_set(d, name, 0, "bad TEVEC header");
+				te_vecstream_close(s);
+				return NULL;
+			}
+			s->binary = 1;
+			s->tokens = (flags & TE_VEC_FLAG_TOKENS) != 0;
+			s->dim = (size_t)dim;
+			return s;
+		}
+		te_diag_set(d, name, 1, "input starts like a TEVEC file but its header is "
+		            "damaged");
+		te_vecstream_close(s);
+		return NULL;
+	}
+	if (c != EOF)
+		ungetc(c, fp);
+	s->r = te_reader_from_fp(fp, name, '\n');
+	if (!s->r) {
+		te_vecstream_close(s);
+		return NULL;
+	}
+	te_reader_strip_cr(s->r, 1);
+	return s;
+}
+
+te_vecstream *
+te_vecstream_from_fp(FILE *fp, const char *name, te_diag *d)
+{
+	return vecstream_init(fp, name ? name : "-", 0, d);
+}
+
+te_vecstream *
+te_vecstream_open(const char *path, te_diag *d)
+{
+	FILE *fp;
+
+	if (!path || strcmp(path, "-") == 0)
+		return vecstream_init(stdin, "-", 0, d);
+	fp = fopen(path, "r");
+	if (!fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	return vecstream_init(fp, path, 1, d);
+}
+
+int
+te_vecstream_is_binary(const te_vecstream *s)
+{
+	return s->binary;
+}
+
+long
+te_vecstream_lineno(const te_vecstream *s)
+{
+	return s->r ? te_reader_lineno(s->r) : s->rowno;
+}
+
+/* Parse one text line into s->x; returns the count or -1. */
+static long
+text_vec(te_vecstream *s, char *line, size_t len, const char **key, te_diag *d)
+{
+	size_t ks = 0;
+	long n;
+
+	if (key) {
+		*key = NULL;
+		while (ks < len && line[ks] != ' ' && line[ks] != '\t')
+			ks++;
+		if (looks_numeric(line, ks)) {
+			ks = 0;
+		} else {
+			if (ks + 1 > s->keycap) {
+				char *nk = realloc(s->key, ks + 1);
+				if (!nk)
+					return te_diag_set(d, s->name, te_vecstream_lineno(s),
+					                   "out of memory");
+				s->key = nk;
+				s->keycap = ks + 1;
+			}
+			memcpy(s->key, line, ks);
+			s->key[ks] = '\0';
+			*key = s->key;
+		}
+	}
+	n = te_parse_floats(line + ks, len - ks, &s->x, &s->xcap, d);
+	if (n < 0)
+		return te_diag_set(d, s->name, te_vecstream_lineno(s), "%s", d->msg);
+	return n;
+}
+
+int
+te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
+                      te_diag *d)
+{
+	size_t n = 0;
+
+	if (s->binary) {
+		uint32_t cnt;
+		size_t got;
+
+		if (!s->tokens) {
+			/* a plain vector stream: each vector is a one-token document */
+			cnt = 1;
+		} else {
+			got = fread(&cnt, 1, 4, s->fp);
+			if (got == 0 && feof(s->fp))
+				return 0;
+			if (got != 4)
+				return te_diag_set(d, s->name, 0, "truncated token-vector stream");
+		}
+		if (grow((void **)&s->buf, &s->cap, (size_t)cnt * s->dim + 1,
+		         sizeof(float)) < 0)
+			return te_diag_set(d, s->name, 0, "out of memory");
+		got = fread(s->buf, sizeof(float), (size_t)cnt * s->dim, s->fp);
+		if (!s->tokens && got == 0 && feof(s->fp))
+			return 0;
+		if (got != (size_t)cnt * s->dim)
+			return te_diag_set(d, s->name, 0, "truncated token-vector stream "
+			                   "(document %ld)", s->rowno + 1);
+		s->rowno++;
+		*buf = s->buf;
+		*rows = cnt;
+		*dim = s->dim;
+		return 1;
+	}
+	for (;;) {
+		char *line;
+		size_t len;
+		int rc = te_reader_next(s->r, &line, &len, d);
+		long k;
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			if (n == 0)
+				return 0;
+			if (!s->eof) {
+				/* a last document without its empty line is accepted */
+				s->eof = 1;
+			}
+			break;
+		}
+		if (len == 0)
+			break;
+		k = text_vec(s, line, len, NULL, d);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return te_diag_set(d, s->name, te_vecstream_lineno(s), "no numbers on a "
+			                   "token-vector line");
+		if (s->dim == 0)
+			s->dim = (size_t)k;
+		if ((size_t)k != s->dim)
+			return te_diag_set(d, s->name, te_vecstream_lineno(s),
+			                   "%ld components, expected %zu", k, s->dim);
+		if (grow((void **)&s->buf, &s->cap, (n + 1) * s->dim, sizeof(float)) < 0)
+			return te_diag_set(d, s->name, te_vecstream_lineno(s), "out of memory");
+		memcpy(s->buf + n * s->dim, s->x, s->dim * sizeof(float));
+		n++;
+	}
+	*buf = s->buf;
+	*rows = n;
+	*dim = s->dim;
+	return 1;
+}
+
+int
+te_vecstream_next_vec(te_vecstream *s, float **buf, size_t *dim, const char **key,
+                      te_diag *d)
+{
+	if (s->binary) {
+		size_t rows;
+
+		if (key)
+			*key = NULL;
+		if (s->tokens)
+			return te_diag_set(d, s->name, 0, "a token-vector stream where vectors "
+			                   "were expected");
+		return te_vecstream_next_doc(s, buf, &rows, dim, d);
+	}
+	for (;;) {
+		char *line;
+		size_t len;
+		int rc = te_reader_next(s->r, &line, &len, d);
+		long k;
+
+		if (rc <= 0)
+			return rc;
+		if (te_reader_lineno(s->r) == 1) {
+			long long a, b;
+			char tail;
+
+			if (sscanf(line, "%lld %lld %c", &a, &b, &tail) == 2)
+				continue; /* a word2vec header */
+		}
+		k = text_vec(s, line, len, key, d);
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			return te_diag_set(d, s->name, te_vecstream_lineno(s), "empty vector");
+		*buf = s->x;
+		*dim = (size_t)k;
+		return 1;
+	}
+}
+
+void
+te_vecstream_close(te_vecstream *s)
+{
+	if (!s)
+		return;
+	te_reader_close(s->r);
+	if (s->own && s->fp)
+		fclose(s->fp);
+	free(s->name);
+	free(s->buf);
+	free(s->x);
+	free(s->key);
+	free(s);
+}

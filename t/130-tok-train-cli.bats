@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# tok-train: the command-line contract (help, version, usage errors, man examples).
+
+load helper
+
+@test "tok-train --help prints usage on stdout and exits 0" {
+	run -0 --separate-stderr tok-train --help
+	[[ $output == usage:* ]]
+}
+
+@test "tok-train --version says how it was built" {
+	run -0 tok-train --version
+	[[ $output == *BLAS* ]]
+	[[ $output == *CUDA* ]]
+}
+
+@test "tok-train with an unknown option exits 2 with a usage line" {
+	run -2 --separate-stderr tok-train --no-such-option
+	[[ $stderr == *usage:* ]]
+}
+
+@test "tok-train man page examples run" {
+	run_man_examples tok-train
+}

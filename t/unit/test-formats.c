@@ -1,0 +1,86 @@
+/* test-formats.c: the token-id line format, strict parsing, UTF-8, vectors. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tokemb.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	te_diag d = {0};
+	te_ids a = {0};
+	long long v;
+	char path[] = "/tmp/tokemb-unit-XXXXXX";
+	int fd;
+	FILE *fp;
+	te_vecs *vs;
+
+	ok(te_ids_parse("101 7592 102", 12, &a, &d) == 0 && a.n == 3 && a.v[1] == 7592,
+	   "ids line parses");
+	ok(te_ids_parse("", 0, &a, &d) == 0 && a.n == 0, "empty line is an empty document");
+	ok(te_ids_parse("1  2", 4, &a, &d) < 0, "double space refused");
+	ok(te_ids_parse("1 2 ", 4, &a, &d) < 0, "trailing space refused");
+	ok(te_ids_parse("1 x", 3, &a, &d) < 0 && strstr(d.msg, "column 3"), "letter refused with column");
+	ok(te_ids_parse("99999999999", 11, &a, &d) < 0, "id beyond int32 refused");
+	te_ids_release(&a);
+
+	ok(te_parse_ll("12", 0, 100, &v) == 0 && v == 12, "integer parses");
+	ok(te_parse_ll("12x", 0, 100, &v) < 0, "typo is an error, not 12");
+	ok(te_parse_ll("", 0, 100, &v) < 0, "empty is an error");
+	ok(te_parse_ll("101", 0, 100, &v) < 0, "out of range is an error");
+
+	ok(te_utf8_valid("h\xc3\xa9llo", 6), "valid UTF-8");
+	ok(!te_utf8_valid("\xc3", 1), "truncated sequence");
+	ok(!te_utf8_valid("\xc0\xaf", 2), "overlong refused");
+	ok(!te_utf8_valid("\xed\xa0\x80", 3), "surrogate refused");
+	ok(te_utf8_valid_prefix("ab\xff" "cd", 5) == 2, "valid prefix stops at bad byte");
+	ok(te_utf8_valid("\xf0\x9f\x98\x80", 4), "emoji is valid");
+
+	/* vectors: text with header, round trip through TEVEC */
+	fd = mkstemp(path);
+	fp = fdopen(fd, "w");
+	fputs("2 3\nking 1 2 3\nqueen 0.5 -1 2.25\n", fp);
+	fclose(fp);
+	vs = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
+	ok(vs && te_vecs_rows(vs) == 2 && te_vecs_dim(vs) == 3, "w2v text loads");
+	ok(vs && te_vecs_find(vs, "queen", 5) == 1 && te_vecs_row(vs, 1)[2] == 2.25f,
+	   "key lookup");
+	if (vs) {
+		char p2[] = "/tmp/tokemb-unit-XXXXXX";
+		int fd2 = mkstemp(p2);
+		FILE *f2 = fdopen(fd2, "w");
+		te_vecs *w;
+
+		te_vec_write_tevec_header(f2, 2, 3, strlen("king") + 1 + strlen("queen") + 1, 0);
+		for (size_t i = 0; i < 2; i++)
+			te_vec_write_tevec_row(f2, te_vecs_row(vs, i), 3);
+		te_vec_write_tevec_key(f2, "king");
+		te_vec_write_tevec_key(f2, "queen");
+		fclose(f2);
+		w = te_vecs_load(p2, TE_VEC_FORMAT_AUTO, &d);
+		ok(w && te_vecs_format(w) == TE_VEC_FORMAT_TEVEC && te_vecs_rows(w) == 2 &&
+		   strcmp(te_vecs_key(w, 1), "queen") == 0 && te_vecs_row(w, 1)[1] == -1.0f,
+		   "TEVEC round trip, memory-mapped");
+		te_vecs_free(w);
+		truncate(p2, 70);
+		w = te_vecs_load(p2, TE_VEC_FORMAT_AUTO, &d);
+		ok(!w && strstr(d.msg, "truncated"), "truncated TEVEC refused: %s", d.msg);
+		unlink(p2);
+	}
+	te_vecs_free(vs);
+	fp = fopen(path, "w");
+	fputs("a 1 2\nb 1 nan\n", fp);
+	fclose(fp);
+	vs = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
+	ok(!vs && d.line == 2, "NaN refused with its line");
+	fp = fopen(path, "w");
+	fputs("a 1 2\nb 1 2 3\n", fp);
+	fclose(fp);
+	vs = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
+	ok(!vs && d.line == 2 && strstr(d.msg, "expected 2"), "dimension mismatch refused");
+	unlink(path);
+	return done_testing();
+}
