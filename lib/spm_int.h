@@ -74,7 +74,7 @@ te_precompiled *te_precompiled_from_base64(const char *b64, size_t n,
 void te_precompiled_free(te_precompiled *pc);
 
 /* Longest rule matching a prefix of s[0, n): returns its length in bytes
- * (0 when none) and sets *rep/*rep_len to the replacement.  This is the
+ * (0 when none) and sets *rep and *rep_len to the replacement.  This is the
  * lookup sentencepiece's normalizer uses. */
 size_t te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
                              const char **rep, size_t *rep_len);
@@ -229,5 +229,67 @@ void te_gguf_vocab_free(te_gguf_vocab *g);
  * dummy prefix per add_space_prefix (default on), no extra-whitespace
  * removal unless the file asks.  g may be freed afterwards. */
 te_spm *te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d);
+
+/* ------------------------------------- shared by the spm modules only */
+
+/* A byte trie in one open-addressing hash table: (node, byte) -> child.
+ * Node 0 is the root; value[node] is the id stored there or -1. */
+typedef struct te_strie {
+	uint64_t *keys;   /* ((node << 8) | byte) + 1; 0 = empty slot */
+	uint32_t *child;
+	size_t cap, used; /* cap a power of two */
+	int32_t *value;
+	size_t n_nodes, value_cap;
+} te_strie;
+int te_strie_init(te_strie *t);
+void te_strie_release(te_strie *t);
+/* Insert s[0, len) with value v; an existing value is kept unless
+ * overwrite.  Returns 0, -1 on no memory. */
+int te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
+                    int overwrite);
+static inline uint32_t
+te_strie_next(const te_strie *t, uint32_t node, unsigned char c)
+{
+	uint64_t key = (((uint64_t)node << 8) | c) + 1;
+	size_t mask = t->cap - 1;
+	size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+
+	for (;;) {
+		if (t->keys[h] == key)
+			return t->child[h];
+		if (t->keys[h] == 0)
+			return 0;
+		h = (h + 1) & mask;
+	}
+}
+/* The value stored for s[0, len), or -1. */
+int32_t te_strie_get(const te_strie *t, const char *s, size_t len);
+
+/* Length of the UTF-8 character at s (1..4, at most n), as sentencepiece's
+ * OneCharLen: from the lead byte alone. */
+size_t te_spm_one_char_len(const char *s, size_t n);
+/* Length of a valid UTF-8 character at s, or 0 when the bytes there are
+ * not one (then the caller consumes one byte as U+FFFD). */
+size_t te_spm_valid_char_len(const char *s, size_t n);
+/* Decode base64 (standard alphabet, padding optional); malloc'd. */
+unsigned char *te_spm_base64(const char *s, size_t n, size_t *out_n);
+/* Internal constructor shared by the .model and GGUF loaders. */
+typedef struct te_spm_init {
+	size_t n;
+	const char *const *pieces;
+	const size_t *lens;
+	const float *scores;
+	const uint8_t *types;
+	int model_type;
+	int byte_fallback;
+	int32_t bos_id, eos_id, pad_id;
+	int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
+	int treat_whitespace_as_suffix;
+	const char *normalizer_name;
+	const unsigned char *charsmap;
+	size_t charsmap_len;
+	const char *unk_surface;   /* NULL: " \u2047 " */
+} te_spm_init;
+te_spm *te_spm_new(const te_spm_init *in, const char *name, te_diag *d);
 
 #endif /* SPM_INT_H */
