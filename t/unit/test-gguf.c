@@ -70,7 +70,7 @@ check_vocab_tests(te_spm *m, const char *data, const char *stem)
 		te_ids_parse(line, (size_t)(oe - line), &want, &d);
 		te_spm_encode(m, s, (size_t)(e - s), 0, &ids, NULL, &d);
 		total++;
-		if (ids.n == want.n && !memcmp(ids.v, want.v, ids.n * sizeof *ids.v))
+		if (ids.n == want.n && (ids.n == 0 || !memcmp(ids.v, want.v, ids.n * sizeof *ids.v)))
 			good++;
 		else {
 			printf("# %s: case %zu '%.*s' differs\n#  want:", stem, total,
@@ -100,7 +100,7 @@ check_robust(const char *buf, size_t n)
 	char *copy = malloc(n);
 	unsigned seed = 99;
 
-	for (size_t len = 0; len < n; len += (len < 3000 ? 1 : 1777)) {
+	for (size_t len = 0; len < n; len += (len < 3000 ? 1 : n / 50)) {
 		te_diag d = {0};
 		te_gguf_vocab *g = te_gguf_vocab_load_mem(buf, len, "trunc", &d);
 
@@ -110,7 +110,7 @@ check_robust(const char *buf, size_t n)
 		te_gguf_vocab_free(g);
 	}
 	ok(bad == 0, "every truncated file refused with a message (%zu tried)", tried);
-	for (int round = 0; round < 300; round++) {
+	for (int round = 0; round < 60; round++) {
 		te_diag d = {0};
 		te_gguf_vocab *g;
 

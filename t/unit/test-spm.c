@@ -117,17 +117,17 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 static void
 check_robust(const char *buf, size_t n)
 {
-	size_t refused = 0, tried = 0;
+	size_t bad = 0, tried = 0;
 	char *copy = malloc(n);
 	unsigned seed = 12345;
 
-	for (size_t len = 0; len < n; len += (len < 4096 ? 1 : 997)) {
+	for (size_t len = 0; len < n; len += (len < 2048 ? 1 : n / 40)) {
 		te_diag d = {0};
 		te_spm *m = te_spm_load_mem(buf, len, "trunc", &d);
 
 		tried++;
-		if (!m && d.msg[0])
-			refused++;
+		if (!m && !d.msg[0])
+			bad++;
 		if (m) {
 			te_ids ids = {0};
 
@@ -136,9 +136,9 @@ check_robust(const char *buf, size_t n)
 		}
 		te_spm_free(m);
 	}
-	ok(refused + 0 >= tried - 1 || refused > 0, "truncated models: %zu/%zu "
-	   "refused with a message, none crashed", refused, tried);
-	for (int round = 0; round < 200; round++) {
+	ok(bad == 0, "truncated models (%zu): each loads or is refused with a "
+	   "message", tried);
+	for (int round = 0; round < 40; round++) {
 		te_diag d = {0};
 		te_spm *m;
 
