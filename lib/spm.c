@@ -31,7 +31,86 @@ struct te_spm {
 	int32_t byte_id[256];
 	te_precompiled *pc;
 	te_unigram *uni;
+	/* BPE: (left id, right id) -> merged id, for every way of splitting a
+	 * piece into two pieces; saves walking the trie for each pair. */
+	uint64_t *mkey;
+	int32_t *mval;
+	size_t mcap;
+	int ws_cut;         /* see bpe_encode */
 };
+
+static inline size_t
+mhash(uint64_t k, size_t mask)
+{
+	return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 24) & mask;
+}
+
+static inline int32_t
+merge_get(const te_spm *m, int32_t l, int32_t r)
+{
+	uint64_t k = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+	size_t mask = m->mcap - 1, h = mhash(k, mask);
+
+	for (;;) {
+		if (m->mkey[h] == k)
+			return m->mval[h];
+		if (!m->mkey[h])
+			return -1;
+		h = (h + 1) & mask;
+	}
+}
+
+static int
+build_merges(te_spm *m)
+{
+	size_t count = 0, mask = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < m->n; i++) {
+			const te_strie *t = &m->pieces;
+			uint32_t nd = 0;
+			int32_t self = te_strie_get(t, m->piece[i], m->plen[i]);
+
+			if (self != (int32_t)i)
+				continue;
+			for (size_t k = 1; k < m->plen[i]; k++) {
+				int32_t l, r;
+
+				nd = te_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
+				if (!nd)
+					break;
+				l = t->value[nd];
+				if (l < 0)
+					continue;
+				r = te_strie_get(t, m->piece[i] + k, m->plen[i] - k);
+				if (r < 0)
+					continue;
+				if (pass == 0)
+					count++;
+				else {
+					uint64_t key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+					size_t h = mhash(key, mask);
+
+					while (m->mkey[h] && m->mkey[h] != key)
+						h = (h + 1) & mask;
+					m->mkey[h] = key;
+					m->mval[h] = (int32_t)i;
+				}
+			}
+		}
+		if (pass == 0) {
+			m->mcap = 1024;
+			while (m->mcap < 2 * count + 2)
+				m->mcap *= 2;
+			mask = m->mcap - 1;
+			m->mkey = calloc(m->mcap, sizeof *m->mkey);
+			m->mval = malloc(m->mcap * sizeof *m->mval);
+			if (!m->mkey || !m->mval)
+				return -1;
+		}
+	}
+	return 0;
+}
 
 /* ------------------------------------------------------------ building */
 
@@ -174,6 +253,22 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		free(sc);
 		if (!m->uni)
 			goto fail;
+	} else {
+		if (build_merges(m) < 0)
+			goto nomem;
+		m->ws_cut = !m->has_unused;
+		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
+			int t = m->type[i];
+			const char *sp = m->escape_ws ? SPACE_SYM : " ";
+			size_t sl = m->escape_ws ? 3 : 1;
+
+			if (t != TE_SPM_TYPE_NORMAL && t != TE_SPM_TYPE_USER_DEFINED)
+				continue;
+			for (size_t k = sl; k + sl <= m->plen[i]; k++)
+				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
+					m->ws_cut = 0;
+		}
 	}
 	return m;
 nomem:
@@ -200,6 +295,8 @@ te_spm_free(te_spm *m)
 	te_strie_release(&m->user);
 	te_precompiled_free(m->pc);
 	te_unigram_free(m->uni);
+	free(m->mkey);
+	free(m->mval);
 	free(m);
 }
 
@@ -723,13 +820,14 @@ done:
 
 typedef struct sym {
 	int32_t prev, next;
+	int32_t id;         /* id of the piece in m->pieces, or -1 */
 	uint32_t start, len;
 	int freeze;
 } sym;
 
 typedef struct pair {
 	float score;
-	int32_t left, right;
+	int32_t left, right, id;
 	uint32_t size;
 } pair;
 
@@ -859,13 +957,17 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 
 	if (l < 0 || r < 0 || c->sy[l].freeze || c->sy[r].freeze)
 		return 0;
-	id = te_strie_get(&m->pieces, c->s + c->sy[l].start,
-	                  c->sy[l].len + c->sy[r].len);
+	if (c->sy[l].id >= 0 && c->sy[r].id >= 0)
+		id = merge_get(m, c->sy[l].id, c->sy[r].id);
+	else
+		id = te_strie_get(&m->pieces, c->s + c->sy[l].start,
+		                  c->sy[l].len + c->sy[r].len);
 	if (id < 0)
 		return 0;
 	p.score = m->score[id];
 	p.left = l;
 	p.right = r;
+	p.id = id;
 	p.size = c->sy[l].len + c->sy[r].len;
 	if (heap_push(&c->h, p) < 0)
 		return -1;
@@ -911,26 +1013,23 @@ resegment(bpe_ctx *c, size_t start, size_t len, segs *out, int depth)
 	return segs_push(out, start, start + len, id);
 }
 
+/* BPE over s[a, b), symbols numbered from 0 in c->sy (room for b - a). */
 static int
-bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
-	bpe_ctx c = {m, s, NULL, {0}, NULL, 0, 0};
+	const te_spm *m = c->m;
+	const char *s = c->s;
 	size_t ns = 0;
-	int rc = -1;
 
-	if (n == 0)
-		return 0;
-	c.sy = malloc(n * sizeof *c.sy);
-	if (!c.sy)
-		return -1;
-	for (size_t at = 0; at < n;) {
+	c->h.n = 0;
+	for (size_t at = a; at < b;) {
 		size_t ml = 0;
 		int freeze = 0;
 
 		if (m->has_user) {
 			uint32_t nd = 0;
 
-			for (size_t i = at; i < n; i++) {
+			for (size_t i = at; i < b; i++) {
 				nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
 				if (!nd)
 					break;
@@ -940,36 +1039,72 @@ bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
 			freeze = ml > 0;
 		}
 		if (!ml)
-			ml = te_spm_one_char_len(s + at, n - at);
-		c.sy[ns].prev = (int32_t)ns - 1;
-		c.sy[ns].next = at + ml < n ? (int32_t)ns + 1 : -1;
-		c.sy[ns].start = (uint32_t)at;
-		c.sy[ns].len = (uint32_t)ml;
-		c.sy[ns].freeze = freeze;
+			ml = te_spm_one_char_len(s + at, b - at);
+		c->sy[ns].prev = (int32_t)ns - 1;
+		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
+		c->sy[ns].start = (uint32_t)at;
+		c->sy[ns].len = (uint32_t)ml;
+		c->sy[ns].freeze = freeze;
+		c->sy[ns].id = freeze ? -1 : te_strie_get(&m->pieces, s + at, ml);
 		ns++;
 		at += ml;
 	}
+	if (ns == 0)
+		return 0;
 	for (size_t i = 1; i < ns; i++)
-		if (maybe_add(&c, (int32_t)i - 1, (int32_t)i) < 0)
-			goto out;
-	while (c.h.n) {
-		pair top = heap_pop(&c.h);
-		sym *l = &c.sy[top.left], *r = &c.sy[top.right];
+		if (maybe_add(c, (int32_t)i - 1, (int32_t)i) < 0)
+			return -1;
+	while (c->h.n) {
+		pair top = heap_pop(&c->h);
+		sym *l = &c->sy[top.left], *r = &c->sy[top.right];
 
 		if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
 			continue;
 		l->len += r->len;
+		l->id = top.id;
 		l->next = r->next;
 		if (r->next >= 0)
-			c.sy[r->next].prev = top.left;
+			c->sy[r->next].prev = top.left;
 		r->len = 0;
-		if (maybe_add(&c, l->prev, top.left) < 0 ||
-		    maybe_add(&c, top.left, l->next) < 0)
-			goto out;
+		if (maybe_add(c, l->prev, top.left) < 0 ||
+		    maybe_add(c, top.left, l->next) < 0)
+			return -1;
 	}
-	for (int32_t i = 0; i != -1; i = c.sy[i].next)
-		if (resegment(&c, c.sy[i].start, c.sy[i].len, out, 0) < 0)
-			goto out;
+	for (int32_t i = 0; i != -1; i = c->sy[i].next)
+		if (resegment(c, c->sy[i].start, c->sy[i].len, out, 0) < 0)
+			return -1;
+	return 0;
+}
+
+/* sentencepiece runs BPE over the whole normalized text.  When no piece
+ * can span the start of a whitespace run (m->ws_cut), the text is cut
+ * there into segments that never interact, which keeps the agenda small;
+ * the result is the same. */
+static int
+bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+{
+	bpe_ctx c = {m, s, NULL, {0}, NULL, 0, 0};
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	c.sy = malloc(n * sizeof *c.sy);
+	if (!c.sy)
+		return -1;
+	if (m->ws_cut) {
+		for (size_t i = sl; i + sl <= n; i++) {
+			if (memcmp(s + i, sp, sl) != 0 || memcmp(s + i - sl, sp, sl) == 0)
+				continue;
+			if (i - a > 0 && bpe_run(&c, a, i, out) < 0)
+				goto out;
+			a = i;
+			i += sl - 1;
+		}
+	}
+	if (bpe_run(&c, a, n, out) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(c.sy);
