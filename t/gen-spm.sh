@@ -54,6 +54,33 @@ texts = [
     "\u0301leading combining", "Ω ω Ω", "mixed 日本 and english 😀 text",
     "   leading and trailing   ", "ק שלום עולם", "Привет мир", "🎵 鸟",
 ]
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1
+        r |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return r, i
+def fields(b):
+    i = 0
+    while i < len(b):
+        k, i = varint(b, i)
+        if k & 7 == 0:
+            v, i = varint(b, i)
+        else:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        yield k >> 3, v
+def spans(sp, t):
+    """byte offsets of each piece, from SentencePieceText (EncodeAsSerializedProto)"""
+    out = []
+    for f, v in fields(sp.EncodeAsSerializedProto(t)):
+        if f == 2:
+            d = dict(fields(v))
+            out.append([d.get(4, 0), d.get(5, 0)])
+    return out
+# texts that are not valid UTF-8, given as hex
+raw = [b"ab\xffcd", b"\xc3", b"x\xe2\x96", b"\xf0\x9f\x98\x80\x80 ok", b"\xed\xa0\x80 surrogate",
+       b"\xc0\xaf overlong", b"a\x00b", b"  \xfe\xff  "]
 def dump(model, out, texts):
     sp = spm.SentencePieceProcessor(model_file=model)
     with open(out, "w") as f:
@@ -61,6 +88,11 @@ def dump(model, out, texts):
             ids = sp.encode(t)
             f.write(json.dumps({"text": t, "ids": ids,
                                 "pieces": [sp.id_to_piece(i) for i in ids],
+                                "spans": spans(sp, t),
+                                "decoded": sp.decode(ids)}, ensure_ascii=False) + "\n")
+        for b in raw:
+            ids = sp.encode(b)
+            f.write(json.dumps({"hex": b.hex(), "ids": ids, "spans": spans(sp, b),
                                 "decoded": sp.decode(ids)}, ensure_ascii=False) + "\n")
 for m in ("bpe-user", "unigram-nfkc", "unigram-id"):
     dump(m + ".model", m + ".jsonl", texts)
