@@ -49,7 +49,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	while ((n = getdelim(&line, &cap, whole ? '\0' : '\n', fp)) >= 0) {
-		if (!whole && n > 0 && line[n - 1] == '\n')
+		if (n > 0 && line[n - 1] == (whole ? '\0' : '\n'))
 			n--;
 		ids.n = 0;
 		if (te_spm_encode(m, line, (size_t)n, 0, &ids, NULL, &d) < 0) {
