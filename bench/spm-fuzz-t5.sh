@@ -50,8 +50,9 @@ JS
 /usr/bin/time -f "tokemb %U+%S s cpu" "$tmp/unigram-t5" "$json" "$tmp/in" > "$tmp/got"
 NODE_PATH=/opt/tokemb-peers/npm/node_modules /usr/bin/time -f "HF tokenizers %U+%S s cpu" \
 	node "$tmp/peer.js" "$json" "$tmp/in" > "$tmp/want"
-[ "$(wc -l < "$tmp/got")" -eq "$count" ] && [ "$(wc -l < "$tmp/want")" -eq "$count" ] ||
-	{ echo "line counts differ"; exit 1; }
+if [ "$(wc -l < "$tmp/got")" -ne "$count" ] || [ "$(wc -l < "$tmp/want")" -ne "$count" ]; then
+	echo "line counts differ"; exit 1
+fi
 bad=$(paste -d '|' "$tmp/got" "$tmp/want" | awk -F'|' '$1 != $2' | wc -l)
 echo "t5-small: $bad of $count random texts differ"
 if [ "$bad" -gt 0 ] && [ -n "${SHOW:-}" ]; then
