@@ -10,7 +10,7 @@ data=${1:-${TOKEMB_DATA:-../shared/data}}
 build=${BUILD:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# shellcheck disable=SC2086
+# shellcheck disable=SC2046
 cc -O2 -Ilib -o "$tmp/spm-encode" bench/spm-encode.c "$build/libtokemb.a" \
 	$(pkg-config --libs libutf8proc) -lm
 model=$data/tokenizers/llama2/tokenizer.model

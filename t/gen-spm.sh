@@ -30,15 +30,18 @@ with open(sys.argv[1], "w") as f:
         f.write(" ".join(words) + random.choice([".", "!", "?", ",", ""]) + "\n")
 PY
 
-common="--input=$tmp/corpus.txt --num_threads=1 --seed_sentencepiece_size=5000 --minloglevel=2"
-spm_train $common --model_prefix=bpe-user --model_type=bpe --vocab_size=400 \
+train() {
+	spm_train --input="$tmp/corpus.txt" --num_threads=1 --seed_sentencepiece_size=5000 \
+		--minloglevel=2 "$@" >/dev/null
+}
+train --model_prefix=bpe-user --model_type=bpe --vocab_size=400 \
 	--byte_fallback=true --normalization_rule_name=identity \
-	--user_defined_symbols='<sep>,[MASK],hello' --control_symbols='<ctl>' >/dev/null
-spm_train $common --model_prefix=unigram-nfkc --model_type=unigram --vocab_size=400 \
-	--normalization_rule_name=nmt_nfkc --user_defined_symbols='<sep>' >/dev/null
-spm_train $common --model_prefix=unigram-id --model_type=unigram --vocab_size=300 \
+	--user_defined_symbols='<sep>,[MASK],hello' --control_symbols='<ctl>'
+train --model_prefix=unigram-nfkc --model_type=unigram --vocab_size=400 \
+	--normalization_rule_name=nmt_nfkc --user_defined_symbols='<sep>'
+train --model_prefix=unigram-id --model_type=unigram --vocab_size=300 \
 	--normalization_rule_name=identity --remove_extra_whitespaces=false \
-	--character_coverage=0.98 >/dev/null
+	--character_coverage=0.98
 rm -f ./*.vocab
 
 /usr/bin/python3 - "$data" <<'PY'
