@@ -677,16 +677,19 @@ te_spm_load(const char *path, te_diag *d)
 
 typedef struct normed {
 	te_spm_buf s;
-	size_t *n2o;     /* s.n + 1 entries */
+	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
 	size_t cap;
+	int map;
 } normed;
 
 static int
 n2o_push(normed *nm, size_t at, size_t count)
 {
+	if (!nm->map)
+		return 0;
 	if (nm->s.n + count + 1 > nm->cap) {
 		size_t nc = nm->cap ? nm->cap : 256;
-		size_t *nv;
+		uint32_t *nv;
 
 		while (nc < nm->s.n + count + 1)
 			nc *= 2;
@@ -697,7 +700,7 @@ n2o_push(normed *nm, size_t at, size_t count)
 		nm->cap = nc;
 	}
 	for (size_t i = 0; i < count; i++)
-		nm->n2o[nm->s.n + i] = at;
+		nm->n2o[nm->s.n + i] = (uint32_t)at;
 	return 0;
 }
 
@@ -802,7 +805,8 @@ normalize(const te_spm *m, const char *in, size_t n, normed *nm)
 
 		while (nm->s.n >= sl && memcmp(nm->s.v + nm->s.n - sl, space, sl) == 0) {
 			nm->s.n -= sl;
-			consumed = nm->n2o[nm->s.n];
+			if (nm->map)
+				consumed = nm->n2o[nm->s.n];
 		}
 	}
 	if (m->ws_suffix && m->add_dummy_prefix) {
@@ -818,79 +822,104 @@ done:
 
 /* ------------------------------------------------------------------- BPE */
 
+/* A symbol of the BPE agenda.  The pair (this, next) is in the heap when
+ * its concatenation is a piece: pid is that piece, pscore its score. */
 typedef struct sym {
 	int32_t prev, next;
 	int32_t id;         /* id of the piece in m->pieces, or -1 */
 	uint32_t start, len;
-	int freeze;
+	int32_t pid;        /* merged piece of (this, next), or -1 */
+	int32_t hpos;       /* position in the heap, or -1 */
+	float pscore;
+	uint8_t freeze;
 } sym;
 
-typedef struct pair {
-	float score;
-	int32_t left, right, id;
-	uint32_t size;
-} pair;
-
+/* An indexed binary heap of left symbols: the best pair on top, highest
+ * score first, then leftmost, as sentencepiece's agenda orders them.  Each
+ * symbol has at most one pair, so the heap holds no stale entries. */
 typedef struct heap {
-	pair *v;
+	int32_t *v;
 	size_t n, cap;
 } heap;
 
-/* top = highest score, then leftmost */
 static inline int
-pair_before(const pair *a, const pair *b)
+sym_before(const sym *sy, int32_t a, int32_t b)
 {
-	return a->score > b->score || (a->score == b->score && a->left < b->left);
+	return sy[a].pscore > sy[b].pscore ||
+	       (sy[a].pscore == sy[b].pscore && a < b);
 }
 
-static int
-heap_push(heap *h, pair p)
+static void
+heap_up(heap *h, sym *sy, size_t i)
 {
-	size_t i;
+	int32_t x = h->v[i];
 
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? 2 * h->cap : 256;
-		pair *nv = realloc(h->v, nc * sizeof *nv);
-
-		if (!nv)
-			return -1;
-		h->v = nv;
-		h->cap = nc;
-	}
-	i = h->n++;
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
 
-		if (!pair_before(&p, &h->v[up]))
+		if (!sym_before(sy, x, h->v[up]))
 			break;
 		h->v[i] = h->v[up];
+		sy[h->v[i]].hpos = (int32_t)i;
 		i = up;
 	}
-	h->v[i] = p;
-	return 0;
+	h->v[i] = x;
+	sy[x].hpos = (int32_t)i;
 }
 
-static pair
-heap_pop(heap *h)
+static void
+heap_down(heap *h, sym *sy, size_t i)
 {
-	pair top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
+	int32_t x = h->v[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && pair_before(&h->v[c + 1], &h->v[c]))
+		if (c + 1 < h->n && sym_before(sy, h->v[c + 1], h->v[c]))
 			c++;
-		if (!pair_before(&h->v[c], &last))
+		if (!sym_before(sy, h->v[c], x))
 			break;
 		h->v[i] = h->v[c];
+		sy[h->v[i]].hpos = (int32_t)i;
 		i = c;
 	}
-	if (h->n)
-		h->v[i] = last;
-	return top;
+	h->v[i] = x;
+	sy[x].hpos = (int32_t)i;
+}
+
+static void
+heap_remove(heap *h, sym *sy, int32_t x)
+{
+	size_t i = (size_t)sy[x].hpos;
+	int32_t last;
+
+	if (sy[x].hpos < 0)
+		return;
+	sy[x].hpos = -1;
+	last = h->v[--h->n];
+	if (i == h->n)
+		return;
+	h->v[i] = last;
+	sy[last].hpos = (int32_t)i;
+	heap_up(h, sy, i);
+	heap_down(h, sy, (size_t)sy[last].hpos);
+}
+
+/* Put x in the heap with its (new) pair, or move it. */
+static void
+heap_set(heap *h, sym *sy, int32_t x)
+{
+	if (sy[x].hpos >= 0) {
+		heap_up(h, sy, (size_t)sy[x].hpos);
+		heap_down(h, sy, (size_t)sy[x].hpos);
+		return;
+	}
+	h->v[h->n] = x;
+	sy[x].hpos = (int32_t)h->n;
+	h->n++;
+	heap_up(h, sy, h->n - 1);
 }
 
 typedef struct seg {
@@ -943,34 +972,37 @@ typedef struct bpe_ctx {
 	const te_spm *m;
 	const char *s;
 	sym *sy;
+	size_t sycap;
 	heap h;
 	revm *rev;
 	size_t nrev, caprev;
 } bpe_ctx;
 
+/* sentencepiece's MaybeAddNewSymbolPair: (re)compute the pair (l, r) and
+ * keep the heap in step.  l may be -1. */
 static int
 maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 {
 	const te_spm *m = c->m;
+	sym *sy = c->sy;
 	int32_t id;
-	pair p;
 
-	if (l < 0 || r < 0 || c->sy[l].freeze || c->sy[r].freeze)
+	if (l < 0)
 		return 0;
-	if (c->sy[l].id >= 0 && c->sy[r].id >= 0)
-		id = merge_get(m, c->sy[l].id, c->sy[r].id);
+	if (r < 0 || sy[l].freeze || sy[r].freeze)
+		id = -1;
+	else if (sy[l].id >= 0 && sy[r].id >= 0)
+		id = merge_get(m, sy[l].id, sy[r].id);
 	else
-		id = te_strie_get(&m->pieces, c->s + c->sy[l].start,
-		                  c->sy[l].len + c->sy[r].len);
-	if (id < 0)
+		id = te_strie_get(&m->pieces, c->s + sy[l].start,
+		                  sy[l].len + sy[r].len);
+	sy[l].pid = id;
+	if (id < 0) {
+		heap_remove(&c->h, sy, l);
 		return 0;
-	p.score = m->score[id];
-	p.left = l;
-	p.right = r;
-	p.id = id;
-	p.size = c->sy[l].len + c->sy[r].len;
-	if (heap_push(&c->h, p) < 0)
-		return -1;
+	}
+	sy[l].pscore = m->score[id];
+	heap_set(&c->h, sy, l);
 	if (m->type[id] == TE_SPM_TYPE_UNUSED) {
 		size_t k;
 
@@ -990,7 +1022,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 			c->nrev++;
 		}
 		c->rev[k].id = id;
-		c->rev[k].left_len = c->sy[l].len;
+		c->rev[k].left_len = sy[l].len;
 	}
 	return 0;
 }
@@ -1022,6 +1054,19 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	size_t ns = 0;
 
 	c->h.n = 0;
+	if (b - a > c->sycap) {
+		sym *nv = realloc(c->sy, (b - a) * sizeof *nv);
+		int32_t *hv;
+
+		if (!nv)
+			return -1;
+		c->sy = nv;
+		hv = realloc(c->h.v, (b - a) * sizeof *hv);
+		if (!hv)
+			return -1;
+		c->h.v = hv;
+		c->sycap = b - a;
+	}
 	for (size_t at = a; at < b;) {
 		size_t ml = 0;
 		int freeze = 0;
@@ -1044,8 +1089,10 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
 		c->sy[ns].start = (uint32_t)at;
 		c->sy[ns].len = (uint32_t)ml;
-		c->sy[ns].freeze = freeze;
+		c->sy[ns].freeze = (uint8_t)freeze;
 		c->sy[ns].id = freeze ? -1 : te_strie_get(&m->pieces, s + at, ml);
+		c->sy[ns].pid = -1;
+		c->sy[ns].hpos = -1;
 		ns++;
 		at += ml;
 	}
@@ -1055,19 +1102,18 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 		if (maybe_add(c, (int32_t)i - 1, (int32_t)i) < 0)
 			return -1;
 	while (c->h.n) {
-		pair top = heap_pop(&c->h);
-		sym *l = &c->sy[top.left], *r = &c->sy[top.right];
+		int32_t li = c->h.v[0], ri = c->sy[li].next;
+		sym *l = &c->sy[li], *r = &c->sy[ri];
 
-		if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
-			continue;
+		heap_remove(&c->h, c->sy, li);
+		heap_remove(&c->h, c->sy, ri);
 		l->len += r->len;
-		l->id = top.id;
+		l->id = l->pid;
 		l->next = r->next;
 		if (r->next >= 0)
-			c->sy[r->next].prev = top.left;
+			c->sy[r->next].prev = li;
 		r->len = 0;
-		if (maybe_add(c, l->prev, top.left) < 0 ||
-		    maybe_add(c, top.left, l->next) < 0)
+		if (maybe_add(c, l->prev, li) < 0 || maybe_add(c, li, l->next) < 0)
 			return -1;
 	}
 	for (int32_t i = 0; i != -1; i = c->sy[i].next)
@@ -1083,16 +1129,13 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 static int
 bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
 {
-	bpe_ctx c = {m, s, NULL, {0}, NULL, 0, 0};
+	bpe_ctx c = {m, s, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
-	c.sy = malloc(n * sizeof *c.sy);
-	if (!c.sy)
-		return -1;
 	if (m->ws_cut) {
 		for (size_t i = sl; i + sl <= n; i++) {
 			if (memcmp(s + i, sp, sl) != 0 || memcmp(s + i - sl, sp, sl) == 0)
@@ -1119,7 +1162,7 @@ int
 te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
               te_ids *ids, te_spm_spans *spans, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0};
+	normed nm = {{0}, NULL, 0, spans != NULL};
 	segs sg = {0};
 	int rc = -1, prev_unk = 0;
 
@@ -1154,7 +1197,8 @@ te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
 	}
 	for (size_t i = 0; i < sg.n; i++) {
 		int32_t id = sg.v[i].id;
-		size_t ob = nm.n2o[sg.v[i].start], oe = nm.n2o[sg.v[i].end];
+		size_t ob = spans ? nm.n2o[sg.v[i].start] : 0;
+		size_t oe = spans ? nm.n2o[sg.v[i].end] : 0;
 		int is_unk = m->type[id] == TE_SPM_TYPE_UNKNOWN;
 
 		if (m->type[id] == TE_SPM_TYPE_CONTROL)
