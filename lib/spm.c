@@ -823,77 +823,80 @@ done:
 /* ------------------------------------------------------------------- BPE */
 
 /* A symbol of the BPE agenda.  The pair (this, next) is in the heap when
- * its concatenation is a piece: pid is that piece, pscore its score. */
+ * its concatenation is a piece: pid is that piece. */
 typedef struct sym {
 	int32_t prev, next;
 	int32_t id;         /* id of the piece in m->pieces, or -1 */
 	uint32_t start, len;
 	int32_t pid;        /* merged piece of (this, next), or -1 */
 	int32_t hpos;       /* position in the heap, or -1 */
-	float pscore;
 	uint8_t freeze;
 } sym;
 
-/* An indexed binary heap of left symbols: the best pair on top, highest
- * score first, then leftmost, as sentencepiece's agenda orders them.  Each
- * symbol has at most one pair, so the heap holds no stale entries. */
+/* An indexed binary heap of pairs by their left symbol: the best pair on
+ * top, highest score first, then leftmost, as sentencepiece's agenda
+ * orders them.  A symbol has at most one pair, so no entry is stale. */
+typedef struct hent {
+	float score;
+	int32_t x;
+} hent;
+
 typedef struct heap {
-	int32_t *v;
+	hent *v;
 	size_t n, cap;
 } heap;
 
 static inline int
-sym_before(const sym *sy, int32_t a, int32_t b)
+hent_before(hent a, hent b)
 {
-	return sy[a].pscore > sy[b].pscore ||
-	       (sy[a].pscore == sy[b].pscore && a < b);
+	return a.score > b.score || (a.score == b.score && a.x < b.x);
 }
 
 static void
 heap_up(heap *h, sym *sy, size_t i)
 {
-	int32_t x = h->v[i];
+	hent e = h->v[i];
 
 	while (i > 0) {
 		size_t up = (i - 1) / 2;
 
-		if (!sym_before(sy, x, h->v[up]))
+		if (!hent_before(e, h->v[up]))
 			break;
 		h->v[i] = h->v[up];
-		sy[h->v[i]].hpos = (int32_t)i;
+		sy[h->v[i].x].hpos = (int32_t)i;
 		i = up;
 	}
-	h->v[i] = x;
-	sy[x].hpos = (int32_t)i;
+	h->v[i] = e;
+	sy[e.x].hpos = (int32_t)i;
 }
 
 static void
 heap_down(heap *h, sym *sy, size_t i)
 {
-	int32_t x = h->v[i];
+	hent e = h->v[i];
 
 	for (;;) {
 		size_t c = 2 * i + 1;
 
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && sym_before(sy, h->v[c + 1], h->v[c]))
+		if (c + 1 < h->n && hent_before(h->v[c + 1], h->v[c]))
 			c++;
-		if (!sym_before(sy, h->v[c], x))
+		if (!hent_before(h->v[c], e))
 			break;
 		h->v[i] = h->v[c];
-		sy[h->v[i]].hpos = (int32_t)i;
+		sy[h->v[i].x].hpos = (int32_t)i;
 		i = c;
 	}
-	h->v[i] = x;
-	sy[x].hpos = (int32_t)i;
+	h->v[i] = e;
+	sy[e.x].hpos = (int32_t)i;
 }
 
 static void
 heap_remove(heap *h, sym *sy, int32_t x)
 {
 	size_t i = (size_t)sy[x].hpos;
-	int32_t last;
+	hent last;
 
 	if (sy[x].hpos < 0)
 		return;
@@ -902,22 +905,26 @@ heap_remove(heap *h, sym *sy, int32_t x)
 	if (i == h->n)
 		return;
 	h->v[i] = last;
-	sy[last].hpos = (int32_t)i;
+	sy[last.x].hpos = (int32_t)i;
 	heap_up(h, sy, i);
-	heap_down(h, sy, (size_t)sy[last].hpos);
+	heap_down(h, sy, (size_t)sy[last.x].hpos);
 }
 
-/* Put x in the heap with its (new) pair, or move it. */
+/* Put x in the heap with score, or move it there. */
 static void
-heap_set(heap *h, sym *sy, int32_t x)
+heap_set(heap *h, sym *sy, int32_t x, float score)
 {
+	size_t i;
+
 	if (sy[x].hpos >= 0) {
-		heap_up(h, sy, (size_t)sy[x].hpos);
+		i = (size_t)sy[x].hpos;
+		h->v[i].score = score;
+		heap_up(h, sy, i);
 		heap_down(h, sy, (size_t)sy[x].hpos);
 		return;
 	}
-	h->v[h->n] = x;
-	sy[x].hpos = (int32_t)h->n;
+	h->v[h->n].score = score;
+	h->v[h->n].x = x;
 	h->n++;
 	heap_up(h, sy, h->n - 1);
 }
@@ -1001,8 +1008,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 		heap_remove(&c->h, sy, l);
 		return 0;
 	}
-	sy[l].pscore = m->score[id];
-	heap_set(&c->h, sy, l);
+	heap_set(&c->h, sy, l, m->score[id]);
 	if (m->type[id] == TE_SPM_TYPE_UNUSED) {
 		size_t k;
 
@@ -1056,7 +1062,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	c->h.n = 0;
 	if (b - a > c->sycap) {
 		sym *nv = realloc(c->sy, (b - a) * sizeof *nv);
-		int32_t *hv;
+		hent *hv;
 
 		if (!nv)
 			return -1;
@@ -1102,7 +1108,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 		if (maybe_add(c, (int32_t)i - 1, (int32_t)i) < 0)
 			return -1;
 	while (c->h.n) {
-		int32_t li = c->h.v[0], ri = c->sy[li].next;
+		int32_t li = c->h.v[0].x, ri = c->sy[li].next;
 		sym *l = &c->sy[li], *r = &c->sy[ri];
 
 		heap_remove(&c->h, c->sy, li);
