@@ -80,11 +80,15 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 		    te_strie_insert(&u->trie, pieces[i], len, (int32_t)i,
 		                    mode == TE_UNIGRAM_HF) < 0)
 			goto nomem;
-		if (len == 6 && memcmp(pieces[i], "<0x", 3) == 0 && pieces[i][5] == '>') {
-			unsigned v;
-			char hex[3] = {pieces[i][3], pieces[i][4], 0};
+		if (len == 6 && memcmp(pieces[i], "<0x", 3) == 0 && pieces[i][5] == '>' &&
+		    strchr("0123456789ABCDEF", pieces[i][3]) && pieces[i][3] &&
+		    strchr("0123456789ABCDEF", pieces[i][4]) && pieces[i][4]) {
+			/* HF looks bytes up as format!("<0x{:02X}>"); the last
+			 * duplicate wins, as in its token-to-id map */
+			unsigned v = (unsigned)strtoul((char[]){pieces[i][3], pieces[i][4], 0},
+			                               NULL, 16);
 
-			if (sscanf(hex, "%2X", &v) == 1 && u->byte_id[v] < 0)
+			if (u->byte_id[v] < 0 || mode == TE_UNIGRAM_HF)
 				u->byte_id[v] = (int32_t)i;
 		}
 	}

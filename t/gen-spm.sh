@@ -44,6 +44,66 @@ train --model_prefix=unigram-id --model_type=unigram --vocab_size=300 \
 	--character_coverage=0.98
 rm -f ./*.vocab
 
+# bpe-edit.model: bpe-user.model edited by hand so that pieces span word
+# boundaries ("e\u2581", "s\u2581\u2581") and some merged pieces are UNUSED
+# (sentencepiece then splits them again): the paths a trained model rarely
+# takes.
+/usr/bin/python3 - <<'PY'
+import struct
+def varint(b, i):
+    r = s = 0
+    while True:
+        c = b[i]; i += 1
+        r |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return r, i
+def enc_varint(v):
+    out = bytearray()
+    while True:
+        c = v & 0x7F; v >>= 7
+        out.append(c | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+def fields(b):
+    i = 0
+    while i < len(b):
+        k, i = varint(b, i)
+        wt = k & 7
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 5:
+            v = b[i:i + 4]; i += 4
+        elif wt == 1:
+            v = b[i:i + 8]; i += 8
+        else:
+            n, i = varint(b, i); v = b[i:i + n]; i += n
+        yield k >> 3, wt, v
+def enc(f, wt, v):
+    k = enc_varint(f << 3 | wt)
+    if wt == 0:
+        return k + enc_varint(v)
+    if wt == 2:
+        return k + enc_varint(len(v)) + v
+    return k + v
+def piece(s, score, t):
+    return enc(1, 2, s.encode()) + enc(2, 5, struct.pack("<f", score)) + enc(3, 0, t)
+src = open("bpe-user.model", "rb").read()
+out, unused = bytearray(), 0
+for f, wt, v in fields(src):
+    if f == 1:
+        d = {ff: vv for ff, _, vv in fields(v)}
+        s = d[1].decode()
+        t = d.get(3, 1)
+        if t == 1 and len(s) >= 3 and not s.startswith("\u2581") and unused < 6:
+            t, unused = 5, unused + 1
+        out += enc(1, 2, piece(s, struct.unpack("<f", d.get(2, b"\0\0\0\0"))[0], t))
+    else:
+        out += enc(f, wt, v)
+for s, score in (("e\u2581", 0.5), ("s\u2581\u2581", 0.25), ("o\u2581t", 0.0)):
+    out += enc(1, 2, piece(s, score, 1))
+open("bpe-edit.model", "wb").write(bytes(out))
+PY
+
 /usr/bin/python3 - "$data" <<'PY'
 import json, os, sys, sentencepiece as spm
 texts = [
@@ -97,7 +157,7 @@ def dump(model, out, texts):
             ids = sp.encode(b)
             f.write(json.dumps({"hex": b.hex(), "ids": ids, "spans": spans(sp, b),
                                 "decoded": sp.decode(ids)}, ensure_ascii=False) + "\n")
-for m in ("bpe-user", "unigram-nfkc", "unigram-id"):
+for m in ("bpe-user", "bpe-edit", "unigram-nfkc", "unigram-id"):
     dump(m + ".model", m + ".jsonl", texts)
 llama = os.path.join(sys.argv[1], "tokenizers/llama2/tokenizer.model")
 if os.path.exists(llama):

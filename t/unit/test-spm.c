@@ -243,7 +243,8 @@ main(void)
 	snprintf(path, sizeof path, "t/data/spm/cases.jsonl");
 	{
 		/* fixtures generated with python3-sentencepiece (t/gen-spm.sh) */
-		static const char *models[] = {"bpe-user", "unigram-nfkc", "unigram-id"};
+		static const char *models[] = {"bpe-user", "bpe-edit", "unigram-nfkc",
+		                               "unigram-id"};
 
 		for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
 			char mp[512], jp[512];
