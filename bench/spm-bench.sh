@@ -49,6 +49,10 @@ run() {	# $1 label, $2 model, $3 file, $4 = line|whole
 /usr/bin/python3 -c 'import sentencepiece' 2>/dev/null || { echo "python3-sentencepiece absent"; exit 0; }
 [ -f "$model" ] || { echo "$model absent"; exit 0; }
 run "llama2 BPE, corpus lines" "$model" "$corpus" line
+if [ -f "$data/tokenizers/t5-small/tokenizer.json" ]; then
+	/usr/bin/python3 bench/spm-t5model.py "$data/tokenizers/t5-small/tokenizer.json" "$tmp/t5.model"
+	run "t5 Unigram .model, corpus lines" "$tmp/t5.model" "$corpus" line
+fi
 for m in t/data/spm/unigram-nfkc.model t/data/spm/bpe-user.model; do
 	run "$(basename "$m") corpus lines" "$m" "$corpus" line
 done

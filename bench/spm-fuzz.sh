@@ -14,7 +14,14 @@ trap 'rm -rf "$tmp"' EXIT; [ -n "${KEEP:-}" ] && trap - EXIT && echo "$tmp"
 cc -O2 -Ilib -o "$tmp/spm-encode" bench/spm-encode.c "$build/libtokemb.a" \
 	$(pkg-config --libs libutf8proc) -lm
 /usr/bin/python3 -c 'import sentencepiece' 2>/dev/null || { echo "python3-sentencepiece absent"; exit 0; }
-for model in "$data/tokenizers/llama2/tokenizer.model" t/data/spm/*.model; do
+# A realistic Unigram .model: t5-small's vocabulary, scores and charsmap
+# (from its tokenizer.json) written as a SentencePiece ModelProto, as T5's
+# own spiece.model is.
+t5json=$data/tokenizers/t5-small/tokenizer.json
+if [ -f "$t5json" ]; then
+	/usr/bin/python3 bench/spm-t5model.py "$t5json" "$tmp/t5.model"
+fi
+for model in "$data/tokenizers/llama2/tokenizer.model" "$tmp/t5.model" t/data/spm/*.model; do
 	[ -f "$model" ] || continue
 	/usr/bin/python3 - "$model" "$count" "$tmp/in" "$tmp/want" <<'PY'
 import random, sys, sentencepiece as spm
