@@ -218,6 +218,10 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		te_diag_set(d, name, 0, "unk is not defined (no piece of type UNKNOWN)");
 		goto fail;
 	}
+	/* a failed compile leaves the hashed trie working */
+	te_strie_compile(&m->pieces);
+	te_strie_compile(&m->reserved);
+	te_strie_compile(&m->user);
 	if (m->byte_fallback) {
 		for (int b = 0; b < 256; b++)
 			if (m->byte_id[b] < 0) {

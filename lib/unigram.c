@@ -92,6 +92,7 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 				u->byte_id[v] = (int32_t)i;
 		}
 	}
+	te_strie_compile(&u->trie);
 	if (mode == TE_UNIGRAM_SPM)
 		u->unk_score = (double)(min_f - 10.0f);
 	else
