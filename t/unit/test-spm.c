@@ -222,6 +222,49 @@ check_robust(const char *buf, size_t n)
 	free(copy);
 }
 
+/* The trie: random keys (any byte values) found before and after it is
+ * compiled into a double array; absent keys and prefixes are not. */
+static void
+check_trie(void)
+{
+	te_strie t;
+	enum { N = 4000 };
+	static char keys[N][12];
+	static size_t lens[N];
+	unsigned seed = 7;
+	size_t bad = 0;
+
+	te_strie_init(&t);
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		lens[i] = 1 + (seed >> 16) % 11;
+		for (size_t k = 0; k < lens[i]; k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* a small alphabet makes shared prefixes; some bytes anywhere */
+			keys[i][k] = (char)((seed >> 20) % 7 == 0 ? (unsigned char)(seed >> 8)
+			                                           : (unsigned char)"ab\xe2\x96\x81\0\xff"[(seed >> 9) % 7]);
+		}
+		te_strie_insert(&t, keys[i], lens[i], i, 1);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < N; i++) {
+			int32_t v = te_strie_get(&t, keys[i], lens[i]);
+
+			/* a later duplicate key overwrote the value */
+			if (v < 0 || lens[v] != lens[i] || memcmp(keys[v], keys[i], lens[i]))
+				bad++;
+		}
+		if (te_strie_get(&t, "zzzz", 4) != -1 || te_strie_get(&t, "", 0) != -1)
+			bad++;
+		ok(bad == 0, "trie %s: %d keys found, absent ones not",
+		   pass ? "compiled" : "hashed", N);
+		if (pass == 0)
+			ok(te_strie_compile(&t) == 0 && t.base != NULL, "trie compiles");
+	}
+	ok(te_strie_insert(&t, "x", 1, 1, 0) < 0, "no insert after compile");
+	te_strie_release(&t);
+}
+
 int
 main(void)
 {
@@ -233,6 +276,11 @@ main(void)
 	char *buf;
 
 	/* no data needed */
+	check_trie();
+	ok(te_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
+	   d.msg);
+	ok(te_spm_load("t/data/nonexistent.model", &d) == NULL &&
+	   strstr(d.msg, "No such file"), "a missing file is refused: %s", d.msg);
 	ok(te_spm_load_mem("", 0, "empty", &d) == NULL && strstr(d.msg, "empty"),
 	   "empty file refused: %s", d.msg);
 	ok(te_spm_load_mem("\x0a\xff\xff\xff\xff\x0f", 6, "big", &d) == NULL &&
