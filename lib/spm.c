@@ -33,9 +33,13 @@ struct te_spm {
 	te_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */
-	uint64_t *mkey;
-	int32_t *mval;
+	struct mslot {
+		uint64_t key;   /* ((left << 32) | right) + 1; 0 = empty */
+		int32_t val;
+	} *mt;
 	size_t mcap;
+	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
+	                     * then gives the reserved one) */
 	int ws_cut;         /* see bpe_encode */
 };
 
@@ -52,9 +56,9 @@ merge_get(const te_spm *m, int32_t l, int32_t r)
 	size_t mask = m->mcap - 1, h = mhash(k, mask);
 
 	for (;;) {
-		if (m->mkey[h] == k)
-			return m->mval[h];
-		if (!m->mkey[h])
+		if (m->mt[h].key == k)
+			return m->mt[h].val;
+		if (!m->mt[h].key)
 			return -1;
 		h = (h + 1) & mask;
 	}
@@ -91,10 +95,10 @@ build_merges(te_spm *m)
 					uint64_t key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
 					size_t h = mhash(key, mask);
 
-					while (m->mkey[h] && m->mkey[h] != key)
+					while (m->mt[h].key && m->mt[h].key != key)
 						h = (h + 1) & mask;
-					m->mkey[h] = key;
-					m->mval[h] = (int32_t)i;
+					m->mt[h].key = key;
+					m->mt[h].val = (int32_t)i;
 				}
 			}
 		}
@@ -103,9 +107,8 @@ build_merges(te_spm *m)
 			while (m->mcap < 2 * count + 2)
 				m->mcap *= 2;
 			mask = m->mcap - 1;
-			m->mkey = calloc(m->mcap, sizeof *m->mkey);
-			m->mval = malloc(m->mcap * sizeof *m->mval);
-			if (!m->mkey || !m->mval)
+			m->mt = calloc(m->mcap, sizeof *m->mt);
+			if (!m->mt)
 				return -1;
 		}
 	}
@@ -222,6 +225,11 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 	te_strie_compile(&m->pieces);
 	te_strie_compile(&m->reserved);
 	te_strie_compile(&m->user);
+	m->shadowed = calloc(m->n, 1);
+	if (!m->shadowed)
+		goto nomem;
+	for (size_t i = 0; i < m->n; i++)
+		m->shadowed[i] = te_strie_get(&m->reserved, m->piece[i], m->plen[i]) >= 0;
 	if (m->byte_fallback) {
 		for (int b = 0; b < 256; b++)
 			if (m->byte_id[b] < 0) {
@@ -299,8 +307,8 @@ te_spm_free(te_spm *m)
 	te_strie_release(&m->user);
 	te_precompiled_free(m->pc);
 	te_unigram_free(m->uni);
-	free(m->mkey);
-	free(m->mval);
+	free(m->mt);
+	free(m->shadowed);
 	free(m);
 }
 
@@ -1037,19 +1045,24 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 	return 0;
 }
 
+/* Output a final symbol; one that is an UNUSED piece is split again into
+ * the two symbols it was merged from (sentencepiece's resegment).  known is
+ * the symbol's id in the ordinary pieces, or -1. */
 static int
-resegment(bpe_ctx *c, size_t start, size_t len, segs *out, int depth)
+resegment(bpe_ctx *c, size_t start, size_t len, int32_t known, segs *out,
+          int depth)
 {
-	int32_t id = piece_to_id(c->m, c->s + start, len);
+	int32_t id = known >= 0 && !c->m->shadowed[known]
+	                 ? known : piece_to_id(c->m, c->s + start, len);
 
 	if (c->m->type[id] == TE_SPM_TYPE_UNUSED && depth < 256) {
 		for (size_t k = 0; k < c->nrev; k++)
 			if (c->rev[k].id == id && c->rev[k].left_len < len) {
 				size_t ll = c->rev[k].left_len;
 
-				if (resegment(c, start, ll, out, depth + 1) < 0)
+				if (resegment(c, start, ll, -1, out, depth + 1) < 0)
 					return -1;
-				return resegment(c, start + ll, len - ll, out, depth + 1);
+				return resegment(c, start + ll, len - ll, -1, out, depth + 1);
 			}
 	}
 	return segs_push(out, start, start + len, id);
@@ -1127,7 +1140,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 			return -1;
 	}
 	for (int32_t i = 0; i != -1; i = c->sy[i].next)
-		if (resegment(c, c->sy[i].start, c->sy[i].len, out, 0) < 0)
+		if (resegment(c, c->sy[i].start, c->sy[i].len, c->sy[i].id, out, 0) < 0)
 			return -1;
 	return 0;
 }
