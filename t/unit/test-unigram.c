@@ -262,6 +262,37 @@ main(void)
 	ok(te_precompiled_new("\xff\0\0\0abcd", 8, &d) == NULL, "charsmap trie size "
 	   "past the end refused: %s", d.msg);
 	ok(te_precompiled_from_base64("!!", 2, &d) == NULL, "bad base64 refused: %s", d.msg);
+	{
+		/* random charsmaps: whatever the units say, lookups stay in bounds */
+		unsigned char blob[4 + 64 * 4 + 64];
+		unsigned seed = 3;
+		int built = 0;
+
+		for (int round = 0; round < 500; round++) {
+			te_precompiled *pc;
+			te_spm_buf out = {0};
+			const char *rep;
+			size_t rl;
+
+			for (size_t i = 0; i < sizeof blob; i++) {
+				seed = seed * 1103515245u + 12345u;
+				blob[i] = (unsigned char)(seed >> 16);
+			}
+			blob[0] = 0;	/* trie of 256 bytes = 64 units */
+			blob[1] = 1;
+			blob[2] = blob[3] = 0;
+			pc = te_precompiled_new(blob, sizeof blob, &d);
+			if (!pc)
+				continue;
+			built++;
+			te_precompiled_normalize(pc, "ab\xc3\xa9 \xef\xbd\x86\xff", 10, &out,
+			                         NULL, NULL, &d);
+			te_precompiled_prefix(pc, "\x01\x80\xfe", 3, &rep, &rl);
+			te_spm_buf_release(&out);
+			te_precompiled_free(pc);
+		}
+		ok(built == 500, "random charsmaps: %d built and used without a fault", built);
+	}
 
 	if (!data) {
 		printf("ok %d # skip TOKEMB_DATA not set\n", ++tap_n);
