@@ -798,11 +798,16 @@ normalize(const te_spm *m, const char *in, size_t n, normed *nm)
 			ol--;
 		}
 		if (ol > 0) {
-			for (size_t k = 0; k < ol; k++) {
+			for (size_t k = 0, e; k < ol; k = e) {
 				if (m->escape_ws && sp[k] == ' ') {
 					if (nadd(nm, SPACE_SYM, 3, consumed) < 0)
 						return -1;
-				} else if (nadd(nm, sp + k, 1, consumed) < 0)
+					e = k + 1;
+					continue;
+				}
+				for (e = k + 1; e < ol && !(m->escape_ws && sp[e] == ' '); e++)
+					;
+				if (nadd(nm, sp + k, e - k, consumed) < 0)
 					return -1;
 			}
 			prev_space = sp[ol - 1] == ' ';
@@ -1304,12 +1309,10 @@ te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
 			goto out;
 		}
 		if (m->type[id] == TE_SPM_TYPE_BYTE) {
-			unsigned v = 0;
-
+			/* te_spm_new checked the <0xXX> form */
 			first = 0;
-
-			sscanf(m->piece[id], "<0x%2X>", &v);
-			bytes[nb++] = (unsigned char)v;
+			bytes[nb++] = (unsigned char)strtoul((char[]){m->piece[id][3],
+			                                     m->piece[id][4], 0}, NULL, 16);
 			continue;
 		}
 		if (nb) {
