@@ -1,8 +1,10 @@
 #!/bin/sh
 # spm-bench.sh: SentencePiece encoding speed, tokemb (libtokemb through
 # bench/spm-encode) against python3-sentencepiece 0.1.97 (Debian, via
-# /usr/bin/python3, one line at a time and one thread), on the same files in
-# the same run; checks that both give the same ids and prints the ratio.
+# /usr/bin/python3, one line at a time and one thread) and, for line input,
+# against spm_encode (the same library's C++ command), on the same files in
+# the same run; checks that all give the same ids and prints the ratios
+# (of CPU time: this machine is shared, wall time is noise).
 # Usage: bench/spm-bench.sh [TOKEMB_DATA]   (run from the repository root
 # after make)
 set -eu
@@ -43,8 +45,15 @@ run() {	# $1 label, $2 model, $3 file, $4 = line|whole
 	theirs=$(cat "$tmp/t")
 	if cmp -s "$tmp/ours" "$tmp/theirs"; then same=identical; else same=DIFFERENT; fi
 	echo "$ours $theirs" | awk -v l="$1" -v s="$same" -v bytes="$(wc -c < "$3")" '{
-		printf "%-32s %5.1f MB  tokemb %6.2fs cpu (%5.2fs wall)  sentencepiece %6.2fs cpu (%5.2fs wall)  cpu ratio %5.1fx  ids %s\n",
+		printf "%-32s %5.1f MB  tokemb %6.2fs cpu (%5.2fs wall)  python sentencepiece %6.2fs cpu (%5.2fs wall)  ratio %5.1fx  ids %s\n",
 		       l, bytes / 1e6, $2, $1, $4, $3, $4 / ($2 > 0 ? $2 : 0.001), s }'
+	if [ "$4" = line ] && command -v spm_encode >/dev/null; then
+		cpu spm_encode --model="$2" --output_format=id --input="$3" > "$tmp/spm"
+		if cmp -s "$tmp/ours" "$tmp/spm"; then same=identical; else same=DIFFERENT; fi
+		echo "$ours $(cat "$tmp/t")" | awk -v s="$same" '{
+			printf "%-32s %8s  %31s  spm_encode %18.2fs cpu (%5.2fs wall)  ratio %5.1fx  ids %s\n",
+			       "", "", "", $4, $3, $4 / ($2 > 0 ? $2 : 0.001), s }'
+	fi
 }
 /usr/bin/python3 -c 'import sentencepiece' 2>/dev/null || { echo "python3-sentencepiece absent"; exit 0; }
 [ -f "$model" ] || { echo "$model absent"; exit 0; }
