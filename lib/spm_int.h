@@ -83,10 +83,13 @@ size_t te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
  * grapheme cluster, a cluster under 6 bytes whose first (shortest) matching
  * rule exists is replaced whole by that rule's output; otherwise each
  * character is replaced by its own first rule, or kept.  Appends the result
- * to out; when align is not NULL, appends one entry per output byte: the
- * offset in s of the start of the chunk that produced it (so align grows
- * with out; the caller adds the end, n, if it wants one more).  Invalid
- * UTF-8 bytes are copied through unchanged.  Returns 0, -1 on no memory. */
+ * to out; when align is not NULL, fills (*align)[i] for each byte i that
+ * this call appends to out (i counts from the start of out, so pass an
+ * empty out to get an array parallel to it) with the offset in s of the start
+ * of the chunk (cluster or character) that produced it; the chunk ends where
+ * the next different start begins, or at n.  A chunk replaced by nothing
+ * leaves no entry.  Invalid UTF-8 bytes are copied through unchanged.
+ * Returns 0, -1 on no memory. */
 int te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
                              te_spm_buf *out, size_t **align, size_t *align_cap,
                              te_diag *d);
