@@ -850,7 +850,7 @@ typedef struct sym {
 	uint8_t freeze;
 } sym;
 
-/* An indexed binary heap of pairs by their left symbol: the best pair on
+/* An indexed 4-ary heap of pairs by their left symbol: the best pair on
  * top, highest score first, then leftmost, as sentencepiece's agenda
  * orders them.  A symbol has at most one pair, so no entry is stale. */
 typedef struct hent {
@@ -875,7 +875,7 @@ heap_up(heap *h, sym *sy, size_t i)
 	hent e = h->v[i];
 
 	while (i > 0) {
-		size_t up = (i - 1) / 2;
+		size_t up = (i - 1) / 4;
 
 		if (!hent_before(e, h->v[up]))
 			break;
@@ -893,12 +893,13 @@ heap_down(heap *h, sym *sy, size_t i)
 	hent e = h->v[i];
 
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = 4 * i + 1, end = c + 4 < h->n ? c + 4 : h->n;
 
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && hent_before(h->v[c + 1], h->v[c]))
-			c++;
+		for (size_t k = c + 1; k < end; k++)
+			if (hent_before(h->v[k], h->v[c]))
+				c = k;
 		if (!hent_before(h->v[c], e))
 			break;
 		h->v[i] = h->v[c];
