@@ -1289,12 +1289,10 @@ int
 te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
               te_diag *d)
 {
-	size_t start = out->n;
 	unsigned char *bytes = NULL;
 	size_t nb = 0;
 	int rc = 0, first = 1;
 
-	(void)start;
 	if (te_spm_buf_add(out, "", 0) < 0)
 		return te_diag_set(d, "", 0, "out of memory");
 	if (n && !(bytes = malloc(n)))
