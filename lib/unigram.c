@@ -124,8 +124,8 @@ typedef struct node {
 /* Best path over s, as sentencepiece's EncodeOptimized and HF's
  * encode_optimized compute it: for each character position, every piece
  * starting there extends the best path ending there; a strictly better
- * score replaces the old one, so on a tie the earlier start (and, from one
- * start, the shorter piece) stays.  A position no single-character piece
+ * score replaces the old one, so on a tie the path whose last piece starts
+ * earlier (the longer piece) stays.  A position no single-character piece
  * covers gets an unknown node.  Fills seg with *np (start, id) pairs, last
  * piece first; id -1 is an unknown character. */
 static void
