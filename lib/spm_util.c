@@ -187,8 +187,11 @@ edge_cmp(const void *a, const void *b)
  * slots instead of scanning them. */
 typedef struct dabuild {
 	size_t cap;
-	int32_t *nf, *pf;   /* next / previous free slot, -1 at the ends */
+	int32_t *nf, *pf;   /* next / previous free slot, -1 at the ends; pf is
+	                     * -2 for a used slot, -3 for a free one dropped
+	                     * from the list */
 	int32_t head, tail; /* first and last free slot */
+	unsigned char *tries; /* times a slot failed as a first child's place */
 } dabuild;
 
 static int
@@ -196,6 +199,7 @@ da_grow(te_strie *t, dabuild *b, size_t need)
 {
 	size_t nc = b->cap ? b->cap : 1024, old = b->cap;
 	int32_t *nb, *nk, *nn, *np;
+	unsigned char *nt;
 
 	if (need <= b->cap)
 		return 0;
@@ -215,9 +219,13 @@ da_grow(te_strie *t, dabuild *b, size_t need)
 	np = realloc(b->pf, nc * sizeof *np);
 	if (np)
 		b->pf = np;
-	if (!nb || !nk || !nn || !np)
+	nt = realloc(b->tries, nc);
+	if (nt)
+		b->tries = nt;
+	if (!nb || !nk || !nn || !np || !nt)
 		return -1;
 	for (size_t i = old; i < nc; i++) {
+		b->tries[i] = 0;
 		t->base[i] = 0;
 		t->check[i] = -1;
 		b->pf[i] = i == old ? b->tail : (int32_t)i - 1;
@@ -232,11 +240,17 @@ da_grow(te_strie *t, dabuild *b, size_t need)
 	return 0;
 }
 
+/* Drop a free slot from the list (it stays free, usable by any child
+ * but the first), or take a slot for a child. */
 static void
-da_take(dabuild *b, size_t slot)
+da_unlink(dabuild *b, size_t slot, int32_t mark)
 {
 	int32_t p = b->pf[slot], n = b->nf[slot];
 
+	if (p == -3) {
+		b->pf[slot] = mark;
+		return;
+	}
 	if (p >= 0)
 		b->nf[p] = n;
 	else
@@ -245,7 +259,14 @@ da_take(dabuild *b, size_t slot)
 		b->pf[n] = p;
 	else
 		b->tail = p;
-	b->pf[slot] = b->nf[slot] = -2;	/* used */
+	b->pf[slot] = mark;
+	b->nf[slot] = -1;
+}
+
+static void
+da_take(dabuild *b, size_t slot)
+{
+	da_unlink(b, slot, -2);
 }
 
 int
@@ -255,7 +276,7 @@ te_strie_compile(te_strie *t)
 	size_t ne = 0, *first = NULL, head = 0, qn = 0;
 	uint32_t *da = NULL, *queue = NULL;
 	int32_t *dvalue = NULL;
-	dabuild b = {0, NULL, NULL, -1, -1};
+	dabuild b = {0, NULL, NULL, -1, -1, NULL};
 
 	if (t->base)
 		return 0;
@@ -285,12 +306,14 @@ te_strie_compile(te_strie *t)
 	while (head < qn) {
 		uint32_t hn = queue[head++];
 		size_t a = first[hn], z = first[hn + 1], base = 0;
-		int32_t f;
+		int32_t f, nextf;
 
 		if (a == z)
 			continue;
-		/* try each free slot as the place of the first child */
-		for (f = b.head;; f = b.nf[f]) {
+		/* try each free slot as the place of the first child; a slot
+		 * that keeps failing is dropped from the list, as darts-clone
+		 * closes old blocks, so the search does not rescan holes */
+		for (f = b.head;; f = nextf) {
 			size_t k;
 
 			if (f < 0) {
@@ -301,16 +324,20 @@ te_strie_compile(te_strie *t)
 					goto fail;
 				f = (int32_t)old;
 			}
+			nextf = b.nf[f];
 			if ((size_t)f < (size_t)e[a].c + 1)
 				continue;
 			base = (size_t)f - e[a].c;
 			if (da_grow(t, &b, base + 256) < 0)
 				goto fail;
+			nextf = b.nf[f];
 			for (k = a + 1; k < z; k++)
 				if (b.pf[base + e[k].c] == -2)
 					break;
 			if (k == z)
 				break;
+			if (++b.tries[f] >= 16)
+				da_unlink(&b, (size_t)f, -3);
 		}
 		t->base[da[hn]] = (int32_t)base;
 		for (size_t k = a; k < z; k++) {
@@ -344,6 +371,7 @@ te_strie_compile(te_strie *t)
 	free(queue);
 	free(b.nf);
 	free(b.pf);
+	free(b.tries);
 	return 0;
 fail:
 	free(t->base);
@@ -356,6 +384,7 @@ fail:
 	free(queue);
 	free(b.nf);
 	free(b.pf);
+	free(b.tries);
 	return -1;
 }
 
