@@ -1,0 +1,488 @@
+/* spm_util.c: small pieces shared by the SentencePiece modules: growable
+ * spans and buffers, a hashed byte trie, UTF-8 character lengths, base64. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "spm_int.h"
+
+int
+te_spm_spans_push(te_spm_spans *a, size_t start, size_t end)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		te_spm_span *v = realloc(a->v, nc * sizeof *v);
+
+		if (!v)
+			return -1;
+		a->v = v;
+		a->cap = nc;
+	}
+	a->v[a->n].start = start;
+	a->v[a->n].end = end;
+	a->n++;
+	return 0;
+}
+
+void
+te_spm_spans_release(te_spm_spans *a)
+{
+	free(a->v);
+	a->v = NULL;
+	a->n = a->cap = 0;
+}
+
+int
+te_spm_buf_add(te_spm_buf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 64;
+		char *v;
+
+		while (nc < b->n + n + 1)
+			nc *= 2;
+		v = realloc(b->v, nc);
+		if (!v)
+			return -1;
+		b->v = v;
+		b->cap = nc;
+	}
+	if (n)
+		memcpy(b->v + b->n, s, n);
+	b->n += n;
+	b->v[b->n] = '\0';
+	return 0;
+}
+
+void
+te_spm_buf_release(te_spm_buf *b)
+{
+	free(b->v);
+	b->v = NULL;
+	b->n = b->cap = 0;
+}
+
+/* ---------------------------------------------------------------- trie */
+
+int
+te_strie_init(te_strie *t)
+{
+	memset(t, 0, sizeof *t);
+	t->cap = 1024;
+	t->keys = calloc(t->cap, sizeof *t->keys);
+	t->child = malloc(t->cap * sizeof *t->child);
+	t->value_cap = 256;
+	t->value = malloc(t->value_cap * sizeof *t->value);
+	if (!t->keys || !t->child || !t->value) {
+		te_strie_release(t);
+		return -1;
+	}
+	t->n_nodes = 1;
+	t->value[0] = -1;
+	return 0;
+}
+
+void
+te_strie_release(te_strie *t)
+{
+	free(t->keys);
+	free(t->child);
+	free(t->value);
+	free(t->base);
+	free(t->check);
+	memset(t, 0, sizeof *t);
+}
+
+static int
+strie_grow(te_strie *t)
+{
+	size_t nc = t->cap * 2, mask = nc - 1;
+	uint64_t *k = calloc(nc, sizeof *k);
+	uint32_t *c = malloc(nc * sizeof *c);
+
+	if (!k || !c) {
+		free(k);
+		free(c);
+		return -1;
+	}
+	for (size_t i = 0; i < t->cap; i++) {
+		size_t h;
+
+		if (!t->keys[i])
+			continue;
+		h = (size_t)((t->keys[i] * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+		while (k[h])
+			h = (h + 1) & mask;
+		k[h] = t->keys[i];
+		c[h] = t->child[i];
+	}
+	free(t->keys);
+	free(t->child);
+	t->keys = k;
+	t->child = c;
+	t->cap = nc;
+	return 0;
+}
+
+int
+te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
+                int overwrite)
+{
+	uint32_t node = 0;
+
+	if (t->base)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		uint32_t nx = te_strie_next(t, node, ch);
+
+		if (!nx) {
+			uint64_t key = (((uint64_t)node << 8) | ch) + 1;
+			size_t h;
+
+			if ((t->used + 1) * 2 > t->cap && strie_grow(t) < 0)
+				return -1;
+			if (t->n_nodes == t->value_cap) {
+				int32_t *nv = realloc(t->value, 2 * t->value_cap * sizeof *nv);
+
+				if (!nv)
+					return -1;
+				t->value = nv;
+				t->value_cap *= 2;
+			}
+			if (t->n_nodes >= UINT32_MAX)
+				return -1;
+			nx = (uint32_t)t->n_nodes++;
+			t->value[nx] = -1;
+			h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & (t->cap - 1);
+			while (t->keys[h])
+				h = (h + 1) & (t->cap - 1);
+			t->keys[h] = key;
+			t->child[h] = nx;
+			t->used++;
+		}
+		node = nx;
+	}
+	if (t->value[node] < 0 || overwrite)
+		t->value[node] = v;
+	return 0;
+}
+
+typedef struct edge {
+	uint32_t parent, child;
+	unsigned char c;
+} edge;
+
+static int
+edge_cmp(const void *a, const void *b)
+{
+	const edge *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return (int)x->c - (int)y->c;
+}
+
+/* Double-array construction state: slots not yet used form a doubly
+ * linked list (nf/pf), so finding room for a node's children skips used
+ * slots instead of scanning them. */
+typedef struct dabuild {
+	size_t cap;
+	int32_t *nf, *pf;   /* next / previous free slot, -1 at the ends; pf is
+	                     * -2 for a used slot, -3 for a free one dropped
+	                     * from the list */
+	int32_t head, tail; /* first and last free slot */
+	unsigned char *tries; /* times a slot failed as a first child's place */
+} dabuild;
+
+static int
+da_grow(te_strie *t, dabuild *b, size_t need)
+{
+	size_t nc = b->cap ? b->cap : 1024, old = b->cap;
+	int32_t *nb, *nk, *nn, *np;
+	unsigned char *nt;
+
+	if (need <= b->cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if (nc > INT32_MAX)
+		return -1;
+	nb = realloc(t->base, nc * sizeof *nb);
+	if (nb)
+		t->base = nb;
+	nk = realloc(t->check, nc * sizeof *nk);
+	if (nk)
+		t->check = nk;
+	nn = realloc(b->nf, nc * sizeof *nn);
+	if (nn)
+		b->nf = nn;
+	np = realloc(b->pf, nc * sizeof *np);
+	if (np)
+		b->pf = np;
+	nt = realloc(b->tries, nc);
+	if (nt)
+		b->tries = nt;
+	if (!nb || !nk || !nn || !np || !nt)
+		return -1;
+	for (size_t i = old; i < nc; i++) {
+		b->tries[i] = 0;
+		t->base[i] = 0;
+		t->check[i] = -1;
+		b->pf[i] = i == old ? b->tail : (int32_t)i - 1;
+		b->nf[i] = i + 1 < nc ? (int32_t)i + 1 : -1;
+	}
+	if (b->tail >= 0)
+		b->nf[b->tail] = (int32_t)old;
+	else
+		b->head = (int32_t)old;
+	b->tail = (int32_t)nc - 1;
+	b->cap = nc;
+	return 0;
+}
+
+/* Drop a free slot from the list (it stays free, usable by any child
+ * but the first), or take a slot for a child. */
+static void
+da_unlink(dabuild *b, size_t slot, int32_t mark)
+{
+	int32_t p = b->pf[slot], n = b->nf[slot];
+
+	if (p == -3) {
+		b->pf[slot] = mark;
+		return;
+	}
+	if (p >= 0)
+		b->nf[p] = n;
+	else
+		b->head = n;
+	if (n >= 0)
+		b->pf[n] = p;
+	else
+		b->tail = p;
+	b->pf[slot] = mark;
+	b->nf[slot] = -1;
+}
+
+static void
+da_take(dabuild *b, size_t slot)
+{
+	da_unlink(b, slot, -2);
+}
+
+int
+te_strie_compile(te_strie *t)
+{
+	edge *e = NULL;
+	size_t ne = 0, *first = NULL, head = 0, qn = 0;
+	uint32_t *da = NULL, *queue = NULL;
+	int32_t *dvalue = NULL;
+	dabuild b = {0, NULL, NULL, -1, -1, NULL};
+
+	if (t->base)
+		return 0;
+	e = malloc((t->used ? t->used : 1) * sizeof *e);
+	first = calloc(t->n_nodes + 1, sizeof *first);
+	da = malloc(t->n_nodes * sizeof *da);
+	queue = malloc(t->n_nodes * sizeof *queue);
+	if (!e || !first || !da || !queue)
+		goto fail;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->keys[i]) {
+			e[ne].parent = (uint32_t)((t->keys[i] - 1) >> 8);
+			e[ne].c = (unsigned char)((t->keys[i] - 1) & 0xFF);
+			e[ne].child = t->child[i];
+			ne++;
+		}
+	qsort(e, ne, sizeof *e, edge_cmp);
+	for (size_t i = 0; i < ne; i++)
+		first[e[i].parent + 1]++;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		first[i + 1] += first[i];
+	if (da_grow(t, &b, 1024) < 0)
+		goto fail;
+	da_take(&b, 0);
+	da[0] = 0;
+	queue[qn++] = 0;
+	while (head < qn) {
+		uint32_t hn = queue[head++];
+		size_t a = first[hn], z = first[hn + 1], base = 0;
+		int32_t f, nextf;
+
+		if (a == z)
+			continue;
+		/* try each free slot as the place of the first child; a slot
+		 * that keeps failing is dropped from the list, as darts-clone
+		 * closes old blocks, so the search does not rescan holes */
+		for (f = b.head;; f = nextf) {
+			size_t k;
+
+			if (f < 0) {
+				/* no room: grow, and retry from the new slots */
+				size_t old = b.cap;
+
+				if (da_grow(t, &b, b.cap * 2) < 0)
+					goto fail;
+				f = (int32_t)old;
+			}
+			nextf = b.nf[f];
+			if ((size_t)f < (size_t)e[a].c + 1)
+				continue;
+			base = (size_t)f - e[a].c;
+			if (da_grow(t, &b, base + 256) < 0)
+				goto fail;
+			nextf = b.nf[f];
+			for (k = a + 1; k < z; k++)
+				if (b.pf[base + e[k].c] == -2)
+					break;
+			if (k == z)
+				break;
+			if (++b.tries[f] >= 16)
+				da_unlink(&b, (size_t)f, -3);
+		}
+		t->base[da[hn]] = (int32_t)base;
+		for (size_t k = a; k < z; k++) {
+			size_t slot = base + e[k].c;
+
+			da_take(&b, slot);
+			t->check[slot] = (int32_t)da[hn];
+			da[e[k].child] = (uint32_t)slot;
+			queue[qn++] = e[k].child;
+		}
+	}
+	dvalue = malloc(b.cap * sizeof *dvalue);
+	if (!dvalue)
+		goto fail;
+	for (size_t i = 0; i < b.cap; i++)
+		dvalue[i] = -1;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		dvalue[da[i]] = t->value[i];
+	free(t->value);
+	t->value = dvalue;
+	t->value_cap = b.cap;
+	t->dsize = b.cap;
+	free(t->keys);
+	free(t->child);
+	t->keys = NULL;
+	t->child = NULL;
+	t->cap = t->used = 0;
+	free(e);
+	free(first);
+	free(da);
+	free(queue);
+	free(b.nf);
+	free(b.pf);
+	free(b.tries);
+	return 0;
+fail:
+	free(t->base);
+	free(t->check);
+	t->base = t->check = NULL;
+	t->dsize = 0;
+	free(e);
+	free(first);
+	free(da);
+	free(queue);
+	free(b.nf);
+	free(b.pf);
+	free(b.tries);
+	return -1;
+}
+
+int32_t
+te_strie_get(const te_strie *t, const char *s, size_t len)
+{
+	uint32_t node = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		node = te_strie_next(t, node, (unsigned char)s[i]);
+		if (!node)
+			return -1;
+	}
+	return t->value[node];
+}
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+size_t
+te_spm_one_char_len(const char *s, size_t n)
+{
+	static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1,
+	                                      1, 1, 1, 1, 2, 2, 3, 4};
+	size_t l = len[(unsigned char)s[0] >> 4];
+
+	return l < n ? l : n;
+}
+
+size_t
+te_spm_valid_char_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		return n >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		if (n < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+			return 0;
+		if (p[0] == 0xE0 && p[1] < 0xA0)
+			return 0;
+		if (p[0] == 0xED && p[1] >= 0xA0)
+			return 0;
+		return 3;
+	}
+	if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		if (n < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+		    (p[3] & 0xC0) != 0x80)
+			return 0;
+		if (p[0] == 0xF0 && p[1] < 0x90)
+			return 0;
+		if (p[0] == 0xF4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+unsigned char *
+te_spm_base64(const char *s, size_t n, size_t *out_n)
+{
+	unsigned char *out = malloc(n / 4 * 3 + 4);
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		int v;
+
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+' || c == '-')
+			v = 62;
+		else if (c == '/' || c == '_')
+			v = 63;
+		else if (c == '=' || c == '\n' || c == '\r')
+			continue;
+		else {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*out_n = o;
+	return out;
+}
