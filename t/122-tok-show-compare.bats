@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# tok-show: comparing tokenizers: the blocks, the --summary table, and the
+# real tokenizers of the textbook comparison (when $TOKEMB_DATA has them).
+
+load helper
+
+S=$BATS_TEST_DIRNAME/data/show
+BPE=$S/tiny-bytebpe
+WP=$S/tiny-wordpiece
+TAB=$'\t'
+
+unshow() {
+	perl -0777 -pe 's/\xE2\x9F\xA6.*?\xE2\x9F\xA7//gs; s/\xE2\x81\x87//g;
+		s/\xE2\x94\x82//g; s/<0x([0-9A-F]{2})>/chr(hex($1))/ge' "$@"
+}
+
+# Skip (return 1) a tokenizer the library cannot load yet; fail on any other
+# load error.
+loadable() {
+	local err
+	err=$(tok-show --summary -m "$1" </dev/null 2>&1 >/dev/null) && return 0
+	[[ $err == *"not supported"* ]] && return 1
+	echo "$1: $err"
+	return 2
+}
+
+@test "tok-show with several -m: one block per tokenizer, headed by what it is" {
+	run -0 tok-show -m "$WP" -m "$BPE" "$S/showcase.txt"
+	[ "${lines[0]}" = "tiny-wordpiece: WordPiece, vocab 109, 55 tokens, 2 unknown" ]
+	[[ $output == *$'\n\n'"tiny-bytebpe: BPE byte-level, vocab 342, 91 tokens"$'\n'* ]]
+	[ "$(grep -c '^tiny-' <<<"$output")" -eq 2 ]
+}
+
+@test "tok-show --header heads a single tokenizer too" {
+	run -0 tok-show --header -m "$BPE" < <(printf 'and')
+	[ "${lines[0]}" = "tiny-bytebpe: BPE byte-level, vocab 342, 3 tokens" ]
+	[ "${lines[1]}" = "a│n│d" ]
+}
+
+@test "tok-show --summary: a tab-separated table, one row per tokenizer" {
+	run -0 tok-show --summary -m "$WP" -m "$BPE" "$S/showcase.txt"
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = "tokenizer${TAB}algorithm${TAB}vocab${TAB}tokens${TAB}chars_per_token${TAB}unknowns" ]
+	[ "${lines[1]}" = "tiny-wordpiece${TAB}WordPiece${TAB}109${TAB}55${TAB}2.89${TAB}2" ]
+	[ "${lines[2]}" = "tiny-bytebpe${TAB}BPE/byte-level${TAB}342${TAB}91${TAB}1.75${TAB}0" ]
+	run -0 awk -F'\t' 'NR > 1 && NF != 6 { bad = 1 } END { exit bad }' <<<"$output"
+}
+
+@test "tok-show --summary adds up every document" {
+	run -0 tok-show --summary -l -m "$BPE" < <(printf 'and\n12\n')
+	[ "${lines[1]}" = "tiny-bytebpe${TAB}BPE/byte-level${TAB}342${TAB}4${TAB}1.25${TAB}0" ]
+	run -0 tok-show --summary -m "$BPE" </dev/null
+	[ "${lines[1]}" = "tiny-bytebpe${TAB}BPE/byte-level${TAB}342${TAB}0${TAB}0.00${TAB}0" ]
+}
+
+@test "tok-show --no-special leaves out [CLS] and [SEP]" {
+	run -0 tok-show --summary --no-special -m "$WP" "$S/showcase.txt"
+	[[ ${lines[1]} == "tiny-wordpiece${TAB}WordPiece${TAB}109${TAB}53${TAB}"* ]]
+	run -0 tok-show -m "$WP" </dev/null
+	[ "$output" = "⟦[CLS]⟧│⟦[SEP]⟧" ]
+}
+
+@test "tok-show: a tokenizer that cannot be loaded is reported, the others shown, exit 1" {
+	run -1 --separate-stderr tok-show --summary -m "$BPE" -m "$BATS_TEST_TMPDIR/nope.json" "$S/showcase.txt"
+	[[ $stderr == *nope.json* ]]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ ${lines[1]} == tiny-bytebpe* ]]
+}
+
+@test "tok-show on the real tokenizers: the display gives back the text exactly" {
+	need_data tokenizers/gpt2
+	local t n=0 rc
+	for t in gpt2 gpt-4-cl100k-hf gpt-4o-hf llama3 qwen3 phi-3-mini bert-base-uncased \
+		t5-small tiktoken/cl100k_base.tiktoken llama2/tokenizer.model \
+		gguf-vocab/ggml-vocab-starcoder.gguf; do
+		[ -e "$D/tokenizers/$t" ] || continue
+		rc=0; loadable "$D/tokenizers/$t" || rc=$?
+		[ "$rc" -eq 2 ] && return 1
+		[ "$rc" -eq 1 ] && continue
+		tok-show -m "$D/tokenizers/$t" "$S/showcase.txt" | unshow >"$BATS_TEST_TMPDIR/back"
+		if ! { cat "$S/showcase.txt"; echo; } | cmp -s - "$BATS_TEST_TMPDIR/back"; then
+			echo "$t: shown pieces do not give back the text"
+			diff <({ cat "$S/showcase.txt"; echo; }) "$BATS_TEST_TMPDIR/back" || true
+			return 1
+		fi
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ]
+}
+
+# The textbook's sample text and each tokenizer's pieces
+# (reference/hands-on-llm-ch2): tok-show's pieces are the textbook's, where a
+# piece is a whole character (the textbook prints U+FFFD for a part of one).
+textbook() {
+	local model=$1 key=$2
+	need_data reference/hands-on-llm-ch2/expected_outputs.json "tokenizers/$model"
+	need_cmd python3
+	local rc=0
+	loadable "$D/tokenizers/$model" || rc=$?
+	[ "$rc" -eq 1 ] && skip "$model: not supported yet"
+	[ "$rc" -eq 0 ]
+	python3 -c 'import json,sys; sys.stdout.write(json.load(open(sys.argv[1]))["sample_text"])' \
+		"$D/reference/hands-on-llm-ch2/expected_outputs.json" >"$BATS_TEST_TMPDIR/sample"
+	tok-show --sep $'\x01' -m "$D/tokenizers/$model" "$BATS_TEST_TMPDIR/sample" >"$BATS_TEST_TMPDIR/shown"
+	python3 - "$D/reference/hands-on-llm-ch2/expected_outputs.json" "$key" "$BATS_TEST_TMPDIR/shown" <<'EOF'
+import json, re, sys
+want = json.load(open(sys.argv[1]))["tokens"][sys.argv[2]]
+got = open(sys.argv[3], encoding="utf-8", errors="surrogateescape").read()[:-1].split("\x01")
+assert len(got) == len(want), (len(got), len(want), got)
+for g, w in zip(got, want):
+    if "\ufffd" in w:
+        assert re.fullmatch(r"(<0x[0-9A-F]{2}>)+", g), (g, w)
+    else:
+        assert g == w or g.strip("⟦⟧") == w, (g, w)
+EOF
+}
+
+@test "tok-show gpt2 on the textbook text: the textbook's 55 pieces" {
+	textbook gpt2 gpt2
+}
+
+@test "tok-show GPT-4 (cl100k) on the textbook text: the textbook's 41 pieces" {
+	textbook gpt-4-cl100k-hf Xenova/gpt-4
+}
+
+@test "tok-show StarCoder2 (GGUF vocab) on the textbook text: the textbook's 47 pieces" {
+	textbook gguf-vocab/ggml-vocab-starcoder.gguf bigcode/starcoder2-15b
+}
