@@ -125,7 +125,7 @@ f_lower(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 static int
 f_strip_marks(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 {
-	if (cp >= 0 && tk_is_mark(cp))
+	if (cp >= 0 && tk_is_mark(cp) && utf8proc_category(cp) == UTF8PROC_CATEGORY_MN)
 		return 0;
 	memcpy(out, s, (size_t)len);
 	return len;
