@@ -1,0 +1,1200 @@
+/* spm.c: SentencePiece models: the .model file (a protobuf ModelProto read
+ * by hand), its normalizer, BPE and Unigram encoding, and decoding, all as
+ * SentencePieceProcessor does by default. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spm_int.h"
+
+#define SPACE_SYM "\xe2\x96\x81"	/* U+2581, sentencepiece's space */
+#define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
+
+struct te_spm {
+	size_t n;
+	char **piece;
+	size_t *plen;
+	float *score;
+	uint8_t *type;
+	char *pool;
+	int model_type;
+	int byte_fallback;
+	int32_t unk_id, bos_id, eos_id, pad_id;
+	int add_dummy_prefix, remove_extra_ws, escape_ws, ws_suffix;
+	char *normalizer_name;
+	char *unk_surface;
+	te_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
+	te_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
+	te_strie user;      /* USER_DEFINED, for the prefix matcher */
+	int has_user, has_unused;
+	int32_t byte_id[256];
+	te_precompiled *pc;
+	te_unigram *uni;
+};
+
+/* ------------------------------------------------------------ building */
+
+te_spm *
+te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
+{
+	te_spm *m = calloc(1, sizeof *m);
+	size_t total = 0;
+	char *p;
+
+	if (!name)
+		name = "";
+	if (!m)
+		goto nomem;
+	if (in->n == 0 || in->n > INT32_MAX) {
+		te_diag_set(d, name, 0, "model has %zu pieces", in->n);
+		goto fail;
+	}
+	if (in->model_type != TE_SPM_MODEL_BPE &&
+	    in->model_type != TE_SPM_MODEL_UNIGRAM) {
+		te_diag_set(d, name, 0, "model type %d is not supported (only "
+		            "UNIGRAM and BPE)", in->model_type);
+		goto fail;
+	}
+	m->n = in->n;
+	m->model_type = in->model_type;
+	m->byte_fallback = in->byte_fallback;
+	m->add_dummy_prefix = in->add_dummy_prefix;
+	m->remove_extra_ws = in->remove_extra_whitespaces;
+	m->escape_ws = in->escape_whitespaces;
+	m->ws_suffix = in->treat_whitespace_as_suffix;
+	m->normalizer_name = strdup(in->normalizer_name ? in->normalizer_name : "");
+	m->unk_surface = strdup(in->unk_surface ? in->unk_surface : " \xe2\x81\x87 ");
+	for (size_t i = 0; i < in->n; i++)
+		total += (in->lens ? in->lens[i] : strlen(in->pieces[i])) + 1;
+	m->pool = malloc(total);
+	m->piece = malloc(in->n * sizeof *m->piece);
+	m->plen = malloc(in->n * sizeof *m->plen);
+	m->score = malloc(in->n * sizeof *m->score);
+	m->type = malloc(in->n);
+	if (!m->normalizer_name || !m->unk_surface || !m->pool || !m->piece ||
+	    !m->plen || !m->score || !m->type || te_strie_init(&m->pieces) < 0 ||
+	    te_strie_init(&m->reserved) < 0 || te_strie_init(&m->user) < 0)
+		goto nomem;
+	for (int i = 0; i < 256; i++)
+		m->byte_id[i] = -1;
+	m->unk_id = -1;
+	p = m->pool;
+	for (size_t i = 0; i < in->n; i++) {
+		size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
+		int t = in->types ? in->types[i] : TE_SPM_TYPE_NORMAL;
+		te_strie *tr;
+
+		if (t < TE_SPM_TYPE_NORMAL || t > TE_SPM_TYPE_BYTE)
+			t = TE_SPM_TYPE_NORMAL;
+		memcpy(p, in->pieces[i], l);
+		p[l] = '\0';
+		m->piece[i] = p;
+		m->plen[i] = l;
+		p += l + 1;
+		m->score[i] = in->scores ? in->scores[i] : 0.0f;
+		m->type[i] = (uint8_t)t;
+		if (l == 0) {
+			te_diag_set(d, name, 0, "piece %zu is empty", i);
+			goto fail;
+		}
+		tr = t == TE_SPM_TYPE_NORMAL || t == TE_SPM_TYPE_USER_DEFINED ||
+		     t == TE_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
+		if (te_strie_get(tr, m->piece[i], l) >= 0) {
+			te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
+			            m->piece[i]);
+			goto fail;
+		}
+		if (te_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
+			goto nomem;
+		if (t == TE_SPM_TYPE_USER_DEFINED) {
+			m->has_user = 1;
+			if (te_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
+				goto nomem;
+		}
+		if (t == TE_SPM_TYPE_UNUSED)
+			m->has_unused = 1;
+		if (t == TE_SPM_TYPE_UNKNOWN) {
+			if (m->unk_id >= 0) {
+				te_diag_set(d, name, 0, "unk is already defined (pieces %d "
+				            "and %zu)", m->unk_id, i);
+				goto fail;
+			}
+			m->unk_id = (int32_t)i;
+		}
+		if (t == TE_SPM_TYPE_BYTE) {
+			unsigned v;
+			char tail;
+
+			if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
+			    tail != '>') {
+				te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
+				            i, m->piece[i]);
+				goto fail;
+			}
+			m->byte_id[v] = (int32_t)i;
+		}
+	}
+	if (m->unk_id < 0) {
+		te_diag_set(d, name, 0, "unk is not defined (no piece of type UNKNOWN)");
+		goto fail;
+	}
+	if (m->byte_fallback) {
+		for (int b = 0; b < 256; b++)
+			if (m->byte_id[b] < 0) {
+				te_diag_set(d, name, 0, "byte_fallback is set but there is "
+				            "no piece <0x%02X>", b);
+				goto fail;
+			}
+	}
+	m->bos_id = in->bos_id >= 0 && (size_t)in->bos_id < m->n ? in->bos_id : -1;
+	m->eos_id = in->eos_id >= 0 && (size_t)in->eos_id < m->n ? in->eos_id : -1;
+	m->pad_id = in->pad_id >= 0 && (size_t)in->pad_id < m->n ? in->pad_id : -1;
+	if (in->charsmap && in->charsmap_len) {
+		m->pc = te_precompiled_new(in->charsmap, in->charsmap_len, d);
+		if (!m->pc) {
+			char msg[sizeof d->msg];
+
+			if (d) {
+				snprintf(msg, sizeof msg, "%s", d->msg);
+				te_diag_set(d, name, 0, "normalizer: %s", msg);
+			}
+			goto fail;
+		}
+	}
+	if (m->model_type == TE_SPM_MODEL_UNIGRAM) {
+		double *sc = malloc(m->n * sizeof *sc);
+
+		if (!sc)
+			goto nomem;
+		for (size_t i = 0; i < m->n; i++)
+			sc[i] = m->score[i];
+		m->uni = te_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TE_UNIGRAM_SPM, d);
+		free(sc);
+		if (!m->uni)
+			goto fail;
+	}
+	return m;
+nomem:
+	te_diag_set(d, name, 0, "out of memory");
+fail:
+	te_spm_free(m);
+	return NULL;
+}
+
+void
+te_spm_free(te_spm *m)
+{
+	if (!m)
+		return;
+	free(m->piece);
+	free(m->plen);
+	free(m->score);
+	free(m->type);
+	free(m->pool);
+	free(m->normalizer_name);
+	free(m->unk_surface);
+	te_strie_release(&m->pieces);
+	te_strie_release(&m->reserved);
+	te_strie_release(&m->user);
+	te_precompiled_free(m->pc);
+	te_unigram_free(m->uni);
+	free(m);
+}
+
+/* ------------------------------------------------------------- protobuf */
+
+typedef struct pb {
+	const unsigned char *p, *end, *base;
+	const char *name;
+	te_diag *d;
+} pb;
+
+static int
+pb_varint(pb *b, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (int shift = 0; shift < 64; shift += 7) {
+		unsigned char c;
+
+		if (b->p >= b->end)
+			return te_diag_set(b->d, b->name, 0, "truncated varint at byte %ld",
+			                   (long)(b->p - b->base));
+		c = *b->p++;
+		r |= (uint64_t)(c & 0x7F) << shift;
+		if (!(c & 0x80)) {
+			*v = r;
+			return 0;
+		}
+	}
+	return te_diag_set(b->d, b->name, 0, "varint too long at byte %ld",
+	                   (long)(b->p - b->base));
+}
+
+/* Read one field key and, for length-delimited fields, the sub-range. */
+static int
+pb_field(pb *b, uint32_t *field, int *wt, const unsigned char **sub,
+         size_t *sublen, uint64_t *val)
+{
+	uint64_t key;
+
+	if (pb_varint(b, &key) < 0)
+		return -1;
+	*field = (uint32_t)(key >> 3);
+	*wt = (int)(key & 7);
+	if (*field == 0)
+		return te_diag_set(b->d, b->name, 0, "field number 0 at byte %ld",
+		                   (long)(b->p - b->base));
+	switch (*wt) {
+	case 0:
+		return pb_varint(b, val);
+	case 1:
+		if (b->end - b->p < 8)
+			goto trunc;
+		memcpy(val, b->p, 8);
+		b->p += 8;
+		return 0;
+	case 5: {
+		uint32_t v32;
+
+		if (b->end - b->p < 4)
+			goto trunc;
+		v32 = (uint32_t)b->p[0] | (uint32_t)b->p[1] << 8 |
+		      (uint32_t)b->p[2] << 16 | (uint32_t)b->p[3] << 24;
+		*val = v32;
+		b->p += 4;
+		return 0;
+	}
+	case 2: {
+		uint64_t len;
+
+		if (pb_varint(b, &len) < 0)
+			return -1;
+		if (len > (uint64_t)(b->end - b->p))
+			goto trunc;
+		*sub = b->p;
+		*sublen = (size_t)len;
+		b->p += len;
+		return 0;
+	}
+	default:
+		return te_diag_set(b->d, b->name, 0, "unsupported wire type %d at "
+		                   "byte %ld", *wt, (long)(b->p - b->base));
+	}
+trunc:
+	return te_diag_set(b->d, b->name, 0, "truncated field %u at byte %ld",
+	                   *field, (long)(b->p - b->base));
+}
+
+typedef struct protomodel {
+	size_t n, cap;
+	const char **pieces;
+	size_t *lens;
+	float *scores;
+	uint8_t *types;
+	te_spm_init init;
+	const char *str[5];     /* unk_surface, unk, bos, eos, pad pieces */
+	size_t strlen_[5];
+	char *own[6];
+} protomodel;
+
+static int
+parse_piece(pb *outer, protomodel *pm, const unsigned char *s, size_t n)
+{
+	pb b = {s, s + n, outer->base, outer->name, outer->d};
+	const char *str = NULL;
+	size_t len = 0;
+	float score = 0;
+	uint64_t type = TE_SPM_TYPE_NORMAL;
+
+	while (b.p < b.end) {
+		uint32_t f;
+		int wt;
+		const unsigned char *sub = NULL;
+		size_t sl = 0;
+		uint64_t v = 0;
+
+		if (pb_field(&b, &f, &wt, &sub, &sl, &v) < 0)
+			return -1;
+		if (f == 1 && wt == 2) {
+			str = (const char *)sub;
+			len = sl;
+		} else if (f == 2 && wt == 5) {
+			uint32_t v32 = (uint32_t)v;
+
+			memcpy(&score, &v32, 4);
+		} else if (f == 3 && wt == 0)
+			type = v;
+	}
+	if (pm->n == pm->cap) {
+		size_t nc = pm->cap ? 2 * pm->cap : 1024;
+		const char **np = realloc(pm->pieces, nc * sizeof *np);
+		size_t *nl;
+		float *ns;
+		uint8_t *nt;
+
+		if (!np)
+			return -1;
+		pm->pieces = np;
+		if (!(nl = realloc(pm->lens, nc * sizeof *nl)))
+			return -1;
+		pm->lens = nl;
+		if (!(ns = realloc(pm->scores, nc * sizeof *ns)))
+			return -1;
+		pm->scores = ns;
+		if (!(nt = realloc(pm->types, nc)))
+			return -1;
+		pm->types = nt;
+		pm->cap = nc;
+	}
+	if (!str) {
+		str = "";
+		len = 0;
+	}
+	if (type < 1 || type > 6)
+		return te_diag_set(outer->d, outer->name, 0, "piece %zu has unknown "
+		                   "type %llu", pm->n, (unsigned long long)type);
+	pm->pieces[pm->n] = str;
+	pm->lens[pm->n] = len;
+	pm->scores[pm->n] = score;
+	pm->types[pm->n] = (uint8_t)type;
+	pm->n++;
+	return 0;
+}
+
+static int
+parse_trainer(pb *outer, protomodel *pm, const unsigned char *s, size_t n)
+{
+	pb b = {s, s + n, outer->base, outer->name, outer->d};
+
+	while (b.p < b.end) {
+		uint32_t f;
+		int wt;
+		const unsigned char *sub = NULL;
+		size_t sl = 0;
+		uint64_t v = 0;
+
+		if (pb_field(&b, &f, &wt, &sub, &sl, &v) < 0)
+			return -1;
+		if (wt == 0) {
+			switch (f) {
+			case 3: pm->init.model_type = (int)v; break;
+			case 35: pm->init.byte_fallback = v != 0; break;
+			case 24: pm->init.treat_whitespace_as_suffix = v != 0; break;
+			case 41: pm->init.bos_id = (int32_t)(int64_t)v; break;
+			case 42: pm->init.eos_id = (int32_t)(int64_t)v; break;
+			case 43: pm->init.pad_id = (int32_t)(int64_t)v; break;
+			}
+		} else if (wt == 2) {
+			int k = f == 44 ? 0 : f == 45 ? 1 : f == 46 ? 2 : f == 47 ? 3 :
+			        f == 48 ? 4 : -1;
+
+			if (k >= 0) {
+				pm->str[k] = (const char *)sub;
+				pm->strlen_[k] = sl;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+parse_normalizer(pb *outer, protomodel *pm, const unsigned char *s, size_t n)
+{
+	pb b = {s, s + n, outer->base, outer->name, outer->d};
+
+	while (b.p < b.end) {
+		uint32_t f;
+		int wt;
+		const unsigned char *sub = NULL;
+		size_t sl = 0;
+		uint64_t v = 0;
+
+		if (pb_field(&b, &f, &wt, &sub, &sl, &v) < 0)
+			return -1;
+		if (wt == 2 && f == 1) {
+			free(pm->own[5]);
+			pm->own[5] = strndup((const char *)sub, sl);
+			if (!pm->own[5])
+				return -1;
+			pm->init.normalizer_name = pm->own[5];
+		} else if (wt == 2 && f == 2) {
+			pm->init.charsmap = sub;
+			pm->init.charsmap_len = sl;
+		} else if (wt == 0 && f == 3)
+			pm->init.add_dummy_prefix = v != 0;
+		else if (wt == 0 && f == 4)
+			pm->init.remove_extra_whitespaces = v != 0;
+		else if (wt == 0 && f == 5)
+			pm->init.escape_whitespaces = v != 0;
+	}
+	return 0;
+}
+
+static int32_t
+find_piece(const protomodel *pm, const char *s, size_t len, int want_type)
+{
+	for (size_t i = 0; i < pm->n; i++)
+		if (pm->lens[i] == len && memcmp(pm->pieces[i], s, len) == 0)
+			return pm->types[i] == want_type ? (int32_t)i : -1;
+	return -1;
+}
+
+te_spm *
+te_spm_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
+{
+	protomodel pm;
+	pb b = {buf, (const unsigned char *)buf + n, buf, name ? name : "", d};
+	te_spm *m = NULL;
+	static const char *defaults[5] = {NULL, "<unk>", "<s>", "</s>", "<pad>"};
+
+	memset(&pm, 0, sizeof pm);
+	pm.init.model_type = TE_SPM_MODEL_UNIGRAM;
+	pm.init.bos_id = 1;
+	pm.init.eos_id = 2;
+	pm.init.pad_id = -1;
+	pm.init.add_dummy_prefix = 1;
+	pm.init.remove_extra_whitespaces = 1;
+	pm.init.escape_whitespaces = 1;
+	if (d)
+		d->msg[0] = '\0';
+	if (n == 0) {
+		te_diag_set(d, b.name, 0, "empty file, not a SentencePiece model");
+		return NULL;
+	}
+	while (b.p < b.end) {
+		uint32_t f;
+		int wt;
+		const unsigned char *sub = NULL;
+		size_t sl = 0;
+		uint64_t v = 0;
+		int rc = 0;
+
+		if (pb_field(&b, &f, &wt, &sub, &sl, &v) < 0)
+			goto fail;
+		if (f == 1 && wt == 2)
+			rc = parse_piece(&b, &pm, sub, sl);
+		else if (f == 2 && wt == 2)
+			rc = parse_trainer(&b, &pm, sub, sl);
+		else if (f == 3 && wt == 2)
+			rc = parse_normalizer(&b, &pm, sub, sl);
+		else if (f <= 5 && wt != 2) {
+			te_diag_set(d, b.name, 0, "field %u has wire type %d, not a "
+			            "SentencePiece model", f, wt);
+			goto fail;
+		}
+		if (rc < 0) {
+			if (d && !d->msg[0])
+				te_diag_set(d, b.name, 0, "out of memory");
+			goto fail;
+		}
+	}
+	if (pm.n == 0) {
+		te_diag_set(d, b.name, 0, "no pieces: not a SentencePiece model");
+		goto fail;
+	}
+	for (int k = 0; k < 5; k++)
+		if (pm.str[k]) {
+			pm.own[k] = strndup(pm.str[k], pm.strlen_[k]);
+			if (!pm.own[k]) {
+				te_diag_set(d, b.name, 0, "out of memory");
+				goto fail;
+			}
+		}
+	pm.init.unk_surface = pm.own[0];
+	/* SentencePieceProcessor::bos_id() and friends: the id of the piece
+	 * named in the trainer spec, when it is a control symbol. */
+	{
+		const char *bp = pm.own[2] ? pm.own[2] : defaults[2];
+		const char *ep = pm.own[3] ? pm.own[3] : defaults[3];
+		const char *pp = pm.own[4] ? pm.own[4] : defaults[4];
+
+		pm.init.bos_id = find_piece(&pm, bp, strlen(bp), TE_SPM_TYPE_CONTROL);
+		pm.init.eos_id = find_piece(&pm, ep, strlen(ep), TE_SPM_TYPE_CONTROL);
+		pm.init.pad_id = find_piece(&pm, pp, strlen(pp), TE_SPM_TYPE_CONTROL);
+	}
+	pm.init.n = pm.n;
+	pm.init.pieces = pm.pieces;
+	pm.init.lens = pm.lens;
+	pm.init.scores = pm.scores;
+	pm.init.types = pm.types;
+	m = te_spm_new(&pm.init, b.name, d);
+fail:
+	free(pm.pieces);
+	free(pm.lens);
+	free(pm.scores);
+	free(pm.types);
+	for (int k = 0; k < 6; k++)
+		free(pm.own[k]);
+	return m;
+}
+
+te_spm *
+te_spm_load(const char *path, te_diag *d)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	te_spm *m;
+
+	if (!fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t r;
+
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 1 << 20;
+			char *nb = realloc(buf, nc);
+
+			if (!nb) {
+				free(buf);
+				fclose(fp);
+				te_diag_set(d, path, 0, "out of memory");
+				return NULL;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	m = te_spm_load_mem(buf, n, path, d);
+	free(buf);
+	return m;
+}
+
+/* ------------------------------------------------------------ normalizer */
+
+typedef struct normed {
+	te_spm_buf s;
+	size_t *n2o;     /* s.n + 1 entries */
+	size_t cap;
+} normed;
+
+static int
+n2o_push(normed *nm, size_t at, size_t count)
+{
+	if (nm->s.n + count + 1 > nm->cap) {
+		size_t nc = nm->cap ? nm->cap : 256;
+		size_t *nv;
+
+		while (nc < nm->s.n + count + 1)
+			nc *= 2;
+		nv = realloc(nm->n2o, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		nm->n2o = nv;
+		nm->cap = nc;
+	}
+	for (size_t i = 0; i < count; i++)
+		nm->n2o[nm->s.n + i] = at;
+	return 0;
+}
+
+/* Append bytes of normalized text originating at input offset at. */
+static int
+nadd(normed *nm, const char *s, size_t n, size_t at)
+{
+	if (n2o_push(nm, at, n) < 0)
+		return -1;
+	return te_spm_buf_add(&nm->s, s, n);
+}
+
+/* sentencepiece's NormalizePrefix: returns the normalized piece and the
+ * number of input bytes it consumes. */
+static const char *
+norm_prefix(const te_spm *m, const char *s, size_t n, size_t *out_len,
+            size_t *consumed)
+{
+	const char *rep;
+	size_t rl, ml;
+
+	if (m->has_user) {
+		uint32_t nd = 0;
+		size_t best = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
+			if (!nd)
+				break;
+			if (m->user.value[nd] >= 0)
+				best = i + 1;
+		}
+		if (best) {
+			*out_len = *consumed = best;
+			return s;
+		}
+	}
+	if (m->pc && (ml = te_precompiled_prefix(m->pc, s, n, &rep, &rl)) > 0) {
+		*out_len = rl;
+		*consumed = ml;
+		return rep;
+	}
+	ml = te_spm_valid_char_len(s, n);
+	if (!ml) {
+		*out_len = 3;
+		*consumed = 1;
+		return REPLACEMENT;
+	}
+	*out_len = *consumed = ml;
+	return s;
+}
+
+static int
+normalize(const te_spm *m, const char *in, size_t n, normed *nm)
+{
+	size_t consumed = 0, ol, cl;
+	int prev_space;
+	const char *sp;
+
+	nm->s.n = 0;
+	if (n == 0)
+		goto done;
+	if (m->remove_extra_ws) {
+		while (consumed < n) {
+			sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
+			if (!(ol == 1 && sp[0] == ' '))
+				break;
+			consumed += cl;
+		}
+		if (consumed == n)
+			goto done;
+	}
+	if (!m->ws_suffix && m->add_dummy_prefix) {
+		if (m->escape_ws ? nadd(nm, SPACE_SYM, 3, consumed) < 0
+		                 : nadd(nm, " ", 1, consumed) < 0)
+			return -1;
+	}
+	prev_space = m->remove_extra_ws;
+	while (consumed < n) {
+		sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
+		while (prev_space && ol > 0 && sp[0] == ' ') {
+			sp++;
+			ol--;
+		}
+		if (ol > 0) {
+			for (size_t k = 0; k < ol; k++) {
+				if (m->escape_ws && sp[k] == ' ') {
+					if (nadd(nm, SPACE_SYM, 3, consumed) < 0)
+						return -1;
+				} else if (nadd(nm, sp + k, 1, consumed) < 0)
+					return -1;
+			}
+			prev_space = sp[ol - 1] == ' ';
+		}
+		consumed += cl;
+		if (!m->remove_extra_ws)
+			prev_space = 0;
+	}
+	if (m->remove_extra_ws) {
+		const char *space = m->escape_ws ? SPACE_SYM : " ";
+		size_t sl = m->escape_ws ? 3 : 1;
+
+		while (nm->s.n >= sl && memcmp(nm->s.v + nm->s.n - sl, space, sl) == 0) {
+			nm->s.n -= sl;
+			consumed = nm->n2o[nm->s.n];
+		}
+	}
+	if (m->ws_suffix && m->add_dummy_prefix) {
+		if (m->escape_ws ? nadd(nm, SPACE_SYM, 3, consumed) < 0
+		                 : nadd(nm, " ", 1, consumed) < 0)
+			return -1;
+	}
+done:
+	if (n2o_push(nm, consumed, 1) < 0 || te_spm_buf_add(&nm->s, "", 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------- BPE */
+
+typedef struct sym {
+	int32_t prev, next;
+	uint32_t start, len;
+	int freeze;
+} sym;
+
+typedef struct pair {
+	float score;
+	int32_t left, right;
+	uint32_t size;
+} pair;
+
+typedef struct heap {
+	pair *v;
+	size_t n, cap;
+} heap;
+
+/* top = highest score, then leftmost */
+static inline int
+pair_before(const pair *a, const pair *b)
+{
+	return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+static int
+heap_push(heap *h, pair p)
+{
+	size_t i;
+
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? 2 * h->cap : 256;
+		pair *nv = realloc(h->v, nc * sizeof *nv);
+
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = nc;
+	}
+	i = h->n++;
+	while (i > 0) {
+		size_t up = (i - 1) / 2;
+
+		if (!pair_before(&p, &h->v[up]))
+			break;
+		h->v[i] = h->v[up];
+		i = up;
+	}
+	h->v[i] = p;
+	return 0;
+}
+
+static pair
+heap_pop(heap *h)
+{
+	pair top = h->v[0], last = h->v[--h->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && pair_before(&h->v[c + 1], &h->v[c]))
+			c++;
+		if (!pair_before(&h->v[c], &last))
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n)
+		h->v[i] = last;
+	return top;
+}
+
+typedef struct seg {
+	uint32_t start, end;
+	int32_t id;
+} seg;
+
+typedef struct segs {
+	seg *v;
+	size_t n, cap;
+} segs;
+
+static int
+segs_push(segs *a, size_t start, size_t end, int32_t id)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? 2 * a->cap : 256;
+		seg *nv = realloc(a->v, nc * sizeof *nv);
+
+		if (!nv)
+			return -1;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n].start = (uint32_t)start;
+	a->v[a->n].end = (uint32_t)end;
+	a->v[a->n].id = id;
+	a->n++;
+	return 0;
+}
+
+/* PieceToId: reserved pieces first, then ordinary ones, else unk. */
+static int32_t
+piece_to_id(const te_spm *m, const char *s, size_t len)
+{
+	int32_t id = te_strie_get(&m->reserved, s, len);
+
+	if (id >= 0)
+		return id;
+	id = te_strie_get(&m->pieces, s, len);
+	return id >= 0 ? id : m->unk_id;
+}
+
+typedef struct revm {
+	int32_t id;
+	uint32_t left_len;
+} revm;
+
+typedef struct bpe_ctx {
+	const te_spm *m;
+	const char *s;
+	sym *sy;
+	heap h;
+	revm *rev;
+	size_t nrev, caprev;
+} bpe_ctx;
+
+static int
+maybe_add(bpe_ctx *c, int32_t l, int32_t r)
+{
+	const te_spm *m = c->m;
+	int32_t id;
+	pair p;
+
+	if (l < 0 || r < 0 || c->sy[l].freeze || c->sy[r].freeze)
+		return 0;
+	id = te_strie_get(&m->pieces, c->s + c->sy[l].start,
+	                  c->sy[l].len + c->sy[r].len);
+	if (id < 0)
+		return 0;
+	p.score = m->score[id];
+	p.left = l;
+	p.right = r;
+	p.size = c->sy[l].len + c->sy[r].len;
+	if (heap_push(&c->h, p) < 0)
+		return -1;
+	if (m->type[id] == TE_SPM_TYPE_UNUSED) {
+		size_t k;
+
+		for (k = 0; k < c->nrev; k++)
+			if (c->rev[k].id == id)
+				break;
+		if (k == c->nrev) {
+			if (c->nrev == c->caprev) {
+				size_t nc = c->caprev ? 2 * c->caprev : 16;
+				revm *nv = realloc(c->rev, nc * sizeof *nv);
+
+				if (!nv)
+					return -1;
+				c->rev = nv;
+				c->caprev = nc;
+			}
+			c->nrev++;
+		}
+		c->rev[k].id = id;
+		c->rev[k].left_len = c->sy[l].len;
+	}
+	return 0;
+}
+
+static int
+resegment(bpe_ctx *c, size_t start, size_t len, segs *out, int depth)
+{
+	int32_t id = piece_to_id(c->m, c->s + start, len);
+
+	if (c->m->type[id] == TE_SPM_TYPE_UNUSED && depth < 256) {
+		for (size_t k = 0; k < c->nrev; k++)
+			if (c->rev[k].id == id && c->rev[k].left_len < len) {
+				size_t ll = c->rev[k].left_len;
+
+				if (resegment(c, start, ll, out, depth + 1) < 0)
+					return -1;
+				return resegment(c, start + ll, len - ll, out, depth + 1);
+			}
+	}
+	return segs_push(out, start, start + len, id);
+}
+
+static int
+bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+{
+	bpe_ctx c = {m, s, NULL, {0}, NULL, 0, 0};
+	size_t ns = 0;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	c.sy = malloc(n * sizeof *c.sy);
+	if (!c.sy)
+		return -1;
+	for (size_t at = 0; at < n;) {
+		size_t ml = 0;
+		int freeze = 0;
+
+		if (m->has_user) {
+			uint32_t nd = 0;
+
+			for (size_t i = at; i < n; i++) {
+				nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
+				if (!nd)
+					break;
+				if (m->user.value[nd] >= 0)
+					ml = i + 1 - at;
+			}
+			freeze = ml > 0;
+		}
+		if (!ml)
+			ml = te_spm_one_char_len(s + at, n - at);
+		c.sy[ns].prev = (int32_t)ns - 1;
+		c.sy[ns].next = at + ml < n ? (int32_t)ns + 1 : -1;
+		c.sy[ns].start = (uint32_t)at;
+		c.sy[ns].len = (uint32_t)ml;
+		c.sy[ns].freeze = freeze;
+		ns++;
+		at += ml;
+	}
+	for (size_t i = 1; i < ns; i++)
+		if (maybe_add(&c, (int32_t)i - 1, (int32_t)i) < 0)
+			goto out;
+	while (c.h.n) {
+		pair top = heap_pop(&c.h);
+		sym *l = &c.sy[top.left], *r = &c.sy[top.right];
+
+		if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
+			continue;
+		l->len += r->len;
+		l->next = r->next;
+		if (r->next >= 0)
+			c.sy[r->next].prev = top.left;
+		r->len = 0;
+		if (maybe_add(&c, l->prev, top.left) < 0 ||
+		    maybe_add(&c, top.left, l->next) < 0)
+			goto out;
+	}
+	for (int32_t i = 0; i != -1; i = c.sy[i].next)
+		if (resegment(&c, c.sy[i].start, c.sy[i].len, out, 0) < 0)
+			goto out;
+	rc = 0;
+out:
+	free(c.sy);
+	free(c.h.v);
+	free(c.rev);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- encode */
+
+int
+te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
+              te_ids *ids, te_spm_spans *spans, te_diag *d)
+{
+	normed nm = {{0}, NULL, 0};
+	segs sg = {0};
+	int rc = -1, prev_unk = 0;
+
+	if (len >= UINT32_MAX / 4)
+		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
+	if (normalize(m, text, len, &nm) < 0)
+		goto nomem;
+	if ((flags & TE_SPM_ADD_BOS) && m->bos_id >= 0 &&
+	    (te_ids_push(ids, m->bos_id) < 0 ||
+	     (spans && te_spm_spans_push(spans, 0, 0) < 0)))
+		goto nomem;
+	if (m->model_type == TE_SPM_MODEL_BPE) {
+		if (bpe_encode(m, nm.s.v, nm.s.n, &sg) < 0)
+			goto nomem;
+	} else if (nm.s.n) {
+		te_ids uids = {0};
+		te_spm_spans usp = {0};
+
+		if (te_unigram_encode(m->uni, nm.s.v, nm.s.n, &uids, &usp, d) < 0) {
+			te_ids_release(&uids);
+			te_spm_spans_release(&usp);
+			goto out;
+		}
+		for (size_t i = 0; i < uids.n; i++)
+			if (segs_push(&sg, usp.v[i].start, usp.v[i].end, uids.v[i]) < 0) {
+				te_ids_release(&uids);
+				te_spm_spans_release(&usp);
+				goto nomem;
+			}
+		te_ids_release(&uids);
+		te_spm_spans_release(&usp);
+	}
+	for (size_t i = 0; i < sg.n; i++) {
+		int32_t id = sg.v[i].id;
+		size_t ob = nm.n2o[sg.v[i].start], oe = nm.n2o[sg.v[i].end];
+		int is_unk = m->type[id] == TE_SPM_TYPE_UNKNOWN;
+
+		if (m->type[id] == TE_SPM_TYPE_CONTROL)
+			oe = ob;
+		if (is_unk && m->byte_fallback) {
+			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
+				int last = b + 1 == sg.v[i].end;
+
+				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.v[b]]) < 0 ||
+				    (spans && te_spm_spans_push(spans, ob, last ? oe : ob) < 0))
+					goto nomem;
+			}
+		} else if (is_unk && prev_unk) {
+			if (spans)
+				spans->v[spans->n - 1].end = oe;
+		} else if (te_ids_push(ids, id) < 0 ||
+		           (spans && te_spm_spans_push(spans, ob, oe) < 0))
+			goto nomem;
+		prev_unk = is_unk;
+	}
+	if ((flags & TE_SPM_ADD_EOS) && m->eos_id >= 0 &&
+	    (te_ids_push(ids, m->eos_id) < 0 ||
+	     (spans && te_spm_spans_push(spans, len, len) < 0)))
+		goto nomem;
+	rc = 0;
+	goto out;
+nomem:
+	rc = te_diag_set(d, "", 0, "out of memory");
+out:
+	te_spm_buf_release(&nm.s);
+	free(nm.n2o);
+	free(sg.v);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+/* Append bytes b[0, n) as text: valid UTF-8 as is, each bad byte U+FFFD. */
+static int
+add_bytes(te_spm_buf *out, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t l = te_spm_valid_char_len((const char *)b + i, n - i);
+
+		if (!l) {
+			if (te_spm_buf_add(out, REPLACEMENT, 3) < 0)
+				return -1;
+			i++;
+		} else {
+			if (te_spm_buf_add(out, (const char *)b + i, l) < 0)
+				return -1;
+			i += l;
+		}
+	}
+	return 0;
+}
+
+int
+te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
+              te_diag *d)
+{
+	size_t start = out->n;
+	unsigned char *bytes = NULL;
+	size_t nb = 0;
+	int rc = 0, first = 1;
+
+	(void)start;
+	if (te_spm_buf_add(out, "", 0) < 0)
+		return te_diag_set(d, "", 0, "out of memory");
+	if (n && !(bytes = malloc(n)))
+		return te_diag_set(d, "", 0, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		int32_t id = ids[i];
+		const char *p;
+		size_t pl;
+
+		if (id < 0 || (size_t)id >= m->n) {
+			rc = te_diag_set(d, "", 0, "id %ld at position %zu is outside "
+			                 "the vocabulary (size %zu)", (long)id, i + 1, m->n);
+			goto out;
+		}
+		if (m->type[id] == TE_SPM_TYPE_BYTE) {
+			unsigned v = 0;
+
+			first = 0;
+
+			sscanf(m->piece[id], "<0x%2X>", &v);
+			bytes[nb++] = (unsigned char)v;
+			continue;
+		}
+		if (nb) {
+			if (add_bytes(out, bytes, nb) < 0)
+				goto nomem;
+			nb = 0;
+		}
+		if (m->type[id] == TE_SPM_TYPE_CONTROL)
+			continue;
+		if (m->type[id] == TE_SPM_TYPE_UNKNOWN) {
+			first = 0;
+			if (te_spm_buf_add(out, m->unk_surface, strlen(m->unk_surface)) < 0)
+				goto nomem;
+			continue;
+		}
+		p = m->piece[id];
+		pl = m->plen[id];
+		/* Only the first visible piece loses its leading space. */
+		if (first && pl >= 3 && memcmp(p, SPACE_SYM, 3) == 0) {
+			p += 3;
+			pl -= 3;
+		}
+		first = 0;
+		while (pl) {
+			if (pl >= 3 && memcmp(p, SPACE_SYM, 3) == 0) {
+				if (te_spm_buf_add(out, " ", 1) < 0)
+					goto nomem;
+				p += 3;
+				pl -= 3;
+			} else {
+				if (te_spm_buf_add(out, p, 1) < 0)
+					goto nomem;
+				p++;
+				pl--;
+			}
+		}
+	}
+	if (nb && add_bytes(out, bytes, nb) < 0)
+		goto nomem;
+	goto out;
+nomem:
+	rc = te_diag_set(d, "", 0, "out of memory");
+out:
+	free(bytes);
+	return rc;
+}
+
+/* ------------------------------------------------------------- accessors */
+
+size_t te_spm_vocab_size(const te_spm *m) { return m->n; }
+
+const char *
+te_spm_piece(const te_spm *m, int32_t id, size_t *len)
+{
+	if (id < 0 || (size_t)id >= m->n)
+		return NULL;
+	if (len)
+		*len = m->plen[id];
+	return m->piece[id];
+}
+
+float
+te_spm_score(const te_spm *m, int32_t id)
+{
+	return id >= 0 && (size_t)id < m->n ? m->score[id] : 0.0f;
+}
+
+te_spm_type
+te_spm_piece_type(const te_spm *m, int32_t id)
+{
+	return id >= 0 && (size_t)id < m->n ? (te_spm_type)m->type[id]
+	                                    : TE_SPM_TYPE_UNUSED;
+}
+
+int32_t
+te_spm_piece_id(const te_spm *m, const char *s, size_t len)
+{
+	int32_t id = te_strie_get(&m->reserved, s, len);
+
+	return id >= 0 ? id : te_strie_get(&m->pieces, s, len);
+}
+
+te_spm_model_type te_spm_model(const te_spm *m) { return (te_spm_model_type)m->model_type; }
+int32_t te_spm_unk_id(const te_spm *m) { return m->unk_id; }
+int32_t te_spm_bos_id(const te_spm *m) { return m->bos_id; }
+int32_t te_spm_eos_id(const te_spm *m) { return m->eos_id; }
+int32_t te_spm_pad_id(const te_spm *m) { return m->pad_id; }
+int te_spm_byte_fallback(const te_spm *m) { return m->byte_fallback; }
+const char *te_spm_normalizer_name(const te_spm *m) { return m->normalizer_name; }
+int te_spm_add_dummy_prefix(const te_spm *m) { return m->add_dummy_prefix; }

@@ -1,0 +1,247 @@
+/* test-spm.c: SentencePiece .model files: loading, encoding and decoding
+ * exactly as python3-sentencepiece 0.1.97, and refusing broken files. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spm_int.h"
+#include "tap.h"
+
+static char *
+slurp(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long sz;
+
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	sz = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = malloc((size_t)sz + 1);
+	if (buf && fread(buf, 1, (size_t)sz, fp) != (size_t)sz) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(fp);
+	if (buf) {
+		buf[sz] = '\0';
+		*n = (size_t)sz;
+	}
+	return buf;
+}
+
+static int
+ids_equal(const te_ids *a, const cJSON *arr)
+{
+	size_t i = 0;
+	const cJSON *x;
+
+	if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != a->n)
+		return 0;
+	cJSON_ArrayForEach(x, arr) {
+		if (!cJSON_IsNumber(x) || (int32_t)x->valuedouble != a->v[i++])
+			return 0;
+	}
+	return 1;
+}
+
+static void
+show_ids(const char *what, const te_ids *a)
+{
+	printf("# %s:", what);
+	for (size_t i = 0; i < a->n; i++)
+		printf(" %d", a->v[i]);
+	printf("\n");
+}
+
+/* Each line of a .jsonl: {"text", "ids", "decoded"?, "add_bos"?}. */
+static void
+check_jsonl(te_spm *m, const char *path, const char *label)
+{
+	size_t n, lines = 0, enc_ok = 0, dec_ok = 0, dec_n = 0;
+	char *buf = slurp(path, &n), *line, *save = NULL;
+
+	if (!buf) {
+		ok(0, "%s: cannot read %s", label, path);
+		return;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(line);
+		const cJSON *text = cJSON_GetObjectItem(j, "text");
+		const cJSON *ids = cJSON_GetObjectItem(j, "ids");
+		const cJSON *dec = cJSON_GetObjectItem(j, "decoded");
+		te_ids got = {0};
+		te_diag d = {0};
+
+		if (!cJSON_IsString(text)) {
+			cJSON_Delete(j);
+			continue;
+		}
+		lines++;
+		if (te_spm_encode(m, text->valuestring, strlen(text->valuestring), 0,
+		                  &got, NULL, &d) == 0 && ids_equal(&got, ids))
+			enc_ok++;
+		else {
+			char *want = cJSON_PrintUnformatted(ids);
+
+			printf("# %s line %zu: want %s\n", label, lines, want);
+			show_ids("got", &got);
+			free(want);
+		}
+		if (cJSON_IsString(dec)) {
+			te_spm_buf out = {0};
+
+			dec_n++;
+			if (te_spm_decode(m, got.v, got.n, &out, &d) == 0 &&
+			    strcmp(out.v, dec->valuestring) == 0)
+				dec_ok++;
+			else
+				printf("# %s line %zu: decoded '%s' want '%s'\n", label,
+				       lines, out.v ? out.v : "", dec->valuestring);
+			te_spm_buf_release(&out);
+		}
+		te_ids_release(&got);
+		cJSON_Delete(j);
+	}
+	ok(lines > 0 && enc_ok == lines, "%s: %zu/%zu encodings exact", label,
+	   enc_ok, lines);
+	if (dec_n)
+		ok(dec_ok == dec_n, "%s: %zu/%zu decodings exact", label, dec_ok, dec_n);
+	free(buf);
+}
+
+/* Every prefix of a valid model, and the model with bytes flipped, must
+ * load or be refused cleanly; never crash. */
+static void
+check_robust(const char *buf, size_t n)
+{
+	size_t bad = 0, tried = 0;
+	char *copy = malloc(n);
+	unsigned seed = 12345;
+
+	for (size_t len = 0; len < n; len += (len < 2048 ? 1 : n / 40)) {
+		te_diag d = {0};
+		te_spm *m = te_spm_load_mem(buf, len, "trunc", &d);
+
+		tried++;
+		if (!m && !d.msg[0])
+			bad++;
+		if (m) {
+			te_ids ids = {0};
+
+			te_spm_encode(m, "hello world", 11, 0, &ids, NULL, &d);
+			te_ids_release(&ids);
+		}
+		te_spm_free(m);
+	}
+	ok(bad == 0, "truncated models (%zu): each loads or is refused with a "
+	   "message", tried);
+	for (int round = 0; round < 40; round++) {
+		te_diag d = {0};
+		te_spm *m;
+
+		memcpy(copy, buf, n);
+		for (int k = 0; k < 8; k++) {
+			seed = seed * 1103515245u + 12345u;
+			copy[(seed >> 8) % (n < 2048 ? n : 2048)] ^= (char)(seed >> 3);
+		}
+		m = te_spm_load_mem(copy, n, "flip", &d);
+		if (m) {
+			te_ids ids = {0};
+			te_spm_buf out = {0};
+
+			te_spm_encode(m, "h\xc3\xa9llo  w\xf0\x9f\x98\x80rld\xff", 17, 3,
+			              &ids, NULL, &d);
+			te_spm_decode(m, ids.v, ids.n, &out, &d);
+			te_ids_release(&ids);
+			te_spm_buf_release(&out);
+		}
+		te_spm_free(m);
+	}
+	ok(1, "corrupted models: no crash");
+	free(copy);
+}
+
+int
+main(void)
+{
+	const char *data = getenv("TOKEMB_DATA");
+	char path[4096];
+	te_diag d = {0};
+	te_spm *m;
+	size_t n;
+	char *buf;
+
+	/* no data needed */
+	ok(te_spm_load_mem("", 0, "empty", &d) == NULL && strstr(d.msg, "empty"),
+	   "empty file refused: %s", d.msg);
+	ok(te_spm_load_mem("\x0a\xff\xff\xff\xff\x0f", 6, "big", &d) == NULL &&
+	   strstr(d.msg, "truncated"), "oversized length refused: %s", d.msg);
+	ok(te_spm_load_mem("\x0a\x80\x80\x80", 4, "vi", &d) == NULL,
+	   "truncated varint refused: %s", d.msg);
+
+	snprintf(path, sizeof path, "t/data/spm/cases.jsonl");
+	{
+		/* fixtures generated with python3-sentencepiece (t/gen-spm.sh) */
+		static const char *models[] = {"bpe-user", "unigram-nfkc", "unigram-id"};
+
+		for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
+			char mp[512], jp[512];
+
+			snprintf(mp, sizeof mp, "t/data/spm/%s.model", models[k]);
+			snprintf(jp, sizeof jp, "t/data/spm/%s.jsonl", models[k]);
+			m = te_spm_load(mp, &d);
+			if (!m) {
+				printf("ok %d # skip %s: %s\n", ++tap_n, mp, d.msg);
+				continue;
+			}
+			check_jsonl(m, jp, models[k]);
+			te_spm_free(m);
+		}
+	}
+
+	if (!data) {
+		printf("ok %d # skip TOKEMB_DATA not set\n", ++tap_n);
+		return done_testing();
+	}
+	snprintf(path, sizeof path, "%s/tokenizers/llama2/tokenizer.model", data);
+	buf = slurp(path, &n);
+	if (!buf) {
+		printf("ok %d # skip %s absent\n", ++tap_n, path);
+		return done_testing();
+	}
+	m = te_spm_load(path, &d);
+	ok(m != NULL, "llama2 tokenizer.model loads%s%s", m ? "" : ": ", m ? "" : d.msg);
+	if (m) {
+		te_ids ids = {0};
+		te_spm_buf out = {0};
+
+		ok(te_spm_vocab_size(m) == 32000 && te_spm_model(m) == TE_SPM_MODEL_BPE &&
+		   te_spm_byte_fallback(m) && te_spm_unk_id(m) == 0 &&
+		   te_spm_bos_id(m) == 1 && te_spm_eos_id(m) == 2,
+		   "llama2: 32000 pieces, BPE, byte fallback, unk 0 bos 1 eos 2");
+		te_spm_encode(m, "Hello, world!", 13, TE_SPM_ADD_BOS | TE_SPM_ADD_EOS,
+		              &ids, NULL, &d);
+		ok(ids.n == 6 && ids.v[0] == 1 && ids.v[1] == 15043 && ids.v[5] == 2,
+		   "BOS and EOS on request");
+		te_ids_release(&ids);
+		snprintf(path, sizeof path,
+		         "%s/reference/tokenizer-expected/sentencepiece-llama2.jsonl", data);
+		check_jsonl(m, path, "llama2");
+		snprintf(path, sizeof path, "t/data/spm/llama2-cases.jsonl");
+		check_jsonl(m, path, "llama2 generated");
+		{
+			int32_t bad[] = {1, 32000};
+
+			ok(te_spm_decode(m, bad, 2, &out, &d) < 0 && strstr(d.msg, "32000"),
+			   "id out of range refused: %s", d.msg);
+			te_spm_buf_release(&out);
+		}
+		te_spm_free(m);
+	}
+	check_robust(buf, n);
+	free(buf);
+	return done_testing();
+}
