@@ -74,7 +74,7 @@ header_line(const struct show *S, const struct model *m, const te_show *p)
 	       te_tok_algorithm(t),
 	       te_tok_byte_level(t) ? " byte-level" :
 	       te_tok_byte_fallback(t) ? " byte-fallback" : "",
-	       te_tok_vocab_size(t), p->ntok, p->ntok == 1 ? "" : "s");
+	       te_show_vocab_size(t), p->ntok, p->ntok == 1 ? "" : "s");
 	if (p->nunk)
 		printf(", %zu unknown", p->nunk);
 	if (S->o.color)
@@ -210,7 +210,7 @@ print_summary(const struct show *S)
 		       te_tok_algorithm(t),
 		       te_tok_byte_level(t) ? "/byte-level" :
 		       te_tok_byte_fallback(t) ? "/byte-fallback" : "",
-		       te_tok_vocab_size(t), m->tokens,
+		       te_show_vocab_size(t), m->tokens,
 		       m->tokens ? (double)S->chars / (double)m->tokens : 0.0,
 		       m->unks);
 	}

@@ -250,11 +250,7 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 				return -1;
 			tail_done = 1;
 		}
-		if (te_tok_is_special(t, id)) {
-			p = push(out, TE_SHOW_SPECIAL, id, d);
-			if (!p || vocab_piece(t, out, p, d) < 0)
-				return -1;
-		} else if (unk >= 0 && id == unk) {
+		if (unk >= 0 && id == unk) {
 			p = push(out, TE_SHOW_UNK, id, d);
 			if (!p)
 				return -1;
@@ -265,6 +261,10 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 				return -1;
 			}
 			out->nunk++;
+		} else if (te_tok_is_special(t, id)) {
+			p = push(out, TE_SHOW_SPECIAL, id, d);
+			if (!p || vocab_piece(t, out, p, d) < 0)
+				return -1;
 		} else if (flags & TE_SHOW_VOCAB) {
 			p = push(out, TE_SHOW_TEXT, id, d);
 			if (!p || vocab_piece(t, out, p, d) < 0)
@@ -296,6 +296,17 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 		if (out->p[i].aoff_)
 			out->p[i].s = out->arena + out->p[i].aoff_ - 1;
 	return 0;
+}
+
+size_t
+te_show_vocab_size(const te_tok *t)
+{
+	size_t n = te_tok_vocab_size(t), len;
+
+	/* The largest id in use + 1, whatever the tokenizer reserved. */
+	while (n > 0 && !te_tok_piece(t, (int32_t)(n - 1), &len))
+		n--;
+	return n;
 }
 
 /* ------------------------------------------------------------- writing */

@@ -68,6 +68,9 @@ extern const char *const te_show_palette[6];
  * not valid UTF-8 <0xE9>, ids ‹464›.  Returns 0, or -1 on a write error. */
 int te_show_write(FILE *fp, const te_show *s, const te_show_opts *o);
 
+/* The vocabulary size shown: the largest id that has a piece, + 1. */
+size_t te_show_vocab_size(const te_tok *t);
+
 /* The number of characters (UTF-8 code points; an invalid byte counts
  * as one) in [s, s+n). */
 size_t te_show_chars(const char *s, size_t n);

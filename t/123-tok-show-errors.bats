@@ -52,7 +52,7 @@ unshow() {
 
 @test "tok-show: a full disk is an error" {
 	[ -w /dev/full ] || skip "needs /dev/full"
-	run -1 --separate-stderr tok-show -m "$BPE" "$S/showcase.txt" >/dev/full
+	run -1 --separate-stderr bash -c "tok-show -m '$BPE' '$S/showcase.txt' >/dev/full"
 	[[ $stderr == tok-show:* ]]
 }
 
