@@ -463,6 +463,9 @@ te_show_write(FILE *fp, const te_show *s, const te_show_opts *o)
 			puts_(&w, b);                               /* ‹id› */
 		}
 		style_off(&w);
+		/* A newline byte token keeps the layout of the text. */
+		if (p->kind == TE_SHOW_BYTE && p->len && p->s[p->len - 1] == '\n')
+			newline(&w);
 		prev_tok = 1;
 	}
 	w.style = NULL;

@@ -65,7 +65,8 @@ extern const char *const te_show_palette[6];
  * tokens that touch are separated by o->sep; a gap stands between the
  * tokens around it instead.  Markers: special tokens ⟦[CLS]⟧, unknown
  * tokens ⁇ before the text they replaced, byte tokens and bytes that are
- * not valid UTF-8 <0xE9>, ids ‹464›.  Returns 0, or -1 on a write error. */
+ * not valid UTF-8 <0xE9> (a <0x0A> byte token is followed by a line
+ * break), ids ‹464›.  Returns 0, or -1 on a write error. */
 int te_show_write(FILE *fp, const te_show *s, const te_show_opts *o);
 
 /* The vocabulary size shown: the largest id that has a piece, + 1. */

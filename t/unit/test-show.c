@@ -146,6 +146,11 @@ main(void)
 	add(TE_SHOW_BYTE, 12, "\t", 1);
 	OKC(check(&plain, "<0xE9>|<0xF0><0x9F>|<0x8E><0xB5>|<0x09>\n", "bytes"),
 	   "byte tokens and partial characters are <0xHH>");
+	reset();
+	add(TE_SHOW_BYTE, 13, "\n", 1);
+	add(TE_SHOW_TEXT, 5, "x", 1);
+	OKC(check(&ids, "<0x0A>\xE2\x80\xB9" "13\xE2\x80\xBA\n|x\xE2\x80\xB9" "5\xE2\x80\xBA\n", "newline byte"),
+	   "a newline byte token is followed by a line break");
 
 	/* control characters: raw to a pipe, pictured for a terminal */
 	reset();
