@@ -11,7 +11,7 @@ TAB=$'\t'
 
 unshow() {
 	perl -0777 -pe 's/\xE2\x9F\xA6.*?\xE2\x9F\xA7//gs; s/\xE2\x81\x87//g;
-		s/\xE2\x94\x82//g; s/<0x0A>\n/<0x0A>/g; s/<0x([0-9A-F]{2})>/chr(hex($1))/ge' "$@"
+		s/\xE2\x94\x82//g; s/<0x0A>\n/<0x0A>/g; s/<0x([0-9A-F]{2})>/chr(hex($1))/ge'
 }
 
 # Skip (return 1) a tokenizer the library cannot load yet; fail on any other

@@ -9,7 +9,7 @@ WP=$S/tiny-wordpiece
 
 unshow() {
 	perl -0777 -pe 's/\xE2\x9F\xA6.*?\xE2\x9F\xA7//gs; s/\xE2\x81\x87//g;
-		s/\xE2\x94\x82//g; s/<0x0A>\n/<0x0A>/g; s/<0x([0-9A-F]{2})>/chr(hex($1))/ge' "$@"
+		s/\xE2\x94\x82//g; s/<0x0A>\n/<0x0A>/g; s/<0x([0-9A-F]{2})>/chr(hex($1))/ge'
 }
 
 @test "tok-show: a file that cannot be opened is reported, the next one shown, exit 1" {
