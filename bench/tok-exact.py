@@ -30,6 +30,12 @@ LLAMACPP = {
     'ggml-vocab-llama-bpe': 'tokenizers/llama3/tokenizer.json',
     'ggml-vocab-phi-3': 'tokenizers/phi-3-mini',
     'ggml-vocab-qwen2': 'tokenizers/qwen3',
+    'ggml-vocab-llama-spm': 'tokenizers/phi-3-mini',
+    'gguf:ggml-vocab-bert-bge': 'tokenizers/gguf-vocab/ggml-vocab-bert-bge.gguf',
+    'gguf:ggml-vocab-gpt-2': 'tokenizers/gguf-vocab/ggml-vocab-gpt-2.gguf',
+    'gguf:ggml-vocab-llama-spm': 'tokenizers/gguf-vocab/ggml-vocab-llama-spm.gguf',
+    'gguf:ggml-vocab-phi-3': 'tokenizers/gguf-vocab/ggml-vocab-phi-3.gguf',
+    'gguf:ggml-vocab-starcoder': 'tokenizers/gguf-vocab/ggml-vocab-starcoder.gguf',
 }
 
 def enc(model, texts, *opts):
@@ -87,8 +93,9 @@ L = D + '/reference/llama.cpp-vocab-tests/'
 for name, model in LLAMACPP.items():
     if only and name not in only:
         continue
-    texts = open(L + name + '.gguf.inp', encoding='utf-8').read().split('\n__ggml_vocab_test__\n')[:-1]
-    want = [[int(x) for x in l.split()] for l in open(L + name + '.gguf.out', encoding='utf-8').read().split('\n')[:len(texts)]]
+    fname = name.split(':')[-1]
+    texts = open(L + fname + '.gguf.inp', encoding='utf-8').read().split('\n__ggml_vocab_test__\n')[:-1]
+    want = [[int(x) for x in l.split()] for l in open(L + fname + '.gguf.out', encoding='utf-8').read().split('\n')[:len(texts)]]
     got, err = enc(model, texts, '--no-special')
     for i in range(len(texts)):
         total += 1
