@@ -137,12 +137,16 @@ f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 {
 	if (cp == 0 || cp == 0xfffd)
 		return 0;
-	if (cp == '\t' || cp == '\n' || cp == '\r' || tk_is_space(cp)) {
+	if (cp == '\t' || cp == '\n' || cp == '\r') {
 		out[0] = ' ';
 		return 1;
 	}
 	if (cp >= 0 && tk_is_other(cp))
 		return 0;
+	if (tk_is_space(cp)) {
+		out[0] = ' ';
+		return 1;
+	}
 	memcpy(out, s, (size_t)len);
 	return len;
 }
