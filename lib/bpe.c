@@ -59,10 +59,11 @@ ws_reserve(size_t n)
 		GROW(id); GROW(st); GROW(en); GROW(prev); GROW(next);
 		ws.cap = cap;
 	}
-	if (n > ws.hcap) {
+	/* the heap holds at most the n - 1 first pairs and two per merge */
+	if (3 * n > ws.hcap) {
 		size_t cap = ws.hcap ? ws.hcap : 64;
 
-		while (cap < n)
+		while (cap < 3 * n)
 			cap *= 2;
 		GROW(hk); GROW(hend); GROW(hmerged);
 #undef GROW

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 
+#include "spm_int.h"
 #include "tok_int.h"
 
 typedef struct hf {
@@ -164,9 +165,16 @@ parse_norm(const hf *h, const cJSON *o)
 			n->sub[n->nsub++] = s;
 		}
 	} else if (!strcmp(type, "Precompiled")) {
-		te_diag_set(h->d, h->path, line_of(h, type),
-		            "the Precompiled normalizer is not supported yet");
-		goto fail_quiet;
+		const char *b64 = jstr(o, "precompiled_charsmap");
+
+		n->type = TK_N_PRECOMPILED;
+		if (!b64 || !*b64) {	/* an empty map normalizes nothing */
+			n->type = TK_N_SEQ;
+		} else if (!(n->pc = te_precompiled_from_base64(b64, strlen(b64), h->d))) {
+			if (h->d)
+				snprintf(h->d->file, sizeof h->d->file, "%s", h->path);
+			goto fail_quiet;
+		}
 	} else {
 		unknown(h, "normalizer", type);
 		goto fail_quiet;
@@ -654,6 +662,53 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 	return 0;
 }
 
+static int
+parse_unigram(const hf *h, const cJSON *m)
+{
+	te_tok *t = h->t;
+	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab"), *e;
+	size_t n = (size_t)cJSON_GetArraySize(vocab), i = 0;
+	const char **pieces = calloc(n ? n : 1, sizeof *pieces);
+	double *scores = calloc(n ? n : 1, sizeof *scores);
+	int rc = -1;
+
+	t->mtype = TK_M_UNIGRAM;
+	t->algo = "Unigram";
+	if (!pieces || !scores) {
+		bad(h, "out of memory%s", "");
+		goto out;
+	}
+	cJSON_ArrayForEach(e, vocab) {
+		const cJSON *p = cJSON_GetArrayItem(e, 0), *sc = cJSON_GetArrayItem(e, 1);
+
+		if (!cJSON_IsString(p) || !cJSON_IsNumber(sc)) {
+			bad(h, "bad Unigram vocabulary entry%s", "");
+			goto out;
+		}
+		pieces[i] = p->valuestring;
+		scores[i] = sc->valuedouble;
+		if (tk_tok_set_vocab(t, (int32_t)i, p->valuestring, strlen(p->valuestring))) {
+			bad(h, "out of memory%s", "");
+			goto out;
+		}
+		i++;
+	}
+	t->unk = (int32_t)jnum(m, "unk_id", -1);
+	t->byte_fallback = jbool(m, "byte_fallback", 0);
+	t->unigram = te_unigram_new(n, pieces, NULL, scores, NULL, t->unk, t->byte_fallback,
+	                            TE_UNIGRAM_HF, h->d);
+	if (!t->unigram) {
+		if (h->d && !h->d->file[0])
+			snprintf(h->d->file, sizeof h->d->file, "%s", h->path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(pieces);
+	free(scores);
+	return rc;
+}
+
 int
 tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 {
@@ -732,8 +787,8 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		if (parse_wordpiece(&h, x, !strcmp(mt, "WordLevel")))
 			goto out;
 	} else if (!strcmp(mt, "Unigram")) {
-		te_diag_set(d, path, line_of(&h, "Unigram"), "Unigram models are not supported yet");
-		goto out;
+		if (parse_unigram(&h, x))
+			goto out;
 	} else {
 		unknown(&h, "model", mt);
 		goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "spm_int.h"
 #include "tok_int.h"
 #include "tok_uni.h"
 
@@ -136,12 +137,16 @@ f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 {
 	if (cp == 0 || cp == 0xfffd)
 		return 0;
-	if (cp == '\t' || cp == '\n' || cp == '\r' || tk_is_space(cp)) {
+	if (cp == '\t' || cp == '\n' || cp == '\r') {
 		out[0] = ' ';
 		return 1;
 	}
 	if (cp >= 0 && tk_is_other(cp))
 		return 0;
+	if (tk_is_space(cp)) {
+		out[0] = ' ';
+		return 1;
+	}
 	memcpy(out, s, (size_t)len);
 	return len;
 }
@@ -359,6 +364,42 @@ strip(tk_work *w, int left, int right)
 	return 0;
 }
 
+/* The Precompiled normalizer (spm helper's): each output byte is aligned
+ * to the chunk of input that produced it. */
+static int
+precompiled(const tk_norm *n, tk_work *w, te_diag *d)
+{
+	te_spm_buf ob = {0};
+	size_t *al = NULL, alcap = 0, i, j;
+	nout o = {0};
+
+	if (te_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
+		goto fail;
+	for (i = 0; i < ob.n; i = j) {
+		size_t c = al[i], ce;
+
+		for (j = i + 1; j < ob.n && al[j] == c; j++)
+			;
+		ce = j < ob.n && al[j] > c ? al[j] : w->b.n;
+		if (ce <= c)
+			ce = c + 1;
+		if (ce > w->b.n)
+			ce = w->b.n;
+		if (nout_put(&o, ob.v + i, j - i, w_os(w, c < w->b.n ? c : w->b.n - 1),
+		             w_oe(w, ce - 1)))
+			goto fail;
+	}
+	te_spm_buf_release(&ob);
+	free(al);
+	nout_swap(&o, w);
+	return 0;
+fail:
+	te_spm_buf_release(&ob);
+	free(al);
+	nout_release(&o);
+	return -1;
+}
+
 int
 tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 {
@@ -392,6 +433,8 @@ tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 		return prepend(w, n->content, n->content_n);
 	case TK_N_STRIP:
 		return strip(w, n->left, n->right);
+	case TK_N_PRECOMPILED:
+		return w->b.n ? precompiled(n, w, d) : 0;
 	case TK_N_SEQ:
 		for (i = 0; i < n->nsub; i++)
 			if (tk_normalize(n->sub[i], w, d))
@@ -415,5 +458,6 @@ tk_norm_free(tk_norm *n)
 	free(n->pat);
 	free(n->content);
 	tk_regex_free(n->re);
+	te_precompiled_free(n->pc);
 	free(n);
 }

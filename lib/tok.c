@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "spm_int.h"
 #include "tok_int.h"
 #include "tok_uni.h"
 
@@ -298,8 +299,10 @@ te_tok_load(const char *path, te_diag *d)
 		rc = tk_load_hf_json(t, file, d);
 	} else if (ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file)) {
 		rc = tk_load_tiktoken(t, file, NULL, d);
-	} else if (ends_with(file, ".model") || ends_with(file, ".gguf")) {
-		rc = te_diag_set(d, file, 0, "SentencePiece and GGUF files are not supported yet");
+	} else if (ends_with(file, ".gguf")) {
+		rc = tk_load_gguf(t, file, d);
+	} else if (ends_with(file, ".model")) {
+		rc = tk_load_spm(t, file, d);
 	} else {
 		rc = te_diag_set(d, file, 0, "not a tokenizer file (tokenizer.json, .tiktoken, .model, .gguf)");
 	}
@@ -361,6 +364,8 @@ te_tok_free(te_tok *t)
 	tk_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
 	tk_wordpiece_release(&t->wp);
+	te_unigram_free(t->unigram);
+	te_spm_free(t->spm);
 	free(t->name);
 	free(t);
 }
@@ -469,9 +474,41 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 			id = t->wp.unk;
 		return id >= 0 ? tk_out_push(o, id, 0, n) : 0;
 	}
+	case TK_M_UNIGRAM: {
+		static __thread te_ids ids;
+		static __thread te_spm_spans sp;
+		size_t i;
+
+		ids.n = 0;
+		sp.n = 0;
+		if (te_unigram_encode(t->unigram, s, n, &ids, &sp, d))
+			return -1;
+		for (i = 0; i < ids.n; i++)
+			if (tk_out_push(o, ids.v[i], sp.v[i].start, sp.v[i].end))
+				return -1;
+		return 0;
+	}
 	default:
 		return te_diag_set(d, "", 0, "%s models are not supported yet", t->algo);
 	}
+}
+
+/* A SentencePiece model encodes text[a, b) whole. */
+static int
+encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
+{
+	static __thread te_ids ids;
+	static __thread te_spm_spans sp;
+	size_t i;
+
+	ids.n = 0;
+	sp.n = 0;
+	if (te_spm_encode(t->spm, text + a, b - a, 0, &ids, &sp, d))
+		return -1;
+	for (i = 0; i < ids.n; i++)
+		if (enc_push(e, ids.v[i], a + sp.v[i].start, a + sp.v[i].end))
+			return te_diag_set(d, "", 0, "out of memory");
+	return 0;
 }
 
 /* Normalize, pre-tokenize and encode text[a, b) (no added tokens in it). */
@@ -481,6 +518,8 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 	tk_work *w = &tw;
 	size_t i, k;
 
+	if (t->spm)
+		return encode_spm(t, text, a, b, e, d);
 	w->b.n = 0;
 	if (tk_buf_put(&w->b, text + a, b - a))
 		goto oom;
@@ -575,7 +614,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
-	if (!t->byte_level && !te_utf8_valid(text, len)) {
+	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
@@ -971,6 +1010,28 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 
 	*out = NULL;
 	*outlen = 0;
+	if (t->spm) {
+		te_spm_buf sb = {0};
+		int32_t *keep = malloc((n ? n : 1) * sizeof *keep);
+		size_t k = 0;
+
+		if (!keep)
+			return te_diag_set(d, "", 0, "out of memory");
+		for (i = 0; i < n; i++)
+			if (!((flags & TE_TOK_SKIP_SPECIAL) && te_tok_is_special(t, ids[i])))
+				keep[k++] = ids[i];
+		if (te_spm_decode(t->spm, keep, k, &sb, d)) {
+			free(keep);
+			te_spm_buf_release(&sb);
+			return -1;
+		}
+		free(keep);
+		if (!sb.v && !(sb.v = calloc(1, 1)))
+			return te_diag_set(d, "", 0, "out of memory");
+		*out = sb.v;
+		*outlen = sb.n;
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		int32_t id = ids[i];
 

@@ -250,6 +250,9 @@ te_tok *tk_tok_new(const char *name);
 
 /* hfjson.c */
 int tk_load_hf_json(te_tok *t, const char *path, te_diag *d);
+/* tok_spm.c: SentencePiece .model files and GGUF vocabularies (spm_int.h) */
+int tk_load_spm(te_tok *t, const char *path, te_diag *d);
+int tk_load_gguf(te_tok *t, const char *path, te_diag *d);
 /* tiktoken.c */
 int tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d);
 int tk_is_tiktoken_file(const char *path);
