@@ -45,9 +45,37 @@ usage(FILE *fp, int status)
 
 struct model {
 	te_tok *tok;
-	const char *arg;
+	char *name;
 	size_t tokens, unks;
 };
+
+/* The name a tokenizer is shown under: te_tok_name, except that a file
+ * with a generic name (tokenizer.model, tokenizer.json) is named after its
+ * directory, as llama2/tokenizer.model is "llama2".  malloc'd. */
+static char *
+display_name(const te_tok *t, const char *path)
+{
+	const char *n = te_tok_name(t), *end, *start;
+	char *r;
+
+	if (!n || (strncmp(n, "tokenizer.", 10) != 0 &&
+	           strncmp(n, "original_tokenizer.", 19) != 0) ||
+	    !(end = strrchr(path, '/')))
+		return strdup(n ? n : path);
+	while (end > path && end[-1] == '/')
+		end--;
+	for (start = end; start > path && start[-1] != '/'; start--)
+		;
+	if (end == start || (end - start == 1 && *start == '.') ||
+	    (end - start == 2 && start[0] == '.' && start[1] == '.'))
+		return strdup(n);
+	r = malloc((size_t)(end - start) + 1);
+	if (r) {
+		memcpy(r, start, (size_t)(end - start));
+		r[end - start] = 0;
+	}
+	return r;
+}
 
 struct show {
 	struct model *m;
@@ -70,7 +98,7 @@ header_line(const struct show *S, const struct model *m, const te_show *p)
 		putchar('\n');
 	if (S->o.color)
 		fputs("\033[1m", stdout);
-	printf("%s: %s%s, vocab %zu, %zu token%s", te_tok_name(t),
+	printf("%s: %s%s, vocab %zu, %zu token%s", m->name,
 	       te_tok_algorithm(t),
 	       te_tok_byte_level(t) ? " byte-level" :
 	       te_tok_byte_fallback(t) ? " byte-fallback" : "",
@@ -206,7 +234,7 @@ print_summary(const struct show *S)
 		const struct model *m = &S->m[i];
 		const te_tok *t = m->tok;
 
-		printf("%s\t%s%s\t%zu\t%zu\t%.2f\t%zu\n", te_tok_name(t),
+		printf("%s\t%s%s\t%zu\t%zu\t%.2f\t%zu\n", m->name,
 		       te_tok_algorithm(t),
 		       te_tok_byte_level(t) ? "/byte-level" :
 		       te_tok_byte_fallback(t) ? "/byte-fallback" : "",
@@ -328,14 +356,17 @@ main(int argc, char **argv)
 		char *path = te_model_resolve(margs[i], &d);
 		te_tok *t = path ? te_tok_load(path, &d) : NULL;
 
-		free(path);
 		if (!t) {
+			free(path);
 			warn_diag(&d);
 			status = 1;
 			continue;
 		}
 		S.m[S.nm].tok = t;
-		S.m[S.nm].arg = margs[i];
+		S.m[S.nm].name = display_name(t, path);
+		free(path);
+		if (!S.m[S.nm].name)
+			die("out of memory");
 		S.nm++;
 	}
 	if (S.nm == 0)
@@ -357,8 +388,10 @@ main(int argc, char **argv)
 
 	te_tok_enc_release(&S.enc);
 	te_show_release(&S.pieces);
-	for (i = 0; i < S.nm; i++)
+	for (i = 0; i < S.nm; i++) {
 		te_tok_free(S.m[i].tok);
+		free(S.m[i].name);
+	}
 	free(S.m);
 	free(margs);
 	return fshut_stdout(status);

@@ -273,9 +273,13 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 			p = push(out, TE_SHOW_BYTE, id, d);
 			if (!p || arena_token_bytes(t, out, p, d) < 0)
 				return -1;
-		} else if (byte_level || !span || st < cur) {
+		} else if (byte_level || !span || st < cur ||
+		           (i + 1 < e->n && e->start[i + 1] < en &&
+		            e->start[i + 1] < e->end[i + 1])) {
 			/* Byte-level tokens may split a character (and then
-			 * share its span); overlapping spans say the same. */
+			 * share its span).  Tokens that share a span (a bare
+			 * SentencePiece "▁" before the piece it stands with)
+			 * show what they stand for. */
 			p = push(out, TE_SHOW_TEXT, id, d);
 			if (!p || arena_token_bytes(t, out, p, d) < 0)
 				return -1;
