@@ -90,7 +90,7 @@ struct show {
 };
 
 static void
-header_line(const struct show *S, const struct model *m, const te_show *p)
+header_line(const struct show *S, const struct model *m, size_t ntok, size_t nunk)
 {
 	const te_tok *t = m->tok;
 
@@ -102,12 +102,22 @@ header_line(const struct show *S, const struct model *m, const te_show *p)
 	       te_tok_algorithm(t),
 	       te_tok_byte_level(t) ? " byte-level" :
 	       te_tok_byte_fallback(t) ? " byte-fallback" : "",
-	       te_show_vocab_size(t), p->ntok, p->ntok == 1 ? "" : "s");
-	if (p->nunk)
-		printf(", %zu unknown", p->nunk);
+	       te_show_vocab_size(t), ntok, ntok == 1 ? "" : "s");
+	if (nunk)
+		printf(", %zu unknown", nunk);
 	if (S->o.color)
 		fputs("\033[0m", stdout);
 	putchar('\n');
+}
+
+static void
+note_where(te_diag *d, const char *name, long line)
+{
+	if (!d->file[0]) {
+		snprintf(d->file, sizeof d->file, "%s", name);
+		d->line = line;
+	}
+	warn_diag(d);
 }
 
 /* Show one document with every tokenizer.  Returns 0, or 1 after a message. */
@@ -121,26 +131,33 @@ show_doc(struct show *S, const char *name, long line, const char *text, size_t l
 	S->chars += te_show_chars(text, len);
 	for (i = 0; i < S->nm; i++) {
 		struct model *m = &S->m[i];
+		size_t nunk;
+		int rc;
 
-		if (te_tok_encode(m->tok, text, len, S->enc_flags, &S->enc, &d) < 0 ||
-		    te_show_build(m->tok, text, len, &S->enc, S->build_flags,
-		                  &S->pieces, &d) < 0) {
-			if (!d.file[0]) {
-				snprintf(d.file, sizeof d.file, "%s", name);
-				d.line = line;
-			}
-			warn_diag(&d);
+		if (te_tok_encode(m->tok, text, len, S->enc_flags, &S->enc, &d) < 0) {
+			note_where(&d, name, line);
 			status = 1;
 			continue;
 		}
-		m->tokens += S->pieces.ntok;
-		m->unks += S->pieces.nunk;
+		nunk = te_show_count_unk(m->tok, &S->enc);
+		m->tokens += S->enc.n;
+		m->unks += nunk;
 		if (S->summary)
 			continue;
 		if (S->header)
-			header_line(S, m, &S->pieces);
-		if (te_show_write(stdout, &S->pieces, &S->o) < 0)
-			return 1;  /* fshut_stdout reports it */
+			header_line(S, m, S->enc.n, nunk);
+		/* In chunks, so that a huge document needs little more memory
+		 * than its encoding. */
+		te_show_begin(&S->pieces, m->tok, text, len, &S->enc, S->build_flags);
+		while ((rc = te_show_next(&S->pieces, 65536, &d)) > 0)
+			if (te_show_write_chunk(stdout, &S->pieces, &S->o) < 0)
+				return 1;  /* fshut_stdout reports it */
+		if (te_show_write_end(stdout, &S->pieces, &S->o) < 0)
+			return 1;
+		if (rc < 0) {
+			note_where(&d, name, line);
+			status = 1;
+		}
 		S->blocks++;
 	}
 	return status;

@@ -212,28 +212,53 @@ gap(te_show *s, const char *text, size_t from, size_t to, te_diag *d)
 	return 0;
 }
 
-int
-te_show_build(const te_tok *t, const char *text, size_t len,
-              const te_tok_enc *e, unsigned flags, te_show *out, te_diag *d)
+void
+te_show_begin(te_show *s, const te_tok *t, const char *text, size_t len,
+              const te_tok_enc *e, unsigned flags)
 {
-	size_t i, cur = 0, last_span = 0;
-	int have_spans = 0, tail_done = 0;
-	int unk = te_tok_unk_id(t);
-	int byte_level = te_tok_byte_level(t);
-	int fallback = te_tok_byte_fallback(t);
+	size_t i;
 
-	out->n = 0;
-	out->alen = 0;
-	out->ntok = out->nunk = 0;
+	s->n = 0;
+	s->alen = 0;
+	s->ntok = s->nunk = 0;
+	s->t_ = t;
+	s->text_ = text;
+	s->len_ = len;
+	s->e_ = e;
+	s->flags_ = flags;
+	s->next_ = s->cur_ = s->last_span_ = 0;
+	s->have_spans_ = s->tail_done_ = 0;
+	s->ci_ = 0;
+	s->prev_tok_ = 0;
 	if (e->start && e->end) {
 		for (i = 0; i < e->n; i++) {
 			if (e->start[i] < e->end[i] && e->end[i] <= len) {
-				have_spans = 1;
-				last_span = i;
+				s->have_spans_ = 1;
+				s->last_span_ = i;
 			}
 		}
 	}
-	for (i = 0; i < e->n; i++) {
+}
+
+int
+te_show_next(te_show *out, size_t max, te_diag *d)
+{
+	const te_tok *t = out->t_;
+	const te_tok_enc *e = out->e_;
+	const char *text = out->text_;
+	size_t len = out->len_, i, cur = out->cur_, stop;
+	int have_spans = out->have_spans_;
+	int unk = te_tok_unk_id(t);
+	int byte_level = te_tok_byte_level(t);
+	int fallback = te_tok_byte_fallback(t);
+	unsigned flags = out->flags_;
+
+	out->n = 0;
+	out->alen = 0;
+	if (out->next_ >= e->n && (out->tail_done_ || !have_spans))
+		return 0;
+	stop = e->n - out->next_ > max ? out->next_ + max : e->n;
+	for (i = out->next_; i < stop; i++) {
 		int32_t id = e->ids[i];
 		int span = have_spans && e->start[i] < e->end[i] && e->end[i] <= len;
 		size_t st = span ? e->start[i] : 0, en = span ? e->end[i] : 0;
@@ -245,10 +270,10 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 		if (span && st > cur) {
 			if (gap(out, text, cur, st, d) < 0)
 				return -1;
-		} else if (have_spans && !tail_done && i > last_span) {
+		} else if (have_spans && !out->tail_done_ && i > out->last_span_) {
 			if (gap(out, text, cur, len, d) < 0)
 				return -1;
-			tail_done = 1;
+			out->tail_done_ = 1;
 		}
 		if (unk >= 0 && id == unk) {
 			p = push(out, TE_SHOW_UNK, id, d);
@@ -294,12 +319,38 @@ te_show_build(const te_tok *t, const char *text, size_t len,
 		if (span && en > cur)
 			cur = en;
 	}
-	if (have_spans && !tail_done && gap(out, text, cur, len, d) < 0)
-		return -1;
+	out->next_ = stop;
+	if (stop == e->n && have_spans && !out->tail_done_) {
+		if (gap(out, text, cur, len, d) < 0)
+			return -1;
+		out->tail_done_ = 1;
+	}
+	out->cur_ = cur;
 	for (i = 0; i < out->n; i++)
 		if (out->p[i].aoff_)
 			out->p[i].s = out->arena + out->p[i].aoff_ - 1;
-	return 0;
+	return 1;
+}
+
+int
+te_show_build(const te_tok *t, const char *text, size_t len,
+              const te_tok_enc *e, unsigned flags, te_show *out, te_diag *d)
+{
+	te_show_begin(out, t, text, len, e, flags);
+	return te_show_next(out, SIZE_MAX, d) < 0 ? -1 : 0;
+}
+
+size_t
+te_show_count_unk(const te_tok *t, const te_tok_enc *e)
+{
+	int unk = te_tok_unk_id(t);
+	size_t i, n = 0;
+
+	if (unk < 0)
+		return 0;
+	for (i = 0; i < e->n; i++)
+		n += e->ids[i] == unk;
+	return n;
 }
 
 size_t
@@ -416,12 +467,11 @@ put_text(struct out *w, const char *s, size_t n)
 }
 
 int
-te_show_write(FILE *fp, const te_show *s, const te_show_opts *o)
+te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o)
 {
 	struct out w = { fp, o, NULL, 0, 0 };
 	char style[64];
-	size_t i, ci = 0;
-	int prev_tok = 0;
+	size_t i;
 
 	for (i = 0; i < s->n; i++) {
 		const te_show_piece *p = &s->p[i];
@@ -429,17 +479,17 @@ te_show_write(FILE *fp, const te_show *s, const te_show_opts *o)
 		if (p->kind == TE_SHOW_GAP) {
 			w.style = NULL;
 			put_text(&w, p->s, p->len);
-			prev_tok = 0;
+			s->prev_tok_ = 0;
 			continue;
 		}
 		if (o->color) {
 			snprintf(style, sizeof style, "0;%s30;48;2;%s",
 			         p->kind == TE_SHOW_SPECIAL ? "1;" : "",
-			         te_show_palette[ci++ % 6]);
+			         te_show_palette[s->ci_++ % 6]);
 			w.style = style;
 		} else {
 			w.style = NULL;
-			if (prev_tok && o->sep)
+			if (s->prev_tok_ && o->sep)
 				puts_(&w, o->sep);
 		}
 		switch (p->kind) {
@@ -470,9 +520,23 @@ te_show_write(FILE *fp, const te_show *s, const te_show_opts *o)
 		/* A newline byte token keeps the layout of the text. */
 		if (p->kind == TE_SHOW_BYTE && p->len && p->s[p->len - 1] == '\n')
 			newline(&w);
-		prev_tok = 1;
+		s->prev_tok_ = 1;
 	}
-	w.style = NULL;
-	newline(&w);
 	return w.err ? -1 : 0;
+}
+
+int
+te_show_write_end(FILE *fp, te_show *s, const te_show_opts *o)
+{
+	s->ci_ = 0;
+	s->prev_tok_ = 0;
+	return putc('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+te_show_write(FILE *fp, te_show *s, const te_show_opts *o)
+{
+	int rc = te_show_write_chunk(fp, s, o);
+
+	return te_show_write_end(fp, s, o) < 0 ? -1 : rc;
 }

@@ -35,7 +35,15 @@ typedef struct te_show {
 	size_t n, cap;
 	char *arena;
 	size_t alen, acap;
-	size_t ntok, nunk;  /* tokens (gaps excluded), unknown tokens */
+	size_t ntok, nunk;  /* tokens (gaps excluded), unknown tokens, so far */
+	/* internal: the document being shown, and the writer's place */
+	const te_tok *t_;
+	const char *text_;
+	size_t len_;
+	const te_tok_enc *e_;
+	unsigned flags_;
+	size_t next_, cur_, last_span_, ci_;
+	int have_spans_, tail_done_, prev_tok_;
 } te_show;
 
 /* Build flags. */
@@ -47,6 +55,16 @@ enum { TE_SHOW_VOCAB = 1 };  /* show vocabulary strings, not the text */
 int te_show_build(const te_tok *t, const char *text, size_t len,
                   const te_tok_enc *e, unsigned flags, te_show *out,
                   te_diag *d);
+/* The same in pieces, so that memory stays small for a large document:
+ * te_show_begin, then te_show_next builds the pieces of up to max more
+ * tokens (and the gaps among them) in place of the previous ones; returns
+ * 1, 0 when the document is done, -1 with d filled.  t, text and e must
+ * stay until then. */
+void te_show_begin(te_show *s, const te_tok *t, const char *text, size_t len,
+                   const te_tok_enc *e, unsigned flags);
+int te_show_next(te_show *s, size_t max, te_diag *d);
+/* Unknown tokens in an encoding. */
+size_t te_show_count_unk(const te_tok *t, const te_tok_enc *e);
 void te_show_release(te_show *s);
 
 /* How pieces are written. */
@@ -67,7 +85,11 @@ extern const char *const te_show_palette[6];
  * tokens ⁇ before the text they replaced, byte tokens and bytes that are
  * not valid UTF-8 <0xE9> (a <0x0A> byte token is followed by a line
  * break), ids ‹464›.  Returns 0, or -1 on a write error. */
-int te_show_write(FILE *fp, const te_show *s, const te_show_opts *o);
+int te_show_write(FILE *fp, te_show *s, const te_show_opts *o);
+/* The same for pieces built by te_show_next: each chunk continues the
+ * colours and separators of the one before; the end writes the newline. */
+int te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o);
+int te_show_write_end(FILE *fp, te_show *s, const te_show_opts *o);
 
 /* The vocabulary size shown: the largest id that has a piece, + 1. */
 size_t te_show_vocab_size(const te_tok *t);

@@ -62,3 +62,14 @@ unshow() {
 	[ -z "$stderr" ]
 	[[ $output == 0 || $output == 141 ]]
 }
+
+@test "tok-show: a document of 150000 tokens is shown in chunks without a seam" {
+	perl -e 'print "and 12 " x 50000' >"$BATS_TEST_TMPDIR/many"
+	tok-show -m "$WP" "$BATS_TEST_TMPDIR/many" | unshow >"$BATS_TEST_TMPDIR/back"
+	{ cat "$BATS_TEST_TMPDIR/many"; echo; } | cmp - "$BATS_TEST_TMPDIR/back"
+	# the k-th token has the (k mod 6)-th colour, across chunks too
+	tok-show --color=always -m "$BPE" "$BATS_TEST_TMPDIR/many" | grep -o '48;2;[0-9;]*m' >"$BATS_TEST_TMPDIR/colours"
+	run -0 awk 'BEGIN { split("102;194;165 252;141;98 141;160;203 231;138;195 166;216;84 255;217;47", p, " ") }
+		$0 != "48;2;" p[(NR - 1) % 6 + 1] "m" { bad++ } END { print NR, bad + 0 }' "$BATS_TEST_TMPDIR/colours"
+	[ "$output" = "150003 0" ]
+}
