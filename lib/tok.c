@@ -104,14 +104,13 @@ tk_tok_add_added(te_tok *t, const tk_added *a)
 static int
 trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 {
-	int32_t node = 0;
+	int32_t node = 0, child;
+	uint32_t unused;
 	size_t i;
 
 	if (!tr->n) {
 		tr->cap = 64;
-		tr->next = calloc(tr->cap, sizeof *tr->next);
-		tr->term = calloc(tr->cap, sizeof *tr->term);
-		if (!tr->next || !tr->term)
+		if (!(tr->term = calloc(tr->cap, sizeof *tr->term)))
 			return -1;
 		tr->n = 1;
 	}
@@ -120,25 +119,21 @@ trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 
 		if (i == 0)
 			tr->first[c] = 1;
-		if (!tr->next[node][c]) {
+		if (!tk_pairmap_get(&tr->edge, node, c, &unused, &child)) {
 			if (tr->n == tr->cap) {
-				size_t cap = tr->cap * 2;
-				int32_t (*nx)[256] = realloc(tr->next, cap * sizeof *nx);
-				int32_t *tm;
+				int32_t *tm = realloc(tr->term, tr->cap * 2 * sizeof *tm);
 
-				if (!nx)
+				if (!tm)
 					return -1;
-				tr->next = nx;
-				if (!(tm = realloc(tr->term, cap * sizeof *tm)))
-					return -1;
+				memset(tm + tr->cap, 0, tr->cap * sizeof *tm);
 				tr->term = tm;
-				memset(tr->next + tr->cap, 0, (cap - tr->cap) * sizeof *nx);
-				memset(tr->term + tr->cap, 0, (cap - tr->cap) * sizeof *tm);
-				tr->cap = cap;
+				tr->cap *= 2;
 			}
-			tr->next[node][c] = (int32_t)tr->n++;
+			child = (int32_t)tr->n++;
+			if (tk_pairmap_put(&tr->edge, node, c, 0, child))
+				return -1;
 		}
-		node = tr->next[node][c];
+		node = child;
 	}
 	if (!tr->term[node])
 		tr->term[node] = val + 1;
@@ -362,7 +357,7 @@ te_tok_free(te_tok *t)
 	for (i = 0; i < t->nadded; i++)
 		free(t->added[i].s);
 	free(t->added);
-	free(t->trie_raw.next);
+	tk_pairmap_release(&t->trie_raw.edge);
 	free(t->trie_raw.term);
 	tk_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
@@ -431,8 +426,9 @@ match_added(const te_tok *t, const char *s, size_t n, size_t i, int special, siz
 	size_t j;
 
 	for (j = i; j < n; j++) {
-		node = tr->next[node][(unsigned char)s[j]];
-		if (!node)
+		uint32_t unused;
+
+		if (!tk_pairmap_get(&tr->edge, node, (unsigned char)s[j], &unused, &node))
 			break;
 		if (tr->term[node]) {
 			const tk_added *a = &t->added[tr->term[node] - 1];
