@@ -53,8 +53,7 @@ typedef struct doc {
 	size_t outn, outcap;
 	size_t ntok;
 	int invalid;
-	te_diag d;
-	int failed;
+	te_diag *d;             /* only when it failed */
 } doc;
 
 static int
@@ -123,10 +122,13 @@ encode_doc(doc *x, te_tok_enc *e)
 {
 	size_t i;
 
+	te_diag d = {0};
+
 	x->outn = 0;
 	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(x->text, x->len);
-	if (te_tok_encode_trunc(cfg.tok, x->text, x->len, cfg.flags, cfg.max_tokens, e, &x->d)) {
-		x->failed = 1;
+	if (te_tok_encode_trunc(cfg.tok, x->text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
+		if ((x->d = malloc(sizeof *x->d)))
+			*x->d = d;
 		return;
 	}
 	x->ntok = e->n;
@@ -175,8 +177,8 @@ encode_doc(doc *x, te_tok_enc *e)
 	}
 	return;
 oom:
-	x->failed = 1;
-	te_diag_set(&x->d, "", 0, "out of memory");
+	if ((x->d = malloc(sizeof *x->d)))
+		te_diag_set(x->d, "", 0, "out of memory");
 }
 
 /* --------------------------------------------------------- batches */
@@ -243,12 +245,14 @@ run_batch(batch *b, const char *name)
 			te_diag_set(&w, name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
 			warn_diag(&w);
 		}
-		if (x->failed) {
-			if (!x->d.file[0])
-				snprintf(x->d.file, sizeof x->d.file, "%s", name);
-			if (!x->d.line)
-				x->d.line = x->lineno;
-			warn_diag(&x->d);
+		if (x->d) {
+			if (!x->d->file[0])
+				snprintf(x->d->file, sizeof x->d->file, "%s", name);
+			if (!x->d->line)
+				x->d->line = x->lineno;
+			warn_diag(x->d);
+			free(x->d);
+			x->d = NULL;
 			status = 1;
 			x->outn = 0;
 		}
@@ -296,9 +300,8 @@ encode_file(const char *path, batch *b)
 		memcpy(x->text, rec, len + 1);
 		x->len = len;
 		x->lineno = te_reader_lineno(r);
-		x->failed = 0;
 		x->ntok = 0;
-		memset(&x->d, 0, sizeof x->d);
+		x->d = NULL;
 		bytes += len;
 		/* a batch: enough work for the threads, bounded memory */
 		if (bytes >= (size_t)(cfg.threads > 1 ? 4u << 20 : 1u << 20) || b->n >= 65536) {

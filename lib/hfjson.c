@@ -2,6 +2,7 @@
  * An unknown component is refused with its name and the line it is on. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,211 @@ typedef struct hf {
 	const char *path;
 	const char *text;
 	te_diag *d;
+	/* model.vocab (an object) and model.merges, found by the fast scanner
+	 * and parsed without cJSON (they are most of a big file) */
+	const char *vocab, *merges;
 } hf;
+
+/* ------------------------------------------- a fast path for big lists */
+
+static const char *
+ws(const char *p)
+{
+	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+		p++;
+	return p;
+}
+
+static int
+hexv(const char *p)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9') v |= c - '0';
+		else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+		else return -1;
+	}
+	return v;
+}
+
+/* Parse the JSON string at p (at its quote) into out; returns the end or
+ * NULL. */
+static const char *
+jstring(const char *p, tk_buf *out)
+{
+	out->n = 0;
+	if (*p++ != '"')
+		return NULL;
+	for (;;) {
+		const char *q = p;
+
+		while (*q && *q != '"' && *q != '\\')
+			q++;
+		if (q > p && tk_buf_put(out, p, (size_t)(q - p)))
+			return NULL;
+		p = q;
+		if (*p == '"') {
+			if (tk_buf_grow(out, 0))
+				return NULL;
+			out->s[out->n] = 0;
+			return p + 1;
+		}
+		if (!*p)
+			return NULL;
+		p++;	/* backslash */
+		{
+			char c = *p++, u[4];
+			int v, k;
+
+			switch (c) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case '"': case '\\': case '/': break;
+			case 'u':
+				if ((v = hexv(p)) < 0)
+					return NULL;
+				p += 4;
+				if (v >= 0xd800 && v <= 0xdbff && p[0] == '\\' && p[1] == 'u') {
+					int lo = hexv(p + 2);
+
+					if (lo >= 0xdc00 && lo <= 0xdfff) {
+						v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+						p += 6;
+					}
+				}
+				if (v >= 0xd800 && v <= 0xdfff)
+					v = 0xfffd;
+				k = tk_utf8_enc(v, u);
+				if (tk_buf_put(out, u, (size_t)k))
+					return NULL;
+				continue;
+			default:
+				return NULL;
+			}
+			if (tk_buf_put(out, &c, 1))
+				return NULL;
+		}
+	}
+}
+
+/* Skip one JSON value at p; returns its end or NULL. */
+static const char *
+jskip(const char *p)
+{
+	int depth = 0;
+
+	p = ws(p);
+	for (;;) {
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++)
+				if (*p == '\\' && p[1])
+					p++;
+			if (!*p)
+				return NULL;
+			p++;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+			p++;
+			continue;
+		} else if (*p == '}' || *p == ']') {
+			if (--depth < 0)
+				return NULL;
+			p++;
+		} else if (!*p) {
+			return NULL;
+		} else if (!depth) {	/* a number or a literal */
+			while (*p && !strchr(",}] \n\r\t", *p))
+				p++;
+			return p;
+		} else {
+			p++;
+			continue;
+		}
+		if (!depth)
+			return p;
+	}
+}
+
+/* Find the spans of model.vocab (when an object) and model.merges in the
+ * text and blank them (the copy handed to cJSON then stays small). */
+static void
+find_big(hf *h, char *text)
+{
+	tk_buf key = {0};
+	const char *p = ws(text);
+
+	if (*p++ != '{')
+		return;
+	for (;;) {
+		const char *v;
+
+		p = ws(p);
+		if (*p != '"' || !(p = jstring(p, &key)))
+			break;
+		p = ws(p);
+		if (*p++ != ':')
+			break;
+		v = ws(p);
+		if (!strcmp(key.s, "model") && *v == '{') {
+			const char *q = v + 1;
+			tk_buf k2 = {0};
+
+			for (;;) {
+				const char *w, *e;
+
+				q = ws(q);
+				if (*q != '"' || !(q = jstring(q, &k2)))
+					break;
+				q = ws(q);
+				if (*q++ != ':')
+					break;
+				w = ws(q);
+				if (!(e = jskip(w)))
+					break;
+				if ((!strcmp(k2.s, "vocab") && *w == '{') ||
+				    (!strcmp(k2.s, "merges") && *w == '[')) {
+					size_t off = (size_t)(w - text), len = (size_t)(e - w);
+					char *copy = malloc(len + 1);
+
+					if (!copy)
+						break;
+					memcpy(copy, w, len);
+					copy[len] = 0;
+					if (*w == '{')
+						h->vocab = copy;
+					else
+						h->merges = copy;
+					for (size_t z = 0; z < len; z++)
+						if (text[off + z] != '\n')
+							text[off + z] = ' ';
+					text[off] = '0';
+				}
+				q = ws(e);
+				if (*q == ',') {
+					q++;
+					continue;
+				}
+				break;
+			}
+			tk_buf_release(&k2);
+		}
+		if (!(p = jskip(v)))
+			break;
+		p = ws(p);
+		if (*p != ',')
+			break;
+		p++;
+	}
+	tk_buf_release(&key);
+}
 
 /* The line of the first "type": "name" in the file, for messages. */
 static long
@@ -529,17 +734,200 @@ model_key(const te_tok *t, const char *s, size_t n, char *buf, size_t cap, size_
 	return 0;
 }
 
+/* Call f for each "key": id of a vocab object (fast path or cJSON). */
+typedef int (*vocab_fn)(const hf *h, const char *k, size_t kn, int32_t id, void *ctx);
+
+static int
+each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
+{
+	const cJSON *e;
+
+	if (h->vocab) {
+		tk_buf key = {0};
+		const char *p = ws(h->vocab) + 1;
+		int rc = 0;
+
+		for (;;) {
+			char *end;
+			long id;
+
+			p = ws(p);
+			if (*p == '}')
+				break;
+			if (*p != '"' || !(p = jstring(p, &key))) {
+				rc = bad(h, "bad vocab in the model%s", "");
+				break;
+			}
+			p = ws(p);
+			if (*p++ != ':') {
+				rc = bad(h, "bad vocab in the model%s", "");
+				break;
+			}
+			id = strtol(ws(p), &end, 10);
+			if (end == ws(p) || id < 0 || id > INT32_MAX) {
+				rc = bad(h, "bad vocabulary id for '%s'", key.s);
+				break;
+			}
+			if (f(h, key.s, key.n, (int32_t)id, ctx)) {
+				rc = -1;
+				break;
+			}
+			p = ws(end);
+			if (*p == ',')
+				p++;
+		}
+		tk_buf_release(&key);
+		return rc;
+	}
+	if (!cJSON_IsObject(vocab))
+		return bad(h, "the model has no vocab%s", "");
+	cJSON_ArrayForEach(e, vocab) {
+		int32_t id = (int32_t)e->valuedouble;
+
+		if (!cJSON_IsNumber(e) || id < 0)
+			return bad(h, "bad vocabulary id for '%s'", e->string);
+		if (f(h, e->string, strlen(e->string), id, ctx))
+			return -1;
+	}
+	return 0;
+}
+
+/* Call f for each merge (left, right) in order. */
+typedef int (*merge_fn)(const hf *h, const char *l, size_t ln, const char *r, size_t rn, void *ctx);
+
+static int
+each_merge(const hf *h, const cJSON *merges, merge_fn f, void *ctx)
+{
+	const cJSON *e;
+
+	if (h->merges) {
+		tk_buf a = {0}, b = {0};
+		const char *p = ws(h->merges) + 1;
+		int rc = 0;
+
+		for (;;) {
+			p = ws(p);
+			if (*p == ']')
+				break;
+			if (*p == '"') {
+				char *sp;
+
+				if (!(p = jstring(p, &a)) || !(sp = memchr(a.s, ' ', a.n))) {
+					rc = bad(h, "bad merge in the BPE model%s", "");
+					break;
+				}
+				if (f(h, a.s, (size_t)(sp - a.s), sp + 1, a.n - (size_t)(sp - a.s) - 1, ctx)) {
+					rc = -1;
+					break;
+				}
+			} else if (*p == '[') {
+				p = ws(p + 1);
+				if (*p != '"' || !(p = jstring(p, &a)))
+					goto badm;
+				p = ws(p);
+				if (*p++ != ',')
+					goto badm;
+				p = ws(p);
+				if (*p != '"' || !(p = jstring(p, &b)))
+					goto badm;
+				p = ws(p);
+				if (*p++ != ']')
+					goto badm;
+				if (f(h, a.s, a.n, b.s, b.n, ctx)) {
+					rc = -1;
+					break;
+				}
+			} else {
+badm:
+				rc = bad(h, "bad merge in the BPE model%s", "");
+				break;
+			}
+			p = ws(p);
+			if (*p == ',')
+				p++;
+		}
+		tk_buf_release(&a);
+		tk_buf_release(&b);
+		return rc;
+	}
+	cJSON_ArrayForEach(e, merges) {
+		if (cJSON_IsString(e)) {
+			const char *sp = strchr(e->valuestring, ' ');
+
+			if (!sp)
+				return bad(h, "bad merge '%s'", e->valuestring);
+			if (f(h, e->valuestring, (size_t)(sp - e->valuestring), sp + 1, strlen(sp + 1), ctx))
+				return -1;
+		} else if (cJSON_GetArraySize(e) == 2 && cJSON_IsString(cJSON_GetArrayItem(e, 0)) &&
+		           cJSON_IsString(cJSON_GetArrayItem(e, 1))) {
+			const char *l = cJSON_GetArrayItem(e, 0)->valuestring;
+			const char *r = cJSON_GetArrayItem(e, 1)->valuestring;
+
+			if (f(h, l, strlen(l), r, strlen(r), ctx))
+				return -1;
+		} else {
+			return bad(h, "bad merge in the BPE model%s", "");
+		}
+	}
+	return 0;
+}
+
+static int
+bpe_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
+{
+	te_tok *t = h->t;
+	char key[4096];
+	size_t n;
+
+	if (tk_tok_set_vocab(t, id, k, kn))
+		return bad(h, "out of memory%s", "");
+	if (!model_key(t, k, kn, key, sizeof key, &n) && tk_strmap_put(&t->bpe.vocab, key, n, id))
+		return bad(h, "out of memory%s", "");
+	return 0;
+}
+
+static int
+bpe_merge_one(const hf *h, const char *l, size_t ln, const char *r, size_t rn, void *ctx)
+{
+	te_tok *t = h->t;
+	tk_bpe *b = &t->bpe;
+	uint32_t *rank = ctx;
+	char key[4096], key2[4096], cat[8192];
+	size_t kn, kn2;
+	int32_t a, bb, mid;
+
+	if (model_key(t, l, ln, key, sizeof key, &kn) || model_key(t, r, rn, key2, sizeof key2, &kn2)) {
+		(*rank)++;
+		return 0;
+	}
+	a = tk_strmap_get(&b->vocab, key, kn);
+	bb = tk_strmap_get(&b->vocab, key2, kn2);
+	memcpy(cat, key, kn);
+	memcpy(cat + kn, key2, kn2);
+	mid = tk_strmap_get(&b->vocab, cat, kn + kn2);
+	if (a < 0 || bb < 0 || mid < 0) {
+		char msg[64];
+
+		snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), l,
+		         (int)(rn > 20 ? 20 : rn), r);
+		return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
+	}
+	if (tk_pairmap_put(&b->merges, a, bb, (*rank)++, mid))
+		return bad(h, "out of memory%s", "");
+	return 0;
+}
+
 static int
 parse_bpe(const hf *h, const cJSON *m)
 {
 	te_tok *t = h->t;
 	tk_bpe *b = &t->bpe;
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab");
-	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(m, "merges"), *e;
+	const cJSON *merges = cJSON_GetObjectItemCaseSensitive(m, "merges");
 	const char *unk = jstr(m, "unk_token"), *cp = jstr(m, "continuing_subword_prefix"),
 	           *ew = jstr(m, "end_of_word_suffix");
-	char key[4096], key2[4096], cat[8192];
-	size_t kn, kn2;
+	char key[4096];
+	size_t kn;
 	uint32_t rank = 0;
 	int i;
 
@@ -552,20 +940,8 @@ parse_bpe(const hf *h, const cJSON *m)
 	b->byte_fallback = t->byte_fallback = jbool(m, "byte_fallback", 0);
 	b->fuse_unk = jbool(m, "fuse_unk", 0);
 	b->ignore_merges = jbool(m, "ignore_merges", 0);
-	if (!cJSON_IsObject(vocab))
-		return bad(h, "the BPE model has no vocab%s", "");
-	cJSON_ArrayForEach(e, vocab) {
-		int32_t id = (int32_t)e->valuedouble;
-		size_t n = strlen(e->string);
-
-		if (!cJSON_IsNumber(e) || id < 0)
-			return bad(h, "bad vocabulary id for '%s'", e->string);
-		if (tk_tok_set_vocab(t, id, e->string, n))
-			return bad(h, "out of memory%s", "");
-		if (!model_key(t, e->string, n, key, sizeof key, &kn) &&
-		    tk_strmap_put(&b->vocab, key, kn, id))
-			return bad(h, "out of memory%s", "");
-	}
+	if (each_vocab(h, vocab, bpe_vocab_one, NULL))
+		return -1;
 	if (unk) {
 		b->unk = tk_strmap_get(&b->vocab, unk, strlen(unk));
 		if (b->unk < 0 && !model_key(t, unk, strlen(unk), key, sizeof key, &kn))
@@ -584,49 +960,14 @@ parse_bpe(const hf *h, const cJSON *m)
 			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
 		}
 	}
-	cJSON_ArrayForEach(e, merges) {
-		const char *l, *r;
-		size_t ln, rn;
-		int32_t a, bb, mid;
+	return each_merge(h, merges, bpe_merge_one, &rank);
+}
 
-		if (cJSON_IsString(e)) {
-			const char *sp = strchr(e->valuestring, ' ');
-
-			if (!sp)
-				return bad(h, "bad merge '%s'", e->valuestring);
-			l = e->valuestring;
-			ln = (size_t)(sp - l);
-			r = sp + 1;
-			rn = strlen(r);
-		} else if (cJSON_GetArraySize(e) == 2 && cJSON_IsString(cJSON_GetArrayItem(e, 0)) &&
-		           cJSON_IsString(cJSON_GetArrayItem(e, 1))) {
-			l = cJSON_GetArrayItem(e, 0)->valuestring;
-			r = cJSON_GetArrayItem(e, 1)->valuestring;
-			ln = strlen(l);
-			rn = strlen(r);
-		} else {
-			return bad(h, "bad merge in the BPE model%s", "");
-		}
-		if (model_key(t, l, ln, key, sizeof key, &kn) ||
-		    model_key(t, r, rn, key2, sizeof key2, &kn2)) {
-			rank++;
-			continue;
-		}
-		a = tk_strmap_get(&b->vocab, key, kn);
-		bb = tk_strmap_get(&b->vocab, key2, kn2);
-		memcpy(cat, key, kn);
-		memcpy(cat + kn, key2, kn2);
-		mid = tk_strmap_get(&b->vocab, cat, kn + kn2);
-		if (a < 0 || bb < 0 || mid < 0) {
-			char msg[64];
-
-			snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), l,
-			         (int)(rn > 20 ? 20 : rn), r);
-			return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
-		}
-		if (tk_pairmap_put(&b->merges, a, bb, rank++, mid))
-			return bad(h, "out of memory%s", "");
-	}
+static int
+wp_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
+{
+	if (tk_tok_set_vocab(h->t, id, k, kn) || tk_strmap_put(&h->t->wp.vocab, k, kn, id))
+		return bad(h, "out of memory%s", "");
 	return 0;
 }
 
@@ -634,22 +975,13 @@ static int
 parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 {
 	te_tok *t = h->t;
-	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab"), *e;
+	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab");
 	const char *unk = jstr(m, "unk_token"), *pre = jstr(m, "continuing_subword_prefix");
 
 	t->mtype = wordlevel ? TK_M_WORDLEVEL : TK_M_WORDPIECE;
 	t->algo = wordlevel ? "WordLevel" : "WordPiece";
-	if (!cJSON_IsObject(vocab))
-		return bad(h, "the model has no vocab%s", "");
-	cJSON_ArrayForEach(e, vocab) {
-		int32_t id = (int32_t)e->valuedouble;
-
-		if (!cJSON_IsNumber(e) || id < 0)
-			return bad(h, "bad vocabulary id for '%s'", e->string);
-		if (tk_tok_set_vocab(t, id, e->string, strlen(e->string)) ||
-		    tk_strmap_put(&t->wp.vocab, e->string, strlen(e->string), id))
-			return bad(h, "out of memory%s", "");
-	}
+	if (each_vocab(h, vocab, wp_vocab_one, NULL))
+		return -1;
 	if (!pre)
 		pre = "##";
 	if (strlen(pre) >= sizeof t->wp.prefix)
@@ -741,6 +1073,8 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 	h.path = path;
 	h.text = text;
 	h.d = d;
+	h.vocab = h.merges = NULL;
+	find_big(&h, text);
 	root = cJSON_ParseWithLength(text, (size_t)size);
 	if (!root || !cJSON_IsObject(root)) {
 		const char *ep = cJSON_GetErrorPtr();
@@ -828,6 +1162,8 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 	rc = 0;
 out:
 	cJSON_Delete(root);
+	free((char *)h.vocab);
+	free((char *)h.merges);
 	free(text);
 	return rc;
 }

@@ -13,6 +13,8 @@
 
 /* ------------------------------------------------------------ building */
 
+static int32_t tok_serial;	/* tells the piece caches one te_tok from another */
+
 te_tok *
 tk_tok_new(const char *name)
 {
@@ -21,6 +23,7 @@ tk_tok_new(const char *name)
 	if (!t)
 		return NULL;
 	t->name = strdup(name ? name : "");
+	t->cache_gen = __atomic_add_fetch(&tok_serial, 1, __ATOMIC_RELAXED);
 	t->unk = -1;
 	t->max_length = -1;
 	t->match_special = 1;
@@ -101,14 +104,13 @@ tk_tok_add_added(te_tok *t, const tk_added *a)
 static int
 trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 {
-	int32_t node = 0;
+	int32_t node = 0, child;
+	uint32_t unused;
 	size_t i;
 
 	if (!tr->n) {
 		tr->cap = 64;
-		tr->next = calloc(tr->cap, sizeof *tr->next);
-		tr->term = calloc(tr->cap, sizeof *tr->term);
-		if (!tr->next || !tr->term)
+		if (!(tr->term = calloc(tr->cap, sizeof *tr->term)))
 			return -1;
 		tr->n = 1;
 	}
@@ -117,25 +119,21 @@ trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 
 		if (i == 0)
 			tr->first[c] = 1;
-		if (!tr->next[node][c]) {
+		if (!tk_pairmap_get(&tr->edge, node, c, &unused, &child)) {
 			if (tr->n == tr->cap) {
-				size_t cap = tr->cap * 2;
-				int32_t (*nx)[256] = realloc(tr->next, cap * sizeof *nx);
-				int32_t *tm;
+				int32_t *tm = realloc(tr->term, tr->cap * 2 * sizeof *tm);
 
-				if (!nx)
+				if (!tm)
 					return -1;
-				tr->next = nx;
-				if (!(tm = realloc(tr->term, cap * sizeof *tm)))
-					return -1;
+				memset(tm + tr->cap, 0, tr->cap * sizeof *tm);
 				tr->term = tm;
-				memset(tr->next + tr->cap, 0, (cap - tr->cap) * sizeof *nx);
-				memset(tr->term + tr->cap, 0, (cap - tr->cap) * sizeof *tm);
-				tr->cap = cap;
+				tr->cap *= 2;
 			}
-			tr->next[node][c] = (int32_t)tr->n++;
+			child = (int32_t)tr->n++;
+			if (tk_pairmap_put(&tr->edge, node, c, 0, child))
+				return -1;
 		}
-		node = tr->next[node][c];
+		node = child;
 	}
 	if (!tr->term[node])
 		tr->term[node] = val + 1;
@@ -359,7 +357,7 @@ te_tok_free(te_tok *t)
 	for (i = 0; i < t->nadded; i++)
 		free(t->added[i].s);
 	free(t->added);
-	free(t->trie_raw.next);
+	tk_pairmap_release(&t->trie_raw.edge);
 	free(t->trie_raw.term);
 	tk_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
@@ -428,8 +426,9 @@ match_added(const te_tok *t, const char *s, size_t n, size_t i, int special, siz
 	size_t j;
 
 	for (j = i; j < n; j++) {
-		node = tr->next[node][(unsigned char)s[j]];
-		if (!node)
+		uint32_t unused;
+
+		if (!tk_pairmap_get(&tr->edge, node, (unsigned char)s[j], &unused, &node))
 			break;
 		if (tr->term[node]) {
 			const tk_added *a = &t->added[tr->term[node] - 1];
@@ -511,12 +510,63 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 	return 0;
 }
 
+/* A per-thread cache of pieces and their encodings: most words recur, and
+ * a hit skips the model.  Direct-mapped; entries hold short pieces whose
+ * tokens tile them. */
+#define CACHE_SLOTS (1u << 16)
+#define CACHE_KEY 24
+#define CACHE_IDS 8
+typedef struct cent {
+	uint64_t h;
+	uint8_t klen, nids;
+	uint8_t end[CACHE_IDS];
+	int32_t ids[CACHE_IDS];
+	char key[CACHE_KEY];
+} cent;
+static __thread cent *cache;
+static __thread int32_t cache_owner;
+
+static cent *
+cache_for(const te_tok *t)
+{
+	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
+		return NULL;
+	if (cache_owner != t->cache_gen) {
+		memset(cache, 0, CACHE_SLOTS * sizeof *cache);
+		cache_owner = t->cache_gen;
+	}
+	return cache;
+}
+
+static void
+cache_put(cent *c, uint64_t h, const char *s, size_t n, const tk_out *o)
+{
+	size_t k;
+
+	if (o->n > CACHE_IDS || !o->n)
+		return;
+	for (k = 0; k < o->n; k++)
+		if (o->a[k] != (k ? o->b[k - 1] : 0))
+			return;
+	if (o->b[o->n - 1] != n)
+		return;
+	c->h = h;
+	c->klen = (uint8_t)n;
+	c->nids = (uint8_t)o->n;
+	memcpy(c->key, s, n);
+	for (k = 0; k < o->n; k++) {
+		c->ids[k] = o->ids[k];
+		c->end[k] = (uint8_t)o->b[k];
+	}
+}
+
 /* Normalize, pre-tokenize and encode text[a, b) (no added tokens in it). */
 static int
 encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
 	tk_work *w = &tw;
 	size_t i, k;
+	cent *cc;
 
 	if (t->spm)
 		return encode_spm(t, text, a, b, e, d);
@@ -534,8 +584,9 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 		goto oom;
 	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
 		return -1;
+	cc = cache_for(t);
 	for (i = 0; i < w->np; i++) {
-		size_t pa = w->pa[i], pb = w->pb[i];
+		size_t pa = w->pa[i], pb = w->pb[i], n = pb - pa;
 
 		if (pa == pb)
 			continue;
@@ -543,7 +594,23 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 		if (w->fixed[i] >= 0) {
 			if (tk_out_push(&tout, w->fixed[i], 0, pb - pa))
 				goto oom;
-		} else if (run_model(t, w->b.s + pa, pb - pa, &tout, d)) {
+		} else if (cc && n <= CACHE_KEY) {
+			uint64_t h = tk_hash(w->b.s + pa, n);
+			cent *c = &cc[h & (CACHE_SLOTS - 1)];
+
+			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
+				for (k = 0; k < c->nids; k++)
+					if (tk_out_push(&tout, c->ids[k], k ? c->end[k - 1] : 0, c->end[k]))
+						goto oom;
+			} else {
+				if (run_model(t, w->b.s + pa, n, &tout, d)) {
+					if (!d || !d->msg[0])
+						goto oom;
+					return -1;
+				}
+				cache_put(c, h, w->b.s + pa, n, &tout);
+			}
+		} else if (run_model(t, w->b.s + pa, n, &tout, d)) {
 			if (!d || !d->msg[0])
 				goto oom;
 			return -1;

@@ -175,7 +175,7 @@ typedef struct tk_added {
 
 /* Byte trie over added-token contents, for leftmost-longest matching. */
 typedef struct tk_trie {
-	int32_t (*next)[256];              /* node -> child node or 0 */
+	tk_pairmap edge;                   /* (node, byte) -> child node */
 	int32_t *term;                     /* node -> added index + 1, or 0 */
 	size_t n, cap;
 	unsigned char first[256];
