@@ -10,8 +10,8 @@
 #include "show_int.h"
 
 static const char usage_line[] =
-	"tok-show [-hilsz] [-m MODEL]... [--color[=WHEN]] [--sep STR] [--summary]\n"
-	"                [--vocab] [--no-special] [--header] [FILE...]";
+	"tok-show [-hilsz] -m MODEL [-m MODEL]... [--color[=WHEN]] [--sep STR]\n"
+	"                [--summary] [--vocab] [--header] [--no-special] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
