@@ -85,6 +85,7 @@ struct show {
 	te_show_opts o;
 	size_t chars;
 	long blocks;
+	const char *title;  /* "==> file <==" before the next document */
 	te_tok_enc enc;
 	te_show pieces;
 };
@@ -129,6 +130,11 @@ show_doc(struct show *S, const char *name, long line, const char *text, size_t l
 	te_diag d = { 0 };
 
 	S->chars += te_show_chars(text, len);
+	if (S->title && !S->summary) {
+		printf("%s==> %s <==\n", S->blocks > 0 ? "\n" : "", S->title);
+		S->title = NULL;
+		S->blocks = 0;
+	}
 	for (i = 0; i < S->nm; i++) {
 		struct model *m = &S->m[i];
 		size_t nunk;
@@ -395,6 +401,10 @@ main(int argc, char **argv)
 	}
 	for (i = optind; i < (size_t)argc; i++) {
 		const char *f = argv[i];
+
+		/* Several files compared: say which one each block is. */
+		if (S.header && argc - optind > 1)
+			S.title = f;
 		if (delim < 0 ? show_file(&S, f) : show_records(&S, f, delim))
 			status = 1;
 		if (ferror(stdout))

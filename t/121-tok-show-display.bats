@@ -135,3 +135,10 @@ unshow() {
 	[[ $output == *"␛"* ]]
 	[[ $output != *"${ESC}[2J"* ]]
 }
+
+@test "tok-show: special-token text in the input is the special token, unless --special-as-text" {
+	run -0 tok-show -m "$BPE" < <(printf 'and<|endoftext|>and')
+	[ "$output" = "a${SEP}n${SEP}d${SEP}⟦<|endoftext|>⟧${SEP}a${SEP}n${SEP}d" ]
+	run -0 tok-show --special-as-text -m "$BPE" < <(printf '<|endoftext|>')
+	[ "$output" = "<${SEP}|${SEP}e${SEP}n${SEP}d${SEP}o${SEP}f${SEP}t${SEP}e${SEP}x${SEP}t${SEP}|${SEP}>" ]
+}

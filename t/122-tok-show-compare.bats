@@ -136,3 +136,13 @@ textbook() {
 @test "tok-show StarCoder2 (GGUF vocab) on the textbook text: the textbook's 47 pieces" {
 	textbook gguf-vocab/ggml-vocab-starcoder.gguf bigcode/starcoder2-15b
 }
+
+@test "tok-show comparing on several files says which file each block is" {
+	printf 'and' >"$BATS_TEST_TMPDIR/a"
+	printf '12' >"$BATS_TEST_TMPDIR/b"
+	run -0 tok-show -m "$BPE" -m "$WP" "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	[ "${lines[0]}" = "==> $BATS_TEST_TMPDIR/a <==" ]
+	[ "${lines[5]}" = "==> $BATS_TEST_TMPDIR/b <==" ]
+	[ "${lines[6]}" = "tiny-bytebpe: BPE byte-level, vocab 342, 1 token" ]
+	[ "${lines[7]}" = "12" ]
+}
