@@ -419,6 +419,20 @@ put_byte(struct out *w, unsigned char c)
 	puts_(w, b);
 }
 
+/* Three-byte characters a terminal must not be handed raw (bidi controls,
+ * which reorder what follows: LRM RLM, LRE..RLO, LRI..PDI), and with
+ * --show-space also those that show nothing (zero-width space, BOM). */
+static int
+invisible(const unsigned char *u, int sp)
+{
+	unsigned cp = (u[0] & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3Fu);
+
+	if (cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+	    (cp >= 0x2066 && cp <= 0x2069))
+		return 1;
+	return sp && (cp == 0x200B || cp == 0xFEFF);
+}
+
 /* Text, with whitespace made visible and control characters pictured as
  * asked; bytes that are not valid UTF-8 as <0xHH>. */
 static void
@@ -459,6 +473,12 @@ put_text(struct out *w, const char *s, size_t n)
 			char b[12];
 			snprintf(b, sizeof b, "<U+%04X>", u[i + 1]);
 			puts_(w, b);                        /* C1 control */
+		} else if (k == 3 && (ctl || sp) && invisible(u + i, sp)) {
+			char b[12];
+			unsigned cp = (c & 0x0Fu) << 12 | (u[i + 1] & 0x3Fu) << 6 |
+			              (u[i + 2] & 0x3Fu);
+			snprintf(b, sizeof b, "<U+%04X>", cp);
+			puts_(w, b);
 		} else {
 			put(w, s + i, k);
 		}

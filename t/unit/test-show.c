@@ -163,6 +163,16 @@ main(void)
 	OKC(check(&sp, "a\xE2\x90\x9B[31mb\xE2\x90\x8D\xE2\x90\xA1|<U+009B>\xE2\x8D\xBD\n", "sp controls"),
 	   "--show-space also pictures controls and shows NBSP as ⍽");
 
+	/* bidi controls never reach a terminal raw; zero-width ones with -s */
+	reset();
+	add(TE_SHOW_TEXT, 1, "a\xE2\x80\xAE" "b\xE2\x80\x8B" "c", 9);
+	OKC(check(&ctl, "a<U+202E>b\xE2\x80\x8B" "c\n", "bidi"),
+	    "for a terminal, a bidi override is <U+202E>");
+	OKC(check(&sp, "a<U+202E>b<U+200B>c\n", "zwsp"),
+	    "--show-space shows a zero-width space as <U+200B>");
+	OKC(check(&plain, "a\xE2\x80\xAE" "b\xE2\x80\x8B" "c\n", "bidi raw"),
+	    "to a pipe, they pass unchanged");
+
 	/* empty document */
 	reset();
 	OKC(check(&plain, "\n", "empty"), "an empty document is an empty line");
