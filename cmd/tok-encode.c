@@ -1,40 +1,398 @@
 /* tok-encode: turn text into token ids. See tok-encode(1). */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
-static const char usage_line[] = "tok-encode [-h] [--version]";
+static const char usage_line[] =
+	"tok-encode -m MODEL [-cz] [--no-special] [--tokens | --offsets] [--total]\n"
+	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: %s\n", usage_line);
+	if (fp == stdout)
+		fputs("\n"
+		      "  -m, --model MODEL     tokenizer.json, a directory, a .tiktoken or .model file, or a name\n"
+		      "      --no-special      do not add the model's special tokens ([CLS] ... [SEP], <s>)\n"
+		      "      --tokens          print the token strings instead of ids\n"
+		      "      --offsets         print the byte span start:end of each token in the input\n"
+		      "  -c, --count           print the number of tokens of each document\n"
+		      "      --total           print one grand total of tokens\n"
+		      "      --max-tokens N    truncate each document to N tokens, as the model truncates\n"
+		      "      --special-as-text special-token text in the input is plain text\n"
+		      "      --allow-special   special-token text in the input is the special token\n"
+		      "  -z, --null            documents end with NUL, not newline (output too)\n"
+		      "      --threads N       encode with N threads (output order kept)\n"
+		      "  -h, --help            this help\n"
+		      "      --version         version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
+}
+
+enum { OUT_IDS, OUT_TOKENS, OUT_OFFSETS, OUT_COUNT };
+
+static struct {
+	const te_tok *tok;
+	unsigned flags;
+	long max_tokens;
+	int out, total;
+	int delim;
+	int threads;
+} cfg;
+
+/* One document of a batch: its text, then its formatted output. */
+typedef struct doc {
+	char *text;
+	size_t len;
+	long lineno;
+	char *out;
+	size_t outn, outcap;
+	size_t ntok;
+	int invalid;
+	te_diag *d;             /* only when it failed */
+} doc;
+
+static int
+out_grow(doc *x, size_t need)
+{
+	if (x->outn + need > x->outcap) {
+		size_t cap = x->outcap ? x->outcap : 256;
+		char *p;
+
+		while (cap < x->outn + need)
+			cap *= 2;
+		if (!(p = realloc(x->out, cap)))
+			return -1;
+		x->out = p;
+		x->outcap = cap;
+	}
+	return 0;
+}
+
+static char *
+fmt_u(char *p, unsigned long v)
+{
+	char tmp[24];
+	int k = 0;
+
+	do
+		tmp[k++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (k)
+		*p++ = tmp[--k];
+	return p;
+}
+
+/* A token string, escaped so that a record stays one record: backslash,
+ * space, tab, CR, LF and NUL as \\ \s \t \r \n \0. */
+static int
+put_token(doc *x, const char *s, size_t n)
+{
+	size_t i;
+
+	if (out_grow(x, 2 * n + 1))
+		return -1;
+	for (i = 0; i < n; i++) {
+		char c = s[i], e = 0;
+
+		switch (c) {
+		case '\\': e = '\\'; break;
+		case ' ': e = 's'; break;
+		case '\t': e = 't'; break;
+		case '\r': e = 'r'; break;
+		case '\n': e = 'n'; break;
+		case '\0': e = '0'; break;
+		}
+		if (e) {
+			x->out[x->outn++] = '\\';
+			x->out[x->outn++] = e;
+		} else {
+			x->out[x->outn++] = c;
+		}
+	}
+	return 0;
+}
+
+static void
+encode_doc(doc *x, te_tok_enc *e)
+{
+	size_t i;
+
+	te_diag d = {0};
+
+	x->outn = 0;
+	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(x->text, x->len);
+	if (te_tok_encode_trunc(cfg.tok, x->text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
+		if ((x->d = malloc(sizeof *x->d)))
+			*x->d = d;
+		return;
+	}
+	x->ntok = e->n;
+	switch (cfg.out) {
+	case OUT_IDS:
+		if (out_grow(x, e->n * 12 + 1))
+			goto oom;
+		for (i = 0; i < e->n; i++) {
+			char *p = x->out + x->outn;
+
+			if (i)
+				*p++ = ' ';
+			p = fmt_u(p, (unsigned long)e->ids[i]);
+			x->outn = (size_t)(p - x->out);
+		}
+		break;
+	case OUT_OFFSETS:
+		if (out_grow(x, e->n * 44 + 1))
+			goto oom;
+		for (i = 0; i < e->n; i++) {
+			char *p = x->out + x->outn;
+
+			if (i)
+				*p++ = ' ';
+			p = fmt_u(p, e->start[i]);
+			*p++ = ':';
+			p = fmt_u(p, e->end[i]);
+			x->outn = (size_t)(p - x->out);
+		}
+		break;
+	case OUT_TOKENS:
+		for (i = 0; i < e->n; i++) {
+			size_t n;
+			const char *s = te_tok_piece(cfg.tok, e->ids[i], &n);
+
+			if ((i && (out_grow(x, 1) || !(x->out[x->outn++] = ' '))) ||
+			    put_token(x, s ? s : "", s ? n : 0))
+				goto oom;
+		}
+		break;
+	case OUT_COUNT:
+		if (out_grow(x, 24))
+			goto oom;
+		x->outn = (size_t)(fmt_u(x->out, (unsigned long)e->n) - x->out);
+		break;
+	}
+	return;
+oom:
+	if ((x->d = malloc(sizeof *x->d)))
+		te_diag_set(x->d, "", 0, "out of memory");
+}
+
+/* --------------------------------------------------------- batches */
+
+typedef struct batch {
+	doc *v;
+	size_t n, cap;
+	size_t next;            /* next document to take (threads) */
+	pthread_mutex_t mu;
+} batch;
+
+static void *
+worker(void *arg)
+{
+	batch *b = arg;
+	te_tok_enc e = {0};
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&b->mu);
+		i = b->next++;
+		pthread_mutex_unlock(&b->mu);
+		if (i >= b->n)
+			break;
+		encode_doc(&b->v[i], &e);
+	}
+	te_tok_enc_release(&e);
+	return NULL;
+}
+
+static unsigned long long grand_total;
+static int status;
+
+static void
+run_batch(batch *b, const char *name)
+{
+	size_t i;
+	int k, nt = cfg.threads;
+
+	b->next = 0;
+	if (nt > 1 && b->n > 1) {
+		pthread_t th[256];
+		int started = 0;
+
+		if ((size_t)nt > b->n)
+			nt = (int)b->n;
+		for (k = 0; k < nt; k++, started++)
+			if (pthread_create(&th[k], NULL, worker, b))
+				break;
+		if (!started)
+			worker(b);
+		for (k = 0; k < started; k++)
+			pthread_join(th[k], NULL);
+	} else {
+		worker(b);
+	}
+	for (i = 0; i < b->n; i++) {
+		doc *x = &b->v[i];
+
+		if (x->invalid) {
+			te_diag w;
+
+			te_diag_set(&w, name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
+			warn_diag(&w);
+		}
+		if (x->d) {
+			if (!x->d->file[0])
+				snprintf(x->d->file, sizeof x->d->file, "%s", name);
+			if (!x->d->line)
+				x->d->line = x->lineno;
+			warn_diag(x->d);
+			free(x->d);
+			x->d = NULL;
+			status = 1;
+			x->outn = 0;
+		}
+		grand_total += x->ntok;
+		if (!cfg.total) {
+			fwrite(x->out, 1, x->outn, stdout);
+			putchar(cfg.delim);
+		}
+		free(x->text);
+		x->text = NULL;
+	}
+	b->n = 0;
+}
+
+static void
+encode_file(const char *path, batch *b)
+{
+	te_diag d = {0};
+	te_reader *r = te_reader_open(path, cfg.delim, &d);
+	char *rec;
+	size_t len, bytes = 0;
+	int rc;
+
+	if (!r) {
+		warn_diag(&d);
+		status = 1;
+		return;
+	}
+	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
+		doc *x;
+
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 256;
+			doc *v = realloc(b->v, cap * sizeof *v);
+
+			if (!v)
+				die("out of memory");
+			memset(v + b->cap, 0, (cap - b->cap) * sizeof *v);
+			b->v = v;
+			b->cap = cap;
+		}
+		x = &b->v[b->n++];
+		if (!(x->text = malloc(len + 1)))
+			die("out of memory");
+		memcpy(x->text, rec, len + 1);
+		x->len = len;
+		x->lineno = te_reader_lineno(r);
+		x->ntok = 0;
+		x->d = NULL;
+		bytes += len;
+		/* a batch: enough work for the threads, bounded memory */
+		if (bytes >= (size_t)(cfg.threads > 1 ? 4u << 20 : 1u << 20) || b->n >= 65536) {
+			run_batch(b, te_reader_name(r));
+			bytes = 0;
+		}
+	}
+	run_batch(b, te_reader_name(r));
+	if (rc < 0) {
+		warn_diag(&d);
+		status = 1;
+	}
+	te_reader_close(r);
 }
 
 int
 main(int argc, char **argv)
 {
+	enum { O_NOSPECIAL = 256, O_TOKENS, O_OFFSETS, O_TOTAL, O_MAX, O_AS_TEXT, O_ALLOW,
+	       O_THREADS, O_VERSION };
 	static const struct option longopts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"no-special", no_argument, NULL, O_NOSPECIAL},
+		{"tokens", no_argument, NULL, O_TOKENS},
+		{"offsets", no_argument, NULL, O_OFFSETS},
+		{"count", no_argument, NULL, 'c'},
+		{"total", no_argument, NULL, O_TOTAL},
+		{"max-tokens", required_argument, NULL, O_MAX},
+		{"special-as-text", no_argument, NULL, O_AS_TEXT},
+		{"allow-special", no_argument, NULL, O_ALLOW},
+		{"null", no_argument, NULL, 'z'},
+		{"threads", required_argument, NULL, O_THREADS},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
+		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	const char *model = NULL;
+	te_diag d = {0};
+	te_tok *tok;
+	batch b = {0};
+	int c, i, nout = 0;
 
 	prog_init("tok-encode");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	cfg.flags = TE_TOK_ADD_SPECIAL;
+	cfg.max_tokens = -1;
+	cfg.delim = '\n';
+	cfg.threads = 1;
+	while ((c = getopt_long(argc, argv, "m:czh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':
-			usage(stdout, 0);
+		case 'm': model = optarg; break;
+		case O_NOSPECIAL: cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL; break;
+		case O_TOKENS: cfg.out = OUT_TOKENS; nout++; break;
+		case O_OFFSETS: cfg.out = OUT_OFFSETS; nout++; break;
+		case 'c': cfg.out = OUT_COUNT; nout++; break;
+		case O_TOTAL: cfg.total = 1; break;
+		case O_MAX:
+			cfg.max_tokens = (long)opt_ll(usage_line, "--max-tokens", optarg, 0, 1L << 40);
 			break;
-		case 'V':
-			print_version();
-		default:
-			usage_error(usage_line, NULL);
+		case O_AS_TEXT:
+			cfg.flags = (cfg.flags | TE_TOK_SPECIAL_AS_TEXT) & ~(unsigned)TE_TOK_ALLOW_SPECIAL;
+			break;
+		case O_ALLOW:
+			cfg.flags = (cfg.flags | TE_TOK_ALLOW_SPECIAL) & ~(unsigned)TE_TOK_SPECIAL_AS_TEXT;
+			break;
+		case 'z': cfg.delim = '\0'; break;
+		case O_THREADS:
+			cfg.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
+			break;
+		case 'h': usage(stdout, 0); break;
+		case O_VERSION: print_version();
+		default: usage_error(usage_line, NULL);
 		}
 	}
-	die("not implemented yet");
+	if (nout > 1)
+		usage_error(usage_line, "--tokens, --offsets and --count exclude each other");
+	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
+		usage_error(usage_line, "no model: give -m MODEL");
+	if (!(tok = te_tok_load(model, &d)))
+		die_diag(&d);
+	cfg.tok = tok;
+	if (optind >= argc) {
+		encode_file("-", &b);
+	} else {
+		for (i = optind; i < argc; i++)
+			encode_file(argv[i], &b);
+	}
+	if (cfg.total)
+		printf("%llu\n", grand_total);
+	for (i = 0; (size_t)i < b.cap; i++)
+		free(b.v[i].out);
+	free(b.v);
+	te_tok_free(tok);
+	return fshut_stdout(status);
 }

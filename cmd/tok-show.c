@@ -1,40 +1,425 @@
 /* tok-show: show how text becomes tokens, and compare tokenizers. See tok-show(1). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "show_int.h"
 
-static const char usage_line[] = "tok-show [-h] [--version]";
+static const char usage_line[] =
+	"tok-show [-hilsz] -m MODEL [-m MODEL]... [--color[=WHEN]] [--sep STR]\n"
+	"                [--summary] [--vocab] [--header] [--no-special] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: %s\n", usage_line);
+	if (fp == stdout)
+		fputs("\n"
+		      "Show each document (by default each FILE, or stdin) as its tokens,\n"
+		      "each on a coloured background; several -m compare tokenizers.\n"
+		      "\n"
+		      "  -m, --model MODEL     tokenizer file, directory or name (repeatable)\n"
+		      "  -l, --lines           each line is a document\n"
+		      "  -z, --null            documents end with NUL\n"
+		      "      --color[=WHEN]    auto (default), always or never\n"
+		      "      --sep STR         separator between tokens without colour (default │)\n"
+		      "  -s, --show-space      show space · tab → newline ↵ (and controls)\n"
+		      "  -i, --ids             show each token's id as ‹id›\n"
+		      "      --vocab           show vocabulary strings (Ġthe, ##s, ▁the), not the text\n"
+		      "      --summary         only the comparison table, tab-separated\n"
+		      "      --header          a header line even for a single tokenizer\n"
+		      "      --no-special      do not add special tokens ([CLS], <s>)\n"
+		      "      --special-as-text special-token text in the input is plain text\n"
+		      "      --allow-special   special-token text in the input is the special token\n"
+		      "  -h, --help            this help\n"
+		      "      --version         version and build\n"
+		      "\n"
+		      "Markers: ⟦special⟧  ⁇unknown  <0xE9> byte  ‹id›.  See tok-show(1).\n",
+		      fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
 }
+
+struct model {
+	te_tok *tok;
+	char *name;
+	size_t tokens, unks;
+};
+
+/* The name a tokenizer is shown under: te_tok_name, except that a file
+ * with a generic name (tokenizer.model, tokenizer.json) is named after its
+ * directory, as llama2/tokenizer.model is "llama2".  malloc'd. */
+static char *
+display_name(const te_tok *t, const char *path)
+{
+	const char *n = te_tok_name(t), *end, *start;
+	char *r;
+
+	if (!n || (strncmp(n, "tokenizer.", 10) != 0 &&
+	           strncmp(n, "original_tokenizer.", 19) != 0) ||
+	    !(end = strrchr(path, '/')))
+		return strdup(n ? n : path);
+	while (end > path && end[-1] == '/')
+		end--;
+	for (start = end; start > path && start[-1] != '/'; start--)
+		;
+	if (end == start || (end - start == 1 && *start == '.') ||
+	    (end - start == 2 && start[0] == '.' && start[1] == '.'))
+		return strdup(n);
+	r = malloc((size_t)(end - start) + 1);
+	if (r) {
+		memcpy(r, start, (size_t)(end - start));
+		r[end - start] = 0;
+	}
+	return r;
+}
+
+struct show {
+	struct model *m;
+	size_t nm;
+	unsigned enc_flags, build_flags;
+	int summary, header;
+	te_show_opts o;
+	size_t chars;
+	long blocks;
+	const char *title;  /* "==> file <==" before the next document */
+	te_tok_enc enc;
+	te_show pieces;
+};
+
+static void
+header_line(const struct show *S, const struct model *m, size_t ntok, size_t nunk)
+{
+	const te_tok *t = m->tok;
+
+	if (S->blocks > 0)
+		putchar('\n');
+	if (S->o.color)
+		fputs("\033[1m", stdout);
+	printf("%s: %s%s, vocab %zu, %zu token%s", m->name,
+	       te_tok_algorithm(t),
+	       te_tok_byte_level(t) ? " byte-level" :
+	       te_tok_byte_fallback(t) ? " byte-fallback" : "",
+	       te_show_vocab_size(t), ntok, ntok == 1 ? "" : "s");
+	if (nunk)
+		printf(", %zu unknown", nunk);
+	if (S->o.color)
+		fputs("\033[0m", stdout);
+	putchar('\n');
+}
+
+static void
+note_where(te_diag *d, const char *name, long line)
+{
+	if (!d->file[0]) {
+		snprintf(d->file, sizeof d->file, "%s", name);
+		d->line = line;
+	}
+	warn_diag(d);
+}
+
+/* Show one document with every tokenizer.  Returns 0, or 1 after a message. */
+static int
+show_doc(struct show *S, const char *name, long line, const char *text, size_t len)
+{
+	size_t i;
+	int status = 0;
+	te_diag d = { 0 };
+
+	S->chars += te_show_chars(text, len);
+	if (S->title && !S->summary) {
+		printf("%s==> %s <==\n", S->blocks > 0 ? "\n" : "", S->title);
+		S->title = NULL;
+		S->blocks = 0;
+	}
+	for (i = 0; i < S->nm; i++) {
+		struct model *m = &S->m[i];
+		size_t nunk;
+		int rc;
+
+		if (te_tok_encode(m->tok, text, len, S->enc_flags, &S->enc, &d) < 0) {
+			note_where(&d, name, line);
+			status = 1;
+			continue;
+		}
+		nunk = te_show_count_unk(m->tok, &S->enc);
+		m->tokens += S->enc.n;
+		m->unks += nunk;
+		if (S->summary)
+			continue;
+		if (S->header)
+			header_line(S, m, S->enc.n, nunk);
+		/* In chunks, so that a huge document needs little more memory
+		 * than its encoding. */
+		te_show_begin(&S->pieces, m->tok, text, len, &S->enc, S->build_flags);
+		while ((rc = te_show_next(&S->pieces, 65536, &d)) > 0)
+			if (te_show_write_chunk(stdout, &S->pieces, &S->o) < 0)
+				return 1;  /* fshut_stdout reports it */
+		if (te_show_write_end(stdout, &S->pieces, &S->o) < 0)
+			return 1;
+		if (rc < 0) {
+			note_where(&d, name, line);
+			status = 1;
+		}
+		S->blocks++;
+	}
+	return status;
+}
+
+/* The whole of a file as one document. */
+static int
+show_file(struct show *S, const char *path)
+{
+	FILE *fp = stdin;
+	const char *name = "-";
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	int status;
+
+	if (path && strcmp(path, "-") != 0) {
+		name = path;
+		fp = fopen(path, "rb");
+		if (!fp) {
+			warnx_("%s: %s", path, strerror(errno));
+			return 1;
+		}
+	}
+	for (;;) {
+		if (cap - len < 65536) {
+			char *nb;
+			cap = cap ? 2 * cap : 65536;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				warnx_("%s: out of memory", name);
+				free(buf);
+				if (fp != stdin)
+					fclose(fp);
+				return 1;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, fp);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		warnx_("%s: %s", name, strerror(errno));
+		free(buf);
+		if (fp != stdin)
+			fclose(fp);
+		return 1;
+	}
+	if (fp != stdin)
+		fclose(fp);
+	else
+		clearerr(stdin);
+	status = show_doc(S, name, 0, buf, len);
+	free(buf);
+	return status;
+}
+
+/* Each record (line or NUL-terminated) of a file as a document. */
+static int
+show_records(struct show *S, const char *path, int delim)
+{
+	te_diag d = { 0 };
+	te_reader *r = te_reader_open(path, delim, &d);
+	char *rec;
+	size_t len;
+	int rc, status = 0;
+
+	if (!r) {
+		warn_diag(&d);
+		return 1;
+	}
+	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0)
+		if (show_doc(S, te_reader_name(r), te_reader_lineno(r), rec, len))
+			status = 1;
+	if (rc < 0) {
+		warn_diag(&d);
+		status = 1;
+	}
+	te_reader_close(r);
+	return status;
+}
+
+static void
+print_summary(const struct show *S)
+{
+	size_t i;
+
+	printf("tokenizer\talgorithm\tvocab\ttokens\tchars_per_token\tunknowns\n");
+	for (i = 0; i < S->nm; i++) {
+		const struct model *m = &S->m[i];
+		const te_tok *t = m->tok;
+
+		printf("%s\t%s%s\t%zu\t%zu\t%.2f\t%zu\n", m->name,
+		       te_tok_algorithm(t),
+		       te_tok_byte_level(t) ? "/byte-level" :
+		       te_tok_byte_fallback(t) ? "/byte-fallback" : "",
+		       te_show_vocab_size(t), m->tokens,
+		       m->tokens ? (double)S->chars / (double)m->tokens : 0.0,
+		       m->unks);
+	}
+}
+
+enum {
+	OPT_COLOR = 256, OPT_SEP, OPT_SUMMARY, OPT_HEADER, OPT_NO_SPECIAL,
+	OPT_AS_TEXT, OPT_ALLOW, OPT_VOCAB, OPT_VERSION
+};
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{"model", required_argument, NULL, 'm'},
+		{"lines", no_argument, NULL, 'l'},
+		{"null", no_argument, NULL, 'z'},
+		{"color", optional_argument, NULL, OPT_COLOR},
+		{"colour", optional_argument, NULL, OPT_COLOR},
+		{"sep", required_argument, NULL, OPT_SEP},
+		{"show-space", no_argument, NULL, 's'},
+		{"ids", no_argument, NULL, 'i'},
+		{"vocab", no_argument, NULL, OPT_VOCAB},
+		{"summary", no_argument, NULL, OPT_SUMMARY},
+		{"header", no_argument, NULL, OPT_HEADER},
+		{"no-special", no_argument, NULL, OPT_NO_SPECIAL},
+		{"special-as-text", no_argument, NULL, OPT_AS_TEXT},
+		{"allow-special", no_argument, NULL, OPT_ALLOW},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
+		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	struct show S = { 0 };
+	const char **margs = NULL;
+	const char *color = "auto";
+	size_t nargs = 0, i;
+	int c, delim = -1, status = 0, add_special = 1;
+	unsigned special = 0;
 
 	prog_init("tok-show");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	S.o.sep = "\xE2\x94\x82";  /* │ */
+	while ((c = getopt_long(argc, argv, "hm:lzsi", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
 			break;
-		case 'V':
+		case 'm': {
+			const char **nm = realloc(margs, (nargs + 1) * sizeof *margs);
+			if (!nm)
+				die("out of memory");
+			margs = nm;
+			margs[nargs++] = optarg;
+			break;
+		}
+		case 'l':
+			delim = '\n';
+			break;
+		case 'z':
+			delim = '\0';
+			break;
+		case 's':
+			S.o.show_space = 1;
+			break;
+		case 'i':
+			S.o.ids = 1;
+			break;
+		case OPT_COLOR:
+			color = optarg ? optarg : "always";
+			if (strcmp(color, "auto") && strcmp(color, "always") &&
+			    strcmp(color, "never"))
+				usage_error(usage_line, "--color: '%s' is not auto, always or never",
+				            color);
+			break;
+		case OPT_SEP:
+			S.o.sep = optarg;
+			break;
+		case OPT_VOCAB:
+			S.build_flags |= TE_SHOW_VOCAB;
+			break;
+		case OPT_SUMMARY:
+			S.summary = 1;
+			break;
+		case OPT_HEADER:
+			S.header = 1;
+			break;
+		case OPT_NO_SPECIAL:
+			add_special = 0;
+			break;
+		case OPT_AS_TEXT:
+			special = TE_TOK_SPECIAL_AS_TEXT;
+			break;
+		case OPT_ALLOW:
+			special = TE_TOK_ALLOW_SPECIAL;
+			break;
+		case OPT_VERSION:
 			print_version();
 		default:
 			usage_error(usage_line, NULL);
 		}
 	}
-	die("not implemented yet");
+	if (nargs == 0)
+		usage_error(usage_line, "no tokenizer: give one or more -m MODEL");
+	S.enc_flags = (add_special ? TE_TOK_ADD_SPECIAL : 0) | special;
+	S.o.color = want_color(color);
+	/* Never pass a terminal the control characters of the input. */
+	S.o.escape_ctl = S.o.color || isatty(STDOUT_FILENO);
+	if (nargs > 1)
+		S.header = 1;
+
+	S.m = calloc(nargs, sizeof *S.m);
+	if (!S.m)
+		die("out of memory");
+	for (i = 0; i < nargs; i++) {
+		te_diag d = { 0 };
+		char *path = te_model_resolve(margs[i], &d);
+		te_tok *t = path ? te_tok_load(path, &d) : NULL;
+
+		if (!t) {
+			free(path);
+			warn_diag(&d);
+			status = 1;
+			continue;
+		}
+		S.m[S.nm].tok = t;
+		S.m[S.nm].name = display_name(t, path);
+		free(path);
+		if (!S.m[S.nm].name)
+			die("out of memory");
+		S.nm++;
+	}
+	if (S.nm == 0)
+		return fshut_stdout(1);
+
+	if (optind >= argc) {
+		if (delim < 0 ? show_file(&S, NULL) : show_records(&S, NULL, delim))
+			status = 1;
+	}
+	for (i = optind; i < (size_t)argc; i++) {
+		const char *f = argv[i];
+
+		/* Several files compared: say which one each block is. */
+		if (S.header && argc - optind > 1)
+			S.title = f;
+		if (delim < 0 ? show_file(&S, f) : show_records(&S, f, delim))
+			status = 1;
+		if (ferror(stdout))
+			break;
+	}
+	if (S.summary)
+		print_summary(&S);
+
+	te_tok_enc_release(&S.enc);
+	te_show_release(&S.pieces);
+	for (i = 0; i < S.nm; i++) {
+		te_tok_free(S.m[i].tok);
+		free(S.m[i].name);
+	}
+	free(S.m);
+	free(margs);
+	return fshut_stdout(status);
 }

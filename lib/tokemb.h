@@ -218,6 +218,79 @@ char *te_model_file(const char *dir, const char *file);
 /* ------------------------------------------------------------ tokenizer */
 /* (tokenizer section: see issue 3) */
 
+/*
+ * Tokenizers.  te_tok_load reads a Hugging Face tokenizer.json, a directory
+ * holding one (or tokenizer.model / *.tiktoken), an OpenAI .tiktoken rank
+ * file (the encoding is chosen by the file name: cl100k_base, o200k_base,
+ * p50k_base, r50k_base; a tiktoken-format tokenizer.model with 128000 ranks
+ * is Llama-3's), a SentencePiece .model or a llama.cpp GGUF vocabulary.
+ * A loaded te_tok is read-only: several threads may encode with it at once.
+ */
+typedef struct te_tok te_tok;
+
+te_tok *te_tok_load(const char *path, te_diag *d);
+void te_tok_free(te_tok *t);
+
+/* Encoding flags.  ADD_SPECIAL: add the model's special tokens as the
+ * reference's encode does ([CLS] ... [SEP], <s>).  Special-token text inside
+ * the input is matched as the reference does by default (tokenizer.json:
+ * yes; .tiktoken and .model: no); SPECIAL_AS_TEXT and ALLOW_SPECIAL force
+ * one way or the other. */
+enum { TE_TOK_ADD_SPECIAL = 1, TE_TOK_SPECIAL_AS_TEXT = 2, TE_TOK_ALLOW_SPECIAL = 4 };
+
+/* An encoding: ids and the byte span [start, end) of each in the input
+ * (special tokens added by ADD_SPECIAL have the span 0,0).  Zero-initialise
+ * one, reuse it across calls, release it at the end. */
+typedef struct te_tok_enc {
+	int32_t *ids;
+	size_t *start, *end;
+	size_t n, cap;
+} te_tok_enc;
+
+/* Encode text (any bytes; invalid UTF-8 is encoded as raw bytes by
+ * byte-level models and replaced by U+FFFD by the others).  out is cleared
+ * first.  Returns 0, or -1 with d filled. */
+int te_tok_encode(const te_tok *t, const char *text, size_t len, unsigned flags,
+                  te_tok_enc *out, te_diag *d);
+/* As te_tok_encode, truncated to at most max_tokens ids (the added special
+ * tokens included) as the model's truncation does (keep the first ones);
+ * max_tokens < 0: no limit. */
+int te_tok_encode_trunc(const te_tok *t, const char *text, size_t len,
+                        unsigned flags, long max_tokens, te_tok_enc *out,
+                        te_diag *d);
+void te_tok_enc_release(te_tok_enc *e);
+
+/* Decode ids as the reference's decode does.  *out is malloc'd (the caller
+ * frees it) and NUL-terminated; *outlen excludes the NUL.  An id outside
+ * the vocabulary is an error naming it. */
+enum { TE_TOK_SKIP_SPECIAL = 1 };
+int te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
+                  char **out, size_t *outlen, te_diag *d);
+
+/* Number of ids (the largest id + 1, added tokens included). */
+size_t te_tok_vocab_size(const te_tok *t);
+/* The vocabulary string of an id as the model file writes it (byte-level
+ * "Ġthe", SentencePiece "▁the", "<0xE9>"), or NULL for an unused id.
+ * Points into t. */
+const char *te_tok_piece(const te_tok *t, int32_t id, size_t *len);
+/* The raw bytes a token stands for (byte-level unmapped, <0xE9> -> one
+ * byte, SentencePiece ▁ left as is), written into buf; returns the length
+ * (which may exceed cap: then buf holds the first cap bytes), or -1 for an
+ * id outside the vocabulary. */
+long te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap);
+/* Id of a vocabulary string or added token, or -1. */
+int32_t te_tok_id(const te_tok *t, const char *piece, size_t len);
+int te_tok_is_special(const te_tok *t, int32_t id);
+int te_tok_unk_id(const te_tok *t);            /* -1 if none */
+/* "BPE", "WordPiece", "Unigram" or "WordLevel".  Static storage. */
+const char *te_tok_algorithm(const te_tok *t);
+int te_tok_byte_level(const te_tok *t);
+int te_tok_byte_fallback(const te_tok *t);
+/* A short name: the directory or file name.  Points into t. */
+const char *te_tok_name(const te_tok *t);
+/* The model's truncation length (tokenizer.json "truncation"), or -1. */
+long te_tok_max_length(const te_tok *t);
+
 /* ------------------------------------------------------------ embedding */
 /* (embedding section: see issue 6) */
 

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Tokenizer speed: tok-encode against native tiktoken (@anysphere/tiktoken-node),
+# tiktoken (WASM) and Hugging Face tokenizers (npm, native), and against
+# sentencepiece (Debian spm_encode) for a SentencePiece model, on the same
+# inputs in one run: English prose (GCIDE), C source code, multilingual text,
+# and a pathological input (long runs without spaces).  Whole processes are
+# timed, start-up and loading included, one thread each (HF: RAYON_NUM_THREADS=1).
+# The ids of every peer are compared with tok-encode's first; a speed is only
+# reported when they are identical.
+#   bench/tok-bench.sh [MB per input (default 4)] [ENCODING...]
+set -u
+cd "$(dirname "$0")/.." || exit 2
+MB=${1:-4}
+LIMIT=${TOK_BENCH_LIMIT:-60}	# seconds a peer may take on one input
+shift || true
+ENCS=${*:-cl100k o200k}
+D=${TOKEMB_DATA:-$PWD/../shared/data}
+BIN=${TOKEMB_BIN:-$PWD/build/bin}
+export NODE_PATH=${NODE_PATH:-/opt/tokemb-peers/npm/node_modules}
+export RAYON_NUM_THREADS=1 RAYON_RS_NUM_CPUS=1 TOKENIZERS_PARALLELISM=false
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+bytes=$((MB * 1000000))
+
+# ---- inputs
+zcat "$D/corpora/gcide.dict.dz" | iconv -f utf-8 -t utf-8 -c | head -c "$bytes" | sed '$d' >"$W/prose"
+while [ "$(stat -c %s "$W/code" 2>/dev/null || echo 0)" -lt "$bytes" ]; do
+	cat lib/*.c lib/*.h cmd/*.c >>"$W/code"
+done
+/usr/bin/python3 - "$W/multi" "$bytes" <<'PY'
+import json, sys, glob
+texts = []
+for f in sorted(glob.glob('t/data/tok/expected/hf-gpt2.jsonl')) + sorted(glob.glob(sys.argv[0] and '../shared/data/reference/tokenizer-expected/gpt2.jsonl')):
+    for l in open(f):
+        t = json.loads(l)['text']
+        if '\0' not in t:
+            texts.append(t.replace('\r', ' ').replace('\n', ' '))
+out, n, i = [], 0, 0
+while n < int(sys.argv[2]):
+    t = texts[i % len(texts)]; out.append(t); n += len(t.encode()) + 1; i += 1
+open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
+PY
+/usr/bin/python3 - "$W/patho" "$bytes" <<'PY'
+import sys
+n = int(sys.argv[2]); unit = n // 8
+parts = ['a' * unit, 'x' * (unit // 2) + 'y' * (unit // 2), '7' * unit, '🤖' * (unit // 4),
+         'ab' * (unit // 2), '.' * unit, '\u00e9' * (unit // 2), 'Z' * unit]
+open(sys.argv[1], 'w').write('\n'.join(parts) + '\n')
+PY
+
+cpu() {	# cpu seconds (user+sys) and wall seconds of a command, output to $OUT;
+	# "T T" when it ran past $LIMIT seconds
+	local t
+	t=$( { /usr/bin/time -f '%U %S %e %x' timeout "$LIMIT" "$@" >"$OUT"; } 2>&1 | tail -1)
+	awk -v t="$t" 'BEGIN { split(t, a, " "); if (a[4] == 124) print "T T";
+		else printf "%.2f %.2f", a[1] + a[2], a[3] }'
+}
+
+printf '%-7s %-7s %6s | %-14s %9s %8s | %-14s %9s %8s | %7s %7s\n' enc input MB tokemb cpu_s MB/s peer cpu_s MB/s x_cpu x_wall
+for enc in $ENCS; do
+	tt=$D/tokenizers/tiktoken/${enc}_base.tiktoken
+	hf=$D/tokenizers/gpt-4-cl100k-hf/tokenizer.json
+	[ "$enc" = o200k ] && hf=$D/tokenizers/gpt-4o-hf/tokenizer.json
+	for in in prose code multi patho; do
+		f=$W/$in
+		size=$(stat -c %s "$f")
+		OUT=$W/tok.ids
+		read -r tc tw < <(cpu "$BIN/tok-encode" -m "$tt" "$f")
+		OUT=$W/tokhf.ids
+		read -r hc hw < <(cpu "$BIN/tok-encode" --no-special -m "$hf" "$f")
+		for peer in tiktoken-node tiktoken hf; do
+			OUT=$W/peer.ids
+			if [ "$peer" = hf ]; then
+				read -r pc pw < <(cpu node bench/tok-peer.js hf "$hf" "$f")
+				ref=$W/tokhf.ids mc=$hc mw=$hw name="tokemb(json)"
+			else
+				read -r pc pw < <(cpu node bench/tok-peer.js "$peer" "$enc" "$f")
+				ref=$W/tok.ids mc=$tc mw=$tw name="tokemb"
+			fi
+			if [ "$pc" = T ]; then
+				printf '%-7s %-7s %6.1f | %-14s %9.2f          | %-14s  timed out after %s s: tokemb >= %sx\n' \
+				    "$enc" "$in" "$(awk -v s="$size" 'BEGIN{print s/1e6}')" "$name" "$mc" "$peer" \
+				    "$LIMIT" "$(awk -v l="$LIMIT" -v m="$mc" 'BEGIN{printf "%.0f", l / (m > 0.01 ? m : 0.01)}')"
+			elif cmp -s "$ref" "$W/peer.ids"; then
+				awk -v e="$enc" -v i="$in" -v s="$size" -v n="$name" -v mc="$mc" -v mw="$mw" \
+				    -v p="$peer" -v pc="$pc" -v pw="$pw" 'BEGIN {
+					mb = s / 1e6; if (mc < 0.01) mc = 0.01; if (pc < 0.01) pc = 0.01;
+					printf "%-7s %-7s %6.1f | %-14s %9.2f %8.1f | %-14s %9.2f %8.1f | %6.1fx %6.1fx\n",
+					    e, i, mb, n, mc, mb / mc, p, pc, mb / pc, pc / mc, pw / (mw > 0 ? mw : 0.01) }'
+			else
+				printf '%-7s %-7s %6.1f | ids differ from %s: no speed reported\n' "$enc" "$in" \
+				    "$(awk -v s="$size" 'BEGIN{print s/1e6}')" "$peer"
+			fi
+		done
+	done
+done
+
+# SentencePiece: llama2 tokenizer.model against spm_encode
+if command -v spm_encode >/dev/null && [ -f "$D/tokenizers/llama2/tokenizer.model" ]; then
+	for in in prose multi; do
+		f=$W/$in
+		size=$(stat -c %s "$f")
+		OUT=$W/tok.ids
+		read -r tc tw < <(cpu "$BIN/tok-encode" -m "$D/tokenizers/llama2/tokenizer.model" "$f")
+		OUT=$W/peer.ids
+		read -r pc pw < <(cpu spm_encode --model="$D/tokenizers/llama2/tokenizer.model" --output_format=id "$f")
+		if cmp -s "$W/tok.ids" "$W/peer.ids"; then
+			awk -v i="$in" -v s="$size" -v mc="$tc" -v mw="$tw" -v pc="$pc" -v pw="$pw" 'BEGIN {
+				mb = s / 1e6; if (mc < 0.01) mc = 0.01;
+				printf "%-7s %-7s %6.1f | %-14s %9.2f %8.1f | %-14s %9.2f %8.1f | %6.1fx %6.1fx\n",
+				    "llama2", i, mb, "tokemb", mc, mb / mc, "spm_encode", pc, mb / pc, pc / mc, pw / mw }'
+		else
+			echo "llama2  $in: ids differ from spm_encode: no speed reported"
+		fi
+	done
+fi
+
+# load times: an empty input, whole process
+printf '\nload (empty input, whole process, wall seconds):\n'
+for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken gpt2/tokenizer.json \
+         bert-base-uncased gemma3 gpt-4o-hf llama3/tokenizer.json qwen3 phi-3-mini t5-small \
+         llama2/tokenizer.model; do
+	OUT=/dev/null
+	read -r c w < <(cpu "$BIN/tok-encode" -m "$D/tokenizers/$m" /dev/null)
+	printf '  %-32s %6.3f s wall %6.3f s cpu\n' "$m" "$w" "$c"
+done

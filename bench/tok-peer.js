@@ -1,0 +1,34 @@
+// bench/tok-peer.js PEER MODEL FILE: encode each line of FILE with a peer
+// tokenizer and print one line of ids per line (as tok-encode does).
+//   tiktoken-node cl100k|o200k   @anysphere/tiktoken-node (tiktoken-rs, native)
+//   tiktoken      cl100k|o200k   tiktoken (OpenAI tiktoken, WASM), encode_ordinary
+//   hf            tokenizer.json tokenizers (Hugging Face, native), no special tokens
+const fs = require('fs');
+const [peer, model, file] = process.argv.slice(2);
+const lines = fs.readFileSync(file, 'utf8').split('\n');
+if (lines[lines.length - 1] === '') lines.pop();
+const out = [];
+(async () => {
+  if (peer === 'tiktoken-node') {
+    const t = require('@anysphere/tiktoken-node');
+    const k = t.getTokenizer();
+    const enc = model === 'o200k' ? t.SupportedEncoding.O200k : t.SupportedEncoding.Cl100k;
+    for (const l of lines)
+      out.push((await k.encode(l, enc, t.SpecialTokenAction.NormalText, [])).join(' '));
+  } else if (peer === 'tiktoken') {
+    const {get_encoding} = require('tiktoken');
+    const e = get_encoding(model + '_base');
+    for (const l of lines) out.push(Array.from(e.encode_ordinary(l)).join(' '));
+  } else if (peer === 'hf') {
+    const {Tokenizer} = require('tokenizers');
+    const t = Tokenizer.fromFile(model);
+    t.disablePadding(); t.disableTruncation();
+    for (let i = 0; i < lines.length; i += 1000) {
+      const batch = await t.encodeBatch(lines.slice(i, i + 1000), {addSpecialTokens: false});
+      for (const e of batch) out.push(Array.from(e.getIds()).join(' '));
+    }
+  } else {
+    throw new Error('unknown peer ' + peer);
+  }
+  fs.writeFileSync(1, out.join('\n') + (out.length ? '\n' : ''));
+})();

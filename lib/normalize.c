@@ -1,0 +1,463 @@
+/* normalize.c: the tokenizer.json normalizers (NFC/NFD/NFKC/NFKD through
+ * utf8proc, Lowercase, StripAccents, BertNormalizer, Replace, Prepend, Strip,
+ * Sequence), rewriting a work string and keeping, for each output byte, the
+ * span of the input it came from (for offsets). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "spm_int.h"
+#include "tok_int.h"
+#include "tok_uni.h"
+
+/* The output being built: text and alignment. */
+typedef struct nout {
+	tk_buf b;
+	size_t *os, *oe;
+	size_t cap;
+} nout;
+
+static int
+nout_put(nout *o, const char *s, size_t n, size_t os, size_t oe)
+{
+	size_t i;
+
+	if (tk_buf_grow(&o->b, n))
+		return -1;
+	if (o->b.n + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 64;
+		size_t *p;
+
+		while (cap < o->b.n + n + 1)
+			cap *= 2;
+		if (!(p = realloc(o->os, cap * sizeof *p)))
+			return -1;
+		o->os = p;
+		if (!(p = realloc(o->oe, cap * sizeof *p)))
+			return -1;
+		o->oe = p;
+		o->cap = cap;
+	}
+	for (i = 0; i < n; i++) {
+		o->b.s[o->b.n + i] = s[i];
+		o->os[o->b.n + i] = os;
+		o->oe[o->b.n + i] = oe;
+	}
+	o->b.n += n;
+	o->b.s[o->b.n] = 0;
+	return 0;
+}
+
+static size_t
+w_os(const tk_work *w, size_t i)
+{
+	return w->os ? w->os[i] : w->base + i;
+}
+
+static size_t
+w_oe(const tk_work *w, size_t i)
+{
+	return w->oe ? w->oe[i] : w->base + i + 1;
+}
+
+/* Replace w's text and alignment with o's. */
+static void
+nout_swap(nout *o, tk_work *w)
+{
+	free(w->b.s);
+	free(w->os);
+	free(w->oe);
+	w->b = o->b;
+	w->os = o->os;
+	w->oe = o->oe;
+	w->al_cap = o->cap;
+	if (!w->b.s) {	/* empty output */
+		w->b.s = calloc(1, 1);
+		w->b.cap = 1;
+	}
+	memset(o, 0, sizeof *o);
+}
+
+static void
+nout_release(nout *o)
+{
+	tk_buf_release(&o->b);
+	free(o->os);
+	free(o->oe);
+}
+
+/* Map each character through f, which writes its replacement into out
+ * (up to 32 bytes) and returns the length. */
+static int
+map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+          const tk_norm *n)
+{
+	nout o = {0};
+	size_t i;
+	int len;
+	char rep[64];
+
+	for (i = 0; i < w->b.n; i += (size_t)len) {
+		int32_t cp = tk_utf8_dec((const unsigned char *)w->b.s + i, w->b.n - i, &len);
+		int k = f(n, cp, w->b.s + i, len, rep);
+
+		if (k && nout_put(&o, rep, (size_t)k, w_os(w, i), w_oe(w, i + (size_t)len - 1))) {
+			nout_release(&o);
+			return -1;
+		}
+	}
+	nout_swap(&o, w);
+	return 0;
+}
+
+static int
+f_lower(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
+{
+	if (cp < 0) {
+		memcpy(out, s, (size_t)len);
+		return len;
+	}
+	if (cp == 0x130)	/* İ: the one full lowercase mapping longer than a char */
+		return tk_utf8_enc('i', out) + tk_utf8_enc(0x307, out + 1);
+	return tk_utf8_enc(utf8proc_tolower(cp), out);
+}
+
+static int
+f_strip_marks(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
+{
+	if (cp >= 0 && tk_is_mark(cp) && utf8proc_category(cp) == UTF8PROC_CATEGORY_MN)
+		return 0;
+	memcpy(out, s, (size_t)len);
+	return len;
+}
+
+static int
+f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
+{
+	if (cp == 0 || cp == 0xfffd)
+		return 0;
+	if (cp == '\t' || cp == '\n' || cp == '\r') {
+		out[0] = ' ';
+		return 1;
+	}
+	if (cp >= 0 && tk_is_other(cp))
+		return 0;
+	if (tk_is_space(cp)) {
+		out[0] = ' ';
+		return 1;
+	}
+	memcpy(out, s, (size_t)len);
+	return len;
+}
+
+static int
+is_cjk(int32_t c)
+{
+	return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+	       (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+	       (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+	       (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+static int
+f_chinese(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
+{
+	if (cp >= 0 && is_cjk(cp)) {
+		out[0] = ' ';
+		memcpy(out + 1, s, (size_t)len);
+		out[len + 1] = ' ';
+		return len + 2;
+	}
+	memcpy(out, s, (size_t)len);
+	return len;
+}
+
+/* Unicode normalization.  The text is cut before each ASCII character that
+ * is not followed by a non-ASCII one (nothing composes across such a cut);
+ * ASCII runs are copied, the rest normalized piecewise. */
+static int
+unicode_norm(tk_work *w, int form)
+{
+	utf8proc_option_t opt = UTF8PROC_STABLE;
+	nout o = {0};
+	size_t i = 0, n = w->b.n;
+	const unsigned char *s = (const unsigned char *)w->b.s;
+
+	for (i = 0; i < n && s[i] < 0x80; i++)
+		;
+	if (i == n)
+		return 0;	/* all ASCII: every form is the identity */
+	switch (form) {
+	case TK_N_NFC: opt |= UTF8PROC_COMPOSE; break;
+	case TK_N_NFD: opt |= UTF8PROC_DECOMPOSE; break;
+	case TK_N_NFKC: opt |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
+	default: opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+	}
+	for (i = 0; i < n;) {
+		size_t j;
+
+		if (s[i] < 0x80 && (i + 1 == n || s[i + 1] < 0x80)) {
+			if (nout_put(&o, (const char *)s + i, 1, w_os(w, i), w_oe(w, i)))
+				goto fail;
+			i++;
+			continue;
+		}
+		/* a segment: [ASCII] non-ASCII... up to the next ASCII byte */
+		j = i + 1;
+		while (j < n && s[j] >= 0x80)
+			j++;
+		{
+			utf8proc_uint8_t *out = NULL;
+			utf8proc_ssize_t k = utf8proc_map(s + i, (utf8proc_ssize_t)(j - i), &out, opt);
+
+			if (k < 0) {	/* invalid UTF-8: leave as is */
+				size_t q;
+
+				for (q = i; q < j; q++)
+					if (nout_put(&o, (const char *)s + q, 1, w_os(w, q), w_oe(w, q)))
+						goto fail;
+			} else if (k == (utf8proc_ssize_t)(j - i) && !memcmp(out, s + i, j - i)) {
+				size_t q;
+
+				for (q = i; q < j; q++)
+					if (nout_put(&o, (const char *)s + q, 1, w_os(w, q), w_oe(w, q)))
+						goto fail;
+			} else if (nout_put(&o, (const char *)out, (size_t)k, w_os(w, i), w_oe(w, j - 1))) {
+				free(out);
+				goto fail;
+			}
+			free(out);
+		}
+		i = j;
+	}
+	nout_swap(&o, w);
+	return 0;
+fail:
+	nout_release(&o);
+	return -1;
+}
+
+static int
+replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+{
+	nout o = {0};
+	size_t i = 0;
+
+	if (!pn)
+		return 0;
+	if (!memmem(w->b.s, w->b.n, pat, pn))
+		return 0;
+	while (i < w->b.n) {
+		if (i + pn <= w->b.n && !memcmp(w->b.s + i, pat, pn)) {
+			if (nout_put(&o, rep, rn, w_os(w, i), w_oe(w, i + pn - 1)))
+				goto fail;
+			i += pn;
+		} else {
+			if (nout_put(&o, w->b.s + i, 1, w_os(w, i), w_oe(w, i)))
+				goto fail;
+			i++;
+		}
+	}
+	nout_swap(&o, w);
+	return 0;
+fail:
+	nout_release(&o);
+	return -1;
+}
+
+static int
+replace_re(tk_work *w, void *re, const char *rep, size_t rn)
+{
+	nout o = {0};
+	size_t i = 0, ms, me, q;
+
+	while (i <= w->b.n && tk_regex_find(re, w->b.s, w->b.n, i, &ms, &me)) {
+		for (q = i; q < ms; q++)
+			if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+				goto fail;
+		if (me > ms) {
+			if (nout_put(&o, rep, rn, w_os(w, ms), w_oe(w, me - 1)))
+				goto fail;
+			i = me;
+		} else {	/* empty match: keep one character */
+			int len;
+
+			if (ms >= w->b.n)
+				break;
+			tk_utf8_dec((const unsigned char *)w->b.s + ms, w->b.n - ms, &len);
+			for (q = ms; q < ms + (size_t)len; q++)
+				if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+					goto fail;
+			i = ms + (size_t)len;
+		}
+	}
+	for (q = i; q < w->b.n; q++)
+		if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+			goto fail;
+	nout_swap(&o, w);
+	return 0;
+fail:
+	nout_release(&o);
+	return -1;
+}
+
+static int
+prepend(tk_work *w, const char *p, size_t pn)
+{
+	nout o = {0};
+	int len;
+
+	if (!w->b.n)
+		return 0;
+	tk_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
+	if (nout_put(&o, p, pn, w_os(w, 0), w_oe(w, (size_t)len - 1)) ||
+	    tk_buf_grow(&o.b, 0))
+		goto fail;
+	{
+		size_t q;
+
+		for (q = 0; q < w->b.n; q++)
+			if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+				goto fail;
+	}
+	nout_swap(&o, w);
+	return 0;
+fail:
+	nout_release(&o);
+	return -1;
+}
+
+static int
+strip(tk_work *w, int left, int right)
+{
+	size_t a = 0, b = w->b.n, q;
+	nout o = {0};
+	int len;
+
+	while (left && a < b) {
+		int32_t cp = tk_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
+
+		if (cp < 0 || !tk_is_space(cp))
+			break;
+		a += (size_t)len;
+	}
+	while (right && b > a) {
+		size_t k = b - 1;
+		int32_t cp;
+
+		while (k > a && ((unsigned char)w->b.s[k] & 0xc0) == 0x80)
+			k--;
+		cp = tk_utf8_dec((const unsigned char *)w->b.s + k, b - k, &len);
+		if (cp < 0 || !tk_is_space(cp))
+			break;
+		b = k;
+	}
+	if (a == 0 && b == w->b.n)
+		return 0;
+	for (q = a; q < b; q++)
+		if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q))) {
+			nout_release(&o);
+			return -1;
+		}
+	nout_swap(&o, w);
+	return 0;
+}
+
+/* The Precompiled normalizer (spm helper's): each output byte is aligned
+ * to the chunk of input that produced it. */
+static int
+precompiled(const tk_norm *n, tk_work *w, te_diag *d)
+{
+	te_spm_buf ob = {0};
+	size_t *al = NULL, alcap = 0, i, j;
+	nout o = {0};
+
+	if (te_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
+		goto fail;
+	for (i = 0; i < ob.n; i = j) {
+		size_t c = al[i], ce;
+
+		for (j = i + 1; j < ob.n && al[j] == c; j++)
+			;
+		ce = j < ob.n && al[j] > c ? al[j] : w->b.n;
+		if (ce <= c)
+			ce = c + 1;
+		if (ce > w->b.n)
+			ce = w->b.n;
+		if (nout_put(&o, ob.v + i, j - i, w_os(w, c < w->b.n ? c : w->b.n - 1),
+		             w_oe(w, ce - 1)))
+			goto fail;
+	}
+	te_spm_buf_release(&ob);
+	free(al);
+	nout_swap(&o, w);
+	return 0;
+fail:
+	te_spm_buf_release(&ob);
+	free(al);
+	nout_release(&o);
+	return -1;
+}
+
+int
+tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	switch (n->type) {
+	case TK_N_NFC: case TK_N_NFD: case TK_N_NFKC: case TK_N_NFKD:
+		return unicode_norm(w, n->type);
+	case TK_N_LOWER:
+		return map_chars(w, f_lower, n);
+	case TK_N_STRIP_ACCENTS:
+		return map_chars(w, f_strip_marks, n);
+	case TK_N_BERT:
+		if (n->clean_text && map_chars(w, f_bert_clean, n))
+			return -1;
+		if (n->chinese && map_chars(w, f_chinese, n))
+			return -1;
+		if (n->strip_accents &&
+		    (unicode_norm(w, TK_N_NFD) || map_chars(w, f_strip_marks, n)))
+			return -1;
+		if (n->lowercase && map_chars(w, f_lower, n))
+			return -1;
+		return 0;
+	case TK_N_REPLACE:
+		if (n->re)
+			return replace_re(w, n->re, n->content, n->content_n);
+		return replace_lit(w, n->pat, n->pat_n, n->content, n->content_n);
+	case TK_N_PREPEND:
+		return prepend(w, n->content, n->content_n);
+	case TK_N_STRIP:
+		return strip(w, n->left, n->right);
+	case TK_N_PRECOMPILED:
+		return w->b.n ? precompiled(n, w, d) : 0;
+	case TK_N_SEQ:
+		for (i = 0; i < n->nsub; i++)
+			if (tk_normalize(n->sub[i], w, d))
+				return -1;
+		return 0;
+	default:
+		return te_diag_set(d, "", 0, "normalizer not supported yet");
+	}
+}
+
+void
+tk_norm_free(tk_norm *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->nsub; i++)
+		tk_norm_free(n->sub[i]);
+	free(n->sub);
+	free(n->pat);
+	free(n->content);
+	tk_regex_free(n->re);
+	te_precompiled_free(n->pc);
+	free(n);
+}

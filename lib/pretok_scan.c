@@ -1,0 +1,334 @@
+/* pretok_scan.c: hand-written scanners for the well-known split patterns
+ * (GPT-2, cl100k and Llama-3, Qwen2, o200k): each returns where the match
+ * starting at a position ends, as Oniguruma's leftmost, ordered-alternation
+ * matching does (these patterns match at every position, so the matches
+ * tile the text).  t/unit/test-tok-scan.c holds them to Oniguruma. */
+#include <string.h>
+
+#include "tok_int.h"
+#include "tok_uni.h"
+
+static const char pat_gpt2[] =
+	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char pat_cl100k[] =
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char pat_qwen[] =
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+static const char pat_o200k[] =
+	"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+	"|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+int
+tk_scanner_for(const char *pat)
+{
+	if (!strcmp(pat, pat_gpt2))
+		return TK_SCAN_GPT2;
+	if (!strcmp(pat, pat_cl100k))
+		return TK_SCAN_CL100K;
+	if (!strcmp(pat, pat_qwen))
+		return TK_SCAN_QWEN;
+	if (!strcmp(pat, pat_o200k))
+		return TK_SCAN_O200K;
+	return TK_SCAN_NONE;
+}
+
+/* The class of the character at s[i] and its length.  ASCII by table. */
+enum { C_L = TK_U_L, C_N = TK_U_N, C_M = TK_U_M, C_WS = TK_U_WS };
+
+static uint8_t ascii_cls[128];
+static int ascii_ready;
+
+static void
+ascii_init(void)
+{
+	int c;
+
+	for (c = 0; c < 128; c++)
+		ascii_cls[c] = tk_uclass(c);
+	__atomic_store_n(&ascii_ready, 1, __ATOMIC_RELEASE);
+}
+
+static inline uint8_t
+cls_at(const char *s, size_t n, size_t i, int *len, int32_t *cpo)
+{
+	unsigned char c = (unsigned char)s[i];
+	int32_t cp;
+
+	if (c < 0x80) {
+		*len = 1;
+		*cpo = c;
+		return ascii_cls[c];
+	}
+	cp = tk_utf8_dec((const unsigned char *)s + i, n - i, len);
+	*cpo = cp;
+	return cp < 0 ? 0 : tk_uclass(cp);
+}
+
+#define IS_L(k) ((k) & TK_U_L)
+#define IS_N(k) ((k) & TK_U_N)
+#define IS_WS(k) ((k) & TK_U_WS)
+/* o200k's two letter classes */
+#define IS_UP(k) ((k) & (TK_U_LUT | TK_U_LMO | TK_U_M))
+#define IS_LO(k) ((k) & (TK_U_LL | TK_U_LMO | TK_U_M))
+
+static inline int
+fold_is(int32_t cp, char lower)
+{
+	if (cp == lower || cp == lower - 32)
+		return 1;
+	return lower == 's' && cp == 0x17f;	/* ſ folds to s */
+}
+
+/* A contraction at i: 's 't 're 've 'm 'll 'd, case-insensitive when ci.
+ * Returns its length or 0. */
+static size_t
+contraction(const char *s, size_t n, size_t i, int ci)
+{
+	int32_t a, b;
+	int la, lb;
+
+	if (i + 1 >= n || s[i] != '\'')
+		return 0;
+	a = tk_utf8_dec((const unsigned char *)s + i + 1, n - i - 1, &la);
+	if (!ci) {
+		if (a == 's' || a == 't' || a == 'm' || a == 'd')
+			return 2;
+		if (i + 2 < n && ((a == 'r' && s[i + 2] == 'e') || (a == 'v' && s[i + 2] == 'e') ||
+		                  (a == 'l' && s[i + 2] == 'l')))
+			return 3;
+		return 0;
+	}
+	if (fold_is(a, 's') || fold_is(a, 't') || fold_is(a, 'm') || fold_is(a, 'd'))
+		return 1 + (size_t)la;
+	if (i + 1 + (size_t)la >= n)
+		return 0;
+	b = tk_utf8_dec((const unsigned char *)s + i + 1 + la, n - i - 1 - (size_t)la, &lb);
+	if ((fold_is(a, 'r') && fold_is(b, 'e')) || (fold_is(a, 'v') && fold_is(b, 'e')) ||
+	    (fold_is(a, 'l') && fold_is(b, 'l')))
+		return 1 + (size_t)la + (size_t)lb;
+	return 0;
+}
+
+/* End of the run of characters of class mask from i. */
+static size_t
+run_of(const char *s, size_t n, size_t i, uint8_t mask, size_t max)
+{
+	int len;
+	int32_t cp;
+	size_t k = 0;
+
+	while (i < n && k < max && (cls_at(s, n, i, &len, &cp) & mask)) {
+		i += (size_t)len;
+		k++;
+	}
+	return i;
+}
+
+/* Whitespace alternatives shared by cl100k, Qwen and o200k:
+ * \s*[\r\n]+ | \s+(?!\S) | \s+ ; i is at a whitespace character. */
+static size_t
+space_alts(const char *s, size_t n, size_t i, int newline_alt)
+{
+	size_t j = i, last_nl = 0, prev = i, cnt = 0;
+	int len, have_nl = 0;
+	int32_t cp;
+
+	while (j < n && IS_WS(cls_at(s, n, j, &len, &cp))) {
+		if (cp == '\r' || cp == '\n')
+			last_nl = j + 1, have_nl = 1;
+		prev = j;
+		j += (size_t)len;
+		cnt++;
+	}
+	if (newline_alt && have_nl)
+		return last_nl;
+	if (j == n)
+		return j;	/* \s+(?!\S) at the end */
+	if (cnt >= 2)
+		return prev;	/* leave the last space to the next word */
+	return j;
+}
+
+static size_t
+scan_gpt2(const char *s, size_t n, size_t i)
+{
+	int len, l2;
+	int32_t cp, cp2;
+	uint8_t k = cls_at(s, n, i, &len, &cp), k2;
+	size_t c;
+
+	if ((c = contraction(s, n, i, 0)))
+		return i + c;
+	if (cp == ' ' && i + 1 < n) {
+		k2 = cls_at(s, n, i + 1, &l2, &cp2);
+		if (IS_L(k2))
+			return run_of(s, n, i + 1, TK_U_L, (size_t)-1);
+		if (IS_N(k2))
+			return run_of(s, n, i + 1, TK_U_N, (size_t)-1);
+		if (!IS_WS(k2)) {
+			size_t j = i + 1;
+
+			while (j < n) {
+				uint8_t kk = cls_at(s, n, j, &l2, &cp2);
+
+				if (IS_L(kk) || IS_N(kk) || IS_WS(kk))
+					break;
+				j += (size_t)l2;
+			}
+			return j;
+		}
+	}
+	if (IS_L(k))
+		return run_of(s, n, i, TK_U_L, (size_t)-1);
+	if (IS_N(k))
+		return run_of(s, n, i, TK_U_N, (size_t)-1);
+	if (!IS_WS(k)) {
+		size_t j = i;
+
+		while (j < n) {
+			uint8_t kk = cls_at(s, n, j, &l2, &cp2);
+
+			if (IS_L(kk) || IS_N(kk) || IS_WS(kk))
+				break;
+			j += (size_t)l2;
+		}
+		return j;
+	}
+	return space_alts(s, n, i, 0);
+}
+
+/* ` ?[^\s\p{L}\p{N}]+[\r\n]*` (with '/' too for o200k), or 0. */
+static size_t
+punct_alt(const char *s, size_t n, size_t i, int slash)
+{
+	size_t j = i, st;
+	int len;
+	int32_t cp;
+
+	if (s[j] == ' ')
+		j++;
+	st = j;
+	while (j < n) {
+		uint8_t kk = cls_at(s, n, j, &len, &cp);
+
+		if (IS_L(kk) || IS_N(kk) || IS_WS(kk))
+			break;
+		j += (size_t)len;
+	}
+	if (j == st)
+		return 0;
+	while (j < n && (s[j] == '\r' || s[j] == '\n' || (slash && s[j] == '/')))
+		j++;
+	return j;
+}
+
+static size_t
+scan_cl100k(const char *s, size_t n, size_t i, size_t maxdig)
+{
+	int len, l2;
+	int32_t cp, cp2;
+	uint8_t k = cls_at(s, n, i, &len, &cp);
+	size_t c;
+
+	if ((c = contraction(s, n, i, 1)))
+		return i + c;
+	if (IS_L(k))
+		return run_of(s, n, i, TK_U_L, (size_t)-1);
+	if (!IS_N(k) && cp != '\r' && cp != '\n' && i + (size_t)len < n &&
+	    IS_L(cls_at(s, n, i + (size_t)len, &l2, &cp2)))
+		return run_of(s, n, i + (size_t)len, TK_U_L, (size_t)-1);
+	if (IS_N(k))
+		return run_of(s, n, i, TK_U_N, maxdig);
+	if ((c = punct_alt(s, n, i, 0)))
+		return c;
+	return space_alts(s, n, i, 1);
+}
+
+/* o200k's first word alternative from p: [Up]*[Lo]+ contraction?, or 0. */
+static size_t
+o200k_alt1(const char *s, size_t n, size_t p)
+{
+	size_t u = p, lastlo = (size_t)-1, j;
+	int len;
+	int32_t cp;
+	uint8_t kk;
+
+	/* the greedy Up run, then Lo+, backing off into the run if needed */
+	while (u < n && IS_UP(kk = cls_at(s, n, u, &len, &cp))) {
+		if (IS_LO(kk))
+			lastlo = u;
+		u += (size_t)len;
+	}
+	if (u < n && (cls_at(s, n, u, &len, &cp) & TK_U_LL)) {
+		j = run_of(s, n, u, TK_U_LL | TK_U_LMO | TK_U_M, (size_t)-1);
+		return j + contraction(s, n, j, 1);
+	}
+	if (lastlo != (size_t)-1) {
+		cls_at(s, n, lastlo, &len, &cp);
+		j = lastlo + (size_t)len;
+		return j + contraction(s, n, j, 1);
+	}
+	return 0;
+}
+
+/* The second: [Up]+[Lo]* contraction?, or 0. */
+static size_t
+o200k_alt2(const char *s, size_t n, size_t p)
+{
+	size_t u = run_of(s, n, p, TK_U_LUT | TK_U_LMO | TK_U_M, (size_t)-1), j;
+
+	if (u == p)
+		return 0;
+	j = run_of(s, n, u, TK_U_LL | TK_U_LMO | TK_U_M, (size_t)-1);
+	return j + contraction(s, n, j, 1);
+}
+
+static size_t
+scan_o200k(const char *s, size_t n, size_t i)
+{
+	int len;
+	int32_t cp;
+	uint8_t k = cls_at(s, n, i, &len, &cp);
+	size_t c;
+	int pre = !IS_L(k) && !IS_N(k) && cp != '\r' && cp != '\n' && i + (size_t)len < n;
+
+	/* each word alternative with the optional prefix, then without */
+	if (pre && (c = o200k_alt1(s, n, i + (size_t)len)))
+		return c;
+	if ((c = o200k_alt1(s, n, i)))
+		return c;
+	if (pre && (c = o200k_alt2(s, n, i + (size_t)len)))
+		return c;
+	if ((c = o200k_alt2(s, n, i)))
+		return c;
+	if (IS_N(k))
+		return run_of(s, n, i, TK_U_N, 3);
+	if ((c = punct_alt(s, n, i, 1)))
+		return c;
+	return space_alts(s, n, i, 1);
+}
+
+size_t
+tk_scan(int scanner, const char *s, size_t n, size_t pos)
+{
+	size_t e;
+
+	if (pos >= n)
+		return n;
+	if (!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE))
+		ascii_init();
+	switch (scanner) {
+	case TK_SCAN_GPT2: e = scan_gpt2(s, n, pos); break;
+	case TK_SCAN_CL100K: e = scan_cl100k(s, n, pos, 3); break;
+	case TK_SCAN_QWEN: e = scan_cl100k(s, n, pos, 1); break;
+	default: e = scan_o200k(s, n, pos); break;
+	}
+	if (e <= pos) {	/* never stall: one character */
+		int len;
+
+		tk_utf8_dec((const unsigned char *)s + pos, n - pos, &len);
+		e = pos + (size_t)len;
+	}
+	return e > n ? n : e;
+}

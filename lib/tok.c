@@ -1,0 +1,1231 @@
+/* tok.c: the public tokenizer API: loading (dispatch on the kind of file),
+ * the encoding pipeline (added tokens, normalizer, pre-tokenizer, model,
+ * post-processor) and decoding (the decoders). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "spm_int.h"
+#include "tok_int.h"
+#include "tok_uni.h"
+
+/* ------------------------------------------------------------ building */
+
+static int32_t tok_serial;	/* tells the piece caches one te_tok from another */
+
+te_tok *
+tk_tok_new(const char *name)
+{
+	te_tok *t = calloc(1, sizeof *t);
+
+	if (!t)
+		return NULL;
+	t->name = strdup(name ? name : "");
+	t->cache_gen = __atomic_add_fetch(&tok_serial, 1, __ATOMIC_RELAXED);
+	t->unk = -1;
+	t->max_length = -1;
+	t->match_special = 1;
+	t->bpe.unk = -1;
+	t->wp.unk = -1;
+	t->wp.max_chars = 100;
+	memset(t->bpe.byte_id, 0xff, sizeof t->bpe.byte_id);
+	if (!t->name) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int
+vocab_reserve(te_tok *t, size_t n)
+{
+	size_t old = t->nvocab, cap;
+
+	if (n <= old)
+		return 0;
+	cap = n;
+#define G(f) do { void *p_ = realloc(t->f, cap * sizeof *t->f); if (!p_) return -1; t->f = p_; \
+	memset(t->f + old, 0, (cap - old) * sizeof *t->f); } while (0)
+	G(piece); G(piece_n); G(bytes); G(bytes_n); G(special);
+#undef G
+	t->nvocab = n;
+	return 0;
+}
+
+int
+tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
+{
+	char *p;
+
+	if (id < 0)
+		return -1;
+	if ((size_t)id >= t->nvocab) {
+		size_t want = t->nvocab ? t->nvocab : 1024;
+
+		while (want <= (size_t)id)
+			want *= 2;
+		if (vocab_reserve(t, want))
+			return -1;
+	}
+	if (!(p = malloc(n + 1)))
+		return -1;
+	memcpy(p, s, n);
+	p[n] = 0;
+	free(t->piece[id]);
+	t->piece[id] = p;
+	t->piece_n[id] = (uint32_t)n;
+	return 0;
+}
+
+int
+tk_tok_add_added(te_tok *t, const tk_added *a)
+{
+	tk_added *p = realloc(t->added, (t->nadded + 1) * sizeof *p);
+
+	if (!p)
+		return -1;
+	t->added = p;
+	p[t->nadded] = *a;
+	if (!(p[t->nadded].s = malloc(a->n + 1)))
+		return -1;
+	memcpy(p[t->nadded].s, a->s, a->n);
+	p[t->nadded].s[a->n] = 0;
+	t->nadded++;
+	if ((size_t)a->id >= t->nvocab || !t->piece[a->id])
+		if (tk_tok_set_vocab(t, a->id, a->s, a->n))
+			return -1;
+	if (a->special)
+		t->special[a->id] = 1;
+	return 0;
+}
+
+static int
+trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
+{
+	int32_t node = 0, child;
+	uint32_t unused;
+	size_t i;
+
+	if (!tr->n) {
+		tr->cap = 64;
+		if (!(tr->term = calloc(tr->cap, sizeof *tr->term)))
+			return -1;
+		tr->n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 0)
+			tr->first[c] = 1;
+		if (!tk_pairmap_get(&tr->edge, node, c, &unused, &child)) {
+			if (tr->n == tr->cap) {
+				int32_t *tm = realloc(tr->term, tr->cap * 2 * sizeof *tm);
+
+				if (!tm)
+					return -1;
+				memset(tm + tr->cap, 0, tr->cap * sizeof *tm);
+				tr->term = tm;
+				tr->cap *= 2;
+			}
+			child = (int32_t)tr->n++;
+			if (tk_pairmap_put(&tr->edge, node, c, 0, child))
+				return -1;
+		}
+		node = child;
+	}
+	if (!tr->term[node])
+		tr->term[node] = val + 1;
+	return 0;
+}
+
+/* The bytes a vocabulary string stands for, for byte-level models:
+ * every character mapped back to its byte, or the string itself when one
+ * is not in the byte alphabet (as the ByteLevel decoder does). */
+static int
+unmap_bytes(const char *s, size_t n, char *out, size_t *outn)
+{
+	size_t i = 0, k = 0;
+	int len;
+
+	while (i < n) {
+		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int b = tk_cp_to_byte(cp);
+
+		if (b < 0)
+			return -1;
+		out[k++] = (char)b;
+		i += (size_t)len;
+	}
+	*outn = k;
+	return 0;
+}
+
+static int
+is_byte_piece(const char *s, size_t n, int *byte)
+{
+	int v = 0, i;
+
+	if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+		return 0;
+	for (i = 3; i < 5; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			return 0;
+	}
+	*byte = v;
+	return 1;
+}
+
+int
+tk_tok_finish(te_tok *t, te_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < t->nadded; i++) {
+		if (tk_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
+			return te_diag_set(d, "", 0, "out of memory");
+		if (t->added[i].n && trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
+			return te_diag_set(d, "", 0, "out of memory");
+	}
+	/* raw bytes of each id where they differ from its string */
+	for (i = 0; i < t->nvocab; i++) {
+		char tmp[1024];
+		size_t n;
+		int b;
+
+		if (!t->piece[i])
+			continue;
+		if (t->byte_level && t->piece_n[i] < sizeof tmp &&
+		    !unmap_bytes(t->piece[i], t->piece_n[i], tmp, &n) &&
+		    (n != t->piece_n[i] || memcmp(tmp, t->piece[i], n))) {
+			if (!(t->bytes[i] = malloc(n + 1)))
+				return te_diag_set(d, "", 0, "out of memory");
+			memcpy(t->bytes[i], tmp, n);
+			t->bytes[i][n] = 0;
+			t->bytes_n[i] = (uint32_t)n;
+		} else if (t->byte_fallback && is_byte_piece(t->piece[i], t->piece_n[i], &b)) {
+			if (!(t->bytes[i] = malloc(2)))
+				return te_diag_set(d, "", 0, "out of memory");
+			t->bytes[i][0] = (char)b;
+			t->bytes[i][1] = 0;
+			t->bytes_n[i] = 1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- loading */
+
+static const char *
+base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s && s[1] ? s + 1 : p;
+}
+
+static int
+ends_with(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && !strcmp(s + n - k, suf);
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+te_tok *
+te_tok_load(const char *path, te_diag *d)
+{
+	char *res = te_model_resolve(path, d), *file = NULL, *name;
+	te_tok *t = NULL;
+	int rc = -1;
+
+	if (!res)
+		return NULL;
+	if (is_dir(res)) {
+		static const char *try[] = {"tokenizer.json", "tokenizer.model", "cl100k_base.tiktoken",
+		                            "o200k_base.tiktoken", NULL};
+		int i;
+
+		for (i = 0; try[i] && !file; i++)
+			file = te_model_file(res, try[i]);
+		if (!file) {
+			te_diag_set(d, res, 0, "no tokenizer.json, tokenizer.model or .tiktoken file here");
+			free(res);
+			return NULL;
+		}
+		{	/* the directory names the tokenizer */
+			char *dn = res;
+			size_t n = strlen(dn);
+
+			while (n > 1 && dn[n - 1] == '/')
+				dn[--n] = 0;
+		}
+		name = res;
+	} else {
+		file = strdup(res);
+		name = res;
+	}
+	if (!file) {
+		free(res);
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
+	t = tk_tok_new(base_name(name));
+	if (!t) {
+		te_diag_set(d, path, 0, "out of memory");
+		goto out;
+	}
+	if (ends_with(file, ".json")) {
+		rc = tk_load_hf_json(t, file, d);
+	} else if (ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file)) {
+		rc = tk_load_tiktoken(t, file, NULL, d);
+	} else if (ends_with(file, ".gguf")) {
+		rc = tk_load_gguf(t, file, d);
+	} else if (ends_with(file, ".model")) {
+		rc = tk_load_spm(t, file, d);
+	} else {
+		rc = te_diag_set(d, file, 0, "not a tokenizer file (tokenizer.json, .tiktoken, .model, .gguf)");
+	}
+	if (!rc)
+		rc = tk_tok_finish(t, d);
+out:
+	if (rc) {
+		te_tok_free(t);
+		t = NULL;
+	}
+	free(file);
+	free(res);
+	return t;
+}
+
+static void
+dec_free(tk_dec *x)
+{
+	size_t i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->nsub; i++)
+		dec_free(x->sub[i]);
+	free(x->sub);
+	free(x->prefix);
+	free(x->pat);
+	free(x->content);
+	free(x);
+}
+
+void
+te_tok_free(te_tok *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nvocab; i++) {
+		free(t->piece[i]);
+		free(t->bytes[i]);
+	}
+	free(t->piece);
+	free(t->piece_n);
+	free(t->bytes);
+	free(t->bytes_n);
+	free(t->special);
+	tk_norm_free(t->norm);
+	tk_pre_free(t->pre);
+	dec_free(t->dec);
+	for (i = 0; i < t->ntpl; i++)
+		free(t->tpl[i].ids);
+	free(t->tpl);
+	for (i = 0; i < t->nadded; i++)
+		free(t->added[i].s);
+	free(t->added);
+	tk_pairmap_release(&t->trie_raw.edge);
+	free(t->trie_raw.term);
+	tk_strmap_release(&t->added_map);
+	tk_bpe_release(&t->bpe);
+	tk_wordpiece_release(&t->wp);
+	te_unigram_free(t->unigram);
+	te_spm_free(t->spm);
+	free(t->name);
+	free(t);
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static int
+enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 256;
+		int32_t *ids = realloc(e->ids, cap * sizeof *ids);
+		size_t *s;
+
+		if (!ids)
+			return -1;
+		e->ids = ids;
+		if (!(s = realloc(e->start, cap * sizeof *s)))
+			return -1;
+		e->start = s;
+		if (!(s = realloc(e->end, cap * sizeof *s)))
+			return -1;
+		e->end = s;
+		e->cap = cap;
+	}
+	e->ids[e->n] = id;
+	e->start[e->n] = a;
+	e->end[e->n] = b;
+	e->n++;
+	return 0;
+}
+
+void
+te_tok_enc_release(te_tok_enc *e)
+{
+	if (!e)
+		return;
+	free(e->ids);
+	free(e->start);
+	free(e->end);
+	memset(e, 0, sizeof *e);
+}
+
+/* Per-thread scratch. */
+static __thread tk_work tw;
+static __thread tk_out tout;
+
+static int
+is_word_char(int32_t cp)
+{
+	return cp == '_' || (cp >= 0 && (tk_uclass(cp) & (TK_U_L | TK_U_N | TK_U_M)));
+}
+
+/* The longest added token starting at s[i], or -1; *end is set past it. */
+static int32_t
+match_added(const te_tok *t, const char *s, size_t n, size_t i, int special, size_t *end)
+{
+	const tk_trie *tr = &t->trie_raw;
+	int32_t node = 0, best = -1;
+	size_t j;
+
+	for (j = i; j < n; j++) {
+		uint32_t unused;
+
+		if (!tk_pairmap_get(&tr->edge, node, (unsigned char)s[j], &unused, &node))
+			break;
+		if (tr->term[node]) {
+			const tk_added *a = &t->added[tr->term[node] - 1];
+
+			if (a->special && !special)
+				continue;
+			if (a->single_word) {
+				int len;
+				int32_t before = -1, after = -1;
+
+				if (i > 0) {
+					size_t k = i - 1;
+
+					while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+						k--;
+					before = tk_utf8_dec((const unsigned char *)s + k, n - k, &len);
+				}
+				if (j + 1 < n)
+					after = tk_utf8_dec((const unsigned char *)s + j + 1, n - j - 1, &len);
+				if (is_word_char(before) || is_word_char(after))
+					continue;
+			}
+			best = tr->term[node] - 1;
+			*end = j + 1;
+		}
+	}
+	return best;
+}
+
+static int
+run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
+{
+	switch (t->mtype) {
+	case TK_M_BPE:
+		return tk_bpe_encode(&t->bpe, s, n, o);
+	case TK_M_WORDPIECE:
+		return tk_wordpiece_encode(&t->wp, s, n, o);
+	case TK_M_WORDLEVEL: {
+		int32_t id = tk_strmap_get(&t->wp.vocab, s, n);
+
+		if (id < 0)
+			id = t->wp.unk;
+		return id >= 0 ? tk_out_push(o, id, 0, n) : 0;
+	}
+	case TK_M_UNIGRAM: {
+		static __thread te_ids ids;
+		static __thread te_spm_spans sp;
+		size_t i;
+
+		ids.n = 0;
+		sp.n = 0;
+		if (te_unigram_encode(t->unigram, s, n, &ids, &sp, d))
+			return -1;
+		for (i = 0; i < ids.n; i++)
+			if (tk_out_push(o, ids.v[i], sp.v[i].start, sp.v[i].end))
+				return -1;
+		return 0;
+	}
+	default:
+		return te_diag_set(d, "", 0, "%s models are not supported yet", t->algo);
+	}
+}
+
+/* A SentencePiece model encodes text[a, b) whole. */
+static int
+encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
+{
+	static __thread te_ids ids;
+	static __thread te_spm_spans sp;
+	size_t i;
+
+	ids.n = 0;
+	sp.n = 0;
+	if (te_spm_encode(t->spm, text + a, b - a, 0, &ids, &sp, d))
+		return -1;
+	for (i = 0; i < ids.n; i++)
+		if (enc_push(e, ids.v[i], a + sp.v[i].start, a + sp.v[i].end))
+			return te_diag_set(d, "", 0, "out of memory");
+	return 0;
+}
+
+/* A per-thread cache of pieces and their encodings: most words recur, and
+ * a hit skips the model.  Direct-mapped; entries hold short pieces whose
+ * tokens tile them. */
+#define CACHE_SLOTS (1u << 16)
+#define CACHE_KEY 24
+#define CACHE_IDS 8
+typedef struct cent {
+	uint64_t h;
+	uint8_t klen, nids;
+	uint8_t end[CACHE_IDS];
+	int32_t ids[CACHE_IDS];
+	char key[CACHE_KEY];
+} cent;
+static __thread cent *cache;
+static __thread int32_t cache_owner;
+
+static cent *
+cache_for(const te_tok *t)
+{
+	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
+		return NULL;
+	if (cache_owner != t->cache_gen) {
+		memset(cache, 0, CACHE_SLOTS * sizeof *cache);
+		cache_owner = t->cache_gen;
+	}
+	return cache;
+}
+
+static void
+cache_put(cent *c, uint64_t h, const char *s, size_t n, const tk_out *o)
+{
+	size_t k;
+
+	if (o->n > CACHE_IDS || !o->n)
+		return;
+	for (k = 0; k < o->n; k++)
+		if (o->a[k] != (k ? o->b[k - 1] : 0))
+			return;
+	if (o->b[o->n - 1] != n)
+		return;
+	c->h = h;
+	c->klen = (uint8_t)n;
+	c->nids = (uint8_t)o->n;
+	memcpy(c->key, s, n);
+	for (k = 0; k < o->n; k++) {
+		c->ids[k] = o->ids[k];
+		c->end[k] = (uint8_t)o->b[k];
+	}
+}
+
+/* Normalize, pre-tokenize and encode text[a, b) (no added tokens in it). */
+static int
+encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
+{
+	tk_work *w = &tw;
+	size_t i, k;
+	cent *cc;
+
+	if (t->spm)
+		return encode_spm(t, text, a, b, e, d);
+	w->b.n = 0;
+	if (tk_buf_put(&w->b, text + a, b - a))
+		goto oom;
+	free(w->os);
+	free(w->oe);
+	w->os = w->oe = NULL;
+	w->base = a;
+	w->np = 0;
+	if (t->norm && tk_normalize(t->norm, w, d))
+		return -1;
+	if (tk_work_push(w, 0, w->b.n, -1))
+		goto oom;
+	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
+		return -1;
+	cc = cache_for(t);
+	for (i = 0; i < w->np; i++) {
+		size_t pa = w->pa[i], pb = w->pb[i], n = pb - pa;
+
+		if (pa == pb)
+			continue;
+		tout.n = 0;
+		if (w->fixed[i] >= 0) {
+			if (tk_out_push(&tout, w->fixed[i], 0, pb - pa))
+				goto oom;
+		} else if (cc && n <= CACHE_KEY) {
+			uint64_t h = tk_hash(w->b.s + pa, n);
+			cent *c = &cc[h & (CACHE_SLOTS - 1)];
+
+			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
+				for (k = 0; k < c->nids; k++)
+					if (tk_out_push(&tout, c->ids[k], k ? c->end[k - 1] : 0, c->end[k]))
+						goto oom;
+			} else {
+				if (run_model(t, w->b.s + pa, n, &tout, d)) {
+					if (!d || !d->msg[0])
+						goto oom;
+					return -1;
+				}
+				cache_put(c, h, w->b.s + pa, n, &tout);
+			}
+		} else if (run_model(t, w->b.s + pa, n, &tout, d)) {
+			if (!d || !d->msg[0])
+				goto oom;
+			return -1;
+		}
+		for (k = 0; k < tout.n; k++) {
+			size_t ta = pa + tout.a[k], tb = pa + tout.b[k];
+			size_t os = w->os ? w->os[ta] : w->base + ta;
+			size_t oe = tb > ta ? (w->oe ? w->oe[tb - 1] : w->base + tb) : os;
+
+			if (enc_push(e, tout.ids[k], os, oe))
+				goto oom;
+		}
+	}
+	return 0;
+oom:
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
+/* Replace invalid UTF-8 by U+FFFD; map[i] is the input offset of byte i. */
+static char *
+sanitize(const char *s, size_t n, size_t **map, size_t *outn)
+{
+	char *o = malloc(n * 3 + 1);
+	size_t *m = malloc((n * 3 + 1) * sizeof *m), i = 0, k = 0;
+	int len;
+
+	if (!o || !m) {
+		free(o);
+		free(m);
+		return NULL;
+	}
+	while (i < n) {
+		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int j;
+
+		if (cp < 0) {
+			memcpy(o + k, "\xef\xbf\xbd", 3);
+			for (j = 0; j < 3; j++)
+				m[k + j] = i;
+			k += 3;
+		} else {
+			for (j = 0; j < len; j++)
+				m[k + j] = i + (size_t)j;
+			memcpy(o + k, s + i, (size_t)len);
+			k += (size_t)len;
+		}
+		i += (size_t)len;
+	}
+	m[k] = n;
+	*map = m;
+	*outn = k;
+	return o;
+}
+
+int
+te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
+                    long max_tokens, te_tok_enc *e, te_diag *d)
+{
+	int special = t->match_special;
+	size_t i, seg = 0, nfix = 0;
+	char *clean = NULL;
+	size_t *map = NULL, cn;
+	int rc = 0;
+	size_t npre = 0, nsuf = 0, k;
+
+	e->n = 0;
+	if (flags & TE_TOK_SPECIAL_AS_TEXT)
+		special = 0;
+	if (flags & TE_TOK_ALLOW_SPECIAL)
+		special = 1;
+	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
+		if (!(clean = sanitize(text, len, &map, &cn)))
+			return te_diag_set(d, "", 0, "out of memory");
+		text = clean;
+		len = cn;
+	}
+	if (flags & TE_TOK_ADD_SPECIAL) {
+		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)
+			npre += t->tpl[k].n;
+		for (k++; k < t->ntpl; k++)
+			nsuf += t->tpl[k].n;
+		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)
+			for (i = 0; i < t->tpl[k].n; i++)
+				if (enc_push(e, t->tpl[k].ids[i], 0, 0))
+					goto oom;
+	}
+	/* cut at added tokens, leftmost-longest */
+	for (i = 0; i < len && t->nadded && t->trie_raw.n;) {
+		size_t end, ms = i, me;
+		int32_t ai;
+
+		if (!t->trie_raw.first[(unsigned char)text[i]] ||
+		    (ai = match_added(t, text, len, i, special, &end)) < 0) {
+			i++;
+			continue;
+		}
+		me = end;
+		if (t->added[ai].lstrip)
+			while (ms > seg && (text[ms - 1] == ' ' || (text[ms - 1] >= 9 && text[ms - 1] <= 13)))
+				ms--;
+		if (t->added[ai].rstrip)
+			while (me < len && (text[me] == ' ' || (text[me] >= 9 && text[me] <= 13)))
+				me++;
+		if (ms > seg && encode_segment(t, text, seg, ms, e, d))
+			goto fail;
+		if (enc_push(e, t->added[ai].id, i, end))
+			goto oom;
+		nfix++;
+		seg = i = me;
+	}
+	if (seg < len && encode_segment(t, text, seg, len, e, d))
+		goto fail;
+	if (max_tokens >= 0) {
+		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;
+
+		if (e->n > keep)
+			e->n = keep;
+	}
+	if (flags & TE_TOK_ADD_SPECIAL) {
+		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)
+			;
+		for (k++; k < t->ntpl; k++)
+			for (i = 0; i < t->tpl[k].n; i++)
+				if (enc_push(e, t->tpl[k].ids[i], 0, 0))
+					goto oom;
+		if (max_tokens >= 0 && e->n > (size_t)max_tokens)
+			e->n = (size_t)max_tokens;
+	}
+	if (map)
+		for (i = 0; i < e->n; i++) {
+			if (e->end[i] > e->start[i]) {
+				e->start[i] = map[e->start[i]];
+				e->end[i] = map[e->end[i] - 1] + 1;
+				/* a U+FFFD stands for one input byte */
+			}
+		}
+	goto done;
+oom:
+	te_diag_set(d, "", 0, "out of memory");
+fail:
+	rc = -1;
+done:
+	(void)nfix;
+	free(clean);
+	free(map);
+	return rc;
+}
+
+int
+te_tok_encode(const te_tok *t, const char *text, size_t len, unsigned flags,
+              te_tok_enc *out, te_diag *d)
+{
+	return te_tok_encode_trunc(t, text, len, flags, -1, out, d);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+/* A list of strings between decoder steps. */
+typedef struct slist {
+	char **s;
+	size_t *n;
+	size_t cnt, cap;
+} slist;
+
+static int
+sl_push(slist *l, const char *s, size_t n)
+{
+	char *p;
+
+	if (l->cnt == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **ss = realloc(l->s, cap * sizeof *ss);
+		size_t *nn;
+
+		if (!ss)
+			return -1;
+		l->s = ss;
+		if (!(nn = realloc(l->n, cap * sizeof *nn)))
+			return -1;
+		l->n = nn;
+		l->cap = cap;
+	}
+	if (!(p = malloc(n + 1)))
+		return -1;
+	memcpy(p, s, n);
+	p[n] = 0;
+	l->s[l->cnt] = p;
+	l->n[l->cnt++] = n;
+	return 0;
+}
+
+static void
+sl_free(slist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->cnt; i++)
+		free(l->s[i]);
+	free(l->s);
+	free(l->n);
+	memset(l, 0, sizeof *l);
+}
+
+/* Rust's String::from_utf8_lossy: each maximal invalid subpart -> U+FFFD. */
+static int
+lossy(tk_buf *o, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		int len;
+
+		if (tk_utf8_dec((const unsigned char *)s + i, n - i, &len) >= 0) {
+			if (tk_buf_put(o, s + i, (size_t)len))
+				return -1;
+			i += (size_t)len;
+			continue;
+		}
+		{
+			size_t k = 1, need = 0;
+			unsigned char lo = 0x80, hi = 0xbf;
+
+			if (c >= 0xc2 && c <= 0xdf)
+				need = 1;
+			else if (c >= 0xe0 && c <= 0xef)
+				need = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+			else if (c >= 0xf0 && c <= 0xf4)
+				need = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+			while (need && k <= need && i + k < n) {
+				unsigned char x = (unsigned char)s[i + k];
+
+				if (k == 1 ? (x < lo || x > hi) : (x & 0xc0) != 0x80)
+					break;
+				k++;
+			}
+			if (tk_buf_put(o, "\xef\xbf\xbd", 3))
+				return -1;
+			i += k;
+		}
+	}
+	return 0;
+}
+
+static int
+starts(const char *s, size_t n, const char *p, size_t pn)
+{
+	return n >= pn && !memcmp(s, p, pn);
+}
+
+/* HF WordPiece decoder's cleanup of tokenization spaces. */
+static void
+cleanup_spaces(tk_buf *b)
+{
+	static const char *from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not",
+	                             " 's", " 've", " 're", NULL};
+	static const char *to[] = {".", "?", "!", ",", "'", "n't", "'m", " don't", "'s", "'ve", "'re"};
+	int r;
+
+	for (r = 0; from[r]; r++) {
+		size_t fn = strlen(from[r]), tn = strlen(to[r]), i = 0, k = 0;
+
+		if (!memmem(b->s, b->n, from[r], fn))
+			continue;
+		while (i < b->n) {	/* tn <= fn: rewrite in place */
+			if (i + fn <= b->n && !memcmp(b->s + i, from[r], fn)) {
+				memmove(b->s + k, to[r], tn);
+				k += tn;
+				i += fn;
+			} else {
+				b->s[k++] = b->s[i++];
+			}
+		}
+		b->n = k;
+		b->s[k] = 0;
+	}
+}
+
+static int
+decode_step(const tk_dec *x, slist *in, slist *out)
+{
+	size_t i, j;
+	tk_buf b = {0};
+	int rc = 0;
+
+	switch (x->type) {
+	case TK_D_SEQ: {
+		slist cur = *in, nxt = {0};
+
+		memset(in, 0, sizeof *in);
+		for (i = 0; i < x->nsub; i++) {
+			if (decode_step(x->sub[i], &cur, &nxt)) {
+				sl_free(&cur);
+				sl_free(&nxt);
+				return -1;
+			}
+			sl_free(&cur);
+			cur = nxt;
+			memset(&nxt, 0, sizeof nxt);
+		}
+		*out = cur;
+		return 0;
+	}
+	case TK_D_BYTELEVEL: {
+		tk_buf raw = {0};
+
+		for (i = 0; i < in->cnt && !rc; i++) {
+			char *tmp = malloc(in->n[i] + 1);
+			size_t n;
+
+			if (!tmp)
+				return -1;
+			if (!unmap_bytes(in->s[i], in->n[i], tmp, &n))
+				rc = tk_buf_put(&raw, tmp, n);
+			else
+				rc = tk_buf_put(&raw, in->s[i], in->n[i]);
+			free(tmp);
+		}
+		if (!rc)
+			rc = lossy(&b, raw.s ? raw.s : "", raw.n);
+		if (!rc)
+			rc = sl_push(out, b.s ? b.s : "", b.n);
+		tk_buf_release(&raw);
+		break;
+	}
+	case TK_D_WORDPIECE:
+		for (i = 0; i < in->cnt && !rc; i++) {
+			size_t pn = strlen(x->prefix);
+
+			b.n = 0;
+			if (i && starts(in->s[i], in->n[i], x->prefix, pn))
+				rc = tk_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
+			else if (i)
+				rc = tk_buf_put(&b, " ", 1) || tk_buf_put(&b, in->s[i], in->n[i]);
+			else
+				rc = tk_buf_put(&b, in->s[i], in->n[i]);
+			if (!rc && !b.s)
+				rc = tk_buf_put(&b, "", 0);
+			if (!rc && x->cleanup)
+				cleanup_spaces(&b);
+			if (!rc)
+				rc = sl_push(out, b.s, b.n);
+		}
+		break;
+	case TK_D_METASPACE:
+		for (i = 0; i < in->cnt && !rc; i++) {
+			b.n = 0;
+			rc = tk_buf_put(&b, "", 0);
+			for (j = 0; j < in->n[i] && !rc;) {
+				if (starts(in->s[i] + j, in->n[i] - j, x->repl, (size_t)x->repl_n)) {
+					if (!(i == 0 && x->prepend))
+						rc = tk_buf_put(&b, " ", 1);
+					j += (size_t)x->repl_n;
+				} else {
+					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					j++;
+				}
+			}
+			if (!rc)
+				rc = sl_push(out, b.s, b.n);
+		}
+		break;
+	case TK_D_BYTEFALLBACK: {
+		tk_buf pend = {0};
+		size_t np = 0;
+
+		for (i = 0; i <= in->cnt && !rc; i++) {
+			int byte;
+
+			if (i < in->cnt && is_byte_piece(in->s[i], in->n[i], &byte)) {
+				char c = (char)byte;
+
+				rc = tk_buf_put(&pend, &c, 1);
+				np++;
+				continue;
+			}
+			if (np) {
+				if (te_utf8_valid(pend.s, pend.n)) {
+					rc = sl_push(out, pend.s, pend.n);
+				} else {
+					for (j = 0; j < np && !rc; j++)
+						rc = sl_push(out, "\xef\xbf\xbd", 3);
+				}
+				pend.n = 0;
+				np = 0;
+			}
+			if (i < in->cnt && !rc)
+				rc = sl_push(out, in->s[i], in->n[i]);
+		}
+		tk_buf_release(&pend);
+		break;
+	}
+	case TK_D_FUSE:
+		rc = tk_buf_put(&b, "", 0);
+		for (i = 0; i < in->cnt && !rc; i++)
+			rc = tk_buf_put(&b, in->s[i], in->n[i]);
+		if (!rc)
+			rc = sl_push(out, b.s, b.n);
+		break;
+	case TK_D_STRIP:
+		for (i = 0; i < in->cnt && !rc; i++) {
+			const char *s = in->s[i];
+			size_t a = 0, e = in->n[i], cn = x->content_n;
+			int k;
+
+			for (k = 0; k < x->start && a + cn <= e && cn && !memcmp(s + a, x->content, cn); k++)
+				a += cn;
+			for (k = 0; k < x->stop && e >= a + cn && cn && !memcmp(s + e - cn, x->content, cn); k++)
+				e -= cn;
+			rc = sl_push(out, s + a, e - a);
+		}
+		break;
+	case TK_D_REPLACE:
+		for (i = 0; i < in->cnt && !rc; i++) {
+			b.n = 0;
+			rc = tk_buf_put(&b, "", 0);
+			for (j = 0; j < in->n[i] && !rc;) {
+				if (x->pat_n && starts(in->s[i] + j, in->n[i] - j, x->pat, x->pat_n)) {
+					rc = tk_buf_put(&b, x->content, x->content_n);
+					j += x->pat_n;
+				} else {
+					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					j++;
+				}
+			}
+			if (!rc)
+				rc = sl_push(out, b.s, b.n);
+		}
+		break;
+	case TK_D_BPE:	/* BPEDecoder: the suffix marks a word end */
+		for (i = 0; i < in->cnt && !rc; i++) {
+			size_t sn = strlen(x->prefix);
+
+			b.n = 0;
+			rc = tk_buf_put(&b, "", 0);
+			for (j = 0; j < in->n[i] && !rc;) {
+				if (sn && starts(in->s[i] + j, in->n[i] - j, x->prefix, sn)) {
+					rc = tk_buf_put(&b, i + 1 < in->cnt ? " " : "", i + 1 < in->cnt);
+					j += sn;
+				} else {
+					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					j++;
+				}
+			}
+			if (!rc)
+				rc = sl_push(out, b.s, b.n);
+		}
+		break;
+	default:
+		for (i = 0; i < in->cnt && !rc; i++)
+			rc = sl_push(out, in->s[i], in->n[i]);
+	}
+	tk_buf_release(&b);
+	return rc;
+}
+
+int
+te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
+              char **out, size_t *outlen, te_diag *d)
+{
+	slist in = {0}, res = {0};
+	tk_buf b = {0};
+	size_t i;
+
+	*out = NULL;
+	*outlen = 0;
+	if (t->spm) {
+		te_spm_buf sb = {0};
+		int32_t *keep = malloc((n ? n : 1) * sizeof *keep);
+		size_t k = 0;
+
+		if (!keep)
+			return te_diag_set(d, "", 0, "out of memory");
+		for (i = 0; i < n; i++)
+			if (!((flags & TE_TOK_SKIP_SPECIAL) && te_tok_is_special(t, ids[i])))
+				keep[k++] = ids[i];
+		if (te_spm_decode(t->spm, keep, k, &sb, d)) {
+			free(keep);
+			te_spm_buf_release(&sb);
+			return -1;
+		}
+		free(keep);
+		if (!sb.v && !(sb.v = calloc(1, 1)))
+			return te_diag_set(d, "", 0, "out of memory");
+		*out = sb.v;
+		*outlen = sb.n;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		int32_t id = ids[i];
+
+		if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id]) {
+			sl_free(&in);
+			return te_diag_set(d, "", 0, "id %ld is not in the vocabulary (%zu ids)",
+			                   (long)id, t->nvocab);
+		}
+		if ((flags & TE_TOK_SKIP_SPECIAL) && t->special[id])
+			continue;
+		if (sl_push(&in, t->piece[id], t->piece_n[id]))
+			goto oom;
+	}
+	if (t->dec) {
+		if (decode_step(t->dec, &in, &res))
+			goto oom;
+		if (tk_buf_put(&b, "", 0))
+			goto oom;
+		for (i = 0; i < res.cnt; i++)
+			if (tk_buf_put(&b, res.s[i], res.n[i]))
+				goto oom;
+	} else {
+		if (tk_buf_put(&b, "", 0))
+			goto oom;
+		for (i = 0; i < in.cnt; i++)
+			if ((i && tk_buf_put(&b, " ", 1)) || tk_buf_put(&b, in.s[i], in.n[i]))
+				goto oom;
+	}
+	sl_free(&in);
+	sl_free(&res);
+	*out = b.s;
+	*outlen = b.n;
+	return 0;
+oom:
+	sl_free(&in);
+	sl_free(&res);
+	tk_buf_release(&b);
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t
+te_tok_vocab_size(const te_tok *t)
+{
+	return t->nvocab;
+}
+
+const char *
+te_tok_piece(const te_tok *t, int32_t id, size_t *len)
+{
+	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+		return NULL;
+	if (len)
+		*len = t->piece_n[id];
+	return t->piece[id];
+}
+
+long
+te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap)
+{
+	const char *s;
+	size_t n;
+
+	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+		return -1;
+	if (t->bytes[id])
+		s = t->bytes[id], n = t->bytes_n[id];
+	else
+		s = t->piece[id], n = t->piece_n[id];
+	memcpy(buf, s, n < cap ? n : cap);
+	return (long)n;
+}
+
+int32_t
+te_tok_id(const te_tok *t, const char *piece, size_t len)
+{
+	int32_t a = tk_strmap_get(&t->added_map, piece, len);
+	size_t i;
+
+	if (a >= 0)
+		return t->added[a].id;
+	/* the model maps are keyed by what the model sees; scan as a fallback */
+	for (i = 0; i < t->nvocab; i++)
+		if (t->piece[i] && t->piece_n[i] == len && !memcmp(t->piece[i], piece, len))
+			return (int32_t)i;
+	return -1;
+}
+
+int
+te_tok_is_special(const te_tok *t, int32_t id)
+{
+	return id >= 0 && (size_t)id < t->nvocab && t->special[id];
+}
+
+int
+te_tok_unk_id(const te_tok *t)
+{
+	return t->unk;
+}
+
+const char *
+te_tok_algorithm(const te_tok *t)
+{
+	return t->algo ? t->algo : "BPE";
+}
+
+int
+te_tok_byte_level(const te_tok *t)
+{
+	return t->byte_level;
+}
+
+int
+te_tok_byte_fallback(const te_tok *t)
+{
+	return t->byte_fallback;
+}
+
+const char *
+te_tok_name(const te_tok *t)
+{
+	return t->name;
+}
+
+long
+te_tok_max_length(const te_tok *t)
+{
+	return t->max_length;
+}

@@ -1,0 +1,291 @@
+/* tok_int.h: the inside of a te_tok, shared by the tokenizer modules
+ * (tok.c, hfjson.c, tiktoken.c, bpe.c, wordpiece.c, normalize.c, pretok.c). */
+#ifndef TOK_INT_H
+#define TOK_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tokemb.h"
+
+/* ------------------------------------------------------------ helpers */
+
+/* Growable byte buffer. */
+typedef struct tk_buf {
+	char *s;
+	size_t n, cap;
+} tk_buf;
+int tk_buf_grow(tk_buf *b, size_t need);
+int tk_buf_put(tk_buf *b, const void *p, size_t n);
+void tk_buf_release(tk_buf *b);
+
+/* Byte-string -> int32 map.  Keys are copied into the map's pool. */
+typedef struct tk_strmap {
+	uint32_t *slot;         /* entry index + 1, 0 = empty */
+	size_t mask;
+	uint32_t *koff, *klen;
+	int32_t *val;
+	size_t n, cap;
+	char *pool;
+	size_t pool_n, pool_cap;
+} tk_strmap;
+uint64_t tk_hash(const void *p, size_t n);
+/* Insert or overwrite; returns 0 or -1 (out of memory). */
+int tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v);
+/* Value or -1. */
+int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
+int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
+void tk_strmap_release(tk_strmap *m);
+
+/* (a, b) id pair -> (rank, merged id). */
+typedef struct tk_pairmap {
+	uint64_t *key;          /* (a << 32 | b) + 1, 0 = empty */
+	uint32_t *rank;
+	int32_t *merged;
+	size_t mask, n;
+} tk_pairmap;
+int tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged);
+/* Returns 1 and fills rank/merged when present. */
+static inline uint64_t tk_pair_hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+static inline int tk_pairmap_get(const tk_pairmap *m, int32_t a, int32_t b,
+                                 uint32_t *rank, int32_t *merged)
+{
+	uint64_t k, i;
+
+	if (!m->n)
+		return 0;
+	k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
+	for (i = tk_pair_hash(k) & m->mask;; i = (i + 1) & m->mask) {
+		if (m->key[i] == k) {
+			*rank = m->rank[i];
+			*merged = m->merged[i];
+			return 1;
+		}
+		if (!m->key[i])
+			return 0;
+	}
+}
+void tk_pairmap_release(tk_pairmap *m);
+
+/* UTF-8: decode one code point at s (n > 0 bytes left); sets *len to the
+ * bytes used; an invalid sequence decodes as -1 with *len 1. */
+int32_t tk_utf8_dec(const unsigned char *s, size_t n, int *len);
+int tk_utf8_enc(int32_t cp, char *out);
+
+/* GPT-2 byte-level alphabet: byte -> code point, code point -> byte (-1). */
+int tk_byte_cp(int b);
+int tk_cp_to_byte(int32_t cp);
+
+/* ---------------------------------------------------- the work string */
+
+/* A piece of text on its way through normalizer and pre-tokenizer, with,
+ * when al is set, for each byte the span [os, oe) of the input it came from. */
+typedef struct tk_work {
+	tk_buf b;
+	size_t *os, *oe;        /* NULL: byte i came from base + i */
+	size_t al_cap;
+	size_t base;
+	/* pre-tokenized pieces: [pa[i], pb[i]) */
+	size_t *pa, *pb;
+	int32_t *fixed;         /* id for a piece that is an added token, else -1 */
+	size_t np, pcap;
+} tk_work;
+
+/* -------------------------------------------------------- components */
+
+enum tk_norm_type {
+	TK_N_NFC = 1, TK_N_NFD, TK_N_NFKC, TK_N_NFKD, TK_N_LOWER, TK_N_STRIP_ACCENTS,
+	TK_N_BERT, TK_N_REPLACE, TK_N_PREPEND, TK_N_STRIP, TK_N_PRECOMPILED,
+	TK_N_NMT, TK_N_SEQ
+};
+typedef struct tk_norm {
+	int type;
+	int lowercase, strip_accents, clean_text, chinese; /* BERT */
+	int left, right;                                   /* Strip */
+	char *pat, *content;                               /* Replace, Prepend */
+	size_t pat_n, content_n;
+	void *re;                                          /* Replace with a regex */
+	void *pc;                                          /* Precompiled (spm) */
+	struct tk_norm **sub;
+	size_t nsub;
+} tk_norm;
+
+enum tk_split_behavior { TK_REMOVED, TK_ISOLATED, TK_MERGED_PREV, TK_MERGED_NEXT, TK_CONTIGUOUS };
+enum tk_pre_type {
+	TK_P_BYTELEVEL = 1, TK_P_SPLIT, TK_P_WHITESPACE, TK_P_WSSPLIT, TK_P_BERT,
+	TK_P_METASPACE, TK_P_DIGITS, TK_P_PUNCT, TK_P_CHARDELIM, TK_P_SEQ
+};
+/* The well-known split patterns, scanned by hand (pretok.c). */
+enum tk_scanner { TK_SCAN_NONE, TK_SCAN_GPT2, TK_SCAN_CL100K, TK_SCAN_QWEN, TK_SCAN_O200K };
+typedef struct tk_pre {
+	int type;
+	int behavior, invert;
+	int add_prefix_space, use_regex;   /* ByteLevel */
+	int scanner;                       /* Split/ByteLevel regex: a hand scanner */
+	void *re;                          /* Oniguruma regex, or NULL */
+	char *lit;                         /* Split on a literal string */
+	size_t lit_n;
+	int32_t repl_cp;                   /* Metaspace */
+	char repl[8];
+	int repl_n;
+	int prepend;                       /* Metaspace: 0 never, 1 first, 2 always */
+	int msplit;                        /* Metaspace: split on the replacement */
+	int individual;                    /* Digits */
+	int32_t delim;                     /* CharDelimiterSplit */
+	struct tk_pre **sub;
+	size_t nsub;
+} tk_pre;
+
+enum tk_dec_type {
+	TK_D_BYTELEVEL = 1, TK_D_WORDPIECE, TK_D_METASPACE, TK_D_BYTEFALLBACK, TK_D_FUSE,
+	TK_D_STRIP, TK_D_REPLACE, TK_D_CTC, TK_D_BPE, TK_D_SEQ
+};
+typedef struct tk_dec {
+	int type;
+	char *prefix;                      /* WordPiece prefix, BPEDecoder suffix */
+	int cleanup;
+	char repl[8];                      /* Metaspace */
+	int repl_n, prepend;
+	char *pat, *content;               /* Replace / Strip content */
+	size_t pat_n, content_n;
+	int start, stop;                   /* Strip */
+	struct tk_dec **sub;
+	size_t nsub;
+} tk_dec;
+
+/* A post-processor template item: a special token's ids or the sequence. */
+typedef struct tk_tpl {
+	int32_t *ids;                      /* NULL: the sequence */
+	size_t n;
+} tk_tpl;
+
+/* An added token (tokenizer.json added_tokens, tiktoken specials). */
+typedef struct tk_added {
+	char *s;
+	size_t n;
+	int32_t id;
+	unsigned special:1, lstrip:1, rstrip:1, single_word:1, normalized:1;
+} tk_added;
+
+/* Byte trie over added-token contents, for leftmost-longest matching. */
+typedef struct tk_trie {
+	tk_pairmap edge;                   /* (node, byte) -> child node */
+	int32_t *term;                     /* node -> added index + 1, or 0 */
+	size_t n, cap;
+	unsigned char first[256];
+} tk_trie;
+
+/* ------------------------------------------------------------ models */
+
+enum tk_model_type { TK_M_BPE = 1, TK_M_WORDPIECE, TK_M_UNIGRAM, TK_M_WORDLEVEL, TK_M_SPM };
+
+typedef struct tk_bpe {
+	int ranks;                         /* tiktoken: rank of a merge = id of the concatenation */
+	int byte_level;                    /* words are raw bytes (vocab unmapped) */
+	int byte_fallback, fuse_unk, ignore_merges;
+	int32_t unk;
+	tk_strmap vocab;                   /* word bytes -> id */
+	tk_pairmap merges;
+	int32_t byte_id[256];              /* byte-level: id of byte; fallback: id of <0xXX> */
+	char *cont_prefix, *eow_suffix;    /* continuing_subword_prefix, end_of_word_suffix */
+} tk_bpe;
+
+typedef struct tk_wordpiece {
+	tk_strmap vocab;
+	int32_t unk;
+	char prefix[32];
+	size_t prefix_n;
+	size_t max_chars;
+} tk_wordpiece;
+
+struct te_tok {
+	char *name;
+	int mtype;
+	const char *algo;
+	/* vocabulary: id -> string as the file writes it, and its raw bytes */
+	char **piece;
+	uint32_t *piece_n;
+	char **bytes;                      /* NULL entries: same as piece */
+	uint32_t *bytes_n;
+	uint8_t *special;                  /* id -> special added token */
+	size_t nvocab;
+	int32_t unk;
+	int byte_level, byte_fallback;
+	long max_length;
+	int match_special;                 /* default for special-token text in input */
+	int needs_align;
+
+	tk_norm *norm;
+	tk_pre *pre;
+	tk_dec *dec;
+	tk_tpl *tpl;                       /* post-processor template (single) */
+	size_t ntpl;
+	int has_post;
+
+	tk_added *added;
+	size_t nadded;
+	tk_trie trie_raw;                  /* added tokens matched on the input */
+	tk_strmap added_map;
+
+	tk_bpe bpe;
+	tk_wordpiece wp;
+	void *unigram;                     /* spm helper's Unigram */
+	void *spm;                         /* spm helper's SentencePiece model */
+	int32_t cache_gen;
+};
+
+/* ------------------------------------------------------------ modules */
+
+/* tok.c */
+int tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n);
+int tk_tok_add_added(te_tok *t, const tk_added *a);
+int tk_tok_finish(te_tok *t, te_diag *d);
+te_tok *tk_tok_new(const char *name);
+
+/* hfjson.c */
+int tk_load_hf_json(te_tok *t, const char *path, te_diag *d);
+/* tok_spm.c: SentencePiece .model files and GGUF vocabularies (spm_int.h) */
+int tk_load_spm(te_tok *t, const char *path, te_diag *d);
+int tk_load_gguf(te_tok *t, const char *path, te_diag *d);
+/* tiktoken.c */
+int tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d);
+int tk_is_tiktoken_file(const char *path);
+
+/* normalize.c: normalize w in place (its text and alignment). */
+int tk_normalize(const tk_norm *n, tk_work *w, te_diag *d);
+void tk_norm_free(tk_norm *n);
+
+/* pretok.c */
+int tk_pretokenize(const tk_pre *p, tk_work *w, int first_segment, te_diag *d);
+void tk_pre_free(tk_pre *p);
+/* Compile a regex (Oniguruma, Ruby syntax, as HF tokenizers); NULL + d on error. */
+void *tk_regex_new(const char *pat, size_t n, te_diag *d);
+void tk_regex_free(void *re);
+int tk_scanner_for(const char *pat);
+/* Find the next match at or after pos: returns 1 with [*ms, *me). */
+int tk_regex_find(void *re, const char *s, size_t n, size_t pos, size_t *ms, size_t *me);
+/* Split s into the matches of a well-known pattern: calls emit for each
+ * piece in order (every byte is in exactly one piece). */
+size_t tk_scan(int scanner, const char *s, size_t n, size_t pos);
+int tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed);
+int tk_work_align(tk_work *w);      /* materialise identity alignment */
+
+/* bpe.c: encode one word; appends ids and word-relative spans. */
+typedef struct tk_out {
+	int32_t *ids;
+	uint32_t *a, *b;
+	size_t n, cap;
+} tk_out;
+int tk_out_push(tk_out *o, int32_t id, size_t a, size_t b);
+int tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o);
+void tk_bpe_release(tk_bpe *m);
+int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
+void tk_wordpiece_release(tk_wordpiece *m);
+
+#endif

@@ -1,0 +1,73 @@
+/* tok_uni.c: Unicode character classes (see tok_uni.h). */
+#include <pthread.h>
+#include <utf8proc.h>
+
+#include "tok_uni.h"
+
+uint8_t tk_uclass_bmp[0x10000];
+int tk_uclass_ready;
+
+static int
+is_ws(int32_t c)
+{
+	return (c >= 9 && c <= 13) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+	       (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+	       c == 0x205f || c == 0x3000;
+}
+
+uint8_t
+tk_uclass_slow(int32_t cp)
+{
+	uint8_t k = is_ws(cp) ? TK_U_WS : 0;
+
+	if (cp < 0 || cp > 0x10ffff)
+		return 0;
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LT:
+		return k | TK_U_L | TK_U_LUT;
+	case UTF8PROC_CATEGORY_LL:
+		return k | TK_U_L | TK_U_LL;
+	case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+		return k | TK_U_L | TK_U_LMO;
+	case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+		return k | TK_U_M;
+	case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+		return k | TK_U_N;
+	case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+	case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+	case UTF8PROC_CATEGORY_PO:
+		return k | TK_U_P;
+	default:
+		return k;
+	}
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+init(void)
+{
+	int32_t c;
+
+	for (c = 0; c < 0x10000; c++)
+		tk_uclass_bmp[c] = tk_uclass_slow(c);
+	__atomic_store_n(&tk_uclass_ready, 1, __ATOMIC_RELEASE);
+}
+
+void
+tk_uclass_init(void)
+{
+	pthread_once(&once, init);
+}
+
+int
+tk_is_other(int32_t cp)
+{
+	switch (utf8proc_category(cp)) {
+	case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
+	case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN:
+		return 1;
+	default:
+		return 0;
+	}
+}

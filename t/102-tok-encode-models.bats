@@ -1,0 +1,38 @@
+#!/usr/bin/env bats
+# tok-encode on the real tokenizers of $TOKEMB_DATA: special-token text as
+# each reference reads it, and cost linear in the input.  (Exactness over
+# every reference text is build/t/test-tok-exact.)
+
+load helper
+
+@test "tok-encode: special-token text: tokenizer.json yes, .tiktoken no, unless told" {
+	need_data tokenizers/gpt2/tokenizer.json tokenizers/tiktoken/r50k_base.tiktoken
+	run -0 tok-encode -m "$D/tokenizers/gpt2/tokenizer.json" <<<'a<|endoftext|>b'
+	[ "$output" = "64 50256 65" ]
+	run -0 tok-encode -m "$D/tokenizers/gpt2/tokenizer.json" --special-as-text <<<'a<|endoftext|>b'
+	[ "$output" = "64 27 91 437 1659 5239 91 29 65" ]
+	run -0 tok-encode -m "$D/tokenizers/tiktoken/r50k_base.tiktoken" <<<'a<|endoftext|>b'
+	[ "$output" = "64 27 91 437 1659 5239 91 29 65" ]
+	run -0 tok-encode -m "$D/tokenizers/tiktoken/r50k_base.tiktoken" --allow-special <<<'a<|endoftext|>b'
+	[ "$output" = "64 50256 65" ]
+}
+
+@test "tok-encode: [CLS] ... [SEP] and <s> added by default, as HF's encode" {
+	need_data tokenizers/bert-base-uncased tokenizers/all-mpnet-base-v2
+	run -0 tok-encode -m "$D/tokenizers/bert-base-uncased" <<<'Hello, world!'
+	[ "$output" = "101 7592 1010 2088 999 102" ]
+	run -0 tok-encode -m "$D/tokenizers/all-mpnet-base-v2" <<<'Hello, world!'
+	[ "$output" = "0 7596 1014 2092 1003 2" ]
+}
+
+@test "tok-encode: a 4 MB word and 1 MB of one emoji encode in seconds" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken tokenizers/gemma3
+	head -c 4000000 /dev/zero | tr '\0' 'a' >"$BATS_TEST_TMPDIR/long"
+	echo >>"$BATS_TEST_TMPDIR/long"
+	run -0 timeout 60 tok-encode -c -m "$D/tokenizers/tiktoken/cl100k_base.tiktoken" "$BATS_TEST_TMPDIR/long"
+	[ "$output" -gt 400000 ]
+	yes '🤖' | head -250000 | tr -d '\n' >"$BATS_TEST_TMPDIR/emoji"
+	echo >>"$BATS_TEST_TMPDIR/emoji"
+	run -0 timeout 60 tok-encode -c -m "$D/tokenizers/gemma3" "$BATS_TEST_TMPDIR/emoji"
+	[ "$output" -gt 1000 ]
+}

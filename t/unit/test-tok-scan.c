@@ -1,0 +1,93 @@
+/* test-tok-scan: the hand-written scanners of the well-known split patterns
+ * give exactly Oniguruma's matches (the engine Hugging Face tokenizers
+ * uses), on the hard cases of t/data/tok and on random strings drawn from
+ * characters of every class that matters (letters of each case, marks,
+ * numbers, spaces of several kinds, newlines, apostrophes, punctuation). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "tok_int.h"
+
+static const char *pats[] = {
+	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+	"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+	"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+	"|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+};
+static const char *names[] = {"gpt2", "cl100k", "qwen", "o200k"};
+
+/* Does the scanner cut s as Oniguruma does?  On a difference, says where. */
+static int
+same(int sc, void *re, const char *s, size_t n, char *why, size_t wn)
+{
+	size_t pos = 0, ms, me;
+
+	while (pos < n) {
+		size_t e = tk_scan(sc, s, n, pos);
+
+		if (!tk_regex_find(re, s, n, pos, &ms, &me) || ms != pos || me != e) {
+			snprintf(why, wn, "at %zu: onig [%zu,%zu) scanner [%zu,%zu) in '%.*s'", pos, ms,
+			         me, pos, e, (int)(n - pos > 40 ? 40 : n - pos), s + pos);
+			return 0;
+		}
+		pos = e;
+	}
+	return 1;
+}
+
+static const char *palette[] = {
+	"a", "b", "s", "t", "l", "d", "e", "r", "v", "m", "S", "T", "L", "D", "R", "E", "V", "M", "Q",
+	"'", "'", " ", " ", " ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u3000", "\u2009", "\xc2\x85",
+	"0", "1", "7", "\u00b2", "\u0663", "\u2167", ".", ",", "!", "/", "-", "_", "@", "#", "\"",
+	"\u00e9", "\u00c9", "\u01c5", "\u02b0", "\u3042", "\u4e2d", "\u0301", "\u0308", "\u093f",
+	"\u094d", "\u0915", "\u017f", "\u0130", "\u03a3", "\u03c3", "\U0001F600", "\U0001F44D",
+	"\U0001F3FD", "\u200d", "\ufe0f", "\u00ad", "\u2028", "x", "y", "\u05d0", "\u0627",
+};
+
+int
+main(void)
+{
+	unsigned seed = 12345;
+	int k, r;
+	char why[256];
+	FILE *fp = fopen("t/data/tok/expected/texts.json", "rb");
+	static char texts[1 << 16];
+	size_t tn = fp ? fread(texts, 1, sizeof texts - 1, fp) : 0;
+
+	if (fp)
+		fclose(fp);
+	for (k = 0; k < 4; k++) {
+		te_diag d = {0};
+		void *re = tk_regex_new(pats[k], strlen(pats[k]), &d);
+		int sc = tk_scanner_for(pats[k]), good = 1;
+		char buf[1024];
+
+		ok(re && sc, "%s: a scanner and an Oniguruma regex", names[k]);
+		if (!re || !sc)
+			continue;
+		/* the hard cases file, as one text */
+		ok(same(sc, re, texts, tn, why, sizeof why), "%s: the hard cases as Oniguruma %s",
+		   names[k], why);
+		for (r = 0; r < 20000 && good; r++) {
+			size_t n = 0;
+			int len = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 12, j;
+
+			for (j = 0; j < len; j++) {
+				const char *p = palette[((seed = seed * 1103515245 + 12345) >> 16) %
+				                        (sizeof palette / sizeof *palette)];
+
+				memcpy(buf + n, p, strlen(p));
+				n += strlen(p);
+			}
+			good = same(sc, re, buf, n, why, sizeof why);
+		}
+		ok(good, "%s: 20000 random strings as Oniguruma%s%s", names[k], good ? "" : ": ",
+		   good ? "" : why);
+		tk_regex_free(re);
+	}
+	return done_testing();
+}
