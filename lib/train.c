@@ -49,6 +49,8 @@ te_train_opts_init(te_train_opts *o, te_train_model model, te_train_preset prese
 		o->special = llama, o->n_special = 3;
 		break;
 	case TE_TRAIN_PRESET_NONE:
+		if (model == TE_TRAIN_MODEL_UNIGRAM)
+			o->special = spm, o->n_special = 1;
 		if (model == TE_TRAIN_MODEL_WORDPIECE) {
 			o->bert = 1;
 			o->special = bert + 1, o->n_special = 1;
@@ -1037,11 +1039,14 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 		break;
 	case TE_TRAIN_MODEL_UNIGRAM:
 		cJSON_AddStringToObject(m, "type", "Unigram");
-		if (unk)
-			cJSON_AddNumberToObject(m, "unk_id",
-			                        (double)te__strtab_find(&t->vocab, unk, strlen(unk)));
-		else
-			cJSON_AddNullToObject(m, "unk_id");
+		{
+			long id = te__strtab_find(&t->vocab, unk ? unk : "<unk>",
+			                          unk ? strlen(unk) : 5);
+			if (id >= 0)
+				cJSON_AddNumberToObject(m, "unk_id", (double)id);
+			else
+				cJSON_AddNullToObject(m, "unk_id");
+		}
 		a = cJSON_AddArrayToObject(m, "vocab");
 		for (i = 0; i < t->vocab.n; i++) {
 			cJSON *e = cJSON_CreateArray();
