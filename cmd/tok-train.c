@@ -99,7 +99,7 @@ main(int argc, char **argv)
 	int c, model = TE_TRAIN_MODEL_BPE, preset = TE_TRAIN_PRESET_NONE, have_model = 0;
 	int lowercase = 0, byte_level = 0, byte_fallback = 0, quiet = 0, delim = '\n';
 	long long vocab_size = 0, min_freq = -1;
-	const char **special = NULL, *output = NULL;
+	const char **special = NULL, *output = NULL, *preset_name = NULL;
 	size_t n_special = 0;
 	int have_special = 0, status = 0;
 	te_train_opts o;
@@ -121,6 +121,7 @@ main(int argc, char **argv)
 			have_model = 1;
 			break;
 		case 'p':
+			preset_name = optarg;
 			if ((preset = te_train_preset_parse(optarg)) < 0)
 				usage_error(usage_line,
 				            "unknown preset '%s' (gpt2, bert, sentencepiece, "
@@ -169,7 +170,7 @@ main(int argc, char **argv)
 	te_train_opts_init(&o, model, preset);
 	if (preset != TE_TRAIN_PRESET_NONE && have_model && (int)o.model != model)
 		usage_error(usage_line, "preset '%s' trains another model than --model",
-		            argv[0]);
+		            preset_name);
 	if (vocab_size)
 		o.vocab_size = vocab_size;
 	if (min_freq >= 0)

@@ -413,10 +413,16 @@ wc_grow(te_trainer *t)
 static int
 wc_add(te_trainer *t, const char *s, size_t n)
 {
+	return te__trainer_count(t, s, n, 1);
+}
+
+int
+te__trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count)
+{
 	uint64_t h;
 	size_t j;
 
-	if (!n)
+	if (!n || !count)
 		return 0;
 	if ((t->wc_n + 1) * 4 > t->wc_cap * 3 && wc_grow(t) < 0)
 		return -1;
@@ -424,7 +430,7 @@ wc_add(te_trainer *t, const char *s, size_t n)
 	for (j = h & (t->wc_cap - 1); t->wc[j].count; j = (j + 1) & (t->wc_cap - 1)) {
 		te_wc *e = &t->wc[j];
 		if (e->hash == h && e->len == n && !memcmp(t->arena + e->off, s, n)) {
-			e->count++;
+			e->count += count;
 			return 0;
 		}
 	}
@@ -442,7 +448,7 @@ wc_add(te_trainer *t, const char *s, size_t n)
 	}
 	memcpy(t->arena + t->arena_n, s, n);
 	t->wc[j].hash = h;
-	t->wc[j].count = 1;
+	t->wc[j].count = count;
 	t->wc[j].off = t->arena_n;
 	t->wc[j].len = n;
 	t->arena_n += n;
@@ -937,16 +943,28 @@ decoder(te_trainer *t)
 	}
 	if (!t->o.byte_fallback)
 		return metaspace("Metaspace");
+	/* Llama's: spaces back, bytes back, one string, no leading space */
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "type", "Sequence");
 	a = cJSON_AddArrayToObject(o, "decoders");
-	cJSON *b = cJSON_CreateObject();
+	cJSON *b = cJSON_CreateObject(), *pat;
+	cJSON_AddStringToObject(b, "type", "Replace");
+	pat = j_obj(b, "pattern");
+	cJSON_AddStringToObject(pat, "String", "\xe2\x96\x81");
+	cJSON_AddStringToObject(b, "content", " ");
+	cJSON_AddItemToArray(a, b);
+	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "type", "ByteFallback");
 	cJSON_AddItemToArray(a, b);
 	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "type", "Fuse");
 	cJSON_AddItemToArray(a, b);
-	cJSON_AddItemToArray(a, metaspace("Metaspace"));
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "type", "Strip");
+	cJSON_AddStringToObject(b, "content", " ");
+	cJSON_AddNumberToObject(b, "start", 1);
+	cJSON_AddNumberToObject(b, "stop", 0);
+	cJSON_AddItemToArray(a, b);
 	return o;
 }
 

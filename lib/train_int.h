@@ -58,6 +58,9 @@ struct te_trainer {
 int32_t te__utf8_dec(const unsigned char *s, size_t n, int *len);
 int te__utf8_enc(uint32_t cp, char *out);
 
+/* Count a pre-token count times, as if fed (for tests). */
+int te__trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count);
+
 int te__train_bpe(te_trainer *t, te_diag *d);
 int te__train_unigram(te_trainer *t, te_diag *d);
 void te__progress(te_trainer *t, const char *phase, size_t done, size_t total);
