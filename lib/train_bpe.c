@@ -153,78 +153,115 @@ h_pop(heap *h)
 	return top;
 }
 
-/* (pair, word) records, grouped into queue entries */
-typedef struct pw {
+/* Words grouped by pair, to become queue entries: a hash table from the
+ * pair to a growing list of word indices; a word is listed once however
+ * often the pair occurs in it (its records arrive together). */
+typedef struct group {
 	uint64_t key;
-	uint32_t w;
-} pw;
+	uint32_t *w;
+	uint32_t n, cap;
+} group;
 
-typedef struct pwvec {
-	pw *a;
+typedef struct grouper {
+	uint32_t *slot;   /* index into g + 1, 0 empty */
+	size_t nslot;
+	group *g;
 	size_t n, cap;
-} pwvec;
+} grouper;
 
 static int
-pw_push(pwvec *v, uint64_t key, uint32_t w)
+gr_grow(grouper *G)
 {
-	if (v->n == v->cap) {
-		size_t nc = v->cap ? v->cap * 2 : 1024;
-		pw *na = realloc(v->a, nc * sizeof *na);
-		if (!na)
-			return -1;
-		v->a = na;
-		v->cap = nc;
+	size_t ns = G->nslot ? G->nslot * 2 : 1 << 12, i;
+	uint32_t *sl = calloc(ns, sizeof *sl);
+
+	if (!sl)
+		return -1;
+	for (i = 0; i < G->n; i++) {
+		size_t j = mix(G->g[i].key) & (ns - 1);
+		while (sl[j])
+			j = (j + 1) & (ns - 1);
+		sl[j] = i + 1;
 	}
-	v->a[v->n].key = key;
-	v->a[v->n].w = w;
-	v->n++;
+	free(G->slot);
+	G->slot = sl;
+	G->nslot = ns;
 	return 0;
 }
 
 static int
-pw_cmp(const void *x, const void *y)
+gr_add(grouper *G, uint64_t key, uint32_t w)
 {
-	const pw *a = x, *b = y;
-	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return a->w < b->w ? -1 : a->w > b->w;
-}
+	size_t j;
+	group *x;
 
-/* Sort the records by pair, and push one queue entry per pair that has a
- * positive count, with its distinct words. */
-static int
-push_groups(pwvec *v, pairmap *pc, heap *h)
-{
-	size_t i = 0, j;
-
-	if (v->n > 1)
-		qsort(v->a, v->n, sizeof *v->a, pw_cmp);
-	while (i < v->n) {
-		uint64_t key = v->a[i].key;
-		size_t nd = 0;
-		for (j = i; j < v->n && v->a[j].key == key; j++)
-			;
-		int64_t c = *pm_get(pc, key);
-		if (c > 0) {
-			qent e;
-			e.count = (uint64_t)c;
-			e.key = key;
-			e.pos = malloc((j - i) * sizeof *e.pos);
-			if (!e.pos)
+	if ((G->n + 1) * 2 > G->nslot && gr_grow(G) < 0)
+		return -1;
+	for (j = mix(key) & (G->nslot - 1); G->slot[j]; j = (j + 1) & (G->nslot - 1))
+		if (G->g[G->slot[j] - 1].key == key)
+			break;
+	if (!G->slot[j]) {
+		if (G->n == G->cap) {
+			size_t nc = G->cap ? G->cap * 2 : 1024;
+			group *ng = realloc(G->g, nc * sizeof *ng);
+			if (!ng)
 				return -1;
-			for (size_t k = i; k < j; k++)
-				if (!nd || e.pos[nd - 1] != v->a[k].w)
-					e.pos[nd++] = v->a[k].w;
-			e.npos = nd;
-			if (h_push(h, e) < 0) {
-				free(e.pos);
-				return -1;
-			}
+			G->g = ng;
+			G->cap = nc;
 		}
-		i = j;
+		G->g[G->n].key = key;
+		G->g[G->n].w = NULL;
+		G->g[G->n].n = G->g[G->n].cap = 0;
+		G->slot[j] = ++G->n;
 	}
-	v->n = 0;
+	x = &G->g[G->slot[j] - 1];
+	if (x->n && x->w[x->n - 1] == w)
+		return 0;
+	if (x->n == x->cap) {
+		uint32_t nc = x->cap ? x->cap * 2 : 4;
+		uint32_t *nw = realloc(x->w, nc * sizeof *nw);
+		if (!nw)
+			return -1;
+		x->w = nw;
+		x->cap = nc;
+	}
+	x->w[x->n++] = w;
 	return 0;
+}
+
+/* Push one queue entry per group whose pair has a positive count (the
+ * entry takes the list), and empty the grouper. */
+static int
+push_groups(grouper *G, pairmap *pc, heap *h)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < G->n; i++) {
+		group *x = &G->g[i];
+		int64_t *c = pm_get(pc, x->key);
+		if (rc == 0 && c && *c > 0) {
+			qent e;
+			e.count = (uint64_t)*c;
+			e.key = x->key;
+			e.pos = x->w;
+			e.npos = x->n;
+			if (h_push(h, e) == 0)
+				continue;
+			rc = -1;
+		}
+		free(x->w);
+	}
+	if (G->n * 8 < G->nslot && G->nslot > 1 << 12) {
+		/* keep clearing cheap after a big step */
+		free(G->slot);
+		G->slot = NULL;
+		G->nslot = 0;
+	} else if (G->slot) {
+		memset(G->slot, 0, G->nslot * sizeof *G->slot);
+	}
+	G->n = 0;
+	return rc;
 }
 
 static int
@@ -248,7 +285,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 	size_t ncp = 0, capcp = 0, ncont = 0, capcont = 0;
 	pairmap pc = {0};
 	heap h = {0};
-	pwvec upd = {0};
+	grouper upd = {0};
 	uint32_t (*merges)[2] = NULL;
 	size_t nmerges = 0, capm = 0;
 	char *tokbuf = NULL;
@@ -386,7 +423,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 			if (!c)
 				goto oom;
 			*c += (int64_t)w->count;
-			if (pw_push(&upd, key, i) < 0)
+			if (gr_add(&upd, key, i) < 0)
 				goto oom;
 		}
 	}
@@ -460,7 +497,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 						if (!c)
 							goto oomp;
 						*c += cnt;
-						if (pw_push(&upd, KEY(s[o - 1], nid), wi) < 0)
+						if (gr_add(&upd, KEY(s[o - 1], nid), wi) < 0)
 							goto oomp;
 					}
 					if (r + 2 < n) {
@@ -469,7 +506,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 						if (!c)
 							goto oomp;
 						*c += cnt;
-						if (pw_push(&upd, KEY(nid, s[r + 2]), wi) < 0)
+						if (gr_add(&upd, KEY(nid, s[r + 2]), wi) < 0)
 							goto oomp;
 					}
 					s[o++] = nid;
@@ -528,7 +565,10 @@ out:
 	for (i = 0; i < h.n; i++)
 		free(h.a[i].pos);
 	free(h.a);
-	free(upd.a);
+	for (i = 0; i < upd.n; i++)
+		free(upd.g[i].w);
+	free(upd.g);
+	free(upd.slot);
 	free(merges);
 	free(tokbuf);
 	return rc;
