@@ -6,7 +6,7 @@ load helper
 
 setup() {
 	mkdir "$BATS_TEST_TMPDIR/w"
-	cd "$BATS_TEST_TMPDIR/w"
+	cd "$BATS_TEST_TMPDIR/w" || return 1
 }
 
 @test "tok-train: an empty corpus is an error and writes nothing" {
@@ -57,7 +57,7 @@ setup() {
 	printf 'one two\0three four\0' | tok-train -z -n 40 -q >z.json
 	grep -q '"▁three"' z.json
 	printf 'alpha beta\r\nalpha\r\n' | tok-train -n 40 -q >crlf.json
-	! grep -q '\\r' crlf.json
+	run -1 grep -q "\\\\r" crlf.json
 	head -c 20000 /dev/urandom >rand.bin
 	run -0 --separate-stderr tok-train -b -n 600 rand.bin
 	[[ $output == '{"version":"1.0"'* ]]
