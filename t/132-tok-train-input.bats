@@ -93,3 +93,12 @@ setup() {
 	run -0 tok-train -p sentencepiece -n 200 "$T/tok-train/prose.txt"
 	[ "$output" = "$first" ]
 }
+
+@test "tok-train -o to a FIFO writes through it and leaves it a FIFO" {
+	mkfifo fifo
+	tok-train -q -n 100 -o fifo "$T/tok-train/prose.txt" &
+	cat fifo >out.json
+	wait $!
+	[ -p fifo ]
+	grep -q '"model":{"type":"BPE"' out.json
+}
