@@ -264,13 +264,6 @@ push_groups(grouper *G, pairmap *pc, heap *h)
 	return rc;
 }
 
-static int
-cp_cmp(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	return a < b ? -1 : a > b;
-}
-
 #define KEY(a, b) (((uint64_t)(a) << 32) | (uint32_t)(b))
 
 int
@@ -281,8 +274,9 @@ te__train_bpe(te_trainer *t, te_diag *d)
 	size_t plen = prefix ? strlen(prefix) : 0;
 	word *words = NULL;
 	size_t nw = 0, i, k;
-	uint32_t *cps = NULL, *cont = NULL;
-	size_t ncp = 0, capcp = 0, ncont = 0, capcont = 0;
+	uint32_t *syms = NULL;
+	size_t nsyms = 0;
+	unsigned char *seen = NULL;
 	pairmap pc = {0};
 	heap h = {0};
 	grouper upd = {0};
@@ -305,9 +299,12 @@ te__train_bpe(te_trainer *t, te_diag *d)
 		}
 
 	/* 2. the alphabet: every character seen (and every byte with
-	 * byte_level), sorted by code point */
+	 * byte_level), in code point order; the words' symbols, as code
+	 * points for now, in one array */
+	seen = calloc(2 * (0x110000 / 8), 1);  /* seen, seen inside a word */
 	words = calloc(t->wc_n ? t->wc_n : 1, sizeof *words);
-	if (!words)
+	syms = malloc((t->arena_n ? t->arena_n : 1) * sizeof *syms);
+	if (!seen || !words || !syms)
 		goto oom;
 	for (i = 0; i < t->wc_cap; i++) {
 		te_wc *e = &t->wc[i];
@@ -317,80 +314,43 @@ te__train_bpe(te_trainer *t, te_diag *d)
 			continue;
 		s = (const unsigned char *)t->arena + e->off;
 		words[nw].count = e->count;
-		words[nw].sym = malloc(e->len * sizeof *words[nw].sym);
-		if (!words[nw].sym)
-			goto oom;
+		words[nw].sym = syms + nsyms;
 		for (j = 0; j < e->len;) {
 			int l;
 			int32_t c = te__utf8_dec(s + j, e->len - j, &l);
 			if (c < 0)
 				c = 0xfffd;
-			words[nw].sym[words[nw].n++] = c;  /* code point for now */
-			if (ncp == capcp) {
-				capcp = capcp ? capcp * 2 : 1024;
-				uint32_t *n = realloc(cps, capcp * sizeof *n);
-				if (!n)
-					goto oom;
-				cps = n;
-			}
+			seen[c >> 3] |= 1 << (c & 7);
+			if (prefix && words[nw].n)
+				seen[0x110000 / 8 + (c >> 3)] |= 1 << (c & 7);
+			words[nw].sym[words[nw].n++] = c;
 			j += l;
-			/* cheap dedup of runs; full dedup after sorting */
-			if (!ncp || cps[ncp - 1] != (uint32_t)c)
-				cps[ncp++] = c;
-			if (prefix && words[nw].n > 1) {
-				if (ncont == capcont) {
-					capcont = capcont ? capcont * 2 : 1024;
-					uint32_t *n = realloc(cont, capcont * sizeof *n);
-					if (!n)
-						goto oom;
-					cont = n;
-				}
-				if (!ncont || cont[ncont - 1] != (uint32_t)c)
-					cont[ncont++] = c;
-			}
 		}
+		nsyms += words[nw].n;
 		nw++;
-		if (ncp > 1 << 20) {
-			qsort(cps, ncp, sizeof *cps, cp_cmp);
-			for (j = k = 0; j < ncp; j++)
-				if (!k || cps[k - 1] != cps[j])
-					cps[k++] = cps[j];
-			ncp = k;
-		}
 	}
 	if (t->o.byte_level)
 		for (i = 0; i < 256; i++) {
-			if (ncp == capcp) {
-				capcp = capcp ? capcp * 2 : 1024;
-				uint32_t *n = realloc(cps, capcp * sizeof *n);
-				if (!n)
-					goto oom;
-				cps = n;
-			}
-			cps[ncp++] = te__byte_char(i);
+			uint32_t c = te__byte_char(i);
+			seen[c >> 3] |= 1 << (c & 7);
 		}
-	qsort(cps, ncp, sizeof *cps, cp_cmp);
-	for (i = k = 0; i < ncp; i++)
-		if (!k || cps[k - 1] != cps[i])
-			cps[k++] = cps[i];
-	ncp = k;
-	for (i = 0; i < ncp; i++) {
-		int l = te__utf8_enc(cps[i], buf);
+	for (uint32_t c = 0; c < 0x110000; c++) {
+		if (!(seen[c >> 3] & (1 << (c & 7))))
+			continue;
+		int l = te__utf8_enc(c, buf);
 		if (te__strtab_add(V, buf, l) < 0)
 			goto oom;
 	}
 	/* WordPiece: "##c" for each character seen inside a word */
-	if (prefix) {
-		qsort(cont, ncont, sizeof *cont, cp_cmp);
-		for (i = 0; i < ncont; i++) {
-			if (i && cont[i] == cont[i - 1])
+	if (prefix)
+		for (uint32_t c = 0; c < 0x110000; c++) {
+			if (!(seen[0x110000 / 8 + (c >> 3)] & (1 << (c & 7))))
 				continue;
 			memcpy(buf, prefix, plen);
-			int l = te__utf8_enc(cont[i], buf + plen);
+			int l = te__utf8_enc(c, buf + plen);
 			if (te__strtab_add(V, buf, plen + l) < 0)
 				goto oom;
 		}
-	}
 	if (V->n > t->o.vocab_size) {
 		te_diag_set(d, "", 0,
 		            "vocabulary size %zu is smaller than the alphabet: %zu symbols "
@@ -485,6 +445,11 @@ te__train_bpe(te_trainer *t, te_diag *d)
 		for (size_t p = 0; p < top.npos; p++) {
 			uint32_t wi = top.pos[p];
 			word *w = &words[wi];
+			/* the words are scattered: fetch ahead */
+			if (p + 16 < top.npos)
+				__builtin_prefetch(&words[top.pos[p + 16]]);
+			if (p + 8 < top.npos)
+				__builtin_prefetch(words[top.pos[p + 8]].sym);
 			int64_t cnt = (int64_t)w->count;
 			uint32_t *s = w->sym;
 			size_t n = w->n, r = 0, o = 0;
@@ -555,11 +520,9 @@ oomp:
 oom:
 	te_diag_set(d, "", 0, "out of memory");
 out:
-	for (i = 0; i < nw; i++)
-		free(words[i].sym);
 	free(words);
-	free(cps);
-	free(cont);
+	free(syms);
+	free(seen);
 	free(pc.key);
 	free(pc.val);
 	for (i = 0; i < h.n; i++)
