@@ -410,9 +410,24 @@ wc_grow(te_trainer *t)
 }
 
 /* Count one pre-token. */
+/* Count one pre-token.  One longer than TE_TRAIN_MAX_WORD bytes (a line
+ * without spaces) is counted in pieces of about that size, cut between
+ * characters: merging inside a word costs its length, and a 100 MB word
+ * would make every merge that touches it crawl. */
+#define TE_TRAIN_MAX_WORD 4096
+
 static int
 wc_add(te_trainer *t, const char *s, size_t n)
 {
+	while (n > TE_TRAIN_MAX_WORD) {
+		size_t k = TE_TRAIN_MAX_WORD;
+		while (k > 1 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+		if (te__trainer_count(t, s, k, 1) < 0)
+			return -1;
+		s += k;
+		n -= k;
+	}
 	return te__trainer_count(t, s, n, 1);
 }
 

@@ -102,3 +102,9 @@ setup() {
 	[ -p fifo ]
 	grep -q '"model":{"type":"BPE"' out.json
 }
+
+@test "tok-train: a 10 MB line without spaces trains quickly in bounded pieces" {
+	head -c 10000000 /dev/zero | tr '\0' 'a' >long.txt
+	run -0 --separate-stderr tok-train -q -b -n 300 long.txt
+	[[ $output == *'"aaaa"'* ]]
+}
