@@ -291,6 +291,10 @@ te__train_bpe(te_trainer *t, te_diag *d)
 	for (i = 0; i < t->o.n_special; i++)
 		if (te__strtab_add(V, t->special[i], strlen(t->special[i])) < 0)
 			goto oom;
+	/* WordPiece needs its unknown token in the vocabulary */
+	if (prefix && te__strtab_find(V, "[UNK]", 5) < 0 && te__strtab_find(V, "<unk>", 5) < 0 &&
+	    te__strtab_add(V, "[UNK]", 5) < 0)
+		goto oom;
 	if (t->o.byte_fallback)
 		for (i = 0; i < 256; i++) {
 			snprintf(buf, sizeof buf, "<0x%02X>", (unsigned)i);
