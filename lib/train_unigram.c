@@ -71,40 +71,146 @@ pc_release(pieces *p, int free_strings)
 
 /* --------------------------------------------------------------- model */
 
-/* The pieces, looked up by their strings; the table also holds every
- * prefix of a piece (ids >= np) so that a lookup can stop early. */
+/* The pieces in a byte trie: a hash table from (node, byte) to the child
+ * node, and the piece each node ends (-1: none).  Node 0 is the root. */
 typedef struct umodel {
-	te_strtab tab;
+	uint64_t *key;    /* node << 8 | byte, UINT64_MAX empty */
+	uint32_t *child;
+	size_t cap, n;
+	int32_t *pid;
+	size_t nnodes, capnodes;
 	size_t np;
 	const double *score;
 	double min_score;
 } umodel;
+
+static uint64_t
+tmix(uint64_t k)
+{
+	k ^= k >> 31;
+	k *= 0x9e3779b97f4a7c15ull;
+	k ^= k >> 29;
+	return k;
+}
+
+static long
+trie_child(const umodel *m, uint32_t node, unsigned char b)
+{
+	uint64_t k = (uint64_t)node << 8 | b;
+	size_t j;
+
+	for (j = tmix(k) & (m->cap - 1); m->key[j] != UINT64_MAX; j = (j + 1) & (m->cap - 1))
+		if (m->key[j] == k)
+			return m->child[j];
+	return -1;
+}
+
+static int
+trie_grow(umodel *m)
+{
+	size_t nc = m->cap ? m->cap * 2 : 1 << 12, i;
+	uint64_t *k = malloc(nc * sizeof *k);
+	uint32_t *c = malloc(nc * sizeof *c);
+
+	if (!k || !c) {
+		free(k);
+		free(c);
+		return -1;
+	}
+	memset(k, 0xff, nc * sizeof *k);
+	for (i = 0; i < m->cap; i++) {
+		if (m->key[i] == UINT64_MAX)
+			continue;
+		size_t j = tmix(m->key[i]) & (nc - 1);
+		while (k[j] != UINT64_MAX)
+			j = (j + 1) & (nc - 1);
+		k[j] = m->key[i];
+		c[j] = m->child[i];
+	}
+	free(m->key);
+	free(m->child);
+	m->key = k;
+	m->child = c;
+	m->cap = nc;
+	return 0;
+}
+
+static int
+trie_insert(umodel *m, const char *s, size_t n, int32_t id)
+{
+	uint32_t node = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		long c = trie_child(m, node, (unsigned char)s[i]);
+		if (c < 0) {
+			uint64_t k = (uint64_t)node << 8 | (unsigned char)s[i];
+			size_t j;
+			if ((m->n + 1) * 2 > m->cap && trie_grow(m) < 0)
+				return -1;
+			if (m->nnodes == m->capnodes) {
+				size_t nc = m->capnodes * 2;
+				int32_t *np = realloc(m->pid, nc * sizeof *np);
+				if (!np)
+					return -1;
+				m->pid = np;
+				m->capnodes = nc;
+			}
+			m->pid[m->nnodes] = -1;
+			c = (long)m->nnodes++;
+			for (j = tmix(k) & (m->cap - 1); m->key[j] != UINT64_MAX; j = (j + 1) & (m->cap - 1))
+				;
+			m->key[j] = k;
+			m->child[j] = (uint32_t)c;
+			m->n++;
+		}
+		node = (uint32_t)c;
+	}
+	m->pid[node] = id;
+	return 0;
+}
+
+/* The piece s is, or -1. */
+static long
+trie_find(const umodel *m, const char *s, size_t n)
+{
+	long node = 0;
+	size_t i;
+
+	for (i = 0; i < n && node >= 0; i++)
+		node = trie_child(m, (uint32_t)node, (unsigned char)s[i]);
+	return node >= 0 ? m->pid[node] : -1;
+}
+
+static void
+um_release(umodel *m)
+{
+	free(m->key);
+	free(m->child);
+	free(m->pid);
+	memset(m, 0, sizeof *m);
+}
 
 static int
 um_build(umodel *m, const pieces *p)
 {
 	size_t i;
 
-	te__strtab_release(&m->tab);
+	um_release(m);
+	m->capnodes = 1024;
+	if (!(m->pid = malloc(m->capnodes * sizeof *m->pid)) || trie_grow(m) < 0)
+		return -1;
+	m->pid[0] = -1;
+	m->nnodes = 1;
 	m->np = p->n;
 	m->score = p->score;
 	m->min_score = INFINITY;
-	for (i = 0; i < p->n; i++) {
-		if (te__strtab_add(&m->tab, p->s[i], p->len[i]) != (long)i)
-			return -1;  /* out of memory (pieces are distinct) */
-		if (i && p->score[i] < m->min_score)
-			m->min_score = p->score[i];
-	}
+	/* piece 0 stands for the unknown and is not in the trie */
 	for (i = 1; i < p->n; i++) {
-		const unsigned char *s = (const unsigned char *)p->s[i];
-		size_t j = 0;
-		while (j < p->len[i]) {
-			int l;
-			te__utf8_dec(s + j, p->len[i] - j, &l);
-			j += l;
-			if (j < p->len[i] && te__strtab_add(&m->tab, p->s[i], j) < 0)
-				return -1;
-		}
+		if (trie_insert(m, p->s[i], p->len[i], (int32_t)i) < 0)
+			return -1;
+		if (p->score[i] < m->min_score)
+			m->min_score = p->score[i];
 	}
 	return 0;
 }
@@ -169,16 +275,23 @@ lat_populate(lattice *L, const umodel *m, const char *s, size_t n, size_t maxlen
 	L->npos = nc;
 	for (i = 0; i < nc; i++) {
 		int single = 0;
-		for (j = i + 1; j <= nc && j - i <= maxlen; j++) {
-			long id = te__strtab_find(&m->tab, s + L->pos[i], L->pos[j] - L->pos[i]);
-			if (id < 0)
+		size_t end = i + maxlen < nc ? i + maxlen : nc;
+		uint32_t b, node = 0;
+		j = i + 1;
+		for (b = L->pos[i]; b < L->pos[end]; b++) {
+			long c = trie_child(m, node, (unsigned char)s[b]);
+			if (c < 0)
 				break;
-			if ((size_t)id >= m->np || id == 0)
+			node = (uint32_t)c;
+			if (b + 1 != L->pos[j])
 				continue;
-			if (lat_push(L, i, j, id, m->score[id]) < 0)
-				return -1;
-			if (j == i + 1)
-				single = 1;
+			if (m->pid[node] >= 0) {
+				if (lat_push(L, i, j, (uint32_t)m->pid[node], m->score[m->pid[node]]) < 0)
+					return -1;
+				if (j == i + 1)
+					single = 1;
+			}
+			j++;
 		}
 		if (!single && lat_push(L, i, i + 1, 0, m->min_score - UNK_PENALTY) < 0)
 			return -1;
@@ -783,7 +896,7 @@ te__train_unigram(te_trainer *t, te_diag *d)
 		for (i = 0; i < nch; i++) {
 			char b[5];
 			int bl = te__utf8_enc(ch[i].cp, b);
-			long id = te__strtab_find(&m.tab, b, bl);
+			long id = trie_find(&m, b, bl);
 			b[bl] = 0;
 			te__strtab_add(&seen, b, bl);
 			str[nf] = strdup(b);
@@ -847,7 +960,7 @@ out:
 	free(w);
 	pc_release(&p, 1);
 	free(ch);
-	te__strtab_release(&m.tab);
+	um_release(&m);
 	lat_release(&L);
 	free(expected);
 	return rc;
