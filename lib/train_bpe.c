@@ -75,11 +75,15 @@ pm_get(pairmap *m, uint64_t key)
 {
 	size_t j;
 
+	if (m->cap)
+		for (j = mix(key) & (m->cap - 1); m->key[j] != UINT64_MAX;
+		     j = (j + 1) & (m->cap - 1))
+			if (m->key[j] == key)
+				return &m->val[j];
 	if ((m->n + 1) * 2 > m->cap && pm_grow(m) < 0)
 		return NULL;
 	for (j = mix(key) & (m->cap - 1); m->key[j] != UINT64_MAX; j = (j + 1) & (m->cap - 1))
-		if (m->key[j] == key)
-			return &m->val[j];
+		;
 	m->key[j] = key;
 	m->val[j] = 0;
 	m->n++;
@@ -461,18 +465,22 @@ te__train_bpe(te_trainer *t, te_diag *d)
 			while (r < n) {
 				if (r + 1 < n && s[r] == a && s[r + 1] == b) {
 					if (o > 0) {
-						*pm_get(&pc, KEY(s[o - 1], a)) -= cnt;
-						int64_t *c = pm_get(&pc, KEY(s[o - 1], nid));
+						int64_t *c = pm_get(&pc, KEY(s[o - 1], a));
 						if (!c)
+							goto oomp;
+						*c -= cnt;
+						if (!(c = pm_get(&pc, KEY(s[o - 1], nid))))
 							goto oomp;
 						*c += cnt;
 						if (gr_add(&upd, KEY(s[o - 1], nid), wi) < 0)
 							goto oomp;
 					}
 					if (r + 2 < n) {
-						*pm_get(&pc, KEY(b, s[r + 2])) -= cnt;
-						int64_t *c = pm_get(&pc, KEY(nid, s[r + 2]));
+						int64_t *c = pm_get(&pc, KEY(b, s[r + 2]));
 						if (!c)
+							goto oomp;
+						*c -= cnt;
+						if (!(c = pm_get(&pc, KEY(nid, s[r + 2]))))
 							goto oomp;
 						*c += cnt;
 						if (gr_add(&upd, KEY(nid, s[r + 2]), wi) < 0)
