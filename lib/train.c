@@ -320,9 +320,17 @@ te_trainer_new(const te_train_opts *o, te_diag *d)
 		t->special = calloc(o->n_special, sizeof *t->special);
 		if (!t->special)
 			goto oom;
-		for (i = 0; i < o->n_special; i++)
-			if (!(t->special[i] = strdup(o->special[i])))
+		size_t n = 0;
+		for (i = 0; i < o->n_special; i++) {
+			size_t k;
+			for (k = 0; k < n && strcmp(t->special[k], o->special[i]); k++)
+				;
+			if (k < n)
+				continue;        /* given twice */
+			if (!(t->special[n++] = strdup(o->special[i])))
 				goto oom;
+		}
+		t->o.n_special = n;
 	}
 	t->o.special = (const char **)t->special;
 	if (!t->o.max_piece_length)
