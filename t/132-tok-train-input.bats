@@ -10,7 +10,8 @@ setup() {
 }
 
 @test "tok-train: an empty corpus is an error and writes nothing" {
-	run -1 --separate-stderr tok-train -o out.json </dev/null
+	: >"$BATS_TEST_TMPDIR/empty"
+	run -1 --separate-stderr tok-train -o out.json <"$BATS_TEST_TMPDIR/empty"
 	[[ $stderr == *"empty corpus"* ]]
 	[ ! -e out.json ]
 	[ -z "$(ls)" ]
