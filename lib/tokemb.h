@@ -291,9 +291,10 @@ typedef void (*te_train_progress)(const char *phase, size_t done, size_t total,
 /* The options are copied (the special strings too). */
 te_trainer *te_trainer_new(const te_train_opts *o, te_diag *d);
 void te_trainer_free(te_trainer *t);
-/* Feed one document.  Invalid UTF-8 is replaced by U+FFFD (counted in
- * *n_replaced, which may be NULL), except with byte_level, where bytes are
- * bytes.  Returns 0, -1 when out of memory. */
+/* Feed one document.  Invalid UTF-8 and NUL are replaced by U+FFFD
+ * (counted in *n_replaced, which may be NULL), except with byte_level,
+ * where bytes are bytes.  A pre-token longer than 4096 bytes is counted in
+ * pieces of that size.  Returns 0, -1 when out of memory. */
 int te_trainer_feed(te_trainer *t, const char *text, size_t len,
                     size_t *n_replaced, te_diag *d);
 /* Distinct pre-tokens and documents fed so far. */
@@ -301,7 +302,9 @@ size_t te_trainer_distinct(const te_trainer *t);
 uint64_t te_trainer_documents(const te_trainer *t);
 void te_trainer_set_progress(te_trainer *t, te_train_progress fn, void *arg);
 /* Train.  Fails on an empty corpus and on a vocabulary size smaller than
- * the alphabet plus the special tokens. */
+ * the alphabet plus the special tokens.  WordPiece always has an [UNK]
+ * and Unigram an <unk> (added after the special tokens when not among
+ * them). */
 int te_trainer_train(te_trainer *t, te_diag *d);
 /* Size of the trained vocabulary (special tokens included). */
 size_t te_trainer_vocab_size(const te_trainer *t);
