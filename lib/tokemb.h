@@ -303,8 +303,8 @@ uint64_t te_trainer_documents(const te_trainer *t);
 void te_trainer_set_progress(te_trainer *t, te_train_progress fn, void *arg);
 /* Train.  Fails on an empty corpus and on a vocabulary size smaller than
  * the alphabet plus the special tokens.  WordPiece always has an [UNK]
- * and Unigram an <unk> (added after the special tokens when not among
- * them). */
+ * (added after the special tokens when not among them) and Unigram an
+ * <unk> (then added as id 0, as HF does). */
 int te_trainer_train(te_trainer *t, te_diag *d);
 /* Size of the trained vocabulary (special tokens included). */
 size_t te_trainer_vocab_size(const te_trainer *t);
