@@ -212,6 +212,7 @@ main(int argc, char **argv)
 			size_t len, replaced = 0;
 			int rc;
 			if (!r) {
+				progress_end();
 				warn_diag(&d);
 				status = 1;
 				continue;
@@ -219,6 +220,7 @@ main(int argc, char **argv)
 			te_reader_strip_cr(r, delim == '\n');
 			while ((rc = te_reader_next(r, &rec, &len, &d)) == 1) {
 				if (te_trainer_feed(t, rec, len, &replaced, &d) < 0) {
+					progress_end();
 					te_atomic_abort(out);
 					die_diag(&d);
 				}
@@ -226,12 +228,15 @@ main(int argc, char **argv)
 					progress("read documents", te_trainer_documents(t), 0, NULL);
 			}
 			if (rc < 0) {
+				progress_end();
 				warn_diag(&d);
 				status = 1;
 			}
-			if (replaced)
+			if (replaced) {
+				progress_end();
 				warnx_("%s: %zu invalid UTF-8 sequence%s replaced by U+FFFD",
 				       te_reader_name(r), replaced, replaced == 1 ? "" : "s");
+			}
 			te_reader_close(r);
 		} while (++i < argc);
 	}
