@@ -306,4 +306,82 @@ long te_tok_max_length(const te_tok *t);
 /* ------------------------------------------------------ tokenizer train */
 /* (tokenizer training section: see issue 10) */
 
+/*
+ * Training a tokenizer (tok-train).  Documents are fed one at a time; the
+ * trainer normalises and pre-tokenises each and keeps only the counts of the
+ * distinct pre-tokens, so memory is bounded by the vocabulary of the corpus,
+ * not its size.  te_trainer_train then runs the algorithm and
+ * te_trainer_write writes a Hugging Face tokenizer.json.
+ *
+ * BPE follows Hugging Face's BpeTrainer exactly (same merges, same order,
+ * same tie-breaking); WordPiece is that trainer with the "##" continuing
+ * prefix (as HF's WordPieceTrainer); Unigram follows sentencepiece/HF's
+ * UnigramTrainer (seed pieces, EM, pruning).
+ */
+typedef enum te_train_model {
+	TE_TRAIN_MODEL_BPE = 0,
+	TE_TRAIN_MODEL_WORDPIECE,
+	TE_TRAIN_MODEL_UNIGRAM
+} te_train_model;
+
+typedef enum te_train_preset {
+	TE_TRAIN_PRESET_NONE = 0,
+	TE_TRAIN_PRESET_GPT2,         /* byte-level BPE, <|endoftext|> */
+	TE_TRAIN_PRESET_BERT,         /* WordPiece, BERT normaliser, [CLS]/[SEP] */
+	TE_TRAIN_PRESET_SENTENCEPIECE,/* Unigram, NFKC, Metaspace, <unk> */
+	TE_TRAIN_PRESET_BYTE_FALLBACK /* Metaspace BPE with <0xNN> byte fallback */
+} te_train_preset;
+
+typedef struct te_train_opts {
+	te_train_model model;
+	size_t vocab_size;         /* total, special tokens included */
+	uint64_t min_frequency;    /* BPE/WordPiece: least count of a merged pair */
+	const char **special;      /* special tokens, ids 0.. in this order */
+	size_t n_special;
+	int lowercase;
+	int byte_level;            /* GPT-2 byte-level pre-tokenizer and alphabet */
+	int byte_fallback;         /* BPE/Unigram: <0x00>..<0xFF> tokens */
+	int bert;                  /* BERT normaliser, pre-tokenizer, template */
+	int nfkc;                  /* NFKC normaliser */
+	size_t max_piece_length;   /* Unigram: longest piece in characters (16) */
+} te_train_opts;
+
+/* Defaults of a model (preset NONE: BPE and Unigram use the Metaspace
+ * pre-tokenizer, WordPiece BERT's), or of a named recipe, which also sets
+ * the model and the special tokens (static strings). */
+void te_train_opts_init(te_train_opts *o, te_train_model model,
+                        te_train_preset preset);
+/* "bpe"/"wordpiece"/"unigram", "gpt2"/"bert"/"sentencepiece"/"byte-fallback";
+ * -1 when unknown. */
+int te_train_model_parse(const char *s);
+int te_train_preset_parse(const char *s);
+
+typedef struct te_trainer te_trainer;
+/* Called now and then during training: phase name, progress done/total. */
+typedef void (*te_train_progress)(const char *phase, size_t done, size_t total,
+                                  void *arg);
+
+/* The options are copied (the special strings too). */
+te_trainer *te_trainer_new(const te_train_opts *o, te_diag *d);
+void te_trainer_free(te_trainer *t);
+/* Feed one document.  Invalid UTF-8 and NUL are replaced by U+FFFD
+ * (counted in *n_replaced, which may be NULL), except with byte_level,
+ * where bytes are bytes.  A pre-token longer than 4096 bytes is counted in
+ * pieces of that size.  Returns 0, -1 when out of memory. */
+int te_trainer_feed(te_trainer *t, const char *text, size_t len,
+                    size_t *n_replaced, te_diag *d);
+/* Distinct pre-tokens and documents fed so far. */
+size_t te_trainer_distinct(const te_trainer *t);
+uint64_t te_trainer_documents(const te_trainer *t);
+void te_trainer_set_progress(te_trainer *t, te_train_progress fn, void *arg);
+/* Train.  Fails on an empty corpus and on a vocabulary size smaller than
+ * the alphabet plus the special tokens.  WordPiece always has an [UNK]
+ * (added after the special tokens when not among them) and Unigram an
+ * <unk> (then added as id 0, as HF does). */
+int te_trainer_train(te_trainer *t, te_diag *d);
+/* Size of the trained vocabulary (special tokens included). */
+size_t te_trainer_vocab_size(const te_trainer *t);
+/* Write the trained tokenizer as Hugging Face tokenizer.json. */
+int te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d);
+
 #endif /* TOKEMB_H */

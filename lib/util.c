@@ -159,11 +159,26 @@ te_atomic *
 te_atomic_open(const char *path, te_diag *d)
 {
 	te_atomic *a = calloc(1, sizeof *a);
+	struct stat st;
 	int fd;
 
 	if (!a) {
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
+	}
+	/* A device or a pipe (/dev/null, /dev/stdout, a FIFO) is written in
+	 * place: renaming a temporary over it would replace the device node
+	 * with a regular file. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		a->fp = fopen(path, "w");
+		if (!a->fp || !(a->path = strdup(path))) {
+			te_diag_set(d, path, 0, "%s", a->fp ? "out of memory" : strerror(errno));
+			if (a->fp)
+				fclose(a->fp);
+			free(a);
+			return NULL;
+		}
+		return a;
 	}
 	a->path = strdup(path);
 	if (!a->path || asprintf(&a->tmp, "%s.tmp.XXXXXX", path) < 0) {
@@ -205,6 +220,17 @@ te_atomic_commit(te_atomic *a, te_diag *d)
 {
 	int rc = 0;
 
+	if (!a->tmp) {          /* written in place */
+		if (fflush(a->fp) != 0 || ferror(a->fp)) {
+			rc = te_diag_set(d, a->path, 0, "%s", strerror(errno ? errno : EIO));
+			fclose(a->fp);
+		} else if (fclose(a->fp) != 0) {
+			rc = te_diag_set(d, a->path, 0, "%s", strerror(errno));
+		}
+		free(a->path);
+		free(a);
+		return rc;
+	}
 	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0) {
 		rc = te_diag_set(d, a->path, 0, "%s", strerror(errno ? errno : EIO));
 		fclose(a->fp);
@@ -227,7 +253,8 @@ te_atomic_abort(te_atomic *a)
 	if (!a)
 		return;
 	fclose(a->fp);
-	unlink(a->tmp);
+	if (a->tmp)
+		unlink(a->tmp);
 	free(a->tmp);
 	free(a->path);
 	free(a);
