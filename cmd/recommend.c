@@ -225,10 +225,11 @@ print_eval(const te_rec_metrics *v, const te_rec_metrics *p, int have_pop, size_
 		return;
 	}
 	printf("metric\tvectors\tpopularity\n");
-	printf("queries\t%zu\t%s\n", v->queries, have_pop ? "" : "-");
-	if (have_pop) {
-		/* same queries on both sides */
-	}
+	/* both sides answer the same queries */
+	if (have_pop)
+		printf("queries\t%zu\t%zu\n", v->queries, p->queries);
+	else
+		printf("queries\t%zu\t-\n", v->queries);
 #define ROW(name, a, b) \
 	do { \
 		printf("%s@%zu\t%.4f\t", name, n, a); \
