@@ -229,7 +229,8 @@ te_rec_events_write(te_rec_events *e, FILE *out, te_diag *d)
 {
 	/* users are numbered in order of first appearance, so sorting by
 	 * (user, time, file order) gives each user's sequence in turn */
-	qsort_r(e->ev, e->n, sizeof *e->ev, cmp_ev, e);
+	if (e->n)
+		qsort_r(e->ev, e->n, sizeof *e->ev, cmp_ev, e);
 	for (size_t i = 0; i < e->n; i++) {
 		int last = i + 1 == e->n || e->ev[i + 1].user != e->ev[i].user;
 
