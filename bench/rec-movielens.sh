@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Next-item recommendation quality on MovieLens ml-latest-small: vectors from
+# tokemb's w2v-train against gensim 4.2 Word2Vec (+ most_similar), on the same
+# split and parameters, next to a popularity baseline.
+#
+#   bench/rec-movielens.sh            one run with the parameters below
+#   bench/rec-movielens.sh --sweep    also vary one hyperparameter at a time
+#
+# Split: `recommend --sequences --csv ratings.csv` gives each of the 610
+# users' ratings in time order; every 5th user (122, 20301 ratings) is test,
+# the rest (488, 80535) train.  Each test position i >= 2 is a query: the
+# (up to) CONTEXT items before it, target the item at i.  Parameters can be
+# set in the environment: DIM WINDOW NEGATIVE NS_EXPONENT EPOCHS SG SAMPLE
+# MIN_COUNT ALPHA N CONTEXT THREADS SEED.
+# Needs /usr/bin/python3 with gensim; w2v-train from build/bin when it works.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+D=${TOKEMB_DATA:-../shared/data}
+BIN=${TOKEMB_BIN:-$PWD/build/bin}
+export PATH="$BIN:$PATH"
+: "${DIM:=64}" "${WINDOW:=5}" "${NEGATIVE:=5}" "${NS_EXPONENT:=0.75}" "${EPOCHS:=10}"
+: "${SG:=1}" "${SAMPLE:=1e-3}" "${MIN_COUNT:=1}" "${ALPHA:=0.025}" "${N:=10}"
+: "${CONTEXT:=5}" "${THREADS:=2}" "${SEED:=1}"
+
+ratings=$D/movielens/ml-latest-small/ratings.csv
+[ -r "$ratings" ] || { echo "needs $ratings (set TOKEMB_DATA)" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+recommend --sequences --csv "$ratings" >"$tmp/all.seq"
+awk 'NR % 5 != 0' "$tmp/all.seq" >"$tmp/train.seq"
+awk 'NR % 5 == 0' "$tmp/all.seq" >"$tmp/test.seq"
+echo "split: train $(wc -l <"$tmp/train.seq") users $(wc -w <"$tmp/train.seq") ratings," \
+	"test $(wc -l <"$tmp/test.seq") users $(wc -w <"$tmp/test.seq") ratings"
+
+have_w2v=0
+if printf 'a b c\nb c a\n' | w2v-train --min-count 1 --epochs 1 --quiet >/dev/null 2>&1; then
+	have_w2v=1
+else
+	echo "note: w2v-train does not work in $BIN; tokemb column left out" >&2
+fi
+
+metric() {	# metric NAME COLUMN < recommend --eval output
+	awk -F'\t' -v m="$1" -v c="$2" '$1 == m { print $c }'
+}
+
+# run LABEL [overrides as VAR=value...]: train both, evaluate both, one table row
+run() {
+	local label=$1 dim=$DIM window=$WINDOW negative=$NEGATIVE ns=$NS_EXPONENT
+	local epochs=$EPOCHS sg=$SG sample=$SAMPLE context=$CONTEXT kv t0 t1 w2v_s g_s
+	local ghit gpy pop thit="-" ratio="-" out
+	shift
+	for kv in "$@"; do
+		case ${kv%%=*} in
+		dim) dim=${kv#*=} ;; window) window=${kv#*=} ;; negative) negative=${kv#*=} ;;
+		ns) ns=${kv#*=} ;; epochs) epochs=${kv#*=} ;; sg) sg=${kv#*=} ;;
+		sample) sample=${kv#*=} ;; context) context=${kv#*=} ;;
+		esac
+	done
+	out=$(/usr/bin/python3 bench/rec-gensim.py "$tmp/train.seq" "$tmp/test.seq" "$tmp/g.vec" \
+		--dim "$dim" --window "$window" --negative "$negative" --ns-exponent "$ns" \
+		--epochs "$epochs" --sg "$sg" --sample "$sample" --min-count "$MIN_COUNT" \
+		--alpha "$ALPHA" --n "$N" --context "$context" --threads "$THREADS" \
+		--seed "$SEED" 2>/dev/null)
+	g_s=$(awk '$1 == "train_s" { print $2 }' <<<"$out")
+	gpy=$(awk -v m="hit@$N" '$1 == m { print $2 }' <<<"$out")
+	out=$(recommend -v "$tmp/g.vec" --eval "$tmp/test.seq" --train "$tmp/train.seq" \
+		-n "$N" --context "$context")
+	ghit=$(metric "hit@$N" 2 <<<"$out")
+	pop=$(metric "hit@$N" 3 <<<"$out")
+	if [ "$have_w2v" = 1 ]; then
+		t0=$(date +%s.%N)
+		w2v-train --quiet --vector-size "$dim" --window "$window" --negative "$negative" \
+			--ns-exponent "$ns" --epochs "$epochs" --sg "$sg" --sample "$sample" \
+			--min-count "$MIN_COUNT" --alpha "$ALPHA" --threads "$THREADS" \
+			--seed "$SEED" -o "$tmp/t.vec" "$tmp/train.seq"
+		t1=$(date +%s.%N)
+		w2v_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+		out=$(recommend -v "$tmp/t.vec" --eval "$tmp/test.seq" -n "$N" --context "$context")
+		thit=$(metric "hit@$N" 2 <<<"$out")
+		ratio=$(awk -v a="$thit" -v b="$ghit" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	else
+		w2v_s="-"
+	fi
+	printf '%-22s %10s %10s %12s %10s %9s %9s %9s\n' "$label" "$thit" "$ghit" "$gpy" "$pop" \
+		"$ratio" "$w2v_s" "$g_s"
+}
+
+echo "parameters: sg=$SG vector_size=$DIM window=$WINDOW negative=$NEGATIVE" \
+	"ns_exponent=$NS_EXPONENT epochs=$EPOCHS sample=$SAMPLE min_count=$MIN_COUNT" \
+	"alpha=$ALPHA threads=$THREADS seed=$SEED; hit@$N, context $CONTEXT, --combine mean"
+printf '%-22s %10s %10s %12s %10s %9s %9s %9s\n' setting "tokemb" "gensim" "gensim(py)" \
+	"popularity" "tok/gen" "w2v_s" "gensim_s"
+run base
+if [ "${1:-}" = --sweep ]; then
+	run "window=2" window=2
+	run "window=20" window=20
+	run "ns_exponent=-0.5" ns=-0.5
+	run "ns_exponent=1.0" ns=1.0
+	run "epochs=3" epochs=3
+	run "epochs=30" epochs=30
+	run "sg=0 (CBOW)" sg=0
+	run "sample=1e-4" sample=1e-4
+	run "context=1" context=1
+	run "context=10" context=10
+fi
