@@ -11,7 +11,7 @@
 # the rest (488, 80535) train.  Each test position i >= 2 is a query: the
 # (up to) CONTEXT items before it, target the item at i.  Parameters can be
 # set in the environment: DIM WINDOW NEGATIVE NS_EXPONENT EPOCHS SG SAMPLE
-# MIN_COUNT ALPHA N CONTEXT THREADS SEED.
+# MIN_COUNT ALPHA N CONTEXT THREADS SEED, and W2V_ARGS (more w2v-train options).
 # Needs /usr/bin/python3 with gensim; w2v-train from build/bin when it works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,38 +47,41 @@ metric() {	# metric NAME COLUMN < recommend --eval output
 # run LABEL [overrides as VAR=value...]: train both, evaluate both, one table row
 run() {
 	local label=$1 dim=$DIM window=$WINDOW negative=$NEGATIVE ns=$NS_EXPONENT
-	local epochs=$EPOCHS sg=$SG sample=$SAMPLE context=$CONTEXT kv t0 t1 w2v_s g_s
-	local ghit gpy pop thit="-" ratio="-" out
+	local epochs=$EPOCHS sg=$SG sample=$SAMPLE context=$CONTEXT seed=$SEED kv t0 t1 w2v_s g_s
+	local -a extra
+	local ghit gpy="-" pop thit="-" ratio="-" out w2v_extra=${W2V_ARGS:-} py_eval=--no-eval
 	shift
 	for kv in "$@"; do
 		case ${kv%%=*} in
 		dim) dim=${kv#*=} ;; window) window=${kv#*=} ;; negative) negative=${kv#*=} ;;
 		ns) ns=${kv#*=} ;; epochs) epochs=${kv#*=} ;; sg) sg=${kv#*=} ;;
 		sample) sample=${kv#*=} ;; context) context=${kv#*=} ;;
+		seed) seed=${kv#*=} ;; w2v) w2v_extra=${kv#*=} ;; pyeval) py_eval= ;;
 		esac
 	done
 	out=$(/usr/bin/python3 bench/rec-gensim.py "$tmp/train.seq" "$tmp/test.seq" "$tmp/g.vec" \
 		--dim "$dim" --window "$window" --negative "$negative" --ns-exponent "$ns" \
 		--epochs "$epochs" --sg "$sg" --sample "$sample" --min-count "$MIN_COUNT" \
 		--alpha "$ALPHA" --n "$N" --context "$context" --threads "$THREADS" \
-		--seed "$SEED" 2>/dev/null)
+		--seed "$seed" $py_eval 2>/dev/null)
 	g_s=$(awk '$1 == "train_s" { print $2 }' <<<"$out")
-	gpy=$(awk -v m="hit@$N" '$1 == m { print $2 }' <<<"$out")
+	[ -n "$py_eval" ] || gpy=$(awk -v m="hit@$N" '$1 == m { print $2 }' <<<"$out")
 	out=$(recommend -v "$tmp/g.vec" --eval "$tmp/test.seq" --train "$tmp/train.seq" \
 		-n "$N" --context "$context")
 	ghit=$(metric "hit@$N" 2 <<<"$out")
 	pop=$(metric "hit@$N" 3 <<<"$out")
 	if [ "$have_w2v" = 1 ]; then
+		read -ra extra <<<"$w2v_extra"
 		t0=$(date +%s.%N)
 		w2v-train --quiet --vector-size "$dim" --window "$window" --negative "$negative" \
 			--ns-exponent "$ns" --epochs "$epochs" --sg "$sg" --sample "$sample" \
 			--min-count "$MIN_COUNT" --alpha "$ALPHA" --threads "$THREADS" \
-			--seed "$SEED" -o "$tmp/t.vec" "$tmp/train.seq"
+			--seed "$seed" "${extra[@]}" -o "$tmp/t.vec" "$tmp/train.seq"
 		t1=$(date +%s.%N)
 		w2v_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 		out=$(recommend -v "$tmp/t.vec" --eval "$tmp/test.seq" -n "$N" --context "$context")
 		thit=$(metric "hit@$N" 2 <<<"$out")
-		ratio=$(awk -v a="$thit" -v b="$ghit" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+		ratio=$(awk -v a="$thit" -v b="$ghit" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 	else
 		w2v_s="-"
 	fi
@@ -91,7 +94,14 @@ echo "parameters: sg=$SG vector_size=$DIM window=$WINDOW negative=$NEGATIVE" \
 	"alpha=$ALPHA threads=$THREADS seed=$SEED; hit@$N, context $CONTEXT, --combine mean"
 printf '%-22s %10s %10s %12s %10s %9s %9s %9s\n' setting "tokemb" "gensim" "gensim(py)" \
 	"popularity" "tok/gen" "w2v_s" "gensim_s"
-run base
+# gensim(py): hit rate counted in Python with most_similar, to check recommend's
+run base pyeval
+run "base seed=2" seed=2
+run "base seed=3" seed=3
+if w2v-train --help 2>/dev/null | grep -q -e '--batch'; then
+	run "w2v --batch 0" "w2v=--batch 0"
+	run "w2v --batch 0 seed=2" "w2v=--batch 0" seed=2
+fi
 if [ "${1:-}" = --sweep ]; then
 	run "window=2" window=2
 	run "window=20" window=20
