@@ -47,27 +47,36 @@ metric() {	# metric NAME COLUMN < recommend --eval output
 # run LABEL [overrides as VAR=value...]: train both, evaluate both, one table row
 run() {
 	local label=$1 dim=$DIM window=$WINDOW negative=$NEGATIVE ns=$NS_EXPONENT
-	local epochs=$EPOCHS sg=$SG sample=$SAMPLE context=$CONTEXT seed=$SEED kv t0 t1 w2v_s g_s
+	local epochs=$EPOCHS sg=$SG sample=$SAMPLE context=$CONTEXT seed=$SEED mc=$MIN_COUNT kv t0 t1 w2v_s g_s
 	local -a extra
-	local ghit gpy="-" pop thit="-" ratio="-" out w2v_extra=${W2V_ARGS:-} py_eval=--no-eval
+	local ghit gpy="-" pop py_out thit="-" ratio="-" out w2v_extra=${W2V_ARGS:-} py_eval=--no-eval
 	shift
 	for kv in "$@"; do
 		case ${kv%%=*} in
 		dim) dim=${kv#*=} ;; window) window=${kv#*=} ;; negative) negative=${kv#*=} ;;
 		ns) ns=${kv#*=} ;; epochs) epochs=${kv#*=} ;; sg) sg=${kv#*=} ;;
 		sample) sample=${kv#*=} ;; context) context=${kv#*=} ;;
-		seed) seed=${kv#*=} ;; w2v) w2v_extra=${kv#*=} ;; pyeval) py_eval= ;;
+		min_count) mc=${kv#*=} ;; seed) seed=${kv#*=} ;; w2v) w2v_extra=${kv#*=} ;; pyeval) py_eval= ;;
 		esac
 	done
 	out=$(/usr/bin/python3 bench/rec-gensim.py "$tmp/train.seq" "$tmp/test.seq" "$tmp/g.vec" \
 		--dim "$dim" --window "$window" --negative "$negative" --ns-exponent "$ns" \
-		--epochs "$epochs" --sg "$sg" --sample "$sample" --min-count "$MIN_COUNT" \
+		--epochs "$epochs" --sg "$sg" --sample "$sample" --min-count "$mc" \
 		--alpha "$ALPHA" --n "$N" --context "$context" --threads "$THREADS" \
 		--seed "$seed" $py_eval 2>/dev/null)
+	py_out=$out
 	g_s=$(awk '$1 == "train_s" { print $2 }' <<<"$out")
 	[ -n "$py_eval" ] || gpy=$(awk -v m="hit@$N" '$1 == m { print $2 }' <<<"$out")
+	t0=$(date +%s.%N)
 	out=$(recommend -v "$tmp/g.vec" --eval "$tmp/test.seq" --train "$tmp/train.seq" \
 		-n "$N" --context "$context")
+	t1=$(date +%s.%N)
+	if [ -z "$py_eval" ]; then
+		# the same queries answered by recommend (C, BLAS) and by a loop of
+		# gensim most_similar calls (rec-gensim.py's eval_s)
+		awk -v a="$t0" -v b="$t1" -v g="$(awk '$1 == "eval_s" { print $2 }' <<<"$py_out")" \
+			'BEGIN { printf "eval speed: recommend --eval %.2f s, gensim most_similar %.2f s, %.1fx\n", b - a, g, g / (b - a) }' >&2
+	fi
 	ghit=$(metric "hit@$N" 2 <<<"$out")
 	pop=$(metric "hit@$N" 3 <<<"$out")
 	if [ "$have_w2v" = 1 ]; then
@@ -75,7 +84,7 @@ run() {
 		t0=$(date +%s.%N)
 		w2v-train --quiet --vector-size "$dim" --window "$window" --negative "$negative" \
 			--ns-exponent "$ns" --epochs "$epochs" --sg "$sg" --sample "$sample" \
-			--min-count "$MIN_COUNT" --alpha "$ALPHA" --threads "$THREADS" \
+			--min-count "$mc" --alpha "$ALPHA" --threads "$THREADS" \
 			--seed "$seed" "${extra[@]}" -o "$tmp/t.vec" "$tmp/train.seq"
 		t1=$(date +%s.%N)
 		w2v_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
@@ -111,6 +120,8 @@ if [ "${1:-}" = --sweep ]; then
 	run "epochs=30" epochs=30
 	run "sg=0 (CBOW)" sg=0
 	run "sample=1e-4" sample=1e-4
+	run "min_count=5" min_count=5
+	run "min_count=10" min_count=10
 	run "context=1" context=1
 	run "context=10" context=10
 fi
