@@ -19,7 +19,7 @@ D=${TOKEMB_DATA:-../shared/data}
 BIN=${TOKEMB_BIN:-$PWD/build/bin}
 export PATH="$BIN:$PATH"
 : "${DIM:=64}" "${WINDOW:=5}" "${NEGATIVE:=5}" "${NS_EXPONENT:=0.75}" "${EPOCHS:=10}"
-: "${SG:=1}" "${SAMPLE:=1e-3}" "${MIN_COUNT:=1}" "${ALPHA:=0.025}" "${N:=10}"
+: "${SG:=1}" "${SAMPLE:=1e-3}" "${MIN_COUNT:=20}" "${ALPHA:=0.025}" "${N:=10}"
 : "${CONTEXT:=5}" "${THREADS:=2}" "${SEED:=1}"
 
 ratings=$D/movielens/ml-latest-small/ratings.csv
@@ -120,8 +120,9 @@ if [ "${1:-}" = --sweep ]; then
 	run "epochs=30" epochs=30
 	run "sg=0 (CBOW)" sg=0
 	run "sample=1e-4" sample=1e-4
+	run "min_count=1" min_count=1
 	run "min_count=5" min_count=5
-	run "min_count=10" min_count=10
+	run "min_count=50" min_count=50
 	run "context=1" context=1
 	run "context=10" context=10
 fi
