@@ -350,6 +350,7 @@ main(int argc, char **argv)
 	};
 	const char *vpath = NULL, *eval = NULL, *train = NULL;
 	size_t n = 10, context = 5;
+	int context_given = 0;
 	te_rec_combine how = TE_REC_COMBINE_MEAN;
 	int csv = 0, seq = 0, cornell = 0, fields[4] = {0, 1, -1, -1}, fields_given = 0;
 	int have_minr = 0;
@@ -395,6 +396,7 @@ main(int argc, char **argv)
 			break;
 		case O_CONTEXT:
 			context = (size_t)opt_ll(usage_line, "--context", optarg, 1, 1000000);
+			context_given = 1;
 			break;
 		case O_SEQ:
 			seq = 1;
@@ -434,8 +436,8 @@ main(int argc, char **argv)
 		usage_error(usage_line, "--cornell, --fields and --min-rating need --sequences");
 	if (!vpath)
 		usage_error(usage_line, "no vectors: give -v VECTORS");
-	if (train && !eval)
-		usage_error(usage_line, "--train goes with --eval");
+	if ((train || context_given) && !eval)
+		usage_error(usage_line, "--train and --context go with --eval");
 	if (eval && (argc > 0 || meta_path))
 		usage_error(usage_line, "--eval takes no ids or --meta");
 	if (csv && !meta_path)

@@ -78,6 +78,7 @@ R=$BATS_TEST_DIRNAME/data/recommend
 	run -2 recommend -v "$R/songs.vec" -n 10x 3822
 	run -2 recommend -v "$R/songs.vec" --csv 3822
 	run -2 recommend -v "$R/songs.vec" --context x --eval /dev/null
+	run -2 recommend -v "$R/songs.vec" --context 2 3822
 }
 
 @test "empty input: no output, exit 0" {
