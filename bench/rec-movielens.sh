@@ -13,6 +13,19 @@
 # set in the environment: DIM WINDOW NEGATIVE NS_EXPONENT EPOCHS SG SAMPLE
 # MIN_COUNT ALPHA N CONTEXT THREADS SEED, and W2V_ARGS (more w2v-train options).
 # Needs /usr/bin/python3 with gensim; w2v-train from build/bin when it works.
+#
+# Measured 2026-11-28 (2 shared cores, load ~12; gensim 4.2, w2v-train from
+# the w2v branch at a6a1a14), hit@10, tokemb / gensim, popularity 0.0246:
+#   base, 3 seeds            0.0789 0.0807 0.0805 / 0.0801 0.0809 0.0793
+#   w2v-train --batch 0      0.0804 0.0805 / 0.0788 0.0808
+#   min_count 1 / 5 / 50     0.0443 / 0.0524 / 0.0694 (gensim 0.0453 / 0.0536 / 0.0694)
+#   sg 0 (CBOW)              0.0402 / 0.0440    sample 1e-4  0.0424 / 0.0439
+#   epochs 3 / 30            0.0441 / 0.0466, 0.0760 / 0.0809
+#   window 2 / 20            0.0559 / 0.0588, 0.0773 / 0.0844
+#   ns_exponent -0.5 / 1.0   0.0753 / 0.0757, 0.0791 / 0.0805
+#   context 1 / 10           0.0626 / 0.0629, 0.0739 / 0.0739
+#   with min_count 1: window 20 0.0232 / 0.0237, epochs 30 0.0087 / 0.0106
+#   recommend --eval 3.67 s against gensim most_similar in a loop 26.89 s (7.3x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 D=${TOKEMB_DATA:-../shared/data}
