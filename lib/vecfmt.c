@@ -155,7 +155,7 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 	     h = (h + 1) & (v->hcap - 1)) {
 		const char *k = v->keys[v->hidx[h] - 1];
 
-		if (strncmp(k, key, len) == 0 && k[len] == '\0')
+		if (strnlen(k, len + 1) == len && memcmp(k, key, len) == 0)
 			return (long)v->hidx[h] - 1;
 	}
 	return -1;

@@ -152,6 +152,8 @@ main(void)
 		}
 		ok(te_rec_find(r, "item7", 5) == 7 && te_rec_find(r, "item7\0x", 7) < 0,
 		   "find, and an id with a NUL is no key");
+		ok(te_vecs_find(v, "item299\0zz", 10) < 0 && te_vecs_find(v, "item29", 6) == 29 &&
+		   te_vecs_find(v, "item2", 5) == 2, "te_vecs_find: exact keys only");
 	}
 	te_rec_free(r);
 	te_vecs_free(v);
