@@ -1,5 +1,6 @@
 /* recommend: item-to-item recommendations from sequence embeddings. See recommend(1). */
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,63 +150,100 @@ print_hit(te_rec *r, long qno, const te_rec_hit *h)
 	putchar('\n');
 }
 
-/* One query: the ids in [s, s+len).  where/line name it in messages. */
+/* Queries gathered to be answered with one matrix product. */
+struct batch {
+	size_t *q, qn, qcap;    /* rows of all queries */
+	size_t *qoff;           /* nb + 1 offsets into q */
+	long *line;             /* each query's number */
+	size_t nb, max;
+	te_rec_hit *hits;       /* max * n */
+	size_t *counts;
+};
+
+/* One query, the ids in [s, s+len), added to the batch.  where and line
+ * name it in messages. */
 static void
-run_query(te_rec *r, const char *s, size_t len, const char *where, long line, size_t n,
-          te_rec_combine how, size_t **rows, size_t *rcap, te_rec_hit *hits)
+add_query(te_rec *r, const char *s, size_t len, const char *where, long line,
+          struct batch *b)
 {
-	size_t nq = 0;
+	size_t start = b->qn;
 	int any = 0;
-	te_diag d = {0};
-	long k;
 
 	for (size_t i = 0; i < len;) {
-		size_t b;
+		size_t t;
 		long row;
 
 		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
 			i++;
 		if (i >= len)
 			break;
-		b = i;
+		t = i;
 		while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
 			i++;
 		any = 1;
-		row = te_rec_find(r, s + b, i - b);
+		row = te_rec_find(r, s + t, i - t);
 		if (row < 0) {
-			size_t l = i - b;
+			size_t l = i - t;
 
-			if (memchr(s + b, '\0', l))
+			if (memchr(s + t, '\0', l))
 				warnx_("%s:%ld: unknown id (holds a NUL byte)", where, line);
 			else
 				warnx_("%s:%ld: unknown id '%.*s'", where, line,
-				       (int)(l > 80 ? 80 : l), s + b);
+				       (int)(l > 80 ? 80 : l), s + t);
 			status = 1;
 			continue;
 		}
-		if (nq == *rcap) {
-			size_t nc = *rcap ? *rcap * 2 : 64;
-			size_t *nr = realloc(*rows, nc * sizeof *nr);
+		if (b->qn == b->qcap) {
+			size_t nc = b->qcap ? b->qcap * 2 : 256;
+			size_t *nq = realloc(b->q, nc * sizeof *nq);
 
-			if (!nr)
+			if (!nq)
 				die("out of memory");
-			*rows = nr;
-			*rcap = nc;
+			b->q = nq;
+			b->qcap = nc;
 		}
-		(*rows)[nq++] = (size_t)row;
+		b->q[b->qn++] = (size_t)row;
 	}
 	if (!any) {
 		warnx_("%s:%ld: empty query", where, line);
 		status = 1;
 		return;
 	}
-	if (nq == 0)
+	if (b->qn == start)
 		return;
-	k = te_rec_query(r, *rows, nq, how, n, hits, &d);
-	if (k < 0)
+	b->line[b->nb] = line;
+	b->qoff[++b->nb] = b->qn;
+}
+
+static void
+flush(te_rec *r, struct batch *b, te_rec_combine how, size_t n)
+{
+	te_diag d = {0};
+
+	if (b->nb == 0)
+		return;
+	if (te_rec_query_many(r, b->q, b->qoff, b->nb, how, n, b->hits, b->counts, &d) < 0)
 		die_diag(&d);
-	for (long i = 0; i < k; i++)
-		print_hit(r, line, &hits[i]);
+	for (size_t i = 0; i < b->nb; i++)
+		for (size_t k = 0; k < b->counts[i]; k++)
+			print_hit(r, b->line[i], &b->hits[i * n + k]);
+	b->nb = 0;
+	b->qn = 0;
+}
+
+/* More input ready without waiting?  Then it can join the batch; otherwise
+ * the queries so far are answered now, so that a program talking to us
+ * line by line gets its answer. */
+static int
+input_pending(FILE *fp)
+{
+	struct pollfd p = {.fd = fileno(fp), .events = POLLIN};
+
+#ifdef __GLIBC__
+	if (fp->_IO_read_ptr < fp->_IO_read_end)
+		return 1;
+#endif
+	return poll(&p, 1, 0) > 0;
 }
 
 static void
@@ -358,8 +396,7 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	te_vecs *vecs;
 	te_rec *r;
-	te_rec_hit *hits;
-	size_t *rows = NULL, rcap = 0;
+	struct batch batch = {0};
 	int c;
 
 	prog_init("recommend");
@@ -480,13 +517,28 @@ main(int argc, char **argv)
 		if (!meta_warned)
 			die("out of memory");
 	}
-	hits = malloc((n < te_rec_items(r) ? n : te_rec_items(r) + 1) * sizeof *hits);
-	if (!hits)
-		die("out of memory");
+	{
+		/* hits for up to 64 queries, less when n is large */
+		size_t per = n < te_rec_items(r) ? n : te_rec_items(r) + 1;
+
+		batch.max = per > (1u << 20) / 64 ? 1 : 64;
+		batch.q = NULL;
+		batch.qoff = calloc(batch.max + 1, sizeof *batch.qoff);
+		batch.line = calloc(batch.max, sizeof *batch.line);
+		batch.counts = calloc(batch.max, sizeof *batch.counts);
+		/* flush() indexes hits by n; n is capped to what can come back */
+		n = per;
+		batch.hits = malloc(batch.max * per * sizeof *batch.hits);
+		if (!batch.qoff || !batch.line || !batch.counts || !batch.hits)
+			die("out of memory");
+	}
 	if (argc > 0) {
-		for (int i = 0; i < argc; i++)
-			run_query(r, argv[i], strlen(argv[i]), "argument", i + 1, n, how, &rows,
-			          &rcap, hits);
+		for (int i = 0; i < argc; i++) {
+			add_query(r, argv[i], strlen(argv[i]), "argument", i + 1, &batch);
+			if (batch.nb == batch.max)
+				flush(r, &batch, how, n);
+		}
+		flush(r, &batch, how, n);
 	} else {
 		te_reader *in = te_reader_from_fp(stdin, "-", '\n');
 		char *s;
@@ -495,17 +547,23 @@ main(int argc, char **argv)
 
 		if (!in)
 			die("out of memory");
-		while ((rc = te_reader_next(in, &s, &len, &d)) == 1)
-			run_query(r, s, len, "-", te_reader_lineno(in), n, how, &rows, &rcap,
-			          hits);
+		while ((rc = te_reader_next(in, &s, &len, &d)) == 1) {
+			add_query(r, s, len, "-", te_reader_lineno(in), &batch);
+			if (batch.nb == batch.max || !input_pending(stdin))
+				flush(r, &batch, how, n);
+		}
+		flush(r, &batch, how, n);
 		if (rc < 0) {
 			warn_diag(&d);
 			status = 1;
 		}
 		te_reader_close(in);
 	}
-	free(rows);
-	free(hits);
+	free(batch.q);
+	free(batch.qoff);
+	free(batch.line);
+	free(batch.counts);
+	free(batch.hits);
 	free(meta_warned);
 	te_rec_meta_free(meta);
 	te_rec_free(r);

@@ -219,6 +219,40 @@ rec_topn(const te_rec *r, const float *scores, size_t n, te_rec_hit *out)
 	return k;
 }
 
+/* The scores of the hits again, each a dot product summed in one fixed
+ * order in double: what BLAS returns depends on the kernel it picks for the
+ * shape (one query or many), and a line's output must not depend on the
+ * lines read with it.  Then the hits are sorted by these scores. */
+static void
+rescore(const te_rec *r, const size_t *q, size_t nq, te_rec_combine how, const float *qv,
+        te_rec_hit *hits, size_t k)
+{
+	size_t dim = r->dim;
+
+	for (size_t i = 0; i < k; i++) {
+		const float *u = r->unit + hits[i].row * dim;
+		double best = -INFINITY;
+
+		if (how == TE_REC_COMBINE_MAX) {
+			for (size_t j = 0; j < nq; j++) {
+				const float *x = r->unit + q[j] * dim;
+				double s = 0;
+
+				for (size_t c = 0; c < dim; c++)
+					s += (double)x[c] * u[c];
+				if (s > best)
+					best = s;
+			}
+		} else {
+			best = 0;
+			for (size_t c = 0; c < dim; c++)
+				best += (double)qv[c] * u[c];
+		}
+		hits[i].score = (float)best;
+	}
+	qsort(hits, k, sizeof *hits, cmp_hit);
+}
+
 long
 te_rec_query(te_rec *r, const size_t *q, size_t nq, te_rec_combine how, size_t n,
              te_rec_hit *out, te_diag *d)
@@ -237,5 +271,65 @@ te_rec_query(te_rec *r, const size_t *q, size_t nq, te_rec_combine how, size_t n
 	k = rec_topn(r, r->scores, n, out);
 	for (size_t i = 0; i < nq; i++)
 		r->mask[q[i]] &= (unsigned char)~REC_QUERY;
+	rescore(r, q, nq, how, r->qbuf, out, k);
 	return (long)k;
+}
+
+int
+te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
+                  te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
+                  te_diag *d)
+{
+	size_t dim = r->dim, m = r->m, bcap;
+	float *block = NULL, *qv = NULL;
+
+	for (size_t b = 0; b < nb; b++) {
+		if (qoff[b + 1] <= qoff[b])
+			return te_diag_set(d, NULL, 0, "empty query");
+		for (size_t i = qoff[b]; i < qoff[b + 1]; i++)
+			if (q[i] >= m)
+				return te_diag_set(d, NULL, 0, "row %zu out of range", q[i]);
+	}
+	if (how == TE_REC_COMBINE_MAX || nb == 1 || m == 0) {
+		for (size_t b = 0; b < nb; b++) {
+			long k = te_rec_query(r, q + qoff[b], qoff[b + 1] - qoff[b], how, n,
+			                      out + b * n, d);
+			if (k < 0)
+				return -1;
+			counts[b] = (size_t)k;
+		}
+		return 0;
+	}
+	/* rows of scores at once: BLAS 3 without a huge block */
+	bcap = (1u << 22) / m;
+	bcap = bcap < 1 ? 1 : bcap > nb ? nb : bcap;
+	block = malloc(bcap * m * sizeof *block);
+	qv = malloc(bcap * dim * sizeof *qv);
+	if (!block || !qv) {
+		free(block);
+		free(qv);
+		return te_diag_set(d, NULL, 0, "out of memory");
+	}
+	for (size_t b0 = 0; b0 < nb; b0 += bcap) {
+		size_t b1 = b0 + bcap < nb ? b0 + bcap : nb;
+
+		for (size_t b = b0; b < b1; b++)
+			rec_qvec(r, q + qoff[b], qoff[b + 1] - qoff[b], how, qv + (b - b0) * dim);
+		/* block (B, m) = qv (B, dim) . unit (m, dim)^T */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(b1 - b0), (int)m,
+		            (int)dim, 1.0f, qv, (int)dim, r->unit, (int)dim, 0.0f, block,
+		            (int)m);
+		for (size_t b = b0; b < b1; b++) {
+			for (size_t i = qoff[b]; i < qoff[b + 1]; i++)
+				r->mask[q[i]] |= REC_QUERY;
+			counts[b] = rec_topn(r, block + (b - b0) * m, n, out + b * n);
+			for (size_t i = qoff[b]; i < qoff[b + 1]; i++)
+				r->mask[q[i]] &= (unsigned char)~REC_QUERY;
+			rescore(r, q + qoff[b], qoff[b + 1] - qoff[b], how, qv + (b - b0) * dim,
+			        out + b * n, counts[b]);
+		}
+	}
+	free(block);
+	free(qv);
+	return 0;
 }

@@ -271,6 +271,13 @@ int te_rec_combine_parse(const char *name, te_rec_combine *how);
  * the catalogue is smaller; -1 on error. */
 long te_rec_query(te_rec *r, const size_t *q, size_t nq, te_rec_combine how,
                   size_t n, te_rec_hit *out, te_diag *d);
+/* nb queries at once, as te_rec_query each but with one matrix product
+ * for all (the catalogue is read once, not nb times): query b is the rows
+ * q[qoff[b] .. qoff[b+1]); its hits go to out + b * n and their count to
+ * counts[b].  Returns 0, -1 on error. */
+int te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
+                      te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
+                      te_diag *d);
 
 /* Reports a problem that does not stop the work (a malformed line that is
  * skipped); d has the file, line and message. */

@@ -138,6 +138,28 @@ main(void)
 			ok(good, "--combine %s: BLAS agrees with the scalar reference", names[h]);
 		}
 		{
+			/* many at once gives what one at a time gives, bit for bit */
+			size_t q[] = {1, 2, 3, 40, 7, 8, 9, 10, 11}, qoff[] = {0, 1, 3, 4, 6, 9};
+			static te_rec_hit many[5 * 10], one[10];
+			size_t counts[5];
+			int same = 1;
+
+			for (int h = 0; h < 4; h++) {
+				same &= te_rec_query_many(r, q, qoff, 5, (te_rec_combine)h, 10, many,
+				                          counts, &d) == 0;
+				for (size_t b = 0; b < 5; b++) {
+					long k = te_rec_query(r, q + qoff[b], qoff[b + 1] - qoff[b],
+					                      (te_rec_combine)h, 10, one, &d);
+
+					same &= k == (long)counts[b];
+					for (long i = 0; i < k; i++)
+						same &= one[i].row == many[b * 10 + i].row &&
+						        one[i].score == many[b * 10 + i].score;
+				}
+			}
+			ok(same, "te_rec_query_many agrees with te_rec_query exactly");
+		}
+		{
 			size_t q[1] = {5};
 			long k = te_rec_query(r, q, 1, TE_REC_COMBINE_MEAN, 3, hits, &d);
 
