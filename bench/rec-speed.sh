@@ -9,6 +9,10 @@
 # QUERIES (default 2000) lines of one to five random ids.  Both sides ask
 # for the 10 best by the mean of the query's unit vectors.  recommend's time
 # includes loading the file; gensim's is the query loop alone.
+#
+# Measured 2026-11-28 (2 shared cores, heavy load): 2000 queries, 100000 x 64:
+# recommend 3.57 s, gensim 4.2 most_similar 24.66 s, 6.9x (before queries
+# were batched into one sgemm: 17.0 s against 24.7 s, 1.45x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TOKEMB_BIN:-$PWD/build/bin}
