@@ -303,6 +303,115 @@ long te_tok_max_length(const te_tok *t);
 /* ------------------------------------------------------------ recommend */
 /* (recommend section: see issue 9) */
 
+/*
+ * Item-to-item recommendations from sequence embeddings (recommend(1)).
+ * A te_rec is a catalogue: the keyed rows of a te_vecs, unit-normalised
+ * into a copy so that cosine is a dot product, searched by brute force
+ * with BLAS.  Items are rows; ids are the keys.
+ */
+typedef struct te_rec te_rec;
+
+/* How the items of a query of several items are combined. */
+typedef enum te_rec_combine {
+	TE_REC_COMBINE_MEAN = 0, /* cosine to the mean of their unit vectors,
+	                          * as gensim's most_similar(positive=...) */
+	TE_REC_COMBINE_SUM,      /* the sum of the cosines (MEAN's order) */
+	TE_REC_COMBINE_MAX,      /* the best cosine to any of them */
+	TE_REC_COMBINE_RECENT    /* MEAN with the i-th of k items weighted i/k:
+	                          * the latest of a sequence counts most */
+} te_rec_combine;
+
+typedef struct te_rec_hit {
+	size_t row;
+	float score;
+} te_rec_hit;
+
+/* Build a catalogue over v, which must have keys and must outlive it.
+ * Rows keyed "</s>" (word2vec's end of sentence) are never recommended. */
+te_rec *te_rec_new(te_vecs *v, te_diag *d);
+void te_rec_free(te_rec *r);
+/* Rows in the catalogue (te_vecs_rows of v). */
+size_t te_rec_items(const te_rec *r);
+/* Key of a row.  Points into v. */
+const char *te_rec_key(const te_rec *r, size_t row);
+/* Row of an id, or -1. */
+long te_rec_find(te_rec *r, const char *id, size_t len);
+/* "mean", "sum", "max" or "recent"; -1 for anything else. */
+int te_rec_combine_parse(const char *name, te_rec_combine *how);
+/* The n best items for the query rows q[0..nq) (nq >= 1; in sequence
+ * order, which RECENT uses), best first, ties by row; rows of the query
+ * are never returned.  out holds n.  Returns the count, fewer than n when
+ * the catalogue is smaller; -1 on error. */
+long te_rec_query(te_rec *r, const size_t *q, size_t nq, te_rec_combine how,
+                  size_t n, te_rec_hit *out, te_diag *d);
+/* nb queries at once, as te_rec_query each but with one matrix product
+ * for all (the catalogue is read once, not nb times): query b is the rows
+ * q[qoff[b] .. qoff[b+1]); its hits go to out + b * n and their count to
+ * counts[b].  Returns 0, -1 on error. */
+int te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
+                      te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
+                      te_diag *d);
+
+/* Reports a problem that does not stop the work (a malformed line that is
+ * skipped); d has the file, line and message. */
+typedef void (*te_warn_fn)(const te_diag *d, void *arg);
+
+/* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
+ * no header; CSV (csv 1): a header line, then RFC 4180 records, such as
+ * MovieLens's movies.csv.  Ids are trimmed of surrounding blanks (the
+ * Cornell song_hash.txt has a space after each).  Lines without a field
+ * after the id, with an empty id or a repeated id are passed to warn
+ * (which may be NULL) and skipped. */
+typedef struct te_rec_meta te_rec_meta;
+te_rec_meta *te_rec_meta_load(const char *path, int csv, te_warn_fn warn,
+                              void *arg, te_diag *d);
+void te_rec_meta_free(te_rec_meta *m);
+/* The fields after the id, TAB-separated (tabs and line breaks inside a
+ * field become spaces), or NULL when the id is absent.  Points into m. */
+const char *te_rec_meta_get(const te_rec_meta *m, const char *id, size_t len);
+/* The most fields after the id on any line. */
+size_t te_rec_meta_fields(const te_rec_meta *m);
+
+/* Sequence readers: write one sequence per line, ids separated by single
+ * spaces, the input of w2v-train.  Cornell playlist files (yes_*
+ * train.txt/test.txt): two header lines, then a playlist per line with a
+ * trailing space; streams. */
+int te_rec_cornell(te_reader *in, FILE *out, te_diag *d);
+
+/* Event logs: CSV records (a header line first) holding a user, an item, a
+ * time and optionally a rating, at the given 0-based columns (time -1:
+ * the last column; rating -1: none).  Each user's items are written in
+ * time order (numeric times when all are numbers, else as strings; ties
+ * keep file order), one line per user in order of first appearance.  Holds
+ * the whole log in memory.  Records below min_rating or malformed (missing
+ * columns, a non-numeric rating) go to warn and are skipped. */
+typedef struct te_rec_events te_rec_events;
+te_rec_events *te_rec_events_new(int user_col, int item_col, int time_col,
+                                 int rating_col, double min_rating);
+int te_rec_events_read(te_rec_events *e, te_reader *in, int sep, te_warn_fn warn,
+                       void *arg, te_diag *d);
+int te_rec_events_write(te_rec_events *e, FILE *out, te_diag *d);
+void te_rec_events_free(te_rec_events *e);
+
+/* Next-item evaluation.  For each sequence of test and each position i >= 1
+ * in it, the query is the items at positions i-context..i-1 that have
+ * vectors and the target the item at i.  Metrics over all such queries:
+ * hit (target among the n best), recall (share of the distinct items at
+ * positions >= i that are among the n best), mrr (1/rank of the target,
+ * 0 beyond n) and coverage (distinct items ever recommended / catalogue).
+ * With train, the same for a popularity baseline: the n items most frequent
+ * in train, less the query's. */
+typedef struct te_rec_metrics {
+	size_t queries;     /* positions evaluated */
+	size_t no_context;  /* of which no context item had a vector */
+	size_t no_target;   /* of which the target had no vector */
+	double hit, recall, mrr, coverage;
+} te_rec_metrics;
+
+int te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n,
+                size_t context, te_rec_combine how, te_rec_metrics *vec,
+                te_rec_metrics *pop, te_diag *d);
+
 /* ------------------------------------------------------ tokenizer train */
 /* (tokenizer training section: see issue 10) */
 

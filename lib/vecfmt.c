@@ -155,7 +155,7 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 	     h = (h + 1) & (v->hcap - 1)) {
 		const char *k = v->keys[v->hidx[h] - 1];
 
-		if (strncmp(k, key, len) == 0 && k[len] == '\0')
+		if (strnlen(k, len + 1) == len && memcmp(k, key, len) == 0)
 			return (long)v->hidx[h] - 1;
 	}
 	return -1;
@@ -401,6 +401,17 @@ load_text(const char *path, FILE *fp, te_diag *d)
 				ks++;
 			if (keyed == -1)
 				keyed = !looks_numeric(line, ks);
+			/* numeric keys (item ids): under a "rows dim" header a
+			 * line of dim + 1 fields has a key */
+			if (keyed == 0 && hrows >= 0) {
+				size_t nf = 0;
+
+				for (size_t k = 0; k < len; k++)
+					if (line[k] != ' ' && line[k] != '\t' &&
+					    (k == 0 || line[k - 1] == ' ' || line[k - 1] == '\t'))
+						nf++;
+				keyed = nf == v->dim + 1;
+			}
 		}
 		if (!keyed)
 			ks = 0;

@@ -1,0 +1,161 @@
+/* rec_meta.c: item metadata tables (TSV such as song_hash.txt, CSV such as movies.csv). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rec_int.h"
+
+struct te_rec_meta {
+	rec_strtab ids;
+	rec_buf vals;      /* each item's fields, TAB-joined, NUL-terminated */
+	size_t *voff;      /* ids.n offsets into vals */
+	size_t vcap;
+	size_t nfields;
+};
+
+static void
+warn_line(te_warn_fn warn, void *arg, const char *path, long line, const char *msg,
+          const char *id, size_t idlen)
+{
+	te_diag w = {0};
+
+	if (!warn)
+		return;
+	if (id)
+		te_diag_set(&w, path, line, "%s '%.*s'", msg, (int)(idlen > 60 ? 60 : idlen),
+		            id);
+	else
+		te_diag_set(&w, path, line, "%s", msg);
+	warn(&w, arg);
+}
+
+/* Append field [s, s+n) to m->vals with tabs and line breaks made spaces,
+ * so that one item stays one line of TSV output. */
+static int
+put_field(te_rec_meta *m, const char *s, size_t n)
+{
+	size_t at = m->vals.n;
+
+	if (rec_buf_put(&m->vals, s, n) < 0)
+		return -1;
+	for (size_t i = at; i < m->vals.n; i++)
+		if (m->vals.s[i] == '\t' || m->vals.s[i] == '\n' || m->vals.s[i] == '\r' ||
+		    m->vals.s[i] == '\0')
+			m->vals.s[i] = ' ';
+	return 0;
+}
+
+te_rec_meta *
+te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag *d)
+{
+	te_reader *r = te_reader_open(path, '\n', d);
+	te_rec_meta *m;
+	rec_fields f = {0};
+	long line = 0;
+	int rc;
+
+	if (!r)
+		return NULL;
+	te_reader_strip_cr(r, 1);
+	path = te_reader_name(r);
+	m = calloc(1, sizeof *m);
+	if (!m)
+		goto oom;
+	for (;;) {
+		const char *id;
+		size_t idlen;
+		long k;
+
+		if (csv) {
+			rc = rec_csv_next(r, ',', &f, &line, d);
+		} else {
+			char *s;
+			size_t len;
+
+			rc = te_reader_next(r, &s, &len, d);
+			line = te_reader_lineno(r);
+			if (rc == 1 && rec_split(s, len, '\t', &f) < 0)
+				goto oom;
+		}
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			break;
+		if (csv && line == 1)
+			continue;       /* the header */
+		if (f.n == 1 && f.field[0].len == 0)
+			continue;       /* an empty line */
+		id = rec_field(&f, 0);
+		idlen = f.field[0].len;
+		rec_trim(&id, &idlen);
+		if (f.n < 2) {
+			warn_line(warn, arg, path, line, csv ? "no comma after the id" :
+			          "no tab after the id", NULL, 0);
+			continue;
+		}
+		if (idlen == 0) {
+			warn_line(warn, arg, path, line, "empty id", NULL, 0);
+			continue;
+		}
+		if (rec_strtab_find(&m->ids, id, idlen) >= 0) {
+			warn_line(warn, arg, path, line, "repeated id, first kept:", id, idlen);
+			continue;
+		}
+		k = rec_strtab_intern(&m->ids, id, idlen);
+		if (k < 0)
+			goto oom;
+		if ((size_t)k >= m->vcap) {
+			size_t nc = m->vcap ? m->vcap * 2 : 1024;
+			size_t *nv = realloc(m->voff, nc * sizeof *nv);
+
+			if (!nv)
+				goto oom;
+			m->voff = nv;
+			m->vcap = nc;
+		}
+		m->voff[k] = m->vals.n;
+		for (size_t i = 1; i < f.n; i++) {
+			if ((i > 1 && rec_buf_putc(&m->vals, '\t') < 0) ||
+			    put_field(m, rec_field(&f, i), f.field[i].len) < 0)
+				goto oom;
+		}
+		if (rec_buf_putc(&m->vals, '\0') < 0)
+			goto oom;
+		if (f.n - 1 > m->nfields)
+			m->nfields = f.n - 1;
+	}
+	rec_fields_release(&f);
+	te_reader_close(r);
+	return m;
+oom:
+	te_diag_set(d, path, line, "out of memory");
+fail:
+	rec_fields_release(&f);
+	te_reader_close(r);
+	te_rec_meta_free(m);
+	return NULL;
+}
+
+void
+te_rec_meta_free(te_rec_meta *m)
+{
+	if (!m)
+		return;
+	rec_strtab_release(&m->ids);
+	free(m->vals.s);
+	free(m->voff);
+	free(m);
+}
+
+const char *
+te_rec_meta_get(const te_rec_meta *m, const char *id, size_t len)
+{
+	long k = rec_strtab_find(&m->ids, id, len);
+
+	return k < 0 ? NULL : m->vals.s + m->voff[k];
+}
+
+size_t
+te_rec_meta_fields(const te_rec_meta *m)
+{
+	return m->nfields;
+}
