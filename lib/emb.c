@@ -185,6 +185,11 @@ te_emb_free(te_emb *m)
 	free(m->rel_ln);
 	free(m->stat_weight);
 	free(m->owned);
+	if (m->stat_names)
+		for (size_t i = 0; i < m->vocab; i++)
+			free(m->stat_names[i]);
+	free(m->stat_names);
+	free(m->stat_have);
 	st_close(m->st);
 	free(m);
 }
@@ -725,6 +730,10 @@ check_ids(const te_emb *m, size_t doc, const int32_t *ids, size_t n, te_diag *d)
 		if (ids[i] < 0 || (size_t)ids[i] >= m->vocab)
 			return te_diag_set(d, NULL, (long)doc + 1, "token id %d (token %zu) is "
 			                   "outside the vocabulary of %zu", ids[i], i + 1, m->vocab);
+		else if (m->stat_have && !m->stat_have[ids[i]])
+			return te_diag_set(d, NULL, (long)doc + 1, "token id %d ('%.80s') has no "
+			                   "word vector (--unknown-zero makes it zeros)", ids[i],
+			                   m->stat_names[ids[i]] ? m->stat_names[ids[i]] : "");
 	return 0;
 }
 

@@ -94,6 +94,8 @@ struct te_emb {
 	float *stat_weight;            /* [vocab] per-token scale */
 	size_t stat_nrows;
 	float *owned;                  /* static rows built here (word vectors) */
+	unsigned char *stat_have;      /* word vectors: 0 = the token has none */
+	char **stat_names;             /* word vectors: the token strings */
 	/* MPNet */
 	const float *rel_bias;         /* [32, heads] */
 	size_t rel_buckets;

@@ -154,22 +154,25 @@ te_emb_load_vectors(const char *vectors, const char *tokenizer, int unk_zero, te
 	m->vocab = (size_t)n;
 	m->stat_nrows = (size_t)n;
 	m->stat_rows = m->owned;
+	if (!unk_zero && !(m->stat_have = calloc((size_t)(n ? n : 1), 1))) {
+		te_diag_set(d, vectors, 0, "out of memory");
+		te_emb_free(m);
+		m = NULL;
+		goto out;
+	}
 	for (long i = 0; i < n; i++) {
 		long row = names[i] ? te_vecs_find(v, names[i], strlen(names[i])) : -1;
 
-		if (row < 0) {
-			if (!unk_zero) {
-				te_diag_set(d, vectors, 0, "no vector for token %ld '%.80s' (--unknown-zero "
-				            "gives it zeros)", i, names[i] ? names[i] : "");
-				te_emb_free(m);
-				m = NULL;
-				goto out;
-			}
+		if (row < 0)
 			continue;
-		}
+		if (m->stat_have)
+			m->stat_have[i] = 1;
 		memcpy(m->owned + (size_t)i * dim, te_vecs_row(v, (size_t)row),
 		       dim * sizeof(float));
 	}
+	/* the names stay, for messages about tokens without a vector */
+	m->stat_names = names;
+	names = NULL;
 out:
 	if (names)
 		for (long i = 0; i < n; i++)

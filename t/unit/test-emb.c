@@ -173,7 +173,7 @@ batch_invariance(void)
 	const int32_t *ids[] = {a, b, c};
 	size_t len[] = {4, 3, 8}, H;
 	float *o1[3], *o2[3];
-	int same = 1;
+	float worst = 0;
 
 	if (asprintf(&dir, "%s/models/bert-random-small", data) < 0)
 		return;
@@ -194,12 +194,14 @@ batch_invariance(void)
 		te_emb_forward(m, 1, &ids[i], &len[i], NULL, 1, &o2[i], &d);
 	for (int i = 0; i < 3; i++) {
 		for (size_t k = 0; k < len[i] * H; k++)
-			if (fabsf(o1[i][k] - o2[i][k]) > 1e-6f)
-				same = 0;
+			if (fabsf(o1[i][k] - o2[i][k]) > worst)
+				worst = fabsf(o1[i][k] - o2[i][k]);
 		free(o1[i]);
 		free(o2[i]);
 	}
-	ok(same, "a packed batch gives what each document gives alone (1 and 2 threads)");
+	/* not bit-exact: sgemm blocks a 15-row product differently from a 3-row one */
+	ok(worst < 2e-6f, "a packed batch gives what each document gives alone, 1 and 2 "
+	   "threads (%.2g)", worst);
 	{
 		int32_t bad[] = {101, 30522};
 		const int32_t *bp = bad;
@@ -277,12 +279,18 @@ model2vec(const char *name)
 		cJSON *c = cJSON_Parse(line);
 		const cJSON *I = cJSON_GetObjectItem(c, "ids_used"), *E = cJSON_GetObjectItem(c, "embedding");
 		size_t n = (size_t)cJSON_GetArraySize(I), H = te_emb_dim(m);
-		int32_t *ids = malloc((n + 1) * sizeof *ids);
+		int rep = 0, rid = 0;
+		int32_t *ids;
+
+		/* the long case is written "512 x 6598 (first 512 of 1000)" */
+		if (cJSON_IsString(I) && sscanf(I->valuestring, "%d x %d", &rep, &rid) == 2)
+			n = (size_t)rep;
+		ids = malloc((n + 1) * sizeof *ids);
 		float *out = malloc((n + 1) * H * sizeof *out), *se = malloc(H * sizeof *se);
 		const int32_t *ip = ids;
 
 		for (size_t i = 0; i < n; i++)
-			ids[i] = cJSON_GetArrayItem(I, (int)i)->valueint;
+			ids[i] = rep ? rid : cJSON_GetArrayItem(I, (int)i)->valueint;
 		if (te_emb_forward(m, 1, &ip, &n, NULL, 0, &out, &d) == 0 &&
 		    te_pipeline_apply(p, out, n, H, se, &d) == 0 &&
 		    (size_t)cJSON_GetArraySize(E) == H) {
