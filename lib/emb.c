@@ -182,6 +182,8 @@ te_emb_free(te_emb *m)
 			free(m->layer[i].kr);
 		}
 	free(m->layer);
+	free(m->ws);
+	free(m->attn_ws);
 	free(m->rel_ln);
 	free(m->stat_weight);
 	free(m->owned);

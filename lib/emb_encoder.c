@@ -138,12 +138,12 @@ emb_deberta_bucket(int rel, int bucket_size, int max_position)
 
 /* ---------------------------------------------------------- threads */
 
-typedef void (*range_fn)(void *ctx, size_t lo, size_t hi);
+typedef void (*range_fn)(void *ctx, size_t lo, size_t hi, size_t tix);
 
 typedef struct par_job {
 	range_fn fn;
 	void *ctx;
-	size_t lo, hi;
+	size_t lo, hi, tix;
 } par_job;
 
 static void *
@@ -151,7 +151,7 @@ par_run(void *p)
 {
 	par_job *j = p;
 
-	j->fn(j->ctx, j->lo, j->hi);
+	j->fn(j->ctx, j->lo, j->hi, j->tix);
 	return NULL;
 }
 
@@ -167,7 +167,7 @@ par_for(int nthreads, size_t n, range_fn fn, void *ctx)
 	if (k > n)
 		k = n ? n : 1;
 	if (k == 1) {
-		fn(ctx, 0, n);
+		fn(ctx, 0, n, 0);
 		return;
 	}
 	for (size_t t = 0; t < k; t++) {
@@ -175,15 +175,16 @@ par_for(int nthreads, size_t n, range_fn fn, void *ctx)
 		job[t].ctx = ctx;
 		job[t].lo = n * t / k;
 		job[t].hi = n * (t + 1) / k;
+		job[t].tix = t;
 	}
 	for (size_t t = 1; t < k; t++)
 		started[t] = pthread_create(&tid[t], NULL, par_run, &job[t]) == 0;
-	fn(ctx, job[0].lo, job[0].hi);
+	fn(ctx, job[0].lo, job[0].hi, 0);
 	for (size_t t = 1; t < k; t++) {
 		if (started[t])
 			pthread_join(tid[t], NULL);
 		else
-			fn(ctx, job[t].lo, job[t].hi);
+			fn(ctx, job[t].lo, job[t].hi, job[t].tix);
 	}
 }
 
@@ -197,7 +198,8 @@ typedef struct attn_ctx {
 	const size_t *off;
 	size_t ndoc, maxT;
 	const int *bucket;        /* relative bucket of r, at r + maxT - 1 */
-	int oom;
+	float *scratch;           /* per thread: S (T, T), C and P (T, R) */
+	size_t per_thread, nthreads;
 } attn_ctx;
 
 static void
@@ -217,21 +219,13 @@ softmax_row(float *s, size_t n)
 }
 
 static void
-attn_range(void *p, size_t lo, size_t hi)
+attn_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	attn_ctx *a = p;
 	const te_emb *m = a->m;
 	size_t H = m->hidden, dh = m->head_dim, R = 2 * m->span, T0 = a->maxT;
-	float *S = malloc(T0 * T0 * sizeof *S), *C = NULL, *P = NULL;
+	float *S = a->scratch + tix * a->per_thread, *C = S + T0 * T0, *P = C + T0 * R;
 
-	if (m->arch == EMB_DEBERTA) {
-		C = malloc(T0 * R * sizeof *C);
-		P = malloc(T0 * R * sizeof *P);
-	}
-	if (!S || (m->arch == EMB_DEBERTA && (!C || !P))) {
-		a->oom = 1;
-		goto out;
-	}
 	for (size_t it = lo; it < hi; it++) {
 		size_t doc = it / m->heads, h = it % m->heads;
 		size_t base = a->off[doc], T = a->off[doc + 1] - base;
@@ -294,10 +288,6 @@ attn_range(void *p, size_t lo, size_t hi)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T,
 		            1.0f, S, (int)T, V, (int)H, 0.0f, O, (int)H);
 	}
-out:
-	free(S);
-	free(C);
-	free(P);
 }
 
 typedef struct rows_ctx {
@@ -308,7 +298,7 @@ typedef struct rows_ctx {
 } rows_ctx;
 
 static void
-ln_range(void *p, size_t lo, size_t hi)
+ln_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	rows_ctx *c = p;
 
@@ -316,7 +306,7 @@ ln_range(void *p, size_t lo, size_t hi)
 }
 
 static void
-gelu_range(void *p, size_t lo, size_t hi)
+gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	rows_ctx *c = p;
 
@@ -326,11 +316,29 @@ gelu_range(void *p, size_t lo, size_t hi)
 		emb_gelu(c->x + lo * c->dim, (hi - lo) * c->dim);
 }
 
+/* Grow *buf to hold n floats; the contents are not kept. */
+static int
+reserve(float **buf, size_t *cap, size_t n)
+{
+	float *nb;
+
+	if (n <= *cap)
+		return 0;
+	nb = malloc(n * sizeof *nb);
+	if (!nb)
+		return -1;
+	free(*buf);
+	*buf = nb;
+	*cap = n;
+	return 0;
+}
+
 int
 emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 {
-	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0;
-	float *q = NULL, *k = NULL, *v = NULL, *ctx = NULL, *f = NULL;
+	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0, R = 2 * m->span;
+	size_t per_thread, nthreads = (size_t)(m->threads > 64 ? 64 : m->threads);
+	float *q, *k, *v, *ctx, *f;
 	int *bucket = NULL, rc = -1;
 	int threads = m->threads;
 
@@ -339,16 +347,19 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 			maxT = off[i + 1] - off[i];
 	if (N == 0)
 		return 0;
-	q = malloc(N * H * sizeof *q);
-	k = malloc(N * H * sizeof *k);
-	v = malloc(N * H * sizeof *v);
-	ctx = malloc(N * H * sizeof *ctx);
-	f = malloc(N * F * sizeof *f);
+	per_thread = maxT * maxT + (m->arch == EMB_DEBERTA ? 2 * maxT * R : 0);
 	bucket = malloc((2 * maxT) * sizeof *bucket);
-	if (!q || !k || !v || !ctx || !f || !bucket) {
+	if (!bucket || reserve(&m->ws, &m->ws_cap, N * (4 * H + F)) < 0 ||
+	    reserve(&m->attn_ws, &m->attn_cap, per_thread * nthreads) < 0) {
 		te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 		goto out;
 	}
+	/* (N, H) each, then (N, F) */
+	q = m->ws;
+	k = q + N * H;
+	v = k + N * H;
+	ctx = v + N * H;
+	f = ctx + N * H;
 	for (long r = -(long)maxT + 1; r < (long)maxT; r++) {
 		int b = 0;
 
@@ -367,7 +378,8 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	}
 	for (size_t li = 0; li < m->layers; li++) {
 		const emb_layer *l = &m->layer[li];
-		attn_ctx ac = {m, l, q, k, v, ctx, off, n, maxT, bucket, 0};
+		attn_ctx ac = {m, l, q, k, v, ctx, off, n, maxT, bucket, m->attn_ws, per_thread,
+		               nthreads};
 		rows_ctx rc1 = {m, x, H, l->ln1_g, l->ln1_b};
 		rows_ctx rc2 = {m, x, H, l->ln2_g, l->ln2_b};
 		rows_ctx rg = {m, f, F, NULL, NULL};
@@ -378,10 +390,6 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 		linear(x, N, H, l->wv, l->bv, H, v, 0);
 		openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
-		if (ac.oom) {
-			te_diag_set(d, NULL, 0, "out of memory (attention over %zu tokens)", maxT);
-			goto out;
-		}
 		openblas_set_num_threads(threads);
 		/* x = LN(ctx Wo^T + bo + x) */
 		linear(ctx, N, H, l->wo, l->bo, H, x, 1);
@@ -394,11 +402,6 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	}
 	rc = 0;
 out:
-	free(q);
-	free(k);
-	free(v);
-	free(ctx);
-	free(f);
 	free(bucket);
 	return rc;
 }

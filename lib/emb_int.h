@@ -109,6 +109,11 @@ struct te_emb {
 	int pos_biased_input;
 	emb_layer *layer;
 	const float *pool_w, *pool_b;
+	/* scratch kept between calls, so that big buffers are not faulted in anew */
+	float *ws;
+	size_t ws_cap;
+	float *attn_ws;
+	size_t attn_cap;
 };
 
 /* The encoders' forward pass for one packed batch: x is (ntok, H), the
