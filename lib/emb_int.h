@@ -134,6 +134,7 @@ int emb_deberta_bucket(int rel, int bucket_size, int max_position);
 void emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
                    double eps);
 void emb_gelu(float *x, size_t n);
+void emb_gelu_scalar(float *x, size_t n);
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
                     const float *b, size_t out, float *y);
 void emb_linear(const float *x, size_t n, size_t in, const float *w, const float *b,

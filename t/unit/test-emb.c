@@ -350,6 +350,24 @@ kernels(void)
 		(void)g;
 	}
 	{
+		size_t n = 200001;
+		float *a = malloc(n * sizeof *a), *b2 = malloc(n * sizeof *b2);
+		double worst = 0;
+
+		for (size_t i = 0; i < n; i++)
+			a[i] = b2[i] = -10.0f + 20.0f * (float)i / (float)(n - 1);
+		emb_gelu(a, n);
+		emb_gelu_scalar(b2, n);
+		for (size_t i = 0; i < n; i++)
+			if (fabs(a[i] - b2[i]) / fmax(1.0, fabs(b2[i])) > worst)
+				worst = fabs(a[i] - b2[i]) / fmax(1.0, fabs(b2[i]));
+		/* a few ulp: libmvec's erff is not glibc's scalar erff */
+		ok(worst < 3e-7, "vector GELU agrees with the erff one on [-10, 10] (%.2g "
+		   "relative)", worst);
+		free(a);
+		free(b2);
+	}
+	{
 		float v[6] = {1, 2, 3, 4, 5, 6}, o[2];
 
 		te_pool(TE_POOL_MEAN, v, 3, 2, o);
