@@ -176,6 +176,9 @@ te_emb_free(te_emb *m)
 {
 	if (!m)
 		return;
+#ifdef TE_CUDA
+	emb_cuda_free(m);
+#endif
 	if (m->layer)
 		for (size_t i = 0; i < m->layers; i++) {
 			free(m->layer[i].qr);

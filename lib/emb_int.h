@@ -114,6 +114,8 @@ struct te_emb {
 	size_t ws_cap;
 	float *attn_ws;
 	size_t attn_cap;
+	void *cuda;                    /* device copy of the weights (CUDA builds) */
+	int cuda_failed;               /* no usable GPU: stay on the CPU */
 };
 
 /* The encoders' forward pass for one packed batch: x is (ntok, H), the
@@ -124,6 +126,7 @@ int emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 /* The same on the GPU (cuBLAS); returns 1 when no GPU is usable (then the
  * caller runs the CPU path), 0 on success, -1 on error. */
 int emb_encode_cuda(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
+void emb_cuda_free(te_emb *m);
 #endif
 
 /* Relative-position buckets, exposed for the unit tests. */
