@@ -71,12 +71,12 @@ flush_batch(state *st)
 	outp = malloc(st->ndocs * sizeof *outp);
 	for (size_t i = 0; i < st->ndocs; i++)
 		total += st->docs[i].n;
-	if (total * st->dim > st->outcap) {
+	if (!st->out || total * st->dim > st->outcap) {
 		free(st->out);
 		st->outcap = total * st->dim;
-		st->out = malloc(st->outcap * sizeof *st->out);
+		st->out = malloc((st->outcap ? st->outcap : 1) * sizeof *st->out);
 	}
-	if (!ids || !len || !outp || (!st->out && total))
+	if (!ids || !len || !outp || !st->out)
 		die("out of memory (%zu tokens in a batch)", total);
 	total = 0;
 	for (size_t i = 0; i < st->ndocs; i++) {
@@ -276,7 +276,8 @@ main(int argc, char **argv)
 			dc->ids = malloc((ids.n ? ids.n : 1) * sizeof *dc->ids);
 			if (!dc->ids)
 				die("out of memory");
-			memcpy(dc->ids, ids.v, ids.n * sizeof *dc->ids);
+			if (ids.n)
+				memcpy(dc->ids, ids.v, ids.n * sizeof *dc->ids);
 			st.ntok += ids.n;
 			if (st.ndocs >= (size_t)batch || st.ntok >= 16384)
 				flush_batch(&st);
