@@ -107,6 +107,39 @@ with open(os.path.join(d, "vocab.txt"), "w") as f:
     f.write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "on", "mat",
                        "a", "dog", "ran", "far", "away", ".", "!"]) + "\n")
 
+# the same model under other layouts, each must give tiny-bert's numbers:
+# "bert." prefixed names plus an MLM head tensor, and two shards with an index
+d = write_model("tiny-bert-prefixed", st_bytes(
+    [("bert." + n, dt, sh, r) for n, dt, sh, r in tensors] +
+    [("cls.predictions.bias", "F32", [V], f32([0.0] * V))]))
+d = write_model("tiny-bert-sharded", b"", st=False)
+half = len(tensors) // 2
+index = {"metadata": {"total_size": sum(len(t[3]) for t in tensors)}, "weight_map": {}}
+for k, part in enumerate((tensors[:half], tensors[half:])):
+    fn = "model-%05d-of-00002.safetensors" % (k + 1)
+    with open(os.path.join(d, fn), "wb") as f:
+        f.write(st_bytes(part))
+    for t in part:
+        index["weight_map"][t[0]] = fn
+with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+    json.dump(index, f, indent=2)
+# BF16 weights, and an F32 twin holding exactly the BF16 values
+def bf16(raw):
+    vals = struct.unpack("<%df" % (len(raw) // 4), raw)
+    out = b""
+    for v in vals:
+        u = struct.unpack("<I", struct.pack("<f", v))[0]
+        u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16   # round to nearest even
+        out += struct.pack("<H", u)
+    return out
+def widen(raw16):
+    return b"".join(struct.pack("<I", struct.unpack("<H", raw16[i:i + 2])[0] << 16)
+                    for i in range(0, len(raw16), 2))
+b16 = [(n, "BF16", sh, bf16(r)) for n, dt, sh, r in tensors]
+cfg16 = dict(CONFIG, torch_dtype="bfloat16")
+write_model("tiny-bert-bf16", st_bytes(b16), cfg16)
+write_model("tiny-bert-bf16-as-f32", st_bytes([(n, "F32", sh, widen(r)) for n, dt, sh, r in b16]))
+
 # a static table in the Model2Vec layout
 sd = os.path.join(HERE, "tiny-static")
 shutil.rmtree(sd, ignore_errors=True)
