@@ -239,6 +239,16 @@ main(int argc, char **argv)
 				d.line = ln;
 				die_diag(&d);
 			}
+			if (te_emb_drop_id(st.m) >= 0) {
+				size_t w = 0;
+
+				for (size_t k = 0; k < ids.n; k++)
+					if (ids.v[k] != te_emb_drop_id(st.m))
+						ids.v[w++] = ids.v[k];
+				ids.n = w;
+			}
+			if (te_emb_keep_tokens(st.m) && ids.n > te_emb_keep_tokens(st.m))
+				ids.n = te_emb_keep_tokens(st.m);
 			for (size_t k = 0; k < ids.n; k++)
 				if ((size_t)ids.v[k] >= te_emb_vocab(st.m)) {
 					flush_batch(&st);

@@ -205,6 +205,39 @@ size_t te_emb_max_tokens(const te_emb *m) { return m->max_tokens; }
 int te_emb_is_static(const te_emb *m) { return m->arch == EMB_STATIC; }
 const char *te_emb_arch(const te_emb *m) { return m->arch_name; }
 int32_t te_emb_sep_id(const te_emb *m) { return m->sep_id; }
+int32_t te_emb_drop_id(const te_emb *m) { return m->drop_id; }
+size_t te_emb_keep_tokens(const te_emb *m) { return m->keep_tokens; }
+
+/* The unknown-token id of a tokenizer.json: model.unk_id (Unigram) or the
+ * id of model.unk_token in model.vocab (WordPiece, BPE); -1 when none. */
+static int32_t
+unk_id(const char *dir)
+{
+	char *p;
+	cJSON *j, *model, *u, *vocab, *e;
+	te_diag d = {0};
+	int32_t id = -1;
+
+	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
+		return -1;
+	j = emb_json_load(p, &d);
+	free(p);
+	if (!j)
+		return -1;
+	model = cJSON_GetObjectItemCaseSensitive(j, "model");
+	u = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
+	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+	if (cJSON_IsNumber(u) && u->valuedouble >= 0 && u->valuedouble < 2147483647.0) {
+		id = (int32_t)u->valuedouble;
+	} else if ((u = cJSON_GetObjectItemCaseSensitive(model, "unk_token")) &&
+	           cJSON_IsString(u) && cJSON_IsObject(vocab)) {
+		e = cJSON_GetObjectItemCaseSensitive(vocab, u->valuestring);
+		if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 2147483647.0)
+			id = (int32_t)e->valuedouble;
+	}
+	cJSON_Delete(j);
+	return id;
+}
 
 void
 te_emb_set_threads(te_emb *m, int n)
@@ -622,6 +655,7 @@ te_emb_load(const char *path, int flags, te_diag *d)
 	}
 	m->threads = 1;
 	m->sep_id = -1;
+	m->drop_id = -1;
 	if (is_dir(path)) {
 		dir = strdup(path);
 	} else {
@@ -673,6 +707,11 @@ te_emb_load(const char *path, int flags, te_diag *d)
 	    (st_find(m->st, "embeddings") && st_count(m->st) <= 3)) {
 		if (load_static(m, wpath, d) < 0)
 			goto fail;
+		if (strcmp(m->arch_name, "model2vec") == 0 && !(flags & TE_EMB_STATIC)) {
+			/* as model2vec's encode(): no [UNK], the first 512 ids */
+			m->drop_id = unk_id(dir);
+			m->keep_tokens = 512;
+		}
 	} else {
 		if (!mt) {
 			te_diag_set(d, cfgpath, 0, "no \"model_type\" in config.json");

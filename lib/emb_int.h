@@ -83,6 +83,8 @@ struct te_emb {
 	size_t max_tokens;       /* longest accepted input, 0 = none */
 	size_t type_vocab;
 	int32_t pad_id, sep_id;
+	int32_t drop_id;         /* Model2Vec: [UNK], dropped before pooling */
+	size_t keep_tokens;      /* Model2Vec: the first 512 ids only */
 	double eps;
 	int gelu_tanh;           /* hidden_act gelu_new / gelu_pytorch_tanh */
 	int threads;

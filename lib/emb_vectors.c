@@ -150,6 +150,7 @@ te_emb_load_vectors(const char *vectors, const char *tokenizer, int unk_zero, te
 	m->arch_name = "vectors";
 	m->threads = 1;
 	m->sep_id = -1;
+	m->drop_id = -1;
 	m->hidden = dim;
 	m->vocab = (size_t)n;
 	m->stat_nrows = (size_t)n;

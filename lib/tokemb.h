@@ -259,6 +259,12 @@ const char *te_emb_arch(const te_emb *m);
 /* The id that ends a segment ([SEP], </s>), or -1 when unknown.  BERT token
  * types switch to 1 after the first one when another follows. */
 int32_t te_emb_sep_id(const te_emb *m);
+/* Model2Vec models: the unknown-token id, which Model2Vec drops before
+ * pooling, or -1; and the number of ids it keeps (512), or 0 for other
+ * models.  emb-token applies both, so that its output pools to what
+ * StaticModel.encode gives. */
+int32_t te_emb_drop_id(const te_emb *m);
+size_t te_emb_keep_tokens(const te_emb *m);
 /* Threads for matrix products and attention (default 1). */
 void te_emb_set_threads(te_emb *m, int n);
 

@@ -174,3 +174,16 @@ print(" ".join("%.9g" % x for x in struct.unpack("<64f", f.read(256))))
 	run -0 bash -c 'echo "Hello, world!" | tok-encode -m "$1" | emb-token -m "$1" | emb-pool -m "$1"' _ "$D/$M/bert-random-small"
 	[ "${#lines[@]}" -eq 1 ]
 }
+
+@test "emb-token on a Model2Vec model drops [UNK] and keeps 512 ids, as model2vec does" {
+	need_data static-embeddings/model2vec-rs-fixtures/embeddings_long.json
+	m=$D/static-embeddings/model2vec-rs-fixtures/test-model-float32
+	run -0 emb-token -m "$m" <<<"1 6598 1 1094"
+	[ "${#lines[@]}" -eq 2 ]
+	# "hello" x 1000, recorded from Python model2vec: [-0.7980846762657166, -0.6025453805923462]
+	run -0 bash -c 'yes 6598 | head -1000 | paste -sd" " | emb-token -m "$1" | emb-pool -m "$1"' _ "$m"
+	[ "$output" = "-0.798084617 -0.602545321" ]
+	# --static keeps every id
+	run -0 emb-token -s -m "$m" <<<"1 6598 1 1094"
+	[ "${#lines[@]}" -eq 4 ]
+}
