@@ -185,8 +185,11 @@ te_emb_free(te_emb *m)
 			free(m->layer[i].kr);
 		}
 	free(m->layer);
+	for (size_t i = 0; i < m->nws; i++) {
+		free(m->ws[i].buf);
+		free(m->ws[i].attn);
+	}
 	free(m->ws);
-	free(m->attn_ws);
 	free(m->rel_ln);
 	free(m->stat_weight);
 	free(m->owned);

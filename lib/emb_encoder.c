@@ -361,14 +361,16 @@ reserve(float **buf, size_t *cap, size_t n)
 	return 0;
 }
 
-int
-emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
+/* The forward pass of documents off[0]..off[n] (off[0] = 0) of x with
+ * workspace w; threads share each matrix product (BLAS) and the attention. */
+static int
+encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t *off,
+       te_diag *d)
 {
 	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0, R = 2 * m->span;
-	size_t per_thread, nthreads = (size_t)(m->threads > 64 ? 64 : m->threads);
+	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads);
 	float *q, *k, *v, *ctx, *f;
 	int *bucket = NULL, rc = -1;
-	int threads = m->threads;
 
 	for (size_t i = 0; i < n; i++)
 		if (off[i + 1] - off[i] > maxT)
@@ -377,13 +379,13 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 		return 0;
 	per_thread = maxT * maxT + (m->arch == EMB_DEBERTA ? 2 * maxT * R : 0);
 	bucket = malloc((2 * maxT) * sizeof *bucket);
-	if (!bucket || reserve(&m->ws, &m->ws_cap, N * (4 * H + F)) < 0 ||
-	    reserve(&m->attn_ws, &m->attn_cap, per_thread * nthreads) < 0) {
+	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F)) < 0 ||
+	    reserve(&w->attn, &w->attn_cap, per_thread * nthreads) < 0) {
 		te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 		goto out;
 	}
 	/* (N, H) each, then (N, F) */
-	q = m->ws;
+	q = w->buf;
 	k = q + N * H;
 	v = k + N * H;
 	ctx = v + N * H;
@@ -406,19 +408,22 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	}
 	for (size_t li = 0; li < m->layers; li++) {
 		const emb_layer *l = &m->layer[li];
-		attn_ctx ac = {m, l, q, k, v, ctx, off, n, maxT, bucket, m->attn_ws, per_thread,
+		attn_ctx ac = {m, l, q, k, v, ctx, off, n, maxT, bucket, w->attn, per_thread,
 		               nthreads};
 		rows_ctx rc1 = {m, x, H, l->ln1_g, l->ln1_b};
 		rows_ctx rc2 = {m, x, H, l->ln2_g, l->ln2_b};
 		rows_ctx rg = {m, f, F, NULL, NULL};
 
-		openblas_set_num_threads(threads);
+		if (threads > 1)
+			openblas_set_num_threads(threads);
 		linear(x, N, H, l->wq, l->bq, H, q, 0);
 		linear(x, N, H, l->wk, l->bk, H, k, 0);
 		linear(x, N, H, l->wv, l->bv, H, v, 0);
-		openblas_set_num_threads(1);
+		if (threads > 1)
+			openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
-		openblas_set_num_threads(threads);
+		if (threads > 1)
+			openblas_set_num_threads(threads);
 		/* x = LN(ctx Wo^T + bo + x) */
 		linear(ctx, N, H, l->wo, l->bo, H, x, 1);
 		par_for(threads, N, ln_range, &rc1);
@@ -431,5 +436,90 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	rc = 0;
 out:
 	free(bucket);
+	return rc;
+}
+
+typedef struct split_job {
+	const te_emb *m;
+	emb_ws *w;
+	float *x;
+	size_t n;
+	size_t *off;     /* rebased to 0 */
+	te_diag d;
+	int rc;
+} split_job;
+
+static void
+split_run(void *p, size_t lo, size_t hi, size_t tix)
+{
+	split_job *jobs = p;
+
+	for (size_t i = lo; i < hi; i++)
+		jobs[i].rc = encode(jobs[i].m, jobs[i].w, 1, jobs[i].x, jobs[i].n, jobs[i].off,
+		                    &jobs[i].d);
+}
+
+/* Many documents: each thread runs whole documents with a one-thread BLAS,
+ * which wastes no time in synchronisation; few (long) documents: the
+ * threads share every product.  Either way a document's numbers do not
+ * depend on its neighbours beyond rounding. */
+int
+emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
+{
+	size_t T = (size_t)(m->threads > 64 ? 64 : m->threads < 1 ? 1 : m->threads);
+	size_t H = m->hidden;
+	split_job job[64];
+	int rc = 0;
+
+	if (m->nws < T) {
+		emb_ws *nw = realloc(m->ws, T * sizeof *nw);
+
+		if (!nw)
+			return te_diag_set(d, NULL, 0, "out of memory");
+		memset(nw + m->nws, 0, (T - m->nws) * sizeof *nw);
+		m->ws = nw;
+		m->nws = T;
+	}
+	if (T == 1 || n < 2 * T) {
+		openblas_set_num_threads((int)T);
+		return encode(m, &m->ws[0], (int)T, x, n, off, d);
+	}
+	openblas_set_num_threads(1);
+	/* contiguous groups of documents with about equal token counts */
+	{
+		size_t start = 0;
+
+		for (size_t t = 0; t < T; t++) {
+			size_t target = off[n] * (t + 1) / T, end = start;
+
+			while (end < n && (off[end + 1] <= target || end == start))
+				end++;
+			if (t == T - 1)
+				end = n;
+			job[t].m = m;
+			job[t].w = &m->ws[t];
+			job[t].x = x + off[start] * H;
+			job[t].n = end - start;
+			job[t].off = malloc((end - start + 1) * sizeof *job[t].off);
+			memset(&job[t].d, 0, sizeof job[t].d);
+			job[t].rc = 0;
+			if (!job[t].off) {
+				for (size_t u = 0; u <= t; u++)
+					free(job[u].off);
+				return te_diag_set(d, NULL, 0, "out of memory");
+			}
+			for (size_t i = start; i <= end; i++)
+				job[t].off[i - start] = off[i] - off[start];
+			start = end;
+		}
+	}
+	par_for((int)T, T, split_run, job);
+	for (size_t t = 0; t < T; t++) {
+		if (job[t].rc < 0 && rc == 0) {
+			*d = job[t].d;
+			rc = -1;
+		}
+		free(job[t].off);
+	}
 	return rc;
 }

@@ -64,6 +64,11 @@ typedef enum emb_arch {
 	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA
 } emb_arch;
 
+typedef struct emb_ws {
+	float *buf, *attn;
+	size_t buf_cap, attn_cap;
+} emb_ws;
+
 typedef struct emb_layer {
 	const float *wq, *bq, *wk, *bk, *wv, *bv;   /* [H, H], [H] */
 	const float *wo, *bo;                       /* attention output dense */
@@ -111,11 +116,10 @@ struct te_emb {
 	int pos_biased_input;
 	emb_layer *layer;
 	const float *pool_w, *pool_b;
-	/* scratch kept between calls, so that big buffers are not faulted in anew */
-	float *ws;
-	size_t ws_cap;
-	float *attn_ws;
-	size_t attn_cap;
+	/* scratch kept between calls, so that big buffers are not faulted in
+	 * anew: one per worker thread (documents split across threads) */
+	struct emb_ws *ws;
+	size_t nws;
 	void *cuda;                    /* device copy of the weights (CUDA builds) */
 	int cuda_failed;               /* no usable GPU: stay on the CPU */
 };
