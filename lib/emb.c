@@ -706,6 +706,11 @@ te_emb_load(const char *path, int flags, te_diag *d)
 			goto fail;
 		mt = cfg_str(cfg, "model_type");
 	}
+	if (!cfgpath && !(flags & TE_EMB_STATIC) && !st_find(m->st, "embeddings")) {
+		te_diag_set(d, dir, 0, "no config.json in the model directory (the encoder "
+		            "needs it; --static gives the input embeddings without it)");
+		goto fail;
+	}
 	if ((flags & TE_EMB_STATIC) || !cfgpath || (mt && strcmp(mt, "model2vec") == 0) ||
 	    (st_find(m->st, "embeddings") && st_count(m->st) <= 3)) {
 		if (load_static(m, wpath, d) < 0)

@@ -112,3 +112,11 @@ E=$T/emb
 	run -0 diff <(emb-pool "$BATS_TEST_TMPDIR/b") \
 		<(emb-token -m "$E/tiny-bert" <<<$'2 4 3\n\n2 3' | emb-pool)
 }
+
+@test "emb-token: an encoder checkpoint without config.json is an error unless --static" {
+	mkdir "$BATS_TEST_TMPDIR/m"
+	cp "$E/tiny-bert/model.safetensors" "$BATS_TEST_TMPDIR/m/"
+	run -1 --separate-stderr emb-token -m "$BATS_TEST_TMPDIR/m" <<<"2 3"
+	[[ $stderr == *"no config.json in the model directory"* ]]
+	run -0 diff <(emb-token -s -m "$BATS_TEST_TMPDIR/m" <<<"2 3") <(emb-token -s -m "$E/tiny-bert" <<<"2 3")
+}
