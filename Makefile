@@ -47,7 +47,7 @@ ifeq ($(CUDA),1)
 BUILD := $(BUILD)-cuda
 CPPFLAGS += -DTE_CUDA
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart
+LDLIBS += -L$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
 NVFLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Ilib
 CU_SRC = $(wildcard lib/*_cuda.cu)
 endif

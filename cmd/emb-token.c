@@ -2,39 +2,306 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 
-static const char usage_line[] = "emb-token [-h] [--version]";
+static const char usage_line[] =
+	"emb-token [-bs] -m MODEL [-t N] [--truncate] [--max-tokens N] [--batch N]\n"
+	"       [--token-types auto|zero] [--vectors FILE] [file ...]";
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: %s\n", usage_line);
+	if (fp == stdout)
+		fputs("\nReads token-id lines (as tok-encode writes them) and writes one "
+		      "vector per\ntoken, an empty line after each document.\n\n"
+		      "  -m, --model MODEL    model directory, safetensors file or name\n"
+		      "  -s, --static         the input embedding rows, not the encoder\n"
+		      "      --vectors FILE   static vectors from a word-vector file keyed by "
+		      "token\n"
+		      "                       string; -m names the tokenizer.json\n"
+		      "      --unknown-zero   with --vectors: zeros for tokens without a "
+		      "vector\n"
+		      "  -b, --binary         write the TEVEC token-vector stream\n"
+		      "  -t, --threads N      threads (default 1)\n"
+		      "      --batch N        documents per batch (default 64)\n"
+		      "      --truncate       cut documents longer than the model takes\n"
+		      "      --max-tokens N   a lower limit than the model's\n"
+		      "      --token-types M  auto (segment 1 after the first [SEP] of a "
+		      "pair) or zero\n"
+		      "  -h, --help           this help\n"
+		      "      --version        version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
+}
+
+typedef struct doc {
+	int32_t *ids;
+	size_t n;
+	long line;
+	const char *file;
+} doc;
+
+typedef struct state {
+	te_emb *m;
+	int binary;
+	int auto_types;
+	size_t dim;
+	doc *docs;
+	size_t ndocs, cap, ntok;
+	float *out;
+	size_t outcap;
+	int wrote_header;
+} state;
+
+static void
+flush_batch(state *st)
+{
+	te_diag d = {0};
+	const int32_t **ids;
+	size_t *len;
+	float **outp;
+	size_t total = 0;
+
+	if (st->ndocs == 0)
+		return;
+	ids = malloc(st->ndocs * sizeof *ids);
+	len = malloc(st->ndocs * sizeof *len);
+	outp = malloc(st->ndocs * sizeof *outp);
+	for (size_t i = 0; i < st->ndocs; i++)
+		total += st->docs[i].n;
+	if (!st->out || total * st->dim > st->outcap) {
+		free(st->out);
+		st->outcap = total * st->dim;
+		st->out = malloc((st->outcap ? st->outcap : 1) * sizeof *st->out);
+	}
+	if (!ids || !len || !outp || !st->out)
+		die("out of memory (%zu tokens in a batch)", total);
+	total = 0;
+	for (size_t i = 0; i < st->ndocs; i++) {
+		ids[i] = st->docs[i].ids;
+		len[i] = st->docs[i].n;
+		outp[i] = st->out + total * st->dim;
+		total += st->docs[i].n;
+	}
+	if (te_emb_forward(st->m, st->ndocs, ids, len, NULL, st->auto_types, outp, &d) < 0) {
+		if (d.line > 0 && (size_t)d.line <= st->ndocs) {
+			const doc *bad = &st->docs[d.line - 1];
+
+			snprintf(d.file, sizeof d.file, "%s", bad->file);
+			d.line = bad->line;
+		}
+		die_diag(&d);
+	}
+	for (size_t i = 0; i < st->ndocs; i++) {
+		const float *x = outp[i];
+
+		if (st->binary) {
+			uint32_t c = (uint32_t)len[i];
+
+			fwrite(&c, 4, 1, stdout);
+			fwrite(x, sizeof *x, len[i] * st->dim, stdout);
+		} else {
+			for (size_t t = 0; t < len[i]; t++)
+				te_vec_write_text(stdout, NULL, x + t * st->dim, st->dim);
+			putchar('\n');
+		}
+		free(st->docs[i].ids);
+	}
+	if (ferror(stdout))
+		exit(fshut_stdout(1));
+	st->ndocs = 0;
+	st->ntok = 0;
+	free(ids);
+	free(len);
+	free(outp);
 }
 
 int
 main(int argc, char **argv)
 {
+	enum { OPT_TRUNC = 256, OPT_MAXTOK, OPT_BATCH, OPT_TYPES, OPT_VECTORS, OPT_UNKZERO };
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"model", required_argument, NULL, 'm'},
+		{"static", no_argument, NULL, 's'},
+		{"binary", no_argument, NULL, 'b'},
+		{"threads", required_argument, NULL, 't'},
+		{"truncate", no_argument, NULL, OPT_TRUNC},
+		{"max-tokens", required_argument, NULL, OPT_MAXTOK},
+		{"batch", required_argument, NULL, OPT_BATCH},
+		{"token-types", required_argument, NULL, OPT_TYPES},
+		{"vectors", required_argument, NULL, OPT_VECTORS},
+		{"unknown-zero", no_argument, NULL, OPT_UNKZERO},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	const char *model = NULL, *vectors = NULL;
+	int c, is_static = 0, truncate = 0, unk_zero = 0, status = 0;
+	long long threads = 1, maxtok = 0, batch = 64;
+	state st = {0};
+	te_diag d = {0};
+	char *path;
+	te_ids ids = {0};
 
 	prog_init("emb-token");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	st.auto_types = 1;
+	while ((c = getopt_long(argc, argv, "hm:sbt:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
 			break;
 		case 'V':
 			print_version();
+		case 'm':
+			model = optarg;
+			break;
+		case 's':
+			is_static = 1;
+			break;
+		case 'b':
+			st.binary = 1;
+			break;
+		case 't':
+			threads = opt_ll(usage_line, "--threads", optarg, 1, 256);
+			break;
+		case OPT_TRUNC:
+			truncate = 1;
+			break;
+		case OPT_MAXTOK:
+			maxtok = opt_ll(usage_line, "--max-tokens", optarg, 1, 1 << 24);
+			break;
+		case OPT_BATCH:
+			batch = opt_ll(usage_line, "--batch", optarg, 1, 1 << 16);
+			break;
+		case OPT_TYPES:
+			if (strcmp(optarg, "auto") == 0)
+				st.auto_types = 1;
+			else if (strcmp(optarg, "zero") == 0)
+				st.auto_types = 0;
+			else
+				usage_error(usage_line, "--token-types: '%s' is not auto or zero", optarg);
+			break;
+		case OPT_VECTORS:
+			vectors = optarg;
+			break;
+		case OPT_UNKZERO:
+			unk_zero = 1;
+			break;
 		default:
 			usage_error(usage_line, NULL);
 		}
 	}
-	die("not implemented yet");
+	if (!model)
+		usage_error(usage_line, "a model is required (-m MODEL)");
+	if (st.binary)
+		refuse_binary_tty(usage_line);
+	path = te_model_resolve(model, &d);
+	if (!path)
+		die_diag(&d);
+	if (vectors)
+		st.m = te_emb_load_vectors(vectors, path, unk_zero, &d);
+	else
+		st.m = te_emb_load(path, is_static ? TE_EMB_STATIC : 0, &d);
+	if (!st.m)
+		die_diag(&d);
+	free(path);
+	te_emb_set_threads(st.m, (int)threads);
+	st.dim = te_emb_dim(st.m);
+	if (!maxtok || (te_emb_max_tokens(st.m) && (size_t)maxtok > te_emb_max_tokens(st.m)))
+		maxtok = (long long)te_emb_max_tokens(st.m);
+	if (st.binary) {
+		if (te_vec_write_tevec_header(stdout, TE_VEC_ROWS_STREAM, st.dim, 0,
+		                              TE_VEC_FLAG_TOKENS) < 0)
+			exit(fshut_stdout(1));
+	}
+	for (int i = optind; i < argc || i == optind; i++) {
+		const char *name = i < argc ? argv[i] : "-";
+		te_reader *r = te_reader_open(name, '\n', &d);
+		char *line;
+		size_t len;
+		int rc;
+
+		if (!r) {
+			warn_diag(&d);
+			status = 1;
+			continue;
+		}
+		te_reader_strip_cr(r, 1);
+		while ((rc = te_reader_next(r, &line, &len, &d)) == 1) {
+			long ln = te_reader_lineno(r);
+			doc *dc;
+
+			if (te_ids_parse(line, len, &ids, &d) < 0) {
+				flush_batch(&st);
+				snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));
+				d.line = ln;
+				die_diag(&d);
+			}
+			if (te_emb_drop_id(st.m) >= 0) {
+				size_t w = 0;
+
+				for (size_t k = 0; k < ids.n; k++)
+					if (ids.v[k] != te_emb_drop_id(st.m))
+						ids.v[w++] = ids.v[k];
+				ids.n = w;
+			}
+			if (te_emb_keep_tokens(st.m) && ids.n > te_emb_keep_tokens(st.m))
+				ids.n = te_emb_keep_tokens(st.m);
+			for (size_t k = 0; k < ids.n; k++)
+				if ((size_t)ids.v[k] >= te_emb_vocab(st.m)) {
+					flush_batch(&st);
+					te_diag_set(&d, te_reader_name(r), ln, "token id %d (token %zu) is "
+					            "outside the vocabulary of %zu", ids.v[k], k + 1,
+					            te_emb_vocab(st.m));
+					die_diag(&d);
+				}
+			if (maxtok && ids.n > (size_t)maxtok) {
+				if (!truncate) {
+					flush_batch(&st);
+					te_diag_set(&d, te_reader_name(r), ln, "%zu tokens, more than the "
+					            "%lld the model takes (--truncate cuts them)", ids.n,
+					            maxtok);
+					die_diag(&d);
+				}
+				/* keep the closing special token, as tokenizers truncate */
+				if (ids.v[ids.n - 1] == te_emb_sep_id(st.m) && maxtok > 1)
+					ids.v[maxtok - 1] = ids.v[ids.n - 1];
+				ids.n = (size_t)maxtok;
+			}
+			if (st.ndocs == st.cap) {
+				size_t nc = st.cap ? st.cap * 2 : 64;
+				doc *nd = realloc(st.docs, nc * sizeof *nd);
+
+				if (!nd)
+					die("out of memory");
+				st.docs = nd;
+				st.cap = nc;
+			}
+			dc = &st.docs[st.ndocs++];
+			dc->n = ids.n;
+			dc->line = ln;
+			dc->file = te_reader_name(r);
+			dc->ids = malloc((ids.n ? ids.n : 1) * sizeof *dc->ids);
+			if (!dc->ids)
+				die("out of memory");
+			if (ids.n)
+				memcpy(dc->ids, ids.v, ids.n * sizeof *dc->ids);
+			st.ntok += ids.n;
+			if (st.ndocs >= (size_t)batch || st.ntok >= 16384)
+				flush_batch(&st);
+		}
+		flush_batch(&st);
+		if (rc < 0) {
+			warn_diag(&d);
+			status = 1;
+		}
+		te_reader_close(r);
+	}
+	te_ids_release(&ids);
+	free(st.docs);
+	free(st.out);
+	te_emb_free(st.m);
+	return fshut_stdout(status);
 }

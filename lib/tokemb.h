@@ -294,6 +294,101 @@ long te_tok_max_length(const te_tok *t);
 /* ------------------------------------------------------------ embedding */
 /* (embedding section: see issue 6) */
 
+/*
+ * Embedding models.  te_emb_load reads a model directory (or a file):
+ * - Hugging Face encoders: config.json + model.safetensors (or sharded
+ *   model-*.safetensors with model.safetensors.index.json), F32 (memory-
+ *   mapped, not copied), F16 or BF16 (widened once); model_type bert,
+ *   roberta, xlm-roberta, mpnet, deberta-v2.  Tensor names with or without
+ *   the "bert." / "mpnet." / "deberta." / "roberta." prefix.
+ * - Static tables: Model2Vec models (embeddings, or vocabulary-quantized
+ *   embeddings[mapping[id]] * weights[id]), the input embedding matrix of any
+ *   checkpoint (TE_EMB_STATIC), and word-vector files keyed by token string
+ *   (te_emb_load_vectors).
+ */
+typedef struct te_emb te_emb;
+
+enum {
+	TE_EMB_STATIC = 1,      /* the input embedding rows, not the encoder */
+};
+
+te_emb *te_emb_load(const char *path, int flags, te_diag *d);
+/* A static model from a word-vector file (any te_vecs_load format) and a
+ * tokenizer.json (or vocab.txt) that names each id: row of id = the vector
+ * of its token string; ids whose token has no vector are an error unless
+ * unk_zero is set (then they are zero vectors). */
+te_emb *te_emb_load_vectors(const char *vectors, const char *tokenizer, int unk_zero,
+                            te_diag *d);
+void te_emb_free(te_emb *m);
+
+size_t te_emb_dim(const te_emb *m);
+/* Number of valid ids: every id must be below it. */
+size_t te_emb_vocab(const te_emb *m);
+/* Longest input the model accepts, in tokens; 0 = no limit (static). */
+size_t te_emb_max_tokens(const te_emb *m);
+int te_emb_is_static(const te_emb *m);
+/* "bert", "mpnet", "deberta-v2", "model2vec", "static", ...  Static string. */
+const char *te_emb_arch(const te_emb *m);
+/* The id that ends a segment ([SEP], </s>), or -1 when unknown.  BERT token
+ * types switch to 1 after the first one when another follows. */
+int32_t te_emb_sep_id(const te_emb *m);
+/* Model2Vec models: the unknown-token id, which Model2Vec drops before
+ * pooling, or -1; and the number of ids it keeps (512), or 0 for other
+ * models.  emb-token applies both, so that its output pools to what
+ * StaticModel.encode gives. */
+int32_t te_emb_drop_id(const te_emb *m);
+size_t te_emb_keep_tokens(const te_emb *m);
+/* Threads for matrix products and attention (default 1). */
+void te_emb_set_threads(te_emb *m, int n);
+
+/* Contextual (or static) token vectors for a batch of n documents:
+ * ids[i] has len[i] tokens, all real (attention mask 1); types[i] is NULL
+ * (all zeros, or switched after the first [SEP], see te_emb_sep_id, when
+ * auto_types is set) or len[i] token type ids.  out[i] receives
+ * len[i] * dim floats (the last hidden state).  Documents are packed, not
+ * padded: the result does not depend on the batch.  Returns 0, or -1 with d
+ * filled (an id out of the vocabulary: d->line is 1 + the index of the
+ * document in the batch). */
+int te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len,
+                   const int32_t *const *types, int auto_types, float *const *out,
+                   te_diag *d);
+/* The BERT/MPNet pooler, tanh(W h[0] + b), into out (dim floats).
+ * Returns -1 when the model has none. */
+int te_emb_pooler(te_emb *m, const float *h0, float *out, te_diag *d);
+
+/* Pooling of token vectors into one vector. */
+typedef enum te_pool_mode {
+	TE_POOL_MEAN = 0,    /* mean over the tokens */
+	TE_POOL_CLS,         /* the first token */
+	TE_POOL_MAX,         /* component-wise max */
+	TE_POOL_MEAN_SQRT,   /* sum / sqrt(count) */
+	TE_POOL_WEIGHTED,    /* position-weighted mean, weights 1..n */
+	TE_POOL_LAST         /* the last token */
+} te_pool_mode;
+
+/* Pool rows x dim into out (dim floats).  An empty document gives zeros. */
+void te_pool(te_pool_mode mode, const float *x, size_t rows, size_t dim, float *out);
+/* x / max(||x||, 1e-12), as sentence-transformers' Normalize. */
+void te_l2_normalize(float *x, size_t dim);
+
+/* A sentence-transformers pipeline after the Transformer module: modules.json,
+ * 1_Pooling/config.json (any mix of modes, concatenated in the order
+ * sentence-transformers uses), Dense modules (safetensors weights) and
+ * Normalize.  A directory without modules.json gives mean pooling. */
+typedef struct te_pipeline te_pipeline;
+te_pipeline *te_pipeline_load(const char *dir, te_diag *d);
+/* Configure the pipeline by hand: one pooling mode, then L2 when normalize. */
+te_pipeline *te_pipeline_new(te_pool_mode mode, int normalize);
+void te_pipeline_free(te_pipeline *p);
+/* Dimension of the output for token vectors of dimension in_dim, or 0 when
+ * the pipeline does not accept in_dim (d filled). */
+size_t te_pipeline_out_dim(const te_pipeline *p, size_t in_dim, te_diag *d);
+/* Run the pipeline on one document; out holds te_pipeline_out_dim floats. */
+int te_pipeline_apply(te_pipeline *p, const float *x, size_t rows, size_t dim,
+                      float *out, te_diag *d);
+/* A short description ("mean, normalize") for messages.  Points into p. */
+const char *te_pipeline_describe(const te_pipeline *p);
+
 /* ------------------------------------------------------------- word2vec */
 /* (word2vec section: see issue 7) */
 

@@ -417,7 +417,11 @@ load_text(const char *path, FILE *fp, te_diag *d)
 			ks = 0;
 		n = te_parse_floats(line + ks, len - ks, &x, &xcap, d);
 		if (n < 0) {
-			te_diag_set(d, path, ln, "%s", d->msg);
+			char msg[sizeof d->msg];
+
+			/* d->msg cannot be both source and destination of the format */
+			memcpy(msg, d->msg, sizeof msg);
+			te_diag_set(d, path, ln, "%s", msg);
 			goto fail;
 		}
 		if (v->dim == 0)
@@ -775,8 +779,13 @@ text_vec(te_vecstream *s, char *line, size_t len, const char **key, te_diag *d)
 		}
 	}
 	n = te_parse_floats(line + ks, len - ks, &s->x, &s->xcap, d);
-	if (n < 0)
-		return te_diag_set(d, s->name, te_vecstream_lineno(s), "%s", d->msg);
+	if (n < 0) {
+		char msg[sizeof d->msg];
+
+		/* d->msg cannot be both source and destination of the format */
+		memcpy(msg, d->msg, sizeof msg);
+		return te_diag_set(d, s->name, te_vecstream_lineno(s), "%s", msg);
+	}
 	return n;
 }
 

@@ -1,0 +1,916 @@
+/* emb.c: loading embedding models (HF encoders, Model2Vec, input embedding
+ * tables, word vectors) and the te_emb_forward entry point. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cJSON.h>
+
+#include "emb_int.h"
+
+/* Read a whole small file (JSON configs); NULL with d filled. */
+static char *
+slurp(const char *path, size_t max, size_t *len, te_diag *d)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+
+	if (!fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 65536 * 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				te_diag_set(d, path, 0, "out of memory");
+				goto fail;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, 65536, fp);
+		n += got;
+		if (n > max) {
+			te_diag_set(d, path, 0, "file is too large for a configuration file");
+			goto fail;
+		}
+		if (got < 65536)
+			break;
+	}
+	if (ferror(fp)) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		goto fail;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(fp);
+	free(buf);
+	return NULL;
+}
+
+/* Parse a JSON file into an object; NULL with d filled. */
+cJSON *
+emb_json_load(const char *path, te_diag *d)
+{
+	size_t len;
+	char *text = slurp(path, 256u << 20, &len, d);
+	cJSON *j;
+
+	if (!text)
+		return NULL;
+	j = cJSON_ParseWithLength(text, len);
+	if (!j || !cJSON_IsObject(j)) {
+		/* count the line the parser stopped at */
+		const char *ep = cJSON_GetErrorPtr();
+		long line = 1;
+
+		if (ep && ep >= text && ep <= text + len)
+			for (const char *p = text; p < ep; p++)
+				line += *p == '\n';
+		te_diag_set(d, path, j ? 0 : line, j ? "not a JSON object" : "invalid JSON");
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	free(text);
+	return j;
+}
+
+/* An integer config key in [lo, hi]; *out keeps def when absent and not
+ * required. */
+static int
+cfg_int(const cJSON *cfg, const char *path, const char *key, long long lo, long long hi,
+        int required, long long *out, te_diag *d)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			return te_diag_set(d, path, 0, "missing \"%s\"", key);
+		return 0;
+	}
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+	    v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+		return te_diag_set(d, path, 0, "\"%s\" must be an integer in %lld..%lld", key,
+		                   lo, hi);
+	*out = (long long)v->valuedouble;
+	return 0;
+}
+
+static const char *
+cfg_str(const cJSON *cfg, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* --------------------------------------------------------------- tensors */
+
+typedef struct loader {
+	te_emb *m;
+	const char *prefix;
+	const char *cfgpath;
+	te_diag *d;
+	int err;
+} loader;
+
+static const float *
+W(loader *L, const char *name, uint64_t a, uint64_t b)
+{
+	char full[512];
+	uint64_t shape[2] = {a, b};
+	const float *p;
+
+	if (L->err)
+		return NULL;
+	snprintf(full, sizeof full, "%s%s", L->prefix, name);
+	p = st_f32(L->m->st, full, b ? 2 : 1, shape, L->d);
+	if (!p)
+		L->err = 1;
+	return p;
+}
+
+static void
+W_ln(loader *L, const char *base, size_t h, const float **g, const float **b)
+{
+	char n1[256], n2[256], full[512];
+
+	snprintf(full, sizeof full, "%s%s.gamma", L->prefix, base);
+	if (!L->err && st_find(L->m->st, full)) {
+		snprintf(n1, sizeof n1, "%s.gamma", base);
+		snprintf(n2, sizeof n2, "%s.beta", base);
+	} else {
+		snprintf(n1, sizeof n1, "%s.weight", base);
+		snprintf(n2, sizeof n2, "%s.bias", base);
+	}
+	*g = W(L, n1, h, 0);
+	*b = W(L, n2, h, 0);
+}
+
+static void
+W_lin(loader *L, const char *base, size_t out, size_t in, const float **w,
+      const float **b)
+{
+	char n1[256], n2[256];
+
+	snprintf(n1, sizeof n1, "%s.weight", base);
+	snprintf(n2, sizeof n2, "%s.bias", base);
+	*w = W(L, n1, out, in);
+	*b = W(L, n2, out, 0);
+}
+
+/* ------------------------------------------------------------- loading */
+
+void
+te_emb_free(te_emb *m)
+{
+	if (!m)
+		return;
+#ifdef TE_CUDA
+	emb_cuda_free(m);
+#endif
+	if (m->layer)
+		for (size_t i = 0; i < m->layers; i++) {
+			free(m->layer[i].qr);
+			free(m->layer[i].kr);
+		}
+	free(m->layer);
+	for (size_t i = 0; i < m->nws; i++) {
+		free(m->ws[i].buf);
+		free(m->ws[i].attn);
+	}
+	free(m->ws);
+	free(m->rel_ln);
+	free(m->stat_weight);
+	free(m->owned);
+	if (m->stat_names)
+		for (size_t i = 0; i < m->vocab; i++)
+			free(m->stat_names[i]);
+	free(m->stat_names);
+	free(m->stat_have);
+	st_close(m->st);
+	free(m);
+}
+
+size_t te_emb_dim(const te_emb *m) { return m->hidden; }
+size_t te_emb_vocab(const te_emb *m) { return m->vocab; }
+size_t te_emb_max_tokens(const te_emb *m) { return m->max_tokens; }
+int te_emb_is_static(const te_emb *m) { return m->arch == EMB_STATIC; }
+const char *te_emb_arch(const te_emb *m) { return m->arch_name; }
+int32_t te_emb_sep_id(const te_emb *m) { return m->sep_id; }
+int32_t te_emb_drop_id(const te_emb *m) { return m->drop_id; }
+size_t te_emb_keep_tokens(const te_emb *m) { return m->keep_tokens; }
+
+/* The unknown-token id of a tokenizer.json: model.unk_id (Unigram) or the
+ * id of model.unk_token in model.vocab (WordPiece, BPE); -1 when none. */
+static int32_t
+unk_id(const char *dir)
+{
+	char *p;
+	cJSON *j, *model, *u, *vocab, *e;
+	te_diag d = {0};
+	int32_t id = -1;
+
+	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
+		return -1;
+	j = emb_json_load(p, &d);
+	free(p);
+	if (!j)
+		return -1;
+	model = cJSON_GetObjectItemCaseSensitive(j, "model");
+	u = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
+	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+	if (cJSON_IsNumber(u) && u->valuedouble >= 0 && u->valuedouble < 2147483647.0) {
+		id = (int32_t)u->valuedouble;
+	} else if ((u = cJSON_GetObjectItemCaseSensitive(model, "unk_token")) &&
+	           cJSON_IsString(u) && cJSON_IsObject(vocab)) {
+		e = cJSON_GetObjectItemCaseSensitive(vocab, u->valuestring);
+		if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 2147483647.0)
+			id = (int32_t)e->valuedouble;
+	}
+	cJSON_Delete(j);
+	return id;
+}
+
+void
+te_emb_set_threads(te_emb *m, int n)
+{
+	m->threads = n < 1 ? 1 : n;
+}
+
+/* The id of a special token named in tokenizer.json's added_tokens. */
+static int32_t
+special_id(const char *dir, const char *const *names)
+{
+	char *p;
+	cJSON *j, *at, *e;
+	te_diag d = {0};
+	int32_t id = -1;
+
+	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
+		return -1;
+	j = emb_json_load(p, &d);
+	free(p);
+	if (!j)
+		return -1;
+	at = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
+	cJSON_ArrayForEach(e, at) {
+		const char *c = cfg_str(e, "content");
+		const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "id");
+
+		for (size_t k = 0; c && names[k] && id < 0; k++)
+			if (strcmp(c, names[k]) == 0 && cJSON_IsNumber(i) && i->valuedouble >= 0 &&
+			    i->valuedouble < 2147483647.0)
+				id = (int32_t)i->valuedouble;
+	}
+	cJSON_Delete(j);
+	return id;
+}
+
+/* Static table: Model2Vec (embeddings [+ mapping, weights]) or the input
+ * embedding matrix of any checkpoint. */
+static int
+load_static(te_emb *m, const char *wpath, te_diag *d)
+{
+	const st_tensor *t = st_find(m->st, "embeddings");
+	static const char *const cands[] = {
+		"embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight",
+		"mpnet.embeddings.word_embeddings.weight",
+		"deberta.embeddings.word_embeddings.weight",
+		"roberta.embeddings.word_embeddings.weight", "model.embed_tokens.weight",
+		"embed_tokens.weight", "transformer.wte.weight", "wte.weight",
+		"tok_embeddings.weight", "shared.weight", "encoder.embed_tokens.weight",
+		"gpt_neox.embed_in.weight", "transformer.word_embeddings.weight",
+		"word_embeddings.weight", NULL,
+	};
+
+	m->arch = EMB_STATIC;
+	m->arch_name = "static";
+	if (t) {
+		const st_tensor *map = st_find(m->st, "mapping"), *w = st_find(m->st, "weights");
+
+		m->arch_name = "model2vec";
+		if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
+			return te_diag_set(d, t->file, 0, "tensor 'embeddings' must be 2-D, "
+			                   "[tokens, dim]");
+		m->stat_rows = st_f32_any(m->st, t, d);
+		if (!m->stat_rows)
+			return -1;
+		m->stat_nrows = (size_t)t->shape[0];
+		m->hidden = (size_t)t->shape[1];
+		m->vocab = m->stat_nrows;
+		if (map) {
+			if (map->dtype != ST_I32 || map->ndim != 1)
+				return te_diag_set(d, map->file, 0, "tensor 'mapping' must be 1-D "
+				                   "I32, found %s", st_dtype_name(map->dtype));
+			m->vocab = (size_t)map->shape[0];
+			m->stat_map = (const int32_t *)map->data;
+			if ((uintptr_t)map->data & 3)
+				return te_diag_set(d, map->file, 0, "tensor 'mapping' is misaligned");
+			for (size_t i = 0; i < m->vocab; i++)
+				if (m->stat_map[i] < 0 || (size_t)m->stat_map[i] >= m->stat_nrows)
+					return te_diag_set(d, map->file, 0, "mapping[%zu] = %d is not a "
+					                   "row of 'embeddings' (%zu rows)", i,
+					                   m->stat_map[i], m->stat_nrows);
+		}
+		if (w) {
+			const float *wf;
+
+			if (w->ndim != 1 || w->shape[0] != m->vocab)
+				return te_diag_set(d, w->file, 0, "tensor 'weights' must have one "
+				                   "entry per token (%zu)", m->vocab);
+			if (w->dtype == ST_F64) {
+				/* kept in float: the product is rounded to float anyway */
+				m->stat_weight = malloc(m->vocab * sizeof(float));
+				if (!m->stat_weight)
+					return te_diag_set(d, w->file, 0, "out of memory");
+				for (size_t i = 0; i < m->vocab; i++) {
+					double x;
+
+					memcpy(&x, w->data + 8 * i, 8);
+					m->stat_weight[i] = (float)x;
+				}
+			} else {
+				wf = st_f32_any(m->st, w, d);
+				if (!wf)
+					return -1;
+				m->stat_weight = malloc(m->vocab * sizeof(float));
+				if (!m->stat_weight)
+					return te_diag_set(d, w->file, 0, "out of memory");
+				memcpy(m->stat_weight, wf, m->vocab * sizeof(float));
+			}
+		} else if (map) {
+			return te_diag_set(d, map->file, 0, "a 'mapping' tensor without its "
+			                   "'weights'");
+		}
+		return 0;
+	}
+	for (size_t i = 0; cands[i]; i++)
+		if ((t = st_find(m->st, cands[i])))
+			break;
+	if (!t)
+		for (size_t i = 0; i < st_count(m->st) && !t; i++) {
+			const char *n = st_at(m->st, i)->name;
+			size_t l = strlen(n);
+
+			if ((l >= 22 && strcmp(n + l - 22, "word_embeddings.weight") == 0) ||
+			    (l >= 19 && strcmp(n + l - 19, "embed_tokens.weight") == 0))
+				t = st_at(m->st, i);
+		}
+	if (!t)
+		return te_diag_set(d, wpath, 0, "no input embedding matrix found (looked for "
+		                   "'embeddings', '*word_embeddings.weight', "
+		                   "'*embed_tokens.weight', 'wte.weight')");
+	if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
+		return te_diag_set(d, t->file, 0, "tensor '%s' must be 2-D", t->name);
+	m->stat_rows = st_f32_any(m->st, t, d);
+	if (!m->stat_rows)
+		return -1;
+	m->stat_nrows = m->vocab = (size_t)t->shape[0];
+	m->hidden = (size_t)t->shape[1];
+	return 0;
+}
+
+static const char *const known_prefixes[] = {
+	"", "bert.", "mpnet.", "deberta.", "roberta.", "model.", NULL,
+};
+
+static int
+load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, maxpos = 0,
+	          types = 0, pad = 0, buckets = 32, pbuckets = -1, maxrel = -1;
+	const cJSON *epsj = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_eps");
+	const char *act = cfg_str(cfg, "hidden_act");
+	const char *pet = cfg_str(cfg, "position_embedding_type");
+	char name[256];
+
+	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_hidden_layers", 1, 1 << 10, 1, &layers, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "intermediate_size", 1, 1 << 18, 1, &ffn, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "vocab_size", 1, 1 << 26, 1, &vocab, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_position_embeddings", 0, 1 << 20, 0, &maxpos, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "type_vocab_size", 0, 1 << 16, 0, &types, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "pad_token_id", 0, 1 << 26, 0, &pad, d) < 0)
+		return -1;
+	if (hidden % heads)
+		return te_diag_set(d, cfgpath, 0, "hidden_size %lld is not a multiple of "
+		                   "num_attention_heads %lld", hidden, heads);
+	m->hidden = (size_t)hidden;
+	m->heads = (size_t)heads;
+	m->head_dim = m->hidden / m->heads;
+	m->layers = (size_t)layers;
+	m->ffn = (size_t)ffn;
+	m->vocab = (size_t)vocab;
+	m->max_pos = (size_t)maxpos;
+	m->type_vocab = (size_t)types;
+	m->pad_id = (int32_t)pad;
+	m->eps = 1e-12;
+	if (epsj) {
+		if (!cJSON_IsNumber(epsj) || !(epsj->valuedouble > 0) || epsj->valuedouble > 1)
+			return te_diag_set(d, cfgpath, 0, "\"layer_norm_eps\" must be a small "
+			                   "positive number");
+		m->eps = epsj->valuedouble;
+	}
+	if (act && (strcmp(act, "gelu_new") == 0 || strcmp(act, "gelu_pytorch_tanh") == 0 ||
+	            strcmp(act, "gelu_fast") == 0))
+		m->gelu_tanh = 1;
+	else if (act && strcmp(act, "gelu") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported hidden_act '%s' (gelu, "
+		                   "gelu_new supported)", act);
+	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA) {
+		if (pet && strcmp(pet, "absolute") != 0)
+			return te_diag_set(d, cfgpath, 0, "unsupported position_embedding_type "
+			                   "'%s' (only absolute)", pet);
+		if (m->max_pos == 0)
+			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
+		if (types == 0 && !cJSON_GetObjectItemCaseSensitive(cfg, "type_vocab_size"))
+			m->type_vocab = 2;
+	}
+	if (m->arch == EMB_MPNET) {
+		if (cfg_int(cfg, cfgpath, "relative_attention_num_buckets", 1, 1 << 10, 0,
+		            &buckets, d) < 0)
+			return -1;
+		m->type_vocab = 0;
+		if (!cJSON_GetObjectItemCaseSensitive(cfg, "pad_token_id"))
+			m->pad_id = 1;
+	}
+	if (m->arch == EMB_DEBERTA) {
+		const cJSON *pat = cJSON_GetObjectItemCaseSensitive(cfg, "pos_att_type");
+		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(cfg, "relative_attention");
+		const cJSON *pbi = cJSON_GetObjectItemCaseSensitive(cfg, "position_biased_input");
+		const cJSON *sak = cJSON_GetObjectItemCaseSensitive(cfg, "share_att_key");
+		long long conv = 0, esz = hidden;
+		const char *nre = cfg_str(cfg, "norm_rel_ebd");
+
+		if (cfg_int(cfg, cfgpath, "position_buckets", -1, 1 << 16, 0, &pbuckets, d) < 0 ||
+		    cfg_int(cfg, cfgpath, "max_relative_positions", -1, 1 << 20, 0, &maxrel,
+		            d) < 0 ||
+		    cfg_int(cfg, cfgpath, "conv_kernel_size", 0, 1 << 10, 0, &conv, d) < 0 ||
+		    cfg_int(cfg, cfgpath, "embedding_size", 1, 1 << 16, 0, &esz, d) < 0)
+			return -1;
+		if (conv)
+			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 convolution "
+			                   "layer (conv_kernel_size %lld)", conv);
+		if (esz != hidden)
+			return te_diag_set(d, cfgpath, 0, "unsupported: embedding_size %lld != "
+			                   "hidden_size %lld", esz, hidden);
+		if (!cJSON_IsTrue(rel))
+			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa without "
+			                   "relative_attention");
+		if (sak && !cJSON_IsTrue(sak))
+			return te_diag_set(d, cfgpath, 0, "unsupported: share_att_key false "
+			                   "(separate positional projections)");
+		if (!sak)
+			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 without "
+			                   "share_att_key");
+		if (!nre || strcmp(nre, "layer_norm") != 0)
+			return te_diag_set(d, cfgpath, 0, "unsupported: norm_rel_ebd '%s' (only "
+			                   "layer_norm)", nre ? nre : "none");
+		if (cJSON_IsString(pat)) {
+			char buf[128], *tok, *save;
+
+			snprintf(buf, sizeof buf, "%s", pat->valuestring);
+			for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+				if (strcmp(tok, "c2p") == 0)
+					m->c2p = 1;
+				else if (strcmp(tok, "p2c") == 0)
+					m->p2c = 1;
+				else
+					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type '%s'",
+					                   tok);
+			}
+		} else if (cJSON_IsArray(pat)) {
+			const cJSON *e;
+
+			cJSON_ArrayForEach(e, pat) {
+				if (cJSON_IsString(e) && strcmp(e->valuestring, "c2p") == 0)
+					m->c2p = 1;
+				else if (cJSON_IsString(e) && strcmp(e->valuestring, "p2c") == 0)
+					m->p2c = 1;
+				else
+					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type entry");
+			}
+		}
+		m->pos_biased_input = pbi ? cJSON_IsTrue(pbi) : 1;
+		if (maxrel < 1)
+			maxrel = maxpos;
+		if (maxrel < 1)
+			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
+		m->max_rel_pos = (size_t)maxrel;
+		m->log_buckets = pbuckets > 0;
+		m->span = pbuckets > 0 ? (size_t)pbuckets : (size_t)maxrel;
+	}
+	/* which prefix do the tensor names carry? */
+	for (size_t i = 0; known_prefixes[i]; i++) {
+		snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight",
+		         known_prefixes[i]);
+		if (st_find(m->st, name)) {
+			L.prefix = known_prefixes[i];
+			break;
+		}
+	}
+	m->word = W(&L, "embeddings.word_embeddings.weight", m->vocab, m->hidden);
+	W_ln(&L, "embeddings.LayerNorm", m->hidden, &m->emb_ln_g, &m->emb_ln_b);
+	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA || m->arch == EMB_MPNET ||
+	    (m->arch == EMB_DEBERTA && m->pos_biased_input))
+		m->pos = W(&L, "embeddings.position_embeddings.weight", m->max_pos, m->hidden);
+	if (m->type_vocab && m->arch != EMB_MPNET)
+		m->type = W(&L, "embeddings.token_type_embeddings.weight", m->type_vocab,
+		            m->hidden);
+	if (m->arch == EMB_MPNET) {
+		m->rel_buckets = (size_t)buckets;
+		m->rel_bias = W(&L, "encoder.relative_attention_bias.weight", m->rel_buckets,
+		                m->heads);
+	}
+	if (m->arch == EMB_DEBERTA) {
+		const float *g, *b;
+
+		m->rel_emb = W(&L, "encoder.rel_embeddings.weight", 2 * m->span, m->hidden);
+		W_ln(&L, "encoder.LayerNorm", m->hidden, &g, &b);
+		if (!L.err) {
+			m->rel_ln = malloc(2 * m->span * m->hidden * sizeof(float));
+			if (!m->rel_ln)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			memcpy(m->rel_ln, m->rel_emb, 2 * m->span * m->hidden * sizeof(float));
+			emb_layernorm(m->rel_ln, 2 * m->span, m->hidden, g, b, m->eps);
+		}
+	}
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers && !L.err; i++) {
+		emb_layer *l = &m->layer[i];
+		char b[128];
+		size_t H = m->hidden;
+
+#define LIN(suffix, out, in, w, bb) \
+	(snprintf(name, sizeof name, "encoder.layer.%zu.%s", i, suffix), \
+	 W_lin(&L, name, out, in, w, bb))
+		if (m->arch == EMB_MPNET) {
+			LIN("attention.attn.q", H, H, &l->wq, &l->bq);
+			LIN("attention.attn.k", H, H, &l->wk, &l->bk);
+			LIN("attention.attn.v", H, H, &l->wv, &l->bv);
+			LIN("attention.attn.o", H, H, &l->wo, &l->bo);
+			snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
+		} else if (m->arch == EMB_DEBERTA) {
+			LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
+			LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
+			LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
+			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+		} else {
+			LIN("attention.self.query", H, H, &l->wq, &l->bq);
+			LIN("attention.self.key", H, H, &l->wk, &l->bk);
+			LIN("attention.self.value", H, H, &l->wv, &l->bv);
+			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+		}
+		W_ln(&L, b, H, &l->ln1_g, &l->ln1_b);
+		LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
+		LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
+#undef LIN
+		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
+		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
+		if (m->arch == EMB_DEBERTA && !L.err) {
+			size_t R = 2 * m->span;
+
+			l->qr = malloc(R * H * sizeof(float));
+			l->kr = malloc(R * H * sizeof(float));
+			if (!l->qr || !l->kr)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
+			emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
+		}
+	}
+	if (!L.err) {
+		snprintf(name, sizeof name, "%spooler.dense.weight", L.prefix);
+		if (st_find(m->st, name))
+			W_lin(&L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
+	}
+	if (L.err)
+		return -1;
+	/* a layer beyond num_hidden_layers means config and weights disagree */
+	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L.prefix,
+	         m->layers);
+	if (st_find(m->st, name))
+		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
+		                   "have more layers", m->layers);
+	switch (m->arch) {
+	case EMB_BERT:
+		m->max_tokens = m->max_pos;
+		break;
+	case EMB_ROBERTA:
+	case EMB_MPNET:
+		if (m->max_pos < (size_t)m->pad_id + 2)
+			return te_diag_set(d, cfgpath, 0, "max_position_embeddings %zu is too "
+			                   "small for pad_token_id %d", m->max_pos, m->pad_id);
+		m->max_tokens = m->max_pos - (size_t)m->pad_id - 1;
+		break;
+	case EMB_DEBERTA:
+		m->max_tokens = m->max_pos ? m->max_pos : m->max_rel_pos;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int
+ends_with(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+
+	return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+te_emb *
+te_emb_load(const char *path, int flags, te_diag *d)
+{
+	te_emb *m = calloc(1, sizeof *m);
+	char *dir = NULL, *cfgpath = NULL, *wpath = NULL;
+	cJSON *cfg = NULL;
+	const char *mt = NULL;
+
+	if (!m) {
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
+	m->threads = 1;
+	m->sep_id = -1;
+	m->drop_id = -1;
+	if (is_dir(path)) {
+		dir = strdup(path);
+	} else {
+		char *slash;
+
+		dir = strdup(path);
+		if (dir && (slash = strrchr(dir, '/')))
+			*slash = '\0';
+		else if (dir)
+			strcpy(dir, ".");
+		wpath = strdup(path);
+		if (!wpath)
+			goto oom;
+	}
+	if (!dir)
+		goto oom;
+	if (!wpath) {
+		wpath = te_model_file(dir, "model.safetensors");
+		if (!wpath)
+			wpath = te_model_file(dir, "model.safetensors.index.json");
+		if (!wpath) {
+			char *bin = te_model_file(dir, "pytorch_model.bin");
+
+			if (bin) {
+				te_diag_set(d, bin, 0, "only safetensors weights are supported; "
+				            "convert pytorch_model.bin to model.safetensors");
+				free(bin);
+			} else {
+				te_diag_set(d, dir, 0, "no model.safetensors (or sharded "
+				            "model.safetensors.index.json) in the model directory");
+			}
+			goto fail;
+		}
+	}
+	if (ends_with(wpath, ".json"))
+		m->st = st_open_index(wpath, d);
+	else
+		m->st = st_open(wpath, d);
+	if (!m->st)
+		goto fail;
+	cfgpath = te_model_file(dir, "config.json");
+	if (cfgpath) {
+		cfg = emb_json_load(cfgpath, d);
+		if (!cfg)
+			goto fail;
+		mt = cfg_str(cfg, "model_type");
+	}
+	if (!cfgpath && !(flags & TE_EMB_STATIC) && !st_find(m->st, "embeddings")) {
+		te_diag_set(d, dir, 0, "no config.json in the model directory (the encoder "
+		            "needs it; --static gives the input embeddings without it)");
+		goto fail;
+	}
+	if ((flags & TE_EMB_STATIC) || !cfgpath || (mt && strcmp(mt, "model2vec") == 0) ||
+	    (st_find(m->st, "embeddings") && st_count(m->st) <= 3)) {
+		if (load_static(m, wpath, d) < 0)
+			goto fail;
+		if (strcmp(m->arch_name, "model2vec") == 0 && !(flags & TE_EMB_STATIC)) {
+			/* as model2vec's encode(): no [UNK], the first 512 ids */
+			m->drop_id = unk_id(dir);
+			m->keep_tokens = 512;
+		}
+	} else {
+		if (!mt) {
+			te_diag_set(d, cfgpath, 0, "no \"model_type\" in config.json");
+			goto fail;
+		}
+		if (strcmp(mt, "bert") == 0) {
+			m->arch = EMB_BERT;
+			m->arch_name = "bert";
+		} else if (strcmp(mt, "roberta") == 0 || strcmp(mt, "xlm-roberta") == 0 ||
+		           strcmp(mt, "camembert") == 0) {
+			m->arch = EMB_ROBERTA;
+			m->arch_name = "roberta";
+		} else if (strcmp(mt, "mpnet") == 0) {
+			m->arch = EMB_MPNET;
+			m->arch_name = "mpnet";
+		} else if (strcmp(mt, "deberta-v2") == 0) {
+			m->arch = EMB_DEBERTA;
+			m->arch_name = "deberta-v2";
+		} else {
+			te_diag_set(d, cfgpath, 0, "unsupported architecture '%.100s' (model_type); "
+			            "contextual embeddings support bert, roberta, xlm-roberta, "
+			            "mpnet and deberta-v2; --static gives the input embeddings of "
+			            "any model", mt);
+			goto fail;
+		}
+		if (load_encoder(m, cfg, cfgpath, d) < 0)
+			goto fail;
+		{
+			static const char *const sep[] = {"[SEP]", "</s>", NULL};
+			long long v = -1;
+
+			m->sep_id = special_id(dir, sep);
+			if (m->sep_id < 0 && cfg_int(cfg, cfgpath, "sep_token_id", 0, 1 << 26, 0,
+			                             &v, d) == 0 && v >= 0)
+				m->sep_id = (int32_t)v;
+		}
+	}
+	cJSON_Delete(cfg);
+	free(dir);
+	free(cfgpath);
+	free(wpath);
+	return m;
+oom:
+	te_diag_set(d, path, 0, "out of memory");
+fail:
+	cJSON_Delete(cfg);
+	free(dir);
+	free(cfgpath);
+	free(wpath);
+	te_emb_free(m);
+	return NULL;
+}
+
+/* ----------------------------------------------------------- forward */
+
+static int
+check_ids(const te_emb *m, size_t doc, const int32_t *ids, size_t n, te_diag *d)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] < 0 || (size_t)ids[i] >= m->vocab)
+			return te_diag_set(d, NULL, (long)doc + 1, "token id %d (token %zu) is "
+			                   "outside the vocabulary of %zu", ids[i], i + 1, m->vocab);
+		else if (m->stat_have && !m->stat_have[ids[i]])
+			return te_diag_set(d, NULL, (long)doc + 1, "token id %d ('%.80s') has no "
+			                   "word vector (--unknown-zero makes it zeros)", ids[i],
+			                   m->stat_names[ids[i]] ? m->stat_names[ids[i]] : "");
+	return 0;
+}
+
+static void
+embed_doc(const te_emb *m, const int32_t *ids, size_t T, const int32_t *types,
+          int auto_types, float *x)
+{
+	size_t H = m->hidden;
+	int seg = 0;
+	size_t nsep = 0;
+	size_t pos = (size_t)m->pad_id;
+
+	if (auto_types && !types && m->type && m->type_vocab > 1 && m->sep_id >= 0)
+		for (size_t t = 0; t < T; t++)
+			nsep += ids[t] == m->sep_id;
+	for (size_t t = 0; t < T; t++) {
+		const float *w = m->word + (size_t)ids[t] * H;
+		float *o = x + t * H;
+		int tt = types ? types[t] : (nsep > 1 ? seg : 0);
+
+		memcpy(o, w, H * sizeof *o);
+		if (m->type)
+			for (size_t h = 0; h < H; h++)
+				o[h] += m->type[(size_t)tt * H + h];
+		if (m->pos) {
+			size_t p;
+
+			if (m->arch == EMB_MPNET || m->arch == EMB_ROBERTA) {
+				/* positions count the non-pad tokens from pad+1; pads get pad */
+				if (ids[t] == m->pad_id) {
+					p = (size_t)m->pad_id;
+				} else {
+					pos++;
+					p = pos;
+				}
+			} else {
+				p = t;
+			}
+			for (size_t h = 0; h < H; h++)
+				o[h] += m->pos[p * H + h];
+		}
+		if (ids[t] == m->sep_id)
+			seg = 1;
+	}
+	emb_layernorm(x, T, H, m->emb_ln_g, m->emb_ln_b, m->eps);
+}
+
+int
+te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len,
+               const int32_t *const *types, int auto_types, float *const *out,
+               te_diag *d)
+{
+	size_t H = m->hidden, total = 0, *off;
+	float *x;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (check_ids(m, i, ids[i], len[i], d) < 0)
+			return -1;
+		if (m->max_tokens && len[i] > m->max_tokens)
+			return te_diag_set(d, NULL, (long)i + 1, "%zu tokens, more than the %zu "
+			                   "the model takes (--truncate cuts them)", len[i],
+			                   m->max_tokens);
+		if (types && types[i])
+			for (size_t t = 0; t < len[i]; t++)
+				if (types[i][t] < 0 || (size_t)types[i][t] >= (m->type_vocab ? m->type_vocab : 1))
+					return te_diag_set(d, NULL, (long)i + 1, "token type %d is not "
+					                   "below type_vocab_size %zu", types[i][t],
+					                   m->type_vocab);
+		total += len[i];
+	}
+	if (m->arch == EMB_STATIC) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t t = 0; t < len[i]; t++) {
+				size_t id = (size_t)ids[i][t];
+				size_t row = m->stat_map ? (size_t)m->stat_map[id] : id;
+				const float *src = m->stat_rows + row * H;
+				float *o = out[i] + t * H;
+
+				if (m->stat_weight)
+					for (size_t h = 0; h < H; h++)
+						o[h] = src[h] * m->stat_weight[id];
+				else
+					memcpy(o, src, H * sizeof *o);
+			}
+		return 0;
+	}
+	if (total == 0)
+		return 0;
+	off = malloc((n + 1) * sizeof *off);
+	x = malloc(total * H * sizeof *x);
+	if (!off || !x) {
+		free(off);
+		free(x);
+		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", total);
+	}
+	off[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		off[i + 1] = off[i] + len[i];
+		/* DeBERTa: LN(word) only, as it has no positions or types */
+		embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
+		          x + off[i] * H);
+	}
+#ifdef TE_CUDA
+	rc = emb_encode_cuda(m, x, n, off, d);
+	if (rc == 1)
+		rc = emb_encode_cpu(m, x, n, off, d);
+#else
+	rc = emb_encode_cpu(m, x, n, off, d);
+#endif
+	if (rc == 0)
+		for (size_t i = 0; i < n; i++)
+			memcpy(out[i], x + off[i] * H, len[i] * H * sizeof(float));
+	free(off);
+	free(x);
+	return rc;
+}
+
+int
+te_emb_pooler(te_emb *m, const float *h0, float *out, te_diag *d)
+{
+	if (!m->pool_w)
+		return te_diag_set(d, NULL, 0, "the model has no pooler");
+	emb_linear_ref(h0, 1, m->hidden, m->pool_w, m->pool_b, m->hidden, out);
+	for (size_t h = 0; h < m->hidden; h++)
+		out[h] = tanhf(out[h]);
+	return 0;
+}

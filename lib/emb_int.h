@@ -1,0 +1,152 @@
+/* emb_int.h: private to the embedding modules (safetensors, encoders, pooling). */
+#ifndef TOKEMB_EMB_INT_H
+#define TOKEMB_EMB_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tokemb.h"
+
+/* ------------------------------------------------------------ safetensors */
+
+typedef enum st_dtype {
+	ST_F64, ST_F32, ST_F16, ST_BF16, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8, ST_BOOL
+} st_dtype;
+
+#define ST_MAX_DIMS 8
+
+typedef struct st_tensor {
+	char *name;
+	st_dtype dtype;
+	int ndim;
+	uint64_t shape[ST_MAX_DIMS];
+	uint64_t nelem;
+	const unsigned char *data;   /* into the mapping */
+	size_t nbytes;
+	const char *file;            /* the file it lives in, for messages */
+} st_tensor;
+
+/* One model's tensors, from one file or several shards.  Memory-mapped. */
+typedef struct st_set st_set;
+
+/* Open one safetensors file, or several (the shards named by an index file):
+ * every header is checked (length, JSON, dtypes, shapes, offsets within the
+ * data, no overlaps) before anything is used. */
+st_set *st_open(const char *path, te_diag *d);
+/* Open the shards of model.safetensors.index.json. */
+st_set *st_open_index(const char *index_path, te_diag *d);
+void st_close(st_set *s);
+/* The tensor of that name, or NULL. */
+const st_tensor *st_find(const st_set *s, const char *name);
+size_t st_count(const st_set *s);
+const st_tensor *st_at(const st_set *s, size_t i);
+const char *st_dtype_name(st_dtype t);
+/* The tensor as float32 of exactly the shape given (ndim dims; a leading
+ * 1 in the file's shape is tolerated when want has one dim fewer): F32 data
+ * is returned in place when aligned, other float types are converted once
+ * into memory owned by the set.  NULL with d filled on a missing tensor, a
+ * wrong shape or a dtype that is not a float. */
+const float *st_f32(st_set *s, const char *name, int ndim, const uint64_t *want,
+                    te_diag *d);
+/* Same, any shape: *rows and *cols get the 2-D shape (1-D: rows = n, cols = 1). */
+const float *st_f32_any(st_set *s, const st_tensor *t, te_diag *d);
+/* Bytes the set converted (copied) rather than mapped. */
+size_t st_converted_bytes(const st_set *s);
+
+float te_half_to_float(uint16_t h);
+/* Parse a JSON file (a config) into an object; NULL with d filled. */
+struct cJSON *emb_json_load(const char *path, te_diag *d);
+float te_bf16_to_float(uint16_t h);
+
+/* ------------------------------------------------------------- encoders */
+
+typedef enum emb_arch {
+	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA
+} emb_arch;
+
+typedef struct emb_ws {
+	float *buf, *attn;
+	size_t buf_cap, attn_cap;
+} emb_ws;
+
+typedef struct emb_layer {
+	const float *wq, *bq, *wk, *bk, *wv, *bv;   /* [H, H], [H] */
+	const float *wo, *bo;                       /* attention output dense */
+	const float *ln1_g, *ln1_b;                 /* attention LayerNorm */
+	const float *wi, *bi;                       /* [F, H], [F] */
+	const float *wo2, *bo2;                     /* [H, F], [H] */
+	const float *ln2_g, *ln2_b;                 /* output LayerNorm */
+	float *qr, *kr;      /* DeBERTa: R Wq^T + bq, R Wk^T + bk, [2*span, H] */
+} emb_layer;
+
+struct te_emb {
+	emb_arch arch;
+	const char *arch_name;
+	st_set *st;
+	size_t vocab, hidden, heads, head_dim, ffn, layers;
+	size_t max_pos;          /* rows of the position table (or 0) */
+	size_t max_tokens;       /* longest accepted input, 0 = none */
+	size_t type_vocab;
+	int32_t pad_id, sep_id;
+	int32_t drop_id;         /* Model2Vec: [UNK], dropped before pooling */
+	size_t keep_tokens;      /* Model2Vec: the first 512 ids only */
+	double eps;
+	int gelu_tanh;           /* hidden_act gelu_new / gelu_pytorch_tanh */
+	int threads;
+	/* embeddings */
+	const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+	/* static */
+	const float *stat_rows;        /* [vocab or clusters, dim] */
+	const int32_t *stat_map;       /* model2vec vocabulary quantization */
+	float *stat_weight;            /* [vocab] per-token scale */
+	size_t stat_nrows;
+	float *owned;                  /* static rows built here (word vectors) */
+	unsigned char *stat_have;      /* word vectors: 0 = the token has none */
+	char **stat_names;             /* word vectors: the token strings */
+	/* MPNet */
+	const float *rel_bias;         /* [32, heads] */
+	size_t rel_buckets;
+	/* DeBERTa */
+	const float *rel_emb;          /* [2*span, H] */
+	float *rel_ln;                 /* LN(rel_emb) */
+	size_t span;                   /* position buckets (att_span) */
+	int log_buckets;               /* position_buckets > 0 */
+	size_t max_rel_pos;
+	int c2p, p2c;
+	int pos_biased_input;
+	emb_layer *layer;
+	const float *pool_w, *pool_b;
+	/* scratch kept between calls, so that big buffers are not faulted in
+	 * anew: one per worker thread (documents split across threads) */
+	struct emb_ws *ws;
+	size_t nws;
+	void *cuda;                    /* device copy of the weights (CUDA builds) */
+	int cuda_failed;               /* no usable GPU: stay on the CPU */
+};
+
+/* The encoders' forward pass for one packed batch: x is (ntok, H), the
+ * concatenation of the documents' embeddings; off[i]..off[i+1] the rows of
+ * document i.  Writes the last hidden state back into x. */
+int emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
+#ifdef TE_CUDA
+/* The same on the GPU (cuBLAS); returns 1 when no GPU is usable (then the
+ * caller runs the CPU path), 0 on success, -1 on error. */
+int emb_encode_cuda(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
+void emb_cuda_free(te_emb *m);
+#endif
+
+/* Relative-position buckets, exposed for the unit tests. */
+int emb_mpnet_bucket(int rel, int num_buckets, int max_distance);
+int emb_deberta_bucket(int rel, int bucket_size, int max_position);
+
+/* Scalar reference kernels, kept beside the BLAS path and tested against it. */
+void emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
+                   double eps);
+void emb_gelu(float *x, size_t n);
+void emb_gelu_scalar(float *x, size_t n);
+void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
+                    const float *b, size_t out, float *y);
+void emb_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
+                size_t out, float *y);
+
+#endif
