@@ -933,10 +933,10 @@ hsearch_worker(void *arg, int tid)
 			if (!skip)
 				knn_heap_push(&hp, -c.top.s[i], r);
 		}
-		knn_heap_sort(&hp);
 		if (h->metric == TE_KNN_METRIC_EUCLIDEAN)
-			for (size_t i = 0; i < hp.n; i++)
-				hp.h[i].score = sqrtf(-hp.h[i].score);
+			knn_finish_l2(h->data, h->dim, s->q + j * h->dim, hp.h, hp.n);
+		else
+			knn_heap_sort(&hp);
 		s->nout[j] = hp.n;
 	}
 	ctx_release(&c);

@@ -118,6 +118,25 @@ knn_heap_sort(knn_heap *hp)
 	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
 }
 
+/* |x|^2 - 2 x.q + |q|^2 loses digits next to 0 (a row's distance to itself
+ * comes out 2e-4, not 0): the distances of the hits kept are computed again
+ * directly, and the hits sorted on them, smallest first. */
+void
+knn_finish_l2(const float *data, size_t dim, const float *q, te_knn_hit *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float *r = data + (size_t)h[i].row * dim;
+		double s = 0;
+
+		for (size_t j = 0; j < dim; j++)
+			s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
+		h[i].score = -(float)sqrt(s);
+	}
+	qsort(h, n, sizeof *h, hit_cmp);
+	for (size_t i = 0; i < n; i++)
+		h[i].score = -h[i].score;
+}
+
 te_knn *
 te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 {
@@ -374,10 +393,10 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		knn_heap_sort(&hp);
 		if (x->metric == TE_KNN_METRIC_EUCLIDEAN)
-			for (size_t i = 0; i < hp.n; i++)
-				hp.h[i].score = sqrtf(-hp.h[i].score);
+			knn_finish_l2(x->data, dim, q + j * dim, hp.h, hp.n);
+		else
+			knn_heap_sort(&hp);
 	}
 done:
 	free(s.tk);
