@@ -1,6 +1,7 @@
 /* knn: nearest neighbours and analogies over a vector file. See knn(1). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -452,15 +453,73 @@ query_line(const char *name, long ln, char *line, size_t len)
 	}
 }
 
+/* A TEVEC file of query vectors: labelled by their row, counting from 1. */
+static int
+read_tevec_queries(const char *path)
+{
+	te_diag d = {0};
+	te_vecstream *s = te_vecstream_open(path, &d);
+	float *x;
+	size_t n;
+	long row = 0;
+	int rc;
+
+	if (!s) {
+		warn_diag(&d);
+		return -1;
+	}
+	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &d)) == 1) {
+		char lab[32];
+
+		row++;
+		if (n != dim) {
+			snprintf(lab, sizeof lab, "%zu", n);
+			bad_line(path, row, "query has %.*s components", lab, strlen(lab));
+			break;
+		}
+		snprintf(lab, sizeof lab, "%ld", row);
+		new_query(lab, strlen(lab));
+		memcpy(bq + bn * dim, x, dim * sizeof *x);
+		bn++;
+	}
+	flush_batch();
+	te_vecstream_close(s);
+	if (rc < 0) {
+		warn_diag(&d);
+		return -1;
+	}
+	return 0;
+}
+
+/* True when path (or standard input, if it is a file) starts with the
+ * TEVEC magic. */
+static int
+is_tevec(const char *path)
+{
+	char m[8];
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, m, sizeof m, 0);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
+}
+
 static int
 read_queries(const char *path)
 {
 	te_diag d = {0};
-	te_reader *r = te_reader_open(path, '\n', &d);
+	te_reader *r;
 	char *line;
 	size_t len;
 	int rc;
 
+	if (is_tevec(path))
+		return read_tevec_queries(path);
+	r = te_reader_open(path, '\n', &d);
 	if (!r) {
 		warn_diag(&d);
 		return -1;

@@ -33,7 +33,9 @@
  *   128    levels: rows u8, padded to 8
  *          layer 0: rows * (1 + 2M) u32: count, then the links
  *          upper offsets: rows u64, into the upper table (u32 units)
- *          upper table: per node of level L > 0, L * (1 + M) u32
+ *          upper table: per node of level L > 0, L * (1 + M) u32, padded to 8
+ *          rows f32: 1/|row| (0 for a zero row), so that a search need not
+ *          read every vector to start
  */
 #define HNSW_MAGIC "TOKEMBH"
 #define HNSW_HEADER 128
@@ -282,21 +284,33 @@ new_stamp(hctx *c, size_t rows)
 }
 
 /* Copy the links of n at lev into c->tmp (under the node's lock while the
- * graph is being built).  Returns the count. */
+ * graph is being built), leaving out any that a damaged file may hold: a
+ * layer the node is not on, a count beyond M, a row beyond the vectors.
+ * Checking here costs a compare per link; checking the whole file at load
+ * would read all of it for each run.  Returns the count. */
 static size_t
 read_links(const te_hnsw *h, hctx *c, uint32_t n, int lev, int locked)
 {
-	uint32_t *l;
-	size_t cnt;
+	const uint32_t *l;
+	size_t cnt, got = 0, max = lev ? h->M : h->M0;
 
+	if (lev > 0) {
+		if (h->level[n] < lev)
+			return 0;
+		if (!h->ul && (h->uoff[n] > h->upper_n ||
+		               (uint64_t)h->level[n] * (1 + h->M) > h->upper_n - h->uoff[n]))
+			return 0;
+	}
 	if (locked)
 		pthread_mutex_lock(&h->locks[n % NLOCKS]);
 	l = links(h, n, lev);
-	cnt = l[0];
-	memcpy(c->tmp, l + 1, cnt * sizeof *c->tmp);
+	cnt = l[0] < max ? l[0] : max;
+	for (size_t i = 0; i < cnt; i++)
+		if (l[1 + i] < h->rows)
+			c->tmp[got++] = l[1 + i];
 	if (locked)
 		pthread_mutex_unlock(&h->locks[n % NLOCKS]);
-	return cnt;
+	return got;
 }
 
 /* Greedy descent on one layer from *ep (score *eps). */
@@ -343,14 +357,7 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 		if (cs < bound && c->top.n >= ef)
 			break;
 		pq_pop(&c->cand);
-		if (locked) {
-			cnt = read_links(h, c, cur, lev, 1);
-		} else {
-			const uint32_t *l = links(h, cur, lev);
-
-			cnt = l[0];
-			memcpy(c->tmp, l + 1, cnt * sizeof *c->tmp);
-		}
+		cnt = read_links(h, c, cur, lev, locked);
 		for (size_t i = 0; i < cnt; i++) {
 			uint32_t n = c->tmp[i];
 			float s;
@@ -587,7 +594,7 @@ fingerprint(const te_vecs *v)
 }
 
 static te_hnsw *
-hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, te_diag *d)
+hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, int norms, te_diag *d)
 {
 	te_hnsw *h = calloc(1, sizeof *h);
 
@@ -602,7 +609,7 @@ hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, te_diag *d)
 	h->metric = metric;
 	h->M = M;
 	h->M0 = 2 * M;
-	if (metric == TE_KNN_METRIC_COSINE) {
+	if (norms) {
 		h->inv = malloc((h->rows ? h->rows : 1) * sizeof *h->inv);
 		if (!h->inv) {
 			free(h);
@@ -631,7 +638,7 @@ te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M, size_t efc, int thread
 		return te_diag_set(d, NULL, 0, "bad HNSW parameters"), NULL;
 	if (te_vecs_rows(v) >= UINT32_MAX)
 		return te_diag_set(d, NULL, 0, "too many vectors for an HNSW index"), NULL;
-	h = hnsw_alloc(v, metric, M, d);
+	h = hnsw_alloc(v, metric, M, 1, d);
 	if (!h)
 		return NULL;
 	h->efc = efc;
@@ -698,7 +705,8 @@ te_hnsw_free(te_hnsw *h)
 		pthread_mutex_destroy(&h->glock);
 		free(h->locks);
 	}
-	free(h->inv);
+	if (!h->map)
+		free(h->inv);
 	free(h);
 }
 
@@ -761,6 +769,9 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 		if (h->level[i])
 			bad |= put(fp, links(h, (uint32_t)i, 1),
 			           (size_t)h->level[i] * (1 + h->M) * sizeof(uint32_t));
+	if (off % 2)
+		bad |= put(fp, &pad, 4);
+	bad |= put(fp, h->inv, h->rows * sizeof *h->inv);
 	if (bad) {
 		te_diag_set(d, path, 0, "write error: %s", strerror(errno));
 		te_atomic_abort(a);
@@ -776,7 +787,7 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	struct stat st;
 	unsigned char *m;
 	uint32_t version, metric, M, efc, top;
-	uint64_t rows, dim, entry, fp, upn, need, o_l0, o_uoff, o_up;
+	uint64_t rows, dim, entry, fp, upn, need, o_l0, o_uoff, o_up, o_inv;
 	te_hnsw *h;
 
 	if (fd < 0) {
@@ -827,14 +838,15 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	o_l0 = HNSW_HEADER + (rows + 7) / 8 * 8;
 	o_uoff = o_l0 + (rows * (1 + 2 * (uint64_t)M) * 4 + 7) / 8 * 8;
 	o_up = o_uoff + rows * 8;
-	need = o_up + upn * 4;
+	o_inv = o_up + (upn * 4 + 7) / 8 * 8;
+	need = o_inv + rows * 4;
 	if (need != (uint64_t)st.st_size) {
 		te_diag_set(d, path, 0, "truncated or damaged HNSW index (%llu bytes, "
 		            "expected %llu)", (unsigned long long)st.st_size,
 		            (unsigned long long)need);
 		goto bad;
 	}
-	h = hnsw_alloc(v, (te_knn_metric)metric, M, d);
+	h = hnsw_alloc(v, (te_knn_metric)metric, M, 0, d);
 	if (!h)
 		goto bad;
 	h->map = m;
@@ -847,31 +859,7 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	h->uoff = (uint64_t *)(m + o_uoff);
 	h->upper = (uint32_t *)(m + o_up);
 	h->upper_n = upn;
-	/* check every link once: a damaged file must not send a search astray */
-	for (uint64_t i = 0; i < rows; i++) {
-		const uint32_t *l = h->l0 + i * (1 + h->M0);
-
-		if (h->level[i] > top || l[0] > h->M0)
-			goto damaged;
-		for (uint32_t j = 0; j < l[0]; j++)
-			if (l[1 + j] >= rows)
-				goto damaged;
-		if (h->level[i]) {
-			uint64_t len = (uint64_t)h->level[i] * (1 + M);
-
-			if (h->uoff[i] > upn || len > upn - h->uoff[i])
-				goto damaged;
-			for (uint32_t lv = 1; lv <= h->level[i]; lv++) {
-				const uint32_t *u = links(h, (uint32_t)i, (int)lv);
-
-				if (u[0] > M)
-					goto damaged;
-				for (uint32_t j = 0; j < u[0]; j++)
-					if (u[1 + j] >= rows || h->level[u[1 + j]] < lv)
-						goto damaged;
-			}
-		}
-	}
+	h->inv = (float *)(m + o_inv);
 	if (rows && h->level[entry] != top)
 		goto damaged;
 	return h;

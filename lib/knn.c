@@ -27,6 +27,10 @@ struct te_knn {
 	float *sqnorm;       /* rows, Euclidean only */
 	te_knn_metric metric;
 	int threads;
+	/* norms are computed a block of rows at a time, when first needed, so
+	 * that one query over a large mapped file reads it once */
+	unsigned char *ready;  /* per block of BR rows */
+	size_t nblocks;
 };
 
 float
@@ -150,23 +154,15 @@ te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 	x->data = te_vecs_data(v);
 	x->metric = metric;
 	x->threads = knn_threads(threads);
+	x->nblocks = (x->rows + BR - 1) / BR;
 	x->norm = malloc((x->rows ? x->rows : 1) * sizeof *x->norm);
-	if (!x->norm)
+	x->ready = calloc(x->nblocks ? x->nblocks : 1, 1);
+	if (!x->norm || !x->ready)
 		goto oom;
-	for (size_t i = 0; i < x->rows; i++)
-		x->norm[i] = knn_norm(x->data + i * x->dim, x->dim);
 	if (metric == TE_KNN_METRIC_EUCLIDEAN) {
 		x->sqnorm = malloc((x->rows ? x->rows : 1) * sizeof *x->sqnorm);
 		if (!x->sqnorm)
 			goto oom;
-		for (size_t i = 0; i < x->rows; i++) {
-			const float *r = x->data + i * x->dim;
-			double s = 0;
-
-			for (size_t j = 0; j < x->dim; j++)
-				s += (double)r[j] * r[j];
-			x->sqnorm[i] = (float)s;
-		}
 	}
 	openblas_set_num_threads(1);
 	return x;
@@ -183,11 +179,73 @@ te_knn_free(te_knn *x)
 		return;
 	free(x->norm);
 	free(x->sqnorm);
+	free(x->ready);
 	free(x);
 }
 
 te_vecs *te_knn_vecs(const te_knn *x) { return x->v; }
-float te_knn_norm(const te_knn *x, size_t i) { return x->norm[i]; }
+/* Norms (and squared norms) of block b, unless done.  A block is only ever
+ * filled by one thread at a time (see te_knn_search). */
+static void
+ensure_block(te_knn *x, size_t b)
+{
+	size_t r0 = b * BR, r1 = r0 + BR < x->rows ? r0 + BR : x->rows;
+
+	if (x->ready[b])
+		return;
+	for (size_t i = r0; i < r1; i++) {
+		const float *r = x->data + i * x->dim;
+		double s = 0;
+
+		for (size_t j = 0; j < x->dim; j++)
+			s += (double)r[j] * r[j];
+		x->norm[i] = (float)sqrt(s);
+		if (x->sqnorm)
+			x->sqnorm[i] = (float)s;
+	}
+	x->ready[b] = 1;
+}
+
+struct ensure {
+	te_knn *x;
+	size_t nb, next;
+};
+
+static void
+ensure_worker(void *arg, int tid)
+{
+	struct ensure *e = arg;
+	size_t b;
+
+	while ((b = __atomic_fetch_add(&e->next, 1, __ATOMIC_RELAXED)) < e->nb)
+		ensure_block(e->x, b);
+}
+
+/* Every norm of the first `rows` rows, in parallel. */
+static void
+ensure_all(te_knn *x, size_t rows)
+{
+	struct ensure e = {x, (rows + BR - 1) / BR, 0};
+	int nt = x->threads;
+
+	while (e.next < e.nb && x->ready[e.next])
+		e.next++;
+	if (e.next == e.nb)
+		return;
+	if ((size_t)nt > e.nb - e.next)
+		nt = (int)(e.nb - e.next);
+	if (knn_parallel(nt, ensure_worker, &e) < 0)
+		for (size_t b = 0; b < e.nb; b++)
+			ensure_block(x, b);
+}
+
+static float
+row_norm(const te_knn *x, size_t r)
+{
+	return x->ready[r / BR] ? x->norm[r] : knn_norm(x->data + r * x->dim, x->dim);
+}
+
+float te_knn_norm(const te_knn *x, size_t i) { return row_norm(x, i); }
 
 /* --------------------------------------------------------- the search */
 
@@ -229,6 +287,7 @@ score_block(struct search *s, float *S, size_t j0, size_t nj, size_t r0, size_t 
 	te_knn *x = s->x;
 	size_t dim = x->dim, k = s->k;
 
+	ensure_block(x, r0 / BR);
 	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nj, (int)nr, (int)dim,
 	            1.0f, s->q + j0 * dim, (int)dim, x->data + r0 * dim, (int)dim, 0.0f,
@@ -383,6 +442,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 		size_t per = (nq + nt - 1) / (size_t)nt;
 
 		s.qb = per < QB ? per : QB;
+		ensure_all(x, limit);  /* threads share the blocks here */
 		if (knn_parallel(nt, search_worker, &s) < 0)
 			s.failed = 1;
 	}
@@ -413,7 +473,7 @@ static void
 unit_row(const te_knn *x, long i, float *out)
 {
 	const float *r = x->data + (size_t)i * x->dim;
-	float n = x->norm[i];
+	float n = row_norm(x, (size_t)i);
 
 	for (size_t j = 0; j < x->dim; j++)
 		out[j] = r[j] / n;
@@ -433,7 +493,7 @@ te_knn_mean(const te_knn *x, const long *pos, size_t npos, const long *neg,
 	for (size_t i = 0; i < npos + nneg; i++) {
 		long r = i < npos ? pos[i] : neg[i - npos];
 		const float *v = x->data + (size_t)r * dim;
-		float n = x->norm[r];
+		float n = row_norm(x, (size_t)r);
 
 		for (size_t j = 0; j < dim; j++) {
 			float u = v[j] / n;
@@ -479,6 +539,7 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 		unit_row(x, neg[i], T + (npos + i) * dim);
 		ex[npos + i] = neg[i];
 	}
+	ensure_all(x, x->rows);
 	for (size_t r0 = 0; r0 < x->rows; r0 += BR) {
 		size_t nr = x->rows - r0 < BR ? x->rows - r0 : BR;
 
@@ -998,7 +1059,7 @@ static float
 unit_dot(const te_knn *x, long a, long b)
 {
 	const float *ra = x->data + (size_t)a * x->dim, *rb = x->data + (size_t)b * x->dim;
-	float na = x->norm[a], nb = x->norm[b];
+	float na = row_norm(x, (size_t)a), nb = row_norm(x, (size_t)b);
 	double s = 0;
 
 	for (size_t j = 0; j < x->dim; j++)
