@@ -102,20 +102,20 @@ awk_knn() {
 
 @test "empty, missing, damaged and unreadable vector files" {
 	: >"$BATS_TEST_TMPDIR/empty"
-	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/empty" </dev/null
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/empty" <<<""
 	[[ $stderr == *"no vectors"* ]]
 	printf '0 8\n' >"$BATS_TEST_TMPDIR/zero"
-	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/zero" </dev/null
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/zero" <<<""
 	[[ $stderr == *"no vectors"* ]]
-	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/nope" </dev/null
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/nope" <<<""
 	[[ $stderr == *"nope: No such file or directory"* ]]
 	printf 'a 1 2\nb 1 nan\n' >"$BATS_TEST_TMPDIR/nan"
-	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/nan" </dev/null
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/nan" <<<""
 	[[ $stderr == *"nan:2: component 2 is not a finite number"* ]]
 	printf '3 2\na 1 2\n' >"$BATS_TEST_TMPDIR/short"
-	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/short" </dev/null
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/short" <<<""
 	[[ $stderr == *"header says 3 vectors"* ]]
-	run -1 --separate-stderr knn - </dev/null
+	run -1 --separate-stderr knn - <<<""
 	[[ $stderr == *"not standard input"* ]]
 }
 
@@ -146,7 +146,7 @@ awk_knn() {
 }
 
 @test "empty input is no output; write errors and closed pipes" {
-	run -0 knn "$W" </dev/null
+	run -0 knn "$W" <<<""
 	[ -z "$output" ]
 	run -1 --separate-stderr bash -c "knn '$W' <<<king >/dev/full"
 	[[ $stderr == *"write error"* ]]
