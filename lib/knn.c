@@ -33,14 +33,27 @@ struct te_knn {
 	size_t nblocks;
 };
 
+/* Sum of squares in double, in eight independent lanes that the compiler
+ * can keep in vector registers. */
+__attribute__((target_clones("default", "avx2")))
+static double
+sumsq(const float *x, size_t dim)
+{
+	double a[8] = {0}, s = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= dim; i += 8)
+		for (int j = 0; j < 8; j++)
+			a[j] += (double)x[i + j] * x[i + j];
+	for (; i < dim; i++)
+		s += (double)x[i] * x[i];
+	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
 float
 knn_norm(const float *x, size_t dim)
 {
-	double s = 0;
-
-	for (size_t i = 0; i < dim; i++)
-		s += (double)x[i] * x[i];
-	return (float)sqrt(s);
+	return (float)sqrt(sumsq(x, dim));
 }
 
 int
@@ -194,11 +207,8 @@ ensure_block(te_knn *x, size_t b)
 	if (x->ready[b])
 		return;
 	for (size_t i = r0; i < r1; i++) {
-		const float *r = x->data + i * x->dim;
-		double s = 0;
+		double s = sumsq(x->data + i * x->dim, x->dim);
 
-		for (size_t j = 0; j < x->dim; j++)
-			s += (double)r[j] * r[j];
 		x->norm[i] = (float)sqrt(s);
 		if (x->sqnorm)
 			x->sqnorm[i] = (float)s;
@@ -288,10 +298,17 @@ score_block(struct search *s, float *S, size_t j0, size_t nj, size_t r0, size_t 
 	size_t dim = x->dim, k = s->k;
 
 	ensure_block(x, r0 / BR);
-	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T */
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nj, (int)nr, (int)dim,
-	            1.0f, s->q + j0 * dim, (int)dim, x->data + r0 * dim, (int)dim, 0.0f,
-	            S, (int)nr);
+	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T; for a few queries
+	 * sgemv, which reads the rows where they lie instead of packing them */
+	if (nj < 4)
+		for (size_t j = 0; j < nj; j++)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)dim, 1.0f,
+			            x->data + r0 * dim, (int)dim, s->q + (j0 + j) * dim, 1, 0.0f,
+			            S + j * nr, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nj, (int)nr,
+		            (int)dim, 1.0f, s->q + j0 * dim, (int)dim, x->data + r0 * dim,
+		            (int)dim, 0.0f, S, (int)nr);
 	for (size_t j = 0; j < nj; j++) {
 		knn_heap hp = {heaps + j * k, cnt[j], k};
 		const float *row = S + j * nr;
