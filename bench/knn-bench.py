@@ -14,10 +14,12 @@ Run from the repository root after `make`; files go to $TMPDIR/knn-bench.
    are compared (knn leaves the key out; FAISS is asked for k+1).
 2. Exact search on N synthetic vectors (default 1000000 x 100, CLUSTERED:
    1000 Gaussian centres, unit noise), raw-vector queries from a TEVEC file.
-3. HNSW on --hnsw-rows synthetic vectors (same generator), M=16,
-   ef_construction=200 for both: build time, then recall@10 (against the
-   exact answers) and queries per second at several ef; knn's figure is its
-   whole process, hnswlib's the knn_query call alone.
+3. HNSW, M=16, ef_construction=200 for both, on the GloVe vectors (2000
+   queries: words plus N(0, 0.1^2) noise) and on --hnsw-rows synthetic
+   vectors (default 100000; CLUSTERED near a 24-dimensional subspace, see
+   lowrank()) with --hnsw-queries held-out queries: build time, then
+   recall@10 against the exact answers and queries per second at several
+   ef; knn's figure is its whole process, hnswlib's the knn_query call alone.
 """
 import argparse
 import os
@@ -168,22 +170,46 @@ def synthetic(threads, faiss, n, big_q):
     return tv
 
 
-def hnsw(threads, faiss, n):
+def lowrank(n, dim, seed, latent=24, centres=1000):
+    """Clustered vectors near a 24-dimensional subspace, as embeddings are:
+    a Gaussian mixture in the latent space mapped by a fixed random matrix,
+    plus a little isotropic noise."""
+    rng = np.random.default_rng(seed)
+    fixed = np.random.default_rng(12345)
+    a = fixed.standard_normal((latent, dim)).astype(np.float32)
+    c = fixed.standard_normal((centres, latent)).astype(np.float32) * 2
+    out = np.empty((n, dim), np.float32)
+    for s in range(0, n, 100000):
+        e = min(n, s + 100000)
+        z = c[rng.integers(0, centres, e - s)] + rng.standard_normal((e - s, latent))
+        out[s:e] = z.astype(np.float32) @ a + 0.1 * rng.standard_normal((e - s, dim))
+    return out
+
+
+def glove_matrix():
+    path = os.path.join(DATA, "wordvectors/glove.6B.100d.wink-first20k.txt")
+    if not os.path.exists(path):
+        return None
+    return np.array([[float(v) for v in line.split(" ")[1:]]
+                     for line in open(path, encoding="utf8")], np.float32)
+
+
+def hnsw(threads, faiss, name, x, q):
     import hnswlib
-    dim, M, efc, k = 100, 16, 200, 10
-    x = clustered(n, dim, 3)
-    tv = os.path.join(TMP, "hnsw%d.tevec" % n)
+    n, dim = x.shape
+    M, efc, k = 16, 200, 10
+    tv = os.path.join(TMP, "hnsw-%s.tevec" % name)
     write_tevec(tv, x)
-    q = clustered(1000, dim, 4)
-    qf = os.path.join(TMP, "hnsw.q.tevec")
+    qf = os.path.join(TMP, "hnsw-%s.q.tevec" % name)
     write_tevec(qf, q)
     xn = x / np.linalg.norm(x, axis=1, keepdims=True)
     qn = q / np.linalg.norm(q, axis=1, keepdims=True)
     flat = faiss.IndexFlatIP(dim)
     flat.add(xn)
     _, truth = flat.search(qn, k)
-    print("# 3. HNSW, %d x %d synthetic clustered vectors, M=%d ef_construction=%d, %d threads,"
-          " 1000 held-out queries, k=%d" % (n, dim, M, efc, threads, k))
+    print("# 3. HNSW, %s, %d x %d, M=%d ef_construction=%d, %d threads, %d queries, k=%d;"
+          " knn: whole process, hnswlib: knn_query alone"
+          % (name, n, dim, M, efc, threads, len(q), k))
     w, c, _ = run_knn(["--build-index", "-M", str(M), "--ef-construction", str(efc),
                        "-t", str(threads), tv], repeat=1)
     p = hnswlib.Index(space="cosine", dim=dim)
@@ -194,7 +220,7 @@ def hnsw(threads, faiss, n):
         p.add_items(x, np.arange(n))
     pw, pc, _ = timed(build, repeat=1)
     row("build", (w, c), (pw, pc))
-    for ef in (10, 20, 40, 80, 160):
+    for ef in (16, 32, 64, 128, 256):
         w, c, out = run_knn(["-a", "--ef", str(ef), "-k", str(k), "-t", str(threads), tv], qf)
         ours = parse_neighbours(out, k)
         r_ours = np.mean([len(set(int(v) for v in ours[j]) & set(truth[j])) / k
@@ -213,6 +239,7 @@ def main():
     ap.add_argument("--big-queries", type=int, default=0,
                     help="also this many queries on the synthetic set (slow)")
     ap.add_argument("--hnsw-rows", type=int, default=100000)
+    ap.add_argument("--hnsw-queries", type=int, default=10000)
     ap.add_argument("--skip-hnsw", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
     a = ap.parse_args()
@@ -226,7 +253,13 @@ def main():
     if not a.skip_synthetic:
         synthetic(a.threads, faiss, a.rows, a.big_queries)
     if not a.skip_hnsw:
-        hnsw(a.threads, faiss, a.hnsw_rows)
+        g = glove_matrix()
+        if g is not None:
+            rng = np.random.default_rng(5)
+            hnsw(a.threads, faiss, "GloVe (real)", g,
+                 g[rng.integers(0, len(g), 2000)] + 0.1 * rng.standard_normal((2000, g.shape[1])).astype(np.float32))
+        hnsw(a.threads, faiss, "synthetic low-rank clustered", lowrank(a.hnsw_rows, 100, 3),
+             lowrank(a.hnsw_queries, 100, 4))
 
 
 if __name__ == "__main__":

@@ -358,10 +358,20 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 			break;
 		pq_pop(&c->cand);
 		cnt = read_links(h, c, cur, lev, locked);
+		if (cnt)
+			__builtin_prefetch(h->data + (size_t)c->tmp[0] * h->dim);
 		for (size_t i = 0; i < cnt; i++) {
 			uint32_t n = c->tmp[i];
 			float s;
 
+			/* the next vector is on its way while this one is scored */
+			if (i + 1 < cnt) {
+				const float *nx = h->data + (size_t)c->tmp[i + 1] * h->dim;
+
+				__builtin_prefetch(nx);
+				__builtin_prefetch(nx + 16);
+				__builtin_prefetch(&c->visited[c->tmp[i + 1]]);
+			}
 			if (c->visited[n] == c->stamp)
 				continue;
 			c->visited[n] = c->stamp;
