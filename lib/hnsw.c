@@ -931,10 +931,7 @@ hsearch_worker(void *arg, int tid)
 			if (!skip)
 				knn_heap_push(&hp, -c.top.s[i], r);
 		}
-		if (h->metric == TE_KNN_METRIC_EUCLIDEAN)
-			knn_finish_l2(h->data, h->dim, s->q + j * h->dim, hp.h, hp.n);
-		else
-			knn_heap_sort(&hp);
+		knn_finish(h->metric, h->data, h->dim, c.qbuf, hp.h, hp.n);
 		s->nout[j] = hp.n;
 	}
 	ctx_release(&c);

@@ -135,23 +135,53 @@ knn_heap_sort(knn_heap *hp)
 	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
 }
 
-/* |x|^2 - 2 x.q + |q|^2 loses digits next to 0 (a row's distance to itself
- * comes out 2e-4, not 0): the distances of the hits kept are computed again
- * directly, and the hits sorted on them, smallest first. */
+__attribute__((target_clones("default", "avx2")))
+static double
+ddot(const float *x, const float *y, size_t dim)
+{
+	double a[8] = {0}, s = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= dim; i += 8)
+		for (int j = 0; j < 8; j++)
+			a[j] += (double)x[i + j] * y[i + j];
+	for (; i < dim; i++)
+		s += (double)x[i] * y[i];
+	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+/* The scores of the hits kept are computed again, in one fixed order, and
+ * the hits sorted on them: a query then scores the same whatever else is in
+ * its batch and whichever BLAS kernel served it, the exact search and the
+ * HNSW index print the same numbers, and a Euclidean distance is not the
+ * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
+ * row's distance to itself).  q is prepared as for the search (unit for
+ * cosine). */
 void
-knn_finish_l2(const float *data, size_t dim, const float *q, te_knn_hit *h, size_t n)
+knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
+           te_knn_hit *h, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const float *r = data + (size_t)h[i].row * dim;
-		double s = 0;
 
-		for (size_t j = 0; j < dim; j++)
-			s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
-		h[i].score = -(float)sqrt(s);
+		if (m == TE_KNN_METRIC_EUCLIDEAN) {
+			double s = 0;
+
+			for (size_t j = 0; j < dim; j++)
+				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
+			h[i].score = -(float)sqrt(s);
+		} else if (m == TE_KNN_METRIC_COSINE) {
+			float nr = knn_norm(r, dim);
+
+			h[i].score = nr > 0 ? (float)ddot(r, q, dim) / nr : 0.0f;
+		} else {
+			h[i].score = (float)ddot(r, q, dim);
+		}
 	}
 	qsort(h, n, sizeof *h, hit_cmp);
-	for (size_t i = 0; i < n; i++)
-		h[i].score = -h[i].score;
+	if (m == TE_KNN_METRIC_EUCLIDEAN)
+		for (size_t i = 0; i < n; i++)
+			h[i].score = -h[i].score;
 }
 
 te_knn *
@@ -470,10 +500,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		if (x->metric == TE_KNN_METRIC_EUCLIDEAN)
-			knn_finish_l2(x->data, dim, q + j * dim, hp.h, hp.n);
-		else
-			knn_heap_sort(&hp);
+		knn_finish(x->metric, x->data, dim, q + j * dim, hp.h, hp.n);
 	}
 done:
 	free(s.tk);

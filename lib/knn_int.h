@@ -72,9 +72,10 @@ knn_heap_push(knn_heap *hp, float s, long row)
 /* Sort the heap's hits best first, in place. */
 void knn_heap_sort(knn_heap *hp);
 
-/* Euclidean hits: exact distances, sorted smallest first. */
-void knn_finish_l2(const float *data, size_t dim, const float *q, te_knn_hit *h,
-                   size_t n);
+/* Score the hits again in a fixed order and sort them, best first;
+ * Euclidean scores become distances. */
+void knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
+                te_knn_hit *h, size_t n);
 
 /* float32 Euclidean norm, accumulated in double and rounded once. */
 float knn_norm(const float *x, size_t dim);
