@@ -136,13 +136,15 @@ print_hit(const char *label, const te_knn_hit *h, size_t rank)
 	}
 }
 
+static size_t k_asked;  /* -k as given; opt.k is at most the rows */
+
 static void
 warn_short(size_t got)
 {
-	if (got < opt.k && !warned_k) {
+	if (got < k_asked && !warned_k) {
 		warned_k = 1;
 		warnx_("warning: -k %zu is more than the %zu vectors that can answer; "
-		       "printing fewer", opt.k, got);
+		       "printing fewer", k_asked, got);
 	}
 }
 
@@ -823,7 +825,15 @@ main(int argc, char **argv)
 			opt.ef = opt.k;
 	}
 
+	k_asked = opt.k;
+	if (opt.k > te_vecs_rows(vecs))
+		opt.k = te_vecs_rows(vecs);
+	if (opt.ef && opt.ef < opt.k)
+		opt.ef = opt.k;
+	/* batches of up to 1024 queries, and of at most 2^22 hits in all */
 	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 1024;
+	if (bcap > ((size_t)1 << 22) / opt.k)
+		bcap = ((size_t)1 << 22) / opt.k ? ((size_t)1 << 22) / opt.k : 1;
 	batch = calloc(bcap, sizeof *batch);
 	bq = malloc(bcap * dim * sizeof *bq);
 	/* one extra slot of k hits for a 3CosMul query */
