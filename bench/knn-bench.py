@@ -242,6 +242,7 @@ def main():
     ap.add_argument("--hnsw-queries", type=int, default=10000)
     ap.add_argument("--skip-hnsw", action="store_true")
     ap.add_argument("--skip-synthetic", action="store_true")
+    ap.add_argument("--skip-glove", action="store_true")
     a = ap.parse_args()
     import faiss
     faiss.omp_set_num_threads(a.threads)
@@ -249,11 +250,12 @@ def main():
     print("# knn: %s" % subprocess.run([KNN, "--version"], stdout=subprocess.PIPE).stdout.decode().split("\n")[1])
     print("# faiss %s, numpy %s; times are the best of 3; ratio = knn / peer (< 1: knn faster)"
           % (faiss.__version__, np.__version__))
-    glove(a.threads, faiss)
+    if not a.skip_glove:
+        glove(a.threads, faiss)
     if not a.skip_synthetic:
         synthetic(a.threads, faiss, a.rows, a.big_queries)
     if not a.skip_hnsw:
-        g = glove_matrix()
+        g = None if a.skip_glove else glove_matrix()
         if g is not None:
             rng = np.random.default_rng(5)
             hnsw(a.threads, faiss, "GloVe (real)", g,
