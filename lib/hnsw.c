@@ -313,6 +313,26 @@ read_links(const te_hnsw *h, hctx *c, uint32_t n, int lev, int locked)
 	return got;
 }
 
+/* The links of n at lev in place (the graph no longer changes), with the
+ * same checks as read_links but for the rows, which the caller checks. */
+static size_t
+links_ptr(const te_hnsw *h, uint32_t n, int lev, const uint32_t **p)
+{
+	const uint32_t *l;
+	size_t max = lev ? h->M : h->M0;
+
+	if (lev > 0) {
+		if (h->level[n] < lev)
+			return 0;
+		if (!h->ul && (h->uoff[n] > h->upper_n ||
+		               (uint64_t)h->level[n] * (1 + h->M) > h->upper_n - h->uoff[n]))
+			return 0;
+	}
+	l = links(h, n, lev);
+	*p = l + 1;
+	return l[0] < max ? l[0] : max;
+}
+
 /* Greedy descent on one layer from *ep (score *eps). */
 static void
 greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *eps,
@@ -352,27 +372,33 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 	while (c->cand.n) {
 		float cs = c->cand.s[0];
 		uint32_t cur = c->cand.id[0];
+		const uint32_t *lp;
 		size_t cnt;
 
 		if (cs < bound && c->top.n >= ef)
 			break;
 		pq_pop(&c->cand);
-		cnt = read_links(h, c, cur, lev, locked);
-		if (cnt)
-			__builtin_prefetch(h->data + (size_t)c->tmp[0] * h->dim);
+		if (locked) {
+			cnt = read_links(h, c, cur, lev, 1);
+			lp = c->tmp;
+		} else {
+			cnt = links_ptr(h, cur, lev, &lp);
+		}
+		if (cnt && lp[0] < h->rows)
+			__builtin_prefetch(h->data + (size_t)lp[0] * h->dim);
 		for (size_t i = 0; i < cnt; i++) {
-			uint32_t n = c->tmp[i];
+			uint32_t n = lp[i];
 			float s;
 
 			/* the next vector is on its way while this one is scored */
-			if (i + 1 < cnt) {
-				const float *nx = h->data + (size_t)c->tmp[i + 1] * h->dim;
+			if (i + 1 < cnt && lp[i + 1] < h->rows) {
+				const float *nx = h->data + (size_t)lp[i + 1] * h->dim;
 
 				__builtin_prefetch(nx);
 				__builtin_prefetch(nx + 16);
-				__builtin_prefetch(&c->visited[c->tmp[i + 1]]);
+				__builtin_prefetch(&c->visited[lp[i + 1]]);
 			}
-			if (c->visited[n] == c->stamp)
+			if (n >= h->rows || c->visited[n] == c->stamp)
 				continue;
 			c->visited[n] = c->stamp;
 			s = qscore(h, q, n);
