@@ -1,40 +1,864 @@
 /* knn: nearest neighbours and analogies over a vector file. See knn(1). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 
-static const char usage_line[] = "knn [-h] [--version]";
+static const char usage_line[] =
+	"knn [-k K] [-m cosine|dot|euclidean] [--json] [-t THREADS] [--restrict N]\n"
+	"           [--positive KEYS] [--negative KEYS] [--cosmul] [--approx] [--ef N]\n"
+	"           [--build-index] [-M M] [--ef-construction N]\n"
+	"           [--eval QUESTIONS] [--eval-pairs PAIRS] [--case-sensitive]\n"
+	"           VECTORS [QUERIES...]";
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp, "usage: %s\n", usage_line);
+	if (fp == stdout)
+		fputs("\n"
+		      "Nearest neighbours of each query line (a key, a vector, or an expression\n"
+		      "such as 'king - man + woman') among VECTORS, one line per neighbour:\n"
+		      "query<TAB>neighbour<TAB>score, best first.\n"
+		      "\n"
+		      "  -k, --k K               neighbours per query (10)\n"
+		      "  -m, --metric M          cosine (default), dot or euclidean\n"
+		      "  -j, --json              JSON lines instead of tab-separated text\n"
+		      "  -t, --threads N         threads (default: one per CPU)\n"
+		      "  -r, --restrict N        search only the first N vectors\n"
+		      "  -p, --positive KEYS     answer one query: these keys (comma-separated) ...\n"
+		      "  -n, --negative KEYS     ... minus these, as gensim's most_similar\n"
+		      "      --cosmul            3CosMul (most_similar_cosmul) for expressions\n"
+		      "  -u, --unbuffered        answer each query line as soon as it is read\n"
+		      "      --build-index       build the HNSW index VECTORS.hnsw and exit\n"
+		      "  -M N                    HNSW links per node (16)\n"
+		      "      --ef-construction N HNSW build breadth (200)\n"
+		      "  -a, --approx            search with the HNSW index VECTORS.hnsw\n"
+		      "      --ef N              HNSW search breadth (max(k, 64))\n"
+		      "      --eval FILE         analogy accuracy, as gensim's evaluate_word_analogies\n"
+		      "      --eval-pairs FILE   Pearson and Spearman correlations, as\n"
+		      "                          gensim's evaluate_word_pairs\n"
+		      "      --case-sensitive    evaluations compare words as written\n"
+		      "  -h, --help              this help\n"
+		      "      --version           version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
+}
+
+enum {
+	OPT_VERSION = 256, OPT_COSMUL, OPT_BUILD, OPT_EFC, OPT_EF, OPT_EVAL, OPT_PAIRS,
+	OPT_CASE,
+};
+
+static struct {
+	size_t k;
+	te_knn_metric metric;
+	int json, threads, cosmul, unbuffered, approx, build, ci;
+	size_t restrict_n, M, efc, ef;
+	int restrict_set;
+	const char *positive, *negative, *eval, *pairs;
+} opt = {
+	.k = 10, .M = 16, .efc = 200, .ci = 1,
+};
+
+static te_vecs *vecs;
+static te_knn *index_;
+static te_hnsw *hnsw;
+static size_t dim;
+static int status;
+static int warned_k;
+
+/* A query waiting in the batch. */
+struct query {
+	char *label;
+	long excl[8];
+	size_t nexcl;
+	int cosmul;
+	long pos[8], neg[8];
+	size_t npos, nneg;
+};
+
+static struct query *batch;
+static float *bq;           /* (cap, dim) query vectors */
+static size_t bn, bcap;
+static te_knn_hit *hits;
+static size_t *nhits;
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+print_hit(const char *label, const te_knn_hit *h, size_t rank)
+{
+	const char *key = te_vecs_key(vecs, (size_t)h->row);
+	char rowbuf[32];
+
+	if (!key) {
+		snprintf(rowbuf, sizeof rowbuf, "%ld", h->row);
+		key = rowbuf;
+	}
+	if (opt.json) {
+		fputs("{\"query\":", stdout);
+		json_str(label);
+		fputs(",\"neighbour\":", stdout);
+		if (te_vecs_key(vecs, 0))
+			json_str(key);
+		else
+			fputs(key, stdout);
+		printf(",\"rank\":%zu,\"score\":%.7g}\n", rank, (double)h->score);
+	} else {
+		printf("%s\t%s\t%.7g\n", label, key, (double)h->score);
+	}
+}
+
+static size_t k_asked;  /* -k as given; opt.k is at most the rows */
+
+static void
+warn_short(size_t got)
+{
+	if (got < k_asked && !warned_k) {
+		warned_k = 1;
+		warnx_("warning: -k %zu is more than the %zu vectors that can answer; "
+		       "printing fewer", k_asked, got);
+	}
+}
+
+/* Answer the queries in the batch and print them in order. */
+static void
+flush_batch(void)
+{
+	te_diag d = {0};
+	size_t i, j, nex = 0, nv = 0;
+	long *ex;
+	float *qv;
+	size_t *vix;
+
+	if (bn == 0)
+		return;
+	for (i = 0; i < bn; i++)
+		if (batch[i].nexcl > nex)
+			nex = batch[i].nexcl;
+	ex = malloc(bn * (nex ? nex : 1) * sizeof *ex);
+	qv = malloc(bn * dim * sizeof *qv);
+	vix = malloc(bn * sizeof *vix);
+	if (!ex || !qv || !vix)
+		die("out of memory");
+	/* the cosmul queries are answered one by one, the others in one search */
+	for (i = 0; i < bn; i++) {
+		if (batch[i].cosmul)
+			continue;
+		vix[i] = nv;
+		memcpy(qv + nv * dim, bq + i * dim, dim * sizeof *qv);
+		for (j = 0; j < nex; j++)
+			ex[nv * nex + j] = j < batch[i].nexcl ? batch[i].excl[j] : -1;
+		nv++;
+	}
+	if (nv) {
+		int rc = hnsw ? te_hnsw_search(hnsw, qv, nv, opt.k, opt.ef, nex ? ex : NULL,
+		                               nex, opt.threads, hits, nhits, &d)
+		              : te_knn_search(index_, qv, nv, opt.k, opt.restrict_n,
+		                              nex ? ex : NULL, nex, hits, nhits, &d);
+		if (rc < 0)
+			die_diag(&d);
+	}
+	for (i = 0; i < bn; i++) {
+		struct query *q = &batch[i];
+		te_knn_hit *h;
+		size_t n;
+
+		if (q->cosmul) {
+			h = hits + (size_t)nv * opt.k;  /* the slot after the searched ones */
+			if (te_knn_cosmul(index_, q->pos, q->npos, q->neg, q->nneg, opt.k, h, &n,
+			                  &d) < 0)
+				die_diag(&d);
+		} else {
+			h = hits + vix[i] * opt.k;
+			n = nhits[vix[i]];
+		}
+		warn_short(n);
+		for (j = 0; j < n; j++)
+			print_hit(q->label, &h[j], j + 1);
+		free(q->label);
+	}
+	free(ex);
+	free(qv);
+	free(vix);
+	bn = 0;
+	if (opt.unbuffered)
+		fflush(stdout);
+}
+
+static struct query *
+new_query(const char *label, size_t len)
+{
+	struct query *q;
+
+	if (bn == bcap)
+		flush_batch();
+	q = &batch[bn];
+	memset(q, 0, sizeof *q);
+	q->label = strndup(label, len);
+	if (!q->label)
+		die("out of memory");
+	return q;
+}
+
+static void
+bad_line(const char *name, long ln, const char *fmt, const char *arg, size_t alen)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: %s:%ld: ", progname, name, ln);
+	fprintf(stderr, fmt, (int)(alen > 200 ? 200 : alen), arg);
+	fputc('\n', stderr);
+	status = 1;
+}
+
+/* Build the query vector of an expression from its terms. */
+static void
+expr_vector(struct query *q, float *out)
+{
+	if (opt.metric == TE_KNN_METRIC_COSINE) {
+		te_knn_mean(index_, q->pos, q->npos, q->neg, q->nneg, out);
+		return;
+	}
+	/* dot and Euclidean: plain sums of the raw vectors */
+	memset(out, 0, dim * sizeof *out);
+	for (size_t i = 0; i < q->npos; i++) {
+		const float *r = te_vecs_row(vecs, (size_t)q->pos[i]);
+		for (size_t j = 0; j < dim; j++)
+			out[j] += r[j];
+	}
+	for (size_t i = 0; i < q->nneg; i++) {
+		const float *r = te_vecs_row(vecs, (size_t)q->neg[i]);
+		for (size_t j = 0; j < dim; j++)
+			out[j] -= r[j];
+	}
+}
+
+static int
+is_number(const char *s, size_t n)
+{
+	char *end;
+	char buf[64];
+
+	if (n == 0 || n >= sizeof buf)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	errno = 0;
+	(void)strtof(buf, &end);
+	return end == buf + n;
+}
+
+static long
+find_key(const char *s, size_t n)
+{
+	return te_vecs_key(vecs, 0) || te_vecs_rows(vecs) == 0 ? te_vecs_find(vecs, s, n)
+	                                                        : -1;
+}
+
+/* An expression "a - b + c": terms and the operators + and - separated by
+ * spaces.  Returns 1 when the line is one (q filled), 0 when it is not an
+ * expression, -1 after reporting an unknown or excess term. */
+static int
+parse_expr(const char *name, long ln, char *line, size_t len, struct query *q)
+{
+	size_t i = 0, nterms = 0;
+	int sign = 1, want_term = 1, has_op = 0;
+
+	for (size_t t = 0; t < len; t++)
+		if ((line[t] == '+' || line[t] == '-') && (t == 0 || line[t - 1] == ' ') &&
+		    (t + 1 == len || line[t + 1] == ' '))
+			has_op = 1;
+	if (!has_op)
+		return 0;
+	while (i < len) {
+		size_t s, e;
+
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len)
+			break;
+		s = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		e = i;
+		if (e - s == 1 && (line[s] == '+' || line[s] == '-')) {
+			if (!want_term) {
+				sign = line[s] == '-' ? -1 : 1;
+				want_term = 1;
+				continue;
+			}
+			if (nterms == 0) {  /* a leading sign */
+				sign = line[s] == '-' ? -1 : 1;
+				continue;
+			}
+			bad_line(name, ln, "two operators in a row in '%.*s'", line, len);
+			return -1;
+		}
+		if (!want_term) {
+			bad_line(name, ln, "missing operator in '%.*s'", line, len);
+			return -1;
+		}
+		long r = find_key(line + s, e - s);
+		if (r < 0) {
+			bad_line(name, ln, "warning: unknown key '%.*s'", line + s, e - s);
+			return -1;
+		}
+		if (q->npos + q->nneg == 8) {
+			bad_line(name, ln, "more than 8 terms in '%.*s'", line, len);
+			return -1;
+		}
+		if (sign > 0)
+			q->pos[q->npos++] = r;
+		else
+			q->neg[q->nneg++] = r;
+		nterms++;
+		want_term = 0;
+		sign = 1;
+	}
+	if (want_term || q->npos + q->nneg == 0) {
+		bad_line(name, ln, "incomplete expression '%.*s'", line, len);
+		return -1;
+	}
+	return 1;
+}
+
+static void
+add_terms_query(struct query *q)
+{
+	for (size_t i = 0; i < q->npos; i++)
+		q->excl[q->nexcl++] = q->pos[i];
+	for (size_t i = 0; i < q->nneg; i++)
+		q->excl[q->nexcl++] = q->neg[i];
+	if (opt.cosmul && !hnsw) {
+		if (q->npos == 0) {
+			/* reported by the caller */
+			return;
+		}
+		q->cosmul = 1;
+	}
+	expr_vector(q, bq + bn * dim);
+	bn++;
+}
+
+static float *fbuf;
+static size_t fcap;
+
+/* One query line. */
+static void
+query_line(const char *name, long ln, char *line, size_t len)
+{
+	struct query tmp;
+	size_t ks = 0;
+	long r, n;
+	te_diag d = {0};
+
+	if (len == 0)
+		return;
+	if (memchr(line, '\0', len)) {
+		bad_line(name, ln, "NUL byte in query '%.*s'", line, strlen(line));
+		return;
+	}
+	/* a key, as a whole line */
+	if ((r = find_key(line, len)) >= 0) {
+		struct query *q = new_query(line, len);
+
+		q->pos[q->npos++] = r;
+		add_terms_query(q);
+		return;
+	}
+	memset(&tmp, 0, sizeof tmp);
+	switch (parse_expr(name, ln, line, len, &tmp)) {
+	case -1:
+		return;
+	case 1: {
+		struct query *q;
+
+		if (opt.cosmul && tmp.npos == 0) {
+			bad_line(name, ln, "3CosMul needs a positive term: '%.*s'", line, len);
+			return;
+		}
+		q = new_query(line, len);
+		memcpy(q->pos, tmp.pos, sizeof q->pos);
+		memcpy(q->neg, tmp.neg, sizeof q->neg);
+		q->npos = tmp.npos;
+		q->nneg = tmp.nneg;
+		add_terms_query(q);
+		return;
+	}
+	}
+	/* a vector, perhaps after a key that labels it */
+	while (ks < len && line[ks] != ' ' && line[ks] != '\t')
+		ks++;
+	if (!is_number(line, ks)) {
+		if (ks == len) {
+			bad_line(name, ln, "warning: unknown key '%.*s'", line, len);
+			return;
+		}
+	} else {
+		ks = 0;
+	}
+	n = te_parse_floats(line + ks, len - ks, &fbuf, &fcap, &d);
+	if (n < 0) {
+		bad_line(name, ln, "%.*s", d.msg, strlen(d.msg));
+		return;
+	}
+	if (n == 0) {
+		bad_line(name, ln, "warning: unknown key '%.*s'", line, len);
+		return;
+	}
+	if ((size_t)n != dim) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg, "query has %ld components, the vectors have %zu",
+		         n, dim);
+		bad_line(name, ln, "%.*s", msg, strlen(msg));
+		return;
+	}
+	{
+		char lab[32];
+
+		if (ks) {
+			new_query(line, ks);
+		} else {
+			snprintf(lab, sizeof lab, "%ld", ln);
+			new_query(lab, strlen(lab));
+		}
+		memcpy(bq + bn * dim, fbuf, dim * sizeof *fbuf);
+		bn++;
+	}
+}
+
+/* A TEVEC file of query vectors: labelled by their row, counting from 1. */
+static int
+read_tevec_queries(const char *path)
+{
+	te_diag d = {0};
+	te_vecstream *s = te_vecstream_open(path, &d);
+	float *x;
+	size_t n;
+	long row = 0;
+	int rc;
+
+	if (!s) {
+		warn_diag(&d);
+		return -1;
+	}
+	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &d)) == 1) {
+		char lab[32];
+
+		row++;
+		if (n != dim) {
+			snprintf(lab, sizeof lab, "%zu", n);
+			bad_line(path, row, "query has %.*s components", lab, strlen(lab));
+			break;
+		}
+		snprintf(lab, sizeof lab, "%ld", row);
+		new_query(lab, strlen(lab));
+		memcpy(bq + bn * dim, x, dim * sizeof *x);
+		bn++;
+	}
+	flush_batch();
+	te_vecstream_close(s);
+	if (rc < 0) {
+		warn_diag(&d);
+		return -1;
+	}
+	return 0;
+}
+
+/* True when path (or standard input, if it is a file) starts with the
+ * TEVEC magic. */
+static int
+is_tevec(const char *path)
+{
+	char m[8];
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, m, sizeof m, 0);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
+}
+
+static int
+read_queries(const char *path)
+{
+	te_diag d = {0};
+	te_reader *r;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (is_tevec(path))
+		return read_tevec_queries(path);
+	r = te_reader_open(path, '\n', &d);
+	if (!r) {
+		warn_diag(&d);
+		return -1;
+	}
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, &d)) == 1)
+		query_line(te_reader_name(r), te_reader_lineno(r), line, len);
+	flush_batch();
+	te_reader_close(r);
+	if (rc < 0) {
+		warn_diag(&d);
+		return -1;
+	}
+	return 0;
+}
+
+/* --positive/--negative: one query from comma-separated keys. */
+static void
+keys_query(void)
+{
+	struct query tmp;
+	char *label = NULL;
+	size_t llen = 0;
+	FILE *lf = open_memstream(&label, &llen);
+	const char *lists[2] = {opt.positive, opt.negative};
+
+	memset(&tmp, 0, sizeof tmp);
+	if (!lf)
+		die("out of memory");
+	for (int l = 0; l < 2; l++) {
+		const char *s = lists[l];
+
+		while (s && *s) {
+			const char *e = strchr(s, ',');
+			size_t n = e ? (size_t)(e - s) : strlen(s);
+			long r;
+
+			if (n == 0) {
+				s = e ? e + 1 : s + n;
+				continue;
+			}
+			r = find_key(s, n);
+			if (r < 0)
+				die("unknown key '%.*s'", (int)n, s);
+			if (tmp.npos + tmp.nneg == 8)
+				die("more than 8 keys");
+			if (l == 0)
+				tmp.pos[tmp.npos++] = r;
+			else
+				tmp.neg[tmp.nneg++] = r;
+			fprintf(lf, "%s%s%.*s", tmp.npos + tmp.nneg == 1 ? (l ? "- " : "")
+			        : (l ? " - " : " + "), "", (int)n, s);
+			s = e ? e + 1 : s + n;
+		}
+	}
+	fclose(lf);
+	if (tmp.npos + tmp.nneg == 0)
+		usage_error(usage_line, "--positive and --negative name no key");
+	if (opt.cosmul && tmp.npos == 0)
+		usage_error(usage_line, "--cosmul needs a --positive key");
+	struct query *q = new_query(label, llen);
+	free(label);
+	memcpy(q->pos, tmp.pos, sizeof q->pos);
+	memcpy(q->neg, tmp.neg, sizeof q->neg);
+	q->npos = tmp.npos;
+	q->nneg = tmp.nneg;
+	add_terms_query(q);
+	flush_batch();
+}
+
+static char *
+index_path(const char *vpath)
+{
+	char *p;
+
+	if (asprintf(&p, "%s.hnsw", vpath) < 0)
+		die("out of memory");
+	return p;
+}
+
+static void
+eval_analogies(void)
+{
+	te_diag d = {0};
+	te_knn_analogy_result res;
+
+	if (te_knn_eval_analogies(index_, opt.eval, opt.restrict_set ? opt.restrict_n : 300000,
+	                          opt.ci, &res, &d) < 0)
+		die_diag(&d);
+	/* gensim's log lines: each section with questions, then the total */
+	for (size_t i = 0; i < res.nsec; i++) {
+		te_knn_section *s = &res.sec[i];
+		double acc = s->total ? (double)s->correct / (double)s->total : 0.0;
+
+		if (i + 1 == res.nsec && !opt.json)
+			printf("Quadruplets with out-of-vocabulary words: %.1f%%\n",
+			       100.0 * (double)res.oov / (double)res.quadruplets);
+		if (opt.json) {
+			fputs("{\"section\":", stdout);
+			json_str(s->name);
+			printf(",\"correct\":%zu,\"total\":%zu,\"accuracy\":%.17g", s->correct,
+			       s->total, acc);
+			if (i + 1 == res.nsec)
+				printf(",\"questions\":%zu,\"oov\":%zu,\"oov_ratio\":%.17g",
+				       res.quadruplets, res.oov,
+				       100.0 * (double)res.oov / (double)res.quadruplets);
+			fputs("}\n", stdout);
+		} else if (s->total) {
+			printf("%s: %.1f%% (%zu/%zu)\n", s->name, 100.0 * acc, s->correct,
+			       s->total);
+		}
+	}
+	te_knn_analogy_result_release(&res);
+}
+
+static void
+eval_pairs(void)
+{
+	te_diag d = {0};
+	te_knn_pairs_result res;
+
+	if (te_knn_eval_pairs(index_, opt.pairs, opt.restrict_set ? opt.restrict_n : 300000,
+	                      opt.ci, &res, &d) < 0)
+		die_diag(&d);
+	if (opt.json) {
+		printf("{\"pearson\":%.17g,\"spearman\":%.17g,\"oov_ratio\":%.17g,"
+		       "\"pairs\":%zu,\"oov\":%zu}\n", res.pearson, res.spearman, res.oov_ratio,
+		       res.pairs, res.oov);
+	} else {
+		printf("Pearson correlation coefficient against %s: %.4f\n", opt.pairs,
+		       res.pearson);
+		printf("Spearman rank-order correlation coefficient against %s: %.4f\n",
+		       opt.pairs, res.spearman);
+		printf("Pairs with unknown words ratio: %.1f%%\n", res.oov_ratio);
+	}
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{"k", required_argument, NULL, 'k'},
+		{"metric", required_argument, NULL, 'm'},
+		{"json", no_argument, NULL, 'j'},
+		{"threads", required_argument, NULL, 't'},
+		{"restrict", required_argument, NULL, 'r'},
+		{"positive", required_argument, NULL, 'p'},
+		{"negative", required_argument, NULL, 'n'},
+		{"cosmul", no_argument, NULL, OPT_COSMUL},
+		{"unbuffered", no_argument, NULL, 'u'},
+		{"build-index", no_argument, NULL, OPT_BUILD},
+		{"ef-construction", required_argument, NULL, OPT_EFC},
+		{"approx", no_argument, NULL, 'a'},
+		{"ef", required_argument, NULL, OPT_EF},
+		{"eval", required_argument, NULL, OPT_EVAL},
+		{"eval-pairs", required_argument, NULL, OPT_PAIRS},
+		{"case-sensitive", no_argument, NULL, OPT_CASE},
 		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
+		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	te_diag d = {0};
+	const char *vpath;
+	int c, nmodes;
 
 	prog_init("knn");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:m:jt:r:p:n:uM:ah", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'k':
+			opt.k = (size_t)opt_ll(usage_line, "-k", optarg, 1, 1000000);
+			break;
+		case 'm':
+			if (strcmp(optarg, "cosine") == 0)
+				opt.metric = TE_KNN_METRIC_COSINE;
+			else if (strcmp(optarg, "dot") == 0)
+				opt.metric = TE_KNN_METRIC_DOT;
+			else if (strcmp(optarg, "euclidean") == 0 || strcmp(optarg, "l2") == 0)
+				opt.metric = TE_KNN_METRIC_EUCLIDEAN;
+			else
+				usage_error(usage_line, "--metric: '%s' is not cosine, dot or "
+				            "euclidean", optarg);
+			break;
+		case 'j':
+			opt.json = 1;
+			break;
+		case 't':
+			opt.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 1024);
+			break;
+		case 'r':
+			opt.restrict_n = (size_t)opt_ll(usage_line, "--restrict", optarg, 1,
+			                                (long long)1 << 40);
+			opt.restrict_set = 1;
+			break;
+		case 'p':
+			opt.positive = optarg;
+			break;
+		case 'n':
+			opt.negative = optarg;
+			break;
+		case OPT_COSMUL:
+			opt.cosmul = 1;
+			break;
+		case 'u':
+			opt.unbuffered = 1;
+			break;
+		case OPT_BUILD:
+			opt.build = 1;
+			break;
+		case 'M':
+			opt.M = (size_t)opt_ll(usage_line, "-M", optarg, 2, 256);
+			break;
+		case OPT_EFC:
+			opt.efc = (size_t)opt_ll(usage_line, "--ef-construction", optarg, 1,
+			                         100000);
+			break;
+		case 'a':
+			opt.approx = 1;
+			break;
+		case OPT_EF:
+			opt.ef = (size_t)opt_ll(usage_line, "--ef", optarg, 1, 1000000);
+			break;
+		case OPT_EVAL:
+			opt.eval = optarg;
+			break;
+		case OPT_PAIRS:
+			opt.pairs = optarg;
+			break;
+		case OPT_CASE:
+			opt.ci = 0;
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
-		case 'V':
+		case OPT_VERSION:
 			print_version();
 		default:
 			usage_error(usage_line, NULL);
 		}
 	}
-	die("not implemented yet");
+	if (optind >= argc)
+		usage_error(usage_line, "no vector file given");
+	vpath = argv[optind++];
+	nmodes = !!opt.build + !!opt.eval + !!opt.pairs + !!(opt.positive || opt.negative);
+	if (nmodes > 1)
+		usage_error(usage_line, "--build-index, --eval, --eval-pairs and "
+		            "--positive/--negative do not go together");
+	if (nmodes && optind < argc)
+		usage_error(usage_line, "query files given with an option that reads none");
+	if (opt.cosmul && opt.metric != TE_KNN_METRIC_COSINE)
+		usage_error(usage_line, "--cosmul works with the cosine metric only");
+	if (opt.approx && (opt.cosmul || opt.restrict_set || opt.eval || opt.pairs))
+		usage_error(usage_line, "--approx does not go with --cosmul, --restrict or "
+		            "the evaluations");
+	if (opt.ef && !opt.approx)
+		usage_error(usage_line, "--ef needs --approx");
+
+	vecs = te_vecs_load(vpath, TE_VEC_FORMAT_AUTO, &d);
+	if (!vecs)
+		die_diag(&d);
+	dim = te_vecs_dim(vecs);
+	if (te_vecs_rows(vecs) == 0)
+		die("%s: no vectors", vpath);
+	if ((opt.eval || opt.pairs) && !te_vecs_key(vecs, 0))
+		die("%s: the vectors have no keys", vpath);
+	index_ = te_knn_new(vecs, opt.metric, opt.threads, &d);
+	if (!index_)
+		die_diag(&d);
+
+	if (opt.build) {
+		char *ip = index_path(vpath);
+		te_hnsw *h = te_hnsw_build(vecs, opt.metric, opt.M, opt.efc, opt.threads, 42,
+		                           &d);
+
+		if (!h || te_hnsw_save(h, ip, &d) < 0)
+			die_diag(&d);
+		te_hnsw_free(h);
+		free(ip);
+		goto out;
+	}
+	if (opt.eval) {
+		eval_analogies();
+		goto out;
+	}
+	if (opt.pairs) {
+		eval_pairs();
+		goto out;
+	}
+	if (opt.approx) {
+		char *ip = index_path(vpath);
+
+		hnsw = te_hnsw_load(ip, vecs, &d);
+		if (!hnsw)
+			die_diag(&d);
+		if (te_hnsw_metric(hnsw) != opt.metric)
+			die("%s: built for another metric; rebuild it with --build-index "
+			    "and this --metric", ip);
+		free(ip);
+		if (opt.ef == 0)
+			opt.ef = opt.k > 64 ? opt.k : 64;
+		if (opt.ef < opt.k)
+			opt.ef = opt.k;
+	}
+
+	k_asked = opt.k;
+	if (opt.k > te_vecs_rows(vecs))
+		opt.k = te_vecs_rows(vecs);
+	if (opt.ef && opt.ef < opt.k)
+		opt.ef = opt.k;
+	/* batches of up to 1024 queries, and of at most 2^22 hits in all */
+	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 1024;
+	if (bcap > ((size_t)1 << 22) / opt.k)
+		bcap = ((size_t)1 << 22) / opt.k ? ((size_t)1 << 22) / opt.k : 1;
+	batch = calloc(bcap, sizeof *batch);
+	bq = malloc(bcap * dim * sizeof *bq);
+	/* one extra slot of k hits for a 3CosMul query */
+	hits = malloc((bcap + 1) * opt.k * sizeof *hits);
+	nhits = malloc((bcap + 1) * sizeof *nhits);
+	if (!batch || !bq || !hits || !nhits)
+		die("out of memory");
+	if (opt.positive || opt.negative) {
+		keys_query();
+	} else if (optind >= argc) {
+		if (read_queries("-") < 0)
+			status = 1;
+	} else {
+		for (; optind < argc; optind++)
+			if (read_queries(argv[optind]) < 0)
+				status = 1;
+	}
+out:
+	te_hnsw_free(hnsw);
+	te_knn_free(index_);
+	te_vecs_free(vecs);
+	free(batch);
+	free(bq);
+	free(hits);
+	free(nhits);
+	free(fbuf);
+	return fshut_stdout(status);
 }

@@ -395,6 +395,106 @@ const char *te_pipeline_describe(const te_pipeline *p);
 /* ------------------------------------------------------------------ knn */
 /* (knn section: see issue 8) */
 
+/*
+ * Nearest neighbours over a te_vecs (exact, batched sgemm + per-query top-k
+ * heaps, several threads) and gensim's word-vector operations on top of it:
+ * most_similar (3CosAdd), most_similar_cosmul (3CosMul),
+ * evaluate_word_analogies and evaluate_word_pairs.
+ *
+ * Scores: cosine = dot(row, unit(q)) / |row| (gensim's most_similar; 0 for a
+ * zero row); dot = dot(row, q); Euclidean = |row - q|, smaller is better.
+ * Equal scores are ordered by row number.
+ */
+typedef enum te_knn_metric {
+	TE_KNN_METRIC_COSINE = 0,
+	TE_KNN_METRIC_DOT,
+	TE_KNN_METRIC_EUCLIDEAN
+} te_knn_metric;
+
+typedef struct te_knn_hit {
+	long row;
+	float score;
+} te_knn_hit;
+
+/* An exact index over v, which must outlive it.  threads <= 0 means one
+ * per online CPU.  Sets OpenBLAS to one thread: the index runs its own. */
+typedef struct te_knn te_knn;
+te_knn *te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d);
+void te_knn_free(te_knn *x);
+te_vecs *te_knn_vecs(const te_knn *x);
+/* Euclidean norm of row i (float32, as numpy computes it). */
+float te_knn_norm(const te_knn *x, size_t i);
+
+/* The k best rows for each of nq queries (q is (nq, dim) row-major), among
+ * the first limit rows (0: all).  excl is (nq, nexcl) rows to leave out
+ * (-1 pads), or NULL.  out is (nq, k); nout[i] receives how many were
+ * found (fewer than k when the index is smaller).  Returns 0 or -1. */
+int te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
+                  const long *excl, size_t nexcl, te_knn_hit *out, size_t *nout,
+                  te_diag *d);
+
+/* gensim get_mean_vector(pre_normalize=True): the weighted mean of the
+ * unit rows pos (+1) and neg (-1), into out (dim floats); the search then
+ * normalises it.  Returns 0, or -1 when npos + nneg is 0. */
+int te_knn_mean(const te_knn *x, const long *pos, size_t npos, const long *neg,
+                size_t nneg, float *out);
+
+/* gensim most_similar_cosmul: prod((1+cos(row,p))/2) / (prod((1+cos(row,n))/2)
+ * + 1e-6) over all rows, the input rows left out.  out has k slots. */
+int te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg,
+                  size_t nneg, size_t k, te_knn_hit *out, size_t *nout, te_diag *d);
+
+/* gensim evaluate_word_analogies(path, restrict_vocab, case_insensitive):
+ * one entry per section in file order, then "Total accuracy". */
+typedef struct te_knn_section {
+	char *name;
+	size_t correct, total;
+} te_knn_section;
+typedef struct te_knn_analogy_result {
+	te_knn_section *sec;  /* nsec entries; the last is the total */
+	size_t nsec;
+	size_t quadruplets, oov;  /* questions read, questions skipped as OOV */
+} te_knn_analogy_result;
+int te_knn_eval_analogies(te_knn *x, const char *path, size_t restrict_vocab,
+                          int case_insensitive, te_knn_analogy_result *res,
+                          te_diag *d);
+void te_knn_analogy_result_release(te_knn_analogy_result *res);
+
+/* gensim evaluate_word_pairs(path, delimiter '\t', restrict_vocab,
+ * case_insensitive): Pearson and Spearman correlations of the gold scores
+ * with the cosine similarities, and the percentage of pairs with an
+ * unknown word.  Fails when no pair is known. */
+typedef struct te_knn_pairs_result {
+	double pearson, spearman, oov_ratio;
+	size_t pairs, oov;
+} te_knn_pairs_result;
+int te_knn_eval_pairs(te_knn *x, const char *path, size_t restrict_vocab,
+                      int case_insensitive, te_knn_pairs_result *res, te_diag *d);
+
+/* Python's str.upper() of UTF-8 text, malloc'd (simple case mapping plus
+ * the expansions Python applies, such as "ß" -> "SS"). */
+char *te_knn_upper(const char *s, size_t n);
+
+/*
+ * HNSW: an approximate index over the rows of a te_vecs, built once and
+ * saved to a file ("TOKEMBH\0", version, rows, dim, M, ef_construction,
+ * metric; see knn(1)) that is memory-mapped when loaded.  The graph refers
+ * to the vectors by row; the file records their count, dimension and a
+ * checksum so that a graph is never used with other vectors.
+ */
+typedef struct te_hnsw te_hnsw;
+te_hnsw *te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M,
+                       size_t ef_construction, int threads, uint64_t seed,
+                       te_diag *d);
+int te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d);
+te_hnsw *te_hnsw_load(const char *path, te_vecs *v, te_diag *d);
+void te_hnsw_free(te_hnsw *h);
+te_knn_metric te_hnsw_metric(const te_hnsw *h);
+/* Like te_knn_search (no limit), with a search breadth of ef (>= k). */
+int te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
+                   const long *excl, size_t nexcl, int threads, te_knn_hit *out,
+                   size_t *nout, te_diag *d);
+
 /* ------------------------------------------------------------ recommend */
 /* (recommend section: see issue 9) */
 

@@ -17,13 +17,18 @@ te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
 {
 	va_list ap;
 
+	char fbuf[sizeof d->file], mbuf[sizeof d->msg];
+
 	if (!d)
 		return -1;
-	snprintf(d->file, sizeof d->file, "%s", file ? file : "");
-	d->line = line;
+	/* through local buffers: callers may pass d->file or d->msg itself */
+	snprintf(fbuf, sizeof fbuf, "%s", file ? file : "");
 	va_start(ap, fmt);
-	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	vsnprintf(mbuf, sizeof mbuf, fmt, ap);
 	va_end(ap);
+	memcpy(d->file, fbuf, sizeof fbuf);
+	memcpy(d->msg, mbuf, sizeof mbuf);
+	d->line = line;
 	return -1;
 }
 

@@ -1,0 +1,982 @@
+/* hnsw.c: Hierarchical Navigable Small World graphs (Malkov & Yashunin 2016)
+ * over the rows of a te_vecs: built in parallel, saved as a file that is
+ * memory-mapped when loaded, searched in parallel. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "knn_int.h"
+#include "tokemb.h"
+
+/*
+ * File layout (little-endian), all sections 8-byte aligned:
+ *   0   8  magic "TOKEMBH\0"
+ *   8   4  version (1)
+ *   12  4  metric (te_knn_metric)
+ *   16  8  rows
+ *   24  8  dim
+ *   32  4  M (links per node on the upper layers; layer 0 has 2M)
+ *   36  4  ef_construction
+ *   40  4  top layer
+ *   44  4  zero
+ *   48  8  entry point (row)
+ *   56  8  fingerprint of the vectors (see fingerprint())
+ *   64  8  size of the upper-layer link table in u32 units
+ *   72  56 zero
+ *   128    levels: rows u8, padded to 8
+ *          layer 0: rows * (1 + 2M) u32: count, then the links
+ *          upper offsets: rows u64, into the upper table (u32 units)
+ *          upper table: per node of level L > 0, L * (1 + M) u32, padded to 8
+ *          rows f32: 1/|row| (0 for a zero row), so that a search need not
+ *          read every vector to start
+ */
+#define HNSW_MAGIC "TOKEMBH"
+#define HNSW_HEADER 128
+#define NLOCKS 4096
+
+struct te_hnsw {
+	te_vecs *v;
+	const float *data;
+	size_t rows, dim;
+	te_knn_metric metric;
+	size_t M, M0, efc;
+	int top;
+	uint32_t entry;
+	float *inv;          /* 1/|row| (cosine), else NULL */
+	uint8_t *level;
+	uint32_t *l0;        /* rows * (1 + M0) */
+	uint32_t **ul;       /* built: per node, level * (1 + M), or NULL */
+	uint64_t *uoff;      /* loaded: offsets into upper */
+	uint32_t *upper;
+	uint64_t upper_n;
+	void *map;
+	size_t maplen;
+	pthread_mutex_t *locks;
+	pthread_mutex_t glock;
+};
+
+/* ----------------------------------------------------------- kernels */
+
+__attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
+static float
+dot(const float *a, const float *b, size_t n)
+{
+	float s[16] = {0};
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+			s[j] += a[i + j] * b[i + j];
+	float t = 0;
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	for (int j = 0; j < 16; j++)
+		t += s[j];
+	return t;
+}
+
+__attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
+static float
+l2sq(const float *a, const float *b, size_t n)
+{
+	float s[16] = {0};
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++) {
+			float d = a[i + j] - b[i + j];
+			s[j] += d * d;
+		}
+	float t = 0;
+	for (; i < n; i++) {
+		float d = a[i] - b[i];
+		t += d * d;
+	}
+	for (int j = 0; j < 16; j++)
+		t += s[j];
+	return t;
+}
+
+/* Similarity of a prepared query (unit for cosine) to row r: higher is
+ * closer. */
+static inline float
+qscore(const te_hnsw *h, const float *q, uint32_t r)
+{
+	const float *x = h->data + (size_t)r * h->dim;
+
+	switch (h->metric) {
+	case TE_KNN_METRIC_COSINE:
+		return dot(q, x, h->dim) * h->inv[r];
+	case TE_KNN_METRIC_DOT:
+		return dot(q, x, h->dim);
+	default:
+		return -l2sq(q, x, h->dim);
+	}
+}
+
+static inline float
+nscore(const te_hnsw *h, uint32_t a, uint32_t b)
+{
+	const float *x = h->data + (size_t)a * h->dim, *y = h->data + (size_t)b * h->dim;
+
+	switch (h->metric) {
+	case TE_KNN_METRIC_COSINE:
+		return dot(x, y, h->dim) * h->inv[a] * h->inv[b];
+	case TE_KNN_METRIC_DOT:
+		return dot(x, y, h->dim);
+	default:
+		return -l2sq(x, y, h->dim);
+	}
+}
+
+static inline uint32_t *
+links(const te_hnsw *h, uint32_t n, int lev)
+{
+	if (lev == 0)
+		return h->l0 + (size_t)n * (1 + h->M0);
+	if (h->ul)
+		return h->ul[n] + (size_t)(lev - 1) * (1 + h->M);
+	return h->upper + h->uoff[n] + (size_t)(lev - 1) * (1 + h->M);
+}
+
+/* ------------------------------------------------------------- heaps */
+
+/* A max-heap of (score, id) on score. */
+typedef struct pq {
+	float *s;
+	uint32_t *id;
+	size_t n, cap;
+} pq;
+
+static int
+pq_init(pq *p, size_t cap)
+{
+	p->s = malloc(cap * sizeof *p->s);
+	p->id = malloc(cap * sizeof *p->id);
+	p->n = 0;
+	p->cap = cap;
+	return p->s && p->id ? 0 : -1;
+}
+
+static void
+pq_release(pq *p)
+{
+	free(p->s);
+	free(p->id);
+}
+
+static int
+pq_push(pq *p, float s, uint32_t id)
+{
+	size_t i;
+
+	if (p->n == p->cap) {
+		size_t nc = p->cap * 2;
+		float *ns = realloc(p->s, nc * sizeof *ns);
+		uint32_t *ni;
+
+		if (!ns)
+			return -1;
+		p->s = ns;
+		ni = realloc(p->id, nc * sizeof *ni);
+		if (!ni)
+			return -1;
+		p->id = ni;
+		p->cap = nc;
+	}
+	i = p->n++;
+	while (i > 0) {
+		size_t par = (i - 1) / 2;
+
+		if (p->s[par] >= s)
+			break;
+		p->s[i] = p->s[par];
+		p->id[i] = p->id[par];
+		i = par;
+	}
+	p->s[i] = s;
+	p->id[i] = id;
+	return 0;
+}
+
+static void
+pq_pop(pq *p)
+{
+	float s;
+	uint32_t id;
+	size_t i = 0, n;
+
+	if (p->n == 0)
+		return;
+	n = --p->n;
+	s = p->s[n];
+	id = p->id[n];
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, w = i;
+		float ws = s;
+
+		if (l < n && p->s[l] > ws) {
+			w = l;
+			ws = p->s[l];
+		}
+		if (r < n && p->s[r] > ws)
+			w = r;
+		if (w == i)
+			break;
+		p->s[i] = p->s[w];
+		p->id[i] = p->id[w];
+		i = w;
+	}
+	p->s[i] = s;
+	p->id[i] = id;
+}
+
+/* Per-thread search state. */
+typedef struct hctx {
+	uint32_t *visited;
+	uint32_t stamp;
+	pq cand;     /* candidates, best first (score) */
+	pq top;      /* results, worst first (-score) */
+	float *qbuf;
+	uint32_t *tmp;
+	float *tmps;
+} hctx;
+
+static int
+ctx_init(hctx *c, const te_hnsw *h)
+{
+	memset(c, 0, sizeof *c);
+	c->visited = calloc(h->rows ? h->rows : 1, sizeof *c->visited);
+	c->qbuf = malloc(h->dim * sizeof *c->qbuf);
+	c->tmp = malloc((h->M0 + 2) * sizeof *c->tmp);
+	c->tmps = malloc((h->M0 + 2) * sizeof *c->tmps);
+	if (!c->visited || !c->qbuf || !c->tmp || !c->tmps || pq_init(&c->cand, 256) < 0 ||
+	    pq_init(&c->top, 256) < 0)
+		return -1;
+	return 0;
+}
+
+static void
+ctx_release(hctx *c)
+{
+	free(c->visited);
+	free(c->qbuf);
+	free(c->tmp);
+	free(c->tmps);
+	pq_release(&c->cand);
+	pq_release(&c->top);
+}
+
+static void
+new_stamp(hctx *c, size_t rows)
+{
+	if (++c->stamp == 0) {
+		memset(c->visited, 0, rows * sizeof *c->visited);
+		c->stamp = 1;
+	}
+}
+
+/* Copy the links of n at lev into c->tmp (under the node's lock while the
+ * graph is being built), leaving out any that a damaged file may hold: a
+ * layer the node is not on, a count beyond M, a row beyond the vectors.
+ * Checking here costs a compare per link; checking the whole file at load
+ * would read all of it for each run.  Returns the count. */
+static size_t
+read_links(const te_hnsw *h, hctx *c, uint32_t n, int lev, int locked)
+{
+	const uint32_t *l;
+	size_t cnt, got = 0, max = lev ? h->M : h->M0;
+
+	if (lev > 0) {
+		if (h->level[n] < lev)
+			return 0;
+		if (!h->ul && (h->uoff[n] > h->upper_n ||
+		               (uint64_t)h->level[n] * (1 + h->M) > h->upper_n - h->uoff[n]))
+			return 0;
+	}
+	if (locked)
+		pthread_mutex_lock(&h->locks[n % NLOCKS]);
+	l = links(h, n, lev);
+	cnt = l[0] < max ? l[0] : max;
+	for (size_t i = 0; i < cnt; i++)
+		if (l[1 + i] < h->rows)
+			c->tmp[got++] = l[1 + i];
+	if (locked)
+		pthread_mutex_unlock(&h->locks[n % NLOCKS]);
+	return got;
+}
+
+/* The links of n at lev in place (the graph no longer changes), with the
+ * same checks as read_links but for the rows, which the caller checks. */
+static size_t
+links_ptr(const te_hnsw *h, uint32_t n, int lev, const uint32_t **p)
+{
+	const uint32_t *l;
+	size_t max = lev ? h->M : h->M0;
+
+	if (lev > 0) {
+		if (h->level[n] < lev)
+			return 0;
+		if (!h->ul && (h->uoff[n] > h->upper_n ||
+		               (uint64_t)h->level[n] * (1 + h->M) > h->upper_n - h->uoff[n]))
+			return 0;
+	}
+	l = links(h, n, lev);
+	*p = l + 1;
+	return l[0] < max ? l[0] : max;
+}
+
+/* Greedy descent on one layer from *ep (score *eps). */
+static void
+greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *eps,
+       int locked)
+{
+	int changed = 1;
+
+	while (changed) {
+		size_t cnt = read_links(h, c, *ep, lev, locked);
+
+		changed = 0;
+		for (size_t i = 0; i < cnt; i++) {
+			float s = qscore(h, q, c->tmp[i]);
+
+			if (s > *eps) {
+				*eps = s;
+				*ep = c->tmp[i];
+				changed = 1;
+			}
+		}
+	}
+}
+
+/* The ef closest to q on layer lev, from ep: left in c->top (keys -score). */
+static int
+search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
+             int lev, size_t ef, int locked)
+{
+	float bound;
+
+	new_stamp(c, h->rows);
+	c->cand.n = c->top.n = 0;
+	c->visited[ep] = c->stamp;
+	if (pq_push(&c->cand, eps, ep) < 0 || pq_push(&c->top, -eps, ep) < 0)
+		return -1;
+	bound = eps;
+	while (c->cand.n) {
+		float cs = c->cand.s[0];
+		uint32_t cur = c->cand.id[0];
+		const uint32_t *lp;
+		size_t cnt;
+
+		if (cs < bound && c->top.n >= ef)
+			break;
+		pq_pop(&c->cand);
+		if (locked) {
+			cnt = read_links(h, c, cur, lev, 1);
+			lp = c->tmp;
+		} else {
+			cnt = links_ptr(h, cur, lev, &lp);
+		}
+		if (cnt && lp[0] < h->rows)
+			__builtin_prefetch(h->data + (size_t)lp[0] * h->dim);
+		for (size_t i = 0; i < cnt; i++) {
+			uint32_t n = lp[i];
+			float s;
+
+			/* the next vector is on its way while this one is scored */
+			if (i + 1 < cnt && lp[i + 1] < h->rows) {
+				const float *nx = h->data + (size_t)lp[i + 1] * h->dim;
+
+				__builtin_prefetch(nx);
+				__builtin_prefetch(nx + 16);
+				__builtin_prefetch(&c->visited[lp[i + 1]]);
+			}
+			if (n >= h->rows || c->visited[n] == c->stamp)
+				continue;
+			c->visited[n] = c->stamp;
+			s = qscore(h, q, n);
+			if (c->top.n < ef || s > bound) {
+				if (pq_push(&c->cand, s, n) < 0 || pq_push(&c->top, -s, n) < 0)
+					return -1;
+				if (c->top.n > ef)
+					pq_pop(&c->top);
+				bound = -c->top.s[0];
+			}
+		}
+	}
+	return 0;
+}
+
+/* hnswlib's getNeighborsByHeuristic2: from candidates (ids, scores to the
+ * base, any order) keep at most m, closest first, skipping a candidate that
+ * is closer to one already kept than to the base. */
+static size_t
+heuristic(const te_hnsw *h, uint32_t *ids, float *sc, size_t n, size_t m)
+{
+	size_t kept = 0;
+
+	/* sort by score, best first (insertion sort: n is at most ef) */
+	for (size_t i = 1; i < n; i++) {
+		float s = sc[i];
+		uint32_t id = ids[i];
+		size_t j = i;
+
+		while (j > 0 && sc[j - 1] < s) {
+			sc[j] = sc[j - 1];
+			ids[j] = ids[j - 1];
+			j--;
+		}
+		sc[j] = s;
+		ids[j] = id;
+	}
+	if (n <= m)
+		return n;
+	for (size_t i = 0; i < n && kept < m; i++) {
+		int good = 1;
+
+		for (size_t j = 0; j < kept; j++)
+			if (nscore(h, ids[i], ids[j]) > sc[i]) {
+				good = 0;
+				break;
+			}
+		if (good) {
+			ids[kept] = ids[i];
+			sc[kept] = sc[i];
+			kept++;
+		}
+	}
+	return kept;
+}
+
+/* Link node cur on layer lev to the best of c->top, and them back to it.
+ * Returns the closest as the next entry point. */
+static uint32_t
+connect(te_hnsw *h, hctx *c, uint32_t cur, int lev, uint32_t **selbuf, float **selsc)
+{
+	size_t n = c->top.n, mmax = lev ? h->M : h->M0, m;
+	uint32_t *ids = *selbuf;
+	float *sc = *selsc;
+	uint32_t *l;
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = c->top.id[i];
+		sc[i] = -c->top.s[i];
+	}
+	m = heuristic(h, ids, sc, n, h->M);
+	pthread_mutex_lock(&h->locks[cur % NLOCKS]);
+	l = links(h, cur, lev);
+	l[0] = (uint32_t)m;
+	memcpy(l + 1, ids, m * sizeof *ids);
+	pthread_mutex_unlock(&h->locks[cur % NLOCKS]);
+	for (size_t i = 0; i < m; i++) {
+		uint32_t nb = ids[i];
+		uint32_t *nl;
+
+		pthread_mutex_lock(&h->locks[nb % NLOCKS]);
+		nl = links(h, nb, lev);
+		if (nl[0] < mmax) {
+			nl[1 + nl[0]] = cur;
+			nl[0]++;
+		} else {
+			/* full: choose again among the old links and cur */
+			size_t cnt = nl[0];
+			uint32_t cid[512 + 1];
+			float cs[512 + 1];
+
+			for (size_t j = 0; j < cnt; j++) {
+				cid[j] = nl[1 + j];
+				cs[j] = nscore(h, nb, nl[1 + j]);
+			}
+			cid[cnt] = cur;
+			cs[cnt] = sc[i];
+			cnt = heuristic(h, cid, cs, cnt + 1, mmax);
+			nl[0] = (uint32_t)cnt;
+			memcpy(nl + 1, cid, cnt * sizeof *cid);
+		}
+		pthread_mutex_unlock(&h->locks[nb % NLOCKS]);
+	}
+	return ids[0];
+}
+
+static void
+prep_query(const te_hnsw *h, const float *q, float *out)
+{
+	if (h->metric == TE_KNN_METRIC_COSINE) {
+		float n = knn_norm(q, h->dim);
+
+		for (size_t i = 0; i < h->dim; i++)
+			out[i] = n > 0 ? q[i] / n : q[i];
+	} else {
+		memcpy(out, q, h->dim * sizeof *out);
+	}
+}
+
+struct build {
+	te_hnsw *h;
+	size_t next;
+	size_t ef;
+	int failed;
+};
+
+static int
+insert(te_hnsw *h, hctx *c, uint32_t cur, size_t ef, uint32_t **selbuf, float **selsc)
+{
+	int lev = h->level[cur], top;
+	uint32_t ep;
+	float eps;
+	const float *q;
+
+	prep_query(h, h->data + (size_t)cur * h->dim, c->qbuf);
+	q = c->qbuf;
+	pthread_mutex_lock(&h->glock);
+	top = h->top;
+	ep = h->entry;
+	if (lev <= top)
+		pthread_mutex_unlock(&h->glock);
+	eps = qscore(h, q, ep);
+	for (int l = top; l > lev; l--)
+		greedy(h, c, q, l, &ep, &eps, 1);
+	for (int l = lev < top ? lev : top; l >= 0; l--) {
+		if (search_layer(h, c, q, ep, eps, l, ef, 1) < 0) {
+			if (lev > top)
+				pthread_mutex_unlock(&h->glock);
+			return -1;
+		}
+		/* drop cur itself should it have been reached */
+		for (size_t i = 0; i < c->top.n; i++)
+			if (c->top.id[i] == cur) {
+				c->top.id[i] = c->top.id[c->top.n - 1];
+				c->top.s[i] = c->top.s[c->top.n - 1];
+				c->top.n--;
+				break;
+			}
+		if (c->top.n == 0)
+			continue;
+		ep = connect(h, c, cur, l, selbuf, selsc);
+		eps = qscore(h, q, ep);
+	}
+	if (lev > top) {
+		h->top = lev;
+		h->entry = cur;
+		pthread_mutex_unlock(&h->glock);
+	}
+	return 0;
+}
+
+static void
+build_worker(void *arg, int tid)
+{
+	struct build *b = arg;
+	te_hnsw *h = b->h;
+	hctx c;
+	size_t cap = b->ef + h->M0 + 2, i;
+	uint32_t *sel = malloc(cap * sizeof *sel);
+	float *selsc = malloc(cap * sizeof *selsc);
+
+	if (!sel || !selsc || ctx_init(&c, h) < 0) {
+		__atomic_store_n(&b->failed, 1, __ATOMIC_RELAXED);
+		free(sel);
+		free(selsc);
+		ctx_release(&c);
+		return;
+	}
+	while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED)) < h->rows) {
+		if (insert(h, &c, (uint32_t)i, b->ef, &sel, &selsc) < 0) {
+			__atomic_store_n(&b->failed, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	free(sel);
+	free(selsc);
+	ctx_release(&c);
+}
+
+static uint64_t
+splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Rows, dim and 64 sampled rows: enough to refuse a graph built for other
+ * vectors without reading them all. */
+static uint64_t
+fingerprint(const te_vecs *v)
+{
+	size_t rows = te_vecs_rows(v), dim = te_vecs_dim(v);
+	uint64_t h = 1469598103934665603ull;
+	const unsigned char *p;
+
+	h = (h ^ rows) * 1099511628211ull;
+	h = (h ^ dim) * 1099511628211ull;
+	for (size_t s = 0; s < 64 && rows; s++) {
+		size_t r = s * (rows - 1) / 63;
+
+		p = (const unsigned char *)te_vecs_row(v, r);
+		for (size_t i = 0; i < dim * sizeof(float); i++)
+			h = (h ^ p[i]) * 1099511628211ull;
+	}
+	return h;
+}
+
+static te_hnsw *
+hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, int norms, te_diag *d)
+{
+	te_hnsw *h = calloc(1, sizeof *h);
+
+	if (!h) {
+		te_diag_set(d, NULL, 0, "out of memory");
+		return NULL;
+	}
+	h->v = v;
+	h->data = te_vecs_data(v);
+	h->rows = te_vecs_rows(v);
+	h->dim = te_vecs_dim(v);
+	h->metric = metric;
+	h->M = M;
+	h->M0 = 2 * M;
+	if (norms) {
+		h->inv = malloc((h->rows ? h->rows : 1) * sizeof *h->inv);
+		if (!h->inv) {
+			free(h);
+			te_diag_set(d, NULL, 0, "out of memory");
+			return NULL;
+		}
+		for (size_t i = 0; i < h->rows; i++) {
+			float n = knn_norm(te_vecs_row(v, i), h->dim);
+
+			h->inv[i] = n > 0 ? 1.0f / n : 0.0f;
+		}
+	}
+	return h;
+}
+
+te_hnsw *
+te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M, size_t efc, int threads,
+              uint64_t seed, te_diag *d)
+{
+	te_hnsw *h;
+	struct build b = {0};
+	double mult = 1.0 / log((double)M);
+	uint64_t rs = seed;
+
+	if (M < 2 || M > 256 || efc < 1)
+		return te_diag_set(d, NULL, 0, "bad HNSW parameters"), NULL;
+	if (te_vecs_rows(v) >= UINT32_MAX)
+		return te_diag_set(d, NULL, 0, "too many vectors for an HNSW index"), NULL;
+	h = hnsw_alloc(v, metric, M, 1, d);
+	if (!h)
+		return NULL;
+	h->efc = efc;
+	h->level = calloc(h->rows ? h->rows : 1, 1);
+	h->l0 = calloc((h->rows ? h->rows : 1) * (1 + h->M0), sizeof *h->l0);
+	h->ul = calloc(h->rows ? h->rows : 1, sizeof *h->ul);
+	h->locks = malloc(NLOCKS * sizeof *h->locks);
+	if (!h->level || !h->l0 || !h->ul || !h->locks)
+		goto oom;
+	for (int i = 0; i < NLOCKS; i++)
+		pthread_mutex_init(&h->locks[i], NULL);
+	pthread_mutex_init(&h->glock, NULL);
+	for (size_t i = 0; i < h->rows; i++) {
+		double u = ((double)(splitmix(&rs) >> 11) + 0.5) / 9007199254740992.0;
+		int l = (int)(-log(u) * mult);
+
+		if (l > 30)
+			l = 30;
+		h->level[i] = (uint8_t)l;
+		if (l) {
+			h->ul[i] = calloc((size_t)l * (1 + M), sizeof **h->ul);
+			if (!h->ul[i])
+				goto oom;
+		}
+	}
+	if (h->rows == 0)
+		return h;
+	/* the first node is the entry point; the others join it in parallel */
+	h->entry = 0;
+	h->top = h->level[0];
+	b.h = h;
+	b.next = 1;
+	b.ef = efc;
+	if (knn_parallel(knn_threads(threads), build_worker, &b) < 0 || b.failed)
+		goto oom;
+	return h;
+oom:
+	te_diag_set(d, NULL, 0, "out of memory");
+	te_hnsw_free(h);
+	return NULL;
+}
+
+void
+te_hnsw_free(te_hnsw *h)
+{
+	if (!h)
+		return;
+	if (h->map) {
+		munmap(h->map, h->maplen);
+	} else {
+		free(h->level);
+		free(h->l0);
+		free(h->uoff);
+		free(h->upper);
+	}
+	if (h->ul) {
+		for (size_t i = 0; i < h->rows; i++)
+			free(h->ul[i]);
+		free(h->ul);
+	}
+	if (h->locks) {
+		for (int i = 0; i < NLOCKS; i++)
+			pthread_mutex_destroy(&h->locks[i]);
+		pthread_mutex_destroy(&h->glock);
+		free(h->locks);
+	}
+	if (!h->map)
+		free(h->inv);
+	free(h);
+}
+
+te_knn_metric te_hnsw_metric(const te_hnsw *h) { return h->metric; }
+
+static int
+put(FILE *fp, const void *p, size_t n)
+{
+	return fwrite(p, 1, n, fp) == n ? 0 : -1;
+}
+
+int
+te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
+{
+	te_atomic *a = te_atomic_open(path, d);
+	unsigned char hd[HNSW_HEADER] = {0};
+	uint32_t u32;
+	uint64_t u64, off = 0, pad = 0;
+	FILE *fp;
+	int bad = 0;
+
+	if (!a)
+		return -1;
+	fp = te_atomic_fp(a);
+	for (size_t i = 0; i < h->rows; i++)
+		off += (uint64_t)h->level[i] * (1 + h->M);
+	memcpy(hd, HNSW_MAGIC, 8);
+	u32 = 1;
+	memcpy(hd + 8, &u32, 4);
+	u32 = (uint32_t)h->metric;
+	memcpy(hd + 12, &u32, 4);
+	u64 = h->rows;
+	memcpy(hd + 16, &u64, 8);
+	u64 = h->dim;
+	memcpy(hd + 24, &u64, 8);
+	u32 = (uint32_t)h->M;
+	memcpy(hd + 32, &u32, 4);
+	u32 = (uint32_t)h->efc;
+	memcpy(hd + 36, &u32, 4);
+	u32 = (uint32_t)h->top;
+	memcpy(hd + 40, &u32, 4);
+	u64 = h->entry;
+	memcpy(hd + 48, &u64, 8);
+	u64 = fingerprint(h->v);
+	memcpy(hd + 56, &u64, 8);
+	memcpy(hd + 64, &off, 8);
+	bad |= put(fp, hd, sizeof hd);
+	bad |= put(fp, h->level, h->rows);
+	bad |= put(fp, &pad, (8 - h->rows % 8) % 8);
+	bad |= put(fp, h->l0, h->rows * (1 + h->M0) * sizeof *h->l0);
+	if (h->rows * (1 + h->M0) % 2)
+		bad |= put(fp, &pad, 4);
+	off = 0;
+	for (size_t i = 0; i < h->rows && !bad; i++) {
+		u64 = h->level[i] ? off : 0;
+		bad |= put(fp, &u64, 8);
+		off += (uint64_t)h->level[i] * (1 + h->M);
+	}
+	for (size_t i = 0; i < h->rows && !bad; i++)
+		if (h->level[i])
+			bad |= put(fp, links(h, (uint32_t)i, 1),
+			           (size_t)h->level[i] * (1 + h->M) * sizeof(uint32_t));
+	if (off % 2)
+		bad |= put(fp, &pad, 4);
+	bad |= put(fp, h->inv, h->rows * sizeof *h->inv);
+	if (bad) {
+		te_diag_set(d, path, 0, "write error: %s", strerror(errno));
+		te_atomic_abort(a);
+		return -1;
+	}
+	return te_atomic_commit(a, d);
+}
+
+te_hnsw *
+te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	unsigned char *m;
+	uint32_t version, metric, M, efc, top;
+	uint64_t rows, dim, entry, fp, upn, need, o_l0, o_uoff, o_up, o_inv;
+	te_hnsw *h;
+
+	if (fd < 0) {
+		te_diag_set(d, path, 0, "%s%s", strerror(errno),
+		            errno == ENOENT ? " (build it with --build-index)" : "");
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < HNSW_HEADER) {
+		close(fd);
+		te_diag_set(d, path, 0, "not an HNSW index (too short)");
+		return NULL;
+	}
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (memcmp(m, HNSW_MAGIC, 8) != 0) {
+		te_diag_set(d, path, 0, "not an HNSW index (bad magic)");
+		goto bad;
+	}
+	memcpy(&version, m + 8, 4);
+	memcpy(&metric, m + 12, 4);
+	memcpy(&rows, m + 16, 8);
+	memcpy(&dim, m + 24, 8);
+	memcpy(&M, m + 32, 4);
+	memcpy(&efc, m + 36, 4);
+	memcpy(&top, m + 40, 4);
+	memcpy(&entry, m + 48, 8);
+	memcpy(&fp, m + 56, 8);
+	memcpy(&upn, m + 64, 8);
+	if (version != 1) {
+		te_diag_set(d, path, 0, "unsupported HNSW index version %u", version);
+		goto bad;
+	}
+	if (rows != te_vecs_rows(v) || dim != te_vecs_dim(v) || fp != fingerprint(v)) {
+		te_diag_set(d, path, 0, "built for other vectors (%llu x %llu); rebuild it "
+		            "with --build-index", (unsigned long long)rows,
+		            (unsigned long long)dim);
+		goto bad;
+	}
+	if (metric > TE_KNN_METRIC_EUCLIDEAN || M < 2 || M > 256 || top > 30 ||
+	    (rows && entry >= rows) || rows >= UINT32_MAX || upn > (uint64_t)st.st_size) {
+		te_diag_set(d, path, 0, "damaged HNSW header");
+		goto bad;
+	}
+	o_l0 = HNSW_HEADER + (rows + 7) / 8 * 8;
+	o_uoff = o_l0 + (rows * (1 + 2 * (uint64_t)M) * 4 + 7) / 8 * 8;
+	o_up = o_uoff + rows * 8;
+	o_inv = o_up + (upn * 4 + 7) / 8 * 8;
+	need = o_inv + rows * 4;
+	if (need != (uint64_t)st.st_size) {
+		te_diag_set(d, path, 0, "truncated or damaged HNSW index (%llu bytes, "
+		            "expected %llu)", (unsigned long long)st.st_size,
+		            (unsigned long long)need);
+		goto bad;
+	}
+	h = hnsw_alloc(v, (te_knn_metric)metric, M, 0, d);
+	if (!h)
+		goto bad;
+	h->map = m;
+	h->maplen = (size_t)st.st_size;
+	h->efc = efc;
+	h->top = (int)top;
+	h->entry = (uint32_t)entry;
+	h->level = m + HNSW_HEADER;
+	h->l0 = (uint32_t *)(m + o_l0);
+	h->uoff = (uint64_t *)(m + o_uoff);
+	h->upper = (uint32_t *)(m + o_up);
+	h->upper_n = upn;
+	h->inv = (float *)(m + o_inv);
+	if (rows && h->level[entry] != top)
+		goto damaged;
+	return h;
+damaged:
+	te_diag_set(d, path, 0, "damaged HNSW index");
+	te_hnsw_free(h);
+	return NULL;
+bad:
+	munmap(m, (size_t)st.st_size);
+	return NULL;
+}
+
+struct hsearch {
+	te_hnsw *h;
+	const float *q;
+	size_t nq, k, ef;
+	const long *excl;
+	size_t nexcl;
+	te_knn_hit *out;
+	size_t *nout;
+	size_t next;
+	int failed;
+};
+
+static void
+hsearch_worker(void *arg, int tid)
+{
+	struct hsearch *s = arg;
+	te_hnsw *h = s->h;
+	hctx c;
+	size_t j, kk = s->k + s->nexcl;
+	size_t ef = s->ef > kk ? s->ef : kk;
+
+	if (ctx_init(&c, h) < 0) {
+		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
+		ctx_release(&c);
+		return;
+	}
+	while ((j = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < s->nq) {
+		uint32_t ep = h->entry;
+		float eps;
+		knn_heap hp = {s->out + j * s->k, 0, s->k};
+		const long *ex = s->excl ? s->excl + j * s->nexcl : NULL;
+
+		prep_query(h, s->q + j * h->dim, c.qbuf);
+		eps = qscore(h, c.qbuf, ep);
+		for (int l = h->top; l > 0; l--)
+			greedy(h, &c, c.qbuf, l, &ep, &eps, 0);
+		if (search_layer(h, &c, c.qbuf, ep, eps, 0, ef, 0) < 0) {
+			__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		for (size_t i = 0; i < c.top.n; i++) {
+			long r = (long)c.top.id[i];
+			int skip = 0;
+
+			for (size_t e = 0; ex && e < s->nexcl; e++)
+				skip |= ex[e] == r;
+			if (!skip)
+				knn_heap_push(&hp, -c.top.s[i], r);
+		}
+		knn_finish(h->metric, h->data, h->dim, c.qbuf, hp.h, hp.n);
+		s->nout[j] = hp.n;
+	}
+	ctx_release(&c);
+}
+
+int
+te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
+               const long *excl, size_t nexcl, int threads, te_knn_hit *out,
+               size_t *nout, te_diag *d)
+{
+	struct hsearch s = {h, q, nq, k, ef, excl, nexcl, out, nout, 0, 0};
+	int nt = knn_threads(threads);
+
+	memset(nout, 0, nq * sizeof *nout);
+	if (nq == 0 || h->rows == 0 || k == 0)
+		return 0;
+	if ((size_t)nt > nq)
+		nt = (int)nq;
+	if (knn_parallel(nt, hsearch_worker, &s) < 0 || s.failed)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	return 0;
+}

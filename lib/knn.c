@@ -1,0 +1,1221 @@
+/* knn.c: exact nearest neighbours (batched sgemm + top-k heaps, threaded) and
+ * gensim's word-vector operations and evaluations on top of them. */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <utf8proc.h>
+
+#include "knn_int.h"
+#include "tokemb.h"
+
+/* Rows per sgemm block and queries per chunk: a block of scores (QB, BR)
+ * is 4 MiB and stays in L2/L3 while it is scanned. */
+#define BR 4096
+#define QB 256
+
+struct te_knn {
+	te_vecs *v;
+	const float *data;   /* (rows, dim) */
+	size_t rows, dim;
+	float *norm;         /* rows */
+	float *sqnorm;       /* rows, Euclidean only */
+	te_knn_metric metric;
+	int threads;
+	/* norms are computed a block of rows at a time, when first needed, so
+	 * that one query over a large mapped file reads it once */
+	unsigned char *ready;  /* per block of BR rows */
+	size_t nblocks;
+};
+
+/* Sum of squares in double, in eight independent lanes that the compiler
+ * can keep in vector registers. */
+__attribute__((target_clones("default", "avx2")))
+static double
+sumsq(const float *x, size_t dim)
+{
+	double a[8] = {0}, s = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= dim; i += 8)
+		for (int j = 0; j < 8; j++)
+			a[j] += (double)x[i + j] * x[i + j];
+	for (; i < dim; i++)
+		s += (double)x[i] * x[i];
+	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+float
+knn_norm(const float *x, size_t dim)
+{
+	return (float)sqrt(sumsq(x, dim));
+}
+
+int
+knn_threads(int threads)
+{
+	long n;
+
+	if (threads > 0)
+		return threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
+}
+
+struct par {
+	void (*fn)(void *, int);
+	void *arg;
+	int tid;
+};
+
+static void *
+par_main(void *p)
+{
+	struct par *a = p;
+
+	a->fn(a->arg, a->tid);
+	return NULL;
+}
+
+int
+knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg)
+{
+	pthread_t *th;
+	struct par *pa;
+	int started = 0;
+
+	if (n <= 1) {
+		fn(arg, 0);
+		return 0;
+	}
+	th = calloc((size_t)n, sizeof *th);
+	pa = calloc((size_t)n, sizeof *pa);
+	if (!th || !pa) {
+		free(th);
+		free(pa);
+		return -1;
+	}
+	for (int t = 1; t < n; t++) {
+		pa[t] = (struct par){fn, arg, t};
+		if (pthread_create(&th[t], NULL, par_main, &pa[t]) != 0)
+			break;
+		started = t;
+	}
+	/* threads that could not start are run here, in turn */
+	for (int t = started + 1; t < n; t++)
+		fn(arg, t);
+	fn(arg, 0);
+	for (int t = 1; t <= started; t++)
+		pthread_join(th[t], NULL);
+	free(th);
+	free(pa);
+	return 0;
+}
+
+static int
+hit_cmp(const void *a, const void *b)
+{
+	const te_knn_hit *x = a, *y = b;
+
+	if (knn_better(x->score, x->row, y->score, y->row))
+		return -1;
+	if (knn_better(y->score, y->row, x->score, x->row))
+		return 1;
+	return 0;
+}
+
+void
+knn_heap_sort(knn_heap *hp)
+{
+	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
+}
+
+__attribute__((target_clones("default", "avx2")))
+static double
+ddot(const float *x, const float *y, size_t dim)
+{
+	double a[8] = {0}, s = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= dim; i += 8)
+		for (int j = 0; j < 8; j++)
+			a[j] += (double)x[i + j] * y[i + j];
+	for (; i < dim; i++)
+		s += (double)x[i] * y[i];
+	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+}
+
+/* The scores of the hits kept are computed again, in one fixed order, and
+ * the hits sorted on them: a query then scores the same whatever else is in
+ * its batch and whichever BLAS kernel served it, the exact search and the
+ * HNSW index print the same numbers, and a Euclidean distance is not the
+ * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
+ * row's distance to itself).  q is prepared as for the search (unit for
+ * cosine). */
+void
+knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
+           te_knn_hit *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const float *r = data + (size_t)h[i].row * dim;
+
+		if (m == TE_KNN_METRIC_EUCLIDEAN) {
+			double s = 0;
+
+			for (size_t j = 0; j < dim; j++)
+				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
+			h[i].score = -(float)sqrt(s);
+		} else if (m == TE_KNN_METRIC_COSINE) {
+			float nr = knn_norm(r, dim);
+
+			h[i].score = nr > 0 ? (float)ddot(r, q, dim) / nr : 0.0f;
+		} else {
+			h[i].score = (float)ddot(r, q, dim);
+		}
+	}
+	qsort(h, n, sizeof *h, hit_cmp);
+	if (m == TE_KNN_METRIC_EUCLIDEAN)
+		for (size_t i = 0; i < n; i++)
+			h[i].score = -h[i].score;
+}
+
+te_knn *
+te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
+{
+	te_knn *x = calloc(1, sizeof *x);
+
+	if (!x)
+		goto oom;
+	x->v = v;
+	x->rows = te_vecs_rows(v);
+	x->dim = te_vecs_dim(v);
+	x->data = te_vecs_data(v);
+	x->metric = metric;
+	x->threads = knn_threads(threads);
+	x->nblocks = (x->rows + BR - 1) / BR;
+	x->norm = malloc((x->rows ? x->rows : 1) * sizeof *x->norm);
+	x->ready = calloc(x->nblocks ? x->nblocks : 1, 1);
+	if (!x->norm || !x->ready)
+		goto oom;
+	if (metric == TE_KNN_METRIC_EUCLIDEAN) {
+		x->sqnorm = malloc((x->rows ? x->rows : 1) * sizeof *x->sqnorm);
+		if (!x->sqnorm)
+			goto oom;
+	}
+	openblas_set_num_threads(1);
+	return x;
+oom:
+	te_diag_set(d, NULL, 0, "out of memory");
+	te_knn_free(x);
+	return NULL;
+}
+
+void
+te_knn_free(te_knn *x)
+{
+	if (!x)
+		return;
+	free(x->norm);
+	free(x->sqnorm);
+	free(x->ready);
+	free(x);
+}
+
+te_vecs *te_knn_vecs(const te_knn *x) { return x->v; }
+/* Norms (and squared norms) of block b, unless done.  A block is only ever
+ * filled by one thread at a time (see te_knn_search). */
+static void
+ensure_block(te_knn *x, size_t b)
+{
+	size_t r0 = b * BR, r1 = r0 + BR < x->rows ? r0 + BR : x->rows;
+
+	if (x->ready[b])
+		return;
+	for (size_t i = r0; i < r1; i++) {
+		double s = sumsq(x->data + i * x->dim, x->dim);
+
+		x->norm[i] = (float)sqrt(s);
+		if (x->sqnorm)
+			x->sqnorm[i] = (float)s;
+	}
+	x->ready[b] = 1;
+}
+
+struct ensure {
+	te_knn *x;
+	size_t nb, next;
+};
+
+static void
+ensure_worker(void *arg, int tid)
+{
+	struct ensure *e = arg;
+	size_t b;
+
+	while ((b = __atomic_fetch_add(&e->next, 1, __ATOMIC_RELAXED)) < e->nb)
+		ensure_block(e->x, b);
+}
+
+/* Every norm of the first `rows` rows, in parallel. */
+static void
+ensure_all(te_knn *x, size_t rows)
+{
+	struct ensure e = {x, (rows + BR - 1) / BR, 0};
+	int nt = x->threads;
+
+	while (e.next < e.nb && x->ready[e.next])
+		e.next++;
+	if (e.next == e.nb)
+		return;
+	if ((size_t)nt > e.nb - e.next)
+		nt = (int)(e.nb - e.next);
+	if (knn_parallel(nt, ensure_worker, &e) < 0)
+		for (size_t b = 0; b < e.nb; b++)
+			ensure_block(x, b);
+}
+
+static float
+row_norm(const te_knn *x, size_t r)
+{
+	return x->ready[r / BR] ? x->norm[r] : knn_norm(x->data + r * x->dim, x->dim);
+}
+
+float te_knn_norm(const te_knn *x, size_t i) { return row_norm(x, i); }
+
+/* --------------------------------------------------------- the search */
+
+struct search {
+	te_knn *x;
+	const float *q;      /* (nq, dim), prepared for the metric */
+	const float *qsq;    /* (nq) squared norms, Euclidean */
+	size_t nq, k, limit;
+	const long *excl;
+	size_t nexcl;
+	te_knn_hit *out;     /* (nq, k): final heaps */
+	size_t *nout;
+	/* mode A: threads take query chunks of qb; mode B: one chunk [q0, q0+qn)
+	 * and threads take row blocks into their own heaps (tk) */
+	int mode_b;
+	size_t qb;
+	size_t q0, qn;
+	te_knn_hit *tk;      /* (threads, qn, k) */
+	size_t *tkn;         /* (threads, qn) */
+	size_t next;         /* next chunk or block, taken atomically */
+	int failed;
+};
+
+static int
+excluded(const long *ex, size_t n, long row)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ex[i] == row)
+			return 1;
+	return 0;
+}
+
+/* Score rows [r0, r0+nr) against queries [j0, j0+nj) and offer them to the
+ * heaps heaps[j - j0] (each k slots, counts in cnt). */
+static void
+score_block(struct search *s, float *S, size_t j0, size_t nj, size_t r0, size_t nr,
+            te_knn_hit *heaps, size_t *cnt)
+{
+	te_knn *x = s->x;
+	size_t dim = x->dim, k = s->k;
+
+	ensure_block(x, r0 / BR);
+	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T; for a few queries
+	 * sgemv, which reads the rows where they lie instead of packing them */
+	if (nj < 4)
+		for (size_t j = 0; j < nj; j++)
+			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)dim, 1.0f,
+			            x->data + r0 * dim, (int)dim, s->q + (j0 + j) * dim, 1, 0.0f,
+			            S + j * nr, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nj, (int)nr,
+		            (int)dim, 1.0f, s->q + j0 * dim, (int)dim, x->data + r0 * dim,
+		            (int)dim, 0.0f, S, (int)nr);
+	for (size_t j = 0; j < nj; j++) {
+		knn_heap hp = {heaps + j * k, cnt[j], k};
+		const float *row = S + j * nr;
+		const long *ex = s->excl ? s->excl + (j0 + j) * s->nexcl : NULL;
+		float qs = s->qsq ? s->qsq[j0 + j] : 0;
+
+		for (size_t t = 0; t < nr; t++) {
+			float sc = row[t];
+			long r = (long)(r0 + t);
+
+			switch (x->metric) {
+			case TE_KNN_METRIC_COSINE:
+				sc = x->norm[r] > 0 ? sc / x->norm[r] : 0.0f;
+				break;
+			case TE_KNN_METRIC_DOT:
+				break;
+			case TE_KNN_METRIC_EUCLIDEAN:
+				sc = x->sqnorm[r] - 2.0f * sc + qs;
+				sc = sc > 0 ? -sc : -0.0f;
+				break;
+			}
+			if (hp.n == k && (k == 0 || sc < hp.h[0].score))
+				continue;
+			if (ex && excluded(ex, s->nexcl, r))
+				continue;
+			knn_heap_push(&hp, sc, r);
+		}
+		cnt[j] = hp.n;
+	}
+}
+
+static void
+search_worker(void *arg, int tid)
+{
+	struct search *s = arg;
+	size_t rows = s->limit, nblocks = (rows + BR - 1) / BR;
+	float *S = malloc((size_t)QB * BR * sizeof *S);
+
+	if (!S) {
+		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	if (!s->mode_b) {
+		size_t nchunks = (s->nq + s->qb - 1) / s->qb, c;
+
+		while ((c = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < nchunks) {
+			size_t j0 = c * s->qb, nj = s->nq - j0 < s->qb ? s->nq - j0 : s->qb;
+
+			for (size_t b = 0; b < nblocks; b++) {
+				size_t r0 = b * BR, nr = rows - r0 < BR ? rows - r0 : BR;
+
+				score_block(s, S, j0, nj, r0, nr, s->out + j0 * s->k, s->nout + j0);
+			}
+		}
+	} else {
+		te_knn_hit *heaps = s->tk + (size_t)tid * s->qn * s->k;
+		size_t *cnt = s->tkn + (size_t)tid * s->qn, b;
+
+		while ((b = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < nblocks) {
+			size_t r0 = b * BR, nr = rows - r0 < BR ? rows - r0 : BR;
+
+			score_block(s, S, s->q0, s->qn, r0, nr, heaps, cnt);
+		}
+	}
+	free(S);
+}
+
+int
+te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
+              const long *excl, size_t nexcl, te_knn_hit *out, size_t *nout,
+              te_diag *d)
+{
+	struct search s = {0};
+	size_t dim = x->dim;
+	float *qp = NULL, *qsq = NULL;
+	int nt = x->threads, rc = 0;
+
+	if (limit == 0 || limit > x->rows)
+		limit = x->rows;
+	memset(nout, 0, nq * sizeof *nout);
+	if (nq == 0 || k == 0 || limit == 0)
+		return 0;
+	if (x->metric == TE_KNN_METRIC_COSINE) {
+		/* gensim's unitvec: q / |q|, a zero vector stays zero */
+		qp = malloc(nq * dim * sizeof *qp);
+		if (!qp)
+			return te_diag_set(d, NULL, 0, "out of memory");
+		for (size_t j = 0; j < nq; j++) {
+			const float *a = q + j * dim;
+			float n = knn_norm(a, dim), *b = qp + j * dim;
+
+			for (size_t i = 0; i < dim; i++)
+				b[i] = n > 0 ? a[i] / n : a[i];
+		}
+		q = qp;
+	} else if (x->metric == TE_KNN_METRIC_EUCLIDEAN) {
+		qsq = malloc(nq * sizeof *qsq);
+		if (!qsq)
+			return te_diag_set(d, NULL, 0, "out of memory");
+		for (size_t j = 0; j < nq; j++) {
+			float n = knn_norm(q + j * dim, dim);
+			qsq[j] = n * n;
+		}
+	}
+	s.x = x;
+	s.q = q;
+	s.qsq = qsq;
+	s.nq = nq;
+	s.k = k;
+	s.limit = limit;
+	s.excl = excl;
+	s.nexcl = nexcl;
+	s.out = out;
+	s.nout = nout;
+	if (nt > 1 && (nq + nt - 1) / (size_t)nt < 16) {
+		/* few queries: split the rows between threads, merge their heaps */
+		size_t nblocks = (limit + BR - 1) / BR;
+
+		if ((size_t)nt > nblocks)
+			nt = (int)nblocks;
+		s.mode_b = 1;
+		s.tk = malloc((size_t)nt * QB * k * sizeof *s.tk);
+		s.tkn = malloc((size_t)nt * QB * sizeof *s.tkn);
+		if (!s.tk || !s.tkn) {
+			rc = te_diag_set(d, NULL, 0, "out of memory");
+			goto done;
+		}
+		for (size_t q0 = 0; q0 < nq && !s.failed; q0 += QB) {
+			s.q0 = q0;
+			s.qn = nq - q0 < QB ? nq - q0 : QB;
+			s.next = 0;
+			memset(s.tkn, 0, (size_t)nt * QB * sizeof *s.tkn);
+			if (knn_parallel(nt, search_worker, &s) < 0)
+				s.failed = 1;
+			for (size_t j = 0; j < s.qn; j++) {
+				knn_heap hp = {out + (q0 + j) * k, 0, k};
+
+				for (int t = 0; t < nt; t++) {
+					const te_knn_hit *h = s.tk + ((size_t)t * s.qn + j) * k;
+
+					for (size_t i = 0; i < s.tkn[(size_t)t * s.qn + j]; i++)
+						knn_heap_push(&hp, h[i].score, h[i].row);
+				}
+				nout[q0 + j] = hp.n;
+			}
+		}
+	} else {
+		size_t per = (nq + nt - 1) / (size_t)nt;
+
+		s.qb = per < QB ? per : QB;
+		ensure_all(x, limit);  /* threads share the blocks here */
+		if (knn_parallel(nt, search_worker, &s) < 0)
+			s.failed = 1;
+	}
+	if (s.failed) {
+		rc = te_diag_set(d, NULL, 0, "out of memory");
+		goto done;
+	}
+	for (size_t j = 0; j < nq; j++) {
+		knn_heap hp = {out + j * k, nout[j], k};
+
+		knn_finish(x->metric, x->data, dim, q + j * dim, hp.h, hp.n);
+	}
+done:
+	free(s.tk);
+	free(s.tkn);
+	free(qp);
+	free(qsq);
+	return rc;
+}
+
+/* ---------------------------------------------------- gensim operations */
+
+/* vectors[i] / norms[i] in float32, as gensim's get_vector(norm=True) */
+static void
+unit_row(const te_knn *x, long i, float *out)
+{
+	const float *r = x->data + (size_t)i * x->dim;
+	float n = row_norm(x, (size_t)i);
+
+	for (size_t j = 0; j < x->dim; j++)
+		out[j] = r[j] / n;
+}
+
+int
+te_knn_mean(const te_knn *x, const long *pos, size_t npos, const long *neg,
+            size_t nneg, float *out)
+{
+	size_t dim = x->dim;
+	float tw;
+
+	memset(out, 0, dim * sizeof *out);
+	if (npos + nneg == 0)
+		return -1;
+	/* mean += w * (row / |row|), in float32, positives first, as gensim */
+	for (size_t i = 0; i < npos + nneg; i++) {
+		long r = i < npos ? pos[i] : neg[i - npos];
+		const float *v = x->data + (size_t)r * dim;
+		float n = row_norm(x, (size_t)r);
+
+		for (size_t j = 0; j < dim; j++) {
+			float u = v[j] / n;
+
+			out[j] += i < npos ? u : -u;
+		}
+	}
+	tw = (float)(npos + nneg);
+	for (size_t j = 0; j < dim; j++)
+		out[j] /= tw;
+	return 0;
+}
+
+int
+te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t nneg,
+              size_t k, te_knn_hit *out, size_t *nout, te_diag *d)
+{
+	size_t dim = x->dim, nt = npos + nneg;
+	float *T = malloc((nt ? nt : 1) * dim * sizeof *T);
+	float *S = malloc((nt ? nt : 1) * BR * sizeof *S);
+	long *ex = malloc((nt ? nt : 1) * sizeof *ex);
+	knn_heap hp = {out, 0, k};
+	const float eps = 0.000001f;
+
+	*nout = 0;
+	if (!T || !S || !ex) {
+		free(T);
+		free(S);
+		free(ex);
+		return te_diag_set(d, NULL, 0, "out of memory");
+	}
+	if (npos == 0) {
+		free(T);
+		free(S);
+		free(ex);
+		return te_diag_set(d, NULL, 0, "cannot compute similarity with no input");
+	}
+	for (size_t i = 0; i < npos; i++) {
+		unit_row(x, pos[i], T + i * dim);
+		ex[i] = pos[i];
+	}
+	for (size_t i = 0; i < nneg; i++) {
+		unit_row(x, neg[i], T + (npos + i) * dim);
+		ex[npos + i] = neg[i];
+	}
+	ensure_all(x, x->rows);
+	for (size_t r0 = 0; r0 < x->rows; r0 += BR) {
+		size_t nr = x->rows - r0 < BR ? x->rows - r0 : BR;
+
+		/* S (nt, nr) = T (nt, dim) * X[r0:r0+nr]^T */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nt, (int)nr,
+		            (int)dim, 1.0f, T, (int)dim, x->data + r0 * dim, (int)dim, 0.0f,
+		            S, (int)nr);
+		for (size_t t = 0; t < nr; t++) {
+			size_t r = r0 + t;
+			float n = x->norm[r], p = 1.0f, m = 1.0f, sc;
+
+			for (size_t i = 0; i < npos; i++)
+				p *= (1.0f + (n > 0 ? S[i * nr + t] / n : 0.0f)) / 2.0f;
+			for (size_t i = npos; i < nt; i++)
+				m *= (1.0f + (n > 0 ? S[i * nr + t] / n : 0.0f)) / 2.0f;
+			/* numpy: prod of no terms is 1.0, to which 1e-6 is added */
+			sc = nneg ? p / (m + eps) : p / (1.0f + eps);
+			if (hp.n == k && (k == 0 || sc < hp.h[0].score))
+				continue;
+			if (excluded(ex, nt, (long)r))
+				continue;
+			knn_heap_push(&hp, sc, (long)r);
+		}
+	}
+	knn_heap_sort(&hp);
+	*nout = hp.n;
+	free(T);
+	free(S);
+	free(ex);
+	return 0;
+}
+
+/* ------------------------------------------------ case-insensitive keys */
+
+static int
+put_cp(char **buf, size_t *len, size_t *cap, int32_t cp)
+{
+	if (*len + 4 > *cap) {
+		size_t nc = *cap * 2 + 16;
+		char *nb = realloc(*buf, nc);
+
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = nc;
+	}
+	*len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)*buf + *len);
+	return 0;
+}
+
+char *
+te_knn_upper(const char *s, size_t n)
+{
+	size_t len = 0, cap = n + 16, i = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return NULL;
+	while (i < n) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+		                                      (utf8proc_ssize_t)(n - i), &cp);
+		const char *exp = NULL;
+
+		if (k <= 0) {
+			/* not UTF-8: the byte as is */
+			if (len + 1 > cap) {
+				char *nb = realloc(buf, cap * 2);
+				if (!nb) {
+					free(buf);
+					return NULL;
+				}
+				buf = nb;
+				cap *= 2;
+			}
+			buf[len++] = s[i++];
+			continue;
+		}
+		i += (size_t)k;
+		/* Python's full case mappings that expand (SpecialCasing.txt) */
+		switch (cp) {
+		case 0x00DF: exp = "SS"; break;
+		case 0xFB00: exp = "FF"; break;
+		case 0xFB01: exp = "FI"; break;
+		case 0xFB02: exp = "FL"; break;
+		case 0xFB03: exp = "FFI"; break;
+		case 0xFB04: exp = "FFL"; break;
+		case 0xFB05: case 0xFB06: exp = "ST"; break;
+		}
+		if (exp) {
+			for (; *exp; exp++)
+				if (put_cp(&buf, &len, &cap, *exp) < 0)
+					goto oom;
+			continue;
+		}
+		if (put_cp(&buf, &len, &cap, utf8proc_toupper(cp)) < 0)
+			goto oom;
+	}
+	if (len + 1 > cap) {
+		char *nb = realloc(buf, len + 1);
+		if (!nb)
+			goto oom;
+		buf = nb;
+	}
+	buf[len] = '\0';
+	return buf;
+oom:
+	free(buf);
+	return NULL;
+}
+
+/* gensim's ok_vocab: key (upper-cased when ci) -> the first of the first
+ * `limit` rows with that key.  Open addressing over malloc'd keys. */
+typedef struct vocab {
+	char **key;
+	long *row;
+	size_t cap;
+} vocab;
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static long
+vocab_get(const vocab *vc, const char *k)
+{
+	for (size_t h = hash_str(k) & (vc->cap - 1); vc->key[h]; h = (h + 1) & (vc->cap - 1))
+		if (strcmp(vc->key[h], k) == 0)
+			return vc->row[h];
+	return -1;
+}
+
+static void
+vocab_release(vocab *vc)
+{
+	if (vc->key)
+		for (size_t i = 0; i < vc->cap; i++)
+			free(vc->key[i]);
+	free(vc->key);
+	free(vc->row);
+}
+
+static int
+vocab_build(const te_knn *x, size_t limit, int ci, vocab *vc, te_diag *d)
+{
+	size_t cap = 16;
+
+	if (limit == 0 || limit > x->rows)
+		limit = x->rows;
+	while (cap < limit * 2)
+		cap *= 2;
+	vc->cap = cap;
+	vc->key = calloc(cap, sizeof *vc->key);
+	vc->row = calloc(cap, sizeof *vc->row);
+	if (!vc->key || !vc->row)
+		goto oom;
+	for (size_t i = 0; i < limit; i++) {
+		const char *k0 = te_vecs_key(x->v, i);
+		char *k = ci ? te_knn_upper(k0, strlen(k0)) : strdup(k0);
+		size_t h;
+
+		if (!k)
+			goto oom;
+		for (h = hash_str(k) & (cap - 1); vc->key[h]; h = (h + 1) & (cap - 1))
+			if (strcmp(vc->key[h], k) == 0)
+				break;
+		if (vc->key[h]) {
+			free(k);  /* the first occurrence wins */
+			continue;
+		}
+		vc->key[h] = k;
+		vc->row[h] = (long)i;
+	}
+	return 0;
+oom:
+	vocab_release(vc);
+	return te_diag_set(d, NULL, 0, "out of memory");
+}
+
+/* Python's str.split() on whitespace; at most max words, returns the count
+ * (max + 1 when there are more). */
+static int
+py_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+static size_t
+split_ws(char *s, size_t n, char **w, size_t max)
+{
+	size_t cnt = 0, i = 0;
+
+	while (i < n) {
+		while (i < n && py_space((unsigned char)s[i]))
+			i++;
+		if (i >= n)
+			break;
+		if (cnt == max)
+			return max + 1;
+		w[cnt++] = s + i;
+		while (i < n && !py_space((unsigned char)s[i]))
+			i++;
+		if (i < n)
+			s[i++] = '\0';
+	}
+	return cnt;
+}
+
+/* ------------------------------------------------------ word analogies */
+
+struct question {
+	size_t sec;
+	long a, b, c;
+	char *wa, *wb, *wc, *we;  /* upper-cased when ci */
+};
+
+static void
+questions_free(struct question *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(q[i].wa);
+		free(q[i].wb);
+		free(q[i].wc);
+		free(q[i].we);
+	}
+}
+
+/* Answer a batch of questions as gensim does: most_similar(positive=[b, c],
+ * negative=[a], topn=5, restrict_vocab) and the first answer not among the
+ * question words (compared after upper-casing). */
+static int
+answer_batch(te_knn *x, const vocab *vc, size_t limit, int ci, struct question *qs,
+             size_t n, te_knn_analogy_result *res, te_diag *d)
+{
+	size_t dim = x->dim, k = 5;
+	float *Q = calloc((n ? n : 1) * dim, sizeof *Q);
+	long *ex = malloc((n ? n : 1) * 3 * sizeof *ex);
+	te_knn_hit *hits = malloc((n ? n : 1) * k * sizeof *hits);
+	size_t *nh = malloc((n ? n : 1) * sizeof *nh);
+	int rc = 0;
+
+	if (!Q || !ex || !hits || !nh) {
+		rc = te_diag_set(d, NULL, 0, "out of memory");
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long pos[2] = {qs[i].b, qs[i].c}, neg[1] = {qs[i].a};
+
+		te_knn_mean(x, pos, 2, neg, 1, Q + i * dim);
+		ex[i * 3] = qs[i].a;
+		ex[i * 3 + 1] = qs[i].b;
+		ex[i * 3 + 2] = qs[i].c;
+	}
+	if (te_knn_search(x, Q, n, k, limit, ex, 3, hits, nh, d) < 0) {
+		rc = -1;
+		goto done;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct question *q = &qs[i];
+		char *pred = NULL;
+		int good = 0;
+
+		for (size_t j = 0; j < nh[i]; j++) {
+			const char *key = te_vecs_key(x->v, (size_t)hits[i * k + j].row);
+
+			free(pred);
+			pred = ci ? te_knn_upper(key, strlen(key)) : strdup(key);
+			if (!pred) {
+				rc = te_diag_set(d, NULL, 0, "out of memory");
+				goto done;
+			}
+			if (vocab_get(vc, pred) >= 0 && strcmp(pred, q->wa) != 0 &&
+			    strcmp(pred, q->wb) != 0 && strcmp(pred, q->wc) != 0)
+				break;
+		}
+		good = pred && strcmp(pred, q->we) == 0;
+		free(pred);
+		res->sec[q->sec].total++;
+		res->sec[q->sec].correct += (size_t)good;
+	}
+done:
+	free(Q);
+	free(ex);
+	free(hits);
+	free(nh);
+	return rc;
+}
+
+void
+te_knn_analogy_result_release(te_knn_analogy_result *res)
+{
+	if (!res)
+		return;
+	for (size_t i = 0; i < res->nsec; i++)
+		free(res->sec[i].name);
+	free(res->sec);
+	memset(res, 0, sizeof *res);
+}
+
+static int
+add_section(te_knn_analogy_result *res, const char *name, size_t n)
+{
+	te_knn_section *ns = realloc(res->sec, (res->nsec + 1) * sizeof *ns);
+
+	if (!ns)
+		return -1;
+	res->sec = ns;
+	ns[res->nsec].name = strndup(name, n);
+	ns[res->nsec].correct = ns[res->nsec].total = 0;
+	if (!ns[res->nsec].name)
+		return -1;
+	res->nsec++;
+	return 0;
+}
+
+int
+te_knn_eval_analogies(te_knn *x, const char *path, size_t restrict_vocab, int ci,
+                      te_knn_analogy_result *res, te_diag *d)
+{
+	vocab vc = {0};
+	te_reader *r = NULL;
+	struct question *qs = NULL;
+	size_t nq = 0, batch = 1024;
+	char *line;
+	size_t len;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (!te_vecs_key(x->v, 0) && x->rows)
+		return te_diag_set(d, NULL, 0, "the vectors have no keys");
+	if (vocab_build(x, restrict_vocab, ci, &vc, d) < 0)
+		return -1;
+	r = te_reader_open(path, '\n', d);
+	qs = malloc(batch * sizeof *qs);
+	if (!r || !qs) {
+		if (r)
+			te_diag_set(d, NULL, 0, "out of memory");
+		goto fail;
+	}
+	while ((rc = te_reader_next(r, &line, &len, d)) == 1) {
+		long ln = te_reader_lineno(r);
+		char *w[4];
+		struct question *q;
+
+		if (!te_utf8_valid(line, len)) {
+			te_diag_set(d, te_reader_name(r), ln, "invalid UTF-8");
+			goto fail;
+		}
+		if (len >= 2 && line[0] == ':' && line[1] == ' ') {
+			/* Python: line.lstrip(': ').strip() */
+			size_t s = 0, e = len;
+
+			while (s < e && (line[s] == ':' || line[s] == ' '))
+				s++;
+			while (s < e && py_space((unsigned char)line[s]))
+				s++;
+			while (e > s && py_space((unsigned char)line[e - 1]))
+				e--;
+			if (add_section(res, line + s, e - s) < 0) {
+				te_diag_set(d, NULL, 0, "out of memory");
+				goto fail;
+			}
+			continue;
+		}
+		if (res->nsec == 0) {
+			te_diag_set(d, te_reader_name(r), ln, "missing section header before "
+			            "this line");
+			goto fail;
+		}
+		if (split_ws(line, len, w, 4) != 4)
+			continue;  /* gensim skips a line that is not four words */
+		res->quadruplets++;
+		q = &qs[nq];
+		memset(q, 0, sizeof *q);
+		q->sec = res->nsec - 1;
+		q->wa = ci ? te_knn_upper(w[0], strlen(w[0])) : strdup(w[0]);
+		q->wb = ci ? te_knn_upper(w[1], strlen(w[1])) : strdup(w[1]);
+		q->wc = ci ? te_knn_upper(w[2], strlen(w[2])) : strdup(w[2]);
+		q->we = ci ? te_knn_upper(w[3], strlen(w[3])) : strdup(w[3]);
+		if (!q->wa || !q->wb || !q->wc || !q->we) {
+			nq++;
+			te_diag_set(d, NULL, 0, "out of memory");
+			goto fail;
+		}
+		q->a = vocab_get(&vc, q->wa);
+		q->b = vocab_get(&vc, q->wb);
+		q->c = vocab_get(&vc, q->wc);
+		if (q->a < 0 || q->b < 0 || q->c < 0 || vocab_get(&vc, q->we) < 0) {
+			res->oov++;
+			questions_free(q, 1);
+			continue;
+		}
+		if (++nq == batch) {
+			if (answer_batch(x, &vc, restrict_vocab, ci, qs, nq, res, d) < 0)
+				goto fail;
+			questions_free(qs, nq);
+			nq = 0;
+		}
+	}
+	if (rc < 0)
+		goto fail;
+	if (nq && answer_batch(x, &vc, restrict_vocab, ci, qs, nq, res, d) < 0)
+		goto fail;
+	questions_free(qs, nq);
+	nq = 0;
+	if (add_section(res, "Total accuracy", 14) < 0) {
+		te_diag_set(d, NULL, 0, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i + 1 < res->nsec; i++) {
+		res->sec[res->nsec - 1].correct += res->sec[i].correct;
+		res->sec[res->nsec - 1].total += res->sec[i].total;
+	}
+	if (res->quadruplets == 0) {
+		te_diag_set(d, path, 0, "no analogy questions");
+		goto fail;
+	}
+	free(qs);
+	te_reader_close(r);
+	vocab_release(&vc);
+	return 0;
+fail:
+	questions_free(qs, nq);
+	free(qs);
+	te_reader_close(r);
+	vocab_release(&vc);
+	te_knn_analogy_result_release(res);
+	return -1;
+}
+
+/* --------------------------------------------------------- word pairs */
+
+static double
+pearson(const double *a, const double *b, size_t n)
+{
+	double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ma += a[i];
+		mb += b[i];
+	}
+	ma /= (double)n;
+	mb /= (double)n;
+	for (size_t i = 0; i < n; i++) {
+		double x = a[i] - ma, y = b[i] - mb;
+
+		sab += x * y;
+		saa += x * x;
+		sbb += y * y;
+	}
+	if (saa == 0 || sbb == 0)
+		return NAN;
+	return sab / sqrt(saa * sbb);
+}
+
+static int
+idx_cmp(const void *a, const void *b, void *base)
+{
+	const double *v = base;
+	double x = v[*(const size_t *)a], y = v[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* scipy.stats.rankdata(method='average') */
+static int
+rank_avg(const double *v, size_t n, double *out)
+{
+	size_t *ix = malloc((n ? n : 1) * sizeof *ix);
+
+	if (!ix)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	qsort_r(ix, n, sizeof *ix, idx_cmp, (void *)v);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[ix[j + 1]] == v[ix[i]])
+			j++;
+		for (size_t t = i; t <= j; t++)
+			out[ix[t]] = (double)(i + j) / 2.0 + 1.0;
+		i = j + 1;
+	}
+	free(ix);
+	return 0;
+}
+
+/* Python float(): surrounding whitespace allowed, no hex. */
+static int
+py_float(const char *s, double *out)
+{
+	char *end;
+
+	while (py_space((unsigned char)*s))
+		s++;
+	if (strpbrk(s, "xX"))
+		return -1;
+	errno = 0;
+	*out = strtod(s, &end);
+	if (end == s)
+		return -1;
+	while (py_space((unsigned char)*end))
+		end++;
+	return *end ? -1 : 0;
+}
+
+static float
+unit_dot(const te_knn *x, long a, long b)
+{
+	const float *ra = x->data + (size_t)a * x->dim, *rb = x->data + (size_t)b * x->dim;
+	float na = row_norm(x, (size_t)a), nb = row_norm(x, (size_t)b);
+	double s = 0;
+
+	for (size_t j = 0; j < x->dim; j++)
+		s += (double)(na > 0 ? ra[j] / na : ra[j]) * (nb > 0 ? rb[j] / nb : rb[j]);
+	return (float)s;
+}
+
+int
+te_knn_eval_pairs(te_knn *x, const char *path, size_t restrict_vocab, int ci,
+                  te_knn_pairs_result *res, te_diag *d)
+{
+	vocab vc = {0};
+	te_reader *r = NULL;
+	double *gold = NULL, *model = NULL, *ra = NULL, *rb = NULL;
+	size_t n = 0, cap = 0;
+	char *line;
+	size_t len;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (!te_vecs_key(x->v, 0) && x->rows)
+		return te_diag_set(d, NULL, 0, "the vectors have no keys");
+	if (vocab_build(x, restrict_vocab, ci, &vc, d) < 0)
+		return -1;
+	r = te_reader_open(path, '\n', d);
+	if (!r)
+		goto fail;
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, d)) == 1) {
+		char *f[3], *t1, *t2, *wa = NULL, *wb = NULL;
+		double sim;
+		long ia, ib;
+
+		if (!te_utf8_valid(line, len)) {
+			te_diag_set(d, te_reader_name(r), te_reader_lineno(r), "invalid UTF-8");
+			goto fail;
+		}
+		if (len > 0 && line[0] == '#')
+			continue;
+		t1 = memchr(line, '\t', len);
+		t2 = t1 ? memchr(t1 + 1, '\t', len - (size_t)(t1 + 1 - line)) : NULL;
+		if (!t1 || !t2 || memchr(t2 + 1, '\t', len - (size_t)(t2 + 1 - line)))
+			continue;  /* not three fields: skipped, as gensim does */
+		*t1 = *t2 = '\0';
+		f[0] = line;
+		f[1] = t1 + 1;
+		f[2] = t2 + 1;
+		if (py_float(f[2], &sim) < 0)
+			continue;
+		wa = ci ? te_knn_upper(f[0], strlen(f[0])) : strdup(f[0]);
+		wb = ci ? te_knn_upper(f[1], strlen(f[1])) : strdup(f[1]);
+		if (!wa || !wb) {
+			free(wa);
+			free(wb);
+			te_diag_set(d, NULL, 0, "out of memory");
+			goto fail;
+		}
+		ia = vocab_get(&vc, wa);
+		ib = vocab_get(&vc, wb);
+		free(wa);
+		free(wb);
+		if (ia < 0 || ib < 0) {
+			res->oov++;
+			continue;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 512;
+			double *ng = realloc(gold, nc * sizeof *ng), *nm;
+
+			if (!ng) {
+				te_diag_set(d, NULL, 0, "out of memory");
+				goto fail;
+			}
+			gold = ng;
+			nm = realloc(model, nc * sizeof *nm);
+			if (!nm) {
+				te_diag_set(d, NULL, 0, "out of memory");
+				goto fail;
+			}
+			model = nm;
+			cap = nc;
+		}
+		gold[n] = sim;
+		model[n] = unit_dot(x, ia, ib);
+		n++;
+	}
+	if (rc < 0)
+		goto fail;
+	if (n == 0) {
+		te_diag_set(d, path, 0, "no pair with both words in the vocabulary");
+		goto fail;
+	}
+	ra = malloc(n * sizeof *ra);
+	rb = malloc(n * sizeof *rb);
+	if (!ra || !rb || rank_avg(gold, n, ra) < 0 || rank_avg(model, n, rb) < 0) {
+		te_diag_set(d, NULL, 0, "out of memory");
+		goto fail;
+	}
+	res->pairs = n;
+	res->pearson = pearson(gold, model, n);
+	res->spearman = pearson(ra, rb, n);
+	res->oov_ratio = (double)res->oov / (double)(n + res->oov) * 100.0;
+	rc = 0;
+	goto done;
+fail:
+	rc = -1;
+done:
+	free(gold);
+	free(model);
+	free(ra);
+	free(rb);
+	te_reader_close(r);
+	vocab_release(&vc);
+	return rc;
+}

@@ -1,0 +1,325 @@
+/* test-knn.c: the batched sgemm search against a scalar reference, for every
+ * metric, thread split and block edge; gensim's mean; the HNSW index (recall,
+ * save and load, damaged files). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tokemb.h"
+#include "tap.h"
+
+static uint64_t rng = 88172645463325252ull;
+
+static double
+urand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static double
+nrand(void)
+{
+	return sqrt(-2 * log(urand() + 1e-300)) * cos(6.283185307179586 * urand());
+}
+
+/* Write rows x dim vectors (clustered when clusters > 0) as a TEVEC file
+ * with keys "w0", "w1", ...; returns the path (static). */
+static const char *
+write_vecs(size_t rows, size_t dim, int clusters, int zero_row)
+{
+	static char path[64];
+	float *c = malloc((clusters ? clusters : 1) * dim * sizeof *c);
+	float *x = malloc(dim * sizeof *x);
+	uint64_t ks = 0;
+	FILE *fp;
+	int fd;
+
+	strcpy(path, "/tmp/tokemb-knn-XXXXXX");
+	fd = mkstemp(path);
+	fp = fdopen(fd, "w");
+	for (int i = 0; i < clusters; i++)
+		for (size_t j = 0; j < dim; j++)
+			c[i * dim + j] = (float)(3 * nrand());
+	for (size_t i = 0; i < rows; i++) {
+		char k[32];
+		ks += (uint64_t)snprintf(k, sizeof k, "w%zu", i) + 1;
+	}
+	te_vec_write_tevec_header(fp, rows, dim, ks, 0);
+	for (size_t i = 0; i < rows; i++) {
+		int cl = clusters ? (int)(urand() * clusters) : 0;
+
+		for (size_t j = 0; j < dim; j++)
+			x[j] = (float)nrand() + (clusters ? c[cl * dim + j] : 0);
+		if (zero_row && i == 7)
+			memset(x, 0, dim * sizeof *x);
+		te_vec_write_tevec_row(fp, x, dim);
+	}
+	for (size_t i = 0; i < rows; i++) {
+		char k[32];
+		snprintf(k, sizeof k, "w%zu", i);
+		te_vec_write_tevec_key(fp, k);
+	}
+	fclose(fp);
+	free(c);
+	free(x);
+	return path;
+}
+
+/* The scalar reference: score every row in double, pick the k best by
+ * (score, row). */
+static void
+reference(te_vecs *v, te_knn_metric m, const float *q, size_t k, size_t limit,
+          const long *ex, size_t nex, te_knn_hit *out, size_t *nout)
+{
+	size_t rows = limit ? limit : te_vecs_rows(v), dim = te_vecs_dim(v), n = 0;
+	double qn = 0;
+	double *sc = malloc(rows * sizeof *sc);
+	char *used = calloc(rows, 1);
+
+	for (size_t j = 0; j < dim; j++)
+		qn += (double)q[j] * q[j];
+	qn = sqrt(qn);
+	for (size_t i = 0; i < rows; i++) {
+		const float *r = te_vecs_row(v, i);
+		double dt = 0, rn = 0, l2 = 0;
+
+		for (size_t j = 0; j < dim; j++) {
+			dt += (double)r[j] * q[j];
+			rn += (double)r[j] * r[j];
+			l2 += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
+		}
+		sc[i] = m == TE_KNN_METRIC_COSINE ? (rn > 0 ? dt / sqrt(rn) / qn : 0)
+		      : m == TE_KNN_METRIC_DOT ? dt : -sqrt(l2);
+		for (size_t e = 0; e < nex; e++)
+			if (ex[e] == (long)i)
+				used[i] = 1;
+	}
+	while (n < k) {
+		long best = -1;
+
+		for (size_t i = 0; i < rows; i++)
+			if (!used[i] && (best < 0 || sc[i] > sc[best]))
+				best = (long)i;
+		if (best < 0)
+			break;
+		used[best] = 1;
+		out[n].row = best;
+		out[n].score = (float)(m == TE_KNN_METRIC_EUCLIDEAN ? -sc[best] : sc[best]);
+		n++;
+	}
+	*nout = n;
+	free(sc);
+	free(used);
+}
+
+/* Equal up to near-ties: the same rows in the same order, or swapped rows
+ * whose scores differ by less than tol; scores within tol. */
+static int
+same_hits(const te_knn_hit *a, size_t na, const te_knn_hit *b, size_t nb, double tol)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++) {
+		if (fabs((double)a[i].score - b[i].score) > tol * (1 + fabs(b[i].score)))
+			return 0;
+		if (a[i].row != b[i].row) {
+			int found = 0;
+
+			for (size_t j = 0; j < nb; j++)
+				if (b[j].row == a[i].row &&
+				    fabs((double)b[j].score - a[i].score) <= tol * (1 + fabs(a[i].score)))
+					found = 1;
+			if (!found)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+check_exact(te_vecs *v, const char *what)
+{
+	const size_t dim = te_vecs_dim(v), nq = 130, k = 7;
+	float *q = malloc(nq * dim * sizeof *q);
+	long *ex = malloc(nq * 2 * sizeof *ex);
+	te_knn_hit *got = malloc(nq * k * sizeof *got), ref[64];
+	size_t *ng = malloc(nq * sizeof *ng), nr;
+	te_diag d = {0};
+	static const char *mn[] = {"cosine", "dot", "euclidean"};
+
+	for (size_t i = 0; i < nq * dim; i++)
+		q[i] = (float)nrand();
+	for (size_t j = 0; j < nq; j++) {
+		ex[2 * j] = (long)(j * 31 % te_vecs_rows(v));
+		ex[2 * j + 1] = -1;
+	}
+	for (int m = 0; m < 3; m++)
+		for (int threads = 1; threads <= 3; threads += 2)
+			for (int shape = 0; shape < 4; shape++) {
+				/* shape: 1 query, 5 queries, all queries, all with a limit and
+				 * exclusions */
+				size_t n = shape == 0 ? 1 : shape == 1 ? 5 : nq;
+				size_t limit = shape == 3 ? 4099 : 0;
+				te_knn *x = te_knn_new(v, (te_knn_metric)m, threads, &d);
+				int good = x != NULL;
+
+				good = good && te_knn_search(x, q, n, k, limit, shape == 3 ? ex : NULL,
+				                             2, got, ng, &d) == 0;
+				for (size_t j = 0; good && j < n; j++) {
+					reference(v, (te_knn_metric)m, q + j * dim, k, limit,
+					          shape == 3 ? ex + 2 * j : NULL, shape == 3 ? 2 : 0, ref, &nr);
+					good = same_hits(got + j * k, ng[j], ref, nr, 1e-5);
+				}
+				ok(good, "%s: %s, %d thread(s), %zu queries%s agree with the scalar "
+				   "reference", what, mn[m], threads, n,
+				   shape == 3 ? ", limit and exclusions" : "");
+				te_knn_free(x);
+			}
+	free(q);
+	free(ex);
+	free(got);
+	free(ng);
+}
+
+int
+main(void)
+{
+	te_diag d = {0};
+	const char *path;
+	te_vecs *v;
+	te_knn *x;
+
+	/* 9000 rows: three sgemm blocks, the last one short; odd dimension */
+	path = write_vecs(9000, 37, 0, 1);
+	v = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
+	ok(v && te_vecs_rows(v) == 9000 && te_vecs_dim(v) == 37, "TEVEC fixture loads");
+	check_exact(v, "random 9000x37");
+
+	/* k beyond the rows, and k of all rows */
+	{
+		te_knn_hit h[9100];
+		size_t n;
+		float q[37] = {1};
+
+		x = te_knn_new(v, TE_KNN_METRIC_COSINE, 2, &d);
+		ok(te_knn_search(x, q, 1, 9100, 0, NULL, 0, h, &n, &d) == 0 && n == 9000,
+		   "k larger than the index gives every row");
+		ok(h[8999].score <= h[0].score, "... best first");
+		ok(te_knn_search(x, q, 1, 5, 3, NULL, 0, h, &n, &d) == 0 && n == 3,
+		   "a limit of 3 rows gives 3");
+		te_knn_free(x);
+	}
+	/* gensim's mean: unit vectors, positives minus negatives, over the count */
+	{
+		float out[37];
+		long p[2] = {1, 2}, n[1] = {3};
+		double want = 0;
+		int good;
+
+		x = te_knn_new(v, TE_KNN_METRIC_COSINE, 1, &d);
+		ok(te_knn_mean(x, p, 2, n, 1, out) == 0, "mean of three keys");
+		for (int i = 0; i < 3; i++)
+			want += (i < 2 ? 1 : -1) * te_vecs_row(v, (size_t)(i + 1))[0] /
+			        te_knn_norm(x, (size_t)(i + 1));
+		good = fabs(out[0] - want / 3) < 1e-6;
+		ok(good, "mean component 0 is (u1 + u2 - u3) / 3");
+		ok(te_knn_mean(x, NULL, 0, NULL, 0, out) < 0, "mean of nothing is refused");
+		te_knn_free(x);
+	}
+	{
+		char *u = te_knn_upper("stra\xc3\x9f" "e \xc3\xa9t\xc3\xa9", 13);
+		ok(u && strcmp(u, "STRASSE \xc3\x89T\xc3\x89") == 0, "upper-casing as Python");
+		free(u);
+	}
+	te_vecs_free(v);
+	unlink(path);
+
+	/* HNSW on clustered vectors: recall against the exact search, then
+	 * saved, loaded and searched again with the same answers */
+	path = write_vecs(4000, 24, 40, 0);
+	v = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
+	for (int m = 0; m < 3; m++) {
+		const size_t nq = 200, k = 10;
+		float *q = malloc(nq * 24 * sizeof *q);
+		te_knn_hit *ex = malloc(nq * k * sizeof *ex), *ap = malloc(nq * k * sizeof *ap),
+		           *ap2 = malloc(nq * k * sizeof *ap2);
+		size_t *ne = malloc(nq * sizeof *ne), *na = malloc(nq * sizeof *na),
+		       *na2 = malloc(nq * sizeof *na2), found = 0, total = 0;
+		te_hnsw *h = te_hnsw_build(v, (te_knn_metric)m, 12, 100, 3, 1, &d), *h2;
+		char ipath[80];
+		int same = 1;
+
+		x = te_knn_new(v, (te_knn_metric)m, 2, &d);
+		for (size_t i = 0; i < nq; i++)
+			for (size_t j = 0; j < 24; j++)
+				q[i * 24 + j] = te_vecs_row(v, i * 17)[j] + (float)(0.3 * nrand());
+		te_knn_search(x, q, nq, k, 0, NULL, 0, ex, ne, &d);
+		ok(h && te_hnsw_search(h, q, nq, k, 64, NULL, 0, 2, ap, na, &d) == 0,
+		   "HNSW (metric %d) built and searched", m);
+		for (size_t i = 0; i < nq; i++)
+			for (size_t a = 0; a < na[i]; a++) {
+				for (size_t b = 0; b < ne[i]; b++)
+					found += ap[i * k + a].row == ex[i * k + b].row;
+			}
+		for (size_t i = 0; i < nq; i++)
+			total += ne[i];
+		ok((double)found / (double)total >= 0.95, "HNSW recall@10 %.3f >= 0.95",
+		   (double)found / (double)total);
+		snprintf(ipath, sizeof ipath, "%s.hnsw", path);
+		ok(te_hnsw_save(h, ipath, &d) == 0, "index saved");
+		h2 = te_hnsw_load(ipath, v, &d);
+		ok(h2 && te_hnsw_metric(h2) == (te_knn_metric)m, "index loaded");
+		if (h2)
+			te_hnsw_search(h2, q, nq, k, 64, NULL, 0, 1, ap2, na2, &d);
+		for (size_t i = 0; h2 && i < nq; i++)
+			for (size_t a = 0; a < na[i]; a++)
+				same &= na[i] == na2[i] && ap[i * k + a].row == ap2[i * k + a].row &&
+				        ap[i * k + a].score == ap2[i * k + a].score;
+		ok(h2 && same, "the loaded index answers as the built one");
+		if (m == 0) {
+			/* a truncated copy and a flipped link are refused */
+			FILE *fp = fopen(ipath, "r+");
+			long size;
+
+			fseek(fp, 0, SEEK_END);
+			size = ftell(fp);
+			fclose(fp);
+			ok(truncate(ipath, size - 4) == 0 && !te_hnsw_load(ipath, v, &d) &&
+			   strstr(d.msg, "truncated"), "truncated index refused: %s", d.msg);
+			te_hnsw_save(h, ipath, &d);
+			fp = fopen(ipath, "r+");
+			fseek(fp, 128 + 4000 + 4, SEEK_SET);  /* a link of node 0 */
+			fputc(0xff, fp);
+			fputc(0xff, fp);
+			fputc(0xff, fp);
+			fclose(fp);
+			{
+				/* links are checked as they are followed, not at load */
+				te_hnsw *h3 = te_hnsw_load(ipath, v, &d);
+
+				ok(h3 && te_hnsw_search(h3, q, nq, k, 64, NULL, 0, 1, ap2, na2,
+				                        &d) == 0 && na2[0] == k,
+				   "a link out of range is skipped, the search goes on");
+				te_hnsw_free(h3);
+			}
+		}
+		unlink(ipath);
+		te_hnsw_free(h);
+		te_hnsw_free(h2);
+		te_knn_free(x);
+		free(q);
+		free(ex);
+		free(ap);
+		free(ap2);
+		free(ne);
+		free(na);
+		free(na2);
+	}
+	te_vecs_free(v);
+	unlink(path);
+	return done_testing();
+}
