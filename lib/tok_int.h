@@ -20,11 +20,14 @@ int tk_buf_put(tk_buf *b, const void *p, size_t n);
 void tk_buf_release(tk_buf *b);
 
 /* Byte-string -> int32 map.  Keys are copied into the map's pool. */
+typedef struct tk_sment {
+	uint32_t koff, klen;
+	int32_t val;
+} tk_sment;
 typedef struct tk_strmap {
-	uint32_t *slot;         /* entry index + 1, 0 = empty */
+	uint64_t *slot;         /* hash tag << 32 | entry index + 1; 0 = empty */
 	size_t mask;
-	uint32_t *koff, *klen;
-	int32_t *val;
+	tk_sment *ent;
 	size_t n, cap;
 	char *pool;
 	size_t pool_n, pool_cap;
