@@ -3,6 +3,7 @@
  * post-processor) and decoding (the decoders). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -407,9 +408,56 @@ te_tok_enc_release(te_tok_enc *e)
 	memset(e, 0, sizeof *e);
 }
 
-/* Per-thread scratch. */
+/* Per-thread scratch, freed when the thread ends. */
 static __thread tk_work tw;
 static __thread tk_out tout;
+static __thread te_ids uids;
+static __thread te_spm_spans usp;
+static __thread struct cent *cache;
+static __thread int32_t cache_owner;
+static __thread int scratch_registered;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *unused)
+{
+	free(tw.b.s);
+	free(tw.os);
+	free(tw.oe);
+	free(tw.pa);
+	free(tw.pb);
+	free(tw.fixed);
+	memset(&tw, 0, sizeof tw);
+	free(tout.ids);
+	free(tout.a);
+	free(tout.b);
+	memset(&tout, 0, sizeof tout);
+	te_ids_release(&uids);
+	te_spm_spans_release(&usp);
+	free(cache);
+	cache = NULL;
+	cache_owner = 0;
+	tk_bpe_thread_free();
+	tk_regex_thread_free();
+}
+
+static void
+scratch_key_new(void)
+{
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+/* Make the scratch of this thread freed at its end. */
+static void
+thread_scratch(void)
+{
+	if (scratch_registered)
+		return;
+	pthread_once(&scratch_once, scratch_key_new);
+	pthread_setspecific(scratch_key, &scratch_registered);
+	scratch_registered = 1;
+}
 
 static int
 is_word_char(int32_t cp)
@@ -474,16 +522,15 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		return id >= 0 ? tk_out_push(o, id, 0, n) : 0;
 	}
 	case TK_M_UNIGRAM: {
-		static __thread te_ids ids;
-		static __thread te_spm_spans sp;
 		size_t i;
 
-		ids.n = 0;
-		sp.n = 0;
-		if (te_unigram_encode(t->unigram, s, n, &ids, &sp, d))
+		thread_scratch();
+		uids.n = 0;
+		usp.n = 0;
+		if (te_unigram_encode(t->unigram, s, n, &uids, &usp, d))
 			return -1;
-		for (i = 0; i < ids.n; i++)
-			if (tk_out_push(o, ids.v[i], sp.v[i].start, sp.v[i].end))
+		for (i = 0; i < uids.n; i++)
+			if (tk_out_push(o, uids.v[i], usp.v[i].start, usp.v[i].end))
 				return -1;
 		return 0;
 	}
@@ -496,16 +543,15 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 static int
 encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
-	static __thread te_ids ids;
-	static __thread te_spm_spans sp;
 	size_t i;
 
-	ids.n = 0;
-	sp.n = 0;
-	if (te_spm_encode(t->spm, text + a, b - a, 0, &ids, &sp, d))
+	thread_scratch();
+	uids.n = 0;
+	usp.n = 0;
+	if (te_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
 		return -1;
-	for (i = 0; i < ids.n; i++)
-		if (enc_push(e, ids.v[i], a + sp.v[i].start, a + sp.v[i].end))
+	for (i = 0; i < uids.n; i++)
+		if (enc_push(e, uids.v[i], a + usp.v[i].start, a + usp.v[i].end))
 			return te_diag_set(d, "", 0, "out of memory");
 	return 0;
 }
@@ -523,12 +569,11 @@ typedef struct cent {
 	int32_t ids[CACHE_IDS];
 	char key[CACHE_KEY];
 } cent;
-static __thread cent *cache;
-static __thread int32_t cache_owner;
 
 static cent *
 cache_for(const te_tok *t)
 {
+	thread_scratch();
 	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
 		return NULL;
 	if (cache_owner != t->cache_gen) {

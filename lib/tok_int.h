@@ -288,6 +288,9 @@ typedef struct tk_out {
 int tk_out_push(tk_out *o, int32_t id, size_t a, size_t b);
 int tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o);
 void tk_bpe_release(tk_bpe *m);
+/* Free this thread's scratch space (at thread exit). */
+void tk_bpe_thread_free(void);
+void tk_regex_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);
 
