@@ -31,7 +31,89 @@ struct te_spm {
 	int32_t byte_id[256];
 	te_precompiled *pc;
 	te_unigram *uni;
+	/* BPE: (left id, right id) -> merged id, for every way of splitting a
+	 * piece into two pieces; saves walking the trie for each pair. */
+	struct mslot {
+		uint64_t key;   /* ((left << 32) | right) + 1; 0 = empty */
+		int32_t val;
+	} *mt;
+	size_t mcap;
+	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
+	                     * then gives the reserved one) */
+	int ws_cut;         /* see bpe_encode */
 };
+
+static inline size_t
+mhash(uint64_t k, size_t mask)
+{
+	return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 24) & mask;
+}
+
+static inline int32_t
+merge_get(const te_spm *m, int32_t l, int32_t r)
+{
+	uint64_t k = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+	size_t mask = m->mcap - 1, h = mhash(k, mask);
+
+	for (;;) {
+		if (m->mt[h].key == k)
+			return m->mt[h].val;
+		if (!m->mt[h].key)
+			return -1;
+		h = (h + 1) & mask;
+	}
+}
+
+static int
+build_merges(te_spm *m)
+{
+	size_t count = 0, mask = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < m->n; i++) {
+			const te_strie *t = &m->pieces;
+			uint32_t nd = 0;
+			int32_t self = te_strie_get(t, m->piece[i], m->plen[i]);
+
+			if (self != (int32_t)i)
+				continue;
+			for (size_t k = 1; k < m->plen[i]; k++) {
+				int32_t l, r;
+
+				nd = te_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
+				if (!nd)
+					break;
+				l = t->value[nd];
+				if (l < 0)
+					continue;
+				r = te_strie_get(t, m->piece[i] + k, m->plen[i] - k);
+				if (r < 0)
+					continue;
+				if (pass == 0)
+					count++;
+				else {
+					uint64_t key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+					size_t h = mhash(key, mask);
+
+					while (m->mt[h].key && m->mt[h].key != key)
+						h = (h + 1) & mask;
+					m->mt[h].key = key;
+					m->mt[h].val = (int32_t)i;
+				}
+			}
+		}
+		if (pass == 0) {
+			m->mcap = 1024;
+			while (m->mcap < 2 * count + 2)
+				m->mcap *= 2;
+			mask = m->mcap - 1;
+			m->mt = calloc(m->mcap, sizeof *m->mt);
+			if (!m->mt)
+				return -1;
+		}
+	}
+	return 0;
+}
 
 /* ------------------------------------------------------------ building */
 
@@ -139,6 +221,15 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		te_diag_set(d, name, 0, "unk is not defined (no piece of type UNKNOWN)");
 		goto fail;
 	}
+	/* a failed compile leaves the hashed trie working */
+	te_strie_compile(&m->pieces);
+	te_strie_compile(&m->reserved);
+	te_strie_compile(&m->user);
+	m->shadowed = calloc(m->n, 1);
+	if (!m->shadowed)
+		goto nomem;
+	for (size_t i = 0; i < m->n; i++)
+		m->shadowed[i] = te_strie_get(&m->reserved, m->piece[i], m->plen[i]) >= 0;
 	if (m->byte_fallback) {
 		for (int b = 0; b < 256; b++)
 			if (m->byte_id[b] < 0) {
@@ -174,6 +265,22 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		free(sc);
 		if (!m->uni)
 			goto fail;
+	} else {
+		if (build_merges(m) < 0)
+			goto nomem;
+		m->ws_cut = !m->has_unused;
+		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
+			int t = m->type[i];
+			const char *sp = m->escape_ws ? SPACE_SYM : " ";
+			size_t sl = m->escape_ws ? 3 : 1;
+
+			if (t != TE_SPM_TYPE_NORMAL && t != TE_SPM_TYPE_USER_DEFINED)
+				continue;
+			for (size_t k = sl; k + sl <= m->plen[i]; k++)
+				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
+					m->ws_cut = 0;
+		}
 	}
 	return m;
 nomem:
@@ -200,6 +307,8 @@ te_spm_free(te_spm *m)
 	te_strie_release(&m->user);
 	te_precompiled_free(m->pc);
 	te_unigram_free(m->uni);
+	free(m->mt);
+	free(m->shadowed);
 	free(m);
 }
 
@@ -580,16 +689,19 @@ te_spm_load(const char *path, te_diag *d)
 
 typedef struct normed {
 	te_spm_buf s;
-	size_t *n2o;     /* s.n + 1 entries */
+	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
 	size_t cap;
+	int map;
 } normed;
 
 static int
 n2o_push(normed *nm, size_t at, size_t count)
 {
+	if (!nm->map)
+		return 0;
 	if (nm->s.n + count + 1 > nm->cap) {
 		size_t nc = nm->cap ? nm->cap : 256;
-		size_t *nv;
+		uint32_t *nv;
 
 		while (nc < nm->s.n + count + 1)
 			nc *= 2;
@@ -600,7 +712,7 @@ n2o_push(normed *nm, size_t at, size_t count)
 		nm->cap = nc;
 	}
 	for (size_t i = 0; i < count; i++)
-		nm->n2o[nm->s.n + i] = at;
+		nm->n2o[nm->s.n + i] = (uint32_t)at;
 	return 0;
 }
 
@@ -686,11 +798,16 @@ normalize(const te_spm *m, const char *in, size_t n, normed *nm)
 			ol--;
 		}
 		if (ol > 0) {
-			for (size_t k = 0; k < ol; k++) {
+			for (size_t k = 0, e; k < ol; k = e) {
 				if (m->escape_ws && sp[k] == ' ') {
 					if (nadd(nm, SPACE_SYM, 3, consumed) < 0)
 						return -1;
-				} else if (nadd(nm, sp + k, 1, consumed) < 0)
+					e = k + 1;
+					continue;
+				}
+				for (e = k + 1; e < ol && !(m->escape_ws && sp[e] == ' '); e++)
+					;
+				if (nadd(nm, sp + k, e - k, consumed) < 0)
 					return -1;
 			}
 			prev_space = sp[ol - 1] == ' ';
@@ -705,7 +822,8 @@ normalize(const te_spm *m, const char *in, size_t n, normed *nm)
 
 		while (nm->s.n >= sl && memcmp(nm->s.v + nm->s.n - sl, space, sl) == 0) {
 			nm->s.n -= sl;
-			consumed = nm->n2o[nm->s.n];
+			if (nm->map)
+				consumed = nm->n2o[nm->s.n];
 		}
 	}
 	if (m->ws_suffix && m->add_dummy_prefix) {
@@ -721,78 +839,112 @@ done:
 
 /* ------------------------------------------------------------------- BPE */
 
+/* A symbol of the BPE agenda.  The pair (this, next) is in the heap when
+ * its concatenation is a piece: pid is that piece. */
 typedef struct sym {
 	int32_t prev, next;
+	int32_t id;         /* id of the piece in m->pieces, or -1 */
 	uint32_t start, len;
-	int freeze;
+	int32_t pid;        /* merged piece of (this, next), or -1 */
+	int32_t hpos;       /* position in the heap, or -1 */
+	uint8_t freeze;
 } sym;
 
-typedef struct pair {
+/* An indexed 4-ary heap of pairs by their left symbol: the best pair on
+ * top, highest score first, then leftmost, as sentencepiece's agenda
+ * orders them.  A symbol has at most one pair, so no entry is stale. */
+typedef struct hent {
 	float score;
-	int32_t left, right;
-	uint32_t size;
-} pair;
+	int32_t x;
+} hent;
 
 typedef struct heap {
-	pair *v;
+	hent *v;
 	size_t n, cap;
 } heap;
 
-/* top = highest score, then leftmost */
 static inline int
-pair_before(const pair *a, const pair *b)
+hent_before(hent a, hent b)
 {
-	return a->score > b->score || (a->score == b->score && a->left < b->left);
+	return a.score > b.score || (a.score == b.score && a.x < b.x);
 }
 
-static int
-heap_push(heap *h, pair p)
+static void
+heap_up(heap *h, sym *sy, size_t i)
 {
-	size_t i;
+	hent e = h->v[i];
 
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? 2 * h->cap : 256;
-		pair *nv = realloc(h->v, nc * sizeof *nv);
-
-		if (!nv)
-			return -1;
-		h->v = nv;
-		h->cap = nc;
-	}
-	i = h->n++;
 	while (i > 0) {
-		size_t up = (i - 1) / 2;
+		size_t up = (i - 1) / 4;
 
-		if (!pair_before(&p, &h->v[up]))
+		if (!hent_before(e, h->v[up]))
 			break;
 		h->v[i] = h->v[up];
+		sy[h->v[i].x].hpos = (int32_t)i;
 		i = up;
 	}
-	h->v[i] = p;
-	return 0;
+	h->v[i] = e;
+	sy[e.x].hpos = (int32_t)i;
 }
 
-static pair
-heap_pop(heap *h)
+static void
+heap_down(heap *h, sym *sy, size_t i)
 {
-	pair top = h->v[0], last = h->v[--h->n];
-	size_t i = 0;
+	hent e = h->v[i];
 
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = 4 * i + 1, end = c + 4 < h->n ? c + 4 : h->n;
 
 		if (c >= h->n)
 			break;
-		if (c + 1 < h->n && pair_before(&h->v[c + 1], &h->v[c]))
-			c++;
-		if (!pair_before(&h->v[c], &last))
+		for (size_t k = c + 1; k < end; k++)
+			if (hent_before(h->v[k], h->v[c]))
+				c = k;
+		if (!hent_before(h->v[c], e))
 			break;
 		h->v[i] = h->v[c];
+		sy[h->v[i].x].hpos = (int32_t)i;
 		i = c;
 	}
-	if (h->n)
-		h->v[i] = last;
-	return top;
+	h->v[i] = e;
+	sy[e.x].hpos = (int32_t)i;
+}
+
+static void
+heap_remove(heap *h, sym *sy, int32_t x)
+{
+	size_t i = (size_t)sy[x].hpos;
+	hent last;
+
+	if (sy[x].hpos < 0)
+		return;
+	sy[x].hpos = -1;
+	last = h->v[--h->n];
+	if (i == h->n)
+		return;
+	h->v[i] = last;
+	sy[last.x].hpos = (int32_t)i;
+	heap_up(h, sy, i);
+	heap_down(h, sy, (size_t)sy[last.x].hpos);
+}
+
+/* Put x in the heap with score, or move it there. */
+static void
+heap_set(heap *h, sym *sy, int32_t x, float score)
+{
+	size_t i;
+
+	if (sy[x].hpos >= 0) {
+		i = (size_t)sy[x].hpos;
+		h->v[i].score = score;
+		heap_up(h, sy, i);
+		heap_down(h, sy, (size_t)sy[x].hpos);
+		return;
+	}
+	h->v[h->n].score = score;
+	h->v[h->n].x = x;
+	h->n++;
+	heap_up(h, sy, h->n - 1);
 }
 
 typedef struct seg {
@@ -845,30 +997,36 @@ typedef struct bpe_ctx {
 	const te_spm *m;
 	const char *s;
 	sym *sy;
+	size_t sycap;
 	heap h;
 	revm *rev;
 	size_t nrev, caprev;
 } bpe_ctx;
 
+/* sentencepiece's MaybeAddNewSymbolPair: (re)compute the pair (l, r) and
+ * keep the heap in step.  l may be -1. */
 static int
 maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 {
 	const te_spm *m = c->m;
+	sym *sy = c->sy;
 	int32_t id;
-	pair p;
 
-	if (l < 0 || r < 0 || c->sy[l].freeze || c->sy[r].freeze)
+	if (l < 0)
 		return 0;
-	id = te_strie_get(&m->pieces, c->s + c->sy[l].start,
-	                  c->sy[l].len + c->sy[r].len);
-	if (id < 0)
+	if (r < 0 || sy[l].freeze || sy[r].freeze)
+		id = -1;
+	else if (sy[l].id >= 0 && sy[r].id >= 0)
+		id = merge_get(m, sy[l].id, sy[r].id);
+	else
+		id = te_strie_get(&m->pieces, c->s + sy[l].start,
+		                  sy[l].len + sy[r].len);
+	sy[l].pid = id;
+	if (id < 0) {
+		heap_remove(&c->h, sy, l);
 		return 0;
-	p.score = m->score[id];
-	p.left = l;
-	p.right = r;
-	p.size = c->sy[l].len + c->sy[r].len;
-	if (heap_push(&c->h, p) < 0)
-		return -1;
+	}
+	heap_set(&c->h, sy, l, m->score[id]);
 	if (m->type[id] == TE_SPM_TYPE_UNUSED) {
 		size_t k;
 
@@ -888,49 +1046,64 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 			c->nrev++;
 		}
 		c->rev[k].id = id;
-		c->rev[k].left_len = c->sy[l].len;
+		c->rev[k].left_len = sy[l].len;
 	}
 	return 0;
 }
 
+/* Output a final symbol; one that is an UNUSED piece is split again into
+ * the two symbols it was merged from (sentencepiece's resegment).  known is
+ * the symbol's id in the ordinary pieces, or -1. */
 static int
-resegment(bpe_ctx *c, size_t start, size_t len, segs *out, int depth)
+resegment(bpe_ctx *c, size_t start, size_t len, int32_t known, segs *out,
+          int depth)
 {
-	int32_t id = piece_to_id(c->m, c->s + start, len);
+	int32_t id = known >= 0 && !c->m->shadowed[known]
+	                 ? known : piece_to_id(c->m, c->s + start, len);
 
 	if (c->m->type[id] == TE_SPM_TYPE_UNUSED && depth < 256) {
 		for (size_t k = 0; k < c->nrev; k++)
 			if (c->rev[k].id == id && c->rev[k].left_len < len) {
 				size_t ll = c->rev[k].left_len;
 
-				if (resegment(c, start, ll, out, depth + 1) < 0)
+				if (resegment(c, start, ll, -1, out, depth + 1) < 0)
 					return -1;
-				return resegment(c, start + ll, len - ll, out, depth + 1);
+				return resegment(c, start + ll, len - ll, -1, out, depth + 1);
 			}
 	}
 	return segs_push(out, start, start + len, id);
 }
 
+/* BPE over s[a, b), symbols numbered from 0 in c->sy (room for b - a). */
 static int
-bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
-	bpe_ctx c = {m, s, NULL, {0}, NULL, 0, 0};
+	const te_spm *m = c->m;
+	const char *s = c->s;
 	size_t ns = 0;
-	int rc = -1;
 
-	if (n == 0)
-		return 0;
-	c.sy = malloc(n * sizeof *c.sy);
-	if (!c.sy)
-		return -1;
-	for (size_t at = 0; at < n;) {
+	c->h.n = 0;
+	if (b - a > c->sycap) {
+		sym *nv = realloc(c->sy, (b - a) * sizeof *nv);
+		hent *hv;
+
+		if (!nv)
+			return -1;
+		c->sy = nv;
+		hv = realloc(c->h.v, (b - a) * sizeof *hv);
+		if (!hv)
+			return -1;
+		c->h.v = hv;
+		c->sycap = b - a;
+	}
+	for (size_t at = a; at < b;) {
 		size_t ml = 0;
 		int freeze = 0;
 
 		if (m->has_user) {
 			uint32_t nd = 0;
 
-			for (size_t i = at; i < n; i++) {
+			for (size_t i = at; i < b; i++) {
 				nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
 				if (!nd)
 					break;
@@ -940,36 +1113,70 @@ bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
 			freeze = ml > 0;
 		}
 		if (!ml)
-			ml = te_spm_one_char_len(s + at, n - at);
-		c.sy[ns].prev = (int32_t)ns - 1;
-		c.sy[ns].next = at + ml < n ? (int32_t)ns + 1 : -1;
-		c.sy[ns].start = (uint32_t)at;
-		c.sy[ns].len = (uint32_t)ml;
-		c.sy[ns].freeze = freeze;
+			ml = te_spm_one_char_len(s + at, b - at);
+		c->sy[ns].prev = (int32_t)ns - 1;
+		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
+		c->sy[ns].start = (uint32_t)at;
+		c->sy[ns].len = (uint32_t)ml;
+		c->sy[ns].freeze = (uint8_t)freeze;
+		c->sy[ns].id = freeze ? -1 : te_strie_get(&m->pieces, s + at, ml);
+		c->sy[ns].pid = -1;
+		c->sy[ns].hpos = -1;
 		ns++;
 		at += ml;
 	}
+	if (ns == 0)
+		return 0;
 	for (size_t i = 1; i < ns; i++)
-		if (maybe_add(&c, (int32_t)i - 1, (int32_t)i) < 0)
-			goto out;
-	while (c.h.n) {
-		pair top = heap_pop(&c.h);
-		sym *l = &c.sy[top.left], *r = &c.sy[top.right];
+		if (maybe_add(c, (int32_t)i - 1, (int32_t)i) < 0)
+			return -1;
+	while (c->h.n) {
+		int32_t li = c->h.v[0].x, ri = c->sy[li].next;
+		sym *l = &c->sy[li], *r = &c->sy[ri];
 
-		if (l->len == 0 || r->len == 0 || l->len + r->len != top.size)
-			continue;
+		heap_remove(&c->h, c->sy, li);
+		heap_remove(&c->h, c->sy, ri);
 		l->len += r->len;
+		l->id = l->pid;
 		l->next = r->next;
 		if (r->next >= 0)
-			c.sy[r->next].prev = top.left;
+			c->sy[r->next].prev = li;
 		r->len = 0;
-		if (maybe_add(&c, l->prev, top.left) < 0 ||
-		    maybe_add(&c, top.left, l->next) < 0)
-			goto out;
+		if (maybe_add(c, l->prev, li) < 0 || maybe_add(c, li, l->next) < 0)
+			return -1;
 	}
-	for (int32_t i = 0; i != -1; i = c.sy[i].next)
-		if (resegment(&c, c.sy[i].start, c.sy[i].len, out, 0) < 0)
-			goto out;
+	for (int32_t i = 0; i != -1; i = c->sy[i].next)
+		if (resegment(c, c->sy[i].start, c->sy[i].len, c->sy[i].id, out, 0) < 0)
+			return -1;
+	return 0;
+}
+
+/* sentencepiece runs BPE over the whole normalized text.  When no piece
+ * can span the start of a whitespace run (m->ws_cut), the text is cut
+ * there into segments that never interact, which keeps the agenda small;
+ * the result is the same. */
+static int
+bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+{
+	bpe_ctx c = {m, s, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	if (m->ws_cut) {
+		for (size_t i = sl; i + sl <= n; i++) {
+			if (memcmp(s + i, sp, sl) != 0 || memcmp(s + i - sl, sp, sl) == 0)
+				continue;
+			if (i - a > 0 && bpe_run(&c, a, i, out) < 0)
+				goto out;
+			a = i;
+			i += sl - 1;
+		}
+	}
+	if (bpe_run(&c, a, n, out) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(c.sy);
@@ -984,7 +1191,7 @@ int
 te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
               te_ids *ids, te_spm_spans *spans, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0};
+	normed nm = {{0}, NULL, 0, spans != NULL};
 	segs sg = {0};
 	int rc = -1, prev_unk = 0;
 
@@ -1019,7 +1226,8 @@ te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
 	}
 	for (size_t i = 0; i < sg.n; i++) {
 		int32_t id = sg.v[i].id;
-		size_t ob = nm.n2o[sg.v[i].start], oe = nm.n2o[sg.v[i].end];
+		size_t ob = spans ? nm.n2o[sg.v[i].start] : 0;
+		size_t oe = spans ? nm.n2o[sg.v[i].end] : 0;
 		int is_unk = m->type[id] == TE_SPM_TYPE_UNKNOWN;
 
 		if (m->type[id] == TE_SPM_TYPE_CONTROL)
@@ -1081,12 +1289,10 @@ int
 te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
               te_diag *d)
 {
-	size_t start = out->n;
 	unsigned char *bytes = NULL;
 	size_t nb = 0;
 	int rc = 0, first = 1;
 
-	(void)start;
 	if (te_spm_buf_add(out, "", 0) < 0)
 		return te_diag_set(d, "", 0, "out of memory");
 	if (n && !(bytes = malloc(n)))
@@ -1102,12 +1308,10 @@ te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
 			goto out;
 		}
 		if (m->type[id] == TE_SPM_TYPE_BYTE) {
-			unsigned v = 0;
-
+			/* te_spm_new checked the <0xXX> form */
 			first = 0;
-
-			sscanf(m->piece[id], "<0x%2X>", &v);
-			bytes[nb++] = (unsigned char)v;
+			bytes[nb++] = (unsigned char)strtoul((char[]){m->piece[id][3],
+			                                     m->piece[id][4], 0}, NULL, 16);
 			continue;
 		}
 		if (nb) {

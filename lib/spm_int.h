@@ -83,10 +83,13 @@ size_t te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
  * grapheme cluster, a cluster under 6 bytes whose first (shortest) matching
  * rule exists is replaced whole by that rule's output; otherwise each
  * character is replaced by its own first rule, or kept.  Appends the result
- * to out; when align is not NULL, appends one entry per output byte: the
- * offset in s of the start of the chunk that produced it (so align grows
- * with out; the caller adds the end, n, if it wants one more).  Invalid
- * UTF-8 bytes are copied through unchanged.  Returns 0, -1 on no memory. */
+ * to out; when align is not NULL, fills (*align)[i] for each byte i that
+ * this call appends to out (i counts from the start of out, so pass an
+ * empty out to get an array parallel to it) with the offset in s of the start
+ * of the chunk (cluster or character) that produced it; the chunk ends where
+ * the next different start begins, or at n.  A chunk replaced by nothing
+ * leaves no entry.  Invalid UTF-8 bytes are copied through unchanged.
+ * Returns 0, -1 on no memory. */
 int te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
                              te_spm_buf *out, size_t **align, size_t *align_cap,
                              te_diag *d);
@@ -232,28 +235,43 @@ te_spm *te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d);
 
 /* ------------------------------------- shared by the spm modules only */
 
-/* A byte trie in one open-addressing hash table: (node, byte) -> child.
- * Node 0 is the root; value[node] is the id stored there or -1. */
+/* A byte trie, built in an open-addressing hash table ((node, byte) ->
+ * child) and then compiled into a double array (child = base[node] + byte
+ * when check[child] == node), which walks with one array read per byte.
+ * Node 0 is the root and never anyone's child, so 0 also means "none". */
 typedef struct te_strie {
 	uint64_t *keys;   /* ((node << 8) | byte) + 1; 0 = empty slot */
 	uint32_t *child;
 	size_t cap, used; /* cap a power of two */
-	int32_t *value;
+	int32_t *value;   /* per node: the id stored there or -1 */
 	size_t n_nodes, value_cap;
+	/* after te_strie_compile: */
+	int32_t *base, *check;
+	size_t dsize;
 } te_strie;
 int te_strie_init(te_strie *t);
 void te_strie_release(te_strie *t);
 /* Insert s[0, len) with value v; an existing value is kept unless
- * overwrite.  Returns 0, -1 on no memory. */
+ * overwrite.  Not after te_strie_compile.  Returns 0, -1 on no memory. */
 int te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
                     int overwrite);
+/* Build the double array and drop the hash table; node numbers change.
+ * Returns 0, -1 on no memory (the trie then still works, hashed). */
+int te_strie_compile(te_strie *t);
 static inline uint32_t
 te_strie_next(const te_strie *t, uint32_t node, unsigned char c)
 {
-	uint64_t key = (((uint64_t)node << 8) | c) + 1;
-	size_t mask = t->cap - 1;
-	size_t h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+	uint64_t key;
+	size_t mask, h;
 
+	if (t->base) {
+		size_t i = (size_t)t->base[node] + c;
+
+		return i < t->dsize && t->check[i] == (int32_t)node ? (uint32_t)i : 0;
+	}
+	key = (((uint64_t)node << 8) | c) + 1;
+	mask = t->cap - 1;
+	h = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 20) & mask;
 	for (;;) {
 		if (t->keys[h] == key)
 			return t->child[h];

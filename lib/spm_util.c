@@ -87,6 +87,8 @@ te_strie_release(te_strie *t)
 	free(t->keys);
 	free(t->child);
 	free(t->value);
+	free(t->base);
+	free(t->check);
 	memset(t, 0, sizeof *t);
 }
 
@@ -127,6 +129,8 @@ te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
 {
 	uint32_t node = 0;
 
+	if (t->base)
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		uint32_t nx = te_strie_next(t, node, ch);
@@ -161,6 +165,227 @@ te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
 	if (t->value[node] < 0 || overwrite)
 		t->value[node] = v;
 	return 0;
+}
+
+typedef struct edge {
+	uint32_t parent, child;
+	unsigned char c;
+} edge;
+
+static int
+edge_cmp(const void *a, const void *b)
+{
+	const edge *x = a, *y = b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	return (int)x->c - (int)y->c;
+}
+
+/* Double-array construction state: slots not yet used form a doubly
+ * linked list (nf/pf), so finding room for a node's children skips used
+ * slots instead of scanning them. */
+typedef struct dabuild {
+	size_t cap;
+	int32_t *nf, *pf;   /* next / previous free slot, -1 at the ends; pf is
+	                     * -2 for a used slot, -3 for a free one dropped
+	                     * from the list */
+	int32_t head, tail; /* first and last free slot */
+	unsigned char *tries; /* times a slot failed as a first child's place */
+} dabuild;
+
+static int
+da_grow(te_strie *t, dabuild *b, size_t need)
+{
+	size_t nc = b->cap ? b->cap : 1024, old = b->cap;
+	int32_t *nb, *nk, *nn, *np;
+	unsigned char *nt;
+
+	if (need <= b->cap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if (nc > INT32_MAX)
+		return -1;
+	nb = realloc(t->base, nc * sizeof *nb);
+	if (nb)
+		t->base = nb;
+	nk = realloc(t->check, nc * sizeof *nk);
+	if (nk)
+		t->check = nk;
+	nn = realloc(b->nf, nc * sizeof *nn);
+	if (nn)
+		b->nf = nn;
+	np = realloc(b->pf, nc * sizeof *np);
+	if (np)
+		b->pf = np;
+	nt = realloc(b->tries, nc);
+	if (nt)
+		b->tries = nt;
+	if (!nb || !nk || !nn || !np || !nt)
+		return -1;
+	for (size_t i = old; i < nc; i++) {
+		b->tries[i] = 0;
+		t->base[i] = 0;
+		t->check[i] = -1;
+		b->pf[i] = i == old ? b->tail : (int32_t)i - 1;
+		b->nf[i] = i + 1 < nc ? (int32_t)i + 1 : -1;
+	}
+	if (b->tail >= 0)
+		b->nf[b->tail] = (int32_t)old;
+	else
+		b->head = (int32_t)old;
+	b->tail = (int32_t)nc - 1;
+	b->cap = nc;
+	return 0;
+}
+
+/* Drop a free slot from the list (it stays free, usable by any child
+ * but the first), or take a slot for a child. */
+static void
+da_unlink(dabuild *b, size_t slot, int32_t mark)
+{
+	int32_t p = b->pf[slot], n = b->nf[slot];
+
+	if (p == -3) {
+		b->pf[slot] = mark;
+		return;
+	}
+	if (p >= 0)
+		b->nf[p] = n;
+	else
+		b->head = n;
+	if (n >= 0)
+		b->pf[n] = p;
+	else
+		b->tail = p;
+	b->pf[slot] = mark;
+	b->nf[slot] = -1;
+}
+
+static void
+da_take(dabuild *b, size_t slot)
+{
+	da_unlink(b, slot, -2);
+}
+
+int
+te_strie_compile(te_strie *t)
+{
+	edge *e = NULL;
+	size_t ne = 0, *first = NULL, head = 0, qn = 0;
+	uint32_t *da = NULL, *queue = NULL;
+	int32_t *dvalue = NULL;
+	dabuild b = {0, NULL, NULL, -1, -1, NULL};
+
+	if (t->base)
+		return 0;
+	e = malloc((t->used ? t->used : 1) * sizeof *e);
+	first = calloc(t->n_nodes + 1, sizeof *first);
+	da = malloc(t->n_nodes * sizeof *da);
+	queue = malloc(t->n_nodes * sizeof *queue);
+	if (!e || !first || !da || !queue)
+		goto fail;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->keys[i]) {
+			e[ne].parent = (uint32_t)((t->keys[i] - 1) >> 8);
+			e[ne].c = (unsigned char)((t->keys[i] - 1) & 0xFF);
+			e[ne].child = t->child[i];
+			ne++;
+		}
+	qsort(e, ne, sizeof *e, edge_cmp);
+	for (size_t i = 0; i < ne; i++)
+		first[e[i].parent + 1]++;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		first[i + 1] += first[i];
+	if (da_grow(t, &b, 1024) < 0)
+		goto fail;
+	da_take(&b, 0);
+	da[0] = 0;
+	queue[qn++] = 0;
+	while (head < qn) {
+		uint32_t hn = queue[head++];
+		size_t a = first[hn], z = first[hn + 1], base = 0;
+		int32_t f, nextf;
+
+		if (a == z)
+			continue;
+		/* try each free slot as the place of the first child; a slot
+		 * that keeps failing is dropped from the list, as darts-clone
+		 * closes old blocks, so the search does not rescan holes */
+		for (f = b.head;; f = nextf) {
+			size_t k;
+
+			if (f < 0) {
+				/* no room: grow, and retry from the new slots */
+				size_t old = b.cap;
+
+				if (da_grow(t, &b, b.cap * 2) < 0)
+					goto fail;
+				f = (int32_t)old;
+			}
+			nextf = b.nf[f];
+			if ((size_t)f < (size_t)e[a].c + 1)
+				continue;
+			base = (size_t)f - e[a].c;
+			if (da_grow(t, &b, base + 256) < 0)
+				goto fail;
+			nextf = b.nf[f];
+			for (k = a + 1; k < z; k++)
+				if (b.pf[base + e[k].c] == -2)
+					break;
+			if (k == z)
+				break;
+			if (++b.tries[f] >= 16)
+				da_unlink(&b, (size_t)f, -3);
+		}
+		t->base[da[hn]] = (int32_t)base;
+		for (size_t k = a; k < z; k++) {
+			size_t slot = base + e[k].c;
+
+			da_take(&b, slot);
+			t->check[slot] = (int32_t)da[hn];
+			da[e[k].child] = (uint32_t)slot;
+			queue[qn++] = e[k].child;
+		}
+	}
+	dvalue = malloc(b.cap * sizeof *dvalue);
+	if (!dvalue)
+		goto fail;
+	for (size_t i = 0; i < b.cap; i++)
+		dvalue[i] = -1;
+	for (size_t i = 0; i < t->n_nodes; i++)
+		dvalue[da[i]] = t->value[i];
+	free(t->value);
+	t->value = dvalue;
+	t->value_cap = b.cap;
+	t->dsize = b.cap;
+	free(t->keys);
+	free(t->child);
+	t->keys = NULL;
+	t->child = NULL;
+	t->cap = t->used = 0;
+	free(e);
+	free(first);
+	free(da);
+	free(queue);
+	free(b.nf);
+	free(b.pf);
+	free(b.tries);
+	return 0;
+fail:
+	free(t->base);
+	free(t->check);
+	t->base = t->check = NULL;
+	t->dsize = 0;
+	free(e);
+	free(first);
+	free(da);
+	free(queue);
+	free(b.nf);
+	free(b.pf);
+	free(b.tries);
+	return -1;
 }
 
 int32_t

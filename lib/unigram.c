@@ -80,14 +80,19 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 		    te_strie_insert(&u->trie, pieces[i], len, (int32_t)i,
 		                    mode == TE_UNIGRAM_HF) < 0)
 			goto nomem;
-		if (len == 6 && memcmp(pieces[i], "<0x", 3) == 0 && pieces[i][5] == '>') {
-			unsigned v;
-			char hex[3] = {pieces[i][3], pieces[i][4], 0};
+		if (len == 6 && memcmp(pieces[i], "<0x", 3) == 0 && pieces[i][5] == '>' &&
+		    strchr("0123456789ABCDEF", pieces[i][3]) && pieces[i][3] &&
+		    strchr("0123456789ABCDEF", pieces[i][4]) && pieces[i][4]) {
+			/* HF looks bytes up as format!("<0x{:02X}>"); the last
+			 * duplicate wins, as in its token-to-id map */
+			unsigned v = (unsigned)strtoul((char[]){pieces[i][3], pieces[i][4], 0},
+			                               NULL, 16);
 
-			if (sscanf(hex, "%2X", &v) == 1 && u->byte_id[v] < 0)
+			if (u->byte_id[v] < 0 || mode == TE_UNIGRAM_HF)
 				u->byte_id[v] = (int32_t)i;
 		}
 	}
+	te_strie_compile(&u->trie);
 	if (mode == TE_UNIGRAM_SPM)
 		u->unk_score = (double)(min_f - 10.0f);
 	else
@@ -116,8 +121,14 @@ typedef struct node {
 	int32_t id;         /* -1: unknown character */
 } node;
 
-/* Best path over s; fills path[0, *np) with (start, end, id) in order. */
-static int
+/* Best path over s, as sentencepiece's EncodeOptimized and HF's
+ * encode_optimized compute it: for each character position, every piece
+ * starting there extends the best path ending there; a strictly better
+ * score replaces the old one, so on a tie the path whose last piece starts
+ * earlier (the longer piece) stays.  A position no single-character piece
+ * covers gets an unknown node.  Fills seg with *np (start, id) pairs, last
+ * piece first; id -1 is an unknown character. */
+static void
 viterbi(const te_unigram *u, const char *s, size_t len, node *best,
         uint32_t *seg, size_t *np)
 {
@@ -180,7 +191,6 @@ viterbi(const te_unigram *u, const char *s, size_t len, node *best,
 		end = best[end].start;
 	}
 	*np = n;
-	return 0;
 }
 
 int
@@ -189,7 +199,7 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 {
 	node *best;
 	uint32_t *seg;
-	size_t n, end;
+	size_t n;
 	int rc = 0;
 
 	if (len == 0)
@@ -206,17 +216,11 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 	viterbi(u, s, len, best, seg, &n);
 	free(best);
 	/* seg is in reverse order: walk it backwards. */
-	end = 0;
 	for (size_t k = n; k-- > 0;) {
 		size_t start = seg[2 * k];
 		int32_t id = (int32_t)seg[2 * k + 1];
-		size_t stop;
+		size_t stop = k > 0 ? seg[2 * (k - 1)] : len;
 
-		if (k > 0)
-			stop = seg[2 * (k - 1)];
-		else
-			stop = len;
-		(void)end;
 		if (u->mode == TE_UNIGRAM_SPM) {
 			if (te_ids_push(ids, id < 0 ? u->unk_id : id) < 0 ||
 			    (spans && te_spm_spans_push(spans, start, stop) < 0))

@@ -137,6 +137,128 @@ check_robust(const char *buf, size_t n)
 	free(copy);
 }
 
+/* A tiny GGUF writer for a vocabulary made here. */
+typedef struct gbuf {
+	unsigned char b[4096];
+	size_t n;
+} gbuf;
+
+static void
+put(gbuf *g, const void *p, size_t n)
+{
+	memcpy(g->b + g->n, p, n);
+	g->n += n;
+}
+
+static void put_u32(gbuf *g, uint32_t v) { put(g, &v, 4); }
+static void put_u64(gbuf *g, uint64_t v) { put(g, &v, 8); }
+
+static void
+put_str(gbuf *g, const char *s)
+{
+	put_u64(g, strlen(s));
+	put(g, s, strlen(s));
+}
+
+static void
+make_tiny(gbuf *g)
+{
+	static const char *tok[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
+	                            "\xe2\x96\x81" "a", "\xe2\x96\x81" "ab"};
+	static const float sc[] = {0, 0, 0, -1, -2, -3, -0.5f, -0.1f};
+	static const int32_t ty[] = {2, 3, 3, 1, 1, 1, 1, 1};
+
+	g->n = 0;
+	put(g, "GGUF", 4);
+	put_u32(g, 3);
+	put_u64(g, 0);
+	put_u64(g, 7);
+	put_str(g, "general.architecture");
+	put_u32(g, 8);
+	put_str(g, "llama");
+	put_str(g, "tokenizer.ggml.model");
+	put_u32(g, 8);
+	put_str(g, "llama");
+	put_str(g, "tokenizer.ggml.tokens");
+	put_u32(g, 9);
+	put_u32(g, 8);
+	put_u64(g, 8);
+	for (int i = 0; i < 8; i++)
+		put_str(g, tok[i]);
+	put_str(g, "tokenizer.ggml.scores");
+	put_u32(g, 9);
+	put_u32(g, 6);
+	put_u64(g, 8);
+	put(g, sc, sizeof sc);
+	put_str(g, "tokenizer.ggml.token_type");
+	put_u32(g, 9);
+	put_u32(g, 5);
+	put_u64(g, 8);
+	put(g, ty, sizeof ty);
+	put_str(g, "tokenizer.ggml.bos_token_id");
+	put_u32(g, 4);
+	put_u32(g, 1);
+	put_str(g, "tokenizer.ggml.add_bos_token");
+	put_u32(g, 7);
+	put(g, "\1", 1);
+}
+
+static int
+ids_are(const te_ids *a, int n, const int32_t *want)
+{
+	return a->n == (size_t)n && (n == 0 || !memcmp(a->v, want, (size_t)n * 4));
+}
+
+static void
+check_tiny(void)
+{
+	gbuf g;
+	te_diag d = {0};
+	te_gguf_vocab *v;
+	te_spm *m;
+
+	make_tiny(&g);
+	v = te_gguf_vocab_load_mem(g.b, g.n, "tiny", &d);
+	ok(v && !strcmp(v->model, "llama") && !strcmp(v->arch, "llama") &&
+	   v->n_tokens == 8 && v->scores[7] == -0.1f && v->token_types[0] == 2 &&
+	   v->bos_id == 1 && v->eos_id == -1 && v->add_bos == 1 && v->add_eos == -1,
+	   "hand-made GGUF: fields read%s%s", v ? "" : ": ", v ? "" : d.msg);
+	m = v ? te_spm_from_gguf(v, &d) : NULL;
+	ok(m != NULL, "hand-made GGUF builds a model%s%s", m ? "" : ": ", m ? "" : d.msg);
+	if (m) {
+		te_ids ids = {0};
+		te_spm_buf out = {0};
+		static const int32_t w1[] = {7}, w2[] = {3, 5, 4}, w3[] = {1, 3, 0};
+
+		te_spm_encode(m, "ab", 2, 0, &ids, NULL, &d);
+		ok(ids_are(&ids, 1, w1), "BPE by score: 'ab' is \u2581ab");
+		ids.n = 0;
+		te_spm_encode(m, "ba", 2, 0, &ids, NULL, &d);
+		ok(ids_are(&ids, 3, w2), "no merge: 'ba' is \u2581 b a");
+		ids.n = 0;
+		te_spm_encode(m, "cd", 2, TE_SPM_ADD_BOS, &ids, NULL, &d);
+		ok(ids_are(&ids, 3, w3), "BOS, then unknown 'cd' is one <unk>");
+		te_spm_decode(m, (const int32_t[]){1, 7, 5, 0}, 4, &out, &d);
+		ok(out.v && !strcmp(out.v, "abb \xe2\x81\x87 "), "decode: '%s'", out.v);
+		te_ids_release(&ids);
+		te_spm_buf_release(&out);
+	}
+	te_spm_free(m);
+	te_gguf_vocab_free(v);
+	/* every truncation of it is refused */
+	{
+		size_t bad = 0;
+
+		for (size_t len = 0; len < g.n; len++) {
+			v = te_gguf_vocab_load_mem(g.b, len, "cut", &d);
+			if (v || !d.msg[0])
+				bad++;
+			te_gguf_vocab_free(v);
+		}
+		ok(bad == 0, "hand-made GGUF cut short: refused");
+	}
+}
+
 int
 main(void)
 {
@@ -151,11 +273,13 @@ main(void)
 	   strstr(d.msg, "magic"), "wrong magic refused: %s", d.msg);
 	{
 		static const char big[] = "GGUF\3\0\0\0" "\0\0\0\0\0\0\0\0"
-		                          "\1\0\0\0\0\0\0\0" "\xff\xff\xff\xff\xff\xff\xff\x7f";
+		                          "\1\0\0\0\0\0\0\0" "\xff\xff\xff\xff\xff\xff\xff\x7f"
+		                          "\0\0\0\0\0\0\0\0";
 
-		ok(te_gguf_vocab_load_mem(big, sizeof big - 1, "x", &d) == NULL,
-		   "huge key length refused: %s", d.msg);
+		ok(te_gguf_vocab_load_mem(big, sizeof big - 1, "x", &d) == NULL &&
+		   strstr(d.msg, "past the end"), "huge key length refused: %s", d.msg);
 	}
+	check_tiny();
 	if (!data) {
 		printf("ok %d # skip TOKEMB_DATA not set\n", ++tap_n);
 		return done_testing();

@@ -56,11 +56,45 @@ show_ids(const char *what, const te_ids *a)
 	printf("\n");
 }
 
-/* Each line of a .jsonl: {"text", "ids", "decoded"?, "add_bos"?}. */
+static int
+spans_equal(const te_spm_spans *a, const cJSON *arr)
+{
+	size_t i = 0;
+	const cJSON *x;
+
+	if (!cJSON_IsArray(arr) || (size_t)cJSON_GetArraySize(arr) != a->n)
+		return 0;
+	cJSON_ArrayForEach(x, arr) {
+		if ((size_t)cJSON_GetArrayItem(x, 0)->valuedouble != a->v[i].start ||
+		    (size_t)cJSON_GetArrayItem(x, 1)->valuedouble != a->v[i].end)
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+static char *
+unhex(const char *h, size_t *n)
+{
+	size_t l = strlen(h) / 2;
+	char *b = malloc(l + 1);
+
+	for (size_t i = 0; i < l; i++) {
+		unsigned v;
+
+		sscanf(h + 2 * i, "%2x", &v);
+		b[i] = (char)v;
+	}
+	b[l] = '\0';
+	*n = l;
+	return b;
+}
+
+/* Each line of a .jsonl: {"text" or "hex", "ids", "spans"?, "decoded"?}. */
 static void
 check_jsonl(te_spm *m, const char *path, const char *label)
 {
-	size_t n, lines = 0, enc_ok = 0, dec_ok = 0, dec_n = 0;
+	size_t n, lines = 0, enc_ok = 0, dec_ok = 0, dec_n = 0, sp_ok = 0, sp_n = 0;
 	char *buf = slurp(path, &n), *line, *save = NULL;
 
 	if (!buf) {
@@ -70,18 +104,27 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		cJSON *j = cJSON_Parse(line);
 		const cJSON *text = cJSON_GetObjectItem(j, "text");
+		const cJSON *hex = cJSON_GetObjectItem(j, "hex");
 		const cJSON *ids = cJSON_GetObjectItem(j, "ids");
 		const cJSON *dec = cJSON_GetObjectItem(j, "decoded");
+		const cJSON *spj = cJSON_GetObjectItem(j, "spans");
 		te_ids got = {0};
+		te_spm_spans sp = {0};
 		te_diag d = {0};
+		char *t;
+		size_t tl;
 
-		if (!cJSON_IsString(text)) {
+		if (cJSON_IsString(text)) {
+			t = strdup(text->valuestring);
+			tl = strlen(t);
+		} else if (cJSON_IsString(hex))
+			t = unhex(hex->valuestring, &tl);
+		else {
 			cJSON_Delete(j);
 			continue;
 		}
 		lines++;
-		if (te_spm_encode(m, text->valuestring, strlen(text->valuestring), 0,
-		                  &got, NULL, &d) == 0 && ids_equal(&got, ids))
+		if (te_spm_encode(m, t, tl, 0, &got, &sp, &d) == 0 && ids_equal(&got, ids))
 			enc_ok++;
 		else {
 			char *want = cJSON_PrintUnformatted(ids);
@@ -90,6 +133,19 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 			show_ids("got", &got);
 			free(want);
 		}
+		if (spj) {
+			sp_n++;
+			if (spans_equal(&sp, spj))
+				sp_ok++;
+			else {
+				printf("# %s line %zu: spans differ:", label, lines);
+				for (size_t k = 0; k < sp.n; k++)
+					printf(" [%zu,%zu]", sp.v[k].start, sp.v[k].end);
+				printf("\n");
+			}
+		}
+		te_spm_spans_release(&sp);
+		free(t);
 		if (cJSON_IsString(dec)) {
 			te_spm_buf out = {0};
 
@@ -109,6 +165,8 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 	   enc_ok, lines);
 	if (dec_n)
 		ok(dec_ok == dec_n, "%s: %zu/%zu decodings exact", label, dec_ok, dec_n);
+	if (sp_n)
+		ok(sp_ok == sp_n, "%s: %zu/%zu byte offsets exact", label, sp_ok, sp_n);
 	free(buf);
 }
 
@@ -164,6 +222,49 @@ check_robust(const char *buf, size_t n)
 	free(copy);
 }
 
+/* The trie: random keys (any byte values) found before and after it is
+ * compiled into a double array; absent keys and prefixes are not. */
+static void
+check_trie(void)
+{
+	te_strie t;
+	enum { N = 4000 };
+	static char keys[N][12];
+	static size_t lens[N];
+	unsigned seed = 7;
+	size_t bad = 0;
+
+	te_strie_init(&t);
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		lens[i] = 1 + (seed >> 16) % 11;
+		for (size_t k = 0; k < lens[i]; k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* a small alphabet makes shared prefixes; some bytes anywhere */
+			keys[i][k] = (char)((seed >> 20) % 7 == 0 ? (unsigned char)(seed >> 8)
+			                                           : (unsigned char)"ab\xe2\x96\x81\0\xff"[(seed >> 9) % 7]);
+		}
+		te_strie_insert(&t, keys[i], lens[i], i, 1);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < N; i++) {
+			int32_t v = te_strie_get(&t, keys[i], lens[i]);
+
+			/* a later duplicate key overwrote the value */
+			if (v < 0 || lens[v] != lens[i] || memcmp(keys[v], keys[i], lens[i]))
+				bad++;
+		}
+		if (te_strie_get(&t, "zzzz", 4) != -1 || te_strie_get(&t, "", 0) != -1)
+			bad++;
+		ok(bad == 0, "trie %s: %d keys found, absent ones not",
+		   pass ? "compiled" : "hashed", N);
+		if (pass == 0)
+			ok(te_strie_compile(&t) == 0 && t.base != NULL, "trie compiles");
+	}
+	ok(te_strie_insert(&t, "x", 1, 1, 0) < 0, "no insert after compile");
+	te_strie_release(&t);
+}
+
 int
 main(void)
 {
@@ -175,6 +276,11 @@ main(void)
 	char *buf;
 
 	/* no data needed */
+	check_trie();
+	ok(te_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
+	   d.msg);
+	ok(te_spm_load("t/data/nonexistent.model", &d) == NULL &&
+	   strstr(d.msg, "No such file"), "a missing file is refused: %s", d.msg);
 	ok(te_spm_load_mem("", 0, "empty", &d) == NULL && strstr(d.msg, "empty"),
 	   "empty file refused: %s", d.msg);
 	ok(te_spm_load_mem("\x0a\xff\xff\xff\xff\x0f", 6, "big", &d) == NULL &&
@@ -185,7 +291,8 @@ main(void)
 	snprintf(path, sizeof path, "t/data/spm/cases.jsonl");
 	{
 		/* fixtures generated with python3-sentencepiece (t/gen-spm.sh) */
-		static const char *models[] = {"bpe-user", "unigram-nfkc", "unigram-id"};
+		static const char *models[] = {"bpe-user", "bpe-edit", "unigram-nfkc",
+		                               "unigram-id"};
 
 		for (size_t k = 0; k < sizeof models / sizeof *models; k++) {
 			char mp[512], jp[512];

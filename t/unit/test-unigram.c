@@ -102,12 +102,66 @@ t5_encode(const te_precompiled *pc, const te_unigram *u, const char *text,
 	return 0;
 }
 
+/* Each line of a jsonl file {"text", "ids"}: our ids must be HF's. */
+static void
+t5_file(const te_precompiled *pc, const te_unigram *u, const char *path,
+        const char *label)
+{
+	size_t n, lines = 0, good = 0;
+	char *exp = slurp(path, &n), *line, *save = NULL;
+	const cJSON *x;
+
+	for (line = exp ? strtok_r(exp, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		cJSON *e = cJSON_Parse(line);
+		const cJSON *text = cJSON_GetObjectItem(e, "text");
+		const cJSON *want = cJSON_GetObjectItem(e, "ids");
+		te_ids got = {0};
+		size_t k = 0;
+		int same;
+		/* the added token </s> (id 1) splits the text, as HF does */
+		char *t = strdup(text->valuestring), *a = t, *b;
+
+		lines++;
+		while ((b = strstr(a, "</s>")) != NULL) {
+			*b = '\0';
+			t5_encode(pc, u, a, &got);
+			te_ids_push(&got, 1);
+			a = b + 4;
+		}
+		t5_encode(pc, u, a, &got);
+		free(t);
+		same = (size_t)cJSON_GetArraySize(want) == got.n;
+		cJSON_ArrayForEach(x, want) {
+			if (same && (int32_t)x->valuedouble != got.v[k])
+				same = 0;
+			k++;
+		}
+		if (same)
+			good++;
+		else {
+			char *w = cJSON_PrintUnformatted(want);
+
+			printf("# t5 line %zu: want %s\n# got:", lines, w);
+			for (k = 0; k < got.n; k++)
+				printf(" %d", got.v[k]);
+			printf("\n");
+			free(w);
+		}
+		te_ids_release(&got);
+		cJSON_Delete(e);
+	}
+	ok(lines > 0 && good == lines, "t5-small %s: %zu/%zu texts give HF's ids",
+	   label, good, lines);
+	free(exp);
+}
+
 static void
 t5(const char *data)
 {
 	char path[4096];
-	size_t n, nv, lines = 0, good = 0;
-	char *json, *exp, *line, *save = NULL;
+	size_t n, nv;
+	char *json;
 	cJSON *j, *vocab, *x;
 	const cJSON *norm, *model;
 	te_precompiled *pc = NULL;
@@ -148,60 +202,11 @@ t5(const char *data)
 	                   (int32_t)cJSON_GetObjectItem(model, "unk_id")->valuedouble,
 	                   0, TE_UNIGRAM_HF, &d);
 	ok(u != NULL, "t5-small Unigram builds from %zu pieces", nv);
-	for (int f = 0; f < 2; f++) {
-	lines = good = 0;
-	save = NULL;
-	if (f == 0)
-		snprintf(path, sizeof path, "%s/reference/tokenizer-expected/t5-small.jsonl", data);
-	else
-		snprintf(path, sizeof path, "t/data/spm/t5-cases.jsonl");
-	exp = slurp(path, &n);
-	for (line = exp ? strtok_r(exp, "\n", &save) : NULL; line && pc && u;
-	     line = strtok_r(NULL, "\n", &save)) {
-		cJSON *e = cJSON_Parse(line);
-		const cJSON *text = cJSON_GetObjectItem(e, "text");
-		const cJSON *want = cJSON_GetObjectItem(e, "ids");
-		te_ids got = {0};
-		size_t k = 0;
-		int same;
-
-		lines++;
-		{
-			/* the added token </s> (id 1) splits the text, as HF does */
-			char *t = strdup(text->valuestring), *a = t, *b;
-
-			while ((b = strstr(a, "</s>")) != NULL) {
-				*b = '\0';
-				t5_encode(pc, u, a, &got);
-				te_ids_push(&got, 1);
-				a = b + 4;
-			}
-			t5_encode(pc, u, a, &got);
-			free(t);
-		}
-		same = (size_t)cJSON_GetArraySize(want) == got.n;
-		cJSON_ArrayForEach(x, want) {
-			if (same && (int32_t)x->valuedouble != got.v[k])
-				same = 0;
-			k++;
-		}
-		if (same)
-			good++;
-		else {
-			char *w = cJSON_PrintUnformatted(want);
-
-			printf("# t5 line %zu: want %s\n# got:", lines, w);
-			for (k = 0; k < got.n; k++)
-				printf(" %d", got.v[k]);
-			printf("\n");
-			free(w);
-		}
-		te_ids_release(&got);
-		cJSON_Delete(e);
-	}
-	ok(lines > 0 && good == lines, "t5-small %s: %zu/%zu texts give HF's ids",
-	   f ? "generated" : "reference", good, lines);
-	free(exp);
+	if (pc && u) {
+		snprintf(path, sizeof path,
+		         "%s/reference/tokenizer-expected/t5-small.jsonl", data);
+		t5_file(pc, u, path, "reference");
+		t5_file(pc, u, "t/data/spm/t5-cases.jsonl", "generated");
 	}
 	te_unigram_free(u);
 	te_precompiled_free(pc);
@@ -257,6 +262,37 @@ main(void)
 	ok(te_precompiled_new("\xff\0\0\0abcd", 8, &d) == NULL, "charsmap trie size "
 	   "past the end refused: %s", d.msg);
 	ok(te_precompiled_from_base64("!!", 2, &d) == NULL, "bad base64 refused: %s", d.msg);
+	{
+		/* random charsmaps: whatever the units say, lookups stay in bounds */
+		unsigned char blob[4 + 64 * 4 + 64];
+		unsigned seed = 3;
+		int built = 0;
+
+		for (int round = 0; round < 500; round++) {
+			te_precompiled *pc;
+			te_spm_buf out = {0};
+			const char *rep;
+			size_t rl;
+
+			for (size_t i = 0; i < sizeof blob; i++) {
+				seed = seed * 1103515245u + 12345u;
+				blob[i] = (unsigned char)(seed >> 16);
+			}
+			blob[0] = 0;	/* trie of 256 bytes = 64 units */
+			blob[1] = 1;
+			blob[2] = blob[3] = 0;
+			pc = te_precompiled_new(blob, sizeof blob, &d);
+			if (!pc)
+				continue;
+			built++;
+			te_precompiled_normalize(pc, "ab\xc3\xa9 \xef\xbd\x86\xff", 10, &out,
+			                         NULL, NULL, &d);
+			te_precompiled_prefix(pc, "\x01\x80\xfe", 3, &rep, &rl);
+			te_spm_buf_release(&out);
+			te_precompiled_free(pc);
+		}
+		ok(built == 500, "random charsmaps: %d built and used without a fault", built);
+	}
 
 	if (!data) {
 		printf("ok %d # skip TOKEMB_DATA not set\n", ++tap_n);
