@@ -47,6 +47,7 @@ typedef struct tk_pairmap {
 	int32_t *merged;
 	size_t mask, n;
 } tk_pairmap;
+int tk_pairmap_reserve(tk_pairmap *m, size_t n);
 int tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged);
 /* Returns 1 and fills rank/merged when present. */
 static inline uint64_t tk_pair_hash(uint64_t k)

@@ -206,6 +206,16 @@ pairmap_rehash(tk_pairmap *m, size_t nslots)
 }
 
 int
+tk_pairmap_reserve(tk_pairmap *m, size_t n)
+{
+	size_t slots = 1024;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	return slots > (m->key ? m->mask + 1 : 0) ? pairmap_rehash(m, slots) : 0;
+}
+
+int
 tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged)
 {
 	uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1, i;
