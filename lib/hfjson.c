@@ -747,6 +747,10 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 		const char *p = ws(h->vocab) + 1;
 		int rc = 0;
 
+		/* an entry is about 16 bytes: room for the keys at once */
+		if (tk_strmap_reserve(h->t->mtype == TK_M_BPE ? &h->t->bpe.vocab : &h->t->wp.vocab,
+		                      strlen(h->vocab) / 16 + 16))
+			return bad(h, "out of memory%s", "");
 		for (;;) {
 			char *end;
 			long id;
@@ -960,6 +964,8 @@ parse_bpe(const hf *h, const cJSON *m)
 			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
 		}
 	}
+	if (h->merges && tk_pairmap_reserve(&b->merges, strlen(h->merges) / 14 + 16))
+		return bad(h, "out of memory%s", "");
 	return each_merge(h, merges, bpe_merge_one, &rank);
 }
 

@@ -39,6 +39,29 @@ tk_tok_new(const char *name)
 	return t;
 }
 
+/* n bytes from t's arena, or NULL. */
+static char *
+arena_alloc(te_tok *t, size_t n)
+{
+	tk_arena *a = &t->arena;
+	char **b;
+
+	if (!a->nblk || a->used + n > a->size) {
+		size_t sz = n > (1u << 20) ? n : (1u << 20);
+
+		if (!(b = realloc(a->blk, (a->nblk + 1) * sizeof *b)))
+			return NULL;
+		a->blk = b;
+		if (!(a->blk[a->nblk] = malloc(sz)))
+			return NULL;
+		a->nblk++;
+		a->used = 0;
+		a->size = sz;
+	}
+	a->used += n;
+	return a->blk[a->nblk - 1] + a->used - n;
+}
+
 static int
 vocab_reserve(te_tok *t, size_t n)
 {
@@ -70,11 +93,10 @@ tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
 		if (vocab_reserve(t, want))
 			return -1;
 	}
-	if (!(p = malloc(n + 1)))
+	if (!(p = arena_alloc(t, n + 1)))
 		return -1;
 	memcpy(p, s, n);
 	p[n] = 0;
-	free(t->piece[id]);
 	t->piece[id] = p;
 	t->piece_n[id] = (uint32_t)n;
 	return 0;
@@ -209,13 +231,13 @@ tk_tok_finish(te_tok *t, te_diag *d)
 		if (t->byte_level && t->piece_n[i] < sizeof tmp &&
 		    !unmap_bytes(t->piece[i], t->piece_n[i], tmp, &n) &&
 		    (n != t->piece_n[i] || memcmp(tmp, t->piece[i], n))) {
-			if (!(t->bytes[i] = malloc(n + 1)))
+			if (!(t->bytes[i] = arena_alloc(t, n + 1)))
 				return te_diag_set(d, "", 0, "out of memory");
 			memcpy(t->bytes[i], tmp, n);
 			t->bytes[i][n] = 0;
 			t->bytes_n[i] = (uint32_t)n;
 		} else if (t->byte_fallback && is_byte_piece(t->piece[i], t->piece_n[i], &b)) {
-			if (!(t->bytes[i] = malloc(2)))
+			if (!(t->bytes[i] = arena_alloc(t, 2)))
 				return te_diag_set(d, "", 0, "out of memory");
 			t->bytes[i][0] = (char)b;
 			t->bytes[i][1] = 0;
@@ -340,10 +362,9 @@ te_tok_free(te_tok *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nvocab; i++) {
-		free(t->piece[i]);
-		free(t->bytes[i]);
-	}
+	for (i = 0; i < t->arena.nblk; i++)
+		free(t->arena.blk[i]);
+	free(t->arena.blk);
 	free(t->piece);
 	free(t->piece_n);
 	free(t->bytes);

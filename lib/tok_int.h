@@ -37,6 +37,8 @@ uint64_t tk_hash(const void *p, size_t n);
 int tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v);
 /* Value or -1. */
 int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
+/* Room for n keys without rehashing. */
+int tk_strmap_reserve(tk_strmap *m, size_t n);
 int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
 void tk_strmap_release(tk_strmap *m);
 
@@ -208,8 +210,15 @@ typedef struct tk_wordpiece {
 	size_t max_chars;
 } tk_wordpiece;
 
+/* Blocks that never move: the vocabulary strings live here. */
+typedef struct tk_arena {
+	char **blk;
+	size_t nblk, used, size;
+} tk_arena;
+
 struct te_tok {
 	char *name;
+	tk_arena arena;
 	int mtype;
 	const char *algo;
 	/* vocabulary: id -> string as the file writes it, and its raw bytes */

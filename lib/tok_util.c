@@ -87,6 +87,24 @@ strmap_rehash(tk_strmap *m, size_t nslots)
 	return 0;
 }
 
+int
+tk_strmap_reserve(tk_strmap *m, size_t n)
+{
+	size_t slots = 1024;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	if (n > m->cap) {
+		tk_sment *en = realloc(m->ent, n * sizeof *en);
+
+		if (!en)
+			return -1;
+		m->ent = en;
+		m->cap = n;
+	}
+	return slots > (m->slot ? m->mask + 1 : 0) ? strmap_rehash(m, slots) : 0;
+}
+
 int32_t
 tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 {
