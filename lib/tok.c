@@ -1247,7 +1247,28 @@ te_tok_id(const te_tok *t, const char *piece, size_t len)
 
 	if (a >= 0)
 		return t->added[a].id;
-	/* the model maps are keyed by what the model sees; scan as a fallback */
+	if (t->spm)
+		return te_spm_piece_id(t->spm, piece, len);
+	{	/* the model maps are keyed by what the model sees */
+		int32_t id = -1;
+
+		if (t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL) {
+			id = tk_strmap_get(&t->wp.vocab, piece, len);
+		} else if (t->mtype == TK_M_BPE) {
+			char *tmp = malloc(len + 1);
+			size_t n;
+
+			if (tmp && t->byte_level && !unmap_bytes(piece, len, tmp, &n))
+				id = tk_strmap_get(&t->bpe.vocab, tmp, n);
+			else if (!t->byte_level)
+				id = tk_strmap_get(&t->bpe.vocab, piece, len);
+			free(tmp);
+		}
+		if (id >= 0 && (size_t)id < t->nvocab && t->piece[id] && t->piece_n[id] == len &&
+		    !memcmp(t->piece[id], piece, len))
+			return id;
+	}
+	/* scan as a fallback */
 	for (i = 0; i < t->nvocab; i++)
 		if (t->piece[i] && t->piece_n[i] == len && !memcmp(t->piece[i], piece, len))
 			return (int32_t)i;
