@@ -217,7 +217,7 @@ check_llamacpp(te_tok *t, const char *tname, const char *base)
 		te_ids_parse(q, (size_t)(nl - q), &want, &d);
 		cnt++;
 		if (te_tok_encode(t, p, (size_t)(end - p), 0, &e, &d) || e.n != want.n ||
-		    memcmp(e.ids, want.v, e.n * sizeof *e.ids)) {
+		    (e.n && memcmp(e.ids, want.v, e.n * sizeof *e.ids))) {
 			if (!bad++)
 				printf("# %s: first mismatch on %.*s\n", base, (int)(end - p > 60 ? 60 : end - p), p);
 		}
