@@ -768,7 +768,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 				break;
 			}
 			id = strtol(ws(p), &end, 10);
-			if (end == ws(p) || id < 0 || id > INT32_MAX) {
+			if (end == ws(p) || id < 0 || id > TK_MAX_ID) {
 				rc = bad(h, "bad vocabulary id for '%s'", key.s);
 				break;
 			}
@@ -788,7 +788,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 	cJSON_ArrayForEach(e, vocab) {
 		int32_t id = (int32_t)e->valuedouble;
 
-		if (!cJSON_IsNumber(e) || id < 0)
+		if (!cJSON_IsNumber(e) || id < 0 || e->valuedouble > TK_MAX_ID)
 			return bad(h, "bad vocabulary id for '%s'", e->string);
 		if (f(h, e->string, strlen(e->string), id, ctx))
 			return -1;
@@ -1160,7 +1160,7 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		a.rstrip = jbool(e, "rstrip", 0);
 		a.single_word = jbool(e, "single_word", 0);
 		a.normalized = jbool(e, "normalized", !a.special);
-		if (a.id < 0 || tk_tok_add_added(t, &a)) {
+		if (a.id < 0 || jnum(e, "id", -1) > TK_MAX_ID || tk_tok_add_added(t, &a)) {
 			bad(&h, "bad added token '%s'", c);
 			goto out;
 		}

@@ -155,7 +155,7 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 			goto bad;
 		errno = 0;
 		id = strtol(sp_ + 1, &end, 10);
-		if (errno || *end || end == sp_ + 1 || id < 0 || id > 10000000)
+		if (errno || *end || end == sp_ + 1 || id < 0 || id > TK_MAX_ID)
 			goto bad;
 		k = b64dec(line, (size_t)(sp_ - line), tok, sizeof tok);
 		if (k <= 0)

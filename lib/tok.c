@@ -83,7 +83,7 @@ tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
 {
 	char *p;
 
-	if (id < 0)
+	if (id < 0 || id > TK_MAX_ID)
 		return -1;
 	if ((size_t)id >= t->nvocab) {
 		size_t want = t->nvocab ? t->nvocab : 1024;

@@ -8,6 +8,9 @@
 
 #include "tokemb.h"
 
+/* The largest id a model file may use (no vocabulary comes near). */
+#define TK_MAX_ID (1 << 22)
+
 /* ------------------------------------------------------------ helpers */
 
 /* Growable byte buffer. */
