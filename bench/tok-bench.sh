@@ -95,6 +95,34 @@ for enc in $ENCS; do
 	done
 done
 
+# Each input as one document (the whole file): raw throughput without the
+# peers' per-call cost
+for enc in $ENCS; do
+	tt=$D/tokenizers/tiktoken/${enc}_base.tiktoken
+	for in in prose code multi; do
+		f=$W/$in
+		size=$(stat -c %s "$f")
+		OUT=$W/tok.z
+		read -r tc tw < <(cpu "$BIN/tok-encode" -z -m "$tt" "$f")
+		tr '\0' '\n' <"$W/tok.z" >"$W/tok.ids"
+		for peer in tiktoken-node-whole tiktoken-whole; do
+			OUT=$W/peer.ids
+			read -r pc pw < <(cpu node bench/tok-peer.js "$peer" "$enc" "$f")
+			if [ "$pc" = T ]; then
+				echo "$enc whole-$in: $peer timed out after $LIMIT s"
+			elif cmp -s "$W/tok.ids" "$W/peer.ids"; then
+				awk -v e="$enc" -v i="1doc-$in" -v s="$size" -v mc="$tc" -v mw="$tw" \
+				    -v p="$peer" -v pc="$pc" -v pw="$pw" 'BEGIN {
+					mb = s / 1e6; if (mc < 0.01) mc = 0.01; if (pc < 0.01) pc = 0.01;
+					printf "%-7s %-7s %6.1f | %-14s %9.2f %8.1f | %-14s %9.2f %8.1f | %6.1fx %6.1fx\n",
+					    e, i, mb, "tokemb", mc, mb / mc, p, pc, mb / pc, pc / mc, pw / (mw > 0 ? mw : 0.01) }'
+			else
+				echo "$enc whole-$in: ids differ from $peer: no speed reported"
+			fi
+		done
+	done
+done
+
 # SentencePiece: llama2 tokenizer.model against spm_encode
 if command -v spm_encode >/dev/null && [ -f "$D/tokenizers/llama2/tokenizer.model" ]; then
 	for in in prose multi; do

@@ -5,21 +5,24 @@
 //   hf            tokenizer.json tokenizers (Hugging Face, native), no special tokens
 const fs = require('fs');
 const [peer, model, file] = process.argv.slice(2);
-const lines = fs.readFileSync(file, 'utf8').split('\n');
-if (lines[lines.length - 1] === '') lines.pop();
+// -whole: the whole file is one document (raw throughput, no per-call cost)
+const whole = peer.endsWith('-whole');
+const text = fs.readFileSync(file, 'utf8');
+const lines = whole ? [text] : text.split('\n');
+if (!whole && lines[lines.length - 1] === '') lines.pop();
 const out = [];
 (async () => {
-  if (peer === 'tiktoken-node') {
+  if (peer.startsWith('tiktoken-node')) {
     const t = require('@anysphere/tiktoken-node');
     const k = t.getTokenizer();
     const enc = model === 'o200k' ? t.SupportedEncoding.O200k : t.SupportedEncoding.Cl100k;
     for (const l of lines)
       out.push((await k.encode(l, enc, t.SpecialTokenAction.NormalText, [])).join(' '));
-  } else if (peer === 'tiktoken') {
+  } else if (peer.startsWith('tiktoken')) {
     const {get_encoding} = require('tiktoken');
     const e = get_encoding(model + '_base');
     for (const l of lines) out.push(Array.from(e.encode_ordinary(l)).join(' '));
-  } else if (peer === 'hf') {
+  } else if (peer.startsWith('hf')) {
     const {Tokenizer} = require('tokenizers');
     const t = Tokenizer.fromFile(model);
     t.disablePadding(); t.disableTruncation();

@@ -47,6 +47,20 @@ typedef struct bpe_ws {
 
 static __thread bpe_ws ws;
 
+void
+tk_bpe_thread_free(void)
+{
+	free(ws.id);
+	free(ws.st);
+	free(ws.en);
+	free(ws.prev);
+	free(ws.next);
+	free(ws.hk);
+	free(ws.hend);
+	free(ws.hmerged);
+	memset(&ws, 0, sizeof ws);
+}
+
 static int
 ws_reserve(size_t n)
 {

@@ -747,6 +747,10 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 		const char *p = ws(h->vocab) + 1;
 		int rc = 0;
 
+		/* an entry is about 16 bytes: room for the keys at once */
+		if (tk_strmap_reserve(h->t->mtype == TK_M_BPE ? &h->t->bpe.vocab : &h->t->wp.vocab,
+		                      strlen(h->vocab) / 16 + 16))
+			return bad(h, "out of memory%s", "");
 		for (;;) {
 			char *end;
 			long id;
@@ -764,7 +768,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 				break;
 			}
 			id = strtol(ws(p), &end, 10);
-			if (end == ws(p) || id < 0 || id > INT32_MAX) {
+			if (end == ws(p) || id < 0 || id > TK_MAX_ID) {
 				rc = bad(h, "bad vocabulary id for '%s'", key.s);
 				break;
 			}
@@ -784,7 +788,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 	cJSON_ArrayForEach(e, vocab) {
 		int32_t id = (int32_t)e->valuedouble;
 
-		if (!cJSON_IsNumber(e) || id < 0)
+		if (!cJSON_IsNumber(e) || id < 0 || e->valuedouble > TK_MAX_ID)
 			return bad(h, "bad vocabulary id for '%s'", e->string);
 		if (f(h, e->string, strlen(e->string), id, ctx))
 			return -1;
@@ -960,6 +964,8 @@ parse_bpe(const hf *h, const cJSON *m)
 			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
 		}
 	}
+	if (h->merges && tk_pairmap_reserve(&b->merges, strlen(h->merges) / 14 + 16))
+		return bad(h, "out of memory%s", "");
 	return each_merge(h, merges, bpe_merge_one, &rank);
 }
 
@@ -1154,7 +1160,7 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		a.rstrip = jbool(e, "rstrip", 0);
 		a.single_word = jbool(e, "single_word", 0);
 		a.normalized = jbool(e, "normalized", !a.special);
-		if (a.id < 0 || tk_tok_add_added(t, &a)) {
+		if (a.id < 0 || jnum(e, "id", -1) > TK_MAX_ID || tk_tok_add_added(t, &a)) {
 			bad(&h, "bad added token '%s'", c);
 			goto out;
 		}

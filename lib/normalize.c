@@ -173,6 +173,45 @@ f_chinese(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 	return len;
 }
 
+/* Align a normalized segment [i, j) character by character when the
+ * characters normalized one by one give the same text (nothing composed or
+ * reordered across them): then each output character points to its own
+ * input character.  Returns 0 when done, -1 when not possible (nothing
+ * written). */
+static int
+per_char(nout *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
+         const utf8proc_uint8_t *whole, size_t wn)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t q, k = 0, mark = o->b.n;
+	int len;
+
+	for (q = i; q < j; q += (size_t)len) {
+		utf8proc_uint8_t *out = NULL;
+		utf8proc_ssize_t m;
+
+		tk_utf8_dec(s + q, j - q, &len);
+		m = utf8proc_map(s + q, len, &out, opt);
+		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
+		    nout_put(o, (const char *)out, (size_t)m, w_os(w, q), w_oe(w, q + (size_t)len - 1))) {
+			free(out);
+			o->b.n = mark;
+			if (o->b.s)
+				o->b.s[mark] = 0;
+			return -1;
+		}
+		k += (size_t)m;
+		free(out);
+	}
+	if (k != wn) {
+		o->b.n = mark;
+		if (o->b.s)
+			o->b.s[mark] = 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Unicode normalization.  The text is cut before each ASCII character that
  * is not followed by a non-ASCII one (nothing composes across such a cut);
  * ASCII runs are copied, the rest normalized piecewise. */
@@ -223,7 +262,8 @@ unicode_norm(tk_work *w, int form)
 				for (q = i; q < j; q++)
 					if (nout_put(&o, (const char *)s + q, 1, w_os(w, q), w_oe(w, q)))
 						goto fail;
-			} else if (nout_put(&o, (const char *)out, (size_t)k, w_os(w, i), w_oe(w, j - 1))) {
+			} else if (per_char(&o, w, i, j, opt, out, (size_t)k) < 0 &&
+			           nout_put(&o, (const char *)out, (size_t)k, w_os(w, i), w_oe(w, j - 1))) {
 				free(out);
 				goto fail;
 			}

@@ -53,6 +53,14 @@ tk_regex_free(void *re)
 
 static __thread OnigRegion *region;
 
+void
+tk_regex_thread_free(void)
+{
+	if (region)
+		onig_region_free(region, 1);
+	region = NULL;
+}
+
 int
 tk_regex_find(void *re, const char *s, size_t n, size_t pos, size_t *ms, size_t *me)
 {

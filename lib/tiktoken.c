@@ -133,6 +133,15 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 	t->bpe.ranks = 1;
 	t->bpe.byte_level = 1;
 	t->match_special = 0;
+	if (!fseek(fp, 0, SEEK_END)) {	/* a rank line is about 12 bytes */
+		long sz = ftell(fp);
+
+		if (sz > 0 && tk_strmap_reserve(&t->bpe.vocab, (size_t)sz / 12 + 16)) {
+			fclose(fp);
+			return te_diag_set(d, path, 0, "out of memory");
+		}
+		rewind(fp);
+	}
 	while ((n = getline(&line, &cap, fp)) > 0) {
 		char *sp_ = memchr(line, ' ', (size_t)n), *end;
 		long id, k;
@@ -146,7 +155,7 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 			goto bad;
 		errno = 0;
 		id = strtol(sp_ + 1, &end, 10);
-		if (errno || *end || end == sp_ + 1 || id < 0 || id > 10000000)
+		if (errno || *end || end == sp_ + 1 || id < 0 || id > TK_MAX_ID)
 			goto bad;
 		k = b64dec(line, (size_t)(sp_ - line), tok, sizeof tok);
 		if (k <= 0)

@@ -3,6 +3,7 @@
  * post-processor) and decoding (the decoders). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +39,29 @@ tk_tok_new(const char *name)
 	return t;
 }
 
+/* n bytes from t's arena, or NULL. */
+static char *
+arena_alloc(te_tok *t, size_t n)
+{
+	tk_arena *a = &t->arena;
+	char **b;
+
+	if (!a->nblk || a->used + n > a->size) {
+		size_t sz = n > (1u << 20) ? n : (1u << 20);
+
+		if (!(b = realloc(a->blk, (a->nblk + 1) * sizeof *b)))
+			return NULL;
+		a->blk = b;
+		if (!(a->blk[a->nblk] = malloc(sz)))
+			return NULL;
+		a->nblk++;
+		a->used = 0;
+		a->size = sz;
+	}
+	a->used += n;
+	return a->blk[a->nblk - 1] + a->used - n;
+}
+
 static int
 vocab_reserve(te_tok *t, size_t n)
 {
@@ -59,7 +83,7 @@ tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
 {
 	char *p;
 
-	if (id < 0)
+	if (id < 0 || id > TK_MAX_ID)
 		return -1;
 	if ((size_t)id >= t->nvocab) {
 		size_t want = t->nvocab ? t->nvocab : 1024;
@@ -69,11 +93,10 @@ tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
 		if (vocab_reserve(t, want))
 			return -1;
 	}
-	if (!(p = malloc(n + 1)))
+	if (!(p = arena_alloc(t, n + 1)))
 		return -1;
 	memcpy(p, s, n);
 	p[n] = 0;
-	free(t->piece[id]);
 	t->piece[id] = p;
 	t->piece_n[id] = (uint32_t)n;
 	return 0;
@@ -208,13 +231,13 @@ tk_tok_finish(te_tok *t, te_diag *d)
 		if (t->byte_level && t->piece_n[i] < sizeof tmp &&
 		    !unmap_bytes(t->piece[i], t->piece_n[i], tmp, &n) &&
 		    (n != t->piece_n[i] || memcmp(tmp, t->piece[i], n))) {
-			if (!(t->bytes[i] = malloc(n + 1)))
+			if (!(t->bytes[i] = arena_alloc(t, n + 1)))
 				return te_diag_set(d, "", 0, "out of memory");
 			memcpy(t->bytes[i], tmp, n);
 			t->bytes[i][n] = 0;
 			t->bytes_n[i] = (uint32_t)n;
 		} else if (t->byte_fallback && is_byte_piece(t->piece[i], t->piece_n[i], &b)) {
-			if (!(t->bytes[i] = malloc(2)))
+			if (!(t->bytes[i] = arena_alloc(t, 2)))
 				return te_diag_set(d, "", 0, "out of memory");
 			t->bytes[i][0] = (char)b;
 			t->bytes[i][1] = 0;
@@ -339,10 +362,9 @@ te_tok_free(te_tok *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < t->nvocab; i++) {
-		free(t->piece[i]);
-		free(t->bytes[i]);
-	}
+	for (i = 0; i < t->arena.nblk; i++)
+		free(t->arena.blk[i]);
+	free(t->arena.blk);
 	free(t->piece);
 	free(t->piece_n);
 	free(t->bytes);
@@ -407,9 +429,56 @@ te_tok_enc_release(te_tok_enc *e)
 	memset(e, 0, sizeof *e);
 }
 
-/* Per-thread scratch. */
+/* Per-thread scratch, freed when the thread ends. */
 static __thread tk_work tw;
 static __thread tk_out tout;
+static __thread te_ids uids;
+static __thread te_spm_spans usp;
+static __thread struct cent *cache;
+static __thread int32_t cache_owner;
+static __thread int scratch_registered;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *unused)
+{
+	free(tw.b.s);
+	free(tw.os);
+	free(tw.oe);
+	free(tw.pa);
+	free(tw.pb);
+	free(tw.fixed);
+	memset(&tw, 0, sizeof tw);
+	free(tout.ids);
+	free(tout.a);
+	free(tout.b);
+	memset(&tout, 0, sizeof tout);
+	te_ids_release(&uids);
+	te_spm_spans_release(&usp);
+	free(cache);
+	cache = NULL;
+	cache_owner = 0;
+	tk_bpe_thread_free();
+	tk_regex_thread_free();
+}
+
+static void
+scratch_key_new(void)
+{
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+/* Make the scratch of this thread freed at its end. */
+static void
+thread_scratch(void)
+{
+	if (scratch_registered)
+		return;
+	pthread_once(&scratch_once, scratch_key_new);
+	pthread_setspecific(scratch_key, &scratch_registered);
+	scratch_registered = 1;
+}
 
 static int
 is_word_char(int32_t cp)
@@ -474,16 +543,15 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		return id >= 0 ? tk_out_push(o, id, 0, n) : 0;
 	}
 	case TK_M_UNIGRAM: {
-		static __thread te_ids ids;
-		static __thread te_spm_spans sp;
 		size_t i;
 
-		ids.n = 0;
-		sp.n = 0;
-		if (te_unigram_encode(t->unigram, s, n, &ids, &sp, d))
+		thread_scratch();
+		uids.n = 0;
+		usp.n = 0;
+		if (te_unigram_encode(t->unigram, s, n, &uids, &usp, d))
 			return -1;
-		for (i = 0; i < ids.n; i++)
-			if (tk_out_push(o, ids.v[i], sp.v[i].start, sp.v[i].end))
+		for (i = 0; i < uids.n; i++)
+			if (tk_out_push(o, uids.v[i], usp.v[i].start, usp.v[i].end))
 				return -1;
 		return 0;
 	}
@@ -496,16 +564,15 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 static int
 encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
-	static __thread te_ids ids;
-	static __thread te_spm_spans sp;
 	size_t i;
 
-	ids.n = 0;
-	sp.n = 0;
-	if (te_spm_encode(t->spm, text + a, b - a, 0, &ids, &sp, d))
+	thread_scratch();
+	uids.n = 0;
+	usp.n = 0;
+	if (te_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
 		return -1;
-	for (i = 0; i < ids.n; i++)
-		if (enc_push(e, ids.v[i], a + sp.v[i].start, a + sp.v[i].end))
+	for (i = 0; i < uids.n; i++)
+		if (enc_push(e, uids.v[i], a + usp.v[i].start, a + usp.v[i].end))
 			return te_diag_set(d, "", 0, "out of memory");
 	return 0;
 }
@@ -523,12 +590,11 @@ typedef struct cent {
 	int32_t ids[CACHE_IDS];
 	char key[CACHE_KEY];
 } cent;
-static __thread cent *cache;
-static __thread int32_t cache_owner;
 
 static cent *
 cache_for(const te_tok *t)
 {
+	thread_scratch();
 	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
 		return NULL;
 	if (cache_owner != t->cache_gen) {
@@ -1181,7 +1247,28 @@ te_tok_id(const te_tok *t, const char *piece, size_t len)
 
 	if (a >= 0)
 		return t->added[a].id;
-	/* the model maps are keyed by what the model sees; scan as a fallback */
+	if (t->spm)
+		return te_spm_piece_id(t->spm, piece, len);
+	{	/* the model maps are keyed by what the model sees */
+		int32_t id = -1;
+
+		if (t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL) {
+			id = tk_strmap_get(&t->wp.vocab, piece, len);
+		} else if (t->mtype == TK_M_BPE) {
+			char *tmp = malloc(len + 1);
+			size_t n;
+
+			if (tmp && t->byte_level && !unmap_bytes(piece, len, tmp, &n))
+				id = tk_strmap_get(&t->bpe.vocab, tmp, n);
+			else if (!t->byte_level)
+				id = tk_strmap_get(&t->bpe.vocab, piece, len);
+			free(tmp);
+		}
+		if (id >= 0 && (size_t)id < t->nvocab && t->piece[id] && t->piece_n[id] == len &&
+		    !memcmp(t->piece[id], piece, len))
+			return id;
+	}
+	/* scan as a fallback */
 	for (i = 0; i < t->nvocab; i++)
 		if (t->piece[i] && t->piece_n[i] == len && !memcmp(t->piece[i], piece, len))
 			return (int32_t)i;

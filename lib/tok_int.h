@@ -8,6 +8,9 @@
 
 #include "tokemb.h"
 
+/* The largest id a model file may use (no vocabulary comes near). */
+#define TK_MAX_ID (1 << 22)
+
 /* ------------------------------------------------------------ helpers */
 
 /* Growable byte buffer. */
@@ -20,11 +23,14 @@ int tk_buf_put(tk_buf *b, const void *p, size_t n);
 void tk_buf_release(tk_buf *b);
 
 /* Byte-string -> int32 map.  Keys are copied into the map's pool. */
+typedef struct tk_sment {
+	uint32_t koff, klen;
+	int32_t val;
+} tk_sment;
 typedef struct tk_strmap {
-	uint32_t *slot;         /* entry index + 1, 0 = empty */
+	uint64_t *slot;         /* hash tag << 32 | entry index + 1; 0 = empty */
 	size_t mask;
-	uint32_t *koff, *klen;
-	int32_t *val;
+	tk_sment *ent;
 	size_t n, cap;
 	char *pool;
 	size_t pool_n, pool_cap;
@@ -34,6 +40,8 @@ uint64_t tk_hash(const void *p, size_t n);
 int tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v);
 /* Value or -1. */
 int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
+/* Room for n keys without rehashing. */
+int tk_strmap_reserve(tk_strmap *m, size_t n);
 int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
 void tk_strmap_release(tk_strmap *m);
 
@@ -44,6 +52,7 @@ typedef struct tk_pairmap {
 	int32_t *merged;
 	size_t mask, n;
 } tk_pairmap;
+int tk_pairmap_reserve(tk_pairmap *m, size_t n);
 int tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged);
 /* Returns 1 and fills rank/merged when present. */
 static inline uint64_t tk_pair_hash(uint64_t k)
@@ -204,8 +213,15 @@ typedef struct tk_wordpiece {
 	size_t max_chars;
 } tk_wordpiece;
 
+/* Blocks that never move: the vocabulary strings live here. */
+typedef struct tk_arena {
+	char **blk;
+	size_t nblk, used, size;
+} tk_arena;
+
 struct te_tok {
 	char *name;
+	tk_arena arena;
 	int mtype;
 	const char *algo;
 	/* vocabulary: id -> string as the file writes it, and its raw bytes */
@@ -285,6 +301,9 @@ typedef struct tk_out {
 int tk_out_push(tk_out *o, int32_t id, size_t a, size_t b);
 int tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o);
 void tk_bpe_release(tk_bpe *m);
+/* Free this thread's scratch space (at thread exit). */
+void tk_bpe_thread_free(void);
+void tk_regex_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);
 

@@ -68,16 +68,18 @@ tk_hash(const void *p, size_t n)
 static int
 strmap_rehash(tk_strmap *m, size_t nslots)
 {
-	uint32_t *slot = calloc(nslots, sizeof *slot);
+	uint64_t *slot = calloc(nslots, sizeof *slot);
 	size_t i, j;
 
 	if (!slot)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		j = tk_hash(m->pool + m->koff[i], m->klen[i]) & (nslots - 1);
+		uint64_t h = tk_hash(m->pool + m->ent[i].koff, m->ent[i].klen);
+
+		j = h & (nslots - 1);
 		while (slot[j])
 			j = (j + 1) & (nslots - 1);
-		slot[j] = (uint32_t)i + 1;
+		slot[j] = (h >> 32) << 32 | ((uint64_t)i + 1);
 	}
 	free(m->slot);
 	m->slot = slot;
@@ -85,18 +87,40 @@ strmap_rehash(tk_strmap *m, size_t nslots)
 	return 0;
 }
 
+int
+tk_strmap_reserve(tk_strmap *m, size_t n)
+{
+	size_t slots = 1024;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	if (n > m->cap) {
+		tk_sment *en = realloc(m->ent, n * sizeof *en);
+
+		if (!en)
+			return -1;
+		m->ent = en;
+		m->cap = n;
+	}
+	return slots > (m->slot ? m->mask + 1 : 0) ? strmap_rehash(m, slots) : 0;
+}
+
 int32_t
 tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 {
 	size_t j;
-	uint32_t e;
+	uint64_t e, tag = h >> 32;
 
 	if (!m->slot)
 		return -1;
 	for (j = h & m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
-		e--;
-		if (m->klen[e] == n && memcmp(m->pool + m->koff[e], k, n) == 0)
-			return m->val[e];
+		const tk_sment *x;
+
+		if (e >> 32 != tag)
+			continue;
+		x = &m->ent[(uint32_t)e - 1];
+		if (x->klen == n && memcmp(m->pool + x->koff, k, n) == 0)
+			return x->val;
 	}
 	return -1;
 }
@@ -111,32 +135,29 @@ int
 tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v)
 {
 	size_t j;
-	uint32_t e;
+	uint64_t e, h = tk_hash(k, n), tag = h >> 32;
 
 	if (!m->slot || (m->n + 1) * 2 > m->mask + 1)
 		if (strmap_rehash(m, m->slot ? (m->mask + 1) * 2 : 1024))
 			return -1;
-	for (j = tk_hash(k, n) & m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
-		e--;
-		if (m->klen[e] == n && memcmp(m->pool + m->koff[e], k, n) == 0) {
-			m->val[e] = v;
+	for (j = h & m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
+		tk_sment *x;
+
+		if (e >> 32 != tag)
+			continue;
+		x = &m->ent[(uint32_t)e - 1];
+		if (x->klen == n && memcmp(m->pool + x->koff, k, n) == 0) {
+			x->val = v;
 			return 0;
 		}
 	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
-		uint32_t *ko = realloc(m->koff, cap * sizeof *ko), *kl;
-		int32_t *va;
+		tk_sment *en = realloc(m->ent, cap * sizeof *en);
 
-		if (!ko)
+		if (!en)
 			return -1;
-		m->koff = ko;
-		if (!(kl = realloc(m->klen, cap * sizeof *kl)))
-			return -1;
-		m->klen = kl;
-		if (!(va = realloc(m->val, cap * sizeof *va)))
-			return -1;
-		m->val = va;
+		m->ent = en;
 		m->cap = cap;
 	}
 	if (m->pool_n + n + 1 > m->pool_cap) {
@@ -152,11 +173,11 @@ tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v)
 	}
 	memcpy(m->pool + m->pool_n, k, n);
 	m->pool[m->pool_n + n] = 0;
-	m->koff[m->n] = (uint32_t)m->pool_n;
-	m->klen[m->n] = (uint32_t)n;
-	m->val[m->n] = v;
+	m->ent[m->n].koff = (uint32_t)m->pool_n;
+	m->ent[m->n].klen = (uint32_t)n;
+	m->ent[m->n].val = v;
 	m->pool_n += n + 1;
-	m->slot[j] = (uint32_t)++m->n;
+	m->slot[j] = tag << 32 | ((uint64_t)++m->n);
 	return 0;
 }
 
@@ -164,9 +185,7 @@ void
 tk_strmap_release(tk_strmap *m)
 {
 	free(m->slot);
-	free(m->koff);
-	free(m->klen);
-	free(m->val);
+	free(m->ent);
 	free(m->pool);
 	memset(m, 0, sizeof *m);
 }
@@ -202,6 +221,16 @@ pairmap_rehash(tk_pairmap *m, size_t nslots)
 	m->merged = merged;
 	m->mask = nslots - 1;
 	return 0;
+}
+
+int
+tk_pairmap_reserve(tk_pairmap *m, size_t n)
+{
+	size_t slots = 1024;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	return slots > (m->key ? m->mask + 1 : 0) ? pairmap_rehash(m, slots) : 0;
 }
 
 int

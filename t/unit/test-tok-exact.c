@@ -69,7 +69,7 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 	};
 	size_t n, k;
 	char *text = slurp(path, &n), *line, *save = NULL;
-	int bad[4] = {0}, cnt[4] = {0}, dbad = 0, dcnt = 0;
+	int bad[4] = {0}, cnt[4] = {0}, dbad = 0, dcnt = 0, obad = 0, ocnt = 0;
 	te_tok_enc e = {0};
 	te_diag d = {0};
 
@@ -99,6 +99,39 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 			if (te_tok_encode(t, s, len, keys[k].flags, &e, &d) || !same_ids(&e, want)) {
 				if (!bad[k]++)
 					printf("# %s %s: first mismatch on %.60s\n", tname, keys[k].key, s);
+			}
+		}
+		/* offsets: HF gives character offsets; where a token is made of
+		 * whole characters (not byte-level, no byte fallback) they must
+		 * be our byte offsets */
+		{
+			const cJSON *offs = cJSON_GetObjectItem(o, "offsets"), *x;
+
+			if (offs && len && !te_tok_byte_level(t) && !te_tok_byte_fallback(t) &&
+			    !te_tok_encode(t, s, len, 0, &e, &d)) {
+				size_t *cb = malloc((len + 2) * sizeof *cb), nc = 0, q = 0, m = 0;
+				int okk = (size_t)cJSON_GetArraySize(offs) == e.n;
+
+				while (q <= len) {	/* character index -> byte offset */
+					cb[nc++] = q;
+					if (q == len)
+						break;
+					q++;
+					while (q < len && ((unsigned char)s[q] & 0xc0) == 0x80)
+						q++;
+				}
+				cJSON_ArrayForEach(x, offs) {
+					size_t a = (size_t)cJSON_GetArrayItem(x, 0)->valuedouble;
+					size_t b = (size_t)cJSON_GetArrayItem(x, 1)->valuedouble;
+
+					if (!okk || a >= nc || b >= nc || cb[a] != e.start[m] || cb[b] != e.end[m])
+						okk = 0;
+					m++;
+				}
+				ocnt++;
+				if (!okk && !obad++)
+					printf("# %s offsets: first mismatch on %.60s\n", tname, s);
+				free(cb);
 			}
 		}
 		{
@@ -135,6 +168,9 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 		if (cnt[k])
 			ok(!bad[k], "%s %s: %d/%d as the reference (%s)", tname, keys[k].key,
 			   cnt[k] - bad[k], cnt[k], strrchr(path, '/') + 1);
+	if (ocnt)
+		ok(!obad, "%s offsets: %d/%d as the reference (%s)", tname, ocnt - obad, ocnt,
+		   strrchr(path, '/') + 1);
 	if (dcnt)
 		ok(!dbad, "%s decode: %d/%d as the reference (%s)", tname, dcnt - dbad, dcnt,
 		   strrchr(path, '/') + 1);
@@ -181,7 +217,7 @@ check_llamacpp(te_tok *t, const char *tname, const char *base)
 		te_ids_parse(q, (size_t)(nl - q), &want, &d);
 		cnt++;
 		if (te_tok_encode(t, p, (size_t)(end - p), 0, &e, &d) || e.n != want.n ||
-		    memcmp(e.ids, want.v, e.n * sizeof *e.ids)) {
+		    (e.n && memcmp(e.ids, want.v, e.n * sizeof *e.ids))) {
 			if (!bad++)
 				printf("# %s: first mismatch on %.*s\n", base, (int)(end - p > 60 ? 60 : end - p), p);
 		}
