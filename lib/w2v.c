@@ -530,7 +530,7 @@ build_alias(te_w2v *m)
 	return 0;
 }
 
-static inline uint32_t
+static inline __attribute__((always_inline)) uint32_t
 draw_noise(const te_w2v *m, uint64_t *rs)
 {
 	uint64_t r = rnd(rs);
@@ -763,7 +763,7 @@ current_alpha(const te_w2v *m, uint64_t done)
 /* The output rows and labels of one position: its Huffman path, or the
  * target and `negative` draws from the noise table (draws equal to the
  * target are skipped, as in both peers). */
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 hs_targets(const te_w2v *m, uint32_t w, float **out, float *label)
 {
 	size_t dim = (size_t)m->p.dim, n = 0;
@@ -775,7 +775,7 @@ hs_targets(const te_w2v *m, uint32_t w, float **out, float *label)
 	return n;
 }
 
-static inline size_t
+static inline __attribute__((always_inline)) size_t
 neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs)
 {
 	size_t dim = (size_t)m->p.dim, n = 1;
@@ -795,7 +795,7 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 
 /* One input vector against its output rows, the rows updated one after the
  * other (word2vec.c); e accumulates the input's gradient. */
-static inline void
+static inline __attribute__((always_inline)) void
 pair_update(const float *in, float *const *out, const float *label, size_t n,
             size_t dim, float alpha, const float *t, float *e)
 {

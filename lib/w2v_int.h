@@ -11,7 +11,7 @@
 typedef float te_v8 __attribute__((vector_size(32), aligned(4)));
 
 /* sum of x[i] * y[i] */
-static inline float
+static inline __attribute__((always_inline)) float
 te_w2v_dot(const float *x, const float *y, size_t n)
 {
 	te_v8 a0 = {0}, a1 = {0};
@@ -32,7 +32,7 @@ te_w2v_dot(const float *x, const float *y, size_t n)
 }
 
 /* y += a * x */
-static inline void
+static inline __attribute__((always_inline)) void
 te_w2v_axpy(float a, const float *x, float *y, size_t n)
 {
 	size_t i = 0;
@@ -44,7 +44,7 @@ te_w2v_axpy(float a, const float *x, float *y, size_t n)
 }
 
 /* y = a * x */
-static inline void
+static inline __attribute__((always_inline)) void
 te_w2v_scale_to(float a, const float *x, float *y, size_t n)
 {
 	size_t i = 0;
@@ -61,7 +61,7 @@ te_w2v_scale_to(float a, const float *x, float *y, size_t n)
 #define TE_W2V_EXP_TABLE 1000
 
 /* (label - sigmoid(f)) * alpha, from the table t */
-static inline float
+static inline __attribute__((always_inline)) float
 te_w2v_grad(float f, float label, float alpha, const float *t)
 {
 	if (f >= TE_W2V_MAX_EXP)
@@ -78,7 +78,7 @@ te_w2v_grad(float f, float label, float alpha, const float *t)
  * computed from the rows as they were on entry, so the step is two small
  * matrix products instead of c*m dependent vector updates.  G (c*m floats)
  * and tmp (m*dim floats) are scratch. */
-static inline void
+static inline __attribute__((always_inline)) void
 te_w2v_batch_update(float *const *in, size_t c, float *const *out,
                     const float *label, size_t m, size_t dim, float alpha,
                     const float *t, float *G, float *tmp, float *e)
