@@ -409,7 +409,8 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 					tok = nt;
 					tcap = nc;
 				}
-				memcpy(tok + tlen, buf + i, j - i);
+				if (j > i)
+					memcpy(tok + tlen, buf + i, j - i);
 				tlen += j - i;
 				i = j;
 				continue;
