@@ -750,6 +750,7 @@ struct worker {
 struct scratch {
 	uint32_t *sent;      /* the current piece, after subsampling */
 	float **in, **out, *label, *G, *tmp, *e, *h;
+	float **nout, *nlabel;  /* CBOW: the noise rows, drawn ahead */
 };
 
 static inline float
@@ -789,6 +790,9 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 		if (t == w)
 			continue;
 		out[n] = m->syn1neg + (size_t)t * dim;
+		/* the row is far in memory: ask for it now, use it a little later */
+		for (size_t o = 0; o < dim; o += 16)
+			__builtin_prefetch(out[n] + o, 1);
 		label[n++] = 0.0f;
 	}
 	return n;
@@ -863,7 +867,12 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 				te_w2v_axpy(1.0f, s->e, s->in[u], dim);
 			}
 		} else {
-			/* CBOW: the mean (or sum) of the context predicts the item */
+			size_t nn = 0;
+
+			/* CBOW: the mean (or sum) of the context predicts the item;
+			 * the noise rows are drawn (and fetched) while it is summed */
+			if (m->p.negative)
+				nn = neg_targets(m, w, s->nout, s->nlabel, rs);
 			te_w2v_scale_to(1.0f, s->in[0], s->h, dim);
 			for (size_t u = 1; u < c; u++)
 				te_w2v_axpy(1.0f, s->in[u], s->h, dim);
@@ -874,10 +883,8 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 				nt = hs_targets(m, w, s->out, s->label);
 				pair_update(s->h, s->out, s->label, nt, dim, alpha, t, s->e);
 			}
-			if (m->p.negative) {
-				nt = neg_targets(m, w, s->out, s->label, rs);
-				pair_update(s->h, s->out, s->label, nt, dim, alpha, t, s->e);
-			}
+			if (m->p.negative)
+				pair_update(s->h, s->nout, s->nlabel, nn, dim, alpha, t, s->e);
 			/* gensim divides the error over a summed window */
 			if (!m->p.cbow_mean && c > 1)
 				te_w2v_scale_to(1.0f / (float)c, s->e, s->e, dim);
@@ -907,11 +914,14 @@ work(void *arg)
 	s.in = malloc(maxc * sizeof *s.in);
 	s.out = malloc(maxt * sizeof *s.out);
 	s.label = malloc(maxt * sizeof *s.label);
+	s.nout = malloc(((size_t)m->p.negative + 1) * sizeof *s.nout);
+	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
 	s.G = malloc(maxc * maxt * sizeof *s.G);
 	s.tmp = alloc_floats(maxt * dim);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
-	if (!s.sent || !s.in || !s.out || !s.label || !s.G || !s.tmp || !s.e || !s.h) {
+	if (!s.sent || !s.in || !s.out || !s.label || !s.G || !s.tmp || !s.e || !s.h ||
+	    !s.nout || !s.nlabel) {
 		wk->failed = 1;
 		goto out;
 	}
@@ -957,6 +967,8 @@ out:
 	free(s.in);
 	free(s.out);
 	free(s.label);
+	free(s.nout);
+	free(s.nlabel);
 	free(s.G);
 	free(s.tmp);
 	free(s.e);
