@@ -269,8 +269,9 @@ typedef struct te_w2v_stats {
 	double seconds;       /* training time (wall clock) */
 } te_w2v_stats;
 
-/* Called from the training thread about 5 times a second: done and total
- * items, the current learning rate, seconds since training began. */
+/* Called about 5 times a second from the thread that called te_w2v_train:
+ * done and total items, the current learning rate, seconds since training
+ * began. */
 typedef void (*te_w2v_progress_fn)(void *arg, uint64_t done, uint64_t total,
                                    double alpha, double seconds);
 
