@@ -392,6 +392,79 @@ const char *te_pipeline_describe(const te_pipeline *p);
 /* ------------------------------------------------------------- word2vec */
 /* (word2vec section: see issue 7) */
 
+/*
+ * word2vec (w2v-train): skip-gram and CBOW with negative sampling and/or
+ * hierarchical softmax, as gensim 4 and word2vec.c define them, on
+ * sequences of items (one sequence per line, items are runs of bytes other
+ * than ASCII whitespace and NUL).  Use: te_w2v_new, te_w2v_add for each
+ * input (counts items and spools the corpus, so stdin works), te_w2v_train,
+ * then te_w2v_write or the accessors; te_w2v_free.
+ */
+typedef struct te_w2v_params {
+	int sg;              /* 1 skip-gram, 0 CBOW (default) */
+	int hs;              /* hierarchical softmax on (default 0) */
+	int negative;        /* negative samples per target (default 5) */
+	double ns_exponent;  /* unigram exponent of the noise table (0.75) */
+	int cbow_mean;       /* CBOW: mean (1, default) or sum (0) of contexts */
+	int window;          /* maximum window, shrunk at random (default 5) */
+	int shrink_windows;  /* draw the effective window per position (1) */
+	int dim;             /* vector size (default 100) */
+	long long min_count; /* drop items seen fewer times (default 5) */
+	long long max_vocab_size; /* prune while counting above this (0 none) */
+	double sample;       /* subsampling threshold (default 1e-3, 0 off) */
+	double alpha, min_alpha; /* learning rate, decayed linearly */
+	int epochs;          /* passes over the corpus (default 5) */
+	int threads;         /* worker threads (default 3, as gensim) */
+	uint64_t seed;       /* random seed (default 1) */
+	int batch;           /* skip-gram: share the negatives of a window and
+	                        update it as one small matrix product (HogBatch,
+	                        default 1); 0 trains pair by pair as word2vec.c */
+	size_t max_sentence; /* longer sequences are cut in pieces (10000) */
+} te_w2v_params;
+
+/* gensim's defaults. */
+void te_w2v_params_default(te_w2v_params *p);
+
+typedef struct te_w2v te_w2v;
+
+/* What training did, for the summary line. */
+typedef struct te_w2v_stats {
+	uint64_t vocab;       /* items in the vocabulary */
+	uint64_t raw_items;   /* items read */
+	uint64_t sequences;   /* non-empty lines read */
+	uint64_t trained;     /* vocabulary items trained on, all epochs */
+	uint64_t effective;   /* of those, kept by subsampling */
+	double seconds;       /* training time (wall clock) */
+} te_w2v_stats;
+
+/* Called about 5 times a second from the thread that called te_w2v_train:
+ * done and total items, the current learning rate, seconds since training
+ * began. */
+typedef void (*te_w2v_progress_fn)(void *arg, uint64_t done, uint64_t total,
+                                   double alpha, double seconds);
+
+/* A model with the parameters checked (d filled when one is out of range). */
+te_w2v *te_w2v_new(const te_w2v_params *p, te_diag *d);
+/* Read sequences from fp (name for messages) to the end: count the items
+ * and spool the corpus to a temporary file.  May be called several times. */
+int te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d);
+/* Build the vocabulary and train.  progress may be NULL.  Fails with a
+ * message when no item reaches min_count. */
+int te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d);
+/* After training: items (most frequent first), their counts and vectors. */
+size_t te_w2v_vocab_size(const te_w2v *m);
+size_t te_w2v_dim(const te_w2v *m);
+/* Item i, NUL-terminated.  Points into m. */
+const char *te_w2v_key(const te_w2v *m, size_t i);
+uint64_t te_w2v_count(const te_w2v *m, size_t i);
+/* Vector of item i, dim floats.  Points into m. */
+const float *te_w2v_vector(const te_w2v *m, size_t i);
+void te_w2v_stats_get(const te_w2v *m, te_w2v_stats *s);
+/* Write the vectors: TEXT (word2vec text with its header), W2V_BIN or
+ * TEVEC.  Returns 0, or -1 on a write error (d filled). */
+int te_w2v_write(const te_w2v *m, FILE *fp, te_vec_format fmt, te_diag *d);
+void te_w2v_free(te_w2v *m);
+
 /* ------------------------------------------------------------------ knn */
 /* (knn section: see issue 8) */
 
