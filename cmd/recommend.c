@@ -168,6 +168,7 @@ add_query(te_rec *r, const char *s, size_t len, const char *where, long line,
 {
 	size_t start = b->qn;
 	int any = 0;
+	long unknown = 0;	/* a line of a million unknown ids is not a million messages */
 
 	for (size_t i = 0; i < len;) {
 		size_t t;
@@ -185,12 +186,14 @@ add_query(te_rec *r, const char *s, size_t len, const char *where, long line,
 		if (row < 0) {
 			size_t l = i - t;
 
+			status = 1;
+			if (++unknown > 10)
+				continue;
 			if (memchr(s + t, '\0', l))
 				warnx_("%s:%ld: unknown id (holds a NUL byte)", where, line);
 			else
 				warnx_("%s:%ld: unknown id '%.*s'", where, line,
 				       (int)(l > 80 ? 80 : l), s + t);
-			status = 1;
 			continue;
 		}
 		if (b->qn == b->qcap) {
@@ -204,6 +207,9 @@ add_query(te_rec *r, const char *s, size_t len, const char *where, long line,
 		}
 		b->q[b->qn++] = (size_t)row;
 	}
+	if (unknown > 10)
+		warnx_("%s:%ld: %ld more unknown ids on this line", where, line,
+		       unknown - 10);
 	if (!any) {
 		warnx_("%s:%ld: empty query", where, line);
 		status = 1;
