@@ -34,7 +34,30 @@ tok-encode -m code.json hello.txt >ids
 run tok-decode -m code.json ids
 run tok-encode -m code.json --count hello.txt
 
-section "4. Real tokenizers side by side (needs \$TOKEMB_DATA)"
+section "4. Token vectors and text vectors (a tiny random-weight BERT shipped for tests)"
+run emb-token --static -m data/emb/tiny-bert <<<'2 4 5 3'
+echo "(static: the rows of the input embedding table; without --static, the encoder's output)"
+printf '2 4 5 3\n2 9 10 11 3\n' >ids2
+run emb-token -m data/emb/tiny-bert ids2
+emb-token -m data/emb/tiny-bert ids2 | emb-pool -m data/emb/tiny-bert >docs.vec
+echo "$ emb-token -m data/emb/tiny-bert ids2 | emb-pool -m data/emb/tiny-bert   # one vector per line of ids"
+cat docs.vec
+
+section "5. word2vec on playlists: songs that keep each other company"
+run recommend --sequences --cornell data/recommend/playlists.txt >playlists.seq
+head -3 playlists.seq
+run w2v-train --sg 1 --vector-size 16 --window 20 --negative 20 --min-count 1 --epochs 100 \
+	--threads 1 --seed 1 -q -o songs.vec playlists.seq
+head -1 songs.vec
+echo "The nearest songs to Billie Jean (3822) and to Fade To Black (2172):"
+printf '%s\n' '$ printf "3822\\n2172\\n" | knn -k 3 songs.vec'
+printf '3822\n2172\n' | knn -k 3 songs.vec
+echo "The same as recommendations, with titles:"
+run recommend -v songs.vec --meta data/recommend/songs.tsv -n 3 3822 2172
+echo "How good the trained vectors are at predicting the next song, next to popularity:"
+run recommend -v songs.vec --eval playlists.seq --train playlists.seq -n 5
+
+section "6. Real tokenizers side by side (needs \$TOKEMB_DATA)"
 if [ -d "$D/tokenizers" ]; then
 	t=$D/tokenizers
 	run tok-show --summary -m "$t/bert-base-uncased" -m "$t/gpt2" -m "$t/t5-small" \
