@@ -50,7 +50,7 @@ run w2v-train --sg 1 --vector-size 16 --window 20 --negative 20 --min-count 1 --
 	--threads 1 --seed 1 -q -o songs.vec playlists.seq
 head -1 songs.vec
 echo "The nearest songs to Billie Jean (3822) and to Fade To Black (2172):"
-printf '%s\n' '$ printf "3822\\n2172\\n" | knn -k 3 songs.vec'
+printf '%s\n' '$ printf "3822\n2172\n" | knn -k 3 songs.vec'
 printf '3822\n2172\n' | knn -k 3 songs.vec
 echo "The same as recommendations, with titles:"
 run recommend -v songs.vec --meta data/recommend/songs.tsv -n 3 3822 2172
