@@ -172,9 +172,13 @@ def main():
             te_rss = int(r.stderr.strip().split("\n")[-1]) / 1024
             # torch child
             ref_path = os.path.join(tmp, "ref.npy")
+            # torch.set_num_threads alone leaves its BLAS and OpenMP pools at
+            # every core; hold them to the same thread count as emb-token
+            env = dict(os.environ, OMP_NUM_THREADS=str(th), OPENBLAS_NUM_THREADS=str(th),
+                       MKL_NUM_THREADS=str(th))
             r = subprocess.run([sys.executable, __file__, "--child", tmp, ids_path, str(th),
                                 str(a.batch), ref_path, str(nref)],
-                               capture_output=True, text=True)
+                               capture_output=True, text=True, env=env)
             if r.returncode:
                 sys.exit("torch failed: " + r.stderr)
             tj = json.loads(r.stdout.strip().split("\n")[-1])
