@@ -12,88 +12,13 @@
 #include "tok_uni.h"
 
 /* The output being built: text and alignment. */
-typedef struct nout {
-	tk_buf b;
-	size_t *os, *oe;
-	size_t cap;
-} nout;
-
-static int
-nout_put(nout *o, const char *s, size_t n, size_t os, size_t oe)
-{
-	size_t i;
-
-	if (tk_buf_grow(&o->b, n))
-		return -1;
-	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64;
-		size_t *p;
-
-		while (cap < o->b.n + n + 1)
-			cap *= 2;
-		if (!(p = realloc(o->os, cap * sizeof *p)))
-			return -1;
-		o->os = p;
-		if (!(p = realloc(o->oe, cap * sizeof *p)))
-			return -1;
-		o->oe = p;
-		o->cap = cap;
-	}
-	for (i = 0; i < n; i++) {
-		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = os;
-		o->oe[o->b.n + i] = oe;
-	}
-	o->b.n += n;
-	o->b.s[o->b.n] = 0;
-	return 0;
-}
-
-static size_t
-w_os(const tk_work *w, size_t i)
-{
-	return w->os ? w->os[i] : w->base + i;
-}
-
-static size_t
-w_oe(const tk_work *w, size_t i)
-{
-	return w->oe ? w->oe[i] : w->base + i + 1;
-}
-
-/* Replace w's text and alignment with o's. */
-static void
-nout_swap(nout *o, tk_work *w)
-{
-	free(w->b.s);
-	free(w->os);
-	free(w->oe);
-	w->b = o->b;
-	w->os = o->os;
-	w->oe = o->oe;
-	w->al_cap = o->cap;
-	if (!w->b.s) {	/* empty output */
-		w->b.s = calloc(1, 1);
-		w->b.cap = 1;
-	}
-	memset(o, 0, sizeof *o);
-}
-
-static void
-nout_release(nout *o)
-{
-	tk_buf_release(&o->b);
-	free(o->os);
-	free(o->oe);
-}
-
 /* Map each character through f, which writes its replacement into out
  * (up to 32 bytes) and returns the length. */
 static int
 map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
           const tk_norm *n)
 {
-	nout o = {0};
+	tk_abuf o = {0};
 	size_t i;
 	int len;
 	char rep[64];
@@ -102,12 +27,16 @@ map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char
 		int32_t cp = tk_utf8_dec((const unsigned char *)w->b.s + i, w->b.n - i, &len);
 		int k = f(n, cp, w->b.s + i, len, rep);
 
-		if (k && nout_put(&o, rep, (size_t)k, w_os(w, i), w_oe(w, i + (size_t)len - 1))) {
-			nout_release(&o);
+		if (k && tk_abuf_put(&o, rep, (size_t)k, tk_work_os(w, i),
+		                     tk_work_oe(w, i + (size_t)len - 1))) {
+			tk_abuf_release(&o);
 			return -1;
 		}
 	}
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w)) {
+		tk_abuf_release(&o);
+		return -1;
+	}
 	return 0;
 }
 
@@ -179,7 +108,7 @@ f_chinese(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
  * input character.  Returns 0 when done, -1 when not possible (nothing
  * written). */
 static int
-per_char(nout *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
+per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
          const utf8proc_uint8_t *whole, size_t wn)
 {
 	const unsigned char *s = (const unsigned char *)w->b.s;
@@ -193,7 +122,7 @@ per_char(nout *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
 		tk_utf8_dec(s + q, j - q, &len);
 		m = utf8proc_map(s + q, len, &out, opt);
 		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
-		    nout_put(o, (const char *)out, (size_t)m, w_os(w, q), w_oe(w, q + (size_t)len - 1))) {
+		    tk_abuf_put(o, (const char *)out, (size_t)m, tk_work_os(w, q), tk_work_oe(w, q + (size_t)len - 1))) {
 			free(out);
 			o->b.n = mark;
 			if (o->b.s)
@@ -219,7 +148,7 @@ static int
 unicode_norm(tk_work *w, int form)
 {
 	utf8proc_option_t opt = UTF8PROC_STABLE;
-	nout o = {0};
+	tk_abuf o = {0};
 	size_t i = 0, n = w->b.n;
 	const unsigned char *s = (const unsigned char *)w->b.s;
 
@@ -237,7 +166,7 @@ unicode_norm(tk_work *w, int form)
 		size_t j;
 
 		if (s[i] < 0x80 && (i + 1 == n || s[i + 1] < 0x80)) {
-			if (nout_put(&o, (const char *)s + i, 1, w_os(w, i), w_oe(w, i)))
+			if (tk_abuf_put(&o, (const char *)s + i, 1, tk_work_os(w, i), tk_work_oe(w, i)))
 				goto fail;
 			i++;
 			continue;
@@ -254,16 +183,16 @@ unicode_norm(tk_work *w, int form)
 				size_t q;
 
 				for (q = i; q < j; q++)
-					if (nout_put(&o, (const char *)s + q, 1, w_os(w, q), w_oe(w, q)))
+					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 						goto fail;
 			} else if (k == (utf8proc_ssize_t)(j - i) && !memcmp(out, s + i, j - i)) {
 				size_t q;
 
 				for (q = i; q < j; q++)
-					if (nout_put(&o, (const char *)s + q, 1, w_os(w, q), w_oe(w, q)))
+					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 						goto fail;
 			} else if (per_char(&o, w, i, j, opt, out, (size_t)k) < 0 &&
-			           nout_put(&o, (const char *)out, (size_t)k, w_os(w, i), w_oe(w, j - 1))) {
+			           tk_abuf_put(&o, (const char *)out, (size_t)k, tk_work_os(w, i), tk_work_oe(w, j - 1))) {
 				free(out);
 				goto fail;
 			}
@@ -271,17 +200,18 @@ unicode_norm(tk_work *w, int form)
 		}
 		i = j;
 	}
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w))
+		goto fail;
 	return 0;
 fail:
-	nout_release(&o);
+	tk_abuf_release(&o);
 	return -1;
 }
 
 static int
 replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 {
-	nout o = {0};
+	tk_abuf o = {0};
 	size_t i = 0;
 
 	if (!pn)
@@ -290,34 +220,35 @@ replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 		return 0;
 	while (i < w->b.n) {
 		if (i + pn <= w->b.n && !memcmp(w->b.s + i, pat, pn)) {
-			if (nout_put(&o, rep, rn, w_os(w, i), w_oe(w, i + pn - 1)))
+			if (tk_abuf_put(&o, rep, rn, tk_work_os(w, i), tk_work_oe(w, i + pn - 1)))
 				goto fail;
 			i += pn;
 		} else {
-			if (nout_put(&o, w->b.s + i, 1, w_os(w, i), w_oe(w, i)))
+			if (tk_abuf_put(&o, w->b.s + i, 1, tk_work_os(w, i), tk_work_oe(w, i)))
 				goto fail;
 			i++;
 		}
 	}
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w))
+		goto fail;
 	return 0;
 fail:
-	nout_release(&o);
+	tk_abuf_release(&o);
 	return -1;
 }
 
 static int
 replace_re(tk_work *w, void *re, const char *rep, size_t rn)
 {
-	nout o = {0};
+	tk_abuf o = {0};
 	size_t i = 0, ms, me, q;
 
 	while (i <= w->b.n && tk_regex_find(re, w->b.s, w->b.n, i, &ms, &me)) {
 		for (q = i; q < ms; q++)
-			if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+			if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 				goto fail;
 		if (me > ms) {
-			if (nout_put(&o, rep, rn, w_os(w, ms), w_oe(w, me - 1)))
+			if (tk_abuf_put(&o, rep, rn, tk_work_os(w, ms), tk_work_oe(w, me - 1)))
 				goto fail;
 			i = me;
 		} else {	/* empty match: keep one character */
@@ -327,44 +258,46 @@ replace_re(tk_work *w, void *re, const char *rep, size_t rn)
 				break;
 			tk_utf8_dec((const unsigned char *)w->b.s + ms, w->b.n - ms, &len);
 			for (q = ms; q < ms + (size_t)len; q++)
-				if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+				if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 					goto fail;
 			i = ms + (size_t)len;
 		}
 	}
 	for (q = i; q < w->b.n; q++)
-		if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+		if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 			goto fail;
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w))
+		goto fail;
 	return 0;
 fail:
-	nout_release(&o);
+	tk_abuf_release(&o);
 	return -1;
 }
 
 static int
 prepend(tk_work *w, const char *p, size_t pn)
 {
-	nout o = {0};
+	tk_abuf o = {0};
 	int len;
 
 	if (!w->b.n)
 		return 0;
 	tk_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
-	if (nout_put(&o, p, pn, w_os(w, 0), w_oe(w, (size_t)len - 1)) ||
+	if (tk_abuf_put(&o, p, pn, tk_work_os(w, 0), tk_work_oe(w, (size_t)len - 1)) ||
 	    tk_buf_grow(&o.b, 0))
 		goto fail;
 	{
 		size_t q;
 
 		for (q = 0; q < w->b.n; q++)
-			if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q)))
+			if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 				goto fail;
 	}
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w))
+		goto fail;
 	return 0;
 fail:
-	nout_release(&o);
+	tk_abuf_release(&o);
 	return -1;
 }
 
@@ -372,7 +305,7 @@ static int
 strip(tk_work *w, int left, int right)
 {
 	size_t a = 0, b = w->b.n, q;
-	nout o = {0};
+	tk_abuf o = {0};
 	int len;
 
 	while (left && a < b) {
@@ -396,11 +329,14 @@ strip(tk_work *w, int left, int right)
 	if (a == 0 && b == w->b.n)
 		return 0;
 	for (q = a; q < b; q++)
-		if (nout_put(&o, w->b.s + q, 1, w_os(w, q), w_oe(w, q))) {
-			nout_release(&o);
+		if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q))) {
+			tk_abuf_release(&o);
 			return -1;
 		}
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w)) {
+		tk_abuf_release(&o);
+		return -1;
+	}
 	return 0;
 }
 
@@ -411,7 +347,7 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
 	te_spm_buf ob = {0};
 	size_t *al = NULL, alcap = 0, i, j;
-	nout o = {0};
+	tk_abuf o = {0};
 
 	if (te_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
 		goto fail;
@@ -425,18 +361,19 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 			ce = c + 1;
 		if (ce > w->b.n)
 			ce = w->b.n;
-		if (nout_put(&o, ob.v + i, j - i, w_os(w, c < w->b.n ? c : w->b.n - 1),
-		             w_oe(w, ce - 1)))
+		if (tk_abuf_put(&o, ob.v + i, j - i, tk_work_os(w, c < w->b.n ? c : w->b.n - 1),
+		             tk_work_oe(w, ce - 1)))
 			goto fail;
 	}
 	te_spm_buf_release(&ob);
 	free(al);
-	nout_swap(&o, w);
+	if (tk_abuf_swap(&o, w))
+		goto fail;
 	return 0;
 fail:
 	te_spm_buf_release(&ob);
 	free(al);
-	nout_release(&o);
+	tk_abuf_release(&o);
 	return -1;
 }
 

@@ -399,51 +399,16 @@ cut_whitespace(const tk_pre *p, const char *s, size_t a, size_t b,
 
 /* Rebuild the work string from its pieces through f, which writes each
  * piece's new text (and alignment) into o. */
-typedef struct rw {
-	tk_buf b;
-	size_t *os, *oe, cap;
-} rw;
+#define OS(w, i) tk_work_os(w, i)
+#define OE(w, i) tk_work_oe(w, i)
 
 static int
-rw_put(rw *o, const char *s, size_t n, size_t os, size_t oe)
-{
-	size_t i;
-
-	if (tk_buf_grow(&o->b, n))
-		return -1;
-	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64, *q;
-
-		while (cap < o->b.n + n + 1)
-			cap *= 2;
-		if (!(q = realloc(o->os, cap * sizeof *q)))
-			return -1;
-		o->os = q;
-		if (!(q = realloc(o->oe, cap * sizeof *q)))
-			return -1;
-		o->oe = q;
-		o->cap = cap;
-	}
-	for (i = 0; i < n; i++) {
-		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = os;
-		o->oe[o->b.n + i] = oe;
-	}
-	o->b.n += n;
-	o->b.s[o->b.n] = 0;
-	return 0;
-}
-
-#define OS(w, i) ((w)->os ? (w)->os[i] : (w)->base + (i))
-#define OE(w, i) ((w)->oe ? (w)->oe[i] : (w)->base + (i) + 1)
-
-static int
-copy_range(rw *o, const tk_work *w, size_t a, size_t b)
+copy_range(tk_abuf *o, const tk_work *w, size_t a, size_t b)
 {
 	size_t q;
 
 	for (q = a; q < b; q++)
-		if (rw_put(o, w->b.s + q, 1, OS(w, q), OE(w, q)))
+		if (tk_abuf_put(o, w->b.s + q, 1, OS(w, q), OE(w, q)))
 			return -1;
 	return 0;
 }
@@ -453,7 +418,7 @@ copy_range(rw *o, const tk_work *w, size_t a, size_t b)
 static int
 rewrite(const tk_pre *p, tk_work *w)
 {
-	rw o = {0};
+	tk_abuf o = {0};
 	size_t i, q;
 
 	for (i = 0; i < w->np; i++) {
@@ -463,7 +428,7 @@ rewrite(const tk_pre *p, tk_work *w)
 			if (copy_range(&o, w, a, b))
 				goto fail;
 		} else if (p->type == TK_P_BYTELEVEL) {
-			if (a < b && w->b.s[a] != ' ' && rw_put(&o, " ", 1, OS(w, a), OE(w, a)))
+			if (a < b && w->b.s[a] != ' ' && tk_abuf_put(&o, " ", 1, OS(w, a), OE(w, a)))
 				goto fail;
 			if (copy_range(&o, w, a, b))
 				goto fail;
@@ -478,14 +443,14 @@ rewrite(const tk_pre *p, tk_work *w)
 				int len;
 
 				tk_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
-				if (rw_put(&o, p->repl, (size_t)p->repl_n, OS(w, a), OE(w, a + (size_t)len - 1)))
+				if (tk_abuf_put(&o, p->repl, (size_t)p->repl_n, OS(w, a), OE(w, a + (size_t)len - 1)))
 					goto fail;
 			}
 			for (q = a; q < b; q++) {
 				if (w->b.s[q] == ' ') {
-					if (rw_put(&o, p->repl, (size_t)p->repl_n, OS(w, q), OE(w, q)))
+					if (tk_abuf_put(&o, p->repl, (size_t)p->repl_n, OS(w, q), OE(w, q)))
 						goto fail;
-				} else if (rw_put(&o, w->b.s + q, 1, OS(w, q), OE(w, q))) {
+				} else if (tk_abuf_put(&o, w->b.s + q, 1, OS(w, q), OE(w, q))) {
 					goto fail;
 				}
 			}
@@ -493,20 +458,11 @@ rewrite(const tk_pre *p, tk_work *w)
 		w->pa[i] = na;
 		w->pb[i] = o.b.n;
 	}
-	free(w->b.s);
-	free(w->os);
-	free(w->oe);
-	if (!o.b.s && !(o.b.s = calloc(1, 1)))
+	if (tk_abuf_swap(&o, w))
 		goto fail;
-	w->b = o.b;
-	w->os = o.os;
-	w->oe = o.oe;
-	w->al_cap = o.cap;
 	return 0;
 fail:
-	free(o.b.s);
-	free(o.os);
-	free(o.oe);
+	tk_abuf_release(&o);
 	return -1;
 }
 

@@ -106,6 +106,30 @@ typedef struct tk_work {
 	size_t np, pcap;
 } tk_work;
 
+/* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
+ * the span [os, oe) of the input it came from (tk_work's alignment). */
+typedef struct tk_abuf {
+	tk_buf b;
+	size_t *os, *oe;
+	size_t cap;
+} tk_abuf;
+
+/* Append n bytes that all came from the input span [os, oe). */
+int tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe);
+/* Move o's text and alignment into w, releasing w's; o is left empty.
+ * -1 when out of memory, with w and o untouched. */
+int tk_abuf_swap(tk_abuf *o, tk_work *w);
+void tk_abuf_release(tk_abuf *o);
+/* The input span of byte i of w. */
+static inline size_t tk_work_os(const tk_work *w, size_t i)
+{
+	return w->os ? w->os[i] : w->base + i;
+}
+static inline size_t tk_work_oe(const tk_work *w, size_t i)
+{
+	return w->oe ? w->oe[i] : w->base + i + 1;
+}
+
 /* -------------------------------------------------------- components */
 
 enum tk_norm_type {

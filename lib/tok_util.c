@@ -363,3 +363,61 @@ tk_byte_cp(int b)
 		alpha_init();
 	return b2c[b & 0xff];
 }
+
+int
+tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
+{
+	size_t i;
+
+	if (tk_buf_grow(&o->b, n))
+		return -1;
+	if (o->b.n + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 64, *q;
+
+		while (cap < o->b.n + n + 1)
+			cap *= 2;
+		if (!(q = realloc(o->os, cap * sizeof *q)))
+			return -1;
+		o->os = q;
+		if (!(q = realloc(o->oe, cap * sizeof *q)))
+			return -1;
+		o->oe = q;
+		o->cap = cap;
+	}
+	for (i = 0; i < n; i++) {
+		o->b.s[o->b.n + i] = s[i];
+		o->os[o->b.n + i] = os;
+		o->oe[o->b.n + i] = oe;
+	}
+	o->b.n += n;
+	o->b.s[o->b.n] = 0;
+	return 0;
+}
+
+int
+tk_abuf_swap(tk_abuf *o, tk_work *w)
+{
+	if (!o->b.s) {	/* empty output */
+		if (!(o->b.s = calloc(1, 1)))
+			return -1;
+		o->b.cap = 1;
+	}
+	free(w->b.s);
+	free(w->os);
+	free(w->oe);
+	w->b = o->b;
+	w->os = o->os;
+	w->oe = o->oe;
+	w->al_cap = o->cap;
+	memset(o, 0, sizeof *o);
+	return 0;
+}
+
+void
+tk_abuf_release(tk_abuf *o)
+{
+	tk_buf_release(&o->b);
+	free(o->os);
+	free(o->oe);
+	memset(o, 0, sizeof *o);
+}
