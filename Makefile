@@ -30,7 +30,7 @@ endif
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN     = -Wall -Wextra -Wno-unused-parameter
-CPPFLAGS += -Ilib -D_FILE_OFFSET_BITS=64
+CPPFLAGS += -Ilib -Icmd/common -D_FILE_OFFSET_BITS=64
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm -pthread
 
@@ -52,10 +52,10 @@ NVFLAGS ?= -O2 -std=c++17 -Xcompiler -fPIC,-Wall -Ilib
 CU_SRC = $(wildcard lib/*_cuda.cu)
 endif
 
-PROGS   = $(filter-out common,$(basename $(notdir $(wildcard cmd/*.c))))
+PROGS   = $(basename $(notdir $(wildcard cmd/*.c)))
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(CU_SRC:lib/%.cu=$(BUILD)/lib/%.o)
-CMD_COMMON = $(BUILD)/cmd/common.o
+CMD_COMMON = $(BUILD)/cmd/common/common.o
 BINS    = $(PROGS:%=$(BUILD)/bin/%)
 UNIT_SRC = $(wildcard t/unit/test-*.c)
 UNITS   = $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
@@ -132,4 +132,4 @@ lint:
 clean:
 	rm -rf build build-san build-cuda build-san-cuda
 
--include $(wildcard $(BUILD)/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

@@ -22,7 +22,7 @@ echo "prose.json: byte-level BPE, 1000 tokens, learned from README, INSTALL and 
 echo "code.json:  byte-level BPE, 1000 tokens, learned from lib/*.c"
 
 section "2. Unseen code through each: the tokenizer trained on code needs fewer tokens"
-cp "$R/cmd/common.c" common.c
+cp "$R/cmd/common/common.c" common.c
 run tok-show --summary -m prose.json -m code.json common.c
 sed -n '/^fshut_stdout/,/^}/p' common.c | head -7 >snippet.c
 run tok-show -m prose.json -m code.json snippet.c

@@ -36,6 +36,7 @@ run_man_examples() {
 	tmp=$(mktemp -d)
 	cp -r "$T"/. "$tmp"/
 	while IFS= read -r cmd; do
+		# shellcheck disable=SC2016 # the literal text $TOKEMB_DATA
 		if [[ $cmd == *'$TOKEMB_DATA'* ]] && [ ! -d "$D" ]; then
 			continue
 		fi
