@@ -10,60 +10,14 @@
 #include <cJSON.h>
 
 #include "emb_int.h"
-
-/* Read a whole small file (JSON configs); NULL with d filled. */
-static char *
-slurp(const char *path, size_t max, size_t *len, te_diag *d)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, got;
-
-	if (!fp) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		if (n + 65536 + 1 > cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 65536 * 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				te_diag_set(d, path, 0, "out of memory");
-				goto fail;
-			}
-			buf = nb;
-		}
-		got = fread(buf + n, 1, 65536, fp);
-		n += got;
-		if (n > max) {
-			te_diag_set(d, path, 0, "file is too large for a configuration file");
-			goto fail;
-		}
-		if (got < 65536)
-			break;
-	}
-	if (ferror(fp)) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
-		goto fail;
-	}
-	fclose(fp);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-fail:
-	fclose(fp);
-	free(buf);
-	return NULL;
-}
+#include "util_int.h"
 
 /* Parse a JSON file into an object; NULL with d filled. */
 cJSON *
 emb_json_load(const char *path, te_diag *d)
 {
 	size_t len;
-	char *text = slurp(path, 256u << 20, &len, d);
+	char *text = te_read_file(path, 256u << 20, &len, d);
 	cJSON *j;
 
 	if (!text)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "spm_int.h"
+#include "util_int.h"
 
 enum {
 	GT_U8, GT_I8, GT_U16, GT_I16, GT_U32, GT_I32, GT_F32, GT_BOOL,
@@ -466,51 +467,15 @@ fail:
 te_gguf_vocab *
 te_gguf_vocab_load(const char *path, te_diag *d)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	te_gguf_vocab *g;
+	size_t n;
+	char *buf = te_read_file(path, (size_t)1 << 31, &n, d);
+	te_gguf_vocab *r;
 
-	if (!fp) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
+	if (!buf)
 		return NULL;
-	}
-	/* Metadata comes first; tensor data (if any) is read too, but GGUF
-	 * vocab files are small.  Stop at 2 GiB. */
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 1 << 20;
-			char *nb;
-
-			if (nc > ((size_t)1 << 31))
-				break;
-			nb = realloc(buf, nc);
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				te_diag_set(d, path, 0, "out of memory");
-				return NULL;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	g = te_gguf_vocab_load_mem(buf, n, path, d);
+	r = te_gguf_vocab_load_mem(buf, n, path, d);
 	free(buf);
-	return g;
+	return r;
 }
 
 te_spm *

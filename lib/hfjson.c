@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "spm_int.h"
+#include "util_int.h"
 #include "tok_int.h"
 
 typedef struct hf {
@@ -1050,38 +1051,22 @@ out:
 int
 tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 {
-	FILE *fp = fopen(path, "rb");
-	char *text = NULL;
-	long size;
+	size_t size;
+	char *text = te_read_file(path, (size_t)1 << 31, &size, d);
 	cJSON *root = NULL, *x, *e;
 	hf h;
 	int rc = -1;
 	const char *mt;
 
-	if (!fp)
-		return te_diag_set(d, path, 0, "%s", strerror(errno));
-	if (fseek(fp, 0, SEEK_END) || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fclose(fp);
-		return te_diag_set(d, path, 0, "cannot read: %s", strerror(errno));
-	}
-	if (!(text = malloc((size_t)size + 1))) {
-		fclose(fp);
-		return te_diag_set(d, path, 0, "out of memory");
-	}
-	if (fread(text, 1, (size_t)size, fp) != (size_t)size) {
-		fclose(fp);
-		free(text);
-		return te_diag_set(d, path, 0, "read error");
-	}
-	fclose(fp);
-	text[size] = 0;
+	if (!text)
+		return -1;
 	h.t = t;
 	h.path = path;
 	h.text = text;
 	h.d = d;
 	h.vocab = h.merges = NULL;
 	find_big(&h, text);
-	root = cJSON_ParseWithLength(text, (size_t)size);
+	root = cJSON_ParseWithLength(text, size);
 	if (!root || !cJSON_IsObject(root)) {
 		const char *ep = cJSON_GetErrorPtr();
 		long line = 1;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "spm_int.h"
+#include "util_int.h"
 
 #define SPACE_SYM "\xe2\x96\x81"	/* U+2581, sentencepiece's space */
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
@@ -643,46 +644,15 @@ fail:
 te_spm *
 te_spm_load(const char *path, te_diag *d)
 {
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	te_spm *m;
+	size_t n;
+	char *buf = te_read_file(path, (size_t)1 << 31, &n, d);
+	te_spm *r;
 
-	if (!fp) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
+	if (!buf)
 		return NULL;
-	}
-	for (;;) {
-		size_t r;
-
-		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 1 << 20;
-			char *nb = realloc(buf, nc);
-
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				te_diag_set(d, path, 0, "out of memory");
-				return NULL;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		r = fread(buf + n, 1, cap - n, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		te_diag_set(d, path, 0, "%s", strerror(errno));
-		fclose(fp);
-		free(buf);
-		return NULL;
-	}
-	fclose(fp);
-	m = te_spm_load_mem(buf, n, path, d);
+	r = te_spm_load_mem(buf, n, path, d);
 	free(buf);
-	return m;
+	return r;
 }
 
 /* ------------------------------------------------------------ normalizer */

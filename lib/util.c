@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 int
 te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
@@ -263,4 +264,57 @@ te_atomic_abort(te_atomic *a)
 	free(a->tmp);
 	free(a->path);
 	free(a);
+}
+
+char *
+te_read_file(const char *path, size_t max, size_t *len, te_diag *d)
+{
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0, cap;
+
+	if (!fp) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	/* the size is a hint: pipes and growing files are read to the end */
+	cap = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 ?
+	      (size_t)st.st_size + 1 : 65536;
+	for (;;) {
+		size_t got, want;
+
+		if (!buf || n + 1 >= cap) {
+			char *nb;
+
+			if (buf)
+				cap *= 2;
+			if (!(nb = realloc(buf, cap))) {
+				te_diag_set(d, path, 0, "out of memory");
+				goto fail;
+			}
+			buf = nb;
+		}
+		want = cap - n - 1;
+		got = fread(buf + n, 1, want, fp);
+		n += got;
+		if (n > max) {
+			te_diag_set(d, path, 0, "file is too large (over %zu bytes)", max);
+			goto fail;
+		}
+		if (got < want)	/* the end, or an error */
+			break;
+	}
+	if (ferror(fp)) {
+		te_diag_set(d, path, 0, "read error: %s", strerror(errno ? errno : EIO));
+		goto fail;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	fclose(fp);
+	free(buf);
+	return NULL;
 }
