@@ -460,6 +460,7 @@ scratch_free(void *unused)
 	cache = NULL;
 	cache_owner = 0;
 	tk_bpe_thread_free();
+	tk_fast_thread_free();
 	tk_regex_thread_free();
 }
 
@@ -633,9 +634,16 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 	tk_work *w = &tw;
 	size_t i, k;
 	cent *cc;
+	int fs;
 
 	if (t->spm)
 		return encode_spm(t, text, a, b, e, d);
+	if ((fs = tk_fast_ok(t)) && !t->norm) {
+		thread_scratch();
+		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
+			goto oom;
+		return 0;
+	}
 	w->b.n = 0;
 	if (tk_buf_put(&w->b, text + a, b - a))
 		goto oom;
@@ -646,6 +654,12 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 	w->np = 0;
 	if (t->norm && tk_normalize(t->norm, w, d))
 		return -1;
+	if (fs) {
+		thread_scratch();
+		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
+			goto oom;
+		return 0;
+	}
 	if (tk_work_push(w, 0, w->b.n, -1))
 		goto oom;
 	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))

@@ -328,6 +328,14 @@ void tk_bpe_release(tk_bpe *m);
 /* Free this thread's scratch space (at thread exit). */
 void tk_bpe_thread_free(void);
 void tk_regex_thread_free(void);
+/* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
+ * (a hand-scanned split into byte-level BPE), else 0; then encode the
+ * (normalized) text s[0, n) that way, appending to e, byte i of s coming
+ * from input [os[i], oe[i]) (NULL: from base + i).  -1: out of memory. */
+int tk_fast_ok(const te_tok *t);
+int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
+                   const size_t *os, const size_t *oe, te_tok_enc *e);
+void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);
 

@@ -1,0 +1,247 @@
+/* bpe_fast.c: the encode path of the tokenizers most used (tiktoken files,
+ * and tokenizer.json byte-level BPE whose pre-tokenizer is one of the split
+ * patterns scanned by hand: GPT-2, cl100k/Llama-3, Qwen2, o200k).  The
+ * scanner feeds the model directly, without the work string's piece arrays,
+ * and a per-thread piece cache answers most pieces: in text, most
+ * pre-tokens recur, and a cache hit costs one short hash and two compares.
+ * Misses go to a whole-piece vocabulary hit where the model allows it
+ * (tiktoken ranks and ignore_merges take a piece found in the vocabulary
+ * whole), then to BPE (bpe.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_int.h"
+
+/* Direct-mapped, 64-byte entries; a key is a piece of at most 16 bytes. */
+#define PC_BITS 15
+#define PC_KEY 16
+#define PC_IDS 8
+typedef struct pc_ent {
+	uint64_t k0, k1;               /* the piece, zero-padded */
+	int32_t ids[PC_IDS];
+	uint8_t len;                   /* 0: empty */
+	uint8_t nids;
+	uint8_t end[PC_IDS - 1];       /* end of each token but the last */
+} pc_ent;
+
+static __thread pc_ent *pcache;
+static __thread int32_t pcache_owner;
+static __thread tk_out fout;
+
+void
+tk_fast_thread_free(void)
+{
+	free(pcache);
+	pcache = NULL;
+	pcache_owner = 0;
+	free(fout.ids);
+	free(fout.a);
+	free(fout.b);
+	memset(&fout, 0, sizeof fout);
+}
+
+/* The scanner when t's pre-tokenizer is a hand-scanned split whose pieces
+ * go to the model as they are, else 0. */
+static int
+fast_scanner(const tk_pre *p)
+{
+	if (!p)
+		return 0;
+	switch (p->type) {
+	case TK_P_SEQ:
+		if (p->nsub == 1)
+			return fast_scanner(p->sub[0]);
+		/* Split then ByteLevel(use_regex: false, add_prefix_space: false),
+		 * which changes nothing here (the vocabulary is in raw bytes) */
+		if (p->nsub == 2 && p->sub[1]->type == TK_P_BYTELEVEL &&
+		    !p->sub[1]->add_prefix_space && !p->sub[1]->use_regex &&
+		    p->sub[0]->type == TK_P_SPLIT)
+			return fast_scanner(p->sub[0]);
+		return 0;
+	case TK_P_BYTELEVEL:
+		return !p->add_prefix_space && p->use_regex ? p->scanner : 0;
+	case TK_P_SPLIT:
+		/* the scanners' matches tile the text: Isolated keeps each match,
+		 * and Removed inverted keeps each (non-)match as well */
+		if (p->lit || !p->scanner)
+			return 0;
+		if ((p->behavior == TK_ISOLATED && !p->invert) ||
+		    (p->behavior == TK_REMOVED && p->invert))
+			return p->scanner;
+		return 0;
+	}
+	return 0;
+}
+
+int
+tk_fast_ok(const te_tok *t)
+{
+	if (t->mtype != TK_M_BPE || t->spm || !(t->bpe.byte_level || t->bpe.ranks))
+		return 0;
+	return fast_scanner(t->pre);
+}
+
+static inline uint64_t
+pc_hash(uint64_t k0, uint64_t k1, size_t n)
+{
+	uint64_t h = (k0 ^ (uint64_t)n << 59) * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (k1 + (h >> 31)) * 0xc2b2ae3d27d4eb4fULL;
+	return h >> (64 - PC_BITS);
+}
+
+static int
+out_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 256;
+		int32_t *ids = realloc(e->ids, cap * sizeof *ids);
+		size_t *s;
+
+		if (!ids)
+			return -1;
+		e->ids = ids;
+		if (!(s = realloc(e->start, cap * sizeof *s)))
+			return -1;
+		e->start = s;
+		if (!(s = realloc(e->end, cap * sizeof *s)))
+			return -1;
+		e->end = s;
+		e->cap = cap;
+	}
+	e->ids[e->n] = id;
+	e->start[e->n] = a;
+	e->end[e->n] = b;
+	e->n++;
+	return 0;
+}
+
+/* Room for k more tokens. */
+static int
+out_room(te_tok_enc *e, size_t k)
+{
+	while (e->n + k > e->cap) {
+		size_t keep = e->n;
+
+		e->n = e->cap;
+		if (out_push(e, 0, 0, 0))
+			return -1;
+		e->n = keep;
+	}
+	return 0;
+}
+
+/* The input span of bytes [a, b) of the work text. */
+#define OS(a) (os ? os[a] : base + (a))
+#define OE(b) (oe ? oe[(b) - 1] : base + (b))
+
+/* Encode one piece s[a, b) by the model into fout. */
+static int
+model_piece(const tk_bpe *m, const char *s, size_t n)
+{
+	fout.n = 0;
+	if (m->ranks || m->ignore_merges) {
+		int32_t id = tk_strmap_get(&m->vocab, s, n);
+
+		if (id >= 0)
+			return tk_out_push(&fout, id, 0, n);
+	}
+	return tk_bpe_encode(m, s, n, &fout);
+}
+
+int
+tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
+               const size_t *os, const size_t *oe, te_tok_enc *e)
+{
+	const tk_bpe *m = &t->bpe;
+	size_t pos = 0, k;
+
+	if (!pcache || pcache_owner != t->cache_gen) {
+		if (!pcache && !(pcache = calloc((size_t)1 << PC_BITS, sizeof *pcache)))
+			return -1;
+		if (pcache_owner)
+			memset(pcache, 0, ((size_t)1 << PC_BITS) * sizeof *pcache);
+		pcache_owner = t->cache_gen;
+	}
+	while (pos < n) {
+		size_t end = tk_scan(scanner, s, n, pos), len = end - pos;
+		const char *p = s + pos;
+
+		if (len <= PC_KEY) {
+			uint64_t k0 = 0, k1 = 0;
+			pc_ent *c;
+
+			if (pos + 16 <= n) {
+				memcpy(&k0, p, 8);
+				memcpy(&k1, p + 8, 8);
+				if (len < 8) {
+					k0 &= ((uint64_t)1 << (8 * len)) - 1;
+					k1 = 0;
+				} else if (len < 16) {
+					k1 &= len == 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
+				}
+			} else if (len <= 8) {
+				memcpy(&k0, p, len);
+			} else {
+				memcpy(&k0, p, 8);
+				memcpy(&k1, p + 8, len - 8);
+			}
+			c = &pcache[pc_hash(k0, k1, len)];
+			if (c->len == len && c->k0 == k0 && c->k1 == k1) {
+				size_t st = pos;
+
+				if (out_room(e, c->nids))
+					return -1;
+				for (k = 0; k + 1 < c->nids; k++) {
+					size_t en = pos + c->end[k];
+
+					e->ids[e->n] = c->ids[k];
+					e->start[e->n] = OS(st);
+					e->end[e->n] = OE(en);
+					e->n++;
+					st = en;
+				}
+				e->ids[e->n] = c->ids[k];
+				e->start[e->n] = OS(st);
+				e->end[e->n] = OE(end);
+				e->n++;
+				pos = end;
+				continue;
+			}
+			if (model_piece(m, p, len))
+				return -1;
+			/* cache it when its tokens tile the piece */
+			if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
+				int tiles = fout.a[0] == 0;
+
+				for (k = 1; k < fout.n && tiles; k++)
+					tiles = fout.a[k] == fout.b[k - 1];
+				if (tiles) {
+					c->k0 = k0;
+					c->k1 = k1;
+					c->len = (uint8_t)len;
+					c->nids = (uint8_t)fout.n;
+					for (k = 0; k < fout.n; k++) {
+						c->ids[k] = fout.ids[k];
+						if (k + 1 < fout.n)
+							c->end[k] = (uint8_t)fout.b[k];
+					}
+				}
+			}
+		} else if (model_piece(m, p, len)) {
+			return -1;
+		}
+		if (out_room(e, fout.n))
+			return -1;
+		for (k = 0; k < fout.n; k++) {
+			size_t ta = pos + fout.a[k], tb = pos + fout.b[k];
+
+			e->ids[e->n] = fout.ids[k];
+			e->start[e->n] = OS(ta);
+			e->end[e->n] = tb > ta ? OE(tb) : OS(ta);
+			e->n++;
+		}
+		pos = end;
+	}
+	return 0;
+}
