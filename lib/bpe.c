@@ -141,7 +141,7 @@ heap_pop(void)
 
 /* Push the merge of symbol l with its right neighbour, if there is one. */
 static void
-try_pair(const tk_bpe *m, const char *s, int32_t l)
+try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
 	int32_t r = ws.next[l], merged;
 	uint32_t rank;
@@ -149,11 +149,13 @@ try_pair(const tk_bpe *m, const char *s, int32_t l)
 	if (r < 0)
 		return;
 	if (m->ranks) {
-		merged = tk_strmap_get(&m->vocab, s + ws.st[l], ws.en[r] - ws.st[l]);
+		merged = f ? tk_fv_get(f, s + ws.st[l], ws.en[r] - ws.st[l]) :
+		             tk_strmap_get(&m->vocab, s + ws.st[l], ws.en[r] - ws.st[l]);
 		if (merged < 0)
 			return;
 		rank = (uint32_t)merged;
-	} else if (!tk_pairmap_get(&m->merges, ws.id[l], ws.id[r], &rank, &merged)) {
+	} else if (f ? !tk_fp_get(f, ws.id[l], ws.id[r], &rank, &merged) :
+	               !tk_pairmap_get(&m->merges, ws.id[l], ws.id[r], &rank, &merged)) {
 		return;
 	}
 	heap_push((uint64_t)rank << 32 | (uint32_t)l, ws.en[r], merged);
@@ -171,13 +173,19 @@ add_sym(size_t k, int32_t id, size_t a, size_t b)
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
+	return tk_bpe_encode_f(m, NULL, s, n, o);
+}
+
+int
+tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o)
+{
 	size_t k = 0, i;
 	int32_t l;
 
 	if (!n)
 		return 0;
 	if (m->ignore_merges) {
-		int32_t id = tk_strmap_get(&m->vocab, s, n);
+		int32_t id = f ? tk_fv_get(f, s, n) : tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
@@ -244,7 +252,7 @@ tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 	ws.hn = 0;
 	if (k > 1) {
 		for (i = 0; i + 1 < k; i++)
-			try_pair(m, s, (int32_t)i);
+			try_pair(m, f, s, (int32_t)i);
 		while (ws.hn) {
 			uint64_t key = ws.hk[0];
 			uint32_t end = ws.hend[0];
@@ -263,8 +271,8 @@ tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 				ws.prev[ws.next[r]] = l;
 			ws.prev[r] = -2;
 			if (ws.prev[l] >= 0)
-				try_pair(m, s, ws.prev[l]);
-			try_pair(m, s, l);
+				try_pair(m, f, s, ws.prev[l]);
+			try_pair(m, f, s, l);
 		}
 	}
 	for (l = k ? 0 : -1; l >= 0; l = ws.next[l])
@@ -278,6 +286,8 @@ tk_bpe_release(tk_bpe *m)
 {
 	tk_strmap_release(&m->vocab);
 	tk_pairmap_release(&m->merges);
+	tk_fastmap_free(m->fast);
+	m->fast = NULL;
 	free(m->cont_prefix);
 	free(m->eow_suffix);
 }

@@ -7,15 +7,104 @@
  * Misses go to a whole-piece vocabulary hit where the model allows it
  * (tiktoken ranks and ignore_merges take a piece found in the vocabulary
  * whole), then to BPE (bpe.c). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tok_int.h"
 
+/* ------------------------------------------------- the flat tables */
+
+static size_t
+pow2_at_least(size_t n)
+{
+	size_t k = 16;
+
+	while (k < n)
+		k *= 2;
+	return k;
+}
+
+static tk_fastmap *
+fastmap_build(const tk_bpe *m)
+{
+	const tk_strmap *v = &m->vocab;
+	tk_fastmap *f = calloc(1, sizeof *f);
+	size_t i, j;
+
+	if (!f || v->n >= 0xffffffu)
+		goto fail;
+	f->vocab = v;
+	f->vmask = pow2_at_least(v->n * 2 + 1) - 1;
+	if (!(f->v = calloc(f->vmask + 1, sizeof *f->v)))
+		goto fail;
+	for (i = 0; i < v->n; i++) {
+		const char *k = v->pool + v->ent[i].koff;
+		size_t n = v->ent[i].klen;
+		uint64_t k0;
+
+		if (!n || tk_strmap_get(v, k, n) != v->ent[i].val)
+			continue;	/* (an entry the map no longer answers with) */
+		k0 = tk_load8(k, n);
+		for (j = tk_vhash(k0, k, n) & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask)
+			;
+		f->v[j].k0 = k0;
+		f->v[j].val = v->ent[i].val;
+		f->v[j].meta = (uint32_t)(n < 255 ? n : 255) << 24 | (uint32_t)(i + 1);
+	}
+	f->pmask = pow2_at_least(m->merges.n * 2 + 1) - 1;
+	if (!(f->p = calloc(f->pmask + 1, sizeof *f->p)))
+		goto fail;
+	for (i = 0; m->merges.n && i <= m->merges.mask; i++) {
+		uint64_t k = m->merges.key[i];
+
+		if (!k)
+			continue;
+		for (j = tk_pair_hash(k) & f->pmask; f->p[j].key; j = (j + 1) & f->pmask)
+			;
+		f->p[j].key = k;
+		f->p[j].rank = m->merges.rank[i];
+		f->p[j].merged = m->merges.merged[i];
+	}
+	return f;
+fail:
+	tk_fastmap_free(f);
+	return NULL;
+}
+
+void
+tk_fastmap_free(tk_fastmap *f)
+{
+	if (!f)
+		return;
+	free(f->v);
+	free(f->p);
+	free(f);
+}
+
+static pthread_mutex_t fast_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Built lazily: a te_tok is shared, read-only, by the encoding threads,
+ * and this table is derived from it, so the first one to need it builds it. */
+const tk_fastmap *
+tk_fastmap_get(const tk_bpe *m)
+{
+	tk_fastmap *f = __atomic_load_n(&m->fast, __ATOMIC_ACQUIRE);
+
+	if (f)
+		return f;
+	pthread_mutex_lock(&fast_mu);
+	if (!(f = m->fast) && (f = fastmap_build(m)))
+		__atomic_store_n(&((tk_bpe *)m)->fast, f, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&fast_mu);
+	return f;
+}
+
 /* Direct-mapped, 64-byte entries; a key is a piece of at most 16 bytes. */
 #define PC_BITS 15
 #define PC_KEY 16
 #define PC_IDS 8
+#define PC_BATCH 16
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
 	int32_t ids[PC_IDS];
@@ -137,16 +226,16 @@ out_room(te_tok_enc *e, size_t k)
 
 /* Encode one piece s[a, b) by the model into fout. */
 static int
-model_piece(const tk_bpe *m, const char *s, size_t n)
+model_piece(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n)
 {
 	fout.n = 0;
 	if (m->ranks || m->ignore_merges) {
-		int32_t id = tk_strmap_get(&m->vocab, s, n);
+		int32_t id = f ? tk_fv_get(f, s, n) : tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(&fout, id, 0, n);
 	}
-	return tk_bpe_encode(m, s, n, &fout);
+	return tk_bpe_encode_f(m, f, s, n, &fout);
 }
 
 int
@@ -154,6 +243,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
                const size_t *os, const size_t *oe, te_tok_enc *e)
 {
 	const tk_bpe *m = &t->bpe;
+	const tk_fastmap *f = tk_fastmap_get(m);
 	size_t pos = 0, k;
 
 	if (!pcache || pcache_owner != t->cache_gen) {
@@ -164,84 +254,103 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		pcache_owner = t->cache_gen;
 	}
 	while (pos < n) {
-		size_t end = tk_scan(scanner, s, n, pos), len = end - pos;
-		const char *p = s + pos;
+		/* scan a batch of pieces ahead, prefetching their cache entries,
+		 * so that the cache's memory latency overlaps the scanning */
+		size_t bp[PC_BATCH + 1], nb = 0, q;
+		uint64_t bk0[PC_BATCH], bk1[PC_BATCH];
+		uint32_t bh[PC_BATCH];
 
-		if (len <= PC_KEY) {
+		bp[0] = pos;
+		while (nb < PC_BATCH && pos < n) {
+			size_t end = tk_scan(scanner, s, n, pos), len = end - pos;
+			const char *p = s + pos;
 			uint64_t k0 = 0, k1 = 0;
-			pc_ent *c;
 
-			if (pos + 16 <= n) {
-				memcpy(&k0, p, 8);
-				memcpy(&k1, p + 8, 8);
-				if (len < 8) {
-					k0 &= ((uint64_t)1 << (8 * len)) - 1;
-					k1 = 0;
-				} else if (len < 16) {
-					k1 &= len == 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
+			if (len <= PC_KEY) {
+				if (pos + 16 <= n) {
+					memcpy(&k0, p, 8);
+					memcpy(&k1, p + 8, 8);
+					if (len < 8) {
+						k0 &= ((uint64_t)1 << (8 * len)) - 1;
+						k1 = 0;
+					} else if (len < 16) {
+						k1 &= len == 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
+					}
+				} else if (len <= 8) {
+					memcpy(&k0, p, len);
+				} else {
+					memcpy(&k0, p, 8);
+					memcpy(&k1, p + 8, len - 8);
 				}
-			} else if (len <= 8) {
-				memcpy(&k0, p, len);
-			} else {
-				memcpy(&k0, p, 8);
-				memcpy(&k1, p + 8, len - 8);
+				bh[nb] = (uint32_t)pc_hash(k0, k1, len);
+				__builtin_prefetch(&pcache[bh[nb]]);
 			}
-			c = &pcache[pc_hash(k0, k1, len)];
-			if (c->len == len && c->k0 == k0 && c->k1 == k1) {
-				size_t st = pos;
+			bk0[nb] = k0;
+			bk1[nb] = k1;
+			bp[++nb] = pos = end;
+		}
+		for (q = 0; q < nb; q++) {
+			size_t at = bp[q], end = bp[q + 1], len = end - at;
+			const char *p = s + at;
 
-				if (out_room(e, c->nids))
-					return -1;
-				for (k = 0; k + 1 < c->nids; k++) {
-					size_t en = pos + c->end[k];
+			if (len <= PC_KEY) {
+				uint64_t k0 = bk0[q], k1 = bk1[q];
+				pc_ent *c = &pcache[bh[q]];
 
+				if (c->len == len && c->k0 == k0 && c->k1 == k1) {
+					size_t st = at;
+
+					if (out_room(e, c->nids))
+						return -1;
+					for (k = 0; k + 1 < c->nids; k++) {
+						size_t en = at + c->end[k];
+
+						e->ids[e->n] = c->ids[k];
+						e->start[e->n] = OS(st);
+						e->end[e->n] = OE(en);
+						e->n++;
+						st = en;
+					}
 					e->ids[e->n] = c->ids[k];
 					e->start[e->n] = OS(st);
-					e->end[e->n] = OE(en);
+					e->end[e->n] = OE(end);
 					e->n++;
-					st = en;
+					continue;
 				}
-				e->ids[e->n] = c->ids[k];
-				e->start[e->n] = OS(st);
-				e->end[e->n] = OE(end);
-				e->n++;
-				pos = end;
-				continue;
-			}
-			if (model_piece(m, p, len))
-				return -1;
-			/* cache it when its tokens tile the piece */
-			if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
-				int tiles = fout.a[0] == 0;
+				if (model_piece(m, f, p, len))
+					return -1;
+				/* cache it when its tokens tile the piece */
+				if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
+					int tiles = fout.a[0] == 0;
 
-				for (k = 1; k < fout.n && tiles; k++)
-					tiles = fout.a[k] == fout.b[k - 1];
-				if (tiles) {
-					c->k0 = k0;
-					c->k1 = k1;
-					c->len = (uint8_t)len;
-					c->nids = (uint8_t)fout.n;
-					for (k = 0; k < fout.n; k++) {
-						c->ids[k] = fout.ids[k];
-						if (k + 1 < fout.n)
-							c->end[k] = (uint8_t)fout.b[k];
+					for (k = 1; k < fout.n && tiles; k++)
+						tiles = fout.a[k] == fout.b[k - 1];
+					if (tiles) {
+						c->k0 = k0;
+						c->k1 = k1;
+						c->len = (uint8_t)len;
+						c->nids = (uint8_t)fout.n;
+						for (k = 0; k < fout.n; k++) {
+							c->ids[k] = fout.ids[k];
+							if (k + 1 < fout.n)
+								c->end[k] = (uint8_t)fout.b[k];
+						}
 					}
 				}
+			} else if (model_piece(m, f, p, len)) {
+				return -1;
 			}
-		} else if (model_piece(m, p, len)) {
-			return -1;
-		}
-		if (out_room(e, fout.n))
-			return -1;
-		for (k = 0; k < fout.n; k++) {
-			size_t ta = pos + fout.a[k], tb = pos + fout.b[k];
+			if (out_room(e, fout.n))
+				return -1;
+			for (k = 0; k < fout.n; k++) {
+				size_t ta = at + fout.a[k], tb = at + fout.b[k];
 
-			e->ids[e->n] = fout.ids[k];
-			e->start[e->n] = OS(ta);
-			e->end[e->n] = tb > ta ? OE(tb) : OS(ta);
-			e->n++;
+				e->ids[e->n] = fout.ids[k];
+				e->start[e->n] = OS(ta);
+				e->end[e->n] = tb > ta ? OE(tb) : OS(ta);
+				e->n++;
+			}
 		}
-		pos = end;
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tokemb.h"
 
@@ -227,6 +228,9 @@ typedef struct tk_bpe {
 	tk_pairmap merges;
 	int32_t byte_id[256];              /* byte-level: id of byte; fallback: id of <0xXX> */
 	char *cont_prefix, *eow_suffix;    /* continuing_subword_prefix, end_of_word_suffix */
+	/* derived, built at the first encode (bpe_fast.c), never serialised:
+	 * the vocabulary and merges in cache-friendly tables; NULL until then */
+	struct tk_fastmap *fast;
 } tk_bpe;
 
 typedef struct tk_wordpiece {
@@ -324,6 +328,104 @@ typedef struct tk_out {
 } tk_out;
 int tk_out_push(tk_out *o, int32_t id, size_t a, size_t b);
 int tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o);
+/* bpe_fast.c: m's vocabulary and merges as flat open-addressing tables
+ * (one cache line a lookup), built once, on first use, by any thread. */
+typedef struct tk_vslot {
+	uint64_t k0;                       /* the key's first 8 bytes, zero-padded */
+	int32_t val;
+	uint32_t meta;                     /* min(len, 255) << 24 | entry + 1; 0 = empty */
+} tk_vslot;
+typedef struct tk_pslot {
+	uint64_t key;                      /* (a << 32 | b) + 1; 0 = empty */
+	uint32_t rank;
+	int32_t merged;
+} tk_pslot;
+typedef struct tk_fastmap {
+	const tk_strmap *vocab;
+	tk_vslot *v;
+	size_t vmask;
+	tk_pslot *p;
+	size_t pmask;
+} tk_fastmap;
+const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
+
+/* The first min(n, 8) bytes of s, little-endian, zero-padded (n > 0). */
+static inline uint64_t
+tk_load8(const char *s, size_t n)
+{
+	uint64_t k;
+	uint32_t lo, hi;
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (n >= 8) {
+		memcpy(&k, s, 8);
+		return k;
+	}
+	if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	return (uint64_t)u[0] | (uint64_t)u[n >> 1] << (8 * (n >> 1)) |
+	       (uint64_t)u[n - 1] << (8 * (n - 1));
+}
+
+static inline uint64_t
+tk_vhash(uint64_t k0, const char *s, size_t n)
+{
+	uint64_t h = (k0 ^ (uint64_t)n << 56) * 0x9e3779b97f4a7c15ULL;
+
+	if (n > 8) {
+		uint64_t kl;
+
+		memcpy(&kl, s + n - 8, 8);
+		h ^= kl * 0xc2b2ae3d27d4eb4fULL;
+		h ^= h >> 29;
+		h *= 0xbf58476d1ce4e5b9ULL;
+	}
+	return h ^ h >> 32;
+}
+
+/* The id of the n > 0 bytes s in f's vocabulary, or -1. */
+static inline int32_t
+tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
+{
+	uint64_t k0 = tk_load8(s, n);
+	uint32_t lm = (uint32_t)(n < 255 ? n : 255) << 24;
+	size_t j;
+
+	for (j = tk_vhash(k0, s, n) & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask) {
+		const tk_vslot *x = &f->v[j];
+		const tk_sment *en;
+
+		if (x->k0 != k0 || (x->meta & 0xff000000u) != lm)
+			continue;
+		if (n <= 8)
+			return x->val;
+		en = &f->vocab->ent[(x->meta & 0xffffffu) - 1];
+		if (en->klen == n && !memcmp(f->vocab->pool + en->koff + 8, s + 8, n - 8))
+			return x->val;
+	}
+	return -1;
+}
+
+static inline int
+tk_fp_get(const tk_fastmap *f, int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
+{
+	uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
+	size_t i;
+
+	for (i = tk_pair_hash(k) & f->pmask; f->p[i].key; i = (i + 1) & f->pmask)
+		if (f->p[i].key == k) {
+			*rank = f->p[i].rank;
+			*merged = f->p[i].merged;
+			return 1;
+		}
+	return 0;
+}
+void tk_fastmap_free(tk_fastmap *f);
+/* As tk_bpe_encode, through f (tk_fastmap_get(m)); f may be NULL. */
+int tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o);
 void tk_bpe_release(tk_bpe *m);
 /* Free this thread's scratch space (at thread exit). */
 void tk_bpe_thread_free(void);
