@@ -1,4 +1,5 @@
 /* tok-encode: turn text into token ids. See tok-encode(1). */
+#define _GNU_SOURCE
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -44,10 +45,10 @@ static struct {
 	int threads;
 } cfg;
 
-/* One document of a batch: its text, then its formatted output. */
+/* One document of a batch: its text (in the batch's buffer), then its
+ * formatted output. */
 typedef struct doc {
-	char *text;
-	size_t len;
+	size_t off, len;
 	long lineno;
 	char *out;
 	size_t outn, outcap;
@@ -73,18 +74,40 @@ out_grow(doc *x, size_t need)
 	return 0;
 }
 
+static const char digits2[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* v in decimal at p; returns the end.  Two digits a step, written
+ * backwards from the end once the length is known. */
 static char *
 fmt_u(char *p, unsigned long v)
 {
-	char tmp[24];
-	int k = 0;
+	unsigned long t = v;
+	int n = 1;
+	char *q;
 
-	do
-		tmp[k++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (k)
-		*p++ = tmp[--k];
-	return p;
+	while (t >= 10) {
+		t /= 10;
+		n++;
+	}
+	q = p + n;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+
+		v /= 100;
+		q -= 2;
+		q[0] = digits2[2 * d];
+		q[1] = digits2[2 * d + 1];
+	}
+	if (v >= 10) {
+		q[-2] = digits2[2 * v];
+		q[-1] = digits2[2 * v + 1];
+	} else {
+		q[-1] = (char)('0' + v);
+	}
+	return p + n;
 }
 
 /* A token string, escaped so that a record stays one record: backslash,
@@ -118,15 +141,15 @@ put_token(doc *x, const char *s, size_t n)
 }
 
 static void
-encode_doc(doc *x, te_tok_enc *e)
+encode_doc(doc *x, const char *text, te_tok_enc *e)
 {
 	size_t i;
 
 	te_diag d = {0};
 
 	x->outn = 0;
-	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(x->text, x->len);
-	if (te_tok_encode_trunc(cfg.tok, x->text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
+	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(text, x->len);
+	if (te_tok_encode_trunc(cfg.tok, text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
 		if ((x->d = malloc(sizeof *x->d)))
 			*x->d = d;
 		return;
@@ -186,6 +209,8 @@ oom:
 typedef struct batch {
 	doc *v;
 	size_t n, cap;
+	char *tx;               /* the documents' text, each NUL-terminated */
+	size_t txn, txcap;
 	size_t next;            /* next document to take (threads) */
 	pthread_mutex_t mu;
 } batch;
@@ -204,7 +229,7 @@ worker(void *arg)
 		pthread_mutex_unlock(&b->mu);
 		if (i >= b->n)
 			break;
-		encode_doc(&b->v[i], &e);
+		encode_doc(&b->v[i], b->tx + b->v[i].off, &e);
 	}
 	te_tok_enc_release(&e);
 	return NULL;
@@ -258,13 +283,12 @@ run_batch(batch *b, const char *name)
 		}
 		grand_total += x->ntok;
 		if (!cfg.total) {
-			fwrite(x->out, 1, x->outn, stdout);
-			putchar(cfg.delim);
+			fwrite_unlocked(x->out, 1, x->outn, stdout);
+			putchar_unlocked(cfg.delim);
 		}
-		free(x->text);
-		x->text = NULL;
 	}
 	b->n = 0;
+	b->txn = 0;
 }
 
 static void
@@ -295,9 +319,20 @@ encode_file(const char *path, batch *b)
 			b->cap = cap;
 		}
 		x = &b->v[b->n++];
-		if (!(x->text = malloc(len + 1)))
-			die("out of memory");
-		memcpy(x->text, rec, len + 1);
+		if (b->txn + len + 1 > b->txcap) {
+			size_t cap = b->txcap ? b->txcap : 1u << 16;
+			char *p;
+
+			while (cap < b->txn + len + 1)
+				cap *= 2;
+			if (!(p = realloc(b->tx, cap)))
+				die("out of memory");
+			b->tx = p;
+			b->txcap = cap;
+		}
+		memcpy(b->tx + b->txn, rec, len + 1);
+		x->off = b->txn;
+		b->txn += len + 1;
 		x->len = len;
 		x->lineno = te_reader_lineno(r);
 		x->ntok = 0;
@@ -393,6 +428,7 @@ main(int argc, char **argv)
 	for (i = 0; (size_t)i < b.cap; i++)
 		free(b.v[i].out);
 	free(b.v);
+	free(b.tx);
 	te_tok_free(tok);
 	return fshut_stdout(status);
 }

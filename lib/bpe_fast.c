@@ -43,8 +43,8 @@ fastmap_build(const tk_bpe *m)
 		size_t n = v->ent[i].klen;
 		uint64_t k0;
 
-		if (!n || tk_strmap_get(v, k, n) != v->ent[i].val)
-			continue;	/* (an entry the map no longer answers with) */
+		if (!n)
+			continue;
 		k0 = tk_load8(k, n);
 		for (j = tk_vhash(k0, k, n) & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask)
 			;
@@ -101,7 +101,7 @@ tk_fastmap_get(const tk_bpe *m)
 }
 
 /* Direct-mapped, 64-byte entries; a key is a piece of at most 16 bytes. */
-#define PC_BITS 15
+#define PC_BITS 16
 #define PC_KEY 16
 #define PC_IDS 8
 #define PC_BATCH 16
@@ -226,11 +226,12 @@ out_room(te_tok_enc *e, size_t k)
 
 /* Encode one piece s[a, b) by the model into fout. */
 static int
-model_piece(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n)
+model_piece(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, uint64_t vh)
 {
 	fout.n = 0;
 	if (m->ranks || m->ignore_merges) {
-		int32_t id = f ? tk_fv_get(f, s, n) : tk_strmap_get(&m->vocab, s, n);
+		int32_t id = f ? tk_fv_get_h(f, s, n, tk_load8(s, n), vh) :
+		                 tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(&fout, id, 0, n);
@@ -244,6 +245,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 {
 	const tk_bpe *m = &t->bpe;
 	const tk_fastmap *f = tk_fastmap_get(m);
+	int direct = f && (m->ranks || m->ignore_merges);
 	size_t pos = 0, k;
 
 	if (!pcache || pcache_owner != t->cache_gen) {
@@ -259,6 +261,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		size_t bp[PC_BATCH + 1], nb = 0, q;
 		uint64_t bk0[PC_BATCH], bk1[PC_BATCH];
 		uint32_t bh[PC_BATCH];
+		uint64_t bv[PC_BATCH];
 
 		bp[0] = pos;
 		while (nb < PC_BATCH && pos < n) {
@@ -284,6 +287,13 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				}
 				bh[nb] = (uint32_t)pc_hash(k0, k1, len);
 				__builtin_prefetch(&pcache[bh[nb]]);
+				if (direct) {
+					/* and the vocabulary slot the piece goes to on a miss */
+					bv[nb] = tk_vhash(len < 8 ? k0 : tk_load8(p, len), p, len);
+					__builtin_prefetch(&f->v[bv[nb] & f->vmask]);
+				}
+			} else if (direct) {
+				bv[nb] = tk_vhash(tk_load8(p, len), p, len);
 			}
 			bk0[nb] = k0;
 			bk1[nb] = k1;
@@ -317,7 +327,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					e->n++;
 					continue;
 				}
-				if (model_piece(m, f, p, len))
+				if (model_piece(m, f, p, len, direct ? bv[q] : 0))
 					return -1;
 				/* cache it when its tokens tile the piece */
 				if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
@@ -337,7 +347,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						}
 					}
 				}
-			} else if (model_piece(m, f, p, len)) {
+			} else if (model_piece(m, f, p, len, direct ? bv[q] : 0)) {
 				return -1;
 			}
 			if (out_room(e, fout.n))

@@ -755,6 +755,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	size_t *map = NULL, cn;
 	int rc = 0;
 	size_t npre = 0, nsuf = 0, k;
+	int cut;
 
 	e->n = 0;
 	if (flags & TE_TOK_SPECIAL_AS_TEXT)
@@ -777,8 +778,15 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				if (enc_push(e, t->tpl[k].ids[i], 0, 0))
 					goto oom;
 	}
-	/* cut at added tokens, leftmost-longest */
-	for (i = 0; i < len && t->nadded && t->trie_raw.n;) {
+	/* cut at added tokens, leftmost-longest; none can match when all are
+	 * special and special-token text is plain text */
+	cut = t->nadded && t->trie_raw.n;
+	if (cut && !special) {
+		for (k = 0; k < t->nadded && t->added[k].special; k++)
+			;
+		cut = k < t->nadded;
+	}
+	for (i = 0; cut && i < len;) {
 		size_t end, ms = i, me;
 		int32_t ai;
 

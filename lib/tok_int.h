@@ -386,15 +386,15 @@ tk_vhash(uint64_t k0, const char *s, size_t n)
 	return h ^ h >> 32;
 }
 
-/* The id of the n > 0 bytes s in f's vocabulary, or -1. */
+/* The id of the n > 0 bytes s in f's vocabulary, or -1; k0 = tk_load8(s, n),
+ * h = tk_vhash(k0, s, n). */
 static inline int32_t
-tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
+tk_fv_get_h(const tk_fastmap *f, const char *s, size_t n, uint64_t k0, uint64_t h)
 {
-	uint64_t k0 = tk_load8(s, n);
 	uint32_t lm = (uint32_t)(n < 255 ? n : 255) << 24;
 	size_t j;
 
-	for (j = tk_vhash(k0, s, n) & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask) {
+	for (j = h & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask) {
 		const tk_vslot *x = &f->v[j];
 		const tk_sment *en;
 
@@ -407,6 +407,14 @@ tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
 			return x->val;
 	}
 	return -1;
+}
+
+static inline int32_t
+tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
+{
+	uint64_t k0 = tk_load8(s, n);
+
+	return tk_fv_get_h(f, s, n, k0, tk_vhash(k0, s, n));
 }
 
 static inline int
