@@ -249,10 +249,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	size_t pos = 0, k;
 
 	if (!pcache || pcache_owner != t->cache_gen) {
-		if (!pcache && !(pcache = calloc((size_t)1 << PC_BITS, sizeof *pcache)))
+		/* aligned: an entry is one cache line, a set two */
+		if (!pcache && !(pcache = aligned_alloc(4096, ((size_t)1 << PC_BITS) * sizeof *pcache)))
 			return -1;
-		if (pcache_owner)
-			memset(pcache, 0, ((size_t)1 << PC_BITS) * sizeof *pcache);
+		memset(pcache, 0, ((size_t)1 << PC_BITS) * sizeof *pcache);
 		pcache_owner = t->cache_gen;
 	}
 	while (pos < n) {
@@ -285,8 +285,9 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					memcpy(&k0, p, 8);
 					memcpy(&k1, p + 8, len - 8);
 				}
-				bh[nb] = (uint32_t)pc_hash(k0, k1, len);
+				bh[nb] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
 				__builtin_prefetch(&pcache[bh[nb]]);
+				__builtin_prefetch(&pcache[bh[nb] + 1]);
 				if (direct) {
 					/* and the vocabulary slot the piece goes to on a miss */
 					bv[nb] = tk_vhash(len < 8 ? k0 : tk_load8(p, len), p, len);
@@ -305,9 +306,11 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 
 			if (len <= PC_KEY) {
 				uint64_t k0 = bk0[q], k1 = bk1[q];
-				pc_ent *c = &pcache[bh[q]];
+				pc_ent *c = &pcache[bh[q]], *c2 = c + 1;
 
-				if (c->len == len && c->k0 == k0 && c->k1 == k1) {
+				/* two ways: a set is two neighbouring entries */
+				if ((c->len == len && c->k0 == k0 && c->k1 == k1) ||
+				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1)) {
 					size_t st = at;
 
 					if (out_room(e, c->nids))
@@ -336,6 +339,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					for (k = 1; k < fout.n && tiles; k++)
 						tiles = fout.a[k] == fout.b[k - 1];
 					if (tiles) {
+						c = c2 - 1;
+						*c2 = *c;	/* the newest in the first way */
 						c->k0 = k0;
 						c->k1 = k1;
 						c->len = (uint8_t)len;
