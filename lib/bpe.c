@@ -34,14 +34,21 @@ tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
 	return 0;
 }
 
-/* Scratch space for one word, kept per thread. */
+/* A candidate merge: rank << 32 | left symbol (the order), the end of the
+ * right symbol when pushed (to tell a stale entry), the merged id. */
+typedef struct hent {
+	uint64_t k;
+	uint32_t end;
+	int32_t merged;
+} hent;
+
+/* Scratch space for one word, kept per thread.  The heap is 4-ary: a
+ * node's children share a cache line, and it is half as deep. */
 typedef struct bpe_ws {
 	int32_t *id;
 	uint32_t *st, *en;
 	int32_t *prev, *next;
-	uint64_t *hk;                   /* heap: rank << 32 | left symbol */
-	uint32_t *hend;                 /* end of the right symbol when pushed */
-	int32_t *hmerged;
+	hent *h;
 	size_t cap, hcap, hn;
 } bpe_ws;
 
@@ -55,9 +62,7 @@ tk_bpe_thread_free(void)
 	free(ws.en);
 	free(ws.prev);
 	free(ws.next);
-	free(ws.hk);
-	free(ws.hend);
-	free(ws.hmerged);
+	free(ws.h);
 	memset(&ws, 0, sizeof ws);
 }
 
@@ -76,67 +81,69 @@ ws_reserve(size_t n)
 	/* the heap holds at most the n - 1 first pairs and two per merge */
 	if (3 * n > ws.hcap) {
 		size_t cap = ws.hcap ? ws.hcap : 64;
+		void *p;
 
 		while (cap < 3 * n)
 			cap *= 2;
-		GROW(hk); GROW(hend); GROW(hmerged);
-#undef GROW
+		/* aligned so that the four children of a node share a line */
+		if (!(p = aligned_alloc(64, (cap + 4) * sizeof *ws.h)))
+			return -1;
+		free(ws.h);
+		ws.h = p;
 		ws.hcap = cap;
+#undef GROW
 	}
 	return 0;
 }
 
+/* The heap lives at ws.h + 3, so that the children 4i + 1 .. 4i + 4 of
+ * node i start on a 64-byte line (h + 3 + 4i + 1 = h + 4(i + 1)). */
+#define HP (ws.h + 3)
+
 static void
 heap_push(uint64_t k, uint32_t end, int32_t merged)
 {
+	hent *hp = HP;
 	size_t i = ws.hn++;
 
 	while (i) {
-		size_t p = (i - 1) / 2;
+		size_t p = (i - 1) / 4;
 
-		if (ws.hk[p] <= k)
+		if (hp[p].k <= k)
 			break;
-		ws.hk[i] = ws.hk[p];
-		ws.hend[i] = ws.hend[p];
-		ws.hmerged[i] = ws.hmerged[p];
+		hp[i] = hp[p];
 		i = p;
 	}
-	ws.hk[i] = k;
-	ws.hend[i] = end;
-	ws.hmerged[i] = merged;
+	hp[i].k = k;
+	hp[i].end = end;
+	hp[i].merged = merged;
 }
 
 static void
 heap_pop(void)
 {
-	uint64_t k;
-	uint32_t e;
-	int32_t m;
+	hent *hp = HP, x;
 	size_t i = 0, n;
 
 	n = --ws.hn;
 	if (!n)
 		return;
-	k = ws.hk[n];
-	e = ws.hend[n];
-	m = ws.hmerged[n];
+	x = hp[n];
 	for (;;) {
-		size_t c = 2 * i + 1;
+		size_t c = 4 * i + 1, j, best;
 
 		if (c >= n)
 			break;
-		if (c + 1 < n && ws.hk[c + 1] < ws.hk[c])
-			c++;
-		if (k <= ws.hk[c])
+		best = c;
+		for (j = c + 1; j < c + 4 && j < n; j++)
+			if (hp[j].k < hp[best].k)
+				best = j;
+		if (x.k <= hp[best].k)
 			break;
-		ws.hk[i] = ws.hk[c];
-		ws.hend[i] = ws.hend[c];
-		ws.hmerged[i] = ws.hmerged[c];
-		i = c;
+		hp[i] = hp[best];
+		i = best;
 	}
-	ws.hk[i] = k;
-	ws.hend[i] = e;
-	ws.hmerged[i] = m;
+	hp[i] = x;
 }
 
 /* Push the merge of symbol l with its right neighbour, if there is one. */
@@ -254,9 +261,9 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
 		while (ws.hn) {
-			uint64_t key = ws.hk[0];
-			uint32_t end = ws.hend[0];
-			int32_t merged = ws.hmerged[0], r;
+			uint64_t key = HP[0].k;
+			uint32_t end = HP[0].end;
+			int32_t merged = HP[0].merged, r;
 
 			heap_pop();
 			l = (int32_t)(uint32_t)key;
