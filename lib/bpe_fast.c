@@ -35,6 +35,8 @@ fastmap_build(const tk_bpe *m)
 	if (!f || v->n >= 0xffffffu)
 		goto fail;
 	f->vocab = v;
+	if (!m->ranks && !m->ignore_merges)
+		goto pairs;	/* whole pieces are never looked up */
 	f->vmask = pow2_at_least(v->n * 2 + 1) - 1;
 	if (!(f->v = calloc(f->vmask + 1, sizeof *f->v)))
 		goto fail;
@@ -52,6 +54,9 @@ fastmap_build(const tk_bpe *m)
 		f->v[j].val = v->ent[i].val;
 		f->v[j].meta = (uint32_t)(n < 255 ? n : 255) << 24 | (uint32_t)(i + 1);
 	}
+pairs:
+	if (m->ranks)
+		return f;	/* ranks are looked up as strings */
 	f->pmask = pow2_at_least(m->merges.n * 2 + 1) - 1;
 	if (!(f->p = calloc(f->pmask + 1, sizeof *f->p)))
 		goto fail;
@@ -105,6 +110,7 @@ tk_fastmap_get(const tk_bpe *m)
 #define PC_KEY 16
 #define PC_IDS 8
 #define PC_BATCH 16
+#define PC_BUILD_AFTER 100000
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
 	int32_t ids[PC_IDS];
@@ -115,6 +121,7 @@ typedef struct pc_ent {
 
 static __thread pc_ent *pcache;
 static __thread int32_t pcache_owner;
+static __thread size_t pc_misses;      /* pieces this thread sent to the model */
 static __thread tk_out fout;
 
 void
@@ -229,6 +236,7 @@ static int
 model_piece(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, uint64_t vh)
 {
 	fout.n = 0;
+	pc_misses++;
 	if (m->ranks || m->ignore_merges) {
 		int32_t id = f ? tk_fv_get_h(f, s, n, tk_load8(s, n), vh) :
 		                 tk_strmap_get(&m->vocab, s, n);
@@ -244,8 +252,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
                const size_t *os, const size_t *oe, te_tok_enc *e)
 {
 	const tk_bpe *m = &t->bpe;
-	const tk_fastmap *f = tk_fastmap_get(m);
-	int direct = f && (m->ranks || m->ignore_merges);
+	const tk_fastmap *f = __atomic_load_n(&m->fast, __ATOMIC_ACQUIRE);
+	int direct;
 	size_t pos = 0, k;
 
 	if (!pcache || pcache_owner != t->cache_gen) {
@@ -254,7 +262,13 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 			return -1;
 		memset(pcache, 0, ((size_t)1 << PC_BITS) * sizeof *pcache);
 		pcache_owner = t->cache_gen;
+		pc_misses = 0;
 	}
+	/* the flat tables pay for their building (tens of ms for a large
+	 * vocabulary) only when the model is run often: build them then */
+	if (!f && pc_misses > PC_BUILD_AFTER)
+		f = tk_fastmap_get(m);
+	direct = f && (m->ranks || m->ignore_merges);
 	while (pos < n) {
 		/* scan a batch of pieces ahead, prefetching their cache entries,
 		 * so that the cache's memory latency overlaps the scanning */
