@@ -84,14 +84,12 @@ static const char digits2[] =
 static char *
 fmt_u(char *p, unsigned long v)
 {
-	unsigned long t = v;
-	int n = 1;
+	int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 :
+	        v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
 	char *q;
 
-	while (t >= 10) {
-		t /= 10;
+	for (unsigned long t = v / 100000000; t; t /= 10)
 		n++;
-	}
 	q = p + n;
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
@@ -224,12 +222,17 @@ worker(void *arg)
 	for (;;) {
 		size_t i;
 
+		size_t j;
+
+		/* documents a few at a time: short ones would queue on the lock */
 		pthread_mutex_lock(&b->mu);
-		i = b->next++;
+		i = b->next;
+		b->next += 16;
 		pthread_mutex_unlock(&b->mu);
 		if (i >= b->n)
 			break;
-		encode_doc(&b->v[i], b->tx + b->v[i].off, &e);
+		for (j = i; j < i + 16 && j < b->n; j++)
+			encode_doc(&b->v[j], b->tx + b->v[j].off, &e);
 	}
 	te_tok_enc_release(&e);
 	return NULL;
@@ -339,7 +342,8 @@ encode_file(const char *path, batch *b)
 		x->d = NULL;
 		bytes += len;
 		/* a batch: enough work for the threads, bounded memory */
-		if (bytes >= (size_t)(cfg.threads > 1 ? 4u << 20 : 1u << 20) || b->n >= 65536) {
+		if (bytes >= (size_t)(cfg.threads > 1 ? 4u << 20 : 1u << 20) ||
+		    b->n >= (cfg.threads > 1 ? 16384u : 4096u)) {
 			run_batch(b, te_reader_name(r));
 			bytes = 0;
 		}

@@ -152,19 +152,35 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
 	int32_t r = ws.next[l], merged;
 	uint32_t rank;
+	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
+	size_t st, span;
 
 	if (r < 0)
 		return;
+	st = ws.st[l];
+	span = ws.en[r] - st;
+	if (f && span == 2) {	/* two bytes: a table read */
+		unsigned i2 = (unsigned char)s[st] | (unsigned)(unsigned char)s[st + 1] << 8;
+		int32_t v = f->r2[i2];
+
+		if (v != -2) {
+			if (v < 0)
+				return;
+			rank = (uint32_t)v;
+			merged = m->ranks ? v : f->m2[i2];
+			goto push;
+		}
+	}
 	if (m->ranks) {
-		merged = f ? tk_fv_get(f, s + ws.st[l], ws.en[r] - ws.st[l]) :
-		             tk_strmap_get(&m->vocab, s + ws.st[l], ws.en[r] - ws.st[l]);
+		merged = fl ? tk_fv_get(fl, s + st, span) : tk_strmap_get(&m->vocab, s + st, span);
 		if (merged < 0)
 			return;
 		rank = (uint32_t)merged;
-	} else if (f ? !tk_fp_get(f, ws.id[l], ws.id[r], &rank, &merged) :
-	               !tk_pairmap_get(&m->merges, ws.id[l], ws.id[r], &rank, &merged)) {
+	} else if (fl ? !tk_fp_get(fl, ws.id[l], ws.id[r], &rank, &merged) :
+	                !tk_pairmap_get(&m->merges, ws.id[l], ws.id[r], &rank, &merged)) {
 		return;
 	}
+push:
 	heap_push((uint64_t)rank << 32 | (uint32_t)l, ws.en[r], merged);
 }
 
@@ -192,7 +208,8 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 	if (!n)
 		return 0;
 	if (m->ignore_merges) {
-		int32_t id = f ? tk_fv_get(f, s, n) : tk_strmap_get(&m->vocab, s, n);
+		const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
+		int32_t id = fl ? tk_fv_get(fl, s, n) : tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tok_int.h"
 
@@ -25,11 +26,21 @@ pow2_at_least(size_t n)
 	return k;
 }
 
-static tk_fastmap *
-fastmap_build(const tk_bpe *m)
+static void
+flat_free(tk_flat *f)
+{
+	if (!f)
+		return;
+	free(f->v);
+	free(f->p);
+	free(f);
+}
+
+static tk_flat *
+flat_build(const tk_bpe *m)
 {
 	const tk_strmap *v = &m->vocab;
-	tk_fastmap *f = calloc(1, sizeof *f);
+	tk_flat *f = calloc(1, sizeof *f);
 	size_t i, j;
 
 	if (!f || v->n >= 0xffffffu)
@@ -73,6 +84,46 @@ pairs:
 	}
 	return f;
 fail:
+	flat_free(f);
+	return NULL;
+}
+
+/* The two-byte table: 65536 entries, from the vocabulary's two-byte
+ * strings (ranks) or the merges of two byte symbols. */
+static tk_fastmap *
+fastmap_build(const tk_bpe *m)
+{
+	tk_fastmap *f = calloc(1, sizeof *f);
+	size_t i;
+
+	if (!f || !(f->r2 = malloc(65536 * sizeof *f->r2)))
+		goto fail;
+	if (m->ranks) {
+		for (i = 0; i < 65536; i++)
+			f->r2[i] = -1;
+		for (i = 0; i < m->vocab.n; i++) {
+			const tk_sment *en = &m->vocab.ent[i];
+			const unsigned char *k = (const unsigned char *)m->vocab.pool + en->koff;
+
+			if (en->klen == 2)
+				f->r2[k[0] | k[1] << 8] = en->val;
+		}
+		return f;
+	}
+	if (!(f->m2 = malloc(65536 * sizeof *f->m2)))
+		goto fail;
+	for (i = 0; i < 65536; i++) {
+		int32_t a = m->byte_id[i & 255], b = m->byte_id[i >> 8], merged;
+		uint32_t rank;
+
+		f->r2[i] = -1;
+		if (a < 0 || b < 0)
+			f->r2[i] = -2;	/* the symbols are not the bytes' */
+		else if (tk_pairmap_get(&m->merges, a, b, &rank, &merged))
+			f->r2[i] = rank <= 0x7fffffffu ? (int32_t)rank : -2, f->m2[i] = merged;
+	}
+	return f;
+fail:
 	tk_fastmap_free(f);
 	return NULL;
 }
@@ -82,15 +133,17 @@ tk_fastmap_free(tk_fastmap *f)
 {
 	if (!f)
 		return;
-	free(f->v);
-	free(f->p);
+	free(f->r2);
+	free(f->m2);
+	flat_free(f->flat);
 	free(f);
 }
 
 static pthread_mutex_t fast_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* Built lazily: a te_tok is shared, read-only, by the encoding threads,
- * and this table is derived from it, so the first one to need it builds it. */
+ * and these tables are derived from it, so the first one to need them
+ * builds them. */
 const tk_fastmap *
 tk_fastmap_get(const tk_bpe *m)
 {
@@ -105,29 +158,54 @@ tk_fastmap_get(const tk_bpe *m)
 	return f;
 }
 
+const tk_flat *
+tk_fastmap_flat(const tk_bpe *m)
+{
+	tk_fastmap *f = (tk_fastmap *)tk_fastmap_get(m);
+	tk_flat *fl;
+
+	if (!f)
+		return NULL;
+	if ((fl = __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE)))
+		return fl;
+	pthread_mutex_lock(&fast_mu);
+	if (!(fl = f->flat) && (fl = flat_build(m)))
+		__atomic_store_n(&f->flat, fl, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&fast_mu);
+	return fl;
+}
+
 /* Direct-mapped, 64-byte entries; a key is a piece of at most 16 bytes. */
 #define PC_BITS 16
 #define PC_KEY 16
 #define PC_IDS 8
 #define PC_BATCH 16
-#define PC_BUILD_AFTER 100000
+#define PC_SIZE (((size_t)1 << PC_BITS) * sizeof(pc_ent))
+#define PC_ALIGN ((size_t)2 << 20)
+#define PC_MAP (PC_SIZE + PC_ALIGN)
+#define PC_BUILD_AFTER 16384
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
 	int32_t ids[PC_IDS];
 	uint8_t len;                   /* 0: empty */
 	uint8_t nids;
 	uint8_t end[PC_IDS - 1];       /* end of each token but the last */
+	int32_t gen;                   /* the te_tok's cache_gen */
 } pc_ent;
+_Static_assert(sizeof(pc_ent) == 64, "a piece cache entry is one cache line");
 
 static __thread pc_ent *pcache;
-static __thread int32_t pcache_owner;
+static __thread void *pcache_map;
+static __thread int32_t pcache_owner;  /* the te_tok pc_misses counts for */
 static __thread size_t pc_misses;      /* pieces this thread sent to the model */
 static __thread tk_out fout;
 
 void
 tk_fast_thread_free(void)
 {
-	free(pcache);
+	if (pcache_map)
+		munmap(pcache_map, PC_MAP);
+	pcache_map = NULL;
 	pcache = NULL;
 	pcache_owner = 0;
 	free(fout.ids);
@@ -233,12 +311,13 @@ out_room(te_tok_enc *e, size_t k)
 
 /* Encode one piece s[a, b) by the model into fout. */
 static int
-model_piece(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, uint64_t vh)
+model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, const char *s, size_t n,
+            uint64_t vh)
 {
 	fout.n = 0;
 	pc_misses++;
 	if (m->ranks || m->ignore_merges) {
-		int32_t id = f ? tk_fv_get_h(f, s, n, tk_load8(s, n), vh) :
+		int32_t id = fl ? tk_fv_get_h(fl, s, n, tk_load8(s, n), vh) :
 		                 tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
@@ -252,23 +331,38 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
                const size_t *os, const size_t *oe, te_tok_enc *e)
 {
 	const tk_bpe *m = &t->bpe;
-	const tk_fastmap *f = __atomic_load_n(&m->fast, __ATOMIC_ACQUIRE);
+	const tk_fastmap *f = tk_fastmap_get(m);
+	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
 	int direct;
+	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
 
-	if (!pcache || pcache_owner != t->cache_gen) {
-		/* aligned: an entry is one cache line, a set two */
-		if (!pcache && !(pcache = aligned_alloc(4096, ((size_t)1 << PC_BITS) * sizeof *pcache)))
+	if (!pcache) {
+		/* mapped: zero pages until touched; on 2 MB bounds, for huge
+		 * pages where the system gives them (a few faults, not 1000);
+		 * so an entry is one cache line and a set two */
+		char *p = mmap(NULL, PC_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		               -1, 0);
+
+		if (p == MAP_FAILED)
 			return -1;
-		memset(pcache, 0, ((size_t)1 << PC_BITS) * sizeof *pcache);
+		pcache_map = p;
+		p += (PC_ALIGN - (uintptr_t)p % PC_ALIGN) % PC_ALIGN;
+#ifdef MADV_HUGEPAGE
+		madvise(p, PC_SIZE, MADV_HUGEPAGE);
+#endif
+		pcache = (pc_ent *)p;
+	}
+	if (pcache_owner != t->cache_gen) {
+		/* entries carry their te_tok: another one's are misses */
 		pcache_owner = t->cache_gen;
 		pc_misses = 0;
 	}
-	/* the flat tables pay for their building (tens of ms for a large
+	/* the flat tables pay for their building (10-40 ms for a large
 	 * vocabulary) only when the model is run often: build them then */
-	if (!f && pc_misses > PC_BUILD_AFTER)
-		f = tk_fastmap_get(m);
-	direct = f && (m->ranks || m->ignore_merges);
+	if (f && !fl && pc_misses > PC_BUILD_AFTER)
+		fl = tk_fastmap_flat(m);
+	direct = fl && (m->ranks || m->ignore_merges);
 	while (pos < n) {
 		/* scan a batch of pieces ahead, prefetching their cache entries,
 		 * so that the cache's memory latency overlaps the scanning */
@@ -305,7 +399,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				if (direct) {
 					/* and the vocabulary slot the piece goes to on a miss */
 					bv[nb] = tk_vhash(len < 8 ? k0 : tk_load8(p, len), p, len);
-					__builtin_prefetch(&f->v[bv[nb] & f->vmask]);
+					__builtin_prefetch(&fl->v[bv[nb] & fl->vmask]);
 				}
 			} else if (direct) {
 				bv[nb] = tk_vhash(tk_load8(p, len), p, len);
@@ -323,8 +417,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				pc_ent *c = &pcache[bh[q]], *c2 = c + 1;
 
 				/* two ways: a set is two neighbouring entries */
-				if ((c->len == len && c->k0 == k0 && c->k1 == k1) ||
-				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1)) {
+				if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
+				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen)) {
 					size_t st = at;
 
 					if (out_room(e, c->nids))
@@ -344,7 +438,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					e->n++;
 					continue;
 				}
-				if (model_piece(m, f, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
 					return -1;
 				/* cache it when its tokens tile the piece */
 				if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
@@ -357,6 +451,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						*c2 = *c;	/* the newest in the first way */
 						c->k0 = k0;
 						c->k1 = k1;
+						c->gen = gen;
 						c->len = (uint8_t)len;
 						c->nids = (uint8_t)fout.n;
 						for (k = 0; k < fout.n; k++) {
@@ -366,7 +461,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						}
 					}
 				}
-			} else if (model_piece(m, f, p, len, direct ? bv[q] : 0)) {
+			} else if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0)) {
 				return -1;
 			}
 			if (out_room(e, fout.n))

@@ -340,14 +340,23 @@ typedef struct tk_pslot {
 	uint32_t rank;
 	int32_t merged;
 } tk_pslot;
-typedef struct tk_fastmap {
+typedef struct tk_flat {
 	const tk_strmap *vocab;
-	tk_vslot *v;
+	tk_vslot *v;                       /* ranks, ignore_merges: the vocabulary */
 	size_t vmask;
-	tk_pslot *p;
+	tk_pslot *p;                       /* merges */
 	size_t pmask;
+} tk_flat;
+typedef struct tk_fastmap {
+	/* a two-byte string b0 | b1 << 8: ranks: its id; merges: the rank of
+	 * the merge of its two byte symbols; -1 none, -2 look it up */
+	int32_t *r2;
+	int32_t *m2;                       /* merges: the merged id */
+	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
+/* Build f's flat tables too (tens of ms for a large vocabulary). */
+const tk_flat *tk_fastmap_flat(const tk_bpe *m);
 
 /* The first min(n, 8) bytes of s, little-endian, zero-padded (n > 0). */
 static inline uint64_t
@@ -389,7 +398,7 @@ tk_vhash(uint64_t k0, const char *s, size_t n)
 /* The id of the n > 0 bytes s in f's vocabulary, or -1; k0 = tk_load8(s, n),
  * h = tk_vhash(k0, s, n). */
 static inline int32_t
-tk_fv_get_h(const tk_fastmap *f, const char *s, size_t n, uint64_t k0, uint64_t h)
+tk_fv_get_h(const tk_flat *f, const char *s, size_t n, uint64_t k0, uint64_t h)
 {
 	uint32_t lm = (uint32_t)(n < 255 ? n : 255) << 24;
 	size_t j;
@@ -410,7 +419,7 @@ tk_fv_get_h(const tk_fastmap *f, const char *s, size_t n, uint64_t k0, uint64_t 
 }
 
 static inline int32_t
-tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
+tk_fv_get(const tk_flat *f, const char *s, size_t n)
 {
 	uint64_t k0 = tk_load8(s, n);
 
@@ -418,7 +427,7 @@ tk_fv_get(const tk_fastmap *f, const char *s, size_t n)
 }
 
 static inline int
-tk_fp_get(const tk_fastmap *f, int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
+tk_fp_get(const tk_flat *f, int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
 {
 	uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
 	size_t i;
@@ -432,7 +441,8 @@ tk_fp_get(const tk_fastmap *f, int32_t a, int32_t b, uint32_t *rank, int32_t *me
 	return 0;
 }
 void tk_fastmap_free(tk_fastmap *f);
-/* As tk_bpe_encode, through f (tk_fastmap_get(m)); f may be NULL. */
+/* As tk_bpe_encode, through f (tk_fastmap_get(m), for a byte-level or ranks
+ * model only); f may be NULL. */
 int tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o);
 void tk_bpe_release(tk_bpe *m);
 /* Free this thread's scratch space (at thread exit). */
