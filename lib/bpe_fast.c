@@ -395,7 +395,6 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				}
 				bh[nb] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
 				__builtin_prefetch(&pcache[bh[nb]]);
-				__builtin_prefetch(&pcache[bh[nb] + 1]);
 				if (direct) {
 					/* and the vocabulary slot the piece goes to on a miss */
 					bv[nb] = tk_vhash(len < 8 ? k0 : tk_load8(p, len), p, len);
