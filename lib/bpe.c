@@ -34,21 +34,18 @@ tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
 	return 0;
 }
 
-/* A candidate merge: rank << 32 | left symbol (the order), the end of the
- * right symbol when pushed (to tell a stale entry), the merged id. */
-typedef struct hent {
-	uint64_t k;
-	uint32_t end;
-	int32_t merged;
-} hent;
-
-/* Scratch space for one word, kept per thread.  The heap is 4-ary: a
- * node's children share a cache line, and it is half as deep. */
+/* Scratch space for one word, kept per thread.  The candidate merges are
+ * a heap of rank << 32 | left symbol; the pair at a symbol l (its rank and
+ * merged id) is in prank[l] and pmerged[l], so an entry is stale when its
+ * rank is no longer l's (or l is gone).  The heap is 8-ary: a node's
+ * children fill one cache line, and it is a third as deep as a binary one. */
 typedef struct bpe_ws {
 	int32_t *id;
 	uint32_t *st, *en;
 	int32_t *prev, *next;
-	hent *h;
+	uint32_t *prank;
+	int32_t *pmerged;
+	uint64_t *h;
 	size_t cap, hcap, hn;
 } bpe_ws;
 
@@ -62,6 +59,8 @@ tk_bpe_thread_free(void)
 	free(ws.en);
 	free(ws.prev);
 	free(ws.next);
+	free(ws.prank);
+	free(ws.pmerged);
 	free(ws.h);
 	memset(&ws, 0, sizeof ws);
 }
@@ -75,7 +74,8 @@ ws_reserve(size_t n)
 		while (cap < n)
 			cap *= 2;
 #define GROW(f) do { void *p_ = realloc(ws.f, cap * sizeof *ws.f); if (!p_) return -1; ws.f = p_; } while (0)
-		GROW(id); GROW(st); GROW(en); GROW(prev); GROW(next);
+		GROW(id); GROW(st); GROW(en); GROW(prev); GROW(next); GROW(prank); GROW(pmerged);
+#undef GROW
 		ws.cap = cap;
 	}
 	/* the heap holds at most the n - 1 first pairs and two per merge */
@@ -85,44 +85,40 @@ ws_reserve(size_t n)
 
 		while (cap < 3 * n)
 			cap *= 2;
-		/* aligned so that the four children of a node share a line */
-		if (!(p = aligned_alloc(64, (cap + 4) * sizeof *ws.h)))
+		if (!(p = aligned_alloc(64, (cap + 8) * sizeof *ws.h)))
 			return -1;
 		free(ws.h);
 		ws.h = p;
 		ws.hcap = cap;
-#undef GROW
 	}
 	return 0;
 }
 
-/* The heap lives at ws.h + 3, so that the children 4i + 1 .. 4i + 4 of
- * node i start on a 64-byte line (h + 3 + 4i + 1 = h + 4(i + 1)). */
-#define HP (ws.h + 3)
+/* The heap lives at ws.h + 7, so that the children 8i + 1 .. 8i + 8 of
+ * node i fill one 64-byte line (h + 7 + 8i + 1 = h + 8(i + 1)). */
+#define HP (ws.h + 7)
 
 static void
-heap_push(uint64_t k, uint32_t end, int32_t merged)
+heap_push(uint64_t k)
 {
-	hent *hp = HP;
+	uint64_t *hp = HP;
 	size_t i = ws.hn++;
 
 	while (i) {
-		size_t p = (i - 1) / 4;
+		size_t p = (i - 1) / 8;
 
-		if (hp[p].k <= k)
+		if (hp[p] <= k)
 			break;
 		hp[i] = hp[p];
 		i = p;
 	}
-	hp[i].k = k;
-	hp[i].end = end;
-	hp[i].merged = merged;
+	hp[i] = k;
 }
 
 static void
 heap_pop(void)
 {
-	hent *hp = HP, x;
+	uint64_t *hp = HP, x;
 	size_t i = 0, n;
 
 	n = --ws.hn;
@@ -130,15 +126,16 @@ heap_pop(void)
 		return;
 	x = hp[n];
 	for (;;) {
-		size_t c = 4 * i + 1, j, best;
+		size_t c = 8 * i + 1, j, best, e;
 
 		if (c >= n)
 			break;
 		best = c;
-		for (j = c + 1; j < c + 4 && j < n; j++)
-			if (hp[j].k < hp[best].k)
+		e = c + 8 < n ? c + 8 : n;
+		for (j = c + 1; j < e; j++)
+			if (hp[j] < hp[best])
 				best = j;
-		if (x.k <= hp[best].k)
+		if (x <= hp[best])
 			break;
 		hp[i] = hp[best];
 		i = best;
@@ -155,6 +152,7 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
 	size_t st, span;
 
+	ws.prank[l] = UINT32_MAX;
 	if (r < 0)
 		return;
 	st = ws.st[l];
@@ -181,7 +179,11 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 		return;
 	}
 push:
-	heap_push((uint64_t)rank << 32 | (uint32_t)l, ws.en[r], merged);
+	if (rank == UINT32_MAX)
+		return;
+	ws.prank[l] = rank;
+	ws.pmerged[l] = merged;
+	heap_push((uint64_t)rank << 32 | (uint32_t)l);
 }
 
 static size_t
@@ -278,17 +280,16 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
 		while (ws.hn) {
-			uint64_t key = HP[0].k;
-			uint32_t end = HP[0].end;
-			int32_t merged = HP[0].merged, r;
+			uint64_t key = HP[0];
+			int32_t r;
 
 			heap_pop();
 			l = (int32_t)(uint32_t)key;
 			r = ws.next[l];
-			/* stale: l merged away (prev set to -2), or its right side changed */
-			if (ws.prev[l] == -2 || r < 0 || ws.en[r] != end)
+			/* stale: l merged away (prev set to -2), or its pair changed */
+			if (ws.prev[l] == -2 || r < 0 || ws.prank[l] != (uint32_t)(key >> 32))
 				continue;
-			ws.id[l] = merged;
+			ws.id[l] = ws.pmerged[l];
 			ws.en[l] = ws.en[r];
 			ws.next[l] = ws.next[r];
 			if (ws.next[r] >= 0)

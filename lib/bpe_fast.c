@@ -182,7 +182,8 @@ tk_fastmap_flat(const tk_bpe *m)
 #define PC_BATCH 16
 #define PC_SIZE (((size_t)1 << PC_BITS) * sizeof(pc_ent))
 #define PC_ALIGN ((size_t)2 << 20)
-#define PC_MAP (PC_SIZE + PC_ALIGN)
+#define LC_SIZE (((size_t)1 << LC_BITS) * sizeof(lc_ent))
+#define PC_MAP (PC_SIZE + LC_SIZE + PC_ALIGN)
 #define PC_BUILD_AFTER 16384
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
@@ -194,10 +195,26 @@ typedef struct pc_ent {
 } pc_ent;
 _Static_assert(sizeof(pc_ent) == 64, "a piece cache entry is one cache line");
 
+/* Pieces of 17 to 56 bytes (words of scripts of 2- and 3-byte characters,
+ * long identifiers): a smaller direct-mapped cache of two-line entries. */
+#define LC_BITS 13
+#define LC_KEY 56
+#define LC_IDS 12
+typedef struct lc_ent {
+	char key[LC_KEY];
+	int32_t ids[LC_IDS];
+	int32_t gen;
+	uint8_t len, nids;
+	uint8_t end[LC_IDS - 1];
+	uint8_t pad[7];
+} lc_ent;
+_Static_assert(sizeof(lc_ent) == 128, "a long piece cache entry is two cache lines");
+
 static __thread pc_ent *pcache;
 static __thread void *pcache_map;
+static __thread lc_ent *lcache;        /* in pcache_map, after pcache */
 static __thread int32_t pcache_owner;  /* the te_tok pc_misses counts for */
-static __thread size_t pc_misses;      /* pieces this thread sent to the model */
+static __thread size_t pc_misses;      /* work this thread sent to the model */
 static __thread tk_out fout;
 
 void
@@ -206,6 +223,7 @@ tk_fast_thread_free(void)
 	if (pcache_map)
 		munmap(pcache_map, PC_MAP);
 	pcache_map = NULL;
+	lcache = NULL;
 	pcache = NULL;
 	pcache_owner = 0;
 	free(fout.ids);
@@ -315,9 +333,10 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, const char 
             uint64_t vh)
 {
 	fout.n = 0;
-	pc_misses++;
+	pc_misses += 1 + n / 16;	/* a long piece is many lookups */
 	if (m->ranks || m->ignore_merges) {
-		int32_t id = fl ? tk_fv_get_h(fl, s, n, tk_load8(s, n), vh) :
+		uint64_t k0 = tk_load8(s, n);
+		int32_t id = fl ? tk_fv_get_h(fl, s, n, k0, vh ? vh : tk_vhash(k0, s, n)) :
 		                 tk_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
@@ -352,6 +371,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		madvise(p, PC_SIZE, MADV_HUGEPAGE);
 #endif
 		pcache = (pc_ent *)p;
+		lcache = (lc_ent *)(p + PC_SIZE);
 	}
 	if (pcache_owner != t->cache_gen) {
 		/* entries carry their te_tok: another one's are misses */
@@ -460,8 +480,55 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						}
 					}
 				}
-			} else if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0)) {
-				return -1;
+			} else if (len <= LC_KEY) {
+				uint64_t h = tk_vhash(tk_load8(p, len), p, len);
+				lc_ent *c = &lcache[h >> (64 - LC_BITS)];
+
+				if (c->len == len && c->gen == gen && !memcmp(c->key, p, len)) {
+					size_t st = at;
+
+					if (out_room(e, c->nids))
+						return -1;
+					for (k = 0; k + 1 < c->nids; k++) {
+						size_t en = at + c->end[k];
+
+						e->ids[e->n] = c->ids[k];
+						e->start[e->n] = OS(st);
+						e->end[e->n] = OE(en);
+						e->n++;
+						st = en;
+					}
+					e->ids[e->n] = c->ids[k];
+					e->start[e->n] = OS(st);
+					e->end[e->n] = OE(end);
+					e->n++;
+					continue;
+				}
+				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
+					return -1;
+				if (fout.n && fout.n <= LC_IDS && fout.b[fout.n - 1] == len) {
+					int tiles = fout.a[0] == 0;
+
+					for (k = 1; k < fout.n && tiles; k++)
+						tiles = fout.a[k] == fout.b[k - 1];
+					if (tiles) {
+						memcpy(c->key, p, len);
+						c->len = (uint8_t)len;
+						c->gen = gen;
+						c->nids = (uint8_t)fout.n;
+						for (k = 0; k < fout.n; k++) {
+							c->ids[k] = fout.ids[k];
+							if (k + 1 < fout.n)
+								c->end[k] = (uint8_t)fout.b[k];
+						}
+					}
+				}
+			} else {
+				/* a long piece is many lookups: the flat tables now */
+				if (f && !fl && len > 4096)
+					fl = tk_fastmap_flat(m);
+				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
+					return -1;
 			}
 			if (out_room(e, fout.n))
 				return -1;
