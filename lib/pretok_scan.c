@@ -118,6 +118,13 @@ run_of(const char *s, size_t n, size_t i, uint8_t mask, size_t max)
 	int32_t cp;
 	size_t k = 0;
 
+	/* ASCII by the table, a byte at a time */
+	while (i < n && k < max && (unsigned char)s[i] < 0x80) {
+		if (!(ascii_cls[(unsigned char)s[i]] & mask))
+			return i;
+		i++;
+		k++;
+	}
 	while (i < n && k < max && (cls_at(s, n, i, &len, &cp) & mask)) {
 		i += (size_t)len;
 		k++;
