@@ -8,6 +8,9 @@
 # The ids of every peer are compared with tok-encode's first; a speed is only
 # reported when they are identical.
 #   bench/tok-bench.sh [MB per input (default 4)] [ENCODING...]
+# Then --threads 1 against 2 on 16 MB of prose lines, and with TOK_BENCH_1GB=1
+# the peak RSS of tok-encode --total on 1 GB of GCIDE prose (built in the
+# scratch folder under /tmp, removed at the end).
 set -u
 cd "$(dirname "$0")/.." || exit 2
 MB=${1:-4}
@@ -152,3 +155,33 @@ for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken gpt2/tokeniz
 	read -r c w < <(cpu "$BIN/tok-encode" -m "$D/tokenizers/$m" /dev/null)
 	printf '  %-32s %6.3f s wall %6.3f s cpu\n' "$m" "$w" "$c"
 done
+
+# --threads: 16 MB of prose (GCIDE lines), one thread and two, same output
+printf '\n--threads (cl100k, 16 MB of prose lines, whole process):\n'
+for _ in 1 2 3 4; do cat "$W/prose"; done >"$W/prose4"
+tt=$D/tokenizers/tiktoken/cl100k_base.tiktoken
+for n in 1 2; do
+	OUT=$W/thr$n.ids
+	read -r c w < <(cpu "$BIN/tok-encode" --threads "$n" -m "$tt" "$W/prose4")
+	printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
+	    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+done
+cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
+rm -f "$W/prose4" "$W"/thr*.ids
+
+# Peak memory on 1 GB of input (TOK_BENCH_1GB=1): GCIDE prose repeated,
+# counted (--total); the file is built in the scratch folder and removed
+if [ -n "${TOK_BENCH_1GB:-}" ]; then
+	printf '\n1 GB input (GCIDE prose repeated), --total, peak RSS:\n'
+	while [ "$(stat -c %s "$W/big" 2>/dev/null || echo 0)" -lt 1000000000 ]; do
+		cat "$W/prose" >>"$W/big"
+	done
+	for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken; do
+		r=$( { /usr/bin/time -f '%M %e %U %S' "$BIN/tok-encode" --total -m "$D/tokenizers/$m" "$W/big" >"$W/big.n"; } 2>&1 | tail -1)
+		e=$( { /usr/bin/time -f '%M' "$BIN/tok-encode" --total -m "$D/tokenizers/$m" /dev/null >/dev/null; } 2>&1 | tail -1)
+		awk -v m="$m" -v r="$r" -v e="$e" -v n="$(cat "$W/big.n")" -v s="$(stat -c %s "$W/big")" 'BEGIN {
+			split(r, a, " "); printf "  %-30s %d tokens  peak RSS %.0f MB (empty input: %.0f MB)  %.1f s wall  %.1f MB/s\n",
+			    m, n, a[1] / 1024, e / 1024, a[2], s / 1e6 / a[2] }'
+	done
+	rm -f "$W/big" "$W/big.n"
+fi

@@ -213,18 +213,14 @@ typedef struct batch {
 	pthread_mutex_t mu;
 } batch;
 
-static void *
-worker(void *arg)
+/* Encode the documents of b not yet taken, a few at a time: short ones
+ * would queue on the lock. */
+static void
+work(batch *b, te_tok_enc *e)
 {
-	batch *b = arg;
-	te_tok_enc e = {0};
-
 	for (;;) {
-		size_t i;
+		size_t i, j;
 
-		size_t j;
-
-		/* documents a few at a time: short ones would queue on the lock */
 		pthread_mutex_lock(&b->mu);
 		i = b->next;
 		b->next += 16;
@@ -232,10 +228,65 @@ worker(void *arg)
 		if (i >= b->n)
 			break;
 		for (j = i; j < i + 16 && j < b->n; j++)
-			encode_doc(&b->v[j], b->tx + b->v[j].off, &e);
+			encode_doc(&b->v[j], b->tx + b->v[j].off, e);
 	}
+}
+
+/* --threads N: N - 1 helper threads, started once and kept for every
+ * batch (their piece caches stay warm), and the main thread. */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	batch *b;
+	unsigned long gen;      /* batches handed out */
+	int busy;               /* helpers still on the current one */
+	int nhelp, quit;
+	pthread_t th[256];
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
+           .done = PTHREAD_COND_INITIALIZER};
+
+static te_tok_enc main_enc;
+
+static void *
+helper(void *unused)
+{
+	te_tok_enc e = {0};
+	unsigned long seen = 0;
+
+	(void)unused;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		batch *b;
+
+		while (!pool.quit && pool.gen == seen)
+			pthread_cond_wait(&pool.go, &pool.mu);
+		if (pool.quit)
+			break;
+		seen = pool.gen;
+		b = pool.b;
+		pthread_mutex_unlock(&pool.mu);
+		work(b, &e);
+		pthread_mutex_lock(&pool.mu);
+		if (--pool.busy == 0)
+			pthread_cond_signal(&pool.done);
+	}
+	pthread_mutex_unlock(&pool.mu);
 	te_tok_enc_release(&e);
 	return NULL;
+}
+
+static void
+pool_stop(void)
+{
+	int k;
+
+	pthread_mutex_lock(&pool.mu);
+	pool.quit = 1;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.mu);
+	for (k = 0; k < pool.nhelp; k++)
+		pthread_join(pool.th[k], NULL);
+	pool.nhelp = 0;
 }
 
 static unsigned long long grand_total;
@@ -248,21 +299,27 @@ run_batch(batch *b, const char *name)
 	int k, nt = cfg.threads;
 
 	b->next = 0;
-	if (nt > 1 && b->n > 1) {
-		pthread_t th[256];
-		int started = 0;
-
-		if ((size_t)nt > b->n)
-			nt = (int)b->n;
-		for (k = 0; k < nt; k++, started++)
-			if (pthread_create(&th[k], NULL, worker, b))
+	if (nt > 1 && b->n > 1 && !pool.nhelp && !pool.quit) {
+		for (k = 0; k < nt - 1; k++, pool.nhelp++)
+			if (pthread_create(&pool.th[k], NULL, helper, NULL))
 				break;
-		if (!started)
-			worker(b);
-		for (k = 0; k < started; k++)
-			pthread_join(th[k], NULL);
+		if (!pool.nhelp)
+			pool.quit = 1;	/* no threads: this one alone */
+	}
+	if (pool.nhelp && b->n > 1) {
+		pthread_mutex_lock(&pool.mu);
+		pool.b = b;
+		pool.busy = pool.nhelp;
+		pool.gen++;
+		pthread_cond_broadcast(&pool.go);
+		pthread_mutex_unlock(&pool.mu);
+		work(b, &main_enc);
+		pthread_mutex_lock(&pool.mu);
+		while (pool.busy)
+			pthread_cond_wait(&pool.done, &pool.mu);
+		pthread_mutex_unlock(&pool.mu);
 	} else {
-		worker(b);
+		work(b, &main_enc);
 	}
 	for (i = 0; i < b->n; i++) {
 		doc *x = &b->v[i];
@@ -427,6 +484,8 @@ main(int argc, char **argv)
 		for (i = optind; i < argc; i++)
 			encode_file(argv[i], &b);
 	}
+	pool_stop();
+	te_tok_enc_release(&main_enc);
 	if (cfg.total)
 		printf("%llu\n", grand_total);
 	for (i = 0; (size_t)i < b.cap; i++)

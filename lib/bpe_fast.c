@@ -175,7 +175,8 @@ tk_fastmap_flat(const tk_bpe *m)
 	return fl;
 }
 
-/* Direct-mapped, 64-byte entries; a key is a piece of at most 16 bytes. */
+/* Sets of two 64-byte entries (the newest first); a key is a piece of at
+ * most 16 bytes.  Pieces are scanned PC_BATCH ahead, their sets prefetched. */
 #define PC_BITS 16
 #define PC_KEY 16
 #define PC_IDS 8
