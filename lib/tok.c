@@ -638,7 +638,9 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 
 	if (t->spm)
 		return encode_spm(t, text, a, b, e, d);
-	if ((fs = tk_fast_ok(t)) && !t->norm) {
+	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
+	fs = tk_fast_ok(t);
+	if (fs && !t->norm) {
 		thread_scratch();
 		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
 			goto oom;
