@@ -379,10 +379,6 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		pcache_owner = t->cache_gen;
 		pc_misses = 0;
 	}
-	/* the flat tables pay for their building (10-40 ms for a large
-	 * vocabulary) only when the model is run often: build them then */
-	if (f && !fl && pc_misses > PC_BUILD_AFTER)
-		fl = tk_fastmap_flat(m);
 	direct = fl && (m->ranks || m->ignore_merges);
 	while (pos < n) {
 		/* scan a batch of pieces ahead, prefetching their cache entries,
@@ -392,6 +388,13 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		uint32_t bh[PC_BATCH];
 		uint64_t bv[PC_BATCH];
 
+		/* the flat tables pay for their building (10-40 ms for a large
+		 * vocabulary) only when the model is run often: build them then
+		 * (checked a batch at a time: one document may be long) */
+		if (f && !fl && pc_misses > PC_BUILD_AFTER) {
+			fl = tk_fastmap_flat(m);
+			direct = fl && (m->ranks || m->ignore_merges);
+		}
 		bp[0] = pos;
 		while (nb < PC_BATCH && pos < n) {
 			size_t end = tk_scan(scanner, s, n, pos), len = end - pos;
