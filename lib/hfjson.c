@@ -891,34 +891,51 @@ bpe_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
 	return 0;
 }
 
+/* Merges as ids, in rank order, before they go into the pair map (whose
+ * size is then known). */
+typedef struct mlist {
+	int32_t *v;                        /* (left, right, merged) triples */
+	size_t n, cap;
+} mlist;
+
 static int
 bpe_merge_one(const hf *h, const char *l, size_t ln, const char *r, size_t rn, void *ctx)
 {
 	te_tok *t = h->t;
 	tk_bpe *b = &t->bpe;
-	uint32_t *rank = ctx;
+	mlist *ml = ctx;
 	char key[4096], key2[4096], cat[8192];
 	size_t kn, kn2;
 	int32_t a, bb, mid;
 
 	if (model_key(t, l, ln, key, sizeof key, &kn) || model_key(t, r, rn, key2, sizeof key2, &kn2)) {
-		(*rank)++;
-		return 0;
-	}
-	a = tk_strmap_get(&b->vocab, key, kn);
-	bb = tk_strmap_get(&b->vocab, key2, kn2);
-	memcpy(cat, key, kn);
-	memcpy(cat + kn, key2, kn2);
-	mid = tk_strmap_get(&b->vocab, cat, kn + kn2);
-	if (a < 0 || bb < 0 || mid < 0) {
-		char msg[64];
+		a = bb = mid = -1;	/* keeps its rank */
+	} else {
+		a = tk_strmap_get(&b->vocab, key, kn);
+		bb = tk_strmap_get(&b->vocab, key2, kn2);
+		memcpy(cat, key, kn);
+		memcpy(cat + kn, key2, kn2);
+		mid = tk_strmap_get(&b->vocab, cat, kn + kn2);
+		if (a < 0 || bb < 0 || mid < 0) {
+			char msg[64];
 
-		snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), l,
-		         (int)(rn > 20 ? 20 : rn), r);
-		return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
+			snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), l,
+			         (int)(rn > 20 ? 20 : rn), r);
+			return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
+		}
 	}
-	if (tk_pairmap_put(&b->merges, a, bb, (*rank)++, mid))
-		return bad(h, "out of memory%s", "");
+	if (ml->n + 3 > ml->cap) {
+		size_t cap = ml->cap ? ml->cap * 2 : 3 * 4096;
+		int32_t *v = realloc(ml->v, cap * sizeof *v);
+
+		if (!v)
+			return bad(h, "out of memory%s", "");
+		ml->v = v;
+		ml->cap = cap;
+	}
+	ml->v[ml->n++] = a;
+	ml->v[ml->n++] = bb;
+	ml->v[ml->n++] = mid;
 	return 0;
 }
 
@@ -933,8 +950,8 @@ parse_bpe(const hf *h, const cJSON *m)
 	           *ew = jstr(m, "end_of_word_suffix");
 	char key[4096];
 	size_t kn;
-	uint32_t rank = 0;
-	int i;
+	mlist ml = {0};
+	long i;
 
 	if ((cp && *cp) || (ew && *ew))
 		return te_diag_set(h->d, h->path, line_of(h, "continuing_subword_prefix"),
@@ -961,13 +978,28 @@ parse_bpe(const hf *h, const cJSON *m)
 		} else if (b->byte_fallback) {
 			char bp[8];
 
-			snprintf(bp, sizeof bp, "<0x%02X>", i);
+			snprintf(bp, sizeof bp, "<0x%02X>", (unsigned)i);
 			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
 		}
 	}
-	if (h->merges && tk_pairmap_reserve(&b->merges, strlen(h->merges) / 14 + 16))
+	if (each_merge(h, merges, bpe_merge_one, &ml)) {
+		free(ml.v);
+		return -1;
+	}
+	if (ml.n && tk_pairmap_reserve(&b->merges, ml.n / 3)) {
+		free(ml.v);
 		return bad(h, "out of memory%s", "");
-	return each_merge(h, merges, bpe_merge_one, &rank);
+	}
+	for (i = 0; (size_t)i < ml.n / 3; i++) {
+		const int32_t *x = ml.v + 3 * (size_t)i;
+
+		if (x[0] >= 0 && tk_pairmap_put(&b->merges, x[0], x[1], (uint32_t)i, x[2])) {
+			free(ml.v);
+			return bad(h, "out of memory%s", "");
+		}
+	}
+	free(ml.v);
+	return 0;
 }
 
 static int
@@ -1001,55 +1033,108 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 	return 0;
 }
 
+int
+tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d)
+{
+	t->mtype = TK_M_UNIGRAM;
+	t->algo = "Unigram";
+	t->unigram = te_unigram_new(n, (const char *const *)t->piece, NULL, scores, NULL, t->unk,
+	                            t->byte_fallback, TE_UNIGRAM_HF, d);
+	if (!t->unigram) {
+		if (d && !d->file[0])
+			snprintf(d->file, sizeof d->file, "%s", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_unigram(const hf *h, const cJSON *m)
 {
 	te_tok *t = h->t;
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab"), *e;
 	size_t n = (size_t)cJSON_GetArraySize(vocab), i = 0;
-	const char **pieces = calloc(n ? n : 1, sizeof *pieces);
 	double *scores = calloc(n ? n : 1, sizeof *scores);
-	int rc = -1;
 
 	t->mtype = TK_M_UNIGRAM;
 	t->algo = "Unigram";
-	if (!pieces || !scores) {
-		bad(h, "out of memory%s", "");
-		goto out;
-	}
+	if (!scores)
+		return bad(h, "out of memory%s", "");
 	cJSON_ArrayForEach(e, vocab) {
 		const cJSON *p = cJSON_GetArrayItem(e, 0), *sc = cJSON_GetArrayItem(e, 1);
 
 		if (!cJSON_IsString(p) || !cJSON_IsNumber(sc)) {
-			bad(h, "bad Unigram vocabulary entry%s", "");
-			goto out;
+			free(scores);
+			return bad(h, "bad Unigram vocabulary entry%s", "");
 		}
-		pieces[i] = p->valuestring;
 		scores[i] = sc->valuedouble;
 		if (tk_tok_set_vocab(t, (int32_t)i, p->valuestring, strlen(p->valuestring))) {
-			bad(h, "out of memory%s", "");
-			goto out;
+			free(scores);
+			return bad(h, "out of memory%s", "");
 		}
 		i++;
 	}
+	t->uni_score = scores;	/* kept for the cache; freed with t */
+	t->uni_n = n;
 	t->unk = (int32_t)jnum(m, "unk_id", -1);
 	t->byte_fallback = jbool(m, "byte_fallback", 0);
-	t->unigram = te_unigram_new(n, pieces, NULL, scores, NULL, t->unk, t->byte_fallback,
-	                            TE_UNIGRAM_HF, h->d);
-	if (!t->unigram) {
-		if (h->d && !h->d->file[0])
-			snprintf(h->d->file, sizeof h->d->file, "%s", h->path);
-		goto out;
+	if (n && !t->piece)
+		return bad(h, "out of memory%s", "");
+	return tk_hf_unigram(t, n, scores, h->path, h->d);
+}
+
+/* The parts of a tokenizer.json around the model: the pre-tokenizer first
+ * (it says whether the model is byte-level), then the normalizer, decoder,
+ * post-processor and truncation. */
+static int
+parse_pipeline(hf *h, const cJSON *root)
+{
+	te_tok *t = h->t;
+	const cJSON *e, *x;
+
+	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+	if (cJSON_IsObject(e) && !(t->pre = parse_pre(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+	if (cJSON_IsObject(e) && !(t->norm = parse_norm(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "decoder");
+	if (cJSON_IsObject(e) && !(t->dec = parse_dec(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
+	if (cJSON_IsObject(e) && parse_post(h, e))
+		return -1;
+	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl)))
+		return bad(h, "out of memory%s", "");
+	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+	if (cJSON_IsObject(x))
+		t->max_length = (long)jnum(x, "max_length", -1);
+	return 0;
+}
+
+int
+tk_hf_pipeline(te_tok *t, const char *skel, const char *path, te_diag *d)
+{
+	cJSON *root = cJSON_Parse(skel);
+	hf h;
+	int rc;
+
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return te_diag_set(d, path, 0, "bad pipeline in the cache");
 	}
-	rc = 0;
-out:
-	free(pieces);
-	free(scores);
+	h.t = t;
+	h.path = path;
+	h.text = skel;
+	h.d = d;
+	h.vocab = h.merges = NULL;
+	rc = parse_pipeline(&h, root);
+	cJSON_Delete(root);
 	return rc;
 }
 
 int
-tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
+tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 {
 	size_t size;
 	char *text = te_read_file(path, (size_t)1 << 31, &size, d);
@@ -1084,15 +1169,7 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		bad(&h, "no \"model\" object: not a tokenizer.json%s", "");
 		goto out;
 	}
-	/* the pre-tokenizer first: it says whether the model is byte-level */
-	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
-	if (cJSON_IsObject(e) && !(t->pre = parse_pre(&h, e)))
-		goto out;
-	e = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
-	if (cJSON_IsObject(e) && !(t->norm = parse_norm(&h, e)))
-		goto out;
-	e = cJSON_GetObjectItemCaseSensitive(root, "decoder");
-	if (cJSON_IsObject(e) && !(t->dec = parse_dec(&h, e)))
+	if (parse_pipeline(&h, root))
 		goto out;
 	mt = jstr(x, "type");
 	if (!mt) {	/* older files leave it out: guess from the fields */
@@ -1118,16 +1195,6 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		unknown(&h, "model", mt);
 		goto out;
 	}
-	e = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
-	if (cJSON_IsObject(e) && parse_post(&h, e))
-		goto out;
-	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl))) {
-		bad(&h, "out of memory%s", "");
-		goto out;
-	}
-	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-	if (cJSON_IsObject(x))
-		t->max_length = (long)jnum(x, "max_length", -1);
 	x = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
 	cJSON_ArrayForEach(e, x) {
 		tk_added a = {0};
@@ -1147,6 +1214,14 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		a.normalized = jbool(e, "normalized", !a.special);
 		if (a.id < 0 || jnum(e, "id", -1) > TK_MAX_ID || tk_tok_add_added(t, &a)) {
 			bad(&h, "bad added token '%s'", c);
+			goto out;
+		}
+	}
+	if (skel) {	/* the pipeline alone: the cache holds the rest */
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "added_tokens");
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "model");
+		if (!(*skel = cJSON_PrintUnformatted(root))) {
+			bad(&h, "out of memory%s", "");
 			goto out;
 		}
 	}

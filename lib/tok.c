@@ -220,6 +220,9 @@ tk_tok_finish(te_tok *t, te_diag *d)
 		if (t->added[i].n && trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
 	}
+	/* the vocabulary grew by doubling: the largest id + 1 */
+	while (t->nvocab && !t->piece[t->nvocab - 1])
+		t->nvocab--;
 	/* raw bytes of each id where they differ from its string */
 	for (i = 0; i < t->nvocab; i++) {
 		char tmp[1024];
@@ -276,9 +279,9 @@ is_dir(const char *p)
 te_tok *
 te_tok_load(const char *path, te_diag *d)
 {
-	char *res = te_model_resolve(path, d), *file = NULL, *name;
+	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want;
 	te_tok *t = NULL;
-	int rc = -1;
+	int rc = -1, kind;
 
 	if (!res)
 		return NULL;
@@ -311,15 +314,22 @@ te_tok_load(const char *path, te_diag *d)
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
 	}
+	kind = ends_with(file, ".json") ? TK_SRC_HF :
+	       ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file) ? TK_SRC_TIKTOKEN : 0;
+	if (kind && tk_cache_enabled() && (t = tk_cache_load(file, base_name(name), kind))) {
+		rc = 0;
+		goto out;
+	}
 	t = tk_tok_new(base_name(name));
 	if (!t) {
 		te_diag_set(d, path, 0, "out of memory");
 		goto out;
 	}
-	if (ends_with(file, ".json")) {
-		rc = tk_load_hf_json(t, file, d);
-	} else if (ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file)) {
-		rc = tk_load_tiktoken(t, file, NULL, d);
+	want = kind && tk_cache_enabled() ? &skel : NULL;
+	if (kind == TK_SRC_HF) {
+		rc = tk_load_hf_json(t, file, want, d);
+	} else if (kind == TK_SRC_TIKTOKEN) {
+		rc = tk_load_tiktoken(t, file, NULL, want, d);
 	} else if (ends_with(file, ".gguf")) {
 		rc = tk_load_gguf(t, file, d);
 	} else if (ends_with(file, ".model")) {
@@ -329,14 +339,30 @@ te_tok_load(const char *path, te_diag *d)
 	}
 	if (!rc)
 		rc = tk_tok_finish(t, d);
+	if (!rc)
+		rc = tk_tok_derive(t, d);
+	if (!rc && skel)
+		tk_cache_save(t, file, kind, skel);	/* best effort: see tokemb(5) */
 out:
 	if (rc) {
 		te_tok_free(t);
 		t = NULL;
 	}
+	free(skel);
 	free(file);
 	free(res);
 	return t;
+}
+
+/* Nothing is derived yet: a table built from the vocabulary or the merges
+ * after loading goes here, so that a te_tok mapped from the cache has it
+ * too. */
+int
+tk_tok_derive(te_tok *t, te_diag *d)
+{
+	(void)t;
+	(void)d;
+	return 0;
 }
 
 static void
@@ -362,6 +388,9 @@ te_tok_free(te_tok *t)
 
 	if (!t)
 		return;
+	if (t->cmap)
+		tk_cache_unmap(t);
+	free(t->uni_score);
 	for (i = 0; i < t->arena.nblk; i++)
 		free(t->arena.blk[i]);
 	free(t->arena.blk);
