@@ -25,6 +25,7 @@
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
 #define TC_EDGE 65536            /* bytes of each end of the source hashed */
+#define TC_HUGE ((size_t)2 << 20) /* a huge page */
 
 enum {
 	S_META, S_SKEL, S_PATH, S_POOL, S_PIECE_OFF, S_PIECE_N, S_BYTES_OFF, S_BYTES_N, S_SPECIAL,
@@ -455,6 +456,7 @@ typedef struct img {
 	const unsigned char *base;
 	const tc_head *h;
 	const tc_meta *m;
+	char **ptrs;                       /* room for the piece and bytes pointers */
 } img;
 
 /* Section k, when it holds exactly n elements of size sz (n * sz bytes). */
@@ -584,9 +586,8 @@ build(te_tok *t, const img *im, const char *file)
 		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
 		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
 			return -1;
-		if (!(t->piece = malloc(nv * sizeof *t->piece)) ||
-		    !(t->bytes = malloc(nv * sizeof *t->bytes)))
-			return -1;
+		t->piece = im->ptrs;
+		t->bytes = im->ptrs + nv;
 		t->nvocab = nv;
 		for (i = 0; i < nv; i++) {
 			t->piece[i] = t->bytes[i] = NULL;
@@ -697,16 +698,23 @@ build(te_tok *t, const img *im, const char *file)
 	return tk_tiktoken_pipeline(t, skel, file, NULL);
 }
 
-/* Map the cache at path if it is sound and made from this source. */
+/* Map the cache at path if it is sound and made from this source.  The
+ * pointer arrays of the te_tok go in anonymous memory right after the
+ * file's pages, in the same mapping: both are populated at once (page
+ * faults one by one cost more than the rest of the load). */
 static te_tok *
 try_load(const char *path, const char *file, const char *canon, const tc_head *src,
          const char *name)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	void *map;
+	unsigned char *map = MAP_FAILED;
+	char **ptrs;
+	size_t fsz, fpad, tail = 0, len = 0, page = (size_t)sysconf(_SC_PAGESIZE);
 	img im;
 	const tc_head *h;
+	tc_head hd;
+	tc_meta md;
 	te_tok *t;
 	tc_sum s;
 	int k;
@@ -714,33 +722,54 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(tc_head) ||
-	    st.st_size % TC_ALIGN) {
-		close(fd);
-		return NULL;
+	    st.st_size % TC_ALIGN)
+		goto bad;
+	fsz = (size_t)st.st_size;
+	fpad = (fsz + page - 1) / page * page;
+	if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd || memcmp(hd.magic, TC_MAGIC, 8) ||
+	    hd.version != TC_VERSION || hd.fingerprint != fingerprint() || hd.total != fsz ||
+	    hd.src_size != src->src_size || hd.src_ino != src->src_ino ||
+	    hd.src_dev != src->src_dev || hd.src_mtime_s != src->src_mtime_s ||
+	    hd.src_mtime_ns != src->src_mtime_ns || hd.src_head != src->src_head ||
+	    hd.src_tail != src->src_tail || hd.sec[S_META].len != sizeof md ||
+	    hd.sec[S_META].off > fsz - sizeof md ||
+	    pread(fd, &md, sizeof md, (off_t)hd.sec[S_META].off) != (ssize_t)sizeof md ||
+	    md.nvocab > (uint64_t)TK_MAX_ID + 1)
+		goto bad;
+	tail = (2 * (size_t)md.nvocab * sizeof(char *) + page - 1) / page * page;
+	len = fpad + TC_HUGE + tail;
+	map = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED ||
+	    mmap(map, fsz, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED)
+		goto bad;
+	ptrs = (char **)(((uintptr_t)map + fpad + TC_HUGE - 1) / TC_HUGE * TC_HUGE);
+	if (tail) {
+		if (mmap(ptrs, tail, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		         -1, 0) == MAP_FAILED)
+			goto bad;
+		/* huge pages where the system has them: fewer faults */
+		madvise(ptrs, tail, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+		madvise(ptrs, tail, MADV_POPULATE_WRITE);
+#endif
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	close(fd);
-	if (map == MAP_FAILED)
-		return NULL;
-	h = map;
-	if (memcmp(h->magic, TC_MAGIC, 8) || h->version != TC_VERSION ||
-	    h->head_size != (sizeof *h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN ||
-	    h->fingerprint != fingerprint() || h->total != (uint64_t)st.st_size ||
-	    h->src_size != src->src_size || h->src_ino != src->src_ino ||
-	    h->src_dev != src->src_dev || h->src_mtime_s != src->src_mtime_s ||
-	    h->src_mtime_ns != src->src_mtime_ns || h->src_head != src->src_head ||
-	    h->src_tail != src->src_tail)
+	fd = -1;
+	h = (const tc_head *)map;
+	/* the file may have changed since the pread */
+	if (memcmp(h, &hd, sizeof hd) || h->head_size != (sizeof *h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN)
 		goto bad;
 	for (k = 0; k < S_N; k++)
 		if (h->sec[k].off % TC_ALIGN || h->sec[k].off < h->head_size ||
 		    h->sec[k].off > h->total || h->sec[k].len > h->total - h->sec[k].off)
 			goto bad;
 	sum_init(&s);
-	sum_blocks(&s, (const unsigned char *)map + 64, h->total - 64);
+	sum_blocks(&s, map + 64, h->total - 64);
 	if (sum_final(&s) != h->sum)
 		goto bad;
 	im.base = map;
 	im.h = h;
+	im.ptrs = ptrs;
 	if (!(im.m = sec(&im, S_META, 1, sizeof(tc_meta))))
 		goto bad;
 	{
@@ -752,14 +781,17 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	if (!(t = tk_tok_new(name)))
 		goto bad;
 	t->cmap = map;
-	t->cmap_len = (size_t)st.st_size;
+	t->cmap_len = len;
 	if (build(t, &im, file) || tk_tok_derive(t, NULL)) {
 		te_tok_free(t);	/* unmaps */
 		return NULL;
 	}
 	return t;
 bad:
-	munmap(map, (size_t)st.st_size);
+	if (fd >= 0)
+		close(fd);
+	if (map != MAP_FAILED)
+		munmap(map, len);
 	return NULL;
 }
 
@@ -812,6 +844,10 @@ tk_cache_unmap(te_tok *t)
 		t->bytes_n = NULL;
 	if (in_map(t, t->special))
 		t->special = NULL;
+	if (in_map(t, t->piece))
+		t->piece = NULL;
+	if (in_map(t, t->bytes))
+		t->bytes = NULL;
 	for (i = 0; i < t->nadded; i++)
 		if (in_map(t, t->added[i].s))
 			t->added[i].s = NULL;
