@@ -231,6 +231,27 @@ put(FILE *fp, const void *p, size_t n)
 	return pad && fwrite(zero, 1, pad, fp) != pad ? -1 : 0;
 }
 
+/* Whether the directory of path is meant to be written: writable for us
+ * and with a write bit set (root may write anywhere; a read-only tree of
+ * models says by its modes that it is not to be written). */
+static int
+dir_writable(const char *path)
+{
+	char *p = strdup(path), *slash;
+	struct stat st;
+	int ok;
+
+	if (!p)
+		return 0;
+	if ((slash = strrchr(p, '/')))
+		*(slash == p ? slash + 1 : slash) = 0;
+	else
+		strcpy(p, ".");
+	ok = !stat(p, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 0222) && !access(p, W_OK);
+	free(p);
+	return ok;
+}
+
 /* Create the directories above path (mode 0777 less the umask). */
 static void
 make_parents(const char *path)
@@ -424,7 +445,8 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 			 * directories are made when missing */
 			if (k > 0 || getenv("TOKEMB_CACHE_DIR"))
 				make_parents(paths[k]);
-			a = te_atomic_open(paths[k], NULL);
+			if (dir_writable(paths[k]))
+				a = te_atomic_open(paths[k], NULL);
 		}
 		if (!a)
 			goto out;
