@@ -889,3 +889,32 @@ tk_cache_unmap(te_tok *t)
 	t->cmap = NULL;
 	t->cmap_len = 0;
 }
+
+int
+tk_cache_reseal(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	unsigned char *p;
+	tc_head *h;
+	tc_sum s;
+	int rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof *h || st.st_size % TC_ALIGN) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	h = (tc_head *)p;
+	sum_init(&s);
+	sum_blocks(&s, p + 64, (size_t)st.st_size - 64);
+	h->sum = sum_final(&s);
+	rc = msync(p, (size_t)st.st_size, MS_SYNC);
+	munmap(p, (size_t)st.st_size);
+	return rc;
+}

@@ -320,6 +320,9 @@ int tk_cache_enabled(void);
 te_tok *tk_cache_load(const char *file, const char *name, int kind);
 int tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel);
 void tk_cache_unmap(te_tok *t);
+/* Recompute the checksum of the cache file at path (for the tests that
+ * forge malicious caches). */
+int tk_cache_reseal(const char *path);
 /* Tables derived from the loaded vocabulary; run after a source load and
  * after a cache is mapped (tok.c). */
 int tk_tok_derive(te_tok *t, te_diag *d);
