@@ -18,6 +18,7 @@
 
 #include "spm_int.h"
 #include "tok_int.h"
+#include "util_int.h"
 
 #define TC_MAGIC "TOKEMBc\n"
 #define TC_VERSION 1
@@ -450,6 +451,7 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 		}
 		if (!a)
 			goto out;
+		te_atomic_nosync(a);	/* a torn file fails its checksum */
 		fp = te_atomic_fp(a);
 		if (put(fp, hb, h.head_size))
 			goto out;
