@@ -43,6 +43,11 @@ int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
 /* Room for n keys without rehashing. */
 int tk_strmap_reserve(tk_strmap *m, size_t n);
 int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
+/* Look up cnt <= TK_GET_MANY keys at once (their memory fetched in
+ * parallel): out[i] is the value of k[i] or -1. */
+#define TK_GET_MANY 96
+void tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const size_t *n,
+                        int32_t *out);
 void tk_strmap_release(tk_strmap *m);
 
 /* (a, b) id pair -> (rank, merged id). */
