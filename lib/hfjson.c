@@ -113,41 +113,57 @@ jstring(const char *p, tk_buf *out)
 	}
 }
 
-/* Skip one JSON value at p; returns its end or NULL. */
+/* Skip one JSON value at p; returns its end or NULL.  Inside an object
+ * or array only quotes, backslashes and brackets matter (the vocabulary and
+ * merges of a big model are most of its file: this runs over them once). */
 static const char *
 jskip(const char *p)
 {
+	static unsigned char cls[256];	/* 1 quote, 2 open, 3 close, 4 NUL */
 	int depth = 0;
 
+	if (!cls['"']) {
+		cls['{'] = cls['['] = 2;
+		cls['}'] = cls[']'] = 3;
+		cls[0] = 4;
+		__atomic_store_n(&cls['"'], 1, __ATOMIC_RELEASE);
+	}
 	p = ws(p);
-	for (;;) {
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++)
-				if (*p == '\\' && p[1])
-					p++;
-			if (!*p)
-				return NULL;
+	if (*p != '"' && *p != '{' && *p != '[') {	/* a number or a literal */
+		if (!*p || *p == '}' || *p == ']')
+			return NULL;
+		while (*p && !strchr(",}] \n\r\t", *p))
 			p++;
-		} else if (*p == '{' || *p == '[') {
+		return p;
+	}
+	for (;;) {
+		unsigned char c;
+
+		while (!cls[(unsigned char)*p])
+			p++;
+		c = cls[(unsigned char)*p];
+		if (c == 1) {
+			for (p++; *p != '"'; p++) {
+				if (!*p)
+					return NULL;
+				if (*p == '\\' && !*++p)
+					return NULL;
+			}
+			p++;
+			if (!depth)
+				return p;
+		} else if (c == 2) {
 			depth++;
 			p++;
-			continue;
-		} else if (*p == '}' || *p == ']') {
+		} else if (c == 3) {
 			if (--depth < 0)
 				return NULL;
 			p++;
-		} else if (!*p) {
-			return NULL;
-		} else if (!depth) {	/* a number or a literal */
-			while (*p && !strchr(",}] \n\r\t", *p))
-				p++;
-			return p;
+			if (!depth)
+				return p;
 		} else {
-			p++;
-			continue;
+			return NULL;
 		}
-		if (!depth)
-			return p;
 	}
 }
 
