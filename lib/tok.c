@@ -217,7 +217,9 @@ tk_tok_finish(te_tok *t, te_diag *d)
 	for (i = 0; i < t->nadded; i++) {
 		if (tk_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
-		if (t->added[i].n && trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
+		/* as HF tokenizers: "normalized" ones are matched after the normalizer */
+		if (t->added[i].n && !t->added[i].normalized &&
+		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
 	}
 	/* the vocabulary grew by doubling: the largest id + 1 */
@@ -354,15 +356,45 @@ out:
 	return t;
 }
 
-/* Nothing is derived yet: a table built from the vocabulary or the merges
- * after loading goes here, so that a te_tok mapped from the cache has it
- * too. */
+/* Tables built from the loaded tokenizer, after a source load and after a
+ * cache is mapped: the trie of the "normalized" added tokens, whose
+ * contents are normalized as HF tokenizers does before matching them. */
 int
 tk_tok_derive(te_tok *t, te_diag *d)
 {
-	(void)t;
-	(void)d;
-	return 0;
+	tk_work w;
+	size_t i;
+	int rc = 0;
+
+	memset(&w, 0, sizeof w);
+	for (i = 0; i < t->nadded && !rc; i++) {
+		const tk_added *a = &t->added[i];
+
+		if (!a->normalized || !a->n)
+			continue;
+		w.b.n = 0;
+		free(w.os);
+		free(w.oe);
+		w.os = w.oe = NULL;
+		w.base = 0;
+		if (tk_buf_put(&w.b, a->s, a->n)) {
+			rc = te_diag_set(d, "", 0, "out of memory");
+			break;
+		}
+		if (t->norm && tk_normalize(t->norm, &w, d)) {
+			rc = -1;
+			break;
+		}
+		if (w.b.n && trie_add(&t->trie_norm, w.b.s, w.b.n, (int32_t)i))
+			rc = te_diag_set(d, "", 0, "out of memory");
+	}
+	free(w.b.s);
+	free(w.os);
+	free(w.oe);
+	free(w.pa);
+	free(w.pb);
+	free(w.fixed);
+	return rc;
 }
 
 static void
@@ -410,6 +442,8 @@ te_tok_free(te_tok *t)
 	free(t->added);
 	tk_pairmap_release(&t->trie_raw.edge);
 	free(t->trie_raw.term);
+	tk_pairmap_release(&t->trie_norm.edge);
+	free(t->trie_norm.term);
 	tk_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
 	tk_wordpiece_release(&t->wp);
@@ -509,17 +543,61 @@ thread_scratch(void)
 	scratch_registered = 1;
 }
 
+/* Unicode White_Space, Rust's char::is_whitespace: what HF tokenizers'
+ * lstrip and rstrip take off around an added token. */
+static int
+is_ws(int32_t cp)
+{
+	return (cp >= 9 && cp <= 13) || cp == ' ' || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+	       cp == 0x205f || cp == 0x3000;
+}
+
+/* Where the whitespace that ends s[lo, i) starts. */
+static size_t
+ws_back(const char *s, size_t lo, size_t i)
+{
+	while (i > lo) {
+		size_t k = i - 1;
+		int len;
+		int32_t cp;
+
+		while (k > lo && ((unsigned char)s[k] & 0xc0) == 0x80 && i - k < 4)
+			k--;
+		cp = tk_utf8_dec((const unsigned char *)s + k, i - k, &len);
+		if (k + (size_t)len != i || !is_ws(cp))
+			break;
+		i = k;
+	}
+	return i;
+}
+
+/* Where the whitespace that starts s[i, n) ends. */
+static size_t
+ws_fwd(const char *s, size_t n, size_t i)
+{
+	while (i < n) {
+		int len;
+		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+
+		if (!is_ws(cp))
+			break;
+		i += (size_t)len;
+	}
+	return i;
+}
+
 static int
 is_word_char(int32_t cp)
 {
 	return cp == '_' || (cp >= 0 && (tk_uclass(cp) & (TK_U_L | TK_U_N | TK_U_M)));
 }
 
-/* The longest added token starting at s[i], or -1; *end is set past it. */
+/* The longest added token of tr starting at s[i], or -1; *end is set past it. */
 static int32_t
-match_added(const te_tok *t, const char *s, size_t n, size_t i, int special, size_t *end)
+match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t i, int special,
+            size_t *end)
 {
-	const tk_trie *tr = &t->trie_raw;
 	int32_t node = 0, best = -1;
 	size_t j;
 
@@ -655,9 +733,43 @@ cache_put(cent *c, uint64_t h, const char *s, size_t n, const tk_out *o)
 	}
 }
 
-/* Normalize, pre-tokenize and encode text[a, b) (no added tokens in it). */
+/* Split the normalized text of w at the "normalized" added tokens (as
+ * the input is split at the others): their pieces are fixed to their id,
+ * whitespace stripped by lstrip/rstrip is dropped. */
 static int
-encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
+split_added_norm(const te_tok *t, tk_work *w, int special)
+{
+	const char *s = w->b.s;
+	size_t n = w->b.n, i = 0, seg = 0;
+
+	while (i < n) {
+		size_t end, ms = i, me;
+		int32_t ai;
+
+		if (!t->trie_norm.first[(unsigned char)s[i]] ||
+		    (ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
+			i++;
+			continue;
+		}
+		me = end;
+		if (t->added[ai].lstrip)
+			ms = ws_back(s, seg, ms);
+		if (t->added[ai].rstrip)
+			me = ws_fwd(s, n, me);
+		if ((ms > seg && tk_work_push(w, seg, ms, -1)) || tk_work_push(w, i, end, t->added[ai].id))
+			return -1;
+		seg = i = me;
+	}
+	if ((seg < n || !w->np) && tk_work_push(w, seg, n, -1))
+		return -1;
+	return 0;
+}
+
+/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
+ * tokens in it). */
+static int
+encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
+               te_diag *d)
 {
 	tk_work *w = &tw;
 	size_t i, k;
@@ -675,7 +787,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 	w->np = 0;
 	if (t->norm && tk_normalize(t->norm, w, d))
 		return -1;
-	if (tk_work_push(w, 0, w->b.n, -1))
+	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
 		goto oom;
 	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
 		return -1;
@@ -798,25 +910,23 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		int32_t ai;
 
 		if (!t->trie_raw.first[(unsigned char)text[i]] ||
-		    (ai = match_added(t, text, len, i, special, &end)) < 0) {
+		    (ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
 			i++;
 			continue;
 		}
 		me = end;
 		if (t->added[ai].lstrip)
-			while (ms > seg && (text[ms - 1] == ' ' || (text[ms - 1] >= 9 && text[ms - 1] <= 13)))
-				ms--;
+			ms = ws_back(text, seg, ms);
 		if (t->added[ai].rstrip)
-			while (me < len && (text[me] == ' ' || (text[me] >= 9 && text[me] <= 13)))
-				me++;
-		if (ms > seg && encode_segment(t, text, seg, ms, e, d))
+			me = ws_fwd(text, len, me);
+		if (ms > seg && encode_segment(t, text, seg, ms, special, e, d))
 			goto fail;
 		if (enc_push(e, t->added[ai].id, i, end))
 			goto oom;
 		nfix++;
 		seg = i = me;
 	}
-	if (seg < len && encode_segment(t, text, seg, len, e, d))
+	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
 		goto fail;
 	if (max_tokens >= 0) {
 		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;

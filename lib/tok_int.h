@@ -276,6 +276,8 @@ struct te_tok {
 	tk_added *added;
 	size_t nadded;
 	tk_trie trie_raw;                  /* added tokens matched on the input */
+	tk_trie trie_norm;                 /* "normalized": true ones, matched on the
+	                                    * normalized text (built by tk_tok_derive) */
 	tk_strmap added_map;
 	void *cmap;                        /* the compiled cache this te_tok points into, */
 	size_t cmap_len;                   /* or NULL (tok_cache.c) */
