@@ -209,19 +209,80 @@ is_byte_piece(const char *s, size_t n, int *byte)
 	return 1;
 }
 
+/* Whether two added-token contents can overlap in a text: one inside the
+ * other, or an end of one the start of the other. */
+static int
+overlap(const tk_added *a, const tk_added *b)
+{
+	size_t k;
+
+	if (!a->n || !b->n)
+		return 0;
+	if (memmem(a->s, a->n, b->s, b->n) || memmem(b->s, b->n, a->s, a->n))
+		return 1;
+	for (k = 1; k < a->n && k < b->n; k++)
+		if (!memcmp(a->s + a->n - k, b->s, k) || !memcmp(b->s + b->n - k, a->s, k))
+			return 1;
+	return 0;
+}
+
+/* Which added tokens are matched on the normalized text (apart[i] = 1):
+ * HF tokenizers matches the "normalized" ones after the normalizer, in what
+ * the others left.  Without a normalizer that is one leftmost-longest pass
+ * over the input unless a "normalized" token can overlap one matched
+ * before it: only those (and what overlaps them) are kept apart, so most
+ * models match all their added tokens on the input.  NULL: out of memory. */
+static uint8_t *
+added_apart(const te_tok *t)
+{
+	uint8_t *apart = calloc(t->nadded + 1, 1);
+	size_t i, j, nn = 0;
+	int changed = 1;
+
+	if (!apart)
+		return NULL;
+	for (i = 0; i < t->nadded; i++)
+		nn += t->added[i].normalized;
+	if (!nn)
+		return apart;
+	if (t->norm || nn * (t->nadded - nn) > 200000) {	/* the exact way */
+		for (i = 0; i < t->nadded; i++)
+			apart[i] = t->added[i].normalized;
+		return apart;
+	}
+	while (changed) {
+		changed = 0;
+		for (i = 0; i < t->nadded; i++) {
+			if (!t->added[i].normalized || apart[i])
+				continue;
+			for (j = 0; j < t->nadded && !apart[i]; j++)
+				if (j != i && (!t->added[j].normalized || apart[j]) &&
+				    overlap(&t->added[i], &t->added[j]))
+					apart[i] = 1, changed = 1;
+		}
+	}
+	return apart;
+}
+
 int
 tk_tok_finish(te_tok *t, te_diag *d)
 {
 	size_t i;
+	uint8_t *apart = added_apart(t);
+
+	if (!apart)
+		return te_diag_set(d, "", 0, "out of memory");
 
 	for (i = 0; i < t->nadded; i++) {
 		if (tk_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
-		/* as HF tokenizers: "normalized" ones are matched after the normalizer */
-		if (t->added[i].n && !t->added[i].normalized &&
-		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
+		if (t->added[i].n && !apart[i] &&
+		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i)) {
+			free(apart);
 			return te_diag_set(d, "", 0, "out of memory");
+		}
 	}
+	free(apart);
 	/* the vocabulary grew by doubling: the largest id + 1 */
 	while (t->nvocab && !t->piece[t->nvocab - 1])
 		t->nvocab--;
@@ -365,12 +426,15 @@ tk_tok_derive(te_tok *t, te_diag *d)
 	tk_work w;
 	size_t i;
 	int rc = 0;
+	uint8_t *apart = added_apart(t);
 
+	if (!apart)
+		return te_diag_set(d, "", 0, "out of memory");
 	memset(&w, 0, sizeof w);
 	for (i = 0; i < t->nadded && !rc; i++) {
 		const tk_added *a = &t->added[i];
 
-		if (!a->normalized || !a->n)
+		if (!apart[i] || !a->n)
 			continue;
 		w.b.n = 0;
 		free(w.os);
@@ -394,6 +458,7 @@ tk_tok_derive(te_tok *t, te_diag *d)
 	free(w.pa);
 	free(w.pb);
 	free(w.fixed);
+	free(apart);
 	return rc;
 }
 

@@ -11,6 +11,13 @@ load helper
 	[ "$output" = "$(cat "$T/tok/added-expected.txt")" ]
 }
 
+@test "tok-added: without a normalizer, as HF tokenizers (a normalized token that overlaps a raw one is matched after it)" {
+	run -0 tok-encode --no-special -m "$T/tok/added-raw.json" "$T/tok/added-texts.txt"
+	[ "$output" = "$(cat "$T/tok/added-raw-expected.txt")" ]
+	run -0 tok-encode --no-special -m "$T/tok/added-raw.json" <<<'wqz'
+	[ "$output" = "119 275" ]
+}
+
 @test "tok-added: a normalized added token found after the normalizer keeps its input span" {
 	run -0 tok-encode --no-special --offsets -m "$T/tok/added-norm.json" <<<'say <MASK>'
 	[ "$output" = "0:1 1:2 2:3 4:10" ]

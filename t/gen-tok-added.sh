@@ -3,7 +3,10 @@
 # Lowercase normalizer and added tokens that are "normalized" or not, with
 # lstrip/rstrip) and the ids Hugging Face tokenizers gives for
 # t/data/tok/added-texts.txt (one text a line) in added-expected.txt (one
-# line of ids a text, no special tokens added), by npm tokenizers@0.23.2.
+# line of ids a text, no special tokens added), by npm tokenizers@0.23.2;
+# and added-raw.json, the same tokens without a normalizer (where only a
+# "normalized" token that can overlap another is matched apart), with
+# added-raw-expected.txt.
 set -eu
 cd "$(dirname "$0")/.."
 NM=${TOKEMB_PEERS:-/opt/tokemb-peers/npm/node_modules}
@@ -30,15 +33,19 @@ const texts = [
   '[SEP] after', 'before[sep]\u2003\u00a0next', '[Sep]\u3000x', 'ﬁx fix FIX ﬁX', 'ÅB åb ÅBÅB',
   'x<Raw>y', 'x \u00a0<Raw>\u3000 y', '\u2028<Raw>\u2029', 'a\u0085<Raw>\u0085b', '<raw> <RAW>', 'wqz', 'wq qz wqzwq',
   'wörd WÖRD Wörds xwörd wörd!', 'hello<Raw>hello', '<mask><mask> <mask>', '', '   ',
-  'ＨＥＬＬＯ full width', 'He\u0301LLo hello\u0301',
+  'ＨＥＬＬＯ full width', 'He\u0301LLo hello\u0301', 'HeLLoHeLLo', 'xwqzw wqwq',
 ];
 fs.writeFileSync(dir + 'added-texts.txt', texts.join('\n') + '\n');
+j.normalizer = null;
+fs.writeFileSync(dir + 'added-raw.json', JSON.stringify(j));
 (async () => {
-  const t = Tokenizer.fromFile(dir + 'added-norm.json');
-  t.disablePadding(); t.disableTruncation();
-  const out = [];
-  for (const text of texts)
-    out.push(Array.from((await t.encode(text, null, {addSpecialTokens: false})).getIds()).join(' '));
-  fs.writeFileSync(dir + 'added-expected.txt', out.join('\n') + '\n');
+  for (const [model, exp] of [['added-norm.json', 'added-expected.txt'], ['added-raw.json', 'added-raw-expected.txt']]) {
+    const t = Tokenizer.fromFile(dir + model);
+    t.disablePadding(); t.disableTruncation();
+    const out = [];
+    for (const text of texts)
+      out.push(Array.from((await t.encode(text, null, {addSpecialTokens: false})).getIds()).join(' '));
+    fs.writeFileSync(dir + exp, out.join('\n') + '\n');
+  }
 })();
 JS
