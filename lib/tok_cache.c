@@ -21,6 +21,9 @@
 #include "util_int.h"
 
 #define TC_MAGIC "TOKEMBc\n"
+/* Bump when what the image holds changes meaning without changing a
+ * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
+ * the fingerprint catches layout and hash changes, not rule changes. */
 #define TC_VERSION 1
 #define TC_ALIGN 64
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
