@@ -29,6 +29,7 @@ usage(FILE *fp, int status)
 		      "      --allow-special   special-token text in the input is the special token\n"
 		      "  -z, --null            documents end with NUL, not newline (output too)\n"
 		      "      --threads N       encode with N threads (output order kept)\n"
+		      "      --no-cache        neither use nor make the compiled tokenizer cache\n"
 		      "  -h, --help            this help\n"
 		      "      --version         version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
@@ -417,7 +418,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_NOSPECIAL = 256, O_TOKENS, O_OFFSETS, O_TOTAL, O_MAX, O_AS_TEXT, O_ALLOW,
-	       O_THREADS, O_VERSION };
+	       O_THREADS, O_VERSION, O_NOCACHE };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"no-special", no_argument, NULL, O_NOSPECIAL},
@@ -430,6 +431,7 @@ main(int argc, char **argv)
 		{"allow-special", no_argument, NULL, O_ALLOW},
 		{"null", no_argument, NULL, 'z'},
 		{"threads", required_argument, NULL, O_THREADS},
+		{"no-cache", no_argument, NULL, O_NOCACHE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
@@ -466,6 +468,7 @@ main(int argc, char **argv)
 		case O_THREADS:
 			cfg.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
 			break;
+		case O_NOCACHE: setenv("TOKEMB_CACHE", "0", 1); break;
 		case 'h': usage(stdout, 0); break;
 		case O_VERSION: print_version();
 		default: usage_error(usage_line, NULL);

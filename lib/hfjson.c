@@ -20,6 +20,7 @@ typedef struct hf {
 	/* model.vocab (an object) and model.merges, found by the fast scanner
 	 * and parsed without cJSON (they are most of a big file) */
 	const char *vocab, *merges;
+	size_t vocab_n;                    /* bytes of the vocab object */
 } hf;
 
 /* ------------------------------------------- a fast path for big lists */
@@ -112,56 +113,77 @@ jstring(const char *p, tk_buf *out)
 	}
 }
 
-/* Skip one JSON value at p; returns its end or NULL. */
+/* Skip one JSON value at p; returns its end or NULL.  Inside an object
+ * or array only quotes, backslashes and brackets matter (the vocabulary and
+ * merges of a big model are most of its file: this runs over them once). */
 static const char *
 jskip(const char *p)
 {
+	static unsigned char cls[256];	/* 1 quote, 2 open, 3 close, 4 NUL */
 	int depth = 0;
 
+	if (!cls['"']) {
+		cls['{'] = cls['['] = 2;
+		cls['}'] = cls[']'] = 3;
+		cls[0] = 4;
+		__atomic_store_n(&cls['"'], 1, __ATOMIC_RELEASE);
+	}
 	p = ws(p);
-	for (;;) {
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++)
-				if (*p == '\\' && p[1])
-					p++;
-			if (!*p)
-				return NULL;
+	if (*p != '"' && *p != '{' && *p != '[') {	/* a number or a literal */
+		if (!*p || *p == '}' || *p == ']')
+			return NULL;
+		while (*p && !strchr(",}] \n\r\t", *p))
 			p++;
-		} else if (*p == '{' || *p == '[') {
+		return p;
+	}
+	for (;;) {
+		unsigned char c;
+
+		while (!cls[(unsigned char)*p])
+			p++;
+		c = cls[(unsigned char)*p];
+		if (c == 1) {
+			for (p++; *p != '"'; p++) {
+				if (!*p)
+					return NULL;
+				if (*p == '\\' && !*++p)
+					return NULL;
+			}
+			p++;
+			if (!depth)
+				return p;
+		} else if (c == 2) {
 			depth++;
 			p++;
-			continue;
-		} else if (*p == '}' || *p == ']') {
+		} else if (c == 3) {
 			if (--depth < 0)
 				return NULL;
 			p++;
-		} else if (!*p) {
-			return NULL;
-		} else if (!depth) {	/* a number or a literal */
-			while (*p && !strchr(",}] \n\r\t", *p))
-				p++;
-			return p;
+			if (!depth)
+				return p;
 		} else {
-			p++;
-			continue;
+			return NULL;
 		}
-		if (!depth)
-			return p;
 	}
 }
 
 /* Find the spans of model.vocab (when an object) and model.merges in the
- * text and blank them (the copy handed to cJSON then stays small). */
-static void
-find_big(hf *h, char *text)
+ * text: h->vocab and h->merges point at them, and the returned copy of the
+ * text has each replaced by 0 and its newlines (so that cJSON parses
+ * little, and line numbers stay those of the file).  NULL: out of memory. */
+static char *
+find_big(hf *h, const char *text, size_t size)
 {
-	tk_buf key = {0};
-	const char *p = ws(text);
+	tk_buf key = {0}, k2 = {0};
+	const char *p = ws(text), *span[2][2] = {{NULL, NULL}, {NULL, NULL}};
+	char *skel, *o;
+	size_t keep = size;
+	int i;
 
 	if (*p++ != '{')
-		return;
+		goto copy;
 	for (;;) {
-		const char *v;
+		const char *v, *end = NULL;
 
 		p = ws(p);
 		if (*p != '"' || !(p = jstring(p, &key)))
@@ -172,7 +194,6 @@ find_big(hf *h, char *text)
 		v = ws(p);
 		if (!strcmp(key.s, "model") && *v == '{') {
 			const char *q = v + 1;
-			tk_buf k2 = {0};
 
 			for (;;) {
 				const char *w, *e;
@@ -186,41 +207,71 @@ find_big(hf *h, char *text)
 				w = ws(q);
 				if (!(e = jskip(w)))
 					break;
-				if ((!strcmp(k2.s, "vocab") && *w == '{') ||
-				    (!strcmp(k2.s, "merges") && *w == '[')) {
-					size_t off = (size_t)(w - text), len = (size_t)(e - w);
-					char *copy = malloc(len + 1);
-
-					if (!copy)
-						break;
-					memcpy(copy, w, len);
-					copy[len] = 0;
-					if (*w == '{')
-						h->vocab = copy;
-					else
-						h->merges = copy;
-					for (size_t z = 0; z < len; z++)
-						if (text[off + z] != '\n')
-							text[off + z] = ' ';
-					text[off] = '0';
-				}
+				if (!strcmp(k2.s, "vocab") && *w == '{')
+					span[0][0] = w, span[0][1] = e;
+				else if (!strcmp(k2.s, "merges") && *w == '[')
+					span[1][0] = w, span[1][1] = e;
 				q = ws(e);
 				if (*q == ',') {
 					q++;
 					continue;
 				}
+				if (*q == '}')
+					end = q + 1;	/* the model is skipped once */
 				break;
 			}
-			tk_buf_release(&k2);
 		}
-		if (!(p = jskip(v)))
+		if (!(p = end ? end : jskip(v)))
 			break;
 		p = ws(p);
 		if (*p != ',')
 			break;
 		p++;
 	}
+copy:
 	tk_buf_release(&key);
+	tk_buf_release(&k2);
+	if (span[0][0] && span[1][0] && span[1][0] < span[0][0]) {	/* in text order */
+		const char *t0 = span[0][0], *t1 = span[0][1];
+
+		span[0][0] = span[1][0], span[0][1] = span[1][1];
+		span[1][0] = t0, span[1][1] = t1;
+	}
+	for (i = 0; i < 2; i++) {
+		const char *q;
+
+		if (!span[i][0])
+			continue;
+		keep -= (size_t)(span[i][1] - span[i][0]) - 1;
+		for (q = span[i][0]; (q = memchr(q, '\n', (size_t)(span[i][1] - q))); q++)
+			keep++;
+	}
+	if (!(skel = malloc(keep + 1)))
+		return NULL;
+	o = skel;
+	p = text;
+	for (i = 0; i < 2; i++) {
+		const char *q;
+
+		if (!span[i][0])
+			continue;
+		memcpy(o, p, (size_t)(span[i][0] - p));
+		o += span[i][0] - p;
+		*o++ = '0';
+		for (q = span[i][0]; (q = memchr(q, '\n', (size_t)(span[i][1] - q))); q++)
+			*o++ = '\n';
+		p = span[i][1];
+	}
+	memcpy(o, p, (size_t)(text + size - p));
+	o += text + size - p;
+	*o = 0;
+	for (i = 0; i < 2; i++)
+		if (span[i][0] && *span[i][0] == '{') {
+			h->vocab = span[i][0];
+			h->vocab_n = (size_t)(span[i][1] - span[i][0]);
+		}
+	h->merges = span[0][0] && *span[0][0] == '[' ? span[0][0] : span[1][0] && *span[1][0] == '[' ? span[1][0] : NULL;
+	return skel;
 }
 
 /* The line of the first "type": "name" in the file, for messages. */
@@ -750,7 +801,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 
 		/* an entry is about 16 bytes: room for the keys at once */
 		if (tk_strmap_reserve(h->t->mtype == TK_M_BPE ? &h->t->bpe.vocab : &h->t->wp.vocab,
-		                      strlen(h->vocab) / 16 + 16))
+		                      h->vocab_n / 16 + 16))
 			return bad(h, "out of memory%s", "");
 		for (;;) {
 			char *end;
@@ -891,34 +942,91 @@ bpe_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
 	return 0;
 }
 
+/* Merges as ids, in rank order, before they go into the pair map (whose
+ * size is then known).  Their tokens are looked up TK_GET_MANY / 3 merges
+ * at a time (the lookups are most of the load of a big BPE model). */
+#define MBATCH (TK_GET_MANY / 3)
+typedef struct mlist {
+	int32_t *v;                        /* (left, right, merged) triples */
+	size_t n, cap;
+	tk_buf keys;                       /* the batch: left, right, left+right */
+	size_t off[TK_GET_MANY + 1], nb;
+	int skip[MBATCH];                  /* a token that is not in the byte alphabet */
+} mlist;
+
+static int
+merges_flush(const hf *h, mlist *ml)
+{
+	const char *k[TK_GET_MANY];
+	size_t n[TK_GET_MANY], i;
+	int32_t id[TK_GET_MANY];
+
+	if (ml->n + 3 * ml->nb > ml->cap) {
+		size_t cap = ml->cap ? ml->cap : 3 * 4096;
+		int32_t *v;
+
+		while (cap < ml->n + 3 * ml->nb)
+			cap *= 2;
+		if (!(v = realloc(ml->v, cap * sizeof *v)))
+			return bad(h, "out of memory%s", "");
+		ml->v = v;
+		ml->cap = cap;
+	}
+	for (i = 0; i < 3 * ml->nb; i++) {
+		k[i] = ml->keys.s + ml->off[i];
+		n[i] = ml->off[i + 1] - ml->off[i];
+	}
+	tk_strmap_get_many(&h->t->bpe.vocab, 3 * ml->nb, k, n, id);
+	for (i = 0; i < ml->nb; i++) {
+		int32_t *x = ml->v + ml->n;
+
+		if (ml->skip[i]) {
+			x[0] = x[1] = x[2] = -1;	/* keeps its rank */
+		} else if (id[3 * i] < 0 || id[3 * i + 1] < 0 || id[3 * i + 2] < 0) {
+			char msg[64];
+			size_t ln = n[3 * i], rn = n[3 * i + 1];
+
+			snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), k[3 * i],
+			         (int)(rn > 20 ? 20 : rn), k[3 * i + 1]);
+			return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
+		} else {
+			x[0] = id[3 * i];
+			x[1] = id[3 * i + 1];
+			x[2] = id[3 * i + 2];
+		}
+		ml->n += 3;
+	}
+	ml->nb = 0;
+	ml->keys.n = 0;
+	return 0;
+}
+
 static int
 bpe_merge_one(const hf *h, const char *l, size_t ln, const char *r, size_t rn, void *ctx)
 {
 	te_tok *t = h->t;
-	tk_bpe *b = &t->bpe;
-	uint32_t *rank = ctx;
-	char key[4096], key2[4096], cat[8192];
-	size_t kn, kn2;
-	int32_t a, bb, mid;
+	mlist *ml = ctx;
+	char key[4096], key2[4096];
+	size_t kn, kn2, j = 3 * ml->nb;
 
 	if (model_key(t, l, ln, key, sizeof key, &kn) || model_key(t, r, rn, key2, sizeof key2, &kn2)) {
-		(*rank)++;
-		return 0;
+		ml->skip[ml->nb] = 1;
+		kn = kn2 = 0;
+	} else {
+		ml->skip[ml->nb] = 0;
 	}
-	a = tk_strmap_get(&b->vocab, key, kn);
-	bb = tk_strmap_get(&b->vocab, key2, kn2);
-	memcpy(cat, key, kn);
-	memcpy(cat + kn, key2, kn2);
-	mid = tk_strmap_get(&b->vocab, cat, kn + kn2);
-	if (a < 0 || bb < 0 || mid < 0) {
-		char msg[64];
-
-		snprintf(msg, sizeof msg, "%.*s %.*s", (int)(ln > 20 ? 20 : ln), l,
-		         (int)(rn > 20 ? 20 : rn), r);
-		return bad(h, "merge '%s' uses a token not in the vocabulary", msg);
-	}
-	if (tk_pairmap_put(&b->merges, a, bb, (*rank)++, mid))
+	ml->off[j] = ml->keys.n;
+	if (tk_buf_put(&ml->keys, key, kn))
 		return bad(h, "out of memory%s", "");
+	ml->off[j + 1] = ml->keys.n;
+	if (tk_buf_put(&ml->keys, key2, kn2))
+		return bad(h, "out of memory%s", "");
+	ml->off[j + 2] = ml->keys.n;
+	if (tk_buf_put(&ml->keys, key, kn) || tk_buf_put(&ml->keys, key2, kn2))
+		return bad(h, "out of memory%s", "");
+	ml->off[j + 3] = ml->keys.n;
+	if (++ml->nb == MBATCH)
+		return merges_flush(h, ml);
 	return 0;
 }
 
@@ -933,9 +1041,10 @@ parse_bpe(const hf *h, const cJSON *m)
 	           *ew = jstr(m, "end_of_word_suffix");
 	char key[4096];
 	size_t kn;
-	uint32_t rank = 0;
-	int i;
+	mlist ml;
+	long i;
 
+	memset(&ml, 0, sizeof ml);
 	if ((cp && *cp) || (ew && *ew))
 		return te_diag_set(h->d, h->path, line_of(h, "continuing_subword_prefix"),
 		                   "BPE with a continuing_subword_prefix or end_of_word_suffix is not supported");
@@ -961,13 +1070,30 @@ parse_bpe(const hf *h, const cJSON *m)
 		} else if (b->byte_fallback) {
 			char bp[8];
 
-			snprintf(bp, sizeof bp, "<0x%02X>", i);
+			snprintf(bp, sizeof bp, "<0x%02X>", (unsigned)i);
 			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
 		}
 	}
-	if (h->merges && tk_pairmap_reserve(&b->merges, strlen(h->merges) / 14 + 16))
+	if (each_merge(h, merges, bpe_merge_one, &ml) || (ml.nb && merges_flush(h, &ml))) {
+		free(ml.v);
+		tk_buf_release(&ml.keys);
+		return -1;
+	}
+	tk_buf_release(&ml.keys);
+	if (ml.n && tk_pairmap_reserve(&b->merges, ml.n / 3)) {
+		free(ml.v);
 		return bad(h, "out of memory%s", "");
-	return each_merge(h, merges, bpe_merge_one, &rank);
+	}
+	for (i = 0; (size_t)i < ml.n / 3; i++) {
+		const int32_t *x = ml.v + 3 * (size_t)i;
+
+		if (x[0] >= 0 && tk_pairmap_put(&b->merges, x[0], x[1], (uint32_t)i, x[2])) {
+			free(ml.v);
+			return bad(h, "out of memory%s", "");
+		}
+	}
+	free(ml.v);
+	return 0;
 }
 
 static int
@@ -1001,59 +1127,114 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 	return 0;
 }
 
+int
+tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d)
+{
+	t->mtype = TK_M_UNIGRAM;
+	t->algo = "Unigram";
+	t->unigram = te_unigram_new(n, (const char *const *)t->piece, NULL, scores, NULL, t->unk,
+	                            t->byte_fallback, TE_UNIGRAM_HF, d);
+	if (!t->unigram) {
+		if (d && !d->file[0])
+			snprintf(d->file, sizeof d->file, "%s", path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_unigram(const hf *h, const cJSON *m)
 {
 	te_tok *t = h->t;
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab"), *e;
 	size_t n = (size_t)cJSON_GetArraySize(vocab), i = 0;
-	const char **pieces = calloc(n ? n : 1, sizeof *pieces);
 	double *scores = calloc(n ? n : 1, sizeof *scores);
-	int rc = -1;
 
 	t->mtype = TK_M_UNIGRAM;
 	t->algo = "Unigram";
-	if (!pieces || !scores) {
-		bad(h, "out of memory%s", "");
-		goto out;
-	}
+	if (!scores)
+		return bad(h, "out of memory%s", "");
 	cJSON_ArrayForEach(e, vocab) {
 		const cJSON *p = cJSON_GetArrayItem(e, 0), *sc = cJSON_GetArrayItem(e, 1);
 
 		if (!cJSON_IsString(p) || !cJSON_IsNumber(sc)) {
-			bad(h, "bad Unigram vocabulary entry%s", "");
-			goto out;
+			free(scores);
+			return bad(h, "bad Unigram vocabulary entry%s", "");
 		}
-		pieces[i] = p->valuestring;
 		scores[i] = sc->valuedouble;
 		if (tk_tok_set_vocab(t, (int32_t)i, p->valuestring, strlen(p->valuestring))) {
-			bad(h, "out of memory%s", "");
-			goto out;
+			free(scores);
+			return bad(h, "out of memory%s", "");
 		}
 		i++;
 	}
+	t->uni_score = scores;	/* kept for the cache; freed with t */
+	t->uni_n = n;
 	t->unk = (int32_t)jnum(m, "unk_id", -1);
 	t->byte_fallback = jbool(m, "byte_fallback", 0);
-	t->unigram = te_unigram_new(n, pieces, NULL, scores, NULL, t->unk, t->byte_fallback,
-	                            TE_UNIGRAM_HF, h->d);
-	if (!t->unigram) {
-		if (h->d && !h->d->file[0])
-			snprintf(h->d->file, sizeof h->d->file, "%s", h->path);
-		goto out;
+	if (n && !t->piece)
+		return bad(h, "out of memory%s", "");
+	return tk_hf_unigram(t, n, scores, h->path, h->d);
+}
+
+/* The parts of a tokenizer.json around the model: the pre-tokenizer first
+ * (it says whether the model is byte-level), then the normalizer, decoder,
+ * post-processor and truncation. */
+static int
+parse_pipeline(hf *h, const cJSON *root)
+{
+	te_tok *t = h->t;
+	const cJSON *e, *x;
+
+	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+	if (cJSON_IsObject(e) && !(t->pre = parse_pre(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+	if (cJSON_IsObject(e) && !(t->norm = parse_norm(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "decoder");
+	if (cJSON_IsObject(e) && !(t->dec = parse_dec(h, e)))
+		return -1;
+	e = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
+	if (cJSON_IsObject(e) && parse_post(h, e))
+		return -1;
+	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl)))
+		return bad(h, "out of memory%s", "");
+	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+	if (cJSON_IsObject(x))
+		t->max_length = (long)jnum(x, "max_length", -1);
+	return 0;
+}
+
+int
+tk_hf_pipeline(te_tok *t, const char *skel, const char *path, te_diag *d)
+{
+	cJSON *root = cJSON_Parse(skel);
+	hf h;
+	int rc;
+
+	if (!root || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return te_diag_set(d, path, 0, "bad pipeline in the cache");
 	}
-	rc = 0;
-out:
-	free(pieces);
-	free(scores);
+	h.t = t;
+	h.path = path;
+	h.text = skel;
+	h.d = d;
+	h.vocab = h.merges = NULL;
+	h.vocab_n = 0;
+	rc = parse_pipeline(&h, root);
+	cJSON_Delete(root);
 	return rc;
 }
 
 int
-tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
+tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 {
 	size_t size;
 	char *text = te_read_file(path, (size_t)1 << 31, &size, d);
 	cJSON *root = NULL, *x, *e;
+	char *sk = NULL;
 	hf h;
 	int rc = -1;
 	const char *mt;
@@ -1065,14 +1246,19 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 	h.text = text;
 	h.d = d;
 	h.vocab = h.merges = NULL;
-	find_big(&h, text);
-	root = cJSON_ParseWithLength(text, size);
+	h.vocab_n = 0;
+	if (!(sk = find_big(&h, text, size))) {
+		te_diag_set(d, path, 0, "out of memory");
+		goto out;
+	}
+	h.text = sk;
+	root = cJSON_Parse(sk);
 	if (!root || !cJSON_IsObject(root)) {
 		const char *ep = cJSON_GetErrorPtr();
 		long line = 1;
 
-		if (ep && ep >= text && ep <= text + size)
-			for (const char *q = text; q < ep; q++)
+		if (ep && ep >= sk && ep <= sk + strlen(sk))
+			for (const char *q = sk; q < ep; q++)
 				line += *q == '\n';
 		else
 			line = 0;
@@ -1084,15 +1270,7 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		bad(&h, "no \"model\" object: not a tokenizer.json%s", "");
 		goto out;
 	}
-	/* the pre-tokenizer first: it says whether the model is byte-level */
-	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
-	if (cJSON_IsObject(e) && !(t->pre = parse_pre(&h, e)))
-		goto out;
-	e = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
-	if (cJSON_IsObject(e) && !(t->norm = parse_norm(&h, e)))
-		goto out;
-	e = cJSON_GetObjectItemCaseSensitive(root, "decoder");
-	if (cJSON_IsObject(e) && !(t->dec = parse_dec(&h, e)))
+	if (parse_pipeline(&h, root))
 		goto out;
 	mt = jstr(x, "type");
 	if (!mt) {	/* older files leave it out: guess from the fields */
@@ -1118,16 +1296,6 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 		unknown(&h, "model", mt);
 		goto out;
 	}
-	e = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
-	if (cJSON_IsObject(e) && parse_post(&h, e))
-		goto out;
-	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl))) {
-		bad(&h, "out of memory%s", "");
-		goto out;
-	}
-	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-	if (cJSON_IsObject(x))
-		t->max_length = (long)jnum(x, "max_length", -1);
 	x = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
 	cJSON_ArrayForEach(e, x) {
 		tk_added a = {0};
@@ -1150,11 +1318,18 @@ tk_load_hf_json(te_tok *t, const char *path, te_diag *d)
 			goto out;
 		}
 	}
+	if (skel) {	/* the pipeline alone: the cache holds the rest */
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "added_tokens");
+		cJSON_DeleteItemFromObjectCaseSensitive(root, "model");
+		if (!(*skel = cJSON_PrintUnformatted(root))) {
+			bad(&h, "out of memory%s", "");
+			goto out;
+		}
+	}
 	rc = 0;
 out:
 	cJSON_Delete(root);
-	free((char *)h.vocab);
-	free((char *)h.merges);
+	free(sk);
 	free(text);
 	return rc;
 }

@@ -108,8 +108,36 @@ set_piece(te_tok *t, int32_t id, const char *b, size_t n)
 	return tk_tok_set_vocab(t, id, buf, k);
 }
 
+/* The split pattern, decoder and (empty) template of an encoding. */
 int
-tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
+tk_tiktoken_pipeline(te_tok *t, const char *enc, const char *path, te_diag *d)
+{
+	const char *pat = !strcmp(enc, "cl100k_base") || !strcmp(enc, "llama3") ? pat_cl100k :
+	                  !strcmp(enc, "o200k_base") ? pat_o200k : pat_gpt2;
+	tk_pre *p;
+	tk_dec *dec;
+
+	if (!(p = calloc(1, sizeof *p)) || !(dec = calloc(1, sizeof *dec))) {
+		free(p);
+		return te_diag_set(d, path, 0, "out of memory");
+	}
+	p->type = TK_P_SPLIT;
+	p->behavior = TK_ISOLATED;
+	t->pre = p;
+	if (!(p->scanner = tk_scanner_for(pat)) && !(p->re = tk_regex_new(pat, strlen(pat), d))) {
+		free(dec);
+		return -1;
+	}
+	dec->type = TK_D_BYTELEVEL;
+	t->dec = dec;
+	if (!(t->tpl = calloc(1, sizeof *t->tpl)))
+		return te_diag_set(d, path, 0, "out of memory");
+	t->ntpl = 1;
+	return 0;
+}
+
+int
+tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_diag *d)
 {
 	FILE *fp = fopen(path, "rb");
 	char *line = NULL, tok[1024];
@@ -117,13 +145,10 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 	ssize_t n;
 	long lineno = 0, maxid = -1;
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	const char *pat;
 	const spec *sp;
 	spec llama[260];
 	char llama_names[256][40];
 	int i;
-	tk_pre *p;
-	tk_dec *dec;
 
 	if (!fp)
 		return te_diag_set(d, path, 0, "%s", strerror(errno));
@@ -188,9 +213,9 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 		      maxid == 127999 ? "llama3" : maxid >= 199000 ? "o200k_base" :
 		      maxid >= 100000 ? "cl100k_base" : "r50k_base";
 	if (!strcmp(enc, "cl100k_base")) {
-		pat = pat_cl100k, sp = sp_cl100k;
+		sp = sp_cl100k;
 	} else if (!strcmp(enc, "o200k_base")) {
-		pat = pat_o200k, sp = sp_o200k;
+		sp = sp_o200k;
 	} else if (!strcmp(enc, "llama3")) {
 		static const char *first[] = {"<|begin_of_text|>", "<|end_of_text|>",
 			"<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
@@ -208,9 +233,9 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 			llama[i].id = 128000 + i;
 		}
 		llama[256].s = NULL;
-		pat = pat_cl100k, sp = llama;
+		sp = llama;
 	} else {
-		pat = pat_gpt2, sp = sp_r50k;
+		sp = sp_r50k;
 	}
 	for (; sp->s; sp++) {
 		tk_added a = {0};
@@ -222,22 +247,10 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d)
 		if (tk_tok_add_added(t, &a))
 			return te_diag_set(d, path, 0, "out of memory");
 	}
-	if (!(p = calloc(1, sizeof *p)) || !(dec = calloc(1, sizeof *dec))) {
-		free(p);
-		return te_diag_set(d, path, 0, "out of memory");
-	}
-	p->type = TK_P_SPLIT;
-	p->behavior = TK_ISOLATED;
-	t->pre = p;
-	if (!(p->scanner = tk_scanner_for(pat)) && !(p->re = tk_regex_new(pat, strlen(pat), d))) {
-		free(dec);
+	if (tk_tiktoken_pipeline(t, enc, path, d))
 		return -1;
-	}
-	dec->type = TK_D_BYTELEVEL;
-	t->dec = dec;
-	if (!(t->tpl = calloc(1, sizeof *t->tpl)))
+	if (skel && !(*skel = strdup(enc)))
 		return te_diag_set(d, path, 0, "out of memory");
-	t->ntpl = 1;
 	return 0;
 bad:
 	free(line);

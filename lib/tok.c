@@ -209,17 +209,83 @@ is_byte_piece(const char *s, size_t n, int *byte)
 	return 1;
 }
 
+/* Whether two added-token contents can overlap in a text: one inside the
+ * other, or an end of one the start of the other. */
+static int
+overlap(const tk_added *a, const tk_added *b)
+{
+	size_t k;
+
+	if (!a->n || !b->n)
+		return 0;
+	if (memmem(a->s, a->n, b->s, b->n) || memmem(b->s, b->n, a->s, a->n))
+		return 1;
+	for (k = 1; k < a->n && k < b->n; k++)
+		if (!memcmp(a->s + a->n - k, b->s, k) || !memcmp(b->s + b->n - k, a->s, k))
+			return 1;
+	return 0;
+}
+
+/* Which added tokens are matched on the normalized text (apart[i] = 1):
+ * HF tokenizers matches the "normalized" ones after the normalizer, in what
+ * the others left.  Without a normalizer that is one leftmost-longest pass
+ * over the input unless a "normalized" token can overlap one matched
+ * before it: only those (and what overlaps them) are kept apart, so most
+ * models match all their added tokens on the input.  NULL: out of memory. */
+static uint8_t *
+added_apart(const te_tok *t)
+{
+	uint8_t *apart = calloc(t->nadded + 1, 1);
+	size_t i, j, nn = 0;
+	int changed = 1;
+
+	if (!apart)
+		return NULL;
+	for (i = 0; i < t->nadded; i++)
+		nn += t->added[i].normalized;
+	if (!nn)
+		return apart;
+	if (t->norm || nn * (t->nadded - nn) > 200000) {	/* the exact way */
+		for (i = 0; i < t->nadded; i++)
+			apart[i] = t->added[i].normalized;
+		return apart;
+	}
+	while (changed) {
+		changed = 0;
+		for (i = 0; i < t->nadded; i++) {
+			if (!t->added[i].normalized || apart[i])
+				continue;
+			for (j = 0; j < t->nadded && !apart[i]; j++)
+				if (j != i && (!t->added[j].normalized || apart[j]) &&
+				    overlap(&t->added[i], &t->added[j]))
+					apart[i] = 1, changed = 1;
+		}
+	}
+	return apart;
+}
+
 int
 tk_tok_finish(te_tok *t, te_diag *d)
 {
 	size_t i;
+	uint8_t *apart = added_apart(t);
+
+	if (!apart)
+		return te_diag_set(d, "", 0, "out of memory");
 
 	for (i = 0; i < t->nadded; i++) {
 		if (tk_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
-		if (t->added[i].n && trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i))
+		if (t->added[i].n && !apart[i] &&
+		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i)) {
+			free(apart);
 			return te_diag_set(d, "", 0, "out of memory");
+		}
 	}
+	free(apart);
+	/* the vocabulary grew by doubling: the largest id + 1 */
+	while (t->nvocab && !t->piece[t->nvocab - 1])
+		t->nvocab--;
 	/* raw bytes of each id where they differ from its string */
 	for (i = 0; i < t->nvocab; i++) {
 		char tmp[1024];
@@ -276,9 +342,9 @@ is_dir(const char *p)
 te_tok *
 te_tok_load(const char *path, te_diag *d)
 {
-	char *res = te_model_resolve(path, d), *file = NULL, *name;
+	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want;
 	te_tok *t = NULL;
-	int rc = -1;
+	int rc = -1, kind;
 
 	if (!res)
 		return NULL;
@@ -311,15 +377,22 @@ te_tok_load(const char *path, te_diag *d)
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
 	}
+	kind = ends_with(file, ".json") ? TK_SRC_HF :
+	       ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file) ? TK_SRC_TIKTOKEN : 0;
+	if (kind && tk_cache_enabled() && (t = tk_cache_load(file, base_name(name), kind))) {
+		rc = 0;
+		goto out;
+	}
 	t = tk_tok_new(base_name(name));
 	if (!t) {
 		te_diag_set(d, path, 0, "out of memory");
 		goto out;
 	}
-	if (ends_with(file, ".json")) {
-		rc = tk_load_hf_json(t, file, d);
-	} else if (ends_with(file, ".tiktoken") || tk_is_tiktoken_file(file)) {
-		rc = tk_load_tiktoken(t, file, NULL, d);
+	want = kind && tk_cache_enabled() ? &skel : NULL;
+	if (kind == TK_SRC_HF) {
+		rc = tk_load_hf_json(t, file, want, d);
+	} else if (kind == TK_SRC_TIKTOKEN) {
+		rc = tk_load_tiktoken(t, file, NULL, want, d);
 	} else if (ends_with(file, ".gguf")) {
 		rc = tk_load_gguf(t, file, d);
 	} else if (ends_with(file, ".model")) {
@@ -329,14 +402,64 @@ te_tok_load(const char *path, te_diag *d)
 	}
 	if (!rc)
 		rc = tk_tok_finish(t, d);
+	if (!rc)
+		rc = tk_tok_derive(t, d);
+	if (!rc && skel)
+		tk_cache_save(t, file, kind, skel);	/* best effort: see tokemb(5) */
 out:
 	if (rc) {
 		te_tok_free(t);
 		t = NULL;
 	}
+	free(skel);
 	free(file);
 	free(res);
 	return t;
+}
+
+/* Tables built from the loaded tokenizer, after a source load and after a
+ * cache is mapped: the trie of the "normalized" added tokens, whose
+ * contents are normalized as HF tokenizers does before matching them. */
+int
+tk_tok_derive(te_tok *t, te_diag *d)
+{
+	tk_work w;
+	size_t i;
+	int rc = 0;
+	uint8_t *apart = added_apart(t);
+
+	if (!apart)
+		return te_diag_set(d, "", 0, "out of memory");
+	memset(&w, 0, sizeof w);
+	for (i = 0; i < t->nadded && !rc; i++) {
+		const tk_added *a = &t->added[i];
+
+		if (!apart[i] || !a->n)
+			continue;
+		w.b.n = 0;
+		free(w.os);
+		free(w.oe);
+		w.os = w.oe = NULL;
+		w.base = 0;
+		if (tk_buf_put(&w.b, a->s, a->n)) {
+			rc = te_diag_set(d, "", 0, "out of memory");
+			break;
+		}
+		if (t->norm && tk_normalize(t->norm, &w, d)) {
+			rc = -1;
+			break;
+		}
+		if (w.b.n && trie_add(&t->trie_norm, w.b.s, w.b.n, (int32_t)i))
+			rc = te_diag_set(d, "", 0, "out of memory");
+	}
+	free(w.b.s);
+	free(w.os);
+	free(w.oe);
+	free(w.pa);
+	free(w.pb);
+	free(w.fixed);
+	free(apart);
+	return rc;
 }
 
 static void
@@ -362,6 +485,9 @@ te_tok_free(te_tok *t)
 
 	if (!t)
 		return;
+	if (t->cmap)
+		tk_cache_unmap(t);
+	free(t->uni_score);
 	for (i = 0; i < t->arena.nblk; i++)
 		free(t->arena.blk[i]);
 	free(t->arena.blk);
@@ -381,6 +507,8 @@ te_tok_free(te_tok *t)
 	free(t->added);
 	tk_pairmap_release(&t->trie_raw.edge);
 	free(t->trie_raw.term);
+	tk_pairmap_release(&t->trie_norm.edge);
+	free(t->trie_norm.term);
 	tk_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
 	tk_wordpiece_release(&t->wp);
@@ -481,17 +609,61 @@ thread_scratch(void)
 	scratch_registered = 1;
 }
 
+/* Unicode White_Space, Rust's char::is_whitespace: what HF tokenizers'
+ * lstrip and rstrip take off around an added token. */
+static int
+is_ws(int32_t cp)
+{
+	return (cp >= 9 && cp <= 13) || cp == ' ' || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
+	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+	       cp == 0x205f || cp == 0x3000;
+}
+
+/* Where the whitespace that ends s[lo, i) starts. */
+static size_t
+ws_back(const char *s, size_t lo, size_t i)
+{
+	while (i > lo) {
+		size_t k = i - 1;
+		int len;
+		int32_t cp;
+
+		while (k > lo && ((unsigned char)s[k] & 0xc0) == 0x80 && i - k < 4)
+			k--;
+		cp = tk_utf8_dec((const unsigned char *)s + k, i - k, &len);
+		if (k + (size_t)len != i || !is_ws(cp))
+			break;
+		i = k;
+	}
+	return i;
+}
+
+/* Where the whitespace that starts s[i, n) ends. */
+static size_t
+ws_fwd(const char *s, size_t n, size_t i)
+{
+	while (i < n) {
+		int len;
+		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+
+		if (!is_ws(cp))
+			break;
+		i += (size_t)len;
+	}
+	return i;
+}
+
 static int
 is_word_char(int32_t cp)
 {
 	return cp == '_' || (cp >= 0 && (tk_uclass(cp) & (TK_U_L | TK_U_N | TK_U_M)));
 }
 
-/* The longest added token starting at s[i], or -1; *end is set past it. */
+/* The longest added token of tr starting at s[i], or -1; *end is set past it. */
 static int32_t
-match_added(const te_tok *t, const char *s, size_t n, size_t i, int special, size_t *end)
+match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t i, int special,
+            size_t *end)
 {
-	const tk_trie *tr = &t->trie_raw;
 	int32_t node = 0, best = -1;
 	size_t j;
 
@@ -627,9 +799,43 @@ cache_put(cent *c, uint64_t h, const char *s, size_t n, const tk_out *o)
 	}
 }
 
-/* Normalize, pre-tokenize and encode text[a, b) (no added tokens in it). */
+/* Split the normalized text of w at the "normalized" added tokens (as
+ * the input is split at the others): their pieces are fixed to their id,
+ * whitespace stripped by lstrip/rstrip is dropped. */
 static int
-encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
+split_added_norm(const te_tok *t, tk_work *w, int special)
+{
+	const char *s = w->b.s;
+	size_t n = w->b.n, i = 0, seg = 0;
+
+	while (i < n) {
+		size_t end, ms = i, me;
+		int32_t ai;
+
+		if (!t->trie_norm.first[(unsigned char)s[i]] ||
+		    (ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
+			i++;
+			continue;
+		}
+		me = end;
+		if (t->added[ai].lstrip)
+			ms = ws_back(s, seg, ms);
+		if (t->added[ai].rstrip)
+			me = ws_fwd(s, n, me);
+		if ((ms > seg && tk_work_push(w, seg, ms, -1)) || tk_work_push(w, i, end, t->added[ai].id))
+			return -1;
+		seg = i = me;
+	}
+	if ((seg < n || !w->np) && tk_work_push(w, seg, n, -1))
+		return -1;
+	return 0;
+}
+
+/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
+ * tokens in it). */
+static int
+encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
+               te_diag *d)
 {
 	tk_work *w = &tw;
 	size_t i, k;
@@ -639,7 +845,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 	if (t->spm)
 		return encode_spm(t, text, a, b, e, d);
 	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
-	fs = tk_fast_ok(t);
+	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
 	if (fs && !t->norm) {
 		thread_scratch();
 		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
@@ -662,7 +868,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc
 			goto oom;
 		return 0;
 	}
-	if (tk_work_push(w, 0, w->b.n, -1))
+	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
 		goto oom;
 	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
 		return -1;
@@ -793,25 +999,23 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		int32_t ai;
 
 		if (!t->trie_raw.first[(unsigned char)text[i]] ||
-		    (ai = match_added(t, text, len, i, special, &end)) < 0) {
+		    (ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
 			i++;
 			continue;
 		}
 		me = end;
 		if (t->added[ai].lstrip)
-			while (ms > seg && (text[ms - 1] == ' ' || (text[ms - 1] >= 9 && text[ms - 1] <= 13)))
-				ms--;
+			ms = ws_back(text, seg, ms);
 		if (t->added[ai].rstrip)
-			while (me < len && (text[me] == ' ' || (text[me] >= 9 && text[me] <= 13)))
-				me++;
-		if (ms > seg && encode_segment(t, text, seg, ms, e, d))
+			me = ws_fwd(text, len, me);
+		if (ms > seg && encode_segment(t, text, seg, ms, special, e, d))
 			goto fail;
 		if (enc_push(e, t->added[ai].id, i, end))
 			goto oom;
 		nfix++;
 		seg = i = me;
 	}
-	if (seg < len && encode_segment(t, text, seg, len, e, d))
+	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
 		goto fail;
 	if (max_tokens >= 0) {
 		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;

@@ -44,6 +44,11 @@ int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
 /* Room for n keys without rehashing. */
 int tk_strmap_reserve(tk_strmap *m, size_t n);
 int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
+/* Look up cnt <= TK_GET_MANY keys at once (their memory fetched in
+ * parallel): out[i] is the value of k[i] or -1. */
+#define TK_GET_MANY 96
+void tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const size_t *n,
+                        int32_t *out);
 void tk_strmap_release(tk_strmap *m);
 
 /* (a, b) id pair -> (rank, merged id). */
@@ -275,7 +280,13 @@ struct te_tok {
 	tk_added *added;
 	size_t nadded;
 	tk_trie trie_raw;                  /* added tokens matched on the input */
+	tk_trie trie_norm;                 /* "normalized": true ones, matched on the
+	                                    * normalized text (built by tk_tok_derive) */
 	tk_strmap added_map;
+	void *cmap;                        /* the compiled cache this te_tok points into, */
+	size_t cmap_len;                   /* or NULL (tok_cache.c) */
+	double *uni_score;                 /* Unigram: scores of piece[0, uni_n), kept */
+	size_t uni_n;                      /* for the cache */
 
 	tk_bpe bpe;
 	tk_wordpiece wp;
@@ -290,16 +301,42 @@ struct te_tok {
 int tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n);
 int tk_tok_add_added(te_tok *t, const tk_added *a);
 int tk_tok_finish(te_tok *t, te_diag *d);
+/* Unigram model from its pieces (t->piece[0, n)) and scores (hfjson.c). */
+int tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d);
 te_tok *tk_tok_new(const char *name);
 
-/* hfjson.c */
-int tk_load_hf_json(te_tok *t, const char *path, te_diag *d);
+/* hfjson.c.  With skel not NULL, *skel is set to a malloc'd JSON text of
+ * the pipeline alone (normalizer, pre-tokenizer, decoder, post-processor,
+ * truncation), which tk_hf_pipeline rebuilds them from (the cache). */
+int tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d);
+int tk_hf_pipeline(te_tok *t, const char *skel, const char *path, te_diag *d);
 /* tok_spm.c: SentencePiece .model files and GGUF vocabularies (spm_int.h) */
 int tk_load_spm(te_tok *t, const char *path, te_diag *d);
 int tk_load_gguf(te_tok *t, const char *path, te_diag *d);
 /* tiktoken.c */
-int tk_load_tiktoken(te_tok *t, const char *path, const char *enc, te_diag *d);
+/* With skel not NULL, *skel is set to the malloc'd encoding name, which
+ * tk_tiktoken_pipeline rebuilds the split pattern, decoder and template from. */
+int tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_diag *d);
+int tk_tiktoken_pipeline(te_tok *t, const char *enc, const char *path, te_diag *d);
 int tk_is_tiktoken_file(const char *path);
+
+/* tok_cache.c: the compiled cache of a loaded tokenizer (see tokemb(5)).
+ * kind: TK_SRC_HF (skel is the pipeline JSON) or TK_SRC_TIKTOKEN (skel is
+ * the encoding name).  tk_cache_load returns a ready te_tok mapped from a
+ * valid cache of file, or NULL (no cache, stale, corrupt: the caller loads
+ * the source).  tk_cache_save writes one; failure is silent (returns -1).
+ * tk_cache_unmap lets go of what a mapped te_tok points into (te_tok_free). */
+enum { TK_SRC_HF = 1, TK_SRC_TIKTOKEN = 2 };
+int tk_cache_enabled(void);
+te_tok *tk_cache_load(const char *file, const char *name, int kind);
+int tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel);
+void tk_cache_unmap(te_tok *t);
+/* Recompute the checksum of the cache file at path (for the tests that
+ * forge malicious caches). */
+int tk_cache_reseal(const char *path);
+/* Tables derived from the loaded vocabulary; run after a source load and
+ * after a cache is mapped (tok.c). */
+int tk_tok_derive(te_tok *t, te_diag *d);
 
 /* normalize.c: normalize w in place (its text and alignment). */
 int tk_normalize(const tk_norm *n, tk_work *w, te_diag *d);

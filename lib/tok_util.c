@@ -125,6 +125,39 @@ tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 	return -1;
 }
 
+void
+tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const size_t *n,
+                   int32_t *out)
+{
+	uint64_t h[TK_GET_MANY];
+	size_t i;
+
+	if (!m->slot) {
+		for (i = 0; i < cnt; i++)
+			out[i] = -1;
+		return;
+	}
+	/* three passes, each fetching what the next one reads */
+	for (i = 0; i < cnt; i++) {
+		h[i] = tk_hash(k[i], n[i]);
+		__builtin_prefetch(&m->slot[h[i] & m->mask]);
+	}
+	for (i = 0; i < cnt; i++) {
+		uint64_t e = m->slot[h[i] & m->mask];
+
+		if (e && e >> 32 == h[i] >> 32)
+			__builtin_prefetch(&m->ent[(uint32_t)e - 1]);
+	}
+	for (i = 0; i < cnt; i++) {
+		uint64_t e = m->slot[h[i] & m->mask];
+
+		if (e && e >> 32 == h[i] >> 32)
+			__builtin_prefetch(m->pool + m->ent[(uint32_t)e - 1].koff);
+	}
+	for (i = 0; i < cnt; i++)
+		out[i] = tk_strmap_get_h(m, k[i], n[i], h[i]);
+}
+
 int32_t
 tk_strmap_get(const tk_strmap *m, const char *k, size_t n)
 {

@@ -159,7 +159,14 @@ struct te_atomic {
 	FILE *fp;
 	char *path;
 	char *tmp;
+	int nosync;
 };
+
+void
+te_atomic_nosync(te_atomic *a)
+{
+	a->nosync = 1;
+}
 
 te_atomic *
 te_atomic_open(const char *path, te_diag *d)
@@ -237,7 +244,7 @@ te_atomic_commit(te_atomic *a, te_diag *d)
 		free(a);
 		return rc;
 	}
-	if (fflush(a->fp) != 0 || ferror(a->fp) || fsync(fileno(a->fp)) != 0) {
+	if (fflush(a->fp) != 0 || ferror(a->fp) || (!a->nosync && fsync(fileno(a->fp)) != 0)) {
 		rc = te_diag_set(d, a->path, 0, "%s", strerror(errno ? errno : EIO));
 		fclose(a->fp);
 	} else if (fclose(a->fp) != 0) {

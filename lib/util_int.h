@@ -10,4 +10,9 @@
  * buf[*len]; a file over max bytes is an error.  NULL with d filled. */
 char *te_read_file(const char *path, size_t max, size_t *len, te_diag *d);
 
+/* Commit without fsync: for files whose readers check them whole (the
+ * tokenizer cache), where a crash may lose the file but never tear it
+ * unnoticed. */
+void te_atomic_nosync(te_atomic *a);
+
 #endif

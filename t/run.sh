@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.." || exit 2
 : "${TOKEMB_DATA:=$PWD/../shared/data}"
 export TOKEMB_BIN TOKEMB_UNIT TOKEMB_DATA
 export PATH="$TOKEMB_BIN:$PATH"
+# compiled tokenizer caches (tokemb(5)) go to a scratch directory, never
+# beside the data or into ~
+if [ -z "${TOKEMB_CACHE_DIR:-}" ]; then
+	TOKEMB_CACHE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/tokemb-cache.XXXXXX") || exit 2
+	export TOKEMB_CACHE_DIR
+	trap 'rm -rf "$TOKEMB_CACHE_DIR"' EXIT
+fi
 
 pass=0 fail=0 skip=0
 failed_list=""

@@ -1,0 +1,925 @@
+/* tok_cache.c: the compiled tokenizer cache.  The first load of a
+ * tokenizer.json or .tiktoken file writes the built te_tok (vocabulary,
+ * hash maps, merges, added tokens and their trie) as one binary image;
+ * later loads map it and point into it, after checking that it is this
+ * build's format, that the source has not changed, and that every byte and
+ * every offset is sound.  A cache that fails any check is ignored (and
+ * rewritten).  The format is described in tokemb(5). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spm_int.h"
+#include "tok_int.h"
+#include "util_int.h"
+
+#define TC_MAGIC "TOKEMBc\n"
+/* Bump when what the image holds changes meaning without changing a
+ * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
+ * the fingerprint catches layout and hash changes, not rule changes. */
+#define TC_VERSION 1
+#define TC_ALIGN 64
+#define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
+#define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
+#define TC_EDGE 65536            /* bytes of each end of the source hashed */
+#define TC_HUGE ((size_t)2 << 20) /* a huge page */
+
+enum {
+	S_META, S_SKEL, S_PATH, S_POOL, S_PIECE_OFF, S_PIECE_N, S_BYTES_OFF, S_BYTES_N, S_SPECIAL,
+	S_VSLOT, S_VENT, S_VPOOL, S_MKEY, S_MRANK, S_MMERGED,
+	S_ADDED, S_ASLOT, S_AENT, S_APOOL, S_TKEY, S_TRANK, S_TMERGED, S_TTERM, S_USCORE,
+	S_N
+};
+
+typedef struct tc_sec {
+	uint64_t off, len;
+} tc_sec;
+
+/* The header.  The checksum covers every byte from offset 64 to the end. */
+typedef struct tc_head {
+	char magic[8];
+	uint32_t version, head_size;
+	uint64_t fingerprint;
+	uint64_t total;
+	uint64_t sum;
+	uint8_t pad_[24];
+	/* offset 64: the source this was built from */
+	uint64_t src_size, src_ino, src_dev;
+	int64_t src_mtime_s, src_mtime_ns;
+	uint64_t src_head, src_tail;
+	uint64_t pad2_;
+	tc_sec sec[S_N];
+} tc_head;
+
+/* Scalars of the te_tok. */
+typedef struct tc_meta {
+	int32_t kind, mtype, unk, byte_level, byte_fallback, match_special, needs_align;
+	int32_t b_ranks, b_byte_level, b_byte_fallback, b_fuse_unk, b_ignore_merges, b_unk;
+	int32_t wp_unk;
+	uint32_t wp_prefix_n;
+	int32_t pad_;
+	int64_t max_length;
+	uint64_t nvocab, nadded, uni_n;
+	uint64_t v_n, m_n, a_n, t_n, trie_n;
+	uint64_t wp_max_chars;
+	int32_t byte_id[256];
+	char wp_prefix[32];
+	unsigned char trie_first[256];
+} tc_meta;
+
+/* An added token in the image: its text is pool[off, off + n). */
+typedef struct tc_added {
+	uint32_t off, n;
+	int32_t id;
+	uint32_t flags;
+} tc_added;
+
+enum { A_SPECIAL = 1, A_LSTRIP = 2, A_RSTRIP = 4, A_SINGLE = 8, A_NORMALIZED = 16 };
+
+/* Changes with the hash functions and the layout of what is mapped. */
+static uint64_t
+fingerprint(void)
+{
+	static const char probe[] = "tokemb compiled tokenizer cache";
+
+	return tk_hash(probe, sizeof probe - 1) ^ tk_pair_hash(0x0123456789abcdefULL) ^
+	       ((uint64_t)sizeof(tc_head) << 48 | (uint64_t)sizeof(tc_meta) << 32 |
+	        (uint64_t)sizeof(tk_sment) << 16 | (uint64_t)sizeof(te_tok)) ^
+	       ((uint64_t)sizeof(tk_bpe) << 40 | (uint64_t)sizeof(tk_added) << 20 | TC_VERSION);
+}
+
+/* ------------------------------------------------------------ checksum */
+
+/* Four lanes of (a + w) * odd: a changed word always changes its lane. */
+typedef struct tc_sum {
+	uint64_t a[4];
+} tc_sum;
+
+static void
+sum_init(tc_sum *s)
+{
+	s->a[0] = 0x243f6a8885a308d3ULL;
+	s->a[1] = 0x13198a2e03707344ULL;
+	s->a[2] = 0xa4093822299f31d0ULL;
+	s->a[3] = 0x082efa98ec4e6c89ULL;
+}
+
+/* n is a multiple of 32. */
+static void
+sum_blocks(tc_sum *s, const unsigned char *p, size_t n)
+{
+	uint64_t a0 = s->a[0], a1 = s->a[1], a2 = s->a[2], a3 = s->a[3], w[4];
+	size_t i;
+
+	for (i = 0; i < n; i += 32) {
+		memcpy(w, p + i, 32);
+		a0 = (a0 + w[0]) * 0x9e3779b97f4a7c15ULL;
+		a1 = (a1 + w[1]) * 0xbf58476d1ce4e5b9ULL;
+		a2 = (a2 + w[2]) * 0x94d049bb133111ebULL;
+		a3 = (a3 + w[3]) * 0xff51afd7ed558ccdULL;
+	}
+	s->a[0] = a0, s->a[1] = a1, s->a[2] = a2, s->a[3] = a3;
+}
+
+static uint64_t
+sum_final(const tc_sum *s)
+{
+	return tk_pair_hash(s->a[0] ^ tk_pair_hash(s->a[1] ^ tk_pair_hash(s->a[2] ^
+	                    tk_pair_hash(s->a[3]))));
+}
+
+/* ------------------------------------------------------------- where */
+
+int
+tk_cache_enabled(void)
+{
+	const char *e = getenv("TOKEMB_CACHE");
+
+	return !e || strcmp(e, "0") != 0;
+}
+
+/* Up to two places for the cache of source file (canonical path canon):
+ * $TOKEMB_CACHE_DIR alone when set; else beside the source, then the user
+ * cache directory.  Returns the count; the paths are malloc'd. */
+static int
+cache_paths(const char *file, const char *canon, char *out[2])
+{
+	const char *dir = getenv("TOKEMB_CACHE_DIR"), *base, *xdg, *home;
+	char key[32];
+	int n = 0;
+
+	base = strrchr(canon, '/');
+	base = base ? base + 1 : canon;
+	snprintf(key, sizeof key, "%016llx", (unsigned long long)tk_hash(canon, strlen(canon)));
+	if (dir && *dir) {
+		if (asprintf(&out[0], "%s/%s-%s.tokemb", dir, base, key) < 0)
+			return 0;
+		return 1;
+	}
+	if (asprintf(&out[n], "%s.tokemb", file) >= 0)
+		n++;
+	xdg = getenv("XDG_CACHE_HOME");
+	home = getenv("HOME");
+	if (xdg && *xdg == '/') {
+		if (asprintf(&out[n], "%s/tokemb/%s-%s.tokemb", xdg, base, key) >= 0)
+			n++;
+	} else if (home && *home == '/') {
+		if (asprintf(&out[n], "%s/.cache/tokemb/%s-%s.tokemb", home, base, key) >= 0)
+			n++;
+	}
+	return n;
+}
+
+/* What identifies the bytes of the source: stat fields and a hash of its
+ * first and last TC_EDGE bytes. */
+static int
+source_id(const char *file, tc_head *h)
+{
+	struct stat st;
+	char *buf;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	size_t n;
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(buf = malloc(TC_EDGE))) {
+		close(fd);
+		return -1;
+	}
+	h->src_size = (uint64_t)st.st_size;
+	h->src_ino = (uint64_t)st.st_ino;
+	h->src_dev = (uint64_t)st.st_dev;
+	h->src_mtime_s = (int64_t)st.st_mtim.tv_sec;
+	h->src_mtime_ns = (int64_t)st.st_mtim.tv_nsec;
+	n = (size_t)st.st_size < TC_EDGE ? (size_t)st.st_size : TC_EDGE;
+	got = pread(fd, buf, n, 0);
+	h->src_head = got == (ssize_t)n ? tk_hash(buf, n) : 0;
+	got = pread(fd, buf, n, st.st_size - (off_t)n);
+	h->src_tail = got == (ssize_t)n ? tk_hash(buf, n) : 0;
+	free(buf);
+	close(fd);
+	return got == (ssize_t)n ? 0 : -1;
+}
+
+/* ------------------------------------------------------------- writing */
+
+typedef struct wsec {
+	const void *p;
+	size_t n;
+} wsec;
+
+static void
+wset(wsec *w, const void *p, size_t n)
+{
+	w->p = p;
+	w->n = p ? n : 0;
+}
+
+/* Write n bytes and zeros up to the alignment. */
+static int
+put(FILE *fp, const void *p, size_t n)
+{
+	static const unsigned char zero[TC_ALIGN];
+	size_t pad = (TC_ALIGN - n % TC_ALIGN) % TC_ALIGN;
+
+	if (n && fwrite(p, 1, n, fp) != n)
+		return -1;
+	return pad && fwrite(zero, 1, pad, fp) != pad ? -1 : 0;
+}
+
+/* Whether the directory of path is meant to be written: writable for us
+ * and with a write bit set (root may write anywhere; a read-only tree of
+ * models says by its modes that it is not to be written). */
+static int
+dir_writable(const char *path)
+{
+	char *p = strdup(path), *slash;
+	struct stat st;
+	int ok;
+
+	if (!p)
+		return 0;
+	if ((slash = strrchr(p, '/')))
+		*(slash == p ? slash + 1 : slash) = 0;
+	else
+		strcpy(p, ".");
+	ok = !stat(p, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 0222) && !access(p, W_OK);
+	free(p);
+	return ok;
+}
+
+/* Create the directories above path (mode 0777 less the umask). */
+static void
+make_parents(const char *path)
+{
+	char *p = strdup(path), *q;
+
+	if (!p)
+		return;
+	for (q = p + 1; (q = strchr(q, '/')); q++) {
+		*q = 0;
+		mkdir(p, 0777);
+		*q = '/';
+	}
+	free(p);
+}
+
+int
+tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
+{
+	char *canon = NULL, *paths[2] = {NULL, NULL}, *pool = NULL;
+	uint32_t *poff = NULL, *boff = NULL;
+	tc_added *ad = NULL;
+	size_t pool_n = 0, i, np, off;
+	const tk_strmap *vm = t->mtype == TK_M_BPE ? &t->bpe.vocab :
+	                      t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL ? &t->wp.vocab : NULL;
+	tc_head h;
+	tc_meta m;
+	wsec w[S_N];
+	tc_sum s;
+	te_atomic *a = NULL;
+	FILE *fp;
+	int rc = -1, k, n;
+	struct stat st;
+
+	if (!tk_cache_enabled() || t->cmap || t->spm || (t->mtype == TK_M_UNIGRAM && !t->uni_score))
+		return -1;
+	if (stat(file, &st) || st.st_size < TC_MIN_SOURCE)
+		return -1;
+	memset(&h, 0, sizeof h);
+	memset(&m, 0, sizeof m);
+	memset(w, 0, sizeof w);
+	if (!(canon = realpath(file, NULL)) || source_id(file, &h))
+		goto out;
+	/* one pool for the pieces, their bytes and the added tokens */
+	for (i = 0; i < t->nvocab; i++)
+		pool_n += (t->piece[i] ? t->piece_n[i] + 1 : 0) + (t->bytes[i] ? t->bytes_n[i] + 1 : 0);
+	for (i = 0; i < t->nadded; i++)
+		pool_n += t->added[i].n + 1;
+	if (pool_n > UINT32_MAX - 1)
+		goto out;
+	poff = malloc((t->nvocab + 1) * sizeof *poff);
+	boff = malloc((t->nvocab + 1) * sizeof *boff);
+	ad = malloc((t->nadded + 1) * sizeof *ad);
+	pool = malloc(pool_n + 1);
+	if (!poff || !boff || !ad || !pool)
+		goto out;
+	off = 0;
+	for (i = 0; i < t->nvocab; i++) {
+		poff[i] = boff[i] = TC_NONE;
+		if (t->piece[i]) {
+			poff[i] = (uint32_t)off;
+			memcpy(pool + off, t->piece[i], t->piece_n[i]);
+			pool[off + t->piece_n[i]] = 0;
+			off += t->piece_n[i] + 1;
+		}
+		if (t->bytes[i]) {
+			boff[i] = (uint32_t)off;
+			memcpy(pool + off, t->bytes[i], t->bytes_n[i]);
+			pool[off + t->bytes_n[i]] = 0;
+			off += t->bytes_n[i] + 1;
+		}
+	}
+	for (i = 0; i < t->nadded; i++) {
+		const tk_added *x = &t->added[i];
+
+		ad[i].off = (uint32_t)off;
+		ad[i].n = (uint32_t)x->n;
+		ad[i].id = x->id;
+		ad[i].flags = (x->special ? A_SPECIAL : 0) | (x->lstrip ? A_LSTRIP : 0) |
+		              (x->rstrip ? A_RSTRIP : 0) | (x->single_word ? A_SINGLE : 0) |
+		              (x->normalized ? A_NORMALIZED : 0);
+		memcpy(pool + off, x->s, x->n);
+		pool[off + x->n] = 0;
+		off += x->n + 1;
+	}
+	m.kind = kind;
+	m.mtype = t->mtype;
+	m.unk = t->unk;
+	m.byte_level = t->byte_level;
+	m.byte_fallback = t->byte_fallback;
+	m.match_special = t->match_special;
+	m.needs_align = t->needs_align;
+	m.max_length = t->max_length;
+	m.nvocab = t->nvocab;
+	m.nadded = t->nadded;
+	m.uni_n = t->uni_n;
+	m.b_ranks = t->bpe.ranks;
+	m.b_byte_level = t->bpe.byte_level;
+	m.b_byte_fallback = t->bpe.byte_fallback;
+	m.b_fuse_unk = t->bpe.fuse_unk;
+	m.b_ignore_merges = t->bpe.ignore_merges;
+	m.b_unk = t->bpe.unk;
+	memcpy(m.byte_id, t->bpe.byte_id, sizeof m.byte_id);
+	m.wp_unk = t->wp.unk;
+	m.wp_prefix_n = (uint32_t)t->wp.prefix_n;
+	memcpy(m.wp_prefix, t->wp.prefix, sizeof m.wp_prefix);
+	m.wp_max_chars = t->wp.max_chars;
+	m.v_n = vm ? vm->n : 0;
+	m.m_n = t->bpe.merges.n;
+	m.a_n = t->added_map.n;
+	m.t_n = t->trie_raw.edge.n;
+	m.trie_n = t->trie_raw.n;
+	memcpy(m.trie_first, t->trie_raw.first, sizeof m.trie_first);
+	np = t->nvocab;
+#define W(id, ptr, cnt) wset(&w[id], (ptr), (size_t)(cnt))
+	W(S_META, &m, sizeof m);
+	W(S_SKEL, skel, strlen(skel) + 1);
+	W(S_PATH, canon, strlen(canon) + 1);
+	W(S_POOL, pool, pool_n);
+	W(S_PIECE_OFF, poff, np * 4);
+	W(S_PIECE_N, t->piece_n, np * 4);
+	W(S_BYTES_OFF, boff, np * 4);
+	W(S_BYTES_N, t->bytes_n, np * 4);
+	W(S_SPECIAL, t->special, np);
+	if (vm && vm->slot) {
+		W(S_VSLOT, vm->slot, (vm->mask + 1) * 8);
+		W(S_VENT, vm->ent, vm->n * sizeof *vm->ent);
+		W(S_VPOOL, vm->pool, vm->pool_n);
+	}
+	if (t->bpe.merges.key) {
+		const tk_pairmap *pm = &t->bpe.merges;
+
+		W(S_MKEY, pm->key, (pm->mask + 1) * 8);
+		W(S_MRANK, pm->rank, (pm->mask + 1) * 4);
+		W(S_MMERGED, pm->merged, (pm->mask + 1) * 4);
+	}
+	W(S_ADDED, ad, t->nadded * sizeof *ad);
+	if (t->added_map.slot) {
+		W(S_ASLOT, t->added_map.slot, (t->added_map.mask + 1) * 8);
+		W(S_AENT, t->added_map.ent, t->added_map.n * sizeof *t->added_map.ent);
+		W(S_APOOL, t->added_map.pool, t->added_map.pool_n);
+	}
+	if (t->trie_raw.edge.key) {
+		const tk_pairmap *pm = &t->trie_raw.edge;
+
+		W(S_TKEY, pm->key, (pm->mask + 1) * 8);
+		W(S_TRANK, pm->rank, (pm->mask + 1) * 4);
+		W(S_TMERGED, pm->merged, (pm->mask + 1) * 4);
+	}
+	if (t->trie_raw.term)
+		W(S_TTERM, t->trie_raw.term, t->trie_raw.n * 4);
+	if (t->mtype == TK_M_UNIGRAM)
+		W(S_USCORE, t->uni_score, t->uni_n * sizeof *t->uni_score);
+#undef W
+	memcpy(h.magic, TC_MAGIC, 8);
+	h.version = TC_VERSION;
+	h.head_size = (sizeof h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+	h.fingerprint = fingerprint();
+	off = h.head_size;
+	for (k = 0; k < S_N; k++) {
+		h.sec[k].off = off;
+		h.sec[k].len = w[k].n;
+		off += (w[k].n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+	}
+	h.total = off;
+	/* the checksum: header from 64 on, then the sections as written */
+	{
+		unsigned char hb[sizeof h + TC_ALIGN] = {0};
+
+		memcpy(hb, &h, sizeof h);
+		sum_init(&s);
+		sum_blocks(&s, hb + 64, h.head_size - 64);
+		for (k = 0; k < S_N; k++) {
+			static const unsigned char zero[TC_ALIGN];
+			size_t n = w[k].n, whole = n / 32 * 32, padded = (n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+			unsigned char last[32] = {0};
+
+			sum_blocks(&s, w[k].p, whole);
+			if (n > whole) {
+				memcpy(last, (const unsigned char *)w[k].p + whole, n - whole);
+				sum_blocks(&s, last, 32);
+				whole += 32;
+			}
+			sum_blocks(&s, zero, padded - whole);
+		}
+		h.sum = sum_final(&s);
+		memcpy(hb, &h, sizeof h);
+		n = cache_paths(file, canon, paths);
+		for (k = 0; k < n && !a; k++) {
+			/* beside the source only where it is writable; the cache
+			 * directories are made when missing */
+			if (k > 0 || getenv("TOKEMB_CACHE_DIR"))
+				make_parents(paths[k]);
+			if (dir_writable(paths[k]))
+				a = te_atomic_open(paths[k], NULL);
+		}
+		if (!a)
+			goto out;
+		te_atomic_nosync(a);	/* a torn file fails its checksum */
+		fp = te_atomic_fp(a);
+		if (put(fp, hb, h.head_size))
+			goto out;
+		for (k = 0; k < S_N; k++)
+			if (put(fp, w[k].p, w[k].n))
+				goto out;
+		rc = te_atomic_commit(a, NULL);
+		a = NULL;
+	}
+out:
+	if (a)
+		te_atomic_abort(a);
+	free(paths[0]);
+	free(paths[1]);
+	free(canon);
+	free(pool);
+	free(poff);
+	free(boff);
+	free(ad);
+	return rc;
+}
+
+/* ------------------------------------------------------------- reading */
+
+typedef struct img {
+	const unsigned char *base;
+	const tc_head *h;
+	const tc_meta *m;
+	char **ptrs;                       /* room for the piece and bytes pointers */
+} img;
+
+/* Section k, when it holds exactly n elements of size sz (n * sz bytes). */
+static const void *
+sec(const img *im, int k, size_t n, size_t sz)
+{
+	const tc_sec *s = &im->h->sec[k];
+
+	if (sz && n > SIZE_MAX / sz)
+		return NULL;
+	if (s->len != n * sz || !s->len)
+		return NULL;
+	return im->base + s->off;
+}
+
+static int
+pow2(uint64_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+/* A string map from the image: slots index real entries, keys lie in the
+ * pool, values are below maxval, and a free slot ends every probe. */
+static int
+map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, tk_strmap *sm)
+{
+	const tc_sec *ss = &im->h->sec[ks], *sp = &im->h->sec[kp];
+	const uint64_t *slot;
+	const tk_sment *ent;
+	size_t i, used = 0;
+
+	memset(sm, 0, sizeof *sm);
+	if (!n)
+		return ss->len || im->h->sec[ke].len || sp->len ? -1 : 0;
+	if (ss->len % 8 || !pow2(ss->len / 8) || ss->len / 8 <= n || !sp->len)
+		return -1;
+	if (!(slot = sec(im, ks, ss->len / 8, 8)) || !(ent = sec(im, ke, n, sizeof *ent)))
+		return -1;
+	for (i = 0; i < ss->len / 8; i++) {
+		if (!slot[i])
+			continue;
+		if ((uint32_t)slot[i] > n || slot[i] << 32 >> 32 == 0)
+			return -1;
+		used++;
+	}
+	if (used != n)
+		return -1;
+	for (i = 0; i < n; i++)
+		if ((uint64_t)ent[i].koff + ent[i].klen >= sp->len || ent[i].val < 0 ||
+		    ent[i].val >= maxval)
+			return -1;
+	sm->slot = (uint64_t *)slot;
+	sm->mask = ss->len / 8 - 1;
+	sm->ent = (tk_sment *)ent;
+	sm->n = sm->cap = n;
+	sm->pool = (char *)(im->base + sp->off);
+	sm->pool_n = sm->pool_cap = sp->len;
+	return 0;
+}
+
+/* A pair map from the image; merged values below maxval. */
+static int
+map_pairmap(const img *im, int kk, int kr, int km, uint64_t n, int32_t maxval, tk_pairmap *pm)
+{
+	const tc_sec *sk = &im->h->sec[kk];
+	const uint64_t *key;
+	const int32_t *merged;
+	size_t i, slots, used = 0;
+
+	memset(pm, 0, sizeof *pm);
+	if (!n)
+		return 0;
+	if (sk->len % 8 || !pow2(sk->len / 8) || sk->len / 8 <= n)
+		return -1;
+	slots = sk->len / 8;
+	if (!(key = sec(im, kk, slots, 8)) || !sec(im, kr, slots, 4) ||
+	    !(merged = sec(im, km, slots, 4)))
+		return -1;
+	for (i = 0; i < slots; i++) {
+		if (!key[i])
+			continue;
+		if (merged[i] < 0 || merged[i] >= maxval)
+			return -1;
+		used++;
+	}
+	if (used != n)
+		return -1;
+	pm->key = (uint64_t *)key;
+	pm->rank = (uint32_t *)sec(im, kr, slots, 4);
+	pm->merged = (int32_t *)merged;
+	pm->mask = slots - 1;
+	pm->n = n;
+	return 0;
+}
+
+static int
+valid_id(int32_t id, uint64_t nvocab)
+{
+	return id >= -1 && (int64_t)id < (int64_t)nvocab;
+}
+
+/* Point t at the image and check every offset and id in it. */
+static int
+build(te_tok *t, const img *im, const char *file)
+{
+	const tc_meta *m = im->m;
+	const tc_sec *ps = &im->h->sec[S_POOL];
+	const char *pool = (const char *)im->base + ps->off, *skel;
+	const uint32_t *poff, *boff;
+	const tc_added *ad = NULL;
+	const tc_sec *sk = &im->h->sec[S_SKEL];
+	size_t i, nv = m->nvocab;
+	int32_t maxid;
+
+	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
+	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
+	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+		return -1;
+	if (!sk->len || im->base[sk->off + sk->len - 1])
+		return -1;
+	skel = (const char *)im->base + sk->off;
+	maxid = (int32_t)nv;
+	if (nv) {
+		if (!ps->len || pool[ps->len - 1] ||
+		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
+		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
+		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
+		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
+			return -1;
+		t->piece = im->ptrs;
+		t->bytes = im->ptrs + nv;
+		t->nvocab = nv;
+		for (i = 0; i < nv; i++) {
+			t->piece[i] = t->bytes[i] = NULL;
+			if (poff[i] != TC_NONE) {
+				if ((uint64_t)poff[i] + t->piece_n[i] >= ps->len || pool[poff[i] + t->piece_n[i]])
+					return -1;
+				t->piece[i] = (char *)pool + poff[i];
+			}
+			if (boff[i] != TC_NONE) {
+				if ((uint64_t)boff[i] + t->bytes_n[i] >= ps->len || pool[boff[i] + t->bytes_n[i]])
+					return -1;
+				t->bytes[i] = (char *)pool + boff[i];
+			}
+		}
+	}
+	t->mtype = m->mtype;
+	t->unk = m->unk;
+	t->byte_level = m->byte_level;
+	t->byte_fallback = m->byte_fallback;
+	t->match_special = m->match_special;
+	t->needs_align = m->needs_align;
+	t->max_length = (long)m->max_length;
+	if (!valid_id(t->unk, nv) || !valid_id(m->b_unk, nv) || !valid_id(m->wp_unk, nv))
+		return -1;
+	for (i = 0; i < 256; i++)
+		if (!valid_id(m->byte_id[i], nv))
+			return -1;
+	switch (t->mtype) {
+	case TK_M_BPE:
+		t->algo = "BPE";
+		t->bpe.ranks = m->b_ranks;
+		t->bpe.byte_level = m->b_byte_level;
+		t->bpe.byte_fallback = m->b_byte_fallback;
+		t->bpe.fuse_unk = m->b_fuse_unk;
+		t->bpe.ignore_merges = m->b_ignore_merges;
+		t->bpe.unk = m->b_unk;
+		memcpy(t->bpe.byte_id, m->byte_id, sizeof m->byte_id);
+		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, &t->bpe.vocab) ||
+		    map_pairmap(im, S_MKEY, S_MRANK, S_MMERGED, m->m_n, maxid, &t->bpe.merges))
+			return -1;
+		break;
+	case TK_M_WORDPIECE:
+	case TK_M_WORDLEVEL:
+		t->algo = t->mtype == TK_M_WORDPIECE ? "WordPiece" : "WordLevel";
+		t->wp.unk = m->wp_unk;
+		memcpy(t->wp.prefix, m->wp_prefix, sizeof t->wp.prefix);
+		t->wp.prefix_n = m->wp_prefix_n;
+		t->wp.max_chars = (size_t)m->wp_max_chars;
+		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, &t->wp.vocab) || m->m_n)
+			return -1;
+		break;
+	case TK_M_UNIGRAM: {
+		const double *sc = sec(im, S_USCORE, m->uni_n, sizeof(double));
+
+		if (m->v_n || m->m_n || (m->uni_n && !sc))
+			return -1;
+		for (i = 0; i < m->uni_n; i++)
+			if (!t->piece[i])
+				return -1;
+		if (tk_hf_unigram(t, m->uni_n, sc, file, NULL))
+			return -1;
+		break;
+	}
+	default:
+		return -1;
+	}
+	/* added tokens, their map and their trie */
+	if (m->nadded && !(ad = sec(im, S_ADDED, m->nadded, sizeof *ad)))
+		return -1;
+	if (m->nadded && !(t->added = calloc(m->nadded, sizeof *t->added)))
+		return -1;
+	t->nadded = m->nadded;
+	for (i = 0; i < m->nadded; i++) {
+		if ((uint64_t)ad[i].off + ad[i].n >= ps->len || pool[ad[i].off + ad[i].n] ||
+		    ad[i].id < 0 || (uint64_t)ad[i].id >= nv)
+			return -1;
+		t->added[i].s = (char *)pool + ad[i].off;
+		t->added[i].n = ad[i].n;
+		t->added[i].id = ad[i].id;
+		t->added[i].special = !!(ad[i].flags & A_SPECIAL);
+		t->added[i].lstrip = !!(ad[i].flags & A_LSTRIP);
+		t->added[i].rstrip = !!(ad[i].flags & A_RSTRIP);
+		t->added[i].single_word = !!(ad[i].flags & A_SINGLE);
+		t->added[i].normalized = !!(ad[i].flags & A_NORMALIZED);
+	}
+	if (map_strmap(im, S_ASLOT, S_AENT, S_APOOL, m->a_n, (int32_t)m->nadded, &t->added_map))
+		return -1;
+	if (m->trie_n) {
+		const int32_t *term = sec(im, S_TTERM, m->trie_n, 4);
+
+		if (!term || m->trie_n > INT32_MAX)
+			return -1;
+		for (i = 0; i < m->trie_n; i++)
+			if (term[i] < 0 || (uint64_t)term[i] > m->nadded)
+				return -1;
+		if (map_pairmap(im, S_TKEY, S_TRANK, S_TMERGED, m->t_n, (int32_t)m->trie_n,
+		                &t->trie_raw.edge))
+			return -1;
+		t->trie_raw.term = (int32_t *)term;
+		t->trie_raw.n = t->trie_raw.cap = m->trie_n;
+		memcpy(t->trie_raw.first, m->trie_first, sizeof m->trie_first);
+	} else if (m->t_n) {
+		return -1;
+	}
+	/* the pipeline */
+	if (m->kind == TK_SRC_HF)
+		return tk_hf_pipeline(t, skel, file, NULL);
+	return tk_tiktoken_pipeline(t, skel, file, NULL);
+}
+
+/* Map the cache at path if it is sound and made from this source.  The
+ * pointer arrays of the te_tok go in anonymous memory right after the
+ * file's pages, in the same mapping: both are populated at once (page
+ * faults one by one cost more than the rest of the load). */
+static te_tok *
+try_load(const char *path, const char *file, const char *canon, const tc_head *src,
+         const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	unsigned char *map = MAP_FAILED;
+	char **ptrs;
+	size_t fsz, fpad, tail = 0, len = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+	img im;
+	const tc_head *h;
+	tc_head hd;
+	tc_meta md;
+	te_tok *t;
+	tc_sum s;
+	int k;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(tc_head) ||
+	    st.st_size % TC_ALIGN)
+		goto bad;
+	fsz = (size_t)st.st_size;
+	fpad = (fsz + page - 1) / page * page;
+	if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd || memcmp(hd.magic, TC_MAGIC, 8) ||
+	    hd.version != TC_VERSION || hd.fingerprint != fingerprint() || hd.total != fsz ||
+	    hd.src_size != src->src_size || hd.src_ino != src->src_ino ||
+	    hd.src_dev != src->src_dev || hd.src_mtime_s != src->src_mtime_s ||
+	    hd.src_mtime_ns != src->src_mtime_ns || hd.src_head != src->src_head ||
+	    hd.src_tail != src->src_tail || hd.sec[S_META].len != sizeof md ||
+	    hd.sec[S_META].off > fsz - sizeof md ||
+	    pread(fd, &md, sizeof md, (off_t)hd.sec[S_META].off) != (ssize_t)sizeof md ||
+	    md.nvocab > (uint64_t)TK_MAX_ID + 1)
+		goto bad;
+	tail = (2 * (size_t)md.nvocab * sizeof(char *) + page - 1) / page * page;
+	len = fpad + TC_HUGE + tail;
+	map = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (map == MAP_FAILED ||
+	    mmap(map, fsz, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED)
+		goto bad;
+	ptrs = (char **)(((uintptr_t)map + fpad + TC_HUGE - 1) / TC_HUGE * TC_HUGE);
+	if (tail) {
+		if (mmap(ptrs, tail, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		         -1, 0) == MAP_FAILED)
+			goto bad;
+		/* huge pages where the system has them: fewer faults */
+		madvise(ptrs, tail, MADV_HUGEPAGE);
+#ifdef MADV_POPULATE_WRITE
+		madvise(ptrs, tail, MADV_POPULATE_WRITE);
+#endif
+	}
+	close(fd);
+	fd = -1;
+	h = (const tc_head *)map;
+	/* the file may have changed since the pread */
+	if (memcmp(h, &hd, sizeof hd) || h->head_size != (sizeof *h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN)
+		goto bad;
+	for (k = 0; k < S_N; k++)
+		if (h->sec[k].off % TC_ALIGN || h->sec[k].off < h->head_size ||
+		    h->sec[k].off > h->total || h->sec[k].len > h->total - h->sec[k].off)
+			goto bad;
+	sum_init(&s);
+	sum_blocks(&s, map + 64, h->total - 64);
+	if (sum_final(&s) != h->sum)
+		goto bad;
+	im.base = map;
+	im.h = h;
+	im.ptrs = ptrs;
+	if (!(im.m = sec(&im, S_META, 1, sizeof(tc_meta))))
+		goto bad;
+	{
+		const tc_sec *pp = &h->sec[S_PATH];
+
+		if (pp->len != strlen(canon) + 1 || memcmp(im.base + pp->off, canon, pp->len))
+			goto bad;
+	}
+	if (!(t = tk_tok_new(name)))
+		goto bad;
+	t->cmap = map;
+	t->cmap_len = len;
+	if (build(t, &im, file) || tk_tok_derive(t, NULL)) {
+		te_tok_free(t);	/* unmaps */
+		return NULL;
+	}
+	return t;
+bad:
+	if (fd >= 0)
+		close(fd);
+	if (map != MAP_FAILED)
+		munmap(map, len);
+	return NULL;
+}
+
+te_tok *
+tk_cache_load(const char *file, const char *name, int kind)
+{
+	char *canon, *paths[2] = {NULL, NULL};
+	te_tok *t = NULL;
+	tc_head src;
+	struct stat st;
+	int n, k;
+
+	(void)kind;
+	if (stat(file, &st) || st.st_size < TC_MIN_SOURCE)
+		return NULL;
+	memset(&src, 0, sizeof src);
+	if (!(canon = realpath(file, NULL)))
+		return NULL;
+	if (source_id(file, &src)) {
+		free(canon);
+		return NULL;
+	}
+	n = cache_paths(file, canon, paths);
+	for (k = 0; k < n && !t; k++)
+		t = try_load(paths[k], file, canon, &src, name);
+	free(paths[0]);
+	free(paths[1]);
+	free(canon);
+	return t;
+}
+
+static int
+in_map(const te_tok *t, const void *p)
+{
+	const char *b = t->cmap;
+
+	return p && (const char *)p >= b && (const char *)p < b + t->cmap_len;
+}
+
+void
+tk_cache_unmap(te_tok *t)
+{
+	size_t i;
+
+	if (!t->cmap)
+		return;
+	if (in_map(t, t->piece_n))
+		t->piece_n = NULL;
+	if (in_map(t, t->bytes_n))
+		t->bytes_n = NULL;
+	if (in_map(t, t->special))
+		t->special = NULL;
+	if (in_map(t, t->piece))
+		t->piece = NULL;
+	if (in_map(t, t->bytes))
+		t->bytes = NULL;
+	for (i = 0; i < t->nadded; i++)
+		if (in_map(t, t->added[i].s))
+			t->added[i].s = NULL;
+	if (in_map(t, t->bpe.vocab.slot))
+		memset(&t->bpe.vocab, 0, sizeof t->bpe.vocab);
+	if (in_map(t, t->bpe.merges.key))
+		memset(&t->bpe.merges, 0, sizeof t->bpe.merges);
+	if (in_map(t, t->wp.vocab.slot))
+		memset(&t->wp.vocab, 0, sizeof t->wp.vocab);
+	if (in_map(t, t->added_map.slot))
+		memset(&t->added_map, 0, sizeof t->added_map);
+	if (in_map(t, t->trie_raw.edge.key))
+		memset(&t->trie_raw.edge, 0, sizeof t->trie_raw.edge);
+	if (in_map(t, t->trie_raw.term))
+		t->trie_raw.term = NULL;
+	munmap(t->cmap, t->cmap_len);
+	t->cmap = NULL;
+	t->cmap_len = 0;
+}
+
+int
+tk_cache_reseal(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct stat st;
+	unsigned char *p;
+	tc_head *h;
+	tc_sum s;
+	int rc = -1;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || st.st_size < (off_t)sizeof *h || st.st_size % TC_ALIGN) {
+		close(fd);
+		return -1;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	h = (tc_head *)p;
+	sum_init(&s);
+	sum_blocks(&s, p + 64, (size_t)st.st_size - 64);
+	h->sum = sum_final(&s);
+	rc = msync(p, (size_t)st.st_size, MS_SYNC);
+	munmap(p, (size_t)st.st_size);
+	return rc;
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# The compiled tokenizer cache (tokemb(5)): made on first load, used after,
+# rebuilt when stale or damaged, skipped when it cannot be written or is
+# turned off; the output never changes.
+
+load helper
+
+# A 450 KB BPE tokenizer.json over a-z (every pair and triple merged): big
+# enough to be cached (sources under 64 KiB are not).
+write_bpe() {
+	awk 'BEGIN {
+		a = "abcdefghijklmnopqrstuvwxyz"
+		printf "{\"version\":\"1.0\",\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
+		printf "{\"id\":1,\"content\":\"<s>\",\"special\":true}],"
+		printf "\"pre_tokenizer\":{\"type\":\"Whitespace\"},\"decoder\":{\"type\":\"BPEDecoder\",\"suffix\":\"\"},"
+		printf "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"vocab\":{\"<unk>\":0,\"<s>\":1"
+		id = 2
+		for (i = 1; i <= 26; i++) printf ",\"%s\":%d", substr(a, i, 1), id++
+		for (i = 1; i <= 26; i++) for (j = 1; j <= 26; j++)
+			printf ",\"%s%s\":%d", substr(a, i, 1), substr(a, j, 1), id++
+		for (i = 1; i <= 26; i++) for (j = 1; j <= 26; j++) for (k = 1; k <= 26; k++)
+			printf ",\"%s%s%s\":%d", substr(a, i, 1), substr(a, j, 1), substr(a, k, 1), id++
+		printf "},\"merges\":["
+		sep = ""
+		for (i = 1; i <= 26; i++) for (j = 1; j <= 26; j++) {
+			printf "%s\"%s %s\"", sep, substr(a, i, 1), substr(a, j, 1); sep = ","
+		}
+		for (i = 1; i <= 26; i++) for (j = 1; j <= 26; j++) for (k = 1; k <= 26; k++)
+			printf ",\"%s%s %s\"", substr(a, i, 1), substr(a, j, 1), substr(a, k, 1)
+		printf "]}}\n"
+	}' >"$1"
+}
+
+setup_file() {
+	export FIX=$BATS_FILE_TMPDIR/src
+	mkdir -p "$FIX"
+	write_bpe "$FIX/tokenizer.json"
+	printf 'hello world\nthe quick brown fox <s> jumps\nzzz ÿ qqq\n' >"$FIX/in.txt"
+}
+
+setup() {
+	export TOKEMB_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+	unset TOKEMB_CACHE
+}
+
+cached() {	# the cache files in $TOKEMB_CACHE_DIR
+	find "$TOKEMB_CACHE_DIR" -name '*.tokemb' 2>/dev/null
+}
+
+@test "tok-cache: the first load makes the cache, the next ones use it, same output" {
+	run -0 --separate-stderr tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	want=$output
+	[ "$(cached)" = "" ]
+	run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	c=$(cached)
+	[ -n "$c" ] && [ "$(wc -l <<<"$c")" -eq 1 ]
+	case $c in */tokenizer.json-*.tokemb) ;; *) false ;; esac
+	ino=$(stat -c %i "$c")
+	run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	[ "$(stat -c %i "$c")" = "$ino" ]	# used, not rewritten
+	run -0 tok-decode -m "$FIX/tokenizer.json" <<<"$want"
+	[ "$output" = "$(TOKEMB_CACHE=0 tok-decode -m "$FIX/tokenizer.json" <<<"$want")" ]
+	[ "${lines[0]}" = "helloworld" ]
+}
+
+@test "tok-cache: a touched source makes a new cache" {
+	src=$BATS_TEST_TMPDIR/tokenizer.json
+	cp "$FIX/tokenizer.json" "$src"
+	tok-encode -m "$src" </dev/null
+	c=$(cached)
+	[ -n "$c" ]
+	ino=$(stat -c %i "$c")
+	tok-encode -m "$src" </dev/null
+	[ "$(stat -c %i "$c")" = "$ino" ]
+	touch -d '2001-01-01 00:00:01' "$src"
+	run -0 tok-encode -m "$src" "$FIX/in.txt"
+	[ "$(stat -c %i "$c")" != "$ino" ]
+	[ "$output" = "$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")" ]
+}
+
+@test "tok-cache: a truncated or corrupt cache is rebuilt, the output is the same" {
+	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
+	tok-encode -m "$FIX/tokenizer.json" </dev/null
+	c=$(cached)
+	size=$(stat -c %s "$c")
+	truncate -s $((size / 2)) "$c"
+	run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	[ "$(stat -c %s "$c")" -eq "$size" ]
+	printf 'garbage' | dd of="$c" bs=1 seek=5000 conv=notrunc status=none
+	run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	: >"$c"
+	run -0 tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ]
+	[ "$(stat -c %s "$c")" -eq "$size" ]
+}
+
+@test "tok-cache: an unwritable cache directory or TOKEMB_CACHE=0 still loads, quietly, and makes none" {
+	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
+	TOKEMB_CACHE_DIR=$FIX/tokenizer.json/sub run -0 --separate-stderr \
+		tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	TOKEMB_CACHE=0 run -0 tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ]
+	[ "$(cached)" = "" ]
+}
+
+@test "tok-cache: beside the source when its directory is writable, else the user cache" {
+	unset TOKEMB_CACHE_DIR
+	d=$BATS_TEST_TMPDIR/model
+	mkdir -p "$d"
+	cp "$FIX/tokenizer.json" "$d/"
+	HOME=$BATS_TEST_TMPDIR/home XDG_CACHE_HOME='' run -0 tok-encode -m "$d" "$FIX/in.txt"
+	[ -f "$d/tokenizer.json.tokemb" ]
+	[ ! -e "$BATS_TEST_TMPDIR/home/.cache" ]
+	rm "$d/tokenizer.json.tokemb"
+	chmod 555 "$d"
+	HOME=$BATS_TEST_TMPDIR/home XDG_CACHE_HOME=$BATS_TEST_TMPDIR/xdg run -0 tok-encode -m "$d" "$FIX/in.txt"
+	chmod 755 "$d"
+	[ ! -e "$d/tokenizer.json.tokemb" ]
+	ls "$BATS_TEST_TMPDIR"/xdg/tokemb/tokenizer.json-*.tokemb
+}
+
+@test "tok-cache: real tokenizers give the same ids cold and cached" {
+	need_data tokenizers/gpt2/tokenizer.json tokenizers/tiktoken/cl100k_base.tiktoken \
+		tokenizers/t5-small/tokenizer.json
+	text=$'Hello, world! <|endoftext|> ünïcödé 12345\n  spaces\tand\ttabs\n'
+	for m in gpt2/tokenizer.json tiktoken/cl100k_base.tiktoken t5-small/tokenizer.json; do
+		want=$(tok-encode --no-cache -m "$D/tokenizers/$m" <<<"$text")
+		[ "$(tok-encode -m "$D/tokenizers/$m" <<<"$text")" = "$want" ]
+		[ "$(tok-encode -m "$D/tokenizers/$m" <<<"$text")" = "$want" ]
+	done
+	[ "$(cached | wc -l)" -eq 3 ]
+}

@@ -1,0 +1,403 @@
+/* test-tok-cache: the compiled tokenizer cache (lib/tok_cache.c).  A
+ * tokenizer mapped from its cache encodes, decodes and names its pieces as
+ * the one loaded from source; the cache is made on first load, rebuilt when
+ * the source changes or the cache is truncated or corrupt, never trusted
+ * when forged (bit flips with a recomputed checksum must not crash: run it
+ * under ASan), and skipped when it cannot be written or TOKEMB_CACHE=0.
+ * The real tokenizers are mapped in the suite's cache directory, so that
+ * test-tok-exact, run after this one, finds their caches warm
+ * (TOKEMB_TEST_ALL=1: all of them, else one of each kind). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "tok_int.h"
+
+static char tmp[256], cdir[300], src[300];
+
+static const char *texts[] = {
+	"", "abc", "hello world", "the quick brown fox jumps over the lazy dog",
+	"<s> abc</s> xyz <s>", "zzz  qqq\tabcab\ncab", "unknown ÿ chars 123 !?",
+	"Hello, World! 12345 ünïcödé 日本語 <|endoftext|> <start_of_turn>user",
+	"  leading and trailing  ", NULL
+};
+
+/* A BPE tokenizer.json over a-z (every pair and triple merged) with a
+ * Whitespace pre-tokenizer, an unknown token and two added tokens: about
+ * 450 KB, over the size under which no cache is made. */
+static int
+write_bpe(const char *path)
+{
+	FILE *fp = fopen(path, "w");
+	int a, b, c, id = 0, first = 1;
+
+	if (!fp)
+		return -1;
+	fprintf(fp, "{\"version\":\"1.0\",\"added_tokens\":["
+	        "{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
+	        "{\"id\":1,\"content\":\"<s>\",\"special\":true},"
+	        "{\"id\":2,\"content\":\"</s>\",\"special\":true}],"
+	        "\"normalizer\":{\"type\":\"Lowercase\"},"
+	        "\"pre_tokenizer\":{\"type\":\"Whitespace\"},"
+	        "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":["
+	        "{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},"
+	        "{\"SpecialToken\":{\"id\":\"</s>\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{"
+	        "\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]},"
+	        "\"</s>\":{\"id\":\"</s>\",\"ids\":[2],\"tokens\":[\"</s>\"]}}},"
+	        "\"decoder\":{\"type\":\"BPEDecoder\",\"suffix\":\"\"},"
+	        "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"vocab\":{"
+	        "\"<unk>\":0,\"<s>\":1,\"</s>\":2");
+	id = 3;
+	for (a = 0; a < 26; a++)
+		fprintf(fp, ",\"%c\":%d", 'a' + a, id++);
+	for (a = 0; a < 26; a++)
+		for (b = 0; b < 26; b++)
+			fprintf(fp, ",\"%c%c\":%d", 'a' + a, 'a' + b, id++);
+	for (a = 0; a < 26; a++)
+		for (b = 0; b < 26; b++)
+			for (c = 0; c < 26; c++)
+				fprintf(fp, ",\"%c%c%c\":%d", 'a' + a, 'a' + b, 'a' + c, id++);
+	fprintf(fp, "},\"merges\":[");
+	for (a = 0; a < 26; a++)
+		for (b = 0; b < 26; b++, first = 0)
+			fprintf(fp, "%s\"%c %c\"", first ? "" : ",", 'a' + a, 'a' + b);
+	for (a = 0; a < 26; a++)
+		for (b = 0; b < 26; b++)
+			for (c = 0; c < 26; c++)
+				fprintf(fp, ",\"%c%c %c\"", 'a' + a, 'a' + b, 'a' + c);
+	fprintf(fp, "]}}\n");
+	return fclose(fp);
+}
+
+/* The one cache file in cdir, or "" when there is none. */
+static const char *
+cache_file(void)
+{
+	static char path[600];
+	DIR *d = opendir(cdir);
+	struct dirent *e;
+	int n = 0;
+
+	path[0] = 0;
+	if (!d)
+		return path;
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".tokemb") && !strstr(e->d_name, ".tmp.")) {
+			snprintf(path, sizeof path, "%s/%s", cdir, e->d_name);
+			n++;
+		}
+	closedir(d);
+	if (n != 1)
+		path[0] = 0;
+	return path;
+}
+
+/* Same pieces, bytes, flags, encodings and decodings. */
+static int
+same(const te_tok *a, const te_tok *b, const char **ts)
+{
+	size_t i, n = te_tok_vocab_size(a);
+	te_tok_enc ea = {0}, eb = {0};
+	int ok = n == te_tok_vocab_size(b) && te_tok_unk_id(a) == te_tok_unk_id(b) &&
+	         !strcmp(te_tok_algorithm(a), te_tok_algorithm(b)) &&
+	         te_tok_byte_level(a) == te_tok_byte_level(b) &&
+	         te_tok_byte_fallback(a) == te_tok_byte_fallback(b) &&
+	         te_tok_max_length(a) == te_tok_max_length(b);
+
+	for (i = 0; ok && i < n; i++) {
+		size_t la = 0, lb = 0;
+		const char *pa = te_tok_piece(a, (int32_t)i, &la), *pb = te_tok_piece(b, (int32_t)i, &lb);
+		char ba[256], bb[256];
+		long na = te_tok_piece_bytes(a, (int32_t)i, ba, sizeof ba);
+		long nb = te_tok_piece_bytes(b, (int32_t)i, bb, sizeof bb);
+
+		if ((!pa) != (!pb) || la != lb || (pa && memcmp(pa, pb, la)) || na != nb ||
+		    (na > 0 && memcmp(ba, bb, (size_t)(na < 256 ? na : 256))) ||
+		    te_tok_is_special(a, (int32_t)i) != te_tok_is_special(b, (int32_t)i) ||
+		    (pa && te_tok_id(a, pa, la) != te_tok_id(b, pb, lb)))
+			ok = 0;
+	}
+	for (i = 0; ok && ts[i]; i++) {
+		unsigned fl;
+
+		for (fl = 0; ok && fl < 2; fl++) {
+			int ra = te_tok_encode(a, ts[i], strlen(ts[i]), fl ? TE_TOK_ADD_SPECIAL : 0, &ea, NULL);
+			int rb = te_tok_encode(b, ts[i], strlen(ts[i]), fl ? TE_TOK_ADD_SPECIAL : 0, &eb, NULL);
+			char *da = NULL, *db = NULL;
+			size_t dla = 0, dlb = 0;
+
+			if (ra != rb || (!ra && (ea.n != eb.n || (ea.n &&
+			                         (memcmp(ea.ids, eb.ids, ea.n * 4) ||
+			                          memcmp(ea.start, eb.start, ea.n * sizeof *ea.start) ||
+			                          memcmp(ea.end, eb.end, ea.n * sizeof *ea.end))))))
+				ok = 0;
+			if (ok && !ra) {
+				ra = te_tok_decode(a, ea.ids, ea.n, 0, &da, &dla, NULL);
+				rb = te_tok_decode(b, eb.ids, eb.n, 0, &db, &dlb, NULL);
+				if (ra != rb || (!ra && (dla != dlb || (dla && memcmp(da, db, dla)))))
+					ok = 0;
+			}
+			free(da);
+			free(db);
+		}
+	}
+	te_tok_enc_release(&ea);
+	te_tok_enc_release(&eb);
+	return ok;
+}
+
+static te_tok *
+load_nocache(const char *path)
+{
+	te_tok *t;
+
+	setenv("TOKEMB_CACHE", "0", 1);
+	t = te_tok_load(path, NULL);
+	unsetenv("TOKEMB_CACHE");
+	return t;
+}
+
+static int
+read_all(const char *path, unsigned char **buf, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	long k;
+
+	if (!fp)
+		return -1;
+	fseek(fp, 0, SEEK_END);
+	k = ftell(fp);
+	rewind(fp);
+	*buf = malloc((size_t)k + 1);
+	*n = fread(*buf, 1, (size_t)k, fp);
+	fclose(fp);
+	return *n == (size_t)k ? 0 : -1;
+}
+
+static int
+write_all(const char *path, const unsigned char *buf, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+
+	if (!fp)
+		return -1;
+	if (fwrite(buf, 1, n, fp) != n) {
+		fclose(fp);
+		return -1;
+	}
+	return fclose(fp);
+}
+
+/* Forged caches: flip bits, recompute the checksum, load and encode. */
+static void
+forged(const te_tok *ref)
+{
+	char cf[600];
+	unsigned char *orig = NULL, *buf;
+	size_t n = 0, i;
+	int survived = 1, mapped = 0, rounds = 200;
+	unsigned seed = 12345;
+
+	snprintf(cf, sizeof cf, "%s", cache_file());
+	if (!*cf || read_all(cf, &orig, &n)) {
+		ok(0, "forged caches: no cache to forge");
+		return;
+	}
+	buf = malloc(n);
+	for (i = 0; i < (size_t)rounds; i++) {
+		size_t k, flips = 1 + i % 3;
+		te_tok *t;
+
+		memcpy(buf, orig, n);
+		for (k = 0; k < flips; k++) {
+			size_t pos;
+
+			seed = seed * 1103515245u + 12345u;
+			/* the first 4 KiB (header, offsets, counts) get most flips */
+			pos = i % 2 ? (seed >> 8) % (n < 4096 ? n : 4096) : (seed >> 4) % n;
+			if (pos < 64)
+				pos += 64;	/* magic and the like are checked first */
+			buf[pos] ^= (unsigned char)(1u << ((seed >> 20) % 8));
+		}
+		if (write_all(cf, buf, n) || tk_cache_reseal(cf)) {
+			survived = 0;
+			break;
+		}
+		t = te_tok_load(src, NULL);
+		if (!t) {
+			survived = 0;
+			break;
+		}
+		if (t->cmap) {
+			te_tok_enc e = {0};
+			size_t j;
+
+			mapped++;
+			for (j = 0; texts[j]; j++)
+				te_tok_encode(t, texts[j], strlen(texts[j]), TE_TOK_ADD_SPECIAL, &e, NULL);
+			te_tok_enc_release(&e);
+		}
+		te_tok_free(t);
+	}
+	write_all(cf, orig, n);
+	ok(survived, "%d forged caches (bit flips, checksum recomputed) load without a crash "
+	   "(%d were taken, the rest rebuilt)", rounds, mapped);
+	(void)ref;
+	free(buf);
+	free(orig);
+}
+
+/* A cache that cannot be used is rebuilt: the next load maps the new one. */
+static void
+check_rebuilt(const te_tok *ref, const char *what)
+{
+	te_tok *t = te_tok_load(src, NULL), *u;
+
+	ok(t && !t->cmap && same(ref, t, texts), "%s: loaded from source, same results", what);
+	u = te_tok_load(src, NULL);
+	ok(u && u->cmap && same(ref, u, texts), "%s: rebuilt, the next load maps it", what);
+	te_tok_free(t);
+	te_tok_free(u);
+}
+
+int
+main(void)
+{
+	te_tok *ref, *a, *b;
+	const char *cf, *data = getenv("TOKEMB_DATA");
+	char *suite_dir = getenv("TOKEMB_CACHE_DIR") ? strdup(getenv("TOKEMB_CACHE_DIR")) : NULL;
+	unsigned char *img;
+	size_t n;
+	struct timespec ts[2];
+
+	snprintf(tmp, sizeof tmp, "%s/test-tok-cache.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmp)) {
+		ok(0, "mkdtemp");
+		return done_testing();
+	}
+	snprintf(cdir, sizeof cdir, "%s/cache", tmp);
+	snprintf(src, sizeof src, "%s/tokenizer.json", tmp);
+	setenv("TOKEMB_CACHE_DIR", cdir, 1);
+	unsetenv("TOKEMB_CACHE");
+	ok(!write_bpe(src), "write a 450 KB BPE tokenizer.json");
+
+	ref = load_nocache(src);
+	ok(ref && !ref->cmap, "TOKEMB_CACHE=0: loaded from source");
+	ok(!*cache_file() && access(cdir, F_OK), "TOKEMB_CACHE=0: no cache made");
+	a = te_tok_load(src, NULL);
+	ok(a && !a->cmap, "first load: from source");
+	ok(*cache_file(), "first load: the cache is made");
+	b = te_tok_load(src, NULL);
+	ok(b && b->cmap, "second load: mapped from the cache");
+	ok(b && same(ref, b, texts), "mapped: same pieces, ids, encodings and decodings");
+	te_tok_free(a);
+	te_tok_free(b);
+
+	/* a changed source */
+	ts[0].tv_sec = ts[1].tv_sec = 1700000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, src, ts, 0);
+	check_rebuilt(ref, "touched source");
+
+	/* truncated and corrupt caches */
+	cf = cache_file();
+	if (!read_all(cf, &img, &n)) {
+		size_t cut[] = {0, 10, 64, 100, n / 2, n - 64, n - 1};
+		size_t i;
+
+		for (i = 0; i < sizeof cut / sizeof *cut; i++) {
+			char what[64];
+
+			write_all(cache_file(), img, cut[i]);
+			snprintf(what, sizeof what, "cache cut to %zu of %zu bytes", cut[i], n);
+			check_rebuilt(ref, what);
+		}
+		{
+			unsigned char *bad = malloc(n);
+
+			memcpy(bad, img, n);
+			bad[n / 3] ^= 0x10;
+			write_all(cache_file(), bad, n);
+			check_rebuilt(ref, "one bit flipped in the cache");
+			memcpy(bad, img, n);
+			memcpy(bad, "NOTACACHE", 9);
+			write_all(cache_file(), bad, n);
+			check_rebuilt(ref, "foreign magic");
+			free(bad);
+		}
+		free(img);
+	}
+	forged(ref);
+
+	/* an unwritable cache directory: still loads, from source */
+	{
+		char bad[400];
+
+		snprintf(bad, sizeof bad, "%s/sub", src);	/* under a file */
+		setenv("TOKEMB_CACHE_DIR", bad, 1);
+		a = te_tok_load(src, NULL);
+		ok(a && !a->cmap && same(ref, a, texts), "an unwritable cache directory: loads from source");
+		te_tok_free(a);
+		setenv("TOKEMB_CACHE_DIR", cdir, 1);
+	}
+	te_tok_free(ref);
+
+	/* real tokenizers, when the data is there: in the suite's cache
+	 * directory, so that test-tok-exact (after this test) runs with every
+	 * cache warm */
+	if (suite_dir)
+		setenv("TOKEMB_CACHE_DIR", suite_dir, 1);
+	else
+		setenv("TOKEMB_CACHE_DIR", cdir, 1);
+	if (data && *data) {
+		/* one of each kind; TOKEMB_TEST_ALL=1: every one (slow under ASan) */
+		static const char *names[] = {
+			"all-mpnet-base-v2/tokenizer.json", "bert-base-uncased/tokenizer.json",
+			"gpt2/tokenizer.json", "phi-3-mini/tokenizer.json", "t5-small/tokenizer.json",
+			"tiktoken/cl100k_base.tiktoken", "llama3/original_tokenizer.model",
+			"all-MiniLM-L6-v2/tokenizer.json", "gemma3/tokenizer.json",
+			"gpt-4-cl100k-hf/tokenizer.json", "gpt-4o-hf/tokenizer.json",
+			"llama3/tokenizer.json", "qwen3/tokenizer.json", "tiktoken/o200k_base.tiktoken",
+			"tiktoken/p50k_base.tiktoken", "tiktoken/r50k_base.tiktoken", NULL
+		};
+		size_t i, nfast = 7;
+		const char *all = getenv("TOKEMB_TEST_ALL");
+
+		for (i = 0; names[i] && (i < nfast || (all && !strcmp(all, "1"))); i++) {
+			char path[600];
+
+			snprintf(path, sizeof path, "%s/tokenizers/%s", data, names[i]);
+			if (access(path, R_OK)) {
+				printf("ok %d - # skip %s: not in $TOKEMB_DATA\n", ++tap_n, names[i]);
+				continue;
+			}
+			ref = load_nocache(path);
+			a = te_tok_load(path, NULL);
+			if (a && a->cmap) {	/* already warm: the source load is ref */
+				te_tok_free(a);
+				a = NULL;
+			}
+			te_tok_free(a);
+			b = te_tok_load(path, NULL);
+			ok(ref && b && b->cmap && same(ref, b, texts), "%s: mapped from its cache, same results",
+			   names[i]);
+			te_tok_free(ref);
+			te_tok_free(b);
+		}
+	}
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+		if (system(cmd))
+			ok(0, "clean up %s", tmp);
+	}
+	free(suite_dir);
+	return done_testing();
+}
