@@ -137,6 +137,8 @@ te_emb_free(te_emb *m)
 		for (size_t i = 0; i < m->layers; i++) {
 			free(m->layer[i].qr);
 			free(m->layer[i].kr);
+			free(m->layer[i].wqkv);
+			free(m->layer[i].bqkv);
 		}
 	free(m->layer);
 	for (size_t i = 0; i < m->nws; i++) {
@@ -538,6 +540,19 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 #undef LIN
 		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
 		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
+		if (!L.err) {
+			/* Q, K and V in one product (N = 3H) */
+			l->wqkv = malloc(3 * H * H * sizeof(float));
+			l->bqkv = malloc(3 * H * sizeof(float));
+			if (!l->wqkv || !l->bqkv)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			memcpy(l->wqkv, l->wq, H * H * sizeof(float));
+			memcpy(l->wqkv + H * H, l->wk, H * H * sizeof(float));
+			memcpy(l->wqkv + 2 * H * H, l->wv, H * H * sizeof(float));
+			memcpy(l->bqkv, l->bq, H * sizeof(float));
+			memcpy(l->bqkv + H, l->bk, H * sizeof(float));
+			memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
+		}
 		if (m->arch == EMB_DEBERTA && !L.err) {
 			size_t R = 2 * m->span;
 

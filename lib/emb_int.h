@@ -77,6 +77,7 @@ typedef struct emb_layer {
 	const float *wo2, *bo2;                     /* [H, F], [H] */
 	const float *ln2_g, *ln2_b;                 /* output LayerNorm */
 	float *qr, *kr;      /* DeBERTa: R Wq^T + bq, R Wk^T + bk, [2*span, H] */
+	float *wqkv, *bqkv;  /* wq, wk, wv stacked: [3H, H], [3H] (one product) */
 } emb_layer;
 
 struct te_emb {
@@ -139,9 +140,18 @@ void emb_cuda_free(te_emb *m);
 int emb_mpnet_bucket(int rel, int num_buckets, int max_distance);
 int emb_deberta_bucket(int rel, int bucket_size, int max_position);
 
-/* Scalar reference kernels, kept beside the BLAS path and tested against it. */
+/* Scalar reference kernels, kept beside the BLAS path and tested against it.
+ * emb_layernorm and emb_gelu use AVX2 where the CPU has it (emb_layernorm_ref
+ * and emb_gelu_scalar never); emb_force_scalar = 1 turns the vector kernels
+ * off (the unit tests compare both paths). */
+extern int emb_force_scalar;
 void emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
                    double eps);
+void emb_layernorm_ref(float *x, size_t n, size_t dim, const float *g, const float *b,
+                       double eps);
+/* x = LN(x + bias) row by row (bias may be NULL). */
+void emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias,
+                        const float *g, const float *b, double eps);
 void emb_gelu(float *x, size_t n);
 void emb_gelu_scalar(float *x, size_t n);
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
