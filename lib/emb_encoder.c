@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
@@ -164,7 +165,36 @@ emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
 __m128 _ZGVbN4v_erff(__m128 x);
 __m256 _ZGVdN8v_erff(__m256 x);
 __m256 _ZGVdN8v_expf(__m256 x);
+__m512 _ZGVeN16v_erff(__m512 x);
 #pragma GCC diagnostic pop
+
+/* the same 16 lanes at a time */
+__attribute__((target("avx512f"))) static void
+bias_gelu_avx512(float *x, size_t n, size_t dim, const float *bias)
+{
+	const __m512 half = _mm512_set1_ps(0.5f), r2 = _mm512_set1_ps((float)M_SQRT1_2);
+	size_t d16 = dim & ~(size_t)15;
+
+	for (size_t r = 0; r < n; r++) {
+		float *v = x + r * dim;
+		size_t i;
+
+		for (i = 0; i < d16; i += 16) {
+			__m512 t = _mm512_loadu_ps(v + i), e, h;
+
+			if (bias)
+				t = _mm512_add_ps(t, _mm512_loadu_ps(bias + i));
+			e = _ZGVeN16v_erff(_mm512_mul_ps(t, r2));
+			h = _mm512_mul_ps(half, t);
+			_mm512_storeu_ps(v + i, _mm512_fmadd_ps(h, e, h));
+		}
+		for (; i < dim; i++) {
+			float t = v[i] + (bias ? bias[i] : 0);
+
+			v[i] = 0.5f * t * (1.0f + erff(t * (float)M_SQRT1_2));
+		}
+	}
+}
 
 /* x = gelu(x + bias) over rows of dim (bias may be NULL) */
 AVX2_FN static void
@@ -657,7 +687,10 @@ gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 
 #ifdef HAVE_MVEC
 	if (!c->m->gelu_tanh && use_avx2()) {
-		bias_gelu_avx2(x, n, c->dim, c->bias);
+		if (__builtin_cpu_supports("avx512f"))
+			bias_gelu_avx512(x, n, c->dim, c->bias);
+		else
+			bias_gelu_avx2(x, n, c->dim, c->bias);
 		return;
 	}
 #endif
@@ -671,13 +704,70 @@ gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 		emb_gelu(x, n * c->dim);
 }
 
-/* y (n, out) = x (n, in) W^T + beta y */
+typedef struct gemm_ctx {
+	const float *x, *pk;
+	size_t n, in, out;
+	float *y;
+	int accumulate;
+} gemm_ctx;
+
 static void
-sgemm_nt(const float *x, size_t n, size_t in, const float *w, size_t out, float *y,
-         float beta)
+gemm_range(void *p, size_t lo, size_t hi, size_t tix)
 {
+	gemm_ctx *g = p;
+
+	emb_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
+}
+
+/* y (n, out) = x (n, in) W^T (+ y when accumulate): the packed weights where
+ * there are, else sgemm (its threads set by the caller) */
+static void
+gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_t out,
+     float *y, int accumulate, int threads)
+{
+	if (pk && emb_gemm_available()) {
+		gemm_ctx g = {x, pk, n, in, out, y, accumulate};
+
+		par_for(threads, (out + 31) / 32, gemm_range, &g);
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f,
-	            x, (int)in, w, (int)in, beta, y, (int)out);
+	            x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
+}
+
+/* Pack every layer's weights for emb_gemm_packed, once. */
+static int
+pack_weights(te_emb *m)
+{
+	size_t H = m->hidden, F = m->ffn;
+	size_t a = emb_pack_floats(3 * H, H), b = emb_pack_floats(H, H),
+	       c = emb_pack_floats(F, H), e = emb_pack_floats(H, F);
+
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		if (l->pk)
+			continue;
+		size_t bytes = (a + b + c + e) * sizeof(float);
+		void *pk;
+
+		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
+		if (posix_memalign(&pk, (size_t)2 << 20, bytes) != 0)
+			return -1;
+#ifdef MADV_HUGEPAGE
+		madvise(pk, bytes, MADV_HUGEPAGE);
+#endif
+		l->pk = pk;
+		l->pk_qkv = l->pk;
+		l->pk_o = l->pk_qkv + a;
+		l->pk_i = l->pk_o + b;
+		l->pk_o2 = l->pk_i + c;
+		emb_pack(l->wqkv, 3 * H, H, l->pk_qkv);
+		emb_pack(l->wo, H, H, l->pk_o);
+		emb_pack(l->wi, F, H, l->pk_i);
+		emb_pack(l->wo2, H, F, l->pk_o2);
+	}
+	return 0;
 }
 
 /* Grow *buf to hold n floats; the contents are not kept. */
@@ -756,19 +846,19 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 
 		if (threads > 1)
 			openblas_set_num_threads(threads);
-		sgemm_nt(x, N, H, l->wqkv, 3 * H, qkv, 0.0f);
+		gemm(x, N, H, l->wqkv, l->pk_qkv, 3 * H, qkv, 0, threads);
 		if (threads > 1)
 			openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
 		if (threads > 1)
 			openblas_set_num_threads(threads);
 		/* x = LN(x + ctx Wo^T + bo) */
-		sgemm_nt(ctx, N, H, l->wo, H, x, 1.0f);
+		gemm(ctx, N, H, l->wo, l->pk_o, H, x, 1, threads);
 		par_for(threads, N, ln_range, &rc1);
 		/* x = LN(x + gelu(x Wi^T + bi) Wo2^T + bo2) */
-		sgemm_nt(x, N, H, l->wi, F, f, 0.0f);
+		gemm(x, N, H, l->wi, l->pk_i, F, f, 0, threads);
 		par_for(threads, N, gelu_range, &rg);
-		sgemm_nt(f, N, F, l->wo2, H, x, 1.0f);
+		gemm(f, N, F, l->wo2, l->pk_o2, H, x, 1, threads);
 		par_for(threads, N, ln_range, &rc2);
 	}
 	rc = 0;
@@ -809,6 +899,8 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
+	if (emb_gemm_available() && pack_weights(m) < 0)
+		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);
 

@@ -78,6 +78,8 @@ typedef struct emb_layer {
 	const float *ln2_g, *ln2_b;                 /* output LayerNorm */
 	float *qr, *kr;      /* DeBERTa: R Wq^T + bq, R Wk^T + bk, [2*span, H] */
 	float *wqkv, *bqkv;  /* wq, wk, wv stacked: [3H, H], [3H] (one product) */
+	float *pk;           /* wqkv, wo, wi, wo2 packed (emb_pack), or NULL */
+	float *pk_qkv, *pk_o, *pk_i, *pk_o2;
 } emb_layer;
 
 struct te_emb {
@@ -154,6 +156,16 @@ void emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias,
                         const float *g, const float *b, double eps);
 void emb_gelu(float *x, size_t n);
 void emb_gelu_scalar(float *x, size_t n);
+
+/* emb_gemm.c: y (n, out) = x (n, in) W^T (+ y when accumulate) with W (out,
+ * in) packed once by emb_pack into emb_pack_floats(out, in) floats (64-byte
+ * aligned); only the 32-column panels p_lo..p_hi-1 of y (threads split
+ * them).  Only where emb_gemm_available() (AVX-512F, not forced scalar). */
+int emb_gemm_available(void);
+size_t emb_pack_floats(size_t out, size_t in);
+void emb_pack(const float *w, size_t out, size_t in, float *pk);
+void emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out,
+                     float *y, int accumulate, size_t p_lo, size_t p_hi);
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
                     const float *b, size_t out, float *y);
 void emb_linear(const float *x, size_t n, size_t in, const float *w, const float *b,
