@@ -542,14 +542,11 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
 		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
 		if (!L.err) {
-			/* Q, K and V in one product (N = 3H) */
-			l->wqkv = malloc(3 * H * H * sizeof(float));
+			/* Q, K and V in one product (N = 3H): the biases here, the
+			 * weights stacked or packed at the first forward pass */
 			l->bqkv = malloc(3 * H * sizeof(float));
-			if (!l->wqkv || !l->bqkv)
+			if (!l->bqkv)
 				return te_diag_set(d, NULL, 0, "out of memory");
-			memcpy(l->wqkv, l->wq, H * H * sizeof(float));
-			memcpy(l->wqkv + H * H, l->wk, H * H * sizeof(float));
-			memcpy(l->wqkv + 2 * H * H, l->wv, H * H * sizeof(float));
 			memcpy(l->bqkv, l->bq, H * sizeof(float));
 			memcpy(l->bqkv + H, l->bk, H * sizeof(float));
 			memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));

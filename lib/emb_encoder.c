@@ -762,10 +762,37 @@ pack_weights(te_emb *m)
 		l->pk_o = l->pk_qkv + a;
 		l->pk_i = l->pk_o + b;
 		l->pk_o2 = l->pk_i + c;
-		emb_pack(l->wqkv, 3 * H, H, l->pk_qkv);
-		emb_pack(l->wo, H, H, l->pk_o);
-		emb_pack(l->wi, F, H, l->pk_i);
-		emb_pack(l->wo2, H, F, l->pk_o2);
+		emb_pack(l->wq, H, H, l->pk_qkv, 0);
+		emb_pack(l->wk, H, H, l->pk_qkv, H);
+		emb_pack(l->wv, H, H, l->pk_qkv, 2 * H);
+		emb_pack_pad(l->pk_qkv, 3 * H, H);
+		emb_pack(l->wo, H, H, l->pk_o, 0);
+		emb_pack_pad(l->pk_o, H, H);
+		emb_pack(l->wi, F, H, l->pk_i, 0);
+		emb_pack_pad(l->pk_i, F, H);
+		emb_pack(l->wo2, H, F, l->pk_o2, 0);
+		emb_pack_pad(l->pk_o2, H, F);
+	}
+	return 0;
+}
+
+/* Stack wq, wk and wv for the sgemm path, once. */
+static int
+stack_qkv(te_emb *m)
+{
+	size_t H = m->hidden;
+
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		if (l->wqkv)
+			continue;
+		l->wqkv = malloc(3 * H * H * sizeof(float));
+		if (!l->wqkv)
+			return -1;
+		memcpy(l->wqkv, l->wq, H * H * sizeof(float));
+		memcpy(l->wqkv + H * H, l->wk, H * H * sizeof(float));
+		memcpy(l->wqkv + 2 * H * H, l->wv, H * H * sizeof(float));
 	}
 	return 0;
 }
@@ -899,7 +926,7 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
-	if (emb_gemm_available() && pack_weights(m) < 0)
+	if (emb_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);

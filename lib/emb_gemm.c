@@ -23,25 +23,34 @@ emb_pack_floats(size_t out, size_t in)
 	return (out + NR - 1) / NR * NR * in;
 }
 
+/* Rows r0.. of the packed matrix from w (rows, in); blocks of 16 k by the
+ * rows of a panel, so that reads and writes both run along cache lines. */
 void
-emb_pack(const float *w, size_t out, size_t in, float *pk)
+emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0)
 {
-	size_t P = (out + NR - 1) / NR;
+	for (size_t kb = 0; kb < in; kb += 16) {
+		size_t ke = in - kb < 16 ? in : kb + 16;
 
-	for (size_t p = 0; p < P; p++) {
-		float *dst = pk + p * in * NR;
+		for (size_t r = 0; r < rows; r++) {
+			size_t o = r0 + r;
+			float *dst = pk + o / NR * in * NR + o % NR;
+			const float *src = w + r * in;
 
-		for (size_t c = 0; c < NR; c++) {
-			size_t o = p * NR + c;
-			const float *src = w + o * in;
-
-			if (o < out)
-				for (size_t k = 0; k < in; k++)
-					dst[k * NR + c] = src[k];
-			else
-				for (size_t k = 0; k < in; k++)
-					dst[k * NR + c] = 0.0f;
+			for (size_t k = kb; k < ke; k++)
+				dst[k * NR] = src[k];
 		}
+	}
+}
+
+/* Zeros in the columns of the last panel past out. */
+void
+emb_pack_pad(float *pk, size_t out, size_t in)
+{
+	for (size_t o = out; o % NR; o++) {
+		float *dst = pk + o / NR * in * NR + o % NR;
+
+		for (size_t k = 0; k < in; k++)
+			dst[k * NR] = 0.0f;
 	}
 }
 

@@ -77,7 +77,8 @@ typedef struct emb_layer {
 	const float *wo2, *bo2;                     /* [H, F], [H] */
 	const float *ln2_g, *ln2_b;                 /* output LayerNorm */
 	float *qr, *kr;      /* DeBERTa: R Wq^T + bq, R Wk^T + bk, [2*span, H] */
-	float *wqkv, *bqkv;  /* wq, wk, wv stacked: [3H, H], [3H] (one product) */
+	float *wqkv, *bqkv;  /* wq, wk, wv stacked: [3H, H] (built only for the
+	                      * sgemm path), [3H] */
 	float *pk;           /* wqkv, wo, wi, wo2 packed (emb_pack), or NULL */
 	float *pk_qkv, *pk_o, *pk_i, *pk_o2;
 } emb_layer;
@@ -163,7 +164,10 @@ void emb_gelu_scalar(float *x, size_t n);
  * them).  Only where emb_gemm_available() (AVX-512F, not forced scalar). */
 int emb_gemm_available(void);
 size_t emb_pack_floats(size_t out, size_t in);
-void emb_pack(const float *w, size_t out, size_t in, float *pk);
+/* Pack w (rows, in) as rows r0..r0+rows-1 of the matrix; emb_pack_pad
+ * zeroes the columns past out once all are packed. */
+void emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0);
+void emb_pack_pad(float *pk, size_t out, size_t in);
 void emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out,
                      float *y, int accumulate, size_t p_lo, size_t p_hi);
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
