@@ -402,10 +402,6 @@ par_for(int nthreads, size_t n, range_fn fn, void *ctx)
 
 /* ---------------------------------------------------------- attention */
 
-/* Documents up to this long take the one-pass attention kernel; longer ones
- * the sgemm path. */
-#define ATTN_SMALL 128
-
 typedef struct attn_ctx {
 	const te_emb *m;
 	const emb_layer *l;
@@ -416,7 +412,7 @@ typedef struct attn_ctx {
 	const int *bucket;        /* relative bucket of r, at r + maxT - 1 */
 	float *scratch;           /* per thread: see attn_scratch */
 	size_t per_thread, nthreads;
-	int fast;                 /* the AVX2 kernel serves short documents */
+	int fast;                 /* the AVX2 kernel (else sgemm per head) */
 } attn_ctx;
 
 /* Scratch floats per thread for documents of up to T0 tokens: S (T0, T0p),
@@ -446,7 +442,7 @@ softmax_row(float *s, size_t n)
 }
 
 #ifdef HAVE_MVEC
-/* One (document, head) of T <= ATTN_SMALL tokens, row by row: s = q K^T
+/* One (document, head) of T tokens, row by row: s = q K^T
  * (+ the MPNet bias), e = exp(s - max), o = e V / sum e.  Needs dh % 8 == 0.
  * Scratch: s (Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
 AVX2_FN static void
@@ -593,7 +589,7 @@ attn_range(void *p, size_t lo, size_t hi, size_t tix)
 		if (T == 0)
 			continue;
 #ifdef HAVE_MVEC
-		if (a->fast && T <= ATTN_SMALL) {
+		if (a->fast) {
 			attn_small_avx2(a, base, T, h, S);
 			continue;
 		}

@@ -470,9 +470,9 @@ vector_kernels(void)
 	free(y2);
 }
 
-/* A whole forward pass with the vector kernels and with the scalar ones
- * (sgemm, scalar attention) agree: short documents (the one-pass attention)
- * and one past 128 tokens (the sgemm attention). */
+/* A whole forward pass with the vector kernels (packed products, one-pass
+ * attention) and with the scalar ones (sgemm, sgemm attention per head)
+ * agree, on short documents and a long one. */
 static void
 scalar_paths(const char *name)
 {
