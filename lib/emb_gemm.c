@@ -23,22 +23,28 @@ emb_pack_floats(size_t out, size_t in)
 	return (out + NR - 1) / NR * NR * in;
 }
 
-/* Rows r0.. of the packed matrix from w (rows, in); blocks of 16 k by the
- * rows of a panel, so that reads and writes both run along cache lines. */
+/* Rows r0.. of the packed matrix from w (rows, in), a panel at a time (its
+ * 32 source rows stay in cache) in blocks of 16 k, so that reads and writes
+ * both run along cache lines. */
 void
 emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0)
 {
-	for (size_t kb = 0; kb < in; kb += 16) {
-		size_t ke = in - kb < 16 ? in : kb + 16;
+	for (size_t a = r0; a < r0 + rows;) {
+		size_t b = (a / NR + 1) * NR < r0 + rows ? (a / NR + 1) * NR : r0 + rows;
+		float *pan = pk + a / NR * in * NR;
 
-		for (size_t r = 0; r < rows; r++) {
-			size_t o = r0 + r;
-			float *dst = pk + o / NR * in * NR + o % NR;
-			const float *src = w + r * in;
+		for (size_t kb = 0; kb < in; kb += 16) {
+			size_t ke = in - kb < 16 ? in : kb + 16;
 
-			for (size_t k = kb; k < ke; k++)
-				dst[k * NR] = src[k];
+			for (size_t o = a; o < b; o++) {
+				const float *src = w + (o - r0) * in;
+				float *dst = pan + o % NR;
+
+				for (size_t k = kb; k < ke; k++)
+					dst[k * NR] = src[k];
+			}
 		}
+		a = b;
 	}
 }
 
