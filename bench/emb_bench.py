@@ -11,6 +11,13 @@ them, batch by batch, no_grad, torch.set_num_threads(T); emb-token -t T -b
 (TEVEC output to /dev/null) on the same ids.  Reports sentences/second, the
 peak RSS of each process, the ratio, and the max abs difference of the last
 hidden states on the first sentences (the two must agree).
+
+On an x86-64 CPU with AVX-512, emb-token's matrix products run on its own
+packed-weight kernel (lib/emb_gemm.c), not OpenBLAS, so OPENBLAS_CORETYPE
+(set to Haswell on the dev machines) changes only PyTorch's side: run it
+both ways, e.g. env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3
+bench/emb_bench.py --short 512 --long 32.  On a busy machine compare the
+cpu x column: torch's OpenMP waits inflate its wall time.
 """
 import argparse, json, os, resource, struct, subprocess, sys, tempfile, time
 

@@ -193,10 +193,25 @@ main(int argc, char **argv)
 		}
 		te_vecstream_close(s);
 	}
-	/* empty documents whose dimension never became known: empty lines */
+	/* empty documents whose dimension never became known: zeros of the
+	 * model's dimension where it gives one, else empty lines (text) */
+	if (o.pending && te_pipeline_in_dim(p)) {
+		size_t od = te_pipeline_out_dim(p, te_pipeline_in_dim(p), &d);
+		float *z = od ? calloc(od, sizeof *z) : NULL;
+
+		if (!od)
+			die_diag(&d);
+		if (!z)
+			die("out of memory");
+		for (; o.pending; o.pending--)
+			emit(&o, z, od);
+		free(z);
+	} else if (o.pending && o.binary) {
+		die("%zu empty documents and no vector dimension to write them in binary "
+		    "(a model directory, -m, gives it)", o.pending);
+	}
 	for (; o.pending; o.pending--)
-		if (!o.binary)
-			putchar('\n');
+		putchar('\n');
 	free(out);
 	free(zeros);
 	te_pipeline_free(p);

@@ -137,6 +137,9 @@ te_emb_free(te_emb *m)
 		for (size_t i = 0; i < m->layers; i++) {
 			free(m->layer[i].qr);
 			free(m->layer[i].kr);
+			free(m->layer[i].wqkv);
+			free(m->layer[i].bqkv);
+			free(m->layer[i].pk);
 		}
 	free(m->layer);
 	for (size_t i = 0; i < m->nws; i++) {
@@ -538,6 +541,16 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 #undef LIN
 		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
 		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
+		if (!L.err) {
+			/* Q, K and V in one product (N = 3H): the biases here, the
+			 * weights stacked or packed at the first forward pass */
+			l->bqkv = malloc(3 * H * sizeof(float));
+			if (!l->bqkv)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			memcpy(l->bqkv, l->bq, H * sizeof(float));
+			memcpy(l->bqkv + H, l->bk, H * sizeof(float));
+			memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
+		}
 		if (m->arch == EMB_DEBERTA && !L.err) {
 			size_t R = 2 * m->span;
 
@@ -794,7 +807,7 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 {
 	size_t H = m->hidden, total = 0, *off;
 	float *x;
-	int rc = 0;
+	int rc = 0, inplace;
 
 	for (size_t i = 0; i < n; i++) {
 		if (check_ids(m, i, ids[i], len[i], d) < 0)
@@ -830,15 +843,21 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 	if (total == 0)
 		return 0;
 	off = malloc((n + 1) * sizeof *off);
-	x = malloc(total * H * sizeof *x);
-	if (!off || !x) {
+	if (!off)
+		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", total);
+	off[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		off[i + 1] = off[i] + len[i];
+	/* the caller's rows back to back (emb-token's): work in them, no copy */
+	inplace = 1;
+	for (size_t i = 0; i < n && inplace; i++)
+		inplace = out[i] == out[0] + off[i] * H;
+	x = inplace ? out[0] : malloc(total * H * sizeof *x);
+	if (!x) {
 		free(off);
-		free(x);
 		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", total);
 	}
-	off[0] = 0;
 	for (size_t i = 0; i < n; i++) {
-		off[i + 1] = off[i] + len[i];
 		/* DeBERTa: LN(word) only, as it has no positions or types */
 		embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
 		          x + off[i] * H);
@@ -850,11 +869,12 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 #else
 	rc = emb_encode_cpu(m, x, n, off, d);
 #endif
-	if (rc == 0)
+	if (rc == 0 && !inplace)
 		for (size_t i = 0; i < n; i++)
 			memcpy(out[i], x + off[i] * H, len[i] * H * sizeof(float));
 	free(off);
-	free(x);
+	if (!inplace)
+		free(x);
 	return rc;
 }
 

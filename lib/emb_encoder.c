@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <cblas.h>
 
@@ -14,9 +15,97 @@
 
 /* ---------------------------------------------------------- kernels */
 
+int emb_force_scalar;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
+#include <immintrin.h>
+#define HAVE_AVX2 1
+#define AVX2_FN __attribute__((target("avx2,fma")))
+
+/* AVX2 and FMA on this CPU (the build itself targets the x86-64 baseline) */
+static int
+use_avx2(void)
+{
+	return !emb_force_scalar && __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("fma");
+}
+
+AVX2_FN static inline float
+hsum8(__m256 v)
+{
+	__m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+	a = _mm_add_ss(a, _mm_movehdup_ps(a));
+	return _mm_cvtss_f32(a);
+}
+
+AVX2_FN static inline float
+hmax8(__m256 v)
+{
+	__m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+	a = _mm_max_ss(a, _mm_movehdup_ps(a));
+	return _mm_cvtss_f32(a);
+}
+
+/* LN(x + bias), one row at a time: the sums in float over 8 lanes */
+AVX2_FN static void
+bias_ln_avx2(float *x, size_t n, size_t dim, const float *bias, const float *g,
+             const float *b, double eps)
+{
+	size_t d8 = dim & ~(size_t)7;
+
+	for (size_t r = 0; r < n; r++) {
+		float *v = x + r * dim;
+		__m256 s = _mm256_setzero_ps(), mv, iv;
+		float tail = 0, mean, var, inv;
+		size_t i;
+
+		for (i = 0; i < d8; i += 8) {
+			__m256 t = _mm256_loadu_ps(v + i);
+
+			if (bias) {
+				t = _mm256_add_ps(t, _mm256_loadu_ps(bias + i));
+				_mm256_storeu_ps(v + i, t);
+			}
+			s = _mm256_add_ps(s, t);
+		}
+		for (; i < dim; i++) {
+			if (bias)
+				v[i] += bias[i];
+			tail += v[i];
+		}
+		mean = (hsum8(s) + tail) / (float)dim;
+		mv = _mm256_set1_ps(mean);
+		s = _mm256_setzero_ps();
+		tail = 0;
+		for (i = 0; i < d8; i += 8) {
+			__m256 t = _mm256_sub_ps(_mm256_loadu_ps(v + i), mv);
+
+			s = _mm256_fmadd_ps(t, t, s);
+		}
+		for (; i < dim; i++)
+			tail += (v[i] - mean) * (v[i] - mean);
+		var = (hsum8(s) + tail) / (float)dim;
+		inv = (float)(1.0 / sqrt((double)var + eps));
+		iv = _mm256_set1_ps(inv);
+		for (i = 0; i < d8; i += 8) {
+			__m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(v + i), mv), iv);
+
+			_mm256_storeu_ps(v + i, _mm256_fmadd_ps(t, _mm256_loadu_ps(g + i),
+			                                        _mm256_loadu_ps(b + i)));
+		}
+		for (; i < dim; i++)
+			v[i] = (v[i] - mean) * inv * g[i] + b[i];
+	}
+}
+#endif
+
 void
-emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
-              double eps)
+emb_layernorm_ref(float *x, size_t n, size_t dim, const float *g, const float *b,
+                  double eps)
 {
 	for (size_t r = 0; r < n; r++) {
 		float *v = x + r * dim;
@@ -38,13 +127,102 @@ emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
 	}
 }
 
-/* glibc >= 2.35 ships vector erff in libmvec (linked through -lm's script),
- * within a few ulp of erff; GELU spends most of its time there. */
-#if defined(__x86_64__) && defined(__GLIBC__) && \
+void
+emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias, const float *g,
+                   const float *b, double eps)
+{
+#ifdef HAVE_AVX2
+	if (use_avx2()) {
+		bias_ln_avx2(x, n, dim, bias, g, b, eps);
+		return;
+	}
+#endif
+	for (size_t r = 0; r < n; r++) {
+		float *v = x + r * dim;
+
+		if (bias)
+			for (size_t i = 0; i < dim; i++)
+				v[i] += bias[i];
+		emb_layernorm_ref(v, 1, dim, g, b, eps);
+	}
+}
+
+void
+emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
+              double eps)
+{
+	emb_bias_layernorm(x, n, dim, NULL, g, b, eps);
+}
+
+/* glibc >= 2.35 ships vector erff and expf in libmvec (linked through -lm's
+ * script), within a few ulp of erff and expf; GELU spends most of its time
+ * there. */
+#if defined(HAVE_AVX2) && defined(__GLIBC__) && \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35)) && !defined(TE_NO_MVEC)
-#include <emmintrin.h>
-#define HAVE_MVEC_ERFF 1
+#define HAVE_MVEC 1
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
 __m128 _ZGVbN4v_erff(__m128 x);
+__m256 _ZGVdN8v_erff(__m256 x);
+__m256 _ZGVdN8v_expf(__m256 x);
+__m512 _ZGVeN16v_erff(__m512 x);
+#pragma GCC diagnostic pop
+
+/* the same 16 lanes at a time */
+__attribute__((target("avx512f"))) static void
+bias_gelu_avx512(float *x, size_t n, size_t dim, const float *bias)
+{
+	const __m512 half = _mm512_set1_ps(0.5f), r2 = _mm512_set1_ps((float)M_SQRT1_2);
+	size_t d16 = dim & ~(size_t)15;
+
+	for (size_t r = 0; r < n; r++) {
+		float *v = x + r * dim;
+		size_t i;
+
+		for (i = 0; i < d16; i += 16) {
+			__m512 t = _mm512_loadu_ps(v + i), e, h;
+
+			if (bias)
+				t = _mm512_add_ps(t, _mm512_loadu_ps(bias + i));
+			e = _ZGVeN16v_erff(_mm512_mul_ps(t, r2));
+			h = _mm512_mul_ps(half, t);
+			_mm512_storeu_ps(v + i, _mm512_fmadd_ps(h, e, h));
+		}
+		for (; i < dim; i++) {
+			float t = v[i] + (bias ? bias[i] : 0);
+
+			v[i] = 0.5f * t * (1.0f + erff(t * (float)M_SQRT1_2));
+		}
+	}
+}
+
+/* x = gelu(x + bias) over rows of dim (bias may be NULL) */
+AVX2_FN static void
+bias_gelu_avx2(float *x, size_t n, size_t dim, const float *bias)
+{
+	const __m256 half = _mm256_set1_ps(0.5f), r2 = _mm256_set1_ps((float)M_SQRT1_2);
+	size_t d8 = dim & ~(size_t)7;
+
+	for (size_t r = 0; r < n; r++) {
+		float *v = x + r * dim;
+		size_t i;
+
+		for (i = 0; i < d8; i += 8) {
+			__m256 t = _mm256_loadu_ps(v + i), e, h;
+
+			if (bias)
+				t = _mm256_add_ps(t, _mm256_loadu_ps(bias + i));
+			e = _ZGVdN8v_erff(_mm256_mul_ps(t, r2));
+			h = _mm256_mul_ps(half, t);
+			_mm256_storeu_ps(v + i, _mm256_fmadd_ps(h, e, h));
+		}
+		for (; i < dim; i++) {
+			float t = v[i] + (bias ? bias[i] : 0);
+
+			v[i] = 0.5f * t * (1.0f + erff(t * (float)M_SQRT1_2));
+		}
+	}
+}
 #endif
 
 void
@@ -59,15 +237,21 @@ emb_gelu(float *x, size_t n)
 {
 	size_t i = 0;
 
-#ifdef HAVE_MVEC_ERFF
-	const __m128 half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f),
-	             r2 = _mm_set1_ps((float)M_SQRT1_2);
+#ifdef HAVE_MVEC
+	if (use_avx2()) {
+		bias_gelu_avx2(x, 1, n, NULL);
+		return;
+	}
+	if (!emb_force_scalar) {
+		const __m128 half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f),
+		             r2 = _mm_set1_ps((float)M_SQRT1_2);
 
-	for (; i + 4 <= n; i += 4) {
-		__m128 v = _mm_loadu_ps(x + i);
-		__m128 e = _ZGVbN4v_erff(_mm_mul_ps(v, r2));
+		for (; i + 4 <= n; i += 4) {
+			__m128 v = _mm_loadu_ps(x + i);
+			__m128 e = _ZGVbN4v_erff(_mm_mul_ps(v, r2));
 
-		_mm_storeu_ps(x + i, _mm_mul_ps(_mm_mul_ps(half, v), _mm_add_ps(one, e)));
+			_mm_storeu_ps(x + i, _mm_mul_ps(_mm_mul_ps(half, v), _mm_add_ps(one, e)));
+		}
 	}
 #endif
 	emb_gelu_scalar(x + i, n - i);
@@ -221,14 +405,26 @@ par_for(int nthreads, size_t n, range_fn fn, void *ctx)
 typedef struct attn_ctx {
 	const te_emb *m;
 	const emb_layer *l;
-	const float *q, *k, *v;   /* (ntok, H) */
+	const float *qkv;         /* (ntok, 3H): Q, K, V, their biases not added */
 	float *ctx;               /* (ntok, H) */
 	const size_t *off;
 	size_t ndoc, maxT;
 	const int *bucket;        /* relative bucket of r, at r + maxT - 1 */
-	float *scratch;           /* per thread: S (T, T), C and P (T, R) */
+	float *scratch;           /* per thread: see attn_scratch */
 	size_t per_thread, nthreads;
+	int fast;                 /* 1 AVX2, 2 AVX-512 kernel (0: sgemm per head) */
 } attn_ctx;
+
+/* Scratch floats per thread for documents of up to T0 tokens: S (T0, T0p),
+ * Q, K (or K^T, (dh, T0p)) and V, then DeBERTa's C and P (T0, R). */
+static size_t
+attn_scratch(const te_emb *m, size_t T0)
+{
+	size_t dh = m->head_dim, R = 2 * m->span, Tp = (T0 + 7) & ~(size_t)7;
+
+	return (Tp + 16) * (Tp + 16) + 3 * (Tp + 16) * dh +
+	       (m->arch == EMB_DEBERTA ? 2 * Tp * R : 0);
+}
 
 static void
 softmax_row(float *s, size_t n)
@@ -246,26 +442,346 @@ softmax_row(float *s, size_t n)
 		s[j] /= sum;
 }
 
+#ifdef HAVE_MVEC
+/* One (document, head) of T tokens, row by row: s = q K^T
+ * (+ the MPNet bias), e = exp(s - max), o = e V / sum e.  Needs dh % 8 == 0.
+ * Scratch: s (Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
+AVX2_FN static void
+attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
+{
+	const te_emb *m = a->m;
+	size_t H = m->hidden, dh = m->head_dim, H3 = 3 * H, Tp = (T + 7) & ~(size_t)7;
+	size_t T8 = T & ~(size_t)7;
+	const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh,
+	            *bk = bq + H, *bv = bq + 2 * H;
+	float *Q = S + Tp, *KT = Q + T * dh, *V = KT + dh * Tp;
+	float *O = a->ctx + base * H + h * dh;
+	const __m256 sc = _mm256_set1_ps(1.0f / sqrtf((float)dh));
+
+	for (size_t t = 0; t < T; t++) {
+		const float *r = src + t * H3;
+
+		for (size_t e = 0; e < dh; e += 8) {
+			_mm256_storeu_ps(Q + t * dh + e,
+			                 _mm256_mul_ps(_mm256_add_ps(_mm256_loadu_ps(r + e),
+			                                             _mm256_loadu_ps(bq + e)), sc));
+			_mm256_storeu_ps(V + t * dh + e,
+			                 _mm256_add_ps(_mm256_loadu_ps(r + 2 * H + e),
+			                               _mm256_loadu_ps(bv + e)));
+		}
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = r[H + e] + bk[e];
+	}
+	for (size_t t = T; t < Tp; t++)
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = 0;
+	for (size_t i = 0; i < T; i++) {
+		const float *q = Q + i * dh;
+		__m256 mx8, sum8 = _mm256_setzero_ps(), iv;
+		float mx, sum = 0, inv;
+		size_t j = 0;
+
+		for (; j + 32 <= Tp; j += 32) {
+			__m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+
+			for (size_t e = 0; e < dh; e++) {
+				__m256 qe = _mm256_broadcast_ss(q + e);
+				const float *k = KT + e * Tp + j;
+
+				c0 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k), c0);
+				c1 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 8), c1);
+				c2 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 16), c2);
+				c3 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 24), c3);
+			}
+			_mm256_storeu_ps(S + j, c0);
+			_mm256_storeu_ps(S + j + 8, c1);
+			_mm256_storeu_ps(S + j + 16, c2);
+			_mm256_storeu_ps(S + j + 24, c3);
+		}
+		for (; j < Tp; j += 8) {
+			__m256 c0 = _mm256_setzero_ps(), c1 = c0;
+			size_t e = 0;
+
+			for (; e + 2 <= dh; e += 2) {
+				c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e),
+				                     _mm256_loadu_ps(KT + e * Tp + j), c0);
+				c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e + 1),
+				                     _mm256_loadu_ps(KT + (e + 1) * Tp + j), c1);
+			}
+			_mm256_storeu_ps(S + j, _mm256_add_ps(c0, c1));
+		}
+		if (m->arch == EMB_MPNET)
+			for (j = 0; j < T; j++)
+				S[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)i +
+				                                      (long)a->maxT - 1] * m->heads + h];
+		/* softmax numerators */
+		mx = S[0];
+		if (T8) {
+			mx8 = _mm256_loadu_ps(S);
+			for (j = 8; j < T8; j += 8)
+				mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(S + j));
+			mx = hmax8(mx8);
+		}
+		for (j = T8; j < T; j++)
+			if (S[j] > mx)
+				mx = S[j];
+		mx8 = _mm256_set1_ps(mx);
+		for (j = 0; j < T8; j += 8) {
+			__m256 ev = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(S + j), mx8));
+
+			_mm256_storeu_ps(S + j, ev);
+			sum8 = _mm256_add_ps(sum8, ev);
+		}
+		for (; j < T; j++) {
+			S[j] = expf(S[j] - mx);
+			sum += S[j];
+		}
+		sum += hsum8(sum8);
+		inv = 1.0f / sum;
+		iv = _mm256_set1_ps(inv);
+		/* o = e V / sum */
+		for (size_t e = 0; e < dh; e += 8) {
+			if (e + 32 <= dh) {
+				__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+
+				for (j = 0; j < T; j++) {
+					__m256 p = _mm256_broadcast_ss(S + j);
+					const float *vr = V + j * dh + e;
+
+					o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), o0);
+					o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), o1);
+					o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), o2);
+					o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), o3);
+				}
+				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
+				_mm256_storeu_ps(O + i * H + e + 8, _mm256_mul_ps(o1, iv));
+				_mm256_storeu_ps(O + i * H + e + 16, _mm256_mul_ps(o2, iv));
+				_mm256_storeu_ps(O + i * H + e + 24, _mm256_mul_ps(o3, iv));
+				e += 24;
+			} else {
+				__m256 o0 = _mm256_setzero_ps();
+
+				for (j = 0; j < T; j++)
+					o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(S + j),
+					                     _mm256_loadu_ps(V + j * dh + e), o0);
+				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
+			}
+		}
+	}
+}
+__m512 _ZGVeN16v_expf(__m512 x);
+
+#define AVX512_FN __attribute__((target("avx512f")))
+
+/* The same on AVX-512 (dh % 16 == 0) four query rows at a time, so that
+ * each load of K^T and V serves four rows.  Scratch: s (4, Tp), Q (Tp4, dh),
+ * K^T (dh, Tp), V (T, dh), Tp = T rounded up to 16, Tp4 to 4. */
+AVX512_FN static void
+attn_avx512(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
+{
+	const te_emb *m = a->m;
+	size_t H = m->hidden, dh = m->head_dim, H3 = 3 * H, Tp = (T + 15) & ~(size_t)15;
+	size_t T4 = (T + 3) & ~(size_t)3;
+	const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh,
+	            *bk = bq + H, *bv = bq + 2 * H;
+	float *Q = S + 4 * Tp, *KT = Q + T4 * dh, *V = KT + dh * Tp;
+	float *O = a->ctx + base * H + h * dh;
+	const __m512 sc = _mm512_set1_ps(1.0f / sqrtf((float)dh)),
+	             ninf = _mm512_set1_ps(-INFINITY);
+
+	for (size_t t = 0; t < T; t++) {
+		const float *r = src + t * H3;
+
+		for (size_t e = 0; e < dh; e += 16) {
+			_mm512_storeu_ps(Q + t * dh + e,
+			                 _mm512_mul_ps(_mm512_add_ps(_mm512_loadu_ps(r + e),
+			                                             _mm512_loadu_ps(bq + e)), sc));
+			_mm512_storeu_ps(V + t * dh + e,
+			                 _mm512_add_ps(_mm512_loadu_ps(r + 2 * H + e),
+			                               _mm512_loadu_ps(bv + e)));
+		}
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = r[H + e] + bk[e];
+	}
+	for (size_t t = T; t < T4; t++)
+		memset(Q + t * dh, 0, dh * sizeof *Q);
+	for (size_t t = T; t < Tp; t++)
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = 0;
+	for (size_t i0 = 0; i0 < T; i0 += 4) {
+		size_t ri = T - i0 < 4 ? T - i0 : 4;
+		const float *q0 = Q + i0 * dh, *q1 = q0 + dh, *q2 = q1 + dh, *q3 = q2 + dh;
+		float *s0 = S, *s1 = S + Tp, *s2 = S + 2 * Tp, *s3 = S + 3 * Tp;
+		float inv[4];
+		size_t j = 0;
+
+		/* s (4, Tp) = q K^T */
+		for (; j + 32 <= Tp; j += 32) {
+			__m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+			       c21 = c00, c30 = c00, c31 = c00;
+
+			for (size_t e = 0; e < dh; e++) {
+				const float *k = KT + e * Tp + j;
+				__m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), b;
+
+				b = _mm512_set1_ps(q0[e]);
+				c00 = _mm512_fmadd_ps(b, k0, c00);
+				c01 = _mm512_fmadd_ps(b, k1, c01);
+				b = _mm512_set1_ps(q1[e]);
+				c10 = _mm512_fmadd_ps(b, k0, c10);
+				c11 = _mm512_fmadd_ps(b, k1, c11);
+				b = _mm512_set1_ps(q2[e]);
+				c20 = _mm512_fmadd_ps(b, k0, c20);
+				c21 = _mm512_fmadd_ps(b, k1, c21);
+				b = _mm512_set1_ps(q3[e]);
+				c30 = _mm512_fmadd_ps(b, k0, c30);
+				c31 = _mm512_fmadd_ps(b, k1, c31);
+			}
+			_mm512_storeu_ps(s0 + j, c00);
+			_mm512_storeu_ps(s0 + j + 16, c01);
+			_mm512_storeu_ps(s1 + j, c10);
+			_mm512_storeu_ps(s1 + j + 16, c11);
+			_mm512_storeu_ps(s2 + j, c20);
+			_mm512_storeu_ps(s2 + j + 16, c21);
+			_mm512_storeu_ps(s3 + j, c30);
+			_mm512_storeu_ps(s3 + j + 16, c31);
+		}
+		for (; j < Tp; j += 16) {
+			__m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+
+			for (size_t e = 0; e < dh; e++) {
+				__m512 k0 = _mm512_loadu_ps(KT + e * Tp + j);
+
+				c0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[e]), k0, c0);
+				c1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[e]), k0, c1);
+				c2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[e]), k0, c2);
+				c3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[e]), k0, c3);
+			}
+			_mm512_storeu_ps(s0 + j, c0);
+			_mm512_storeu_ps(s1 + j, c1);
+			_mm512_storeu_ps(s2 + j, c2);
+			_mm512_storeu_ps(s3 + j, c3);
+		}
+		/* softmax numerators; the padding columns get exp(-inf) = 0 */
+		for (size_t r = 0; r < ri; r++) {
+			float *s = S + r * Tp;
+			__m512 mx, sum = _mm512_setzero_ps();
+
+			if (m->arch == EMB_MPNET)
+				for (j = 0; j < T; j++)
+					s[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)(i0 + r) +
+					                                      (long)a->maxT - 1] * m->heads + h];
+			for (j = T; j < Tp; j++)
+				s[j] = -INFINITY;
+			mx = ninf;
+			for (j = 0; j < Tp; j += 16)
+				mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
+			mx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+			for (j = 0; j < Tp; j += 16) {
+				__m512 ev = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));
+
+				_mm512_storeu_ps(s + j, ev);
+				sum = _mm512_add_ps(sum, ev);
+			}
+			inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+		}
+		for (size_t r = ri; r < 4; r++) {
+			memset(S + r * Tp, 0, Tp * sizeof *S);
+			inv[r] = 0;
+		}
+		/* o (4, dh) = e V / sum: 32 columns at a time, then 16 */
+		for (size_t e = 0; e + 32 <= dh; e += 32) {
+			__m512 o00 = _mm512_setzero_ps(), o01 = o00, o10 = o00, o11 = o00, o20 = o00,
+			       o21 = o00, o30 = o00, o31 = o00;
+
+			for (j = 0; j < T; j++) {
+				const float *vr = V + j * dh + e;
+				__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16), b;
+
+				b = _mm512_set1_ps(s0[j]);
+				o00 = _mm512_fmadd_ps(b, v0, o00);
+				o01 = _mm512_fmadd_ps(b, v1, o01);
+				b = _mm512_set1_ps(s1[j]);
+				o10 = _mm512_fmadd_ps(b, v0, o10);
+				o11 = _mm512_fmadd_ps(b, v1, o11);
+				b = _mm512_set1_ps(s2[j]);
+				o20 = _mm512_fmadd_ps(b, v0, o20);
+				o21 = _mm512_fmadd_ps(b, v1, o21);
+				b = _mm512_set1_ps(s3[j]);
+				o30 = _mm512_fmadd_ps(b, v0, o30);
+				o31 = _mm512_fmadd_ps(b, v1, o31);
+			}
+			{
+				__m512 o[4][2] = {{o00, o01}, {o10, o11}, {o20, o21}, {o30, o31}};
+
+				for (size_t r = 0; r < ri; r++) {
+					__m512 iv = _mm512_set1_ps(inv[r]);
+					float *out = O + (i0 + r) * H + e;
+
+					_mm512_storeu_ps(out, _mm512_mul_ps(o[r][0], iv));
+					_mm512_storeu_ps(out + 16, _mm512_mul_ps(o[r][1], iv));
+				}
+			}
+		}
+		if (dh & 16) {
+			size_t e = dh - 16;
+			__m512 o[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+			               _mm512_setzero_ps()};
+
+			for (j = 0; j < T; j++) {
+				__m512 v0 = _mm512_loadu_ps(V + j * dh + e);
+
+				o[0] = _mm512_fmadd_ps(_mm512_set1_ps(s0[j]), v0, o[0]);
+				o[1] = _mm512_fmadd_ps(_mm512_set1_ps(s1[j]), v0, o[1]);
+				o[2] = _mm512_fmadd_ps(_mm512_set1_ps(s2[j]), v0, o[2]);
+				o[3] = _mm512_fmadd_ps(_mm512_set1_ps(s3[j]), v0, o[3]);
+			}
+			for (size_t r = 0; r < ri; r++)
+				_mm512_storeu_ps(O + (i0 + r) * H + e,
+				                 _mm512_mul_ps(o[r], _mm512_set1_ps(inv[r])));
+		}
+	}
+}
+#endif
+
 static void
 attn_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	attn_ctx *a = p;
 	const te_emb *m = a->m;
-	size_t H = m->hidden, dh = m->head_dim, R = 2 * m->span, T0 = a->maxT;
-	float *S = a->scratch + tix * a->per_thread, *C = S + T0 * T0, *P = C + T0 * R;
+	size_t H = m->hidden, H3 = 3 * H, dh = m->head_dim, R = 2 * m->span, T0 = a->maxT;
+	size_t T0p = (T0 + 7) & ~(size_t)7;
+	float *S = a->scratch + tix * a->per_thread, *Q = S + T0p * T0p, *K = Q + T0p * dh,
+	      *V = K + T0p * dh, *C = V + T0p * dh, *P = C + T0p * R;
 
 	for (size_t it = lo; it < hi; it++) {
 		size_t doc = it / m->heads, h = it % m->heads;
 		size_t base = a->off[doc], T = a->off[doc + 1] - base;
-		const float *Q = a->q + base * H + h * dh, *K = a->k + base * H + h * dh,
-		            *V = a->v + base * H + h * dh;
+		const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh;
 		float *O = a->ctx + base * H + h * dh;
 
 		if (T == 0)
 			continue;
+#ifdef HAVE_MVEC
+		if (a->fast == 2) {
+			attn_avx512(a, base, T, h, S);
+			continue;
+		}
+		if (a->fast) {
+			attn_small_avx2(a, base, T, h, S);
+			continue;
+		}
+#endif
+		/* this head's Q, K and V with their biases, (T, dh) each */
+		for (size_t t = 0; t < T; t++)
+			for (size_t e = 0; e < dh; e++) {
+				Q[t * dh + e] = src[t * H3 + e] + bq[e];
+				K[t * dh + e] = src[t * H3 + H + e] + bq[H + e];
+				V[t * dh + e] = src[t * H3 + 2 * H + e] + bq[2 * H + e];
+			}
 		/* S (T, T) = Q K^T */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh,
-		            1.0f, Q, (int)H, K, (int)H, 0.0f, S, (int)T);
+		            1.0f, Q, (int)dh, K, (int)dh, 0.0f, S, (int)T);
 		if (m->arch == EMB_DEBERTA) {
 			float scale = 1.0f / sqrtf((float)dh * (float)(1 + m->c2p + m->p2c));
 			const float *Kr = a->l->kr + h * dh, *Qr = a->l->qr + h * dh;
@@ -273,10 +789,10 @@ attn_range(void *p, size_t lo, size_t hi, size_t tix)
 			/* C (T, R) = Q Kr^T: content to position; P (T, R) = K Qr^T */
 			if (m->c2p)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)R,
-				            (int)dh, 1.0f, Q, (int)H, Kr, (int)H, 0.0f, C, (int)R);
+				            (int)dh, 1.0f, Q, (int)dh, Kr, (int)H, 0.0f, C, (int)R);
 			if (m->p2c)
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)R,
-				            (int)dh, 1.0f, K, (int)H, Qr, (int)H, 0.0f, P, (int)R);
+				            (int)dh, 1.0f, K, (int)dh, Qr, (int)H, 0.0f, P, (int)R);
 			for (size_t i = 0; i < T; i++) {
 				float *s = S + i * T;
 
@@ -314,7 +830,7 @@ attn_range(void *p, size_t lo, size_t hi, size_t tix)
 		}
 		/* O (T, dh) = S V */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T,
-		            1.0f, S, (int)T, V, (int)H, 0.0f, O, (int)H);
+		            1.0f, S, (int)T, V, (int)dh, 0.0f, O, (int)H);
 	}
 }
 
@@ -322,26 +838,137 @@ typedef struct rows_ctx {
 	const te_emb *m;
 	float *x;
 	size_t dim;
-	const float *g, *b;
+	const float *bias, *g, *b;
 } rows_ctx;
 
+/* x = LN(x + bias) */
 static void
 ln_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	rows_ctx *c = p;
 
-	emb_layernorm(c->x + lo * c->dim, hi - lo, c->dim, c->g, c->b, c->m->eps);
+	emb_bias_layernorm(c->x + lo * c->dim, hi - lo, c->dim, c->bias, c->g, c->b,
+	                   c->m->eps);
 }
 
+/* x = gelu(x + bias) */
 static void
 gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	rows_ctx *c = p;
+	float *x = c->x + lo * c->dim;
+	size_t n = hi - lo;
 
+#ifdef HAVE_MVEC
+	if (!c->m->gelu_tanh && use_avx2()) {
+		if (__builtin_cpu_supports("avx512f"))
+			bias_gelu_avx512(x, n, c->dim, c->bias);
+		else
+			bias_gelu_avx2(x, n, c->dim, c->bias);
+		return;
+	}
+#endif
+	if (c->bias)
+		for (size_t r = 0; r < n; r++)
+			for (size_t i = 0; i < c->dim; i++)
+				x[r * c->dim + i] += c->bias[i];
 	if (c->m->gelu_tanh)
-		gelu_tanh(c->x + lo * c->dim, (hi - lo) * c->dim);
+		gelu_tanh(x, n * c->dim);
 	else
-		emb_gelu(c->x + lo * c->dim, (hi - lo) * c->dim);
+		emb_gelu(x, n * c->dim);
+}
+
+typedef struct gemm_ctx {
+	const float *x, *pk;
+	size_t n, in, out;
+	float *y;
+	int accumulate;
+} gemm_ctx;
+
+static void
+gemm_range(void *p, size_t lo, size_t hi, size_t tix)
+{
+	gemm_ctx *g = p;
+
+	emb_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
+}
+
+/* y (n, out) = x (n, in) W^T (+ y when accumulate): the packed weights where
+ * there are, else sgemm (its threads set by the caller) */
+static void
+gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_t out,
+     float *y, int accumulate, int threads)
+{
+	if (pk && emb_gemm_available()) {
+		gemm_ctx g = {x, pk, n, in, out, y, accumulate};
+
+		par_for(threads, (out + 31) / 32, gemm_range, &g);
+		return;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f,
+	            x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
+}
+
+/* Pack every layer's weights for emb_gemm_packed, once. */
+static int
+pack_weights(te_emb *m)
+{
+	size_t H = m->hidden, F = m->ffn;
+	size_t a = emb_pack_floats(3 * H, H), b = emb_pack_floats(H, H),
+	       c = emb_pack_floats(F, H), e = emb_pack_floats(H, F);
+
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		if (l->pk)
+			continue;
+		size_t bytes = (a + b + c + e) * sizeof(float);
+		void *pk;
+
+		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
+		if (posix_memalign(&pk, (size_t)2 << 20, bytes) != 0)
+			return -1;
+#ifdef MADV_HUGEPAGE
+		madvise(pk, bytes, MADV_HUGEPAGE);
+#endif
+		l->pk = pk;
+		l->pk_qkv = l->pk;
+		l->pk_o = l->pk_qkv + a;
+		l->pk_i = l->pk_o + b;
+		l->pk_o2 = l->pk_i + c;
+		emb_pack(l->wq, H, H, l->pk_qkv, 0);
+		emb_pack(l->wk, H, H, l->pk_qkv, H);
+		emb_pack(l->wv, H, H, l->pk_qkv, 2 * H);
+		emb_pack_pad(l->pk_qkv, 3 * H, H);
+		emb_pack(l->wo, H, H, l->pk_o, 0);
+		emb_pack_pad(l->pk_o, H, H);
+		emb_pack(l->wi, F, H, l->pk_i, 0);
+		emb_pack_pad(l->pk_i, F, H);
+		emb_pack(l->wo2, H, F, l->pk_o2, 0);
+		emb_pack_pad(l->pk_o2, H, F);
+	}
+	return 0;
+}
+
+/* Stack wq, wk and wv for the sgemm path, once. */
+static int
+stack_qkv(te_emb *m)
+{
+	size_t H = m->hidden;
+
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		if (l->wqkv)
+			continue;
+		l->wqkv = malloc(3 * H * H * sizeof(float));
+		if (!l->wqkv)
+			return -1;
+		memcpy(l->wqkv, l->wq, H * H * sizeof(float));
+		memcpy(l->wqkv + H * H, l->wk, H * H * sizeof(float));
+		memcpy(l->wqkv + 2 * H * H, l->wv, H * H * sizeof(float));
+	}
+	return 0;
 }
 
 /* Grow *buf to hold n floats; the contents are not kept. */
@@ -362,33 +989,39 @@ reserve(float **buf, size_t *cap, size_t n)
 }
 
 /* The forward pass of documents off[0]..off[n] (off[0] = 0) of x with
- * workspace w; threads share each matrix product (BLAS) and the attention. */
+ * workspace w; threads share each matrix product (BLAS) and the attention.
+ * Per layer: qkv = x Wqkv^T (one product, biases added in the attention);
+ * x = LN(x + ctx Wo^T + bo); x = LN(x + gelu(x Wi^T + bi) Wo2^T + bo2), the
+ * residuals accumulated by sgemm (beta 1), each bias in the pass after it. */
 static int
 encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t *off,
        te_diag *d)
 {
-	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0, R = 2 * m->span;
+	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0;
 	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads);
-	float *q, *k, *v, *ctx, *f;
-	int *bucket = NULL, rc = -1;
+	float *qkv, *ctx, *f;
+	int *bucket = NULL, rc = -1, fast = 0;
 
 	for (size_t i = 0; i < n; i++)
 		if (off[i + 1] - off[i] > maxT)
 			maxT = off[i + 1] - off[i];
 	if (N == 0)
 		return 0;
-	per_thread = maxT * maxT + (m->arch == EMB_DEBERTA ? 2 * maxT * R : 0);
+#ifdef HAVE_MVEC
+	fast = m->arch != EMB_DEBERTA && m->head_dim % 8 == 0 && use_avx2();
+	if (fast && m->head_dim % 16 == 0 && __builtin_cpu_supports("avx512f"))
+		fast = 2;
+#endif
+	per_thread = attn_scratch(m, maxT);
 	bucket = malloc((2 * maxT) * sizeof *bucket);
 	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F)) < 0 ||
 	    reserve(&w->attn, &w->attn_cap, per_thread * nthreads) < 0) {
 		te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 		goto out;
 	}
-	/* (N, H) each, then (N, F) */
-	q = w->buf;
-	k = q + N * H;
-	v = k + N * H;
-	ctx = v + N * H;
+	/* (N, 3H), (N, H), (N, F) */
+	qkv = w->buf;
+	ctx = qkv + N * 3 * H;
 	f = ctx + N * H;
 	for (long r = -(long)maxT + 1; r < (long)maxT; r++) {
 		int b = 0;
@@ -408,29 +1041,27 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 	}
 	for (size_t li = 0; li < m->layers; li++) {
 		const emb_layer *l = &m->layer[li];
-		attn_ctx ac = {m, l, q, k, v, ctx, off, n, maxT, bucket, w->attn, per_thread,
-		               nthreads};
-		rows_ctx rc1 = {m, x, H, l->ln1_g, l->ln1_b};
-		rows_ctx rc2 = {m, x, H, l->ln2_g, l->ln2_b};
-		rows_ctx rg = {m, f, F, NULL, NULL};
+		attn_ctx ac = {m, l, qkv, ctx, off, n, maxT, bucket, w->attn, per_thread,
+		               nthreads, fast};
+		rows_ctx rc1 = {m, x, H, l->bo, l->ln1_g, l->ln1_b};
+		rows_ctx rc2 = {m, x, H, l->bo2, l->ln2_g, l->ln2_b};
+		rows_ctx rg = {m, f, F, l->bi, NULL, NULL};
 
 		if (threads > 1)
 			openblas_set_num_threads(threads);
-		linear(x, N, H, l->wq, l->bq, H, q, 0);
-		linear(x, N, H, l->wk, l->bk, H, k, 0);
-		linear(x, N, H, l->wv, l->bv, H, v, 0);
+		gemm(x, N, H, l->wqkv, l->pk_qkv, 3 * H, qkv, 0, threads);
 		if (threads > 1)
 			openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
 		if (threads > 1)
 			openblas_set_num_threads(threads);
-		/* x = LN(ctx Wo^T + bo + x) */
-		linear(ctx, N, H, l->wo, l->bo, H, x, 1);
+		/* x = LN(x + ctx Wo^T + bo) */
+		gemm(ctx, N, H, l->wo, l->pk_o, H, x, 1, threads);
 		par_for(threads, N, ln_range, &rc1);
-		/* x = LN(gelu(x Wi^T + bi) Wo2^T + bo2 + x) */
-		linear(x, N, H, l->wi, l->bi, F, f, 0);
+		/* x = LN(x + gelu(x Wi^T + bi) Wo2^T + bo2) */
+		gemm(x, N, H, l->wi, l->pk_i, F, f, 0, threads);
 		par_for(threads, N, gelu_range, &rg);
-		linear(f, N, F, l->wo2, l->bo2, H, x, 1);
+		gemm(f, N, F, l->wo2, l->pk_o2, H, x, 1, threads);
 		par_for(threads, N, ln_range, &rc2);
 	}
 	rc = 0;
@@ -471,6 +1102,8 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
+	if (emb_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
+		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);
 

@@ -95,6 +95,7 @@ struct te_pipeline {
 	char desc[256];
 	float *tmp, *tmp2;
 	size_t tmpcap;
+	size_t in_dim;       /* word_embedding_dimension, 0 = not given */
 };
 
 void
@@ -172,7 +173,7 @@ te_pipeline_new(te_pool_mode mode, int normalize)
 }
 
 static int
-load_pooling(step *s, const char *dir, const char *sub, te_diag *d)
+load_pooling(step *s, size_t *in_dim, const char *dir, const char *sub, te_diag *d)
 {
 	static const struct {
 		const char *key;
@@ -224,6 +225,13 @@ load_pooling(step *s, const char *dir, const char *sub, te_diag *d)
 	if (s->nmodes == 0) {
 		te_diag_set(d, path, 0, "no pooling mode is set");
 		goto fail;
+	}
+	{
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "word_embedding_dimension");
+
+		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble <= 1 << 24 &&
+		    v->valuedouble == (double)(size_t)v->valuedouble)
+			*in_dim = (size_t)v->valuedouble;
 	}
 	free(path);
 	cJSON_Delete(j);
@@ -374,7 +382,7 @@ te_pipeline_load(const char *dir, te_diag *d)
 		} else if (strcmp(t, "Pooling") == 0) {
 			if (!(s = add_step(p, STEP_POOL)))
 				goto oom;
-			if (load_pooling(s, dir, pa->valuestring, d) < 0)
+			if (load_pooling(s, &p->in_dim, dir, pa->valuestring, d) < 0)
 				goto fail;
 		} else if (strcmp(t, "Dense") == 0) {
 			if (!(s = add_step(p, STEP_DENSE)))
@@ -411,6 +419,12 @@ fail:
 	free(mpath);
 	te_pipeline_free(p);
 	return NULL;
+}
+
+size_t
+te_pipeline_in_dim(const te_pipeline *p)
+{
+	return p->in_dim;
 }
 
 size_t

@@ -388,6 +388,9 @@ int te_pipeline_apply(te_pipeline *p, const float *x, size_t rows, size_t dim,
                       float *out, te_diag *d);
 /* A short description ("mean, normalize") for messages.  Points into p. */
 const char *te_pipeline_describe(const te_pipeline *p);
+/* The token-vector dimension the pipeline was saved for (1_Pooling's
+ * word_embedding_dimension), or 0 when it does not say. */
+size_t te_pipeline_in_dim(const te_pipeline *p);
 
 /* ------------------------------------------------------------- word2vec */
 /* (word2vec section: see issue 7) */
