@@ -156,13 +156,18 @@ ddot(const float *x, const float *y, size_t dim)
  * HNSW index print the same numbers, and a Euclidean distance is not the
  * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
  * row's distance to itself).  q is prepared as for the search (unit for
- * cosine). */
+ * cosine).  Row r is at base + r * stride bytes; for cosine, a unit row is
+ * the float32 row / |row| (knn_unit) and the score its dot product with q in
+ * double: the HNSW index holds its rows so, and need not read the vectors
+ * again. */
 void
-knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
-           te_knn_hit *h, size_t n)
+knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
+           const float *q, te_knn_hit *h, size_t n)
 {
+	float u[512];
+
 	for (size_t i = 0; i < n; i++) {
-		const float *r = data + (size_t)h[i].row * dim;
+		const float *r = (const float *)((const char *)base + (size_t)h[i].row * stride);
 
 		if (m == TE_KNN_METRIC_EUCLIDEAN) {
 			double s = 0;
@@ -171,9 +176,23 @@ knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
 				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
 			h[i].score = -(float)sqrt(s);
 		} else if (m == TE_KNN_METRIC_COSINE) {
-			float nr = knn_norm(r, dim);
+			float nr = unit ? 1.0f : knn_norm(r, dim);
+			double s = 0;
 
-			h[i].score = nr > 0 ? (float)ddot(r, q, dim) / nr : 0.0f;
+			/* a block of the unit row at a time, in the same order
+			 * whether it is made here or read from the index */
+			for (size_t j0 = 0; j0 < dim; j0 += 512) {
+				size_t nj = dim - j0 < 512 ? dim - j0 : 512;
+				const float *p = r + j0;
+
+				if (!unit) {
+					for (size_t j = 0; j < nj; j++)
+						u[j] = nr > 0 ? p[j] / nr : p[j];
+					p = u;
+				}
+				s += ddot(p, q + j0, nj);
+			}
+			h[i].score = (float)s;
 		} else {
 			h[i].score = (float)ddot(r, q, dim);
 		}
@@ -500,7 +519,8 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		knn_finish(x->metric, x->data, dim, q + j * dim, hp.h, hp.n);
+		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, hp.h,
+		           hp.n);
 	}
 done:
 	free(s.tk);
