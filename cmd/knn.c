@@ -112,27 +112,55 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* A row number, in decimal. */
+static size_t
+fmt_row(char *buf, long r)
+{
+	char t[24];
+	size_t n = 0, len = 0;
+
+	if (r < 0) {
+		buf[len++] = '-';
+		r = -r;
+	}
+	do {
+		t[n++] = (char)('0' + r % 10);
+		r /= 10;
+	} while (r);
+	while (n)
+		buf[len++] = t[--n];
+	return len;
+}
+
 static void
 print_hit(const char *label, const te_knn_hit *h, size_t rank)
 {
 	const char *key = te_vecs_key(vecs, (size_t)h->row);
-	char rowbuf[32];
+	char rowbuf[32], sc[32];
+	size_t sl;
 
 	if (!key) {
-		snprintf(rowbuf, sizeof rowbuf, "%ld", h->row);
+		rowbuf[fmt_row(rowbuf, h->row)] = '\0';
 		key = rowbuf;
 	}
+	sl = (size_t)te_knn_fmt_score(sc, h->score);
 	if (opt.json) {
-		fputs("{\"query\":", stdout);
+		fputs_unlocked("{\"query\":", stdout);
 		json_str(label);
-		fputs(",\"neighbour\":", stdout);
+		fputs_unlocked(",\"neighbour\":", stdout);
 		if (te_vecs_key(vecs, 0))
 			json_str(key);
 		else
-			fputs(key, stdout);
-		printf(",\"rank\":%zu,\"score\":%.7g}\n", rank, (double)h->score);
+			fputs_unlocked(key, stdout);
+		printf(",\"rank\":%zu,\"score\":%s}\n", rank, sc);
 	} else {
-		printf("%s\t%s\t%.7g\n", label, key, (double)h->score);
+		/* label, key and score as they are: no printf on this path */
+		fputs_unlocked(label, stdout);
+		putchar_unlocked('\t');
+		fputs_unlocked(key, stdout);
+		putchar_unlocked('\t');
+		sc[sl] = '\n';
+		fwrite_unlocked(sc, 1, sl + 1, stdout);
 	}
 }
 
