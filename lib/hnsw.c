@@ -268,15 +268,6 @@ links(const te_hnsw *h, uint32_t n, int lev)
 	return h->upper + h->uoff[n] + (size_t)(lev - 1) * (1 + h->M);
 }
 
-static inline void
-prefetch_vec(const te_hnsw *h, uint32_t r)
-{
-	const char *p = (const char *)vec(h, r);
-
-	for (size_t o = 0; o < h->dim * sizeof(float); o += 64)
-		__builtin_prefetch(p + o);
-}
-
 /* ------------------------------------------------------------- heaps */
 
 /* A max-heap of (score, id) on score. */
@@ -450,7 +441,7 @@ greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *
 
 		changed = 0;
 		for (size_t i = 0; i < cnt; i++)
-			prefetch_vec(h, c->tmp[i]);
+			__builtin_prefetch(vec(h, c->tmp[i]));
 		for (size_t i = 0; i < cnt; i++) {
 			float s = qscore(h, q, c->tmp[i]);
 
@@ -465,7 +456,8 @@ greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *
 
 /* The ef closest to q on layer lev, from ep: left in c->top (keys -score).
  * Each node expanded has its links read once: the ones not yet seen are
- * marked, their vectors asked for from memory all at once, then scored. */
+ * marked and their vectors asked for from memory, all at once, then
+ * scored. */
 static int
 search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
              int lev, size_t ef, int locked)
@@ -510,7 +502,10 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 				continue;
 			c->visited[n] = c->stamp;
 			fresh[nf++] = n;
-			prefetch_vec(h, n);
+			/* the first line; the rest follows by the hardware's own
+			 * prefetch (asking for every line was slower: the fill
+			 * buffers ran out) */
+			__builtin_prefetch(vec(h, n));
 		}
 		for (size_t i = 0; i < nf; i++) {
 			uint32_t n = fresh[i];
