@@ -303,11 +303,30 @@ is_number(const char *s, size_t n)
 	return end == buf + n;
 }
 
+/* The row of a key, or -1.  The first few look-ups scan the keys: a run
+ * that asks for one key (the usual interactive use) does not pay for
+ * hashing every key of a large vocabulary; later ones use the hash table
+ * that te_vecs_find builds.  Both find the first row with the key. */
 static long
 find_key(const char *s, size_t n)
 {
-	return te_vecs_key(vecs, 0) || te_vecs_rows(vecs) == 0 ? te_vecs_find(vecs, s, n)
-	                                                        : -1;
+	static int scans;
+	size_t rows = te_vecs_rows(vecs);
+
+	if (!te_vecs_key(vecs, 0) && rows)
+		return -1;
+	if (n > 0 && scans < 4 && !memchr(s, '\0', n)) {
+		scans++;
+		for (size_t i = 0; i < rows; i++) {
+			const char *k = te_vecs_key(vecs, i);
+
+			/* strncmp stops at k's end, before k[n] is read */
+			if (k[0] == s[0] && strncmp(k, s, n) == 0 && k[n] == '\0')
+				return (long)i;
+		}
+		return -1;
+	}
+	return te_vecs_find(vecs, s, n);
 }
 
 /* An expression "a - b + c": terms and the operators + and - separated by

@@ -403,7 +403,8 @@ search_worker(void *arg, int tid)
 {
 	struct search *s = arg;
 	size_t rows = s->limit, nblocks = (rows + BR - 1) / BR;
-	float *S = malloc((size_t)QB * BR * sizeof *S);
+	size_t qmax = s->mode_b ? s->qn : s->qb;
+	float *S = malloc((qmax < QB ? qmax : QB) * BR * sizeof *S);
 
 	if (!S) {
 		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
