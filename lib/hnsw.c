@@ -83,6 +83,7 @@ struct te_hnsw {
 	uint64_t upper_n;
 	void *map;
 	size_t maplen;
+	int populated;
 	pthread_mutex_t *locks;
 	pthread_mutex_t glock;
 	simfn sim;           /* similarity: dot, or -|a-b|^2 */
@@ -1085,6 +1086,16 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
 		return 0;
 	if ((size_t)nt > nq)
 		nt = (int)nq;
+#ifdef __linux__
+	/* a large batch will touch much of the file: map it all at once
+	 * (MADV_POPULATE_READ, Linux 5.14) rather than a page fault at a time,
+	 * 0.2 s of system time for 10000 queries on a million rows; a few
+	 * queries do not pay for it.  Older kernels refuse it: no matter. */
+	if (h->map && !h->populated && nq >= 256) {
+		h->populated = 1;
+		madvise(h->map, h->maplen, 22 /* MADV_POPULATE_READ */);
+	}
+#endif
 	/* the contexts (a visited tag per row each) live as long as the index:
 	 * a batch of queries does not pay for clearing them */
 	if (h->nctx < nt) {
