@@ -877,8 +877,8 @@ main(int argc, char **argv)
 		opt.k = te_vecs_rows(vecs);
 	if (opt.ef && opt.ef < opt.k)
 		opt.ef = opt.k;
-	/* batches of up to 1024 queries, and of at most 2^22 hits in all */
-	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 1024;
+	/* batches of up to 4096 queries, and of at most 2^22 hits in all */
+	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 4096;
 	if (bcap > ((size_t)1 << 22) / opt.k)
 		bcap = ((size_t)1 << 22) / opt.k ? ((size_t)1 << 22) / opt.k : 1;
 	batch = calloc(bcap, sizeof *batch);
