@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -125,6 +124,7 @@ nl2_c(const float *a, const float *b, size_t n)
 }
 
 #if defined(__x86_64__)
+#include <immintrin.h>
 #define HAVE_X86_KERNELS 1
 
 __attribute__((target("avx2,fma"))) static inline float
