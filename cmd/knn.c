@@ -112,27 +112,55 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* A row number, in decimal. */
+static size_t
+fmt_row(char *buf, long r)
+{
+	char t[24];
+	size_t n = 0, len = 0;
+
+	if (r < 0) {
+		buf[len++] = '-';
+		r = -r;
+	}
+	do {
+		t[n++] = (char)('0' + r % 10);
+		r /= 10;
+	} while (r);
+	while (n)
+		buf[len++] = t[--n];
+	return len;
+}
+
 static void
 print_hit(const char *label, const te_knn_hit *h, size_t rank)
 {
 	const char *key = te_vecs_key(vecs, (size_t)h->row);
-	char rowbuf[32];
+	char rowbuf[32], sc[32];
+	size_t sl;
 
 	if (!key) {
-		snprintf(rowbuf, sizeof rowbuf, "%ld", h->row);
+		rowbuf[fmt_row(rowbuf, h->row)] = '\0';
 		key = rowbuf;
 	}
+	sl = (size_t)te_knn_fmt_score(sc, h->score);
 	if (opt.json) {
-		fputs("{\"query\":", stdout);
+		fputs_unlocked("{\"query\":", stdout);
 		json_str(label);
-		fputs(",\"neighbour\":", stdout);
+		fputs_unlocked(",\"neighbour\":", stdout);
 		if (te_vecs_key(vecs, 0))
 			json_str(key);
 		else
-			fputs(key, stdout);
-		printf(",\"rank\":%zu,\"score\":%.7g}\n", rank, (double)h->score);
+			fputs_unlocked(key, stdout);
+		printf(",\"rank\":%zu,\"score\":%s}\n", rank, sc);
 	} else {
-		printf("%s\t%s\t%.7g\n", label, key, (double)h->score);
+		/* label, key and score as they are: no printf on this path */
+		fputs_unlocked(label, stdout);
+		putchar_unlocked('\t');
+		fputs_unlocked(key, stdout);
+		putchar_unlocked('\t');
+		sc[sl] = '\n';
+		fwrite_unlocked(sc, 1, sl + 1, stdout);
 	}
 }
 
@@ -275,11 +303,30 @@ is_number(const char *s, size_t n)
 	return end == buf + n;
 }
 
+/* The row of a key, or -1.  The first few look-ups scan the keys: a run
+ * that asks for one key (the usual interactive use) does not pay for
+ * hashing every key of a large vocabulary; later ones use the hash table
+ * that te_vecs_find builds.  Both find the first row with the key. */
 static long
 find_key(const char *s, size_t n)
 {
-	return te_vecs_key(vecs, 0) || te_vecs_rows(vecs) == 0 ? te_vecs_find(vecs, s, n)
-	                                                        : -1;
+	static int scans;
+	size_t rows = te_vecs_rows(vecs);
+
+	if (!te_vecs_key(vecs, 0) && rows)
+		return -1;
+	if (n > 0 && scans < 4 && !memchr(s, '\0', n)) {
+		scans++;
+		for (size_t i = 0; i < rows; i++) {
+			const char *k = te_vecs_key(vecs, i);
+
+			/* strncmp stops at k's end, before k[n] is read */
+			if (k[0] == s[0] && strncmp(k, s, n) == 0 && k[n] == '\0')
+				return (long)i;
+		}
+		return -1;
+	}
+	return te_vecs_find(vecs, s, n);
 }
 
 /* An expression "a - b + c": terms and the operators + and - separated by
@@ -830,8 +877,8 @@ main(int argc, char **argv)
 		opt.k = te_vecs_rows(vecs);
 	if (opt.ef && opt.ef < opt.k)
 		opt.ef = opt.k;
-	/* batches of up to 1024 queries, and of at most 2^22 hits in all */
-	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 1024;
+	/* batches of up to 4096 queries, and of at most 2^22 hits in all */
+	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 4096;
 	if (bcap > ((size_t)1 << 22) / opt.k)
 		bcap = ((size_t)1 << 22) / opt.k ? ((size_t)1 << 22) / opt.k : 1;
 	batch = calloc(bcap, sizeof *batch);

@@ -16,9 +16,9 @@
 #include "tokemb.h"
 
 /*
- * File layout (little-endian), all sections 8-byte aligned:
+ * File layout (little-endian):
  *   0   8  magic "TOKEMBH\0"
- *   8   4  version (1)
+ *   8   4  version (2)
  *   12  4  metric (te_knn_metric)
  *   16  8  rows
  *   24  8  dim
@@ -29,79 +29,220 @@
  *   48  8  entry point (row)
  *   56  8  fingerprint of the vectors (see fingerprint())
  *   64  8  size of the upper-layer link table in u32 units
- *   72  56 zero
- *   128    levels: rows u8, padded to 8
- *          layer 0: rows * (1 + 2M) u32: count, then the links
+ *   72  8  record size in bytes (see below)
+ *   80  48 zero
+ *   128    levels: rows u8, padded to 64
+ *          layer 0: rows records of recsz bytes, a multiple of 64, each
+ *            dim f32: the row (scaled to unit length for cosine, so that
+ *              the search scores by a dot product), then
+ *            u32 count, 2M u32 links, zero padding:
+ *          a node's vector and its links in one place, as hnswlib has them
  *          upper offsets: rows u64, into the upper table (u32 units)
  *          upper table: per node of level L > 0, L * (1 + M) u32, padded to 8
- *          rows f32: 1/|row| (0 for a zero row), so that a search need not
- *          read every vector to start
+ * Version 1 (a link table apart from the vectors) is refused.
  */
 #define HNSW_MAGIC "TOKEMBH"
+#define HNSW_VERSION 2
 #define HNSW_HEADER 128
 #define NLOCKS 4096
 
+typedef float (*simfn)(const float *a, const float *b, size_t n);
+
+/* Per-thread search state. */
+typedef struct pq {
+	float *s;
+	uint32_t *id;
+	size_t n, cap;
+} pq;
+
+typedef struct hctx {
+	uint32_t *visited;   /* epoch tags: visited when == stamp */
+	uint32_t stamp;
+	pq cand;             /* candidates, best first (score) */
+	pq top;              /* results, worst first (-score) */
+	float *qbuf;
+	uint32_t *tmp;
+	uint32_t *fresh;
+} hctx;
+
 struct te_hnsw {
 	te_vecs *v;
-	const float *data;
+	const float *data;   /* the rows as given (for the final scores) */
 	size_t rows, dim;
 	te_knn_metric metric;
 	size_t M, M0, efc;
 	int top;
 	uint32_t entry;
-	float *inv;          /* 1/|row| (cosine), else NULL */
 	uint8_t *level;
-	uint32_t *l0;        /* rows * (1 + M0) */
+	unsigned char *rec;  /* rows * recsz */
+	size_t recsz, loff;  /* record size, offset of the links in it */
 	uint32_t **ul;       /* built: per node, level * (1 + M), or NULL */
 	uint64_t *uoff;      /* loaded: offsets into upper */
 	uint32_t *upper;
 	uint64_t upper_n;
 	void *map;
 	size_t maplen;
+	int populated;
 	pthread_mutex_t *locks;
 	pthread_mutex_t glock;
+	simfn sim;           /* similarity: dot, or -|a-b|^2 */
+	hctx *ctx;           /* search contexts, one per thread, kept */
+	int nctx;
 };
 
 /* ----------------------------------------------------------- kernels */
 
-__attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
 static float
-dot(const float *a, const float *b, size_t n)
+dot_c(const float *a, const float *b, size_t n)
 {
-	float s[16] = {0};
+	float s[8] = {0}, t = 0;
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16)
-		for (int j = 0; j < 16; j++)
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++)
 			s[j] += a[i + j] * b[i + j];
-	float t = 0;
 	for (; i < n; i++)
 		t += a[i] * b[i];
-	for (int j = 0; j < 16; j++)
-		t += s[j];
-	return t;
+	return t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-__attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
 static float
-l2sq(const float *a, const float *b, size_t n)
+nl2_c(const float *a, const float *b, size_t n)
 {
-	float s[16] = {0};
+	float s[8] = {0}, t = 0;
 	size_t i = 0;
 
-	for (; i + 16 <= n; i += 16)
-		for (int j = 0; j < 16; j++) {
+	for (; i + 8 <= n; i += 8)
+		for (int j = 0; j < 8; j++) {
 			float d = a[i + j] - b[i + j];
+
 			s[j] += d * d;
 		}
+	for (; i < n; i++)
+		t += (a[i] - b[i]) * (a[i] - b[i]);
+	return -(t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])));
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HAVE_X86_KERNELS 1
+
+__attribute__((target("avx2,fma"))) static inline float
+hsum256(__m256 v)
+{
+	__m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+	x = _mm_add_ss(x, _mm_movehdup_ps(x));
+	return _mm_cvtss_f32(x);
+}
+
+__attribute__((target("avx2,fma"))) static float
+dot_avx2(const float *a, const float *b, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	size_t i = 0;
 	float t = 0;
-	for (; i < n; i++) {
-		float d = a[i] - b[i];
-		t += d * d;
+
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
 	}
-	for (int j = 0; j < 16; j++)
-		t += s[j];
-	return t;
+	if (i + 8 <= n) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		i += 8;
+	}
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return hsum256(_mm256_add_ps(s0, s1)) + t;
+}
+
+__attribute__((target("avx2,fma"))) static float
+nl2_avx2(const float *a, const float *b, size_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+	size_t i = 0;
+	float t = 0;
+
+	for (; i + 16 <= n; i += 16) {
+		__m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+		__m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		s1 = _mm256_fmadd_ps(d1, d1, s1);
+	}
+	if (i + 8 <= n) {
+		__m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
+
+		s0 = _mm256_fmadd_ps(d0, d0, s0);
+		i += 8;
+	}
+	for (; i < n; i++)
+		t += (a[i] - b[i]) * (a[i] - b[i]);
+	return -(hsum256(_mm256_add_ps(s0, s1)) + t);
+}
+
+__attribute__((target("avx512f"))) static float
+dot_avx512(const float *a, const float *b, size_t n)
+{
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+	}
+	for (; i < n; i += 16) {
+		__mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+
+		s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
+		                     s0);
+	}
+	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+
+__attribute__((target("avx512f"))) static float
+nl2_avx512(const float *a, const float *b, size_t n)
+{
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		__m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
+		__m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
+
+		s0 = _mm512_fmadd_ps(d0, d0, s0);
+		s1 = _mm512_fmadd_ps(d1, d1, s1);
+	}
+	for (; i < n; i += 16) {
+		__mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+		__m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
+
+		s0 = _mm512_fmadd_ps(d, d, s0);
+	}
+	return -_mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+}
+#endif
+
+/* The kernel for the metric and this CPU. */
+static simfn
+pick_sim(te_knn_metric m)
+{
+	int l2 = m == TE_KNN_METRIC_EUCLIDEAN;
+#ifdef HAVE_X86_KERNELS
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f"))
+		return l2 ? nl2_avx512 : dot_avx512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return l2 ? nl2_avx2 : dot_avx2;
+#endif
+	return l2 ? nl2_c : dot_c;
+}
+
+static inline const float *
+vec(const te_hnsw *h, uint32_t r)
+{
+	return (const float *)(h->rec + (size_t)r * h->recsz);
 }
 
 /* Similarity of a prepared query (unit for cosine) to row r: higher is
@@ -109,38 +250,20 @@ l2sq(const float *a, const float *b, size_t n)
 static inline float
 qscore(const te_hnsw *h, const float *q, uint32_t r)
 {
-	const float *x = h->data + (size_t)r * h->dim;
-
-	switch (h->metric) {
-	case TE_KNN_METRIC_COSINE:
-		return dot(q, x, h->dim) * h->inv[r];
-	case TE_KNN_METRIC_DOT:
-		return dot(q, x, h->dim);
-	default:
-		return -l2sq(q, x, h->dim);
-	}
+	return h->sim(q, vec(h, r), h->dim);
 }
 
 static inline float
 nscore(const te_hnsw *h, uint32_t a, uint32_t b)
 {
-	const float *x = h->data + (size_t)a * h->dim, *y = h->data + (size_t)b * h->dim;
-
-	switch (h->metric) {
-	case TE_KNN_METRIC_COSINE:
-		return dot(x, y, h->dim) * h->inv[a] * h->inv[b];
-	case TE_KNN_METRIC_DOT:
-		return dot(x, y, h->dim);
-	default:
-		return -l2sq(x, y, h->dim);
-	}
+	return h->sim(vec(h, a), vec(h, b), h->dim);
 }
 
 static inline uint32_t *
 links(const te_hnsw *h, uint32_t n, int lev)
 {
 	if (lev == 0)
-		return h->l0 + (size_t)n * (1 + h->M0);
+		return (uint32_t *)(h->rec + (size_t)n * h->recsz + h->loff);
 	if (h->ul)
 		return h->ul[n] + (size_t)(lev - 1) * (1 + h->M);
 	return h->upper + h->uoff[n] + (size_t)(lev - 1) * (1 + h->M);
@@ -149,12 +272,6 @@ links(const te_hnsw *h, uint32_t n, int lev)
 /* ------------------------------------------------------------- heaps */
 
 /* A max-heap of (score, id) on score. */
-typedef struct pq {
-	float *s;
-	uint32_t *id;
-	size_t n, cap;
-} pq;
-
 static int
 pq_init(pq *p, size_t cap)
 {
@@ -173,24 +290,30 @@ pq_release(pq *p)
 }
 
 static int
+pq_grow(pq *p)
+{
+	size_t nc = p->cap * 2;
+	float *ns = realloc(p->s, nc * sizeof *ns);
+	uint32_t *ni;
+
+	if (!ns)
+		return -1;
+	p->s = ns;
+	ni = realloc(p->id, nc * sizeof *ni);
+	if (!ni)
+		return -1;
+	p->id = ni;
+	p->cap = nc;
+	return 0;
+}
+
+static inline int
 pq_push(pq *p, float s, uint32_t id)
 {
 	size_t i;
 
-	if (p->n == p->cap) {
-		size_t nc = p->cap * 2;
-		float *ns = realloc(p->s, nc * sizeof *ns);
-		uint32_t *ni;
-
-		if (!ns)
-			return -1;
-		p->s = ns;
-		ni = realloc(p->id, nc * sizeof *ni);
-		if (!ni)
-			return -1;
-		p->id = ni;
-		p->cap = nc;
-	}
+	if (p->n == p->cap && pq_grow(p) < 0)
+		return -1;
 	i = p->n++;
 	while (i > 0) {
 		size_t par = (i - 1) / 2;
@@ -206,18 +329,13 @@ pq_push(pq *p, float s, uint32_t id)
 	return 0;
 }
 
-static void
-pq_pop(pq *p)
+/* Replace the top by (s, id) and restore the order: a pop and a push in
+ * one pass.  n > 0. */
+static inline void
+pq_replace_top(pq *p, float s, uint32_t id)
 {
-	float s;
-	uint32_t id;
-	size_t i = 0, n;
+	size_t i = 0, n = p->n;
 
-	if (p->n == 0)
-		return;
-	n = --p->n;
-	s = p->s[n];
-	id = p->id[n];
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, w = i;
 		float ws = s;
@@ -238,26 +356,25 @@ pq_pop(pq *p)
 	p->id[i] = id;
 }
 
-/* Per-thread search state. */
-typedef struct hctx {
-	uint32_t *visited;
-	uint32_t stamp;
-	pq cand;     /* candidates, best first (score) */
-	pq top;      /* results, worst first (-score) */
-	float *qbuf;
-	uint32_t *tmp;
-	float *tmps;
-} hctx;
+static inline void
+pq_pop(pq *p)
+{
+	if (p->n == 0)
+		return;
+	p->n--;
+	if (p->n)
+		pq_replace_top(p, p->s[p->n], p->id[p->n]);
+}
 
 static int
 ctx_init(hctx *c, const te_hnsw *h)
 {
 	memset(c, 0, sizeof *c);
 	c->visited = calloc(h->rows ? h->rows : 1, sizeof *c->visited);
-	c->qbuf = malloc(h->dim * sizeof *c->qbuf);
+	c->qbuf = aligned_alloc(64, (h->dim + 15) / 16 * 64);
 	c->tmp = malloc((h->M0 + 2) * sizeof *c->tmp);
-	c->tmps = malloc((h->M0 + 2) * sizeof *c->tmps);
-	if (!c->visited || !c->qbuf || !c->tmp || !c->tmps || pq_init(&c->cand, 256) < 0 ||
+	c->fresh = malloc((h->M0 + 2) * sizeof *c->fresh);
+	if (!c->visited || !c->qbuf || !c->tmp || !c->fresh || pq_init(&c->cand, 256) < 0 ||
 	    pq_init(&c->top, 256) < 0)
 		return -1;
 	return 0;
@@ -269,7 +386,7 @@ ctx_release(hctx *c)
 	free(c->visited);
 	free(c->qbuf);
 	free(c->tmp);
-	free(c->tmps);
+	free(c->fresh);
 	pq_release(&c->cand);
 	pq_release(&c->top);
 }
@@ -313,26 +430,6 @@ read_links(const te_hnsw *h, hctx *c, uint32_t n, int lev, int locked)
 	return got;
 }
 
-/* The links of n at lev in place (the graph no longer changes), with the
- * same checks as read_links but for the rows, which the caller checks. */
-static size_t
-links_ptr(const te_hnsw *h, uint32_t n, int lev, const uint32_t **p)
-{
-	const uint32_t *l;
-	size_t max = lev ? h->M : h->M0;
-
-	if (lev > 0) {
-		if (h->level[n] < lev)
-			return 0;
-		if (!h->ul && (h->uoff[n] > h->upper_n ||
-		               (uint64_t)h->level[n] * (1 + h->M) > h->upper_n - h->uoff[n]))
-			return 0;
-	}
-	l = links(h, n, lev);
-	*p = l + 1;
-	return l[0] < max ? l[0] : max;
-}
-
 /* Greedy descent on one layer from *ep (score *eps). */
 static void
 greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *eps,
@@ -344,6 +441,8 @@ greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *
 		size_t cnt = read_links(h, c, *ep, lev, locked);
 
 		changed = 0;
+		for (size_t i = 0; i < cnt; i++)
+			__builtin_prefetch(vec(h, c->tmp[i]));
 		for (size_t i = 0; i < cnt; i++) {
 			float s = qscore(h, q, c->tmp[i]);
 
@@ -356,12 +455,17 @@ greedy(const te_hnsw *h, hctx *c, const float *q, int lev, uint32_t *ep, float *
 	}
 }
 
-/* The ef closest to q on layer lev, from ep: left in c->top (keys -score). */
+/* The ef closest to q on layer lev, from ep: left in c->top (keys -score).
+ * Each node expanded has its links read once: the ones not yet seen are
+ * marked and their vectors asked for from memory, all at once, then
+ * scored. */
 static int
 search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
              int lev, size_t ef, int locked)
 {
 	float bound;
+	size_t max = lev ? h->M : h->M0;
+	uint32_t *fresh = c->fresh;
 
 	new_stamp(c, h->rows);
 	c->cand.n = c->top.n = 0;
@@ -373,40 +477,49 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 		float cs = c->cand.s[0];
 		uint32_t cur = c->cand.id[0];
 		const uint32_t *lp;
-		size_t cnt;
+		size_t cnt, nf = 0;
 
 		if (cs < bound && c->top.n >= ef)
 			break;
 		pq_pop(&c->cand);
-		if (locked) {
-			cnt = read_links(h, c, cur, lev, 1);
+		if (c->cand.n && lev == 0)
+			__builtin_prefetch(links(h, c->cand.id[0], 0));
+		if (locked || lev > 0) {
+			cnt = read_links(h, c, cur, lev, locked);
 			lp = c->tmp;
 		} else {
-			cnt = links_ptr(h, cur, lev, &lp);
+			const uint32_t *l = links(h, cur, 0);
+
+			cnt = l[0] < max ? l[0] : max;
+			lp = l + 1;
 		}
-		if (cnt && lp[0] < h->rows)
-			__builtin_prefetch(h->data + (size_t)lp[0] * h->dim);
+		for (size_t i = 0; i < cnt; i++)
+			if (lp[i] < h->rows)
+				__builtin_prefetch(&c->visited[lp[i]]);
 		for (size_t i = 0; i < cnt; i++) {
 			uint32_t n = lp[i];
-			float s;
 
-			/* the next vector is on its way while this one is scored */
-			if (i + 1 < cnt && lp[i + 1] < h->rows) {
-				const float *nx = h->data + (size_t)lp[i + 1] * h->dim;
-
-				__builtin_prefetch(nx);
-				__builtin_prefetch(nx + 16);
-				__builtin_prefetch(&c->visited[lp[i + 1]]);
-			}
 			if (n >= h->rows || c->visited[n] == c->stamp)
 				continue;
 			c->visited[n] = c->stamp;
-			s = qscore(h, q, n);
-			if (c->top.n < ef || s > bound) {
+			fresh[nf++] = n;
+			/* the first line; the rest follows by the hardware's own
+			 * prefetch (asking for every line was slower: the fill
+			 * buffers ran out) */
+			__builtin_prefetch(vec(h, n));
+		}
+		for (size_t i = 0; i < nf; i++) {
+			uint32_t n = fresh[i];
+			float s = qscore(h, q, n);
+
+			if (c->top.n < ef) {
 				if (pq_push(&c->cand, s, n) < 0 || pq_push(&c->top, -s, n) < 0)
 					return -1;
-				if (c->top.n > ef)
-					pq_pop(&c->top);
+				bound = -c->top.s[0];
+			} else if (s > bound) {
+				if (pq_push(&c->cand, s, n) < 0)
+					return -1;
+				pq_replace_top(&c->top, -s, n);
 				bound = -c->top.s[0];
 			}
 		}
@@ -505,16 +618,18 @@ connect(te_hnsw *h, hctx *c, uint32_t cur, int lev, uint32_t **selbuf, float **s
 	return ids[0];
 }
 
+/* q as the index holds its rows: unit length for cosine (gensim's unitvec:
+ * a zero vector stays zero). */
 static void
-prep_query(const te_hnsw *h, const float *q, float *out)
+prep_vec(te_knn_metric m, const float *q, size_t dim, float *out)
 {
-	if (h->metric == TE_KNN_METRIC_COSINE) {
-		float n = knn_norm(q, h->dim);
+	if (m == TE_KNN_METRIC_COSINE) {
+		float n = knn_norm(q, dim);
 
-		for (size_t i = 0; i < h->dim; i++)
+		for (size_t i = 0; i < dim; i++)
 			out[i] = n > 0 ? q[i] / n : q[i];
 	} else {
-		memcpy(out, q, h->dim * sizeof *out);
+		memcpy(out, q, dim * sizeof *out);
 	}
 }
 
@@ -531,10 +646,8 @@ insert(te_hnsw *h, hctx *c, uint32_t cur, size_t ef, uint32_t **selbuf, float **
 	int lev = h->level[cur], top;
 	uint32_t ep;
 	float eps;
-	const float *q;
+	const float *q = vec(h, cur);
 
-	prep_query(h, h->data + (size_t)cur * h->dim, c->qbuf);
-	q = c->qbuf;
 	pthread_mutex_lock(&h->glock);
 	top = h->top;
 	ep = h->entry;
@@ -629,8 +742,14 @@ fingerprint(const te_vecs *v)
 	return h;
 }
 
+static size_t
+rec_size(size_t dim, size_t M)
+{
+	return (dim * sizeof(float) + (1 + 2 * M) * sizeof(uint32_t) + 63) / 64 * 64;
+}
+
 static te_hnsw *
-hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, int norms, te_diag *d)
+hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, te_diag *d)
 {
 	te_hnsw *h = calloc(1, sizeof *h);
 
@@ -645,19 +764,9 @@ hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, int norms, te_diag *d)
 	h->metric = metric;
 	h->M = M;
 	h->M0 = 2 * M;
-	if (norms) {
-		h->inv = malloc((h->rows ? h->rows : 1) * sizeof *h->inv);
-		if (!h->inv) {
-			free(h);
-			te_diag_set(d, NULL, 0, "out of memory");
-			return NULL;
-		}
-		for (size_t i = 0; i < h->rows; i++) {
-			float n = knn_norm(te_vecs_row(v, i), h->dim);
-
-			h->inv[i] = n > 0 ? 1.0f / n : 0.0f;
-		}
-	}
+	h->loff = h->dim * sizeof(float);
+	h->recsz = rec_size(h->dim, M);
+	h->sim = pick_sim(metric);
 	return h;
 }
 
@@ -669,28 +778,34 @@ te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M, size_t efc, int thread
 	struct build b = {0};
 	double mult = 1.0 / log((double)M);
 	uint64_t rs = seed;
+	size_t rows = te_vecs_rows(v), dim = te_vecs_dim(v);
 
 	if (M < 2 || M > 256 || efc < 1)
 		return te_diag_set(d, NULL, 0, "bad HNSW parameters"), NULL;
-	if (te_vecs_rows(v) >= UINT32_MAX)
+	if (rows >= UINT32_MAX)
 		return te_diag_set(d, NULL, 0, "too many vectors for an HNSW index"), NULL;
-	h = hnsw_alloc(v, metric, M, 1, d);
+	if (dim && rows > SIZE_MAX / 2 / rec_size(dim, M))
+		return te_diag_set(d, NULL, 0, "out of memory"), NULL;
+	h = hnsw_alloc(v, metric, M, d);
 	if (!h)
 		return NULL;
 	h->efc = efc;
 	h->level = calloc(h->rows ? h->rows : 1, 1);
-	h->l0 = calloc((h->rows ? h->rows : 1) * (1 + h->M0), sizeof *h->l0);
+	h->rec = aligned_alloc(64, (h->rows ? h->rows : 1) * h->recsz);
 	h->ul = calloc(h->rows ? h->rows : 1, sizeof *h->ul);
 	h->locks = malloc(NLOCKS * sizeof *h->locks);
-	if (!h->level || !h->l0 || !h->ul || !h->locks)
+	if (!h->level || !h->rec || !h->ul || !h->locks)
 		goto oom;
 	for (int i = 0; i < NLOCKS; i++)
 		pthread_mutex_init(&h->locks[i], NULL);
 	pthread_mutex_init(&h->glock, NULL);
 	for (size_t i = 0; i < h->rows; i++) {
+		unsigned char *r = h->rec + i * h->recsz;
 		double u = ((double)(splitmix(&rs) >> 11) + 0.5) / 9007199254740992.0;
 		int l = (int)(-log(u) * mult);
 
+		memset(r, 0, h->recsz);
+		prep_vec(metric, te_vecs_row(v, i), h->dim, (float *)r);
 		if (l > 30)
 			l = 30;
 		h->level[i] = (uint8_t)l;
@@ -726,7 +841,7 @@ te_hnsw_free(te_hnsw *h)
 		munmap(h->map, h->maplen);
 	} else {
 		free(h->level);
-		free(h->l0);
+		free(h->rec);
 		free(h->uoff);
 		free(h->upper);
 	}
@@ -741,8 +856,9 @@ te_hnsw_free(te_hnsw *h)
 		pthread_mutex_destroy(&h->glock);
 		free(h->locks);
 	}
-	if (!h->map)
-		free(h->inv);
+	for (int i = 0; i < h->nctx; i++)
+		ctx_release(&h->ctx[i]);
+	free(h->ctx);
 	free(h);
 }
 
@@ -759,8 +875,9 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 {
 	te_atomic *a = te_atomic_open(path, d);
 	unsigned char hd[HNSW_HEADER] = {0};
+	static const unsigned char pad[64];
 	uint32_t u32;
-	uint64_t u64, off = 0, pad = 0;
+	uint64_t u64, off = 0;
 	FILE *fp;
 	int bad = 0;
 
@@ -770,7 +887,7 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	for (size_t i = 0; i < h->rows; i++)
 		off += (uint64_t)h->level[i] * (1 + h->M);
 	memcpy(hd, HNSW_MAGIC, 8);
-	u32 = 1;
+	u32 = HNSW_VERSION;
 	memcpy(hd + 8, &u32, 4);
 	u32 = (uint32_t)h->metric;
 	memcpy(hd + 12, &u32, 4);
@@ -789,12 +906,12 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	u64 = fingerprint(h->v);
 	memcpy(hd + 56, &u64, 8);
 	memcpy(hd + 64, &off, 8);
+	u64 = h->recsz;
+	memcpy(hd + 72, &u64, 8);
 	bad |= put(fp, hd, sizeof hd);
 	bad |= put(fp, h->level, h->rows);
-	bad |= put(fp, &pad, (8 - h->rows % 8) % 8);
-	bad |= put(fp, h->l0, h->rows * (1 + h->M0) * sizeof *h->l0);
-	if (h->rows * (1 + h->M0) % 2)
-		bad |= put(fp, &pad, 4);
+	bad |= put(fp, pad, (64 - (HNSW_HEADER + h->rows) % 64) % 64);
+	bad |= put(fp, h->rec, h->rows * h->recsz);
 	off = 0;
 	for (size_t i = 0; i < h->rows && !bad; i++) {
 		u64 = h->level[i] ? off : 0;
@@ -806,8 +923,7 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 			bad |= put(fp, links(h, (uint32_t)i, 1),
 			           (size_t)h->level[i] * (1 + h->M) * sizeof(uint32_t));
 	if (off % 2)
-		bad |= put(fp, &pad, 4);
-	bad |= put(fp, h->inv, h->rows * sizeof *h->inv);
+		bad |= put(fp, pad, 4);
 	if (bad) {
 		te_diag_set(d, path, 0, "write error: %s", strerror(errno));
 		te_atomic_abort(a);
@@ -823,7 +939,7 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	struct stat st;
 	unsigned char *m;
 	uint32_t version, metric, M, efc, top;
-	uint64_t rows, dim, entry, fp, upn, need, o_l0, o_uoff, o_up, o_inv;
+	uint64_t rows, dim, entry, fp, upn, recsz, need, o_rec, o_uoff, o_up;
 	te_hnsw *h;
 
 	if (fd < 0) {
@@ -856,8 +972,10 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	memcpy(&entry, m + 48, 8);
 	memcpy(&fp, m + 56, 8);
 	memcpy(&upn, m + 64, 8);
-	if (version != 1) {
-		te_diag_set(d, path, 0, "unsupported HNSW index version %u", version);
+	memcpy(&recsz, m + 72, 8);
+	if (version != HNSW_VERSION) {
+		te_diag_set(d, path, 0, "HNSW index version %u, this knn reads version %d: "
+		            "rebuild it with --build-index", version, HNSW_VERSION);
 		goto bad;
 	}
 	if (rows != te_vecs_rows(v) || dim != te_vecs_dim(v) || fp != fingerprint(v)) {
@@ -867,22 +985,22 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 		goto bad;
 	}
 	if (metric > TE_KNN_METRIC_EUCLIDEAN || M < 2 || M > 256 || top > 30 ||
-	    (rows && entry >= rows) || rows >= UINT32_MAX || upn > (uint64_t)st.st_size) {
+	    (rows && entry >= rows) || rows >= UINT32_MAX || upn > (uint64_t)st.st_size ||
+	    recsz != rec_size(dim, M)) {
 		te_diag_set(d, path, 0, "damaged HNSW header");
 		goto bad;
 	}
-	o_l0 = HNSW_HEADER + (rows + 7) / 8 * 8;
-	o_uoff = o_l0 + (rows * (1 + 2 * (uint64_t)M) * 4 + 7) / 8 * 8;
+	o_rec = (HNSW_HEADER + rows + 63) / 64 * 64;
+	o_uoff = o_rec + rows * recsz;
 	o_up = o_uoff + rows * 8;
-	o_inv = o_up + (upn * 4 + 7) / 8 * 8;
-	need = o_inv + rows * 4;
+	need = o_up + (upn * 4 + 7) / 8 * 8;
 	if (need != (uint64_t)st.st_size) {
 		te_diag_set(d, path, 0, "truncated or damaged HNSW index (%llu bytes, "
 		            "expected %llu)", (unsigned long long)st.st_size,
 		            (unsigned long long)need);
 		goto bad;
 	}
-	h = hnsw_alloc(v, (te_knn_metric)metric, M, 0, d);
+	h = hnsw_alloc(v, (te_knn_metric)metric, M, d);
 	if (!h)
 		goto bad;
 	h->map = m;
@@ -891,18 +1009,16 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	h->top = (int)top;
 	h->entry = (uint32_t)entry;
 	h->level = m + HNSW_HEADER;
-	h->l0 = (uint32_t *)(m + o_l0);
+	h->rec = m + o_rec;
 	h->uoff = (uint64_t *)(m + o_uoff);
 	h->upper = (uint32_t *)(m + o_up);
 	h->upper_n = upn;
-	h->inv = (float *)(m + o_inv);
-	if (rows && h->level[entry] != top)
-		goto damaged;
+	if (rows && h->level[entry] != top) {
+		te_diag_set(d, path, 0, "damaged HNSW index");
+		te_hnsw_free(h);
+		return NULL;
+	}
 	return h;
-damaged:
-	te_diag_set(d, path, 0, "damaged HNSW index");
-	te_hnsw_free(h);
-	return NULL;
 bad:
 	munmap(m, (size_t)st.st_size);
 	return NULL;
@@ -918,6 +1034,7 @@ struct hsearch {
 	size_t *nout;
 	size_t next;
 	int failed;
+	int populate, nt;
 };
 
 static void
@@ -925,42 +1042,47 @@ hsearch_worker(void *arg, int tid)
 {
 	struct hsearch *s = arg;
 	te_hnsw *h = s->h;
-	hctx c;
+	hctx *c = &h->ctx[tid];
 	size_t j, kk = s->k + s->nexcl;
 	size_t ef = s->ef > kk ? s->ef : kk;
 
-	if (ctx_init(&c, h) < 0) {
-		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
-		ctx_release(&c);
-		return;
+#ifdef __linux__
+	if (s->populate) {
+		/* MADV_POPULATE_READ (Linux 5.14); an older kernel refuses it */
+		size_t pg = 4096, per = (h->maplen / pg + (size_t)s->nt - 1) / (size_t)s->nt * pg;
+		size_t off = (size_t)tid * per;
+
+		if (off < h->maplen)
+			madvise((char *)h->map + off, per < h->maplen - off ? per : h->maplen - off,
+			        22);
 	}
+#endif
 	while ((j = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < s->nq) {
 		uint32_t ep = h->entry;
 		float eps;
 		knn_heap hp = {s->out + j * s->k, 0, s->k};
 		const long *ex = s->excl ? s->excl + j * s->nexcl : NULL;
 
-		prep_query(h, s->q + j * h->dim, c.qbuf);
-		eps = qscore(h, c.qbuf, ep);
+		prep_vec(h->metric, s->q + j * h->dim, h->dim, c->qbuf);
+		eps = qscore(h, c->qbuf, ep);
 		for (int l = h->top; l > 0; l--)
-			greedy(h, &c, c.qbuf, l, &ep, &eps, 0);
-		if (search_layer(h, &c, c.qbuf, ep, eps, 0, ef, 0) < 0) {
+			greedy(h, c, c->qbuf, l, &ep, &eps, 0);
+		if (search_layer(h, c, c->qbuf, ep, eps, 0, ef, 0) < 0) {
 			__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
 			break;
 		}
-		for (size_t i = 0; i < c.top.n; i++) {
-			long r = (long)c.top.id[i];
+		for (size_t i = 0; i < c->top.n; i++) {
+			long r = (long)c->top.id[i];
 			int skip = 0;
 
 			for (size_t e = 0; ex && e < s->nexcl; e++)
 				skip |= ex[e] == r;
 			if (!skip)
-				knn_heap_push(&hp, -c.top.s[i], r);
+				knn_heap_push(&hp, -c->top.s[i], r);
 		}
-		knn_finish(h->metric, h->data, h->dim, c.qbuf, hp.h, hp.n);
+		knn_finish(h->metric, h->rec, h->recsz, 1, h->dim, c->qbuf, hp.h, hp.n);
 		s->nout[j] = hp.n;
 	}
-	ctx_release(&c);
 }
 
 int
@@ -968,7 +1090,7 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
                const long *excl, size_t nexcl, int threads, te_knn_hit *out,
                size_t *nout, te_diag *d)
 {
-	struct hsearch s = {h, q, nq, k, ef, excl, nexcl, out, nout, 0, 0};
+	struct hsearch s = {h, q, nq, k, ef, excl, nexcl, out, nout, 0, 0, 0, 0};
 	int nt = knn_threads(threads);
 
 	memset(nout, 0, nq * sizeof *nout);
@@ -976,6 +1098,31 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
 		return 0;
 	if ((size_t)nt > nq)
 		nt = (int)nq;
+	/* a large batch will touch much of the file: map it all at once
+	 * (each thread a slice) rather than a page fault at a time: 0.2 s of
+	 * system time for 10000 queries on a million rows; a few queries do
+	 * not pay for it */
+	if (h->map && !h->populated && nq >= 256) {
+		h->populated = 1;
+		s.populate = 1;
+	}
+	/* the contexts (a visited tag per row each) live as long as the index:
+	 * a batch of queries does not pay for clearing them */
+	if (h->nctx < nt) {
+		hctx *nc = realloc(h->ctx, (size_t)nt * sizeof *nc);
+
+		if (!nc)
+			return te_diag_set(d, NULL, 0, "out of memory");
+		h->ctx = nc;
+		while (h->nctx < nt) {
+			if (ctx_init(&h->ctx[h->nctx], h) < 0) {
+				ctx_release(&h->ctx[h->nctx]);
+				return te_diag_set(d, NULL, 0, "out of memory");
+			}
+			h->nctx++;
+		}
+	}
+	s.nt = nt;
 	if (knn_parallel(nt, hsearch_worker, &s) < 0 || s.failed)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	return 0;

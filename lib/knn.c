@@ -156,13 +156,18 @@ ddot(const float *x, const float *y, size_t dim)
  * HNSW index print the same numbers, and a Euclidean distance is not the
  * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
  * row's distance to itself).  q is prepared as for the search (unit for
- * cosine). */
+ * cosine).  Row r is at base + r * stride bytes; for cosine, a unit row is
+ * the float32 row / |row| (knn_unit) and the score its dot product with q in
+ * double: the HNSW index holds its rows so, and need not read the vectors
+ * again. */
 void
-knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
-           te_knn_hit *h, size_t n)
+knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
+           const float *q, te_knn_hit *h, size_t n)
 {
+	float u[512];
+
 	for (size_t i = 0; i < n; i++) {
-		const float *r = data + (size_t)h[i].row * dim;
+		const float *r = (const float *)((const char *)base + (size_t)h[i].row * stride);
 
 		if (m == TE_KNN_METRIC_EUCLIDEAN) {
 			double s = 0;
@@ -171,9 +176,23 @@ knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
 				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
 			h[i].score = -(float)sqrt(s);
 		} else if (m == TE_KNN_METRIC_COSINE) {
-			float nr = knn_norm(r, dim);
+			float nr = unit ? 1.0f : knn_norm(r, dim);
+			double s = 0;
 
-			h[i].score = nr > 0 ? (float)ddot(r, q, dim) / nr : 0.0f;
+			/* a block of the unit row at a time, in the same order
+			 * whether it is made here or read from the index */
+			for (size_t j0 = 0; j0 < dim; j0 += 512) {
+				size_t nj = dim - j0 < 512 ? dim - j0 : 512;
+				const float *p = r + j0;
+
+				if (!unit) {
+					for (size_t j = 0; j < nj; j++)
+						u[j] = nr > 0 ? p[j] / nr : p[j];
+					p = u;
+				}
+				s += ddot(p, q + j0, nj);
+			}
+			h[i].score = (float)s;
 		} else {
 			h[i].score = (float)ddot(r, q, dim);
 		}
@@ -183,6 +202,13 @@ knn_finish(te_knn_metric m, const float *data, size_t dim, const float *q,
 		for (size_t i = 0; i < n; i++)
 			h[i].score = -h[i].score;
 }
+
+/* OpenBLAS (pthreads) starts its thread pool when it is loaded, and the
+ * threads spin on sched_yield for a while before they sleep, taking a core
+ * from the search.  knn calls BLAS from its own threads, one call each, so
+ * the pool is stopped; a later BLAS call asked for threads would start it
+ * again.  Weak: another BLAS lacks it. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 te_knn *
 te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
@@ -208,6 +234,8 @@ te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 			goto oom;
 	}
 	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_)
+		blas_thread_shutdown_();
 	return x;
 oom:
 	te_diag_set(d, NULL, 0, "out of memory");
@@ -375,7 +403,8 @@ search_worker(void *arg, int tid)
 {
 	struct search *s = arg;
 	size_t rows = s->limit, nblocks = (rows + BR - 1) / BR;
-	float *S = malloc((size_t)QB * BR * sizeof *S);
+	size_t qmax = s->mode_b ? s->qn : s->qb;
+	float *S = malloc((qmax < QB ? qmax : QB) * BR * sizeof *S);
 
 	if (!S) {
 		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
@@ -500,7 +529,8 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		knn_finish(x->metric, x->data, dim, q + j * dim, hp.h, hp.n);
+		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, hp.h,
+		           hp.n);
 	}
 done:
 	free(s.tk);
@@ -508,6 +538,91 @@ done:
 	free(qp);
 	free(qsq);
 	return rc;
+}
+
+/* ------------------------------------------------------ score printing */
+
+int
+te_knn_fmt_score(char *buf, float f)
+{
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+	                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	double a = fabs((double)f), s, frac;
+	long m;
+	int e, k, nd, len = 0;
+	char dg[8];
+
+	if (!isfinite(a) || a == 0 || a < 1e-15)
+		return snprintf(buf, 32, "%.7g", (double)f);
+	e = (int)floor(log10(a));
+	/* s = a * 10^(6 - e), in [1e6, 1e7): exact powers of ten, so s is a
+	 * once rounded; the estimate of e may be one off */
+	for (int tries = 0;; tries++) {
+		k = 6 - e;
+		if (k > 22 || k < -22 || tries == 2)
+			return snprintf(buf, 32, "%.7g", (double)f);
+		s = k >= 0 ? a * p10[k] : a / p10[-k];
+		if (s < 1e6)
+			e--;
+		else if (s >= 1e7)
+			e++;
+		else
+			break;
+	}
+	m = (long)s;
+	frac = s - (double)m;
+	/* s is within 2^-29 of a * 10^k: too near a tie to round here */
+	if (fabs(frac - 0.5) < 1e-6)
+		return snprintf(buf, 32, "%.7g", (double)f);
+	if (frac > 0.5)
+		m++;
+	if (m == 10000000) {
+		m = 1000000;
+		e++;
+	}
+	for (int i = 6; i >= 0; i--) {
+		dg[i] = (char)('0' + m % 10);
+		m /= 10;
+	}
+	nd = 7;
+	while (nd > 1 && dg[nd - 1] == '0')
+		nd--;
+	if (f < 0)
+		buf[len++] = '-';
+	if (e < -4 || e >= 7) {
+		int x = e < 0 ? -e : e;
+
+		buf[len++] = dg[0];
+		if (nd > 1) {
+			buf[len++] = '.';
+			for (int i = 1; i < nd; i++)
+				buf[len++] = dg[i];
+		}
+		buf[len++] = 'e';
+		buf[len++] = e < 0 ? '-' : '+';
+		if (x >= 100)
+			buf[len++] = (char)('0' + x / 100);
+		buf[len++] = (char)('0' + x / 10 % 10);
+		buf[len++] = (char)('0' + x % 10);
+	} else if (e >= 0) {
+		for (int i = 0; i <= e; i++)
+			buf[len++] = dg[i];
+		if (nd > e + 1) {
+			buf[len++] = '.';
+			for (int i = e + 1; i < nd; i++)
+				buf[len++] = dg[i];
+		}
+	} else {
+		buf[len++] = '0';
+		buf[len++] = '.';
+		for (int i = 0; i < -e - 1; i++)
+			buf[len++] = '0';
+		for (int i = 0; i < nd; i++)
+			buf[len++] = dg[i];
+	}
+	buf[len] = '\0';
+	return len;
 }
 
 /* ---------------------------------------------------- gensim operations */

@@ -551,12 +551,19 @@ int te_knn_eval_pairs(te_knn *x, const char *path, size_t restrict_vocab,
  * the expansions Python applies, such as "ß" -> "SS"). */
 char *te_knn_upper(const char *s, size_t n);
 
+/* f as printf("%.7g", (double)f) writes it, into buf (at least 32 bytes,
+ * NUL-terminated); returns the length.  Several times faster than printf
+ * for the usual case; it falls back to snprintf near a rounding tie. */
+int te_knn_fmt_score(char *buf, float f);
+
 /*
  * HNSW: an approximate index over the rows of a te_vecs, built once and
  * saved to a file ("TOKEMBH\0", version, rows, dim, M, ef_construction,
- * metric; see knn(1)) that is memory-mapped when loaded.  The graph refers
- * to the vectors by row; the file records their count, dimension and a
- * checksum so that a graph is never used with other vectors.
+ * metric; see knn(1)) that is memory-mapped when loaded.  The file holds a
+ * copy of each row (unit for cosine) beside its links, as hnswlib does, and
+ * records the vectors' count, dimension and a checksum so that a graph is
+ * never used with other vectors.  Not for concurrent te_hnsw_search calls
+ * on one index (each call uses the index's search contexts).
  */
 typedef struct te_hnsw te_hnsw;
 te_hnsw *te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M,

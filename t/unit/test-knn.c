@@ -292,7 +292,9 @@ main(void)
 			   strstr(d.msg, "truncated"), "truncated index refused: %s", d.msg);
 			te_hnsw_save(h, ipath, &d);
 			fp = fopen(ipath, "r+");
-			fseek(fp, 128 + 4000 + 4, SEEK_SET);  /* a link of node 0 */
+			/* a link of node 0: levels padded to 64, then its record, the
+			 * vector (24 floats) then the count */
+			fseek(fp, (128 + 4000 + 63) / 64 * 64 + 24 * 4 + 4, SEEK_SET);
 			fputc(0xff, fp);
 			fputc(0xff, fp);
 			fputc(0xff, fp);
@@ -321,5 +323,40 @@ main(void)
 	}
 	te_vecs_free(v);
 	unlink(path);
+
+	{
+		/* the score printer against printf, on random bit patterns and
+		 * on the scores of the usual ranges, ties included */
+		char a[64], b[64];
+		int bad = 0;
+		static const float sp[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 1e-5f, 1e-4f,
+		                           9.9999995e-5f, 9999999.5f, 1e7f, 1234567.5f,
+		                           0.12345675f, 3.4028235e38f, 1.4e-45f, 1e-38f,
+		                           INFINITY, -INFINITY, NAN, 100.0f, 0.001f};
+
+		for (size_t i = 0; i < sizeof sp / sizeof *sp; i++) {
+			te_knn_fmt_score(a, sp[i]);
+			snprintf(b, sizeof b, "%.7g", (double)sp[i]);
+			if (strcmp(a, b) != 0 && bad++ < 5)
+				printf("# %s, printf %s\n", a, b);
+		}
+		for (long i = 0; i < 1000000; i++) {
+			uint32_t bits = (uint32_t)(urand() * 4294967296.0);
+			float f;
+
+			if (i % 3 == 0)
+				f = (float)(2.0 * urand() - 1.0);
+			else if (i % 3 == 1)
+				f = (float)(urand() * 100.0);
+			else
+				memcpy(&f, &bits, 4);
+			int n = te_knn_fmt_score(a, f);
+
+			snprintf(b, sizeof b, "%.7g", (double)f);
+			if ((strcmp(a, b) != 0 || n != (int)strlen(b)) && bad++ < 5)
+				printf("# %s, printf %s\n", a, b);
+		}
+		ok(bad == 0, "scores print as printf's %%.7g (%d differ)", bad);
+	}
 	return done_testing();
 }
