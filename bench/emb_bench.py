@@ -3,7 +3,11 @@
 12 heads, 1536 FFN, vocab 30522) with random weights written here.
 
 Usage: /usr/bin/python3 bench/emb_bench.py [--bin build/bin] [--threads 1,2]
-       [--short N] [--long N] [--batch 32]
+       [--short N] [--long N] [--batch 32] [--cuda]
+
+With --cuda (a GPU machine, --bin build-cuda/bin): both sides on the GPU,
+emb-token's whole process (CUDA start-up and weight upload included) against
+PyTorch's forward passes after a warm-up batch.
 
 Both sides run the same architecture on the same ids: PyTorch (Debian
 python3-torch) with torch.nn.functional ops as Hugging Face's BertModel does
@@ -71,11 +75,15 @@ def make_model(d, seed=0):
 
 
 
-def torch_run(model_dir, ids_path, threads, batch, out_path, nref):
+def torch_run(model_dir, ids_path, threads, batch, out_path, nref, dev="cpu"):
     """Runs in a child process so that its peak RSS is its own."""
     import torch
     import torch.nn.functional as Fn
     torch.set_num_threads(threads)
+    if dev == "cuda":
+        # the same float32 arithmetic as the CPU side: no TF32 shortcuts
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
         hdr = json.loads(f.read(n))
@@ -86,7 +94,7 @@ def torch_run(model_dir, ids_path, threads, batch, out_path, nref):
         if k == "__metadata__":
             continue
         b, e = v["data_offsets"]
-        W[k] = torch.from_numpy(np.array(mm[base + b: base + e]).view(np.float32).reshape(v["shape"]))
+        W[k] = torch.from_numpy(np.array(mm[base + b: base + e]).view(np.float32).reshape(v["shape"])).to(dev)
     docs = [list(map(int, l.split())) for l in open(ids_path)]
     eps, d = 1e-12, H // NH
 
@@ -114,14 +122,20 @@ def torch_run(model_dir, ids_path, threads, batch, out_path, nref):
         return x
 
     ref = []
+    if dev == "cuda":   # warm up: CUDA context, cuBLAS handles, kernels
+        with torch.no_grad():
+            forward(torch.tensor(docs[:batch]).to(dev))
+        torch.cuda.synchronize()
     c0 = time.process_time()
     t0 = time.perf_counter()
     with torch.no_grad():
         for i in range(0, len(docs), batch):
-            ids = torch.tensor(docs[i:i + batch])
+            ids = torch.tensor(docs[i:i + batch]).to(dev)
             h = forward(ids)
             if i == 0:
-                ref = h[:nref].numpy().copy()
+                ref = h[:nref].cpu().numpy().copy()
+    if dev == "cuda":
+        torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
     np.save(out_path, ref)
@@ -135,11 +149,14 @@ def main():
     ap.add_argument("--short", type=int, default=1024, help="16-token sentences")
     ap.add_argument("--long", type=int, default=64, help="256-token sentences")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
+    ap.add_argument("--cuda", action="store_true",
+                    help="GPU on both sides: --bin must hold a CUDA build (make CUDA=1), "
+                         "PyTorch runs on cuda (float32, TF32 off, after a warm-up batch)")
+    ap.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        md, ids, th, b, out, nref = a.child
-        dt, cpu = torch_run(md, ids, int(th), int(b), out, int(nref))
+        md, ids, th, b, out, nref, dev = a.child
+        dt, cpu = torch_run(md, ids, int(th), int(b), out, int(nref), dev)
         print(json.dumps({"seconds": dt, "cpu": cpu,
                           "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
         return
@@ -167,7 +184,8 @@ def main():
             out_bin = os.path.join(tmp, "out.bin")
             ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
-            r = subprocess.run(["/usr/bin/time", "-f", "%M", os.path.join(a.bin, "emb-token"),
+            timer = ["/usr/bin/time", "-f", "%M"] if os.path.exists("/usr/bin/time") else []
+            r = subprocess.run(timer + [os.path.join(a.bin, "emb-token"),
                                 "-m", tmp, "-t", str(th), "-b", "--batch", str(a.batch),
                                 ids_path], stdout=open(out_bin, "wb"),
                                stderr=subprocess.PIPE, text=True)
@@ -176,7 +194,7 @@ def main():
             te_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
             if r.returncode:
                 sys.exit("emb-token failed: " + r.stderr)
-            te_rss = int(r.stderr.strip().split("\n")[-1]) / 1024
+            te_rss = (int(r.stderr.strip().split("\n")[-1]) if timer else ru1.ru_maxrss) / 1024
             # torch child
             ref_path = os.path.join(tmp, "ref.npy")
             # torch.set_num_threads alone leaves its BLAS and OpenMP pools at
@@ -184,7 +202,8 @@ def main():
             env = dict(os.environ, OMP_NUM_THREADS=str(th), OPENBLAS_NUM_THREADS=str(th),
                        MKL_NUM_THREADS=str(th))
             r = subprocess.run([sys.executable, __file__, "--child", tmp, ids_path, str(th),
-                                str(a.batch), ref_path, str(nref)],
+                                str(a.batch), ref_path, str(nref),
+                                "cuda" if a.cuda else "cpu"],
                                capture_output=True, text=True, env=env)
             if r.returncode:
                 sys.exit("torch failed: " + r.stderr)
