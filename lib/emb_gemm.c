@@ -65,10 +65,18 @@ emb_pack_pad(float *pk, size_t out, size_t in)
 #include <immintrin.h>
 #define AVX512_FN __attribute__((target("avx512f")))
 
+/* TOKEMB_GEMM=blas keeps every product on OpenBLAS's sgemm (to compare). */
 int
 emb_gemm_available(void)
 {
-	return !emb_force_scalar && __builtin_cpu_supports("avx512f");
+	static int blas = -1;
+
+	if (blas < 0) {
+		const char *e = getenv("TOKEMB_GEMM");
+
+		blas = e && !strcmp(e, "blas");
+	}
+	return !blas && !emb_force_scalar && __builtin_cpu_supports("avx512f");
 }
 
 /* y (mr rows, ldy) (+)= x (mr rows, ldx) . wp (kc x 32), columns masked */

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,29 +37,35 @@ te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
 const char *
 te_build_info(void)
 {
-	return "BLAS: OpenBLAS (cblas)"
-#ifdef TE_CUDA
-	       "; CUDA: yes (cuBLAS)"
-#else
-	       "; CUDA: no"
-#endif
-#if defined(__AVX512F__)
-	       "; SIMD: AVX-512"
-#elif defined(__AVX2__)
-	       "; SIMD: AVX2"
-#elif defined(__SSE4_2__)
-	       "; SIMD: SSE4.2"
-#elif defined(__x86_64__)
-	       "; SIMD: SSE2 (x86-64 baseline)"
+	static char buf[256];
+	const char *simd = "none";
+
+	/* compiled for the baseline; the vector kernels (emb, knn) are picked
+	 * at run time by what this CPU has */
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("avx512f"))
+		simd = "AVX-512 (picked at run time)";
+	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		simd = "AVX2 (picked at run time)";
+	else
+		simd = "SSE2 (x86-64 baseline)";
 #elif defined(__aarch64__)
-	       "; SIMD: NEON"
+	simd = "NEON";
+#endif
+	snprintf(buf, sizeof buf, "BLAS: OpenBLAS (cblas)%s; SIMD: %s%s",
+#ifdef TE_CUDA
+	         "; CUDA: yes (cuBLAS)",
 #else
-	       "; SIMD: none"
+	         "; CUDA: no",
 #endif
+	         simd,
 #if defined(__SANITIZE_ADDRESS__)
-	       "; sanitizers: address"
+	         "; sanitizers: address"
+#else
+	         ""
 #endif
-	       ;
+	         );
+	return buf;
 }
 
 int
