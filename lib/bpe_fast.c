@@ -283,45 +283,54 @@ pc_hash(uint64_t k0, uint64_t k1, size_t n)
 	return h >> (64 - PC_BITS);
 }
 
-static int
-out_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
+/* Append a cached piece's tokens: ids[i] ends at piece byte ends[i], the
+ * last at the piece's end; spans mapped back to the input as OS/OE do. */
+static inline int
+emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids, size_t at,
+            size_t end, size_t base, const size_t *os, const size_t *oe)
 {
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 256;
-		int32_t *ids = realloc(e->ids, cap * sizeof *ids);
-		size_t *s;
+	size_t k, st = at;
 
-		if (!ids)
-			return -1;
-		e->ids = ids;
-		if (!(s = realloc(e->start, cap * sizeof *s)))
-			return -1;
-		e->start = s;
-		if (!(s = realloc(e->end, cap * sizeof *s)))
-			return -1;
-		e->end = s;
-		e->cap = cap;
+	if (tk_enc_reserve(e, nids))
+		return -1;
+	for (k = 0; k < nids; k++) {
+		size_t en = k + 1 < nids ? at + ends[k] : end;
+
+		e->ids[e->n] = ids[k];
+		e->start[e->n] = os ? os[st] : base + st;
+		e->end[e->n] = oe ? oe[en - 1] : base + en;
+		e->n++;
+		st = en;
 	}
-	e->ids[e->n] = id;
-	e->start[e->n] = a;
-	e->end[e->n] = b;
-	e->n++;
 	return 0;
 }
 
-/* Room for k more tokens. */
-static int
-out_room(te_tok_enc *e, size_t k)
+/* fout (a piece of len bytes) can be cached in max ids: its tokens tile it. */
+static inline int
+fout_tiles(size_t len, size_t max)
 {
-	while (e->n + k > e->cap) {
-		size_t keep = e->n;
+	size_t k;
 
-		e->n = e->cap;
-		if (out_push(e, 0, 0, 0))
-			return -1;
-		e->n = keep;
+	if (!fout.n || fout.n > max || fout.b[fout.n - 1] != len || fout.a[0] != 0)
+		return 0;
+	for (k = 1; k < fout.n; k++)
+		if (fout.a[k] != fout.b[k - 1])
+			return 0;
+	return 1;
+}
+
+/* Store fout's ids and inner token ends in a cache entry; returns the count. */
+static inline uint8_t
+fout_store(int32_t *ids, uint8_t *ends)
+{
+	size_t k;
+
+	for (k = 0; k < fout.n; k++) {
+		ids[k] = fout.ids[k];
+		if (k + 1 < fout.n)
+			ends[k] = (uint8_t)fout.b[k];
 	}
-	return 0;
+	return (uint8_t)fout.n;
 }
 
 /* The input span of bytes [a, b) of the work text. */
@@ -442,90 +451,38 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				/* two ways: a set is two neighbouring entries */
 				if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
 				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen)) {
-					size_t st = at;
-
-					if (out_room(e, c->nids))
+					if (emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe))
 						return -1;
-					for (k = 0; k + 1 < c->nids; k++) {
-						size_t en = at + c->end[k];
-
-						e->ids[e->n] = c->ids[k];
-						e->start[e->n] = OS(st);
-						e->end[e->n] = OE(en);
-						e->n++;
-						st = en;
-					}
-					e->ids[e->n] = c->ids[k];
-					e->start[e->n] = OS(st);
-					e->end[e->n] = OE(end);
-					e->n++;
 					continue;
 				}
 				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
 					return -1;
 				/* cache it when its tokens tile the piece */
-				if (fout.n && fout.n <= PC_IDS && fout.b[fout.n - 1] == len) {
-					int tiles = fout.a[0] == 0;
-
-					for (k = 1; k < fout.n && tiles; k++)
-						tiles = fout.a[k] == fout.b[k - 1];
-					if (tiles) {
-						c = c2 - 1;
-						*c2 = *c;	/* the newest in the first way */
-						c->k0 = k0;
-						c->k1 = k1;
-						c->gen = gen;
-						c->len = (uint8_t)len;
-						c->nids = (uint8_t)fout.n;
-						for (k = 0; k < fout.n; k++) {
-							c->ids[k] = fout.ids[k];
-							if (k + 1 < fout.n)
-								c->end[k] = (uint8_t)fout.b[k];
-						}
-					}
+				if (fout_tiles(len, PC_IDS)) {
+					c = c2 - 1;
+					*c2 = *c;	/* the newest in the first way */
+					c->k0 = k0;
+					c->k1 = k1;
+					c->gen = gen;
+					c->len = (uint8_t)len;
+					c->nids = fout_store(c->ids, c->end);
 				}
 			} else if (len <= LC_KEY) {
 				uint64_t h = tk_vhash(tk_load8(p, len), p, len);
 				lc_ent *c = &lcache[h >> (64 - LC_BITS)];
 
 				if (c->len == len && c->gen == gen && !memcmp(c->key, p, len)) {
-					size_t st = at;
-
-					if (out_room(e, c->nids))
+					if (emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe))
 						return -1;
-					for (k = 0; k + 1 < c->nids; k++) {
-						size_t en = at + c->end[k];
-
-						e->ids[e->n] = c->ids[k];
-						e->start[e->n] = OS(st);
-						e->end[e->n] = OE(en);
-						e->n++;
-						st = en;
-					}
-					e->ids[e->n] = c->ids[k];
-					e->start[e->n] = OS(st);
-					e->end[e->n] = OE(end);
-					e->n++;
 					continue;
 				}
 				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
 					return -1;
-				if (fout.n && fout.n <= LC_IDS && fout.b[fout.n - 1] == len) {
-					int tiles = fout.a[0] == 0;
-
-					for (k = 1; k < fout.n && tiles; k++)
-						tiles = fout.a[k] == fout.b[k - 1];
-					if (tiles) {
-						memcpy(c->key, p, len);
-						c->len = (uint8_t)len;
-						c->gen = gen;
-						c->nids = (uint8_t)fout.n;
-						for (k = 0; k < fout.n; k++) {
-							c->ids[k] = fout.ids[k];
-							if (k + 1 < fout.n)
-								c->end[k] = (uint8_t)fout.b[k];
-						}
-					}
+				if (fout_tiles(len, LC_IDS)) {
+					memcpy(c->key, p, len);
+					c->len = (uint8_t)len;
+					c->gen = gen;
+					c->nids = fout_store(c->ids, c->end);
 				}
 			} else {
 				/* a long piece is many lookups: the flat tables now */
@@ -534,7 +491,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
 					return -1;
 			}
-			if (out_room(e, fout.n))
+			if (tk_enc_reserve(e, fout.n))
 				return -1;
 			for (k = 0; k < fout.n; k++) {
 				size_t ta = at + fout.a[k], tb = at + fout.b[k];

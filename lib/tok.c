@@ -520,25 +520,36 @@ te_tok_free(te_tok *t)
 
 /* ------------------------------------------------------------ encoding */
 
+/* Room for k more tokens in e. */
+int
+tk_enc_reserve(te_tok_enc *e, size_t k)
+{
+	size_t cap = e->cap ? e->cap : 256;
+	int32_t *ids;
+	size_t *s;
+
+	while (cap < e->n + k)
+		cap *= 2;
+	if (cap == e->cap)
+		return 0;
+	if (!(ids = realloc(e->ids, cap * sizeof *ids)))
+		return -1;
+	e->ids = ids;
+	if (!(s = realloc(e->start, cap * sizeof *s)))
+		return -1;
+	e->start = s;
+	if (!(s = realloc(e->end, cap * sizeof *s)))
+		return -1;
+	e->end = s;
+	e->cap = cap;
+	return 0;
+}
+
 static int
 enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 {
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 256;
-		int32_t *ids = realloc(e->ids, cap * sizeof *ids);
-		size_t *s;
-
-		if (!ids)
-			return -1;
-		e->ids = ids;
-		if (!(s = realloc(e->start, cap * sizeof *s)))
-			return -1;
-		e->start = s;
-		if (!(s = realloc(e->end, cap * sizeof *s)))
-			return -1;
-		e->end = s;
-		e->cap = cap;
-	}
+	if (e->n == e->cap && tk_enc_reserve(e, 1))
+		return -1;
 	e->ids[e->n] = id;
 	e->start[e->n] = a;
 	e->end[e->n] = b;

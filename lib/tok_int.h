@@ -301,6 +301,8 @@ struct te_tok {
 int tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n);
 int tk_tok_add_added(te_tok *t, const tk_added *a);
 int tk_tok_finish(te_tok *t, te_diag *d);
+/* Room for k more tokens in e (its arrays grown together); -1 when out of memory. */
+int tk_enc_reserve(te_tok_enc *e, size_t k);
 /* Unigram model from its pieces (t->piece[0, n)) and scores (hfjson.c). */
 int tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d);
 te_tok *tk_tok_new(const char *name);
