@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -34,38 +33,33 @@ te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
 	return -1;
 }
 
+#ifdef TE_CUDA
+#define TE_BUILD_BLAS "BLAS: OpenBLAS (cblas); CUDA: yes (cuBLAS)"
+#else
+#define TE_BUILD_BLAS "BLAS: OpenBLAS (cblas); CUDA: no"
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define TE_BUILD_SAN "; sanitizers: address"
+#else
+#define TE_BUILD_SAN ""
+#endif
+
+/* Compiled for the baseline; the vector kernels (emb, knn) are picked at
+ * run time by what this CPU has, and so is what this names. */
 const char *
 te_build_info(void)
 {
-	static char buf[256];
-	const char *simd = "none";
-
-	/* compiled for the baseline; the vector kernels (emb, knn) are picked
-	 * at run time by what this CPU has */
 #if defined(__x86_64__) && defined(__GNUC__)
 	if (__builtin_cpu_supports("avx512f"))
-		simd = "AVX-512 (picked at run time)";
-	else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		simd = "AVX2 (picked at run time)";
-	else
-		simd = "SSE2 (x86-64 baseline)";
+		return TE_BUILD_BLAS "; SIMD: AVX-512 (picked at run time)" TE_BUILD_SAN;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return TE_BUILD_BLAS "; SIMD: AVX2 (picked at run time)" TE_BUILD_SAN;
+	return TE_BUILD_BLAS "; SIMD: SSE2 (x86-64 baseline)" TE_BUILD_SAN;
 #elif defined(__aarch64__)
-	simd = "NEON";
-#endif
-	snprintf(buf, sizeof buf, "BLAS: OpenBLAS (cblas)%s; SIMD: %s%s",
-#ifdef TE_CUDA
-	         "; CUDA: yes (cuBLAS)",
+	return TE_BUILD_BLAS "; SIMD: NEON" TE_BUILD_SAN;
 #else
-	         "; CUDA: no",
+	return TE_BUILD_BLAS "; SIMD: none" TE_BUILD_SAN;
 #endif
-	         simd,
-#if defined(__SANITIZE_ADDRESS__)
-	         "; sanitizers: address"
-#else
-	         ""
-#endif
-	         );
-	return buf;
 }
 
 int
