@@ -1,10 +1,14 @@
-/* bpe.c: byte-pair encoding of one pre-tokenized word, in O(n log n): the
- * symbols form a linked list and the candidate merges sit in a min-heap
- * ordered by (rank, position), stale entries being skipped when popped.
+/* bpe.c: byte-pair encoding of one pre-tokenized word: the symbols form a
+ * linked list and the candidate merges are taken in (rank, position) order,
+ * stale entries being skipped when taken.  A short word keeps its
+ * candidates in a min-heap; a long one (tk_bpe_bq_min symbols or more) in
+ * one bucket per rank, walked in position order, with a heap of the ranks
+ * alone (see bq_run).
  * Two rank sources: Hugging Face merges (a pair of ids -> rank and merged
  * id) and tiktoken ranks (the rank of the concatenated bytes). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "tok_int.h"
 
@@ -47,51 +51,95 @@ typedef struct bpe_ws {
 	int32_t *pmerged;
 	uint64_t *h;
 	size_t cap, hcap, hn;
+	/* bucket mode: h is the entry pool (next entry << 32 | symbol);
+	 * bhead/btail/bdirty per rank (nr of them), rh a heap of the ranks
+	 * whose bucket is not empty, bs scratch for sorting a bucket */
+	uint32_t *bhead, *btail, *rh, *bs;
+	uint8_t *bdirty;
+	size_t nr, rcap, rhn, bqn;
+	void *blk;			/* the block all but the per-rank arrays live in */
+	size_t blk_size;
+	int blk_mapped;
+	int bmode, bint, berr;
+	/* bucket mode: pair of ids -> rank, merged (pc_on: ids name their
+	 * bytes, i.e. no byte was replaced by <unk> in a tiktoken word) */
+	int pc_on;
+	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << 12];
+	uint32_t bcur;
 } bpe_ws;
+
+size_t tk_bpe_bq_min = 1024;
+int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
 
-void
-tk_bpe_thread_free(void)
+
+/* All the arrays of a word in one block: a large one is mapped with huge
+ * pages asked for (a 500 KB word needs ~40 MB of scratch, and first
+ * touch of 4 KB pages is dear); contents are not kept on growth. */
+#define WS_PER_SYM (7 * 4 + 3 * 8 + 2 * 3 * 4)
+#define WS_MAP_MIN ((size_t)4 << 20)
+
+static void
+ws_block_free(void)
 {
-	free(ws.id);
-	free(ws.st);
-	free(ws.en);
-	free(ws.prev);
-	free(ws.next);
-	free(ws.prank);
-	free(ws.pmerged);
-	free(ws.h);
-	memset(&ws, 0, sizeof ws);
+	if (ws.blk && ws.blk_mapped)
+		munmap(ws.blk, ws.blk_size);
+	else
+		free(ws.blk);
+	ws.blk = NULL;
+	ws.blk_size = 0;
+	ws.cap = ws.hcap = ws.rcap = 0;
 }
 
 static int
 ws_reserve(size_t n)
 {
-	if (n > ws.cap) {
-		size_t cap = ws.cap ? ws.cap : 64;
+	size_t cap = ws.cap ? ws.cap : 64, size;
+	char *p;
 
-		while (cap < n)
-			cap *= 2;
-#define GROW(f) do { void *p_ = realloc(ws.f, cap * sizeof *ws.f); if (!p_) return -1; ws.f = p_; } while (0)
-		GROW(id); GROW(st); GROW(en); GROW(prev); GROW(next); GROW(prank); GROW(pmerged);
-#undef GROW
-		ws.cap = cap;
-	}
-	/* the heap holds at most the n - 1 first pairs and two per merge */
-	if (3 * n > ws.hcap) {
-		size_t cap = ws.hcap ? ws.hcap : 64;
-		void *p;
-
-		while (cap < 3 * n)
-			cap *= 2;
-		if (!(p = aligned_alloc(64, (cap + 8) * sizeof *ws.h)))
+	if (n <= ws.cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	ws_block_free();
+	size = cap * WS_PER_SYM + 16 * 64;
+	if (size >= WS_MAP_MIN) {
+		size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
 			return -1;
-		free(ws.h);
-		ws.h = p;
-		ws.hcap = cap;
+#ifdef MADV_HUGEPAGE
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+		ws.blk_mapped = 1;
+	} else {
+		if (!(p = aligned_alloc(64, size)))
+			return -1;
+		ws.blk_mapped = 0;
 	}
+	ws.blk = p;
+	ws.blk_size = size;
+#define CARVE(f, cnt) do { ws.f = (void *)p; p += ((cnt) * sizeof *ws.f + 63) & ~(size_t)63; } while (0)
+	/* the heap (or entry pool) holds at most the n - 1 first pairs and
+	 * two per merge; 8 spare at its head (see HP) */
+	CARVE(h, 3 * cap + 8);
+	CARVE(id, cap); CARVE(st, cap); CARVE(en, cap); CARVE(prev, cap); CARVE(next, cap);
+	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
+#undef CARVE
+	ws.cap = cap;
+	ws.hcap = ws.rcap = 3 * cap;
 	return 0;
+}
+
+void
+tk_bpe_thread_free(void)
+{
+	ws_block_free();
+	free(ws.bhead);
+	free(ws.btail);
+	free(ws.bdirty);
+	memset(&ws, 0, sizeof ws);
 }
 
 /* The heap lives at ws.h + 7, so that the children 8i + 1 .. 8i + 8 of
@@ -143,6 +191,189 @@ heap_pop(void)
 	hp[i] = x;
 }
 
+/* ---- bucket mode: one bucket per rank ----
+ * A bucket is a list of symbols (entries in the pool ws.h) in the order
+ * they were pushed.  The ranks with a non-empty bucket sit in a binary
+ * heap; the lowest is taken and its bucket walked in position order,
+ * merging every entry that is still current.  A merge only ever makes
+ * pairs of other ranks (the merged span is longer than the pair's), and
+ * pushes made while walking a bucket come in position order, so most
+ * buckets are in order when their turn comes; one that is not (bdirty)
+ * is sorted first.  A push of a rank at or below the bucket being walked
+ * (a merge table where a longer token ranks before its part) stops the
+ * walk: the rest of the bucket goes back, and the lowest rank is taken
+ * again, so the order is (rank, position) as with the heap. */
+#define BQ_NIL UINT32_MAX
+#define PC_BITS 12
+
+/* Make room for ranks below r + 1; new buckets are empty. */
+static int
+bq_ranks(uint32_t r)
+{
+	size_t nr = ws.nr ? ws.nr : 1024, i;
+	uint32_t *h, *t;
+	uint8_t *d;
+
+	while (nr <= r)
+		nr *= 2;
+	if (!(h = realloc(ws.bhead, nr * sizeof *h)))
+		return -1;
+	ws.bhead = h;
+	if (!(t = realloc(ws.btail, nr * sizeof *t)))
+		return -1;
+	ws.btail = t;
+	if (!(d = realloc(ws.bdirty, nr)))
+		return -1;
+	ws.bdirty = d;
+	for (i = ws.nr; i < nr; i++)
+		h[i] = BQ_NIL;
+	ws.nr = nr;
+	return 0;
+}
+
+static void
+rh_push(uint32_t r)
+{
+	size_t i = ws.rhn++;
+
+	while (i) {
+		size_t p = (i - 1) / 2;
+
+		if (ws.rh[p] <= r)
+			break;
+		ws.rh[i] = ws.rh[p];
+		i = p;
+	}
+	ws.rh[i] = r;
+}
+
+static uint32_t
+rh_pop(void)
+{
+	uint32_t top = ws.rh[0], x;
+	size_t i = 0, n = --ws.rhn;
+
+	if (!n)
+		return top;
+	x = ws.rh[n];
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && ws.rh[c + 1] < ws.rh[c])
+			c++;
+		if (x <= ws.rh[c])
+			break;
+		ws.rh[i] = ws.rh[c];
+		i = c;
+	}
+	ws.rh[i] = x;
+	return top;
+}
+
+static void
+bq_push(uint32_t r, uint32_t l)
+{
+	uint32_t e;
+
+	if (r >= ws.nr && bq_ranks(r)) {
+		ws.berr = 1;
+		return;
+	}
+	e = (uint32_t)ws.bqn++;
+	ws.h[e] = (uint64_t)BQ_NIL << 32 | l;
+	if (ws.bhead[r] == BQ_NIL) {
+		ws.bhead[r] = e;
+		ws.bdirty[r] = 0;
+		rh_push(r);
+	} else {
+		uint32_t t = ws.btail[r];
+
+		if ((uint32_t)ws.h[t] > l)
+			ws.bdirty[r] = 1;
+		ws.h[t] = (uint64_t)e << 32 | (uint32_t)ws.h[t];
+	}
+	ws.btail[r] = e;
+	if (tk_bpe_bq_test)
+		ws.bdirty[r] = 1;
+	if (r <= ws.bcur)
+		ws.bint = 1;
+}
+
+static void
+sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max)
+{
+	size_t i, j;
+
+	if (n <= 32) {
+		for (i = 1; i < n; i++) {
+			uint32_t x = a[i];
+
+			for (j = i; j && a[j - 1] > x; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		return;
+	}
+	/* LSD radix, 11 bits a pass, as many passes as max needs */
+	for (unsigned sh = 0; sh < 32 && (max >> sh); sh += 11) {
+		size_t cnt[2048] = { 0 }, sum = 0;
+
+		for (i = 0; i < n; i++)
+			cnt[a[i] >> sh & 2047]++;
+		for (i = 0; i < 2048; i++) {
+			size_t c = cnt[i];
+
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			tmp[cnt[a[i] >> sh & 2047]++] = a[i];
+		memcpy(a, tmp, n * sizeof *a);
+	}
+}
+
+/* Put bucket r's entries in position order (the list keeps its nodes). */
+static void
+bq_sort(uint32_t r)
+{
+	uint32_t e, *a = ws.bs, max = 0;
+	size_t n = 0, i;
+
+	for (e = ws.bhead[r]; e != BQ_NIL; e = (uint32_t)(ws.h[e] >> 32)) {
+		a[n] = (uint32_t)ws.h[e];
+		if (a[n] > max)
+			max = a[n];
+		n++;
+	}
+	if (tk_bpe_bq_test)	/* the tests: sort from reverse order */
+		for (i = 0; i < n / 2; i++) {
+			uint32_t t = a[i];
+
+			a[i] = a[n - 1 - i];
+			a[n - 1 - i] = t;
+		}
+	/* the rank heap's free end is scratch for the radix passes */
+	sort_u32(a, ws.rh + ws.rhn, n, max);
+	for (i = 0, e = ws.bhead[r]; e != BQ_NIL; e = (uint32_t)(ws.h[e] >> 32))
+		ws.h[e] = (ws.h[e] & 0xffffffff00000000u) | a[i++];
+	ws.bdirty[r] = 0;
+}
+
+/* The rank and merged id of the pair of symbols a, b spanning s[st..+span]. */
+static inline int
+pair_rank(const tk_bpe *m, const tk_flat *fl, const char *s, size_t st, size_t span,
+          int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
+{
+	if (m->ranks) {
+		*merged = fl ? tk_fv_get(fl, s + st, span) : tk_strmap_get(&m->vocab, s + st, span);
+		*rank = (uint32_t)*merged;
+		return *merged >= 0;
+	}
+	return fl ? tk_fp_get(fl, a, b, rank, merged) : tk_pairmap_get(&m->merges, a, b, rank, merged);
+}
+
 /* Push the merge of symbol l with its right neighbour, if there is one. */
 static void
 try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
@@ -169,13 +400,19 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 			goto push;
 		}
 	}
-	if (m->ranks) {
-		merged = fl ? tk_fv_get(fl, s + st, span) : tk_strmap_get(&m->vocab, s + st, span);
-		if (merged < 0)
-			return;
-		rank = (uint32_t)merged;
-	} else if (fl ? !tk_fp_get(fl, ws.id[l], ws.id[r], &rank, &merged) :
-	                !tk_pairmap_get(&m->merges, ws.id[l], ws.id[r], &rank, &merged)) {
+	if (ws.pc_on) {	/* a long word: its pairs repeat, remember them */
+		uint64_t key = (uint64_t)(uint32_t)ws.id[l] << 32 | (uint32_t)ws.id[r];
+		size_t slot = (size_t)((key * 0x9E3779B97F4A7C15u) >> (64 - PC_BITS));
+
+		if (ws.pc[slot].key != key) {
+			ws.pc[slot].key = key;
+			if (!pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], &ws.pc[slot].rank,
+			               &ws.pc[slot].merged))
+				ws.pc[slot].rank = UINT32_MAX;
+		}
+		rank = ws.pc[slot].rank;
+		merged = ws.pc[slot].merged;
+	} else if (!pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], &rank, &merged)) {
 		return;
 	}
 push:
@@ -183,7 +420,64 @@ push:
 		return;
 	ws.prank[l] = rank;
 	ws.pmerged[l] = merged;
-	heap_push((uint64_t)rank << 32 | (uint32_t)l);
+	if (ws.bmode)
+		bq_push(rank, (uint32_t)l);
+	else
+		heap_push((uint64_t)rank << 32 | (uint32_t)l);
+}
+
+/* The pair at l is still the one pushed with rank r: l not merged away
+ * (prev -2), its right neighbour still there and its rank unchanged (a
+ * span only grows, so a changed pair never gets its old rank back). */
+static inline int
+current(int32_t l, uint32_t r)
+{
+	return ws.prev[l] != -2 && ws.next[l] >= 0 && ws.prank[l] == r;
+}
+
+/* Merge symbol l with its right neighbour and push the two new pairs. */
+static void
+merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
+{
+	int32_t r = ws.next[l];
+
+	ws.id[l] = ws.pmerged[l];
+	ws.en[l] = ws.en[r];
+	ws.next[l] = ws.next[r];
+	if (ws.next[r] >= 0)
+		ws.prev[ws.next[r]] = l;
+	ws.prev[r] = -2;
+	if (ws.prev[l] >= 0)
+		try_pair(m, f, s, ws.prev[l]);
+	try_pair(m, f, s, l);
+}
+
+/* Take the buckets lowest rank first, each in position order. */
+static void
+bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
+{
+	while (ws.rhn && !ws.berr) {
+		uint32_t r = rh_pop(), e, x;
+
+		if (ws.bdirty[r])
+			bq_sort(r);
+		ws.bcur = r;
+		ws.bint = 0;
+		e = ws.bhead[r];
+		do {
+			int32_t l = (int32_t)(uint32_t)ws.h[e];
+
+			if (current(l, r))
+				merge_at(m, f, s, l);
+			/* read after the merge: an entry it appended is seen */
+			x = (uint32_t)(ws.h[e] >> 32);
+			e = x;
+		} while (e != BQ_NIL && !ws.bint);
+		ws.bhead[r] = e;
+		if (e != BQ_NIL)
+			rh_push(r);
+	}
+	ws.bcur = 0;
 }
 
 static size_t
@@ -205,6 +499,7 @@ int
 tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o)
 {
 	size_t k = 0, i;
+	int uk = 0;		/* a byte became <unk> */
 	int32_t l;
 
 	if (!n)
@@ -223,7 +518,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 			int32_t id = m->byte_id[(unsigned char)s[i]];
 
 			if (id < 0)
-				id = m->unk;
+				id = m->unk, uk = 1;
 			if (id >= 0)
 				k = add_sym(k, id, i, i + 1);
 		}
@@ -277,27 +572,33 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 	}
 	ws.hn = 0;
 	if (k > 1) {
+		if (k >= tk_bpe_bq_min) {
+			ws.bmode = 1;
+			ws.pc_on = !(m->ranks && uk);
+			if (ws.pc_on)
+				memset(ws.pc, 0xff, sizeof ws.pc);
+			ws.bqn = ws.rhn = 0;
+			ws.berr = 0;
+		}
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
+		if (ws.bmode)
+			bq_run(m, f, s);
 		while (ws.hn) {
 			uint64_t key = HP[0];
-			int32_t r;
 
 			heap_pop();
 			l = (int32_t)(uint32_t)key;
-			r = ws.next[l];
-			/* stale: l merged away (prev set to -2), or its pair changed */
-			if (ws.prev[l] == -2 || r < 0 || ws.prank[l] != (uint32_t)(key >> 32))
-				continue;
-			ws.id[l] = ws.pmerged[l];
-			ws.en[l] = ws.en[r];
-			ws.next[l] = ws.next[r];
-			if (ws.next[r] >= 0)
-				ws.prev[ws.next[r]] = l;
-			ws.prev[r] = -2;
-			if (ws.prev[l] >= 0)
-				try_pair(m, f, s, ws.prev[l]);
-			try_pair(m, f, s, l);
+			if (current(l, (uint32_t)(key >> 32)))
+				merge_at(m, f, s, l);
+		}
+		if (ws.bmode) {
+			ws.bmode = ws.pc_on = 0;
+			if (ws.berr) {
+				for (i = 0; i < ws.nr; i++)
+					ws.bhead[i] = BQ_NIL;
+				return -1;
+			}
 		}
 	}
 	for (l = k ? 0 : -1; l >= 0; l = ws.next[l])

@@ -486,6 +486,11 @@ int tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t 
 void tk_bpe_release(tk_bpe *m);
 /* Free this thread's scratch space (at thread exit). */
 void tk_bpe_thread_free(void);
+/* words of this many symbols or more are merged with a bucket per rank
+ * instead of a heap (bpe.c; the tests lower it to exercise that path) */
+extern size_t tk_bpe_bq_min;
+/* tests only: mark every bucket out of order and sort it from reverse */
+extern int tk_bpe_bq_test;
 void tk_regex_thread_free(void);
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the
