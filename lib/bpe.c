@@ -51,12 +51,13 @@ typedef struct bpe_ws {
 	int32_t *pmerged;
 	uint64_t *h;
 	size_t cap, hcap, hn;
-	/* bucket mode: h is the entry pool (next entry << 32 | symbol);
-	 * bhead/btail/bdirty per rank (nr of them), rh a heap of the ranks
-	 * whose bucket is not empty, bs scratch for sorting a bucket */
-	uint32_t *bhead, *btail, *rh, *bs;
-	uint8_t *bdirty;
-	size_t nr, rcap, rhn, bqn;
+	/* bucket mode: a symbol is in the bucket of its pair's rank, linked
+	 * by bnx/bpv; bhead/btail/bdirty/binh per rank (nr of them), rh a
+	 * heap of the ranks whose bucket may be non-empty, bs scratch for
+	 * sorting a bucket, wnext the next symbol of the bucket walked */
+	uint32_t *bnx, *bpv, *bhead, *btail, *rh, *bs, wnext;
+	uint8_t *bdirty, *binh;
+	size_t nr, rcap, rhn;
 	void *blk;			/* the block all but the per-rank arrays live in */
 	size_t blk_size;
 	int blk_mapped;
@@ -77,7 +78,7 @@ static __thread bpe_ws ws;
 /* All the arrays of a word in one block: a large one is mapped with huge
  * pages asked for (a 500 KB word needs ~40 MB of scratch, and first
  * touch of 4 KB pages is dear); contents are not kept on growth. */
-#define WS_PER_SYM (7 * 4 + 3 * 8 + 2 * 3 * 4)
+#define WS_PER_SYM (9 * 4 + 3 * 8 + 2 * 3 * 4)
 #define WS_MAP_MIN ((size_t)4 << 20)
 
 static void
@@ -125,7 +126,8 @@ ws_reserve(size_t n)
 	 * two per merge; 8 spare at its head (see HP) */
 	CARVE(h, 3 * cap + 8);
 	CARVE(id, cap); CARVE(st, cap); CARVE(en, cap); CARVE(prev, cap); CARVE(next, cap);
-	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
+	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap); CARVE(bpv, cap);
+	CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
 #undef CARVE
 	ws.cap = cap;
 	ws.hcap = ws.rcap = 3 * cap;
@@ -139,6 +141,7 @@ tk_bpe_thread_free(void)
 	free(ws.bhead);
 	free(ws.btail);
 	free(ws.bdirty);
+	free(ws.binh);
 	memset(&ws, 0, sizeof ws);
 }
 
@@ -192,17 +195,19 @@ heap_pop(void)
 }
 
 /* ---- bucket mode: one bucket per rank ----
- * A bucket is a list of symbols (entries in the pool ws.h) in the order
- * they were pushed.  The ranks with a non-empty bucket sit in a binary
- * heap; the lowest is taken and its bucket walked in position order,
- * merging every entry that is still current.  A merge only ever makes
- * pairs of other ranks (the merged span is longer than the pair's), and
- * pushes made while walking a bucket come in position order, so most
- * buckets are in order when their turn comes; one that is not (bdirty)
- * is sorted first.  A push of a rank at or below the bucket being walked
- * (a merge table where a longer token ranks before its part) stops the
- * walk: the rest of the bucket goes back, and the lowest rank is taken
- * again, so the order is (rank, position) as with the heap. */
+ * Every symbol whose pair with its right neighbour can merge is linked
+ * into the bucket of that pair's rank (a list in the order of linking),
+ * and moved when its pair changes, so a bucket holds exactly the current
+ * pairs of its rank.  The ranks with a bucket sit in a binary heap; the
+ * lowest is taken and its bucket walked in position order, merging every
+ * entry.  A merge only ever makes pairs of other ranks (the merged span
+ * is longer than the pair's), and links made while walking a bucket come
+ * in position order, so most buckets are in order when their turn comes;
+ * one that is not (bdirty) is sorted first.  A link of a rank at or
+ * below the bucket being walked (a merge table where a longer token ranks
+ * before its part) stops the walk: the rest of the bucket waits, and the
+ * lowest rank is taken again, so the order is (rank, position) as with
+ * the heap. */
 #define BQ_NIL UINT32_MAX
 #define PC_BITS 12
 
@@ -212,7 +217,7 @@ bq_ranks(uint32_t r)
 {
 	size_t nr = ws.nr ? ws.nr : 1024, i;
 	uint32_t *h, *t;
-	uint8_t *d;
+	uint8_t *d, *in;
 
 	while (nr <= r)
 		nr *= 2;
@@ -225,8 +230,11 @@ bq_ranks(uint32_t r)
 	if (!(d = realloc(ws.bdirty, nr)))
 		return -1;
 	ws.bdirty = d;
+	if (!(in = realloc(ws.binh, nr)))
+		return -1;
+	ws.binh = in;
 	for (i = ws.nr; i < nr; i++)
-		h[i] = BQ_NIL;
+		h[i] = BQ_NIL, in[i] = 0;
 	ws.nr = nr;
 	return 0;
 }
@@ -273,32 +281,51 @@ rh_pop(void)
 }
 
 static void
-bq_push(uint32_t r, uint32_t l)
+bq_link(uint32_t r, uint32_t l)
 {
-	uint32_t e;
+	uint32_t t;
 
 	if (r >= ws.nr && bq_ranks(r)) {
 		ws.berr = 1;
 		return;
 	}
-	e = (uint32_t)ws.bqn++;
-	ws.h[e] = (uint64_t)BQ_NIL << 32 | l;
-	if (ws.bhead[r] == BQ_NIL) {
-		ws.bhead[r] = e;
+	t = ws.bhead[r] == BQ_NIL ? BQ_NIL : ws.btail[r];
+	ws.bpv[l] = t;
+	ws.bnx[l] = BQ_NIL;
+	if (t == BQ_NIL) {
+		ws.bhead[r] = l;
 		ws.bdirty[r] = 0;
-		rh_push(r);
 	} else {
-		uint32_t t = ws.btail[r];
-
-		if ((uint32_t)ws.h[t] > l)
+		ws.bnx[t] = l;
+		if (t > l)
 			ws.bdirty[r] = 1;
-		ws.h[t] = (uint64_t)e << 32 | (uint32_t)ws.h[t];
 	}
-	ws.btail[r] = e;
+	ws.btail[r] = l;
+	if (!ws.binh[r]) {
+		ws.binh[r] = 1;
+		rh_push(r);
+	}
 	if (tk_bpe_bq_test)
 		ws.bdirty[r] = 1;
 	if (r <= ws.bcur)
 		ws.bint = 1;
+}
+
+static void
+bq_unlink(uint32_t r, uint32_t l)
+{
+	uint32_t p = ws.bpv[l], n = ws.bnx[l];
+
+	if (p == BQ_NIL)
+		ws.bhead[r] = n;
+	else
+		ws.bnx[p] = n;
+	if (n == BQ_NIL)
+		ws.btail[r] = p;
+	else
+		ws.bpv[n] = p;
+	if (ws.wnext == l)
+		ws.wnext = n;
 }
 
 static void
@@ -334,18 +361,17 @@ sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max)
 	}
 }
 
-/* Put bucket r's entries in position order (the list keeps its nodes). */
+/* Put bucket r's symbols in position order. */
 static void
 bq_sort(uint32_t r)
 {
-	uint32_t e, *a = ws.bs, max = 0;
+	uint32_t l, *a = ws.bs, max = 0;
 	size_t n = 0, i;
 
-	for (e = ws.bhead[r]; e != BQ_NIL; e = (uint32_t)(ws.h[e] >> 32)) {
-		a[n] = (uint32_t)ws.h[e];
-		if (a[n] > max)
-			max = a[n];
-		n++;
+	for (l = ws.bhead[r]; l != BQ_NIL; l = ws.bnx[l]) {
+		a[n++] = l;
+		if (l > max)
+			max = l;
 	}
 	if (tk_bpe_bq_test)	/* the tests: sort from reverse order */
 		for (i = 0; i < n / 2; i++) {
@@ -356,8 +382,12 @@ bq_sort(uint32_t r)
 		}
 	/* the rank heap's free end is scratch for the radix passes */
 	sort_u32(a, ws.rh + ws.rhn, n, max);
-	for (i = 0, e = ws.bhead[r]; e != BQ_NIL; e = (uint32_t)(ws.h[e] >> 32))
-		ws.h[e] = (ws.h[e] & 0xffffffff00000000u) | a[i++];
+	for (i = 0; i < n; i++) {
+		ws.bpv[a[i]] = i ? a[i - 1] : BQ_NIL;
+		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_NIL;
+	}
+	ws.bhead[r] = n ? a[0] : BQ_NIL;
+	ws.btail[r] = n ? a[n - 1] : BQ_NIL;
 	ws.bdirty[r] = 0;
 }
 
@@ -383,6 +413,8 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
 	size_t st, span;
 
+	if (ws.bmode && ws.prank[l] != UINT32_MAX)
+		bq_unlink(ws.prank[l], (uint32_t)l);
 	ws.prank[l] = UINT32_MAX;
 	if (r < 0)
 		return;
@@ -421,7 +453,7 @@ push:
 	ws.prank[l] = rank;
 	ws.pmerged[l] = merged;
 	if (ws.bmode)
-		bq_push(rank, (uint32_t)l);
+		bq_link(rank, (uint32_t)l);
 	else
 		heap_push((uint64_t)rank << 32 | (uint32_t)l);
 }
@@ -447,37 +479,39 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	if (ws.next[r] >= 0)
 		ws.prev[ws.next[r]] = l;
 	ws.prev[r] = -2;
+	if (ws.bmode && ws.prank[r] != UINT32_MAX)
+		bq_unlink(ws.prank[r], (uint32_t)r);
 	if (ws.prev[l] >= 0)
 		try_pair(m, f, s, ws.prev[l]);
 	try_pair(m, f, s, l);
 }
 
-/* Take the buckets lowest rank first, each in position order. */
+/* Take the buckets lowest rank first, each in position order; every
+ * symbol in a bucket merges (and leaves it: its pair changes). */
 static void
 bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 {
 	while (ws.rhn && !ws.berr) {
-		uint32_t r = rh_pop(), e, x;
+		uint32_t r = rh_pop(), l;
 
+		ws.binh[r] = 0;
+		if (ws.bhead[r] == BQ_NIL)
+			continue;
 		if (ws.bdirty[r])
 			bq_sort(r);
 		ws.bcur = r;
 		ws.bint = 0;
-		e = ws.bhead[r];
-		do {
-			int32_t l = (int32_t)(uint32_t)ws.h[e];
-
-			if (current(l, r))
-				merge_at(m, f, s, l);
-			/* read after the merge: an entry it appended is seen */
-			x = (uint32_t)(ws.h[e] >> 32);
-			e = x;
-		} while (e != BQ_NIL && !ws.bint);
-		ws.bhead[r] = e;
-		if (e != BQ_NIL)
+		for (l = ws.bhead[r]; l != BQ_NIL && !ws.bint; l = ws.wnext) {
+			ws.wnext = ws.bnx[l];
+			merge_at(m, f, s, (int32_t)l);
+		}
+		if (ws.bhead[r] != BQ_NIL && !ws.binh[r]) {
+			ws.binh[r] = 1;
 			rh_push(r);
+		}
 	}
 	ws.bcur = 0;
+	ws.wnext = BQ_NIL;
 }
 
 static size_t
@@ -569,6 +603,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 	for (i = 0; i < k; i++) {
 		ws.prev[i] = (int32_t)i - 1;
 		ws.next[i] = i + 1 < k ? (int32_t)i + 1 : -1;
+		ws.prank[i] = UINT32_MAX;
 	}
 	ws.hn = 0;
 	if (k > 1) {
@@ -577,8 +612,9 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 			ws.pc_on = !(m->ranks && uk);
 			if (ws.pc_on)
 				memset(ws.pc, 0xff, sizeof ws.pc);
-			ws.bqn = ws.rhn = 0;
+			ws.rhn = 0;
 			ws.berr = 0;
+			ws.wnext = BQ_NIL;
 		}
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
@@ -596,7 +632,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 			ws.bmode = ws.pc_on = 0;
 			if (ws.berr) {
 				for (i = 0; i < ws.nr; i++)
-					ws.bhead[i] = BQ_NIL;
+					ws.bhead[i] = BQ_NIL, ws.binh[i] = 0;
 				return -1;
 			}
 		}
