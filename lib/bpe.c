@@ -64,12 +64,12 @@ typedef struct bpe_ws {
 	int bmode, bint, berr;
 	/* bucket mode: pair of ids -> rank, merged (pc_on: ids name their
 	 * bytes, i.e. no byte was replaced by <unk> in a tiktoken word) */
-	int pc_on;
-	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << 12];
+	int pc_on, pc_bits;
+	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << 12];	/* PC_BITS */
 	uint32_t bcur;
 } bpe_ws;
 
-size_t tk_bpe_bq_min = 1024;
+size_t tk_bpe_bq_min = 64;
 int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
@@ -434,7 +434,7 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	}
 	if (ws.pc_on) {	/* a long word: its pairs repeat, remember them */
 		uint64_t key = (uint64_t)(uint32_t)ws.id[l] << 32 | (uint32_t)ws.id[r];
-		size_t slot = (size_t)((key * 0x9E3779B97F4A7C15u) >> (64 - PC_BITS));
+		size_t slot = (size_t)((key * 0x9E3779B97F4A7C15u) >> (64 - ws.pc_bits));
 
 		if (ws.pc[slot].key != key) {
 			ws.pc[slot].key = key;
@@ -610,8 +610,10 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 		if (k >= tk_bpe_bq_min) {
 			ws.bmode = 1;
 			ws.pc_on = !(m->ranks && uk);
+			/* a table about the word's size, up to 4096 pairs */
+			ws.pc_bits = k < 256 ? 8 : k < 1024 ? 10 : PC_BITS;
 			if (ws.pc_on)
-				memset(ws.pc, 0xff, sizeof ws.pc);
+				memset(ws.pc, 0xff, sizeof *ws.pc << ws.pc_bits);
 			ws.rhn = 0;
 			ws.berr = 0;
 			ws.wnext = BQ_NIL;

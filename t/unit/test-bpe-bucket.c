@@ -96,7 +96,7 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int words, size_
 				break;
 		bad += k < a.n;
 	}
-	tk_bpe_bq_min = 1024;
+	tk_bpe_bq_min = 64;
 	ok(buf && !fail && !bad, "%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
 	   name, f ? " (fast tables)" : "", tk_bpe_bq_test ? " (every bucket sorted)" : "",
 	   words, total, bad, fail);
