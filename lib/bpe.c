@@ -65,6 +65,7 @@ typedef struct bpe_ws {
 	/* bucket mode: pair of ids -> rank, merged (pc_on: ids name their
 	 * bytes, i.e. no byte was replaced by <unk> in a tiktoken word) */
 	int pc_on, pc_bits;
+	int32_t pc_gen;			/* the te_tok the table is for; 0 one word */
 	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << 12];	/* PC_BITS */
 	uint32_t bcur;
 } bpe_ws;
@@ -526,11 +527,12 @@ add_sym(size_t k, int32_t id, size_t a, size_t b)
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
-	return tk_bpe_encode_f(m, NULL, s, n, o);
+	return tk_bpe_encode_f(m, NULL, 0, s, n, o);
 }
 
 int
-tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o)
+tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n,
+                tk_out *o)
 {
 	size_t k = 0, i;
 	int uk = 0;		/* a byte became <unk> */
@@ -610,10 +612,13 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, t
 		if (k >= tk_bpe_bq_min) {
 			ws.bmode = 1;
 			ws.pc_on = !(m->ranks && uk);
-			/* a table about the word's size, up to 4096 pairs */
-			ws.pc_bits = k < 256 ? 8 : k < 1024 ? 10 : PC_BITS;
-			if (ws.pc_on)
+			/* the pair table: for one word (gen 0) about its size,
+			 * for the words of one te_tok (gen) kept until another's */
+			if (ws.pc_on && (!gen || gen != ws.pc_gen)) {
+				ws.pc_bits = gen ? PC_BITS : k < 256 ? 8 : k < 1024 ? 10 : PC_BITS;
+				ws.pc_gen = gen;
 				memset(ws.pc, 0xff, sizeof *ws.pc << ws.pc_bits);
+			}
 			ws.rhn = 0;
 			ws.berr = 0;
 			ws.wnext = BQ_NIL;

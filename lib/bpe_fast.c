@@ -339,8 +339,8 @@ fout_store(int32_t *ids, uint8_t *ends)
 
 /* Encode one piece s[a, b) by the model into fout. */
 static int
-model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, const char *s, size_t n,
-            uint64_t vh)
+model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *s,
+            size_t n, uint64_t vh)
 {
 	fout.n = 0;
 	pc_misses += 1 + n / 16;	/* a long piece is many lookups */
@@ -352,7 +352,7 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, const char 
 		if (id >= 0)
 			return tk_out_push(&fout, id, 0, n);
 	}
-	return tk_bpe_encode_f(m, f, s, n, &fout);
+	return tk_bpe_encode_f(m, f, gen, s, n, &fout);
 }
 
 int
@@ -455,7 +455,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						return -1;
 					continue;
 				}
-				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
 					return -1;
 				/* cache it when its tokens tile the piece */
 				if (fout_tiles(len, PC_IDS)) {
@@ -476,7 +476,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						return -1;
 					continue;
 				}
-				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
 					return -1;
 				if (fout_tiles(len, LC_IDS)) {
 					memcpy(c->key, p, len);
@@ -488,7 +488,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				/* a long piece is many lookups: the flat tables now */
 				if (f && !fl && len > 4096)
 					fl = tk_fastmap_flat(m);
-				if (model_piece(m, f, fl, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
 					return -1;
 			}
 			if (tk_enc_reserve(e, fout.n))

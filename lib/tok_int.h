@@ -482,7 +482,10 @@ tk_fp_get(const tk_flat *f, int32_t a, int32_t b, uint32_t *rank, int32_t *merge
 void tk_fastmap_free(tk_fastmap *f);
 /* As tk_bpe_encode, through f (tk_fastmap_get(m), for a byte-level or ranks
  * model only); f may be NULL. */
-int tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o);
+/* gen: the te_tok's cache_gen (its pairs are remembered across words),
+ * or 0 */
+int tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n,
+                    tk_out *o);
 void tk_bpe_release(tk_bpe *m);
 /* Free this thread's scratch space (at thread exit). */
 void tk_bpe_thread_free(void);

@@ -68,7 +68,8 @@ make_word(char *buf, size_t len, unsigned *seed)
 
 /* Encode n words with the heap only and with buckets; count differences. */
 static void
-compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int words, size_t maxlen)
+compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int32_t gen, int words,
+        size_t maxlen)
 {
 	tk_out a = {0}, b = {0};
 	char *buf = malloc(maxlen + 64);
@@ -81,10 +82,10 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int words, size_
 
 		a.n = b.n = 0;
 		tk_bpe_bq_min = SIZE_MAX;
-		if (tk_bpe_encode_f(m, f, buf, len, &a))
+		if (tk_bpe_encode_f(m, f, gen, buf, len, &a))
 			fail++;
 		tk_bpe_bq_min = 2;
-		if (tk_bpe_encode_f(m, f, buf, len, &b))
+		if (tk_bpe_encode_f(m, f, gen, buf, len, &b))
 			fail++;
 		total += len;
 		if (a.n != b.n) {
@@ -97,8 +98,9 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int words, size_
 		bad += k < a.n;
 	}
 	tk_bpe_bq_min = 64;
-	ok(buf && !fail && !bad, "%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
-	   name, f ? " (fast tables)" : "", tk_bpe_bq_test ? " (every bucket sorted)" : "",
+	ok(buf && !fail && !bad, "%s%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
+	   name, f ? " (fast tables)" : "", gen ? " (pairs kept across words)" : "",
+	   tk_bpe_bq_test ? " (every bucket sorted)" : "",
 	   words, total, bad, fail);
 	free(a.ids), free(a.a), free(a.b);
 	free(b.ids), free(b.a), free(b.b);
@@ -114,12 +116,13 @@ one(const char *name, const char *path, int words, size_t maxlen)
 	ok(t != NULL, "%s loads%s%s", name, t ? "" : ": ", t ? "" : d.msg);
 	if (!t)
 		return;
-	compare(name, &t->bpe, NULL, words, maxlen);
+	compare(name, &t->bpe, NULL, 0, words, maxlen);
+	compare(name, &t->bpe, NULL, t->cache_gen, words, maxlen);
 	if (t->bpe.byte_level || t->bpe.ranks)
-		compare(name, &t->bpe, tk_fastmap_get(&t->bpe), words, maxlen);
+		compare(name, &t->bpe, tk_fastmap_get(&t->bpe), t->cache_gen, words, maxlen);
 	/* buckets are seldom out of order: force the sort on every one */
 	tk_bpe_bq_test = 1;
-	compare(name, &t->bpe, NULL, words / 3, maxlen);
+	compare(name, &t->bpe, NULL, 0, words / 3, maxlen);
 	tk_bpe_bq_test = 0;
 	te_tok_free(t);
 }
