@@ -71,6 +71,7 @@ typedef struct bpe_ws {
 } bpe_ws;
 
 size_t tk_bpe_bq_min = 64;
+uint32_t tk_bpe_bq_rank_max = (uint32_t)1 << 23;	/* per-rank arrays up to 80 MB */
 int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
@@ -286,8 +287,11 @@ bq_link(uint32_t r, uint32_t l)
 {
 	uint32_t t;
 
-	if (r >= ws.nr && bq_ranks(r)) {
-		ws.berr = 1;
+	if (r >= tk_bpe_bq_rank_max || (r >= ws.nr && bq_ranks(r))) {
+		/* a rank past any real table's (a damaged one): the word is
+		 * done again with the heap; out of memory: an error */
+		ws.berr = r >= tk_bpe_bq_rank_max ? 2 : 1;
+		ws.prank[l] = UINT32_MAX;	/* not linked: never unlinked */
 		return;
 	}
 	t = ws.bhead[r] == BQ_NIL ? BQ_NIL : ws.btail[r];
@@ -536,6 +540,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 {
 	size_t k = 0, i;
 	int uk = 0;		/* a byte became <unk> */
+	int heap_only = 0;	/* buckets met a rank past tk_bpe_bq_rank_max */
 	int32_t l;
 
 	if (!n)
@@ -549,6 +554,9 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 	}
 	if (ws_reserve(n + 1))
 		return -1;
+again:
+	k = 0;
+	uk = 0;
 	if (m->byte_level || m->ranks) {
 		for (i = 0; i < n; i++) {
 			int32_t id = m->byte_id[(unsigned char)s[i]];
@@ -609,7 +617,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 	}
 	ws.hn = 0;
 	if (k > 1) {
-		if (k >= tk_bpe_bq_min) {
+		if (k >= tk_bpe_bq_min && !heap_only) {
 			ws.bmode = 1;
 			ws.pc_on = !(m->ranks && uk);
 			/* the pair table: for one word (gen 0) about its size,
@@ -640,7 +648,10 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 			if (ws.berr) {
 				for (i = 0; i < ws.nr; i++)
 					ws.bhead[i] = BQ_NIL, ws.binh[i] = 0;
-				return -1;
+				if (ws.berr == 1)
+					return -1;
+				heap_only = 1;
+				goto again;
 			}
 		}
 	}

@@ -494,6 +494,8 @@ void tk_bpe_thread_free(void);
 extern size_t tk_bpe_bq_min;
 /* tests only: mark every bucket out of order and sort it from reverse */
 extern int tk_bpe_bq_test;
+/* ranks from here on (none in a sound table) send the word to the heap */
+extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the

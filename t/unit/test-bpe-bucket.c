@@ -98,8 +98,9 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int32_t gen, int
 		bad += k < a.n;
 	}
 	tk_bpe_bq_min = 64;
-	ok(buf && !fail && !bad, "%s%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
+	ok(buf && !fail && !bad, "%s%s%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
 	   name, f ? " (fast tables)" : "", gen ? " (pairs kept across words)" : "",
+	   tk_bpe_bq_rank_max < 1000 ? " (ranks from 300 to the heap)" : "",
 	   tk_bpe_bq_test ? " (every bucket sorted)" : "",
 	   words, total, bad, fail);
 	free(a.ids), free(a.a), free(a.b);
@@ -120,6 +121,11 @@ one(const char *name, const char *path, int words, size_t maxlen)
 	compare(name, &t->bpe, NULL, t->cache_gen, words, maxlen);
 	if (t->bpe.byte_level || t->bpe.ranks)
 		compare(name, &t->bpe, tk_fastmap_get(&t->bpe), t->cache_gen, words, maxlen);
+	/* a rank past the buckets' limit (a damaged table): the word goes
+	 * to the heap */
+	tk_bpe_bq_rank_max = 300;
+	compare(name, &t->bpe, NULL, 0, words / 3, maxlen);
+	tk_bpe_bq_rank_max = (uint32_t)1 << 23;
 	/* buckets are seldom out of order: force the sort on every one */
 	tk_bpe_bq_test = 1;
 	compare(name, &t->bpe, NULL, 0, words / 3, maxlen);
