@@ -779,8 +779,13 @@ static cent *
 cache_for(const te_tok *t)
 {
 	thread_scratch();
-	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
-		return NULL;
+	if (!cache) {
+		/* zero already: its pages are only touched as used (a memset
+		 * would fault them all in, milliseconds for one short line) */
+		if (!(cache = calloc(CACHE_SLOTS, sizeof *cache)))
+			return NULL;
+		cache_owner = t->cache_gen;
+	}
 	if (cache_owner != t->cache_gen) {
 		memset(cache, 0, CACHE_SLOTS * sizeof *cache);
 		cache_owner = t->cache_gen;
@@ -981,6 +986,9 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
+	if (t->cmap && tk_cache_verify(t, len))
+		return te_diag_set(d, "", 0, "the compiled cache of this tokenizer is corrupt "
+		                   "(remove it; see tokemb(5))");
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
@@ -1052,6 +1060,17 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				/* a U+FFFD stands for one input byte */
 			}
 		}
+	/* a mapped cache not yet checked whole (tk_cache_verify): its ids are
+	 * checked here; one out of the vocabulary has it checked now */
+	if (t->cmap && __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) <= 0)
+		for (i = 0; i < e->n; i++)
+			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
+				if (!tk_cache_verify(t, (size_t)-1 / 2))
+					continue;	/* sound: an id of the file's own */
+				te_diag_set(d, "", 0, "the compiled cache of this tokenizer is corrupt "
+				            "(remove it; see tokemb(5))");
+				goto fail;
+			}
 	goto done;
 oom:
 	te_diag_set(d, "", 0, "out of memory");
@@ -1407,14 +1426,17 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 	for (i = 0; i < n; i++) {
 		int32_t id = ids[i];
 
-		if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id]) {
+		const char *ps = NULL;
+		size_t pn = 0;
+
+		if (id < 0 || (size_t)id >= t->nvocab || !(ps = tk_piece_of(t, id, &pn))) {
 			sl_free(&in);
 			return te_diag_set(d, "", 0, "id %ld is not in the vocabulary (%zu ids)",
 			                   (long)id, t->nvocab);
 		}
 		if ((flags & TE_TOK_SKIP_SPECIAL) && t->special[id])
 			continue;
-		if (sl_push(&in, t->piece[id], t->piece_n[id]))
+		if (sl_push(&in, ps, pn))
 			goto oom;
 	}
 	if (t->dec) {
@@ -1452,14 +1474,57 @@ te_tok_vocab_size(const te_tok *t)
 	return t->nvocab;
 }
 
+/* A string of a mapped cache: pool[off, off + n) followed by a NUL, all
+ * in the pool, or NULL. */
+static const char *
+cpool_str(const te_tok *t, uint32_t off, uint32_t n)
+{
+	if (off == UINT32_MAX || (uint64_t)off + n >= t->cpool_n || t->cpool[off + n])
+		return NULL;
+	return t->cpool + off;
+}
+
+const char *
+tk_piece_of(const te_tok *t, int32_t id, size_t *n)
+{
+	const char *s;
+
+	if (t->piece) {
+		*n = t->piece_n[id];
+		return t->piece[id];
+	}
+	if (!t->cpoff || !(s = cpool_str(t, t->cpoff[id], t->piece_n[id])))
+		return NULL;
+	*n = t->piece_n[id];
+	return s;
+}
+
+const char *
+tk_bytes_of(const te_tok *t, int32_t id, size_t *n)
+{
+	const char *s;
+
+	if (t->bytes) {
+		*n = t->bytes_n[id];
+		return t->bytes[id];
+	}
+	if (!t->cboff || !(s = cpool_str(t, t->cboff[id], t->bytes_n[id])))
+		return NULL;
+	*n = t->bytes_n[id];
+	return s;
+}
+
 const char *
 te_tok_piece(const te_tok *t, int32_t id, size_t *len)
 {
-	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+	const char *s;
+	size_t n;
+
+	if (id < 0 || (size_t)id >= t->nvocab || !(s = tk_piece_of(t, id, &n)))
 		return NULL;
 	if (len)
-		*len = t->piece_n[id];
-	return t->piece[id];
+		*len = n;
+	return s;
 }
 
 long
@@ -1468,12 +1533,13 @@ te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap)
 	const char *s;
 	size_t n;
 
-	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+	const char *b;
+	size_t bn;
+
+	if (id < 0 || (size_t)id >= t->nvocab || !(s = tk_piece_of(t, id, &n)))
 		return -1;
-	if (t->bytes[id])
-		s = t->bytes[id], n = t->bytes_n[id];
-	else
-		s = t->piece[id], n = t->piece_n[id];
+	if ((b = tk_bytes_of(t, id, &bn)))
+		s = b, n = bn;
 	memcpy(buf, s, n < cap ? n : cap);
 	return (long)n;
 }
@@ -1482,7 +1548,8 @@ int32_t
 te_tok_id(const te_tok *t, const char *piece, size_t len)
 {
 	int32_t a = tk_strmap_get(&t->added_map, piece, len);
-	size_t i;
+	size_t i, n;
+	const char *s;
 
 	if (a >= 0)
 		return t->added[a].id;
@@ -1503,13 +1570,13 @@ te_tok_id(const te_tok *t, const char *piece, size_t len)
 				id = tk_strmap_get(&t->bpe.vocab, piece, len);
 			free(tmp);
 		}
-		if (id >= 0 && (size_t)id < t->nvocab && t->piece[id] && t->piece_n[id] == len &&
-		    !memcmp(t->piece[id], piece, len))
+		if (id >= 0 && (size_t)id < t->nvocab && (s = tk_piece_of(t, id, &n)) && n == len &&
+		    !memcmp(s, piece, len))
 			return id;
 	}
 	/* scan as a fallback */
 	for (i = 0; i < t->nvocab; i++)
-		if (t->piece[i] && t->piece_n[i] == len && !memcmp(t->piece[i], piece, len))
+		if ((s = tk_piece_of(t, (int32_t)i, &n)) && n == len && !memcmp(s, piece, len))
 			return (int32_t)i;
 	return -1;
 }
