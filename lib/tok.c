@@ -987,8 +987,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
 	if (t->cmap && tk_cache_verify(t, len))
-		return te_diag_set(d, "", 0, "the compiled cache of this tokenizer is corrupt "
-		                   "(remove it; see tokemb(5))");
+		return te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt (removed; "
+		                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
@@ -1067,8 +1067,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
 				if (!tk_cache_verify(t, (size_t)-1 / 2))
 					continue;	/* sound: an id of the file's own */
-				te_diag_set(d, "", 0, "the compiled cache of this tokenizer is corrupt "
-				            "(remove it; see tokemb(5))");
+				te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt "
+				            "(removed; the next load rebuilds it)", t->cpath ? t->cpath : "?");
 				goto fail;
 			}
 	goto done;

@@ -708,6 +708,8 @@ tk_cache_verify(const te_tok *t, size_t len)
 			if (f->r2[i] < -2 || (f->m2 ? f->r2[i] >= 0 && (f->m2[i] < 0 || f->m2[i] >= nv) :
 			                      f->r2[i] >= nv))
 				st = -1;
+		if (st < 0 && t->cpath)
+			unlink(t->cpath);	/* the next load rebuilds it */
 		__atomic_store_n(&w->cverify, st, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&verify_mu);
@@ -942,7 +944,7 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 		goto bad;
 	t->cmap = map;
 	t->cmap_len = fsz;
-	if (build(t, &im, file) || tk_tok_derive(t, NULL)) {
+	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_derive(t, NULL)) {
 		te_tok_free(t);	/* unmaps */
 		return NULL;
 	}
@@ -1027,6 +1029,8 @@ tk_cache_unmap(te_tok *t)
 	if (in_map(t, t->trie_raw.term))
 		t->trie_raw.term = NULL;
 	munmap(t->cmap, t->cmap_len);
+	free(t->cpath);
+	t->cpath = NULL;
 	t->cmap = NULL;
 	t->cmap_len = 0;
 }

@@ -296,6 +296,7 @@ struct te_tok {
 	 * more than a little text (tk_cache_verify): 0 not yet, 1 sound, -1 not */
 	size_t cverify_seen;
 	int cverify;
+	char *cpath;                       /* the cache file (removed when unsound) */
 	double *uni_score;                 /* Unigram: scores of piece[0, uni_n), kept */
 	size_t uni_n;                      /* for the cache */
 
