@@ -362,7 +362,8 @@ batch_write(batch *b)
 		}
 		grand_total += x->ntok;
 		if (!cfg.total) {
-			fwrite_unlocked(x->out, 1, x->outn, stdout);
+			if (x->outn)	/* an empty document may have no buffer yet */
+				fwrite_unlocked(x->out, 1, x->outn, stdout);
 			putchar_unlocked(cfg.delim);
 		}
 	}
