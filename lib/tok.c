@@ -847,8 +847,17 @@ split_added_norm(const te_tok *t, tk_work *w, int special)
 	return 0;
 }
 
+static int
+cache_unsound(const te_tok *t, te_diag *d)
+{
+	return te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt (removed; "
+	                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
+}
+
 /* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
- * tokens in it). */
+ * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
+ * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
+ * flat tables on more. */
 static int
 encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
                te_diag *d)
@@ -864,6 +873,8 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
 	if (fs && !t->norm) {
 		thread_scratch();
+		if (t->cmap && tk_cache_verify(t, b - a))
+			return cache_unsound(t, d);
 		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
 			goto oom;
 		return 0;
@@ -880,6 +891,9 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		return -1;
 	if (fs) {
 		thread_scratch();
+		/* counted as the encoder sees it: normalized text may be longer */
+		if (t->cmap && tk_cache_verify(t, w->b.n))
+			return cache_unsound(t, d);
 		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
 			goto oom;
 		return 0;
@@ -986,9 +1000,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
-	if (t->cmap && tk_cache_verify(t, len))
-		return te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt (removed; "
-		                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
+	if (t->cmap && len && tk_cache_verify(t, len))
+		return cache_unsound(t, d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
@@ -1065,10 +1078,9 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	if (t->cmap && __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) <= 0)
 		for (i = 0; i < e->n; i++)
 			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
-				if (!tk_cache_verify(t, (size_t)-1 / 2))
+				if (!tk_cache_verify(t, 0))
 					continue;	/* sound: an id of the file's own */
-				te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt "
-				            "(removed; the next load rebuilds it)", t->cpath ? t->cpath : "?");
+				cache_unsound(t, d);
 				goto fail;
 			}
 	goto done;

@@ -694,7 +694,8 @@ tk_cache_verify(const te_tok *t, size_t len)
 		return 0;
 	if ((st = __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE)))
 		return st > 0 ? 0 : -1;
-	if (__atomic_add_fetch(&w->cverify_seen, len, __ATOMIC_RELAXED) <= TK_CVERIFY_AFTER)
+	/* len 0: now (no overflow of the count either way) */
+	if (len && __atomic_add_fetch(&w->cverify_seen, len, __ATOMIC_RELAXED) <= TK_CVERIFY_AFTER)
 		return 0;
 	pthread_mutex_lock(&verify_mu);
 	if (!(st = t->cverify)) {

@@ -351,7 +351,8 @@ int tk_cache_reseal(const char *path);
 /* The checks of a mapped cache that read whole sections (the merges),
  * done once before t encodes more than TK_CVERIFY_AFTER bytes in all,
  * i.e. before bpe_fast.c builds its flat tables (which trust the merges'
- * slots): it must not build them on less.  0 sound (or not mapped), -1 not. */
+ * slots): it must not build them on less.  len 0: check now.  0 sound (or
+ * not mapped), -1 not. */
 #define TK_CVERIFY_AFTER 4096
 int tk_cache_verify(const te_tok *t, size_t len);
 /* The string of id (0 <= id < nvocab) as the file writes it, or its raw
