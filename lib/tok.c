@@ -1000,7 +1000,9 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
-	if (t->cmap && len && tk_cache_verify(t, len))
+	/* a mapped cache: checked whole after 1 MB or 4096 documents (the
+	 * fast path counts its own bytes, and has it checked far sooner) */
+	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
 		return cache_unsound(t, d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))

@@ -136,7 +136,7 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	[ "$(cached | wc -l)" -eq 3 ]
 }
 
-@test "tok-cache: a forged merge table (not read at load) is found before much is encoded" {
+@test "tok-cache: a forged merge table (not read at load) is found before long" {
 	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
 	tok-encode -m "$FIX/tokenizer.json" </dev/null
 	c=$(cached)
@@ -148,8 +148,9 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	    dd of="$c" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
 	# a short input is encoded from it without a hang (the probes are bounded)
 	run -0 --separate-stderr timeout 20 tok-encode -m "$FIX/tokenizer.json" <<<"abc"
-	# more than 4 KiB: the table is checked, found unsound, the cache removed
-	awk 'BEGIN { for (i = 0; i < 2000; i++) print "hello world" }' >"$BATS_TEST_TMPDIR/big"
+	# more than 4096 documents (or 1 MB; 4 KiB on the fast path): the table
+	# is checked, found unsound, the cache removed
+	awk 'BEGIN { for (i = 0; i < 5000; i++) print "hello world" }' >"$BATS_TEST_TMPDIR/big"
 	run -1 --separate-stderr timeout 20 tok-encode -m "$FIX/tokenizer.json" "$BATS_TEST_TMPDIR/big"
 	[[ "$stderr" == *"$c"*"compiled tokenizer cache is corrupt"* ]]
 	[ ! -e "$c" ]
