@@ -250,14 +250,14 @@ exercise(te_tok *t)
 	size_t j, n = te_tok_vocab_size(t), len;
 	char buf[64];
 
-	if (!longtext && (longtext = malloc(20001))) {
+	if (!longtext && (longtext = malloc(8001))) {
 		unsigned r = 7;
 
-		for (j = 0; j < 20000; j++) {
+		for (j = 0; j < 8000; j++) {
 			r = r * 1103515245u + 12345u;
 			longtext[j] = (r >> 16) % 7 == 0 ? ' ' : (char)('a' + (r >> 20) % 26);
 		}
-		longtext[20000] = 0;
+		longtext[8000] = 0;
 	}
 	for (j = 0; texts[j] || (longtext && j == (sizeof texts / sizeof *texts) - 1); j++) {
 		const char *tx = texts[j] ? texts[j] : longtext;
@@ -279,7 +279,7 @@ exercise(te_tok *t)
 
 		te_tok_piece_bytes(t, (int32_t)j, buf, sizeof buf);
 		te_tok_is_special(t, (int32_t)j);
-		if (p && j % 97 == 0)
+		if (p && j < 64)	/* (a miss scans the vocabulary) */
 			te_tok_id(t, p, len);
 	}
 	te_tok_id(t, "abc", 3);
