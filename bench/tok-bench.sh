@@ -8,6 +8,7 @@
 # The ids of every peer are compared with tok-encode's first; a speed is only
 # reported when they are identical.
 #   bench/tok-bench.sh [MB per input (default 4)] [ENCODING...]
+#   TOK_BENCH_ONLY=load bench/tok-bench.sh: the load times alone (below)
 # Then --threads 1 against 2 on 16 MB of prose lines, and with TOK_BENCH_1GB=1
 # the peak RSS of tok-encode --total on 1 GB of GCIDE prose (built in the
 # scratch folder under /tmp, removed at the end).
@@ -24,6 +25,42 @@ export RAYON_NUM_THREADS=1 RAYON_RS_NUM_CPUS=1 TOKENIZERS_PARALLELISM=false
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 bytes=$((MB * 1000000))
+
+# load times: one short line, whole process, in ms (perf stat -r $LOAD_RUNS:
+# task-clock and wall, means); from the source (no cache), then with the
+# compiled cache (made by a first run); an empty process for scale
+load_section() {
+	local runs=${LOAD_RUNS:-20} line=$W/line m c w cc cw
+	echo "The quick brown fox jumps over the lazy dog." >"$line"
+	pstat() {	# "cpu_ms wall_ms" of a command, mean of $runs
+		perf stat -r "$runs" -x, -e task-clock "$@" <"$line" 2>&1 >/dev/null |
+		    awk -F, '/task-clock/ { c = $1 } END { printf "%.2f ", c }'
+		{ perf stat -r "$runs" "$@" <"$line" >/dev/null; } 2>&1 |
+		    awk '/elapsed/ { printf "%.2f\n", $1 * 1000 }'
+	}
+	printf '\nload (one short line, whole process, ms, mean of %s; load average %s):\n' "$runs" \
+	    "$(cut -d' ' -f1-3 /proc/loadavg)"
+	printf '  %-32s %21s | %21s\n' "" "from source cpu  wall" "cached cpu  wall"
+	read -r c w < <(pstat /bin/true)
+	printf '  %-32s %21s |\n' "/bin/true" "$c $w"
+	read -r c w < <(pstat "$BIN/tok-encode" --version)
+	printf '  %-32s %21s |\n' "tok-encode --version" "$c $w"
+	for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken gpt2/tokenizer.json \
+	         bert-base-uncased gemma3 gpt-4o-hf llama3/tokenizer.json qwen3 phi-3-mini t5-small \
+	         llama2/tokenizer.model; do
+		[ -e "$D/tokenizers/$m" ] || continue
+		read -r c w < <(TOKEMB_CACHE=0 pstat "$BIN/tok-encode" -m "$D/tokenizers/$m")
+		"$BIN/tok-encode" -m "$D/tokenizers/$m" </dev/null >/dev/null
+		read -r cc cw < <(pstat "$BIN/tok-encode" -m "$D/tokenizers/$m")
+		printf '  %-32s %21s | %21s\n' "$m" "$c $w" "$cc $cw"
+	done
+}
+if [ "${TOK_BENCH_ONLY:-}" = load ]; then
+	export TOKEMB_CACHE_DIR=$W/cache
+	mkdir -p "$TOKEMB_CACHE_DIR"
+	load_section
+	exit 0
+fi
 
 # ---- inputs
 zcat "$D/corpora/gcide.dict.dz" | iconv -f utf-8 -t utf-8 -c | head -c "$bytes" | sed '$d' >"$W/prose"
@@ -164,26 +201,7 @@ if command -v spm_encode >/dev/null && [ -f "$D/tokenizers/llama2/tokenizer.mode
 	done
 fi
 
-# load times: an empty input, whole process; from the source (no cache),
-# then with the compiled cache (made by the first of three cached runs)
-printf '\nload (empty input, whole process; best of 3):        from source         cached\n'
-best() {	# best of three "cpu wall" runs of a command
-	local c w bc=9e9 bw=9e9
-	for _ in 1 2 3; do
-		read -r c w < <(cpu "$@")
-		bc=$(awk -v a="$c" -v b="$bc" 'BEGIN { print (a < b ? a : b) }')
-		bw=$(awk -v a="$w" -v b="$bw" 'BEGIN { print (a < b ? a : b) }')
-	done
-	echo "$bc $bw"
-}
-for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken gpt2/tokenizer.json \
-         bert-base-uncased gemma3 gpt-4o-hf llama3/tokenizer.json qwen3 phi-3-mini t5-small \
-         llama2/tokenizer.model; do
-	OUT=/dev/null
-	read -r c w < <(TOKEMB_CACHE=0 best "$BIN/tok-encode" -m "$D/tokenizers/$m" /dev/null)
-	read -r cc cw < <(best "$BIN/tok-encode" -m "$D/tokenizers/$m" /dev/null)
-	printf '  %-32s %6.3f s wall %6.3f s cpu | %6.3f s wall %6.3f s cpu\n' "$m" "$w" "$c" "$cw" "$cc"
-done
+load_section
 
 # --threads: 16 MB of prose (GCIDE lines), one thread and two, same output
 printf '\n--threads (cl100k, 16 MB of prose lines, whole process):\n'

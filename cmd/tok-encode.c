@@ -212,6 +212,7 @@ typedef struct batch {
 	size_t txn, txcap;
 	size_t next;            /* next document to take (threads) */
 	pthread_mutex_t mu;
+	char *name;             /* the file its documents came from */
 } batch;
 
 /* Encode the documents of b not yet taken, a few at a time: short ones
@@ -293,47 +294,64 @@ pool_stop(void)
 static unsigned long long grand_total;
 static int status;
 
-static void
-run_batch(batch *b, const char *name)
+/* Start the helpers, once; 0 when there are none. */
+static int
+pool_start(void)
 {
-	size_t i;
-	int k, nt = cfg.threads;
+	int k;
 
-	b->next = 0;
-	if (nt > 1 && b->n > 1 && !pool.nhelp && !pool.quit) {
-		for (k = 0; k < nt - 1; k++, pool.nhelp++)
+	if (cfg.threads > 1 && !pool.nhelp && !pool.quit) {
+		for (k = 0; k < cfg.threads - 1; k++, pool.nhelp++)
 			if (pthread_create(&pool.th[k], NULL, helper, NULL))
 				break;
 		if (!pool.nhelp)
 			pool.quit = 1;	/* no threads: this one alone */
 	}
-	if (pool.nhelp && b->n > 1) {
-		pthread_mutex_lock(&pool.mu);
-		pool.b = b;
-		pool.busy = pool.nhelp;
-		pool.gen++;
-		pthread_cond_broadcast(&pool.go);
-		pthread_mutex_unlock(&pool.mu);
-		work(b, &main_enc);
-		pthread_mutex_lock(&pool.mu);
-		while (pool.busy)
-			pthread_cond_wait(&pool.done, &pool.mu);
-		pthread_mutex_unlock(&pool.mu);
-	} else {
-		work(b, &main_enc);
-	}
+	return pool.nhelp;
+}
+
+/* Hand b to the helpers (who must be idle). */
+static void
+batch_start(batch *b)
+{
+	b->next = 0;
+	pthread_mutex_lock(&pool.mu);
+	pool.b = b;
+	pool.busy = pool.nhelp;
+	pool.gen++;
+	pthread_cond_broadcast(&pool.go);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/* Encode what the helpers have not taken of b, then wait for them. */
+static void
+batch_finish(batch *b)
+{
+	work(b, &main_enc);
+	pthread_mutex_lock(&pool.mu);
+	while (pool.busy)
+		pthread_cond_wait(&pool.done, &pool.mu);
+	pthread_mutex_unlock(&pool.mu);
+}
+
+/* Write b's output and warnings, in order, and empty it. */
+static void
+batch_write(batch *b)
+{
+	size_t i;
+
 	for (i = 0; i < b->n; i++) {
 		doc *x = &b->v[i];
 
 		if (x->invalid) {
 			te_diag w;
 
-			te_diag_set(&w, name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
+			te_diag_set(&w, b->name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
 			warn_diag(&w);
 		}
 		if (x->d) {
 			if (!x->d->file[0])
-				snprintf(x->d->file, sizeof x->d->file, "%s", name);
+				snprintf(x->d->file, sizeof x->d->file, "%s", b->name);
 			if (!x->d->line)
 				x->d->line = x->lineno;
 			warn_diag(x->d);
@@ -344,7 +362,8 @@ run_batch(batch *b, const char *name)
 		}
 		grand_total += x->ntok;
 		if (!cfg.total) {
-			fwrite_unlocked(x->out, 1, x->outn, stdout);
+			if (x->outn)	/* an empty document may have no buffer yet */
+				fwrite_unlocked(x->out, 1, x->outn, stdout);
 			putchar_unlocked(cfg.delim);
 		}
 	}
@@ -352,7 +371,53 @@ run_batch(batch *b, const char *name)
 	b->txn = 0;
 }
 
+/* --threads N > 1: a pipeline of two batches.  While the helpers encode
+ * one (each document encoded and formatted into its own buffer, which is
+ * kept for the next batch), this thread writes the one before and reads
+ * the next; then it helps encode what is left.  So reading, splitting and
+ * writing overlap the encoding.  One document is encoded by one thread: a
+ * single huge document does not go faster. */
+static batch bufs[2];
+static batch *inflight;         /* handed to the helpers, not yet written */
+
+/* Send b (full, or the end of its file) on; returns the batch to fill next. */
+static batch *
+submit(batch *b, const char *name)
+{
+	batch *prev = inflight;
+
+	free(b->name);
+	if (!(b->name = strdup(name)))
+		die("out of memory");
+	if ((b->n <= 1 && !pool.nhelp) || !pool_start()) {	/* nothing in flight */
+		b->next = 0;
+		work(b, &main_enc);
+		batch_write(b);
+		return b;
+	}
+	if (prev)
+		batch_finish(prev);
+	batch_start(b);
+	inflight = b;
+	if (prev) {
+		batch_write(prev);
+		return prev;
+	}
+	return b == &bufs[0] ? &bufs[1] : &bufs[0];
+}
+
+/* Finish and write the batch in flight. */
 static void
+drain(void)
+{
+	if (inflight) {
+		batch_finish(inflight);
+		batch_write(inflight);
+		inflight = NULL;
+	}
+}
+
+static batch *
 encode_file(const char *path, batch *b)
 {
 	te_diag d = {0};
@@ -362,9 +427,10 @@ encode_file(const char *path, batch *b)
 	int rc;
 
 	if (!r) {
+		drain();	/* the warnings in order */
 		warn_diag(&d);
 		status = 1;
-		return;
+		return b;
 	}
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		doc *x;
@@ -399,19 +465,22 @@ encode_file(const char *path, batch *b)
 		x->ntok = 0;
 		x->d = NULL;
 		bytes += len;
-		/* a batch: enough work for the threads, bounded memory */
-		if (bytes >= (size_t)(cfg.threads > 1 ? 4u << 20 : 1u << 20) ||
-		    b->n >= (cfg.threads > 1 ? 16384u : 4096u)) {
-			run_batch(b, te_reader_name(r));
+		/* a batch: enough work to share, small enough for the pipeline
+		 * to fill and drain quickly; bounded memory */
+		if (bytes >= (size_t)(1u << 20) || b->n >= 4096u) {
+			b = submit(b, te_reader_name(r));
 			bytes = 0;
 		}
 	}
-	run_batch(b, te_reader_name(r));
+	if (b->n)
+		b = submit(b, te_reader_name(r));
 	if (rc < 0) {
+		drain();
 		warn_diag(&d);
 		status = 1;
 	}
 	te_reader_close(r);
+	return b;
 }
 
 int
@@ -439,8 +508,8 @@ main(int argc, char **argv)
 	const char *model = NULL;
 	te_diag d = {0};
 	te_tok *tok;
-	batch b = {0};
-	int c, i, nout = 0;
+	batch *b = &bufs[0];
+	int c, i, k, nout = 0;
 
 	prog_init("tok-encode");
 	cfg.flags = TE_TOK_ADD_SPECIAL;
@@ -482,19 +551,23 @@ main(int argc, char **argv)
 		die_diag(&d);
 	cfg.tok = tok;
 	if (optind >= argc) {
-		encode_file("-", &b);
+		b = encode_file("-", b);
 	} else {
 		for (i = optind; i < argc; i++)
-			encode_file(argv[i], &b);
+			b = encode_file(argv[i], b);
 	}
+	drain();
 	pool_stop();
 	te_tok_enc_release(&main_enc);
 	if (cfg.total)
 		printf("%llu\n", grand_total);
-	for (i = 0; (size_t)i < b.cap; i++)
-		free(b.v[i].out);
-	free(b.v);
-	free(b.tx);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; (size_t)i < bufs[k].cap; i++)
+			free(bufs[k].v[i].out);
+		free(bufs[k].v);
+		free(bufs[k].tx);
+		free(bufs[k].name);
+	}
 	te_tok_free(tok);
 	return fshut_stdout(status);
 }

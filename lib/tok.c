@@ -779,8 +779,13 @@ static cent *
 cache_for(const te_tok *t)
 {
 	thread_scratch();
-	if (!cache && !(cache = calloc(CACHE_SLOTS, sizeof *cache)))
-		return NULL;
+	if (!cache) {
+		/* zero already: its pages are only touched as used (a memset
+		 * would fault them all in, milliseconds for one short line) */
+		if (!(cache = calloc(CACHE_SLOTS, sizeof *cache)))
+			return NULL;
+		cache_owner = t->cache_gen;
+	}
 	if (cache_owner != t->cache_gen) {
 		memset(cache, 0, CACHE_SLOTS * sizeof *cache);
 		cache_owner = t->cache_gen;
@@ -842,8 +847,17 @@ split_added_norm(const te_tok *t, tk_work *w, int special)
 	return 0;
 }
 
+static int
+cache_unsound(const te_tok *t, te_diag *d)
+{
+	return te_diag_set(d, "", 0, "%s: the compiled tokenizer cache is corrupt (removed; "
+	                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
+}
+
 /* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
- * tokens in it). */
+ * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
+ * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
+ * flat tables on more. */
 static int
 encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
                te_diag *d)
@@ -859,6 +873,8 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
 	if (fs && !t->norm) {
 		thread_scratch();
+		if (t->cmap && tk_cache_verify(t, b - a))
+			return cache_unsound(t, d);
 		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
 			goto oom;
 		return 0;
@@ -875,6 +891,9 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		return -1;
 	if (fs) {
 		thread_scratch();
+		/* counted as the encoder sees it: normalized text may be longer */
+		if (t->cmap && tk_cache_verify(t, w->b.n))
+			return cache_unsound(t, d);
 		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
 			goto oom;
 		return 0;
@@ -981,6 +1000,10 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
 		special = 1;
+	/* a mapped cache: checked whole after 1 MB or 4096 documents (the
+	 * fast path counts its own bytes, and has it checked far sooner) */
+	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
+		return cache_unsound(t, d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
@@ -1052,6 +1075,16 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				/* a U+FFFD stands for one input byte */
 			}
 		}
+	/* a mapped cache not yet checked whole (tk_cache_verify): its ids are
+	 * checked here; one out of the vocabulary has it checked now */
+	if (t->cmap && __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) <= 0)
+		for (i = 0; i < e->n; i++)
+			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
+				if (!tk_cache_verify(t, 0))
+					continue;	/* sound: an id of the file's own */
+				cache_unsound(t, d);
+				goto fail;
+			}
 	goto done;
 oom:
 	te_diag_set(d, "", 0, "out of memory");
@@ -1407,14 +1440,17 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 	for (i = 0; i < n; i++) {
 		int32_t id = ids[i];
 
-		if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id]) {
+		const char *ps = NULL;
+		size_t pn = 0;
+
+		if (id < 0 || (size_t)id >= t->nvocab || !(ps = tk_piece_of(t, id, &pn))) {
 			sl_free(&in);
 			return te_diag_set(d, "", 0, "id %ld is not in the vocabulary (%zu ids)",
 			                   (long)id, t->nvocab);
 		}
 		if ((flags & TE_TOK_SKIP_SPECIAL) && t->special[id])
 			continue;
-		if (sl_push(&in, t->piece[id], t->piece_n[id]))
+		if (sl_push(&in, ps, pn))
 			goto oom;
 	}
 	if (t->dec) {
@@ -1452,14 +1488,57 @@ te_tok_vocab_size(const te_tok *t)
 	return t->nvocab;
 }
 
+/* A string of a mapped cache: pool[off, off + n) followed by a NUL, all
+ * in the pool, or NULL. */
+static const char *
+cpool_str(const te_tok *t, uint32_t off, uint32_t n)
+{
+	if (off == UINT32_MAX || (uint64_t)off + n >= t->cpool_n || t->cpool[off + n])
+		return NULL;
+	return t->cpool + off;
+}
+
+const char *
+tk_piece_of(const te_tok *t, int32_t id, size_t *n)
+{
+	const char *s;
+
+	if (t->piece) {
+		*n = t->piece_n[id];
+		return t->piece[id];
+	}
+	if (!t->cpoff || !(s = cpool_str(t, t->cpoff[id], t->piece_n[id])))
+		return NULL;
+	*n = t->piece_n[id];
+	return s;
+}
+
+const char *
+tk_bytes_of(const te_tok *t, int32_t id, size_t *n)
+{
+	const char *s;
+
+	if (t->bytes) {
+		*n = t->bytes_n[id];
+		return t->bytes[id];
+	}
+	if (!t->cboff || !(s = cpool_str(t, t->cboff[id], t->bytes_n[id])))
+		return NULL;
+	*n = t->bytes_n[id];
+	return s;
+}
+
 const char *
 te_tok_piece(const te_tok *t, int32_t id, size_t *len)
 {
-	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+	const char *s;
+	size_t n;
+
+	if (id < 0 || (size_t)id >= t->nvocab || !(s = tk_piece_of(t, id, &n)))
 		return NULL;
 	if (len)
-		*len = t->piece_n[id];
-	return t->piece[id];
+		*len = n;
+	return s;
 }
 
 long
@@ -1468,12 +1547,13 @@ te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap)
 	const char *s;
 	size_t n;
 
-	if (id < 0 || (size_t)id >= t->nvocab || !t->piece[id])
+	const char *b;
+	size_t bn;
+
+	if (id < 0 || (size_t)id >= t->nvocab || !(s = tk_piece_of(t, id, &n)))
 		return -1;
-	if (t->bytes[id])
-		s = t->bytes[id], n = t->bytes_n[id];
-	else
-		s = t->piece[id], n = t->piece_n[id];
+	if ((b = tk_bytes_of(t, id, &bn)))
+		s = b, n = bn;
 	memcpy(buf, s, n < cap ? n : cap);
 	return (long)n;
 }
@@ -1482,7 +1562,8 @@ int32_t
 te_tok_id(const te_tok *t, const char *piece, size_t len)
 {
 	int32_t a = tk_strmap_get(&t->added_map, piece, len);
-	size_t i;
+	size_t i, n;
+	const char *s;
 
 	if (a >= 0)
 		return t->added[a].id;
@@ -1503,13 +1584,13 @@ te_tok_id(const te_tok *t, const char *piece, size_t len)
 				id = tk_strmap_get(&t->bpe.vocab, piece, len);
 			free(tmp);
 		}
-		if (id >= 0 && (size_t)id < t->nvocab && t->piece[id] && t->piece_n[id] == len &&
-		    !memcmp(t->piece[id], piece, len))
+		if (id >= 0 && (size_t)id < t->nvocab && (s = tk_piece_of(t, id, &n)) && n == len &&
+		    !memcmp(s, piece, len))
 			return id;
 	}
 	/* scan as a fallback */
 	for (i = 0; i < t->nvocab; i++)
-		if (t->piece[i] && t->piece_n[i] == len && !memcmp(t->piece[i], piece, len))
+		if ((s = tk_piece_of(t, (int32_t)i, &n)) && n == len && !memcmp(s, piece, len))
 			return (int32_t)i;
 	return -1;
 }

@@ -1,14 +1,27 @@
 /* tok_cache.c: the compiled tokenizer cache.  The first load of a
  * tokenizer.json or .tiktoken file writes the built te_tok (vocabulary,
  * hash maps, merges, added tokens and their trie) as one binary image;
- * later loads map it and point into it, after checking that it is this
- * build's format, that the source has not changed, and that every byte and
- * every offset is sound.  A cache that fails any check is ignored (and
- * rewritten).  The format is described in tokemb(5). */
+ * later loads map it and point into it.
+ *
+ * Loading must cost a few milliseconds for a 200k vocabulary, so it reads
+ * only what is small or what the first encode reads anyway: the header
+ * (this build's format, the source's identity: a stale cache is never
+ * used), the section table, and the small sections and the vocabulary's
+ * entries, under a checksum and checked one by one.  The big sections (the
+ * string pool, the per-id offsets, the hash slots, the merges) are not
+ * read at load: every read of them is safe where it is made (tok_util.c:
+ * probes bounded by the table, entry indexes checked; tok.c: string
+ * offsets checked against the pool, tk_piece_of), and the merges' slots,
+ * which bpe_fast.c's flat tables trust, are checked whole before the
+ * tokenizer encodes more than a little text (tk_cache_verify).  A cache
+ * that fails a check at load is ignored (and rewritten); one found unsound
+ * later is an error.  Caches are written whole (fsync, rename), so a torn
+ * one is not met.  The format is described in tokemb(5). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,17 +37,17 @@
 /* Bump when what the image holds changes meaning without changing a
  * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
  * the fingerprint catches layout and hash changes, not rule changes. */
-#define TC_VERSION 1
+#define TC_VERSION 2
 #define TC_ALIGN 64
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
 #define TC_EDGE 65536            /* bytes of each end of the source hashed */
-#define TC_HUGE ((size_t)2 << 20) /* a huge page */
 
 enum {
 	S_META, S_SKEL, S_PATH, S_POOL, S_PIECE_OFF, S_PIECE_N, S_BYTES_OFF, S_BYTES_N, S_SPECIAL,
 	S_VSLOT, S_VENT, S_VPOOL, S_MKEY, S_MRANK, S_MMERGED,
 	S_ADDED, S_ASLOT, S_AENT, S_APOOL, S_TKEY, S_TRANK, S_TMERGED, S_TTERM, S_USCORE,
+	S_FR2, S_FM2,
 	S_N
 };
 
@@ -42,7 +55,14 @@ typedef struct tc_sec {
 	uint64_t off, len;
 } tc_sec;
 
-/* The header.  The checksum covers every byte from offset 64 to the end. */
+/* The sections the checksum leaves out: the big ones, not read at load. */
+#define TC_UNSUMMED (1u << S_POOL | 1u << S_PIECE_OFF | 1u << S_PIECE_N | 1u << S_BYTES_OFF | \
+                     1u << S_BYTES_N | 1u << S_SPECIAL | 1u << S_VSLOT | 1u << S_VENT | \
+                     1u << S_VPOOL | 1u << S_MKEY | 1u << S_MRANK | 1u << S_MMERGED | \
+                     1u << S_FR2 | 1u << S_FM2)
+
+/* The header.  The checksum covers the header from offset 64 on (the
+ * source and the section table) and every section but TC_UNSUMMED's. */
 typedef struct tc_head {
 	char magic[8];
 	uint32_t version, head_size;
@@ -92,7 +112,8 @@ fingerprint(void)
 	return tk_hash(probe, sizeof probe - 1) ^ tk_pair_hash(0x0123456789abcdefULL) ^
 	       ((uint64_t)sizeof(tc_head) << 48 | (uint64_t)sizeof(tc_meta) << 32 |
 	        (uint64_t)sizeof(tk_sment) << 16 | (uint64_t)sizeof(te_tok)) ^
-	       ((uint64_t)sizeof(tk_bpe) << 40 | (uint64_t)sizeof(tk_added) << 20 | TC_VERSION);
+	       ((uint64_t)sizeof(tk_bpe) << 40 | (uint64_t)sizeof(tk_added) << 20 |
+	        (uint64_t)sizeof(tk_fastmap) << 8 | TC_VERSION);
 }
 
 /* ------------------------------------------------------------ checksum */
@@ -133,6 +154,39 @@ sum_final(const tc_sum *s)
 {
 	return tk_pair_hash(s->a[0] ^ tk_pair_hash(s->a[1] ^ tk_pair_hash(s->a[2] ^
 	                    tk_pair_hash(s->a[3]))));
+}
+
+/* Add n bytes at p, then zeros up to TC_ALIGN, as written. */
+static void
+sum_padded(tc_sum *s, const void *p, size_t n)
+{
+	static const unsigned char zero[TC_ALIGN];
+	size_t whole = n / 32 * 32, padded = (n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+	unsigned char last[32] = {0};
+
+	sum_blocks(s, p, whole);
+	if (n > whole) {
+		memcpy(last, (const unsigned char *)p + whole, n - whole);
+		sum_blocks(s, last, 32);
+		whole += 32;
+	}
+	sum_blocks(s, zero, padded - whole);
+}
+
+/* The checksum of an image at base (of the sections in secs: all of them
+ * but for a forged file). */
+static uint64_t
+image_sum(const unsigned char *base, const tc_head *h, unsigned secs)
+{
+	tc_sum s;
+	int k;
+
+	sum_init(&s);
+	sum_blocks(&s, base + 64, h->head_size - 64);
+	for (k = 0; k < S_N; k++)
+		if (!(TC_UNSUMMED >> k & 1) && (secs >> k & 1))
+			sum_padded(&s, base + h->sec[k].off, h->sec[k].len);
+	return sum_final(&s);
 }
 
 /* ------------------------------------------------------------- where */
@@ -277,6 +331,8 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 {
 	char *canon = NULL, *paths[2] = {NULL, NULL}, *pool = NULL;
 	uint32_t *poff = NULL, *boff = NULL;
+	int32_t *m2 = NULL;
+	const tk_fastmap *fm = NULL;
 	tc_added *ad = NULL;
 	size_t pool_n = 0, i, np, off;
 	const tk_strmap *vm = t->mtype == TK_M_BPE ? &t->bpe.vocab :
@@ -409,6 +465,19 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 		W(S_TTERM, t->trie_raw.term, t->trie_raw.n * 4);
 	if (t->mtype == TK_M_UNIGRAM)
 		W(S_USCORE, t->uni_score, t->uni_n * sizeof *t->uni_score);
+	/* bpe_fast.c's two-byte tables, which it would build from the whole
+	 * vocabulary or 65536 merge lookups at the first encode: their merged
+	 * ids where there is a merge, -1 elsewhere (the rest is unset) */
+	if (tk_fast_ok(t) && (fm = tk_fastmap_get(&t->bpe)) && fm->r2) {
+		W(S_FR2, fm->r2, 65536 * 4);
+		if (fm->m2) {
+			if (!(m2 = malloc(65536 * sizeof *m2)))
+				goto out;
+			for (i = 0; i < 65536; i++)
+				m2[i] = fm->r2[i] >= 0 ? fm->m2[i] : -1;
+			W(S_FM2, m2, 65536 * 4);
+		}
+	}
 #undef W
 	memcpy(h.magic, TC_MAGIC, 8);
 	h.version = TC_VERSION;
@@ -421,26 +490,16 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 		off += (w[k].n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
 	}
 	h.total = off;
-	/* the checksum: header from 64 on, then the sections as written */
+	/* the checksum: header from 64 on, then the summed sections */
 	{
 		unsigned char hb[sizeof h + TC_ALIGN] = {0};
 
 		memcpy(hb, &h, sizeof h);
 		sum_init(&s);
 		sum_blocks(&s, hb + 64, h.head_size - 64);
-		for (k = 0; k < S_N; k++) {
-			static const unsigned char zero[TC_ALIGN];
-			size_t n = w[k].n, whole = n / 32 * 32, padded = (n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
-			unsigned char last[32] = {0};
-
-			sum_blocks(&s, w[k].p, whole);
-			if (n > whole) {
-				memcpy(last, (const unsigned char *)w[k].p + whole, n - whole);
-				sum_blocks(&s, last, 32);
-				whole += 32;
-			}
-			sum_blocks(&s, zero, padded - whole);
-		}
+		for (k = 0; k < S_N; k++)
+			if (!(TC_UNSUMMED >> k & 1))
+				sum_padded(&s, w[k].p, w[k].n);
 		h.sum = sum_final(&s);
 		memcpy(hb, &h, sizeof h);
 		n = cache_paths(file, canon, paths);
@@ -454,7 +513,8 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 		}
 		if (!a)
 			goto out;
-		te_atomic_nosync(a);	/* a torn file fails its checksum */
+		/* synced before the rename: the big sections are not under the
+		 * checksum, so a torn file must never be seen */
 		fp = te_atomic_fp(a);
 		if (put(fp, hb, h.head_size))
 			goto out;
@@ -473,6 +533,7 @@ out:
 	free(pool);
 	free(poff);
 	free(boff);
+	free(m2);
 	free(ad);
 	return rc;
 }
@@ -483,7 +544,6 @@ typedef struct img {
 	const unsigned char *base;
 	const tc_head *h;
 	const tc_meta *m;
-	char **ptrs;                       /* room for the piece and bytes pointers */
 } img;
 
 /* Section k, when it holds exactly n elements of size sz (n * sz bytes). */
@@ -505,10 +565,14 @@ pow2(uint64_t n)
 	return n && !(n & (n - 1));
 }
 
-/* A string map from the image: slots index real entries, keys lie in the
- * pool, values are below maxval, and a free slot ends every probe. */
+/* A string map from the image: n entries, a power of two slots, more than
+ * n.  With all (small maps), every slot and entry is checked too: entries
+ * index by their slots, keys in the pool, values below maxval; else the
+ * lookups check what they read (tk_strmap_get_h) and tk_cache_verify the
+ * rest. */
 static int
-map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, tk_strmap *sm)
+map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, int all,
+           tk_strmap *sm)
 {
 	const tc_sec *ss = &im->h->sec[ks], *sp = &im->h->sec[kp];
 	const uint64_t *slot;
@@ -518,20 +582,20 @@ map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, tk
 	memset(sm, 0, sizeof *sm);
 	if (!n)
 		return ss->len || im->h->sec[ke].len || sp->len ? -1 : 0;
-	if (ss->len % 8 || !pow2(ss->len / 8) || ss->len / 8 <= n || !sp->len)
+	if (ss->len % 8 || !pow2(ss->len / 8) || ss->len / 8 <= n || !sp->len || n > UINT32_MAX - 1)
 		return -1;
 	if (!(slot = sec(im, ks, ss->len / 8, 8)) || !(ent = sec(im, ke, n, sizeof *ent)))
 		return -1;
-	for (i = 0; i < ss->len / 8; i++) {
+	for (i = 0; all && i < ss->len / 8; i++) {
 		if (!slot[i])
 			continue;
 		if ((uint32_t)slot[i] > n || slot[i] << 32 >> 32 == 0)
 			return -1;
 		used++;
 	}
-	if (used != n)
+	if (all && used != n)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; all && i < n; i++)
 		if ((uint64_t)ent[i].koff + ent[i].klen >= sp->len || ent[i].val < 0 ||
 		    ent[i].val >= maxval)
 			return -1;
@@ -544,38 +608,65 @@ map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, tk
 	return 0;
 }
 
-/* A pair map from the image; merged values below maxval. */
+/* The entries of a string map: keys in the pool, values below maxval. */
 static int
-map_pairmap(const img *im, int kk, int kr, int km, uint64_t n, int32_t maxval, tk_pairmap *pm)
+strmap_sound(const tk_strmap *sm, int32_t maxval)
+{
+	size_t i;
+
+	for (i = 0; i < sm->n; i++)
+		if ((uint64_t)sm->ent[i].koff + sm->ent[i].klen >= sm->pool_n || sm->ent[i].val < 0 ||
+		    sm->ent[i].val >= maxval)
+			return 0;
+	return 1;
+}
+
+/* The slots of a pair map: n used, merged values below maxval. */
+static int
+pairmap_sound(const tk_pairmap *pm, int32_t maxval)
+{
+	size_t i, used = 0;
+
+	for (i = 0; pm->n && i <= pm->mask; i++) {
+		if (!pm->key[i])
+			continue;
+		if (pm->merged[i] < 0 || pm->merged[i] >= maxval)
+			return 0;
+		used++;
+	}
+	return used == pm->n;
+}
+
+/* A pair map from the image; merged values below maxval.  With all, its
+ * slots are checked now; else by tk_cache_verify. */
+static int
+map_pairmap(const img *im, int kk, int kr, int km, uint64_t n, int32_t maxval, int all,
+            tk_pairmap *pm)
 {
 	const tc_sec *sk = &im->h->sec[kk];
 	const uint64_t *key;
 	const int32_t *merged;
-	size_t i, slots, used = 0;
+	const uint32_t *rank;
+	size_t slots;
 
 	memset(pm, 0, sizeof *pm);
 	if (!n)
-		return 0;
+		return sk->len || im->h->sec[kr].len || im->h->sec[km].len ? -1 : 0;
 	if (sk->len % 8 || !pow2(sk->len / 8) || sk->len / 8 <= n)
 		return -1;
 	slots = sk->len / 8;
-	if (!(key = sec(im, kk, slots, 8)) || !sec(im, kr, slots, 4) ||
+	if (!(key = sec(im, kk, slots, 8)) || !(rank = sec(im, kr, slots, 4)) ||
 	    !(merged = sec(im, km, slots, 4)))
 		return -1;
-	for (i = 0; i < slots; i++) {
-		if (!key[i])
-			continue;
-		if (merged[i] < 0 || merged[i] >= maxval)
-			return -1;
-		used++;
-	}
-	if (used != n)
-		return -1;
 	pm->key = (uint64_t *)key;
-	pm->rank = (uint32_t *)sec(im, kr, slots, 4);
+	pm->rank = (uint32_t *)rank;
 	pm->merged = (int32_t *)merged;
 	pm->mask = slots - 1;
 	pm->n = n;
+	if (all && !pairmap_sound(pm, maxval)) {
+		memset(pm, 0, sizeof *pm);
+		return -1;
+	}
 	return 0;
 }
 
@@ -585,14 +676,56 @@ valid_id(int32_t id, uint64_t nvocab)
 	return id >= -1 && (int64_t)id < (int64_t)nvocab;
 }
 
-/* Point t at the image and check every offset and id in it. */
+static pthread_mutex_t verify_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* What a mapped te_tok leaves unchecked at load (the vocabulary's
+ * entries, the merges' slots, the two-byte tables) is checked here once,
+ * before it encodes more than TK_CVERIFY_AFTER bytes in all: bpe_fast.c's
+ * flat tables, built on more, trust all of it.  Until then the lookups
+ * check what they read and te_tok_encode the ids it returns
+ * (tk_cache_ids_ok). */
+int
+tk_cache_verify(const te_tok *t, size_t len)
+{
+	te_tok *w = (te_tok *)t;
+	int st;
+
+	if (!t->cmap)
+		return 0;
+	if ((st = __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE)))
+		return st > 0 ? 0 : -1;
+	/* len 0: now (no overflow of the count either way) */
+	if (len && __atomic_add_fetch(&w->cverify_seen, len, __ATOMIC_RELAXED) <= TK_CVERIFY_AFTER)
+		return 0;
+	pthread_mutex_lock(&verify_mu);
+	if (!(st = t->cverify)) {
+		const tk_strmap *v = t->mtype == TK_M_BPE ? &t->bpe.vocab : &t->wp.vocab;
+		const tk_fastmap *f = t->bpe.fast;
+		int32_t nv = (int32_t)t->nvocab;
+		size_t i;
+
+		st = strmap_sound(v, nv) && pairmap_sound(&t->bpe.merges, nv) ? 1 : -1;
+		for (i = 0; f && f->r2 && i < 65536 && st > 0; i++)
+			if (f->r2[i] < -2 || (f->m2 ? f->r2[i] >= 0 && (f->m2[i] < 0 || f->m2[i] >= nv) :
+			                      f->r2[i] >= nv))
+				st = -1;
+		if (st < 0 && t->cpath)
+			unlink(t->cpath);	/* the next load rebuilds it */
+		__atomic_store_n(&w->cverify, st, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&verify_mu);
+	return st > 0 ? 0 : -1;
+}
+
+/* Point t at the image, checking what is small; what is big is checked
+ * where it is read. */
 static int
 build(te_tok *t, const img *im, const char *file)
 {
 	const tc_meta *m = im->m;
 	const tc_sec *ps = &im->h->sec[S_POOL];
 	const char *pool = (const char *)im->base + ps->off, *skel;
-	const uint32_t *poff, *boff;
+	const uint32_t *poff = NULL, *boff = NULL;
 	const tc_added *ad = NULL;
 	const tc_sec *sk = &im->h->sec[S_SKEL];
 	size_t i, nv = m->nvocab;
@@ -607,28 +740,17 @@ build(te_tok *t, const img *im, const char *file)
 	skel = (const char *)im->base + sk->off;
 	maxid = (int32_t)nv;
 	if (nv) {
-		if (!ps->len || pool[ps->len - 1] ||
+		if (!ps->len || ps->len > UINT32_MAX ||
 		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
 		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
 		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
 		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
 			return -1;
-		t->piece = im->ptrs;
-		t->bytes = im->ptrs + nv;
 		t->nvocab = nv;
-		for (i = 0; i < nv; i++) {
-			t->piece[i] = t->bytes[i] = NULL;
-			if (poff[i] != TC_NONE) {
-				if ((uint64_t)poff[i] + t->piece_n[i] >= ps->len || pool[poff[i] + t->piece_n[i]])
-					return -1;
-				t->piece[i] = (char *)pool + poff[i];
-			}
-			if (boff[i] != TC_NONE) {
-				if ((uint64_t)boff[i] + t->bytes_n[i] >= ps->len || pool[boff[i] + t->bytes_n[i]])
-					return -1;
-				t->bytes[i] = (char *)pool + boff[i];
-			}
-		}
+		t->cpoff = poff;
+		t->cboff = boff;
+		t->cpool = pool;
+		t->cpool_n = ps->len;
 	}
 	t->mtype = m->mtype;
 	t->unk = m->unk;
@@ -652,8 +774,8 @@ build(te_tok *t, const img *im, const char *file)
 		t->bpe.ignore_merges = m->b_ignore_merges;
 		t->bpe.unk = m->b_unk;
 		memcpy(t->bpe.byte_id, m->byte_id, sizeof m->byte_id);
-		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, &t->bpe.vocab) ||
-		    map_pairmap(im, S_MKEY, S_MRANK, S_MMERGED, m->m_n, maxid, &t->bpe.merges))
+		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, 0, &t->bpe.vocab) ||
+		    map_pairmap(im, S_MKEY, S_MRANK, S_MMERGED, m->m_n, maxid, 0, &t->bpe.merges))
 			return -1;
 		break;
 	case TK_M_WORDPIECE:
@@ -663,7 +785,7 @@ build(te_tok *t, const img *im, const char *file)
 		memcpy(t->wp.prefix, m->wp_prefix, sizeof t->wp.prefix);
 		t->wp.prefix_n = m->wp_prefix_n;
 		t->wp.max_chars = (size_t)m->wp_max_chars;
-		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, &t->wp.vocab) || m->m_n)
+		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, 0, &t->wp.vocab) || m->m_n)
 			return -1;
 		break;
 	case TK_M_UNIGRAM: {
@@ -671,6 +793,26 @@ build(te_tok *t, const img *im, const char *file)
 
 		if (m->v_n || m->m_n || (m->uni_n && !sc))
 			return -1;
+		/* the Unigram model is built from the pieces: all of them now */
+		if (nv) {
+			char **pc = calloc(nv, sizeof *pc), **by = calloc(nv, sizeof *by);
+			size_t n;
+
+			if (!pc || !by) {
+				free(pc);
+				free(by);
+				return -1;
+			}
+			for (i = 0; i < nv; i++) {
+				pc[i] = (char *)tk_piece_of(t, (int32_t)i, &n);
+				by[i] = (char *)tk_bytes_of(t, (int32_t)i, &n);
+			}
+			t->piece = pc;
+			t->bytes = by;
+			for (i = 0; i < nv; i++)
+				if ((poff[i] != TC_NONE && !pc[i]) || (boff[i] != TC_NONE && !by[i]))
+					return -1;
+		}
 		for (i = 0; i < m->uni_n; i++)
 			if (!t->piece[i])
 				return -1;
@@ -681,7 +823,7 @@ build(te_tok *t, const img *im, const char *file)
 	default:
 		return -1;
 	}
-	/* added tokens, their map and their trie */
+	/* added tokens, their map and their trie: small, checked whole */
 	if (m->nadded && !(ad = sec(im, S_ADDED, m->nadded, sizeof *ad)))
 		return -1;
 	if (m->nadded && !(t->added = calloc(m->nadded, sizeof *t->added)))
@@ -700,7 +842,7 @@ build(te_tok *t, const img *im, const char *file)
 		t->added[i].single_word = !!(ad[i].flags & A_SINGLE);
 		t->added[i].normalized = !!(ad[i].flags & A_NORMALIZED);
 	}
-	if (map_strmap(im, S_ASLOT, S_AENT, S_APOOL, m->a_n, (int32_t)m->nadded, &t->added_map))
+	if (map_strmap(im, S_ASLOT, S_AENT, S_APOOL, m->a_n, (int32_t)m->nadded, 1, &t->added_map))
 		return -1;
 	if (m->trie_n) {
 		const int32_t *term = sec(im, S_TTERM, m->trie_n, 4);
@@ -710,7 +852,7 @@ build(te_tok *t, const img *im, const char *file)
 		for (i = 0; i < m->trie_n; i++)
 			if (term[i] < 0 || (uint64_t)term[i] > m->nadded)
 				return -1;
-		if (map_pairmap(im, S_TKEY, S_TRANK, S_TMERGED, m->t_n, (int32_t)m->trie_n,
+		if (map_pairmap(im, S_TKEY, S_TRANK, S_TMERGED, m->t_n, (int32_t)m->trie_n, 1,
 		                &t->trie_raw.edge))
 			return -1;
 		t->trie_raw.term = (int32_t *)term;
@@ -719,16 +861,30 @@ build(te_tok *t, const img *im, const char *file)
 	} else if (m->t_n) {
 		return -1;
 	}
+	/* bpe_fast.c's two-byte tables */
+	if (t->mtype == TK_M_BPE && (im->h->sec[S_FR2].len || im->h->sec[S_FM2].len)) {
+		tk_fastmap *f;
+		const int32_t *r2 = sec(im, S_FR2, 65536, 4), *m2 = NULL;
+
+		if (!r2 || (im->h->sec[S_FM2].len && !(m2 = sec(im, S_FM2, 65536, 4))) ||
+		    !m->b_ranks != !!m2 || !(f = calloc(1, sizeof *f)))
+			return -1;
+		f->r2 = (int32_t *)r2;
+		f->m2 = (int32_t *)m2;
+		t->bpe.fast = f;
+	}
+	/* the vocabulary's entries, the merges and the tables: checked by
+	 * tk_cache_verify */
+	t->cverify = 0;
 	/* the pipeline */
 	if (m->kind == TK_SRC_HF)
 		return tk_hf_pipeline(t, skel, file, NULL);
 	return tk_tiktoken_pipeline(t, skel, file, NULL);
 }
 
-/* Map the cache at path if it is sound and made from this source.  The
- * pointer arrays of the te_tok go in anonymous memory right after the
- * file's pages, in the same mapping: both are populated at once (page
- * faults one by one cost more than the rest of the load). */
+/* Map the cache at path if it is sound and made from this source.  Only
+ * the pages read are faulted in: the header, the small sections and the
+ * vocabulary's entries now, the rest as encoding reads it. */
 static te_tok *
 try_load(const char *path, const char *file, const char *canon, const tc_head *src,
          const char *name)
@@ -736,14 +892,12 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	unsigned char *map = MAP_FAILED;
-	char **ptrs;
-	size_t fsz, fpad, tail = 0, len = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t fsz = 0;
 	img im;
 	const tc_head *h;
 	tc_head hd;
 	tc_meta md;
 	te_tok *t;
-	tc_sum s;
 	int k;
 
 	if (fd < 0)
@@ -752,7 +906,6 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	    st.st_size % TC_ALIGN)
 		goto bad;
 	fsz = (size_t)st.st_size;
-	fpad = (fsz + page - 1) / page * page;
 	if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd || memcmp(hd.magic, TC_MAGIC, 8) ||
 	    hd.version != TC_VERSION || hd.fingerprint != fingerprint() || hd.total != fsz ||
 	    hd.src_size != src->src_size || hd.src_ino != src->src_ino ||
@@ -763,23 +916,9 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	    pread(fd, &md, sizeof md, (off_t)hd.sec[S_META].off) != (ssize_t)sizeof md ||
 	    md.nvocab > (uint64_t)TK_MAX_ID + 1)
 		goto bad;
-	tail = (2 * (size_t)md.nvocab * sizeof(char *) + page - 1) / page * page;
-	len = fpad + TC_HUGE + tail;
-	map = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (map == MAP_FAILED ||
-	    mmap(map, fsz, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED)
+	map = mmap(NULL, fsz, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
 		goto bad;
-	ptrs = (char **)(((uintptr_t)map + fpad + TC_HUGE - 1) / TC_HUGE * TC_HUGE);
-	if (tail) {
-		if (mmap(ptrs, tail, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
-		         -1, 0) == MAP_FAILED)
-			goto bad;
-		/* huge pages where the system has them: fewer faults */
-		madvise(ptrs, tail, MADV_HUGEPAGE);
-#ifdef MADV_POPULATE_WRITE
-		madvise(ptrs, tail, MADV_POPULATE_WRITE);
-#endif
-	}
 	close(fd);
 	fd = -1;
 	h = (const tc_head *)map;
@@ -790,13 +929,10 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 		if (h->sec[k].off % TC_ALIGN || h->sec[k].off < h->head_size ||
 		    h->sec[k].off > h->total || h->sec[k].len > h->total - h->sec[k].off)
 			goto bad;
-	sum_init(&s);
-	sum_blocks(&s, map + 64, h->total - 64);
-	if (sum_final(&s) != h->sum)
+	if (image_sum(map, h, ~0u) != h->sum)
 		goto bad;
 	im.base = map;
 	im.h = h;
-	im.ptrs = ptrs;
 	if (!(im.m = sec(&im, S_META, 1, sizeof(tc_meta))))
 		goto bad;
 	{
@@ -808,8 +944,8 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 	if (!(t = tk_tok_new(name)))
 		goto bad;
 	t->cmap = map;
-	t->cmap_len = len;
-	if (build(t, &im, file) || tk_tok_derive(t, NULL)) {
+	t->cmap_len = fsz;
+	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_derive(t, NULL)) {
 		te_tok_free(t);	/* unmaps */
 		return NULL;
 	}
@@ -818,7 +954,7 @@ bad:
 	if (fd >= 0)
 		close(fd);
 	if (map != MAP_FAILED)
-		munmap(map, len);
+		munmap(map, fsz);
 	return NULL;
 }
 
@@ -871,13 +1007,16 @@ tk_cache_unmap(te_tok *t)
 		t->bytes_n = NULL;
 	if (in_map(t, t->special))
 		t->special = NULL;
-	if (in_map(t, t->piece))
-		t->piece = NULL;
-	if (in_map(t, t->bytes))
-		t->bytes = NULL;
+	t->cpoff = t->cboff = NULL;
+	t->cpool = NULL;
+	t->cpool_n = 0;
 	for (i = 0; i < t->nadded; i++)
 		if (in_map(t, t->added[i].s))
 			t->added[i].s = NULL;
+	if (t->bpe.fast && in_map(t, t->bpe.fast->r2))
+		t->bpe.fast->r2 = NULL;
+	if (t->bpe.fast && in_map(t, t->bpe.fast->m2))
+		t->bpe.fast->m2 = NULL;
 	if (in_map(t, t->bpe.vocab.slot))
 		memset(&t->bpe.vocab, 0, sizeof t->bpe.vocab);
 	if (in_map(t, t->bpe.merges.key))
@@ -891,6 +1030,8 @@ tk_cache_unmap(te_tok *t)
 	if (in_map(t, t->trie_raw.term))
 		t->trie_raw.term = NULL;
 	munmap(t->cmap, t->cmap_len);
+	free(t->cpath);
+	t->cpath = NULL;
 	t->cmap = NULL;
 	t->cmap_len = 0;
 }
@@ -902,8 +1043,8 @@ tk_cache_reseal(const char *path)
 	struct stat st;
 	unsigned char *p;
 	tc_head *h;
-	tc_sum s;
-	int rc = -1;
+	int rc = -1, k;
+	unsigned ok_secs = ~0u;
 
 	if (fd < 0)
 		return -1;
@@ -916,9 +1057,14 @@ tk_cache_reseal(const char *path)
 	if (p == MAP_FAILED)
 		return -1;
 	h = (tc_head *)p;
-	sum_init(&s);
-	sum_blocks(&s, p + 64, (size_t)st.st_size - 64);
-	h->sum = sum_final(&s);
+	/* a forged table: the sections in the file are summed (the loader
+	 * turns the others down anyway) */
+	for (k = 0; k < S_N; k++)
+		if (h->sec[k].off > (uint64_t)st.st_size ||
+		    h->sec[k].len > (uint64_t)st.st_size - h->sec[k].off)
+			ok_secs &= ~(1u << k);
+	if (h->head_size >= 64 && h->head_size <= (uint64_t)st.st_size)
+		h->sum = image_sum(p, h, ok_secs);
 	rc = msync(p, (size_t)st.st_size, MS_SYNC);
 	munmap(p, (size_t)st.st_size);
 	return rc;

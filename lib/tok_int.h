@@ -71,18 +71,19 @@ static inline uint64_t tk_pair_hash(uint64_t k)
 static inline int tk_pairmap_get(const tk_pairmap *m, int32_t a, int32_t b,
                                  uint32_t *rank, int32_t *merged)
 {
-	uint64_t k, i;
+	uint64_t k, i, left;
 
 	if (!m->n)
 		return 0;
 	k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
-	for (i = tk_pair_hash(k) & m->mask;; i = (i + 1) & m->mask) {
+	/* bounded: a map mapped from a compiled cache may have no free slot */
+	for (i = tk_pair_hash(k) & m->mask, left = m->mask;; i = (i + 1) & m->mask) {
 		if (m->key[i] == k) {
 			*rank = m->rank[i];
 			*merged = m->merged[i];
 			return 1;
 		}
-		if (!m->key[i])
+		if (!m->key[i] || !left--)
 			return 0;
 	}
 }
@@ -285,6 +286,17 @@ struct te_tok {
 	tk_strmap added_map;
 	void *cmap;                        /* the compiled cache this te_tok points into, */
 	size_t cmap_len;                   /* or NULL (tok_cache.c) */
+	/* mapped from a cache, piece and bytes are NULL: the strings are
+	 * cpool + cpoff[id] / cboff[id] (UINT32_MAX: none), checked where
+	 * read (tk_piece_of) */
+	const uint32_t *cpoff, *cboff;
+	const char *cpool;
+	size_t cpool_n;
+	/* the checks of a mapped cache left until the tokenizer is used on
+	 * more than a little text (tk_cache_verify): 0 not yet, 1 sound, -1 not */
+	size_t cverify_seen;
+	int cverify;
+	char *cpath;                       /* the cache file (removed when unsound) */
 	double *uni_score;                 /* Unigram: scores of piece[0, uni_n), kept */
 	size_t uni_n;                      /* for the cache */
 
@@ -336,6 +348,17 @@ void tk_cache_unmap(te_tok *t);
 /* Recompute the checksum of the cache file at path (for the tests that
  * forge malicious caches). */
 int tk_cache_reseal(const char *path);
+/* The checks of a mapped cache that read whole sections (the merges),
+ * done once before t encodes more than TK_CVERIFY_AFTER bytes in all,
+ * i.e. before bpe_fast.c builds its flat tables (which trust the merges'
+ * slots): it must not build them on less.  len 0: check now.  0 sound (or
+ * not mapped), -1 not. */
+#define TK_CVERIFY_AFTER 4096
+int tk_cache_verify(const te_tok *t, size_t len);
+/* The string of id (0 <= id < nvocab) as the file writes it, or its raw
+ * bytes (tk_bytes_of: NULL when the same as the string); NULL when none. */
+const char *tk_piece_of(const te_tok *t, int32_t id, size_t *n);
+const char *tk_bytes_of(const te_tok *t, int32_t id, size_t *n);
 /* Tables derived from the loaded vocabulary; run after a source load and
  * after a cache is mapped (tok.c). */
 int tk_tok_derive(te_tok *t, te_diag *d);

@@ -108,19 +108,24 @@ tk_strmap_reserve(tk_strmap *m, size_t n)
 int32_t
 tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 {
-	size_t j;
+	size_t j, left;
 	uint64_t e, tag = h >> 32;
 
 	if (!m->slot)
 		return -1;
-	for (j = h & m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
+	/* bounded and checked: a map may come from a compiled cache file
+	 * (tok_cache.c), whose entries are checked but not its slots */
+	for (j = h & m->mask, left = m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
 		const tk_sment *x;
 
-		if (e >> 32 != tag)
-			continue;
-		x = &m->ent[(uint32_t)e - 1];
-		if (x->klen == n && memcmp(m->pool + x->koff, k, n) == 0)
-			return x->val;
+		if (e >> 32 == tag && (uint32_t)e - 1 < m->n) {
+			x = &m->ent[(uint32_t)e - 1];
+			if (x->klen == n && (uint64_t)x->koff + n <= m->pool_n &&
+			    memcmp(m->pool + x->koff, k, n) == 0)
+				return x->val;
+		}
+		if (!left--)
+			break;
 	}
 	return -1;
 }
@@ -151,7 +156,7 @@ tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const s
 	for (i = 0; i < cnt; i++) {
 		uint64_t e = m->slot[h[i] & m->mask];
 
-		if (e && e >> 32 == h[i] >> 32)
+		if (e && e >> 32 == h[i] >> 32 && (uint32_t)e - 1 < m->n)
 			__builtin_prefetch(m->pool + m->ent[(uint32_t)e - 1].koff);
 	}
 	for (i = 0; i < cnt; i++)

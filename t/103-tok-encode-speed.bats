@@ -40,3 +40,70 @@ same_any_order() {	# model [options]: forwards = backwards = threads
 	same_any_order "$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken"
 	same_any_order "$TOKEMB_DATA/tokenizers/gpt-4o-hf/tokenizer.json" --offsets
 }
+
+# Inputs of every shape for --threads: empty lines, CRLF, invalid UTF-8,
+# long and tiny documents, a last line without its newline; many more
+# documents than a batch holds.
+shapes() {
+	awk 'BEGIN { for (i = 1; i <= 12000; i++) {
+		if (i % 7 == 0) printf "\n"
+		else if (i % 11 == 0) printf "crlf line %d\r\n", i
+		else if (i % 13 == 0) printf "bad \377\376 utf8 %d\n", i
+		else if (i % 997 == 0) { for (k = 0; k < 3000; k++) printf "word%d ", k; printf "\n" }
+		else printf "d%d\n", i
+	} printf "no newline at the end" }'
+}
+
+# The same stdout, stderr and exit status for 1, 2 and 3 threads.
+same_threads() {
+	local n
+	run -0 --separate-stderr tok-encode "$@"
+	local out1=$output err1=$stderr
+	for n in 2 3; do
+		run -0 --separate-stderr tok-encode --threads "$n" "$@"
+		[ "$output" = "$out1" ]
+		[ "$stderr" = "$err1" ]
+	done
+}
+
+@test "tok-encode --threads: every output mode and input shape as one thread" {
+	shapes >"$BATS_TEST_TMPDIR/in"
+	tr '\n' '\0' <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/in0"
+	for opt in "" --tokens --offsets --count --total "--max-tokens 3" --no-special; do
+		# shellcheck disable=SC2086
+		same_threads -m "$P" $opt "$BATS_TEST_TMPDIR/in"
+	done
+	same_threads -m "$P" -z "$BATS_TEST_TMPDIR/in0"
+	same_threads -m "$P" -z --tokens "$BATS_TEST_TMPDIR/in0"
+	# byte for byte with the NULs kept: -z output compared through od
+	tok-encode -m "$P" -z "$BATS_TEST_TMPDIR/in0" | od -c >"$BATS_TEST_TMPDIR/z1"
+	tok-encode -m "$P" -z --threads 2 "$BATS_TEST_TMPDIR/in0" | od -c >"$BATS_TEST_TMPDIR/z2"
+	cmp "$BATS_TEST_TMPDIR/z1" "$BATS_TEST_TMPDIR/z2"
+	# several files, one of them empty, one missing: warnings in order, exit 1
+	: >"$BATS_TEST_TMPDIR/empty"
+	run -1 --separate-stderr tok-encode -m "$P" "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/empty" \
+	    "$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/in"
+	local out1=$output err1=$stderr
+	run -1 --separate-stderr tok-encode --threads 2 -m "$P" "$BATS_TEST_TMPDIR/in" \
+	    "$BATS_TEST_TMPDIR/empty" "$BATS_TEST_TMPDIR/missing" "$BATS_TEST_TMPDIR/in"
+	[ "$output" = "$out1" ] && [ "$stderr" = "$err1" ]
+	[[ "$stderr" == *missing* ]]
+	# many tiny documents, and one document alone
+	seq 1 50000 >"$BATS_TEST_TMPDIR/tiny"
+	same_threads -m "$P" "$BATS_TEST_TMPDIR/tiny"
+	printf 'one line' >"$BATS_TEST_TMPDIR/one"
+	same_threads -m "$P" "$BATS_TEST_TMPDIR/one"
+	same_threads -m "$P" /dev/null
+}
+
+@test "tok-encode --threads: the same on cl100k and gpt-4o-hf, every output mode" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken tokenizers/gpt-4o-hf/tokenizer.json
+	shapes >"$BATS_TEST_TMPDIR/in"
+	for m in "$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken" \
+	         "$TOKEMB_DATA/tokenizers/gpt-4o-hf/tokenizer.json"; do
+		for opt in "" --tokens --offsets --total; do
+			# shellcheck disable=SC2086
+			same_threads -m "$m" $opt "$BATS_TEST_TMPDIR/in"
+		done
+	done
+}

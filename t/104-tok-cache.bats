@@ -135,3 +135,26 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	done
 	[ "$(cached | wc -l)" -eq 3 ]
 }
+
+@test "tok-cache: a forged merge table (not read at load) is found before long" {
+	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
+	tok-encode -m "$FIX/tokenizer.json" </dev/null
+	c=$(cached)
+	# section 12 (the merges' keys): offset and length in the section table
+	read -r off len < <(od -An -t u8 -j $((128 + 16 * 12)) -N 16 "$c")
+	[ "$len" -gt 0 ]
+	# every slot taken: no probe chain ends, the count is wrong
+	head -c "$len" /dev/zero | tr '\0' '\377' |
+	    dd of="$c" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+	# a short input is encoded from it without a hang (the probes are bounded)
+	run -0 --separate-stderr timeout 20 tok-encode -m "$FIX/tokenizer.json" <<<"abc"
+	# more than 4096 documents (or 1 MB; 4 KiB on the fast path): the table
+	# is checked, found unsound, the cache removed
+	awk 'BEGIN { for (i = 0; i < 5000; i++) print "hello world" }' >"$BATS_TEST_TMPDIR/big"
+	run -1 --separate-stderr timeout 20 tok-encode -m "$FIX/tokenizer.json" "$BATS_TEST_TMPDIR/big"
+	[[ "$stderr" == *"$c"*"compiled tokenizer cache is corrupt"* ]]
+	[ ! -e "$c" ]
+	run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	[ -n "$(cached)" ]
+}

@@ -1,9 +1,11 @@
 /* test-tok-cache: the compiled tokenizer cache (lib/tok_cache.c).  A
  * tokenizer mapped from its cache encodes, decodes and names its pieces as
  * the one loaded from source; the cache is made on first load, rebuilt when
- * the source changes or the cache is truncated or corrupt, never trusted
- * when forged (bit flips with a recomputed checksum must not crash: run it
- * under ASan), and skipped when it cannot be written or TOKEMB_CACHE=0.
+ * the source changes or the cache is truncated or its checked parts are
+ * corrupt; a forged cache (bit flips, forged offsets, lengths, ids and
+ * probe chains in the sections read lazily, random bytes after a valid
+ * header, each with a recomputed checksum) never crashes or hangs: run it
+ * under ASan; and it is skipped when it cannot be written or TOKEMB_CACHE=0.
  * The real tokenizers are mapped in the suite's cache directory, so that
  * test-tok-exact, run after this one, finds their caches warm
  * (TOKEMB_TEST_ALL=1: all of them, else one of each kind). */
@@ -30,9 +32,11 @@ static const char *texts[] = {
 
 /* A BPE tokenizer.json over a-z (every pair and triple merged) with a
  * Whitespace pre-tokenizer, an unknown token and two added tokens: about
- * 450 KB, over the size under which no cache is made. */
+ * 450 KB, over the size under which no cache is made.  bytelevel: a
+ * byte-level one (GPT-2's split, its 256 byte symbols), which takes the
+ * fast path (bpe_fast.c) and whose cache holds its two-byte tables. */
 static int
-write_bpe(const char *path)
+write_bpe(const char *path, int bytelevel)
 {
 	FILE *fp = fopen(path, "w");
 	int a, b, c, id = 0, first = 1;
@@ -43,19 +47,27 @@ write_bpe(const char *path)
 	        "{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
 	        "{\"id\":1,\"content\":\"<s>\",\"special\":true},"
 	        "{\"id\":2,\"content\":\"</s>\",\"special\":true}],"
-	        "\"normalizer\":{\"type\":\"Lowercase\"},"
-	        "\"pre_tokenizer\":{\"type\":\"Whitespace\"},"
-	        "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":["
+	        "\"normalizer\":%s,\"pre_tokenizer\":%s,",
+	        bytelevel ? "null" : "{\"type\":\"Lowercase\"}",
+	        bytelevel ? "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+	                    "\"trim_offsets\":true,\"use_regex\":true}" :
+	                    "{\"type\":\"Whitespace\"}");
+	fprintf(fp, "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":["
 	        "{\"SpecialToken\":{\"id\":\"<s>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},"
 	        "{\"SpecialToken\":{\"id\":\"</s>\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":{"
 	        "\"<s>\":{\"id\":\"<s>\",\"ids\":[1],\"tokens\":[\"<s>\"]},"
 	        "\"</s>\":{\"id\":\"</s>\",\"ids\":[2],\"tokens\":[\"</s>\"]}}},"
-	        "\"decoder\":{\"type\":\"BPEDecoder\",\"suffix\":\"\"},"
+	        "\"decoder\":%s,"
 	        "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"vocab\":{"
-	        "\"<unk>\":0,\"<s>\":1,\"</s>\":2");
+	        "\"<unk>\":0,\"<s>\":1,\"</s>\":2",
+	        bytelevel ? "{\"type\":\"ByteLevel\"}" : "{\"type\":\"BPEDecoder\",\"suffix\":\"\"}");
 	id = 3;
-	for (a = 0; a < 26; a++)
-		fprintf(fp, ",\"%c\":%d", 'a' + a, id++);
+	if (bytelevel)	/* the 256 byte symbols, a-z among them */
+		for (a = 0; a < 256; a++)
+			fprintf(fp, ",\"\\u%04x\":%d", (unsigned)tk_byte_cp(a), id++);
+	else
+		for (a = 0; a < 26; a++)
+			fprintf(fp, ",\"%c\":%d", 'a' + a, id++);
 	for (a = 0; a < 26; a++)
 		for (b = 0; b < 26; b++)
 			fprintf(fp, ",\"%c%c\":%d", 'a' + a, 'a' + b, id++);
@@ -72,6 +84,39 @@ write_bpe(const char *path)
 			for (c = 0; c < 26; c++)
 				fprintf(fp, ",\"%c%c %c\"", 'a' + a, 'a' + b, 'a' + c);
 	fprintf(fp, "]}}\n");
+	return fclose(fp);
+}
+
+/* A tiktoken file: the 256 bytes, then every pair and triple of a-z, by
+ * rank (about 200 KB; "cl100k" in its name gives it cl100k's split and
+ * special tokens). */
+static int
+write_tiktoken(const char *path)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	FILE *fp = fopen(path, "w");
+	unsigned char s[3];
+	int a, b, c, rank = 0, k, n;
+
+	if (!fp)
+		return -1;
+	for (k = 0; k < 256 + 676 + 17576; k++) {
+		unsigned v;
+
+		if (k < 256) {
+			s[0] = (unsigned char)k, n = 1;
+		} else if (k < 256 + 676) {
+			a = (k - 256) / 26, b = (k - 256) % 26;
+			s[0] = (unsigned char)('a' + a), s[1] = (unsigned char)('a' + b), n = 2;
+		} else {
+			a = (k - 932) / 676, b = (k - 932) / 26 % 26, c = (k - 932) % 26;
+			s[0] = (unsigned char)('a' + a), s[1] = (unsigned char)('a' + b);
+			s[2] = (unsigned char)('a' + c), n = 3;
+		}
+		v = (unsigned)s[0] << 16 | (n > 1 ? (unsigned)s[1] << 8 : 0) | (n > 2 ? s[2] : 0);
+		fprintf(fp, "%c%c%c%c %d\n", b64[v >> 18 & 63], b64[v >> 12 & 63],
+		        n > 1 ? b64[v >> 6 & 63] : '=', n > 2 ? b64[v & 63] : '=', rank++);
+	}
 	return fclose(fp);
 }
 
@@ -194,19 +239,68 @@ write_all(const char *path, const unsigned char *buf, size_t n)
 	return fclose(fp);
 }
 
-/* Forged caches: flip bits, recompute the checksum, load and encode. */
+/* Use t every way a forged cache could be read: encode short texts and a
+ * long one (past TK_CVERIFY_AFTER: the deferred checks run), decode what
+ * was encoded, name every piece, look pieces up. */
 static void
-forged(const te_tok *ref)
+exercise(te_tok *t)
+{
+	static char *longtext;
+	te_tok_enc e = {0};
+	size_t j, n = te_tok_vocab_size(t), len;
+	char buf[64];
+
+	if (!longtext && (longtext = malloc(8001))) {
+		unsigned r = 7;
+
+		for (j = 0; j < 8000; j++) {
+			r = r * 1103515245u + 12345u;
+			longtext[j] = (r >> 16) % 7 == 0 ? ' ' : (char)('a' + (r >> 20) % 26);
+		}
+		longtext[8000] = 0;
+	}
+	for (j = 0; texts[j] || (longtext && j == (sizeof texts / sizeof *texts) - 1); j++) {
+		const char *tx = texts[j] ? texts[j] : longtext;
+		unsigned fl;
+
+		for (fl = 0; fl < 2; fl++)
+			if (!te_tok_encode(t, tx, strlen(tx), fl ? TE_TOK_ADD_SPECIAL : 0, &e, NULL)) {
+				char *out = NULL;
+				size_t on = 0;
+
+				if (!te_tok_decode(t, e.ids, e.n, 0, &out, &on, NULL))
+					free(out);
+			}
+		if (!texts[j])
+			break;
+	}
+	for (j = 0; j < n + 2; j++) {
+		const char *p = te_tok_piece(t, (int32_t)j, &len);
+
+		te_tok_piece_bytes(t, (int32_t)j, buf, sizeof buf);
+		te_tok_is_special(t, (int32_t)j);
+		if (p && j < 64)	/* (a miss scans the vocabulary) */
+			te_tok_id(t, p, len);
+	}
+	te_tok_id(t, "abc", 3);
+	te_tok_id(t, "zzzq", 4);
+	te_tok_enc_release(&e);
+}
+
+/* Forged caches of the tokenizer at path (its cache the one in cdir):
+ * flip bits, recompute the checksum, load and use. */
+static void
+forged(const char *path, const char *what, int rounds)
 {
 	char cf[600];
 	unsigned char *orig = NULL, *buf;
 	size_t n = 0, i;
-	int survived = 1, mapped = 0, rounds = 200;
+	int survived = 1, mapped = 0;
 	unsigned seed = 12345;
 
 	snprintf(cf, sizeof cf, "%s", cache_file());
 	if (!*cf || read_all(cf, &orig, &n)) {
-		ok(0, "forged caches: no cache to forge");
+		ok(0, "%s: forged caches: no cache to forge", what);
 		return;
 	}
 	buf = malloc(n);
@@ -229,26 +323,129 @@ forged(const te_tok *ref)
 			survived = 0;
 			break;
 		}
-		t = te_tok_load(src, NULL);
+		t = te_tok_load(path, NULL);
 		if (!t) {
 			survived = 0;
 			break;
 		}
 		if (t->cmap) {
-			te_tok_enc e = {0};
-			size_t j;
-
 			mapped++;
-			for (j = 0; texts[j]; j++)
-				te_tok_encode(t, texts[j], strlen(texts[j]), TE_TOK_ADD_SPECIAL, &e, NULL);
-			te_tok_enc_release(&e);
+			exercise(t);
 		}
 		te_tok_free(t);
 	}
 	write_all(cf, orig, n);
-	ok(survived, "%d forged caches (bit flips, checksum recomputed) load without a crash "
-	   "(%d were taken, the rest rebuilt)", rounds, mapped);
-	(void)ref;
+	ok(survived, "%s: %d forged caches (bit flips, checksum recomputed) load without a crash "
+	   "(%d were taken, the rest rebuilt)", what, rounds, mapped);
+	free(buf);
+	free(orig);
+}
+
+/* The header's section table: (offset, length) of section k, as
+ * tok_cache.c lays it out (tc_head: 128 bytes, then the table). */
+enum {
+	F_META, F_SKEL, F_PATH, F_POOL, F_PIECE_OFF, F_PIECE_N, F_BYTES_OFF, F_BYTES_N, F_SPECIAL,
+	F_VSLOT, F_VENT, F_VPOOL, F_MKEY, F_MRANK, F_MMERGED, F_ADDED, F_ASLOT, F_AENT, F_APOOL,
+	F_TKEY, F_TRANK, F_TMERGED, F_TTERM, F_USCORE, F_FR2, F_FM2, F_N
+};
+
+static void
+sec_of(const unsigned char *img, int k, uint64_t *off, uint64_t *len)
+{
+	memcpy(off, img + 128 + 16 * k, 8);
+	memcpy(len, img + 128 + 16 * k + 8, 8);
+}
+
+/* Fill p[0, n) as forgery f: random bytes; 32-bit words that look right
+ * (small offsets, lengths and ids, now and then huge or -1); 64-bit slots
+ * all taken (tag and an entry index, mostly in range: probe chains without
+ * an end) */
+static void
+forge(unsigned char *p, size_t n, int f, unsigned *seed)
+{
+	size_t i;
+
+	for (i = 0; i + (f == 2 ? 8 : 4) <= n; i += f == 2 ? 8 : 4) {
+		uint32_t r, w;
+
+		*seed = *seed * 1103515245u + 12345u;
+		r = *seed ^ (*seed >> 13) * 2654435761u;
+		if (f == 0) {
+			memcpy(p + i, &r, 4);
+		} else if (f == 1) {
+			w = r % 16 == 0 ? r : r % 16 == 1 ? UINT32_MAX : (r >> 4) % 300000;
+			memcpy(p + i, &w, 4);
+		} else {
+			uint64_t v = (uint64_t)(r | 1) << 32 | ((r >> 5) % 70000 + 1);
+
+			memcpy(p + i, &v, 8);
+		}
+	}
+}
+
+/* Each lazily read section forged three ways, and every byte after the
+ * header random (with and without the small sections kept): each cache
+ * resealed, loaded and used. */
+static void
+forged_sections(const char *path, const char *what)
+{
+	char cf[600];
+	unsigned char *orig = NULL, *buf;
+	size_t n = 0;
+	int k, f, survived = 1, mapped = 0, tried = 0;
+	unsigned seed = 777;
+	static const int lazy[] = {F_POOL, F_PIECE_OFF, F_PIECE_N, F_BYTES_OFF, F_BYTES_N, F_SPECIAL,
+	                           F_VSLOT, F_VENT, F_VPOOL, F_MKEY, F_MRANK, F_MMERGED, F_FR2,
+	                           F_FM2, F_ASLOT, F_AENT, F_TKEY, F_TMERGED, F_TTERM, -1, -2};
+
+	snprintf(cf, sizeof cf, "%s", cache_file());
+	if (!*cf || read_all(cf, &orig, &n) || n < 1024) {
+		ok(0, "%s: forged sections: no cache to forge", what);
+		return;
+	}
+	buf = malloc(n);
+	for (k = 0; k < (int)(sizeof lazy / sizeof *lazy) && survived; k++) {
+		for (f = 0; f < 3 && survived; f++) {
+			uint64_t off, len, hs;
+			te_tok *t;
+
+			memcpy(buf, orig, n);
+			memcpy(&hs, orig + 12, 4);	/* head_size */
+			hs &= 0xffffffffu;
+			if (lazy[k] < 0) {	/* all after the header; -2: but the small sections */
+				int j;
+
+				forge(buf + hs, n - hs, f, &seed);
+				for (j = 0; lazy[k] == -2 && j < F_N; j++) {
+					sec_of(orig, j, &off, &len);
+					if ((j <= F_PATH || j >= F_ADDED) && off + len <= n)
+						memcpy(buf + off, orig + off, len);
+				}
+			} else {
+				sec_of(orig, lazy[k], &off, &len);
+				if (!len || off + len > n)
+					continue;
+				forge(buf + off, len, f, &seed);
+			}
+			tried++;
+			if (write_all(cf, buf, n) || tk_cache_reseal(cf)) {
+				survived = 0;
+				break;
+			}
+			if (!(t = te_tok_load(path, NULL))) {
+				survived = 0;
+				break;
+			}
+			if (t->cmap) {
+				mapped++;
+				exercise(t);
+			}
+			te_tok_free(t);
+		}
+	}
+	write_all(cf, orig, n);
+	ok(survived, "%s: %d caches with forged offsets, lengths, ids, probe chains or random "
+	   "bytes load and encode without a crash (%d were taken)", what, tried, mapped);
 	free(buf);
 	free(orig);
 }
@@ -285,7 +482,7 @@ main(void)
 	snprintf(src, sizeof src, "%s/tokenizer.json", tmp);
 	setenv("TOKEMB_CACHE_DIR", cdir, 1);
 	unsetenv("TOKEMB_CACHE");
-	ok(!write_bpe(src), "write a 450 KB BPE tokenizer.json");
+	ok(!write_bpe(src, 0), "write a 450 KB BPE tokenizer.json");
 
 	ref = load_nocache(src);
 	ok(ref && !ref->cmap, "TOKEMB_CACHE=0: loaded from source");
@@ -321,10 +518,23 @@ main(void)
 		{
 			unsigned char *bad = malloc(n);
 
+			uint64_t off, len;
+
 			memcpy(bad, img, n);
-			bad[n / 3] ^= 0x10;
+			sec_of(img, F_SKEL, &off, &len);
+			bad[off + len / 2] ^= 0x10;
 			write_all(cache_file(), bad, n);
-			check_rebuilt(ref, "one bit flipped in the cache");
+			check_rebuilt(ref, "one bit flipped in a checked section of the cache");
+			memcpy(bad, img, n);
+			sec_of(img, F_VSLOT, &off, &len);
+			bad[off + len / 3] ^= 0x10;
+			write_all(cache_file(), bad, n);
+			a = te_tok_load(src, NULL);
+			ok(a && a->cmap, "one bit flipped in a section read lazily: the cache is mapped");
+			if (a)
+				exercise(a);
+			te_tok_free(a);
+			write_all(cache_file(), img, n);
 			memcpy(bad, img, n);
 			memcpy(bad, "NOTACACHE", 9);
 			write_all(cache_file(), bad, n);
@@ -333,7 +543,55 @@ main(void)
 		}
 		free(img);
 	}
-	forged(ref);
+	forged(src, "BPE", 200);
+	forged_sections(src, "BPE");
+
+	/* the fast path's caches: byte-level BPE with merges, tiktoken ranks */
+	{
+		static const char *kinds[] = {"byte-level BPE", "tiktoken"};
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			char p[400];
+			te_tok *r;
+
+			snprintf(cdir, sizeof cdir, "%s/cache%d", tmp, i);
+			setenv("TOKEMB_CACHE_DIR", cdir, 1);
+			snprintf(p, sizeof p, i ? "%s/test_cl100k.tiktoken" : "%s/bl/tokenizer.json", tmp);
+			if (!i) {
+				char dir[400];
+
+				snprintf(dir, sizeof dir, "%s/bl", tmp);
+				mkdir(dir, 0777);
+			}
+			ok(!(i ? write_tiktoken(p) : write_bpe(p, 1)), "write a %s tokenizer", kinds[i]);
+			r = load_nocache(p);
+			te_tok_free(te_tok_load(p, NULL));
+			a = te_tok_load(p, NULL);
+			ok(r && a && a->cmap && same(r, a, texts), "%s: mapped, same results", kinds[i]);
+			{	/* with the fast path's two-byte tables (merges: both) */
+				unsigned char *im = NULL;
+				size_t imn = 0;
+				uint64_t o2, l2, o3, l3;
+
+				if (!read_all(cache_file(), &im, &imn) && imn > 1024) {
+					sec_of(im, F_FR2, &o2, &l2);
+					sec_of(im, F_FM2, &o3, &l3);
+				} else {
+					l2 = l3 = 0;
+				}
+				ok(l2 == 65536 * 4 && l3 == (i ? 0 : 65536 * 4),
+				   "%s: the cache holds the two-byte tables", kinds[i]);
+				free(im);
+			}
+			te_tok_free(a);
+			te_tok_free(r);
+			forged(p, kinds[i], 60);
+			forged_sections(p, kinds[i]);
+		}
+		snprintf(cdir, sizeof cdir, "%s/cache", tmp);
+		setenv("TOKEMB_CACHE_DIR", cdir, 1);
+	}
 
 	/* an unwritable cache directory: still loads, from source */
 	{
