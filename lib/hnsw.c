@@ -239,6 +239,12 @@ pick_sim(te_knn_metric m)
 	return l2 ? nl2_c : dot_c;
 }
 
+knn_dot_fn
+knn_pick_dot(void)
+{
+	return pick_sim(TE_KNN_METRIC_DOT);
+}
+
 static inline const float *
 vec(const te_hnsw *h, uint32_t r)
 {

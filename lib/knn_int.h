@@ -84,6 +84,10 @@ float knn_norm(const float *x, size_t dim);
 /* Worker threads for a parallel loop: fn(arg, tid) for tid in [0, n). */
 int knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
 
+/* The float32 dot product kernel for this CPU (AVX-512, AVX2+FMA or C). */
+typedef float (*knn_dot_fn)(const float *a, const float *b, size_t n);
+knn_dot_fn knn_pick_dot(void);
+
 /* One per online CPU when threads <= 0. */
 int knn_threads(int threads);
 
