@@ -18,7 +18,7 @@
 /*
  * File layout (little-endian):
  *   0   8  magic "TOKEMBH\0"
- *   8   4  version (2)
+ *   8   4  version (3)
  *   12  4  metric (te_knn_metric)
  *   16  8  rows
  *   24  8  dim
@@ -26,7 +26,7 @@
  *   36  4  ef_construction
  *   40  4  top layer
  *   44  4  zero
- *   48  8  entry point (row)
+ *   48  8  entry point (node)
  *   56  8  fingerprint of the vectors (see fingerprint())
  *   64  8  size of the upper-layer link table in u32 units
  *   72  8  record size in bytes (see below)
@@ -39,10 +39,16 @@
  *          a node's vector and its links in one place, as hnswlib has them
  *          upper offsets: rows u64, into the upper table (u32 units)
  *          upper table: per node of level L > 0, L * (1 + M) u32, padded to 8
- * Version 1 (a link table apart from the vectors) is refused.
+ *          perm: rows u32, the row of each node
+ *          inv: rows u32, the node of each row
+ * The nodes are the rows in another order: the highest level first (then by
+ * row), so that the upper layers, which every query walks down, lie
+ * together at the start of the file and stay in cache; links name nodes.
+ * Versions 1 (a link table apart from the vectors) and 2 (nodes in row
+ * order) are refused.
  */
 #define HNSW_MAGIC "TOKEMBH"
-#define HNSW_VERSION 2
+#define HNSW_VERSION 3
 #define HNSW_HEADER 128
 #define NLOCKS 4096
 
@@ -81,6 +87,8 @@ struct te_hnsw {
 	uint64_t *uoff;      /* loaded: offsets into upper */
 	uint32_t *upper;
 	uint64_t upper_n;
+	const uint32_t *perm;  /* loaded: node -> row */
+	const uint32_t *inv;   /* loaded: row -> node */
 	void *map;
 	size_t maplen;
 	int populated;
@@ -914,25 +922,55 @@ put(FILE *fp, const void *p, size_t n)
 int
 te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 {
-	te_atomic *a = te_atomic_open(path, d);
+	te_atomic *a;
 	unsigned char hd[HNSW_HEADER] = {0};
 	static const unsigned char pad[64];
-	uint32_t u32;
+	uint32_t u32, *order = NULL, *inv = NULL, *ul = NULL;
 	uint64_t u64, off = 0;
+	size_t start[32] = {0}, pos = 0, rows = h->rows;
+	unsigned char *buf = NULL, *lev = NULL;
 	FILE *fp;
 	int bad = 0;
 
-	if (!a)
-		return -1;
+	/* the nodes: the rows by level, highest first, then by row */
+	order = malloc((rows ? rows : 1) * sizeof *order);
+	inv = malloc((rows ? rows : 1) * sizeof *inv);
+	lev = malloc(rows ? rows : 1);
+	buf = malloc(h->recsz);
+	ul = malloc((1 + h->M) * sizeof *ul);
+	if (!order || !inv || !lev || !buf || !ul) {
+		te_diag_set(d, NULL, 0, "out of memory");
+		bad = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < rows; i++)
+		start[h->level[i]]++;
+	for (int l = 31; l >= 0; l--) {
+		size_t n = start[l];
+
+		start[l] = pos;
+		pos += n;
+	}
+	for (size_t i = 0; i < rows; i++)
+		order[start[h->level[i]]++] = (uint32_t)i;
+	for (size_t i = 0; i < rows; i++) {
+		inv[order[i]] = (uint32_t)i;
+		lev[i] = h->level[order[i]];
+	}
+	a = te_atomic_open(path, d);
+	if (!a) {
+		bad = -1;
+		goto out;
+	}
 	fp = te_atomic_fp(a);
-	for (size_t i = 0; i < h->rows; i++)
+	for (size_t i = 0; i < rows; i++)
 		off += (uint64_t)h->level[i] * (1 + h->M);
 	memcpy(hd, HNSW_MAGIC, 8);
 	u32 = HNSW_VERSION;
 	memcpy(hd + 8, &u32, 4);
 	u32 = (uint32_t)h->metric;
 	memcpy(hd + 12, &u32, 4);
-	u64 = h->rows;
+	u64 = rows;
 	memcpy(hd + 16, &u64, 8);
 	u64 = h->dim;
 	memcpy(hd + 24, &u64, 8);
@@ -942,7 +980,7 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	memcpy(hd + 36, &u32, 4);
 	u32 = (uint32_t)h->top;
 	memcpy(hd + 40, &u32, 4);
-	u64 = h->entry;
+	u64 = rows ? inv[h->entry] : 0;
 	memcpy(hd + 48, &u64, 8);
 	u64 = fingerprint(h->v);
 	memcpy(hd + 56, &u64, 8);
@@ -950,27 +988,46 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	u64 = h->recsz;
 	memcpy(hd + 72, &u64, 8);
 	bad |= put(fp, hd, sizeof hd);
-	bad |= put(fp, h->level, h->rows);
-	bad |= put(fp, pad, (64 - (HNSW_HEADER + h->rows) % 64) % 64);
-	bad |= put(fp, h->rec, h->rows * h->recsz);
-	off = 0;
-	for (size_t i = 0; i < h->rows && !bad; i++) {
-		u64 = h->level[i] ? off : 0;
-		bad |= put(fp, &u64, 8);
-		off += (uint64_t)h->level[i] * (1 + h->M);
+	bad |= put(fp, lev, rows);
+	bad |= put(fp, pad, (64 - (HNSW_HEADER + rows) % 64) % 64);
+	for (size_t i = 0; i < rows && !bad; i++) {
+		uint32_t *l = (uint32_t *)(buf + h->loff);
+
+		memcpy(buf, h->rec + (size_t)order[i] * h->recsz, h->recsz);
+		for (size_t j = 0; j < l[0] && j < h->M0; j++)
+			l[1 + j] = inv[l[1 + j]];
+		bad |= put(fp, buf, h->recsz);
 	}
-	for (size_t i = 0; i < h->rows && !bad; i++)
-		if (h->level[i])
-			bad |= put(fp, links(h, (uint32_t)i, 1),
-			           (size_t)h->level[i] * (1 + h->M) * sizeof(uint32_t));
+	off = 0;
+	for (size_t i = 0; i < rows && !bad; i++) {
+		u64 = lev[i] ? off : 0;
+		bad |= put(fp, &u64, 8);
+		off += (uint64_t)lev[i] * (1 + h->M);
+	}
+	for (size_t i = 0; i < rows && !bad; i++)
+		for (int l = 1; l <= lev[i] && !bad; l++) {
+			memcpy(ul, links(h, order[i], l), (1 + h->M) * sizeof *ul);
+			for (size_t j = 0; j < ul[0] && j < h->M; j++)
+				ul[1 + j] = inv[ul[1 + j]];
+			bad |= put(fp, ul, (1 + h->M) * sizeof *ul);
+		}
 	if (off % 2)
 		bad |= put(fp, pad, 4);
+	bad |= put(fp, order, rows * sizeof *order);
+	bad |= put(fp, inv, rows * sizeof *inv);
 	if (bad) {
 		te_diag_set(d, path, 0, "write error: %s", strerror(errno));
 		te_atomic_abort(a);
-		return -1;
+	} else {
+		bad = te_atomic_commit(a, d);
 	}
-	return te_atomic_commit(a, d);
+out:
+	free(order);
+	free(inv);
+	free(lev);
+	free(buf);
+	free(ul);
+	return bad ? -1 : 0;
 }
 
 te_hnsw *
@@ -980,7 +1037,7 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	struct stat st;
 	unsigned char *m;
 	uint32_t version, metric, M, efc, top;
-	uint64_t rows, dim, entry, fp, upn, recsz, need, o_rec, o_uoff, o_up;
+	uint64_t rows, dim, entry, fp, upn, recsz, need, o_rec, o_uoff, o_up, o_perm;
 	te_hnsw *h;
 
 	if (fd < 0) {
@@ -1034,7 +1091,8 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	o_rec = (HNSW_HEADER + rows + 63) / 64 * 64;
 	o_uoff = o_rec + rows * recsz;
 	o_up = o_uoff + rows * 8;
-	need = o_up + (upn * 4 + 7) / 8 * 8;
+	o_perm = o_up + (upn * 4 + 7) / 8 * 8;
+	need = o_perm + rows * 8;
 	if (need != (uint64_t)st.st_size) {
 		te_diag_set(d, path, 0, "truncated or damaged HNSW index (%llu bytes, "
 		            "expected %llu)", (unsigned long long)st.st_size,
@@ -1054,6 +1112,8 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	h->uoff = (uint64_t *)(m + o_uoff);
 	h->upper = (uint32_t *)(m + o_up);
 	h->upper_n = upn;
+	h->perm = (const uint32_t *)(m + o_perm);
+	h->inv = h->perm + rows;
 	if (rows && h->level[entry] != top) {
 		te_diag_set(d, path, 0, "damaged HNSW index");
 		te_hnsw_free(h);
@@ -1113,15 +1173,29 @@ hsearch_worker(void *arg, int tid)
 			break;
 		}
 		for (size_t i = 0; i < c->top.n; i++) {
-			long r = (long)c->top.id[i];
-			int skip = 0;
+			uint32_t id = c->top.id[i];
+			long r = (long)(h->perm ? h->perm[id] : id);
+			int skip = (size_t)r >= h->rows;
 
 			for (size_t e = 0; ex && e < s->nexcl; e++)
 				skip |= ex[e] == r;
 			if (!skip)
 				knn_heap_push(&hp, -c->top.s[i], r);
 		}
-		knn_finish(h->metric, h->rec, h->recsz, 1, h->dim, c->qbuf, hp.h, hp.n);
+		if (h->inv) {
+			/* rows back to nodes for the scores: a damaged table
+			 * loses the hit, never reads beyond the records */
+			size_t kept = 0;
+
+			for (size_t i = 0; i < hp.n; i++) {
+				uint32_t id = h->inv[hp.h[i].row];
+
+				if (id < h->rows && h->perm[id] == (uint32_t)hp.h[i].row)
+					hp.h[kept++] = hp.h[i];
+			}
+			hp.n = kept;
+		}
+		knn_finish(h->metric, h->rec, h->recsz, 1, h->dim, c->qbuf, h->inv, hp.h, hp.n);
 		s->nout[j] = hp.n;
 	}
 }

@@ -163,12 +163,13 @@ ddot(const float *x, const float *y, size_t dim)
  * again. */
 void
 knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
-           const float *q, te_knn_hit *h, size_t n)
+           const float *q, const uint32_t *map, te_knn_hit *h, size_t n)
 {
 	float u[512];
 
 	for (size_t i = 0; i < n; i++) {
-		const float *r = (const float *)((const char *)base + (size_t)h[i].row * stride);
+		size_t at = map ? map[h[i].row] : (size_t)h[i].row;
+		const float *r = (const float *)((const char *)base + at * stride);
 
 		if (m == TE_KNN_METRIC_EUCLIDEAN) {
 			double s = 0;
@@ -600,8 +601,8 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, hp.h,
-		           hp.n);
+		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, NULL,
+		           hp.h, hp.n);
 	}
 done:
 	free(s.tk);
