@@ -334,6 +334,26 @@ main(void)
 				   "a link out of range is skipped, the search goes on");
 				te_hnsw_free(h3);
 			}
+			{
+				/* the node of each row and the row of each node (the
+				 * file's last 8 * 4000 bytes) overwritten: hits are
+				 * lost, nothing is read out of bounds */
+				unsigned char junk[4096];
+				te_hnsw *h3;
+
+				memset(junk, 0xff, sizeof junk);
+				fp = fopen(ipath, "r+");
+				fseek(fp, size - 6000, SEEK_SET);
+				fwrite(junk, 1, sizeof junk, fp);
+				fseek(fp, size - 26000, SEEK_SET);
+				fwrite(junk, 1, sizeof junk, fp);
+				fclose(fp);
+				h3 = te_hnsw_load(ipath, v, &d);
+				ok(h3 && te_hnsw_search(h3, q, nq, k, 64, NULL, 0, 1, ap2, na2,
+				                        &d) == 0,
+				   "a damaged node table loses hits, the search goes on");
+				te_hnsw_free(h3);
+			}
 		}
 		unlink(ipath);
 		te_hnsw_free(h);
