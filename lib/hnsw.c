@@ -39,8 +39,7 @@
  *          a node's vector and its links in one place, as hnswlib has them
  *          upper offsets: rows u64, into the upper table (u32 units)
  *          upper table: per node of level L > 0, L * (1 + M) u32, padded to 8
- *          perm: rows u32, the row of each node
- *          inv: rows u32, the node of each row
+ *          perm: rows u32, the row of each node, padded to 8
  * The nodes are the rows in another order: the highest level first (then by
  * row), so that the upper layers, which every query walks down, lie
  * together at the start of the file and stay in cache; links name nodes.
@@ -70,6 +69,8 @@ typedef struct hctx {
 	float *qbuf;
 	uint32_t *tmp;
 	uint32_t *fresh;
+	uint32_t *node;      /* the node of each hit kept, for its score */
+	size_t nodecap;
 } hctx;
 
 struct te_hnsw {
@@ -88,7 +89,6 @@ struct te_hnsw {
 	uint32_t *upper;
 	uint64_t upper_n;
 	const uint32_t *perm;  /* loaded: node -> row */
-	const uint32_t *inv;   /* loaded: row -> node */
 	void *map;
 	size_t maplen;
 	int populated;
@@ -436,6 +436,7 @@ ctx_release(hctx *c)
 	free(c->qbuf);
 	free(c->tmp);
 	free(c->fresh);
+	free(c->node);
 	pq_release(&c->cand);
 	pq_release(&c->top);
 }
@@ -1014,7 +1015,8 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	if (off % 2)
 		bad |= put(fp, pad, 4);
 	bad |= put(fp, order, rows * sizeof *order);
-	bad |= put(fp, inv, rows * sizeof *inv);
+	if (rows % 2)
+		bad |= put(fp, pad, 4);
 	if (bad) {
 		te_diag_set(d, path, 0, "write error: %s", strerror(errno));
 		te_atomic_abort(a);
@@ -1092,7 +1094,7 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	o_uoff = o_rec + rows * recsz;
 	o_up = o_uoff + rows * 8;
 	o_perm = o_up + (upn * 4 + 7) / 8 * 8;
-	need = o_perm + rows * 8;
+	need = o_perm + (rows * 4 + 7) / 8 * 8;
 	if (need != (uint64_t)st.st_size) {
 		te_diag_set(d, path, 0, "truncated or damaged HNSW index (%llu bytes, "
 		            "expected %llu)", (unsigned long long)st.st_size,
@@ -1113,7 +1115,6 @@ te_hnsw_load(const char *path, te_vecs *v, te_diag *d)
 	h->upper = (uint32_t *)(m + o_up);
 	h->upper_n = upn;
 	h->perm = (const uint32_t *)(m + o_perm);
-	h->inv = h->perm + rows;
 	if (rows && h->level[entry] != top) {
 		te_diag_set(d, path, 0, "damaged HNSW index");
 		te_hnsw_free(h);
@@ -1182,20 +1183,19 @@ hsearch_worker(void *arg, int tid)
 			if (!skip)
 				knn_heap_push(&hp, -c->top.s[i], r);
 		}
-		if (h->inv) {
-			/* rows back to nodes for the scores: a damaged table
-			 * loses the hit, never reads beyond the records */
-			size_t kept = 0;
-
+		if (h->perm) {
+			/* the node of each hit kept, to score it from its record */
 			for (size_t i = 0; i < hp.n; i++) {
-				uint32_t id = h->inv[hp.h[i].row];
-
-				if (id < h->rows && h->perm[id] == (uint32_t)hp.h[i].row)
-					hp.h[kept++] = hp.h[i];
+				c->node[i] = 0;
+				for (size_t t = 0; t < c->top.n; t++)
+					if (h->perm[c->top.id[t]] == (uint32_t)hp.h[i].row) {
+						c->node[i] = c->top.id[t];
+						break;
+					}
 			}
-			hp.n = kept;
 		}
-		knn_finish(h->metric, h->rec, h->recsz, 1, h->dim, c->qbuf, h->inv, hp.h, hp.n);
+		knn_finish(h->metric, h->rec, h->recsz, 1, h->dim, c->qbuf,
+		           h->perm ? c->node : NULL, hp.h, hp.n);
 		s->nout[j] = hp.n;
 	}
 }
@@ -1235,6 +1235,18 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
 				return te_diag_set(d, NULL, 0, "out of memory");
 			}
 			h->nctx++;
+		}
+	}
+	for (int t = 0; t < nt; t++) {
+		hctx *c = &h->ctx[t];
+
+		if (c->nodecap < k) {
+			uint32_t *nn = realloc(c->node, k * sizeof *nn);
+
+			if (!nn)
+				return te_diag_set(d, NULL, 0, "out of memory");
+			c->node = nn;
+			c->nodecap = k;
 		}
 	}
 	s.nt = nt;

@@ -168,7 +168,7 @@ knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t di
 	float u[512];
 
 	for (size_t i = 0; i < n; i++) {
-		size_t at = map ? map[h[i].row] : (size_t)h[i].row;
+		size_t at = map ? map[i] : (size_t)h[i].row;
 		const float *r = (const float *)((const char *)base + at * stride);
 
 		if (m == TE_KNN_METRIC_EUCLIDEAN) {

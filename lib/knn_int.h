@@ -73,9 +73,9 @@ knn_heap_push(knn_heap *hp, float s, long row)
 void knn_heap_sort(knn_heap *hp);
 
 /* Score the hits again in a fixed order and sort them, best first;
- * Euclidean scores become distances.  Row r is at base + i * stride bytes,
- * i = map[r] (r without a map); unit: the rows are already row / |row|
- * (cosine). */
+ * Euclidean scores become distances.  Hit i's row is at base + at * stride
+ * bytes, at = map[i], or its row without a map; unit: the rows are already
+ * row / |row| (cosine). */
 void knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
                 const float *q, const uint32_t *map, te_knn_hit *h, size_t n);
 

@@ -335,9 +335,10 @@ main(void)
 				te_hnsw_free(h3);
 			}
 			{
-				/* the node of each row and the row of each node (the
-				 * file's last 8 * 4000 bytes) overwritten: hits are
-				 * lost, nothing is read out of bounds */
+				/* the row of each node (the file's last 4 * 4000
+				 * bytes) and the upper-layer offsets before it
+				 * overwritten: hits are lost, nothing is read out of
+				 * bounds */
 				unsigned char junk[4096];
 				te_hnsw *h3;
 
