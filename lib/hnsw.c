@@ -560,7 +560,16 @@ search_layer(const te_hnsw *h, hctx *c, const float *q, uint32_t ep, float eps,
 		}
 		for (size_t i = 0; i < nf; i++) {
 			uint32_t n = fresh[i];
-			float s = qscore(h, q, n);
+			float s;
+
+			if (i + 1 < nf) {
+				/* the rest of the next vector while this one is scored */
+				const char *nv = (const char *)vec(h, fresh[i + 1]);
+
+				for (size_t o = 64; o < h->dim * sizeof(float); o += 64)
+					__builtin_prefetch(nv + o);
+			}
+			s = qscore(h, q, n);
 
 			if (c->top.n < ef) {
 				if (pq_push(&c->cand, s, n) < 0 || pq_push(&c->top, -s, n) < 0)
