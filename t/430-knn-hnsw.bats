@@ -46,7 +46,7 @@ setup() {
 	# order) as older knns wrote them
 	local v
 	for v in 1 2; do
-		printf "\\00$v" | dd of="$W.hnsw" bs=1 seek=8 conv=notrunc status=none
+		printf '%b' "\\00$v" | dd of="$W.hnsw" bs=1 seek=8 conv=notrunc status=none
 		run -1 --separate-stderr knn -a "$W" <<<king
 		[[ $stderr == *"HNSW index version $v, this knn reads version 3: rebuild it with --build-index" ]]
 	done
