@@ -19,7 +19,8 @@ build-*: M=16, ef_construction EFC (200), same threads (2) for both; wall
 and CPU seconds.  search: per ef, recall@10 against the exact answers and
 queries per second: knn's whole process (exec, load, all queries, output),
 hnswlib's knn_query call alone; best of 3.  cpu: the same on one thread,
-CPU seconds (steadier on a loaded machine).
+CPU seconds (steadier on a loaded machine).  Each line ends with the
+1-minute load average.
 """
 import importlib.util
 import os
@@ -111,5 +112,5 @@ for ef in [int(e) for e in sys.argv[3].split(",")]:
             best = r if best is None or r[0] < best[0] else best
         s += "  |  hnswlib: recall %.4f, %.3f s wall (%.3f CPU), QPS %.0f  |  wall ratio %.2f" % (
             recall(lab, truth), best[0], best[1], len(q) / best[0], w / best[0])
-    print(s)
+    print(s + "  |  load %.1f" % os.getloadavg()[0])
     sys.stdout.flush()

@@ -192,16 +192,20 @@ flush_batch(void)
 		if (batch[i].nexcl > nex)
 			nex = batch[i].nexcl;
 	ex = malloc(bn * (nex ? nex : 1) * sizeof *ex);
-	qv = malloc(bn * dim * sizeof *qv);
+	/* the cosmul queries are answered one by one, the others in one search
+	 * (of the batch's vectors where they are when there is no cosmul) */
+	for (i = 0; i < bn && !batch[i].cosmul; i++)
+		;
+	qv = i == bn ? bq : malloc(bn * dim * sizeof *qv);
 	vix = malloc(bn * sizeof *vix);
 	if (!ex || !qv || !vix)
 		die("out of memory");
-	/* the cosmul queries are answered one by one, the others in one search */
 	for (i = 0; i < bn; i++) {
 		if (batch[i].cosmul)
 			continue;
 		vix[i] = nv;
-		memcpy(qv + nv * dim, bq + i * dim, dim * sizeof *qv);
+		if (qv != bq)
+			memcpy(qv + nv * dim, bq + i * dim, dim * sizeof *qv);
 		for (j = 0; j < nex; j++)
 			ex[nv * nex + j] = j < batch[i].nexcl ? batch[i].excl[j] : -1;
 		nv++;
@@ -234,7 +238,8 @@ flush_batch(void)
 		free(q->label);
 	}
 	free(ex);
-	free(qv);
+	if (qv != bq)
+		free(qv);
 	free(vix);
 	bn = 0;
 	if (opt.unbuffered)

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -162,12 +163,13 @@ ddot(const float *x, const float *y, size_t dim)
  * again. */
 void
 knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
-           const float *q, te_knn_hit *h, size_t n)
+           const float *q, const uint32_t *map, te_knn_hit *h, size_t n)
 {
 	float u[512];
 
 	for (size_t i = 0; i < n; i++) {
-		const float *r = (const float *)((const char *)base + (size_t)h[i].row * stride);
+		size_t at = map ? map[i] : (size_t)h[i].row;
+		const float *r = (const float *)((const char *)base + at * stride);
 
 		if (m == TE_KNN_METRIC_EUCLIDEAN) {
 			double s = 0;
@@ -203,12 +205,89 @@ knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t di
 			h[i].score = -h[i].score;
 }
 
-/* OpenBLAS (pthreads) starts its thread pool when it is loaded, and the
- * threads spin on sched_yield for a while before they sleep, taking a core
- * from the search.  knn calls BLAS from its own threads, one call each, so
- * the pool is stopped; a later BLAS call asked for threads would start it
- * again.  Weak: another BLAS lacks it. */
-extern int blas_thread_shutdown_(void) __attribute__((weak));
+/* ------------------------------------------------------------- BLAS
+ *
+ * OpenBLAS is opened when a batch first needs sgemm, not when knn starts:
+ * loading it and libgfortran (12000 relocations) and its start-up, which
+ * starts a thread pool, cost more than a whole one-query search of 20000
+ * rows.  A few queries are scored by the dot-product kernel of hnsw.c
+ * instead.  Without a loadable BLAS, the kernel does all of it (slower on
+ * large batches, same results up to rounding in the candidates' order, the
+ * printed scores being computed again by knn_finish). */
+#define KNN_BLAS_MIN 16  /* queries in a search from which sgemm pays */
+
+typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta,
+                         float *c, int ldc);
+static sgemm_fn blas_sgemm;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void
+blas_open(void)
+{
+	static const char *const names[] = {
+		"libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libcblas.so.3",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		void (*set_threads)(int);
+		int (*shutdown)(void);
+		sgemm_fn f;
+
+		if (!lib)
+			continue;
+		*(void **)&f = dlsym(lib, "cblas_sgemm");
+		if (!f) {
+			dlclose(lib);
+			continue;
+		}
+		/* knn calls BLAS from its own threads, one call each: OpenBLAS's
+		 * pool (started when it was loaded; its threads spin on
+		 * sched_yield before they sleep) is stopped */
+		*(void **)&set_threads = dlsym(lib, "openblas_set_num_threads");
+		*(void **)&shutdown = dlsym(lib, "blas_thread_shutdown_");
+		if (set_threads)
+			set_threads(1);
+		if (shutdown)
+			shutdown();
+		blas_sgemm = f;
+		return;
+	}
+}
+
+/* S (m, n; row stride lds) = A (m, dim) * B (n, dim)^T, with the kernel. */
+static void
+gemm_nt_kernel(size_t m, size_t n, size_t dim, const float *A, const float *B, float *S,
+               size_t lds)
+{
+	static knn_dot_fn dot;
+
+	if (!dot)
+		dot = knn_pick_dot();
+	for (size_t t = 0; t < n; t++) {
+		const float *b = B + t * dim;
+
+		for (size_t j = 0; j < m; j++)
+			S[j * lds + t] = dot(A + j * dim, b, dim);
+	}
+}
+
+/* The same by BLAS when use_blas and one can be loaded. */
+static void
+gemm_nt(int use_blas, size_t m, size_t n, size_t dim, const float *A, const float *B,
+        float *S, size_t lds)
+{
+	if (use_blas) {
+		pthread_once(&blas_once, blas_open);
+		if (blas_sgemm) {
+			blas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n,
+			           (int)dim, 1.0f, A, (int)dim, B, (int)dim, 0.0f, S, (int)lds);
+			return;
+		}
+	}
+	gemm_nt_kernel(m, n, dim, A, B, S, lds);
+}
 
 te_knn *
 te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
@@ -233,9 +312,6 @@ te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 		if (!x->sqnorm)
 			goto oom;
 	}
-	openblas_set_num_threads(1);
-	if (blas_thread_shutdown_)
-		blas_thread_shutdown_();
 	return x;
 oom:
 	te_diag_set(d, NULL, 0, "out of memory");
@@ -329,6 +405,7 @@ struct search {
 	/* mode A: threads take query chunks of qb; mode B: one chunk [q0, q0+qn)
 	 * and threads take row blocks into their own heaps (tk) */
 	int mode_b;
+	int blas;            /* sgemm for blocks of 4 queries or more */
 	size_t qb;
 	size_t q0, qn;
 	te_knn_hit *tk;      /* (threads, qn, k) */
@@ -357,16 +434,8 @@ score_block(struct search *s, float *S, size_t j0, size_t nj, size_t r0, size_t 
 
 	ensure_block(x, r0 / BR);
 	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T; for a few queries
-	 * sgemv, which reads the rows where they lie instead of packing them */
-	if (nj < 4)
-		for (size_t j = 0; j < nj; j++)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)nr, (int)dim, 1.0f,
-			            x->data + r0 * dim, (int)dim, s->q + (j0 + j) * dim, 1, 0.0f,
-			            S + j * nr, 1);
-	else
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nj, (int)nr,
-		            (int)dim, 1.0f, s->q + j0 * dim, (int)dim, x->data + r0 * dim,
-		            (int)dim, 0.0f, S, (int)nr);
+	 * the dot kernel, which reads the rows where they lie */
+	gemm_nt(s->blas && nj >= 4, nj, nr, dim, s->q + j0 * dim, x->data + r0 * dim, S, nr);
 	for (size_t j = 0; j < nj; j++) {
 		knn_heap hp = {heaps + j * k, cnt[j], k};
 		const float *row = S + j * nr;
@@ -482,6 +551,9 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	s.nexcl = nexcl;
 	s.out = out;
 	s.nout = nout;
+	s.blas = nq >= KNN_BLAS_MIN;
+	if (s.blas)  /* opened here, before the threads start */
+		pthread_once(&blas_once, blas_open);
 	if (nt > 1 && (nq + nt - 1) / (size_t)nt < 16) {
 		/* few queries: split the rows between threads, merge their heaps */
 		size_t nblocks = (limit + BR - 1) / BR;
@@ -529,8 +601,8 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	for (size_t j = 0; j < nq; j++) {
 		knn_heap hp = {out + j * k, nout[j], k};
 
-		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, hp.h,
-		           hp.n);
+		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, NULL,
+		           hp.h, hp.n);
 	}
 done:
 	free(s.tk);
@@ -703,9 +775,7 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 		size_t nr = x->rows - r0 < BR ? x->rows - r0 : BR;
 
 		/* S (nt, nr) = T (nt, dim) * X[r0:r0+nr]^T */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nt, (int)nr,
-		            (int)dim, 1.0f, T, (int)dim, x->data + r0 * dim, (int)dim, 0.0f,
-		            S, (int)nr);
+		gemm_nt(1, nt, nr, dim, T, x->data + r0 * dim, S, nr);
 		for (size_t t = 0; t < nr; t++) {
 			size_t r = r0 + t;
 			float n = x->norm[r], p = 1.0f, m = 1.0f, sc;

@@ -73,16 +73,21 @@ knn_heap_push(knn_heap *hp, float s, long row)
 void knn_heap_sort(knn_heap *hp);
 
 /* Score the hits again in a fixed order and sort them, best first;
- * Euclidean scores become distances.  Row r is at base + r * stride bytes;
- * unit: the rows are already row / |row| (cosine). */
+ * Euclidean scores become distances.  Hit i's row is at base + at * stride
+ * bytes, at = map[i], or its row without a map; unit: the rows are already
+ * row / |row| (cosine). */
 void knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
-                const float *q, te_knn_hit *h, size_t n);
+                const float *q, const uint32_t *map, te_knn_hit *h, size_t n);
 
 /* float32 Euclidean norm, accumulated in double and rounded once. */
 float knn_norm(const float *x, size_t dim);
 
 /* Worker threads for a parallel loop: fn(arg, tid) for tid in [0, n). */
 int knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
+
+/* The float32 dot product kernel for this CPU (AVX-512, AVX2+FMA or C). */
+typedef float (*knn_dot_fn)(const float *a, const float *b, size_t n);
+knn_dot_fn knn_pick_dot(void);
 
 /* One per online CPU when threads <= 0. */
 int knn_threads(int threads);

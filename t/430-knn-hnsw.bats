@@ -42,10 +42,14 @@ setup() {
 
 @test "an index of another format version is refused with how to rebuild it" {
 	knn --build-index "$W"
-	# version 1 (links apart from the vectors) as an older knn wrote it
-	printf '\001' | dd of="$W.hnsw" bs=1 seek=8 conv=notrunc status=none
-	run -1 --separate-stderr knn -a "$W" <<<king
-	[[ $stderr == *"HNSW index version 1, this knn reads version 2: rebuild it with --build-index" ]]
+	# versions 1 (links apart from the vectors) and 2 (nodes in row
+	# order) as older knns wrote them
+	local v
+	for v in 1 2; do
+		printf '%b' "\\00$v" | dd of="$W.hnsw" bs=1 seek=8 conv=notrunc status=none
+		run -1 --separate-stderr knn -a "$W" <<<king
+		[[ $stderr == *"HNSW index version $v, this knn reads version 3: rebuild it with --build-index" ]]
+	done
 	knn --build-index "$W"
 	run -0 knn -a -k 1 "$W" <<<king
 }

@@ -280,6 +280,32 @@ main(void)
 				same &= na[i] == na2[i] && ap[i * k + a].row == ap2[i * k + a].row &&
 				        ap[i * k + a].score == ap2[i * k + a].score;
 		ok(h2 && same, "the loaded index answers as the built one");
+		if (m == 0 && h2) {
+			/* more queries than the 16-bit visited tags count: the tags
+			 * wrap around, and the answers do not change */
+			const size_t nw = 66000;
+			float *qw = malloc(nw * 24 * sizeof *qw);
+			te_knn_hit *aw = malloc(nw * k * sizeof *aw);
+			size_t *nwo = malloc(nw * sizeof *nwo);
+			int wsame = qw && aw && nwo;
+
+			for (size_t i = 0; wsame && i < nw; i++)
+				memcpy(qw + i * 24, q + (i % nq) * 24, 24 * sizeof *qw);
+			wsame = wsame && te_hnsw_search(h2, q, nq, k, 10, NULL, 0, 1, ap2, na2,
+			                                &d) == 0;
+			wsame = wsame && te_hnsw_search(h2, qw, nw, k, 10, NULL, 0, 1, aw, nwo,
+			                                &d) == 0;
+			for (size_t i = 0; wsame && i < nw; i++)
+				for (size_t a = 0; a < na2[i % nq]; a++)
+					wsame &= nwo[i] == na2[i % nq] &&
+					         aw[i * k + a].row == ap2[(i % nq) * k + a].row;
+			ok(wsame, "%zu queries on one context (the visited tags wrap) answer "
+			   "alike", nw);
+			free(qw);
+			free(aw);
+			free(nwo);
+			te_hnsw_search(h2, q, nq, k, 64, NULL, 0, 1, ap2, na2, &d);
+		}
 		if (m == 0) {
 			/* a truncated copy and a flipped link are refused */
 			FILE *fp = fopen(ipath, "r+");
@@ -306,6 +332,27 @@ main(void)
 				ok(h3 && te_hnsw_search(h3, q, nq, k, 64, NULL, 0, 1, ap2, na2,
 				                        &d) == 0 && na2[0] == k,
 				   "a link out of range is skipped, the search goes on");
+				te_hnsw_free(h3);
+			}
+			{
+				/* the row of each node (the file's last 4 * 4000
+				 * bytes) and the upper-layer offsets before it
+				 * overwritten: hits are lost, nothing is read out of
+				 * bounds */
+				unsigned char junk[4096];
+				te_hnsw *h3;
+
+				memset(junk, 0xff, sizeof junk);
+				fp = fopen(ipath, "r+");
+				fseek(fp, size - 6000, SEEK_SET);
+				fwrite(junk, 1, sizeof junk, fp);
+				fseek(fp, size - 26000, SEEK_SET);
+				fwrite(junk, 1, sizeof junk, fp);
+				fclose(fp);
+				h3 = te_hnsw_load(ipath, v, &d);
+				ok(h3 && te_hnsw_search(h3, q, nq, k, 64, NULL, 0, 1, ap2, na2,
+				                        &d) == 0,
+				   "a damaged node table loses hits, the search goes on");
 				te_hnsw_free(h3);
 			}
 		}
