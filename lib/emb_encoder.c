@@ -15,8 +15,6 @@
 
 /* ---------------------------------------------------------- kernels */
 
-int emb_force_scalar;
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
 #include <immintrin.h>
 #define HAVE_AVX2 1

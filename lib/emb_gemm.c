@@ -8,6 +8,9 @@
 
 #include "emb_int.h"
 
+/* set by the tests: the scalar paths everywhere (emb_int.h) */
+int emb_force_scalar;
+
 #define NR 32
 #define MR 12
 #ifndef KC

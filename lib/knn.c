@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
+#include "emb_int.h"
 #include "knn_int.h"
 #include "tokemb.h"
 
@@ -19,6 +20,8 @@
  * is 4 MiB and stays in L2/L3 while it is scanned. */
 #define BR 4096
 #define QB 256
+#define QBP 1024	/* queries a thread takes at once with the packed kernel */
+#define SB 1024		/* rows packed and multiplied at once by it */
 
 struct te_knn {
 	te_vecs *v;
@@ -406,6 +409,7 @@ struct search {
 	 * and threads take row blocks into their own heaps (tk) */
 	int mode_b;
 	int blas;            /* sgemm for blocks of 4 queries or more */
+	int pack;            /* or tokemb's packed AVX-512 kernel (emb_gemm.c) */
 	size_t qb;
 	size_t q0, qn;
 	te_knn_hit *tk;      /* (threads, qn, k) */
@@ -423,26 +427,117 @@ excluded(const long *ex, size_t n, long row)
 	return 0;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
+#include <immintrin.h>
+
+/* Cosine (norm given) or dot scores of one row of S, 16 at a time: only
+ * those not below the heap's worst (all while the heap is not full) are
+ * offered, one by one as the scalar loop does, with the same values (a
+ * division is correctly rounded in both).  Returns the columns done. */
+__attribute__((target("avx512f"))) static size_t
+select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_heap *hp,
+              const long *ex, size_t nexcl)
+{
+	size_t t;
+
+	for (t = 0; t + 16 <= nr; t += 16) {
+		__m512 sc = _mm512_loadu_ps(row + t);
+		__mmask16 m;
+
+		if (norm) {
+			__m512 n = _mm512_loadu_ps(norm + t);
+
+			sc = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_GT_OQ),
+			                         sc, n);
+		}
+		m = hp->n < hp->k ? 0xffff :
+		    _mm512_cmp_ps_mask(sc, _mm512_set1_ps(hp->h[0].score), _CMP_NLT_UQ);
+		while (m) {
+			int i = __builtin_ctz(m);
+			float v[16];
+			long r = (long)(r0 + t + (size_t)i);
+
+			_mm512_storeu_ps(v, sc);
+			m &= (__mmask16)(m - 1);
+			if (hp->n == hp->k && v[i] < hp->h[0].score)
+				continue;
+			if (ex && excluded(ex, nexcl, r))
+				continue;
+			knn_heap_push(hp, v[i], r);
+			if (hp->n == hp->k)	/* a higher bar for the rest */
+				m &= _mm512_cmp_ps_mask(sc, _mm512_set1_ps(hp->h[0].score), _CMP_NLT_UQ);
+		}
+	}
+	return t;
+}
+
+typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_heap *,
+                            const long *, size_t);
+static select_fn simd_select;
+
+__attribute__((constructor)) static void
+pick_select(void)
+{
+	if (__builtin_cpu_supports("avx512f"))
+		simd_select = select_avx512;
+}
+#else
+static size_t (*const simd_select)(const float *, const float *, size_t, size_t, knn_heap *,
+                                   const long *, size_t) = NULL;
+#endif
+
+static void select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0,
+                         size_t nr, te_knn_hit *heaps, size_t *cnt);
+
 /* Score rows [r0, r0+nr) against queries [j0, j0+nj) and offer them to the
  * heaps heaps[j - j0] (each k slots, counts in cnt). */
 static void
-score_block(struct search *s, float *S, size_t j0, size_t nj, size_t r0, size_t nr,
+score_block(struct search *s, float *S, float *pk, size_t j0, size_t nj, size_t r0, size_t nr,
             te_knn_hit *heaps, size_t *cnt)
 {
 	te_knn *x = s->x;
-	size_t dim = x->dim, k = s->k;
+	size_t dim = x->dim;
 
 	ensure_block(x, r0 / BR);
 	/* S (nj, nr) = Q[j0:j0+nj] (nj, dim) * X[r0:r0+nr]^T; for a few queries
 	 * the dot kernel, which reads the rows where they lie */
+	if (pk && nj >= 4) {
+		/* SB rows at a time packed in panels of 32 (a copy of them), then
+		 * multiplied with no repacking and no zero-fill of S, which stays
+		 * small enough for the cache */
+		for (size_t a = 0; a < nr; a += SB) {
+			size_t m = nr - a < SB ? nr - a : SB;
+
+			emb_pack(x->data + (r0 + a) * dim, m, dim, pk, 0);
+			emb_pack_pad(pk, m, dim);
+			emb_gemm_packed(s->q + j0 * dim, nj, dim, pk, m, S, 0, 0, (m + 31) / 32);
+			select_block(s, S, j0, nj, r0 + a, m, heaps, cnt);
+		}
+		return;
+	}
 	gemm_nt(s->blas && nj >= 4, nj, nr, dim, s->q + j0 * dim, x->data + r0 * dim, S, nr);
+	select_block(s, S, j0, nj, r0, nr, heaps, cnt);
+}
+
+/* The hits of S (nj, nr) for queries j0.. and rows r0.. into their heaps. */
+static void
+select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, size_t nr,
+             te_knn_hit *heaps, size_t *cnt)
+{
+	te_knn *x = s->x;
+	size_t k = s->k;
+
 	for (size_t j = 0; j < nj; j++) {
 		knn_heap hp = {heaps + j * k, cnt[j], k};
 		const float *row = S + j * nr;
 		const long *ex = s->excl ? s->excl + (j0 + j) * s->nexcl : NULL;
 		float qs = s->qsq ? s->qsq[j0 + j] : 0;
+		size_t t = 0;
 
-		for (size_t t = 0; t < nr; t++) {
+		if (k && x->metric != TE_KNN_METRIC_EUCLIDEAN && simd_select)
+			t = simd_select(x->metric == TE_KNN_METRIC_COSINE ? x->norm + r0 : NULL, row, nr,
+			                r0, &hp, ex, s->nexcl);
+		for (; t < nr; t++) {
 			float sc = row[t];
 			long r = (long)(r0 + t);
 
@@ -473,8 +568,14 @@ search_worker(void *arg, int tid)
 	struct search *s = arg;
 	size_t rows = s->limit, nblocks = (rows + BR - 1) / BR;
 	size_t qmax = s->mode_b ? s->qn : s->qb;
-	float *S = malloc((qmax < QB ? qmax : QB) * BR * sizeof *S);
+	float *S = malloc((s->pack ? qmax * SB : (qmax < QB ? qmax : QB) * BR) * sizeof *S);
+	float *pk = NULL;
 
+	if (S && s->pack &&
+	    !(pk = aligned_alloc(64, emb_pack_floats(SB, s->x->dim) * sizeof *pk))) {
+		free(S);
+		S = NULL;
+	}
 	if (!S) {
 		__atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
 		return;
@@ -488,7 +589,8 @@ search_worker(void *arg, int tid)
 			for (size_t b = 0; b < nblocks; b++) {
 				size_t r0 = b * BR, nr = rows - r0 < BR ? rows - r0 : BR;
 
-				score_block(s, S, j0, nj, r0, nr, s->out + j0 * s->k, s->nout + j0);
+				score_block(s, S, pk, j0, nj, r0, nr, s->out + j0 * s->k,
+				            s->nout + j0);
 			}
 		}
 	} else {
@@ -498,10 +600,11 @@ search_worker(void *arg, int tid)
 		while ((b = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < nblocks) {
 			size_t r0 = b * BR, nr = rows - r0 < BR ? rows - r0 : BR;
 
-			score_block(s, S, s->q0, s->qn, r0, nr, heaps, cnt);
+			score_block(s, S, pk, s->q0, s->qn, r0, nr, heaps, cnt);
 		}
 	}
 	free(S);
+	free(pk);
 }
 
 int
@@ -551,7 +654,8 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	s.nexcl = nexcl;
 	s.out = out;
 	s.nout = nout;
-	s.blas = nq >= KNN_BLAS_MIN;
+	s.pack = nq >= KNN_BLAS_MIN && emb_gemm_available();
+	s.blas = nq >= KNN_BLAS_MIN && !s.pack;
 	if (s.blas)  /* opened here, before the threads start */
 		pthread_once(&blas_once, blas_open);
 	if (nt > 1 && (nq + nt - 1) / (size_t)nt < 16) {
@@ -589,7 +693,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	} else {
 		size_t per = (nq + nt - 1) / (size_t)nt;
 
-		s.qb = per < QB ? per : QB;
+		s.qb = per < (s.pack ? QBP : QB) ? per : s.pack ? QBP : QB;
 		ensure_all(x, limit);  /* threads share the blocks here */
 		if (knn_parallel(nt, search_worker, &s) < 0)
 			s.failed = 1;
