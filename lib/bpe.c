@@ -38,6 +38,8 @@ tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
 	return 0;
 }
 
+#define PC_BITS 12	/* the pair table: 4096 entries at most */
+
 /* Scratch space for one word, kept per thread.  The candidate merges are
  * a heap of rank << 32 | left symbol; the pair at a symbol l (its rank and
  * merged id) is in prank[l] and pmerged[l], so an entry is stale when its
@@ -57,7 +59,7 @@ typedef struct bpe_ws {
 	 * sorting a bucket, wnext the next symbol of the bucket walked */
 	uint32_t *bnx, *bpv, *bhead, *btail, *rh, *bs, wnext;
 	uint8_t *bdirty, *binh;
-	size_t nr, rcap, rhn;
+	size_t nr, rhn;
 	void *blk;			/* the block all but the per-rank arrays live in */
 	size_t blk_size;
 	int blk_mapped;
@@ -66,7 +68,7 @@ typedef struct bpe_ws {
 	 * bytes, i.e. no byte was replaced by <unk> in a tiktoken word) */
 	int pc_on, pc_bits;
 	int32_t pc_gen;			/* the te_tok the table is for; 0 one word */
-	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << 12];	/* PC_BITS */
+	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << PC_BITS];
 	uint32_t bcur;
 } bpe_ws;
 
@@ -75,7 +77,6 @@ uint32_t tk_bpe_bq_rank_max = (uint32_t)1 << 23;	/* per-rank arrays up to 80 MB 
 int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
-
 
 /* All the arrays of a word in one block: a large one is mapped with huge
  * pages asked for (a 500 KB word needs ~40 MB of scratch, and first
@@ -92,7 +93,7 @@ ws_block_free(void)
 		free(ws.blk);
 	ws.blk = NULL;
 	ws.blk_size = 0;
-	ws.cap = ws.hcap = ws.rcap = 0;
+	ws.cap = ws.hcap = 0;
 }
 
 static int
@@ -132,7 +133,7 @@ ws_reserve(size_t n)
 	CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
 #undef CARVE
 	ws.cap = cap;
-	ws.hcap = ws.rcap = 3 * cap;
+	ws.hcap = 3 * cap;
 	return 0;
 }
 
@@ -211,7 +212,6 @@ heap_pop(void)
  * lowest rank is taken again, so the order is (rank, position) as with
  * the heap. */
 #define BQ_NIL UINT32_MAX
-#define PC_BITS 12
 
 /* Make room for ranks below r + 1; new buckets are empty. */
 static int

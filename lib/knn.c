@@ -427,6 +427,9 @@ excluded(const long *ex, size_t n, long row)
 	return 0;
 }
 
+typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_heap *,
+                            const long *, size_t);
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
 #include <immintrin.h>
 
@@ -450,14 +453,16 @@ select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_hea
 			sc = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_GT_OQ),
 			                         sc, n);
 		}
+		float v[16];
+
 		m = hp->n < hp->k ? 0xffff :
 		    _mm512_cmp_ps_mask(sc, _mm512_set1_ps(hp->h[0].score), _CMP_NLT_UQ);
+		if (m)
+			_mm512_storeu_ps(v, sc);
 		while (m) {
 			int i = __builtin_ctz(m);
-			float v[16];
 			long r = (long)(r0 + t + (size_t)i);
 
-			_mm512_storeu_ps(v, sc);
 			m &= (__mmask16)(m - 1);
 			if (hp->n == hp->k && v[i] < hp->h[0].score)
 				continue;
@@ -471,19 +476,17 @@ select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_hea
 	return t;
 }
 
-typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_heap *,
-                            const long *, size_t);
-static select_fn simd_select;
-
-__attribute__((constructor)) static void
+static select_fn
 pick_select(void)
 {
-	if (__builtin_cpu_supports("avx512f"))
-		simd_select = select_avx512;
+	return __builtin_cpu_supports("avx512f") ? select_avx512 : NULL;
 }
 #else
-static size_t (*const simd_select)(const float *, const float *, size_t, size_t, knn_heap *,
-                                   const long *, size_t) = NULL;
+static select_fn
+pick_select(void)
+{
+	return NULL;
+}
 #endif
 
 static void select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0,
@@ -526,6 +529,7 @@ select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, 
 {
 	te_knn *x = s->x;
 	size_t k = s->k;
+	select_fn simd_select = pick_select();
 
 	for (size_t j = 0; j < nj; j++) {
 		knn_heap hp = {heaps + j * k, cnt[j], k};

@@ -1498,34 +1498,32 @@ cpool_str(const te_tok *t, uint32_t off, uint32_t n)
 	return t->cpool + off;
 }
 
-const char *
-tk_piece_of(const te_tok *t, int32_t id, size_t *n)
+/* String id of a table: from its pointers when built, else from the
+ * mapped cache's pool (checked); NULL when there is none. */
+static const char *
+str_of(const te_tok *t, char *const *ptr, const uint32_t *len, const uint32_t *off,
+       int32_t id, size_t *n)
 {
 	const char *s;
 
-	if (t->piece) {
-		*n = t->piece_n[id];
-		return t->piece[id];
-	}
-	if (!t->cpoff || !(s = cpool_str(t, t->cpoff[id], t->piece_n[id])))
+	if (ptr)
+		s = ptr[id];
+	else if (!off || !(s = cpool_str(t, off[id], len[id])))
 		return NULL;
-	*n = t->piece_n[id];
+	*n = len[id];
 	return s;
+}
+
+const char *
+tk_piece_of(const te_tok *t, int32_t id, size_t *n)
+{
+	return str_of(t, t->piece, t->piece_n, t->cpoff, id, n);
 }
 
 const char *
 tk_bytes_of(const te_tok *t, int32_t id, size_t *n)
 {
-	const char *s;
-
-	if (t->bytes) {
-		*n = t->bytes_n[id];
-		return t->bytes[id];
-	}
-	if (!t->cboff || !(s = cpool_str(t, t->cboff[id], t->bytes_n[id])))
-		return NULL;
-	*n = t->bytes_n[id];
-	return s;
+	return str_of(t, t->bytes, t->bytes_n, t->cboff, id, n);
 }
 
 const char *
@@ -1544,11 +1542,8 @@ te_tok_piece(const te_tok *t, int32_t id, size_t *len)
 long
 te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap)
 {
-	const char *s;
-	size_t n;
-
-	const char *b;
-	size_t bn;
+	const char *s, *b;
+	size_t n, bn;
 
 	if (id < 0 || (size_t)id >= t->nvocab || !(s = tk_piece_of(t, id, &n)))
 		return -1;

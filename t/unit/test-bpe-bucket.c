@@ -249,16 +249,6 @@ generated(const char *dir, unsigned seed0)
 	unlink(tpath);
 }
 
-static int
-exists(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-
-	if (fp)
-		fclose(fp);
-	return fp != NULL;
-}
-
 int
 main(void)
 {
@@ -288,7 +278,7 @@ main(void)
 			continue;
 		}
 		snprintf(path, sizeof path, "%s/%s", D, real[i][1]);
-		if (exists(path))
+		if (!access(path, R_OK))
 			one(real[i][0], path, 150, 5000);
 		else
 			printf("# %s absent: %s skipped\n", path, real[i][0]);
