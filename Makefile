@@ -53,7 +53,7 @@ CU_SRC = $(wildcard lib/*_cuda.cu)
 endif
 
 PROGS   = $(basename $(notdir $(wildcard cmd/*.c)))
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(wildcard lib/*.c lib/tok/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o) $(CU_SRC:lib/%.cu=$(BUILD)/lib/%.o)
 CMD_COMMON = $(BUILD)/cmd/common/common.o
 BINS    = $(PROGS:%=$(BUILD)/bin/%)
@@ -132,4 +132,4 @@ lint:
 clean:
 	rm -rf build build-san build-cuda build-san-cuda
 
--include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

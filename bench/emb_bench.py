@@ -17,7 +17,7 @@ peak RSS of each process, the ratio, and the max abs difference of the last
 hidden states on the first sentences (the two must agree).
 
 On an x86-64 CPU with AVX-512, emb-token's matrix products run on its own
-packed-weight kernel (lib/emb_gemm.c), not OpenBLAS, so OPENBLAS_CORETYPE
+packed-weight kernel (lib/kern.c), not OpenBLAS, so OPENBLAS_CORETYPE
 (set to Haswell on the dev machines) changes only PyTorch's side: run it
 both ways, e.g. env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3
 bench/emb_bench.py --short 512 --long 32.  On a busy machine compare the

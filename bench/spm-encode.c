@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spm_int.h"
+#include "tok/spm_int.h"
 
 int
 main(int argc, char **argv)
 {
 	int count = 0, whole = 0;
 	te_diag d = {0};
-	te_spm *m;
+	tk_spm *m;
 	te_ids ids = {0};
 	char *line = NULL;
 	size_t cap = 0, total = 0;
@@ -33,12 +33,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (strlen(argv[1]) > 5 && !strcmp(argv[1] + strlen(argv[1]) - 5, ".gguf")) {
-		te_gguf_vocab *g = te_gguf_vocab_load(argv[1], &d);
+		tk_gguf_vocab *g = tk_gguf_vocab_load(argv[1], &d);
 
-		m = g ? te_spm_from_gguf(g, &d) : NULL;
-		te_gguf_vocab_free(g);
+		m = g ? tk_spm_from_gguf(g, &d) : NULL;
+		tk_gguf_vocab_free(g);
 	} else
-		m = te_spm_load(argv[1], &d);
+		m = tk_spm_load(argv[1], &d);
 	if (!m) {
 		fprintf(stderr, "spm-encode: %s: %s\n", d.file, d.msg);
 		return 1;
@@ -52,7 +52,7 @@ main(int argc, char **argv)
 		if (n > 0 && line[n - 1] == (whole ? '\0' : '\n'))
 			n--;
 		ids.n = 0;
-		if (te_spm_encode(m, line, (size_t)n, 0, &ids, NULL, &d) < 0) {
+		if (tk_spm_encode(m, line, (size_t)n, 0, &ids, NULL, &d) < 0) {
 			fprintf(stderr, "spm-encode: %s\n", d.msg);
 			return 1;
 		}
@@ -64,6 +64,6 @@ main(int argc, char **argv)
 		printf("%zu\n", total);
 	free(line);
 	te_ids_release(&ids);
-	te_spm_free(m);
+	tk_spm_free(m);
 	return 0;
 }

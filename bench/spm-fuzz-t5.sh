@@ -1,7 +1,7 @@
 #!/bin/sh
 # spm-fuzz-t5.sh: random texts through t5-small's tokenizer.json (Unigram,
 # Precompiled normalizer) in tokemb (bench/unigram-t5, libtokemb's
-# te_precompiled_normalize + te_unigram_encode) and in Hugging Face
+# tk_precompiled_normalize + tk_unigram_encode) and in Hugging Face
 # tokenizers (npm tokenizers@0.23.2); prints how many differ, and times both.
 # Usage: bench/spm-fuzz-t5.sh [COUNT [TOKEMB_DATA]]   (after make)
 set -eu

@@ -65,7 +65,7 @@ fi
 # ---- inputs
 zcat "$D/corpora/gcide.dict.dz" | iconv -f utf-8 -t utf-8 -c | head -c "$bytes" | sed '$d' >"$W/prose"
 while [ "$(stat -c %s "$W/code" 2>/dev/null || echo 0)" -lt "$bytes" ]; do
-	cat lib/*.c lib/*.h cmd/*.c >>"$W/code"
+	cat lib/*.c lib/*.h lib/tok/*.c lib/tok/*.h cmd/*.c >>"$W/code"
 done
 /usr/bin/python3 - "$W/multi" "$bytes" <<'PY'
 import json, sys, glob

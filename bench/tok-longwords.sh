@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Long words (pre-tokens of 100-6000 characters: runs, small alphabets,
 # periodic patterns with mutations, mixed scripts and emoji), the case
-# tok-encode merges with a bucket per rank instead of a heap (lib/bpe.c):
+# tok-encode merges with a bucket per rank instead of a heap (lib/tok/bpe.c):
 # ids compared with Hugging Face tokenizers (npm, native) for every
 # byte-level BPE tokenizer.json and phi-3 (byte fallback), and with native
 # tiktoken for cl100k and o200k.  Prints one line per tokenizer.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spm_int.h"
+#include "tok/spm_int.h"
 
 static size_t
 ws_len(const char *s, size_t n)
@@ -43,9 +43,9 @@ main(int argc, char **argv)
 	const char **pieces;
 	double *scores;
 	te_diag d = {0};
-	te_precompiled *pc;
-	te_unigram *u;
-	te_spm_buf nb = {0}, word = {0};
+	tk_precompiled *pc;
+	tk_unigram *u;
+	tk_spm_buf nb = {0}, word = {0};
 	te_ids ids = {0};
 
 	if (argc != 3) {
@@ -75,10 +75,10 @@ main(int argc, char **argv)
 		i++;
 	}
 	x = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "normalizer"), "precompiled_charsmap");
-	pc = te_precompiled_from_base64(x->valuestring, strlen(x->valuestring), &d);
-	u = te_unigram_new(nv, pieces, NULL, scores, NULL,
+	pc = tk_precompiled_from_base64(x->valuestring, strlen(x->valuestring), &d);
+	u = tk_unigram_new(nv, pieces, NULL, scores, NULL,
 	                   (int32_t)cJSON_GetObjectItem(model, "unk_id")->valuedouble,
-	                   0, TE_UNIGRAM_HF, &d);
+	                   0, TK_UNIGRAM_HF, &d);
 	if (!pc || !u) {
 		fprintf(stderr, "unigram-t5: %s\n", d.msg);
 		return 1;
@@ -89,7 +89,7 @@ main(int argc, char **argv)
 			n--;
 		ids.n = 0;
 		nb.n = 0;
-		te_precompiled_normalize(pc, line, (size_t)n, &nb, NULL, NULL, &d);
+		tk_precompiled_normalize(pc, line, (size_t)n, &nb, NULL, NULL, &d);
 		for (size_t a = 0; a < nb.n;) {
 			size_t w, b;
 
@@ -101,27 +101,27 @@ main(int argc, char **argv)
 			while (b < nb.n && !ws_len(nb.v + b, nb.n - b))
 				b++;
 			word.n = 0;
-			te_spm_buf_add(&word, "\xe2\x96\x81", 3);
-			te_spm_buf_add(&word, nb.v + a, b - a);
+			tk_spm_buf_add(&word, "\xe2\x96\x81", 3);
+			tk_spm_buf_add(&word, nb.v + a, b - a);
 			{
 				size_t s0 = 0;
 
 				for (size_t k = 3; k + 3 <= word.n; k++)
 					if (memcmp(word.v + k, "\xe2\x96\x81", 3) == 0) {
-						te_unigram_encode(u, word.v + s0, k - s0, &ids, NULL, &d);
+						tk_unigram_encode(u, word.v + s0, k - s0, &ids, NULL, &d);
 						s0 = k;
 					}
-				te_unigram_encode(u, word.v + s0, word.n - s0, &ids, NULL, &d);
+				tk_unigram_encode(u, word.v + s0, word.n - s0, &ids, NULL, &d);
 			}
 			a = b;
 		}
 		te_ids_write(stdout, ids.v, ids.n);
 	}
 	te_ids_release(&ids);
-	te_spm_buf_release(&nb);
-	te_spm_buf_release(&word);
-	te_unigram_free(u);
-	te_precompiled_free(pc);
+	tk_spm_buf_release(&nb);
+	tk_spm_buf_release(&word);
+	tk_unigram_free(u);
+	tk_precompiled_free(pc);
 	free(pieces);
 	free(scores);
 	free(line);

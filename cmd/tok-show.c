@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "show_int.h"
 
 static const char usage_line[] =
 	"tok-show [-hilsz] -m MODEL [-m MODEL]... [--color[=WHEN]] [--sep STR]\n"

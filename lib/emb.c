@@ -17,7 +17,7 @@ cJSON *
 emb_json_load(const char *path, te_diag *d)
 {
 	size_t len;
-	char *text = te_read_file(path, 256u << 20, &len, d);
+	char *text = ut_read_file(path, 256u << 20, &len, d);
 	cJSON *j;
 
 	if (!text)

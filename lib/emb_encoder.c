@@ -24,7 +24,7 @@
 static int
 use_avx2(void)
 {
-	return !emb_force_scalar && __builtin_cpu_supports("avx2") &&
+	return !kern_force_scalar && __builtin_cpu_supports("avx2") &&
 	       __builtin_cpu_supports("fma");
 }
 
@@ -240,7 +240,7 @@ emb_gelu(float *x, size_t n)
 		bias_gelu_avx2(x, 1, n, NULL);
 		return;
 	}
-	if (!emb_force_scalar) {
+	if (!kern_force_scalar) {
 		const __m128 half = _mm_set1_ps(0.5f), one = _mm_set1_ps(1.0f),
 		             r2 = _mm_set1_ps((float)M_SQRT1_2);
 
@@ -888,7 +888,7 @@ gemm_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	gemm_ctx *g = p;
 
-	emb_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
+	kern_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
 }
 
 /* y (n, out) = x (n, in) W^T (+ y when accumulate): the packed weights where
@@ -897,7 +897,7 @@ static void
 gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_t out,
      float *y, int accumulate, int threads)
 {
-	if (pk && emb_gemm_available()) {
+	if (pk && kern_gemm_available()) {
 		gemm_ctx g = {x, pk, n, in, out, y, accumulate};
 
 		par_for(threads, (out + 31) / 32, gemm_range, &g);
@@ -907,13 +907,13 @@ gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_
 	            x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
 }
 
-/* Pack every layer's weights for emb_gemm_packed, once. */
+/* Pack every layer's weights for kern_gemm_packed, once. */
 static int
 pack_weights(te_emb *m)
 {
 	size_t H = m->hidden, F = m->ffn;
-	size_t a = emb_pack_floats(3 * H, H), b = emb_pack_floats(H, H),
-	       c = emb_pack_floats(F, H), e = emb_pack_floats(H, F);
+	size_t a = kern_pack_floats(3 * H, H), b = kern_pack_floats(H, H),
+	       c = kern_pack_floats(F, H), e = kern_pack_floats(H, F);
 
 	for (size_t li = 0; li < m->layers; li++) {
 		emb_layer *l = &m->layer[li];
@@ -934,16 +934,16 @@ pack_weights(te_emb *m)
 		l->pk_o = l->pk_qkv + a;
 		l->pk_i = l->pk_o + b;
 		l->pk_o2 = l->pk_i + c;
-		emb_pack(l->wq, H, H, l->pk_qkv, 0);
-		emb_pack(l->wk, H, H, l->pk_qkv, H);
-		emb_pack(l->wv, H, H, l->pk_qkv, 2 * H);
-		emb_pack_pad(l->pk_qkv, 3 * H, H);
-		emb_pack(l->wo, H, H, l->pk_o, 0);
-		emb_pack_pad(l->pk_o, H, H);
-		emb_pack(l->wi, F, H, l->pk_i, 0);
-		emb_pack_pad(l->pk_i, F, H);
-		emb_pack(l->wo2, H, F, l->pk_o2, 0);
-		emb_pack_pad(l->pk_o2, H, F);
+		kern_pack(l->wq, H, H, l->pk_qkv, 0);
+		kern_pack(l->wk, H, H, l->pk_qkv, H);
+		kern_pack(l->wv, H, H, l->pk_qkv, 2 * H);
+		kern_pack_pad(l->pk_qkv, 3 * H, H);
+		kern_pack(l->wo, H, H, l->pk_o, 0);
+		kern_pack_pad(l->pk_o, H, H);
+		kern_pack(l->wi, F, H, l->pk_i, 0);
+		kern_pack_pad(l->pk_i, F, H);
+		kern_pack(l->wo2, H, F, l->pk_o2, 0);
+		kern_pack_pad(l->pk_o2, H, F);
 	}
 	return 0;
 }
@@ -1100,7 +1100,7 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
-	if (emb_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
+	if (kern_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "tokemb.h"
+#include "kern_int.h"
 
 /* ------------------------------------------------------------ safetensors */
 
@@ -53,10 +54,10 @@ const float *st_f32_any(st_set *s, const st_tensor *t, te_diag *d);
 /* Bytes the set converted (copied) rather than mapped. */
 size_t st_converted_bytes(const st_set *s);
 
-float te_half_to_float(uint16_t h);
+float emb_half_to_float(uint16_t h);
 /* Parse a JSON file (a config) into an object; NULL with d filled. */
 struct cJSON *emb_json_load(const char *path, te_diag *d);
-float te_bf16_to_float(uint16_t h);
+float emb_bf16_to_float(uint16_t h);
 
 /* ------------------------------------------------------------- encoders */
 
@@ -79,7 +80,7 @@ typedef struct emb_layer {
 	float *qr, *kr;      /* DeBERTa: R Wq^T + bq, R Wk^T + bk, [2*span, H] */
 	float *wqkv, *bqkv;  /* wq, wk, wv stacked: [3H, H] (built only for the
 	                      * sgemm path), [3H] */
-	float *pk;           /* wqkv, wo, wi, wo2 packed (emb_pack), or NULL */
+	float *pk;           /* wqkv, wo, wi, wo2 packed (kern_pack), or NULL */
 	float *pk_qkv, *pk_o, *pk_i, *pk_o2;
 } emb_layer;
 
@@ -145,9 +146,8 @@ int emb_deberta_bucket(int rel, int bucket_size, int max_position);
 
 /* Scalar reference kernels, kept beside the BLAS path and tested against it.
  * emb_layernorm and emb_gelu use AVX2 where the CPU has it (emb_layernorm_ref
- * and emb_gelu_scalar never); emb_force_scalar = 1 turns the vector kernels
+ * and emb_gelu_scalar never); kern_force_scalar = 1 turns the vector kernels
  * off (the unit tests compare both paths). */
-extern int emb_force_scalar;
 void emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
                    double eps);
 void emb_layernorm_ref(float *x, size_t n, size_t dim, const float *g, const float *b,
@@ -158,18 +158,6 @@ void emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias,
 void emb_gelu(float *x, size_t n);
 void emb_gelu_scalar(float *x, size_t n);
 
-/* emb_gemm.c: y (n, out) = x (n, in) W^T (+ y when accumulate) with W (out,
- * in) packed once by emb_pack into emb_pack_floats(out, in) floats (64-byte
- * aligned); only the 32-column panels p_lo..p_hi-1 of y (threads split
- * them).  Only where emb_gemm_available() (AVX-512F, not forced scalar). */
-int emb_gemm_available(void);
-size_t emb_pack_floats(size_t out, size_t in);
-/* Pack w (rows, in) as rows r0..r0+rows-1 of the matrix; emb_pack_pad
- * zeroes the columns past out once all are packed. */
-void emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0);
-void emb_pack_pad(float *pk, size_t out, size_t in);
-void emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out,
-                     float *y, int accumulate, size_t p_lo, size_t p_hi);
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
                     const float *b, size_t out, float *y);
 void emb_linear(const float *x, size_t n, size_t in, const float *w, const float *b,

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <utf8proc.h>
 
-#include "emb_int.h"
+#include "kern_int.h"
 #include "knn_int.h"
 #include "tokemb.h"
 
@@ -213,7 +213,7 @@ knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t di
  * OpenBLAS is opened when a batch first needs sgemm, not when knn starts:
  * loading it and libgfortran (12000 relocations) and its start-up, which
  * starts a thread pool, cost more than a whole one-query search of 20000
- * rows.  A few queries are scored by the dot-product kernel of hnsw.c
+ * rows.  A few queries are scored by the dot-product kernel of knn_hnsw.c
  * instead.  Without a loadable BLAS, the kernel does all of it (slower on
  * large batches, same results up to rounding in the candidates' order, the
  * printed scores being computed again by knn_finish). */
@@ -409,7 +409,7 @@ struct search {
 	 * and threads take row blocks into their own heaps (tk) */
 	int mode_b;
 	int blas;            /* sgemm for blocks of 4 queries or more */
-	int pack;            /* or tokemb's packed AVX-512 kernel (emb_gemm.c) */
+	int pack;            /* or tokemb's packed AVX-512 kernel (kern.c) */
 	size_t qb;
 	size_t q0, qn;
 	te_knn_hit *tk;      /* (threads, qn, k) */
@@ -511,9 +511,9 @@ score_block(struct search *s, float *S, float *pk, size_t j0, size_t nj, size_t 
 		for (size_t a = 0; a < nr; a += SB) {
 			size_t m = nr - a < SB ? nr - a : SB;
 
-			emb_pack(x->data + (r0 + a) * dim, m, dim, pk, 0);
-			emb_pack_pad(pk, m, dim);
-			emb_gemm_packed(s->q + j0 * dim, nj, dim, pk, m, S, 0, 0, (m + 31) / 32);
+			kern_pack(x->data + (r0 + a) * dim, m, dim, pk, 0);
+			kern_pack_pad(pk, m, dim);
+			kern_gemm_packed(s->q + j0 * dim, nj, dim, pk, m, S, 0, 0, (m + 31) / 32);
 			select_block(s, S, j0, nj, r0 + a, m, heaps, cnt);
 		}
 		return;
@@ -576,7 +576,7 @@ search_worker(void *arg, int tid)
 	float *pk = NULL;
 
 	if (S && s->pack &&
-	    !(pk = aligned_alloc(64, emb_pack_floats(SB, s->x->dim) * sizeof *pk))) {
+	    !(pk = aligned_alloc(64, kern_pack_floats(SB, s->x->dim) * sizeof *pk))) {
 		free(S);
 		S = NULL;
 	}
@@ -658,7 +658,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	s.nexcl = nexcl;
 	s.out = out;
 	s.nout = nout;
-	s.pack = nq >= KNN_BLAS_MIN && emb_gemm_available();
+	s.pack = nq >= KNN_BLAS_MIN && kern_gemm_available();
 	s.blas = nq >= KNN_BLAS_MIN && !s.pack;
 	if (s.blas)  /* opened here, before the threads start */
 		pthread_once(&blas_once, blas_open);

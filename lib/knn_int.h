@@ -1,4 +1,4 @@
-/* knn_int.h: what knn.c and hnsw.c share: the top-k heap and vector helpers. */
+/* knn_int.h: what knn.c and knn_hnsw.c share: the top-k heap and vector helpers. */
 #ifndef TOKEMB_KNN_INT_H
 #define TOKEMB_KNN_INT_H
 

@@ -164,7 +164,7 @@ struct te_atomic {
 };
 
 void
-te_atomic_nosync(te_atomic *a)
+ut_atomic_nosync(te_atomic *a)
 {
 	a->nosync = 1;
 }
@@ -275,7 +275,7 @@ te_atomic_abort(te_atomic *a)
 }
 
 char *
-te_read_file(const char *path, size_t max, size_t *len, te_diag *d)
+ut_read_file(const char *path, size_t max, size_t *len, te_diag *d)
 {
 	FILE *fp = fopen(path, "rb");
 	struct stat st;

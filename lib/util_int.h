@@ -3,16 +3,81 @@
 #define TOKEMB_UTIL_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "tokemb.h"
 
 /* Read the whole file at path into a malloc'd buffer, NUL-terminated at
  * buf[*len]; a file over max bytes is an error.  NULL with d filled. */
-char *te_read_file(const char *path, size_t max, size_t *len, te_diag *d);
+char *ut_read_file(const char *path, size_t max, size_t *len, te_diag *d);
 
 /* Commit without fsync: for files whose readers check them whole (the
  * tokenizer cache), where a crash may lose the file but never tear it
  * unnoticed. */
-void te_atomic_nosync(te_atomic *a);
+void ut_atomic_nosync(te_atomic *a);
+
+/* ------------------------------------------------ strings (util_str.c) */
+
+/* Grow *p (an array of *cap elements of elem bytes) to hold need, doubling;
+ * 0, or -1 (out of memory, *p unchanged). */
+int ut_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* Growable byte buffer. */
+typedef struct ut_buf {
+	char *s;
+	size_t n, cap;
+} ut_buf;
+int ut_buf_grow(ut_buf *b, size_t need);
+int ut_buf_put(ut_buf *b, const void *p, size_t n);
+void ut_buf_release(ut_buf *b);
+
+/* Byte-string -> int32 map.  Keys are copied into the map's pool. */
+typedef struct ut_sment {
+	uint32_t koff, klen;
+	int32_t val;
+} ut_sment;
+typedef struct ut_strmap {
+	uint64_t *slot;         /* hash tag << 32 | entry index + 1; 0 = empty */
+	size_t mask;
+	ut_sment *ent;
+	size_t n, cap;
+	char *pool;
+	size_t pool_n, pool_cap;
+} ut_strmap;
+uint64_t ut_hash(const void *p, size_t n);
+/* Insert or overwrite; returns 0 or -1 (out of memory). */
+int ut_strmap_put(ut_strmap *m, const char *k, size_t n, int32_t v);
+/* Value or -1. */
+int32_t ut_strmap_get(const ut_strmap *m, const char *k, size_t n);
+/* Room for n keys without rehashing. */
+int ut_strmap_reserve(ut_strmap *m, size_t n);
+int32_t ut_strmap_get_h(const ut_strmap *m, const char *k, size_t n, uint64_t h);
+/* Look up cnt <= UT_GET_MANY keys at once (their memory fetched in
+ * parallel): out[i] is the value of k[i] or -1. */
+#define UT_GET_MANY 96
+void ut_strmap_get_many(const ut_strmap *m, size_t cnt, const char *const *k, const size_t *n,
+                        int32_t *out);
+void ut_strmap_release(ut_strmap *m);
+/* As a string table (an interner): the id of k, inserting it with the next
+ * dense id (its entry index) when absent; -1 when out of memory or past
+ * INT32_MAX entries.  Only for maps whose values are all entry indices. */
+int32_t ut_strmap_intern(ut_strmap *m, const char *k, size_t n);
+/* The key of entry i (NUL-terminated, in the pool; valid until the next
+ * insertion), its length in *n. */
+static inline const char *ut_strmap_key(const ut_strmap *m, size_t i, size_t *n)
+{
+	*n = m->ent[i].klen;
+	return m->pool + m->ent[i].koff;
+}
+
+/* UTF-8: decode one code point at s (n > 0 bytes left); sets *len to the
+ * bytes used; an invalid sequence decodes as -1 with *len 1. */
+int32_t ut_utf8_dec(const unsigned char *s, size_t n, int *len);
+int ut_utf8_enc(int32_t cp, char *out);
+
+/* Write s[0, n) as a JSON string, quotes included: control characters
+ * escaped, invalid UTF-8 as \ufffd so the line parses.  0 or -1. */
+int ut_json_str(FILE *fp, const char *s, size_t n);
 
 #endif

@@ -50,7 +50,7 @@ struct te_w2v {
 	uint8_t *hcode;
 	/* noise distribution, alias method */
 	uint32_t *alias_prob, *alias_idx;
-	float exp_table[TE_W2V_EXP_TABLE];
+	float exp_table[W2V_EXP_TABLE];
 	/* training */
 	uint32_t *corpus;    /* the spool mapped, final ids, EOS separated */
 	uint64_t corpus_n, train_words;
@@ -84,10 +84,10 @@ rnd(uint64_t *s)
 }
 
 void
-te_w2v_exp_table(float *t)
+w2v_exp_table(float *t)
 {
-	for (int i = 0; i < TE_W2V_EXP_TABLE; i++) {
-		double x = exp(((double)i / TE_W2V_EXP_TABLE * 2 - 1) * TE_W2V_MAX_EXP);
+	for (int i = 0; i < W2V_EXP_TABLE; i++) {
+		double x = exp(((double)i / W2V_EXP_TABLE * 2 - 1) * W2V_MAX_EXP);
 
 		t[i] = (float)(x / (x + 1));
 	}
@@ -171,7 +171,7 @@ te_w2v_new(const te_w2v_params *p, te_diag *d)
 	}
 	unlink(path);
 	free(path);
-	te_w2v_exp_table(m->exp_table);
+	w2v_exp_table(m->exp_table);
 	return m;
 }
 
@@ -805,10 +805,10 @@ pair_update(const float *in, float *const *out, const float *label, size_t n,
             size_t dim, float alpha, const float *t, float *e)
 {
 	for (size_t k = 0; k < n; k++) {
-		float g = te_w2v_grad(te_w2v_dot(in, out[k], dim), label[k], alpha, t);
+		float g = w2v_grad(w2v_dot(in, out[k], dim), label[k], alpha, t);
 
-		te_w2v_axpy(g, out[k], e, dim);
-		te_w2v_axpy(g, in, out[k], dim);
+		w2v_axpy(g, out[k], e, dim);
+		w2v_axpy(g, in, out[k], dim);
 	}
 }
 
@@ -845,12 +845,12 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 			if (m->p.hs) {
 				nt = hs_targets(m, w, s->out, s->label);
 				if (nt)
-					te_w2v_batch_update(s->in, c, s->out, s->label, nt, dim,
+					w2v_batch_update(s->in, c, s->out, s->label, nt, dim,
 					                    alpha, t, s->G, s->tmp, s->e);
 			}
 			if (m->p.negative) {
 				nt = neg_targets(m, w, s->out, s->label, rs);
-				te_w2v_batch_update(s->in, c, s->out, s->label, nt, dim, alpha,
+				w2v_batch_update(s->in, c, s->out, s->label, nt, dim, alpha,
 				                    t, s->G, s->tmp, s->e);
 			}
 		} else if (m->p.sg) {
@@ -864,7 +864,7 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 					nt = neg_targets(m, w, s->out, s->label, rs);
 					pair_update(s->in[u], s->out, s->label, nt, dim, alpha, t, s->e);
 				}
-				te_w2v_axpy(1.0f, s->e, s->in[u], dim);
+				w2v_axpy(1.0f, s->e, s->in[u], dim);
 			}
 		} else {
 			size_t nn = 0;
@@ -873,11 +873,11 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 			 * the noise rows are drawn (and fetched) while it is summed */
 			if (m->p.negative)
 				nn = neg_targets(m, w, s->nout, s->nlabel, rs);
-			te_w2v_scale_to(1.0f, s->in[0], s->h, dim);
+			w2v_scale_to(1.0f, s->in[0], s->h, dim);
 			for (size_t u = 1; u < c; u++)
-				te_w2v_axpy(1.0f, s->in[u], s->h, dim);
+				w2v_axpy(1.0f, s->in[u], s->h, dim);
 			if (m->p.cbow_mean && c > 1)
-				te_w2v_scale_to(1.0f / (float)c, s->h, s->h, dim);
+				w2v_scale_to(1.0f / (float)c, s->h, s->h, dim);
 			memset(s->e, 0, dim * sizeof(float));
 			if (m->p.hs) {
 				nt = hs_targets(m, w, s->out, s->label);
@@ -887,9 +887,9 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 				pair_update(s->h, s->nout, s->nlabel, nn, dim, alpha, t, s->e);
 			/* gensim divides the error over a summed window */
 			if (!m->p.cbow_mean && c > 1)
-				te_w2v_scale_to(1.0f / (float)c, s->e, s->e, dim);
+				w2v_scale_to(1.0f / (float)c, s->e, s->e, dim);
 			for (size_t u = 0; u < c; u++)
-				te_w2v_axpy(1.0f, s->e, s->in[u], dim);
+				w2v_axpy(1.0f, s->e, s->in[u], dim);
 		}
 	}
 }

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tok_int.h"
+#include "tok/tok_int.h"
 
 static const char *palette[] = {
 	"a", "b", "c", "d", "e", "Z", "7", ".", " ", "\u00e9", "\u4e2d", "\U0001F916", "\xff",

@@ -388,8 +388,8 @@ kernels(void)
 	{
 		uint16_t h1 = 0x3c00, h2 = 0xc000, h3 = 0x0001, b1 = 0x3f80;
 
-		ok(te_half_to_float(h1) == 1.0f && te_half_to_float(h2) == -2.0f &&
-		   te_half_to_float(h3) == ldexpf(1, -24) && te_bf16_to_float(b1) == 1.0f,
+		ok(emb_half_to_float(h1) == 1.0f && emb_half_to_float(h2) == -2.0f &&
+		   emb_half_to_float(h3) == ldexpf(1, -24) && emb_bf16_to_float(b1) == 1.0f,
 		   "F16 (incl. subnormal) and BF16 widen exactly");
 	}
 	free(x);
@@ -414,17 +414,17 @@ vector_kernels(void)
 		x[i] = (float)((s = s * 1103515245u + 12345u) >> 8) / (1 << 24) - 0.5f;
 	for (size_t i = 0; i < out * in; i++)
 		w[i] = (float)((s = s * 1103515245u + 12345u) >> 8) / (1 << 24) - 0.5f;
-	if (emb_gemm_available()) {
-		float *pk = aligned_alloc(64, emb_pack_floats(out, in) * sizeof *pk);
+	if (kern_gemm_available()) {
+		float *pk = aligned_alloc(64, kern_pack_floats(out, in) * sizeof *pk);
 
 		/* two parts, as Q, K and V are packed */
-		emb_pack(w, 20, in, pk, 0);
-		emb_pack(w + 20 * in, out - 20, in, pk, 20);
-		emb_pack_pad(pk, out, in);
+		kern_pack(w, 20, in, pk, 0);
+		kern_pack(w + 20 * in, out - 20, in, pk, 20);
+		kern_pack_pad(pk, out, in);
 		emb_linear_ref(x, n, in, w, NULL, out, y1);
 		for (size_t i = 0; i < n * out; i++)
 			y2[i] = 1.0f;
-		emb_gemm_packed(x, n, in, pk, out, y2, 1, 0, (out + 31) / 32);
+		kern_gemm_packed(x, n, in, pk, out, y2, 1, 0, (out + 31) / 32);
 		for (size_t i = 0; i < n * out; i++)
 			if (fabs(y1[i] + 1.0f - y2[i]) > worst)
 				worst = fabs(y1[i] + 1.0f - y2[i]);
@@ -504,9 +504,9 @@ scalar_paths(const char *name)
 		o2[i] = malloc(len[i] * H * sizeof(float));
 	}
 	fail |= te_emb_forward(m, 3, ids, len, NULL, 1, o1, &d) < 0;
-	emb_force_scalar = 1;
+	kern_force_scalar = 1;
 	fail |= te_emb_forward(m, 3, ids, len, NULL, 1, o2, &d) < 0;
-	emb_force_scalar = 0;
+	kern_force_scalar = 0;
 	for (int i = 0; i < 3; i++) {
 		for (size_t k = 0; k < len[i] * H; k++)
 			if (fabsf(o1[i][k] - o2[i][k]) > worst)

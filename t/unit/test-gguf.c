@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spm_int.h"
+#include "tok/spm_int.h"
 #include "tap.h"
 
 static char *
@@ -34,7 +34,7 @@ slurp(const char *path, size_t *n)
 
 /* Compare encodings of every .inp string with the .out line. */
 static void
-check_vocab_tests(te_spm *m, const char *data, const char *stem)
+check_vocab_tests(tk_spm *m, const char *data, const char *stem)
 {
 	char p1[4096], p2[4096];
 	size_t ni, no, total = 0, good = 0;
@@ -68,7 +68,7 @@ check_vocab_tests(te_spm *m, const char *data, const char *stem)
 		while (line < oe && *line == ' ')
 			line++;
 		te_ids_parse(line, (size_t)(oe - line), &want, &d);
-		te_spm_encode(m, s, (size_t)(e - s), 0, &ids, NULL, &d);
+		tk_spm_encode(m, s, (size_t)(e - s), 0, &ids, NULL, &d);
 		total++;
 		if (ids.n == want.n && (ids.n == 0 || !memcmp(ids.v, want.v, ids.n * sizeof *ids.v)))
 			good++;
@@ -102,36 +102,36 @@ check_robust(const char *buf, size_t n)
 
 	for (size_t len = 0; len < n; len += (len < 3000 ? 1 : n / 50)) {
 		te_diag d = {0};
-		te_gguf_vocab *g = te_gguf_vocab_load_mem(buf, len, "trunc", &d);
+		tk_gguf_vocab *g = tk_gguf_vocab_load_mem(buf, len, "trunc", &d);
 
 		tried++;
 		if (g || !d.msg[0])
 			bad++;
-		te_gguf_vocab_free(g);
+		tk_gguf_vocab_free(g);
 	}
 	ok(bad == 0, "every truncated file refused with a message (%zu tried)", tried);
 	for (int round = 0; round < 60; round++) {
 		te_diag d = {0};
-		te_gguf_vocab *g;
+		tk_gguf_vocab *g;
 
 		memcpy(copy, buf, n);
 		for (int k = 0; k < 6; k++) {
 			seed = seed * 1103515245u + 12345u;
 			copy[(seed >> 8) % (n < 4096 ? n : 4096)] ^= (char)(1 + (seed >> 3) % 255);
 		}
-		g = te_gguf_vocab_load_mem(copy, n, "flip", &d);
+		g = tk_gguf_vocab_load_mem(copy, n, "flip", &d);
 		if (g) {
-			te_spm *m = te_spm_from_gguf(g, &d);
+			tk_spm *m = tk_spm_from_gguf(g, &d);
 
 			if (m) {
 				te_ids ids = {0};
 
-				te_spm_encode(m, "Hello world", 11, 0, &ids, NULL, &d);
+				tk_spm_encode(m, "Hello world", 11, 0, &ids, NULL, &d);
 				te_ids_release(&ids);
 			}
-			te_spm_free(m);
+			tk_spm_free(m);
 		}
-		te_gguf_vocab_free(g);
+		tk_gguf_vocab_free(g);
 	}
 	ok(1, "corrupted GGUF headers: no crash");
 	free(copy);
@@ -214,46 +214,46 @@ check_tiny(void)
 {
 	gbuf g;
 	te_diag d = {0};
-	te_gguf_vocab *v;
-	te_spm *m;
+	tk_gguf_vocab *v;
+	tk_spm *m;
 
 	make_tiny(&g);
-	v = te_gguf_vocab_load_mem(g.b, g.n, "tiny", &d);
+	v = tk_gguf_vocab_load_mem(g.b, g.n, "tiny", &d);
 	ok(v && !strcmp(v->model, "llama") && !strcmp(v->arch, "llama") &&
 	   v->n_tokens == 8 && v->scores[7] == -0.1f && v->token_types[0] == 2 &&
 	   v->bos_id == 1 && v->eos_id == -1 && v->add_bos == 1 && v->add_eos == -1,
 	   "hand-made GGUF: fields read%s%s", v ? "" : ": ", v ? "" : d.msg);
-	m = v ? te_spm_from_gguf(v, &d) : NULL;
+	m = v ? tk_spm_from_gguf(v, &d) : NULL;
 	ok(m != NULL, "hand-made GGUF builds a model%s%s", m ? "" : ": ", m ? "" : d.msg);
 	if (m) {
 		te_ids ids = {0};
-		te_spm_buf out = {0};
+		tk_spm_buf out = {0};
 		static const int32_t w1[] = {7}, w2[] = {3, 5, 4}, w3[] = {1, 3, 0};
 
-		te_spm_encode(m, "ab", 2, 0, &ids, NULL, &d);
+		tk_spm_encode(m, "ab", 2, 0, &ids, NULL, &d);
 		ok(ids_are(&ids, 1, w1), "BPE by score: 'ab' is \u2581ab");
 		ids.n = 0;
-		te_spm_encode(m, "ba", 2, 0, &ids, NULL, &d);
+		tk_spm_encode(m, "ba", 2, 0, &ids, NULL, &d);
 		ok(ids_are(&ids, 3, w2), "no merge: 'ba' is \u2581 b a");
 		ids.n = 0;
-		te_spm_encode(m, "cd", 2, TE_SPM_ADD_BOS, &ids, NULL, &d);
+		tk_spm_encode(m, "cd", 2, TK_SPM_ADD_BOS, &ids, NULL, &d);
 		ok(ids_are(&ids, 3, w3), "BOS, then unknown 'cd' is one <unk>");
-		te_spm_decode(m, (const int32_t[]){1, 7, 5, 0}, 4, &out, &d);
+		tk_spm_decode(m, (const int32_t[]){1, 7, 5, 0}, 4, &out, &d);
 		ok(out.v && !strcmp(out.v, "abb \xe2\x81\x87 "), "decode: '%s'", out.v);
 		te_ids_release(&ids);
-		te_spm_buf_release(&out);
+		tk_spm_buf_release(&out);
 	}
-	te_spm_free(m);
-	te_gguf_vocab_free(v);
+	tk_spm_free(m);
+	tk_gguf_vocab_free(v);
 	/* every truncation of it is refused */
 	{
 		size_t bad = 0;
 
 		for (size_t len = 0; len < g.n; len++) {
-			v = te_gguf_vocab_load_mem(g.b, len, "cut", &d);
+			v = tk_gguf_vocab_load_mem(g.b, len, "cut", &d);
 			if (v || !d.msg[0])
 				bad++;
-			te_gguf_vocab_free(v);
+			tk_gguf_vocab_free(v);
 		}
 		ok(bad == 0, "hand-made GGUF cut short: refused");
 	}
@@ -265,18 +265,18 @@ main(void)
 	const char *data = getenv("TOKEMB_DATA");
 	char path[4096];
 	te_diag d = {0};
-	te_gguf_vocab *g;
+	tk_gguf_vocab *g;
 
-	ok(te_gguf_vocab_load_mem("GGUF", 4, "x", &d) == NULL && strstr(d.msg, "truncated"),
+	ok(tk_gguf_vocab_load_mem("GGUF", 4, "x", &d) == NULL && strstr(d.msg, "truncated"),
 	   "header cut short refused: %s", d.msg);
-	ok(te_gguf_vocab_load_mem("GGML\3\0\0\0", 8, "x", &d) == NULL &&
+	ok(tk_gguf_vocab_load_mem("GGML\3\0\0\0", 8, "x", &d) == NULL &&
 	   strstr(d.msg, "magic"), "wrong magic refused: %s", d.msg);
 	{
 		static const char big[] = "GGUF\3\0\0\0" "\0\0\0\0\0\0\0\0"
 		                          "\1\0\0\0\0\0\0\0" "\xff\xff\xff\xff\xff\xff\xff\x7f"
 		                          "\0\0\0\0\0\0\0\0";
 
-		ok(te_gguf_vocab_load_mem(big, sizeof big - 1, "x", &d) == NULL &&
+		ok(tk_gguf_vocab_load_mem(big, sizeof big - 1, "x", &d) == NULL &&
 		   strstr(d.msg, "past the end"), "huge key length refused: %s", d.msg);
 	}
 	check_tiny();
@@ -285,7 +285,7 @@ main(void)
 		return done_testing();
 	}
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-llama-spm.gguf", data);
-	g = te_gguf_vocab_load(path, &d);
+	g = tk_gguf_vocab_load(path, &d);
 	if (!g && strstr(d.msg, "No such file")) {
 		printf("ok %d # skip %s absent\n", ++tap_n, path);
 		return done_testing();
@@ -295,52 +295,52 @@ main(void)
 	   "llama-spm: model llama, 32000 tokens with scores and types, bos 1 eos 2 unk 0%s%s",
 	   g ? "" : ": ", g ? "" : d.msg);
 	if (g) {
-		te_spm *m = te_spm_from_gguf(g, &d);
+		tk_spm *m = tk_spm_from_gguf(g, &d);
 
 		ok(m != NULL, "llama-spm builds a SentencePiece model%s%s", m ? "" : ": ",
 		   m ? "" : d.msg);
 		if (m) {
 			check_vocab_tests(m, data, "ggml-vocab-llama-spm.gguf");
-			te_spm_free(m);
+			tk_spm_free(m);
 		}
-		te_gguf_vocab_free(g);
+		tk_gguf_vocab_free(g);
 	}
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-phi-3.gguf", data);
-	g = te_gguf_vocab_load(path, &d);
+	g = tk_gguf_vocab_load(path, &d);
 	ok(g && strcmp(g->model, "llama") == 0 && g->n_tokens == 32064,
 	   "phi-3: model llama, 32064 tokens%s%s", g ? "" : ": ", g ? "" : d.msg);
 	if (g) {
-		te_spm *m = te_spm_from_gguf(g, &d);
+		tk_spm *m = tk_spm_from_gguf(g, &d);
 
 		ok(m != NULL, "phi-3 builds a SentencePiece model%s%s", m ? "" : ": ",
 		   m ? "" : d.msg);
 		if (m) {
 			check_vocab_tests(m, data, "ggml-vocab-phi-3.gguf");
-			te_spm_free(m);
+			tk_spm_free(m);
 		}
-		te_gguf_vocab_free(g);
+		tk_gguf_vocab_free(g);
 	}
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-gpt-2.gguf", data);
-	g = te_gguf_vocab_load(path, &d);
+	g = tk_gguf_vocab_load(path, &d);
 	ok(g && strcmp(g->model, "gpt2") == 0 && g->n_tokens == 50257 &&
 	   g->n_merges == 50000 && g->merges && strcmp(g->merges[0], "\xc4\xa0 t") == 0,
 	   "gpt-2: model gpt2, 50257 tokens, 50000 merges, first 'Ġ t'%s%s",
 	   g ? "" : ": ", g ? "" : d.msg);
 	if (g) {
-		ok(te_spm_from_gguf(g, &d) == NULL && strstr(d.msg, "gpt2"),
+		ok(tk_spm_from_gguf(g, &d) == NULL && strstr(d.msg, "gpt2"),
 		   "gpt2 vocabulary is not taken for SentencePiece: %s", d.msg);
-		te_gguf_vocab_free(g);
+		tk_gguf_vocab_free(g);
 	}
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-starcoder.gguf", data);
-	g = te_gguf_vocab_load(path, &d);
+	g = tk_gguf_vocab_load(path, &d);
 	ok(g && strcmp(g->model, "gpt2") == 0 && g->pre && strcmp(g->pre, "starcoder") == 0 &&
 	   g->n_tokens == 49152 && g->n_merges == 48872 && g->arch &&
 	   strcmp(g->arch, "starcoder2") == 0,
 	   "starcoder: gpt2, pre starcoder, 49152 tokens, 48872 merges, arch starcoder2%s%s",
 	   g ? "" : ": ", g ? "" : d.msg);
-	te_gguf_vocab_free(g);
+	tk_gguf_vocab_free(g);
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-bert-bge.gguf", data);
-	g = te_gguf_vocab_load(path, &d);
+	g = tk_gguf_vocab_load(path, &d);
 	ok(g && strcmp(g->model, "bert") == 0 && g->n_tokens == 30522 &&
 	   g->token_lens[101] == 5 && strcmp(g->tokens[101], "[CLS]") == 0,
 	   "bert-bge: model bert, 30522 tokens, 101 is [CLS]%s%s",
@@ -348,7 +348,7 @@ main(void)
 	if (g)
 		printf("# bert-bge: cls %d sep %d pad %d unk %d mask %d\n", g->cls_id,
 		       g->sep_id, g->pad_id, g->unk_id, g->mask_id);
-	te_gguf_vocab_free(g);
+	tk_gguf_vocab_free(g);
 
 	snprintf(path, sizeof path, "%s/tokenizers/gguf-vocab/ggml-vocab-llama-spm.gguf", data);
 	{

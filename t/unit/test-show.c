@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "show_int.h"
+#include "tokemb.h"
 #include "tap.h"
 
 static te_show_piece P[16];

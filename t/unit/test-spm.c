@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spm_int.h"
+#include "tok/spm_int.h"
 #include "tap.h"
 
 static char *
@@ -57,7 +57,7 @@ show_ids(const char *what, const te_ids *a)
 }
 
 static int
-spans_equal(const te_spm_spans *a, const cJSON *arr)
+spans_equal(const tk_spm_spans *a, const cJSON *arr)
 {
 	size_t i = 0;
 	const cJSON *x;
@@ -92,7 +92,7 @@ unhex(const char *h, size_t *n)
 
 /* Each line of a .jsonl: {"text" or "hex", "ids", "spans"?, "decoded"?}. */
 static void
-check_jsonl(te_spm *m, const char *path, const char *label)
+check_jsonl(tk_spm *m, const char *path, const char *label)
 {
 	size_t n, lines = 0, enc_ok = 0, dec_ok = 0, dec_n = 0, sp_ok = 0, sp_n = 0;
 	char *buf = slurp(path, &n), *line, *save = NULL;
@@ -109,7 +109,7 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 		const cJSON *dec = cJSON_GetObjectItem(j, "decoded");
 		const cJSON *spj = cJSON_GetObjectItem(j, "spans");
 		te_ids got = {0};
-		te_spm_spans sp = {0};
+		tk_spm_spans sp = {0};
 		te_diag d = {0};
 		char *t;
 		size_t tl;
@@ -124,7 +124,7 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 			continue;
 		}
 		lines++;
-		if (te_spm_encode(m, t, tl, 0, &got, &sp, &d) == 0 && ids_equal(&got, ids))
+		if (tk_spm_encode(m, t, tl, 0, &got, &sp, &d) == 0 && ids_equal(&got, ids))
 			enc_ok++;
 		else {
 			char *want = cJSON_PrintUnformatted(ids);
@@ -144,19 +144,19 @@ check_jsonl(te_spm *m, const char *path, const char *label)
 				printf("\n");
 			}
 		}
-		te_spm_spans_release(&sp);
+		tk_spm_spans_release(&sp);
 		free(t);
 		if (cJSON_IsString(dec)) {
-			te_spm_buf out = {0};
+			tk_spm_buf out = {0};
 
 			dec_n++;
-			if (te_spm_decode(m, got.v, got.n, &out, &d) == 0 &&
+			if (tk_spm_decode(m, got.v, got.n, &out, &d) == 0 &&
 			    strcmp(out.v, dec->valuestring) == 0)
 				dec_ok++;
 			else
 				printf("# %s line %zu: decoded '%s' want '%s'\n", label,
 				       lines, out.v ? out.v : "", dec->valuestring);
-			te_spm_buf_release(&out);
+			tk_spm_buf_release(&out);
 		}
 		te_ids_release(&got);
 		cJSON_Delete(j);
@@ -181,7 +181,7 @@ check_robust(const char *buf, size_t n)
 
 	for (size_t len = 0; len < n; len += (len < 2048 ? 1 : n / 40)) {
 		te_diag d = {0};
-		te_spm *m = te_spm_load_mem(buf, len, "trunc", &d);
+		tk_spm *m = tk_spm_load_mem(buf, len, "trunc", &d);
 
 		tried++;
 		if (!m && !d.msg[0])
@@ -189,34 +189,34 @@ check_robust(const char *buf, size_t n)
 		if (m) {
 			te_ids ids = {0};
 
-			te_spm_encode(m, "hello world", 11, 0, &ids, NULL, &d);
+			tk_spm_encode(m, "hello world", 11, 0, &ids, NULL, &d);
 			te_ids_release(&ids);
 		}
-		te_spm_free(m);
+		tk_spm_free(m);
 	}
 	ok(bad == 0, "truncated models (%zu): each loads or is refused with a "
 	   "message", tried);
 	for (int round = 0; round < 40; round++) {
 		te_diag d = {0};
-		te_spm *m;
+		tk_spm *m;
 
 		memcpy(copy, buf, n);
 		for (int k = 0; k < 8; k++) {
 			seed = seed * 1103515245u + 12345u;
 			copy[(seed >> 8) % (n < 2048 ? n : 2048)] ^= (char)(seed >> 3);
 		}
-		m = te_spm_load_mem(copy, n, "flip", &d);
+		m = tk_spm_load_mem(copy, n, "flip", &d);
 		if (m) {
 			te_ids ids = {0};
-			te_spm_buf out = {0};
+			tk_spm_buf out = {0};
 
-			te_spm_encode(m, "h\xc3\xa9llo  w\xf0\x9f\x98\x80rld\xff", 17, 3,
+			tk_spm_encode(m, "h\xc3\xa9llo  w\xf0\x9f\x98\x80rld\xff", 17, 3,
 			              &ids, NULL, &d);
-			te_spm_decode(m, ids.v, ids.n, &out, &d);
+			tk_spm_decode(m, ids.v, ids.n, &out, &d);
 			te_ids_release(&ids);
-			te_spm_buf_release(&out);
+			tk_spm_buf_release(&out);
 		}
-		te_spm_free(m);
+		tk_spm_free(m);
 	}
 	ok(1, "corrupted models: no crash");
 	free(copy);
@@ -227,14 +227,14 @@ check_robust(const char *buf, size_t n)
 static void
 check_trie(void)
 {
-	te_strie t;
+	tk_strie t;
 	enum { N = 4000 };
 	static char keys[N][12];
 	static size_t lens[N];
 	unsigned seed = 7;
 	size_t bad = 0;
 
-	te_strie_init(&t);
+	tk_strie_init(&t);
 	for (int i = 0; i < N; i++) {
 		seed = seed * 1103515245u + 12345u;
 		lens[i] = 1 + (seed >> 16) % 11;
@@ -244,25 +244,25 @@ check_trie(void)
 			keys[i][k] = (char)((seed >> 20) % 7 == 0 ? (unsigned char)(seed >> 8)
 			                                           : (unsigned char)"ab\xe2\x96\x81\0\xff"[(seed >> 9) % 7]);
 		}
-		te_strie_insert(&t, keys[i], lens[i], i, 1);
+		tk_strie_insert(&t, keys[i], lens[i], i, 1);
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (int i = 0; i < N; i++) {
-			int32_t v = te_strie_get(&t, keys[i], lens[i]);
+			int32_t v = tk_strie_get(&t, keys[i], lens[i]);
 
 			/* a later duplicate key overwrote the value */
 			if (v < 0 || lens[v] != lens[i] || memcmp(keys[v], keys[i], lens[i]))
 				bad++;
 		}
-		if (te_strie_get(&t, "zzzz", 4) != -1 || te_strie_get(&t, "", 0) != -1)
+		if (tk_strie_get(&t, "zzzz", 4) != -1 || tk_strie_get(&t, "", 0) != -1)
 			bad++;
 		ok(bad == 0, "trie %s: %d keys found, absent ones not",
 		   pass ? "compiled" : "hashed", N);
 		if (pass == 0)
-			ok(te_strie_compile(&t) == 0 && t.base != NULL, "trie compiles");
+			ok(tk_strie_compile(&t) == 0 && t.base != NULL, "trie compiles");
 	}
-	ok(te_strie_insert(&t, "x", 1, 1, 0) < 0, "no insert after compile");
-	te_strie_release(&t);
+	ok(tk_strie_insert(&t, "x", 1, 1, 0) < 0, "no insert after compile");
+	tk_strie_release(&t);
 }
 
 int
@@ -271,21 +271,21 @@ main(void)
 	const char *data = getenv("TOKEMB_DATA");
 	char path[4096];
 	te_diag d = {0};
-	te_spm *m;
+	tk_spm *m;
 	size_t n;
 	char *buf;
 
 	/* no data needed */
 	check_trie();
-	ok(te_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
+	ok(tk_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
 	   d.msg);
-	ok(te_spm_load("t/data/nonexistent.model", &d) == NULL &&
+	ok(tk_spm_load("t/data/nonexistent.model", &d) == NULL &&
 	   strstr(d.msg, "No such file"), "a missing file is refused: %s", d.msg);
-	ok(te_spm_load_mem("", 0, "empty", &d) == NULL && strstr(d.msg, "empty"),
+	ok(tk_spm_load_mem("", 0, "empty", &d) == NULL && strstr(d.msg, "empty"),
 	   "empty file refused: %s", d.msg);
-	ok(te_spm_load_mem("\x0a\xff\xff\xff\xff\x0f", 6, "big", &d) == NULL &&
+	ok(tk_spm_load_mem("\x0a\xff\xff\xff\xff\x0f", 6, "big", &d) == NULL &&
 	   strstr(d.msg, "truncated"), "oversized length refused: %s", d.msg);
-	ok(te_spm_load_mem("\x0a\x80\x80\x80", 4, "vi", &d) == NULL,
+	ok(tk_spm_load_mem("\x0a\x80\x80\x80", 4, "vi", &d) == NULL,
 	   "truncated varint refused: %s", d.msg);
 
 	snprintf(path, sizeof path, "t/data/spm/cases.jsonl");
@@ -299,13 +299,13 @@ main(void)
 
 			snprintf(mp, sizeof mp, "t/data/spm/%s.model", models[k]);
 			snprintf(jp, sizeof jp, "t/data/spm/%s.jsonl", models[k]);
-			m = te_spm_load(mp, &d);
+			m = tk_spm_load(mp, &d);
 			if (!m) {
 				printf("ok %d # skip %s: %s\n", ++tap_n, mp, d.msg);
 				continue;
 			}
 			check_jsonl(m, jp, models[k]);
-			te_spm_free(m);
+			tk_spm_free(m);
 		}
 	}
 
@@ -319,17 +319,17 @@ main(void)
 		printf("ok %d # skip %s absent\n", ++tap_n, path);
 		return done_testing();
 	}
-	m = te_spm_load(path, &d);
+	m = tk_spm_load(path, &d);
 	ok(m != NULL, "llama2 tokenizer.model loads%s%s", m ? "" : ": ", m ? "" : d.msg);
 	if (m) {
 		te_ids ids = {0};
-		te_spm_buf out = {0};
+		tk_spm_buf out = {0};
 
-		ok(te_spm_vocab_size(m) == 32000 && te_spm_model(m) == TE_SPM_MODEL_BPE &&
-		   te_spm_byte_fallback(m) && te_spm_unk_id(m) == 0 &&
-		   te_spm_bos_id(m) == 1 && te_spm_eos_id(m) == 2,
+		ok(tk_spm_vocab_size(m) == 32000 && tk_spm_model(m) == TK_SPM_MODEL_BPE &&
+		   tk_spm_byte_fallback(m) && tk_spm_unk_id(m) == 0 &&
+		   tk_spm_bos_id(m) == 1 && tk_spm_eos_id(m) == 2,
 		   "llama2: 32000 pieces, BPE, byte fallback, unk 0 bos 1 eos 2");
-		te_spm_encode(m, "Hello, world!", 13, TE_SPM_ADD_BOS | TE_SPM_ADD_EOS,
+		tk_spm_encode(m, "Hello, world!", 13, TK_SPM_ADD_BOS | TK_SPM_ADD_EOS,
 		              &ids, NULL, &d);
 		ok(ids.n == 6 && ids.v[0] == 1 && ids.v[1] == 15043 && ids.v[5] == 2,
 		   "BOS and EOS on request");
@@ -342,11 +342,11 @@ main(void)
 		{
 			int32_t bad[] = {1, 32000};
 
-			ok(te_spm_decode(m, bad, 2, &out, &d) < 0 && strstr(d.msg, "32000"),
+			ok(tk_spm_decode(m, bad, 2, &out, &d) < 0 && strstr(d.msg, "32000"),
 			   "id out of range refused: %s", d.msg);
-			te_spm_buf_release(&out);
+			tk_spm_buf_release(&out);
 		}
-		te_spm_free(m);
+		tk_spm_free(m);
 	}
 	check_robust(buf, n);
 	free(buf);

@@ -1,4 +1,4 @@
-/* test-tok-cache: the compiled tokenizer cache (lib/tok_cache.c).  A
+/* test-tok-cache: the compiled tokenizer cache (lib/tok/tok_cache.c).  A
  * tokenizer mapped from its cache encodes, decodes and names its pieces as
  * the one loaded from source; the cache is made on first load, rebuilt when
  * the source changes or the cache is truncated or its checked parts are
@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tok_int.h"
+#include "tok/tok_int.h"
 
 static char tmp[256], cdir[300], src[300];
 

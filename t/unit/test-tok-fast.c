@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tok_int.h"
+#include "tok/tok_int.h"
 
 static const char *palette[] = {
 	"a", "b", "e", "s", "t", "th", "ing", "er", "Q", "Z", " ", " ", " ", "  ", "\n", "\t",
@@ -48,25 +48,25 @@ check_tables(const char *name, te_tok *t)
 		return;
 	if (m->ranks || m->ignore_merges) {
 		for (i = 0; i < m->vocab.n; i++) {
-			const tk_sment *en = &m->vocab.ent[i];
+			const ut_sment *en = &m->vocab.ent[i];
 			const char *k = m->vocab.pool + en->koff;
 			char tmp[300];
 
 			if (!en->klen)
 				continue;
 			cnt++;
-			if (tk_fv_get(fl, k, en->klen) != tk_strmap_get(&m->vocab, k, en->klen))
+			if (tk_fv_get(fl, k, en->klen) != ut_strmap_get(&m->vocab, k, en->klen))
 				bad++;
 			/* a key one byte longer or shorter: as the map says */
 			if (en->klen < sizeof tmp - 1) {
 				memcpy(tmp, k, en->klen);
 				tmp[en->klen] = '\0';
 				if (tk_fv_get(fl, tmp, en->klen + 1) !=
-				    tk_strmap_get(&m->vocab, tmp, en->klen + 1))
+				    ut_strmap_get(&m->vocab, tmp, en->klen + 1))
 					bad++;
 			}
 			if (en->klen > 1 &&
-			    tk_fv_get(fl, k, en->klen - 1) != tk_strmap_get(&m->vocab, k, en->klen - 1))
+			    tk_fv_get(fl, k, en->klen - 1) != ut_strmap_get(&m->vocab, k, en->klen - 1))
 				bad++;
 		}
 		ok(!bad && cnt, "%s: the flat vocabulary answers as the map (%zu keys, %zu wrong)",
@@ -96,7 +96,7 @@ check_tables(const char *name, te_tok *t)
 		if (f->r2[i] == -2)
 			continue;
 		if (m->ranks) {
-			if (f->r2[i] != tk_strmap_get(&m->vocab, s, 2))
+			if (f->r2[i] != ut_strmap_get(&m->vocab, s, 2))
 				bad++;
 		} else {
 			uint32_t r;

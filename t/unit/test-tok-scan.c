@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "tok_int.h"
+#include "tok/tok_int.h"
 
 static const char *pats[] = {
 	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",

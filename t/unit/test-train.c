@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "train_int.h"
+#include "tok/train_int.h"
 
 static te_trainer *
 trainer(te_train_model m, size_t vocab, uint64_t minf, int byte_level)
@@ -96,7 +96,7 @@ main(void)
 	/* HF tokenizers/src/models/bpe/trainer.rs, test_train */
 	t = trainer(TE_TRAIN_MODEL_BPE, 30000, 2, 0);
 	for (size_t i = 0; i < sizeof roses / sizeof *roses; i++)
-		te__trainer_count(t, roses[i].w, strlen(roses[i].w), roses[i].c);
+		tk_trainer_count(t, roses[i].w, strlen(roses[i].w), roses[i].c);
 	int rc = te_trainer_train(t, &d);
 	ok(rc == 0, "train the HF unit-test words");
 	ok(t->vocab.n == 25, "25 tokens (%zu)", t->vocab.n);
@@ -150,7 +150,7 @@ main(void)
 	te_trainer_feed(t, "ab\xff\xfe" "cd", 6, &n, &d);
 	ok(n == 2, "two invalid bytes replaced (%zu)", n);
 	rc = te_trainer_train(t, &d);
-	ok(rc == 0 && te__strtab_find(&t->vocab, "\xef\xbf\xbd", 3) >= 0,
+	ok(rc == 0 && tk_strtab_find(&t->vocab, "\xef\xbf\xbd", 3) >= 0,
 	   "U+FFFD in the alphabet");
 	te_trainer_free(t);
 
@@ -163,8 +163,8 @@ main(void)
 	ok(rc == 0, "unigram trains");
 	int all = 1;
 	for (const char *c = "thecasonmwir"; *c; c++)
-		all &= te__strtab_find(&t->vocab, c, 1) >= 0;
-	ok(all && te__strtab_find(&t->vocab, "<unk>", 5) == 0, "<unk> first, every character in");
+		all &= tk_strtab_find(&t->vocab, c, 1) >= 0;
+	ok(all && tk_strtab_find(&t->vocab, "<unk>", 5) == 0, "<unk> first, every character in");
 	ok(t->vocab.n <= 60, "at most 60 pieces (%zu)", t->vocab.n);
 	te_trainer_free(t);
 	return done_testing();

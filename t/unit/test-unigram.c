@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spm_int.h"
+#include "tok/spm_int.h"
 #include "tap.h"
 
 static char *
@@ -60,14 +60,14 @@ ws_len(const char *s, size_t n)
 
 /* normalize, WhitespaceSplit, Metaspace(prepend, split on U+2581), Unigram */
 static int
-t5_encode(const te_precompiled *pc, const te_unigram *u, const char *text,
+t5_encode(const tk_precompiled *pc, const tk_unigram *u, const char *text,
           te_ids *ids)
 {
-	te_spm_buf nb = {0}, word = {0};
+	tk_spm_buf nb = {0}, word = {0};
 	te_diag d = {0};
 	size_t i = 0;
 
-	if (te_precompiled_normalize(pc, text, strlen(text), &nb, NULL, NULL, &d) < 0)
+	if (tk_precompiled_normalize(pc, text, strlen(text), &nb, NULL, NULL, &d) < 0)
 		return -1;
 	while (i < nb.n) {
 		size_t w, j;
@@ -81,30 +81,30 @@ t5_encode(const te_precompiled *pc, const te_unigram *u, const char *text,
 			j++;
 		/* "▁" + word, split before each U+2581 */
 		word.n = 0;
-		te_spm_buf_add(&word, "\xe2\x96\x81", 3);
-		te_spm_buf_add(&word, nb.v + i, j - i);
+		tk_spm_buf_add(&word, "\xe2\x96\x81", 3);
+		tk_spm_buf_add(&word, nb.v + i, j - i);
 		{
 			size_t a = 0;
 
 			for (size_t k = 3; k + 3 <= word.n; k++)
 				if (memcmp(word.v + k, "\xe2\x96\x81", 3) == 0) {
-					if (te_unigram_encode(u, word.v + a, k - a, ids, NULL, &d) < 0)
+					if (tk_unigram_encode(u, word.v + a, k - a, ids, NULL, &d) < 0)
 						return -1;
 					a = k;
 				}
-			if (te_unigram_encode(u, word.v + a, word.n - a, ids, NULL, &d) < 0)
+			if (tk_unigram_encode(u, word.v + a, word.n - a, ids, NULL, &d) < 0)
 				return -1;
 		}
 		i = j;
 	}
-	te_spm_buf_release(&nb);
-	te_spm_buf_release(&word);
+	tk_spm_buf_release(&nb);
+	tk_spm_buf_release(&word);
 	return 0;
 }
 
 /* Each line of a jsonl file {"text", "ids"}: our ids must be HF's. */
 static void
-t5_file(const te_precompiled *pc, const te_unigram *u, const char *path,
+t5_file(const tk_precompiled *pc, const tk_unigram *u, const char *path,
         const char *label)
 {
 	size_t n, lines = 0, good = 0;
@@ -164,8 +164,8 @@ t5(const char *data)
 	char *json;
 	cJSON *j, *vocab, *x;
 	const cJSON *norm, *model;
-	te_precompiled *pc = NULL;
-	te_unigram *u;
+	tk_precompiled *pc = NULL;
+	tk_unigram *u;
 	const char **pieces;
 	double *scores;
 	te_diag d = {0};
@@ -193,14 +193,14 @@ t5(const char *data)
 		const cJSON *cm = cJSON_GetObjectItem(norm, "precompiled_charsmap");
 
 		if (cJSON_IsString(cm))
-			pc = te_precompiled_from_base64(cm->valuestring,
+			pc = tk_precompiled_from_base64(cm->valuestring,
 			                                strlen(cm->valuestring), &d);
 	}
 	ok(pc != NULL, "t5-small precompiled_charsmap decodes%s%s", pc ? "" : ": ",
 	   pc ? "" : d.msg);
-	u = te_unigram_new(nv, pieces, NULL, scores, NULL,
+	u = tk_unigram_new(nv, pieces, NULL, scores, NULL,
 	                   (int32_t)cJSON_GetObjectItem(model, "unk_id")->valuedouble,
-	                   0, TE_UNIGRAM_HF, &d);
+	                   0, TK_UNIGRAM_HF, &d);
 	ok(u != NULL, "t5-small Unigram builds from %zu pieces", nv);
 	if (pc && u) {
 		snprintf(path, sizeof path,
@@ -208,8 +208,8 @@ t5(const char *data)
 		t5_file(pc, u, path, "reference");
 		t5_file(pc, u, "t/data/spm/t5-cases.jsonl", "generated");
 	}
-	te_unigram_free(u);
-	te_precompiled_free(pc);
+	tk_unigram_free(u);
+	tk_precompiled_free(pc);
 	free(pieces);
 	free(scores);
 	cJSON_Delete(j);
@@ -226,42 +226,42 @@ main(void)
 	{
 		const char *p[] = {"<unk>", "a", "b", "ab", "abc", "c", "<0x78>", "<0x79>"};
 		double s[] = {0, -1, -1, -1.5, -10, -1, -5, -5};
-		te_unigram *u = te_unigram_new(8, p, NULL, s, NULL, 0, 0, TE_UNIGRAM_HF, &d);
-		te_unigram *ub = te_unigram_new(8, p, NULL, s, NULL, 0, 1, TE_UNIGRAM_HF, &d);
-		te_unigram *nu = te_unigram_new(8, p, NULL, s, NULL, -1, 0, TE_UNIGRAM_HF, &d);
+		tk_unigram *u = tk_unigram_new(8, p, NULL, s, NULL, 0, 0, TK_UNIGRAM_HF, &d);
+		tk_unigram *ub = tk_unigram_new(8, p, NULL, s, NULL, 0, 1, TK_UNIGRAM_HF, &d);
+		tk_unigram *nu = tk_unigram_new(8, p, NULL, s, NULL, -1, 0, TK_UNIGRAM_HF, &d);
 		te_ids ids = {0};
-		te_spm_spans sp = {0};
+		tk_spm_spans sp = {0};
 
-		te_unigram_encode(u, "abc", 3, &ids, &sp, &d);
+		tk_unigram_encode(u, "abc", 3, &ids, &sp, &d);
 		ok(ids.n == 2 && ids.v[0] == 3 && ids.v[1] == 5 && sp.v[1].start == 2,
 		   "best path ab+c (-2.5) over a+b+c (-3) and abc (-10)");
 		ids.n = sp.n = 0;
-		te_unigram_encode(u, "axyzb", 5, &ids, &sp, &d);
+		tk_unigram_encode(u, "axyzb", 5, &ids, &sp, &d);
 		ok(ids.n == 3 && ids.v[1] == 0 && sp.v[1].start == 1 && sp.v[1].end == 4,
 		   "a run of unknown characters is one unk");
 		ids.n = 0;
-		te_unigram_encode(ub, "axy", 3, &ids, NULL, &d);
+		tk_unigram_encode(ub, "axy", 3, &ids, NULL, &d);
 		ok(ids.n == 3 && ids.v[1] == 6 && ids.v[2] == 7, "byte fallback gives <0xXX>");
 		ids.n = 0;
-		te_unigram_encode(ub, "az", 2, &ids, NULL, &d);
+		tk_unigram_encode(ub, "az", 2, &ids, NULL, &d);
 		ok(ids.n == 2 && ids.v[1] == 0, "byte fallback needs every byte, else unk");
 		ids.n = 0;
-		ok(te_unigram_encode(nu, "az", 2, &ids, NULL, &d) < 0 && strstr(d.msg, "unk"),
+		ok(tk_unigram_encode(nu, "az", 2, &ids, NULL, &d) < 0 && strstr(d.msg, "unk"),
 		   "no unk id: unknown text is an error: %s", d.msg);
 		ids.n = 0;
-		ok(te_unigram_encode(u, "", 0, &ids, NULL, &d) == 0 && ids.n == 0,
+		ok(tk_unigram_encode(u, "", 0, &ids, NULL, &d) == 0 && ids.n == 0,
 		   "empty input, no ids");
 		te_ids_release(&ids);
-		te_spm_spans_release(&sp);
-		te_unigram_free(u);
-		te_unigram_free(ub);
-		te_unigram_free(nu);
+		tk_spm_spans_release(&sp);
+		tk_unigram_free(u);
+		tk_unigram_free(ub);
+		tk_unigram_free(nu);
 	}
-	ok(te_precompiled_new("\x08\0\0\0", 4, &d) == NULL, "short charsmap refused: %s",
+	ok(tk_precompiled_new("\x08\0\0\0", 4, &d) == NULL, "short charsmap refused: %s",
 	   d.msg);
-	ok(te_precompiled_new("\xff\0\0\0abcd", 8, &d) == NULL, "charsmap trie size "
+	ok(tk_precompiled_new("\xff\0\0\0abcd", 8, &d) == NULL, "charsmap trie size "
 	   "past the end refused: %s", d.msg);
-	ok(te_precompiled_from_base64("!!", 2, &d) == NULL, "bad base64 refused: %s", d.msg);
+	ok(tk_precompiled_from_base64("!!", 2, &d) == NULL, "bad base64 refused: %s", d.msg);
 	{
 		/* random charsmaps: whatever the units say, lookups stay in bounds */
 		unsigned char blob[4 + 64 * 4 + 64];
@@ -269,8 +269,8 @@ main(void)
 		int built = 0;
 
 		for (int round = 0; round < 500; round++) {
-			te_precompiled *pc;
-			te_spm_buf out = {0};
+			tk_precompiled *pc;
+			tk_spm_buf out = {0};
 			const char *rep;
 			size_t rl;
 
@@ -281,15 +281,15 @@ main(void)
 			blob[0] = 0;	/* trie of 256 bytes = 64 units */
 			blob[1] = 1;
 			blob[2] = blob[3] = 0;
-			pc = te_precompiled_new(blob, sizeof blob, &d);
+			pc = tk_precompiled_new(blob, sizeof blob, &d);
 			if (!pc)
 				continue;
 			built++;
-			te_precompiled_normalize(pc, "ab\xc3\xa9 \xef\xbd\x86\xff", 10, &out,
+			tk_precompiled_normalize(pc, "ab\xc3\xa9 \xef\xbd\x86\xff", 10, &out,
 			                         NULL, NULL, &d);
-			te_precompiled_prefix(pc, "\x01\x80\xfe", 3, &rep, &rl);
-			te_spm_buf_release(&out);
-			te_precompiled_free(pc);
+			tk_precompiled_prefix(pc, "\x01\x80\xfe", 3, &rep, &rl);
+			tk_spm_buf_release(&out);
+			tk_precompiled_free(pc);
 		}
 		ok(built == 500, "random charsmaps: %d built and used without a fault", built);
 	}

@@ -16,7 +16,7 @@ frand(unsigned *s)
 	return (float)((*s >> 8) & 0xffff) / 65536.0f - 0.5f;
 }
 
-/* the scalar reference of te_w2v_batch_update */
+/* the scalar reference of w2v_batch_update */
 static void
 ref_batch(float **in, size_t c, float **out, const float *label, size_t m,
           size_t dim, float alpha, const float *t)
@@ -30,7 +30,7 @@ ref_batch(float **in, size_t c, float **out, const float *label, size_t m,
 
 			for (size_t i = 0; i < dim; i++)
 				f += (double)in[u][i] * out[k][i];
-			G[u][k] = te_w2v_grad((float)f, label[k], alpha, t);
+			G[u][k] = w2v_grad((float)f, label[k], alpha, t);
 		}
 	for (size_t u = 0; u < c; u++)
 		for (size_t k = 0; k < m; k++)
@@ -136,16 +136,16 @@ train(const char *corpus, int sg, int hs, int neg, int batch, uint64_t seed)
 int
 main(void)
 {
-	float t[TE_W2V_EXP_TABLE];
+	float t[W2V_EXP_TABLE];
 	unsigned s = 1;
 	int bad = 0;
 	char *corpus;
 	te_w2v *m, *m2;
 	te_diag d = {0};
 
-	te_w2v_exp_table(t);
-	ok(fabsf(t[TE_W2V_EXP_TABLE / 2] - 0.5f) < 0.01f, "sigmoid(0) = 0.5");
-	ok(te_w2v_grad(7, 1, 0.1f, t) == 0 && te_w2v_grad(-7, 1, 0.1f, t) == 0.1f,
+	w2v_exp_table(t);
+	ok(fabsf(t[W2V_EXP_TABLE / 2] - 0.5f) < 0.01f, "sigmoid(0) = 0.5");
+	ok(w2v_grad(7, 1, 0.1f, t) == 0 && w2v_grad(-7, 1, 0.1f, t) == 0.1f,
 	   "gradient saturates outside [-6, 6]");
 
 	/* dot and axpy against plain loops, lengths around the vector width */
@@ -158,9 +158,9 @@ main(void)
 			y[i] = y2[i] = frand(&s);
 			ref += (double)x[i] * y[i];
 		}
-		if (fabs(te_w2v_dot(x, y, n) - ref) > 1e-5)
+		if (fabs(w2v_dot(x, y, n) - ref) > 1e-5)
 			bad++;
-		te_w2v_axpy(0.5f, x, y, n);
+		w2v_axpy(0.5f, x, y, n);
 		for (size_t i = 0; i < n; i++)
 			if (fabsf(y[i] - (y2[i] + 0.5f * x[i])) > 1e-6f)
 				bad++;
@@ -186,7 +186,7 @@ main(void)
 			in[u] = a[u], in2[u] = a2[u];
 		for (int k = 0; k < M; k++)
 			out[k] = b[k], out2[k] = b2[k];
-		te_w2v_batch_update(in, C, out, label, M, DIM, 0.05f, t, G, tmp, e);
+		w2v_batch_update(in, C, out, label, M, DIM, 0.05f, t, G, tmp, e);
 		ref_batch(in2, C, out2, label, M, DIM, 0.05f, t);
 		for (int u = 0; u < C; u++)
 			for (int i = 0; i < DIM; i++)

@@ -276,7 +276,7 @@ num_array(rd *r, uint32_t t, const char *key, size_t *count, float **fout,
 }
 
 void
-te_gguf_vocab_free(te_gguf_vocab *g)
+tk_gguf_vocab_free(tk_gguf_vocab *g)
 {
 	if (!g)
 		return;
@@ -304,11 +304,11 @@ key_is(const char *k, size_t kl, const char *want)
 	return strlen(want) == kl && memcmp(k, want, kl) == 0;
 }
 
-te_gguf_vocab *
-te_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
+tk_gguf_vocab *
+tk_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 {
 	rd r = {buf, (const unsigned char *)buf + n, buf, name ? name : "", d};
-	te_gguf_vocab *g = calloc(1, sizeof *g);
+	tk_gguf_vocab *g = calloc(1, sizeof *g);
 	uint64_t n_tensors, n_kv;
 	size_t n_scores = 0, n_types = 0;
 
@@ -460,37 +460,37 @@ te_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 nomem:
 	te_diag_set(d, r.name, 0, "out of memory");
 fail:
-	te_gguf_vocab_free(g);
+	tk_gguf_vocab_free(g);
 	return NULL;
 }
 
-te_gguf_vocab *
-te_gguf_vocab_load(const char *path, te_diag *d)
+tk_gguf_vocab *
+tk_gguf_vocab_load(const char *path, te_diag *d)
 {
 	size_t n;
-	char *buf = te_read_file(path, (size_t)1 << 31, &n, d);
-	te_gguf_vocab *r;
+	char *buf = ut_read_file(path, (size_t)1 << 31, &n, d);
+	tk_gguf_vocab *r;
 
 	if (!buf)
 		return NULL;
-	r = te_gguf_vocab_load_mem(buf, n, path, d);
+	r = tk_gguf_vocab_load_mem(buf, n, path, d);
 	free(buf);
 	return r;
 }
 
-te_spm *
-te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d)
+tk_spm *
+tk_spm_from_gguf(const tk_gguf_vocab *g, te_diag *d)
 {
-	te_spm_init in;
+	tk_spm_init in;
 	uint8_t *types;
-	te_spm *m;
+	tk_spm *m;
 	int has_unk = 0, n_bytes = 0;
 
 	memset(&in, 0, sizeof in);
 	if (strcmp(g->model, "llama") == 0)
-		in.model_type = TE_SPM_MODEL_BPE;
+		in.model_type = TK_SPM_MODEL_BPE;
 	else if (strcmp(g->model, "t5") == 0)
-		in.model_type = TE_SPM_MODEL_UNIGRAM;
+		in.model_type = TK_SPM_MODEL_UNIGRAM;
 	else {
 		te_diag_set(d, "", 0, "tokenizer.ggml.model '%s' is not a "
 		            "SentencePiece vocabulary", g->model);
@@ -502,11 +502,11 @@ te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d)
 		return NULL;
 	}
 	for (size_t i = 0; i < g->n_tokens; i++) {
-		int t = g->token_types ? g->token_types[i] : TE_SPM_TYPE_NORMAL;
+		int t = g->token_types ? g->token_types[i] : TK_SPM_TYPE_NORMAL;
 
-		if (t < TE_SPM_TYPE_NORMAL || t > TE_SPM_TYPE_BYTE)
-			t = TE_SPM_TYPE_NORMAL;
-		if (t == TE_SPM_TYPE_BYTE) {
+		if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
+			t = TK_SPM_TYPE_NORMAL;
+		if (t == TK_SPM_TYPE_BYTE) {
 			unsigned v;
 			char tail;
 
@@ -514,17 +514,17 @@ te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d)
 			    sscanf(g->tokens[i], "<0x%2X%c", &v, &tail) == 2 && tail == '>')
 				n_bytes++;
 			else
-				t = TE_SPM_TYPE_NORMAL;
+				t = TK_SPM_TYPE_NORMAL;
 		}
-		if (t == TE_SPM_TYPE_UNKNOWN) {
+		if (t == TK_SPM_TYPE_UNKNOWN) {
 			if (has_unk)
-				t = TE_SPM_TYPE_CONTROL;
+				t = TK_SPM_TYPE_CONTROL;
 			has_unk = 1;
 		}
 		types[i] = (uint8_t)t;
 	}
 	if (!has_unk && g->unk_id >= 0) {
-		types[g->unk_id] = TE_SPM_TYPE_UNKNOWN;
+		types[g->unk_id] = TK_SPM_TYPE_UNKNOWN;
 		has_unk = 1;
 	}
 	in.n = g->n_tokens;
@@ -542,7 +542,7 @@ te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d)
 	in.normalizer_name = g->charsmap ? "precompiled" : "identity";
 	in.charsmap = g->charsmap;
 	in.charsmap_len = g->charsmap_len;
-	m = te_spm_new(&in, "", d);
+	m = tk_spm_new(&in, "", d);
 	free(types);
 	return m;
 }

@@ -8,7 +8,7 @@
 
 #include "spm_int.h"
 
-struct te_precompiled {
+struct tk_precompiled {
 	uint32_t *units;
 	size_t n_units;
 	char *pool;       /* NUL-terminated copy of the replacement pool */
@@ -24,11 +24,11 @@ static inline size_t unit_offset(uint32_t u)
 	return (size_t)(u >> 10) << ((u & (1u << 9)) >> 6);
 }
 
-te_precompiled *
-te_precompiled_new(const void *blob, size_t n, te_diag *d)
+tk_precompiled *
+tk_precompiled_new(const void *blob, size_t n, te_diag *d)
 {
 	const unsigned char *b = blob;
-	te_precompiled *pc;
+	tk_precompiled *pc;
 	uint32_t tsize;
 
 	if (n <= 4) {
@@ -61,29 +61,29 @@ te_precompiled_new(const void *blob, size_t n, te_diag *d)
 	pc->pool[pc->pool_len] = '\0';
 	return pc;
 nomem:
-	te_precompiled_free(pc);
+	tk_precompiled_free(pc);
 	te_diag_set(d, "", 0, "out of memory");
 	return NULL;
 }
 
-te_precompiled *
-te_precompiled_from_base64(const char *b64, size_t n, te_diag *d)
+tk_precompiled *
+tk_precompiled_from_base64(const char *b64, size_t n, te_diag *d)
 {
 	size_t len;
-	unsigned char *raw = te_spm_base64(b64, n, &len);
-	te_precompiled *pc;
+	unsigned char *raw = tk_spm_base64(b64, n, &len);
+	tk_precompiled *pc;
 
 	if (!raw) {
 		te_diag_set(d, "", 0, "precompiled_charsmap is not valid base64");
 		return NULL;
 	}
-	pc = te_precompiled_new(raw, len, d);
+	pc = tk_precompiled_new(raw, len, d);
 	free(raw);
 	return pc;
 }
 
 void
-te_precompiled_free(te_precompiled *pc)
+tk_precompiled_free(tk_precompiled *pc)
 {
 	if (!pc)
 		return;
@@ -96,7 +96,7 @@ te_precompiled_free(te_precompiled *pc)
  * Returns the value of the first (shortest) match when first_only, else
  * of the longest; *mlen its length; -1 when none. */
 static long
-search(const te_precompiled *pc, const char *s, size_t n, int first_only,
+search(const tk_precompiled *pc, const char *s, size_t n, int first_only,
        size_t *mlen)
 {
 	size_t pos = 0;
@@ -129,7 +129,7 @@ search(const te_precompiled *pc, const char *s, size_t n, int first_only,
 }
 
 size_t
-te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
+tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                       const char **rep, size_t *rep_len)
 {
 	size_t mlen = 0;
@@ -143,7 +143,7 @@ te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
 }
 
 static const char *
-first_rule(const te_precompiled *pc, const char *s, size_t n, size_t *rep_len)
+first_rule(const tk_precompiled *pc, const char *s, size_t n, size_t *rep_len)
 {
 	size_t mlen = 0;
 	long v = search(pc, s, n, 1, &mlen);
@@ -155,10 +155,10 @@ first_rule(const te_precompiled *pc, const char *s, size_t n, size_t *rep_len)
 }
 
 static int
-emit(te_spm_buf *out, size_t **align, size_t *align_cap, const char *s,
+emit(tk_spm_buf *out, size_t **align, size_t *align_cap, const char *s,
      size_t n, size_t at)
 {
-	if (te_spm_buf_add(out, s, n) < 0)
+	if (tk_spm_buf_add(out, s, n) < 0)
 		return -1;
 	if (align) {
 		if (out->n > *align_cap) {
@@ -180,8 +180,8 @@ emit(te_spm_buf *out, size_t **align, size_t *align_cap, const char *s,
 }
 
 int
-te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
-                         te_spm_buf *out, size_t **align, size_t *align_cap,
+tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
+                         tk_spm_buf *out, size_t **align, size_t *align_cap,
                          te_diag *d)
 {
 	size_t i = 0;
@@ -221,7 +221,7 @@ te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
 			continue;
 		}
 		while (i < j) {
-			size_t cl = te_spm_valid_char_len(s + i, j - i);
+			size_t cl = tk_spm_valid_char_len(s + i, j - i);
 
 			if (!cl)
 				cl = 1;
@@ -233,7 +233,7 @@ te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
 			i += cl;
 		}
 	}
-	if (!out->v && te_spm_buf_add(out, "", 0) < 0)
+	if (!out->v && tk_spm_buf_add(out, "", 0) < 0)
 		goto nomem;
 	return 0;
 nomem:

@@ -53,7 +53,7 @@ hexv(const char *p)
 /* Parse the JSON string at p (at its quote) into out; returns the end or
  * NULL. */
 static const char *
-jstring(const char *p, tk_buf *out)
+jstring(const char *p, ut_buf *out)
 {
 	out->n = 0;
 	if (*p++ != '"')
@@ -63,11 +63,11 @@ jstring(const char *p, tk_buf *out)
 
 		while (*q && *q != '"' && *q != '\\')
 			q++;
-		if (q > p && tk_buf_put(out, p, (size_t)(q - p)))
+		if (q > p && ut_buf_put(out, p, (size_t)(q - p)))
 			return NULL;
 		p = q;
 		if (*p == '"') {
-			if (tk_buf_grow(out, 0))
+			if (ut_buf_grow(out, 0))
 				return NULL;
 			out->s[out->n] = 0;
 			return p + 1;
@@ -100,14 +100,14 @@ jstring(const char *p, tk_buf *out)
 				}
 				if (v >= 0xd800 && v <= 0xdfff)
 					v = 0xfffd;
-				k = tk_utf8_enc(v, u);
-				if (tk_buf_put(out, u, (size_t)k))
+				k = ut_utf8_enc(v, u);
+				if (ut_buf_put(out, u, (size_t)k))
 					return NULL;
 				continue;
 			default:
 				return NULL;
 			}
-			if (tk_buf_put(out, &c, 1))
+			if (ut_buf_put(out, &c, 1))
 				return NULL;
 		}
 	}
@@ -174,7 +174,7 @@ jskip(const char *p)
 static char *
 find_big(hf *h, const char *text, size_t size)
 {
-	tk_buf key = {0}, k2 = {0};
+	ut_buf key = {0}, k2 = {0};
 	const char *p = ws(text), *span[2][2] = {{NULL, NULL}, {NULL, NULL}};
 	char *skel, *o;
 	size_t keep = size;
@@ -229,8 +229,8 @@ find_big(hf *h, const char *text, size_t size)
 		p++;
 	}
 copy:
-	tk_buf_release(&key);
-	tk_buf_release(&k2);
+	ut_buf_release(&key);
+	ut_buf_release(&k2);
 	if (span[0][0] && span[1][0] && span[1][0] < span[0][0]) {	/* in text order */
 		const char *t0 = span[0][0], *t1 = span[0][1];
 
@@ -427,7 +427,7 @@ parse_norm(const hf *h, const cJSON *o)
 		n->type = TK_N_PRECOMPILED;
 		if (!b64 || !*b64) {	/* an empty map normalizes nothing */
 			n->type = TK_N_SEQ;
-		} else if (!(n->pc = te_precompiled_from_base64(b64, strlen(b64), h->d))) {
+		} else if (!(n->pc = tk_precompiled_from_base64(b64, strlen(b64), h->d))) {
 			if (h->d)
 				snprintf(h->d->file, sizeof h->d->file, "%s", h->path);
 			goto fail_quiet;
@@ -511,7 +511,7 @@ parse_pre(const hf *h, const cJSON *o)
 		p->type = TK_P_METASPACE;
 		if (!r || !*r)
 			goto fail;
-		p->repl_cp = tk_utf8_dec((const unsigned char *)r, strlen(r), &len);
+		p->repl_cp = ut_utf8_dec((const unsigned char *)r, strlen(r), &len);
 		memcpy(p->repl, r, (size_t)len);
 		p->repl_n = len;
 		if (ps)
@@ -536,7 +536,7 @@ parse_pre(const hf *h, const cJSON *o)
 		p->type = TK_P_CHARDELIM;
 		if (!c || !*c)
 			goto fail;
-		p->delim = tk_utf8_dec((const unsigned char *)c, strlen(c), &len);
+		p->delim = ut_utf8_dec((const unsigned char *)c, strlen(c), &len);
 	} else if (!strcmp(type, "Sequence")) {
 		const cJSON *e, *x = cJSON_GetObjectItemCaseSensitive(o, "pretokenizers");
 
@@ -775,7 +775,7 @@ model_key(const te_tok *t, const char *s, size_t n, char *buf, size_t cap, size_
 		return 0;
 	}
 	while (i < n) {
-		int b = tk_cp_to_byte(tk_utf8_dec((const unsigned char *)s + i, n - i, &len));
+		int b = tk_cp_to_byte(ut_utf8_dec((const unsigned char *)s + i, n - i, &len));
 
 		if (b < 0 || k >= cap)
 			return -1;
@@ -795,12 +795,12 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 	const cJSON *e;
 
 	if (h->vocab) {
-		tk_buf key = {0};
+		ut_buf key = {0};
 		const char *p = ws(h->vocab) + 1;
 		int rc = 0;
 
 		/* an entry is about 16 bytes: room for the keys at once */
-		if (tk_strmap_reserve(h->t->mtype == TK_M_BPE ? &h->t->bpe.vocab : &h->t->wp.vocab,
+		if (ut_strmap_reserve(h->t->mtype == TK_M_BPE ? &h->t->bpe.vocab : &h->t->wp.vocab,
 		                      h->vocab_n / 16 + 16))
 			return bad(h, "out of memory%s", "");
 		for (;;) {
@@ -832,7 +832,7 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 			if (*p == ',')
 				p++;
 		}
-		tk_buf_release(&key);
+		ut_buf_release(&key);
 		return rc;
 	}
 	if (!cJSON_IsObject(vocab))
@@ -857,7 +857,7 @@ each_merge(const hf *h, const cJSON *merges, merge_fn f, void *ctx)
 	const cJSON *e;
 
 	if (h->merges) {
-		tk_buf a = {0}, b = {0};
+		ut_buf a = {0}, b = {0};
 		const char *p = ws(h->merges) + 1;
 		int rc = 0;
 
@@ -902,8 +902,8 @@ badm:
 			if (*p == ',')
 				p++;
 		}
-		tk_buf_release(&a);
-		tk_buf_release(&b);
+		ut_buf_release(&a);
+		ut_buf_release(&b);
 		return rc;
 	}
 	cJSON_ArrayForEach(e, merges) {
@@ -937,29 +937,29 @@ bpe_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
 
 	if (tk_tok_set_vocab(t, id, k, kn))
 		return bad(h, "out of memory%s", "");
-	if (!model_key(t, k, kn, key, sizeof key, &n) && tk_strmap_put(&t->bpe.vocab, key, n, id))
+	if (!model_key(t, k, kn, key, sizeof key, &n) && ut_strmap_put(&t->bpe.vocab, key, n, id))
 		return bad(h, "out of memory%s", "");
 	return 0;
 }
 
 /* Merges as ids, in rank order, before they go into the pair map (whose
- * size is then known).  Their tokens are looked up TK_GET_MANY / 3 merges
+ * size is then known).  Their tokens are looked up UT_GET_MANY / 3 merges
  * at a time (the lookups are most of the load of a big BPE model). */
-#define MBATCH (TK_GET_MANY / 3)
+#define MBATCH (UT_GET_MANY / 3)
 typedef struct mlist {
 	int32_t *v;                        /* (left, right, merged) triples */
 	size_t n, cap;
-	tk_buf keys;                       /* the batch: left, right, left+right */
-	size_t off[TK_GET_MANY + 1], nb;
+	ut_buf keys;                       /* the batch: left, right, left+right */
+	size_t off[UT_GET_MANY + 1], nb;
 	int skip[MBATCH];                  /* a token that is not in the byte alphabet */
 } mlist;
 
 static int
 merges_flush(const hf *h, mlist *ml)
 {
-	const char *k[TK_GET_MANY];
-	size_t n[TK_GET_MANY], i;
-	int32_t id[TK_GET_MANY];
+	const char *k[UT_GET_MANY];
+	size_t n[UT_GET_MANY], i;
+	int32_t id[UT_GET_MANY];
 
 	if (ml->n + 3 * ml->nb > ml->cap) {
 		size_t cap = ml->cap ? ml->cap : 3 * 4096;
@@ -976,7 +976,7 @@ merges_flush(const hf *h, mlist *ml)
 		k[i] = ml->keys.s + ml->off[i];
 		n[i] = ml->off[i + 1] - ml->off[i];
 	}
-	tk_strmap_get_many(&h->t->bpe.vocab, 3 * ml->nb, k, n, id);
+	ut_strmap_get_many(&h->t->bpe.vocab, 3 * ml->nb, k, n, id);
 	for (i = 0; i < ml->nb; i++) {
 		int32_t *x = ml->v + ml->n;
 
@@ -1016,13 +1016,13 @@ bpe_merge_one(const hf *h, const char *l, size_t ln, const char *r, size_t rn, v
 		ml->skip[ml->nb] = 0;
 	}
 	ml->off[j] = ml->keys.n;
-	if (tk_buf_put(&ml->keys, key, kn))
+	if (ut_buf_put(&ml->keys, key, kn))
 		return bad(h, "out of memory%s", "");
 	ml->off[j + 1] = ml->keys.n;
-	if (tk_buf_put(&ml->keys, key2, kn2))
+	if (ut_buf_put(&ml->keys, key2, kn2))
 		return bad(h, "out of memory%s", "");
 	ml->off[j + 2] = ml->keys.n;
-	if (tk_buf_put(&ml->keys, key, kn) || tk_buf_put(&ml->keys, key2, kn2))
+	if (ut_buf_put(&ml->keys, key, kn) || ut_buf_put(&ml->keys, key2, kn2))
 		return bad(h, "out of memory%s", "");
 	ml->off[j + 3] = ml->keys.n;
 	if (++ml->nb == MBATCH)
@@ -1057,29 +1057,29 @@ parse_bpe(const hf *h, const cJSON *m)
 	if (each_vocab(h, vocab, bpe_vocab_one, NULL))
 		return -1;
 	if (unk) {
-		b->unk = tk_strmap_get(&b->vocab, unk, strlen(unk));
+		b->unk = ut_strmap_get(&b->vocab, unk, strlen(unk));
 		if (b->unk < 0 && !model_key(t, unk, strlen(unk), key, sizeof key, &kn))
-			b->unk = tk_strmap_get(&b->vocab, key, kn);
+			b->unk = ut_strmap_get(&b->vocab, key, kn);
 		t->unk = b->unk;
 	}
 	for (i = 0; i < 256; i++) {
 		char c = (char)i;
 
 		if (t->byte_level) {
-			b->byte_id[i] = tk_strmap_get(&b->vocab, &c, 1);
+			b->byte_id[i] = ut_strmap_get(&b->vocab, &c, 1);
 		} else if (b->byte_fallback) {
 			char bp[8];
 
 			snprintf(bp, sizeof bp, "<0x%02X>", (unsigned)i);
-			b->byte_id[i] = tk_strmap_get(&b->vocab, bp, 6);
+			b->byte_id[i] = ut_strmap_get(&b->vocab, bp, 6);
 		}
 	}
 	if (each_merge(h, merges, bpe_merge_one, &ml) || (ml.nb && merges_flush(h, &ml))) {
 		free(ml.v);
-		tk_buf_release(&ml.keys);
+		ut_buf_release(&ml.keys);
 		return -1;
 	}
-	tk_buf_release(&ml.keys);
+	ut_buf_release(&ml.keys);
 	if (ml.n && tk_pairmap_reserve(&b->merges, ml.n / 3)) {
 		free(ml.v);
 		return bad(h, "out of memory%s", "");
@@ -1099,7 +1099,7 @@ parse_bpe(const hf *h, const cJSON *m)
 static int
 wp_vocab_one(const hf *h, const char *k, size_t kn, int32_t id, void *ctx)
 {
-	if (tk_tok_set_vocab(h->t, id, k, kn) || tk_strmap_put(&h->t->wp.vocab, k, kn, id))
+	if (tk_tok_set_vocab(h->t, id, k, kn) || ut_strmap_put(&h->t->wp.vocab, k, kn, id))
 		return bad(h, "out of memory%s", "");
 	return 0;
 }
@@ -1123,7 +1123,7 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 	t->wp.prefix_n = strlen(pre);
 	t->wp.max_chars = (size_t)jnum(m, "max_input_chars_per_word", 100);
 	if (unk)
-		t->wp.unk = t->unk = tk_strmap_get(&t->wp.vocab, unk, strlen(unk));
+		t->wp.unk = t->unk = ut_strmap_get(&t->wp.vocab, unk, strlen(unk));
 	return 0;
 }
 
@@ -1132,8 +1132,8 @@ tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_di
 {
 	t->mtype = TK_M_UNIGRAM;
 	t->algo = "Unigram";
-	t->unigram = te_unigram_new(n, (const char *const *)t->piece, NULL, scores, NULL, t->unk,
-	                            t->byte_fallback, TE_UNIGRAM_HF, d);
+	t->unigram = tk_unigram_new(n, (const char *const *)t->piece, NULL, scores, NULL, t->unk,
+	                            t->byte_fallback, TK_UNIGRAM_HF, d);
 	if (!t->unigram) {
 		if (d && !d->file[0])
 			snprintf(d->file, sizeof d->file, "%s", path);
@@ -1232,7 +1232,7 @@ int
 tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 {
 	size_t size;
-	char *text = te_read_file(path, (size_t)1 << 31, &size, d);
+	char *text = ut_read_file(path, (size_t)1 << 31, &size, d);
 	cJSON *root = NULL, *x, *e;
 	char *sk = NULL;
 	hf h;

@@ -1,4 +1,4 @@
-/* pool.c: pooling token vectors into one vector, and the sentence-transformers
+/* emb_pool.c: pooling token vectors into one vector, and the sentence-transformers
  * pipeline (Pooling, Dense, Normalize) read from modules.json. */
 #define _GNU_SOURCE
 #include <math.h>

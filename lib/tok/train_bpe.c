@@ -15,7 +15,7 @@
 
 #include "train_int.h"
 
-uint32_t te__byte_char(int b);
+uint32_t tk_train_byte_char(int b);
 
 typedef struct word {
 	uint32_t *sym;
@@ -271,9 +271,9 @@ push_groups(grouper *G, pairmap *pc, heap *h)
 #define KEY(a, b) (((uint64_t)(a) << 32) | (uint32_t)(b))
 
 int
-te__train_bpe(te_trainer *t, te_diag *d)
+tk_train_bpe(te_trainer *t, te_diag *d)
 {
-	te_strtab *V = &t->vocab;
+	tk_strtab *V = &t->vocab;
 	const char *prefix = t->o.model == TE_TRAIN_MODEL_WORDPIECE ? "##" : NULL;
 	size_t plen = prefix ? strlen(prefix) : 0;
 	word *words = NULL;
@@ -293,16 +293,16 @@ te__train_bpe(te_trainer *t, te_diag *d)
 
 	/* 1. special tokens, byte fallback tokens */
 	for (i = 0; i < t->o.n_special; i++)
-		if (te__strtab_add(V, t->special[i], strlen(t->special[i])) < 0)
+		if (tk_strtab_add(V, t->special[i], strlen(t->special[i])) < 0)
 			goto oom;
 	/* WordPiece needs its unknown token in the vocabulary */
-	if (prefix && te__strtab_find(V, "[UNK]", 5) < 0 && te__strtab_find(V, "<unk>", 5) < 0 &&
-	    te__strtab_add(V, "[UNK]", 5) < 0)
+	if (prefix && tk_strtab_find(V, "[UNK]", 5) < 0 && tk_strtab_find(V, "<unk>", 5) < 0 &&
+	    tk_strtab_add(V, "[UNK]", 5) < 0)
 		goto oom;
 	if (t->o.byte_fallback)
 		for (i = 0; i < 256; i++) {
 			snprintf(buf, sizeof buf, "<0x%02X>", (unsigned)i);
-			if (te__strtab_add(V, buf, strlen(buf)) < 0)
+			if (tk_strtab_add(V, buf, strlen(buf)) < 0)
 				goto oom;
 		}
 
@@ -315,7 +315,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 	if (!seen || !words || !syms)
 		goto oom;
 	for (i = 0; i < t->wc_cap; i++) {
-		te_wc *e = &t->wc[i];
+		tk_wc *e = &t->wc[i];
 		const unsigned char *s;
 		size_t j;
 		if (!e->count)
@@ -325,7 +325,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 		words[nw].sym = syms + nsyms;
 		for (j = 0; j < e->len;) {
 			int l;
-			int32_t c = te__utf8_dec(s + j, e->len - j, &l);
+			int32_t c = tk_train_utf8_dec(s + j, e->len - j, &l);
 			if (c < 0)
 				c = 0xfffd;
 			seen[c >> 3] |= 1 << (c & 7);
@@ -339,14 +339,14 @@ te__train_bpe(te_trainer *t, te_diag *d)
 	}
 	if (t->o.byte_level)
 		for (i = 0; i < 256; i++) {
-			uint32_t c = te__byte_char(i);
+			uint32_t c = tk_train_byte_char(i);
 			seen[c >> 3] |= 1 << (c & 7);
 		}
 	for (uint32_t c = 0; c < 0x110000; c++) {
 		if (!(seen[c >> 3] & (1 << (c & 7))))
 			continue;
-		int l = te__utf8_enc(c, buf);
-		if (te__strtab_add(V, buf, l) < 0)
+		int l = tk_train_utf8_enc(c, buf);
+		if (tk_strtab_add(V, buf, l) < 0)
 			goto oom;
 	}
 	/* WordPiece: "##c" for each character seen inside a word */
@@ -355,8 +355,8 @@ te__train_bpe(te_trainer *t, te_diag *d)
 			if (!(seen[0x110000 / 8 + (c >> 3)] & (1 << (c & 7))))
 				continue;
 			memcpy(buf, prefix, plen);
-			int l = te__utf8_enc(c, buf + plen);
-			if (te__strtab_add(V, buf, plen + l) < 0)
+			int l = tk_train_utf8_enc(c, buf + plen);
+			if (tk_strtab_add(V, buf, plen + l) < 0)
 				goto oom;
 		}
 	if (V->n > t->o.vocab_size) {
@@ -376,13 +376,13 @@ te__train_bpe(te_trainer *t, te_diag *d)
 				memcpy(buf, prefix, plen);
 				l = plen;
 			}
-			l += te__utf8_enc(w->sym[k], buf + l);
-			w->sym[k] = (uint32_t)te__strtab_find(V, buf, l);
+			l += tk_train_utf8_enc(w->sym[k], buf + l);
+			w->sym[k] = (uint32_t)tk_strtab_find(V, buf, l);
 		}
 	}
 
 	/* 4. count pairs, one queue entry per pair */
-	te__progress(t, "count pairs", 0, nw);
+	tk_train_progress(t, "count pairs", 0, nw);
 	for (i = 0; i < nw; i++) {
 		word *w = &words[i];
 		for (k = 0; k + 1 < w->n; k++) {
@@ -431,7 +431,7 @@ te__train_bpe(te_trainer *t, te_diag *d)
 		}
 		memcpy(tokbuf, sa, la);
 		memcpy(tokbuf + la, sb, lb);
-		long nid = te__strtab_add(V, tokbuf, la + lb);
+		long nid = tk_strtab_add(V, tokbuf, la + lb);
 		if (nid < 0) {
 			free(top.pos);
 			goto oom;
@@ -501,7 +501,7 @@ oomp:
 		free(top.pos);
 		if (push_groups(&upd, &pc, &h) < 0)
 			goto oom;
-		te__progress(t, "merge", V->n - start, target - start);
+		tk_train_progress(t, "merge", V->n - start, target - start);
 	}
 
 	/* a pair merged more than once keeps its last rank */

@@ -267,7 +267,7 @@ lat_populate(lattice *L, const umodel *m, const char *s, size_t n, size_t maxlen
 	}
 	for (i = 0; i < n;) {
 		int l;
-		te__utf8_dec((const unsigned char *)s + i, n - i, &l);
+		tk_train_utf8_dec((const unsigned char *)s + i, n - i, &l);
 		L->pos[nc++] = i;
 		i += l;
 	}
@@ -506,7 +506,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	sub **order = NULL;
 	double sum = 0;
 	size_t maxlen = t->o.max_piece_length;
-	te_strtab chtab = {0};
+	tk_strtab chtab = {0};
 	int rc = -1;
 
 	for (i = 0; i < nw; i++) {
@@ -525,12 +525,12 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 		}
 		for (j = 0; j < n;) {
 			int l;
-			cps[L] = te__utf8_dec(s + j, n - j, &l);
+			cps[L] = tk_train_utf8_dec(s + j, n - j, &l);
 			offs[L++] = j;
 			/* character frequency, weighted by the count */
 			char b[4];
-			int bl = te__utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
-			long id = te__strtab_add(&chtab, b, bl);
+			int bl = tk_train_utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
+			long id = tk_strtab_add(&chtab, b, bl);
 			if (id < 0)
 				goto out;
 			if ((size_t)id >= nch) {
@@ -554,7 +554,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 				size_t off = (size_t)(w[i].s - t->arena) + offs[j];
 				uint32_t len = offs[k] - offs[j];
 				int32_t next = k < L ? cps[k] : 0;
-				uint64_t h = te__hash(t->arena + off, len);
+				uint64_t h = tk_train_hash(t->arena + off, len);
 				size_t q;
 				if ((st.n + 1) * 2 > st.cap && st_grow(&st) < 0)
 					goto out;
@@ -581,7 +581,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	qsort(ch, nch, sizeof *ch, chr_cmp);
 	for (i = 0; i < nch; i++) {
 		char b[4];
-		int bl = te__utf8_enc(ch[i].cp, b);
+		int bl = tk_train_utf8_enc(ch[i].cp, b);
 		char *c = malloc(bl + 1);
 		if (!c)
 			goto out;
@@ -626,7 +626,7 @@ out:
 	free(cps);
 	free(offs);
 	free(order);
-	te__strtab_release(&chtab);
+	tk_strtab_release(&chtab);
 	return rc;
 }
 
@@ -797,7 +797,7 @@ fin_cmp(const void *x, const void *y)
 }
 
 int
-te__train_unigram(te_trainer *t, te_diag *d)
+tk_train_unigram(te_trainer *t, te_diag *d)
 {
 	uword *w = NULL;
 	size_t nw = 0, i, k, nch = 0;
@@ -825,7 +825,7 @@ te__train_unigram(te_trainer *t, te_diag *d)
 	/* piece 0 stands for the unknown; its string never matches text */
 	if (!(unk0 = strdup("\xff")) || pc_push(&p, unk0, 1, NAN) < 0)
 		goto oom;
-	te__progress(t, "seed pieces", 0, 0);
+	tk_train_progress(t, "seed pieces", 0, 0);
 	if (make_seeds(t, w, nw, &p, &ch, &nch) < 0)
 		goto oom;
 	if (nch + t->o.n_special + !have_unk > t->o.vocab_size) {
@@ -867,7 +867,7 @@ te__train_unigram(te_trainer *t, te_diag *d)
 			for (i = 1; i < p.n; i++)
 				p.score[i] = digamma(p.score[i]) - ls;
 		}
-		te__progress(t, "prune", ++round, 0);
+		tk_train_progress(t, "prune", ++round, 0);
 		if (p.n <= desired)
 			break;
 		if (um_build(&m, &p) < 0)
@@ -884,7 +884,7 @@ te__train_unigram(te_trainer *t, te_diag *d)
 		uint32_t *len = malloc((p.n + nch) * sizeof *len);
 		size_t nf = 0;
 		double penalty = 0;
-		te_strtab seen = {0};
+		tk_strtab seen = {0};
 		if (!f || !str || !len) {
 			free(f);
 			free(str);
@@ -895,10 +895,10 @@ te__train_unigram(te_trainer *t, te_diag *d)
 			goto oom;
 		for (i = 0; i < nch; i++) {
 			char b[5];
-			int bl = te__utf8_enc(ch[i].cp, b);
+			int bl = tk_train_utf8_enc(ch[i].cp, b);
 			long id = trie_find(&m, b, bl);
 			b[bl] = 0;
-			te__strtab_add(&seen, b, bl);
+			tk_strtab_add(&seen, b, bl);
 			str[nf] = strdup(b);
 			len[nf] = bl;
 			f[nf].idx = nf;
@@ -911,36 +911,36 @@ te__train_unigram(te_trainer *t, te_diag *d)
 			nf++;
 		}
 		for (i = 1; i < p.n && nf < want; i++) {
-			if (te__strtab_find(&seen, p.s[i], p.len[i]) >= 0)
+			if (tk_strtab_find(&seen, p.s[i], p.len[i]) >= 0)
 				continue;
-			te__strtab_add(&seen, p.s[i], p.len[i]);
+			tk_strtab_add(&seen, p.s[i], p.len[i]);
 			str[nf] = strdup(p.s[i]);
 			len[nf] = p.len[i];
 			f[nf].idx = nf;
 			f[nf].score = isnan(p.score[i]) ? 0 : p.score[i];
 			nf++;
 		}
-		te__strtab_release(&seen);
+		tk_strtab_release(&seen);
 		qsort(f, nf, sizeof *f, fin_cmp);
 		t->scores = malloc((nf + t->o.n_special + 1) * sizeof *t->scores);
 		if (!t->scores)
 			rc = -2;
 		if (!have_unk && rc != -2) {
 			t->scores[t->vocab.n] = 0;
-			if (te__strtab_add(&t->vocab, "<unk>", 5) < 0)
+			if (tk_strtab_add(&t->vocab, "<unk>", 5) < 0)
 				rc = -2;
 		}
 		for (i = 0; i < t->o.n_special && rc != -2; i++) {
 			t->scores[t->vocab.n] = 0;
-			if (te__strtab_add(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
+			if (tk_strtab_add(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
 				rc = -2;
 		}
 		for (k = 0; k < nf && rc != -2; k++) {
 			size_t idx = f[k].idx;
-			if (te__strtab_find(&t->vocab, str[idx], len[idx]) >= 0)
+			if (tk_strtab_find(&t->vocab, str[idx], len[idx]) >= 0)
 				continue;
 			t->scores[t->vocab.n] = f[k].score;
-			if (te__strtab_add(&t->vocab, str[idx], len[idx]) < 0)
+			if (tk_strtab_add(&t->vocab, str[idx], len[idx]) < 0)
 				rc = -2;
 		}
 		for (k = 0; k < nf; k++)

@@ -12,7 +12,7 @@
 #define SPACE_SYM "\xe2\x96\x81"	/* U+2581, sentencepiece's space */
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 
-struct te_spm {
+struct tk_spm {
 	size_t n;
 	char **piece;
 	size_t *plen;
@@ -25,13 +25,13 @@ struct te_spm {
 	int add_dummy_prefix, remove_extra_ws, escape_ws, ws_suffix;
 	char *normalizer_name;
 	char *unk_surface;
-	te_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
-	te_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
-	te_strie user;      /* USER_DEFINED, for the prefix matcher */
+	tk_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
+	tk_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
+	tk_strie user;      /* USER_DEFINED, for the prefix matcher */
 	int has_user, has_unused;
 	int32_t byte_id[256];
-	te_precompiled *pc;
-	te_unigram *uni;
+	tk_precompiled *pc;
+	tk_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */
 	struct mslot {
@@ -51,7 +51,7 @@ mhash(uint64_t k, size_t mask)
 }
 
 static inline int32_t
-merge_get(const te_spm *m, int32_t l, int32_t r)
+merge_get(const tk_spm *m, int32_t l, int32_t r)
 {
 	uint64_t k = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
 	size_t mask = m->mcap - 1, h = mhash(k, mask);
@@ -66,28 +66,28 @@ merge_get(const te_spm *m, int32_t l, int32_t r)
 }
 
 static int
-build_merges(te_spm *m)
+build_merges(tk_spm *m)
 {
 	size_t count = 0, mask = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < m->n; i++) {
-			const te_strie *t = &m->pieces;
+			const tk_strie *t = &m->pieces;
 			uint32_t nd = 0;
-			int32_t self = te_strie_get(t, m->piece[i], m->plen[i]);
+			int32_t self = tk_strie_get(t, m->piece[i], m->plen[i]);
 
 			if (self != (int32_t)i)
 				continue;
 			for (size_t k = 1; k < m->plen[i]; k++) {
 				int32_t l, r;
 
-				nd = te_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
+				nd = tk_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
 				if (!nd)
 					break;
 				l = t->value[nd];
 				if (l < 0)
 					continue;
-				r = te_strie_get(t, m->piece[i] + k, m->plen[i] - k);
+				r = tk_strie_get(t, m->piece[i] + k, m->plen[i] - k);
 				if (r < 0)
 					continue;
 				if (pass == 0)
@@ -118,10 +118,10 @@ build_merges(te_spm *m)
 
 /* ------------------------------------------------------------ building */
 
-te_spm *
-te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
+tk_spm *
+tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 {
-	te_spm *m = calloc(1, sizeof *m);
+	tk_spm *m = calloc(1, sizeof *m);
 	size_t total = 0;
 	char *p;
 
@@ -133,8 +133,8 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		te_diag_set(d, name, 0, "model has %zu pieces", in->n);
 		goto fail;
 	}
-	if (in->model_type != TE_SPM_MODEL_BPE &&
-	    in->model_type != TE_SPM_MODEL_UNIGRAM) {
+	if (in->model_type != TK_SPM_MODEL_BPE &&
+	    in->model_type != TK_SPM_MODEL_UNIGRAM) {
 		te_diag_set(d, name, 0, "model type %d is not supported (only "
 		            "UNIGRAM and BPE)", in->model_type);
 		goto fail;
@@ -156,8 +156,8 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 	m->score = malloc(in->n * sizeof *m->score);
 	m->type = malloc(in->n);
 	if (!m->normalizer_name || !m->unk_surface || !m->pool || !m->piece ||
-	    !m->plen || !m->score || !m->type || te_strie_init(&m->pieces) < 0 ||
-	    te_strie_init(&m->reserved) < 0 || te_strie_init(&m->user) < 0)
+	    !m->plen || !m->score || !m->type || tk_strie_init(&m->pieces) < 0 ||
+	    tk_strie_init(&m->reserved) < 0 || tk_strie_init(&m->user) < 0)
 		goto nomem;
 	for (int i = 0; i < 256; i++)
 		m->byte_id[i] = -1;
@@ -165,11 +165,11 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 	p = m->pool;
 	for (size_t i = 0; i < in->n; i++) {
 		size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
-		int t = in->types ? in->types[i] : TE_SPM_TYPE_NORMAL;
-		te_strie *tr;
+		int t = in->types ? in->types[i] : TK_SPM_TYPE_NORMAL;
+		tk_strie *tr;
 
-		if (t < TE_SPM_TYPE_NORMAL || t > TE_SPM_TYPE_BYTE)
-			t = TE_SPM_TYPE_NORMAL;
+		if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
+			t = TK_SPM_TYPE_NORMAL;
 		memcpy(p, in->pieces[i], l);
 		p[l] = '\0';
 		m->piece[i] = p;
@@ -181,23 +181,23 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 			te_diag_set(d, name, 0, "piece %zu is empty", i);
 			goto fail;
 		}
-		tr = t == TE_SPM_TYPE_NORMAL || t == TE_SPM_TYPE_USER_DEFINED ||
-		     t == TE_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
-		if (te_strie_get(tr, m->piece[i], l) >= 0) {
+		tr = t == TK_SPM_TYPE_NORMAL || t == TK_SPM_TYPE_USER_DEFINED ||
+		     t == TK_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
+		if (tk_strie_get(tr, m->piece[i], l) >= 0) {
 			te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
 			            m->piece[i]);
 			goto fail;
 		}
-		if (te_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
+		if (tk_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
 			goto nomem;
-		if (t == TE_SPM_TYPE_USER_DEFINED) {
+		if (t == TK_SPM_TYPE_USER_DEFINED) {
 			m->has_user = 1;
-			if (te_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
+			if (tk_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
 				goto nomem;
 		}
-		if (t == TE_SPM_TYPE_UNUSED)
+		if (t == TK_SPM_TYPE_UNUSED)
 			m->has_unused = 1;
-		if (t == TE_SPM_TYPE_UNKNOWN) {
+		if (t == TK_SPM_TYPE_UNKNOWN) {
 			if (m->unk_id >= 0) {
 				te_diag_set(d, name, 0, "unk is already defined (pieces %d "
 				            "and %zu)", m->unk_id, i);
@@ -205,7 +205,7 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 			}
 			m->unk_id = (int32_t)i;
 		}
-		if (t == TE_SPM_TYPE_BYTE) {
+		if (t == TK_SPM_TYPE_BYTE) {
 			unsigned v;
 			char tail;
 
@@ -223,14 +223,14 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 		goto fail;
 	}
 	/* a failed compile leaves the hashed trie working */
-	te_strie_compile(&m->pieces);
-	te_strie_compile(&m->reserved);
-	te_strie_compile(&m->user);
+	tk_strie_compile(&m->pieces);
+	tk_strie_compile(&m->reserved);
+	tk_strie_compile(&m->user);
 	m->shadowed = calloc(m->n, 1);
 	if (!m->shadowed)
 		goto nomem;
 	for (size_t i = 0; i < m->n; i++)
-		m->shadowed[i] = te_strie_get(&m->reserved, m->piece[i], m->plen[i]) >= 0;
+		m->shadowed[i] = tk_strie_get(&m->reserved, m->piece[i], m->plen[i]) >= 0;
 	if (m->byte_fallback) {
 		for (int b = 0; b < 256; b++)
 			if (m->byte_id[b] < 0) {
@@ -243,7 +243,7 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 	m->eos_id = in->eos_id >= 0 && (size_t)in->eos_id < m->n ? in->eos_id : -1;
 	m->pad_id = in->pad_id >= 0 && (size_t)in->pad_id < m->n ? in->pad_id : -1;
 	if (in->charsmap && in->charsmap_len) {
-		m->pc = te_precompiled_new(in->charsmap, in->charsmap_len, d);
+		m->pc = tk_precompiled_new(in->charsmap, in->charsmap_len, d);
 		if (!m->pc) {
 			char msg[sizeof d->msg];
 
@@ -254,15 +254,15 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
-	if (m->model_type == TE_SPM_MODEL_UNIGRAM) {
+	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
 		double *sc = malloc(m->n * sizeof *sc);
 
 		if (!sc)
 			goto nomem;
 		for (size_t i = 0; i < m->n; i++)
 			sc[i] = m->score[i];
-		m->uni = te_unigram_new(m->n, (const char *const *)m->piece, m->plen,
-		                        sc, m->type, m->unk_id, 0, TE_UNIGRAM_SPM, d);
+		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
 		free(sc);
 		if (!m->uni)
 			goto fail;
@@ -275,7 +275,7 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 			const char *sp = m->escape_ws ? SPACE_SYM : " ";
 			size_t sl = m->escape_ws ? 3 : 1;
 
-			if (t != TE_SPM_TYPE_NORMAL && t != TE_SPM_TYPE_USER_DEFINED)
+			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
 				continue;
 			for (size_t k = sl; k + sl <= m->plen[i]; k++)
 				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
@@ -287,12 +287,12 @@ te_spm_new(const te_spm_init *in, const char *name, te_diag *d)
 nomem:
 	te_diag_set(d, name, 0, "out of memory");
 fail:
-	te_spm_free(m);
+	tk_spm_free(m);
 	return NULL;
 }
 
 void
-te_spm_free(te_spm *m)
+tk_spm_free(tk_spm *m)
 {
 	if (!m)
 		return;
@@ -303,11 +303,11 @@ te_spm_free(te_spm *m)
 	free(m->pool);
 	free(m->normalizer_name);
 	free(m->unk_surface);
-	te_strie_release(&m->pieces);
-	te_strie_release(&m->reserved);
-	te_strie_release(&m->user);
-	te_precompiled_free(m->pc);
-	te_unigram_free(m->uni);
+	tk_strie_release(&m->pieces);
+	tk_strie_release(&m->reserved);
+	tk_strie_release(&m->user);
+	tk_precompiled_free(m->pc);
+	tk_unigram_free(m->uni);
 	free(m->mt);
 	free(m->shadowed);
 	free(m);
@@ -404,7 +404,7 @@ typedef struct protomodel {
 	size_t *lens;
 	float *scores;
 	uint8_t *types;
-	te_spm_init init;
+	tk_spm_init init;
 	const char *str[5];     /* unk_surface, unk, bos, eos, pad pieces */
 	size_t strlen_[5];
 	char *own[6];
@@ -417,7 +417,7 @@ parse_piece(pb *outer, protomodel *pm, const unsigned char *s, size_t n)
 	const char *str = NULL;
 	size_t len = 0;
 	float score = 0;
-	uint64_t type = TE_SPM_TYPE_NORMAL;
+	uint64_t type = TK_SPM_TYPE_NORMAL;
 
 	while (b.p < b.end) {
 		uint32_t f;
@@ -552,16 +552,16 @@ find_piece(const protomodel *pm, const char *s, size_t len, int want_type)
 	return -1;
 }
 
-te_spm *
-te_spm_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
+tk_spm *
+tk_spm_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 {
 	protomodel pm;
 	pb b = {buf, (const unsigned char *)buf + n, buf, name ? name : "", d};
-	te_spm *m = NULL;
+	tk_spm *m = NULL;
 	static const char *defaults[5] = {NULL, "<unk>", "<s>", "</s>", "<pad>"};
 
 	memset(&pm, 0, sizeof pm);
-	pm.init.model_type = TE_SPM_MODEL_UNIGRAM;
+	pm.init.model_type = TK_SPM_MODEL_UNIGRAM;
 	pm.init.bos_id = 1;
 	pm.init.eos_id = 2;
 	pm.init.pad_id = -1;
@@ -621,16 +621,16 @@ te_spm_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 		const char *ep = pm.own[3] ? pm.own[3] : defaults[3];
 		const char *pp = pm.own[4] ? pm.own[4] : defaults[4];
 
-		pm.init.bos_id = find_piece(&pm, bp, strlen(bp), TE_SPM_TYPE_CONTROL);
-		pm.init.eos_id = find_piece(&pm, ep, strlen(ep), TE_SPM_TYPE_CONTROL);
-		pm.init.pad_id = find_piece(&pm, pp, strlen(pp), TE_SPM_TYPE_CONTROL);
+		pm.init.bos_id = find_piece(&pm, bp, strlen(bp), TK_SPM_TYPE_CONTROL);
+		pm.init.eos_id = find_piece(&pm, ep, strlen(ep), TK_SPM_TYPE_CONTROL);
+		pm.init.pad_id = find_piece(&pm, pp, strlen(pp), TK_SPM_TYPE_CONTROL);
 	}
 	pm.init.n = pm.n;
 	pm.init.pieces = pm.pieces;
 	pm.init.lens = pm.lens;
 	pm.init.scores = pm.scores;
 	pm.init.types = pm.types;
-	m = te_spm_new(&pm.init, b.name, d);
+	m = tk_spm_new(&pm.init, b.name, d);
 fail:
 	free(pm.pieces);
 	free(pm.lens);
@@ -641,16 +641,16 @@ fail:
 	return m;
 }
 
-te_spm *
-te_spm_load(const char *path, te_diag *d)
+tk_spm *
+tk_spm_load(const char *path, te_diag *d)
 {
 	size_t n;
-	char *buf = te_read_file(path, (size_t)1 << 31, &n, d);
-	te_spm *r;
+	char *buf = ut_read_file(path, (size_t)1 << 31, &n, d);
+	tk_spm *r;
 
 	if (!buf)
 		return NULL;
-	r = te_spm_load_mem(buf, n, path, d);
+	r = tk_spm_load_mem(buf, n, path, d);
 	free(buf);
 	return r;
 }
@@ -658,7 +658,7 @@ te_spm_load(const char *path, te_diag *d)
 /* ------------------------------------------------------------ normalizer */
 
 typedef struct normed {
-	te_spm_buf s;
+	tk_spm_buf s;
 	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
 	size_t cap;
 	int map;
@@ -692,13 +692,13 @@ nadd(normed *nm, const char *s, size_t n, size_t at)
 {
 	if (n2o_push(nm, at, n) < 0)
 		return -1;
-	return te_spm_buf_add(&nm->s, s, n);
+	return tk_spm_buf_add(&nm->s, s, n);
 }
 
 /* sentencepiece's NormalizePrefix: returns the normalized piece and the
  * number of input bytes it consumes. */
 static const char *
-norm_prefix(const te_spm *m, const char *s, size_t n, size_t *out_len,
+norm_prefix(const tk_spm *m, const char *s, size_t n, size_t *out_len,
             size_t *consumed)
 {
 	const char *rep;
@@ -709,7 +709,7 @@ norm_prefix(const te_spm *m, const char *s, size_t n, size_t *out_len,
 		size_t best = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
+			nd = tk_strie_next(&m->user, nd, (unsigned char)s[i]);
 			if (!nd)
 				break;
 			if (m->user.value[nd] >= 0)
@@ -720,12 +720,12 @@ norm_prefix(const te_spm *m, const char *s, size_t n, size_t *out_len,
 			return s;
 		}
 	}
-	if (m->pc && (ml = te_precompiled_prefix(m->pc, s, n, &rep, &rl)) > 0) {
+	if (m->pc && (ml = tk_precompiled_prefix(m->pc, s, n, &rep, &rl)) > 0) {
 		*out_len = rl;
 		*consumed = ml;
 		return rep;
 	}
-	ml = te_spm_valid_char_len(s, n);
+	ml = tk_spm_valid_char_len(s, n);
 	if (!ml) {
 		*out_len = 3;
 		*consumed = 1;
@@ -736,7 +736,7 @@ norm_prefix(const te_spm *m, const char *s, size_t n, size_t *out_len,
 }
 
 static int
-normalize(const te_spm *m, const char *in, size_t n, normed *nm)
+normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 {
 	size_t consumed = 0, ol, cl;
 	int prev_space;
@@ -802,7 +802,7 @@ normalize(const te_spm *m, const char *in, size_t n, normed *nm)
 			return -1;
 	}
 done:
-	if (n2o_push(nm, consumed, 1) < 0 || te_spm_buf_add(&nm->s, "", 0) < 0)
+	if (n2o_push(nm, consumed, 1) < 0 || tk_spm_buf_add(&nm->s, "", 0) < 0)
 		return -1;
 	return 0;
 }
@@ -948,13 +948,13 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 
 /* PieceToId: reserved pieces first, then ordinary ones, else unk. */
 static int32_t
-piece_to_id(const te_spm *m, const char *s, size_t len)
+piece_to_id(const tk_spm *m, const char *s, size_t len)
 {
-	int32_t id = te_strie_get(&m->reserved, s, len);
+	int32_t id = tk_strie_get(&m->reserved, s, len);
 
 	if (id >= 0)
 		return id;
-	id = te_strie_get(&m->pieces, s, len);
+	id = tk_strie_get(&m->pieces, s, len);
 	return id >= 0 ? id : m->unk_id;
 }
 
@@ -964,7 +964,7 @@ typedef struct revm {
 } revm;
 
 typedef struct bpe_ctx {
-	const te_spm *m;
+	const tk_spm *m;
 	const char *s;
 	sym *sy;
 	size_t sycap;
@@ -978,7 +978,7 @@ typedef struct bpe_ctx {
 static int
 maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 {
-	const te_spm *m = c->m;
+	const tk_spm *m = c->m;
 	sym *sy = c->sy;
 	int32_t id;
 
@@ -989,7 +989,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 	else if (sy[l].id >= 0 && sy[r].id >= 0)
 		id = merge_get(m, sy[l].id, sy[r].id);
 	else
-		id = te_strie_get(&m->pieces, c->s + sy[l].start,
+		id = tk_strie_get(&m->pieces, c->s + sy[l].start,
 		                  sy[l].len + sy[r].len);
 	sy[l].pid = id;
 	if (id < 0) {
@@ -997,7 +997,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 		return 0;
 	}
 	heap_set(&c->h, sy, l, m->score[id]);
-	if (m->type[id] == TE_SPM_TYPE_UNUSED) {
+	if (m->type[id] == TK_SPM_TYPE_UNUSED) {
 		size_t k;
 
 		for (k = 0; k < c->nrev; k++)
@@ -1031,7 +1031,7 @@ resegment(bpe_ctx *c, size_t start, size_t len, int32_t known, segs *out,
 	int32_t id = known >= 0 && !c->m->shadowed[known]
 	                 ? known : piece_to_id(c->m, c->s + start, len);
 
-	if (c->m->type[id] == TE_SPM_TYPE_UNUSED && depth < 256) {
+	if (c->m->type[id] == TK_SPM_TYPE_UNUSED && depth < 256) {
 		for (size_t k = 0; k < c->nrev; k++)
 			if (c->rev[k].id == id && c->rev[k].left_len < len) {
 				size_t ll = c->rev[k].left_len;
@@ -1048,7 +1048,7 @@ resegment(bpe_ctx *c, size_t start, size_t len, int32_t known, segs *out,
 static int
 bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
-	const te_spm *m = c->m;
+	const tk_spm *m = c->m;
 	const char *s = c->s;
 	size_t ns = 0;
 
@@ -1074,7 +1074,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 			uint32_t nd = 0;
 
 			for (size_t i = at; i < b; i++) {
-				nd = te_strie_next(&m->user, nd, (unsigned char)s[i]);
+				nd = tk_strie_next(&m->user, nd, (unsigned char)s[i]);
 				if (!nd)
 					break;
 				if (m->user.value[nd] >= 0)
@@ -1083,13 +1083,13 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 			freeze = ml > 0;
 		}
 		if (!ml)
-			ml = te_spm_one_char_len(s + at, b - at);
+			ml = tk_spm_one_char_len(s + at, b - at);
 		c->sy[ns].prev = (int32_t)ns - 1;
 		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
 		c->sy[ns].start = (uint32_t)at;
 		c->sy[ns].len = (uint32_t)ml;
 		c->sy[ns].freeze = (uint8_t)freeze;
-		c->sy[ns].id = freeze ? -1 : te_strie_get(&m->pieces, s + at, ml);
+		c->sy[ns].id = freeze ? -1 : tk_strie_get(&m->pieces, s + at, ml);
 		c->sy[ns].pid = -1;
 		c->sy[ns].hpos = -1;
 		ns++;
@@ -1126,7 +1126,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * there into segments that never interact, which keeps the agenda small;
  * the result is the same. */
 static int
-bpe_encode(const te_spm *m, const char *s, size_t n, segs *out)
+bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
 {
 	bpe_ctx c = {m, s, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
@@ -1158,8 +1158,8 @@ out:
 /* ---------------------------------------------------------------- encode */
 
 int
-te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
-              te_ids *ids, te_spm_spans *spans, te_diag *d)
+tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
+              te_ids *ids, tk_spm_spans *spans, te_diag *d)
 {
 	normed nm = {{0}, NULL, 0, spans != NULL};
 	segs sg = {0};
@@ -1169,65 +1169,65 @@ te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
 	if (normalize(m, text, len, &nm) < 0)
 		goto nomem;
-	if ((flags & TE_SPM_ADD_BOS) && m->bos_id >= 0 &&
+	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0 &&
 	    (te_ids_push(ids, m->bos_id) < 0 ||
-	     (spans && te_spm_spans_push(spans, 0, 0) < 0)))
+	     (spans && tk_spm_spans_push(spans, 0, 0) < 0)))
 		goto nomem;
-	if (m->model_type == TE_SPM_MODEL_BPE) {
+	if (m->model_type == TK_SPM_MODEL_BPE) {
 		if (bpe_encode(m, nm.s.v, nm.s.n, &sg) < 0)
 			goto nomem;
 	} else if (nm.s.n) {
 		te_ids uids = {0};
-		te_spm_spans usp = {0};
+		tk_spm_spans usp = {0};
 
-		if (te_unigram_encode(m->uni, nm.s.v, nm.s.n, &uids, &usp, d) < 0) {
+		if (tk_unigram_encode(m->uni, nm.s.v, nm.s.n, &uids, &usp, d) < 0) {
 			te_ids_release(&uids);
-			te_spm_spans_release(&usp);
+			tk_spm_spans_release(&usp);
 			goto out;
 		}
 		for (size_t i = 0; i < uids.n; i++)
 			if (segs_push(&sg, usp.v[i].start, usp.v[i].end, uids.v[i]) < 0) {
 				te_ids_release(&uids);
-				te_spm_spans_release(&usp);
+				tk_spm_spans_release(&usp);
 				goto nomem;
 			}
 		te_ids_release(&uids);
-		te_spm_spans_release(&usp);
+		tk_spm_spans_release(&usp);
 	}
 	for (size_t i = 0; i < sg.n; i++) {
 		int32_t id = sg.v[i].id;
 		size_t ob = spans ? nm.n2o[sg.v[i].start] : 0;
 		size_t oe = spans ? nm.n2o[sg.v[i].end] : 0;
-		int is_unk = m->type[id] == TE_SPM_TYPE_UNKNOWN;
+		int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
 
-		if (m->type[id] == TE_SPM_TYPE_CONTROL)
+		if (m->type[id] == TK_SPM_TYPE_CONTROL)
 			oe = ob;
 		if (is_unk && m->byte_fallback) {
 			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
 				int last = b + 1 == sg.v[i].end;
 
 				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.v[b]]) < 0 ||
-				    (spans && te_spm_spans_push(spans, ob, last ? oe : ob) < 0))
+				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
 					goto nomem;
 			}
 		} else if (is_unk && prev_unk) {
 			if (spans)
 				spans->v[spans->n - 1].end = oe;
 		} else if (te_ids_push(ids, id) < 0 ||
-		           (spans && te_spm_spans_push(spans, ob, oe) < 0))
+		           (spans && tk_spm_spans_push(spans, ob, oe) < 0))
 			goto nomem;
 		prev_unk = is_unk;
 	}
-	if ((flags & TE_SPM_ADD_EOS) && m->eos_id >= 0 &&
+	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0 &&
 	    (te_ids_push(ids, m->eos_id) < 0 ||
-	     (spans && te_spm_spans_push(spans, len, len) < 0)))
+	     (spans && tk_spm_spans_push(spans, len, len) < 0)))
 		goto nomem;
 	rc = 0;
 	goto out;
 nomem:
 	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	te_spm_buf_release(&nm.s);
+	tk_spm_buf_release(&nm.s);
 	free(nm.n2o);
 	free(sg.v);
 	return rc;
@@ -1237,17 +1237,17 @@ out:
 
 /* Append bytes b[0, n) as text: valid UTF-8 as is, each bad byte U+FFFD. */
 static int
-add_bytes(te_spm_buf *out, const unsigned char *b, size_t n)
+add_bytes(tk_spm_buf *out, const unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t l = te_spm_valid_char_len((const char *)b + i, n - i);
+		size_t l = tk_spm_valid_char_len((const char *)b + i, n - i);
 
 		if (!l) {
-			if (te_spm_buf_add(out, REPLACEMENT, 3) < 0)
+			if (tk_spm_buf_add(out, REPLACEMENT, 3) < 0)
 				return -1;
 			i++;
 		} else {
-			if (te_spm_buf_add(out, (const char *)b + i, l) < 0)
+			if (tk_spm_buf_add(out, (const char *)b + i, l) < 0)
 				return -1;
 			i += l;
 		}
@@ -1256,14 +1256,14 @@ add_bytes(te_spm_buf *out, const unsigned char *b, size_t n)
 }
 
 int
-te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
+tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
               te_diag *d)
 {
 	unsigned char *bytes = NULL;
 	size_t nb = 0;
 	int rc = 0, first = 1;
 
-	if (te_spm_buf_add(out, "", 0) < 0)
+	if (tk_spm_buf_add(out, "", 0) < 0)
 		return te_diag_set(d, "", 0, "out of memory");
 	if (n && !(bytes = malloc(n)))
 		return te_diag_set(d, "", 0, "out of memory");
@@ -1277,8 +1277,8 @@ te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
 			                 "the vocabulary (size %zu)", (long)id, i + 1, m->n);
 			goto out;
 		}
-		if (m->type[id] == TE_SPM_TYPE_BYTE) {
-			/* te_spm_new checked the <0xXX> form */
+		if (m->type[id] == TK_SPM_TYPE_BYTE) {
+			/* tk_spm_new checked the <0xXX> form */
 			first = 0;
 			bytes[nb++] = (unsigned char)strtoul((char[]){m->piece[id][3],
 			                                     m->piece[id][4], 0}, NULL, 16);
@@ -1289,11 +1289,11 @@ te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
 				goto nomem;
 			nb = 0;
 		}
-		if (m->type[id] == TE_SPM_TYPE_CONTROL)
+		if (m->type[id] == TK_SPM_TYPE_CONTROL)
 			continue;
-		if (m->type[id] == TE_SPM_TYPE_UNKNOWN) {
+		if (m->type[id] == TK_SPM_TYPE_UNKNOWN) {
 			first = 0;
-			if (te_spm_buf_add(out, m->unk_surface, strlen(m->unk_surface)) < 0)
+			if (tk_spm_buf_add(out, m->unk_surface, strlen(m->unk_surface)) < 0)
 				goto nomem;
 			continue;
 		}
@@ -1307,12 +1307,12 @@ te_spm_decode(const te_spm *m, const int32_t *ids, size_t n, te_spm_buf *out,
 		first = 0;
 		while (pl) {
 			if (pl >= 3 && memcmp(p, SPACE_SYM, 3) == 0) {
-				if (te_spm_buf_add(out, " ", 1) < 0)
+				if (tk_spm_buf_add(out, " ", 1) < 0)
 					goto nomem;
 				p += 3;
 				pl -= 3;
 			} else {
-				if (te_spm_buf_add(out, p, 1) < 0)
+				if (tk_spm_buf_add(out, p, 1) < 0)
 					goto nomem;
 				p++;
 				pl--;
@@ -1331,10 +1331,10 @@ out:
 
 /* ------------------------------------------------------------- accessors */
 
-size_t te_spm_vocab_size(const te_spm *m) { return m->n; }
+size_t tk_spm_vocab_size(const tk_spm *m) { return m->n; }
 
 const char *
-te_spm_piece(const te_spm *m, int32_t id, size_t *len)
+tk_spm_piece(const tk_spm *m, int32_t id, size_t *len)
 {
 	if (id < 0 || (size_t)id >= m->n)
 		return NULL;
@@ -1344,31 +1344,31 @@ te_spm_piece(const te_spm *m, int32_t id, size_t *len)
 }
 
 float
-te_spm_score(const te_spm *m, int32_t id)
+tk_spm_score(const tk_spm *m, int32_t id)
 {
 	return id >= 0 && (size_t)id < m->n ? m->score[id] : 0.0f;
 }
 
-te_spm_type
-te_spm_piece_type(const te_spm *m, int32_t id)
+tk_spm_type
+tk_spm_piece_type(const tk_spm *m, int32_t id)
 {
-	return id >= 0 && (size_t)id < m->n ? (te_spm_type)m->type[id]
-	                                    : TE_SPM_TYPE_UNUSED;
+	return id >= 0 && (size_t)id < m->n ? (tk_spm_type)m->type[id]
+	                                    : TK_SPM_TYPE_UNUSED;
 }
 
 int32_t
-te_spm_piece_id(const te_spm *m, const char *s, size_t len)
+tk_spm_piece_id(const tk_spm *m, const char *s, size_t len)
 {
-	int32_t id = te_strie_get(&m->reserved, s, len);
+	int32_t id = tk_strie_get(&m->reserved, s, len);
 
-	return id >= 0 ? id : te_strie_get(&m->pieces, s, len);
+	return id >= 0 ? id : tk_strie_get(&m->pieces, s, len);
 }
 
-te_spm_model_type te_spm_model(const te_spm *m) { return (te_spm_model_type)m->model_type; }
-int32_t te_spm_unk_id(const te_spm *m) { return m->unk_id; }
-int32_t te_spm_bos_id(const te_spm *m) { return m->bos_id; }
-int32_t te_spm_eos_id(const te_spm *m) { return m->eos_id; }
-int32_t te_spm_pad_id(const te_spm *m) { return m->pad_id; }
-int te_spm_byte_fallback(const te_spm *m) { return m->byte_fallback; }
-const char *te_spm_normalizer_name(const te_spm *m) { return m->normalizer_name; }
-int te_spm_add_dummy_prefix(const te_spm *m) { return m->add_dummy_prefix; }
+tk_spm_model_type tk_spm_model(const tk_spm *m) { return (tk_spm_model_type)m->model_type; }
+int32_t tk_spm_unk_id(const tk_spm *m) { return m->unk_id; }
+int32_t tk_spm_bos_id(const tk_spm *m) { return m->bos_id; }
+int32_t tk_spm_eos_id(const tk_spm *m) { return m->eos_id; }
+int32_t tk_spm_pad_id(const tk_spm *m) { return m->pad_id; }
+int tk_spm_byte_fallback(const tk_spm *m) { return m->byte_fallback; }
+const char *tk_spm_normalizer_name(const tk_spm *m) { return m->normalizer_name; }
+int tk_spm_add_dummy_prefix(const tk_spm *m) { return m->add_dummy_prefix; }

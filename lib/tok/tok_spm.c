@@ -11,24 +11,24 @@
 
 /* Take the vocabulary and special pieces of a loaded SentencePiece model. */
 static int
-from_spm(te_tok *t, te_spm *m, const char *path, te_diag *d)
+from_spm(te_tok *t, tk_spm *m, const char *path, te_diag *d)
 {
-	size_t i, n = te_spm_vocab_size(m);
+	size_t i, n = tk_spm_vocab_size(m);
 
 	t->spm = m;
 	t->mtype = TK_M_SPM;
-	t->algo = te_spm_model(m) == TE_SPM_MODEL_UNIGRAM ? "Unigram" : "BPE";
-	t->byte_fallback = te_spm_byte_fallback(m);
-	t->unk = te_spm_unk_id(m);
+	t->algo = tk_spm_model(m) == TK_SPM_MODEL_UNIGRAM ? "Unigram" : "BPE";
+	t->byte_fallback = tk_spm_byte_fallback(m);
+	t->unk = tk_spm_unk_id(m);
 	t->match_special = 0;	/* sentencepiece reads "<s>" in text as text */
 	for (i = 0; i < n; i++) {
 		size_t len;
-		const char *p = te_spm_piece(m, (int32_t)i, &len);
-		te_spm_type ty = te_spm_piece_type(m, (int32_t)i);
+		const char *p = tk_spm_piece(m, (int32_t)i, &len);
+		tk_spm_type ty = tk_spm_piece_type(m, (int32_t)i);
 
 		if (tk_tok_set_vocab(t, (int32_t)i, p ? p : "", p ? len : 0))
 			return te_diag_set(d, path, 0, "out of memory");
-		if (ty == TE_SPM_TYPE_CONTROL || ty == TE_SPM_TYPE_UNKNOWN) {
+		if (ty == TK_SPM_TYPE_CONTROL || ty == TK_SPM_TYPE_UNKNOWN) {
 			tk_added a = {0};
 
 			a.s = (char *)p;
@@ -49,7 +49,7 @@ from_spm(te_tok *t, te_spm *m, const char *path, te_diag *d)
 int
 tk_load_spm(te_tok *t, const char *path, te_diag *d)
 {
-	te_spm *m = te_spm_load(path, d);
+	tk_spm *m = tk_spm_load(path, d);
 
 	if (!m)
 		return -1;
@@ -104,7 +104,7 @@ regex_split(const char *pat, te_diag *d)
 
 /* A byte-level BPE as Hugging Face builds it for the GGUF's pre name. */
 static int
-gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
+gguf_bpe(te_tok *t, const tk_gguf_vocab *g, const char *path, te_diag *d)
 {
 	tk_pre *seq = pre_new(TK_P_SEQ), *bl;
 	const char *pre = g->pre ? g->pre : "gpt-2";
@@ -152,7 +152,7 @@ gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 		if (tk_tok_set_vocab(t, (int32_t)i, s, n))
 			return te_diag_set(d, path, 0, "out of memory");
 		while (j < n && k < sizeof key) {
-			int by = tk_cp_to_byte(tk_utf8_dec((const unsigned char *)s + j, n - j, &len));
+			int by = tk_cp_to_byte(ut_utf8_dec((const unsigned char *)s + j, n - j, &len));
 
 			if (by < 0) {
 				ok = 0;
@@ -161,16 +161,16 @@ gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 			key[k++] = (char)by;
 			j += (size_t)len;
 		}
-		if (ok && j == n && tk_strmap_put(&t->bpe.vocab, key, k, (int32_t)i))
+		if (ok && j == n && ut_strmap_put(&t->bpe.vocab, key, k, (int32_t)i))
 			return te_diag_set(d, path, 0, "out of memory");
-		if (g->token_types && (g->token_types[i] == TE_SPM_TYPE_CONTROL ||
-		                       g->token_types[i] == TE_SPM_TYPE_USER_DEFINED)) {
+		if (g->token_types && (g->token_types[i] == TK_SPM_TYPE_CONTROL ||
+		                       g->token_types[i] == TK_SPM_TYPE_USER_DEFINED)) {
 			tk_added a = {0};
 
 			a.s = (char *)s;
 			a.n = n;
 			a.id = (int32_t)i;
-			a.special = g->token_types[i] == TE_SPM_TYPE_CONTROL;
+			a.special = g->token_types[i] == TK_SPM_TYPE_CONTROL;
 			if (n && tk_tok_add_added(t, &a))
 				return te_diag_set(d, path, 0, "out of memory");
 		}
@@ -178,7 +178,7 @@ gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 	for (b = 0; b < 256; b++) {
 		char c = (char)b;
 
-		t->bpe.byte_id[b] = tk_strmap_get(&t->bpe.vocab, &c, 1);
+		t->bpe.byte_id[b] = ut_strmap_get(&t->bpe.vocab, &c, 1);
 	}
 	for (i = 0; i < g->n_merges; i++) {
 		const char *m = g->merges[i], *sp = memchr(m, ' ', g->merge_lens[i]);
@@ -189,16 +189,16 @@ gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 		if (!sp)
 			continue;
 		for (j = 0; m + j < sp && kn < sizeof key; j += (size_t)len)
-			key[kn++] = (char)tk_cp_to_byte(tk_utf8_dec((const unsigned char *)m + j,
+			key[kn++] = (char)tk_cp_to_byte(ut_utf8_dec((const unsigned char *)m + j,
 			                                            (size_t)(sp - m) - j, &len));
 		for (j = (size_t)(sp - m) + 1; j < g->merge_lens[i] && kn2 < sizeof key2; j += (size_t)len)
-			key2[kn2++] = (char)tk_cp_to_byte(tk_utf8_dec((const unsigned char *)m + j,
+			key2[kn2++] = (char)tk_cp_to_byte(ut_utf8_dec((const unsigned char *)m + j,
 			                                             g->merge_lens[i] - j, &len));
-		a = tk_strmap_get(&t->bpe.vocab, key, kn);
-		bb = tk_strmap_get(&t->bpe.vocab, key2, kn2);
+		a = ut_strmap_get(&t->bpe.vocab, key, kn);
+		bb = ut_strmap_get(&t->bpe.vocab, key2, kn2);
 		memcpy(cat, key, kn);
 		memcpy(cat + kn, key2, kn2);
-		mid = tk_strmap_get(&t->bpe.vocab, cat, kn + kn2);
+		mid = ut_strmap_get(&t->bpe.vocab, cat, kn + kn2);
 		if (a >= 0 && bb >= 0 && mid >= 0 && tk_pairmap_put(&t->bpe.merges, a, bb, (uint32_t)i, mid))
 			return te_diag_set(d, path, 0, "out of memory");
 	}
@@ -215,7 +215,7 @@ gguf_bpe(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 /* llama.cpp's BERT vocabularies mark word starts with U+2581 and leave
  * continuations bare; WordPiece wants "##" on continuations. */
 static int
-gguf_bert(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
+gguf_bert(te_tok *t, const tk_gguf_vocab *g, const char *path, te_diag *d)
 {
 	tk_norm *n = calloc(1, sizeof *n);
 	tk_dec *dec = calloc(1, sizeof *dec);
@@ -255,9 +255,9 @@ gguf_bert(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 			k = len + 2;
 		}
 		if (tk_tok_set_vocab(t, (int32_t)i, buf, k) ||
-		    tk_strmap_put(&t->wp.vocab, buf, k, (int32_t)i))
+		    ut_strmap_put(&t->wp.vocab, buf, k, (int32_t)i))
 			return te_diag_set(d, path, 0, "out of memory");
-		if (g->token_types && g->token_types[i] == TE_SPM_TYPE_CONTROL) {
+		if (g->token_types && g->token_types[i] == TK_SPM_TYPE_CONTROL) {
 			tk_added a = {0};
 
 			a.s = buf;
@@ -288,13 +288,13 @@ gguf_bert(te_tok *t, const te_gguf_vocab *g, const char *path, te_diag *d)
 int
 tk_load_gguf(te_tok *t, const char *path, te_diag *d)
 {
-	te_gguf_vocab *g = te_gguf_vocab_load(path, d);
+	tk_gguf_vocab *g = tk_gguf_vocab_load(path, d);
 	int rc;
 
 	if (!g)
 		return -1;
 	if (!strcmp(g->model, "llama") || !strcmp(g->model, "t5")) {
-		te_spm *m = te_spm_from_gguf(g, d);
+		tk_spm *m = tk_spm_from_gguf(g, d);
 
 		rc = m ? from_spm(t, m, path, d) : -1;
 	} else if (!strcmp(g->model, "gpt2")) {
@@ -304,6 +304,6 @@ tk_load_gguf(te_tok *t, const char *path, te_diag *d)
 	} else {
 		rc = te_diag_set(d, path, 0, "GGUF tokenizer model '%s' is not supported", g->model);
 	}
-	te_gguf_vocab_free(g);
+	tk_gguf_vocab_free(g);
 	return rc;
 }

@@ -104,7 +104,7 @@ set_piece(te_tok *t, int32_t id, const char *b, size_t n)
 	if (n * 2 > sizeof buf)
 		return tk_tok_set_vocab(t, id, b, n);
 	for (i = 0; i < n; i++)
-		k += (size_t)tk_utf8_enc(tk_byte_cp((unsigned char)b[i]), buf + k);
+		k += (size_t)ut_utf8_enc(tk_byte_cp((unsigned char)b[i]), buf + k);
 	return tk_tok_set_vocab(t, id, buf, k);
 }
 
@@ -161,7 +161,7 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_d
 	if (!fseek(fp, 0, SEEK_END)) {	/* a rank line is about 12 bytes */
 		long sz = ftell(fp);
 
-		if (sz > 0 && tk_strmap_reserve(&t->bpe.vocab, (size_t)sz / 12 + 16)) {
+		if (sz > 0 && ut_strmap_reserve(&t->bpe.vocab, (size_t)sz / 12 + 16)) {
 			fclose(fp);
 			return te_diag_set(d, path, 0, "out of memory");
 		}
@@ -185,7 +185,7 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_d
 		k = b64dec(line, (size_t)(sp_ - line), tok, sizeof tok);
 		if (k <= 0)
 			goto bad;
-		if (tk_strmap_put(&t->bpe.vocab, tok, (size_t)k, (int32_t)id) ||
+		if (ut_strmap_put(&t->bpe.vocab, tok, (size_t)k, (int32_t)id) ||
 		    set_piece(t, (int32_t)id, tok, (size_t)k)) {
 			free(line);
 			fclose(fp);
@@ -205,7 +205,7 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_d
 	for (i = 0; i < 256; i++) {
 		char c = (char)i;
 
-		t->bpe.byte_id[i] = tk_strmap_get(&t->bpe.vocab, &c, 1);
+		t->bpe.byte_id[i] = ut_strmap_get(&t->bpe.vocab, &c, 1);
 	}
 	if (!enc)
 		enc = strstr(name, "cl100k") ? "cl100k_base" : strstr(name, "o200k") ? "o200k_base" :

@@ -402,7 +402,7 @@ pair_rank(const tk_bpe *m, const tk_flat *fl, const char *s, size_t st, size_t s
           int32_t a, int32_t b, uint32_t *rank, int32_t *merged)
 {
 	if (m->ranks) {
-		*merged = fl ? tk_fv_get(fl, s + st, span) : tk_strmap_get(&m->vocab, s + st, span);
+		*merged = fl ? tk_fv_get(fl, s + st, span) : ut_strmap_get(&m->vocab, s + st, span);
 		*rank = (uint32_t)*merged;
 		return *merged >= 0;
 	}
@@ -547,7 +547,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		return 0;
 	if (m->ignore_merges) {
 		const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
-		int32_t id = fl ? tk_fv_get(fl, s, n) : tk_strmap_get(&m->vocab, s, n);
+		int32_t id = fl ? tk_fv_get(fl, s, n) : ut_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
@@ -574,8 +574,8 @@ again:
 		for (i = 0; i < n; i += (size_t)len) {
 			int32_t id;
 
-			tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
-			id = tk_strmap_get(&m->vocab, s + i, (size_t)len);
+			ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+			id = ut_strmap_get(&m->vocab, s + i, (size_t)len);
 			if (id >= 0) {
 				if (unk_id >= 0)
 					k = add_sym(k, unk_id, unk_a, unk_b), unk_id = -1;
@@ -664,7 +664,7 @@ again:
 void
 tk_bpe_release(tk_bpe *m)
 {
-	tk_strmap_release(&m->vocab);
+	ut_strmap_release(&m->vocab);
 	tk_pairmap_release(&m->merges);
 	tk_fastmap_free(m->fast);
 	m->fast = NULL;

@@ -16,7 +16,7 @@ tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 	if (!n)
 		return 0;
 	for (i = 0; i < n; i += (size_t)len) {
-		tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		chars++;
 	}
 	if (chars > m->max_chars)
@@ -30,10 +30,10 @@ tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 
 		while (start < end) {
 			if (start == 0) {
-				id = tk_strmap_get(&m->vocab, s, end);
+				id = ut_strmap_get(&m->vocab, s, end);
 			} else {
 				memcpy(buf + m->prefix_n, s + start, end - start);
-				id = tk_strmap_get(&m->vocab, buf, m->prefix_n + end - start);
+				id = ut_strmap_get(&m->vocab, buf, m->prefix_n + end - start);
 			}
 			if (id >= 0)
 				break;
@@ -65,5 +65,5 @@ unk:
 void
 tk_wordpiece_release(tk_wordpiece *m)
 {
-	tk_strmap_release(&m->vocab);
+	ut_strmap_release(&m->vocab);
 }

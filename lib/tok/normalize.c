@@ -24,7 +24,7 @@ map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char
 	char rep[64];
 
 	for (i = 0; i < w->b.n; i += (size_t)len) {
-		int32_t cp = tk_utf8_dec((const unsigned char *)w->b.s + i, w->b.n - i, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)w->b.s + i, w->b.n - i, &len);
 		int k = f(n, cp, w->b.s + i, len, rep);
 
 		if (k && tk_abuf_put(&o, rep, (size_t)k, tk_work_os(w, i),
@@ -48,8 +48,8 @@ f_lower(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 		return len;
 	}
 	if (cp == 0x130)	/* İ: the one full lowercase mapping longer than a char */
-		return tk_utf8_enc('i', out) + tk_utf8_enc(0x307, out + 1);
-	return tk_utf8_enc(utf8proc_tolower(cp), out);
+		return ut_utf8_enc('i', out) + ut_utf8_enc(0x307, out + 1);
+	return ut_utf8_enc(utf8proc_tolower(cp), out);
 }
 
 static int
@@ -119,7 +119,7 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 		utf8proc_uint8_t *out = NULL;
 		utf8proc_ssize_t m;
 
-		tk_utf8_dec(s + q, j - q, &len);
+		ut_utf8_dec(s + q, j - q, &len);
 		m = utf8proc_map(s + q, len, &out, opt);
 		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
 		    tk_abuf_put(o, (const char *)out, (size_t)m, tk_work_os(w, q), tk_work_oe(w, q + (size_t)len - 1))) {
@@ -256,7 +256,7 @@ replace_re(tk_work *w, void *re, const char *rep, size_t rn)
 
 			if (ms >= w->b.n)
 				break;
-			tk_utf8_dec((const unsigned char *)w->b.s + ms, w->b.n - ms, &len);
+			ut_utf8_dec((const unsigned char *)w->b.s + ms, w->b.n - ms, &len);
 			for (q = ms; q < ms + (size_t)len; q++)
 				if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 					goto fail;
@@ -282,9 +282,9 @@ prepend(tk_work *w, const char *p, size_t pn)
 
 	if (!w->b.n)
 		return 0;
-	tk_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
+	ut_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
 	if (tk_abuf_put(&o, p, pn, tk_work_os(w, 0), tk_work_oe(w, (size_t)len - 1)) ||
-	    tk_buf_grow(&o.b, 0))
+	    ut_buf_grow(&o.b, 0))
 		goto fail;
 	{
 		size_t q;
@@ -309,7 +309,7 @@ strip(tk_work *w, int left, int right)
 	int len;
 
 	while (left && a < b) {
-		int32_t cp = tk_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
 
 		if (cp < 0 || !tk_is_space(cp))
 			break;
@@ -321,7 +321,7 @@ strip(tk_work *w, int left, int right)
 
 		while (k > a && ((unsigned char)w->b.s[k] & 0xc0) == 0x80)
 			k--;
-		cp = tk_utf8_dec((const unsigned char *)w->b.s + k, b - k, &len);
+		cp = ut_utf8_dec((const unsigned char *)w->b.s + k, b - k, &len);
 		if (cp < 0 || !tk_is_space(cp))
 			break;
 		b = k;
@@ -345,11 +345,11 @@ strip(tk_work *w, int left, int right)
 static int
 precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
-	te_spm_buf ob = {0};
+	tk_spm_buf ob = {0};
 	size_t *al = NULL, alcap = 0, i, j;
 	tk_abuf o = {0};
 
-	if (te_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
+	if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
 		goto fail;
 	for (i = 0; i < ob.n; i = j) {
 		size_t c = al[i], ce;
@@ -365,13 +365,13 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 		             tk_work_oe(w, ce - 1)))
 			goto fail;
 	}
-	te_spm_buf_release(&ob);
+	tk_spm_buf_release(&ob);
 	free(al);
 	if (tk_abuf_swap(&o, w))
 		goto fail;
 	return 0;
 fail:
-	te_spm_buf_release(&ob);
+	tk_spm_buf_release(&ob);
 	free(al);
 	tk_abuf_release(&o);
 	return -1;
@@ -435,6 +435,6 @@ tk_norm_free(tk_norm *n)
 	free(n->pat);
 	free(n->content);
 	tk_regex_free(n->re);
-	te_precompiled_free(n->pc);
+	tk_precompiled_free(n->pc);
 	free(n);
 }

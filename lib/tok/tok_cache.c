@@ -109,9 +109,9 @@ fingerprint(void)
 {
 	static const char probe[] = "tokemb compiled tokenizer cache";
 
-	return tk_hash(probe, sizeof probe - 1) ^ tk_pair_hash(0x0123456789abcdefULL) ^
+	return ut_hash(probe, sizeof probe - 1) ^ tk_pair_hash(0x0123456789abcdefULL) ^
 	       ((uint64_t)sizeof(tc_head) << 48 | (uint64_t)sizeof(tc_meta) << 32 |
-	        (uint64_t)sizeof(tk_sment) << 16 | (uint64_t)sizeof(te_tok)) ^
+	        (uint64_t)sizeof(ut_sment) << 16 | (uint64_t)sizeof(te_tok)) ^
 	       ((uint64_t)sizeof(tk_bpe) << 40 | (uint64_t)sizeof(tk_added) << 20 |
 	        (uint64_t)sizeof(tk_fastmap) << 8 | TC_VERSION);
 }
@@ -211,7 +211,7 @@ cache_paths(const char *file, const char *canon, char *out[2])
 
 	base = strrchr(canon, '/');
 	base = base ? base + 1 : canon;
-	snprintf(key, sizeof key, "%016llx", (unsigned long long)tk_hash(canon, strlen(canon)));
+	snprintf(key, sizeof key, "%016llx", (unsigned long long)ut_hash(canon, strlen(canon)));
 	if (dir && *dir) {
 		if (asprintf(&out[0], "%s/%s-%s.tokemb", dir, base, key) < 0)
 			return 0;
@@ -255,9 +255,9 @@ source_id(const char *file, tc_head *h)
 	h->src_mtime_ns = (int64_t)st.st_mtim.tv_nsec;
 	n = (size_t)st.st_size < TC_EDGE ? (size_t)st.st_size : TC_EDGE;
 	got = pread(fd, buf, n, 0);
-	h->src_head = got == (ssize_t)n ? tk_hash(buf, n) : 0;
+	h->src_head = got == (ssize_t)n ? ut_hash(buf, n) : 0;
 	got = pread(fd, buf, n, st.st_size - (off_t)n);
-	h->src_tail = got == (ssize_t)n ? tk_hash(buf, n) : 0;
+	h->src_tail = got == (ssize_t)n ? ut_hash(buf, n) : 0;
 	free(buf);
 	close(fd);
 	return got == (ssize_t)n ? 0 : -1;
@@ -335,7 +335,7 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	const tk_fastmap *fm = NULL;
 	tc_added *ad = NULL;
 	size_t pool_n = 0, i, np, off;
-	const tk_strmap *vm = t->mtype == TK_M_BPE ? &t->bpe.vocab :
+	const ut_strmap *vm = t->mtype == TK_M_BPE ? &t->bpe.vocab :
 	                      t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL ? &t->wp.vocab : NULL;
 	tc_head h;
 	tc_meta m;
@@ -568,15 +568,15 @@ pow2(uint64_t n)
 /* A string map from the image: n entries, a power of two slots, more than
  * n.  With all (small maps), every slot and entry is checked too: entries
  * index by their slots, keys in the pool, values below maxval; else the
- * lookups check what they read (tk_strmap_get_h) and tk_cache_verify the
+ * lookups check what they read (ut_strmap_get_h) and tk_cache_verify the
  * rest. */
 static int
 map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, int all,
-           tk_strmap *sm)
+           ut_strmap *sm)
 {
 	const tc_sec *ss = &im->h->sec[ks], *sp = &im->h->sec[kp];
 	const uint64_t *slot;
-	const tk_sment *ent;
+	const ut_sment *ent;
 	size_t i, used = 0;
 
 	memset(sm, 0, sizeof *sm);
@@ -601,7 +601,7 @@ map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, in
 			return -1;
 	sm->slot = (uint64_t *)slot;
 	sm->mask = ss->len / 8 - 1;
-	sm->ent = (tk_sment *)ent;
+	sm->ent = (ut_sment *)ent;
 	sm->n = sm->cap = n;
 	sm->pool = (char *)(im->base + sp->off);
 	sm->pool_n = sm->pool_cap = sp->len;
@@ -610,7 +610,7 @@ map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, in
 
 /* The entries of a string map: keys in the pool, values below maxval. */
 static int
-strmap_sound(const tk_strmap *sm, int32_t maxval)
+strmap_sound(const ut_strmap *sm, int32_t maxval)
 {
 	size_t i;
 
@@ -699,7 +699,7 @@ tk_cache_verify(const te_tok *t, size_t len)
 		return 0;
 	pthread_mutex_lock(&verify_mu);
 	if (!(st = t->cverify)) {
-		const tk_strmap *v = t->mtype == TK_M_BPE ? &t->bpe.vocab : &t->wp.vocab;
+		const ut_strmap *v = t->mtype == TK_M_BPE ? &t->bpe.vocab : &t->wp.vocab;
 		const tk_fastmap *f = t->bpe.fast;
 		int32_t nv = (int32_t)t->nvocab;
 		size_t i;

@@ -9,8 +9,8 @@
 
 #include "spm_int.h"
 
-struct te_unigram {
-	te_strie trie;      /* pieces that take part in the lattice */
+struct tk_unigram {
+	tk_strie trie;      /* pieces that take part in the lattice */
 	size_t n;
 	double *score;      /* the score a piece adds to a path */
 	int mode;
@@ -22,16 +22,16 @@ struct te_unigram {
 	size_t *plen;
 };
 
-te_unigram *
-te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
+tk_unigram *
+tk_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
                const double *scores, const uint8_t *types, int32_t unk_id,
                int byte_fallback, int mode, te_diag *d)
 {
-	te_unigram *u = calloc(1, sizeof *u);
+	tk_unigram *u = calloc(1, sizeof *u);
 	double min_score = INFINITY;
 	float min_f = FLT_MAX, max_f = FLT_MIN;
 
-	if (!u || te_strie_init(&u->trie) < 0)
+	if (!u || tk_strie_init(&u->trie) < 0)
 		goto nomem;
 	if (n > INT32_MAX) {
 		te_diag_set(d, "", 0, "unigram: %zu pieces is too many", n);
@@ -47,11 +47,11 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 	for (int i = 0; i < 256; i++)
 		u->byte_id[i] = -1;
 	for (size_t i = 0; i < n; i++) {
-		int t = types ? types[i] : TE_SPM_TYPE_NORMAL;
+		int t = types ? types[i] : TK_SPM_TYPE_NORMAL;
 
 		if (scores[i] < min_score)
 			min_score = scores[i];
-		if (t == TE_SPM_TYPE_NORMAL) {
+		if (t == TK_SPM_TYPE_NORMAL) {
 			float f = (float)scores[i];
 
 			if (f < min_f)
@@ -62,13 +62,13 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 	}
 	for (size_t i = 0; i < n; i++) {
 		size_t len = lens ? lens[i] : strlen(pieces[i]);
-		int t = types ? types[i] : TE_SPM_TYPE_NORMAL;
+		int t = types ? types[i] : TK_SPM_TYPE_NORMAL;
 		int in_lattice = 1;
 
-		if (mode == TE_UNIGRAM_SPM) {
-			in_lattice = t == TE_SPM_TYPE_NORMAL ||
-			             t == TE_SPM_TYPE_USER_DEFINED;
-			if (t == TE_SPM_TYPE_USER_DEFINED)
+		if (mode == TK_UNIGRAM_SPM) {
+			in_lattice = t == TK_SPM_TYPE_NORMAL ||
+			             t == TK_SPM_TYPE_USER_DEFINED;
+			if (t == TK_SPM_TYPE_USER_DEFINED)
 				u->score[i] = (double)((float)len * max_f) - 0.1;
 			else
 				u->score[i] = (double)(float)scores[i];
@@ -77,8 +77,8 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 		if (len == 0)
 			in_lattice = 0;
 		if (in_lattice &&
-		    te_strie_insert(&u->trie, pieces[i], len, (int32_t)i,
-		                    mode == TE_UNIGRAM_HF) < 0)
+		    tk_strie_insert(&u->trie, pieces[i], len, (int32_t)i,
+		                    mode == TK_UNIGRAM_HF) < 0)
 			goto nomem;
 		if (len == 6 && memcmp(pieces[i], "<0x", 3) == 0 && pieces[i][5] == '>' &&
 		    strchr("0123456789ABCDEF", pieces[i][3]) && pieces[i][3] &&
@@ -88,12 +88,12 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 			unsigned v = (unsigned)strtoul((char[]){pieces[i][3], pieces[i][4], 0},
 			                               NULL, 16);
 
-			if (u->byte_id[v] < 0 || mode == TE_UNIGRAM_HF)
+			if (u->byte_id[v] < 0 || mode == TK_UNIGRAM_HF)
 				u->byte_id[v] = (int32_t)i;
 		}
 	}
-	te_strie_compile(&u->trie);
-	if (mode == TE_UNIGRAM_SPM)
+	tk_strie_compile(&u->trie);
+	if (mode == TK_UNIGRAM_SPM)
 		u->unk_score = (double)(min_f - 10.0f);
 	else
 		u->unk_score = min_score - 10.0;
@@ -101,16 +101,16 @@ te_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 nomem:
 	te_diag_set(d, "", 0, "out of memory");
 fail:
-	te_unigram_free(u);
+	tk_unigram_free(u);
 	return NULL;
 }
 
 void
-te_unigram_free(te_unigram *u)
+tk_unigram_free(tk_unigram *u)
 {
 	if (!u)
 		return;
-	te_strie_release(&u->trie);
+	tk_strie_release(&u->trie);
 	free(u->score);
 	free(u);
 }
@@ -129,11 +129,11 @@ typedef struct node {
  * covers gets an unknown node.  Fills seg with *np (start, id) pairs, last
  * piece first; id -1 is an unknown character. */
 static void
-viterbi(const te_unigram *u, const char *s, size_t len, node *best,
+viterbi(const tk_unigram *u, const char *s, size_t len, node *best,
         uint32_t *seg, size_t *np)
 {
-	const te_strie *t = &u->trie;
-	int spm = u->mode == TE_UNIGRAM_SPM;
+	const tk_strie *t = &u->trie;
+	int spm = u->mode == TK_UNIGRAM_SPM;
 
 	for (size_t i = 0; i <= len; i++) {
 		best[i].start = UINT32_MAX;
@@ -143,7 +143,7 @@ viterbi(const te_unigram *u, const char *s, size_t len, node *best,
 	best[0].start = 0;
 	for (size_t at = 0; at < len;) {
 		double here = best[at].score;
-		size_t mblen = te_spm_valid_char_len(s + at, len - at);
+		size_t mblen = tk_spm_valid_char_len(s + at, len - at);
 		int single = 0;
 		uint32_t nd = 0;
 
@@ -152,7 +152,7 @@ viterbi(const te_unigram *u, const char *s, size_t len, node *best,
 		for (size_t k = at; k < len; k++) {
 			int32_t id;
 
-			nd = te_strie_next(t, nd, (unsigned char)s[k]);
+			nd = tk_strie_next(t, nd, (unsigned char)s[k]);
 			if (!nd)
 				break;
 			id = t->value[nd];
@@ -194,8 +194,8 @@ viterbi(const te_unigram *u, const char *s, size_t len, node *best,
 }
 
 int
-te_unigram_encode(const te_unigram *u, const char *s, size_t len,
-                  te_ids *ids, te_spm_spans *spans, te_diag *d)
+tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
+                  te_ids *ids, tk_spm_spans *spans, te_diag *d)
 {
 	node *best;
 	uint32_t *seg;
@@ -221,9 +221,9 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 		int32_t id = (int32_t)seg[2 * k + 1];
 		size_t stop = k > 0 ? seg[2 * (k - 1)] : len;
 
-		if (u->mode == TE_UNIGRAM_SPM) {
+		if (u->mode == TK_UNIGRAM_SPM) {
 			if (te_ids_push(ids, id < 0 ? u->unk_id : id) < 0 ||
-			    (spans && te_spm_spans_push(spans, start, stop) < 0))
+			    (spans && tk_spm_spans_push(spans, start, stop) < 0))
 				goto nomem;
 			continue;
 		}
@@ -239,10 +239,10 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 				k--;
 				stop = k > 0 ? seg[2 * (k - 1)] : len;
 			}
-			fid = te_strie_get(&u->trie, s + start, stop - start);
+			fid = tk_strie_get(&u->trie, s + start, stop - start);
 			if (fid >= 0) {
 				if (te_ids_push(ids, fid) < 0 ||
-				    (spans && te_spm_spans_push(spans, start, stop) < 0))
+				    (spans && tk_spm_spans_push(spans, start, stop) < 0))
 					goto nomem;
 				continue;
 			}
@@ -255,7 +255,7 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 				if (b == stop) {
 					for (b = start; b < stop; b++)
 						if (te_ids_push(ids, u->byte_id[(unsigned char)s[b]]) < 0 ||
-						    (spans && te_spm_spans_push(spans, start, stop) < 0))
+						    (spans && tk_spm_spans_push(spans, start, stop) < 0))
 							goto nomem;
 					continue;
 				}
@@ -269,7 +269,7 @@ te_unigram_encode(const te_unigram *u, const char *s, size_t len,
 			id = u->unk_id;
 		}
 		if (te_ids_push(ids, id) < 0 ||
-		    (spans && te_spm_spans_push(spans, start, stop) < 0))
+		    (spans && tk_spm_spans_push(spans, start, stop) < 0))
 			goto nomem;
 	}
 	goto out;

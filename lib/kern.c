@@ -1,4 +1,4 @@
-/* emb_gemm.c: y = x W^T for the encoders' weights, packed once into panels
+/* kern.c: y = x W^T for the encoders' weights, packed once into panels
  * of 32 output columns (k-major) so that no product repacks them, on AVX-512
  * (chosen at run time; elsewhere the encoders call OpenBLAS's sgemm).  The
  * kernel holds a 12 x 32 block of y in registers; a panel's k-block (KC x 32)
@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emb_int.h"
+#include "kern_int.h"
 
-/* set by the tests: the scalar paths everywhere (emb_int.h) */
-int emb_force_scalar;
+int kern_force_scalar;
 
 #define NR 32
 #define MR 12
@@ -21,7 +20,7 @@ int emb_force_scalar;
 #endif
 
 size_t
-emb_pack_floats(size_t out, size_t in)
+kern_pack_floats(size_t out, size_t in)
 {
 	return (out + NR - 1) / NR * NR * in;
 }
@@ -30,7 +29,7 @@ emb_pack_floats(size_t out, size_t in)
  * 32 source rows stay in cache) in blocks of 16 k, so that reads and writes
  * both run along cache lines. */
 void
-emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0)
+kern_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0)
 {
 	for (size_t a = r0; a < r0 + rows;) {
 		size_t b = (a / NR + 1) * NR < r0 + rows ? (a / NR + 1) * NR : r0 + rows;
@@ -53,7 +52,7 @@ emb_pack(const float *w, size_t rows, size_t in, float *pk, size_t r0)
 
 /* Zeros in the columns of the last panel past out. */
 void
-emb_pack_pad(float *pk, size_t out, size_t in)
+kern_pack_pad(float *pk, size_t out, size_t in)
 {
 	for (size_t o = out; o % NR; o++) {
 		float *dst = pk + o / NR * in * NR + o % NR;
@@ -70,7 +69,7 @@ emb_pack_pad(float *pk, size_t out, size_t in)
 
 /* TOKEMB_GEMM=blas keeps every product on OpenBLAS's sgemm (to compare). */
 int
-emb_gemm_available(void)
+kern_gemm_available(void)
 {
 	static int blas = -1;
 
@@ -79,7 +78,7 @@ emb_gemm_available(void)
 
 		blas = e && !strcmp(e, "blas");
 	}
-	return !blas && !emb_force_scalar && __builtin_cpu_supports("avx512f");
+	return !blas && !kern_force_scalar && __builtin_cpu_supports("avx512f");
 }
 
 /* y (mr rows, ldy) (+)= x (mr rows, ldx) . wp (kc x 32), columns masked */
@@ -143,7 +142,7 @@ kern_rows(size_t mr, const float *x, size_t ldx, const float *wp, size_t kc, flo
 }
 
 AVX512_FN void
-emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
+kern_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
                 int accumulate, size_t p_lo, size_t p_hi)
 {
 	/* rows in blocks of mc that stay in L2 while every panel passes */
@@ -175,13 +174,13 @@ emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out
 }
 #else
 int
-emb_gemm_available(void)
+kern_gemm_available(void)
 {
 	return 0;
 }
 
 void
-emb_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
+kern_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
                 int accumulate, size_t p_lo, size_t p_hi)
 {
 	(void)x, (void)n, (void)in, (void)pk, (void)out, (void)y, (void)accumulate;

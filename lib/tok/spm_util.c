@@ -6,11 +6,11 @@
 #include "spm_int.h"
 
 int
-te_spm_spans_push(te_spm_spans *a, size_t start, size_t end)
+tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end)
 {
 	if (a->n == a->cap) {
 		size_t nc = a->cap ? a->cap * 2 : 64;
-		te_spm_span *v = realloc(a->v, nc * sizeof *v);
+		tk_spm_span *v = realloc(a->v, nc * sizeof *v);
 
 		if (!v)
 			return -1;
@@ -24,7 +24,7 @@ te_spm_spans_push(te_spm_spans *a, size_t start, size_t end)
 }
 
 void
-te_spm_spans_release(te_spm_spans *a)
+tk_spm_spans_release(tk_spm_spans *a)
 {
 	free(a->v);
 	a->v = NULL;
@@ -32,7 +32,7 @@ te_spm_spans_release(te_spm_spans *a)
 }
 
 int
-te_spm_buf_add(te_spm_buf *b, const char *s, size_t n)
+tk_spm_buf_add(tk_spm_buf *b, const char *s, size_t n)
 {
 	if (b->n + n + 1 > b->cap) {
 		size_t nc = b->cap ? b->cap : 64;
@@ -54,7 +54,7 @@ te_spm_buf_add(te_spm_buf *b, const char *s, size_t n)
 }
 
 void
-te_spm_buf_release(te_spm_buf *b)
+tk_spm_buf_release(tk_spm_buf *b)
 {
 	free(b->v);
 	b->v = NULL;
@@ -64,7 +64,7 @@ te_spm_buf_release(te_spm_buf *b)
 /* ---------------------------------------------------------------- trie */
 
 int
-te_strie_init(te_strie *t)
+tk_strie_init(tk_strie *t)
 {
 	memset(t, 0, sizeof *t);
 	t->cap = 1024;
@@ -73,7 +73,7 @@ te_strie_init(te_strie *t)
 	t->value_cap = 256;
 	t->value = malloc(t->value_cap * sizeof *t->value);
 	if (!t->keys || !t->child || !t->value) {
-		te_strie_release(t);
+		tk_strie_release(t);
 		return -1;
 	}
 	t->n_nodes = 1;
@@ -82,7 +82,7 @@ te_strie_init(te_strie *t)
 }
 
 void
-te_strie_release(te_strie *t)
+tk_strie_release(tk_strie *t)
 {
 	free(t->keys);
 	free(t->child);
@@ -93,7 +93,7 @@ te_strie_release(te_strie *t)
 }
 
 static int
-strie_grow(te_strie *t)
+strie_grow(tk_strie *t)
 {
 	size_t nc = t->cap * 2, mask = nc - 1;
 	uint64_t *k = calloc(nc, sizeof *k);
@@ -124,7 +124,7 @@ strie_grow(te_strie *t)
 }
 
 int
-te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
+tk_strie_insert(tk_strie *t, const char *s, size_t len, int32_t v,
                 int overwrite)
 {
 	uint32_t node = 0;
@@ -133,7 +133,7 @@ te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		uint32_t nx = te_strie_next(t, node, ch);
+		uint32_t nx = tk_strie_next(t, node, ch);
 
 		if (!nx) {
 			uint64_t key = (((uint64_t)node << 8) | ch) + 1;
@@ -195,7 +195,7 @@ typedef struct dabuild {
 } dabuild;
 
 static int
-da_grow(te_strie *t, dabuild *b, size_t need)
+da_grow(tk_strie *t, dabuild *b, size_t need)
 {
 	size_t nc = b->cap ? b->cap : 1024, old = b->cap;
 	int32_t *nb, *nk, *nn, *np;
@@ -270,7 +270,7 @@ da_take(dabuild *b, size_t slot)
 }
 
 int
-te_strie_compile(te_strie *t)
+tk_strie_compile(tk_strie *t)
 {
 	edge *e = NULL;
 	size_t ne = 0, *first = NULL, head = 0, qn = 0;
@@ -389,12 +389,12 @@ fail:
 }
 
 int32_t
-te_strie_get(const te_strie *t, const char *s, size_t len)
+tk_strie_get(const tk_strie *t, const char *s, size_t len)
 {
 	uint32_t node = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		node = te_strie_next(t, node, (unsigned char)s[i]);
+		node = tk_strie_next(t, node, (unsigned char)s[i]);
 		if (!node)
 			return -1;
 	}
@@ -404,7 +404,7 @@ te_strie_get(const te_strie *t, const char *s, size_t len)
 /* ---------------------------------------------------------------- UTF-8 */
 
 size_t
-te_spm_one_char_len(const char *s, size_t n)
+tk_spm_one_char_len(const char *s, size_t n)
 {
 	static const unsigned char len[16] = {1, 1, 1, 1, 1, 1, 1, 1,
 	                                      1, 1, 1, 1, 2, 2, 3, 4};
@@ -414,7 +414,7 @@ te_spm_one_char_len(const char *s, size_t n)
 }
 
 size_t
-te_spm_valid_char_len(const char *s, size_t n)
+tk_spm_valid_char_len(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -447,7 +447,7 @@ te_spm_valid_char_len(const char *s, size_t n)
 }
 
 unsigned char *
-te_spm_base64(const char *s, size_t n, size_t *out_n)
+tk_spm_base64(const char *s, size_t n, size_t *out_n)
 {
 	unsigned char *out = malloc(n / 4 * 3 + 4);
 	uint32_t acc = 0;

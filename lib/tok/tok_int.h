@@ -8,48 +8,12 @@
 #include <string.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 /* The largest id a model file may use (no vocabulary comes near). */
 #define TK_MAX_ID (1 << 22)
 
 /* ------------------------------------------------------------ helpers */
-
-/* Growable byte buffer. */
-typedef struct tk_buf {
-	char *s;
-	size_t n, cap;
-} tk_buf;
-int tk_buf_grow(tk_buf *b, size_t need);
-int tk_buf_put(tk_buf *b, const void *p, size_t n);
-void tk_buf_release(tk_buf *b);
-
-/* Byte-string -> int32 map.  Keys are copied into the map's pool. */
-typedef struct tk_sment {
-	uint32_t koff, klen;
-	int32_t val;
-} tk_sment;
-typedef struct tk_strmap {
-	uint64_t *slot;         /* hash tag << 32 | entry index + 1; 0 = empty */
-	size_t mask;
-	tk_sment *ent;
-	size_t n, cap;
-	char *pool;
-	size_t pool_n, pool_cap;
-} tk_strmap;
-uint64_t tk_hash(const void *p, size_t n);
-/* Insert or overwrite; returns 0 or -1 (out of memory). */
-int tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v);
-/* Value or -1. */
-int32_t tk_strmap_get(const tk_strmap *m, const char *k, size_t n);
-/* Room for n keys without rehashing. */
-int tk_strmap_reserve(tk_strmap *m, size_t n);
-int32_t tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h);
-/* Look up cnt <= TK_GET_MANY keys at once (their memory fetched in
- * parallel): out[i] is the value of k[i] or -1. */
-#define TK_GET_MANY 96
-void tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const size_t *n,
-                        int32_t *out);
-void tk_strmap_release(tk_strmap *m);
 
 /* (a, b) id pair -> (rank, merged id). */
 typedef struct tk_pairmap {
@@ -89,11 +53,6 @@ static inline int tk_pairmap_get(const tk_pairmap *m, int32_t a, int32_t b,
 }
 void tk_pairmap_release(tk_pairmap *m);
 
-/* UTF-8: decode one code point at s (n > 0 bytes left); sets *len to the
- * bytes used; an invalid sequence decodes as -1 with *len 1. */
-int32_t tk_utf8_dec(const unsigned char *s, size_t n, int *len);
-int tk_utf8_enc(int32_t cp, char *out);
-
 /* GPT-2 byte-level alphabet: byte -> code point, code point -> byte (-1). */
 int tk_byte_cp(int b);
 int tk_cp_to_byte(int32_t cp);
@@ -103,7 +62,7 @@ int tk_cp_to_byte(int32_t cp);
 /* A piece of text on its way through normalizer and pre-tokenizer, with,
  * when al is set, for each byte the span [os, oe) of the input it came from. */
 typedef struct tk_work {
-	tk_buf b;
+	ut_buf b;
 	size_t *os, *oe;        /* NULL: byte i came from base + i */
 	size_t al_cap;
 	size_t base;
@@ -116,7 +75,7 @@ typedef struct tk_work {
 /* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
  * the span [os, oe) of the input it came from (tk_work's alignment). */
 typedef struct tk_abuf {
-	tk_buf b;
+	ut_buf b;
 	size_t *os, *oe;
 	size_t cap;
 } tk_abuf;
@@ -230,7 +189,7 @@ typedef struct tk_bpe {
 	int byte_level;                    /* words are raw bytes (vocab unmapped) */
 	int byte_fallback, fuse_unk, ignore_merges;
 	int32_t unk;
-	tk_strmap vocab;                   /* word bytes -> id */
+	ut_strmap vocab;                   /* word bytes -> id */
 	tk_pairmap merges;
 	int32_t byte_id[256];              /* byte-level: id of byte; fallback: id of <0xXX> */
 	char *cont_prefix, *eow_suffix;    /* continuing_subword_prefix, end_of_word_suffix */
@@ -240,7 +199,7 @@ typedef struct tk_bpe {
 } tk_bpe;
 
 typedef struct tk_wordpiece {
-	tk_strmap vocab;
+	ut_strmap vocab;
 	int32_t unk;
 	char prefix[32];
 	size_t prefix_n;
@@ -283,7 +242,7 @@ struct te_tok {
 	tk_trie trie_raw;                  /* added tokens matched on the input */
 	tk_trie trie_norm;                 /* "normalized": true ones, matched on the
 	                                    * normalized text (built by tk_tok_derive) */
-	tk_strmap added_map;
+	ut_strmap added_map;
 	void *cmap;                        /* the compiled cache this te_tok points into, */
 	size_t cmap_len;                   /* or NULL (tok_cache.c) */
 	/* mapped from a cache, piece and bytes are NULL: the strings are
@@ -403,7 +362,7 @@ typedef struct tk_pslot {
 	int32_t merged;
 } tk_pslot;
 typedef struct tk_flat {
-	const tk_strmap *vocab;
+	const ut_strmap *vocab;
 	tk_vslot *v;                       /* ranks, ignore_merges: the vocabulary */
 	size_t vmask;
 	tk_pslot *p;                       /* merges */
@@ -467,7 +426,7 @@ tk_fv_get_h(const tk_flat *f, const char *s, size_t n, uint64_t k0, uint64_t h)
 
 	for (j = h & f->vmask; f->v[j].meta; j = (j + 1) & f->vmask) {
 		const tk_vslot *x = &f->v[j];
-		const tk_sment *en;
+		const ut_sment *en;
 
 		if (x->k0 != k0 || (x->meta & 0xff000000u) != lm)
 			continue;

@@ -1,11 +1,36 @@
-/* tok_util.c: buffers, hash maps and UTF-8 helpers for the tokenizer modules. */
+/* util_str.c: the suite's one byte buffer, growable array, hash, string
+ * table, UTF-8 decoder/encoder and JSON string writer. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tok_int.h"
+#include "util_int.h"
 
 int
-tk_buf_grow(tk_buf *b, size_t need)
+ut_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap : 16;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2 / elem)
+			return -1;
+		nc *= 2;
+	}
+	np = realloc(*p, nc * elem);
+	if (!np)
+		return -1;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+int
+ut_buf_grow(ut_buf *b, size_t need)
 {
 	size_t cap;
 	char *p;
@@ -23,9 +48,9 @@ tk_buf_grow(tk_buf *b, size_t need)
 }
 
 int
-tk_buf_put(tk_buf *b, const void *p, size_t n)
+ut_buf_put(ut_buf *b, const void *p, size_t n)
 {
-	if (tk_buf_grow(b, n))
+	if (ut_buf_grow(b, n))
 		return -1;
 	memcpy(b->s + b->n, p, n);
 	b->n += n;
@@ -34,7 +59,7 @@ tk_buf_put(tk_buf *b, const void *p, size_t n)
 }
 
 void
-tk_buf_release(tk_buf *b)
+ut_buf_release(ut_buf *b)
 {
 	free(b->s);
 	memset(b, 0, sizeof *b);
@@ -42,7 +67,7 @@ tk_buf_release(tk_buf *b)
 
 /* A 64-bit hash of a short byte string: 8 bytes at a time, multiply-mix. */
 uint64_t
-tk_hash(const void *p, size_t n)
+ut_hash(const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL), w;
@@ -66,7 +91,7 @@ tk_hash(const void *p, size_t n)
 }
 
 static int
-strmap_rehash(tk_strmap *m, size_t nslots)
+strmap_rehash(ut_strmap *m, size_t nslots)
 {
 	uint64_t *slot = calloc(nslots, sizeof *slot);
 	size_t i, j;
@@ -74,7 +99,7 @@ strmap_rehash(tk_strmap *m, size_t nslots)
 	if (!slot)
 		return -1;
 	for (i = 0; i < m->n; i++) {
-		uint64_t h = tk_hash(m->pool + m->ent[i].koff, m->ent[i].klen);
+		uint64_t h = ut_hash(m->pool + m->ent[i].koff, m->ent[i].klen);
 
 		j = h & (nslots - 1);
 		while (slot[j])
@@ -88,14 +113,14 @@ strmap_rehash(tk_strmap *m, size_t nslots)
 }
 
 int
-tk_strmap_reserve(tk_strmap *m, size_t n)
+ut_strmap_reserve(ut_strmap *m, size_t n)
 {
 	size_t slots = 1024;
 
 	while (slots < 2 * n)
 		slots *= 2;
 	if (n > m->cap) {
-		tk_sment *en = realloc(m->ent, n * sizeof *en);
+		ut_sment *en = realloc(m->ent, n * sizeof *en);
 
 		if (!en)
 			return -1;
@@ -106,7 +131,7 @@ tk_strmap_reserve(tk_strmap *m, size_t n)
 }
 
 int32_t
-tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
+ut_strmap_get_h(const ut_strmap *m, const char *k, size_t n, uint64_t h)
 {
 	size_t j, left;
 	uint64_t e, tag = h >> 32;
@@ -114,9 +139,9 @@ tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 	if (!m->slot)
 		return -1;
 	/* bounded and checked: a map may come from a compiled cache file
-	 * (tok_cache.c), whose entries are checked but not its slots */
+	 * (lib/tok/tok_cache.c), whose entries are checked but not its slots */
 	for (j = h & m->mask, left = m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
-		const tk_sment *x;
+		const ut_sment *x;
 
 		if (e >> 32 == tag && (uint32_t)e - 1 < m->n) {
 			x = &m->ent[(uint32_t)e - 1];
@@ -131,10 +156,10 @@ tk_strmap_get_h(const tk_strmap *m, const char *k, size_t n, uint64_t h)
 }
 
 void
-tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const size_t *n,
+ut_strmap_get_many(const ut_strmap *m, size_t cnt, const char *const *k, const size_t *n,
                    int32_t *out)
 {
-	uint64_t h[TK_GET_MANY];
+	uint64_t h[UT_GET_MANY];
 	size_t i;
 
 	if (!m->slot) {
@@ -144,7 +169,7 @@ tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const s
 	}
 	/* three passes, each fetching what the next one reads */
 	for (i = 0; i < cnt; i++) {
-		h[i] = tk_hash(k[i], n[i]);
+		h[i] = ut_hash(k[i], n[i]);
 		__builtin_prefetch(&m->slot[h[i] & m->mask]);
 	}
 	for (i = 0; i < cnt; i++) {
@@ -160,26 +185,26 @@ tk_strmap_get_many(const tk_strmap *m, size_t cnt, const char *const *k, const s
 			__builtin_prefetch(m->pool + m->ent[(uint32_t)e - 1].koff);
 	}
 	for (i = 0; i < cnt; i++)
-		out[i] = tk_strmap_get_h(m, k[i], n[i], h[i]);
+		out[i] = ut_strmap_get_h(m, k[i], n[i], h[i]);
 }
 
 int32_t
-tk_strmap_get(const tk_strmap *m, const char *k, size_t n)
+ut_strmap_get(const ut_strmap *m, const char *k, size_t n)
 {
-	return tk_strmap_get_h(m, k, n, tk_hash(k, n));
+	return ut_strmap_get_h(m, k, n, ut_hash(k, n));
 }
 
 int
-tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v)
+ut_strmap_put(ut_strmap *m, const char *k, size_t n, int32_t v)
 {
 	size_t j;
-	uint64_t e, h = tk_hash(k, n), tag = h >> 32;
+	uint64_t e, h = ut_hash(k, n), tag = h >> 32;
 
 	if (!m->slot || (m->n + 1) * 2 > m->mask + 1)
 		if (strmap_rehash(m, m->slot ? (m->mask + 1) * 2 : 1024))
 			return -1;
 	for (j = h & m->mask; (e = m->slot[j]); j = (j + 1) & m->mask) {
-		tk_sment *x;
+		ut_sment *x;
 
 		if (e >> 32 != tag)
 			continue;
@@ -191,7 +216,7 @@ tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v)
 	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 1024;
-		tk_sment *en = realloc(m->ent, cap * sizeof *en);
+		ut_sment *en = realloc(m->ent, cap * sizeof *en);
 
 		if (!en)
 			return -1;
@@ -219,87 +244,28 @@ tk_strmap_put(tk_strmap *m, const char *k, size_t n, int32_t v)
 	return 0;
 }
 
+int32_t
+ut_strmap_intern(ut_strmap *m, const char *k, size_t n)
+{
+	int32_t id = ut_strmap_get(m, k, n);
+
+	if (id >= 0)
+		return id;
+	if (m->n >= INT32_MAX || ut_strmap_put(m, k, n, (int32_t)m->n) < 0)
+		return -1;
+	return (int32_t)(m->n - 1);
+}
+
 void
-tk_strmap_release(tk_strmap *m)
+ut_strmap_release(ut_strmap *m)
 {
 	free(m->slot);
 	free(m->ent);
 	free(m->pool);
 	memset(m, 0, sizeof *m);
 }
-
-static int
-pairmap_rehash(tk_pairmap *m, size_t nslots)
-{
-	uint64_t *key = calloc(nslots, sizeof *key);
-	uint32_t *rank = malloc(nslots * sizeof *rank);
-	int32_t *merged = malloc(nslots * sizeof *merged);
-	size_t i, j;
-
-	if (!key || !rank || !merged) {
-		free(key);
-		free(rank);
-		free(merged);
-		return -1;
-	}
-	for (i = 0; m->key && i <= m->mask; i++) {
-		if (!m->key[i])
-			continue;
-		for (j = tk_pair_hash(m->key[i]) & (nslots - 1); key[j]; j = (j + 1) & (nslots - 1))
-			;
-		key[j] = m->key[i];
-		rank[j] = m->rank[i];
-		merged[j] = m->merged[i];
-	}
-	free(m->key);
-	free(m->rank);
-	free(m->merged);
-	m->key = key;
-	m->rank = rank;
-	m->merged = merged;
-	m->mask = nslots - 1;
-	return 0;
-}
-
-int
-tk_pairmap_reserve(tk_pairmap *m, size_t n)
-{
-	size_t slots = 1024;
-
-	while (slots < 2 * n)
-		slots *= 2;
-	return slots > (m->key ? m->mask + 1 : 0) ? pairmap_rehash(m, slots) : 0;
-}
-
-int
-tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged)
-{
-	uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1, i;
-
-	if (!m->key || (m->n + 1) * 2 > m->mask + 1)
-		if (pairmap_rehash(m, m->key ? (m->mask + 1) * 2 : 1024))
-			return -1;
-	for (i = tk_pair_hash(k) & m->mask; m->key[i]; i = (i + 1) & m->mask)
-		if (m->key[i] == k)
-			return 0;	/* the first (lowest-rank) merge of a pair wins */
-	m->key[i] = k;
-	m->rank[i] = rank;
-	m->merged[i] = merged;
-	m->n++;
-	return 0;
-}
-
-void
-tk_pairmap_release(tk_pairmap *m)
-{
-	free(m->key);
-	free(m->rank);
-	free(m->merged);
-	memset(m, 0, sizeof *m);
-}
-
 int32_t
-tk_utf8_dec(const unsigned char *s, size_t n, int *len)
+ut_utf8_dec(const unsigned char *s, size_t n, int *len)
 {
 	unsigned c = s[0];
 	int32_t cp;
@@ -335,7 +301,7 @@ bad:
 }
 
 int
-tk_utf8_enc(int32_t cp, char *o)
+ut_utf8_enc(int32_t cp, char *o)
 {
 	unsigned char *out = (unsigned char *)o;
 
@@ -361,101 +327,33 @@ tk_utf8_enc(int32_t cp, char *o)
 	return 4;
 }
 
-/* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
- * the others for 256, 257, ... in byte order. */
-
-static uint16_t b2c[256];
-static int16_t c2b[324];
-static int alpha_ready;
-
-static void
-alpha_init(void)
-{
-	int b, n = 0;
-
-	for (b = 0; b < 256; b++) {
-		int keep = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-		b2c[b] = (uint16_t)(keep ? b : 256 + n++);
-	}
-	for (b = 0; b < 324; b++)
-		c2b[b] = -1;
-	for (b = 0; b < 256; b++)
-		c2b[b2c[b]] = (int16_t)b;
-	__atomic_store_n(&alpha_ready, 1, __ATOMIC_RELEASE);
-}
-
 int
-tk_cp_to_byte(int32_t cp)
+ut_json_str(FILE *fp, const char *s, size_t n)
 {
-	if (!__atomic_load_n(&alpha_ready, __ATOMIC_ACQUIRE))
-		alpha_init();
-	if (cp < 0 || cp >= 324)
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	if (putc('"', fp) == EOF)
 		return -1;
-	return c2b[cp];
-}
+	while (i < n) {
+		int len;
+		int32_t c = ut_utf8_dec(u + i, n - i, &len);
 
-int
-tk_byte_cp(int b)
-{
-	if (!__atomic_load_n(&alpha_ready, __ATOMIC_ACQUIRE))
-		alpha_init();
-	return b2c[b & 0xff];
-}
-
-int
-tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
-{
-	size_t i;
-
-	if (tk_buf_grow(&o->b, n))
-		return -1;
-	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64, *q;
-
-		while (cap < o->b.n + n + 1)
-			cap *= 2;
-		if (!(q = realloc(o->os, cap * sizeof *q)))
-			return -1;
-		o->os = q;
-		if (!(q = realloc(o->oe, cap * sizeof *q)))
-			return -1;
-		o->oe = q;
-		o->cap = cap;
+		if (c < 0)
+			fputs("\\ufffd", fp);
+		else if (c == '"' || c == '\\')
+			fprintf(fp, "\\%c", (char)c);
+		else if (c == '\n')
+			fputs("\\n", fp);
+		else if (c == '\t')
+			fputs("\\t", fp);
+		else if (c == '\r')
+			fputs("\\r", fp);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(fp, "\\u%04x", (unsigned)c);
+		else
+			fwrite(u + i, 1, (size_t)len, fp);
+		i += (size_t)len;
 	}
-	for (i = 0; i < n; i++) {
-		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = os;
-		o->oe[o->b.n + i] = oe;
-	}
-	o->b.n += n;
-	o->b.s[o->b.n] = 0;
-	return 0;
-}
-
-int
-tk_abuf_swap(tk_abuf *o, tk_work *w)
-{
-	if (!o->b.s) {	/* empty output */
-		if (!(o->b.s = calloc(1, 1)))
-			return -1;
-		o->b.cap = 1;
-	}
-	free(w->b.s);
-	free(w->os);
-	free(w->oe);
-	w->b = o->b;
-	w->os = o->os;
-	w->oe = o->oe;
-	w->al_cap = o->cap;
-	memset(o, 0, sizeof *o);
-	return 0;
-}
-
-void
-tk_abuf_release(tk_abuf *o)
-{
-	tk_buf_release(&o->b);
-	free(o->os);
-	free(o->oe);
-	memset(o, 0, sizeof *o);
+	return putc('"', fp) == EOF || ferror(fp) ? -1 : 0;
 }

@@ -251,7 +251,7 @@ cut_regex(const tk_pre *p, const char *s, size_t a, size_t b,
 
 			if (me >= b)
 				break;
-			tk_utf8_dec((const unsigned char *)s + me, b - me, &len);
+			ut_utf8_dec((const unsigned char *)s + me, b - me, &len);
 			pos = me + (size_t)len;
 		} else {
 			pos = me;
@@ -292,7 +292,7 @@ cut_class(const char *s, size_t a, size_t b, int (*is)(const tk_pre *, int32_t),
 	int len;
 
 	while (i < b) {
-		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, b - i, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, b - i, &len);
 
 		if (cp >= 0 && is(p, cp)) {
 			if (mk(ctx, prev, i, 0) || mk(ctx, i, i + (size_t)len, 1))
@@ -380,7 +380,7 @@ cut_whitespace(const tk_pre *p, const char *s, size_t a, size_t b,
 	int len, cur = -1;
 
 	while (i < b) {
-		int k = word_class(tk_utf8_dec((const unsigned char *)s + i, b - i, &len));
+		int k = word_class(ut_utf8_dec((const unsigned char *)s + i, b - i, &len));
 
 		if (k != cur) {
 			if (i > st && mk(ctx, st, i, cur != 0))
@@ -442,7 +442,7 @@ rewrite(const tk_pre *p, tk_work *w)
 			if (pre) {
 				int len;
 
-				tk_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
+				ut_utf8_dec((const unsigned char *)w->b.s + a, b - a, &len);
 				if (tk_abuf_put(&o, p->repl, (size_t)p->repl_n, OS(w, a), OE(w, a + (size_t)len - 1)))
 					goto fail;
 			}

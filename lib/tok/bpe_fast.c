@@ -39,7 +39,7 @@ flat_free(tk_flat *f)
 static tk_flat *
 flat_build(const tk_bpe *m)
 {
-	const tk_strmap *v = &m->vocab;
+	const ut_strmap *v = &m->vocab;
 	tk_flat *f = calloc(1, sizeof *f);
 	size_t i, j;
 
@@ -102,7 +102,7 @@ fastmap_build(const tk_bpe *m)
 		for (i = 0; i < 65536; i++)
 			f->r2[i] = -1;
 		for (i = 0; i < m->vocab.n; i++) {
-			const tk_sment *en = &m->vocab.ent[i];
+			const ut_sment *en = &m->vocab.ent[i];
 			const unsigned char *k = (const unsigned char *)m->vocab.pool + en->koff;
 
 			if (en->klen == 2)
@@ -347,7 +347,7 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen
 	if (m->ranks || m->ignore_merges) {
 		uint64_t k0 = tk_load8(s, n);
 		int32_t id = fl ? tk_fv_get_h(fl, s, n, k0, vh ? vh : tk_vhash(k0, s, n)) :
-		                 tk_strmap_get(&m->vocab, s, n);
+		                 ut_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
 			return tk_out_push(&fout, id, 0, n);

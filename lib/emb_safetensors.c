@@ -1,4 +1,4 @@
-/* safetensors.c: memory-mapped, bounds-checked reading of safetensors files.
+/* emb_safetensors.c: memory-mapped, bounds-checked reading of safetensors files.
  *
  * Layout: u64 little-endian header length N, N bytes of JSON
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
@@ -75,7 +75,7 @@ dtype_size(st_dtype t)
 }
 
 float
-te_half_to_float(uint16_t h)
+emb_half_to_float(uint16_t h)
 {
 	uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f,
 	         man = h & 0x3ff, u;
@@ -104,7 +104,7 @@ te_half_to_float(uint16_t h)
 }
 
 float
-te_bf16_to_float(uint16_t h)
+emb_bf16_to_float(uint16_t h)
 {
 	uint32_t u = (uint32_t)h << 16;
 	float f;
@@ -569,7 +569,7 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 			uint16_t h;
 
 			memcpy(&h, p, 2);
-			out[i] = t->dtype == ST_F16 ? te_half_to_float(h) : te_bf16_to_float(h);
+			out[i] = t->dtype == ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
 			break;
 		}
 		case ST_F64: {

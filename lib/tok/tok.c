@@ -173,7 +173,7 @@ unmap_bytes(const char *s, size_t n, char *out, size_t *outn)
 	int len;
 
 	while (i < n) {
-		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		int b = tk_cp_to_byte(cp);
 
 		if (b < 0)
@@ -274,7 +274,7 @@ tk_tok_finish(te_tok *t, te_diag *d)
 		return te_diag_set(d, "", 0, "out of memory");
 
 	for (i = 0; i < t->nadded; i++) {
-		if (tk_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
+		if (ut_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
 			return te_diag_set(d, "", 0, "out of memory");
 		if (t->added[i].n && !apart[i] &&
 		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i)) {
@@ -441,7 +441,7 @@ tk_tok_derive(te_tok *t, te_diag *d)
 		free(w.oe);
 		w.os = w.oe = NULL;
 		w.base = 0;
-		if (tk_buf_put(&w.b, a->s, a->n)) {
+		if (ut_buf_put(&w.b, a->s, a->n)) {
 			rc = te_diag_set(d, "", 0, "out of memory");
 			break;
 		}
@@ -509,11 +509,11 @@ te_tok_free(te_tok *t)
 	free(t->trie_raw.term);
 	tk_pairmap_release(&t->trie_norm.edge);
 	free(t->trie_norm.term);
-	tk_strmap_release(&t->added_map);
+	ut_strmap_release(&t->added_map);
 	tk_bpe_release(&t->bpe);
 	tk_wordpiece_release(&t->wp);
-	te_unigram_free(t->unigram);
-	te_spm_free(t->spm);
+	tk_unigram_free(t->unigram);
+	tk_spm_free(t->spm);
 	free(t->name);
 	free(t);
 }
@@ -572,7 +572,7 @@ te_tok_enc_release(te_tok_enc *e)
 static __thread tk_work tw;
 static __thread tk_out tout;
 static __thread te_ids uids;
-static __thread te_spm_spans usp;
+static __thread tk_spm_spans usp;
 static __thread struct cent *cache;
 static __thread int32_t cache_owner;
 static __thread int scratch_registered;
@@ -594,7 +594,7 @@ scratch_free(void *unused)
 	free(tout.b);
 	memset(&tout, 0, sizeof tout);
 	te_ids_release(&uids);
-	te_spm_spans_release(&usp);
+	tk_spm_spans_release(&usp);
 	free(cache);
 	cache = NULL;
 	cache_owner = 0;
@@ -641,7 +641,7 @@ ws_back(const char *s, size_t lo, size_t i)
 
 		while (k > lo && ((unsigned char)s[k] & 0xc0) == 0x80 && i - k < 4)
 			k--;
-		cp = tk_utf8_dec((const unsigned char *)s + k, i - k, &len);
+		cp = ut_utf8_dec((const unsigned char *)s + k, i - k, &len);
 		if (k + (size_t)len != i || !is_ws(cp))
 			break;
 		i = k;
@@ -655,7 +655,7 @@ ws_fwd(const char *s, size_t n, size_t i)
 {
 	while (i < n) {
 		int len;
-		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 
 		if (!is_ws(cp))
 			break;
@@ -697,10 +697,10 @@ match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t 
 
 					while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
 						k--;
-					before = tk_utf8_dec((const unsigned char *)s + k, n - k, &len);
+					before = ut_utf8_dec((const unsigned char *)s + k, n - k, &len);
 				}
 				if (j + 1 < n)
-					after = tk_utf8_dec((const unsigned char *)s + j + 1, n - j - 1, &len);
+					after = ut_utf8_dec((const unsigned char *)s + j + 1, n - j - 1, &len);
 				if (is_word_char(before) || is_word_char(after))
 					continue;
 			}
@@ -720,7 +720,7 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 	case TK_M_WORDPIECE:
 		return tk_wordpiece_encode(&t->wp, s, n, o);
 	case TK_M_WORDLEVEL: {
-		int32_t id = tk_strmap_get(&t->wp.vocab, s, n);
+		int32_t id = ut_strmap_get(&t->wp.vocab, s, n);
 
 		if (id < 0)
 			id = t->wp.unk;
@@ -732,7 +732,7 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		thread_scratch();
 		uids.n = 0;
 		usp.n = 0;
-		if (te_unigram_encode(t->unigram, s, n, &uids, &usp, d))
+		if (tk_unigram_encode(t->unigram, s, n, &uids, &usp, d))
 			return -1;
 		for (i = 0; i < uids.n; i++)
 			if (tk_out_push(o, uids.v[i], usp.v[i].start, usp.v[i].end))
@@ -753,7 +753,7 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 	thread_scratch();
 	uids.n = 0;
 	usp.n = 0;
-	if (te_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
+	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
 		return -1;
 	for (i = 0; i < uids.n; i++)
 		if (enc_push(e, uids.v[i], a + usp.v[i].start, a + usp.v[i].end))
@@ -880,7 +880,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		return 0;
 	}
 	w->b.n = 0;
-	if (tk_buf_put(&w->b, text + a, b - a))
+	if (ut_buf_put(&w->b, text + a, b - a))
 		goto oom;
 	free(w->os);
 	free(w->oe);
@@ -913,7 +913,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 			if (tk_out_push(&tout, w->fixed[i], 0, pb - pa))
 				goto oom;
 		} else if (cc && n <= CACHE_KEY) {
-			uint64_t h = tk_hash(w->b.s + pa, n);
+			uint64_t h = ut_hash(w->b.s + pa, n);
 			cent *c = &cc[h & (CACHE_SLOTS - 1)];
 
 			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
@@ -961,7 +961,7 @@ sanitize(const char *s, size_t n, size_t **map, size_t *outn)
 		return NULL;
 	}
 	while (i < n) {
-		int32_t cp = tk_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		int j;
 
 		if (cp < 0) {
@@ -1154,7 +1154,7 @@ sl_free(slist *l)
 
 /* Rust's String::from_utf8_lossy: each maximal invalid subpart -> U+FFFD. */
 static int
-lossy(tk_buf *o, const char *s, size_t n)
+lossy(ut_buf *o, const char *s, size_t n)
 {
 	size_t i = 0;
 
@@ -1162,8 +1162,8 @@ lossy(tk_buf *o, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		int len;
 
-		if (tk_utf8_dec((const unsigned char *)s + i, n - i, &len) >= 0) {
-			if (tk_buf_put(o, s + i, (size_t)len))
+		if (ut_utf8_dec((const unsigned char *)s + i, n - i, &len) >= 0) {
+			if (ut_buf_put(o, s + i, (size_t)len))
 				return -1;
 			i += (size_t)len;
 			continue;
@@ -1185,7 +1185,7 @@ lossy(tk_buf *o, const char *s, size_t n)
 					break;
 				k++;
 			}
-			if (tk_buf_put(o, "\xef\xbf\xbd", 3))
+			if (ut_buf_put(o, "\xef\xbf\xbd", 3))
 				return -1;
 			i += k;
 		}
@@ -1201,7 +1201,7 @@ starts(const char *s, size_t n, const char *p, size_t pn)
 
 /* HF WordPiece decoder's cleanup of tokenization spaces. */
 static void
-cleanup_spaces(tk_buf *b)
+cleanup_spaces(ut_buf *b)
 {
 	static const char *from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not",
 	                             " 's", " 've", " 're", NULL};
@@ -1231,7 +1231,7 @@ static int
 decode_step(const tk_dec *x, slist *in, slist *out)
 {
 	size_t i, j;
-	tk_buf b = {0};
+	ut_buf b = {0};
 	int rc = 0;
 
 	switch (x->type) {
@@ -1253,7 +1253,7 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 		return 0;
 	}
 	case TK_D_BYTELEVEL: {
-		tk_buf raw = {0};
+		ut_buf raw = {0};
 
 		for (i = 0; i < in->cnt && !rc; i++) {
 			char *tmp = malloc(in->n[i] + 1);
@@ -1262,16 +1262,16 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 			if (!tmp)
 				return -1;
 			if (!unmap_bytes(in->s[i], in->n[i], tmp, &n))
-				rc = tk_buf_put(&raw, tmp, n);
+				rc = ut_buf_put(&raw, tmp, n);
 			else
-				rc = tk_buf_put(&raw, in->s[i], in->n[i]);
+				rc = ut_buf_put(&raw, in->s[i], in->n[i]);
 			free(tmp);
 		}
 		if (!rc)
 			rc = lossy(&b, raw.s ? raw.s : "", raw.n);
 		if (!rc)
 			rc = sl_push(out, b.s ? b.s : "", b.n);
-		tk_buf_release(&raw);
+		ut_buf_release(&raw);
 		break;
 	}
 	case TK_D_WORDPIECE:
@@ -1280,13 +1280,13 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 
 			b.n = 0;
 			if (i && starts(in->s[i], in->n[i], x->prefix, pn))
-				rc = tk_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
+				rc = ut_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
 			else if (i)
-				rc = tk_buf_put(&b, " ", 1) || tk_buf_put(&b, in->s[i], in->n[i]);
+				rc = ut_buf_put(&b, " ", 1) || ut_buf_put(&b, in->s[i], in->n[i]);
 			else
-				rc = tk_buf_put(&b, in->s[i], in->n[i]);
+				rc = ut_buf_put(&b, in->s[i], in->n[i]);
 			if (!rc && !b.s)
-				rc = tk_buf_put(&b, "", 0);
+				rc = ut_buf_put(&b, "", 0);
 			if (!rc && x->cleanup)
 				cleanup_spaces(&b);
 			if (!rc)
@@ -1296,14 +1296,14 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 	case TK_D_METASPACE:
 		for (i = 0; i < in->cnt && !rc; i++) {
 			b.n = 0;
-			rc = tk_buf_put(&b, "", 0);
+			rc = ut_buf_put(&b, "", 0);
 			for (j = 0; j < in->n[i] && !rc;) {
 				if (starts(in->s[i] + j, in->n[i] - j, x->repl, (size_t)x->repl_n)) {
 					if (!(i == 0 && x->prepend))
-						rc = tk_buf_put(&b, " ", 1);
+						rc = ut_buf_put(&b, " ", 1);
 					j += (size_t)x->repl_n;
 				} else {
-					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					rc = ut_buf_put(&b, in->s[i] + j, 1);
 					j++;
 				}
 			}
@@ -1312,7 +1312,7 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 		}
 		break;
 	case TK_D_BYTEFALLBACK: {
-		tk_buf pend = {0};
+		ut_buf pend = {0};
 		size_t np = 0;
 
 		for (i = 0; i <= in->cnt && !rc; i++) {
@@ -1321,7 +1321,7 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 			if (i < in->cnt && is_byte_piece(in->s[i], in->n[i], &byte)) {
 				char c = (char)byte;
 
-				rc = tk_buf_put(&pend, &c, 1);
+				rc = ut_buf_put(&pend, &c, 1);
 				np++;
 				continue;
 			}
@@ -1338,13 +1338,13 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 			if (i < in->cnt && !rc)
 				rc = sl_push(out, in->s[i], in->n[i]);
 		}
-		tk_buf_release(&pend);
+		ut_buf_release(&pend);
 		break;
 	}
 	case TK_D_FUSE:
-		rc = tk_buf_put(&b, "", 0);
+		rc = ut_buf_put(&b, "", 0);
 		for (i = 0; i < in->cnt && !rc; i++)
-			rc = tk_buf_put(&b, in->s[i], in->n[i]);
+			rc = ut_buf_put(&b, in->s[i], in->n[i]);
 		if (!rc)
 			rc = sl_push(out, b.s, b.n);
 		break;
@@ -1364,13 +1364,13 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 	case TK_D_REPLACE:
 		for (i = 0; i < in->cnt && !rc; i++) {
 			b.n = 0;
-			rc = tk_buf_put(&b, "", 0);
+			rc = ut_buf_put(&b, "", 0);
 			for (j = 0; j < in->n[i] && !rc;) {
 				if (x->pat_n && starts(in->s[i] + j, in->n[i] - j, x->pat, x->pat_n)) {
-					rc = tk_buf_put(&b, x->content, x->content_n);
+					rc = ut_buf_put(&b, x->content, x->content_n);
 					j += x->pat_n;
 				} else {
-					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					rc = ut_buf_put(&b, in->s[i] + j, 1);
 					j++;
 				}
 			}
@@ -1383,13 +1383,13 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 			size_t sn = strlen(x->prefix);
 
 			b.n = 0;
-			rc = tk_buf_put(&b, "", 0);
+			rc = ut_buf_put(&b, "", 0);
 			for (j = 0; j < in->n[i] && !rc;) {
 				if (sn && starts(in->s[i] + j, in->n[i] - j, x->prefix, sn)) {
-					rc = tk_buf_put(&b, i + 1 < in->cnt ? " " : "", i + 1 < in->cnt);
+					rc = ut_buf_put(&b, i + 1 < in->cnt ? " " : "", i + 1 < in->cnt);
 					j += sn;
 				} else {
-					rc = tk_buf_put(&b, in->s[i] + j, 1);
+					rc = ut_buf_put(&b, in->s[i] + j, 1);
 					j++;
 				}
 			}
@@ -1401,7 +1401,7 @@ decode_step(const tk_dec *x, slist *in, slist *out)
 		for (i = 0; i < in->cnt && !rc; i++)
 			rc = sl_push(out, in->s[i], in->n[i]);
 	}
-	tk_buf_release(&b);
+	ut_buf_release(&b);
 	return rc;
 }
 
@@ -1410,13 +1410,13 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
               char **out, size_t *outlen, te_diag *d)
 {
 	slist in = {0}, res = {0};
-	tk_buf b = {0};
+	ut_buf b = {0};
 	size_t i;
 
 	*out = NULL;
 	*outlen = 0;
 	if (t->spm) {
-		te_spm_buf sb = {0};
+		tk_spm_buf sb = {0};
 		int32_t *keep = malloc((n ? n : 1) * sizeof *keep);
 		size_t k = 0;
 
@@ -1425,9 +1425,9 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 		for (i = 0; i < n; i++)
 			if (!((flags & TE_TOK_SKIP_SPECIAL) && te_tok_is_special(t, ids[i])))
 				keep[k++] = ids[i];
-		if (te_spm_decode(t->spm, keep, k, &sb, d)) {
+		if (tk_spm_decode(t->spm, keep, k, &sb, d)) {
 			free(keep);
-			te_spm_buf_release(&sb);
+			tk_spm_buf_release(&sb);
 			return -1;
 		}
 		free(keep);
@@ -1456,16 +1456,16 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 	if (t->dec) {
 		if (decode_step(t->dec, &in, &res))
 			goto oom;
-		if (tk_buf_put(&b, "", 0))
+		if (ut_buf_put(&b, "", 0))
 			goto oom;
 		for (i = 0; i < res.cnt; i++)
-			if (tk_buf_put(&b, res.s[i], res.n[i]))
+			if (ut_buf_put(&b, res.s[i], res.n[i]))
 				goto oom;
 	} else {
-		if (tk_buf_put(&b, "", 0))
+		if (ut_buf_put(&b, "", 0))
 			goto oom;
 		for (i = 0; i < in.cnt; i++)
-			if ((i && tk_buf_put(&b, " ", 1)) || tk_buf_put(&b, in.s[i], in.n[i]))
+			if ((i && ut_buf_put(&b, " ", 1)) || ut_buf_put(&b, in.s[i], in.n[i]))
 				goto oom;
 	}
 	sl_free(&in);
@@ -1476,7 +1476,7 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 oom:
 	sl_free(&in);
 	sl_free(&res);
-	tk_buf_release(&b);
+	ut_buf_release(&b);
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
@@ -1556,27 +1556,27 @@ te_tok_piece_bytes(const te_tok *t, int32_t id, char *buf, size_t cap)
 int32_t
 te_tok_id(const te_tok *t, const char *piece, size_t len)
 {
-	int32_t a = tk_strmap_get(&t->added_map, piece, len);
+	int32_t a = ut_strmap_get(&t->added_map, piece, len);
 	size_t i, n;
 	const char *s;
 
 	if (a >= 0)
 		return t->added[a].id;
 	if (t->spm)
-		return te_spm_piece_id(t->spm, piece, len);
+		return tk_spm_piece_id(t->spm, piece, len);
 	{	/* the model maps are keyed by what the model sees */
 		int32_t id = -1;
 
 		if (t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL) {
-			id = tk_strmap_get(&t->wp.vocab, piece, len);
+			id = ut_strmap_get(&t->wp.vocab, piece, len);
 		} else if (t->mtype == TK_M_BPE) {
 			char *tmp = malloc(len + 1);
 			size_t n;
 
 			if (tmp && t->byte_level && !unmap_bytes(piece, len, tmp, &n))
-				id = tk_strmap_get(&t->bpe.vocab, tmp, n);
+				id = ut_strmap_get(&t->bpe.vocab, tmp, n);
 			else if (!t->byte_level)
-				id = tk_strmap_get(&t->bpe.vocab, piece, len);
+				id = ut_strmap_get(&t->bpe.vocab, piece, len);
 			free(tmp);
 		}
 		if (id >= 0 && (size_t)id < t->nvocab && (s = tk_piece_of(t, id, &n)) && n == len &&

@@ -7,7 +7,7 @@
  *
  * The rules of tokemb.h hold: nothing here prints or exits; failures return
  * -1 or NULL and fill the te_diag; every _free accepts NULL.  Output arrays
- * (te_ids, te_spm_spans, te_spm_buf) are APPENDED to, never cleared, so a
+ * (te_ids, tk_spm_spans, tk_spm_buf) are APPENDED to, never cleared, so a
  * caller can build one encoding from several calls.  Offsets are byte
  * offsets into the text given to that call.
  */
@@ -20,63 +20,63 @@
 #include "tokemb.h"
 
 /* A growable array of byte spans [start, end), one per token. */
-typedef struct te_spm_span {
+typedef struct tk_spm_span {
 	size_t start, end;
-} te_spm_span;
-typedef struct te_spm_spans {
-	te_spm_span *v;
+} tk_spm_span;
+typedef struct tk_spm_spans {
+	tk_spm_span *v;
 	size_t n, cap;
-} te_spm_spans;
-int te_spm_spans_push(te_spm_spans *a, size_t start, size_t end);
-void te_spm_spans_release(te_spm_spans *a);
+} tk_spm_spans;
+int tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end);
+void tk_spm_spans_release(tk_spm_spans *a);
 
 /* A growable byte buffer (decoded text); v is NUL-terminated after a call
  * that appended to it. */
-typedef struct te_spm_buf {
+typedef struct tk_spm_buf {
 	char *v;
 	size_t n, cap;
-} te_spm_buf;
-int te_spm_buf_add(te_spm_buf *b, const char *s, size_t n);
-void te_spm_buf_release(te_spm_buf *b);
+} tk_spm_buf;
+int tk_spm_buf_add(tk_spm_buf *b, const char *s, size_t n);
+void tk_spm_buf_release(tk_spm_buf *b);
 
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type,
  * which llama.cpp's tokenizer.ggml.token_type also uses. */
-typedef enum te_spm_type {
-	TE_SPM_TYPE_NORMAL = 1,
-	TE_SPM_TYPE_UNKNOWN = 2,
-	TE_SPM_TYPE_CONTROL = 3,
-	TE_SPM_TYPE_USER_DEFINED = 4,
-	TE_SPM_TYPE_UNUSED = 5,
-	TE_SPM_TYPE_BYTE = 6
-} te_spm_type;
+typedef enum tk_spm_type {
+	TK_SPM_TYPE_NORMAL = 1,
+	TK_SPM_TYPE_UNKNOWN = 2,
+	TK_SPM_TYPE_CONTROL = 3,
+	TK_SPM_TYPE_USER_DEFINED = 4,
+	TK_SPM_TYPE_UNUSED = 5,
+	TK_SPM_TYPE_BYTE = 6
+} tk_spm_type;
 
 /* TrainerSpec.model_type. */
-typedef enum te_spm_model_type {
-	TE_SPM_MODEL_UNIGRAM = 1,
-	TE_SPM_MODEL_BPE = 2,
-	TE_SPM_MODEL_WORD = 3,
-	TE_SPM_MODEL_CHAR = 4
-} te_spm_model_type;
+typedef enum tk_spm_model_type {
+	TK_SPM_MODEL_UNIGRAM = 1,
+	TK_SPM_MODEL_BPE = 2,
+	TK_SPM_MODEL_WORD = 3,
+	TK_SPM_MODEL_CHAR = 4
+} tk_spm_model_type;
 
 /* ------------------------------------------------ precompiled normalizer */
 
 /* sentencepiece's precompiled_charsmap: a darts-clone double-array trie
  * over the source strings and a pool of NUL-terminated replacements. */
-typedef struct te_precompiled te_precompiled;
+typedef struct tk_precompiled tk_precompiled;
 
 /* From the raw blob (a .model's normalizer_spec.precompiled_charsmap, or
  * the base64-decoded "precompiled_charsmap" of tokenizer.json).  The blob
  * is copied.  A broken blob is refused. */
-te_precompiled *te_precompiled_new(const void *blob, size_t n, te_diag *d);
+tk_precompiled *tk_precompiled_new(const void *blob, size_t n, te_diag *d);
 /* From the base64 text of tokenizer.json. */
-te_precompiled *te_precompiled_from_base64(const char *b64, size_t n,
+tk_precompiled *tk_precompiled_from_base64(const char *b64, size_t n,
                                            te_diag *d);
-void te_precompiled_free(te_precompiled *pc);
+void tk_precompiled_free(tk_precompiled *pc);
 
 /* Longest rule matching a prefix of s[0, n): returns its length in bytes
  * (0 when none) and sets *rep and *rep_len to the replacement.  This is the
  * lookup sentencepiece's normalizer uses. */
-size_t te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
+size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                              const char **rep, size_t *rep_len);
 
 /* Hugging Face's Precompiled normalizer over valid UTF-8 text: per extended
@@ -90,32 +90,32 @@ size_t te_precompiled_prefix(const te_precompiled *pc, const char *s, size_t n,
  * the next different start begins, or at n.  A chunk replaced by nothing
  * leaves no entry.  Invalid UTF-8 bytes are copied through unchanged.
  * Returns 0, -1 on no memory. */
-int te_precompiled_normalize(const te_precompiled *pc, const char *s, size_t n,
-                             te_spm_buf *out, size_t **align, size_t *align_cap,
+int tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
+                             tk_spm_buf *out, size_t **align, size_t *align_cap,
                              te_diag *d);
 
 /* -------------------------------------------------------------- unigram */
 
-typedef struct te_unigram te_unigram;
+typedef struct tk_unigram tk_unigram;
 
 /* Scoring arithmetic: HF tokenizers sums scores in double and gives an
  * unknown character min(all scores) - 10; sentencepiece keeps path scores
  * in float, takes the minimum over NORMAL pieces only, skips UNUSED pieces,
  * and gives USER_DEFINED pieces length * max_score - 0.1. */
-#define TE_UNIGRAM_HF 0
-#define TE_UNIGRAM_SPM 1
+#define TK_UNIGRAM_HF 0
+#define TK_UNIGRAM_SPM 1
 
 /* Build from n pieces (bytes pieces[i], length lens[i]; lens NULL means
  * NUL-terminated) with scores.  types (NULL = all NORMAL) matters only in
- * TE_UNIGRAM_SPM mode, where UNKNOWN, CONTROL and BYTE pieces are left out
+ * TK_UNIGRAM_SPM mode, where UNKNOWN, CONTROL and BYTE pieces are left out
  * of the lattice.  unk_id -1 means none (encoding an unknown character is
  * then an error, as in HF).  byte_fallback: HF's flag (spm mode leaves byte
- * fallback to te_spm).  Copies what it needs. */
-te_unigram *te_unigram_new(size_t n, const char *const *pieces,
+ * fallback to tk_spm).  Copies what it needs. */
+tk_unigram *tk_unigram_new(size_t n, const char *const *pieces,
                            const size_t *lens, const double *scores,
                            const uint8_t *types, int32_t unk_id,
                            int byte_fallback, int mode, te_diag *d);
-void te_unigram_free(te_unigram *u);
+void tk_unigram_free(tk_unigram *u);
 
 /* Viterbi segmentation of one normalized, pre-tokenized string s[0, len)
  * (valid UTF-8), appending ids and, when spans is not NULL, byte spans.
@@ -123,27 +123,27 @@ void te_unigram_free(te_unigram *u);
  * unknowns are fused into one piece, a piece is looked up by its string,
  * and with byte_fallback an unknown piece becomes its <0xXX> bytes (all or
  * none).  SPM mode appends the raw best path (unknowns one character each;
- * te_spm fuses them and applies byte fallback).  Returns 0, or -1 with d
+ * tk_spm fuses them and applies byte fallback).  Returns 0, or -1 with d
  * filled (no unk_id for an unknown character; no memory). */
-int te_unigram_encode(const te_unigram *u, const char *s, size_t len,
-                      te_ids *ids, te_spm_spans *spans, te_diag *d);
+int tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
+                      te_ids *ids, tk_spm_spans *spans, te_diag *d);
 
 /* ------------------------------------------------------- sentencepiece */
 
-typedef struct te_spm te_spm;
+typedef struct tk_spm tk_spm;
 
 /* Load a SentencePiece .model (a protobuf ModelProto, parsed by hand).
  * Truncated or malicious files are refused with a message naming the byte
  * offset.  Model types other than UNIGRAM and BPE are refused. */
-te_spm *te_spm_load(const char *path, te_diag *d);
+tk_spm *tk_spm_load(const char *path, te_diag *d);
 /* The same from bytes in memory (copied); name is used in messages. */
-te_spm *te_spm_load_mem(const void *buf, size_t n, const char *name,
+tk_spm *tk_spm_load_mem(const void *buf, size_t n, const char *name,
                         te_diag *d);
-void te_spm_free(te_spm *m);
+void tk_spm_free(tk_spm *m);
 
 /* Encode flags. */
-#define TE_SPM_ADD_BOS 1  /* prepend bos_id (when the model has one) */
-#define TE_SPM_ADD_EOS 2  /* append eos_id (when the model has one) */
+#define TK_SPM_ADD_BOS 1  /* prepend bos_id (when the model has one) */
+#define TK_SPM_ADD_EOS 2  /* append eos_id (when the model has one) */
 
 /* Encode text[0, len) exactly as SentencePieceProcessor::Encode does:
  * the normalizer (charsmap, extra whitespace, dummy prefix, U+2581),
@@ -154,8 +154,8 @@ void te_spm_free(te_spm *m);
  * spans is not NULL, the byte span of each id in text (BOS/EOS and all but
  * the last byte piece of a character get an empty span).  Time
  * O(len log len).  Returns 0 or -1 (no memory). */
-int te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
-                  te_ids *ids, te_spm_spans *spans, te_diag *d);
+int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
+                  te_ids *ids, tk_spm_spans *spans, te_diag *d);
 
 /* Decode ids as SentencePieceProcessor::DecodeIds: U+2581 to space, the
  * leading space of the first piece removed (when the model adds a dummy
@@ -163,34 +163,34 @@ int te_spm_encode(const te_spm *m, const char *text, size_t len, int flags,
  * of byte pieces reassembled (bytes that are not valid UTF-8 become U+FFFD
  * each).  Appends to out.  An id outside [0, vocab size) is an error that
  * names it and its position. */
-int te_spm_decode(const te_spm *m, const int32_t *ids, size_t n,
-                  te_spm_buf *out, te_diag *d);
+int tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n,
+                  tk_spm_buf *out, te_diag *d);
 
-size_t te_spm_vocab_size(const te_spm *m);
+size_t tk_spm_vocab_size(const tk_spm *m);
 /* The piece string of id (points into m; *len its length), NULL when out
  * of range. */
-const char *te_spm_piece(const te_spm *m, int32_t id, size_t *len);
-float te_spm_score(const te_spm *m, int32_t id);
-te_spm_type te_spm_piece_type(const te_spm *m, int32_t id);
+const char *tk_spm_piece(const tk_spm *m, int32_t id, size_t *len);
+float tk_spm_score(const tk_spm *m, int32_t id);
+tk_spm_type tk_spm_piece_type(const tk_spm *m, int32_t id);
 /* The id of a piece string, -1 when absent. */
-int32_t te_spm_piece_id(const te_spm *m, const char *s, size_t len);
-te_spm_model_type te_spm_model(const te_spm *m);
+int32_t tk_spm_piece_id(const tk_spm *m, const char *s, size_t len);
+tk_spm_model_type tk_spm_model(const tk_spm *m);
 /* Special ids from the trainer spec (-1 when disabled). */
-int32_t te_spm_unk_id(const te_spm *m);
-int32_t te_spm_bos_id(const te_spm *m);
-int32_t te_spm_eos_id(const te_spm *m);
-int32_t te_spm_pad_id(const te_spm *m);
-int te_spm_byte_fallback(const te_spm *m);
+int32_t tk_spm_unk_id(const tk_spm *m);
+int32_t tk_spm_bos_id(const tk_spm *m);
+int32_t tk_spm_eos_id(const tk_spm *m);
+int32_t tk_spm_pad_id(const tk_spm *m);
+int tk_spm_byte_fallback(const tk_spm *m);
 /* normalizer_spec: its name ("nmt_nfkc", "identity", ...) and flags. */
-const char *te_spm_normalizer_name(const te_spm *m);
-int te_spm_add_dummy_prefix(const te_spm *m);
+const char *tk_spm_normalizer_name(const tk_spm *m);
+int tk_spm_add_dummy_prefix(const tk_spm *m);
 
 /* ------------------------------------------------------------------ gguf */
 
 /* The tokenizer metadata of a llama.cpp GGUF file (vocab-only or full;
  * tensor data is not read).  Strings are NUL-terminated copies; tokens may
  * themselves contain NUL, so their lengths are given. */
-typedef struct te_gguf_vocab {
+typedef struct tk_gguf_vocab {
 	uint32_t version;        /* GGUF version (2 or 3) */
 	char *arch;              /* general.architecture, or NULL */
 	char *name;              /* general.name, or NULL */
@@ -203,7 +203,7 @@ typedef struct te_gguf_vocab {
 	char **tokens;           /* tokenizer.ggml.tokens */
 	size_t *token_lens;
 	float *scores;           /* tokenizer.ggml.scores, or NULL */
-	int32_t *token_types;    /* tokenizer.ggml.token_type (te_spm_type
+	int32_t *token_types;    /* tokenizer.ggml.token_type (tk_spm_type
 	                          * values), or NULL */
 	size_t n_merges;
 	char **merges;           /* tokenizer.ggml.merges ("a b"), or NULL */
@@ -216,22 +216,22 @@ typedef struct te_gguf_vocab {
 	/* tokenizer.ggml.precompiled_charsmap (raw bytes), or NULL */
 	uint8_t *charsmap;
 	size_t charsmap_len;
-} te_gguf_vocab;
+} tk_gguf_vocab;
 
 /* Read the metadata of a GGUF file.  Every length, count and type is
  * checked against the file; a truncated or malicious file is refused with
  * the byte offset.  A file without tokenizer.ggml.model/tokens is refused. */
-te_gguf_vocab *te_gguf_vocab_load(const char *path, te_diag *d);
-te_gguf_vocab *te_gguf_vocab_load_mem(const void *buf, size_t n,
+tk_gguf_vocab *tk_gguf_vocab_load(const char *path, te_diag *d);
+tk_gguf_vocab *tk_gguf_vocab_load_mem(const void *buf, size_t n,
                                       const char *name, te_diag *d);
-void te_gguf_vocab_free(te_gguf_vocab *g);
+void tk_gguf_vocab_free(tk_gguf_vocab *g);
 
 /* A SentencePiece model from a "llama" GGUF vocabulary (tokens, scores,
  * token types), behaving as the model it was converted from: BPE by score
  * (or Unigram for "t5"), byte fallback when <0xXX> byte tokens exist,
  * dummy prefix per add_space_prefix (default on), no extra-whitespace
  * removal unless the file asks.  g may be freed afterwards. */
-te_spm *te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d);
+tk_spm *tk_spm_from_gguf(const tk_gguf_vocab *g, te_diag *d);
 
 /* ------------------------------------- shared by the spm modules only */
 
@@ -239,27 +239,27 @@ te_spm *te_spm_from_gguf(const te_gguf_vocab *g, te_diag *d);
  * child) and then compiled into a double array (child = base[node] + byte
  * when check[child] == node), which walks with one array read per byte.
  * Node 0 is the root and never anyone's child, so 0 also means "none". */
-typedef struct te_strie {
+typedef struct tk_strie {
 	uint64_t *keys;   /* ((node << 8) | byte) + 1; 0 = empty slot */
 	uint32_t *child;
 	size_t cap, used; /* cap a power of two */
 	int32_t *value;   /* per node: the id stored there or -1 */
 	size_t n_nodes, value_cap;
-	/* after te_strie_compile: */
+	/* after tk_strie_compile: */
 	int32_t *base, *check;
 	size_t dsize;
-} te_strie;
-int te_strie_init(te_strie *t);
-void te_strie_release(te_strie *t);
+} tk_strie;
+int tk_strie_init(tk_strie *t);
+void tk_strie_release(tk_strie *t);
 /* Insert s[0, len) with value v; an existing value is kept unless
- * overwrite.  Not after te_strie_compile.  Returns 0, -1 on no memory. */
-int te_strie_insert(te_strie *t, const char *s, size_t len, int32_t v,
+ * overwrite.  Not after tk_strie_compile.  Returns 0, -1 on no memory. */
+int tk_strie_insert(tk_strie *t, const char *s, size_t len, int32_t v,
                     int overwrite);
 /* Build the double array and drop the hash table; node numbers change.
  * Returns 0, -1 on no memory (the trie then still works, hashed). */
-int te_strie_compile(te_strie *t);
+int tk_strie_compile(tk_strie *t);
 static inline uint32_t
-te_strie_next(const te_strie *t, uint32_t node, unsigned char c)
+tk_strie_next(const tk_strie *t, uint32_t node, unsigned char c)
 {
 	uint64_t key;
 	size_t mask, h;
@@ -281,18 +281,18 @@ te_strie_next(const te_strie *t, uint32_t node, unsigned char c)
 	}
 }
 /* The value stored for s[0, len), or -1. */
-int32_t te_strie_get(const te_strie *t, const char *s, size_t len);
+int32_t tk_strie_get(const tk_strie *t, const char *s, size_t len);
 
 /* Length of the UTF-8 character at s (1..4, at most n), as sentencepiece's
  * OneCharLen: from the lead byte alone. */
-size_t te_spm_one_char_len(const char *s, size_t n);
+size_t tk_spm_one_char_len(const char *s, size_t n);
 /* Length of a valid UTF-8 character at s, or 0 when the bytes there are
  * not one (then the caller consumes one byte as U+FFFD). */
-size_t te_spm_valid_char_len(const char *s, size_t n);
+size_t tk_spm_valid_char_len(const char *s, size_t n);
 /* Decode base64 (standard alphabet, padding optional); malloc'd. */
-unsigned char *te_spm_base64(const char *s, size_t n, size_t *out_n);
+unsigned char *tk_spm_base64(const char *s, size_t n, size_t *out_n);
 /* Internal constructor shared by the .model and GGUF loaders. */
-typedef struct te_spm_init {
+typedef struct tk_spm_init {
 	size_t n;
 	const char *const *pieces;
 	const size_t *lens;
@@ -307,7 +307,7 @@ typedef struct te_spm_init {
 	const unsigned char *charsmap;
 	size_t charsmap_len;
 	const char *unk_surface;   /* NULL: " \u2047 " */
-} te_spm_init;
-te_spm *te_spm_new(const te_spm_init *in, const char *name, te_diag *d);
+} tk_spm_init;
+tk_spm *tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d);
 
 #endif /* SPM_INT_H */

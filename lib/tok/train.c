@@ -88,7 +88,7 @@ te_train_preset_parse(const char *s)
 /* ------------------------------------------------------------- strings */
 
 uint64_t
-te__hash(const void *p, size_t n)
+tk_train_hash(const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
@@ -118,14 +118,14 @@ te__hash(const void *p, size_t n)
 }
 
 long
-te__strtab_find(const te_strtab *t, const char *s, size_t n)
+tk_strtab_find(const tk_strtab *t, const char *s, size_t n)
 {
 	size_t mask, i;
 
 	if (!t->nslot)
 		return -1;
 	mask = t->nslot - 1;
-	for (i = te__hash(s, n) & mask; t->slot[i]; i = (i + 1) & mask) {
+	for (i = tk_train_hash(s, n) & mask; t->slot[i]; i = (i + 1) & mask) {
 		uint32_t id = t->slot[i] - 1;
 		if (t->len[id] == n && !memcmp(t->str[id], s, n))
 			return id;
@@ -134,7 +134,7 @@ te__strtab_find(const te_strtab *t, const char *s, size_t n)
 }
 
 static int
-strtab_grow(te_strtab *t)
+strtab_grow(tk_strtab *t)
 {
 	size_t ns = t->nslot ? t->nslot * 2 : 1024, i;
 	uint32_t *slot = calloc(ns, sizeof *slot);
@@ -142,7 +142,7 @@ strtab_grow(te_strtab *t)
 	if (!slot)
 		return -1;
 	for (i = 0; i < t->n; i++) {
-		size_t j = te__hash(t->str[i], t->len[i]) & (ns - 1);
+		size_t j = tk_train_hash(t->str[i], t->len[i]) & (ns - 1);
 		while (slot[j])
 			j = (j + 1) & (ns - 1);
 		slot[j] = i + 1;
@@ -154,9 +154,9 @@ strtab_grow(te_strtab *t)
 }
 
 long
-te__strtab_add(te_strtab *t, const char *s, size_t n)
+tk_strtab_add(tk_strtab *t, const char *s, size_t n)
 {
-	long id = te__strtab_find(t, s, n);
+	long id = tk_strtab_find(t, s, n);
 	size_t j;
 	char *c;
 
@@ -184,14 +184,14 @@ te__strtab_add(te_strtab *t, const char *s, size_t n)
 	c[n] = '\0';
 	t->str[t->n] = c;
 	t->len[t->n] = n;
-	for (j = te__hash(s, n) & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1))
+	for (j = tk_train_hash(s, n) & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1))
 		;
 	t->slot[j] = t->n + 1;
 	return (long)t->n++;
 }
 
 void
-te__strtab_release(te_strtab *t)
+tk_strtab_release(tk_strtab *t)
 {
 	size_t i;
 
@@ -204,7 +204,7 @@ te__strtab_release(te_strtab *t)
 }
 
 int32_t
-te__utf8_dec(const unsigned char *s, size_t n, int *len)
+tk_train_utf8_dec(const unsigned char *s, size_t n, int *len)
 {
 	uint32_t c = s[0], cp;
 	int l, i;
@@ -235,7 +235,7 @@ te__utf8_dec(const unsigned char *s, size_t n, int *len)
 }
 
 int
-te__utf8_enc(uint32_t cp, char *out)
+tk_train_utf8_enc(uint32_t cp, char *out)
 {
 	unsigned char *o = (unsigned char *)out;
 
@@ -357,7 +357,7 @@ te_trainer_free(te_trainer *t)
 	free(t->arena);
 	free(t->b1);
 	free(t->b2);
-	te__strtab_release(&t->vocab);
+	tk_strtab_release(&t->vocab);
 	free(t->scores);
 	free(t->merges);
 	free(t);
@@ -371,7 +371,7 @@ te_trainer_set_progress(te_trainer *t, te_train_progress fn, void *arg)
 }
 
 void
-te__progress(te_trainer *t, const char *phase, size_t done, size_t total)
+tk_train_progress(te_trainer *t, const char *phase, size_t done, size_t total)
 {
 	if (t->progress)
 		t->progress(phase, done, total, t->progress_arg);
@@ -399,7 +399,7 @@ static int
 wc_grow(te_trainer *t)
 {
 	size_t nc = t->wc_cap ? t->wc_cap * 2 : 4096, i;
-	te_wc *n = calloc(nc, sizeof *n);
+	tk_wc *n = calloc(nc, sizeof *n);
 
 	if (!n)
 		return -1;
@@ -431,16 +431,16 @@ wc_add(te_trainer *t, const char *s, size_t n)
 		size_t k = TE_TRAIN_MAX_WORD;
 		while (k > 1 && ((unsigned char)s[k] & 0xc0) == 0x80)
 			k--;
-		if (te__trainer_count(t, s, k, 1) < 0)
+		if (tk_trainer_count(t, s, k, 1) < 0)
 			return -1;
 		s += k;
 		n -= k;
 	}
-	return te__trainer_count(t, s, n, 1);
+	return tk_trainer_count(t, s, n, 1);
 }
 
 int
-te__trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count)
+tk_trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count)
 {
 	uint64_t h;
 	size_t j;
@@ -449,9 +449,9 @@ te__trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count)
 		return 0;
 	if ((t->wc_n + 1) * 4 > t->wc_cap * 3 && wc_grow(t) < 0)
 		return -1;
-	h = te__hash(s, n);
+	h = tk_train_hash(s, n);
 	for (j = h & (t->wc_cap - 1); t->wc[j].count; j = (j + 1) & (t->wc_cap - 1)) {
-		te_wc *e = &t->wc[j];
+		tk_wc *e = &t->wc[j];
 		if (e->hash == h && e->len == n && !memcmp(t->arena + e->off, s, n)) {
 			e->count += count;
 			return 0;
@@ -516,9 +516,9 @@ init_byte_chars(void)
 	}
 }
 
-uint32_t te__byte_char(int b);
+uint32_t tk_train_byte_char(int b);
 uint32_t
-te__byte_char(int b)
+tk_train_byte_char(int b)
 {
 	init_byte_chars();
 	return byte_char[b & 255];
@@ -544,7 +544,7 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	if (s[j] == ' ' && j + 1 < n)
 		j++;
 	for (;;) {
-		c = te__utf8_dec(s + j, n - j, &l);
+		c = tk_train_utf8_dec(s + j, n - j, &l);
 		cls = is_letter(c) ? 1 : is_number(c) ? 2 : !is_ws(c) ? 3 : 0;
 		if (cls || j == i)
 			break;
@@ -553,7 +553,7 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	if (cls) {
 		k = j + l;
 		while (k < n) {
-			c = te__utf8_dec(s + k, n - k, &l);
+			c = tk_train_utf8_dec(s + k, n - k, &l);
 			int cc = is_letter(c) ? 1 : is_number(c) ? 2 : !is_ws(c) ? 3 : 0;
 			if (cc != cls)
 				break;
@@ -565,7 +565,7 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	size_t last = i;
 	k = i;
 	while (k < n) {
-		c = te__utf8_dec(s + k, n - k, &l);
+		c = tk_train_utf8_dec(s + k, n - k, &l);
 		if (!is_ws(c))
 			break;
 		last = k;
@@ -592,7 +592,7 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 			if (reserve(&t->b2, &t->b2cap, (j - i) * 2) < 0)
 				return -1;
 			for (k = i; k < j; k++)
-				m += te__utf8_enc(byte_char[u[k]], t->b2 + m);
+				m += tk_train_utf8_enc(byte_char[u[k]], t->b2 + m);
 			if (wc_add(t, t->b2, m) < 0)
 				return -1;
 		}
@@ -601,7 +601,7 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 	if (t->o.bert) {
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = te__utf8_dec(u + i, n - i, &l);
+			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
 			if (is_ws(c)) {
 				i += l;
 				continue;
@@ -613,7 +613,7 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 				continue;
 			}
 			for (j = i + l; j < n; j += l) {
-				c = te__utf8_dec(u + j, n - j, &l);
+				c = tk_train_utf8_dec(u + j, n - j, &l);
 				if (is_ws(c) || is_bert_punct(c))
 					break;
 			}
@@ -669,7 +669,7 @@ is_cjk(int32_t c)
 	do {                                                                  \
 		if (reserve(&t->b1, &t->b1cap, m + 4) < 0)                     \
 			return -1;                                            \
-		m += te__utf8_enc((cp), t->b1 + m);                           \
+		m += tk_train_utf8_enc((cp), t->b1 + m);                           \
 	} while (0)
 
 /* BERT's normaliser: drop control characters, whitespace to ' ', space
@@ -691,7 +691,7 @@ bert_normalize(te_trainer *t, const char *s, size_t n, const char **out, size_t 
 	u = nfd;
 	for (i = 0; i < (size_t)nn;) {
 		int l;
-		int32_t c = te__utf8_dec(u + i, nn - i, &l);
+		int32_t c = tk_train_utf8_dec(u + i, nn - i, &l);
 		utf8proc_category_t k = utf8proc_category(c);
 		i += l;
 		if (c == 0 || c == 0xfffd)
@@ -713,13 +713,13 @@ bert_normalize(te_trainer *t, const char *s, size_t n, const char **out, size_t 
 			if (reserve(&t->b1, &t->b1cap, m + 6) < 0)
 				goto oom;
 			t->b1[m++] = ' ';
-			m += te__utf8_enc(c, t->b1 + m);
+			m += tk_train_utf8_enc(c, t->b1 + m);
 			t->b1[m++] = ' ';
 			continue;
 		}
 		if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 			goto oom;
-		m += te__utf8_enc(t->o.lowercase ? utf8proc_tolower(c) : c, t->b1 + m);
+		m += tk_train_utf8_enc(t->o.lowercase ? utf8proc_tolower(c) : c, t->b1 + m);
 	}
 	free(nfd);
 	*out = t->b1;
@@ -749,7 +749,7 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 			goto oom;
 		for (i = 0, m = 0; i < len;) {
 			int l;
-			int32_t c = te__utf8_dec((const unsigned char *)text + i, len - i, &l);
+			int32_t c = tk_train_utf8_dec((const unsigned char *)text + i, len - i, &l);
 			if (c <= 0) {
 				memcpy(nfkc + m, "\xef\xbf\xbd", 3);
 				m += 3;
@@ -786,11 +786,11 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 		m = 0;
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = te__utf8_dec(u + i, n - i, &l);
+			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
 			i += l;
 			if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 				goto oom;
-			m += te__utf8_enc(utf8proc_tolower(c), t->b1 + m);
+			m += tk_train_utf8_enc(utf8proc_tolower(c), t->b1 + m);
 		}
 		s = t->b1;
 		n = m;
@@ -802,13 +802,13 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 			goto oom;
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = te__utf8_dec(u + i, n - i, &l);
+			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
 			if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 				goto oom;
 			if (c < 0)
 				t->b1[m++] = s[i];
 			else
-				m += te__utf8_enc(utf8proc_tolower(c), t->b1 + m);
+				m += tk_train_utf8_enc(utf8proc_tolower(c), t->b1 + m);
 			i += l;
 		}
 		s = t->b1;
@@ -832,9 +832,9 @@ te_trainer_train(te_trainer *t, te_diag *d)
 	if (!t->wc_n)
 		return te_diag_set(d, "", 0, "empty corpus: no text to train on");
 	if (t->o.model == TE_TRAIN_MODEL_UNIGRAM) {
-		if (te__train_unigram(t, d) < 0)
+		if (tk_train_unigram(t, d) < 0)
 			return -1;
-	} else if (te__train_bpe(t, d) < 0) {
+	} else if (tk_train_bpe(t, d) < 0) {
 		return -1;
 	}
 	t->trained = 1;
@@ -886,8 +886,8 @@ template_part(const char *kind, const char *id, int type_id)
 static cJSON *
 bert_template(te_trainer *t)
 {
-	long cls = te__strtab_find(&t->vocab, "[CLS]", 5);
-	long sep = te__strtab_find(&t->vocab, "[SEP]", 5);
+	long cls = tk_strtab_find(&t->vocab, "[CLS]", 5);
+	long sep = tk_strtab_find(&t->vocab, "[SEP]", 5);
 	cJSON *o, *a, *sp, *e;
 
 	if (cls < 0 || sep < 0)
@@ -1022,7 +1022,7 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 	a = cJSON_AddArrayToObject(root, "added_tokens");
 	for (i = 0; i < t->o.n_special; i++) {
 		cJSON *e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "id", (double)te__strtab_find(&t->vocab, t->special[i],
+		cJSON_AddNumberToObject(e, "id", (double)tk_strtab_find(&t->vocab, t->special[i],
 		                                                         strlen(t->special[i])));
 		cJSON_AddStringToObject(e, "content", t->special[i]);
 		cJSON_AddBoolToObject(e, "single_word", 0);
@@ -1081,7 +1081,7 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 	case TE_TRAIN_MODEL_UNIGRAM:
 		cJSON_AddStringToObject(m, "type", "Unigram");
 		{
-			long id = te__strtab_find(&t->vocab, unk ? unk : "<unk>",
+			long id = tk_strtab_find(&t->vocab, unk ? unk : "<unk>",
 			                          unk ? strlen(unk) : 5);
 			if (id >= 0)
 				cJSON_AddNumberToObject(m, "unk_id", (double)id);

@@ -60,7 +60,7 @@ cls_at(const char *s, size_t n, size_t i, int *len, int32_t *cpo)
 		*cpo = c;
 		return ascii_cls[c];
 	}
-	cp = tk_utf8_dec((const unsigned char *)s + i, n - i, len);
+	cp = ut_utf8_dec((const unsigned char *)s + i, n - i, len);
 	*cpo = cp;
 	return cp < 0 ? 0 : tk_uclass(cp);
 }
@@ -90,7 +90,7 @@ contraction(const char *s, size_t n, size_t i, int ci)
 
 	if (i + 1 >= n || s[i] != '\'')
 		return 0;
-	a = tk_utf8_dec((const unsigned char *)s + i + 1, n - i - 1, &la);
+	a = ut_utf8_dec((const unsigned char *)s + i + 1, n - i - 1, &la);
 	if (!ci) {
 		if (a == 's' || a == 't' || a == 'm' || a == 'd')
 			return 2;
@@ -103,7 +103,7 @@ contraction(const char *s, size_t n, size_t i, int ci)
 		return 1 + (size_t)la;
 	if (i + 1 + (size_t)la >= n)
 		return 0;
-	b = tk_utf8_dec((const unsigned char *)s + i + 1 + la, n - i - 1 - (size_t)la, &lb);
+	b = ut_utf8_dec((const unsigned char *)s + i + 1 + la, n - i - 1 - (size_t)la, &lb);
 	if ((fold_is(a, 'r') && fold_is(b, 'e')) || (fold_is(a, 'v') && fold_is(b, 'e')) ||
 	    (fold_is(a, 'l') && fold_is(b, 'l')))
 		return 1 + (size_t)la + (size_t)lb;
@@ -334,7 +334,7 @@ tk_scan(int scanner, const char *s, size_t n, size_t pos)
 	if (e <= pos) {	/* never stall: one character */
 		int len;
 
-		tk_utf8_dec((const unsigned char *)s + pos, n - pos, &len);
+		ut_utf8_dec((const unsigned char *)s + pos, n - pos, &len);
 		e = pos + (size_t)len;
 	}
 	return e > n ? n : e;

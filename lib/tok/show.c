@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "show_int.h"
+#include "tokemb.h"
 
 const char *const te_show_palette[6] = {
 	"102;194;165", "252;141;98", "141;160;203",

@@ -1,4 +1,4 @@
-/* hnsw.c: Hierarchical Navigable Small World graphs (Malkov & Yashunin 2016)
+/* knn_hnsw.c: Hierarchical Navigable Small World graphs (Malkov & Yashunin 2016)
  * over the rows of a te_vecs: built in parallel, saved as a file that is
  * memory-mapped when loaded, searched in parallel. */
 #define _GNU_SOURCE

@@ -1,0 +1,175 @@
+/* tok_util.c: the pair map, the byte-level alphabet and aligned buffers of the tokenizer modules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_int.h"
+
+static int
+pairmap_rehash(tk_pairmap *m, size_t nslots)
+{
+	uint64_t *key = calloc(nslots, sizeof *key);
+	uint32_t *rank = malloc(nslots * sizeof *rank);
+	int32_t *merged = malloc(nslots * sizeof *merged);
+	size_t i, j;
+
+	if (!key || !rank || !merged) {
+		free(key);
+		free(rank);
+		free(merged);
+		return -1;
+	}
+	for (i = 0; m->key && i <= m->mask; i++) {
+		if (!m->key[i])
+			continue;
+		for (j = tk_pair_hash(m->key[i]) & (nslots - 1); key[j]; j = (j + 1) & (nslots - 1))
+			;
+		key[j] = m->key[i];
+		rank[j] = m->rank[i];
+		merged[j] = m->merged[i];
+	}
+	free(m->key);
+	free(m->rank);
+	free(m->merged);
+	m->key = key;
+	m->rank = rank;
+	m->merged = merged;
+	m->mask = nslots - 1;
+	return 0;
+}
+
+int
+tk_pairmap_reserve(tk_pairmap *m, size_t n)
+{
+	size_t slots = 1024;
+
+	while (slots < 2 * n)
+		slots *= 2;
+	return slots > (m->key ? m->mask + 1 : 0) ? pairmap_rehash(m, slots) : 0;
+}
+
+int
+tk_pairmap_put(tk_pairmap *m, int32_t a, int32_t b, uint32_t rank, int32_t merged)
+{
+	uint64_t k = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1, i;
+
+	if (!m->key || (m->n + 1) * 2 > m->mask + 1)
+		if (pairmap_rehash(m, m->key ? (m->mask + 1) * 2 : 1024))
+			return -1;
+	for (i = tk_pair_hash(k) & m->mask; m->key[i]; i = (i + 1) & m->mask)
+		if (m->key[i] == k)
+			return 0;	/* the first (lowest-rank) merge of a pair wins */
+	m->key[i] = k;
+	m->rank[i] = rank;
+	m->merged[i] = merged;
+	m->n++;
+	return 0;
+}
+
+void
+tk_pairmap_release(tk_pairmap *m)
+{
+	free(m->key);
+	free(m->rank);
+	free(m->merged);
+	memset(m, 0, sizeof *m);
+}
+
+
+/* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
+ * the others for 256, 257, ... in byte order. */
+
+static uint16_t b2c[256];
+static int16_t c2b[324];
+static int alpha_ready;
+
+static void
+alpha_init(void)
+{
+	int b, n = 0;
+
+	for (b = 0; b < 256; b++) {
+		int keep = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
+		b2c[b] = (uint16_t)(keep ? b : 256 + n++);
+	}
+	for (b = 0; b < 324; b++)
+		c2b[b] = -1;
+	for (b = 0; b < 256; b++)
+		c2b[b2c[b]] = (int16_t)b;
+	__atomic_store_n(&alpha_ready, 1, __ATOMIC_RELEASE);
+}
+
+int
+tk_cp_to_byte(int32_t cp)
+{
+	if (!__atomic_load_n(&alpha_ready, __ATOMIC_ACQUIRE))
+		alpha_init();
+	if (cp < 0 || cp >= 324)
+		return -1;
+	return c2b[cp];
+}
+
+int
+tk_byte_cp(int b)
+{
+	if (!__atomic_load_n(&alpha_ready, __ATOMIC_ACQUIRE))
+		alpha_init();
+	return b2c[b & 0xff];
+}
+
+int
+tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
+{
+	size_t i;
+
+	if (ut_buf_grow(&o->b, n))
+		return -1;
+	if (o->b.n + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 64, *q;
+
+		while (cap < o->b.n + n + 1)
+			cap *= 2;
+		if (!(q = realloc(o->os, cap * sizeof *q)))
+			return -1;
+		o->os = q;
+		if (!(q = realloc(o->oe, cap * sizeof *q)))
+			return -1;
+		o->oe = q;
+		o->cap = cap;
+	}
+	for (i = 0; i < n; i++) {
+		o->b.s[o->b.n + i] = s[i];
+		o->os[o->b.n + i] = os;
+		o->oe[o->b.n + i] = oe;
+	}
+	o->b.n += n;
+	o->b.s[o->b.n] = 0;
+	return 0;
+}
+
+int
+tk_abuf_swap(tk_abuf *o, tk_work *w)
+{
+	if (!o->b.s) {	/* empty output */
+		if (!(o->b.s = calloc(1, 1)))
+			return -1;
+		o->b.cap = 1;
+	}
+	free(w->b.s);
+	free(w->os);
+	free(w->oe);
+	w->b = o->b;
+	w->os = o->os;
+	w->oe = o->oe;
+	w->al_cap = o->cap;
+	memset(o, 0, sizeof *o);
+	return 0;
+}
+
+void
+tk_abuf_release(tk_abuf *o)
+{
+	ut_buf_release(&o->b);
+	free(o->os);
+	free(o->oe);
+	memset(o, 0, sizeof *o);
+}
