@@ -19,7 +19,13 @@ DEB_oniguruma   = libonig-dev
 DEB_libcjson    = libcjson-dev
 
 ifeq ($(filter clean lint,$(MAKECMDGOALS)),)
-MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+find_missing = $(strip $(foreach p,$(PKGS),$(if $(shell $(PKG_CONFIG) --exists $(p) && echo y),,$(p))))
+MISSING := $(find_missing)
+# "make demo" sets a fresh machine up: it installs what is missing itself
+ifneq ($(and $(MISSING),$(filter demo,$(MAKECMDGOALS))),)
+$(shell ./share/deps.sh pkg-config $(foreach p,$(MISSING),$(DEB_$(p))) >&2)
+MISSING := $(find_missing)
+endif
 ifneq ($(MISSING),)
 $(error missing libraries: $(MISSING); install the Debian packages: $(foreach p,$(MISSING),$(DEB_$(p))) (see INSTALL))
 endif
