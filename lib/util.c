@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,40 @@ ut_atomic_nosync(te_atomic *a)
 	a->nosync = 1;
 }
 
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_value;
+
+static void
+read_umask(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned m;
+
+	if (fp) {
+		while (fgets(line, sizeof line, fp))
+			if (sscanf(line, "Umask: %o", &m) == 1) {
+				umask_value = (mode_t)m & 0777;
+				fclose(fp);
+				return;
+			}
+		fclose(fp);
+	}
+	umask_value = umask(077);
+	umask(umask_value);
+}
+
+/* The process's umask, read without changing it where the system allows
+ * (umask(2) cannot read without setting, and setting races with threads
+ * creating files): Linux's /proc/self/status says it; elsewhere it is
+ * set and set back, once. */
+static mode_t
+process_umask(void)
+{
+	pthread_once(&umask_once, read_umask);
+	return umask_value;
+}
+
 te_atomic *
 te_atomic_open(const char *path, te_diag *d)
 {
@@ -209,7 +244,8 @@ te_atomic_open(const char *path, te_diag *d)
 		free(a);
 		return NULL;
 	}
-	(void)fchmod(fd, 0666 & ~umask(umask(0)));
+	/* mkstemp creates 0600; the file gets the mode open(2) would give it */
+	(void)fchmod(fd, 0666 & ~process_umask());
 	a->fp = fdopen(fd, "w");
 	if (!a->fp) {
 		te_diag_set(d, path, 0, "%s", strerror(errno));

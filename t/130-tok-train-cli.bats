@@ -22,3 +22,11 @@ load helper
 @test "tok-train man page examples run" {
 	run_man_examples tok-train
 }
+
+@test "tok-train -o creates its file with the user's umask" {
+	printf 'hello world\nfoo bar\n' >"$BATS_TEST_TMPDIR/in.txt"
+	(umask 022 && tok-train -q -n 300 -o "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/in.txt")
+	(umask 077 && tok-train -q -n 300 -o "$BATS_TEST_TMPDIR/b.json" "$BATS_TEST_TMPDIR/in.txt")
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/a.json")" = 644 ]
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/b.json")" = 600 ]
+}

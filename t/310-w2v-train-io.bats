@@ -59,6 +59,15 @@ teardown() {
 	[ "$(ls "$tmp")" = "$(printf 'v.bin\nv.tevec\nv.txt')" ]
 }
 
+@test "w2v-train -o creates its file with the user's umask" {
+	(umask 022 && w2v-train --min-count 1 --vector-size 4 -q -o "$tmp/a.txt" "$P")
+	(umask 077 && w2v-train --min-count 1 --vector-size 4 -q -o "$tmp/b.txt" "$P")
+	(umask 027 && w2v-train --min-count 1 --vector-size 4 -q -o "$tmp/c.txt" "$P")
+	[ "$(stat -c %a "$tmp/a.txt")" = 644 ]
+	[ "$(stat -c %a "$tmp/b.txt")" = 600 ]
+	[ "$(stat -c %a "$tmp/c.txt")" = 640 ]
+}
+
 @test "w2v-train output loads in gensim (text and binary), same vectors" {
 	/usr/bin/python3 -c 'import gensim' 2>/dev/null || skip "needs gensim in /usr/bin/python3"
 	w2v-train --min-count 1 --vector-size 16 --epochs 20 -q --threads 1 -o "$tmp/v.txt" "$P"
