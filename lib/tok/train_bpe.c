@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_int.h"
 #include "train_int.h"
-
-uint32_t tk_train_byte_char(int b);
 
 typedef struct word {
 	uint32_t *sym;
@@ -273,7 +272,7 @@ push_groups(grouper *G, pairmap *pc, heap *h)
 int
 tk_train_bpe(te_trainer *t, te_diag *d)
 {
-	tk_strtab *V = &t->vocab;
+	ut_strmap *V = &t->vocab;
 	const char *prefix = t->o.model == TE_TRAIN_MODEL_WORDPIECE ? "##" : NULL;
 	size_t plen = prefix ? strlen(prefix) : 0;
 	word *words = NULL;
@@ -293,16 +292,16 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 
 	/* 1. special tokens, byte fallback tokens */
 	for (i = 0; i < t->o.n_special; i++)
-		if (tk_strtab_add(V, t->special[i], strlen(t->special[i])) < 0)
+		if (ut_strmap_intern(V, t->special[i], strlen(t->special[i])) < 0)
 			goto oom;
 	/* WordPiece needs its unknown token in the vocabulary */
-	if (prefix && tk_strtab_find(V, "[UNK]", 5) < 0 && tk_strtab_find(V, "<unk>", 5) < 0 &&
-	    tk_strtab_add(V, "[UNK]", 5) < 0)
+	if (prefix && ut_strmap_get(V, "[UNK]", 5) < 0 && ut_strmap_get(V, "<unk>", 5) < 0 &&
+	    ut_strmap_intern(V, "[UNK]", 5) < 0)
 		goto oom;
 	if (t->o.byte_fallback)
 		for (i = 0; i < 256; i++) {
 			snprintf(buf, sizeof buf, "<0x%02X>", (unsigned)i);
-			if (tk_strtab_add(V, buf, strlen(buf)) < 0)
+			if (ut_strmap_intern(V, buf, strlen(buf)) < 0)
 				goto oom;
 		}
 
@@ -325,7 +324,7 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 		words[nw].sym = syms + nsyms;
 		for (j = 0; j < e->len;) {
 			int l;
-			int32_t c = tk_train_utf8_dec(s + j, e->len - j, &l);
+			int32_t c = ut_utf8_dec(s + j, e->len - j, &l);
 			if (c < 0)
 				c = 0xfffd;
 			seen[c >> 3] |= 1 << (c & 7);
@@ -339,14 +338,14 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 	}
 	if (t->o.byte_level)
 		for (i = 0; i < 256; i++) {
-			uint32_t c = tk_train_byte_char(i);
+			uint32_t c = tk_byte_cp(i);
 			seen[c >> 3] |= 1 << (c & 7);
 		}
 	for (uint32_t c = 0; c < 0x110000; c++) {
 		if (!(seen[c >> 3] & (1 << (c & 7))))
 			continue;
-		int l = tk_train_utf8_enc(c, buf);
-		if (tk_strtab_add(V, buf, l) < 0)
+		int l = ut_utf8_enc(c, buf);
+		if (ut_strmap_intern(V, buf, l) < 0)
 			goto oom;
 	}
 	/* WordPiece: "##c" for each character seen inside a word */
@@ -355,8 +354,8 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 			if (!(seen[0x110000 / 8 + (c >> 3)] & (1 << (c & 7))))
 				continue;
 			memcpy(buf, prefix, plen);
-			int l = tk_train_utf8_enc(c, buf + plen);
-			if (tk_strtab_add(V, buf, plen + l) < 0)
+			int l = ut_utf8_enc(c, buf + plen);
+			if (ut_strmap_intern(V, buf, plen + l) < 0)
 				goto oom;
 		}
 	if (V->n > t->o.vocab_size) {
@@ -376,8 +375,8 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 				memcpy(buf, prefix, plen);
 				l = plen;
 			}
-			l += tk_train_utf8_enc(w->sym[k], buf + l);
-			w->sym[k] = (uint32_t)tk_strtab_find(V, buf, l);
+			l += ut_utf8_enc(w->sym[k], buf + l);
+			w->sym[k] = (uint32_t)ut_strmap_get(V, buf, l);
 		}
 	}
 
@@ -416,8 +415,8 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 			break;
 		}
 		uint32_t a = top.key >> 32, b = (uint32_t)top.key;
-		const char *sa = V->str[a], *sb = V->str[b];
-		size_t la = V->len[a], lb = V->len[b];
+		size_t la, lb;
+		const char *sa = ut_strmap_key(V, a, &la), *sb = ut_strmap_key(V, b, &lb);
 		if (prefix && lb >= plen && !memcmp(sb, prefix, plen))
 			sb += plen, lb -= plen;
 		if (tokcap < la + lb) {
@@ -431,7 +430,7 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 		}
 		memcpy(tokbuf, sa, la);
 		memcpy(tokbuf + la, sb, lb);
-		long nid = tk_strtab_add(V, tokbuf, la + lb);
+		long nid = ut_strmap_intern(V, tokbuf, la + lb);
 		if (nid < 0) {
 			free(top.pos);
 			goto oom;

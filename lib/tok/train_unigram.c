@@ -267,7 +267,7 @@ lat_populate(lattice *L, const umodel *m, const char *s, size_t n, size_t maxlen
 	}
 	for (i = 0; i < n;) {
 		int l;
-		tk_train_utf8_dec((const unsigned char *)s + i, n - i, &l);
+		ut_utf8_dec((const unsigned char *)s + i, n - i, &l);
 		L->pos[nc++] = i;
 		i += l;
 	}
@@ -506,7 +506,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	sub **order = NULL;
 	double sum = 0;
 	size_t maxlen = t->o.max_piece_length;
-	tk_strtab chtab = {0};
+	ut_strmap chtab = {0};
 	int rc = -1;
 
 	for (i = 0; i < nw; i++) {
@@ -525,12 +525,12 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 		}
 		for (j = 0; j < n;) {
 			int l;
-			cps[L] = tk_train_utf8_dec(s + j, n - j, &l);
+			cps[L] = ut_utf8_dec(s + j, n - j, &l);
 			offs[L++] = j;
 			/* character frequency, weighted by the count */
 			char b[4];
-			int bl = tk_train_utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
-			long id = tk_strtab_add(&chtab, b, bl);
+			int bl = ut_utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
+			long id = ut_strmap_intern(&chtab, b, bl);
 			if (id < 0)
 				goto out;
 			if ((size_t)id >= nch) {
@@ -554,7 +554,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 				size_t off = (size_t)(w[i].s - t->arena) + offs[j];
 				uint32_t len = offs[k] - offs[j];
 				int32_t next = k < L ? cps[k] : 0;
-				uint64_t h = tk_train_hash(t->arena + off, len);
+				uint64_t h = ut_hash(t->arena + off, len);
 				size_t q;
 				if ((st.n + 1) * 2 > st.cap && st_grow(&st) < 0)
 					goto out;
@@ -581,7 +581,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	qsort(ch, nch, sizeof *ch, chr_cmp);
 	for (i = 0; i < nch; i++) {
 		char b[4];
-		int bl = tk_train_utf8_enc(ch[i].cp, b);
+		int bl = ut_utf8_enc(ch[i].cp, b);
 		char *c = malloc(bl + 1);
 		if (!c)
 			goto out;
@@ -626,7 +626,7 @@ out:
 	free(cps);
 	free(offs);
 	free(order);
-	tk_strtab_release(&chtab);
+	ut_strmap_release(&chtab);
 	return rc;
 }
 
@@ -884,7 +884,7 @@ tk_train_unigram(te_trainer *t, te_diag *d)
 		uint32_t *len = malloc((p.n + nch) * sizeof *len);
 		size_t nf = 0;
 		double penalty = 0;
-		tk_strtab seen = {0};
+		ut_strmap seen = {0};
 		if (!f || !str || !len) {
 			free(f);
 			free(str);
@@ -895,10 +895,10 @@ tk_train_unigram(te_trainer *t, te_diag *d)
 			goto oom;
 		for (i = 0; i < nch; i++) {
 			char b[5];
-			int bl = tk_train_utf8_enc(ch[i].cp, b);
+			int bl = ut_utf8_enc(ch[i].cp, b);
 			long id = trie_find(&m, b, bl);
 			b[bl] = 0;
-			tk_strtab_add(&seen, b, bl);
+			ut_strmap_intern(&seen, b, bl);
 			str[nf] = strdup(b);
 			len[nf] = bl;
 			f[nf].idx = nf;
@@ -911,36 +911,36 @@ tk_train_unigram(te_trainer *t, te_diag *d)
 			nf++;
 		}
 		for (i = 1; i < p.n && nf < want; i++) {
-			if (tk_strtab_find(&seen, p.s[i], p.len[i]) >= 0)
+			if (ut_strmap_get(&seen, p.s[i], p.len[i]) >= 0)
 				continue;
-			tk_strtab_add(&seen, p.s[i], p.len[i]);
+			ut_strmap_intern(&seen, p.s[i], p.len[i]);
 			str[nf] = strdup(p.s[i]);
 			len[nf] = p.len[i];
 			f[nf].idx = nf;
 			f[nf].score = isnan(p.score[i]) ? 0 : p.score[i];
 			nf++;
 		}
-		tk_strtab_release(&seen);
+		ut_strmap_release(&seen);
 		qsort(f, nf, sizeof *f, fin_cmp);
 		t->scores = malloc((nf + t->o.n_special + 1) * sizeof *t->scores);
 		if (!t->scores)
 			rc = -2;
 		if (!have_unk && rc != -2) {
 			t->scores[t->vocab.n] = 0;
-			if (tk_strtab_add(&t->vocab, "<unk>", 5) < 0)
+			if (ut_strmap_intern(&t->vocab, "<unk>", 5) < 0)
 				rc = -2;
 		}
 		for (i = 0; i < t->o.n_special && rc != -2; i++) {
 			t->scores[t->vocab.n] = 0;
-			if (tk_strtab_add(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
+			if (ut_strmap_intern(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
 				rc = -2;
 		}
 		for (k = 0; k < nf && rc != -2; k++) {
 			size_t idx = f[k].idx;
-			if (tk_strtab_find(&t->vocab, str[idx], len[idx]) >= 0)
+			if (ut_strmap_get(&t->vocab, str[idx], len[idx]) >= 0)
 				continue;
 			t->scores[t->vocab.n] = f[k].score;
-			if (tk_strtab_add(&t->vocab, str[idx], len[idx]) < 0)
+			if (ut_strmap_intern(&t->vocab, str[idx], len[idx]) < 0)
 				rc = -2;
 		}
 		for (k = 0; k < nf; k++)
