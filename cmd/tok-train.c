@@ -76,8 +76,19 @@ progress_end(void)
 		fputs("\r\033[K", stderr);
 }
 
-int
-main(int argc, char **argv)
+/* What the command line asks for. */
+struct cli {
+	te_train_opts o;
+	const char **special;      /* --special, argc long */
+	const char *output;
+	int delim;
+	int quiet;
+};
+
+/* Parse the options into c (usage errors exit 2); optind is left at the
+ * first file. */
+static void
+parse_options(int argc, char **argv, struct cli *c)
 {
 	enum { OPT_VERSION = 256, OPT_BYTE_FALLBACK };
 	static const struct option longopts[] = {
@@ -96,24 +107,20 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	int c, model = TE_TRAIN_MODEL_BPE, preset = TE_TRAIN_PRESET_NONE, have_model = 0;
-	int lowercase = 0, byte_level = 0, byte_fallback = 0, quiet = 0, delim = '\n';
+	int ch, model = TE_TRAIN_MODEL_BPE, preset = TE_TRAIN_PRESET_NONE, have_model = 0;
+	int lowercase = 0, byte_level = 0, byte_fallback = 0;
 	long long vocab_size = 0, min_freq = -1;
-	const char **special = NULL, *output = NULL, *preset_name = NULL;
+	const char *preset_name = NULL;
 	size_t n_special = 0;
-	int have_special = 0, status = 0;
-	te_train_opts o;
-	te_trainer *t;
-	te_atomic *out = NULL;
-	te_diag d = {0};
-	FILE *fp;
+	int have_special = 0;
+	te_train_opts *o = &c->o;
 
-	prog_init("tok-train");
-	special = calloc(argc, sizeof *special);
-	if (!special)
+	c->delim = '\n';
+	c->special = calloc(argc, sizeof *c->special);
+	if (!c->special)
 		die("out of memory");
-	while ((c = getopt_long(argc, argv, "m:p:n:f:s:lbzo:qh", longopts, NULL)) != -1) {
-		switch (c) {
+	while ((ch = getopt_long(argc, argv, "m:p:n:f:s:lbzo:qh", longopts, NULL)) != -1) {
+		switch (ch) {
 		case 'm':
 			if ((model = te_train_model_parse(optarg)) < 0)
 				usage_error(usage_line, "unknown model '%s' (bpe, wordpiece, unigram)",
@@ -137,7 +144,7 @@ main(int argc, char **argv)
 		case 's':
 			if (!*optarg)
 				usage_error(usage_line, "empty special token");
-			special[n_special++] = optarg;
+			c->special[n_special++] = optarg;
 			have_special = 1;
 			break;
 		case 'l':
@@ -150,13 +157,13 @@ main(int argc, char **argv)
 			byte_fallback = 1;
 			break;
 		case 'z':
-			delim = '\0';
+			c->delim = '\0';
 			break;
 		case 'o':
-			output = optarg;
+			c->output = optarg;
 			break;
 		case 'q':
-			quiet = 1;
+			c->quiet = 1;
 			break;
 		case 'h':
 			usage(stdout, 0);
@@ -167,79 +174,99 @@ main(int argc, char **argv)
 			usage_error(usage_line, NULL);
 		}
 	}
-	te_train_opts_init(&o, model, preset);
-	if (preset != TE_TRAIN_PRESET_NONE && have_model && (int)o.model != model)
+	te_train_opts_init(o, model, preset);
+	if (preset != TE_TRAIN_PRESET_NONE && have_model && (int)o->model != model)
 		usage_error(usage_line, "preset '%s' trains another model than --model",
 		            preset_name);
 	if (vocab_size)
-		o.vocab_size = vocab_size;
+		o->vocab_size = vocab_size;
 	if (min_freq >= 0)
-		o.min_frequency = min_freq;
+		o->min_frequency = min_freq;
 	if (have_special) {
-		o.special = special;
-		o.n_special = n_special;
+		o->special = c->special;
+		o->n_special = n_special;
 	}
 	if (lowercase)
-		o.lowercase = 1;
+		o->lowercase = 1;
 	if (byte_level) {
-		if (o.model != TE_TRAIN_MODEL_BPE)
+		if (o->model != TE_TRAIN_MODEL_BPE)
 			usage_error(usage_line, "--byte-level works with --model bpe only");
-		o.byte_level = 1;
-		o.bert = 0;
-		o.nfkc = 0;
+		o->byte_level = 1;
+		o->bert = 0;
+		o->nfkc = 0;
 	}
 	if (byte_fallback) {
-		if (o.model != TE_TRAIN_MODEL_BPE || o.byte_level)
+		if (o->model != TE_TRAIN_MODEL_BPE || o->byte_level)
 			usage_error(usage_line, "--byte-fallback works with --model bpe only, "
 			                        "without --byte-level");
-		o.byte_fallback = 1;
+		o->byte_fallback = 1;
 	}
-	show_progress = !quiet && isatty(2);
+}
+
+/* Feed every document of the file at path ("-": stdin) to t.  0, or 1 when
+ * the file could not be read (reported); a library error is fatal. */
+static int
+feed_file(te_trainer *t, const char *path, int delim, te_atomic *out)
+{
+	te_diag d = {0};
+	te_reader *r = te_reader_open(path, delim, &d);
+	char *rec;
+	size_t len, replaced = 0;
+	int rc, status = 0;
+
+	if (!r) {
+		progress_end();
+		warn_diag(&d);
+		return 1;
+	}
+	te_reader_strip_cr(r, delim == '\n');
+	while ((rc = te_reader_next(r, &rec, &len, &d)) == 1) {
+		if (te_trainer_feed(t, rec, len, &replaced, &d) < 0) {
+			progress_end();
+			te_atomic_abort(out);
+			die_diag(&d);
+		}
+		if ((te_trainer_documents(t) & 0xffff) == 0)
+			progress("read documents", te_trainer_documents(t), 0, NULL);
+	}
+	if (rc < 0) {
+		progress_end();
+		warn_diag(&d);
+		status = 1;
+	}
+	if (replaced) {
+		progress_end();
+		warnx_("%s: %zu invalid UTF-8 sequence%s replaced by U+FFFD", te_reader_name(r),
+		       replaced, replaced == 1 ? "" : "s");
+	}
+	te_reader_close(r);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli c = {0};
+	te_trainer *t;
+	te_atomic *out = NULL;
+	te_diag d = {0};
+	int i, status = 0;
+	FILE *fp;
+
+	prog_init("tok-train");
+	parse_options(argc, argv, &c);
+	show_progress = !c.quiet && isatty(2);
 
 	/* refuse an unwritable output before a long training */
-	if (output && !(out = te_atomic_open(output, &d)))
+	if (c.output && !(out = te_atomic_open(c.output, &d)))
 		die_diag(&d);
-	if (!(t = te_trainer_new(&o, &d)))
+	if (!(t = te_trainer_new(&c.o, &d)))
 		die_diag(&d);
 	te_trainer_set_progress(t, progress, NULL);
-
-	{
-		int i = optind, nfiles = argc - optind;
-		do {
-			const char *path = nfiles ? argv[i] : "-";
-			te_reader *r = te_reader_open(path, delim, &d);
-			char *rec;
-			size_t len, replaced = 0;
-			int rc;
-			if (!r) {
-				progress_end();
-				warn_diag(&d);
-				status = 1;
-				continue;
-			}
-			te_reader_strip_cr(r, delim == '\n');
-			while ((rc = te_reader_next(r, &rec, &len, &d)) == 1) {
-				if (te_trainer_feed(t, rec, len, &replaced, &d) < 0) {
-					progress_end();
-					te_atomic_abort(out);
-					die_diag(&d);
-				}
-				if ((te_trainer_documents(t) & 0xffff) == 0)
-					progress("read documents", te_trainer_documents(t), 0, NULL);
-			}
-			if (rc < 0) {
-				progress_end();
-				warn_diag(&d);
-				status = 1;
-			}
-			if (replaced) {
-				progress_end();
-				warnx_("%s: %zu invalid UTF-8 sequence%s replaced by U+FFFD",
-				       te_reader_name(r), replaced, replaced == 1 ? "" : "s");
-			}
-			te_reader_close(r);
-		} while (++i < argc);
-	}
+	if (optind == argc)
+		status |= feed_file(t, "-", c.delim, out);
+	for (i = optind; i < argc; i++)
+		status |= feed_file(t, argv[i], c.delim, out);
 	if (status) {
 		progress_end();
 		te_atomic_abort(out);
@@ -254,12 +281,12 @@ main(int argc, char **argv)
 	fp = out ? te_atomic_fp(out) : stdout;
 	if (te_trainer_write_json(t, fp, &d) < 0) {
 		te_atomic_abort(out);
-		snprintf(d.file, sizeof d.file, "%s", output ? output : "-");
+		snprintf(d.file, sizeof d.file, "%s", c.output ? c.output : "-");
 		die_diag(&d);
 	}
 	if (out && te_atomic_commit(out, &d) < 0)
 		die_diag(&d);
 	te_trainer_free(t);
-	free(special);
+	free(c.special);
 	return fshut_stdout(0);
 }

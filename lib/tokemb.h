@@ -787,7 +787,7 @@ int te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n,
  * trainer normalises and pre-tokenises each and keeps only the counts of the
  * distinct pre-tokens, so memory is bounded by the vocabulary of the corpus,
  * not its size.  te_trainer_train then runs the algorithm and
- * te_trainer_write writes a Hugging Face tokenizer.json.
+ * te_trainer_write_json writes a Hugging Face tokenizer.json.
  *
  * BPE follows Hugging Face's BpeTrainer exactly (same merges, same order,
  * same tie-breaking); WordPiece is that trainer with the "##" continuing

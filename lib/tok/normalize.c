@@ -80,8 +80,8 @@ f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 	return len;
 }
 
-static int
-is_cjk(int32_t c)
+int
+tk_is_cjk(int32_t c)
 {
 	return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
 	       (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
@@ -92,7 +92,7 @@ is_cjk(int32_t c)
 static int
 f_chinese(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 {
-	if (cp >= 0 && is_cjk(cp)) {
+	if (cp >= 0 && tk_is_cjk(cp)) {
 		out[0] = ' ';
 		memcpy(out + 1, s, (size_t)len);
 		out[len + 1] = ' ';

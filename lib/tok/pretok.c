@@ -310,13 +310,19 @@ is_ws(const tk_pre *p, int32_t cp)
 	return tk_is_space(cp);
 }
 
-static int
-is_bert_punct(const tk_pre *p, int32_t cp)
+int
+tk_is_bert_punct(int32_t cp)
 {
 	if (cp < 0x80)
 		return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
 		       (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
 	return tk_is_punct(cp);
+}
+
+static int
+is_bert_punct(const tk_pre *p, int32_t cp)
+{
+	return tk_is_bert_punct(cp);
 }
 
 static int

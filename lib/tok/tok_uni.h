@@ -41,5 +41,9 @@ static inline int tk_is_number(int32_t cp) { return tk_uclass(cp) & TK_U_N; }
 static inline int tk_is_punct(int32_t cp) { return tk_uclass(cp) & TK_U_P; }
 /* General category C* (control, format, surrogate, private use, unassigned). */
 int tk_is_other(int32_t cp);
+/* BERT's punctuation: ASCII punctuation or P* (pretok.c). */
+int tk_is_bert_punct(int32_t cp);
+/* A CJK ideograph, as BERT's handle_chinese_chars (normalize.c). */
+int tk_is_cjk(int32_t cp);
 
 #endif

@@ -9,6 +9,8 @@
 #include <cjson/cJSON.h>
 #include <utf8proc.h>
 
+#include "tok_int.h"
+#include "tok_uni.h"
 #include "train_int.h"
 
 /* ------------------------------------------------------------- options */
@@ -85,224 +87,15 @@ te_train_preset_parse(const char *s)
 	return -1;
 }
 
-/* ------------------------------------------------------------- strings */
+/* ------------------------------------------------- character classes */
 
-uint64_t
-tk_train_hash(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t k;
-		memcpy(&k, s + i, 8);
-		k *= 0x87c37b91114253d5ull;
-		k = (k << 31) | (k >> 33);
-		h ^= k * 0x4cf5ad432745937full;
-		h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
-	}
-	if (i < n) {
-		uint64_t k = 0;
-		memcpy(&k, s + i, n - i);
-		k *= 0x87c37b91114253d5ull;
-		k = (k << 31) | (k >> 33);
-		h ^= k * 0x4cf5ad432745937full;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
-long
-tk_strtab_find(const tk_strtab *t, const char *s, size_t n)
-{
-	size_t mask, i;
-
-	if (!t->nslot)
-		return -1;
-	mask = t->nslot - 1;
-	for (i = tk_train_hash(s, n) & mask; t->slot[i]; i = (i + 1) & mask) {
-		uint32_t id = t->slot[i] - 1;
-		if (t->len[id] == n && !memcmp(t->str[id], s, n))
-			return id;
-	}
-	return -1;
-}
-
+/* GPT-2's classes: letters, numbers, whitespace as in the tokenizer
+ * (tok_uni.h); BERT's punctuation and CJK ideographs as its BertPreTokenizer
+ * (pretok.c) and BertNormalizer (normalize.c). */
 static int
-strtab_grow(tk_strtab *t)
+gpt2_class(int32_t c)
 {
-	size_t ns = t->nslot ? t->nslot * 2 : 1024, i;
-	uint32_t *slot = calloc(ns, sizeof *slot);
-
-	if (!slot)
-		return -1;
-	for (i = 0; i < t->n; i++) {
-		size_t j = tk_train_hash(t->str[i], t->len[i]) & (ns - 1);
-		while (slot[j])
-			j = (j + 1) & (ns - 1);
-		slot[j] = i + 1;
-	}
-	free(t->slot);
-	t->slot = slot;
-	t->nslot = ns;
-	return 0;
-}
-
-long
-tk_strtab_add(tk_strtab *t, const char *s, size_t n)
-{
-	long id = tk_strtab_find(t, s, n);
-	size_t j;
-	char *c;
-
-	if (id >= 0)
-		return id;
-	if (t->n + 1 > t->nslot / 2 && strtab_grow(t) < 0)
-		return -1;
-	if (t->n == t->cap) {
-		size_t nc = t->cap ? t->cap * 2 : 256;
-		char **ns = realloc(t->str, nc * sizeof *ns);
-		uint32_t *nl;
-		if (!ns)
-			return -1;
-		t->str = ns;
-		nl = realloc(t->len, nc * sizeof *nl);
-		if (!nl)
-			return -1;
-		t->len = nl;
-		t->cap = nc;
-	}
-	c = malloc(n + 1);
-	if (!c)
-		return -1;
-	memcpy(c, s, n);
-	c[n] = '\0';
-	t->str[t->n] = c;
-	t->len[t->n] = n;
-	for (j = tk_train_hash(s, n) & (t->nslot - 1); t->slot[j]; j = (j + 1) & (t->nslot - 1))
-		;
-	t->slot[j] = t->n + 1;
-	return (long)t->n++;
-}
-
-void
-tk_strtab_release(tk_strtab *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		free(t->str[i]);
-	free(t->str);
-	free(t->len);
-	free(t->slot);
-	memset(t, 0, sizeof *t);
-}
-
-int32_t
-tk_train_utf8_dec(const unsigned char *s, size_t n, int *len)
-{
-	uint32_t c = s[0], cp;
-	int l, i;
-
-	*len = 1;
-	if (c < 0x80)
-		return c;
-	if (c >= 0xc2 && c <= 0xdf)
-		l = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		l = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		l = 4, cp = c & 0x07;
-	else
-		return -1;
-	if ((size_t)l > n)
-		return -1;
-	for (i = 1; i < l; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return -1;
-	*len = l;
-	return (int32_t)cp;
-}
-
-int
-tk_train_utf8_enc(uint32_t cp, char *out)
-{
-	unsigned char *o = (unsigned char *)out;
-
-	if (cp < 0x80) {
-		o[0] = cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = 0xc0 | (cp >> 6);
-		o[1] = 0x80 | (cp & 0x3f);
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = 0xe0 | (cp >> 12);
-		o[1] = 0x80 | ((cp >> 6) & 0x3f);
-		o[2] = 0x80 | (cp & 0x3f);
-		return 3;
-	}
-	o[0] = 0xf0 | (cp >> 18);
-	o[1] = 0x80 | ((cp >> 12) & 0x3f);
-	o[2] = 0x80 | ((cp >> 6) & 0x3f);
-	o[3] = 0x80 | (cp & 0x3f);
-	return 4;
-}
-
-/* Unicode White_Space: what Rust's char::is_whitespace and Oniguruma's \s
- * (both used by Hugging Face) accept. */
-static int
-is_ws(int32_t c)
-{
-	if (c < 0x80)
-		return c == ' ' || (c >= 0x09 && c <= 0x0d);
-	return c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-	       c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-static int
-is_letter(int32_t c)
-{
-	if (c < 0x80)
-		return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
-	if (c < 0)
-		return 0;
-	utf8proc_category_t k = utf8proc_category(c);
-	return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO;
-}
-
-static int
-is_number(int32_t c)
-{
-	if (c < 0x80)
-		return c >= '0' && c <= '9';
-	if (c < 0)
-		return 0;
-	utf8proc_category_t k = utf8proc_category(c);
-	return k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO;
-}
-
-/* BERT's punctuation: ASCII punctuation or a Unicode P* category. */
-static int
-is_bert_punct(int32_t c)
-{
-	if (c < 0x80)
-		return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
-		       (c >= 123 && c <= 126);
-	utf8proc_category_t k = utf8proc_category(c);
-	return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+	return tk_is_letter(c) ? 1 : tk_is_number(c) ? 2 : !tk_is_space(c) ? 3 : 0;
 }
 
 /* ------------------------------------------------------------ trainer */
@@ -357,7 +150,7 @@ te_trainer_free(te_trainer *t)
 	free(t->arena);
 	free(t->b1);
 	free(t->b2);
-	tk_strtab_release(&t->vocab);
+	ut_strmap_release(&t->vocab);
 	free(t->scores);
 	free(t->merges);
 	free(t);
@@ -368,13 +161,6 @@ te_trainer_set_progress(te_trainer *t, te_train_progress fn, void *arg)
 {
 	t->progress = fn;
 	t->progress_arg = arg;
-}
-
-void
-tk_train_progress(te_trainer *t, const char *phase, size_t done, size_t total)
-{
-	if (t->progress)
-		t->progress(phase, done, total, t->progress_arg);
 }
 
 size_t
@@ -395,29 +181,6 @@ te_trainer_vocab_size(const te_trainer *t)
 	return t->vocab.n;
 }
 
-static int
-wc_grow(te_trainer *t)
-{
-	size_t nc = t->wc_cap ? t->wc_cap * 2 : 4096, i;
-	tk_wc *n = calloc(nc, sizeof *n);
-
-	if (!n)
-		return -1;
-	for (i = 0; i < t->wc_cap; i++) {
-		if (!t->wc[i].count)
-			continue;
-		size_t j = t->wc[i].hash & (nc - 1);
-		while (n[j].count)
-			j = (j + 1) & (nc - 1);
-		n[j] = t->wc[i];
-	}
-	free(t->wc);
-	t->wc = n;
-	t->wc_cap = nc;
-	return 0;
-}
-
-/* Count one pre-token. */
 /* Count one pre-token.  One longer than TE_TRAIN_MAX_WORD bytes (a line
  * without spaces) is counted in pieces of about that size, cut between
  * characters: merging inside a word costs its length, and a 100 MB word
@@ -439,89 +202,11 @@ wc_add(te_trainer *t, const char *s, size_t n)
 	return tk_trainer_count(t, s, n, 1);
 }
 
-int
-tk_trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count)
-{
-	uint64_t h;
-	size_t j;
-
-	if (!n || !count)
-		return 0;
-	if ((t->wc_n + 1) * 4 > t->wc_cap * 3 && wc_grow(t) < 0)
-		return -1;
-	h = tk_train_hash(s, n);
-	for (j = h & (t->wc_cap - 1); t->wc[j].count; j = (j + 1) & (t->wc_cap - 1)) {
-		tk_wc *e = &t->wc[j];
-		if (e->hash == h && e->len == n && !memcmp(t->arena + e->off, s, n)) {
-			e->count += count;
-			return 0;
-		}
-	}
-	if (n > UINT32_MAX)
-		return 0;
-	if (t->arena_n + n > t->arena_cap) {
-		size_t nc = t->arena_cap ? t->arena_cap * 2 : 1 << 16;
-		char *a;
-		while (nc < t->arena_n + n)
-			nc *= 2;
-		if (!(a = realloc(t->arena, nc)))
-			return -1;
-		t->arena = a;
-		t->arena_cap = nc;
-	}
-	memcpy(t->arena + t->arena_n, s, n);
-	t->wc[j].hash = h;
-	t->wc[j].count = count;
-	t->wc[j].off = t->arena_n;
-	t->wc[j].len = n;
-	t->arena_n += n;
-	t->wc_n++;
-	return 0;
-}
-
+/* Room for need bytes in a scratch buffer. */
 static int
 reserve(char **b, size_t *cap, size_t need)
 {
-	char *n;
-	size_t nc;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap : 256;
-	while (nc < need)
-		nc *= 2;
-	if (!(n = realloc(*b, nc)))
-		return -1;
-	*b = n;
-	*cap = nc;
-	return 0;
-}
-
-/* GPT-2's byte to character table: printable bytes stand for themselves,
- * the others for 256 + n in byte order. */
-static uint32_t byte_char[256];
-
-static void
-init_byte_chars(void)
-{
-	int b, n = 0;
-
-	if (byte_char['!'])
-		return;
-	for (b = 0; b < 256; b++) {
-		if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255))
-			byte_char[b] = b;
-		else
-			byte_char[b] = 256 + n++;
-	}
-}
-
-uint32_t tk_train_byte_char(int b);
-uint32_t
-tk_train_byte_char(int b)
-{
-	init_byte_chars();
-	return byte_char[b & 255];
+	return ut_grow((void **)b, cap, need, 1);
 }
 
 /* One GPT-2 regex match at s[i]:
@@ -544,8 +229,8 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	if (s[j] == ' ' && j + 1 < n)
 		j++;
 	for (;;) {
-		c = tk_train_utf8_dec(s + j, n - j, &l);
-		cls = is_letter(c) ? 1 : is_number(c) ? 2 : !is_ws(c) ? 3 : 0;
+		c = ut_utf8_dec(s + j, n - j, &l);
+		cls = gpt2_class(c);
 		if (cls || j == i)
 			break;
 		j = i;     /* the optional space did not help */
@@ -553,9 +238,8 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	if (cls) {
 		k = j + l;
 		while (k < n) {
-			c = tk_train_utf8_dec(s + k, n - k, &l);
-			int cc = is_letter(c) ? 1 : is_number(c) ? 2 : !is_ws(c) ? 3 : 0;
-			if (cc != cls)
+			c = ut_utf8_dec(s + k, n - k, &l);
+			if (gpt2_class(c) != cls)
 				break;
 			k += l;
 		}
@@ -565,8 +249,8 @@ gpt2_next(const unsigned char *s, size_t n, size_t i)
 	size_t last = i;
 	k = i;
 	while (k < n) {
-		c = tk_train_utf8_dec(s + k, n - k, &l);
-		if (!is_ws(c))
+		c = ut_utf8_dec(s + k, n - k, &l);
+		if (!tk_is_space(c))
 			break;
 		last = k;
 		k += l;
@@ -585,14 +269,13 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 	size_t i, j;
 
 	if (t->o.byte_level) {
-		init_byte_chars();
 		for (i = 0; i < n; i = j) {
 			size_t k, m = 0;
 			j = gpt2_next(u, n, i);
 			if (reserve(&t->b2, &t->b2cap, (j - i) * 2) < 0)
 				return -1;
 			for (k = i; k < j; k++)
-				m += tk_train_utf8_enc(byte_char[u[k]], t->b2 + m);
+				m += ut_utf8_enc(tk_byte_cp(u[k]), t->b2 + m);
 			if (wc_add(t, t->b2, m) < 0)
 				return -1;
 		}
@@ -601,20 +284,20 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 	if (t->o.bert) {
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
-			if (is_ws(c)) {
+			int32_t c = ut_utf8_dec(u + i, n - i, &l);
+			if (tk_is_space(c)) {
 				i += l;
 				continue;
 			}
-			if (is_bert_punct(c)) {
+			if (tk_is_bert_punct(c)) {
 				if (wc_add(t, s + i, l) < 0)
 					return -1;
 				i += l;
 				continue;
 			}
 			for (j = i + l; j < n; j += l) {
-				c = tk_train_utf8_dec(u + j, n - j, &l);
-				if (is_ws(c) || is_bert_punct(c))
+				c = ut_utf8_dec(u + j, n - j, &l);
+				if (tk_is_space(c) || tk_is_bert_punct(c))
 					break;
 			}
 			if (wc_add(t, s + i, j - i) < 0)
@@ -655,25 +338,12 @@ pretokenize(te_trainer *t, const char *s, size_t n)
 	return 0;
 }
 
-static int
-is_cjk(int32_t c)
-{
-	return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-	       (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-	       (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
-	       (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-}
-
-/* Append the code point to b1 lower-cased (Unicode simple mapping). */
-#define PUT(cp)                                                               \
-	do {                                                                  \
-		if (reserve(&t->b1, &t->b1cap, m + 4) < 0)                     \
-			return -1;                                            \
-		m += tk_train_utf8_enc((cp), t->b1 + m);                           \
-	} while (0)
-
 /* BERT's normaliser: drop control characters, whitespace to ' ', space
- * around CJK ideographs, strip accents (NFD, drop Mn), lower-case. */
+ * around CJK ideographs, strip accents (NFD, drop Mn), lower-case.
+ * Whitespace here is \t, \n, \r and Zs, not White_Space as in the
+ * tokenizer's BertNormalizer (normalize.c f_bert_clean): the two differ on
+ * U+2028 and U+2029, which this keeps as characters; kept so that trained
+ * vocabularies stay as they are (t/131-tok-train-faithful.bats). */
 static int
 bert_normalize(te_trainer *t, const char *s, size_t n, const char **out, size_t *outn)
 {
@@ -691,7 +361,7 @@ bert_normalize(te_trainer *t, const char *s, size_t n, const char **out, size_t 
 	u = nfd;
 	for (i = 0; i < (size_t)nn;) {
 		int l;
-		int32_t c = tk_train_utf8_dec(u + i, nn - i, &l);
+		int32_t c = ut_utf8_dec(u + i, nn - i, &l);
 		utf8proc_category_t k = utf8proc_category(c);
 		i += l;
 		if (c == 0 || c == 0xfffd)
@@ -709,17 +379,17 @@ bert_normalize(te_trainer *t, const char *s, size_t n, const char **out, size_t 
 			t->b1[m++] = ' ';
 			continue;
 		}
-		if (is_cjk(c)) {
+		if (tk_is_cjk(c)) {
 			if (reserve(&t->b1, &t->b1cap, m + 6) < 0)
 				goto oom;
 			t->b1[m++] = ' ';
-			m += tk_train_utf8_enc(c, t->b1 + m);
+			m += ut_utf8_enc(c, t->b1 + m);
 			t->b1[m++] = ' ';
 			continue;
 		}
 		if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 			goto oom;
-		m += tk_train_utf8_enc(t->o.lowercase ? utf8proc_tolower(c) : c, t->b1 + m);
+		m += ut_utf8_enc(t->o.lowercase ? utf8proc_tolower(c) : c, t->b1 + m);
 	}
 	free(nfd);
 	*out = t->b1;
@@ -749,7 +419,7 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 			goto oom;
 		for (i = 0, m = 0; i < len;) {
 			int l;
-			int32_t c = tk_train_utf8_dec((const unsigned char *)text + i, len - i, &l);
+			int32_t c = ut_utf8_dec((const unsigned char *)text + i, len - i, &l);
 			if (c <= 0) {
 				memcpy(nfkc + m, "\xef\xbf\xbd", 3);
 				m += 3;
@@ -786,11 +456,11 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 		m = 0;
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
+			int32_t c = ut_utf8_dec(u + i, n - i, &l);
 			i += l;
 			if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 				goto oom;
-			m += tk_train_utf8_enc(utf8proc_tolower(c), t->b1 + m);
+			m += ut_utf8_enc(utf8proc_tolower(c), t->b1 + m);
 		}
 		s = t->b1;
 		n = m;
@@ -802,13 +472,13 @@ te_trainer_feed(te_trainer *t, const char *text, size_t len, size_t *n_replaced,
 			goto oom;
 		for (i = 0; i < n;) {
 			int l;
-			int32_t c = tk_train_utf8_dec(u + i, n - i, &l);
+			int32_t c = ut_utf8_dec(u + i, n - i, &l);
 			if (reserve(&t->b1, &t->b1cap, m + 4) < 0)
 				goto oom;
 			if (c < 0)
 				t->b1[m++] = s[i];
 			else
-				m += tk_train_utf8_enc(utf8proc_tolower(c), t->b1 + m);
+				m += ut_utf8_enc(utf8proc_tolower(c), t->b1 + m);
 			i += l;
 		}
 		s = t->b1;
@@ -842,6 +512,15 @@ te_trainer_train(te_trainer *t, te_diag *d)
 }
 
 /* ---------------------------------------------------------------- JSON */
+
+/* The string of piece id (NUL-terminated). */
+static const char *
+piece(const te_trainer *t, size_t id)
+{
+	size_t n;
+
+	return ut_strmap_key(&t->vocab, id, &n);
+}
 
 static cJSON *
 j_obj(cJSON *parent, const char *key)
@@ -886,8 +565,8 @@ template_part(const char *kind, const char *id, int type_id)
 static cJSON *
 bert_template(te_trainer *t)
 {
-	long cls = tk_strtab_find(&t->vocab, "[CLS]", 5);
-	long sep = tk_strtab_find(&t->vocab, "[SEP]", 5);
+	long cls = ut_strmap_get(&t->vocab, "[CLS]", 5);
+	long sep = ut_strmap_get(&t->vocab, "[SEP]", 5);
 	cJSON *o, *a, *sp, *e;
 
 	if (cls < 0 || sep < 0)
@@ -1022,7 +701,7 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 	a = cJSON_AddArrayToObject(root, "added_tokens");
 	for (i = 0; i < t->o.n_special; i++) {
 		cJSON *e = cJSON_CreateObject();
-		cJSON_AddNumberToObject(e, "id", (double)tk_strtab_find(&t->vocab, t->special[i],
+		cJSON_AddNumberToObject(e, "id", (double)ut_strmap_get(&t->vocab, t->special[i],
 		                                                         strlen(t->special[i])));
 		cJSON_AddStringToObject(e, "content", t->special[i]);
 		cJSON_AddBoolToObject(e, "single_word", 0);
@@ -1061,11 +740,10 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 		cJSON_AddBoolToObject(m, "ignore_merges", 0);
 		v = j_obj(m, "vocab");
 		for (i = 0; i < t->vocab.n; i++)
-			cJSON_AddNumberToObject(v, t->vocab.str[i], (double)i);
+			cJSON_AddNumberToObject(v, piece(t, i), (double)i);
 		a = cJSON_AddArrayToObject(m, "merges");
 		for (i = 0; i < t->nmerges; i++) {
-			const char *p[2] = {t->vocab.str[t->merges[i][0]],
-			                    t->vocab.str[t->merges[i][1]]};
+			const char *p[2] = {piece(t, t->merges[i][0]), piece(t, t->merges[i][1])};
 			cJSON_AddItemToArray(a, cJSON_CreateStringArray(p, 2));
 		}
 		break;
@@ -1076,12 +754,12 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 		cJSON_AddNumberToObject(m, "max_input_chars_per_word", 100);
 		v = j_obj(m, "vocab");
 		for (i = 0; i < t->vocab.n; i++)
-			cJSON_AddNumberToObject(v, t->vocab.str[i], (double)i);
+			cJSON_AddNumberToObject(v, piece(t, i), (double)i);
 		break;
 	case TE_TRAIN_MODEL_UNIGRAM:
 		cJSON_AddStringToObject(m, "type", "Unigram");
 		{
-			long id = tk_strtab_find(&t->vocab, unk ? unk : "<unk>",
+			long id = ut_strmap_get(&t->vocab, unk ? unk : "<unk>",
 			                          unk ? strlen(unk) : 5);
 			if (id >= 0)
 				cJSON_AddNumberToObject(m, "unk_id", (double)id);
@@ -1091,7 +769,7 @@ te_trainer_write_json(te_trainer *t, FILE *fp, te_diag *d)
 		a = cJSON_AddArrayToObject(m, "vocab");
 		for (i = 0; i < t->vocab.n; i++) {
 			cJSON *e = cJSON_CreateArray();
-			cJSON_AddItemToArray(e, cJSON_CreateString(t->vocab.str[i]));
+			cJSON_AddItemToArray(e, cJSON_CreateString(piece(t, i)));
 			cJSON_AddItemToArray(e, cJSON_CreateNumber(t->scores ? t->scores[i] : 0));
 			cJSON_AddItemToArray(a, e);
 		}

@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tok_int.h"
 #include "train_int.h"
-
-uint32_t tk_train_byte_char(int b);
 
 typedef struct word {
 	uint32_t *sym;
@@ -270,144 +269,275 @@ push_groups(grouper *G, pairmap *pc, heap *h)
 
 #define KEY(a, b) (((uint64_t)(a) << 32) | (uint32_t)(b))
 
-int
-tk_train_bpe(te_trainer *t, te_diag *d)
-{
-	tk_strtab *V = &t->vocab;
-	const char *prefix = t->o.model == TE_TRAIN_MODEL_WORDPIECE ? "##" : NULL;
-	size_t plen = prefix ? strlen(prefix) : 0;
-	word *words = NULL;
-	size_t nw = 0, i, k;
-	uint32_t *syms = NULL;
-	size_t nsyms = 0;
-	unsigned char *seen = NULL;
-	pairmap pc = {0};
-	heap h = {0};
-	grouper upd = {0};
-	uint32_t (*merges)[2] = NULL;
-	size_t nmerges = 0, capm = 0;
-	char *tokbuf = NULL;
-	size_t tokcap = 0;
-	int rc = -1;
-	char buf[16];
+/* One training run: the words, the pair counts, the queue. */
+typedef struct bpe {
+	te_trainer *t;
+	ut_strmap *V;
+	const char *prefix;        /* WordPiece's "##", or NULL */
+	size_t plen;
+	word *words;
+	size_t nw;
+	uint32_t *syms;            /* every word's symbols, one array */
+	unsigned char *seen;       /* characters seen, seen inside a word */
+	pairmap pc;
+	heap h;
+	grouper upd;
+	uint32_t (*merges)[2];
+	size_t nmerges, capm;
+	char *tokbuf;
+	size_t tokcap;
+} bpe;
 
-	/* 1. special tokens, byte fallback tokens */
+/* 1. special tokens, WordPiece's unknown token, byte fallback tokens */
+static int
+add_special_tokens(bpe *b)
+{
+	te_trainer *t = b->t;
+	char buf[16];
+	size_t i;
+
 	for (i = 0; i < t->o.n_special; i++)
-		if (tk_strtab_add(V, t->special[i], strlen(t->special[i])) < 0)
-			goto oom;
-	/* WordPiece needs its unknown token in the vocabulary */
-	if (prefix && tk_strtab_find(V, "[UNK]", 5) < 0 && tk_strtab_find(V, "<unk>", 5) < 0 &&
-	    tk_strtab_add(V, "[UNK]", 5) < 0)
-		goto oom;
+		if (ut_strmap_intern(b->V, t->special[i], strlen(t->special[i])) < 0)
+			return -1;
+	if (b->prefix && ut_strmap_get(b->V, "[UNK]", 5) < 0 &&
+	    ut_strmap_get(b->V, "<unk>", 5) < 0 && ut_strmap_intern(b->V, "[UNK]", 5) < 0)
+		return -1;
 	if (t->o.byte_fallback)
 		for (i = 0; i < 256; i++) {
 			snprintf(buf, sizeof buf, "<0x%02X>", (unsigned)i);
-			if (tk_strtab_add(V, buf, strlen(buf)) < 0)
-				goto oom;
+			if (ut_strmap_intern(b->V, buf, strlen(buf)) < 0)
+				return -1;
 		}
+	return 0;
+}
 
-	/* 2. the alphabet: every character seen (and every byte with
-	 * byte_level), in code point order; the words' symbols, as code
-	 * points for now, in one array */
-	seen = calloc(2 * (0x110000 / 8), 1);  /* seen, seen inside a word */
-	words = calloc(t->wc_n ? t->wc_n : 1, sizeof *words);
-	syms = malloc((t->arena_n ? t->arena_n : 1) * sizeof *syms);
-	if (!seen || !words || !syms)
-		goto oom;
+#define SEEN(set, c) (b->seen[(set) * (0x110000 / 8) + ((c) >> 3)] & (1 << ((c) & 7)))
+#define SEE(set, c) (b->seen[(set) * (0x110000 / 8) + ((c) >> 3)] |= 1 << ((c) & 7))
+
+/* The words' symbols, as code points for now, and the characters seen. */
+static int
+read_words(bpe *b)
+{
+	te_trainer *t = b->t;
+	size_t i, nsyms = 0;
+
+	b->seen = calloc(2 * (0x110000 / 8), 1);  /* seen, seen inside a word */
+	b->words = calloc(t->wc_n ? t->wc_n : 1, sizeof *b->words);
+	b->syms = malloc((t->arena_n ? t->arena_n : 1) * sizeof *b->syms);
+	if (!b->seen || !b->words || !b->syms)
+		return -1;
 	for (i = 0; i < t->wc_cap; i++) {
 		tk_wc *e = &t->wc[i];
+		word *w = &b->words[b->nw];
 		const unsigned char *s;
 		size_t j;
 		if (!e->count)
 			continue;
 		s = (const unsigned char *)t->arena + e->off;
-		words[nw].count = e->count;
-		words[nw].sym = syms + nsyms;
+		w->count = e->count;
+		w->sym = b->syms + nsyms;
 		for (j = 0; j < e->len;) {
 			int l;
-			int32_t c = tk_train_utf8_dec(s + j, e->len - j, &l);
+			int32_t c = ut_utf8_dec(s + j, e->len - j, &l);
 			if (c < 0)
 				c = 0xfffd;
-			seen[c >> 3] |= 1 << (c & 7);
-			if (prefix && words[nw].n)
-				seen[0x110000 / 8 + (c >> 3)] |= 1 << (c & 7);
-			words[nw].sym[words[nw].n++] = c;
+			SEE(0, c);
+			if (b->prefix && w->n)
+				SEE(1, c);
+			w->sym[w->n++] = c;
 			j += l;
 		}
-		nsyms += words[nw].n;
-		nw++;
+		nsyms += w->n;
+		b->nw++;
 	}
+	return 0;
+}
+
+/* 2. the alphabet: every character seen (and every byte with byte_level),
+ * in code point order; WordPiece adds "##c" for each character seen inside
+ * a word.  -1 out of memory, -2 the vocabulary is too small (d set). */
+static int
+add_alphabet(bpe *b, te_diag *d)
+{
+	te_trainer *t = b->t;
+	char buf[16];
+	uint32_t c;
+	int i;
+
+	if (read_words(b) < 0)
+		return -1;
 	if (t->o.byte_level)
-		for (i = 0; i < 256; i++) {
-			uint32_t c = tk_train_byte_char(i);
-			seen[c >> 3] |= 1 << (c & 7);
-		}
-	for (uint32_t c = 0; c < 0x110000; c++) {
-		if (!(seen[c >> 3] & (1 << (c & 7))))
+		for (i = 0; i < 256; i++)
+			SEE(0, (uint32_t)tk_byte_cp(i));
+	for (c = 0; c < 0x110000; c++) {
+		if (!SEEN(0, c))
 			continue;
-		int l = tk_train_utf8_enc(c, buf);
-		if (tk_strtab_add(V, buf, l) < 0)
-			goto oom;
+		int l = ut_utf8_enc(c, buf);
+		if (ut_strmap_intern(b->V, buf, l) < 0)
+			return -1;
 	}
-	/* WordPiece: "##c" for each character seen inside a word */
-	if (prefix)
-		for (uint32_t c = 0; c < 0x110000; c++) {
-			if (!(seen[0x110000 / 8 + (c >> 3)] & (1 << (c & 7))))
+	if (b->prefix)
+		for (c = 0; c < 0x110000; c++) {
+			if (!SEEN(1, c))
 				continue;
-			memcpy(buf, prefix, plen);
-			int l = tk_train_utf8_enc(c, buf + plen);
-			if (tk_strtab_add(V, buf, plen + l) < 0)
-				goto oom;
+			memcpy(buf, b->prefix, b->plen);
+			int l = ut_utf8_enc(c, buf + b->plen);
+			if (ut_strmap_intern(b->V, buf, b->plen + l) < 0)
+				return -1;
 		}
-	if (V->n > t->o.vocab_size) {
+	if (b->V->n > t->o.vocab_size) {
 		te_diag_set(d, "", 0,
 		            "vocabulary size %zu is smaller than the alphabet: %zu symbols "
 		            "and %zu special tokens are needed",
-		            t->o.vocab_size, V->n - t->o.n_special, t->o.n_special);
-		goto out;
+		            t->o.vocab_size, b->V->n - t->o.n_special, t->o.n_special);
+		return -2;
 	}
+	return 0;
+}
 
-	/* 3. words as symbol ids */
-	for (i = 0; i < nw; i++) {
-		word *w = &words[i];
+/* 3. words as symbol ids */
+static void
+symbols_to_ids(bpe *b)
+{
+	char buf[16];
+	size_t i, k;
+
+	for (i = 0; i < b->nw; i++) {
+		word *w = &b->words[i];
 		for (k = 0; k < w->n; k++) {
 			int l = 0;
-			if (prefix && k) {
-				memcpy(buf, prefix, plen);
-				l = plen;
+			if (b->prefix && k) {
+				memcpy(buf, b->prefix, b->plen);
+				l = b->plen;
 			}
-			l += tk_train_utf8_enc(w->sym[k], buf + l);
-			w->sym[k] = (uint32_t)tk_strtab_find(V, buf, l);
+			l += ut_utf8_enc(w->sym[k], buf + l);
+			w->sym[k] = (uint32_t)ut_strmap_get(b->V, buf, l);
 		}
 	}
+}
 
-	/* 4. count pairs, one queue entry per pair */
-	tk_train_progress(t, "count pairs", 0, nw);
-	for (i = 0; i < nw; i++) {
-		word *w = &words[i];
+/* 4. count pairs, one queue entry per pair */
+static int
+count_pairs(bpe *b)
+{
+	size_t i, k;
+
+	tk_train_progress(b->t, "count pairs", 0, b->nw);
+	for (i = 0; i < b->nw; i++) {
+		word *w = &b->words[i];
 		for (k = 0; k + 1 < w->n; k++) {
 			uint64_t key = KEY(w->sym[k], w->sym[k + 1]);
-			int64_t *c = pm_get(&pc, key);
+			int64_t *c = pm_get(&b->pc, key);
 			if (!c)
-				goto oom;
+				return -1;
 			*c += (int64_t)w->count;
-			if (gr_add(&upd, key, i) < 0)
-				goto oom;
+			if (gr_add(&b->upd, key, i) < 0)
+				return -1;
 		}
 	}
-	if (push_groups(&upd, &pc, &h) < 0)
-		goto oom;
+	return push_groups(&b->upd, &b->pc, &b->h);
+}
 
-	/* 5. merge */
-	size_t target = t->o.vocab_size, start = V->n;
-	while (V->n < target && h.n) {
-		qent top = h_pop(&h);
-		int64_t cur = *pm_get(&pc, top.key);
+/* Merge (a, bb) into nid in word wi, as HF's Word::merge: left to right,
+ * recording the pairs lost and made. */
+static inline int
+merge_word(bpe *b, uint32_t wi, uint32_t a, uint32_t bb, uint32_t nid)
+{
+	word *w = &b->words[wi];
+	int64_t cnt = (int64_t)w->count, *c;
+	uint32_t *s = w->sym;
+	size_t n = w->n, r = 0, o = 0;
+
+	/* in place: o is the output length, r the read index */
+	while (r < n) {
+		if (r + 1 < n && s[r] == a && s[r + 1] == bb) {
+			if (o > 0) {
+				if (!(c = pm_get(&b->pc, KEY(s[o - 1], a))))
+					return -1;
+				*c -= cnt;
+				if (!(c = pm_get(&b->pc, KEY(s[o - 1], nid))))
+					return -1;
+				*c += cnt;
+				if (gr_add(&b->upd, KEY(s[o - 1], nid), wi) < 0)
+					return -1;
+			}
+			if (r + 2 < n) {
+				if (!(c = pm_get(&b->pc, KEY(bb, s[r + 2]))))
+					return -1;
+				*c -= cnt;
+				if (!(c = pm_get(&b->pc, KEY(nid, s[r + 2]))))
+					return -1;
+				*c += cnt;
+				if (gr_add(&b->upd, KEY(nid, s[r + 2]), wi) < 0)
+					return -1;
+			}
+			s[o++] = nid;
+			r += 2;
+		} else {
+			s[o++] = s[r++];
+		}
+	}
+	w->n = o;
+	return 0;
+}
+
+/* Make the token of the entry's pair, record the merge, and merge the pair
+ * in each word of the entry. */
+static int
+merge_entry(bpe *b, const qent *top)
+{
+	uint32_t a = top->key >> 32, bb = (uint32_t)top->key;
+	size_t la, lb, p;
+	const char *sa = ut_strmap_key(b->V, a, &la), *sb = ut_strmap_key(b->V, bb, &lb);
+	int32_t nid;
+
+	if (b->prefix && lb >= b->plen && !memcmp(sb, b->prefix, b->plen))
+		sb += b->plen, lb -= b->plen;
+	if (b->tokcap < la + lb) {
+		size_t cap = (la + lb) * 2;
+		char *n = realloc(b->tokbuf, cap);
+		if (!n)
+			return -1;
+		b->tokbuf = n;
+		b->tokcap = cap;
+	}
+	memcpy(b->tokbuf, sa, la);
+	memcpy(b->tokbuf + la, sb, lb);
+	if ((nid = ut_strmap_intern(b->V, b->tokbuf, la + lb)) < 0)
+		return -1;
+	if (ut_grow((void **)&b->merges, &b->capm, b->nmerges + 1, sizeof *b->merges) < 0)
+		return -1;
+	b->merges[b->nmerges][0] = a;
+	b->merges[b->nmerges][1] = bb;
+	b->nmerges++;
+	for (p = 0; p < top->npos; p++) {
+		/* the words are scattered: fetch ahead */
+		if (p + 16 < top->npos)
+			__builtin_prefetch(&b->words[top->pos[p + 16]]);
+		if (p + 8 < top->npos)
+			__builtin_prefetch(b->words[top->pos[p + 8]].sym);
+		if (merge_word(b, top->pos[p], a, bb, (uint32_t)nid) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* 5. merge: the most frequent pair, until the vocabulary is full or no
+ * pair is frequent enough */
+static int
+merge_pairs(bpe *b)
+{
+	te_trainer *t = b->t;
+	size_t target = t->o.vocab_size, start = b->V->n;
+
+	while (b->V->n < target && b->h.n) {
+		qent top = h_pop(&b->h);
+		int64_t cur = *pm_get(&b->pc, top.key);
 		if ((int64_t)top.count != cur) {
 			top.count = (uint64_t)cur;  /* as HF: a cast, not a clamp */
-			if (h_push(&h, top) < 0) {
+			if (h_push(&b->h, top) < 0) {
 				free(top.pos);
-				goto oom;
+				return -1;
 			}
 			continue;
 		}
@@ -415,136 +545,91 @@ tk_train_bpe(te_trainer *t, te_diag *d)
 			free(top.pos);
 			break;
 		}
-		uint32_t a = top.key >> 32, b = (uint32_t)top.key;
-		const char *sa = V->str[a], *sb = V->str[b];
-		size_t la = V->len[a], lb = V->len[b];
-		if (prefix && lb >= plen && !memcmp(sb, prefix, plen))
-			sb += plen, lb -= plen;
-		if (tokcap < la + lb) {
-			tokcap = (la + lb) * 2;
-			char *n = realloc(tokbuf, tokcap);
-			if (!n) {
-				free(top.pos);
-				goto oom;
-			}
-			tokbuf = n;
-		}
-		memcpy(tokbuf, sa, la);
-		memcpy(tokbuf + la, sb, lb);
-		long nid = tk_strtab_add(V, tokbuf, la + lb);
-		if (nid < 0) {
-			free(top.pos);
-			goto oom;
-		}
-		if (nmerges == capm) {
-			capm = capm ? capm * 2 : 1024;
-			void *n = realloc(merges, capm * sizeof *merges);
-			if (!n) {
-				free(top.pos);
-				goto oom;
-			}
-			merges = n;
-		}
-		merges[nmerges][0] = a;
-		merges[nmerges][1] = b;
-		nmerges++;
-		/* merge the pair in each word of the entry, as HF's Word::merge:
-		 * left to right, recording the pairs lost and made */
-		for (size_t p = 0; p < top.npos; p++) {
-			uint32_t wi = top.pos[p];
-			word *w = &words[wi];
-			/* the words are scattered: fetch ahead */
-			if (p + 16 < top.npos)
-				__builtin_prefetch(&words[top.pos[p + 16]]);
-			if (p + 8 < top.npos)
-				__builtin_prefetch(words[top.pos[p + 8]].sym);
-			int64_t cnt = (int64_t)w->count;
-			uint32_t *s = w->sym;
-			size_t n = w->n, r = 0, o = 0;
-			/* in place: o is the output length, r the read index */
-			while (r < n) {
-				if (r + 1 < n && s[r] == a && s[r + 1] == b) {
-					if (o > 0) {
-						int64_t *c = pm_get(&pc, KEY(s[o - 1], a));
-						if (!c)
-							goto oomp;
-						*c -= cnt;
-						if (!(c = pm_get(&pc, KEY(s[o - 1], nid))))
-							goto oomp;
-						*c += cnt;
-						if (gr_add(&upd, KEY(s[o - 1], nid), wi) < 0)
-							goto oomp;
-					}
-					if (r + 2 < n) {
-						int64_t *c = pm_get(&pc, KEY(b, s[r + 2]));
-						if (!c)
-							goto oomp;
-						*c -= cnt;
-						if (!(c = pm_get(&pc, KEY(nid, s[r + 2]))))
-							goto oomp;
-						*c += cnt;
-						if (gr_add(&upd, KEY(nid, s[r + 2]), wi) < 0)
-							goto oomp;
-					}
-					s[o++] = nid;
-					r += 2;
-				} else {
-					s[o++] = s[r++];
-				}
-			}
-			w->n = o;
-			continue;
-oomp:
-			free(top.pos);
-			goto oom;
-		}
+		int rc = merge_entry(b, &top);
 		free(top.pos);
-		if (push_groups(&upd, &pc, &h) < 0)
-			goto oom;
-		tk_train_progress(t, "merge", V->n - start, target - start);
+		if (rc < 0 || push_groups(&b->upd, &b->pc, &b->h) < 0)
+			return -1;
+		tk_train_progress(t, "merge", b->V->n - start, target - start);
 	}
+	return 0;
+}
 
-	/* a pair merged more than once keeps its last rank */
-	{
-		pairmap last = {0};
-		size_t o = 0;
-		for (i = 0; i < nmerges; i++) {
-			int64_t *r = pm_get(&last, KEY(merges[i][0], merges[i][1]));
-			if (!r) {
-				free(last.key);
-				free(last.val);
-				goto oom;
-			}
-			*r = (int64_t)i;
-		}
-		for (i = 0; i < nmerges; i++)
-			if (*pm_get(&last, KEY(merges[i][0], merges[i][1])) == (int64_t)i)
-				merges[o][0] = merges[i][0], merges[o][1] = merges[i][1], o++;
-		nmerges = o;
-		free(last.key);
-		free(last.val);
+/* A pair merged more than once keeps its last rank. */
+static int
+keep_last_ranks(bpe *b)
+{
+	pairmap last = {0};
+	size_t i, o = 0;
+	int rc = -1;
+
+	for (i = 0; i < b->nmerges; i++) {
+		int64_t *r = pm_get(&last, KEY(b->merges[i][0], b->merges[i][1]));
+		if (!r)
+			goto out;
+		*r = (int64_t)i;
 	}
-	t->merges = merges;
-	t->nmerges = nmerges;
-	merges = NULL;
+	for (i = 0; i < b->nmerges; i++)
+		if (*pm_get(&last, KEY(b->merges[i][0], b->merges[i][1])) == (int64_t)i) {
+			b->merges[o][0] = b->merges[i][0];
+			b->merges[o][1] = b->merges[i][1];
+			o++;
+		}
+	b->nmerges = o;
+	rc = 0;
+out:
+	free(last.key);
+	free(last.val);
+	return rc;
+}
+
+static void
+bpe_release(bpe *b)
+{
+	size_t i;
+
+	free(b->words);
+	free(b->syms);
+	free(b->seen);
+	free(b->pc.key);
+	free(b->pc.val);
+	for (i = 0; i < b->h.n; i++)
+		free(b->h.a[i].pos);
+	free(b->h.a);
+	for (i = 0; i < b->upd.n; i++)
+		free(b->upd.g[i].w);
+	free(b->upd.g);
+	free(b->upd.slot);
+	free(b->merges);
+	free(b->tokbuf);
+}
+
+int
+tk_train_bpe(te_trainer *t, te_diag *d)
+{
+	bpe b = {0};
+	int rc;
+
+	b.t = t;
+	b.V = &t->vocab;
+	b.prefix = t->o.model == TE_TRAIN_MODEL_WORDPIECE ? "##" : NULL;
+	b.plen = b.prefix ? strlen(b.prefix) : 0;
+	if (add_special_tokens(&b) < 0 || (rc = add_alphabet(&b, d)) == -1)
+		goto oom;
+	if (rc < 0) {
+		rc = -1;            /* the vocabulary is too small: d is set */
+		goto out;
+	}
+	symbols_to_ids(&b);
+	if (count_pairs(&b) < 0 || merge_pairs(&b) < 0 || keep_last_ranks(&b) < 0)
+		goto oom;
+	t->merges = b.merges;
+	t->nmerges = b.nmerges;
+	b.merges = NULL;
 	rc = 0;
 	goto out;
 oom:
-	te_diag_set(d, "", 0, "out of memory");
+	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	free(words);
-	free(syms);
-	free(seen);
-	free(pc.key);
-	free(pc.val);
-	for (i = 0; i < h.n; i++)
-		free(h.a[i].pos);
-	free(h.a);
-	for (i = 0; i < upd.n; i++)
-		free(upd.g[i].w);
-	free(upd.g);
-	free(upd.slot);
-	free(merges);
-	free(tokbuf);
+	bpe_release(&b);
 	return rc;
 }

@@ -1,27 +1,14 @@
-/* train_int.h: what the tokenizer trainer's files share (private). */
+/* train_int.h: what the tokenizer trainer's files share (private).
+ * Layers: train.c (the public te_trainer_* calls: options, feeding,
+ * writing) -> train_bpe.c, train_unigram.c (the algorithms) ->
+ * train_util.c (the counts of pre-tokens, progress) -> util_str.c. */
 #ifndef TOKEMB_TRAIN_INT_H
 #define TOKEMB_TRAIN_INT_H
 
 #include <stdint.h>
 
 #include "tokemb.h"
-
-/* A string -> id table over strings the table owns; ids are dense, in
- * insertion order, so the table doubles as the vocabulary. */
-typedef struct tk_strtab {
-	char **str;
-	uint32_t *len;
-	size_t n, cap;
-	uint32_t *slot;   /* open addressing: id + 1, 0 empty */
-	size_t nslot;
-} tk_strtab;
-
-uint64_t tk_train_hash(const void *p, size_t n);
-/* Id of s, or -1. */
-long tk_strtab_find(const tk_strtab *t, const char *s, size_t n);
-/* Id of s, inserting it when absent; -1 when out of memory. */
-long tk_strtab_add(tk_strtab *t, const char *s, size_t n);
-void tk_strtab_release(tk_strtab *t);
+#include "util_int.h"
 
 /* One distinct pre-token and how often it occurs. */
 typedef struct tk_wc {
@@ -47,22 +34,22 @@ struct te_trainer {
 	void *progress_arg;
 	/* result */
 	int trained;
-	tk_strtab vocab;
+	ut_strmap vocab;           /* piece -> id, ids dense in insertion order */
 	double *scores;            /* Unigram: log probability of each piece */
 	uint32_t (*merges)[2];     /* BPE: pairs of ids, in rank order */
 	size_t nmerges;
 };
 
-/* Decode the UTF-8 character at s (n > 0 bytes left): its code point, or
- * -1 when invalid; *len gets its length (1 for an invalid byte). */
-int32_t tk_train_utf8_dec(const unsigned char *s, size_t n, int *len);
-int tk_train_utf8_enc(uint32_t cp, char *out);
+/* ------------------------------------------------------ train_util.c */
 
-/* Count a pre-token count times, as if fed (for tests). */
+/* Count a pre-token count times (also for tests).  0, or -1 when out of
+ * memory. */
 int tk_trainer_count(te_trainer *t, const char *s, size_t n, uint64_t count);
+void tk_train_progress(te_trainer *t, const char *phase, size_t done, size_t total);
+
+/* ------------------------------------- train_bpe.c, train_unigram.c */
 
 int tk_train_bpe(te_trainer *t, te_diag *d);
 int tk_train_unigram(te_trainer *t, te_diag *d);
-void tk_train_progress(te_trainer *t, const char *phase, size_t done, size_t total);
 
 #endif

@@ -267,7 +267,7 @@ lat_populate(lattice *L, const umodel *m, const char *s, size_t n, size_t maxlen
 	}
 	for (i = 0; i < n;) {
 		int l;
-		tk_train_utf8_dec((const unsigned char *)s + i, n - i, &l);
+		ut_utf8_dec((const unsigned char *)s + i, n - i, &l);
 		L->pos[nc++] = i;
 		i += l;
 	}
@@ -506,7 +506,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	sub **order = NULL;
 	double sum = 0;
 	size_t maxlen = t->o.max_piece_length;
-	tk_strtab chtab = {0};
+	ut_strmap chtab = {0};
 	int rc = -1;
 
 	for (i = 0; i < nw; i++) {
@@ -525,12 +525,12 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 		}
 		for (j = 0; j < n;) {
 			int l;
-			cps[L] = tk_train_utf8_dec(s + j, n - j, &l);
+			cps[L] = ut_utf8_dec(s + j, n - j, &l);
 			offs[L++] = j;
 			/* character frequency, weighted by the count */
 			char b[4];
-			int bl = tk_train_utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
-			long id = tk_strtab_add(&chtab, b, bl);
+			int bl = ut_utf8_enc(cps[L - 1] < 0 ? 0xfffd : cps[L - 1], b);
+			long id = ut_strmap_intern(&chtab, b, bl);
 			if (id < 0)
 				goto out;
 			if ((size_t)id >= nch) {
@@ -554,7 +554,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 				size_t off = (size_t)(w[i].s - t->arena) + offs[j];
 				uint32_t len = offs[k] - offs[j];
 				int32_t next = k < L ? cps[k] : 0;
-				uint64_t h = tk_train_hash(t->arena + off, len);
+				uint64_t h = ut_hash(t->arena + off, len);
 				size_t q;
 				if ((st.n + 1) * 2 > st.cap && st_grow(&st) < 0)
 					goto out;
@@ -581,7 +581,7 @@ make_seeds(te_trainer *t, const uword *w, size_t nw, pieces *out, chr **chars,
 	qsort(ch, nch, sizeof *ch, chr_cmp);
 	for (i = 0; i < nch; i++) {
 		char b[4];
-		int bl = tk_train_utf8_enc(ch[i].cp, b);
+		int bl = ut_utf8_enc(ch[i].cp, b);
 		char *c = malloc(bl + 1);
 		if (!c)
 			goto out;
@@ -626,7 +626,7 @@ out:
 	free(cps);
 	free(offs);
 	free(order);
-	tk_strtab_release(&chtab);
+	ut_strmap_release(&chtab);
 	return rc;
 }
 
@@ -796,11 +796,126 @@ fin_cmp(const void *x, const void *y)
 	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
+/* One EM step: expected counts by forward-backward, then the Bayesian M
+ * step, which drops pieces expected less than half a time. */
+static int
+em_step(te_trainer *t, pieces *p, const uword *w, size_t nw, umodel *m, lattice *L,
+        double **expected)
+{
+	double *e, sum = 0, ls;
+	size_t i, o = 1;
+
+	if (um_build(m, p) < 0)
+		return -1;
+	if (!(e = realloc(*expected, p->n * sizeof *e)))
+		return -1;
+	*expected = e;
+	memset(e, 0, p->n * sizeof *e);
+	for (i = 0; i < nw; i++) {
+		if (lat_populate(L, m, w[i].s, w[i].len, t->o.max_piece_length) < 0)
+			return -1;
+		lat_marginal(L, (double)w[i].count, e);
+	}
+	for (i = 1; i < p->n; i++) {
+		if (e[i] < 0.5) {
+			free(p->s[i]);
+			continue;
+		}
+		p->s[o] = p->s[i];
+		p->len[o] = p->len[i];
+		p->score[o++] = e[i];
+		sum += e[i];
+	}
+	p->n = o;
+	ls = digamma(sum);
+	for (i = 1; i < p->n; i++)
+		p->score[i] = digamma(p->score[i]) - ls;
+	return 0;
+}
+
+/* The vocabulary: special tokens (and <unk> first when none is given),
+ * then the characters and the pieces, by score, up to the size asked. */
+static int
+make_vocab(te_trainer *t, const pieces *p, const chr *ch, size_t nch, umodel *m,
+           int have_unk)
+{
+	size_t want = t->o.vocab_size - t->o.n_special - !have_unk;
+	fin *f = malloc((p->n + nch) * sizeof *f);
+	char **str = malloc((p->n + nch) * sizeof *str);
+	uint32_t *len = malloc((p->n + nch) * sizeof *len);
+	size_t nf = 0, i, k;
+	double penalty = 0;
+	ut_strmap seen = {0};
+	int rc = -1;
+
+	if (!f || !str || !len || um_build(m, p) < 0)
+		goto out;
+	for (i = 0; i < nch; i++) {
+		char b[5];
+		int bl = ut_utf8_enc(ch[i].cp, b);
+		long id = trie_find(m, b, bl);
+		b[bl] = 0;
+		ut_strmap_intern(&seen, b, bl);
+		str[nf] = strdup(b);
+		len[nf] = bl;
+		f[nf].idx = nf;
+		if (id > 0 && (size_t)id < m->np) {
+			f[nf].score = p->score[id];
+		} else {
+			f[nf].score = m->min_score + penalty;
+			penalty += 0.0001;
+		}
+		nf++;
+	}
+	for (i = 1; i < p->n && nf < want; i++) {
+		if (ut_strmap_get(&seen, p->s[i], p->len[i]) >= 0)
+			continue;
+		ut_strmap_intern(&seen, p->s[i], p->len[i]);
+		str[nf] = strdup(p->s[i]);
+		len[nf] = p->len[i];
+		f[nf].idx = nf;
+		f[nf].score = isnan(p->score[i]) ? 0 : p->score[i];
+		nf++;
+	}
+	qsort(f, nf, sizeof *f, fin_cmp);
+	t->scores = malloc((nf + t->o.n_special + 1) * sizeof *t->scores);
+	if (!t->scores)
+		goto out;
+	if (!have_unk) {
+		t->scores[t->vocab.n] = 0;
+		if (ut_strmap_intern(&t->vocab, "<unk>", 5) < 0)
+			goto out;
+	}
+	for (i = 0; i < t->o.n_special; i++) {
+		t->scores[t->vocab.n] = 0;
+		if (ut_strmap_intern(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
+			goto out;
+	}
+	for (k = 0; k < nf; k++) {
+		size_t idx = f[k].idx;
+		if (ut_strmap_get(&t->vocab, str[idx], len[idx]) >= 0)
+			continue;
+		t->scores[t->vocab.n] = f[k].score;
+		if (ut_strmap_intern(&t->vocab, str[idx], len[idx]) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	ut_strmap_release(&seen);
+	if (str)
+		for (k = 0; k < nf; k++)
+			free(str[k]);
+	free(str);
+	free(len);
+	free(f);
+	return rc;
+}
+
 int
 tk_train_unigram(te_trainer *t, te_diag *d)
 {
 	uword *w = NULL;
-	size_t nw = 0, i, k, nch = 0;
+	size_t nw = 0, i, nch = 0;
 	pieces p = {0};
 	chr *ch = NULL;
 	umodel m = {0};
@@ -835,122 +950,19 @@ tk_train_unigram(te_trainer *t, te_diag *d)
 		            t->o.vocab_size, nch, t->o.n_special + !have_unk);
 		goto out;
 	}
+	/* rounds of two EM steps and pruning, until few enough pieces remain */
 	for (;;) {
-		for (int it = 0; it < 2; it++) {
-			if (um_build(&m, &p) < 0)
-				goto oom;
-			double *e = realloc(expected, p.n * sizeof *e);
-			if (!e)
-				goto oom;
-			expected = e;
-			memset(expected, 0, p.n * sizeof *expected);
-			for (i = 0; i < nw; i++) {
-				if (lat_populate(&L, &m, w[i].s, w[i].len, t->o.max_piece_length) < 0)
-					goto oom;
-				lat_marginal(&L, (double)w[i].count, expected);
-			}
-			/* M step: drop pieces expected less than half a time */
-			double sum = 0;
-			size_t o = 1;
-			for (i = 1; i < p.n; i++) {
-				if (expected[i] < 0.5) {
-					free(p.s[i]);
-					continue;
-				}
-				p.s[o] = p.s[i];
-				p.len[o] = p.len[i];
-				p.score[o++] = expected[i];
-				sum += expected[i];
-			}
-			p.n = o;
-			double ls = digamma(sum);
-			for (i = 1; i < p.n; i++)
-				p.score[i] = digamma(p.score[i]) - ls;
-		}
+		if (em_step(t, &p, w, nw, &m, &L, &expected) < 0 ||
+		    em_step(t, &p, w, nw, &m, &L, &expected) < 0)
+			goto oom;
 		tk_train_progress(t, "prune", ++round, 0);
 		if (p.n <= desired)
 			break;
-		if (um_build(&m, &p) < 0)
-			goto oom;
-		if (prune(t, &m, &p, w, nw, &L, desired) < 0)
+		if (um_build(&m, &p) < 0 || prune(t, &m, &p, w, nw, &L, desired) < 0)
 			goto oom;
 	}
-
-	/* vocabulary: special tokens, then characters and pieces by score */
-	{
-		size_t want = t->o.vocab_size - t->o.n_special - !have_unk;
-		fin *f = malloc((p.n + nch) * sizeof *f);
-		char **str = malloc((p.n + nch) * sizeof *str);
-		uint32_t *len = malloc((p.n + nch) * sizeof *len);
-		size_t nf = 0;
-		double penalty = 0;
-		tk_strtab seen = {0};
-		if (!f || !str || !len) {
-			free(f);
-			free(str);
-			free(len);
-			goto oom;
-		}
-		if (um_build(&m, &p) < 0)
-			goto oom;
-		for (i = 0; i < nch; i++) {
-			char b[5];
-			int bl = tk_train_utf8_enc(ch[i].cp, b);
-			long id = trie_find(&m, b, bl);
-			b[bl] = 0;
-			tk_strtab_add(&seen, b, bl);
-			str[nf] = strdup(b);
-			len[nf] = bl;
-			f[nf].idx = nf;
-			if (id > 0 && (size_t)id < m.np) {
-				f[nf].score = p.score[id];
-			} else {
-				f[nf].score = m.min_score + penalty;
-				penalty += 0.0001;
-			}
-			nf++;
-		}
-		for (i = 1; i < p.n && nf < want; i++) {
-			if (tk_strtab_find(&seen, p.s[i], p.len[i]) >= 0)
-				continue;
-			tk_strtab_add(&seen, p.s[i], p.len[i]);
-			str[nf] = strdup(p.s[i]);
-			len[nf] = p.len[i];
-			f[nf].idx = nf;
-			f[nf].score = isnan(p.score[i]) ? 0 : p.score[i];
-			nf++;
-		}
-		tk_strtab_release(&seen);
-		qsort(f, nf, sizeof *f, fin_cmp);
-		t->scores = malloc((nf + t->o.n_special + 1) * sizeof *t->scores);
-		if (!t->scores)
-			rc = -2;
-		if (!have_unk && rc != -2) {
-			t->scores[t->vocab.n] = 0;
-			if (tk_strtab_add(&t->vocab, "<unk>", 5) < 0)
-				rc = -2;
-		}
-		for (i = 0; i < t->o.n_special && rc != -2; i++) {
-			t->scores[t->vocab.n] = 0;
-			if (tk_strtab_add(&t->vocab, t->special[i], strlen(t->special[i])) < 0)
-				rc = -2;
-		}
-		for (k = 0; k < nf && rc != -2; k++) {
-			size_t idx = f[k].idx;
-			if (tk_strtab_find(&t->vocab, str[idx], len[idx]) >= 0)
-				continue;
-			t->scores[t->vocab.n] = f[k].score;
-			if (tk_strtab_add(&t->vocab, str[idx], len[idx]) < 0)
-				rc = -2;
-		}
-		for (k = 0; k < nf; k++)
-			free(str[k]);
-		free(str);
-		free(len);
-		free(f);
-		if (rc == -2)
-			goto oom;
-	}
+	if (make_vocab(t, &p, ch, nch, &m, have_unk) < 0)
+		goto oom;
 	rc = 0;
 	goto out;
 oom:
