@@ -110,12 +110,7 @@ main(int argc, char **argv)
 	if (o.binary)
 		refuse_binary_tty(usage_line);
 	if (model) {
-		char *path = te_model_resolve(model, &d);
-
-		if (!path)
-			die_diag(&d);
-		p = te_pipeline_load(path, &d);
-		free(path);
+		p = te_pipeline_load(model, &d);
 		if (!p)
 			die_diag(&d);
 	} else {

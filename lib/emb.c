@@ -165,38 +165,39 @@ size_t te_emb_max_tokens(const te_emb *m) { return m->max_tokens; }
 int te_emb_is_static(const te_emb *m) { return m->arch == EMB_STATIC; }
 const char *te_emb_arch(const te_emb *m) { return m->arch_name; }
 int32_t te_emb_sep_id(const te_emb *m) { return m->sep_id; }
-int32_t te_emb_drop_id(const te_emb *m) { return m->drop_id; }
-size_t te_emb_keep_tokens(const te_emb *m) { return m->keep_tokens; }
 
-/* The unknown-token id of a tokenizer.json: model.unk_id (Unigram) or the
- * id of model.unk_token in model.vocab (WordPiece, BPE); -1 when none. */
-static int32_t
-unk_id(const char *dir)
+int
+te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens, int truncate,
+           te_diag *d)
 {
-	char *p;
-	cJSON *j, *model, *u, *vocab, *e;
-	te_diag d = {0};
-	int32_t id = -1;
+	size_t len = *n, limit = m->max_tokens;
 
-	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
-		return -1;
-	j = emb_json_load(p, &d);
-	free(p);
-	if (!j)
-		return -1;
-	model = cJSON_GetObjectItemCaseSensitive(j, "model");
-	u = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
-	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-	if (cJSON_IsNumber(u) && u->valuedouble >= 0 && u->valuedouble < 2147483647.0) {
-		id = (int32_t)u->valuedouble;
-	} else if ((u = cJSON_GetObjectItemCaseSensitive(model, "unk_token")) &&
-	           cJSON_IsString(u) && cJSON_IsObject(vocab)) {
-		e = cJSON_GetObjectItemCaseSensitive(vocab, u->valuestring);
-		if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 2147483647.0)
-			id = (int32_t)e->valuedouble;
+	if (m->drop_id >= 0) {
+		size_t w = 0;
+
+		for (size_t k = 0; k < len; k++)
+			if (ids[k] != m->drop_id)
+				ids[w++] = ids[k];
+		len = w;
 	}
-	cJSON_Delete(j);
-	return id;
+	if (m->keep_tokens && len > m->keep_tokens)
+		len = m->keep_tokens;
+	*n = len;
+	for (size_t k = 0; k < len; k++)
+		if (ids[k] < 0 || (size_t)ids[k] >= m->vocab)
+			return te_diag_set(d, NULL, 0, "token id %d (token %zu) is outside the "
+			                   "vocabulary of %zu", ids[k], k + 1, m->vocab);
+	if (max_tokens && (!limit || max_tokens < limit))
+		limit = max_tokens;
+	if (limit && len > limit) {
+		if (!truncate)
+			return te_diag_set(d, NULL, 0, "%zu tokens, more than the %zu the model "
+			                   "takes (--truncate cuts them)", len, limit);
+		if (ids[len - 1] == m->sep_id && limit > 1)
+			ids[limit - 1] = ids[len - 1];
+		*n = limit;
+	}
+	return 0;
 }
 
 void
@@ -205,33 +206,32 @@ te_emb_set_threads(te_emb *m, int n)
 	m->threads = n < 1 ? 1 : n;
 }
 
-/* The id of a special token named in tokenizer.json's added_tokens. */
-static int32_t
-special_id(const char *dir, const char *const *names)
+/* The tokenizer.json of a model directory, read through the tokenizer (its
+ * compiled cache keeps this cheap), or NULL when there is none or it does
+ * not load: the ids taken from it are then unknown (-1), as the model's
+ * own files do not need them. */
+static te_tok *
+model_tok(const char *dir)
 {
-	char *p;
-	cJSON *j, *at, *e;
+	char *p = te_model_file(dir, "tokenizer.json");
 	te_diag d = {0};
-	int32_t id = -1;
+	te_tok *t = p ? te_tok_load(p, &d) : NULL;
 
-	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
-		return -1;
-	j = emb_json_load(p, &d);
 	free(p);
-	if (!j)
-		return -1;
-	at = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
-	cJSON_ArrayForEach(e, at) {
-		const char *c = cfg_str(e, "content");
-		const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "id");
+	return t;
+}
 
-		for (size_t k = 0; c && names[k] && id < 0; k++)
-			if (strcmp(c, names[k]) == 0 && cJSON_IsNumber(i) && i->valuedouble >= 0 &&
-			    i->valuedouble < 2147483647.0)
-				id = (int32_t)i->valuedouble;
+/* The id of the first of names that is an added token, or -1. */
+static int32_t
+added_id(const te_tok *t, const char *const *names)
+{
+	for (size_t k = 0; t && names[k]; k++) {
+		int32_t id = te_tok_added_id(t, names[k], strlen(names[k]));
+
+		if (id >= 0)
+			return id;
 	}
-	cJSON_Delete(j);
-	return id;
+	return -1;
 }
 
 /* Static table: Model2Vec (embeddings [+ mapping, weights]) or the input
@@ -611,8 +611,8 @@ ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-te_emb *
-te_emb_load(const char *path, int flags, te_diag *d)
+static te_emb *
+load_model(const char *path, int flags, te_diag *d)
 {
 	te_emb *m = calloc(1, sizeof *m);
 	char *dir = NULL, *cfgpath = NULL, *wpath = NULL;
@@ -684,8 +684,11 @@ te_emb_load(const char *path, int flags, te_diag *d)
 			goto fail;
 		if (strcmp(m->arch_name, "model2vec") == 0 && !(flags & TE_EMB_STATIC)) {
 			/* as model2vec's encode(): no [UNK], the first 512 ids */
-			m->drop_id = unk_id(dir);
+			te_tok *t = model_tok(dir);
+
+			m->drop_id = t ? te_tok_unk_id(t) : -1;
 			m->keep_tokens = 512;
+			te_tok_free(t);
 		}
 	} else {
 		if (!mt) {
@@ -717,8 +720,10 @@ te_emb_load(const char *path, int flags, te_diag *d)
 		{
 			static const char *const sep[] = {"[SEP]", "</s>", NULL};
 			long long v = -1;
+			te_tok *t = model_tok(dir);
 
-			m->sep_id = special_id(dir, sep);
+			m->sep_id = added_id(t, sep);
+			te_tok_free(t);
 			if (m->sep_id < 0 && cfg_int(cfg, cfgpath, "sep_token_id", 0, 1 << 26, 0,
 			                             &v, d) == 0 && v >= 0)
 				m->sep_id = (int32_t)v;
@@ -738,6 +743,16 @@ fail:
 	free(wpath);
 	te_emb_free(m);
 	return NULL;
+}
+
+te_emb *
+te_emb_load(const char *name, int flags, te_diag *d)
+{
+	char *path = te_model_resolve(name, d);
+	te_emb *m = path ? load_model(path, flags, d) : NULL;
+
+	free(path);
+	return m;
 }
 
 /* ----------------------------------------------------------- forward */

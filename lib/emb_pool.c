@@ -311,8 +311,8 @@ out:
 	return rc;
 }
 
-te_pipeline *
-te_pipeline_load(const char *dir, te_diag *d)
+static te_pipeline *
+pipeline_load(const char *dir, te_diag *d)
 {
 	te_pipeline *p = calloc(1, sizeof *p);
 	char *mpath = te_model_file(dir, "modules.json");
@@ -419,6 +419,16 @@ fail:
 	free(mpath);
 	te_pipeline_free(p);
 	return NULL;
+}
+
+te_pipeline *
+te_pipeline_load(const char *name, te_diag *d)
+{
+	char *dir = te_model_resolve(name, d);
+	te_pipeline *p = dir ? pipeline_load(dir, d) : NULL;
+
+	free(dir);
+	return p;
 }
 
 size_t
