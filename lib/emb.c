@@ -342,16 +342,14 @@ static const char *const known_prefixes[] = {
 	"", "bert.", "mpnet.", "deberta.", "roberta.", "model.", NULL,
 };
 
+/* The shape and the numeric settings every encoder's config.json gives. */
 static int
-load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+config_common(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 {
-	loader L = {m, "", cfgpath, d, 0};
 	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, maxpos = 0,
-	          types = 0, pad = 0, buckets = 32, pbuckets = -1, maxrel = -1;
+	          types = 0, pad = 0;
 	const cJSON *epsj = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_eps");
 	const char *act = cfg_str(cfg, "hidden_act");
-	const char *pet = cfg_str(cfg, "position_embedding_type");
-	char name[256];
 
 	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
 	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
@@ -387,194 +385,242 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	else if (act && strcmp(act, "gelu") != 0)
 		return te_diag_set(d, cfgpath, 0, "unsupported hidden_act '%s' (gelu, "
 		                   "gelu_new supported)", act);
+	return 0;
+}
+
+/* BERT and RoBERTa: absolute positions; MPNet: relative buckets too. */
+static int
+config_absolute(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	const char *pet = cfg_str(cfg, "position_embedding_type");
+	long long buckets = 32;
+
 	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA) {
 		if (pet && strcmp(pet, "absolute") != 0)
 			return te_diag_set(d, cfgpath, 0, "unsupported position_embedding_type "
 			                   "'%s' (only absolute)", pet);
 		if (m->max_pos == 0)
 			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
-		if (types == 0 && !cJSON_GetObjectItemCaseSensitive(cfg, "type_vocab_size"))
+		if (m->type_vocab == 0 &&
+		    !cJSON_GetObjectItemCaseSensitive(cfg, "type_vocab_size"))
 			m->type_vocab = 2;
 	}
 	if (m->arch == EMB_MPNET) {
 		if (cfg_int(cfg, cfgpath, "relative_attention_num_buckets", 1, 1 << 10, 0,
 		            &buckets, d) < 0)
 			return -1;
+		m->rel_buckets = (size_t)buckets;
 		m->type_vocab = 0;
 		if (!cJSON_GetObjectItemCaseSensitive(cfg, "pad_token_id"))
 			m->pad_id = 1;
 	}
-	if (m->arch == EMB_DEBERTA) {
-		const cJSON *pat = cJSON_GetObjectItemCaseSensitive(cfg, "pos_att_type");
-		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(cfg, "relative_attention");
-		const cJSON *pbi = cJSON_GetObjectItemCaseSensitive(cfg, "position_biased_input");
-		const cJSON *sak = cJSON_GetObjectItemCaseSensitive(cfg, "share_att_key");
-		long long conv = 0, esz = hidden;
-		const char *nre = cfg_str(cfg, "norm_rel_ebd");
+	return 0;
+}
 
-		if (cfg_int(cfg, cfgpath, "position_buckets", -1, 1 << 16, 0, &pbuckets, d) < 0 ||
-		    cfg_int(cfg, cfgpath, "max_relative_positions", -1, 1 << 20, 0, &maxrel,
-		            d) < 0 ||
-		    cfg_int(cfg, cfgpath, "conv_kernel_size", 0, 1 << 10, 0, &conv, d) < 0 ||
-		    cfg_int(cfg, cfgpath, "embedding_size", 1, 1 << 16, 0, &esz, d) < 0)
-			return -1;
-		if (conv)
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 convolution "
-			                   "layer (conv_kernel_size %lld)", conv);
-		if (esz != hidden)
-			return te_diag_set(d, cfgpath, 0, "unsupported: embedding_size %lld != "
-			                   "hidden_size %lld", esz, hidden);
-		if (!cJSON_IsTrue(rel))
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa without "
-			                   "relative_attention");
-		if (sak && !cJSON_IsTrue(sak))
-			return te_diag_set(d, cfgpath, 0, "unsupported: share_att_key false "
-			                   "(separate positional projections)");
-		if (!sak)
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 without "
-			                   "share_att_key");
-		if (!nre || strcmp(nre, "layer_norm") != 0)
-			return te_diag_set(d, cfgpath, 0, "unsupported: norm_rel_ebd '%s' (only "
-			                   "layer_norm)", nre ? nre : "none");
-		if (cJSON_IsString(pat)) {
-			char buf[128], *tok, *save;
+/* DeBERTa-v2's pos_att_type: "c2p|p2c" or ["c2p", "p2c"]. */
+static int
+deberta_att_types(te_emb *m, const cJSON *pat, const char *cfgpath, te_diag *d)
+{
+	if (cJSON_IsString(pat)) {
+		char buf[128], *tok, *save;
 
-			snprintf(buf, sizeof buf, "%s", pat->valuestring);
-			for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-				if (strcmp(tok, "c2p") == 0)
-					m->c2p = 1;
-				else if (strcmp(tok, "p2c") == 0)
-					m->p2c = 1;
-				else
-					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type '%s'",
-					                   tok);
-			}
-		} else if (cJSON_IsArray(pat)) {
-			const cJSON *e;
-
-			cJSON_ArrayForEach(e, pat) {
-				if (cJSON_IsString(e) && strcmp(e->valuestring, "c2p") == 0)
-					m->c2p = 1;
-				else if (cJSON_IsString(e) && strcmp(e->valuestring, "p2c") == 0)
-					m->p2c = 1;
-				else
-					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type entry");
-			}
+		snprintf(buf, sizeof buf, "%s", pat->valuestring);
+		for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+			if (strcmp(tok, "c2p") == 0)
+				m->c2p = 1;
+			else if (strcmp(tok, "p2c") == 0)
+				m->p2c = 1;
+			else
+				return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type '%s'",
+				                   tok);
 		}
-		m->pos_biased_input = pbi ? cJSON_IsTrue(pbi) : 1;
-		if (maxrel < 1)
-			maxrel = maxpos;
-		if (maxrel < 1)
-			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
-		m->max_rel_pos = (size_t)maxrel;
-		m->log_buckets = pbuckets > 0;
-		m->span = pbuckets > 0 ? (size_t)pbuckets : (size_t)maxrel;
+	} else if (cJSON_IsArray(pat)) {
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, pat) {
+			if (cJSON_IsString(e) && strcmp(e->valuestring, "c2p") == 0)
+				m->c2p = 1;
+			else if (cJSON_IsString(e) && strcmp(e->valuestring, "p2c") == 0)
+				m->p2c = 1;
+			else
+				return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type entry");
+		}
 	}
+	return 0;
+}
+
+/* DeBERTa-v2: relative attention with shared keys, what is refused and why. */
+static int
+config_deberta(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	const cJSON *rel = cJSON_GetObjectItemCaseSensitive(cfg, "relative_attention");
+	const cJSON *pbi = cJSON_GetObjectItemCaseSensitive(cfg, "position_biased_input");
+	const cJSON *sak = cJSON_GetObjectItemCaseSensitive(cfg, "share_att_key");
+	long long conv = 0, hidden = (long long)m->hidden, esz = hidden, pbuckets = -1,
+	          maxrel = -1;
+	const char *nre = cfg_str(cfg, "norm_rel_ebd");
+
+	if (cfg_int(cfg, cfgpath, "position_buckets", -1, 1 << 16, 0, &pbuckets, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_relative_positions", -1, 1 << 20, 0, &maxrel,
+	            d) < 0 ||
+	    cfg_int(cfg, cfgpath, "conv_kernel_size", 0, 1 << 10, 0, &conv, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "embedding_size", 1, 1 << 16, 0, &esz, d) < 0)
+		return -1;
+	if (conv)
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 convolution "
+		                   "layer (conv_kernel_size %lld)", conv);
+	if (esz != hidden)
+		return te_diag_set(d, cfgpath, 0, "unsupported: embedding_size %lld != "
+		                   "hidden_size %lld", esz, hidden);
+	if (!cJSON_IsTrue(rel))
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa without "
+		                   "relative_attention");
+	if (sak && !cJSON_IsTrue(sak))
+		return te_diag_set(d, cfgpath, 0, "unsupported: share_att_key false "
+		                   "(separate positional projections)");
+	if (!sak)
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 without "
+		                   "share_att_key");
+	if (!nre || strcmp(nre, "layer_norm") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported: norm_rel_ebd '%s' (only "
+		                   "layer_norm)", nre ? nre : "none");
+	if (deberta_att_types(m, cJSON_GetObjectItemCaseSensitive(cfg, "pos_att_type"),
+	                      cfgpath, d) < 0)
+		return -1;
+	m->pos_biased_input = pbi ? cJSON_IsTrue(pbi) : 1;
+	if (maxrel < 1)
+		maxrel = (long long)m->max_pos;
+	if (maxrel < 1)
+		return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
+	m->max_rel_pos = (size_t)maxrel;
+	m->log_buckets = pbuckets > 0;
+	m->span = pbuckets > 0 ? (size_t)pbuckets : (size_t)maxrel;
+	return 0;
+}
+
+/* The embedding tables, and the relative-position tables of MPNet and
+ * DeBERTa (whose LayerNorm'd rows are computed once here). */
+static int
+load_embeddings(loader *L)
+{
+	te_emb *m = L->m;
+	char name[256];
+
 	/* which prefix do the tensor names carry? */
 	for (size_t i = 0; known_prefixes[i]; i++) {
 		snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight",
 		         known_prefixes[i]);
 		if (st_find(m->st, name)) {
-			L.prefix = known_prefixes[i];
+			L->prefix = known_prefixes[i];
 			break;
 		}
 	}
-	m->word = W(&L, "embeddings.word_embeddings.weight", m->vocab, m->hidden);
-	W_ln(&L, "embeddings.LayerNorm", m->hidden, &m->emb_ln_g, &m->emb_ln_b);
+	m->word = W(L, "embeddings.word_embeddings.weight", m->vocab, m->hidden);
+	W_ln(L, "embeddings.LayerNorm", m->hidden, &m->emb_ln_g, &m->emb_ln_b);
 	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA || m->arch == EMB_MPNET ||
 	    (m->arch == EMB_DEBERTA && m->pos_biased_input))
-		m->pos = W(&L, "embeddings.position_embeddings.weight", m->max_pos, m->hidden);
+		m->pos = W(L, "embeddings.position_embeddings.weight", m->max_pos, m->hidden);
 	if (m->type_vocab && m->arch != EMB_MPNET)
-		m->type = W(&L, "embeddings.token_type_embeddings.weight", m->type_vocab,
+		m->type = W(L, "embeddings.token_type_embeddings.weight", m->type_vocab,
 		            m->hidden);
-	if (m->arch == EMB_MPNET) {
-		m->rel_buckets = (size_t)buckets;
-		m->rel_bias = W(&L, "encoder.relative_attention_bias.weight", m->rel_buckets,
+	if (m->arch == EMB_MPNET)
+		m->rel_bias = W(L, "encoder.relative_attention_bias.weight", m->rel_buckets,
 		                m->heads);
-	}
 	if (m->arch == EMB_DEBERTA) {
 		const float *g, *b;
 
-		m->rel_emb = W(&L, "encoder.rel_embeddings.weight", 2 * m->span, m->hidden);
-		W_ln(&L, "encoder.LayerNorm", m->hidden, &g, &b);
-		if (!L.err) {
+		m->rel_emb = W(L, "encoder.rel_embeddings.weight", 2 * m->span, m->hidden);
+		W_ln(L, "encoder.LayerNorm", m->hidden, &g, &b);
+		if (!L->err) {
 			m->rel_ln = malloc(2 * m->span * m->hidden * sizeof(float));
 			if (!m->rel_ln)
-				return te_diag_set(d, NULL, 0, "out of memory");
+				return te_diag_set(L->d, NULL, 0, "out of memory");
 			memcpy(m->rel_ln, m->rel_emb, 2 * m->span * m->hidden * sizeof(float));
 			emb_layernorm(m->rel_ln, 2 * m->span, m->hidden, g, b, m->eps);
 		}
 	}
-	m->layer = calloc(m->layers, sizeof *m->layer);
-	if (!m->layer)
-		return te_diag_set(d, NULL, 0, "out of memory");
-	for (size_t i = 0; i < m->layers && !L.err; i++) {
-		emb_layer *l = &m->layer[i];
-		char b[128];
-		size_t H = m->hidden;
+	return L->err ? -1 : 0;
+}
+
+/* Layer i's weights, under the names of the architecture. */
+static int
+load_layer(loader *L, size_t i)
+{
+	te_emb *m = L->m;
+	emb_layer *l = &m->layer[i];
+	char name[256], b[128];
+	size_t H = m->hidden;
 
 #define LIN(suffix, out, in, w, bb) \
 	(snprintf(name, sizeof name, "encoder.layer.%zu.%s", i, suffix), \
-	 W_lin(&L, name, out, in, w, bb))
-		if (m->arch == EMB_MPNET) {
-			LIN("attention.attn.q", H, H, &l->wq, &l->bq);
-			LIN("attention.attn.k", H, H, &l->wk, &l->bk);
-			LIN("attention.attn.v", H, H, &l->wv, &l->bv);
-			LIN("attention.attn.o", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
-		} else if (m->arch == EMB_DEBERTA) {
-			LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
-			LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
-			LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
-			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
-		} else {
-			LIN("attention.self.query", H, H, &l->wq, &l->bq);
-			LIN("attention.self.key", H, H, &l->wk, &l->bk);
-			LIN("attention.self.value", H, H, &l->wv, &l->bv);
-			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
-		}
-		W_ln(&L, b, H, &l->ln1_g, &l->ln1_b);
-		LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
-		LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
+	 W_lin(L, name, out, in, w, bb))
+	if (m->arch == EMB_MPNET) {
+		LIN("attention.attn.q", H, H, &l->wq, &l->bq);
+		LIN("attention.attn.k", H, H, &l->wk, &l->bk);
+		LIN("attention.attn.v", H, H, &l->wv, &l->bv);
+		LIN("attention.attn.o", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
+	} else if (m->arch == EMB_DEBERTA) {
+		LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
+		LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
+		LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+	} else {
+		LIN("attention.self.query", H, H, &l->wq, &l->bq);
+		LIN("attention.self.key", H, H, &l->wk, &l->bk);
+		LIN("attention.self.value", H, H, &l->wv, &l->bv);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+	}
+	W_ln(L, b, H, &l->ln1_g, &l->ln1_b);
+	LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
+	LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
 #undef LIN
-		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
-		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
-		if (!L.err) {
-			/* Q, K and V in one product (N = 3H): the biases here, the
-			 * weights stacked or packed at the first forward pass */
-			l->bqkv = malloc(3 * H * sizeof(float));
-			if (!l->bqkv)
-				return te_diag_set(d, NULL, 0, "out of memory");
-			memcpy(l->bqkv, l->bq, H * sizeof(float));
-			memcpy(l->bqkv + H, l->bk, H * sizeof(float));
-			memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
-		}
-		if (m->arch == EMB_DEBERTA && !L.err) {
-			size_t R = 2 * m->span;
+	snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
+	W_ln(L, b, H, &l->ln2_g, &l->ln2_b);
+	if (L->err)
+		return -1;
+	/* Q, K and V in one product (N = 3H): the biases here, the weights
+	 * stacked or packed at the first forward pass */
+	l->bqkv = malloc(3 * H * sizeof(float));
+	if (!l->bqkv)
+		return te_diag_set(L->d, NULL, 0, "out of memory");
+	memcpy(l->bqkv, l->bq, H * sizeof(float));
+	memcpy(l->bqkv + H, l->bk, H * sizeof(float));
+	memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
+	if (m->arch == EMB_DEBERTA) {
+		size_t R = 2 * m->span;
 
-			l->qr = malloc(R * H * sizeof(float));
-			l->kr = malloc(R * H * sizeof(float));
-			if (!l->qr || !l->kr)
-				return te_diag_set(d, NULL, 0, "out of memory");
-			emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
-			emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
-		}
+		l->qr = malloc(R * H * sizeof(float));
+		l->kr = malloc(R * H * sizeof(float));
+		if (!l->qr || !l->kr)
+			return te_diag_set(L->d, NULL, 0, "out of memory");
+		emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
+		emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
 	}
-	if (!L.err) {
-		snprintf(name, sizeof name, "%spooler.dense.weight", L.prefix);
-		if (st_find(m->st, name))
-			W_lin(&L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
-	}
-	if (L.err)
+	return 0;
+}
+
+/* The pooler when there is one; config and weights agree on the depth; the
+ * longest input follows from the position table. */
+static int
+finish_encoder(loader *L)
+{
+	te_emb *m = L->m;
+	char name[256];
+
+	snprintf(name, sizeof name, "%spooler.dense.weight", L->prefix);
+	if (st_find(m->st, name))
+		W_lin(L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
+	if (L->err)
 		return -1;
 	/* a layer beyond num_hidden_layers means config and weights disagree */
-	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L.prefix,
+	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L->prefix,
 	         m->layers);
 	if (st_find(m->st, name))
-		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
-		                   "have more layers", m->layers);
+		return te_diag_set(L->d, L->cfgpath, 0, "num_hidden_layers is %zu but the "
+		                   "weights have more layers", m->layers);
 	switch (m->arch) {
 	case EMB_BERT:
 		m->max_tokens = m->max_pos;
@@ -582,8 +628,8 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	case EMB_ROBERTA:
 	case EMB_MPNET:
 		if (m->max_pos < (size_t)m->pad_id + 2)
-			return te_diag_set(d, cfgpath, 0, "max_position_embeddings %zu is too "
-			                   "small for pad_token_id %d", m->max_pos, m->pad_id);
+			return te_diag_set(L->d, L->cfgpath, 0, "max_position_embeddings %zu is "
+			                   "too small for pad_token_id %d", m->max_pos, m->pad_id);
 		m->max_tokens = m->max_pos - (size_t)m->pad_id - 1;
 		break;
 	case EMB_DEBERTA:
@@ -593,6 +639,26 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 		break;
 	}
 	return 0;
+}
+
+static int
+load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+
+	if (config_common(m, cfg, cfgpath, d) < 0 ||
+	    config_absolute(m, cfg, cfgpath, d) < 0 ||
+	    (m->arch == EMB_DEBERTA && config_deberta(m, cfg, cfgpath, d) < 0))
+		return -1;
+	if (load_embeddings(&L) < 0)
+		return -1;
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers; i++)
+		if (load_layer(&L, i) < 0)
+			return -1;
+	return finish_encoder(&L);
 }
 
 static int
