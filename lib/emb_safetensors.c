@@ -134,6 +134,73 @@ cmp_span(const void *a, const void *b)
 	return x->b < y->b ? -1 : x->b > y->b ? 1 : (x->e < y->e ? -1 : x->e > y->e);
 }
 
+/* One tensor's header entry e (not __metadata__): dtype, shape and a span
+ * [*ob, *oe) of the dsize data bytes that the shape fills exactly. */
+static int
+parse_entry(const cJSON *e, const st_file *f, const unsigned char *data, uint64_t dsize,
+            st_tensor *t, uint64_t *ob, uint64_t *oe, te_diag *d)
+{
+	cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype"),
+	      *sh = cJSON_GetObjectItemCaseSensitive(e, "shape"),
+	      *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), *x;
+	size_t k, es;
+	uint64_t bytes;
+	int found = 0;
+
+	if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
+	    cJSON_GetArraySize(of) != 2)
+		return te_diag_set(d, f->path, 0, "tensor '%s': header entry lacks dtype, shape "
+		                   "or data_offsets", e->string);
+	for (k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
+		if (strcmp(dt->valuestring, dtypes[k].name) == 0) {
+			t->dtype = dtypes[k].t;
+			found = 1;
+		}
+	if (!found)
+		return te_diag_set(d, f->path, 0, "tensor '%s': unsupported dtype '%.20s'",
+		                   e->string, dt->valuestring);
+	es = dtype_size(t->dtype);
+	if (cJSON_GetArraySize(sh) > ST_MAX_DIMS)
+		return te_diag_set(d, f->path, 0, "tensor '%s': %d dimensions", e->string,
+		                   cJSON_GetArraySize(sh));
+	t->nelem = 1;
+	for (x = sh->child; x; x = x->next) {
+		double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
+
+		if (v < 0 || v != (double)(uint64_t)v || v > 9.0e15)
+			return te_diag_set(d, f->path, 0, "tensor '%s': bad shape", e->string);
+		t->shape[t->ndim++] = (uint64_t)v;
+		if (t->shape[t->ndim - 1] && t->nelem > UINT64_MAX / 16 / t->shape[t->ndim - 1])
+			return te_diag_set(d, f->path, 0, "tensor '%s': shape too large", e->string);
+		t->nelem *= t->shape[t->ndim - 1];
+	}
+	{
+		double b = cJSON_IsNumber(of->child) ? of->child->valuedouble : -1,
+		       en = cJSON_IsNumber(of->child->next) ? of->child->next->valuedouble
+		                                            : -1;
+
+		if (b < 0 || en < 0 || b > 1.8e19 || en > 1.8e19 ||
+		    b != (double)(uint64_t)b || en != (double)(uint64_t)en)
+			return te_diag_set(d, f->path, 0, "tensor '%s': bad data_offsets", e->string);
+		*ob = (uint64_t)b;
+		*oe = (uint64_t)en;
+	}
+	bytes = t->nelem * es;
+	if (*ob > *oe || *oe > dsize)
+		return te_diag_set(d, f->path, 0, "tensor '%s': data_offsets [%llu, %llu] lie "
+		                   "outside the %llu bytes of data (file truncated or header "
+		                   "wrong)", e->string, (unsigned long long)*ob,
+		                   (unsigned long long)*oe, (unsigned long long)dsize);
+	if (*oe - *ob != bytes)
+		return te_diag_set(d, f->path, 0, "tensor '%s': shape and dtype %s need %llu "
+		                   "bytes, data_offsets give %llu", e->string, dt->valuestring,
+		                   (unsigned long long)bytes, (unsigned long long)(*oe - *ob));
+	t->data = data + *ob;
+	t->nbytes = (size_t)bytes;
+	t->file = f->path;
+	return 0;
+}
+
 /* Parse and check one file's header, appending its tensors to s. */
 static int
 parse_file(st_set *s, st_file *f, te_diag *d)
@@ -172,13 +239,8 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 	}
 	nspan = 0;
 	for (e = root->child; e; e = e->next) {
-		cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype"),
-		      *sh = cJSON_GetObjectItemCaseSensitive(e, "shape"),
-		      *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), *x;
 		st_tensor t = {0};
-		size_t k, es;
-		uint64_t ob, oe, bytes;
-		int found = 0;
+		uint64_t ob = 0, oe = 0;
 
 		if (!e->string) {
 			te_diag_set(d, f->path, 0, "safetensors header: entry without a name");
@@ -186,73 +248,8 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		}
 		if (strcmp(e->string, "__metadata__") == 0)
 			continue;
-		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
-		    cJSON_GetArraySize(of) != 2) {
-			te_diag_set(d, f->path, 0, "tensor '%s': header entry lacks dtype, shape "
-			            "or data_offsets", e->string);
+		if (parse_entry(e, f, data, dsize, &t, &ob, &oe, d) < 0)
 			goto out;
-		}
-		for (k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
-			if (strcmp(dt->valuestring, dtypes[k].name) == 0) {
-				t.dtype = dtypes[k].t;
-				found = 1;
-			}
-		if (!found) {
-			te_diag_set(d, f->path, 0, "tensor '%s': unsupported dtype '%.20s'",
-			            e->string, dt->valuestring);
-			goto out;
-		}
-		es = dtype_size(t.dtype);
-		if (cJSON_GetArraySize(sh) > ST_MAX_DIMS) {
-			te_diag_set(d, f->path, 0, "tensor '%s': %d dimensions", e->string,
-			            cJSON_GetArraySize(sh));
-			goto out;
-		}
-		t.nelem = 1;
-		for (x = sh->child; x; x = x->next) {
-			double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
-
-			if (v < 0 || v != (double)(uint64_t)v || v > 9.0e15) {
-				te_diag_set(d, f->path, 0, "tensor '%s': bad shape", e->string);
-				goto out;
-			}
-			t.shape[t.ndim++] = (uint64_t)v;
-			if (t.shape[t.ndim - 1] && t.nelem > UINT64_MAX / 16 / t.shape[t.ndim - 1]) {
-				te_diag_set(d, f->path, 0, "tensor '%s': shape too large", e->string);
-				goto out;
-			}
-			t.nelem *= t.shape[t.ndim - 1];
-		}
-		{
-			double b = cJSON_IsNumber(of->child) ? of->child->valuedouble : -1,
-			       en = cJSON_IsNumber(of->child->next) ? of->child->next->valuedouble
-			                                            : -1;
-
-			if (b < 0 || en < 0 || b > 1.8e19 || en > 1.8e19 ||
-			    b != (double)(uint64_t)b || en != (double)(uint64_t)en) {
-				te_diag_set(d, f->path, 0, "tensor '%s': bad data_offsets", e->string);
-				goto out;
-			}
-			ob = (uint64_t)b;
-			oe = (uint64_t)en;
-		}
-		bytes = t.nelem * es;
-		if (ob > oe || oe > dsize) {
-			te_diag_set(d, f->path, 0, "tensor '%s': data_offsets [%llu, %llu] lie "
-			            "outside the %llu bytes of data (file truncated or header "
-			            "wrong)", e->string, (unsigned long long)ob,
-			            (unsigned long long)oe, (unsigned long long)dsize);
-			goto out;
-		}
-		if (oe - ob != bytes) {
-			te_diag_set(d, f->path, 0, "tensor '%s': shape and dtype %s need %llu "
-			            "bytes, data_offsets give %llu", e->string, dt->valuestring,
-			            (unsigned long long)bytes, (unsigned long long)(oe - ob));
-			goto out;
-		}
-		t.data = data + ob;
-		t.nbytes = (size_t)bytes;
-		t.file = f->path;
 		t.name = strdup(e->string);
 		if (!t.name)
 			goto oom;
