@@ -88,7 +88,7 @@ W(loader *L, const char *name, uint64_t a, uint64_t b)
 	if (L->err)
 		return NULL;
 	snprintf(full, sizeof full, "%s%s", L->prefix, name);
-	p = st_f32(L->m->st, full, b ? 2 : 1, shape, L->d);
+	p = emb_st_f32(L->m->st, full, b ? 2 : 1, shape, L->d);
 	if (!p)
 		L->err = 1;
 	return p;
@@ -100,7 +100,7 @@ W_ln(loader *L, const char *base, size_t h, const float **g, const float **b)
 	char n1[256], n2[256], full[512];
 
 	snprintf(full, sizeof full, "%s%s.gamma", L->prefix, base);
-	if (!L->err && st_find(L->m->st, full)) {
+	if (!L->err && emb_st_find(L->m->st, full)) {
 		snprintf(n1, sizeof n1, "%s.gamma", base);
 		snprintf(n2, sizeof n2, "%s.beta", base);
 	} else {
@@ -155,7 +155,7 @@ te_emb_free(te_emb *m)
 			free(m->stat_names[i]);
 	free(m->stat_names);
 	free(m->stat_have);
-	st_close(m->st);
+	emb_st_close(m->st);
 	free(m);
 }
 
@@ -239,7 +239,7 @@ added_id(const te_tok *t, const char *const *names)
 static int
 load_static(te_emb *m, const char *wpath, te_diag *d)
 {
-	const st_tensor *t = st_find(m->st, "embeddings");
+	const emb_st_tensor *t = emb_st_find(m->st, "embeddings");
 	static const char *const cands[] = {
 		"embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight",
 		"mpnet.embeddings.word_embeddings.weight",
@@ -254,22 +254,22 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 	m->arch = EMB_STATIC;
 	m->arch_name = "static";
 	if (t) {
-		const st_tensor *map = st_find(m->st, "mapping"), *w = st_find(m->st, "weights");
+		const emb_st_tensor *map = emb_st_find(m->st, "mapping"), *w = emb_st_find(m->st, "weights");
 
 		m->arch_name = "model2vec";
 		if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
 			return te_diag_set(d, t->file, 0, "tensor 'embeddings' must be 2-D, "
 			                   "[tokens, dim]");
-		m->stat_rows = st_f32_any(m->st, t, d);
+		m->stat_rows = emb_st_f32_any(m->st, t, d);
 		if (!m->stat_rows)
 			return -1;
 		m->stat_nrows = (size_t)t->shape[0];
 		m->hidden = (size_t)t->shape[1];
 		m->vocab = m->stat_nrows;
 		if (map) {
-			if (map->dtype != ST_I32 || map->ndim != 1)
+			if (map->dtype != EMB_ST_I32 || map->ndim != 1)
 				return te_diag_set(d, map->file, 0, "tensor 'mapping' must be 1-D "
-				                   "I32, found %s", st_dtype_name(map->dtype));
+				                   "I32, found %s", emb_st_dtype_name(map->dtype));
 			m->vocab = (size_t)map->shape[0];
 			m->stat_map = (const int32_t *)map->data;
 			if ((uintptr_t)map->data & 3)
@@ -286,7 +286,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 			if (w->ndim != 1 || w->shape[0] != m->vocab)
 				return te_diag_set(d, w->file, 0, "tensor 'weights' must have one "
 				                   "entry per token (%zu)", m->vocab);
-			if (w->dtype == ST_F64) {
+			if (w->dtype == EMB_ST_F64) {
 				/* kept in float: the product is rounded to float anyway */
 				m->stat_weight = malloc(m->vocab * sizeof(float));
 				if (!m->stat_weight)
@@ -298,7 +298,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 					m->stat_weight[i] = (float)x;
 				}
 			} else {
-				wf = st_f32_any(m->st, w, d);
+				wf = emb_st_f32_any(m->st, w, d);
 				if (!wf)
 					return -1;
 				m->stat_weight = malloc(m->vocab * sizeof(float));
@@ -313,16 +313,16 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 		return 0;
 	}
 	for (size_t i = 0; cands[i]; i++)
-		if ((t = st_find(m->st, cands[i])))
+		if ((t = emb_st_find(m->st, cands[i])))
 			break;
 	if (!t)
-		for (size_t i = 0; i < st_count(m->st) && !t; i++) {
-			const char *n = st_at(m->st, i)->name;
+		for (size_t i = 0; i < emb_st_count(m->st) && !t; i++) {
+			const char *n = emb_st_at(m->st, i)->name;
 			size_t l = strlen(n);
 
 			if ((l >= 22 && strcmp(n + l - 22, "word_embeddings.weight") == 0) ||
 			    (l >= 19 && strcmp(n + l - 19, "embed_tokens.weight") == 0))
-				t = st_at(m->st, i);
+				t = emb_st_at(m->st, i);
 		}
 	if (!t)
 		return te_diag_set(d, wpath, 0, "no input embedding matrix found (looked for "
@@ -330,7 +330,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 		                   "'*embed_tokens.weight', 'wte.weight')");
 	if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
 		return te_diag_set(d, t->file, 0, "tensor '%s' must be 2-D", t->name);
-	m->stat_rows = st_f32_any(m->st, t, d);
+	m->stat_rows = emb_st_f32_any(m->st, t, d);
 	if (!m->stat_rows)
 		return -1;
 	m->stat_nrows = m->vocab = (size_t)t->shape[0];
@@ -510,7 +510,7 @@ load_embeddings(loader *L)
 	for (size_t i = 0; known_prefixes[i]; i++) {
 		snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight",
 		         known_prefixes[i]);
-		if (st_find(m->st, name)) {
+		if (emb_st_find(m->st, name)) {
 			L->prefix = known_prefixes[i];
 			break;
 		}
@@ -611,14 +611,14 @@ finish_encoder(loader *L)
 	char name[256];
 
 	snprintf(name, sizeof name, "%spooler.dense.weight", L->prefix);
-	if (st_find(m->st, name))
+	if (emb_st_find(m->st, name))
 		W_lin(L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
 	if (L->err)
 		return -1;
 	/* a layer beyond num_hidden_layers means config and weights disagree */
 	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L->prefix,
 	         m->layers);
-	if (st_find(m->st, name))
+	if (emb_st_find(m->st, name))
 		return te_diag_set(L->d, L->cfgpath, 0, "num_hidden_layers is %zu but the "
 		                   "weights have more layers", m->layers);
 	switch (m->arch) {
@@ -727,9 +727,9 @@ load_model(const char *path, int flags, te_diag *d)
 		}
 	}
 	if (ends_with(wpath, ".json"))
-		m->st = st_open_index(wpath, d);
+		m->st = emb_st_open_index(wpath, d);
 	else
-		m->st = st_open(wpath, d);
+		m->st = emb_st_open(wpath, d);
 	if (!m->st)
 		goto fail;
 	cfgpath = te_model_file(dir, "config.json");
@@ -739,13 +739,13 @@ load_model(const char *path, int flags, te_diag *d)
 			goto fail;
 		mt = cfg_str(cfg, "model_type");
 	}
-	if (!cfgpath && !(flags & TE_EMB_STATIC) && !st_find(m->st, "embeddings")) {
+	if (!cfgpath && !(flags & TE_EMB_STATIC) && !emb_st_find(m->st, "embeddings")) {
 		te_diag_set(d, dir, 0, "no config.json in the model directory (the encoder "
 		            "needs it; --static gives the input embeddings without it)");
 		goto fail;
 	}
 	if ((flags & TE_EMB_STATIC) || !cfgpath || (mt && strcmp(mt, "model2vec") == 0) ||
-	    (st_find(m->st, "embeddings") && st_count(m->st) <= 3)) {
+	    (emb_st_find(m->st, "embeddings") && emb_st_count(m->st) <= 3)) {
 		if (load_static(m, wpath, d) < 0)
 			goto fail;
 		if (strcmp(m->arch_name, "model2vec") == 0 && !(flags & TE_EMB_STATIC)) {

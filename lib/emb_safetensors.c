@@ -21,43 +21,43 @@
 
 /* A header beyond this is not a real model (the largest real headers are a
  * few MB: one entry per tensor). */
-#define ST_MAX_HEADER (100u << 20)
+#define EMB_ST_MAX_HEADER (100u << 20)
 
-typedef struct st_file {
+typedef struct emb_st_file {
 	char *path;
 	unsigned char *map;
 	size_t size;
-} st_file;
+} emb_st_file;
 
-typedef struct st_conv {
-	const st_tensor *t;
+typedef struct emb_st_conv {
+	const emb_st_tensor *t;
 	float *data;
-} st_conv;
+} emb_st_conv;
 
-struct st_set {
-	st_file *files;
+struct emb_st_set {
+	emb_st_file *files;
 	size_t nfiles;
-	st_tensor *t;
+	emb_st_tensor *t;
 	size_t n, cap;
-	st_conv *conv;
+	emb_st_conv *conv;
 	size_t nconv, convcap;
 	size_t conv_bytes;
 	/* name index: sorted copy of pointers */
-	st_tensor **sorted;
+	emb_st_tensor **sorted;
 };
 
 static const struct {
 	const char *name;
-	st_dtype t;
+	emb_st_dtype t;
 	size_t size;
 } dtypes[] = {
-	{"F64", ST_F64, 8}, {"F32", ST_F32, 4}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2},
-	{"I64", ST_I64, 8}, {"I32", ST_I32, 4}, {"I16", ST_I16, 2}, {"I8", ST_I8, 1},
-	{"U8", ST_U8, 1}, {"BOOL", ST_BOOL, 1},
+	{"F64", EMB_ST_F64, 8}, {"F32", EMB_ST_F32, 4}, {"F16", EMB_ST_F16, 2}, {"BF16", EMB_ST_BF16, 2},
+	{"I64", EMB_ST_I64, 8}, {"I32", EMB_ST_I32, 4}, {"I16", EMB_ST_I16, 2}, {"I8", EMB_ST_I8, 1},
+	{"U8", EMB_ST_U8, 1}, {"BOOL", EMB_ST_BOOL, 1},
 };
 
 const char *
-st_dtype_name(st_dtype t)
+emb_st_dtype_name(emb_st_dtype t)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
 		if (dtypes[i].t == t)
@@ -66,7 +66,7 @@ st_dtype_name(st_dtype t)
 }
 
 static size_t
-dtype_size(st_dtype t)
+dtype_size(emb_st_dtype t)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
 		if (dtypes[i].t == t)
@@ -116,7 +116,7 @@ emb_bf16_to_float(uint16_t h)
 static int
 cmp_name(const void *a, const void *b)
 {
-	const st_tensor *x = *(st_tensor *const *)a, *y = *(st_tensor *const *)b;
+	const emb_st_tensor *x = *(emb_st_tensor *const *)a, *y = *(emb_st_tensor *const *)b;
 
 	return strcmp(x->name, y->name);
 }
@@ -137,8 +137,8 @@ cmp_span(const void *a, const void *b)
 /* One tensor's header entry e (not __metadata__): dtype, shape and a span
  * [*ob, *oe) of the dsize data bytes that the shape fills exactly. */
 static int
-parse_entry(const cJSON *e, const st_file *f, const unsigned char *data, uint64_t dsize,
-            st_tensor *t, uint64_t *ob, uint64_t *oe, te_diag *d)
+parse_entry(const cJSON *e, const emb_st_file *f, const unsigned char *data, uint64_t dsize,
+            emb_st_tensor *t, uint64_t *ob, uint64_t *oe, te_diag *d)
 {
 	cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype"),
 	      *sh = cJSON_GetObjectItemCaseSensitive(e, "shape"),
@@ -160,7 +160,7 @@ parse_entry(const cJSON *e, const st_file *f, const unsigned char *data, uint64_
 		return te_diag_set(d, f->path, 0, "tensor '%s': unsupported dtype '%.20s'",
 		                   e->string, dt->valuestring);
 	es = dtype_size(t->dtype);
-	if (cJSON_GetArraySize(sh) > ST_MAX_DIMS)
+	if (cJSON_GetArraySize(sh) > EMB_ST_MAX_DIMS)
 		return te_diag_set(d, f->path, 0, "tensor '%s': %d dimensions", e->string,
 		                   cJSON_GetArraySize(sh));
 	t->nelem = 1;
@@ -203,7 +203,7 @@ parse_entry(const cJSON *e, const st_file *f, const unsigned char *data, uint64_
 
 /* Parse and check one file's header, appending its tensors to s. */
 static int
-parse_file(st_set *s, st_file *f, te_diag *d)
+parse_file(emb_st_set *s, emb_st_file *f, te_diag *d)
 {
 	uint64_t hlen, dsize;
 	const unsigned char *data;
@@ -216,7 +216,7 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		return te_diag_set(d, f->path, 0, "not a safetensors file: %zu bytes, shorter "
 		                   "than the 8-byte header length", f->size);
 	memcpy(&hlen, f->map, 8); /* little-endian hosts only (x86-64, aarch64) */
-	if (hlen > ST_MAX_HEADER || hlen > f->size - 8)
+	if (hlen > EMB_ST_MAX_HEADER || hlen > f->size - 8)
 		return te_diag_set(d, f->path, 0, "not a safetensors file: header length "
 		                   "%llu is absurd for a file of %zu bytes",
 		                   (unsigned long long)hlen, f->size);
@@ -239,7 +239,7 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 	}
 	nspan = 0;
 	for (e = root->child; e; e = e->next) {
-		st_tensor t = {0};
+		emb_st_tensor t = {0};
 		uint64_t ob = 0, oe = 0;
 
 		if (!e->string) {
@@ -259,7 +259,7 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		nspan++;
 		if (s->n == s->cap) {
 			size_t nc = s->cap ? s->cap * 2 : 64;
-			st_tensor *nt = realloc(s->t, nc * sizeof *nt);
+			emb_st_tensor *nt = realloc(s->t, nc * sizeof *nt);
 
 			if (!nt) {
 				free(t.name);
@@ -293,9 +293,9 @@ out:
 }
 
 static int
-map_file(st_set *s, const char *path, te_diag *d)
+map_file(emb_st_set *s, const char *path, te_diag *d)
 {
-	st_file *f, *nf;
+	emb_st_file *f, *nf;
 	struct stat st;
 	int fd;
 
@@ -332,7 +332,7 @@ map_file(st_set *s, const char *path, te_diag *d)
 }
 
 static int
-finish(st_set *s, te_diag *d)
+finish(emb_st_set *s, te_diag *d)
 {
 	s->sorted = malloc((s->n ? s->n : 1) * sizeof *s->sorted);
 	if (!s->sorted)
@@ -347,26 +347,26 @@ finish(st_set *s, te_diag *d)
 	return 0;
 }
 
-st_set *
-st_open(const char *path, te_diag *d)
+emb_st_set *
+emb_st_open(const char *path, te_diag *d)
 {
-	st_set *s = calloc(1, sizeof *s);
+	emb_st_set *s = calloc(1, sizeof *s);
 
 	if (!s) {
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
 	}
 	if (map_file(s, path, d) < 0 || finish(s, d) < 0) {
-		st_close(s);
+		emb_st_close(s);
 		return NULL;
 	}
 	return s;
 }
 
-st_set *
-st_open_index(const char *index_path, te_diag *d)
+emb_st_set *
+emb_st_open_index(const char *index_path, te_diag *d)
 {
-	st_set *s = NULL;
+	emb_st_set *s = NULL;
 	cJSON *root = NULL, *wm, *e;
 	char *text = NULL, *dir = NULL, *slash;
 	char **shards = NULL;
@@ -460,7 +460,7 @@ st_open_index(const char *index_path, te_diag *d)
 		goto fail;
 	/* every tensor the index names must be in the shard it names */
 	for (e = wm->child; e; e = e->next) {
-		const st_tensor *t = st_find(s, e->string);
+		const emb_st_tensor *t = emb_st_find(s, e->string);
 
 		if (!t) {
 			te_diag_set(d, index_path, 0, "tensor '%s' is in the index but not in "
@@ -472,7 +472,7 @@ st_open_index(const char *index_path, te_diag *d)
 oom:
 	te_diag_set(d, index_path, 0, "out of memory");
 fail:
-	st_close(s);
+	emb_st_close(s);
 	s = NULL;
 done:
 	fclose(fp);
@@ -484,7 +484,7 @@ done:
 }
 
 void
-st_close(st_set *s)
+emb_st_close(emb_st_set *s)
 {
 	if (!s)
 		return;
@@ -504,8 +504,8 @@ st_close(st_set *s)
 	free(s);
 }
 
-const st_tensor *
-st_find(const st_set *s, const char *name)
+const emb_st_tensor *
+emb_st_find(const emb_st_set *s, const char *name)
 {
 	size_t lo = 0, hi = s->n;
 
@@ -525,24 +525,24 @@ st_find(const st_set *s, const char *name)
 	return NULL;
 }
 
-size_t st_count(const st_set *s) { return s->n; }
-const st_tensor *st_at(const st_set *s, size_t i) { return &s->t[i]; }
-size_t st_converted_bytes(const st_set *s) { return s->conv_bytes; }
+size_t emb_st_count(const emb_st_set *s) { return s->n; }
+const emb_st_tensor *emb_st_at(const emb_st_set *s, size_t i) { return &s->t[i]; }
+size_t emb_st_converted_bytes(const emb_st_set *s) { return s->conv_bytes; }
 
 const float *
-st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
+emb_st_f32_any(emb_st_set *s, const emb_st_tensor *t, te_diag *d)
 {
 	float *out;
 
-	if (t->dtype == ST_F32 && ((uintptr_t)t->data & 3) == 0)
+	if (t->dtype == EMB_ST_F32 && ((uintptr_t)t->data & 3) == 0)
 		return (const float *)t->data;
 	for (size_t i = 0; i < s->nconv; i++)
 		if (s->conv[i].t == t)
 			return s->conv[i].data;
-	if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16 &&
-	    t->dtype != ST_F64 && t->dtype != ST_I8) {
+	if (t->dtype != EMB_ST_F32 && t->dtype != EMB_ST_F16 && t->dtype != EMB_ST_BF16 &&
+	    t->dtype != EMB_ST_F64 && t->dtype != EMB_ST_I8) {
 		te_diag_set(d, t->file, 0, "tensor '%s' has dtype %s, expected a float type "
-		            "(F32, F16, BF16)", t->name, st_dtype_name(t->dtype));
+		            "(F32, F16, BF16)", t->name, emb_st_dtype_name(t->dtype));
 		return NULL;
 	}
 	if (t->nelem > SIZE_MAX / sizeof(float)) {
@@ -558,25 +558,25 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 		const unsigned char *p = t->data + i * dtype_size(t->dtype);
 
 		switch (t->dtype) {
-		case ST_F32:
+		case EMB_ST_F32:
 			memcpy(&out[i], p, 4);
 			break;
-		case ST_F16:
-		case ST_BF16: {
+		case EMB_ST_F16:
+		case EMB_ST_BF16: {
 			uint16_t h;
 
 			memcpy(&h, p, 2);
-			out[i] = t->dtype == ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
+			out[i] = t->dtype == EMB_ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
 			break;
 		}
-		case ST_F64: {
+		case EMB_ST_F64: {
 			double x;
 
 			memcpy(&x, p, 8);
 			out[i] = (float)x;
 			break;
 		}
-		case ST_I8:
+		case EMB_ST_I8:
 			out[i] = (float)(int8_t)*p;
 			break;
 		default:
@@ -585,7 +585,7 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 	}
 	if (s->nconv == s->convcap) {
 		size_t nc = s->convcap ? s->convcap * 2 : 32;
-		st_conv *n2 = realloc(s->conv, nc * sizeof *n2);
+		emb_st_conv *n2 = realloc(s->conv, nc * sizeof *n2);
 
 		if (!n2) {
 			free(out);
@@ -603,9 +603,9 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 }
 
 const float *
-st_f32(st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
+emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
 {
-	const st_tensor *t = st_find(s, name);
+	const emb_st_tensor *t = emb_st_find(s, name);
 	int skip = 0;
 
 	if (!t) {
@@ -620,12 +620,12 @@ st_f32(st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
 	for (int i = 0; i < ndim; i++)
 		if (t->shape[i + skip] != want[i])
 			goto bad;
-	if (t->dtype == ST_I8 || t->dtype == ST_F64) {
+	if (t->dtype == EMB_ST_I8 || t->dtype == EMB_ST_F64) {
 		te_diag_set(d, t->file, 0, "tensor '%s' has dtype %s, expected F32, F16 or "
-		            "BF16", name, st_dtype_name(t->dtype));
+		            "BF16", name, emb_st_dtype_name(t->dtype));
 		return NULL;
 	}
-	return st_f32_any(s, t, d);
+	return emb_st_f32_any(s, t, d);
 bad: {
 	char got[160] = "", exp[160] = "";
 	size_t gl = 0, el = 0;
