@@ -59,6 +59,37 @@ emit(out_state *o, const float *x, size_t dim)
 	}
 }
 
+/* The model's pipeline (-m), or one pooling mode and -n. */
+static te_pipeline *
+open_pipeline(const char *model, const char *mode, int normalize)
+{
+	te_pipeline *p;
+	te_diag d = {0};
+
+	if (model) {
+		p = te_pipeline_load(model, &d);
+		if (!p)
+			die_diag(&d);
+	} else {
+		te_pool_mode pm = TE_POOL_MEAN;
+		size_t k;
+
+		if (mode) {
+			for (k = 0; k < sizeof modes / sizeof modes[0]; k++)
+				if (strcmp(mode, modes[k].name) == 0)
+					break;
+			if (k == sizeof modes / sizeof modes[0])
+				usage_error(usage_line, "--pool: unknown mode '%s' (mean, cls, max, "
+				            "mean-sqrt-len, weighted-mean, last)", mode);
+			pm = modes[k].mode;
+		}
+		p = te_pipeline_new(pm, normalize);
+		if (!p)
+			die("out of memory");
+	}
+	return p;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -109,32 +140,7 @@ main(int argc, char **argv)
 		            "combined with --pool or --normalize");
 	if (o.binary)
 		refuse_binary_tty(usage_line);
-	if (model) {
-		char *path = te_model_resolve(model, &d);
-
-		if (!path)
-			die_diag(&d);
-		p = te_pipeline_load(path, &d);
-		free(path);
-		if (!p)
-			die_diag(&d);
-	} else {
-		te_pool_mode pm = TE_POOL_MEAN;
-		size_t k;
-
-		if (mode) {
-			for (k = 0; k < sizeof modes / sizeof modes[0]; k++)
-				if (strcmp(mode, modes[k].name) == 0)
-					break;
-			if (k == sizeof modes / sizeof modes[0])
-				usage_error(usage_line, "--pool: unknown mode '%s' (mean, cls, max, "
-				            "mean-sqrt-len, weighted-mean, last)", mode);
-			pm = modes[k].mode;
-		}
-		p = te_pipeline_new(pm, normalize);
-		if (!p)
-			die("out of memory");
-	}
+	p = open_pipeline(model, mode, normalize);
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *name = i < argc ? argv[i] : "-";
 		te_vecstream *s = te_vecstream_open(name, &d);

@@ -52,7 +52,9 @@ typedef struct state {
 	size_t ndocs, cap, ntok;
 	float *out;
 	size_t outcap;
-	int wrote_header;
+	size_t batch;        /* documents per batch */
+	size_t maxtok;       /* --max-tokens, 0: the model's limit */
+	int truncate;
 } state;
 
 static void
@@ -98,10 +100,7 @@ flush_batch(state *st)
 		const float *x = outp[i];
 
 		if (st->binary) {
-			uint32_t c = (uint32_t)len[i];
-
-			fwrite(&c, 4, 1, stdout);
-			fwrite(x, sizeof *x, len[i] * st->dim, stdout);
+			te_vec_write_tokens_doc(stdout, x, len[i], st->dim);
 		} else {
 			for (size_t t = 0; t < len[i]; t++)
 				te_vec_write_text(stdout, NULL, x + t * st->dim, st->dim);
@@ -116,6 +115,67 @@ flush_batch(state *st)
 	free(ids);
 	free(len);
 	free(outp);
+}
+
+/* Add a document to the batch, running the batch when it is full. */
+static void
+add_doc(state *st, const te_ids *ids, const char *file, long line)
+{
+	doc *dc;
+
+	if (st->ndocs == st->cap) {
+		size_t nc = st->cap ? st->cap * 2 : 64;
+		doc *nd = realloc(st->docs, nc * sizeof *nd);
+
+		if (!nd)
+			die("out of memory");
+		st->docs = nd;
+		st->cap = nc;
+	}
+	dc = &st->docs[st->ndocs++];
+	dc->n = ids->n;
+	dc->line = line;
+	dc->file = file;
+	dc->ids = malloc((ids->n ? ids->n : 1) * sizeof *dc->ids);
+	if (!dc->ids)
+		die("out of memory");
+	if (ids->n)
+		memcpy(dc->ids, ids->v, ids->n * sizeof *dc->ids);
+	st->ntok += ids->n;
+	if (st->ndocs >= st->batch || st->ntok >= 16384)
+		flush_batch(st);
+}
+
+/* Embed the documents of one input; -1 when it could not be read. */
+static int
+do_file(state *st, const char *name, te_ids *ids)
+{
+	te_diag d = {0};
+	te_reader *r = te_reader_open(name, '\n', &d);
+	char *line;
+	size_t len;
+	int rc;
+
+	if (!r) {
+		warn_diag(&d);
+		return -1;
+	}
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, &d)) == 1) {
+		if (te_ids_parse(line, len, ids, &d) < 0 ||
+		    te_emb_fit(st->m, ids->v, &ids->n, st->maxtok, st->truncate, &d) < 0) {
+			flush_batch(st);
+			snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));
+			d.line = te_reader_lineno(r);
+			die_diag(&d);
+		}
+		add_doc(st, ids, te_reader_name(r), te_reader_lineno(r));
+	}
+	flush_batch(st);
+	if (rc < 0)
+		warn_diag(&d);
+	te_reader_close(r);
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -138,15 +198,15 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *vectors = NULL;
-	int c, is_static = 0, truncate = 0, unk_zero = 0, status = 0;
-	long long threads = 1, maxtok = 0, batch = 64;
+	int c, is_static = 0, unk_zero = 0, status = 0;
+	long long threads = 1;
 	state st = {0};
 	te_diag d = {0};
-	char *path;
 	te_ids ids = {0};
 
 	prog_init("emb-token");
 	st.auto_types = 1;
+	st.batch = 64;
 	while ((c = getopt_long(argc, argv, "hm:sbt:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -167,13 +227,13 @@ main(int argc, char **argv)
 			threads = opt_ll(usage_line, "--threads", optarg, 1, 256);
 			break;
 		case OPT_TRUNC:
-			truncate = 1;
+			st.truncate = 1;
 			break;
 		case OPT_MAXTOK:
-			maxtok = opt_ll(usage_line, "--max-tokens", optarg, 1, 1 << 24);
+			st.maxtok = (size_t)opt_ll(usage_line, "--max-tokens", optarg, 1, 1 << 24);
 			break;
 		case OPT_BATCH:
-			batch = opt_ll(usage_line, "--batch", optarg, 1, 1 << 16);
+			st.batch = (size_t)opt_ll(usage_line, "--batch", optarg, 1, 1 << 16);
 			break;
 		case OPT_TYPES:
 			if (strcmp(optarg, "auto") == 0)
@@ -197,108 +257,19 @@ main(int argc, char **argv)
 		usage_error(usage_line, "a model is required (-m MODEL)");
 	if (st.binary)
 		refuse_binary_tty(usage_line);
-	path = te_model_resolve(model, &d);
-	if (!path)
-		die_diag(&d);
 	if (vectors)
-		st.m = te_emb_load_vectors(vectors, path, unk_zero, &d);
+		st.m = te_emb_load_vectors(vectors, model, unk_zero, &d);
 	else
-		st.m = te_emb_load(path, is_static ? TE_EMB_STATIC : 0, &d);
+		st.m = te_emb_load(model, is_static ? TE_EMB_STATIC : 0, &d);
 	if (!st.m)
 		die_diag(&d);
-	free(path);
 	te_emb_set_threads(st.m, (int)threads);
 	st.dim = te_emb_dim(st.m);
-	if (!maxtok || (te_emb_max_tokens(st.m) && (size_t)maxtok > te_emb_max_tokens(st.m)))
-		maxtok = (long long)te_emb_max_tokens(st.m);
-	if (st.binary) {
-		if (te_vec_write_tevec_header(stdout, TE_VEC_ROWS_STREAM, st.dim, 0,
-		                              TE_VEC_FLAG_TOKENS) < 0)
-			exit(fshut_stdout(1));
-	}
-	for (int i = optind; i < argc || i == optind; i++) {
-		const char *name = i < argc ? argv[i] : "-";
-		te_reader *r = te_reader_open(name, '\n', &d);
-		char *line;
-		size_t len;
-		int rc;
-
-		if (!r) {
-			warn_diag(&d);
+	if (st.binary && te_vec_write_tokens_header(stdout, st.dim) < 0)
+		exit(fshut_stdout(1));
+	for (int i = optind; i < argc || i == optind; i++)
+		if (do_file(&st, i < argc ? argv[i] : "-", &ids) < 0)
 			status = 1;
-			continue;
-		}
-		te_reader_strip_cr(r, 1);
-		while ((rc = te_reader_next(r, &line, &len, &d)) == 1) {
-			long ln = te_reader_lineno(r);
-			doc *dc;
-
-			if (te_ids_parse(line, len, &ids, &d) < 0) {
-				flush_batch(&st);
-				snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));
-				d.line = ln;
-				die_diag(&d);
-			}
-			if (te_emb_drop_id(st.m) >= 0) {
-				size_t w = 0;
-
-				for (size_t k = 0; k < ids.n; k++)
-					if (ids.v[k] != te_emb_drop_id(st.m))
-						ids.v[w++] = ids.v[k];
-				ids.n = w;
-			}
-			if (te_emb_keep_tokens(st.m) && ids.n > te_emb_keep_tokens(st.m))
-				ids.n = te_emb_keep_tokens(st.m);
-			for (size_t k = 0; k < ids.n; k++)
-				if ((size_t)ids.v[k] >= te_emb_vocab(st.m)) {
-					flush_batch(&st);
-					te_diag_set(&d, te_reader_name(r), ln, "token id %d (token %zu) is "
-					            "outside the vocabulary of %zu", ids.v[k], k + 1,
-					            te_emb_vocab(st.m));
-					die_diag(&d);
-				}
-			if (maxtok && ids.n > (size_t)maxtok) {
-				if (!truncate) {
-					flush_batch(&st);
-					te_diag_set(&d, te_reader_name(r), ln, "%zu tokens, more than the "
-					            "%lld the model takes (--truncate cuts them)", ids.n,
-					            maxtok);
-					die_diag(&d);
-				}
-				/* keep the closing special token, as tokenizers truncate */
-				if (ids.v[ids.n - 1] == te_emb_sep_id(st.m) && maxtok > 1)
-					ids.v[maxtok - 1] = ids.v[ids.n - 1];
-				ids.n = (size_t)maxtok;
-			}
-			if (st.ndocs == st.cap) {
-				size_t nc = st.cap ? st.cap * 2 : 64;
-				doc *nd = realloc(st.docs, nc * sizeof *nd);
-
-				if (!nd)
-					die("out of memory");
-				st.docs = nd;
-				st.cap = nc;
-			}
-			dc = &st.docs[st.ndocs++];
-			dc->n = ids.n;
-			dc->line = ln;
-			dc->file = te_reader_name(r);
-			dc->ids = malloc((ids.n ? ids.n : 1) * sizeof *dc->ids);
-			if (!dc->ids)
-				die("out of memory");
-			if (ids.n)
-				memcpy(dc->ids, ids.v, ids.n * sizeof *dc->ids);
-			st.ntok += ids.n;
-			if (st.ndocs >= (size_t)batch || st.ntok >= 16384)
-				flush_batch(&st);
-		}
-		flush_batch(&st);
-		if (rc < 0) {
-			warn_diag(&d);
-			status = 1;
-		}
-		te_reader_close(r);
-	}
 	te_ids_release(&ids);
 	free(st.docs);
 	free(st.out);

@@ -88,7 +88,7 @@ W(loader *L, const char *name, uint64_t a, uint64_t b)
 	if (L->err)
 		return NULL;
 	snprintf(full, sizeof full, "%s%s", L->prefix, name);
-	p = st_f32(L->m->st, full, b ? 2 : 1, shape, L->d);
+	p = emb_st_f32(L->m->st, full, b ? 2 : 1, shape, L->d);
 	if (!p)
 		L->err = 1;
 	return p;
@@ -100,7 +100,7 @@ W_ln(loader *L, const char *base, size_t h, const float **g, const float **b)
 	char n1[256], n2[256], full[512];
 
 	snprintf(full, sizeof full, "%s%s.gamma", L->prefix, base);
-	if (!L->err && st_find(L->m->st, full)) {
+	if (!L->err && emb_st_find(L->m->st, full)) {
 		snprintf(n1, sizeof n1, "%s.gamma", base);
 		snprintf(n2, sizeof n2, "%s.beta", base);
 	} else {
@@ -155,7 +155,7 @@ te_emb_free(te_emb *m)
 			free(m->stat_names[i]);
 	free(m->stat_names);
 	free(m->stat_have);
-	st_close(m->st);
+	emb_st_close(m->st);
 	free(m);
 }
 
@@ -165,38 +165,39 @@ size_t te_emb_max_tokens(const te_emb *m) { return m->max_tokens; }
 int te_emb_is_static(const te_emb *m) { return m->arch == EMB_STATIC; }
 const char *te_emb_arch(const te_emb *m) { return m->arch_name; }
 int32_t te_emb_sep_id(const te_emb *m) { return m->sep_id; }
-int32_t te_emb_drop_id(const te_emb *m) { return m->drop_id; }
-size_t te_emb_keep_tokens(const te_emb *m) { return m->keep_tokens; }
 
-/* The unknown-token id of a tokenizer.json: model.unk_id (Unigram) or the
- * id of model.unk_token in model.vocab (WordPiece, BPE); -1 when none. */
-static int32_t
-unk_id(const char *dir)
+int
+te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens, int truncate,
+           te_diag *d)
 {
-	char *p;
-	cJSON *j, *model, *u, *vocab, *e;
-	te_diag d = {0};
-	int32_t id = -1;
+	size_t len = *n, limit = m->max_tokens;
 
-	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
-		return -1;
-	j = emb_json_load(p, &d);
-	free(p);
-	if (!j)
-		return -1;
-	model = cJSON_GetObjectItemCaseSensitive(j, "model");
-	u = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
-	vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-	if (cJSON_IsNumber(u) && u->valuedouble >= 0 && u->valuedouble < 2147483647.0) {
-		id = (int32_t)u->valuedouble;
-	} else if ((u = cJSON_GetObjectItemCaseSensitive(model, "unk_token")) &&
-	           cJSON_IsString(u) && cJSON_IsObject(vocab)) {
-		e = cJSON_GetObjectItemCaseSensitive(vocab, u->valuestring);
-		if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < 2147483647.0)
-			id = (int32_t)e->valuedouble;
+	if (m->drop_id >= 0) {
+		size_t w = 0;
+
+		for (size_t k = 0; k < len; k++)
+			if (ids[k] != m->drop_id)
+				ids[w++] = ids[k];
+		len = w;
 	}
-	cJSON_Delete(j);
-	return id;
+	if (m->keep_tokens && len > m->keep_tokens)
+		len = m->keep_tokens;
+	*n = len;
+	for (size_t k = 0; k < len; k++)
+		if (ids[k] < 0 || (size_t)ids[k] >= m->vocab)
+			return te_diag_set(d, NULL, 0, "token id %d (token %zu) is outside the "
+			                   "vocabulary of %zu", ids[k], k + 1, m->vocab);
+	if (max_tokens && (!limit || max_tokens < limit))
+		limit = max_tokens;
+	if (limit && len > limit) {
+		if (!truncate)
+			return te_diag_set(d, NULL, 0, "%zu tokens, more than the %zu the model "
+			                   "takes (--truncate cuts them)", len, limit);
+		if (ids[len - 1] == m->sep_id && limit > 1)
+			ids[limit - 1] = ids[len - 1];
+		*n = limit;
+	}
+	return 0;
 }
 
 void
@@ -205,33 +206,32 @@ te_emb_set_threads(te_emb *m, int n)
 	m->threads = n < 1 ? 1 : n;
 }
 
-/* The id of a special token named in tokenizer.json's added_tokens. */
-static int32_t
-special_id(const char *dir, const char *const *names)
+/* The tokenizer.json of a model directory, read through the tokenizer (its
+ * compiled cache keeps this cheap), or NULL when there is none or it does
+ * not load: the ids taken from it are then unknown (-1), as the model's
+ * own files do not need them. */
+static te_tok *
+model_tok(const char *dir)
 {
-	char *p;
-	cJSON *j, *at, *e;
+	char *p = te_model_file(dir, "tokenizer.json");
 	te_diag d = {0};
-	int32_t id = -1;
+	te_tok *t = p ? te_tok_load(p, &d) : NULL;
 
-	if (asprintf(&p, "%s/tokenizer.json", dir) < 0)
-		return -1;
-	j = emb_json_load(p, &d);
 	free(p);
-	if (!j)
-		return -1;
-	at = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
-	cJSON_ArrayForEach(e, at) {
-		const char *c = cfg_str(e, "content");
-		const cJSON *i = cJSON_GetObjectItemCaseSensitive(e, "id");
+	return t;
+}
 
-		for (size_t k = 0; c && names[k] && id < 0; k++)
-			if (strcmp(c, names[k]) == 0 && cJSON_IsNumber(i) && i->valuedouble >= 0 &&
-			    i->valuedouble < 2147483647.0)
-				id = (int32_t)i->valuedouble;
+/* The id of the first of names that is an added token, or -1. */
+static int32_t
+added_id(const te_tok *t, const char *const *names)
+{
+	for (size_t k = 0; t && names[k]; k++) {
+		int32_t id = te_tok_added_id(t, names[k], strlen(names[k]));
+
+		if (id >= 0)
+			return id;
 	}
-	cJSON_Delete(j);
-	return id;
+	return -1;
 }
 
 /* Static table: Model2Vec (embeddings [+ mapping, weights]) or the input
@@ -239,7 +239,7 @@ special_id(const char *dir, const char *const *names)
 static int
 load_static(te_emb *m, const char *wpath, te_diag *d)
 {
-	const st_tensor *t = st_find(m->st, "embeddings");
+	const emb_st_tensor *t = emb_st_find(m->st, "embeddings");
 	static const char *const cands[] = {
 		"embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight",
 		"mpnet.embeddings.word_embeddings.weight",
@@ -254,22 +254,22 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 	m->arch = EMB_STATIC;
 	m->arch_name = "static";
 	if (t) {
-		const st_tensor *map = st_find(m->st, "mapping"), *w = st_find(m->st, "weights");
+		const emb_st_tensor *map = emb_st_find(m->st, "mapping"), *w = emb_st_find(m->st, "weights");
 
 		m->arch_name = "model2vec";
 		if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
 			return te_diag_set(d, t->file, 0, "tensor 'embeddings' must be 2-D, "
 			                   "[tokens, dim]");
-		m->stat_rows = st_f32_any(m->st, t, d);
+		m->stat_rows = emb_st_f32_any(m->st, t, d);
 		if (!m->stat_rows)
 			return -1;
 		m->stat_nrows = (size_t)t->shape[0];
 		m->hidden = (size_t)t->shape[1];
 		m->vocab = m->stat_nrows;
 		if (map) {
-			if (map->dtype != ST_I32 || map->ndim != 1)
+			if (map->dtype != EMB_ST_I32 || map->ndim != 1)
 				return te_diag_set(d, map->file, 0, "tensor 'mapping' must be 1-D "
-				                   "I32, found %s", st_dtype_name(map->dtype));
+				                   "I32, found %s", emb_st_dtype_name(map->dtype));
 			m->vocab = (size_t)map->shape[0];
 			m->stat_map = (const int32_t *)map->data;
 			if ((uintptr_t)map->data & 3)
@@ -286,7 +286,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 			if (w->ndim != 1 || w->shape[0] != m->vocab)
 				return te_diag_set(d, w->file, 0, "tensor 'weights' must have one "
 				                   "entry per token (%zu)", m->vocab);
-			if (w->dtype == ST_F64) {
+			if (w->dtype == EMB_ST_F64) {
 				/* kept in float: the product is rounded to float anyway */
 				m->stat_weight = malloc(m->vocab * sizeof(float));
 				if (!m->stat_weight)
@@ -298,7 +298,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 					m->stat_weight[i] = (float)x;
 				}
 			} else {
-				wf = st_f32_any(m->st, w, d);
+				wf = emb_st_f32_any(m->st, w, d);
 				if (!wf)
 					return -1;
 				m->stat_weight = malloc(m->vocab * sizeof(float));
@@ -313,16 +313,16 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 		return 0;
 	}
 	for (size_t i = 0; cands[i]; i++)
-		if ((t = st_find(m->st, cands[i])))
+		if ((t = emb_st_find(m->st, cands[i])))
 			break;
 	if (!t)
-		for (size_t i = 0; i < st_count(m->st) && !t; i++) {
-			const char *n = st_at(m->st, i)->name;
+		for (size_t i = 0; i < emb_st_count(m->st) && !t; i++) {
+			const char *n = emb_st_at(m->st, i)->name;
 			size_t l = strlen(n);
 
 			if ((l >= 22 && strcmp(n + l - 22, "word_embeddings.weight") == 0) ||
 			    (l >= 19 && strcmp(n + l - 19, "embed_tokens.weight") == 0))
-				t = st_at(m->st, i);
+				t = emb_st_at(m->st, i);
 		}
 	if (!t)
 		return te_diag_set(d, wpath, 0, "no input embedding matrix found (looked for "
@@ -330,7 +330,7 @@ load_static(te_emb *m, const char *wpath, te_diag *d)
 		                   "'*embed_tokens.weight', 'wte.weight')");
 	if (t->ndim != 2 || t->shape[0] == 0 || t->shape[1] == 0)
 		return te_diag_set(d, t->file, 0, "tensor '%s' must be 2-D", t->name);
-	m->stat_rows = st_f32_any(m->st, t, d);
+	m->stat_rows = emb_st_f32_any(m->st, t, d);
 	if (!m->stat_rows)
 		return -1;
 	m->stat_nrows = m->vocab = (size_t)t->shape[0];
@@ -342,16 +342,14 @@ static const char *const known_prefixes[] = {
 	"", "bert.", "mpnet.", "deberta.", "roberta.", "model.", NULL,
 };
 
+/* The shape and the numeric settings every encoder's config.json gives. */
 static int
-load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+config_common(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 {
-	loader L = {m, "", cfgpath, d, 0};
 	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, maxpos = 0,
-	          types = 0, pad = 0, buckets = 32, pbuckets = -1, maxrel = -1;
+	          types = 0, pad = 0;
 	const cJSON *epsj = cJSON_GetObjectItemCaseSensitive(cfg, "layer_norm_eps");
 	const char *act = cfg_str(cfg, "hidden_act");
-	const char *pet = cfg_str(cfg, "position_embedding_type");
-	char name[256];
 
 	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
 	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
@@ -387,194 +385,242 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	else if (act && strcmp(act, "gelu") != 0)
 		return te_diag_set(d, cfgpath, 0, "unsupported hidden_act '%s' (gelu, "
 		                   "gelu_new supported)", act);
+	return 0;
+}
+
+/* BERT and RoBERTa: absolute positions; MPNet: relative buckets too. */
+static int
+config_absolute(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	const char *pet = cfg_str(cfg, "position_embedding_type");
+	long long buckets = 32;
+
 	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA) {
 		if (pet && strcmp(pet, "absolute") != 0)
 			return te_diag_set(d, cfgpath, 0, "unsupported position_embedding_type "
 			                   "'%s' (only absolute)", pet);
 		if (m->max_pos == 0)
 			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
-		if (types == 0 && !cJSON_GetObjectItemCaseSensitive(cfg, "type_vocab_size"))
+		if (m->type_vocab == 0 &&
+		    !cJSON_GetObjectItemCaseSensitive(cfg, "type_vocab_size"))
 			m->type_vocab = 2;
 	}
 	if (m->arch == EMB_MPNET) {
 		if (cfg_int(cfg, cfgpath, "relative_attention_num_buckets", 1, 1 << 10, 0,
 		            &buckets, d) < 0)
 			return -1;
+		m->rel_buckets = (size_t)buckets;
 		m->type_vocab = 0;
 		if (!cJSON_GetObjectItemCaseSensitive(cfg, "pad_token_id"))
 			m->pad_id = 1;
 	}
-	if (m->arch == EMB_DEBERTA) {
-		const cJSON *pat = cJSON_GetObjectItemCaseSensitive(cfg, "pos_att_type");
-		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(cfg, "relative_attention");
-		const cJSON *pbi = cJSON_GetObjectItemCaseSensitive(cfg, "position_biased_input");
-		const cJSON *sak = cJSON_GetObjectItemCaseSensitive(cfg, "share_att_key");
-		long long conv = 0, esz = hidden;
-		const char *nre = cfg_str(cfg, "norm_rel_ebd");
+	return 0;
+}
 
-		if (cfg_int(cfg, cfgpath, "position_buckets", -1, 1 << 16, 0, &pbuckets, d) < 0 ||
-		    cfg_int(cfg, cfgpath, "max_relative_positions", -1, 1 << 20, 0, &maxrel,
-		            d) < 0 ||
-		    cfg_int(cfg, cfgpath, "conv_kernel_size", 0, 1 << 10, 0, &conv, d) < 0 ||
-		    cfg_int(cfg, cfgpath, "embedding_size", 1, 1 << 16, 0, &esz, d) < 0)
-			return -1;
-		if (conv)
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 convolution "
-			                   "layer (conv_kernel_size %lld)", conv);
-		if (esz != hidden)
-			return te_diag_set(d, cfgpath, 0, "unsupported: embedding_size %lld != "
-			                   "hidden_size %lld", esz, hidden);
-		if (!cJSON_IsTrue(rel))
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa without "
-			                   "relative_attention");
-		if (sak && !cJSON_IsTrue(sak))
-			return te_diag_set(d, cfgpath, 0, "unsupported: share_att_key false "
-			                   "(separate positional projections)");
-		if (!sak)
-			return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 without "
-			                   "share_att_key");
-		if (!nre || strcmp(nre, "layer_norm") != 0)
-			return te_diag_set(d, cfgpath, 0, "unsupported: norm_rel_ebd '%s' (only "
-			                   "layer_norm)", nre ? nre : "none");
-		if (cJSON_IsString(pat)) {
-			char buf[128], *tok, *save;
+/* DeBERTa-v2's pos_att_type: "c2p|p2c" or ["c2p", "p2c"]. */
+static int
+deberta_att_types(te_emb *m, const cJSON *pat, const char *cfgpath, te_diag *d)
+{
+	if (cJSON_IsString(pat)) {
+		char buf[128], *tok, *save;
 
-			snprintf(buf, sizeof buf, "%s", pat->valuestring);
-			for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
-				if (strcmp(tok, "c2p") == 0)
-					m->c2p = 1;
-				else if (strcmp(tok, "p2c") == 0)
-					m->p2c = 1;
-				else
-					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type '%s'",
-					                   tok);
-			}
-		} else if (cJSON_IsArray(pat)) {
-			const cJSON *e;
-
-			cJSON_ArrayForEach(e, pat) {
-				if (cJSON_IsString(e) && strcmp(e->valuestring, "c2p") == 0)
-					m->c2p = 1;
-				else if (cJSON_IsString(e) && strcmp(e->valuestring, "p2c") == 0)
-					m->p2c = 1;
-				else
-					return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type entry");
-			}
+		snprintf(buf, sizeof buf, "%s", pat->valuestring);
+		for (tok = strtok_r(buf, "|", &save); tok; tok = strtok_r(NULL, "|", &save)) {
+			if (strcmp(tok, "c2p") == 0)
+				m->c2p = 1;
+			else if (strcmp(tok, "p2c") == 0)
+				m->p2c = 1;
+			else
+				return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type '%s'",
+				                   tok);
 		}
-		m->pos_biased_input = pbi ? cJSON_IsTrue(pbi) : 1;
-		if (maxrel < 1)
-			maxrel = maxpos;
-		if (maxrel < 1)
-			return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
-		m->max_rel_pos = (size_t)maxrel;
-		m->log_buckets = pbuckets > 0;
-		m->span = pbuckets > 0 ? (size_t)pbuckets : (size_t)maxrel;
+	} else if (cJSON_IsArray(pat)) {
+		const cJSON *e;
+
+		cJSON_ArrayForEach(e, pat) {
+			if (cJSON_IsString(e) && strcmp(e->valuestring, "c2p") == 0)
+				m->c2p = 1;
+			else if (cJSON_IsString(e) && strcmp(e->valuestring, "p2c") == 0)
+				m->p2c = 1;
+			else
+				return te_diag_set(d, cfgpath, 0, "unsupported pos_att_type entry");
+		}
 	}
+	return 0;
+}
+
+/* DeBERTa-v2: relative attention with shared keys, what is refused and why. */
+static int
+config_deberta(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	const cJSON *rel = cJSON_GetObjectItemCaseSensitive(cfg, "relative_attention");
+	const cJSON *pbi = cJSON_GetObjectItemCaseSensitive(cfg, "position_biased_input");
+	const cJSON *sak = cJSON_GetObjectItemCaseSensitive(cfg, "share_att_key");
+	long long conv = 0, hidden = (long long)m->hidden, esz = hidden, pbuckets = -1,
+	          maxrel = -1;
+	const char *nre = cfg_str(cfg, "norm_rel_ebd");
+
+	if (cfg_int(cfg, cfgpath, "position_buckets", -1, 1 << 16, 0, &pbuckets, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_relative_positions", -1, 1 << 20, 0, &maxrel,
+	            d) < 0 ||
+	    cfg_int(cfg, cfgpath, "conv_kernel_size", 0, 1 << 10, 0, &conv, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "embedding_size", 1, 1 << 16, 0, &esz, d) < 0)
+		return -1;
+	if (conv)
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 convolution "
+		                   "layer (conv_kernel_size %lld)", conv);
+	if (esz != hidden)
+		return te_diag_set(d, cfgpath, 0, "unsupported: embedding_size %lld != "
+		                   "hidden_size %lld", esz, hidden);
+	if (!cJSON_IsTrue(rel))
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa without "
+		                   "relative_attention");
+	if (sak && !cJSON_IsTrue(sak))
+		return te_diag_set(d, cfgpath, 0, "unsupported: share_att_key false "
+		                   "(separate positional projections)");
+	if (!sak)
+		return te_diag_set(d, cfgpath, 0, "unsupported: DeBERTa-v2 without "
+		                   "share_att_key");
+	if (!nre || strcmp(nre, "layer_norm") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported: norm_rel_ebd '%s' (only "
+		                   "layer_norm)", nre ? nre : "none");
+	if (deberta_att_types(m, cJSON_GetObjectItemCaseSensitive(cfg, "pos_att_type"),
+	                      cfgpath, d) < 0)
+		return -1;
+	m->pos_biased_input = pbi ? cJSON_IsTrue(pbi) : 1;
+	if (maxrel < 1)
+		maxrel = (long long)m->max_pos;
+	if (maxrel < 1)
+		return te_diag_set(d, cfgpath, 0, "missing \"max_position_embeddings\"");
+	m->max_rel_pos = (size_t)maxrel;
+	m->log_buckets = pbuckets > 0;
+	m->span = pbuckets > 0 ? (size_t)pbuckets : (size_t)maxrel;
+	return 0;
+}
+
+/* The embedding tables, and the relative-position tables of MPNet and
+ * DeBERTa (whose LayerNorm'd rows are computed once here). */
+static int
+load_embeddings(loader *L)
+{
+	te_emb *m = L->m;
+	char name[256];
+
 	/* which prefix do the tensor names carry? */
 	for (size_t i = 0; known_prefixes[i]; i++) {
 		snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight",
 		         known_prefixes[i]);
-		if (st_find(m->st, name)) {
-			L.prefix = known_prefixes[i];
+		if (emb_st_find(m->st, name)) {
+			L->prefix = known_prefixes[i];
 			break;
 		}
 	}
-	m->word = W(&L, "embeddings.word_embeddings.weight", m->vocab, m->hidden);
-	W_ln(&L, "embeddings.LayerNorm", m->hidden, &m->emb_ln_g, &m->emb_ln_b);
+	m->word = W(L, "embeddings.word_embeddings.weight", m->vocab, m->hidden);
+	W_ln(L, "embeddings.LayerNorm", m->hidden, &m->emb_ln_g, &m->emb_ln_b);
 	if (m->arch == EMB_BERT || m->arch == EMB_ROBERTA || m->arch == EMB_MPNET ||
 	    (m->arch == EMB_DEBERTA && m->pos_biased_input))
-		m->pos = W(&L, "embeddings.position_embeddings.weight", m->max_pos, m->hidden);
+		m->pos = W(L, "embeddings.position_embeddings.weight", m->max_pos, m->hidden);
 	if (m->type_vocab && m->arch != EMB_MPNET)
-		m->type = W(&L, "embeddings.token_type_embeddings.weight", m->type_vocab,
+		m->type = W(L, "embeddings.token_type_embeddings.weight", m->type_vocab,
 		            m->hidden);
-	if (m->arch == EMB_MPNET) {
-		m->rel_buckets = (size_t)buckets;
-		m->rel_bias = W(&L, "encoder.relative_attention_bias.weight", m->rel_buckets,
+	if (m->arch == EMB_MPNET)
+		m->rel_bias = W(L, "encoder.relative_attention_bias.weight", m->rel_buckets,
 		                m->heads);
-	}
 	if (m->arch == EMB_DEBERTA) {
 		const float *g, *b;
 
-		m->rel_emb = W(&L, "encoder.rel_embeddings.weight", 2 * m->span, m->hidden);
-		W_ln(&L, "encoder.LayerNorm", m->hidden, &g, &b);
-		if (!L.err) {
+		m->rel_emb = W(L, "encoder.rel_embeddings.weight", 2 * m->span, m->hidden);
+		W_ln(L, "encoder.LayerNorm", m->hidden, &g, &b);
+		if (!L->err) {
 			m->rel_ln = malloc(2 * m->span * m->hidden * sizeof(float));
 			if (!m->rel_ln)
-				return te_diag_set(d, NULL, 0, "out of memory");
+				return te_diag_set(L->d, NULL, 0, "out of memory");
 			memcpy(m->rel_ln, m->rel_emb, 2 * m->span * m->hidden * sizeof(float));
 			emb_layernorm(m->rel_ln, 2 * m->span, m->hidden, g, b, m->eps);
 		}
 	}
-	m->layer = calloc(m->layers, sizeof *m->layer);
-	if (!m->layer)
-		return te_diag_set(d, NULL, 0, "out of memory");
-	for (size_t i = 0; i < m->layers && !L.err; i++) {
-		emb_layer *l = &m->layer[i];
-		char b[128];
-		size_t H = m->hidden;
+	return L->err ? -1 : 0;
+}
+
+/* Layer i's weights, under the names of the architecture. */
+static int
+load_layer(loader *L, size_t i)
+{
+	te_emb *m = L->m;
+	emb_layer *l = &m->layer[i];
+	char name[256], b[128];
+	size_t H = m->hidden;
 
 #define LIN(suffix, out, in, w, bb) \
 	(snprintf(name, sizeof name, "encoder.layer.%zu.%s", i, suffix), \
-	 W_lin(&L, name, out, in, w, bb))
-		if (m->arch == EMB_MPNET) {
-			LIN("attention.attn.q", H, H, &l->wq, &l->bq);
-			LIN("attention.attn.k", H, H, &l->wk, &l->bk);
-			LIN("attention.attn.v", H, H, &l->wv, &l->bv);
-			LIN("attention.attn.o", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
-		} else if (m->arch == EMB_DEBERTA) {
-			LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
-			LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
-			LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
-			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
-		} else {
-			LIN("attention.self.query", H, H, &l->wq, &l->bq);
-			LIN("attention.self.key", H, H, &l->wk, &l->bk);
-			LIN("attention.self.value", H, H, &l->wv, &l->bv);
-			LIN("attention.output.dense", H, H, &l->wo, &l->bo);
-			snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
-		}
-		W_ln(&L, b, H, &l->ln1_g, &l->ln1_b);
-		LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
-		LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
+	 W_lin(L, name, out, in, w, bb))
+	if (m->arch == EMB_MPNET) {
+		LIN("attention.attn.q", H, H, &l->wq, &l->bq);
+		LIN("attention.attn.k", H, H, &l->wk, &l->bk);
+		LIN("attention.attn.v", H, H, &l->wv, &l->bv);
+		LIN("attention.attn.o", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
+	} else if (m->arch == EMB_DEBERTA) {
+		LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
+		LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
+		LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+	} else {
+		LIN("attention.self.query", H, H, &l->wq, &l->bq);
+		LIN("attention.self.key", H, H, &l->wk, &l->bk);
+		LIN("attention.self.value", H, H, &l->wv, &l->bv);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
+	}
+	W_ln(L, b, H, &l->ln1_g, &l->ln1_b);
+	LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
+	LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
 #undef LIN
-		snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
-		W_ln(&L, b, H, &l->ln2_g, &l->ln2_b);
-		if (!L.err) {
-			/* Q, K and V in one product (N = 3H): the biases here, the
-			 * weights stacked or packed at the first forward pass */
-			l->bqkv = malloc(3 * H * sizeof(float));
-			if (!l->bqkv)
-				return te_diag_set(d, NULL, 0, "out of memory");
-			memcpy(l->bqkv, l->bq, H * sizeof(float));
-			memcpy(l->bqkv + H, l->bk, H * sizeof(float));
-			memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
-		}
-		if (m->arch == EMB_DEBERTA && !L.err) {
-			size_t R = 2 * m->span;
+	snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
+	W_ln(L, b, H, &l->ln2_g, &l->ln2_b);
+	if (L->err)
+		return -1;
+	/* Q, K and V in one product (N = 3H): the biases here, the weights
+	 * stacked or packed at the first forward pass */
+	l->bqkv = malloc(3 * H * sizeof(float));
+	if (!l->bqkv)
+		return te_diag_set(L->d, NULL, 0, "out of memory");
+	memcpy(l->bqkv, l->bq, H * sizeof(float));
+	memcpy(l->bqkv + H, l->bk, H * sizeof(float));
+	memcpy(l->bqkv + 2 * H, l->bv, H * sizeof(float));
+	if (m->arch == EMB_DEBERTA) {
+		size_t R = 2 * m->span;
 
-			l->qr = malloc(R * H * sizeof(float));
-			l->kr = malloc(R * H * sizeof(float));
-			if (!l->qr || !l->kr)
-				return te_diag_set(d, NULL, 0, "out of memory");
-			emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
-			emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
-		}
+		l->qr = malloc(R * H * sizeof(float));
+		l->kr = malloc(R * H * sizeof(float));
+		if (!l->qr || !l->kr)
+			return te_diag_set(L->d, NULL, 0, "out of memory");
+		emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
+		emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
 	}
-	if (!L.err) {
-		snprintf(name, sizeof name, "%spooler.dense.weight", L.prefix);
-		if (st_find(m->st, name))
-			W_lin(&L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
-	}
-	if (L.err)
+	return 0;
+}
+
+/* The pooler when there is one; config and weights agree on the depth; the
+ * longest input follows from the position table. */
+static int
+finish_encoder(loader *L)
+{
+	te_emb *m = L->m;
+	char name[256];
+
+	snprintf(name, sizeof name, "%spooler.dense.weight", L->prefix);
+	if (emb_st_find(m->st, name))
+		W_lin(L, "pooler.dense", m->hidden, m->hidden, &m->pool_w, &m->pool_b);
+	if (L->err)
 		return -1;
 	/* a layer beyond num_hidden_layers means config and weights disagree */
-	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L.prefix,
+	snprintf(name, sizeof name, "%sencoder.layer.%zu.output.dense.weight", L->prefix,
 	         m->layers);
-	if (st_find(m->st, name))
-		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
-		                   "have more layers", m->layers);
+	if (emb_st_find(m->st, name))
+		return te_diag_set(L->d, L->cfgpath, 0, "num_hidden_layers is %zu but the "
+		                   "weights have more layers", m->layers);
 	switch (m->arch) {
 	case EMB_BERT:
 		m->max_tokens = m->max_pos;
@@ -582,8 +628,8 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	case EMB_ROBERTA:
 	case EMB_MPNET:
 		if (m->max_pos < (size_t)m->pad_id + 2)
-			return te_diag_set(d, cfgpath, 0, "max_position_embeddings %zu is too "
-			                   "small for pad_token_id %d", m->max_pos, m->pad_id);
+			return te_diag_set(L->d, L->cfgpath, 0, "max_position_embeddings %zu is "
+			                   "too small for pad_token_id %d", m->max_pos, m->pad_id);
 		m->max_tokens = m->max_pos - (size_t)m->pad_id - 1;
 		break;
 	case EMB_DEBERTA:
@@ -593,6 +639,26 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 		break;
 	}
 	return 0;
+}
+
+static int
+load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+
+	if (config_common(m, cfg, cfgpath, d) < 0 ||
+	    config_absolute(m, cfg, cfgpath, d) < 0 ||
+	    (m->arch == EMB_DEBERTA && config_deberta(m, cfg, cfgpath, d) < 0))
+		return -1;
+	if (load_embeddings(&L) < 0)
+		return -1;
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers; i++)
+		if (load_layer(&L, i) < 0)
+			return -1;
+	return finish_encoder(&L);
 }
 
 static int
@@ -611,8 +677,8 @@ ends_with(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-te_emb *
-te_emb_load(const char *path, int flags, te_diag *d)
+static te_emb *
+load_model(const char *path, int flags, te_diag *d)
 {
 	te_emb *m = calloc(1, sizeof *m);
 	char *dir = NULL, *cfgpath = NULL, *wpath = NULL;
@@ -661,9 +727,9 @@ te_emb_load(const char *path, int flags, te_diag *d)
 		}
 	}
 	if (ends_with(wpath, ".json"))
-		m->st = st_open_index(wpath, d);
+		m->st = emb_st_open_index(wpath, d);
 	else
-		m->st = st_open(wpath, d);
+		m->st = emb_st_open(wpath, d);
 	if (!m->st)
 		goto fail;
 	cfgpath = te_model_file(dir, "config.json");
@@ -673,19 +739,22 @@ te_emb_load(const char *path, int flags, te_diag *d)
 			goto fail;
 		mt = cfg_str(cfg, "model_type");
 	}
-	if (!cfgpath && !(flags & TE_EMB_STATIC) && !st_find(m->st, "embeddings")) {
+	if (!cfgpath && !(flags & TE_EMB_STATIC) && !emb_st_find(m->st, "embeddings")) {
 		te_diag_set(d, dir, 0, "no config.json in the model directory (the encoder "
 		            "needs it; --static gives the input embeddings without it)");
 		goto fail;
 	}
 	if ((flags & TE_EMB_STATIC) || !cfgpath || (mt && strcmp(mt, "model2vec") == 0) ||
-	    (st_find(m->st, "embeddings") && st_count(m->st) <= 3)) {
+	    (emb_st_find(m->st, "embeddings") && emb_st_count(m->st) <= 3)) {
 		if (load_static(m, wpath, d) < 0)
 			goto fail;
 		if (strcmp(m->arch_name, "model2vec") == 0 && !(flags & TE_EMB_STATIC)) {
 			/* as model2vec's encode(): no [UNK], the first 512 ids */
-			m->drop_id = unk_id(dir);
+			te_tok *t = model_tok(dir);
+
+			m->drop_id = t ? te_tok_unk_id(t) : -1;
 			m->keep_tokens = 512;
+			te_tok_free(t);
 		}
 	} else {
 		if (!mt) {
@@ -717,8 +786,10 @@ te_emb_load(const char *path, int flags, te_diag *d)
 		{
 			static const char *const sep[] = {"[SEP]", "</s>", NULL};
 			long long v = -1;
+			te_tok *t = model_tok(dir);
 
-			m->sep_id = special_id(dir, sep);
+			m->sep_id = added_id(t, sep);
+			te_tok_free(t);
 			if (m->sep_id < 0 && cfg_int(cfg, cfgpath, "sep_token_id", 0, 1 << 26, 0,
 			                             &v, d) == 0 && v >= 0)
 				m->sep_id = (int32_t)v;
@@ -738,6 +809,16 @@ fail:
 	free(wpath);
 	te_emb_free(m);
 	return NULL;
+}
+
+te_emb *
+te_emb_load(const char *name, int flags, te_diag *d)
+{
+	char *path = te_model_resolve(name, d);
+	te_emb *m = path ? load_model(path, flags, d) : NULL;
+
+	free(path);
+	return m;
 }
 
 /* ----------------------------------------------------------- forward */

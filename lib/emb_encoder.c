@@ -573,7 +573,12 @@ __m512 _ZGVeN16v_expf(__m512 x);
 
 /* The same on AVX-512 (dh % 16 == 0) four query rows at a time, so that
  * each load of K^T and V serves four rows.  Scratch: s (4, Tp), Q (Tp4, dh),
- * K^T (dh, Tp), V (T, dh), Tp = T rounded up to 16, Tp4 to 4. */
+ * K^T (dh, Tp), V (T, dh), Tp = T rounded up to 16, Tp4 to 4.
+ * Kept as one function, over the 150-line rule: it is the encoders' hottest
+ * loop, and a split (always_inline helpers for staging, scores, softmax and
+ * output) is to be timed with bench/emb_bench.py on an AVX-512 machine
+ * before it replaces this one (machines without AVX-512 run
+ * attn_small_avx2 or the BLAS path instead, so t/ there does not reach it). */
 AVX512_FN static void
 attn_avx512(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 {

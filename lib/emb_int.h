@@ -10,49 +10,49 @@
 
 /* ------------------------------------------------------------ safetensors */
 
-typedef enum st_dtype {
-	ST_F64, ST_F32, ST_F16, ST_BF16, ST_I64, ST_I32, ST_I16, ST_I8, ST_U8, ST_BOOL
-} st_dtype;
+typedef enum emb_st_dtype {
+	EMB_ST_F64, EMB_ST_F32, EMB_ST_F16, EMB_ST_BF16, EMB_ST_I64, EMB_ST_I32, EMB_ST_I16, EMB_ST_I8, EMB_ST_U8, EMB_ST_BOOL
+} emb_st_dtype;
 
-#define ST_MAX_DIMS 8
+#define EMB_ST_MAX_DIMS 8
 
-typedef struct st_tensor {
+typedef struct emb_st_tensor {
 	char *name;
-	st_dtype dtype;
+	emb_st_dtype dtype;
 	int ndim;
-	uint64_t shape[ST_MAX_DIMS];
+	uint64_t shape[EMB_ST_MAX_DIMS];
 	uint64_t nelem;
 	const unsigned char *data;   /* into the mapping */
 	size_t nbytes;
 	const char *file;            /* the file it lives in, for messages */
-} st_tensor;
+} emb_st_tensor;
 
 /* One model's tensors, from one file or several shards.  Memory-mapped. */
-typedef struct st_set st_set;
+typedef struct emb_st_set emb_st_set;
 
 /* Open one safetensors file, or several (the shards named by an index file):
  * every header is checked (length, JSON, dtypes, shapes, offsets within the
  * data, no overlaps) before anything is used. */
-st_set *st_open(const char *path, te_diag *d);
+emb_st_set *emb_st_open(const char *path, te_diag *d);
 /* Open the shards of model.safetensors.index.json. */
-st_set *st_open_index(const char *index_path, te_diag *d);
-void st_close(st_set *s);
+emb_st_set *emb_st_open_index(const char *index_path, te_diag *d);
+void emb_st_close(emb_st_set *s);
 /* The tensor of that name, or NULL. */
-const st_tensor *st_find(const st_set *s, const char *name);
-size_t st_count(const st_set *s);
-const st_tensor *st_at(const st_set *s, size_t i);
-const char *st_dtype_name(st_dtype t);
+const emb_st_tensor *emb_st_find(const emb_st_set *s, const char *name);
+size_t emb_st_count(const emb_st_set *s);
+const emb_st_tensor *emb_st_at(const emb_st_set *s, size_t i);
+const char *emb_st_dtype_name(emb_st_dtype t);
 /* The tensor as float32 of exactly the shape given (ndim dims; a leading
  * 1 in the file's shape is tolerated when want has one dim fewer): F32 data
  * is returned in place when aligned, other float types are converted once
  * into memory owned by the set.  NULL with d filled on a missing tensor, a
  * wrong shape or a dtype that is not a float. */
-const float *st_f32(st_set *s, const char *name, int ndim, const uint64_t *want,
+const float *emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want,
                     te_diag *d);
 /* Same, any shape: *rows and *cols get the 2-D shape (1-D: rows = n, cols = 1). */
-const float *st_f32_any(st_set *s, const st_tensor *t, te_diag *d);
+const float *emb_st_f32_any(emb_st_set *s, const emb_st_tensor *t, te_diag *d);
 /* Bytes the set converted (copied) rather than mapped. */
-size_t st_converted_bytes(const st_set *s);
+size_t emb_st_converted_bytes(const emb_st_set *s);
 
 float emb_half_to_float(uint16_t h);
 /* Parse a JSON file (a config) into an object; NULL with d filled. */
@@ -87,7 +87,7 @@ typedef struct emb_layer {
 struct te_emb {
 	emb_arch arch;
 	const char *arch_name;
-	st_set *st;
+	emb_st_set *st;
 	size_t vocab, hidden, heads, head_dim, ffn, layers;
 	size_t max_pos;          /* rows of the position table (or 0) */
 	size_t max_tokens;       /* longest accepted input, 0 = none */

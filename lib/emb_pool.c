@@ -83,7 +83,7 @@ typedef struct step {
 	te_pool_mode modes[6];
 	int nmodes;
 	/* dense */
-	st_set *st;
+	emb_st_set *st;
 	const float *w, *b;
 	size_t in, out;
 	dense_act act;
@@ -104,7 +104,7 @@ te_pipeline_free(te_pipeline *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n; i++)
-		st_close(p->s[i].st);
+		emb_st_close(p->s[i].st);
 	free(p->s);
 	free(p->tmp);
 	free(p->tmp2);
@@ -288,17 +288,17 @@ load_dense(step *s, const char *dir, const char *sub, te_diag *d)
 		te_diag_set(d, dir, 0, "out of memory");
 		goto out;
 	}
-	s->st = st_open(wpath, d);
+	s->st = emb_st_open(wpath, d);
 	if (!s->st)
 		goto out;
 	{
 		uint64_t wshape[2] = {s->out, s->in}, bshape[1] = {s->out};
 
-		s->w = st_f32(s->st, "linear.weight", 2, wshape, d);
+		s->w = emb_st_f32(s->st, "linear.weight", 2, wshape, d);
 		if (!s->w)
 			goto out;
 		if (!bias || cJSON_IsTrue(bias)) {
-			s->b = st_f32(s->st, "linear.bias", 1, bshape, d);
+			s->b = emb_st_f32(s->st, "linear.bias", 1, bshape, d);
 			if (!s->b)
 				goto out;
 		}
@@ -311,8 +311,8 @@ out:
 	return rc;
 }
 
-te_pipeline *
-te_pipeline_load(const char *dir, te_diag *d)
+static te_pipeline *
+pipeline_load(const char *dir, te_diag *d)
 {
 	te_pipeline *p = calloc(1, sizeof *p);
 	char *mpath = te_model_file(dir, "modules.json");
@@ -419,6 +419,16 @@ fail:
 	free(mpath);
 	te_pipeline_free(p);
 	return NULL;
+}
+
+te_pipeline *
+te_pipeline_load(const char *name, te_diag *d)
+{
+	char *dir = te_model_resolve(name, d);
+	te_pipeline *p = dir ? pipeline_load(dir, d) : NULL;
+
+	free(dir);
+	return p;
 }
 
 size_t

@@ -21,43 +21,43 @@
 
 /* A header beyond this is not a real model (the largest real headers are a
  * few MB: one entry per tensor). */
-#define ST_MAX_HEADER (100u << 20)
+#define EMB_ST_MAX_HEADER (100u << 20)
 
-typedef struct st_file {
+typedef struct emb_st_file {
 	char *path;
 	unsigned char *map;
 	size_t size;
-} st_file;
+} emb_st_file;
 
-typedef struct st_conv {
-	const st_tensor *t;
+typedef struct emb_st_conv {
+	const emb_st_tensor *t;
 	float *data;
-} st_conv;
+} emb_st_conv;
 
-struct st_set {
-	st_file *files;
+struct emb_st_set {
+	emb_st_file *files;
 	size_t nfiles;
-	st_tensor *t;
+	emb_st_tensor *t;
 	size_t n, cap;
-	st_conv *conv;
+	emb_st_conv *conv;
 	size_t nconv, convcap;
 	size_t conv_bytes;
 	/* name index: sorted copy of pointers */
-	st_tensor **sorted;
+	emb_st_tensor **sorted;
 };
 
 static const struct {
 	const char *name;
-	st_dtype t;
+	emb_st_dtype t;
 	size_t size;
 } dtypes[] = {
-	{"F64", ST_F64, 8}, {"F32", ST_F32, 4}, {"F16", ST_F16, 2}, {"BF16", ST_BF16, 2},
-	{"I64", ST_I64, 8}, {"I32", ST_I32, 4}, {"I16", ST_I16, 2}, {"I8", ST_I8, 1},
-	{"U8", ST_U8, 1}, {"BOOL", ST_BOOL, 1},
+	{"F64", EMB_ST_F64, 8}, {"F32", EMB_ST_F32, 4}, {"F16", EMB_ST_F16, 2}, {"BF16", EMB_ST_BF16, 2},
+	{"I64", EMB_ST_I64, 8}, {"I32", EMB_ST_I32, 4}, {"I16", EMB_ST_I16, 2}, {"I8", EMB_ST_I8, 1},
+	{"U8", EMB_ST_U8, 1}, {"BOOL", EMB_ST_BOOL, 1},
 };
 
 const char *
-st_dtype_name(st_dtype t)
+emb_st_dtype_name(emb_st_dtype t)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
 		if (dtypes[i].t == t)
@@ -66,7 +66,7 @@ st_dtype_name(st_dtype t)
 }
 
 static size_t
-dtype_size(st_dtype t)
+dtype_size(emb_st_dtype t)
 {
 	for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
 		if (dtypes[i].t == t)
@@ -116,7 +116,7 @@ emb_bf16_to_float(uint16_t h)
 static int
 cmp_name(const void *a, const void *b)
 {
-	const st_tensor *x = *(st_tensor *const *)a, *y = *(st_tensor *const *)b;
+	const emb_st_tensor *x = *(emb_st_tensor *const *)a, *y = *(emb_st_tensor *const *)b;
 
 	return strcmp(x->name, y->name);
 }
@@ -134,9 +134,76 @@ cmp_span(const void *a, const void *b)
 	return x->b < y->b ? -1 : x->b > y->b ? 1 : (x->e < y->e ? -1 : x->e > y->e);
 }
 
+/* One tensor's header entry e (not __metadata__): dtype, shape and a span
+ * [*ob, *oe) of the dsize data bytes that the shape fills exactly. */
+static int
+parse_entry(const cJSON *e, const emb_st_file *f, const unsigned char *data, uint64_t dsize,
+            emb_st_tensor *t, uint64_t *ob, uint64_t *oe, te_diag *d)
+{
+	cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype"),
+	      *sh = cJSON_GetObjectItemCaseSensitive(e, "shape"),
+	      *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), *x;
+	size_t k, es;
+	uint64_t bytes;
+	int found = 0;
+
+	if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
+	    cJSON_GetArraySize(of) != 2)
+		return te_diag_set(d, f->path, 0, "tensor '%s': header entry lacks dtype, shape "
+		                   "or data_offsets", e->string);
+	for (k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
+		if (strcmp(dt->valuestring, dtypes[k].name) == 0) {
+			t->dtype = dtypes[k].t;
+			found = 1;
+		}
+	if (!found)
+		return te_diag_set(d, f->path, 0, "tensor '%s': unsupported dtype '%.20s'",
+		                   e->string, dt->valuestring);
+	es = dtype_size(t->dtype);
+	if (cJSON_GetArraySize(sh) > EMB_ST_MAX_DIMS)
+		return te_diag_set(d, f->path, 0, "tensor '%s': %d dimensions", e->string,
+		                   cJSON_GetArraySize(sh));
+	t->nelem = 1;
+	for (x = sh->child; x; x = x->next) {
+		double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
+
+		if (v < 0 || v != (double)(uint64_t)v || v > 9.0e15)
+			return te_diag_set(d, f->path, 0, "tensor '%s': bad shape", e->string);
+		t->shape[t->ndim++] = (uint64_t)v;
+		if (t->shape[t->ndim - 1] && t->nelem > UINT64_MAX / 16 / t->shape[t->ndim - 1])
+			return te_diag_set(d, f->path, 0, "tensor '%s': shape too large", e->string);
+		t->nelem *= t->shape[t->ndim - 1];
+	}
+	{
+		double b = cJSON_IsNumber(of->child) ? of->child->valuedouble : -1,
+		       en = cJSON_IsNumber(of->child->next) ? of->child->next->valuedouble
+		                                            : -1;
+
+		if (b < 0 || en < 0 || b > 1.8e19 || en > 1.8e19 ||
+		    b != (double)(uint64_t)b || en != (double)(uint64_t)en)
+			return te_diag_set(d, f->path, 0, "tensor '%s': bad data_offsets", e->string);
+		*ob = (uint64_t)b;
+		*oe = (uint64_t)en;
+	}
+	bytes = t->nelem * es;
+	if (*ob > *oe || *oe > dsize)
+		return te_diag_set(d, f->path, 0, "tensor '%s': data_offsets [%llu, %llu] lie "
+		                   "outside the %llu bytes of data (file truncated or header "
+		                   "wrong)", e->string, (unsigned long long)*ob,
+		                   (unsigned long long)*oe, (unsigned long long)dsize);
+	if (*oe - *ob != bytes)
+		return te_diag_set(d, f->path, 0, "tensor '%s': shape and dtype %s need %llu "
+		                   "bytes, data_offsets give %llu", e->string, dt->valuestring,
+		                   (unsigned long long)bytes, (unsigned long long)(*oe - *ob));
+	t->data = data + *ob;
+	t->nbytes = (size_t)bytes;
+	t->file = f->path;
+	return 0;
+}
+
 /* Parse and check one file's header, appending its tensors to s. */
 static int
-parse_file(st_set *s, st_file *f, te_diag *d)
+parse_file(emb_st_set *s, emb_st_file *f, te_diag *d)
 {
 	uint64_t hlen, dsize;
 	const unsigned char *data;
@@ -149,7 +216,7 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		return te_diag_set(d, f->path, 0, "not a safetensors file: %zu bytes, shorter "
 		                   "than the 8-byte header length", f->size);
 	memcpy(&hlen, f->map, 8); /* little-endian hosts only (x86-64, aarch64) */
-	if (hlen > ST_MAX_HEADER || hlen > f->size - 8)
+	if (hlen > EMB_ST_MAX_HEADER || hlen > f->size - 8)
 		return te_diag_set(d, f->path, 0, "not a safetensors file: header length "
 		                   "%llu is absurd for a file of %zu bytes",
 		                   (unsigned long long)hlen, f->size);
@@ -172,13 +239,8 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 	}
 	nspan = 0;
 	for (e = root->child; e; e = e->next) {
-		cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype"),
-		      *sh = cJSON_GetObjectItemCaseSensitive(e, "shape"),
-		      *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets"), *x;
-		st_tensor t = {0};
-		size_t k, es;
-		uint64_t ob, oe, bytes;
-		int found = 0;
+		emb_st_tensor t = {0};
+		uint64_t ob = 0, oe = 0;
 
 		if (!e->string) {
 			te_diag_set(d, f->path, 0, "safetensors header: entry without a name");
@@ -186,73 +248,8 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		}
 		if (strcmp(e->string, "__metadata__") == 0)
 			continue;
-		if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) ||
-		    cJSON_GetArraySize(of) != 2) {
-			te_diag_set(d, f->path, 0, "tensor '%s': header entry lacks dtype, shape "
-			            "or data_offsets", e->string);
+		if (parse_entry(e, f, data, dsize, &t, &ob, &oe, d) < 0)
 			goto out;
-		}
-		for (k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
-			if (strcmp(dt->valuestring, dtypes[k].name) == 0) {
-				t.dtype = dtypes[k].t;
-				found = 1;
-			}
-		if (!found) {
-			te_diag_set(d, f->path, 0, "tensor '%s': unsupported dtype '%.20s'",
-			            e->string, dt->valuestring);
-			goto out;
-		}
-		es = dtype_size(t.dtype);
-		if (cJSON_GetArraySize(sh) > ST_MAX_DIMS) {
-			te_diag_set(d, f->path, 0, "tensor '%s': %d dimensions", e->string,
-			            cJSON_GetArraySize(sh));
-			goto out;
-		}
-		t.nelem = 1;
-		for (x = sh->child; x; x = x->next) {
-			double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
-
-			if (v < 0 || v != (double)(uint64_t)v || v > 9.0e15) {
-				te_diag_set(d, f->path, 0, "tensor '%s': bad shape", e->string);
-				goto out;
-			}
-			t.shape[t.ndim++] = (uint64_t)v;
-			if (t.shape[t.ndim - 1] && t.nelem > UINT64_MAX / 16 / t.shape[t.ndim - 1]) {
-				te_diag_set(d, f->path, 0, "tensor '%s': shape too large", e->string);
-				goto out;
-			}
-			t.nelem *= t.shape[t.ndim - 1];
-		}
-		{
-			double b = cJSON_IsNumber(of->child) ? of->child->valuedouble : -1,
-			       en = cJSON_IsNumber(of->child->next) ? of->child->next->valuedouble
-			                                            : -1;
-
-			if (b < 0 || en < 0 || b > 1.8e19 || en > 1.8e19 ||
-			    b != (double)(uint64_t)b || en != (double)(uint64_t)en) {
-				te_diag_set(d, f->path, 0, "tensor '%s': bad data_offsets", e->string);
-				goto out;
-			}
-			ob = (uint64_t)b;
-			oe = (uint64_t)en;
-		}
-		bytes = t.nelem * es;
-		if (ob > oe || oe > dsize) {
-			te_diag_set(d, f->path, 0, "tensor '%s': data_offsets [%llu, %llu] lie "
-			            "outside the %llu bytes of data (file truncated or header "
-			            "wrong)", e->string, (unsigned long long)ob,
-			            (unsigned long long)oe, (unsigned long long)dsize);
-			goto out;
-		}
-		if (oe - ob != bytes) {
-			te_diag_set(d, f->path, 0, "tensor '%s': shape and dtype %s need %llu "
-			            "bytes, data_offsets give %llu", e->string, dt->valuestring,
-			            (unsigned long long)bytes, (unsigned long long)(oe - ob));
-			goto out;
-		}
-		t.data = data + ob;
-		t.nbytes = (size_t)bytes;
-		t.file = f->path;
 		t.name = strdup(e->string);
 		if (!t.name)
 			goto oom;
@@ -262,7 +259,7 @@ parse_file(st_set *s, st_file *f, te_diag *d)
 		nspan++;
 		if (s->n == s->cap) {
 			size_t nc = s->cap ? s->cap * 2 : 64;
-			st_tensor *nt = realloc(s->t, nc * sizeof *nt);
+			emb_st_tensor *nt = realloc(s->t, nc * sizeof *nt);
 
 			if (!nt) {
 				free(t.name);
@@ -296,9 +293,9 @@ out:
 }
 
 static int
-map_file(st_set *s, const char *path, te_diag *d)
+map_file(emb_st_set *s, const char *path, te_diag *d)
 {
-	st_file *f, *nf;
+	emb_st_file *f, *nf;
 	struct stat st;
 	int fd;
 
@@ -335,7 +332,7 @@ map_file(st_set *s, const char *path, te_diag *d)
 }
 
 static int
-finish(st_set *s, te_diag *d)
+finish(emb_st_set *s, te_diag *d)
 {
 	s->sorted = malloc((s->n ? s->n : 1) * sizeof *s->sorted);
 	if (!s->sorted)
@@ -350,26 +347,26 @@ finish(st_set *s, te_diag *d)
 	return 0;
 }
 
-st_set *
-st_open(const char *path, te_diag *d)
+emb_st_set *
+emb_st_open(const char *path, te_diag *d)
 {
-	st_set *s = calloc(1, sizeof *s);
+	emb_st_set *s = calloc(1, sizeof *s);
 
 	if (!s) {
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
 	}
 	if (map_file(s, path, d) < 0 || finish(s, d) < 0) {
-		st_close(s);
+		emb_st_close(s);
 		return NULL;
 	}
 	return s;
 }
 
-st_set *
-st_open_index(const char *index_path, te_diag *d)
+emb_st_set *
+emb_st_open_index(const char *index_path, te_diag *d)
 {
-	st_set *s = NULL;
+	emb_st_set *s = NULL;
 	cJSON *root = NULL, *wm, *e;
 	char *text = NULL, *dir = NULL, *slash;
 	char **shards = NULL;
@@ -463,7 +460,7 @@ st_open_index(const char *index_path, te_diag *d)
 		goto fail;
 	/* every tensor the index names must be in the shard it names */
 	for (e = wm->child; e; e = e->next) {
-		const st_tensor *t = st_find(s, e->string);
+		const emb_st_tensor *t = emb_st_find(s, e->string);
 
 		if (!t) {
 			te_diag_set(d, index_path, 0, "tensor '%s' is in the index but not in "
@@ -475,7 +472,7 @@ st_open_index(const char *index_path, te_diag *d)
 oom:
 	te_diag_set(d, index_path, 0, "out of memory");
 fail:
-	st_close(s);
+	emb_st_close(s);
 	s = NULL;
 done:
 	fclose(fp);
@@ -487,7 +484,7 @@ done:
 }
 
 void
-st_close(st_set *s)
+emb_st_close(emb_st_set *s)
 {
 	if (!s)
 		return;
@@ -507,8 +504,8 @@ st_close(st_set *s)
 	free(s);
 }
 
-const st_tensor *
-st_find(const st_set *s, const char *name)
+const emb_st_tensor *
+emb_st_find(const emb_st_set *s, const char *name)
 {
 	size_t lo = 0, hi = s->n;
 
@@ -528,24 +525,24 @@ st_find(const st_set *s, const char *name)
 	return NULL;
 }
 
-size_t st_count(const st_set *s) { return s->n; }
-const st_tensor *st_at(const st_set *s, size_t i) { return &s->t[i]; }
-size_t st_converted_bytes(const st_set *s) { return s->conv_bytes; }
+size_t emb_st_count(const emb_st_set *s) { return s->n; }
+const emb_st_tensor *emb_st_at(const emb_st_set *s, size_t i) { return &s->t[i]; }
+size_t emb_st_converted_bytes(const emb_st_set *s) { return s->conv_bytes; }
 
 const float *
-st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
+emb_st_f32_any(emb_st_set *s, const emb_st_tensor *t, te_diag *d)
 {
 	float *out;
 
-	if (t->dtype == ST_F32 && ((uintptr_t)t->data & 3) == 0)
+	if (t->dtype == EMB_ST_F32 && ((uintptr_t)t->data & 3) == 0)
 		return (const float *)t->data;
 	for (size_t i = 0; i < s->nconv; i++)
 		if (s->conv[i].t == t)
 			return s->conv[i].data;
-	if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16 &&
-	    t->dtype != ST_F64 && t->dtype != ST_I8) {
+	if (t->dtype != EMB_ST_F32 && t->dtype != EMB_ST_F16 && t->dtype != EMB_ST_BF16 &&
+	    t->dtype != EMB_ST_F64 && t->dtype != EMB_ST_I8) {
 		te_diag_set(d, t->file, 0, "tensor '%s' has dtype %s, expected a float type "
-		            "(F32, F16, BF16)", t->name, st_dtype_name(t->dtype));
+		            "(F32, F16, BF16)", t->name, emb_st_dtype_name(t->dtype));
 		return NULL;
 	}
 	if (t->nelem > SIZE_MAX / sizeof(float)) {
@@ -561,25 +558,25 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 		const unsigned char *p = t->data + i * dtype_size(t->dtype);
 
 		switch (t->dtype) {
-		case ST_F32:
+		case EMB_ST_F32:
 			memcpy(&out[i], p, 4);
 			break;
-		case ST_F16:
-		case ST_BF16: {
+		case EMB_ST_F16:
+		case EMB_ST_BF16: {
 			uint16_t h;
 
 			memcpy(&h, p, 2);
-			out[i] = t->dtype == ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
+			out[i] = t->dtype == EMB_ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
 			break;
 		}
-		case ST_F64: {
+		case EMB_ST_F64: {
 			double x;
 
 			memcpy(&x, p, 8);
 			out[i] = (float)x;
 			break;
 		}
-		case ST_I8:
+		case EMB_ST_I8:
 			out[i] = (float)(int8_t)*p;
 			break;
 		default:
@@ -588,7 +585,7 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 	}
 	if (s->nconv == s->convcap) {
 		size_t nc = s->convcap ? s->convcap * 2 : 32;
-		st_conv *n2 = realloc(s->conv, nc * sizeof *n2);
+		emb_st_conv *n2 = realloc(s->conv, nc * sizeof *n2);
 
 		if (!n2) {
 			free(out);
@@ -606,9 +603,9 @@ st_f32_any(st_set *s, const st_tensor *t, te_diag *d)
 }
 
 const float *
-st_f32(st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
+emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
 {
-	const st_tensor *t = st_find(s, name);
+	const emb_st_tensor *t = emb_st_find(s, name);
 	int skip = 0;
 
 	if (!t) {
@@ -623,12 +620,12 @@ st_f32(st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
 	for (int i = 0; i < ndim; i++)
 		if (t->shape[i + skip] != want[i])
 			goto bad;
-	if (t->dtype == ST_I8 || t->dtype == ST_F64) {
+	if (t->dtype == EMB_ST_I8 || t->dtype == EMB_ST_F64) {
 		te_diag_set(d, t->file, 0, "tensor '%s' has dtype %s, expected F32, F16 or "
-		            "BF16", name, st_dtype_name(t->dtype));
+		            "BF16", name, emb_st_dtype_name(t->dtype));
 		return NULL;
 	}
-	return st_f32_any(s, t, d);
+	return emb_st_f32_any(s, t, d);
 bad: {
 	char got[160] = "", exp[160] = "";
 	size_t gl = 0, el = 0;

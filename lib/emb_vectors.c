@@ -4,12 +4,41 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cJSON.h>
-
 #include "emb_int.h"
 
-/* names[id] for every id of a tokenizer.json (model.vocab and added_tokens)
- * or a vocab.txt (one token per line).  Returns the count or -1. */
+/* names[id] for every id of a tokenizer (its vocabulary and added tokens;
+ * NULL for an unused id).  Returns the count or -1. */
+static long
+tok_names(const char *path, char ***out, te_diag *d)
+{
+	te_tok *t = te_tok_load(path, d);
+	char **names;
+	size_t n;
+
+	if (!t)
+		return -1;
+	n = te_tok_vocab_size(t);
+	names = calloc(n ? n : 1, sizeof *names);
+	for (size_t i = 0; names && i < n; i++) {
+		size_t len;
+		const char *s = te_tok_piece(t, (int32_t)i, &len);
+
+		if (s && !(names[i] = strndup(s, len))) {
+			for (size_t k = 0; k < i; k++)
+				free(names[k]);
+			free(names);
+			names = NULL;
+		}
+	}
+	te_tok_free(t);
+	if (!names)
+		return te_diag_set(d, path, 0, "out of memory");
+	*out = names;
+	return (long)n;
+}
+
+/* names[id] for every id of a vocab.txt (one token per line) or of any
+ * file te_tok_load reads.  Returns the count or -1. */
 static long
 vocab_names(const char *path, char ***out, te_diag *d)
 {
@@ -47,71 +76,7 @@ vocab_names(const char *path, char ***out, te_diag *d)
 		*out = names;
 		return (long)n;
 	}
-	{
-		cJSON *j = emb_json_load(path, d), *model, *vocab, *e, *at;
-		size_t cap = 0;
-
-		if (!j)
-			return -1;
-		model = cJSON_GetObjectItemCaseSensitive(j, "model");
-		vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-		at = cJSON_GetObjectItemCaseSensitive(j, "added_tokens");
-		if (!vocab) {
-			cJSON_Delete(j);
-			return te_diag_set(d, path, 0, "no model.vocab in the tokenizer file");
-		}
-#define PUT(id, str) do { \
-		size_t id_ = (id); \
-		if (id_ >= cap) { \
-			size_t nc = cap ? cap : 1024; \
-			char **nn; \
-			while (nc <= id_) \
-				nc *= 2; \
-			nn = realloc(names, nc * sizeof *nn); \
-			if (!nn) \
-				goto oom; \
-			memset(nn + cap, 0, (nc - cap) * sizeof *nn); \
-			names = nn; \
-			cap = nc; \
-		} \
-		if (!names[id_] && !(names[id_] = strdup(str))) \
-			goto oom; \
-		if (id_ + 1 > n) \
-			n = id_ + 1; \
-	} while (0)
-		if (cJSON_IsArray(vocab)) {
-			size_t i = 0;
-
-			cJSON_ArrayForEach(e, vocab) {
-				if (cJSON_IsArray(e) && cJSON_IsString(e->child))
-					PUT(i, e->child->valuestring);
-				i++;
-			}
-		} else {
-			cJSON_ArrayForEach(e, vocab) {
-				if (cJSON_IsNumber(e) && e->valuedouble >= 0 && e->valuedouble < (1 << 26))
-					PUT((size_t)e->valuedouble, e->string);
-			}
-		}
-		cJSON_ArrayForEach(e, at) {
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id"),
-			            *c = cJSON_GetObjectItemCaseSensitive(e, "content");
-
-			if (cJSON_IsNumber(id) && cJSON_IsString(c) && id->valuedouble >= 0 &&
-			    id->valuedouble < (1 << 26))
-				PUT((size_t)id->valuedouble, c->valuestring);
-		}
-#undef PUT
-		cJSON_Delete(j);
-		*out = names;
-		return (long)n;
-oom:
-		cJSON_Delete(j);
-		for (size_t i = 0; i < cap; i++)
-			free(names ? names[i] : NULL);
-		free(names);
-		return te_diag_set(d, path, 0, "out of memory");
-	}
+	return tok_names(path, out, d);
 }
 
 te_emb *
@@ -119,16 +84,17 @@ te_emb_load_vectors(const char *vectors, const char *tokenizer, int unk_zero, te
 {
 	te_emb *m = NULL;
 	te_vecs *v = NULL;
-	char **names = NULL, *tokpath = NULL;
+	char **names = NULL, *tokpath = NULL, *dir;
 	long n;
 	size_t dim;
 
-	tokpath = te_model_file(tokenizer, "tokenizer.json");
+	dir = te_model_resolve(tokenizer, d);
+	if (!dir)
+		return NULL;
+	tokpath = te_model_file(dir, "tokenizer.json");
 	if (!tokpath)
-		tokpath = te_model_file(tokenizer, "vocab.txt");
-	if (!tokpath)
-		tokpath = strdup(tokenizer);
-	n = vocab_names(tokpath, &names, d);
+		tokpath = te_model_file(dir, "vocab.txt");
+	n = vocab_names(tokpath ? tokpath : dir, &names, d);
 	if (n < 0)
 		goto out;
 	v = te_vecs_load(vectors, TE_VEC_FORMAT_AUTO, d);
@@ -180,6 +146,7 @@ out:
 			free(names[i]);
 	free(names);
 	free(tokpath);
+	free(dir);
 	te_vecs_free(v);
 	return m;
 }

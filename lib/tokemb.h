@@ -178,6 +178,11 @@ int te_vec_write_tevec_header(FILE *fp, uint64_t rows, uint64_t dim,
                               uint64_t keys_size, uint32_t flags);
 int te_vec_write_tevec_row(FILE *fp, const float *x, size_t dim);
 int te_vec_write_tevec_key(FILE *fp, const char *key);
+/* The token-vector stream (emb-token -b): its header once, then each
+ * document as a u32 token count and rows * dim floats (rows < 2^32).
+ * te_vecstream_next_doc reads it back.  Return 0, or -1 on a write error. */
+int te_vec_write_tokens_header(FILE *fp, size_t dim);
+int te_vec_write_tokens_doc(FILE *fp, const float *x, size_t rows, size_t dim);
 
 /* Streaming reader of vectors or token vectors, text or TEVEC, detected from
  * the first bytes.  For text, each record is a line; an empty line ends a
@@ -289,6 +294,9 @@ int te_tok_byte_fallback(const te_tok *t);
 const char *te_tok_name(const te_tok *t);
 /* The model's truncation length (tokenizer.json "truncation"), or -1. */
 long te_tok_max_length(const te_tok *t);
+/* Id of the added token (tokenizer.json added_tokens, special or not;
+ * tiktoken specials) whose content is that string, or -1. */
+int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);
 
 /* ----------------------------------------------------------- tok-show */
 /* How tok-show turns an encoding into what is displayed.  An encoding
@@ -405,9 +413,11 @@ enum {
 	TE_EMB_STATIC = 1,      /* the input embedding rows, not the encoder */
 };
 
+/* path is a model directory, a file or a model name (te_model_resolve). */
 te_emb *te_emb_load(const char *path, int flags, te_diag *d);
 /* A static model from a word-vector file (any te_vecs_load format) and a
- * tokenizer.json (or vocab.txt) that names each id: row of id = the vector
+ * tokenizer (a model directory or name holding tokenizer.json or vocab.txt,
+ * or any file te_tok_load reads) that names each id: row of id = the vector
  * of its token string; ids whose token has no vector are an error unless
  * unk_zero is set (then they are zero vectors). */
 te_emb *te_emb_load_vectors(const char *vectors, const char *tokenizer, int unk_zero,
@@ -425,12 +435,16 @@ const char *te_emb_arch(const te_emb *m);
 /* The id that ends a segment ([SEP], </s>), or -1 when unknown.  BERT token
  * types switch to 1 after the first one when another follows. */
 int32_t te_emb_sep_id(const te_emb *m);
-/* Model2Vec models: the unknown-token id, which Model2Vec drops before
- * pooling, or -1; and the number of ids it keeps (512), or 0 for other
- * models.  emb-token applies both, so that its output pools to what
- * StaticModel.encode gives. */
-int32_t te_emb_drop_id(const te_emb *m);
-size_t te_emb_keep_tokens(const te_emb *m);
+/* Fit one document's ids (*n of them, changed in place) to what the model
+ * takes.  Model2Vec models drop their unknown-token id and keep the first
+ * 512 ids, as StaticModel.encode does, so that the token vectors pool to
+ * its result.  Every id must be below te_emb_vocab.  A document longer than
+ * the limit (te_emb_max_tokens, or max_tokens when lower; 0: the model's)
+ * is an error unless truncate is set: then the first ids are kept, and the
+ * closing separator (te_emb_sep_id) stays last, as tokenizers truncate.
+ * Returns 0, or -1 with d filled (no file or line: the caller knows them). */
+int te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens,
+               int truncate, te_diag *d);
 /* Threads for matrix products and attention (default 1). */
 void te_emb_set_threads(te_emb *m, int n);
 
@@ -469,6 +483,7 @@ void te_l2_normalize(float *x, size_t dim);
  * sentence-transformers uses), Dense modules (safetensors weights) and
  * Normalize.  A directory without modules.json gives mean pooling. */
 typedef struct te_pipeline te_pipeline;
+/* dir may be a model name (te_model_resolve). */
 te_pipeline *te_pipeline_load(const char *dir, te_diag *d);
 /* Configure the pipeline by hand: one pooling mode, then L2 when normalize. */
 te_pipeline *te_pipeline_new(te_pool_mode mode, int normalize);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 struct te_vecs {
 	size_t rows, dim;
@@ -23,18 +24,6 @@ struct te_vecs {
 	uint32_t *hidx;
 	size_t hcap;
 };
-
-static uint64_t
-hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 long
 te_parse_floats(const char *s, size_t len, float **x, size_t *cap, te_diag *d)
@@ -140,7 +129,7 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 		/* the first occurrence of a key wins, as in gensim */
 		for (size_t i = 0; i < v->rows; i++) {
 			const char *k = v->keys[i];
-			size_t kl = strlen(k), h = hash_bytes(k, kl) & (cap - 1);
+			size_t kl = strlen(k), h = ut_hash(k, kl) & (cap - 1);
 
 			while (v->hidx[h]) {
 				if (strcmp(v->keys[v->hidx[h] - 1], k) == 0)
@@ -151,7 +140,7 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 				v->hidx[h] = (uint32_t)i + 1;
 		}
 	}
-	for (size_t h = hash_bytes(key, len) & (v->hcap - 1); v->hidx[h];
+	for (size_t h = ut_hash(key, len) & (v->hcap - 1); v->hidx[h];
 	     h = (h + 1) & (v->hcap - 1)) {
 		const char *k = v->keys[v->hidx[h] - 1];
 
@@ -159,22 +148,6 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 			return (long)v->hidx[h] - 1;
 	}
 	return -1;
-}
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t nc = *cap ? *cap : 1024;
-	while (nc < need)
-		nc *= 2;
-	void *np = realloc(*p, nc * elem);
-	if (!np)
-		return -1;
-	*p = np;
-	*cap = nc;
-	return 0;
 }
 
 static te_vecs *
@@ -315,7 +288,7 @@ load_w2v_bin(const char *path, FILE *fp, te_diag *d)
 			;
 		koffs[r] = klen;
 		while (c != EOF && c != ' ') {
-			if (grow((void **)&v->keybuf, &kcap, klen + 2, 1) < 0)
+			if (ut_grow((void **)&v->keybuf, &kcap, klen + 2, 1) < 0)
 				goto oom;
 			v->keybuf[klen++] = (char)c;
 			c = getc(fp);
@@ -325,7 +298,7 @@ load_w2v_bin(const char *path, FILE *fp, te_diag *d)
 			            rows, r);
 			goto fail;
 		}
-		if (grow((void **)&v->keybuf, &kcap, klen + 1, 1) < 0)
+		if (ut_grow((void **)&v->keybuf, &kcap, klen + 1, 1) < 0)
 			goto oom;
 		v->keybuf[klen++] = '\0';
 		if (fread(v->data + (size_t)r * (size_t)dim, sizeof(float), (size_t)dim, fp) !=
@@ -434,12 +407,12 @@ load_text(const char *path, FILE *fp, te_diag *d)
 			te_diag_set(d, path, ln, "no components");
 			goto fail;
 		}
-		if (grow((void **)&v->data, &dcap, (v->rows + 1) * v->dim, sizeof(float)) < 0)
+		if (ut_grow((void **)&v->data, &dcap, (v->rows + 1) * v->dim, sizeof(float)) < 0)
 			goto oom;
 		memcpy(v->data + v->rows * v->dim, x, v->dim * sizeof(float));
 		if (keyed) {
-			if (grow((void **)&v->keybuf, &kcap, klen + ks + 1, 1) < 0 ||
-			    grow((void **)&koffs, &ocap, v->rows + 1, sizeof *koffs) < 0)
+			if (ut_grow((void **)&v->keybuf, &kcap, klen + ks + 1, 1) < 0 ||
+			    ut_grow((void **)&koffs, &ocap, v->rows + 1, sizeof *koffs) < 0)
 				goto oom;
 			koffs[v->rows] = klen;
 			memcpy(v->keybuf + klen, line, ks);
@@ -645,6 +618,22 @@ te_vec_write_tevec_key(FILE *fp, const char *key)
 	return fwrite_unlocked(key, 1, n, fp) == n ? 0 : -1;
 }
 
+int
+te_vec_write_tokens_header(FILE *fp, size_t dim)
+{
+	return te_vec_write_tevec_header(fp, TE_VEC_ROWS_STREAM, dim, 0, TE_VEC_FLAG_TOKENS);
+}
+
+int
+te_vec_write_tokens_doc(FILE *fp, const float *x, size_t rows, size_t dim)
+{
+	uint32_t c = (uint32_t)rows;
+
+	if (rows > UINT32_MAX || fwrite_unlocked(&c, 4, 1, fp) != 1)
+		return -1;
+	return fwrite_unlocked(x, sizeof *x, rows * dim, fp) == rows * dim ? 0 : -1;
+}
+
 /* ----------------------------------------------------------- streams */
 
 struct te_vecstream {
@@ -809,7 +798,7 @@ te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
 			if (got != 4)
 				return te_diag_set(d, s->name, 0, "truncated token-vector stream");
 		}
-		if (grow((void **)&s->buf, &s->cap, (size_t)cnt * s->dim + 1,
+		if (ut_grow((void **)&s->buf, &s->cap, (size_t)cnt * s->dim + 1,
 		         sizeof(float)) < 0)
 			return te_diag_set(d, s->name, 0, "out of memory");
 		got = fread(s->buf, sizeof(float), (size_t)cnt * s->dim, s->fp);
@@ -854,7 +843,7 @@ te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
 		if ((size_t)k != s->dim)
 			return te_diag_set(d, s->name, te_vecstream_lineno(s),
 			                   "%ld components, expected %zu", k, s->dim);
-		if (grow((void **)&s->buf, &s->cap, (n + 1) * s->dim, sizeof(float)) < 0)
+		if (ut_grow((void **)&s->buf, &s->cap, (n + 1) * s->dim, sizeof(float)) < 0)
 			return te_diag_set(d, s->name, te_vecstream_lineno(s), "out of memory");
 		memcpy(s->buf + n * s->dim, s->x, s->dim * sizeof(float));
 		n++;
