@@ -986,56 +986,6 @@ tk_cache_load(const char *file, const char *name, int kind)
 	return t;
 }
 
-static int
-in_map(const te_tok *t, const void *p)
-{
-	const char *b = t->cmap;
-
-	return p && (const char *)p >= b && (const char *)p < b + t->cmap_len;
-}
-
-void
-tk_cache_unmap(te_tok *t)
-{
-	size_t i;
-
-	if (!t->cmap)
-		return;
-	if (in_map(t, t->piece_n))
-		t->piece_n = NULL;
-	if (in_map(t, t->bytes_n))
-		t->bytes_n = NULL;
-	if (in_map(t, t->special))
-		t->special = NULL;
-	t->cpoff = t->cboff = NULL;
-	t->cpool = NULL;
-	t->cpool_n = 0;
-	for (i = 0; i < t->nadded; i++)
-		if (in_map(t, t->added[i].s))
-			t->added[i].s = NULL;
-	if (t->bpe.fast && in_map(t, t->bpe.fast->r2))
-		t->bpe.fast->r2 = NULL;
-	if (t->bpe.fast && in_map(t, t->bpe.fast->m2))
-		t->bpe.fast->m2 = NULL;
-	if (in_map(t, t->bpe.vocab.slot))
-		memset(&t->bpe.vocab, 0, sizeof t->bpe.vocab);
-	if (in_map(t, t->bpe.merges.key))
-		memset(&t->bpe.merges, 0, sizeof t->bpe.merges);
-	if (in_map(t, t->wp.vocab.slot))
-		memset(&t->wp.vocab, 0, sizeof t->wp.vocab);
-	if (in_map(t, t->added_map.slot))
-		memset(&t->added_map, 0, sizeof t->added_map);
-	if (in_map(t, t->trie_raw.edge.key))
-		memset(&t->trie_raw.edge, 0, sizeof t->trie_raw.edge);
-	if (in_map(t, t->trie_raw.term))
-		t->trie_raw.term = NULL;
-	munmap(t->cmap, t->cmap_len);
-	free(t->cpath);
-	t->cpath = NULL;
-	t->cmap = NULL;
-	t->cmap_len = 0;
-}
-
 int
 tk_cache_reseal(const char *path)
 {
