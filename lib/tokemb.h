@@ -287,6 +287,10 @@ int te_tok_byte_level(const te_tok *t);
 int te_tok_byte_fallback(const te_tok *t);
 /* A short name: the directory or file name.  Points into t. */
 const char *te_tok_name(const te_tok *t);
+/* The name tok-show shows t under: te_tok_name, except that a file with a
+ * generic name (tokenizer.json, tokenizer.model) is named after its
+ * directory, as llama2/tokenizer.model is "llama2".  Points into t. */
+const char *te_tok_display_name(const te_tok *t);
 /* The model's truncation length (tokenizer.json "truncation"), or -1. */
 long te_tok_max_length(const te_tok *t);
 

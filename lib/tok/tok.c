@@ -38,15 +38,46 @@ is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
+/* te_tok_display_name of t, loaded from path (as resolved).  malloc'd. */
+static char *
+display_name(const te_tok *t, const char *path)
+{
+	const char *n = te_tok_name(t), *end, *start;
+	char *r;
+
+	if (!n || (strncmp(n, "tokenizer.", 10) != 0 &&
+	           strncmp(n, "original_tokenizer.", 19) != 0) ||
+	    !(end = strrchr(path, '/')))
+		return strdup(n ? n : path);
+	while (end > path && end[-1] == '/')
+		end--;
+	for (start = end; start > path && start[-1] != '/'; start--)
+		;
+	if (end == start || (end - start == 1 && *start == '.') ||
+	    (end - start == 2 && start[0] == '.' && start[1] == '.'))
+		return strdup(n);
+	r = malloc((size_t)(end - start) + 1);
+	if (r) {
+		memcpy(r, start, (size_t)(end - start));
+		r[end - start] = 0;
+	}
+	return r;
+}
+
 te_tok *
 te_tok_load(const char *path, te_diag *d)
 {
-	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want;
+	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want, *shown;
 	te_tok *t = NULL;
 	int rc = -1, kind;
 
 	if (!res)
 		return NULL;
+	if (!(shown = strdup(res))) {
+		free(res);
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
 	if (is_dir(res)) {
 		static const char *try[] = {"tokenizer.json", "tokenizer.model", "cl100k_base.tiktoken",
 		                            "o200k_base.tiktoken", NULL};
@@ -56,6 +87,7 @@ te_tok_load(const char *path, te_diag *d)
 			file = te_model_file(res, try[i]);
 		if (!file) {
 			te_diag_set(d, res, 0, "no tokenizer.json, tokenizer.model or .tiktoken file here");
+			free(shown);
 			free(res);
 			return NULL;
 		}
@@ -72,6 +104,7 @@ te_tok_load(const char *path, te_diag *d)
 		name = res;
 	}
 	if (!file) {
+		free(shown);
 		free(res);
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
@@ -106,12 +139,15 @@ te_tok_load(const char *path, te_diag *d)
 	if (!rc && skel)
 		tk_cache_save(t, file, kind, skel);	/* best effort: see tokemb(5) */
 out:
+	if (!rc && !(t->display = display_name(t, shown)))
+		rc = te_diag_set(d, path, 0, "out of memory");
 	if (rc) {
 		te_tok_free(t);
 		t = NULL;
 	}
 	free(skel);
 	free(file);
+	free(shown);
 	free(res);
 	return t;
 }
@@ -1153,6 +1189,12 @@ int
 te_tok_byte_fallback(const te_tok *t)
 {
 	return t->byte_fallback;
+}
+
+const char *
+te_tok_display_name(const te_tok *t)
+{
+	return t->display;
 }
 
 const char *

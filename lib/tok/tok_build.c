@@ -415,5 +415,6 @@ te_tok_free(te_tok *t)
 	tk_unigram_free(t->unigram);
 	tk_spm_free(t->spm);
 	free(t->name);
+	free(t->display);
 	free(t);
 }

@@ -12,8 +12,8 @@
  *   tok_util.c, tok_uni.c,     the area's base helpers
  *   spm_util.c
  *   ../util_str.c, ../util.c   the suite's base
- * show.c sits above tok.c (public calls only); the trainer (train*.c,
- * train_int.h) beside it. */
+ * show.c and tok_pool.c sit above tok.c (public calls only); the trainer
+ * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
 
@@ -228,6 +228,7 @@ typedef struct tk_arena {
 
 struct te_tok {
 	char *name;
+	char *display;                     /* te_tok_display_name */
 	tk_arena arena;
 	int mtype;
 	const char *algo;
