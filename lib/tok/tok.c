@@ -836,182 +836,252 @@ cleanup_spaces(ut_buf *b)
 	}
 }
 
+static int decode_step(const tk_dec *x, slist *in, slist *out);
+
+/* Sequence: each decoder in turn, on what the one before gave. */
 static int
-decode_step(const tk_dec *x, slist *in, slist *out)
+dec_seq(const tk_dec *x, slist *in, slist *out)
 {
-	size_t i, j;
-	ut_buf b = {0};
+	slist cur = *in, nxt = {0};
+	size_t i;
+
+	memset(in, 0, sizeof *in);
+	for (i = 0; i < x->nsub; i++) {
+		if (decode_step(x->sub[i], &cur, &nxt)) {
+			sl_free(&cur);
+			sl_free(&nxt);
+			return -1;
+		}
+		sl_free(&cur);
+		cur = nxt;
+		memset(&nxt, 0, sizeof nxt);
+	}
+	*out = cur;
+	return 0;
+}
+
+/* ByteLevel: every piece back to its bytes, joined, invalid UTF-8 made U+FFFD. */
+static int
+dec_bytelevel(slist *in, slist *out)
+{
+	ut_buf raw = {0}, b = {0};
+	size_t i;
 	int rc = 0;
 
-	switch (x->type) {
-	case TK_D_SEQ: {
-		slist cur = *in, nxt = {0};
+	for (i = 0; i < in->cnt && !rc; i++) {
+		char *tmp = malloc(in->n[i] + 1);
+		size_t n;
 
-		memset(in, 0, sizeof *in);
-		for (i = 0; i < x->nsub; i++) {
-			if (decode_step(x->sub[i], &cur, &nxt)) {
-				sl_free(&cur);
-				sl_free(&nxt);
-				return -1;
-			}
-			sl_free(&cur);
-			cur = nxt;
-			memset(&nxt, 0, sizeof nxt);
+		if (!tmp) {
+			ut_buf_release(&raw);
+			return -1;
 		}
-		*out = cur;
-		return 0;
+		if (!tk_unmap_bytes(in->s[i], in->n[i], tmp, &n))
+			rc = ut_buf_put(&raw, tmp, n);
+		else
+			rc = ut_buf_put(&raw, in->s[i], in->n[i]);
+		free(tmp);
 	}
-	case TK_D_BYTELEVEL: {
-		ut_buf raw = {0};
+	if (!rc)
+		rc = lossy(&b, raw.s ? raw.s : "", raw.n);
+	if (!rc)
+		rc = sl_push(out, b.s ? b.s : "", b.n);
+	ut_buf_release(&raw);
+	ut_buf_release(&b);
+	return rc;
+}
 
-		for (i = 0; i < in->cnt && !rc; i++) {
-			char *tmp = malloc(in->n[i] + 1);
-			size_t n;
+/* WordPiece: a piece with the prefix continues the word, others start one. */
+static int
+dec_wordpiece(const tk_dec *x, slist *in, slist *out)
+{
+	ut_buf b = {0};
+	size_t i, pn = strlen(x->prefix);
+	int rc = 0;
 
-			if (!tmp)
-				return -1;
-			if (!tk_unmap_bytes(in->s[i], in->n[i], tmp, &n))
-				rc = ut_buf_put(&raw, tmp, n);
-			else
-				rc = ut_buf_put(&raw, in->s[i], in->n[i]);
-			free(tmp);
-		}
-		if (!rc)
-			rc = lossy(&b, raw.s ? raw.s : "", raw.n);
-		if (!rc)
-			rc = sl_push(out, b.s ? b.s : "", b.n);
-		ut_buf_release(&raw);
-		break;
-	}
-	case TK_D_WORDPIECE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			size_t pn = strlen(x->prefix);
-
-			b.n = 0;
-			if (i && starts(in->s[i], in->n[i], x->prefix, pn))
-				rc = ut_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
-			else if (i)
-				rc = ut_buf_put(&b, " ", 1) || ut_buf_put(&b, in->s[i], in->n[i]);
-			else
-				rc = ut_buf_put(&b, in->s[i], in->n[i]);
-			if (!rc && !b.s)
-				rc = ut_buf_put(&b, "", 0);
-			if (!rc && x->cleanup)
-				cleanup_spaces(&b);
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_METASPACE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (starts(in->s[i] + j, in->n[i] - j, x->repl, (size_t)x->repl_n)) {
-					if (!(i == 0 && x->prepend))
-						rc = ut_buf_put(&b, " ", 1);
-					j += (size_t)x->repl_n;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_BYTEFALLBACK: {
-		ut_buf pend = {0};
-		size_t np = 0;
-
-		for (i = 0; i <= in->cnt && !rc; i++) {
-			int byte;
-
-			if (i < in->cnt && tk_is_byte_piece(in->s[i], in->n[i], &byte)) {
-				char c = (char)byte;
-
-				rc = ut_buf_put(&pend, &c, 1);
-				np++;
-				continue;
-			}
-			if (np) {
-				if (te_utf8_valid(pend.s, pend.n)) {
-					rc = sl_push(out, pend.s, pend.n);
-				} else {
-					for (j = 0; j < np && !rc; j++)
-						rc = sl_push(out, "\xef\xbf\xbd", 3);
-				}
-				pend.n = 0;
-				np = 0;
-			}
-			if (i < in->cnt && !rc)
-				rc = sl_push(out, in->s[i], in->n[i]);
-		}
-		ut_buf_release(&pend);
-		break;
-	}
-	case TK_D_FUSE:
-		rc = ut_buf_put(&b, "", 0);
-		for (i = 0; i < in->cnt && !rc; i++)
+	for (i = 0; i < in->cnt && !rc; i++) {
+		b.n = 0;
+		if (i && starts(in->s[i], in->n[i], x->prefix, pn))
+			rc = ut_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
+		else if (i)
+			rc = ut_buf_put(&b, " ", 1) || ut_buf_put(&b, in->s[i], in->n[i]);
+		else
 			rc = ut_buf_put(&b, in->s[i], in->n[i]);
+		if (!rc && !b.s)
+			rc = ut_buf_put(&b, "", 0);
+		if (!rc && x->cleanup)
+			cleanup_spaces(&b);
 		if (!rc)
 			rc = sl_push(out, b.s, b.n);
-		break;
-	case TK_D_STRIP:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			const char *s = in->s[i];
-			size_t a = 0, e = in->n[i], cn = x->content_n;
-			int k;
-
-			for (k = 0; k < x->start && a + cn <= e && cn && !memcmp(s + a, x->content, cn); k++)
-				a += cn;
-			for (k = 0; k < x->stop && e >= a + cn && cn && !memcmp(s + e - cn, x->content, cn); k++)
-				e -= cn;
-			rc = sl_push(out, s + a, e - a);
-		}
-		break;
-	case TK_D_REPLACE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (x->pat_n && starts(in->s[i] + j, in->n[i] - j, x->pat, x->pat_n)) {
-					rc = ut_buf_put(&b, x->content, x->content_n);
-					j += x->pat_n;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_BPE:	/* BPEDecoder: the suffix marks a word end */
-		for (i = 0; i < in->cnt && !rc; i++) {
-			size_t sn = strlen(x->prefix);
-
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (sn && starts(in->s[i] + j, in->n[i] - j, x->prefix, sn)) {
-					rc = ut_buf_put(&b, i + 1 < in->cnt ? " " : "", i + 1 < in->cnt);
-					j += sn;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	default:
-		for (i = 0; i < in->cnt && !rc; i++)
-			rc = sl_push(out, in->s[i], in->n[i]);
 	}
 	ut_buf_release(&b);
 	return rc;
+}
+
+/* In each piece, every occurrence of pat becomes what rep(i) says:
+ * Metaspace, Replace and BPEDecoder differ only there. */
+static int
+dec_each(const tk_dec *x, slist *in, slist *out, const char *pat, size_t pn,
+         const char *(*rep)(const tk_dec *x, const slist *in, size_t i, size_t *n))
+{
+	ut_buf b = {0};
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < in->cnt && !rc; i++) {
+		b.n = 0;
+		rc = ut_buf_put(&b, "", 0);
+		for (j = 0; j < in->n[i] && !rc;) {
+			if (pn && starts(in->s[i] + j, in->n[i] - j, pat, pn)) {
+				size_t rn;
+				const char *r = rep(x, in, i, &rn);
+
+				rc = ut_buf_put(&b, r, rn);
+				j += pn;
+			} else {
+				rc = ut_buf_put(&b, in->s[i] + j, 1);
+				j++;
+			}
+		}
+		if (!rc)
+			rc = sl_push(out, b.s, b.n);
+	}
+	ut_buf_release(&b);
+	return rc;
+}
+
+/* Metaspace: the replacement is a space, but at the start of the first
+ * piece when the encoder prepended it. */
+static const char *
+rep_metaspace(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)in;
+	*n = !(i == 0 && x->prepend);
+	return " ";
+}
+
+static const char *
+rep_replace(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)in;
+	(void)i;
+	*n = x->content_n;
+	return x->content;
+}
+
+/* BPEDecoder: the suffix marks a word end, a space unless it is the last piece. */
+static const char *
+rep_bpe(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)x;
+	*n = i + 1 < in->cnt;
+	return i + 1 < in->cnt ? " " : "";
+}
+
+/* ByteFallback: runs of <0xXX> pieces become their bytes when those are
+ * UTF-8, else one U+FFFD each. */
+static int
+dec_bytefallback(slist *in, slist *out)
+{
+	ut_buf pend = {0};
+	size_t i, j, np = 0;
+	int rc = 0;
+
+	for (i = 0; i <= in->cnt && !rc; i++) {
+		int byte;
+
+		if (i < in->cnt && tk_is_byte_piece(in->s[i], in->n[i], &byte)) {
+			char c = (char)byte;
+
+			rc = ut_buf_put(&pend, &c, 1);
+			np++;
+			continue;
+		}
+		if (np) {
+			if (te_utf8_valid(pend.s, pend.n)) {
+				rc = sl_push(out, pend.s, pend.n);
+			} else {
+				for (j = 0; j < np && !rc; j++)
+					rc = sl_push(out, "\xef\xbf\xbd", 3);
+			}
+			pend.n = 0;
+			np = 0;
+		}
+		if (i < in->cnt && !rc)
+			rc = sl_push(out, in->s[i], in->n[i]);
+	}
+	ut_buf_release(&pend);
+	return rc;
+}
+
+/* Fuse: all pieces as one. */
+static int
+dec_fuse(slist *in, slist *out)
+{
+	ut_buf b = {0};
+	size_t i;
+	int rc = ut_buf_put(&b, "", 0);
+
+	for (i = 0; i < in->cnt && !rc; i++)
+		rc = ut_buf_put(&b, in->s[i], in->n[i]);
+	if (!rc)
+		rc = sl_push(out, b.s, b.n);
+	ut_buf_release(&b);
+	return rc;
+}
+
+/* Strip: up to start copies of content off the front of each piece, up
+ * to stop off its end. */
+static int
+dec_strip(const tk_dec *x, slist *in, slist *out)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < in->cnt && !rc; i++) {
+		const char *s = in->s[i];
+		size_t a = 0, e = in->n[i], cn = x->content_n;
+		int k;
+
+		for (k = 0; k < x->start && a + cn <= e && cn && !memcmp(s + a, x->content, cn); k++)
+			a += cn;
+		for (k = 0; k < x->stop && e >= a + cn && cn && !memcmp(s + e - cn, x->content, cn); k++)
+			e -= cn;
+		rc = sl_push(out, s + a, e - a);
+	}
+	return rc;
+}
+
+static int
+decode_step(const tk_dec *x, slist *in, slist *out)
+{
+	size_t i;
+	int rc = 0;
+
+	switch (x->type) {
+	case TK_D_SEQ:
+		return dec_seq(x, in, out);
+	case TK_D_BYTELEVEL:
+		return dec_bytelevel(in, out);
+	case TK_D_WORDPIECE:
+		return dec_wordpiece(x, in, out);
+	case TK_D_METASPACE:
+		return dec_each(x, in, out, x->repl, (size_t)x->repl_n, rep_metaspace);
+	case TK_D_BYTEFALLBACK:
+		return dec_bytefallback(in, out);
+	case TK_D_FUSE:
+		return dec_fuse(in, out);
+	case TK_D_STRIP:
+		return dec_strip(x, in, out);
+	case TK_D_REPLACE:
+		return dec_each(x, in, out, x->pat, x->pat_n, rep_replace);
+	case TK_D_BPE:
+		return dec_each(x, in, out, x->prefix, strlen(x->prefix), rep_bpe);
+	default:
+		for (i = 0; i < in->cnt && !rc; i++)
+			rc = sl_push(out, in->s[i], in->n[i]);
+		return rc;
+	}
 }
 
 int
