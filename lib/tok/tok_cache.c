@@ -793,51 +793,50 @@ tk_cache_verify(const te_tok *t, size_t len)
 
 /* Point t at the image, checking what is small; what is big is checked
  * where it is read. */
+/* The Unigram model, built from all the pieces now. */
 static int
-build(te_tok *t, const img *im, const char *file)
+build_unigram(te_tok *t, const img *im, const uint32_t *poff, const uint32_t *boff,
+              const char *file)
 {
 	const tc_meta *m = im->m;
-	const tc_sec *ps = &im->h->sec[S_POOL];
-	const char *pool = (const char *)im->base + ps->off, *skel;
-	const uint32_t *poff = NULL, *boff = NULL;
-	const tc_added *ad = NULL;
-	const tc_sec *sk = &im->h->sec[S_SKEL];
 	size_t i, nv = m->nvocab;
-	int32_t maxid;
+	const double *sc = sec(im, S_USCORE, m->uni_n, sizeof(double));
 
-	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
-	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
-	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+	if (m->v_n || m->m_n || (m->uni_n && !sc))
 		return -1;
-	if (!sk->len || im->base[sk->off + sk->len - 1])
-		return -1;
-	skel = (const char *)im->base + sk->off;
-	maxid = (int32_t)nv;
 	if (nv) {
-		if (!ps->len || ps->len > UINT32_MAX ||
-		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
-		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
-		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
-		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
+		char **pc = calloc(nv, sizeof *pc), **by = calloc(nv, sizeof *by);
+		size_t n;
+
+		if (!pc || !by) {
+			free(pc);
+			free(by);
 			return -1;
-		t->nvocab = nv;
-		t->cpoff = poff;
-		t->cboff = boff;
-		t->cpool = pool;
-		t->cpool_n = ps->len;
+		}
+		for (i = 0; i < nv; i++) {
+			pc[i] = (char *)tk_piece_of(t, (int32_t)i, &n);
+			by[i] = (char *)tk_bytes_of(t, (int32_t)i, &n);
+		}
+		t->piece = pc;
+		t->bytes = by;
+		for (i = 0; i < nv; i++)
+			if ((poff[i] != TC_NONE && !pc[i]) || (boff[i] != TC_NONE && !by[i]))
+				return -1;
 	}
-	t->mtype = m->mtype;
-	t->unk = m->unk;
-	t->byte_level = m->byte_level;
-	t->byte_fallback = m->byte_fallback;
-	t->match_special = m->match_special;
-	t->needs_align = m->needs_align;
-	t->max_length = (long)m->max_length;
-	if (!valid_id(t->unk, nv) || !valid_id(m->b_unk, nv) || !valid_id(m->wp_unk, nv))
-		return -1;
-	for (i = 0; i < 256; i++)
-		if (!valid_id(m->byte_id[i], nv))
+	for (i = 0; i < m->uni_n; i++)
+		if (!t->piece[i])
 			return -1;
+	return tk_hf_unigram(t, m->uni_n, sc, file, NULL);
+}
+
+/* The model's settings and tables. */
+static int
+build_model(te_tok *t, const img *im, const uint32_t *poff, const uint32_t *boff,
+            const char *file)
+{
+	const tc_meta *m = im->m;
+	int32_t maxid = (int32_t)m->nvocab;
+
 	switch (t->mtype) {
 	case TK_M_BPE:
 		t->algo = "BPE";
@@ -862,42 +861,24 @@ build(te_tok *t, const img *im, const char *file)
 		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, 0, &t->wp.vocab) || m->m_n)
 			return -1;
 		break;
-	case TK_M_UNIGRAM: {
-		const double *sc = sec(im, S_USCORE, m->uni_n, sizeof(double));
-
-		if (m->v_n || m->m_n || (m->uni_n && !sc))
-			return -1;
-		/* the Unigram model is built from the pieces: all of them now */
-		if (nv) {
-			char **pc = calloc(nv, sizeof *pc), **by = calloc(nv, sizeof *by);
-			size_t n;
-
-			if (!pc || !by) {
-				free(pc);
-				free(by);
-				return -1;
-			}
-			for (i = 0; i < nv; i++) {
-				pc[i] = (char *)tk_piece_of(t, (int32_t)i, &n);
-				by[i] = (char *)tk_bytes_of(t, (int32_t)i, &n);
-			}
-			t->piece = pc;
-			t->bytes = by;
-			for (i = 0; i < nv; i++)
-				if ((poff[i] != TC_NONE && !pc[i]) || (boff[i] != TC_NONE && !by[i]))
-					return -1;
-		}
-		for (i = 0; i < m->uni_n; i++)
-			if (!t->piece[i])
-				return -1;
-		if (tk_hf_unigram(t, m->uni_n, sc, file, NULL))
-			return -1;
-		break;
-	}
+	case TK_M_UNIGRAM:
+		return build_unigram(t, im, poff, boff, file);
 	default:
 		return -1;
 	}
-	/* added tokens, their map and their trie: small, checked whole */
+	return 0;
+}
+
+/* The added tokens, their map and their trie: small, checked whole. */
+static int
+build_added(te_tok *t, const img *im)
+{
+	const tc_meta *m = im->m;
+	const tc_sec *ps = &im->h->sec[S_POOL];
+	const char *pool = (const char *)im->base + ps->off;
+	const tc_added *ad = NULL;
+	size_t i, nv = m->nvocab;
+
 	if (m->nadded && !(ad = sec(im, S_ADDED, m->nadded, sizeof *ad)))
 		return -1;
 	if (m->nadded && !(t->added = calloc(m->nadded, sizeof *t->added)))
@@ -935,7 +916,15 @@ build(te_tok *t, const img *im, const char *file)
 	} else if (m->t_n) {
 		return -1;
 	}
-	/* bpe_fast.c's two-byte tables */
+	return 0;
+}
+
+/* bpe_fast.c's two-byte tables, when saved. */
+static int
+build_fast(te_tok *t, const img *im)
+{
+	const tc_meta *m = im->m;
+
 	if (t->mtype == TK_M_BPE && (im->h->sec[S_FR2].len || im->h->sec[S_FM2].len)) {
 		tk_fastmap *f;
 		const int32_t *r2 = sec(im, S_FR2, 65536, 4), *m2 = NULL;
@@ -947,6 +936,53 @@ build(te_tok *t, const img *im, const char *file)
 		f->m2 = (int32_t *)m2;
 		t->bpe.fast = f;
 	}
+	return 0;
+}
+
+static int
+build(te_tok *t, const img *im, const char *file)
+{
+	const tc_meta *m = im->m;
+	const tc_sec *ps = &im->h->sec[S_POOL];
+	const char *pool = (const char *)im->base + ps->off, *skel;
+	const uint32_t *poff = NULL, *boff = NULL;
+	const tc_sec *sk = &im->h->sec[S_SKEL];
+	size_t i, nv = m->nvocab;
+
+	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
+	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
+	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+		return -1;
+	if (!sk->len || im->base[sk->off + sk->len - 1])
+		return -1;
+	skel = (const char *)im->base + sk->off;
+	if (nv) {
+		if (!ps->len || ps->len > UINT32_MAX ||
+		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
+		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
+		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
+		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
+			return -1;
+		t->nvocab = nv;
+		t->cpoff = poff;
+		t->cboff = boff;
+		t->cpool = pool;
+		t->cpool_n = ps->len;
+	}
+	t->mtype = m->mtype;
+	t->unk = m->unk;
+	t->byte_level = m->byte_level;
+	t->byte_fallback = m->byte_fallback;
+	t->match_special = m->match_special;
+	t->needs_align = m->needs_align;
+	t->max_length = (long)m->max_length;
+	if (!valid_id(t->unk, nv) || !valid_id(m->b_unk, nv) || !valid_id(m->wp_unk, nv))
+		return -1;
+	for (i = 0; i < 256; i++)
+		if (!valid_id(m->byte_id[i], nv))
+			return -1;
+	if (build_model(t, im, poff, boff, file) || build_added(t, im) || build_fast(t, im))
+		return -1;
 	/* the vocabulary's entries, the merges and the tables: checked by
 	 * tk_cache_verify */
 	t->cverify = 0;
