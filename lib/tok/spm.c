@@ -118,6 +118,103 @@ build_merges(tk_spm *m)
 
 /* ------------------------------------------------------------ building */
 
+/* Add piece i of in to m, its text at *pp (moved past it). */
+static int
+add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *name, te_diag *d)
+{
+	char *p = *pp;
+	size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
+	int t = in->types ? in->types[i] : TK_SPM_TYPE_NORMAL;
+	tk_strie *tr;
+
+	if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
+		t = TK_SPM_TYPE_NORMAL;
+	memcpy(p, in->pieces[i], l);
+	p[l] = '\0';
+	m->piece[i] = p;
+	m->plen[i] = l;
+	*pp = p + l + 1;
+	m->score[i] = in->scores ? in->scores[i] : 0.0f;
+	m->type[i] = (uint8_t)t;
+	if (l == 0) {
+		te_diag_set(d, name, 0, "piece %zu is empty", i);
+		return -1;
+	}
+	tr = t == TK_SPM_TYPE_NORMAL || t == TK_SPM_TYPE_USER_DEFINED ||
+	     t == TK_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
+	if (tk_strie_get(tr, m->piece[i], l) >= 0) {
+		te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
+		            m->piece[i]);
+		return -1;
+	}
+	if (tk_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
+		return te_diag_set(d, name, 0, "out of memory");
+	if (t == TK_SPM_TYPE_USER_DEFINED) {
+		m->has_user = 1;
+		if (tk_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
+			return te_diag_set(d, name, 0, "out of memory");
+	}
+	if (t == TK_SPM_TYPE_UNUSED)
+		m->has_unused = 1;
+	if (t == TK_SPM_TYPE_UNKNOWN) {
+		if (m->unk_id >= 0) {
+			te_diag_set(d, name, 0, "unk is already defined (pieces %d "
+			            "and %zu)", m->unk_id, i);
+			return -1;
+		}
+		m->unk_id = (int32_t)i;
+	}
+	if (t == TK_SPM_TYPE_BYTE) {
+		unsigned v;
+		char tail;
+
+		if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
+		    tail != '>') {
+			te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
+			            i, m->piece[i]);
+			return -1;
+		}
+		m->byte_id[v] = (int32_t)i;
+	}
+	return 0;
+}
+
+/* The model proper: a Unigram lattice, or BPE merges. */
+static int
+build_engine(tk_spm *m, const char *name, te_diag *d)
+{
+	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
+		double *sc = malloc(m->n * sizeof *sc);
+
+		if (!sc)
+			return te_diag_set(d, name, 0, "out of memory");
+		for (size_t i = 0; i < m->n; i++)
+			sc[i] = m->score[i];
+		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
+		free(sc);
+		if (!m->uni)
+			return -1;
+	} else {
+		if (build_merges(m) < 0)
+			return te_diag_set(d, name, 0, "out of memory");
+		m->ws_cut = !m->has_unused;
+		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
+			int t = m->type[i];
+			const char *sp = m->escape_ws ? SPACE_SYM : " ";
+			size_t sl = m->escape_ws ? 3 : 1;
+
+			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+				continue;
+			for (size_t k = sl; k + sl <= m->plen[i]; k++)
+				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
+					m->ws_cut = 0;
+		}
+	}
+	return 0;
+}
+
 tk_spm *
 tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 {
@@ -163,61 +260,9 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 		m->byte_id[i] = -1;
 	m->unk_id = -1;
 	p = m->pool;
-	for (size_t i = 0; i < in->n; i++) {
-		size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
-		int t = in->types ? in->types[i] : TK_SPM_TYPE_NORMAL;
-		tk_strie *tr;
-
-		if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
-			t = TK_SPM_TYPE_NORMAL;
-		memcpy(p, in->pieces[i], l);
-		p[l] = '\0';
-		m->piece[i] = p;
-		m->plen[i] = l;
-		p += l + 1;
-		m->score[i] = in->scores ? in->scores[i] : 0.0f;
-		m->type[i] = (uint8_t)t;
-		if (l == 0) {
-			te_diag_set(d, name, 0, "piece %zu is empty", i);
+	for (size_t i = 0; i < in->n; i++)
+		if (add_piece(m, in, i, &p, name, d) < 0)
 			goto fail;
-		}
-		tr = t == TK_SPM_TYPE_NORMAL || t == TK_SPM_TYPE_USER_DEFINED ||
-		     t == TK_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
-		if (tk_strie_get(tr, m->piece[i], l) >= 0) {
-			te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
-			            m->piece[i]);
-			goto fail;
-		}
-		if (tk_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
-			goto nomem;
-		if (t == TK_SPM_TYPE_USER_DEFINED) {
-			m->has_user = 1;
-			if (tk_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
-				goto nomem;
-		}
-		if (t == TK_SPM_TYPE_UNUSED)
-			m->has_unused = 1;
-		if (t == TK_SPM_TYPE_UNKNOWN) {
-			if (m->unk_id >= 0) {
-				te_diag_set(d, name, 0, "unk is already defined (pieces %d "
-				            "and %zu)", m->unk_id, i);
-				goto fail;
-			}
-			m->unk_id = (int32_t)i;
-		}
-		if (t == TK_SPM_TYPE_BYTE) {
-			unsigned v;
-			char tail;
-
-			if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
-			    tail != '>') {
-				te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
-				            i, m->piece[i]);
-				goto fail;
-			}
-			m->byte_id[v] = (int32_t)i;
-		}
-	}
 	if (m->unk_id < 0) {
 		te_diag_set(d, name, 0, "unk is not defined (no piece of type UNKNOWN)");
 		goto fail;
@@ -254,35 +299,8 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
-	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
-		double *sc = malloc(m->n * sizeof *sc);
-
-		if (!sc)
-			goto nomem;
-		for (size_t i = 0; i < m->n; i++)
-			sc[i] = m->score[i];
-		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
-		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
-		free(sc);
-		if (!m->uni)
-			goto fail;
-	} else {
-		if (build_merges(m) < 0)
-			goto nomem;
-		m->ws_cut = !m->has_unused;
-		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
-			int t = m->type[i];
-			const char *sp = m->escape_ws ? SPACE_SYM : " ";
-			size_t sl = m->escape_ws ? 3 : 1;
-
-			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
-				continue;
-			for (size_t k = sl; k + sl <= m->plen[i]; k++)
-				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
-				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
-					m->ws_cut = 0;
-		}
-	}
+	if (build_engine(m, name, d) < 0)
+		goto fail;
 	return m;
 nomem:
 	te_diag_set(d, name, 0, "out of memory");
