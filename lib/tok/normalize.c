@@ -418,7 +418,8 @@ tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 				return -1;
 		return 0;
 	default:
-		return te_diag_set(d, "", 0, "normalizer not supported yet");
+		return te_diag_set(d, "", 0, "normalizer type %d is not one tokemb implements",
+		                   n->type);
 	}
 }
 

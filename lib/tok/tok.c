@@ -349,7 +349,8 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		return 0;
 	}
 	default:
-		return te_diag_set(d, "", 0, "%s models are not supported yet", t->algo);
+		return te_diag_set(d, "", 0, "%s models cannot be encoded: tokemb has no encoder "
+		                   "for them", t->algo);
 	}
 }
 
