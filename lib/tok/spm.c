@@ -676,7 +676,7 @@ tk_spm_load(const char *path, te_diag *d)
 /* ------------------------------------------------------------ normalizer */
 
 typedef struct normed {
-	tk_spm_buf s;
+	ut_buf s;
 	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
 	size_t cap;
 	int map;
@@ -710,7 +710,7 @@ nadd(normed *nm, const char *s, size_t n, size_t at)
 {
 	if (n2o_push(nm, at, n) < 0)
 		return -1;
-	return tk_spm_buf_add(&nm->s, s, n);
+	return ut_buf_put(&nm->s, s, n);
 }
 
 /* sentencepiece's NormalizePrefix: returns the normalized piece and the
@@ -808,7 +808,7 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 		const char *space = m->escape_ws ? SPACE_SYM : " ";
 		size_t sl = m->escape_ws ? 3 : 1;
 
-		while (nm->s.n >= sl && memcmp(nm->s.v + nm->s.n - sl, space, sl) == 0) {
+		while (nm->s.n >= sl && memcmp(nm->s.s + nm->s.n - sl, space, sl) == 0) {
 			nm->s.n -= sl;
 			if (nm->map)
 				consumed = nm->n2o[nm->s.n];
@@ -820,7 +820,7 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 			return -1;
 	}
 done:
-	if (n2o_push(nm, consumed, 1) < 0 || tk_spm_buf_add(&nm->s, "", 0) < 0)
+	if (n2o_push(nm, consumed, 1) < 0 || ut_buf_put(&nm->s, "", 0) < 0)
 		return -1;
 	return 0;
 }
@@ -1192,13 +1192,13 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 	     (spans && tk_spm_spans_push(spans, 0, 0) < 0)))
 		goto nomem;
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.v, nm.s.n, &sg) < 0)
+		if (bpe_encode(m, nm.s.s, nm.s.n, &sg) < 0)
 			goto nomem;
 	} else if (nm.s.n) {
 		te_ids uids = {0};
 		tk_spm_spans usp = {0};
 
-		if (tk_unigram_encode(m->uni, nm.s.v, nm.s.n, &uids, &usp, d) < 0) {
+		if (tk_unigram_encode(m->uni, nm.s.s, nm.s.n, &uids, &usp, d) < 0) {
 			te_ids_release(&uids);
 			tk_spm_spans_release(&usp);
 			goto out;
@@ -1224,7 +1224,7 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
 				int last = b + 1 == sg.v[i].end;
 
-				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.v[b]]) < 0 ||
+				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.s[b]]) < 0 ||
 				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
 					goto nomem;
 			}
@@ -1245,7 +1245,7 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 nomem:
 	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	tk_spm_buf_release(&nm.s);
+	ut_buf_release(&nm.s);
 	free(nm.n2o);
 	free(sg.v);
 	return rc;
@@ -1255,17 +1255,17 @@ out:
 
 /* Append bytes b[0, n) as text: valid UTF-8 as is, each bad byte U+FFFD. */
 static int
-add_bytes(tk_spm_buf *out, const unsigned char *b, size_t n)
+add_bytes(ut_buf *out, const unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t l = tk_spm_valid_char_len((const char *)b + i, n - i);
 
 		if (!l) {
-			if (tk_spm_buf_add(out, REPLACEMENT, 3) < 0)
+			if (ut_buf_put(out, REPLACEMENT, 3) < 0)
 				return -1;
 			i++;
 		} else {
-			if (tk_spm_buf_add(out, (const char *)b + i, l) < 0)
+			if (ut_buf_put(out, (const char *)b + i, l) < 0)
 				return -1;
 			i += l;
 		}
@@ -1274,14 +1274,14 @@ add_bytes(tk_spm_buf *out, const unsigned char *b, size_t n)
 }
 
 int
-tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
+tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, ut_buf *out,
               te_diag *d)
 {
 	unsigned char *bytes = NULL;
 	size_t nb = 0;
 	int rc = 0, first = 1;
 
-	if (tk_spm_buf_add(out, "", 0) < 0)
+	if (ut_buf_put(out, "", 0) < 0)
 		return te_diag_set(d, "", 0, "out of memory");
 	if (n && !(bytes = malloc(n)))
 		return te_diag_set(d, "", 0, "out of memory");
@@ -1311,7 +1311,7 @@ tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
 			continue;
 		if (m->type[id] == TK_SPM_TYPE_UNKNOWN) {
 			first = 0;
-			if (tk_spm_buf_add(out, m->unk_surface, strlen(m->unk_surface)) < 0)
+			if (ut_buf_put(out, m->unk_surface, strlen(m->unk_surface)) < 0)
 				goto nomem;
 			continue;
 		}
@@ -1325,12 +1325,12 @@ tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
 		first = 0;
 		while (pl) {
 			if (pl >= 3 && memcmp(p, SPACE_SYM, 3) == 0) {
-				if (tk_spm_buf_add(out, " ", 1) < 0)
+				if (ut_buf_put(out, " ", 1) < 0)
 					goto nomem;
 				p += 3;
 				pl -= 3;
 			} else {
-				if (tk_spm_buf_add(out, p, 1) < 0)
+				if (ut_buf_put(out, p, 1) < 0)
 					goto nomem;
 				p++;
 				pl--;

@@ -1096,7 +1096,7 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 	*out = NULL;
 	*outlen = 0;
 	if (t->spm) {
-		tk_spm_buf sb = {0};
+		ut_buf sb = {0};
 		int32_t *keep = malloc((n ? n : 1) * sizeof *keep);
 		size_t k = 0;
 
@@ -1107,13 +1107,13 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 				keep[k++] = ids[i];
 		if (tk_spm_decode(t->spm, keep, k, &sb, d)) {
 			free(keep);
-			tk_spm_buf_release(&sb);
+			ut_buf_release(&sb);
 			return -1;
 		}
 		free(keep);
-		if (!sb.v && !(sb.v = calloc(1, 1)))
+		if (!sb.s && !(sb.s = calloc(1, 1)))
 			return te_diag_set(d, "", 0, "out of memory");
-		*out = sb.v;
+		*out = sb.s;
 		*outlen = sb.n;
 		return 0;
 	}
