@@ -229,17 +229,9 @@ thread_scratch(void)
 	scratch_registered = 1;
 }
 
-/* Unicode White_Space, Rust's char::is_whitespace: what HF tokenizers'
- * lstrip and rstrip take off around an added token. */
-static int
-is_ws(int32_t cp)
-{
-	return (cp >= 9 && cp <= 13) || cp == ' ' || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
-	       cp == 0x205f || cp == 0x3000;
-}
-
-/* Where the whitespace that ends s[lo, i) starts. */
+/* Where the whitespace that ends s[lo, i) starts: Unicode White_Space
+ * (tk_is_space, Rust's char::is_whitespace), what HF tokenizers' lstrip
+ * and rstrip take off around an added token. */
 static size_t
 ws_back(const char *s, size_t lo, size_t i)
 {
@@ -251,7 +243,7 @@ ws_back(const char *s, size_t lo, size_t i)
 		while (k > lo && ((unsigned char)s[k] & 0xc0) == 0x80 && i - k < 4)
 			k--;
 		cp = ut_utf8_dec((const unsigned char *)s + k, i - k, &len);
-		if (k + (size_t)len != i || !is_ws(cp))
+		if (k + (size_t)len != i || !tk_is_space(cp))
 			break;
 		i = k;
 	}
@@ -266,7 +258,7 @@ ws_fwd(const char *s, size_t n, size_t i)
 		int len;
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 
-		if (!is_ws(cp))
+		if (!tk_is_space(cp))
 			break;
 		i += (size_t)len;
 	}
