@@ -1,6 +1,6 @@
 /* tok_build.c: a te_tok's making and unmaking: what the loaders fill
  * (vocabulary, added tokens), the tables finished from it (tk_tok_finish,
- * tk_tok_derive) and te_tok_free.  Below the loaders (tok.c, tok_cache.c,
+ * tk_tok_derive) and te_tok_free.  Below tok.c and the loaders (tok_cache.c,
  * hfjson.c, tiktoken.c, tok_spm.c), above the engines whose parts it frees. */
 #define _GNU_SOURCE
 #include <stdlib.h>
