@@ -45,7 +45,7 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	tk_precompiled *pc;
 	tk_unigram *u;
-	tk_spm_buf nb = {0}, word = {0};
+	ut_buf nb = {0}, word = {0};
 	te_ids ids = {0};
 
 	if (argc != 3) {
@@ -93,33 +93,33 @@ main(int argc, char **argv)
 		for (size_t a = 0; a < nb.n;) {
 			size_t w, b;
 
-			if ((w = ws_len(nb.v + a, nb.n - a)) > 0) {
+			if ((w = ws_len(nb.s + a, nb.n - a)) > 0) {
 				a += w;
 				continue;
 			}
 			b = a;
-			while (b < nb.n && !ws_len(nb.v + b, nb.n - b))
+			while (b < nb.n && !ws_len(nb.s + b, nb.n - b))
 				b++;
 			word.n = 0;
-			tk_spm_buf_add(&word, "\xe2\x96\x81", 3);
-			tk_spm_buf_add(&word, nb.v + a, b - a);
+			ut_buf_put(&word, "\xe2\x96\x81", 3);
+			ut_buf_put(&word, nb.s + a, b - a);
 			{
 				size_t s0 = 0;
 
 				for (size_t k = 3; k + 3 <= word.n; k++)
-					if (memcmp(word.v + k, "\xe2\x96\x81", 3) == 0) {
-						tk_unigram_encode(u, word.v + s0, k - s0, &ids, NULL, &d);
+					if (memcmp(word.s + k, "\xe2\x96\x81", 3) == 0) {
+						tk_unigram_encode(u, word.s + s0, k - s0, &ids, NULL, &d);
 						s0 = k;
 					}
-				tk_unigram_encode(u, word.v + s0, word.n - s0, &ids, NULL, &d);
+				tk_unigram_encode(u, word.s + s0, word.n - s0, &ids, NULL, &d);
 			}
 			a = b;
 		}
 		te_ids_write(stdout, ids.v, ids.n);
 	}
 	te_ids_release(&ids);
-	tk_spm_buf_release(&nb);
-	tk_spm_buf_release(&word);
+	ut_buf_release(&nb);
+	ut_buf_release(&word);
 	tk_unigram_free(u);
 	tk_precompiled_free(pc);
 	free(pieces);

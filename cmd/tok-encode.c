@@ -1,7 +1,6 @@
 /* tok-encode: turn text into token ids. See tok-encode(1). */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,6 @@ static struct {
 	long max_tokens;
 	int out, total;
 	int delim;
-	int threads;
 } cfg;
 
 /* One document of a batch: its text (in the batch's buffer), then its
@@ -210,128 +208,20 @@ typedef struct batch {
 	size_t n, cap;
 	char *tx;               /* the documents' text, each NUL-terminated */
 	size_t txn, txcap;
-	size_t next;            /* next document to take (threads) */
-	pthread_mutex_t mu;
 	char *name;             /* the file its documents came from */
 } batch;
 
-/* Encode the documents of b not yet taken, a few at a time: short ones
- * would queue on the lock. */
-static void
-work(batch *b, te_tok_enc *e)
-{
-	for (;;) {
-		size_t i, j;
-
-		pthread_mutex_lock(&b->mu);
-		i = b->next;
-		b->next += 16;
-		pthread_mutex_unlock(&b->mu);
-		if (i >= b->n)
-			break;
-		for (j = i; j < i + 16 && j < b->n; j++)
-			encode_doc(&b->v[j], b->tx + b->v[j].off, e);
-	}
-}
-
-/* --threads N: N - 1 helper threads, started once and kept for every
- * batch (their piece caches stay warm), and the main thread. */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	batch *b;
-	unsigned long gen;      /* batches handed out */
-	int busy;               /* helpers still on the current one */
-	int nhelp, quit;
-	pthread_t th[256];
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .go = PTHREAD_COND_INITIALIZER,
-           .done = PTHREAD_COND_INITIALIZER};
-
-static te_tok_enc main_enc;
-
-static void *
-helper(void *unused)
-{
-	te_tok_enc e = {0};
-	unsigned long seen = 0;
-
-	(void)unused;
-	pthread_mutex_lock(&pool.mu);
-	for (;;) {
-		batch *b;
-
-		while (!pool.quit && pool.gen == seen)
-			pthread_cond_wait(&pool.go, &pool.mu);
-		if (pool.quit)
-			break;
-		seen = pool.gen;
-		b = pool.b;
-		pthread_mutex_unlock(&pool.mu);
-		work(b, &e);
-		pthread_mutex_lock(&pool.mu);
-		if (--pool.busy == 0)
-			pthread_cond_signal(&pool.done);
-	}
-	pthread_mutex_unlock(&pool.mu);
-	te_tok_enc_release(&e);
-	return NULL;
-}
-
-static void
-pool_stop(void)
-{
-	int k;
-
-	pthread_mutex_lock(&pool.mu);
-	pool.quit = 1;
-	pthread_cond_broadcast(&pool.go);
-	pthread_mutex_unlock(&pool.mu);
-	for (k = 0; k < pool.nhelp; k++)
-		pthread_join(pool.th[k], NULL);
-	pool.nhelp = 0;
-}
-
+static te_tok_pool *pool;      /* --threads N: the caller and N - 1 helpers */
 static unsigned long long grand_total;
 static int status;
 
-/* Start the helpers, once; 0 when there are none. */
-static int
-pool_start(void)
-{
-	int k;
-
-	if (cfg.threads > 1 && !pool.nhelp && !pool.quit) {
-		for (k = 0; k < cfg.threads - 1; k++, pool.nhelp++)
-			if (pthread_create(&pool.th[k], NULL, helper, NULL))
-				break;
-		if (!pool.nhelp)
-			pool.quit = 1;	/* no threads: this one alone */
-	}
-	return pool.nhelp;
-}
-
-/* Hand b to the helpers (who must be idle). */
+/* A job of the pool: encode document i of the batch arg. */
 static void
-batch_start(batch *b)
+encode_job(void *arg, size_t i, te_tok_enc *e)
 {
-	b->next = 0;
-	pthread_mutex_lock(&pool.mu);
-	pool.b = b;
-	pool.busy = pool.nhelp;
-	pool.gen++;
-	pthread_cond_broadcast(&pool.go);
-	pthread_mutex_unlock(&pool.mu);
-}
+	batch *b = arg;
 
-/* Encode what the helpers have not taken of b, then wait for them. */
-static void
-batch_finish(batch *b)
-{
-	work(b, &main_enc);
-	pthread_mutex_lock(&pool.mu);
-	while (pool.busy)
-		pthread_cond_wait(&pool.done, &pool.mu);
-	pthread_mutex_unlock(&pool.mu);
+	encode_doc(&b->v[i], b->tx + b->v[i].off, e);
 }
 
 /* Write b's output and warnings, in order, and empty it. */
@@ -389,15 +279,15 @@ submit(batch *b, const char *name)
 	free(b->name);
 	if (!(b->name = strdup(name)))
 		die("out of memory");
-	if ((b->n <= 1 && !pool.nhelp) || !pool_start()) {	/* nothing in flight */
-		b->next = 0;
-		work(b, &main_enc);
+	if ((b->n <= 1 && !te_tok_pool_started(pool)) || !te_tok_pool_helpers(pool)) {
+		te_tok_pool_run(pool, b->n, encode_job, b);	/* nothing in flight */
+		te_tok_pool_wait(pool);
 		batch_write(b);
 		return b;
 	}
 	if (prev)
-		batch_finish(prev);
-	batch_start(b);
+		te_tok_pool_wait(pool);
+	te_tok_pool_run(pool, b->n, encode_job, b);
 	inflight = b;
 	if (prev) {
 		batch_write(prev);
@@ -411,7 +301,7 @@ static void
 drain(void)
 {
 	if (inflight) {
-		batch_finish(inflight);
+		te_tok_pool_wait(pool);
 		batch_write(inflight);
 		inflight = NULL;
 	}
@@ -509,13 +399,12 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	te_tok *tok;
 	batch *b = &bufs[0];
-	int c, i, k, nout = 0;
+	int c, i, k, nout = 0, threads = 1;
 
 	prog_init("tok-encode");
 	cfg.flags = TE_TOK_ADD_SPECIAL;
 	cfg.max_tokens = -1;
 	cfg.delim = '\n';
-	cfg.threads = 1;
 	while ((c = getopt_long(argc, argv, "m:czh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
@@ -535,7 +424,7 @@ main(int argc, char **argv)
 			break;
 		case 'z': cfg.delim = '\0'; break;
 		case O_THREADS:
-			cfg.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
+			threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
 			break;
 		case O_NOCACHE: setenv("TOKEMB_CACHE", "0", 1); break;
 		case 'h': usage(stdout, 0); break;
@@ -550,6 +439,8 @@ main(int argc, char **argv)
 	if (!(tok = te_tok_load(model, &d)))
 		die_diag(&d);
 	cfg.tok = tok;
+	if (!(pool = te_tok_pool_new(threads)))
+		die("out of memory");
 	if (optind >= argc) {
 		b = encode_file("-", b);
 	} else {
@@ -557,8 +448,7 @@ main(int argc, char **argv)
 			b = encode_file(argv[i], b);
 	}
 	drain();
-	pool_stop();
-	te_tok_enc_release(&main_enc);
+	te_tok_pool_free(pool);
 	if (cfg.total)
 		printf("%llu\n", grand_total);
 	for (k = 0; k < 2; k++) {

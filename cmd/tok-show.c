@@ -44,37 +44,9 @@ usage(FILE *fp, int status)
 
 struct model {
 	te_tok *tok;
-	char *name;
+	const char *name;
 	size_t tokens, unks;
 };
-
-/* The name a tokenizer is shown under: te_tok_name, except that a file
- * with a generic name (tokenizer.model, tokenizer.json) is named after its
- * directory, as llama2/tokenizer.model is "llama2".  malloc'd. */
-static char *
-display_name(const te_tok *t, const char *path)
-{
-	const char *n = te_tok_name(t), *end, *start;
-	char *r;
-
-	if (!n || (strncmp(n, "tokenizer.", 10) != 0 &&
-	           strncmp(n, "original_tokenizer.", 19) != 0) ||
-	    !(end = strrchr(path, '/')))
-		return strdup(n ? n : path);
-	while (end > path && end[-1] == '/')
-		end--;
-	for (start = end; start > path && start[-1] != '/'; start--)
-		;
-	if (end == start || (end - start == 1 && *start == '.') ||
-	    (end - start == 2 && start[0] == '.' && start[1] == '.'))
-		return strdup(n);
-	r = malloc((size_t)(end - start) + 1);
-	if (r) {
-		memcpy(r, start, (size_t)(end - start));
-		r[end - start] = 0;
-	}
-	return r;
-}
 
 struct show {
 	struct model *m;
@@ -375,20 +347,15 @@ main(int argc, char **argv)
 		die("out of memory");
 	for (i = 0; i < nargs; i++) {
 		te_diag d = { 0 };
-		char *path = te_model_resolve(margs[i], &d);
-		te_tok *t = path ? te_tok_load(path, &d) : NULL;
+		te_tok *t = te_tok_load(margs[i], &d);
 
 		if (!t) {
-			free(path);
 			warn_diag(&d);
 			status = 1;
 			continue;
 		}
 		S.m[S.nm].tok = t;
-		S.m[S.nm].name = display_name(t, path);
-		free(path);
-		if (!S.m[S.nm].name)
-			die("out of memory");
+		S.m[S.nm].name = te_tok_display_name(t);
 		S.nm++;
 	}
 	if (S.nm == 0)
@@ -416,7 +383,6 @@ main(int argc, char **argv)
 	te_show_release(&S.pieces);
 	for (i = 0; i < S.nm; i++) {
 		te_tok_free(S.m[i].tok);
-		free(S.m[i].name);
 	}
 	free(S.m);
 	free(margs);

@@ -292,11 +292,38 @@ int te_tok_byte_level(const te_tok *t);
 int te_tok_byte_fallback(const te_tok *t);
 /* A short name: the directory or file name.  Points into t. */
 const char *te_tok_name(const te_tok *t);
+/* The name tok-show shows t under: te_tok_name, except that a file with a
+ * generic name (tokenizer.json, tokenizer.model) is named after its
+ * directory, as llama2/tokenizer.model is "llama2".  Points into t. */
+const char *te_tok_display_name(const te_tok *t);
 /* The model's truncation length (tokenizer.json "truncation"), or -1. */
 long te_tok_max_length(const te_tok *t);
 /* Id of the added token (tokenizer.json added_tokens, special or not;
  * tiktoken specials) whose content is that string, or -1. */
 int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);
+
+/* A pool of threads that run a list of encoding jobs: tok-encode --threads.
+ * te_tok_pool_run hands jobs 0 .. n-1 out and returns at once;
+ * te_tok_pool_wait runs what is left on the calling thread, then waits
+ * until every job is done.  A job is fn(arg, i, e): e is a scratch encoding
+ * of the thread running it, reused from job to job (fn must not keep it).
+ * Jobs run in any order, on any thread, several at once: fn writes its
+ * result where job i's goes, and the caller reads them, in order, after
+ * te_tok_pool_wait.  One job list at a time. */
+typedef struct te_tok_pool te_tok_pool;
+typedef void (*te_tok_pool_fn)(void *arg, size_t i, te_tok_enc *e);
+/* A pool of threads threads (1 to 256: the caller and threads - 1 helpers,
+ * started by te_tok_pool_helpers); NULL when out of memory. */
+te_tok_pool *te_tok_pool_new(int threads);
+/* Start the helpers, the first time; returns how many run (0: the caller
+ * runs every job alone, as when the threads could not be made). */
+int te_tok_pool_helpers(te_tok_pool *p);
+/* How many helpers run, without starting them. */
+int te_tok_pool_started(const te_tok_pool *p);
+void te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg);
+void te_tok_pool_wait(te_tok_pool *p);
+/* Stop and join the helpers, free p.  NULL is fine. */
+void te_tok_pool_free(te_tok_pool *p);
 
 /* ----------------------------------------------------------- tok-show */
 /* How tok-show turns an encoding into what is displayed.  An encoding

@@ -12,32 +12,6 @@
 
 #include "tok_int.h"
 
-int
-tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
-{
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		int32_t *ids = realloc(o->ids, cap * sizeof *ids);
-		uint32_t *pa, *pb;
-
-		if (!ids)
-			return -1;
-		o->ids = ids;
-		if (!(pa = realloc(o->a, cap * sizeof *pa)))
-			return -1;
-		o->a = pa;
-		if (!(pb = realloc(o->b, cap * sizeof *pb)))
-			return -1;
-		o->b = pb;
-		o->cap = cap;
-	}
-	o->ids[o->n] = id;
-	o->a[o->n] = (uint32_t)a;
-	o->b[o->n] = (uint32_t)b;
-	o->n++;
-	return 0;
-}
-
 #define PC_BITS 12	/* the pair table: 4096 entries at most */
 
 /* Scratch space for one word, kept per thread.  The candidate merges are
@@ -661,13 +635,12 @@ again:
 	return 0;
 }
 
+/* m->fast is bpe_fast.c's to free (tk_fastmap_free, before this). */
 void
 tk_bpe_release(tk_bpe *m)
 {
 	ut_strmap_release(&m->vocab);
 	tk_pairmap_release(&m->merges);
-	tk_fastmap_free(m->fast);
-	m->fast = NULL;
 	free(m->cont_prefix);
 	free(m->eow_suffix);
 }

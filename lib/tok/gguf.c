@@ -304,6 +304,113 @@ key_is(const char *k, size_t kl, const char *want)
 	return strlen(want) == kl && memcmp(k, want, kl) == 0;
 }
 
+/* Where the value of key k goes in g: a string, an id or a flag (all
+ * NULL: an array or a key not read). */
+static void
+scalar_slot(tk_gguf_vocab *g, const char *k, size_t kl, char ***strp, int32_t **idp,
+            int **flagp)
+{
+	if (key_is(k, kl, "general.architecture"))
+		*strp = &g->arch;
+	else if (key_is(k, kl, "general.name"))
+		*strp = &g->name;
+	else if (key_is(k, kl, "tokenizer.ggml.model"))
+		*strp = &g->model;
+	else if (key_is(k, kl, "tokenizer.ggml.pre"))
+		*strp = &g->pre;
+	else if (key_is(k, kl, "tokenizer.ggml.bos_token_id"))
+		*idp = &g->bos_id;
+	else if (key_is(k, kl, "tokenizer.ggml.eos_token_id"))
+		*idp = &g->eos_id;
+	else if (key_is(k, kl, "tokenizer.ggml.unknown_token_id"))
+		*idp = &g->unk_id;
+	else if (key_is(k, kl, "tokenizer.ggml.seperator_token_id") ||
+	         key_is(k, kl, "tokenizer.ggml.separator_token_id"))
+		*idp = &g->sep_id;
+	else if (key_is(k, kl, "tokenizer.ggml.padding_token_id"))
+		*idp = &g->pad_id;
+	else if (key_is(k, kl, "tokenizer.ggml.cls_token_id"))
+		*idp = &g->cls_id;
+	else if (key_is(k, kl, "tokenizer.ggml.mask_token_id"))
+		*idp = &g->mask_id;
+	else if (key_is(k, kl, "tokenizer.ggml.add_bos_token"))
+		*flagp = &g->add_bos;
+	else if (key_is(k, kl, "tokenizer.ggml.add_eos_token"))
+		*flagp = &g->add_eos;
+	else if (key_is(k, kl, "tokenizer.ggml.add_space_prefix"))
+		*flagp = &g->add_space_prefix;
+	else if (key_is(k, kl, "tokenizer.ggml.remove_extra_whitespaces"))
+		*flagp = &g->remove_extra_whitespaces;
+}
+
+/* Read one metadata entry into g (or skip it). */
+static int
+read_kv(rd *r, tk_gguf_vocab *g, size_t *n_scores, size_t *n_types)
+{
+	te_diag *d = r->d;
+	const char *k;
+	size_t kl;
+	uint32_t t;
+	int32_t *idp = NULL;
+	int *flagp = NULL;
+	char **strp = NULL;
+
+	if (rd_str(r, &k, &kl, "key") < 0 || rd_u32(r, &t, "value type") < 0)
+		return -1;
+	if (t >= GT_COUNT) {
+		te_diag_set(d, r->name, 0, "unknown value type %u for key '%.*s'",
+		            t, (int)(kl < 200 ? kl : 200), k);
+		return -1;
+	}
+	scalar_slot(g, k, kl, &strp, &idp, &flagp);
+	if (strp) {
+		const char *s;
+		size_t l;
+
+		if (t != GT_STR) {
+			te_diag_set(d, r->name, 0, "'%.*s' is not a string", (int)kl, k);
+			return -1;
+		}
+		if (rd_str(r, &s, &l, "string") < 0)
+			return -1;
+		free(*strp);
+		if (!(*strp = dupn(s, l)))
+			return te_diag_set(d, r->name, 0, "out of memory");
+	} else if (idp || flagp) {
+		int64_t v = 0;
+		double f;
+
+		if (scalar_int(r, t, &v, &f) < 0)
+			return -1;
+		if (idp)
+			*idp = v >= 0 && v <= INT32_MAX ? (int32_t)v : -1;
+		else
+			*flagp = v != 0;
+	} else if (key_is(k, kl, "tokenizer.ggml.tokens")) {
+		if (str_array(r, t, "tokenizer.ggml.tokens", &g->n_tokens,
+		              &g->tokens, &g->token_lens) < 0)
+			return -1;
+	} else if (key_is(k, kl, "tokenizer.ggml.merges")) {
+		if (str_array(r, t, "tokenizer.ggml.merges", &g->n_merges,
+		              &g->merges, &g->merge_lens) < 0)
+			return -1;
+	} else if (key_is(k, kl, "tokenizer.ggml.scores")) {
+		if (num_array(r, t, "tokenizer.ggml.scores", n_scores, &g->scores,
+		              NULL, NULL) < 0)
+			return -1;
+	} else if (key_is(k, kl, "tokenizer.ggml.token_type")) {
+		if (num_array(r, t, "tokenizer.ggml.token_type", n_types, NULL,
+		              &g->token_types, NULL) < 0)
+			return -1;
+	} else if (key_is(k, kl, "tokenizer.ggml.precompiled_charsmap")) {
+		if (num_array(r, t, "tokenizer.ggml.precompiled_charsmap",
+		              &g->charsmap_len, NULL, NULL, &g->charsmap) < 0)
+			return -1;
+	} else if (skip_value(r, t, 0) < 0)
+		return -1;
+	return 0;
+}
+
 tk_gguf_vocab *
 tk_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 {
@@ -340,98 +447,9 @@ tk_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 		            (unsigned long long)n_kv);
 		goto fail;
 	}
-	for (uint64_t i = 0; i < n_kv; i++) {
-		const char *k;
-		size_t kl;
-		uint32_t t;
-		int32_t *idp = NULL;
-		int *flagp = NULL;
-		char **strp = NULL;
-
-		if (rd_str(&r, &k, &kl, "key") < 0 || rd_u32(&r, &t, "value type") < 0)
+	for (uint64_t i = 0; i < n_kv; i++)
+		if (read_kv(&r, g, &n_scores, &n_types) < 0)
 			goto fail;
-		if (t >= GT_COUNT) {
-			te_diag_set(d, r.name, 0, "unknown value type %u for key '%.*s'",
-			            t, (int)(kl < 200 ? kl : 200), k);
-			goto fail;
-		}
-		if (key_is(k, kl, "general.architecture"))
-			strp = &g->arch;
-		else if (key_is(k, kl, "general.name"))
-			strp = &g->name;
-		else if (key_is(k, kl, "tokenizer.ggml.model"))
-			strp = &g->model;
-		else if (key_is(k, kl, "tokenizer.ggml.pre"))
-			strp = &g->pre;
-		else if (key_is(k, kl, "tokenizer.ggml.bos_token_id"))
-			idp = &g->bos_id;
-		else if (key_is(k, kl, "tokenizer.ggml.eos_token_id"))
-			idp = &g->eos_id;
-		else if (key_is(k, kl, "tokenizer.ggml.unknown_token_id"))
-			idp = &g->unk_id;
-		else if (key_is(k, kl, "tokenizer.ggml.seperator_token_id") ||
-		         key_is(k, kl, "tokenizer.ggml.separator_token_id"))
-			idp = &g->sep_id;
-		else if (key_is(k, kl, "tokenizer.ggml.padding_token_id"))
-			idp = &g->pad_id;
-		else if (key_is(k, kl, "tokenizer.ggml.cls_token_id"))
-			idp = &g->cls_id;
-		else if (key_is(k, kl, "tokenizer.ggml.mask_token_id"))
-			idp = &g->mask_id;
-		else if (key_is(k, kl, "tokenizer.ggml.add_bos_token"))
-			flagp = &g->add_bos;
-		else if (key_is(k, kl, "tokenizer.ggml.add_eos_token"))
-			flagp = &g->add_eos;
-		else if (key_is(k, kl, "tokenizer.ggml.add_space_prefix"))
-			flagp = &g->add_space_prefix;
-		else if (key_is(k, kl, "tokenizer.ggml.remove_extra_whitespaces"))
-			flagp = &g->remove_extra_whitespaces;
-		if (strp) {
-			const char *s;
-			size_t l;
-
-			if (t != GT_STR) {
-				te_diag_set(d, r.name, 0, "'%.*s' is not a string", (int)kl, k);
-				goto fail;
-			}
-			if (rd_str(&r, &s, &l, "string") < 0)
-				goto fail;
-			free(*strp);
-			if (!(*strp = dupn(s, l)))
-				goto nomem;
-		} else if (idp || flagp) {
-			int64_t v = 0;
-			double f;
-
-			if (scalar_int(&r, t, &v, &f) < 0)
-				goto fail;
-			if (idp)
-				*idp = v >= 0 && v <= INT32_MAX ? (int32_t)v : -1;
-			else
-				*flagp = v != 0;
-		} else if (key_is(k, kl, "tokenizer.ggml.tokens")) {
-			if (str_array(&r, t, "tokenizer.ggml.tokens", &g->n_tokens,
-			              &g->tokens, &g->token_lens) < 0)
-				goto fail;
-		} else if (key_is(k, kl, "tokenizer.ggml.merges")) {
-			if (str_array(&r, t, "tokenizer.ggml.merges", &g->n_merges,
-			              &g->merges, &g->merge_lens) < 0)
-				goto fail;
-		} else if (key_is(k, kl, "tokenizer.ggml.scores")) {
-			if (num_array(&r, t, "tokenizer.ggml.scores", &n_scores, &g->scores,
-			              NULL, NULL) < 0)
-				goto fail;
-		} else if (key_is(k, kl, "tokenizer.ggml.token_type")) {
-			if (num_array(&r, t, "tokenizer.ggml.token_type", &n_types, NULL,
-			              &g->token_types, NULL) < 0)
-				goto fail;
-		} else if (key_is(k, kl, "tokenizer.ggml.precompiled_charsmap")) {
-			if (num_array(&r, t, "tokenizer.ggml.precompiled_charsmap",
-			              &g->charsmap_len, NULL, NULL, &g->charsmap) < 0)
-				goto fail;
-		} else if (skip_value(&r, t, 0) < 0)
-			goto fail;
-	}
 	if (!g->model || !g->tokens) {
 		te_diag_set(d, r.name, 0, "no tokenizer in this GGUF file (%s is "
 		            "missing)", g->model ? "tokenizer.ggml.tokens"
@@ -457,8 +475,6 @@ tk_gguf_vocab_load_mem(const void *buf, size_t n, const char *name, te_diag *d)
 				*ids[i] = -1;
 	}
 	return g;
-nomem:
-	te_diag_set(d, r.name, 0, "out of memory");
 fail:
 	tk_gguf_vocab_free(g);
 	return NULL;

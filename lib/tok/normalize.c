@@ -345,7 +345,7 @@ strip(tk_work *w, int left, int right)
 static int
 precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
-	tk_spm_buf ob = {0};
+	ut_buf ob = {0};
 	size_t *al = NULL, alcap = 0, i, j;
 	tk_abuf o = {0};
 
@@ -361,17 +361,17 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 			ce = c + 1;
 		if (ce > w->b.n)
 			ce = w->b.n;
-		if (tk_abuf_put(&o, ob.v + i, j - i, tk_work_os(w, c < w->b.n ? c : w->b.n - 1),
+		if (tk_abuf_put(&o, ob.s + i, j - i, tk_work_os(w, c < w->b.n ? c : w->b.n - 1),
 		             tk_work_oe(w, ce - 1)))
 			goto fail;
 	}
-	tk_spm_buf_release(&ob);
+	ut_buf_release(&ob);
 	free(al);
 	if (tk_abuf_swap(&o, w))
 		goto fail;
 	return 0;
 fail:
-	tk_spm_buf_release(&ob);
+	ut_buf_release(&ob);
 	free(al);
 	tk_abuf_release(&o);
 	return -1;
@@ -418,7 +418,8 @@ tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 				return -1;
 		return 0;
 	default:
-		return te_diag_set(d, "", 0, "normalizer not supported yet");
+		return te_diag_set(d, "", 0, "normalizer type %d is not one tokemb implements",
+		                   n->type);
 	}
 }
 

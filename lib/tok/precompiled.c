@@ -155,10 +155,10 @@ first_rule(const tk_precompiled *pc, const char *s, size_t n, size_t *rep_len)
 }
 
 static int
-emit(tk_spm_buf *out, size_t **align, size_t *align_cap, const char *s,
+emit(ut_buf *out, size_t **align, size_t *align_cap, const char *s,
      size_t n, size_t at)
 {
-	if (tk_spm_buf_add(out, s, n) < 0)
+	if (ut_buf_put(out, s, n) < 0)
 		return -1;
 	if (align) {
 		if (out->n > *align_cap) {
@@ -181,7 +181,7 @@ emit(tk_spm_buf *out, size_t **align, size_t *align_cap, const char *s,
 
 int
 tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
-                         tk_spm_buf *out, size_t **align, size_t *align_cap,
+                         ut_buf *out, size_t **align, size_t *align_cap,
                          te_diag *d)
 {
 	size_t i = 0;
@@ -233,7 +233,7 @@ tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
 			i += cl;
 		}
 	}
-	if (!out->v && tk_spm_buf_add(out, "", 0) < 0)
+	if (!out->s && ut_buf_put(out, "", 0) < 0)
 		goto nomem;
 	return 0;
 nomem:

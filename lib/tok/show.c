@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tokemb.h"
+#include "tok_int.h"
 
 const char *const te_show_palette[6] = {
 	"102;194;165", "252;141;98", "141;160;203",
@@ -192,9 +192,9 @@ is_byte_piece(const te_tok *t, int32_t id)
 	size_t n = 0;
 	const char *v = te_tok_piece(t, id, &n);
 
-	return v && n == 6 && v[0] == '<' && v[1] == '0' && v[2] == 'x' &&
-	       strchr("0123456789ABCDEFabcdef", v[3]) && v[3] &&
-	       strchr("0123456789ABCDEFabcdef", v[4]) && v[4] && v[5] == '>';
+	int byte;
+
+	return v && tk_is_byte_piece(v, n, &byte);
 }
 
 static int

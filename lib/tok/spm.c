@@ -118,6 +118,103 @@ build_merges(tk_spm *m)
 
 /* ------------------------------------------------------------ building */
 
+/* Add piece i of in to m, its text at *pp (moved past it). */
+static int
+add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *name, te_diag *d)
+{
+	char *p = *pp;
+	size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
+	int t = in->types ? in->types[i] : TK_SPM_TYPE_NORMAL;
+	tk_strie *tr;
+
+	if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
+		t = TK_SPM_TYPE_NORMAL;
+	memcpy(p, in->pieces[i], l);
+	p[l] = '\0';
+	m->piece[i] = p;
+	m->plen[i] = l;
+	*pp = p + l + 1;
+	m->score[i] = in->scores ? in->scores[i] : 0.0f;
+	m->type[i] = (uint8_t)t;
+	if (l == 0) {
+		te_diag_set(d, name, 0, "piece %zu is empty", i);
+		return -1;
+	}
+	tr = t == TK_SPM_TYPE_NORMAL || t == TK_SPM_TYPE_USER_DEFINED ||
+	     t == TK_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
+	if (tk_strie_get(tr, m->piece[i], l) >= 0) {
+		te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
+		            m->piece[i]);
+		return -1;
+	}
+	if (tk_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
+		return te_diag_set(d, name, 0, "out of memory");
+	if (t == TK_SPM_TYPE_USER_DEFINED) {
+		m->has_user = 1;
+		if (tk_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
+			return te_diag_set(d, name, 0, "out of memory");
+	}
+	if (t == TK_SPM_TYPE_UNUSED)
+		m->has_unused = 1;
+	if (t == TK_SPM_TYPE_UNKNOWN) {
+		if (m->unk_id >= 0) {
+			te_diag_set(d, name, 0, "unk is already defined (pieces %d "
+			            "and %zu)", m->unk_id, i);
+			return -1;
+		}
+		m->unk_id = (int32_t)i;
+	}
+	if (t == TK_SPM_TYPE_BYTE) {
+		unsigned v;
+		char tail;
+
+		if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
+		    tail != '>') {
+			te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
+			            i, m->piece[i]);
+			return -1;
+		}
+		m->byte_id[v] = (int32_t)i;
+	}
+	return 0;
+}
+
+/* The model proper: a Unigram lattice, or BPE merges. */
+static int
+build_engine(tk_spm *m, const char *name, te_diag *d)
+{
+	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
+		double *sc = malloc(m->n * sizeof *sc);
+
+		if (!sc)
+			return te_diag_set(d, name, 0, "out of memory");
+		for (size_t i = 0; i < m->n; i++)
+			sc[i] = m->score[i];
+		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
+		free(sc);
+		if (!m->uni)
+			return -1;
+	} else {
+		if (build_merges(m) < 0)
+			return te_diag_set(d, name, 0, "out of memory");
+		m->ws_cut = !m->has_unused;
+		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
+			int t = m->type[i];
+			const char *sp = m->escape_ws ? SPACE_SYM : " ";
+			size_t sl = m->escape_ws ? 3 : 1;
+
+			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+				continue;
+			for (size_t k = sl; k + sl <= m->plen[i]; k++)
+				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
+					m->ws_cut = 0;
+		}
+	}
+	return 0;
+}
+
 tk_spm *
 tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 {
@@ -163,61 +260,9 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 		m->byte_id[i] = -1;
 	m->unk_id = -1;
 	p = m->pool;
-	for (size_t i = 0; i < in->n; i++) {
-		size_t l = in->lens ? in->lens[i] : strlen(in->pieces[i]);
-		int t = in->types ? in->types[i] : TK_SPM_TYPE_NORMAL;
-		tk_strie *tr;
-
-		if (t < TK_SPM_TYPE_NORMAL || t > TK_SPM_TYPE_BYTE)
-			t = TK_SPM_TYPE_NORMAL;
-		memcpy(p, in->pieces[i], l);
-		p[l] = '\0';
-		m->piece[i] = p;
-		m->plen[i] = l;
-		p += l + 1;
-		m->score[i] = in->scores ? in->scores[i] : 0.0f;
-		m->type[i] = (uint8_t)t;
-		if (l == 0) {
-			te_diag_set(d, name, 0, "piece %zu is empty", i);
+	for (size_t i = 0; i < in->n; i++)
+		if (add_piece(m, in, i, &p, name, d) < 0)
 			goto fail;
-		}
-		tr = t == TK_SPM_TYPE_NORMAL || t == TK_SPM_TYPE_USER_DEFINED ||
-		     t == TK_SPM_TYPE_UNUSED ? &m->pieces : &m->reserved;
-		if (tk_strie_get(tr, m->piece[i], l) >= 0) {
-			te_diag_set(d, name, 0, "piece %zu '%s' is already defined", i,
-			            m->piece[i]);
-			goto fail;
-		}
-		if (tk_strie_insert(tr, m->piece[i], l, (int32_t)i, 0) < 0)
-			goto nomem;
-		if (t == TK_SPM_TYPE_USER_DEFINED) {
-			m->has_user = 1;
-			if (tk_strie_insert(&m->user, m->piece[i], l, (int32_t)i, 0) < 0)
-				goto nomem;
-		}
-		if (t == TK_SPM_TYPE_UNUSED)
-			m->has_unused = 1;
-		if (t == TK_SPM_TYPE_UNKNOWN) {
-			if (m->unk_id >= 0) {
-				te_diag_set(d, name, 0, "unk is already defined (pieces %d "
-				            "and %zu)", m->unk_id, i);
-				goto fail;
-			}
-			m->unk_id = (int32_t)i;
-		}
-		if (t == TK_SPM_TYPE_BYTE) {
-			unsigned v;
-			char tail;
-
-			if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
-			    tail != '>') {
-				te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
-				            i, m->piece[i]);
-				goto fail;
-			}
-			m->byte_id[v] = (int32_t)i;
-		}
-	}
 	if (m->unk_id < 0) {
 		te_diag_set(d, name, 0, "unk is not defined (no piece of type UNKNOWN)");
 		goto fail;
@@ -254,35 +299,8 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
-	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
-		double *sc = malloc(m->n * sizeof *sc);
-
-		if (!sc)
-			goto nomem;
-		for (size_t i = 0; i < m->n; i++)
-			sc[i] = m->score[i];
-		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
-		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
-		free(sc);
-		if (!m->uni)
-			goto fail;
-	} else {
-		if (build_merges(m) < 0)
-			goto nomem;
-		m->ws_cut = !m->has_unused;
-		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
-			int t = m->type[i];
-			const char *sp = m->escape_ws ? SPACE_SYM : " ";
-			size_t sl = m->escape_ws ? 3 : 1;
-
-			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
-				continue;
-			for (size_t k = sl; k + sl <= m->plen[i]; k++)
-				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
-				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
-					m->ws_cut = 0;
-		}
-	}
+	if (build_engine(m, name, d) < 0)
+		goto fail;
 	return m;
 nomem:
 	te_diag_set(d, name, 0, "out of memory");
@@ -658,7 +676,7 @@ tk_spm_load(const char *path, te_diag *d)
 /* ------------------------------------------------------------ normalizer */
 
 typedef struct normed {
-	tk_spm_buf s;
+	ut_buf s;
 	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
 	size_t cap;
 	int map;
@@ -692,7 +710,7 @@ nadd(normed *nm, const char *s, size_t n, size_t at)
 {
 	if (n2o_push(nm, at, n) < 0)
 		return -1;
-	return tk_spm_buf_add(&nm->s, s, n);
+	return ut_buf_put(&nm->s, s, n);
 }
 
 /* sentencepiece's NormalizePrefix: returns the normalized piece and the
@@ -790,7 +808,7 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 		const char *space = m->escape_ws ? SPACE_SYM : " ";
 		size_t sl = m->escape_ws ? 3 : 1;
 
-		while (nm->s.n >= sl && memcmp(nm->s.v + nm->s.n - sl, space, sl) == 0) {
+		while (nm->s.n >= sl && memcmp(nm->s.s + nm->s.n - sl, space, sl) == 0) {
 			nm->s.n -= sl;
 			if (nm->map)
 				consumed = nm->n2o[nm->s.n];
@@ -802,7 +820,7 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 			return -1;
 	}
 done:
-	if (n2o_push(nm, consumed, 1) < 0 || tk_spm_buf_add(&nm->s, "", 0) < 0)
+	if (n2o_push(nm, consumed, 1) < 0 || ut_buf_put(&nm->s, "", 0) < 0)
 		return -1;
 	return 0;
 }
@@ -1174,13 +1192,13 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 	     (spans && tk_spm_spans_push(spans, 0, 0) < 0)))
 		goto nomem;
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.v, nm.s.n, &sg) < 0)
+		if (bpe_encode(m, nm.s.s, nm.s.n, &sg) < 0)
 			goto nomem;
 	} else if (nm.s.n) {
 		te_ids uids = {0};
 		tk_spm_spans usp = {0};
 
-		if (tk_unigram_encode(m->uni, nm.s.v, nm.s.n, &uids, &usp, d) < 0) {
+		if (tk_unigram_encode(m->uni, nm.s.s, nm.s.n, &uids, &usp, d) < 0) {
 			te_ids_release(&uids);
 			tk_spm_spans_release(&usp);
 			goto out;
@@ -1206,7 +1224,7 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
 				int last = b + 1 == sg.v[i].end;
 
-				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.v[b]]) < 0 ||
+				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.s[b]]) < 0 ||
 				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
 					goto nomem;
 			}
@@ -1227,7 +1245,7 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 nomem:
 	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	tk_spm_buf_release(&nm.s);
+	ut_buf_release(&nm.s);
 	free(nm.n2o);
 	free(sg.v);
 	return rc;
@@ -1237,17 +1255,17 @@ out:
 
 /* Append bytes b[0, n) as text: valid UTF-8 as is, each bad byte U+FFFD. */
 static int
-add_bytes(tk_spm_buf *out, const unsigned char *b, size_t n)
+add_bytes(ut_buf *out, const unsigned char *b, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t l = tk_spm_valid_char_len((const char *)b + i, n - i);
 
 		if (!l) {
-			if (tk_spm_buf_add(out, REPLACEMENT, 3) < 0)
+			if (ut_buf_put(out, REPLACEMENT, 3) < 0)
 				return -1;
 			i++;
 		} else {
-			if (tk_spm_buf_add(out, (const char *)b + i, l) < 0)
+			if (ut_buf_put(out, (const char *)b + i, l) < 0)
 				return -1;
 			i += l;
 		}
@@ -1256,14 +1274,14 @@ add_bytes(tk_spm_buf *out, const unsigned char *b, size_t n)
 }
 
 int
-tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
+tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, ut_buf *out,
               te_diag *d)
 {
 	unsigned char *bytes = NULL;
 	size_t nb = 0;
 	int rc = 0, first = 1;
 
-	if (tk_spm_buf_add(out, "", 0) < 0)
+	if (ut_buf_put(out, "", 0) < 0)
 		return te_diag_set(d, "", 0, "out of memory");
 	if (n && !(bytes = malloc(n)))
 		return te_diag_set(d, "", 0, "out of memory");
@@ -1293,7 +1311,7 @@ tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
 			continue;
 		if (m->type[id] == TK_SPM_TYPE_UNKNOWN) {
 			first = 0;
-			if (tk_spm_buf_add(out, m->unk_surface, strlen(m->unk_surface)) < 0)
+			if (ut_buf_put(out, m->unk_surface, strlen(m->unk_surface)) < 0)
 				goto nomem;
 			continue;
 		}
@@ -1307,12 +1325,12 @@ tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n, tk_spm_buf *out,
 		first = 0;
 		while (pl) {
 			if (pl >= 3 && memcmp(p, SPACE_SYM, 3) == 0) {
-				if (tk_spm_buf_add(out, " ", 1) < 0)
+				if (ut_buf_put(out, " ", 1) < 0)
 					goto nomem;
 				p += 3;
 				pl -= 3;
 			} else {
-				if (tk_spm_buf_add(out, p, 1) < 0)
+				if (ut_buf_put(out, p, 1) < 0)
 					goto nomem;
 				p++;
 				pl--;

@@ -7,7 +7,7 @@
  *
  * The rules of tokemb.h hold: nothing here prints or exits; failures return
  * -1 or NULL and fill the te_diag; every _free accepts NULL.  Output arrays
- * (te_ids, tk_spm_spans, tk_spm_buf) are APPENDED to, never cleared, so a
+ * (te_ids, tk_spm_spans, ut_buf) are APPENDED to, never cleared, so a
  * caller can build one encoding from several calls.  Offsets are byte
  * offsets into the text given to that call.
  */
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 /* A growable array of byte spans [start, end), one per token. */
 typedef struct tk_spm_span {
@@ -29,15 +30,6 @@ typedef struct tk_spm_spans {
 } tk_spm_spans;
 int tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end);
 void tk_spm_spans_release(tk_spm_spans *a);
-
-/* A growable byte buffer (decoded text); v is NUL-terminated after a call
- * that appended to it. */
-typedef struct tk_spm_buf {
-	char *v;
-	size_t n, cap;
-} tk_spm_buf;
-int tk_spm_buf_add(tk_spm_buf *b, const char *s, size_t n);
-void tk_spm_buf_release(tk_spm_buf *b);
 
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type,
  * which llama.cpp's tokenizer.ggml.token_type also uses. */
@@ -91,7 +83,7 @@ size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
  * leaves no entry.  Invalid UTF-8 bytes are copied through unchanged.
  * Returns 0, -1 on no memory. */
 int tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
-                             tk_spm_buf *out, size_t **align, size_t *align_cap,
+                             ut_buf *out, size_t **align, size_t *align_cap,
                              te_diag *d);
 
 /* -------------------------------------------------------------- unigram */
@@ -164,7 +156,7 @@ int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
  * each).  Appends to out.  An id outside [0, vocab size) is an error that
  * names it and its position. */
 int tk_spm_decode(const tk_spm *m, const int32_t *ids, size_t n,
-                  tk_spm_buf *out, te_diag *d);
+                  ut_buf *out, te_diag *d);
 
 size_t tk_spm_vocab_size(const tk_spm *m);
 /* The piece string of id (points into m; *len its length), NULL when out

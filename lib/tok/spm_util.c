@@ -31,36 +31,6 @@ tk_spm_spans_release(tk_spm_spans *a)
 	a->n = a->cap = 0;
 }
 
-int
-tk_spm_buf_add(tk_spm_buf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 64;
-		char *v;
-
-		while (nc < b->n + n + 1)
-			nc *= 2;
-		v = realloc(b->v, nc);
-		if (!v)
-			return -1;
-		b->v = v;
-		b->cap = nc;
-	}
-	if (n)
-		memcpy(b->v + b->n, s, n);
-	b->n += n;
-	b->v[b->n] = '\0';
-	return 0;
-}
-
-void
-tk_spm_buf_release(tk_spm_buf *b)
-{
-	free(b->v);
-	b->v = NULL;
-	b->n = b->cap = 0;
-}
-
 /* ---------------------------------------------------------------- trie */
 
 int

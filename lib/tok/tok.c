@@ -12,307 +12,6 @@
 #include "tok_int.h"
 #include "tok_uni.h"
 
-/* ------------------------------------------------------------ building */
-
-static int32_t tok_serial;	/* tells the piece caches one te_tok from another */
-
-te_tok *
-tk_tok_new(const char *name)
-{
-	te_tok *t = calloc(1, sizeof *t);
-
-	if (!t)
-		return NULL;
-	t->name = strdup(name ? name : "");
-	t->cache_gen = __atomic_add_fetch(&tok_serial, 1, __ATOMIC_RELAXED);
-	t->unk = -1;
-	t->max_length = -1;
-	t->match_special = 1;
-	t->bpe.unk = -1;
-	t->wp.unk = -1;
-	t->wp.max_chars = 100;
-	memset(t->bpe.byte_id, 0xff, sizeof t->bpe.byte_id);
-	if (!t->name) {
-		free(t);
-		return NULL;
-	}
-	return t;
-}
-
-/* n bytes from t's arena, or NULL. */
-static char *
-arena_alloc(te_tok *t, size_t n)
-{
-	tk_arena *a = &t->arena;
-	char **b;
-
-	if (!a->nblk || a->used + n > a->size) {
-		size_t sz = n > (1u << 20) ? n : (1u << 20);
-
-		if (!(b = realloc(a->blk, (a->nblk + 1) * sizeof *b)))
-			return NULL;
-		a->blk = b;
-		if (!(a->blk[a->nblk] = malloc(sz)))
-			return NULL;
-		a->nblk++;
-		a->used = 0;
-		a->size = sz;
-	}
-	a->used += n;
-	return a->blk[a->nblk - 1] + a->used - n;
-}
-
-static int
-vocab_reserve(te_tok *t, size_t n)
-{
-	size_t old = t->nvocab, cap;
-
-	if (n <= old)
-		return 0;
-	cap = n;
-#define G(f) do { void *p_ = realloc(t->f, cap * sizeof *t->f); if (!p_) return -1; t->f = p_; \
-	memset(t->f + old, 0, (cap - old) * sizeof *t->f); } while (0)
-	G(piece); G(piece_n); G(bytes); G(bytes_n); G(special);
-#undef G
-	t->nvocab = n;
-	return 0;
-}
-
-int
-tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n)
-{
-	char *p;
-
-	if (id < 0 || id > TK_MAX_ID)
-		return -1;
-	if ((size_t)id >= t->nvocab) {
-		size_t want = t->nvocab ? t->nvocab : 1024;
-
-		while (want <= (size_t)id)
-			want *= 2;
-		if (vocab_reserve(t, want))
-			return -1;
-	}
-	if (!(p = arena_alloc(t, n + 1)))
-		return -1;
-	memcpy(p, s, n);
-	p[n] = 0;
-	t->piece[id] = p;
-	t->piece_n[id] = (uint32_t)n;
-	return 0;
-}
-
-int
-tk_tok_add_added(te_tok *t, const tk_added *a)
-{
-	tk_added *p = realloc(t->added, (t->nadded + 1) * sizeof *p);
-
-	if (!p)
-		return -1;
-	t->added = p;
-	p[t->nadded] = *a;
-	if (!(p[t->nadded].s = malloc(a->n + 1)))
-		return -1;
-	memcpy(p[t->nadded].s, a->s, a->n);
-	p[t->nadded].s[a->n] = 0;
-	t->nadded++;
-	if ((size_t)a->id >= t->nvocab || !t->piece[a->id])
-		if (tk_tok_set_vocab(t, a->id, a->s, a->n))
-			return -1;
-	if (a->special)
-		t->special[a->id] = 1;
-	return 0;
-}
-
-static int
-trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
-{
-	int32_t node = 0, child;
-	uint32_t unused;
-	size_t i;
-
-	if (!tr->n) {
-		tr->cap = 64;
-		if (!(tr->term = calloc(tr->cap, sizeof *tr->term)))
-			return -1;
-		tr->n = 1;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i == 0)
-			tr->first[c] = 1;
-		if (!tk_pairmap_get(&tr->edge, node, c, &unused, &child)) {
-			if (tr->n == tr->cap) {
-				int32_t *tm = realloc(tr->term, tr->cap * 2 * sizeof *tm);
-
-				if (!tm)
-					return -1;
-				memset(tm + tr->cap, 0, tr->cap * sizeof *tm);
-				tr->term = tm;
-				tr->cap *= 2;
-			}
-			child = (int32_t)tr->n++;
-			if (tk_pairmap_put(&tr->edge, node, c, 0, child))
-				return -1;
-		}
-		node = child;
-	}
-	if (!tr->term[node])
-		tr->term[node] = val + 1;
-	return 0;
-}
-
-/* The bytes a vocabulary string stands for, for byte-level models:
- * every character mapped back to its byte, or the string itself when one
- * is not in the byte alphabet (as the ByteLevel decoder does). */
-static int
-unmap_bytes(const char *s, size_t n, char *out, size_t *outn)
-{
-	size_t i = 0, k = 0;
-	int len;
-
-	while (i < n) {
-		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-		int b = tk_cp_to_byte(cp);
-
-		if (b < 0)
-			return -1;
-		out[k++] = (char)b;
-		i += (size_t)len;
-	}
-	*outn = k;
-	return 0;
-}
-
-static int
-is_byte_piece(const char *s, size_t n, int *byte)
-{
-	int v = 0, i;
-
-	if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
-		return 0;
-	for (i = 3; i < 5; i++) {
-		char c = s[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else
-			return 0;
-	}
-	*byte = v;
-	return 1;
-}
-
-/* Whether two added-token contents can overlap in a text: one inside the
- * other, or an end of one the start of the other. */
-static int
-overlap(const tk_added *a, const tk_added *b)
-{
-	size_t k;
-
-	if (!a->n || !b->n)
-		return 0;
-	if (memmem(a->s, a->n, b->s, b->n) || memmem(b->s, b->n, a->s, a->n))
-		return 1;
-	for (k = 1; k < a->n && k < b->n; k++)
-		if (!memcmp(a->s + a->n - k, b->s, k) || !memcmp(b->s + b->n - k, a->s, k))
-			return 1;
-	return 0;
-}
-
-/* Which added tokens are matched on the normalized text (apart[i] = 1):
- * HF tokenizers matches the "normalized" ones after the normalizer, in what
- * the others left.  Without a normalizer that is one leftmost-longest pass
- * over the input unless a "normalized" token can overlap one matched
- * before it: only those (and what overlaps them) are kept apart, so most
- * models match all their added tokens on the input.  NULL: out of memory. */
-static uint8_t *
-added_apart(const te_tok *t)
-{
-	uint8_t *apart = calloc(t->nadded + 1, 1);
-	size_t i, j, nn = 0;
-	int changed = 1;
-
-	if (!apart)
-		return NULL;
-	for (i = 0; i < t->nadded; i++)
-		nn += t->added[i].normalized;
-	if (!nn)
-		return apart;
-	if (t->norm || nn * (t->nadded - nn) > 200000) {	/* the exact way */
-		for (i = 0; i < t->nadded; i++)
-			apart[i] = t->added[i].normalized;
-		return apart;
-	}
-	while (changed) {
-		changed = 0;
-		for (i = 0; i < t->nadded; i++) {
-			if (!t->added[i].normalized || apart[i])
-				continue;
-			for (j = 0; j < t->nadded && !apart[i]; j++)
-				if (j != i && (!t->added[j].normalized || apart[j]) &&
-				    overlap(&t->added[i], &t->added[j]))
-					apart[i] = 1, changed = 1;
-		}
-	}
-	return apart;
-}
-
-int
-tk_tok_finish(te_tok *t, te_diag *d)
-{
-	size_t i;
-	uint8_t *apart = added_apart(t);
-
-	if (!apart)
-		return te_diag_set(d, "", 0, "out of memory");
-
-	for (i = 0; i < t->nadded; i++) {
-		if (ut_strmap_put(&t->added_map, t->added[i].s, t->added[i].n, (int32_t)i))
-			return te_diag_set(d, "", 0, "out of memory");
-		if (t->added[i].n && !apart[i] &&
-		    trie_add(&t->trie_raw, t->added[i].s, t->added[i].n, (int32_t)i)) {
-			free(apart);
-			return te_diag_set(d, "", 0, "out of memory");
-		}
-	}
-	free(apart);
-	/* the vocabulary grew by doubling: the largest id + 1 */
-	while (t->nvocab && !t->piece[t->nvocab - 1])
-		t->nvocab--;
-	/* raw bytes of each id where they differ from its string */
-	for (i = 0; i < t->nvocab; i++) {
-		char tmp[1024];
-		size_t n;
-		int b;
-
-		if (!t->piece[i])
-			continue;
-		if (t->byte_level && t->piece_n[i] < sizeof tmp &&
-		    !unmap_bytes(t->piece[i], t->piece_n[i], tmp, &n) &&
-		    (n != t->piece_n[i] || memcmp(tmp, t->piece[i], n))) {
-			if (!(t->bytes[i] = arena_alloc(t, n + 1)))
-				return te_diag_set(d, "", 0, "out of memory");
-			memcpy(t->bytes[i], tmp, n);
-			t->bytes[i][n] = 0;
-			t->bytes_n[i] = (uint32_t)n;
-		} else if (t->byte_fallback && is_byte_piece(t->piece[i], t->piece_n[i], &b)) {
-			if (!(t->bytes[i] = arena_alloc(t, 2)))
-				return te_diag_set(d, "", 0, "out of memory");
-			t->bytes[i][0] = (char)b;
-			t->bytes[i][1] = 0;
-			t->bytes_n[i] = 1;
-		}
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------- loading */
 
 static const char *
@@ -339,15 +38,46 @@ is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
+/* te_tok_display_name of t, loaded from path (as resolved).  malloc'd. */
+static char *
+display_name(const te_tok *t, const char *path)
+{
+	const char *n = te_tok_name(t), *end, *start;
+	char *r;
+
+	if (!n || (strncmp(n, "tokenizer.", 10) != 0 &&
+	           strncmp(n, "original_tokenizer.", 19) != 0) ||
+	    !(end = strrchr(path, '/')))
+		return strdup(n ? n : path);
+	while (end > path && end[-1] == '/')
+		end--;
+	for (start = end; start > path && start[-1] != '/'; start--)
+		;
+	if (end == start || (end - start == 1 && *start == '.') ||
+	    (end - start == 2 && start[0] == '.' && start[1] == '.'))
+		return strdup(n);
+	r = malloc((size_t)(end - start) + 1);
+	if (r) {
+		memcpy(r, start, (size_t)(end - start));
+		r[end - start] = 0;
+	}
+	return r;
+}
+
 te_tok *
 te_tok_load(const char *path, te_diag *d)
 {
-	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want;
+	char *res = te_model_resolve(path, d), *file = NULL, *name, *skel = NULL, **want, *shown;
 	te_tok *t = NULL;
 	int rc = -1, kind;
 
 	if (!res)
 		return NULL;
+	if (!(shown = strdup(res))) {
+		free(res);
+		te_diag_set(d, path, 0, "out of memory");
+		return NULL;
+	}
 	if (is_dir(res)) {
 		static const char *try[] = {"tokenizer.json", "tokenizer.model", "cl100k_base.tiktoken",
 		                            "o200k_base.tiktoken", NULL};
@@ -357,6 +87,7 @@ te_tok_load(const char *path, te_diag *d)
 			file = te_model_file(res, try[i]);
 		if (!file) {
 			te_diag_set(d, res, 0, "no tokenizer.json, tokenizer.model or .tiktoken file here");
+			free(shown);
 			free(res);
 			return NULL;
 		}
@@ -373,6 +104,7 @@ te_tok_load(const char *path, te_diag *d)
 		name = res;
 	}
 	if (!file) {
+		free(shown);
 		free(res);
 		te_diag_set(d, path, 0, "out of memory");
 		return NULL;
@@ -407,143 +139,20 @@ te_tok_load(const char *path, te_diag *d)
 	if (!rc && skel)
 		tk_cache_save(t, file, kind, skel);	/* best effort: see tokemb(5) */
 out:
+	if (!rc && !(t->display = display_name(t, shown)))
+		rc = te_diag_set(d, path, 0, "out of memory");
 	if (rc) {
 		te_tok_free(t);
 		t = NULL;
 	}
 	free(skel);
 	free(file);
+	free(shown);
 	free(res);
 	return t;
 }
 
-/* Tables built from the loaded tokenizer, after a source load and after a
- * cache is mapped: the trie of the "normalized" added tokens, whose
- * contents are normalized as HF tokenizers does before matching them. */
-int
-tk_tok_derive(te_tok *t, te_diag *d)
-{
-	tk_work w;
-	size_t i;
-	int rc = 0;
-	uint8_t *apart = added_apart(t);
-
-	if (!apart)
-		return te_diag_set(d, "", 0, "out of memory");
-	memset(&w, 0, sizeof w);
-	for (i = 0; i < t->nadded && !rc; i++) {
-		const tk_added *a = &t->added[i];
-
-		if (!apart[i] || !a->n)
-			continue;
-		w.b.n = 0;
-		free(w.os);
-		free(w.oe);
-		w.os = w.oe = NULL;
-		w.base = 0;
-		if (ut_buf_put(&w.b, a->s, a->n)) {
-			rc = te_diag_set(d, "", 0, "out of memory");
-			break;
-		}
-		if (t->norm && tk_normalize(t->norm, &w, d)) {
-			rc = -1;
-			break;
-		}
-		if (w.b.n && trie_add(&t->trie_norm, w.b.s, w.b.n, (int32_t)i))
-			rc = te_diag_set(d, "", 0, "out of memory");
-	}
-	free(w.b.s);
-	free(w.os);
-	free(w.oe);
-	free(w.pa);
-	free(w.pb);
-	free(w.fixed);
-	free(apart);
-	return rc;
-}
-
-static void
-dec_free(tk_dec *x)
-{
-	size_t i;
-
-	if (!x)
-		return;
-	for (i = 0; i < x->nsub; i++)
-		dec_free(x->sub[i]);
-	free(x->sub);
-	free(x->prefix);
-	free(x->pat);
-	free(x->content);
-	free(x);
-}
-
-void
-te_tok_free(te_tok *t)
-{
-	size_t i;
-
-	if (!t)
-		return;
-	if (t->cmap)
-		tk_cache_unmap(t);
-	free(t->uni_score);
-	for (i = 0; i < t->arena.nblk; i++)
-		free(t->arena.blk[i]);
-	free(t->arena.blk);
-	free(t->piece);
-	free(t->piece_n);
-	free(t->bytes);
-	free(t->bytes_n);
-	free(t->special);
-	tk_norm_free(t->norm);
-	tk_pre_free(t->pre);
-	dec_free(t->dec);
-	for (i = 0; i < t->ntpl; i++)
-		free(t->tpl[i].ids);
-	free(t->tpl);
-	for (i = 0; i < t->nadded; i++)
-		free(t->added[i].s);
-	free(t->added);
-	tk_pairmap_release(&t->trie_raw.edge);
-	free(t->trie_raw.term);
-	tk_pairmap_release(&t->trie_norm.edge);
-	free(t->trie_norm.term);
-	ut_strmap_release(&t->added_map);
-	tk_bpe_release(&t->bpe);
-	tk_wordpiece_release(&t->wp);
-	tk_unigram_free(t->unigram);
-	tk_spm_free(t->spm);
-	free(t->name);
-	free(t);
-}
-
 /* ------------------------------------------------------------ encoding */
-
-/* Room for k more tokens in e. */
-int
-tk_enc_reserve(te_tok_enc *e, size_t k)
-{
-	size_t cap = e->cap ? e->cap : 256;
-	int32_t *ids;
-	size_t *s;
-
-	while (cap < e->n + k)
-		cap *= 2;
-	if (cap == e->cap)
-		return 0;
-	if (!(ids = realloc(e->ids, cap * sizeof *ids)))
-		return -1;
-	e->ids = ids;
-	if (!(s = realloc(e->start, cap * sizeof *s)))
-		return -1;
-	e->start = s;
-	if (!(s = realloc(e->end, cap * sizeof *s)))
-		return -1;
-	e->end = s;
-	e->cap = cap;
-	return 0;
-}
 
 static int
 enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
@@ -620,17 +229,9 @@ thread_scratch(void)
 	scratch_registered = 1;
 }
 
-/* Unicode White_Space, Rust's char::is_whitespace: what HF tokenizers'
- * lstrip and rstrip take off around an added token. */
-static int
-is_ws(int32_t cp)
-{
-	return (cp >= 9 && cp <= 13) || cp == ' ' || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-	       (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
-	       cp == 0x205f || cp == 0x3000;
-}
-
-/* Where the whitespace that ends s[lo, i) starts. */
+/* Where the whitespace that ends s[lo, i) starts: Unicode White_Space
+ * (tk_is_space, Rust's char::is_whitespace), what HF tokenizers' lstrip
+ * and rstrip take off around an added token. */
 static size_t
 ws_back(const char *s, size_t lo, size_t i)
 {
@@ -642,7 +243,7 @@ ws_back(const char *s, size_t lo, size_t i)
 		while (k > lo && ((unsigned char)s[k] & 0xc0) == 0x80 && i - k < 4)
 			k--;
 		cp = ut_utf8_dec((const unsigned char *)s + k, i - k, &len);
-		if (k + (size_t)len != i || !is_ws(cp))
+		if (k + (size_t)len != i || !tk_is_space(cp))
 			break;
 		i = k;
 	}
@@ -657,7 +258,7 @@ ws_fwd(const char *s, size_t n, size_t i)
 		int len;
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 
-		if (!is_ws(cp))
+		if (!tk_is_space(cp))
 			break;
 		i += (size_t)len;
 	}
@@ -740,7 +341,8 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		return 0;
 	}
 	default:
-		return te_diag_set(d, "", 0, "%s models are not supported yet", t->algo);
+		return te_diag_set(d, "", 0, "%s models cannot be encoded: tokemb has no encoder "
+		                   "for them", t->algo);
 	}
 }
 
@@ -1227,182 +829,252 @@ cleanup_spaces(ut_buf *b)
 	}
 }
 
+static int decode_step(const tk_dec *x, slist *in, slist *out);
+
+/* Sequence: each decoder in turn, on what the one before gave. */
 static int
-decode_step(const tk_dec *x, slist *in, slist *out)
+dec_seq(const tk_dec *x, slist *in, slist *out)
 {
-	size_t i, j;
-	ut_buf b = {0};
+	slist cur = *in, nxt = {0};
+	size_t i;
+
+	memset(in, 0, sizeof *in);
+	for (i = 0; i < x->nsub; i++) {
+		if (decode_step(x->sub[i], &cur, &nxt)) {
+			sl_free(&cur);
+			sl_free(&nxt);
+			return -1;
+		}
+		sl_free(&cur);
+		cur = nxt;
+		memset(&nxt, 0, sizeof nxt);
+	}
+	*out = cur;
+	return 0;
+}
+
+/* ByteLevel: every piece back to its bytes, joined, invalid UTF-8 made U+FFFD. */
+static int
+dec_bytelevel(slist *in, slist *out)
+{
+	ut_buf raw = {0}, b = {0};
+	size_t i;
 	int rc = 0;
 
-	switch (x->type) {
-	case TK_D_SEQ: {
-		slist cur = *in, nxt = {0};
+	for (i = 0; i < in->cnt && !rc; i++) {
+		char *tmp = malloc(in->n[i] + 1);
+		size_t n;
 
-		memset(in, 0, sizeof *in);
-		for (i = 0; i < x->nsub; i++) {
-			if (decode_step(x->sub[i], &cur, &nxt)) {
-				sl_free(&cur);
-				sl_free(&nxt);
-				return -1;
-			}
-			sl_free(&cur);
-			cur = nxt;
-			memset(&nxt, 0, sizeof nxt);
+		if (!tmp) {
+			ut_buf_release(&raw);
+			return -1;
 		}
-		*out = cur;
-		return 0;
+		if (!tk_unmap_bytes(in->s[i], in->n[i], tmp, &n))
+			rc = ut_buf_put(&raw, tmp, n);
+		else
+			rc = ut_buf_put(&raw, in->s[i], in->n[i]);
+		free(tmp);
 	}
-	case TK_D_BYTELEVEL: {
-		ut_buf raw = {0};
+	if (!rc)
+		rc = lossy(&b, raw.s ? raw.s : "", raw.n);
+	if (!rc)
+		rc = sl_push(out, b.s ? b.s : "", b.n);
+	ut_buf_release(&raw);
+	ut_buf_release(&b);
+	return rc;
+}
 
-		for (i = 0; i < in->cnt && !rc; i++) {
-			char *tmp = malloc(in->n[i] + 1);
-			size_t n;
+/* WordPiece: a piece with the prefix continues the word, others start one. */
+static int
+dec_wordpiece(const tk_dec *x, slist *in, slist *out)
+{
+	ut_buf b = {0};
+	size_t i, pn = strlen(x->prefix);
+	int rc = 0;
 
-			if (!tmp)
-				return -1;
-			if (!unmap_bytes(in->s[i], in->n[i], tmp, &n))
-				rc = ut_buf_put(&raw, tmp, n);
-			else
-				rc = ut_buf_put(&raw, in->s[i], in->n[i]);
-			free(tmp);
-		}
-		if (!rc)
-			rc = lossy(&b, raw.s ? raw.s : "", raw.n);
-		if (!rc)
-			rc = sl_push(out, b.s ? b.s : "", b.n);
-		ut_buf_release(&raw);
-		break;
-	}
-	case TK_D_WORDPIECE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			size_t pn = strlen(x->prefix);
-
-			b.n = 0;
-			if (i && starts(in->s[i], in->n[i], x->prefix, pn))
-				rc = ut_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
-			else if (i)
-				rc = ut_buf_put(&b, " ", 1) || ut_buf_put(&b, in->s[i], in->n[i]);
-			else
-				rc = ut_buf_put(&b, in->s[i], in->n[i]);
-			if (!rc && !b.s)
-				rc = ut_buf_put(&b, "", 0);
-			if (!rc && x->cleanup)
-				cleanup_spaces(&b);
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_METASPACE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (starts(in->s[i] + j, in->n[i] - j, x->repl, (size_t)x->repl_n)) {
-					if (!(i == 0 && x->prepend))
-						rc = ut_buf_put(&b, " ", 1);
-					j += (size_t)x->repl_n;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_BYTEFALLBACK: {
-		ut_buf pend = {0};
-		size_t np = 0;
-
-		for (i = 0; i <= in->cnt && !rc; i++) {
-			int byte;
-
-			if (i < in->cnt && is_byte_piece(in->s[i], in->n[i], &byte)) {
-				char c = (char)byte;
-
-				rc = ut_buf_put(&pend, &c, 1);
-				np++;
-				continue;
-			}
-			if (np) {
-				if (te_utf8_valid(pend.s, pend.n)) {
-					rc = sl_push(out, pend.s, pend.n);
-				} else {
-					for (j = 0; j < np && !rc; j++)
-						rc = sl_push(out, "\xef\xbf\xbd", 3);
-				}
-				pend.n = 0;
-				np = 0;
-			}
-			if (i < in->cnt && !rc)
-				rc = sl_push(out, in->s[i], in->n[i]);
-		}
-		ut_buf_release(&pend);
-		break;
-	}
-	case TK_D_FUSE:
-		rc = ut_buf_put(&b, "", 0);
-		for (i = 0; i < in->cnt && !rc; i++)
+	for (i = 0; i < in->cnt && !rc; i++) {
+		b.n = 0;
+		if (i && starts(in->s[i], in->n[i], x->prefix, pn))
+			rc = ut_buf_put(&b, in->s[i] + pn, in->n[i] - pn);
+		else if (i)
+			rc = ut_buf_put(&b, " ", 1) || ut_buf_put(&b, in->s[i], in->n[i]);
+		else
 			rc = ut_buf_put(&b, in->s[i], in->n[i]);
+		if (!rc && !b.s)
+			rc = ut_buf_put(&b, "", 0);
+		if (!rc && x->cleanup)
+			cleanup_spaces(&b);
 		if (!rc)
 			rc = sl_push(out, b.s, b.n);
-		break;
-	case TK_D_STRIP:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			const char *s = in->s[i];
-			size_t a = 0, e = in->n[i], cn = x->content_n;
-			int k;
-
-			for (k = 0; k < x->start && a + cn <= e && cn && !memcmp(s + a, x->content, cn); k++)
-				a += cn;
-			for (k = 0; k < x->stop && e >= a + cn && cn && !memcmp(s + e - cn, x->content, cn); k++)
-				e -= cn;
-			rc = sl_push(out, s + a, e - a);
-		}
-		break;
-	case TK_D_REPLACE:
-		for (i = 0; i < in->cnt && !rc; i++) {
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (x->pat_n && starts(in->s[i] + j, in->n[i] - j, x->pat, x->pat_n)) {
-					rc = ut_buf_put(&b, x->content, x->content_n);
-					j += x->pat_n;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	case TK_D_BPE:	/* BPEDecoder: the suffix marks a word end */
-		for (i = 0; i < in->cnt && !rc; i++) {
-			size_t sn = strlen(x->prefix);
-
-			b.n = 0;
-			rc = ut_buf_put(&b, "", 0);
-			for (j = 0; j < in->n[i] && !rc;) {
-				if (sn && starts(in->s[i] + j, in->n[i] - j, x->prefix, sn)) {
-					rc = ut_buf_put(&b, i + 1 < in->cnt ? " " : "", i + 1 < in->cnt);
-					j += sn;
-				} else {
-					rc = ut_buf_put(&b, in->s[i] + j, 1);
-					j++;
-				}
-			}
-			if (!rc)
-				rc = sl_push(out, b.s, b.n);
-		}
-		break;
-	default:
-		for (i = 0; i < in->cnt && !rc; i++)
-			rc = sl_push(out, in->s[i], in->n[i]);
 	}
 	ut_buf_release(&b);
 	return rc;
+}
+
+/* In each piece, every occurrence of pat becomes what rep(i) says:
+ * Metaspace, Replace and BPEDecoder differ only there. */
+static int
+dec_each(const tk_dec *x, slist *in, slist *out, const char *pat, size_t pn,
+         const char *(*rep)(const tk_dec *x, const slist *in, size_t i, size_t *n))
+{
+	ut_buf b = {0};
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < in->cnt && !rc; i++) {
+		b.n = 0;
+		rc = ut_buf_put(&b, "", 0);
+		for (j = 0; j < in->n[i] && !rc;) {
+			if (pn && starts(in->s[i] + j, in->n[i] - j, pat, pn)) {
+				size_t rn;
+				const char *r = rep(x, in, i, &rn);
+
+				rc = ut_buf_put(&b, r, rn);
+				j += pn;
+			} else {
+				rc = ut_buf_put(&b, in->s[i] + j, 1);
+				j++;
+			}
+		}
+		if (!rc)
+			rc = sl_push(out, b.s, b.n);
+	}
+	ut_buf_release(&b);
+	return rc;
+}
+
+/* Metaspace: the replacement is a space, but at the start of the first
+ * piece when the encoder prepended it. */
+static const char *
+rep_metaspace(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)in;
+	*n = !(i == 0 && x->prepend);
+	return " ";
+}
+
+static const char *
+rep_replace(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)in;
+	(void)i;
+	*n = x->content_n;
+	return x->content;
+}
+
+/* BPEDecoder: the suffix marks a word end, a space unless it is the last piece. */
+static const char *
+rep_bpe(const tk_dec *x, const slist *in, size_t i, size_t *n)
+{
+	(void)x;
+	*n = i + 1 < in->cnt;
+	return i + 1 < in->cnt ? " " : "";
+}
+
+/* ByteFallback: runs of <0xXX> pieces become their bytes when those are
+ * UTF-8, else one U+FFFD each. */
+static int
+dec_bytefallback(slist *in, slist *out)
+{
+	ut_buf pend = {0};
+	size_t i, j, np = 0;
+	int rc = 0;
+
+	for (i = 0; i <= in->cnt && !rc; i++) {
+		int byte;
+
+		if (i < in->cnt && tk_is_byte_piece(in->s[i], in->n[i], &byte)) {
+			char c = (char)byte;
+
+			rc = ut_buf_put(&pend, &c, 1);
+			np++;
+			continue;
+		}
+		if (np) {
+			if (te_utf8_valid(pend.s, pend.n)) {
+				rc = sl_push(out, pend.s, pend.n);
+			} else {
+				for (j = 0; j < np && !rc; j++)
+					rc = sl_push(out, "\xef\xbf\xbd", 3);
+			}
+			pend.n = 0;
+			np = 0;
+		}
+		if (i < in->cnt && !rc)
+			rc = sl_push(out, in->s[i], in->n[i]);
+	}
+	ut_buf_release(&pend);
+	return rc;
+}
+
+/* Fuse: all pieces as one. */
+static int
+dec_fuse(slist *in, slist *out)
+{
+	ut_buf b = {0};
+	size_t i;
+	int rc = ut_buf_put(&b, "", 0);
+
+	for (i = 0; i < in->cnt && !rc; i++)
+		rc = ut_buf_put(&b, in->s[i], in->n[i]);
+	if (!rc)
+		rc = sl_push(out, b.s, b.n);
+	ut_buf_release(&b);
+	return rc;
+}
+
+/* Strip: up to start copies of content off the front of each piece, up
+ * to stop off its end. */
+static int
+dec_strip(const tk_dec *x, slist *in, slist *out)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < in->cnt && !rc; i++) {
+		const char *s = in->s[i];
+		size_t a = 0, e = in->n[i], cn = x->content_n;
+		int k;
+
+		for (k = 0; k < x->start && a + cn <= e && cn && !memcmp(s + a, x->content, cn); k++)
+			a += cn;
+		for (k = 0; k < x->stop && e >= a + cn && cn && !memcmp(s + e - cn, x->content, cn); k++)
+			e -= cn;
+		rc = sl_push(out, s + a, e - a);
+	}
+	return rc;
+}
+
+static int
+decode_step(const tk_dec *x, slist *in, slist *out)
+{
+	size_t i;
+	int rc = 0;
+
+	switch (x->type) {
+	case TK_D_SEQ:
+		return dec_seq(x, in, out);
+	case TK_D_BYTELEVEL:
+		return dec_bytelevel(in, out);
+	case TK_D_WORDPIECE:
+		return dec_wordpiece(x, in, out);
+	case TK_D_METASPACE:
+		return dec_each(x, in, out, x->repl, (size_t)x->repl_n, rep_metaspace);
+	case TK_D_BYTEFALLBACK:
+		return dec_bytefallback(in, out);
+	case TK_D_FUSE:
+		return dec_fuse(in, out);
+	case TK_D_STRIP:
+		return dec_strip(x, in, out);
+	case TK_D_REPLACE:
+		return dec_each(x, in, out, x->pat, x->pat_n, rep_replace);
+	case TK_D_BPE:
+		return dec_each(x, in, out, x->prefix, strlen(x->prefix), rep_bpe);
+	default:
+		for (i = 0; i < in->cnt && !rc; i++)
+			rc = sl_push(out, in->s[i], in->n[i]);
+		return rc;
+	}
 }
 
 int
@@ -1416,7 +1088,7 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 	*out = NULL;
 	*outlen = 0;
 	if (t->spm) {
-		tk_spm_buf sb = {0};
+		ut_buf sb = {0};
 		int32_t *keep = malloc((n ? n : 1) * sizeof *keep);
 		size_t k = 0;
 
@@ -1427,13 +1099,13 @@ te_tok_decode(const te_tok *t, const int32_t *ids, size_t n, unsigned flags,
 				keep[k++] = ids[i];
 		if (tk_spm_decode(t->spm, keep, k, &sb, d)) {
 			free(keep);
-			tk_spm_buf_release(&sb);
+			ut_buf_release(&sb);
 			return -1;
 		}
 		free(keep);
-		if (!sb.v && !(sb.v = calloc(1, 1)))
+		if (!sb.s && !(sb.s = calloc(1, 1)))
 			return te_diag_set(d, "", 0, "out of memory");
-		*out = sb.v;
+		*out = sb.s;
 		*outlen = sb.n;
 		return 0;
 	}
@@ -1488,44 +1160,6 @@ te_tok_vocab_size(const te_tok *t)
 	return t->nvocab;
 }
 
-/* A string of a mapped cache: pool[off, off + n) followed by a NUL, all
- * in the pool, or NULL. */
-static const char *
-cpool_str(const te_tok *t, uint32_t off, uint32_t n)
-{
-	if (off == UINT32_MAX || (uint64_t)off + n >= t->cpool_n || t->cpool[off + n])
-		return NULL;
-	return t->cpool + off;
-}
-
-/* String id of a table: from its pointers when built, else from the
- * mapped cache's pool (checked); NULL when there is none. */
-static const char *
-str_of(const te_tok *t, char *const *ptr, const uint32_t *len, const uint32_t *off,
-       int32_t id, size_t *n)
-{
-	const char *s;
-
-	if (ptr)
-		s = ptr[id];
-	else if (!off || !(s = cpool_str(t, off[id], len[id])))
-		return NULL;
-	*n = len[id];
-	return s;
-}
-
-const char *
-tk_piece_of(const te_tok *t, int32_t id, size_t *n)
-{
-	return str_of(t, t->piece, t->piece_n, t->cpoff, id, n);
-}
-
-const char *
-tk_bytes_of(const te_tok *t, int32_t id, size_t *n)
-{
-	return str_of(t, t->bytes, t->bytes_n, t->cboff, id, n);
-}
-
 const char *
 te_tok_piece(const te_tok *t, int32_t id, size_t *len)
 {
@@ -1573,7 +1207,7 @@ te_tok_id(const te_tok *t, const char *piece, size_t len)
 			char *tmp = malloc(len + 1);
 			size_t n;
 
-			if (tmp && t->byte_level && !unmap_bytes(piece, len, tmp, &n))
+			if (tmp && t->byte_level && !tk_unmap_bytes(piece, len, tmp, &n))
 				id = ut_strmap_get(&t->bpe.vocab, tmp, n);
 			else if (!t->byte_level)
 				id = ut_strmap_get(&t->bpe.vocab, piece, len);
@@ -1618,6 +1252,12 @@ int
 te_tok_byte_fallback(const te_tok *t)
 {
 	return t->byte_fallback;
+}
+
+const char *
+te_tok_display_name(const te_tok *t)
+{
+	return t->display;
 }
 
 const char *

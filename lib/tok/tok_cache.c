@@ -326,59 +326,54 @@ make_parents(const char *path)
 	free(p);
 }
 
-int
-tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
-{
-	char *canon = NULL, *paths[2] = {NULL, NULL}, *pool = NULL;
-	uint32_t *poff = NULL, *boff = NULL;
-	int32_t *m2 = NULL;
-	const tk_fastmap *fm = NULL;
-	tc_added *ad = NULL;
-	size_t pool_n = 0, i, np, off;
-	const ut_strmap *vm = t->mtype == TK_M_BPE ? &t->bpe.vocab :
-	                      t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL ? &t->wp.vocab : NULL;
-	tc_head h;
-	tc_meta m;
-	wsec w[S_N];
-	tc_sum s;
-	te_atomic *a = NULL;
-	FILE *fp;
-	int rc = -1, k, n;
-	struct stat st;
+/* The strings of t packed for the cache: one pool for the pieces, their
+ * bytes and the added tokens, and where each starts. */
+typedef struct tc_strings {
+	char *pool;
+	size_t pool_n;
+	uint32_t *poff, *boff;
+	tc_added *ad;
+} tc_strings;
 
-	if (!tk_cache_enabled() || t->cmap || t->spm || (t->mtype == TK_M_UNIGRAM && !t->uni_score))
-		return -1;
-	if (stat(file, &st) || st.st_size < TC_MIN_SOURCE)
-		return -1;
-	memset(&h, 0, sizeof h);
-	memset(&m, 0, sizeof m);
-	memset(w, 0, sizeof w);
-	if (!(canon = realpath(file, NULL)) || source_id(file, &h))
-		goto out;
-	/* one pool for the pieces, their bytes and the added tokens */
+static void
+strings_release(tc_strings *ps)
+{
+	free(ps->pool);
+	free(ps->poff);
+	free(ps->boff);
+	free(ps->ad);
+}
+
+static int
+pack_strings(const te_tok *t, tc_strings *ps)
+{
+	size_t pool_n = 0, i, off;
+	char *pool;
+
 	for (i = 0; i < t->nvocab; i++)
 		pool_n += (t->piece[i] ? t->piece_n[i] + 1 : 0) + (t->bytes[i] ? t->bytes_n[i] + 1 : 0);
 	for (i = 0; i < t->nadded; i++)
 		pool_n += t->added[i].n + 1;
 	if (pool_n > UINT32_MAX - 1)
-		goto out;
-	poff = malloc((t->nvocab + 1) * sizeof *poff);
-	boff = malloc((t->nvocab + 1) * sizeof *boff);
-	ad = malloc((t->nadded + 1) * sizeof *ad);
-	pool = malloc(pool_n + 1);
-	if (!poff || !boff || !ad || !pool)
-		goto out;
+		return -1;
+	ps->pool_n = pool_n;
+	ps->poff = malloc((t->nvocab + 1) * sizeof *ps->poff);
+	ps->boff = malloc((t->nvocab + 1) * sizeof *ps->boff);
+	ps->ad = malloc((t->nadded + 1) * sizeof *ps->ad);
+	pool = ps->pool = malloc(pool_n + 1);
+	if (!ps->poff || !ps->boff || !ps->ad || !pool)
+		return -1;
 	off = 0;
 	for (i = 0; i < t->nvocab; i++) {
-		poff[i] = boff[i] = TC_NONE;
+		ps->poff[i] = ps->boff[i] = TC_NONE;
 		if (t->piece[i]) {
-			poff[i] = (uint32_t)off;
+			ps->poff[i] = (uint32_t)off;
 			memcpy(pool + off, t->piece[i], t->piece_n[i]);
 			pool[off + t->piece_n[i]] = 0;
 			off += t->piece_n[i] + 1;
 		}
 		if (t->bytes[i]) {
-			boff[i] = (uint32_t)off;
+			ps->boff[i] = (uint32_t)off;
 			memcpy(pool + off, t->bytes[i], t->bytes_n[i]);
 			pool[off + t->bytes_n[i]] = 0;
 			off += t->bytes_n[i] + 1;
@@ -386,17 +381,36 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	}
 	for (i = 0; i < t->nadded; i++) {
 		const tk_added *x = &t->added[i];
+		tc_added *a = &ps->ad[i];
 
-		ad[i].off = (uint32_t)off;
-		ad[i].n = (uint32_t)x->n;
-		ad[i].id = x->id;
-		ad[i].flags = (x->special ? A_SPECIAL : 0) | (x->lstrip ? A_LSTRIP : 0) |
-		              (x->rstrip ? A_RSTRIP : 0) | (x->single_word ? A_SINGLE : 0) |
-		              (x->normalized ? A_NORMALIZED : 0);
+		a->off = (uint32_t)off;
+		a->n = (uint32_t)x->n;
+		a->id = x->id;
+		a->flags = (x->special ? A_SPECIAL : 0) | (x->lstrip ? A_LSTRIP : 0) |
+		           (x->rstrip ? A_RSTRIP : 0) | (x->single_word ? A_SINGLE : 0) |
+		           (x->normalized ? A_NORMALIZED : 0);
 		memcpy(pool + off, x->s, x->n);
 		pool[off + x->n] = 0;
 		off += x->n + 1;
 	}
+	return 0;
+}
+
+/* The word vocabulary of t's model, or NULL. */
+static const ut_strmap *
+model_vocab(const te_tok *t)
+{
+	return t->mtype == TK_M_BPE ? &t->bpe.vocab :
+	       t->mtype == TK_M_WORDPIECE || t->mtype == TK_M_WORDLEVEL ? &t->wp.vocab : NULL;
+}
+
+static void
+fill_meta(const te_tok *t, int kind, tc_meta *mp)
+{
+	const ut_strmap *vm = model_vocab(t);
+	tc_meta m;
+
+	memset(&m, 0, sizeof m);
 	m.kind = kind;
 	m.mtype = t->mtype;
 	m.unk = t->unk;
@@ -425,15 +439,28 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	m.t_n = t->trie_raw.edge.n;
 	m.trie_n = t->trie_raw.n;
 	memcpy(m.trie_first, t->trie_raw.first, sizeof m.trie_first);
-	np = t->nvocab;
+	memcpy(mp, &m, sizeof m);
+}
+
+/* Point the sections w at what they hold; *m2 is set to a malloc'd table
+ * the caller frees.  -1 when out of memory. */
+static int
+set_sections(const te_tok *t, wsec *w, const tc_meta *mp, const char *skel, const char *canon,
+             const tc_strings *ps, int32_t **m2p)
+{
+	const ut_strmap *vm = model_vocab(t);
+	const tk_fastmap *fm;
+	size_t i, np = t->nvocab;
+	int32_t *m2;
+
 #define W(id, ptr, cnt) wset(&w[id], (ptr), (size_t)(cnt))
-	W(S_META, &m, sizeof m);
+	W(S_META, mp, sizeof *mp);
 	W(S_SKEL, skel, strlen(skel) + 1);
 	W(S_PATH, canon, strlen(canon) + 1);
-	W(S_POOL, pool, pool_n);
-	W(S_PIECE_OFF, poff, np * 4);
+	W(S_POOL, ps->pool, ps->pool_n);
+	W(S_PIECE_OFF, ps->poff, np * 4);
 	W(S_PIECE_N, t->piece_n, np * 4);
-	W(S_BYTES_OFF, boff, np * 4);
+	W(S_BYTES_OFF, ps->boff, np * 4);
 	W(S_BYTES_N, t->bytes_n, np * 4);
 	W(S_SPECIAL, t->special, np);
 	if (vm && vm->slot) {
@@ -448,7 +475,7 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 		W(S_MRANK, pm->rank, (pm->mask + 1) * 4);
 		W(S_MMERGED, pm->merged, (pm->mask + 1) * 4);
 	}
-	W(S_ADDED, ad, t->nadded * sizeof *ad);
+	W(S_ADDED, ps->ad, t->nadded * sizeof *ps->ad);
 	if (t->added_map.slot) {
 		W(S_ASLOT, t->added_map.slot, (t->added_map.mask + 1) * 8);
 		W(S_AENT, t->added_map.ent, t->added_map.n * sizeof *t->added_map.ent);
@@ -471,70 +498,117 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	if (tk_fast_ok(t) && (fm = tk_fastmap_get(&t->bpe)) && fm->r2) {
 		W(S_FR2, fm->r2, 65536 * 4);
 		if (fm->m2) {
-			if (!(m2 = malloc(65536 * sizeof *m2)))
-				goto out;
+			if (!(*m2p = m2 = malloc(65536 * sizeof *m2)))
+				return -1;
 			for (i = 0; i < 65536; i++)
 				m2[i] = fm->r2[i] >= 0 ? fm->m2[i] : -1;
 			W(S_FM2, m2, 65536 * 4);
 		}
 	}
 #undef W
-	memcpy(h.magic, TC_MAGIC, 8);
-	h.version = TC_VERSION;
-	h.head_size = (sizeof h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
-	h.fingerprint = fingerprint();
-	off = h.head_size;
+	return 0;
+}
+
+/* The header of sections w, with its checksum: the header from 64 on,
+ * then the summed sections. */
+static void
+seal_head(tc_head *h, const wsec *w)
+{
+	unsigned char hb[sizeof *h + TC_ALIGN] = {0};
+	uint64_t off;
+	tc_sum s;
+	int k;
+
+	memcpy(h->magic, TC_MAGIC, 8);
+	h->version = TC_VERSION;
+	h->head_size = (sizeof *h + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
+	h->fingerprint = fingerprint();
+	off = h->head_size;
 	for (k = 0; k < S_N; k++) {
-		h.sec[k].off = off;
-		h.sec[k].len = w[k].n;
+		h->sec[k].off = off;
+		h->sec[k].len = w[k].n;
 		off += (w[k].n + TC_ALIGN - 1) / TC_ALIGN * TC_ALIGN;
 	}
-	h.total = off;
-	/* the checksum: header from 64 on, then the summed sections */
-	{
-		unsigned char hb[sizeof h + TC_ALIGN] = {0};
+	h->total = off;
+	memcpy(hb, h, sizeof *h);
+	sum_init(&s);
+	sum_blocks(&s, hb + 64, h->head_size - 64);
+	for (k = 0; k < S_N; k++)
+		if (!(TC_UNSUMMED >> k & 1))
+			sum_padded(&s, w[k].p, w[k].n);
+	h->sum = sum_final(&s);
+}
 
-		memcpy(hb, &h, sizeof h);
-		sum_init(&s);
-		sum_blocks(&s, hb + 64, h.head_size - 64);
-		for (k = 0; k < S_N; k++)
-			if (!(TC_UNSUMMED >> k & 1))
-				sum_padded(&s, w[k].p, w[k].n);
-		h.sum = sum_final(&s);
-		memcpy(hb, &h, sizeof h);
-		n = cache_paths(file, canon, paths);
-		for (k = 0; k < n && !a; k++) {
-			/* beside the source only where it is writable; the cache
-			 * directories are made when missing */
-			if (k > 0 || getenv("TOKEMB_CACHE_DIR"))
-				make_parents(paths[k]);
-			if (dir_writable(paths[k]))
-				a = te_atomic_open(paths[k], NULL);
-		}
-		if (!a)
-			goto out;
-		/* synced before the rename: the big sections are not under the
-		 * checksum, so a torn file must never be seen */
-		fp = te_atomic_fp(a);
-		if (put(fp, hb, h.head_size))
-			goto out;
-		for (k = 0; k < S_N; k++)
-			if (put(fp, w[k].p, w[k].n))
-				goto out;
-		rc = te_atomic_commit(a, NULL);
-		a = NULL;
+/* Write the cache of file at the first of its places that takes it. */
+static int
+write_cache(const char *file, const char *canon, const tc_head *h, const wsec *w)
+{
+	unsigned char hb[sizeof *h + TC_ALIGN] = {0};
+	char *paths[2] = {NULL, NULL};
+	te_atomic *a = NULL;
+	FILE *fp;
+	int rc = -1, k, n;
+
+	memcpy(hb, h, sizeof *h);
+	n = cache_paths(file, canon, paths);
+	for (k = 0; k < n && !a; k++) {
+		/* beside the source only where it is writable; the cache
+		 * directories are made when missing */
+		if (k > 0 || getenv("TOKEMB_CACHE_DIR"))
+			make_parents(paths[k]);
+		if (dir_writable(paths[k]))
+			a = te_atomic_open(paths[k], NULL);
 	}
+	if (!a)
+		goto out;
+	/* synced before the rename: the big sections are not under the
+	 * checksum, so a torn file must never be seen */
+	fp = te_atomic_fp(a);
+	if (put(fp, hb, h->head_size))
+		goto out;
+	for (k = 0; k < S_N; k++)
+		if (put(fp, w[k].p, w[k].n))
+			goto out;
+	rc = te_atomic_commit(a, NULL);
+	a = NULL;
 out:
 	if (a)
 		te_atomic_abort(a);
 	free(paths[0]);
 	free(paths[1]);
+	return rc;
+}
+
+int
+tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
+{
+	char *canon = NULL;
+	int32_t *m2 = NULL;
+	tc_strings ps;
+	tc_head h;
+	tc_meta m;
+	wsec w[S_N];
+	int rc = -1;
+	struct stat st;
+
+	if (!tk_cache_enabled() || t->cmap || t->spm || (t->mtype == TK_M_UNIGRAM && !t->uni_score))
+		return -1;
+	if (stat(file, &st) || st.st_size < TC_MIN_SOURCE)
+		return -1;
+	memset(&h, 0, sizeof h);
+	memset(w, 0, sizeof w);
+	memset(&ps, 0, sizeof ps);
+	if (!(canon = realpath(file, NULL)) || source_id(file, &h) || pack_strings(t, &ps))
+		goto out;
+	fill_meta(t, kind, &m);
+	if (set_sections(t, w, &m, skel, canon, &ps, &m2))
+		goto out;
+	seal_head(&h, w);
+	rc = write_cache(file, canon, &h, w);
+out:
 	free(canon);
-	free(pool);
-	free(poff);
-	free(boff);
+	strings_release(&ps);
 	free(m2);
-	free(ad);
 	return rc;
 }
 
@@ -719,51 +793,50 @@ tk_cache_verify(const te_tok *t, size_t len)
 
 /* Point t at the image, checking what is small; what is big is checked
  * where it is read. */
+/* The Unigram model, built from all the pieces now. */
 static int
-build(te_tok *t, const img *im, const char *file)
+build_unigram(te_tok *t, const img *im, const uint32_t *poff, const uint32_t *boff,
+              const char *file)
 {
 	const tc_meta *m = im->m;
-	const tc_sec *ps = &im->h->sec[S_POOL];
-	const char *pool = (const char *)im->base + ps->off, *skel;
-	const uint32_t *poff = NULL, *boff = NULL;
-	const tc_added *ad = NULL;
-	const tc_sec *sk = &im->h->sec[S_SKEL];
 	size_t i, nv = m->nvocab;
-	int32_t maxid;
+	const double *sc = sec(im, S_USCORE, m->uni_n, sizeof(double));
 
-	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
-	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
-	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+	if (m->v_n || m->m_n || (m->uni_n && !sc))
 		return -1;
-	if (!sk->len || im->base[sk->off + sk->len - 1])
-		return -1;
-	skel = (const char *)im->base + sk->off;
-	maxid = (int32_t)nv;
 	if (nv) {
-		if (!ps->len || ps->len > UINT32_MAX ||
-		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
-		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
-		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
-		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
+		char **pc = calloc(nv, sizeof *pc), **by = calloc(nv, sizeof *by);
+		size_t n;
+
+		if (!pc || !by) {
+			free(pc);
+			free(by);
 			return -1;
-		t->nvocab = nv;
-		t->cpoff = poff;
-		t->cboff = boff;
-		t->cpool = pool;
-		t->cpool_n = ps->len;
+		}
+		for (i = 0; i < nv; i++) {
+			pc[i] = (char *)tk_piece_of(t, (int32_t)i, &n);
+			by[i] = (char *)tk_bytes_of(t, (int32_t)i, &n);
+		}
+		t->piece = pc;
+		t->bytes = by;
+		for (i = 0; i < nv; i++)
+			if ((poff[i] != TC_NONE && !pc[i]) || (boff[i] != TC_NONE && !by[i]))
+				return -1;
 	}
-	t->mtype = m->mtype;
-	t->unk = m->unk;
-	t->byte_level = m->byte_level;
-	t->byte_fallback = m->byte_fallback;
-	t->match_special = m->match_special;
-	t->needs_align = m->needs_align;
-	t->max_length = (long)m->max_length;
-	if (!valid_id(t->unk, nv) || !valid_id(m->b_unk, nv) || !valid_id(m->wp_unk, nv))
-		return -1;
-	for (i = 0; i < 256; i++)
-		if (!valid_id(m->byte_id[i], nv))
+	for (i = 0; i < m->uni_n; i++)
+		if (!t->piece[i])
 			return -1;
+	return tk_hf_unigram(t, m->uni_n, sc, file, NULL);
+}
+
+/* The model's settings and tables. */
+static int
+build_model(te_tok *t, const img *im, const uint32_t *poff, const uint32_t *boff,
+            const char *file)
+{
+	const tc_meta *m = im->m;
+	int32_t maxid = (int32_t)m->nvocab;
+
 	switch (t->mtype) {
 	case TK_M_BPE:
 		t->algo = "BPE";
@@ -788,42 +861,24 @@ build(te_tok *t, const img *im, const char *file)
 		if (map_strmap(im, S_VSLOT, S_VENT, S_VPOOL, m->v_n, maxid, 0, &t->wp.vocab) || m->m_n)
 			return -1;
 		break;
-	case TK_M_UNIGRAM: {
-		const double *sc = sec(im, S_USCORE, m->uni_n, sizeof(double));
-
-		if (m->v_n || m->m_n || (m->uni_n && !sc))
-			return -1;
-		/* the Unigram model is built from the pieces: all of them now */
-		if (nv) {
-			char **pc = calloc(nv, sizeof *pc), **by = calloc(nv, sizeof *by);
-			size_t n;
-
-			if (!pc || !by) {
-				free(pc);
-				free(by);
-				return -1;
-			}
-			for (i = 0; i < nv; i++) {
-				pc[i] = (char *)tk_piece_of(t, (int32_t)i, &n);
-				by[i] = (char *)tk_bytes_of(t, (int32_t)i, &n);
-			}
-			t->piece = pc;
-			t->bytes = by;
-			for (i = 0; i < nv; i++)
-				if ((poff[i] != TC_NONE && !pc[i]) || (boff[i] != TC_NONE && !by[i]))
-					return -1;
-		}
-		for (i = 0; i < m->uni_n; i++)
-			if (!t->piece[i])
-				return -1;
-		if (tk_hf_unigram(t, m->uni_n, sc, file, NULL))
-			return -1;
-		break;
-	}
+	case TK_M_UNIGRAM:
+		return build_unigram(t, im, poff, boff, file);
 	default:
 		return -1;
 	}
-	/* added tokens, their map and their trie: small, checked whole */
+	return 0;
+}
+
+/* The added tokens, their map and their trie: small, checked whole. */
+static int
+build_added(te_tok *t, const img *im)
+{
+	const tc_meta *m = im->m;
+	const tc_sec *ps = &im->h->sec[S_POOL];
+	const char *pool = (const char *)im->base + ps->off;
+	const tc_added *ad = NULL;
+	size_t i, nv = m->nvocab;
+
 	if (m->nadded && !(ad = sec(im, S_ADDED, m->nadded, sizeof *ad)))
 		return -1;
 	if (m->nadded && !(t->added = calloc(m->nadded, sizeof *t->added)))
@@ -861,7 +916,15 @@ build(te_tok *t, const img *im, const char *file)
 	} else if (m->t_n) {
 		return -1;
 	}
-	/* bpe_fast.c's two-byte tables */
+	return 0;
+}
+
+/* bpe_fast.c's two-byte tables, when saved. */
+static int
+build_fast(te_tok *t, const img *im)
+{
+	const tc_meta *m = im->m;
+
 	if (t->mtype == TK_M_BPE && (im->h->sec[S_FR2].len || im->h->sec[S_FM2].len)) {
 		tk_fastmap *f;
 		const int32_t *r2 = sec(im, S_FR2, 65536, 4), *m2 = NULL;
@@ -873,6 +936,53 @@ build(te_tok *t, const img *im, const char *file)
 		f->m2 = (int32_t *)m2;
 		t->bpe.fast = f;
 	}
+	return 0;
+}
+
+static int
+build(te_tok *t, const img *im, const char *file)
+{
+	const tc_meta *m = im->m;
+	const tc_sec *ps = &im->h->sec[S_POOL];
+	const char *pool = (const char *)im->base + ps->off, *skel;
+	const uint32_t *poff = NULL, *boff = NULL;
+	const tc_sec *sk = &im->h->sec[S_SKEL];
+	size_t i, nv = m->nvocab;
+
+	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
+	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
+	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+		return -1;
+	if (!sk->len || im->base[sk->off + sk->len - 1])
+		return -1;
+	skel = (const char *)im->base + sk->off;
+	if (nv) {
+		if (!ps->len || ps->len > UINT32_MAX ||
+		    !(poff = sec(im, S_PIECE_OFF, nv, 4)) || !(boff = sec(im, S_BYTES_OFF, nv, 4)) ||
+		    !(t->piece_n = (uint32_t *)sec(im, S_PIECE_N, nv, 4)) ||
+		    !(t->bytes_n = (uint32_t *)sec(im, S_BYTES_N, nv, 4)) ||
+		    !(t->special = (uint8_t *)sec(im, S_SPECIAL, nv, 1)))
+			return -1;
+		t->nvocab = nv;
+		t->cpoff = poff;
+		t->cboff = boff;
+		t->cpool = pool;
+		t->cpool_n = ps->len;
+	}
+	t->mtype = m->mtype;
+	t->unk = m->unk;
+	t->byte_level = m->byte_level;
+	t->byte_fallback = m->byte_fallback;
+	t->match_special = m->match_special;
+	t->needs_align = m->needs_align;
+	t->max_length = (long)m->max_length;
+	if (!valid_id(t->unk, nv) || !valid_id(m->b_unk, nv) || !valid_id(m->wp_unk, nv))
+		return -1;
+	for (i = 0; i < 256; i++)
+		if (!valid_id(m->byte_id[i], nv))
+			return -1;
+	if (build_model(t, im, poff, boff, file) || build_added(t, im) || build_fast(t, im))
+		return -1;
 	/* the vocabulary's entries, the merges and the tables: checked by
 	 * tk_cache_verify */
 	t->cverify = 0;
@@ -984,56 +1094,6 @@ tk_cache_load(const char *file, const char *name, int kind)
 	free(paths[1]);
 	free(canon);
 	return t;
-}
-
-static int
-in_map(const te_tok *t, const void *p)
-{
-	const char *b = t->cmap;
-
-	return p && (const char *)p >= b && (const char *)p < b + t->cmap_len;
-}
-
-void
-tk_cache_unmap(te_tok *t)
-{
-	size_t i;
-
-	if (!t->cmap)
-		return;
-	if (in_map(t, t->piece_n))
-		t->piece_n = NULL;
-	if (in_map(t, t->bytes_n))
-		t->bytes_n = NULL;
-	if (in_map(t, t->special))
-		t->special = NULL;
-	t->cpoff = t->cboff = NULL;
-	t->cpool = NULL;
-	t->cpool_n = 0;
-	for (i = 0; i < t->nadded; i++)
-		if (in_map(t, t->added[i].s))
-			t->added[i].s = NULL;
-	if (t->bpe.fast && in_map(t, t->bpe.fast->r2))
-		t->bpe.fast->r2 = NULL;
-	if (t->bpe.fast && in_map(t, t->bpe.fast->m2))
-		t->bpe.fast->m2 = NULL;
-	if (in_map(t, t->bpe.vocab.slot))
-		memset(&t->bpe.vocab, 0, sizeof t->bpe.vocab);
-	if (in_map(t, t->bpe.merges.key))
-		memset(&t->bpe.merges, 0, sizeof t->bpe.merges);
-	if (in_map(t, t->wp.vocab.slot))
-		memset(&t->wp.vocab, 0, sizeof t->wp.vocab);
-	if (in_map(t, t->added_map.slot))
-		memset(&t->added_map, 0, sizeof t->added_map);
-	if (in_map(t, t->trie_raw.edge.key))
-		memset(&t->trie_raw.edge, 0, sizeof t->trie_raw.edge);
-	if (in_map(t, t->trie_raw.term))
-		t->trie_raw.term = NULL;
-	munmap(t->cmap, t->cmap_len);
-	free(t->cpath);
-	t->cpath = NULL;
-	t->cmap = NULL;
-	t->cmap_len = 0;
 }
 
 int

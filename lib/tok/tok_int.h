@@ -1,5 +1,19 @@
-/* tok_int.h: the inside of a te_tok, shared by the tokenizer modules
- * (tok.c, hfjson.c, tiktoken.c, bpe.c, wordpiece.c, normalize.c, pretok.c). */
+/* tok_int.h: the inside of a te_tok, shared by the tokenizer modules.
+ *
+ * Calls and includes flow down this list, never up:
+ *   tok.c                      the entry: te_tok_load picks a loader; encode, decode
+ *   tok_cache.c                the compiled cache (rebuilds through the next two)
+ *   hfjson.c, tiktoken.c,      the loaders of each kind of file
+ *   tok_spm.c -> gguf.c
+ *   tok_build.c                a te_tok's making (what loaders fill) and freeing
+ *   bpe_fast.c -> bpe.c,       the engines: models, normalizers, pre-tokenizers
+ *   wordpiece.c, spm.c -> unigram.c, normalize.c -> precompiled.c,
+ *   pretok.c -> pretok_scan.c
+ *   tok_util.c, tok_uni.c,     the area's base helpers
+ *   spm_util.c
+ *   ../util_str.c, ../util.c   the suite's base
+ * show.c and tok_pool.c sit above tok.c (public calls only); the trainer
+ * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
 
@@ -214,6 +228,7 @@ typedef struct tk_arena {
 
 struct te_tok {
 	char *name;
+	char *display;                     /* te_tok_display_name */
 	tk_arena arena;
 	int mtype;
 	const char *algo;
@@ -268,21 +283,34 @@ struct te_tok {
 
 /* ------------------------------------------------------------ modules */
 
-/* tok.c */
+/* tok_build.c: a new, empty te_tok, which a loader fills (the string of
+ * id, the added tokens), then tk_tok_finish and tk_tok_derive complete;
+ * te_tok_free frees it. */
+te_tok *tk_tok_new(const char *name);
 int tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n);
 int tk_tok_add_added(te_tok *t, const tk_added *a);
 int tk_tok_finish(te_tok *t, te_diag *d);
-/* Room for k more tokens in e (its arrays grown together); -1 when out of memory. */
+/* Tables derived from the loaded vocabulary; run after a source load and
+ * after a cache is mapped. */
+int tk_tok_derive(te_tok *t, te_diag *d);
+
+/* tok_util.c: room for k more tokens in e (its arrays grown together); -1
+ * when out of memory. */
 int tk_enc_reserve(te_tok_enc *e, size_t k);
-/* Unigram model from its pieces (t->piece[0, n)) and scores (hfjson.c). */
-int tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d);
-te_tok *tk_tok_new(const char *name);
+/* The bytes a byte-level vocabulary string stands for, into out (room for
+ * n bytes): -1 when a character is not in the byte alphabet. */
+int tk_unmap_bytes(const char *s, size_t n, char *out, size_t *outn);
+/* Whether s is a byte-fallback piece <0xXX>: 1 with *byte its value. */
+int tk_is_byte_piece(const char *s, size_t n, int *byte);
+
 
 /* hfjson.c.  With skel not NULL, *skel is set to a malloc'd JSON text of
  * the pipeline alone (normalizer, pre-tokenizer, decoder, post-processor,
  * truncation), which tk_hf_pipeline rebuilds them from (the cache). */
 int tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d);
 int tk_hf_pipeline(te_tok *t, const char *skel, const char *path, te_diag *d);
+/* Unigram model from its pieces (t->piece[0, n)) and scores. */
+int tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_diag *d);
 /* tok_spm.c: SentencePiece .model files and GGUF vocabularies (spm_int.h) */
 int tk_load_spm(te_tok *t, const char *path, te_diag *d);
 int tk_load_gguf(te_tok *t, const char *path, te_diag *d);
@@ -298,12 +326,11 @@ int tk_is_tiktoken_file(const char *path);
  * the encoding name).  tk_cache_load returns a ready te_tok mapped from a
  * valid cache of file, or NULL (no cache, stale, corrupt: the caller loads
  * the source).  tk_cache_save writes one; failure is silent (returns -1).
- * tk_cache_unmap lets go of what a mapped te_tok points into (te_tok_free). */
+ * te_tok_free lets go of what a mapped te_tok points into (tok_build.c). */
 enum { TK_SRC_HF = 1, TK_SRC_TIKTOKEN = 2 };
 int tk_cache_enabled(void);
 te_tok *tk_cache_load(const char *file, const char *name, int kind);
 int tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel);
-void tk_cache_unmap(te_tok *t);
 /* Recompute the checksum of the cache file at path (for the tests that
  * forge malicious caches). */
 int tk_cache_reseal(const char *path);
@@ -314,13 +341,46 @@ int tk_cache_reseal(const char *path);
  * not mapped), -1 not. */
 #define TK_CVERIFY_AFTER 4096
 int tk_cache_verify(const te_tok *t, size_t len);
+
+/* A string of a mapped cache: pool[off, off + n) followed by a NUL, all
+ * in the pool, or NULL. */
+static inline const char *
+tk_cpool_str(const te_tok *t, uint32_t off, uint32_t n)
+{
+	if (off == UINT32_MAX || (uint64_t)off + n >= t->cpool_n || t->cpool[off + n])
+		return NULL;
+	return t->cpool + off;
+}
+
+/* String id of a table: from its pointers when built, else from the
+ * mapped cache's pool (checked); NULL when there is none. */
+static inline const char *
+tk_str_of(const te_tok *t, char *const *ptr, const uint32_t *len, const uint32_t *off,
+          int32_t id, size_t *n)
+{
+	const char *s;
+
+	if (ptr)
+		s = ptr[id];
+	else if (!off || !(s = tk_cpool_str(t, off[id], len[id])))
+		return NULL;
+	*n = len[id];
+	return s;
+}
+
 /* The string of id (0 <= id < nvocab) as the file writes it, or its raw
  * bytes (tk_bytes_of: NULL when the same as the string); NULL when none. */
-const char *tk_piece_of(const te_tok *t, int32_t id, size_t *n);
-const char *tk_bytes_of(const te_tok *t, int32_t id, size_t *n);
-/* Tables derived from the loaded vocabulary; run after a source load and
- * after a cache is mapped (tok.c). */
-int tk_tok_derive(te_tok *t, te_diag *d);
+static inline const char *
+tk_piece_of(const te_tok *t, int32_t id, size_t *n)
+{
+	return tk_str_of(t, t->piece, t->piece_n, t->cpoff, id, n);
+}
+
+static inline const char *
+tk_bytes_of(const te_tok *t, int32_t id, size_t *n)
+{
+	return tk_str_of(t, t->bytes, t->bytes_n, t->cboff, id, n);
+}
 
 /* normalize.c: normalize w in place (its text and alignment). */
 int tk_normalize(const tk_norm *n, tk_work *w, te_diag *d);
@@ -347,7 +407,19 @@ typedef struct tk_out {
 	uint32_t *a, *b;
 	size_t n, cap;
 } tk_out;
-int tk_out_push(tk_out *o, int32_t id, size_t a, size_t b);
+/* tok_util.c: room for at least one more token in o; -1 when out of memory. */
+int tk_out_grow(tk_out *o);
+static inline int
+tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
+{
+	if (o->n == o->cap && tk_out_grow(o))
+		return -1;
+	o->ids[o->n] = id;
+	o->a[o->n] = (uint32_t)a;
+	o->b[o->n] = (uint32_t)b;
+	o->n++;
+	return 0;
+}
 int tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o);
 /* bpe_fast.c: m's vocabulary and merges as flat open-addressing tables
  * (one cache line a lookup), built once, on first use, by any thread. */
@@ -461,6 +533,7 @@ tk_fp_get(const tk_flat *f, int32_t a, int32_t b, uint32_t *rank, int32_t *merge
 		}
 	return 0;
 }
+/* Free f (te_tok_free: the fast tables are bpe_fast.c's, not bpe.c's). */
 void tk_fastmap_free(tk_fastmap *f);
 /* As tk_bpe_encode, through f (tk_fastmap_get(m), for a byte-level or ranks
  * model only); f may be NULL. */

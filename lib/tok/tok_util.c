@@ -1,4 +1,5 @@
-/* tok_util.c: the pair map, the byte-level alphabet and aligned buffers of the tokenizer modules. */
+/* tok_util.c: the pair map, the byte-level alphabet, aligned buffers and
+ * the growable outputs (te_tok_enc, tk_out) of the tokenizer modules. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,4 +173,96 @@ tk_abuf_release(tk_abuf *o)
 	free(o->os);
 	free(o->oe);
 	memset(o, 0, sizeof *o);
+}
+
+/* Room for k more tokens in e. */
+int
+tk_enc_reserve(te_tok_enc *e, size_t k)
+{
+	size_t cap = e->cap ? e->cap : 256;
+	int32_t *ids;
+	size_t *s;
+
+	while (cap < e->n + k)
+		cap *= 2;
+	if (cap == e->cap)
+		return 0;
+	if (!(ids = realloc(e->ids, cap * sizeof *ids)))
+		return -1;
+	e->ids = ids;
+	if (!(s = realloc(e->start, cap * sizeof *s)))
+		return -1;
+	e->start = s;
+	if (!(s = realloc(e->end, cap * sizeof *s)))
+		return -1;
+	e->end = s;
+	e->cap = cap;
+	return 0;
+}
+
+int
+tk_out_grow(tk_out *o)
+{
+	size_t cap = o->cap ? o->cap * 2 : 64;
+	int32_t *ids = realloc(o->ids, cap * sizeof *ids);
+	uint32_t *pa, *pb;
+
+	if (!ids)
+		return -1;
+	o->ids = ids;
+	if (!(pa = realloc(o->a, cap * sizeof *pa)))
+		return -1;
+	o->a = pa;
+	if (!(pb = realloc(o->b, cap * sizeof *pb)))
+		return -1;
+	o->b = pb;
+	o->cap = cap;
+	return 0;
+}
+
+/* The bytes a vocabulary string stands for, for byte-level models:
+ * every character mapped back to its byte, or the string itself when one
+ * is not in the byte alphabet (as the ByteLevel decoder does). */
+int
+tk_unmap_bytes(const char *s, size_t n, char *out, size_t *outn)
+{
+	size_t i = 0, k = 0;
+	int len;
+
+	while (i < n) {
+		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		int b = tk_cp_to_byte(cp);
+
+		if (b < 0)
+			return -1;
+		out[k++] = (char)b;
+		i += (size_t)len;
+	}
+	*outn = k;
+	return 0;
+}
+
+/* Whether s is a byte-fallback piece <0xXX>: 1 with *byte its value. */
+int
+tk_is_byte_piece(const char *s, size_t n, int *byte)
+{
+	int v = 0, i;
+
+	if (n != 6 || memcmp(s, "<0x", 3) || s[5] != '>')
+		return 0;
+	for (i = 3; i < 5; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else
+			return 0;
+	}
+	*byte = v;
+	return 1;
 }

@@ -227,7 +227,7 @@ check_tiny(void)
 	ok(m != NULL, "hand-made GGUF builds a model%s%s", m ? "" : ": ", m ? "" : d.msg);
 	if (m) {
 		te_ids ids = {0};
-		tk_spm_buf out = {0};
+		ut_buf out = {0};
 		static const int32_t w1[] = {7}, w2[] = {3, 5, 4}, w3[] = {1, 3, 0};
 
 		tk_spm_encode(m, "ab", 2, 0, &ids, NULL, &d);
@@ -239,9 +239,9 @@ check_tiny(void)
 		tk_spm_encode(m, "cd", 2, TK_SPM_ADD_BOS, &ids, NULL, &d);
 		ok(ids_are(&ids, 3, w3), "BOS, then unknown 'cd' is one <unk>");
 		tk_spm_decode(m, (const int32_t[]){1, 7, 5, 0}, 4, &out, &d);
-		ok(out.v && !strcmp(out.v, "abb \xe2\x81\x87 "), "decode: '%s'", out.v);
+		ok(out.s && !strcmp(out.s, "abb \xe2\x81\x87 "), "decode: '%s'", out.s);
 		te_ids_release(&ids);
-		tk_spm_buf_release(&out);
+		ut_buf_release(&out);
 	}
 	tk_spm_free(m);
 	tk_gguf_vocab_free(v);

@@ -147,16 +147,16 @@ check_jsonl(tk_spm *m, const char *path, const char *label)
 		tk_spm_spans_release(&sp);
 		free(t);
 		if (cJSON_IsString(dec)) {
-			tk_spm_buf out = {0};
+			ut_buf out = {0};
 
 			dec_n++;
 			if (tk_spm_decode(m, got.v, got.n, &out, &d) == 0 &&
-			    strcmp(out.v, dec->valuestring) == 0)
+			    strcmp(out.s, dec->valuestring) == 0)
 				dec_ok++;
 			else
 				printf("# %s line %zu: decoded '%s' want '%s'\n", label,
-				       lines, out.v ? out.v : "", dec->valuestring);
-			tk_spm_buf_release(&out);
+				       lines, out.s ? out.s : "", dec->valuestring);
+			ut_buf_release(&out);
 		}
 		te_ids_release(&got);
 		cJSON_Delete(j);
@@ -208,13 +208,13 @@ check_robust(const char *buf, size_t n)
 		m = tk_spm_load_mem(copy, n, "flip", &d);
 		if (m) {
 			te_ids ids = {0};
-			tk_spm_buf out = {0};
+			ut_buf out = {0};
 
 			tk_spm_encode(m, "h\xc3\xa9llo  w\xf0\x9f\x98\x80rld\xff", 17, 3,
 			              &ids, NULL, &d);
 			tk_spm_decode(m, ids.v, ids.n, &out, &d);
 			te_ids_release(&ids);
-			tk_spm_buf_release(&out);
+			ut_buf_release(&out);
 		}
 		tk_spm_free(m);
 	}
@@ -323,7 +323,7 @@ main(void)
 	ok(m != NULL, "llama2 tokenizer.model loads%s%s", m ? "" : ": ", m ? "" : d.msg);
 	if (m) {
 		te_ids ids = {0};
-		tk_spm_buf out = {0};
+		ut_buf out = {0};
 
 		ok(tk_spm_vocab_size(m) == 32000 && tk_spm_model(m) == TK_SPM_MODEL_BPE &&
 		   tk_spm_byte_fallback(m) && tk_spm_unk_id(m) == 0 &&
@@ -344,7 +344,7 @@ main(void)
 
 			ok(tk_spm_decode(m, bad, 2, &out, &d) < 0 && strstr(d.msg, "32000"),
 			   "id out of range refused: %s", d.msg);
-			tk_spm_buf_release(&out);
+			ut_buf_release(&out);
 		}
 		tk_spm_free(m);
 	}

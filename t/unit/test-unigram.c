@@ -63,7 +63,7 @@ static int
 t5_encode(const tk_precompiled *pc, const tk_unigram *u, const char *text,
           te_ids *ids)
 {
-	tk_spm_buf nb = {0}, word = {0};
+	ut_buf nb = {0}, word = {0};
 	te_diag d = {0};
 	size_t i = 0;
 
@@ -72,33 +72,33 @@ t5_encode(const tk_precompiled *pc, const tk_unigram *u, const char *text,
 	while (i < nb.n) {
 		size_t w, j;
 
-		if ((w = ws_len(nb.v + i, nb.n - i)) > 0) {
+		if ((w = ws_len(nb.s + i, nb.n - i)) > 0) {
 			i += w;
 			continue;
 		}
 		j = i;
-		while (j < nb.n && !ws_len(nb.v + j, nb.n - j))
+		while (j < nb.n && !ws_len(nb.s + j, nb.n - j))
 			j++;
 		/* "▁" + word, split before each U+2581 */
 		word.n = 0;
-		tk_spm_buf_add(&word, "\xe2\x96\x81", 3);
-		tk_spm_buf_add(&word, nb.v + i, j - i);
+		ut_buf_put(&word, "\xe2\x96\x81", 3);
+		ut_buf_put(&word, nb.s + i, j - i);
 		{
 			size_t a = 0;
 
 			for (size_t k = 3; k + 3 <= word.n; k++)
-				if (memcmp(word.v + k, "\xe2\x96\x81", 3) == 0) {
-					if (tk_unigram_encode(u, word.v + a, k - a, ids, NULL, &d) < 0)
+				if (memcmp(word.s + k, "\xe2\x96\x81", 3) == 0) {
+					if (tk_unigram_encode(u, word.s + a, k - a, ids, NULL, &d) < 0)
 						return -1;
 					a = k;
 				}
-			if (tk_unigram_encode(u, word.v + a, word.n - a, ids, NULL, &d) < 0)
+			if (tk_unigram_encode(u, word.s + a, word.n - a, ids, NULL, &d) < 0)
 				return -1;
 		}
 		i = j;
 	}
-	tk_spm_buf_release(&nb);
-	tk_spm_buf_release(&word);
+	ut_buf_release(&nb);
+	ut_buf_release(&word);
 	return 0;
 }
 
@@ -270,7 +270,7 @@ main(void)
 
 		for (int round = 0; round < 500; round++) {
 			tk_precompiled *pc;
-			tk_spm_buf out = {0};
+			ut_buf out = {0};
 			const char *rep;
 			size_t rl;
 
@@ -288,7 +288,7 @@ main(void)
 			tk_precompiled_normalize(pc, "ab\xc3\xa9 \xef\xbd\x86\xff", 10, &out,
 			                         NULL, NULL, &d);
 			tk_precompiled_prefix(pc, "\x01\x80\xfe", 3, &rep, &rl);
-			tk_spm_buf_release(&out);
+			ut_buf_release(&out);
 			tk_precompiled_free(pc);
 		}
 		ok(built == 500, "random charsmaps: %d built and used without a fault", built);
