@@ -1,9 +1,7 @@
 /* knn.c: exact nearest neighbours (batched sgemm + top-k heaps, threaded) and
  * gensim's word-vector operations and evaluations on top of them. */
 #define _GNU_SOURCE
-#include <cblas.h>
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -14,6 +12,7 @@
 
 #include "kern_int.h"
 #include "knn_int.h"
+#include "util_int.h"
 #include "tokemb.h"
 
 /* Rows per sgemm block and queries per chunk: a block of scores (QB, BR)
@@ -37,237 +36,17 @@ struct te_knn {
 	size_t nblocks;
 };
 
-/* Sum of squares in double, in eight independent lanes that the compiler
- * can keep in vector registers. */
-__attribute__((target_clones("default", "avx2")))
-static double
-sumsq(const float *x, size_t dim)
-{
-	double a[8] = {0}, s = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= dim; i += 8)
-		for (int j = 0; j < 8; j++)
-			a[j] += (double)x[i + j] * x[i + j];
-	for (; i < dim; i++)
-		s += (double)x[i] * x[i];
-	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-float
-knn_norm(const float *x, size_t dim)
-{
-	return (float)sqrt(sumsq(x, dim));
-}
-
-int
-knn_threads(int threads)
-{
-	long n;
-
-	if (threads > 0)
-		return threads;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
-}
-
-struct par {
-	void (*fn)(void *, int);
-	void *arg;
-	int tid;
-};
-
-static void *
-par_main(void *p)
-{
-	struct par *a = p;
-
-	a->fn(a->arg, a->tid);
-	return NULL;
-}
-
-int
-knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg)
-{
-	pthread_t *th;
-	struct par *pa;
-	int started = 0;
-
-	if (n <= 1) {
-		fn(arg, 0);
-		return 0;
-	}
-	th = calloc((size_t)n, sizeof *th);
-	pa = calloc((size_t)n, sizeof *pa);
-	if (!th || !pa) {
-		free(th);
-		free(pa);
-		return -1;
-	}
-	for (int t = 1; t < n; t++) {
-		pa[t] = (struct par){fn, arg, t};
-		if (pthread_create(&th[t], NULL, par_main, &pa[t]) != 0)
-			break;
-		started = t;
-	}
-	/* threads that could not start are run here, in turn */
-	for (int t = started + 1; t < n; t++)
-		fn(arg, t);
-	fn(arg, 0);
-	for (int t = 1; t <= started; t++)
-		pthread_join(th[t], NULL);
-	free(th);
-	free(pa);
-	return 0;
-}
-
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const te_knn_hit *x = a, *y = b;
-
-	if (knn_better(x->score, x->row, y->score, y->row))
-		return -1;
-	if (knn_better(y->score, y->row, x->score, x->row))
-		return 1;
-	return 0;
-}
-
-void
-knn_heap_sort(knn_heap *hp)
-{
-	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
-}
-
-__attribute__((target_clones("default", "avx2")))
-static double
-ddot(const float *x, const float *y, size_t dim)
-{
-	double a[8] = {0}, s = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= dim; i += 8)
-		for (int j = 0; j < 8; j++)
-			a[j] += (double)x[i + j] * y[i + j];
-	for (; i < dim; i++)
-		s += (double)x[i] * y[i];
-	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-/* The scores of the hits kept are computed again, in one fixed order, and
- * the hits sorted on them: a query then scores the same whatever else is in
- * its batch and whichever BLAS kernel served it, the exact search and the
- * HNSW index print the same numbers, and a Euclidean distance is not the
- * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
- * row's distance to itself).  q is prepared as for the search (unit for
- * cosine).  Row r is at base + r * stride bytes; for cosine, a unit row is
- * the float32 row / |row| (knn_unit) and the score its dot product with q in
- * double: the HNSW index holds its rows so, and need not read the vectors
- * again. */
-void
-knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
-           const float *q, const uint32_t *map, te_knn_hit *h, size_t n)
-{
-	float u[512];
-
-	for (size_t i = 0; i < n; i++) {
-		size_t at = map ? map[i] : (size_t)h[i].row;
-		const float *r = (const float *)((const char *)base + at * stride);
-
-		if (m == TE_KNN_METRIC_EUCLIDEAN) {
-			double s = 0;
-
-			for (size_t j = 0; j < dim; j++)
-				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
-			h[i].score = -(float)sqrt(s);
-		} else if (m == TE_KNN_METRIC_COSINE) {
-			float nr = unit ? 1.0f : knn_norm(r, dim);
-			double s = 0;
-
-			/* a block of the unit row at a time, in the same order
-			 * whether it is made here or read from the index */
-			for (size_t j0 = 0; j0 < dim; j0 += 512) {
-				size_t nj = dim - j0 < 512 ? dim - j0 : 512;
-				const float *p = r + j0;
-
-				if (!unit) {
-					for (size_t j = 0; j < nj; j++)
-						u[j] = nr > 0 ? p[j] / nr : p[j];
-					p = u;
-				}
-				s += ddot(p, q + j0, nj);
-			}
-			h[i].score = (float)s;
-		} else {
-			h[i].score = (float)ddot(r, q, dim);
-		}
-	}
-	qsort(h, n, sizeof *h, hit_cmp);
-	if (m == TE_KNN_METRIC_EUCLIDEAN)
-		for (size_t i = 0; i < n; i++)
-			h[i].score = -h[i].score;
-}
-
-/* ------------------------------------------------------------- BLAS
- *
- * OpenBLAS is opened when a batch first needs sgemm, not when knn starts:
- * loading it and libgfortran (12000 relocations) and its start-up, which
- * starts a thread pool, cost more than a whole one-query search of 20000
- * rows.  A few queries are scored by the dot-product kernel of knn_hnsw.c
- * instead.  Without a loadable BLAS, the kernel does all of it (slower on
- * large batches, same results up to rounding in the candidates' order, the
- * printed scores being computed again by knn_finish). */
 #define KNN_BLAS_MIN 16  /* queries in a search from which sgemm pays */
-
-typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
-                         const float *a, int lda, const float *b, int ldb, float beta,
-                         float *c, int ldc);
-static sgemm_fn blas_sgemm;
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
-static void
-blas_open(void)
-{
-	static const char *const names[] = {
-		"libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libcblas.so.3",
-	};
-
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		void (*set_threads)(int);
-		int (*shutdown)(void);
-		sgemm_fn f;
-
-		if (!lib)
-			continue;
-		*(void **)&f = dlsym(lib, "cblas_sgemm");
-		if (!f) {
-			dlclose(lib);
-			continue;
-		}
-		/* knn calls BLAS from its own threads, one call each: OpenBLAS's
-		 * pool (started when it was loaded; its threads spin on
-		 * sched_yield before they sleep) is stopped */
-		*(void **)&set_threads = dlsym(lib, "openblas_set_num_threads");
-		*(void **)&shutdown = dlsym(lib, "blas_thread_shutdown_");
-		if (set_threads)
-			set_threads(1);
-		if (shutdown)
-			shutdown();
-		blas_sgemm = f;
-		return;
-	}
-}
 
 /* S (m, n; row stride lds) = A (m, dim) * B (n, dim)^T, with the kernel. */
 static void
 gemm_nt_kernel(size_t m, size_t n, size_t dim, const float *A, const float *B, float *S,
                size_t lds)
 {
-	static knn_dot_fn dot;
+	static kern_sim_fn dot;
 
 	if (!dot)
-		dot = knn_pick_dot();
+		dot = kern_pick_dot();
 	for (size_t t = 0; t < n; t++) {
 		const float *b = B + t * dim;
 
@@ -281,14 +60,8 @@ static void
 gemm_nt(int use_blas, size_t m, size_t n, size_t dim, const float *A, const float *B,
         float *S, size_t lds)
 {
-	if (use_blas) {
-		pthread_once(&blas_once, blas_open);
-		if (blas_sgemm) {
-			blas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n,
-			           (int)dim, 1.0f, A, (int)dim, B, (int)dim, 0.0f, S, (int)lds);
-			return;
-		}
-	}
+	if (use_blas && kern_sgemm_nt(m, n, dim, A, B, S, lds) == 0)
+		return;
 	gemm_nt_kernel(m, n, dim, A, B, S, lds);
 }
 
@@ -304,7 +77,7 @@ te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 	x->dim = te_vecs_dim(v);
 	x->data = te_vecs_data(v);
 	x->metric = metric;
-	x->threads = knn_threads(threads);
+	x->threads = ut_threads(threads);
 	x->nblocks = (x->rows + BR - 1) / BR;
 	x->norm = malloc((x->rows ? x->rows : 1) * sizeof *x->norm);
 	x->ready = calloc(x->nblocks ? x->nblocks : 1, 1);
@@ -344,7 +117,7 @@ ensure_block(te_knn *x, size_t b)
 	if (x->ready[b])
 		return;
 	for (size_t i = r0; i < r1; i++) {
-		double s = sumsq(x->data + i * x->dim, x->dim);
+		double s = kern_sumsq(x->data + i * x->dim, x->dim);
 
 		x->norm[i] = (float)sqrt(s);
 		if (x->sqnorm)
@@ -381,7 +154,7 @@ ensure_all(te_knn *x, size_t rows)
 		return;
 	if ((size_t)nt > e.nb - e.next)
 		nt = (int)(e.nb - e.next);
-	if (knn_parallel(nt, ensure_worker, &e) < 0)
+	if (ut_parallel(nt, ensure_worker, &e) < 0)
 		for (size_t b = 0; b < e.nb; b++)
 			ensure_block(x, b);
 }
@@ -389,7 +162,7 @@ ensure_all(te_knn *x, size_t rows)
 static float
 row_norm(const te_knn *x, size_t r)
 {
-	return x->ready[r / BR] ? x->norm[r] : knn_norm(x->data + r * x->dim, x->dim);
+	return x->ready[r / BR] ? x->norm[r] : kern_norm(x->data + r * x->dim, x->dim);
 }
 
 float te_knn_norm(const te_knn *x, size_t i) { return row_norm(x, i); }
@@ -633,7 +406,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 			return te_diag_set(d, NULL, 0, "out of memory");
 		for (size_t j = 0; j < nq; j++) {
 			const float *a = q + j * dim;
-			float n = knn_norm(a, dim), *b = qp + j * dim;
+			float n = kern_norm(a, dim), *b = qp + j * dim;
 
 			for (size_t i = 0; i < dim; i++)
 				b[i] = n > 0 ? a[i] / n : a[i];
@@ -644,7 +417,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 		if (!qsq)
 			return te_diag_set(d, NULL, 0, "out of memory");
 		for (size_t j = 0; j < nq; j++) {
-			float n = knn_norm(q + j * dim, dim);
+			float n = kern_norm(q + j * dim, dim);
 			qsq[j] = n * n;
 		}
 	}
@@ -661,7 +434,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	s.pack = nq >= KNN_BLAS_MIN && kern_gemm_available();
 	s.blas = nq >= KNN_BLAS_MIN && !s.pack;
 	if (s.blas)  /* opened here, before the threads start */
-		pthread_once(&blas_once, blas_open);
+		kern_blas_open();
 	if (nt > 1 && (nq + nt - 1) / (size_t)nt < 16) {
 		/* few queries: split the rows between threads, merge their heaps */
 		size_t nblocks = (limit + BR - 1) / BR;
@@ -680,7 +453,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 			s.qn = nq - q0 < QB ? nq - q0 : QB;
 			s.next = 0;
 			memset(s.tkn, 0, (size_t)nt * QB * sizeof *s.tkn);
-			if (knn_parallel(nt, search_worker, &s) < 0)
+			if (ut_parallel(nt, search_worker, &s) < 0)
 				s.failed = 1;
 			for (size_t j = 0; j < s.qn; j++) {
 				knn_heap hp = {out + (q0 + j) * k, 0, k};
@@ -699,7 +472,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 
 		s.qb = per < (s.pack ? QBP : QB) ? per : s.pack ? QBP : QB;
 		ensure_all(x, limit);  /* threads share the blocks here */
-		if (knn_parallel(nt, search_worker, &s) < 0)
+		if (ut_parallel(nt, search_worker, &s) < 0)
 			s.failed = 1;
 	}
 	if (s.failed) {

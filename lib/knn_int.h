@@ -1,4 +1,6 @@
-/* knn_int.h: what knn.c and knn_hnsw.c share: the top-k heap and vector helpers. */
+/* knn_int.h: what knn.c and knn_hnsw.c share (knn_base.c): the top-k heap
+ * and the final scores.  The vector kernels are in kern_int.h, the threads
+ * in util_int.h. */
 #ifndef TOKEMB_KNN_INT_H
 #define TOKEMB_KNN_INT_H
 
@@ -78,18 +80,5 @@ void knn_heap_sort(knn_heap *hp);
  * row / |row| (cosine). */
 void knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
                 const float *q, const uint32_t *map, te_knn_hit *h, size_t n);
-
-/* float32 Euclidean norm, accumulated in double and rounded once. */
-float knn_norm(const float *x, size_t dim);
-
-/* Worker threads for a parallel loop: fn(arg, tid) for tid in [0, n). */
-int knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
-
-/* The float32 dot product kernel for this CPU (AVX-512, AVX2+FMA or C). */
-typedef float (*knn_dot_fn)(const float *a, const float *b, size_t n);
-knn_dot_fn knn_pick_dot(void);
-
-/* One per online CPU when threads <= 0. */
-int knn_threads(int threads);
 
 #endif

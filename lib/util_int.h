@@ -80,4 +80,12 @@ int ut_utf8_enc(int32_t cp, char *out);
  * escaped, invalid UTF-8 as \ufffd so the line parses.  0 or -1. */
 int ut_json_str(FILE *fp, const char *s, size_t n);
 
+/* ------------------------------------------------ threads (util_thread.c) */
+
+/* threads, or one per online CPU (at most 256) when threads <= 0. */
+int ut_threads(int threads);
+/* fn(arg, tid) for tid in [0, n) on n threads (this one is tid 0; those
+ * that cannot start are run here in turn); -1 when out of memory. */
+int ut_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
+
 #endif
