@@ -101,7 +101,7 @@ main(void)
 	te_vecs *v;
 	te_rec *r;
 	te_rec_hit hits[M];
-	rec_strtab t = {0};
+	ut_strmap t = {0};
 
 	srand(7);
 	fprintf(fp, "%d %d\n", M, DIM);
@@ -205,12 +205,14 @@ main(void)
 		char k[16];
 
 		snprintf(k, sizeof k, "k%d", i);
-		if (rec_strtab_intern(&t, k, strlen(k)) != i)
+		if (ut_strmap_intern(&t, k, strlen(k)) != i)
 			break;
 	}
-	ok(t.n == 5000 && rec_strtab_find(&t, "k4321", 5) == 4321 &&
-	   strcmp(rec_strtab_key(&t, 17), "k17") == 0 && rec_strtab_find(&t, "k5000", 5) < 0,
+	size_t kl;
+
+	ok(t.n == 5000 && ut_strmap_get(&t, "k4321", 5) == 4321 &&
+	   strcmp(ut_strmap_key(&t, 17, &kl), "k17") == 0 && kl == 3 && ut_strmap_get(&t, "k5000", 5) < 0,
 	   "string table");
-	rec_strtab_release(&t);
+	ut_strmap_release(&t);
 	return done_testing();
 }
