@@ -762,74 +762,46 @@ oom:
 }
 
 /* gensim's ok_vocab: key (upper-cased when ci) -> the first of the first
- * `limit` rows with that key.  Open addressing over malloc'd keys. */
-typedef struct vocab {
-	char **key;
-	long *row;
-	size_t cap;
-} vocab;
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
+ * `limit` rows with that key. */
+typedef ut_strmap vocab;
 
 static long
 vocab_get(const vocab *vc, const char *k)
 {
-	for (size_t h = hash_str(k) & (vc->cap - 1); vc->key[h]; h = (h + 1) & (vc->cap - 1))
-		if (strcmp(vc->key[h], k) == 0)
-			return vc->row[h];
-	return -1;
+	return ut_strmap_get(vc, k, strlen(k));
 }
 
 static void
 vocab_release(vocab *vc)
 {
-	if (vc->key)
-		for (size_t i = 0; i < vc->cap; i++)
-			free(vc->key[i]);
-	free(vc->key);
-	free(vc->row);
+	ut_strmap_release(vc);
 }
 
 static int
 vocab_build(const te_knn *x, size_t limit, int ci, vocab *vc, te_diag *d)
 {
-	size_t cap = 16;
-
 	if (limit == 0 || limit > x->rows)
 		limit = x->rows;
-	while (cap < limit * 2)
-		cap *= 2;
-	vc->cap = cap;
-	vc->key = calloc(cap, sizeof *vc->key);
-	vc->row = calloc(cap, sizeof *vc->row);
-	if (!vc->key || !vc->row)
+	if (limit > INT32_MAX)
+		limit = INT32_MAX;
+	if (ut_strmap_reserve(vc, limit) < 0)
 		goto oom;
 	for (size_t i = 0; i < limit; i++) {
 		const char *k0 = te_vecs_key(x->v, i);
-		char *k = ci ? te_knn_upper(k0, strlen(k0)) : strdup(k0);
-		size_t h;
+		size_t n = strlen(k0);
+		char *k = ci ? te_knn_upper(k0, n) : NULL;
+		int rc = 0;
 
-		if (!k)
+		if (ci && !k)
 			goto oom;
-		for (h = hash_str(k) & (cap - 1); vc->key[h]; h = (h + 1) & (cap - 1))
-			if (strcmp(vc->key[h], k) == 0)
-				break;
-		if (vc->key[h]) {
-			free(k);  /* the first occurrence wins */
-			continue;
-		}
-		vc->key[h] = k;
-		vc->row[h] = (long)i;
+		if (k)
+			n = strlen(k);
+		/* the first occurrence wins */
+		if (ut_strmap_get(vc, k ? k : k0, n) < 0)
+			rc = ut_strmap_put(vc, k ? k : k0, n, (int32_t)i);
+		free(k);
+		if (rc < 0)
+			goto oom;
 	}
 	return 0;
 oom:
