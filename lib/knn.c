@@ -200,7 +200,7 @@ excluded(const long *ex, size_t n, long row)
 	return 0;
 }
 
-typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_heap *,
+typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, ut_heap *,
                             const long *, size_t);
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
@@ -211,7 +211,7 @@ typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_he
  * offered, one by one as the scalar loop does, with the same values (a
  * division is correctly rounded in both).  Returns the columns done. */
 __attribute__((target("avx512f"))) static size_t
-select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_heap *hp,
+select_avx512(const float *norm, const float *row, size_t nr, size_t r0, ut_heap *hp,
               const long *ex, size_t nexcl)
 {
 	size_t t;
@@ -241,7 +241,7 @@ select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_hea
 				continue;
 			if (ex && excluded(ex, nexcl, r))
 				continue;
-			knn_heap_push(hp, v[i], r);
+			ut_heap_push(hp, v[i], r);
 			if (hp->n == hp->k)	/* a higher bar for the rest */
 				m &= _mm512_cmp_ps_mask(sc, _mm512_set1_ps(hp->h[0].score), _CMP_NLT_UQ);
 		}
@@ -305,7 +305,7 @@ select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, 
 	select_fn simd_select = pick_select();
 
 	for (size_t j = 0; j < nj; j++) {
-		knn_heap hp = {heaps + j * k, cnt[j], k};
+		ut_heap hp = {heaps + j * k, cnt[j], k};
 		const float *row = S + j * nr;
 		const long *ex = s->excl ? s->excl + (j0 + j) * s->nexcl : NULL;
 		float qs = s->qsq ? s->qsq[j0 + j] : 0;
@@ -333,7 +333,7 @@ select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, 
 				continue;
 			if (ex && excluded(ex, s->nexcl, r))
 				continue;
-			knn_heap_push(&hp, sc, r);
+			ut_heap_push(&hp, sc, r);
 		}
 		cnt[j] = hp.n;
 	}
@@ -456,13 +456,13 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 			if (ut_parallel(nt, search_worker, &s) < 0)
 				s.failed = 1;
 			for (size_t j = 0; j < s.qn; j++) {
-				knn_heap hp = {out + (q0 + j) * k, 0, k};
+				ut_heap hp = {out + (q0 + j) * k, 0, k};
 
 				for (int t = 0; t < nt; t++) {
 					const te_knn_hit *h = s.tk + ((size_t)t * s.qn + j) * k;
 
 					for (size_t i = 0; i < s.tkn[(size_t)t * s.qn + j]; i++)
-						knn_heap_push(&hp, h[i].score, h[i].row);
+						ut_heap_push(&hp, h[i].score, h[i].row);
 				}
 				nout[q0 + j] = hp.n;
 			}
@@ -480,7 +480,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 		goto done;
 	}
 	for (size_t j = 0; j < nq; j++) {
-		knn_heap hp = {out + j * k, nout[j], k};
+		ut_heap hp = {out + j * k, nout[j], k};
 
 		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, NULL,
 		           hp.h, hp.n);
@@ -627,7 +627,7 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 	float *T = malloc((nt ? nt : 1) * dim * sizeof *T);
 	float *S = malloc((nt ? nt : 1) * BR * sizeof *S);
 	long *ex = malloc((nt ? nt : 1) * sizeof *ex);
-	knn_heap hp = {out, 0, k};
+	ut_heap hp = {out, 0, k};
 	const float eps = 0.000001f;
 
 	*nout = 0;
@@ -671,10 +671,10 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 				continue;
 			if (excluded(ex, nt, (long)r))
 				continue;
-			knn_heap_push(&hp, sc, (long)r);
+			ut_heap_push(&hp, sc, (long)r);
 		}
 	}
-	knn_heap_sort(&hp);
+	ut_heap_sort(&hp);
 	*nout = hp.n;
 	free(T);
 	free(S);

@@ -1,28 +1,10 @@
 /* knn_base.c: what the exact search (knn.c) and the HNSW index
- * (knn_hnsw.c) share: the order of hits and their final scores. */
+ * (knn_hnsw.c) share: the final scores of their hits. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "kern_int.h"
 #include "knn_int.h"
-
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const te_knn_hit *x = a, *y = b;
-
-	if (knn_better(x->score, x->row, y->score, y->row))
-		return -1;
-	if (knn_better(y->score, y->row, x->score, x->row))
-		return 1;
-	return 0;
-}
-
-void
-knn_heap_sort(knn_heap *hp)
-{
-	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
-}
 
 /* The scores of the hits kept are computed again, in one fixed order, and
  * the hits sorted on them: a query then scores the same whatever else is in
@@ -72,7 +54,7 @@ knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t di
 			h[i].score = (float)kern_ddot(r, q, dim);
 		}
 	}
-	qsort(h, n, sizeof *h, hit_cmp);
+	qsort(h, n, sizeof *h, ut_hit_cmp);
 	if (m == TE_KNN_METRIC_EUCLIDEAN)
 		for (size_t i = 0; i < n; i++)
 			h[i].score = -h[i].score;

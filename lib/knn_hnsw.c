@@ -1053,7 +1053,7 @@ hsearch_worker(void *arg, int tid)
 	while ((j = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < s->nq) {
 		uint32_t ep = h->entry;
 		float eps;
-		knn_heap hp = {s->out + j * s->k, 0, s->k};
+		ut_heap hp = {s->out + j * s->k, 0, s->k};
 		const long *ex = s->excl ? s->excl + j * s->nexcl : NULL;
 
 		prep_vec(h->metric, s->q + j * h->dim, h->dim, c->qbuf);
@@ -1072,7 +1072,7 @@ hsearch_worker(void *arg, int tid)
 			for (size_t e = 0; ex && e < s->nexcl; e++)
 				skip |= ex[e] == r;
 			if (!skip)
-				knn_heap_push(&hp, -c->top.s[i], r);
+				ut_heap_push(&hp, -c->top.s[i], r);
 		}
 		if (h->perm) {
 			/* the node of each hit kept, to score it from its record */

@@ -578,10 +578,12 @@ typedef enum te_knn_metric {
 	TE_KNN_METRIC_EUCLIDEAN
 } te_knn_metric;
 
-typedef struct te_knn_hit {
+/* A row and its score: what the searches of knn and recommend return. */
+typedef struct te_hit {
 	long row;
 	float score;
-} te_knn_hit;
+} te_hit;
+typedef te_hit te_knn_hit;
 
 /* An exact index over v, which must outlive it.  threads <= 0 means one
  * per online CPU.  Sets OpenBLAS to one thread: the index runs its own. */
@@ -689,10 +691,7 @@ typedef enum te_rec_combine {
 	                          * the latest of a sequence counts most */
 } te_rec_combine;
 
-typedef struct te_rec_hit {
-	size_t row;
-	float score;
-} te_rec_hit;
+typedef te_hit te_rec_hit;
 
 /* Build a catalogue over v, which must have keys and must outlive it.
  * Rows keyed "</s>" (word2vec's end of sentence) are never recommended. */

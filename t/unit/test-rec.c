@@ -82,7 +82,7 @@ reference_ok(te_vecs *v, const size_t *q, size_t nq, te_rec_combine how,
 	for (long i = 0; i < k; i++) {
 		/* a different row is fine only in a float tie */
 		if (fabs(got[i].score - sc[order[i]]) > 1e-5) {
-			printf("# %ld: got %zu %g, want %zu %g\n", i, got[i].row, got[i].score, order[i], sc[order[i]]);
+			printf("# %ld: got %ld %g, want %zu %g\n", i, got[i].row, got[i].score, order[i], sc[order[i]]);
 			return 0;
 		}
 		if (fabs(sc[got[i].row] - got[i].score) > 1e-5)
