@@ -107,6 +107,7 @@ te_knn_free(te_knn *x)
 }
 
 te_vecs *te_knn_vecs(const te_knn *x) { return x->v; }
+te_knn_metric knn_metric(const te_knn *x) { return x->metric; }
 /* Norms (and squared norms) of block b, unless done.  A block is only ever
  * filled by one thread at a time (see te_knn_search). */
 static void

@@ -16,4 +16,7 @@
 void knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
                 const float *q, const uint32_t *map, te_knn_hit *h, size_t n);
 
+/* The metric of the exact index (knn.c). */
+te_knn_metric knn_metric(const te_knn *x);
+
 #endif

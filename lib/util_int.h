@@ -158,4 +158,13 @@ ut_heap_push(ut_heap *hp, float s, long row)
 int ut_hit_cmp(const void *a, const void *b);
 void ut_heap_sort(ut_heap *hp);
 
+/* ------------------------------------------------ JSON string styles */
+
+/* ut_json_str in a style: UT_JSON_ESCAPE is ut_json_str's; UT_JSON_BYTES
+ * (knn's output) copies every byte from 0x20 up as it is, UTF-8 or not, and
+ * escapes CR as \u000d; UT_JSON_REPAIR (recommend's) writes an invalid
+ * UTF-8 byte as U+FFFD itself, not escaped, and DEL as it is. */
+enum { UT_JSON_ESCAPE, UT_JSON_BYTES, UT_JSON_REPAIR };
+int ut_json_strf(FILE *fp, const char *s, size_t n, int style);
+
 #endif
