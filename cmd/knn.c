@@ -1,13 +1,9 @@
 /* knn: nearest neighbours and analogies over a vector file. See knn(1). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -72,7 +68,6 @@ static te_vecs *vecs;
 static te_knn *index_;
 static te_hnsw *hnsw;
 static te_knn_batch *batch;
-static size_t dim;
 static int status;
 static int warned_k;
 
@@ -148,6 +143,8 @@ print_answer(void *arg, const char *label, const te_hit *h, size_t n)
 	warn_short(n);
 	for (size_t j = 0; j < n; j++)
 		print_hit(label, &h[j], j + 1);
+	if (opt.unbuffered)
+		fflush(stdout);
 }
 
 /* Answer the queries in the batch and print them in order. */
@@ -158,8 +155,6 @@ flush_batch(void)
 
 	if (te_knn_batch_run(batch, print_answer, NULL, &d) < 0)
 		die_diag(&d);
-	if (opt.unbuffered)
-		fflush(stdout);
 }
 
 static void
@@ -173,129 +168,23 @@ add_query(const char *label, size_t len, const te_knn_query *q)
 		die_diag(&d);
 }
 
+/* A line skipped, a file that cannot be read: reported, exit 1 at the end. */
 static void
-bad_line(const char *name, long ln, const char *msg)
+warn_file(const te_diag *d, void *arg)
 {
-	fflush(stdout);
-	fprintf(stderr, "%s: %s:%ld: %s\n", progname, name, ln, msg);
+	(void)arg;
+	warn_diag(d);
 	status = 1;
 }
 
-/* One query line. */
 static void
-query_line(const char *name, long ln, char *line, size_t len)
-{
-	te_knn_query q;
-	te_diag d = {0};
-	char lab[32];
-
-	switch (te_knn_parse_query(batch, line, len, &q, &d)) {
-	case -1:
-		bad_line(name, ln, d.msg);
-		return;
-	case TE_KNN_QUERY_KEY:
-		add_query(line, len, &q);
-		return;
-	case TE_KNN_QUERY_EXPR:
-		if (opt.cosmul && q.npos == 0) {
-			snprintf(d.msg, sizeof d.msg, "3CosMul needs a positive term: '%.*s'",
-			         (int)(len > 200 ? 200 : len), line);
-			bad_line(name, ln, d.msg);
-			return;
-		}
-		add_query(line, len, &q);
-		return;
-	case TE_KNN_QUERY_VECTOR:
-		if (q.label_len) {
-			add_query(line, q.label_len, &q);
-		} else {
-			snprintf(lab, sizeof lab, "%ld", ln);
-			add_query(lab, strlen(lab), &q);
-		}
-		return;
-	}
-}
-
-/* A TEVEC file of query vectors: labelled by their row, counting from 1. */
-static int
-read_tevec_queries(const char *path)
-{
-	te_diag d = {0};
-	te_vecstream *s = te_vecstream_open(path, &d);
-	float *x;
-	size_t n;
-	long row = 0;
-	int rc;
-
-	if (!s) {
-		warn_diag(&d);
-		return -1;
-	}
-	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &d)) == 1) {
-		te_knn_query q = {.vec = x};
-		char lab[64];
-
-		row++;
-		if (n != dim) {
-			snprintf(lab, sizeof lab, "query has %zu components", n);
-			bad_line(path, row, lab);
-			break;
-		}
-		snprintf(lab, sizeof lab, "%ld", row);
-		add_query(lab, strlen(lab), &q);
-	}
-	flush_batch();
-	te_vecstream_close(s);
-	if (rc < 0) {
-		warn_diag(&d);
-		return -1;
-	}
-	return 0;
-}
-
-/* True when path (or standard input, if it is a file) starts with the
- * TEVEC magic. */
-static int
-is_tevec(const char *path)
-{
-	char m[8];
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = pread(fd, m, sizeof m, 0);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
-}
-
-static int
 read_queries(const char *path)
 {
 	te_diag d = {0};
-	te_reader *r;
-	char *line;
-	size_t len;
-	int rc;
 
-	if (is_tevec(path))
-		return read_tevec_queries(path);
-	r = te_reader_open(path, '\n', &d);
-	if (!r) {
-		warn_diag(&d);
-		return -1;
-	}
-	te_reader_strip_cr(r, 1);
-	while ((rc = te_reader_next(r, &line, &len, &d)) == 1)
-		query_line(te_reader_name(r), te_reader_lineno(r), line, len);
-	flush_batch();
-	te_reader_close(r);
-	if (rc < 0) {
-		warn_diag(&d);
-		return -1;
-	}
-	return 0;
+	if (te_knn_batch_read(batch, path, opt.cosmul, print_answer, NULL, warn_file, NULL,
+	                      &d) < 0)
+		die_diag(&d);
 }
 
 /* --positive/--negative: one query from comma-separated keys. */
@@ -516,7 +405,6 @@ open_index(const char *vpath)
 	vecs = te_vecs_load(vpath, TE_VEC_FORMAT_AUTO, &d);
 	if (!vecs)
 		die_diag(&d);
-	dim = te_vecs_dim(vecs);
 	if (te_vecs_rows(vecs) == 0)
 		die("%s: no vectors", vpath);
 	if ((opt.eval || opt.pairs) && !te_vecs_key(vecs, 0))
@@ -590,12 +478,10 @@ main(int argc, char **argv)
 	if (opt.positive || opt.negative) {
 		keys_query();
 	} else if (optind >= argc) {
-		if (read_queries("-") < 0)
-			status = 1;
+		read_queries("-");
 	} else {
 		for (; optind < argc; optind++)
-			if (read_queries(argv[optind]) < 0)
-				status = 1;
+			read_queries(argv[optind]);
 	}
 out:
 	te_hnsw_free(hnsw);

@@ -3,8 +3,11 @@
  * by one search of the exact index or the HNSW graph. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "knn_int.h"
 #include "tokemb.h"
@@ -436,6 +439,159 @@ te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d)
 	b->n = 0;
 	free(vix);
 	return rc;
+}
+
+/* ------------------------------------------------- query files */
+
+/* How a file of queries is read: its batch, what to do with the answers
+ * and the problems, and the fatal error, if any. */
+struct reading {
+	te_knn_batch *b;
+	int cosmul;
+	te_knn_answer_fn fn;
+	void *arg;
+	te_warn_fn warn;
+	void *warnarg;
+	te_diag *d;
+};
+
+static void
+warn_at(struct reading *rd, const char *name, long ln, te_diag *w)
+{
+	snprintf(w->file, sizeof w->file, "%s", name);
+	w->line = ln;
+	if (rd->warn)
+		rd->warn(w, rd->warnarg);
+}
+
+/* Add a query, answering the batch first when it is full. */
+static int
+add_query(struct reading *rd, const char *label, size_t len, const te_knn_query *q)
+{
+	if (te_knn_batch_full(rd->b) && te_knn_batch_run(rd->b, rd->fn, rd->arg, rd->d) < 0)
+		return -1;
+	return te_knn_batch_add(rd->b, label, len, q, rd->cosmul, rd->d);
+}
+
+/* One query line of a text file. */
+static int
+query_line(struct reading *rd, const char *name, long ln, const char *line, size_t len)
+{
+	te_knn_query q;
+	te_diag w = {0};
+	char lab[32];
+
+	switch (te_knn_parse_query(rd->b, line, len, &q, &w)) {
+	case -1:
+		warn_at(rd, name, ln, &w);
+		return 0;
+	case TE_KNN_QUERY_EXPR:
+		if (rd->cosmul && q.npos == 0) {
+			te_diag_set(&w, NULL, 0, "3CosMul needs a positive term: '%.*s'",
+			            CLIP(len), line);
+			warn_at(rd, name, ln, &w);
+			return 0;
+		}
+		/* fall through */
+	case TE_KNN_QUERY_KEY:
+		return add_query(rd, line, len, &q);
+	case TE_KNN_QUERY_VECTOR:
+		if (q.label_len)
+			return add_query(rd, line, q.label_len, &q);
+		snprintf(lab, sizeof lab, "%ld", ln);
+		return add_query(rd, lab, strlen(lab), &q);
+	}
+	return 0;
+}
+
+/* A TEVEC file of query vectors: labelled by their row, counting from 1. */
+static int
+read_tevec(struct reading *rd, const char *path)
+{
+	te_diag w = {0};
+	te_vecstream *s = te_vecstream_open(path, &w);
+	float *x;
+	size_t n;
+	long row = 0;
+	int rc;
+
+	if (!s) {
+		if (rd->warn)
+			rd->warn(&w, rd->warnarg);
+		return 0;
+	}
+	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &w)) == 1) {
+		te_knn_query q = {.vec = x};
+		char lab[32];
+
+		row++;
+		if (n != rd->b->dim) {
+			te_diag_set(&w, path, row, "query has %zu components", n);
+			if (rd->warn)
+				rd->warn(&w, rd->warnarg);
+			break;
+		}
+		snprintf(lab, sizeof lab, "%ld", row);
+		if (add_query(rd, lab, strlen(lab), &q) < 0) {
+			te_vecstream_close(s);
+			return -1;
+		}
+	}
+	te_vecstream_close(s);
+	if (te_knn_batch_run(rd->b, rd->fn, rd->arg, rd->d) < 0)
+		return -1;
+	if (rc < 0 && rd->warn)
+		rd->warn(&w, rd->warnarg);
+	return 0;
+}
+
+/* True when path (or standard input, if it is a file) starts with the
+ * TEVEC magic. */
+static int
+is_tevec(const char *path)
+{
+	char m[8];
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = pread(fd, m, sizeof m, 0);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
+}
+
+int
+te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_fn fn,
+                  void *arg, te_warn_fn warn, void *warnarg, te_diag *d)
+{
+	struct reading rd = {b, cosmul, fn, arg, warn, warnarg, d};
+	te_diag w = {0};
+	te_reader *r;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (is_tevec(path))
+		return read_tevec(&rd, path);
+	if (!(r = te_reader_open(path, '\n', &w))) {
+		if (warn)
+			warn(&w, warnarg);
+		return 0;
+	}
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, &w)) == 1)
+		if (query_line(&rd, te_reader_name(r), te_reader_lineno(r), line, len) < 0) {
+			te_reader_close(r);
+			return -1;
+		}
+	te_reader_close(r);
+	if (te_knn_batch_run(b, fn, arg, d) < 0)
+		return -1;
+	if (rc < 0 && warn)
+		warn(&w, warnarg);
+	return 0;
 }
 
 int

@@ -681,6 +681,10 @@ int te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
  * the exact index x otherwise (among its first limit rows, 0: all); k
  * neighbours each.  x (and h) must outlive the batch.
  */
+/* Reports a problem that does not stop the work (a malformed line that is
+ * skipped); d has the file, line and message. */
+typedef void (*te_warn_fn)(const te_diag *d, void *arg);
+
 #define TE_KNN_TERMS 8  /* keys in an expression or a --positive/--negative query */
 enum { TE_KNN_QUERY_KEY = 1, TE_KNN_QUERY_EXPR, TE_KNN_QUERY_VECTOR };
 typedef struct te_knn_query {
@@ -720,6 +724,16 @@ int te_knn_batch_full(const te_knn_batch *b);
  * queries before the one that failed. */
 typedef void (*te_knn_answer_fn)(void *arg, const char *label, const te_hit *h, size_t n);
 int te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d);
+/* Read the queries of a file (path, or "-" for standard input): a TEVEC
+ * file of vectors (labelled 1, 2, ... in order), or text, one query a line
+ * (te_knn_parse_query; a vector's label its key or its line number; with
+ * cosmul an expression needs a positive key), answered in batches as the
+ * batch fills, and at the end, through fn.  Problems with the file (it
+ * cannot be read, a malformed line, skipped; a TEVEC vector of another
+ * dimension, which ends the file) go to warn, which may be NULL.  0, or -1
+ * (d filled) when a search fails or memory runs out. */
+int te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_fn fn,
+                      void *arg, te_warn_fn warn, void *warnarg, te_diag *d);
 
 /* s[0, n) as a JSON string, quotes included, as knn(1) writes keys:
  * '"', '\\', newline and tab escaped, other bytes below 0x20 as \u00XX,
@@ -773,10 +787,6 @@ long te_rec_query(te_rec *r, const size_t *q, size_t nq, te_rec_combine how,
 int te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
                       te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
                       te_diag *d);
-
-/* Reports a problem that does not stop the work (a malformed line that is
- * skipped); d has the file, line and message. */
-typedef void (*te_warn_fn)(const te_diag *d, void *arg);
 
 /* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
  * no header; CSV (csv 1): a header line, then RFC 4180 records, such as
