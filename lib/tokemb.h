@@ -788,6 +788,28 @@ int te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
                       te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
                       te_diag *d);
 
+/* One query line of recommend(1): the rows of its ids (separated by
+ * spaces, tabs or CRs) appended to *rows (*n of them, room for *cap; grown
+ * with realloc), their count returned.  Unknown ids are skipped and passed
+ * to warn (may be NULL) with where as the file and line as the line: the
+ * first 10 of a line one by one, then how many more; so is a line with no
+ * id ("empty query").  -1 (d filled) when out of memory. */
+long te_rec_parse_query(te_rec *r, const char *s, size_t len, const char *where, long line,
+                        size_t **rows, size_t *n, size_t *cap, te_warn_fn warn, void *arg,
+                        te_diag *d);
+
+/* recommend --fields: "U,I,T" or "U,I,T,R", column numbers from 1 (U, I
+ * and R from 1 to 10000, T from 0, meaning the last column) into fields
+ * as indices from 0 (T 0 becoming -1); fields[3] is left alone without R.
+ * 0, or -1 for anything else (fields then undefined). */
+int te_rec_fields_parse(const char *arg, int fields[4]);
+
+/* s[0, n) as a JSON string, quotes included, as recommend(1) writes it:
+ * '"', '\\', newline, tab and CR escaped, other bytes below 0x20 as
+ * \u00XX, an invalid UTF-8 byte as U+FFFD (its UTF-8, not escaped).  0, or
+ * -1 on a write error. */
+int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
+
 /* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
  * no header; CSV (csv 1): a header line, then RFC 4180 records, such as
  * MovieLens's movies.csv.  Ids are trimmed of surrounding blanks (the
