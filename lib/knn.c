@@ -686,29 +686,22 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 /* ------------------------------------------------ case-insensitive keys */
 
 static int
-put_cp(char **buf, size_t *len, size_t *cap, int32_t cp)
+put_cp(ut_buf *b, int32_t cp)
 {
-	if (*len + 4 > *cap) {
-		size_t nc = *cap * 2 + 16;
-		char *nb = realloc(*buf, nc);
+	char u[4];
 
-		if (!nb)
-			return -1;
-		*buf = nb;
-		*cap = nc;
-	}
-	*len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)*buf + *len);
-	return 0;
+	return ut_buf_put(b, u, (size_t)ut_utf8_enc(cp, u));
 }
 
 char *
 te_knn_upper(const char *s, size_t n)
 {
-	size_t len = 0, cap = n + 16, i = 0;
-	char *buf = malloc(cap);
+	ut_buf b = {0};
+	size_t i = 0;
 
-	if (!buf)
+	if (ut_buf_grow(&b, n + 16) < 0)
 		return NULL;
+	b.s[0] = '\0';
 	while (i < n) {
 		utf8proc_int32_t cp;
 		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
@@ -717,16 +710,8 @@ te_knn_upper(const char *s, size_t n)
 
 		if (k <= 0) {
 			/* not UTF-8: the byte as is */
-			if (len + 1 > cap) {
-				char *nb = realloc(buf, cap * 2);
-				if (!nb) {
-					free(buf);
-					return NULL;
-				}
-				buf = nb;
-				cap *= 2;
-			}
-			buf[len++] = s[i++];
+			if (ut_buf_put(&b, s + i++, 1) < 0)
+				goto oom;
 			continue;
 		}
 		i += (size_t)k;
@@ -741,24 +726,16 @@ te_knn_upper(const char *s, size_t n)
 		case 0xFB05: case 0xFB06: exp = "ST"; break;
 		}
 		if (exp) {
-			for (; *exp; exp++)
-				if (put_cp(&buf, &len, &cap, *exp) < 0)
-					goto oom;
+			if (ut_buf_put(&b, exp, strlen(exp)) < 0)
+				goto oom;
 			continue;
 		}
-		if (put_cp(&buf, &len, &cap, utf8proc_toupper(cp)) < 0)
+		if (put_cp(&b, utf8proc_toupper(cp)) < 0)
 			goto oom;
 	}
-	if (len + 1 > cap) {
-		char *nb = realloc(buf, len + 1);
-		if (!nb)
-			goto oom;
-		buf = nb;
-	}
-	buf[len] = '\0';
-	return buf;
+	return b.s;
 oom:
-	free(buf);
+	ut_buf_release(&b);
 	return NULL;
 }
 
