@@ -629,7 +629,8 @@ splitmix(uint64_t *s)
 }
 
 /* Rows, dim and 64 sampled rows: enough to refuse a graph built for other
- * vectors without reading them all. */
+ * vectors without reading them all.  FNV-1a, not ut_hash: the value is
+ * written in the file (see the layout above) and must not change. */
 static uint64_t
 fingerprint(const te_vecs *v)
 {
