@@ -214,5 +214,16 @@ main(void)
 	   strcmp(ut_strmap_key(&t, 17, &kl), "k17") == 0 && kl == 3 && ut_strmap_get(&t, "k5000", 5) < 0,
 	   "string table");
 	ut_strmap_release(&t);
+	{
+		int f[4] = {0, 1, -1, -1};
+
+		ok(te_rec_fields_parse("2,3,0", f) == 0 && f[0] == 1 && f[1] == 2 && f[2] == -1 &&
+		   f[3] == -1, "--fields U,I,T");
+		ok(te_rec_fields_parse("1,2,3,4", f) == 0 && f[2] == 2 && f[3] == 3,
+		   "--fields U,I,T,R");
+		ok(te_rec_fields_parse("1,2", f) < 0 && te_rec_fields_parse("1,2,3,4,5", f) < 0 &&
+		   te_rec_fields_parse("0,2,3", f) < 0 && te_rec_fields_parse("1,,3", f) < 0,
+		   "--fields refused: too few, too many, 0, empty");
+	}
 	return done_testing();
 }
