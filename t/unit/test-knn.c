@@ -455,7 +455,11 @@ main(void)
 			te_knn_mean(qx, pos, 1, NULL, 0, mean);
 			te_knn_search(qx, mean, 1, 3, 0, pos, 1, ref, &nref, &d);
 			te_knn_batch_run(b, answer_into, &got, &d);
-			ok(got.n == nref && memcmp(mine, ref, nref * sizeof *ref) == 0,
+			int same = got.n == nref && nref == 3;
+
+			for (size_t i = 0; same && i < nref; i++)
+				same = mine[i].row == ref[i].row && mine[i].score == ref[i].score;
+			ok(same,
 			   "a batch answers as te_knn_search, the key left out");
 		}
 		te_knn_batch_free(b);
