@@ -1,13 +1,9 @@
 /* knn: nearest neighbours and analogies over a vector file. See knn(1). */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -71,46 +67,9 @@ static struct {
 static te_vecs *vecs;
 static te_knn *index_;
 static te_hnsw *hnsw;
-static size_t dim;
+static te_knn_batch *batch;
 static int status;
 static int warned_k;
-
-/* A query waiting in the batch. */
-struct query {
-	char *label;
-	long excl[8];
-	size_t nexcl;
-	int cosmul;
-	long pos[8], neg[8];
-	size_t npos, nneg;
-};
-
-static struct query *batch;
-static float *bq;           /* (cap, dim) query vectors */
-static size_t bn, bcap;
-static te_knn_hit *hits;
-static size_t *nhits;
-
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 /* A row number, in decimal. */
 static size_t
@@ -146,10 +105,10 @@ print_hit(const char *label, const te_knn_hit *h, size_t rank)
 	sl = (size_t)te_knn_fmt_score(sc, h->score);
 	if (opt.json) {
 		fputs_unlocked("{\"query\":", stdout);
-		json_str(label);
+		te_knn_write_json_str(stdout, label, strlen(label));
 		fputs_unlocked(",\"neighbour\":", stdout);
 		if (te_vecs_key(vecs, 0))
-			json_str(key);
+			te_knn_write_json_str(stdout, key, strlen(key));
 		else
 			fputs_unlocked(key, stdout);
 		printf(",\"rank\":%zu,\"score\":%s}\n", rank, sc);
@@ -176,471 +135,74 @@ warn_short(size_t got)
 	}
 }
 
+/* One query's answers. */
+static void
+print_answer(void *arg, const char *label, const te_hit *h, size_t n)
+{
+	(void)arg;
+	warn_short(n);
+	for (size_t j = 0; j < n; j++)
+		print_hit(label, &h[j], j + 1);
+	if (opt.unbuffered)
+		fflush(stdout);
+}
+
 /* Answer the queries in the batch and print them in order. */
 static void
 flush_batch(void)
 {
 	te_diag d = {0};
-	size_t i, j, nex = 0, nv = 0;
-	long *ex;
-	float *qv;
-	size_t *vix;
 
-	if (bn == 0)
-		return;
-	for (i = 0; i < bn; i++)
-		if (batch[i].nexcl > nex)
-			nex = batch[i].nexcl;
-	ex = malloc(bn * (nex ? nex : 1) * sizeof *ex);
-	/* the cosmul queries are answered one by one, the others in one search
-	 * (of the batch's vectors where they are when there is no cosmul) */
-	for (i = 0; i < bn && !batch[i].cosmul; i++)
-		;
-	qv = i == bn ? bq : malloc(bn * dim * sizeof *qv);
-	vix = malloc(bn * sizeof *vix);
-	if (!ex || !qv || !vix)
-		die("out of memory");
-	for (i = 0; i < bn; i++) {
-		if (batch[i].cosmul)
-			continue;
-		vix[i] = nv;
-		if (qv != bq)
-			memcpy(qv + nv * dim, bq + i * dim, dim * sizeof *qv);
-		for (j = 0; j < nex; j++)
-			ex[nv * nex + j] = j < batch[i].nexcl ? batch[i].excl[j] : -1;
-		nv++;
-	}
-	if (nv) {
-		int rc = hnsw ? te_hnsw_search(hnsw, qv, nv, opt.k, opt.ef, nex ? ex : NULL,
-		                               nex, opt.threads, hits, nhits, &d)
-		              : te_knn_search(index_, qv, nv, opt.k, opt.restrict_n,
-		                              nex ? ex : NULL, nex, hits, nhits, &d);
-		if (rc < 0)
-			die_diag(&d);
-	}
-	for (i = 0; i < bn; i++) {
-		struct query *q = &batch[i];
-		te_knn_hit *h;
-		size_t n;
-
-		if (q->cosmul) {
-			h = hits + (size_t)nv * opt.k;  /* the slot after the searched ones */
-			if (te_knn_cosmul(index_, q->pos, q->npos, q->neg, q->nneg, opt.k, h, &n,
-			                  &d) < 0)
-				die_diag(&d);
-		} else {
-			h = hits + vix[i] * opt.k;
-			n = nhits[vix[i]];
-		}
-		warn_short(n);
-		for (j = 0; j < n; j++)
-			print_hit(q->label, &h[j], j + 1);
-		free(q->label);
-	}
-	free(ex);
-	if (qv != bq)
-		free(qv);
-	free(vix);
-	bn = 0;
-	if (opt.unbuffered)
-		fflush(stdout);
-}
-
-static struct query *
-new_query(const char *label, size_t len)
-{
-	struct query *q;
-
-	if (bn == bcap)
-		flush_batch();
-	q = &batch[bn];
-	memset(q, 0, sizeof *q);
-	q->label = strndup(label, len);
-	if (!q->label)
-		die("out of memory");
-	return q;
+	if (te_knn_batch_run(batch, print_answer, NULL, &d) < 0)
+		die_diag(&d);
 }
 
 static void
-bad_line(const char *name, long ln, const char *fmt, const char *arg, size_t alen)
+add_query(const char *label, size_t len, const te_knn_query *q)
 {
-	fflush(stdout);
-	fprintf(stderr, "%s: %s:%ld: ", progname, name, ln);
-	fprintf(stderr, fmt, (int)(alen > 200 ? 200 : alen), arg);
-	fputc('\n', stderr);
+	te_diag d = {0};
+
+	if (te_knn_batch_full(batch))
+		flush_batch();
+	if (te_knn_batch_add(batch, label, len, q, opt.cosmul, &d) < 0)
+		die_diag(&d);
+}
+
+/* A line skipped, a file that cannot be read: reported, exit 1 at the end. */
+static void
+warn_file(const te_diag *d, void *arg)
+{
+	(void)arg;
+	warn_diag(d);
 	status = 1;
 }
 
-/* Build the query vector of an expression from its terms. */
 static void
-expr_vector(struct query *q, float *out)
-{
-	if (opt.metric == TE_KNN_METRIC_COSINE) {
-		te_knn_mean(index_, q->pos, q->npos, q->neg, q->nneg, out);
-		return;
-	}
-	/* dot and Euclidean: plain sums of the raw vectors */
-	memset(out, 0, dim * sizeof *out);
-	for (size_t i = 0; i < q->npos; i++) {
-		const float *r = te_vecs_row(vecs, (size_t)q->pos[i]);
-		for (size_t j = 0; j < dim; j++)
-			out[j] += r[j];
-	}
-	for (size_t i = 0; i < q->nneg; i++) {
-		const float *r = te_vecs_row(vecs, (size_t)q->neg[i]);
-		for (size_t j = 0; j < dim; j++)
-			out[j] -= r[j];
-	}
-}
-
-static int
-is_number(const char *s, size_t n)
-{
-	char *end;
-	char buf[64];
-
-	if (n == 0 || n >= sizeof buf)
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	errno = 0;
-	(void)strtof(buf, &end);
-	return end == buf + n;
-}
-
-/* The row of a key, or -1.  The first few look-ups scan the keys: a run
- * that asks for one key (the usual interactive use) does not pay for
- * hashing every key of a large vocabulary; later ones use the hash table
- * that te_vecs_find builds.  Both find the first row with the key. */
-static long
-find_key(const char *s, size_t n)
-{
-	static int scans;
-	size_t rows = te_vecs_rows(vecs);
-
-	if (!te_vecs_key(vecs, 0) && rows)
-		return -1;
-	if (n > 0 && scans < 4 && !memchr(s, '\0', n)) {
-		scans++;
-		for (size_t i = 0; i < rows; i++) {
-			const char *k = te_vecs_key(vecs, i);
-
-			/* strncmp stops at k's end, before k[n] is read */
-			if (k[0] == s[0] && strncmp(k, s, n) == 0 && k[n] == '\0')
-				return (long)i;
-		}
-		return -1;
-	}
-	return te_vecs_find(vecs, s, n);
-}
-
-/* An expression "a - b + c": terms and the operators + and - separated by
- * spaces.  Returns 1 when the line is one (q filled), 0 when it is not an
- * expression, -1 after reporting an unknown or excess term. */
-static int
-parse_expr(const char *name, long ln, char *line, size_t len, struct query *q)
-{
-	size_t i = 0, nterms = 0;
-	int sign = 1, want_term = 1, has_op = 0;
-
-	for (size_t t = 0; t < len; t++)
-		if ((line[t] == '+' || line[t] == '-') && (t == 0 || line[t - 1] == ' ') &&
-		    (t + 1 == len || line[t + 1] == ' '))
-			has_op = 1;
-	if (!has_op)
-		return 0;
-	while (i < len) {
-		size_t s, e;
-
-		while (i < len && (line[i] == ' ' || line[i] == '\t'))
-			i++;
-		if (i >= len)
-			break;
-		s = i;
-		while (i < len && line[i] != ' ' && line[i] != '\t')
-			i++;
-		e = i;
-		if (e - s == 1 && (line[s] == '+' || line[s] == '-')) {
-			if (!want_term) {
-				sign = line[s] == '-' ? -1 : 1;
-				want_term = 1;
-				continue;
-			}
-			if (nterms == 0) {  /* a leading sign */
-				sign = line[s] == '-' ? -1 : 1;
-				continue;
-			}
-			bad_line(name, ln, "two operators in a row in '%.*s'", line, len);
-			return -1;
-		}
-		if (!want_term) {
-			bad_line(name, ln, "missing operator in '%.*s'", line, len);
-			return -1;
-		}
-		long r = find_key(line + s, e - s);
-		if (r < 0) {
-			bad_line(name, ln, "warning: unknown key '%.*s'", line + s, e - s);
-			return -1;
-		}
-		if (q->npos + q->nneg == 8) {
-			bad_line(name, ln, "more than 8 terms in '%.*s'", line, len);
-			return -1;
-		}
-		if (sign > 0)
-			q->pos[q->npos++] = r;
-		else
-			q->neg[q->nneg++] = r;
-		nterms++;
-		want_term = 0;
-		sign = 1;
-	}
-	if (want_term || q->npos + q->nneg == 0) {
-		bad_line(name, ln, "incomplete expression '%.*s'", line, len);
-		return -1;
-	}
-	return 1;
-}
-
-static void
-add_terms_query(struct query *q)
-{
-	for (size_t i = 0; i < q->npos; i++)
-		q->excl[q->nexcl++] = q->pos[i];
-	for (size_t i = 0; i < q->nneg; i++)
-		q->excl[q->nexcl++] = q->neg[i];
-	if (opt.cosmul && !hnsw) {
-		if (q->npos == 0) {
-			/* reported by the caller */
-			return;
-		}
-		q->cosmul = 1;
-	}
-	expr_vector(q, bq + bn * dim);
-	bn++;
-}
-
-static float *fbuf;
-static size_t fcap;
-
-/* One query line. */
-static void
-query_line(const char *name, long ln, char *line, size_t len)
-{
-	struct query tmp;
-	size_t ks = 0;
-	long r, n;
-	te_diag d = {0};
-
-	if (len == 0)
-		return;
-	if (memchr(line, '\0', len)) {
-		bad_line(name, ln, "NUL byte in query '%.*s'", line, strlen(line));
-		return;
-	}
-	/* a key, as a whole line */
-	if ((r = find_key(line, len)) >= 0) {
-		struct query *q = new_query(line, len);
-
-		q->pos[q->npos++] = r;
-		add_terms_query(q);
-		return;
-	}
-	memset(&tmp, 0, sizeof tmp);
-	switch (parse_expr(name, ln, line, len, &tmp)) {
-	case -1:
-		return;
-	case 1: {
-		struct query *q;
-
-		if (opt.cosmul && tmp.npos == 0) {
-			bad_line(name, ln, "3CosMul needs a positive term: '%.*s'", line, len);
-			return;
-		}
-		q = new_query(line, len);
-		memcpy(q->pos, tmp.pos, sizeof q->pos);
-		memcpy(q->neg, tmp.neg, sizeof q->neg);
-		q->npos = tmp.npos;
-		q->nneg = tmp.nneg;
-		add_terms_query(q);
-		return;
-	}
-	}
-	/* a vector, perhaps after a key that labels it */
-	while (ks < len && line[ks] != ' ' && line[ks] != '\t')
-		ks++;
-	if (!is_number(line, ks)) {
-		if (ks == len) {
-			bad_line(name, ln, "warning: unknown key '%.*s'", line, len);
-			return;
-		}
-	} else {
-		ks = 0;
-	}
-	n = te_parse_floats(line + ks, len - ks, &fbuf, &fcap, &d);
-	if (n < 0) {
-		bad_line(name, ln, "%.*s", d.msg, strlen(d.msg));
-		return;
-	}
-	if (n == 0) {
-		bad_line(name, ln, "warning: unknown key '%.*s'", line, len);
-		return;
-	}
-	if ((size_t)n != dim) {
-		char msg[128];
-
-		snprintf(msg, sizeof msg, "query has %ld components, the vectors have %zu",
-		         n, dim);
-		bad_line(name, ln, "%.*s", msg, strlen(msg));
-		return;
-	}
-	{
-		char lab[32];
-
-		if (ks) {
-			new_query(line, ks);
-		} else {
-			snprintf(lab, sizeof lab, "%ld", ln);
-			new_query(lab, strlen(lab));
-		}
-		memcpy(bq + bn * dim, fbuf, dim * sizeof *fbuf);
-		bn++;
-	}
-}
-
-/* A TEVEC file of query vectors: labelled by their row, counting from 1. */
-static int
-read_tevec_queries(const char *path)
-{
-	te_diag d = {0};
-	te_vecstream *s = te_vecstream_open(path, &d);
-	float *x;
-	size_t n;
-	long row = 0;
-	int rc;
-
-	if (!s) {
-		warn_diag(&d);
-		return -1;
-	}
-	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &d)) == 1) {
-		char lab[32];
-
-		row++;
-		if (n != dim) {
-			snprintf(lab, sizeof lab, "%zu", n);
-			bad_line(path, row, "query has %.*s components", lab, strlen(lab));
-			break;
-		}
-		snprintf(lab, sizeof lab, "%ld", row);
-		new_query(lab, strlen(lab));
-		memcpy(bq + bn * dim, x, dim * sizeof *x);
-		bn++;
-	}
-	flush_batch();
-	te_vecstream_close(s);
-	if (rc < 0) {
-		warn_diag(&d);
-		return -1;
-	}
-	return 0;
-}
-
-/* True when path (or standard input, if it is a file) starts with the
- * TEVEC magic. */
-static int
-is_tevec(const char *path)
-{
-	char m[8];
-	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = pread(fd, m, sizeof m, 0);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
-}
-
-static int
 read_queries(const char *path)
 {
 	te_diag d = {0};
-	te_reader *r;
-	char *line;
-	size_t len;
-	int rc;
 
-	if (is_tevec(path))
-		return read_tevec_queries(path);
-	r = te_reader_open(path, '\n', &d);
-	if (!r) {
-		warn_diag(&d);
-		return -1;
-	}
-	te_reader_strip_cr(r, 1);
-	while ((rc = te_reader_next(r, &line, &len, &d)) == 1)
-		query_line(te_reader_name(r), te_reader_lineno(r), line, len);
-	flush_batch();
-	te_reader_close(r);
-	if (rc < 0) {
-		warn_diag(&d);
-		return -1;
-	}
-	return 0;
+	if (te_knn_batch_read(batch, path, opt.cosmul, print_answer, NULL, warn_file, NULL,
+	                      &d) < 0)
+		die_diag(&d);
 }
 
 /* --positive/--negative: one query from comma-separated keys. */
 static void
 keys_query(void)
 {
-	struct query tmp;
-	char *label = NULL;
-	size_t llen = 0;
-	FILE *lf = open_memstream(&label, &llen);
-	const char *lists[2] = {opt.positive, opt.negative};
+	te_knn_query q;
+	te_diag d = {0};
+	char *label;
 
-	memset(&tmp, 0, sizeof tmp);
-	if (!lf)
-		die("out of memory");
-	for (int l = 0; l < 2; l++) {
-		const char *s = lists[l];
-
-		while (s && *s) {
-			const char *e = strchr(s, ',');
-			size_t n = e ? (size_t)(e - s) : strlen(s);
-			long r;
-
-			if (n == 0) {
-				s = e ? e + 1 : s + n;
-				continue;
-			}
-			r = find_key(s, n);
-			if (r < 0)
-				die("unknown key '%.*s'", (int)n, s);
-			if (tmp.npos + tmp.nneg == 8)
-				die("more than 8 keys");
-			if (l == 0)
-				tmp.pos[tmp.npos++] = r;
-			else
-				tmp.neg[tmp.nneg++] = r;
-			fprintf(lf, "%s%s%.*s", tmp.npos + tmp.nneg == 1 ? (l ? "- " : "")
-			        : (l ? " - " : " + "), "", (int)n, s);
-			s = e ? e + 1 : s + n;
-		}
-	}
-	fclose(lf);
-	if (tmp.npos + tmp.nneg == 0)
+	if (te_knn_parse_keys(batch, opt.positive, opt.negative, &q, &label, &d) < 0)
+		die_diag(&d);
+	if (q.npos + q.nneg == 0)
 		usage_error(usage_line, "--positive and --negative name no key");
-	if (opt.cosmul && tmp.npos == 0)
+	if (opt.cosmul && q.npos == 0)
 		usage_error(usage_line, "--cosmul needs a --positive key");
-	struct query *q = new_query(label, llen);
+	add_query(label, strlen(label), &q);
 	free(label);
-	memcpy(q->pos, tmp.pos, sizeof q->pos);
-	memcpy(q->neg, tmp.neg, sizeof q->neg);
-	q->npos = tmp.npos;
-	q->nneg = tmp.nneg;
-	add_terms_query(q);
 	flush_batch();
 }
 
@@ -673,7 +235,7 @@ eval_analogies(void)
 			       100.0 * (double)res.oov / (double)res.quadruplets);
 		if (opt.json) {
 			fputs("{\"section\":", stdout);
-			json_str(s->name);
+			te_knn_write_json_str(stdout, s->name, strlen(s->name));
 			printf(",\"correct\":%zu,\"total\":%zu,\"accuracy\":%.17g", s->correct,
 			       s->total, acc);
 			if (i + 1 == res.nsec)
@@ -711,8 +273,9 @@ eval_pairs(void)
 	}
 }
 
-int
-main(int argc, char **argv)
+/* Options into opt; the vector file's path. */
+static const char *
+parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"k", required_argument, NULL, 'k'},
@@ -735,11 +298,9 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	te_diag d = {0};
-	const char *vpath;
 	int c, nmodes;
+	const char *vpath;
 
-	prog_init("knn");
 	while ((c = getopt_long(argc, argv, "k:m:jt:r:p:n:uM:ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -830,10 +391,20 @@ main(int argc, char **argv)
 	if (opt.ef && !opt.approx)
 		usage_error(usage_line, "--ef needs --approx");
 
+	return vpath;
+}
+
+/* The vectors, the exact index and, with --approx, the HNSW graph; the
+ * modes that print no neighbours (--build-index, --eval, --eval-pairs) are
+ * done here: returns 1 after one of them. */
+static int
+open_index(const char *vpath)
+{
+	te_diag d = {0};
+
 	vecs = te_vecs_load(vpath, TE_VEC_FORMAT_AUTO, &d);
 	if (!vecs)
 		die_diag(&d);
-	dim = te_vecs_dim(vecs);
 	if (te_vecs_rows(vecs) == 0)
 		die("%s: no vectors", vpath);
 	if ((opt.eval || opt.pairs) && !te_vecs_key(vecs, 0))
@@ -851,15 +422,15 @@ main(int argc, char **argv)
 			die_diag(&d);
 		te_hnsw_free(h);
 		free(ip);
-		goto out;
+		return 1;
 	}
 	if (opt.eval) {
 		eval_analogies();
-		goto out;
+		return 1;
 	}
 	if (opt.pairs) {
 		eval_pairs();
-		goto out;
+		return 1;
 	}
 	if (opt.approx) {
 		char *ip = index_path(vpath);
@@ -877,6 +448,20 @@ main(int argc, char **argv)
 			opt.ef = opt.k;
 	}
 
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	te_diag d = {0};
+	const char *vpath;
+	size_t bcap;
+
+	prog_init("knn");
+	vpath = parse_options(argc, argv);
+	if (open_index(vpath))
+		goto out;
 	k_asked = opt.k;
 	if (opt.k > te_vecs_rows(vecs))
 		opt.k = te_vecs_rows(vecs);
@@ -886,31 +471,22 @@ main(int argc, char **argv)
 	bcap = opt.unbuffered || isatty(STDIN_FILENO) ? 1 : 4096;
 	if (bcap > ((size_t)1 << 22) / opt.k)
 		bcap = ((size_t)1 << 22) / opt.k ? ((size_t)1 << 22) / opt.k : 1;
-	batch = calloc(bcap, sizeof *batch);
-	bq = malloc(bcap * dim * sizeof *bq);
-	/* one extra slot of k hits for a 3CosMul query */
-	hits = malloc((bcap + 1) * opt.k * sizeof *hits);
-	nhits = malloc((bcap + 1) * sizeof *nhits);
-	if (!batch || !bq || !hits || !nhits)
-		die("out of memory");
+	batch = te_knn_batch_new(index_, hnsw, opt.k, opt.restrict_n, opt.ef, opt.threads, bcap,
+	                         &d);
+	if (!batch)
+		die_diag(&d);
 	if (opt.positive || opt.negative) {
 		keys_query();
 	} else if (optind >= argc) {
-		if (read_queries("-") < 0)
-			status = 1;
+		read_queries("-");
 	} else {
 		for (; optind < argc; optind++)
-			if (read_queries(argv[optind]) < 0)
-				status = 1;
+			read_queries(argv[optind]);
 	}
 out:
 	te_hnsw_free(hnsw);
 	te_knn_free(index_);
 	te_vecs_free(vecs);
-	free(batch);
-	free(bq);
-	free(hits);
-	free(nhits);
-	free(fbuf);
+	te_knn_batch_free(batch);
 	return fshut_stdout(status);
 }

@@ -54,50 +54,6 @@ warn_cb(const te_diag *d, void *arg)
 	status = 1;
 }
 
-/* A JSON string: escapes, and invalid UTF-8 as U+FFFD so the line parses. */
-static void
-json_str(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n;) {
-		unsigned char c = (unsigned char)s[i];
-		size_t ok;
-
-		if (c >= 0x80) {
-			ok = te_utf8_valid_prefix(s + i, n - i < 4 ? n - i : 4);
-			if (ok == 0) {
-				fputs("\xef\xbf\xbd", stdout);
-				i++;
-				continue;
-			}
-			/* one whole character */
-			size_t cl = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-			if (ok < cl) {
-				fputs("\xef\xbf\xbd", stdout);
-				i++;
-				continue;
-			}
-			fwrite(s + i, 1, cl, stdout);
-			i += cl;
-			continue;
-		}
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c == '\t')
-			fputs("\\t", stdout);
-		else if (c == '\r')
-			fputs("\\r", stdout);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-		i++;
-	}
-	putchar('"');
-}
-
 static void
 print_hit(te_rec *r, long qno, const te_rec_hit *h)
 {
@@ -114,7 +70,7 @@ print_hit(te_rec *r, long qno, const te_rec_hit *h)
 	}
 	if (json) {
 		printf("{\"query\":%ld,\"id\":", qno);
-		json_str(key, strlen(key));
+		te_rec_write_json_str(stdout, key, strlen(key));
 		printf(",\"score\":%.6f", h->score);
 		if (meta) {
 			fputs(",\"meta\":[", stdout);
@@ -127,7 +83,7 @@ print_hit(te_rec *r, long qno, const te_rec_hit *h)
 
 					if (!first)
 						putchar(',');
-					json_str(p, l);
+					te_rec_write_json_str(stdout, p, l);
 					if (!t)
 						break;
 					p = t + 1;
@@ -166,56 +122,13 @@ static void
 add_query(te_rec *r, const char *s, size_t len, const char *where, long line,
           struct batch *b)
 {
-	size_t start = b->qn;
-	int any = 0;
-	long unknown = 0;	/* a line of a million unknown ids is not a million messages */
+	te_diag d = {0};
+	long k = te_rec_parse_query(r, s, len, where, line, &b->q, &b->qn, &b->qcap, warn_cb,
+	                            NULL, &d);
 
-	for (size_t i = 0; i < len;) {
-		size_t t;
-		long row;
-
-		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
-			i++;
-		if (i >= len)
-			break;
-		t = i;
-		while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-			i++;
-		any = 1;
-		row = te_rec_find(r, s + t, i - t);
-		if (row < 0) {
-			size_t l = i - t;
-
-			status = 1;
-			if (++unknown > 10)
-				continue;
-			if (memchr(s + t, '\0', l))
-				warnx_("%s:%ld: unknown id (holds a NUL byte)", where, line);
-			else
-				warnx_("%s:%ld: unknown id '%.*s'", where, line,
-				       (int)(l > 80 ? 80 : l), s + t);
-			continue;
-		}
-		if (b->qn == b->qcap) {
-			size_t nc = b->qcap ? b->qcap * 2 : 256;
-			size_t *nq = realloc(b->q, nc * sizeof *nq);
-
-			if (!nq)
-				die("out of memory");
-			b->q = nq;
-			b->qcap = nc;
-		}
-		b->q[b->qn++] = (size_t)row;
-	}
-	if (unknown > 10)
-		warnx_("%s:%ld: %ld more unknown ids on this line", where, line,
-		       unknown - 10);
-	if (!any) {
-		warnx_("%s:%ld: empty query", where, line);
-		status = 1;
-		return;
-	}
-	if (b->qn == start)
+	if (k < 0)
+		die_diag(&d);
+	if (k == 0)
 		return;
 	b->line[b->nb] = line;
 	b->qoff[++b->nb] = b->qn;
@@ -334,44 +247,23 @@ sequences(int cornell, int argc, char **argv, int fields[4], double min_rating)
 	exit(fshut_stdout(status));
 }
 
+static struct {
+	const char *vpath, *eval, *train;
+	size_t n, context;
+	int context_given, csv, seq, cornell, fields[4], fields_given, have_minr;
+	double min_rating;
+	te_rec_combine how;
+} opt = {
+	.n = 10, .context = 5, .fields = {0, 1, -1, -1}, .how = TE_REC_COMBINE_MEAN,
+};
+
+/* Options into opt; argc and argv left with the operands. */
 static void
-parse_fields(const char *arg, int fields[4])
+parse_options(int *argcp, char ***argvp)
 {
-	long long v[4];
-	int k = 0;
-	const char *p = arg;
+	int argc = *argcp, c;
+	char **argv = *argvp;
 
-	while (k < 4) {
-		char buf[32];
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-
-		if (l == 0 || l >= sizeof buf)
-			break;
-		memcpy(buf, p, l);
-		buf[l] = '\0';
-		if (te_parse_ll(buf, k == 2 ? 0 : 1, 10000, &v[k]) < 0)
-			break;
-		k++;
-		if (!c) {
-			p = NULL;
-			break;
-		}
-		p = c + 1;
-	}
-	if (p || k < 3)
-		usage_error(usage_line, "--fields: '%s' is not U,I,T or U,I,T,R (column "
-		            "numbers from 1; T 0 for the last)", arg);
-	fields[0] = (int)v[0] - 1;
-	fields[1] = (int)v[1] - 1;
-	fields[2] = (int)v[2] - 1;   /* 0 becomes -1: the last column */
-	if (k == 4)
-		fields[3] = (int)v[3] - 1;
-}
-
-int
-main(int argc, char **argv)
-{
 	enum { O_META = 256, O_CSV, O_COMBINE, O_JSON, O_EVAL, O_TRAIN, O_CONTEXT,
 	       O_SEQ, O_CORNELL, O_FIELDS, O_MINR, O_VERSION };
 	static const struct option longopts[] = {
@@ -392,39 +284,25 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	const char *vpath = NULL, *eval = NULL, *train = NULL;
-	size_t n = 10, context = 5;
-	int context_given = 0;
-	te_rec_combine how = TE_REC_COMBINE_MEAN;
-	int csv = 0, seq = 0, cornell = 0, fields[4] = {0, 1, -1, -1}, fields_given = 0;
-	int have_minr = 0;
-	double min_rating = 0;
-	te_diag d = {0};
-	te_vecs *vecs;
-	te_rec *r;
-	struct batch batch = {0};
-	int c;
-
-	prog_init("recommend");
 	while ((c = getopt_long(argc, argv, "hv:n:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
 			break;
 		case 'v':
-			vpath = optarg;
+			opt.vpath = optarg;
 			break;
 		case 'n':
-			n = (size_t)opt_ll(usage_line, "-n", optarg, 1, 100000000);
+			opt.n = (size_t)opt_ll(usage_line, "-n", optarg, 1, 100000000);
 			break;
 		case O_META:
 			meta_path = optarg;
 			break;
 		case O_CSV:
-			csv = 1;
+			opt.csv = 1;
 			break;
 		case O_COMBINE:
-			if (te_rec_combine_parse(optarg, &how) < 0)
+			if (te_rec_combine_parse(optarg, &opt.how) < 0)
 				usage_error(usage_line, "--combine: '%s' is not mean, sum, max or "
 				            "recent", optarg);
 			break;
@@ -432,28 +310,30 @@ main(int argc, char **argv)
 			json = 1;
 			break;
 		case O_EVAL:
-			eval = optarg;
+			opt.eval = optarg;
 			break;
 		case O_TRAIN:
-			train = optarg;
+			opt.train = optarg;
 			break;
 		case O_CONTEXT:
-			context = (size_t)opt_ll(usage_line, "--context", optarg, 1, 1000000);
-			context_given = 1;
+			opt.context = (size_t)opt_ll(usage_line, "--context", optarg, 1, 1000000);
+			opt.context_given = 1;
 			break;
 		case O_SEQ:
-			seq = 1;
+			opt.seq = 1;
 			break;
 		case O_CORNELL:
-			cornell = 1;
+			opt.cornell = 1;
 			break;
 		case O_FIELDS:
-			parse_fields(optarg, fields);
-			fields_given = 1;
+			if (te_rec_fields_parse(optarg, opt.fields) < 0)
+				usage_error(usage_line, "--fields: '%s' is not U,I,T or U,I,T,R (column "
+				            "numbers from 1; T 0 for the last)", optarg);
+			opt.fields_given = 1;
 			break;
 		case O_MINR:
-			min_rating = opt_double(usage_line, "--min-rating", optarg, -1e300, 1e300);
-			have_minr = 1;
+			opt.min_rating = opt_double(usage_line, "--min-rating", optarg, -1e300, 1e300);
+			opt.have_minr = 1;
 			break;
 		case O_VERSION:
 			print_version();
@@ -461,83 +341,79 @@ main(int argc, char **argv)
 			usage_error(usage_line, NULL);
 		}
 	}
-	argc -= optind;
-	argv += optind;
+	*argcp = argc - optind;
+	*argvp = argv + optind;
+}
 
-	if (seq) {
-		if (cornell == csv)
+/* The modes' options: --sequences is run here. */
+static void
+check_options(int argc, char **argv)
+{
+	if (opt.seq) {
+		if (opt.cornell == opt.csv)
 			usage_error(usage_line, "--sequences needs one of --cornell or --csv");
-		if (vpath || eval || meta_path)
+		if (opt.vpath || opt.eval || meta_path)
 			usage_error(usage_line, "--sequences takes no vectors, --eval or --meta");
-		if (cornell && (fields_given || have_minr))
+		if (opt.cornell && (opt.fields_given || opt.have_minr))
 			usage_error(usage_line, "--fields and --min-rating are for --csv event logs");
-		if (have_minr && fields[3] < 0)
-			fields[3] = 2;
-		sequences(cornell, argc, argv, fields, have_minr ? min_rating : -1e300);
+		if (opt.have_minr && opt.fields[3] < 0)
+			opt.fields[3] = 2;
+		sequences(opt.cornell, argc, argv, opt.fields, opt.have_minr ? opt.min_rating : -1e300);
 	}
-	if (cornell || fields_given || have_minr)
+	if (opt.cornell || opt.fields_given || opt.have_minr)
 		usage_error(usage_line, "--cornell, --fields and --min-rating need --sequences");
-	if (!vpath)
+	if (!opt.vpath)
 		usage_error(usage_line, "no vectors: give -v VECTORS");
-	if ((train || context_given) && !eval)
+	if ((opt.train || opt.context_given) && !opt.eval)
 		usage_error(usage_line, "--train and --context go with --eval");
-	if (eval && (argc > 0 || meta_path))
+	if (opt.eval && (argc > 0 || meta_path))
 		usage_error(usage_line, "--eval takes no ids or --meta");
-	if (csv && !meta_path)
+	if (opt.csv && !meta_path)
 		usage_error(usage_line, "--csv goes with --meta or --sequences");
 
-	vecs = te_vecs_load(vpath, TE_VEC_FORMAT_AUTO, &d);
-	if (!vecs)
+}
+
+/* --eval: the metrics of the vectors (and of popularity with --train). */
+static void
+run_eval(te_rec *r)
+{
+	te_diag d = {0};
+	te_reader *test = te_reader_open(opt.eval, '\n', &d), *tr = NULL;
+	te_rec_metrics vm, pm;
+
+	if (!test)
 		die_diag(&d);
-	r = te_rec_new(vecs, &d);
-	if (!r) {
-		if (!d.file[0])
-			snprintf(d.file, sizeof d.file, "%s", vpath);
+	if (opt.train && !(tr = te_reader_open(opt.train, '\n', &d)))
 		die_diag(&d);
-	}
+	if (te_rec_eval(r, test, tr, opt.n, opt.context, opt.how, &vm, &pm, &d) < 0)
+		die_diag(&d);
+	print_eval(&vm, &pm, tr != NULL, opt.n, opt.context, opt.how);
+	te_reader_close(test);
+	te_reader_close(tr);
+}
 
-	if (eval) {
-		te_reader *test = te_reader_open(eval, '\n', &d), *tr = NULL;
-		te_rec_metrics vm, pm;
+/* Queries from the arguments, or else standard input, answered in batches. */
+static void
+answer_queries(te_rec *r, int argc, char **argv)
+{
+	te_diag d = {0};
+	struct batch batch = {0};
+	size_t n = opt.n;
+	te_rec_combine how = opt.how;
 
-		if (!test)
-			die_diag(&d);
-		if (train && !(tr = te_reader_open(train, '\n', &d)))
-			die_diag(&d);
-		if (te_rec_eval(r, test, tr, n, context, how, &vm, &pm, &d) < 0)
-			die_diag(&d);
-		print_eval(&vm, &pm, tr != NULL, n, context, how);
-		te_reader_close(test);
-		te_reader_close(tr);
-		te_rec_free(r);
-		te_vecs_free(vecs);
-		return fshut_stdout(status);
-	}
+	/* hits for up to 64 queries, less when n is large */
+	size_t per = n < te_rec_items(r) ? n : te_rec_items(r) + 1;
 
-	if (meta_path) {
-		meta = te_rec_meta_load(meta_path, csv, warn_cb, NULL, &d);
-		if (!meta)
-			die_diag(&d);
-		nmeta = te_rec_meta_fields(meta);
-		meta_warned = calloc(te_rec_items(r) ? te_rec_items(r) : 1, 1);
-		if (!meta_warned)
-			die("out of memory");
-	}
-	{
-		/* hits for up to 64 queries, less when n is large */
-		size_t per = n < te_rec_items(r) ? n : te_rec_items(r) + 1;
-
-		batch.max = per > (1u << 20) / 64 ? 1 : 64;
-		batch.q = NULL;
-		batch.qoff = calloc(batch.max + 1, sizeof *batch.qoff);
-		batch.line = calloc(batch.max, sizeof *batch.line);
-		batch.counts = calloc(batch.max, sizeof *batch.counts);
-		/* flush() indexes hits by n; n is capped to what can come back */
-		n = per;
-		batch.hits = malloc(batch.max * per * sizeof *batch.hits);
-		if (!batch.qoff || !batch.line || !batch.counts || !batch.hits)
-			die("out of memory");
-	}
+	batch.max = per > (1u << 20) / 64 ? 1 : 64;
+	batch.q = NULL;
+	batch.qoff = calloc(batch.max + 1, sizeof *batch.qoff);
+	batch.line = calloc(batch.max, sizeof *batch.line);
+	batch.counts = calloc(batch.max, sizeof *batch.counts);
+	/* flush() indexes hits by n; n is capped to what can come back */
+	n = per;
+	batch.hits = malloc(batch.max * per * sizeof *batch.hits);
+	if (!batch.qoff || !batch.line || !batch.counts || !batch.hits)
+		die("out of memory");
 	if (argc > 0) {
 		for (int i = 0; i < argc; i++) {
 			add_query(r, argv[i], strlen(argv[i]), "argument", i + 1, &batch);
@@ -570,6 +446,44 @@ main(int argc, char **argv)
 	free(batch.line);
 	free(batch.counts);
 	free(batch.hits);
+}
+
+int
+main(int argc, char **argv)
+{
+	te_diag d = {0};
+	te_vecs *vecs;
+	te_rec *r;
+
+	prog_init("recommend");
+	parse_options(&argc, &argv);
+	check_options(argc, argv);
+	vecs = te_vecs_load(opt.vpath, TE_VEC_FORMAT_AUTO, &d);
+	if (!vecs)
+		die_diag(&d);
+	r = te_rec_new(vecs, &d);
+	if (!r) {
+		if (!d.file[0])
+			snprintf(d.file, sizeof d.file, "%s", opt.vpath);
+		die_diag(&d);
+	}
+
+	if (opt.eval) {
+		run_eval(r);
+		te_rec_free(r);
+		te_vecs_free(vecs);
+		return fshut_stdout(status);
+	}
+	if (meta_path) {
+		meta = te_rec_meta_load(meta_path, opt.csv, warn_cb, NULL, &d);
+		if (!meta)
+			die_diag(&d);
+		nmeta = te_rec_meta_fields(meta);
+		meta_warned = calloc(te_rec_items(r) ? te_rec_items(r) : 1, 1);
+		if (!meta_warned)
+			die("out of memory");
+	}
+	answer_queries(r, argc, argv);
 	free(meta_warned);
 	te_rec_meta_free(meta);
 	te_rec_free(r);

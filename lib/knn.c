@@ -1,9 +1,7 @@
 /* knn.c: exact nearest neighbours (batched sgemm + top-k heaps, threaded) and
  * gensim's word-vector operations and evaluations on top of them. */
 #define _GNU_SOURCE
-#include <cblas.h>
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -14,6 +12,7 @@
 
 #include "kern_int.h"
 #include "knn_int.h"
+#include "util_int.h"
 #include "tokemb.h"
 
 /* Rows per sgemm block and queries per chunk: a block of scores (QB, BR)
@@ -37,237 +36,17 @@ struct te_knn {
 	size_t nblocks;
 };
 
-/* Sum of squares in double, in eight independent lanes that the compiler
- * can keep in vector registers. */
-__attribute__((target_clones("default", "avx2")))
-static double
-sumsq(const float *x, size_t dim)
-{
-	double a[8] = {0}, s = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= dim; i += 8)
-		for (int j = 0; j < 8; j++)
-			a[j] += (double)x[i + j] * x[i + j];
-	for (; i < dim; i++)
-		s += (double)x[i] * x[i];
-	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-float
-knn_norm(const float *x, size_t dim)
-{
-	return (float)sqrt(sumsq(x, dim));
-}
-
-int
-knn_threads(int threads)
-{
-	long n;
-
-	if (threads > 0)
-		return threads;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (n > 256 ? 256 : (int)n) : 1;
-}
-
-struct par {
-	void (*fn)(void *, int);
-	void *arg;
-	int tid;
-};
-
-static void *
-par_main(void *p)
-{
-	struct par *a = p;
-
-	a->fn(a->arg, a->tid);
-	return NULL;
-}
-
-int
-knn_parallel(int n, void (*fn)(void *arg, int tid), void *arg)
-{
-	pthread_t *th;
-	struct par *pa;
-	int started = 0;
-
-	if (n <= 1) {
-		fn(arg, 0);
-		return 0;
-	}
-	th = calloc((size_t)n, sizeof *th);
-	pa = calloc((size_t)n, sizeof *pa);
-	if (!th || !pa) {
-		free(th);
-		free(pa);
-		return -1;
-	}
-	for (int t = 1; t < n; t++) {
-		pa[t] = (struct par){fn, arg, t};
-		if (pthread_create(&th[t], NULL, par_main, &pa[t]) != 0)
-			break;
-		started = t;
-	}
-	/* threads that could not start are run here, in turn */
-	for (int t = started + 1; t < n; t++)
-		fn(arg, t);
-	fn(arg, 0);
-	for (int t = 1; t <= started; t++)
-		pthread_join(th[t], NULL);
-	free(th);
-	free(pa);
-	return 0;
-}
-
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const te_knn_hit *x = a, *y = b;
-
-	if (knn_better(x->score, x->row, y->score, y->row))
-		return -1;
-	if (knn_better(y->score, y->row, x->score, x->row))
-		return 1;
-	return 0;
-}
-
-void
-knn_heap_sort(knn_heap *hp)
-{
-	qsort(hp->h, hp->n, sizeof *hp->h, hit_cmp);
-}
-
-__attribute__((target_clones("default", "avx2")))
-static double
-ddot(const float *x, const float *y, size_t dim)
-{
-	double a[8] = {0}, s = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= dim; i += 8)
-		for (int j = 0; j < 8; j++)
-			a[j] += (double)x[i + j] * y[i + j];
-	for (; i < dim; i++)
-		s += (double)x[i] * y[i];
-	return s + ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-}
-
-/* The scores of the hits kept are computed again, in one fixed order, and
- * the hits sorted on them: a query then scores the same whatever else is in
- * its batch and whichever BLAS kernel served it, the exact search and the
- * HNSW index print the same numbers, and a Euclidean distance is not the
- * difference of two large numbers (|x|^2 - 2 x.q + |q|^2 gives 2e-4 for a
- * row's distance to itself).  q is prepared as for the search (unit for
- * cosine).  Row r is at base + r * stride bytes; for cosine, a unit row is
- * the float32 row / |row| (knn_unit) and the score its dot product with q in
- * double: the HNSW index holds its rows so, and need not read the vectors
- * again. */
-void
-knn_finish(te_knn_metric m, const void *base, size_t stride, int unit, size_t dim,
-           const float *q, const uint32_t *map, te_knn_hit *h, size_t n)
-{
-	float u[512];
-
-	for (size_t i = 0; i < n; i++) {
-		size_t at = map ? map[i] : (size_t)h[i].row;
-		const float *r = (const float *)((const char *)base + at * stride);
-
-		if (m == TE_KNN_METRIC_EUCLIDEAN) {
-			double s = 0;
-
-			for (size_t j = 0; j < dim; j++)
-				s += ((double)r[j] - q[j]) * ((double)r[j] - q[j]);
-			h[i].score = -(float)sqrt(s);
-		} else if (m == TE_KNN_METRIC_COSINE) {
-			float nr = unit ? 1.0f : knn_norm(r, dim);
-			double s = 0;
-
-			/* a block of the unit row at a time, in the same order
-			 * whether it is made here or read from the index */
-			for (size_t j0 = 0; j0 < dim; j0 += 512) {
-				size_t nj = dim - j0 < 512 ? dim - j0 : 512;
-				const float *p = r + j0;
-
-				if (!unit) {
-					for (size_t j = 0; j < nj; j++)
-						u[j] = nr > 0 ? p[j] / nr : p[j];
-					p = u;
-				}
-				s += ddot(p, q + j0, nj);
-			}
-			h[i].score = (float)s;
-		} else {
-			h[i].score = (float)ddot(r, q, dim);
-		}
-	}
-	qsort(h, n, sizeof *h, hit_cmp);
-	if (m == TE_KNN_METRIC_EUCLIDEAN)
-		for (size_t i = 0; i < n; i++)
-			h[i].score = -h[i].score;
-}
-
-/* ------------------------------------------------------------- BLAS
- *
- * OpenBLAS is opened when a batch first needs sgemm, not when knn starts:
- * loading it and libgfortran (12000 relocations) and its start-up, which
- * starts a thread pool, cost more than a whole one-query search of 20000
- * rows.  A few queries are scored by the dot-product kernel of knn_hnsw.c
- * instead.  Without a loadable BLAS, the kernel does all of it (slower on
- * large batches, same results up to rounding in the candidates' order, the
- * printed scores being computed again by knn_finish). */
 #define KNN_BLAS_MIN 16  /* queries in a search from which sgemm pays */
-
-typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
-                         const float *a, int lda, const float *b, int ldb, float beta,
-                         float *c, int ldc);
-static sgemm_fn blas_sgemm;
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
-static void
-blas_open(void)
-{
-	static const char *const names[] = {
-		"libopenblas.so.0", "libopenblas.so", "libblas.so.3", "libcblas.so.3",
-	};
-
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		void (*set_threads)(int);
-		int (*shutdown)(void);
-		sgemm_fn f;
-
-		if (!lib)
-			continue;
-		*(void **)&f = dlsym(lib, "cblas_sgemm");
-		if (!f) {
-			dlclose(lib);
-			continue;
-		}
-		/* knn calls BLAS from its own threads, one call each: OpenBLAS's
-		 * pool (started when it was loaded; its threads spin on
-		 * sched_yield before they sleep) is stopped */
-		*(void **)&set_threads = dlsym(lib, "openblas_set_num_threads");
-		*(void **)&shutdown = dlsym(lib, "blas_thread_shutdown_");
-		if (set_threads)
-			set_threads(1);
-		if (shutdown)
-			shutdown();
-		blas_sgemm = f;
-		return;
-	}
-}
 
 /* S (m, n; row stride lds) = A (m, dim) * B (n, dim)^T, with the kernel. */
 static void
 gemm_nt_kernel(size_t m, size_t n, size_t dim, const float *A, const float *B, float *S,
                size_t lds)
 {
-	static knn_dot_fn dot;
+	static kern_sim_fn dot;
 
 	if (!dot)
-		dot = knn_pick_dot();
+		dot = kern_pick_dot();
 	for (size_t t = 0; t < n; t++) {
 		const float *b = B + t * dim;
 
@@ -281,14 +60,8 @@ static void
 gemm_nt(int use_blas, size_t m, size_t n, size_t dim, const float *A, const float *B,
         float *S, size_t lds)
 {
-	if (use_blas) {
-		pthread_once(&blas_once, blas_open);
-		if (blas_sgemm) {
-			blas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n,
-			           (int)dim, 1.0f, A, (int)dim, B, (int)dim, 0.0f, S, (int)lds);
-			return;
-		}
-	}
+	if (use_blas && kern_sgemm_nt(m, n, dim, A, B, S, lds) == 0)
+		return;
 	gemm_nt_kernel(m, n, dim, A, B, S, lds);
 }
 
@@ -304,7 +77,7 @@ te_knn_new(te_vecs *v, te_knn_metric metric, int threads, te_diag *d)
 	x->dim = te_vecs_dim(v);
 	x->data = te_vecs_data(v);
 	x->metric = metric;
-	x->threads = knn_threads(threads);
+	x->threads = ut_threads(threads);
 	x->nblocks = (x->rows + BR - 1) / BR;
 	x->norm = malloc((x->rows ? x->rows : 1) * sizeof *x->norm);
 	x->ready = calloc(x->nblocks ? x->nblocks : 1, 1);
@@ -334,6 +107,7 @@ te_knn_free(te_knn *x)
 }
 
 te_vecs *te_knn_vecs(const te_knn *x) { return x->v; }
+te_knn_metric knn_metric(const te_knn *x) { return x->metric; }
 /* Norms (and squared norms) of block b, unless done.  A block is only ever
  * filled by one thread at a time (see te_knn_search). */
 static void
@@ -344,7 +118,7 @@ ensure_block(te_knn *x, size_t b)
 	if (x->ready[b])
 		return;
 	for (size_t i = r0; i < r1; i++) {
-		double s = sumsq(x->data + i * x->dim, x->dim);
+		double s = kern_sumsq(x->data + i * x->dim, x->dim);
 
 		x->norm[i] = (float)sqrt(s);
 		if (x->sqnorm)
@@ -381,7 +155,7 @@ ensure_all(te_knn *x, size_t rows)
 		return;
 	if ((size_t)nt > e.nb - e.next)
 		nt = (int)(e.nb - e.next);
-	if (knn_parallel(nt, ensure_worker, &e) < 0)
+	if (ut_parallel(nt, ensure_worker, &e) < 0)
 		for (size_t b = 0; b < e.nb; b++)
 			ensure_block(x, b);
 }
@@ -389,7 +163,7 @@ ensure_all(te_knn *x, size_t rows)
 static float
 row_norm(const te_knn *x, size_t r)
 {
-	return x->ready[r / BR] ? x->norm[r] : knn_norm(x->data + r * x->dim, x->dim);
+	return x->ready[r / BR] ? x->norm[r] : kern_norm(x->data + r * x->dim, x->dim);
 }
 
 float te_knn_norm(const te_knn *x, size_t i) { return row_norm(x, i); }
@@ -427,7 +201,7 @@ excluded(const long *ex, size_t n, long row)
 	return 0;
 }
 
-typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_heap *,
+typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, ut_heap *,
                             const long *, size_t);
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(TE_NO_SIMD)
@@ -438,7 +212,7 @@ typedef size_t (*select_fn)(const float *, const float *, size_t, size_t, knn_he
  * offered, one by one as the scalar loop does, with the same values (a
  * division is correctly rounded in both).  Returns the columns done. */
 __attribute__((target("avx512f"))) static size_t
-select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_heap *hp,
+select_avx512(const float *norm, const float *row, size_t nr, size_t r0, ut_heap *hp,
               const long *ex, size_t nexcl)
 {
 	size_t t;
@@ -468,7 +242,7 @@ select_avx512(const float *norm, const float *row, size_t nr, size_t r0, knn_hea
 				continue;
 			if (ex && excluded(ex, nexcl, r))
 				continue;
-			knn_heap_push(hp, v[i], r);
+			ut_heap_push(hp, v[i], r);
 			if (hp->n == hp->k)	/* a higher bar for the rest */
 				m &= _mm512_cmp_ps_mask(sc, _mm512_set1_ps(hp->h[0].score), _CMP_NLT_UQ);
 		}
@@ -532,7 +306,7 @@ select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, 
 	select_fn simd_select = pick_select();
 
 	for (size_t j = 0; j < nj; j++) {
-		knn_heap hp = {heaps + j * k, cnt[j], k};
+		ut_heap hp = {heaps + j * k, cnt[j], k};
 		const float *row = S + j * nr;
 		const long *ex = s->excl ? s->excl + (j0 + j) * s->nexcl : NULL;
 		float qs = s->qsq ? s->qsq[j0 + j] : 0;
@@ -560,7 +334,7 @@ select_block(struct search *s, const float *S, size_t j0, size_t nj, size_t r0, 
 				continue;
 			if (ex && excluded(ex, s->nexcl, r))
 				continue;
-			knn_heap_push(&hp, sc, r);
+			ut_heap_push(&hp, sc, r);
 		}
 		cnt[j] = hp.n;
 	}
@@ -633,7 +407,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 			return te_diag_set(d, NULL, 0, "out of memory");
 		for (size_t j = 0; j < nq; j++) {
 			const float *a = q + j * dim;
-			float n = knn_norm(a, dim), *b = qp + j * dim;
+			float n = kern_norm(a, dim), *b = qp + j * dim;
 
 			for (size_t i = 0; i < dim; i++)
 				b[i] = n > 0 ? a[i] / n : a[i];
@@ -644,7 +418,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 		if (!qsq)
 			return te_diag_set(d, NULL, 0, "out of memory");
 		for (size_t j = 0; j < nq; j++) {
-			float n = knn_norm(q + j * dim, dim);
+			float n = kern_norm(q + j * dim, dim);
 			qsq[j] = n * n;
 		}
 	}
@@ -661,7 +435,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 	s.pack = nq >= KNN_BLAS_MIN && kern_gemm_available();
 	s.blas = nq >= KNN_BLAS_MIN && !s.pack;
 	if (s.blas)  /* opened here, before the threads start */
-		pthread_once(&blas_once, blas_open);
+		kern_blas_open();
 	if (nt > 1 && (nq + nt - 1) / (size_t)nt < 16) {
 		/* few queries: split the rows between threads, merge their heaps */
 		size_t nblocks = (limit + BR - 1) / BR;
@@ -680,16 +454,16 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 			s.qn = nq - q0 < QB ? nq - q0 : QB;
 			s.next = 0;
 			memset(s.tkn, 0, (size_t)nt * QB * sizeof *s.tkn);
-			if (knn_parallel(nt, search_worker, &s) < 0)
+			if (ut_parallel(nt, search_worker, &s) < 0)
 				s.failed = 1;
 			for (size_t j = 0; j < s.qn; j++) {
-				knn_heap hp = {out + (q0 + j) * k, 0, k};
+				ut_heap hp = {out + (q0 + j) * k, 0, k};
 
 				for (int t = 0; t < nt; t++) {
 					const te_knn_hit *h = s.tk + ((size_t)t * s.qn + j) * k;
 
 					for (size_t i = 0; i < s.tkn[(size_t)t * s.qn + j]; i++)
-						knn_heap_push(&hp, h[i].score, h[i].row);
+						ut_heap_push(&hp, h[i].score, h[i].row);
 				}
 				nout[q0 + j] = hp.n;
 			}
@@ -699,7 +473,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 
 		s.qb = per < (s.pack ? QBP : QB) ? per : s.pack ? QBP : QB;
 		ensure_all(x, limit);  /* threads share the blocks here */
-		if (knn_parallel(nt, search_worker, &s) < 0)
+		if (ut_parallel(nt, search_worker, &s) < 0)
 			s.failed = 1;
 	}
 	if (s.failed) {
@@ -707,7 +481,7 @@ te_knn_search(te_knn *x, const float *q, size_t nq, size_t k, size_t limit,
 		goto done;
 	}
 	for (size_t j = 0; j < nq; j++) {
-		knn_heap hp = {out + j * k, nout[j], k};
+		ut_heap hp = {out + j * k, nout[j], k};
 
 		knn_finish(x->metric, x->data, dim * sizeof(float), 0, dim, q + j * dim, NULL,
 		           hp.h, hp.n);
@@ -854,7 +628,7 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 	float *T = malloc((nt ? nt : 1) * dim * sizeof *T);
 	float *S = malloc((nt ? nt : 1) * BR * sizeof *S);
 	long *ex = malloc((nt ? nt : 1) * sizeof *ex);
-	knn_heap hp = {out, 0, k};
+	ut_heap hp = {out, 0, k};
 	const float eps = 0.000001f;
 
 	*nout = 0;
@@ -898,10 +672,10 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 				continue;
 			if (excluded(ex, nt, (long)r))
 				continue;
-			knn_heap_push(&hp, sc, (long)r);
+			ut_heap_push(&hp, sc, (long)r);
 		}
 	}
-	knn_heap_sort(&hp);
+	ut_heap_sort(&hp);
 	*nout = hp.n;
 	free(T);
 	free(S);
@@ -912,29 +686,22 @@ te_knn_cosmul(te_knn *x, const long *pos, size_t npos, const long *neg, size_t n
 /* ------------------------------------------------ case-insensitive keys */
 
 static int
-put_cp(char **buf, size_t *len, size_t *cap, int32_t cp)
+put_cp(ut_buf *b, int32_t cp)
 {
-	if (*len + 4 > *cap) {
-		size_t nc = *cap * 2 + 16;
-		char *nb = realloc(*buf, nc);
+	char u[4];
 
-		if (!nb)
-			return -1;
-		*buf = nb;
-		*cap = nc;
-	}
-	*len += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)*buf + *len);
-	return 0;
+	return ut_buf_put(b, u, (size_t)ut_utf8_enc(cp, u));
 }
 
 char *
 te_knn_upper(const char *s, size_t n)
 {
-	size_t len = 0, cap = n + 16, i = 0;
-	char *buf = malloc(cap);
+	ut_buf b = {0};
+	size_t i = 0;
 
-	if (!buf)
+	if (ut_buf_grow(&b, n + 16) < 0)
 		return NULL;
+	b.s[0] = '\0';
 	while (i < n) {
 		utf8proc_int32_t cp;
 		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
@@ -943,16 +710,8 @@ te_knn_upper(const char *s, size_t n)
 
 		if (k <= 0) {
 			/* not UTF-8: the byte as is */
-			if (len + 1 > cap) {
-				char *nb = realloc(buf, cap * 2);
-				if (!nb) {
-					free(buf);
-					return NULL;
-				}
-				buf = nb;
-				cap *= 2;
-			}
-			buf[len++] = s[i++];
+			if (ut_buf_put(&b, s + i++, 1) < 0)
+				goto oom;
 			continue;
 		}
 		i += (size_t)k;
@@ -967,96 +726,60 @@ te_knn_upper(const char *s, size_t n)
 		case 0xFB05: case 0xFB06: exp = "ST"; break;
 		}
 		if (exp) {
-			for (; *exp; exp++)
-				if (put_cp(&buf, &len, &cap, *exp) < 0)
-					goto oom;
+			if (ut_buf_put(&b, exp, strlen(exp)) < 0)
+				goto oom;
 			continue;
 		}
-		if (put_cp(&buf, &len, &cap, utf8proc_toupper(cp)) < 0)
+		if (put_cp(&b, utf8proc_toupper(cp)) < 0)
 			goto oom;
 	}
-	if (len + 1 > cap) {
-		char *nb = realloc(buf, len + 1);
-		if (!nb)
-			goto oom;
-		buf = nb;
-	}
-	buf[len] = '\0';
-	return buf;
+	return b.s;
 oom:
-	free(buf);
+	ut_buf_release(&b);
 	return NULL;
 }
 
 /* gensim's ok_vocab: key (upper-cased when ci) -> the first of the first
- * `limit` rows with that key.  Open addressing over malloc'd keys. */
-typedef struct vocab {
-	char **key;
-	long *row;
-	size_t cap;
-} vocab;
-
-static uint64_t
-hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
+ * `limit` rows with that key. */
+typedef ut_strmap vocab;
 
 static long
 vocab_get(const vocab *vc, const char *k)
 {
-	for (size_t h = hash_str(k) & (vc->cap - 1); vc->key[h]; h = (h + 1) & (vc->cap - 1))
-		if (strcmp(vc->key[h], k) == 0)
-			return vc->row[h];
-	return -1;
+	return ut_strmap_get(vc, k, strlen(k));
 }
 
 static void
 vocab_release(vocab *vc)
 {
-	if (vc->key)
-		for (size_t i = 0; i < vc->cap; i++)
-			free(vc->key[i]);
-	free(vc->key);
-	free(vc->row);
+	ut_strmap_release(vc);
 }
 
 static int
 vocab_build(const te_knn *x, size_t limit, int ci, vocab *vc, te_diag *d)
 {
-	size_t cap = 16;
-
 	if (limit == 0 || limit > x->rows)
 		limit = x->rows;
-	while (cap < limit * 2)
-		cap *= 2;
-	vc->cap = cap;
-	vc->key = calloc(cap, sizeof *vc->key);
-	vc->row = calloc(cap, sizeof *vc->row);
-	if (!vc->key || !vc->row)
+	if (limit > INT32_MAX)
+		limit = INT32_MAX;
+	if (ut_strmap_reserve(vc, limit) < 0)
 		goto oom;
 	for (size_t i = 0; i < limit; i++) {
 		const char *k0 = te_vecs_key(x->v, i);
-		char *k = ci ? te_knn_upper(k0, strlen(k0)) : strdup(k0);
-		size_t h;
+		size_t n = strlen(k0);
+		char *k = ci ? te_knn_upper(k0, n) : NULL;
+		int rc = 0;
 
-		if (!k)
+		if (ci && !k)
 			goto oom;
-		for (h = hash_str(k) & (cap - 1); vc->key[h]; h = (h + 1) & (cap - 1))
-			if (strcmp(vc->key[h], k) == 0)
-				break;
-		if (vc->key[h]) {
-			free(k);  /* the first occurrence wins */
-			continue;
-		}
-		vc->key[h] = k;
-		vc->row[h] = (long)i;
+		if (k)
+			n = strlen(k);
+		/* the first occurrence wins */
+		if (ut_strmap_get(vc, k ? k : k0, n) < 0)
+			rc = ut_strmap_put(vc, k ? k : k0, n, (int32_t)i);
+		free(k);
+		if (rc < 0)
+			goto oom;
 	}
 	return 0;
 oom:

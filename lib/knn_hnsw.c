@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kern_int.h"
 #include "knn_int.h"
+#include "util_int.h"
 #include "tokemb.h"
 
 /*
@@ -53,8 +55,6 @@
 #define HNSW_VERSION 3
 #define HNSW_HEADER 128
 #define NLOCKS 4096
-
-typedef float (*simfn)(const float *a, const float *b, size_t n);
 
 /* Per-thread search state. */
 typedef struct pq {
@@ -97,165 +97,10 @@ struct te_hnsw {
 	int populated;
 	pthread_mutex_t *locks;
 	pthread_mutex_t glock;
-	simfn sim;           /* similarity: dot, or -|a-b|^2 */
+	kern_sim_fn sim;           /* similarity: dot, or -|a-b|^2 */
 	hctx *ctx;           /* search contexts, one per thread, kept */
 	int nctx;
 };
-
-/* ----------------------------------------------------------- kernels */
-
-static float
-dot_c(const float *a, const float *b, size_t n)
-{
-	float s[8] = {0}, t = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++)
-			s[j] += a[i + j] * b[i + j];
-	for (; i < n; i++)
-		t += a[i] * b[i];
-	return t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-}
-
-static float
-nl2_c(const float *a, const float *b, size_t n)
-{
-	float s[8] = {0}, t = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		for (int j = 0; j < 8; j++) {
-			float d = a[i + j] - b[i + j];
-
-			s[j] += d * d;
-		}
-	for (; i < n; i++)
-		t += (a[i] - b[i]) * (a[i] - b[i]);
-	return -(t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7])));
-}
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define HAVE_X86_KERNELS 1
-
-__attribute__((target("avx2,fma"))) static inline float
-hsum256(__m256 v)
-{
-	__m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-
-	x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-	x = _mm_add_ss(x, _mm_movehdup_ps(x));
-	return _mm_cvtss_f32(x);
-}
-
-__attribute__((target("avx2,fma"))) static float
-dot_avx2(const float *a, const float *b, size_t n)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-	size_t i = 0;
-	float t = 0;
-
-	for (; i + 16 <= n; i += 16) {
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-	}
-	if (i + 8 <= n) {
-		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-		i += 8;
-	}
-	for (; i < n; i++)
-		t += a[i] * b[i];
-	return hsum256(_mm256_add_ps(s0, s1)) + t;
-}
-
-__attribute__((target("avx2,fma"))) static float
-nl2_avx2(const float *a, const float *b, size_t n)
-{
-	__m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-	size_t i = 0;
-	float t = 0;
-
-	for (; i + 16 <= n; i += 16) {
-		__m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-		__m256 d1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-
-		s0 = _mm256_fmadd_ps(d0, d0, s0);
-		s1 = _mm256_fmadd_ps(d1, d1, s1);
-	}
-	if (i + 8 <= n) {
-		__m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-
-		s0 = _mm256_fmadd_ps(d0, d0, s0);
-		i += 8;
-	}
-	for (; i < n; i++)
-		t += (a[i] - b[i]) * (a[i] - b[i]);
-	return -(hsum256(_mm256_add_ps(s0, s1)) + t);
-}
-
-__attribute__((target("avx512f"))) static float
-dot_avx512(const float *a, const float *b, size_t n)
-{
-	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-	size_t i = 0;
-
-	for (; i + 32 <= n; i += 32) {
-		s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-		s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-	}
-	for (; i < n; i += 16) {
-		__mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-
-		s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i),
-		                     s0);
-	}
-	return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-
-__attribute__((target("avx512f"))) static float
-nl2_avx512(const float *a, const float *b, size_t n)
-{
-	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-	size_t i = 0;
-
-	for (; i + 32 <= n; i += 32) {
-		__m512 d0 = _mm512_sub_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i));
-		__m512 d1 = _mm512_sub_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16));
-
-		s0 = _mm512_fmadd_ps(d0, d0, s0);
-		s1 = _mm512_fmadd_ps(d1, d1, s1);
-	}
-	for (; i < n; i += 16) {
-		__mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-		__m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
-
-		s0 = _mm512_fmadd_ps(d, d, s0);
-	}
-	return -_mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-}
-#endif
-
-/* The kernel for the metric and this CPU. */
-static simfn
-pick_sim(te_knn_metric m)
-{
-	int l2 = m == TE_KNN_METRIC_EUCLIDEAN;
-#ifdef HAVE_X86_KERNELS
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f"))
-		return l2 ? nl2_avx512 : dot_avx512;
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		return l2 ? nl2_avx2 : dot_avx2;
-#endif
-	return l2 ? nl2_c : dot_c;
-}
-
-knn_dot_fn
-knn_pick_dot(void)
-{
-	return pick_sim(TE_KNN_METRIC_DOT);
-}
 
 static inline const float *
 vec(const te_hnsw *h, uint32_t r)
@@ -686,7 +531,7 @@ static void
 prep_vec(te_knn_metric m, const float *q, size_t dim, float *out)
 {
 	if (m == TE_KNN_METRIC_COSINE) {
-		float n = knn_norm(q, dim);
+		float n = kern_norm(q, dim);
 
 		for (size_t i = 0; i < dim; i++)
 			out[i] = n > 0 ? q[i] / n : q[i];
@@ -784,7 +629,8 @@ splitmix(uint64_t *s)
 }
 
 /* Rows, dim and 64 sampled rows: enough to refuse a graph built for other
- * vectors without reading them all. */
+ * vectors without reading them all.  FNV-1a, not ut_hash: the value is
+ * written in the file (see the layout above) and must not change. */
 static uint64_t
 fingerprint(const te_vecs *v)
 {
@@ -828,7 +674,7 @@ hnsw_alloc(te_vecs *v, te_knn_metric metric, size_t M, te_diag *d)
 	h->M0 = 2 * M;
 	h->loff = h->dim * sizeof(float);
 	h->recsz = rec_size(h->dim, M);
-	h->sim = pick_sim(metric);
+	h->sim = kern_pick_sim(metric == TE_KNN_METRIC_EUCLIDEAN);
 	return h;
 }
 
@@ -885,7 +731,7 @@ te_hnsw_build(te_vecs *v, te_knn_metric metric, size_t M, size_t efc, int thread
 	b.h = h;
 	b.next = 1;
 	b.ef = efc;
-	if (knn_parallel(knn_threads(threads), build_worker, &b) < 0 || b.failed)
+	if (ut_parallel(ut_threads(threads), build_worker, &b) < 0 || b.failed)
 		goto oom;
 	return h;
 oom:
@@ -1208,7 +1054,7 @@ hsearch_worker(void *arg, int tid)
 	while ((j = __atomic_fetch_add(&s->next, 1, __ATOMIC_RELAXED)) < s->nq) {
 		uint32_t ep = h->entry;
 		float eps;
-		knn_heap hp = {s->out + j * s->k, 0, s->k};
+		ut_heap hp = {s->out + j * s->k, 0, s->k};
 		const long *ex = s->excl ? s->excl + j * s->nexcl : NULL;
 
 		prep_vec(h->metric, s->q + j * h->dim, h->dim, c->qbuf);
@@ -1227,7 +1073,7 @@ hsearch_worker(void *arg, int tid)
 			for (size_t e = 0; ex && e < s->nexcl; e++)
 				skip |= ex[e] == r;
 			if (!skip)
-				knn_heap_push(&hp, -c->top.s[i], r);
+				ut_heap_push(&hp, -c->top.s[i], r);
 		}
 		if (h->perm) {
 			/* the node of each hit kept, to score it from its record */
@@ -1252,7 +1098,7 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
                size_t *nout, te_diag *d)
 {
 	struct hsearch s = {h, q, nq, k, ef, excl, nexcl, out, nout, 0, 0, 0, 0};
-	int nt = knn_threads(threads);
+	int nt = ut_threads(threads);
 
 	memset(nout, 0, nq * sizeof *nout);
 	if (nq == 0 || h->rows == 0 || k == 0)
@@ -1296,7 +1142,7 @@ te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
 		}
 	}
 	s.nt = nt;
-	if (knn_parallel(nt, hsearch_worker, &s) < 0 || s.failed)
+	if (ut_parallel(nt, hsearch_worker, &s) < 0 || s.failed)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	return 0;
 }

@@ -152,71 +152,18 @@ rec_scores(te_rec *r, const size_t *rows, size_t k, te_rec_combine how, float *s
 	return 0;
 }
 
-/* a ranks before b: higher score, then lower row */
-static inline int
-better(const te_rec_hit *a, const te_rec_hit *b)
-{
-	return a->score > b->score || (a->score == b->score && a->row < b->row);
-}
-
-/* min-heap on "better": the root is the worst kept */
-static void
-sift_down(te_rec_hit *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, w = i;
-
-		if (l < n && better(&h[w], &h[l]))
-			w = l;
-		if (l + 1 < n && better(&h[w], &h[l + 1]))
-			w = l + 1;
-		if (w == i)
-			return;
-		te_rec_hit t = h[i];
-		h[i] = h[w];
-		h[w] = t;
-		i = w;
-	}
-}
-
-static int
-cmp_hit(const void *a, const void *b)
-{
-	const te_rec_hit *x = a, *y = b;
-
-	return better(x, y) ? -1 : better(y, x) ? 1 : 0;
-}
-
 size_t
 rec_topn(const te_rec *r, const float *scores, size_t n, te_rec_hit *out)
 {
-	size_t k = 0;
+	ut_heap hp = {out, 0, n};
 
 	if (n == 0)
 		return 0;
-	for (size_t j = 0; j < r->m; j++) {
-		te_rec_hit c = {j, scores[j]};
-
-		if (r->mask[j])
-			continue;
-		if (k < n) {
-			/* sift up */
-			size_t i = k++;
-
-			out[i] = c;
-			while (i > 0 && better(&out[(i - 1) / 2], &out[i])) {
-				te_rec_hit t = out[i];
-				out[i] = out[(i - 1) / 2];
-				out[(i - 1) / 2] = t;
-				i = (i - 1) / 2;
-			}
-		} else if (better(&c, &out[0])) {
-			out[0] = c;
-			sift_down(out, k, 0);
-		}
-	}
-	qsort(out, k, sizeof *out, cmp_hit);
-	return k;
+	for (size_t j = 0; j < r->m; j++)
+		if (!r->mask[j])
+			ut_heap_push(&hp, scores[j], (long)j);
+	ut_heap_sort(&hp);
+	return hp.n;
 }
 
 /* The scores of the hits again, each a dot product summed in one fixed
@@ -250,7 +197,7 @@ rescore(const te_rec *r, const size_t *q, size_t nq, te_rec_combine how, const f
 		}
 		hits[i].score = (float)best;
 	}
-	qsort(hits, k, sizeof *hits, cmp_hit);
+	qsort(hits, k, sizeof *hits, ut_hit_cmp);
 }
 
 long

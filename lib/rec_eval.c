@@ -10,7 +10,7 @@ struct eval {
 	te_rec *r;
 	size_t n, context;
 	te_rec_combine how;
-	rec_strtab dict;        /* every item of train and test */
+	ut_strmap dict;        /* every item of train and test */
 	size_t *count;          /* dict.n: occurrences in train */
 	size_t *rest;           /* dict.n: occurrences at positions >= i */
 	size_t ccap;            /* capacity of count and rest */
@@ -67,7 +67,7 @@ read_train(struct eval *e, te_reader *train, te_diag *d)
 		const char *tok;
 
 		while (rec_token(s, len, &pos, &tok, &tl)) {
-			long id = rec_strtab_intern(&e->dict, tok, tl);
+			long id = ut_strmap_intern(&e->dict, tok, tl);
 
 			if (id < 0 || fit(e, (size_t)id + 1) < 0)
 				return te_diag_set(d, te_reader_name(train), te_reader_lineno(train),
@@ -230,7 +230,7 @@ te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n, size_t conte
 		const char *tok;
 
 		while (rec_token(s, len, &pos, &tok, &tl)) {
-			long id = rec_strtab_intern(&e.dict, tok, tl);
+			long id = ut_strmap_intern(&e.dict, tok, tl);
 
 			if (id < 0 || fit(&e, (size_t)id + 1) < 0)
 				goto oom;
@@ -310,7 +310,7 @@ te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n, size_t conte
 oom:
 	rc = te_diag_set(d, te_reader_name(test), te_reader_lineno(test), "out of memory");
 out:
-	rec_strtab_release(&e.dict);
+	ut_strmap_release(&e.dict);
 	free(e.count);
 	free(e.rest);
 	free(e.row2dict);

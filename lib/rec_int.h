@@ -6,44 +6,18 @@
 #include <stdint.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
-/* A set of byte strings, each given a dense id (0, 1, ...) in order of
- * first insertion.  Keys may contain any byte; they are stored with a NUL
- * after them for printing. */
-typedef struct rec_strtab {
-	char *buf;           /* keys, each NUL-terminated, back to back */
-	size_t blen, bcap;
-	struct rec_span { size_t off, len; } *ent;  /* n entries */
-	size_t n, cap;
-	uint32_t *h;         /* open addressing, id+1 (0 = empty) */
-	size_t hcap;
-} rec_strtab;
-
-/* Id of [s, s+len), adding it when absent; -1 when out of memory. */
-long rec_strtab_intern(rec_strtab *t, const char *s, size_t len);
-/* Id of [s, s+len), or -1. */
-long rec_strtab_find(const rec_strtab *t, const char *s, size_t len);
-/* Key of id, NUL-terminated.  Valid until the next intern. */
-static inline const char *rec_strtab_key(const rec_strtab *t, size_t id)
-{
-	return t->buf + t->ent[id].off;
-}
-void rec_strtab_release(rec_strtab *t);
-
-/* Growable byte buffer. */
-typedef struct rec_buf {
-	char *s;
-	size_t n, cap;
-} rec_buf;
-int rec_buf_put(rec_buf *b, const char *s, size_t n);
-int rec_buf_putc(rec_buf *b, char c);
+/* The string tables (ut_strmap_intern: dense ids in order of first
+ * insertion), byte buffers (ut_buf) and growable arrays (ut_grow) are the
+ * suite's, in util_int.h. */
 
 /* One CSV record (RFC 4180: fields in double quotes may hold the separator,
  * "" for a quote, and line breaks, so a record may span lines).  Fields are
  * copied into f->data, each NUL-terminated; f->field[i] is an offset. */
 typedef struct rec_fields {
-	rec_buf data;
-	struct rec_span *field;  /* offset and length of each field in data */
+	ut_buf data;
+	struct rec_span { size_t off, len; } *field;  /* each field in data */
 	size_t n, cap;
 } rec_fields;
 

@@ -5,8 +5,8 @@
 #include "rec_int.h"
 
 struct te_rec_meta {
-	rec_strtab ids;
-	rec_buf vals;      /* each item's fields, TAB-joined, NUL-terminated */
+	ut_strmap ids;
+	ut_buf vals;      /* each item's fields, TAB-joined, NUL-terminated */
 	size_t *voff;      /* ids.n offsets into vals */
 	size_t vcap;
 	size_t nfields;
@@ -35,7 +35,7 @@ put_field(te_rec_meta *m, const char *s, size_t n)
 {
 	size_t at = m->vals.n;
 
-	if (rec_buf_put(&m->vals, s, n) < 0)
+	if (ut_buf_put(&m->vals, s, n) < 0)
 		return -1;
 	for (size_t i = at; i < m->vals.n; i++)
 		if (m->vals.s[i] == '\t' || m->vals.s[i] == '\n' || m->vals.s[i] == '\r' ||
@@ -96,11 +96,11 @@ te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag 
 			warn_line(warn, arg, path, line, "empty id", NULL, 0);
 			continue;
 		}
-		if (rec_strtab_find(&m->ids, id, idlen) >= 0) {
+		if (ut_strmap_get(&m->ids, id, idlen) >= 0) {
 			warn_line(warn, arg, path, line, "repeated id, first kept:", id, idlen);
 			continue;
 		}
-		k = rec_strtab_intern(&m->ids, id, idlen);
+		k = ut_strmap_intern(&m->ids, id, idlen);
 		if (k < 0)
 			goto oom;
 		if ((size_t)k >= m->vcap) {
@@ -114,11 +114,11 @@ te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag 
 		}
 		m->voff[k] = m->vals.n;
 		for (size_t i = 1; i < f.n; i++) {
-			if ((i > 1 && rec_buf_putc(&m->vals, '\t') < 0) ||
+			if ((i > 1 && ut_buf_put(&m->vals, "\t", 1) < 0) ||
 			    put_field(m, rec_field(&f, i), f.field[i].len) < 0)
 				goto oom;
 		}
-		if (rec_buf_putc(&m->vals, '\0') < 0)
+		if (ut_buf_put(&m->vals, "", 1) < 0)
 			goto oom;
 		if (f.n - 1 > m->nfields)
 			m->nfields = f.n - 1;
@@ -140,7 +140,7 @@ te_rec_meta_free(te_rec_meta *m)
 {
 	if (!m)
 		return;
-	rec_strtab_release(&m->ids);
+	ut_strmap_release(&m->ids);
 	free(m->vals.s);
 	free(m->voff);
 	free(m);
@@ -149,7 +149,7 @@ te_rec_meta_free(te_rec_meta *m)
 const char *
 te_rec_meta_get(const te_rec_meta *m, const char *id, size_t len)
 {
-	long k = rec_strtab_find(&m->ids, id, len);
+	long k = ut_strmap_get(&m->ids, id, len);
 
 	return k < 0 ? NULL : m->vals.s + m->voff[k];
 }

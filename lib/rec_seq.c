@@ -43,8 +43,8 @@ struct ev {
 struct te_rec_events {
 	int ucol, icol, tcol, rcol;
 	double min_rating;
-	rec_strtab users, items;
-	rec_buf times;
+	ut_strmap users, items;
+	ut_buf times;
 	struct ev *ev;
 	size_t n, cap;
 	int all_numeric;
@@ -72,8 +72,8 @@ te_rec_events_free(te_rec_events *e)
 {
 	if (!e)
 		return;
-	rec_strtab_release(&e->users);
-	rec_strtab_release(&e->items);
+	ut_strmap_release(&e->users);
+	ut_strmap_release(&e->items);
 	free(e->times.s);
 	free(e->ev);
 	free(e);
@@ -179,8 +179,8 @@ te_rec_events_read(te_rec_events *e, te_reader *in, int sep, te_warn_fn warn, vo
 			e->ev = ne;
 			e->cap = nc;
 		}
-		ui = rec_strtab_intern(&e->users, u, ul);
-		ii = rec_strtab_intern(&e->items, it, il);
+		ui = ut_strmap_intern(&e->users, u, ul);
+		ii = ut_strmap_intern(&e->items, it, il);
 		if (ui < 0 || ii < 0)
 			goto oom;
 		x = &e->ev[e->n];
@@ -188,7 +188,7 @@ te_rec_events_read(te_rec_events *e, te_reader *in, int sep, te_warn_fn warn, vo
 		x->item = (uint32_t)ii;
 		x->seq = e->n;
 		x->toff = e->times.n;
-		if (rec_buf_put(&e->times, t, tl) < 0 || rec_buf_putc(&e->times, '\0') < 0)
+		if (ut_buf_put(&e->times, t, tl) < 0 || ut_buf_put(&e->times, "", 1) < 0)
 			goto oom;
 		if (num(t, tl, &tv) < 0) {
 			e->all_numeric = 0;
@@ -233,8 +233,9 @@ te_rec_events_write(te_rec_events *e, FILE *out, te_diag *d)
 		qsort_r(e->ev, e->n, sizeof *e->ev, cmp_ev, e);
 	for (size_t i = 0; i < e->n; i++) {
 		int last = i + 1 == e->n || e->ev[i + 1].user != e->ev[i].user;
+		size_t kl;
 
-		fputs(rec_strtab_key(&e->items, e->ev[i].item), out);
+		fputs(ut_strmap_key(&e->items, e->ev[i].item, &kl), out);
 		if (putc(last ? '\n' : ' ', out) == EOF)
 			return te_diag_set(d, NULL, 0, "write error: %s", strerror(errno));
 	}

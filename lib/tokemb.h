@@ -620,10 +620,12 @@ typedef enum te_knn_metric {
 	TE_KNN_METRIC_EUCLIDEAN
 } te_knn_metric;
 
-typedef struct te_knn_hit {
+/* A row and its score: what the searches of knn and recommend return. */
+typedef struct te_hit {
 	long row;
 	float score;
-} te_knn_hit;
+} te_hit;
+typedef te_hit te_knn_hit;
 
 /* An exact index over v, which must outlive it.  threads <= 0 means one
  * per online CPU.  Sets OpenBLAS to one thread: the index runs its own. */
@@ -711,6 +713,75 @@ int te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
                    const long *excl, size_t nexcl, int threads, te_knn_hit *out,
                    size_t *nout, te_diag *d);
 
+/*
+ * The queries of knn(1), parsed and answered in batches.  A query line is
+ * a key (the whole line), an expression of keys and the operators + and -
+ * separated by spaces ("king - man + woman": gensim's most_similar with
+ * positive and negative keys), or a vector of dim numbers, perhaps after a
+ * key that labels it.  A batch holds up to cap queries and answers them
+ * with one search of the HNSW graph h when it is not NULL (breadth ef), of
+ * the exact index x otherwise (among its first limit rows, 0: all); k
+ * neighbours each.  x (and h) must outlive the batch.
+ */
+/* Reports a problem that does not stop the work (a malformed line that is
+ * skipped); d has the file, line and message. */
+typedef void (*te_warn_fn)(const te_diag *d, void *arg);
+
+#define TE_KNN_TERMS 8  /* keys in an expression or a --positive/--negative query */
+enum { TE_KNN_QUERY_KEY = 1, TE_KNN_QUERY_EXPR, TE_KNN_QUERY_VECTOR };
+typedef struct te_knn_query {
+	long pos[TE_KNN_TERMS], neg[TE_KNN_TERMS];  /* rows of the keys */
+	size_t npos, nneg;
+	const float *vec;    /* a vector's dim numbers: valid until the next parse */
+	size_t label_len;    /* a vector's: length of the key before it, or 0 */
+} te_knn_query;
+typedef struct te_knn_batch te_knn_batch;
+te_knn_batch *te_knn_batch_new(te_knn *x, te_hnsw *h, size_t k, size_t limit, size_t ef,
+                               int threads, size_t cap, te_diag *d);
+void te_knn_batch_free(te_knn_batch *b);
+/* The first row with the key [s, s+n), or -1.  The first few look-ups scan
+ * the keys (one key asked costs no hash table of the whole vocabulary). */
+long te_knn_find_key(te_knn_batch *b, const char *s, size_t n);
+/* Parse a query line into q: TE_KNN_QUERY_KEY, _EXPR or _VECTOR; 0 for an
+ * empty line; -1 with the reason in d (no file or line: the caller has
+ * them), quoting at most 200 bytes of the line: a NUL byte, an unknown
+ * key, a malformed expression, more than TE_KNN_TERMS terms, a vector of
+ * another dimension. */
+int te_knn_parse_query(te_knn_batch *b, const char *line, size_t len, te_knn_query *q,
+                       te_diag *d);
+/* knn --positive/--negative: the comma-separated keys of both lists
+ * (empty names skipped) into q, and its label ("a + b - c") into *label,
+ * malloc'd.  0, or -1 (an unknown key, more than TE_KNN_TERMS keys). */
+int te_knn_parse_keys(te_knn_batch *b, const char *positive, const char *negative,
+                      te_knn_query *q, char **label, te_diag *d);
+/* Add a query labelled [label, label+len): its vector, or its keys (left
+ * out of its answers; combined by the metric: the mean of their unit rows
+ * for cosine, their sum or difference otherwise; with cosmul and a
+ * positive key, answered by te_knn_cosmul instead).  -1 when full. */
+int te_knn_batch_add(te_knn_batch *b, const char *label, size_t len, const te_knn_query *q,
+                     int cosmul, te_diag *d);
+int te_knn_batch_full(const te_knn_batch *b);
+/* Answer the queries in the order added: fn(arg, label, hits, n) for each,
+ * best first; then the batch is empty.  0, or -1 (d filled) after the
+ * queries before the one that failed. */
+typedef void (*te_knn_answer_fn)(void *arg, const char *label, const te_hit *h, size_t n);
+int te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d);
+/* Read the queries of a file (path, or "-" for standard input): a TEVEC
+ * file of vectors (labelled 1, 2, ... in order), or text, one query a line
+ * (te_knn_parse_query; a vector's label its key or its line number; with
+ * cosmul an expression needs a positive key), answered in batches as the
+ * batch fills, and at the end, through fn.  Problems with the file (it
+ * cannot be read, a malformed line, skipped; a TEVEC vector of another
+ * dimension, which ends the file) go to warn, which may be NULL.  0, or -1
+ * (d filled) when a search fails or memory runs out. */
+int te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_fn fn,
+                      void *arg, te_warn_fn warn, void *warnarg, te_diag *d);
+
+/* s[0, n) as a JSON string, quotes included, as knn(1) writes keys:
+ * '"', '\\', newline and tab escaped, other bytes below 0x20 as \u00XX,
+ * every other byte as it is.  0, or -1 on a write error. */
+int te_knn_write_json_str(FILE *fp, const char *s, size_t n);
+
 /* ------------------------------------------------------------ recommend */
 
 /*
@@ -731,10 +802,7 @@ typedef enum te_rec_combine {
 	                          * the latest of a sequence counts most */
 } te_rec_combine;
 
-typedef struct te_rec_hit {
-	size_t row;
-	float score;
-} te_rec_hit;
+typedef te_hit te_rec_hit;
 
 /* Build a catalogue over v, which must have keys and must outlive it.
  * Rows keyed "</s>" (word2vec's end of sentence) are never recommended. */
@@ -762,9 +830,27 @@ int te_rec_query_many(te_rec *r, const size_t *q, const size_t *qoff, size_t nb,
                       te_rec_combine how, size_t n, te_rec_hit *out, size_t *counts,
                       te_diag *d);
 
-/* Reports a problem that does not stop the work (a malformed line that is
- * skipped); d has the file, line and message. */
-typedef void (*te_warn_fn)(const te_diag *d, void *arg);
+/* One query line of recommend(1): the rows of its ids (separated by
+ * spaces, tabs or CRs) appended to *rows (*n of them, room for *cap; grown
+ * with realloc), their count returned.  Unknown ids are skipped and passed
+ * to warn (may be NULL) with where as the file and line as the line: the
+ * first 10 of a line one by one, then how many more; so is a line with no
+ * id ("empty query").  -1 (d filled) when out of memory. */
+long te_rec_parse_query(te_rec *r, const char *s, size_t len, const char *where, long line,
+                        size_t **rows, size_t *n, size_t *cap, te_warn_fn warn, void *arg,
+                        te_diag *d);
+
+/* recommend --fields: "U,I,T" or "U,I,T,R", column numbers from 1 (U, I
+ * and R from 1 to 10000, T from 0, meaning the last column) into fields
+ * as indices from 0 (T 0 becoming -1); fields[3] is left alone without R.
+ * 0, or -1 for anything else (fields then undefined). */
+int te_rec_fields_parse(const char *arg, int fields[4]);
+
+/* s[0, n) as a JSON string, quotes included, as recommend(1) writes it:
+ * '"', '\\', newline, tab and CR escaped, other bytes below 0x20 as
+ * \u00XX, an invalid UTF-8 byte as U+FFFD (its UTF-8, not escaped).  0, or
+ * -1 on a write error. */
+int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
 
 /* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
  * no header; CSV (csv 1): a header line, then RFC 4180 records, such as

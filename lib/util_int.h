@@ -80,4 +80,91 @@ int ut_utf8_enc(int32_t cp, char *out);
  * escaped, invalid UTF-8 as \ufffd so the line parses.  0 or -1. */
 int ut_json_str(FILE *fp, const char *s, size_t n);
 
+/* ------------------------------------------------ threads (util_thread.c) */
+
+/* threads, or one per online CPU (at most 256) when threads <= 0. */
+int ut_threads(int threads);
+/* fn(arg, tid) for tid in [0, n) on n threads (this one is tid 0; those
+ * that cannot start are run here in turn); -1 when out of memory. */
+int ut_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
+
+/* ------------------------------------------- top-k hits (util_heap.c) */
+
+/* "a is better than b": higher score, then the lower row (a stable order for
+ * exact ties, whatever the thread or block that found them). */
+static inline int
+ut_better(float sa, long ra, float sb, long rb)
+{
+	return sa > sb || (sa == sb && ra < rb);
+}
+
+/* A bounded min-heap of the k best hits: h[0] is the worst kept. */
+typedef struct ut_heap {
+	te_hit *h;
+	size_t n, k;
+} ut_heap;
+
+static inline void
+ut_heap_sift_down(te_hit *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, w = i;
+
+		if (l < n && ut_better(h[w].score, h[w].row, h[l].score, h[l].row))
+			w = l;
+		if (r < n && ut_better(h[w].score, h[w].row, h[r].score, h[r].row))
+			w = r;
+		if (w == i)
+			return;
+		te_hit t = h[i];
+		h[i] = h[w];
+		h[w] = t;
+		i = w;
+	}
+}
+
+/* Offer a hit; keeps the k best. */
+static inline void
+ut_heap_push(ut_heap *hp, float s, long row)
+{
+	te_hit *h = hp->h;
+
+	if (hp->n < hp->k) {
+		size_t i = hp->n++;
+
+		h[i].score = s;
+		h[i].row = row;
+		while (i > 0) {
+			size_t p = (i - 1) / 2;
+
+			if (!ut_better(h[p].score, h[p].row, h[i].score, h[i].row))
+				break;
+			te_hit t = h[i];
+			h[i] = h[p];
+			h[p] = t;
+			i = p;
+		}
+		return;
+	}
+	if (hp->k == 0 || !ut_better(s, row, h[0].score, h[0].row))
+		return;
+	h[0].score = s;
+	h[0].row = row;
+	ut_heap_sift_down(h, hp->n, 0);
+}
+
+/* qsort's comparison of hits, best first; ut_heap_sort sorts the heap's
+ * hits so, in place (util_heap.c). */
+int ut_hit_cmp(const void *a, const void *b);
+void ut_heap_sort(ut_heap *hp);
+
+/* ------------------------------------------------ JSON string styles */
+
+/* ut_json_str in a style: UT_JSON_ESCAPE is ut_json_str's; UT_JSON_BYTES
+ * (knn's output) copies every byte from 0x20 up as it is, UTF-8 or not, and
+ * escapes CR as \u000d; UT_JSON_REPAIR (recommend's) writes an invalid
+ * UTF-8 byte as U+FFFD itself, not escaped, and DEL as it is. */
+enum { UT_JSON_ESCAPE, UT_JSON_BYTES, UT_JSON_REPAIR };
+int ut_json_strf(FILE *fp, const char *s, size_t n, int style);
+
 #endif

@@ -330,29 +330,44 @@ ut_utf8_enc(int32_t cp, char *o)
 int
 ut_json_str(FILE *fp, const char *s, size_t n)
 {
+	return ut_json_strf(fp, s, n, UT_JSON_ESCAPE);
+}
+
+/* ---------------------------------------- JSON string styles (knn, recommend) */
+
+/* One character c (len bytes at u) of a JSON string in the given style. */
+static void
+json_char(FILE *fp, const unsigned char *u, int32_t c, int len, int style)
+{
+	if (c < 0)
+		fputs(style == UT_JSON_REPAIR ? "\xef\xbf\xbd" : "\\ufffd", fp);
+	else if (c == '"' || c == '\\')
+		fprintf(fp, "\\%c", (char)c);
+	else if (c == '\n')
+		fputs("\\n", fp);
+	else if (c == '\t')
+		fputs("\\t", fp);
+	else if (c == '\r' && style != UT_JSON_BYTES)
+		fputs("\\r", fp);
+	else if (c < 0x20 || (c == 0x7f && style == UT_JSON_ESCAPE))
+		fprintf(fp, "\\u%04x", (unsigned)c);
+	else
+		fwrite(u, 1, (size_t)len, fp);
+}
+
+int
+ut_json_strf(FILE *fp, const char *s, size_t n, int style)
+{
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 
 	if (putc('"', fp) == EOF)
 		return -1;
 	while (i < n) {
-		int len;
-		int32_t c = ut_utf8_dec(u + i, n - i, &len);
+		int len = 1;
+		int32_t c = style == UT_JSON_BYTES ? u[i] : ut_utf8_dec(u + i, n - i, &len);
 
-		if (c < 0)
-			fputs("\\ufffd", fp);
-		else if (c == '"' || c == '\\')
-			fprintf(fp, "\\%c", (char)c);
-		else if (c == '\n')
-			fputs("\\n", fp);
-		else if (c == '\t')
-			fputs("\\t", fp);
-		else if (c == '\r')
-			fputs("\\r", fp);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(fp, "\\u%04x", (unsigned)c);
-		else
-			fwrite(u + i, 1, (size_t)len, fp);
+		json_char(fp, u + i, c, len, style);
 		i += (size_t)len;
 	}
 	return putc('"', fp) == EOF || ferror(fp) ? -1 : 0;

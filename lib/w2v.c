@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 #include "w2v_int.h"
 
 #define EOS UINT32_MAX       /* end of a sequence in the spool */
@@ -59,18 +60,6 @@ struct te_w2v {
 	te_w2v_stats stats;
 	int trained;
 };
-
-static uint64_t
-hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
-	return h ^ (h >> 29);
-}
 
 /* splitmix64: small state, good enough bits for sampling */
 static inline uint64_t
@@ -255,7 +244,7 @@ rehash(te_w2v *m, size_t cap)
 
 		if (!it->s)
 			continue;
-		k = hash_bytes(it->s, it->len) & (cap - 1);
+		k = ut_hash(it->s, it->len) & (cap - 1);
 		while (h[k])
 			k = (k + 1) & (cap - 1);
 		h[k] = (uint32_t)i + 1;
@@ -288,7 +277,7 @@ prune(te_w2v *m)
 static long
 item_id(te_w2v *m, const char *s, size_t n, te_diag *d)
 {
-	uint64_t h = hash_bytes(s, n);
+	uint64_t h = ut_hash(s, n);
 	size_t k = h & (m->hcap - 1);
 	struct item *it;
 

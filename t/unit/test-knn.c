@@ -185,6 +185,17 @@ check_exact(te_vecs *v, const char *what)
 	free(ng);
 }
 
+/* A te_knn_answer_fn keeping the hits of the one query answered. */
+static void
+answer_into(void *arg, const char *label, const te_hit *h, size_t n)
+{
+	struct { te_hit *h; size_t n; } *got = arg;
+
+	(void)label;
+	memcpy(got->h, h, n * sizeof *h);
+	got->n = n;
+}
+
 int
 main(void)
 {
@@ -404,6 +415,57 @@ main(void)
 				printf("# %s, printf %s\n", a, b);
 		}
 		ok(bad == 0, "scores print as printf's %%.7g (%d differ)", bad);
+	}
+	{
+		/* knn(1)'s queries: keys, expressions, vectors, and their batch */
+		const char *qp = write_vecs(50, 4, 0, 0);
+		te_vecs *qv = te_vecs_load(qp, TE_VEC_FORMAT_AUTO, &d);
+		te_knn *qx = qv ? te_knn_new(qv, TE_KNN_METRIC_COSINE, 1, &d) : NULL;
+		te_knn_batch *b = qx ? te_knn_batch_new(qx, NULL, 3, 0, 0, 1, 4, &d) : NULL;
+		te_knn_query q;
+		te_hit ref[3], mine[3];
+		size_t nref;
+
+		ok(b != NULL, "a batch of queries");
+		ok(b && te_knn_find_key(b, "w17", 3) == 17 && te_knn_find_key(b, "w1", 2) == 1 &&
+		   te_knn_find_key(b, "w", 1) < 0, "keys found by scanning, then by the table");
+		for (int i = 0; b && i < 6; i++)
+			te_knn_find_key(b, "w49", 3);
+		ok(b && te_knn_find_key(b, "w49", 3) == 49, "keys found by the table");
+		ok(b && te_knn_parse_query(b, "w3", 2, &q, &d) == TE_KNN_QUERY_KEY && q.npos == 1 &&
+		   q.pos[0] == 3, "a key");
+		ok(b && te_knn_parse_query(b, "w1 - w2 + w3", 12, &q, &d) == TE_KNN_QUERY_EXPR &&
+		   q.npos == 2 && q.nneg == 1 && q.pos[1] == 3 && q.neg[0] == 2, "an expression");
+		ok(b && te_knn_parse_query(b, "w1 + + w2", 9, &q, &d) < 0 &&
+		   strstr(d.msg, "two operators") != NULL, "two operators refused: %s", d.msg);
+		ok(b && te_knn_parse_query(b, "w1 - nope", 9, &q, &d) < 0 &&
+		   strstr(d.msg, "unknown key 'nope'") != NULL, "an unknown term: %s", d.msg);
+		ok(b && te_knn_parse_query(b, "lab 1 2 3 4", 11, &q, &d) == TE_KNN_QUERY_VECTOR &&
+		   q.label_len == 3 && q.vec[3] == 4, "a labelled vector");
+		ok(b && te_knn_parse_query(b, "1 2 3", 5, &q, &d) < 0 &&
+		   strstr(d.msg, "3 components") != NULL, "a vector of another size: %s", d.msg);
+		ok(b && te_knn_parse_query(b, "", 0, &q, &d) == 0, "an empty line");
+		if (b) {
+			struct { te_hit *h; size_t n; } got = {mine, 0};
+			long pos[1] = {5};
+			float mean[4];
+
+			te_knn_parse_query(b, "w5", 2, &q, &d);
+			te_knn_batch_add(b, "w5", 2, &q, 0, &d);
+			te_knn_mean(qx, pos, 1, NULL, 0, mean);
+			te_knn_search(qx, mean, 1, 3, 0, pos, 1, ref, &nref, &d);
+			te_knn_batch_run(b, answer_into, &got, &d);
+			int same = got.n == nref && nref == 3;
+
+			for (size_t i = 0; same && i < nref; i++)
+				same = mine[i].row == ref[i].row && mine[i].score == ref[i].score;
+			ok(same,
+			   "a batch answers as te_knn_search, the key left out");
+		}
+		te_knn_batch_free(b);
+		te_knn_free(qx);
+		te_vecs_free(qv);
+		unlink(qp);
 	}
 	return done_testing();
 }

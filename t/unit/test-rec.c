@@ -82,7 +82,7 @@ reference_ok(te_vecs *v, const size_t *q, size_t nq, te_rec_combine how,
 	for (long i = 0; i < k; i++) {
 		/* a different row is fine only in a float tie */
 		if (fabs(got[i].score - sc[order[i]]) > 1e-5) {
-			printf("# %ld: got %zu %g, want %zu %g\n", i, got[i].row, got[i].score, order[i], sc[order[i]]);
+			printf("# %ld: got %ld %g, want %zu %g\n", i, got[i].row, got[i].score, order[i], sc[order[i]]);
 			return 0;
 		}
 		if (fabs(sc[got[i].row] - got[i].score) > 1e-5)
@@ -101,7 +101,7 @@ main(void)
 	te_vecs *v;
 	te_rec *r;
 	te_rec_hit hits[M];
-	rec_strtab t = {0};
+	ut_strmap t = {0};
 
 	srand(7);
 	fprintf(fp, "%d %d\n", M, DIM);
@@ -205,12 +205,25 @@ main(void)
 		char k[16];
 
 		snprintf(k, sizeof k, "k%d", i);
-		if (rec_strtab_intern(&t, k, strlen(k)) != i)
+		if (ut_strmap_intern(&t, k, strlen(k)) != i)
 			break;
 	}
-	ok(t.n == 5000 && rec_strtab_find(&t, "k4321", 5) == 4321 &&
-	   strcmp(rec_strtab_key(&t, 17), "k17") == 0 && rec_strtab_find(&t, "k5000", 5) < 0,
+	size_t kl;
+
+	ok(t.n == 5000 && ut_strmap_get(&t, "k4321", 5) == 4321 &&
+	   strcmp(ut_strmap_key(&t, 17, &kl), "k17") == 0 && kl == 3 && ut_strmap_get(&t, "k5000", 5) < 0,
 	   "string table");
-	rec_strtab_release(&t);
+	ut_strmap_release(&t);
+	{
+		int f[4] = {0, 1, -1, -1};
+
+		ok(te_rec_fields_parse("2,3,0", f) == 0 && f[0] == 1 && f[1] == 2 && f[2] == -1 &&
+		   f[3] == -1, "--fields U,I,T");
+		ok(te_rec_fields_parse("1,2,3,4", f) == 0 && f[2] == 2 && f[3] == 3,
+		   "--fields U,I,T,R");
+		ok(te_rec_fields_parse("1,2", f) < 0 && te_rec_fields_parse("1,2,3,4,5", f) < 0 &&
+		   te_rec_fields_parse("0,2,3", f) < 0 && te_rec_fields_parse("1,,3", f) < 0,
+		   "--fields refused: too few, too many, 0, empty");
+	}
 	return done_testing();
 }
