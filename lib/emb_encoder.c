@@ -571,26 +571,23 @@ __m512 _ZGVeN16v_expf(__m512 x);
 
 #define AVX512_FN __attribute__((target("avx512f")))
 
-/* The same on AVX-512 (dh % 16 == 0) four query rows at a time, so that
- * each load of K^T and V serves four rows.  Scratch: s (4, Tp), Q (Tp4, dh),
- * K^T (dh, Tp), V (T, dh), Tp = T rounded up to 16, Tp4 to 4.
- * Kept as one function, over the 150-line rule: it is the encoders' hottest
- * loop, and a split (always_inline helpers for staging, scores, softmax and
- * output) is to be timed with bench/emb_bench.py on an AVX-512 machine
- * before it replaces this one (machines without AVX-512 run
- * attn_small_avx2 or the BLAS path instead, so t/ there does not reach it). */
-AVX512_FN static void
-attn_avx512(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
+/* The AVX-512 attention below, in its four steps.  Each step is forced
+ * inline into attn_avx512, so the compiled loop is the one it was as one
+ * function (the same instructions, checked with objdump). */
+#define AVX512_STEP static inline __attribute__((always_inline, target("avx512f")))
+
+/* Stage one head: Q = (q + bq) / sqrt(dh) and V = v + bv row-major, K^T
+ * (dh, Tp) transposed, the padding rows and columns zero. */
+AVX512_STEP void
+avx512_stage(const attn_ctx *a, size_t base, size_t T, size_t h, float *Q, float *KT,
+             float *V)
 {
 	const te_emb *m = a->m;
 	size_t H = m->hidden, dh = m->head_dim, H3 = 3 * H, Tp = (T + 15) & ~(size_t)15;
 	size_t T4 = (T + 3) & ~(size_t)3;
 	const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh,
 	            *bk = bq + H, *bv = bq + 2 * H;
-	float *Q = S + 4 * Tp, *KT = Q + T4 * dh, *V = KT + dh * Tp;
-	float *O = a->ctx + base * H + h * dh;
-	const __m512 sc = _mm512_set1_ps(1.0f / sqrtf((float)dh)),
-	             ninf = _mm512_set1_ps(-INFINITY);
+	const __m512 sc = _mm512_set1_ps(1.0f / sqrtf((float)dh));
 
 	for (size_t t = 0; t < T; t++) {
 		const float *r = src + t * H3;
@@ -611,138 +608,183 @@ attn_avx512(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 	for (size_t t = T; t < Tp; t++)
 		for (size_t e = 0; e < dh; e++)
 			KT[e * Tp + t] = 0;
+}
+
+/* s (4, Tp) = q K^T for the four query rows at q0 (dh apart). */
+AVX512_STEP void
+avx512_scores(const float *q0, const float *KT, size_t dh, size_t Tp, float *S)
+{
+	const float *q1 = q0 + dh, *q2 = q1 + dh, *q3 = q2 + dh;
+	float *s0 = S, *s1 = S + Tp, *s2 = S + 2 * Tp, *s3 = S + 3 * Tp;
+	size_t j = 0;
+
+	for (; j + 32 <= Tp; j += 32) {
+		__m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
+		       c21 = c00, c30 = c00, c31 = c00;
+
+		for (size_t e = 0; e < dh; e++) {
+			const float *k = KT + e * Tp + j;
+			__m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), b;
+
+			b = _mm512_set1_ps(q0[e]);
+			c00 = _mm512_fmadd_ps(b, k0, c00);
+			c01 = _mm512_fmadd_ps(b, k1, c01);
+			b = _mm512_set1_ps(q1[e]);
+			c10 = _mm512_fmadd_ps(b, k0, c10);
+			c11 = _mm512_fmadd_ps(b, k1, c11);
+			b = _mm512_set1_ps(q2[e]);
+			c20 = _mm512_fmadd_ps(b, k0, c20);
+			c21 = _mm512_fmadd_ps(b, k1, c21);
+			b = _mm512_set1_ps(q3[e]);
+			c30 = _mm512_fmadd_ps(b, k0, c30);
+			c31 = _mm512_fmadd_ps(b, k1, c31);
+		}
+		_mm512_storeu_ps(s0 + j, c00);
+		_mm512_storeu_ps(s0 + j + 16, c01);
+		_mm512_storeu_ps(s1 + j, c10);
+		_mm512_storeu_ps(s1 + j + 16, c11);
+		_mm512_storeu_ps(s2 + j, c20);
+		_mm512_storeu_ps(s2 + j + 16, c21);
+		_mm512_storeu_ps(s3 + j, c30);
+		_mm512_storeu_ps(s3 + j + 16, c31);
+	}
+	for (; j < Tp; j += 16) {
+		__m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+
+		for (size_t e = 0; e < dh; e++) {
+			__m512 k0 = _mm512_loadu_ps(KT + e * Tp + j);
+
+			c0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[e]), k0, c0);
+			c1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[e]), k0, c1);
+			c2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[e]), k0, c2);
+			c3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[e]), k0, c3);
+		}
+		_mm512_storeu_ps(s0 + j, c0);
+		_mm512_storeu_ps(s1 + j, c1);
+		_mm512_storeu_ps(s2 + j, c2);
+		_mm512_storeu_ps(s3 + j, c3);
+	}
+}
+
+/* The softmax numerators of the ri real rows of S (MPNet's relative bias
+ * added first), 1 / their sums in inv; the padding columns get exp(-inf)
+ * = 0, the rows past ri are zero. */
+AVX512_STEP void
+avx512_softmax(const attn_ctx *a, size_t T, size_t h, size_t i0, size_t ri, float *S,
+               float inv[4])
+{
+	const te_emb *m = a->m;
+	size_t Tp = (T + 15) & ~(size_t)15, j;
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+
+	for (size_t r = 0; r < ri; r++) {
+		float *s = S + r * Tp;
+		__m512 mx, sum = _mm512_setzero_ps();
+
+		if (m->arch == EMB_MPNET)
+			for (j = 0; j < T; j++)
+				s[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)(i0 + r) +
+				                                      (long)a->maxT - 1] * m->heads + h];
+		for (j = T; j < Tp; j++)
+			s[j] = -INFINITY;
+		mx = ninf;
+		for (j = 0; j < Tp; j += 16)
+			mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
+		mx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+		for (j = 0; j < Tp; j += 16) {
+			__m512 ev = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));
+
+			_mm512_storeu_ps(s + j, ev);
+			sum = _mm512_add_ps(sum, ev);
+		}
+		inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
+	}
+	for (size_t r = ri; r < 4; r++) {
+		memset(S + r * Tp, 0, Tp * sizeof *S);
+		inv[r] = 0;
+	}
+}
+
+/* o (ri, dh) = e V / sum into out (rows H apart): 32 columns at a time,
+ * then 16. */
+AVX512_STEP void
+avx512_output(const float *S, const float *V, const float inv[4], size_t T, size_t dh,
+              size_t ri, float *out, size_t H)
+{
+	size_t Tp = (T + 15) & ~(size_t)15, j;
+	const float *s0 = S, *s1 = S + Tp, *s2 = S + 2 * Tp, *s3 = S + 3 * Tp;
+
+	for (size_t e = 0; e + 32 <= dh; e += 32) {
+		__m512 o00 = _mm512_setzero_ps(), o01 = o00, o10 = o00, o11 = o00, o20 = o00,
+		       o21 = o00, o30 = o00, o31 = o00;
+
+		for (j = 0; j < T; j++) {
+			const float *vr = V + j * dh + e;
+			__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16), b;
+
+			b = _mm512_set1_ps(s0[j]);
+			o00 = _mm512_fmadd_ps(b, v0, o00);
+			o01 = _mm512_fmadd_ps(b, v1, o01);
+			b = _mm512_set1_ps(s1[j]);
+			o10 = _mm512_fmadd_ps(b, v0, o10);
+			o11 = _mm512_fmadd_ps(b, v1, o11);
+			b = _mm512_set1_ps(s2[j]);
+			o20 = _mm512_fmadd_ps(b, v0, o20);
+			o21 = _mm512_fmadd_ps(b, v1, o21);
+			b = _mm512_set1_ps(s3[j]);
+			o30 = _mm512_fmadd_ps(b, v0, o30);
+			o31 = _mm512_fmadd_ps(b, v1, o31);
+		}
+		{
+			__m512 o[4][2] = {{o00, o01}, {o10, o11}, {o20, o21}, {o30, o31}};
+
+			for (size_t r = 0; r < ri; r++) {
+				__m512 iv = _mm512_set1_ps(inv[r]);
+				float *dst = out + r * H + e;
+
+				_mm512_storeu_ps(dst, _mm512_mul_ps(o[r][0], iv));
+				_mm512_storeu_ps(dst + 16, _mm512_mul_ps(o[r][1], iv));
+			}
+		}
+	}
+	if (dh & 16) {
+		size_t e = dh - 16;
+		__m512 o[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+		               _mm512_setzero_ps()};
+
+		for (j = 0; j < T; j++) {
+			__m512 v0 = _mm512_loadu_ps(V + j * dh + e);
+
+			o[0] = _mm512_fmadd_ps(_mm512_set1_ps(s0[j]), v0, o[0]);
+			o[1] = _mm512_fmadd_ps(_mm512_set1_ps(s1[j]), v0, o[1]);
+			o[2] = _mm512_fmadd_ps(_mm512_set1_ps(s2[j]), v0, o[2]);
+			o[3] = _mm512_fmadd_ps(_mm512_set1_ps(s3[j]), v0, o[3]);
+		}
+		for (size_t r = 0; r < ri; r++)
+			_mm512_storeu_ps(out + r * H + e, _mm512_mul_ps(o[r], _mm512_set1_ps(inv[r])));
+	}
+}
+
+/* The same on AVX-512 (dh % 16 == 0) four query rows at a time, so that
+ * each load of K^T and V serves four rows.  Scratch: s (4, Tp), Q (Tp4, dh),
+ * K^T (dh, Tp), V (T, dh), Tp = T rounded up to 16, Tp4 to 4. */
+AVX512_FN static void
+attn_avx512(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
+{
+	const te_emb *m = a->m;
+	size_t H = m->hidden, dh = m->head_dim, Tp = (T + 15) & ~(size_t)15;
+	size_t T4 = (T + 3) & ~(size_t)3;
+	float *Q = S + 4 * Tp, *KT = Q + T4 * dh, *V = KT + dh * Tp;
+	float *O = a->ctx + base * H + h * dh;
+
+	avx512_stage(a, base, T, h, Q, KT, V);
 	for (size_t i0 = 0; i0 < T; i0 += 4) {
 		size_t ri = T - i0 < 4 ? T - i0 : 4;
-		const float *q0 = Q + i0 * dh, *q1 = q0 + dh, *q2 = q1 + dh, *q3 = q2 + dh;
-		float *s0 = S, *s1 = S + Tp, *s2 = S + 2 * Tp, *s3 = S + 3 * Tp;
 		float inv[4];
-		size_t j = 0;
 
-		/* s (4, Tp) = q K^T */
-		for (; j + 32 <= Tp; j += 32) {
-			__m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00,
-			       c21 = c00, c30 = c00, c31 = c00;
-
-			for (size_t e = 0; e < dh; e++) {
-				const float *k = KT + e * Tp + j;
-				__m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16), b;
-
-				b = _mm512_set1_ps(q0[e]);
-				c00 = _mm512_fmadd_ps(b, k0, c00);
-				c01 = _mm512_fmadd_ps(b, k1, c01);
-				b = _mm512_set1_ps(q1[e]);
-				c10 = _mm512_fmadd_ps(b, k0, c10);
-				c11 = _mm512_fmadd_ps(b, k1, c11);
-				b = _mm512_set1_ps(q2[e]);
-				c20 = _mm512_fmadd_ps(b, k0, c20);
-				c21 = _mm512_fmadd_ps(b, k1, c21);
-				b = _mm512_set1_ps(q3[e]);
-				c30 = _mm512_fmadd_ps(b, k0, c30);
-				c31 = _mm512_fmadd_ps(b, k1, c31);
-			}
-			_mm512_storeu_ps(s0 + j, c00);
-			_mm512_storeu_ps(s0 + j + 16, c01);
-			_mm512_storeu_ps(s1 + j, c10);
-			_mm512_storeu_ps(s1 + j + 16, c11);
-			_mm512_storeu_ps(s2 + j, c20);
-			_mm512_storeu_ps(s2 + j + 16, c21);
-			_mm512_storeu_ps(s3 + j, c30);
-			_mm512_storeu_ps(s3 + j + 16, c31);
-		}
-		for (; j < Tp; j += 16) {
-			__m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-
-			for (size_t e = 0; e < dh; e++) {
-				__m512 k0 = _mm512_loadu_ps(KT + e * Tp + j);
-
-				c0 = _mm512_fmadd_ps(_mm512_set1_ps(q0[e]), k0, c0);
-				c1 = _mm512_fmadd_ps(_mm512_set1_ps(q1[e]), k0, c1);
-				c2 = _mm512_fmadd_ps(_mm512_set1_ps(q2[e]), k0, c2);
-				c3 = _mm512_fmadd_ps(_mm512_set1_ps(q3[e]), k0, c3);
-			}
-			_mm512_storeu_ps(s0 + j, c0);
-			_mm512_storeu_ps(s1 + j, c1);
-			_mm512_storeu_ps(s2 + j, c2);
-			_mm512_storeu_ps(s3 + j, c3);
-		}
-		/* softmax numerators; the padding columns get exp(-inf) = 0 */
-		for (size_t r = 0; r < ri; r++) {
-			float *s = S + r * Tp;
-			__m512 mx, sum = _mm512_setzero_ps();
-
-			if (m->arch == EMB_MPNET)
-				for (j = 0; j < T; j++)
-					s[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)(i0 + r) +
-					                                      (long)a->maxT - 1] * m->heads + h];
-			for (j = T; j < Tp; j++)
-				s[j] = -INFINITY;
-			mx = ninf;
-			for (j = 0; j < Tp; j += 16)
-				mx = _mm512_max_ps(mx, _mm512_loadu_ps(s + j));
-			mx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
-			for (j = 0; j < Tp; j += 16) {
-				__m512 ev = _ZGVeN16v_expf(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));
-
-				_mm512_storeu_ps(s + j, ev);
-				sum = _mm512_add_ps(sum, ev);
-			}
-			inv[r] = 1.0f / _mm512_reduce_add_ps(sum);
-		}
-		for (size_t r = ri; r < 4; r++) {
-			memset(S + r * Tp, 0, Tp * sizeof *S);
-			inv[r] = 0;
-		}
-		/* o (4, dh) = e V / sum: 32 columns at a time, then 16 */
-		for (size_t e = 0; e + 32 <= dh; e += 32) {
-			__m512 o00 = _mm512_setzero_ps(), o01 = o00, o10 = o00, o11 = o00, o20 = o00,
-			       o21 = o00, o30 = o00, o31 = o00;
-
-			for (j = 0; j < T; j++) {
-				const float *vr = V + j * dh + e;
-				__m512 v0 = _mm512_loadu_ps(vr), v1 = _mm512_loadu_ps(vr + 16), b;
-
-				b = _mm512_set1_ps(s0[j]);
-				o00 = _mm512_fmadd_ps(b, v0, o00);
-				o01 = _mm512_fmadd_ps(b, v1, o01);
-				b = _mm512_set1_ps(s1[j]);
-				o10 = _mm512_fmadd_ps(b, v0, o10);
-				o11 = _mm512_fmadd_ps(b, v1, o11);
-				b = _mm512_set1_ps(s2[j]);
-				o20 = _mm512_fmadd_ps(b, v0, o20);
-				o21 = _mm512_fmadd_ps(b, v1, o21);
-				b = _mm512_set1_ps(s3[j]);
-				o30 = _mm512_fmadd_ps(b, v0, o30);
-				o31 = _mm512_fmadd_ps(b, v1, o31);
-			}
-			{
-				__m512 o[4][2] = {{o00, o01}, {o10, o11}, {o20, o21}, {o30, o31}};
-
-				for (size_t r = 0; r < ri; r++) {
-					__m512 iv = _mm512_set1_ps(inv[r]);
-					float *out = O + (i0 + r) * H + e;
-
-					_mm512_storeu_ps(out, _mm512_mul_ps(o[r][0], iv));
-					_mm512_storeu_ps(out + 16, _mm512_mul_ps(o[r][1], iv));
-				}
-			}
-		}
-		if (dh & 16) {
-			size_t e = dh - 16;
-			__m512 o[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-			               _mm512_setzero_ps()};
-
-			for (j = 0; j < T; j++) {
-				__m512 v0 = _mm512_loadu_ps(V + j * dh + e);
-
-				o[0] = _mm512_fmadd_ps(_mm512_set1_ps(s0[j]), v0, o[0]);
-				o[1] = _mm512_fmadd_ps(_mm512_set1_ps(s1[j]), v0, o[1]);
-				o[2] = _mm512_fmadd_ps(_mm512_set1_ps(s2[j]), v0, o[2]);
-				o[3] = _mm512_fmadd_ps(_mm512_set1_ps(s3[j]), v0, o[3]);
-			}
-			for (size_t r = 0; r < ri; r++)
-				_mm512_storeu_ps(O + (i0 + r) * H + e,
-				                 _mm512_mul_ps(o[r], _mm512_set1_ps(inv[r])));
-		}
+		avx512_scores(Q + i0 * dh, KT, dh, Tp, S);
+		avx512_softmax(a, T, h, i0, ri, S, inv);
+		avx512_output(S, V, inv, T, dh, ri, O + i0 * H, H);
 	}
 }
 #endif
