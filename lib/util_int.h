@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tokemb.h"
 
@@ -28,8 +29,22 @@ typedef struct ut_buf {
 	char *s;
 	size_t n, cap;
 } ut_buf;
-int ut_buf_grow(ut_buf *b, size_t need);
-int ut_buf_put(ut_buf *b, const void *p, size_t n);
+/* Room for need more bytes and a NUL; 0 or -1 (out of memory).  Inline:
+ * the tokenizer's hot loops call it for every piece. */
+int ut_buf_grow_slow(ut_buf *b, size_t need);
+static inline int ut_buf_grow(ut_buf *b, size_t need)
+{
+	return b->n + need + 1 <= b->cap ? 0 : ut_buf_grow_slow(b, need);
+}
+static inline int ut_buf_put(ut_buf *b, const void *p, size_t n)
+{
+	if (ut_buf_grow(b, n))
+		return -1;
+	memcpy(b->s + b->n, p, n);
+	b->n += n;
+	b->s[b->n] = 0;
+	return 0;
+}
 void ut_buf_release(ut_buf *b);
 
 /* Byte-string -> int32 map.  Keys are copied into the map's pool. */

@@ -29,8 +29,9 @@ ut_grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* The slow path of ut_buf_grow (util_int.h): the buffer doubles. */
 int
-ut_buf_grow(ut_buf *b, size_t need)
+ut_buf_grow_slow(ut_buf *b, size_t need)
 {
 	size_t cap;
 	char *p;
@@ -44,17 +45,6 @@ ut_buf_grow(ut_buf *b, size_t need)
 		return -1;
 	b->s = p;
 	b->cap = cap;
-	return 0;
-}
-
-int
-ut_buf_put(ut_buf *b, const void *p, size_t n)
-{
-	if (ut_buf_grow(b, n))
-		return -1;
-	memcpy(b->s + b->n, p, n);
-	b->n += n;
-	b->s[b->n] = 0;
 	return 0;
 }
 

@@ -68,7 +68,13 @@ static inline int tk_pairmap_get(const tk_pairmap *m, int32_t a, int32_t b,
 void tk_pairmap_release(tk_pairmap *m);
 
 /* GPT-2 byte-level alphabet: byte -> code point, code point -> byte (-1). */
-int tk_byte_cp(int b);
+static inline int tk_byte_cp(int b)
+{
+	/* bytes_to_unicode: the 188 printable Latin-1 bytes stand for
+	 * themselves; 0x00-0x20, 0x7f-0xa0 and 0xad, in order, for 256-323 */
+	b &= 0xff;
+	return b <= 0x20 ? b + 256 : b >= 0x7f && b <= 0xa0 ? b + 162 : b == 0xad ? 323 : b;
+}
 int tk_cp_to_byte(int32_t cp);
 
 /* ---------------------------------------------------- the work string */

@@ -75,27 +75,21 @@ tk_pairmap_release(tk_pairmap *m)
 	memset(m, 0, sizeof *m);
 }
 
-
 /* GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves,
  * the others for 256, 257, ... in byte order. */
 
-static uint16_t b2c[256];
 static int16_t c2b[324];
 static int alpha_ready;
 
 static void
 alpha_init(void)
 {
-	int b, n = 0;
+	int b;
 
-	for (b = 0; b < 256; b++) {
-		int keep = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-		b2c[b] = (uint16_t)(keep ? b : 256 + n++);
-	}
 	for (b = 0; b < 324; b++)
 		c2b[b] = -1;
 	for (b = 0; b < 256; b++)
-		c2b[b2c[b]] = (int16_t)b;
+		c2b[tk_byte_cp(b)] = (int16_t)b;
 	__atomic_store_n(&alpha_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -107,14 +101,6 @@ tk_cp_to_byte(int32_t cp)
 	if (cp < 0 || cp >= 324)
 		return -1;
 	return c2b[cp];
-}
-
-int
-tk_byte_cp(int b)
-{
-	if (!__atomic_load_n(&alpha_ready, __ATOMIC_ACQUIRE))
-		alpha_init();
-	return b2c[b & 0xff];
 }
 
 int

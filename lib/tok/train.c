@@ -95,7 +95,13 @@ te_train_preset_parse(const char *s)
 static int
 gpt2_class(int32_t c)
 {
-	return tk_is_letter(c) ? 1 : tk_is_number(c) ? 2 : !tk_is_space(c) ? 3 : 0;
+	uint8_t u;
+
+	if (c >= 0 && c < 0x80)		/* the same classes, without the table */
+		return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ? 1 : (c >= '0' && c <= '9') ? 2 :
+		       (c == ' ' || (c >= 0x09 && c <= 0x0d)) ? 0 : 3;
+	u = tk_uclass(c);		/* one look-up for the three tests */
+	return u & TK_U_L ? 1 : u & TK_U_N ? 2 : !(u & TK_U_WS) ? 3 : 0;
 }
 
 /* ------------------------------------------------------------ trainer */
