@@ -41,7 +41,7 @@ check_case() {
 	shift 2
 	gen ids "$dir/reference.jsonl" "$c" >"$BATS_TEST_TMPDIR/ids"
 	emb-token "$@" -m "$dir" "$BATS_TEST_TMPDIR/ids" >"$BATS_TEST_TMPDIR/tok"
-	run -0 gen compare "$dir/reference.jsonl" "$c" last_hidden_state <"$BATS_TEST_TMPDIR/tok"
+	run -0 gen compare "$dir/reference.jsonl" "$c" last_hidden_state ${TOL:+"$TOL"} <"$BATS_TEST_TMPDIR/tok"
 	echo "$c tokens: $output"
 	emb-pool -m "$dir" "$BATS_TEST_TMPDIR/tok" >"$BATS_TEST_TMPDIR/sent"
 	run -0 gen compare "$dir/reference.jsonl" "$c" sentence_embedding <"$BATS_TEST_TMPDIR/sent"
@@ -71,4 +71,42 @@ check_case() {
 	ids="0$(printf ' 2092%.0s' $(seq 511)) 2"
 	run -1 --separate-stderr emb-token -m "$BATS_FILE_TMPDIR/xlmr" <<<"$ids"
 	[[ $stderr == *"513 tokens, more than the 512"* ]]
+}
+
+@test "emb-token | emb-pool: Qwen3 decoder (causal, grouped K/V, RoPE, lasttoken) matches the reference" {
+	need_gen
+	MAXTOK=600 model qwen3 qwen3
+	# the tokenizer closes each input with <|endoftext|>, the token pooled
+	[ "$(gen ids "$BATS_FILE_TMPDIR/qwen3/reference.jsonl" doc_3 | wc -w)" -eq 600 ]
+	[ "$(gen ids "$BATS_FILE_TMPDIR/qwen3/reference.jsonl" doc_1 | awk '{print $NF}')" -eq 151643 ]
+	for c in doc_1 doc_2 doc_3 batch_padded; do
+		check_case qwen3 "$c" -t 2
+	done
+	# left padding moves the rotary angles of the short documents by the
+	# pads: the same numbers within the rounding of those angles
+	TOL=5e-5 check_case qwen3 batch_left_padded
+}
+
+@test "emb-token: Qwen3 F16 weights and BF16 weights under model. names" {
+	need_gen
+	MAXTOK=600 model qwen3-f16 qwen3 --dtype f16
+	MAXTOK=600 model qwen3-bf16 qwen3 --dtype bf16 --prefix model.
+	check_case qwen3-f16 batch_padded
+	check_case qwen3-bf16 batch_padded -t 2
+}
+
+@test "emb-token: Qwen3 settings this forward pass does not have are refused by name" {
+	need_gen
+	MAXTOK=600 model qwen3 qwen3
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$BATS_FILE_TMPDIR/qwen3" "$m"
+	sed -i 's/"attention_bias": false/"attention_bias": true/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"config.json: unsupported: attention_bias true"* ]]
+	sed -i 's/"attention_bias": true/"attention_bias": false/; s/"num_key_value_heads": 2/"num_key_value_heads": 3/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"num_attention_heads 4 is not a multiple of num_key_value_heads 3"* ]]
+	sed -i 's/"num_key_value_heads": 3/"num_key_value_heads": 2/; s/"num_hidden_layers": 2/"num_hidden_layers": 1/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"num_hidden_layers is 1 but the weights have more layers"* ]]
 }
