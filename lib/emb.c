@@ -661,6 +661,129 @@ load_encoder(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	return finish_encoder(&L);
 }
 
+/* ------------------------------------------------------------ decoders */
+
+/* A number config key (a float such as rms_norm_eps or rope_theta) in
+ * (0, hi]; *out keeps def when absent. */
+static int
+cfg_pos(const cJSON *cfg, const char *path, const char *key, double hi, double *out,
+        te_diag *d)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(cfg, key);
+
+	if (!v || cJSON_IsNull(v))
+		return 0;
+	if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || v->valuedouble > hi)
+		return te_diag_set(d, path, 0, "\"%s\" must be a positive number", key);
+	*out = v->valuedouble;
+	return 0;
+}
+
+/* Qwen3's config.json: the shape, grouped K/V heads, an explicit head_dim,
+ * and what this forward pass does not do, refused by name. */
+static int
+config_qwen3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, kv = -1, hd = -1,
+	          maxpos = 32768, eos = -1;
+	const char *act = cfg_str(cfg, "hidden_act");
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+
+	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_hidden_layers", 1, 1 << 10, 1, &layers, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "intermediate_size", 1, 1 << 18, 1, &ffn, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "vocab_size", 1, 1 << 26, 1, &vocab, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_key_value_heads", 1, 1 << 10, 0, &kv, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "head_dim", 2, 1 << 12, 0, &hd, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_position_embeddings", 1, 1 << 24, 0, &maxpos, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "eos_token_id", 0, 1 << 26, 0, &eos, d) < 0)
+		return -1;
+	m->eps = 1e-6;
+	m->rope_theta = 10000;
+	if (cfg_pos(cfg, cfgpath, "rms_norm_eps", 1, &m->eps, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "rope_theta", 1e12, &m->rope_theta, d) < 0)
+		return -1;
+	if (kv < 0)
+		kv = heads;
+	if (hd < 0)
+		hd = hidden / heads;
+	if (heads % kv)
+		return te_diag_set(d, cfgpath, 0, "num_attention_heads %lld is not a multiple "
+		                   "of num_key_value_heads %lld", heads, kv);
+	if (hd % 2)
+		return te_diag_set(d, cfgpath, 0, "head_dim %lld is odd (RoPE rotates pairs)",
+		                   hd);
+	if (act && strcmp(act, "silu") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported hidden_act '%s' (silu "
+		                   "supported)", act);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "attention_bias")))
+		return te_diag_set(d, cfgpath, 0, "unsupported: attention_bias true");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "use_sliding_window")))
+		return te_diag_set(d, cfgpath, 0, "unsupported: use_sliding_window true");
+	if (rs && !cJSON_IsNull(rs))
+		return te_diag_set(d, cfgpath, 0, "unsupported: rope_scaling");
+	m->hidden = (size_t)hidden;
+	m->heads = (size_t)heads;
+	m->kv_heads = (size_t)kv;
+	m->head_dim = (size_t)hd;
+	m->layers = (size_t)layers;
+	m->ffn = (size_t)ffn;
+	m->vocab = (size_t)vocab;
+	m->max_tokens = (size_t)maxpos;
+	m->sep_id = (int32_t)eos;   /* the closing token, kept last when cutting */
+	return 0;
+}
+
+/* Qwen3 tensors, as Qwen3Model saves them (or under "model." as the
+ * causal-LM checkpoints do). */
+static int
+load_qwen3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+	size_t H, F, QD, KD;
+	char name[256];
+
+	if (config_qwen3(m, cfg, cfgpath, d) < 0)
+		return -1;
+	H = m->hidden;
+	F = m->ffn;
+	QD = m->heads * m->head_dim;
+	KD = m->kv_heads * m->head_dim;
+	if (emb_st_find(m->st, "model.embed_tokens.weight"))
+		L.prefix = "model.";
+	m->word = W(&L, "embed_tokens.weight", m->vocab, H);
+	m->norm_g = W(&L, "norm.weight", H, 0);
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers && !L.err; i++) {
+		emb_layer *l = &m->layer[i];
+
+#define T(suffix, a, b) (snprintf(name, sizeof name, "layers.%zu.%s", i, suffix), \
+	W(&L, name, a, b))
+		l->ln1_g = T("input_layernorm.weight", H, 0);
+		l->ln2_g = T("post_attention_layernorm.weight", H, 0);
+		l->wq = T("self_attn.q_proj.weight", QD, H);
+		l->wk = T("self_attn.k_proj.weight", KD, H);
+		l->wv = T("self_attn.v_proj.weight", KD, H);
+		l->wo = T("self_attn.o_proj.weight", H, QD);
+		l->qn = T("self_attn.q_norm.weight", m->head_dim, 0);
+		l->kn = T("self_attn.k_norm.weight", m->head_dim, 0);
+		l->wi = T("mlp.gate_proj.weight", F, H);
+		l->wu = T("mlp.up_proj.weight", F, H);
+		l->wo2 = T("mlp.down_proj.weight", H, F);
+#undef T
+	}
+	if (L.err)
+		return -1;
+	snprintf(name, sizeof name, "%slayers.%zu.mlp.down_proj.weight", L.prefix, m->layers);
+	if (emb_st_find(m->st, name))
+		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
+		                   "have more layers", m->layers);
+	return 0;
+}
+
 static int
 is_dir(const char *p)
 {
@@ -774,16 +897,21 @@ load_model(const char *path, int flags, te_diag *d)
 		} else if (strcmp(mt, "deberta-v2") == 0) {
 			m->arch = EMB_DEBERTA;
 			m->arch_name = "deberta-v2";
+		} else if (strcmp(mt, "qwen3") == 0) {
+			m->arch = EMB_QWEN3;
+			m->arch_name = "qwen3";
 		} else {
-			te_diag_set(d, cfgpath, 0, "unsupported architecture '%.100s' (model_type); "
-			            "contextual embeddings support bert, roberta, xlm-roberta, "
-			            "mpnet and deberta-v2; --static gives the input embeddings of "
-			            "any model", mt);
+			te_diag_set(d, cfgpath, 0, "model_type '%.100s' is not one of bert, "
+			            "roberta, xlm-roberta, mpnet, deberta-v2, qwen3 (--static gives "
+			            "the input embeddings of any model)", mt);
 			goto fail;
 		}
-		if (load_encoder(m, cfg, cfgpath, d) < 0)
+		if (m->arch == EMB_QWEN3) {
+			if (load_qwen3(m, cfg, cfgpath, d) < 0)
+				goto fail;
+		} else if (load_encoder(m, cfg, cfgpath, d) < 0) {
 			goto fail;
-		{
+		} else {
 			static const char *const sep[] = {"[SEP]", "</s>", NULL};
 			long long v = -1;
 			te_tok *t = model_tok(dir);
@@ -939,17 +1067,27 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", total);
 	}
 	for (size_t i = 0; i < n; i++) {
-		/* DeBERTa: LN(word) only, as it has no positions or types */
-		embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
-		          x + off[i] * H);
+		/* DeBERTa: LN(word) only, as it has no positions or types; the
+		 * decoder: the rows alone, its positions are rotary */
+		if (m->arch == EMB_QWEN3)
+			for (size_t t = 0; t < len[i]; t++)
+				memcpy(x + (off[i] + t) * H, m->word + (size_t)ids[i][t] * H,
+				       H * sizeof *x);
+		else
+			embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
+			          x + off[i] * H);
 	}
+	if (m->arch == EMB_QWEN3) {
+		rc = emb_decode_cpu(m, x, n, off, d);
+	} else {
 #ifdef TE_CUDA
-	rc = emb_encode_cuda(m, x, n, off, d);
-	if (rc == 1)
-		rc = emb_encode_cpu(m, x, n, off, d);
+		rc = emb_encode_cuda(m, x, n, off, d);
+		if (rc == 1)
+			rc = emb_encode_cpu(m, x, n, off, d);
 #else
-	rc = emb_encode_cpu(m, x, n, off, d);
+		rc = emb_encode_cpu(m, x, n, off, d);
 #endif
+	}
 	if (rc == 0 && !inplace)
 		for (size_t i = 0; i < n; i++)
 			memcpy(out[i], x + off[i] * H, len[i] * H * sizeof(float));

@@ -57,7 +57,7 @@ E=$T/emb
 
 @test "emb-token: unsupported architecture and broken config are named" {
 	run -1 --separate-stderr emb-token -m "$E/bad-arch" <<<"2 3"
-	[[ $stderr == *"bad-arch/config.json: unsupported architecture 'gpt2'"* ]]
+	[[ $stderr == *"bad-arch/config.json: model_type 'gpt2' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, qwen3"* ]]
 	run -1 --separate-stderr emb-token -m "$E/bad-config" <<<"2 3"
 	[[ $stderr == *"bad-config/config.json: missing \"hidden_size\""* ]]
 	run -1 --separate-stderr emb-token -m "$E/bad-config-json" <<<"2 3"

@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# emb-token | emb-pool on random-weight checkpoints of the newer embedding
+# architectures, written at test time by t/gen-emb-arch.py in the Hugging Face
+# layout with a real tokenizer, against its independent NumPy forward pass.
+
+load helper
+
+GEN=$BATS_TEST_DIRNAME/gen-emb-arch.py
+
+# Skip unless Debian's python3 has NumPy and the tokenizers are there.
+need_gen() {
+	/usr/bin/python3 -c 'import numpy' 2>/dev/null ||
+		skip "needs NumPy for /usr/bin/python3 (python3-numpy)"
+	need_data tokenizers/all-mpnet-base-v2/tokenizer.json tokenizers/qwen3/tokenizer.json
+}
+
+gen() {
+	/usr/bin/python3 "$GEN" "$@"
+}
+
+# Write model $1 of architecture $2 (more options after) in the file's scratch
+# directory, with the reference of documents from $TOKEMB_DATA tokenized by
+# tok-encode: two sentences, a 512-token story and ids typed by hand.
+model() {
+	local dir=$BATS_FILE_TMPDIR/$1 arch=$2
+	shift 2
+	[ -e "$dir/reference.jsonl" ] && return 0
+	gen write "$arch" "$dir" "$@"
+	{
+		printf '%s\n' 'Hello, world!' 'The quick brown fox jumps over the lazy dog.'
+		head -c 4000 "$D/corpora/lee_background.cor" | tr '\n' ' '
+		echo
+	} | tok-encode --max-tokens "${MAXTOK:-512}" -m "$dir" >"$dir/ids"
+	[ -z "${EXTRA:-}" ] || echo "$EXTRA" >>"$dir/ids"
+	gen ref "$dir" "$dir/ids" >"$dir/reference.jsonl"
+}
+
+# emb-token then emb-pool on case $2 of model $1 against the reference
+check_case() {
+	local dir=$BATS_FILE_TMPDIR/$1 c=$2
+	shift 2
+	gen ids "$dir/reference.jsonl" "$c" >"$BATS_TEST_TMPDIR/ids"
+	emb-token "$@" -m "$dir" "$BATS_TEST_TMPDIR/ids" >"$BATS_TEST_TMPDIR/tok"
+	run -0 gen compare "$dir/reference.jsonl" "$c" last_hidden_state ${TOL:+"$TOL"} <"$BATS_TEST_TMPDIR/tok"
+	echo "$c tokens: $output"
+	emb-pool -m "$dir" "$BATS_TEST_TMPDIR/tok" >"$BATS_TEST_TMPDIR/sent"
+	run -0 gen compare "$dir/reference.jsonl" "$c" sentence_embedding <"$BATS_TEST_TMPDIR/sent"
+	echo "$c sentences: $output"
+}
+
+@test "emb-token: XLM-RoBERTa positions from padding_idx + 1 (512 tokens, rows up to 513)" {
+	need_gen
+	EXTRA="0 2462 1 5 1 2092 2" model xlmr xlm-roberta
+	[ "$(gen ids "$BATS_FILE_TMPDIR/xlmr/reference.jsonl" doc_3 | wc -w)" -eq 512 ]
+	for c in doc_1 doc_2 doc_3 doc_4 batch_padded; do
+		check_case xlmr "$c"
+	done
+}
+
+@test "emb-token: XLM-RoBERTa F16 and BF16 weights, two threads" {
+	need_gen
+	model xlmr-f16 xlm-roberta --dtype f16
+	model xlmr-bf16 xlm-roberta --dtype bf16 --prefix roberta.
+	check_case xlmr-f16 batch_padded -t 2
+	check_case xlmr-bf16 batch_padded
+}
+
+@test "emb-token: XLM-RoBERTa, 513 tokens are more than the 514 position rows allow" {
+	need_gen
+	model xlmr xlm-roberta
+	ids="0$(printf ' 2092%.0s' $(seq 511)) 2"
+	run -1 --separate-stderr emb-token -m "$BATS_FILE_TMPDIR/xlmr" <<<"$ids"
+	[[ $stderr == *"513 tokens, more than the 512"* ]]
+}
+
+@test "emb-token | emb-pool: Qwen3 decoder (causal, grouped K/V, RoPE, lasttoken) matches the reference" {
+	need_gen
+	MAXTOK=600 model qwen3 qwen3
+	# the tokenizer closes each input with <|endoftext|>, the token pooled
+	[ "$(gen ids "$BATS_FILE_TMPDIR/qwen3/reference.jsonl" doc_3 | wc -w)" -eq 600 ]
+	[ "$(gen ids "$BATS_FILE_TMPDIR/qwen3/reference.jsonl" doc_1 | awk '{print $NF}')" -eq 151643 ]
+	for c in doc_1 doc_2 doc_3 batch_padded; do
+		check_case qwen3 "$c" -t 2
+	done
+	# left padding moves the rotary angles of the short documents by the
+	# pads: the same numbers within the rounding of those angles
+	TOL=5e-5 check_case qwen3 batch_left_padded
+}
+
+@test "emb-token: Qwen3 F16 weights and BF16 weights under model. names" {
+	need_gen
+	MAXTOK=600 model qwen3-f16 qwen3 --dtype f16
+	MAXTOK=600 model qwen3-bf16 qwen3 --dtype bf16 --prefix model.
+	check_case qwen3-f16 batch_padded
+	check_case qwen3-bf16 batch_padded -t 2
+}
+
+@test "emb-token: Qwen3 settings this forward pass does not have are refused by name" {
+	need_gen
+	MAXTOK=600 model qwen3 qwen3
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$BATS_FILE_TMPDIR/qwen3" "$m"
+	sed -i 's/"attention_bias": false/"attention_bias": true/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"config.json: unsupported: attention_bias true"* ]]
+	sed -i 's/"attention_bias": true/"attention_bias": false/; s/"num_key_value_heads": 2/"num_key_value_heads": 3/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"num_attention_heads 4 is not a multiple of num_key_value_heads 3"* ]]
+	sed -i 's/"num_key_value_heads": 3/"num_key_value_heads": 2/; s/"num_hidden_layers": 2/"num_hidden_layers": 1/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
+	[[ $stderr == *"num_hidden_layers is 1 but the weights have more layers"* ]]
+}

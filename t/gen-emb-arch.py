@@ -1,0 +1,447 @@
+#!/usr/bin/python3
+"""Random-weight checkpoints in the Hugging Face layout, and their reference
+outputs from an independent NumPy forward pass.
+
+    gen-emb-arch.py write ARCH DIR [--dtype f32|f16|bf16] [--prefix P]
+    gen-emb-arch.py ref DIR IDS >DIR/reference.jsonl
+    gen-emb-arch.py ids REF CASE
+    gen-emb-arch.py compare REF CASE FIELD [TOLERANCE] <OUTPUT
+
+ARCH is xlm-roberta or qwen3.  `write` makes DIR: config.json with the real
+keys, model.safetensors under the names the real checkpoints use, a real
+tokenizer from $TOKEMB_DATA/tokenizers and the sentence-transformers files.
+`ref` reads IDS (one document per line, ids separated by blanks) and writes
+one case per document (doc_N) and one padded batch of all of them
+(batch_padded, right-padded; the decoder also batch_left_padded, as
+Qwen3-Embedding pads, where transformers' positions 0..T-1 start the
+rotary angles of a short document late: equal to the unpadded numbers only
+within the rounding of those angles, about 1e-5),
+in the format of $TOKEMB_DATA/models/README.md.  `ids` prints a case's real
+tokens, one document a line; `compare` reads emb-token's (FIELD
+last_hidden_state) or emb-pool's (sentence_embedding) text output and exits
+1 unless every number is within 1e-5 (or TOLERANCE) of the case and every sentence vector
+has cosine >= 0.99999 with it (padded positions are not compared).
+
+The forward passes are written from transformers' modeling_xlm_roberta.py
+(create_position_ids_from_input_ids, post-norm BERT layers) and
+modeling_qwen3.py (Qwen3RMSNorm, rotate_half RoPE, grouped K/V heads,
+q_norm/k_norm per head, SwiGLU MLP, causal mask), eager attention, float32,
+with masked scores at the float32 minimum as transformers sets them.
+Only NumPy is needed.
+"""
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+
+import numpy as np
+
+F32 = np.float32
+DATA = os.environ.get("TOKEMB_DATA", os.path.join(os.path.dirname(__file__), "../../shared/data"))
+
+CONFIGS = {
+    "xlm-roberta": {
+        "architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta",
+        "attention_probs_dropout_prob": 0.1, "bos_token_id": 0, "eos_token_id": 2,
+        "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "hidden_size": 32,
+        "initializer_range": 0.02, "intermediate_size": 64, "layer_norm_eps": 1e-05,
+        "max_position_embeddings": 514, "num_attention_heads": 4, "num_hidden_layers": 2,
+        "pad_token_id": 1, "position_embedding_type": "absolute", "type_vocab_size": 1,
+        "use_cache": True, "vocab_size": 30527, "torch_dtype": "float32",
+    },
+    "qwen3": {
+        "architectures": ["Qwen3Model"], "model_type": "qwen3", "attention_bias": False,
+        "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151643,
+        "head_dim": 16, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02,
+        "intermediate_size": 64, "max_position_embeddings": 32768, "max_window_layers": 28,
+        "num_attention_heads": 4, "num_hidden_layers": 2, "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-06, "rope_scaling": None, "rope_theta": 1000000,
+        "sliding_window": None, "tie_word_embeddings": True, "use_cache": True,
+        "use_sliding_window": False, "vocab_size": 151936, "torch_dtype": "float32",
+    },
+}
+
+
+# ------------------------------------------------------------ safetensors
+
+def bf16_round(a):
+    """float32 -> the bf16 bit patterns (round to nearest even)."""
+    u = a.astype(F32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    return u.astype(np.uint16)
+
+
+def stored(a, dtype):
+    """The array as the file holds it, and its float32 value."""
+    if dtype == "f16":
+        h = a.astype(np.float16)
+        return h, h.astype(F32)
+    if dtype == "bf16":
+        b = bf16_round(a)
+        return b, (b.astype(np.uint32) << 16).view(F32)
+    return a.astype(F32), a.astype(F32)
+
+
+def save_safetensors(path, tensors, dtype):
+    code = {"f32": "F32", "f16": "F16", "bf16": "BF16"}[dtype]
+    header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        b = tensors[name].tobytes()
+        header[name] = {"dtype": code, "shape": list(tensors[name].shape),
+                        "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+        for b in blobs:
+            f.write(b)
+
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        raw = data[t["data_offsets"][0]:t["data_offsets"][1]]
+        if t["dtype"] == "F32":
+            a = np.frombuffer(raw, F32)
+        elif t["dtype"] == "F16":
+            a = np.frombuffer(raw, np.float16).astype(F32)
+        elif t["dtype"] == "BF16":
+            a = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(F32)
+        else:
+            continue
+        out[name] = a.reshape(t["shape"])
+    return out
+
+
+# ----------------------------------------------------------------- write
+
+def weights(arch, cfg, rng):
+    H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    V = cfg["vocab_size"]
+
+    def r(*shape, s=0.02):
+        return (rng.standard_normal(shape) * s).astype(F32)
+
+    def ln():
+        return (1 + r(H, s=0.1)), r(H, s=0.1)
+
+    w = {}
+    if arch == "xlm-roberta":
+        w["embeddings.word_embeddings.weight"] = r(V, H, s=0.5)
+        w["embeddings.position_embeddings.weight"] = r(cfg["max_position_embeddings"], H, s=0.5)
+        w["embeddings.token_type_embeddings.weight"] = r(cfg["type_vocab_size"], H, s=0.5)
+        w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"] = ln()
+        for i in range(L):
+            p = f"encoder.layer.{i}."
+            for n in ("query", "key", "value"):
+                w[p + f"attention.self.{n}.weight"] = r(H, H, s=0.3)
+                w[p + f"attention.self.{n}.bias"] = r(H, s=0.1)
+            w[p + "attention.output.dense.weight"] = r(H, H, s=0.2)
+            w[p + "attention.output.dense.bias"] = r(H, s=0.1)
+            w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"] = ln()
+            w[p + "intermediate.dense.weight"] = r(F, H, s=0.2)
+            w[p + "intermediate.dense.bias"] = r(F, s=0.1)
+            w[p + "output.dense.weight"] = r(H, F, s=0.2)
+            w[p + "output.dense.bias"] = r(H, s=0.1)
+            w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"] = ln()
+        w["pooler.dense.weight"], w["pooler.dense.bias"] = r(H, H), r(H)
+    else:
+        nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+        w["embed_tokens.weight"] = r(V, H, s=1.0)
+        w["norm.weight"] = 1 + r(H, s=0.1)
+        for i in range(L):
+            p = f"layers.{i}."
+            w[p + "input_layernorm.weight"] = 1 + r(H, s=0.1)
+            w[p + "post_attention_layernorm.weight"] = 1 + r(H, s=0.1)
+            w[p + "self_attn.q_proj.weight"] = r(nh * hd, H, s=0.3)
+            w[p + "self_attn.k_proj.weight"] = r(nkv * hd, H, s=0.3)
+            w[p + "self_attn.v_proj.weight"] = r(nkv * hd, H, s=0.3)
+            w[p + "self_attn.o_proj.weight"] = r(H, nh * hd, s=0.2)
+            w[p + "self_attn.q_norm.weight"] = 1 + r(hd, s=0.1)
+            w[p + "self_attn.k_norm.weight"] = 1 + r(hd, s=0.1)
+            w[p + "mlp.gate_proj.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.up_proj.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.down_proj.weight"] = r(H, F, s=0.2)
+    return w
+
+
+def write_tokenizer(arch, out):
+    if arch == "xlm-roberta":
+        # RobertaProcessing <s> A </s>, <pad> = 1: the all-mpnet-base-v2 file
+        tok = json.load(open(os.path.join(DATA, "tokenizers/all-mpnet-base-v2/tokenizer.json")))
+        tok["truncation"] = None
+        tok["padding"] = None
+    else:
+        # Qwen3-Embedding ends every input with <|endoftext|>, the token pooled
+        tok = json.load(open(os.path.join(DATA, "tokenizers/qwen3/tokenizer.json")))
+        eos = "<|endoftext|>"
+        tok["post_processor"] = {
+            "type": "Sequence", "processors": [
+                tok["post_processor"],
+                {"type": "TemplateProcessing",
+                 "single": [{"Sequence": {"id": "A", "type_id": 0}},
+                            {"SpecialToken": {"id": eos, "type_id": 0}}],
+                 "pair": [{"Sequence": {"id": "A", "type_id": 0}},
+                          {"SpecialToken": {"id": eos, "type_id": 0}},
+                          {"Sequence": {"id": "B", "type_id": 1}},
+                          {"SpecialToken": {"id": eos, "type_id": 1}}],
+                 "special_tokens": {eos: {"id": eos, "ids": [151643], "tokens": [eos]}}}]}
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tok, f, ensure_ascii=False)
+
+
+def write(arch, out, dtype="f32", prefix=""):
+    cfg = dict(CONFIGS[arch])
+    cfg["torch_dtype"] = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype]
+    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
+    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
+    rng = np.random.default_rng(19 if arch == "qwen3" else 20)
+    w = weights(arch, cfg, rng)
+    save_safetensors(os.path.join(out, "model.safetensors"),
+                     {prefix + k: stored(v, dtype)[0] for k, v in w.items()}, dtype)
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+    last = arch == "qwen3"
+    pool = {"word_embedding_dimension": cfg["hidden_size"], "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": not last, "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": last,
+            "include_prompt": True}
+    with open(os.path.join(out, "1_Pooling/config.json"), "w") as f:
+        json.dump(pool, f, indent=2)
+    mods = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    with open(os.path.join(out, "modules.json"), "w") as f:
+        json.dump(mods, f, indent=2)
+    with open(os.path.join(out, "sentence_bert_config.json"), "w") as f:
+        json.dump({"max_seq_length": 512 if not last else 8192, "do_lower_case": False}, f)
+    st = {"prompts": {"query": "Instruct: Given a web search query, retrieve relevant passages "
+                               "that answer the query\nQuery:", "document": ""},
+          "default_prompt_name": None, "similarity_fn_name": "cosine"} if last else {}
+    with open(os.path.join(out, "config_sentence_transformers.json"), "w") as f:
+        json.dump(st, f, indent=2)
+    write_tokenizer(arch, out)
+
+
+# ------------------------------------------------------------- reference
+
+def layer_norm(x, g, b, eps):
+    mu = x.mean(-1, keepdims=True, dtype=F32)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True, dtype=F32)
+    return ((x - mu) / np.sqrt(var + F32(eps)) * g + b).astype(F32)
+
+
+def gelu(x):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return (0.5 * x * (1.0 + erf(x.astype(np.float64) / math.sqrt(2.0)))).astype(F32)
+
+
+def softmax(s):
+    s = s - s.max(-1, keepdims=True)
+    e = np.exp(s)
+    return (e / e.sum(-1, keepdims=True)).astype(F32)
+
+
+def attend(q, k, v, bias, scale):
+    """q (B, nh, T, d), k, v (B, nh, T, d), bias (B, 1, T, T) additive."""
+    s = np.matmul(q, k.transpose(0, 1, 3, 2)) * F32(scale) + bias
+    return np.matmul(softmax(s.astype(F32)), v)
+
+
+def roberta(w, cfg, ids, mask):
+    """XLMRobertaModel: last_hidden_state (B, T, H)."""
+    H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    d, eps, pad = H // nh, cfg["layer_norm_eps"], cfg["pad_token_id"]
+    B, T = ids.shape
+    # create_position_ids_from_input_ids: cumsum of the non-pad mask, + pad
+    real = (ids != pad).astype(np.int64)
+    pos = np.cumsum(real, axis=1) * real + pad
+    x = w["embeddings.word_embeddings.weight"][ids] + \
+        w["embeddings.token_type_embeddings.weight"][np.zeros_like(ids)] + \
+        w["embeddings.position_embeddings.weight"][pos]
+    x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    bias = np.where(mask[:, None, None, :] > 0, F32(0), np.finfo(F32).min).astype(F32)
+
+    def lin(t, n):
+        return (t @ w[n + ".weight"].T + w[n + ".bias"]).astype(F32)
+
+    def heads(t):
+        return t.reshape(B, T, nh, d).transpose(0, 2, 1, 3)
+
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        q, k, v = (heads(lin(x, p + "attention.self." + n)) for n in ("query", "key", "value"))
+        c = attend(q, k, v, bias, 1 / math.sqrt(d)).transpose(0, 2, 1, 3).reshape(B, T, H)
+        x = layer_norm(lin(c, p + "attention.output.dense") + x,
+                       w[p + "attention.output.LayerNorm.weight"],
+                       w[p + "attention.output.LayerNorm.bias"], eps)
+        f = gelu(lin(x, p + "intermediate.dense"))
+        x = layer_norm(lin(f, p + "output.dense") + x, w[p + "output.LayerNorm.weight"],
+                       w[p + "output.LayerNorm.bias"], eps)
+    return x
+
+
+def rms_norm(x, g, eps):
+    var = (x * x).mean(-1, keepdims=True, dtype=F32)
+    return (g * (x / np.sqrt(var + F32(eps)))).astype(F32)
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return np.concatenate([-x[..., h:], x[..., :h]], axis=-1)
+
+
+def qwen3(w, cfg, ids, mask):
+    """Qwen3Model: last_hidden_state (B, T, H); positions 0..T-1 as
+    cache_position gives them, causal and padding mask."""
+    H, nh, nkv, hd = (cfg["hidden_size"], cfg["num_attention_heads"],
+                      cfg["num_key_value_heads"], cfg["head_dim"])
+    eps = cfg["rms_norm_eps"]
+    B, T = ids.shape
+    inv = (F32(1) / (F32(cfg["rope_theta"]) **
+                     (np.arange(0, hd, 2).astype(F32) / F32(hd)))).astype(F32)
+    freqs = np.arange(T).astype(F32)[:, None] * inv[None, :]
+    emb = np.concatenate([freqs, freqs], axis=-1)
+    cos, sin = np.cos(emb).astype(F32), np.sin(emb).astype(F32)
+    allowed = np.tril(np.ones((T, T), bool))[None] & (mask[:, None, :] > 0)
+    bias = np.where(allowed, F32(0), np.finfo(F32).min).astype(F32)[:, None]
+    x = w["embed_tokens.weight"][ids]
+
+    def rope(t):
+        return (t * cos + rotate_half(t) * sin).astype(F32)
+
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"layers.{i}."
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+        q = (h @ w[p + "self_attn.q_proj.weight"].T).reshape(B, T, nh, hd)
+        k = (h @ w[p + "self_attn.k_proj.weight"].T).reshape(B, T, nkv, hd)
+        v = (h @ w[p + "self_attn.v_proj.weight"].T).reshape(B, T, nkv, hd)
+        q = rope(rms_norm(q, w[p + "self_attn.q_norm.weight"], eps).transpose(0, 2, 1, 3))
+        k = rope(rms_norm(k, w[p + "self_attn.k_norm.weight"], eps).transpose(0, 2, 1, 3))
+        v = v.transpose(0, 2, 1, 3)
+        k, v = np.repeat(k, nh // nkv, axis=1), np.repeat(v, nh // nkv, axis=1)
+        c = attend(q, k, v, bias, hd ** -0.5).transpose(0, 2, 1, 3).reshape(B, T, nh * hd)
+        x = (x + c @ w[p + "self_attn.o_proj.weight"].T).astype(F32)
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        g = h @ w[p + "mlp.gate_proj.weight"].T
+        u = h @ w[p + "mlp.up_proj.weight"].T
+        g = (g / (1 + np.exp(-g.astype(np.float64)))).astype(F32)
+        x = (x + (g * u) @ w[p + "mlp.down_proj.weight"].T).astype(F32)
+    return rms_norm(x, w["norm.weight"], eps)
+
+
+def sentence(h, mask, last):
+    """sentence-transformers Pooling (mean or lasttoken) then Normalize."""
+    if last:
+        # the last position whose mask is 1 (left or right padding)
+        idx = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
+        e = h[np.arange(h.shape[0]), idx]
+    else:
+        m = mask[:, :, None].astype(F32)
+        e = (h * m).sum(1) / np.maximum(m.sum(1), F32(1e-9))
+    n = np.maximum(np.sqrt((e * e).sum(-1, keepdims=True)), F32(1e-12))
+    return (e / n).astype(F32)
+
+
+def fl(a):
+    return [fl(x) for x in a] if isinstance(a, np.ndarray) and a.ndim else float(repr(F32(a)))
+
+
+def ref(out, idsfile):
+    cfg = json.load(open(os.path.join(out, "config.json")))
+    w = load_safetensors(os.path.join(out, "model.safetensors"))
+    emb = [k for k in w if k.endswith(("embeddings.word_embeddings.weight", "embed_tokens.weight"))][0]
+    pre = emb[:emb.index("embe")]
+    w = {k[len(pre):]: v for k, v in w.items()}
+    arch = cfg["model_type"]
+    fwd = qwen3 if arch == "qwen3" else roberta
+    last = arch == "qwen3"
+    pad = cfg.get("pad_token_id")
+    pad = 151643 if pad is None else pad
+    docs = [[int(t) for t in l.split()] for l in open(idsfile) if l.strip()]
+    for i, d in enumerate(docs):
+        ids = np.array([d], np.int64)
+        mask = np.ones_like(ids)
+        h = fwd(w, cfg, ids, mask)
+        print(json.dumps({"name": f"doc_{i + 1}", "ids": d, "last_hidden_state": fl(h[0]),
+                          "sentence_embedding": fl(sentence(h, mask, last)[0])}))
+    T = max(len(d) for d in docs)
+    for name, left in (("batch_padded", False), ("batch_left_padded", True)):
+        if left and not last:
+            continue
+        ids = np.full((len(docs), T), pad, np.int64)
+        mask = np.zeros_like(ids)
+        for i, d in enumerate(docs):
+            s = slice(T - len(d), T) if left else slice(0, len(d))
+            ids[i, s], mask[i, s] = d, 1
+        h = fwd(w, cfg, ids, mask)
+        print(json.dumps({"name": name, "ids": ids.tolist(), "attention_mask": mask.tolist(),
+                          "last_hidden_state": fl(h),
+                          "sentence_embedding": fl(sentence(h, mask, last))}))
+
+
+def case(path, name):
+    c = [json.loads(l) for l in open(path) if json.loads(l)["name"] == name][0]
+    batched = isinstance(c["ids"][0], list)
+    ids = c["ids"] if batched else [c["ids"]]
+    mask = c.get("attention_mask") or [[1] * len(x) for x in ids]
+    return c, batched, ids, mask
+
+
+def print_ids(path, name):
+    _, _, ids, mask = case(path, name)
+    for x, m in zip(ids, mask):
+        print(" ".join(str(i) for i, k in zip(x, m) if k))
+
+
+def compare(path, name, field, tol=1e-5):
+    c, batched, _, mask = case(path, name)
+    want = c[field] if batched else [c[field]]
+    text = sys.stdin.read()
+    if field == "last_hidden_state":
+        got = [[[float(v) for v in r.split()] for r in d.split("\n") if r]
+               for d in text.split("\n\n") if d.strip()]
+        want = [[r for r, k in zip(wd, m) if k] for wd, m in zip(want, mask)]
+    else:
+        got = [[float(v) for v in r.split()] for r in text.split("\n") if r]
+    assert len(got) == len(want), (len(got), len(want))
+    worst, cos = 0.0, 1.0
+    for g, e in zip(got, want):
+        g, e = np.array(g, np.float64), np.array(e, np.float64)
+        assert g.shape == e.shape, (g.shape, e.shape)
+        worst = max(worst, float(np.abs(g - e).max()))
+        if field != "last_hidden_state":
+            cos = min(cos, float(g @ e / math.sqrt((g @ g) * (e @ e))))
+    print("max abs diff", worst, "min cosine", cos)
+    return 0 if worst <= tol and cos >= 0.99999 else 1
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "write":
+        opts = dict(zip(argv[3::2], argv[4::2]))
+        write(argv[1], argv[2], opts.get("--dtype", "f32"), opts.get("--prefix", ""))
+    elif len(argv) == 3 and argv[0] == "ref":
+        ref(argv[1], argv[2])
+    elif len(argv) == 3 and argv[0] == "ids":
+        print_ids(argv[1], argv[2])
+    elif len(argv) in (4, 5) and argv[0] == "compare":
+        return compare(argv[1], argv[2], argv[3], float(argv[4]) if len(argv) == 5 else 1e-5)
+    else:
+        sys.stderr.write(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
