@@ -1109,7 +1109,8 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 		goto bad;
 	t->cmap = map;
 	t->cmap_len = fsz;
-	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_derive(t, NULL)) {
+	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_ids_ok(t, NULL) ||
+	    tk_tok_derive(t, NULL)) {
 		te_tok_free(t);	/* unmaps */
 		return NULL;
 	}
