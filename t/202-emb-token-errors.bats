@@ -20,9 +20,8 @@ E=$T/emb
 emb-token: $BATS_TEST_TMPDIR/ids:3: bad token id at column 3: expected a non-negative integer, found 'x'" ]
 	# documents: 3 rows, empty, empty, 2 rows (each ends with an empty line)
 	[ "$(printf '%s\n' "$output" | awk '{ printf "%s", NF ? "r" : "." } END { print "" }')" = "rrr...rr" ]
-	# the last document is what it is alone
-	want=$(emb-token -m "$E/tiny-bert" <<<"4 5")
-	[ "${output: -${#want}}" = "$want" ]
+	# as if the bad lines had been empty
+	[ "$output" = "$(emb-token -m "$E/tiny-bert" <<<$'2 4 3\n\n\n4 5')" ]
 	# a token without a word vector: the same, in a batch with others
 	run -1 --separate-stderr emb-token -m "$E/tiny-bert" --vectors "$E/words.vec" <<<$'4\n4 15\n5'
 	[ "$stderr" = "emb-token: -:2: token id 15 ('!') has no word vector (--unknown-zero makes it zeros)" ]
