@@ -79,7 +79,7 @@ old_or_whole() {
 	echo old >"$out"
 	cp "$out" "$BATS_TEST_TMPDIR/old"
 	caught=0
-	for try in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		if kill_mid_write w2v-train --min-count 1 --vector-size 400 --epochs 1 --threads 1 \
 			-o "$out" "$BATS_TEST_TMPDIR/in"; then
 			caught=$((caught + 1))
@@ -96,21 +96,21 @@ old_or_whole() {
 	out=$BATS_TEST_TMPDIR/tok.json
 	echo old >"$out"
 	cp "$out" "$BATS_TEST_TMPDIR/old"
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		kill_mid_write tok-train --vocab-size 3000 -o "$out" "$BATS_TEST_TMPDIR/in" || true
 		old_or_whole tok-encode -m "$out" </dev/null
 		rm -f "$out".tmp.*
 	done
 	w2v-train --min-count 1 --vector-size 50 --epochs 1 -o "$BATS_TEST_TMPDIR/v.vec" "$BATS_TEST_TMPDIR/in" 2>/dev/null
 	out=$BATS_TEST_TMPDIR/v.vec.hnsw
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		rm -f "$out"
 		kill_mid_write knn --build-index "$BATS_TEST_TMPDIR/v.vec" || true
 		[ ! -e "$out" ] || knn -a -k 1 "$BATS_TEST_TMPDIR/v.vec" <<<"w1" >/dev/null
 		rm -f "$out".tmp.*
 	done
 	need_data tokenizers/gpt2/tokenizer.json
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		rm -rf "$TOKEMB_CACHE_DIR"
 		mkdir -p "$TOKEMB_CACHE_DIR"
 		out=$TOKEMB_CACHE_DIR/tokenizer.json-
