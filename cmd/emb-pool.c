@@ -153,8 +153,13 @@ main(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		while ((rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d)) == 1) {
+		for (;;) {
+			/* the document's first line, for messages about it whole */
+			long first = te_vecstream_lineno(s) + 1;
 			size_t od;
+
+			if ((rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d)) != 1)
+				break;
 
 			if (rows == 0 && dim == 0 && o.dim == 0) {
 				/* the dimension is not known yet: hold the empty document */
@@ -166,7 +171,7 @@ main(int argc, char **argv)
 				if (!d.file[0])
 					snprintf(d.file, sizeof d.file, "%s", name);
 				if (!d.line)
-					d.line = te_vecstream_lineno(s);
+					d.line = first;
 				die_diag(&d);
 			}
 			if (o.dim && od != o.dim) {

@@ -55,6 +55,7 @@ typedef struct state {
 	size_t batch;        /* documents per batch */
 	size_t maxtok;       /* --max-tokens, 0: the model's limit */
 	int truncate;
+	int bad;             /* a record was reported and skipped: exit 1 */
 } state;
 
 static void
@@ -87,14 +88,23 @@ flush_batch(state *st)
 		outp[i] = st->out + total * st->dim;
 		total += st->docs[i].n;
 	}
-	if (te_emb_forward(st->m, st->ndocs, ids, len, NULL, st->auto_types, outp, &d) < 0) {
-		if (d.line > 0 && (size_t)d.line <= st->ndocs) {
-			const doc *bad = &st->docs[d.line - 1];
+	/* a document the model refuses (a token without a word vector) is
+	 * reported and written empty, as tok-decode writes a bad line empty;
+	 * the batch runs again without it */
+	while (te_emb_forward(st->m, st->ndocs, ids, len, NULL, st->auto_types, outp, &d) < 0) {
+		doc *bad;
 
-			snprintf(d.file, sizeof d.file, "%s", bad->file);
-			d.line = bad->line;
-		}
-		die_diag(&d);
+		if (d.line <= 0 || (size_t)d.line > st->ndocs)
+			die_diag(&d);
+		bad = &st->docs[d.line - 1];
+		snprintf(d.file, sizeof d.file, "%s", bad->file);
+		d.line = bad->line;
+		warn_diag(&d);
+		st->bad = 1;
+		if (!len[bad - st->docs])
+			die("%s:%ld: a document the model refuses when empty", bad->file, bad->line);
+		len[bad - st->docs] = bad->n = 0;
+		memset(&d, 0, sizeof d);
 	}
 	for (size_t i = 0; i < st->ndocs; i++) {
 		const float *x = outp[i];
@@ -164,10 +174,14 @@ do_file(state *st, const char *name, te_ids *ids)
 	while ((rc = te_reader_next(r, &line, &len, &d)) == 1) {
 		if (te_ids_parse(line, len, ids, &d) < 0 ||
 		    te_emb_fit(st->m, ids->v, &ids->n, st->maxtok, st->truncate, &d) < 0) {
-			flush_batch(st);
+			/* reported, written as an empty document, the stream goes on
+			 * (tokemb(5), ERRORS) */
 			snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));
 			d.line = te_reader_lineno(r);
-			die_diag(&d);
+			warn_diag(&d);
+			memset(&d, 0, sizeof d);
+			st->bad = 1;
+			ids->n = 0;
 		}
 		add_doc(st, ids, te_reader_name(r), te_reader_lineno(r));
 	}
@@ -270,6 +284,8 @@ main(int argc, char **argv)
 	for (int i = optind; i < argc || i == optind; i++)
 		if (do_file(&st, i < argc ? argv[i] : "-", &ids) < 0)
 			status = 1;
+	if (st.bad)
+		status = 1;
 	te_ids_release(&ids);
 	free(st.docs);
 	free(st.out);

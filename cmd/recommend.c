@@ -387,6 +387,9 @@ run_eval(te_rec *r)
 		die_diag(&d);
 	if (te_rec_eval(r, test, tr, opt.n, opt.context, opt.how, &vm, &pm, &d) < 0)
 		die_diag(&d);
+	/* an evaluation of nothing is no evaluation (tokemb(5), ERRORS) */
+	if (!vm.queries)
+		die("%s: nothing to evaluate: no sequence of two items or more", opt.eval);
 	print_eval(&vm, &pm, tr != NULL, opt.n, opt.context, opt.how);
 	te_reader_close(test);
 	te_reader_close(tr);

@@ -442,6 +442,12 @@ te_pipeline_out_dim(const te_pipeline *p, size_t in_dim, te_diag *d)
 {
 	size_t dim = in_dim;
 
+	/* vectors of another model, or token ids read as vectors */
+	if (p->in_dim && in_dim != p->in_dim) {
+		te_diag_set(d, NULL, 0, "rows of %zu components, the model takes %zu", in_dim,
+		            p->in_dim);
+		return 0;
+	}
 	for (size_t i = 0; i < p->n; i++) {
 		const step *s = &p->s[i];
 

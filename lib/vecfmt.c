@@ -254,7 +254,7 @@ bad:
 
 /* word2vec binary: "rows dim\n", then per row "key " + dim float32 (+ "\n"). */
 static te_vecs *
-load_w2v_bin(const char *path, FILE *fp, te_diag *d)
+load_w2v_bin(const char *path, FILE *fp, uint64_t size, te_diag *d)
 {
 	long long rows, dim;
 	te_vecs *v = NULL;
@@ -275,8 +275,14 @@ load_w2v_bin(const char *path, FILE *fp, te_diag *d)
 		goto oom;
 	v->dim = (size_t)dim;
 	v->fmt = TE_VEC_FORMAT_W2V_BIN;
-	if ((size_t)rows > SIZE_MAX / (size_t)dim / 4)
-		goto oom;
+	/* each row at least a key byte, a space and dim float32s: a header
+	 * the file cannot hold is refused before anything is sized from it */
+	if ((uint64_t)rows > size / (2 + 4 * (uint64_t)dim)) {
+		te_diag_set(d, path, 1, "header says %lld rows of %lld, more than the file's "
+		            "%llu bytes hold", rows, dim, (unsigned long long)size);
+		free(v);
+		return NULL;
+	}
 	v->data = malloc((rows ? (size_t)rows : 1) * (size_t)dim * sizeof(float));
 	koffs = malloc((rows ? (size_t)rows : 1) * sizeof *koffs);
 	if (!v->data || !koffs)
@@ -450,9 +456,12 @@ fail:
 }
 
 /* A word2vec binary file starts with "rows dim\n" and then has raw floats;
- * a text file has only printable text in its first rows. */
+ * a text file has only printable text in its first rows.  Binary is taken
+ * only when the bytes say so and the layout fits the file's size (each row
+ * a key byte, a space and dim float32s); anything else is read as text,
+ * whose loader checks the header against the rows. */
 static int
-sniff_w2v_bin(FILE *fp)
+sniff_w2v_bin(FILE *fp, uint64_t size)
 {
 	unsigned char buf[4096];
 	size_t n = fread(buf, 1, sizeof buf, fp), i = 0, nl = 0;
@@ -460,32 +469,38 @@ sniff_w2v_bin(FILE *fp)
 	int bin = 0;
 
 	rewind(fp);
-	if (n == 0 || sscanf((char *)buf, "%lld %lld", &a, &b) != 2)
+	if (n == 0 || sscanf((char *)buf, "%lld %lld", &a, &b) != 2 || a < 0 || b <= 0 ||
+	    b > (1 << 20))
 		return 0;
 	while (i < n && buf[i] != '\n')
 		i++;
 	nl = i;
+	if ((uint64_t)a > (size - nl) / (2 + 4 * (uint64_t)b))
+		return 0;
 	for (i = nl + 1; i < n; i++)
 		if (buf[i] == 0 || (buf[i] < 0x20 && buf[i] != '\n' && buf[i] != '\t' &&
 		                    buf[i] != '\r')) {
 			bin = 1;
 			break;
 		}
-	/* one row's worth of floats without a control byte is possible; check
-	 * that the second line parses as text of dim numbers otherwise */
+	/* one row's worth of floats without a control byte is possible: then
+	 * the bytes after the first key must be ones no number is written
+	 * with (a count of fields that disagrees with the header is text, and
+	 * an error the text loader names) */
 	if (!bin && b > 0) {
 		size_t ls = nl + 1, le = ls;
-		long cnt = 0;
 
 		while (le < n && buf[le] != '\n')
 			le++;
 		if (le == n && n == sizeof buf)
 			return 0;
+		for (size_t k = ls; k < le && buf[k] != ' '; k++)
+			ls = k + 1;
 		for (size_t k = ls; k < le; k++)
-			if ((k == ls || buf[k - 1] == ' ') && buf[k] != ' ')
-				cnt++;
-		if (le > ls && cnt != b + 1 && cnt != b)
-			bin = 1;
+			if (buf[k] >= 0x7f || !strchr("0123456789+-.eEinfatyINFATY \t\r", buf[k])) {
+				bin = 1;
+				break;
+			}
 	}
 	return bin;
 }
@@ -532,8 +547,10 @@ te_vecs_load(const char *path, te_vec_format fmt, te_diag *d)
 		return NULL;
 	}
 	if (fmt == TE_VEC_FORMAT_AUTO)
-		fmt = sniff_w2v_bin(fp) ? TE_VEC_FORMAT_W2V_BIN : TE_VEC_FORMAT_TEXT;
-	v = fmt == TE_VEC_FORMAT_W2V_BIN ? load_w2v_bin(path, fp, d) : load_text(path, fp, d);
+		fmt = sniff_w2v_bin(fp, (uint64_t)st.st_size) ? TE_VEC_FORMAT_W2V_BIN :
+		      TE_VEC_FORMAT_TEXT;
+	v = fmt == TE_VEC_FORMAT_W2V_BIN ? load_w2v_bin(path, fp, (uint64_t)st.st_size, d) :
+	    load_text(path, fp, d);
 	fclose(fp);
 	if (v && v->rows == 0 && v->dim == 0) {
 		te_diag_set(d, path, 0, "no vectors");

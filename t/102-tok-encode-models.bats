@@ -36,3 +36,30 @@ load helper
 	run -0 timeout 60 tok-encode -c -m "$D/tokenizers/gemma3" "$BATS_TEST_TMPDIR/emoji"
 	[ "$output" -gt 1000 ]
 }
+
+# A WordLevel model whose post-processor names special-token ids $1 and $2.
+post_model() {
+	printf '{"added_tokens":[{"id":0,"content":"[CLS]","special":true}],"pre_tokenizer":{"type":"Whitespace"},'
+	printf '"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},'
+	printf '{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}}],"pair":[],'
+	printf '"special_tokens":{"[CLS]":{"id":"[CLS]","ids":[%s],"tokens":["[CLS]"]},' "$1"
+	printf '"[SEP]":{"id":"[SEP]","ids":[%s],"tokens":["[SEP]"]}}},' "$2"
+	printf '"model":{"type":"WordLevel","unk_token":"u","vocab":{"[CLS]":0,"u":1,"a":2}}}\n'
+}
+
+@test "tok-encode: an id the model file names outside its vocabulary is refused, naming the key" {
+	m=$BATS_TEST_TMPDIR/tokenizer.json
+	post_model 0 1 >"$m"
+	run -0 tok-encode -m "$m" <<<"a"
+	[ "$output" = "0 2 1" ]
+	for ids in "-7 1" "0 5000000" "0 3"; do
+		# shellcheck disable=SC2086 # two ids
+		post_model $ids >"$m"
+		run -1 --separate-stderr tok-encode -m "$m" <<<"a"
+		[ "$output" = "" ]
+		[[ $stderr == "tok-encode: $m: post_processor: special token id "*" is not in the vocabulary (3 ids)" ]]
+	done
+	printf '{"model":{"type":"Unigram","unk_id":99,"vocab":[["<unk>",0],["a",-1]]}}\n' >"$m"
+	run -1 --separate-stderr tok-encode -m "$m" <<<"a"
+	[ "$stderr" = "tok-encode: $m: unk id 99 is not in the vocabulary (2 ids)" ]
+}

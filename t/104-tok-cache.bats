@@ -158,3 +158,60 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	[ "$output" = "$want" ] && [ "$stderr" = "" ]
 	[ -n "$(cached)" ]
 }
+
+@test "tok-cache: a cache writable by group or others is not used but rebuilt, and none is written so" {
+	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
+	(umask 002 && tok-encode -m "$FIX/tokenizer.json" </dev/null)
+	c=$(cached)
+	[ -n "$c" ]
+	[ "$(stat -c %a "$c")" = 644 ]	# umask 002 would have given 664
+	for mode in 664 646; do
+		chmod "$mode" "$c"
+		ino=$(stat -c %i "$c")
+		run -0 --separate-stderr tok-encode -m "$FIX/tokenizer.json" "$FIX/in.txt"
+		[ "$output" = "$want" ] && [ "$stderr" = "" ]
+		[ "$(stat -c %i "$c")" != "$ino" ]	# not used: rebuilt
+		[ "$(stat -c %a "$c")" = 644 ]
+	done
+}
+
+@test "tok-cache: a cache in a folder of another user is neither trusted nor written; TOKEMB_CACHE=beside asks" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a folder to another user"
+	id nobody >/dev/null 2>&1 || skip "needs the user nobody"
+	unset TOKEMB_CACHE_DIR
+	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
+	d=$BATS_TEST_TMPDIR/hub/snapshot
+	mkdir -p "$d"
+	cp "$FIX/tokenizer.json" "$d/"
+	# a cache beside the source, as another user's tool would leave it
+	TOKEMB_CACHE=beside tok-encode -m "$d" </dev/null
+	[ -f "$d/tokenizer.json.tokemb" ]
+	cp "$d/tokenizer.json.tokemb" "$BATS_TEST_TMPDIR/before"
+	chown -R nobody "$d"
+	chmod 777 "$d"	# writable for us, but not ours
+	export HOME=$BATS_TEST_TMPDIR/home XDG_CACHE_HOME=$BATS_TEST_TMPDIR/xdg
+	run -0 --separate-stderr tok-encode -m "$d" "$FIX/in.txt"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	cmp "$d/tokenizer.json.tokemb" "$BATS_TEST_TMPDIR/before"	# not written
+	[ "$(stat -c %U "$d/tokenizer.json.tokemb")" = nobody ]
+	ls "$XDG_CACHE_HOME"/tokemb/tokenizer.json-*.tokemb	# not trusted: rebuilt in ours
+	# none beside the source either when there is none yet
+	rm "$d/tokenizer.json.tokemb" "$XDG_CACHE_HOME"/tokemb/*
+	run -0 tok-encode -m "$d" "$FIX/in.txt"
+	[ ! -e "$d/tokenizer.json.tokemb" ]
+	# unless asked
+	rm "$XDG_CACHE_HOME"/tokemb/*
+	TOKEMB_CACHE=beside run -0 tok-encode -m "$d" "$FIX/in.txt"
+	[ "$output" = "$want" ]
+	[ -f "$d/tokenizer.json.tokemb" ]
+}
+
+@test "tok-cache: a cache the loader would refuse is not written (one 1 MB added token)" {
+	m=$BATS_TEST_TMPDIR/big.json
+	s=$(head -c 1048576 /dev/zero | tr '\0' x)
+	printf '{"added_tokens":[{"id":0,"content":"%s","special":true}],' "$s" >"$m"
+	printf '"model":{"type":"WordLevel","unk_token":"u","vocab":{"%s":0,"u":1,"a":2}}}\n' "$s" >>"$m"
+	run -0 --separate-stderr tok-encode -m "$m" <<<"a"
+	[ "$output" = 2 ]
+	[ "$(cached)" = "" ]
+}

@@ -73,3 +73,14 @@ unshow() {
 		$0 != "48;2;" p[(NR - 1) % 6 + 1] "m" { bad++ } END { print NR, bad + 0 }' "$BATS_TEST_TMPDIR/colours"
 	[ "$output" = "150003 0" ]
 }
+
+@test "tok-show: a post-processor id outside the vocabulary is refused at load, with a message" {
+	m=$BATS_TEST_TMPDIR/tokenizer.json
+	{
+		printf '{"post_processor":{"type":"BertProcessing","cls":["[CLS]",-7],"sep":["[SEP]",5000000]},'
+		printf '"model":{"type":"WordLevel","unk_token":"u","vocab":{"u":0,"a":1}}}\n'
+	} >"$m"
+	run -1 --separate-stderr tok-show -i -m "$m" <<<"a"
+	[ "$output" = "" ]
+	[ "$stderr" = "tok-show: $m: post_processor: special token id -7 is not in the vocabulary (2 ids)" ]
+}

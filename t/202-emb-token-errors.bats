@@ -13,6 +13,26 @@ E=$T/emb
 	[ "${#lines[@]}" -eq 3 ]
 }
 
+@test "emb-token: a bad record is reported, written as an empty document, and the stream goes on" {
+	printf '2 4 3\n2 16 3\n2 x\n4 5\n' >"$BATS_TEST_TMPDIR/ids"
+	run -1 --separate-stderr emb-token -m "$E/tiny-bert" "$BATS_TEST_TMPDIR/ids"
+	[ "$stderr" = "emb-token: $BATS_TEST_TMPDIR/ids:2: token id 16 (token 2) is outside the vocabulary of 16
+emb-token: $BATS_TEST_TMPDIR/ids:3: bad token id at column 3: expected a non-negative integer, found 'x'" ]
+	# documents: 3 rows, empty, empty, 2 rows (each ends with an empty line)
+	[ "$(printf '%s\n' "$output" | awk '{ printf "%s", NF ? "r" : "." } END { print "" }')" = "rrr...rr" ]
+	# as if the bad lines had been empty
+	[ "$output" = "$(emb-token -m "$E/tiny-bert" <<<$'2 4 3\n\n\n4 5')" ]
+	# a token without a word vector: the same, in a batch with others
+	run -1 --separate-stderr emb-token -m "$E/tiny-bert" --vectors "$E/words.vec" <<<$'4\n4 15\n5'
+	[ "$stderr" = "emb-token: -:2: token id 15 ('!') has no word vector (--unknown-zero makes it zeros)" ]
+	[ "$(printf '%s\n' "$output" | awk '{ printf "%s", NF ? "r" : "." } END { print "" }')" = "r..r" ]
+	# binary: the skipped record is a document of no rows
+	run -1 --separate-stderr emb-token -b -m "$E/tiny-bert" <<<$'4\n2 x\n5'
+	emb-token -b -m "$E/tiny-bert" <<<$'4\n\n5' >"$BATS_TEST_TMPDIR/want"
+	emb-token -b -m "$E/tiny-bert" <<<$'4\n2 x\n5' >"$BATS_TEST_TMPDIR/got" || true
+	cmp "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+}
+
 @test "emb-token: a malformed id line is an error naming the line" {
 	run -1 --separate-stderr emb-token -m "$E/tiny-bert" <<<$'2 3\n2 x 3'
 	[[ $stderr == *"-:2: bad token id at column 3"* ]]

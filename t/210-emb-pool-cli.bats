@@ -22,3 +22,14 @@ load helper
 @test "emb-pool man page examples run" {
 	run_man_examples emb-pool
 }
+
+@test "emb-pool -m: rows of another width than the model's are refused with the line and both widths" {
+	run -1 --separate-stderr emb-pool -m "$T/emb/tiny-bert" <<<$'\n1 2 3\n4 5 6'
+	[ "$output" = "" ]
+	[ "$stderr" = "emb-pool: -:2: rows of 3 components, the model takes 8" ]
+	# token ids are not vectors
+	run -1 --separate-stderr emb-pool -m "$T/emb/tiny-bert" <<<$'101 2023 102'
+	[ "$stderr" = "emb-pool: -:1: rows of 3 components, the model takes 8" ]
+	run -0 emb-pool -m "$T/emb/tiny-bert" <<<"1 0 0 0 0 0 0 0"
+	[ "$output" = "1 0 0 0 0 0 0 0" ]
+}

@@ -59,6 +59,10 @@ E=$T/emb
 	run -0 emb-pool -m "$m" <<<$'1 2\n3 4\n'
 	[ "$output" = "3221.5" ]
 	run -1 --separate-stderr emb-pool -m "$m" <<<$'1 2 3\n'
+	[ "$stderr" = "emb-pool: -:1: rows of 3 components, the model takes 2" ]
+	# a pooling that does not say its width: the Dense module refuses
+	printf '{"pooling_mode_cls_token":true,"pooling_mode_mean_tokens":true}' >"$m/1_Pooling/config.json"
+	run -1 --separate-stderr emb-pool -m "$m" <<<$'1 2 3\n'
 	[[ $stderr == *"Dense module takes 4 components"* ]]
 }
 

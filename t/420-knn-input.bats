@@ -164,3 +164,16 @@ awk_knn() {
 	run -2 --separate-stderr knn --eval x --eval-pairs y "$W"
 	run -2 --separate-stderr knn --ef 10 "$W"
 }
+
+@test "knn: a text header that disagrees with the rows is an error naming the line, not binary" {
+	f=$BATS_TEST_TMPDIR/v.vec
+	awk 'BEGIN { print "20000 50"; for (i = 0; i < 3; i++) { printf "w%d", i
+		for (j = 0; j < 100; j++) printf " %d.5", j; print "" } }' >"$f"
+	run -1 --separate-stderr knn "$f" <<<"w1"
+	[ "$output" = "" ]
+	[ "$stderr" = "knn: $f:2: 100 components, expected 50" ]
+	# a header the file cannot hold is not taken for binary, nor sized from
+	printf '99999999999 100\nab\0\1' >"$f"
+	run -1 --separate-stderr knn "$f" </dev/null
+	[ "$stderr" = "knn: $f:2: NUL byte in a vector line" ]
+}

@@ -86,5 +86,8 @@ R=$BATS_TEST_DIRNAME/data/recommend
 	[ -z "$output" ]
 	run -0 recommend --sequences --cornell </dev/null
 	run -0 recommend --sequences --csv </dev/null
-	run -0 recommend -v "$R/songs.vec" --eval /dev/null --train /dev/null
+	# an evaluation of nothing is not one (as knn --eval): tokemb(5), ERRORS
+	run -1 --separate-stderr recommend -v "$R/songs.vec" --eval /dev/null --train /dev/null
+	[ "$output" = "" ]
+	[ "$stderr" = "recommend: /dev/null: nothing to evaluate: no sequence of two items or more" ]
 }

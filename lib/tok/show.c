@@ -264,6 +264,9 @@ te_show_next(te_show *out, size_t max, te_diag *d)
 		size_t st = span ? e->start[i] : 0, en = span ? e->end[i] : 0;
 		te_show_piece *p;
 
+		if (id < 0 || (size_t)id >= te_tok_vocab_size(t))
+			return te_diag_set(d, "", 0, "token id %ld is not in the vocabulary (%zu ids)",
+			                   (long)id, te_tok_vocab_size(t));
 		/* Text no token covers shows where it is: before this token,
 		 * or, for tokens added after the last one with a span (the
 		 * final [SEP], </s>), before those. */

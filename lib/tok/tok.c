@@ -132,8 +132,8 @@ te_tok_load(const char *path, te_diag *d)
 	} else {
 		rc = te_diag_set(d, file, 0, "not a tokenizer file (tokenizer.json, .tiktoken, .model, .gguf)");
 	}
-	if (!rc)
-		rc = tk_tok_finish(t, d);
+	if (!rc && (rc = tk_tok_finish(t, d)) && d && !d->file[0])
+		snprintf(d->file, sizeof d->file, "%s", file);
 	if (!rc)
 		rc = tk_tok_derive(t, d);
 	if (!rc && skel)

@@ -214,6 +214,34 @@ added_apart(const te_tok *t)
 	return apart;
 }
 
+/* Every id the model file names outside its vocabulary list lies in the
+ * vocabulary (unk, the added tokens, the post-processor's special tokens):
+ * an id beyond it would come out of the encoder as a number no embedding
+ * table or decoder has.  The message names the key. */
+int
+tk_tok_ids_ok(const te_tok *t, te_diag *d)
+{
+	size_t i, k, nv = t->nvocab;
+
+#define OUT(id) ((id) < 0 || (size_t)(id) >= nv)
+	if (t->unk != -1 && OUT(t->unk))
+		return te_diag_set(d, "", 0, "unk id %ld is not in the vocabulary (%zu ids)",
+		                   (long)t->unk, nv);
+	for (i = 0; i < t->nadded; i++)
+		if (OUT(t->added[i].id))
+			return te_diag_set(d, "", 0, "added_tokens: id %ld of '%.40s' is not in the "
+			                   "vocabulary (%zu ids)", (long)t->added[i].id,
+			                   t->added[i].s ? t->added[i].s : "", nv);
+	for (k = 0; k < t->ntpl; k++)
+		for (i = 0; t->tpl[k].ids && i < t->tpl[k].n; i++)
+			if (OUT(t->tpl[k].ids[i]))
+				return te_diag_set(d, "", 0, "post_processor: special token id %ld "
+				                   "is not in the vocabulary (%zu ids)",
+				                   (long)t->tpl[k].ids[i], nv);
+#undef OUT
+	return 0;
+}
+
 int
 tk_tok_finish(te_tok *t, te_diag *d)
 {
@@ -236,6 +264,8 @@ tk_tok_finish(te_tok *t, te_diag *d)
 	/* the vocabulary grew by doubling: the largest id + 1 */
 	while (t->nvocab && !t->piece[t->nvocab - 1])
 		t->nvocab--;
+	if (tk_tok_ids_ok(t, d))
+		return -1;
 	/* raw bytes of each id where they differ from its string */
 	for (i = 0; i < t->nvocab; i++) {
 		char tmp[1024];

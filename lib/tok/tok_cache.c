@@ -42,6 +42,11 @@
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
 #define TC_EDGE 65536            /* bytes of each end of the source hashed */
+/* The most a cache may weigh: a multiple of its source and a floor for the
+ * fixed tables (the two-byte tables alone are 512 KiB).  A real
+ * tokenizer's cache is 1 to 6 times its source. */
+#define TC_MAX_RATIO 16
+#define TC_MAX_FLOOR ((uint64_t)4 << 20)
 
 enum {
 	S_META, S_SKEL, S_PATH, S_POOL, S_PIECE_OFF, S_PIECE_N, S_BYTES_OFF, S_BYTES_N, S_SPECIAL,
@@ -201,7 +206,9 @@ tk_cache_enabled(void)
 
 /* Up to two places for the cache of source file (canonical path canon):
  * $TOKEMB_CACHE_DIR alone when set; else beside the source, then the user
- * cache directory.  Returns the count; the paths are malloc'd. */
+ * cache directory ($XDG_CACHE_HOME/tokemb, else ~/.cache/tokemb).  Which
+ * of them is read or written is decided by cache_trusted and dir_ours.
+ * Returns the count; the paths are malloc'd. */
 static int
 cache_paths(const char *file, const char *canon, char *out[2])
 {
@@ -263,6 +270,21 @@ source_id(const char *file, tc_head *h)
 	return got == (ssize_t)n ? 0 : -1;
 }
 
+/* Whether an image is one the loader takes: its counts m (when given)
+ * within bounds, its total size within TC_MAX_RATIO of the source's (when
+ * total is given).  The writer asks first, so that no cache is written
+ * that every load would refuse and rewrite. */
+static int
+image_fits(const tc_meta *m, uint64_t total, uint64_t src_size)
+{
+	if (m && (m->nvocab > (uint64_t)TK_MAX_ID + 1 || m->nadded > m->nvocab ||
+	          m->uni_n > m->nvocab || m->trie_n > 64 * m->nvocab + 64 ||
+	          m->wp_prefix_n >= sizeof m->wp_prefix || m->wp_prefix[m->wp_prefix_n] ||
+	          (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN)))
+		return 0;
+	return !total || total / TC_MAX_RATIO <= src_size + TC_MAX_FLOOR / TC_MAX_RATIO;
+}
+
 /* ------------------------------------------------------------- writing */
 
 typedef struct wsec {
@@ -289,11 +311,25 @@ put(FILE *fp, const void *p, size_t n)
 	return pad && fwrite(zero, 1, pad, fp) != pad ? -1 : 0;
 }
 
+/* Whether the user asked for caches beside the source in directories
+ * of other users (TOKEMB_CACHE=beside: a model tree shared by people who
+ * agree to share its caches). */
+static int
+beside_asked(void)
+{
+	const char *e = getenv("TOKEMB_CACHE");
+
+	return e && !strcmp(e, "beside");
+}
+
 /* Whether the directory of path is meant to be written: writable for us
  * and with a write bit set (root may write anywhere; a read-only tree of
- * models says by its modes that it is not to be written). */
+ * models says by its modes that it is not to be written), and ours unless
+ * any owner will do (any: named by TOKEMB_CACHE_DIR or TOKEMB_CACHE=beside).
+ * A shared Hugging Face cache is another user's: its caches are not ours
+ * to write. */
 static int
-dir_writable(const char *path)
+dir_writable(const char *path, int any)
 {
 	char *p = strdup(path), *slash;
 	struct stat st;
@@ -305,7 +341,8 @@ dir_writable(const char *path)
 		*(slash == p ? slash + 1 : slash) = 0;
 	else
 		strcpy(p, ".");
-	ok = !stat(p, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 0222) && !access(p, W_OK);
+	ok = !stat(p, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 0222) && !access(p, W_OK) &&
+	     (any || st.st_uid == geteuid());
 	free(p);
 	return ok;
 }
@@ -547,20 +584,27 @@ write_cache(const char *file, const char *canon, const tc_head *h, const wsec *w
 	char *paths[2] = {NULL, NULL};
 	te_atomic *a = NULL;
 	FILE *fp;
-	int rc = -1, k, n;
+	const char *dir = getenv("TOKEMB_CACHE_DIR");
+	struct stat st;
+	int rc = -1, k, n, dir_named = dir && *dir;
 
 	memcpy(hb, h, sizeof *h);
 	n = cache_paths(file, canon, paths);
 	for (k = 0; k < n && !a; k++) {
 		/* beside the source only where it is writable; the cache
 		 * directories are made when missing */
-		if (k > 0 || getenv("TOKEMB_CACHE_DIR"))
+		if (k > 0 || dir_named)
 			make_parents(paths[k]);
-		if (dir_writable(paths[k]))
+		if (dir_writable(paths[k], dir_named || (k == 0 && beside_asked())))
 			a = te_atomic_open(paths[k], NULL);
 	}
 	if (!a)
 		goto out;
+	/* never group- or other-writable, whatever the umask: such a cache
+	 * is not trusted (cache_trusted) */
+	fp = te_atomic_fp(a);
+	if (!fstat(fileno(fp), &st) && (st.st_mode & 022))
+		(void)fchmod(fileno(fp), st.st_mode & 0755);
 	/* synced before the rename: the big sections are not under the
 	 * checksum, so a torn file must never be seen */
 	fp = te_atomic_fp(a);
@@ -601,9 +645,11 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	if (!(canon = realpath(file, NULL)) || source_id(file, &h) || pack_strings(t, &ps))
 		goto out;
 	fill_meta(t, kind, &m);
-	if (set_sections(t, w, &m, skel, canon, &ps, &m2))
+	if (!image_fits(&m, 0, 0) || set_sections(t, w, &m, skel, canon, &ps, &m2))
 		goto out;
 	seal_head(&h, w);
+	if (!image_fits(&m, h.total, h.src_size))
+		goto out;
 	rc = write_cache(file, canon, &h, w);
 out:
 	free(canon);
@@ -949,9 +995,7 @@ build(te_tok *t, const img *im, const char *file)
 	const tc_sec *sk = &im->h->sec[S_SKEL];
 	size_t i, nv = m->nvocab;
 
-	if (nv > (size_t)TK_MAX_ID + 1 || m->nadded > nv || m->uni_n > nv ||
-	    m->trie_n > 64 * (uint64_t)nv + 64 || m->wp_prefix_n >= sizeof m->wp_prefix ||
-	    m->wp_prefix[m->wp_prefix_n] || (m->kind != TK_SRC_HF && m->kind != TK_SRC_TIKTOKEN))
+	if (!image_fits(m, 0, 0))
 		return -1;
 	if (!sk->len || im->base[sk->off + sk->len - 1])
 		return -1;
@@ -992,6 +1036,16 @@ build(te_tok *t, const img *im, const char *file)
 	return tk_tiktoken_pipeline(t, skel, file, NULL);
 }
 
+/* Whether a cache file may be believed, as ssh believes a key: a regular
+ * file owned by the user and writable by no one else.  The checksum guards
+ * against damage, not against people: anyone who can write the file can
+ * recompute it. */
+static int
+cache_trusted(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid() && !(st->st_mode & 022);
+}
+
 /* Map the cache at path if it is sound and made from this source.  Only
  * the pages read are faulted in: the header, the small sections and the
  * vocabulary's entries now, the rest as encoding reads it. */
@@ -1012,8 +1066,8 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(tc_head) ||
-	    st.st_size % TC_ALIGN)
+	if (fstat(fd, &st) || !cache_trusted(&st) || st.st_size < (off_t)sizeof(tc_head) ||
+	    st.st_size % TC_ALIGN || !image_fits(NULL, (uint64_t)st.st_size, src->src_size))
 		goto bad;
 	fsz = (size_t)st.st_size;
 	if (pread(fd, &hd, sizeof hd, 0) != (ssize_t)sizeof hd || memcmp(hd.magic, TC_MAGIC, 8) ||
@@ -1055,7 +1109,8 @@ try_load(const char *path, const char *file, const char *canon, const tc_head *s
 		goto bad;
 	t->cmap = map;
 	t->cmap_len = fsz;
-	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_derive(t, NULL)) {
+	if (!(t->cpath = strdup(path)) || build(t, &im, file) || tk_tok_ids_ok(t, NULL) ||
+	    tk_tok_derive(t, NULL)) {
 		te_tok_free(t);	/* unmaps */
 		return NULL;
 	}

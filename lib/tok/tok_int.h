@@ -296,6 +296,9 @@ te_tok *tk_tok_new(const char *name);
 int tk_tok_set_vocab(te_tok *t, int32_t id, const char *s, size_t n);
 int tk_tok_add_added(te_tok *t, const tk_added *a);
 int tk_tok_finish(te_tok *t, te_diag *d);
+/* -1 (d says which key) when an id the file names (unk, an added token, a
+ * post-processor's) lies outside the vocabulary; tk_tok_finish asks. */
+int tk_tok_ids_ok(const te_tok *t, te_diag *d);
 /* Tables derived from the loaded vocabulary; run after a source load and
  * after a cache is mapped. */
 int tk_tok_derive(te_tok *t, te_diag *d);
