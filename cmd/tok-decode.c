@@ -18,7 +18,7 @@ usage(FILE *fp, int status)
 		      "  -m, --model MODEL   tokenizer.json, a directory, a .tiktoken or .model file, or a name\n"
 		      "      --skip-special  leave special tokens out of the text\n"
 		      "      --tokens        print each token's text, escaped, separated by spaces\n"
-		      "  -z, --null          write NUL after each document instead of newline\n"
+		      "  -z, --null          id lists and documents end with NUL, not newline\n"
 		      "  -h, --help          this help\n"
 		      "      --version       version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
@@ -50,7 +50,7 @@ static void
 decode_file(const char *path)
 {
 	te_diag d = {0};
-	te_reader *r = te_reader_open(path, '\n', &d);
+	te_reader *r = te_reader_open(path, delim, &d);
 	te_ids ids = {0};
 	char *rec, *out;
 	size_t len, outlen, i;
@@ -61,7 +61,7 @@ decode_file(const char *path)
 		status = 1;
 		return;
 	}
-	te_reader_strip_cr(r, 1);
+	te_reader_strip_cr(r, delim == '\n');
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		if (te_ids_parse(rec, len, &ids, &d)) {
 			snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));

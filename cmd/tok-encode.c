@@ -27,7 +27,7 @@ usage(FILE *fp, int status)
 		      "      --special-as-text special-token text in the input is plain text\n"
 		      "      --allow-special   special-token text in the input is the special token\n"
 		      "  -z, --null            documents end with NUL, not newline (output too)\n"
-		      "      --threads N       encode with N threads (output order kept)\n"
+		      "      --threads N       encode with N threads (0, the default: one per CPU)\n"
 		      "      --no-cache        neither use nor make the compiled tokenizer cache\n"
 		      "  -h, --help            this help\n"
 		      "      --version         version and build\n", fp);
@@ -399,7 +399,7 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	te_tok *tok;
 	batch *b = &bufs[0];
-	int c, i, k, nout = 0, threads = 1;
+	int c, i, k, nout = 0, threads = 0;
 
 	prog_init("tok-encode");
 	cfg.flags = TE_TOK_ADD_SPECIAL;
@@ -424,7 +424,7 @@ main(int argc, char **argv)
 			break;
 		case 'z': cfg.delim = '\0'; break;
 		case O_THREADS:
-			threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
+			threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 256);
 			break;
 		case O_NOCACHE: setenv("TOKEMB_CACHE", "0", 1); break;
 		case 'h': usage(stdout, 0); break;

@@ -16,8 +16,8 @@ section() { printf '\n%s== %s%s\n' "$b" "$1" "$n"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 section "1. Train two tokenizers on this repository: its prose and its C code"
-cat "$R"/README.md "$R"/INSTALL "$R"/share/man/man*/* | tok-train -q --preset gpt2 -n 1000 -o prose.json
-cat "$R"/lib/*.c "$R"/lib/tok/*.c | tok-train -q --preset gpt2 -n 1000 -o code.json
+cat "$R"/README.md "$R"/INSTALL "$R"/share/man/man*/* | tok-train -q --preset gpt2 --vocab-size 1000 -o prose.json
+cat "$R"/lib/*.c "$R"/lib/tok/*.c | tok-train -q --preset gpt2 --vocab-size 1000 -o code.json
 echo "prose.json: byte-level BPE, 1000 tokens, learned from README, INSTALL and the man pages"
 echo "code.json:  byte-level BPE, 1000 tokens, learned from lib/*.c and lib/tok/*.c"
 
