@@ -31,19 +31,12 @@ static int tokens_out, delim = '\n', status;
 static void
 put_escaped(const char *s, size_t n)
 {
-	size_t i;
+	char *e = malloc(2 * n + 1);
 
-	for (i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '\\': fputs("\\\\", stdout); break;
-		case ' ': fputs("\\s", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\0': fputs("\\0", stdout); break;
-		default: putchar(s[i]);
-		}
-	}
+	if (!e)
+		die("out of memory");
+	fwrite(e, 1, te_tok_escape(e, s, n), stdout);
+	free(e);
 }
 
 static void

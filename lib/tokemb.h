@@ -89,6 +89,10 @@ void te_reader_strip_cr(te_reader *r, int on);
 long te_reader_lineno(const te_reader *r);
 const char *te_reader_name(const te_reader *r);
 void te_reader_close(te_reader *r);
+/* The whole of a file (path, or "-" for standard input) as one text:
+ * malloc'd, NUL-terminated, *len bytes (the NUL not counted); NULL with d
+ * filled when it cannot be read or memory runs out. */
+char *te_read_whole(const char *path, size_t *len, te_diag *d);
 
 /* ---------------------------------------------------------- token ids */
 
@@ -105,6 +109,12 @@ void te_ids_release(te_ids *a);
 int te_ids_parse(const char *line, size_t len, te_ids *a, te_diag *d);
 /* Write ids separated by single spaces and a newline. */
 int te_ids_write(FILE *fp, const int32_t *ids, size_t n);
+/* v in decimal at p (room for 20 bytes); returns the end. */
+char *te_fmt_ulong(char *p, unsigned long v);
+/* A token's text written as one field of a record (tok-encode --tokens,
+ * tok-decode --tokens): backslash, space, tab, CR, LF and NUL as \\ \s \t
+ * \r \n \0.  out has room for 2 * n bytes; returns the bytes written. */
+size_t te_tok_escape(char *out, const char *s, size_t n);
 
 /* ------------------------------------------------------------- vectors */
 
@@ -265,6 +275,32 @@ int te_tok_encode_trunc(const te_tok *t, const char *text, size_t len,
                         unsigned flags, long max_tokens, te_tok_enc *out,
                         te_diag *d);
 void te_tok_enc_release(te_tok_enc *e);
+
+/* Chunks of a document for a model or an index (tok-encode --chunk): ids
+ * [tok_start, tok_end) of an encoding and the bytes [start, end) of the
+ * text they come from. */
+typedef struct te_tok_chunk {
+	size_t tok_start, tok_end;
+	size_t start, end;
+} te_tok_chunk;
+/* Cut e, the encoding of text[0, len) (made without TE_TOK_ADD_SPECIAL),
+ * into chunks of at most max_tokens ids, the next one starting overlap ids
+ * (0 <= overlap < max_tokens) before the end of the one before.  Cuts fall
+ * between tokens, and only where both sides decode to whole characters
+ * (never inside the bytes of one character, as byte-level and
+ * byte-fallback tokens can be): a cut moves back to the nearest such place;
+ * a chunk holds more than max_tokens ids only when one character alone
+ * takes more.  Without overlap the chunks' texts rejoin exactly to the
+ * text: the first starts at 0, each starts where the one before ends, the
+ * last ends at len (text that no token covers, such as the spaces a
+ * normalizer drops, goes with the chunk before).  With overlap the next
+ * chunk starts at the start of its first token; it starts at least one id
+ * after the one before.  An empty text has no chunk; a text with no token
+ * has one chunk of no ids.  *out is malloc'd (the caller frees it), *n
+ * chunks.  Returns 0, or -1 when out of memory or max_tokens is 0 or not
+ * above overlap. */
+int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_tokens,
+                  size_t overlap, te_tok_chunk **out, size_t *n);
 
 /* Decode ids as the reference's decode does.  *out is malloc'd (the caller
  * frees it) and NUL-terminated; *outlen excludes the NUL.  An id outside

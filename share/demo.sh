@@ -32,7 +32,7 @@ printf 'Hello, world!\nThe cat sat on the mat.\n' >hello.txt
 run tok-encode -m code.json hello.txt
 tok-encode -m code.json hello.txt >ids
 run tok-decode -m code.json ids
-run tok-encode -m code.json --count hello.txt
+run tok-encode -m code.json --count-docs hello.txt
 
 section "4. Token vectors and text vectors (a tiny random-weight BERT shipped for tests)"
 run emb-token --static -m data/emb/tiny-bert <<<'2 4 5 3'

@@ -17,7 +17,7 @@ P=$T/tok/tiny-bpe.json
 	[ "$output" = "12 6 13 5" ]
 	run -0 tok-encode -m "$B" --tokens <<<'tokenizers unaffable'
 	[ "$output" = "[CLS] token ##ize ##r ##s un ##aff ##able [SEP]" ]
-	run -0 tok-encode -m "$B" -c "$T/tok/hello.txt"
+	run -0 tok-encode -m "$B" --count-docs "$T/tok/hello.txt"
 	[ "$output" = $'6\n9' ]
 	run -0 tok-encode -m "$B" --total "$T/tok/hello.txt" "$T/tok/hello.txt"
 	[ "$output" = "30" ]
