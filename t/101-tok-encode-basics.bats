@@ -111,7 +111,7 @@ P=$T/tok/tiny-bpe.json
 	tok-encode -m "$P" "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/one"
 	tok-encode -m "$P" --threads 4 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/four"
 	cmp "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/four"
-	run -2 --separate-stderr tok-encode -m "$P" --threads 0
+	run -2 --separate-stderr tok-encode -m "$P" --threads -1
 	[[ $stderr == *"--threads"* ]]
 }
 
