@@ -130,7 +130,7 @@ uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5))
 
-SHELL_FILES = .ci/run $(wildcard t/*.sh bench/*.sh share/*.sh)
+SHELL_FILES = .ci/run share/tokemb-fetch $(wildcard t/*.sh bench/*.sh share/*.sh)
 lint:
 	shellcheck -x $(SHELL_FILES)
 	shellcheck -x -s bash -e SC2154,SC2030,SC2031,SC2016 t/helper.bash $(wildcard t/*.bats)

@@ -34,7 +34,7 @@ t() {	# name, command...: time it; "wall cpu" into $tmp/name.time
 cpu() { awk '{ printf "%.2f", $2 + $3 }' "$tmp/$1.time"; }
 wall() { awk '{ print $1 }' "$tmp/$1.time"; }
 
-t ours-uni "$bin/tok-train" -q -p sentencepiece -n 8000 -o "$tmp/ours-uni.json" "$tmp/train.txt"
+t ours-uni "$bin/tok-train" -q -p sentencepiece --vocab-size 8000 -o "$tmp/ours-uni.json" "$tmp/train.txt"
 t hf-uni node "$here/train-ref.js" unigram "$tmp/train1.txt" "$tmp/hf-uni.json"
 t spm spm_train --input="$tmp/train.txt" --model_prefix="$tmp/spm" --model_type=unigram \
 	--vocab_size=8000 --character_coverage=1.0 --normalization_rule_name=nfkc \

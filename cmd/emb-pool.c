@@ -7,7 +7,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-pool [-bn] [-m MODEL | -p MODE] [file ...]";
+	"emb-pool [-bz] [-m MODEL | -p MODE [--normalize]] [file ...]";
 
 static void
 usage(FILE *fp, int status)
@@ -21,7 +21,8 @@ usage(FILE *fp, int status)
 		      "                     (modules.json: Pooling, Dense, Normalize)\n"
 		      "  -p, --pool MODE    mean (default), cls, max, mean-sqrt-len, "
 		      "weighted-mean, last\n"
-		      "  -n, --normalize    L2-normalize the result\n"
+		      "      --normalize    L2-normalize the result\n"
+		      "  -z, --null         end each vector (text) with NUL, not newline\n"
 		      "  -b, --binary       write a TEVEC vector stream\n"
 		      "  -h, --help         this help\n"
 		      "      --version      version and build\n", fp);
@@ -39,6 +40,7 @@ static const struct {
 
 typedef struct out_state {
 	int binary;
+	int end;             /* what ends a text vector: newline, or NUL (-z) */
 	int header;
 	size_t dim;          /* of the output, once known */
 	size_t pending;      /* empty documents seen before the dimension was known */
@@ -55,7 +57,7 @@ emit(out_state *o, const float *x, size_t dim)
 		}
 		te_vec_write_tevec_row(stdout, x, dim);
 	} else {
-		te_vec_write_text(stdout, NULL, x, dim);
+		te_vec_write_text_end(stdout, NULL, x, dim, o->end);
 	}
 }
 
@@ -99,7 +101,8 @@ main(int argc, char **argv)
 		{"model", required_argument, NULL, 'm'},
 		{"pool", required_argument, NULL, 'p'},
 		{"mode", required_argument, NULL, 'p'},
-		{"normalize", no_argument, NULL, 'n'},
+		{"normalize", no_argument, NULL, 'N'},
+		{"null", no_argument, NULL, 'z'},
 		{"binary", no_argument, NULL, 'b'},
 		{NULL, 0, NULL, 0},
 	};
@@ -112,7 +115,8 @@ main(int argc, char **argv)
 	size_t outcap = 0;
 
 	prog_init("emb-pool");
-	while ((c = getopt_long(argc, argv, "hm:p:nb", longopts, NULL)) != -1) {
+	o.end = '\n';
+	while ((c = getopt_long(argc, argv, "hm:p:nbz", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
@@ -126,7 +130,13 @@ main(int argc, char **argv)
 			mode = optarg;
 			break;
 		case 'n':
+			deprecated("-n", "--normalize");
+			/* FALLTHROUGH */
+		case 'N':
 			normalize = 1;
+			break;
+		case 'z':
+			o.end = '\0';
 			break;
 		case 'b':
 			o.binary = 1;
@@ -222,7 +232,7 @@ main(int argc, char **argv)
 		    "(a model directory, -m, gives it)", o.pending);
 	}
 	for (; o.pending; o.pending--)
-		putchar('\n');
+		putchar(o.end);
 	free(out);
 	free(zeros);
 	te_pipeline_free(p);

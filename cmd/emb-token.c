@@ -7,7 +7,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-token [-bs] -m MODEL [-t N] [--truncate] [--max-tokens N] [--batch N]\n"
+	"emb-token [-bsz] -m MODEL [-t N] [--truncate] [--max-tokens N] [--batch N]\n"
 	"       [--token-types auto|zero] [--vectors FILE] [file ...]";
 
 static void
@@ -25,7 +25,8 @@ usage(FILE *fp, int status)
 		      "      --unknown-zero   with --vectors: zeros for tokens without a "
 		      "vector\n"
 		      "  -b, --binary         write the TEVEC token-vector stream\n"
-		      "  -t, --threads N      threads (default 1)\n"
+		      "  -z, --null           documents (id lists) end with NUL, not newline\n"
+		      "  -t, --threads N      threads (0, the default: one per CPU)\n"
 		      "      --batch N        documents per batch (default 64)\n"
 		      "      --truncate       cut documents longer than the model takes\n"
 		      "      --max-tokens N   a lower limit than the model's\n"
@@ -56,6 +57,7 @@ typedef struct state {
 	size_t maxtok;       /* --max-tokens, 0: the model's limit */
 	int truncate;
 	int bad;             /* a record was reported and skipped: exit 1 */
+	int delim;           /* ends a document of ids: newline, or NUL (-z) */
 } state;
 
 static void
@@ -161,7 +163,7 @@ static int
 do_file(state *st, const char *name, te_ids *ids)
 {
 	te_diag d = {0};
-	te_reader *r = te_reader_open(name, '\n', &d);
+	te_reader *r = te_reader_open(name, st->delim, &d);
 	char *line;
 	size_t len;
 	int rc;
@@ -170,7 +172,7 @@ do_file(state *st, const char *name, te_ids *ids)
 		warn_diag(&d);
 		return -1;
 	}
-	te_reader_strip_cr(r, 1);
+	te_reader_strip_cr(r, st->delim == '\n');
 	while ((rc = te_reader_next(r, &line, &len, &d)) == 1) {
 		if (te_ids_parse(line, len, ids, &d) < 0 ||
 		    te_emb_fit(st->m, ids->v, &ids->n, st->maxtok, st->truncate, &d) < 0) {
@@ -203,6 +205,7 @@ main(int argc, char **argv)
 		{"static", no_argument, NULL, 's'},
 		{"binary", no_argument, NULL, 'b'},
 		{"threads", required_argument, NULL, 't'},
+		{"null", no_argument, NULL, 'z'},
 		{"truncate", no_argument, NULL, OPT_TRUNC},
 		{"max-tokens", required_argument, NULL, OPT_MAXTOK},
 		{"batch", required_argument, NULL, OPT_BATCH},
@@ -213,7 +216,7 @@ main(int argc, char **argv)
 	};
 	const char *model = NULL, *vectors = NULL;
 	int c, is_static = 0, unk_zero = 0, status = 0;
-	long long threads = 1;
+	long long threads = 0;
 	state st = {0};
 	te_diag d = {0};
 	te_ids ids = {0};
@@ -221,7 +224,8 @@ main(int argc, char **argv)
 	prog_init("emb-token");
 	st.auto_types = 1;
 	st.batch = 64;
-	while ((c = getopt_long(argc, argv, "hm:sbt:", longopts, NULL)) != -1) {
+	st.delim = '\n';
+	while ((c = getopt_long(argc, argv, "hm:sbt:z", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
@@ -237,8 +241,11 @@ main(int argc, char **argv)
 		case 'b':
 			st.binary = 1;
 			break;
+		case 'z':
+			st.delim = '\0';
+			break;
 		case 't':
-			threads = opt_ll(usage_line, "--threads", optarg, 1, 256);
+			threads = opt_ll(usage_line, "--threads", optarg, 0, 256);
 			break;
 		case OPT_TRUNC:
 			st.truncate = 1;

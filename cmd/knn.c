@@ -9,7 +9,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"knn [-k K] [-m cosine|dot|euclidean] [--json] [-t THREADS] [--restrict N]\n"
+	"knn [-z] [-k K] [--metric cosine|dot|euclidean] [--json] [-t N] [--restrict N]\n"
 	"           [--positive KEYS] [--negative KEYS] [--cosmul] [--approx] [--ef N]\n"
 	"           [--build-index] [-M M] [--ef-construction N]\n"
 	"           [--eval QUESTIONS] [--eval-pairs PAIRS] [--case-sensitive]\n"
@@ -26,12 +26,13 @@ usage(FILE *fp, int status)
 		      "query<TAB>neighbour<TAB>score, best first.\n"
 		      "\n"
 		      "  -k, --k K               neighbours per query (10)\n"
-		      "  -m, --metric M          cosine (default), dot or euclidean\n"
+		      "      --metric M          cosine (default), dot or euclidean\n"
 		      "  -j, --json              JSON lines instead of tab-separated text\n"
-		      "  -t, --threads N         threads (default: one per CPU)\n"
+		      "  -t, --threads N         threads (default 0: one per CPU)\n"
+		      "  -z, --null              queries and output records end with NUL\n"
 		      "  -r, --restrict N        search only the first N vectors\n"
 		      "  -p, --positive KEYS     answer one query: these keys (comma-separated) ...\n"
-		      "  -n, --negative KEYS     ... minus these, as gensim's most_similar\n"
+		      "      --negative KEYS     ... minus these, as gensim's most_similar\n"
 		      "      --cosmul            3CosMul (most_similar_cosmul) for expressions\n"
 		      "  -u, --unbuffered        answer each query line as soon as it is read\n"
 		      "      --build-index       build the HNSW index VECTORS.hnsw and exit\n"
@@ -50,18 +51,18 @@ usage(FILE *fp, int status)
 
 enum {
 	OPT_VERSION = 256, OPT_COSMUL, OPT_BUILD, OPT_EFC, OPT_EF, OPT_EVAL, OPT_PAIRS,
-	OPT_CASE,
+	OPT_CASE, OPT_METRIC, OPT_NEG,
 };
 
 static struct {
 	size_t k;
 	te_knn_metric metric;
-	int json, threads, cosmul, unbuffered, approx, build, ci;
+	int json, threads, cosmul, unbuffered, approx, build, ci, delim;
 	size_t restrict_n, M, efc, ef;
 	int restrict_set;
 	const char *positive, *negative, *eval, *pairs;
 } opt = {
-	.k = 10, .M = 16, .efc = 200, .ci = 1,
+	.k = 10, .M = 16, .efc = 200, .ci = 1, .delim = '\n',
 };
 
 static te_vecs *vecs;
@@ -111,14 +112,14 @@ print_hit(const char *label, const te_knn_hit *h, size_t rank)
 			te_knn_write_json_str(stdout, key, strlen(key));
 		else
 			fputs_unlocked(key, stdout);
-		printf(",\"rank\":%zu,\"score\":%s}\n", rank, sc);
+		printf(",\"rank\":%zu,\"score\":%s}%c", rank, sc, opt.delim);
 	} else {
 		/* label, key and score as they are: no printf on this path */
 		fputs_unlocked(label, stdout);
 		putchar_unlocked('\t');
 		fputs_unlocked(key, stdout);
 		putchar_unlocked('\t');
-		sc[sl] = '\n';
+		sc[sl] = (char)opt.delim;
 		fwrite_unlocked(sc, 1, sl + 1, stdout);
 	}
 }
@@ -279,12 +280,13 @@ parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"k", required_argument, NULL, 'k'},
-		{"metric", required_argument, NULL, 'm'},
+		{"metric", required_argument, NULL, OPT_METRIC},
+		{"null", no_argument, NULL, 'z'},
 		{"json", no_argument, NULL, 'j'},
 		{"threads", required_argument, NULL, 't'},
 		{"restrict", required_argument, NULL, 'r'},
 		{"positive", required_argument, NULL, 'p'},
-		{"negative", required_argument, NULL, 'n'},
+		{"negative", required_argument, NULL, OPT_NEG},
 		{"cosmul", no_argument, NULL, OPT_COSMUL},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"build-index", no_argument, NULL, OPT_BUILD},
@@ -301,12 +303,15 @@ parse_options(int argc, char **argv)
 	int c, nmodes;
 	const char *vpath;
 
-	while ((c = getopt_long(argc, argv, "k:m:jt:r:p:n:uM:ah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:m:jt:r:p:n:uM:ahz", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			opt.k = (size_t)opt_ll(usage_line, "-k", optarg, 1, 1000000);
 			break;
 		case 'm':
+			deprecated("-m METRIC", "--metric METRIC");
+			/* FALLTHROUGH */
+		case OPT_METRIC:
 			if (strcmp(optarg, "cosine") == 0)
 				opt.metric = TE_KNN_METRIC_COSINE;
 			else if (strcmp(optarg, "dot") == 0)
@@ -317,11 +322,10 @@ parse_options(int argc, char **argv)
 				usage_error(usage_line, "--metric: '%s' is not cosine, dot or "
 				            "euclidean", optarg);
 			break;
-		case 'j':
-			opt.json = 1;
-			break;
+		case 'z': opt.delim = '\0'; break;
+		case 'j': opt.json = 1; break;
 		case 't':
-			opt.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 1024);
+			opt.threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 1024);
 			break;
 		case 'r':
 			opt.restrict_n = (size_t)opt_ll(usage_line, "--restrict", optarg, 1,
@@ -332,17 +336,14 @@ parse_options(int argc, char **argv)
 			opt.positive = optarg;
 			break;
 		case 'n':
+			deprecated("-n KEYS", "--negative KEYS");
+			/* FALLTHROUGH */
+		case OPT_NEG:
 			opt.negative = optarg;
 			break;
-		case OPT_COSMUL:
-			opt.cosmul = 1;
-			break;
-		case 'u':
-			opt.unbuffered = 1;
-			break;
-		case OPT_BUILD:
-			opt.build = 1;
-			break;
+		case OPT_COSMUL: opt.cosmul = 1; break;
+		case 'u': opt.unbuffered = 1; break;
+		case OPT_BUILD: opt.build = 1; break;
 		case 'M':
 			opt.M = (size_t)opt_ll(usage_line, "-M", optarg, 2, 256);
 			break;
@@ -475,6 +476,7 @@ main(int argc, char **argv)
 	                         &d);
 	if (!batch)
 		die_diag(&d);
+	te_knn_batch_set_delim(batch, opt.delim);
 	if (opt.positive || opt.negative) {
 		keys_query();
 	} else if (optind >= argc) {

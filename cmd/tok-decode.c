@@ -18,7 +18,7 @@ usage(FILE *fp, int status)
 		      "  -m, --model MODEL   tokenizer.json, a directory, a .tiktoken or .model file, or a name\n"
 		      "      --skip-special  leave special tokens out of the text\n"
 		      "      --tokens        print each token's text, escaped, separated by spaces\n"
-		      "  -z, --null          write NUL after each document instead of newline\n"
+		      "  -z, --null          id lists and documents end with NUL, not newline\n"
 		      "  -h, --help          this help\n"
 		      "      --version       version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
@@ -31,26 +31,19 @@ static int tokens_out, delim = '\n', status;
 static void
 put_escaped(const char *s, size_t n)
 {
-	size_t i;
+	char *e = malloc(2 * n + 1);
 
-	for (i = 0; i < n; i++) {
-		switch (s[i]) {
-		case '\\': fputs("\\\\", stdout); break;
-		case ' ': fputs("\\s", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\0': fputs("\\0", stdout); break;
-		default: putchar(s[i]);
-		}
-	}
+	if (!e)
+		die("out of memory");
+	fwrite(e, 1, te_tok_escape(e, s, n), stdout);
+	free(e);
 }
 
 static void
 decode_file(const char *path)
 {
 	te_diag d = {0};
-	te_reader *r = te_reader_open(path, '\n', &d);
+	te_reader *r = te_reader_open(path, delim, &d);
 	te_ids ids = {0};
 	char *rec, *out;
 	size_t len, outlen, i;
@@ -61,7 +54,7 @@ decode_file(const char *path)
 		status = 1;
 		return;
 	}
-	te_reader_strip_cr(r, 1);
+	te_reader_strip_cr(r, delim == '\n');
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		if (te_ids_parse(rec, len, &ids, &d)) {
 			snprintf(d.file, sizeof d.file, "%s", te_reader_name(r));

@@ -8,8 +8,10 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"tok-encode -m MODEL [-cz] [--no-special] [--tokens | --offsets] [--total]\n"
-	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N] [FILE...]";
+	"tok-encode -m MODEL [-z] [--no-special] [--tokens | --offsets | --count-docs] [--total]\n"
+	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N] [FILE...]\n"
+	"       tok-encode -m MODEL --count [FILE...]\n"
+	"       tok-encode -m MODEL [-z] --chunk N [--overlap K] [--ids] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
@@ -21,20 +23,25 @@ usage(FILE *fp, int status)
 		      "      --no-special      do not add the model's special tokens ([CLS] ... [SEP], <s>)\n"
 		      "      --tokens          print the token strings instead of ids\n"
 		      "      --offsets         print the byte span start:end of each token in the input\n"
-		      "  -c, --count           print the number of tokens of each document\n"
-		      "      --total           print one grand total of tokens\n"
+		      "      --count           the tokens of each whole file, newlines included: \"N FILE\"\n"
+		      "      --count-docs      the number of tokens of each document (-c, deprecated)\n"
+		      "      --total           one grand total of the documents' tokens\n"
+		      "      --chunk N         each document's chunks of at most N tokens, as text,\n"
+		      "                        one a record, an empty record after the last\n"
+		      "      --overlap K       chunks repeat the last K tokens of the one before\n"
+		      "      --ids             chunks as ids, not text\n"
 		      "      --max-tokens N    truncate each document to N tokens, as the model truncates\n"
 		      "      --special-as-text special-token text in the input is plain text\n"
 		      "      --allow-special   special-token text in the input is the special token\n"
 		      "  -z, --null            documents end with NUL, not newline (output too)\n"
-		      "      --threads N       encode with N threads (output order kept)\n"
+		      "      --threads N       encode with N threads (0, the default: one per CPU)\n"
 		      "      --no-cache        neither use nor make the compiled tokenizer cache\n"
 		      "  -h, --help            this help\n"
 		      "      --version         version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
 }
 
-enum { OUT_IDS, OUT_TOKENS, OUT_OFFSETS, OUT_COUNT };
+enum { OUT_IDS, OUT_TOKENS, OUT_OFFSETS, OUT_COUNT, OUT_CHUNK };
 
 static struct {
 	const te_tok *tok;
@@ -42,6 +49,8 @@ static struct {
 	long max_tokens;
 	int out, total;
 	int delim;
+	long chunk, overlap;     /* --chunk N --overlap K */
+	int chunk_ids;           /* --ids */
 } cfg;
 
 /* One document of a batch: its text (in the batch's buffer), then its
@@ -73,68 +82,60 @@ out_grow(doc *x, size_t need)
 	return 0;
 }
 
-static const char digits2[] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	"8081828384858687888990919293949596979899";
-
-/* v in decimal at p; returns the end.  Two digits a step, written
- * backwards from the end once the length is known. */
-static char *
-fmt_u(char *p, unsigned long v)
-{
-	int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 :
-	        v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
-	char *q;
-
-	for (unsigned long t = v / 100000000; t; t /= 10)
-		n++;
-	q = p + n;
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100);
-
-		v /= 100;
-		q -= 2;
-		q[0] = digits2[2 * d];
-		q[1] = digits2[2 * d + 1];
-	}
-	if (v >= 10) {
-		q[-2] = digits2[2 * v];
-		q[-1] = digits2[2 * v + 1];
-	} else {
-		q[-1] = (char)('0' + v);
-	}
-	return p + n;
-}
-
-/* A token string, escaped so that a record stays one record: backslash,
- * space, tab, CR, LF and NUL as \\ \s \t \r \n \0. */
+/* A token string, escaped so that a record stays one record. */
 static int
 put_token(doc *x, const char *s, size_t n)
 {
-	size_t i;
-
 	if (out_grow(x, 2 * n + 1))
 		return -1;
-	for (i = 0; i < n; i++) {
-		char c = s[i], e = 0;
+	x->outn += te_tok_escape(x->out + x->outn, s, n);
+	return 0;
+}
 
-		switch (c) {
-		case '\\': e = '\\'; break;
-		case ' ': e = 's'; break;
-		case '\t': e = 't'; break;
-		case '\r': e = 'r'; break;
-		case '\n': e = 'n'; break;
-		case '\0': e = '0'; break;
-		}
-		if (e) {
-			x->out[x->outn++] = '\\';
-			x->out[x->outn++] = e;
-		} else {
-			x->out[x->outn++] = c;
-		}
+/* ids[0, n) in decimal, separated by spaces. */
+static int
+put_ids(doc *x, const int32_t *ids, size_t n)
+{
+	if (out_grow(x, n * 12 + 1))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char *p = x->out + x->outn;
+
+		if (i)
+			*p++ = ' ';
+		p = te_fmt_ulong(p, (unsigned long)ids[i]);
+		x->outn = (size_t)(p - x->out);
 	}
 	return 0;
+}
+
+/* --chunk: each chunk a record, as text or ids; batch_write ends the
+ * document with an empty record. */
+static int
+put_chunks(doc *x, const char *text, const te_tok_enc *e)
+{
+	te_tok_chunk *c;
+	size_t n, i;
+
+	if (te_tok_chunks(e, text, x->len, (size_t)cfg.chunk, (size_t)cfg.overlap, &c, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		size_t len = c[i].end - c[i].start;
+
+		if (cfg.chunk_ids ? put_ids(x, e->ids + c[i].tok_start,
+		                            c[i].tok_end - c[i].tok_start) :
+		                    out_grow(x, len))
+			break;
+		if (!cfg.chunk_ids) {
+			memcpy(x->out + x->outn, text + c[i].start, len);
+			x->outn += len;
+		}
+		if (out_grow(x, 1))
+			break;
+		x->out[x->outn++] = (char)cfg.delim;
+	}
+	free(c);
+	return i < n ? -1 : 0;
 }
 
 static void
@@ -154,16 +155,12 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 	x->ntok = e->n;
 	switch (cfg.out) {
 	case OUT_IDS:
-		if (out_grow(x, e->n * 12 + 1))
+		if (put_ids(x, e->ids, e->n))
 			goto oom;
-		for (i = 0; i < e->n; i++) {
-			char *p = x->out + x->outn;
-
-			if (i)
-				*p++ = ' ';
-			p = fmt_u(p, (unsigned long)e->ids[i]);
-			x->outn = (size_t)(p - x->out);
-		}
+		break;
+	case OUT_CHUNK:
+		if (put_chunks(x, text, e))
+			goto oom;
 		break;
 	case OUT_OFFSETS:
 		if (out_grow(x, e->n * 44 + 1))
@@ -173,9 +170,9 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 
 			if (i)
 				*p++ = ' ';
-			p = fmt_u(p, e->start[i]);
+			p = te_fmt_ulong(p, e->start[i]);
 			*p++ = ':';
-			p = fmt_u(p, e->end[i]);
+			p = te_fmt_ulong(p, e->end[i]);
 			x->outn = (size_t)(p - x->out);
 		}
 		break;
@@ -192,7 +189,7 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 	case OUT_COUNT:
 		if (out_grow(x, 24))
 			goto oom;
-		x->outn = (size_t)(fmt_u(x->out, (unsigned long)e->n) - x->out);
+		x->outn = (size_t)(te_fmt_ulong(x->out, (unsigned long)e->n) - x->out);
 		break;
 	}
 	return;
@@ -373,17 +370,59 @@ encode_file(const char *path, batch *b)
 	return b;
 }
 
+/* --count: the tokens of each file read whole, as wc prints its counts:
+ * "N FILE", a total line after two files or more; standard input alone
+ * has no name. */
+static void
+count_files(char **files, int nfiles, int named)
+{
+	unsigned long long *n = calloc((size_t)nfiles + 1, sizeof *n), total = 0;
+	te_tok_enc e = {0};
+	int w = 1, i;
+
+	if (!n)
+		die("out of memory");
+	for (i = 0; i < nfiles; i++) {
+		te_diag d = {0};
+		size_t len;
+		char *text = te_read_whole(files[i], &len, &d);
+
+		if (!text || te_tok_encode(cfg.tok, text, len, cfg.flags, &e, &d)) {
+			warn_diag(&d);
+			status = 1;
+			n[i] = ~0ULL;
+		} else {
+			total += n[i] = e.n;
+		}
+		free(text);
+	}
+	for (unsigned long long t = total; nfiles > 1 && t >= 10; t /= 10)
+		w++;
+	for (i = 0; i < nfiles; i++)
+		if (n[i] != ~0ULL)
+			printf(named ? "%*llu %s\n" : "%*llu\n", w, n[i], files[i]);
+	if (nfiles > 1)
+		printf("%*llu total\n", w, total);
+	te_tok_enc_release(&e);
+	free(n);
+}
+
 int
 main(int argc, char **argv)
 {
 	enum { O_NOSPECIAL = 256, O_TOKENS, O_OFFSETS, O_TOTAL, O_MAX, O_AS_TEXT, O_ALLOW,
-	       O_THREADS, O_VERSION, O_NOCACHE };
+	       O_THREADS, O_VERSION, O_NOCACHE, O_COUNT, O_COUNT_DOCS, O_CHUNK, O_OVERLAP,
+	       O_IDS };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"no-special", no_argument, NULL, O_NOSPECIAL},
 		{"tokens", no_argument, NULL, O_TOKENS},
 		{"offsets", no_argument, NULL, O_OFFSETS},
-		{"count", no_argument, NULL, 'c'},
+		{"count", no_argument, NULL, O_COUNT},
+		{"count-docs", no_argument, NULL, O_COUNT_DOCS},
+		{"chunk", required_argument, NULL, O_CHUNK},
+		{"overlap", required_argument, NULL, O_OVERLAP},
+		{"ids", no_argument, NULL, O_IDS},
 		{"total", no_argument, NULL, O_TOTAL},
 		{"max-tokens", required_argument, NULL, O_MAX},
 		{"special-as-text", no_argument, NULL, O_AS_TEXT},
@@ -399,7 +438,8 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	te_tok *tok;
 	batch *b = &bufs[0];
-	int c, i, k, nout = 0, threads = 1;
+	int c, i, k, nout = 0, threads = 0, count = 0;
+	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
 	cfg.flags = TE_TOK_ADD_SPECIAL;
@@ -411,7 +451,20 @@ main(int argc, char **argv)
 		case O_NOSPECIAL: cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL; break;
 		case O_TOKENS: cfg.out = OUT_TOKENS; nout++; break;
 		case O_OFFSETS: cfg.out = OUT_OFFSETS; nout++; break;
-		case 'c': cfg.out = OUT_COUNT; nout++; break;
+		case 'c':
+			deprecated("-c", "--count-docs (--count counts whole files)");
+			/* FALLTHROUGH */
+		case O_COUNT_DOCS: cfg.out = OUT_COUNT; nout++; break;
+		case O_COUNT: count = 1; break;
+		case O_CHUNK:
+			cfg.chunk = (long)opt_ll(usage_line, "--chunk", optarg, 1, 1L << 40);
+			cfg.out = OUT_CHUNK;
+			nout++;
+			break;
+		case O_OVERLAP:
+			cfg.overlap = (long)opt_ll(usage_line, "--overlap", optarg, 0, 1L << 40);
+			break;
+		case O_IDS: cfg.chunk_ids = 1; break;
 		case O_TOTAL: cfg.total = 1; break;
 		case O_MAX:
 			cfg.max_tokens = (long)opt_ll(usage_line, "--max-tokens", optarg, 0, 1L << 40);
@@ -424,7 +477,7 @@ main(int argc, char **argv)
 			break;
 		case 'z': cfg.delim = '\0'; break;
 		case O_THREADS:
-			threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 256);
+			threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 256);
 			break;
 		case O_NOCACHE: setenv("TOKEMB_CACHE", "0", 1); break;
 		case 'h': usage(stdout, 0); break;
@@ -433,12 +486,32 @@ main(int argc, char **argv)
 		}
 	}
 	if (nout > 1)
-		usage_error(usage_line, "--tokens, --offsets and --count exclude each other");
+		usage_error(usage_line, "--tokens, --offsets, --count-docs and --chunk exclude "
+		            "each other");
+	if (count && (nout || cfg.total || cfg.max_tokens >= 0))
+		usage_error(usage_line, "--count goes with none of the other outputs");
+	if (cfg.out == OUT_CHUNK && (cfg.total || cfg.max_tokens >= 0))
+		usage_error(usage_line, "--chunk goes with neither --total nor --max-tokens");
+	if (cfg.out == OUT_CHUNK && cfg.overlap >= cfg.chunk)
+		usage_error(usage_line, "--overlap must be less than --chunk");
+	if (cfg.out != OUT_CHUNK && cfg.overlap)
+		usage_error(usage_line, "--overlap needs --chunk");
+	/* chunks are the document's own text: no token is added */
+	if (cfg.out == OUT_CHUNK)
+		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
 	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
 		usage_error(usage_line, "no model: give -m MODEL");
 	if (!(tok = te_tok_load(model, &d)))
 		die_diag(&d);
 	cfg.tok = tok;
+	if (count) {
+		if (optind >= argc)
+			count_files(stdin_only, 1, 0);
+		else
+			count_files(argv + optind, argc - optind, 1);
+		te_tok_free(tok);
+		return fshut_stdout(status);
+	}
 	if (!(pool = te_tok_pool_new(threads)))
 		die("out of memory");
 	if (optind >= argc) {

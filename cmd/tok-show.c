@@ -23,7 +23,7 @@ usage(FILE *fp, int status)
 		      "\n"
 		      "  -m, --model MODEL     tokenizer file, directory or name (repeatable)\n"
 		      "  -l, --lines           each line is a document\n"
-		      "  -z, --null            documents end with NUL\n"
+		      "  -z, --null            documents end with NUL, on input and output\n"
 		      "      --color[=WHEN]    auto (default), always or never\n"
 		      "      --sep STR         separator between tokens without colour (default │)\n"
 		      "  -s, --show-space      show space · tab → newline ↵ (and controls)\n"
@@ -292,6 +292,7 @@ main(int argc, char **argv)
 			break;
 		case 'z':
 			delim = '\0';
+			S.o.nul = 1;
 			break;
 		case 's':
 			S.o.show_space = 1;

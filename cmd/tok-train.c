@@ -9,7 +9,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"tok-train [-z] [--model bpe|wordpiece|unigram] [--preset NAME] [-n SIZE]\n"
+	"tok-train [-z] [--algorithm bpe|wordpiece|unigram] [--preset NAME] [--vocab-size N]\n"
 	"                 [--min-frequency F] [--special TOKEN]... [--lowercase]\n"
 	"                 [--byte-level] [--byte-fallback] [-q] [-o tokenizer.json] [FILE...]";
 
@@ -20,10 +20,10 @@ usage(FILE *fp, int status)
 	if (fp == stdout)
 		fputs("\nTrain a tokenizer on text (one document per line) and write it as a\n"
 		      "Hugging Face tokenizer.json.\n\n"
-		      "  -m, --model MODEL      bpe (default), wordpiece or unigram\n"
+		      "      --algorithm A      bpe (default), wordpiece or unigram\n"
 		      "  -p, --preset NAME      gpt2 (byte-level BPE), bert (WordPiece),\n"
 		      "                         sentencepiece (Unigram), byte-fallback (BPE)\n"
-		      "  -n, --vocab-size N     vocabulary size, special tokens included\n"
+		      "      --vocab-size N     vocabulary size, special tokens included\n"
 		      "                         (default 30000; Unigram 8000)\n"
 		      "  -f, --min-frequency F  least count of a pair to merge (BPE, WordPiece)\n"
 		      "  -s, --special TOKEN    a special token (repeat; replaces the preset's)\n"
@@ -90,11 +90,12 @@ struct cli {
 static void
 parse_options(int argc, char **argv, struct cli *c)
 {
-	enum { OPT_VERSION = 256, OPT_BYTE_FALLBACK };
+	enum { OPT_VERSION = 256, OPT_BYTE_FALLBACK, OPT_ALGO, OPT_MODEL, OPT_VOCAB };
 	static const struct option longopts[] = {
-		{"model", required_argument, NULL, 'm'},
+		{"algorithm", required_argument, NULL, OPT_ALGO},
+		{"model", required_argument, NULL, OPT_MODEL},
 		{"preset", required_argument, NULL, 'p'},
-		{"vocab-size", required_argument, NULL, 'n'},
+		{"vocab-size", required_argument, NULL, OPT_VOCAB},
 		{"min-frequency", required_argument, NULL, 'f'},
 		{"special", required_argument, NULL, 's'},
 		{"lowercase", no_argument, NULL, 'l'},
@@ -122,9 +123,14 @@ parse_options(int argc, char **argv, struct cli *c)
 	while ((ch = getopt_long(argc, argv, "m:p:n:f:s:lbzo:qh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'm':
+		case OPT_MODEL:
+			deprecated(ch == 'm' ? "-m ALGORITHM" : "--model ALGORITHM",
+			           "--algorithm ALGORITHM");
+			/* FALLTHROUGH */
+		case OPT_ALGO:
 			if ((model = te_train_model_parse(optarg)) < 0)
-				usage_error(usage_line, "unknown model '%s' (bpe, wordpiece, unigram)",
-				            optarg);
+				usage_error(usage_line, "unknown algorithm '%s' (bpe, wordpiece, "
+				            "unigram)", optarg);
 			have_model = 1;
 			break;
 		case 'p':
@@ -136,6 +142,9 @@ parse_options(int argc, char **argv, struct cli *c)
 				            optarg);
 			break;
 		case 'n':
+			deprecated("-n N", "--vocab-size N");
+			/* FALLTHROUGH */
+		case OPT_VOCAB:
 			vocab_size = opt_ll(usage_line, "--vocab-size", optarg, 1, 100000000);
 			break;
 		case 'f':
@@ -176,7 +185,7 @@ parse_options(int argc, char **argv, struct cli *c)
 	}
 	te_train_opts_init(o, model, preset);
 	if (preset != TE_TRAIN_PRESET_NONE && have_model && (int)o->model != model)
-		usage_error(usage_line, "preset '%s' trains another model than --model",
+		usage_error(usage_line, "preset '%s' trains another algorithm than --algorithm",
 		            preset_name);
 	if (vocab_size)
 		o->vocab_size = vocab_size;
@@ -190,14 +199,14 @@ parse_options(int argc, char **argv, struct cli *c)
 		o->lowercase = 1;
 	if (byte_level) {
 		if (o->model != TE_TRAIN_MODEL_BPE)
-			usage_error(usage_line, "--byte-level works with --model bpe only");
+			usage_error(usage_line, "--byte-level works with --algorithm bpe only");
 		o->byte_level = 1;
 		o->bert = 0;
 		o->nfkc = 0;
 	}
 	if (byte_fallback) {
 		if (o->model != TE_TRAIN_MODEL_BPE || o->byte_level)
-			usage_error(usage_line, "--byte-fallback works with --model bpe only, "
+			usage_error(usage_line, "--byte-fallback works with --algorithm bpe only, "
 			                        "without --byte-level");
 		o->byte_fallback = 1;
 	}

@@ -37,7 +37,7 @@ usage(FILE *fp, int status)
 		      "  --alpha X             initial learning rate (default 0.025)\n"
 		      "  --min-alpha X         final learning rate (default 0.0001)\n"
 		      "  --epochs N            passes over the corpus (default 5)\n"
-		      "  --threads N           worker threads (also --workers; default 3)\n"
+		      "  --threads N           worker threads (also --workers; 0, the default: one per CPU)\n"
 		      "  --seed N              random seed (default 1)\n"
 		      "  --batch 0|1           skip-gram: update each window as one matrix\n"
 		      "                        product with shared negatives (default 1)\n"
@@ -131,7 +131,7 @@ main(int argc, char **argv)
 		case O_ALPHA: p.alpha = opt_double(usage_line, "--alpha", optarg, 1e-12, 100); break;
 		case O_MINALPHA: p.min_alpha = opt_double(usage_line, "--min-alpha", optarg, 0, 100); break;
 		case O_EPOCHS: p.epochs = (int)opt_ll(usage_line, "--epochs", optarg, 1, 1000000); break;
-		case O_THREADS: p.threads = (int)opt_ll(usage_line, "--threads", optarg, 1, 1024); break;
+		case O_THREADS: p.threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 1024); break;
 		case O_SEED: p.seed = (uint64_t)opt_ll(usage_line, "--seed", optarg, 0, INT64_MAX); break;
 		case O_BATCH: p.batch = (int)opt_ll(usage_line, "--batch", optarg, 0, 1); break;
 		case O_MAXSENT: p.max_sentence = (size_t)opt_ll(usage_line, "--max-sentence", optarg, 1, 1 << 30); break;

@@ -11,6 +11,7 @@
 
 #include "emb_int.h"
 #include "util_int.h"
+#include "util_int.h"
 
 /* Parse a JSON file into an object; NULL with d filled. */
 cJSON *
@@ -203,7 +204,7 @@ te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens, int trun
 void
 te_emb_set_threads(te_emb *m, int n)
 {
-	m->threads = n < 1 ? 1 : n;
+	m->threads = ut_threads(n);
 }
 
 /* The tokenizer.json of a model directory, read through the tokenizer (its

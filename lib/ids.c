@@ -79,3 +79,63 @@ te_ids_write(FILE *fp, const int32_t *ids, size_t n)
 	}
 	return putc_unlocked('\n', fp) == EOF ? -1 : 0;
 }
+
+static const char digits2[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Two digits a step, written backwards from the end once the length is
+ * known: tok-encode writes millions of ids a second. */
+char *
+te_fmt_ulong(char *p, unsigned long v)
+{
+	int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 :
+	        v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
+	char *q;
+
+	for (unsigned long t = v / 100000000; t; t /= 10)
+		n++;
+	q = p + n;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+
+		v /= 100;
+		q -= 2;
+		q[0] = digits2[2 * d];
+		q[1] = digits2[2 * d + 1];
+	}
+	if (v >= 10) {
+		q[-2] = digits2[2 * v];
+		q[-1] = digits2[2 * v + 1];
+	} else {
+		q[-1] = (char)('0' + v);
+	}
+	return p + n;
+}
+
+size_t
+te_tok_escape(char *out, const char *s, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i], e = 0;
+
+		switch (c) {
+		case '\\': e = '\\'; break;
+		case ' ': e = 's'; break;
+		case '\t': e = 't'; break;
+		case '\r': e = 'r'; break;
+		case '\n': e = 'n'; break;
+		case '\0': e = '0'; break;
+		}
+		if (e) {
+			out[k++] = '\\';
+			out[k++] = e;
+		} else {
+			out[k++] = c;
+		}
+	}
+	return k;
+}

@@ -41,6 +41,7 @@ struct te_knn_batch {
 	int scans;           /* key look-ups made by scanning (te_knn_find_key) */
 	float *fbuf;         /* the vector of the last line parsed */
 	size_t fcap;
+	int delim;           /* ends a text query: newline, or NUL */
 };
 
 te_knn_batch *
@@ -60,6 +61,7 @@ te_knn_batch_new(te_knn *x, te_hnsw *h, size_t k, size_t limit, size_t ef, int t
 	b->ef = ef;
 	b->threads = threads;
 	b->cap = cap ? cap : 1;
+	b->delim = '\n';
 	b->q = calloc(b->cap, sizeof *b->q);
 	b->qv = malloc(b->cap * b->dim * sizeof *b->qv);
 	b->hits = malloc((b->cap + 1) * (k ? k : 1) * sizeof *b->hits);
@@ -562,6 +564,12 @@ is_tevec(const char *path)
 	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
 }
 
+void
+te_knn_batch_set_delim(te_knn_batch *b, int delim)
+{
+	b->delim = delim;
+}
+
 int
 te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_fn fn,
                   void *arg, te_warn_fn warn, void *warnarg, te_diag *d)
@@ -575,12 +583,12 @@ te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_f
 
 	if (is_tevec(path))
 		return read_tevec(&rd, path);
-	if (!(r = te_reader_open(path, '\n', &w))) {
+	if (!(r = te_reader_open(path, b->delim, &w))) {
 		if (warn)
 			warn(&w, warnarg);
 		return 0;
 	}
-	te_reader_strip_cr(r, 1);
+	te_reader_strip_cr(r, b->delim == '\n');
 	while ((rc = te_reader_next(r, &line, &len, &w)) == 1)
 		if (query_line(&rd, te_reader_name(r), te_reader_lineno(r), line, len) < 0) {
 			te_reader_close(r);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 struct te_reader {
 	FILE *fp;
@@ -111,4 +112,15 @@ te_reader_close(te_reader *r)
 	free(r->buf);
 	free(r->name);
 	free(r);
+}
+
+char *
+te_read_whole(const char *path, size_t *len, te_diag *d)
+{
+	int in = strcmp(path, "-") == 0;
+	char *p = ut_read_file(in ? "/dev/stdin" : path, (size_t)-2, len, d);
+
+	if (!p && in)
+		snprintf(d->file, sizeof d->file, "-");
+	return p;
 }

@@ -89,6 +89,10 @@ void te_reader_strip_cr(te_reader *r, int on);
 long te_reader_lineno(const te_reader *r);
 const char *te_reader_name(const te_reader *r);
 void te_reader_close(te_reader *r);
+/* The whole of a file (path, or "-" for standard input) as one text:
+ * malloc'd, NUL-terminated, *len bytes (the NUL not counted); NULL with d
+ * filled when it cannot be read or memory runs out. */
+char *te_read_whole(const char *path, size_t *len, te_diag *d);
 
 /* ---------------------------------------------------------- token ids */
 
@@ -105,6 +109,12 @@ void te_ids_release(te_ids *a);
 int te_ids_parse(const char *line, size_t len, te_ids *a, te_diag *d);
 /* Write ids separated by single spaces and a newline. */
 int te_ids_write(FILE *fp, const int32_t *ids, size_t n);
+/* v in decimal at p (room for 20 bytes); returns the end. */
+char *te_fmt_ulong(char *p, unsigned long v);
+/* A token's text written as one field of a record (tok-encode --tokens,
+ * tok-decode --tokens): backslash, space, tab, CR, LF and NUL as \\ \s \t
+ * \r \n \0.  out has room for 2 * n bytes; returns the bytes written. */
+size_t te_tok_escape(char *out, const char *s, size_t n);
 
 /* ------------------------------------------------------------- vectors */
 
@@ -169,6 +179,8 @@ te_vec_format te_vecs_format(const te_vecs *v);
  * first (text) or is required (w2v binary). */
 int te_vec_write_text_header(FILE *fp, size_t rows, size_t dim);
 int te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim);
+/* As te_vec_write_text, the record ended by end ('\n', or '\0' for -z). */
+int te_vec_write_text_end(FILE *fp, const char *key, const float *x, size_t dim, int end);
 int te_vec_write_w2v_bin_header(FILE *fp, size_t rows, size_t dim);
 int te_vec_write_w2v_bin(FILE *fp, const char *key, const float *x, size_t dim);
 /* TEVEC header; rows may be TE_VEC_ROWS_STREAM.  For a keyed file give
@@ -264,6 +276,32 @@ int te_tok_encode_trunc(const te_tok *t, const char *text, size_t len,
                         te_diag *d);
 void te_tok_enc_release(te_tok_enc *e);
 
+/* Chunks of a document for a model or an index (tok-encode --chunk): ids
+ * [tok_start, tok_end) of an encoding and the bytes [start, end) of the
+ * text they come from. */
+typedef struct te_tok_chunk {
+	size_t tok_start, tok_end;
+	size_t start, end;
+} te_tok_chunk;
+/* Cut e, the encoding of text[0, len) (made without TE_TOK_ADD_SPECIAL),
+ * into chunks of at most max_tokens ids, the next one starting overlap ids
+ * (0 <= overlap < max_tokens) before the end of the one before.  Cuts fall
+ * between tokens, and only where both sides decode to whole characters
+ * (never inside the bytes of one character, as byte-level and
+ * byte-fallback tokens can be): a cut moves back to the nearest such place;
+ * a chunk holds more than max_tokens ids only when one character alone
+ * takes more.  Without overlap the chunks' texts rejoin exactly to the
+ * text: the first starts at 0, each starts where the one before ends, the
+ * last ends at len (text that no token covers, such as the spaces a
+ * normalizer drops, goes with the chunk before).  With overlap the next
+ * chunk starts at the start of its first token; it starts at least one id
+ * after the one before.  An empty text has no chunk; a text with no token
+ * has one chunk of no ids.  *out is malloc'd (the caller frees it), *n
+ * chunks.  Returns 0, or -1 when out of memory or max_tokens is 0 or not
+ * above overlap. */
+int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_tokens,
+                  size_t overlap, te_tok_chunk **out, size_t *n);
+
 /* Decode ids as the reference's decode does.  *out is malloc'd (the caller
  * frees it) and NUL-terminated; *outlen excludes the NUL.  An id outside
  * the vocabulary is an error naming it. */
@@ -312,8 +350,9 @@ int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);
  * te_tok_pool_wait.  One job list at a time. */
 typedef struct te_tok_pool te_tok_pool;
 typedef void (*te_tok_pool_fn)(void *arg, size_t i, te_tok_enc *e);
-/* A pool of threads threads (1 to 256: the caller and threads - 1 helpers,
- * started by te_tok_pool_helpers); NULL when out of memory. */
+/* A pool of threads threads (1 to 256, 0: one per CPU; the caller and
+ * threads - 1 helpers, started by te_tok_pool_helpers); NULL when out of
+ * memory. */
 te_tok_pool *te_tok_pool_new(int threads);
 /* Start the helpers, the first time; returns how many run (0: the caller
  * runs every job alone, as when the threads could not be made). */
@@ -396,12 +435,13 @@ typedef struct te_show_opts {
 	int escape_ctl;     /* control characters as control pictures */
 	int ids;            /* each token's id after it, as ‹id› */
 	const char *sep;    /* between abutting tokens, without colour */
+	int nul;            /* end a document with NUL, not newline (-z) */
 } te_show_opts;
 
 /* The classic six-colour palette (Set2), as "R;G;B". */
 extern const char *const te_show_palette[6];
 
-/* Write the pieces of one document, then a newline.  Without colour,
+/* Write the pieces of one document, then a newline (o->nul: a NUL).  Without colour,
  * tokens that touch are separated by o->sep; a gap stands between the
  * tokens around it instead.  Markers: special tokens ⟦[CLS]⟧, unknown
  * tokens ⁇ before the text they replaced, byte tokens and bytes that are
@@ -472,7 +512,8 @@ int32_t te_emb_sep_id(const te_emb *m);
  * Returns 0, or -1 with d filled (no file or line: the caller knows them). */
 int te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens,
                int truncate, te_diag *d);
-/* Threads for matrix products and attention (default 1). */
+/* Threads for matrix products and attention (default 1; n <= 0: one per
+ * CPU). */
 void te_emb_set_threads(te_emb *m, int n);
 
 /* Contextual (or static) token vectors for a batch of n documents:
@@ -551,7 +592,7 @@ typedef struct te_w2v_params {
 	double sample;       /* subsampling threshold (default 1e-3, 0 off) */
 	double alpha, min_alpha; /* learning rate, decayed linearly */
 	int epochs;          /* passes over the corpus (default 5) */
-	int threads;         /* worker threads (default 3, as gensim) */
+	int threads;         /* worker threads (default 0: one per CPU) */
 	uint64_t seed;       /* random seed (default 1) */
 	int batch;           /* skip-gram: share the negatives of a window and
 	                        update it as one small matrix product (HogBatch,
@@ -776,6 +817,9 @@ int te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d
  * (d filled) when a search fails or memory runs out. */
 int te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_fn fn,
                       void *arg, te_warn_fn warn, void *warnarg, te_diag *d);
+/* What ends a text query for te_knn_batch_read: '\n' (the default) or
+ * '\0' (knn -z; a query may then hold newlines). */
+void te_knn_batch_set_delim(te_knn_batch *b, int delim);
 
 /* s[0, n) as a JSON string, quotes included, as knn(1) writes keys:
  * '"', '\\', newline and tab escaped, other bytes below 0x20 as \u00XX,

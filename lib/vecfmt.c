@@ -571,6 +571,12 @@ te_vec_write_text_header(FILE *fp, size_t rows, size_t dim)
 int
 te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim)
 {
+	return te_vec_write_text_end(fp, key, x, dim, '\n');
+}
+
+int
+te_vec_write_text_end(FILE *fp, const char *key, const float *x, size_t dim, int end)
+{
 	char buf[32];
 
 	if (key) {
@@ -581,7 +587,7 @@ te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim)
 		int n = snprintf(buf, sizeof buf, i ? " %.9g" : "%.9g", (double)x[i]);
 		fwrite_unlocked(buf, 1, (size_t)n, fp);
 	}
-	return putc_unlocked('\n', fp) == EOF ? -1 : 0;
+	return putc_unlocked(end, fp) == EOF ? -1 : 0;
 }
 
 int

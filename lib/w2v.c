@@ -100,7 +100,7 @@ te_w2v_params_default(te_w2v_params *p)
 	p->alpha = 0.025;
 	p->min_alpha = 0.0001;
 	p->epochs = 5;
-	p->threads = 3;
+	p->threads = 0;
 	p->seed = 1;
 	p->batch = 1;
 	p->max_sentence = 10000;
@@ -117,7 +117,7 @@ te_w2v_new(const te_w2v_params *p, te_diag *d)
 		te_diag_set(d, NULL, 0, "vector size %d is not in 1..100000", p->dim);
 		return NULL;
 	}
-	if (p->window < 1 || p->epochs < 1 || p->threads < 1 || p->negative < 0 ||
+	if (p->window < 1 || p->epochs < 1 || p->threads < 0 || p->negative < 0 ||
 	    p->min_count < 1 || p->max_sentence < 1 || p->sample < 0 ||
 	    p->alpha <= 0 || p->min_alpha < 0) {
 		te_diag_set(d, NULL, 0, "invalid training parameters");
@@ -134,6 +134,7 @@ te_w2v_new(const te_w2v_params *p, te_diag *d)
 		return NULL;
 	}
 	m->p = *p;
+	m->p.threads = ut_threads(p->threads);
 	m->min_reduce = 1;
 	m->spool_fd = -1;
 	m->hcap = 1024;

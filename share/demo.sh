@@ -16,8 +16,8 @@ section() { printf '\n%s== %s%s\n' "$b" "$1" "$n"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 section "1. Train two tokenizers on this repository: its prose and its C code"
-cat "$R"/README.md "$R"/INSTALL "$R"/share/man/man*/* | tok-train -q --preset gpt2 -n 1000 -o prose.json
-cat "$R"/lib/*.c "$R"/lib/tok/*.c | tok-train -q --preset gpt2 -n 1000 -o code.json
+cat "$R"/README.md "$R"/INSTALL "$R"/share/man/man*/* | tok-train -q --preset gpt2 --vocab-size 1000 -o prose.json
+cat "$R"/lib/*.c "$R"/lib/tok/*.c | tok-train -q --preset gpt2 --vocab-size 1000 -o code.json
 echo "prose.json: byte-level BPE, 1000 tokens, learned from README, INSTALL and the man pages"
 echo "code.json:  byte-level BPE, 1000 tokens, learned from lib/*.c and lib/tok/*.c"
 
@@ -32,7 +32,7 @@ printf 'Hello, world!\nThe cat sat on the mat.\n' >hello.txt
 run tok-encode -m code.json hello.txt
 tok-encode -m code.json hello.txt >ids
 run tok-decode -m code.json ids
-run tok-encode -m code.json --count hello.txt
+run tok-encode -m code.json --count-docs hello.txt
 
 section "4. Token vectors and text vectors (a tiny random-weight BERT shipped for tests)"
 run emb-token --static -m data/emb/tiny-bert <<<'2 4 5 3'

@@ -12,7 +12,7 @@ cmdline() {
 	tok-encode) echo "tok-encode -m $T/tok/tiny-bert.json" ;;
 	tok-decode) echo "tok-decode -m $T/tok/tiny-bert.json" ;;
 	tok-show) echo "tok-show --color=never -l -m $T/show/tiny-bytebpe" ;;
-	tok-train) echo "tok-train -q -n 300" ;;
+	tok-train) echo "tok-train -q --vocab-size 300" ;;
 	emb-token) echo "emb-token -m $T/emb/tiny-bert" ;;
 	emb-pool) echo "emb-pool" ;;
 	w2v-train) echo "w2v-train -q --min-count 1 --vector-size 8 --epochs 1" ;;

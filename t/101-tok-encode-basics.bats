@@ -17,7 +17,7 @@ P=$T/tok/tiny-bpe.json
 	[ "$output" = "12 6 13 5" ]
 	run -0 tok-encode -m "$B" --tokens <<<'tokenizers unaffable'
 	[ "$output" = "[CLS] token ##ize ##r ##s un ##aff ##able [SEP]" ]
-	run -0 tok-encode -m "$B" -c "$T/tok/hello.txt"
+	run -0 tok-encode -m "$B" --count-docs "$T/tok/hello.txt"
 	[ "$output" = $'6\n9' ]
 	run -0 tok-encode -m "$B" --total "$T/tok/hello.txt" "$T/tok/hello.txt"
 	[ "$output" = "30" ]
@@ -111,7 +111,7 @@ P=$T/tok/tiny-bpe.json
 	tok-encode -m "$P" "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/one"
 	tok-encode -m "$P" --threads 4 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/four"
 	cmp "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/four"
-	run -2 --separate-stderr tok-encode -m "$P" --threads 0
+	run -2 --separate-stderr tok-encode -m "$P" --threads -1
 	[[ $stderr == *"--threads"* ]]
 }
 

@@ -29,11 +29,11 @@ load helper
 	need_data tokenizers/tiktoken/cl100k_base.tiktoken tokenizers/gemma3
 	head -c 4000000 /dev/zero | tr '\0' 'a' >"$BATS_TEST_TMPDIR/long"
 	echo >>"$BATS_TEST_TMPDIR/long"
-	run -0 timeout 60 tok-encode -c -m "$D/tokenizers/tiktoken/cl100k_base.tiktoken" "$BATS_TEST_TMPDIR/long"
+	run -0 timeout 60 tok-encode --count-docs -m "$D/tokenizers/tiktoken/cl100k_base.tiktoken" "$BATS_TEST_TMPDIR/long"
 	[ "$output" -gt 400000 ]
 	yes '🤖' | head -250000 | tr -d '\n' >"$BATS_TEST_TMPDIR/emoji"
 	echo >>"$BATS_TEST_TMPDIR/emoji"
-	run -0 timeout 60 tok-encode -c -m "$D/tokenizers/gemma3" "$BATS_TEST_TMPDIR/emoji"
+	run -0 timeout 60 tok-encode --count-docs -m "$D/tokenizers/gemma3" "$BATS_TEST_TMPDIR/emoji"
 	[ "$output" -gt 1000 ]
 }
 

@@ -42,7 +42,7 @@ P=$T/tok/tiny-bpe.json
 @test "tok-decode: empty lines stay empty; -z ends records with NUL; /dev/full is an error" {
 	run -0 bash -c "printf '\n12\n' | tok-decode -m '$B' | od -An -c | tr -d ' '"
 	[ "$output" = '\nhello\n' ]
-	run -0 bash -c "printf '12\n13\n' | tok-decode -z -m '$B' | tr '\0' '|'"
+	run -0 bash -c "printf '12\00013\000' | tok-decode -z -m '$B' | tr '\0' '|'"
 	[ "$output" = "hello|world|" ]
 	run -1 --separate-stderr bash -c "echo 12 | tok-decode -m '$B' >/dev/full"
 	[[ $stderr == *"tok-decode: "* ]]

@@ -25,8 +25,8 @@ load helper
 
 @test "tok-train -o creates its file with the user's umask" {
 	printf 'hello world\nfoo bar\n' >"$BATS_TEST_TMPDIR/in.txt"
-	(umask 022 && tok-train -q -n 300 -o "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/in.txt")
-	(umask 077 && tok-train -q -n 300 -o "$BATS_TEST_TMPDIR/b.json" "$BATS_TEST_TMPDIR/in.txt")
+	(umask 022 && tok-train -q --vocab-size 300 -o "$BATS_TEST_TMPDIR/a.json" "$BATS_TEST_TMPDIR/in.txt")
+	(umask 077 && tok-train -q --vocab-size 300 -o "$BATS_TEST_TMPDIR/b.json" "$BATS_TEST_TMPDIR/in.txt")
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/a.json")" = 644 ]
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/b.json")" = 600 ]
 }

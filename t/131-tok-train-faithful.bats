@@ -52,9 +52,9 @@ merges() {
 }
 
 @test "tok-train bpe: a smaller vocabulary gives the first merges of a larger one" {
-	run -0 tok-train -q -n 200 "$T/tok-train/hf-input.txt"
+	run -0 tok-train -q --vocab-size 200 "$T/tok-train/hf-input.txt"
 	small=$(printf '%s' "$output" | grep -o '"merges":.*')
-	run -0 tok-train -q -n 400 "$T/tok-train/hf-input.txt"
+	run -0 tok-train -q --vocab-size 400 "$T/tok-train/hf-input.txt"
 	large=$(printf '%s' "$output" | grep -o '"merges":.*')
 	[[ $large == "${small%]]\}\}}"* ]]
 }

@@ -29,7 +29,7 @@ S='The trainer counts words, then merges pairs.'
 
 @test "tok-train --preset gpt2: HF loads it and decodes to the same text" {
 	need_hf
-	tok-train -q -p gpt2 -n 600 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
+	tok-train -q -p gpt2 --vocab-size 600 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
 	run -0 roundtrip "$BATS_TEST_TMPDIR/t.json" "$S 😀"
 	[ "${lines[1]}" = "$S 😀" ]
 	[[ ${lines[0]} == *"Ġtrain"* ]]
@@ -37,7 +37,7 @@ S='The trainer counts words, then merges pairs.'
 
 @test "tok-train --preset bert: [CLS] ... [SEP], lower-cased, ## pieces" {
 	need_hf
-	tok-train -q -p bert -n 400 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
+	tok-train -q -p bert --vocab-size 400 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
 	run -0 roundtrip "$BATS_TEST_TMPDIR/t.json" "$S"
 	[[ ${lines[0]} == "[CLS] the "*" [SEP]" ]]
 	[[ ${lines[0]} == *"##"* ]]
@@ -46,7 +46,7 @@ S='The trainer counts words, then merges pairs.'
 
 @test "tok-train --preset sentencepiece: a Unigram HF decodes back" {
 	need_hf
-	tok-train -q -p sentencepiece -n 300 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
+	tok-train -q -p sentencepiece --vocab-size 300 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
 	run -0 roundtrip "$BATS_TEST_TMPDIR/t.json" "$S"
 	[[ ${lines[0]} == "▁T"*"▁words"* ]]
 	[ "${lines[1]}" = "$S" ]
@@ -54,16 +54,16 @@ S='The trainer counts words, then merges pairs.'
 
 @test "tok-train --preset byte-fallback: unseen characters become bytes and come back" {
 	need_hf
-	tok-train -q -p byte-fallback -n 500 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
+	tok-train -q -p byte-fallback --vocab-size 500 -o "$BATS_TEST_TMPDIR/t.json" "$T/tok-train/prose.txt"
 	run -0 roundtrip "$BATS_TEST_TMPDIR/t.json" "$S Zoë ☃"
 	[[ ${lines[0]} == *"<0xE2>"* ]]
 	[ "${lines[1]}" = "$S Zoë ☃" ]
 }
 
-@test "tok-train --model bpe and --model unigram on code: HF round trip" {
+@test "tok-train --algorithm bpe and --algorithm unigram on code: HF round trip" {
 	need_hf
 	for m in bpe unigram wordpiece; do
-		tok-train -q -m $m -n 400 -o "$BATS_TEST_TMPDIR/$m.json" "$T/tok-train/code.txt"
+		tok-train -q --algorithm $m --vocab-size 400 -o "$BATS_TEST_TMPDIR/$m.json" "$T/tok-train/code.txt"
 	done
 	run -0 roundtrip "$BATS_TEST_TMPDIR/bpe.json" 'static int main(void)'
 	[ "${lines[1]}" = 'static int main(void)' ]

@@ -15,7 +15,7 @@ S='The trainer counts words, then merges pairs. Zoë ☃ naïve café'
 
 setup_file() {
 	for p in gpt2 bert sentencepiece byte-fallback; do
-		tok-train -q -p "$p" -n 600 -o "$BATS_FILE_TMPDIR/$p.json" \
+		tok-train -q -p "$p" --vocab-size 600 -o "$BATS_FILE_TMPDIR/$p.json" \
 			"$T/tok-train/prose.txt" "$T/tok-train/code.txt"
 	done
 }

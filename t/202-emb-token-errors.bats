@@ -92,7 +92,7 @@ emb-token: $BATS_TEST_TMPDIR/ids:3: bad token id at column 3: expected a non-neg
 	[[ $stderr == *nothing-here* ]]
 	run -2 --separate-stderr emb-token <<<"2 3"
 	[[ $stderr == *"a model is required"* ]]
-	run -2 --separate-stderr emb-token -m "$E/tiny-bert" --threads 0
+	run -2 --separate-stderr emb-token -m "$E/tiny-bert" --threads -1
 	[[ $stderr == *"--threads"* ]]
 	run -2 --separate-stderr emb-token -m "$E/tiny-bert" --token-types some
 	[[ $stderr == *"--token-types"* ]]

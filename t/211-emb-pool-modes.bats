@@ -35,7 +35,7 @@ E=$T/emb
 @test "emb-pool -m reads modules.json: mean then Normalize" {
 	emb-token -m "$E/tiny-bert" <<<$'2 4 5 3\n2 3' >"$BATS_TEST_TMPDIR/tok"
 	run -0 diff <(emb-pool -m "$E/tiny-bert" "$BATS_TEST_TMPDIR/tok") \
-		<(emb-pool -p mean -n "$BATS_TEST_TMPDIR/tok")
+		<(emb-pool -p mean --normalize "$BATS_TEST_TMPDIR/tok")
 	run -0 emb-pool -m "$E/tiny-bert" "$BATS_TEST_TMPDIR/tok"
 	[ "${#lines[@]}" -eq 2 ]
 }

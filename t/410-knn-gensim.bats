@@ -50,7 +50,7 @@ same_as_ref() {
 
 @test "--positive/--negative is the same query as the expression" {
 	need_data "$GLOVE"
-	run -0 knn -k 3 -p king,woman -n man "$D/$GLOVE"
+	run -0 knn -k 3 -p king,woman --negative man "$D/$GLOVE"
 	[[ ${lines[0]} == "king + woman - man	queen	0.769854"* ]]
 	[ "${#lines[@]}" -eq 3 ]
 }

@@ -50,11 +50,11 @@ awk_knn() {
 @test "cosine, dot and euclidean agree with a brute force in awk" {
 	local m q="1 0.5 0 0.2 0 0 0.3 -0.1"
 	for m in cosine dot euclidean; do
-		run -0 knn -k 5 -m "$m" "$W" <<<"$q"
+		run -0 knn -k 5 --metric "$m" "$W" <<<"$q"
 		diff <(printf '%s\n' "${lines[@]}" | cut -f2) <(awk_knn "$m" 5 "$q")
 	done
 	# the Euclidean score is the distance, smallest first
-	run -0 knn -k 1 -m euclidean "$W" <<<"$(awk '$1 == "man" { $1 = ""; print substr($0, 2) }' "$W")"
+	run -0 knn -k 1 --metric euclidean "$W" <<<"$(awk '$1 == "man" { $1 = ""; print substr($0, 2) }' "$W")"
 	[ "$output" = "1	man	0" ]
 }
 
@@ -159,8 +159,8 @@ awk_knn() {
 	[[ $stderr == *"no vector file"* ]]
 	run -2 --separate-stderr knn -k 0 "$W"
 	run -2 --separate-stderr knn -k x "$W"
-	run -2 --separate-stderr knn -m manhattan "$W"
-	run -2 --separate-stderr knn --cosmul -m dot "$W"
+	run -2 --separate-stderr knn --metric manhattan "$W"
+	run -2 --separate-stderr knn --cosmul --metric dot "$W"
 	run -2 --separate-stderr knn --eval x --eval-pairs y "$W"
 	run -2 --separate-stderr knn --ef 10 "$W"
 }

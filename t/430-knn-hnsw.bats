@@ -30,7 +30,7 @@ setup() {
 	cp "$W.hnsw" "$BATS_TEST_TMPDIR/other.txt.hnsw"
 	run -1 --separate-stderr knn -a "$BATS_TEST_TMPDIR/other.txt" <<<king
 	[[ $stderr == *"built for other vectors"* ]]
-	run -1 --separate-stderr knn -a -m dot "$W" <<<king
+	run -1 --separate-stderr knn -a --metric dot "$W" <<<king
 	[[ $stderr == *"another metric"* ]]
 	head -c 300 "$W.hnsw" >"$BATS_TEST_TMPDIR/cut" && mv "$BATS_TEST_TMPDIR/cut" "$W.hnsw"
 	run -1 --separate-stderr knn -a "$W" <<<king
@@ -57,9 +57,9 @@ setup() {
 @test "every metric: --approx prints what the exact search prints" {
 	local m
 	for m in cosine dot euclidean; do
-		knn --build-index -m "$m" "$W"
-		diff <(knn -m "$m" -k 3 "$W" <t/data/knn/words.txt 2>/dev/null | head -60) \
-			<(knn -a -m "$m" -k 3 "$W" <t/data/knn/words.txt 2>/dev/null | head -60)
+		knn --build-index --metric "$m" "$W"
+		diff <(knn --metric "$m" -k 3 "$W" <t/data/knn/words.txt 2>/dev/null | head -60) \
+			<(knn -a --metric "$m" -k 3 "$W" <t/data/knn/words.txt 2>/dev/null | head -60)
 	done
 }
 

@@ -146,3 +146,9 @@ want_color(const char *mode)
 	}
 	return strcmp(mode, "always") == 0;
 }
+
+void
+deprecated(const char *old, const char *now)
+{
+	warnx_("%s is deprecated and will go in the next release: use %s", old, now);
+}

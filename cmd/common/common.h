@@ -34,6 +34,9 @@ double opt_double(const char *usage, const char *opt, const char *arg, double lo
 int fshut_stdout(int status);
 /* Refuse to write binary to a terminal (exit 2). */
 void refuse_binary_tty(const char *usage);
+/* One line on stderr: the spelling old still works, for this release;
+ * now is what replaces it. */
+void deprecated(const char *old, const char *now);
 /* Colour wanted on stdout?  mode: "auto", "always" or "never". */
 int want_color(const char *mode);
 

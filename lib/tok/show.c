@@ -553,7 +553,7 @@ te_show_write_end(FILE *fp, te_show *s, const te_show_opts *o)
 {
 	s->ci_ = 0;
 	s->prev_tok_ = 0;
-	return putc('\n', fp) == EOF ? -1 : 0;
+	return putc(o->nul ? '\0' : '\n', fp) == EOF ? -1 : 0;
 }
 
 int

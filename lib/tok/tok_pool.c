@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 /* Jobs are taken this many at a time: short ones would queue on the lock. */
 #define POOL_CHUNK 16
@@ -73,8 +74,7 @@ te_tok_pool_new(int threads)
 {
 	te_tok_pool *p;
 
-	if (threads < 1)
-		threads = 1;
+	threads = ut_threads(threads);
 	if (threads > 256)
 		threads = 256;
 	if (!(p = calloc(1, sizeof *p)))
