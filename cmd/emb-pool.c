@@ -183,7 +183,7 @@ main(int argc, char **argv)
 	int c, normalize = 0, status = 0;
 	te_pipeline *p;
 	te_diag d = {0};
-	out_state o = {0};
+	out_state o = {.fmt = TE_VEC_FORMAT_TEXT};
 	float *out = NULL, *zeros = NULL;
 	size_t outcap = 0;
 

@@ -778,9 +778,8 @@ te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim)
 
 	if (key) {
 		fputs_unlocked(key, fp);
-		/* a key with a space, or a number, in the TSV form */
-		putc_unlocked(strpbrk(key, " \t") || looks_numeric(key, strlen(key)) ?
-		              '\t' : ' ', fp);
+		/* a key with a space in the TSV form */
+		putc_unlocked(strpbrk(key, " \t") ? '\t' : ' ', fp);
 	}
 	for (size_t i = 0; i < dim; i++) {
 		int n = snprintf(buf, sizeof buf, i ? " %.9g" : "%.9g", (double)x[i]);
@@ -1234,8 +1233,10 @@ te_vecw_put(te_vecw *w, const char *key, const float *x, size_t dim, te_diag *d)
 	if (rc < 0)
 		return te_diag_set(d, NULL, 0, "write error: %s", strerror(errno));
 	switch (w->fmt) {
+	case TE_VEC_FORMAT_TEXT:
 	case TE_VEC_FORMAT_TSV:
-		if (key) {
+		/* without a header a key that is a number needs the TSV form */
+		if (key && (w->fmt == TE_VEC_FORMAT_TSV || looks_numeric(key, strlen(key)))) {
 			fputs_unlocked(key, w->fp);
 			putc_unlocked('\t', w->fp);
 		}
