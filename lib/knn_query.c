@@ -677,8 +677,46 @@ read_tevec(struct reading *rd, const char *path)
 	return 0;
 }
 
+/* A .npy file of query vectors: labelled by their key (FILE.keys) or row,
+ * counting from 1. */
+static int
+read_npy(struct reading *rd, const char *path)
+{
+	te_diag w = {0};
+	te_vecs *v = te_vecs_load(path, TE_VEC_FORMAT_NPY, &w);
+	size_t n;
+
+	if (!v) {
+		if (rd->warn)
+			rd->warn(&w, rd->warnarg);
+		return 0;
+	}
+	n = te_vecs_dim(v) == rd->b->dim ? te_vecs_rows(v) : 0;
+	if (n == 0 && te_vecs_rows(v)) {
+		te_diag_set(&w, path, 0, "query has %zu components", te_vecs_dim(v));
+		if (rd->warn)
+			rd->warn(&w, rd->warnarg);
+	}
+	for (size_t i = 0; i < n; i++) {
+		te_knn_query q = {.vec = te_vecs_row(v, i)};
+		const char *key = te_vecs_key(v, i);
+		char lab[32];
+
+		if (!key) {
+			snprintf(lab, sizeof lab, "%zu", i + 1);
+			key = lab;
+		}
+		if (add_query(rd, key, strlen(key), &q) < 0) {
+			te_vecs_free(v);
+			return -1;
+		}
+	}
+	te_vecs_free(v);
+	return te_knn_batch_run(rd->b, rd->fn, rd->arg, rd->d) < 0 ? -1 : 0;
+}
+
 /* True when path (or standard input, if it is a file) starts with the
- * TEVEC magic. */
+ * TEVEC magic (1) or NumPy's (2). */
 static int
 is_tevec(const char *path)
 {
@@ -691,6 +729,8 @@ is_tevec(const char *path)
 	n = pread(fd, m, sizeof m, 0);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (n == 8 && memcmp(m, "\x93NUMPY", 6) == 0)
+		return 2;
 	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
 }
 
@@ -705,8 +745,14 @@ te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_f
 	size_t len;
 	int rc;
 
-	if (is_tevec(path))
+	switch (is_tevec(path)) {
+	case 1:
 		return read_tevec(&rd, path);
+	case 2:
+		if (strcmp(path, "-") == 0)
+			break;
+		return read_npy(&rd, path);
+	}
 	if (!(r = te_reader_open(path, '\n', &w))) {
 		if (warn)
 			warn(&w, warnarg);

@@ -627,8 +627,8 @@ uint64_t te_w2v_count(const te_w2v *m, size_t i);
 /* Vector of item i, dim floats.  Points into m. */
 const float *te_w2v_vector(const te_w2v *m, size_t i);
 void te_w2v_stats_get(const te_w2v *m, te_w2v_stats *s);
-/* Write the vectors: TEXT (word2vec text with its header), W2V_BIN or
- * TEVEC.  Returns 0, or -1 on a write error (d filled). */
+/* Write the vectors: TEXT (word2vec text with its header), TSV
+ * ("key<TAB>numbers", no header), W2V_BIN, TEVEC or NPY (the vectors only).  Returns 0, or -1 on a write error (d filled). */
 int te_w2v_write(const te_w2v *m, FILE *fp, te_vec_format fmt, te_diag *d);
 void te_w2v_free(te_w2v *m);
 
