@@ -1239,8 +1239,9 @@ te_vecw_put(te_vecw *w, const char *key, const float *x, size_t dim, te_diag *d)
 		if (key && (w->fmt == TE_VEC_FORMAT_TSV || looks_numeric(key, strlen(key)))) {
 			fputs_unlocked(key, w->fp);
 			putc_unlocked('\t', w->fp);
+			key = NULL;
 		}
-		rc = te_vec_write_text(w->fp, NULL, x, dim);
+		rc = te_vec_write_text(w->fp, key, x, dim);
 		break;
 	case TE_VEC_FORMAT_TEVEC:
 	case TE_VEC_FORMAT_NPY:
@@ -1252,7 +1253,6 @@ te_vecw_put(te_vecw *w, const char *key, const float *x, size_t dim, te_diag *d)
 			return te_diag_set(d, NULL, 0, "out of memory");
 		break;
 	default:
-		rc = te_vec_write_text(w->fp, key, x, dim);
 		break;
 	}
 	return rc < 0 ? te_diag_set(d, NULL, 0, "write error: %s", strerror(errno)) : 0;
