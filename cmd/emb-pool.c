@@ -164,6 +164,42 @@ open_pipeline(const char *model, const char *mode, int normalize)
 	return p;
 }
 
+/* The end: empty documents whose dimension never became known (zeros of
+ * the model's dimension where it gives one, else empty lines in text), the
+ * keys left over, the held rows.  Returns 1 when keys were left over. */
+static int
+finish(out_state *o, te_pipeline *p)
+{
+	te_diag d = {0};
+	int status = 0;
+
+	if (o->pending && te_pipeline_in_dim(p)) {
+		size_t od = te_pipeline_out_dim(p, te_pipeline_in_dim(p), &d);
+		float *z = od ? calloc(od, sizeof *z) : NULL;
+
+		if (!od)
+			die_diag(&d);
+		if (!z)
+			die("out of memory");
+		for (; o->pending; o->pending--)
+			emit(o, z, od);
+		free(z);
+	} else if (o->pending && (o->fmt != TE_VEC_FORMAT_TEXT || o->keys)) {
+		die("%zu empty documents and no vector dimension to write them in binary "
+		    "(a model directory, -m, gives it)", o->pending);
+	}
+	for (; o->pending; o->pending--)
+		putchar('\n');
+	if (o->kr && te_reader_next(o->kr, &(char *){NULL}, &(size_t){0}, &d) == 1) {
+		warnx_("%s: more keys than the %zu documents", o->keys, o->docs);
+		status = 1;
+	}
+	te_reader_close(o->kr);
+	if (te_vecw_close(o->w, &d) < 0)
+		die_diag(&d);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -285,32 +321,7 @@ main(int argc, char **argv)
 		}
 		te_vecstream_close(s);
 	}
-	/* empty documents whose dimension never became known: zeros of the
-	 * model's dimension where it gives one, else empty lines (text) */
-	if (o.pending && te_pipeline_in_dim(p)) {
-		size_t od = te_pipeline_out_dim(p, te_pipeline_in_dim(p), &d);
-		float *z = od ? calloc(od, sizeof *z) : NULL;
-
-		if (!od)
-			die_diag(&d);
-		if (!z)
-			die("out of memory");
-		for (; o.pending; o.pending--)
-			emit(&o, z, od);
-		free(z);
-	} else if (o.pending && (o.fmt != TE_VEC_FORMAT_TEXT || o.keys)) {
-		die("%zu empty documents and no vector dimension to write them in binary "
-		    "(a model directory, -m, gives it)", o.pending);
-	}
-	for (; o.pending; o.pending--)
-		putchar('\n');
-	if (o.kr && te_reader_next(o.kr, &(char *){NULL}, &(size_t){0}, &d) == 1) {
-		warnx_("%s: more keys than the %zu documents", o.keys, o.docs);
-		status = 1;
-	}
-	te_reader_close(o.kr);
-	if (te_vecw_close(o.w, &d) < 0)
-		die_diag(&d);
+	status |= finish(&o, p);
 	free(out);
 	free(zeros);
 	te_pipeline_free(p);

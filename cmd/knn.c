@@ -44,13 +44,9 @@ usage(FILE *fp, int status)
 		      "      --eval-pairs FILE   Pearson and Spearman correlations, as\n"
 		      "                          gensim's evaluate_word_pairs\n"
 		      "      --case-sensitive    evaluations compare words as written\n"
-		      "      --pairs             score lines of two keys or expressions, "
-		      "A<TAB>B\n"
-		      "      --row-offset N      number the rows from N + 1 (a shard of a "
-		      "collection)\n"
-		      "      --merge             merge the answers of knn on the shards of "
-		      "one\n"
-		      "                          collection, given in order, into the k best\n"
+		      "      --pairs             score lines 'A<TAB>B' of keys or expressions\n"
+		      "      --row-offset N      number the rows from N + 1 (a shard)\n"
+		      "      --merge             merge the answers of knn on shards, in order\n"
 		      "  -h, --help              this help\n"
 		      "      --version           version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);

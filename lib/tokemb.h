@@ -148,9 +148,10 @@ typedef enum te_vec_format {
 /* A set of vectors with optional keys.  Data may be memory-mapped. */
 typedef struct te_vecs te_vecs;
 
-/* Load a vector file in any format (detected unless fmt says).  TEVEC files
- * are memory-mapped.  Keys are optional (a text file whose lines hold only
- * numbers has none). */
+/* Load a vector file in any format (detected unless fmt says).  TEVEC and
+ * .npy files are memory-mapped; a .npy file's keys are the lines of
+ * PATH.keys when it exists (one a row).  Keys are optional (a text file
+ * whose lines hold only numbers has none). */
 te_vecs *te_vecs_load(const char *path, te_vec_format fmt, te_diag *d);
 void te_vecs_free(te_vecs *v);
 size_t te_vecs_rows(const te_vecs *v);
@@ -811,7 +812,8 @@ void te_knn_batch_set_offset(te_knn_batch *b, long offset);
 typedef void (*te_knn_answer_fn)(void *arg, const char *label, const te_hit *h, size_t n);
 int te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d);
 /* Read the queries of a file (path, or "-" for standard input): a TEVEC
- * file of vectors (labelled 1, 2, ... in order), or text, one query a line
+ * file of vectors (labelled 1, 2, ... in order), a named .npy file (labelled
+ * by its keys, or so), or text, one query a line
  * (te_knn_parse_query; a vector's label its key or its line number; with
  * cosmul an expression needs a positive key), answered in batches as the
  * batch fills, and at the end, through fn.  Problems with the file (it
