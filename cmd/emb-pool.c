@@ -7,7 +7,8 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-pool [-bz] [-m MODEL | -p MODE [--normalize]] [file ...]";
+	"emb-pool [-bz] [-m MODEL | -p MODE [--normalize]] [--keys FILE|lineno]\n"
+	"                [--format text|tsv|tevec|npy] [file ...]";
 
 static void
 usage(FILE *fp, int status)
@@ -23,7 +24,12 @@ usage(FILE *fp, int status)
 		      "weighted-mean, last\n"
 		      "      --normalize    L2-normalize the result\n"
 		      "  -z, --null         end each vector (text) with NUL, not newline\n"
-		      "  -b, --binary       write a TEVEC vector stream\n"
+		      "  -b, --binary       write a TEVEC vector stream (--format tevec)\n"
+		      "      --keys FILE    key each vector: the lines of FILE, one per "
+		      "document;\n"
+		      "                     'lineno': the document's number, from 1\n"
+		      "      --format F     text (default), tsv (key<TAB>numbers), tevec "
+		      "or npy\n"
 		      "  -h, --help         this help\n"
 		      "      --version      version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
@@ -39,26 +45,97 @@ static const struct {
 };
 
 typedef struct out_state {
-	int binary;
+	te_vec_format fmt;
+	te_vecw *w;          /* once the dimension is known */
+	const char *keys;    /* --keys: a file, or "lineno" */
+	te_reader *kr;       /* the keys file */
+	size_t docs;         /* documents written */
 	int end;             /* what ends a text vector: newline, or NUL (-z) */
-	int header;
 	size_t dim;          /* of the output, once known */
 	size_t pending;      /* empty documents seen before the dimension was known */
 } out_state;
 
+/* The key of the next document, from --keys. */
+static const char *
+next_key(out_state *o)
+{
+	static char num[32];
+	te_diag d = {0};
+	char *line;
+	size_t len;
+	int rc;
+
+	if (!o->keys)
+		return NULL;
+	if (!o->kr) {
+		snprintf(num, sizeof num, "%zu", o->docs + 1);
+		return num;
+	}
+	rc = te_reader_next(o->kr, &line, &len, &d);
+	if (rc < 0)
+		die_diag(&d);
+	if (rc == 0)
+		die("%s: %zu keys, fewer than the documents", o->keys, o->docs);
+	if (memchr(line, '\0', len))
+		die("%s:%zu: NUL byte in a key", o->keys, o->docs + 1);
+	return line;
+}
+
 static void
 emit(out_state *o, const float *x, size_t dim)
 {
-	if (o->binary) {
-		if (!o->header) {
-			if (te_vec_write_tevec_header(stdout, TE_VEC_ROWS_STREAM, dim, 0, 0) < 0)
-				exit(fshut_stdout(1));
-			o->header = 1;
-		}
-		te_vec_write_tevec_row(stdout, x, dim);
-	} else {
-		te_vec_write_text_end(stdout, NULL, x, dim, o->end);
+	te_diag d = {0};
+	const char *key = next_key(o);
+
+	if (!o->w) {
+		if (!(o->w = te_vecw_new(stdout, o->fmt, o->keys != NULL, NULL, &d)))
+			die_diag(&d);
+		te_vecw_set_end(o->w, o->end);
 	}
+	if (te_vecw_put(o->w, key, x, dim, &d) < 0) {
+		if (o->keys && o->kr) {
+			snprintf(d.file, sizeof d.file, "%s", o->keys);
+			d.line = (long)o->docs + 1;
+		}
+		die_diag(&d);
+	}
+	o->docs++;
+}
+
+/* --format and --keys: the writer's settings. */
+static void
+set_format(out_state *o, const char *f)
+{
+	static const struct {
+		const char *name;
+		te_vec_format fmt;
+	} names[] = {
+		{"text", TE_VEC_FORMAT_TEXT}, {"tsv", TE_VEC_FORMAT_TSV},
+		{"tevec", TE_VEC_FORMAT_TEVEC}, {"binary", TE_VEC_FORMAT_TEVEC},
+		{"npy", TE_VEC_FORMAT_NPY},
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(f, names[i].name) == 0) {
+			o->fmt = names[i].fmt;
+			return;
+		}
+	usage_error(usage_line, "--format: '%s' is not text, tsv, tevec or npy", f);
+}
+
+static void
+open_keys(out_state *o)
+{
+	te_diag d = {0};
+
+	if (!o->keys || strcmp(o->keys, "lineno") == 0)
+		return;
+	if (o->fmt == TE_VEC_FORMAT_NPY)
+		usage_error(usage_line, "--format npy holds no keys: use --format tevec, "
+		            "tsv or text with --keys");
+	if (!(o->kr = te_reader_open(o->keys, '\n', &d)))
+		die_diag(&d);
+	te_reader_strip_cr(o->kr, 1);
 }
 
 /* The model's pipeline (-m), or one pooling mode and -n. */
@@ -92,6 +169,42 @@ open_pipeline(const char *model, const char *mode, int normalize)
 	return p;
 }
 
+/* The end: empty documents whose dimension never became known (zeros of
+ * the model's dimension where it gives one, else empty lines in text), the
+ * keys left over, the held rows.  Returns 1 when keys were left over. */
+static int
+finish(out_state *o, te_pipeline *p)
+{
+	te_diag d = {0};
+	int status = 0;
+
+	if (o->pending && te_pipeline_in_dim(p)) {
+		size_t od = te_pipeline_out_dim(p, te_pipeline_in_dim(p), &d);
+		float *z = od ? calloc(od, sizeof *z) : NULL;
+
+		if (!od)
+			die_diag(&d);
+		if (!z)
+			die("out of memory");
+		for (; o->pending; o->pending--)
+			emit(o, z, od);
+		free(z);
+	} else if (o->pending && (o->fmt != TE_VEC_FORMAT_TEXT || o->keys)) {
+		die("%zu empty documents and no vector dimension to write them in binary "
+		    "(a model directory, -m, gives it)", o->pending);
+	}
+	for (; o->pending; o->pending--)
+		putchar(o->end);
+	if (o->kr && te_reader_next(o->kr, &(char *){NULL}, &(size_t){0}, &d) == 1) {
+		warnx_("%s: more keys than the %zu documents", o->keys, o->docs);
+		status = 1;
+	}
+	te_reader_close(o->kr);
+	if (te_vecw_close(o->w, &d) < 0)
+		die_diag(&d);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -104,13 +217,15 @@ main(int argc, char **argv)
 		{"normalize", no_argument, NULL, 'N'},
 		{"null", no_argument, NULL, 'z'},
 		{"binary", no_argument, NULL, 'b'},
+		{"keys", required_argument, NULL, 'K'},
+		{"format", required_argument, NULL, 'F'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *mode = NULL;
 	int c, normalize = 0, status = 0;
 	te_pipeline *p;
 	te_diag d = {0};
-	out_state o = {0};
+	out_state o = {.fmt = TE_VEC_FORMAT_TEXT};
 	float *out = NULL, *zeros = NULL;
 	size_t outcap = 0;
 
@@ -139,7 +254,13 @@ main(int argc, char **argv)
 			o.end = '\0';
 			break;
 		case 'b':
-			o.binary = 1;
+			o.fmt = TE_VEC_FORMAT_TEVEC;
+			break;
+		case 'K':
+			o.keys = optarg;
+			break;
+		case 'F':
+			set_format(&o, optarg);
 			break;
 		default:
 			usage_error(usage_line, NULL);
@@ -148,8 +269,12 @@ main(int argc, char **argv)
 	if (model && (mode || normalize))
 		usage_error(usage_line, "-m takes the pooling from the model; it cannot be "
 		            "combined with --pool or --normalize");
-	if (o.binary)
+	if (o.fmt == TE_VEC_FORMAT_TEVEC || o.fmt == TE_VEC_FORMAT_NPY)
 		refuse_binary_tty(usage_line);
+	if (o.keys && o.fmt == TE_VEC_FORMAT_NPY)
+		usage_error(usage_line, "--format npy holds no keys: use --format tevec, "
+		            "tsv or text with --keys");
+	open_keys(&o);
 	p = open_pipeline(model, mode, normalize);
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *name = i < argc ? argv[i] : "-";
@@ -214,25 +339,7 @@ main(int argc, char **argv)
 		}
 		te_vecstream_close(s);
 	}
-	/* empty documents whose dimension never became known: zeros of the
-	 * model's dimension where it gives one, else empty lines (text) */
-	if (o.pending && te_pipeline_in_dim(p)) {
-		size_t od = te_pipeline_out_dim(p, te_pipeline_in_dim(p), &d);
-		float *z = od ? calloc(od, sizeof *z) : NULL;
-
-		if (!od)
-			die_diag(&d);
-		if (!z)
-			die("out of memory");
-		for (; o.pending; o.pending--)
-			emit(&o, z, od);
-		free(z);
-	} else if (o.pending && o.binary) {
-		die("%zu empty documents and no vector dimension to write them in binary "
-		    "(a model directory, -m, gives it)", o.pending);
-	}
-	for (; o.pending; o.pending--)
-		putchar(o.end);
+	status |= finish(&o, p);
 	free(out);
 	free(zeros);
 	te_pipeline_free(p);

@@ -13,7 +13,8 @@ static const char usage_line[] =
 	"           [--positive KEYS] [--negative KEYS] [--cosmul] [--approx] [--ef N]\n"
 	"           [--build-index] [-M M] [--ef-construction N]\n"
 	"           [--eval QUESTIONS] [--eval-pairs PAIRS] [--case-sensitive]\n"
-	"           VECTORS [QUERIES...]";
+	"           [--pairs] [--row-offset N] VECTORS [QUERIES...]\n"
+	"       knn --merge [-k K] [--metric METRIC] ANSWERS...";
 
 static void
 usage(FILE *fp, int status)
@@ -44,6 +45,9 @@ usage(FILE *fp, int status)
 		      "      --eval-pairs FILE   Pearson and Spearman correlations, as\n"
 		      "                          gensim's evaluate_word_pairs\n"
 		      "      --case-sensitive    evaluations compare words as written\n"
+		      "      --pairs             score lines 'A<TAB>B' of keys or expressions\n"
+		      "      --row-offset N      number the rows from N + 1 (a shard)\n"
+		      "      --merge             merge the answers of knn on shards, in order\n"
 		      "  -h, --help              this help\n"
 		      "      --version           version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(status) : status);
@@ -51,13 +55,14 @@ usage(FILE *fp, int status)
 
 enum {
 	OPT_VERSION = 256, OPT_COSMUL, OPT_BUILD, OPT_EFC, OPT_EF, OPT_EVAL, OPT_PAIRS,
-	OPT_CASE, OPT_METRIC, OPT_NEG,
+	OPT_CASE, OPT_METRIC, OPT_NEG, OPT_PAIRS2, OPT_MERGE, OPT_OFFSET,
 };
 
 static struct {
 	size_t k;
 	te_knn_metric metric;
-	int json, threads, cosmul, unbuffered, approx, build, ci, delim;
+	int json, threads, cosmul, unbuffered, approx, build, ci, delim, pairs2, merge;
+	long offset;
 	size_t restrict_n, M, efc, ef;
 	int restrict_set;
 	const char *positive, *negative, *eval, *pairs;
@@ -72,26 +77,6 @@ static te_knn_batch *batch;
 static int status;
 static int warned_k;
 
-/* A row number, in decimal. */
-static size_t
-fmt_row(char *buf, long r)
-{
-	char t[24];
-	size_t n = 0, len = 0;
-
-	if (r < 0) {
-		buf[len++] = '-';
-		r = -r;
-	}
-	do {
-		t[n++] = (char)('0' + r % 10);
-		r /= 10;
-	} while (r);
-	while (n)
-		buf[len++] = t[--n];
-	return len;
-}
-
 static void
 print_hit(const char *label, const te_knn_hit *h, size_t rank)
 {
@@ -100,7 +85,7 @@ print_hit(const char *label, const te_knn_hit *h, size_t rank)
 	size_t sl;
 
 	if (!key) {
-		rowbuf[fmt_row(rowbuf, h->row)] = '\0';
+		snprintf(rowbuf, sizeof rowbuf, "%ld", h->row + 1 + opt.offset);
 		key = rowbuf;
 	}
 	sl = (size_t)te_knn_fmt_score(sc, h->score);
@@ -146,6 +131,25 @@ print_answer(void *arg, const char *label, const te_hit *h, size_t n)
 		print_hit(label, &h[j], j + 1);
 	if (opt.unbuffered)
 		fflush(stdout);
+}
+
+/* One scored pair: a<TAB>b<TAB>score, or its JSON line. */
+static void
+print_pair(void *arg, const char *a, size_t an, const char *b, size_t bn, float score)
+{
+	char sc[32];
+
+	(void)arg;
+	te_knn_fmt_score(sc, score);
+	if (opt.json) {
+		fputs_unlocked("{\"a\":", stdout);
+		te_knn_write_json_str(stdout, a, an);
+		fputs_unlocked(",\"b\":", stdout);
+		te_knn_write_json_str(stdout, b, bn);
+		printf(",\"score\":%s}\n", sc);
+	} else {
+		printf("%.*s\t%.*s\t%s\n", (int)an, a, (int)bn, b, sc);
+	}
 }
 
 /* Answer the queries in the batch and print them in order. */
@@ -226,29 +230,7 @@ eval_analogies(void)
 	if (te_knn_eval_analogies(index_, opt.eval, opt.restrict_set ? opt.restrict_n : 300000,
 	                          opt.ci, &res, &d) < 0)
 		die_diag(&d);
-	/* gensim's log lines: each section with questions, then the total */
-	for (size_t i = 0; i < res.nsec; i++) {
-		te_knn_section *s = &res.sec[i];
-		double acc = s->total ? (double)s->correct / (double)s->total : 0.0;
-
-		if (i + 1 == res.nsec && !opt.json)
-			printf("Quadruplets with out-of-vocabulary words: %.1f%%\n",
-			       100.0 * (double)res.oov / (double)res.quadruplets);
-		if (opt.json) {
-			fputs("{\"section\":", stdout);
-			te_knn_write_json_str(stdout, s->name, strlen(s->name));
-			printf(",\"correct\":%zu,\"total\":%zu,\"accuracy\":%.17g", s->correct,
-			       s->total, acc);
-			if (i + 1 == res.nsec)
-				printf(",\"questions\":%zu,\"oov\":%zu,\"oov_ratio\":%.17g",
-				       res.quadruplets, res.oov,
-				       100.0 * (double)res.oov / (double)res.quadruplets);
-			fputs("}\n", stdout);
-		} else if (s->total) {
-			printf("%s: %.1f%% (%zu/%zu)\n", s->name, 100.0 * acc, s->correct,
-			       s->total);
-		}
-	}
+	te_knn_analogy_write(stdout, &res, opt.json);
 	te_knn_analogy_result_release(&res);
 }
 
@@ -261,17 +243,7 @@ eval_pairs(void)
 	if (te_knn_eval_pairs(index_, opt.pairs, opt.restrict_set ? opt.restrict_n : 300000,
 	                      opt.ci, &res, &d) < 0)
 		die_diag(&d);
-	if (opt.json) {
-		printf("{\"pearson\":%.17g,\"spearman\":%.17g,\"oov_ratio\":%.17g,"
-		       "\"pairs\":%zu,\"oov\":%zu}\n", res.pearson, res.spearman, res.oov_ratio,
-		       res.pairs, res.oov);
-	} else {
-		printf("Pearson correlation coefficient against %s: %.4f\n", opt.pairs,
-		       res.pearson);
-		printf("Spearman rank-order correlation coefficient against %s: %.4f\n",
-		       opt.pairs, res.spearman);
-		printf("Pairs with unknown words ratio: %.1f%%\n", res.oov_ratio);
-	}
+	te_knn_pairs_write(stdout, opt.pairs, &res, opt.json);
 }
 
 /* Options into opt; the vector file's path. */
@@ -296,6 +268,9 @@ parse_options(int argc, char **argv)
 		{"eval", required_argument, NULL, OPT_EVAL},
 		{"eval-pairs", required_argument, NULL, OPT_PAIRS},
 		{"case-sensitive", no_argument, NULL, OPT_CASE},
+		{"pairs", no_argument, NULL, OPT_PAIRS2},
+		{"merge", no_argument, NULL, OPT_MERGE},
+		{"row-offset", required_argument, NULL, OPT_OFFSET},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
@@ -366,6 +341,16 @@ parse_options(int argc, char **argv)
 		case OPT_CASE:
 			opt.ci = 0;
 			break;
+		case OPT_PAIRS2:
+			opt.pairs2 = 1;
+			break;
+		case OPT_MERGE:
+			opt.merge = 1;
+			break;
+		case OPT_OFFSET:
+			opt.offset = (long)opt_ll(usage_line, "--row-offset", optarg, 0,
+			                          (long long)1 << 40);
+			break;
 		case 'h':
 			usage(stdout, 0);
 			break;
@@ -376,12 +361,20 @@ parse_options(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_error(usage_line, "no vector file given");
+		usage_error(usage_line, opt.merge ? "no answers to merge" :
+		            "no vector file given");
+	if (opt.merge)
+		return NULL;
 	vpath = argv[optind++];
-	nmodes = !!opt.build + !!opt.eval + !!opt.pairs + !!(opt.positive || opt.negative);
+	nmodes = !!opt.build + !!opt.eval + !!opt.pairs + !!(opt.positive || opt.negative) +
+	         opt.pairs2;
 	if (nmodes > 1)
-		usage_error(usage_line, "--build-index, --eval, --eval-pairs and "
+		usage_error(usage_line, "--build-index, --eval, --eval-pairs, --pairs and "
 		            "--positive/--negative do not go together");
+	if (opt.pairs2 && (opt.cosmul || opt.approx))
+		usage_error(usage_line, "--pairs does not go with --cosmul or --approx");
+	if (opt.pairs2)
+		nmodes = 0;  /* it reads the query files */
 	if (nmodes && optind < argc)
 		usage_error(usage_line, "query files given with an option that reads none");
 	if (opt.cosmul && opt.metric != TE_KNN_METRIC_COSINE)
@@ -461,6 +454,12 @@ main(int argc, char **argv)
 
 	prog_init("knn");
 	vpath = parse_options(argc, argv);
+	if (!vpath) {
+		if (te_knn_merge((const char *const *)argv + optind, (size_t)(argc - optind),
+		                 opt.k, opt.metric, stdout, &d) < 0)
+			die_diag(&d);
+		return fshut_stdout(0);
+	}
 	if (open_index(vpath))
 		goto out;
 	k_asked = opt.k;
@@ -477,7 +476,12 @@ main(int argc, char **argv)
 	if (!batch)
 		die_diag(&d);
 	te_knn_batch_set_delim(batch, opt.delim);
-	if (opt.positive || opt.negative) {
+	te_knn_batch_set_offset(batch, opt.offset);
+	if (opt.pairs2) {
+		for (int i = optind; i < argc || i == optind; i++)
+			te_knn_pairs_read(batch, i < argc ? argv[i] : "-", print_pair, NULL,
+			                  warn_file, NULL);
+	} else if (opt.positive || opt.negative) {
 		keys_query();
 	} else if (optind >= argc) {
 		read_queries("-");

@@ -1,4 +1,5 @@
 /* w2v-train: train word2vec vectors on sequences of items. See w2v-train(1). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 static const char usage_line[] =
 	"w2v-train [--sg 0|1] [--hs 0|1] [--negative N] [--window N] "
 	"[--vector-size N] [--min-count N] [--epochs N] [--threads N] [--seed N] "
-	"[--binary | --format text|binary|tevec] [-o FILE] [--quiet] [FILE...]";
+	"[--binary | --format text|tsv|binary|tevec|npy] [-o FILE] [--quiet] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
@@ -42,7 +43,8 @@ usage(FILE *fp, int status)
 		      "  --batch 0|1           skip-gram: update each window as one matrix\n"
 		      "                        product with shared negatives (default 1)\n"
 		      "  --max-sentence N      cut longer sequences (default 10000)\n"
-		      "  --format F            text (default), binary (word2vec) or tevec\n"
+		      "  --format F            text (default), tsv, binary (word2vec), tevec\n"
+		      "                        or npy (keys in FILE.keys beside -o FILE)\n"
 		      "  --binary              same as --format binary\n"
 		      "  -o, --output FILE     write FILE whole or not at all (default stdout)\n"
 		      "  -q, --quiet           no progress and no summary on stderr\n"
@@ -71,6 +73,25 @@ enum {
 	O_MINCOUNT, O_MAXVOCAB, O_SAMPLE, O_ALPHA, O_MINALPHA, O_EPOCHS, O_THREADS,
 	O_SEED, O_BATCH, O_MAXSENT, O_FORMAT, O_BINARY, O_VERSION
 };
+
+/* .npy's keys, one a line, in OUT.keys. */
+static void
+write_keys(const te_w2v *m, const char *out, size_t n)
+{
+	te_diag d = {0};
+	char *kp;
+	te_atomic *at;
+
+	if (asprintf(&kp, "%s.keys", out) < 0)
+		die("out of memory");
+	if (!(at = te_atomic_open(kp, &d)))
+		die_diag(&d);
+	for (size_t i = 0; i < n; i++)
+		fprintf(te_atomic_fp(at), "%s\n", te_w2v_key(m, i));
+	if (te_atomic_commit(at, &d) < 0)
+		die_diag(&d);
+	free(kp);
+}
 
 int
 main(int argc, char **argv)
@@ -142,8 +163,13 @@ main(int argc, char **argv)
 				fmt = TE_VEC_FORMAT_W2V_BIN;
 			else if (strcmp(optarg, "tevec") == 0)
 				fmt = TE_VEC_FORMAT_TEVEC;
+			else if (strcmp(optarg, "tsv") == 0)
+				fmt = TE_VEC_FORMAT_TSV;
+			else if (strcmp(optarg, "npy") == 0)
+				fmt = TE_VEC_FORMAT_NPY;
 			else
-				usage_error(usage_line, "--format: '%s' is not text, binary or tevec", optarg);
+				usage_error(usage_line, "--format: '%s' is not text, tsv, binary, tevec "
+				            "or npy", optarg);
 			break;
 		case O_BINARY: fmt = TE_VEC_FORMAT_W2V_BIN; break;
 		case 'o': out = optarg; break;
@@ -155,7 +181,10 @@ main(int argc, char **argv)
 	}
 	if (!p.hs && p.negative == 0)
 		usage_error(usage_line, "--negative 0 needs --hs 1: nothing would be trained");
-	if (fmt != TE_VEC_FORMAT_TEXT && !out)
+	if (fmt == TE_VEC_FORMAT_NPY && !out)
+		usage_error(usage_line, "--format npy writes the keys to FILE.keys beside "
+		            "-o FILE: give -o");
+	if (fmt != TE_VEC_FORMAT_TEXT && fmt != TE_VEC_FORMAT_TSV && !out)
 		refuse_binary_tty(usage_line);
 
 	m = te_w2v_new(&p, &d);
@@ -213,6 +242,8 @@ main(int argc, char **argv)
 		die_diag(&d);
 	}
 	te_w2v_stats_get(m, &st);
+	if (fmt == TE_VEC_FORMAT_NPY)
+		write_keys(m, out, (size_t)st.vocab);
 	if (!quiet)
 		fprintf(stderr, "%s: vocabulary %llu items, %llu items trained "
 		        "(%llu after subsampling) in %.2f s, %.0f items/s\n", progname,

@@ -3,6 +3,7 @@
  * by one search of the exact index or the HNSW graph. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct te_knn_batch {
 	te_hit *hits;        /* (cap + 1, k): the last k for a 3CosMul query */
 	size_t *nhits;
 	int scans;           /* key look-ups made by scanning (te_knn_find_key) */
+	long offset;         /* what row 0 is numbered in the whole collection, less 1 */
 	float *fbuf;         /* the vector of the last line parsed */
 	size_t fcap;
 	int delim;           /* ends a text query: newline, or NUL */
@@ -180,38 +182,18 @@ parse_expr(te_knn_batch *b, const char *line, size_t len, te_knn_query *q, te_di
 	return TE_KNN_QUERY_EXPR;
 }
 
-static int
-is_number(const char *s, size_t n)
-{
-	char *end;
-	char buf[64];
-
-	if (n == 0 || n >= sizeof buf)
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	errno = 0;
-	(void)strtof(buf, &end);
-	return end == buf + n;
-}
-
 /* A vector, perhaps after a key that labels it. */
 static int
 parse_vector(te_knn_batch *b, const char *line, size_t len, te_knn_query *q, te_diag *d)
 {
-	size_t ks = 0;
-	long n;
+	size_t cs = 0;
+	long n, ks = te_vec_split_key(line, len, &cs, d);
 
-	while (ks < len && line[ks] != ' ' && line[ks] != '\t')
-		ks++;
-	if (!is_number(line, ks)) {
-		if (ks == len)
-			return te_diag_set(d, NULL, 0, "warning: unknown key '%.*s'", CLIP(len),
-			                   line);
-	} else {
-		ks = 0;
-	}
-	n = te_parse_floats(line + ks, len - ks, &b->fbuf, &b->fcap, d);
+	if (ks < 0)
+		return -1;
+	if (ks > 0 && (size_t)ks == len)
+		return te_diag_set(d, NULL, 0, "warning: unknown key '%.*s'", CLIP(len), line);
+	n = te_parse_floats(line + cs, len - cs, &b->fbuf, &b->fcap, d);
 	if (n < 0) {
 		if (strlen(d->msg) > QUOTE_MAX)
 			d->msg[QUOTE_MAX] = '\0';
@@ -225,7 +207,7 @@ parse_vector(te_knn_batch *b, const char *line, size_t len, te_knn_query *q, te_
 		return te_diag_set(d, NULL, 0, "query has %ld components, the vectors have %zu",
 		                   n, b->dim);
 	q->vec = b->fbuf;
-	q->label_len = ks;
+	q->label_len = (size_t)ks;
 	return TE_KNN_QUERY_VECTOR;
 }
 
@@ -328,6 +310,41 @@ terms_vector(const te_knn_batch *b, const struct bquery *q, float *out)
 	}
 }
 
+void
+te_knn_batch_set_offset(te_knn_batch *b, long offset)
+{
+	b->offset = offset;
+}
+
+/* The row a vector query is, or -1: the row its label names (a key of a
+ * keyed file, a number counting from 1 (plus the offset) in an unkeyed
+ * one) when the query's components are that row's, bit for bit. */
+static long
+self_row(te_knn_batch *b, const char *label, size_t len, const float *vec)
+{
+	size_t rows = te_vecs_rows(b->v);
+	long r = -1;
+
+	if (len == 0)
+		return -1;
+	if (te_vecs_key(b->v, 0)) {
+		r = te_knn_find_key(b, label, len);
+	} else if (len < 20 && label[0] >= '1' && label[0] <= '9') {
+		long n = 0;
+
+		for (size_t i = 0; i < len; i++) {
+			if (label[i] < '0' || label[i] > '9')
+				return -1;
+			n = n * 10 + (label[i] - '0');
+		}
+		r = n - 1 - b->offset;
+	}
+	if (r < 0 || (size_t)r >= rows ||
+	    memcmp(te_vecs_row(b->v, (size_t)r), vec, b->dim * sizeof *vec) != 0)
+		return -1;
+	return r;
+}
+
 int
 te_knn_batch_add(te_knn_batch *b, const char *label, size_t len, const te_knn_query *q,
                  int cosmul, te_diag *d)
@@ -341,6 +358,10 @@ te_knn_batch_add(te_knn_batch *b, const char *label, size_t len, const te_knn_qu
 	if (!(bq->label = strndup(label, len)))
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (q->vec) {
+		long self = self_row(b, label, len, q->vec);
+
+		if (self >= 0)
+			bq->excl[bq->nexcl++] = self;
 		memcpy(b->qv + b->n * b->dim, q->vec, b->dim * sizeof *q->vec);
 		b->n++;
 		return 0;
@@ -441,6 +462,117 @@ te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d)
 	b->n = 0;
 	free(vix);
 	return rc;
+}
+
+/* ------------------------------------------------- pairs */
+
+/* The vector of a parsed query side into out (dim floats). */
+static void
+side_vector(const te_knn_batch *b, const te_knn_query *q, float *out)
+{
+	struct bquery bq = {0};
+
+	if (q->vec) {
+		memcpy(out, q->vec, b->dim * sizeof *out);
+		return;
+	}
+	memcpy(bq.pos, q->pos, sizeof bq.pos);
+	memcpy(bq.neg, q->neg, sizeof bq.neg);
+	bq.npos = q->npos;
+	bq.nneg = q->nneg;
+	terms_vector(b, &bq, out);
+}
+
+/* The score of x against y in the index's metric: cosine, dot product or
+ * Euclidean distance, summed in double. */
+static float
+pair_score(te_knn_metric m, const float *x, const float *y, size_t dim)
+{
+	double xy = 0, xx = 0, yy = 0, dd = 0;
+
+	for (size_t i = 0; i < dim; i++) {
+		double a = x[i], c = y[i];
+
+		xy += a * c;
+		xx += a * a;
+		yy += c * c;
+		dd += (a - c) * (a - c);
+	}
+	if (m == TE_KNN_METRIC_DOT)
+		return (float)xy;
+	if (m == TE_KNN_METRIC_EUCLIDEAN)
+		return (float)sqrt(dd);
+	return xx > 0 && yy > 0 ? (float)(xy / (sqrt(xx) * sqrt(yy))) : 0.0f;
+}
+
+int
+te_knn_pair(te_knn_batch *b, const char *line, size_t len, float *score, size_t *split,
+            te_diag *d)
+{
+	const char *tab = memchr(line, '\t', len);
+	te_knn_query q;
+	float *x;
+	size_t t;
+	int rc;
+
+	if (!tab || memchr(tab + 1, '\t', len - (size_t)(tab - line) - 1))
+		return te_diag_set(d, NULL, 0, "not two fields separated by one tab: "
+		                   "'%.*s'", CLIP(len), line);
+	t = (size_t)(tab - line);
+	if (!(x = malloc(2 * b->dim * sizeof *x)))
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (int side = 0; side < 2; side++) {
+		const char *s = side ? tab + 1 : line;
+		size_t n = side ? len - t - 1 : t;
+
+		rc = te_knn_parse_query(b, s, n, &q, d);
+		if (rc == 0)
+			rc = te_diag_set(d, NULL, 0, "an empty field in '%.*s'", CLIP(len), line);
+		if (rc < 0) {
+			free(x);
+			return -1;
+		}
+		side_vector(b, &q, x + (size_t)side * b->dim);
+	}
+	*score = pair_score(knn_metric(b->x), x, x + b->dim, b->dim);
+	*split = t;
+	free(x);
+	return 0;
+}
+
+int
+te_knn_pairs_read(te_knn_batch *b, const char *path, te_knn_pair_fn fn, void *arg,
+                  te_warn_fn warn, void *warnarg)
+{
+	te_diag w = {0};
+	te_reader *r;
+	char *line;
+	size_t len, split;
+	float score;
+	int rc;
+
+	if (!(r = te_reader_open(path, '\n', &w))) {
+		if (warn)
+			warn(&w, warnarg);
+		return 0;
+	}
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, &w)) == 1) {
+		if (len == 0)
+			continue;
+		if (te_knn_pair(b, line, len, &score, &split, &w) < 0) {
+			snprintf(w.file, sizeof w.file, "%s", te_reader_name(r));
+			w.line = te_reader_lineno(r);
+			if (warn)
+				warn(&w, warnarg);
+			continue;
+		}
+		fn(arg, line, split, line + split + 1, len - split - 1, score);
+	}
+	if (rc < 0 && warn)
+		warn(&w, warnarg);
+	te_reader_close(r);
+	return 0;
 }
 
 /* ------------------------------------------------- query files */
@@ -547,8 +679,46 @@ read_tevec(struct reading *rd, const char *path)
 	return 0;
 }
 
+/* A .npy file of query vectors: labelled by their key (FILE.keys) or row,
+ * counting from 1. */
+static int
+read_npy(struct reading *rd, const char *path)
+{
+	te_diag w = {0};
+	te_vecs *v = te_vecs_load(path, TE_VEC_FORMAT_NPY, &w);
+	size_t n;
+
+	if (!v) {
+		if (rd->warn)
+			rd->warn(&w, rd->warnarg);
+		return 0;
+	}
+	n = te_vecs_dim(v) == rd->b->dim ? te_vecs_rows(v) : 0;
+	if (n == 0 && te_vecs_rows(v)) {
+		te_diag_set(&w, path, 0, "query has %zu components", te_vecs_dim(v));
+		if (rd->warn)
+			rd->warn(&w, rd->warnarg);
+	}
+	for (size_t i = 0; i < n; i++) {
+		te_knn_query q = {.vec = te_vecs_row(v, i)};
+		const char *key = te_vecs_key(v, i);
+		char lab[32];
+
+		if (!key) {
+			snprintf(lab, sizeof lab, "%zu", i + 1);
+			key = lab;
+		}
+		if (add_query(rd, key, strlen(key), &q) < 0) {
+			te_vecs_free(v);
+			return -1;
+		}
+	}
+	te_vecs_free(v);
+	return te_knn_batch_run(rd->b, rd->fn, rd->arg, rd->d) < 0 ? -1 : 0;
+}
+
 /* True when path (or standard input, if it is a file) starts with the
- * TEVEC magic. */
+ * TEVEC magic (1) or NumPy's (2). */
 static int
 is_tevec(const char *path)
 {
@@ -561,6 +731,8 @@ is_tevec(const char *path)
 	n = pread(fd, m, sizeof m, 0);
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (n == 8 && memcmp(m, "\x93NUMPY", 6) == 0)
+		return 2;
 	return n == 8 && memcmp(m, TE_VEC_MAGIC, 8) == 0;
 }
 
@@ -581,8 +753,14 @@ te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answer_f
 	size_t len;
 	int rc;
 
-	if (is_tevec(path))
+	switch (is_tevec(path)) {
+	case 1:
 		return read_tevec(&rd, path);
+	case 2:
+		if (strcmp(path, "-") == 0)
+			break;
+		return read_npy(&rd, path);
+	}
 	if (!(r = te_reader_open(path, b->delim, &w))) {
 		if (warn)
 			warn(&w, warnarg);

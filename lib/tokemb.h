@@ -150,15 +150,18 @@ typedef enum te_vec_format {
 	TE_VEC_FORMAT_AUTO = 0,
 	TE_VEC_FORMAT_TEXT,     /* word2vec text, header optional; GloVe; .vec */
 	TE_VEC_FORMAT_W2V_BIN,  /* word2vec binary */
-	TE_VEC_FORMAT_TEVEC     /* the suite's binary format */
+	TE_VEC_FORMAT_TEVEC,    /* the suite's binary format */
+	TE_VEC_FORMAT_TSV,      /* text, "key<TAB>v1 ... vd": keys with spaces */
+	TE_VEC_FORMAT_NPY       /* NumPy .npy v1.0, '<f4', C order; keys beside */
 } te_vec_format;
 
 /* A set of vectors with optional keys.  Data may be memory-mapped. */
 typedef struct te_vecs te_vecs;
 
-/* Load a vector file in any format (detected unless fmt says).  TEVEC files
- * are memory-mapped.  Keys are optional (a text file whose lines hold only
- * numbers has none). */
+/* Load a vector file in any format (detected unless fmt says).  TEVEC and
+ * .npy files are memory-mapped; a .npy file's keys are the lines of
+ * PATH.keys when it exists (one a row).  Keys are optional (a text file
+ * whose lines hold only numbers has none). */
 te_vecs *te_vecs_load(const char *path, te_vec_format fmt, te_diag *d);
 void te_vecs_free(te_vecs *v);
 size_t te_vecs_rows(const te_vecs *v);
@@ -174,7 +177,8 @@ long te_vecs_find(te_vecs *v, const char *key, size_t len);
 /* The format the file was read in. */
 te_vec_format te_vecs_format(const te_vecs *v);
 
-/* Writing vectors.  text: "key v1 ... vd" (no key: "v1 ... vd"), floats
+/* Writing vectors.  text: "key v1 ... vd" (no key: "v1 ... vd"; a key
+ * with a space: "key<TAB>v1 ... vd"), floats
  * printed with %.9g so they read back bit-exact; header writes "rows dim"
  * first (text) or is required (w2v binary). */
 int te_vec_write_text_header(FILE *fp, size_t rows, size_t dim);
@@ -195,6 +199,35 @@ int te_vec_write_tevec_key(FILE *fp, const char *key);
  * te_vecstream_next_doc reads it back.  Return 0, or -1 on a write error. */
 int te_vec_write_tokens_header(FILE *fp, size_t dim);
 int te_vec_write_tokens_doc(FILE *fp, const float *x, size_t rows, size_t dim);
+
+/* NumPy's .npy v1.0 header for a (rows, dim) '<f4' array in C order, 128
+ * bytes, so that the rows follow at offset 128. */
+int te_vec_write_npy_header(FILE *fp, uint64_t rows, uint64_t dim);
+
+/* Where the key of a text vector line ends: its length (0: no key, the
+ * line is numbers), and in *start where the numbers begin.  The TSV form,
+ * "key<TAB>numbers", is a line with a TAB after text that holds a space
+ * (a key with spaces) or with one TAB and spaces after it (a key that is a
+ * number); otherwise the key is the first field, up to a space or a TAB,
+ * unless it is a number.  -1 (d filled, without file and
+ * line) when spaces and a TAB both separate numbers: a line that could be
+ * read two ways is refused, never guessed. */
+long te_vec_split_key(const char *line, size_t len, size_t *start, te_diag *d);
+
+/* A writer of vectors in any format, one row at a time.  Text and TSV
+ * rows, and a TEVEC stream without keys, go out as they come; the formats
+ * whose header holds the count (word2vec binary, .npy, keyed TEVEC) hold
+ * the rows in a temporary file until te_vecw_close.  keyed: every row has
+ * a key (te_vecw_put refuses a key the format cannot hold: a TAB or a
+ * newline in text, a space in word2vec binary).  A .npy file holds no
+ * keys: they go to keys, one a line, which must then not be NULL. */
+typedef struct te_vecw te_vecw;
+te_vecw *te_vecw_new(FILE *fp, te_vec_format fmt, int keyed, FILE *keys, te_diag *d);
+int te_vecw_put(te_vecw *w, const char *key, const float *x, size_t dim, te_diag *d);
+/* Text and TSV rows end with end ('\n' unless set; '\0' for -z). */
+void te_vecw_set_end(te_vecw *w, int end);
+/* Write what is held, flush; frees w (NULL is fine).  0, or -1. */
+int te_vecw_close(te_vecw *w, te_diag *d);
 
 /* Streaming reader of vectors or token vectors, text or TEVEC, detected from
  * the first bytes.  For text, each record is a line; an empty line ends a
@@ -638,8 +671,8 @@ uint64_t te_w2v_count(const te_w2v *m, size_t i);
 /* Vector of item i, dim floats.  Points into m. */
 const float *te_w2v_vector(const te_w2v *m, size_t i);
 void te_w2v_stats_get(const te_w2v *m, te_w2v_stats *s);
-/* Write the vectors: TEXT (word2vec text with its header), W2V_BIN or
- * TEVEC.  Returns 0, or -1 on a write error (d filled). */
+/* Write the vectors: TEXT (word2vec text with its header), TSV
+ * ("key<TAB>numbers", no header), W2V_BIN, TEVEC or NPY (the vectors only).  Returns 0, or -1 on a write error (d filled). */
 int te_w2v_write(const te_w2v *m, FILE *fp, te_vec_format fmt, te_diag *d);
 void te_w2v_free(te_w2v *m);
 
@@ -723,6 +756,13 @@ typedef struct te_knn_pairs_result {
 int te_knn_eval_pairs(te_knn *x, const char *path, size_t restrict_vocab,
                       int case_insensitive, te_knn_pairs_result *res, te_diag *d);
 
+/* The results as knn(1) prints them: gensim's log lines (the sections
+ * with questions, the share of questions skipped, the total), or one JSON
+ * object a section (json).  path: the pairs file, named in the lines. */
+void te_knn_analogy_write(FILE *fp, const te_knn_analogy_result *res, int json);
+void te_knn_pairs_write(FILE *fp, const char *path, const te_knn_pairs_result *res,
+                        int json);
+
 /* Python's str.upper() of UTF-8 text, malloc'd (simple case mapping plus
  * the expansions Python applies, such as "ß" -> "SS"). */
 char *te_knn_upper(const char *s, size_t n);
@@ -802,13 +842,21 @@ int te_knn_parse_keys(te_knn_batch *b, const char *positive, const char *negativ
 int te_knn_batch_add(te_knn_batch *b, const char *label, size_t len, const te_knn_query *q,
                      int cosmul, te_diag *d);
 int te_knn_batch_full(const te_knn_batch *b);
+/* The rows of an unkeyed file are numbered from offset + 1 (0 by default;
+ * a shard of a larger collection names its rows as the whole does): a
+ * vector query labelled n whose components are those of row n - 1 -
+ * offset is not answered with that row.  (A vector query labelled with a
+ * key of a keyed file, and equal to its row, is not answered with it
+ * either; nor is a key or expression with its own keys.) */
+void te_knn_batch_set_offset(te_knn_batch *b, long offset);
 /* Answer the queries in the order added: fn(arg, label, hits, n) for each,
  * best first; then the batch is empty.  0, or -1 (d filled) after the
  * queries before the one that failed. */
 typedef void (*te_knn_answer_fn)(void *arg, const char *label, const te_hit *h, size_t n);
 int te_knn_batch_run(te_knn_batch *b, te_knn_answer_fn fn, void *arg, te_diag *d);
 /* Read the queries of a file (path, or "-" for standard input): a TEVEC
- * file of vectors (labelled 1, 2, ... in order), or text, one query a line
+ * file of vectors (labelled 1, 2, ... in order), a named .npy file (labelled
+ * by its keys, or so), or text, one query a line
  * (te_knn_parse_query; a vector's label its key or its line number; with
  * cosmul an expression needs a positive key), answered in batches as the
  * batch fills, and at the end, through fn.  Problems with the file (it
@@ -820,6 +868,30 @@ int te_knn_batch_read(te_knn_batch *b, const char *path, int cosmul, te_knn_answ
 /* What ends a text query for te_knn_batch_read: '\n' (the default) or
  * '\0' (knn -z; a query may then hold newlines). */
 void te_knn_batch_set_delim(te_knn_batch *b, int delim);
+
+/* knn --pairs: a line "A<TAB>B", each side a key, an expression or a
+ * vector (te_knn_parse_query), scored in the index's metric: the cosine of
+ * the two vectors (an expression's as its query would be: the mean of its
+ * unit rows), their dot product, or their Euclidean distance.  *split is
+ * where the tab is.  0, or -1 (d filled, without file and line). */
+int te_knn_pair(te_knn_batch *b, const char *line, size_t len, float *score,
+                size_t *split, te_diag *d);
+/* Each line of a file of pairs (path, or "-"), through fn; empty lines are
+ * skipped, malformed ones and a file that cannot be read go to warn. */
+typedef void (*te_knn_pair_fn)(void *arg, const char *a, size_t alen, const char *b,
+                               size_t blen, float score);
+int te_knn_pairs_read(te_knn_batch *b, const char *path, te_knn_pair_fn fn, void *arg,
+                      te_warn_fn warn, void *warnarg);
+
+/* knn --merge: the answers of knn (query<TAB>neighbour<TAB>score lines,
+ * each query's together, best first) on the n shards of one collection,
+ * in the collection's order, merged into the k best of each query, as one
+ * search of the whole would print them: equal scores in shard order, then
+ * in each shard's.  Every shard must answer the same queries in the same
+ * order; a neighbour is printed as its shard printed it (keys, or row
+ * numbers made global by each shard's --row-offset).  0, or -1. */
+int te_knn_merge(const char *const *paths, size_t n, size_t k, te_knn_metric m,
+                 FILE *out, te_diag *d);
 
 /* s[0, n) as a JSON string, quotes included, as knn(1) writes keys:
  * '"', '\\', newline and tab escaped, other bytes below 0x20 as \u00XX,

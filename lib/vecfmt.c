@@ -79,17 +79,60 @@ looks_numeric(const char *s, size_t n)
 	return end == s + n;
 }
 
+/* The TSV form, "key<TAB>numbers": a line with a TAB after text that holds
+ * a space (a key with spaces), or with one TAB and spaces after it (a key
+ * that is a number).  Otherwise the first field, up to a space or a TAB,
+ * is the key unless it is a number. */
+long
+te_vec_split_key(const char *line, size_t len, size_t *start, te_diag *d)
+{
+	const char *tab = memchr(line, '\t', len);
+	size_t ks = 0;
+
+	while (ks < len && line[ks] != ' ' && line[ks] != '\t')
+		ks++;
+	if (tab) {
+		size_t t = (size_t)(tab - line);
+		const char *rest = tab + 1, *end = line + len;
+		int spaced = line + ks < tab;
+		int one_tab = !memchr(rest, '\t', (size_t)(end - rest)) &&
+		              memchr(rest, ' ', (size_t)(end - rest));
+
+		if (spaced) {
+			float *x = NULL;
+			size_t cap = 0;
+			te_diag w = {0};
+			int numbers = te_parse_floats(line, t, &x, &cap, &w) > 0;
+
+			free(x);
+			if (numbers)
+				return te_diag_set(d, NULL, 0, "spaces and a tab both separate "
+				                   "the numbers of this line: a key with spaces is "
+				                   "written \"key<TAB>numbers\"");
+		}
+		if (spaced || one_tab) {
+			*start = t + 1;
+			return (long)t;
+		}
+	}
+	if (looks_numeric(line, ks)) {
+		*start = 0;
+		return 0;
+	}
+	*start = ks < len ? ks + 1 : ks;
+	return (long)ks;
+}
+
 void
 te_vecs_free(te_vecs *v)
 {
 	if (!v)
 		return;
-	if (v->map) {
+	if (v->map)
 		munmap(v->map, v->maplen);
-	} else {
+	else
 		free(v->data);
-		free(v->keybuf);
-	}
+	free(v->keybuf);
 	free(v->keys);
 	free(v->hidx);
 	free(v);
@@ -355,7 +398,7 @@ load_text(const char *path, FILE *fp, te_diag *d)
 	v->fmt = TE_VEC_FORMAT_TEXT;
 	while ((rc = te_reader_next(r, &line, &len, d)) == 1) {
 		long ln = te_reader_lineno(r);
-		size_t ks = 0;
+		size_t ks = 0, cs = 0;
 		long n;
 
 		if (len == 0)
@@ -376,10 +419,12 @@ load_text(const char *path, FILE *fp, te_diag *d)
 		}
 		/* the key is the first field unless the whole line is numbers */
 		if (keyed != 0) {
-			while (ks < len && line[ks] != ' ' && line[ks] != '\t')
-				ks++;
+			long kl = te_vec_split_key(line, len, &cs, d);
+
+			if (kl < 0)
+				goto bad_line;
 			if (keyed == -1)
-				keyed = !looks_numeric(line, ks);
+				keyed = cs > 0;
 			/* numeric keys (item ids): under a "rows dim" header a
 			 * line of dim + 1 fields has a key */
 			if (keyed == 0 && hrows >= 0) {
@@ -391,13 +436,20 @@ load_text(const char *path, FILE *fp, te_diag *d)
 						nf++;
 				keyed = nf == v->dim + 1;
 			}
+			if (keyed && cs == 0) {
+				while (ks < len && line[ks] != ' ' && line[ks] != '\t')
+					ks++;
+				cs = ks;
+			} else {
+				ks = (size_t)kl;
+			}
 		}
 		if (!keyed)
-			ks = 0;
-		n = te_parse_floats(line + ks, len - ks, &x, &xcap, d);
+			ks = cs = 0;
+		n = te_parse_floats(line + cs, len - cs, &x, &xcap, d);
 		if (n < 0) {
 			char msg[sizeof d->msg];
-
+bad_line:
 			/* d->msg cannot be both source and destination of the format */
 			memcpy(msg, d->msg, sizeof msg);
 			te_diag_set(d, path, ln, "%s", msg);
@@ -505,6 +557,163 @@ sniff_w2v_bin(FILE *fp, uint64_t size)
 	return bin;
 }
 
+/* ------------------------------------------------------------ NumPy .npy */
+
+#define NPY_MAGIC "\x93NUMPY"
+
+/* The value of 'name' in an .npy header dictionary, or NULL. */
+static const char *
+npy_field(const char *h, const char *name)
+{
+	const char *p = strstr(h, name);
+
+	if (!p)
+		return NULL;
+	p += strlen(name);
+	while (*p == ' ' || *p == ':')
+		p++;
+	return p;
+}
+
+/* The keys of an .npy file: one a line in PATH.keys, when it exists. */
+static int
+load_npy_keys(te_vecs *v, const char *path, te_diag *d)
+{
+	char *kp;
+	te_reader *r;
+	char *line;
+	size_t len, kcap = 0, klen = 0, n = 0;
+	size_t *koffs = NULL;
+	int rc;
+
+	if (asprintf(&kp, "%s.keys", path) < 0)
+		return te_diag_set(d, path, 0, "out of memory");
+	if (access(kp, F_OK) != 0) {
+		free(kp);
+		return 0;
+	}
+	if (!(r = te_reader_open(kp, '\n', d)) ||
+	    !(koffs = malloc((v->rows ? v->rows : 1) * sizeof *koffs))) {
+		te_reader_close(r);
+		free(kp);
+		return -1;
+	}
+	te_reader_strip_cr(r, 1);
+	while ((rc = te_reader_next(r, &line, &len, d)) == 1) {
+		if (n == v->rows) {
+			rc = te_diag_set(d, kp, te_reader_lineno(r), "more keys than the %zu "
+			                 "rows of %s", v->rows, path);
+			break;
+		}
+		if (memchr(line, '\0', len)) {
+			rc = te_diag_set(d, kp, te_reader_lineno(r), "NUL byte in a key");
+			break;
+		}
+		if (ut_grow((void **)&v->keybuf, &kcap, klen + len + 1, 1) < 0) {
+			rc = te_diag_set(d, kp, 0, "out of memory");
+			break;
+		}
+		koffs[n++] = klen;
+		memcpy(v->keybuf + klen, line, len);
+		klen += len;
+		v->keybuf[klen++] = '\0';
+	}
+	te_reader_close(r);
+	if (rc == 0 && n != v->rows)
+		rc = te_diag_set(d, kp, 0, "%zu keys for the %zu rows of %s", n, v->rows, path);
+	if (rc == 0 && !(v->keys = malloc((v->rows ? v->rows : 1) * sizeof *v->keys)))
+		rc = te_diag_set(d, kp, 0, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		v->keys[i] = v->keybuf + koffs[i];
+	free(koffs);
+	free(kp);
+	return rc < 0 ? -1 : 0;
+}
+
+/* A two-dimensional little-endian float32 array in C order, memory-mapped. */
+static te_vecs *
+load_npy(const char *path, int fd, size_t size, te_diag *d)
+{
+	unsigned char *m;
+	size_t hl, off;
+	char *h = NULL;
+	const char *p;
+	unsigned long long rows, dim;
+	te_vecs *v = NULL;
+
+	if (size < 12) {
+		te_diag_set(d, path, 0, "truncated .npy header");
+		return NULL;
+	}
+	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
+		te_diag_set(d, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (m[6] == 1) {
+		hl = (size_t)m[8] | (size_t)m[9] << 8;
+		off = 10;
+	} else if (m[6] == 2 || m[6] == 3) {
+		hl = (size_t)m[8] | (size_t)m[9] << 8 | (size_t)m[10] << 16 |
+		     (size_t)m[11] << 24;
+		off = 12;
+	} else {
+		te_diag_set(d, path, 0, "unsupported .npy version %u.%u", m[6], m[7]);
+		goto bad;
+	}
+	if (hl > size - off || !(h = strndup((char *)m + off, hl))) {
+		te_diag_set(d, path, 0, "truncated .npy header");
+		goto bad;
+	}
+	off += hl;
+	if (!(p = npy_field(h, "'descr'")) || strncmp(p, "'<f4'", 5) != 0) {
+		te_diag_set(d, path, 0, "not float32 ('<f4'): convert it with "
+		            "a.astype('<f4')");
+		goto bad;
+	}
+	if (!(p = npy_field(h, "'fortran_order'")) || strncmp(p, "False", 5) != 0) {
+		te_diag_set(d, path, 0, "not in C order: save np.ascontiguousarray(a)");
+		goto bad;
+	}
+	if (!(p = npy_field(h, "'shape'")) || sscanf(p, "(%llu, %llu)", &rows, &dim) != 2 ||
+	    dim == 0 || dim > (1u << 20)) {
+		te_diag_set(d, path, 0, "not a two-dimensional array of vectors");
+		goto bad;
+	}
+	if (off % 4 || rows > (size - off) / (dim * 4)) {
+		te_diag_set(d, path, 0, "truncated: the header says %llu rows of %llu, the "
+		            "file holds fewer", rows, dim);
+		goto bad;
+	}
+	if (!(v = calloc(1, sizeof *v))) {
+		te_diag_set(d, path, 0, "out of memory");
+		goto bad;
+	}
+	v->map = m;
+	v->maplen = size;
+	v->rows = (size_t)rows;
+	v->dim = (size_t)dim;
+	v->fmt = TE_VEC_FORMAT_NPY;
+	v->data = (float *)(m + off);
+	free(h);
+	for (size_t i = 0; i < v->rows * v->dim; i++)
+		if (!isfinite(v->data[i])) {
+			te_diag_set(d, path, 0, "row %zu: component %zu is not finite",
+			            i / v->dim + 1, i % v->dim + 1);
+			te_vecs_free(v);
+			return NULL;
+		}
+	if (load_npy_keys(v, path, d) < 0) {
+		te_vecs_free(v);
+		return NULL;
+	}
+	return v;
+bad:
+	free(h);
+	munmap(m, size);
+	return NULL;
+}
+
 te_vecs *
 te_vecs_load(const char *path, te_vec_format fmt, te_diag *d)
 {
@@ -534,6 +743,17 @@ te_vecs_load(const char *path, te_vec_format fmt, te_diag *d)
 		v = load_tevec(path, fd, (size_t)st.st_size, d);
 		close(fd);
 		return v;
+	}
+	if (memcmp(magic, NPY_MAGIC, 6) == 0 &&
+	    (fmt == TE_VEC_FORMAT_AUTO || fmt == TE_VEC_FORMAT_NPY)) {
+		v = load_npy(path, fd, (size_t)st.st_size, d);
+		close(fd);
+		return v;
+	}
+	if (fmt == TE_VEC_FORMAT_NPY) {
+		te_diag_set(d, path, 0, "not a .npy file (bad magic)");
+		close(fd);
+		return NULL;
 	}
 	if (fmt == TE_VEC_FORMAT_TEVEC) {
 		te_diag_set(d, path, 0, "not a TEVEC file (bad magic)");
@@ -581,7 +801,8 @@ te_vec_write_text_end(FILE *fp, const char *key, const float *x, size_t dim, int
 
 	if (key) {
 		fputs_unlocked(key, fp);
-		putc_unlocked(' ', fp);
+		/* a key with a space in the TSV form */
+		putc_unlocked(strpbrk(key, " \t") ? '\t' : ' ', fp);
 	}
 	for (size_t i = 0; i < dim; i++) {
 		int n = snprintf(buf, sizeof buf, i ? " %.9g" : "%.9g", (double)x[i]);
@@ -767,14 +988,21 @@ te_vecstream_lineno(const te_vecstream *s)
 static long
 text_vec(te_vecstream *s, char *line, size_t len, const char **key, te_diag *d)
 {
-	size_t ks = 0;
+	size_t ks = 0, cs = 0;
 	long n;
 
 	if (key) {
+		long kl = te_vec_split_key(line, len, &cs, d);
+
 		*key = NULL;
-		while (ks < len && line[ks] != ' ' && line[ks] != '\t')
-			ks++;
-		if (looks_numeric(line, ks)) {
+		if (kl < 0) {
+			char msg[sizeof d->msg];
+
+			memcpy(msg, d->msg, sizeof msg);
+			return te_diag_set(d, s->name, te_vecstream_lineno(s), "%s", msg);
+		}
+		ks = (size_t)kl;
+		if (cs == 0) {
 			ks = 0;
 		} else {
 			if (ks + 1 > s->keycap) {
@@ -790,7 +1018,7 @@ text_vec(te_vecstream *s, char *line, size_t len, const char **key, te_diag *d)
 			*key = s->key;
 		}
 	}
-	n = te_parse_floats(line + ks, len - ks, &s->x, &s->xcap, d);
+	n = te_parse_floats(line + cs, len - cs, &s->x, &s->xcap, d);
 	if (n < 0) {
 		char msg[sizeof d->msg];
 
@@ -930,4 +1158,188 @@ te_vecstream_close(te_vecstream *s)
 	free(s->x);
 	free(s->key);
 	free(s);
+}
+
+/* ------------------------------------------------------------ writer */
+
+int
+te_vec_write_npy_header(FILE *fp, uint64_t rows, uint64_t dim)
+{
+	/* v1.0: magic, version, u16 header length, then the dictionary padded
+	 * with spaces and a newline so that the data starts at byte 128 */
+	unsigned char h[128];
+	int n;
+
+	memcpy(h, NPY_MAGIC "\x01\x00", 8);
+	h[8] = 128 - 10;
+	h[9] = 0;
+	n = snprintf((char *)h + 10, sizeof h - 10, "{'descr': '<f4', 'fortran_order': "
+	             "False, 'shape': (%llu, %llu), }", (unsigned long long)rows,
+	             (unsigned long long)dim);
+	if (n < 0 || n >= 117)
+		return -1;
+	memset(h + 10 + n, ' ', 117 - (size_t)n);
+	h[127] = '\n';
+	return fwrite(h, 1, sizeof h, fp) == sizeof h ? 0 : -1;
+}
+
+struct te_vecw {
+	FILE *fp;            /* the output */
+	FILE *tmp;           /* rows held until the count is known, or NULL */
+	FILE *keys;          /* .npy's keys, one a line, or NULL */
+	te_vec_format fmt;
+	int keyed;
+	size_t rows, dim;
+	ut_buf kb;           /* TEVEC or word2vec binary: the keys, NUL-terminated */
+	int end;             /* text and TSV: what ends a row */
+};
+
+te_vecw *
+te_vecw_new(FILE *fp, te_vec_format fmt, int keyed, FILE *keys, te_diag *d)
+{
+	te_vecw *w;
+
+	if (fmt == TE_VEC_FORMAT_NPY && keyed && !keys)
+		return te_diag_set(d, NULL, 0, "a .npy file holds no keys: write them beside "
+		                   "it (a named output file) or choose another format"), NULL;
+	if (fmt == TE_VEC_FORMAT_W2V_BIN && !keyed)
+		return te_diag_set(d, NULL, 0, "the word2vec binary format needs keys"), NULL;
+	if (!(w = calloc(1, sizeof *w)))
+		return te_diag_set(d, NULL, 0, "out of memory"), NULL;
+	w->fp = fp;
+	w->fmt = fmt == TE_VEC_FORMAT_AUTO ? TE_VEC_FORMAT_TEXT : fmt;
+	w->keyed = keyed;
+	w->keys = keys;
+	w->end = '\n';
+	if (fmt == TE_VEC_FORMAT_NPY || fmt == TE_VEC_FORMAT_W2V_BIN ||
+	    (fmt == TE_VEC_FORMAT_TEVEC && keyed)) {
+		if (!(w->tmp = tmpfile())) {
+			te_diag_set(d, NULL, 0, "temporary file: %s", strerror(errno));
+			free(w);
+			return NULL;
+		}
+	}
+	return w;
+}
+
+/* A key that the format can hold, or -1. */
+static int
+check_key(const te_vecw *w, const char *key, te_diag *d)
+{
+	const char *bad = w->fmt == TE_VEC_FORMAT_W2V_BIN ? " \n" :
+	                  w->fmt == TE_VEC_FORMAT_TEVEC ? "" : "\t\n\r";
+
+	if (!key)
+		return te_diag_set(d, NULL, 0, "row %zu has no key", w->rows + 1);
+	if (*bad && strpbrk(key, bad))
+		return te_diag_set(d, NULL, 0, "key '%.200s' holds a character the %s format "
+		                   "cannot: write TEVEC (--format tevec)", key,
+		                   w->fmt == TE_VEC_FORMAT_W2V_BIN ? "word2vec binary" :
+		                   w->fmt == TE_VEC_FORMAT_NPY ? ".npy keys" : "text");
+	return 0;
+}
+
+void
+te_vecw_set_end(te_vecw *w, int end)
+{
+	w->end = end;
+}
+
+int
+te_vecw_put(te_vecw *w, const char *key, const float *x, size_t dim, te_diag *d)
+{
+	int rc = 0;
+
+	if (w->rows && dim != w->dim)
+		return te_diag_set(d, NULL, 0, "row %zu has %zu components, the rows before "
+		                   "it %zu", w->rows + 1, dim, w->dim);
+	if (w->keyed && check_key(w, key, d) < 0)
+		return -1;
+	if (!w->keyed)
+		key = NULL;
+	if (w->rows == 0 && w->fmt == TE_VEC_FORMAT_TEVEC && !w->keyed)
+		rc = te_vec_write_tevec_header(w->fp, TE_VEC_ROWS_STREAM, dim, 0, 0);
+	w->dim = dim;
+	w->rows++;
+	if (rc < 0)
+		return te_diag_set(d, NULL, 0, "write error: %s", strerror(errno));
+	switch (w->fmt) {
+	case TE_VEC_FORMAT_TEXT:
+	case TE_VEC_FORMAT_TSV:
+		/* without a header a key that is a number needs the TSV form */
+		if (key && (w->fmt == TE_VEC_FORMAT_TSV || looks_numeric(key, strlen(key)))) {
+			fputs_unlocked(key, w->fp);
+			putc_unlocked('\t', w->fp);
+			key = NULL;
+		}
+		rc = te_vec_write_text_end(w->fp, key, x, dim, w->end);
+		break;
+	case TE_VEC_FORMAT_TEVEC:
+	case TE_VEC_FORMAT_NPY:
+	case TE_VEC_FORMAT_W2V_BIN:
+		rc = te_vec_write_tevec_row(w->tmp ? w->tmp : w->fp, x, dim);
+		if (key && w->keys)
+			rc |= fputs(key, w->keys) < 0 || putc('\n', w->keys) == EOF ? -1 : 0;
+		else if (key && ut_buf_put(&w->kb, key, strlen(key) + 1) < 0)
+			return te_diag_set(d, NULL, 0, "out of memory");
+		break;
+	default:
+		break;
+	}
+	return rc < 0 ? te_diag_set(d, NULL, 0, "write error: %s", strerror(errno)) : 0;
+}
+
+/* The held rows behind their header (and, for TEVEC, the keys after them). */
+static int
+vecw_finish(te_vecw *w)
+{
+	float *x = malloc((w->dim ? w->dim : 1) * sizeof *x);
+	const char *k = w->kb.s;
+	int rc;
+
+	if (!x)
+		return -1;
+	rewind(w->tmp);
+	if (w->fmt == TE_VEC_FORMAT_NPY)
+		rc = te_vec_write_npy_header(w->fp, w->rows, w->dim);
+	else if (w->fmt == TE_VEC_FORMAT_TEVEC)
+		rc = te_vec_write_tevec_header(w->fp, w->rows, w->dim, w->kb.n, 0);
+	else
+		rc = te_vec_write_w2v_bin_header(w->fp, w->rows, w->dim);
+	for (size_t i = 0; i < w->rows && rc == 0; i++) {
+		if (fread(x, sizeof *x, w->dim, w->tmp) != w->dim)
+			rc = -1;
+		else if (w->fmt == TE_VEC_FORMAT_W2V_BIN)
+			rc = te_vec_write_w2v_bin(w->fp, k, x, w->dim);
+		else
+			rc = te_vec_write_tevec_row(w->fp, x, w->dim);
+		if (k)
+			k += strlen(k) + 1;
+	}
+	if (rc == 0 && w->fmt == TE_VEC_FORMAT_TEVEC && w->kb.n &&
+	    fwrite(w->kb.s, 1, w->kb.n, w->fp) != w->kb.n)
+		rc = -1;
+	free(x);
+	return rc;
+}
+
+int
+te_vecw_close(te_vecw *w, te_diag *d)
+{
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	if (w->tmp && (w->rows || w->fmt == TE_VEC_FORMAT_NPY))
+		rc = vecw_finish(w);
+	if (rc == 0 && (fflush(w->fp) != 0 || ferror(w->fp) ||
+	                (w->keys && (fflush(w->keys) != 0 || ferror(w->keys)))))
+		rc = -1;
+	if (rc < 0)
+		te_diag_set(d, NULL, 0, "write error: %s", strerror(errno ? errno : EIO));
+	if (w->tmp)
+		fclose(w->tmp);
+	ut_buf_release(&w->kb);
+	free(w);
+	return rc;
 }

@@ -1108,6 +1108,19 @@ te_w2v_write(const te_w2v *m, FILE *fp, te_vec_format fmt, te_diag *d)
 			rc = te_vec_write_tevec_key(fp, te_w2v_key(m, i));
 		break;
 	}
+	case TE_VEC_FORMAT_NPY:
+		/* the keys are the caller's to write beside it (te_w2v_key) */
+		rc = te_vec_write_npy_header(fp, V, dim);
+		for (size_t i = 0; i < V && rc == 0; i++)
+			rc = te_vec_write_tevec_row(fp, te_w2v_vector(m, i), dim);
+		break;
+	case TE_VEC_FORMAT_TSV:
+		for (size_t i = 0; i < V && rc == 0; i++) {
+			rc = fputs(te_w2v_key(m, i), fp) < 0 || putc('\t', fp) == EOF ? -1 : 0;
+			if (rc == 0)
+				rc = te_vec_write_text(fp, NULL, te_w2v_vector(m, i), dim);
+		}
+		break;
 	default:
 		rc = te_vec_write_text_header(fp, V, dim);
 		for (size_t i = 0; i < V && rc == 0; i++)
