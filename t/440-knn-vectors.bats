@@ -88,11 +88,11 @@ awk_cos() {
 
 @test "knn --merge: three shards searched apart give the whole's answers, byte for byte" {
 	for m in cosine dot euclidean; do
-		knn -k 5 -m $m "$S/keyed.txt" "$S/keyed.txt" >"$S/whole"
+		knn -k 5 --metric $m "$S/keyed.txt" "$S/keyed.txt" >"$S/whole"
 		for i in 0 1 2; do
-			knn -k 5 -m $m "$S/k$i.txt" "$S/keyed.txt" >"$S/a$i" 2>/dev/null
+			knn -k 5 --metric $m "$S/k$i.txt" "$S/keyed.txt" >"$S/a$i" 2>/dev/null
 		done
-		knn --merge -k 5 -m $m "$S/a0" "$S/a1" "$S/a2" >"$S/merged"
+		knn --merge -k 5 --metric $m "$S/a0" "$S/a1" "$S/a2" >"$S/merged"
 		cmp "$S/whole" "$S/merged"
 	done
 	# unkeyed shards name their rows as the whole does with --row-offset
