@@ -49,13 +49,23 @@ f_lower(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 	}
 	if (cp == 0x130)	/* İ: the one full lowercase mapping longer than a char */
 		return ut_utf8_enc('i', out) + ut_utf8_enc(0x307, out + 1);
-	return ut_utf8_enc(utf8proc_tolower(cp), out);
+	return ut_utf8_enc(tk_hf_tolower(cp), out);
 }
 
 static int
 f_strip_marks(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 {
 	if (cp >= 0 && tk_is_mark(cp) && utf8proc_category(cp) == UTF8PROC_CATEGORY_MN)
+		return 0;
+	memcpy(out, s, (size_t)len);
+	return len;
+}
+
+/* BertNormalizer's strip_accents: nonspacing marks of HF's own tables */
+static int
+f_bert_strip(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
+{
+	if (cp >= 0x300 && tk_uni_find(tk_hf_mn, tk_hf_nmn, cp) >= 0)
 		return 0;
 	memcpy(out, s, (size_t)len);
 	return len;
@@ -70,7 +80,7 @@ f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 		out[0] = ' ';
 		return 1;
 	}
-	if (cp >= 0 && tk_is_other(cp))
+	if (cp >= 0 && tk_uni_find(tk_hf_other, tk_hf_nother, cp) >= 0)
 		return 0;
 	if (tk_is_space(cp)) {
 		out[0] = ' ';
@@ -397,7 +407,7 @@ tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 		if (n->chinese && map_chars(w, f_chinese, n))
 			return -1;
 		if (n->strip_accents &&
-		    (unicode_norm(w, TK_N_NFD) || map_chars(w, f_strip_marks, n)))
+		    (unicode_norm(w, TK_N_NFD) || map_chars(w, f_bert_strip, n)))
 			return -1;
 		if (n->lowercase && map_chars(w, f_lower, n))
 			return -1;

@@ -316,7 +316,7 @@ tk_is_bert_punct(int32_t cp)
 	if (cp < 0x80)
 		return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
 		       (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126);
-	return tk_is_punct(cp);
+	return tk_uni_find(tk_hf_punct, tk_hf_npunct, cp) >= 0;
 }
 
 static int

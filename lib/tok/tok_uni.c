@@ -61,13 +61,37 @@ tk_uclass_init(void)
 }
 
 int
-tk_is_other(int32_t cp)
+tk_uni_find(const int32_t (*r)[2], int n, int32_t cp)
 {
-	switch (utf8proc_category(cp)) {
-	case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-	case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN:
-		return 1;
-	default:
-		return 0;
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (cp < r[mid][0])
+			hi = mid;
+		else if (cp > r[mid][1])
+			lo = mid + 1;
+		else
+			return mid;
 	}
+	return -1;
+}
+
+int32_t
+tk_hf_tolower(int32_t cp)
+{
+	int lo = 0, hi = tk_hf_nlower;
+
+	while (lo < hi) {	/* the first entry not below cp */
+		int mid = lo + (hi - lo) / 2;
+
+		if (tk_hf_lower[mid][0] < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < tk_hf_nlower && tk_hf_lower[lo][0] == cp)
+		return tk_hf_lower[lo][1];
+	return utf8proc_tolower(cp);
 }

@@ -1,7 +1,8 @@
 /* test-tok-exact: every tokenizer in $TOKEMB_DATA/tokenizers against every
  * reference encoding: reference/tokenizer-expected/ (jsonl files) (HF tokenizers,
  * tiktoken, sentencepiece), reference/llama.cpp-vocab-tests (.inp/.out) and
- * the hard cases of t/data/tok/expected (t/gen-tok-cases.sh).  Ids with and
+ * the hard cases of t/data/tok/expected (t/gen-tok-cases.sh, and uni-*.jsonl of
+ * t/gen-uni-tables.sh).  Ids with and
  * without special tokens, and decoding: 100%, no exception list. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -290,6 +291,10 @@ main(void)
 		if (cases[i].generated) {
 			snprintf(path, sizeof path, "t/data/tok/expected/%s.jsonl", cases[i].generated);
 			check_jsonl(t, cases[i].model, path);
+			/* documents of bench/tok-stress.js that once differed */
+			snprintf(path, sizeof path, "t/data/tok/expected/uni-%s.jsonl", cases[i].model);
+			if (!access(path, R_OK))
+				check_jsonl(t, cases[i].model, path);
 		}
 		for (j = 0; j < 3 && cases[i].llamacpp[j]; j++)
 			check_llamacpp(t, cases[i].model, cases[i].llamacpp[j]);
