@@ -7,7 +7,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-pool [-bn] [-m MODEL | -p MODE] [file ...]";
+	"emb-pool [-bn] [-m MODEL | -p MODE] [-d N] [file ...]";
 
 static void
 usage(FILE *fp, int status)
@@ -22,6 +22,8 @@ usage(FILE *fp, int status)
 		      "  -p, --pool MODE    mean (default), cls, max, mean-sqrt-len, "
 		      "weighted-mean, last\n"
 		      "  -n, --normalize    L2-normalize the result\n"
+		      "  -d, --dim N        keep the first N components (Matryoshka), normalized\n"
+		      "                     again when the pipeline normalizes\n"
 		      "  -b, --binary       write a TEVEC vector stream\n"
 		      "  -h, --help         this help\n"
 		      "      --version      version and build\n", fp);
@@ -101,6 +103,7 @@ main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'p'},
 		{"normalize", no_argument, NULL, 'n'},
 		{"binary", no_argument, NULL, 'b'},
+		{"dim", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *mode = NULL;
@@ -109,10 +112,10 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	out_state o = {0};
 	float *out = NULL, *zeros = NULL;
-	size_t outcap = 0;
+	size_t outcap = 0, keep = 0;
 
 	prog_init("emb-pool");
-	while ((c = getopt_long(argc, argv, "hm:p:nb", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hm:p:nbd:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
@@ -131,6 +134,9 @@ main(int argc, char **argv)
 		case 'b':
 			o.binary = 1;
 			break;
+		case 'd':
+			keep = (size_t)opt_ll(usage_line, "--dim", optarg, 1, 1 << 24);
+			break;
 		default:
 			usage_error(usage_line, NULL);
 		}
@@ -141,6 +147,7 @@ main(int argc, char **argv)
 	if (o.binary)
 		refuse_binary_tty(usage_line);
 	p = open_pipeline(model, mode, normalize);
+	te_pipeline_truncate(p, keep);
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *name = i < argc ? argv[i] : "-";
 		te_vecstream *s = te_vecstream_open(name, &d);
