@@ -7,7 +7,7 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-pool [-bz] [-m MODEL | -p MODE [--normalize]] [--keys FILE|lineno]\n"
+	"emb-pool [-bz] [-m MODEL | -p MODE [--normalize]] [-d N] [--keys FILE|lineno]\n"
 	"                [--format text|tsv|tevec|npy] [file ...]";
 
 static void
@@ -23,6 +23,8 @@ usage(FILE *fp, int status)
 		      "  -p, --pool MODE    mean (default), cls, max, mean-sqrt-len, "
 		      "weighted-mean, last\n"
 		      "      --normalize    L2-normalize the result\n"
+		      "  -d, --dim N        keep the first N components (Matryoshka), normalized\n"
+		      "                     again when the pipeline normalizes\n"
 		      "  -z, --null         end each vector (text) with NUL, not newline\n"
 		      "  -b, --binary       write a TEVEC vector stream (--format tevec)\n"
 		      "      --keys FILE    key each vector: the lines of FILE, one per "
@@ -219,6 +221,7 @@ main(int argc, char **argv)
 		{"binary", no_argument, NULL, 'b'},
 		{"keys", required_argument, NULL, 'K'},
 		{"format", required_argument, NULL, 'F'},
+		{"dim", required_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *mode = NULL;
@@ -227,11 +230,11 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	out_state o = {.fmt = TE_VEC_FORMAT_TEXT};
 	float *out = NULL, *zeros = NULL;
-	size_t outcap = 0;
+	size_t outcap = 0, keep = 0;
 
 	prog_init("emb-pool");
 	o.end = '\n';
-	while ((c = getopt_long(argc, argv, "hm:p:nbz", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hm:p:nbzd:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
@@ -262,6 +265,9 @@ main(int argc, char **argv)
 		case 'F':
 			set_format(&o, optarg);
 			break;
+		case 'd':
+			keep = (size_t)opt_ll(usage_line, "--dim", optarg, 1, 1 << 24);
+			break;
 		default:
 			usage_error(usage_line, NULL);
 		}
@@ -276,6 +282,7 @@ main(int argc, char **argv)
 		            "tsv or text with --keys");
 	open_keys(&o);
 	p = open_pipeline(model, mode, normalize);
+	te_pipeline_truncate(p, keep);
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *name = i < argc ? argv[i] : "-";
 		te_vecstream *s = te_vecstream_open(name, &d);

@@ -728,6 +728,8 @@ config_qwen3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	m->heads = (size_t)heads;
 	m->kv_heads = (size_t)kv;
 	m->head_dim = (size_t)hd;
+	m->rope_dim = (size_t)hd;
+	m->causal = 1;
 	m->layers = (size_t)layers;
 	m->ffn = (size_t)ffn;
 	m->vocab = (size_t)vocab;
@@ -782,6 +784,123 @@ load_qwen3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	if (emb_st_find(m->st, name))
 		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
 		                   "have more layers", m->layers);
+	return 0;
+}
+
+/* A boolean config key that must be false (or absent) for this forward pass. */
+static int
+cfg_refuse_true(const cJSON *cfg, const char *path, const char *key, te_diag *d)
+{
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, key)))
+		return te_diag_set(d, path, 0, "unsupported: %s true", key);
+	return 0;
+}
+
+/* NomicBERT's config.json (GPT-2 key names): the shape, the rotary
+ * settings, and what modeling_hf_nomic_bert.py can do that this forward
+ * pass does not, refused by name. */
+static int
+config_nomic(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	static const char *const no[] = {"qkv_proj_bias", "mlp_fc1_bias", "mlp_fc2_bias",
+		"prenorm", "causal", "rotary_emb_interleaved", "use_rms_norm", "parallel_block",
+		NULL};
+	long long hidden = 0, heads = 0, layers = 0, ffn = -1, vocab = 0, types = 2,
+	          maxpos = 0, mult = 1;
+	double frac = 1;
+	const char *act = cfg_str(cfg, "activation_function");
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rotary_scaling_factor");
+
+	if (cfg_int(cfg, cfgpath, "n_embd", 1, 1 << 16, 1, &hidden, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "n_head", 1, 1 << 10, 1, &heads, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "n_layer", 1, 1 << 10, 1, &layers, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "n_inner", 1, 1 << 18, 0, &ffn, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "vocab_size", 1, 1 << 26, 1, &vocab, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "type_vocab_size", 0, 1 << 10, 0, &types, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "n_positions", 0, 1 << 24, 0, &maxpos, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "pad_vocab_size_multiple", 1, 1 << 16, 0, &mult, d) < 0)
+		return -1;
+	m->eps = 1e-5;
+	m->rope_theta = 10000;
+	if (cfg_pos(cfg, cfgpath, "layer_norm_epsilon", 1, &m->eps, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "rotary_emb_base", 1e12, &m->rope_theta, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "rotary_emb_fraction", 1, &frac, d) < 0)
+		return -1;
+	for (size_t i = 0; no[i]; i++)
+		if (cfg_refuse_true(cfg, cfgpath, no[i], d) < 0)
+			return -1;
+	if (!act || strcmp(act, "swiglu") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported activation_function '%s' "
+		                   "(swiglu supported)", act ? act : "gelu");
+	if (rs && !cJSON_IsNull(rs))
+		return te_diag_set(d, cfgpath, 0, "unsupported: rotary_scaling_factor");
+	if (hidden % heads)
+		return te_diag_set(d, cfgpath, 0, "n_embd %lld is not a multiple of n_head "
+		                   "%lld", hidden, heads);
+	/* as NomicBertModel and its gated MLP size them */
+	vocab = (vocab + mult - 1) / mult * mult;
+	if (ffn < 0)
+		ffn = 8 * hidden / 3;
+	ffn = (ffn + 255) / 256 * 256;
+	m->hidden = (size_t)hidden;
+	m->heads = m->kv_heads = (size_t)heads;
+	m->head_dim = (size_t)(hidden / heads);
+	m->rope_dim = (size_t)((double)m->head_dim * frac) / 2 * 2;
+	m->post_ln = 1;
+	m->layers = (size_t)layers;
+	m->ffn = (size_t)ffn;
+	m->vocab = (size_t)vocab;
+	m->type_vocab = (size_t)types;
+	m->max_tokens = (size_t)maxpos;
+	return 0;
+}
+
+/* NomicBERT tensors, as nomic-embed-text's checkpoints name them. */
+static int
+load_nomic(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+	size_t H, F;
+	char name[256];
+
+	if (config_nomic(m, cfg, cfgpath, d) < 0)
+		return -1;
+	H = m->hidden;
+	F = m->ffn;
+	m->word = W(&L, "embeddings.word_embeddings.weight", m->vocab, H);
+	if (m->type_vocab)
+		m->type = W(&L, "embeddings.token_type_embeddings.weight", m->type_vocab, H);
+	W_ln(&L, "emb_ln", H, &m->emb_ln_g, &m->emb_ln_b);
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers && !L.err; i++) {
+		emb_layer *l = &m->layer[i];
+		const float *qkv;
+
+#define T(suffix, a, b) (snprintf(name, sizeof name, "encoder.layers.%zu.%s", i, suffix), \
+	W(&L, name, a, b))
+		/* Wqkv is (three h d): the q rows, then k, then v */
+		qkv = T("attn.Wqkv.weight", 3 * H, H);
+		l->wq = qkv;
+		l->wk = qkv ? qkv + H * H : NULL;
+		l->wv = qkv ? qkv + 2 * H * H : NULL;
+		l->wo = T("attn.out_proj.weight", H, H);
+		l->wu = T("mlp.fc11.weight", F, H);
+		l->wi = T("mlp.fc12.weight", F, H);
+		l->wo2 = T("mlp.fc2.weight", H, F);
+#undef T
+		snprintf(name, sizeof name, "encoder.layers.%zu.norm1", i);
+		W_ln(&L, name, H, &l->ln1_g, &l->ln1_b);
+		snprintf(name, sizeof name, "encoder.layers.%zu.norm2", i);
+		W_ln(&L, name, H, &l->ln2_g, &l->ln2_b);
+	}
+	if (L.err)
+		return -1;
+	snprintf(name, sizeof name, "encoder.layers.%zu.attn.Wqkv.weight", m->layers);
+	if (emb_st_find(m->st, name))
+		return te_diag_set(d, cfgpath, 0, "n_layer is %zu but the weights have more "
+		                   "layers", m->layers);
 	return 0;
 }
 
@@ -901,16 +1020,20 @@ load_model(const char *path, int flags, te_diag *d)
 		} else if (strcmp(mt, "qwen3") == 0) {
 			m->arch = EMB_QWEN3;
 			m->arch_name = "qwen3";
+		} else if (strcmp(mt, "nomic_bert") == 0) {
+			m->arch = EMB_NOMIC;
+			m->arch_name = "nomic_bert";
 		} else {
 			te_diag_set(d, cfgpath, 0, "model_type '%.100s' is not one of bert, "
-			            "roberta, xlm-roberta, mpnet, deberta-v2, qwen3 (--static gives "
-			            "the input embeddings of any model)", mt);
+			            "roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, qwen3 "
+			            "(--static gives the input embeddings of any model)", mt);
 			goto fail;
 		}
 		if (m->arch == EMB_QWEN3) {
 			if (load_qwen3(m, cfg, cfgpath, d) < 0)
 				goto fail;
-		} else if (load_encoder(m, cfg, cfgpath, d) < 0) {
+		} else if (m->arch == EMB_NOMIC ? load_nomic(m, cfg, cfgpath, d) < 0
+		                                : load_encoder(m, cfg, cfgpath, d) < 0) {
 			goto fail;
 		} else {
 			static const char *const sep[] = {"[SEP]", "</s>", NULL};
@@ -1078,7 +1201,7 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 			embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
 			          x + off[i] * H);
 	}
-	if (m->arch == EMB_QWEN3) {
+	if (m->arch == EMB_QWEN3 || m->arch == EMB_NOMIC) {
 		rc = emb_decode_cpu(m, x, n, off, d);
 	} else {
 #ifdef TE_CUDA

@@ -1,8 +1,11 @@
-/* emb_decoder.c: the CPU forward pass of decoder embedding models (Qwen3) on
- * a packed batch (documents concatenated, no padding).  Each layer is
+/* emb_decoder.c: the CPU forward pass of the rotary embedding models on a
+ * packed batch (documents concatenated, no padding).  Qwen3's layers are
  * pre-norm: x += o_proj(attention(rope(q_norm(q)), rope(k_norm(k)), v)) on
  * RMSNorm(x), causal, with groups of query heads sharing a K/V head; then
- * x += down(silu(gate(h)) * up(h)) on RMSNorm(x); a final RMSNorm.  The
+ * x += down(silu(gate(h)) * up(h)) on RMSNorm(x); a final RMSNorm.
+ * NomicBERT's are the same steps post-norm as BERT's, bidirectional, without
+ * q/k norms: x = LN(x + out_proj(attention(rope(q), rope(k), v))), then
+ * x = LN(x + fc2(fc11(x) * silu(fc12(x)))).  The
  * matrix products use the packed kernel where the CPU has it (as the
  * encoders do), else an OpenBLAS sgemm; attention runs per (document, head)
  * on the caller's threads.  t/gen-emb-arch.py holds the reference. */
@@ -119,8 +122,8 @@ rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, do
 	}
 }
 
-/* Rotate one head (dh values) at the angles of its position: the first
- * half pairs with the second (rotate_half). */
+/* Rotate the first dh values of one head at the angles of its position:
+ * the first half pairs with the second (rotate_half). */
 static void
 rope(float *v, size_t dh, const float *cs, const float *sn)
 {
@@ -163,60 +166,65 @@ attn_run(void *p, int tid)
 
 		if (T == 0)
 			continue;
-		/* S (T, T) = Q K^T / sqrt(dh); row i keeps columns 0..i */
+		/* S (T, T) = Q K^T / sqrt(dh); row i keeps columns 0..i when causal */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale,
 		            Q, (int)W, K, (int)W, 0.0f, S, (int)T);
 		for (size_t i = 0; i < T; i++) {
 			float *s = S + i * T, mx = s[0], sum = 0;
+			size_t end = m->causal ? i + 1 : T;
 
-			for (size_t j = 1; j <= i; j++)
+			for (size_t j = 1; j < end; j++)
 				if (s[j] > mx)
 					mx = s[j];
-			for (size_t j = 0; j <= i; j++) {
+			for (size_t j = 0; j < end; j++) {
 				s[j] = expf(s[j] - mx);
 				sum += s[j];
 			}
-			for (size_t j = 0; j <= i; j++)
+			for (size_t j = 0; j < end; j++)
 				s[j] /= sum;
-			memset(s + i + 1, 0, (T - i - 1) * sizeof *s);
+			memset(s + end, 0, (T - end) * sizeof *s);
 		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f,
 		            S, (int)T, V, (int)W, 0.0f, a->ctx + base * QD + h * dh, (int)QD);
 	}
 }
 
-/* The norms and rotations of q and k, in place in qkv; cs and sn are the
- * cosines and sines (maxT, dh / 2) of each position. */
+/* The norms (where the model has them) and rotations of q and k, in place
+ * in qkv; cs and sn are the cosines and sines (maxT, rope_dim / 2) of each
+ * position. */
 static void
 qk_prepare(const te_emb *m, const emb_layer *l, float *qkv, size_t n, const size_t *off,
            const float *cs, const float *sn)
 {
-	size_t dh = m->head_dim, QD = m->heads * dh, KD = m->kv_heads * dh, W = QD + 2 * KD;
+	size_t dh = m->head_dim, QD = m->heads * dh, KD = m->kv_heads * dh, W = QD + 2 * KD,
+	       rd = m->rope_dim, half = rd / 2;
 
 	for (size_t doc = 0; doc < n; doc++)
 		for (size_t t = off[doc]; t < off[doc + 1]; t++) {
 			float *r = qkv + t * W;
 			size_t p = t - off[doc];
 
-			rms_norm(r, m->heads, dh, dh, l->qn, m->eps, r);
-			rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, m->eps, r + QD);
+			if (l->qn) {
+				rms_norm(r, m->heads, dh, dh, l->qn, m->eps, r);
+				rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, m->eps, r + QD);
+			}
 			for (size_t h = 0; h < m->heads; h++)
-				rope(r + h * dh, dh, cs + p * (dh / 2), sn + p * (dh / 2));
+				rope(r + h * dh, rd, cs + p * half, sn + p * half);
 			for (size_t h = 0; h < m->kv_heads; h++)
-				rope(r + QD + h * dh, dh, cs + p * (dh / 2), sn + p * (dh / 2));
+				rope(r + QD + h * dh, rd, cs + p * half, sn + p * half);
 		}
 }
 
 /* The RoPE angles as transformers computes them in float32:
- * inv_freq[i] = 1 / theta^(2i / dh), angle = position * inv_freq[i]. */
+ * inv_freq[i] = 1 / theta^(2i / rope_dim), angle = position * inv_freq[i]. */
 static void
 rope_tables(const te_emb *m, size_t maxT, float *cs, float *sn)
 {
-	size_t half = m->head_dim / 2;
+	size_t half = m->rope_dim / 2;
 
 	for (size_t i = 0; i < half; i++) {
 		float inv = 1.0f / powf((float)m->rope_theta,
-		                        (float)(2 * i) / (float)m->head_dim);
+		                        (float)(2 * i) / (float)m->rope_dim);
 
 		for (size_t p = 0; p < maxT; p++) {
 			float ang = (float)p * inv;
@@ -240,8 +248,9 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 	const float *wqkv[] = {l->wq, l->wk, l->wv}, *wgu[] = {l->wi, l->wu};
 	size_t oqkv[] = {QD, KD, KD}, ogu[] = {F, F}, oh[] = {H};
 
-	rms_norm(x, N, H, H, l->ln1_g, m->eps, h);
-	product(h, N, H, l->pk_qkv, wqkv, oqkv, 3, qkv, 0, threads);
+	if (!m->post_ln)
+		rms_norm(x, N, H, H, l->ln1_g, m->eps, h);
+	product(m->post_ln ? x : h, N, H, l->pk_qkv, wqkv, oqkv, 3, qkv, 0, threads);
 	qk_prepare(m, l, qkv, n, off, cs, sn);
 	ac->qkv = qkv;
 	ac->ctx = ctx;
@@ -255,8 +264,11 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 	}
 	openblas_set_num_threads(threads);
 	product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, x, 1, threads);
-	rms_norm(x, N, H, H, l->ln2_g, m->eps, h);
-	product(h, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
+	if (m->post_ln)
+		emb_layernorm(x, N, H, l->ln1_g, l->ln1_b, m->eps);
+	else
+		rms_norm(x, N, H, H, l->ln2_g, m->eps, h);
+	product(m->post_ln ? x : h, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
 	for (size_t t = 0; t < N; t++)
 		for (size_t i = 0; i < F; i++) {
 			float g = gu[t * 2 * F + i];
@@ -264,6 +276,8 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 			f[t * F + i] = g / (1.0f + expf(-g)) * gu[t * 2 * F + F + i];
 		}
 	product(f, N, F, l->pk_o2, &l->wo2, oh, 1, x, 1, threads);
+	if (m->post_ln)
+		emb_layernorm(x, N, H, l->ln2_g, l->ln2_b, m->eps);
 }
 
 int
@@ -291,12 +305,13 @@ emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 	ac.scratch = buf + N * (QD + 2 * KD + QD + H + 3 * F);
 	cs = ac.scratch + maxT * maxT * (size_t)ac.nthreads;
-	sn = cs + maxT * (m->head_dim / 2);
+	sn = cs + maxT * (m->rope_dim / 2);
 	rope_tables(m, maxT, cs, sn);
 	openblas_set_num_threads(threads);
 	for (size_t li = 0; li < m->layers; li++)
 		layer(m, &m->layer[li], x, n, off, buf, &ac, cs, sn, threads);
-	rms_norm(x, N, H, H, m->norm_g, m->eps, x);
+	if (m->norm_g)
+		rms_norm(x, N, H, H, m->norm_g, m->eps, x);
 	free(buf);
 	return 0;
 }

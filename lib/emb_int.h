@@ -62,7 +62,7 @@ float emb_bf16_to_float(uint16_t h);
 /* ------------------------------------------------------------- encoders */
 
 typedef enum emb_arch {
-	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA, EMB_QWEN3
+	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA, EMB_QWEN3, EMB_NOMIC
 } emb_arch;
 
 typedef struct emb_ws {
@@ -82,10 +82,11 @@ typedef struct emb_layer {
 	                      * sgemm path), [3H] */
 	float *pk;           /* wqkv, wo, wi, wo2 packed (kern_pack), or NULL */
 	float *pk_qkv, *pk_o, *pk_i, *pk_o2;
-	/* decoders (Qwen3): ln1_g input_layernorm, ln2_g post_attention_layernorm,
-	 * wi gate_proj, wo2 down_proj, and: */
-	const float *wu;                 /* up_proj [F, H] */
-	const float *qn, *kn;            /* q_norm, k_norm [head_dim] */
+	/* rotary models (Qwen3, NomicBERT): ln1 input_layernorm or norm1, ln2
+	 * post_attention_layernorm or norm2, wi gate_proj or fc12, wo2 down_proj
+	 * or fc2, and: */
+	const float *wu;                 /* up_proj or fc11 [F, H] */
+	const float *qn, *kn;            /* q_norm, k_norm [head_dim], or NULL */
 } emb_layer;
 
 struct te_emb {
@@ -123,10 +124,13 @@ struct te_emb {
 	size_t max_rel_pos;
 	int c2p, p2c;
 	int pos_biased_input;
-	/* decoders (Qwen3) */
+	/* rotary models: decoders (Qwen3) and NomicBERT */
 	size_t kv_heads;               /* grouped K/V heads */
 	double rope_theta;
-	const float *norm_g;           /* the final RMSNorm */
+	size_t rope_dim;               /* components of each head that turn */
+	int causal;                    /* Qwen3: each token sees those before it */
+	int post_ln;                   /* NomicBERT: x = LN(x + f(x)), not x += f(RMS(x)) */
+	const float *norm_g;           /* the final RMSNorm, or NULL */
 	emb_layer *layer;
 	const float *pool_w, *pool_b;
 	/* scratch kept between calls, so that big buffers are not faulted in
@@ -148,9 +152,10 @@ int emb_encode_cuda(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d
 void emb_cuda_free(te_emb *m);
 #endif
 
-/* The decoder's forward pass (Qwen3: causal attention, grouped K/V heads,
- * RMSNorm, RoPE, SwiGLU), the same contract as emb_encode_cpu: x holds the
- * input embeddings on entry. */
+/* The forward pass of the rotary models (Qwen3: causal attention, grouped
+ * K/V heads, RMSNorm, RoPE, SwiGLU; NomicBERT: the same blocks post-norm,
+ * bidirectional, with LayerNorm), the same contract as emb_encode_cpu: x
+ * holds the input embeddings on entry. */
 int emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
 
 /* Relative-position buckets, exposed for the unit tests. */

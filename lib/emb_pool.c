@@ -96,6 +96,7 @@ struct te_pipeline {
 	float *tmp, *tmp2;
 	size_t tmpcap;
 	size_t in_dim;       /* word_embedding_dimension, 0 = not given */
+	size_t trunc;        /* keep this many components at the end, 0 = all */
 };
 
 void
@@ -462,7 +463,26 @@ te_pipeline_out_dim(const te_pipeline *p, size_t in_dim, te_diag *d)
 			dim = s->out;
 		}
 	}
-	return dim;
+	if (p->trunc > dim) {
+		te_diag_set(d, NULL, 0, "cannot keep %zu components of a %zu-component "
+		            "vector", p->trunc, dim);
+		return 0;
+	}
+	return p->trunc ? p->trunc : dim;
+}
+
+/* sentence-transformers' truncate_dim slices the output of the whole module
+ * chain; a chain that ends in Normalize is normalised again after the cut,
+ * as its encode(normalize_embeddings=True) and the Matryoshka model cards do,
+ * so that the vectors stay unit vectors. */
+void
+te_pipeline_truncate(te_pipeline *p, size_t dim)
+{
+	size_t l = strlen(p->desc);
+
+	p->trunc = dim;
+	if (dim)
+		snprintf(p->desc + l, sizeof p->desc - l, "%sfirst %zu", l ? ", " : "", dim);
 }
 
 int
@@ -527,6 +547,14 @@ te_pipeline_apply(te_pipeline *p, const float *x, size_t rows, size_t dim, float
 		} else {
 			te_l2_normalize(a, cur);
 		}
+	}
+	if (p->trunc) {
+		if (p->trunc > cur)
+			return te_diag_set(d, NULL, 0, "cannot keep %zu components of a "
+			                   "%zu-component vector", p->trunc, cur);
+		cur = p->trunc;
+		if (p->n && p->s[p->n - 1].kind == STEP_NORMALIZE)
+			te_l2_normalize(a, cur);
 	}
 	memcpy(out, a, cur * sizeof *out);
 	return 0;

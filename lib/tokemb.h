@@ -595,6 +595,11 @@ size_t te_pipeline_out_dim(const te_pipeline *p, size_t in_dim, te_diag *d);
 /* Run the pipeline on one document; out holds te_pipeline_out_dim floats. */
 int te_pipeline_apply(te_pipeline *p, const float *x, size_t rows, size_t dim,
                       float *out, te_diag *d);
+/* Matryoshka truncation: keep the first dim components of the pipeline's
+ * output (sentence-transformers' truncate_dim), normalised again when the
+ * pipeline ends in Normalize.  te_pipeline_out_dim then gives dim, or 0 when
+ * the output is shorter.  Call it once; dim 0 keeps every component. */
+void te_pipeline_truncate(te_pipeline *p, size_t dim);
 /* A short description ("mean, normalize") for messages.  Points into p. */
 const char *te_pipeline_describe(const te_pipeline *p);
 /* The token-vector dimension the pipeline was saved for (1_Pooling's

@@ -11,7 +11,8 @@ GEN=$BATS_TEST_DIRNAME/gen-emb-arch.py
 need_gen() {
 	/usr/bin/python3 -c 'import numpy' 2>/dev/null ||
 		skip "needs NumPy for /usr/bin/python3 (python3-numpy)"
-	need_data tokenizers/all-mpnet-base-v2/tokenizer.json tokenizers/qwen3/tokenizer.json
+	need_data tokenizers/all-mpnet-base-v2/tokenizer.json tokenizers/qwen3/tokenizer.json \
+		tokenizers/bert-base-uncased/tokenizer.json
 }
 
 gen() {
@@ -109,4 +110,56 @@ check_case() {
 	sed -i 's/"num_key_value_heads": 3/"num_key_value_heads": 2/; s/"num_hidden_layers": 2/"num_hidden_layers": 1/' "$m/config.json"
 	run -1 --separate-stderr emb-token -m "$m" <<<"1 2 3"
 	[[ $stderr == *"num_hidden_layers is 1 but the weights have more layers"* ]]
+}
+
+@test "emb-token | emb-pool: NomicBERT (rotary, SwiGLU, fused Wqkv, post-norm) matches the reference" {
+	need_gen
+	MAXTOK=600 model nomic nomic_bert
+	[ "$(gen ids "$BATS_FILE_TMPDIR/nomic/reference.jsonl" doc_3 | wc -w)" -eq 600 ]
+	for c in doc_1 doc_2 doc_3 batch_padded; do
+		check_case nomic "$c" -t 2
+	done
+}
+
+@test "emb-token: NomicBERT F16 and BF16 weights" {
+	need_gen
+	MAXTOK=600 model nomic-f16 nomic_bert --dtype f16
+	MAXTOK=600 model nomic-bf16 nomic_bert --dtype bf16
+	check_case nomic-f16 batch_padded
+	check_case nomic-bf16 batch_padded -t 2
+}
+
+@test "emb-token: NomicBERT settings this forward pass does not have are refused by name" {
+	need_gen
+	MAXTOK=600 model nomic nomic_bert
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$BATS_FILE_TMPDIR/nomic" "$m"
+	sed -i 's/"qkv_proj_bias": false/"qkv_proj_bias": true/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"config.json: unsupported: qkv_proj_bias true"* ]]
+	sed -i 's/"qkv_proj_bias": true/"qkv_proj_bias": false/; s/"rotary_scaling_factor": null/"rotary_scaling_factor": 2/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"config.json: unsupported: rotary_scaling_factor"* ]]
+	sed -i 's/"rotary_scaling_factor": 2/"rotary_scaling_factor": null/; s/"n_layer": 2/"n_layer": 1/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"n_layer is 1 but the weights have more layers"* ]]
+}
+
+@test "emb-pool --dim on NomicBERT: the first N of the reference, normalized again" {
+	need_gen
+	MAXTOK=600 model nomic nomic_bert
+	local dir=$BATS_FILE_TMPDIR/nomic
+	gen ids "$dir/reference.jsonl" batch_padded >"$BATS_TEST_TMPDIR/ids"
+	emb-token -m "$dir" "$BATS_TEST_TMPDIR/ids" | emb-pool -m "$dir" -d 8 >"$BATS_TEST_TMPDIR/cut"
+	run -0 /usr/bin/python3 - "$dir/reference.jsonl" "$BATS_TEST_TMPDIR/cut" <<-'EOF'
+		import json, sys
+		import numpy as np
+		ref = [json.loads(l) for l in open(sys.argv[1])]
+		want = np.array([c for c in ref if c["name"] == "batch_padded"][0]["sentence_embedding"])
+		want = want[:, :8] / np.linalg.norm(want[:, :8], axis=1, keepdims=True)
+		got = np.loadtxt(sys.argv[2], ndmin=2)
+		assert got.shape == want.shape, (got.shape, want.shape)
+		print("max abs diff", np.abs(got - want).max())
+		sys.exit(0 if np.abs(got - want).max() <= 1e-5 else 1)
+	EOF
 }

@@ -66,6 +66,41 @@ E=$T/emb
 	[[ $stderr == *"Dense module takes 4 components"* ]]
 }
 
+@test "emb-pool --dim: the first N components, normalized again after Normalize" {
+	run -0 emb-pool -d 2 <<<$'3 4 12\n'
+	[ "$output" = "3 4" ]
+	# 3 4 12 has norm 13: the first two of the unit vector, made unit again
+	# (float32: 3/13 and 4/13 divided by their norm, 0.6 within rounding)
+	run -0 emb-pool --normalize --dim 2 <<<$'3 4 12\n'
+	[ "$output" = "0.599999964 0.800000012" ]
+	run -0 emb-pool --normalize -d 3 <<<$'3 4 12\n\n'
+	[ "${lines[0]}" = "0.230769232 0.307692319 0.923076928" ]
+	[ "${lines[1]}" = "0 0 0" ]
+	# the model's pipeline ends in Normalize: the same as -p mean --normalize -d
+	emb-token -m "$E/tiny-bert" <<<$'2 4 5 3\n2 3' >"$BATS_TEST_TMPDIR/tok"
+	run -0 emb-pool -m "$E/tiny-bert" -d 4 "$BATS_TEST_TMPDIR/tok"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(wc -w <<<"${lines[0]}")" -eq 4 ]
+	run -0 diff <(emb-pool -m "$E/tiny-bert" -d 4 "$BATS_TEST_TMPDIR/tok") \
+		<(emb-pool -p mean --normalize -d 4 "$BATS_TEST_TMPDIR/tok")
+	# proportional to the full vector's first 4, of unit length
+	emb-pool -m "$E/tiny-bert" "$BATS_TEST_TMPDIR/tok" >"$BATS_TEST_TMPDIR/full"
+	emb-pool -m "$E/tiny-bert" -d 4 "$BATS_TEST_TMPDIR/tok" >"$BATS_TEST_TMPDIR/cut"
+	run -0 awk 'NR == FNR { n = 0; for (i = 1; i <= 4; i++) n += $i * $i
+		for (i = 1; i <= 4; i++) want[FNR, i] = $i / sqrt(n); next }
+		{ for (i = 1; i <= 4; i++) { d = $i - want[FNR, i]; if (d * d > 1e-12) bad = 1 } }
+		END { exit bad }' "$BATS_TEST_TMPDIR/full" "$BATS_TEST_TMPDIR/cut"
+}
+
+@test "emb-pool --dim: more components than the vector has, or none, is refused" {
+	run -1 --separate-stderr emb-pool -d 3 <<<$'1 2\n'
+	[ "$stderr" = "emb-pool: -:1: cannot keep 3 components of a 2-component vector" ]
+	run -2 --separate-stderr emb-pool -d 0 <<<$'1 2\n'
+	[[ $stderr == *"--dim"* ]]
+	run -2 --separate-stderr emb-pool -d 2x <<<$'1 2\n'
+	[[ $stderr == *"--dim"* ]]
+}
+
 @test "emb-pool: bad input is an error with its line" {
 	run -1 --separate-stderr emb-pool <<<$'1 2\n3 x\n'
 	[[ $stderr == *"-:2: bad number 'x'"* ]]

@@ -7,7 +7,7 @@ outputs from an independent NumPy forward pass.
     gen-emb-arch.py ids REF CASE
     gen-emb-arch.py compare REF CASE FIELD [TOLERANCE] <OUTPUT
 
-ARCH is xlm-roberta or qwen3.  `write` makes DIR: config.json with the real
+ARCH is xlm-roberta, qwen3 or nomic_bert.  `write` makes DIR: config.json with the real
 keys, model.safetensors under the names the real checkpoints use, a real
 tokenizer from $TOKEMB_DATA/tokenizers and the sentence-transformers files.
 `ref` reads IDS (one document per line, ids separated by blanks) and writes
@@ -25,7 +25,12 @@ has cosine >= 0.99999 with it (padded positions are not compared).
 The forward passes are written from transformers' modeling_xlm_roberta.py
 (create_position_ids_from_input_ids, post-norm BERT layers) and
 modeling_qwen3.py (Qwen3RMSNorm, rotate_half RoPE, grouped K/V heads,
-q_norm/k_norm per head, SwiGLU MLP, causal mask), eager attention, float32,
+q_norm/k_norm per head, SwiGLU MLP, causal mask) and nomic-embed-text's
+modeling_hf_nomic_bert.py (NomicBertModel: word and token type rows, emb_ln,
+post-norm blocks of a fused Wqkv with rotary positions on the first
+rotary_emb_fraction of each head, out_proj, norm1, then fc2(fc11(x) *
+silu(fc12(x))), norm2; no biases; the gated MLP's width is n_inner rounded
+up to a multiple of 256), eager attention, float32,
 with masked scores at the float32 minimum as transformers sets them.
 Only NumPy is needed.
 """
@@ -61,7 +66,28 @@ CONFIGS = {
         "sliding_window": None, "tie_word_embeddings": True, "use_cache": True,
         "use_sliding_window": False, "vocab_size": 151936, "torch_dtype": "float32",
     },
+    "nomic_bert": {
+        "architectures": ["NomicBertModel"], "model_type": "nomic_bert",
+        "activation_function": "swiglu", "attn_pdrop": 0.0, "bos_token_id": None,
+        "causal": False, "dense_seq_output": True, "embd_pdrop": 0.0, "eos_token_id": None,
+        "fused_bias_fc": True, "fused_dropout_add_ln": True, "initializer_range": 0.02,
+        "layer_norm_epsilon": 1e-12, "max_trained_positions": 2048, "mlp_fc1_bias": False,
+        "mlp_fc2_bias": False, "n_embd": 32, "n_head": 4, "n_inner": 64, "n_layer": 2,
+        "n_positions": 8192, "pad_vocab_size_multiple": 64, "prenorm": False,
+        "qkv_proj_bias": False, "resid_pdrop": 0.0, "rotary_emb_base": 1000,
+        "rotary_emb_fraction": 1.0, "rotary_emb_interleaved": False,
+        "rotary_emb_scale_base": None, "rotary_scaling_factor": None,
+        "scale_attn_weights": True, "type_vocab_size": 2, "use_cache": True,
+        "use_flash_attn": True, "use_rms_norm": False, "vocab_size": 30528,
+        "torch_dtype": "float32",
+    },
 }
+
+
+def nomic_width(cfg):
+    """NomciBertGatedMLP: n_inner (or 8/3 of the width) up to a multiple of 256."""
+    f = cfg.get("n_inner") or int(8 * cfg["n_embd"] / 3)
+    return (f + 255) // 256 * 256
 
 
 # ------------------------------------------------------------ safetensors
@@ -126,7 +152,10 @@ def load_safetensors(path):
 # ----------------------------------------------------------------- write
 
 def weights(arch, cfg, rng):
-    H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    if arch == "nomic_bert":
+        H, F, L = cfg["n_embd"], nomic_width(cfg), cfg["n_layer"]
+    else:
+        H, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     V = cfg["vocab_size"]
 
     def r(*shape, s=0.02):
@@ -155,6 +184,19 @@ def weights(arch, cfg, rng):
             w[p + "output.dense.bias"] = r(H, s=0.1)
             w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"] = ln()
         w["pooler.dense.weight"], w["pooler.dense.bias"] = r(H, H), r(H)
+    elif arch == "nomic_bert":
+        w["embeddings.word_embeddings.weight"] = r(V, H, s=0.5)
+        w["embeddings.token_type_embeddings.weight"] = r(cfg["type_vocab_size"], H, s=0.5)
+        w["emb_ln.weight"], w["emb_ln.bias"] = ln()
+        for i in range(L):
+            p = f"encoder.layers.{i}."
+            w[p + "attn.Wqkv.weight"] = r(3 * H, H, s=0.3)
+            w[p + "attn.out_proj.weight"] = r(H, H, s=0.2)
+            w[p + "mlp.fc11.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.fc12.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.fc2.weight"] = r(H, F, s=0.2)
+            w[p + "norm1.weight"], w[p + "norm1.bias"] = ln()
+            w[p + "norm2.weight"], w[p + "norm2.bias"] = ln()
     else:
         nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
         w["embed_tokens.weight"] = r(V, H, s=1.0)
@@ -181,6 +223,11 @@ def write_tokenizer(arch, out):
         tok = json.load(open(os.path.join(DATA, "tokenizers/all-mpnet-base-v2/tokenizer.json")))
         tok["truncation"] = None
         tok["padding"] = None
+    elif arch == "nomic_bert":
+        # nomic-embed-text-v1.5 uses bert-base-uncased's tokenizer
+        tok = json.load(open(os.path.join(DATA, "tokenizers/bert-base-uncased/tokenizer.json")))
+        tok["truncation"] = None
+        tok["padding"] = None
     else:
         # Qwen3-Embedding ends every input with <|endoftext|>, the token pooled
         tok = json.load(open(os.path.join(DATA, "tokenizers/qwen3/tokenizer.json")))
@@ -205,14 +252,14 @@ def write(arch, out, dtype="f32", prefix=""):
     cfg["torch_dtype"] = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype]
     os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-    rng = np.random.default_rng(19 if arch == "qwen3" else 20)
+    rng = np.random.default_rng({"qwen3": 19, "xlm-roberta": 20}.get(arch, 21))
     w = weights(arch, cfg, rng)
     save_safetensors(os.path.join(out, "model.safetensors"),
                      {prefix + k: stored(v, dtype)[0] for k, v in w.items()}, dtype)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2, sort_keys=True)
     last = arch == "qwen3"
-    pool = {"word_embedding_dimension": cfg["hidden_size"], "pooling_mode_cls_token": False,
+    pool = {"word_embedding_dimension": cfg.get("hidden_size", cfg.get("n_embd")), "pooling_mode_cls_token": False,
             "pooling_mode_mean_tokens": not last, "pooling_mode_max_tokens": False,
             "pooling_mode_mean_sqrt_len_tokens": False,
             "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": last,
@@ -229,6 +276,9 @@ def write(arch, out, dtype="f32", prefix=""):
     st = {"prompts": {"query": "Instruct: Given a web search query, retrieve relevant passages "
                                "that answer the query\nQuery:", "document": ""},
           "default_prompt_name": None, "similarity_fn_name": "cosine"} if last else {}
+    if arch == "nomic_bert":
+        st = {"prompts": {"query": "search_query: ", "document": "search_document: "},
+              "default_prompt_name": None, "similarity_fn_name": "cosine"}
     with open(os.path.join(out, "config_sentence_transformers.json"), "w") as f:
         json.dump(st, f, indent=2)
     write_tokenizer(arch, out)
@@ -341,6 +391,43 @@ def qwen3(w, cfg, ids, mask):
     return rms_norm(x, w["norm.weight"], eps)
 
 
+def nomic_bert(w, cfg, ids, mask):
+    """NomicBertModel: last_hidden_state (B, T, H); positions 0..T-1."""
+    H, nh = cfg["n_embd"], cfg["n_head"]
+    d, eps = H // nh, cfg["layer_norm_epsilon"]
+    B, T = ids.shape
+    x = w["embeddings.word_embeddings.weight"][ids] + \
+        w["embeddings.token_type_embeddings.weight"][np.zeros_like(ids)]
+    x = layer_norm(x, w["emb_ln.weight"], w["emb_ln.bias"], eps)
+    rd = int(d * cfg["rotary_emb_fraction"])
+    inv = (F32(1) / (F32(cfg["rotary_emb_base"]) **
+                     (np.arange(0, rd, 2).astype(F32) / F32(rd)))).astype(F32)
+    freqs = np.arange(T).astype(F32)[:, None] * inv[None, :]
+    cos = np.concatenate([np.cos(freqs)] * 2, axis=-1).astype(F32)
+    sin = np.concatenate([np.sin(freqs)] * 2, axis=-1).astype(F32)
+    bias = np.where(mask[:, None, None, :] > 0, F32(0), np.finfo(F32).min).astype(F32)
+
+    def rope(t):
+        """t (B, nh, T, d): the first rd components of each head turn."""
+        r = (t[..., :rd] * cos + rotate_half(t[..., :rd]) * sin).astype(F32)
+        return np.concatenate([r, t[..., rd:]], axis=-1)
+
+    for i in range(cfg["n_layer"]):
+        p = f"encoder.layers.{i}."
+        qkv = (x @ w[p + "attn.Wqkv.weight"].T).reshape(B, T, 3, nh, d)
+        q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
+        c = attend(rope(q), rope(k), v, bias, 1 / math.sqrt(d))
+        c = c.transpose(0, 2, 1, 3).reshape(B, T, H)
+        x = layer_norm((c @ w[p + "attn.out_proj.weight"].T + x).astype(F32),
+                       w[p + "norm1.weight"], w[p + "norm1.bias"], eps)
+        y = x @ w[p + "mlp.fc11.weight"].T
+        g = x @ w[p + "mlp.fc12.weight"].T
+        y = (y * (g / (1 + np.exp(-g.astype(np.float64))))).astype(F32)
+        x = layer_norm((y @ w[p + "mlp.fc2.weight"].T + x).astype(F32),
+                       w[p + "norm2.weight"], w[p + "norm2.bias"], eps)
+    return x
+
+
 def sentence(h, mask, last):
     """sentence-transformers Pooling (mean or lasttoken) then Normalize."""
     if last:
@@ -365,10 +452,10 @@ def ref(out, idsfile):
     pre = emb[:emb.index("embe")]
     w = {k[len(pre):]: v for k, v in w.items()}
     arch = cfg["model_type"]
-    fwd = qwen3 if arch == "qwen3" else roberta
+    fwd = {"qwen3": qwen3, "nomic_bert": nomic_bert}.get(arch, roberta)
     last = arch == "qwen3"
     pad = cfg.get("pad_token_id")
-    pad = 151643 if pad is None else pad
+    pad = {"qwen3": 151643}.get(arch, 0) if pad is None else pad
     docs = [[int(t) for t in l.split()] for l in open(idsfile) if l.strip()]
     for i, d in enumerate(docs):
         ids = np.array([d], np.int64)
