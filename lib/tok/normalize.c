@@ -80,7 +80,8 @@ f_bert_clean(const tk_norm *n, int32_t cp, const char *s, int len, char *out)
 		out[0] = ' ';
 		return 1;
 	}
-	if (cp >= 0 && tk_uni_find(tk_hf_other, tk_hf_nother, cp) >= 0)
+	if (cp >= 0 && (cp < 0x80 ? cp < 0x20 || cp == 0x7f	/* the table's ASCII */
+	                          : tk_uni_find(tk_hf_other, tk_hf_nother, cp) >= 0))
 		return 0;
 	if (tk_is_space(cp)) {
 		out[0] = ' ';

@@ -83,6 +83,8 @@ tk_hf_tolower(int32_t cp)
 {
 	int lo = 0, hi = tk_hf_nlower;
 
+	if (cp < 0x80)		/* ASCII: the same in every Unicode version */
+		return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
 	while (lo < hi) {	/* the first entry not below cp */
 		int mid = lo + (hi - lo) / 2;
 
