@@ -484,7 +484,7 @@ sniff_w2v_bin(FILE *fp)
 		for (size_t k = ls; k < le; k++)
 			if ((k == ls || buf[k - 1] == ' ') && buf[k] != ' ')
 				cnt++;
-		if (le > ls && cnt != b + 1 && cnt != b)
+		if (le > ls && cnt - 1 != b && cnt != b)
 			bin = 1;
 	}
 	return bin;
