@@ -118,11 +118,16 @@ $(BUILD)/t/%.o: t/unit/%.c
 $(BUILD)/fuzz/%.o: t/fuzz/%.c t/fuzz/fuzz.h
 	@mkdir -p $(@D)
 	$(E) CC $<
-	$(Q)$(CC) $(CPPFLAGS) -It/fuzz $(ALL_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) -D_GNU_SOURCE -It/fuzz $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIBA)
 	$(E) LD $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the seed writer (t/fuzz/seeds.c) is a plain program: no libFuzzer main
+$(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(LIBA)
+	$(E) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=$(SANITIZE) -o $@ $^ $(LDLIBS)
 
 $(LIBA): $(LIB_OBJ)
 	$(E) AR $@
@@ -147,7 +152,7 @@ fuzz:
 	$(Q)$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) fuzz-build
 	$(Q)./t/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
 
-fuzz-build: $(FUZZERS)
+fuzz-build: $(FUZZERS) $(BUILD)/fuzz/seeds
 
 # The demonstration the README opens with, on data the repository ships.
 demo: all
