@@ -92,11 +92,12 @@ dupn(const char *s, size_t n)
 
 /* Read a scalar of type t as an integer (for ids and flags). */
 /* A float value's integer part where it has one (a cast of NaN or of what
- * lies beyond int64 would be undefined); 0 otherwise. */
+ * lies beyond int64 would be undefined); -1, which no id or count takes,
+ * otherwise. */
 static int64_t
 float_int(double x)
 {
-	return x > -9.2e18 && x < 9.2e18 ? (int64_t)x : 0;
+	return x > -9.2e18 && x < 9.2e18 ? (int64_t)x : -1;
 }
 
 static int
