@@ -90,7 +90,6 @@ dupn(const char *s, size_t n)
 	return c;
 }
 
-/* Read a scalar of type t as an integer (for ids and flags). */
 /* A float value's integer part where it has one (a cast of NaN or of what
  * lies beyond int64 would be undefined); -1, which no id or count takes,
  * otherwise. */
@@ -100,6 +99,7 @@ float_int(double x)
 	return x > -9.2e18 && x < 9.2e18 ? (int64_t)x : -1;
 }
 
+/* Read a scalar of type t as an integer (for ids and flags). */
 static int
 scalar_int(rd *r, uint32_t t, int64_t *v, double *f)
 {

@@ -614,12 +614,11 @@ parse_dec(const hf *h, const cJSON *o)
 		x->type = TK_D_FUSE;
 	} else if (!strcmp(type, "Strip")) {
 		const char *c = jstr(o, "content");
+		long long n0, n1;
 
 		x->type = TK_D_STRIP;
 		if (!c)
 			goto fail;
-		long long n0, n1;
-
 		x->content = dupn(c, &x->content_n);
 		if (jint(h, o, "start", 0, 0, INT_MAX, &n0) || jint(h, o, "stop", 0, 0, INT_MAX, &n1))
 			goto fail_quiet;
