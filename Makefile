@@ -1,5 +1,6 @@
 # tokemb - a suite of small C programs for LLM tokens and embeddings.
-# make [V=1] [SAN=1] [CUDA=1] [NATIVE=1]; make check; make install PREFIX=... DESTDIR=...
+# make [V=1] [SAN=1] [CUDA=1] [NATIVE=1] [CC=clang]; make check; make install PREFIX=... DESTDIR=...
+# make fuzz [FUZZ_SECONDS=30]: libFuzzer harnesses (t/fuzz/) built with clang, each run N seconds
 
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -41,10 +42,21 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm -pthread
 
 BUILD ?= build
+# gcc's "undefined" leaves float-cast-overflow out (a number from a file cast
+# to an int before its range check); clang builds go to a directory of their own
+SANITIZE = address,undefined,float-cast-overflow
 ifeq ($(SAN),1)
-BUILD := build-san
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+BUILD := build-san$(if $(findstring clang,$(notdir $(CC))),-clang)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+# the library and harnesses instrumented for libFuzzer (make fuzz sets FUZZ=1)
+ifeq ($(FUZZ),1)
+BUILD := build-fuzz
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
+LDFLAGS += -fsanitize=fuzzer,$(SANITIZE)
 endif
 ifeq ($(NATIVE),1)
 ALL_CFLAGS += -march=native
@@ -66,6 +78,10 @@ BINS    = $(PROGS:%=$(BUILD)/bin/%)
 UNIT_SRC = $(wildcard t/unit/test-*.c)
 UNITS   = $(UNIT_SRC:t/unit/%.c=$(BUILD)/t/%)
 LIBA    = $(BUILD)/libtokemb.a
+FUZZ_SRC = $(wildcard t/fuzz/fuzz-*.c)
+FUZZERS = $(FUZZ_SRC:t/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
 
 ifneq ($(V),1)
 Q = @
@@ -76,7 +92,7 @@ E = @:
 endif
 
 .SECONDARY:
-.PHONY: all check unit clean install uninstall lint demo
+.PHONY: all check unit clean install uninstall lint demo fuzz fuzz-build
 all: $(BINS) $(UNITS)
 
 $(BUILD)/lib/%.o: lib/%.c
@@ -99,6 +115,20 @@ $(BUILD)/t/%.o: t/unit/%.c
 	$(E) CC $<
 	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+$(BUILD)/fuzz/%.o: t/fuzz/%.c t/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(E) CC $<
+	$(Q)$(CC) $(CPPFLAGS) -D_GNU_SOURCE -It/fuzz $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIBA)
+	$(E) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# the seed writer (t/fuzz/seeds.c) is a plain program: no libFuzzer main
+$(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(LIBA)
+	$(E) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=$(SANITIZE) -o $@ $^ $(LDLIBS)
+
 $(LIBA): $(LIB_OBJ)
 	$(E) AR $@
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -116,6 +146,14 @@ $(BUILD)/t/%: $(BUILD)/t/%.o $(LIBA)
 check: all
 	$(Q)TOKEMB_BIN=$(CURDIR)/$(BUILD)/bin TOKEMB_UNIT=$(CURDIR)/$(BUILD)/t ./t/run.sh $(TESTS)
 
+# Every harness in t/fuzz for FUZZ_SECONDS each; fails on a crash, a
+# sanitizer report, a timeout or running out of memory (t/fuzz/run.sh).
+fuzz:
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 CC=$(FUZZ_CC) fuzz-build
+	$(Q)./t/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
+fuzz-build: $(FUZZERS) $(BUILD)/fuzz/seeds
+
 # The demonstration the README opens with, on data the repository ships.
 demo: all
 	$(Q)TOKEMB_BIN=$(CURDIR)/$(BUILD)/bin ./share/demo.sh
@@ -130,12 +168,12 @@ uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
 	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5))
 
-SHELL_FILES = .ci/run share/tokemb-fetch $(wildcard t/*.sh bench/*.sh share/*.sh)
+SHELL_FILES = .ci/run share/tokemb-fetch $(wildcard t/*.sh t/fuzz/*.sh bench/*.sh share/*.sh)
 lint:
 	shellcheck -x $(SHELL_FILES)
 	shellcheck -x -s bash -e SC2154,SC2030,SC2031,SC2016 t/helper.bash $(wildcard t/*.bats)
 
 clean:
-	rm -rf build build-san build-cuda build-san-cuda
+	rm -rf build build-san build-san-clang build-fuzz build-cuda build-san-cuda
 
 -include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d $(BUILD)/*/*/*/*.d)

@@ -53,11 +53,9 @@ cfg_int(const cJSON *cfg, const char *path, const char *key, long long lo, long 
 			return te_diag_set(d, path, 0, "missing \"%s\"", key);
 		return 0;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-	    v->valuedouble < (double)lo || v->valuedouble > (double)hi)
+	if (!cJSON_IsNumber(v) || ut_int_of(v->valuedouble, lo, hi, out))
 		return te_diag_set(d, path, 0, "\"%s\" must be an integer in %lld..%lld", key,
 		                   lo, hi);
-	*out = (long long)v->valuedouble;
 	return 0;
 }
 

@@ -160,10 +160,12 @@ emb_layernorm(float *x, size_t n, size_t dim, const float *g, const float *b,
 #define HAVE_MVEC 1
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpsabi"
+/* the target attributes say which registers carry the vectors (clang
+ * refuses an AVX argument to a function declared without them) */
 __m128 _ZGVbN4v_erff(__m128 x);
-__m256 _ZGVdN8v_erff(__m256 x);
-__m256 _ZGVdN8v_expf(__m256 x);
-__m512 _ZGVeN16v_erff(__m512 x);
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_erff(__m256 x);
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
+__attribute__((target("avx512f"))) __m512 _ZGVeN16v_erff(__m512 x);
 #pragma GCC diagnostic pop
 
 /* the same 16 lanes at a time */
@@ -567,7 +569,7 @@ attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 		}
 	}
 }
-__m512 _ZGVeN16v_expf(__m512 x);
+__attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512 x);
 
 #define AVX512_FN __attribute__((target("avx512f")))
 

@@ -18,6 +18,7 @@
 #include <cJSON.h>
 
 #include "emb_int.h"
+#include "util_int.h"
 
 /* A header beyond this is not a real model (the largest real headers are a
  * few MB: one entry per tensor). */
@@ -165,9 +166,9 @@ parse_entry(const cJSON *e, const emb_st_file *f, const unsigned char *data, uin
 		                   cJSON_GetArraySize(sh));
 	t->nelem = 1;
 	for (x = sh->child; x; x = x->next) {
-		double v = cJSON_IsNumber(x) ? x->valuedouble : -1;
+		long long v;
 
-		if (v < 0 || v != (double)(uint64_t)v || v > 9.0e15)
+		if (!cJSON_IsNumber(x) || ut_int_of(x->valuedouble, 0, 9000000000000000, &v))
 			return te_diag_set(d, f->path, 0, "tensor '%s': bad shape", e->string);
 		t->shape[t->ndim++] = (uint64_t)v;
 		if (t->shape[t->ndim - 1] && t->nelem > UINT64_MAX / 16 / t->shape[t->ndim - 1])

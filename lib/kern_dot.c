@@ -157,9 +157,18 @@ kern_pick_dot(void)
 	return kern_pick_sim(0);
 }
 
+/* clang before 16 names a target_clones dispatcher "kern_sumsq.ifunc",
+ * which other files cannot link to; its builds (sanitizers, fuzzing) do
+ * without the AVX2 clone, whose sums are the same lane by lane. */
+#if defined(__clang__)
+#define CLONES
+#else
+#define CLONES __attribute__((target_clones("default", "avx2")))
+#endif
+
 /* Sum of squares in double, in eight independent lanes that the compiler
  * can keep in vector registers. */
-__attribute__((target_clones("default", "avx2")))
+CLONES
 double
 kern_sumsq(const float *x, size_t dim)
 {
@@ -180,7 +189,7 @@ kern_norm(const float *x, size_t dim)
 	return (float)sqrt(kern_sumsq(x, dim));
 }
 
-__attribute__((target_clones("default", "avx2")))
+CLONES
 double
 kern_ddot(const float *x, const float *y, size_t dim)
 {

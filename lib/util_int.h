@@ -182,4 +182,12 @@ void ut_heap_sort(ut_heap *hp);
 enum { UT_JSON_ESCAPE, UT_JSON_BYTES, UT_JSON_REPAIR };
 int ut_json_strf(FILE *fp, const char *s, size_t n, int style);
 
+/* ------------------------------------------------ numbers from files */
+
+/* A number read from a file (a JSON number, a header field) that must be
+ * an integer in lo..hi: 0 and *out set, or -1 (fraction, NaN, infinity or
+ * out of range) before any cast. lo and hi lie within +-2^53, where every
+ * integer is a double. */
+int ut_int_of(double v, long long lo, long long hi, long long *out);
+
 #endif

@@ -362,3 +362,14 @@ ut_json_strf(FILE *fp, const char *s, size_t n, int style)
 	}
 	return putc('"', fp) == EOF || ferror(fp) ? -1 : 0;
 }
+
+/* ------------------------------------------------ numbers from files */
+
+int
+ut_int_of(double v, long long lo, long long hi, long long *out)
+{
+	if (!(v >= (double)lo && v <= (double)hi) || v != (double)(long long)v)
+		return -1;
+	*out = (long long)v;
+	return 0;
+}

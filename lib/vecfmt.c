@@ -1029,6 +1029,27 @@ text_vec(te_vecstream *s, char *line, size_t len, const char **key, te_diag *d)
 	return n;
 }
 
+/* Read up to n floats of a binary stream into s->buf, which grows as they
+ * arrive (a count in the stream sizes nothing the data does not fill).
+ * Returns how many were read, or (size_t)-1 when out of memory. */
+static size_t
+read_floats(te_vecstream *s, size_t n)
+{
+	size_t have = 0;
+
+	do {
+		size_t step = n - have < 65536 ? n - have : 65536, got;
+
+		if (ut_grow((void **)&s->buf, &s->cap, have + step + 1, sizeof(float)) < 0)
+			return (size_t)-1;
+		got = fread(s->buf + have, sizeof(float), step, s->fp);
+		have += got;
+		if (got != step)
+			break;
+	} while (have < n);
+	return have;
+}
+
 int
 te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
                       te_diag *d)
@@ -1049,10 +1070,9 @@ te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
 			if (got != 4)
 				return te_diag_set(d, s->name, 0, "truncated token-vector stream");
 		}
-		if (ut_grow((void **)&s->buf, &s->cap, (size_t)cnt * s->dim + 1,
-		         sizeof(float)) < 0)
+		got = read_floats(s, (size_t)cnt * s->dim);
+		if (got == (size_t)-1)
 			return te_diag_set(d, s->name, 0, "out of memory");
-		got = fread(s->buf, sizeof(float), (size_t)cnt * s->dim, s->fp);
 		if (!s->tokens && got == 0 && feof(s->fp))
 			return 0;
 		if (got != (size_t)cnt * s->dim)

@@ -75,6 +75,20 @@ emb-token: $BATS_TEST_TMPDIR/ids:3: bad token id at column 3: expected a non-neg
 	done
 }
 
+@test "emb-token: a shape or a config.json number too big for its integer is refused" {
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$E/tiny-bert" "$m"
+	# same header length: [16,8] becomes [3e99]
+	sed -i 's/"embeddings.word_embeddings.weight":{"dtype":"F32","shape":\[16,8\]/"embeddings.word_embeddings.weight":{"dtype":"F32","shape":[3e99]/' \
+		"$m/model.safetensors"
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 3"
+	[[ $stderr == *"m/model.safetensors: tensor 'embeddings.word_embeddings.weight': bad shape"* ]]
+	cp "$E/tiny-bert/model.safetensors" "$m/"
+	sed -i 's/"vocab_size": 16/"vocab_size": 3e20/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 3"
+	[[ $stderr == *'m/config.json: "vocab_size" must be an integer in 1..'* ]]
+}
+
 @test "emb-token: unsupported architecture and broken config are named" {
 	run -1 --separate-stderr emb-token -m "$E/bad-arch" <<<"2 3"
 	[[ $stderr == *"bad-arch/config.json: model_type 'gpt2' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, qwen3"* ]]

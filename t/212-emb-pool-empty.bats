@@ -24,3 +24,20 @@ E=$T/emb
 	[ "$output" = "" ]
 	[[ "$stderr" == "emb-pool: 2 empty documents and no vector dimension"* ]]
 }
+
+@test "emb-pool: a token-vector stream whose count its data cannot fill is truncated, not sized" {
+	local f=$BATS_TEST_TMPDIR/lying
+	# TEVEC header: a token-vector stream of dimension 4, then a document
+	# that says 4294967295 tokens and holds one
+	{
+		printf 'TOKEMBV\0\1\0\0\0\1\0\0\0\377\377\377\377\377\377\377\377\4\0\0\0\0\0\0\0'
+		printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+		printf '\377\377\377\377\0\0\200\077\0\0\200\077\0\0\200\077\0\0\200\077'
+	} >"$f"
+	# in 1 GB of address space (the sanitizers' shadow memory needs more)
+	local lim=1000000
+	[ -z "${TOKEMB_SAN:-}" ] || lim=unlimited
+	run -1 --separate-stderr bash -c 'ulimit -v "$1" && emb-pool "$2"' - "$lim" "$f"
+	[[ $stderr == *"truncated token-vector stream (document 1)"* ]]
+	[ -z "$output" ]
+}

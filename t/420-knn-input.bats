@@ -117,6 +117,10 @@ awk_knn() {
 	[[ $stderr == *"header says 3 vectors"* ]]
 	run -1 --separate-stderr knn - <<<""
 	[[ $stderr == *"not standard input"* ]]
+	# a header whose dimension is the largest long long: no overflow
+	printf '1 9223372036854775807\na 1 2\n' >"$BATS_TEST_TMPDIR/huge"
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/huge" <<<""
+	[[ $stderr == "knn: $BATS_TEST_TMPDIR/huge"* ]]
 }
 
 @test "TEVEC vectors (memory-mapped) answer as the text file does" {

@@ -90,6 +90,15 @@ dupn(const char *s, size_t n)
 	return c;
 }
 
+/* A float value's integer part where it has one (a cast of NaN or of what
+ * lies beyond int64 would be undefined); -1, which no id or count takes,
+ * otherwise. */
+static int64_t
+float_int(double x)
+{
+	return x > -9.2e18 && x < 9.2e18 ? (int64_t)x : -1;
+}
+
 /* Read a scalar of type t as an integer (for ids and flags). */
 static int
 scalar_int(rd *r, uint32_t t, int64_t *v, double *f)
@@ -115,7 +124,7 @@ scalar_int(rd *r, uint32_t t, int64_t *v, double *f)
 
 		memcpy(&x, &u, 4);
 		*f = x;
-		*v = (int64_t)x;
+		*v = float_int(x);
 		break;
 	}
 	case GT_F64: {
@@ -124,7 +133,7 @@ scalar_int(rd *r, uint32_t t, int64_t *v, double *f)
 
 		memcpy(&x, &u, 8);
 		*f = x;
-		*v = (int64_t)x;
+		*v = float_int(x);
 		break;
 	}
 	}

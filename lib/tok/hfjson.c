@@ -2,6 +2,7 @@
  * An unknown component is refused with its name and the line it is on. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -321,12 +322,20 @@ jbool(const cJSON *o, const char *k, int def)
 	return def;
 }
 
-static double
-jnum(const cJSON *o, const char *k, double def)
+/* o[k] as an integer in lo..hi into *out, def when it is not a number;
+ * -1 (reported) for a number out of range or with a fraction, before any
+ * cast (ut_int_of). */
+static int
+jint(const hf *h, const cJSON *o, const char *k, long long def, long long lo, long long hi,
+     long long *out)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, k);
 
-	return cJSON_IsNumber(x) ? x->valuedouble : def;
+	*out = def;
+	if (!cJSON_IsNumber(x) || !ut_int_of(x->valuedouble, lo, hi, out))
+		return 0;
+	return te_diag_set(h->d, h->path, line_of(h, k), "\"%s\" must be an integer in %lld..%lld",
+	                   k, lo, hi);
 }
 
 static char *
@@ -605,13 +614,16 @@ parse_dec(const hf *h, const cJSON *o)
 		x->type = TK_D_FUSE;
 	} else if (!strcmp(type, "Strip")) {
 		const char *c = jstr(o, "content");
+		long long n0, n1;
 
 		x->type = TK_D_STRIP;
 		if (!c)
 			goto fail;
 		x->content = dupn(c, &x->content_n);
-		x->start = (int)jnum(o, "start", 0);
-		x->stop = (int)jnum(o, "stop", 0);
+		if (jint(h, o, "start", 0, 0, INT_MAX, &n0) || jint(h, o, "stop", 0, 0, INT_MAX, &n1))
+			goto fail_quiet;
+		x->start = (int)n0;
+		x->stop = (int)n1;
 	} else if (!strcmp(type, "Replace")) {
 		const cJSON *pat = cJSON_GetObjectItemCaseSensitive(o, "pattern");
 		const char *s = jstr(pat, "String"), *c = jstr(o, "content");
@@ -639,7 +651,7 @@ parse_dec(const hf *h, const cJSON *o)
 			if (!s)
 				goto fail_quiet;
 			if (!(sub = realloc(x->sub, (x->nsub + 1) * sizeof *sub))) {
-				free(s);
+				tk_dec_free(s);
 				goto fail;
 			}
 			x->sub = sub;
@@ -653,7 +665,7 @@ parse_dec(const hf *h, const cJSON *o)
 fail:
 	bad(h, "bad decoder '%s'", type);
 fail_quiet:
-	free(x);	/* sub-decoders leak only on this error path's partial parse */
+	tk_dec_free(x);
 	return NULL;
 }
 
@@ -707,13 +719,16 @@ parse_post(const hf *h, const cJSON *o)
 	if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing")) {
 		const cJSON *cls = cJSON_GetObjectItemCaseSensitive(o, "cls");
 		const cJSON *sep = cJSON_GetObjectItemCaseSensitive(o, "sep");
+		const cJSON *ca = cJSON_GetArrayItem(cls, 1), *cb = cJSON_GetArrayItem(sep, 1);
+		long long la, lb;
 		int32_t a, b;
 
-		if (!cJSON_IsNumber(cJSON_GetArrayItem(cls, 1)) ||
-		    !cJSON_IsNumber(cJSON_GetArrayItem(sep, 1)))
+		if (!cJSON_IsNumber(ca) || !cJSON_IsNumber(cb) ||
+		    ut_int_of(ca->valuedouble, 0, TK_MAX_ID, &la) ||
+		    ut_int_of(cb->valuedouble, 0, TK_MAX_ID, &lb))
 			return bad(h, "bad post-processor '%s'", type);
-		a = (int32_t)cJSON_GetArrayItem(cls, 1)->valuedouble;
-		b = (int32_t)cJSON_GetArrayItem(sep, 1)->valuedouble;
+		a = (int32_t)la;
+		b = (int32_t)lb;
 		return tpl_wrap(t, &a, 1, &b, 1) ? bad(h, "out of memory%s", "") : 0;
 	}
 	if (!strcmp(type, "TemplateProcessing")) {
@@ -737,12 +752,17 @@ parse_post(const hf *h, const cJSON *o)
 					return bad(h, "post-processor: unknown special token '%s'",
 					           name ? name : "");
 				cJSON_ArrayForEach(id, ids) {
+					long long v;
+
 					if (seen ? ns >= 64 : np >= 64)
 						return bad(h, "post-processor: too many special tokens%s", "");
+					if (!cJSON_IsNumber(id) || ut_int_of(id->valuedouble, 0, TK_MAX_ID, &v))
+						return bad(h, "post-processor: bad id for special token '%s'",
+						           name ? name : "");
 					if (seen)
-						suf[ns++] = (int32_t)id->valuedouble;
+						suf[ns++] = (int32_t)v;
 					else
-						pre[np++] = (int32_t)id->valuedouble;
+						pre[np++] = (int32_t)v;
 				}
 			}
 		}
@@ -838,11 +858,11 @@ each_vocab(const hf *h, const cJSON *vocab, vocab_fn f, void *ctx)
 	if (!cJSON_IsObject(vocab))
 		return bad(h, "the model has no vocab%s", "");
 	cJSON_ArrayForEach(e, vocab) {
-		int32_t id = (int32_t)e->valuedouble;
+		long long id;
 
-		if (!cJSON_IsNumber(e) || id < 0 || e->valuedouble > TK_MAX_ID)
+		if (!cJSON_IsNumber(e) || ut_int_of(e->valuedouble, 0, TK_MAX_ID, &id))
 			return bad(h, "bad vocabulary id for '%s'", e->string);
-		if (f(h, e->string, strlen(e->string), id, ctx))
+		if (f(h, e->string, strlen(e->string), (int32_t)id, ctx))
 			return -1;
 	}
 	return 0;
@@ -1110,6 +1130,7 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 	te_tok *t = h->t;
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab");
 	const char *unk = jstr(m, "unk_token"), *pre = jstr(m, "continuing_subword_prefix");
+	long long mc;
 
 	t->mtype = wordlevel ? TK_M_WORDLEVEL : TK_M_WORDPIECE;
 	t->algo = wordlevel ? "WordLevel" : "WordPiece";
@@ -1121,7 +1142,9 @@ parse_wordpiece(const hf *h, const cJSON *m, int wordlevel)
 		return bad(h, "continuing_subword_prefix '%s' is too long", pre);
 	strcpy(t->wp.prefix, pre);
 	t->wp.prefix_n = strlen(pre);
-	t->wp.max_chars = (size_t)jnum(m, "max_input_chars_per_word", 100);
+	if (jint(h, m, "max_input_chars_per_word", 100, 0, (long long)1 << 53, &mc))
+		return -1;
+	t->wp.max_chars = (size_t)mc;
 	if (unk)
 		t->wp.unk = t->unk = ut_strmap_get(&t->wp.vocab, unk, strlen(unk));
 	return 0;
@@ -1149,6 +1172,7 @@ parse_unigram(const hf *h, const cJSON *m)
 	const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab"), *e;
 	size_t n = (size_t)cJSON_GetArraySize(vocab), i = 0;
 	double *scores = calloc(n ? n : 1, sizeof *scores);
+	long long unk;
 
 	t->mtype = TK_M_UNIGRAM;
 	t->algo = "Unigram";
@@ -1170,7 +1194,9 @@ parse_unigram(const hf *h, const cJSON *m)
 	}
 	t->uni_score = scores;	/* kept for the cache; freed with t */
 	t->uni_n = n;
-	t->unk = (int32_t)jnum(m, "unk_id", -1);
+	if (jint(h, m, "unk_id", -1, -1, TK_MAX_ID, &unk))
+		return -1;
+	t->unk = (int32_t)unk;
 	t->byte_fallback = jbool(m, "byte_fallback", 0);
 	if (n && !t->piece)
 		return bad(h, "out of memory%s", "");
@@ -1201,8 +1227,13 @@ parse_pipeline(hf *h, const cJSON *root)
 	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl)))
 		return bad(h, "out of memory%s", "");
 	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-	if (cJSON_IsObject(x))
-		t->max_length = (long)jnum(x, "max_length", -1);
+	if (cJSON_IsObject(x)) {
+		long long ml;
+
+		if (jint(h, x, "max_length", -1, 0, (long long)1 << 53, &ml))
+			return -1;
+		t->max_length = (long)ml;
+	}
 	return 0;
 }
 
@@ -1300,6 +1331,7 @@ tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 	cJSON_ArrayForEach(e, x) {
 		tk_added a = {0};
 		const char *c = jstr(e, "content");
+		long long id;
 
 		if (!c || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "id"))) {
 			bad(&h, "bad added token%s", "");
@@ -1307,13 +1339,18 @@ tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 		}
 		a.s = (char *)c;
 		a.n = strlen(c);
-		a.id = (int32_t)jnum(e, "id", -1);
+		if (ut_int_of(cJSON_GetObjectItemCaseSensitive(e, "id")->valuedouble, 0, TK_MAX_ID,
+		              &id)) {
+			bad(&h, "bad added token '%s'", c);
+			goto out;
+		}
+		a.id = (int32_t)id;
 		a.special = jbool(e, "special", 0);
 		a.lstrip = jbool(e, "lstrip", 0);
 		a.rstrip = jbool(e, "rstrip", 0);
 		a.single_word = jbool(e, "single_word", 0);
 		a.normalized = jbool(e, "normalized", !a.special);
-		if (a.id < 0 || jnum(e, "id", -1) > TK_MAX_ID || tk_tok_add_added(t, &a)) {
+		if (tk_tok_add_added(t, &a)) {
 			bad(&h, "bad added token '%s'", c);
 			goto out;
 		}

@@ -390,15 +390,15 @@ tk_tok_derive(te_tok *t, te_diag *d)
 	return rc;
 }
 
-static void
-dec_free(tk_dec *x)
+void
+tk_dec_free(tk_dec *x)
 {
 	size_t i;
 
 	if (!x)
 		return;
 	for (i = 0; i < x->nsub; i++)
-		dec_free(x->sub[i]);
+		tk_dec_free(x->sub[i]);
 	free(x->sub);
 	free(x->prefix);
 	free(x->pat);
@@ -426,7 +426,7 @@ te_tok_free(te_tok *t)
 	free(t->special);
 	tk_norm_free(t->norm);
 	tk_pre_free(t->pre);
-	dec_free(t->dec);
+	tk_dec_free(t->dec);
 	for (i = 0; i < t->ntpl; i++)
 		free(t->tpl[i].ids);
 	free(t->tpl);

@@ -398,6 +398,7 @@ void tk_norm_free(tk_norm *n);
 /* pretok.c */
 int tk_pretokenize(const tk_pre *p, tk_work *w, int first_segment, te_diag *d);
 void tk_pre_free(tk_pre *p);
+void tk_dec_free(tk_dec *x);	/* tok_build.c */
 /* Compile a regex (Oniguruma, Ruby syntax, as HF tokenizers); NULL + d on error. */
 void *tk_regex_new(const char *pat, size_t n, te_diag *d);
 void tk_regex_free(void *re);

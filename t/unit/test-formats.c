@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 #include "tap.h"
 
 int
@@ -27,6 +28,14 @@ main(void)
 	ok(te_ids_parse("99999999999", 11, &a, &d) < 0, "id beyond int32 refused");
 	te_ids_release(&a);
 
+	v = 7;
+	ok(ut_int_of(12.0, 0, 100, &v) == 0 && v == 12, "ut_int_of: a whole number in range");
+	ok(ut_int_of(-1.0, -1, 5, &v) == 0 && v == -1, "ut_int_of: the lower bound");
+	v = 7;
+	ok(ut_int_of(2.5, 0, 100, &v) < 0 && ut_int_of(101, 0, 100, &v) < 0 &&
+	   ut_int_of(3e20, 0, 100, &v) < 0 && ut_int_of(-3e20, 0, 100, &v) < 0 &&
+	   ut_int_of(NAN, 0, 100, &v) < 0 && ut_int_of(INFINITY, 0, 100, &v) < 0 && v == 7,
+	   "ut_int_of: fractions, out of range, 3e20, NaN, infinity refused, *out untouched");
 	ok(te_parse_ll("12", 0, 100, &v) == 0 && v == 12, "integer parses");
 	ok(te_parse_ll("12x", 0, 100, &v) < 0, "typo is an error, not 12");
 	ok(te_parse_ll("", 0, 100, &v) < 0, "empty is an error");

@@ -203,6 +203,32 @@ make_tiny(gbuf *g)
 	put(g, "\1", 1);
 }
 
+/* Ids stored as floats too big for any integer, or NaN: no id (and no
+ * undefined cast: make SAN=1 checks float-cast-overflow). */
+static void
+check_float_ids(void)
+{
+	gbuf g;
+	te_diag d = {0};
+	tk_gguf_vocab *v;
+	float big = 1e30f;
+	double nan = 0.0 / 0.0;
+	uint64_t nkv = 9;
+
+	make_tiny(&g);
+	memcpy(g.b + 16, &nkv, 8);
+	put_str(&g, "tokenizer.ggml.eos_token_id");
+	put_u32(&g, 6);
+	put(&g, &big, 4);
+	put_str(&g, "tokenizer.ggml.padding_token_id");
+	put_u32(&g, 12);
+	put(&g, &nan, 8);
+	v = tk_gguf_vocab_load_mem(g.b, g.n, "floats", &d);
+	ok(!v || (v->eos_id == -1 && v->pad_id == -1), "ids stored as 1e30 and NaN: no id%s%s",
+	   v ? "" : ": ", v ? "" : d.msg);
+	tk_gguf_vocab_free(v);
+}
+
 static int
 ids_are(const te_ids *a, int n, const int32_t *want)
 {
@@ -280,6 +306,7 @@ main(void)
 		   strstr(d.msg, "past the end"), "huge key length refused: %s", d.msg);
 	}
 	check_tiny();
+	check_float_ids();
 	if (!data) {
 		printf("ok %d # skip TOKEMB_DATA not set\n", ++tap_n);
 		return done_testing();

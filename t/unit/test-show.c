@@ -104,7 +104,7 @@ main(void)
 	}
 	reset();
 	for (i = 0; i < 7; i++)
-		add(TE_SHOW_TEXT, i, "ab" + (i % 2), 1);
+		add(TE_SHOW_TEXT, i, &"ab"[i % 2], 1);
 	{
 		char *got = render(&col);
 		ok(got && strstr(got, "\033[0;30;48;2;255;217;47mb\033[0m"

@@ -1,0 +1,8 @@
+/* fuzz-spm: the input as tokenizer.model, loaded by te_tok_load and used. */
+#include "fuzz.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fz_tok_file("tokenizer.model", data, size);
+}

@@ -1,0 +1,8 @@
+/* fuzz-tokjson: the input as tokenizer.json, loaded by te_tok_load and used. */
+#include "fuzz.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fz_tok_file("tokenizer.json", data, size);
+}
