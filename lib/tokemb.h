@@ -335,6 +335,39 @@ typedef struct te_tok_chunk {
 int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_tokens,
                   size_t overlap, te_tok_chunk **out, size_t *n);
 
+/* A document's encoding written as tok-encode writes it (tok-encode(1)):
+ * IDS "12 7 9", TOKENS the vocabulary strings escaped by te_tok_escape,
+ * OFFSETS "start:end" byte spans, COUNT the number of ids, all separated by
+ * single spaces, with no terminator; CHUNK the text (or, with chunk_ids,
+ * the ids) of each of te_tok_chunks' chunks of at most chunk ids
+ * overlapping by overlap, each ended by delim, so that the caller's own
+ * terminator after them makes an empty record end the document. */
+enum { TE_TOK_FMT_IDS, TE_TOK_FMT_TOKENS, TE_TOK_FMT_OFFSETS, TE_TOK_FMT_COUNT,
+       TE_TOK_FMT_CHUNK };
+typedef struct te_tok_fmt {
+	int form;               /* TE_TOK_FMT_* */
+	int delim;              /* '\n' or '\0': ends each chunk */
+	size_t chunk, overlap;  /* CHUNK: 0 <= overlap < chunk */
+	int chunk_ids;          /* CHUNK: ids, not text */
+} te_tok_fmt;
+/* A growable record buffer: buf holds n bytes (not NUL-terminated) in cap;
+ * zero-initialise one, set n to 0 to reuse it, free(buf) at the end. */
+typedef struct te_tok_rec {
+	char *buf;
+	size_t n, cap;
+} te_tok_rec;
+/* Append e, the encoding of text[0, len) by t, to r in the form f.
+ * Returns 0, or -1 when out of memory (r then holds a part; the caller
+ * drops it). */
+int te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,
+                  const te_tok_enc *e, te_tok_rec *r);
+/* The number of ids of the whole file path ("-": standard input) encoded
+ * as one text with flags, newlines included (tok-encode --count); e is
+ * scratch.  Returns 0, or -1 with d filled when the file cannot be read or
+ * encoded. */
+int te_tok_count_file(const te_tok *t, const char *path, unsigned flags, te_tok_enc *e,
+                      unsigned long long *n, te_diag *d);
+
 /* Decode ids as the reference's decode does.  *out is malloc'd (the caller
  * frees it) and NUL-terminated; *outlen excludes the NUL.  An id outside
  * the vocabulary is an error naming it. */
