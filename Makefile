@@ -137,6 +137,7 @@ SHELL_FILES = .ci/run share/tokemb-fetch $(wildcard t/*.sh bench/*.sh share/*.sh
 lint:
 	shellcheck -x $(SHELL_FILES)
 	shellcheck -x -s bash -e SC2154,SC2030,SC2031,SC2016 t/helper.bash $(wildcard t/*.bats)
+	./share/manlint.sh $(wildcard share/man/man*/*.[0-9])
 
 clean:
 	rm -rf build build-san build-cuda build-san-cuda
