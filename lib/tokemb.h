@@ -1006,7 +1006,9 @@ int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
  * MovieLens's movies.csv.  Ids are trimmed of surrounding blanks (the
  * Cornell song_hash.txt has a space after each).  Lines without a field
  * after the id, with an empty id or a repeated id are passed to warn
- * (which may be NULL) and skipped. */
+ * (which may be NULL) and skipped.  A TSV table whose first two lines (or
+ * only line) have no tab and a comma is CSV given as TSV: NULL, with d
+ * saying so and naming --csv. */
 typedef struct te_rec_meta te_rec_meta;
 te_rec_meta *te_rec_meta_load(const char *path, int csv, te_warn_fn warn,
                               void *arg, te_diag *d);
