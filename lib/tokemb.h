@@ -502,6 +502,9 @@ typedef struct te_show_opts {
 	int ids;            /* each token's id after it, as ‹id› */
 	const char *sep;    /* between abutting tokens, without colour */
 	int nul;            /* end a document with NUL, not newline (-z) */
+	int html;           /* HTML text: each token a <span> coloured by
+	                       its style attribute, its id in its title;
+	                       control characters pictured; no sep */
 } te_show_opts;
 
 /* The classic six-colour palette (Set2), as "R;G;B". */
@@ -518,6 +521,21 @@ int te_show_write(FILE *fp, te_show *s, const te_show_opts *o);
  * colours and separators of the one before; the end writes the newline. */
 int te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o);
 int te_show_write_end(FILE *fp, te_show *s, const te_show_opts *o);
+
+/* tok-show --html: one self-contained page (no script, no outside
+ * resource).  te_show_html_begin writes the head and opens the body;
+ * te_show_html_title a heading (a file's name); te_show_html_doc opens
+ * the display of one document by model i of n: a <pre>, or with n > 1 a
+ * row of a comparison table (model, tokens, text; the table opened with
+ * row 0); the pieces follow (te_show_write_chunk with o->html), then
+ * te_show_html_doc_end closes it (and the table after row n - 1);
+ * te_show_html_end closes the page.  Each returns 0, or -1 on a write
+ * error. */
+int te_show_html_begin(FILE *fp);
+int te_show_html_title(FILE *fp, const char *title);
+int te_show_html_doc(FILE *fp, const char *model, size_t ntok, size_t i, size_t n);
+int te_show_html_doc_end(FILE *fp, size_t i, size_t n);
+int te_show_html_end(FILE *fp);
 
 /* The vocabulary size shown: the largest id that has a piece, + 1. */
 size_t te_show_vocab_size(const te_tok *t);
