@@ -159,19 +159,23 @@ demo: all
 	$(Q)TOKEMB_BIN=$(CURDIR)/$(BUILD)/bin ./share/demo.sh
 
 install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
+	install -m 644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
 
 uninstall:
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
-	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5))
+	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5 \
+		share/man/man7/*.7))
 
 SHELL_FILES = .ci/run share/tokemb-fetch $(wildcard t/*.sh t/fuzz/*.sh bench/*.sh share/*.sh)
 lint:
 	shellcheck -x $(SHELL_FILES)
 	shellcheck -x -s bash -e SC2154,SC2030,SC2031,SC2016 t/helper.bash $(wildcard t/*.bats)
+	./share/manlint.sh $(wildcard share/man/man*/*.[0-9])
 
 clean:
 	rm -rf build build-san build-san-clang build-fuzz build-cuda build-san-cuda

@@ -41,16 +41,13 @@ usage(FILE *fp, int status)
 	exit(fp == stdout ? fshut_stdout(status) : status);
 }
 
-enum { OUT_IDS, OUT_TOKENS, OUT_OFFSETS, OUT_COUNT, OUT_CHUNK };
-
 static struct {
 	const te_tok *tok;
 	unsigned flags;
 	long max_tokens;
-	int out, total;
+	int total;
 	int delim;
-	long chunk, overlap;     /* --chunk N --overlap K */
-	int chunk_ids;           /* --ids */
+	te_tok_fmt fmt;
 } cfg;
 
 /* One document of a batch: its text (in the batch's buffer), then its
@@ -58,94 +55,18 @@ static struct {
 typedef struct doc {
 	size_t off, len;
 	long lineno;
-	char *out;
-	size_t outn, outcap;
+	te_tok_rec out;
 	size_t ntok;
 	int invalid;
 	te_diag *d;             /* only when it failed */
 } doc;
 
-static int
-out_grow(doc *x, size_t need)
-{
-	if (x->outn + need > x->outcap) {
-		size_t cap = x->outcap ? x->outcap : 256;
-		char *p;
-
-		while (cap < x->outn + need)
-			cap *= 2;
-		if (!(p = realloc(x->out, cap)))
-			return -1;
-		x->out = p;
-		x->outcap = cap;
-	}
-	return 0;
-}
-
-/* A token string, escaped so that a record stays one record. */
-static int
-put_token(doc *x, const char *s, size_t n)
-{
-	if (out_grow(x, 2 * n + 1))
-		return -1;
-	x->outn += te_tok_escape(x->out + x->outn, s, n);
-	return 0;
-}
-
-/* ids[0, n) in decimal, separated by spaces. */
-static int
-put_ids(doc *x, const int32_t *ids, size_t n)
-{
-	if (out_grow(x, n * 12 + 1))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char *p = x->out + x->outn;
-
-		if (i)
-			*p++ = ' ';
-		p = te_fmt_ulong(p, (unsigned long)ids[i]);
-		x->outn = (size_t)(p - x->out);
-	}
-	return 0;
-}
-
-/* --chunk: each chunk a record, as text or ids; batch_write ends the
- * document with an empty record. */
-static int
-put_chunks(doc *x, const char *text, const te_tok_enc *e)
-{
-	te_tok_chunk *c;
-	size_t n, i;
-
-	if (te_tok_chunks(e, text, x->len, (size_t)cfg.chunk, (size_t)cfg.overlap, &c, &n))
-		return -1;
-	for (i = 0; i < n; i++) {
-		size_t len = c[i].end - c[i].start;
-
-		if (cfg.chunk_ids ? put_ids(x, e->ids + c[i].tok_start,
-		                            c[i].tok_end - c[i].tok_start) :
-		                    out_grow(x, len))
-			break;
-		if (!cfg.chunk_ids) {
-			memcpy(x->out + x->outn, text + c[i].start, len);
-			x->outn += len;
-		}
-		if (out_grow(x, 1))
-			break;
-		x->out[x->outn++] = (char)cfg.delim;
-	}
-	free(c);
-	return i < n ? -1 : 0;
-}
-
 static void
 encode_doc(doc *x, const char *text, te_tok_enc *e)
 {
-	size_t i;
-
 	te_diag d = {0};
 
-	x->outn = 0;
+	x->out.n = 0;
 	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(text, x->len);
 	if (te_tok_encode_trunc(cfg.tok, text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
 		if ((x->d = malloc(sizeof *x->d)))
@@ -153,48 +74,8 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 		return;
 	}
 	x->ntok = e->n;
-	switch (cfg.out) {
-	case OUT_IDS:
-		if (put_ids(x, e->ids, e->n))
-			goto oom;
-		break;
-	case OUT_CHUNK:
-		if (put_chunks(x, text, e))
-			goto oom;
-		break;
-	case OUT_OFFSETS:
-		if (out_grow(x, e->n * 44 + 1))
-			goto oom;
-		for (i = 0; i < e->n; i++) {
-			char *p = x->out + x->outn;
-
-			if (i)
-				*p++ = ' ';
-			p = te_fmt_ulong(p, e->start[i]);
-			*p++ = ':';
-			p = te_fmt_ulong(p, e->end[i]);
-			x->outn = (size_t)(p - x->out);
-		}
-		break;
-	case OUT_TOKENS:
-		for (i = 0; i < e->n; i++) {
-			size_t n;
-			const char *s = te_tok_piece(cfg.tok, e->ids[i], &n);
-
-			if ((i && (out_grow(x, 1) || !(x->out[x->outn++] = ' '))) ||
-			    put_token(x, s ? s : "", s ? n : 0))
-				goto oom;
-		}
-		break;
-	case OUT_COUNT:
-		if (out_grow(x, 24))
-			goto oom;
-		x->outn = (size_t)(te_fmt_ulong(x->out, (unsigned long)e->n) - x->out);
-		break;
-	}
-	return;
-oom:
-	if ((x->d = malloc(sizeof *x->d)))
+	if (te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
+	    (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
 }
 
@@ -245,12 +126,12 @@ batch_write(batch *b)
 			free(x->d);
 			x->d = NULL;
 			status = 1;
-			x->outn = 0;
+			x->out.n = 0;
 		}
 		grand_total += x->ntok;
 		if (!cfg.total) {
-			if (x->outn)	/* an empty document may have no buffer yet */
-				fwrite_unlocked(x->out, 1, x->outn, stdout);
+			if (x->out.n)	/* an empty document may have no buffer yet */
+				fwrite_unlocked(x->out.buf, 1, x->out.n, stdout);
 			putchar_unlocked(cfg.delim);
 		}
 	}
@@ -384,17 +265,14 @@ count_files(char **files, int nfiles, int named)
 		die("out of memory");
 	for (i = 0; i < nfiles; i++) {
 		te_diag d = {0};
-		size_t len;
-		char *text = te_read_whole(files[i], &len, &d);
 
-		if (!text || te_tok_encode(cfg.tok, text, len, cfg.flags, &e, &d)) {
+		if (te_tok_count_file(cfg.tok, files[i], cfg.flags, &e, &n[i], &d)) {
 			warn_diag(&d);
 			status = 1;
 			n[i] = ~0ULL;
 		} else {
-			total += n[i] = e.n;
+			total += n[i];
 		}
-		free(text);
 	}
 	for (unsigned long long t = total; nfiles > 1 && t >= 10; t /= 10)
 		w++;
@@ -444,27 +322,27 @@ main(int argc, char **argv)
 	prog_init("tok-encode");
 	cfg.flags = TE_TOK_ADD_SPECIAL;
 	cfg.max_tokens = -1;
-	cfg.delim = '\n';
+	cfg.delim = cfg.fmt.delim = '\n';
 	while ((c = getopt_long(argc, argv, "m:czh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case O_NOSPECIAL: cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL; break;
-		case O_TOKENS: cfg.out = OUT_TOKENS; nout++; break;
-		case O_OFFSETS: cfg.out = OUT_OFFSETS; nout++; break;
+		case O_TOKENS: cfg.fmt.form = TE_TOK_FMT_TOKENS; nout++; break;
+		case O_OFFSETS: cfg.fmt.form = TE_TOK_FMT_OFFSETS; nout++; break;
 		case 'c':
 			deprecated("-c", "--count-docs (--count counts whole files)");
 			/* FALLTHROUGH */
-		case O_COUNT_DOCS: cfg.out = OUT_COUNT; nout++; break;
+		case O_COUNT_DOCS: cfg.fmt.form = TE_TOK_FMT_COUNT; nout++; break;
 		case O_COUNT: count = 1; break;
 		case O_CHUNK:
-			cfg.chunk = (long)opt_ll(usage_line, "--chunk", optarg, 1, 1L << 40);
-			cfg.out = OUT_CHUNK;
+			cfg.fmt.chunk = (size_t)opt_ll(usage_line, "--chunk", optarg, 1, 1L << 40);
+			cfg.fmt.form = TE_TOK_FMT_CHUNK;
 			nout++;
 			break;
 		case O_OVERLAP:
-			cfg.overlap = (long)opt_ll(usage_line, "--overlap", optarg, 0, 1L << 40);
+			cfg.fmt.overlap = (size_t)opt_ll(usage_line, "--overlap", optarg, 0, 1L << 40);
 			break;
-		case O_IDS: cfg.chunk_ids = 1; break;
+		case O_IDS: cfg.fmt.chunk_ids = 1; break;
 		case O_TOTAL: cfg.total = 1; break;
 		case O_MAX:
 			cfg.max_tokens = (long)opt_ll(usage_line, "--max-tokens", optarg, 0, 1L << 40);
@@ -475,7 +353,7 @@ main(int argc, char **argv)
 		case O_ALLOW:
 			cfg.flags = (cfg.flags | TE_TOK_ALLOW_SPECIAL) & ~(unsigned)TE_TOK_SPECIAL_AS_TEXT;
 			break;
-		case 'z': cfg.delim = '\0'; break;
+		case 'z': cfg.delim = cfg.fmt.delim = '\0'; break;
 		case O_THREADS:
 			threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 256);
 			break;
@@ -490,14 +368,14 @@ main(int argc, char **argv)
 		            "each other");
 	if (count && (nout || cfg.total || cfg.max_tokens >= 0))
 		usage_error(usage_line, "--count goes with none of the other outputs");
-	if (cfg.out == OUT_CHUNK && (cfg.total || cfg.max_tokens >= 0))
+	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && (cfg.total || cfg.max_tokens >= 0))
 		usage_error(usage_line, "--chunk goes with neither --total nor --max-tokens");
-	if (cfg.out == OUT_CHUNK && cfg.overlap >= cfg.chunk)
+	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && cfg.fmt.overlap >= cfg.fmt.chunk)
 		usage_error(usage_line, "--overlap must be less than --chunk");
-	if (cfg.out != OUT_CHUNK && cfg.overlap)
+	if (cfg.fmt.form != TE_TOK_FMT_CHUNK && cfg.fmt.overlap)
 		usage_error(usage_line, "--overlap needs --chunk");
 	/* chunks are the document's own text: no token is added */
-	if (cfg.out == OUT_CHUNK)
+	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
 	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
 		usage_error(usage_line, "no model: give -m MODEL");
@@ -526,7 +404,7 @@ main(int argc, char **argv)
 		printf("%llu\n", grand_total);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; (size_t)i < bufs[k].cap; i++)
-			free(bufs[k].v[i].out);
+			free(bufs[k].v[i].out.buf);
 		free(bufs[k].v);
 		free(bufs[k].tx);
 		free(bufs[k].name);

@@ -10,7 +10,7 @@
 
 static const char usage_line[] =
 	"tok-show [-hilsz] -m MODEL [-m MODEL]... [--color[=WHEN]] [--sep STR]\n"
-	"                [--summary] [--vocab] [--header] [--no-special] [FILE...]";
+	"                [--summary | --html] [--vocab] [--header] [--no-special] [FILE...]";
 
 static void
 usage(FILE *fp, int status)
@@ -30,6 +30,7 @@ usage(FILE *fp, int status)
 		      "  -i, --ids             show each token's id as ‹id›\n"
 		      "      --vocab           show vocabulary strings (Ġthe, ##s, ▁the), not the text\n"
 		      "      --summary         only the comparison table, tab-separated\n"
+		      "      --html            one HTML page: coloured tokens, ids on hover\n"
 		      "      --header          a header line even for a single tokenizer\n"
 		      "      --no-special      do not add special tokens ([CLS], <s>)\n"
 		      "      --special-as-text special-token text in the input is plain text\n"
@@ -52,7 +53,7 @@ struct show {
 	struct model *m;
 	size_t nm;
 	unsigned enc_flags, build_flags;
-	int summary, header;
+	int summary, header, html;
 	te_show_opts o;
 	size_t chars;
 	long blocks;
@@ -101,7 +102,10 @@ show_doc(struct show *S, const char *name, long line, const char *text, size_t l
 	te_diag d = { 0 };
 
 	S->chars += te_show_chars(text, len);
-	if (S->title && !S->summary) {
+	if (S->title && S->html) {
+		te_show_html_title(stdout, S->title);
+		S->title = NULL;
+	} else if (S->title && !S->summary) {
 		printf("%s==> %s <==\n", S->blocks > 0 ? "\n" : "", S->title);
 		S->title = NULL;
 		S->blocks = 0;
@@ -121,7 +125,9 @@ show_doc(struct show *S, const char *name, long line, const char *text, size_t l
 		m->unks += nunk;
 		if (S->summary)
 			continue;
-		if (S->header)
+		if (S->html)
+			te_show_html_doc(stdout, m->name, S->enc.n, i, S->nm);
+		else if (S->header)
 			header_line(S, m, S->enc.n, nunk);
 		/* In chunks, so that a huge document needs little more memory
 		 * than its encoding. */
@@ -129,7 +135,8 @@ show_doc(struct show *S, const char *name, long line, const char *text, size_t l
 		while ((rc = te_show_next(&S->pieces, 65536, &d)) > 0)
 			if (te_show_write_chunk(stdout, &S->pieces, &S->o) < 0)
 				return 1;  /* fshut_stdout reports it */
-		if (te_show_write_end(stdout, &S->pieces, &S->o) < 0)
+		if (te_show_write_end(stdout, &S->pieces, &S->o) < 0 ||
+		    (S->html && te_show_html_doc_end(stdout, i, S->nm) < 0))
 			return 1;
 		if (rc < 0) {
 			note_where(&d, name, line);
@@ -240,7 +247,7 @@ print_summary(const struct show *S)
 
 enum {
 	OPT_COLOR = 256, OPT_SEP, OPT_SUMMARY, OPT_HEADER, OPT_NO_SPECIAL,
-	OPT_AS_TEXT, OPT_ALLOW, OPT_VOCAB, OPT_VERSION
+	OPT_AS_TEXT, OPT_ALLOW, OPT_VOCAB, OPT_VERSION, OPT_HTML
 };
 
 int
@@ -257,6 +264,7 @@ main(int argc, char **argv)
 		{"ids", no_argument, NULL, 'i'},
 		{"vocab", no_argument, NULL, OPT_VOCAB},
 		{"summary", no_argument, NULL, OPT_SUMMARY},
+		{"html", no_argument, NULL, OPT_HTML},
 		{"header", no_argument, NULL, OPT_HEADER},
 		{"no-special", no_argument, NULL, OPT_NO_SPECIAL},
 		{"special-as-text", no_argument, NULL, OPT_AS_TEXT},
@@ -319,6 +327,9 @@ main(int argc, char **argv)
 		case OPT_HEADER:
 			S.header = 1;
 			break;
+		case OPT_HTML:
+			S.html = 1;
+			break;
 		case OPT_NO_SPECIAL:
 			add_special = 0;
 			break;
@@ -339,9 +350,12 @@ main(int argc, char **argv)
 	S.enc_flags = (add_special ? TE_TOK_ADD_SPECIAL : 0) | special;
 	S.o.color = want_color(color);
 	/* Never pass a terminal the control characters of the input. */
-	S.o.escape_ctl = S.o.color || isatty(STDOUT_FILENO);
+	S.o.escape_ctl = S.o.color || S.html || isatty(STDOUT_FILENO);
 	if (nargs > 1)
 		S.header = 1;
+	if (S.html && (S.summary || S.o.nul))
+		usage_error(usage_line, "--html goes with neither --summary nor -z");
+	S.o.html = S.html;
 
 	S.m = calloc(nargs, sizeof *S.m);
 	if (!S.m)
@@ -362,6 +376,8 @@ main(int argc, char **argv)
 	if (S.nm == 0)
 		return fshut_stdout(1);
 
+	if (S.html)
+		te_show_html_begin(stdout);
 	if (optind >= argc) {
 		if (delim < 0 ? show_file(&S, NULL) : show_records(&S, NULL, delim))
 			status = 1;
@@ -379,6 +395,8 @@ main(int argc, char **argv)
 	}
 	if (S.summary)
 		print_summary(&S);
+	if (S.html)
+		te_show_html_end(stdout);
 
 	te_tok_enc_release(&S.enc);
 	te_show_release(&S.pieces);

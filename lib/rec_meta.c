@@ -1,4 +1,5 @@
 /* rec_meta.c: item metadata tables (TSV such as song_hash.txt, CSV such as movies.csv). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,14 +45,30 @@ put_field(te_rec_meta *m, const char *s, size_t n)
 	return 0;
 }
 
+/* A line of a TSV table that looks like CSV: no tab, and a comma. */
+static int
+looks_csv(rec_fields *f)
+{
+	return f->n == 1 && memchr(rec_field(f, 0), ',', f->field[0].len) != NULL;
+}
+
+/* The first two lines of a TSV table look like CSV (one alone when it is
+ * the only one): one message saying so, instead of a warning a line. */
+static int
+csv_hint(te_diag *d, const char *path, long line, const char *first)
+{
+	return te_diag_set(d, path, line, "'%s' looks like CSV, not TSV: use --csv", first);
+}
+
 te_rec_meta *
 te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag *d)
 {
 	te_reader *r = te_reader_open(path, '\n', d);
 	te_rec_meta *m;
 	rec_fields f = {0};
-	long line = 0;
-	int rc;
+	long line = 0, held = 0;   /* held: a first line that looks like CSV */
+	char first[64];
+	int rc, seen = 0;
 
 	if (!r)
 		return NULL;
@@ -84,6 +101,22 @@ te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag 
 			continue;       /* the header */
 		if (f.n == 1 && f.field[0].len == 0)
 			continue;       /* an empty line */
+		if (!csv && seen++ < 2) {
+			if (seen == 1 && looks_csv(&f)) {
+				held = line;
+				snprintf(first, sizeof first, "%.*s",
+				         (int)(f.field[0].len > 60 ? 60 : f.field[0].len),
+				         rec_field(&f, 0));
+				continue;
+			}
+			if (held && looks_csv(&f)) {
+				csv_hint(d, path, held, first);
+				goto fail;
+			}
+			if (held)
+				warn_line(warn, arg, path, held, "no tab after the id", NULL, 0);
+			held = 0;
+		}
 		id = rec_field(&f, 0);
 		idlen = f.field[0].len;
 		rec_trim(&id, &idlen);
@@ -122,6 +155,10 @@ te_rec_meta_load(const char *path, int csv, te_warn_fn warn, void *arg, te_diag 
 			goto oom;
 		if (f.n - 1 > m->nfields)
 			m->nfields = f.n - 1;
+	}
+	if (held) {
+		csv_hint(d, path, held, first);
+		goto fail;
 	}
 	rec_fields_release(&f);
 	te_reader_close(r);

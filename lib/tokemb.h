@@ -335,6 +335,39 @@ typedef struct te_tok_chunk {
 int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_tokens,
                   size_t overlap, te_tok_chunk **out, size_t *n);
 
+/* A document's encoding written as tok-encode writes it (tok-encode(1)):
+ * IDS "12 7 9", TOKENS the vocabulary strings escaped by te_tok_escape,
+ * OFFSETS "start:end" byte spans, COUNT the number of ids, all separated by
+ * single spaces, with no terminator; CHUNK the text (or, with chunk_ids,
+ * the ids) of each of te_tok_chunks' chunks of at most chunk ids
+ * overlapping by overlap, each ended by delim, so that the caller's own
+ * terminator after them makes an empty record end the document. */
+enum { TE_TOK_FMT_IDS, TE_TOK_FMT_TOKENS, TE_TOK_FMT_OFFSETS, TE_TOK_FMT_COUNT,
+       TE_TOK_FMT_CHUNK };
+typedef struct te_tok_fmt {
+	int form;               /* TE_TOK_FMT_* */
+	int delim;              /* '\n' or '\0': ends each chunk */
+	size_t chunk, overlap;  /* CHUNK: 0 <= overlap < chunk */
+	int chunk_ids;          /* CHUNK: ids, not text */
+} te_tok_fmt;
+/* A growable record buffer: buf holds n bytes (not NUL-terminated) in cap;
+ * zero-initialise one, set n to 0 to reuse it, free(buf) at the end. */
+typedef struct te_tok_rec {
+	char *buf;
+	size_t n, cap;
+} te_tok_rec;
+/* Append e, the encoding of text[0, len) by t, to r in the form f.
+ * Returns 0, or -1 when out of memory (r then holds a part; the caller
+ * drops it). */
+int te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,
+                  const te_tok_enc *e, te_tok_rec *r);
+/* The number of ids of the whole file path ("-": standard input) encoded
+ * as one text with flags, newlines included (tok-encode --count); e is
+ * scratch.  Returns 0, or -1 with d filled when the file cannot be read or
+ * encoded. */
+int te_tok_count_file(const te_tok *t, const char *path, unsigned flags, te_tok_enc *e,
+                      unsigned long long *n, te_diag *d);
+
 /* Decode ids as the reference's decode does.  *out is malloc'd (the caller
  * frees it) and NUL-terminated; *outlen excludes the NUL.  An id outside
  * the vocabulary is an error naming it. */
@@ -469,6 +502,9 @@ typedef struct te_show_opts {
 	int ids;            /* each token's id after it, as ‹id› */
 	const char *sep;    /* between abutting tokens, without colour */
 	int nul;            /* end a document with NUL, not newline (-z) */
+	int html;           /* HTML text: each token a <span> coloured by
+	                       its style attribute, its id in its title;
+	                       control characters pictured; no sep */
 } te_show_opts;
 
 /* The classic six-colour palette (Set2), as "R;G;B". */
@@ -485,6 +521,21 @@ int te_show_write(FILE *fp, te_show *s, const te_show_opts *o);
  * colours and separators of the one before; the end writes the newline. */
 int te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o);
 int te_show_write_end(FILE *fp, te_show *s, const te_show_opts *o);
+
+/* tok-show --html: one self-contained page (no script, no outside
+ * resource).  te_show_html_begin writes the head and opens the body;
+ * te_show_html_title a heading (a file's name); te_show_html_doc opens
+ * the display of one document by model i of n: a <pre>, or with n > 1 a
+ * row of a comparison table (model, tokens, text; the table opened with
+ * row 0); the pieces follow (te_show_write_chunk with o->html), then
+ * te_show_html_doc_end closes it (and the table after row n - 1);
+ * te_show_html_end closes the page.  Each returns 0, or -1 on a write
+ * error. */
+int te_show_html_begin(FILE *fp);
+int te_show_html_title(FILE *fp, const char *title);
+int te_show_html_doc(FILE *fp, const char *model, size_t ntok, size_t i, size_t n);
+int te_show_html_doc_end(FILE *fp, size_t i, size_t n);
+int te_show_html_end(FILE *fp);
 
 /* The vocabulary size shown: the largest id that has a piece, + 1. */
 size_t te_show_vocab_size(const te_tok *t);
@@ -978,7 +1029,9 @@ int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
  * MovieLens's movies.csv.  Ids are trimmed of surrounding blanks (the
  * Cornell song_hash.txt has a space after each).  Lines without a field
  * after the id, with an empty id or a repeated id are passed to warn
- * (which may be NULL) and skipped. */
+ * (which may be NULL) and skipped.  A TSV table whose first two lines (or
+ * only line) have no tab and a comma is CSV given as TSV: NULL, with d
+ * saying so and naming --csv. */
 typedef struct te_rec_meta te_rec_meta;
 te_rec_meta *te_rec_meta_load(const char *path, int csv, te_warn_fn warn,
                               void *arg, te_diag *d);

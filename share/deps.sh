@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages named, as root or through sudo, without asking:
-# "make demo" calls it when libraries are missing (see INSTALL).
+# "make demo" calls it when libraries are missing (see INSTALL), .ci/run
+# for the packages CI needs.  It says each command it runs.
 set -eu
 [ $# -gt 0 ] || exit 0
 command -v apt-get >/dev/null 2>&1 || {
@@ -16,6 +17,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo="sudo -n"
 fi
 export DEBIAN_FRONTEND=noninteractive
-echo "deps.sh: installing $*" >&2
-$sudo apt-get update -qq >&2
-$sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+run() {
+	echo "deps.sh: $*" >&2
+	"$@" >&2
+}
+run $sudo apt-get update -qq
+run $sudo apt-get install -y -qq --no-install-recommends "$@"

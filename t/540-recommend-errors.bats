@@ -38,6 +38,27 @@ R=$BATS_TEST_DIRNAME/data/recommend
 	[ "$(awk -F'\t' '{ print NF }' <<<"$output" | sort -u)" = 5 ]
 }
 
+@test "CSV metadata without --csv: one message suggesting --csv, exit 1" {
+	run -1 --separate-stderr recommend -v "$R/movies.vec" --meta "$R/movies.csv" -n 2 858
+	[ "$stderr" = "recommend: $R/movies.csv:1: 'movieId,title,genres' looks like CSV, not TSV: use --csv" ]
+	[ -z "$output" ]
+	if [ -r "$TOKEMB_DATA/movielens/ml-latest-small/movies.csv" ]; then
+		run -1 --separate-stderr recommend -v "$R/movies.vec" \
+			--meta "$TOKEMB_DATA/movielens/ml-latest-small/movies.csv" 858
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[[ $stderr == *"looks like CSV, not TSV: use --csv" ]]
+	fi
+	# a one-line CSV file too; a TSV whose first line alone has a comma is
+	# TSV with a bad line
+	printf 'a,b\n' >"$BATS_TEST_TMPDIR/one.tsv"
+	run -1 --separate-stderr recommend -v "$R/songs.vec" --meta "$BATS_TEST_TMPDIR/one.tsv" 3822
+	[[ $stderr == *"one.tsv:1: 'a,b' looks like CSV, not TSV: use --csv" ]]
+	printf 'x,y\n3493\tInto The Groove\n' >"$BATS_TEST_TMPDIR/two.tsv"
+	run -1 --separate-stderr recommend -v "$R/songs.vec" --meta "$BATS_TEST_TMPDIR/two.tsv" -n 1 3822
+	[ "$output" = $'1\t3493\t0.978909\tInto The Groove' ]
+	[[ $stderr == *"two.tsv:1: no tab after the id"* ]]
+}
+
 @test "CSV metadata with a quote left open is an error with its line" {
 	printf 'id,title\n1,"Toy Story\n2,Jumanji\n' >"$BATS_TEST_TMPDIR/m.csv"
 	run -1 --separate-stderr recommend -v "$R/movies.vec" --meta "$BATS_TEST_TMPDIR/m.csv" --csv 1

@@ -377,15 +377,38 @@ struct out {
 	int err;
 };
 
+/* Bytes as HTML text: & < > " as entities. */
+static void
+put_html(struct out *w, const char *s, size_t n)
+{
+	size_t i, from = 0;
+
+	for (i = 0; i < n; i++) {
+		const char *ent = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" :
+		                  s[i] == '>' ? "&gt;" : s[i] == '"' ? "&quot;" : NULL;
+
+		if (!ent)
+			continue;
+		if ((i > from && fwrite(s + from, 1, i - from, w->fp) != i - from) ||
+		    fputs(ent, w->fp) == EOF)
+			w->err = 1;
+		from = i + 1;
+	}
+	if (n > from && fwrite(s + from, 1, n - from, w->fp) != n - from)
+		w->err = 1;
+}
+
 static void
 put(struct out *w, const char *s, size_t n)
 {
 	if (w->style && !w->on) {
-		if (fprintf(w->fp, "\033[%sm", w->style) < 0)
+		if (fprintf(w->fp, w->o->html ? "<span %s>" : "\033[%sm", w->style) < 0)
 			w->err = 1;
 		w->on = 1;
 	}
-	if (n && fwrite(s, 1, n, w->fp) != n)
+	if (w->o->html)
+		put_html(w, s, n);
+	else if (n && fwrite(s, 1, n, w->fp) != n)
 		w->err = 1;
 }
 
@@ -398,7 +421,7 @@ puts_(struct out *w, const char *s)
 static void
 style_off(struct out *w)
 {
-	if (w->on && fputs("\033[0m", w->fp) == EOF)
+	if (w->on && fputs(w->o->html ? "</span>" : "\033[0m", w->fp) == EOF)
 		w->err = 1;
 	w->on = 0;
 }
@@ -493,7 +516,7 @@ int
 te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o)
 {
 	struct out w = { fp, o, NULL, 0, 0 };
-	char style[64];
+	char style[96];
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
@@ -505,7 +528,15 @@ te_show_write_chunk(FILE *fp, te_show *s, const te_show_opts *o)
 			s->prev_tok_ = 0;
 			continue;
 		}
-		if (o->color) {
+		if (o->html) {
+			unsigned r, g, b;
+
+			sscanf(te_show_palette[s->ci_++ % 6], "%u;%u;%u", &r, &g, &b);
+			snprintf(style, sizeof style,
+			         "class=\"%s\" style=\"background:#%02x%02x%02x\" title=\"%ld\"",
+			         p->kind == TE_SHOW_SPECIAL ? "t s" : "t", r, g, b, (long)p->id);
+			w.style = style;
+		} else if (o->color) {
 			snprintf(style, sizeof style, "0;%s30;48;2;%s",
 			         p->kind == TE_SHOW_SPECIAL ? "1;" : "",
 			         te_show_palette[s->ci_++ % 6]);
@@ -562,4 +593,60 @@ te_show_write(FILE *fp, te_show *s, const te_show_opts *o)
 	int rc = te_show_write_chunk(fp, s, o);
 
 	return te_show_write_end(fp, s, o) < 0 ? -1 : rc;
+}
+
+/* ---------------------------------------------------------------- html */
+
+int
+te_show_html_begin(FILE *fp)
+{
+	return fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	             "<title>tok-show</title>\n<style>\n"
+	             "body { font-family: sans-serif; margin: 1em; }\n"
+	             "pre { font-family: monospace; white-space: pre-wrap; margin: 0; }\n"
+	             ".t { color: #000; }\n.s { font-weight: bold; }\n"
+	             "table { border-collapse: collapse; }\n"
+	             "th, td { border: 1px solid #ccc; padding: 0.3em; vertical-align: top; "
+	             "text-align: left; }\n"
+	             "</style>\n</head>\n<body>\n", fp) == EOF ? -1 : 0;
+}
+
+int
+te_show_html_title(FILE *fp, const char *title)
+{
+	struct out w = { fp, &(te_show_opts){ .html = 1 }, NULL, 0, 0 };
+
+	fputs("<h2>", fp);
+	put_html(&w, title, strlen(title));
+	return fputs("</h2>\n", fp) == EOF || w.err ? -1 : 0;
+}
+
+int
+te_show_html_doc(FILE *fp, const char *model, size_t ntok, size_t i, size_t n)
+{
+	struct out w = { fp, &(te_show_opts){ .html = 1 }, NULL, 0, 0 };
+
+	if (n < 2)
+		return fputs("<pre>", fp) == EOF ? -1 : 0;
+	if (i == 0)
+		fputs("<table>\n<tr><th>model</th><th>tokens</th><th>text</th></tr>\n", fp);
+	fputs("<tr><th class=\"model\">", fp);
+	put_html(&w, model, strlen(model));
+	return fprintf(fp, "</th><td class=\"ntok\">%zu</td><td><pre>", ntok) < 0 || w.err ?
+	       -1 : 0;
+}
+
+int
+te_show_html_doc_end(FILE *fp, size_t i, size_t n)
+{
+	if (n < 2)
+		return fputs("</pre>\n", fp) == EOF ? -1 : 0;
+	fputs("</pre></td></tr>\n", fp);
+	return i + 1 == n && fputs("</table>\n", fp) == EOF ? -1 : 0;
+}
+
+int
+te_show_html_end(FILE *fp)
+{
+	return fputs("</body>\n</html>\n", fp) == EOF ? -1 : 0;
 }

@@ -1,0 +1,149 @@
+/* tok_fmt.c: one document's encoding as tok-encode writes it (ids, token
+ * strings, byte spans, a count or chunks), and the token count of a whole
+ * file (tok-encode --count). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_int.h"
+
+/* Room for need more bytes at the end of the record buffer. */
+static int
+fmt_grow(te_tok_rec *r, size_t need)
+{
+	if (r->n + need > r->cap) {
+		size_t cap = r->cap ? r->cap : 256;
+		char *p;
+
+		while (cap < r->n + need)
+			cap *= 2;
+		if (!(p = realloc(r->buf, cap)))
+			return -1;
+		r->buf = p;
+		r->cap = cap;
+	}
+	return 0;
+}
+
+/* ids[0, n) in decimal, separated by spaces. */
+static int
+fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
+{
+	if (fmt_grow(r, n * 12 + 1))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char *p = r->buf + r->n;
+
+		if (i)
+			*p++ = ' ';
+		p = te_fmt_ulong(p, (unsigned long)ids[i]);
+		r->n = (size_t)(p - r->buf);
+	}
+	return 0;
+}
+
+/* Each token's start:end, separated by spaces. */
+static int
+fmt_offsets(te_tok_rec *r, const te_tok_enc *e)
+{
+	if (fmt_grow(r, e->n * 44 + 1))
+		return -1;
+	for (size_t i = 0; i < e->n; i++) {
+		char *p = r->buf + r->n;
+
+		if (i)
+			*p++ = ' ';
+		p = te_fmt_ulong(p, e->start[i]);
+		*p++ = ':';
+		p = te_fmt_ulong(p, e->end[i]);
+		r->n = (size_t)(p - r->buf);
+	}
+	return 0;
+}
+
+/* Each token's vocabulary string, escaped so that a record stays one. */
+static int
+fmt_tokens(te_tok_rec *r, const te_tok *t, const te_tok_enc *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		size_t n = 0;
+		const char *s = te_tok_piece(t, e->ids[i], &n);
+
+		if (!s)
+			n = 0;
+		if (fmt_grow(r, 2 * n + 2))
+			return -1;
+		if (i)
+			r->buf[r->n++] = ' ';
+		r->n += te_tok_escape(r->buf + r->n, s ? s : "", n);
+	}
+	return 0;
+}
+
+/* Each chunk a record, as text or ids, each ended by f->delim. */
+static int
+fmt_chunks(te_tok_rec *r, const te_tok_fmt *f, const char *text, size_t len,
+           const te_tok_enc *e)
+{
+	te_tok_chunk *c;
+	size_t n, i;
+
+	if (te_tok_chunks(e, text, len, f->chunk, f->overlap, &c, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		size_t clen = c[i].end - c[i].start;
+
+		if (f->chunk_ids) {
+			if (fmt_ids(r, e->ids + c[i].tok_start, c[i].tok_end - c[i].tok_start))
+				break;
+		} else {
+			if (fmt_grow(r, clen))
+				break;
+			memcpy(r->buf + r->n, text + c[i].start, clen);
+			r->n += clen;
+		}
+		if (fmt_grow(r, 1))
+			break;
+		r->buf[r->n++] = (char)f->delim;
+	}
+	free(c);
+	return i < n ? -1 : 0;
+}
+
+int
+te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,
+              const te_tok_enc *e, te_tok_rec *r)
+{
+	switch (f->form) {
+	case TE_TOK_FMT_IDS:
+		return fmt_ids(r, e->ids, e->n);
+	case TE_TOK_FMT_TOKENS:
+		return fmt_tokens(r, t, e);
+	case TE_TOK_FMT_OFFSETS:
+		return fmt_offsets(r, e);
+	case TE_TOK_FMT_COUNT:
+		if (fmt_grow(r, 24))
+			return -1;
+		r->n = (size_t)(te_fmt_ulong(r->buf + r->n, (unsigned long)e->n) - r->buf);
+		return 0;
+	case TE_TOK_FMT_CHUNK:
+		return fmt_chunks(r, f, text, len, e);
+	}
+	return -1;
+}
+
+int
+te_tok_count_file(const te_tok *t, const char *path, unsigned flags, te_tok_enc *e,
+                  unsigned long long *n, te_diag *d)
+{
+	size_t len;
+	char *text = te_read_whole(path, &len, d);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = te_tok_encode(t, text, len, flags, e, d);
+	if (rc == 0)
+		*n = e->n;
+	free(text);
+	return rc;
+}
