@@ -250,6 +250,59 @@ enum {
 	OPT_AS_TEXT, OPT_ALLOW, OPT_VOCAB, OPT_VERSION, OPT_HTML
 };
 
+/* Load the tokenizers named by -m; one that fails is reported and left
+ * out (status 1). */
+static int
+load_models(struct show *S, const char **margs, size_t nargs)
+{
+	int status = 0;
+
+	S->m = calloc(nargs, sizeof *S->m);
+	if (!S->m)
+		die("out of memory");
+	for (size_t i = 0; i < nargs; i++) {
+		te_diag d = { 0 };
+		te_tok *t = te_tok_load(margs[i], &d);
+
+		if (!t) {
+			warn_diag(&d);
+			status = 1;
+			continue;
+		}
+		S->m[S->nm].tok = t;
+		S->m[S->nm].name = te_tok_display_name(t);
+		S->nm++;
+	}
+	return status;
+}
+
+/* Show the n files named (stdin when none), then the summary; whole
+ * files, or records ending in delim (>= 0). */
+static int
+show_inputs(struct show *S, int n, char **files, int delim)
+{
+	int status = 0;
+
+	if (S->html)
+		te_show_html_begin(stdout);
+	if (n == 0 && (delim < 0 ? show_file(S, NULL) : show_records(S, NULL, delim)))
+		status = 1;
+	for (int i = 0; i < n; i++) {
+		/* Several files compared: say which one each block is. */
+		if (S->header && n > 1)
+			S->title = files[i];
+		if (delim < 0 ? show_file(S, files[i]) : show_records(S, files[i], delim))
+			status = 1;
+		if (ferror(stdout))
+			break;
+	}
+	if (S->summary)
+		print_summary(S);
+	if (S->html)
+		te_show_html_end(stdout);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,46 +410,10 @@ main(int argc, char **argv)
 		usage_error(usage_line, "--html goes with neither --summary nor -z");
 	S.o.html = S.html;
 
-	S.m = calloc(nargs, sizeof *S.m);
-	if (!S.m)
-		die("out of memory");
-	for (i = 0; i < nargs; i++) {
-		te_diag d = { 0 };
-		te_tok *t = te_tok_load(margs[i], &d);
-
-		if (!t) {
-			warn_diag(&d);
-			status = 1;
-			continue;
-		}
-		S.m[S.nm].tok = t;
-		S.m[S.nm].name = te_tok_display_name(t);
-		S.nm++;
-	}
+	status = load_models(&S, margs, nargs);
 	if (S.nm == 0)
 		return fshut_stdout(1);
-
-	if (S.html)
-		te_show_html_begin(stdout);
-	if (optind >= argc) {
-		if (delim < 0 ? show_file(&S, NULL) : show_records(&S, NULL, delim))
-			status = 1;
-	}
-	for (i = optind; i < (size_t)argc; i++) {
-		const char *f = argv[i];
-
-		/* Several files compared: say which one each block is. */
-		if (S.header && argc - optind > 1)
-			S.title = f;
-		if (delim < 0 ? show_file(&S, f) : show_records(&S, f, delim))
-			status = 1;
-		if (ferror(stdout))
-			break;
-	}
-	if (S.summary)
-		print_summary(&S);
-	if (S.html)
-		te_show_html_end(stdout);
+	status |= show_inputs(&S, argc - optind, argv + optind, delim);
 
 	te_tok_enc_release(&S.enc);
 	te_show_release(&S.pieces);

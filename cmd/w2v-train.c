@@ -93,6 +93,88 @@ write_keys(const te_w2v *m, const char *out, size_t n)
 	free(kp);
 }
 
+/* --format NAME */
+static te_vec_format
+parse_format(const char *f)
+{
+	static const struct {
+		const char *name;
+		te_vec_format fmt;
+	} names[] = {
+		{"text", TE_VEC_FORMAT_TEXT}, {"binary", TE_VEC_FORMAT_W2V_BIN},
+		{"tevec", TE_VEC_FORMAT_TEVEC}, {"tsv", TE_VEC_FORMAT_TSV},
+		{"npy", TE_VEC_FORMAT_NPY},
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(f, names[i].name) == 0)
+			return names[i].fmt;
+	usage_error(usage_line, "--format: '%s' is not text, tsv, binary, tevec or npy", f);
+	return TE_VEC_FORMAT_TEXT;
+}
+
+/* Feed the n files named (stdin when none); a file that cannot be opened
+ * is reported and skipped.  Returns the exit status so far. */
+static int
+add_inputs(te_w2v *m, int n, char **names)
+{
+	te_diag d = {0};
+	int status = 0, opened = 0;
+
+	if (n == 0) {
+		if (te_w2v_add(m, stdin, "-", &d) < 0)
+			die_diag(&d);
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i];
+		FILE *fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+
+		if (!fp) {
+			warnx_("%s: %s", name, strerror(errno));
+			status = 1;
+			continue;
+		}
+		d = (te_diag){0};
+		if (te_w2v_add(m, fp, name, &d) < 0)
+			die_diag(&d);
+		if (fp != stdin)
+			fclose(fp);
+		opened++;
+	}
+	if (!opened)
+		die("no input could be read");
+	return status;
+}
+
+/* The vectors to stdout, or whole to -o FILE (or not at all). */
+static void
+write_vectors(te_w2v *m, const char *out, te_vec_format fmt)
+{
+	te_diag d = {0};
+	te_atomic *at = NULL;
+	FILE *ofp = stdout;
+
+	if (out) {
+		at = te_atomic_open(out, &d);
+		if (!at)
+			die_diag(&d);
+		ofp = te_atomic_fp(at);
+	}
+	if (te_w2v_write(m, ofp, fmt, &d) < 0) {
+		if (at) {
+			te_atomic_abort(at);
+			snprintf(d.file, sizeof d.file, "%s", out);
+		}
+		te_w2v_free(m);
+		die_diag(&d);
+	}
+	if (at && te_atomic_commit(at, &d) < 0) {
+		te_w2v_free(m);
+		die_diag(&d);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -127,12 +209,10 @@ main(int argc, char **argv)
 	te_w2v_params p;
 	te_vec_format fmt = TE_VEC_FORMAT_TEXT;
 	const char *out = NULL;
-	int c, quiet = 0, status = 0, opened = 0;
+	int c, quiet = 0, status;
 	te_diag d = {0};
 	te_w2v *m;
 	te_w2v_stats st;
-	FILE *ofp = stdout;
-	te_atomic *at = NULL;
 
 	prog_init("w2v-train");
 	te_w2v_params_default(&p);
@@ -156,21 +236,7 @@ main(int argc, char **argv)
 		case O_SEED: p.seed = (uint64_t)opt_ll(usage_line, "--seed", optarg, 0, INT64_MAX); break;
 		case O_BATCH: p.batch = (int)opt_ll(usage_line, "--batch", optarg, 0, 1); break;
 		case O_MAXSENT: p.max_sentence = (size_t)opt_ll(usage_line, "--max-sentence", optarg, 1, 1 << 30); break;
-		case O_FORMAT:
-			if (strcmp(optarg, "text") == 0)
-				fmt = TE_VEC_FORMAT_TEXT;
-			else if (strcmp(optarg, "binary") == 0)
-				fmt = TE_VEC_FORMAT_W2V_BIN;
-			else if (strcmp(optarg, "tevec") == 0)
-				fmt = TE_VEC_FORMAT_TEVEC;
-			else if (strcmp(optarg, "tsv") == 0)
-				fmt = TE_VEC_FORMAT_TSV;
-			else if (strcmp(optarg, "npy") == 0)
-				fmt = TE_VEC_FORMAT_NPY;
-			else
-				usage_error(usage_line, "--format: '%s' is not text, tsv, binary, tevec "
-				            "or npy", optarg);
-			break;
+		case O_FORMAT: fmt = parse_format(optarg); break;
 		case O_BINARY: fmt = TE_VEC_FORMAT_W2V_BIN; break;
 		case 'o': out = optarg; break;
 		case 'q': quiet = 1; break;
@@ -190,29 +256,7 @@ main(int argc, char **argv)
 	m = te_w2v_new(&p, &d);
 	if (!m)
 		die_diag(&d);
-	if (optind >= argc) {
-		if (te_w2v_add(m, stdin, "-", &d) < 0)
-			die_diag(&d);
-		opened = 1;
-	}
-	for (int i = optind; i < argc; i++) {
-		const char *name = argv[i];
-		FILE *fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
-
-		if (!fp) {
-			warnx_("%s: %s", name, strerror(errno));
-			status = 1;
-			continue;
-		}
-		d = (te_diag){0};
-		if (te_w2v_add(m, fp, name, &d) < 0)
-			die_diag(&d);
-		if (fp != stdin)
-			fclose(fp);
-		opened++;
-	}
-	if (!opened)
-		die("no input could be read");
+	status = add_inputs(m, argc - optind, argv + optind);
 
 	d = (te_diag){0};
 	if (te_w2v_train(m, !quiet && isatty(STDERR_FILENO) ? progress : NULL, NULL, &d) < 0) {
@@ -223,24 +267,7 @@ main(int argc, char **argv)
 	if (progress_shown)
 		fputs("\r\033[K", stderr);
 
-	if (out) {
-		at = te_atomic_open(out, &d);
-		if (!at)
-			die_diag(&d);
-		ofp = te_atomic_fp(at);
-	}
-	if (te_w2v_write(m, ofp, fmt, &d) < 0) {
-		if (at) {
-			te_atomic_abort(at);
-			snprintf(d.file, sizeof d.file, "%s", out);
-		}
-		te_w2v_free(m);
-		die_diag(&d);
-	}
-	if (at && te_atomic_commit(at, &d) < 0) {
-		te_w2v_free(m);
-		die_diag(&d);
-	}
+	write_vectors(m, out, fmt);
 	te_w2v_stats_get(m, &st);
 	if (fmt == TE_VEC_FORMAT_NPY)
 		write_keys(m, out, (size_t)st.vocab);
