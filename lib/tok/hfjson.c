@@ -724,8 +724,9 @@ parse_post(const hf *h, const cJSON *o)
 		int32_t a, b;
 
 		if (!cJSON_IsNumber(ca) || !cJSON_IsNumber(cb) ||
-		    ut_int_of(ca->valuedouble, 0, TK_MAX_ID, &la) ||
-		    ut_int_of(cb->valuedouble, 0, TK_MAX_ID, &lb))
+		    /* any int32 here: the vocabulary check (tk_tok_ids_ok) names a bad one */
+		    ut_int_of(ca->valuedouble, INT32_MIN, INT32_MAX, &la) ||
+		    ut_int_of(cb->valuedouble, INT32_MIN, INT32_MAX, &lb))
 			return bad(h, "bad post-processor '%s'", type);
 		a = (int32_t)la;
 		b = (int32_t)lb;
@@ -756,7 +757,7 @@ parse_post(const hf *h, const cJSON *o)
 
 					if (seen ? ns >= 64 : np >= 64)
 						return bad(h, "post-processor: too many special tokens%s", "");
-					if (!cJSON_IsNumber(id) || ut_int_of(id->valuedouble, 0, TK_MAX_ID, &v))
+					if (!cJSON_IsNumber(id) || ut_int_of(id->valuedouble, INT32_MIN, INT32_MAX, &v))
 						return bad(h, "post-processor: bad id for special token '%s'",
 						           name ? name : "");
 					if (seen)
