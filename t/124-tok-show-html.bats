@@ -112,3 +112,53 @@ assert len(ids) - len(shown) <= open(sys.argv[3]).read().count("\n"), "too few t
 	run -2 --separate-stderr tok-show --html --summary -m "$BPE" "$BATS_TEST_TMPDIR/in"
 	[[ $stderr == *"--html goes with neither --summary nor -z"* ]]
 }
+
+@test "--html: Chromium's screenshot of the page shows every palette colour" {
+	local dir=$BATS_TEST_TMPDIR
+	tok-show --html -m "$BPE" "$S/showcase.txt" >"$dir/page.html"
+	timeout 120 /usr/bin/chromium --headless --no-sandbox --disable-gpu \
+		--disable-background-networking --no-first-run --hide-scrollbars \
+		--window-size=1200,900 --screenshot="$dir/shot.png" "$dir/page.html" 2>/dev/null
+	[ -s "$dir/shot.png" ]
+	# decode the PNG (8-bit RGB or RGBA, not interlaced) and count the
+	# pixels of each of the six token colours the page uses
+	run -0 /usr/bin/python3 -c '
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+pos, idat = 8, b""
+while pos < len(b):
+    n, t = struct.unpack(">I4s", b[pos:pos + 8])
+    d = b[pos + 8:pos + 8 + n]
+    if t == b"IHDR":
+        w, h, depth, ctype, _, _, lace = struct.unpack(">IIBBBBB", d)
+    elif t == b"IDAT":
+        idat += d
+    pos += 12 + n
+assert depth == 8 and ctype in (2, 6) and lace == 0, "unexpected PNG layout"
+bpp = 3 if ctype == 2 else 4
+raw, stride, prev, rows = zlib.decompress(idat), w * bpp, bytearray(w * bpp), []
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        c = prev[x - bpp] if x >= bpp else 0
+        u = prev[x]
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + u) & 255
+        elif f == 3: line[x] = (line[x] + (a + u) // 2) & 255
+        elif f == 4:
+            p = a + u - c
+            pa, pb, pc = abs(p - a), abs(p - u), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else u if pb <= pc else c)) & 255
+    rows.append(bytes(line))
+    prev = line
+seen = {}
+for r in rows:
+    for x in range(0, stride, bpp):
+        seen[r[x:x + 3]] = seen.get(r[x:x + 3], 0) + 1
+cols = ["66c2a5", "fc8d62", "8da0cb", "e78ac3", "a6d854", "ffd92f"]
+print(" ".join(str(seen.get(bytes.fromhex(c), 0) > 50) for c in cols))
+' "$dir/shot.png"
+	[ "$output" = "True True True True True True" ]
+}
