@@ -3,19 +3,13 @@
 #include <stdlib.h>
 
 #include "tokemb.h"
+#include "util_int.h"
 
 int
 te_ids_push(te_ids *a, int32_t id)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		int32_t *v = realloc(a->v, cap * sizeof *v);
-
-		if (!v)
-			return -1;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (a->n == a->cap && ut_grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v) < 0)
+		return -1;
 	a->v[a->n++] = id;
 	return 0;
 }

@@ -8,15 +8,8 @@
 int
 tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end)
 {
-	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 64;
-		tk_spm_span *v = realloc(a->v, nc * sizeof *v);
-
-		if (!v)
-			return -1;
-		a->v = v;
-		a->cap = nc;
-	}
+	if (a->n == a->cap && ut_grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v) < 0)
+		return -1;
 	a->v[a->n].start = start;
 	a->v[a->n].end = end;
 	a->n++;
