@@ -95,3 +95,23 @@ tk_hf_tolower(int32_t cp)
 		return tk_hf_lower[lo][1];
 	return utf8proc_tolower(cp);
 }
+
+uint8_t
+tk_re_extra_class(int32_t cp)
+{
+	int lo = 0, hi = tk_re_nextra;
+
+	if (cp < tk_re_extra[0][0])
+		return 0;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (cp < tk_re_extra[mid][0])
+			hi = mid;
+		else if (cp > tk_re_extra[mid][1])
+			lo = mid + 1;
+		else
+			return (uint8_t)tk_re_extra[mid][2];
+	}
+	return 0;
+}
