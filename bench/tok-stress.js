@@ -133,7 +133,7 @@ function ours(model, docs, opts) {
 }
 function ourdec(model, idss, opts) {
   const o = run(BIN + '/tok-decode', ['-z', '-m', model, ...opts],
-    Buffer.from(idss.map(x => x.join(' ') + '\n').join('')));
+    Buffer.from(idss.map(x => x.join(' ') + '\0').join('')));
   const res = [];
   let s = 0;
   for (let i = 0; i < o.length; i++)

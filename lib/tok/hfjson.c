@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ typedef struct hf {
 	 * and parsed without cJSON (they are most of a big file) */
 	const char *vocab, *merges;
 	size_t vocab_n;                    /* bytes of the vocab object */
+	const char *uvocab;                /* model.vocab when an array (Unigram) */
 } hf;
 
 /* ------------------------------------------- a fast path for big lists */
@@ -210,6 +212,8 @@ find_big(hf *h, const char *text, size_t size)
 					break;
 				if (!strcmp(k2.s, "vocab") && *w == '{')
 					span[0][0] = w, span[0][1] = e;
+				else if (!strcmp(k2.s, "vocab") && *w == '[')
+					h->uvocab = w;
 				else if (!strcmp(k2.s, "merges") && *w == '[')
 					span[1][0] = w, span[1][1] = e;
 				q = ws(e);
@@ -1166,6 +1170,119 @@ tk_hf_unigram(te_tok *t, size_t n, const double *scores, const char *path, te_di
 	return 0;
 }
 
+/* A JSON number read as serde_json reads it by default (Hugging Face
+ * tokenizers loads tokenizer.json with it): the digits go into a u64 until
+ * it would overflow, the rest are dropped, and the value is that integer,
+ * rounded to a double, multiplied or divided by one power of ten.  Two
+ * roundings: a 17-digit score can land one ulp away from strtod's, and
+ * Unigram's ties follow that ulp.  Returns the end of the number, or NULL
+ * where p is not one. */
+static const char *
+serde_f64(const char *p, double *out)
+{
+	const uint64_t cut = UINT64_MAX / 10;
+	uint64_t sig = 0;
+	int32_t exp = 0, e = 0;
+	int neg = *p == '-', full = 0, any = 0, eneg = 0;
+	double f;
+
+	p += neg;
+	if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+		return NULL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned dg = (unsigned)(*p - '0');
+
+		if (full || sig > cut || (sig == cut && dg > UINT64_MAX % 10)) {
+			full = 1;
+			exp++;
+		} else
+			sig = sig * 10 + dg;
+	}
+	if (*p == '.') {	/* serde tries again after the point */
+		for (full = 0, p++; *p >= '0' && *p <= '9'; p++, any = 1) {
+			unsigned dg = (unsigned)(*p - '0');
+
+			if (full || sig > cut || (sig == cut && dg > UINT64_MAX % 10))
+				full = 1;
+			else {
+				sig = sig * 10 + dg;
+				exp--;
+			}
+		}
+		if (!any)
+			return NULL;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		if (*p < '0' || *p > '9')
+			return NULL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			if (e > (INT32_MAX - (*p - '0')) / 10) {	/* serde: 0 or an error */
+				if (sig && !eneg)
+					return NULL;
+				while (*p >= '0' && *p <= '9')
+					p++;
+				*out = neg ? -0.0 : 0.0;
+				return p;
+			}
+			e = e * 10 + (*p - '0');
+		}
+		exp = eneg ? (exp < INT32_MIN + e ? INT32_MIN : exp - e)
+		           : (exp > INT32_MAX - e ? INT32_MAX : exp + e);
+	}
+	f = (double)sig;
+	for (;;) {
+		if (exp >= -308 && exp <= 308) {
+			char b[8];
+			int a = exp < 0 ? -exp : exp;
+			double pw = 1;
+
+			if (a <= 22)	/* exact: what serde's table holds */
+				for (int i = 0; i < a; i++)
+					pw *= 10;
+			else {
+				snprintf(b, sizeof b, "1e%d", a);
+				pw = strtod(b, NULL);
+			}
+			f = exp >= 0 ? f * pw : f / pw;
+			break;
+		}
+		if (f == 0)
+			break;
+		if (exp > 0)
+			return NULL;
+		f /= 1e308;
+		exp += 308;
+	}
+	if (isinf(f))
+		return NULL;
+	*out = neg ? -f : f;
+	return p;
+}
+
+/* The scores of model.vocab (an array of [piece, score]) read again from
+ * the text with serde_f64; 0 when the text is not laid out as expected,
+ * and the caller keeps cJSON's. */
+static int
+serde_scores(const char *p, double *scores, size_t n)
+{
+	size_t i = 0;
+
+	if (!p || *p++ != '[')
+		return 0;
+	for (p = ws(p); *p == '['; i++) {
+		if (i >= n || !(p = jskip(ws(p + 1))) || *(p = ws(p)) != ',' ||
+		    !(p = serde_f64(ws(p + 1), &scores[i])) || *(p = ws(p)) != ']')
+			return 0;
+		p = ws(p + 1);
+		if (*p == ',')
+			p = ws(p + 1);
+	}
+	return *p == ']' && i == n;
+}
+
 static int
 parse_unigram(const hf *h, const cJSON *m)
 {
@@ -1192,6 +1309,11 @@ parse_unigram(const hf *h, const cJSON *m)
 			return bad(h, "out of memory%s", "");
 		}
 		i++;
+	}
+	if (!serde_scores(h->uvocab, scores, n)) {	/* back to cJSON's */
+		i = 0;
+		cJSON_ArrayForEach(e, vocab)
+			scores[i++] = cJSON_GetArrayItem(e, 1)->valuedouble;
 	}
 	t->uni_score = scores;	/* kept for the cache; freed with t */
 	t->uni_n = n;
@@ -1253,7 +1375,7 @@ tk_hf_pipeline(te_tok *t, const char *skel, const char *path, te_diag *d)
 	h.path = path;
 	h.text = skel;
 	h.d = d;
-	h.vocab = h.merges = NULL;
+	h.vocab = h.merges = h.uvocab = NULL;
 	h.vocab_n = 0;
 	rc = parse_pipeline(&h, root);
 	cJSON_Delete(root);
@@ -1277,7 +1399,7 @@ tk_load_hf_json(te_tok *t, const char *path, char **skel, te_diag *d)
 	h.path = path;
 	h.text = text;
 	h.d = d;
-	h.vocab = h.merges = NULL;
+	h.vocab = h.merges = h.uvocab = NULL;
 	h.vocab_n = 0;
 	if (!(sk = find_big(&h, text, size))) {
 		te_diag_set(d, path, 0, "out of memory");

@@ -2,7 +2,8 @@
  * (GPT-2, cl100k and Llama-3, Qwen2, o200k): each returns where the match
  * starting at a position ends, as Oniguruma's leftmost, ordered-alternation
  * matching does (these patterns match at every position, so the matches
- * tile the text).  t/unit/test-tok-scan.c holds them to Oniguruma. */
+ * tile the text).  Classes are those of the references' regex engines
+ * (tk_uclass_re).  t/unit/test-tok-scan.c holds them to Oniguruma. */
 #include <string.h>
 
 #include "tok_int.h"
@@ -62,7 +63,7 @@ cls_at(const char *s, size_t n, size_t i, int *len, int32_t *cpo)
 	}
 	cp = ut_utf8_dec((const unsigned char *)s + i, n - i, len);
 	*cpo = cp;
-	return cp < 0 ? 0 : tk_uclass(cp);
+	return cp < 0 ? 0 : tk_uclass_re(cp);
 }
 
 #define IS_L(k) ((k) & TK_U_L)

@@ -6,6 +6,8 @@
 
 uint8_t tk_uclass_bmp[0x10000];
 int tk_uclass_ready;
+/* One bit per block of 256 code points that tk_re_extra touches. */
+static uint64_t re_blocks[0x110000 >> 14];
 
 static int
 is_ws(int32_t c)
@@ -51,6 +53,9 @@ init(void)
 
 	for (c = 0; c < 0x10000; c++)
 		tk_uclass_bmp[c] = tk_uclass_slow(c);
+	for (int i = 0; i < tk_re_nextra; i++)
+		for (int32_t b = tk_re_extra[i][0] >> 8; b <= tk_re_extra[i][1] >> 8; b++)
+			re_blocks[b >> 6] |= (uint64_t)1 << (b & 63);
 	__atomic_store_n(&tk_uclass_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -96,4 +101,28 @@ tk_hf_tolower(int32_t cp)
 	if (lo < tk_hf_nlower && tk_hf_lower[lo][0] == cp)
 		return tk_hf_lower[lo][1];
 	return utf8proc_tolower(cp);
+}
+
+uint8_t
+tk_re_extra_class(int32_t cp)
+{
+	int lo = 0, hi = tk_re_nextra;
+
+	if (cp < 0 || cp > 0x10ffff)
+		return 0;
+	if (!__atomic_load_n(&tk_uclass_ready, __ATOMIC_ACQUIRE))
+		tk_uclass_init();
+	if (!(re_blocks[cp >> 14] >> (cp >> 8 & 63) & 1))
+		return 0;
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (cp < tk_re_extra[mid][0])
+			hi = mid;
+		else if (cp > tk_re_extra[mid][1])
+			lo = mid + 1;
+		else
+			return (uint8_t)tk_re_extra[mid][2];
+	}
+	return 0;
 }
