@@ -9,7 +9,8 @@
 
 static const char usage_line[] =
 	"tok-encode -m MODEL [-z] [--no-special] [--tokens | --offsets | --count-docs] [--total]\n"
-	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N] [FILE...]\n"
+	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N]\n"
+	"                  [--prompt NAME | --no-prompt] [FILE...]\n"
 	"       tok-encode -m MODEL --count [FILE...]\n"
 	"       tok-encode -m MODEL [-z] --chunk N [--overlap K] [--ids] [FILE...]";
 
@@ -31,6 +32,9 @@ usage(FILE *fp, int status)
 		      "      --overlap K       chunks repeat the last K tokens of the one before\n"
 		      "      --ids             chunks as ids, not text\n"
 		      "      --max-tokens N    truncate each document to N tokens, as the model truncates\n"
+		      "      --prompt NAME     put the model's prompt NAME (config_sentence_transformers.json)\n"
+		      "                        before each document; without it, its default_prompt_name's\n"
+		      "      --no-prompt       no prompt, not even the default one\n"
 		      "      --special-as-text special-token text in the input is plain text\n"
 		      "      --allow-special   special-token text in the input is the special token\n"
 		      "  -z, --null            documents end with NUL, not newline (output too)\n"
@@ -48,6 +52,8 @@ static struct {
 	int total;
 	int delim;
 	te_tok_fmt fmt;
+	char *prompt;           /* put before each document, or NULL */
+	size_t prompt_len;
 } cfg;
 
 /* One document of a batch: its text (in the batch's buffer), then its
@@ -214,19 +220,24 @@ encode_file(const char *path, batch *b)
 			b->cap = cap;
 		}
 		x = &b->v[b->n++];
-		if (b->txn + len + 1 > b->txcap) {
+		if (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
 			size_t cap = b->txcap ? b->txcap : 1u << 16;
 			char *p;
 
-			while (cap < b->txn + len + 1)
+			while (cap < b->txn + cfg.prompt_len + len + 1)
 				cap *= 2;
 			if (!(p = realloc(b->tx, cap)))
 				die("out of memory");
 			b->tx = p;
 			b->txcap = cap;
 		}
-		memcpy(b->tx + b->txn, rec, len + 1);
+		/* the prompt and the text are one string, as sentence-transformers
+		 * tokenizes them */
+		if (cfg.prompt_len)
+			memcpy(b->tx + b->txn, cfg.prompt, cfg.prompt_len);
+		memcpy(b->tx + b->txn + cfg.prompt_len, rec, len + 1);
 		x->off = b->txn;
+		len += cfg.prompt_len;
 		b->txn += len + 1;
 		x->len = len;
 		x->lineno = te_reader_lineno(r);
@@ -290,7 +301,7 @@ main(int argc, char **argv)
 {
 	enum { O_NOSPECIAL = 256, O_TOKENS, O_OFFSETS, O_TOTAL, O_MAX, O_AS_TEXT, O_ALLOW,
 	       O_THREADS, O_VERSION, O_NOCACHE, O_COUNT, O_COUNT_DOCS, O_CHUNK, O_OVERLAP,
-	       O_IDS };
+	       O_IDS, O_PROMPT, O_NOPROMPT };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"no-special", no_argument, NULL, O_NOSPECIAL},
@@ -301,6 +312,8 @@ main(int argc, char **argv)
 		{"chunk", required_argument, NULL, O_CHUNK},
 		{"overlap", required_argument, NULL, O_OVERLAP},
 		{"ids", no_argument, NULL, O_IDS},
+		{"prompt", required_argument, NULL, O_PROMPT},
+		{"no-prompt", no_argument, NULL, O_NOPROMPT},
 		{"total", no_argument, NULL, O_TOTAL},
 		{"max-tokens", required_argument, NULL, O_MAX},
 		{"special-as-text", no_argument, NULL, O_AS_TEXT},
@@ -312,11 +325,11 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
-	const char *model = NULL;
+	const char *model = NULL, *prompt = NULL;
 	te_diag d = {0};
 	te_tok *tok;
 	batch *b = &bufs[0];
-	int c, i, k, nout = 0, threads = 0, count = 0;
+	int c, i, k, nout = 0, threads = 0, count = 0, no_prompt = 0;
 	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
@@ -343,6 +356,8 @@ main(int argc, char **argv)
 			cfg.fmt.overlap = (size_t)opt_ll(usage_line, "--overlap", optarg, 0, 1L << 40);
 			break;
 		case O_IDS: cfg.fmt.chunk_ids = 1; break;
+		case O_PROMPT: prompt = optarg; break;
+		case O_NOPROMPT: no_prompt = 1; break;
 		case O_TOTAL: cfg.total = 1; break;
 		case O_MAX:
 			cfg.max_tokens = (long)opt_ll(usage_line, "--max-tokens", optarg, 0, 1L << 40);
@@ -374,6 +389,11 @@ main(int argc, char **argv)
 		usage_error(usage_line, "--overlap must be less than --chunk");
 	if (cfg.fmt.form != TE_TOK_FMT_CHUNK && cfg.fmt.overlap)
 		usage_error(usage_line, "--overlap needs --chunk");
+	if (prompt && no_prompt)
+		usage_error(usage_line, "--prompt and --no-prompt exclude each other");
+	if (prompt && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
+	               cfg.fmt.form == TE_TOK_FMT_OFFSETS))
+		usage_error(usage_line, "--prompt goes with neither --count, --chunk nor --offsets");
 	/* chunks are the document's own text: no token is added */
 	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
@@ -382,6 +402,14 @@ main(int argc, char **argv)
 	if (!(tok = te_tok_load(model, &d)))
 		die_diag(&d);
 	cfg.tok = tok;
+	/* the default prompt, as encode() applies it, only where the output is
+	 * the documents' encodings */
+	if (!no_prompt && (prompt || !(count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
+	                               cfg.fmt.form == TE_TOK_FMT_OFFSETS))) {
+		if (te_prompt_load(model, prompt, &cfg.prompt, &d))
+			die_diag(&d);
+		cfg.prompt_len = cfg.prompt ? strlen(cfg.prompt) : 0;
+	}
 	if (count) {
 		if (optind >= argc)
 			count_files(stdin_only, 1, 0);
@@ -410,5 +438,6 @@ main(int argc, char **argv)
 		free(bufs[k].name);
 	}
 	te_tok_free(tok);
+	free(cfg.prompt);
 	return fshut_stdout(status);
 }

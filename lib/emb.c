@@ -149,6 +149,7 @@ te_emb_free(te_emb *m)
 	free(m->rel_ln);
 	free(m->stat_weight);
 	free(m->owned);
+	free(m->zeros);
 	if (m->stat_names)
 		for (size_t i = 0; i < m->vocab; i++)
 			free(m->stat_names[i]);
@@ -902,6 +903,130 @@ load_nomic(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	return 0;
 }
 
+/* ModernBERT's config.json: the shape, the alternating attention and its
+ * two RoPE bases, and what modeling_modernbert.py can do that this forward
+ * pass does not, refused by name. */
+static int
+config_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	static const char *const no[] = {"attention_bias", "mlp_bias", NULL};
+	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, maxpos = 8192,
+	          every = 3, local = 128;
+	const char *act = cfg_str(cfg, "hidden_activation");
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+
+	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_hidden_layers", 1, 1 << 10, 1, &layers, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "intermediate_size", 1, 1 << 18, 1, &ffn, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "vocab_size", 1, 1 << 26, 1, &vocab, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_position_embeddings", 1, 1 << 24, 0, &maxpos, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "global_attn_every_n_layers", 1, 1 << 10, 0, &every, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "local_attention", 0, 1 << 24, 0, &local, d) < 0)
+		return -1;
+	m->eps = 1e-5;
+	m->rope_theta = 160000;
+	m->rope_theta_local = 10000;
+	if (cfg_pos(cfg, cfgpath, "norm_eps", 1, &m->eps, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "global_rope_theta", 1e12, &m->rope_theta, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "local_rope_theta", 1e12, &m->rope_theta_local, d) < 0)
+		return -1;
+	for (size_t i = 0; no[i]; i++)
+		if (cfg_refuse_true(cfg, cfgpath, no[i], d) < 0)
+			return -1;
+	if (act && strcmp(act, "gelu") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported hidden_activation '%s' (gelu "
+		                   "supported)", act);
+	if (rs && !cJSON_IsNull(rs))
+		return te_diag_set(d, cfgpath, 0, "unsupported: rope_scaling");
+	if (hidden % heads || (hidden / heads) % 2)
+		return te_diag_set(d, cfgpath, 0, "hidden_size %lld over num_attention_heads "
+		                   "%lld is not an even head size", hidden, heads);
+	m->hidden = (size_t)hidden;
+	m->heads = m->kv_heads = (size_t)heads;
+	m->head_dim = m->rope_dim = (size_t)(hidden / heads);
+	m->pre_ln = m->geglu = 1;
+	m->layers = (size_t)layers;
+	m->ffn = (size_t)ffn;
+	m->vocab = (size_t)vocab;
+	m->max_tokens = (size_t)maxpos;
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	/* layer i is global when i % every == 0; the others see local / 2 each side */
+	for (size_t i = 0; i < m->layers; i++)
+		m->layer[i].window = i % (size_t)every ? (size_t)local / 2 : 0;
+	return 0;
+}
+
+/* A LayerNorm's weight, and its bias when the model has them (else zeros). */
+static void
+W_norm(loader *L, const char *base, int bias, const float **g, const float **b)
+{
+	char name[256];
+
+	snprintf(name, sizeof name, "%s.weight", base);
+	*g = W(L, name, L->m->hidden, 0);
+	snprintf(name, sizeof name, "%s.bias", base);
+	*b = bias ? W(L, name, L->m->hidden, 0) : L->m->zeros;
+}
+
+/* ModernBERT tensors, as ModernBertModel saves them (or under "model." as
+ * the masked-LM checkpoints do). */
+static int
+load_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+	int nb = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "norm_bias"));
+	size_t H, F;
+	char name[256];
+
+	if (config_modern(m, cfg, cfgpath, d) < 0)
+		return -1;
+	H = m->hidden;
+	F = m->ffn;
+	if (!(m->zeros = calloc(H, sizeof *m->zeros)))
+		return te_diag_set(d, NULL, 0, "out of memory");
+	if (emb_st_find(m->st, "model.embeddings.tok_embeddings.weight"))
+		L.prefix = "model.";
+	m->word = W(&L, "embeddings.tok_embeddings.weight", m->vocab, H);
+	W_norm(&L, "embeddings.norm", nb, &m->emb_ln_g, &m->emb_ln_b);
+	W_norm(&L, "final_norm", nb, &m->norm_g, &m->norm_b);
+	for (size_t i = 0; i < m->layers && !L.err; i++) {
+		emb_layer *l = &m->layer[i];
+		const float *qkv, *wi;
+
+#define T(suffix, a, b) (snprintf(name, sizeof name, "layers.%zu.%s", i, suffix), \
+	W(&L, name, a, b))
+		/* Wqkv is (3, heads, head_dim) rows: q, then k, then v */
+		qkv = T("attn.Wqkv.weight", 3 * H, H);
+		l->wq = qkv;
+		l->wk = qkv ? qkv + H * H : NULL;
+		l->wv = qkv ? qkv + 2 * H * H : NULL;
+		l->wo = T("attn.Wo.weight", H, H);
+		/* Wi is [input; gate]: gelu(input) * gate */
+		wi = T("mlp.Wi.weight", 2 * F, H);
+		l->wi = wi;
+		l->wu = wi ? wi + F * H : NULL;
+		l->wo2 = T("mlp.Wo.weight", H, F);
+#undef T
+		/* layer 0 has no attn_norm (an Identity) */
+		if (i > 0) {
+			snprintf(name, sizeof name, "layers.%zu.attn_norm", i);
+			W_norm(&L, name, nb, &l->ln1_g, &l->ln1_b);
+		}
+		snprintf(name, sizeof name, "layers.%zu.mlp_norm", i);
+		W_norm(&L, name, nb, &l->ln2_g, &l->ln2_b);
+	}
+	if (L.err)
+		return -1;
+	snprintf(name, sizeof name, "%slayers.%zu.attn.Wqkv.weight", L.prefix, m->layers);
+	if (emb_st_find(m->st, name))
+		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
+		                   "have more layers", m->layers);
+	return 0;
+}
+
 static int
 is_dir(const char *p)
 {
@@ -1021,17 +1146,22 @@ load_model(const char *path, int flags, te_diag *d)
 		} else if (strcmp(mt, "nomic_bert") == 0) {
 			m->arch = EMB_NOMIC;
 			m->arch_name = "nomic_bert";
+		} else if (strcmp(mt, "modernbert") == 0) {
+			m->arch = EMB_MODERN;
+			m->arch_name = "modernbert";
 		} else {
 			te_diag_set(d, cfgpath, 0, "model_type '%.100s' is not one of bert, "
-			            "roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, qwen3 "
+			            "roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, "
+			            "modernbert, qwen3 "
 			            "(--static gives the input embeddings of any model)", mt);
 			goto fail;
 		}
 		if (m->arch == EMB_QWEN3) {
 			if (load_qwen3(m, cfg, cfgpath, d) < 0)
 				goto fail;
-		} else if (m->arch == EMB_NOMIC ? load_nomic(m, cfg, cfgpath, d) < 0
-		                                : load_encoder(m, cfg, cfgpath, d) < 0) {
+		} else if (m->arch == EMB_NOMIC    ? load_nomic(m, cfg, cfgpath, d) < 0
+		           : m->arch == EMB_MODERN ? load_modern(m, cfg, cfgpath, d) < 0
+		                                   : load_encoder(m, cfg, cfgpath, d) < 0) {
 			goto fail;
 		} else {
 			static const char *const sep[] = {"[SEP]", "</s>", NULL};
@@ -1199,7 +1329,7 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 			embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
 			          x + off[i] * H);
 	}
-	if (m->arch == EMB_QWEN3 || m->arch == EMB_NOMIC) {
+	if (m->arch == EMB_QWEN3 || m->arch == EMB_NOMIC || m->arch == EMB_MODERN) {
 		rc = emb_decode_cpu(m, x, n, off, d);
 	} else {
 #ifdef TE_CUDA

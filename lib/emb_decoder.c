@@ -5,7 +5,11 @@
  * x += down(silu(gate(h)) * up(h)) on RMSNorm(x); a final RMSNorm.
  * NomicBERT's are the same steps post-norm as BERT's, bidirectional, without
  * q/k norms: x = LN(x + out_proj(attention(rope(q), rope(k), v))), then
- * x = LN(x + fc2(fc11(x) * silu(fc12(x)))).  The
+ * x = LN(x + fc2(fc11(x) * silu(fc12(x)))).  ModernBERT's are pre-norm
+ * with LayerNorm (none before layer 0's attention), x += Wo(attention) and
+ * x += Wo(gelu(a) * g) where [a; g] = Wi(LN(x)); every layer but each
+ * global_attn_every_n_layers-th sees only the keys within local_attention / 2
+ * of the query, with RoPE of its own base; a final LayerNorm.  The
  * matrix products use the packed kernel where the CPU has it (as the
  * encoders do), else an OpenBLAS sgemm; attention runs per (document, head)
  * on the caller's threads.  t/gen-emb-arch.py holds the reference. */
@@ -143,6 +147,7 @@ typedef struct attn {
 	float *ctx;            /* (N, QD) */
 	const size_t *off;
 	size_t ndoc, maxT;
+	size_t window;         /* keys within window of the query; 0: all */
 	float *scratch;        /* (maxT, maxT) per thread */
 	int nthreads;
 } attn;
@@ -170,18 +175,23 @@ attn_run(void *p, int tid)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T, (int)dh, scale,
 		            Q, (int)W, K, (int)W, 0.0f, S, (int)T);
 		for (size_t i = 0; i < T; i++) {
-			float *s = S + i * T, mx = s[0], sum = 0;
-			size_t end = m->causal ? i + 1 : T;
+			size_t w = a->window, lo = w && i > w ? i - w : 0,
+			       end = m->causal ? i + 1 : T;
+			float *s = S + i * T, mx, sum = 0;
 
-			for (size_t j = 1; j < end; j++)
+			if (w && i + w + 1 < end)
+				end = i + w + 1;
+			mx = s[lo];
+			for (size_t j = lo + 1; j < end; j++)
 				if (s[j] > mx)
 					mx = s[j];
-			for (size_t j = 0; j < end; j++) {
+			for (size_t j = lo; j < end; j++) {
 				s[j] = expf(s[j] - mx);
 				sum += s[j];
 			}
-			for (size_t j = 0; j < end; j++)
+			for (size_t j = lo; j < end; j++)
 				s[j] /= sum;
+			memset(s, 0, lo * sizeof *s);
 			memset(s + end, 0, (T - end) * sizeof *s);
 		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)dh, (int)T, 1.0f,
@@ -218,12 +228,12 @@ qk_prepare(const te_emb *m, const emb_layer *l, float *qkv, size_t n, const size
 /* The RoPE angles as transformers computes them in float32:
  * inv_freq[i] = 1 / theta^(2i / rope_dim), angle = position * inv_freq[i]. */
 static void
-rope_tables(const te_emb *m, size_t maxT, float *cs, float *sn)
+rope_tables(const te_emb *m, double theta, size_t maxT, float *cs, float *sn)
 {
 	size_t half = m->rope_dim / 2;
 
 	for (size_t i = 0; i < half; i++) {
-		float inv = 1.0f / powf((float)m->rope_theta,
+		float inv = 1.0f / powf((float)theta,
 		                        (float)(2 * i) / (float)m->rope_dim);
 
 		for (size_t p = 0; p < maxT; p++) {
@@ -233,6 +243,40 @@ rope_tables(const te_emb *m, size_t maxT, float *cs, float *sn)
 			sn[p * half + i] = sinf(ang);
 		}
 	}
+}
+
+/* The input of a pre-norm block: RMSNorm(x) or LayerNorm(x) into h, or x
+ * itself where the block has no norm (ModernBERT's first attention). */
+static const float *
+pre_norm(const te_emb *m, const float *g, const float *b, const float *x, size_t N,
+         float *h)
+{
+	size_t H = m->hidden;
+
+	if (!g)
+		return x;
+	if (!m->pre_ln) {
+		rms_norm(x, N, H, H, g, m->eps, h);
+		return h;
+	}
+	memcpy(h, x, N * H * sizeof *h);
+	emb_layernorm(h, N, H, g, b, m->eps);
+	return h;
+}
+
+/* The gated activation of gu (N, 2F) into f (N, F): silu(first) * second,
+ * or gelu(first) * second (GeGLU, gelu with erf). */
+static void
+gate(const te_emb *m, const float *gu, size_t N, size_t F, float *f)
+{
+	for (size_t t = 0; t < N; t++)
+		for (size_t i = 0; i < F; i++) {
+			float g = gu[t * 2 * F + i];
+
+			g = m->geglu ? 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2))
+			             : g / (1.0f + expf(-g));
+			f[t * F + i] = g * gu[t * 2 * F + F + i];
+		}
 }
 
 /* One layer on the N tokens of x; buf holds qkv (N, W), ctx (N, QD), h (N, H),
@@ -248,12 +292,13 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 	const float *wqkv[] = {l->wq, l->wk, l->wv}, *wgu[] = {l->wi, l->wu};
 	size_t oqkv[] = {QD, KD, KD}, ogu[] = {F, F}, oh[] = {H};
 
-	if (!m->post_ln)
-		rms_norm(x, N, H, H, l->ln1_g, m->eps, h);
-	product(m->post_ln ? x : h, N, H, l->pk_qkv, wqkv, oqkv, 3, qkv, 0, threads);
+	const float *in = m->post_ln ? x : pre_norm(m, l->ln1_g, l->ln1_b, x, N, h);
+
+	product(in, N, H, l->pk_qkv, wqkv, oqkv, 3, qkv, 0, threads);
 	qk_prepare(m, l, qkv, n, off, cs, sn);
 	ac->qkv = qkv;
 	ac->ctx = ctx;
+	ac->window = l->window;
 	openblas_set_num_threads(1);
 	if (ac->nthreads <= 1 || ut_parallel(ac->nthreads, attn_run, ac) < 0) {
 		int nt = ac->nthreads;
@@ -266,15 +311,9 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 	product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, x, 1, threads);
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln1_g, l->ln1_b, m->eps);
-	else
-		rms_norm(x, N, H, H, l->ln2_g, m->eps, h);
-	product(m->post_ln ? x : h, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
-	for (size_t t = 0; t < N; t++)
-		for (size_t i = 0; i < F; i++) {
-			float g = gu[t * 2 * F + i];
-
-			f[t * F + i] = g / (1.0f + expf(-g)) * gu[t * 2 * F + F + i];
-		}
+	in = m->post_ln ? x : pre_norm(m, l->ln2_g, l->ln2_b, x, N, h);
+	product(in, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
+	gate(m, gu, N, F, f);
 	product(f, N, F, l->pk_o2, &l->wo2, oh, 1, x, 1, threads);
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln2_g, l->ln2_b, m->eps);
@@ -286,8 +325,8 @@ emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	size_t H = m->hidden, F = m->ffn, N = off[n], QD = m->heads * m->head_dim,
 	       KD = m->kv_heads * m->head_dim, maxT = 0, nbuf;
 	int threads = m->threads < 1 ? 1 : m->threads > 64 ? 64 : m->threads;
-	attn ac = {m, NULL, NULL, off, n, 0, NULL, 1};
-	float *buf, *cs, *sn;
+	attn ac = {m, NULL, NULL, off, n, 0, 0, NULL, 1};
+	float *buf, *cs, *sn, *lcs, *lsn;
 
 	if (N == 0)
 		return 0;
@@ -299,18 +338,29 @@ emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	ac.maxT = maxT;
 	ac.nthreads = (size_t)threads > n * m->heads ? (int)(n * m->heads) : threads;
 	nbuf = N * (QD + 2 * KD + QD + H + 3 * F) + maxT * maxT * (size_t)ac.nthreads +
-	       maxT * m->head_dim;
+	       2 * maxT * m->head_dim;
 	buf = malloc(nbuf * sizeof *buf);
 	if (!buf)
 		return te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 	ac.scratch = buf + N * (QD + 2 * KD + QD + H + 3 * F);
 	cs = ac.scratch + maxT * maxT * (size_t)ac.nthreads;
 	sn = cs + maxT * (m->rope_dim / 2);
-	rope_tables(m, maxT, cs, sn);
+	/* the local layers' angles, after the global ones */
+	lcs = sn + maxT * (m->rope_dim / 2);
+	lsn = lcs + maxT * (m->rope_dim / 2);
+	rope_tables(m, m->rope_theta, maxT, cs, sn);
+	if (m->rope_theta_local > 0)
+		rope_tables(m, m->rope_theta_local, maxT, lcs, lsn);
 	openblas_set_num_threads(threads);
-	for (size_t li = 0; li < m->layers; li++)
-		layer(m, &m->layer[li], x, n, off, buf, &ac, cs, sn, threads);
-	if (m->norm_g)
+	for (size_t li = 0; li < m->layers; li++) {
+		const emb_layer *l = &m->layer[li];
+
+		layer(m, l, x, n, off, buf, &ac, l->window ? lcs : cs, l->window ? lsn : sn,
+		      threads);
+	}
+	if (m->norm_g && m->pre_ln)
+		emb_layernorm(x, N, H, m->norm_g, m->norm_b, m->eps);
+	else if (m->norm_g)
 		rms_norm(x, N, H, H, m->norm_g, m->eps, x);
 	free(buf);
 	return 0;

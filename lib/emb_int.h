@@ -62,7 +62,8 @@ float emb_bf16_to_float(uint16_t h);
 /* ------------------------------------------------------------- encoders */
 
 typedef enum emb_arch {
-	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA, EMB_QWEN3, EMB_NOMIC
+	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA, EMB_QWEN3, EMB_NOMIC,
+	EMB_MODERN
 } emb_arch;
 
 typedef struct emb_ws {
@@ -87,6 +88,8 @@ typedef struct emb_layer {
 	 * or fc2, and: */
 	const float *wu;                 /* up_proj or fc11 [F, H] */
 	const float *qn, *kn;            /* q_norm, k_norm [head_dim], or NULL */
+	size_t window;                   /* ModernBERT local layers: keys within
+	                                  * window each side; 0: all */
 } emb_layer;
 
 struct te_emb {
@@ -131,6 +134,13 @@ struct te_emb {
 	int causal;                    /* Qwen3: each token sees those before it */
 	int post_ln;                   /* NomicBERT: x = LN(x + f(x)), not x += f(RMS(x)) */
 	const float *norm_g;           /* the final RMSNorm, or NULL */
+	/* ModernBERT: pre-norm LayerNorms (ln1_g NULL: none, as in layer 0),
+	 * GeGLU (gelu of the first half of Wi times the second), the local
+	 * layers' own RoPE base, a final LayerNorm (norm_g, norm_b) */
+	int pre_ln, geglu;
+	double rope_theta_local;
+	const float *norm_b;
+	float *zeros;                  /* the biases of LayerNorms without one */
 	emb_layer *layer;
 	const float *pool_w, *pool_b;
 	/* scratch kept between calls, so that big buffers are not faulted in

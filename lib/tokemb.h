@@ -657,6 +657,17 @@ const char *te_pipeline_describe(const te_pipeline *p);
  * word_embedding_dimension), or 0 when it does not say. */
 size_t te_pipeline_in_dim(const te_pipeline *p);
 
+/* The sentence-transformers prompt of a model (a directory, a file in one,
+ * or a name) to put before each text, as SentenceTransformer.encode does:
+ * name's entry of config_sentence_transformers.json "prompts", or, when
+ * name is NULL, the entry of its "default_prompt_name" (none when that is
+ * null or absent).  *prompt is a malloc'd string, or NULL when there is no
+ * prompt (an empty one counts as none).  Fails when name is not among the
+ * prompts, and when the model's Pooling says "include_prompt": false (it
+ * pools without the prompt's tokens, which te_pipeline_apply cannot know).
+ * Returns 0, or -1 with d filled. */
+int te_prompt_load(const char *model, const char *name, char **prompt, te_diag *d);
+
 /* ------------------------------------------------------------- word2vec */
 
 /*

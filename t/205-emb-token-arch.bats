@@ -163,3 +163,65 @@ check_case() {
 		sys.exit(0 if np.abs(got - want).max() <= 1e-5 else 1)
 	EOF
 }
+
+@test "emb-token | emb-pool: ModernBERT (pre-norm, GeGLU, global and 16-token local attention) matches the reference" {
+	need_gen
+	MAXTOK=600 model modern modernbert
+	# 600 tokens: most keys are outside the local layers' window
+	[ "$(gen ids "$BATS_FILE_TMPDIR/modern/reference.jsonl" doc_3 | wc -w)" -eq 600 ]
+	grep -q '"local_attention": 16' "$BATS_FILE_TMPDIR/modern/config.json"
+	for c in doc_1 doc_2 doc_3 batch_padded; do
+		check_case modern "$c" -t 2
+	done
+}
+
+@test "emb-token: ModernBERT F16 weights and BF16 weights under model. names" {
+	need_gen
+	MAXTOK=600 model modern-f16 modernbert --dtype f16
+	MAXTOK=600 model modern-bf16 modernbert --dtype bf16 --prefix model.
+	check_case modern-f16 batch_padded
+	check_case modern-bf16 batch_padded -t 2
+}
+
+@test "emb-token: ModernBERT with LayerNorm biases (norm_bias true) matches the reference" {
+	need_gen
+	MAXTOK=600 model modern modernbert
+	local m=$BATS_FILE_TMPDIR/modern-nb
+	cp -r "$BATS_FILE_TMPDIR/modern" "$m"
+	rm "$m/reference.jsonl"
+	sed -i 's/"norm_bias": false/"norm_bias": true/' "$m/config.json"
+	# the same weights, each LayerNorm given a bias
+	/usr/bin/python3 - "$GEN" "$m/model.safetensors" <<-'EOF'
+		import importlib.util, sys
+		import numpy as np
+		spec = importlib.util.spec_from_file_location("g", sys.argv[1])
+		g = importlib.util.module_from_spec(spec)
+		spec.loader.exec_module(g)
+		w = g.load_safetensors(sys.argv[2])
+		rng = np.random.default_rng(5)
+		w.update({k[:-len("weight")] + "bias": (rng.standard_normal(w[k].shape) * 0.1).astype(np.float32)
+		          for k in sorted(w) if "norm" in k})
+		g.save_safetensors(sys.argv[2], w, "f32")
+	EOF
+	gen ref "$m" "$m/ids" >"$m/reference.jsonl"
+	check_case modern-nb batch_padded
+}
+
+@test "emb-token: ModernBERT settings this forward pass does not have are refused by name" {
+	need_gen
+	MAXTOK=600 model modern modernbert
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$BATS_FILE_TMPDIR/modern" "$m"
+	sed -i 's/"mlp_bias": false/"mlp_bias": true/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"config.json: unsupported: mlp_bias true"* ]]
+	sed -i 's/"mlp_bias": true/"mlp_bias": false/; s/"hidden_activation": "gelu"/"hidden_activation": "silu"/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"unsupported hidden_activation 'silu' (gelu supported)"* ]]
+	sed -i 's/"hidden_activation": "silu"/"hidden_activation": "gelu"/; s/"num_hidden_layers": 4/"num_hidden_layers": 3/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"num_hidden_layers is 3 but the weights have more layers"* ]]
+	sed -i 's/"model_type": "modernbert"/"model_type": "gemma3_text"/' "$m/config.json"
+	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
+	[[ $stderr == *"model_type 'gemma3_text' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3 "* ]]
+}

@@ -7,7 +7,7 @@ outputs from an independent NumPy forward pass.
     gen-emb-arch.py ids REF CASE
     gen-emb-arch.py compare REF CASE FIELD [TOLERANCE] <OUTPUT
 
-ARCH is xlm-roberta, qwen3 or nomic_bert.  `write` makes DIR: config.json with the real
+ARCH is xlm-roberta, qwen3, nomic_bert or modernbert.  `write` makes DIR: config.json with the real
 keys, model.safetensors under the names the real checkpoints use, a real
 tokenizer from $TOKEMB_DATA/tokenizers and the sentence-transformers files.
 `ref` reads IDS (one document per line, ids separated by blanks) and writes
@@ -30,7 +30,13 @@ modeling_hf_nomic_bert.py (NomicBertModel: word and token type rows, emb_ln,
 post-norm blocks of a fused Wqkv with rotary positions on the first
 rotary_emb_fraction of each head, out_proj, norm1, then fc2(fc11(x) *
 silu(fc12(x))), norm2; no biases; the gated MLP's width is n_inner rounded
-up to a multiple of 256), eager attention, float32,
+up to a multiple of 256) and modeling_modernbert.py (ModernBertModel:
+tok_embeddings, norm; pre-norm layers of attn_norm (an Identity in layer 0),
+a fused Wqkv with RoPE, Wo, then mlp_norm and Wo(gelu(input) * gate) of
+Wi's two halves; every global_attn_every_n_layers-th layer from 0 global with
+global_rope_theta, the others seeing only the keys within local_attention // 2
+of the query, with local_rope_theta; final_norm; LayerNorms without bias as
+norm_bias false says), eager attention, float32,
 with masked scores at the float32 minimum as transformers sets them.
 Only NumPy is needed.
 """
@@ -80,6 +86,23 @@ CONFIGS = {
         "scale_attn_weights": True, "type_vocab_size": 2, "use_cache": True,
         "use_flash_attn": True, "use_rms_norm": False, "vocab_size": 30528,
         "torch_dtype": "float32",
+    },
+    "modernbert": {
+        "architectures": ["ModernBertModel"], "model_type": "modernbert",
+        "attention_bias": False, "attention_dropout": 0.0, "bos_token_id": 101,
+        "classifier_activation": "gelu", "classifier_bias": False,
+        "classifier_dropout": 0.0, "classifier_pooling": "mean", "cls_token_id": 101,
+        "decoder_bias": True, "deterministic_flash_attn": False, "embedding_dropout": 0.0,
+        "eos_token_id": 102, "global_attn_every_n_layers": 3, "global_rope_theta": 160000.0,
+        "gradient_checkpointing": False, "hidden_activation": "gelu", "hidden_size": 32,
+        "initializer_cutoff_factor": 2.0, "initializer_range": 0.02,
+        "intermediate_size": 48, "layer_norm_eps": 1e-05, "local_attention": 16,
+        "local_rope_theta": 10000.0, "max_position_embeddings": 8192, "mlp_bias": False,
+        "mlp_dropout": 0.0, "norm_bias": False, "norm_eps": 1e-05,
+        "num_attention_heads": 4, "num_hidden_layers": 4, "pad_token_id": 0,
+        "position_embedding_type": "absolute", "sep_token_id": 102,
+        "sparse_pred_ignore_index": -100, "sparse_prediction": False,
+        "vocab_size": 30528, "torch_dtype": "float32",
     },
 }
 
@@ -165,7 +188,22 @@ def weights(arch, cfg, rng):
         return (1 + r(H, s=0.1)), r(H, s=0.1)
 
     w = {}
-    if arch == "xlm-roberta":
+    if arch == "modernbert":
+        w["embeddings.tok_embeddings.weight"] = r(V, H, s=0.5)
+        w["embeddings.norm.weight"] = 1 + r(H, s=0.1)
+        w["final_norm.weight"] = 1 + r(H, s=0.1)
+        for i in range(L):
+            p = f"layers.{i}."
+            if i:
+                w[p + "attn_norm.weight"] = 1 + r(H, s=0.1)
+            # smaller than the post-norm models': the residual stream grows
+            # through pre-norm layers, and with it float32's rounding
+            w[p + "attn.Wqkv.weight"] = r(3 * H, H, s=0.2)
+            w[p + "attn.Wo.weight"] = r(H, H, s=0.1)
+            w[p + "mlp_norm.weight"] = 1 + r(H, s=0.1)
+            w[p + "mlp.Wi.weight"] = r(2 * F, H, s=0.2)
+            w[p + "mlp.Wo.weight"] = r(H, F, s=0.1)
+    elif arch == "xlm-roberta":
         w["embeddings.word_embeddings.weight"] = r(V, H, s=0.5)
         w["embeddings.position_embeddings.weight"] = r(cfg["max_position_embeddings"], H, s=0.5)
         w["embeddings.token_type_embeddings.weight"] = r(cfg["type_vocab_size"], H, s=0.5)
@@ -223,8 +261,10 @@ def write_tokenizer(arch, out):
         tok = json.load(open(os.path.join(DATA, "tokenizers/all-mpnet-base-v2/tokenizer.json")))
         tok["truncation"] = None
         tok["padding"] = None
-    elif arch == "nomic_bert":
-        # nomic-embed-text-v1.5 uses bert-base-uncased's tokenizer
+    elif arch in ("nomic_bert", "modernbert"):
+        # nomic-embed-text-v1.5 uses bert-base-uncased's tokenizer; ModernBERT's
+        # own BPE file is not in $TOKEMB_DATA, and its [CLS] A [SEP] template
+        # is BERT's
         tok = json.load(open(os.path.join(DATA, "tokenizers/bert-base-uncased/tokenizer.json")))
         tok["truncation"] = None
         tok["padding"] = None
@@ -252,7 +292,7 @@ def write(arch, out, dtype="f32", prefix=""):
     cfg["torch_dtype"] = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype]
     os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
     os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-    rng = np.random.default_rng({"qwen3": 19, "xlm-roberta": 20}.get(arch, 21))
+    rng = np.random.default_rng({"qwen3": 19, "xlm-roberta": 20, "modernbert": 22}.get(arch, 21))
     w = weights(arch, cfg, rng)
     save_safetensors(os.path.join(out, "model.safetensors"),
                      {prefix + k: stored(v, dtype)[0] for k, v in w.items()}, dtype)
@@ -428,6 +468,45 @@ def nomic_bert(w, cfg, ids, mask):
     return x
 
 
+def modernbert(w, cfg, ids, mask):
+    """ModernBertModel: last_hidden_state (B, T, H); positions 0..T-1."""
+    H, nh = cfg["hidden_size"], cfg["num_attention_heads"]
+    d, eps = H // nh, cfg["norm_eps"]
+    B, T = ids.shape
+    zero = np.zeros(H, F32)
+
+    def ln(x, n):
+        return layer_norm(x, w[n + ".weight"], w.get(n + ".bias", zero), eps)
+
+    def tables(theta):
+        inv = (F32(1) / (F32(theta) ** (np.arange(0, d, 2).astype(F32) / F32(d)))).astype(F32)
+        freqs = np.arange(T).astype(F32)[:, None] * inv[None, :]
+        emb = np.concatenate([freqs, freqs], axis=-1)
+        return np.cos(emb).astype(F32), np.sin(emb).astype(F32)
+
+    # _update_attention_mask: the padding mask, and within it the window
+    glob = np.where(mask[:, None, None, :] > 0, F32(0), np.finfo(F32).min).astype(F32)
+    rows = np.arange(T)
+    near = np.abs(rows[None, :] - rows[:, None]) <= cfg["local_attention"] // 2
+    local = np.where(near[None, None], glob, np.finfo(F32).min).astype(F32)
+    x = ln(w["embeddings.tok_embeddings.weight"][ids], "embeddings.norm")
+    for i in range(cfg["num_hidden_layers"]):
+        p = f"layers.{i}."
+        is_global = i % cfg["global_attn_every_n_layers"] == 0
+        cos, sin = tables(cfg["global_rope_theta"] if is_global else cfg["local_rope_theta"])
+        h = x if i == 0 else ln(x, p + "attn_norm")
+        qkv = (h @ w[p + "attn.Wqkv.weight"].T).reshape(B, T, 3, nh, d)
+        q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
+        q = (q * cos + rotate_half(q) * sin).astype(F32)
+        k = (k * cos + rotate_half(k) * sin).astype(F32)
+        c = attend(q, k, v, glob if is_global else local, d ** -0.5)
+        c = c.transpose(0, 2, 1, 3).reshape(B, T, H)
+        x = (x + c @ w[p + "attn.Wo.weight"].T).astype(F32)
+        a, g = np.split(ln(x, p + "mlp_norm") @ w[p + "mlp.Wi.weight"].T, 2, axis=-1)
+        x = (x + (gelu(a) * g) @ w[p + "mlp.Wo.weight"].T).astype(F32)
+    return ln(x, "final_norm")
+
+
 def sentence(h, mask, last):
     """sentence-transformers Pooling (mean or lasttoken) then Normalize."""
     if last:
@@ -448,11 +527,12 @@ def fl(a):
 def ref(out, idsfile):
     cfg = json.load(open(os.path.join(out, "config.json")))
     w = load_safetensors(os.path.join(out, "model.safetensors"))
-    emb = [k for k in w if k.endswith(("embeddings.word_embeddings.weight", "embed_tokens.weight"))][0]
+    emb = [k for k in w if k.endswith(("embeddings.word_embeddings.weight", "embed_tokens.weight",
+                                       "embeddings.tok_embeddings.weight"))][0]
     pre = emb[:emb.index("embe")]
     w = {k[len(pre):]: v for k, v in w.items()}
     arch = cfg["model_type"]
-    fwd = {"qwen3": qwen3, "nomic_bert": nomic_bert}.get(arch, roberta)
+    fwd = {"qwen3": qwen3, "nomic_bert": nomic_bert, "modernbert": modernbert}.get(arch, roberta)
     last = arch == "qwen3"
     pad = cfg.get("pad_token_id")
     pad = {"qwen3": 151643}.get(arch, 0) if pad is None else pad

@@ -25,7 +25,7 @@ need_cmd() {
 man_examples() {
 	local page=$BATS_TEST_DIRNAME/../share/man/man1/$1.1
 	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$page" | sed -n 's/^\.Dl \$ //p' |
-		sed 's/\\e/\\/g; s/\\-/-/g'
+		sed 's/\\e/\\/g; s/\\-/-/g; s/\\(dq/"/g'
 }
 
 # Run each example of a man page in a scratch copy of t/data; fail on the
