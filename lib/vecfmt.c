@@ -465,6 +465,11 @@ bad_line:
 			te_diag_set(d, path, ln, "no components");
 			goto fail;
 		}
+		if (hrows >= 0 && v->rows == (size_t)hrows) {
+			te_diag_set(d, path, ln, "vector %zu, more than the header's %lld",
+			            v->rows + 1, hrows);
+			goto fail;
+		}
 		if (ut_grow((void **)&v->data, &dcap, (v->rows + 1) * v->dim, sizeof(float)) < 0)
 			goto oom;
 		memcpy(v->data + v->rows * v->dim, x, v->dim * sizeof(float));
