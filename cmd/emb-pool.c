@@ -300,21 +300,39 @@ main(int argc, char **argv)
 			long first = te_vecstream_lineno(s) + 1;
 			size_t od;
 
-			if ((rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d)) != 1)
+			rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d);
+			if (rc == 2) {
+				/* a bad row: the document reported, written as an empty one */
+				warn_diag(&d);
+				memset(&d, 0, sizeof d);
+				status = 1;
+				rows = 0;
+			} else if (rc != 1) {
 				break;
-
-			if (rows == 0 && dim == 0 && o.dim == 0) {
+			}
+			if (rows == 0 && (rc == 2 || dim == 0) && o.dim == 0) {
 				/* the dimension is not known yet: hold the empty document */
 				o.pending++;
 				continue;
 			}
-			od = te_pipeline_out_dim(p, dim, &d);
+			od = rc == 2 ? o.dim : te_pipeline_out_dim(p, dim, &d);
 			if (od == 0) {
+				/* a width the model does not take: reported, written as
+				 * an empty document, the stream goes on */
 				if (!d.file[0])
 					snprintf(d.file, sizeof d.file, "%s", name);
 				if (!d.line)
 					d.line = first;
-				die_diag(&d);
+				warn_diag(&d);
+				memset(&d, 0, sizeof d);
+				status = 1;
+				if (!o.dim) {
+					o.pending++;
+					continue;
+				}
+				od = o.dim;
+				rows = 0;
+				rc = 2;
 			}
 			if (o.dim && od != o.dim) {
 				te_diag_set(&d, name, te_vecstream_lineno(s), "documents of different "
@@ -333,6 +351,10 @@ main(int argc, char **argv)
 			o.dim = od;
 			for (; o.pending; o.pending--)
 				emit(&o, zeros, od);
+			if (rc == 2) {
+				emit(&o, zeros, od);
+				continue;
+			}
 			if (te_pipeline_apply(p, x, rows, dim, out, &d) < 0) {
 				if (!d.file[0])
 					snprintf(d.file, sizeof d.file, "%s", name);

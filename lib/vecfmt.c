@@ -465,6 +465,11 @@ bad_line:
 			te_diag_set(d, path, ln, "no components");
 			goto fail;
 		}
+		if (hrows >= 0 && v->rows == (size_t)hrows) {
+			te_diag_set(d, path, ln, "vector %zu, more than the header's %lld",
+			            v->rows + 1, hrows);
+			goto fail;
+		}
 		if (ut_grow((void **)&v->data, &dcap, (v->rows + 1) * v->dim, sizeof(float)) < 0)
 			goto oom;
 		memcpy(v->data + v->rows * v->dim, x, v->dim * sizeof(float));
@@ -1050,6 +1055,26 @@ read_floats(te_vecstream *s, size_t n)
 	return have;
 }
 
+/* After a bad row (d says which): the rest of its document read and
+ * dropped; 2 (-1 when the input itself fails). */
+static int
+skip_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim)
+{
+	te_diag e = {0};
+	char *line;
+	size_t len;
+	int rc;
+
+	while ((rc = te_reader_next(s->r, &line, &len, &e)) == 1 && len)
+		;
+	if (rc < 0)
+		return -1;
+	*buf = s->buf;
+	*rows = 0;
+	*dim = s->dim;
+	return 2;
+}
+
 int
 te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
                       te_diag *d)
@@ -1104,16 +1129,16 @@ te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
 		if (len == 0)
 			break;
 		k = text_vec(s, line, len, NULL, d);
-		if (k < 0)
-			return -1;
 		if (k == 0)
-			return te_diag_set(d, s->name, te_vecstream_lineno(s), "no numbers on a "
-			                   "token-vector line");
-		if (s->dim == 0)
+			te_diag_set(d, s->name, te_vecstream_lineno(s), "no numbers on a "
+			            "token-vector line");
+		if (k > 0 && s->dim == 0)
 			s->dim = (size_t)k;
-		if ((size_t)k != s->dim)
-			return te_diag_set(d, s->name, te_vecstream_lineno(s),
-			                   "%ld components, expected %zu", k, s->dim);
+		if (k > 0 && (size_t)k != s->dim)
+			te_diag_set(d, s->name, te_vecstream_lineno(s),
+			            "%ld components, expected %zu", k, s->dim);
+		if (k <= 0 || (size_t)k != s->dim)
+			return skip_doc(s, buf, rows, dim);
 		if (ut_grow((void **)&s->buf, &s->cap, (n + 1) * s->dim, sizeof(float)) < 0)
 			return te_diag_set(d, s->name, te_vecstream_lineno(s), "out of memory");
 		memcpy(s->buf + n * s->dim, s->x, s->dim * sizeof(float));

@@ -29,3 +29,45 @@ load helper
 	run -0 tok-encode --no-special --special-as-text -m "$T/tok/added-norm.json" <<<'[SEP]'
 	[ "$output" = "91 115 101 112 93" ]
 }
+
+# $1 with two more added tokens (ids 277, 278): $2 and $3, normalized $4
+# (shell builtins only: $2 may be larger than an argument list may be).
+with_long() {
+	local j k='"added_tokens":['
+	local f='{"id":%d,"content":"%s","single_word":false,"lstrip":false,"rstrip":false,"normalized":%s,"special":false},'
+	j=$(<"$1")
+	printf '%s%s' "${j%%"$k"*}" "$k"
+	# shellcheck disable=SC2059
+	printf "$f$f" 277 "$2" "$4" 278 "$3" "$4"
+	printf '%s\n' "${j#*"$k"}"
+}
+
+@test "tok-added: tokens longer than the trie is deep match whole, leftmost-longest, raw and normalized" {
+	local a b
+	a=$(printf 'q%.0s' {1..100})
+	b=$(printf 'q%.0s' {1..70})
+	for norm in false true; do
+		for m in added-raw added-norm; do
+			with_long "$T/tok/$m.json" "$a" "$b" "$norm" >"$BATS_TEST_TMPDIR/m.json"
+			run -0 tok-encode --no-cache --no-special -m "$BATS_TEST_TMPDIR/m.json" <<<"x${a}q ${b}q x${a:1}"
+			[[ "$output" = *" 277 "*" 278 "* ]]
+			[ "$(grep -o ' 277 ' <<<" $output " | wc -l)" -eq 1 ]
+			[ "$(grep -o ' 278 ' <<<" $output " | wc -l)" -eq 2 ]
+		done
+	done
+}
+
+@test "tok-added: a 10 MB added token loads in memory in proportion to the file" {
+	[ -z "${TOKEMB_SAN:-}" ] || skip "memory differs under the sanitizers"
+	local big
+	big=$(head -c 10485760 /dev/zero | tr '\0' q)
+	with_long "$T/tok/added-norm.json" "$big" "qq" true >"$BATS_TEST_TMPDIR/m.json"
+	unset big
+	# 200 MB of address space, under 20 times the file (it took 1.1 GB):
+	# from source, writing the cache, then from the cache
+	# shellcheck disable=SC2016
+	run -0 --separate-stderr bash -c 'ulimit -v 204800 && tok-encode --no-special -m "$1" <<<"x qq y" &&
+	    tok-encode --no-special -m "$1" <<<"x qq y"' - "$BATS_TEST_TMPDIR/m.json"
+	[ "${lines[0]}" = "120 32 278 32 121" ]
+	[ "${lines[1]}" = "${lines[0]}" ]
+}

@@ -23,9 +23,9 @@ load helper
 	run_man_examples emb-pool
 }
 
-@test "emb-pool -m: rows of another width than the model's are refused with the line and both widths" {
+@test "emb-pool -m: rows of another width than the model's are reported with the line and both widths, the document written empty" {
 	run -1 --separate-stderr emb-pool -m "$T/emb/tiny-bert" <<<$'\n1 2 3\n4 5 6'
-	[ "$output" = "" ]
+	[ "$output" = $'0 0 0 0 0 0 0 0\n0 0 0 0 0 0 0 0' ]
 	[ "$stderr" = "emb-pool: -:2: rows of 3 components, the model takes 8" ]
 	# token ids are not vectors
 	run -1 --separate-stderr emb-pool -m "$T/emb/tiny-bert" <<<$'101 2023 102'

@@ -41,3 +41,12 @@ E=$T/emb
 	[[ $stderr == *"truncated token-vector stream (document 1)"* ]]
 	[ -z "$output" ]
 }
+
+@test "emb-pool: a malformed row is reported with file:line, its document written empty, the stream goes on, exit 1" {
+	printf '1 2\n3 4\n\n1 2 3\n5 6\n\nx y\n\n5 5\n' >"$BATS_TEST_TMPDIR/p.txt"
+	run -1 --separate-stderr emb-pool "$BATS_TEST_TMPDIR/p.txt"
+	[ "$output" = $'2 3\n0 0\n0 0\n5 5' ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "${stderr_lines[0]}" = "emb-pool: $BATS_TEST_TMPDIR/p.txt:4: 3 components, expected 2" ]
+	[[ ${stderr_lines[1]} == "emb-pool: $BATS_TEST_TMPDIR/p.txt:7: "* ]]
+}

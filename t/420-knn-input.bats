@@ -181,3 +181,18 @@ awk_knn() {
 	run -1 --separate-stderr knn "$f" </dev/null
 	[ "$stderr" = "knn: $f:2: NUL byte in a vector line" ]
 }
+
+@test "knn: a header's row count that disagrees with the rows is an error naming the line" {
+	f=$BATS_TEST_TMPDIR/v.txt
+	printf '5 3\na 1 0 0\nb 0 1 0\nc 0 0 1\nd 1 1 0\n' >"$f"
+	run -1 --separate-stderr knn "$f" <<<"a"
+	[ "$output" = "" ]
+	[ "$stderr" = "knn: $f:1: header says 5 vectors, file holds 4" ]
+	printf 'e 1 0 1\nf 0 1 1\n' >>"$f"
+	run -1 --separate-stderr knn "$f" <<<"a"
+	[ "$output" = "" ]
+	[ "$stderr" = "knn: $f:7: vector 6, more than the header's 5" ]
+	# as many as it says: read
+	head -n 6 "$f" >"$f.5"
+	run -0 knn -k 1 "$f.5" <<<"a"
+}

@@ -18,7 +18,7 @@ static int
 map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
           const tk_norm *n)
 {
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	size_t i;
 	int len;
 	char rep[64];
@@ -159,7 +159,7 @@ static int
 unicode_norm(tk_work *w, int form)
 {
 	utf8proc_option_t opt = UTF8PROC_STABLE;
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	size_t i = 0, n = w->b.n;
 	const unsigned char *s = (const unsigned char *)w->b.s;
 
@@ -222,7 +222,7 @@ fail:
 static int
 replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 {
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	size_t i = 0;
 
 	if (!pn)
@@ -251,7 +251,7 @@ fail:
 static int
 replace_re(tk_work *w, void *re, const char *rep, size_t rn)
 {
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	size_t i = 0, ms, me, q;
 
 	while (i <= w->b.n && tk_regex_find(re, w->b.s, w->b.n, i, &ms, &me)) {
@@ -288,7 +288,7 @@ fail:
 static int
 prepend(tk_work *w, const char *p, size_t pn)
 {
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	int len;
 
 	if (!w->b.n)
@@ -316,7 +316,7 @@ static int
 strip(tk_work *w, int left, int right)
 {
 	size_t a = 0, b = w->b.n, q;
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	int len;
 
 	while (left && a < b) {
@@ -358,7 +358,7 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
 	ut_buf ob = {0};
 	size_t *al = NULL, alcap = 0, i, j;
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 
 	if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
 		goto fail;

@@ -424,7 +424,7 @@ copy_range(tk_abuf *o, const tk_work *w, size_t a, size_t b)
 static int
 rewrite(const tk_pre *p, tk_work *w)
 {
-	tk_abuf o = {0};
+	tk_abuf o = TK_ABUF(w);
 	size_t i, q;
 
 	for (i = 0; i < w->np; i++) {

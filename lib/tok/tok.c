@@ -271,42 +271,56 @@ is_word_char(int32_t cp)
 	return cp == '_' || (cp >= 0 && (tk_uclass(cp) & (TK_U_L | TK_U_N | TK_U_M)));
 }
 
+/* Whether added token a, found at s[i, e), may match there: a special
+ * one only when special, a single_word one only between word ends. */
+static int
+added_fits(const tk_added *a, const char *s, size_t n, size_t i, size_t e, int special)
+{
+	int len;
+	int32_t before = -1, after = -1;
+
+	if (a->special && !special)
+		return 0;
+	if (!a->single_word)
+		return 1;
+	if (i > 0) {
+		size_t k = i - 1;
+
+		while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
+		before = ut_utf8_dec((const unsigned char *)s + k, n - k, &len);
+	}
+	if (e < n)
+		after = ut_utf8_dec((const unsigned char *)s + e, n - e, &len);
+	return !is_word_char(before) && !is_word_char(after);
+}
+
 /* The longest added token of tr starting at s[i], or -1; *end is set past it. */
 static int32_t
 match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t i, int special,
             size_t *end)
 {
 	int32_t node = 0, best = -1;
-	size_t j;
+	size_t j, k;
 
 	for (j = i; j < n; j++) {
 		uint32_t unused;
 
 		if (!tk_pairmap_get(&tr->edge, node, (unsigned char)s[j], &unused, &node))
 			break;
-		if (tr->term[node]) {
-			const tk_added *a = &t->added[tr->term[node] - 1];
-
-			if (a->special && !special)
-				continue;
-			if (a->single_word) {
-				int len;
-				int32_t before = -1, after = -1;
-
-				if (i > 0) {
-					size_t k = i - 1;
-
-					while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
-						k--;
-					before = ut_utf8_dec((const unsigned char *)s + k, n - k, &len);
-				}
-				if (j + 1 < n)
-					after = ut_utf8_dec((const unsigned char *)s + j + 1, n - j - 1, &len);
-				if (is_word_char(before) || is_word_char(after))
-					continue;
-			}
+		if (tr->term[node] && added_fits(&t->added[tr->term[node] - 1], s, n, i, j + 1, special)) {
 			best = tr->term[node] - 1;
 			*end = j + 1;
+		}
+	}
+	/* a long token, compared whole where the walk reached the trie's depth */
+	for (k = 0; j - i >= TK_TRIE_DEPTH && k < tr->nlong; k++) {
+		const tk_trie_long *l = &tr->longs[k];
+
+		if (l->n <= n - i && (best < 0 || i + l->n > *end) && !memcmp(s + i, l->s, l->n) &&
+		    added_fits(&t->added[l->ai], s, n, i, i + l->n, special)) {
+			best = l->ai;
+			*end = i + l->n;
 		}
 	}
 	return best;

@@ -120,6 +120,8 @@ tk_tok_add_added(te_tok *t, const tk_added *a)
 	return 0;
 }
 
+/* Adds s[0, n) to tr; a token longer than TK_TRIE_DEPTH leaves only its
+ * first TK_TRIE_DEPTH bytes, as a path (see trie_long). */
 static int
 trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 {
@@ -133,6 +135,8 @@ trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 			return -1;
 		tr->n = 1;
 	}
+	if (n > TK_TRIE_DEPTH)
+		n = TK_TRIE_DEPTH, val = -1;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -154,9 +158,49 @@ trie_add(tk_trie *tr, const char *s, size_t n, int32_t val)
 		}
 		node = child;
 	}
-	if (!tr->term[node])
+	if (val >= 0 && !tr->term[node])
 		tr->term[node] = val + 1;
 	return 0;
+}
+
+/* Notes the token s[0, n) (added index ai) as one of tr's long ones when
+ * it is longer than the trie is deep; copy: tr keeps a copy of s. */
+static int
+trie_long(tk_trie *tr, const char *s, size_t n, int32_t ai, int copy)
+{
+	tk_trie_long *l;
+	char *own = NULL;
+
+	if (n <= TK_TRIE_DEPTH)
+		return 0;
+	if (copy) {
+		if (!(own = malloc(n)))
+			return -1;
+		memcpy(own, s, n);
+	}
+	if (!(l = realloc(tr->longs, (tr->nlong + 1) * sizeof *l))) {
+		free(own);
+		return -1;
+	}
+	tr->longs = l;
+	l += tr->nlong++;
+	l->s = own ? own : s;
+	l->own = own;
+	l->n = n;
+	l->ai = ai;
+	return 0;
+}
+
+static void
+trie_free(tk_trie *tr)
+{
+	size_t i;
+
+	tk_pairmap_release(&tr->edge);
+	free(tr->term);
+	for (i = 0; i < tr->nlong; i++)
+		free(tr->longs[i].own);
+	free(tr->longs);
 }
 
 /* Whether two added-token contents can overlap in a text: one inside the
@@ -359,9 +403,15 @@ tk_tok_derive(te_tok *t, te_diag *d)
 	if (!apart)
 		return te_diag_set(d, "", 0, "out of memory");
 	memset(&w, 0, sizeof w);
+	w.noal = 1;	/* the text is all that is wanted */
 	for (i = 0; i < t->nadded && !rc; i++) {
 		const tk_added *a = &t->added[i];
 
+		if (!apart[i] && t->trie_raw.n &&
+		    trie_long(&t->trie_raw, a->s, a->n, (int32_t)i, 0)) {
+			rc = te_diag_set(d, "", 0, "out of memory");
+			break;
+		}
 		if (!apart[i] || !a->n)
 			continue;
 		w.b.n = 0;
@@ -378,6 +428,9 @@ tk_tok_derive(te_tok *t, te_diag *d)
 			break;
 		}
 		if (w.b.n && trie_add(&t->trie_norm, w.b.s, w.b.n, (int32_t)i))
+			rc = te_diag_set(d, "", 0, "out of memory");
+		else if (w.b.n > TK_TRIE_DEPTH &&
+		         trie_long(&t->trie_norm, w.b.s, w.b.n, (int32_t)i, 1))
 			rc = te_diag_set(d, "", 0, "out of memory");
 	}
 	free(w.b.s);
@@ -433,10 +486,8 @@ te_tok_free(te_tok *t)
 	for (i = 0; i < t->nadded; i++)
 		free(t->added[i].s);
 	free(t->added);
-	tk_pairmap_release(&t->trie_raw.edge);
-	free(t->trie_raw.term);
-	tk_pairmap_release(&t->trie_norm.edge);
-	free(t->trie_norm.term);
+	trie_free(&t->trie_raw);
+	trie_free(&t->trie_norm);
 	ut_strmap_release(&t->added_map);
 	tk_fastmap_free(t->bpe.fast);
 	t->bpe.fast = NULL;

@@ -90,6 +90,7 @@ typedef struct tk_work {
 	size_t *pa, *pb;
 	int32_t *fixed;         /* id for a piece that is an added token, else -1 */
 	size_t np, pcap;
+	int noal;               /* no alignment wanted: os, oe stay NULL */
 } tk_work;
 
 /* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
@@ -98,7 +99,10 @@ typedef struct tk_abuf {
 	ut_buf b;
 	size_t *os, *oe;
 	size_t cap;
+	int noal;               /* text only: os, oe stay NULL */
 } tk_abuf;
+/* An empty tk_abuf for rewriting w (keeps w's alignment or its lack). */
+#define TK_ABUF(w) { .noal = (w)->noal }
 
 /* Append n bytes that all came from the input span [os, oe). */
 int tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe);
@@ -192,12 +196,25 @@ typedef struct tk_added {
 	unsigned special:1, lstrip:1, rstrip:1, single_word:1, normalized:1;
 } tk_added;
 
-/* Byte trie over added-token contents, for leftmost-longest matching. */
+/* Byte trie over added-token contents, for leftmost-longest matching.
+ * It is at most TK_TRIE_DEPTH bytes deep, so that its size stays in
+ * proportion to the file: a longer token leaves its first TK_TRIE_DEPTH
+ * bytes in it as a path and is compared whole (longs) where a match
+ * reaches that depth. */
+#define TK_TRIE_DEPTH 64
+typedef struct tk_trie_long {
+	const char *s;                     /* the token's text (own: owned) */
+	char *own;
+	size_t n;
+	int32_t ai;                        /* added index */
+} tk_trie_long;
 typedef struct tk_trie {
 	tk_pairmap edge;                   /* (node, byte) -> child node */
 	int32_t *term;                     /* node -> added index + 1, or 0 */
 	size_t n, cap;
 	unsigned char first[256];
+	tk_trie_long *longs;               /* tokens longer than TK_TRIE_DEPTH, */
+	size_t nlong;                      /* built by tk_tok_derive */
 } tk_trie;
 
 /* ------------------------------------------------------------ models */

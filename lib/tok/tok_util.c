@@ -110,6 +110,12 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 
 	if (ut_buf_grow(&o->b, n))
 		return -1;
+	if (o->noal) {
+		memcpy(o->b.s + o->b.n, s, n);
+		o->b.n += n;
+		o->b.s[o->b.n] = 0;
+		return 0;
+	}
 	if (o->b.n + n + 1 > o->cap) {
 		size_t cap = o->cap ? o->cap : 64, *q;
 
