@@ -55,6 +55,8 @@ typedef struct out_state {
 	int end;             /* what ends a text vector: newline, or NUL (-z) */
 	size_t dim;          /* of the output, once known */
 	size_t pending;      /* empty documents seen before the dimension was known */
+	float *out, *zeros;  /* a pooled vector, and zeros for an empty document */
+	size_t outcap;
 } out_state;
 
 /* The key of the next document, from --keys. */
@@ -207,6 +209,96 @@ finish(out_state *o, te_pipeline *p)
 	return status;
 }
 
+/* Pool each document of one input; a bad document is reported and written
+ * as an empty one.  Returns 1 when something was reported. */
+static int
+pool_stream(out_state *o, te_pipeline *p, const char *name)
+{
+	te_diag d = {0};
+	te_vecstream *s = te_vecstream_open(name, &d);
+	float *x;
+	size_t rows, dim;
+	int rc, status = 0;
+
+	if (!s) {
+		warn_diag(&d);
+		return 1;
+	}
+	for (;;) {
+		/* the document's first line, for messages about it whole */
+		long first = te_vecstream_lineno(s) + 1;
+		size_t od;
+
+		rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d);
+		if (rc == 2) {
+			/* a bad row: the document reported, written as an empty one */
+			warn_diag(&d);
+			memset(&d, 0, sizeof d);
+			status = 1;
+			rows = 0;
+		} else if (rc != 1) {
+			break;
+		}
+		if (rows == 0 && (rc == 2 || dim == 0) && o->dim == 0) {
+			/* the dimension is not known yet: hold the empty document */
+			o->pending++;
+			continue;
+		}
+		od = rc == 2 ? o->dim : te_pipeline_out_dim(p, dim, &d);
+		if (od == 0) {
+			/* a width the model does not take: reported, written as
+			 * an empty document, the stream goes on */
+			if (!d.file[0])
+				snprintf(d.file, sizeof d.file, "%s", name);
+			if (!d.line)
+				d.line = first;
+			warn_diag(&d);
+			memset(&d, 0, sizeof d);
+			status = 1;
+			if (!o->dim) {
+				o->pending++;
+				continue;
+			}
+			od = o->dim;
+			rows = 0;
+			rc = 2;
+		}
+		if (o->dim && od != o->dim) {
+			te_diag_set(&d, name, te_vecstream_lineno(s), "documents of different "
+			            "dimensions (%zu, then %zu)", o->dim, od);
+			die_diag(&d);
+		}
+		if (od > o->outcap) {
+			free(o->out);
+			free(o->zeros);
+			o->out = malloc(od * sizeof *o->out);
+			o->zeros = calloc(od, sizeof *o->zeros);
+			if (!o->out || !o->zeros)
+				die("out of memory");
+			o->outcap = od;
+		}
+		o->dim = od;
+		for (; o->pending; o->pending--)
+			emit(o, o->zeros, od);
+		if (rc == 2) {
+			emit(o, o->zeros, od);
+			continue;
+		}
+		if (te_pipeline_apply(p, x, rows, dim, o->out, &d) < 0) {
+			if (!d.file[0])
+				snprintf(d.file, sizeof d.file, "%s", name);
+			die_diag(&d);
+		}
+		emit(o, o->out, od);
+	}
+	if (rc < 0) {
+		warn_diag(&d);
+		status = 1;
+	}
+	te_vecstream_close(s);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -227,10 +319,8 @@ main(int argc, char **argv)
 	const char *model = NULL, *mode = NULL;
 	int c, normalize = 0, status = 0;
 	te_pipeline *p;
-	te_diag d = {0};
 	out_state o = {.fmt = TE_VEC_FORMAT_TEXT};
-	float *out = NULL, *zeros = NULL;
-	size_t outcap = 0, keep = 0;
+	size_t keep = 0;
 
 	prog_init("emb-pool");
 	o.end = '\n';
@@ -283,94 +373,11 @@ main(int argc, char **argv)
 	open_keys(&o);
 	p = open_pipeline(model, mode, normalize);
 	te_pipeline_truncate(p, keep);
-	for (int i = optind; i < argc || i == optind; i++) {
-		const char *name = i < argc ? argv[i] : "-";
-		te_vecstream *s = te_vecstream_open(name, &d);
-		float *x;
-		size_t rows, dim;
-		int rc;
-
-		if (!s) {
-			warn_diag(&d);
-			status = 1;
-			continue;
-		}
-		for (;;) {
-			/* the document's first line, for messages about it whole */
-			long first = te_vecstream_lineno(s) + 1;
-			size_t od;
-
-			rc = te_vecstream_next_doc(s, &x, &rows, &dim, &d);
-			if (rc == 2) {
-				/* a bad row: the document reported, written as an empty one */
-				warn_diag(&d);
-				memset(&d, 0, sizeof d);
-				status = 1;
-				rows = 0;
-			} else if (rc != 1) {
-				break;
-			}
-			if (rows == 0 && (rc == 2 || dim == 0) && o.dim == 0) {
-				/* the dimension is not known yet: hold the empty document */
-				o.pending++;
-				continue;
-			}
-			od = rc == 2 ? o.dim : te_pipeline_out_dim(p, dim, &d);
-			if (od == 0) {
-				/* a width the model does not take: reported, written as
-				 * an empty document, the stream goes on */
-				if (!d.file[0])
-					snprintf(d.file, sizeof d.file, "%s", name);
-				if (!d.line)
-					d.line = first;
-				warn_diag(&d);
-				memset(&d, 0, sizeof d);
-				status = 1;
-				if (!o.dim) {
-					o.pending++;
-					continue;
-				}
-				od = o.dim;
-				rows = 0;
-				rc = 2;
-			}
-			if (o.dim && od != o.dim) {
-				te_diag_set(&d, name, te_vecstream_lineno(s), "documents of different "
-				            "dimensions (%zu, then %zu)", o.dim, od);
-				die_diag(&d);
-			}
-			if (od > outcap) {
-				free(out);
-				free(zeros);
-				out = malloc(od * sizeof *out);
-				zeros = calloc(od, sizeof *zeros);
-				if (!out || !zeros)
-					die("out of memory");
-				outcap = od;
-			}
-			o.dim = od;
-			for (; o.pending; o.pending--)
-				emit(&o, zeros, od);
-			if (rc == 2) {
-				emit(&o, zeros, od);
-				continue;
-			}
-			if (te_pipeline_apply(p, x, rows, dim, out, &d) < 0) {
-				if (!d.file[0])
-					snprintf(d.file, sizeof d.file, "%s", name);
-				die_diag(&d);
-			}
-			emit(&o, out, od);
-		}
-		if (rc < 0) {
-			warn_diag(&d);
-			status = 1;
-		}
-		te_vecstream_close(s);
-	}
+	for (int i = optind; i < argc || i == optind; i++)
+		status |= pool_stream(&o, p, i < argc ? argv[i] : "-");
 	status |= finish(&o, p);
-	free(out);
-	free(zeros);
+	free(o.out);
+	free(o.zeros);
 	te_pipeline_free(p);
 	return fshut_stdout(status);
 }
