@@ -107,3 +107,11 @@ same_threads() {
 		done
 	done
 }
+
+@test "the tokenizer programs do not link the encoders' BLAS (start-up stays a few ms)" {
+	command -v ldd >/dev/null || skip "needs ldd"
+	for p in tok-encode tok-decode tok-show tok-train; do
+		run -0 ldd "$TOKEMB_BIN/$p"
+		[[ $output != *openblas* ]] || { echo "$p links OpenBLAS"; false; }
+	done
+}
