@@ -1000,6 +1000,187 @@ load_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	return 0;
 }
 
+/* The RoPE base of one layer type in rope_parameters, as transformers now
+ * writes it: {"full_attention": {"rope_type": "default", "rope_theta": B},
+ * "sliding_attention": {...}}, or one such object for every layer (type
+ * NULL).  *theta keeps what the older keys gave where there is none; scaled
+ * RoPE is refused. */
+static int
+cfg_rope(const cJSON *cfg, const char *path, const char *type, double *theta, te_diag *d)
+{
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters"), *o, *rt;
+
+	if (!rp || cJSON_IsNull(rp))
+		return 0;
+	o = type ? cJSON_GetObjectItemCaseSensitive(rp, type) : NULL;
+	if (!o)
+		o = rp;
+	if (!cJSON_IsObject(o))
+		return te_diag_set(d, path, 0, "\"rope_parameters\" must be an object");
+	rt = cJSON_GetObjectItemCaseSensitive(o, "rope_type");
+	if (rt && !(cJSON_IsString(rt) && strcmp(rt->valuestring, "default") == 0))
+		return te_diag_set(d, path, 0, "unsupported: rope_parameters rope_type '%.40s' "
+		                   "(default supported)",
+		                   cJSON_IsString(rt) ? rt->valuestring : "?");
+	return cfg_pos(o, path, "rope_theta", 1e12, theta, d);
+}
+
+/* Which layers attend within a window: layer_types where the config lists
+ * them, else every sliding_window_pattern-th layer (from 1) global and the
+ * others local, as Gemma3TextConfig fills them in.  The window each side:
+ * bidirectional, |query - key| < sliding_window / 2 + 1 (the config halves
+ * it); causal, the sliding_window - 1 keys before the query. */
+static int
+gemma3_layers(te_emb *m, const cJSON *cfg, const char *cfgpath, long long sw,
+              long long pattern, te_diag *d)
+{
+	const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
+	size_t w = m->causal ? (size_t)sw - 1 : (size_t)sw / 2;
+
+	if (lt && cJSON_IsNull(lt))
+		lt = NULL;
+	if (lt && (!cJSON_IsArray(lt) || (size_t)cJSON_GetArraySize(lt) != m->layers))
+		return te_diag_set(d, cfgpath, 0, "\"layer_types\" must list a type for each "
+		                   "of the %zu layers", m->layers);
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers; i++) {
+		const cJSON *e = lt ? cJSON_GetArrayItem(lt, (int)i) : NULL;
+		const char *t = e ? (cJSON_IsString(e) ? e->valuestring : "?")
+		                  : ((i + 1) % (size_t)pattern ? "sliding_attention"
+		                                               : "full_attention");
+
+		if (strcmp(t, "sliding_attention") == 0)
+			m->layer[i].window = w;
+		else if (strcmp(t, "full_attention") != 0)
+			return te_diag_set(d, cfgpath, 0, "unsupported layer type '%.40s' "
+			                   "(full_attention, sliding_attention)", t);
+	}
+	return 0;
+}
+
+/* Gemma 3's config.json (gemma3_text, as EmbeddingGemma's): the shape,
+ * grouped K/V heads, the query scale, the two RoPE bases, the local
+ * layers, and what modeling_gemma3.py can do that this forward pass does
+ * not, refused by name. */
+static int
+config_gemma3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	long long hidden = 0, heads = 0, layers = 0, ffn = 0, vocab = 0, kv = -1, hd = 256,
+	          maxpos = 131072, sw = 4096, pattern = 6, pad = 0;
+	double scalar = 256;
+	const char *act = cfg_str(cfg, "hidden_activation");
+	const cJSON *cap = cJSON_GetObjectItemCaseSensitive(cfg, "attn_logit_softcapping"),
+	            *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling"),
+	            *eos = cJSON_GetObjectItemCaseSensitive(cfg, "eos_token_id");
+
+	if (cfg_int(cfg, cfgpath, "hidden_size", 1, 1 << 16, 1, &hidden, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_attention_heads", 1, 1 << 10, 1, &heads, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_hidden_layers", 1, 1 << 10, 1, &layers, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "intermediate_size", 1, 1 << 18, 1, &ffn, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "vocab_size", 1, 1 << 26, 1, &vocab, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "num_key_value_heads", 1, 1 << 10, 0, &kv, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "head_dim", 2, 1 << 12, 0, &hd, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "max_position_embeddings", 1, 1 << 24, 0, &maxpos, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "sliding_window", 2, 1 << 24, 0, &sw, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "sliding_window_pattern", 1, 1 << 10, 0, &pattern, d) < 0 ||
+	    cfg_int(cfg, cfgpath, "pad_token_id", 0, 1 << 26, 0, &pad, d) < 0)
+		return -1;
+	m->eps = 1e-6;
+	m->rope_theta = 1e6;
+	m->rope_theta_local = 1e4;
+	if (cfg_pos(cfg, cfgpath, "rms_norm_eps", 1, &m->eps, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "query_pre_attn_scalar", 1e12, &scalar, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "rope_theta", 1e12, &m->rope_theta, d) < 0 ||
+	    cfg_pos(cfg, cfgpath, "rope_local_base_freq", 1e12, &m->rope_theta_local, d) < 0 ||
+	    cfg_rope(cfg, cfgpath, "full_attention", &m->rope_theta, d) < 0 ||
+	    cfg_rope(cfg, cfgpath, "sliding_attention", &m->rope_theta_local, d) < 0 ||
+	    cfg_refuse_true(cfg, cfgpath, "attention_bias", d) < 0)
+		return -1;
+	if (kv < 0)
+		kv = heads;
+	if (heads % kv)
+		return te_diag_set(d, cfgpath, 0, "num_attention_heads %lld is not a multiple "
+		                   "of num_key_value_heads %lld", heads, kv);
+	if (hd % 2)
+		return te_diag_set(d, cfgpath, 0, "head_dim %lld is odd (RoPE rotates pairs)",
+		                   hd);
+	if (act && strcmp(act, "gelu_pytorch_tanh") != 0)
+		return te_diag_set(d, cfgpath, 0, "unsupported hidden_activation '%s' "
+		                   "(gelu_pytorch_tanh supported)", act);
+	if (cap && !cJSON_IsNull(cap))
+		return te_diag_set(d, cfgpath, 0, "unsupported: attn_logit_softcapping");
+	if (rs && !cJSON_IsNull(rs))
+		return te_diag_set(d, cfgpath, 0, "unsupported: rope_scaling");
+	m->hidden = (size_t)hidden;
+	m->heads = (size_t)heads;
+	m->kv_heads = (size_t)kv;
+	m->head_dim = m->rope_dim = (size_t)hd;
+	m->layers = (size_t)layers;
+	m->ffn = (size_t)ffn;
+	m->vocab = (size_t)vocab;
+	m->max_tokens = (size_t)maxpos;
+	m->pad_id = (int32_t)pad;
+	m->causal = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg,
+	                                                           "use_bidirectional_attention"));
+	m->geglu = m->gelu_tanh = m->norm_plus1 = 1;
+	m->qscale = 1.0 / sqrt(scalar);
+	m->embed_scale = (float)sqrt((double)hidden);
+	if (cJSON_IsNumber(eos) && eos->valuedouble >= 0 && eos->valuedouble < (double)vocab)
+		m->sep_id = (int32_t)eos->valuedouble;   /* kept last when cutting */
+	return gemma3_layers(m, cfg, cfgpath, sw, pattern, d);
+}
+
+/* Gemma 3 tensors, as Gemma3TextModel saves them (or under "model." as the
+ * causal-LM checkpoints do). */
+static int
+load_gemma3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
+{
+	loader L = {m, "", cfgpath, d, 0};
+	size_t H, F, QD, KD, dh;
+	char name[256];
+
+	if (config_gemma3(m, cfg, cfgpath, d) < 0)
+		return -1;
+	H = m->hidden;
+	F = m->ffn;
+	dh = m->head_dim;
+	QD = m->heads * dh;
+	KD = m->kv_heads * dh;
+	if (emb_st_find(m->st, "model.embed_tokens.weight"))
+		L.prefix = "model.";
+	m->word = W(&L, "embed_tokens.weight", m->vocab, H);
+	m->norm_g = W(&L, "norm.weight", H, 0);
+	for (size_t i = 0; i < m->layers && !L.err; i++) {
+		emb_layer *l = &m->layer[i];
+
+#define T(suffix, a, b) (snprintf(name, sizeof name, "layers.%zu.%s", i, suffix), \
+	W(&L, name, a, b))
+		l->ln1_g = T("input_layernorm.weight", H, 0);
+		l->pn1 = T("post_attention_layernorm.weight", H, 0);
+		l->ln2_g = T("pre_feedforward_layernorm.weight", H, 0);
+		l->pn2 = T("post_feedforward_layernorm.weight", H, 0);
+		l->wq = T("self_attn.q_proj.weight", QD, H);
+		l->wk = T("self_attn.k_proj.weight", KD, H);
+		l->wv = T("self_attn.v_proj.weight", KD, H);
+		l->wo = T("self_attn.o_proj.weight", H, QD);
+		l->qn = T("self_attn.q_norm.weight", dh, 0);
+		l->kn = T("self_attn.k_norm.weight", dh, 0);
+		l->wi = T("mlp.gate_proj.weight", F, H);
+		l->wu = T("mlp.up_proj.weight", F, H);
+		l->wo2 = T("mlp.down_proj.weight", H, F);
+#undef T
+	}
+	if (L.err)
+		return -1;
+	snprintf(name, sizeof name, "%slayers.%zu.mlp.down_proj.weight", L.prefix, m->layers);
+	if (emb_st_find(m->st, name))
+		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
+		                   "have more layers", m->layers);
+	return 0;
+}
+
 static int
 is_dir(const char *p)
 {
@@ -1122,15 +1303,19 @@ load_model(const char *path, int flags, te_diag *d)
 		} else if (strcmp(mt, "modernbert") == 0) {
 			m->arch = EMB_MODERN;
 			m->arch_name = "modernbert";
+		} else if (strcmp(mt, "gemma3_text") == 0) {
+			m->arch = EMB_GEMMA3;
+			m->arch_name = "gemma3_text";
 		} else {
 			te_diag_set(d, cfgpath, 0, "model_type '%.100s' is not one of bert, "
 			            "roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, "
-			            "modernbert, qwen3 "
+			            "modernbert, qwen3, gemma3_text "
 			            "(--static gives the input embeddings of any model)", mt);
 			goto fail;
 		}
-		if (m->arch == EMB_QWEN3) {
-			if (load_qwen3(m, cfg, cfgpath, d) < 0)
+		if (m->arch == EMB_QWEN3 || m->arch == EMB_GEMMA3) {
+			if (m->arch == EMB_QWEN3 ? load_qwen3(m, cfg, cfgpath, d) < 0
+			                         : load_gemma3(m, cfg, cfgpath, d) < 0)
 				goto fail;
 		} else if (m->arch == EMB_NOMIC    ? load_nomic(m, cfg, cfgpath, d) < 0
 		           : m->arch == EMB_MODERN ? load_modern(m, cfg, cfgpath, d) < 0
@@ -1293,16 +1478,23 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* DeBERTa: LN(word) only, as it has no positions or types; the
-		 * decoder: the rows alone, its positions are rotary */
-		if (m->arch == EMB_QWEN3)
-			for (size_t t = 0; t < len[i]; t++)
-				memcpy(x + (off[i] + t) * H, m->word + (size_t)ids[i][t] * H,
-				       H * sizeof *x);
+		 * decoders: the rows alone (Gemma's times sqrt(hidden_size)), their
+		 * positions are rotary */
+		if (m->arch == EMB_QWEN3 || m->arch == EMB_GEMMA3)
+			for (size_t t = 0; t < len[i]; t++) {
+				float *o = x + (off[i] + t) * H;
+
+				memcpy(o, m->word + (size_t)ids[i][t] * H, H * sizeof *x);
+				if (m->embed_scale > 0)
+					for (size_t h = 0; h < H; h++)
+						o[h] *= m->embed_scale;
+			}
 		else
 			embed_doc(m, ids[i], len[i], types ? types[i] : NULL, auto_types,
 			          x + off[i] * H);
 	}
-	if (m->arch == EMB_QWEN3 || m->arch == EMB_NOMIC || m->arch == EMB_MODERN) {
+	if (m->arch == EMB_QWEN3 || m->arch == EMB_NOMIC || m->arch == EMB_MODERN ||
+	    m->arch == EMB_GEMMA3) {
 		rc = emb_decode_cpu(m, x, n, off, d);
 	} else {
 #ifdef TE_CUDA

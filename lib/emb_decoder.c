@@ -106,11 +106,12 @@ product(const float *x, size_t n, size_t in, const float *pk, const float *const
 		            y + col, (int)out);
 }
 
-/* out = g * x / sqrt(mean(x^2) + eps), each of n rows of dim (row stride
- * stride for x and out alike); out may be x. */
+/* out = (add + g) * x / sqrt(mean(x^2) + eps), each of n rows of dim (row
+ * stride stride for x and out alike); out may be x.  add is 1 for Gemma's
+ * RMSNorm, which stores its weight less one, else 0. */
 static void
-rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, double eps,
-         float *out)
+rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, float add,
+         double eps, float *out)
 {
 	for (size_t r = 0; r < n; r++) {
 		const float *a = x + r * stride;
@@ -122,7 +123,7 @@ rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, do
 			ss += (double)a[i] * a[i];
 		inv = (float)(1.0 / sqrt(ss / (double)dim + eps));
 		for (size_t i = 0; i < dim; i++)
-			o[i] = g[i] * (a[i] * inv);
+			o[i] = (add + g[i]) * (a[i] * inv);
 	}
 }
 
@@ -161,7 +162,7 @@ attn_run(void *p, int tid)
 	size_t dh = m->head_dim, QD = m->heads * dh, KD = m->kv_heads * dh,
 	       W = QD + 2 * KD, group = m->heads / m->kv_heads;
 	float *S = a->scratch + (size_t)tid * a->maxT * a->maxT;
-	float scale = 1.0f / sqrtf((float)dh);
+	float scale = m->qscale > 0 ? (float)m->qscale : 1.0f / sqrtf((float)dh);
 
 	for (size_t it = (size_t)tid; it < a->ndoc * m->heads; it += (size_t)a->nthreads) {
 		size_t doc = it / m->heads, h = it % m->heads, kvh = h / group;
@@ -215,8 +216,10 @@ qk_prepare(const te_emb *m, const emb_layer *l, float *qkv, size_t n, const size
 			size_t p = t - off[doc];
 
 			if (l->qn) {
-				rms_norm(r, m->heads, dh, dh, l->qn, m->eps, r);
-				rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, m->eps, r + QD);
+				float add = m->norm_plus1 ? 1.0f : 0.0f;
+
+				rms_norm(r, m->heads, dh, dh, l->qn, add, m->eps, r);
+				rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, add, m->eps, r + QD);
 			}
 			for (size_t h = 0; h < m->heads; h++)
 				rope(r + h * dh, rd, cs + p * half, sn + p * half);
@@ -256,7 +259,7 @@ pre_norm(const te_emb *m, const float *g, const float *b, const float *x, size_t
 	if (!g)
 		return x;
 	if (!m->pre_ln) {
-		rms_norm(x, N, H, H, g, m->eps, h);
+		rms_norm(x, N, H, H, g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
 		return h;
 	}
 	memcpy(h, x, N * H * sizeof *h);
@@ -265,18 +268,37 @@ pre_norm(const te_emb *m, const float *g, const float *b, const float *x, size_t
 }
 
 /* The gated activation of gu (N, 2F) into f (N, F): silu(first) * second,
- * or gelu(first) * second (GeGLU, gelu with erf). */
+ * or gelu(first) * second (GeGLU: gelu with erf, or with tanh as
+ * gelu_pytorch_tanh computes it). */
 static void
 gate(const te_emb *m, const float *gu, size_t N, size_t F, float *f)
 {
+	const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
+
 	for (size_t t = 0; t < N; t++)
 		for (size_t i = 0; i < F; i++) {
 			float g = gu[t * 2 * F + i];
 
-			g = m->geglu ? 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2))
-			             : g / (1.0f + expf(-g));
+			if (m->geglu && m->gelu_tanh)
+				g = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g)));
+			else if (m->geglu)
+				g = 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2));
+			else
+				g = g / (1.0f + expf(-g));
 			f[t * F + i] = g * gu[t * 2 * F + F + i];
 		}
+}
+
+/* x += y (N, H), after RMSNorm(y) with the block's post-norm g where the
+ * model has one (Gemma 3's sandwich norms), else x += y as it is. */
+static void
+residual(const te_emb *m, const float *g, float *y, size_t N, float *x)
+{
+	size_t H = m->hidden;
+
+	rms_norm(y, N, H, H, g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, y);
+	for (size_t i = 0; i < N * H; i++)
+		x[i] += y[i];
 }
 
 /* One layer on the N tokens of x; buf holds qkv (N, W), ctx (N, QD), h (N, H),
@@ -308,13 +330,23 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 		ac->nthreads = nt;
 	}
 	openblas_set_num_threads(threads);
-	product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, x, 1, threads);
+	if (l->pn1) {
+		product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, h, 0, threads);
+		residual(m, l->pn1, h, N, x);
+	} else {
+		product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, x, 1, threads);
+	}
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln1_g, l->ln1_b, m->eps);
 	in = m->post_ln ? x : pre_norm(m, l->ln2_g, l->ln2_b, x, N, h);
 	product(in, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
 	gate(m, gu, N, F, f);
-	product(f, N, F, l->pk_o2, &l->wo2, oh, 1, x, 1, threads);
+	if (l->pn2) {
+		product(f, N, F, l->pk_o2, &l->wo2, oh, 1, h, 0, threads);
+		residual(m, l->pn2, h, N, x);
+	} else {
+		product(f, N, F, l->pk_o2, &l->wo2, oh, 1, x, 1, threads);
+	}
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln2_g, l->ln2_b, m->eps);
 }
@@ -361,7 +393,7 @@ emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	if (m->norm_g && m->pre_ln)
 		emb_layernorm(x, N, H, m->norm_g, m->norm_b, m->eps);
 	else if (m->norm_g)
-		rms_norm(x, N, H, H, m->norm_g, m->eps, x);
+		rms_norm(x, N, H, H, m->norm_g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, x);
 	free(buf);
 	return 0;
 }

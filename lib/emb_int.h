@@ -63,7 +63,7 @@ float emb_bf16_to_float(uint16_t h);
 
 typedef enum emb_arch {
 	EMB_STATIC = 0, EMB_BERT, EMB_ROBERTA, EMB_MPNET, EMB_DEBERTA, EMB_QWEN3, EMB_NOMIC,
-	EMB_MODERN
+	EMB_MODERN, EMB_GEMMA3
 } emb_arch;
 
 typedef struct emb_ws {
@@ -88,8 +88,13 @@ typedef struct emb_layer {
 	 * or fc2, and: */
 	const float *wu;                 /* up_proj or fc11 [F, H] */
 	const float *qn, *kn;            /* q_norm, k_norm [head_dim], or NULL */
-	size_t window;                   /* ModernBERT local layers: keys within
-	                                  * window each side; 0: all */
+	const float *pn1, *pn2;          /* Gemma 3: post_attention_layernorm and
+	                                  * post_feedforward_layernorm, applied to
+	                                  * each block's output before the residual
+	                                  * sum; else NULL */
+	size_t window;                   /* local layers (ModernBERT, Gemma 3):
+	                                  * keys within window each side (before,
+	                                  * when causal); 0: all */
 } emb_layer;
 
 struct te_emb {
@@ -140,6 +145,12 @@ struct te_emb {
 	int pre_ln, geglu;
 	double rope_theta_local;
 	const float *norm_b;
+	/* Gemma 3: rows scaled by sqrt(hidden_size), RMSNorms that multiply by
+	 * (1 + weight), GeGLU with the tanh gelu, scores scaled by
+	 * query_pre_attn_scalar^-0.5 (qscale; 0: 1 / sqrt(head_dim)) */
+	float embed_scale;
+	int norm_plus1;
+	double qscale;
 	float *zeros;                  /* the biases of LayerNorms without one */
 	emb_layer *layer;
 	const float *pool_w, *pool_b;

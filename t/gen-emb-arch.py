@@ -7,7 +7,7 @@ outputs from an independent NumPy forward pass.
     gen-emb-arch.py ids REF CASE
     gen-emb-arch.py compare REF CASE FIELD [TOLERANCE] <OUTPUT
 
-ARCH is xlm-roberta, qwen3, nomic_bert or modernbert.  `write` makes DIR: config.json with the real
+ARCH is xlm-roberta, qwen3, nomic_bert, modernbert or gemma3_text.  `write` makes DIR: config.json with the real
 keys, model.safetensors under the names the real checkpoints use, a real
 tokenizer from $TOKEMB_DATA/tokenizers and the sentence-transformers files.
 `ref` reads IDS (one document per line, ids separated by blanks) and writes
@@ -36,7 +36,18 @@ a fused Wqkv with RoPE, Wo, then mlp_norm and Wo(gelu(input) * gate) of
 Wi's two halves; every global_attn_every_n_layers-th layer from 0 global with
 global_rope_theta, the others seeing only the keys within local_attention // 2
 of the query, with local_rope_theta; final_norm; LayerNorms without bias as
-norm_bias false says), eager attention, float32,
+norm_bias false says) and modeling_gemma3.py (Gemma3TextModel as
+EmbeddingGemma runs it: rows times sqrt(hidden_size), Gemma3RMSNorm
+multiplying by 1 + weight, sandwich norms around attention and MLP, q_norm
+and k_norm per head, grouped K/V heads, scores scaled by
+query_pre_attn_scalar^-0.5, GeGLU with gelu_pytorch_tanh, full_attention
+layers with rope_theta and sliding_attention layers with
+rope_local_base_freq; use_bidirectional_attention: all keys in the full
+layers, |query - key| < sliding_window // 2 + 1 in the sliding ones, as
+Gemma3TextConfig and _bidirectional_window_overlay set them, else causal
+with the sliding_window - 1 keys before; final norm) with
+sentence-transformers' Pooling, Dense (bias-free, Identity, as
+EmbeddingGemma's 2_Dense and 3_Dense) and Normalize, eager attention, float32,
 with masked scores at the float32 minimum as transformers sets them.
 Only NumPy is needed.
 """
@@ -104,7 +115,29 @@ CONFIGS = {
         "sparse_pred_ignore_index": -100, "sparse_prediction": False,
         "vocab_size": 30528, "torch_dtype": "float32",
     },
+    # EmbeddingGemma-300m's keys, smaller; a query scalar unlike head_dim
+    # and a window of 16 so that both show
+    "gemma3_text": {
+        "architectures": ["Gemma3TextModel"], "model_type": "gemma3_text",
+        "_sliding_window_pattern": 2, "attention_bias": False, "attention_dropout": 0.0,
+        "attn_logit_softcapping": None, "bos_token_id": 2, "eos_token_id": 1,
+        "final_logit_softcapping": None, "head_dim": 16,
+        "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 32,
+        "initializer_range": 0.02, "intermediate_size": 48,
+        "layer_types": ["sliding_attention", "full_attention", "sliding_attention",
+                        "full_attention"],
+        "max_position_embeddings": 2048, "num_attention_heads": 4, "num_hidden_layers": 4,
+        "num_key_value_heads": 2, "pad_token_id": 0, "query_pre_attn_scalar": 24,
+        "rms_norm_eps": 1e-06, "rope_local_base_freq": 10000.0, "rope_scaling": None,
+        "rope_theta": 1000000.0, "sliding_window": 16, "sliding_window_pattern": 2,
+        "use_bidirectional_attention": True, "use_cache": True, "vocab_size": 262144,
+        "torch_dtype": "float32",
+    },
 }
+
+# EmbeddingGemma's Dense modules after the pooling: hidden -> 2 hidden ->
+# hidden, no bias, Identity
+DENSE = {"gemma3_text": [(32, 64), (64, 32)]}
 
 
 def nomic_width(cfg):
@@ -188,7 +221,26 @@ def weights(arch, cfg, rng):
         return (1 + r(H, s=0.1)), r(H, s=0.1)
 
     w = {}
-    if arch == "modernbert":
+    if arch == "gemma3_text":
+        nh, nkv, hd = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+        w["embed_tokens.weight"] = r(V, H, s=0.2)
+        w["norm.weight"] = r(H, s=0.1)
+        for i in range(L):
+            p = f"layers.{i}."
+            # Gemma3RMSNorm weights are stored less one, near zero
+            for n in ("input_layernorm", "post_attention_layernorm",
+                      "pre_feedforward_layernorm", "post_feedforward_layernorm"):
+                w[p + n + ".weight"] = r(H, s=0.1)
+            w[p + "self_attn.q_proj.weight"] = r(nh * hd, H, s=0.3)
+            w[p + "self_attn.k_proj.weight"] = r(nkv * hd, H, s=0.3)
+            w[p + "self_attn.v_proj.weight"] = r(nkv * hd, H, s=0.3)
+            w[p + "self_attn.o_proj.weight"] = r(H, nh * hd, s=0.2)
+            w[p + "self_attn.q_norm.weight"] = r(hd, s=0.1)
+            w[p + "self_attn.k_norm.weight"] = r(hd, s=0.1)
+            w[p + "mlp.gate_proj.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.up_proj.weight"] = r(F, H, s=0.3)
+            w[p + "mlp.down_proj.weight"] = r(H, F, s=0.2)
+    elif arch == "modernbert":
         w["embeddings.tok_embeddings.weight"] = r(V, H, s=0.5)
         w["embeddings.norm.weight"] = 1 + r(H, s=0.1)
         w["final_norm.weight"] = 1 + r(H, s=0.1)
@@ -268,6 +320,21 @@ def write_tokenizer(arch, out):
         tok = json.load(open(os.path.join(DATA, "tokenizers/bert-base-uncased/tokenizer.json")))
         tok["truncation"] = None
         tok["padding"] = None
+    elif arch == "gemma3_text":
+        # EmbeddingGemma's tokenizer: <bos> A <eos>
+        tok = json.load(open(os.path.join(DATA, "tokenizers/gemma3/tokenizer.json")))
+        tok["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}},
+                       {"SpecialToken": {"id": "<eos>", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "<eos>", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 1}},
+                     {"SpecialToken": {"id": "<eos>", "type_id": 1}}],
+            "special_tokens": {"<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]},
+                               "<eos>": {"id": "<eos>", "ids": [1], "tokens": ["<eos>"]}}}
     else:
         # Qwen3-Embedding ends every input with <|endoftext|>, the token pooled
         tok = json.load(open(os.path.join(DATA, "tokenizers/qwen3/tokenizer.json")))
@@ -290,9 +357,12 @@ def write_tokenizer(arch, out):
 def write(arch, out, dtype="f32", prefix=""):
     cfg = dict(CONFIGS[arch])
     cfg["torch_dtype"] = {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[dtype]
+    dense = DENSE.get(arch, [])
+    norm_dir = f"{2 + len(dense)}_Normalize"
     os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
-    os.makedirs(os.path.join(out, "2_Normalize"), exist_ok=True)
-    rng = np.random.default_rng({"qwen3": 19, "xlm-roberta": 20, "modernbert": 22}.get(arch, 21))
+    os.makedirs(os.path.join(out, norm_dir), exist_ok=True)
+    rng = np.random.default_rng({"qwen3": 19, "xlm-roberta": 20, "modernbert": 22,
+                                 "gemma3_text": 23}.get(arch, 21))
     w = weights(arch, cfg, rng)
     save_safetensors(os.path.join(out, "model.safetensors"),
                      {prefix + k: stored(v, dtype)[0] for k, v in w.items()}, dtype)
@@ -307,8 +377,21 @@ def write(arch, out, dtype="f32", prefix=""):
     with open(os.path.join(out, "1_Pooling/config.json"), "w") as f:
         json.dump(pool, f, indent=2)
     mods = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    for i, (fin, fout) in enumerate(dense):
+        sub = f"{2 + i}_Dense"
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+        with open(os.path.join(out, sub, "config.json"), "w") as f:
+            json.dump({"in_features": fin, "out_features": fout, "bias": False,
+                       "activation_function": "torch.nn.modules.linear.Identity"}, f, indent=2)
+        save_safetensors(os.path.join(out, sub, "model.safetensors"),
+                         {"linear.weight": stored(
+                             (rng.standard_normal((fout, fin)) / math.sqrt(fin)).astype(F32),
+                             dtype)[0]}, dtype)
+        mods.append({"idx": 2 + i, "name": str(2 + i), "path": sub,
+                     "type": "sentence_transformers.models.Dense"})
+    mods.append({"idx": len(mods), "name": str(len(mods)), "path": norm_dir,
+                 "type": "sentence_transformers.models.Normalize"})
     with open(os.path.join(out, "modules.json"), "w") as f:
         json.dump(mods, f, indent=2)
     with open(os.path.join(out, "sentence_bert_config.json"), "w") as f:
@@ -318,6 +401,10 @@ def write(arch, out, dtype="f32", prefix=""):
           "default_prompt_name": None, "similarity_fn_name": "cosine"} if last else {}
     if arch == "nomic_bert":
         st = {"prompts": {"query": "search_query: ", "document": "search_document: "},
+              "default_prompt_name": None, "similarity_fn_name": "cosine"}
+    if arch == "gemma3_text":
+        st = {"prompts": {"query": "task: search result | query: ",
+                          "document": "title: none | text: "},
               "default_prompt_name": None, "similarity_fn_name": "cosine"}
     with open(os.path.join(out, "config_sentence_transformers.json"), "w") as f:
         json.dump(st, f, indent=2)
@@ -507,8 +594,75 @@ def modernbert(w, cfg, ids, mask):
     return ln(x, "final_norm")
 
 
-def sentence(h, mask, last):
-    """sentence-transformers Pooling (mean or lasttoken) then Normalize."""
+def gemma3(w, cfg, ids, mask):
+    """Gemma3TextModel: last_hidden_state (B, T, H); positions 0..T-1."""
+    H, nh, nkv, hd = (cfg["hidden_size"], cfg["num_attention_heads"],
+                      cfg["num_key_value_heads"], cfg["head_dim"])
+    eps, L = cfg["rms_norm_eps"], cfg["num_hidden_layers"]
+    B, T = ids.shape
+    bidir = cfg.get("use_bidirectional_attention", False)
+    # Gemma3TextConfig: the bidirectional window becomes an exclusive radius
+    sw = cfg["sliding_window"] // 2 + 1 if bidir else cfg["sliding_window"]
+    pattern = cfg.get("sliding_window_pattern", 6)
+    types = cfg.get("layer_types") or [
+        "sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(L)]
+    rp = cfg.get("rope_parameters") or {}
+    theta = {"full_attention": rp.get("full_attention", {}).get("rope_theta", cfg.get("rope_theta")),
+             "sliding_attention": rp.get("sliding_attention", {}).get(
+                 "rope_theta", cfg.get("rope_local_base_freq"))}
+
+    def norm(x, n):
+        # Gemma3RMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + weight)
+        return rms_norm(x, (F32(1) + w[n + ".weight"]).astype(F32), eps)
+
+    def tables(base):
+        inv = (F32(1) / (F32(base) ** (np.arange(0, hd, 2).astype(F32) / F32(hd)))).astype(F32)
+        freqs = np.arange(T).astype(F32)[:, None] * inv[None, :]
+        emb = np.concatenate([freqs, freqs], axis=-1)
+        return np.cos(emb).astype(F32), np.sin(emb).astype(F32)
+
+    # create_causal_mask / create_sliding_window_causal_mask, with the
+    # or_mask_function of use_bidirectional_attention, and the padding
+    q, k = np.arange(T)[:, None], np.arange(T)[None, :]
+    causal = k <= q
+    allow = {"full_attention": np.ones((T, T), bool) if bidir else causal,
+             "sliding_attention": (causal & (k > q - sw)) | (bidir & (np.abs(q - k) < sw))}
+    bias = {t: np.where(a[None] & (mask[:, None, :] > 0), F32(0),
+                        np.finfo(F32).min).astype(F32)[:, None] for t, a in allow.items()}
+    # Gemma3TextScaledWordEmbedding: the rows times sqrt(hidden_size) in float32
+    x = (w["embed_tokens.weight"][ids] * F32(H ** 0.5)).astype(F32)
+    for i in range(L):
+        p, t = f"layers.{i}.", types[i]
+        cos, sin = tables(theta[t])
+
+        def rope(v):
+            return (v * cos + rotate_half(v) * sin).astype(F32)
+
+        h = norm(x, p + "input_layernorm")
+        qs = (h @ w[p + "self_attn.q_proj.weight"].T).reshape(B, T, nh, hd)
+        ks = (h @ w[p + "self_attn.k_proj.weight"].T).reshape(B, T, nkv, hd)
+        vs = (h @ w[p + "self_attn.v_proj.weight"].T).reshape(B, T, nkv, hd)
+        qs = rope(norm(qs, p + "self_attn.q_norm").transpose(0, 2, 1, 3))
+        ks = rope(norm(ks, p + "self_attn.k_norm").transpose(0, 2, 1, 3))
+        vs = vs.transpose(0, 2, 1, 3)
+        ks, vs = np.repeat(ks, nh // nkv, axis=1), np.repeat(vs, nh // nkv, axis=1)
+        c = attend(qs, ks, vs, bias[t], cfg["query_pre_attn_scalar"] ** -0.5)
+        c = c.transpose(0, 2, 1, 3).reshape(B, T, nh * hd)
+        x = (x + norm((c @ w[p + "self_attn.o_proj.weight"].T).astype(F32),
+                      p + "post_attention_layernorm")).astype(F32)
+        h = norm(x, p + "pre_feedforward_layernorm")
+        g = (h @ w[p + "mlp.gate_proj.weight"].T).astype(F32)
+        g = (F32(0.5) * g * (F32(1) + np.tanh(F32(math.sqrt(2 / math.pi)) *
+                                             (g + F32(0.044715) * g * g * g)))).astype(F32)
+        u = h @ w[p + "mlp.up_proj.weight"].T
+        x = (x + norm(((g * u) @ w[p + "mlp.down_proj.weight"].T).astype(F32),
+                      p + "post_feedforward_layernorm")).astype(F32)
+    return norm(x, "norm")
+
+
+def sentence(h, mask, last, dense=()):
+    """sentence-transformers Pooling (mean or lasttoken), the Dense modules
+    (bias-free, Identity), then Normalize."""
     if last:
         # the last position whose mask is 1 (left or right padding)
         idx = mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1)
@@ -516,6 +670,8 @@ def sentence(h, mask, last):
     else:
         m = mask[:, :, None].astype(F32)
         e = (h * m).sum(1) / np.maximum(m.sum(1), F32(1e-9))
+    for d in dense:
+        e = (e @ d.T).astype(F32)
     n = np.maximum(np.sqrt((e * e).sum(-1, keepdims=True)), F32(1e-12))
     return (e / n).astype(F32)
 
@@ -532,7 +688,11 @@ def ref(out, idsfile):
     pre = emb[:emb.index("embe")]
     w = {k[len(pre):]: v for k, v in w.items()}
     arch = cfg["model_type"]
-    fwd = {"qwen3": qwen3, "nomic_bert": nomic_bert, "modernbert": modernbert}.get(arch, roberta)
+    fwd = {"qwen3": qwen3, "nomic_bert": nomic_bert, "modernbert": modernbert,
+           "gemma3_text": gemma3}.get(arch, roberta)
+    dense = [load_safetensors(os.path.join(out, m["path"], "model.safetensors"))["linear.weight"]
+             for m in json.load(open(os.path.join(out, "modules.json")))
+             if m["type"].endswith(".Dense")]
     last = arch == "qwen3"
     pad = cfg.get("pad_token_id")
     pad = {"qwen3": 151643}.get(arch, 0) if pad is None else pad
@@ -542,7 +702,7 @@ def ref(out, idsfile):
         mask = np.ones_like(ids)
         h = fwd(w, cfg, ids, mask)
         print(json.dumps({"name": f"doc_{i + 1}", "ids": d, "last_hidden_state": fl(h[0]),
-                          "sentence_embedding": fl(sentence(h, mask, last)[0])}))
+                          "sentence_embedding": fl(sentence(h, mask, last, dense)[0])}))
     T = max(len(d) for d in docs)
     for name, left in (("batch_padded", False), ("batch_left_padded", True)):
         if left and not last:
@@ -555,7 +715,7 @@ def ref(out, idsfile):
         h = fwd(w, cfg, ids, mask)
         print(json.dumps({"name": name, "ids": ids.tolist(), "attention_mask": mask.tolist(),
                           "last_hidden_state": fl(h),
-                          "sentence_embedding": fl(sentence(h, mask, last))}))
+                          "sentence_embedding": fl(sentence(h, mask, last, dense))}))
 
 
 def case(path, name):
