@@ -12,7 +12,7 @@ need_gen() {
 	/usr/bin/python3 -c 'import numpy' 2>/dev/null ||
 		skip "needs NumPy for /usr/bin/python3 (python3-numpy)"
 	need_data tokenizers/all-mpnet-base-v2/tokenizer.json tokenizers/qwen3/tokenizer.json \
-		tokenizers/bert-base-uncased/tokenizer.json
+		tokenizers/bert-base-uncased/tokenizer.json tokenizers/gemma3/tokenizer.json
 }
 
 gen() {
@@ -221,7 +221,114 @@ check_case() {
 	sed -i 's/"hidden_activation": "silu"/"hidden_activation": "gelu"/; s/"num_hidden_layers": 4/"num_hidden_layers": 3/' "$m/config.json"
 	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
 	[[ $stderr == *"num_hidden_layers is 3 but the weights have more layers"* ]]
-	sed -i 's/"model_type": "modernbert"/"model_type": "gemma3_text"/' "$m/config.json"
+	sed -i 's/"model_type": "modernbert"/"model_type": "x"/' "$m/config.json"
 	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
-	[[ $stderr == *"model_type 'gemma3_text' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3 "* ]]
+	[[ $stderr == "emb-token: $m/config.json: model_type 'x' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3, gemma3_text "* ]]
+}
+
+# Edit the config.json of model directory $1 with the Python statements $2
+# (c is the config).
+edit_config() {
+	/usr/bin/python3 - "$1/config.json" "$2" <<-'EOF'
+		import json, sys
+		c = json.load(open(sys.argv[1]))
+		exec(sys.argv[2])
+		json.dump(c, open(sys.argv[1], "w"), indent=2)
+	EOF
+}
+
+@test "emb-token | emb-pool: Gemma 3 as EmbeddingGemma (bidirectional, 16-token sliding window, Dense projections) matches the reference" {
+	need_gen
+	MAXTOK=600 model gemma gemma3_text
+	local dir=$BATS_FILE_TMPDIR/gemma
+	# 600 tokens, <bos> first and <eos> last: most keys are outside the
+	# sliding layers' window
+	[ "$(gen ids "$dir/reference.jsonl" doc_3 | wc -w)" -eq 600 ]
+	[ "$(gen ids "$dir/reference.jsonl" doc_1 | awk '{print $1, $NF}')" = "2 1" ]
+	grep -q '"sliding_window": 16' "$dir/config.json"
+	grep -q '"path": "3_Dense"' "$dir/modules.json"
+	for c in doc_1 doc_2 doc_3 batch_padded; do
+		check_case gemma "$c" -t 2
+	done
+}
+
+@test "emb-token: Gemma 3 F16 weights and BF16 weights under model. names" {
+	need_gen
+	MAXTOK=600 model gemma-f16 gemma3_text --dtype f16
+	MAXTOK=600 model gemma-bf16 gemma3_text --dtype bf16 --prefix model.
+	check_case gemma-f16 batch_padded
+	check_case gemma-bf16 batch_padded -t 2
+}
+
+@test "emb-token: Gemma 3 local layers from sliding_window_pattern, RoPE bases from rope_parameters" {
+	need_gen
+	MAXTOK=600 model gemma gemma3_text
+	local m=$BATS_FILE_TMPDIR/gemma-keys
+	rm -rf "$m"
+	cp -r "$BATS_FILE_TMPDIR/gemma" "$m"
+	# the same model as older and newer transformers write its config
+	edit_config "$m" 'del c["layer_types"]'
+	check_case gemma-keys batch_padded
+	edit_config "$m" 'c["rope_parameters"] = {
+	    "full_attention": {"rope_type": "default", "rope_theta": c.pop("rope_theta")},
+	    "sliding_attention": {"rope_type": "default", "rope_theta": c.pop("rope_local_base_freq")}}'
+	check_case gemma-keys batch_padded
+}
+
+@test "emb-token: Gemma 3 causal (use_bidirectional_attention false) matches the reference" {
+	need_gen
+	MAXTOK=600 model gemma gemma3_text
+	local m=$BATS_FILE_TMPDIR/gemma-causal
+	rm -rf "$m"
+	cp -r "$BATS_FILE_TMPDIR/gemma" "$m"
+	edit_config "$m" 'c["use_bidirectional_attention"] = False'
+	gen ref "$m" "$m/ids" >"$m/reference.jsonl"
+	check_case gemma-causal doc_3
+	check_case gemma-causal batch_padded -t 2
+}
+
+@test "emb-pool --dim on Gemma 3: the first N after the Dense projections, normalized again" {
+	need_gen
+	MAXTOK=600 model gemma gemma3_text
+	local dir=$BATS_FILE_TMPDIR/gemma
+	gen ids "$dir/reference.jsonl" batch_padded >"$BATS_TEST_TMPDIR/ids"
+	emb-token -m "$dir" "$BATS_TEST_TMPDIR/ids" | emb-pool -m "$dir" -d 8 >"$BATS_TEST_TMPDIR/cut"
+	run -0 /usr/bin/python3 - "$dir/reference.jsonl" "$BATS_TEST_TMPDIR/cut" <<-'EOF'
+		import json, sys
+		import numpy as np
+		ref = [json.loads(l) for l in open(sys.argv[1])]
+		want = np.array([c for c in ref if c["name"] == "batch_padded"][0]["sentence_embedding"])
+		want = want[:, :8] / np.linalg.norm(want[:, :8], axis=1, keepdims=True)
+		got = np.loadtxt(sys.argv[2], ndmin=2)
+		assert got.shape == want.shape, (got.shape, want.shape)
+		print("max abs diff", np.abs(got - want).max())
+		sys.exit(0 if np.abs(got - want).max() <= 1e-5 else 1)
+	EOF
+}
+
+@test "emb-token: Gemma 3 settings this forward pass does not have are refused by name" {
+	need_gen
+	MAXTOK=600 model gemma gemma3_text
+	local m=$BATS_TEST_TMPDIR/m
+	cp -r "$BATS_FILE_TMPDIR/gemma" "$m"
+	edit_config "$m" 'c["attn_logit_softcapping"] = 50.0'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *"config.json: unsupported: attn_logit_softcapping"* ]]
+	edit_config "$m" 'c["attn_logit_softcapping"] = None; c["hidden_activation"] = "gelu"'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *"unsupported hidden_activation 'gelu' (gelu_pytorch_tanh supported)"* ]]
+	edit_config "$m" 'c["hidden_activation"] = "gelu_pytorch_tanh"; c["rope_parameters"] = {
+	    "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
+	    "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}}'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *"unsupported: rope_parameters rope_type 'linear' (default supported)"* ]]
+	edit_config "$m" 'del c["rope_parameters"]; c["layer_types"][1] = "chunked_attention"'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *"unsupported layer type 'chunked_attention'"* ]]
+	edit_config "$m" 'c["layer_types"][1] = "full_attention"; c["num_hidden_layers"] = 3'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *'"layer_types" must list a type for each of the 3 layers'* ]]
+	edit_config "$m" 'c["layer_types"] = c["layer_types"][:3]'
+	run -1 --separate-stderr emb-token -m "$m" <<<"2 1"
+	[[ $stderr == *"num_hidden_layers is 3 but the weights have more layers"* ]]
 }
