@@ -652,6 +652,64 @@ cfg_pos(const cJSON *cfg, const char *path, const char *key, double hi, double *
 	return 0;
 }
 
+/* The RoPE base of one layer type in rope_parameters, as transformers now
+ * writes it: {"full_attention": {"rope_type": "default", "rope_theta": B},
+ * "sliding_attention": {...}}, or one such object for every layer (type
+ * NULL).  *theta keeps what the older keys gave where there is none; scaled
+ * RoPE is refused. */
+static int
+cfg_rope(const cJSON *cfg, const char *path, const char *type, double *theta, te_diag *d)
+{
+	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters"), *o, *rt;
+
+	if (!rp || cJSON_IsNull(rp))
+		return 0;
+	o = type ? cJSON_GetObjectItemCaseSensitive(rp, type) : NULL;
+	if (!o)
+		o = rp;
+	if (!cJSON_IsObject(o))
+		return te_diag_set(d, path, 0, "\"rope_parameters\" must be an object");
+	rt = cJSON_GetObjectItemCaseSensitive(o, "rope_type");
+	if (rt && !(cJSON_IsString(rt) && strcmp(rt->valuestring, "default") == 0))
+		return te_diag_set(d, path, 0, "unsupported: rope_parameters rope_type '%.40s' "
+		                   "(default supported)",
+		                   cJSON_IsString(rt) ? rt->valuestring : "?");
+	return cfg_pos(o, path, "rope_theta", 1e12, theta, d);
+}
+
+/* The local layers and their window w each side: layer_types where the
+ * config lists them ("full_attention", "sliding_attention"), else, as the
+ * configs fill them in, layer i is global when (i + off) % every == 0
+ * (ModernBERT's global_attn_every_n_layers: off 0; Gemma 3's
+ * sliding_window_pattern: off 1).  Allocates m->layer. */
+static int
+cfg_layer_types(te_emb *m, const cJSON *cfg, const char *cfgpath, size_t w, size_t every,
+                size_t off, te_diag *d)
+{
+	const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
+
+	if (lt && cJSON_IsNull(lt))
+		lt = NULL;
+	if (lt && (!cJSON_IsArray(lt) || (size_t)cJSON_GetArraySize(lt) != m->layers))
+		return te_diag_set(d, cfgpath, 0, "\"layer_types\" must list a type for each "
+		                   "of the %zu layers", m->layers);
+	m->layer = calloc(m->layers, sizeof *m->layer);
+	if (!m->layer)
+		return te_diag_set(d, NULL, 0, "out of memory");
+	for (size_t i = 0; i < m->layers; i++) {
+		const cJSON *e = lt ? cJSON_GetArrayItem(lt, (int)i) : NULL;
+		const char *t = e ? (cJSON_IsString(e) ? e->valuestring : "?")
+		                  : ((i + off) % every ? "sliding_attention" : "full_attention");
+
+		if (strcmp(t, "sliding_attention") == 0)
+			m->layer[i].window = w;
+		else if (strcmp(t, "full_attention") != 0)
+			return te_diag_set(d, cfgpath, 0, "unsupported layer type '%.40s' "
+			                   "(full_attention, sliding_attention)", t);
+	}
+	return 0;
+}
+
 /* Qwen3's config.json: the shape, grouped K/V heads, an explicit head_dim,
  * and what this forward pass does not do, refused by name. */
 static int
@@ -675,7 +733,8 @@ config_qwen3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	m->eps = 1e-6;
 	m->rope_theta = 10000;
 	if (cfg_pos(cfg, cfgpath, "rms_norm_eps", 1, &m->eps, d) < 0 ||
-	    cfg_pos(cfg, cfgpath, "rope_theta", 1e12, &m->rope_theta, d) < 0)
+	    cfg_pos(cfg, cfgpath, "rope_theta", 1e12, &m->rope_theta, d) < 0 ||
+	    cfg_rope(cfg, cfgpath, NULL, &m->rope_theta, d) < 0)
 		return -1;
 	if (kv < 0)
 		kv = heads;
@@ -902,7 +961,9 @@ config_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	m->rope_theta_local = 10000;
 	if (cfg_pos(cfg, cfgpath, "norm_eps", 1, &m->eps, d) < 0 ||
 	    cfg_pos(cfg, cfgpath, "global_rope_theta", 1e12, &m->rope_theta, d) < 0 ||
-	    cfg_pos(cfg, cfgpath, "local_rope_theta", 1e12, &m->rope_theta_local, d) < 0)
+	    cfg_pos(cfg, cfgpath, "local_rope_theta", 1e12, &m->rope_theta_local, d) < 0 ||
+	    cfg_rope(cfg, cfgpath, "full_attention", &m->rope_theta, d) < 0 ||
+	    cfg_rope(cfg, cfgpath, "sliding_attention", &m->rope_theta_local, d) < 0)
 		return -1;
 	for (size_t i = 0; no[i]; i++)
 		if (cfg_refuse_true(cfg, cfgpath, no[i], d) < 0)
@@ -923,13 +984,8 @@ config_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	m->ffn = (size_t)ffn;
 	m->vocab = (size_t)vocab;
 	m->max_tokens = (size_t)maxpos;
-	m->layer = calloc(m->layers, sizeof *m->layer);
-	if (!m->layer)
-		return te_diag_set(d, NULL, 0, "out of memory");
-	/* layer i is global when i % every == 0; the others see local / 2 each side */
-	for (size_t i = 0; i < m->layers; i++)
-		m->layer[i].window = i % (size_t)every ? (size_t)local / 2 : 0;
-	return 0;
+	/* the local layers see local_attention / 2 each side */
+	return cfg_layer_types(m, cfg, cfgpath, (size_t)local / 2, (size_t)every, 0, d);
 }
 
 /* A LayerNorm's weight, and its bias when the model has them (else zeros). */
@@ -997,66 +1053,6 @@ load_modern(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	if (emb_st_find(m->st, name))
 		return te_diag_set(d, cfgpath, 0, "num_hidden_layers is %zu but the weights "
 		                   "have more layers", m->layers);
-	return 0;
-}
-
-/* The RoPE base of one layer type in rope_parameters, as transformers now
- * writes it: {"full_attention": {"rope_type": "default", "rope_theta": B},
- * "sliding_attention": {...}}, or one such object for every layer (type
- * NULL).  *theta keeps what the older keys gave where there is none; scaled
- * RoPE is refused. */
-static int
-cfg_rope(const cJSON *cfg, const char *path, const char *type, double *theta, te_diag *d)
-{
-	const cJSON *rp = cJSON_GetObjectItemCaseSensitive(cfg, "rope_parameters"), *o, *rt;
-
-	if (!rp || cJSON_IsNull(rp))
-		return 0;
-	o = type ? cJSON_GetObjectItemCaseSensitive(rp, type) : NULL;
-	if (!o)
-		o = rp;
-	if (!cJSON_IsObject(o))
-		return te_diag_set(d, path, 0, "\"rope_parameters\" must be an object");
-	rt = cJSON_GetObjectItemCaseSensitive(o, "rope_type");
-	if (rt && !(cJSON_IsString(rt) && strcmp(rt->valuestring, "default") == 0))
-		return te_diag_set(d, path, 0, "unsupported: rope_parameters rope_type '%.40s' "
-		                   "(default supported)",
-		                   cJSON_IsString(rt) ? rt->valuestring : "?");
-	return cfg_pos(o, path, "rope_theta", 1e12, theta, d);
-}
-
-/* Which layers attend within a window: layer_types where the config lists
- * them, else every sliding_window_pattern-th layer (from 1) global and the
- * others local, as Gemma3TextConfig fills them in.  The window each side:
- * bidirectional, |query - key| < sliding_window / 2 + 1 (the config halves
- * it); causal, the sliding_window - 1 keys before the query. */
-static int
-gemma3_layers(te_emb *m, const cJSON *cfg, const char *cfgpath, long long sw,
-              long long pattern, te_diag *d)
-{
-	const cJSON *lt = cJSON_GetObjectItemCaseSensitive(cfg, "layer_types");
-	size_t w = m->causal ? (size_t)sw - 1 : (size_t)sw / 2;
-
-	if (lt && cJSON_IsNull(lt))
-		lt = NULL;
-	if (lt && (!cJSON_IsArray(lt) || (size_t)cJSON_GetArraySize(lt) != m->layers))
-		return te_diag_set(d, cfgpath, 0, "\"layer_types\" must list a type for each "
-		                   "of the %zu layers", m->layers);
-	m->layer = calloc(m->layers, sizeof *m->layer);
-	if (!m->layer)
-		return te_diag_set(d, NULL, 0, "out of memory");
-	for (size_t i = 0; i < m->layers; i++) {
-		const cJSON *e = lt ? cJSON_GetArrayItem(lt, (int)i) : NULL;
-		const char *t = e ? (cJSON_IsString(e) ? e->valuestring : "?")
-		                  : ((i + 1) % (size_t)pattern ? "sliding_attention"
-		                                               : "full_attention");
-
-		if (strcmp(t, "sliding_attention") == 0)
-			m->layer[i].window = w;
-		else if (strcmp(t, "full_attention") != 0)
-			return te_diag_set(d, cfgpath, 0, "unsupported layer type '%.40s' "
-			                   "(full_attention, sliding_attention)", t);
-	}
 	return 0;
 }
 
@@ -1129,7 +1125,11 @@ config_gemma3(te_emb *m, const cJSON *cfg, const char *cfgpath, te_diag *d)
 	m->embed_scale = (float)sqrt((double)hidden);
 	if (cJSON_IsNumber(eos) && eos->valuedouble >= 0 && eos->valuedouble < (double)vocab)
 		m->sep_id = (int32_t)eos->valuedouble;   /* kept last when cutting */
-	return gemma3_layers(m, cfg, cfgpath, sw, pattern, d);
+	/* bidirectional: |query - key| < sliding_window / 2 + 1, as
+	 * Gemma3TextConfig halves the window; causal: the sliding_window - 1
+	 * keys before */
+	return cfg_layer_types(m, cfg, cfgpath, m->causal ? (size_t)sw - 1 : (size_t)sw / 2,
+	                       (size_t)pattern, 1, d);
 }
 
 /* Gemma 3 tensors, as Gemma3TextModel saves them (or under "model." as the

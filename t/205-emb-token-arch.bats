@@ -19,6 +19,17 @@ gen() {
 	/usr/bin/python3 "$GEN" "$@"
 }
 
+# Edit the config.json of model directory $1 with the Python statements $2
+# (c is the config).
+edit_config() {
+	/usr/bin/python3 - "$1/config.json" "$2" <<-'EOF'
+		import json, sys
+		c = json.load(open(sys.argv[1]))
+		exec(sys.argv[2])
+		json.dump(c, open(sys.argv[1], "w"), indent=2)
+	EOF
+}
+
 # Write model $1 of architecture $2 (more options after) in the file's scratch
 # directory, with the reference of documents from $TOKEMB_DATA tokenized by
 # tok-encode: two sentences, a 512-token story and ids typed by hand.
@@ -207,6 +218,26 @@ check_case() {
 	check_case modern-nb batch_padded
 }
 
+@test "emb-token: ModernBERT and Qwen3 configs as newer transformers write them (layer_types, rope_parameters)" {
+	need_gen
+	MAXTOK=600 model modern modernbert
+	MAXTOK=600 model qwen3 qwen3
+	local m=$BATS_FILE_TMPDIR/modern-new q=$BATS_FILE_TMPDIR/qwen3-new
+	rm -rf "$m" "$q"
+	cp -r "$BATS_FILE_TMPDIR/modern" "$m"
+	cp -r "$BATS_FILE_TMPDIR/qwen3" "$q"
+	# bases unlike the defaults, so that a key not read shows
+	edit_config "$m" 'del c["global_rope_theta"], c["local_rope_theta"]; c["layer_types"] = [
+	    "full_attention", "sliding_attention", "sliding_attention", "full_attention"]; c["rope_parameters"] = {
+	    "full_attention": {"rope_type": "default", "rope_theta": 50000.0},
+	    "sliding_attention": {"rope_type": "default", "rope_theta": 20000.0}}'
+	edit_config "$q" 'c["rope_parameters"] = {"rope_type": "default", "rope_theta": 5000.0}; del c["rope_theta"]'
+	gen ref "$m" "$m/ids" >"$m/reference.jsonl"
+	gen ref "$q" "$q/ids" >"$q/reference.jsonl"
+	check_case modern-new batch_padded
+	check_case qwen3-new batch_padded
+}
+
 @test "emb-token: ModernBERT settings this forward pass does not have are refused by name" {
 	need_gen
 	MAXTOK=600 model modern modernbert
@@ -224,17 +255,6 @@ check_case() {
 	sed -i 's/"model_type": "modernbert"/"model_type": "x"/' "$m/config.json"
 	run -1 --separate-stderr emb-token -m "$m" <<<"101 102"
 	[[ $stderr == "emb-token: $m/config.json: model_type 'x' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3, gemma3_text "* ]]
-}
-
-# Edit the config.json of model directory $1 with the Python statements $2
-# (c is the config).
-edit_config() {
-	/usr/bin/python3 - "$1/config.json" "$2" <<-'EOF'
-		import json, sys
-		c = json.load(open(sys.argv[1]))
-		exec(sys.argv[2])
-		json.dump(c, open(sys.argv[1], "w"), indent=2)
-	EOF
 }
 
 @test "emb-token | emb-pool: Gemma 3 as EmbeddingGemma (bidirectional, 16-token sliding window, Dense projections) matches the reference" {

@@ -486,8 +486,9 @@ def qwen3(w, cfg, ids, mask):
                       cfg["num_key_value_heads"], cfg["head_dim"])
     eps = cfg["rms_norm_eps"]
     B, T = ids.shape
-    inv = (F32(1) / (F32(cfg["rope_theta"]) **
-                     (np.arange(0, hd, 2).astype(F32) / F32(hd)))).astype(F32)
+    # rope_theta, or in rope_parameters as newer transformers write it
+    theta = (cfg.get("rope_parameters") or {}).get("rope_theta", cfg.get("rope_theta"))
+    inv = (F32(1) / (F32(theta) ** (np.arange(0, hd, 2).astype(F32) / F32(hd)))).astype(F32)
     freqs = np.arange(T).astype(F32)[:, None] * inv[None, :]
     emb = np.concatenate([freqs, freqs], axis=-1)
     cos, sin = np.cos(emb).astype(F32), np.sin(emb).astype(F32)
@@ -576,11 +577,22 @@ def modernbert(w, cfg, ids, mask):
     rows = np.arange(T)
     near = np.abs(rows[None, :] - rows[:, None]) <= cfg["local_attention"] // 2
     local = np.where(near[None, None], glob, np.finfo(F32).min).astype(F32)
+    # the layer types and RoPE bases as older (global_attn_every_n_layers,
+    # global_rope_theta, local_rope_theta) or newer transformers (layer_types,
+    # rope_parameters) write them
+    L, every = cfg["num_hidden_layers"], cfg.get("global_attn_every_n_layers", 3)
+    types = cfg.get("layer_types") or [
+        "sliding_attention" if i % every else "full_attention" for i in range(L)]
+    rp = cfg.get("rope_parameters") or {}
+    theta = {"full_attention": rp.get("full_attention", {}).get(
+                 "rope_theta", cfg.get("global_rope_theta", 160000.0)),
+             "sliding_attention": rp.get("sliding_attention", {}).get(
+                 "rope_theta", cfg.get("local_rope_theta", 10000.0))}
     x = ln(w["embeddings.tok_embeddings.weight"][ids], "embeddings.norm")
-    for i in range(cfg["num_hidden_layers"]):
+    for i in range(L):
         p = f"layers.{i}."
-        is_global = i % cfg["global_attn_every_n_layers"] == 0
-        cos, sin = tables(cfg["global_rope_theta"] if is_global else cfg["local_rope_theta"])
+        is_global = types[i] == "full_attention"
+        cos, sin = tables(theta[types[i]])
         h = x if i == 0 else ln(x, p + "attn_norm")
         qkv = (h @ w[p + "attn.Wqkv.weight"].T).reshape(B, T, 3, nh, d)
         q, k, v = (qkv[:, :, j].transpose(0, 2, 1, 3) for j in range(3))
