@@ -9,7 +9,12 @@
  * with LayerNorm (none before layer 0's attention), x += Wo(attention) and
  * x += Wo(gelu(a) * g) where [a; g] = Wi(LN(x)); every layer but each
  * global_attn_every_n_layers-th sees only the keys within local_attention / 2
- * of the query, with RoPE of its own base; a final LayerNorm.  The
+ * of the query, with RoPE of its own base; a final LayerNorm.  Gemma 3's
+ * (EmbeddingGemma) are Qwen3's with RMSNorms that multiply by 1 + weight,
+ * a norm on each block's output too (x += RMSNorm(o_proj(...)), x +=
+ * RMSNorm(down(...))), GeGLU with the tanh gelu, scores scaled by
+ * query_pre_attn_scalar^-0.5, bidirectional or causal, and local layers
+ * (the window of l->window) with RoPE of their own base.  The
  * matrix products use the packed kernel where the CPU has it (as the
  * encoders do), else an OpenBLAS sgemm; attention runs per (document, head)
  * on the caller's threads.  t/gen-emb-arch.py holds the reference. */
