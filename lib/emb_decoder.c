@@ -294,8 +294,8 @@ gate(const te_emb *m, const float *gu, size_t N, size_t F, float *f)
 		}
 }
 
-/* x += y (N, H), after RMSNorm(y) with the block's post-norm g where the
- * model has one (Gemma 3's sandwich norms), else x += y as it is. */
+/* x += RMSNorm(y) (N, H) with a block's post-norm g, Gemma 3's norm on the
+ * output of its attention and its MLP; y is overwritten. */
 static void
 residual(const te_emb *m, const float *g, float *y, size_t N, float *x)
 {
