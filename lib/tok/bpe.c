@@ -120,6 +120,7 @@ tk_bpe_thread_free(void)
 	free(ws.bdirty);
 	free(ws.binh);
 	memset(&ws, 0, sizeof ws);
+	tk_bt_thread_free();
 }
 
 /* The heap lives at ws.h + 7, so that the children 8i + 1 .. 8i + 8 of
@@ -598,6 +599,13 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
+	}
+	if (m->ranks && f && tk_bpe_bq_min > 2) {
+		const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+		int r = bt ? tk_bt_encode(bt, s, n, o) : 1;
+
+		if (r <= 0)
+			return r;
 	}
 	if ((m->byte_level || m->ranks) && n <= BPE_SMALL && n < tk_bpe_bq_min) {
 		int r = bpe_small(m, f, s, n, o);

@@ -135,6 +135,7 @@ tk_fastmap_free(tk_fastmap *f)
 		return;
 	free(f->r2);
 	free(f->m2);
+	tk_bt_free(f->bt);
 	flat_free(f->flat);
 	free(f);
 }
@@ -169,8 +170,12 @@ tk_fastmap_flat(const tk_bpe *m)
 	if ((fl = __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE)))
 		return fl;
 	pthread_mutex_lock(&fast_mu);
-	if (!(fl = f->flat) && (fl = flat_build(m)))
+	if (!(fl = f->flat) && (fl = flat_build(m))) {
+		/* the backtracking tables (ranks) first: flat is the sign that
+		 * both are built; without them, BPE goes by ranks */
+		__atomic_store_n(&f->bt, tk_bt_build(m, fl), __ATOMIC_RELEASE);
 		__atomic_store_n(&f->flat, fl, __ATOMIC_RELEASE);
+	}
 	pthread_mutex_unlock(&fast_mu);
 	return fl;
 }
