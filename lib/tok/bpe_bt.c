@@ -335,14 +335,40 @@ static __thread uint32_t *bt_end;
 static __thread uint8_t *bt_ok;
 static __thread size_t bt_cap;
 
+/* Pairs met recur (in text, and in a long run all the more): their
+ * answers are kept per thread, ((a << 24 | b) + 1) << 1 | valid, in a
+ * direct-mapped table, with the tables they are for. */
+#define MEMO_BITS 14
+static __thread uint64_t *bt_memo;
+static __thread const tk_bt *bt_memo_of;
+
+static inline int
+valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	uint64_t key = ((uint64_t)x << 24 | y) + 1, *e;
+	int v;
+
+	if (!bt_memo || b->ntok >= (1u << 24))
+		return tk_bt_valid(b, x, y);
+	e = &bt_memo[mix64(key) & ((1u << MEMO_BITS) - 1)];
+	if (*e >> 1 == key)
+		return (int)(*e & 1);
+	v = tk_bt_valid(b, x, y);
+	*e = key << 1 | (uint64_t)v;
+	return v;
+}
+
 void
 tk_bt_thread_free(void)
 {
 	free(bt_tok);
 	free(bt_end);
 	free(bt_ok);
+	free(bt_memo);
 	bt_tok = bt_end = NULL;
 	bt_ok = NULL;
+	bt_memo = NULL;
+	bt_memo_of = NULL;
 	bt_cap = 0;
 }
 
@@ -370,6 +396,12 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		bt_ok = p;
 		bt_cap = cap;
 	}
+	if (bt_memo_of != b) {	/* another te_tok's answers, or none yet */
+		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
+			return -1;
+		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
+		bt_memo_of = b;
+	}
 	memset(bt_ok, 1, n + 1);
 	next = longest(b, u, n, &len);
 	while (next >= 0) {
@@ -378,7 +410,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		for (;;) {
 			size_t end = pos + b->tlen[t];
 
-			if (bt_ok[end] && (!k || tk_bt_valid(b, bt_tok[k - 1], t))) {
+			if (bt_ok[end] && (!k || valid_memo(b, bt_tok[k - 1], t))) {
 				bt_tok[k] = t;
 				bt_end[k++] = (uint32_t)end;
 				pos = end;
