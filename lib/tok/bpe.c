@@ -576,6 +576,27 @@ bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out 
 	return 0;
 }
 
+/* The backtracking tables of a ranks vocabulary, once the words merged by
+ * ranks would have paid for building them (some 900 instructions a token
+ * of the vocabulary): by ranks a short word costs some 200 instructions a
+ * byte, by backtracking 100 less; a long one twice that, and 350 less.
+ * So after 8 bytes of short words a token, long ones weighing 4, or at
+ * once for a word of more than 4 KB.  Counted per thread. */
+static __thread size_t bt_bytes;
+
+static const tk_bt *
+bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
+{
+	const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+
+	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
+		return bt;
+	bt_bytes += n > BPE_SMALL ? 4 * n : n;
+	if (bt_bytes < 8 * m->vocab.n && n <= 4096)
+		return NULL;
+	return tk_fastmap_bt(m);
+}
+
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
@@ -601,7 +622,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 			return tk_out_push(o, id, 0, n);
 	}
 	if (m->ranks && f && tk_bpe_bq_min > 2) {
-		const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+		const tk_bt *bt = bt_for(m, f, n);
 		int r = bt ? tk_bt_encode(bt, s, n, o) : 1;
 
 		if (r <= 0)

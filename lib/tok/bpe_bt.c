@@ -27,6 +27,7 @@ typedef struct bt_edge {
 } bt_edge;
 
 struct tk_bt {
+	uint64_t serial;		/* this build's, unique: the pair memos' owner */
 	uint32_t ntok;
 	const char **tb;		/* id -> its bytes (the vocabulary's) */
 	uint32_t *tlen;
@@ -41,6 +42,8 @@ struct tk_bt {
 	tk_pslot *pair;			/* (a, b) -> the token their merge makes */
 	size_t pmask;
 };
+
+static uint64_t bt_serial;	/* builds so far */
 
 static inline uint64_t
 mix64(uint64_t k)
@@ -303,6 +306,7 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	if (!ntok || ntok >= BT_NONE / 2 || !(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->ntok = ntok;
+	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
 	b->pmask = pow2_over(v->n) - 1;
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
 	    !(b->split_l = malloc(ntok * sizeof *b->split_l)) ||
@@ -340,7 +344,7 @@ static __thread size_t bt_cap;
  * direct-mapped table, with the tables they are for. */
 #define MEMO_BITS 14
 static __thread uint64_t *bt_memo;
-static __thread const tk_bt *bt_memo_of;
+static __thread uint64_t bt_memo_of;	/* the serial of the tables they are for */
 
 static inline int
 valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
@@ -368,7 +372,7 @@ tk_bt_thread_free(void)
 	bt_tok = bt_end = NULL;
 	bt_ok = NULL;
 	bt_memo = NULL;
-	bt_memo_of = NULL;
+	bt_memo_of = 0;
 	bt_cap = 0;
 }
 
@@ -396,11 +400,11 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		bt_ok = p;
 		bt_cap = cap;
 	}
-	if (bt_memo_of != b) {	/* another te_tok's answers, or none yet */
+	if (bt_memo_of != b->serial) {	/* another te_tok's answers, or none yet */
 		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
 			return -1;
 		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
-		bt_memo_of = b;
+		bt_memo_of = b->serial;
 	}
 	memset(bt_ok, 1, n + 1);
 	next = longest(b, u, n, &len);

@@ -170,14 +170,33 @@ tk_fastmap_flat(const tk_bpe *m)
 	if ((fl = __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE)))
 		return fl;
 	pthread_mutex_lock(&fast_mu);
-	if (!(fl = f->flat) && (fl = flat_build(m))) {
-		/* the backtracking tables (ranks) first: flat is the sign that
-		 * both are built; without them, BPE goes by ranks */
-		__atomic_store_n(&f->bt, tk_bt_build(m, fl), __ATOMIC_RELEASE);
+	if (!(fl = f->flat) && (fl = flat_build(m)))
 		__atomic_store_n(&f->flat, fl, __ATOMIC_RELEASE);
-	}
 	pthread_mutex_unlock(&fast_mu);
 	return fl;
+}
+
+/* Built at the first call (NULL where it does not apply: then never
+ * tried again). */
+const tk_bt *
+tk_fastmap_bt(const tk_bpe *m)
+{
+	tk_fastmap *f = (tk_fastmap *)tk_fastmap_get(m);
+	const tk_flat *fl = f ? tk_fastmap_flat(m) : NULL;
+	tk_bt *b;
+
+	if (!fl)
+		return NULL;
+	if (__atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&fast_mu);
+	if (!f->bt_tried) {
+		__atomic_store_n(&f->bt, tk_bt_build(m, fl), __ATOMIC_RELEASE);
+		__atomic_store_n(&f->bt_tried, 1, __ATOMIC_RELEASE);
+	}
+	b = f->bt;
+	pthread_mutex_unlock(&fast_mu);
+	return b;
 }
 
 /* Sets of two 64-byte entries (the newest first); a key is a piece of at
@@ -216,6 +235,20 @@ typedef struct lc_ent {
 } lc_ent;
 _Static_assert(sizeof(lc_ent) == 128, "a long piece cache entry is two cache lines");
 
+/* Pieces of 57 to 512 bytes (rulers of '=' or '~' in code and text, runs
+ * of spaces): a direct-mapped cache of XC_SIZE, each entry allocated when
+ * first used (at most 512 + 6 x 512 bytes). */
+#define XC_BITS 10
+#define XC_KEY 512
+typedef struct xc_ent {
+	char *key;
+	int32_t *ids;
+	uint16_t *end;                 /* end of each token but the last */
+	uint32_t len, nids;
+	int32_t gen;
+} xc_ent;
+static __thread xc_ent *xcache;
+
 static __thread pc_ent *pcache;
 static __thread void *pcache_map;
 static __thread lc_ent *lcache;        /* in pcache_map, after pcache */
@@ -232,6 +265,13 @@ tk_fast_thread_free(void)
 	lcache = NULL;
 	pcache = NULL;
 	pcache_owner = 0;
+	for (size_t i = 0; xcache && i < (1u << XC_BITS); i++) {
+		free(xcache[i].key);
+		free(xcache[i].ids);
+		free(xcache[i].end);
+	}
+	free(xcache);
+	xcache = NULL;
 	free(fout.ids);
 	free(fout.a);
 	free(fout.b);
@@ -336,6 +376,58 @@ fout_store(int32_t *ids, uint8_t *ends)
 			ends[k] = (uint8_t)fout.b[k];
 	}
 	return (uint8_t)fout.n;
+}
+
+/* A piece of XC_KEY bytes at most: its cached tokens appended to e (1),
+ * or 0 when not cached; -1 out of memory. */
+static int
+xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t at, size_t base,
+       const size_t *os, const size_t *oe)
+{
+	xc_ent *c = xcache ? &xcache[h >> (64 - XC_BITS)] : NULL;
+	size_t k, st = at;
+
+	if (!c || c->len != len || c->gen != gen || memcmp(c->key, p, len))
+		return 0;
+	if (tk_enc_reserve(e, c->nids))
+		return -1;
+	for (k = 0; k < c->nids; k++) {
+		size_t en = k + 1 < c->nids ? at + c->end[k] : at + len;
+
+		e->ids[e->n] = c->ids[k];
+		e->start[e->n] = os ? os[st] : base + st;
+		e->end[e->n] = oe ? oe[en - 1] : base + en;
+		e->n++;
+		st = en;
+	}
+	return 1;
+}
+
+/* Keep fout (the tokens of the piece p) in the cache, if they tile it. */
+static void
+xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
+{
+	xc_ent *c;
+	size_t k;
+
+	if (!fout_tiles(len, len) || (!xcache && !(xcache = calloc(1u << XC_BITS, sizeof *xcache))))
+		return;
+	c = &xcache[h >> (64 - XC_BITS)];
+	if (!c->key && (!(c->key = malloc(XC_KEY)) || !(c->ids = malloc(XC_KEY * sizeof *c->ids)) ||
+	                !(c->end = malloc(XC_KEY * sizeof *c->end)))) {
+		free(c->key), free(c->ids), free(c->end);
+		memset(c, 0, sizeof *c);
+		return;
+	}
+	memcpy(c->key, p, len);
+	for (k = 0; k < fout.n; k++) {
+		c->ids[k] = fout.ids[k];
+		if (k + 1 < fout.n)
+			c->end[k] = (uint16_t)fout.b[k];
+	}
+	c->nids = (uint32_t)fout.n;
+	c->len = (uint32_t)len;
+	c->gen = gen;
 }
 
 /* The input span of bytes [a, b) of the work text. */
@@ -489,6 +581,17 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					c->gen = gen;
 					c->nids = fout_store(c->ids, c->end);
 				}
+			} else if (len <= XC_KEY) {
+				uint64_t h = tk_vhash(tk_load8(p, len), p, len);
+				int r = xc_get(p, len, h, gen, e, at, base, os, oe);
+
+				if (r < 0)
+					return -1;
+				if (r)
+					continue;
+				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
+					return -1;
+				xc_put(p, len, h, gen);
 			} else {
 				/* a long piece is many lookups: the flat tables now */
 				if (f && !fl && len > 4096)

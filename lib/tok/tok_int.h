@@ -473,11 +473,15 @@ typedef struct tk_fastmap {
 	int32_t *r2;
 	int32_t *m2;                       /* merges: the merged id */
 	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
-	struct tk_bt *bt;                  /* ranks: built with flat (bpe_bt.c), or NULL */
+	struct tk_bt *bt;                  /* ranks: built by tk_fastmap_bt, or NULL */
+	int bt_tried;
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
 /* Build f's flat tables too (tens of ms for a large vocabulary). */
 const tk_flat *tk_fastmap_flat(const tk_bpe *m);
+/* And the backtracking tables (ranks; some tens of ms more); NULL where
+ * they do not apply. */
+const struct tk_bt *tk_fastmap_bt(const tk_bpe *m);
 
 /* bpe_bt.c: BPE of a ranks vocabulary by backtracking.  tk_bt_build
  * returns NULL where it does not apply (not ranks, a byte that is no

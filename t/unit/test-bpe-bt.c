@@ -62,8 +62,7 @@ check(const char *D, const char *name, int want)
 		return;
 	}
 	f = tk_fastmap_get(&t->bpe);
-	tk_fastmap_flat(&t->bpe);
-	bt = f ? f->bt : NULL;
+	bt = f ? tk_fastmap_bt(&t->bpe) : NULL;
 	ok(want ? bt != NULL : bt == NULL, "%s: backtracking tables %s", name,
 	   want ? "built" : "refused");
 	for (i = 0; bt && i < 30000; i++) {
