@@ -581,7 +581,9 @@ bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out 
  * of the vocabulary): by ranks a short word costs some 200 instructions a
  * byte, by backtracking 100 less; a long one twice that, and 350 less.
  * So after 8 bytes of short words a token, long ones weighing 4, or at
- * once for a word of more than 4 KB.  Counted per thread. */
+ * once for a word of more than 4 KB; counted per thread once the flat
+ * tables are built (bpe_fast.c: after many pieces the cache missed, when
+ * a mapped cache has been checked). */
 static __thread size_t bt_bytes;
 
 static const tk_bt *
@@ -589,7 +591,8 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
 {
 	const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
 
-	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
+	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE) ||
+	    !__atomic_load_n(&f->flat, __ATOMIC_ACQUIRE))
 		return bt;
 	bt_bytes += n > BPE_SMALL ? 4 * n : n;
 	if (bt_bytes < 8 * m->vocab.n && n <= 4096)
