@@ -452,6 +452,44 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen
 	return tk_bpe_encode_f(m, f, gen, s, n, &fout);
 }
 
+/* This thread's piece caches: mapped, zero pages until touched; on 2 MB
+ * bounds, for huge pages where the system gives them (a few faults, not
+ * 1000); so an entry is one cache line and a set two. */
+static int
+pcache_init(void)
+{
+	char *p = mmap(NULL, PC_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	pcache_map = p;
+	p += (PC_ALIGN - (uintptr_t)p % PC_ALIGN) % PC_ALIGN;
+#ifdef MADV_HUGEPAGE
+	madvise(p, PC_SIZE, MADV_HUGEPAGE);
+#endif
+	pcache = (pc_ent *)p;
+	lcache = (lc_ent *)(p + PC_SIZE);
+	return 0;
+}
+
+/* A piece of 57 to XC_KEY bytes: its tokens from the cache, appended to e
+ * (1), or from the model into fout and cached (0); -1 out of memory. */
+static int
+xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *p,
+         size_t len, uint64_t vh, te_tok_enc *e, size_t at, size_t base, const size_t *os,
+         const size_t *oe)
+{
+	uint64_t h = tk_vhash(tk_load8(p, len), p, len);
+	int r = xc_get(p, len, h, gen, e, at, base, os, oe);
+
+	if (r)
+		return r;
+	if (model_piece(m, f, fl, gen, p, len, vh))
+		return -1;
+	xc_put(p, len, h, gen);
+	return 0;
+}
+
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
                const size_t *os, const size_t *oe, te_tok_enc *e)
@@ -463,23 +501,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
 
-	if (!pcache) {
-		/* mapped: zero pages until touched; on 2 MB bounds, for huge
-		 * pages where the system gives them (a few faults, not 1000);
-		 * so an entry is one cache line and a set two */
-		char *p = mmap(NULL, PC_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		               -1, 0);
-
-		if (p == MAP_FAILED)
-			return -1;
-		pcache_map = p;
-		p += (PC_ALIGN - (uintptr_t)p % PC_ALIGN) % PC_ALIGN;
-#ifdef MADV_HUGEPAGE
-		madvise(p, PC_SIZE, MADV_HUGEPAGE);
-#endif
-		pcache = (pc_ent *)p;
-		lcache = (lc_ent *)(p + PC_SIZE);
-	}
+	if (!pcache && pcache_init())
+		return -1;
 	if (pcache_owner != t->cache_gen) {
 		/* entries carry their te_tok: another one's are misses */
 		pcache_owner = t->cache_gen;
@@ -582,16 +605,13 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					c->nids = fout_store(c->ids, c->end);
 				}
 			} else if (len <= XC_KEY) {
-				uint64_t h = tk_vhash(tk_load8(p, len), p, len);
-				int r = xc_get(p, len, h, gen, e, at, base, os, oe);
+				int r = xc_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0, e, at, base,
+				                 os, oe);
 
 				if (r < 0)
 					return -1;
 				if (r)
 					continue;
-				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
-					return -1;
-				xc_put(p, len, h, gen);
 			} else {
 				/* a long piece is many lookups: the flat tables now */
 				if (f && !fl && len > 4096)
