@@ -305,17 +305,22 @@ fi
 quicktok_section
 load_section
 
-# --threads: 16 MB of prose (GCIDE lines), one thread and two, same output
-printf '\n--threads (cl100k, 16 MB of prose lines, whole process):\n'
+# --threads: 16 MB of prose (GCIDE), as lines (many documents) and as one
+# document (-z: cut in parts, te_tok_cuts), one thread and two, same output
 for _ in 1 2 3 4; do cat "$W/prose"; done >"$W/prose4"
 tt=$D/tokenizers/tiktoken/cl100k_base.tiktoken
-for n in 1 2; do
-	OUT=$W/thr$n.ids
-	read -r c w < <(cpu "$BIN/tok-encode" --threads "$n" -m "$tt" "$W/prose4")
-	printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
-	    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+for z in '' -z; do
+	printf '\n--threads (cl100k, 16 MB of prose, %s, whole process):\n' \
+	    "$([ -n "$z" ] && echo "one document" || echo "lines")"
+	for n in 1 2; do
+		OUT=$W/thr$n.ids
+		# shellcheck disable=SC2086 # $z: no option, or -z
+		read -r c w < <(cpu "$BIN/tok-encode" $z --threads "$n" -m "$tt" "$W/prose4")
+		printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
+		    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+	done
+	cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
 done
-cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
 rm -f "$W/prose4" "$W"/thr*.ids
 
 # Peak memory on 1 GB of input (TOK_BENCH_1GB=1): GCIDE prose repeated,
