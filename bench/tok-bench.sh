@@ -9,6 +9,14 @@
 # reported when they are identical.
 #   bench/tok-bench.sh [MB per input (default 4)] [ENCODING...]
 #   TOK_BENCH_ONLY=load bench/tok-bench.sh: the load times alone (below)
+#   TOK_BENCH_ONLY=quicktok bench/tok-bench.sh [MB]: against quicktok alone
+# quicktok (C++, byte-exact with tiktoken; built by ../shared/tools/
+# install-peers.sh into $QUICKTOK, default /opt/tokemb-peers/quicktok) is
+# driven by a few lines of C++ written and compiled here, in the scratch
+# folder, against its header and library: each input is one document;
+# quicktok's figure is its warm encode alone (best of 5, thread CPU time),
+# tok-encode's the whole process -z (loading, reading and writing ids
+# included; best of 3, user + system CPU time), --threads 1.
 # Then --threads 1 against 2 on 16 MB of prose lines, and with TOK_BENCH_1GB=1
 # the peak RSS of tok-encode --total on 1 GB of GCIDE prose (built in the
 # scratch folder under /tmp, removed at the end).
@@ -65,11 +73,19 @@ fi
 # ---- inputs
 zcat "$D/corpora/gcide.dict.dz" | iconv -f utf-8 -t utf-8 -c | head -c "$bytes" | sed '$d' >"$W/prose"
 while [ "$(stat -c %s "$W/code" 2>/dev/null || echo 0)" -lt "$bytes" ]; do
-	cat lib/*.c lib/*.h lib/tok/*.c lib/tok/*.h cmd/*.c >>"$W/code"
+	# without the lines naming special tokens (<|endoftext|>): a
+	# tokenizer.json matches them in text, quicktok and tiktoken do not
+	cat lib/*.c lib/*.h lib/tok/*.c lib/tok/*.h cmd/*.c | grep -v '<|' >>"$W/code"
 done
 /usr/bin/python3 - "$W/multi" "$bytes" <<'PY'
 import json, sys, glob
 texts = []
+# Vim's tutor in 30 languages where it is installed: real running text
+for f in sorted(glob.glob('/usr/share/vim/vim*/tutor/tutor.*.utf-8')):
+    try:
+        texts += [l.replace('\r', ' ') for l in open(f, encoding='utf-8').read().split('\n') if l]
+    except UnicodeDecodeError:
+        pass
 for f in sorted(glob.glob('t/data/tok/expected/hf-gpt2.jsonl')) + sorted(glob.glob(sys.argv[0] and '../shared/data/reference/tokenizer-expected/gpt2.jsonl')):
     for l in open(f):
         t = json.loads(l)['text']
@@ -96,12 +112,97 @@ cpu() {	# cpu seconds (user+sys) and wall seconds of a command, output to $OUT;
 		else printf "%.2f %.2f", a[1] + a[2], a[3] }'
 }
 
+# quicktok: one row per encoding and input, its ids checked against
+# tok-encode's; the ratio is tok-encode's whole-process MB/s over
+# quicktok's warm encode (>= 1: tok-encode is the faster)
+quicktok_section() {
+	local q=${QUICKTOK:-/opt/tokemb-peers/quicktok} enc qenc m in f size t c best qr
+	printf '\nagainst quicktok (one document, one thread; tok-encode: whole process, quicktok: warm encode):\n'
+	if [ ! -f "$q/build/libquicktok.a" ] || [ ! -f "$q/include/quicktok.hpp" ]; then
+		echo "  skipped: no quicktok in $q (../shared/tools/install-peers.sh builds it)"
+		return 0
+	fi
+	cat >"$W/qt.cpp" <<'CPP'
+#include "quicktok.hpp"
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <vector>
+static double cpu_s() { timespec t; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+int main(int argc, char **argv) {	// FILE DATA_DIR ENCODING: ids to stdout, MB/s to stderr
+	if (argc != 4) return 2;
+	auto tok = quicktok::Tokenizer::load_dir(argv[2], argv[3]);
+	FILE *f = fopen(argv[1], "rb");
+	if (!f) return 1;
+	std::vector<uint8_t> t;
+	unsigned char b[1 << 16];
+	size_t n;
+	while ((n = fread(b, 1, sizeof b, f)) > 0) t.insert(t.end(), b, b + n);
+	fclose(f);
+	std::vector<uint32_t> out;
+	tok.encode(t.data(), t.size(), out);
+	for (size_t i = 0; i < out.size(); i++) printf(i ? " %u" : "%u", out[i]);
+	printf("\n");
+	double best = 1e30;
+	for (int r = 0; r < 5; r++) {
+		out.clear();
+		double t0 = cpu_s();
+		tok.encode(t.data(), t.size(), out);
+		if (cpu_s() - t0 < best) best = cpu_s() - t0;
+	}
+	fprintf(stderr, "%.3f\n", t.size() / 1e6 / (best > 1e-6 ? best : 1e-6));
+	return 0;
+}
+CPP
+	if ! g++ -O3 -std=c++20 -march=native -I"$q/include" "$W/qt.cpp" "$q/build/libquicktok.a" \
+	    -o "$W/qt" 2>"$W/qt.err"; then
+		echo "  skipped: the quicktok driver does not build:"; sed 's/^/    /' "$W/qt.err"
+		return 0
+	fi
+	printf '  %-7s %-6s %5s | %10s | %10s | %6s\n' enc input MB "tokemb MB/s" "quicktok" ratio
+	for enc in cl100k o200k llama3 qwen3; do
+		case $enc in
+		cl100k|o200k) m=$D/tokenizers/tiktoken/${enc}_base.tiktoken qenc=${enc}_base ;;
+		llama3) m=$D/tokenizers/llama3/tokenizer.json qenc=llama3 ;;
+		qwen3) m=$D/tokenizers/qwen3/tokenizer.json qenc=qwen3 ;;
+		esac
+		[ -f "$m" ] || { echo "  $enc: no $m"; continue; }
+		"$BIN/tok-encode" -m "$m" </dev/null >/dev/null	# the compiled cache
+		for in in prose code multi patho; do
+			f=$W/$in
+			size=$(stat -c %s "$f")
+			best=
+			for _ in 1 2 3; do
+				t=$( { /usr/bin/time -f '%U %S' "$BIN/tok-encode" --threads 1 --no-special -z \
+				    -m "$m" "$f" >"$W/qt.tok"; } 2>&1 | tail -1)
+				c=$(awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f", a[1] + a[2] }')
+				best=$(awk -v b="$best" -v c="$c" 'BEGIN { print (b == "" || c < b) ? c : b }')
+			done
+			if ! qr=$(timeout "$LIMIT" "$W/qt" "$f" "$q/data" "$qenc" 2>&1 >"$W/qt.ids"); then
+				printf '  %-7s %-6s | quicktok failed or timed out\n' "$enc" "$in"
+				continue
+			fi
+			if ! tr '\0' '\n' <"$W/qt.tok" | cmp -s - "$W/qt.ids"; then
+				printf '  %-7s %-6s | ids differ from quicktok: no speed reported\n' "$enc" "$in"
+				continue
+			fi
+			awk -v e="$enc" -v i="$in" -v s="$size" -v c="$best" -v q="$qr" 'BEGIN {
+				mb = s / 1e6; t = mb / (c > 0.001 ? c : 0.001);
+				printf "  %-7s %-6s %5.1f | %10.1f | %10.1f | %5.2fx\n", e, i, mb, t, q, t / q }'
+		done
+	done
+}
+
 # tok-encode's compiled tokenizer caches live in a scratch folder, made here
 # by a first load of each tokenizer (timed and shown: that is what a user's
 # very first call costs); every timed run below uses them, as every later
 # call of a user's does
 export TOKEMB_CACHE_DIR=$W/cache
 mkdir -p "$TOKEMB_CACHE_DIR"
+if [ "${TOK_BENCH_ONLY:-}" = quicktok ]; then
+	quicktok_section
+	exit 0
+fi
 printf 'first load (from source, compiled cache written; whole process, empty input):\n'
 for enc in $ENCS; do
 	hf=$D/tokenizers/gpt-4-cl100k-hf/tokenizer.json
@@ -201,19 +302,25 @@ if command -v spm_encode >/dev/null && [ -f "$D/tokenizers/llama2/tokenizer.mode
 	done
 fi
 
+quicktok_section
 load_section
 
-# --threads: 16 MB of prose (GCIDE lines), one thread and two, same output
-printf '\n--threads (cl100k, 16 MB of prose lines, whole process):\n'
+# --threads: 16 MB of prose (GCIDE), as lines (many documents) and as one
+# document (-z: cut in parts, te_tok_cuts), one thread and two, same output
 for _ in 1 2 3 4; do cat "$W/prose"; done >"$W/prose4"
 tt=$D/tokenizers/tiktoken/cl100k_base.tiktoken
-for n in 1 2; do
-	OUT=$W/thr$n.ids
-	read -r c w < <(cpu "$BIN/tok-encode" --threads "$n" -m "$tt" "$W/prose4")
-	printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
-	    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+for z in '' -z; do
+	printf '\n--threads (cl100k, 16 MB of prose, %s, whole process):\n' \
+	    "$([ -n "$z" ] && echo "one document" || echo "lines")"
+	for n in 1 2; do
+		OUT=$W/thr$n.ids
+		# shellcheck disable=SC2086 # $z: no option, or -z
+		read -r c w < <(cpu "$BIN/tok-encode" $z --threads "$n" -m "$tt" "$W/prose4")
+		printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
+		    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+	done
+	cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
 done
-cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
 rm -f "$W/prose4" "$W"/thr*.ids
 
 # Peak memory on 1 GB of input (TOK_BENCH_1GB=1): GCIDE prose repeated,

@@ -64,6 +64,7 @@ typedef struct doc {
 	te_tok_rec out;
 	size_t ntok;
 	int invalid;
+	int join;               /* a part of a document: the next part follows */
 	te_diag *d;             /* only when it failed */
 } doc;
 
@@ -80,7 +81,7 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 		return;
 	}
 	x->ntok = e->n;
-	if (te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
+	if (!cfg.total && te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
 	    (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
 }
@@ -108,15 +109,35 @@ encode_job(void *arg, size_t i, te_tok_enc *e)
 	encode_doc(&b->v[i], b->tx + b->v[i].off, e);
 }
 
+/* A document in parts (cut_doc) warns once and fails whole: its first
+ * part takes the others' warning and error; on an error none is written. */
+static void
+parts_join(doc *x)
+{
+	doc *y;
+
+	for (y = x; y->join; y++) {
+		x->invalid |= y[1].invalid;
+		y[1].invalid = 0;
+		if (y[1].d && !x->d)
+			x->d = y[1].d, y[1].d = NULL;
+	}
+	for (y = x; x->d && y->join; y++)
+		y[1].out.n = 0;
+}
+
 /* Write b's output and warnings, in order, and empty it. */
 static void
 batch_write(batch *b)
 {
 	size_t i;
+	int open = 0;           /* a document in parts: ids of it written */
 
 	for (i = 0; i < b->n; i++) {
 		doc *x = &b->v[i];
 
+		if (!open)
+			parts_join(x);
 		if (x->invalid) {
 			te_diag w;
 
@@ -136,21 +157,24 @@ batch_write(batch *b)
 		}
 		grand_total += x->ntok;
 		if (!cfg.total) {
+			if (x->out.n && open)
+				putchar_unlocked(' ');
 			if (x->out.n)	/* an empty document may have no buffer yet */
 				fwrite_unlocked(x->out.buf, 1, x->out.n, stdout);
-			putchar_unlocked(cfg.delim);
+			if (!x->join)
+				putchar_unlocked(cfg.delim);
 		}
+		open = x->join && (open || x->out.n);
 	}
 	b->n = 0;
 	b->txn = 0;
 }
 
 /* --threads N > 1: a pipeline of two batches.  While the helpers encode
- * one (each document encoded and formatted into its own buffer, which is
- * kept for the next batch), this thread writes the one before and reads
- * the next; then it helps encode what is left.  So reading, splitting and
- * writing overlap the encoding.  One document is encoded by one thread: a
- * single huge document does not go faster. */
+ * one (each document encoded and formatted into its own buffer, kept for
+ * the next batch), this thread writes the one before and reads the next;
+ * then it helps encode what is left.  So reading, splitting and writing
+ * overlap the encoding; one large document is cut in parts (cut_doc). */
 static batch bufs[2];
 static batch *inflight;         /* handed to the helpers, not yet written */
 
@@ -191,6 +215,46 @@ drain(void)
 	}
 }
 
+/* Room for k more documents in b, the new ones zero. */
+static void
+doc_room(batch *b, size_t k)
+{
+	size_t old = b->cap;
+
+	while (b->n + k > b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 256;
+		if (!(b->v = realloc(b->v, b->cap * sizeof *b->v)))
+			die("out of memory");
+	}
+	memset(b->v + old, 0, (b->cap - old) * sizeof *b->v);
+}
+
+/* --threads on one large document: where the model allows (te_tok_cuts),
+ * b's last document is cut into parts, about four for each thread:
+ * documents of their own, encoded on every thread and written joined. */
+static void
+cut_doc(batch *b)
+{
+	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
+	int h;
+
+	if (cfg.fmt.form != TE_TOK_FMT_IDS || cfg.prompt_len || cfg.max_tokens >= 0 ||
+	    len < ((size_t)2 << 20) || !(h = te_tok_pool_helpers(pool)) ||
+	    !(n = te_tok_cuts(cfg.tok, b->tx + b->v[b->n - 1].off, len, cfg.flags, cuts,
+	                      h < 15 ? 4 * (size_t)h + 3 : 63)))
+		return;
+	doc_room(b, n);
+	for (k = 0; k <= n; k++) {	/* each part keeps its own output buffer */
+		doc *y = &b->v[b->n - 1 + k];
+
+		y->off = b->v[b->n - 1].off + (k ? cuts[k - 1] : 0);
+		y->len = (k < n ? cuts[k] : len) - (k ? cuts[k - 1] : 0);
+		y->lineno = b->v[b->n - 1].lineno;
+		y->ntok = 0, y->d = NULL, y->join = k < n;
+	}
+	b->n += n;
+}
+
 static batch *
 encode_file(const char *path, batch *b)
 {
@@ -209,27 +273,12 @@ encode_file(const char *path, batch *b)
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		doc *x;
 
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 256;
-			doc *v = realloc(b->v, cap * sizeof *v);
-
-			if (!v)
-				die("out of memory");
-			memset(v + b->cap, 0, (cap - b->cap) * sizeof *v);
-			b->v = v;
-			b->cap = cap;
-		}
+		doc_room(b, 1);
 		x = &b->v[b->n++];
-		if (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
-			size_t cap = b->txcap ? b->txcap : 1u << 16;
-			char *p;
-
-			while (cap < b->txn + cfg.prompt_len + len + 1)
-				cap *= 2;
-			if (!(p = realloc(b->tx, cap)))
+		while (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
+			b->txcap = b->txcap ? 2 * b->txcap : 1u << 16;
+			if (!(b->tx = realloc(b->tx, b->txcap)))
 				die("out of memory");
-			b->tx = p;
-			b->txcap = cap;
 		}
 		/* the prompt and the text are one string, as sentence-transformers
 		 * tokenizes them */
@@ -241,8 +290,8 @@ encode_file(const char *path, batch *b)
 		b->txn += len + 1;
 		x->len = len;
 		x->lineno = te_reader_lineno(r);
-		x->ntok = 0;
-		x->d = NULL;
+		x->ntok = 0, x->d = NULL, x->join = 0;
+		cut_doc(b);
 		bytes += len;
 		/* a batch: enough work to share, small enough for the pipeline
 		 * to fill and drain quickly; bounded memory */

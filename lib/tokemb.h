@@ -431,6 +431,17 @@ void te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg);
 void te_tok_pool_wait(te_tok_pool *p);
 /* Stop and join the helpers, free p.  NULL is fine. */
 void te_tok_pool_free(te_tok_pool *p);
+/* Where one large document may be cut so that its parts can be encoded
+ * apart (on several threads) and give, concatenated, exactly the ids of
+ * the whole: at most max offsets, ascending, about len / (max + 1) apart,
+ * into cuts; returns how many (0: encode it whole).  A cut is the start of
+ * a line that begins with an ASCII letter, where the split patterns of
+ * cl100k, Llama-3, Qwen2 and o200k always start a piece; there are none
+ * for other models, for models whose added tokens could match across one
+ * (a newline in one, lstrip, rstrip), whose normalizer is other than NFC,
+ * or that add special tokens under flags.  The parts' offsets start at 0. */
+size_t te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags,
+                   size_t *cuts, size_t max);
 
 /* ----------------------------------------------------------- tok-show */
 /* How tok-show turns an encoding into what is displayed.  An encoding

@@ -120,6 +120,7 @@ tk_bpe_thread_free(void)
 	free(ws.bdirty);
 	free(ws.binh);
 	memset(&ws, 0, sizeof ws);
+	tk_bt_thread_free();
 }
 
 /* The heap lives at ws.h + 7, so that the children 8i + 1 .. 8i + 8 of
@@ -502,6 +503,103 @@ add_sym(size_t k, int32_t id, size_t a, size_t b)
 	return k + 1;
 }
 
+/* A short word of byte symbols, BPE_SMALL bytes at most: the pair of
+ * lowest (rank, position) merges first, as with the heap, found by a scan
+ * of the pairs' ranks in a small array (tiktoken's method): for a few
+ * symbols the scan costs less than keeping a heap, and a merge looks up
+ * only the two pairs it changes.  Returns 1 when the word is not one
+ * (a byte without a symbol), leaving o as it was. */
+#define BPE_SMALL 48
+
+static inline uint32_t
+small_rank(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, const char *s,
+           const uint32_t *st, const int32_t *id, size_t i, int32_t *merged)
+{
+	size_t a = st[i], span = st[i + 2] - a;
+	uint32_t rank;
+
+	if (f && span == 2) {
+		unsigned i2 = (unsigned char)s[a] | (unsigned)(unsigned char)s[a + 1] << 8;
+		int32_t v = f->r2[i2];
+
+		if (v == -1)
+			return UINT32_MAX;
+		if (v >= 0) {
+			*merged = m->ranks ? v : f->m2[i2];
+			return (uint32_t)v;
+		}
+	}
+	if (!pair_rank(m, fl, s, a, span, id[i], id[i + 1], &rank, merged))
+		return UINT32_MAX;
+	return rank;
+}
+
+static int
+bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out *o)
+{
+	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
+	uint32_t st[BPE_SMALL + 1], rk[BPE_SMALL];	/* symbol i is s[st[i], st[i + 1]) */
+	int32_t id[BPE_SMALL], mg[BPE_SMALL];		/* rk[i], mg[i]: the pair i, i + 1 */
+	size_t k = n, i, b;
+
+	for (i = 0; i < n; i++) {
+		if ((id[i] = m->byte_id[(unsigned char)s[i]]) < 0)
+			return 1;
+		st[i] = (uint32_t)i;
+	}
+	st[n] = (uint32_t)n;
+	for (i = 0; i + 1 < k; i++)
+		rk[i] = small_rank(m, f, fl, s, st, id, i, &mg[i]);
+	while (k > 1) {
+		uint32_t best = rk[0];
+
+		for (b = 0, i = 1; i + 1 < k; i++)
+			if (rk[i] < best)
+				best = rk[i], b = i;
+		if (best == UINT32_MAX)
+			break;
+		/* symbol b takes b + 1: the arrays close over b + 1 */
+		id[b] = mg[b];
+		memmove(st + b + 1, st + b + 2, (k - b - 1) * sizeof *st);
+		memmove(id + b + 1, id + b + 2, (k - b - 2) * sizeof *id);
+		memmove(rk + b + 1, rk + b + 2, (k - b - 2) * sizeof *rk);
+		memmove(mg + b + 1, mg + b + 2, (k - b - 2) * sizeof *mg);
+		k--;
+		if (b > 0)
+			rk[b - 1] = small_rank(m, f, fl, s, st, id, b - 1, &mg[b - 1]);
+		if (b + 1 < k)
+			rk[b] = small_rank(m, f, fl, s, st, id, b, &mg[b]);
+	}
+	for (i = 0; i < k; i++)
+		if (tk_out_push(o, id[i], st[i], st[i + 1]))
+			return -1;
+	return 0;
+}
+
+/* The backtracking tables of a ranks vocabulary, once the words merged by
+ * ranks would have paid for building them (some 900 instructions a token
+ * of the vocabulary): by ranks a short word costs some 200 instructions a
+ * byte, by backtracking 100 less; a long one twice that, and 350 less.
+ * So after 8 bytes of short words a token, long ones weighing 4, or at
+ * once for a word of more than 4 KB; counted per thread once the flat
+ * tables are built (bpe_fast.c: after many pieces the cache missed, when
+ * a mapped cache has been checked). */
+static __thread size_t bt_bytes;
+
+static const tk_bt *
+bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
+{
+	const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+
+	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE) ||
+	    !__atomic_load_n(&f->flat, __ATOMIC_ACQUIRE))
+		return bt;
+	bt_bytes += n > BPE_SMALL ? 4 * n : n;
+	if (bt_bytes < 8 * m->vocab.n && n <= 4096)
+		return NULL;
+	return tk_fastmap_bt(m);
+}
+
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
@@ -525,6 +623,19 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
+	}
+	if (m->ranks && f && tk_bpe_bq_min > 2) {
+		const tk_bt *bt = bt_for(m, f, n);
+		int r = bt ? tk_bt_encode(bt, s, n, o) : 1;
+
+		if (r <= 0)
+			return r;
+	}
+	if ((m->byte_level || m->ranks) && n <= BPE_SMALL && n < tk_bpe_bq_min) {
+		int r = bpe_small(m, f, s, n, o);
+
+		if (r <= 0)
+			return r;
 	}
 	if (ws_reserve(n + 1))
 		return -1;

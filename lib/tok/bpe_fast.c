@@ -135,6 +135,7 @@ tk_fastmap_free(tk_fastmap *f)
 		return;
 	free(f->r2);
 	free(f->m2);
+	tk_bt_free(f->bt);
 	flat_free(f->flat);
 	free(f);
 }
@@ -175,6 +176,29 @@ tk_fastmap_flat(const tk_bpe *m)
 	return fl;
 }
 
+/* Built at the first call (NULL where it does not apply: then never
+ * tried again). */
+const tk_bt *
+tk_fastmap_bt(const tk_bpe *m)
+{
+	tk_fastmap *f = (tk_fastmap *)tk_fastmap_get(m);
+	const tk_flat *fl = f ? tk_fastmap_flat(m) : NULL;
+	tk_bt *b;
+
+	if (!fl)
+		return NULL;
+	if (__atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
+		return __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&fast_mu);
+	if (!f->bt_tried) {
+		__atomic_store_n(&f->bt, tk_bt_build(m, fl), __ATOMIC_RELEASE);
+		__atomic_store_n(&f->bt_tried, 1, __ATOMIC_RELEASE);
+	}
+	b = f->bt;
+	pthread_mutex_unlock(&fast_mu);
+	return b;
+}
+
 /* Sets of two 64-byte entries (the newest first); a key is a piece of at
  * most 16 bytes.  Pieces are scanned PC_BATCH ahead, their sets prefetched. */
 #define PC_BITS 16
@@ -211,6 +235,20 @@ typedef struct lc_ent {
 } lc_ent;
 _Static_assert(sizeof(lc_ent) == 128, "a long piece cache entry is two cache lines");
 
+/* Pieces of 57 to 512 bytes (rulers of '=' or '~' in code and text, runs
+ * of spaces): a direct-mapped cache of XC_SIZE, each entry allocated when
+ * first used (at most 512 + 6 x 512 bytes). */
+#define XC_BITS 10
+#define XC_KEY 512
+typedef struct xc_ent {
+	char *key;
+	int32_t *ids;
+	uint16_t *end;                 /* end of each token but the last */
+	uint32_t len, nids;
+	int32_t gen;
+} xc_ent;
+static __thread xc_ent *xcache;
+
 static __thread pc_ent *pcache;
 static __thread void *pcache_map;
 static __thread lc_ent *lcache;        /* in pcache_map, after pcache */
@@ -227,6 +265,13 @@ tk_fast_thread_free(void)
 	lcache = NULL;
 	pcache = NULL;
 	pcache_owner = 0;
+	for (size_t i = 0; xcache && i < (1u << XC_BITS); i++) {
+		free(xcache[i].key);
+		free(xcache[i].ids);
+		free(xcache[i].end);
+	}
+	free(xcache);
+	xcache = NULL;
 	free(fout.ids);
 	free(fout.a);
 	free(fout.b);
@@ -333,6 +378,58 @@ fout_store(int32_t *ids, uint8_t *ends)
 	return (uint8_t)fout.n;
 }
 
+/* A piece of XC_KEY bytes at most: its cached tokens appended to e (1),
+ * or 0 when not cached; -1 out of memory. */
+static int
+xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t at, size_t base,
+       const size_t *os, const size_t *oe)
+{
+	xc_ent *c = xcache ? &xcache[h >> (64 - XC_BITS)] : NULL;
+	size_t k, st = at;
+
+	if (!c || c->len != len || c->gen != gen || memcmp(c->key, p, len))
+		return 0;
+	if (tk_enc_reserve(e, c->nids))
+		return -1;
+	for (k = 0; k < c->nids; k++) {
+		size_t en = k + 1 < c->nids ? at + c->end[k] : at + len;
+
+		e->ids[e->n] = c->ids[k];
+		e->start[e->n] = os ? os[st] : base + st;
+		e->end[e->n] = oe ? oe[en - 1] : base + en;
+		e->n++;
+		st = en;
+	}
+	return 1;
+}
+
+/* Keep fout (the tokens of the piece p) in the cache, if they tile it. */
+static void
+xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
+{
+	xc_ent *c;
+	size_t k;
+
+	if (!fout_tiles(len, len) || (!xcache && !(xcache = calloc(1u << XC_BITS, sizeof *xcache))))
+		return;
+	c = &xcache[h >> (64 - XC_BITS)];
+	if (!c->key && (!(c->key = malloc(XC_KEY)) || !(c->ids = malloc(XC_KEY * sizeof *c->ids)) ||
+	                !(c->end = malloc(XC_KEY * sizeof *c->end)))) {
+		free(c->key), free(c->ids), free(c->end);
+		memset(c, 0, sizeof *c);
+		return;
+	}
+	memcpy(c->key, p, len);
+	for (k = 0; k < fout.n; k++) {
+		c->ids[k] = fout.ids[k];
+		if (k + 1 < fout.n)
+			c->end[k] = (uint16_t)fout.b[k];
+	}
+	c->nids = (uint32_t)fout.n;
+	c->len = (uint32_t)len;
+	c->gen = gen;
+}
+
 /* The input span of bytes [a, b) of the work text. */
 #define OS(a) (os ? os[a] : base + (a))
 #define OE(b) (oe ? oe[(b) - 1] : base + (b))
@@ -355,6 +452,44 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen
 	return tk_bpe_encode_f(m, f, gen, s, n, &fout);
 }
 
+/* This thread's piece caches: mapped, zero pages until touched; on 2 MB
+ * bounds, for huge pages where the system gives them (a few faults, not
+ * 1000); so an entry is one cache line and a set two. */
+static int
+pcache_init(void)
+{
+	char *p = mmap(NULL, PC_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	pcache_map = p;
+	p += (PC_ALIGN - (uintptr_t)p % PC_ALIGN) % PC_ALIGN;
+#ifdef MADV_HUGEPAGE
+	madvise(p, PC_SIZE, MADV_HUGEPAGE);
+#endif
+	pcache = (pc_ent *)p;
+	lcache = (lc_ent *)(p + PC_SIZE);
+	return 0;
+}
+
+/* A piece of 57 to XC_KEY bytes: its tokens from the cache, appended to e
+ * (1), or from the model into fout and cached (0); -1 out of memory. */
+static int
+xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *p,
+         size_t len, uint64_t vh, te_tok_enc *e, size_t at, size_t base, const size_t *os,
+         const size_t *oe)
+{
+	uint64_t h = tk_vhash(tk_load8(p, len), p, len);
+	int r = xc_get(p, len, h, gen, e, at, base, os, oe);
+
+	if (r)
+		return r;
+	if (model_piece(m, f, fl, gen, p, len, vh))
+		return -1;
+	xc_put(p, len, h, gen);
+	return 0;
+}
+
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
                const size_t *os, const size_t *oe, te_tok_enc *e)
@@ -366,23 +501,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
 
-	if (!pcache) {
-		/* mapped: zero pages until touched; on 2 MB bounds, for huge
-		 * pages where the system gives them (a few faults, not 1000);
-		 * so an entry is one cache line and a set two */
-		char *p = mmap(NULL, PC_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		               -1, 0);
-
-		if (p == MAP_FAILED)
-			return -1;
-		pcache_map = p;
-		p += (PC_ALIGN - (uintptr_t)p % PC_ALIGN) % PC_ALIGN;
-#ifdef MADV_HUGEPAGE
-		madvise(p, PC_SIZE, MADV_HUGEPAGE);
-#endif
-		pcache = (pc_ent *)p;
-		lcache = (lc_ent *)(p + PC_SIZE);
-	}
+	if (!pcache && pcache_init())
+		return -1;
 	if (pcache_owner != t->cache_gen) {
 		/* entries carry their te_tok: another one's are misses */
 		pcache_owner = t->cache_gen;
@@ -484,6 +604,14 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					c->gen = gen;
 					c->nids = fout_store(c->ids, c->end);
 				}
+			} else if (len <= XC_KEY) {
+				int r = xc_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0, e, at, base,
+				                 os, oe);
+
+				if (r < 0)
+					return -1;
+				if (r)
+					continue;
 			} else {
 				/* a long piece is many lookups: the flat tables now */
 				if (f && !fl && len > 4096)

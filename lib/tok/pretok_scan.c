@@ -317,6 +317,128 @@ scan_o200k(const char *s, size_t n, size_t i)
 	return space_alts(s, n, i, 1);
 }
 
+/* ---- ASCII: most of code and English text.  These decide a match
+ * from the ASCII table alone when it and the byte after it are ASCII, and
+ * return 0 (the general scanner decides) when a byte of 0x80 or more is
+ * met where its class matters.  Each follows the alternatives in the
+ * order of the general scanner above. */
+#define A_IS(u, j, n, m) ((j) < (n) && (u)[j] < 0x80 && (ascii_cls[(u)[j]] & (m)))
+#define A_HIGH(u, j, n) ((j) < (n) && (u)[j] >= 0x80)
+
+/* The end of the ASCII run of class m from j, or 0 if a high byte ends it. */
+static inline size_t
+a_run(const unsigned char *u, size_t n, size_t j, uint8_t m)
+{
+	while (A_IS(u, j, n, m))
+		j++;
+	return A_HIGH(u, j, n) ? 0 : j;
+}
+
+/* punct_alt and space_alts over ASCII; i is at a byte that is neither a
+ * letter nor a digit and no letter follows. */
+static size_t
+a_rest(const unsigned char *u, size_t n, size_t i, int slash)
+{
+	size_t j = i, st, last_nl = 0, prev = i, cnt = 0;
+
+	if (u[j] == ' ')
+		j++;
+	st = j;
+	while (j < n && u[j] < 0x80 && !(ascii_cls[u[j]] & (TK_U_L | TK_U_N | TK_U_WS)))
+		j++;
+	if (A_HIGH(u, j, n))
+		return 0;
+	if (j > st) {
+		while (j < n && (u[j] == '\r' || u[j] == '\n' || (slash && u[j] == '/')))
+			j++;
+		return j;
+	}
+	for (j = i; A_IS(u, j, n, TK_U_WS); j++, cnt++) {
+		if (u[j] == '\r' || u[j] == '\n')
+			last_nl = j + 1;
+		prev = j;
+	}
+	if (A_HIGH(u, j, n))
+		return 0;
+	if (last_nl)
+		return last_nl;
+	if (j == n)
+		return j;
+	return cnt >= 2 ? prev : j;
+}
+
+static size_t
+ascii_cl100k(const char *s, size_t n, size_t i, size_t maxdig)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint8_t k = ascii_cls[u[i]];
+	size_t j;
+
+	if (u[i] == '\'')
+		return 0;	/* contractions: the general scanner */
+	if (k & TK_U_L)
+		return a_run(u, n, i + 1, TK_U_L);
+	if (k & TK_U_N) {
+		for (j = i; j - i < maxdig && A_IS(u, j, n, TK_U_N); j++)
+			;
+		return j - i < maxdig && A_HIGH(u, j, n) ? 0 : j;
+	}
+	if (i + 1 >= n)
+		return i + 1;
+	if (u[i + 1] >= 0x80)
+		return 0;
+	if (u[i] != '\r' && u[i] != '\n' && (ascii_cls[u[i + 1]] & TK_U_L))
+		return a_run(u, n, i + 2, TK_U_L);
+	return a_rest(u, n, i, 0);
+}
+
+/* o200k's word alternatives from p over ASCII, where Up is A-Z and Lo
+ * a-z: [Up]*[Lo]+ then [Up]+[Lo]*, each with a contraction after it;
+ * 1 (no match) when neither matches, 0 when a high byte is met. */
+static size_t
+ascii_o200k_word(const char *s, size_t n, size_t p)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t j = p, e;
+
+	while (j < n && u[j] >= 'A' && u[j] <= 'Z')
+		j++;
+	if (A_HIGH(u, j, n))
+		return 0;
+	if (j == p && !(j < n && u[j] >= 'a' && u[j] <= 'z'))
+		return 1;
+	for (e = j; e < n && u[e] >= 'a' && u[e] <= 'z'; e++)
+		;
+	if (A_HIGH(u, e, n))
+		return 0;
+	return e + contraction(s, n, e, 1);
+}
+
+static size_t
+ascii_o200k(const char *s, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint8_t k = ascii_cls[u[i]];
+	size_t j;
+
+	if (k & TK_U_L)
+		return (j = ascii_o200k_word(s, n, i)) == 1 ? 0 : j;
+	if (k & TK_U_N) {
+		for (j = i; j - i < 3 && A_IS(u, j, n, TK_U_N); j++)
+			;
+		return j - i < 3 && A_HIGH(u, j, n) ? 0 : j;
+	}
+	if (i + 1 >= n)
+		return i + 1;
+	if (u[i] != '\r' && u[i] != '\n') {
+		if ((j = ascii_o200k_word(s, n, i + 1)) != 1)
+			return j;
+	} else if (u[i + 1] >= 0x80) {
+		return 0;
+	}
+	return a_rest(u, n, i, 1);
+}
+
 size_t
 tk_scan(int scanner, const char *s, size_t n, size_t pos)
 {
@@ -326,6 +448,17 @@ tk_scan(int scanner, const char *s, size_t n, size_t pos)
 		return n;
 	if (!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE))
 		ascii_init();
+	if ((unsigned char)s[pos] < 0x80) {
+		e = 0;
+		if (scanner == TK_SCAN_CL100K)
+			e = ascii_cl100k(s, n, pos, 3);
+		else if (scanner == TK_SCAN_QWEN)
+			e = ascii_cl100k(s, n, pos, 1);
+		else if (scanner == TK_SCAN_O200K)
+			e = ascii_o200k(s, n, pos);
+		if (e)
+			return e;
+	}
 	switch (scanner) {
 	case TK_SCAN_GPT2: e = scan_gpt2(s, n, pos); break;
 	case TK_SCAN_CL100K: e = scan_cl100k(s, n, pos, 3); break;

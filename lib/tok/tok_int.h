@@ -473,10 +473,27 @@ typedef struct tk_fastmap {
 	int32_t *r2;
 	int32_t *m2;                       /* merges: the merged id */
 	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
+	struct tk_bt *bt;                  /* ranks: built by tk_fastmap_bt, or NULL */
+	int bt_tried;
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
 /* Build f's flat tables too (tens of ms for a large vocabulary). */
 const tk_flat *tk_fastmap_flat(const tk_bpe *m);
+/* And the backtracking tables (ranks; some tens of ms more); NULL where
+ * they do not apply. */
+const struct tk_bt *tk_fastmap_bt(const tk_bpe *m);
+
+/* bpe_bt.c: BPE of a ranks vocabulary by backtracking.  tk_bt_build
+ * returns NULL where it does not apply (not ranks, a byte that is no
+ * token) or out of memory; tk_bt_encode appends the tokens of the word
+ * s[0, n) to o: 0, 1 (not done: o as it was, encode by ranks), -1 out of
+ * memory.  tk_bt_valid: would BPE keep tokens a and b apart? */
+typedef struct tk_bt tk_bt;
+tk_bt *tk_bt_build(const tk_bpe *m, const tk_flat *fl);
+void tk_bt_free(tk_bt *b);
+int tk_bt_valid(const tk_bt *b, uint32_t a, uint32_t c);
+int tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o);
+void tk_bt_thread_free(void);
 
 /* The first min(n, 8) bytes of s, little-endian, zero-padded (n > 0). */
 static inline uint64_t

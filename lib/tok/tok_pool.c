@@ -7,7 +7,9 @@
 #include "tokemb.h"
 #include "util_int.h"
 
-/* Jobs are taken this many at a time: short ones would queue on the lock. */
+/* Jobs are taken up to this many at a time: short ones would queue on the
+ * lock; fewer when the list is short (the parts of one large document),
+ * so that every thread gets some. */
 #define POOL_CHUNK 16
 
 /* threads - 1 helpers, started at the first job list that wants them and
@@ -18,7 +20,7 @@ struct te_tok_pool {
 	/* the job list in hand */
 	te_tok_pool_fn fn;
 	void *arg;
-	size_t n, next;
+	size_t n, next, chunk;
 	unsigned long gen;      /* job lists handed out */
 	int busy;               /* helpers still on the current one */
 	int want, nhelp, quit;
@@ -35,11 +37,11 @@ work(te_tok_pool *p, te_tok_enc *e)
 
 		pthread_mutex_lock(&p->mu);
 		i = p->next;
-		p->next += POOL_CHUNK;
+		p->next += p->chunk;
 		pthread_mutex_unlock(&p->mu);
 		if (i >= p->n)
 			break;
-		for (j = i; j < i + POOL_CHUNK && j < p->n; j++)
+		for (j = i; j < i + p->chunk && j < p->n; j++)
 			p->fn(p->arg, j, e);
 	}
 }
@@ -118,6 +120,8 @@ te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg)
 	p->arg = arg;
 	p->n = n;
 	p->next = 0;
+	p->chunk = n / (4 * ((size_t)p->nhelp + 1));
+	p->chunk = p->chunk < 1 ? 1 : p->chunk > POOL_CHUNK ? POOL_CHUNK : p->chunk;
 	p->busy = p->nhelp;
 	p->gen++;
 	pthread_cond_broadcast(&p->go);

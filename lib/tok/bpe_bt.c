@@ -1,0 +1,443 @@
+/* bpe_bt.c: BPE of a tiktoken vocabulary (ranks) by backtracking, as
+ * GitHub's rust-gems bpe crate describes it: the longest token that
+ * matches at the current position is taken when the pair it makes with
+ * the token before is one BPE would keep apart; else the next shorter
+ * token that matches there, and when none does, the token before is taken
+ * back.  Work is linear in the word in practice, where merging by rank
+ * is n log n, and a word of 500 KB of one letter costs no more per byte
+ * than prose.
+ * A pair (a, b) is kept apart by BPE unless a merge across their boundary
+ * ranks before the merges that made them: tk_bt_valid unmerges a and b,
+ * the later one first, checking each pair of parts that meets there.
+ * Every token's own split (the pair its last merge joined) comes from the
+ * same test, tokens in rank order.  bt_build needs tens of ms for a large
+ * vocabulary: bpe_fast.c builds it with its flat tables, when the model is
+ * run often. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_int.h"
+
+#define BT_NONE UINT32_MAX
+
+/* An edge of the token trie: (node << 8 | byte) + 1 -> child. */
+typedef struct bt_edge {
+	uint64_t key;
+	uint32_t child;
+} bt_edge;
+
+struct tk_bt {
+	uint64_t serial;		/* this build's, unique: the pair memos' owner */
+	uint32_t ntok;
+	const char **tb;		/* id -> its bytes (the vocabulary's) */
+	uint32_t *tlen;
+	uint32_t *split_l, *split_r;	/* id -> the pair its last merge joined */
+	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
+	int32_t *node_tok;		/* trie node -> the token ending there, or -1 */
+	uint32_t nnode;
+	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
+	uint32_t root1[256];
+	bt_edge *edge;
+	size_t emask;
+	tk_pslot *pair;			/* (a, b) -> the token their merge makes */
+	size_t pmask;
+};
+
+static uint64_t bt_serial;	/* builds so far */
+
+static inline uint64_t
+mix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return k;
+}
+
+static inline uint32_t
+edge_get(const tk_bt *b, uint32_t node, unsigned char c)
+{
+	uint64_t key = ((uint64_t)node << 8 | c) + 1;
+	size_t j;
+
+	for (j = mix64(key) & b->emask; b->edge[j].key; j = (j + 1) & b->emask)
+		if (b->edge[j].key == key)
+			return b->edge[j].child;
+	return 0;
+}
+
+/* The child of node by byte c, made if new; 0 when out of room. */
+static uint32_t
+edge_add(tk_bt *b, uint32_t node, unsigned char c, size_t cap)
+{
+	uint64_t key = ((uint64_t)node << 8 | c) + 1;
+	size_t j;
+
+	for (j = mix64(key) & b->emask; b->edge[j].key; j = (j + 1) & b->emask)
+		if (b->edge[j].key == key)
+			return b->edge[j].child;
+	if (b->nnode >= cap)
+		return 0;
+	b->edge[j].key = key;
+	b->edge[j].child = b->nnode;
+	b->node_tok[b->nnode] = -1;
+	return b->nnode++;
+}
+
+static inline int32_t
+pair_get(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	size_t j;
+
+	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+		if (b->pair[j].key == key)
+			return b->pair[j].merged;
+	return -1;
+}
+
+static void
+pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
+{
+	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	size_t j;
+
+	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+		;
+	b->pair[j].key = key;
+	b->pair[j].merged = id;
+}
+
+/* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
+ * made (higher id) of the two, keeping its part at the boundary, while
+ * no merge across the boundary ranks before what is unmerged. */
+int
+tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	uint32_t limit = UINT32_MAX;
+
+	for (;;) {
+		int32_t c = pair_get(b, x, y);
+
+		if (c >= 0 && (uint32_t)c < limit)
+			return 0;
+		if (x > y) {
+			limit = x;
+			x = b->split_r[x];
+			if (x == limit) {
+				limit = y + 1;
+				y = b->split_l[y];
+				if (y + 1 == limit)
+					return 1;
+			}
+		} else {
+			limit = y + 1;
+			y = b->split_l[y];
+			if (y + 1 == limit) {
+				limit = x;
+				x = b->split_r[x];
+				if (x == limit)
+					return 1;
+			}
+		}
+	}
+}
+
+/* The longest token matching s[0, n), its length in *len; -1 none. */
+static inline int32_t
+longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len)
+{
+	uint32_t node;
+	int32_t best = -1;
+	size_t j;
+
+	if (!n)
+		return -1;
+	node = b->root1[s[0]];
+	if (!node)
+		return -1;
+	if (b->node_tok[node] >= 0)
+		best = b->node_tok[node], *len = 1;
+	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
+		return best;
+	for (j = 2;; j++) {
+		if (b->node_tok[node] >= 0)
+			best = b->node_tok[node], *len = j;
+		if (j >= n || !(node = edge_get(b, node, s[j])))
+			return best;
+	}
+}
+
+void
+tk_bt_free(tk_bt *b)
+{
+	if (!b)
+		return;
+	free(b->tb);
+	free(b->tlen);
+	free(b->split_l);
+	free(b->split_r);
+	free(b->prefix);
+	free(b->node_tok);
+	free(b->edge);
+	free(b->pair);
+	free(b);
+}
+
+static size_t
+pow2_over(size_t n)
+{
+	size_t k = 64;
+
+	while (k < 2 * n)
+		k *= 2;
+	return k;
+}
+
+/* Each token's longest proper prefix token. */
+static void
+bt_prefixes(tk_bt *b)
+{
+	uint32_t id, node;
+	size_t j;
+
+	for (id = 0; id < b->ntok; id++) {
+		const unsigned char *t = (const unsigned char *)b->tb[id];
+
+		b->prefix[id] = -1;
+		for (node = 0, j = 0; j + 1 < b->tlen[id]; j++) {
+			node = edge_get(b, node, t[j]);
+			if (b->node_tok[node] >= 0)
+				b->prefix[id] = b->node_tok[node];
+		}
+	}
+}
+
+/* The trie of every token, and each token's longest proper prefix token. */
+static int
+bt_trie(tk_bt *b, size_t total)
+{
+	uint32_t id, node;
+	size_t j;
+
+	b->emask = pow2_over(total + 1) - 1;
+	if (!(b->edge = calloc(b->emask + 1, sizeof *b->edge)) ||
+	    !(b->node_tok = malloc((total + 2) * sizeof *b->node_tok)))
+		return -1;
+	b->nnode = 1;	/* 0: the root, and "none" */
+	b->node_tok[0] = -1;
+	for (id = 0; id < b->ntok; id++) {
+		const unsigned char *t = (const unsigned char *)b->tb[id];
+
+		if (!b->tlen[id])
+			continue;
+		for (node = 0, j = 0; j < b->tlen[id]; j++)
+			if (!(node = edge_add(b, node, t[j], total + 2)))
+				return -1;
+		b->node_tok[node] = (int32_t)id;
+	}
+	for (j = 0; j < 256; j++)
+		b->root1[j] = edge_get(b, 0, (unsigned char)j);
+	for (j = 0; j < 65536; j++)
+		b->root2[j] = b->root1[j & 255] ? edge_get(b, b->root1[j & 255], (unsigned char)(j >> 8)) : 0;
+	bt_prefixes(b);
+	return 0;
+}
+
+/* Each token's split, in rank order: the longest prefix token whose rest
+ * is a token, both ranked before it, that BPE keeps apart.  The method
+ * holds for a vocabulary where every token of two bytes or more has one
+ * (cl100k, o200k, r50k, p50k); one where some token does not is refused
+ * (Llama-3's has 695: their BPE goes through a part ranked after the
+ * whole, which by ranks is fine: BPE takes the lowest merge available). */
+static int
+bt_splits(tk_bt *b, const tk_bpe *m, const tk_flat *fl)
+{
+	uint8_t *made = calloc(b->ntok, 1);
+	uint32_t id;
+
+	if (!made)
+		return -1;
+	for (id = 0; id < b->ntok; id++) {
+		int32_t x = b->prefix[id];
+
+		b->split_l[id] = b->split_r[id] = id;
+		made[id] = b->tlen[id] == 1;
+		for (; x >= 0 && !made[id]; x = b->prefix[x]) {
+			const char *rest = b->tb[id] + b->tlen[x];
+			size_t rn = b->tlen[id] - b->tlen[x];
+			int32_t y = fl ? tk_fv_get(fl, rest, rn) : ut_strmap_get(&m->vocab, rest, rn);
+
+			if (y >= 0 && (uint32_t)x < id && (uint32_t)y < id && made[x] && made[y] &&
+			    tk_bt_valid(b, (uint32_t)x, (uint32_t)y)) {
+				b->split_l[id] = (uint32_t)x;
+				b->split_r[id] = (uint32_t)y;
+				pair_put(b, (uint32_t)x, (uint32_t)y, (int32_t)id);
+				made[id] = 1;
+			}
+		}
+	}
+	for (id = 0; id < b->ntok && (made[id] || b->tlen[id] < 2); id++)
+		;
+	free(made);
+	return id < b->ntok ? -1 : 0;
+}
+
+tk_bt *
+tk_bt_build(const tk_bpe *m, const tk_flat *fl)
+{
+	const ut_strmap *v = &m->vocab;
+	tk_bt *b;
+	size_t i, total = 0;
+	uint32_t ntok = 0;
+
+	if (!m->ranks)
+		return NULL;
+	for (i = 0; i < v->n; i++) {
+		if (v->ent[i].val < 0)
+			return NULL;
+		if ((uint32_t)v->ent[i].val >= ntok)
+			ntok = (uint32_t)v->ent[i].val + 1;
+		total += v->ent[i].klen;
+	}
+	for (i = 0; i < 256; i++)
+		if (m->byte_id[i] < 0)
+			return NULL;	/* every byte must be a token */
+	if (!ntok || ntok >= BT_NONE / 2 || !(b = calloc(1, sizeof *b)))
+		return NULL;
+	b->ntok = ntok;
+	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
+	b->pmask = pow2_over(v->n) - 1;
+	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
+	    !(b->split_l = malloc(ntok * sizeof *b->split_l)) ||
+	    !(b->split_r = malloc(ntok * sizeof *b->split_r)) ||
+	    !(b->prefix = malloc(ntok * sizeof *b->prefix)) ||
+	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
+		goto fail;
+	for (i = 0; i < v->n; i++) {
+		uint32_t id = (uint32_t)v->ent[i].val;
+
+		if (b->tlen[id])
+			goto fail;	/* two strings, one id */
+		b->tb[id] = v->pool + v->ent[i].koff;
+		b->tlen[id] = v->ent[i].klen;
+	}
+	if (bt_trie(b, total))
+		goto fail;
+	if (bt_splits(b, m, fl))
+		goto fail;
+	return b;
+fail:
+	tk_bt_free(b);
+	return NULL;
+}
+
+/* Per thread: the tokens taken, their ends, and the positions known to
+ * lead nowhere (a byte each, 1: may). */
+static __thread uint32_t *bt_tok;
+static __thread uint32_t *bt_end;
+static __thread uint8_t *bt_ok;
+static __thread size_t bt_cap;
+
+/* Pairs met recur (in text, and in a long run all the more): their
+ * answers are kept per thread, ((a << 24 | b) + 1) << 1 | valid, in a
+ * direct-mapped table, with the tables they are for. */
+#define MEMO_BITS 14
+static __thread uint64_t *bt_memo;
+static __thread uint64_t bt_memo_of;	/* the serial of the tables they are for */
+
+static inline int
+valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	uint64_t key = ((uint64_t)x << 24 | y) + 1, *e;
+	int v;
+
+	if (!bt_memo || b->ntok >= (1u << 24))
+		return tk_bt_valid(b, x, y);
+	e = &bt_memo[mix64(key) & ((1u << MEMO_BITS) - 1)];
+	if (*e >> 1 == key)
+		return (int)(*e & 1);
+	v = tk_bt_valid(b, x, y);
+	*e = key << 1 | (uint64_t)v;
+	return v;
+}
+
+void
+tk_bt_thread_free(void)
+{
+	free(bt_tok);
+	free(bt_end);
+	free(bt_ok);
+	free(bt_memo);
+	bt_tok = bt_end = NULL;
+	bt_ok = NULL;
+	bt_memo = NULL;
+	bt_memo_of = 0;
+	bt_cap = 0;
+}
+
+int
+tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t pos = 0, k = 0, len = 0, i;
+	int32_t next;
+
+	if (n + 1 > bt_cap) {
+		size_t cap = bt_cap ? bt_cap : 256;
+		void *p;
+
+		while (cap < n + 1)
+			cap *= 2;
+		if (!(p = realloc(bt_tok, cap * sizeof *bt_tok)))
+			return -1;
+		bt_tok = p;
+		if (!(p = realloc(bt_end, cap * sizeof *bt_end)))
+			return -1;
+		bt_end = p;
+		if (!(p = realloc(bt_ok, cap)))
+			return -1;
+		bt_ok = p;
+		bt_cap = cap;
+	}
+	if (bt_memo_of != b->serial) {	/* another te_tok's answers, or none yet */
+		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
+			return -1;
+		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
+		bt_memo_of = b->serial;
+	}
+	memset(bt_ok, 1, n + 1);
+	next = longest(b, u, n, &len);
+	while (next >= 0) {
+		uint32_t t = (uint32_t)next;
+
+		for (;;) {
+			size_t end = pos + b->tlen[t];
+
+			if (bt_ok[end] && (!k || valid_memo(b, bt_tok[k - 1], t))) {
+				bt_tok[k] = t;
+				bt_end[k++] = (uint32_t)end;
+				pos = end;
+				next = pos < n ? longest(b, u + pos, n - pos, &len) : -1;
+				break;
+			}
+			if (b->prefix[t] >= 0) {
+				t = (uint32_t)b->prefix[t];
+				continue;
+			}
+			/* nothing fits from here: take the token before back */
+			bt_ok[pos] = 0;
+			if (!k)
+				return 1;	/* cannot happen: every byte is a token */
+			next = (int32_t)bt_tok[--k];
+			pos = k ? bt_end[k - 1] : 0;
+			break;
+		}
+	}
+	if (pos != n)
+		return 1;
+	for (i = 0, pos = 0; i < k; pos = bt_end[i++])
+		if (tk_out_push(o, (int32_t)bt_tok[i], pos, bt_end[i]))
+			return -1;
+	return 0;
+}
