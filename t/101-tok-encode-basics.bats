@@ -95,6 +95,10 @@ P=$T/tok/tiny-bpe.json
 	printf 'IQ== 0\nIg== x\n' >"$tmp/bad.tiktoken"
 	run -1 --separate-stderr tok-encode -m "$tmp/bad.tiktoken" </dev/null
 	[[ $stderr == *"bad.tiktoken:2:"* ]]
+	# a byte piece with a sign in its hex digits (found by fuzz-spm)
+	perl -pe 's/<0x00>/<0x-1>/' "$T/spm/bpe-user.model" >"$tmp/sign.model"
+	run -1 --separate-stderr tok-encode -m "$tmp/sign.model" </dev/null
+	[[ $stderr == *"sign.model: byte piece 7 '<0x-1>' is not <0xXX>"* ]]
 }
 
 @test "tok-encode: output errors are caught; a closed pipe ends quietly" {

@@ -1,6 +1,7 @@
 /* spm.c: SentencePiece models: the .model file (a protobuf ModelProto read
  * by hand), its normalizer, BPE and Unigram encoding, and decoding, all as
  * SentencePieceProcessor does by default. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,16 +166,16 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 		m->unk_id = (int32_t)i;
 	}
 	if (t == TK_SPM_TYPE_BYTE) {
-		unsigned v;
-		char tail;
+		const char *s = m->piece[i];
 
-		if (l != 6 || sscanf(m->piece[i], "<0x%2X%c", &v, &tail) != 2 ||
-		    tail != '>') {
+		/* two hex digits exactly: sscanf's %X would take a sign */
+		if (l != 6 || memcmp(s, "<0x", 3) || !isxdigit((unsigned char)s[3]) ||
+		    !isxdigit((unsigned char)s[4]) || s[5] != '>') {
 			te_diag_set(d, name, 0, "byte piece %zu '%s' is not <0xXX>",
 			            i, m->piece[i]);
 			return -1;
 		}
-		m->byte_id[v] = (int32_t)i;
+		m->byte_id[strtoul(s + 3, NULL, 16) & 0xff] = (int32_t)i;
 	}
 	return 0;
 }
