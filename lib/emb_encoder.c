@@ -1,7 +1,9 @@
 /* emb_encoder.c: the CPU forward pass of BERT, RoBERTa, MPNet and DeBERTa-v2
  * encoders on a packed batch (documents concatenated, no padding): every
- * matrix product is an OpenBLAS sgemm; attention runs per (document, head)
- * on the caller's threads. */
+ * matrix product runs on weights packed once for the kernels of kern.c
+ * (float32, or bfloat16 or int8 by te_emb_set_dtype), or is an OpenBLAS
+ * sgemm on CPUs with neither AVX2 nor AVX-512; attention runs per
+ * (document, head) on the caller's threads. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
@@ -927,6 +929,10 @@ gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 
 typedef struct gemm_ctx {
 	const float *x, *pk;
+	const uint16_t *bf;
+	const kern_q8 *q8;
+	const uint8_t *xq;        /* int8: x quantized per row, scales sx */
+	const float *sx;
 	size_t n, in, out;
 	float *y;
 	int accumulate;
@@ -937,63 +943,188 @@ gemm_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	gemm_ctx *g = p;
 
-	kern_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
+	if (g->q8)
+		kern_gemm_q8(g->xq, g->sx, g->n, g->q8, g->y, g->accumulate, lo, hi);
+	else if (g->bf)
+		kern_gemm_bf16(g->x, g->n, g->in, g->bf, g->out, g->y, g->accumulate, lo, hi);
+	else
+		kern_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
 }
 
-/* y (n, out) = x (n, in) W^T (+ y when accumulate): the packed weights where
- * there are, else sgemm (its threads set by the caller) */
 static void
-gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_t out,
-     float *y, int accumulate, int threads)
+quant_range(void *p, size_t lo, size_t hi, size_t tix)
 {
-	if (pk && kern_gemm_available()) {
-		gemm_ctx g = {x, pk, n, in, out, y, accumulate};
+	gemm_ctx *g = p;
+	size_t in4 = (g->in + 3) & ~(size_t)3;
 
-		par_for(threads, (out + 31) / 32, gemm_range, &g);
+	kern_q8_quant(g->x + lo * g->in, hi - lo, g->in, (uint8_t *)g->xq + lo * in4,
+	              (float *)g->sx + lo);
+}
+
+/* Bytes of int8 scratch for n rows of activations (of at most in floats). */
+static size_t
+q8_scratch(size_t n, size_t in)
+{
+	return n * (((in + 3) & ~(size_t)3) + sizeof(float));
+}
+
+/* y (n, out) = x (n, in) W^T (+ y when accumulate) for product k of layer l
+ * (0: Wqkv, 1: Wo, 2: Wi, 3: Wo2): the packed weights in the model's dtype
+ * (int8: x quantized into qbuf first) where there are, else sgemm (its
+ * threads set by the caller) */
+static void
+gemm(const te_emb *m, const emb_layer *l, int k, const float *x, size_t n, float *y,
+     int accumulate, int threads, unsigned char *qbuf)
+{
+	size_t H = m->hidden, F = m->ffn;
+	size_t in = k == 3 ? F : H, out = k == 0 ? 3 * H : k == 2 ? F : H;
+	const float *w = k == 0 ? l->wqkv : k == 1 ? l->wo : k == 2 ? l->wi : l->wo2;
+	const float *pk = k == 0 ? l->pk_qkv : k == 1 ? l->pk_o : k == 2 ? l->pk_i : l->pk_o2;
+	gemm_ctx g = {x, pk, NULL, NULL, NULL, NULL, n, in, out, y, accumulate};
+	size_t panels = (out + 31) / 32;
+
+	if (m->dtype == TE_EMB_INT8) {
+		g.sx = (const float *)qbuf;
+		g.xq = qbuf + n * sizeof(float);
+		par_for(threads, n, quant_range, &g);
+		g.q8 = &l->q8[k];
+		panels = (out + 15) / 16;
+	} else if (m->dtype == TE_EMB_BF16) {
+		g.bf = l->bf[k];
+	} else if (!pk || !kern_gemm_available()) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in,
+		            1.0f, x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
 		return;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f,
-	            x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
+	par_for(threads, panels, gemm_range, &g);
 }
 
-/* Pack every layer's weights for kern_gemm_packed, once. */
+/* Let the pages of a weight matrix that was packed go (a hint: the file's
+ * pages leave this process's memory, copied ones stay where there is no
+ * swap); they come back from the file if read again. */
+static void
+let_go(const float *w, size_t n)
+{
+#ifdef MADV_PAGEOUT
+	size_t pg = 4096;
+	uintptr_t a = ((uintptr_t)w + pg - 1) & ~(uintptr_t)(pg - 1),
+	          e = ((uintptr_t)(w + n)) & ~(uintptr_t)(pg - 1);
+
+	if (e > a)
+		madvise((void *)a, e - a, MADV_PAGEOUT);
+#else
+	(void)w, (void)n;
+#endif
+}
+
+/* The byte offsets of the four products in a layer's block, for dtype. */
+static void
+pack_layout(const te_emb *m, size_t at[5])
+{
+	size_t H = m->hidden, F = m->ffn, shape[4][2] = {{3 * H, H}, {H, H}, {F, H}, {H, F}};
+
+	at[0] = 0;
+	for (int k = 0; k < 4; k++) {
+		size_t o = shape[k][0], in = shape[k][1],
+		       b = m->dtype == TE_EMB_INT8 ? kern_q8_bytes(o, in) :
+		           m->dtype == TE_EMB_BF16 ? kern_pack_bf16_bytes(o, in) :
+		                                     kern_pack_floats(o, in) * sizeof(float);
+
+		at[k + 1] = at[k] + (b + 63) / 64 * 64;
+	}
+}
+
+/* Layer l's four products into its block, in the model's dtype. */
+static void
+pack_layer(const te_emb *m, emb_layer *l, const size_t at[5])
+{
+	size_t H = m->hidden, F = m->ffn, shape[4][2] = {{3 * H, H}, {H, H}, {F, H}, {H, F}};
+	const float *src[4][3] = {{l->wq, l->wk, l->wv}, {l->wo}, {l->wi}, {l->wo2}};
+	char *blk = (char *)l->pk;
+
+	for (int k = 0; k < 4; k++) {
+		size_t o = shape[k][0], in = shape[k][1], rows = k == 0 ? H : o;
+		void *mem = blk + at[k];
+
+		if (m->dtype == TE_EMB_INT8)
+			kern_q8_init(&l->q8[k], mem, o, in);
+		else
+			memset(mem, 0, at[k + 1] - at[k]);
+		for (int part = 0; part < (k == 0 ? 3 : 1); part++) {
+			size_t r0 = (size_t)part * H;
+
+			if (m->dtype == TE_EMB_INT8)
+				kern_q8_pack(&l->q8[k], src[k][part], rows, r0);
+			else if (m->dtype == TE_EMB_BF16)
+				kern_pack_bf16(src[k][part], rows, in, mem, r0);
+			else
+				kern_pack(src[k][part], rows, in, mem, r0);
+			let_go(src[k][part], rows * in);
+		}
+		if (m->dtype == TE_EMB_BF16)
+			l->bf[k] = mem;
+	}
+	if (m->dtype == TE_EMB_F32) {
+		l->pk_qkv = l->pk;
+		l->pk_o = (float *)(blk + at[1]);
+		l->pk_i = (float *)(blk + at[2]);
+		l->pk_o2 = (float *)(blk + at[3]);
+	}
+}
+
+/* Pack every layer's weights for the kernels, once, each layer's source
+ * pages let go after it (the peak holds one layer of them). */
 static int
 pack_weights(te_emb *m)
 {
-	size_t H = m->hidden, F = m->ffn;
-	size_t a = kern_pack_floats(3 * H, H), b = kern_pack_floats(H, H),
-	       c = kern_pack_floats(F, H), e = kern_pack_floats(H, F);
+	size_t at[5];
 
+	pack_layout(m, at);
 	for (size_t li = 0; li < m->layers; li++) {
 		emb_layer *l = &m->layer[li];
+		void *pk;
 
 		if (l->pk)
 			continue;
-		size_t bytes = (a + b + c + e) * sizeof(float);
-		void *pk;
-
 		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
-		if (posix_memalign(&pk, (size_t)2 << 20, bytes) != 0)
+		if (posix_memalign(&pk, (size_t)2 << 20, at[4]) != 0)
 			return -1;
 #ifdef MADV_HUGEPAGE
-		madvise(pk, bytes, MADV_HUGEPAGE);
+		madvise(pk, at[4], MADV_HUGEPAGE);
 #endif
 		l->pk = pk;
-		l->pk_qkv = l->pk;
-		l->pk_o = l->pk_qkv + a;
-		l->pk_i = l->pk_o + b;
-		l->pk_o2 = l->pk_i + c;
-		kern_pack(l->wq, H, H, l->pk_qkv, 0);
-		kern_pack(l->wk, H, H, l->pk_qkv, H);
-		kern_pack(l->wv, H, H, l->pk_qkv, 2 * H);
-		kern_pack_pad(l->pk_qkv, 3 * H, H);
-		kern_pack(l->wo, H, H, l->pk_o, 0);
-		kern_pack_pad(l->pk_o, H, H);
-		kern_pack(l->wi, F, H, l->pk_i, 0);
-		kern_pack_pad(l->pk_i, F, H);
-		kern_pack(l->wo2, H, F, l->pk_o2, 0);
-		kern_pack_pad(l->pk_o2, H, F);
+		pack_layer(m, l, at);
 	}
+	return 0;
+}
+
+const char *
+te_emb_kernels(void)
+{
+	return kern_gemm_info();
+}
+
+int
+te_emb_set_dtype(te_emb *m, int dtype, te_diag *d)
+{
+	static const char *const names[] = {"float32", "bfloat16", "int8"};
+
+	if (dtype < TE_EMB_F32 || dtype > TE_EMB_INT8)
+		return te_diag_set(d, NULL, 0, "unknown weight type %d", dtype);
+	if (dtype == m->dtype)
+		return 0;
+	if (m->arch != EMB_BERT && m->arch != EMB_ROBERTA && m->arch != EMB_MPNET &&
+	    m->arch != EMB_DEBERTA)
+		return te_diag_set(d, NULL, 0, "%s models run in float32 only, not %s",
+		                   m->arch_name, names[dtype]);
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		free(l->pk);
+		l->pk = l->pk_qkv = l->pk_o = l->pk_i = l->pk_o2 = NULL;
+		memset(l->bf, 0, sizeof l->bf);
+	}
+	m->dtype = dtype;
 	return 0;
 }
 
@@ -1045,8 +1176,9 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
        te_diag *d)
 {
 	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0;
-	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads);
+	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads), qfloats;
 	float *qkv, *ctx, *f;
+	unsigned char *qbuf;
 	int *bucket = NULL, rc = -1, fast = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -1061,7 +1193,8 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 #endif
 	per_thread = attn_scratch(m, maxT);
 	bucket = malloc((2 * maxT) * sizeof *bucket);
-	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F)) < 0 ||
+	qfloats = m->dtype == TE_EMB_INT8 ? (q8_scratch(N, F > H ? F : H) + 3) / 4 : 0;
+	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F) + qfloats) < 0 ||
 	    reserve(&w->attn, &w->attn_cap, per_thread * nthreads) < 0) {
 		te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 		goto out;
@@ -1070,6 +1203,7 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 	qkv = w->buf;
 	ctx = qkv + N * 3 * H;
 	f = ctx + N * H;
+	qbuf = (unsigned char *)(f + N * F);
 	for (long r = -(long)maxT + 1; r < (long)maxT; r++) {
 		int b = 0;
 
@@ -1096,19 +1230,19 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 
 		if (threads > 1)
 			openblas_set_num_threads(threads);
-		gemm(x, N, H, l->wqkv, l->pk_qkv, 3 * H, qkv, 0, threads);
+		gemm(m, l, 0, x, N, qkv, 0, threads, qbuf);
 		if (threads > 1)
 			openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
 		if (threads > 1)
 			openblas_set_num_threads(threads);
 		/* x = LN(x + ctx Wo^T + bo) */
-		gemm(ctx, N, H, l->wo, l->pk_o, H, x, 1, threads);
+		gemm(m, l, 1, ctx, N, x, 1, threads, qbuf);
 		par_for(threads, N, ln_range, &rc1);
 		/* x = LN(x + gelu(x Wi^T + bi) Wo2^T + bo2) */
-		gemm(x, N, H, l->wi, l->pk_i, F, f, 0, threads);
+		gemm(m, l, 2, x, N, f, 0, threads, qbuf);
 		par_for(threads, N, gelu_range, &rg);
-		gemm(f, N, F, l->wo2, l->pk_o2, H, x, 1, threads);
+		gemm(m, l, 3, f, N, x, 1, threads, qbuf);
 		par_for(threads, N, ln_range, &rc2);
 	}
 	rc = 0;
@@ -1149,7 +1283,7 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
-	if (kern_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
+	if ((m->dtype != TE_EMB_F32 || kern_gemm_available() ? pack_weights(m) : stack_qkv(m)) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);
