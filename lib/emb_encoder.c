@@ -931,8 +931,10 @@ typedef struct gemm_ctx {
 	const float *x, *pk;
 	const uint16_t *bf;
 	const kern_q8 *q8;
-	const uint8_t *xq;        /* int8: x quantized per row, scales sx */
+	const uint8_t *xq;        /* int8: x quantized per row, scales sx,
+	                           * zero points zp */
 	const float *sx;
+	const int32_t *zp;
 	size_t n, in, out;
 	float *y;
 	int accumulate;
@@ -944,7 +946,7 @@ gemm_range(void *p, size_t lo, size_t hi, size_t tix)
 	gemm_ctx *g = p;
 
 	if (g->q8)
-		kern_gemm_q8(g->xq, g->sx, g->n, g->q8, g->y, g->accumulate, lo, hi);
+		kern_gemm_q8(g->xq, g->sx, g->zp, g->n, g->q8, g->y, g->accumulate, lo, hi);
 	else if (g->bf)
 		kern_gemm_bf16(g->x, g->n, g->in, g->bf, g->out, g->y, g->accumulate, lo, hi);
 	else
@@ -958,14 +960,14 @@ quant_range(void *p, size_t lo, size_t hi, size_t tix)
 	size_t in4 = (g->in + 3) & ~(size_t)3;
 
 	kern_q8_quant(g->x + lo * g->in, hi - lo, g->in, (uint8_t *)g->xq + lo * in4,
-	              (float *)g->sx + lo);
+	              (float *)g->sx + lo, (int32_t *)g->zp + lo);
 }
 
 /* Bytes of int8 scratch for n rows of activations (of at most in floats). */
 static size_t
 q8_scratch(size_t n, size_t in)
 {
-	return n * (((in + 3) & ~(size_t)3) + sizeof(float));
+	return n * (((in + 3) & ~(size_t)3) + sizeof(float) + sizeof(int32_t));
 }
 
 /* y (n, out) = x (n, in) W^T (+ y when accumulate) for product k of layer l
@@ -980,12 +982,13 @@ gemm(const te_emb *m, const emb_layer *l, int k, const float *x, size_t n, float
 	size_t in = k == 3 ? F : H, out = k == 0 ? 3 * H : k == 2 ? F : H;
 	const float *w = k == 0 ? l->wqkv : k == 1 ? l->wo : k == 2 ? l->wi : l->wo2;
 	const float *pk = k == 0 ? l->pk_qkv : k == 1 ? l->pk_o : k == 2 ? l->pk_i : l->pk_o2;
-	gemm_ctx g = {x, pk, NULL, NULL, NULL, NULL, n, in, out, y, accumulate};
+	gemm_ctx g = {x, pk, NULL, NULL, NULL, NULL, NULL, n, in, out, y, accumulate};
 	size_t panels = (out + 31) / 32;
 
 	if (m->dtype == TE_EMB_INT8) {
 		g.sx = (const float *)qbuf;
-		g.xq = qbuf + n * sizeof(float);
+		g.zp = (const int32_t *)(qbuf + n * sizeof(float));
+		g.xq = qbuf + n * (sizeof(float) + sizeof(int32_t));
 		par_for(threads, n, quant_range, &g);
 		g.q8 = &l->q8[k];
 		panels = (out + 15) / 16;

@@ -244,26 +244,26 @@ kern_gemm_bf16(const float *x, size_t n, size_t in, const uint16_t *pk, size_t o
 }
 
 void
-kern_q8_quant(const float *x, size_t n, size_t in, uint8_t *xq, float *sx)
+kern_q8_quant(const float *x, size_t n, size_t in, uint8_t *xq, float *sx, int32_t *zp)
 {
 #ifdef HAVE_KERN_X86
 	if (kern_gemm_isa() != KERN_C) {
-		kern_q8_quant_avx2(x, n, in, (in + 3) & ~(size_t)3, xq, sx);
+		kern_q8_quant_avx2(x, n, in, (in + 3) & ~(size_t)3, xq, sx, zp);
 		return;
 	}
 #endif
-	kern_q8_quant_ref(x, n, in, xq, sx);
+	kern_q8_quant_ref(x, n, in, xq, sx, zp);
 }
 
 void
-kern_gemm_q8(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q, float *y,
-             int accumulate, size_t p_lo, size_t p_hi)
+kern_gemm_q8(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n, const kern_q8 *q,
+             float *y, int accumulate, size_t p_lo, size_t p_hi)
 {
 #ifdef HAVE_KERN_X86
 	if (kern_gemm_isa() != KERN_C) {
-		kern_gemm_q8_avx2(xq, sx, n, q, y, accumulate, p_lo, p_hi);
+		kern_gemm_q8_avx2(xq, sx, zp, n, q, y, accumulate, p_lo, p_hi);
 		return;
 	}
 #endif
-	kern_gemm_q8_ref(xq, sx, n, q, y, accumulate, p_lo, p_hi);
+	kern_gemm_q8_ref(xq, sx, zp, n, q, y, accumulate, p_lo, p_hi);
 }

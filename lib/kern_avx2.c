@@ -146,12 +146,14 @@ kern_gemm_avx2(const float *x, size_t n, size_t in, const void *pk, int bf16, si
 #define MC_BYTES 65536
 
 /* The int32 sums of x (mr rows of u8, ldx) . w (in4 x 16 of s8, k in quads):
- * vpmaddubsw multiplies u8 by s8 and adds pairs into s16 (the weights'
- * seven bits keep the pair below 2^15), vpmaddwd by ones adds the pairs
- * into the 32-bit lanes: one lane per column, four k per step. */
+ * vpmaddubsw multiplies u8 by s8 and adds pairs into s16, saturating (the
+ * activations' seven bits keep a pair within: 2 * 127 * 127 < 2^15),
+ * vpmaddwd by ones adds the pairs into the 32-bit lanes: one lane per
+ * column, four k per step. */
 AVX2_FN INLINE void
 kernq(const int mr, const uint8_t *x, size_t ldx, const int8_t *w, size_t in4,
-      const float *sx, const float *sw, const int32_t *corr, float *y, size_t ldy,
+      const float *sx, const int32_t *zp, const float *sw, const int32_t *csum, float *y,
+      size_t ldy,
       size_t nc, int load)
 {
 	const __m256i ones = _mm256_set1_epi16(1);
@@ -179,19 +181,20 @@ kernq(const int mr, const uint8_t *x, size_t ldx, const int8_t *w, size_t in4,
 			}
 	}
 	{
-		/* lane j is column j of the panel; y = sx sw (sum - 128 sum w) */
-		__m256i k0 = _mm256_loadu_si256((const __m256i *)corr),
-		        k1 = _mm256_loadu_si256((const __m256i *)(corr + 8));
+		/* lane j is column j of the panel; y = sx sw (sum - zp sum q) */
+		__m256i k0 = _mm256_loadu_si256((const __m256i *)csum),
+		        k1 = _mm256_loadu_si256((const __m256i *)(csum + 8));
 		__m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);
 
 #pragma GCC unroll 4
 		for (int r = 0; r < QR; r++)
 			if (r < mr) {
 				__m256 a = _mm256_set1_ps(sx[r]);
+				__m256i z = _mm256_set1_epi32(zp[r]);
 				__m256 f0 = _mm256_mul_ps(_mm256_mul_ps(a, s0), _mm256_cvtepi32_ps(
-				            _mm256_sub_epi32(c0[r], k0)));
+				            _mm256_sub_epi32(c0[r], _mm256_mullo_epi32(z, k0))));
 				__m256 f1 = _mm256_mul_ps(_mm256_mul_ps(a, s1), _mm256_cvtepi32_ps(
-				            _mm256_sub_epi32(c1[r], k1)));
+				            _mm256_sub_epi32(c1[r], _mm256_mullo_epi32(z, k1))));
 				float *yr = y + r * ldy, t[16];
 
 				if (nc == 16) {
@@ -211,11 +214,12 @@ kernq(const int mr, const uint8_t *x, size_t ldx, const int8_t *w, size_t in4,
 	}
 }
 
-#define KQ(R) kernq(R, x, ldx, w, in4, sx, sw, corr, y, ldy, nc, load)
+#define KQ(R) kernq(R, x, ldx, w, in4, sx, zp, sw, csum, y, ldy, nc, load)
 
 AVX2_FN static void
 rowsq(size_t mr, const uint8_t *x, size_t ldx, const int8_t *w, size_t in4, const float *sx,
-      const float *sw, const int32_t *corr, float *y, size_t ldy, size_t nc, int load)
+      const int32_t *zp, const float *sw, const int32_t *csum, float *y, size_t ldy,
+      size_t nc, int load)
 {
 	switch (mr) {
 	case 1: KQ(1); break;
@@ -227,8 +231,8 @@ rowsq(size_t mr, const uint8_t *x, size_t ldx, const int8_t *w, size_t in4, cons
 
 /* kern_gemm_q8's contract on AVX2. */
 AVX2_FN void
-kern_gemm_q8_avx2(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q, float *y,
-                  int accumulate, size_t p_lo, size_t p_hi)
+kern_gemm_q8_avx2(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n,
+                  const kern_q8 *q, float *y, int accumulate, size_t p_lo, size_t p_hi)
 {
 	size_t in4 = q->in4, mc = MC_BYTES / in4 / QR * QR;
 
@@ -243,53 +247,64 @@ kern_gemm_q8_avx2(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q
 
 			for (size_t i = ib; i < ie; i += QR)
 				rowsq(ie - i < QR ? ie - i : QR, xq + i * in4, in4, w, in4, sx + i,
-				      q->scale + p * QC, q->corr + p * QC, y + i * q->out + p * QC,
-				      q->out, nc, accumulate);
+				      zp + i, q->scale + p * QC, q->csum + p * QC,
+				      y + i * q->out + p * QC, q->out, nc, accumulate);
 		}
 	}
 }
 
-/* Row r of x (n, in) as u8: round(x / s) + 128 with s = max |x| / 127,
- * padded to in4 with 128 (zero). */
+/* kern_q8_quant's contract on AVX2 (the conversion rounds to nearest even,
+ * as kern_round does; packus and a min clamp to 0..127). */
 AVX2_FN void
-kern_q8_quant_avx2(const float *x, size_t n, size_t in, size_t in4, uint8_t *xq, float *sx)
+kern_q8_quant_avx2(const float *x, size_t n, size_t in, size_t in4, uint8_t *xq, float *sx,
+                   int32_t *zp)
 {
-	const __m256 sign = _mm256_set1_ps(-0.0f);
-
 	for (size_t r = 0; r < n; r++) {
 		const float *xr = x + r * in;
 		uint8_t *o = xq + r * in4;
-		__m256 mx = _mm256_setzero_ps();
+		__m256 vmn = _mm256_setzero_ps(), vmx = _mm256_setzero_ps();
 		size_t i = 0;
-		float m, t[8], inv;
+		float mn = 0, mx = 0, t[8], u[8], inv;
 
-		for (; i + 8 <= in; i += 8)
-			mx = _mm256_max_ps(mx, _mm256_andnot_ps(sign, _mm256_loadu_ps(xr + i)));
-		_mm256_storeu_ps(t, mx);
-		m = 0;
-		for (int j = 0; j < 8; j++)
-			m = t[j] > m ? t[j] : m;
-		for (; i < in; i++)
-			m = (xr[i] < 0 ? -xr[i] : xr[i]) > m ? (xr[i] < 0 ? -xr[i] : xr[i]) : m;
-		sx[r] = m / 127.0f;
-		inv = m > 0 ? 127.0f / m : 0.0f;
+		for (; i + 8 <= in; i += 8) {
+			__m256 v = _mm256_loadu_ps(xr + i);
+
+			vmn = _mm256_min_ps(vmn, v);
+			vmx = _mm256_max_ps(vmx, v);
+		}
+		_mm256_storeu_ps(t, vmn);
+		_mm256_storeu_ps(u, vmx);
+		for (int j = 0; j < 8; j++) {
+			mn = t[j] < mn ? t[j] : mn;
+			mx = u[j] > mx ? u[j] : mx;
+		}
+		for (; i < in; i++) {
+			mn = xr[i] < mn ? xr[i] : mn;
+			mx = xr[i] > mx ? xr[i] : mx;
+		}
+		inv = kern_q8_range(mn, mx, &sx[r], &zp[r]);
 		{
 			const __m256 vi = _mm256_set1_ps(inv);
-			const __m256i off = _mm256_set1_epi32(128);
+			const __m256i z = _mm256_set1_epi32(zp[r]);
+			const __m128i top = _mm_set1_epi8(127);
 
 			for (i = 0; i + 8 <= in; i += 8) {
 				__m256i v = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(
-				            _mm256_loadu_ps(xr + i), vi)), off);
+				            _mm256_loadu_ps(xr + i), vi)), z);
 				__m128i p = _mm_packus_epi32(_mm256_castsi256_si128(v),
 				                             _mm256_extracti128_si256(v, 1));
 
-				_mm_storel_epi64((__m128i *)(o + i), _mm_packus_epi16(p, p));
+				_mm_storel_epi64((__m128i *)(o + i),
+				                 _mm_min_epu8(_mm_packus_epi16(p, p), top));
 			}
 		}
-		for (; i < in; i++)
-			o[i] = (uint8_t)(kern_round(xr[i] * inv) + 128);
+		for (; i < in; i++) {
+			int v = kern_round(xr[i] * inv) + zp[r];
+
+			o[i] = (uint8_t)(v < 0 ? 0 : v > 127 ? 127 : v);
+		}
 		for (; i < in4; i++)
-			o[i] = 128;
+			o[i] = (uint8_t)zp[r];
 	}
 }
 #endif

@@ -44,39 +44,44 @@ void kern_gemm_bf16(const float *x, size_t n, size_t in, const uint16_t *pk, siz
 void kern_gemm_packed_ref(const float *x, size_t n, size_t in, const void *pk, int bf16,
                           size_t out, float *y, int accumulate, size_t p_lo, size_t p_hi);
 
-/* int8 weights W (out, in), quantized per output row to -63..63 with a
+/* int8 weights W (out, in), quantized per output row to -127..127 with a
  * scale (scale * q = w), in panels of 16 rows with k in quads.  One block
  * of kern_q8_bytes(out, in) holds it all: kern_q8_init points q into it
  * and zeroes it; kern_q8_pack quantizes rows r0.. from w (rows, in). */
 typedef struct kern_q8 {
 	int8_t *w;
 	float *scale;        /* (out) */
-	int32_t *corr;       /* (out): 128 times the row's sum of q */
+	int32_t *csum;       /* (out): the row's sum of q */
 	size_t out, in, in4; /* in4: in rounded up to 4 */
 } kern_q8;
 size_t kern_q8_bytes(size_t out, size_t in);
 void kern_q8_init(kern_q8 *q, void *mem, size_t out, size_t in);
 void kern_q8_pack(kern_q8 *q, const float *w, size_t rows, size_t r0);
-/* The activations x (n, in) per row: xq (n, in4) = round(x / sx) + 128,
- * sx = max |x| / 127 (n floats). */
-void kern_q8_quant(const float *x, size_t n, size_t in, uint8_t *xq, float *sx);
-void kern_q8_quant_ref(const float *x, size_t n, size_t in, uint8_t *xq, float *sx);
-/* y (n, out) (+)= sx sw (xq . q - corr): the 16-column panels p_lo..p_hi-1. */
-void kern_gemm_q8(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q, float *y,
-                  int accumulate, size_t p_lo, size_t p_hi);
-void kern_gemm_q8_ref(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q,
-                      float *y, int accumulate, size_t p_lo, size_t p_hi);
+/* The activations x (n, in) per row, asymmetric in seven bits: x = sx (xq -
+ * zp) with xq (n, in4) in 0..127 (the padding zp), sx = (max - min) / 127
+ * and the zero point zp in 0..127 (min and max taken with 0). */
+void kern_q8_quant(const float *x, size_t n, size_t in, uint8_t *xq, float *sx, int32_t *zp);
+void kern_q8_quant_ref(const float *x, size_t n, size_t in, uint8_t *xq, float *sx,
+                       int32_t *zp);
+/* y (n, out) (+)= sx sw (xq . q - zp csum): the 16-column panels p_lo..p_hi-1. */
+void kern_gemm_q8(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n,
+                  const kern_q8 *q, float *y, int accumulate, size_t p_lo, size_t p_hi);
+void kern_gemm_q8_ref(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n,
+                      const kern_q8 *q, float *y, int accumulate, size_t p_lo, size_t p_hi);
 /* lrintf to int: the rounding of the vector conversions (to nearest even). */
 int kern_round(float v);
+/* A row's scale and zero point from its least and greatest values (each
+ * taken with 0); returns 1 / scale, or 0 for a row of zeros. */
+float kern_q8_range(float mn, float mx, float *sx, int32_t *zp);
 
 /* The AVX2 kernels behind the calls above (kern_avx2.c); callers go
  * through the dispatching calls. */
 void kern_gemm_avx2(const float *x, size_t n, size_t in, const void *pk, int bf16,
                     size_t out, float *y, int accumulate, size_t p_lo, size_t p_hi);
-void kern_gemm_q8_avx2(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q,
-                       float *y, int accumulate, size_t p_lo, size_t p_hi);
+void kern_gemm_q8_avx2(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n,
+                       const kern_q8 *q, float *y, int accumulate, size_t p_lo, size_t p_hi);
 void kern_q8_quant_avx2(const float *x, size_t n, size_t in, size_t in4, uint8_t *xq,
-                        float *sx);
+                        float *sx, int32_t *zp);
 
 /* The float32 kernel for this CPU (AVX-512, AVX2+FMA or C): the dot
  * product of a and b, or with l2 their negated squared distance. */

@@ -97,13 +97,13 @@ kern_q8_init(kern_q8 *q, void *mem, size_t out, size_t in)
 	q->in4 = (in + 3) & ~(size_t)3;
 	memset(mem, 0, kern_q8_bytes(out, in));
 	q->scale = (float *)mem;
-	q->corr = (int32_t *)(q->scale + po);
-	q->w = (int8_t *)(q->corr + po);
+	q->csum = (int32_t *)(q->scale + po);
+	q->w = (int8_t *)(q->csum + po);
 }
 
 /* Rows r0..r0+rows-1 of the matrix from w (rows, in): each row scaled by
- * max |w| / 63 into -63..63 (seven bits: see kern_avx2.c), stored in panels
- * of 16 rows with k in quads, the 4 k of a row together. */
+ * max |w| / 127 into -127..127, stored in panels of 16 rows with k in
+ * quads, the 4 k of a row together. */
 void
 kern_q8_pack(kern_q8 *q, const float *w, size_t rows, size_t r0)
 {
@@ -115,48 +115,62 @@ kern_q8_pack(kern_q8 *q, const float *w, size_t rows, size_t r0)
 
 		for (size_t k = 0; k < q->in; k++)
 			m = fabsf(src[k]) > m ? fabsf(src[k]) : m;
-		q->scale[o] = m / 63.0f;
-		inv = m > 0 ? 63.0f / m : 0.0f;
+		q->scale[o] = m / 127.0f;
+		inv = m > 0 ? 127.0f / m : 0.0f;
 		for (size_t k = 0; k < q->in; k++) {
 			int v = kern_round(src[k] * inv);
 
-			v = v > 63 ? 63 : v < -63 ? -63 : v;
+			v = v > 127 ? 127 : v < -127 ? -127 : v;
 			dst[k / 4 * QC * 4 + k % 4] = (int8_t)v;
 			sum += v;
 		}
-		q->corr[o] = 128 * sum;
+		q->csum[o] = sum;
 	}
+}
+
+/* The scale and zero point of a row whose least and greatest values are
+ * mn <= 0 <= mx, for seven bits (0..127: see kern_avx2.c); returns 1 / scale
+ * (0 for a row of zeros). */
+float
+kern_q8_range(float mn, float mx, float *sx, int32_t *zp)
+{
+	float inv = mx > mn ? 127.0f / (mx - mn) : 0.0f;
+
+	*sx = (mx - mn) / 127.0f;
+	*zp = kern_round(-mn * inv);
+	return inv;
 }
 
 /* Scalar kern_q8_quant. */
 void
-kern_q8_quant_ref(const float *x, size_t n, size_t in, uint8_t *xq, float *sx)
+kern_q8_quant_ref(const float *x, size_t n, size_t in, uint8_t *xq, float *sx, int32_t *zp)
 {
 	size_t in4 = (in + 3) & ~(size_t)3;
 
 	for (size_t r = 0; r < n; r++) {
 		const float *xr = x + r * in;
-		float m = 0, inv;
+		float mn = 0, mx = 0, inv;
 		size_t i;
 
-		for (i = 0; i < in; i++)
-			m = fabsf(xr[i]) > m ? fabsf(xr[i]) : m;
-		sx[r] = m / 127.0f;
-		inv = m > 0 ? 127.0f / m : 0.0f;
 		for (i = 0; i < in; i++) {
-			int v = kern_round(xr[i] * inv) + 128;
+			mn = xr[i] < mn ? xr[i] : mn;
+			mx = xr[i] > mx ? xr[i] : mx;
+		}
+		inv = kern_q8_range(mn, mx, &sx[r], &zp[r]);
+		for (i = 0; i < in; i++) {
+			int v = kern_round(xr[i] * inv) + zp[r];
 
-			xq[r * in4 + i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			xq[r * in4 + i] = (uint8_t)(v < 0 ? 0 : v > 127 ? 127 : v);
 		}
 		for (; i < in4; i++)
-			xq[r * in4 + i] = 128;
+			xq[r * in4 + i] = (uint8_t)zp[r];
 	}
 }
 
 /* Scalar kern_gemm_q8: the same integer sums, the same float scaling. */
 void
-kern_gemm_q8_ref(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q, float *y,
-                 int accumulate, size_t p_lo, size_t p_hi)
+kern_gemm_q8_ref(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n,
+                 const kern_q8 *q, float *y, int accumulate, size_t p_lo, size_t p_hi)
 {
 	size_t in4 = q->in4;
 
@@ -168,7 +182,7 @@ kern_gemm_q8_ref(const uint8_t *xq, const float *sx, size_t n, const kern_q8 *q,
 
 			for (size_t k = 0; k < in4; k++)
 				s += (int32_t)xq[i * in4 + k] * w[k / 4 * QC * 4 + k % 4];
-			f = sx[i] * q->scale[o] * (float)(s - q->corr[o]);
+			f = sx[i] * q->scale[o] * (float)(s - zp[i] * q->csum[o]);
 			y[i * q->out + o] = accumulate ? y[i * q->out + o] + f : f;
 		}
 }

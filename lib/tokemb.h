@@ -604,8 +604,8 @@ void te_emb_set_threads(te_emb *m, int n);
 /* The precision of the encoder's weights in its matrix products (BERT,
  * RoBERTa, MPNet, DeBERTa-v2): float32 (the default, as loaded), bfloat16
  * (rounded to nearest even, half the bytes), or int8 (a quarter: each
- * output row quantized to seven bits with its own scale, the activations
- * quantized per row on the fly); attention, softmax and LayerNorm stay
+ * output row quantized to eight bits with its own scale, the activations
+ * per row on the fly); attention, softmax and LayerNorm stay
  * float32.  Weights are packed at the next forward pass.  Returns 0, or -1
  * with d filled when the model runs only in float32 (static tables, the
  * rotary models). */
