@@ -162,9 +162,10 @@ gemm_avx512(const float *x, size_t n, size_t in, const float *pk, size_t out, fl
 #define HAVE_KERN_X86 1
 #endif
 
-/* The kernels for this CPU, chosen once: AVX-512 (float32), AVX2+FMA (all,
- * and bf16 and int8 on AVX-512 CPUs too) or C.  TOKEMB_GEMM=blas keeps
- * every float32 product on OpenBLAS's sgemm (to compare). */
+/* The kernels for this CPU, chosen once: AVX-512 (float32), AVX2+FMA (bf16
+ * and int8 everywhere, float32 only with TOKEMB_GEMM=packed: on AVX2 alone
+ * OpenBLAS's sgemm is faster, bench/emb_ort.py) or C.  TOKEMB_GEMM=blas
+ * keeps every float32 product on OpenBLAS's sgemm (to compare). */
 static kern_isa
 pick_isa(void)
 {
@@ -194,7 +195,9 @@ kern_gemm_info(void)
 	case KERN_AVX512:
 		return "f32 AVX-512 12x32, bf16 AVX2 (widened), int8 AVX2 (vpmaddubsw)";
 	case KERN_AVX2:
-		return "f32 AVX2+FMA 6x16, bf16 AVX2 (widened), int8 AVX2 (vpmaddubsw)";
+		return kern_gemm_available() ? "f32 AVX2+FMA 6x16, bf16 AVX2 (widened), int8 AVX2 "
+		                               "(vpmaddubsw)"
+		                             : "f32 BLAS, bf16 AVX2 (widened), int8 AVX2 (vpmaddubsw)";
 	default:
 		return "f32 BLAS, bf16 C, int8 C";
 	}
@@ -203,14 +206,15 @@ kern_gemm_info(void)
 int
 kern_gemm_available(void)
 {
-	static int blas = -1;
+	static int mode = -1;   /* 0 default, 1 blas, 2 packed */
 
-	if (blas < 0) {
+	if (mode < 0) {
 		const char *e = getenv("TOKEMB_GEMM");
 
-		blas = e && !strcmp(e, "blas");
+		mode = !e ? 0 : !strcmp(e, "blas") ? 1 : !strcmp(e, "packed") ? 2 : 0;
 	}
-	return !blas && kern_gemm_isa() != KERN_C;
+	return kern_gemm_isa() == KERN_AVX512 ? mode != 1 :
+	       kern_gemm_isa() == KERN_AVX2 ? mode == 2 : 0;
 }
 
 void

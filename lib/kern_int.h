@@ -21,8 +21,9 @@ const char *kern_gemm_info(void);
 /* y (n, out) = x (n, in) W^T (+ y when accumulate) with W (out,
  * in) packed once by kern_pack into kern_pack_floats(out, in) floats (64-byte
  * aligned); only the 32-column panels p_lo..p_hi-1 of y (threads split
- * them).  Only where kern_gemm_available() (AVX-512F or AVX2+FMA, not forced
- * scalar, not TOKEMB_GEMM=blas); kern_gemm_packed_ref is its C twin. */
+ * them).  Only where kern_gemm_available() (AVX-512F and not TOKEMB_GEMM=blas,
+ * or AVX2+FMA and TOKEMB_GEMM=packed; not forced scalar);
+ * kern_gemm_packed_ref is its C twin. */
 int kern_gemm_available(void);
 size_t kern_pack_floats(size_t out, size_t in);
 /* Pack w (rows, in) as rows r0..r0+rows-1 of the matrix; kern_pack_pad
