@@ -1,9 +1,9 @@
 /* emb_encoder.c: the CPU forward pass of BERT, RoBERTa, MPNet and DeBERTa-v2
- * encoders on a packed batch (documents concatenated, no padding): every
- * matrix product runs on weights packed once for the kernels of kern.c
- * (float32, or bfloat16 or int8 by te_emb_set_dtype), or is an OpenBLAS
- * sgemm on CPUs with neither AVX2 nor AVX-512; attention runs per
- * (document, head) on the caller's threads. */
+ * encoders on a packed batch (documents concatenated, no padding): the
+ * float32 matrix products run on weights packed once for kern.c's AVX-512
+ * kernel, elsewhere as OpenBLAS sgemm; in bfloat16 or int8
+ * (te_emb_set_dtype) on weights packed once in that precision (kern.c);
+ * attention runs per (document, head) on the caller's threads. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
@@ -445,18 +445,142 @@ softmax_row(float *s, size_t n)
 }
 
 #ifdef HAVE_MVEC
-/* One (document, head) of T tokens, row by row: s = q K^T
+/* S (4 rows, Tp) = Q rows i0..i0+3 (dh each) K^T (dh, Tp): four rows at a
+ * time, so that each K^T load feeds four FMAs and eight sums are in flight
+ * (rows past ri repeat the last one; their S rows are scratch; Tp % 8 == 0,
+ * the eight past an odd end computed twice). */
+AVX2_FN static void
+avx2_scores4(const float *Q, size_t i0, size_t ri, const float *KT, size_t dh, size_t Tp,
+             float *S)
+{
+	const float *q0 = Q + i0 * dh, *q1 = Q + (i0 + (ri > 1)) * dh,
+	            *q2 = Q + (i0 + (ri > 2 ? 2 : ri - 1)) * dh,
+	            *q3 = Q + (i0 + (ri > 3 ? 3 : ri - 1)) * dh;
+
+	for (size_t j0 = 0; j0 < Tp; j0 += 16) {
+		size_t j = Tp < 16 ? 0 : j0 + 16 <= Tp ? j0 : Tp - 16, hi = Tp < 16 ? 0 : 8;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0,
+		       d0 = a0, d1 = a0;
+
+		for (size_t e = 0; e < dh; e++) {
+			const float *k = KT + e * Tp + j;
+			__m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + hi);
+			__m256 x;
+
+			x = _mm256_broadcast_ss(q0 + e);
+			a0 = _mm256_fmadd_ps(x, k0, a0);
+			a1 = _mm256_fmadd_ps(x, k1, a1);
+			x = _mm256_broadcast_ss(q1 + e);
+			b0 = _mm256_fmadd_ps(x, k0, b0);
+			b1 = _mm256_fmadd_ps(x, k1, b1);
+			x = _mm256_broadcast_ss(q2 + e);
+			c0 = _mm256_fmadd_ps(x, k0, c0);
+			c1 = _mm256_fmadd_ps(x, k1, c1);
+			x = _mm256_broadcast_ss(q3 + e);
+			d0 = _mm256_fmadd_ps(x, k0, d0);
+			d1 = _mm256_fmadd_ps(x, k1, d1);
+		}
+		_mm256_storeu_ps(S + j, a0);
+		_mm256_storeu_ps(S + Tp + j, b0);
+		_mm256_storeu_ps(S + 2 * Tp + j, c0);
+		_mm256_storeu_ps(S + 3 * Tp + j, d0);
+		_mm256_storeu_ps(S + j + hi, a1);
+		_mm256_storeu_ps(S + Tp + j + hi, b1);
+		_mm256_storeu_ps(S + 2 * Tp + j + hi, c1);
+		_mm256_storeu_ps(S + 3 * Tp + j + hi, d1);
+	}
+}
+
+/* Row i of the scores (T of them in s; + the MPNet bias) to the softmax
+ * numerators exp(s - max); returns 1 / their sum. */
+AVX2_FN static float
+avx2_softmax(const attn_ctx *a, size_t T, size_t h, size_t i, float *s)
+{
+	const te_emb *m = a->m;
+	size_t T8 = T & ~(size_t)7, j;
+	__m256 mx8, sum8 = _mm256_setzero_ps();
+	float mx, sum = 0;
+
+	if (m->arch == EMB_MPNET)
+		for (j = 0; j < T; j++)
+			s[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)i + (long)a->maxT - 1] *
+			                    m->heads + h];
+	mx = s[0];
+	if (T8) {
+		mx8 = _mm256_loadu_ps(s);
+		for (j = 8; j < T8; j += 8)
+			mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(s + j));
+		mx = hmax8(mx8);
+	}
+	for (j = T8; j < T; j++)
+		if (s[j] > mx)
+			mx = s[j];
+	mx8 = _mm256_set1_ps(mx);
+	for (j = 0; j < T8; j += 8) {
+		__m256 ev = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j), mx8));
+
+		_mm256_storeu_ps(s + j, ev);
+		sum8 = _mm256_add_ps(sum8, ev);
+	}
+	for (; j < T; j++) {
+		s[j] = expf(s[j] - mx);
+		sum += s[j];
+	}
+	return 1.0f / (sum + hsum8(sum8));
+}
+
+/* O rows 0..ri-1 (ldo) = the numerators S (4 rows, Tp) V (T, dh) / their
+ * sums, 16 components of four rows at a time (dh % 8 == 0: the eight past
+ * an odd end computed twice). */
+AVX2_FN static void
+avx2_output4(const float *S, size_t Tp, const float *V, size_t T, size_t dh,
+             const float inv[4], size_t ri, float *O, size_t ldo)
+{
+	for (size_t e0 = 0; e0 < dh; e0 += 16) {
+		size_t e = dh < 16 ? 0 : e0 + 16 <= dh ? e0 : dh - 16, hi = dh < 16 ? 0 : 8;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0,
+		       d0 = a0, d1 = a0;
+		__m256 o[8];
+
+		for (size_t j = 0; j < T; j++) {
+			const float *vr = V + j * dh + e;
+			__m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + hi), x;
+
+			x = _mm256_broadcast_ss(S + j);
+			a0 = _mm256_fmadd_ps(x, v0, a0);
+			a1 = _mm256_fmadd_ps(x, v1, a1);
+			x = _mm256_broadcast_ss(S + Tp + j);
+			b0 = _mm256_fmadd_ps(x, v0, b0);
+			b1 = _mm256_fmadd_ps(x, v1, b1);
+			x = _mm256_broadcast_ss(S + 2 * Tp + j);
+			c0 = _mm256_fmadd_ps(x, v0, c0);
+			c1 = _mm256_fmadd_ps(x, v1, c1);
+			x = _mm256_broadcast_ss(S + 3 * Tp + j);
+			d0 = _mm256_fmadd_ps(x, v0, d0);
+			d1 = _mm256_fmadd_ps(x, v1, d1);
+		}
+		o[0] = a0, o[1] = a1, o[2] = b0, o[3] = b1, o[4] = c0, o[5] = c1, o[6] = d0,
+		o[7] = d1;
+		for (size_t r = 0; r < ri; r++) {
+			__m256 iv = _mm256_set1_ps(inv[r]);
+
+			_mm256_storeu_ps(O + r * ldo + e, _mm256_mul_ps(o[2 * r], iv));
+			_mm256_storeu_ps(O + r * ldo + e + hi, _mm256_mul_ps(o[2 * r + 1], iv));
+		}
+	}
+}
+
+/* One (document, head) of T tokens, four rows at a time: s = q K^T
  * (+ the MPNet bias), e = exp(s - max), o = e V / sum e.  Needs dh % 8 == 0.
- * Scratch: s (Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
+ * Scratch: s (4, Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
 AVX2_FN static void
 attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 {
 	const te_emb *m = a->m;
 	size_t H = m->hidden, dh = m->head_dim, H3 = 3 * H, Tp = (T + 7) & ~(size_t)7;
-	size_t T8 = T & ~(size_t)7;
 	const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh,
 	            *bk = bq + H, *bv = bq + 2 * H;
-	float *Q = S + Tp, *KT = Q + T * dh, *V = KT + dh * Tp;
+	float *Q = S + 4 * Tp, *KT = Q + T * dh, *V = KT + dh * Tp;
 	float *O = a->ctx + base * H + h * dh;
 	const __m256 sc = _mm256_set1_ps(1.0f / sqrtf((float)dh));
 
@@ -477,98 +601,14 @@ attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 	for (size_t t = T; t < Tp; t++)
 		for (size_t e = 0; e < dh; e++)
 			KT[e * Tp + t] = 0;
-	for (size_t i = 0; i < T; i++) {
-		const float *q = Q + i * dh;
-		__m256 mx8, sum8 = _mm256_setzero_ps(), iv;
-		float mx, sum = 0, inv;
-		size_t j = 0;
+	for (size_t i0 = 0; i0 < T; i0 += 4) {
+		size_t ri = T - i0 < 4 ? T - i0 : 4;
+		float inv[4];
 
-		for (; j + 32 <= Tp; j += 32) {
-			__m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-
-			for (size_t e = 0; e < dh; e++) {
-				__m256 qe = _mm256_broadcast_ss(q + e);
-				const float *k = KT + e * Tp + j;
-
-				c0 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k), c0);
-				c1 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 8), c1);
-				c2 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 16), c2);
-				c3 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 24), c3);
-			}
-			_mm256_storeu_ps(S + j, c0);
-			_mm256_storeu_ps(S + j + 8, c1);
-			_mm256_storeu_ps(S + j + 16, c2);
-			_mm256_storeu_ps(S + j + 24, c3);
-		}
-		for (; j < Tp; j += 8) {
-			__m256 c0 = _mm256_setzero_ps(), c1 = c0;
-			size_t e = 0;
-
-			for (; e + 2 <= dh; e += 2) {
-				c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e),
-				                     _mm256_loadu_ps(KT + e * Tp + j), c0);
-				c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e + 1),
-				                     _mm256_loadu_ps(KT + (e + 1) * Tp + j), c1);
-			}
-			_mm256_storeu_ps(S + j, _mm256_add_ps(c0, c1));
-		}
-		if (m->arch == EMB_MPNET)
-			for (j = 0; j < T; j++)
-				S[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)i +
-				                                      (long)a->maxT - 1] * m->heads + h];
-		/* softmax numerators */
-		mx = S[0];
-		if (T8) {
-			mx8 = _mm256_loadu_ps(S);
-			for (j = 8; j < T8; j += 8)
-				mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(S + j));
-			mx = hmax8(mx8);
-		}
-		for (j = T8; j < T; j++)
-			if (S[j] > mx)
-				mx = S[j];
-		mx8 = _mm256_set1_ps(mx);
-		for (j = 0; j < T8; j += 8) {
-			__m256 ev = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(S + j), mx8));
-
-			_mm256_storeu_ps(S + j, ev);
-			sum8 = _mm256_add_ps(sum8, ev);
-		}
-		for (; j < T; j++) {
-			S[j] = expf(S[j] - mx);
-			sum += S[j];
-		}
-		sum += hsum8(sum8);
-		inv = 1.0f / sum;
-		iv = _mm256_set1_ps(inv);
-		/* o = e V / sum */
-		for (size_t e = 0; e < dh; e += 8) {
-			if (e + 32 <= dh) {
-				__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-
-				for (j = 0; j < T; j++) {
-					__m256 p = _mm256_broadcast_ss(S + j);
-					const float *vr = V + j * dh + e;
-
-					o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), o0);
-					o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), o1);
-					o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), o2);
-					o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), o3);
-				}
-				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
-				_mm256_storeu_ps(O + i * H + e + 8, _mm256_mul_ps(o1, iv));
-				_mm256_storeu_ps(O + i * H + e + 16, _mm256_mul_ps(o2, iv));
-				_mm256_storeu_ps(O + i * H + e + 24, _mm256_mul_ps(o3, iv));
-				e += 24;
-			} else {
-				__m256 o0 = _mm256_setzero_ps();
-
-				for (j = 0; j < T; j++)
-					o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(S + j),
-					                     _mm256_loadu_ps(V + j * dh + e), o0);
-				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
-			}
-		}
+		avx2_scores4(Q, i0, ri, KT, dh, Tp, S);
+		for (size_t r = 0; r < ri; r++)
+			inv[r] = avx2_softmax(a, T, h, i0 + r, S + r * Tp);
+		avx2_output4(S, Tp, V, T, dh, inv, ri, O + i0 * H, H);
 	}
 }
 __attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512 x);
