@@ -570,6 +570,42 @@ avx2_output4(const float *S, size_t Tp, const float *V, size_t T, size_t dh,
 	}
 }
 
+/* K^T (dh, Tp) = (the T rows of k, ldk apart, + bias)^T, zero past T: eight
+ * tokens by eight components at a time through an 8 x 8 transpose. */
+AVX2_FN static void
+avx2_keys_t(const float *k, size_t ldk, const float *bias, size_t T, size_t dh, size_t Tp,
+            float *KT)
+{
+	size_t t = 0;
+
+	for (; t + 8 <= T; t += 8)
+		for (size_t e = 0; e < dh; e += 8) {
+			__m256 b = _mm256_loadu_ps(bias + e), r[8], u[8], v[8];
+
+			for (int i = 0; i < 8; i++)
+				r[i] = _mm256_add_ps(_mm256_loadu_ps(k + (t + i) * ldk + e), b);
+			for (int i = 0; i < 8; i += 2) {
+				u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+				u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+			}
+			for (int i = 0; i < 8; i += 4) {
+				v[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
+				v[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xee);
+				v[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
+				v[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xee);
+			}
+			for (int i = 0; i < 4; i++) {
+				_mm256_storeu_ps(KT + (e + i) * Tp + t,
+				                 _mm256_permute2f128_ps(v[i], v[i + 4], 0x20));
+				_mm256_storeu_ps(KT + (e + i + 4) * Tp + t,
+				                 _mm256_permute2f128_ps(v[i], v[i + 4], 0x31));
+			}
+		}
+	for (; t < Tp; t++)
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = t < T ? k[t * ldk + e] + bias[e] : 0;
+}
+
 /* One (document, head) of T tokens, four rows at a time: s = q K^T
  * (+ the MPNet bias), e = exp(s - max), o = e V / sum e.  Needs dh % 8 == 0.
  * Scratch: s (4, Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
@@ -595,12 +631,8 @@ attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 			                 _mm256_add_ps(_mm256_loadu_ps(r + 2 * H + e),
 			                               _mm256_loadu_ps(bv + e)));
 		}
-		for (size_t e = 0; e < dh; e++)
-			KT[e * Tp + t] = r[H + e] + bk[e];
 	}
-	for (size_t t = T; t < Tp; t++)
-		for (size_t e = 0; e < dh; e++)
-			KT[e * Tp + t] = 0;
+	avx2_keys_t(src + H, H3, bk, T, dh, Tp, KT);
 	for (size_t i0 = 0; i0 < T; i0 += 4) {
 		size_t ri = T - i0 < 4 ? T - i0 : 4;
 		float inv[4];
