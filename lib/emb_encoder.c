@@ -1200,6 +1200,9 @@ te_emb_set_dtype(te_emb *m, int dtype, te_diag *d)
 		memset(l->bf, 0, sizeof l->bf);
 	}
 	m->dtype = dtype;
+	/* the GPU path (CUDA builds) has float32 weights only: stay on the CPU */
+	if (dtype != TE_EMB_F32)
+		m->cuda_failed = 1;
 	return 0;
 }
 

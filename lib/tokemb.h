@@ -606,7 +606,8 @@ void te_emb_set_threads(te_emb *m, int n);
  * (rounded to nearest even, half the bytes), or int8 (a quarter: each
  * output row quantized to eight bits with its own scale, the activations
  * per row on the fly); attention, softmax and LayerNorm stay
- * float32.  Weights are packed at the next forward pass.  Returns 0, or -1
+ * float32; bf16 and int8 run on the CPU (in CUDA builds too).  Weights
+ * are packed at the next forward pass.  Returns 0, or -1
  * with d filled when the model runs only in float32 (static tables, the
  * rotary models). */
 enum { TE_EMB_F32 = 0, TE_EMB_BF16, TE_EMB_INT8 };
