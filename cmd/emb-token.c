@@ -7,8 +7,9 @@
 #include "common.h"
 
 static const char usage_line[] =
-	"emb-token [-bsz] -m MODEL [-t N] [--truncate] [--max-tokens N] [--batch N]\n"
-	"       [--token-types auto|zero] [--vectors FILE] [file ...]";
+	"emb-token [-bsz] -m MODEL [-t N] [--dtype f32|bf16|int8] [--truncate]\n"
+	"       [--max-tokens N] [--batch N] [--token-types auto|zero] [--vectors FILE]\n"
+	"       [file ...]";
 
 static void
 usage(FILE *fp, int status)
@@ -28,6 +29,8 @@ usage(FILE *fp, int status)
 		      "  -z, --null           documents (id lists) end with NUL, not newline\n"
 		      "  -t, --threads N      threads (0, the default: one per CPU)\n"
 		      "      --batch N        documents per batch (default 64)\n"
+		      "      --dtype T        the encoder's weights in f32 (default), bf16 or "
+		      "int8\n"
 		      "      --truncate       cut documents longer than the model takes\n"
 		      "      --max-tokens N   a lower limit than the model's\n"
 		      "      --token-types M  auto (segment 1 after the first [SEP] of a "
@@ -194,10 +197,25 @@ do_file(state *st, const char *name, te_ids *ids)
 	return rc < 0 ? -1 : 0;
 }
 
+/* --dtype's word */
+static int
+parse_dtype(const char *s)
+{
+	if (strcmp(s, "f32") == 0 || strcmp(s, "float32") == 0)
+		return TE_EMB_F32;
+	if (strcmp(s, "bf16") == 0 || strcmp(s, "bfloat16") == 0)
+		return TE_EMB_BF16;
+	if (strcmp(s, "int8") == 0)
+		return TE_EMB_INT8;
+	usage_error(usage_line, "--dtype: '%s' is not f32, bf16 or int8", s);
+	return TE_EMB_F32;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { OPT_TRUNC = 256, OPT_MAXTOK, OPT_BATCH, OPT_TYPES, OPT_VECTORS, OPT_UNKZERO };
+	enum { OPT_TRUNC = 256, OPT_MAXTOK, OPT_BATCH, OPT_TYPES, OPT_VECTORS, OPT_UNKZERO,
+	       OPT_DTYPE };
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -212,10 +230,11 @@ main(int argc, char **argv)
 		{"token-types", required_argument, NULL, OPT_TYPES},
 		{"vectors", required_argument, NULL, OPT_VECTORS},
 		{"unknown-zero", no_argument, NULL, OPT_UNKZERO},
+		{"dtype", required_argument, NULL, OPT_DTYPE},
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *vectors = NULL;
-	int c, is_static = 0, unk_zero = 0, status = 0;
+	int c, is_static = 0, unk_zero = 0, status = 0, dtype = TE_EMB_F32;
 	long long threads = 0;
 	state st = {0};
 	te_diag d = {0};
@@ -231,7 +250,9 @@ main(int argc, char **argv)
 			usage(stdout, 0);
 			break;
 		case 'V':
-			print_version();
+			printf("%s (tokemb) %s\nbuilt with %s\nkernels: %s\n", progname, TE_VERSION,
+			       te_build_info(), te_emb_kernels());
+			exit(fshut_stdout(0));
 		case 'm':
 			model = optarg;
 			break;
@@ -270,6 +291,9 @@ main(int argc, char **argv)
 		case OPT_UNKZERO:
 			unk_zero = 1;
 			break;
+		case OPT_DTYPE:
+			dtype = parse_dtype(optarg);
+			break;
 		default:
 			usage_error(usage_line, NULL);
 		}
@@ -285,6 +309,8 @@ main(int argc, char **argv)
 	if (!st.m)
 		die_diag(&d);
 	te_emb_set_threads(st.m, (int)threads);
+	if (te_emb_set_dtype(st.m, dtype, &d) < 0)
+		die_diag(&d);
 	st.dim = te_emb_dim(st.m);
 	if (st.binary && te_vec_write_tokens_header(stdout, st.dim) < 0)
 		exit(fshut_stdout(1));

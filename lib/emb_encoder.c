@@ -1,7 +1,9 @@
 /* emb_encoder.c: the CPU forward pass of BERT, RoBERTa, MPNet and DeBERTa-v2
- * encoders on a packed batch (documents concatenated, no padding): every
- * matrix product is an OpenBLAS sgemm; attention runs per (document, head)
- * on the caller's threads. */
+ * encoders on a packed batch (documents concatenated, no padding): the
+ * float32 matrix products run on weights packed once for kern.c's AVX-512
+ * kernel, elsewhere as OpenBLAS sgemm; in bfloat16 or int8
+ * (te_emb_set_dtype) on weights packed once in that precision (kern.c);
+ * attention runs per (document, head) on the caller's threads. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
@@ -443,18 +445,178 @@ softmax_row(float *s, size_t n)
 }
 
 #ifdef HAVE_MVEC
-/* One (document, head) of T tokens, row by row: s = q K^T
+/* S (4 rows, Tp) = Q rows i0..i0+3 (dh each) K^T (dh, Tp): four rows at a
+ * time, so that each K^T load feeds four FMAs and eight sums are in flight
+ * (rows past ri repeat the last one; their S rows are scratch; Tp % 8 == 0,
+ * the eight past an odd end computed twice). */
+AVX2_FN static void
+avx2_scores4(const float *Q, size_t i0, size_t ri, const float *KT, size_t dh, size_t Tp,
+             float *S)
+{
+	const float *q0 = Q + i0 * dh, *q1 = Q + (i0 + (ri > 1)) * dh,
+	            *q2 = Q + (i0 + (ri > 2 ? 2 : ri - 1)) * dh,
+	            *q3 = Q + (i0 + (ri > 3 ? 3 : ri - 1)) * dh;
+
+	for (size_t j0 = 0; j0 < Tp; j0 += 16) {
+		size_t j = Tp < 16 ? 0 : j0 + 16 <= Tp ? j0 : Tp - 16, hi = Tp < 16 ? 0 : 8;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0,
+		       d0 = a0, d1 = a0;
+
+		for (size_t e = 0; e < dh; e++) {
+			const float *k = KT + e * Tp + j;
+			__m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + hi);
+			__m256 x;
+
+			x = _mm256_broadcast_ss(q0 + e);
+			a0 = _mm256_fmadd_ps(x, k0, a0);
+			a1 = _mm256_fmadd_ps(x, k1, a1);
+			x = _mm256_broadcast_ss(q1 + e);
+			b0 = _mm256_fmadd_ps(x, k0, b0);
+			b1 = _mm256_fmadd_ps(x, k1, b1);
+			x = _mm256_broadcast_ss(q2 + e);
+			c0 = _mm256_fmadd_ps(x, k0, c0);
+			c1 = _mm256_fmadd_ps(x, k1, c1);
+			x = _mm256_broadcast_ss(q3 + e);
+			d0 = _mm256_fmadd_ps(x, k0, d0);
+			d1 = _mm256_fmadd_ps(x, k1, d1);
+		}
+		_mm256_storeu_ps(S + j, a0);
+		_mm256_storeu_ps(S + Tp + j, b0);
+		_mm256_storeu_ps(S + 2 * Tp + j, c0);
+		_mm256_storeu_ps(S + 3 * Tp + j, d0);
+		_mm256_storeu_ps(S + j + hi, a1);
+		_mm256_storeu_ps(S + Tp + j + hi, b1);
+		_mm256_storeu_ps(S + 2 * Tp + j + hi, c1);
+		_mm256_storeu_ps(S + 3 * Tp + j + hi, d1);
+	}
+}
+
+/* Row i of the scores (T of them in s; + the MPNet bias) to the softmax
+ * numerators exp(s - max); returns 1 / their sum. */
+AVX2_FN static float
+avx2_softmax(const attn_ctx *a, size_t T, size_t h, size_t i, float *s)
+{
+	const te_emb *m = a->m;
+	size_t T8 = T & ~(size_t)7, j;
+	__m256 mx8, sum8 = _mm256_setzero_ps();
+	float mx, sum = 0;
+
+	if (m->arch == EMB_MPNET)
+		for (j = 0; j < T; j++)
+			s[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)i + (long)a->maxT - 1] *
+			                    m->heads + h];
+	mx = s[0];
+	if (T8) {
+		mx8 = _mm256_loadu_ps(s);
+		for (j = 8; j < T8; j += 8)
+			mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(s + j));
+		mx = hmax8(mx8);
+	}
+	for (j = T8; j < T; j++)
+		if (s[j] > mx)
+			mx = s[j];
+	mx8 = _mm256_set1_ps(mx);
+	for (j = 0; j < T8; j += 8) {
+		__m256 ev = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(s + j), mx8));
+
+		_mm256_storeu_ps(s + j, ev);
+		sum8 = _mm256_add_ps(sum8, ev);
+	}
+	for (; j < T; j++) {
+		s[j] = expf(s[j] - mx);
+		sum += s[j];
+	}
+	return 1.0f / (sum + hsum8(sum8));
+}
+
+/* O rows 0..ri-1 (ldo) = the numerators S (4 rows, Tp) V (T, dh) / their
+ * sums, 16 components of four rows at a time (dh % 8 == 0: the eight past
+ * an odd end computed twice). */
+AVX2_FN static void
+avx2_output4(const float *S, size_t Tp, const float *V, size_t T, size_t dh,
+             const float inv[4], size_t ri, float *O, size_t ldo)
+{
+	for (size_t e0 = 0; e0 < dh; e0 += 16) {
+		size_t e = dh < 16 ? 0 : e0 + 16 <= dh ? e0 : dh - 16, hi = dh < 16 ? 0 : 8;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0,
+		       d0 = a0, d1 = a0;
+		__m256 o[8];
+
+		for (size_t j = 0; j < T; j++) {
+			const float *vr = V + j * dh + e;
+			__m256 v0 = _mm256_loadu_ps(vr), v1 = _mm256_loadu_ps(vr + hi), x;
+
+			x = _mm256_broadcast_ss(S + j);
+			a0 = _mm256_fmadd_ps(x, v0, a0);
+			a1 = _mm256_fmadd_ps(x, v1, a1);
+			x = _mm256_broadcast_ss(S + Tp + j);
+			b0 = _mm256_fmadd_ps(x, v0, b0);
+			b1 = _mm256_fmadd_ps(x, v1, b1);
+			x = _mm256_broadcast_ss(S + 2 * Tp + j);
+			c0 = _mm256_fmadd_ps(x, v0, c0);
+			c1 = _mm256_fmadd_ps(x, v1, c1);
+			x = _mm256_broadcast_ss(S + 3 * Tp + j);
+			d0 = _mm256_fmadd_ps(x, v0, d0);
+			d1 = _mm256_fmadd_ps(x, v1, d1);
+		}
+		o[0] = a0, o[1] = a1, o[2] = b0, o[3] = b1, o[4] = c0, o[5] = c1, o[6] = d0,
+		o[7] = d1;
+		for (size_t r = 0; r < ri; r++) {
+			__m256 iv = _mm256_set1_ps(inv[r]);
+
+			_mm256_storeu_ps(O + r * ldo + e, _mm256_mul_ps(o[2 * r], iv));
+			_mm256_storeu_ps(O + r * ldo + e + hi, _mm256_mul_ps(o[2 * r + 1], iv));
+		}
+	}
+}
+
+/* K^T (dh, Tp) = (the T rows of k, ldk apart, + bias)^T, zero past T: eight
+ * tokens by eight components at a time through an 8 x 8 transpose. */
+AVX2_FN static void
+avx2_keys_t(const float *k, size_t ldk, const float *bias, size_t T, size_t dh, size_t Tp,
+            float *KT)
+{
+	size_t t = 0;
+
+	for (; t + 8 <= T; t += 8)
+		for (size_t e = 0; e < dh; e += 8) {
+			__m256 b = _mm256_loadu_ps(bias + e), r[8], u[8], v[8];
+
+			for (int i = 0; i < 8; i++)
+				r[i] = _mm256_add_ps(_mm256_loadu_ps(k + (t + i) * ldk + e), b);
+			for (int i = 0; i < 8; i += 2) {
+				u[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+				u[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+			}
+			for (int i = 0; i < 8; i += 4) {
+				v[i] = _mm256_shuffle_ps(u[i], u[i + 2], 0x44);
+				v[i + 1] = _mm256_shuffle_ps(u[i], u[i + 2], 0xee);
+				v[i + 2] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0x44);
+				v[i + 3] = _mm256_shuffle_ps(u[i + 1], u[i + 3], 0xee);
+			}
+			for (int i = 0; i < 4; i++) {
+				_mm256_storeu_ps(KT + (e + i) * Tp + t,
+				                 _mm256_permute2f128_ps(v[i], v[i + 4], 0x20));
+				_mm256_storeu_ps(KT + (e + i + 4) * Tp + t,
+				                 _mm256_permute2f128_ps(v[i], v[i + 4], 0x31));
+			}
+		}
+	for (; t < Tp; t++)
+		for (size_t e = 0; e < dh; e++)
+			KT[e * Tp + t] = t < T ? k[t * ldk + e] + bias[e] : 0;
+}
+
+/* One (document, head) of T tokens, four rows at a time: s = q K^T
  * (+ the MPNet bias), e = exp(s - max), o = e V / sum e.  Needs dh % 8 == 0.
- * Scratch: s (Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
+ * Scratch: s (4, Tp), Q (T, dh), K^T (dh, Tp), V (T, dh). */
 AVX2_FN static void
 attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 {
 	const te_emb *m = a->m;
 	size_t H = m->hidden, dh = m->head_dim, H3 = 3 * H, Tp = (T + 7) & ~(size_t)7;
-	size_t T8 = T & ~(size_t)7;
 	const float *src = a->qkv + base * H3 + h * dh, *bq = a->l->bqkv + h * dh,
 	            *bk = bq + H, *bv = bq + 2 * H;
-	float *Q = S + Tp, *KT = Q + T * dh, *V = KT + dh * Tp;
+	float *Q = S + 4 * Tp, *KT = Q + T * dh, *V = KT + dh * Tp;
 	float *O = a->ctx + base * H + h * dh;
 	const __m256 sc = _mm256_set1_ps(1.0f / sqrtf((float)dh));
 
@@ -469,104 +631,16 @@ attn_small_avx2(const attn_ctx *a, size_t base, size_t T, size_t h, float *S)
 			                 _mm256_add_ps(_mm256_loadu_ps(r + 2 * H + e),
 			                               _mm256_loadu_ps(bv + e)));
 		}
-		for (size_t e = 0; e < dh; e++)
-			KT[e * Tp + t] = r[H + e] + bk[e];
 	}
-	for (size_t t = T; t < Tp; t++)
-		for (size_t e = 0; e < dh; e++)
-			KT[e * Tp + t] = 0;
-	for (size_t i = 0; i < T; i++) {
-		const float *q = Q + i * dh;
-		__m256 mx8, sum8 = _mm256_setzero_ps(), iv;
-		float mx, sum = 0, inv;
-		size_t j = 0;
+	avx2_keys_t(src + H, H3, bk, T, dh, Tp, KT);
+	for (size_t i0 = 0; i0 < T; i0 += 4) {
+		size_t ri = T - i0 < 4 ? T - i0 : 4;
+		float inv[4];
 
-		for (; j + 32 <= Tp; j += 32) {
-			__m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-
-			for (size_t e = 0; e < dh; e++) {
-				__m256 qe = _mm256_broadcast_ss(q + e);
-				const float *k = KT + e * Tp + j;
-
-				c0 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k), c0);
-				c1 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 8), c1);
-				c2 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 16), c2);
-				c3 = _mm256_fmadd_ps(qe, _mm256_loadu_ps(k + 24), c3);
-			}
-			_mm256_storeu_ps(S + j, c0);
-			_mm256_storeu_ps(S + j + 8, c1);
-			_mm256_storeu_ps(S + j + 16, c2);
-			_mm256_storeu_ps(S + j + 24, c3);
-		}
-		for (; j < Tp; j += 8) {
-			__m256 c0 = _mm256_setzero_ps(), c1 = c0;
-			size_t e = 0;
-
-			for (; e + 2 <= dh; e += 2) {
-				c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e),
-				                     _mm256_loadu_ps(KT + e * Tp + j), c0);
-				c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(q + e + 1),
-				                     _mm256_loadu_ps(KT + (e + 1) * Tp + j), c1);
-			}
-			_mm256_storeu_ps(S + j, _mm256_add_ps(c0, c1));
-		}
-		if (m->arch == EMB_MPNET)
-			for (j = 0; j < T; j++)
-				S[j] += m->rel_bias[(size_t)a->bucket[(long)j - (long)i +
-				                                      (long)a->maxT - 1] * m->heads + h];
-		/* softmax numerators */
-		mx = S[0];
-		if (T8) {
-			mx8 = _mm256_loadu_ps(S);
-			for (j = 8; j < T8; j += 8)
-				mx8 = _mm256_max_ps(mx8, _mm256_loadu_ps(S + j));
-			mx = hmax8(mx8);
-		}
-		for (j = T8; j < T; j++)
-			if (S[j] > mx)
-				mx = S[j];
-		mx8 = _mm256_set1_ps(mx);
-		for (j = 0; j < T8; j += 8) {
-			__m256 ev = _ZGVdN8v_expf(_mm256_sub_ps(_mm256_loadu_ps(S + j), mx8));
-
-			_mm256_storeu_ps(S + j, ev);
-			sum8 = _mm256_add_ps(sum8, ev);
-		}
-		for (; j < T; j++) {
-			S[j] = expf(S[j] - mx);
-			sum += S[j];
-		}
-		sum += hsum8(sum8);
-		inv = 1.0f / sum;
-		iv = _mm256_set1_ps(inv);
-		/* o = e V / sum */
-		for (size_t e = 0; e < dh; e += 8) {
-			if (e + 32 <= dh) {
-				__m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-
-				for (j = 0; j < T; j++) {
-					__m256 p = _mm256_broadcast_ss(S + j);
-					const float *vr = V + j * dh + e;
-
-					o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr), o0);
-					o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 8), o1);
-					o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 16), o2);
-					o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vr + 24), o3);
-				}
-				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
-				_mm256_storeu_ps(O + i * H + e + 8, _mm256_mul_ps(o1, iv));
-				_mm256_storeu_ps(O + i * H + e + 16, _mm256_mul_ps(o2, iv));
-				_mm256_storeu_ps(O + i * H + e + 24, _mm256_mul_ps(o3, iv));
-				e += 24;
-			} else {
-				__m256 o0 = _mm256_setzero_ps();
-
-				for (j = 0; j < T; j++)
-					o0 = _mm256_fmadd_ps(_mm256_broadcast_ss(S + j),
-					                     _mm256_loadu_ps(V + j * dh + e), o0);
-				_mm256_storeu_ps(O + i * H + e, _mm256_mul_ps(o0, iv));
-			}
-		}
+		avx2_scores4(Q, i0, ri, KT, dh, Tp, S);
+		for (size_t r = 0; r < ri; r++)
+			inv[r] = avx2_softmax(a, T, h, i0 + r, S + r * Tp);
+		avx2_output4(S, Tp, V, T, dh, inv, ri, O + i0 * H, H);
 	}
 }
 __attribute__((target("avx512f"))) __m512 _ZGVeN16v_expf(__m512 x);
@@ -927,6 +1001,12 @@ gelu_range(void *p, size_t lo, size_t hi, size_t tix)
 
 typedef struct gemm_ctx {
 	const float *x, *pk;
+	const uint16_t *bf;
+	const kern_q8 *q8;
+	const uint8_t *xq;        /* int8: x quantized per row, scales sx,
+	                           * zero points zp */
+	const float *sx;
+	const int32_t *zp;
 	size_t n, in, out;
 	float *y;
 	int accumulate;
@@ -937,63 +1017,192 @@ gemm_range(void *p, size_t lo, size_t hi, size_t tix)
 {
 	gemm_ctx *g = p;
 
-	kern_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
+	if (g->q8)
+		kern_gemm_q8(g->xq, g->sx, g->zp, g->n, g->q8, g->y, g->accumulate, lo, hi);
+	else if (g->bf)
+		kern_gemm_bf16(g->x, g->n, g->in, g->bf, g->out, g->y, g->accumulate, lo, hi);
+	else
+		kern_gemm_packed(g->x, g->n, g->in, g->pk, g->out, g->y, g->accumulate, lo, hi);
 }
 
-/* y (n, out) = x (n, in) W^T (+ y when accumulate): the packed weights where
- * there are, else sgemm (its threads set by the caller) */
 static void
-gemm(const float *x, size_t n, size_t in, const float *w, const float *pk, size_t out,
-     float *y, int accumulate, int threads)
+quant_range(void *p, size_t lo, size_t hi, size_t tix)
 {
-	if (pk && kern_gemm_available()) {
-		gemm_ctx g = {x, pk, n, in, out, y, accumulate};
+	gemm_ctx *g = p;
+	size_t in4 = (g->in + 3) & ~(size_t)3;
 
-		par_for(threads, (out + 31) / 32, gemm_range, &g);
+	kern_q8_quant(g->x + lo * g->in, hi - lo, g->in, (uint8_t *)g->xq + lo * in4,
+	              (float *)g->sx + lo, (int32_t *)g->zp + lo);
+}
+
+/* Bytes of int8 scratch for n rows of activations (of at most in floats). */
+static size_t
+q8_scratch(size_t n, size_t in)
+{
+	return n * (((in + 3) & ~(size_t)3) + sizeof(float) + sizeof(int32_t));
+}
+
+/* y (n, out) = x (n, in) W^T (+ y when accumulate) for product k of layer l
+ * (0: Wqkv, 1: Wo, 2: Wi, 3: Wo2): the packed weights in the model's dtype
+ * (int8: x quantized into qbuf first) where there are, else sgemm (its
+ * threads set by the caller) */
+static void
+gemm(const te_emb *m, const emb_layer *l, int k, const float *x, size_t n, float *y,
+     int accumulate, int threads, unsigned char *qbuf)
+{
+	size_t H = m->hidden, F = m->ffn;
+	size_t in = k == 3 ? F : H, out = k == 0 ? 3 * H : k == 2 ? F : H;
+	const float *w = k == 0 ? l->wqkv : k == 1 ? l->wo : k == 2 ? l->wi : l->wo2;
+	const float *pk = k == 0 ? l->pk_qkv : k == 1 ? l->pk_o : k == 2 ? l->pk_i : l->pk_o2;
+	gemm_ctx g = {x, pk, NULL, NULL, NULL, NULL, NULL, n, in, out, y, accumulate};
+	size_t panels = (out + 31) / 32;
+
+	if (m->dtype == TE_EMB_INT8) {
+		g.sx = (const float *)qbuf;
+		g.zp = (const int32_t *)(qbuf + n * sizeof(float));
+		g.xq = qbuf + n * (sizeof(float) + sizeof(int32_t));
+		par_for(threads, n, quant_range, &g);
+		g.q8 = &l->q8[k];
+		panels = (out + 15) / 16;
+	} else if (m->dtype == TE_EMB_BF16) {
+		g.bf = l->bf[k];
+	} else if (!pk || !kern_gemm_available()) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in,
+		            1.0f, x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
 		return;
 	}
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)out, (int)in, 1.0f,
-	            x, (int)in, w, (int)in, accumulate ? 1.0f : 0.0f, y, (int)out);
+	par_for(threads, panels, gemm_range, &g);
 }
 
-/* Pack every layer's weights for kern_gemm_packed, once. */
+/* Let the pages of a weight matrix that was packed go (a hint: the file's
+ * pages leave this process's memory, copied ones stay where there is no
+ * swap); they come back from the file if read again. */
+static void
+let_go(const float *w, size_t n)
+{
+#ifdef MADV_PAGEOUT
+	size_t pg = 4096;
+	uintptr_t a = ((uintptr_t)w + pg - 1) & ~(uintptr_t)(pg - 1),
+	          e = ((uintptr_t)(w + n)) & ~(uintptr_t)(pg - 1);
+
+	if (e > a)
+		madvise((void *)a, e - a, MADV_PAGEOUT);
+#else
+	(void)w, (void)n;
+#endif
+}
+
+/* The byte offsets of the four products in a layer's block, for dtype. */
+static void
+pack_layout(const te_emb *m, size_t at[5])
+{
+	size_t H = m->hidden, F = m->ffn, shape[4][2] = {{3 * H, H}, {H, H}, {F, H}, {H, F}};
+
+	at[0] = 0;
+	for (int k = 0; k < 4; k++) {
+		size_t o = shape[k][0], in = shape[k][1],
+		       b = m->dtype == TE_EMB_INT8 ? kern_q8_bytes(o, in) :
+		           m->dtype == TE_EMB_BF16 ? kern_pack_bf16_bytes(o, in) :
+		                                     kern_pack_floats(o, in) * sizeof(float);
+
+		at[k + 1] = at[k] + (b + 63) / 64 * 64;
+	}
+}
+
+/* Layer l's four products into its block, in the model's dtype. */
+static void
+pack_layer(const te_emb *m, emb_layer *l, const size_t at[5])
+{
+	size_t H = m->hidden, F = m->ffn, shape[4][2] = {{3 * H, H}, {H, H}, {F, H}, {H, F}};
+	const float *src[4][3] = {{l->wq, l->wk, l->wv}, {l->wo}, {l->wi}, {l->wo2}};
+	char *blk = (char *)l->pk;
+
+	for (int k = 0; k < 4; k++) {
+		size_t o = shape[k][0], in = shape[k][1], rows = k == 0 ? H : o;
+		void *mem = blk + at[k];
+
+		if (m->dtype == TE_EMB_INT8)
+			kern_q8_init(&l->q8[k], mem, o, in);
+		else
+			memset(mem, 0, at[k + 1] - at[k]);
+		for (int part = 0; part < (k == 0 ? 3 : 1); part++) {
+			size_t r0 = (size_t)part * H;
+
+			if (m->dtype == TE_EMB_INT8)
+				kern_q8_pack(&l->q8[k], src[k][part], rows, r0);
+			else if (m->dtype == TE_EMB_BF16)
+				kern_pack_bf16(src[k][part], rows, in, mem, r0);
+			else
+				kern_pack(src[k][part], rows, in, mem, r0);
+			let_go(src[k][part], rows * in);
+		}
+		if (m->dtype == TE_EMB_BF16)
+			l->bf[k] = mem;
+	}
+	if (m->dtype == TE_EMB_F32) {
+		l->pk_qkv = l->pk;
+		l->pk_o = (float *)(blk + at[1]);
+		l->pk_i = (float *)(blk + at[2]);
+		l->pk_o2 = (float *)(blk + at[3]);
+	}
+}
+
+/* Pack every layer's weights for the kernels, once, each layer's source
+ * pages let go after it (the peak holds one layer of them). */
 static int
 pack_weights(te_emb *m)
 {
-	size_t H = m->hidden, F = m->ffn;
-	size_t a = kern_pack_floats(3 * H, H), b = kern_pack_floats(H, H),
-	       c = kern_pack_floats(F, H), e = kern_pack_floats(H, F);
+	size_t at[5];
 
+	pack_layout(m, at);
 	for (size_t li = 0; li < m->layers; li++) {
 		emb_layer *l = &m->layer[li];
+		void *pk;
 
 		if (l->pk)
 			continue;
-		size_t bytes = (a + b + c + e) * sizeof(float);
-		void *pk;
-
 		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
-		if (posix_memalign(&pk, (size_t)2 << 20, bytes) != 0)
+		if (posix_memalign(&pk, (size_t)2 << 20, at[4]) != 0)
 			return -1;
 #ifdef MADV_HUGEPAGE
-		madvise(pk, bytes, MADV_HUGEPAGE);
+		madvise(pk, at[4], MADV_HUGEPAGE);
 #endif
 		l->pk = pk;
-		l->pk_qkv = l->pk;
-		l->pk_o = l->pk_qkv + a;
-		l->pk_i = l->pk_o + b;
-		l->pk_o2 = l->pk_i + c;
-		kern_pack(l->wq, H, H, l->pk_qkv, 0);
-		kern_pack(l->wk, H, H, l->pk_qkv, H);
-		kern_pack(l->wv, H, H, l->pk_qkv, 2 * H);
-		kern_pack_pad(l->pk_qkv, 3 * H, H);
-		kern_pack(l->wo, H, H, l->pk_o, 0);
-		kern_pack_pad(l->pk_o, H, H);
-		kern_pack(l->wi, F, H, l->pk_i, 0);
-		kern_pack_pad(l->pk_i, F, H);
-		kern_pack(l->wo2, H, F, l->pk_o2, 0);
-		kern_pack_pad(l->pk_o2, H, F);
+		pack_layer(m, l, at);
 	}
+	return 0;
+}
+
+const char *
+te_emb_kernels(void)
+{
+	return kern_gemm_info();
+}
+
+int
+te_emb_set_dtype(te_emb *m, int dtype, te_diag *d)
+{
+	static const char *const names[] = {"float32", "bfloat16", "int8"};
+
+	if (dtype < TE_EMB_F32 || dtype > TE_EMB_INT8)
+		return te_diag_set(d, NULL, 0, "unknown weight type %d", dtype);
+	if (dtype == m->dtype)
+		return 0;
+	if (m->arch != EMB_BERT && m->arch != EMB_ROBERTA && m->arch != EMB_MPNET &&
+	    m->arch != EMB_DEBERTA)
+		return te_diag_set(d, NULL, 0, "%s models run in float32 only, not %s",
+		                   m->arch_name, names[dtype]);
+	for (size_t li = 0; li < m->layers; li++) {
+		emb_layer *l = &m->layer[li];
+
+		free(l->pk);
+		l->pk = l->pk_qkv = l->pk_o = l->pk_i = l->pk_o2 = NULL;
+		memset(l->bf, 0, sizeof l->bf);
+	}
+	m->dtype = dtype;
+	/* the GPU path (CUDA builds) has float32 weights only: stay on the CPU */
+	if (dtype != TE_EMB_F32)
+		m->cuda_failed = 1;
 	return 0;
 }
 
@@ -1045,8 +1254,9 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
        te_diag *d)
 {
 	size_t H = m->hidden, F = m->ffn, N = off[n], maxT = 0;
-	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads);
+	size_t per_thread, nthreads = (size_t)(threads > 64 ? 64 : threads), qfloats;
 	float *qkv, *ctx, *f;
+	unsigned char *qbuf;
 	int *bucket = NULL, rc = -1, fast = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -1061,7 +1271,8 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 #endif
 	per_thread = attn_scratch(m, maxT);
 	bucket = malloc((2 * maxT) * sizeof *bucket);
-	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F)) < 0 ||
+	qfloats = m->dtype == TE_EMB_INT8 ? (q8_scratch(N, F > H ? F : H) + 3) / 4 : 0;
+	if (!bucket || reserve(&w->buf, &w->buf_cap, N * (4 * H + F) + qfloats) < 0 ||
 	    reserve(&w->attn, &w->attn_cap, per_thread * nthreads) < 0) {
 		te_diag_set(d, NULL, 0, "out of memory (%zu tokens)", N);
 		goto out;
@@ -1070,6 +1281,7 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 	qkv = w->buf;
 	ctx = qkv + N * 3 * H;
 	f = ctx + N * H;
+	qbuf = (unsigned char *)(f + N * F);
 	for (long r = -(long)maxT + 1; r < (long)maxT; r++) {
 		int b = 0;
 
@@ -1096,19 +1308,19 @@ encode(const te_emb *m, emb_ws *w, int threads, float *x, size_t n, const size_t
 
 		if (threads > 1)
 			openblas_set_num_threads(threads);
-		gemm(x, N, H, l->wqkv, l->pk_qkv, 3 * H, qkv, 0, threads);
+		gemm(m, l, 0, x, N, qkv, 0, threads, qbuf);
 		if (threads > 1)
 			openblas_set_num_threads(1);
 		par_for(threads, n * m->heads, attn_range, &ac);
 		if (threads > 1)
 			openblas_set_num_threads(threads);
 		/* x = LN(x + ctx Wo^T + bo) */
-		gemm(ctx, N, H, l->wo, l->pk_o, H, x, 1, threads);
+		gemm(m, l, 1, ctx, N, x, 1, threads, qbuf);
 		par_for(threads, N, ln_range, &rc1);
 		/* x = LN(x + gelu(x Wi^T + bi) Wo2^T + bo2) */
-		gemm(x, N, H, l->wi, l->pk_i, F, f, 0, threads);
+		gemm(m, l, 2, x, N, f, 0, threads, qbuf);
 		par_for(threads, N, gelu_range, &rg);
-		gemm(f, N, F, l->wo2, l->pk_o2, H, x, 1, threads);
+		gemm(m, l, 3, f, N, x, 1, threads, qbuf);
 		par_for(threads, N, ln_range, &rc2);
 	}
 	rc = 0;
@@ -1149,7 +1361,7 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
-	if (kern_gemm_available() ? pack_weights(m) < 0 : stack_qkv(m) < 0)
+	if ((m->dtype != TE_EMB_F32 || kern_gemm_available() ? pack_weights(m) : stack_qkv(m)) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {
 		emb_ws *nw = realloc(m->ws, T * sizeof *nw);

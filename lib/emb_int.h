@@ -83,6 +83,10 @@ typedef struct emb_layer {
 	                      * sgemm path), [3H] */
 	float *pk;           /* wqkv, wo, wi, wo2 packed (kern_pack), or NULL */
 	float *pk_qkv, *pk_o, *pk_i, *pk_o2;
+	/* --dtype bf16 or int8 (te_emb_set_dtype): the same four products
+	 * packed in that precision, in the block pk points to instead */
+	const uint16_t *bf[4];
+	kern_q8 q8[4];
 	/* rotary models (Qwen3, NomicBERT): ln1 input_layernorm or norm1, ln2
 	 * post_attention_layernorm or norm2, wi gate_proj or fc12, wo2 down_proj
 	 * or fc2, and: */
@@ -111,6 +115,7 @@ struct te_emb {
 	double eps;
 	int gelu_tanh;           /* hidden_act gelu_new / gelu_pytorch_tanh */
 	int threads;
+	int dtype;               /* TE_EMB_F32, _BF16, _INT8: the encoder's products */
 	/* embeddings */
 	const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
 	/* static */

@@ -1,6 +1,7 @@
 /* kern.c: y = x W^T for the encoders' weights, packed once into panels
  * of 32 output columns (k-major) so that no product repacks them, on AVX-512
- * (chosen at run time; elsewhere the encoders call OpenBLAS's sgemm).  The
+ * here, on AVX2+FMA in kern_avx2.c (chosen once at run time, kern_gemm_isa;
+ * elsewhere the encoders call OpenBLAS's sgemm).  The
  * kernel holds a 12 x 32 block of y in registers; a panel's k-block (KC x 32)
  * stays in L1 while the rows of x stream past it. */
 #include <stdlib.h>
@@ -67,20 +68,6 @@ kern_pack_pad(float *pk, size_t out, size_t in)
 #include <immintrin.h>
 #define AVX512_FN __attribute__((target("avx512f")))
 
-/* TOKEMB_GEMM=blas keeps every product on OpenBLAS's sgemm (to compare). */
-int
-kern_gemm_available(void)
-{
-	static int blas = -1;
-
-	if (blas < 0) {
-		const char *e = getenv("TOKEMB_GEMM");
-
-		blas = e && !strcmp(e, "blas");
-	}
-	return !blas && !kern_force_scalar && __builtin_cpu_supports("avx512f");
-}
-
 /* y (mr rows, ldy) (+)= x (mr rows, ldx) . wp (kc x 32), columns masked */
 AVX512_FN static inline __attribute__((always_inline)) void
 kern(const int mr, const float *x, size_t ldx, const float *wp, size_t kc, float *y,
@@ -141,9 +128,9 @@ kern_rows(size_t mr, const float *x, size_t ldx, const float *wp, size_t kc, flo
 	}
 }
 
-AVX512_FN void
-kern_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
-                int accumulate, size_t p_lo, size_t p_hi)
+AVX512_FN static void
+gemm_avx512(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
+            int accumulate, size_t p_lo, size_t p_hi)
 {
 	/* rows in blocks of mc that stay in L2 while every panel passes */
 	size_t mc = MC_FLOATS / in / MR * MR;
@@ -172,18 +159,115 @@ kern_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t ou
 		}
 	}
 }
-#else
+#define HAVE_KERN_X86 1
+#endif
+
+/* The kernels for this CPU, chosen once: AVX-512 (float32), AVX2+FMA (bf16
+ * and int8 everywhere, float32 only with TOKEMB_GEMM=packed: on AVX2 alone
+ * OpenBLAS's sgemm is faster, bench/emb_ort.py) or C.  TOKEMB_GEMM=blas
+ * keeps every float32 product on OpenBLAS's sgemm (to compare). */
+static kern_isa
+pick_isa(void)
+{
+#ifdef HAVE_KERN_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return KERN_AVX512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return KERN_AVX2;
+#endif
+	return KERN_C;
+}
+
+kern_isa
+kern_gemm_isa(void)
+{
+	static kern_isa isa = (kern_isa)-1;
+
+	if ((int)isa < 0)
+		isa = pick_isa();
+	return kern_force_scalar ? KERN_C : isa;
+}
+
+const char *
+kern_gemm_info(void)
+{
+	switch (kern_gemm_isa()) {
+	case KERN_AVX512:
+		return "f32 AVX-512 12x32, bf16 AVX2 (widened), int8 AVX2 (vpmaddubsw)";
+	case KERN_AVX2:
+		return kern_gemm_available() ? "f32 AVX2+FMA 6x16, bf16 AVX2 (widened), int8 AVX2 "
+		                               "(vpmaddubsw)"
+		                             : "f32 BLAS, bf16 AVX2 (widened), int8 AVX2 (vpmaddubsw)";
+	default:
+		return "f32 BLAS, bf16 C, int8 C";
+	}
+}
+
 int
 kern_gemm_available(void)
 {
-	return 0;
+	static int mode = -1;   /* 0 default, 1 blas, 2 packed */
+
+	if (mode < 0) {
+		const char *e = getenv("TOKEMB_GEMM");
+
+		mode = !e ? 0 : !strcmp(e, "blas") ? 1 : !strcmp(e, "packed") ? 2 : 0;
+	}
+	return kern_gemm_isa() == KERN_AVX512 ? mode != 1 :
+	       kern_gemm_isa() == KERN_AVX2 ? mode == 2 : 0;
 }
 
 void
 kern_gemm_packed(const float *x, size_t n, size_t in, const float *pk, size_t out, float *y,
-                int accumulate, size_t p_lo, size_t p_hi)
+                 int accumulate, size_t p_lo, size_t p_hi)
 {
-	(void)x, (void)n, (void)in, (void)pk, (void)out, (void)y, (void)accumulate;
-	(void)p_lo, (void)p_hi;
-}
+#ifdef HAVE_KERN_X86
+	if (kern_gemm_isa() == KERN_AVX512) {
+		gemm_avx512(x, n, in, pk, out, y, accumulate, p_lo, p_hi);
+		return;
+	}
+	if (kern_gemm_isa() == KERN_AVX2) {
+		kern_gemm_avx2(x, n, in, pk, 0, out, y, accumulate, p_lo, p_hi);
+		return;
+	}
 #endif
+	kern_gemm_packed_ref(x, n, in, pk, 0, out, y, accumulate, p_lo, p_hi);
+}
+
+void
+kern_gemm_bf16(const float *x, size_t n, size_t in, const uint16_t *pk, size_t out, float *y,
+               int accumulate, size_t p_lo, size_t p_hi)
+{
+#ifdef HAVE_KERN_X86
+	if (kern_gemm_isa() != KERN_C) {
+		kern_gemm_avx2(x, n, in, pk, 1, out, y, accumulate, p_lo, p_hi);
+		return;
+	}
+#endif
+	kern_gemm_packed_ref(x, n, in, pk, 1, out, y, accumulate, p_lo, p_hi);
+}
+
+void
+kern_q8_quant(const float *x, size_t n, size_t in, uint8_t *xq, float *sx, int32_t *zp)
+{
+#ifdef HAVE_KERN_X86
+	if (kern_gemm_isa() != KERN_C) {
+		kern_q8_quant_avx2(x, n, in, (in + 3) & ~(size_t)3, xq, sx, zp);
+		return;
+	}
+#endif
+	kern_q8_quant_ref(x, n, in, xq, sx, zp);
+}
+
+void
+kern_gemm_q8(const uint8_t *xq, const float *sx, const int32_t *zp, size_t n, const kern_q8 *q,
+             float *y, int accumulate, size_t p_lo, size_t p_hi)
+{
+#ifdef HAVE_KERN_X86
+	if (kern_gemm_isa() != KERN_C) {
+		kern_gemm_q8_avx2(xq, sx, zp, n, q, y, accumulate, p_lo, p_hi);
+		return;
+	}
+#endif
+	kern_gemm_q8_ref(xq, sx, zp, n, q, y, accumulate, p_lo, p_hi);
+}

@@ -612,6 +612,20 @@ int te_emb_fit(const te_emb *m, int32_t *ids, size_t *n, size_t max_tokens,
 /* Threads for matrix products and attention (default 1; n <= 0: one per
  * CPU). */
 void te_emb_set_threads(te_emb *m, int n);
+/* The precision of the encoder's weights in its matrix products (BERT,
+ * RoBERTa, MPNet, DeBERTa-v2): float32 (the default, as loaded), bfloat16
+ * (rounded to nearest even, half the bytes), or int8 (a quarter: each
+ * output row quantized to eight bits with its own scale, the activations
+ * per row on the fly); attention, softmax and LayerNorm stay
+ * float32; bf16 and int8 run on the CPU (in CUDA builds too).  Weights
+ * are packed at the next forward pass.  Returns 0, or -1
+ * with d filled when the model runs only in float32 (static tables, the
+ * rotary models). */
+enum { TE_EMB_F32 = 0, TE_EMB_BF16, TE_EMB_INT8 };
+int te_emb_set_dtype(te_emb *m, int dtype, te_diag *d);
+/* The matrix-product kernels this CPU runs (picked once at run time), for
+ * --version.  Static string. */
+const char *te_emb_kernels(void);
 
 /* Contextual (or static) token vectors for a batch of n documents:
  * ids[i] has len[i] tokens, all real (attention mask 1); types[i] is NULL
