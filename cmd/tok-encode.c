@@ -397,6 +397,11 @@ main(int argc, char **argv)
 	/* chunks are the document's own text: no token is added */
 	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
+	/* keep no more than the output needs: memory on a long line */
+	if (cfg.total || cfg.fmt.form == TE_TOK_FMT_COUNT)
+		cfg.flags |= TE_TOK_COUNT_ONLY;
+	else if (cfg.fmt.form == TE_TOK_FMT_IDS || cfg.fmt.form == TE_TOK_FMT_TOKENS)
+		cfg.flags |= TE_TOK_NO_OFFSETS;
 	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
 		usage_error(usage_line, "no model: give -m MODEL");
 	if (!(tok = te_tok_load(model, &d)))

@@ -288,6 +288,12 @@ void te_tok_free(te_tok *t);
  * yes; .tiktoken and .model: no); SPECIAL_AS_TEXT and ALLOW_SPECIAL force
  * one way or the other. */
 enum { TE_TOK_ADD_SPECIAL = 1, TE_TOK_SPECIAL_AS_TEXT = 2, TE_TOK_ALLOW_SPECIAL = 4 };
+/* What an encoding keeps, for memory on long texts: NO_OFFSETS keeps the
+ * ids alone (start and end are NULL: no spans are tracked through the
+ * normalizer either); COUNT_ONLY keeps no more than the number of ids,
+ * e->n (ids, start and end hold nothing to read; they are dropped as they
+ * come).  The ids and their count are the same as without. */
+enum { TE_TOK_NO_OFFSETS = 8, TE_TOK_COUNT_ONLY = 16 };
 
 /* An encoding: ids and the byte span [start, end) of each in the input
  * (special tokens added by ADD_SPECIAL have the span 0,0).  Zero-initialise
@@ -296,6 +302,10 @@ typedef struct te_tok_enc {
 	int32_t *ids;
 	size_t *start, *end;
 	size_t n, cap;
+	/* internal: the flags of the encoding under way, and the ids
+	 * COUNT_ONLY has counted and dropped */
+	unsigned mode_;
+	size_t dropped_;
 } te_tok_enc;
 
 /* Encode text (any bytes; invalid UTF-8 is encoded as raw bytes by
@@ -358,7 +368,9 @@ typedef struct te_tok_rec {
 	char *buf;
 	size_t n, cap;
 } te_tok_rec;
-/* Append e, the encoding of text[0, len) by t, to r in the form f.
+/* Append e, the encoding of text[0, len) by t, to r in the form f (IDS
+ * and TOKENS need the ids: no TE_TOK_COUNT_ONLY; OFFSETS and CHUNK the
+ * spans too: no TE_TOK_NO_OFFSETS either).
  * Returns 0, or -1 when out of memory (r then holds a part; the caller
  * drops it). */
 int te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,

@@ -293,6 +293,11 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 
 	if (tk_enc_reserve(e, nids))
 		return -1;
+	if (!e->start) {
+		memcpy(e->ids + e->n, ids, nids * sizeof *ids);
+		e->n += nids;
+		return 0;
+	}
 	for (k = 0; k < nids; k++) {
 		size_t en = k + 1 < nids ? at + ends[k] : end;
 
@@ -493,6 +498,11 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 			}
 			if (tk_enc_reserve(e, fout.n))
 				return -1;
+			if (!e->start) {
+				memcpy(e->ids + e->n, fout.ids, fout.n * sizeof *fout.ids);
+				e->n += fout.n;
+				continue;
+			}
 			for (k = 0; k < fout.n; k++) {
 				size_t ta = at + fout.a[k], tb = at + fout.b[k];
 

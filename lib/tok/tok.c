@@ -160,8 +160,10 @@ enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 	if (e->n == e->cap && tk_enc_reserve(e, 1))
 		return -1;
 	e->ids[e->n] = id;
-	e->start[e->n] = a;
-	e->end[e->n] = b;
+	if (e->start) {
+		e->start[e->n] = a;
+		e->end[e->n] = b;
+	}
 	e->n++;
 	return 0;
 }
@@ -503,6 +505,8 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 	w->os = w->oe = NULL;
 	w->base = a;
 	w->np = 0;
+	/* no spans wanted: none are tracked, unless the pipeline reads them */
+	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
 	if (t->norm && tk_normalize(t->norm, w, d))
 		return -1;
 	if (fs) {
@@ -563,40 +567,108 @@ oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
-/* Replace invalid UTF-8 by U+FFFD; map[i] is the input offset of byte i. */
+/* Replace invalid UTF-8 by U+FFFD; with map not NULL, (*map)[i] is the
+ * input offset of byte i.  Sized exactly: the text may be long. */
 static char *
 sanitize(const char *s, size_t n, size_t **map, size_t *outn)
 {
-	char *o = malloc(n * 3 + 1);
-	size_t *m = malloc((n * 3 + 1) * sizeof *m), i = 0, k = 0;
+	char *o;
+	size_t *m = NULL, i, k = 0;
 	int len;
 
-	if (!o || !m) {
+	for (i = 0; i < n; i += (size_t)len)
+		k += ut_utf8_dec((const unsigned char *)s + i, n - i, &len) < 0 ? 3 : (size_t)len;
+	if (!(o = malloc(k + 1)) || (map && !(m = malloc((k + 1) * sizeof *m)))) {
 		free(o);
-		free(m);
 		return NULL;
 	}
-	while (i < n) {
+	for (i = k = 0; i < n; i += (size_t)len) {
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		int j;
 
 		if (cp < 0) {
 			memcpy(o + k, "\xef\xbf\xbd", 3);
-			for (j = 0; j < 3; j++)
+			for (j = 0; m && j < 3; j++)
 				m[k + j] = i;
 			k += 3;
 		} else {
-			for (j = 0; j < len; j++)
+			for (j = 0; m && j < len; j++)
 				m[k + j] = i + (size_t)j;
 			memcpy(o + k, s + i, (size_t)len);
 			k += (size_t)len;
 		}
-		i += (size_t)len;
 	}
-	m[k] = n;
-	*map = m;
+	o[k] = 0;
+	if (m) {
+		m[k] = n;
+		*map = m;
+	}
 	*outn = k;
 	return o;
+}
+
+/* Start an encoding into e with flags: what it keeps (NO_OFFSETS, implied
+ * by COUNT_ONLY: no spans).  A COUNT_ONLY encoding that may drop ids has
+ * a mapped cache checked whole first (dropped ids are not looked at):
+ * -1 (d filled) when it is unsound. */
+static int
+enc_begin(const te_tok *t, te_tok_enc *e, unsigned flags, size_t len, te_diag *d)
+{
+	e->n = 0;
+	e->dropped_ = 0;
+	e->mode_ = flags & (TE_TOK_NO_OFFSETS | TE_TOK_COUNT_ONLY);
+	if (e->mode_ & TE_TOK_COUNT_ONLY)
+		e->mode_ |= TE_TOK_NO_OFFSETS;
+	if (e->mode_ & TE_TOK_NO_OFFSETS) {
+		free(e->start);
+		free(e->end);
+		e->start = e->end = NULL;
+	} else if (e->cap && !e->start && tk_enc_reserve(e, 0)) {
+		return te_diag_set(d, "", 0, "out of memory");	/* spans again */
+	}
+	if ((e->mode_ & TE_TOK_COUNT_ONLY) && t->cmap && len >= TK_COUNT_KEEP / 2 &&
+	    tk_cache_verify(t, 0))
+		return cache_unsound(t, d);
+	return 0;
+}
+
+/* A mapped cache not yet checked whole (tk_cache_verify): the ids of e are
+ * checked here; one out of the vocabulary has it checked now.  -1 (d
+ * filled) when it is unsound. */
+static int
+ids_unsound(const te_tok *t, const te_tok_enc *e, te_diag *d)
+{
+	size_t i;
+
+	if (__atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) > 0)
+		return 0;
+	for (i = 0; i < e->n; i++)
+		if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
+			if (!tk_cache_verify(t, 0))
+				return 0;	/* sound: an id of the file's own */
+			return cache_unsound(t, d);
+		}
+	return 0;
+}
+
+/* The end of a COUNT_ONLY encoding: e->n the count, truncated as the ids
+ * would be, the template's npre + nsuf ids included. */
+static void
+count_end(te_tok_enc *e, long max_tokens, size_t npre, size_t nsuf)
+{
+	size_t n = e->n + e->dropped_;
+
+	if (max_tokens >= 0) {
+		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;
+
+		if (n > keep)
+			n = keep;
+	}
+	n += nsuf;
+	if (max_tokens >= 0 && n > (size_t)max_tokens)
+		n = (size_t)max_tokens;
+	e->n = n;
+	e->dropped_ = 0;
 }
 
 int
@@ -611,7 +683,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	size_t npre = 0, nsuf = 0, k;
 	int cut;
 
-	e->n = 0;
+	if (enc_begin(t, e, flags, len, d))
+		return -1;
 	if (flags & TE_TOK_SPECIAL_AS_TEXT)
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
@@ -621,7 +694,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
 		return cache_unsound(t, d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
-		if (!(clean = sanitize(text, len, &map, &cn)))
+		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
 		len = cn;
@@ -667,6 +740,12 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	}
 	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
 		goto fail;
+	if (t->cmap && ids_unsound(t, e, d))
+		goto fail;
+	if (e->mode_ & TE_TOK_COUNT_ONLY) {
+		count_end(e, max_tokens, npre, nsuf);
+		goto done;
+	}
 	if (max_tokens >= 0) {
 		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;
 
@@ -691,16 +770,6 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				/* a U+FFFD stands for one input byte */
 			}
 		}
-	/* a mapped cache not yet checked whole (tk_cache_verify): its ids are
-	 * checked here; one out of the vocabulary has it checked now */
-	if (t->cmap && __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) <= 0)
-		for (i = 0; i < e->n; i++)
-			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
-				if (!tk_cache_verify(t, 0))
-					continue;	/* sound: an id of the file's own */
-				cache_unsound(t, d);
-				goto fail;
-			}
 	goto done;
 oom:
 	te_diag_set(d, "", 0, "out of memory");

@@ -141,7 +141,7 @@ te_tok_count_file(const te_tok *t, const char *path, unsigned flags, te_tok_enc 
 
 	if (!text)
 		return -1;
-	rc = te_tok_encode(t, text, len, flags, e, d);
+	rc = te_tok_encode(t, text, len, flags | TE_TOK_COUNT_ONLY, e, d);
 	if (rc == 0)
 		*n = e->n;
 	free(text);

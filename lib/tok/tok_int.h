@@ -321,7 +321,10 @@ int tk_tok_ids_ok(const te_tok *t, te_diag *d);
 int tk_tok_derive(te_tok *t, te_diag *d);
 
 /* tok_util.c: room for k more tokens in e (its arrays grown together); -1
- * when out of memory. */
+ * when out of memory.  Under TE_TOK_COUNT_ONLY it may first count e's ids
+ * into e->dropped_ and empty it (so e->n may go down); under
+ * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
+#define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
 /* The bytes a byte-level vocabulary string stands for, into out (room for
  * n bytes): -1 when a character is not in the byte alphabet. */
