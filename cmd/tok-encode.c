@@ -80,7 +80,7 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 		return;
 	}
 	x->ntok = e->n;
-	if (te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
+	if (!cfg.total && te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
 	    (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
 }
