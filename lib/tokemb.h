@@ -238,9 +238,12 @@ te_vecstream *te_vecstream_open(const char *path, te_diag *d);
 te_vecstream *te_vecstream_from_fp(FILE *fp, const char *name, te_diag *d);
 /* Read one document of token vectors: *rows (count) x *dim floats into
  * *buf (grown as needed, owned by the stream).  Returns 1 with a document
- * (possibly of 0 rows), 0 at the end, -1 on error, 2 for a text document
- * with a bad row (d names it; the rest of that document is skipped and the
- * stream goes on). */
+ * (possibly of 0 rows), 0 at the end, -1 on error, 2 for a document with a
+ * bad row (a text row that is malformed or of another width, a binary row
+ * holding NaN or an infinity: d names it, by line or by document number;
+ * the rest of that document is skipped and the stream goes on).  A binary
+ * stream cut short or with a count its data cannot fill is -1 (d names the
+ * document): it has no mark to go on from (tokemb(5)). */
 int te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows,
                           size_t *dim, te_diag *d);
 /* Read one vector (text: one line, key allowed and returned in *key, which
