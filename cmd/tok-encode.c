@@ -191,6 +191,43 @@ drain(void)
 	}
 }
 
+/* Room for one more document in b. */
+static void
+grow_docs(batch *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 256;
+	doc *v = realloc(b->v, cap * sizeof *v);
+
+	if (!v)
+		die("out of memory");
+	memset(v + b->cap, 0, (cap - b->cap) * sizeof *v);
+	b->v = v;
+	b->cap = cap;
+}
+
+/* A long document (BIG bytes or more, no prompt to put before it) is
+ * encoded where the reader holds it, alone, once what was read before it
+ * is written: a copy would double its memory. */
+#define BIG ((size_t)1 << 22)
+static void
+encode_in_place(batch *b, char *rec, size_t len, long lineno, const char *name)
+{
+	batch one = *b;		/* b's documents and their output buffers */
+
+	drain();
+	one.n = 1;
+	one.tx = rec;
+	one.v[0].off = 0;
+	one.v[0].len = len;
+	one.v[0].lineno = lineno;
+	one.v[0].ntok = 0;
+	one.v[0].d = NULL;
+	one.name = (char *)name;
+	te_tok_pool_run(pool, 1, encode_job, &one);
+	te_tok_pool_wait(pool);
+	batch_write(&one);
+}
+
 static batch *
 encode_file(const char *path, batch *b)
 {
@@ -209,16 +246,17 @@ encode_file(const char *path, batch *b)
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		doc *x;
 
-		if (b->n == b->cap) {
-			size_t cap = b->cap ? b->cap * 2 : 256;
-			doc *v = realloc(b->v, cap * sizeof *v);
-
-			if (!v)
-				die("out of memory");
-			memset(v + b->cap, 0, (cap - b->cap) * sizeof *v);
-			b->v = v;
-			b->cap = cap;
+		if (len >= BIG && !cfg.prompt_len) {
+			if (b->n)
+				b = submit(b, te_reader_name(r));
+			if (!b->cap)
+				grow_docs(b);
+			encode_in_place(b, rec, len, te_reader_lineno(r), te_reader_name(r));
+			bytes = 0;
+			continue;
 		}
+		if (b->n == b->cap)
+			grow_docs(b);
 		x = &b->v[b->n++];
 		if (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
 			size_t cap = b->txcap ? b->txcap : 1u << 16;

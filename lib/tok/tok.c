@@ -362,19 +362,21 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 	}
 }
 
-/* A SentencePiece model encodes text[a, b) whole. */
+/* A SentencePiece model encodes text[a, b) whole (its spans only when e
+ * keeps them: they cost more than the ids). */
 static int
 encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
 	size_t i;
+	tk_spm_spans *sp = e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &usp;
 
 	thread_scratch();
 	uids.n = 0;
 	usp.n = 0;
-	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
+	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, sp, d))
 		return -1;
 	for (i = 0; i < uids.n; i++)
-		if (enc_push(e, uids.v[i], a + usp.v[i].start, a + usp.v[i].end))
+		if (enc_push(e, uids.v[i], sp ? a + usp.v[i].start : 0, sp ? a + usp.v[i].end : 0))
 			return te_diag_set(d, "", 0, "out of memory");
 	return 0;
 }
