@@ -181,6 +181,7 @@ te_tok_enc_release(te_tok_enc *e)
 
 /* Per-thread scratch, freed when the thread ends. */
 static __thread tk_work tw;
+static __thread tk_work twin;      /* a window of tw's text (encode_windows) */
 static __thread tk_out tout;
 static __thread te_ids uids;
 static __thread tk_spm_spans usp;
@@ -200,6 +201,11 @@ scratch_free(void *unused)
 	free(tw.pb);
 	free(tw.fixed);
 	memset(&tw, 0, sizeof tw);
+	free(twin.b.s);
+	free(twin.pa);
+	free(twin.pb);
+	free(twin.fixed);
+	memset(&twin, 0, sizeof twin);
 	free(tout.ids);
 	free(tout.a);
 	free(tout.b);
@@ -474,57 +480,14 @@ cache_unsound(const te_tok *t, te_diag *d)
 	                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
 }
 
-/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
- * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
- * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
- * flat tables on more. */
+/* Encode the pieces of w by the model (through the piece cache), appending
+ * to e with their input spans. */
 static int
-encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
-               te_diag *d)
+encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
-	tk_work *w = &tw;
 	size_t i, k;
-	cent *cc;
-	int fs;
+	cent *cc = cache_for(t);
 
-	if (t->spm)
-		return encode_spm(t, text, a, b, e, d);
-	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
-	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
-	if (fs && !t->norm) {
-		thread_scratch();
-		if (t->cmap && tk_cache_verify(t, b - a))
-			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
-			goto oom;
-		return 0;
-	}
-	w->b.n = 0;
-	if (ut_buf_put(&w->b, text + a, b - a))
-		goto oom;
-	free(w->os);
-	free(w->oe);
-	w->os = w->oe = NULL;
-	w->base = a;
-	w->np = 0;
-	/* no spans wanted: none are tracked, unless the pipeline reads them */
-	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
-	if (t->norm && tk_normalize(t->norm, w, d))
-		return -1;
-	if (fs) {
-		thread_scratch();
-		/* counted as the encoder sees it: normalized text may be longer */
-		if (t->cmap && tk_cache_verify(t, w->b.n))
-			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
-			goto oom;
-		return 0;
-	}
-	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
-		goto oom;
-	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
-		return -1;
-	cc = cache_for(t);
 	for (i = 0; i < w->np; i++) {
 		size_t pa = w->pa[i], pb = w->pb[i], n = pb - pa;
 
@@ -565,6 +528,107 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		}
 	}
 	return 0;
+oom:
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
+/* Windows: a long normalized text whose pre-tokenizer first splits at
+ * whitespace and drops it, every later step working piece by piece, is
+ * pre-tokenized and encoded a window at a time, each cut after an ASCII
+ * space (which no piece holds): the same pieces, but only one window's
+ * of them at once (20 bytes a piece, twice over while a step splits).
+ * Without spans only (a window is a copy of the text, unaligned). */
+size_t tk_tok_window = (size_t)1 << 16;
+
+/* Whether p's pieces never hold an ASCII space, and every step after its
+ * first works on each piece alone (a Metaspace prepending to the first
+ * piece only is the exception; te_tok's needs_align keeps spans for it). */
+static int
+window_ok(const tk_pre *p)
+{
+	if (!p)
+		return 0;
+	if (p->type == TK_P_SEQ)
+		return p->nsub && window_ok(p->sub[0]);
+	return p->type == TK_P_BERT || p->type == TK_P_WSSPLIT || p->type == TK_P_WHITESPACE;
+}
+
+static int
+encode_windows(const te_tok *t, const tk_work *w, te_tok_enc *e, te_diag *d)
+{
+	tk_work *x = &twin;
+	size_t p = 0, q;
+
+	x->noal = 1;
+	while (p < w->b.n) {
+		q = w->b.n - p > tk_tok_window ? p + tk_tok_window : w->b.n;
+		while (q < w->b.n && w->b.s[q - 1] != ' ')
+			q++;
+		x->b.n = 0;
+		x->np = 0;
+		x->base = w->base + p;
+		if (ut_buf_put(&x->b, w->b.s + p, q - p) || tk_work_push(x, 0, q - p, -1))
+			return te_diag_set(d, "", 0, "out of memory");
+		if (tk_pretokenize(t->pre, x, 0, d) || encode_pieces(t, x, e, d))
+			return -1;
+		p = q;
+	}
+	return 0;
+}
+
+/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
+ * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
+ * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
+ * flat tables on more. */
+static int
+encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
+               te_diag *d)
+{
+	tk_work *w = &tw;
+	int fs;
+
+	if (t->spm)
+		return encode_spm(t, text, a, b, e, d);
+	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
+	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
+	if (fs && !t->norm) {
+		thread_scratch();
+		if (t->cmap && tk_cache_verify(t, b - a))
+			return cache_unsound(t, d);
+		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
+			goto oom;
+		return 0;
+	}
+	w->b.n = 0;
+	if (ut_buf_put(&w->b, text + a, b - a))
+		goto oom;
+	free(w->os);
+	free(w->oe);
+	w->os = w->oe = NULL;
+	w->base = a;
+	w->np = 0;
+	/* no spans wanted: none are tracked, unless the pipeline reads them */
+	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
+	if (t->norm && tk_normalize(t->norm, w, d))
+		return -1;
+	if (fs) {
+		thread_scratch();
+		/* counted as the encoder sees it: normalized text may be longer */
+		if (t->cmap && tk_cache_verify(t, w->b.n))
+			return cache_unsound(t, d);
+		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
+			goto oom;
+		return 0;
+	}
+	if (w->noal && !t->trie_norm.n && w->b.n > tk_tok_window && window_ok(t->pre)) {
+		thread_scratch();
+		return encode_windows(t, w, e, d);
+	}
+	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
+		goto oom;
+	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
+		return -1;
+	return encode_pieces(t, w, e, d);
 oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }

@@ -582,6 +582,10 @@ extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */
 extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
+/* tok.c: a normalized text longer than this, encoded without spans, is
+ * pre-tokenized a window of about this many bytes at a time where its
+ * pre-tokenizer allows (the tests lower it to exercise that path) */
+extern size_t tk_tok_window;
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the
  * (normalized) text s[0, n) that way, appending to e, byte i of s coming
