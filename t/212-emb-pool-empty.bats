@@ -57,16 +57,21 @@ tokstream() {
 	printf 'TOKEMBV\0\1\0\0\0\1\0\0\0\377\377\377\377\377\377\377\377\2\0\0\0\0\0\0\0'
 	printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
 }
-ONE='\0\0\200\077' TWO='\0\0\0\100' NAN='\0\0\300\177' INF='\0\0\200\177'
+# float32 1, 2, NaN, infinity; a count
+one() { printf '\0\0\200\077'; }
+two() { printf '\0\0\0\100'; }
+nan() { printf '\0\0\300\177'; }
+inf() { printf '\0\0\200\177'; }
+count() { printf '%b\0\0\0' "\\0$1"; }
 
 @test "emb-pool: a binary document holding NaN or an infinity is reported by number and written empty; the stream goes on; exit 1" {
 	local f=$BATS_TEST_TMPDIR/nan
 	{
 		tokstream
-		printf "\1\0\0\0$ONE$TWO"
-		printf "\2\0\0\0$ONE$ONE$ONE$NAN"
-		printf "\1\0\0\0$INF$ONE"
-		printf "\1\0\0\0$TWO$TWO"
+		count 1; one; two
+		count 2; one; one; one; nan
+		count 1; inf; one
+		count 1; two; two
 	} >"$f"
 	run -1 --separate-stderr emb-pool "$f"
 	[ "$output" = $'1 2\n0 0\n0 0\n2 2' ]
@@ -79,12 +84,12 @@ ONE='\0\0\200\077' TWO='\0\0\0\100' NAN='\0\0\300\177' INF='\0\0\200\177'
 	local f=$BATS_TEST_TMPDIR/cut g=$BATS_TEST_TMPDIR/good
 	{
 		tokstream
-		printf "\1\0\0\0$ONE$TWO"
-		printf "\2\0\0\0$ONE$ONE$ONE"
+		count 1; one; two
+		count 2; one; one; one
 	} >"$f"
 	{
 		tokstream
-		printf "\1\0\0\0$TWO$TWO"
+		count 1; two; two
 	} >"$g"
 	run -1 --separate-stderr emb-pool "$f" "$g"
 	[ "$output" = $'1 2\n2 2' ]
@@ -92,7 +97,7 @@ ONE='\0\0\200\077' TWO='\0\0\0\100' NAN='\0\0\300\177' INF='\0\0\200\177'
 	# cut inside a count
 	{
 		tokstream
-		printf "\1\0\0\0$ONE$TWO\2\0"
+		count 1; one; two; printf '\2\0'
 	} >"$f"
 	run -1 --separate-stderr emb-pool "$f"
 	[ "$output" = "1 2" ]
