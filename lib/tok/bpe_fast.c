@@ -291,7 +291,7 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 {
 	size_t k, st = at;
 
-	if (tk_enc_reserve(e, nids))
+	if (tk_enc_room(e, nids))
 		return -1;
 	if (!e->start) {
 		memcpy(e->ids + e->n, ids, nids * sizeof *ids);
@@ -496,7 +496,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
 					return -1;
 			}
-			if (tk_enc_reserve(e, fout.n))
+			if (tk_enc_room(e, fout.n))
 				return -1;
 			if (!e->start) {
 				memcpy(e->ids + e->n, fout.ids, fout.n * sizeof *fout.ids);

@@ -326,6 +326,14 @@ int tk_tok_derive(te_tok *t, te_diag *d);
  * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
 #define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
+/* tk_enc_reserve, its common case inline (a call a piece shows). */
+static inline int
+tk_enc_room(te_tok_enc *e, size_t k)
+{
+	if (e->n + k <= e->cap && !(e->mode_ & TE_TOK_COUNT_ONLY))
+		return 0;
+	return tk_enc_reserve(e, k);
+}
 /* The bytes a byte-level vocabulary string stands for, into out (room for
  * n bytes): -1 when a character is not in the byte alphabet. */
 int tk_unmap_bytes(const char *s, size_t n, char *out, size_t *outn);
