@@ -255,6 +255,34 @@ cut_doc(batch *b)
 	b->n += n;
 }
 
+/* A long document (BIG bytes or more, no prompt to put before it) is
+ * encoded where the reader holds it, once what was read before it is
+ * written: a copy would double its memory.  It is cut in parts where the
+ * model allows, as any other (cut_doc). */
+#define BIG ((size_t)1 << 22)
+static void
+encode_in_place(batch *b, char *rec, size_t len, long lineno, const char *name)
+{
+	batch one;
+
+	drain();
+	doc_room(b, 1);
+	one = *b;		/* b's documents and their output buffers */
+	one.n = 1;
+	one.tx = rec;
+	one.v[0].off = 0;
+	one.v[0].len = len;
+	one.v[0].lineno = lineno;
+	one.v[0].ntok = 0, one.v[0].d = NULL, one.v[0].join = 0;
+	one.name = (char *)name;
+	cut_doc(&one);
+	b->v = one.v;		/* cut_doc may have grown them */
+	b->cap = one.cap;
+	te_tok_pool_run(pool, one.n, encode_job, &one);
+	te_tok_pool_wait(pool);
+	batch_write(&one);
+}
+
 static batch *
 encode_file(const char *path, batch *b)
 {
@@ -273,6 +301,13 @@ encode_file(const char *path, batch *b)
 	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
 		doc *x;
 
+		if (len >= BIG && !cfg.prompt_len) {
+			if (b->n)
+				b = submit(b, te_reader_name(r));
+			encode_in_place(b, rec, len, te_reader_lineno(r), te_reader_name(r));
+			bytes = 0;
+			continue;
+		}
 		doc_room(b, 1);
 		x = &b->v[b->n++];
 		while (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
@@ -446,6 +481,11 @@ main(int argc, char **argv)
 	/* chunks are the document's own text: no token is added */
 	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
+	/* keep no more than the output needs: memory on a long line */
+	if (cfg.total || cfg.fmt.form == TE_TOK_FMT_COUNT)
+		cfg.flags |= TE_TOK_COUNT_ONLY;
+	else if (cfg.fmt.form == TE_TOK_FMT_IDS || cfg.fmt.form == TE_TOK_FMT_TOKENS)
+		cfg.flags |= TE_TOK_NO_OFFSETS;
 	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
 		usage_error(usage_line, "no model: give -m MODEL");
 	if (!(tok = te_tok_load(model, &d)))

@@ -238,9 +238,12 @@ te_vecstream *te_vecstream_open(const char *path, te_diag *d);
 te_vecstream *te_vecstream_from_fp(FILE *fp, const char *name, te_diag *d);
 /* Read one document of token vectors: *rows (count) x *dim floats into
  * *buf (grown as needed, owned by the stream).  Returns 1 with a document
- * (possibly of 0 rows), 0 at the end, -1 on error, 2 for a text document
- * with a bad row (d names it; the rest of that document is skipped and the
- * stream goes on). */
+ * (possibly of 0 rows), 0 at the end, -1 on error, 2 for a document with a
+ * bad row (a text row that is malformed or of another width, a binary row
+ * holding NaN or an infinity: d names it, by line or by document number;
+ * the rest of that document is skipped and the stream goes on).  A binary
+ * stream cut short or with a count its data cannot fill is -1 (d names the
+ * document): it has no mark to go on from (tokemb(5)). */
 int te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows,
                           size_t *dim, te_diag *d);
 /* Read one vector (text: one line, key allowed and returned in *key, which
@@ -288,6 +291,12 @@ void te_tok_free(te_tok *t);
  * yes; .tiktoken and .model: no); SPECIAL_AS_TEXT and ALLOW_SPECIAL force
  * one way or the other. */
 enum { TE_TOK_ADD_SPECIAL = 1, TE_TOK_SPECIAL_AS_TEXT = 2, TE_TOK_ALLOW_SPECIAL = 4 };
+/* What an encoding keeps, for memory on long texts: NO_OFFSETS keeps the
+ * ids alone (start and end are NULL: no spans are tracked through the
+ * normalizer either); COUNT_ONLY keeps no more than the number of ids,
+ * e->n (ids, start and end hold nothing to read; they are dropped as they
+ * come).  The ids and their count are the same as without. */
+enum { TE_TOK_NO_OFFSETS = 8, TE_TOK_COUNT_ONLY = 16 };
 
 /* An encoding: ids and the byte span [start, end) of each in the input
  * (special tokens added by ADD_SPECIAL have the span 0,0).  Zero-initialise
@@ -296,6 +305,10 @@ typedef struct te_tok_enc {
 	int32_t *ids;
 	size_t *start, *end;
 	size_t n, cap;
+	/* internal: the flags of the encoding under way, and the ids
+	 * COUNT_ONLY has counted and dropped */
+	unsigned mode_;
+	size_t dropped_;
 } te_tok_enc;
 
 /* Encode text (any bytes; invalid UTF-8 is encoded as raw bytes by
@@ -358,7 +371,9 @@ typedef struct te_tok_rec {
 	char *buf;
 	size_t n, cap;
 } te_tok_rec;
-/* Append e, the encoding of text[0, len) by t, to r in the form f.
+/* Append e, the encoding of text[0, len) by t, to r in the form f (IDS
+ * and TOKENS need the ids: no TE_TOK_COUNT_ONLY; OFFSETS and CHUNK the
+ * spans too: no TE_TOK_NO_OFFSETS either).
  * Returns 0, or -1 when out of memory (r then holds a part; the caller
  * drops it). */
 int te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,

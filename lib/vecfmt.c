@@ -1075,40 +1075,76 @@ skip_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim)
 	return 2;
 }
 
+/* The first of x[0, n) that is not a finite number, or n. */
+static size_t
+first_nonfinite(const float *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t u;
+
+		memcpy(&u, &x[i], 4);
+		if ((u & 0x7f800000u) == 0x7f800000u)
+			return i;
+	}
+	return n;
+}
+
+/* The next document of a binary stream.  Its framing is a count and the
+ * rows it says, with no mark between documents: a count the data cannot
+ * fill (a truncated or damaged file) leaves nothing to start reading again
+ * from, so the stream stops there (-1, naming the document; tokemb(5));
+ * a document holding a value that is not a finite number is framed all
+ * the same: it is reported and skipped (2), as a bad text row is. */
+static int
+binary_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim, te_diag *d)
+{
+	uint32_t cnt;
+	size_t got, bad;
+
+	if (!s->tokens) {
+		/* a plain vector stream: each vector is a one-token document */
+		cnt = 1;
+	} else {
+		got = fread(&cnt, 1, 4, s->fp);
+		if (got == 0 && feof(s->fp))
+			return 0;
+		if (got != 4)
+			return te_diag_set(d, s->name, 0, "truncated token-vector stream "
+			                   "(document %ld: %zu of the 4 bytes of its count)",
+			                   s->rowno + 1, got);
+	}
+	got = read_floats(s, (size_t)cnt * s->dim);
+	if (got == (size_t)-1)
+		return te_diag_set(d, s->name, 0, "out of memory");
+	if (!s->tokens && got == 0 && feof(s->fp))
+		return 0;
+	if (got != (size_t)cnt * s->dim)
+		return te_diag_set(d, s->name, 0, "truncated token-vector stream (document %ld: "
+		                   "%lu rows of %zu said, %zu values there); a stream has no mark "
+		                   "to go on from", s->rowno + 1, (unsigned long)cnt, s->dim, got);
+	s->rowno++;
+	*buf = s->buf;
+	*dim = s->dim;
+	if (s->tokens && (bad = first_nonfinite(s->buf, got)) < got) {
+		*rows = 0;
+		te_diag_set(d, s->name, 0, "document %ld: row %zu: a value that is not a finite "
+		            "number", s->rowno, bad / s->dim + 1);
+		return 2;
+	}
+	*rows = cnt;
+	return 1;
+}
+
 int
 te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim,
                       te_diag *d)
 {
 	size_t n = 0;
 
-	if (s->binary) {
-		uint32_t cnt;
-		size_t got;
-
-		if (!s->tokens) {
-			/* a plain vector stream: each vector is a one-token document */
-			cnt = 1;
-		} else {
-			got = fread(&cnt, 1, 4, s->fp);
-			if (got == 0 && feof(s->fp))
-				return 0;
-			if (got != 4)
-				return te_diag_set(d, s->name, 0, "truncated token-vector stream");
-		}
-		got = read_floats(s, (size_t)cnt * s->dim);
-		if (got == (size_t)-1)
-			return te_diag_set(d, s->name, 0, "out of memory");
-		if (!s->tokens && got == 0 && feof(s->fp))
-			return 0;
-		if (got != (size_t)cnt * s->dim)
-			return te_diag_set(d, s->name, 0, "truncated token-vector stream "
-			                   "(document %ld)", s->rowno + 1);
-		s->rowno++;
-		*buf = s->buf;
-		*rows = cnt;
-		*dim = s->dim;
-		return 1;
-	}
+	if (s->binary)
+		return binary_doc(s, buf, rows, dim, d);
 	for (;;) {
 		char *line;
 		size_t len;

@@ -38,7 +38,7 @@ E=$T/emb
 	local lim=1000000
 	[ -z "${TOKEMB_SAN:-}" ] || lim=unlimited
 	run -1 --separate-stderr bash -c 'ulimit -v "$1" && emb-pool "$2"' - "$lim" "$f"
-	[[ $stderr == *"truncated token-vector stream (document 1)"* ]]
+	[[ $stderr == *"truncated token-vector stream (document 1: 4294967295 rows of 4 said, 4 values there)"* ]]
 	[ -z "$output" ]
 }
 
@@ -49,4 +49,57 @@ E=$T/emb
 	[ "${#stderr_lines[@]}" -eq 2 ]
 	[ "${stderr_lines[0]}" = "emb-pool: $BATS_TEST_TMPDIR/p.txt:4: 3 components, expected 2" ]
 	[[ ${stderr_lines[1]} == "emb-pool: $BATS_TEST_TMPDIR/p.txt:7: "* ]]
+}
+
+# A token-vector stream of dimension 2: the TEVEC header, then the
+# documents printf'd after it.
+tokstream() {
+	printf 'TOKEMBV\0\1\0\0\0\1\0\0\0\377\377\377\377\377\377\377\377\2\0\0\0\0\0\0\0'
+	printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0'
+}
+# float32 1, 2, NaN, infinity; a count
+one() { printf '\0\0\200\077'; }
+two() { printf '\0\0\0\100'; }
+nan() { printf '\0\0\300\177'; }
+inf() { printf '\0\0\200\177'; }
+count() { printf '%b\0\0\0' "\\0$1"; }
+
+@test "emb-pool: a binary document holding NaN or an infinity is reported by number and written empty; the stream goes on; exit 1" {
+	local f=$BATS_TEST_TMPDIR/nan
+	{
+		tokstream
+		count 1; one; two
+		count 2; one; one; one; nan
+		count 1; inf; one
+		count 1; two; two
+	} >"$f"
+	run -1 --separate-stderr emb-pool "$f"
+	[ "$output" = $'1 2\n0 0\n0 0\n2 2' ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "${stderr_lines[0]}" = "emb-pool: $f: document 2: row 2: a value that is not a finite number" ]
+	[ "${stderr_lines[1]}" = "emb-pool: $f: document 3: row 1: a value that is not a finite number" ]
+}
+
+@test "emb-pool: a binary stream cut inside a document stops there, naming it; the next file is read; exit 1" {
+	local f=$BATS_TEST_TMPDIR/cut g=$BATS_TEST_TMPDIR/good
+	{
+		tokstream
+		count 1; one; two
+		count 2; one; one; one
+	} >"$f"
+	{
+		tokstream
+		count 1; two; two
+	} >"$g"
+	run -1 --separate-stderr emb-pool "$f" "$g"
+	[ "$output" = $'1 2\n2 2' ]
+	[ "$stderr" = "emb-pool: $f: truncated token-vector stream (document 2: 2 rows of 2 said, 3 values there); a stream has no mark to go on from" ]
+	# cut inside a count
+	{
+		tokstream
+		count 1; one; two; printf '\2\0'
+	} >"$f"
+	run -1 --separate-stderr emb-pool "$f"
+	[ "$output" = "1 2" ]
+	[ "$stderr" = "emb-pool: $f: truncated token-vector stream (document 2: 2 of the 4 bytes of its count)" ]
 }

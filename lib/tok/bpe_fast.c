@@ -336,8 +336,13 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 {
 	size_t k, st = at;
 
-	if (tk_enc_reserve(e, nids))
+	if (tk_enc_room(e, nids))
 		return -1;
+	if (!e->start) {
+		memcpy(e->ids + e->n, ids, nids * sizeof *ids);
+		e->n += nids;
+		return 0;
+	}
 	for (k = 0; k < nids; k++) {
 		size_t en = k + 1 < nids ? at + ends[k] : end;
 
@@ -389,8 +394,13 @@ xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t
 
 	if (!c || c->len != len || c->gen != gen || memcmp(c->key, p, len))
 		return 0;
-	if (tk_enc_reserve(e, c->nids))
+	if (tk_enc_room(e, c->nids))
 		return -1;
+	if (!e->start) {	/* ids alone */
+		memcpy(e->ids + e->n, c->ids, c->nids * sizeof *c->ids);
+		e->n += c->nids;
+		return 1;
+	}
 	for (k = 0; k < c->nids; k++) {
 		size_t en = k + 1 < c->nids ? at + c->end[k] : at + len;
 
@@ -619,8 +629,13 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
 					return -1;
 			}
-			if (tk_enc_reserve(e, fout.n))
+			if (tk_enc_room(e, fout.n))
 				return -1;
+			if (!e->start) {
+				memcpy(e->ids + e->n, fout.ids, fout.n * sizeof *fout.ids);
+				e->n += fout.n;
+				continue;
+			}
 			for (k = 0; k < fout.n; k++) {
 				size_t ta = at + fout.a[k], tb = at + fout.b[k];
 

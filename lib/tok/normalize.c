@@ -360,6 +360,12 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 	size_t *al = NULL, alcap = 0, i, j;
 	tk_abuf o = TK_ABUF(w);
 
+	if (w->noal) {	/* the text alone */
+		if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, NULL, NULL, d))
+			goto fail;
+		o.b = ob;
+		return tk_abuf_swap(&o, w);
+	}
 	if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
 		goto fail;
 	for (i = 0; i < ob.n; i = j) {

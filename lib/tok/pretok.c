@@ -85,7 +85,8 @@ int
 tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
 {
 	if (w->np == w->pcap) {
-		size_t cap = w->pcap ? w->pcap * 2 : 64;
+		/* by half: a long text's pieces are a good part of its memory */
+		size_t cap = w->pcap ? w->pcap + w->pcap / 2 : 64;
 		size_t *pa = realloc(w->pa, cap * sizeof *pa), *pb;
 		int32_t *fx;
 

@@ -950,7 +950,8 @@ static int
 segs_push(segs *a, size_t start, size_t end, int32_t id)
 {
 	if (a->n == a->cap) {
-		size_t nc = a->cap ? 2 * a->cap : 256;
+		/* by half: a long text's segments are a good part of its memory */
+		size_t nc = a->cap ? a->cap + a->cap / 2 : 256;
 		seg *nv = realloc(a->v, nc * sizeof *nv);
 
 		if (!nv)

@@ -160,8 +160,10 @@ enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 	if (e->n == e->cap && tk_enc_reserve(e, 1))
 		return -1;
 	e->ids[e->n] = id;
-	e->start[e->n] = a;
-	e->end[e->n] = b;
+	if (e->start) {
+		e->start[e->n] = a;
+		e->end[e->n] = b;
+	}
 	e->n++;
 	return 0;
 }
@@ -179,6 +181,7 @@ te_tok_enc_release(te_tok_enc *e)
 
 /* Per-thread scratch, freed when the thread ends. */
 static __thread tk_work tw;
+static __thread tk_work twin;      /* a window of tw's text (encode_windows) */
 static __thread tk_out tout;
 static __thread te_ids uids;
 static __thread tk_spm_spans usp;
@@ -198,6 +201,11 @@ scratch_free(void *unused)
 	free(tw.pb);
 	free(tw.fixed);
 	memset(&tw, 0, sizeof tw);
+	free(twin.b.s);
+	free(twin.pa);
+	free(twin.pb);
+	free(twin.fixed);
+	memset(&twin, 0, sizeof twin);
 	free(tout.ids);
 	free(tout.a);
 	free(tout.b);
@@ -360,19 +368,21 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 	}
 }
 
-/* A SentencePiece model encodes text[a, b) whole. */
+/* A SentencePiece model encodes text[a, b) whole (its spans only when e
+ * keeps them: they cost more than the ids). */
 static int
 encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
 	size_t i;
+	tk_spm_spans *sp = e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &usp;
 
 	thread_scratch();
 	uids.n = 0;
 	usp.n = 0;
-	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, &usp, d))
+	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, sp, d))
 		return -1;
 	for (i = 0; i < uids.n; i++)
-		if (enc_push(e, uids.v[i], a + usp.v[i].start, a + usp.v[i].end))
+		if (enc_push(e, uids.v[i], sp ? a + usp.v[i].start : 0, sp ? a + usp.v[i].end : 0))
 			return te_diag_set(d, "", 0, "out of memory");
 	return 0;
 }
@@ -470,55 +480,14 @@ cache_unsound(const te_tok *t, te_diag *d)
 	                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
 }
 
-/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
- * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
- * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
- * flat tables on more. */
+/* Encode the pieces of w by the model (through the piece cache), appending
+ * to e with their input spans. */
 static int
-encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
-               te_diag *d)
+encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
-	tk_work *w = &tw;
 	size_t i, k;
-	cent *cc;
-	int fs;
+	cent *cc = cache_for(t);
 
-	if (t->spm)
-		return encode_spm(t, text, a, b, e, d);
-	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
-	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
-	if (fs && !t->norm) {
-		thread_scratch();
-		if (t->cmap && tk_cache_verify(t, b - a))
-			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
-			goto oom;
-		return 0;
-	}
-	w->b.n = 0;
-	if (ut_buf_put(&w->b, text + a, b - a))
-		goto oom;
-	free(w->os);
-	free(w->oe);
-	w->os = w->oe = NULL;
-	w->base = a;
-	w->np = 0;
-	if (t->norm && tk_normalize(t->norm, w, d))
-		return -1;
-	if (fs) {
-		thread_scratch();
-		/* counted as the encoder sees it: normalized text may be longer */
-		if (t->cmap && tk_cache_verify(t, w->b.n))
-			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
-			goto oom;
-		return 0;
-	}
-	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
-		goto oom;
-	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
-		return -1;
-	cc = cache_for(t);
 	for (i = 0; i < w->np; i++) {
 		size_t pa = w->pa[i], pb = w->pb[i], n = pb - pa;
 
@@ -563,40 +532,209 @@ oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
-/* Replace invalid UTF-8 by U+FFFD; map[i] is the input offset of byte i. */
+/* Windows: a long normalized text whose pre-tokenizer first splits at
+ * whitespace and drops it, every later step working piece by piece, is
+ * pre-tokenized and encoded a window at a time, each cut after an ASCII
+ * space (which no piece holds): the same pieces, but only one window's
+ * of them at once (20 bytes a piece, twice over while a step splits).
+ * Without spans only (a window is a copy of the text, unaligned). */
+size_t tk_tok_window = (size_t)1 << 16;
+
+/* Whether p's pieces never hold an ASCII space, and every step after its
+ * first works on each piece alone (a Metaspace prepending to the first
+ * piece only is the exception; te_tok's needs_align keeps spans for it). */
+static int
+window_ok(const tk_pre *p)
+{
+	if (!p)
+		return 0;
+	if (p->type == TK_P_SEQ)
+		return p->nsub && window_ok(p->sub[0]);
+	return p->type == TK_P_BERT || p->type == TK_P_WSSPLIT || p->type == TK_P_WHITESPACE;
+}
+
+static int
+encode_windows(const te_tok *t, const tk_work *w, te_tok_enc *e, te_diag *d)
+{
+	tk_work *x = &twin;
+	size_t p = 0, q;
+
+	x->noal = 1;
+	while (p < w->b.n) {
+		q = w->b.n - p > tk_tok_window ? p + tk_tok_window : w->b.n;
+		while (q < w->b.n && w->b.s[q - 1] != ' ')
+			q++;
+		x->b.n = 0;
+		x->np = 0;
+		x->base = w->base + p;
+		if (ut_buf_put(&x->b, w->b.s + p, q - p) || tk_work_push(x, 0, q - p, -1))
+			return te_diag_set(d, "", 0, "out of memory");
+		if (tk_pretokenize(t->pre, x, 0, d) || encode_pieces(t, x, e, d))
+			return -1;
+		p = q;
+	}
+	return 0;
+}
+
+/* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
+ * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
+ * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
+ * flat tables on more. */
+static int
+encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
+               te_diag *d)
+{
+	tk_work *w = &tw;
+	int fs;
+
+	if (t->spm)
+		return encode_spm(t, text, a, b, e, d);
+	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
+	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
+	if (fs && !t->norm) {
+		thread_scratch();
+		if (t->cmap && tk_cache_verify(t, b - a))
+			return cache_unsound(t, d);
+		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
+			goto oom;
+		return 0;
+	}
+	w->b.n = 0;
+	if (ut_buf_put(&w->b, text + a, b - a))
+		goto oom;
+	free(w->os);
+	free(w->oe);
+	w->os = w->oe = NULL;
+	w->base = a;
+	w->np = 0;
+	/* no spans wanted: none are tracked, unless the pipeline reads them */
+	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
+	if (t->norm && tk_normalize(t->norm, w, d))
+		return -1;
+	if (fs) {
+		thread_scratch();
+		/* counted as the encoder sees it: normalized text may be longer */
+		if (t->cmap && tk_cache_verify(t, w->b.n))
+			return cache_unsound(t, d);
+		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
+			goto oom;
+		return 0;
+	}
+	if (w->noal && !t->trie_norm.n && w->b.n > tk_tok_window && window_ok(t->pre)) {
+		thread_scratch();
+		return encode_windows(t, w, e, d);
+	}
+	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
+		goto oom;
+	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
+		return -1;
+	return encode_pieces(t, w, e, d);
+oom:
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
+/* Replace invalid UTF-8 by U+FFFD; with map not NULL, (*map)[i] is the
+ * input offset of byte i.  Sized exactly: the text may be long. */
 static char *
 sanitize(const char *s, size_t n, size_t **map, size_t *outn)
 {
-	char *o = malloc(n * 3 + 1);
-	size_t *m = malloc((n * 3 + 1) * sizeof *m), i = 0, k = 0;
+	char *o;
+	size_t *m = NULL, i, k = 0;
 	int len;
 
-	if (!o || !m) {
+	for (i = 0; i < n; i += (size_t)len)
+		k += ut_utf8_dec((const unsigned char *)s + i, n - i, &len) < 0 ? 3 : (size_t)len;
+	if (!(o = malloc(k + 1)) || (map && !(m = malloc((k + 1) * sizeof *m)))) {
 		free(o);
-		free(m);
 		return NULL;
 	}
-	while (i < n) {
+	for (i = k = 0; i < n; i += (size_t)len) {
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		int j;
 
 		if (cp < 0) {
 			memcpy(o + k, "\xef\xbf\xbd", 3);
-			for (j = 0; j < 3; j++)
+			for (j = 0; m && j < 3; j++)
 				m[k + j] = i;
 			k += 3;
 		} else {
-			for (j = 0; j < len; j++)
+			for (j = 0; m && j < len; j++)
 				m[k + j] = i + (size_t)j;
 			memcpy(o + k, s + i, (size_t)len);
 			k += (size_t)len;
 		}
-		i += (size_t)len;
 	}
-	m[k] = n;
-	*map = m;
+	o[k] = 0;
+	if (m) {
+		m[k] = n;
+		*map = m;
+	}
 	*outn = k;
 	return o;
+}
+
+/* Start an encoding into e with flags: what it keeps (NO_OFFSETS, implied
+ * by COUNT_ONLY: no spans).  A COUNT_ONLY encoding that may drop ids has
+ * a mapped cache checked whole first (dropped ids are not looked at):
+ * -1 (d filled) when it is unsound. */
+static int
+enc_begin(const te_tok *t, te_tok_enc *e, unsigned flags, size_t len, te_diag *d)
+{
+	e->n = 0;
+	e->dropped_ = 0;
+	e->mode_ = flags & (TE_TOK_NO_OFFSETS | TE_TOK_COUNT_ONLY);
+	if (e->mode_ & TE_TOK_COUNT_ONLY)
+		e->mode_ |= TE_TOK_NO_OFFSETS;
+	if (e->mode_ & TE_TOK_NO_OFFSETS) {
+		free(e->start);
+		free(e->end);
+		e->start = e->end = NULL;
+	} else if (e->cap && !e->start && tk_enc_reserve(e, 0)) {
+		return te_diag_set(d, "", 0, "out of memory");	/* spans again */
+	}
+	if ((e->mode_ & TE_TOK_COUNT_ONLY) && t->cmap && len >= TK_COUNT_KEEP / 2 &&
+	    tk_cache_verify(t, 0))
+		return cache_unsound(t, d);
+	return 0;
+}
+
+/* A mapped cache not yet checked whole (tk_cache_verify): the ids of e are
+ * checked here; one out of the vocabulary has it checked now.  -1 (d
+ * filled) when it is unsound. */
+static int
+ids_unsound(const te_tok *t, const te_tok_enc *e, te_diag *d)
+{
+	size_t i;
+
+	if (__atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) > 0)
+		return 0;
+	for (i = 0; i < e->n; i++)
+		if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
+			if (!tk_cache_verify(t, 0))
+				return 0;	/* sound: an id of the file's own */
+			return cache_unsound(t, d);
+		}
+	return 0;
+}
+
+/* The end of a COUNT_ONLY encoding: e->n the count, truncated as the ids
+ * would be, the template's npre + nsuf ids included. */
+static void
+count_end(te_tok_enc *e, long max_tokens, size_t npre, size_t nsuf)
+{
+	size_t n = e->n + e->dropped_;
+
+	if (max_tokens >= 0) {
+		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;
+
+		if (n > keep)
+			n = keep;
+	}
+	n += nsuf;
+	if (max_tokens >= 0 && n > (size_t)max_tokens)
+		n = (size_t)max_tokens;
+	e->n = n;
+	e->dropped_ = 0;
 }
 
 int
@@ -611,7 +749,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	size_t npre = 0, nsuf = 0, k;
 	int cut;
 
-	e->n = 0;
+	if (enc_begin(t, e, flags, len, d))
+		return -1;
 	if (flags & TE_TOK_SPECIAL_AS_TEXT)
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)
@@ -621,7 +760,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
 		return cache_unsound(t, d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
-		if (!(clean = sanitize(text, len, &map, &cn)))
+		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
 		len = cn;
@@ -667,6 +806,12 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	}
 	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
 		goto fail;
+	if (t->cmap && ids_unsound(t, e, d))
+		goto fail;
+	if (e->mode_ & TE_TOK_COUNT_ONLY) {
+		count_end(e, max_tokens, npre, nsuf);
+		goto done;
+	}
 	if (max_tokens >= 0) {
 		size_t keep = (size_t)max_tokens > npre + nsuf ? (size_t)max_tokens - nsuf : npre;
 
@@ -691,16 +836,6 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				/* a U+FFFD stands for one input byte */
 			}
 		}
-	/* a mapped cache not yet checked whole (tk_cache_verify): its ids are
-	 * checked here; one out of the vocabulary has it checked now */
-	if (t->cmap && __atomic_load_n(&t->cverify, __ATOMIC_ACQUIRE) <= 0)
-		for (i = 0; i < e->n; i++)
-			if (e->ids[i] < 0 || (size_t)e->ids[i] >= t->nvocab) {
-				if (!tk_cache_verify(t, 0))
-					continue;	/* sound: an id of the file's own */
-				cache_unsound(t, d);
-				goto fail;
-			}
 	goto done;
 oom:
 	te_diag_set(d, "", 0, "out of memory");

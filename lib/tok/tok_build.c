@@ -392,6 +392,23 @@ cache_unmap(te_tok *t)
 /* Tables built from the loaded tokenizer, after a source load and after a
  * cache is mapped: the trie of the "normalized" added tokens, whose
  * contents are normalized as HF tokenizers does before matching them. */
+/* Whether p reads the input spans of the text it splits: a Metaspace that
+ * prepends to the first piece only asks where a piece came from. */
+static int
+pre_reads_spans(const tk_pre *p)
+{
+	size_t i;
+
+	if (!p)
+		return 0;
+	if (p->type == TK_P_METASPACE && p->prepend == 1)
+		return 1;
+	for (i = 0; i < p->nsub; i++)
+		if (pre_reads_spans(p->sub[i]))
+			return 1;
+	return 0;
+}
+
 int
 tk_tok_derive(te_tok *t, te_diag *d)
 {
@@ -402,6 +419,8 @@ tk_tok_derive(te_tok *t, te_diag *d)
 
 	if (!apart)
 		return te_diag_set(d, "", 0, "out of memory");
+	/* spans are tracked for ids alone too (te_tok_encode's NO_OFFSETS) */
+	t->needs_align = pre_reads_spans(t->pre);
 	memset(&w, 0, sizeof w);
 	w.noal = 1;	/* the text is all that is wanted */
 	for (i = 0; i < t->nadded && !rc; i++) {

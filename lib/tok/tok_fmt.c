@@ -14,8 +14,8 @@ fmt_grow(te_tok_rec *r, size_t need)
 		size_t cap = r->cap ? r->cap : 256;
 		char *p;
 
-		while (cap < r->n + need)
-			cap *= 2;
+		while (cap < r->n + need)	/* by half: a long record's slack */
+			cap += cap / 2;
 		if (!(p = realloc(r->buf, cap)))
 			return -1;
 		r->buf = p;
@@ -24,15 +24,17 @@ fmt_grow(te_tok_rec *r, size_t need)
 	return 0;
 }
 
-/* ids[0, n) in decimal, separated by spaces. */
+/* ids[0, n) in decimal, separated by spaces; room made a block at a
+ * time (a long document's record is not sized for the longest ids). */
 static int
 fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 {
-	if (fmt_grow(r, n * 12 + 1))
-		return -1;
 	for (size_t i = 0; i < n; i++) {
-		char *p = r->buf + r->n;
+		char *p;
 
+		if (!(i & 4095) && fmt_grow(r, (n - i < 4096 ? n - i : 4096) * 12 + 1))
+			return -1;
+		p = r->buf + r->n;
 		if (i)
 			*p++ = ' ';
 		p = te_fmt_ulong(p, (unsigned long)ids[i]);
@@ -141,7 +143,7 @@ te_tok_count_file(const te_tok *t, const char *path, unsigned flags, te_tok_enc 
 
 	if (!text)
 		return -1;
-	rc = te_tok_encode(t, text, len, flags, e, d);
+	rc = te_tok_encode(t, text, len, flags | TE_TOK_COUNT_ONLY, e, d);
 	if (rc == 0)
 		*n = e->n;
 	free(text);

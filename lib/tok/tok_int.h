@@ -321,8 +321,19 @@ int tk_tok_ids_ok(const te_tok *t, te_diag *d);
 int tk_tok_derive(te_tok *t, te_diag *d);
 
 /* tok_util.c: room for k more tokens in e (its arrays grown together); -1
- * when out of memory. */
+ * when out of memory.  Under TE_TOK_COUNT_ONLY it may first count e's ids
+ * into e->dropped_ and empty it (so e->n may go down); under
+ * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
+#define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
+/* tk_enc_reserve, its common case inline (a call a piece shows). */
+static inline int
+tk_enc_room(te_tok_enc *e, size_t k)
+{
+	if (e->n + k <= e->cap && !(e->mode_ & TE_TOK_COUNT_ONLY))
+		return 0;
+	return tk_enc_reserve(e, k);
+}
 /* The bytes a byte-level vocabulary string stands for, into out (room for
  * n bytes): -1 when a character is not in the byte alphabet. */
 int tk_unmap_bytes(const char *s, size_t n, char *out, size_t *outn);
@@ -596,6 +607,10 @@ extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */
 extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
+/* tok.c: a normalized text longer than this, encoded without spans, is
+ * pre-tokenized a window of about this many bytes at a time where its
+ * pre-tokenizer allows (the tests lower it to exercise that path) */
+extern size_t tk_tok_window;
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the
  * (normalized) text s[0, n) that way, appending to e, byte i of s coming

@@ -167,7 +167,9 @@ tk_abuf_release(tk_abuf *o)
 	memset(o, 0, sizeof *o);
 }
 
-/* Room for k more tokens in e. */
+/* Room for k more tokens in e.  COUNT_ONLY: the ids so far are counted
+ * and dropped when more than TK_COUNT_KEEP would be held; NO_OFFSETS: no
+ * spans (start stays NULL). */
 int
 tk_enc_reserve(te_tok_enc *e, size_t k)
 {
@@ -175,13 +177,23 @@ tk_enc_reserve(te_tok_enc *e, size_t k)
 	int32_t *ids;
 	size_t *s;
 
+	if ((e->mode_ & TE_TOK_COUNT_ONLY) && e->n && e->n + k > TK_COUNT_KEEP) {
+		e->dropped_ += e->n;
+		e->n = 0;
+	}
 	while (cap < e->n + k)
 		cap *= 2;
-	if (cap == e->cap)
+	if (cap == e->cap && (e->start || (e->mode_ & TE_TOK_NO_OFFSETS)))
 		return 0;
-	if (!(ids = realloc(e->ids, cap * sizeof *ids)))
-		return -1;
-	e->ids = ids;
+	if (cap != e->cap) {
+		if (!(ids = realloc(e->ids, cap * sizeof *ids)))
+			return -1;
+		e->ids = ids;
+	}
+	if (e->mode_ & TE_TOK_NO_OFFSETS) {
+		e->cap = cap;
+		return 0;
+	}
 	if (!(s = realloc(e->start, cap * sizeof *s)))
 		return -1;
 	e->start = s;

@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "tap.h"
-#include "tokemb.h"
+#include "tok/tok_int.h"
 
 static const char *D;
 
@@ -70,9 +70,11 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 	};
 	size_t n, k;
 	char *text = slurp(path, &n), *line, *save = NULL;
-	int bad[4] = {0}, cnt[4] = {0}, dbad = 0, dcnt = 0, obad = 0, ocnt = 0;
+	int bad[4] = {0}, cnt[4] = {0}, dbad = 0, dcnt = 0, obad = 0, ocnt = 0, mbad = 0, mcnt = 0;
 	te_tok_enc e = {0};
 	te_diag d = {0};
+	size_t window = tk_tok_window;
+	int rc;
 
 	if (!text) {
 		ok(0, "%s: cannot read %s", tname, path);
@@ -100,6 +102,20 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 			if (te_tok_encode(t, s, len, keys[k].flags, &e, &d) || !same_ids(&e, want)) {
 				if (!bad[k]++)
 					printf("# %s %s: first mismatch on %.60s\n", tname, keys[k].key, s);
+			}
+			/* the same ids without spans (pre-tokenized in windows of
+			 * a few bytes where the pre-tokenizer allows), the same
+			 * count without ids */
+			mcnt++;
+			tk_tok_window = 4;
+			rc = te_tok_encode(t, s, len, keys[k].flags | TE_TOK_NO_OFFSETS, &e, &d);
+			tk_tok_window = window;
+			if (rc || !same_ids(&e, want) || e.start ||
+			    te_tok_encode(t, s, len, keys[k].flags | TE_TOK_COUNT_ONLY, &e, &d) ||
+			    e.n != (size_t)cJSON_GetArraySize(want)) {
+				if (!mbad++)
+					printf("# %s %s: first mismatch without spans or ids on %.60s\n",
+					       tname, keys[k].key, s);
 			}
 		}
 		/* offsets: HF gives character offsets; where a token is made of
@@ -169,6 +185,9 @@ check_jsonl(te_tok *t, const char *tname, const char *path)
 		if (cnt[k])
 			ok(!bad[k], "%s %s: %d/%d as the reference (%s)", tname, keys[k].key,
 			   cnt[k] - bad[k], cnt[k], strrchr(path, '/') + 1);
+	if (mcnt)
+		ok(!mbad, "%s ids without spans, counts without ids: %d/%d as the reference (%s)",
+		   tname, mcnt - mbad, mcnt, strrchr(path, '/') + 1);
 	if (ocnt)
 		ok(!obad, "%s offsets: %d/%d as the reference (%s)", tname, ocnt - obad, ocnt,
 		   strrchr(path, '/') + 1);

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# tok-encode's memory on one long document: ids in at most about 12 bytes
+# a byte of input beyond the model's own footprint, counts in well under
+# that (no ids are kept), checked under ulimit -v; and the counts, the ids
+# and the spans of the modes that keep less are the ones of the full
+# encoding.
+
+load helper
+
+N=15000000	# bytes; 15 MB: buffers that double stay under 16 MB
+
+# One line of N bytes of prose-like text: words of 1 to 9 letters, some
+# capitalised, digits and punctuation, deterministic.
+setup_file() {
+	awk -v n="$N" 'BEGIN {
+		split("the of and to in is was for on that with as by at from his it an were are which this be or",
+		    w, " ")
+		x = 12345
+		while (len < n) {
+			x = (x * 1103515245 + 12345) % 2147483648
+			r = int(x / 65536)
+			if (r % 7 == 0) {
+				s = ""
+				for (k = 0; k < 1 + r % 9; k++)
+					s = s sprintf("%c", 97 + (r * (k + 3)) % 26)
+				if (r % 5 == 0)
+					s = toupper(substr(s, 1, 1)) substr(s, 2)
+			} else if (r % 13 == 0) {
+				s = (r % 1000) ","
+			} else {
+				s = w[1 + r % 22]
+			}
+			if (r % 11 == 0)
+				s = s "."
+			line = line s " "
+			if (length(line) > 65536) {
+				printf "%s", line
+				len += length(line)
+				line = ""
+			}
+		}
+		printf "%s", line
+	}' | head -c "$N" >"$BATS_FILE_TMPDIR/doc"
+	echo >>"$BATS_FILE_TMPDIR/doc"
+	echo "hello" >"$BATS_FILE_TMPDIR/tiny"
+}
+
+# The least ulimit -v (KB, to 1 MB) under which tok-encode MODEL encodes
+# a one-word document: the program's and the model's own footprint.
+floor_kb() {
+	local lo=1000 hi=4000000 mid
+	tok-encode -m "$1" --threads 1 "$BATS_FILE_TMPDIR/tiny" >/dev/null	# the cache
+	while [ $((hi - lo)) -gt 1024 ]; do
+		mid=$(((lo + hi) / 2))
+		if bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 "$3"' - "$mid" "$1" \
+		    "$BATS_FILE_TMPDIR/tiny" >/dev/null 2>&1; then
+			hi=$mid
+		else
+			lo=$mid
+		fi
+	done
+	echo "$hi"
+}
+
+# Model [K]: the document's ids in floor + 12N, its count in floor + KN
+# (8 unless given), both alike (1 MB of slack for the floor's measure).
+within() {
+	local m=$D/tokenizers/$1 k=${2:-8} base ids cnt
+	[ -z "${TOKEMB_SAN:-}" ] ||
+		skip "ulimit -v: the sanitizers reserve terabytes of address space"
+	need_data "tokenizers/$1"
+	base=$(floor_kb "$m")
+	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 "$3"' - \
+	    $((base + 12 * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
+	ids=$(wc -w <<<"$output")
+	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 --count-docs "$3"' - \
+	    $((base + k * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
+	cnt=$output
+	[ "$ids" -gt $((N / 8)) ]
+	[ "$cnt" -eq "$ids" ]
+}
+
+@test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: byte-level BPE (gpt2)" {
+	within gpt2/tokenizer.json
+}
+
+@test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {
+	within bert-base-uncased/tokenizer.json
+}
+
+@test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: Precompiled, Unigram (t5)" {
+	within t5-small/tokenizer.json
+}
+
+# a SentencePiece .model encodes the whole text at once, its segments and
+# ids held until the end: counting costs what the ids do
+@test "tok-encode: one 15 MB line in 12N (ids and --count-docs) beyond the model: SentencePiece .model (llama2)" {
+	within llama2/tokenizer.model 12
+}
+
+@test "tok-encode: counts of a document of more ids than are kept at once are its ids' count, truncated alike" {
+	need_data tokenizers/bert-base-uncased/tokenizer.json
+	local m=$D/tokenizers/bert-base-uncased/tokenizer.json f=$BATS_TEST_TMPDIR/d ids
+	head -c 800000 "$BATS_FILE_TMPDIR/doc" >"$f"
+	echo >>"$f"
+	ids=$(tok-encode -m "$m" "$f" | wc -w)
+	[ "$ids" -gt 100000 ]
+	run -0 tok-encode -m "$m" --count-docs "$f"
+	[ "$output" -eq "$ids" ]
+	run -0 tok-encode -m "$m" --total "$f"
+	[ "$output" -eq "$ids" ]
+	# truncated: the first 69999 ids and [SEP]
+	run -0 tok-encode -m "$m" --max-tokens 70000 --count-docs "$f"
+	[ "$output" -eq 70000 ]
+	run -0 tok-encode -m "$m" --max-tokens 70000 "$f"
+	[ "$(wc -w <<<"$output")" -eq 70000 ]
+	[ "${output##* }" = 102 ]
+}
+
+@test "tok-encode: ids kept without spans (in windows) are the ids kept with them" {
+	need_data tokenizers/llama2/tokenizer.model tokenizers/t5-small/tokenizer.json \
+	    tokenizers/bert-base-uncased/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d m
+	run -0 tok-encode -m "$D/tokenizers/llama2/tokenizer.model" --no-special --offsets <<<'Hello world'
+	[ "$output" = "0:5 5:11" ]
+	# 300 KB: windows of 64 KB
+	head -c 300000 "$BATS_FILE_TMPDIR/doc" >"$d"
+	echo >>"$d"
+	for m in llama2/tokenizer.model t5-small/tokenizer.json bert-base-uncased/tokenizer.json; do
+		# plain ids keep no spans; --chunk keeps them
+		tok-encode -m "$D/tokenizers/$m" --no-special "$d" >"$d.ids"
+		tok-encode -m "$D/tokenizers/$m" --chunk 1000000000 --ids "$d" | head -1 >"$d.chunk"
+		[ "$(wc -w <"$d.ids")" -gt 50000 ]
+		cmp "$d.ids" "$d.chunk"
+	done
+}
