@@ -124,6 +124,8 @@ add_inputs(te_w2v *m, int n, char **names)
 	if (n == 0) {
 		if (te_w2v_add(m, stdin, "-", &d) < 0)
 			die_diag(&d);
+		if (te_w2v_add_warning(m, &d))
+			warn_diag(&d);
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -138,6 +140,8 @@ add_inputs(te_w2v *m, int n, char **names)
 		d = (te_diag){0};
 		if (te_w2v_add(m, fp, name, &d) < 0)
 			die_diag(&d);
+		if (te_w2v_add_warning(m, &d))
+			warn_diag(&d);
 		if (fp != stdin)
 			fclose(fp);
 		opened++;

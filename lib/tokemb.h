@@ -728,6 +728,10 @@ te_w2v *te_w2v_new(const te_w2v_params *p, te_diag *d);
 /* Read sequences from fp (name for messages) to the end: count the items
  * and spool the corpus to a temporary file.  May be called several times. */
 int te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d);
+/* After te_w2v_add returned 0: 1, with d filled (file, line, message), when
+ * that input held a NUL byte or invalid UTF-8 (the first such line; it was
+ * trained on as it is), else 0. */
+int te_w2v_add_warning(const te_w2v *m, te_diag *d);
 /* Build the vocabulary and train.  progress may be NULL.  Fails with a
  * message when no item reaches min_count. */
 int te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d);

@@ -59,6 +59,11 @@ struct te_w2v {
 	atomic_int finished;
 	te_w2v_stats stats;
 	int trained;
+	/* the first line of the current input that is not text */
+	te_diag warning;
+	int warned;
+	const char *in_name; /* the input being read, for the warning */
+	long in_line;
 };
 
 /* splitmix64: small state, good enough bits for sampling */
@@ -321,10 +326,58 @@ is_space(unsigned char c)
 	       c == '\f' || c == '\0';
 }
 
+/* Remember the first line of an input that holds a NUL byte or invalid
+ * UTF-8: a binary file trains without complaint into nonsense. */
+static void
+warn_not_text(te_w2v *m, const char *name, long line, const char *what)
+{
+	if (m->warned && m->warning.line <= line)
+		return;
+	m->warned = 1;
+	te_diag_set(&m->warning, name, line, "warning: %s; is this a text file? "
+	            "(trained on as it is)", what);
+}
+
+static int
+valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		int len;
+
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (ut_utf8_dec(u + i, n - i, &len) < 0)
+			return 0;
+		i += (size_t)len;
+	}
+	return 1;
+}
+
+/* A NUL in buf[0, n), whose first byte is on line `line`. */
+static void
+check_nul(te_w2v *m, const char *buf, size_t n, const char *name, long line)
+{
+	const char *z = memchr(buf, '\0', n);
+
+	if (!z || (m->warned && m->warning.line <= line))
+		return;
+	for (const char *p = buf; (p = memchr(p, '\n', (size_t)(z - p))); p++)
+		line++;
+	warn_not_text(m, name, line, "a NUL byte");
+}
+
 static int
 add_item(te_w2v *m, const char *s, size_t n, te_diag *d)
 {
-	long id = item_id(m, s, n, d);
+	long id;
+
+	if ((!m->warned || m->warning.line > m->in_line) && !valid_utf8(s, n))
+		warn_not_text(m, m->in_name, m->in_line, "invalid UTF-8");
+	id = item_id(m, s, n, d);
 
 	if (id < 0)
 		return -1;
@@ -363,8 +416,13 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 	buf = malloc(BUF);
 	if (!buf)
 		return te_diag_set(d, name, 0, "out of memory");
+	m->warned = 0;
+	m->warning = (te_diag){0};
+	m->in_name = name;
 	while ((n = fread(buf, 1, BUF, fp)) > 0) {
 		size_t i = 0;
+
+		check_nul(m, buf, n, name, line);
 
 		while (i < n) {
 			size_t j = i;
@@ -418,10 +476,12 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 				}
 				memcpy(tok + tlen, buf + i, j - i);
 				tlen += j - i;
+				m->in_line = line;
 				if (add_item(m, tok, tlen, d) < 0)
 					goto fail;
 				tlen = 0;
 			} else if (j > i) {
+				m->in_line = line;
 				if (add_item(m, buf + i, j - i, d) < 0)
 					goto fail;
 			}
@@ -434,6 +494,7 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 		goto fail;
 	}
 	if (tlen) {
+		m->in_line = line;
 		if (add_item(m, tok, tlen, d) < 0)
 			goto fail;
 		open = 1;
@@ -449,6 +510,15 @@ fail:
 	free(buf);
 	free(tok);
 	return rc;
+}
+
+int
+te_w2v_add_warning(const te_w2v *m, te_diag *d)
+{
+	if (!m->warned)
+		return 0;
+	*d = m->warning;
+	return 1;
 }
 
 /* ---------------------------------------------------------- vocabulary */
