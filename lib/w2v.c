@@ -18,7 +18,7 @@
 #define EOS UINT32_MAX       /* end of a sequence in the spool */
 #define DEAD UINT32_MAX      /* item not in the vocabulary */
 #define SPOOL_BUF 65536
-#define PROGRESS_EVERY 10000 /* items between learning-rate updates */
+#define PROGRESS_EVERY 10000 /* items between progress counts */
 
 struct item {
 	char *s;             /* NULL once pruned */
@@ -809,17 +809,26 @@ struct worker {
 
 struct scratch {
 	uint32_t *sent;      /* the current piece, after subsampling */
-	float **in, **out, *label, *G, *tmp, *e, *h;
+	float **in, **out, *label, *e, *h;
 	float **nout, *nlabel;  /* CBOW: the noise rows, drawn ahead */
 };
 
+/* The learning rate of epoch ep (0-based): held for the epoch, lowered
+ * linearly from epoch to epoch, alpha in the first, min_alpha where the line
+ * would reach after the last.  See "The schedule" in w2v-train(1). */
 static inline float
+epoch_alpha(const te_w2v *m, int ep)
+{
+	return (float)(m->p.alpha - (m->p.alpha - m->p.min_alpha) * ep / m->p.epochs);
+}
+
+/* The rate of the epoch that done items (all threads) fall in. */
+static float
 current_alpha(const te_w2v *m, uint64_t done)
 {
-	double total = (double)m->train_words * m->p.epochs + 1;
-	double a = m->p.alpha - (m->p.alpha - m->p.min_alpha) * ((double)done / total);
+	uint64_t ep = m->train_words ? done / m->train_words : 0;
 
-	return (float)(a < m->p.min_alpha ? m->p.min_alpha : a);
+	return epoch_alpha(m, ep < (uint64_t)m->p.epochs ? (int)ep : m->p.epochs - 1);
 }
 
 /* The output rows and labels of one position: its Huffman path, or the
@@ -902,16 +911,18 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 		if (c == 0)
 			continue;
 		if (m->p.sg && m->p.batch) {
-			if (m->p.hs) {
-				nt = hs_targets(m, w, s->out, s->label);
-				if (nt)
-					w2v_batch_update(s->in, c, s->out, s->label, nt, dim,
-					                    alpha, t, s->G, s->tmp, s->e);
-			}
-			if (m->p.negative) {
-				nt = neg_targets(m, w, s->out, s->label, rs);
-				w2v_batch_update(s->in, c, s->out, s->label, nt, dim, alpha,
-				                    t, s->G, s->tmp, s->e);
+			/* the window's output rows drawn once, every context
+			 * updated against them in turn (see w2v-train(1)) */
+			size_t nh = m->p.hs ? hs_targets(m, w, s->out, s->label) : 0;
+			size_t nn = m->p.negative ? neg_targets(m, w, s->nout, s->nlabel, rs) : 0;
+
+			for (size_t u = 0; u < c; u++) {
+				memset(s->e, 0, dim * sizeof(float));
+				if (nh)
+					pair_update(s->in[u], s->out, s->label, nh, dim, alpha, t, s->e);
+				if (nn)
+					pair_update(s->in[u], s->nout, s->nlabel, nn, dim, alpha, t, s->e);
+				w2v_axpy(1.0f, s->e, s->in[u], dim);
 			}
 		} else if (m->p.sg) {
 			for (size_t u = 0; u < c; u++) {
@@ -976,18 +987,16 @@ work(void *arg)
 	s.label = malloc(maxt * sizeof *s.label);
 	s.nout = malloc(((size_t)m->p.negative + 1) * sizeof *s.nout);
 	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
-	s.G = malloc(maxc * maxt * sizeof *s.G);
-	s.tmp = alloc_floats(maxt * dim);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
-	if (!s.sent || !s.in || !s.out || !s.label || !s.G || !s.tmp || !s.e || !s.h ||
+	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
 	    !s.nout || !s.nlabel) {
 		wk->failed = 1;
 		goto out;
 	}
 	for (int ep = 0; ep < m->p.epochs; ep++) {
 		uint64_t pending = 0, eff = 0;
-		float alpha = current_alpha(m, atomic_load(&m->done));
+		float alpha = epoch_alpha(m, ep);
 		uint64_t r = wk->begin;
 
 		while (r < wk->end) {
@@ -1012,10 +1021,8 @@ work(void *arg)
 			eff += n;
 			train_piece(m, &s, n, alpha, &rs);
 			if (pending >= PROGRESS_EVERY) {
-				uint64_t done = atomic_fetch_add(&m->done, pending) + pending;
-
+				atomic_fetch_add(&m->done, pending);
 				pending = 0;
-				alpha = current_alpha(m, done);
 			}
 		}
 		atomic_fetch_add(&m->done, pending);
@@ -1029,8 +1036,6 @@ out:
 	free(s.label);
 	free(s.nout);
 	free(s.nlabel);
-	free(s.G);
-	free(s.tmp);
 	free(s.e);
 	free(s.h);
 	return NULL;
