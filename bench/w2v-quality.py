@@ -8,7 +8,8 @@ has Debian's gensim 4.2).
       the file itself, one stream per worker) and the Word2Vec parameters
       given as KEY=VALUE (sg, vector_size, window, negative, sample,
       min_count, epochs, ns_exponent); writes the vectors as word2vec text
-      and prints "train_s SECONDS" (training only, vocabulary included).
+      and prints "train_s SECONDS" (wall clock) and "cpu_s SECONDS" (CPU
+      time of all its threads), training only, vocabulary included.
   w2v-quality.py eval EVALDIR VEC...
       prints, for each word2vec text file, a line "VEC WS353 SIMLEX ANALOGY":
       Spearman correlations on WordSim353 and SimLex-999 and the analogy
@@ -29,15 +30,16 @@ def train(mode, corpus, out, workers, seed, kvs):
     for kv in kvs:
         k, v = kv.split("=", 1)
         params[k] = int(v) if k in INTS else float(v)
-    t0 = time.time()
     if mode == "corpus_file":
+        t0, c0 = time.time(), time.process_time()
         m = Word2Vec(corpus_file=corpus, workers=int(workers), seed=int(seed), **params)
     else:
         with open(corpus) as f:
             sents = [line.split() for line in f]
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         m = Word2Vec(sents, workers=int(workers), seed=int(seed), **params)
     print("train_s %.3f" % (time.time() - t0))
+    print("cpu_s %.3f" % (time.process_time() - c0))
     m.wv.save_word2vec_format(out)
 
 

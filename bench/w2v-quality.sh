@@ -20,6 +20,9 @@
 # the file with one stream per worker).  SEEDS defaults to "1 2 3".  Each row
 # gives the mean and [min, max] over the seeds and the mean training seconds;
 # "best" lines compare w2v-train's mean with gensim's best mode's mean.
+# The seconds are CPU seconds (user + system, all threads) of the training
+# (the corpus read and counted included): on a shared machine wall times
+# say more about the other jobs than about the tools.
 # Needs /usr/bin/python3 with gensim (python3-gensim); runs long (gensim
 # takes about a minute a run on GCIDE on an idle core): run it under nice.
 set -euo pipefail
@@ -57,10 +60,6 @@ summarise() {
 		printf "  %8.2f\n", s / n; printf "\t%.2f\n", s / n >>rows }'
 }
 
-# ours_time: the training seconds from w2v-train's summary line on stdin
-ours_time() {
-	sed -n 's/.* in \([0-9.]*\) s,.*/\1/p'
-}
 
 # w2v-train's rows: ours CORPUS EVAL_FN ARGS... (EVAL_FN VEC prints values)
 ours() {
@@ -68,7 +67,9 @@ ours() {
 	shift 2
 	for th in $threads; do
 		for s in $seeds; do
-			secs=$(w2v-train "$@" --threads "$th" --seed "$s" -o "$tmp/o.vec" "$corpus" 2>&1 | ours_time)
+			/usr/bin/time -f '%U %S' -o "$tmp/time" w2v-train "$@" --threads "$th" \
+				--seed "$s" -q -o "$tmp/o.vec" "$corpus"
+			secs=$(awk '{ print $1 + $2 }' "$tmp/time")
 			echo "$secs $("$evalfn" "$tmp/o.vec")"
 		done | summarise "w2v-train threads=$th"
 	done
@@ -82,7 +83,7 @@ theirs() {
 		for w in $workers; do
 			for s in $seeds; do
 				secs=$($PY bench/w2v-quality.py train "$mode" "$corpus" "$tmp/g.vec" "$w" "$s" "$@" 2>/dev/null |
-					awk '$1 == "train_s" { print $2 }')
+					awk '$1 == "cpu_s" { print $2 }')
 				echo "$secs $("$evalfn" "$tmp/g.vec")"
 			done | summarise "gensim $mode workers=$w"
 		done
@@ -125,7 +126,7 @@ text() {
 		sed -e 's/[^a-z0-9]\{1,\}/ /g' -e 's/^ //' -e 's/ $//' | grep -v '^$' >"$tmp/gcide.txt"
 	echo "== GCIDE, $(wc -w <"$tmp/gcide.txt") words: skip-gram 100d, window 5, negative 5," \
 		"sample 1e-3, min-count 5, 3 epochs; seeds $seeds"
-	printf '%-26s  %-24s  %-24s  %-24s  %8s\n' run "WS353 [range]" "SimLex [range]" "analogy [range]" train_s
+	printf '%-26s  %-24s  %-24s  %-24s  %8s\n' run "WS353 [range]" "SimLex [range]" "analogy [range]" cpu_s
 	: >"$tmp/rows"
 	ours "$tmp/gcide.txt" eval_text --sg 1 --vector-size 100 --window 5 --negative 5 \
 		--sample 1e-3 --min-count 5 --epochs 3
@@ -142,7 +143,7 @@ seq() {
 	for mc in 1 5 20; do
 		echo "== MovieLens, $(wc -l <"$tmp/train.seq") users train, $(wc -l <"$tmp/test.seq") test:" \
 			"skip-gram 64d, window 5, negative 5, 10 epochs, min-count $mc; hit@10; seeds $seeds"
-		printf '%-26s  %-24s  %8s\n' run "hit@10 [range]" train_s
+		printf '%-26s  %-24s  %8s\n' run "hit@10 [range]" cpu_s
 		: >"$tmp/rows"
 		ours "$tmp/train.seq" eval_seq --sg 1 --vector-size 64 --window 5 --negative 5 \
 			--min-count "$mc" --epochs 10
