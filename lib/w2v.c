@@ -810,7 +810,8 @@ struct worker {
 struct scratch {
 	uint32_t *sent;      /* the current piece, after subsampling */
 	float **in, **out, *label, *e, *h;
-	float **nout, *nlabel;  /* CBOW: the noise rows, drawn ahead */
+	float **nout, *nlabel;  /* the noise rows: CBOW draws them ahead, skip-gram
+	                           once per window */
 };
 
 /* The learning rate of epoch ep (0-based): held for the epoch, lowered
