@@ -35,13 +35,13 @@ usage(FILE *fp, int status)
 		      "  --min-count N         ignore items seen fewer times (default 5)\n"
 		      "  --max-vocab-size N    prune rare items while counting (default none)\n"
 		      "  --sample X            subsampling threshold (default 0.001; 0 off)\n"
-		      "  --alpha X             initial learning rate (default 0.025)\n"
-		      "  --min-alpha X         final learning rate (default 0.0001)\n"
+		      "  --alpha X             first epoch's learning rate (default 0.025)\n"
+		      "  --min-alpha X         where its fall epoch by epoch ends (0.0001)\n"
 		      "  --epochs N            passes over the corpus (default 5)\n"
 		      "  --threads N           worker threads (also --workers; 0, the default: one per CPU)\n"
 		      "  --seed N              random seed (default 1)\n"
-		      "  --batch 0|1           skip-gram: update each window as one matrix\n"
-		      "                        product with shared negatives (default 1)\n"
+		      "  --batch 0|1           skip-gram: negatives drawn once per window (1,\n"
+		      "                        default) or for every pair (0)\n"
 		      "  --max-sentence N      cut longer sequences (default 10000)\n"
 		      "  --format F            text (default), tsv, binary (word2vec), tevec\n"
 		      "                        or npy (keys in FILE.keys beside -o FILE)\n"
@@ -124,6 +124,8 @@ add_inputs(te_w2v *m, int n, char **names)
 	if (n == 0) {
 		if (te_w2v_add(m, stdin, "-", &d) < 0)
 			die_diag(&d);
+		if (te_w2v_add_warning(m, &d))
+			warn_diag(&d);
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
@@ -138,6 +140,8 @@ add_inputs(te_w2v *m, int n, char **names)
 		d = (te_diag){0};
 		if (te_w2v_add(m, fp, name, &d) < 0)
 			die_diag(&d);
+		if (te_w2v_add_warning(m, &d))
+			warn_diag(&d);
 		if (fp != stdin)
 			fclose(fp);
 		opened++;

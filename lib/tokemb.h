@@ -732,13 +732,15 @@ typedef struct te_w2v_params {
 	long long min_count; /* drop items seen fewer times (default 5) */
 	long long max_vocab_size; /* prune while counting above this (0 none) */
 	double sample;       /* subsampling threshold (default 1e-3, 0 off) */
-	double alpha, min_alpha; /* learning rate, decayed linearly */
+	double alpha, min_alpha; /* learning rate: held per epoch, lowered
+	                            linearly from alpha epoch by epoch towards
+	                            min_alpha (reached after the last epoch) */
 	int epochs;          /* passes over the corpus (default 5) */
 	int threads;         /* worker threads (default 0: one per CPU) */
 	uint64_t seed;       /* random seed (default 1) */
-	int batch;           /* skip-gram: share the negatives of a window and
-	                        update it as one small matrix product (HogBatch,
-	                        default 1); 0 trains pair by pair as word2vec.c */
+	int batch;           /* skip-gram: draw the negatives once per window
+	                        and update its context items against them in
+	                        turn (default 1); 0 draws them for every pair */
 	size_t max_sentence; /* longer sequences are cut in pieces (10000) */
 } te_w2v_params;
 
@@ -768,6 +770,10 @@ te_w2v *te_w2v_new(const te_w2v_params *p, te_diag *d);
 /* Read sequences from fp (name for messages) to the end: count the items
  * and spool the corpus to a temporary file.  May be called several times. */
 int te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d);
+/* After te_w2v_add returned 0: 1, with d filled (file, line, message), when
+ * that input held a NUL byte or invalid UTF-8 (the first such line; it was
+ * trained on as it is), else 0. */
+int te_w2v_add_warning(const te_w2v *m, te_diag *d);
 /* Build the vocabulary and train.  progress may be NULL.  Fails with a
  * message when no item reaches min_count. */
 int te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d);

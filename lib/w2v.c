@@ -18,7 +18,7 @@
 #define EOS UINT32_MAX       /* end of a sequence in the spool */
 #define DEAD UINT32_MAX      /* item not in the vocabulary */
 #define SPOOL_BUF 65536
-#define PROGRESS_EVERY 10000 /* items between learning-rate updates */
+#define PROGRESS_EVERY 10000 /* items between progress counts */
 
 struct item {
 	char *s;             /* NULL once pruned */
@@ -59,6 +59,11 @@ struct te_w2v {
 	atomic_int finished;
 	te_w2v_stats stats;
 	int trained;
+	/* the first line of the current input that is not text */
+	te_diag warning;
+	int warned;
+	const char *in_name; /* the input being read, for the warning */
+	long in_line;
 };
 
 /* splitmix64: small state, good enough bits for sampling */
@@ -321,10 +326,58 @@ is_space(unsigned char c)
 	       c == '\f' || c == '\0';
 }
 
+/* Remember the first line of an input that holds a NUL byte or invalid
+ * UTF-8: a binary file trains without complaint into nonsense. */
+static void
+warn_not_text(te_w2v *m, const char *name, long line, const char *what)
+{
+	if (m->warned && m->warning.line <= line)
+		return;
+	m->warned = 1;
+	te_diag_set(&m->warning, name, line, "warning: %s; is this a text file? "
+	            "(trained on as it is)", what);
+}
+
+static int
+valid_utf8(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		int len;
+
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (ut_utf8_dec(u + i, n - i, &len) < 0)
+			return 0;
+		i += (size_t)len;
+	}
+	return 1;
+}
+
+/* A NUL in buf[0, n), whose first byte is on line `line`. */
+static void
+check_nul(te_w2v *m, const char *buf, size_t n, const char *name, long line)
+{
+	const char *z = memchr(buf, '\0', n);
+
+	if (!z || (m->warned && m->warning.line <= line))
+		return;
+	for (const char *p = buf; (p = memchr(p, '\n', (size_t)(z - p))); p++)
+		line++;
+	warn_not_text(m, name, line, "a NUL byte");
+}
+
 static int
 add_item(te_w2v *m, const char *s, size_t n, te_diag *d)
 {
-	long id = item_id(m, s, n, d);
+	long id;
+
+	if ((!m->warned || m->warning.line > m->in_line) && !valid_utf8(s, n))
+		warn_not_text(m, m->in_name, m->in_line, "invalid UTF-8");
+	id = item_id(m, s, n, d);
 
 	if (id < 0)
 		return -1;
@@ -363,8 +416,13 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 	buf = malloc(BUF);
 	if (!buf)
 		return te_diag_set(d, name, 0, "out of memory");
+	m->warned = 0;
+	m->warning = (te_diag){0};
+	m->in_name = name;
 	while ((n = fread(buf, 1, BUF, fp)) > 0) {
 		size_t i = 0;
+
+		check_nul(m, buf, n, name, line);
 
 		while (i < n) {
 			size_t j = i;
@@ -418,10 +476,12 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 				}
 				memcpy(tok + tlen, buf + i, j - i);
 				tlen += j - i;
+				m->in_line = line;
 				if (add_item(m, tok, tlen, d) < 0)
 					goto fail;
 				tlen = 0;
 			} else if (j > i) {
+				m->in_line = line;
 				if (add_item(m, buf + i, j - i, d) < 0)
 					goto fail;
 			}
@@ -434,6 +494,7 @@ te_w2v_add(te_w2v *m, FILE *fp, const char *name, te_diag *d)
 		goto fail;
 	}
 	if (tlen) {
+		m->in_line = line;
 		if (add_item(m, tok, tlen, d) < 0)
 			goto fail;
 		open = 1;
@@ -449,6 +510,15 @@ fail:
 	free(buf);
 	free(tok);
 	return rc;
+}
+
+int
+te_w2v_add_warning(const te_w2v *m, te_diag *d)
+{
+	if (!m->warned)
+		return 0;
+	*d = m->warning;
+	return 1;
 }
 
 /* ---------------------------------------------------------- vocabulary */
@@ -739,17 +809,27 @@ struct worker {
 
 struct scratch {
 	uint32_t *sent;      /* the current piece, after subsampling */
-	float **in, **out, *label, *G, *tmp, *e, *h;
-	float **nout, *nlabel;  /* CBOW: the noise rows, drawn ahead */
+	float **in, **out, *label, *e, *h;
+	float **nout, *nlabel;  /* the noise rows: CBOW draws them ahead, skip-gram
+	                           once per window */
 };
 
+/* The learning rate of epoch ep (0-based): held for the epoch, lowered
+ * linearly from epoch to epoch, alpha in the first, min_alpha where the line
+ * would reach after the last.  See "The schedule" in w2v-train(1). */
 static inline float
+epoch_alpha(const te_w2v *m, int ep)
+{
+	return (float)(m->p.alpha - (m->p.alpha - m->p.min_alpha) * ep / m->p.epochs);
+}
+
+/* The rate of the epoch that done items (all threads) fall in. */
+static float
 current_alpha(const te_w2v *m, uint64_t done)
 {
-	double total = (double)m->train_words * m->p.epochs + 1;
-	double a = m->p.alpha - (m->p.alpha - m->p.min_alpha) * ((double)done / total);
+	uint64_t ep = m->train_words ? done / m->train_words : 0;
 
-	return (float)(a < m->p.min_alpha ? m->p.min_alpha : a);
+	return epoch_alpha(m, ep < (uint64_t)m->p.epochs ? (int)ep : m->p.epochs - 1);
 }
 
 /* The output rows and labels of one position: its Huffman path, or the
@@ -832,16 +912,18 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 		if (c == 0)
 			continue;
 		if (m->p.sg && m->p.batch) {
-			if (m->p.hs) {
-				nt = hs_targets(m, w, s->out, s->label);
-				if (nt)
-					w2v_batch_update(s->in, c, s->out, s->label, nt, dim,
-					                    alpha, t, s->G, s->tmp, s->e);
-			}
-			if (m->p.negative) {
-				nt = neg_targets(m, w, s->out, s->label, rs);
-				w2v_batch_update(s->in, c, s->out, s->label, nt, dim, alpha,
-				                    t, s->G, s->tmp, s->e);
+			/* the window's output rows drawn once, every context
+			 * updated against them in turn (see w2v-train(1)) */
+			size_t nh = m->p.hs ? hs_targets(m, w, s->out, s->label) : 0;
+			size_t nn = m->p.negative ? neg_targets(m, w, s->nout, s->nlabel, rs) : 0;
+
+			for (size_t u = 0; u < c; u++) {
+				memset(s->e, 0, dim * sizeof(float));
+				if (nh)
+					pair_update(s->in[u], s->out, s->label, nh, dim, alpha, t, s->e);
+				if (nn)
+					pair_update(s->in[u], s->nout, s->nlabel, nn, dim, alpha, t, s->e);
+				w2v_axpy(1.0f, s->e, s->in[u], dim);
 			}
 		} else if (m->p.sg) {
 			for (size_t u = 0; u < c; u++) {
@@ -906,18 +988,16 @@ work(void *arg)
 	s.label = malloc(maxt * sizeof *s.label);
 	s.nout = malloc(((size_t)m->p.negative + 1) * sizeof *s.nout);
 	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
-	s.G = malloc(maxc * maxt * sizeof *s.G);
-	s.tmp = alloc_floats(maxt * dim);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
-	if (!s.sent || !s.in || !s.out || !s.label || !s.G || !s.tmp || !s.e || !s.h ||
+	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
 	    !s.nout || !s.nlabel) {
 		wk->failed = 1;
 		goto out;
 	}
 	for (int ep = 0; ep < m->p.epochs; ep++) {
 		uint64_t pending = 0, eff = 0;
-		float alpha = current_alpha(m, atomic_load(&m->done));
+		float alpha = epoch_alpha(m, ep);
 		uint64_t r = wk->begin;
 
 		while (r < wk->end) {
@@ -942,10 +1022,8 @@ work(void *arg)
 			eff += n;
 			train_piece(m, &s, n, alpha, &rs);
 			if (pending >= PROGRESS_EVERY) {
-				uint64_t done = atomic_fetch_add(&m->done, pending) + pending;
-
+				atomic_fetch_add(&m->done, pending);
 				pending = 0;
-				alpha = current_alpha(m, done);
 			}
 		}
 		atomic_fetch_add(&m->done, pending);
@@ -959,8 +1037,6 @@ out:
 	free(s.label);
 	free(s.nout);
 	free(s.nlabel);
-	free(s.G);
-	free(s.tmp);
 	free(s.e);
 	free(s.h);
 	return NULL;

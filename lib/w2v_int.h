@@ -72,39 +72,6 @@ w2v_grad(float f, float label, float alpha, const float *t)
 	                        (W2V_EXP_TABLE / W2V_MAX_EXP / 2))]) * alpha;
 }
 
-/* One HogBatch step: c input rows (the context words of a position) against
- * m output rows (its target and the negatives shared by the whole window,
- * or the nodes of its Huffman path) with labels.  Every gradient is
- * computed from the rows as they were on entry, so the step is two small
- * matrix products instead of c*m dependent vector updates.  G (c*m floats)
- * and tmp (m*dim floats) are scratch. */
-static inline __attribute__((always_inline)) void
-w2v_batch_update(float *const *in, size_t c, float *const *out,
-                    const float *label, size_t m, size_t dim, float alpha,
-                    const float *t, float *G, float *tmp, float *e)
-{
-	/* G is (c, m): the scaled errors */
-	for (size_t u = 0; u < c; u++)
-		for (size_t k = 0; k < m; k++)
-			G[u * m + k] = w2v_grad(w2v_dot(in[u], out[k], dim),
-			                           label[k], alpha, t);
-	/* tmp is (m, dim): G^T in, from the inputs before their update */
-	for (size_t k = 0; k < m; k++) {
-		w2v_scale_to(G[k], in[0], tmp + k * dim, dim);
-		for (size_t u = 1; u < c; u++)
-			w2v_axpy(G[u * m + k], in[u], tmp + k * dim, dim);
-	}
-	/* in += G out, from the outputs before their update */
-	for (size_t u = 0; u < c; u++) {
-		w2v_scale_to(G[u * m], out[0], e, dim);
-		for (size_t k = 1; k < m; k++)
-			w2v_axpy(G[u * m + k], out[k], e, dim);
-		w2v_axpy(1.0f, e, in[u], dim);
-	}
-	for (size_t k = 0; k < m; k++)
-		w2v_axpy(1.0f, tmp + k * dim, out[k], dim);
-}
-
 /* Fill t (W2V_EXP_TABLE floats) with the logistic function. */
 void w2v_exp_table(float *t);
 

@@ -155,3 +155,15 @@ print(a.most_similar("rock01", topn=1)[0][0][:4])' "$tmp/v.txt" "$tmp/v.bin"
 	[[ $stderr == *"--hs 1"* ]]
 	run -2 --separate-stderr w2v-train --format json
 }
+
+@test "w2v-train warns once, with the first line, on a NUL byte or invalid UTF-8" {
+	printf 'a b c\nd \377 e\nf\000g\nh \376\n' >"$tmp/bin.txt"
+	run -0 --separate-stderr w2v-train --min-count 1 --vector-size 4 -q "$tmp/bin.txt"
+	[ "$stderr" = "w2v-train: $tmp/bin.txt:2: warning: invalid UTF-8; is this a text file? (trained on as it is)" ]
+	[ "${lines[0]}" = "10 4" ]
+	run -0 --separate-stderr w2v-train --min-count 1 --vector-size 4 -q < <(printf 'a b\nc d\ne\000f\n')
+	[ "$stderr" = "w2v-train: -:3: warning: a NUL byte; is this a text file? (trained on as it is)" ]
+	# UTF-8 text, whatever the script, passes in silence
+	run -0 --separate-stderr w2v-train --min-count 1 --vector-size 4 -q < <(printf 'caf\303\251 \316\273 \360\237\230\200\n')
+	[ -z "$stderr" ]
+}
