@@ -131,7 +131,7 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 		utf8proc_ssize_t m;
 
 		ut_utf8_dec(s + q, j - q, &len);
-		m = utf8proc_map(s + q, len, &out, opt);
+		m = tk_hf_unimap(s + q, (size_t)len, &out, opt);
 		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
 		    tk_abuf_put(o, (const char *)out, (size_t)m, tk_work_os(w, q), tk_work_oe(w, q + (size_t)len - 1))) {
 			free(out);
@@ -188,7 +188,7 @@ unicode_norm(tk_work *w, int form)
 			j++;
 		{
 			utf8proc_uint8_t *out = NULL;
-			utf8proc_ssize_t k = utf8proc_map(s + i, (utf8proc_ssize_t)(j - i), &out, opt);
+			utf8proc_ssize_t k = tk_hf_unimap(s + i, j - i, &out, opt);
 
 			if (k < 0) {	/* invalid UTF-8: leave as is */
 				size_t q;

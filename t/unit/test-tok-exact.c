@@ -293,12 +293,15 @@ main(void)
 			check_jsonl(t, cases[i].model, path);
 			/* documents of bench/tok-stress.js that once differed */
 			/* (named after the tokenizer.json's folder) */
+			/* (uni-: classes and regexes, uni-norm-: normalization) */
 			k = strcspn(cases[i].model, "/");
-			snprintf(path, sizeof path, "t/data/tok/expected/uni-%.*s.jsonl", (int)k,
-			         cases[i].model);
-			if ((!cases[i].model[k] || !strcmp(cases[i].model + k, "/tokenizer.json")) &&
-			    !access(path, R_OK))
-				check_jsonl(t, cases[i].model, path);
+			for (j = 0; j < 2; j++) {
+				snprintf(path, sizeof path, "t/data/tok/expected/uni-%s%.*s.jsonl",
+				         j ? "norm-" : "", (int)k, cases[i].model);
+				if ((!cases[i].model[k] || !strcmp(cases[i].model + k, "/tokenizer.json")) &&
+				    !access(path, R_OK))
+					check_jsonl(t, cases[i].model, path);
+			}
 		}
 		for (j = 0; j < 3 && cases[i].llamacpp[j]; j++)
 			check_llamacpp(t, cases[i].model, cases[i].llamacpp[j]);
