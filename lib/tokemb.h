@@ -290,7 +290,8 @@ void te_tok_free(te_tok *t);
 enum { TE_TOK_ADD_SPECIAL = 1, TE_TOK_SPECIAL_AS_TEXT = 2, TE_TOK_ALLOW_SPECIAL = 4 };
 
 /* An encoding: ids and the byte span [start, end) of each in the input
- * (special tokens added by ADD_SPECIAL have the span 0,0).  Zero-initialise
+ * (special tokens added by ADD_SPECIAL have the span 0,0; an added token
+ * that strips the spaces after it, rstrip, spans them).  Zero-initialise
  * one, reuse it across calls, release it at the end. */
 typedef struct te_tok_enc {
 	int32_t *ids;
@@ -339,7 +340,8 @@ int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_
 
 /* A document's encoding written as tok-encode writes it (tok-encode(1)):
  * IDS "12 7 9", TOKENS the vocabulary strings escaped by te_tok_escape,
- * OFFSETS "start:end" byte spans, COUNT the number of ids, all separated by
+ * OFFSETS "start:end" byte spans (for a tokenizer.json widened to whole
+ * characters, as Hugging Face's offsets), COUNT the number of ids, all separated by
  * single spaces, with no terminator; CHUNK the text (or, with chunk_ids,
  * the ids) of each of te_tok_chunks' chunks of at most chunk ids
  * overlapping by overlap, each ended by delim, so that the caller's own

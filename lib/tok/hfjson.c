@@ -1335,6 +1335,7 @@ parse_pipeline(hf *h, const cJSON *root)
 	te_tok *t = h->t;
 	const cJSON *e, *x;
 
+	t->char_offsets = 1;
 	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
 	if (cJSON_IsObject(e) && !(t->pre = parse_pre(h, e)))
 		return -1;

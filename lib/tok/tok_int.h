@@ -267,6 +267,8 @@ struct te_tok {
 	long max_length;
 	int match_special;                 /* default for special-token text in input */
 	int needs_align;
+	int char_offsets;                  /* tokenizer.json: spans in whole characters
+	                                    * (tok_fmt.c) */
 
 	tk_norm *norm;
 	tk_pre *pre;
