@@ -406,6 +406,28 @@ const char *te_tok_name(const te_tok *t);
 const char *te_tok_display_name(const te_tok *t);
 /* The model's truncation length (tokenizer.json "truncation"), or -1. */
 long te_tok_max_length(const te_tok *t);
+/* A tokenizer.json's "truncation" and "padding", which Hugging Face
+ * tokenizers applies on every encode; te_tok_encode applies neither
+ * (tok-encode(1), TRUNCATION AND PADDING). */
+typedef struct te_tok_limits {
+	long max_length;        /* truncation: at most so many ids; -1: none */
+	int trunc_left;         /* truncation direction Left: keep the last */
+	int pad;                /* a padding section */
+	long pad_length;        /* Fixed: so many ids; 0: BatchLongest */
+	long pad_multiple;      /* pad_to_multiple_of; 0: none */
+	int pad_left;           /* padding direction Left */
+	int32_t pad_id;
+} te_tok_limits;
+void te_tok_limits_get(const te_tok *t, te_tok_limits *l);
+/* Truncate and pad e, an encoding of t made with flags, as HF's encode
+ * does for one sequence with l: the text's ids (not the special tokens
+ * ADD_SPECIAL added) are cut to max_length less those (at the end, or with
+ * trunc_left at the start; none left when they alone reach max_length),
+ * then pad_id tokens (span 0,0) added at the end (pad_left: the start) up
+ * to pad_length, or with BatchLongest the encoding's own length, rounded
+ * up to a multiple of pad_multiple.  Returns 0, or -1 when out of memory. */
+int te_tok_limits_apply(const te_tok *t, const te_tok_limits *l, unsigned flags,
+                        te_tok_enc *e);
 /* Id of the added token (tokenizer.json added_tokens, special or not;
  * tiktoken specials) whose content is that string, or -1. */
 int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);
