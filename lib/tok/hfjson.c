@@ -1364,7 +1364,7 @@ parse_limits(hf *h, const cJSON *root)
 
 /* The parts of a tokenizer.json around the model: the pre-tokenizer first
  * (it says whether the model is byte-level), then the normalizer, decoder,
- * post-processor and truncation. */
+ * post-processor, truncation and padding. */
 static int
 parse_pipeline(hf *h, const cJSON *root)
 {
