@@ -152,6 +152,45 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 	return 0;
 }
 
+/* Align a normalized segment [i, j) as HF tokenizers aligns it when its
+ * characters do not normalize one by one (tk_hf_unialign): each output
+ * character to one input character.  0 when done, -1 when not (nothing
+ * written). */
+static int
+hf_aligned(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
+           const utf8proc_uint8_t *whole, size_t wn)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	uint8_t *out;
+	size_t *at, q = 0, mark = o->b.n;
+	long k = tk_hf_unialign(s + i, j - i, opt, &out, &at);
+	int ol, il;
+
+	if (k < 0)
+		return -1;
+	if ((size_t)k != wn || memcmp(out, whole, wn))
+		goto no;
+	for (; q < wn; q += (size_t)ol) {
+		size_t a = i + at[q];
+
+		ut_utf8_dec(out + q, wn - q, &ol);
+		ut_utf8_dec(s + a, j - a, &il);
+		if (tk_abuf_put(o, (const char *)out + q, (size_t)ol, tk_work_os(w, a),
+		                tk_work_oe(w, a + (size_t)il - 1)))
+			goto no;
+	}
+	free(out);
+	free(at);
+	return 0;
+no:
+	o->b.n = mark;
+	if (o->b.s)
+		o->b.s[mark] = 0;
+	free(out);
+	free(at);
+	return -1;
+}
+
 /* Unicode normalization.  The text is cut before each ASCII character that
  * is not followed by a non-ASCII one (nothing composes across such a cut);
  * ASCII runs are copied, the rest normalized piecewise. */
@@ -203,6 +242,7 @@ unicode_norm(tk_work *w, int form)
 					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 						goto fail;
 			} else if (per_char(&o, w, i, j, opt, out, (size_t)k) < 0 &&
+			           hf_aligned(&o, w, i, j, opt, out, (size_t)k) < 0 &&
 			           tk_abuf_put(&o, (const char *)out, (size_t)k, tk_work_os(w, i), tk_work_oe(w, j - 1))) {
 				free(out);
 				goto fail;

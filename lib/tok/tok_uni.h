@@ -64,6 +64,12 @@ extern const uint64_t tk_hf_nonorm_blocks[0x110000 >> 14];
  * the code points of tk_hf_nonorm stay as they are, and nothing reorders or
  * composes across them.  Same return and ownership as utf8proc_map. */
 utf8proc_ssize_t tk_hf_unimap(const uint8_t *s, size_t n, uint8_t **out, utf8proc_option_t opt);
+/* tk_hf_unimap(s, n, out, opt) with HF tokenizers' alignment: (*at)[k]
+ * is the byte of s where the input character that output byte k is aligned
+ * to starts (tokenizers' NormalizedString::transform of the changes of
+ * unicode-normalization-alignments).  *out and *at are malloc'd; returns
+ * the length of *out, or -1 (nothing allocated). */
+long tk_hf_unialign(const uint8_t *s, size_t n, utf8proc_option_t opt, uint8_t **out, size_t **at);
 /* cp lowercased as HF tokenizers lowercases it (one code point). */
 int32_t tk_hf_tolower(int32_t cp);
 
