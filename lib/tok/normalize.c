@@ -154,40 +154,48 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 
 /* Align a normalized segment [i, j) as HF tokenizers aligns it when its
  * characters do not normalize one by one (tk_hf_unialign): each output
- * character to one input character.  0 when done, -1 when not (nothing
- * written). */
+ * character to one input character.  Done in pieces of some kilobytes cut
+ * where nothing interacts (tk_hf_norm_cut), in bounded memory.  0 when
+ * done, -1 when not (nothing written). */
 static int
 hf_aligned(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
            const utf8proc_uint8_t *whole, size_t wn)
 {
 	const unsigned char *s = (const unsigned char *)w->b.s;
-	uint8_t *out;
-	size_t *at, q = 0, mark = o->b.n;
-	long k = tk_hf_unialign(s + i, j - i, opt, &out, &at);
-	int ol, il;
+	size_t p, q, wo = 0, mark = o->b.n;
 
-	if (k < 0)
-		return -1;
-	if ((size_t)k != wn || memcmp(out, whole, wn))
-		goto no;
-	for (; q < wn; q += (size_t)ol) {
-		size_t a = i + at[q];
+	for (p = i; p < j; p = q) {
+		uint8_t *out;
+		size_t *at, r;
+		long k;
+		int ol, il;
 
-		ut_utf8_dec(out + q, wn - q, &ol);
-		ut_utf8_dec(s + a, j - a, &il);
-		if (tk_abuf_put(o, (const char *)out + q, (size_t)ol, tk_work_os(w, a),
-		                tk_work_oe(w, a + (size_t)il - 1)))
+		q = p + 4096 < j ? i + tk_hf_norm_cut(s + i, j - i, p + 4096 - i) : j;
+		if ((k = tk_hf_unialign(s + p, q - p, opt, &out, &at)) < 0)
 			goto no;
+		r = SIZE_MAX;	/* a piece that normalizes otherwise: not done */
+		if (wo + (size_t)k <= wn && !memcmp(out, whole + wo, (size_t)k))
+			for (r = 0; r < (size_t)k; r += (size_t)ol) {
+				size_t a = p + at[r];
+
+				ut_utf8_dec(out + r, (size_t)k - r, &ol);
+				ut_utf8_dec(s + a, j - a, &il);
+				if (tk_abuf_put(o, (const char *)out + r, (size_t)ol, tk_work_os(w, a),
+				                tk_work_oe(w, a + (size_t)il - 1)))
+					break;
+			}
+		free(out);
+		free(at);
+		if (r != (size_t)k)
+			goto no;
+		wo += (size_t)k;
 	}
-	free(out);
-	free(at);
-	return 0;
+	if (wo == wn)
+		return 0;
 no:
 	o->b.n = mark;
 	if (o->b.s)
 		o->b.s[mark] = 0;
-	free(out);
-	free(at);
 	return -1;
 }
 

@@ -70,6 +70,10 @@ utf8proc_ssize_t tk_hf_unimap(const uint8_t *s, size_t n, uint8_t **out, utf8pro
  * unicode-normalization-alignments).  *out and *at are malloc'd; returns
  * the length of *out, or -1 (nothing allocated). */
 long tk_hf_unialign(const uint8_t *s, size_t n, utf8proc_option_t opt, uint8_t **out, size_t **at);
+/* The first character boundary of s[0, n) at or after from (or n) where
+ * the text may be cut without changing its normalization or alignment:
+ * before a starter that composes with nothing (ASCII, most letters). */
+size_t tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from);
 /* cp lowercased as HF tokenizers lowercases it (one code point). */
 int32_t tk_hf_tolower(int32_t cp);
 

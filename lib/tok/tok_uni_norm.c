@@ -234,3 +234,26 @@ fail:
 	free(b);
 	return -1;
 }
+
+size_t
+tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from)
+{
+	size_t i = from;
+	int len;
+
+	while (i < n && (s[i] & 0xc0) == 0x80)
+		i++;
+	for (; i < n; i += (size_t)len) {
+		int32_t cp = ut_utf8_dec(s + i, n - i, &len), d[32];
+		const utf8proc_property_t *p;
+
+		if (cp < 0x80)
+			return i;	/* ASCII: a starter, second in no composition */
+		if (utf8proc_decompose_char(cp, d, 32, UTF8PROC_DECOMPOSE, NULL) < 1)
+			continue;
+		p = utf8proc_get_property(d[0]);
+		if (!p->combining_class && p->comb_index == UINT16_MAX && !(d[0] >= 0x1160 && d[0] <= 0x11ff))
+			return i;
+	}
+	return n;
+}
