@@ -7,7 +7,9 @@
 //   tokenizer.json  npm tokenizers@0.23.2 (Hugging Face tokenizers, native)
 //   .tiktoken       npm tiktoken (OpenAI tiktoken, WASM)
 //   .model          Debian python3-sentencepiece (/usr/bin/python3)
-// Ids with and without special tokens, and decode, per document.  Prints the
+// Ids with and without special tokens, and decode, per document; for
+// tokenizer.json also the offsets (tok-encode --offsets --no-special against
+// HF's getOffsets(), its characters counted in bytes).  Prints the
 // agreement per tokenizer; the differing cases go to FILE (one JSON a line).
 // N defaults to 100000 documents per tokenizer, --quick to 2000.  U+0000 is
 // left out (documents travel NUL-terminated).  Run with
@@ -131,6 +133,13 @@ function ours(model, docs, opts) {
   parts.pop();
   return parts.map(p => p === '' ? [] : p.split(' ').map(Number));
 }
+function ouroffs(model, docs) {
+  const o = run(BIN + '/tok-encode', ['-z', '--no-special', '--offsets', '-m', model],
+    Buffer.from(docs.map(d => d + '\0').join(''), 'utf8'));
+  const parts = o.toString('latin1').split('\0');
+  parts.pop();
+  return parts;
+}
 function ourdec(model, idss, opts) {
   const o = run(BIN + '/tok-decode', ['-z', '-m', model, ...opts],
     Buffer.from(idss.map(x => x.join(' ') + '\0').join('')));
@@ -171,9 +180,16 @@ async function refHF(t, docs) {
     const ws = b.map(e => Array.from(e.getIds()));
     const dec = await tk.decodeBatch(ws, true);
     for (let k = 0; k < part.length; k++)
-      res.push({ids: Array.from(a[k].getIds()), ids_with_special: ws[k], decoded: Buffer.from(dec[k])});
+      res.push({ids: Array.from(a[k].getIds()), ids_with_special: ws[k], decoded: Buffer.from(dec[k]),
+        offsets: byteOffsets(part[k], a[k].getOffsets())});
   }
   return res;
+}
+// HF's offsets count characters (code points); ours bytes: "start:end ...".
+function byteOffsets(text, offs) {
+  const at = [0];
+  for (const ch of text) at.push(at[at.length - 1] + Buffer.byteLength(ch));
+  return offs.map(([a, b]) => at[a] + ':' + at[b]).join(' ');
 }
 function refTT(t, docs) {
   const {Tiktoken} = require('tiktoken/lite');
@@ -218,8 +234,9 @@ for l in sys.stdin:
     const t0 = Date.now();
     const ref = t.kind === 'hf' ? await refHF(t, docs) : t.kind === 'spm' ? refSPM(t, docs) : refTT(t, docs);
     const t1 = Date.now();
-    let got, gotw, gotd;
+    let got, gotw, gotd, goto = null;
     if (t.kind === 'hf') {
+      goto = ouroffs(t.model, docs);
       got = ours(t.model, docs, ['--no-special']);
       gotw = ours(t.model, docs, []);
       gotd = ourdec(t.model, ref.map(r => r.ids_with_special), ['--skip-special']);
@@ -238,10 +255,12 @@ for l in sys.stdin:
       if (!same(got[i] || [], r.ids)) bad.push('ids');
       if (!same(gotw[i] || [], r.ids_with_special)) bad.push('ids_with_special');
       if (!gotd[i] || !gotd[i].equals(r.decoded)) bad.push('decode');
+      if (goto && goto[i] !== r.offsets) bad.push('offsets');
       if (!bad.length) { ok++; continue; }
       fs.writeSync(fd, JSON.stringify({tokenizer: t.name, doc: i, bad, text: docs[i],
         want: r.ids, got: got[i], want_ws: r.ids_with_special, got_ws: gotw[i],
-        want_dec: r.decoded.toString(), got_dec: gotd[i] ? gotd[i].toString() : null}) + '\n');
+        want_dec: r.decoded.toString(), got_dec: gotd[i] ? gotd[i].toString() : null,
+        want_offsets: r.offsets, got_offsets: goto ? goto[i] : undefined}) + '\n');
     }
     if (ok !== n) allok = false;
     console.log(`${t.name.padEnd(32)} ${ok}/${n} agree (${(100 * ok / n).toFixed(2)}%)  ` +

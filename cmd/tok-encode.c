@@ -9,7 +9,8 @@
 
 static const char usage_line[] =
 	"tok-encode -m MODEL [-z] [--no-special] [--tokens | --offsets | --count-docs] [--total]\n"
-	"                  [--max-tokens N] [--special-as-text | --allow-special] [--threads N]\n"
+	"                  [--max-tokens N | --truncate-as-model] [--pad-as-model]\n"
+	"                  [--special-as-text | --allow-special] [--threads N]\n"
 	"                  [--prompt NAME | --no-prompt] [FILE...]\n"
 	"       tok-encode -m MODEL --count [FILE...]\n"
 	"       tok-encode -m MODEL [-z] --chunk N [--overlap K] [--ids] [FILE...]";
@@ -32,6 +33,8 @@ usage(FILE *fp, int status)
 		      "      --overlap K       chunks repeat the last K tokens of the one before\n"
 		      "      --ids             chunks as ids, not text\n"
 		      "      --max-tokens N    truncate each document to N tokens, as the model truncates\n"
+		      "      --truncate-as-model  apply the tokenizer.json's truncation, as HF's encode\n"
+		      "      --pad-as-model    apply the tokenizer.json's padding, as HF's encode\n"
 		      "      --prompt NAME     put the model's prompt NAME (config_sentence_transformers.json)\n"
 		      "                        before each document; without it, its default_prompt_name's\n"
 		      "      --no-prompt       no prompt, not even the default one\n"
@@ -49,6 +52,8 @@ static struct {
 	const te_tok *tok;
 	unsigned flags;
 	long max_tokens;
+	te_tok_limits lim;      /* --truncate-as-model, --pad-as-model */
+	int limits;
 	int total;
 	int delim;
 	te_tok_fmt fmt;
@@ -80,10 +85,40 @@ encode_doc(doc *x, const char *text, te_tok_enc *e)
 			*x->d = d;
 		return;
 	}
+	if (cfg.limits && te_tok_limits_apply(cfg.tok, &cfg.lim, cfg.flags, e)) {
+		if ((x->d = malloc(sizeof *x->d)))
+			te_diag_set(x->d, "", 0, "out of memory");
+		return;
+	}
 	x->ntok = e->n;
 	if (!cfg.total && te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
 	    (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
+}
+
+/* The tokenizer.json's truncation and padding: applied where asked
+ * (trunc, pad), otherwise said once that they are not (tok-encode(1),
+ * TRUNCATION AND PADDING). */
+static void
+set_limits(const char *model, int trunc, int pad)
+{
+	te_tok_limits l;
+	int tn, pn;
+
+	te_tok_limits_get(cfg.tok, &l);
+	tn = l.max_length >= 0 && !trunc && cfg.max_tokens < 0;
+	pn = l.pad && !pad;
+	if (tn || pn)
+		warnx_("%s: the tokenizer.json's %s, which Hugging Face tokenizers applies on "
+		       "encode, %s not applied (--truncate-as-model, --pad-as-model)", model,
+		       tn && pn ? "truncation and padding" : tn ? "truncation" : "padding",
+		       tn && pn ? "are" : "is");
+	if (!trunc)
+		l.max_length = -1;
+	if (!pad)
+		l.pad = 0;
+	cfg.lim = l;
+	cfg.limits = l.max_length >= 0 || l.pad;
 }
 
 /* --------------------------------------------------------- batches */
@@ -385,7 +420,7 @@ main(int argc, char **argv)
 {
 	enum { O_NOSPECIAL = 256, O_TOKENS, O_OFFSETS, O_TOTAL, O_MAX, O_AS_TEXT, O_ALLOW,
 	       O_THREADS, O_VERSION, O_NOCACHE, O_COUNT, O_COUNT_DOCS, O_CHUNK, O_OVERLAP,
-	       O_IDS, O_PROMPT, O_NOPROMPT };
+	       O_IDS, O_PROMPT, O_NOPROMPT, O_TRUNC_MODEL, O_PAD_MODEL };
 	static const struct option longopts[] = {
 		{"model", required_argument, NULL, 'm'},
 		{"no-special", no_argument, NULL, O_NOSPECIAL},
@@ -400,6 +435,8 @@ main(int argc, char **argv)
 		{"no-prompt", no_argument, NULL, O_NOPROMPT},
 		{"total", no_argument, NULL, O_TOTAL},
 		{"max-tokens", required_argument, NULL, O_MAX},
+		{"truncate-as-model", no_argument, NULL, O_TRUNC_MODEL},
+		{"pad-as-model", no_argument, NULL, O_PAD_MODEL},
 		{"special-as-text", no_argument, NULL, O_AS_TEXT},
 		{"allow-special", no_argument, NULL, O_ALLOW},
 		{"null", no_argument, NULL, 'z'},
@@ -413,7 +450,7 @@ main(int argc, char **argv)
 	te_diag d = {0};
 	te_tok *tok;
 	batch *b = &bufs[0];
-	int c, i, k, nout = 0, threads = 0, count = 0, no_prompt = 0;
+	int c, i, k, nout = 0, threads = 0, count = 0, no_prompt = 0, trunc = 0, pad = 0;
 	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
@@ -446,6 +483,8 @@ main(int argc, char **argv)
 		case O_MAX:
 			cfg.max_tokens = (long)opt_ll(usage_line, "--max-tokens", optarg, 0, 1L << 40);
 			break;
+		case O_TRUNC_MODEL: trunc = 1; break;
+		case O_PAD_MODEL: pad = 1; break;
 		case O_AS_TEXT:
 			cfg.flags = (cfg.flags | TE_TOK_SPECIAL_AS_TEXT) & ~(unsigned)TE_TOK_ALLOW_SPECIAL;
 			break;
@@ -473,6 +512,11 @@ main(int argc, char **argv)
 		usage_error(usage_line, "--overlap must be less than --chunk");
 	if (cfg.fmt.form != TE_TOK_FMT_CHUNK && cfg.fmt.overlap)
 		usage_error(usage_line, "--overlap needs --chunk");
+	if (trunc && cfg.max_tokens >= 0)
+		usage_error(usage_line, "--max-tokens and --truncate-as-model exclude each other");
+	if ((trunc || pad) && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK))
+		usage_error(usage_line, "--truncate-as-model and --pad-as-model go with neither "
+		            "--count nor --chunk");
 	if (prompt && no_prompt)
 		usage_error(usage_line, "--prompt and --no-prompt exclude each other");
 	if (prompt && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
@@ -499,6 +543,8 @@ main(int argc, char **argv)
 			die_diag(&d);
 		cfg.prompt_len = cfg.prompt ? strlen(cfg.prompt) : 0;
 	}
+	if (!count && cfg.fmt.form != TE_TOK_FMT_CHUNK)
+		set_limits(model, trunc, pad);
 	if (count) {
 		if (optind >= argc)
 			count_files(stdin_only, 1, 0);

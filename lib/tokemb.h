@@ -299,7 +299,8 @@ enum { TE_TOK_ADD_SPECIAL = 1, TE_TOK_SPECIAL_AS_TEXT = 2, TE_TOK_ALLOW_SPECIAL 
 enum { TE_TOK_NO_OFFSETS = 8, TE_TOK_COUNT_ONLY = 16 };
 
 /* An encoding: ids and the byte span [start, end) of each in the input
- * (special tokens added by ADD_SPECIAL have the span 0,0).  Zero-initialise
+ * (special tokens added by ADD_SPECIAL have the span 0,0; an added token
+ * that strips the spaces after it, rstrip, spans them).  Zero-initialise
  * one, reuse it across calls, release it at the end. */
 typedef struct te_tok_enc {
 	int32_t *ids;
@@ -352,7 +353,8 @@ int te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_
 
 /* A document's encoding written as tok-encode writes it (tok-encode(1)):
  * IDS "12 7 9", TOKENS the vocabulary strings escaped by te_tok_escape,
- * OFFSETS "start:end" byte spans, COUNT the number of ids, all separated by
+ * OFFSETS "start:end" byte spans (for a tokenizer.json widened to whole
+ * characters, as Hugging Face's offsets), COUNT the number of ids, all separated by
  * single spaces, with no terminator; CHUNK the text (or, with chunk_ids,
  * the ids) of each of te_tok_chunks' chunks of at most chunk ids
  * overlapping by overlap, each ended by delim, so that the caller's own
@@ -419,6 +421,28 @@ const char *te_tok_name(const te_tok *t);
 const char *te_tok_display_name(const te_tok *t);
 /* The model's truncation length (tokenizer.json "truncation"), or -1. */
 long te_tok_max_length(const te_tok *t);
+/* A tokenizer.json's "truncation" and "padding", which Hugging Face
+ * tokenizers applies on every encode; te_tok_encode applies neither
+ * (tok-encode(1), TRUNCATION AND PADDING). */
+typedef struct te_tok_limits {
+	long max_length;        /* truncation: at most so many ids; -1: none */
+	int trunc_left;         /* truncation direction Left: keep the last */
+	int pad;                /* a padding section */
+	long pad_length;        /* Fixed: so many ids; 0: BatchLongest */
+	long pad_multiple;      /* pad_to_multiple_of; 0: none */
+	int pad_left;           /* padding direction Left */
+	int32_t pad_id;
+} te_tok_limits;
+void te_tok_limits_get(const te_tok *t, te_tok_limits *l);
+/* Truncate and pad e, an encoding of t made with flags, as HF's encode
+ * does for one sequence with l: the text's ids (not the special tokens
+ * ADD_SPECIAL added) are cut to max_length less those (at the end, or with
+ * trunc_left at the start; none left when they alone reach max_length),
+ * then pad_id tokens (span 0,0) added at the end (pad_left: the start) up
+ * to pad_length, or with BatchLongest the encoding's own length, rounded
+ * up to a multiple of pad_multiple.  Returns 0, or -1 when out of memory. */
+int te_tok_limits_apply(const te_tok *t, const te_tok_limits *l, unsigned flags,
+                        te_tok_enc *e);
 /* Id of the added token (tokenizer.json added_tokens, special or not;
  * tiktoken specials) whose content is that string, or -1. */
 int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);

@@ -171,7 +171,7 @@ print(" ".join("%.9g" % x for x in struct.unpack("<64f", f.read(256))))
 	if [[ $out == *"not implemented"* || $out == *"invalid option"* || $out == *"unrecognized option"* ]]; then
 		skip "tok-encode is not implemented yet"
 	fi
-	run -0 bash -c 'echo "Hello, world!" | tok-encode -m "$1" | emb-token -m "$1" | emb-pool -m "$1"' _ "$D/$M/bert-random-small"
+	run -0 --separate-stderr bash -c 'echo "Hello, world!" | tok-encode -m "$1" | emb-token -m "$1" | emb-pool -m "$1"' _ "$D/$M/bert-random-small"
 	[ "${#lines[@]}" -eq 1 ]
 }
 

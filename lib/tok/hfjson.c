@@ -1326,15 +1326,52 @@ parse_unigram(const hf *h, const cJSON *m)
 	return tk_hf_unigram(t, n, scores, h->path, h->d);
 }
 
+/* "truncation" and "padding" (te_tok_limits): what Hugging Face tokenizers
+ * reads of them for one sequence. */
+static int
+parse_limits(hf *h, const cJSON *root)
+{
+	te_tok *t = h->t;
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(root, "truncation"), *st;
+	const char *dir;
+	long long v;
+
+	if (cJSON_IsObject(x)) {
+		if (jint(h, x, "max_length", -1, 0, (long long)1 << 53, &v))
+			return -1;
+		t->max_length = (long)v;
+		t->trunc_left = (dir = jstr(x, "direction")) && !strcmp(dir, "Left");
+	}
+	x = cJSON_GetObjectItemCaseSensitive(root, "padding");
+	if (!cJSON_IsObject(x))
+		return 0;
+	t->pad = 1;
+	st = cJSON_GetObjectItemCaseSensitive(x, "strategy");
+	if (cJSON_IsObject(st)) {	/* {"Fixed": n} */
+		if (jint(h, st, "Fixed", 0, 0, (long long)1 << 53, &v))
+			return -1;
+		t->pad_length = (long)v;
+	}
+	if (jint(h, x, "pad_to_multiple_of", 0, 0, (long long)1 << 53, &v))
+		return -1;
+	t->pad_multiple = (long)v;
+	if (jint(h, x, "pad_id", 0, INT32_MIN, INT32_MAX, &v))
+		return -1;
+	t->pad_id = (int32_t)v;
+	t->pad_left = (dir = jstr(x, "direction")) && !strcmp(dir, "Left");
+	return 0;
+}
+
 /* The parts of a tokenizer.json around the model: the pre-tokenizer first
  * (it says whether the model is byte-level), then the normalizer, decoder,
- * post-processor and truncation. */
+ * post-processor, truncation and padding. */
 static int
 parse_pipeline(hf *h, const cJSON *root)
 {
 	te_tok *t = h->t;
-	const cJSON *e, *x;
+	const cJSON *e;
 
+	t->char_offsets = 1;
 	e = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
 	if (cJSON_IsObject(e) && !(t->pre = parse_pre(h, e)))
 		return -1;
@@ -1349,15 +1386,7 @@ parse_pipeline(hf *h, const cJSON *root)
 		return -1;
 	if (!t->ntpl && (t->ntpl = 1) && !(t->tpl = calloc(1, sizeof *t->tpl)))
 		return bad(h, "out of memory%s", "");
-	x = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-	if (cJSON_IsObject(x)) {
-		long long ml;
-
-		if (jint(h, x, "max_length", -1, 0, (long long)1 << 53, &ml))
-			return -1;
-		t->max_length = (long)ml;
-	}
-	return 0;
+	return parse_limits(h, root);
 }
 
 int

@@ -131,7 +131,7 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 		utf8proc_ssize_t m;
 
 		ut_utf8_dec(s + q, j - q, &len);
-		m = utf8proc_map(s + q, len, &out, opt);
+		m = tk_hf_unimap(s + q, (size_t)len, &out, opt);
 		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
 		    tk_abuf_put(o, (const char *)out, (size_t)m, tk_work_os(w, q), tk_work_oe(w, q + (size_t)len - 1))) {
 			free(out);
@@ -150,6 +150,53 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 		return -1;
 	}
 	return 0;
+}
+
+/* Align a normalized segment [i, j) as HF tokenizers aligns it when its
+ * characters do not normalize one by one (tk_hf_unialign): each output
+ * character to one input character.  Done in pieces of some kilobytes cut
+ * where nothing interacts (tk_hf_norm_cut), in bounded memory.  0 when
+ * done, -1 when not (nothing written). */
+static int
+hf_aligned(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt,
+           const utf8proc_uint8_t *whole, size_t wn)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t p, q, wo = 0, mark = o->b.n;
+
+	for (p = i; p < j; p = q) {
+		uint8_t *out;
+		size_t *at, r;
+		long k;
+		int ol, il;
+
+		q = p + 4096 < j ? i + tk_hf_norm_cut(s + i, j - i, p + 4096 - i) : j;
+		if ((k = tk_hf_unialign(s + p, q - p, opt, &out, &at)) < 0)
+			goto no;
+		r = SIZE_MAX;	/* a piece that normalizes otherwise: not done */
+		if (wo + (size_t)k <= wn && !memcmp(out, whole + wo, (size_t)k))
+			for (r = 0; r < (size_t)k; r += (size_t)ol) {
+				size_t a = p + at[r];
+
+				ut_utf8_dec(out + r, (size_t)k - r, &ol);
+				ut_utf8_dec(s + a, j - a, &il);
+				if (tk_abuf_put(o, (const char *)out + r, (size_t)ol, tk_work_os(w, a),
+				                tk_work_oe(w, a + (size_t)il - 1)))
+					break;
+			}
+		free(out);
+		free(at);
+		if (r != (size_t)k)
+			goto no;
+		wo += (size_t)k;
+	}
+	if (wo == wn)
+		return 0;
+no:
+	o->b.n = mark;
+	if (o->b.s)
+		o->b.s[mark] = 0;
+	return -1;
 }
 
 /* Unicode normalization.  The text is cut before each ASCII character that
@@ -188,7 +235,7 @@ unicode_norm(tk_work *w, int form)
 			j++;
 		{
 			utf8proc_uint8_t *out = NULL;
-			utf8proc_ssize_t k = utf8proc_map(s + i, (utf8proc_ssize_t)(j - i), &out, opt);
+			utf8proc_ssize_t k = tk_hf_unimap(s + i, j - i, &out, opt);
 
 			if (k < 0) {	/* invalid UTF-8: leave as is */
 				size_t q;
@@ -203,6 +250,7 @@ unicode_norm(tk_work *w, int form)
 					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
 						goto fail;
 			} else if (per_char(&o, w, i, j, opt, out, (size_t)k) < 0 &&
+			           hf_aligned(&o, w, i, j, opt, out, (size_t)k) < 0 &&
 			           tk_abuf_put(&o, (const char *)out, (size_t)k, tk_work_os(w, i), tk_work_oe(w, j - 1))) {
 				free(out);
 				goto fail;

@@ -799,7 +799,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			me = ws_fwd(text, len, me);
 		if (ms > seg && encode_segment(t, text, seg, ms, special, e, d))
 			goto fail;
-		if (enc_push(e, t->added[ai].id, i, end))
+		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
 			goto oom;
 		nfix++;
 		seg = i = me;

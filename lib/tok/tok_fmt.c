@@ -43,20 +43,52 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 	return 0;
 }
 
-/* Each token's start:end, separated by spaces. */
+/* The start of the character of text[0, len) that holds byte i (i itself
+ * when it starts one or is not inside a valid UTF-8 sequence). */
+static size_t
+char_start(const char *text, size_t len, size_t i)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	for (size_t k = 1; k <= 3 && k <= i && i < len; k++) {
+		int n;
+
+		if ((s[i - k] & 0xc0) == 0x80)
+			continue;
+		if (ut_utf8_dec(s + i - k, len - (i - k), &n) >= 0 && (size_t)n > k)
+			return i - k;
+		break;
+	}
+	return i;
+}
+
+/* Each token's start:end, separated by spaces.  Hugging Face tokenizers
+ * aligns every byte of a character to the whole character, so a token of a
+ * tokenizer.json that holds part of one (byte-level, byte fallback) spans
+ * all of it: its span is widened to whole characters. */
 static int
-fmt_offsets(te_tok_rec *r, const te_tok_enc *e)
+fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
 	if (fmt_grow(r, e->n * 44 + 1))
 		return -1;
 	for (size_t i = 0; i < e->n; i++) {
 		char *p = r->buf + r->n;
+		size_t a = e->start[i], b = e->end[i], c;
 
+		if (t->char_offsets && b > a) {
+			a = char_start(text, len, a);
+			if ((c = char_start(text, len, b)) < b) {
+				int n;
+
+				ut_utf8_dec((const unsigned char *)text + c, len - c, &n);
+				b = c + (size_t)n;
+			}
+		}
 		if (i)
 			*p++ = ' ';
-		p = te_fmt_ulong(p, e->start[i]);
+		p = te_fmt_ulong(p, a);
 		*p++ = ':';
-		p = te_fmt_ulong(p, e->end[i]);
+		p = te_fmt_ulong(p, b);
 		r->n = (size_t)(p - r->buf);
 	}
 	return 0;
@@ -121,7 +153,7 @@ te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len
 	case TE_TOK_FMT_TOKENS:
 		return fmt_tokens(r, t, e);
 	case TE_TOK_FMT_OFFSETS:
-		return fmt_offsets(r, e);
+		return fmt_offsets(r, t, text, len, e);
 	case TE_TOK_FMT_COUNT:
 		if (fmt_grow(r, 24))
 			return -1;

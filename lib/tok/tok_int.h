@@ -265,8 +265,14 @@ struct te_tok {
 	int32_t unk;
 	int byte_level, byte_fallback;
 	long max_length;
+	/* tokenizer.json's truncation and padding besides (te_tok_limits) */
+	int trunc_left, pad, pad_left;
+	long pad_length, pad_multiple;
+	int32_t pad_id;
 	int match_special;                 /* default for special-token text in input */
 	int needs_align;
+	int char_offsets;                  /* tokenizer.json: spans in whole characters
+	                                    * (tok_fmt.c) */
 
 	tk_norm *norm;
 	tk_pre *pre;

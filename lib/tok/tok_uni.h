@@ -3,7 +3,9 @@
 #ifndef TOK_UNI_H
 #define TOK_UNI_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <utf8proc.h>
 
 enum {
 	TK_U_L = 1,      /* letter */
@@ -52,6 +54,26 @@ extern const int32_t tk_hf_other[][2], tk_hf_punct[][2], tk_hf_mn[][2], tk_hf_lo
 extern const int tk_hf_nother, tk_hf_npunct, tk_hf_nmn, tk_hf_nlower;
 /* The index of the range of r[0..n) holding cp, or -1. */
 int tk_uni_find(const int32_t (*r)[2], int n, int32_t cp);
+/* The code points HF tokenizers' normalization (Unicode 9.0) leaves alone
+ * and utf8proc's (newer) does not, and a bit per 256 code points holding
+ * any of them. */
+extern const int32_t tk_hf_nonorm[][2];
+extern const int tk_hf_nnonorm;
+extern const uint64_t tk_hf_nonorm_blocks[0x110000 >> 14];
+/* utf8proc_map(s, n, out, opt) as HF tokenizers normalizes (tok_uni_norm.c):
+ * the code points of tk_hf_nonorm stay as they are, and nothing reorders or
+ * composes across them.  Same return and ownership as utf8proc_map. */
+utf8proc_ssize_t tk_hf_unimap(const uint8_t *s, size_t n, uint8_t **out, utf8proc_option_t opt);
+/* tk_hf_unimap(s, n, out, opt) with HF tokenizers' alignment: (*at)[k]
+ * is the byte of s where the input character that output byte k is aligned
+ * to starts (tokenizers' NormalizedString::transform of the changes of
+ * unicode-normalization-alignments).  *out and *at are malloc'd; returns
+ * the length of *out, or -1 (nothing allocated). */
+long tk_hf_unialign(const uint8_t *s, size_t n, utf8proc_option_t opt, uint8_t **out, size_t **at);
+/* The first character boundary of s[0, n) at or after from (or n) where
+ * the text may be cut without changing its normalization or alignment:
+ * before a starter that composes with nothing (ASCII, most letters). */
+size_t tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from);
 /* cp lowercased as HF tokenizers lowercases it (one code point). */
 int32_t tk_hf_tolower(int32_t cp);
 
