@@ -273,7 +273,7 @@ cut_doc(batch *b)
 	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
 	int h;
 
-	if (cfg.fmt.form != TE_TOK_FMT_IDS || cfg.prompt_len || cfg.max_tokens >= 0 ||
+	if (cfg.fmt.form != TE_TOK_FMT_IDS || cfg.prompt_len || cfg.max_tokens >= 0 || cfg.limits ||
 	    len < ((size_t)2 << 20) || !(h = te_tok_pool_helpers(pool)) ||
 	    !(n = te_tok_cuts(cfg.tok, b->tx + b->v[b->n - 1].off, len, cfg.flags, cuts,
 	                      h < 15 ? 4 * (size_t)h + 3 : 63)))
@@ -545,6 +545,8 @@ main(int argc, char **argv)
 	}
 	if (!count && cfg.fmt.form != TE_TOK_FMT_CHUNK)
 		set_limits(model, trunc, pad);
+	if (cfg.limits)		/* truncation needs the whole encoding */
+		cfg.flags &= ~(unsigned)TE_TOK_COUNT_ONLY;
 	if (count) {
 		if (optind >= argc)
 			count_files(stdin_only, 1, 0);

@@ -24,8 +24,10 @@ enc_drop(te_tok_enc *e, size_t i, size_t k)
 	size_t rest = e->n - i - k;
 
 	memmove(e->ids + i, e->ids + i + k, rest * sizeof *e->ids);
-	memmove(e->start + i, e->start + i + k, rest * sizeof *e->start);
-	memmove(e->end + i, e->end + i + k, rest * sizeof *e->end);
+	if (e->start) {		/* spans kept (not TE_TOK_NO_OFFSETS) */
+		memmove(e->start + i, e->start + i + k, rest * sizeof *e->start);
+		memmove(e->end + i, e->end + i + k, rest * sizeof *e->end);
+	}
 	e->n -= k;
 }
 
@@ -71,14 +73,17 @@ te_tok_limits_apply(const te_tok *t, const te_tok_limits *l, unsigned flags, te_
 		return -1;
 	if (l->pad_left) {
 		memmove(e->ids + k, e->ids, e->n * sizeof *e->ids);
-		memmove(e->start + k, e->start, e->n * sizeof *e->start);
-		memmove(e->end + k, e->end, e->n * sizeof *e->end);
+		if (e->start) {
+			memmove(e->start + k, e->start, e->n * sizeof *e->start);
+			memmove(e->end + k, e->end, e->n * sizeof *e->end);
+		}
 	}
 	for (size_t i = 0; i < k; i++) {
 		size_t at = l->pad_left ? i : e->n + i;
 
 		e->ids[at] = l->pad_id;
-		e->start[at] = e->end[at] = 0;
+		if (e->start)
+			e->start[at] = e->end[at] = 0;
 	}
 	e->n = target;
 	return 0;
