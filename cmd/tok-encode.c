@@ -415,6 +415,33 @@ count_files(char **files, int nfiles, int named)
 	free(n);
 }
 
+/* The options that exclude each other: a usage error (2). */
+static void
+check_options(int nout, int count, int trunc, int pad, const char *prompt, int no_prompt)
+{
+	if (nout > 1)
+		usage_error(usage_line, "--tokens, --offsets, --count-docs and --chunk exclude "
+		            "each other");
+	if (count && (nout || cfg.total || cfg.max_tokens >= 0))
+		usage_error(usage_line, "--count goes with none of the other outputs");
+	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && (cfg.total || cfg.max_tokens >= 0))
+		usage_error(usage_line, "--chunk goes with neither --total nor --max-tokens");
+	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && cfg.fmt.overlap >= cfg.fmt.chunk)
+		usage_error(usage_line, "--overlap must be less than --chunk");
+	if (cfg.fmt.form != TE_TOK_FMT_CHUNK && cfg.fmt.overlap)
+		usage_error(usage_line, "--overlap needs --chunk");
+	if (trunc && cfg.max_tokens >= 0)
+		usage_error(usage_line, "--max-tokens and --truncate-as-model exclude each other");
+	if ((trunc || pad) && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK))
+		usage_error(usage_line, "--truncate-as-model and --pad-as-model go with neither "
+		            "--count nor --chunk");
+	if (prompt && no_prompt)
+		usage_error(usage_line, "--prompt and --no-prompt exclude each other");
+	if (prompt && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
+	               cfg.fmt.form == TE_TOK_FMT_OFFSETS))
+		usage_error(usage_line, "--prompt goes with neither --count, --chunk nor --offsets");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -501,27 +528,7 @@ main(int argc, char **argv)
 		default: usage_error(usage_line, NULL);
 		}
 	}
-	if (nout > 1)
-		usage_error(usage_line, "--tokens, --offsets, --count-docs and --chunk exclude "
-		            "each other");
-	if (count && (nout || cfg.total || cfg.max_tokens >= 0))
-		usage_error(usage_line, "--count goes with none of the other outputs");
-	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && (cfg.total || cfg.max_tokens >= 0))
-		usage_error(usage_line, "--chunk goes with neither --total nor --max-tokens");
-	if (cfg.fmt.form == TE_TOK_FMT_CHUNK && cfg.fmt.overlap >= cfg.fmt.chunk)
-		usage_error(usage_line, "--overlap must be less than --chunk");
-	if (cfg.fmt.form != TE_TOK_FMT_CHUNK && cfg.fmt.overlap)
-		usage_error(usage_line, "--overlap needs --chunk");
-	if (trunc && cfg.max_tokens >= 0)
-		usage_error(usage_line, "--max-tokens and --truncate-as-model exclude each other");
-	if ((trunc || pad) && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK))
-		usage_error(usage_line, "--truncate-as-model and --pad-as-model go with neither "
-		            "--count nor --chunk");
-	if (prompt && no_prompt)
-		usage_error(usage_line, "--prompt and --no-prompt exclude each other");
-	if (prompt && (count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
-	               cfg.fmt.form == TE_TOK_FMT_OFFSETS))
-		usage_error(usage_line, "--prompt goes with neither --count, --chunk nor --offsets");
+	check_options(nout, count, trunc, pad, prompt, no_prompt);
 	/* chunks are the document's own text: no token is added */
 	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
