@@ -101,6 +101,10 @@ P=$T/tok/tiny-bpe.json
 	perl -pe 's/<0x00>/<0x-1>/' "$T/spm/bpe-user.model" >"$tmp/sign.model"
 	run -1 --separate-stderr tok-encode -m "$tmp/sign.model" </dev/null
 	[[ $stderr == *"sign.model: byte piece 7 '<0x-1>' is not <0xXX>"* ]]
+	# a model whose pieces give no token at all (found by fuzz-spm): empty ids
+	printf '22 414' >"$tmp/tokenizer.model"
+	run -0 tok-encode -m "$tmp/tokenizer.model" <<<'Hello, world!'
+	[ "$output" = "" ]
 }
 
 @test "tok-encode: output errors are caught; a closed pipe ends quietly" {
