@@ -91,7 +91,7 @@ emb-token: $BATS_TEST_TMPDIR/ids:3: bad token id at column 3: expected a non-neg
 
 @test "emb-token: unsupported architecture and broken config are named" {
 	run -1 --separate-stderr emb-token -m "$E/bad-arch" <<<"2 3"
-	[[ $stderr == *"bad-arch/config.json: model_type 'gpt2' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3"* ]]
+	[[ $stderr == *"bad-arch/config.json: model_type 'gpt2' is not one of bert, roberta, xlm-roberta, mpnet, deberta-v2, nomic_bert, modernbert, qwen3, gemma3_text"* ]]
 	run -1 --separate-stderr emb-token -m "$E/bad-config" <<<"2 3"
 	[[ $stderr == *"bad-config/config.json: missing \"hidden_size\""* ]]
 	run -1 --separate-stderr emb-token -m "$E/bad-config-json" <<<"2 3"
