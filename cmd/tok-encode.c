@@ -532,11 +532,6 @@ main(int argc, char **argv)
 	/* chunks are the document's own text: no token is added */
 	if (cfg.fmt.form == TE_TOK_FMT_CHUNK)
 		cfg.flags &= ~(unsigned)TE_TOK_ADD_SPECIAL;
-	/* keep no more than the output needs: memory on a long line */
-	if (cfg.total || cfg.fmt.form == TE_TOK_FMT_COUNT)
-		cfg.flags |= TE_TOK_COUNT_ONLY;
-	else if (cfg.fmt.form == TE_TOK_FMT_IDS || cfg.fmt.form == TE_TOK_FMT_TOKENS)
-		cfg.flags |= TE_TOK_NO_OFFSETS;
 	if (!model && !(model = getenv("TOKEMB_TOKENIZER")))
 		usage_error(usage_line, "no model: give -m MODEL");
 	if (!(tok = te_tok_load(model, &d)))
@@ -552,8 +547,13 @@ main(int argc, char **argv)
 	}
 	if (!count && cfg.fmt.form != TE_TOK_FMT_CHUNK)
 		set_limits(model, trunc, pad);
-	if (cfg.limits)		/* truncation needs the whole encoding */
-		cfg.flags &= ~(unsigned)TE_TOK_COUNT_ONLY;
+	/* keep no more than the output needs: memory on a long line (a count
+	 * alone unless truncation needs the whole encoding) */
+	if ((cfg.total || cfg.fmt.form == TE_TOK_FMT_COUNT) && !cfg.limits)
+		cfg.flags |= TE_TOK_COUNT_ONLY;
+	else if (cfg.fmt.form == TE_TOK_FMT_IDS || cfg.fmt.form == TE_TOK_FMT_TOKENS ||
+	         cfg.fmt.form == TE_TOK_FMT_COUNT)
+		cfg.flags |= TE_TOK_NO_OFFSETS;
 	if (count) {
 		if (optind >= argc)
 			count_files(stdin_only, 1, 0);

@@ -338,10 +338,8 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 
 	if (tk_enc_room(e, nids))
 		return -1;
-	if (!e->start) {	/* ids alone; none may be (e->ids NULL) */
-		if (nids)
-			memcpy(e->ids + e->n, ids, nids * sizeof *ids);
-		e->n += nids;
+	if (!e->start) {	/* ids alone */
+		tk_enc_put_ids(e, ids, nids);
 		return 0;
 	}
 	for (k = 0; k < nids; k++) {
@@ -398,9 +396,7 @@ xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t
 	if (tk_enc_room(e, c->nids))
 		return -1;
 	if (!e->start) {	/* ids alone */
-		if (c->nids)
-			memcpy(e->ids + e->n, c->ids, c->nids * sizeof *c->ids);
-		e->n += c->nids;
+		tk_enc_put_ids(e, c->ids, c->nids);
 		return 1;
 	}
 	for (k = 0; k < c->nids; k++) {
@@ -633,10 +629,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 			}
 			if (tk_enc_room(e, fout.n))
 				return -1;
-			if (!e->start) {	/* a piece may have no token */
-				if (fout.n)
-					memcpy(e->ids + e->n, fout.ids, fout.n * sizeof *fout.ids);
-				e->n += fout.n;
+			if (!e->start) {	/* ids alone */
+				tk_enc_put_ids(e, fout.ids, fout.n);
 				continue;
 			}
 			for (k = 0; k < fout.n; k++) {

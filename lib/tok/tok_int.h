@@ -340,6 +340,15 @@ tk_enc_room(te_tok_enc *e, size_t k)
 		return 0;
 	return tk_enc_reserve(e, k);
 }
+/* Append n ids to e, which keeps no spans (TE_TOK_NO_OFFSETS) and has room
+ * (tk_enc_room); e->ids may still be NULL when n is 0. */
+static inline void
+tk_enc_put_ids(te_tok_enc *e, const int32_t *ids, size_t n)
+{
+	if (n)
+		memcpy(e->ids + e->n, ids, n * sizeof *ids);
+	e->n += n;
+}
 /* The bytes a byte-level vocabulary string stands for, into out (room for
  * n bytes): -1 when a character is not in the byte alphabet. */
 int tk_unmap_bytes(const char *s, size_t n, char *out, size_t *outn);
