@@ -294,16 +294,24 @@ gate(const te_emb *m, const float *gu, size_t N, size_t F, float *f)
 		}
 }
 
-/* x += RMSNorm(y) (N, H) with a block's post-norm g, Gemma 3's norm on the
- * output of its attention and its MLP; y is overwritten. */
+/* x += in (N, K) W^T, a block's output projection added to the residual
+ * stream x (N, H); with a post-norm pn (Gemma 3's, on the output of its
+ * attention and its MLP) x += RMSNorm(in W^T), made in h. */
 static void
-residual(const te_emb *m, const float *g, float *y, size_t N, float *x)
+block_out(const te_emb *m, const float *in, size_t N, size_t K, const float *pk,
+          const float *const *w, const size_t *outs, const float *pn, float *h, float *x,
+          int threads)
 {
 	size_t H = m->hidden;
 
-	rms_norm(y, N, H, H, g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, y);
+	if (!pn) {
+		product(in, N, K, pk, w, outs, 1, x, 1, threads);
+		return;
+	}
+	product(in, N, K, pk, w, outs, 1, h, 0, threads);
+	rms_norm(h, N, H, H, pn, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
 	for (size_t i = 0; i < N * H; i++)
-		x[i] += y[i];
+		x[i] += h[i];
 }
 
 /* One layer on the N tokens of x; buf holds qkv (N, W), ctx (N, QD), h (N, H),
@@ -335,23 +343,13 @@ layer(const te_emb *m, const emb_layer *l, float *x, size_t n, const size_t *off
 		ac->nthreads = nt;
 	}
 	openblas_set_num_threads(threads);
-	if (l->pn1) {
-		product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, h, 0, threads);
-		residual(m, l->pn1, h, N, x);
-	} else {
-		product(ctx, N, QD, l->pk_o, &l->wo, oh, 1, x, 1, threads);
-	}
+	block_out(m, ctx, N, QD, l->pk_o, &l->wo, oh, l->pn1, h, x, threads);
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln1_g, l->ln1_b, m->eps);
 	in = m->post_ln ? x : pre_norm(m, l->ln2_g, l->ln2_b, x, N, h);
 	product(in, N, H, l->pk_i, wgu, ogu, 2, gu, 0, threads);
 	gate(m, gu, N, F, f);
-	if (l->pn2) {
-		product(f, N, F, l->pk_o2, &l->wo2, oh, 1, h, 0, threads);
-		residual(m, l->pn2, h, N, x);
-	} else {
-		product(f, N, F, l->pk_o2, &l->wo2, oh, 1, x, 1, threads);
-	}
+	block_out(m, f, N, F, l->pk_o2, &l->wo2, oh, l->pn2, h, x, threads);
 	if (m->post_ln)
 		emb_layernorm(x, N, H, l->ln2_g, l->ln2_b, m->eps);
 }
