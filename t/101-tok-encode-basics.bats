@@ -101,10 +101,27 @@ P=$T/tok/tiny-bpe.json
 	perl -pe 's/<0x00>/<0x-1>/' "$T/spm/bpe-user.model" >"$tmp/sign.model"
 	run -1 --separate-stderr tok-encode -m "$tmp/sign.model" </dev/null
 	[[ $stderr == *"sign.model: byte piece 7 '<0x-1>' is not <0xXX>"* ]]
-	# a model whose pieces give no token at all (found by fuzz-spm): empty ids
+	# a rank file must be one tiktoken could load (first found by fuzz-spm:
+	# one rank read as a whole encoding that encoded every text to nothing)
 	printf '22 414' >"$tmp/tokenizer.model"
-	run -0 tok-encode -m "$tmp/tokenizer.model" <<<'Hello, world!'
-	[ "$output" = "" ]
+	run -1 --separate-stderr tok-encode -m "$tmp/tokenizer.model" <<<'Hello, world!'
+	[[ $stderr == *"tokenizer.model:1: not a tiktoken rank file"* ]] && [ -z "$output" ]
+	printf '22== 414\n' >"$tmp/tokenizer.model"
+	run -1 --separate-stderr tok-encode -m "$tmp/tokenizer.model" <<<'Hello, world!'
+	[[ $stderr == *"byte 0x00 has no rank"* ]]
+	perl -e 'use MIME::Base64; print encode_base64($_ < 256 ? chr : "x" . chr($_ - 191), ""), " $_\n" for 0..299' >"$tmp/mine.tiktoken"
+	run -1 --separate-stderr tok-encode -m "$tmp/mine.tiktoken" </dev/null
+	[[ $stderr == *"last rank 299 is none of the known encodings'"*"name the file after its encoding"* ]]
+	cp "$tmp/mine.tiktoken" "$tmp/r50k_mine.tiktoken"
+	run -0 tok-encode -m "$tmp/r50k_mine.tiktoken" <<<'hi'
+	[ "$output" = "104 105" ]
+	echo 'IQ== 300' >>"$tmp/r50k_mine.tiktoken"
+	run -1 --separate-stderr tok-encode -m "$tmp/r50k_mine.tiktoken" </dev/null
+	[[ $stderr == *"a token is given more than one rank"* ]]
+	printf 'aGk= 299\n' >>"$tmp/mine.tiktoken"
+	mv "$tmp/mine.tiktoken" "$tmp/r50k_two.tiktoken"
+	run -1 --separate-stderr tok-encode -m "$tmp/r50k_two.tiktoken" </dev/null
+	[[ $stderr == *"rank 299 is given to more than one token"* ]]
 }
 
 @test "tok-encode: output errors are caught; a closed pipe ends quietly" {

@@ -42,18 +42,22 @@ b64val(int c)
 	return -1;
 }
 
+/* Standard base64 as Python's b64decode takes it: groups of four, '='
+ * padding only at the end; -1 when it is not. */
 static long
 b64dec(const char *s, size_t n, char *out, size_t cap)
 {
-	size_t i, k = 0;
+	size_t i, k = 0, pad = 0;
 	unsigned acc = 0;
 	int bits = 0;
 
-	for (i = 0; i < n; i++) {
+	if (n % 4)
+		return -1;
+	while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++) {
 		int v;
 
-		if (s[i] == '=')
-			break;
 		if ((v = b64val((unsigned char)s[i])) < 0)
 			return -1;
 		acc = acc << 6 | (unsigned)v;
@@ -66,6 +70,37 @@ b64dec(const char *s, size_t n, char *out, size_t cap)
 		}
 	}
 	return (long)k;
+}
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The encoding a rank file is, from its name, or from its last rank when
+ * that is exactly one of the known encodings' (tiktoken's cache names files
+ * by a hash); NULL when neither tells. */
+static const char *
+guess_encoding(const char *name, long maxid)
+{
+	static const struct {
+		const char *key, *enc;
+		long last;
+	} known[] = {{"cl100k", "cl100k_base", 100255}, {"o200k", "o200k_base", 199997},
+	             {"p50k", "p50k_base", 50280}, {"r50k", "r50k_base", 50255},
+	             {NULL, "llama3", 127999}};
+	size_t i;
+
+	for (i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (known[i].key && strstr(name, known[i].key))
+			return known[i].enc;
+	for (i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (maxid == known[i].last)
+			return known[i].enc;
+	return NULL;
 }
 
 int
@@ -136,19 +171,81 @@ tk_tiktoken_pipeline(te_tok *t, const char *enc, const char *path, te_diag *d)
 	return 0;
 }
 
+/* The special tokens of encoding enc, as tiktoken's registry gives them. */
+static int
+add_specials(te_tok *t, const char *enc, const char *path, te_diag *d)
+{
+	static const char *first[] = {"<|begin_of_text|>", "<|end_of_text|>",
+		"<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
+		"<|reserved_special_token_2|>", "<|reserved_special_token_3|>",
+		"<|start_header_id|>", "<|end_header_id|>", "<|reserved_special_token_4|>",
+		"<|eot_id|>"};
+	const spec *sp = !strcmp(enc, "cl100k_base") ? sp_cl100k :
+	                 !strcmp(enc, "o200k_base") ? sp_o200k : sp_r50k;
+	spec llama[257];
+	char names[256][40];
+	int i;
+
+	if (!strcmp(enc, "llama3")) {
+		for (i = 0; i < 256; i++) {
+			if (i < 10)
+				snprintf(names[i], sizeof names[i], "%s", first[i]);
+			else
+				snprintf(names[i], sizeof names[i], "<|reserved_special_token_%d|>", i - 5);
+			llama[i].s = names[i];
+			llama[i].id = 128000 + i;
+		}
+		llama[256].s = NULL;
+		sp = llama;
+	}
+	for (; sp->s; sp++) {
+		tk_added a = {0};
+
+		a.s = (char *)sp->s;
+		a.n = strlen(sp->s);
+		a.id = sp->id;
+		a.special = 1;
+		if (tk_tok_add_added(t, &a))
+			return te_diag_set(d, path, 0, "out of memory");
+	}
+	return 0;
+}
+
+/* What a byte-level rank file must hold, as tiktoken's CoreBPE needs it:
+ * each rank once, each token once, every single byte a token. */
+static int
+check_ranks(te_tok *t, int32_t *ids, size_t n, const char *path, te_diag *d)
+{
+	size_t i;
+
+	if (t->bpe.vocab.n != n)
+		return te_diag_set(d, path, 0, "a token is given more than one rank");
+	qsort(ids, n, sizeof *ids, cmp_id);
+	for (i = 1; i < n; i++)
+		if (ids[i] == ids[i - 1])
+			return te_diag_set(d, path, 0, "rank %ld is given to more than one token",
+			                   (long)ids[i]);
+	for (i = 0; i < 256; i++) {
+		char c = (char)i;
+
+		if ((t->bpe.byte_id[i] = ut_strmap_get(&t->bpe.vocab, &c, 1)) < 0)
+			return te_diag_set(d, path, 0, "byte 0x%02zX has no rank (a byte-level rank "
+			                   "file ranks all 256 bytes)", i);
+	}
+	return 0;
+}
+
 int
 tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_diag *d)
 {
 	FILE *fp = fopen(path, "rb");
 	char *line = NULL, tok[1024];
-	size_t cap = 0;
+	size_t cap = 0, nids = 0, idcap = 0;
 	ssize_t n;
 	long lineno = 0, maxid = -1;
 	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	const spec *sp;
-	spec llama[260];
-	char llama_names[256][40];
-	int i;
+	int32_t *ids = NULL;
+	int rc;
 
 	if (!fp)
 		return te_diag_set(d, path, 0, "%s", strerror(errno));
@@ -186,73 +283,40 @@ tk_load_tiktoken(te_tok *t, const char *path, const char *enc, char **skel, te_d
 		if (k <= 0)
 			goto bad;
 		if (ut_strmap_put(&t->bpe.vocab, tok, (size_t)k, (int32_t)id) ||
-		    set_piece(t, (int32_t)id, tok, (size_t)k)) {
+		    set_piece(t, (int32_t)id, tok, (size_t)k) ||
+		    ut_grow((void **)&ids, &idcap, nids + 1, sizeof *ids)) {
+			free(ids);
 			free(line);
 			fclose(fp);
 			return te_diag_set(d, path, lineno, "out of memory");
 		}
+		ids[nids++] = (int32_t)id;
 		if (id > maxid)
 			maxid = id;
 	}
 	free(line);
 	if (ferror(fp)) {
+		free(ids);
 		fclose(fp);
 		return te_diag_set(d, path, 0, "read error");
 	}
 	fclose(fp);
-	if (maxid < 255)
-		return te_diag_set(d, path, 0, "not a tiktoken rank file (too few ranks)");
-	for (i = 0; i < 256; i++) {
-		char c = (char)i;
-
-		t->bpe.byte_id[i] = ut_strmap_get(&t->bpe.vocab, &c, 1);
-	}
-	if (!enc)
-		enc = strstr(name, "cl100k") ? "cl100k_base" : strstr(name, "o200k") ? "o200k_base" :
-		      strstr(name, "p50k") ? "p50k_base" : strstr(name, "r50k") ? "r50k_base" :
-		      maxid == 127999 ? "llama3" : maxid >= 199000 ? "o200k_base" :
-		      maxid >= 100000 ? "cl100k_base" : "r50k_base";
-	if (!strcmp(enc, "cl100k_base")) {
-		sp = sp_cl100k;
-	} else if (!strcmp(enc, "o200k_base")) {
-		sp = sp_o200k;
-	} else if (!strcmp(enc, "llama3")) {
-		static const char *first[] = {"<|begin_of_text|>", "<|end_of_text|>",
-			"<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
-			"<|reserved_special_token_2|>", "<|reserved_special_token_3|>",
-			"<|start_header_id|>", "<|end_header_id|>", "<|reserved_special_token_4|>",
-			"<|eot_id|>"};
-
-		for (i = 0; i < 256; i++) {
-			if (i < 10)
-				snprintf(llama_names[i], sizeof llama_names[i], "%s", first[i]);
-			else
-				snprintf(llama_names[i], sizeof llama_names[i],
-				         "<|reserved_special_token_%d|>", i - 5);
-			llama[i].s = llama_names[i];
-			llama[i].id = 128000 + i;
-		}
-		llama[256].s = NULL;
-		sp = llama;
-	} else {
-		sp = sp_r50k;
-	}
-	for (; sp->s; sp++) {
-		tk_added a = {0};
-
-		a.s = (char *)sp->s;
-		a.n = strlen(sp->s);
-		a.id = sp->id;
-		a.special = 1;
-		if (tk_tok_add_added(t, &a))
-			return te_diag_set(d, path, 0, "out of memory");
-	}
-	if (tk_tiktoken_pipeline(t, enc, path, d))
+	rc = maxid < 255 ? te_diag_set(d, path, 0, "not a tiktoken rank file (too few ranks)") :
+	     check_ranks(t, ids, nids, path, d);
+	free(ids);
+	if (rc)
+		return -1;
+	if (!enc && !(enc = guess_encoding(name, maxid)))
+		return te_diag_set(d, path, 0, "last rank %ld is none of the known encodings' "
+		                   "(cl100k_base, o200k_base, p50k_base, r50k_base, Llama 3): "
+		                   "name the file after its encoding", maxid);
+	if (add_specials(t, enc, path, d) || tk_tiktoken_pipeline(t, enc, path, d))
 		return -1;
 	if (skel && !(*skel = strdup(enc)))
 		return te_diag_set(d, path, 0, "out of memory");
 	return 0;
 bad:
+	free(ids);
 	free(line);
 	fclose(fp);
 	return te_diag_set(d, path, lineno, "not a tiktoken rank file (expected 'base64 rank')");
