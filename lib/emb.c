@@ -95,6 +95,34 @@ W_lin(loader *L, const char *base, size_t out, size_t in, const float **w,
 	*b = W(L, n2, out, 0);
 }
 
+/* A layer's matrix (and bias): F16 and BF16 weights are kept as the file
+ * has them (*half) and widened only if a float32 product asks (emb_widen),
+ * so that --dtype bf16 and int8 pack them straight from the file. */
+static void
+W_lin_half(loader *L, const char *base, size_t out, size_t in, const float **w,
+           const float **b, const emb_st_tensor **half)
+{
+	char n1[512], n2[256];
+	uint64_t shape[2] = {out, in};
+	const emb_st_tensor *t;
+
+	if (L->err)
+		return;
+	snprintf(n1, sizeof n1, "%s%s.weight", L->prefix, base);
+	if (!(t = emb_st_shaped(L->m->st, n1, 2, shape, L->d))) {
+		L->err = 1;
+		return;
+	}
+	if (t->dtype == EMB_ST_F16 || t->dtype == EMB_ST_BF16) {
+		*half = t;
+		*w = NULL;
+	} else if (!(*w = emb_st_f32_any(L->m->st, t, L->d))) {
+		L->err = 1;
+	}
+	snprintf(n2, sizeof n2, "%s.bias", base);
+	*b = W(L, n2, out, 0);
+}
+
 /* ------------------------------------------------------------- loading */
 
 void
@@ -524,31 +552,31 @@ load_layer(loader *L, size_t i)
 	char name[256], b[128];
 	size_t H = m->hidden;
 
-#define LIN(suffix, out, in, w, bb) \
+#define LIN(suffix, out, in, w, bb, k) \
 	(snprintf(name, sizeof name, "encoder.layer.%zu.%s", i, suffix), \
-	 W_lin(L, name, out, in, w, bb))
+	 W_lin_half(L, name, out, in, w, bb, &l->half[k]))
 	if (m->arch == EMB_MPNET) {
-		LIN("attention.attn.q", H, H, &l->wq, &l->bq);
-		LIN("attention.attn.k", H, H, &l->wk, &l->bk);
-		LIN("attention.attn.v", H, H, &l->wv, &l->bv);
-		LIN("attention.attn.o", H, H, &l->wo, &l->bo);
+		LIN("attention.attn.q", H, H, &l->wq, &l->bq, 0);
+		LIN("attention.attn.k", H, H, &l->wk, &l->bk, 1);
+		LIN("attention.attn.v", H, H, &l->wv, &l->bv, 2);
+		LIN("attention.attn.o", H, H, &l->wo, &l->bo, 3);
 		snprintf(b, sizeof b, "encoder.layer.%zu.attention.LayerNorm", i);
 	} else if (m->arch == EMB_DEBERTA) {
-		LIN("attention.self.query_proj", H, H, &l->wq, &l->bq);
-		LIN("attention.self.key_proj", H, H, &l->wk, &l->bk);
-		LIN("attention.self.value_proj", H, H, &l->wv, &l->bv);
-		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		LIN("attention.self.query_proj", H, H, &l->wq, &l->bq, 0);
+		LIN("attention.self.key_proj", H, H, &l->wk, &l->bk, 1);
+		LIN("attention.self.value_proj", H, H, &l->wv, &l->bv, 2);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo, 3);
 		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
 	} else {
-		LIN("attention.self.query", H, H, &l->wq, &l->bq);
-		LIN("attention.self.key", H, H, &l->wk, &l->bk);
-		LIN("attention.self.value", H, H, &l->wv, &l->bv);
-		LIN("attention.output.dense", H, H, &l->wo, &l->bo);
+		LIN("attention.self.query", H, H, &l->wq, &l->bq, 0);
+		LIN("attention.self.key", H, H, &l->wk, &l->bk, 1);
+		LIN("attention.self.value", H, H, &l->wv, &l->bv, 2);
+		LIN("attention.output.dense", H, H, &l->wo, &l->bo, 3);
 		snprintf(b, sizeof b, "encoder.layer.%zu.attention.output.LayerNorm", i);
 	}
 	W_ln(L, b, H, &l->ln1_g, &l->ln1_b);
-	LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi);
-	LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2);
+	LIN("intermediate.dense", m->ffn, H, &l->wi, &l->bi, 4);
+	LIN("output.dense", H, m->ffn, &l->wo2, &l->bo2, 5);
 #undef LIN
 	snprintf(b, sizeof b, "encoder.layer.%zu.output.LayerNorm", i);
 	W_ln(L, b, H, &l->ln2_g, &l->ln2_b);
@@ -567,7 +595,7 @@ load_layer(loader *L, size_t i)
 
 		l->qr = malloc(R * H * sizeof(float));
 		l->kr = malloc(R * H * sizeof(float));
-		if (!l->qr || !l->kr)
+		if (!l->qr || !l->kr || emb_widen(m, l, L->d))
 			return te_diag_set(L->d, NULL, 0, "out of memory");
 		emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
 		emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);
@@ -1498,7 +1526,8 @@ te_emb_forward(te_emb *m, size_t n, const int32_t *const *ids, const size_t *len
 		rc = emb_decode_cpu(m, x, n, off, d);
 	} else {
 #ifdef TE_CUDA
-		rc = emb_encode_cuda(m, x, n, off, d);
+		rc = m->dtype == TE_EMB_F32 && emb_widen_all(m, d) ? -1 :
+		     emb_encode_cuda(m, x, n, off, d);
 		if (rc == 1)
 			rc = emb_encode_cpu(m, x, n, off, d);
 #else

@@ -1078,18 +1078,64 @@ gemm(const te_emb *m, const emb_layer *l, int k, const float *x, size_t n, float
  * pages leave this process's memory, copied ones stay where there is no
  * swap); they come back from the file if read again. */
 static void
-let_go(const float *w, size_t n)
+let_go(const void *w, size_t bytes)
 {
 #ifdef MADV_PAGEOUT
 	size_t pg = 4096;
 	uintptr_t a = ((uintptr_t)w + pg - 1) & ~(uintptr_t)(pg - 1),
-	          e = ((uintptr_t)(w + n)) & ~(uintptr_t)(pg - 1);
+	          e = ((uintptr_t)w + bytes) & ~(uintptr_t)(pg - 1);
 
 	if (e > a)
 		madvise((void *)a, e - a, MADV_PAGEOUT);
 #else
-	(void)w, (void)n;
+	(void)w, (void)bytes;
 #endif
+}
+
+int
+emb_widen_all(te_emb *m, te_diag *d)
+{
+	for (size_t li = 0; li < m->layers; li++)
+		if (emb_widen(m, &m->layer[li], d))
+			return -1;
+	return 0;
+}
+
+int
+emb_widen(te_emb *m, emb_layer *l, te_diag *d)
+{
+	const float **w[6] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->wi, &l->wo2};
+
+	for (int k = 0; k < 6; k++)
+		if (!*w[k] && l->half[k] && !(*w[k] = emb_st_f32_any(m->st, l->half[k], d)))
+			return -1;
+	return 0;
+}
+
+/* Rows of one product's source into the packed block: from float32 where
+ * there is a float32 copy, else row by row from the file's F16 or BF16
+ * (one row of float32 at a time: the matrix is never widened whole). */
+static void
+pack_rows(const te_emb *m, emb_layer *l, int k, const float *src, const emb_st_tensor *half,
+          size_t rows, size_t in, void *mem, size_t r0, float *row)
+{
+	for (size_t r = 0; r < rows; r += src ? rows : 1) {
+		const float *w = src ? src : row;
+		size_t nr = src ? rows : 1;
+
+		if (!src)
+			emb_st_row_f32(half, r, in, row);
+		if (m->dtype == TE_EMB_INT8)
+			kern_q8_pack(&l->q8[k], w, nr, r0 + r);
+		else if (m->dtype == TE_EMB_BF16)
+			kern_pack_bf16(w, nr, in, mem, r0 + r);
+		else
+			kern_pack(w, nr, in, mem, r0 + r);
+	}
+	if (src)
+		let_go(src, rows * in * sizeof *src);
+	else
+		let_go(half->data, half->nbytes);
 }
 
 /* The byte offsets of the four products in a layer's block, for dtype. */
@@ -1109,12 +1155,14 @@ pack_layout(const te_emb *m, size_t at[5])
 	}
 }
 
-/* Layer l's four products into its block, in the model's dtype. */
+/* Layer l's four products into its block, in the model's dtype; row holds
+ * one row of the widest product. */
 static void
-pack_layer(const te_emb *m, emb_layer *l, const size_t at[5])
+pack_layer(const te_emb *m, emb_layer *l, const size_t at[5], float *row)
 {
 	size_t H = m->hidden, F = m->ffn, shape[4][2] = {{3 * H, H}, {H, H}, {F, H}, {H, F}};
 	const float *src[4][3] = {{l->wq, l->wk, l->wv}, {l->wo}, {l->wi}, {l->wo2}};
+	int slot[4][3] = {{0, 1, 2}, {3}, {4}, {5}};
 	char *blk = (char *)l->pk;
 
 	for (int k = 0; k < 4; k++) {
@@ -1125,17 +1173,9 @@ pack_layer(const te_emb *m, emb_layer *l, const size_t at[5])
 			kern_q8_init(&l->q8[k], mem, o, in);
 		else
 			memset(mem, 0, at[k + 1] - at[k]);
-		for (int part = 0; part < (k == 0 ? 3 : 1); part++) {
-			size_t r0 = (size_t)part * H;
-
-			if (m->dtype == TE_EMB_INT8)
-				kern_q8_pack(&l->q8[k], src[k][part], rows, r0);
-			else if (m->dtype == TE_EMB_BF16)
-				kern_pack_bf16(src[k][part], rows, in, mem, r0);
-			else
-				kern_pack(src[k][part], rows, in, mem, r0);
-			let_go(src[k][part], rows * in);
-		}
+		for (int part = 0; part < (k == 0 ? 3 : 1); part++)
+			pack_rows(m, l, k, src[k][part], l->half[slot[k][part]], rows, in, mem,
+			          (size_t)part * H, row);
 		if (m->dtype == TE_EMB_BF16)
 			l->bf[k] = mem;
 	}
@@ -1153,7 +1193,10 @@ static int
 pack_weights(te_emb *m)
 {
 	size_t at[5];
+	float *row = malloc((m->ffn > m->hidden ? m->ffn : m->hidden) * sizeof *row);
 
+	if (!row)
+		return -1;
 	pack_layout(m, at);
 	for (size_t li = 0; li < m->layers; li++) {
 		emb_layer *l = &m->layer[li];
@@ -1162,14 +1205,17 @@ pack_weights(te_emb *m)
 		if (l->pk)
 			continue;
 		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
-		if (posix_memalign(&pk, (size_t)2 << 20, at[4]) != 0)
+		if (posix_memalign(&pk, (size_t)2 << 20, at[4]) != 0) {
+			free(row);
 			return -1;
+		}
 #ifdef MADV_HUGEPAGE
 		madvise(pk, at[4], MADV_HUGEPAGE);
 #endif
 		l->pk = pk;
-		pack_layer(m, l, at);
+		pack_layer(m, l, at, row);
 	}
+	free(row);
 	return 0;
 }
 
@@ -1361,6 +1407,8 @@ emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	split_job job[64];
 	int rc = 0;
 
+	if (m->dtype == TE_EMB_F32 && emb_widen_all(m, d))
+		return -1;
 	if ((m->dtype != TE_EMB_F32 || kern_gemm_available() ? pack_weights(m) : stack_qkv(m)) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	if (m->nws < T) {

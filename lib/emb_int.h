@@ -49,6 +49,11 @@ const char *emb_st_dtype_name(emb_st_dtype t);
  * wrong shape or a dtype that is not a float. */
 const float *emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want,
                     te_diag *d);
+/* The tensor of that name, checked as emb_st_f32 checks it, not converted. */
+const emb_st_tensor *emb_st_shaped(emb_st_set *s, const char *name, int ndim,
+                                   const uint64_t *want, te_diag *d);
+/* Row row of a 2-D float tensor of cols columns as float32 into out. */
+void emb_st_row_f32(const emb_st_tensor *t, size_t row, size_t cols, float *out);
 /* Same, any shape: *rows and *cols get the 2-D shape (1-D: rows = n, cols = 1). */
 const float *emb_st_f32_any(emb_st_set *s, const emb_st_tensor *t, te_diag *d);
 /* Bytes the set converted (copied) rather than mapped. */
@@ -87,6 +92,9 @@ typedef struct emb_layer {
 	 * packed in that precision, in the block pk points to instead */
 	const uint16_t *bf[4];
 	kern_q8 q8[4];
+	/* wq, wk, wv, wo, wi, wo2 where the file holds them in F16 or BF16:
+	 * their float32 pointers stay NULL until emb_widen */
+	const emb_st_tensor *half[6];
 	/* rotary models (Qwen3, NomicBERT): ln1 input_layernorm or norm1, ln2
 	 * post_attention_layernorm or norm2, wi gate_proj or fc12, wo2 down_proj
 	 * or fc2, and: */
@@ -171,6 +179,10 @@ struct te_emb {
  * concatenation of the documents' embeddings; off[i]..off[i+1] the rows of
  * document i.  Writes the last hidden state back into x. */
 int emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
+/* Float32 copies of layer l's F16/BF16 matrices (l->half), for the float32
+ * products; emb_widen_all: of every layer. */
+int emb_widen(te_emb *m, emb_layer *l, te_diag *d);
+int emb_widen_all(te_emb *m, te_diag *d);
 #ifdef TE_CUDA
 /* The same on the GPU (cuBLAS); returns 1 when no GPU is usable (then the
  * caller runs the CPU path), 0 on success, -1 on error. */

@@ -603,8 +603,8 @@ emb_st_f32_any(emb_st_set *s, const emb_st_tensor *t, te_diag *d)
 	return out;
 }
 
-const float *
-emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
+const emb_st_tensor *
+emb_st_shaped(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
 {
 	const emb_st_tensor *t = emb_st_find(s, name);
 	int skip = 0;
@@ -621,12 +621,12 @@ emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_d
 	for (int i = 0; i < ndim; i++)
 		if (t->shape[i + skip] != want[i])
 			goto bad;
-	if (t->dtype == EMB_ST_I8 || t->dtype == EMB_ST_F64) {
+	if (t->dtype != EMB_ST_F32 && t->dtype != EMB_ST_F16 && t->dtype != EMB_ST_BF16) {
 		te_diag_set(d, t->file, 0, "tensor '%s' has dtype %s, expected F32, F16 or "
 		            "BF16", name, emb_st_dtype_name(t->dtype));
 		return NULL;
 	}
-	return emb_st_f32_any(s, t, d);
+	return t;
 bad: {
 	char got[160] = "", exp[160] = "";
 	size_t gl = 0, el = 0;
@@ -641,4 +641,29 @@ bad: {
 	            name, got, exp);
 	return NULL;
 }
+}
+
+const float *
+emb_st_f32(emb_st_set *s, const char *name, int ndim, const uint64_t *want, te_diag *d)
+{
+	const emb_st_tensor *t = emb_st_shaped(s, name, ndim, want, d);
+
+	return t ? emb_st_f32_any(s, t, d) : NULL;
+}
+
+void
+emb_st_row_f32(const emb_st_tensor *t, size_t row, size_t cols, float *out)
+{
+	const unsigned char *p = t->data + row * cols * dtype_size(t->dtype);
+
+	for (size_t i = 0; i < cols; i++) {
+		uint16_t h;
+
+		if (t->dtype == EMB_ST_F32) {
+			memcpy(&out[i], p + 4 * i, 4);
+			continue;
+		}
+		memcpy(&h, p + 2 * i, 2);
+		out[i] = t->dtype == EMB_ST_F16 ? emb_half_to_float(h) : emb_bf16_to_float(h);
+	}
 }

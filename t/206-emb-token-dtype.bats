@@ -118,3 +118,83 @@ setup() {
 	run -0 emb-token --version
 	[[ $output == *"kernels: f32 "*", bf16 "*", int8 "* ]]
 }
+
+# DIR DTYPE: a BERT of width 256 and two layers (zero weights, LayerNorm
+# gains too) whose safetensors hold its tensors in DTYPE (F32 or F16).
+zero_bert() {
+	local dir=$1 dt=$2 es off=0 hdr="" name shape n l
+	es=$([ "$dt" = F32 ] && echo 4 || echo 2)
+	mkdir -p "$dir"
+	printf '%s' '{"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 256,
+"num_attention_heads": 4, "intermediate_size": 1024, "num_hidden_layers": 2,
+"vocab_size": 100, "max_position_embeddings": 64, "type_vocab_size": 2,
+"hidden_act": "gelu", "layer_norm_eps": 1e-12}' >"$dir/config.json"
+	{
+		echo "embeddings.word_embeddings.weight 100,256"
+		echo "embeddings.position_embeddings.weight 64,256"
+		echo "embeddings.token_type_embeddings.weight 2,256"
+		echo "embeddings.LayerNorm.weight 256"
+		echo "embeddings.LayerNorm.bias 256"
+		for l in 0 1; do
+			for name in attention.self.query attention.self.key attention.self.value \
+			    attention.output.dense; do
+				echo "encoder.layer.$l.$name.weight 256,256"
+				echo "encoder.layer.$l.$name.bias 256"
+			done
+			echo "encoder.layer.$l.intermediate.dense.weight 1024,256"
+			echo "encoder.layer.$l.intermediate.dense.bias 1024"
+			echo "encoder.layer.$l.output.dense.weight 256,1024"
+			echo "encoder.layer.$l.output.dense.bias 256"
+			for name in attention.output.LayerNorm output.LayerNorm; do
+				echo "encoder.layer.$l.$name.weight 256"
+				echo "encoder.layer.$l.$name.bias 256"
+			done
+		done
+	} >"$dir/tensors"
+	while read -r name shape; do
+		n=$((${shape/,/*} * es))
+		hdr+="${hdr:+, }\"$name\": {\"dtype\": \"$dt\", \"shape\": [$shape], \"data_offsets\": [$off, $((off + n))]}"
+		off=$((off + n))
+	done <"$dir/tensors"
+	hdr="{$hdr}"
+	while [ $((${#hdr} % 8)) -ne 0 ]; do hdr+=" "; done
+	perl -e 'print pack("Q<", $ARGV[0])' "${#hdr}" >"$dir/model.safetensors"
+	printf '%s' "$hdr" >>"$dir/model.safetensors"
+	head -c "$off" /dev/zero >>"$dir/model.safetensors"
+}
+
+# The least ulimit -v (KB, to 1 MB) under which emb-token -m DIR --dtype
+# DTYPE encodes one short document.  OpenBLAS's thread server retries a
+# failed allocation for ever: one BLAS thread, and a time limit.
+emb_floor_kb() {
+	local lo=1000 hi=1000000 mid
+	while [ $((hi - lo)) -gt 1024 ]; do
+		mid=$(((lo + hi) / 2))
+		if OPENBLAS_NUM_THREADS=1 timeout 20 bash -c 'ulimit -v "$1" &&
+		    echo 1 2 3 | emb-token -m "$2" --dtype "$3" -t 1' - "$mid" "$1" "$2" \
+		    >/dev/null 2>&1; then
+			hi=$mid
+		else
+			lo=$mid
+		fi
+	done
+	echo "$hi"
+}
+
+@test "emb-token --dtype bf16 and int8 pack F16 weights from the file, never widened to float32" {
+	[ -z "${TOKEMB_SAN:-}" ] ||
+		skip "ulimit -v: the sanitizers reserve terabytes of address space"
+	local t=$BATS_TEST_TMPDIR f32 f16
+	zero_bert "$t/f32" F32
+	zero_bert "$t/f16" F16
+	run -0 emb-token -m "$t/f16" --dtype bf16 <<<'1 2 3'
+	run -0 emb-token -m "$t/f16" --dtype int8 <<<'1 2 3'
+	# the layers' matrices: 6.3 MB in float32, 3.1 MB in F16; widened, the
+	# F16 model would need 3.1 MB more than the F32 one, not 3.1 MB less
+	for dt in bf16 int8; do
+		f32=$(emb_floor_kb "$t/f32" "$dt")
+		f16=$(emb_floor_kb "$t/f16" "$dt")
+		echo "# $dt: F32 file $f32 KB, F16 file $f16 KB" >&3
+		[ "$f16" -lt $((f32 - 1500)) ]
+	done
+}
