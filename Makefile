@@ -161,13 +161,13 @@ demo: all
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(BINS) share/tokemb-fetch $(DESTDIR)$(BINDIR)
 	install -m 644 share/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
 	install -m 644 share/man/man5/*.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 share/man/man7/*.7 $(DESTDIR)$(MANDIR)/man7
 
 uninstall:
-	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(BINDIR)/tokemb-fetch
 	rm -f $(patsubst share/man/%,$(DESTDIR)$(MANDIR)/%,$(wildcard share/man/man1/*.1 share/man/man5/*.5 \
 		share/man/man7/*.7))
 
