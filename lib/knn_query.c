@@ -654,11 +654,16 @@ read_tevec(struct reading *rd, const char *path)
 			rd->warn(&w, rd->warnarg);
 		return 0;
 	}
-	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &w)) == 1) {
+	while ((rc = te_vecstream_next_vec(s, &x, &n, NULL, &w)) >= 1) {
 		te_knn_query q = {.vec = x};
 		char lab[32];
 
 		row++;
+		if (rc == 2) {
+			if (rd->warn)
+				rd->warn(&w, rd->warnarg);
+			continue;
+		}
 		if (n != rd->b->dim) {
 			te_diag_set(&w, path, row, "query has %zu components", n);
 			if (rd->warn)

@@ -247,7 +247,9 @@ te_vecstream *te_vecstream_from_fp(FILE *fp, const char *name, te_diag *d);
 int te_vecstream_next_doc(te_vecstream *s, float **buf, size_t *rows,
                           size_t *dim, te_diag *d);
 /* Read one vector (text: one line, key allowed and returned in *key, which
- * points into the stream).  Returns 1, 0 at the end, -1 on error. */
+ * points into the stream).  Returns 1, 0 at the end, -1 on error, 2 for a
+ * binary vector holding NaN or an infinity (d names it; the stream goes
+ * on). */
 int te_vecstream_next_vec(te_vecstream *s, float **buf, size_t *dim,
                           const char **key, te_diag *d);
 long te_vecstream_lineno(const te_vecstream *s);

@@ -193,12 +193,28 @@ te_vecs_find(te_vecs *v, const char *key, size_t len)
 	return -1;
 }
 
+/* The first of x[0, n) that is not a finite number, or n. */
+static size_t
+first_nonfinite(const float *x, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t u;
+
+		memcpy(&u, &x[i], 4);
+		if ((u & 0x7f800000u) == 0x7f800000u)
+			return i;
+	}
+	return n;
+}
+
 static te_vecs *
 load_tevec(const char *path, int fd, size_t size, te_diag *d)
 {
 	unsigned char *m;
 	uint32_t version, etype, flags;
-	uint64_t rows, dim, koff, ksize;
+	uint64_t rows, dim, koff, ksize, nf;
 	te_vecs *v;
 
 	if (size < TE_VEC_HEADER_SIZE) {
@@ -257,6 +273,12 @@ load_tevec(const char *path, int fd, size_t size, te_diag *d)
 	v->dim = dim;
 	v->fmt = TE_VEC_FORMAT_TEVEC;
 	v->data = (float *)(m + TE_VEC_HEADER_SIZE);
+	if ((nf = first_nonfinite(v->data, rows * dim)) < rows * dim) {
+		te_diag_set(d, path, 0, "row %zu: component %zu is not finite",
+		            (size_t)(nf / dim) + 1, (size_t)(nf % dim) + 1);
+		free(v);
+		goto bad;
+	}
 	if (koff) {
 		uint64_t end = TE_VEC_HEADER_SIZE + rows * dim * 4;
 		char *k;
@@ -900,6 +922,8 @@ struct te_vecstream {
 	char *key;
 	size_t keycap;
 	long rowno;
+	uint64_t rows;         /* binary: rows the header gives (keys may follow
+	                        * them), or TE_VEC_ROWS_STREAM: to the end */
 	int eof;
 };
 
@@ -938,6 +962,7 @@ vecstream_init(FILE *fp, const char *name, int own, te_diag *d)
 			s->binary = 1;
 			s->tokens = (flags & TE_VEC_FLAG_TOKENS) != 0;
 			s->dim = (size_t)dim;
+			s->rows = s->tokens ? TE_VEC_ROWS_STREAM : rows;
 			return s;
 		}
 		te_diag_set(d, name, 1, "input starts like a TEVEC file but its header is "
@@ -1075,22 +1100,6 @@ skip_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim)
 	return 2;
 }
 
-/* The first of x[0, n) that is not a finite number, or n. */
-static size_t
-first_nonfinite(const float *x, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint32_t u;
-
-		memcpy(&u, &x[i], 4);
-		if ((u & 0x7f800000u) == 0x7f800000u)
-			return i;
-	}
-	return n;
-}
-
 /* The next document of a binary stream.  Its framing is a count and the
  * rows it says, with no mark between documents: a count the data cannot
  * fill (a truncated or damaged file) leaves nothing to start reading again
@@ -1104,7 +1113,10 @@ binary_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim, te_diag *d)
 	size_t got, bad;
 
 	if (!s->tokens) {
-		/* a plain vector stream: each vector is a one-token document */
+		/* a plain vector stream: each vector is a one-token document, as
+		 * many as the header says (the keys may follow them) */
+		if (s->rows != TE_VEC_ROWS_STREAM && (uint64_t)s->rowno >= s->rows)
+			return 0;
 		cnt = 1;
 	} else {
 		got = fread(&cnt, 1, 4, s->fp);
@@ -1127,10 +1139,14 @@ binary_doc(te_vecstream *s, float **buf, size_t *rows, size_t *dim, te_diag *d)
 	s->rowno++;
 	*buf = s->buf;
 	*dim = s->dim;
-	if (s->tokens && (bad = first_nonfinite(s->buf, got)) < got) {
+	if ((bad = first_nonfinite(s->buf, got)) < got) {
 		*rows = 0;
-		te_diag_set(d, s->name, 0, "document %ld: row %zu: a value that is not a finite "
-		            "number", s->rowno, bad / s->dim + 1);
+		if (s->tokens)
+			te_diag_set(d, s->name, 0, "document %ld: row %zu: a value that is not a "
+			            "finite number", s->rowno, bad / s->dim + 1);
+		else
+			te_diag_set(d, s->name, 0, "vector %ld: component %zu is not a finite "
+			            "number", s->rowno, bad + 1);
 		return 2;
 	}
 	*rows = cnt;

@@ -137,6 +137,15 @@ awk_knn() {
 	head -c 100 "$BATS_TEST_TMPDIR/w.tevec" >"$BATS_TEST_TMPDIR/cut.tevec"
 	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/cut.tevec" <<<king
 	[[ $stderr == *"truncated"* ]]
+	# NaN in the vectors: refused, naming the row; in the queries: that
+	# query is reported and skipped, the others answered
+	perl -pe 'BEGIN { binmode STDIN; binmode STDOUT; $/ = \4 } $_ = pack("f<", "nan") if $. == 16 + 8 + 3' \
+	    "$BATS_TEST_TMPDIR/w.tevec" >"$BATS_TEST_TMPDIR/nan.tevec"
+	run -1 --separate-stderr knn "$BATS_TEST_TMPDIR/nan.tevec" <<<king
+	[[ $stderr == *"nan.tevec: row 2: component 3 is not finite"* ]]
+	run -1 --separate-stderr knn "$W" "$BATS_TEST_TMPDIR/nan.tevec"
+	[[ $stderr == *"nan.tevec: vector 2: component 3 is not a finite number"* ]]
+	[ "$(cut -f 1 <<<"$output" | uniq | tr '\n' ' ')" = "1 3 4 5 6 7 8 9 10 11 12 13 14 15 16 " ]
 }
 
 @test "binary, NUL bytes, invalid UTF-8 and a 20 MB line as queries" {
