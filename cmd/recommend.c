@@ -12,8 +12,6 @@ static const char usage_line[] =
 	"       recommend -v VECTORS --eval TEST [--train TRAIN] [-n N] [--context C] [--combine HOW] [--json]\n"
 	"       recommend --sequences (--cornell | --csv [--fields U,I,T[,R]] [--min-rating X]) [FILE...]";
 
-static const char *const combine_names[] = {"mean", "sum", "max", "recent"};
-
 static int status;            /* 1 once anything was reported */
 static int json;
 static size_t nmeta;          /* metadata fields per item */
@@ -163,42 +161,6 @@ input_pending(FILE *fp)
 		return 1;
 #endif
 	return poll(&p, 1, 0) > 0;
-}
-
-static void
-print_eval(const te_rec_metrics *v, const te_rec_metrics *p, int have_pop, size_t n,
-           size_t context, te_rec_combine how)
-{
-	if (json) {
-		printf("{\"n\":%zu,\"context\":%zu,\"combine\":\"%s\",\"queries\":%zu,"
-		       "\"no_context\":%zu,\"no_target\":%zu,"
-		       "\"vectors\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,\"coverage\":%.6f}",
-		       n, context, combine_names[how], v->queries, v->no_context, v->no_target,
-		       v->hit, v->recall, v->mrr, v->coverage);
-		if (have_pop)
-			printf(",\"popularity\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,"
-			       "\"coverage\":%.6f}", p->hit, p->recall, p->mrr, p->coverage);
-		fputs("}\n", stdout);
-		return;
-	}
-	printf("metric\tvectors\tpopularity\n");
-	/* both sides answer the same queries */
-	if (have_pop)
-		printf("queries\t%zu\t%zu\n", v->queries, p->queries);
-	else
-		printf("queries\t%zu\t-\n", v->queries);
-#define ROW(name, a, b) \
-	do { \
-		printf("%s@%zu\t%.4f\t", name, n, a); \
-		if (have_pop) printf("%.4f\n", b); else puts("-"); \
-	} while (0)
-	ROW("hit", v->hit, p->hit);
-	ROW("recall", v->recall, p->recall);
-	ROW("mrr", v->mrr, p->mrr);
-	ROW("coverage", v->coverage, p->coverage);
-#undef ROW
-	printf("no_context\t%zu\t-\n", v->no_context);
-	printf("no_target\t%zu\t-\n", v->no_target);
 }
 
 static void
@@ -390,7 +352,7 @@ run_eval(te_rec *r)
 	/* an evaluation of nothing is no evaluation (tokemb(5), ERRORS) */
 	if (!vm.queries)
 		die("%s: nothing to evaluate: no sequence of two items or more", opt.eval);
-	print_eval(&vm, &pm, tr != NULL, opt.n, opt.context, opt.how);
+	te_rec_metrics_write(stdout, &vm, tr ? &pm : NULL, opt.n, opt.context, opt.how, json);
 	te_reader_close(test);
 	te_reader_close(tr);
 }
