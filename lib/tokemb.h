@@ -1106,6 +1106,9 @@ int te_rec_fields_parse(const char *arg, int fields[4]);
  * \u00XX, an invalid UTF-8 byte as U+FFFD (its UTF-8, not escaped).  0, or
  * -1 on a write error. */
 int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
+/* TAB-separated fields (as te_rec_meta_get gives them; NULL for none) as a
+ * JSON array of strings.  0, or -1 on a write error. */
+int te_rec_write_json_fields(FILE *fp, const char *fields);
 
 /* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
  * no header; CSV (csv 1): a header line, then RFC 4180 records, such as
