@@ -244,7 +244,8 @@ score_popularity(const struct split *s, size_t n, size_t context, double *hit, d
 		size_t i = s->t[t].pos, b = i - s->t[t].start > context ? i - context : s->t[t].start;
 		size_t got = 0;
 
-		for (size_t p = 0; p < s->dict.n && got < n; p++) {
+		/* items of the training text only, as te_rec_eval's */
+		for (size_t p = 0; p < s->dict.n && got < n && s->count[s->pop[p]]; p++) {
 			size_t id = s->pop[p], j;
 
 			for (j = b; j < i && s->ids[j] != id; j++)
