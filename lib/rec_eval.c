@@ -80,17 +80,6 @@ read_train(struct eval *e, te_reader *train, te_diag *d)
 }
 
 static int
-cmp_pop(const void *a, const void *b, void *arg)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	const size_t *cmp_count = arg;
-
-	if (cmp_count[x] != cmp_count[y])
-		return cmp_count[x] > cmp_count[y] ? -1 : 1;
-	return x < y ? -1 : x > y;   /* ties: first seen first */
-}
-
-static int
 in_context(const size_t *ids, size_t b, size_t i, size_t id)
 {
 	for (size_t k = b; k < i; k++)
@@ -224,7 +213,7 @@ te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n, size_t conte
 		for (size_t i = 0; i < e.dict.n; i++)
 			e.pop[i] = i;
 		e.npop = e.dict.n;
-		qsort_r(e.pop, e.npop, sizeof *e.pop, cmp_pop, e.count);
+		qsort_r(e.pop, e.npop, sizeof *e.pop, rec_by_count, e.count);
 	}
 	while ((rc = te_reader_next(test, &s, &len, d)) == 1) {
 		size_t pos = 0, tl, L = 0, ndistinct = 0;

@@ -53,6 +53,10 @@ struct te_rec {
 #define REC_NEVER 1
 #define REC_QUERY 2
 
+/* qsort_r's order of item ids (size_t) by count (a size_t array indexed
+ * by id), most frequent first, ties by id: the popularity baseline's. */
+int rec_by_count(const void *a, const void *b, void *count);
+
 /* "mean", "sum", "max" or "recent". */
 const char *rec_combine_name(te_rec_combine how);
 

@@ -72,17 +72,6 @@ split_line(struct split *s, const char *line, size_t len, size_t holdout)
 	return 0;
 }
 
-static int
-cmp_count(const void *a, const void *b, void *arg)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	const size_t *c = arg;
-
-	if (c[x] != c[y])
-		return c[x] > c[y] ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 /* Read train into s: the training text, the targets, the popularity order. */
 static int
 split_read(struct split *s, te_reader *train, size_t holdout, te_diag *d)
@@ -105,7 +94,7 @@ split_read(struct split *s, te_reader *train, size_t holdout, te_diag *d)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	for (size_t i = 0; i < s->dict.n; i++)
 		s->pop[i] = i;
-	qsort_r(s->pop, s->dict.n, sizeof *s->pop, cmp_count, s->count);
+	qsort_r(s->pop, s->dict.n, sizeof *s->pop, rec_by_count, s->count);
 	return 0;
 }
 
