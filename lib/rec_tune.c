@@ -172,14 +172,24 @@ static int
 score(const struct split *s, struct trial *t, size_t n, size_t context, te_diag *d)
 {
 	enum { B = 256 };
-	size_t m = t->m ? te_w2v_vocab_size(t->m) : 0, dim = t->m ? te_w2v_dim(t->m) : 0;
-	long *row = malloc((s->dict.n ? s->dict.n : 1) * sizeof *row);
-	size_t *q = malloc(B * context * sizeof *q), qoff[B + 1], which[B], counts[B];
-	te_rec_hit *hits = malloc(B * n * sizeof *hits);
-	te_rec *c = rec_alloc(m, dim, d);
+	size_t m, dim, qoff[B + 1], which[B], counts[B], *q;
+	long *row;
+	te_rec_hit *hits;
+	te_rec *c;
 	double hit = 0, mrr = 0;
 	int rc = -1;
 
+	t->hit = t->mrr = 0;
+	if (!t->m)
+		return 0;
+	m = te_w2v_vocab_size(t->m);
+	dim = te_w2v_dim(t->m);
+	/* no more hits than items */
+	n = n < m ? n : m;
+	row = malloc((s->dict.n ? s->dict.n : 1) * sizeof *row);
+	q = malloc(B * (context ? context : 1) * sizeof *q);
+	hits = malloc(B * (n ? n : 1) * sizeof *hits);
+	c = rec_alloc(m, dim, d);
 	if (!row || !q || !hits || !c)
 		goto out;
 	for (size_t i = 0; i < s->dict.n; i++)
