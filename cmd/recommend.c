@@ -10,9 +10,8 @@
 static const char usage_line[] =
 	"recommend -v VECTORS [-n N] [--meta FILE [--csv]] [--combine HOW] [--json] [ID...]\n"
 	"       recommend -v VECTORS --eval TEST [--train TRAIN] [-n N] [--context C] [--combine HOW] [--json]\n"
-	"       recommend --sequences (--cornell | --csv [--fields U,I,T[,R]] [--min-rating X]) [FILE...]";
-
-static const char *const combine_names[] = {"mean", "sum", "max", "recent"};
+	"       recommend --sequences (--cornell | --csv [--fields U,I,T[,R]] [--min-rating X]) [FILE...]\n"
+	"       recommend --tune TRAIN [--holdout H] [--vector-size D] [--seed S] [--threads T] [-n N] [--context C]";
 
 static int status;            /* 1 once anything was reported */
 static int json;
@@ -41,6 +40,10 @@ usage(FILE *fp, int st)
 		      "      --fields U,I,T[,R]  event log columns: user, item, time, rating\n"
 		      "                       (default 1,2,last; 0 for T means the last)\n"
 		      "      --min-rating X   keep events rated X or more (rating column R, default 3)\n"
+		      "      --tune TRAIN     search word2vec's settings on TRAIN's held-out next items\n"
+		      "      --holdout H      --tune: last items of each sequence held out (default 5)\n"
+		      "      --vector-size D, --seed S  --tune: of every model (default 100, 1)\n"
+		      "      --threads T      --tune: models trained at once (default: one per CPU)\n"
 		      "  -h, --help           this help\n"
 		      "      --version        version and build\n", fp);
 	exit(fp == stdout ? fshut_stdout(st) : st);
@@ -73,23 +76,8 @@ print_hit(te_rec *r, long qno, const te_rec_hit *h)
 		te_rec_write_json_str(stdout, key, strlen(key));
 		printf(",\"score\":%.6f", h->score);
 		if (meta) {
-			fputs(",\"meta\":[", stdout);
-			if (m) {
-				const char *p = m;
-
-				for (int first = 1;; first = 0) {
-					const char *t = strchr(p, '\t');
-					size_t l = t ? (size_t)(t - p) : strlen(p);
-
-					if (!first)
-						putchar(',');
-					te_rec_write_json_str(stdout, p, l);
-					if (!t)
-						break;
-					p = t + 1;
-				}
-			}
-			putchar(']');
+			fputs(",\"meta\":", stdout);
+			te_rec_write_json_fields(stdout, m);
 		}
 		fputs("}\n", stdout);
 		return;
@@ -166,42 +154,6 @@ input_pending(FILE *fp)
 }
 
 static void
-print_eval(const te_rec_metrics *v, const te_rec_metrics *p, int have_pop, size_t n,
-           size_t context, te_rec_combine how)
-{
-	if (json) {
-		printf("{\"n\":%zu,\"context\":%zu,\"combine\":\"%s\",\"queries\":%zu,"
-		       "\"no_context\":%zu,\"no_target\":%zu,"
-		       "\"vectors\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,\"coverage\":%.6f}",
-		       n, context, combine_names[how], v->queries, v->no_context, v->no_target,
-		       v->hit, v->recall, v->mrr, v->coverage);
-		if (have_pop)
-			printf(",\"popularity\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,"
-			       "\"coverage\":%.6f}", p->hit, p->recall, p->mrr, p->coverage);
-		fputs("}\n", stdout);
-		return;
-	}
-	printf("metric\tvectors\tpopularity\n");
-	/* both sides answer the same queries */
-	if (have_pop)
-		printf("queries\t%zu\t%zu\n", v->queries, p->queries);
-	else
-		printf("queries\t%zu\t-\n", v->queries);
-#define ROW(name, a, b) \
-	do { \
-		printf("%s@%zu\t%.4f\t", name, n, a); \
-		if (have_pop) printf("%.4f\n", b); else puts("-"); \
-	} while (0)
-	ROW("hit", v->hit, p->hit);
-	ROW("recall", v->recall, p->recall);
-	ROW("mrr", v->mrr, p->mrr);
-	ROW("coverage", v->coverage, p->coverage);
-#undef ROW
-	printf("no_context\t%zu\t-\n", v->no_context);
-	printf("no_target\t%zu\t-\n", v->no_target);
-}
-
-static void
 sequences(int cornell, int argc, char **argv, int fields[4], double min_rating)
 {
 	te_rec_events *ev = NULL;
@@ -248,7 +200,9 @@ sequences(int cornell, int argc, char **argv, int fields[4], double min_rating)
 }
 
 static struct {
-	const char *vpath, *eval, *train;
+	const char *vpath, *eval, *train, *tune;
+	te_rec_tune_params tp;
+	int tune_given;
 	size_t n, context;
 	int context_given, csv, seq, cornell, fields[4], fields_given, have_minr;
 	double min_rating;
@@ -264,8 +218,10 @@ parse_options(int *argcp, char ***argvp)
 	int argc = *argcp, c;
 	char **argv = *argvp;
 
+	te_rec_tune_params_default(&opt.tp);
 	enum { O_META = 256, O_CSV, O_COMBINE, O_JSON, O_EVAL, O_TRAIN, O_CONTEXT,
-	       O_SEQ, O_CORNELL, O_FIELDS, O_MINR, O_VERSION };
+	       O_SEQ, O_CORNELL, O_FIELDS, O_MINR, O_TUNE, O_HOLDOUT, O_DIM, O_SEED,
+	       O_THREADS, O_VERSION };
 	static const struct option longopts[] = {
 		{"vectors", required_argument, NULL, 'v'},
 		{"count", required_argument, NULL, 'n'},
@@ -280,11 +236,18 @@ parse_options(int *argcp, char ***argvp)
 		{"cornell", no_argument, NULL, O_CORNELL},
 		{"fields", required_argument, NULL, O_FIELDS},
 		{"min-rating", required_argument, NULL, O_MINR},
+		{"tune", required_argument, NULL, O_TUNE},
+		{"holdout", required_argument, NULL, O_HOLDOUT},
+		{"vector-size", required_argument, NULL, O_DIM},
+		{"seed", required_argument, NULL, O_SEED},
+		{"threads", required_argument, NULL, O_THREADS},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	while ((c = getopt_long(argc, argv, "hv:n:", longopts, NULL)) != -1) {
+		if (c >= O_HOLDOUT && c <= O_THREADS)
+			opt.tune_given = 1;
 		switch (c) {
 		case 'h':
 			usage(stdout, 0);
@@ -335,6 +298,21 @@ parse_options(int *argcp, char ***argvp)
 			opt.min_rating = opt_double(usage_line, "--min-rating", optarg, -1e300, 1e300);
 			opt.have_minr = 1;
 			break;
+		case O_TUNE:
+			opt.tune = optarg;
+			break;
+		case O_HOLDOUT:
+			opt.tp.holdout = (size_t)opt_ll(usage_line, "--holdout", optarg, 1, 1000000);
+			break;
+		case O_DIM:
+			opt.tp.w2v.dim = (int)opt_ll(usage_line, "--vector-size", optarg, 1, 100000);
+			break;
+		case O_SEED:
+			opt.tp.w2v.seed = (uint64_t)opt_ll(usage_line, "--seed", optarg, 0, INT64_MAX);
+			break;
+		case O_THREADS:
+			opt.tp.threads = (int)opt_ll(usage_line, "--threads", optarg, 0, 1024);
+			break;
 		case O_VERSION:
 			print_version();
 		default:
@@ -345,7 +323,25 @@ parse_options(int *argcp, char ***argvp)
 	*argvp = argv + optind;
 }
 
-/* The modes' options: --sequences is run here. */
+/* --tune: the table of the settings tried and the best one's command. */
+static void
+run_tune(void)
+{
+	te_diag d = {0};
+	te_reader *in = te_reader_open(opt.tune, '\n', &d);
+	te_w2v_params best;
+
+	if (!in)
+		die_diag(&d);
+	opt.tp.n = opt.n;
+	opt.tp.context = opt.context;
+	if (te_rec_tune(in, &opt.tp, stdout, &best, &d) < 0)
+		die_diag(&d);
+	te_reader_close(in);
+	exit(fshut_stdout(status));
+}
+
+/* The modes' options: --sequences and --tune are run here. */
 static void
 check_options(int argc, char **argv)
 {
@@ -360,12 +356,19 @@ check_options(int argc, char **argv)
 			opt.fields[3] = 2;
 		sequences(opt.cornell, argc, argv, opt.fields, opt.have_minr ? opt.min_rating : -1e300);
 	}
+	if (opt.tune_given && !opt.tune)
+		usage_error(usage_line, "--holdout, --vector-size, --seed and --threads go with --tune");
+	if (opt.tune) {
+		if (opt.vpath || opt.eval || opt.train || meta_path || opt.csv || argc > 0)
+			usage_error(usage_line, "--tune takes no vectors, --eval, --train, --meta or ids");
+		run_tune();
+	}
 	if (opt.cornell || opt.fields_given || opt.have_minr)
 		usage_error(usage_line, "--cornell, --fields and --min-rating need --sequences");
 	if (!opt.vpath)
 		usage_error(usage_line, "no vectors: give -v VECTORS");
 	if ((opt.train || opt.context_given) && !opt.eval)
-		usage_error(usage_line, "--train and --context go with --eval");
+		usage_error(usage_line, "--train and --context go with --eval or --tune");
 	if (opt.eval && (argc > 0 || meta_path))
 		usage_error(usage_line, "--eval takes no ids or --meta");
 	if (opt.csv && !meta_path)
@@ -390,7 +393,7 @@ run_eval(te_rec *r)
 	/* an evaluation of nothing is no evaluation (tokemb(5), ERRORS) */
 	if (!vm.queries)
 		die("%s: nothing to evaluate: no sequence of two items or more", opt.eval);
-	print_eval(&vm, &pm, tr != NULL, opt.n, opt.context, opt.how);
+	te_rec_metrics_write(stdout, &vm, tr ? &pm : NULL, opt.n, opt.context, opt.how, json);
 	te_reader_close(test);
 	te_reader_close(tr);
 }

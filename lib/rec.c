@@ -7,15 +7,10 @@
 #include "rec_int.h"
 
 te_rec *
-te_rec_new(te_vecs *v, te_diag *d)
+rec_alloc(size_t m, size_t dim, te_diag *d)
 {
 	te_rec *r;
-	size_t m = te_vecs_rows(v), dim = te_vecs_dim(v);
 
-	if (m > 0 && !te_vecs_key(v, 0)) {
-		te_diag_set(d, NULL, 0, "the vectors have no keys (item ids)");
-		return NULL;
-	}
 	if (dim && m > SIZE_MAX / dim / sizeof(float)) {
 		te_diag_set(d, NULL, 0, "out of memory");
 		return NULL;
@@ -23,7 +18,6 @@ te_rec_new(te_vecs *v, te_diag *d)
 	r = calloc(1, sizeof *r);
 	if (!r)
 		goto oom;
-	r->v = v;
 	r->m = m;
 	r->dim = dim;
 	r->unit = malloc((m ? m : 1) * dim * sizeof *r->unit);
@@ -31,25 +25,45 @@ te_rec_new(te_vecs *v, te_diag *d)
 	r->scores = malloc((m ? m : 1) * sizeof *r->scores);
 	if (!r->unit || !r->mask || !r->scores)
 		goto oom;
-	for (size_t i = 0; i < m; i++) {
-		const float *x = te_vecs_row(v, i);
-		float *u = r->unit + i * dim;
-		double ss = 0;
-
-		for (size_t j = 0; j < dim; j++)
-			ss += (double)x[j] * x[j];
-		/* a zero vector stays zero: cosine 0 to everything */
-		ss = ss > 0 ? 1 / sqrt(ss) : 0;
-		for (size_t j = 0; j < dim; j++)
-			u[j] = (float)(x[j] * ss);
-		if (strcmp(te_vecs_key(v, i), "</s>") == 0)
-			r->mask[i] = REC_NEVER;
-	}
 	return r;
 oom:
 	te_rec_free(r);
 	te_diag_set(d, NULL, 0, "out of memory");
 	return NULL;
+}
+
+void
+rec_set_row(te_rec *r, size_t i, const float *x, const char *key)
+{
+	float *u = r->unit + i * r->dim;
+	double ss = 0;
+
+	for (size_t j = 0; j < r->dim; j++)
+		ss += (double)x[j] * x[j];
+	/* a zero vector stays zero: cosine 0 to everything */
+	ss = ss > 0 ? 1 / sqrt(ss) : 0;
+	for (size_t j = 0; j < r->dim; j++)
+		u[j] = (float)(x[j] * ss);
+	r->mask[i] = strcmp(key, "</s>") == 0 ? REC_NEVER : 0;
+}
+
+te_rec *
+te_rec_new(te_vecs *v, te_diag *d)
+{
+	te_rec *r;
+	size_t m = te_vecs_rows(v);
+
+	if (m > 0 && !te_vecs_key(v, 0)) {
+		te_diag_set(d, NULL, 0, "the vectors have no keys (item ids)");
+		return NULL;
+	}
+	r = rec_alloc(m, te_vecs_dim(v), d);
+	if (!r)
+		return NULL;
+	r->v = v;
+	for (size_t i = 0; i < m; i++)
+		rec_set_row(r, i, te_vecs_row(v, i), te_vecs_key(v, i));
+	return r;
 }
 
 void
@@ -76,12 +90,20 @@ te_rec_find(te_rec *r, const char *id, size_t len)
 	return te_vecs_find(r->v, id, len);
 }
 
+static const char *const combine_names[] = {"mean", "sum", "max", "recent"};
+
+const char *
+rec_combine_name(te_rec_combine how)
+{
+	return combine_names[how];
+}
+
 int
 te_rec_combine_parse(const char *name, te_rec_combine *how)
 {
-	static const char *const names[] = {"mean", "sum", "max", "recent"};
+	const char *const *names = combine_names;
 
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+	for (size_t i = 0; i < sizeof combine_names / sizeof *combine_names; i++)
 		if (strcmp(name, names[i]) == 0) {
 			*how = (te_rec_combine)i;
 			return 0;

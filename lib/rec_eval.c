@@ -1,6 +1,7 @@
 /* rec_eval.c: next-item evaluation of recommendations against a popularity baseline. */
 #define _GNU_SOURCE
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,17 +77,6 @@ read_train(struct eval *e, te_reader *train, te_diag *d)
 		}
 	}
 	return rc;
-}
-
-static int
-cmp_pop(const void *a, const void *b, void *arg)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	const size_t *cmp_count = arg;
-
-	if (cmp_count[x] != cmp_count[y])
-		return cmp_count[x] > cmp_count[y] ? -1 : 1;
-	return x < y ? -1 : x > y;   /* ties: first seen first */
 }
 
 static int
@@ -223,7 +213,7 @@ te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n, size_t conte
 		for (size_t i = 0; i < e.dict.n; i++)
 			e.pop[i] = i;
 		e.npop = e.dict.n;
-		qsort_r(e.pop, e.npop, sizeof *e.pop, cmp_pop, e.count);
+		qsort_r(e.pop, e.npop, sizeof *e.pop, rec_by_count, e.count);
 	}
 	while ((rc = te_reader_next(test, &s, &len, d)) == 1) {
 		size_t pos = 0, tl, L = 0, ndistinct = 0;
@@ -324,4 +314,42 @@ out:
 	free(block);
 	free(qv);
 	return rc;
+}
+
+int
+te_rec_metrics_write(FILE *fp, const te_rec_metrics *v, const te_rec_metrics *p, size_t n,
+                     size_t context, te_rec_combine how, int json)
+{
+	if (json) {
+		fprintf(fp, "{\"n\":%zu,\"context\":%zu,\"combine\":\"%s\",\"queries\":%zu,"
+		        "\"no_context\":%zu,\"no_target\":%zu,"
+		        "\"vectors\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,\"coverage\":%.6f}",
+		        n, context, rec_combine_name(how), v->queries, v->no_context, v->no_target,
+		        v->hit, v->recall, v->mrr, v->coverage);
+		if (p)
+			fprintf(fp, ",\"popularity\":{\"hit\":%.6f,\"recall\":%.6f,\"mrr\":%.6f,"
+			        "\"coverage\":%.6f}", p->hit, p->recall, p->mrr, p->coverage);
+		fputs("}\n", fp);
+		return ferror(fp) ? -1 : 0;
+	}
+	fprintf(fp, "metric\tvectors\tpopularity\n");
+	/* both sides answer the same queries */
+	if (p)
+		fprintf(fp, "queries\t%zu\t%zu\n", v->queries, p->queries);
+	else
+		fprintf(fp, "queries\t%zu\t-\n", v->queries);
+	static const char *const name[] = {"hit", "recall", "mrr", "coverage"};
+	const double vv[] = {v->hit, v->recall, v->mrr, v->coverage};
+	const double pv[] = {p ? p->hit : 0, p ? p->recall : 0, p ? p->mrr : 0,
+	                     p ? p->coverage : 0};
+	for (int i = 0; i < 4; i++) {
+		fprintf(fp, "%s@%zu\t%.4f\t", name[i], n, vv[i]);
+		if (p)
+			fprintf(fp, "%.4f\n", pv[i]);
+		else
+			fputs("-\n", fp);
+	}
+	fprintf(fp, "no_context\t%zu\t-\n", v->no_context);
+	fprintf(fp, "no_target\t%zu\t-\n", v->no_target);
+	return ferror(fp) ? -1 : 0;
 }

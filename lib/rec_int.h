@@ -53,6 +53,20 @@ struct te_rec {
 #define REC_NEVER 1
 #define REC_QUERY 2
 
+/* qsort_r's order of item ids (size_t) by count (a size_t array indexed
+ * by id), most frequent first, ties by id: the popularity baseline's. */
+int rec_by_count(const void *a, const void *b, void *count);
+
+/* "mean", "sum", "max" or "recent". */
+const char *rec_combine_name(te_rec_combine how);
+
+/* A catalogue of m rows of dim without a te_vecs (its v NULL: no keys, no
+ * te_rec_find); the rows are set with rec_set_row.  NULL, d filled. */
+te_rec *rec_alloc(size_t m, size_t dim, te_diag *d);
+/* Row i from x (dim floats) scaled to unit length; key "</s>" marks it
+ * never to be recommended. */
+void rec_set_row(te_rec *r, size_t i, const float *x, const char *key);
+
 /* The query vector of rows[0..k) combined as how says (not MAX): for MEAN
  * and RECENT the unit weighted mean, for SUM the plain sum.  v holds dim. */
 void rec_qvec(const te_rec *r, const size_t *rows, size_t k, te_rec_combine how,

@@ -114,3 +114,22 @@ te_rec_write_json_str(FILE *fp, const char *s, size_t n)
 {
 	return ut_json_strf(fp, s, n, UT_JSON_REPAIR);
 }
+
+int
+te_rec_write_json_fields(FILE *fp, const char *fields)
+{
+	const char *p = fields;
+
+	fputc('[', fp);
+	for (int first = 1; p; first = 0) {
+		const char *t = strchr(p, '\t');
+		size_t l = t ? (size_t)(t - p) : strlen(p);
+
+		if (!first)
+			fputc(',', fp);
+		te_rec_write_json_str(fp, p, l);
+		p = t ? t + 1 : NULL;
+	}
+	fputc(']', fp);
+	return ferror(fp) ? -1 : 0;
+}

@@ -140,3 +140,14 @@ rec_token(const char *s, size_t len, size_t *pos, const char **tok, size_t *tlen
 	*pos = i;
 	return 1;
 }
+
+int
+rec_by_count(const void *a, const void *b, void *count)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	const size_t *c = count;
+
+	if (c[x] != c[y])
+		return c[x] > c[y] ? -1 : 1;
+	return x < y ? -1 : x > y;   /* ties: first seen first */
+}

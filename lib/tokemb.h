@@ -1108,6 +1108,9 @@ int te_rec_fields_parse(const char *arg, int fields[4]);
  * \u00XX, an invalid UTF-8 byte as U+FFFD (its UTF-8, not escaped).  0, or
  * -1 on a write error. */
 int te_rec_write_json_str(FILE *fp, const char *s, size_t n);
+/* TAB-separated fields (as te_rec_meta_get gives them; NULL for none) as a
+ * JSON array of strings.  0, or -1 on a write error. */
+int te_rec_write_json_fields(FILE *fp, const char *fields);
 
 /* Item metadata: a table keyed by id.  TSV (csv 0): "id<TAB>field...",
  * no header; CSV (csv 1): a header line, then RFC 4180 records, such as
@@ -1166,6 +1169,37 @@ typedef struct te_rec_metrics {
 int te_rec_eval(te_rec *r, te_reader *test, te_reader *train, size_t n,
                 size_t context, te_rec_combine how, te_rec_metrics *vec,
                 te_rec_metrics *pop, te_diag *d);
+
+/* The metrics as recommend --eval prints them: a table "metric<TAB>vectors
+ * <TAB>popularity" (pop NULL: "-" for popularity), or with json one JSON
+ * object per call.  0, or -1 on a write error. */
+int te_rec_metrics_write(FILE *fp, const te_rec_metrics *vec, const te_rec_metrics *pop,
+                         size_t n, size_t context, te_rec_combine how, int json);
+
+/* Hyperparameter search (recommend --tune).  The sequences of train are
+ * split: each of two items or more gives its last holdout items (all but
+ * its first at most) as next items to predict, each from the context items
+ * before it (TE_REC_COMBINE_MEAN, as te_rec_eval; an item without a vector
+ * is a miss); the rest of the sequences is the training text.  From w2v,
+ * one parameter at a time over a fixed grid, in the order min_count,
+ * epochs, window, ns_exponent, sample, the value with the best hit (then
+ * MRR) is kept before the next is tried.  Each model trains on one thread
+ * (the result depends on w2v.seed only), several at once.  Written to out:
+ * a header and a TSV row per setting tried (each round's as it ends), the
+ * popularity baseline's row, then "best<TAB>" and the w2v-train command
+ * line of the best; *best gets its parameters.  0, or -1 (d filled). */
+typedef struct te_rec_tune_params {
+	te_w2v_params w2v;   /* where the search starts (its threads ignored) */
+	size_t n;            /* hit and MRR at n (default 10) */
+	size_t context;      /* items before a target in its query (5) */
+	size_t holdout;      /* last items of each sequence held out (5) */
+	int threads;         /* models trained at once (0: one per CPU) */
+} te_rec_tune_params;
+
+/* Skip-gram at w2v-train's other defaults; n 10, context 5, holdout 5. */
+void te_rec_tune_params_default(te_rec_tune_params *p);
+int te_rec_tune(te_reader *train, const te_rec_tune_params *p, FILE *out,
+                te_w2v_params *best, te_diag *d);
 
 /* ------------------------------------------------------ tokenizer train */
 

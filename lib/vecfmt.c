@@ -821,6 +821,118 @@ te_vec_write_text(FILE *fp, const char *key, const float *x, size_t dim)
 	return te_vec_write_text_end(fp, key, x, dim, '\n');
 }
 
+/* The 9 significant digits of a float x > 0 that printf's %.9g gives
+ * (exact, ties to even), as q in [1e8, 1e9) and x's decimal exponent after
+ * rounding in *ex; 0 outside [1e-19, 1e9), left to printf.  x is m 2^e, so
+ * x 10^k is m 5^k 2^(e+k): an integer product and a shift, in 128 bits;
+ * k is chosen to give 9 digits before the point. */
+static int
+float9_digits(float x, uint32_t *q, int *ex)
+{
+	static const uint64_t pow5[28] = {
+		1ull, 5ull, 25ull, 125ull, 625ull, 3125ull, 15625ull, 78125ull, 390625ull,
+		1953125ull, 9765625ull, 48828125ull, 244140625ull, 1220703125ull,
+		6103515625ull, 30517578125ull, 152587890625ull, 762939453125ull,
+		3814697265625ull, 19073486328125ull, 95367431640625ull, 476837158203125ull,
+		2384185791015625ull, 11920928955078125ull, 59604644775390625ull,
+		298023223876953125ull, 1490116119384765625ull, 7450580596923828125ull,
+	};
+	uint32_t u;
+	int e, k;
+	uint64_t m;
+
+	if (!(x >= 1e-19f && x < 1e9f))
+		return 0;
+	memcpy(&u, &x, sizeof u);
+	m = (u & 0x7fffff) | 0x800000;
+	e = (int)(u >> 23) - 150;
+	/* 8 - floor(log10(x)), or one more: 78913 / 2^18 is just over log10(2) */
+	k = 8 - (((int)(u >> 23) - 127) * 78913 >> 18);
+	for (int tries = 0; tries < 3; tries++) {
+		unsigned __int128 p, r, half;
+		int s = e + k;
+		uint64_t t;
+
+		if (k < 0 || k > 27)
+			return 0;
+		p = (unsigned __int128)m * pow5[k];
+		if (s >= 0) {
+			t = (uint64_t)(p << s);
+			r = 0;
+			half = 1;
+		} else {
+			t = (uint64_t)(p >> -s);
+			r = p & (((unsigned __int128)1 << -s) - 1);
+			half = (unsigned __int128)1 << (-s - 1);
+		}
+		if (t >= 1000000000) {
+			k--;
+			continue;
+		}
+		if (t < 100000000) {
+			k++;
+			continue;
+		}
+		if (r > half || (r == half && s < 0 && (t & 1)))
+			t++;
+		*ex = 8 - k;
+		if (t == 1000000000) {
+			t = 100000000;
+			++*ex;
+		}
+		*q = (uint32_t)t;
+		return 1;
+	}
+	return 0;
+}
+
+/* x as printf's "%.9g" writes it, into out (32 bytes); the length. */
+static int
+format_g9(char *out, float x)
+{
+	char d[9], *o = out;
+	uint32_t q;
+	int ex, last;
+
+	if (!float9_digits(fabsf(x), &q, &ex))
+		return snprintf(out, 32, "%.9g", (double)x);
+	if (signbit(x))
+		*o++ = '-';
+	for (int i = 8; i >= 0; i--, q /= 10)
+		d[i] = (char)('0' + q % 10);
+	for (last = 8; last > 0 && d[last] == '0'; last--)
+		;
+	if (ex < -4 || ex >= 9) {
+		*o++ = d[0];
+		if (last > 0) {
+			*o++ = '.';
+			memcpy(o, d + 1, (size_t)last);
+			o += last;
+		}
+		*o++ = 'e';
+		*o++ = ex < 0 ? '-' : '+';
+		ex = ex < 0 ? -ex : ex;
+		*o++ = (char)('0' + ex / 10);
+		*o++ = (char)('0' + ex % 10);
+	} else if (ex >= 0) {
+		memcpy(o, d, (size_t)ex + 1);
+		o += ex + 1;
+		if (last > ex) {
+			*o++ = '.';
+			memcpy(o, d + ex + 1, (size_t)(last - ex));
+			o += last - ex;
+		}
+	} else {
+		*o++ = '0';
+		*o++ = '.';
+		for (int i = 0; i < -ex - 1; i++)
+			*o++ = '0';
+		memcpy(o, d, (size_t)last + 1);
+		o += last + 1;
+	}
+	return (int)(o - out);
+}
+
 int
 te_vec_write_text_end(FILE *fp, const char *key, const float *x, size_t dim, int end)
 {
@@ -832,8 +944,10 @@ te_vec_write_text_end(FILE *fp, const char *key, const float *x, size_t dim, int
 		putc_unlocked(strpbrk(key, " \t") ? '\t' : ' ', fp);
 	}
 	for (size_t i = 0; i < dim; i++) {
-		int n = snprintf(buf, sizeof buf, i ? " %.9g" : "%.9g", (double)x[i]);
-		fwrite_unlocked(buf, 1, (size_t)n, fp);
+		int n = format_g9(buf + 1, x[i]);
+
+		buf[0] = ' ';
+		fwrite_unlocked(buf + !i, 1, (size_t)n + !!i, fp);
 	}
 	return putc_unlocked(end, fp) == EOF ? -1 : 0;
 }

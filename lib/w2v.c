@@ -877,8 +877,7 @@ pair_update(const float *in, float *const *out, const float *label, size_t n,
 	for (size_t k = 0; k < n; k++) {
 		float g = w2v_grad(w2v_dot(in, out[k], dim), label[k], alpha, t);
 
-		w2v_axpy(g, out[k], e, dim);
-		w2v_axpy(g, in, out[k], dim);
+		w2v_axpy2(g, in, out[k], e, dim);
 	}
 }
 

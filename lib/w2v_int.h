@@ -43,6 +43,27 @@ w2v_axpy(float a, const float *x, float *y, size_t n)
 		y[i] += a * x[i];
 }
 
+/* e += a * y, then y += a * x: two axpys in one pass over y (the same
+ * sums, y read once); y is neither x nor e */
+static inline __attribute__((always_inline)) void
+w2v_axpy2(float a, const float *x, float *y, float *e, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		w2v_v8 o = *(const w2v_v8 *)(y + i);
+
+		*(w2v_v8 *)(e + i) += a * o;
+		*(w2v_v8 *)(y + i) = o + a * *(const w2v_v8 *)(x + i);
+	}
+	for (; i < n; i++) {
+		float o = y[i];
+
+		e[i] += a * o;
+		y[i] = o + a * x[i];
+	}
+}
+
 /* y = a * x */
 static inline __attribute__((always_inline)) void
 w2v_scale_to(float a, const float *x, float *y, size_t n)

@@ -135,6 +135,24 @@ main(void)
 	}
 	ok(bad == 0, "dot and axpy agree with the scalar reference for lengths 1..40");
 
+	/* axpy2 is the two axpys of a pair's update, bit for bit */
+	bad = 0;
+	for (size_t n = 1; n <= 40; n++) {
+		float x[40], y[40], e[40], y2[40], e2[40];
+
+		for (size_t i = 0; i < n; i++) {
+			x[i] = frand(&s);
+			y[i] = y2[i] = frand(&s);
+			e[i] = e2[i] = frand(&s);
+		}
+		w2v_axpy2(0.3f, x, y, e, n);
+		w2v_axpy(0.3f, y2, e2, n);
+		w2v_axpy(0.3f, x, y2, n);
+		if (memcmp(y, y2, n * sizeof *y) || memcmp(e, e2, n * sizeof *e))
+			bad++;
+	}
+	ok(bad == 0, "axpy2 gives the two axpys' results bit for bit, lengths 1..40");
+
 	corpus = write_corpus();
 	{
 		static const struct { int sg, hs, neg, batch; const char *name; } cf[] = {
