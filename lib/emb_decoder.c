@@ -111,27 +111,6 @@ product(const float *x, size_t n, size_t in, const float *pk, const float *const
 		            y + col, (int)out);
 }
 
-/* out = (add + g) * x / sqrt(mean(x^2) + eps), each of n rows of dim (row
- * stride stride for x and out alike); out may be x.  add is 1 for Gemma's
- * RMSNorm, which stores its weight less one, else 0. */
-static void
-rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, float add,
-         double eps, float *out)
-{
-	for (size_t r = 0; r < n; r++) {
-		const float *a = x + r * stride;
-		float *o = out + r * stride;
-		double ss = 0;
-		float inv;
-
-		for (size_t i = 0; i < dim; i++)
-			ss += (double)a[i] * a[i];
-		inv = (float)(1.0 / sqrt(ss / (double)dim + eps));
-		for (size_t i = 0; i < dim; i++)
-			o[i] = (add + g[i]) * (a[i] * inv);
-	}
-}
-
 /* Rotate the first dh values of one head at the angles of its position:
  * the first half pairs with the second (rotate_half). */
 static void
@@ -223,8 +202,8 @@ qk_prepare(const te_emb *m, const emb_layer *l, float *qkv, size_t n, const size
 			if (l->qn) {
 				float add = m->norm_plus1 ? 1.0f : 0.0f;
 
-				rms_norm(r, m->heads, dh, dh, l->qn, add, m->eps, r);
-				rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, add, m->eps, r + QD);
+				emb_rms_norm(r, m->heads, dh, dh, l->qn, add, m->eps, r);
+				emb_rms_norm(r + QD, m->kv_heads, dh, dh, l->kn, add, m->eps, r + QD);
 			}
 			for (size_t h = 0; h < m->heads; h++)
 				rope(r + h * dh, rd, cs + p * half, sn + p * half);
@@ -264,7 +243,7 @@ pre_norm(const te_emb *m, const float *g, const float *b, const float *x, size_t
 	if (!g)
 		return x;
 	if (!m->pre_ln) {
-		rms_norm(x, N, H, H, g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
+		emb_rms_norm(x, N, H, H, g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
 		return h;
 	}
 	memcpy(h, x, N * H * sizeof *h);
@@ -278,20 +257,8 @@ pre_norm(const te_emb *m, const float *g, const float *b, const float *x, size_t
 static void
 gate(const te_emb *m, const float *gu, size_t N, size_t F, float *f)
 {
-	const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
-
-	for (size_t t = 0; t < N; t++)
-		for (size_t i = 0; i < F; i++) {
-			float g = gu[t * 2 * F + i];
-
-			if (m->geglu && m->gelu_tanh)
-				g = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g)));
-			else if (m->geglu)
-				g = 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2));
-			else
-				g = g / (1.0f + expf(-g));
-			f[t * F + i] = g * gu[t * 2 * F + F + i];
-		}
+	emb_gate(!m->geglu ? EMB_ACT_SILU : m->gelu_tanh ? EMB_ACT_GELU_TANH : EMB_ACT_GELU,
+	         gu, N, F, f);
 }
 
 /* x += in (N, K) W^T, a block's output projection added to the residual
@@ -309,7 +276,7 @@ block_out(const te_emb *m, const float *in, size_t N, size_t K, const float *pk,
 		return;
 	}
 	product(in, N, K, pk, w, outs, 1, h, 0, threads);
-	rms_norm(h, N, H, H, pn, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
+	emb_rms_norm(h, N, H, H, pn, m->norm_plus1 ? 1.0f : 0.0f, m->eps, h);
 	for (size_t i = 0; i < N * H; i++)
 		x[i] += h[i];
 }
@@ -396,7 +363,7 @@ emb_decode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d)
 	if (m->norm_g && m->pre_ln)
 		emb_layernorm(x, N, H, m->norm_g, m->norm_b, m->eps);
 	else if (m->norm_g)
-		rms_norm(x, N, H, H, m->norm_g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, x);
+		emb_rms_norm(x, N, H, H, m->norm_g, m->norm_plus1 ? 1.0f : 0.0f, m->eps, x);
 	free(buf);
 	return 0;
 }

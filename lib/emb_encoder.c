@@ -227,6 +227,131 @@ bias_gelu_avx2(float *x, size_t n, size_t dim, const float *bias)
 }
 #endif
 
+/* The gated activations of a row from column lo on:
+ * f[i] = act(gu[i]) * gu[F + i]. */
+static void
+gate_row_scalar(int act, const float *gu, size_t F, size_t lo, float *f)
+{
+	const float k = 0.7978845608028654f;   /* sqrt(2 / pi) */
+
+	for (size_t i = lo; i < F; i++) {
+		float g = gu[i];
+
+		if (act == EMB_ACT_GELU_TANH)
+			g = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g)));
+		else if (act == EMB_ACT_GELU)
+			g = 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2));
+		else
+			g = g / (1.0f + expf(-g));
+		f[i] = g * gu[F + i];
+	}
+}
+
+#ifdef HAVE_MVEC
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_tanhf(__m256 x);
+#pragma GCC diagnostic pop
+
+/* The same, eight lanes at a time through libmvec */
+AVX2_FN static void
+gate_row_avx2(int act, const float *gu, size_t F, float *f)
+{
+	const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f),
+	             r2 = _mm256_set1_ps((float)M_SQRT1_2),
+	             k = _mm256_set1_ps(0.7978845608028654f), c = _mm256_set1_ps(0.044715f),
+	             sign = _mm256_set1_ps(-0.0f);
+	size_t i;
+
+	for (i = 0; i + 8 <= F; i += 8) {
+		__m256 g = _mm256_loadu_ps(gu + i), u = _mm256_loadu_ps(gu + F + i), h, e;
+
+		if (act == EMB_ACT_GELU_TANH) {
+			/* k * (g + c g^3), as the scalar form rounds it */
+			e = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(c, g), g), g);
+			e = _ZGVdN8v_tanhf(_mm256_mul_ps(k, _mm256_add_ps(g, e)));
+			h = _mm256_mul_ps(half, g);
+			g = _mm256_mul_ps(h, _mm256_add_ps(one, e));
+		} else if (act == EMB_ACT_GELU) {
+			e = _ZGVdN8v_erff(_mm256_mul_ps(g, r2));
+			h = _mm256_mul_ps(half, g);
+			g = _mm256_mul_ps(h, _mm256_add_ps(one, e));
+		} else {
+			e = _ZGVdN8v_expf(_mm256_xor_ps(g, sign));
+			g = _mm256_div_ps(g, _mm256_add_ps(one, e));
+		}
+		_mm256_storeu_ps(f + i, _mm256_mul_ps(g, u));
+	}
+	gate_row_scalar(act, gu, F, i, f);
+}
+#endif
+
+void
+emb_gate(int act, const float *gu, size_t N, size_t F, float *f)
+{
+	for (size_t t = 0; t < N; t++) {
+#ifdef HAVE_MVEC
+		if (use_avx2()) {
+			gate_row_avx2(act, gu + t * 2 * F, F, f + t * F);
+			continue;
+		}
+#endif
+		gate_row_scalar(act, gu + t * 2 * F, F, 0, f + t * F);
+	}
+}
+
+#ifdef HAVE_AVX2
+/* The sum of squares of a row, in double, four lanes at a time */
+AVX2_FN static double
+sum_squares_avx2(const float *a, size_t dim)
+{
+	__m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+	double ss;
+	size_t i;
+
+	for (i = 0; i + 8 <= dim; i += 8) {
+		__m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(a + i)),
+		        hi = _mm256_cvtps_pd(_mm_loadu_ps(a + i + 4));
+
+		s0 = _mm256_fmadd_pd(lo, lo, s0);
+		s1 = _mm256_fmadd_pd(hi, hi, s1);
+	}
+	s0 = _mm256_add_pd(s0, s1);
+	{
+		double l[4];
+
+		_mm256_storeu_pd(l, s0);
+		ss = (l[0] + l[1]) + (l[2] + l[3]);
+	}
+	for (; i < dim; i++)
+		ss += (double)a[i] * a[i];
+	return ss;
+}
+#endif
+
+void
+emb_rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g, float add,
+             double eps, float *out)
+{
+	for (size_t r = 0; r < n; r++) {
+		const float *a = x + r * stride;
+		float *o = out + r * stride;
+		double ss = 0;
+		float inv;
+
+#ifdef HAVE_AVX2
+		if (use_avx2())
+			ss = sum_squares_avx2(a, dim);
+		else
+#endif
+			for (size_t i = 0; i < dim; i++)
+				ss += (double)a[i] * a[i];
+		inv = (float)(1.0 / sqrt(ss / (double)dim + eps));
+		for (size_t i = 0; i < dim; i++)
+			o[i] = (add + g[i]) * (a[i] * inv);
+	}
+}
+
 void
 emb_gelu_scalar(float *x, size_t n)
 {

@@ -213,6 +213,17 @@ void emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias,
                         const float *g, const float *b, double eps);
 void emb_gelu(float *x, size_t n);
 void emb_gelu_scalar(float *x, size_t n);
+/* The gated activation of gu (N, 2F) into f (N, F): act(first half) times
+ * the second, act SiLU, GELU (erf) or GELU as gelu_pytorch_tanh computes
+ * it; AVX2 through libmvec where there are both. */
+enum { EMB_ACT_SILU, EMB_ACT_GELU, EMB_ACT_GELU_TANH };
+void emb_gate(int act, const float *gu, size_t N, size_t F, float *f);
+/* out = (add + g) * x / sqrt(mean(x^2) + eps), each of n rows of dim (row
+ * stride stride for x and out alike); out may be x.  add is 1 for Gemma's
+ * RMSNorm, which stores its weight less one, else 0.  The sum of squares in
+ * double (AVX2: four lanes, summed in another order). */
+void emb_rms_norm(const float *x, size_t n, size_t dim, size_t stride, const float *g,
+                  float add, double eps, float *out);
 
 void emb_linear_ref(const float *x, size_t n, size_t in, const float *w,
                     const float *b, size_t out, float *y);

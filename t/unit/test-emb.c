@@ -368,6 +368,32 @@ kernels(void)
 		free(b2);
 	}
 	{
+		/* the gated activations, vector against scalar, rows of 37 (a tail) */
+		static const char *name[] = {"SiLU", "GELU", "tanh GELU"};
+		size_t N = 3000, F = 37;
+		float *gu = malloc(N * 2 * F * sizeof *gu), *a = malloc(N * F * sizeof *a),
+		      *b2 = malloc(N * F * sizeof *b2);
+
+		for (size_t i = 0; i < N * 2 * F; i++)
+			gu[i] = -12.0f + 24.0f * (float)((i * 7919) % (N * 2 * F)) / (float)(N * 2 * F);
+		for (int act = EMB_ACT_SILU; act <= EMB_ACT_GELU_TANH; act++) {
+			double worst = 0;
+
+			emb_gate(act, gu, N, F, a);
+			kern_force_scalar = 1;
+			emb_gate(act, gu, N, F, b2);
+			kern_force_scalar = 0;
+			for (size_t i = 0; i < N * F; i++)
+				if (fabs(a[i] - b2[i]) / fmax(1.0, fabs(b2[i])) > worst)
+					worst = fabs(a[i] - b2[i]) / fmax(1.0, fabs(b2[i]));
+			ok(worst < 1e-6, "vector gated %s agrees with the scalar one (%.2g relative)",
+			   name[act], worst);
+		}
+		free(gu);
+		free(a);
+		free(b2);
+	}
+	{
 		float v[6] = {1, 2, 3, 4, 5, 6}, o[2];
 
 		te_pool(TE_POOL_MEAN, v, 3, 2, o);
