@@ -202,9 +202,12 @@ function refTT(t, docs) {
     special = m.special_tokens; pat = m.pat_str;
   }
   const e = new Tiktoken(fs.readFileSync(t.model, 'utf8'), special, pat);
+  // tiktoken's BPE is quadratic in a piece's length and long runs dominate:
+  // encode with special tokens only where one can be found
+  const names = Object.keys(special);
   const res = docs.map(d => {
     const ids = Array.from(e.encode_ordinary(d));
-    const ws = t.kind === 'tt3' ? ids : Array.from(e.encode(d, 'all'));
+    const ws = names.some(x => d.includes(x)) ? Array.from(e.encode(d, 'all')) : ids;
     return {ids, ids_with_special: ws, decoded: Buffer.from(e.decode(new Uint32Array(ids)))};
   });
   e.free();
