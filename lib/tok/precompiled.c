@@ -251,7 +251,7 @@ align_changes(const char *s, size_t n, const tk_pc_changes *t, size_t nout,
 }
 
 /* One cluster [i, j) of s: whole when under 6 bytes with a rule, else
- * character by character. */
+ * character by character; an invalid byte as it is. */
 static int
 cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
         ut_buf *out, tk_pc_changes *t)
@@ -260,6 +260,8 @@ cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
 	size_t rl, cl;
 	long k = 0;
 
+	if (j - i == 1 && (unsigned char)s[i] >= 0x80)	/* an invalid byte */
+		return put(out, t, s + i, 1, &k);
 	if (j - i < 6 && (rep = first_rule(pc, s + i, j - i, &rl)) != NULL) {
 		for (size_t q = i; q < j; q += char_len(s, j, q))
 			k++;
