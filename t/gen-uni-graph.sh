@@ -60,9 +60,12 @@ cc -o "$tmp/bc" "$tmp/bc.c" -lutf8proc
 "$tmp/bc" >"$tmp/bc.txt"
 NODE_PATH=$NM node t/gen-uni-graph.js "$tmp/cm.bin" "$tmp/bc.txt" >lib/tok/tok_uni_graph.c
 # Fixture: documents (uni-graph-texts.json) whose clusters or offsets once
-# differed from the reference (short ones of bench/tok-stress.js --seed 1,
-# and one for each class the reference has and utf8proc has not) through
-# t5-small: ids with and without special tokens, decode and offsets.
+# differed from the reference (one for each class the reference has and
+# utf8proc has not, short ones of bench/tok-stress.js --seed 1, and random
+# strings of the code points clusters turn on: Indic consonants, linkers
+# and nukta, ZWJ, pictographs with rules, new marks, jamo, flags, prepends,
+# controls) through t5-small: ids with and without special tokens, decode
+# and offsets.
 D=${TOKEMB_DATA:-$PWD/../shared/data}
 export D
 NODE_PATH=$NM node - <<'JS'
