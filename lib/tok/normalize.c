@@ -399,8 +399,7 @@ strip(tk_work *w, int left, int right)
 	return 0;
 }
 
-/* The Precompiled normalizer (spm helper's): each output byte is aligned
- * to the chunk of input that produced it. */
+/* The Precompiled normalizer (precompiled.c), aligned as HF aligns it. */
 static int
 precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
@@ -417,17 +416,12 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 	if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
 		goto fail;
 	for (i = 0; i < ob.n; i = j) {
-		size_t c = al[i], ce;
+		size_t a = al[2 * i], b = al[2 * i + 1];
 
-		for (j = i + 1; j < ob.n && al[j] == c; j++)
+		for (j = i + 1; j < ob.n && al[2 * j] == a && al[2 * j + 1] == b; j++)
 			;
-		ce = j < ob.n && al[j] > c ? al[j] : w->b.n;
-		if (ce <= c)
-			ce = c + 1;
-		if (ce > w->b.n)
-			ce = w->b.n;
-		if (tk_abuf_put(&o, ob.s + i, j - i, tk_work_os(w, c < w->b.n ? c : w->b.n - 1),
-		             tk_work_oe(w, ce - 1)))
+		if (tk_abuf_put(&o, ob.s + i, j - i, tk_work_os(w, a),
+		                b > a ? tk_work_oe(w, b - 1) : tk_work_os(w, a)))
 			goto fail;
 	}
 	ut_buf_release(&ob);

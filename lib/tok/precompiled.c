@@ -4,9 +4,8 @@
  * Face's per-grapheme "Precompiled" normalizer. */
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
-
 #include "spm_int.h"
+#include "tok_uni.h"
 
 struct tk_precompiled {
 	uint32_t *units;
@@ -154,27 +153,127 @@ first_rule(const tk_precompiled *pc, const char *s, size_t n, size_t *rep_len)
 	return pc->pool + v;
 }
 
-static int
-emit(ut_buf *out, size_t **align, size_t *align_cap, const char *s,
-     size_t n, size_t at)
-{
-	if (ut_buf_put(out, s, n) < 0)
-		return -1;
-	if (align) {
-		if (out->n > *align_cap) {
-			size_t nc = *align_cap ? *align_cap : 64;
-			size_t *na;
+/* The output characters in order, each with the change Hugging Face's
+ * Precompiled normalizer hands NormalizedString::transform for it: 1 for
+ * a character it inserts, -k for one that also takes the place of k
+ * removed input characters, 0 otherwise. */
+struct tk_pc_change {
+	size_t at, len;		/* its bytes in out */
+	long change;
+};
+typedef struct {
+	struct tk_pc_change *v;
+	size_t n, cap;
+} tk_pc_changes;
 
-			while (nc < out->n)
-				nc *= 2;
-			na = realloc(*align, nc * sizeof *na);
-			if (!na)
+static int
+put(ut_buf *out, tk_pc_changes *t, const char *s, size_t n, long *nchars)
+{
+	int len;
+
+	for (size_t q = 0; q < n; q += (size_t)len) {
+		ut_utf8_dec((const unsigned char *)s + q, n - q, &len);
+		if (t) {
+			if (ut_grow((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v) < 0)
 				return -1;
-			*align = na;
-			*align_cap = nc;
+			t->v[t->n++] = (struct tk_pc_change){out->n + q, (size_t)len, 0};
 		}
-		for (size_t i = out->n - n; i < out->n; i++)
-			(*align)[i] = at;
+		++*nchars;
+	}
+	return ut_buf_put(out, s, n);
+}
+
+/* tokenizers' replace(): rep takes the place of the k characters of a
+ * chunk; the characters it has beyond k are inserted ones, the ones it
+ * lacks are removed by the last change so far (even a previous chunk's;
+ * at the very start, by none). */
+static int
+replace(ut_buf *out, tk_pc_changes *t, const char *rep, size_t rl, long k)
+{
+	long m = 0;
+
+	if (put(out, t, rep, rl, &m) < 0)
+		return -1;
+	if (!t)
+		return 0;
+	if (m > k)
+		for (long q = 1; q <= m - k; q++)
+			t->v[t->n - (size_t)q].change = 1;
+	else if (m < k && t->n)
+		t->v[t->n - 1].change += m - k;
+	return 0;
+}
+
+static size_t
+char_len(const char *s, size_t n, size_t i)
+{
+	int len;
+
+	ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+	return (size_t)len;
+}
+
+/* NormalizedString::transform over s[0, n) with the changes of t: each
+ * output byte gets the span [(*align)[2k], (*align)[2k + 1]) of s of the
+ * character it replaces, or for an inserted one, of the character before
+ * it ([0, 0) at the start). */
+static int
+align_changes(const char *s, size_t n, const tk_pc_changes *t, size_t nout,
+              size_t **align, size_t *align_cap)
+{
+	size_t off = 0, prev = 0, a, b;
+
+	if (ut_grow((void **)align, align_cap, 2 * nout + 1, sizeof **align) < 0)
+		return -1;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tk_pc_change *c = &t->v[i];
+
+		if (c->change > 0) {
+			a = off ? prev : 0;
+			b = off;
+		} else if (off >= n) {	/* (tokenizers would panic) */
+			a = prev;
+			b = n;
+		} else {
+			a = off;
+			b = off + char_len(s, n, off);
+			for (long q = 0; q <= -c->change && off < n; q++) {
+				prev = off;
+				off += char_len(s, n, off);
+			}
+		}
+		for (size_t k = c->at; k < c->at + c->len; k++) {
+			(*align)[2 * k] = a;
+			(*align)[2 * k + 1] = b;
+		}
+	}
+	return 0;
+}
+
+/* One cluster [i, j) of s: whole when under 6 bytes with a rule, else
+ * character by character; an invalid byte as it is. */
+static int
+cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
+        ut_buf *out, tk_pc_changes *t)
+{
+	const char *rep;
+	size_t rl, cl;
+	long k = 0;
+
+	if (j - i == 1 && (unsigned char)s[i] >= 0x80)	/* an invalid byte */
+		return put(out, t, s + i, 1, &k);
+	if (j - i < 6 && (rep = first_rule(pc, s + i, j - i, &rl)) != NULL) {
+		for (size_t q = i; q < j; q += char_len(s, j, q))
+			k++;
+		return replace(out, t, rep, rl, k);
+	}
+	for (; i < j; i += cl) {
+		cl = char_len(s, j, i);
+		if ((rep = first_rule(pc, s + i, cl, &rl)) != NULL) {
+			if (replace(out, t, rep, rl, 1) < 0)
+				return -1;
+		} else if (put(out, t, s + i, cl, &k) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -184,58 +283,21 @@ tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
                          ut_buf *out, size_t **align, size_t *align_cap,
                          te_diag *d)
 {
-	size_t i = 0;
-	utf8proc_int32_t state = 0;
+	tk_pc_changes ch = {0}, *t = align ? &ch : NULL;
+	size_t i, j;
 
-	while (i < n) {
-		/* One extended grapheme cluster [i, j), or one invalid byte. */
-		utf8proc_int32_t c, prev;
-		utf8proc_ssize_t l = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-		                                      (utf8proc_ssize_t)(n - i), &c);
-		size_t j, rl;
-		const char *rep;
-
-		if (l <= 0) {
-			if (emit(out, align, align_cap, s + i, 1, i) < 0)
-				goto nomem;
-			i++;
-			state = 0;
-			continue;
-		}
-		j = i + (size_t)l;
-		prev = c;
-		state = 0;
-		utf8proc_grapheme_break_stateful(0, c, &state);
-		while (j < n) {
-			l = utf8proc_iterate((const utf8proc_uint8_t *)s + j,
-			                     (utf8proc_ssize_t)(n - j), &c);
-			if (l <= 0 || utf8proc_grapheme_break_stateful(prev, c, &state))
-				break;
-			prev = c;
-			j += (size_t)l;
-		}
-		if (j - i < 6 && (rep = first_rule(pc, s + i, j - i, &rl)) != NULL) {
-			if (emit(out, align, align_cap, rep, rl, i) < 0)
-				goto nomem;
-			i = j;
-			continue;
-		}
-		while (i < j) {
-			size_t cl = tk_spm_valid_char_len(s + i, j - i);
-
-			if (!cl)
-				cl = 1;
-			if ((rep = first_rule(pc, s + i, cl, &rl)) != NULL) {
-				if (emit(out, align, align_cap, rep, rl, i) < 0)
-					goto nomem;
-			} else if (emit(out, align, align_cap, s + i, cl, i) < 0)
-				goto nomem;
-			i += cl;
-		}
+	for (i = 0; i < n; i = j) {
+		j = tk_grapheme_end(s, n, i);
+		if (cluster(pc, s, i, j, out, t) < 0)
+			goto nomem;
 	}
 	if (!out->s && ut_buf_put(out, "", 0) < 0)
 		goto nomem;
+	if (t && align_changes(s, n, &ch, out->n, align, align_cap) < 0)
+		goto nomem;
+	free(ch.v);
 	return 0;
 nomem:
+	free(ch.v);
 	return te_diag_set(d, "", 0, "out of memory");
 }

@@ -72,15 +72,15 @@ size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                              const char **rep, size_t *rep_len);
 
 /* Hugging Face's Precompiled normalizer over valid UTF-8 text: per extended
- * grapheme cluster, a cluster under 6 bytes whose first (shortest) matching
- * rule exists is replaced whole by that rule's output; otherwise each
- * character is replaced by its own first rule, or kept.  Appends the result
- * to out; when align is not NULL, fills (*align)[i] for each byte i that
- * this call appends to out (i counts from the start of out, so pass an
- * empty out to get an array parallel to it) with the offset in s of the start
- * of the chunk (cluster or character) that produced it; the chunk ends where
- * the next different start begins, or at n.  A chunk replaced by nothing
- * leaves no entry.  Invalid UTF-8 bytes are copied through unchanged.
+ * grapheme cluster (tk_grapheme_end), a cluster under 6 bytes whose first
+ * (shortest) matching rule exists is replaced whole by that rule's output;
+ * otherwise each character is replaced by its own first rule, or kept.
+ * Appends the result to out; when align is not NULL, (*align)[2i] and
+ * (*align)[2i + 1], for each byte i of out (pass an empty out), are the
+ * span of s that HF tokenizers aligns that byte to (the character it
+ * replaces; for one it inserts, the character before; after a removal at
+ * the very start, shifted: NormalizedString::transform of the changes its
+ * replace() makes).  Invalid UTF-8 bytes are copied through unchanged.
  * Returns 0, -1 on no memory. */
 int tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
                              ut_buf *out, size_t **align, size_t *align_cap,

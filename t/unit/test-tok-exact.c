@@ -327,11 +327,11 @@ main(void)
 			/* documents of bench/tok-stress.js that once differed */
 			/* (named after the tokenizer.json's folder) */
 			/* (uni-: classes and regexes, uni-norm-: normalization,
-			 * uni-offsets-: offsets) */
-			static const char *const part[] = {"", "norm-", "offsets-"};
+			 * uni-offsets-: offsets, uni-graph-: grapheme clusters) */
+			static const char *const part[] = {"", "norm-", "offsets-", "graph-"};
 
 			k = strcspn(cases[i].model, "/");
-			for (j = 0; j < 3; j++) {
+			for (j = 0; j < sizeof part / sizeof part[0]; j++) {
 				snprintf(path, sizeof path, "t/data/tok/expected/uni-%s%.*s.jsonl",
 				         part[j], (int)k, cases[i].model);
 				if ((!cases[i].model[k] || !strcmp(cases[i].model + k, "/tokenizer.json")) &&
