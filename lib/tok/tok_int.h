@@ -12,7 +12,7 @@
  *   tok_util.c, tok_uni.c,     the area's base helpers
  *   spm_util.c
  *   ../util_str.c, ../util.c   the suite's base
- * show.c and tok_pool.c sit above tok.c (public calls only); the trainer
+ * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only); the trainer
  * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
@@ -636,5 +636,31 @@ int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t
 void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);
+
+/* ------------------------------------------------------------ tok_pool.c */
+
+/* A pool of threads that run a list of encoding jobs: te_tok_batch's threads.
+ * tk_pool_run hands jobs 0 .. n-1 out and returns at once;
+ * tk_pool_wait runs what is left on the calling thread, then waits
+ * until every job is done.  A job is fn(arg, i, e): e is a scratch encoding
+ * of the thread running it, reused from job to job (fn must not keep it).
+ * Jobs run in any order, on any thread, several at once: fn writes its
+ * result where job i's goes, and the caller reads them, in order, after
+ * tk_pool_wait.  One job list at a time. */
+typedef struct tk_pool tk_pool;
+typedef void (*tk_pool_fn)(void *arg, size_t i, te_tok_enc *e);
+/* A pool of threads threads (1 to 256, 0: one per CPU; the caller and
+ * threads - 1 helpers, started by tk_pool_helpers); NULL when out of
+ * memory. */
+tk_pool *tk_pool_new(int threads);
+/* Start the helpers, the first time; returns how many run (0: the caller
+ * runs every job alone, as when the threads could not be made). */
+int tk_pool_helpers(tk_pool *p);
+/* How many helpers run, without starting them. */
+int tk_pool_started(const tk_pool *p);
+void tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg);
+void tk_pool_wait(tk_pool *p);
+/* Stop and join the helpers, free p.  NULL is fine. */
+void tk_pool_free(tk_pool *p);
 
 #endif
