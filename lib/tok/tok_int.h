@@ -501,6 +501,8 @@ typedef struct tk_fastmap {
 	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
 	struct tk_bt *bt;                  /* ranks: built by tk_fastmap_bt, or NULL */
 	int bt_tried;
+	const void *bt_img;                /* the cache's image of bt (tk_bt_map), or NULL */
+	size_t bt_img_n;
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
 /* Build f's flat tables too (tens of ms for a large vocabulary). */
@@ -520,6 +522,14 @@ void tk_bt_free(tk_bt *b);
 int tk_bt_valid(const tk_bt *b, uint32_t a, uint32_t c);
 int tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o);
 void tk_bt_thread_free(void);
+/* The tables as the compiled cache holds them: tk_bt_image_write writes
+ * tk_bt_image_size(b) bytes (8-byte aligned) into buf; tk_bt_map points
+ * a tk_bt into such an image (which must outlive it, and be 8-byte
+ * aligned) after checking every value of it, ids below maxid; NULL when
+ * it is not sound or out of memory. */
+size_t tk_bt_image_size(const tk_bt *b);
+void tk_bt_image_write(const tk_bt *b, void *buf);
+tk_bt *tk_bt_map(const void *image, size_t len, uint32_t maxid);
 
 /* The first min(n, 8) bytes of s, little-endian, zero-padded (n > 0). */
 static inline uint64_t
