@@ -61,11 +61,12 @@ static inline uint32_t
 edge_get(const tk_bt *b, uint32_t node, unsigned char c)
 {
 	uint32_t key = (node << 8 | c) + 1;
-	size_t j;
+	size_t j, k;
 
-	for (j = mix64(key) & b->emask; b->edge[j].key; j = (j + 1) & b->emask)
+	for (j = mix64(key) & b->emask, k = 0; b->edge[j].key && k <= b->emask;
+	     j = (j + 1) & b->emask, k++)
 		if (b->edge[j].key == key)
-			return b->edge[j].child;
+			return b->edge[j].child < b->nnode ? b->edge[j].child : 0;
 	return 0;
 }
 
@@ -91,9 +92,10 @@ static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	uint64_t key = ((uint64_t)x << 32 | y) + 1;
-	size_t j;
+	size_t j, k;
 
-	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+	for (j = mix64(key) & b->pmask, k = 0; b->pair[j].key && k <= b->pmask;
+	     j = (j + 1) & b->pmask, k++)
 		if (b->pair[j].key == key)
 			return b->pair[j].merged;
 	return -1;
@@ -113,7 +115,8 @@ pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
  * made (higher id) of the two, keeping its part at the boundary, while
- * no merge across the boundary ranks before what is unmerged. */
+ * no merge across the boundary ranks before what is unmerged.  A part is
+ * never after its token (a mapped image's that is counts as none). */
 int
 tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 {
@@ -127,19 +130,21 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 		if (x > y) {
 			limit = x;
 			x = b->split_r[x];
-			if (x == limit) {
+			if (x >= limit) {
+				x = limit;
 				limit = y + 1;
 				y = b->split_l[y];
-				if (y + 1 == limit)
+				if (y >= limit - 1)
 					return 1;
 			}
 		} else {
 			limit = y + 1;
 			y = b->split_l[y];
-			if (y + 1 == limit) {
+			if (y >= limit - 1) {
+				y = limit - 1;
 				limit = x;
 				x = b->split_r[x];
-				if (x == limit)
+				if (x >= limit)
 					return 1;
 			}
 		}
@@ -159,12 +164,12 @@ longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len)
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
-	if (b->node_tok[node] >= 0)
+	if ((uint32_t)b->node_tok[node] < b->ntok)
 		best = b->node_tok[node], *len = 1;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
-		if (b->node_tok[node] >= 0)
+		if ((uint32_t)b->node_tok[node] < b->ntok)
 			best = b->node_tok[node], *len = j;
 		if (j >= n || !(node = edge_get(b, node, s[j])))
 			return best;
@@ -371,7 +376,7 @@ fail:
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
  * then root1, root2, tlen, split_l, split_r, prefix and node_tok (four
  * bytes an element), the edges and the pairs, each array 8-byte aligned.
- * Mapped, they cost a check of each value instead of a build. */
+ * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
 	uint32_t ntok, nnode;
@@ -433,35 +438,19 @@ img_take(const unsigned char **p, size_t *left, size_t n)
 	return r;
 }
 
-/* Every index the walk, the pair test and the encoder follow is in range,
- * each prefix is shorter than its token, each split made of tokens not
- * after it, and each hash table has an empty slot: a forged image can
- * make wrong tokens (the file is the user's own), never a wild read or an
- * endless loop. */
+/* The roots: every other value is checked where it is read (edge_get,
+ * pair_get, tk_bt_valid, longest, tk_bt_encode): a forged image can make
+ * wrong tokens (the file is the user's own), never a wild read or an
+ * endless loop, and mapping one costs no pass over it. */
 static int
 bt_sound(const tk_bt *b)
 {
-	size_t i, used = 0;
+	size_t i;
 
 	for (i = 0; i < 65536; i++)
 		if (b->root2[i] >= b->nnode || (i < 256 && b->root1[i] >= b->nnode))
 			return 0;
-	for (i = 0; i < b->ntok; i++)
-		if (b->split_l[i] > i || b->split_r[i] > i ||
-		    (b->prefix[i] != -1 && ((uint32_t)b->prefix[i] >= b->ntok ||
-		                            b->tlen[b->prefix[i]] >= b->tlen[i])))
-			return 0;
-	for (i = 0; i < b->nnode; i++)
-		if (b->node_tok[i] != -1 && (uint32_t)b->node_tok[i] >= b->ntok)
-			return 0;
-	for (i = 0; i <= b->emask; i++)
-		if (b->edge[i].key && (used++, b->edge[i].child >= b->nnode))
-			return 0;
-	if (used > b->emask)
-		return 0;
-	for (i = 0, used = 0; i <= b->pmask; i++)
-		used += b->pair[i].key != 0;
-	return used <= b->pmask;
+	return 1;
 }
 
 tk_bt *
@@ -588,7 +577,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		for (;;) {
 			size_t end = pos + b->tlen[t];
 
-			if (end > n)
+			if (end > n || end == pos)
 				return 1;	/* tables unsound (a cache image): by ranks */
 			if (bt_ok[end] && (!k || valid_memo(b, bt_tok[k - 1], t))) {
 				bt_tok[k] = t;
@@ -597,7 +586,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				next = pos < n ? longest(b, u + pos, n - pos, &len) : -1;
 				break;
 			}
-			if (b->prefix[t] >= 0) {
+			if ((uint32_t)b->prefix[t] < b->ntok && b->tlen[b->prefix[t]] < b->tlen[t]) {
 				t = (uint32_t)b->prefix[t];
 				continue;
 			}
