@@ -151,29 +151,76 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 	}
 }
 
-/* The longest token matching s[0, n), its length in *len; -1 none. */
+/* The longest token matching s[0, n), its length in *len; -1 none.
+ * *seen: how many bytes of s the answer depends on (SIZE_MAX: on n too). */
 static inline int32_t
-longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len)
+longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *seen)
 {
 	uint32_t node;
 	int32_t best = -1;
 	size_t j;
 
+	*seen = SIZE_MAX;
 	if (!n)
 		return -1;
+	*seen = 1;
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
 	if ((uint32_t)b->node_tok[node] < b->ntok)
 		best = b->node_tok[node], *len = 1;
+	*seen = n < 2 ? SIZE_MAX : 2;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
 		if ((uint32_t)b->node_tok[node] < b->ntok)
 			best = b->node_tok[node], *len = j;
-		if (j >= n || !(node = edge_get(b, node, s[j])))
+		if (j >= n) {
+			*seen = SIZE_MAX;
 			return best;
+		}
+		if (!(node = edge_get(b, node, s[j]))) {
+			*seen = j + 1;
+			return best;
+		}
 	}
+}
+
+/* A long run asks for the longest match at the same bytes again and
+ * again: the answers that depend on 16 bytes or fewer are kept for the
+ * word under way, a few windows of 16 bytes (a run of a period of two or
+ * four bytes has as many). */
+typedef struct bt_lm {
+	uint64_t w0, w1;
+	int32_t tok;
+	uint32_t len;
+	int set;
+} bt_lm;
+
+static int32_t
+longest_kept(const tk_bt *b, bt_lm *kept, const unsigned char *s, size_t n, size_t *len)
+{
+	uint64_t w0, w1;
+	size_t seen;
+	int32_t t;
+	bt_lm *e;
+
+	if (n < 16)
+		return longest(b, s, n, len, &seen);
+	memcpy(&w0, s, 8);
+	memcpy(&w1, s + 8, 8);
+	e = &kept[(w0 * 0x9e3779b97f4a7c15ULL) >> 62];
+	if (e->set && e->w0 == w0 && e->w1 == w1) {
+		if (e->tok >= 0)
+			*len = e->len;
+		return e->tok;
+	}
+	t = longest(b, s, n, len, &seen);
+	if (seen <= 16) {
+		e->w0 = w0, e->w1 = w1, e->tok = t, e->set = 1;
+		e->len = t >= 0 ? (uint32_t)*len : 0;
+	}
+	return t;
 }
 
 void
@@ -543,7 +590,8 @@ int
 tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t pos = 0, k = 0, len = 0, i;
+	size_t pos = 0, k = 0, len = 0, seen, i;
+	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
 	int32_t next;
 
 	if (n + 1 > bt_cap) {
@@ -570,7 +618,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		bt_memo_of = b->serial;
 	}
 	memset(bt_ok, 1, n + 1);
-	next = longest(b, u, n, &len);
+	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
 		uint32_t t = (uint32_t)next;
 
@@ -583,7 +631,8 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				bt_tok[k] = t;
 				bt_end[k++] = (uint32_t)end;
 				pos = end;
-				next = pos < n ? longest(b, u + pos, n - pos, &len) : -1;
+				next = pos >= n ? -1 : kept ? longest_kept(b, kept, u + pos, n - pos, &len)
+				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
 			}
 			if ((uint32_t)b->prefix[t] < b->ntok && b->tlen[b->prefix[t]] < b->tlen[t]) {
