@@ -468,8 +468,8 @@ size_t te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags
  * flags (truncated to max_tokens, then to lim and padded when use_limits),
  * formatted by te_tok_format in the form fmt and written to out, then
  * delim; with total nothing is written, the ids are only counted.  The
- * documents are encoded on threads threads (te_tok_pool_new's) in batches,
- * and written in order: the output of one call may stay in flight until
+ * documents are encoded on threads threads (1 to 256; 0: one per CPU) in
+ * batches, and written in order: the output of one call may stay in flight until
  * the next call or te_tok_batch_finish.  One large document in the form
  * IDS (no prompt, max_tokens or lim) is cut where te_tok_cuts allows and
  * its parts encoded on every thread; one of 4 MB or more is encoded where
