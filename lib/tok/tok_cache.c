@@ -657,6 +657,10 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	if (!image_fits(&m, 0, 0) || set_sections(t, w, &m, skel, canon, &ps, &m2, &bt))
 		goto out;
 	seal_head(&h, w);
+	if (!image_fits(&m, h.total, h.src_size) && w[S_BT].n) {
+		w[S_BT].n = 0;	/* too big with them: built in each process instead */
+		seal_head(&h, w);
+	}
 	if (!image_fits(&m, h.total, h.src_size))
 		goto out;
 	rc = write_cache(file, canon, &h, w);
