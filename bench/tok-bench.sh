@@ -227,7 +227,7 @@ family_row() {
 # The other families against their best peers, ids checked first:
 # WordPiece and Unigram (tokenizer.json) against Hugging Face tokenizers
 # (npm binding, native) warm in its process (bench/tok-peer.js,
-# TOK_PEER_WARM: best of 3 after one warm-up, CPU time of all its threads;
+# TOK_PEER_WARM: best of 2 after one warm-up, CPU time of all its threads;
 # RAYON_NUM_THREADS=1); SentencePiece BPE (llama2 tokenizer.model) against
 # spm_encode, a whole process as tok-encode's; and 500 KB runs without a
 # space (patho500) against Hugging Face tokenizers, warm.  tok-encode's
@@ -252,8 +252,11 @@ families_section() {
 				OUT=$W/fam.peer
 				read -r p _ < <(cpu spm_encode --model="$D/tokenizers/$m" --output_format=id "$f")
 			else
-				p=$(TOK_PEER_WARM=3 timeout "$LIMIT" node bench/tok-peer.js hf \
-				    "$D/tokenizers/$m" "$f" 2>&1 >"$W/fam.peer" | tail -1) || p=T
+				p=T
+				if TOK_PEER_WARM=2 timeout "$LIMIT" node bench/tok-peer.js hf \
+				    "$D/tokenizers/$m" "$f" >"$W/fam.peer" 2>"$W/fam.err"; then
+					p=$(tail -1 "$W/fam.err")
+				fi
 			fi
 			if [ "$p" = T ]; then
 				printf '  %-9s %-18s %-7s | %s timed out after %s s\n' "$fam" "$name" "$in" "$peer" "$LIMIT"
