@@ -10,6 +10,8 @@
 #   bench/tok-bench.sh [MB per input (default 4)] [ENCODING...]
 #   TOK_BENCH_ONLY=load bench/tok-bench.sh: the load times alone (below)
 #   TOK_BENCH_ONLY=quicktok bench/tok-bench.sh [MB]: against quicktok alone
+#   TOK_BENCH_ONLY=families bench/tok-bench.sh [MB]: WordPiece, Unigram,
+#     SentencePiece and 500 KB runs against their best peers alone
 # quicktok (C++, byte-exact with tiktoken; built by ../shared/tools/
 # install-peers.sh into $QUICKTOK, default /opt/tokemb-peers/quicktok) is
 # driven by a few lines of C++ written and compiled here, in the scratch
@@ -103,6 +105,13 @@ parts = ['a' * unit, 'x' * (unit // 2) + 'y' * (unit // 2), '7' * unit, '🤖' *
          'ab' * (unit // 2), '.' * unit, '\u00e9' * (unit // 2), 'Z' * unit]
 open(sys.argv[1], 'w').write('\n'.join(parts) + '\n')
 PY
+# four runs of 500 KB without a space, one a line
+/usr/bin/python3 - "$W/patho500" <<'PY'
+import sys
+n = 500000
+runs = ['a' * n, 'xy' * (n // 2), '7' * n, '\u00e9' * (n // 2)]
+open(sys.argv[1], 'w').write('\n'.join(runs) + '\n')
+PY
 
 cpu() {	# cpu seconds (user+sys) and wall seconds of a command, output to $OUT;
 	# "T T" when it ran past $LIMIT seconds
@@ -193,6 +202,83 @@ CPP
 	done
 }
 
+# tok-encode's best of 3 whole-process CPU seconds (user + system),
+# --threads 1, ids to $OUT; extra options first
+tok_best() {
+	local best='' t c
+	for _ in 1 2 3; do
+		t=$( { /usr/bin/time -f '%U %S' timeout "$LIMIT" "$BIN/tok-encode" --threads 1 "$@" \
+		    >"$OUT"; } 2>&1 | tail -1)
+		c=$(awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f", a[1] + a[2] }')
+		best=$(awk -v b="$best" -v c="$c" 'BEGIN { print (b == "" || c < b) ? c : b }')
+	done
+	echo "$best"
+}
+
+# One row: family, model, input, its size, tok-encode's and the peer's CPU
+# seconds, the goal (the ratio tok-encode must reach)
+family_row() {
+	awk -v f="$1" -v m="$2" -v i="$3" -v s="$4" -v c="$5" -v p="$6" -v pn="$7" -v g="$8" 'BEGIN {
+		mb = s / 1e6; c = c > 0.001 ? c : 0.001; p = p > 0.0001 ? p : 0.0001
+		printf "  %-9s %-18s %-7s %5.1f | %8.1f | %-10s %8.1f | %6.2fx %4s\n", f, m, i, mb, mb / c,
+		    pn, mb / p, p / c, g "x" }'
+}
+
+# The other families against their best peers, ids checked first:
+# WordPiece and Unigram (tokenizer.json) against Hugging Face tokenizers
+# (npm binding, native) warm in its process (bench/tok-peer.js,
+# TOK_PEER_WARM: best of 2 after one warm-up, CPU time of all its threads;
+# RAYON_NUM_THREADS=1); SentencePiece BPE (llama2 tokenizer.model) against
+# spm_encode, a whole process as tok-encode's; and 500 KB runs without a
+# space (patho500) against Hugging Face tokenizers, warm.  tok-encode's
+# figure is its whole process, --threads 1, best of 3.
+families_section() {
+	local fam name m in f size c p peer goal
+	printf '\nother families (one thread; tok-encode: whole process; HF: warm encode; spm_encode: whole process):\n'
+	printf '  %-9s %-18s %-7s %5s | %8s | %-10s %8s | %7s %5s\n' family model input MB "tokemb" peer MB/s ratio goal
+	[ -d "${NODE_PATH%%:*}/tokenizers" ] || echo "  (no Hugging Face tokenizers in $NODE_PATH: its rows are skipped)"
+	while read -r fam name m peer goal; do
+		[ -f "$D/tokenizers/$m" ] || { echo "  $name: no $m"; continue; }
+		[ "$peer" = hf ] && [ ! -d "${NODE_PATH%%:*}/tokenizers" ] && continue
+		[ "$peer" = spm ] && ! command -v spm_encode >/dev/null && { echo "  $name: no spm_encode"; continue; }
+		for in in prose code multi patho500; do
+			[ "$fam" = patho ] && [ "$in" != patho500 ] && continue
+			[ "$fam" != patho ] && [ "$in" = patho500 ] && continue
+			f=$W/$in
+			size=$(stat -c %s "$f")
+			OUT=$W/fam.tok
+			c=$(tok_best --no-special -m "$D/tokenizers/$m" "$f")
+			if [ "$peer" = spm ]; then
+				OUT=$W/fam.peer
+				read -r p _ < <(cpu spm_encode --model="$D/tokenizers/$m" --output_format=id "$f")
+			else
+				p=T
+				if TOK_PEER_WARM=2 timeout "$LIMIT" node bench/tok-peer.js hf \
+				    "$D/tokenizers/$m" "$f" >"$W/fam.peer" 2>"$W/fam.err"; then
+					p=$(tail -1 "$W/fam.err")
+				fi
+			fi
+			if [ "$p" = T ]; then
+				printf '  %-9s %-18s %-7s | %s timed out after %s s\n' "$fam" "$name" "$in" "$peer" "$LIMIT"
+			elif ! cmp -s "$W/fam.tok" "$W/fam.peer"; then
+				printf '  %-9s %-18s %-7s | ids differ from %s: no speed reported\n' "$fam" "$name" "$in" "$peer"
+			else
+				family_row "$fam" "$name" "$in" "$size" "$c" "$p" \
+				    "$([ "$peer" = hf ] && echo "HF warm" || echo spm_encode)" "$goal"
+			fi
+		done
+	done <<-'EOF'
+	WordPiece bert-base-uncased bert-base-uncased/tokenizer.json hf 10
+	WordPiece all-MiniLM-L6-v2 all-MiniLM-L6-v2/tokenizer.json hf 10
+	Unigram t5-small t5-small/tokenizer.json hf 5
+	SPM-BPE llama2 llama2/tokenizer.model spm 5
+	patho cl100k-hf gpt-4-cl100k-hf/tokenizer.json hf 10
+	patho o200k-hf gpt-4o-hf/tokenizer.json hf 10
+	patho llama3 llama3/tokenizer.json hf 10
+	patho qwen3 qwen3/tokenizer.json hf 10
+	EOF
+}
+
 # tok-encode's compiled tokenizer caches live in a scratch folder, made here
 # by a first load of each tokenizer (timed and shown: that is what a user's
 # very first call costs); every timed run below uses them, as every later
@@ -201,6 +287,10 @@ export TOKEMB_CACHE_DIR=$W/cache
 mkdir -p "$TOKEMB_CACHE_DIR"
 if [ "${TOK_BENCH_ONLY:-}" = quicktok ]; then
 	quicktok_section
+	exit 0
+fi
+if [ "${TOK_BENCH_ONLY:-}" = families ]; then
+	families_section
 	exit 0
 fi
 printf 'first load (from source, compiled cache written; whole process, empty input):\n'
@@ -303,6 +393,7 @@ if command -v spm_encode >/dev/null && [ -f "$D/tokenizers/llama2/tokenizer.mode
 fi
 
 quicktok_section
+families_section
 load_section
 
 # --threads: 16 MB of prose (GCIDE), as lines (many documents) and as one

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common.h"
 
@@ -57,44 +56,9 @@ static struct {
 	int total;
 	int delim;
 	te_tok_fmt fmt;
-	char *prompt;           /* put before each document, or NULL */
-	size_t prompt_len;
 } cfg;
 
-/* One document of a batch: its text (in the batch's buffer), then its
- * formatted output. */
-typedef struct doc {
-	size_t off, len;
-	long lineno;
-	te_tok_rec out;
-	size_t ntok;
-	int invalid;
-	int join;               /* a part of a document: the next part follows */
-	te_diag *d;             /* only when it failed */
-} doc;
-
-static void
-encode_doc(doc *x, const char *text, te_tok_enc *e)
-{
-	te_diag d = {0};
-
-	x->out.n = 0;
-	x->invalid = !te_tok_byte_level(cfg.tok) && !te_utf8_valid(text, x->len);
-	if (te_tok_encode_trunc(cfg.tok, text, x->len, cfg.flags, cfg.max_tokens, e, &d)) {
-		if ((x->d = malloc(sizeof *x->d)))
-			*x->d = d;
-		return;
-	}
-	if (cfg.limits && te_tok_limits_apply(cfg.tok, &cfg.lim, cfg.flags, e)) {
-		if ((x->d = malloc(sizeof *x->d)))
-			te_diag_set(x->d, "", 0, "out of memory");
-		return;
-	}
-	x->ntok = e->n;
-	if (!cfg.total && te_tok_format(cfg.tok, &cfg.fmt, text, x->len, e, &x->out) &&
-	    (x->d = malloc(sizeof *x->d)))
-		te_diag_set(x->d, "", 0, "out of memory");
-}
+static int status;
 
 /* The tokenizer.json's truncation and padding: applied where asked
  * (trunc, pad), otherwise said once that they are not (tok-encode(1),
@@ -121,264 +85,38 @@ set_limits(const char *model, int trunc, int pad)
 	cfg.limits = l.max_length >= 0 || l.pad;
 }
 
-/* --------------------------------------------------------- batches */
-
-typedef struct batch {
-	doc *v;
-	size_t n, cap;
-	char *tx;               /* the documents' text, each NUL-terminated */
-	size_t txn, txcap;
-	char *name;             /* the file its documents came from */
-} batch;
-
-static te_tok_pool *pool;      /* --threads N: the caller and N - 1 helpers */
-static unsigned long long grand_total;
-static int status;
-
-/* A job of the pool: encode document i of the batch arg. */
 static void
-encode_job(void *arg, size_t i, te_tok_enc *e)
+warn_cb(const te_diag *d, void *arg)
 {
-	batch *b = arg;
-
-	encode_doc(&b->v[i], b->tx + b->v[i].off, e);
+	(void)arg;
+	warn_diag(d);
 }
 
-/* A document in parts (cut_doc) warns once and fails whole: its first
- * part takes the others' warning and error; on an error none is written. */
+/* The documents of each file, encoded on threads threads, written in
+ * order; prompt (or NULL) before each. */
 static void
-parts_join(doc *x)
+encode_files(char **files, int nfiles, const char *prompt, int threads)
 {
-	doc *y;
-
-	for (y = x; y->join; y++) {
-		x->invalid |= y[1].invalid;
-		y[1].invalid = 0;
-		if (y[1].d && !x->d)
-			x->d = y[1].d, y[1].d = NULL;
-	}
-	for (y = x; x->d && y->join; y++)
-		y[1].out.n = 0;
-}
-
-/* Write b's output and warnings, in order, and empty it. */
-static void
-batch_write(batch *b)
-{
-	size_t i;
-	int open = 0;           /* a document in parts: ids of it written */
-
-	for (i = 0; i < b->n; i++) {
-		doc *x = &b->v[i];
-
-		if (!open)
-			parts_join(x);
-		if (x->invalid) {
-			te_diag w;
-
-			te_diag_set(&w, b->name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
-			warn_diag(&w);
-		}
-		if (x->d) {
-			if (!x->d->file[0])
-				snprintf(x->d->file, sizeof x->d->file, "%s", b->name);
-			if (!x->d->line)
-				x->d->line = x->lineno;
-			warn_diag(x->d);
-			free(x->d);
-			x->d = NULL;
-			status = 1;
-			x->out.n = 0;
-		}
-		grand_total += x->ntok;
-		if (!cfg.total) {
-			if (x->out.n && open)
-				putchar_unlocked(' ');
-			if (x->out.n)	/* an empty document may have no buffer yet */
-				fwrite_unlocked(x->out.buf, 1, x->out.n, stdout);
-			if (!x->join)
-				putchar_unlocked(cfg.delim);
-		}
-		open = x->join && (open || x->out.n);
-	}
-	b->n = 0;
-	b->txn = 0;
-}
-
-/* --threads N > 1: a pipeline of two batches.  While the helpers encode
- * one (each document encoded and formatted into its own buffer, kept for
- * the next batch), this thread writes the one before and reads the next;
- * then it helps encode what is left.  So reading, splitting and writing
- * overlap the encoding; one large document is cut in parts (cut_doc). */
-static batch bufs[2];
-static batch *inflight;         /* handed to the helpers, not yet written */
-
-/* Send b (full, or the end of its file) on; returns the batch to fill next. */
-static batch *
-submit(batch *b, const char *name)
-{
-	batch *prev = inflight;
-
-	free(b->name);
-	if (!(b->name = strdup(name)))
-		die("out of memory");
-	if ((b->n <= 1 && !te_tok_pool_started(pool)) || !te_tok_pool_helpers(pool)) {
-		te_tok_pool_run(pool, b->n, encode_job, b);	/* nothing in flight */
-		te_tok_pool_wait(pool);
-		batch_write(b);
-		return b;
-	}
-	if (prev)
-		te_tok_pool_wait(pool);
-	te_tok_pool_run(pool, b->n, encode_job, b);
-	inflight = b;
-	if (prev) {
-		batch_write(prev);
-		return prev;
-	}
-	return b == &bufs[0] ? &bufs[1] : &bufs[0];
-}
-
-/* Finish and write the batch in flight. */
-static void
-drain(void)
-{
-	if (inflight) {
-		te_tok_pool_wait(pool);
-		batch_write(inflight);
-		inflight = NULL;
-	}
-}
-
-/* Room for k more documents in b, the new ones zero. */
-static void
-doc_room(batch *b, size_t k)
-{
-	size_t old = b->cap;
-
-	while (b->n + k > b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 256;
-		if (!(b->v = realloc(b->v, b->cap * sizeof *b->v)))
-			die("out of memory");
-	}
-	memset(b->v + old, 0, (b->cap - old) * sizeof *b->v);
-}
-
-/* --threads on one large document: where the model allows (te_tok_cuts),
- * b's last document is cut into parts, about four for each thread:
- * documents of their own, encoded on every thread and written joined. */
-static void
-cut_doc(batch *b)
-{
-	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
-	int h;
-
-	if (cfg.fmt.form != TE_TOK_FMT_IDS || cfg.prompt_len || cfg.max_tokens >= 0 || cfg.limits ||
-	    len < ((size_t)2 << 20) || !(h = te_tok_pool_helpers(pool)) ||
-	    !(n = te_tok_cuts(cfg.tok, b->tx + b->v[b->n - 1].off, len, cfg.flags, cuts,
-	                      h < 15 ? 4 * (size_t)h + 3 : 63)))
-		return;
-	doc_room(b, n);
-	for (k = 0; k <= n; k++) {	/* each part keeps its own output buffer */
-		doc *y = &b->v[b->n - 1 + k];
-
-		y->off = b->v[b->n - 1].off + (k ? cuts[k - 1] : 0);
-		y->len = (k < n ? cuts[k] : len) - (k ? cuts[k - 1] : 0);
-		y->lineno = b->v[b->n - 1].lineno;
-		y->ntok = 0, y->d = NULL, y->join = k < n;
-	}
-	b->n += n;
-}
-
-/* A long document (BIG bytes or more, no prompt to put before it) is
- * encoded where the reader holds it, once what was read before it is
- * written: a copy would double its memory.  It is cut in parts where the
- * model allows, as any other (cut_doc). */
-#define BIG ((size_t)1 << 22)
-static void
-encode_in_place(batch *b, char *rec, size_t len, long lineno, const char *name)
-{
-	batch one;
-
-	drain();
-	doc_room(b, 1);
-	one = *b;		/* b's documents and their output buffers */
-	one.n = 1;
-	one.tx = rec;
-	one.v[0].off = 0;
-	one.v[0].len = len;
-	one.v[0].lineno = lineno;
-	one.v[0].ntok = 0, one.v[0].d = NULL, one.v[0].join = 0;
-	one.name = (char *)name;
-	cut_doc(&one);
-	b->v = one.v;		/* cut_doc may have grown them */
-	b->cap = one.cap;
-	te_tok_pool_run(pool, one.n, encode_job, &one);
-	te_tok_pool_wait(pool);
-	batch_write(&one);
-}
-
-static batch *
-encode_file(const char *path, batch *b)
-{
+	te_tok_batch_opts o = {
+		.flags = cfg.flags, .max_tokens = cfg.max_tokens, .lim = cfg.lim,
+		.use_limits = cfg.limits, .fmt = cfg.fmt, .total = cfg.total,
+		.delim = cfg.delim, .prompt = prompt, .threads = threads,
+	};
+	te_tok_batch *b = te_tok_batch_new(cfg.tok, &o, stdout, warn_cb, NULL);
+	unsigned long long total = 0;
 	te_diag d = {0};
-	te_reader *r = te_reader_open(path, cfg.delim, &d);
-	char *rec;
-	size_t len, bytes = 0;
-	int rc;
+	int i;
 
-	if (!r) {
-		drain();	/* the warnings in order */
-		warn_diag(&d);
+	if (!b)
+		die("out of memory");
+	for (i = 0; i < nfiles; i++)
+		if (te_tok_batch_file(b, files[i], &d))
+			die_diag(&d);
+	if (te_tok_batch_finish(b, &total))
 		status = 1;
-		return b;
-	}
-	while ((rc = te_reader_next(r, &rec, &len, &d)) > 0) {
-		doc *x;
-
-		if (len >= BIG && !cfg.prompt_len) {
-			if (b->n)
-				b = submit(b, te_reader_name(r));
-			encode_in_place(b, rec, len, te_reader_lineno(r), te_reader_name(r));
-			bytes = 0;
-			continue;
-		}
-		doc_room(b, 1);
-		x = &b->v[b->n++];
-		while (b->txn + cfg.prompt_len + len + 1 > b->txcap) {
-			b->txcap = b->txcap ? 2 * b->txcap : 1u << 16;
-			if (!(b->tx = realloc(b->tx, b->txcap)))
-				die("out of memory");
-		}
-		/* the prompt and the text are one string, as sentence-transformers
-		 * tokenizes them */
-		if (cfg.prompt_len)
-			memcpy(b->tx + b->txn, cfg.prompt, cfg.prompt_len);
-		memcpy(b->tx + b->txn + cfg.prompt_len, rec, len + 1);
-		x->off = b->txn;
-		len += cfg.prompt_len;
-		b->txn += len + 1;
-		x->len = len;
-		x->lineno = te_reader_lineno(r);
-		x->ntok = 0, x->d = NULL, x->join = 0;
-		cut_doc(b);
-		bytes += len;
-		/* a batch: enough work to share, small enough for the pipeline
-		 * to fill and drain quickly; bounded memory */
-		if (bytes >= (size_t)(1u << 20) || b->n >= 4096u) {
-			b = submit(b, te_reader_name(r));
-			bytes = 0;
-		}
-	}
-	if (b->n)
-		b = submit(b, te_reader_name(r));
-	if (rc < 0) {
-		drain();
-		warn_diag(&d);
-		status = 1;
-	}
-	te_reader_close(r);
-	return b;
+	te_tok_batch_free(b);
+	if (cfg.total)
+		printf("%llu\n", total);
 }
 
 /* --count: the tokens of each file read whole, as wc prints its counts:
@@ -474,10 +212,10 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *model = NULL, *prompt = NULL;
+	char *ptext = NULL;
 	te_diag d = {0};
 	te_tok *tok;
-	batch *b = &bufs[0];
-	int c, i, k, nout = 0, threads = 0, count = 0, no_prompt = 0, trunc = 0, pad = 0;
+	int c, nout = 0, threads = 0, count = 0, no_prompt = 0, trunc = 0, pad = 0;
 	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
@@ -541,9 +279,8 @@ main(int argc, char **argv)
 	 * the documents' encodings */
 	if (!no_prompt && (prompt || !(count || cfg.fmt.form == TE_TOK_FMT_CHUNK ||
 	                               cfg.fmt.form == TE_TOK_FMT_OFFSETS))) {
-		if (te_prompt_load(model, prompt, &cfg.prompt, &d))
+		if (te_prompt_load(model, prompt, &ptext, &d))
 			die_diag(&d);
-		cfg.prompt_len = cfg.prompt ? strlen(cfg.prompt) : 0;
 	}
 	if (!count && cfg.fmt.form != TE_TOK_FMT_CHUNK)
 		set_limits(model, trunc, pad);
@@ -562,26 +299,11 @@ main(int argc, char **argv)
 		te_tok_free(tok);
 		return fshut_stdout(status);
 	}
-	if (!(pool = te_tok_pool_new(threads)))
-		die("out of memory");
-	if (optind >= argc) {
-		b = encode_file("-", b);
-	} else {
-		for (i = optind; i < argc; i++)
-			b = encode_file(argv[i], b);
-	}
-	drain();
-	te_tok_pool_free(pool);
-	if (cfg.total)
-		printf("%llu\n", grand_total);
-	for (k = 0; k < 2; k++) {
-		for (i = 0; (size_t)i < bufs[k].cap; i++)
-			free(bufs[k].v[i].out.buf);
-		free(bufs[k].v);
-		free(bufs[k].tx);
-		free(bufs[k].name);
-	}
+	if (optind >= argc)
+		encode_files(stdin_only, 1, ptext, threads);
+	else
+		encode_files(argv + optind, argc - optind, ptext, threads);
 	te_tok_free(tok);
-	free(cfg.prompt);
+	free(ptext);
 	return fshut_stdout(status);
 }

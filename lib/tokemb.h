@@ -39,6 +39,10 @@ typedef struct te_diag {
 int te_diag_set(te_diag *d, const char *file, long line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Reports a problem that does not stop the work (a malformed line that is
+ * skipped); d has the file, line and message. */
+typedef void (*te_warn_fn)(const te_diag *d, void *arg);
+
 /* A one-line description of how the library was built (BLAS, CUDA, SIMD),
  * for --version.  Static storage. */
 const char *te_build_info(void);
@@ -449,29 +453,6 @@ int te_tok_limits_apply(const te_tok *t, const te_tok_limits *l, unsigned flags,
  * tiktoken specials) whose content is that string, or -1. */
 int32_t te_tok_added_id(const te_tok *t, const char *content, size_t len);
 
-/* A pool of threads that run a list of encoding jobs: tok-encode --threads.
- * te_tok_pool_run hands jobs 0 .. n-1 out and returns at once;
- * te_tok_pool_wait runs what is left on the calling thread, then waits
- * until every job is done.  A job is fn(arg, i, e): e is a scratch encoding
- * of the thread running it, reused from job to job (fn must not keep it).
- * Jobs run in any order, on any thread, several at once: fn writes its
- * result where job i's goes, and the caller reads them, in order, after
- * te_tok_pool_wait.  One job list at a time. */
-typedef struct te_tok_pool te_tok_pool;
-typedef void (*te_tok_pool_fn)(void *arg, size_t i, te_tok_enc *e);
-/* A pool of threads threads (1 to 256, 0: one per CPU; the caller and
- * threads - 1 helpers, started by te_tok_pool_helpers); NULL when out of
- * memory. */
-te_tok_pool *te_tok_pool_new(int threads);
-/* Start the helpers, the first time; returns how many run (0: the caller
- * runs every job alone, as when the threads could not be made). */
-int te_tok_pool_helpers(te_tok_pool *p);
-/* How many helpers run, without starting them. */
-int te_tok_pool_started(const te_tok_pool *p);
-void te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg);
-void te_tok_pool_wait(te_tok_pool *p);
-/* Stop and join the helpers, free p.  NULL is fine. */
-void te_tok_pool_free(te_tok_pool *p);
 /* Where one large document may be cut so that its parts can be encoded
  * apart (on several threads) and give, concatenated, exactly the ids of
  * the whole: at most max offsets, ascending, about len / (max + 1) apart,
@@ -483,6 +464,47 @@ void te_tok_pool_free(te_tok_pool *p);
  * or that add special tokens under flags.  The parts' offsets start at 0. */
 size_t te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags,
                    size_t *cuts, size_t max);
+
+/* Files of documents encoded and written as tok-encode writes them
+ * (tok-encode(1)): each document (a record ended by delim) encoded with
+ * flags (truncated to max_tokens, then to lim and padded when use_limits),
+ * formatted by te_tok_format in the form fmt and written to out, then
+ * delim; with total nothing is written, the ids are only counted.  The
+ * documents are encoded on threads threads (1 to 256; 0: one per CPU) in
+ * batches, and written in order: the output of one call may stay in flight until
+ * the next call or te_tok_batch_finish.  One large document in the form
+ * IDS (no prompt, max_tokens or lim) is cut where te_tok_cuts allows and
+ * its parts encoded on every thread; one of 4 MB or more is encoded where
+ * the reader holds it, not copied. */
+typedef struct te_tok_batch_opts {
+	unsigned flags;         /* TE_TOK_* */
+	long max_tokens;        /* < 0: no limit */
+	te_tok_limits lim;      /* applied when use_limits */
+	int use_limits;
+	te_tok_fmt fmt;
+	int total;              /* count the ids, write nothing */
+	int delim;              /* '\n' or '\0': ends each document */
+	const char *prompt;     /* put before each document's text (copied), or NULL */
+	int threads;
+} te_tok_batch_opts;
+typedef struct te_tok_batch te_tok_batch;
+/* t must outlive the batch.  warn(d, warnarg) reports, in order with the
+ * output, a document's invalid UTF-8 (replaced by U+FFFD), a document that
+ * could not be encoded (its record is then empty) and a file that cannot
+ * be read (the next one is tried); d names the file and line.  NULL when
+ * out of memory. */
+te_tok_batch *te_tok_batch_new(const te_tok *t, const te_tok_batch_opts *o, FILE *out,
+                               te_warn_fn warn, void *warnarg);
+/* Encode and write the documents of path ("-": standard input).  Returns
+ * 0, or -1 with d filled when out of memory (the batch is then of no more
+ * use). */
+int te_tok_batch_file(te_tok_batch *b, const char *path, te_diag *d);
+/* Write what is in flight; *total (when not NULL): the ids of every
+ * document so far.  Returns 1 when an error (not an invalid UTF-8 warning)
+ * was reported, else 0. */
+int te_tok_batch_finish(te_tok_batch *b, unsigned long long *total);
+/* Free b (without writing what is in flight).  NULL is fine. */
+void te_tok_batch_free(te_tok_batch *b);
 
 /* ----------------------------------------------------------- tok-show */
 /* How tok-show turns an encoding into what is displayed.  An encoding
@@ -945,9 +967,6 @@ int te_hnsw_search(te_hnsw *h, const float *q, size_t nq, size_t k, size_t ef,
  * the exact index x otherwise (among its first limit rows, 0: all); k
  * neighbours each.  x (and h) must outlive the batch.
  */
-/* Reports a problem that does not stop the work (a malformed line that is
- * skipped); d has the file, line and message. */
-typedef void (*te_warn_fn)(const te_diag *d, void *arg);
 
 #define TE_KNN_TERMS 8  /* keys in an expression or a --positive/--negative query */
 enum { TE_KNN_QUERY_KEY = 1, TE_KNN_QUERY_EXPR, TE_KNN_QUERY_VECTOR };

@@ -583,7 +583,8 @@ bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out 
  * So after 8 bytes of short words a token, long ones weighing 4, or at
  * once for a word of more than 4 KB; counted per thread once the flat
  * tables are built (bpe_fast.c: after many pieces the cache missed, when
- * a mapped cache has been checked). */
+ * a mapped cache has been checked).  Where the compiled cache holds them
+ * (tok_cache.c), they are mapped at the first word: that costs nothing. */
 static __thread size_t bt_bytes;
 
 static const tk_bt *
@@ -591,9 +592,12 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
 {
 	const tk_bt *bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
 
-	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE) ||
-	    !__atomic_load_n(&f->flat, __ATOMIC_ACQUIRE))
+	if (bt || __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
 		return bt;
+	if (f->bt_img)
+		return tk_fastmap_bt(m);
+	if (!__atomic_load_n(&f->flat, __ATOMIC_ACQUIRE))
+		return NULL;
 	bt_bytes += n > BPE_SMALL ? 4 * n : n;
 	if (bt_bytes < 8 * m->vocab.n && n <= 4096)
 		return NULL;

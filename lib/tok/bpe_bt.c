@@ -20,16 +20,19 @@
 
 #define BT_NONE UINT32_MAX
 
-/* An edge of the token trie: (node << 8 | byte) + 1 -> child. */
+/* An edge of the token trie: (node << 8 | byte) + 1 -> child (nodes below
+ * 2^24: the bytes of the vocabulary's tokens, BT_MAX_BYTES at most). */
 typedef struct bt_edge {
-	uint64_t key;
+	uint32_t key;
 	uint32_t child;
 } bt_edge;
+#define BT_MAX_BYTES ((size_t)1 << 23)
 
 struct tk_bt {
 	uint64_t serial;		/* this build's, unique: the pair memos' owner */
+	int mapped;			/* the arrays point into a cache image */
 	uint32_t ntok;
-	const char **tb;		/* id -> its bytes (the vocabulary's) */
+	const char **tb;		/* id -> its bytes (the vocabulary's): building only */
 	uint32_t *tlen;
 	uint32_t *split_l, *split_r;	/* id -> the pair its last merge joined */
 	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
@@ -57,12 +60,13 @@ mix64(uint64_t k)
 static inline uint32_t
 edge_get(const tk_bt *b, uint32_t node, unsigned char c)
 {
-	uint64_t key = ((uint64_t)node << 8 | c) + 1;
-	size_t j;
+	uint32_t key = (node << 8 | c) + 1;
+	size_t j, k;
 
-	for (j = mix64(key) & b->emask; b->edge[j].key; j = (j + 1) & b->emask)
+	for (j = mix64(key) & b->emask, k = 0; b->edge[j].key && k <= b->emask;
+	     j = (j + 1) & b->emask, k++)
 		if (b->edge[j].key == key)
-			return b->edge[j].child;
+			return b->edge[j].child < b->nnode ? b->edge[j].child : 0;
 	return 0;
 }
 
@@ -70,7 +74,7 @@ edge_get(const tk_bt *b, uint32_t node, unsigned char c)
 static uint32_t
 edge_add(tk_bt *b, uint32_t node, unsigned char c, size_t cap)
 {
-	uint64_t key = ((uint64_t)node << 8 | c) + 1;
+	uint32_t key = (node << 8 | c) + 1;
 	size_t j;
 
 	for (j = mix64(key) & b->emask; b->edge[j].key; j = (j + 1) & b->emask)
@@ -88,9 +92,10 @@ static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	uint64_t key = ((uint64_t)x << 32 | y) + 1;
-	size_t j;
+	size_t j, k;
 
-	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+	for (j = mix64(key) & b->pmask, k = 0; b->pair[j].key && k <= b->pmask;
+	     j = (j + 1) & b->pmask, k++)
 		if (b->pair[j].key == key)
 			return b->pair[j].merged;
 	return -1;
@@ -110,7 +115,8 @@ pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
  * made (higher id) of the two, keeping its part at the boundary, while
- * no merge across the boundary ranks before what is unmerged. */
+ * no merge across the boundary ranks before what is unmerged.  A part is
+ * never after its token (a mapped image's that is counts as none). */
 int
 tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 {
@@ -124,48 +130,97 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 		if (x > y) {
 			limit = x;
 			x = b->split_r[x];
-			if (x == limit) {
+			if (x >= limit) {
+				x = limit;
 				limit = y + 1;
 				y = b->split_l[y];
-				if (y + 1 == limit)
+				if (y >= limit - 1)
 					return 1;
 			}
 		} else {
 			limit = y + 1;
 			y = b->split_l[y];
-			if (y + 1 == limit) {
+			if (y >= limit - 1) {
+				y = limit - 1;
 				limit = x;
 				x = b->split_r[x];
-				if (x == limit)
+				if (x >= limit)
 					return 1;
 			}
 		}
 	}
 }
 
-/* The longest token matching s[0, n), its length in *len; -1 none. */
+/* The longest token matching s[0, n), its length in *len; -1 none.
+ * *seen: how many bytes of s the answer depends on (SIZE_MAX: on n too). */
 static inline int32_t
-longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len)
+longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *seen)
 {
 	uint32_t node;
 	int32_t best = -1;
 	size_t j;
 
+	*seen = SIZE_MAX;
 	if (!n)
 		return -1;
+	*seen = 1;
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
-	if (b->node_tok[node] >= 0)
+	if ((uint32_t)b->node_tok[node] < b->ntok)
 		best = b->node_tok[node], *len = 1;
+	*seen = n < 2 ? SIZE_MAX : 2;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
-		if (b->node_tok[node] >= 0)
+		if ((uint32_t)b->node_tok[node] < b->ntok)
 			best = b->node_tok[node], *len = j;
-		if (j >= n || !(node = edge_get(b, node, s[j])))
+		if (j >= n) {
+			*seen = SIZE_MAX;
 			return best;
+		}
+		if (!(node = edge_get(b, node, s[j]))) {
+			*seen = j + 1;
+			return best;
+		}
 	}
+}
+
+/* A long run asks for the longest match at the same bytes again and
+ * again: the answers that depend on 16 bytes or fewer are kept for the
+ * word under way, a few windows of 16 bytes (a run of a period of two or
+ * four bytes has as many). */
+typedef struct bt_lm {
+	uint64_t w0, w1;
+	int32_t tok;
+	uint32_t len;
+	int set;
+} bt_lm;
+
+static int32_t
+longest_kept(const tk_bt *b, bt_lm *kept, const unsigned char *s, size_t n, size_t *len)
+{
+	uint64_t w0, w1;
+	size_t seen;
+	int32_t t;
+	bt_lm *e;
+
+	if (n < 16)
+		return longest(b, s, n, len, &seen);
+	memcpy(&w0, s, 8);
+	memcpy(&w1, s + 8, 8);
+	e = &kept[(w0 * 0x9e3779b97f4a7c15ULL) >> 62];
+	if (e->set && e->w0 == w0 && e->w1 == w1) {
+		if (e->tok >= 0)
+			*len = e->len;
+		return e->tok;
+	}
+	t = longest(b, s, n, len, &seen);
+	if (seen <= 16) {
+		e->w0 = w0, e->w1 = w1, e->tok = t, e->set = 1;
+		e->len = t >= 0 ? (uint32_t)*len : 0;
+	}
+	return t;
 }
 
 void
@@ -174,6 +229,10 @@ tk_bt_free(tk_bt *b)
 	if (!b)
 		return;
 	free(b->tb);
+	if (b->mapped) {
+		free(b);
+		return;
+	}
 	free(b->tlen);
 	free(b->split_l);
 	free(b->split_r);
@@ -213,6 +272,29 @@ bt_prefixes(tk_bt *b)
 	}
 }
 
+/* The edges rehashed into a table for the nodes made, not for the most
+ * there could be: a smaller table (and cache image), walked faster. */
+static int
+edges_compact(tk_bt *b)
+{
+	size_t mask = pow2_over(b->nnode) - 1, i, j;
+	bt_edge *e = calloc(mask + 1, sizeof *e);
+
+	if (!e)
+		return -1;
+	for (i = 0; i <= b->emask; i++) {
+		if (!b->edge[i].key)
+			continue;
+		for (j = mix64(b->edge[i].key) & mask; e[j].key; j = (j + 1) & mask)
+			;
+		e[j] = b->edge[i];
+	}
+	free(b->edge);
+	b->edge = e;
+	b->emask = mask;
+	return 0;
+}
+
 /* The trie of every token, and each token's longest proper prefix token. */
 static int
 bt_trie(tk_bt *b, size_t total)
@@ -236,6 +318,8 @@ bt_trie(tk_bt *b, size_t total)
 				return -1;
 		b->node_tok[node] = (int32_t)id;
 	}
+	if (edges_compact(b))
+		return -1;
 	for (j = 0; j < 256; j++)
 		b->root1[j] = edge_get(b, 0, (unsigned char)j);
 	for (j = 0; j < 65536; j++)
@@ -303,7 +387,7 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	for (i = 0; i < 256; i++)
 		if (m->byte_id[i] < 0)
 			return NULL;	/* every byte must be a token */
-	if (!ntok || ntok >= BT_NONE / 2 || !(b = calloc(1, sizeof *b)))
+	if (!ntok || ntok >= BT_NONE / 2 || total > BT_MAX_BYTES || !(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->ntok = ntok;
 	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
@@ -326,6 +410,132 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 		goto fail;
 	if (bt_splits(b, m, fl))
 		goto fail;
+	free(b->tb);	/* the vocabulary's: not kept */
+	b->tb = NULL;
+	return b;
+fail:
+	tk_bt_free(b);
+	return NULL;
+}
+
+/* ------------------------------------------------- the cache's image */
+
+/* The tables as the compiled cache holds them (tok_cache.c): this header,
+ * then root1, root2, tlen, split_l, split_r, prefix and node_tok (four
+ * bytes an element), the edges and the pairs, each array 8-byte aligned.
+ * Mapped, they cost nothing until read. */
+typedef struct bt_img {
+	char magic[8];
+	uint32_t ntok, nnode;
+	uint64_t emask, pmask;
+} bt_img;
+static const char bt_magic[8] = "tkbt\0\0\0\1";
+
+static size_t
+al8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+size_t
+tk_bt_image_size(const tk_bt *b)
+{
+	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + 4 * al8((size_t)b->ntok * 4) +
+	       al8((size_t)b->nnode * 4) + (b->emask + 1) * sizeof(bt_edge) +
+	       (b->pmask + 1) * sizeof(tk_pslot);
+}
+
+static unsigned char *
+img_put(unsigned char *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	memset(p + n, 0, al8(n) - n);
+	return p + al8(n);
+}
+
+void
+tk_bt_image_write(const tk_bt *b, void *buf)
+{
+	unsigned char *p = buf;
+	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask};
+
+	memcpy(h.magic, bt_magic, sizeof h.magic);
+	p = img_put(p, &h, sizeof h);
+	p = img_put(p, b->root1, sizeof b->root1);
+	p = img_put(p, b->root2, sizeof b->root2);
+	p = img_put(p, b->tlen, (size_t)b->ntok * 4);
+	p = img_put(p, b->split_l, (size_t)b->ntok * 4);
+	p = img_put(p, b->split_r, (size_t)b->ntok * 4);
+	p = img_put(p, b->prefix, (size_t)b->ntok * 4);
+	p = img_put(p, b->node_tok, (size_t)b->nnode * 4);
+	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
+	img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+}
+
+/* The next n bytes of the image, or NULL past its end. */
+static const void *
+img_take(const unsigned char **p, size_t *left, size_t n)
+{
+	const void *r = *p;
+
+	if (al8(n) > *left)
+		return NULL;
+	*p += al8(n);
+	*left -= al8(n);
+	return r;
+}
+
+/* The roots: every other value is checked where it is read (edge_get,
+ * pair_get, tk_bt_valid, longest, tk_bt_encode): a forged image can make
+ * wrong tokens (the file is the user's own), never a wild read or an
+ * endless loop, and mapping one costs no pass over it. */
+static int
+bt_sound(const tk_bt *b)
+{
+	size_t i;
+
+	for (i = 0; i < 65536; i++)
+		if (b->root2[i] >= b->nnode || (i < 256 && b->root1[i] >= b->nnode))
+			return 0;
+	return 1;
+}
+
+tk_bt *
+tk_bt_map(const void *image, size_t len, uint32_t maxid)
+{
+	const unsigned char *p = image;
+	const bt_img *h = img_take(&p, &len, sizeof *h);
+	const uint32_t *r1, *r2;
+	tk_bt *b;
+
+	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
+	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 || h->emask >= SIZE_MAX / 16 ||
+	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)))
+		return NULL;
+	if (!(b = calloc(1, sizeof *b)))
+		return NULL;
+	b->mapped = 1;
+	b->ntok = h->ntok;
+	b->nnode = h->nnode;
+	b->emask = (size_t)h->emask;
+	b->pmask = (size_t)h->pmask;
+	r1 = img_take(&p, &len, sizeof b->root1);
+	r2 = img_take(&p, &len, sizeof b->root2);
+	b->tlen = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
+	b->split_l = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
+	b->split_r = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
+	b->prefix = (int32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
+	b->node_tok = (int32_t *)img_take(&p, &len, (size_t)b->nnode * 4);
+	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
+	b->pair = (tk_pslot *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
+	if (!r1 || !r2 || !b->tlen || !b->split_l || !b->split_r || !b->prefix || !b->node_tok ||
+	    !b->edge || !b->pair || len)
+		goto fail;
+	memcpy(b->root1, r1, sizeof b->root1);
+	memcpy(b->root2, r2, sizeof b->root2);
+	if (!bt_sound(b))
+		goto fail;
+	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
 	return b;
 fail:
 	tk_bt_free(b);
@@ -380,7 +590,8 @@ int
 tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t pos = 0, k = 0, len = 0, i;
+	size_t pos = 0, k = 0, len = 0, seen, i;
+	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
 	int32_t next;
 
 	if (n + 1 > bt_cap) {
@@ -407,21 +618,24 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		bt_memo_of = b->serial;
 	}
 	memset(bt_ok, 1, n + 1);
-	next = longest(b, u, n, &len);
+	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
 		uint32_t t = (uint32_t)next;
 
 		for (;;) {
 			size_t end = pos + b->tlen[t];
 
+			if (end > n || end == pos)
+				return 1;	/* tables unsound (a cache image): by ranks */
 			if (bt_ok[end] && (!k || valid_memo(b, bt_tok[k - 1], t))) {
 				bt_tok[k] = t;
 				bt_end[k++] = (uint32_t)end;
 				pos = end;
-				next = pos < n ? longest(b, u + pos, n - pos, &len) : -1;
+				next = pos >= n ? -1 : kept ? longest_kept(b, kept, u + pos, n - pos, &len)
+				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
 			}
-			if (b->prefix[t] >= 0) {
+			if ((uint32_t)b->prefix[t] < b->ntok && b->tlen[b->prefix[t]] < b->tlen[t]) {
 				t = (uint32_t)b->prefix[t];
 				continue;
 			}

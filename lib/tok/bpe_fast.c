@@ -176,22 +176,25 @@ tk_fastmap_flat(const tk_bpe *m)
 	return fl;
 }
 
-/* Built at the first call (NULL where it does not apply: then never
- * tried again). */
+/* Built at the first call, or mapped from the compiled cache's image
+ * (NULL where it does not apply, or the image is unsound: then never tried
+ * again; BPE by ranks gives the same tokens). */
 const tk_bt *
 tk_fastmap_bt(const tk_bpe *m)
 {
 	tk_fastmap *f = (tk_fastmap *)tk_fastmap_get(m);
-	const tk_flat *fl = f ? tk_fastmap_flat(m) : NULL;
+	const tk_flat *fl = NULL;
 	tk_bt *b;
 
-	if (!fl)
+	if (!f || (!f->bt_img && !(fl = tk_fastmap_flat(m))))
 		return NULL;
 	if (__atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
 		return __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&fast_mu);
 	if (!f->bt_tried) {
-		__atomic_store_n(&f->bt, tk_bt_build(m, fl), __ATOMIC_RELEASE);
+		b = f->bt_img ? tk_bt_map(f->bt_img, f->bt_img_n, (uint32_t)m->vocab.n)
+		              : tk_bt_build(m, fl);
+		__atomic_store_n(&f->bt, b, __ATOMIC_RELEASE);
 		__atomic_store_n(&f->bt_tried, 1, __ATOMIC_RELEASE);
 	}
 	b = f->bt;

@@ -37,7 +37,7 @@
 /* Bump when what the image holds changes meaning without changing a
  * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
  * the fingerprint catches layout and hash changes, not rule changes. */
-#define TC_VERSION 3
+#define TC_VERSION 4
 #define TC_ALIGN 64
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
@@ -52,7 +52,7 @@ enum {
 	S_META, S_SKEL, S_PATH, S_POOL, S_PIECE_OFF, S_PIECE_N, S_BYTES_OFF, S_BYTES_N, S_SPECIAL,
 	S_VSLOT, S_VENT, S_VPOOL, S_MKEY, S_MRANK, S_MMERGED,
 	S_ADDED, S_ASLOT, S_AENT, S_APOOL, S_TKEY, S_TRANK, S_TMERGED, S_TTERM, S_USCORE,
-	S_FR2, S_FM2,
+	S_FR2, S_FM2, S_BT,
 	S_N
 };
 
@@ -64,7 +64,7 @@ typedef struct tc_sec {
 #define TC_UNSUMMED (1u << S_POOL | 1u << S_PIECE_OFF | 1u << S_PIECE_N | 1u << S_BYTES_OFF | \
                      1u << S_BYTES_N | 1u << S_SPECIAL | 1u << S_VSLOT | 1u << S_VENT | \
                      1u << S_VPOOL | 1u << S_MKEY | 1u << S_MRANK | 1u << S_MMERGED | \
-                     1u << S_FR2 | 1u << S_FM2)
+                     1u << S_FR2 | 1u << S_FM2 | 1u << S_BT)
 
 /* The header.  The checksum covers the header from offset 64 on (the
  * source and the section table) and every section but TC_UNSUMMED's. */
@@ -479,14 +479,15 @@ fill_meta(const te_tok *t, int kind, tc_meta *mp)
 	memcpy(mp, &m, sizeof m);
 }
 
-/* Point the sections w at what they hold; *m2 is set to a malloc'd table
- * the caller frees.  -1 when out of memory. */
+/* Point the sections w at what they hold; *m2p and *btp are set to
+ * malloc'd tables the caller frees.  -1 when out of memory. */
 static int
 set_sections(const te_tok *t, wsec *w, const tc_meta *mp, const char *skel, const char *canon,
-             const tc_strings *ps, int32_t **m2p)
+             const tc_strings *ps, int32_t **m2p, void **btp)
 {
 	const ut_strmap *vm = model_vocab(t);
 	const tk_fastmap *fm;
+	const tk_bt *bt;
 	size_t i, np = t->nvocab;
 	int32_t *m2;
 
@@ -540,6 +541,13 @@ set_sections(const te_tok *t, wsec *w, const tc_meta *mp, const char *skel, cons
 			for (i = 0; i < 65536; i++)
 				m2[i] = fm->r2[i] >= 0 ? fm->m2[i] : -1;
 			W(S_FM2, m2, 65536 * 4);
+		}
+		/* bpe_bt.c's tables, some tens of ms to build for a large
+		 * vocabulary, and needed by the first long word */
+		if (t->bpe.ranks && (bt = tk_fastmap_bt(&t->bpe)) &&
+		    (*btp = malloc(tk_bt_image_size(bt)))) {
+			tk_bt_image_write(bt, *btp);
+			W(S_BT, *btp, tk_bt_image_size(bt));
 		}
 	}
 #undef W
@@ -628,6 +636,7 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 {
 	char *canon = NULL;
 	int32_t *m2 = NULL;
+	void *bt = NULL;
 	tc_strings ps;
 	tc_head h;
 	tc_meta m;
@@ -645,9 +654,13 @@ tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 	if (!(canon = realpath(file, NULL)) || source_id(file, &h) || pack_strings(t, &ps))
 		goto out;
 	fill_meta(t, kind, &m);
-	if (!image_fits(&m, 0, 0) || set_sections(t, w, &m, skel, canon, &ps, &m2))
+	if (!image_fits(&m, 0, 0) || set_sections(t, w, &m, skel, canon, &ps, &m2, &bt))
 		goto out;
 	seal_head(&h, w);
+	if (!image_fits(&m, h.total, h.src_size) && w[S_BT].n) {
+		w[S_BT].n = 0;	/* too big with them: built in each process instead */
+		seal_head(&h, w);
+	}
 	if (!image_fits(&m, h.total, h.src_size))
 		goto out;
 	rc = write_cache(file, canon, &h, w);
@@ -655,6 +668,7 @@ out:
 	free(canon);
 	strings_release(&ps);
 	free(m2);
+	free(bt);
 	return rc;
 }
 
@@ -980,7 +994,12 @@ build_fast(te_tok *t, const img *im)
 			return -1;
 		f->r2 = (int32_t *)r2;
 		f->m2 = (int32_t *)m2;
+		/* mapped and checked when a long word first needs it */
+		f->bt_img = im->h->sec[S_BT].len ? im->base + im->h->sec[S_BT].off : NULL;
+		f->bt_img_n = im->h->sec[S_BT].len;
 		t->bpe.fast = f;
+	} else if (im->h->sec[S_BT].len) {
+		return -1;
 	}
 	return 0;
 }

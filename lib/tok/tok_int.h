@@ -12,7 +12,7 @@
  *   tok_util.c, tok_uni.c,     the area's base helpers
  *   spm_util.c
  *   ../util_str.c, ../util.c   the suite's base
- * show.c and tok_pool.c sit above tok.c (public calls only); the trainer
+ * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only); the trainer
  * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
@@ -501,6 +501,8 @@ typedef struct tk_fastmap {
 	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
 	struct tk_bt *bt;                  /* ranks: built by tk_fastmap_bt, or NULL */
 	int bt_tried;
+	const void *bt_img;                /* the cache's image of bt (tk_bt_map), or NULL */
+	size_t bt_img_n;
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
 /* Build f's flat tables too (tens of ms for a large vocabulary). */
@@ -520,6 +522,14 @@ void tk_bt_free(tk_bt *b);
 int tk_bt_valid(const tk_bt *b, uint32_t a, uint32_t c);
 int tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o);
 void tk_bt_thread_free(void);
+/* The tables as the compiled cache holds them: tk_bt_image_write writes
+ * tk_bt_image_size(b) bytes (8-byte aligned) into buf; tk_bt_map points
+ * a tk_bt into such an image (which must outlive it, and be 8-byte
+ * aligned) after checking every value of it, ids below maxid; NULL when
+ * it is not sound or out of memory. */
+size_t tk_bt_image_size(const tk_bt *b);
+void tk_bt_image_write(const tk_bt *b, void *buf);
+tk_bt *tk_bt_map(const void *image, size_t len, uint32_t maxid);
 
 /* The first min(n, 8) bytes of s, little-endian, zero-padded (n > 0). */
 static inline uint64_t
@@ -636,5 +646,31 @@ int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t
 void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);
+
+/* ------------------------------------------------------------ tok_pool.c */
+
+/* A pool of threads that run a list of encoding jobs: te_tok_batch's threads.
+ * tk_pool_run hands jobs 0 .. n-1 out and returns at once;
+ * tk_pool_wait runs what is left on the calling thread, then waits
+ * until every job is done.  A job is fn(arg, i, e): e is a scratch encoding
+ * of the thread running it, reused from job to job (fn must not keep it).
+ * Jobs run in any order, on any thread, several at once: fn writes its
+ * result where job i's goes, and the caller reads them, in order, after
+ * tk_pool_wait.  One job list at a time. */
+typedef struct tk_pool tk_pool;
+typedef void (*tk_pool_fn)(void *arg, size_t i, te_tok_enc *e);
+/* A pool of threads threads (1 to 256, 0: one per CPU; the caller and
+ * threads - 1 helpers, started by tk_pool_helpers); NULL when out of
+ * memory. */
+tk_pool *tk_pool_new(int threads);
+/* Start the helpers, the first time; returns how many run (0: the caller
+ * runs every job alone, as when the threads could not be made). */
+int tk_pool_helpers(tk_pool *p);
+/* How many helpers run, without starting them. */
+int tk_pool_started(const tk_pool *p);
+void tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg);
+void tk_pool_wait(tk_pool *p);
+/* Stop and join the helpers, free p.  NULL is fine. */
+void tk_pool_free(tk_pool *p);
 
 #endif

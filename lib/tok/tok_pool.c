@@ -1,11 +1,10 @@
-/* tok_pool.c: encoding jobs shared out over threads (te_tok_pool_*, see
- * tokemb.h): tok-encode --threads.  Above tok.c: it calls only what
+/* tok_pool.c: encoding jobs shared out over threads (tk_pool_*, see
+ * tok_int.h): te_tok_batch's threads.  Above tok.c: it calls only what
  * tokemb.h declares. */
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "tokemb.h"
-#include "util_int.h"
+#include "tok_int.h"
 
 /* Jobs are taken up to this many at a time: short ones would queue on the
  * lock; fewer when the list is short (the parts of one large document),
@@ -14,11 +13,11 @@
 
 /* threads - 1 helpers, started at the first job list that wants them and
  * kept for every later one (their piece caches stay warm), and the caller. */
-struct te_tok_pool {
+struct tk_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t go, done;
 	/* the job list in hand */
-	te_tok_pool_fn fn;
+	tk_pool_fn fn;
 	void *arg;
 	size_t n, next, chunk;
 	unsigned long gen;      /* job lists handed out */
@@ -30,7 +29,7 @@ struct te_tok_pool {
 
 /* Run the jobs of p not yet taken. */
 static void
-work(te_tok_pool *p, te_tok_enc *e)
+work(tk_pool *p, te_tok_enc *e)
 {
 	for (;;) {
 		size_t i, j;
@@ -49,7 +48,7 @@ work(te_tok_pool *p, te_tok_enc *e)
 static void *
 helper(void *arg)
 {
-	te_tok_pool *p = arg;
+	tk_pool *p = arg;
 	te_tok_enc e = {0};
 	unsigned long seen = 0;
 
@@ -71,10 +70,10 @@ helper(void *arg)
 	return NULL;
 }
 
-te_tok_pool *
-te_tok_pool_new(int threads)
+tk_pool *
+tk_pool_new(int threads)
 {
-	te_tok_pool *p;
+	tk_pool *p;
 
 	threads = ut_threads(threads);
 	if (threads > 256)
@@ -92,7 +91,7 @@ te_tok_pool_new(int threads)
 }
 
 int
-te_tok_pool_helpers(te_tok_pool *p)
+tk_pool_helpers(tk_pool *p)
 {
 	int k;
 
@@ -107,13 +106,13 @@ te_tok_pool_helpers(te_tok_pool *p)
 }
 
 int
-te_tok_pool_started(const te_tok_pool *p)
+tk_pool_started(const tk_pool *p)
 {
 	return p->nhelp;
 }
 
 void
-te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg)
+tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg)
 {
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
@@ -129,7 +128,7 @@ te_tok_pool_run(te_tok_pool *p, size_t n, te_tok_pool_fn fn, void *arg)
 }
 
 void
-te_tok_pool_wait(te_tok_pool *p)
+tk_pool_wait(tk_pool *p)
 {
 	work(p, &p->enc);
 	pthread_mutex_lock(&p->mu);
@@ -139,7 +138,7 @@ te_tok_pool_wait(te_tok_pool *p)
 }
 
 void
-te_tok_pool_free(te_tok_pool *p)
+tk_pool_free(tk_pool *p)
 {
 	int k;
 

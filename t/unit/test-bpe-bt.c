@@ -3,7 +3,10 @@
  * and characters of several scripts, short and long (runs of one and two
  * letters of up to 20000 bytes), for cl100k and o200k; and is refused for
  * Llama-3's ranks, where some tokens are made through a part ranked after
- * them.  Needs $TOKEMB_DATA. */
+ * them.  The tables written as the compiled cache holds them map back to
+ * the same tokens; a truncated image is refused, and a forged one (a word
+ * of it changed) is refused or encodes without a wild read (run under the
+ * sanitizers).  Needs $TOKEMB_DATA. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,38 @@ random_word(char *buf, size_t cap, unsigned *seed)
 	return n;
 }
 
+/* Forge the image: one 32-bit word at a time set to a value that may
+ * point anywhere; each is mapped, and what maps encodes some words. */
+static void
+forge(const char *name, unsigned char *img, size_t n, uint32_t maxid, char *buf, size_t cap)
+{
+	static const uint32_t vals[] = {0, 1, 0xffffffffu, 0x7fffffffu, 0x10000u, 0xfffffu};
+	unsigned seed = 5;
+	size_t k, refused = 0, j;
+	tk_out o = {0};
+
+	for (k = 0; k < 64; k++) {
+		size_t at = (k < 8 ? k * 4 : (size_t)rand_r(&seed) % (n / 4) * 4);
+		uint32_t old, v = vals[k % 6];
+		tk_bt *b;
+
+		memcpy(&old, img + at, 4);
+		memcpy(img + at, &v, 4);
+		if (!(b = tk_bt_map(img, n, maxid)))
+			refused++;
+		for (j = 0; b && j < 200; j++) {
+			size_t wn = random_word(buf, cap, &seed);
+
+			o.n = 0;
+			(void)tk_bt_encode(b, buf, wn, &o);
+		}
+		tk_bt_free(b);
+		memcpy(img + at, &old, 4);
+	}
+	ok(1, "%s: 64 forged images, %zu refused, none read out of bounds", name, refused);
+	free(o.ids), free(o.a), free(o.b);
+}
+
 static void
 check(const char *D, const char *name, int want)
 {
@@ -53,8 +88,10 @@ check(const char *D, const char *name, int want)
 	const tk_fastmap *f;
 	const tk_bt *bt;
 	unsigned seed = 11;
-	size_t i, bad = 0, words = 0;
-	tk_out a = {0}, b = {0};
+	size_t i, bad = 0, words = 0, in = 0;
+	tk_out a = {0}, b = {0}, c = {0};
+	unsigned char *img = NULL;
+	tk_bt *mb = NULL;
 
 	snprintf(path, sizeof path, "%s/tokenizers/%s", D, name);
 	if (!(t = te_tok_load(path, &d))) {
@@ -65,12 +102,22 @@ check(const char *D, const char *name, int want)
 	bt = f ? tk_fastmap_bt(&t->bpe) : NULL;
 	ok(want ? bt != NULL : bt == NULL, "%s: backtracking tables %s", name,
 	   want ? "built" : "refused");
+	if (bt && (img = malloc(in = tk_bt_image_size(bt)))) {
+		tk_bt_image_write(bt, img);
+		ok(!tk_bt_map(img, in - 8, (uint32_t)t->bpe.vocab.n), "%s: a truncated image is refused",
+		   name);
+		mb = tk_bt_map(img, in, (uint32_t)t->bpe.vocab.n);
+		ok(mb != NULL, "%s: the cache's image of the tables (%zu MB) maps back", name,
+		   in >> 20);
+	}
 	for (i = 0; bt && i < 30000; i++) {
 		size_t n = random_word(buf, sizeof buf, &seed);
 
-		a.n = b.n = 0;
+		a.n = b.n = c.n = 0;
 		words++;
 		if (tk_bt_encode(bt, buf, n, &a) != 0 || tk_bpe_encode(&t->bpe, buf, n, &b) != 0 ||
+		    (mb && (tk_bt_encode(mb, buf, n, &c) != 0 || c.n != a.n ||
+		            memcmp(c.ids, a.ids, a.n * sizeof *a.ids))) ||
 		    a.n != b.n || memcmp(a.ids, b.ids, a.n * sizeof *a.ids) ||
 		    memcmp(a.a, b.a, a.n * sizeof *a.a) || memcmp(a.b, b.b, a.n * sizeof *a.b)) {
 			if (!bad++)
@@ -79,8 +126,14 @@ check(const char *D, const char *name, int want)
 		}
 	}
 	if (bt)
-		ok(!bad, "%s: %zu words, %zu differ from BPE by ranks", name, words, bad);
+		ok(!bad, "%s: %zu words, %zu differ from BPE by ranks (tables built and mapped)", name,
+		   words, bad);
+	if (mb)
+		forge(name, img, in, (uint32_t)t->bpe.vocab.n, buf, 2000);
+	tk_bt_free(mb);
+	free(img);
 	free(a.ids), free(a.a), free(a.b), free(b.ids), free(b.a), free(b.b);
+	free(c.ids), free(c.a), free(c.b);
 	te_tok_free(t);
 }
 

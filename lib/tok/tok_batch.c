@@ -1,0 +1,431 @@
+/* tok_batch.c: files of documents encoded on a pool of threads and written
+ * in order (te_tok_batch_*, see tokemb.h): tok-encode's documents.  Above
+ * tok.c: it calls only what tokemb.h declares, and tok_pool.c. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tok_int.h"
+
+/* One document of a batch: its text (in the batch's buffer), then its
+ * formatted output. */
+typedef struct doc {
+	size_t off, len;
+	long lineno;
+	te_tok_rec out;
+	size_t ntok;
+	int invalid;
+	int join;               /* a part of a document: the next part follows */
+	te_diag *d;             /* only when it failed */
+} doc;
+
+typedef struct batch {
+	te_tok_batch *owner;
+	doc *v;
+	size_t n, cap;
+	char *tx;               /* the documents' text, each NUL-terminated */
+	size_t txn, txcap;
+	char *name;             /* the file its documents came from */
+} batch;
+
+struct te_tok_batch {
+	const te_tok *tok;
+	te_tok_batch_opts o;
+	char *prompt;           /* o.prompt's copy, or NULL */
+	size_t prompt_len;
+	FILE *out;
+	te_warn_fn warn;
+	void *warnarg;
+	tk_pool *pool;      /* the caller and threads - 1 helpers */
+	batch bufs[2];
+	batch *fill;            /* the batch being read into */
+	batch *inflight;        /* handed to the helpers, not yet written */
+	unsigned long long total;
+	int status;             /* 1: an error was reported */
+	int oom;
+};
+
+static void
+encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
+{
+	const te_tok_batch_opts *o = &bt->o;
+	te_diag d = {0};
+
+	x->out.n = 0;
+	x->invalid = !te_tok_byte_level(bt->tok) && !te_utf8_valid(text, x->len);
+	if (te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, &d)) {
+		if ((x->d = malloc(sizeof *x->d)))
+			*x->d = d;
+		return;
+	}
+	if (o->use_limits && te_tok_limits_apply(bt->tok, &o->lim, o->flags, e)) {
+		if ((x->d = malloc(sizeof *x->d)))
+			te_diag_set(x->d, "", 0, "out of memory");
+		return;
+	}
+	x->ntok = e->n;
+	if (!o->total && te_tok_format(bt->tok, &o->fmt, text, x->len, e, &x->out) &&
+	    (x->d = malloc(sizeof *x->d)))
+		te_diag_set(x->d, "", 0, "out of memory");
+}
+
+/* A job of the pool: encode document i of the batch arg. */
+static void
+encode_job(void *arg, size_t i, te_tok_enc *e)
+{
+	batch *b = arg;
+
+	encode_doc(b->owner, &b->v[i], b->tx + b->v[i].off, e);
+}
+
+/* A document in parts (cut_doc) warns once and fails whole: its first
+ * part takes the others' warning and error; on an error none is written. */
+static void
+parts_join(doc *x)
+{
+	doc *y;
+
+	for (y = x; y->join; y++) {
+		x->invalid |= y[1].invalid;
+		y[1].invalid = 0;
+		if (y[1].d && !x->d)
+			x->d = y[1].d, y[1].d = NULL;
+	}
+	for (y = x; x->d && y->join; y++)
+		y[1].out.n = 0;
+}
+
+/* Report x's warning and error, if any; an error drops its output. */
+static void
+doc_report(te_tok_batch *bt, doc *x, const char *name)
+{
+	if (x->invalid) {
+		te_diag w;
+
+		te_diag_set(&w, name, x->lineno, "invalid UTF-8 replaced by U+FFFD");
+		bt->warn(&w, bt->warnarg);
+	}
+	if (x->d) {
+		if (!x->d->file[0])
+			snprintf(x->d->file, sizeof x->d->file, "%s", name);
+		if (!x->d->line)
+			x->d->line = x->lineno;
+		bt->warn(x->d, bt->warnarg);
+		free(x->d);
+		x->d = NULL;
+		bt->status = 1;
+		x->out.n = 0;
+	}
+}
+
+/* Write b's output and warnings, in order, and empty it. */
+static void
+batch_write(batch *b)
+{
+	te_tok_batch *bt = b->owner;
+	FILE *out = bt->out;
+	size_t i;
+	int open = 0;           /* a document in parts: ids of it written */
+
+	for (i = 0; i < b->n; i++) {
+		doc *x = &b->v[i];
+
+		if (!open)
+			parts_join(x);
+		doc_report(bt, x, b->name);
+		bt->total += x->ntok;
+		if (!bt->o.total) {
+			if (x->out.n && open)
+				putc_unlocked(' ', out);
+			if (x->out.n)	/* an empty document may have no buffer yet */
+				fwrite_unlocked(x->out.buf, 1, x->out.n, out);
+			if (!x->join)
+				putc_unlocked(bt->o.delim, out);
+		}
+		open = x->join && (open || x->out.n);
+	}
+	b->n = 0;
+	b->txn = 0;
+}
+
+/* Finish and write the batch in flight. */
+static void
+drain(te_tok_batch *bt)
+{
+	if (bt->inflight) {
+		tk_pool_wait(bt->pool);
+		batch_write(bt->inflight);
+		bt->inflight = NULL;
+	}
+}
+
+/* --threads N > 1: a pipeline of two batches.  While the helpers encode
+ * one (each document encoded and formatted into its own buffer, kept for
+ * the next batch), this thread writes the one before and reads the next;
+ * then it helps encode what is left.  So reading, splitting and writing
+ * overlap the encoding; one large document is cut in parts (cut_doc).
+ * Sends the batch being filled (full, or the end of its file) on and
+ * sets the next one to fill; -1 when out of memory. */
+static int
+submit(te_tok_batch *bt, const char *name)
+{
+	batch *b = bt->fill, *prev = bt->inflight;
+
+	free(b->name);
+	if (!(b->name = strdup(name)))
+		return -1;
+	if ((b->n <= 1 && !tk_pool_started(bt->pool)) || !tk_pool_helpers(bt->pool)) {
+		tk_pool_run(bt->pool, b->n, encode_job, b);	/* nothing in flight */
+		tk_pool_wait(bt->pool);
+		batch_write(b);
+		return 0;
+	}
+	if (prev)
+		tk_pool_wait(bt->pool);
+	tk_pool_run(bt->pool, b->n, encode_job, b);
+	bt->inflight = b;
+	if (prev)
+		batch_write(prev);
+	bt->fill = prev ? prev : b == &bt->bufs[0] ? &bt->bufs[1] : &bt->bufs[0];
+	return 0;
+}
+
+/* Room for k more documents in b, the new ones zero; -1 when out of
+ * memory. */
+static int
+doc_room(batch *b, size_t k)
+{
+	size_t old = b->cap, cap = b->cap;
+	doc *v;
+
+	while (b->n + k > cap)
+		cap = cap ? 2 * cap : 256;
+	if (cap == old)
+		return 0;
+	if (!(v = realloc(b->v, cap * sizeof *v)))
+		return -1;
+	memset(v + old, 0, (cap - old) * sizeof *v);
+	b->v = v;
+	b->cap = cap;
+	return 0;
+}
+
+/* --threads on one large document: where the model allows (te_tok_cuts),
+ * b's last document is cut into parts, about four for each thread:
+ * documents of their own, encoded on every thread and written joined.
+ * -1 when out of memory. */
+static int
+cut_doc(batch *b)
+{
+	const te_tok_batch *bt = b->owner;
+	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
+	int h;
+
+	if (bt->o.fmt.form != TE_TOK_FMT_IDS || bt->prompt_len || bt->o.max_tokens >= 0 ||
+	    bt->o.use_limits || len < ((size_t)2 << 20) || !(h = tk_pool_helpers(bt->pool)) ||
+	    !(n = te_tok_cuts(bt->tok, b->tx + b->v[b->n - 1].off, len, bt->o.flags, cuts,
+	                      h < 15 ? 4 * (size_t)h + 3 : 63)))
+		return 0;
+	if (doc_room(b, n))
+		return -1;
+	for (k = 0; k <= n; k++) {	/* each part keeps its own output buffer */
+		doc *y = &b->v[b->n - 1 + k];
+
+		y->off = b->v[b->n - 1].off + (k ? cuts[k - 1] : 0);
+		y->len = (k < n ? cuts[k] : len) - (k ? cuts[k - 1] : 0);
+		y->lineno = b->v[b->n - 1].lineno;
+		y->ntok = 0, y->d = NULL, y->join = k < n;
+	}
+	b->n += n;
+	return 0;
+}
+
+/* A long document (BIG bytes or more, no prompt to put before it) is
+ * encoded where the reader holds it, once what was read before it is
+ * written: a copy would double its memory.  It is cut in parts where the
+ * model allows, as any other (cut_doc).  -1 when out of memory. */
+#define BIG ((size_t)1 << 22)
+static int
+encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char *name)
+{
+	batch *b = bt->fill, one;
+	int rc;
+
+	drain(bt);
+	if (doc_room(b, 1))
+		return -1;
+	one = *b;		/* b's documents and their output buffers */
+	one.n = 1;
+	one.tx = rec;
+	one.v[0].off = 0;
+	one.v[0].len = len;
+	one.v[0].lineno = lineno;
+	one.v[0].ntok = 0, one.v[0].d = NULL, one.v[0].join = 0;
+	one.name = (char *)name;
+	rc = cut_doc(&one);
+	b->v = one.v;		/* cut_doc may have grown them */
+	b->cap = one.cap;
+	if (rc)
+		return -1;
+	tk_pool_run(bt->pool, one.n, encode_job, &one);
+	tk_pool_wait(bt->pool);
+	batch_write(&one);
+	return 0;
+}
+
+/* Append a document (the prompt, then rec) to the batch being filled;
+ * -1 when out of memory. */
+static int
+add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
+{
+	batch *b = bt->fill;
+	size_t pl = bt->prompt_len;
+	doc *x;
+
+	if (doc_room(b, 1))
+		return -1;
+	while (b->txn + pl + len + 1 > b->txcap) {
+		size_t cap = b->txcap ? 2 * b->txcap : 1u << 16;
+		char *tx = realloc(b->tx, cap);
+
+		if (!tx)
+			return -1;
+		b->tx = tx;
+		b->txcap = cap;
+	}
+	x = &b->v[b->n++];
+	/* the prompt and the text are one string, as sentence-transformers
+	 * tokenizes them */
+	if (pl)
+		memcpy(b->tx + b->txn, bt->prompt, pl);
+	memcpy(b->tx + b->txn + pl, rec, len + 1);
+	x->off = b->txn;
+	x->len = len + pl;
+	b->txn += len + pl + 1;
+	x->lineno = lineno;
+	x->ntok = 0, x->d = NULL, x->join = 0;
+	return cut_doc(b);
+}
+
+/* Read r's documents into batches and send each on when full. */
+static int
+read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
+{
+	char *rec;
+	size_t len, bytes = 0;
+	int rc;
+
+	while ((rc = te_reader_next(r, &rec, &len, rd)) > 0) {
+		if (len >= BIG && !bt->prompt_len) {
+			if (bt->fill->n && submit(bt, te_reader_name(r)))
+				return -2;
+			if (encode_in_place(bt, rec, len, te_reader_lineno(r), te_reader_name(r)))
+				return -2;
+			bytes = 0;
+			continue;
+		}
+		if (add_doc(bt, rec, len, te_reader_lineno(r)))
+			return -2;
+		bytes += len + bt->prompt_len;
+		/* a batch: enough work to share, small enough for the pipeline
+		 * to fill and drain quickly; bounded memory */
+		if (bytes >= (size_t)(1u << 20) || bt->fill->n >= 4096u) {
+			if (submit(bt, te_reader_name(r)))
+				return -2;
+			bytes = 0;
+		}
+	}
+	if (bt->fill->n && submit(bt, te_reader_name(r)))
+		return -2;
+	return rc;
+}
+
+te_tok_batch *
+te_tok_batch_new(const te_tok *t, const te_tok_batch_opts *o, FILE *out, te_warn_fn warn,
+                 void *warnarg)
+{
+	te_tok_batch *bt = calloc(1, sizeof *bt);
+
+	if (!bt)
+		return NULL;
+	bt->tok = t;
+	bt->o = *o;
+	bt->out = out;
+	bt->warn = warn;
+	bt->warnarg = warnarg;
+	bt->bufs[0].owner = bt->bufs[1].owner = bt;
+	bt->fill = &bt->bufs[0];
+	if (o->prompt && o->prompt[0]) {
+		bt->prompt_len = strlen(o->prompt);
+		if (!(bt->prompt = strdup(o->prompt)))
+			goto fail;
+	}
+	bt->o.prompt = bt->prompt;
+	if (!(bt->pool = tk_pool_new(o->threads)))
+		goto fail;
+	return bt;
+fail:
+	te_tok_batch_free(bt);
+	return NULL;
+}
+
+int
+te_tok_batch_file(te_tok_batch *bt, const char *path, te_diag *d)
+{
+	te_diag rd = {0};
+	te_reader *r;
+	int rc;
+
+	if (bt->oom)
+		return te_diag_set(d, "", 0, "out of memory");
+	if (!(r = te_reader_open(path, bt->o.delim, &rd))) {
+		drain(bt);	/* the warnings in order */
+		bt->warn(&rd, bt->warnarg);
+		bt->status = 1;
+		return 0;
+	}
+	rc = read_docs(bt, r, &rd);
+	te_reader_close(r);
+	if (rc == -2) {
+		bt->oom = 1;
+		return te_diag_set(d, "", 0, "out of memory");
+	}
+	if (rc < 0) {
+		drain(bt);
+		bt->warn(&rd, bt->warnarg);
+		bt->status = 1;
+	}
+	return 0;
+}
+
+int
+te_tok_batch_finish(te_tok_batch *bt, unsigned long long *total)
+{
+	drain(bt);
+	if (total)
+		*total = bt->total;
+	return bt->status;
+}
+
+void
+te_tok_batch_free(te_tok_batch *bt)
+{
+	size_t i;
+	int k;
+
+	if (!bt)
+		return;
+	tk_pool_free(bt->pool);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < bt->bufs[k].cap; i++) {
+			free(bt->bufs[k].v[i].out.buf);
+			free(bt->bufs[k].v[i].d);
+		}
+		free(bt->bufs[k].v);
+		free(bt->bufs[k].tx);
+		free(bt->bufs[k].name);
+	}
+	free(bt->prompt);
+	free(bt);
+}
