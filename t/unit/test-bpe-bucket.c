@@ -207,7 +207,7 @@ generated(const char *dir, unsigned seed0)
 	FILE *fj, *ft;
 
 	snprintf(jpath, sizeof jpath, "%s/gen-%u.json", dir, seed0);
-	snprintf(tpath, sizeof tpath, "%s/gen-%u.tiktoken", dir, seed0);
+	snprintf(tpath, sizeof tpath, "%s/r50k-gen-%u.tiktoken", dir, seed0);
 	fj = fopen(jpath, "w");
 	ft = fopen(tpath, "w");
 	if (!fj || !ft) {
