@@ -122,31 +122,53 @@ tk_unigram_free(tk_unigram *u)
 	free(u);
 }
 
+/* Piece lengths, one a byte of the text, in as few bytes as the longest
+ * piece needs (1 for the usual models). */
+typedef struct plens {
+	void *v;
+	int w;
+} plens;
+
+static inline size_t
+pl_get(const plens *p, size_t i)
+{
+	return p->w == 1 ? ((const uint8_t *)p->v)[i] :
+	       p->w == 2 ? ((const uint16_t *)p->v)[i] : ((const uint32_t *)p->v)[i];
+}
+
+static inline void
+pl_set(plens *p, size_t i, size_t x)
+{
+	if (p->w == 1)
+		((uint8_t *)p->v)[i] = (uint8_t)x;
+	else if (p->w == 2)
+		((uint16_t *)p->v)[i] = (uint16_t)x;
+	else
+		((uint32_t *)p->v)[i] = (uint32_t)x;
+}
+
 /* Best path over s, as sentencepiece's EncodeOptimized and HF's
  * encode_optimized compute it: for each character position, every piece
  * starting there extends the best path ending there; a strictly better
  * score replaces the old one, so on a tie the path whose last piece starts
  * earlier (the longer piece) stays.  A position no single-character piece
  * covers gets an unknown node.
- * Only back pointers are kept for the whole text: from[k] is where the
- * best piece ending at k starts (UINT32_MAX: k not reached).  A score is
- * read at most a piece's length past where it was written, so scores live
- * in a ring of u->ring entries (score[k & mask] is k's while from[k] is
- * set and k is within a piece of the walk), and the piece of a back
- * pointer is found again by its bytes (an unknown node's bytes are no
- * piece: none covers that character alone).  Afterwards from[] is turned
- * around: from[k] is where the piece starting at k ends, for k on the
- * best path, from 0 to len. */
+ * Only back pointers are kept for the whole text: the length of the best
+ * piece ending at k, 0 while k is not reached.  A score is read at most a
+ * piece's length past where it was written, so scores live in a ring of
+ * u->ring entries (score[k & mask] is k's while k is reached and within a
+ * piece of the walk), and a piece is found again by its bytes (an unknown
+ * node's bytes are no piece: none covers that character alone).
+ * Afterwards the lengths are turned around: at each k on the best path,
+ * from 0 on, the length of the piece that starts there. */
 static void
-viterbi(const tk_unigram *u, const char *s, size_t len, uint32_t *from, double *score)
+viterbi(const tk_unigram *u, const char *s, size_t len, plens *pl, double *score)
 {
 	const tk_strie *t = &u->trie;
 	int spm = u->mode == TK_UNIGRAM_SPM;
-	size_t mask = u->ring - 1;
-	uint32_t cur, next;
+	size_t mask = u->ring - 1, cur, fwd;
 
-	memset(from, 0xff, (len + 1) * sizeof *from);
-	from[0] = 0;
+	memset(pl->v, 0, (len + 1) * (size_t)pl->w);
 	score[0] = 0;
 	for (size_t at = 0; at < len;) {
 		double here = score[at & mask];
@@ -168,9 +190,9 @@ viterbi(const tk_unigram *u, const char *s, size_t len, uint32_t *from, double *
 				double *tg = &score[(k + 1) & mask];
 
 				cand = u->score[id] + here;
-				if (from[k + 1] == UINT32_MAX || cand > *tg) {
+				if (!pl_get(pl, k + 1) || cand > *tg) {
 					*tg = spm ? (double)(float)cand : cand;
-					from[k + 1] = (uint32_t)at;
+					pl_set(pl, k + 1, k + 1 - at);
 				}
 				if (k + 1 - at == mblen)
 					single = 1;
@@ -178,26 +200,26 @@ viterbi(const tk_unigram *u, const char *s, size_t len, uint32_t *from, double *
 		}
 		end = at + mblen;
 		cand = spm ? (double)((float)u->unk_score + (float)here) : u->unk_score + here;
-		if (!single && (from[end] == UINT32_MAX || cand > score[end & mask])) {
+		if (!single && (!pl_get(pl, end) || cand > score[end & mask])) {
 			score[end & mask] = cand;
-			from[end] = (uint32_t)at;
+			pl_set(pl, end, mblen);
 		}
 		at = end;
 	}
 	/* turn the path around */
-	for (cur = (uint32_t)len, next = UINT32_MAX; cur > 0;) {
-		uint32_t prev = from[cur];
+	for (cur = len, fwd = 0; cur > 0;) {
+		size_t back = pl_get(pl, cur);
 
-		from[cur] = next;
-		next = cur;
-		cur = prev;
+		pl_set(pl, cur, fwd);
+		fwd = back;
+		cur -= back;
 	}
-	from[0] = next;
+	pl_set(pl, 0, fwd);
 }
 
 /* The piece of s[a, b) on the best path: its id, -1 for an unknown character. */
 static int32_t
-piece_at(const tk_unigram *u, const char *s, uint32_t a, uint32_t b)
+piece_at(const tk_unigram *u, const char *s, size_t a, size_t b)
 {
 	return tk_strie_get(&u->trie, s + a, b - a);
 }
@@ -206,23 +228,24 @@ piece_at(const tk_unigram *u, const char *s, uint32_t a, uint32_t b)
  * on, fused into one: sets *b past it; returns its id, or -2 when it went
  * out as byte pieces, -1 with d filled (emit failed, no unk_id). */
 static int32_t
-hf_unknown(const tk_unigram *u, const char *s, size_t len, const uint32_t *to, uint32_t a,
-           uint32_t *b, tk_emit_fn emit, void *ctx, te_diag *d)
+hf_unknown(const tk_unigram *u, const char *s, size_t len, const plens *pl, size_t a,
+           size_t *b, tk_emit_fn emit, void *ctx, te_diag *d)
 {
 	int32_t fid;
 
 	while (*b < len) {
-		int32_t nid = piece_at(u, s, *b, to[*b]);
+		size_t nb = *b + pl_get(pl, *b);
+		int32_t nid = piece_at(u, s, *b, nb);
 
 		if (!(nid < 0 || (u->unk_id >= 0 && nid == u->unk_id)))
 			break;
-		*b = to[*b];
+		*b = nb;
 	}
 	fid = tk_strie_get(&u->trie, s + a, *b - a);
 	if (fid >= 0)
 		return fid;
 	if (u->byte_fallback) {
-		uint32_t k;
+		size_t k;
 
 		for (k = a; k < *b; k++)
 			if (u->byte_id[(unsigned char)s[k]] < 0)
@@ -244,7 +267,7 @@ int
 tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len, tk_emit_fn emit,
                      void *ctx, te_diag *d)
 {
-	uint32_t *to;
+	plens pl = { NULL, u->ring <= 256 ? 1 : u->ring <= 65536 ? 2 : 4 };
 	double *score;
 	int rc = 0;
 
@@ -252,20 +275,20 @@ tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len, tk_emit_fn 
 		return 0;
 	if (len >= UINT32_MAX)
 		return te_diag_set(d, "", 0, "unigram: input of %zu bytes is too long", len);
-	to = malloc((len + 1) * sizeof *to);
+	pl.v = malloc((len + 1) * (size_t)pl.w);
 	score = malloc(u->ring * sizeof *score);
-	if (!to || !score) {
-		free(to);
+	if (!pl.v || !score) {
+		free(pl.v);
 		free(score);
 		return te_diag_set(d, "", 0, "out of memory");
 	}
-	viterbi(u, s, len, to, score);
+	viterbi(u, s, len, &pl, score);
 	free(score);
-	for (uint32_t a = 0, b; a < len; a = b) {
-		int32_t id = piece_at(u, s, a, b = to[a]);
+	for (size_t a = 0, b; a < len; a = b) {
+		int32_t id = piece_at(u, s, a, b = a + pl_get(&pl, a));
 
 		if (u->mode == TK_UNIGRAM_HF && (id < 0 || (u->unk_id >= 0 && id == u->unk_id))) {
-			id = hf_unknown(u, s, len, to, a, &b, emit, ctx, d);
+			id = hf_unknown(u, s, len, &pl, a, &b, emit, ctx, d);
 			if (id == -2)
 				continue;
 			if (id < 0) {
@@ -280,7 +303,7 @@ tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len, tk_emit_fn 
 			break;
 		}
 	}
-	free(to);
+	free(pl.v);
 	return rc;
 }
 
