@@ -828,14 +828,15 @@ done:
 
 /* ------------------------------------------------------------------- BPE */
 
-/* A symbol of the BPE agenda: 20 bytes, as a long text has one a
+/* A symbol of the BPE agenda: 24 bytes, as a long text has one a
  * character.  It ends where the next one starts (they tile the text); the
- * pair (this, next) is in the heap when its concatenation is a piece, which
- * is found again when the pair is merged. */
+ * pair (this, next) is in the heap when its concatenation is a piece: pid
+ * is that piece. */
 typedef struct sym {
 	int32_t prev, next;
 	int32_t id;         /* id of the piece in m->pieces, or -1 */
 	uint32_t start;
+	int32_t pid;        /* merged piece of (this, next), or -1 */
 	int32_t hpos;       /* position in the heap, -1 none, SYM_FROZEN */
 } sym;
 #define SYM_FROZEN (-2)	/* a user-defined piece: never merges */
@@ -1027,7 +1028,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 
 	if (l < 0)
 		return 0;
-	id = pair_piece(c, l, r);
+	id = sy[l].pid = pair_piece(c, l, r);
 	if (id < 0) {
 		heap_remove(&c->h, sy, l);
 		return 0;
@@ -1125,6 +1126,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
 		c->sy[ns].start = (uint32_t)at;
 		c->sy[ns].id = freeze ? -1 : tk_strie_get(&m->pieces, s + at, ml);
+		c->sy[ns].pid = -1;
 		c->sy[ns].hpos = freeze ? SYM_FROZEN : -1;
 		ns++;
 		at += ml;
@@ -1140,7 +1142,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 
 		heap_remove(&c->h, c->sy, li);
 		heap_remove(&c->h, c->sy, ri);
-		l->id = pair_piece(c, li, ri);
+		l->id = l->pid;
 		l->next = r->next;
 		if (r->next >= 0)
 			c->sy[r->next].prev = li;
