@@ -600,6 +600,102 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
 	return tk_fastmap_bt(m);
 }
 
+/* ---- a long word of SentencePiece-style BPE ----
+ * The Metaspace marker U+2581 starts each word and the pre-tokenizer does
+ * not split, so a document is one word.  When no merge joins a token not
+ * ending in the marker to one starting with it, no merge ever crosses the
+ * start of a run of markers that follows another character: the word
+ * merges as its parts cut there do, each alone (BPE takes pairs in (rank,
+ * position) order, and the pairs of one part never change another's). */
+#define SPLIT_MIN ((size_t)1 << 18)	/* words this long are checked */
+#define SPLIT_PART ((size_t)1 << 14)	/* and cut into parts of about this */
+static const char mark[3] = { '\xe2', '\x96', '\x81' };
+
+static int
+mark_at(const char *s, size_t n)
+{
+	return n >= 3 && !memcmp(s, mark, 3);
+}
+
+/* Whether m's words may be cut before a marker that follows another
+ * character: 1 yes, 0 no, -1 out of memory. */
+static int
+split_safe(const tk_bpe *m)
+{
+	const ut_strmap *v = &m->vocab;
+	size_t i, top = 0;
+	uint8_t *fl;	/* per id: 1 its string starts with the marker, 2 ends with it */
+	int ok = 1;
+
+	if (m->byte_level || m->ranks || m->ignore_merges || m->cont_prefix || m->eow_suffix ||
+	    ut_strmap_get(v, mark, 3) < 0)
+		return 0;
+	for (i = 0; i < v->n; i++)
+		if (v->ent[i].val >= 0 && (size_t)v->ent[i].val >= top)
+			top = (size_t)v->ent[i].val + 1;
+	if (!(fl = calloc(top ? top : 1, 1)))
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		const char *k = v->pool + v->ent[i].koff;
+		size_t kn = v->ent[i].klen;
+
+		if (v->ent[i].val >= 0)
+			fl[v->ent[i].val] = (uint8_t)(mark_at(k, kn) | (kn >= 3 && mark_at(k + kn - 3, 3)) << 1);
+	}
+	for (i = 0; ok && m->merges.n && i <= m->merges.mask; i++) {
+		uint64_t key = m->merges.key[i];
+		uint32_t a, b;
+
+		if (!key--)
+			continue;
+		a = (uint32_t)(key >> 32);
+		b = (uint32_t)key;
+		/* an id without a string: as if it could cross */
+		if ((b >= top || (fl[b] & 1)) && (a >= top || !(fl[a] & 2)))
+			ok = 0;
+	}
+	free(fl);
+	return ok;
+}
+
+/* Encode s[0, n) a part at a time, cut (split_safe) at the first cut
+ * point SPLIT_PART bytes or more past the last cut; the parts' spans
+ * made the word's. */
+static int
+bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
+{
+	size_t a = 0, i = 0, j;
+	int len, prev_mark = 1;
+
+	while (i < n) {
+		int here = mark_at(s + i, n - i);
+
+		if (here && !prev_mark && i - a >= SPLIT_PART) {
+			size_t o0 = o->n;
+
+			if (tk_bpe_encode_f(m, f, gen, s + a, i - a, o))
+				return -1;
+			for (j = o0; j < o->n; j++)
+				o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+			a = i;
+		}
+		prev_mark = here;
+		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		i += (size_t)len;
+	}
+	if (a == 0)
+		return 1;
+	{
+		size_t o0 = o->n;
+
+		if (tk_bpe_encode_f(m, f, gen, s + a, n - a, o))
+			return -1;
+		for (j = o0; j < o->n; j++)
+			o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+	}
+	return 0;
+}
+
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
@@ -636,6 +732,16 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 
 		if (r <= 0)
 			return r;
+	}
+	if (n >= SPLIT_MIN && !m->byte_level && !m->ranks) {
+		int r = split_safe(m);
+
+		if (r > 0)
+			r = bpe_split(m, f, gen, s, n, o);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
 	}
 	if (ws_reserve(n + 1))
 		return -1;
