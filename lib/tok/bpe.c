@@ -21,20 +21,25 @@
  * children fill one cache line, and it is a third as deep as a binary one. */
 typedef struct bpe_ws {
 	int32_t *id;
-	uint32_t *st, *en;
+	uint32_t *st;
+	/* symbol l ends where the next one starts (the last at wend), unless
+	 * a byte was dropped (no id, no <unk>): then en, made at the first gap */
+	uint32_t *en, wend, *enbuf;
+	int oom;
 	int32_t *prev, *next;
 	uint32_t *prank;
 	int32_t *pmerged;
-	uint64_t *h;
-	size_t cap, hcap, hn;
+	uint64_t *h;			/* the heap, allocated apart (short words) */
+	size_t cap, hcap, hn, ncap;
 	/* bucket mode: a symbol is in the bucket of its pair's rank, linked
-	 * by bnx/bpv; bhead/btail/bdirty/binh per rank (nr of them), rh a
-	 * heap of the ranks whose bucket may be non-empty, bs scratch for
-	 * sorting a bucket, wnext the next symbol of the bucket walked */
+	 * by bnx/bpv; bhead/btail/bdirty/binh/rh per rank (nr of them), rh
+	 * a heap of the ranks whose bucket may be non-empty, bs (bscap)
+	 * scratch for sorting a bucket, wnext the next symbol of the bucket
+	 * walked */
 	uint32_t *bnx, *bpv, *bhead, *btail, *rh, *bs, wnext;
 	uint8_t *bdirty, *binh;
-	size_t nr, rhn;
-	void *blk;			/* the block all but the per-rank arrays live in */
+	size_t nr, rhn, bscap, nsym;
+	void *blk;			/* the block the per-symbol arrays live in */
 	size_t blk_size;
 	int blk_mapped;
 	int bmode, bint, berr;
@@ -52,10 +57,12 @@ int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
 
-/* All the arrays of a word in one block: a large one is mapped with huge
- * pages asked for (a 500 KB word needs ~40 MB of scratch, and first
- * touch of 4 KB pages is dear); contents are not kept on growth. */
-#define WS_PER_SYM (9 * 4 + 3 * 8 + 2 * 3 * 4)
+/* The per-symbol arrays of a word in one block, 32 bytes a symbol, sized
+ * to the word (grown by half at least): a large one is mapped with huge
+ * pages asked for (a 500 KB word needs 16 MB of scratch, and first touch
+ * of 4 KB pages is dear) and let go of once its word is done, before its
+ * tokens are kept; contents are not kept on growth. */
+#define WS_PER_SYM (8 * 4)
 #define WS_MAP_MIN ((size_t)4 << 20)
 
 static void
@@ -67,21 +74,21 @@ ws_block_free(void)
 		free(ws.blk);
 	ws.blk = NULL;
 	ws.blk_size = 0;
-	ws.cap = ws.hcap = 0;
+	ws.cap = 0;
 }
 
 static int
 ws_reserve(size_t n)
 {
-	size_t cap = ws.cap ? ws.cap : 64, size;
+	size_t cap = ws.cap + ws.cap / 2, size;
 	char *p;
 
 	if (n <= ws.cap)
 		return 0;
-	while (cap < n)
-		cap *= 2;
+	if (cap < n)
+		cap = n < 64 ? 64 : n;
 	ws_block_free();
-	size = cap * WS_PER_SYM + 16 * 64;
+	size = cap * WS_PER_SYM + 8 * 64;
 	if (size >= WS_MAP_MIN) {
 		size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -99,15 +106,49 @@ ws_reserve(size_t n)
 	ws.blk = p;
 	ws.blk_size = size;
 #define CARVE(f, cnt) do { ws.f = (void *)p; p += ((cnt) * sizeof *ws.f + 63) & ~(size_t)63; } while (0)
-	/* the heap (or entry pool) holds at most the n - 1 first pairs and
-	 * two per merge; 8 spare at its head (see HP) */
-	CARVE(h, 3 * cap + 8);
-	CARVE(id, cap); CARVE(st, cap); CARVE(en, cap); CARVE(prev, cap); CARVE(next, cap);
+	CARVE(id, cap); CARVE(st, cap); CARVE(prev, cap); CARVE(next, cap);
 	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap); CARVE(bpv, cap);
-	CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
 #undef CARVE
 	ws.cap = cap;
-	ws.hcap = 3 * cap;
+	return 0;
+}
+
+/* Room for the heap of a word of k symbols: at most its k - 1 first pairs
+ * and two per merge; 8 spare at its head (see HP). */
+static int
+ws_heap(size_t k)
+{
+	uint64_t *h;
+
+	if (3 * k + 8 <= ws.hcap)
+		return 0;
+	free(ws.h);
+	ws.hcap = 0;
+	if (!(ws.h = h = malloc((3 * k + 8) * sizeof *h)))
+		return -1;
+	ws.hcap = 3 * k + 8;
+	return 0;
+}
+
+/* A byte was dropped before the symbol k: the ends of symbols 0..k-1
+ * from here on in en (contiguous so far). */
+static int
+ws_ends(size_t k)
+{
+	size_t i;
+
+	if (ws.ncap < ws.cap) {
+		free(ws.enbuf);
+		ws.ncap = 0;
+		if (!(ws.enbuf = malloc(ws.cap * sizeof *ws.enbuf)))
+			return -1;
+		ws.ncap = ws.cap;
+	}
+	ws.en = ws.enbuf;
+	for (i = 0; i + 1 < k; i++)
+		ws.en[i] = ws.st[i + 1];
+	if (k)
+		ws.en[k - 1] = ws.wend;
 	return 0;
 }
 
@@ -115,6 +156,10 @@ void
 tk_bpe_thread_free(void)
 {
 	ws_block_free();
+	free(ws.h);
+	free(ws.enbuf);
+	free(ws.rh);
+	free(ws.bs);
 	free(ws.bhead);
 	free(ws.btail);
 	free(ws.bdirty);
@@ -193,11 +238,15 @@ static int
 bq_ranks(uint32_t r)
 {
 	size_t nr = ws.nr ? ws.nr : 1024, i;
-	uint32_t *h, *t;
+	uint32_t *h, *t, *q;
 	uint8_t *d, *in;
 
 	while (nr <= r)
 		nr *= 2;
+	/* a rank is in the rank heap once at most (binh) */
+	if (!(q = realloc(ws.rh, nr * sizeof *q)))
+		return -1;
+	ws.rh = q;
 	if (!(h = realloc(ws.bhead, nr * sizeof *h)))
 		return -1;
 	ws.bhead = h;
@@ -345,9 +394,19 @@ sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max)
 static void
 bq_sort(uint32_t r)
 {
-	uint32_t l, *a = ws.bs, max = 0;
+	uint32_t l, *a, max = 0;
 	size_t n = 0, i;
 
+	if (ws.bscap < 2 * ws.nsym) {	/* a bucket and the radix passes' room */
+		free(ws.bs);
+		ws.bscap = 0;
+		if (!(ws.bs = malloc(2 * ws.nsym * sizeof *ws.bs))) {
+			ws.berr = 1;
+			return;
+		}
+		ws.bscap = 2 * ws.nsym;
+	}
+	a = ws.bs;
 	for (l = ws.bhead[r]; l != BQ_NIL; l = ws.bnx[l]) {
 		a[n++] = l;
 		if (l > max)
@@ -360,8 +419,7 @@ bq_sort(uint32_t r)
 			a[i] = a[n - 1 - i];
 			a[n - 1 - i] = t;
 		}
-	/* the rank heap's free end is scratch for the radix passes */
-	sort_u32(a, ws.rh + ws.rhn, n, max);
+	sort_u32(a, ws.bs + ws.nsym, n, max);
 	for (i = 0; i < n; i++) {
 		ws.bpv[a[i]] = i ? a[i - 1] : BQ_NIL;
 		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_NIL;
@@ -384,6 +442,18 @@ pair_rank(const tk_bpe *m, const tk_flat *fl, const char *s, size_t st, size_t s
 	return fl ? tk_fp_get(fl, a, b, rank, merged) : tk_pairmap_get(&m->merges, a, b, rank, merged);
 }
 
+/* Where symbol l ends. */
+static inline uint32_t
+sym_end(int32_t l)
+{
+	int32_t r;
+
+	if (ws.en)
+		return ws.en[l];
+	r = ws.next[l];
+	return r >= 0 ? ws.st[r] : ws.wend;
+}
+
 /* Push the merge of symbol l with its right neighbour, if there is one. */
 static void
 try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
@@ -399,7 +469,7 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	if (r < 0)
 		return;
 	st = ws.st[l];
-	span = ws.en[r] - st;
+	span = sym_end(r) - st;
 	if (f && span == 2) {	/* two bytes: a table read */
 		unsigned i2 = (unsigned char)s[st] | (unsigned)(unsigned char)s[st + 1] << 8;
 		int32_t v = f->r2[i2];
@@ -454,7 +524,8 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	int32_t r = ws.next[l];
 
 	ws.id[l] = ws.pmerged[l];
-	ws.en[l] = ws.en[r];
+	if (ws.en)
+		ws.en[l] = ws.en[r];
 	ws.next[l] = ws.next[r];
 	if (ws.next[r] >= 0)
 		ws.prev[ws.next[r]] = l;
@@ -494,13 +565,84 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 	ws.wnext = BQ_NIL;
 }
 
+/* Returns k + 1 (k, ws.oom set, when out of memory). */
 static size_t
 add_sym(size_t k, int32_t id, size_t a, size_t b)
 {
+	if (!ws.en && k && a != ws.wend && ws_ends(k)) {
+		ws.oom = 1;
+		return k;
+	}
 	ws.id[k] = id;
 	ws.st[k] = (uint32_t)a;
-	ws.en[k] = (uint32_t)b;
+	if (ws.en)
+		ws.en[k] = (uint32_t)b;
+	ws.wend = (uint32_t)b;
 	return k + 1;
+}
+
+/* The word's first symbols: a byte each (byte-level, ranks) or a
+ * character each (its byte-fallback bytes, <unk>); *uk set when a byte
+ * became <unk>.  Returns their number (ws.oom set when out of memory). */
+static size_t
+add_syms(const tk_bpe *m, const char *s, size_t n, int *uk)
+{
+	size_t k = 0, i;
+
+	if (m->byte_level || m->ranks) {
+		for (i = 0; i < n; i++) {
+			int32_t id = m->byte_id[(unsigned char)s[i]];
+
+			if (id < 0)
+				id = m->unk, *uk = 1;
+			if (id >= 0)
+				k = add_sym(k, id, i, i + 1);
+		}
+	} else {
+		int32_t unk_id = -1;
+		size_t unk_a = 0, unk_b = 0;
+		int len;
+
+		for (i = 0; i < n; i += (size_t)len) {
+			int32_t id;
+
+			ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+			id = ut_strmap_get(&m->vocab, s + i, (size_t)len);
+			if (id >= 0) {
+				if (unk_id >= 0)
+					k = add_sym(k, unk_id, unk_a, unk_b), unk_id = -1;
+				k = add_sym(k, id, i, i + (size_t)len);
+				continue;
+			}
+			if (m->byte_fallback) {
+				int all = 1, j;
+
+				for (j = 0; j < len; j++)
+					if (m->byte_id[(unsigned char)s[i + j]] < 0)
+						all = 0;
+				if (all) {
+					for (j = 0; j < len; j++)
+						k = add_sym(k, m->byte_id[(unsigned char)s[i + j]],
+						            i + j, i + j + 1);
+					continue;
+				}
+			}
+			if (m->unk >= 0) {
+				if (unk_id >= 0 && m->fuse_unk) {
+					unk_b = i + (size_t)len;
+				} else {
+					if (unk_id >= 0)
+						k = add_sym(k, unk_id, unk_a, unk_b);
+					unk_id = m->unk;
+					unk_a = i;
+					unk_b = i + (size_t)len;
+				}
+			}
+		}
+		if (unk_id >= 0)
+			k = add_sym(k, unk_id, unk_a, unk_b);
+	}
+	return k;
 }
 
 /* A short word of byte symbols, BPE_SMALL bytes at most: the pair of
@@ -748,59 +890,13 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 again:
 	k = 0;
 	uk = 0;
-	if (m->byte_level || m->ranks) {
-		for (i = 0; i < n; i++) {
-			int32_t id = m->byte_id[(unsigned char)s[i]];
-
-			if (id < 0)
-				id = m->unk, uk = 1;
-			if (id >= 0)
-				k = add_sym(k, id, i, i + 1);
-		}
-	} else {
-		int32_t unk_id = -1;
-		size_t unk_a = 0, unk_b = 0;
-		int len;
-
-		for (i = 0; i < n; i += (size_t)len) {
-			int32_t id;
-
-			ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-			id = ut_strmap_get(&m->vocab, s + i, (size_t)len);
-			if (id >= 0) {
-				if (unk_id >= 0)
-					k = add_sym(k, unk_id, unk_a, unk_b), unk_id = -1;
-				k = add_sym(k, id, i, i + (size_t)len);
-				continue;
-			}
-			if (m->byte_fallback) {
-				int all = 1, j;
-
-				for (j = 0; j < len; j++)
-					if (m->byte_id[(unsigned char)s[i + j]] < 0)
-						all = 0;
-				if (all) {
-					for (j = 0; j < len; j++)
-						k = add_sym(k, m->byte_id[(unsigned char)s[i + j]],
-						            i + j, i + j + 1);
-					continue;
-				}
-			}
-			if (m->unk >= 0) {
-				if (unk_id >= 0 && m->fuse_unk) {
-					unk_b = i + (size_t)len;
-				} else {
-					if (unk_id >= 0)
-						k = add_sym(k, unk_id, unk_a, unk_b);
-					unk_id = m->unk;
-					unk_a = i;
-					unk_b = i + (size_t)len;
-				}
-			}
-		}
-		if (unk_id >= 0)
-			k = add_sym(k, unk_id, unk_a, unk_b);
-	}
+	ws.en = NULL;
+	ws.wend = 0;
+	ws.oom = 0;
+	k = add_syms(m, s, n, &uk);
+	if (ws.oom)
+		return -1;
+	ws.nsym = k;
 	for (i = 0; i < k; i++) {
 		ws.prev[i] = (int32_t)i - 1;
 		ws.next[i] = i + 1 < k ? (int32_t)i + 1 : -1;
@@ -821,6 +917,8 @@ again:
 			ws.rhn = 0;
 			ws.berr = 0;
 			ws.wnext = BQ_NIL;
+		} else if (ws_heap(k)) {
+			return -1;
 		}
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
@@ -847,8 +945,10 @@ again:
 		}
 	}
 	for (l = k ? 0 : -1; l >= 0; l = ws.next[l])
-		if (tk_out_push(o, ws.id[l], ws.st[l], ws.en[l]))
+		if (tk_out_push(o, ws.id[l], ws.st[l], sym_end(l)))
 			return -1;
+	if (ws.blk_mapped)
+		ws_block_free();
 	return 0;
 }
 
