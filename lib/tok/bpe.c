@@ -27,12 +27,14 @@ typedef struct bpe_ws {
 	uint32_t *en, wend, *enbuf;
 	int oom;
 	int32_t *prev, *next;
+	/* a short word's pairs: the rank and merged id at l (a long word's
+	 * bucket links, bpv and bnx, in the same room) */
 	uint32_t *prank;
 	int32_t *pmerged;
 	uint64_t *h;			/* the heap, allocated apart (short words) */
 	size_t cap, hcap, hn, ncap;
 	/* bucket mode: a symbol is in the bucket of its pair's rank, linked
-	 * by bnx/bpv; bhead/btail/bdirty/binh/rh per rank (nr of them), rh
+	 * by bnx/bpv (see BQ_TAG); bhead/btail/bdirty/binh/rh per rank (nr), rh
 	 * a heap of the ranks whose bucket may be non-empty, bs (bscap)
 	 * scratch for sorting a bucket, wnext the next symbol of the bucket
 	 * walked */
@@ -57,12 +59,12 @@ int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
 
-/* The per-symbol arrays of a word in one block, 32 bytes a symbol, sized
+/* The per-symbol arrays of a word in one block, 24 bytes a symbol, sized
  * to the word (grown by half at least): a large one is mapped with huge
  * pages asked for (a 500 KB word needs 16 MB of scratch, and first touch
  * of 4 KB pages is dear) and let go of once its word is done, before its
  * tokens are kept; contents are not kept on growth. */
-#define WS_PER_SYM (8 * 4)
+#define WS_PER_SYM (6 * 4)
 #define WS_MAP_MIN ((size_t)4 << 20)
 
 static void
@@ -107,8 +109,10 @@ ws_reserve(size_t n)
 	ws.blk_size = size;
 #define CARVE(f, cnt) do { ws.f = (void *)p; p += ((cnt) * sizeof *ws.f + 63) & ~(size_t)63; } while (0)
 	CARVE(id, cap); CARVE(st, cap); CARVE(prev, cap); CARVE(next, cap);
-	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap); CARVE(bpv, cap);
+	CARVE(prank, cap); CARVE(pmerged, cap);
 #undef CARVE
+	ws.bpv = ws.prank;
+	ws.bnx = (uint32_t *)ws.pmerged;
 	ws.cap = cap;
 	return 0;
 }
@@ -230,8 +234,22 @@ heap_pop(void)
  * below the bucket being walked (a merge table where a longer token ranks
  * before its part) stops the walk: the rest of the bucket waits, and the
  * lowest rank is taken again, so the order is (rank, position) as with
- * the heap. */
+ * the heap.
+ * A symbol's bucket links are its neighbours in the bucket, the head's
+ * bpv and the tail's bnx its bucket's rank with BQ_TAG set; BQ_OFF in bpv:
+ * not in a bucket.  The pair's merged id is looked up again when merged. */
 #define BQ_NIL UINT32_MAX
+#define BQ_OFF UINT32_MAX
+#define BQ_TAG ((uint32_t)1 << 31)
+
+/* The symbol after l in its bucket, or BQ_NIL. */
+static inline uint32_t
+bq_next(uint32_t l)
+{
+	uint32_t x = ws.bnx[l];
+
+	return x & BQ_TAG ? BQ_NIL : x;
+}
 
 /* Make room for ranks below r + 1; new buckets are empty. */
 static int
@@ -315,12 +333,11 @@ bq_link(uint32_t r, uint32_t l)
 		/* a rank past any real table's (a damaged one): the word is
 		 * done again with the heap; out of memory: an error */
 		ws.berr = r >= tk_bpe_bq_rank_max ? 2 : 1;
-		ws.prank[l] = UINT32_MAX;	/* not linked: never unlinked */
-		return;
+		return;		/* not linked: never unlinked */
 	}
 	t = ws.bhead[r] == BQ_NIL ? BQ_NIL : ws.btail[r];
-	ws.bpv[l] = t;
-	ws.bnx[l] = BQ_NIL;
+	ws.bpv[l] = t == BQ_NIL ? BQ_TAG | r : t;
+	ws.bnx[l] = BQ_TAG | r;
 	if (t == BQ_NIL) {
 		ws.bhead[r] = l;
 		ws.bdirty[r] = 0;
@@ -340,21 +357,23 @@ bq_link(uint32_t r, uint32_t l)
 		ws.bint = 1;
 }
 
+/* Take l out of its bucket (a tag moves to the neighbour left at the end). */
 static void
-bq_unlink(uint32_t r, uint32_t l)
+bq_unlink(uint32_t l)
 {
 	uint32_t p = ws.bpv[l], n = ws.bnx[l];
 
-	if (p == BQ_NIL)
-		ws.bhead[r] = n;
+	if (p & BQ_TAG)
+		ws.bhead[p & ~BQ_TAG] = n & BQ_TAG ? BQ_NIL : n;
 	else
 		ws.bnx[p] = n;
-	if (n == BQ_NIL)
-		ws.btail[r] = p;
+	if (n & BQ_TAG)
+		ws.btail[n & ~BQ_TAG] = p & BQ_TAG ? BQ_NIL : p;
 	else
 		ws.bpv[n] = p;
 	if (ws.wnext == l)
-		ws.wnext = n;
+		ws.wnext = n & BQ_TAG ? BQ_NIL : n;
+	ws.bpv[l] = BQ_OFF;
 }
 
 static void
@@ -407,7 +426,7 @@ bq_sort(uint32_t r)
 		ws.bscap = 2 * ws.nsym;
 	}
 	a = ws.bs;
-	for (l = ws.bhead[r]; l != BQ_NIL; l = ws.bnx[l]) {
+	for (l = ws.bhead[r]; l != BQ_NIL; l = bq_next(l)) {
 		a[n++] = l;
 		if (l > max)
 			max = l;
@@ -421,8 +440,8 @@ bq_sort(uint32_t r)
 		}
 	sort_u32(a, ws.bs + ws.nsym, n, max);
 	for (i = 0; i < n; i++) {
-		ws.bpv[a[i]] = i ? a[i - 1] : BQ_NIL;
-		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_NIL;
+		ws.bpv[a[i]] = i ? a[i - 1] : BQ_TAG | r;
+		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_TAG | r;
 	}
 	ws.bhead[r] = n ? a[0] : BQ_NIL;
 	ws.btail[r] = n ? a[n - 1] : BQ_NIL;
@@ -454,32 +473,24 @@ sym_end(int32_t l)
 	return r >= 0 ? ws.st[r] : ws.wend;
 }
 
-/* Push the merge of symbol l with its right neighbour, if there is one. */
-static void
-try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
+/* The rank and merged id of the pair of symbols l, r: 0 when it has none. */
+static inline int
+pair_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l, int32_t r,
+        uint32_t *rank, int32_t *merged)
 {
-	int32_t r = ws.next[l], merged;
-	uint32_t rank;
 	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
-	size_t st, span;
+	size_t st = ws.st[l], span = sym_end(r) - st;
 
-	if (ws.bmode && ws.prank[l] != UINT32_MAX)
-		bq_unlink(ws.prank[l], (uint32_t)l);
-	ws.prank[l] = UINT32_MAX;
-	if (r < 0)
-		return;
-	st = ws.st[l];
-	span = sym_end(r) - st;
 	if (f && span == 2) {	/* two bytes: a table read */
 		unsigned i2 = (unsigned char)s[st] | (unsigned)(unsigned char)s[st + 1] << 8;
 		int32_t v = f->r2[i2];
 
 		if (v != -2) {
 			if (v < 0)
-				return;
-			rank = (uint32_t)v;
-			merged = m->ranks ? v : f->m2[i2];
-			goto push;
+				return 0;
+			*rank = (uint32_t)v;
+			*merged = m->ranks ? v : f->m2[i2];
+			return 1;
 		}
 	}
 	if (ws.pc_on) {	/* a long word: its pairs repeat, remember them */
@@ -492,20 +503,36 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 			               &ws.pc[slot].merged))
 				ws.pc[slot].rank = UINT32_MAX;
 		}
-		rank = ws.pc[slot].rank;
-		merged = ws.pc[slot].merged;
-	} else if (!pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], &rank, &merged)) {
+		*rank = ws.pc[slot].rank;
+		*merged = ws.pc[slot].merged;
+		return *rank != UINT32_MAX;
+	}
+	return pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], rank, merged) &&
+	       *rank != UINT32_MAX;
+}
+
+/* Push the merge of symbol l with its right neighbour, if there is one. */
+static void
+try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
+{
+	int32_t r = ws.next[l], merged;
+	uint32_t rank;
+
+	if (ws.bmode) {
+		if (ws.bpv[l] != BQ_OFF)
+			bq_unlink((uint32_t)l);
+	} else {
+		ws.prank[l] = UINT32_MAX;
+	}
+	if (r < 0 || !pair_at(m, f, s, l, r, &rank, &merged))
+		return;
+	if (ws.bmode) {
+		bq_link(rank, (uint32_t)l);
 		return;
 	}
-push:
-	if (rank == UINT32_MAX)
-		return;
 	ws.prank[l] = rank;
 	ws.pmerged[l] = merged;
-	if (ws.bmode)
-		bq_link(rank, (uint32_t)l);
-	else
-		heap_push((uint64_t)rank << 32 | (uint32_t)l);
+	heap_push((uint64_t)rank << 32 | (uint32_t)l);
 }
 
 /* The pair at l is still the one pushed with rank r: l not merged away
@@ -521,17 +548,23 @@ current(int32_t l, uint32_t r)
 static void
 merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
-	int32_t r = ws.next[l];
+	int32_t r = ws.next[l], merged;
+	uint32_t rank;
 
-	ws.id[l] = ws.pmerged[l];
+	if (ws.bmode) {
+		pair_at(m, f, s, l, r, &rank, &merged);
+		if (ws.bpv[r] != BQ_OFF)
+			bq_unlink((uint32_t)r);
+	} else {
+		merged = ws.pmerged[l];
+	}
+	ws.id[l] = merged;
 	if (ws.en)
 		ws.en[l] = ws.en[r];
 	ws.next[l] = ws.next[r];
 	if (ws.next[r] >= 0)
 		ws.prev[ws.next[r]] = l;
 	ws.prev[r] = -2;
-	if (ws.bmode && ws.prank[r] != UINT32_MAX)
-		bq_unlink(ws.prank[r], (uint32_t)r);
 	if (ws.prev[l] >= 0)
 		try_pair(m, f, s, ws.prev[l]);
 	try_pair(m, f, s, l);
@@ -553,7 +586,7 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 		ws.bcur = r;
 		ws.bint = 0;
 		for (l = ws.bhead[r]; l != BQ_NIL && !ws.bint; l = ws.wnext) {
-			ws.wnext = ws.bnx[l];
+			ws.wnext = bq_next(l);
 			merge_at(m, f, s, (int32_t)l);
 		}
 		if (ws.bhead[r] != BQ_NIL && !ws.binh[r]) {
@@ -904,7 +937,7 @@ again:
 	}
 	ws.hn = 0;
 	if (k > 1) {
-		if (k >= tk_bpe_bq_min && !heap_only) {
+		if (k >= tk_bpe_bq_min && k < BQ_TAG && !heap_only) {
 			ws.bmode = 1;
 			ws.pc_on = !(m->ranks && uk);
 			/* the pair table: for one word (gen 0) about its size,
