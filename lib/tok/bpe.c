@@ -21,14 +21,14 @@
  * children fill one cache line, and it is a third as deep as a binary one. */
 typedef struct bpe_ws {
 	int32_t *id;
-	uint32_t *st;
-	/* symbol l ends where the next one starts (the last at wend), unless
-	 * a byte was dropped (no id, no <unk>): then en, made at the first gap */
-	uint32_t *en, wend, *enbuf;
+	/* symbol l starts at st[l] and ends where the next one starts (the
+	 * last at wend) unless a byte was dropped (no id, no <unk>): then
+	 * en, made at the first gap */
+	uint32_t *st, *en, wend, *enbuf;
 	int oom;
 	int32_t *prev, *next;
-	/* a short word's pairs: the rank and merged id at l (a long word's
-	 * bucket links, bpv and bnx, in the same room) */
+	/* the pair at l: its rank (a short word; a long word's bucket link
+	 * bpv in that room) and its merged id */
 	uint32_t *prank;
 	int32_t *pmerged;
 	uint64_t *h;			/* the heap, allocated apart (short words) */
@@ -59,12 +59,12 @@ int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
 
-/* The per-symbol arrays of a word in one block, 24 bytes a symbol, sized
+/* The per-symbol arrays of a word in one block, 28 bytes a symbol, sized
  * to the word (grown by half at least): a large one is mapped with huge
  * pages asked for (a 500 KB word needs 16 MB of scratch, and first touch
  * of 4 KB pages is dear) and let go of once its word is done, before its
  * tokens are kept; contents are not kept on growth. */
-#define WS_PER_SYM (6 * 4)
+#define WS_PER_SYM (7 * 4)
 #define WS_MAP_MIN ((size_t)4 << 20)
 
 static void
@@ -109,10 +109,9 @@ ws_reserve(size_t n)
 	ws.blk_size = size;
 #define CARVE(f, cnt) do { ws.f = (void *)p; p += ((cnt) * sizeof *ws.f + 63) & ~(size_t)63; } while (0)
 	CARVE(id, cap); CARVE(st, cap); CARVE(prev, cap); CARVE(next, cap);
-	CARVE(prank, cap); CARVE(pmerged, cap);
+	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap);
 #undef CARVE
 	ws.bpv = ws.prank;
-	ws.bnx = (uint32_t *)ws.pmerged;
 	ws.cap = cap;
 	return 0;
 }
@@ -156,14 +155,24 @@ ws_ends(size_t k)
 	return 0;
 }
 
-void
-tk_bpe_thread_free(void)
+/* Let go of a word's scratch (all but the per-rank arrays). */
+static void
+ws_let_go(void)
 {
 	ws_block_free();
 	free(ws.h);
 	free(ws.enbuf);
-	free(ws.rh);
 	free(ws.bs);
+	ws.h = NULL;
+	ws.enbuf = ws.bs = NULL;
+	ws.hcap = ws.ncap = ws.bscap = 0;
+}
+
+void
+tk_bpe_thread_free(void)
+{
+	ws_let_go();
+	free(ws.rh);
 	free(ws.bhead);
 	free(ws.btail);
 	free(ws.bdirty);
@@ -237,7 +246,7 @@ heap_pop(void)
  * the heap.
  * A symbol's bucket links are its neighbours in the bucket, the head's
  * bpv and the tail's bnx its bucket's rank with BQ_TAG set; BQ_OFF in bpv:
- * not in a bucket.  The pair's merged id is looked up again when merged. */
+ * not in a bucket. */
 #define BQ_NIL UINT32_MAX
 #define BQ_OFF UINT32_MAX
 #define BQ_TAG ((uint32_t)1 << 31)
@@ -526,12 +535,12 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	}
 	if (r < 0 || !pair_at(m, f, s, l, r, &rank, &merged))
 		return;
+	ws.pmerged[l] = merged;
 	if (ws.bmode) {
 		bq_link(rank, (uint32_t)l);
 		return;
 	}
 	ws.prank[l] = rank;
-	ws.pmerged[l] = merged;
 	heap_push((uint64_t)rank << 32 | (uint32_t)l);
 }
 
@@ -548,17 +557,11 @@ current(int32_t l, uint32_t r)
 static void
 merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
-	int32_t r = ws.next[l], merged;
-	uint32_t rank;
+	int32_t r = ws.next[l];
 
-	if (ws.bmode) {
-		pair_at(m, f, s, l, r, &rank, &merged);
-		if (ws.bpv[r] != BQ_OFF)
-			bq_unlink((uint32_t)r);
-	} else {
-		merged = ws.pmerged[l];
-	}
-	ws.id[l] = merged;
+	if (ws.bmode && ws.bpv[r] != BQ_OFF)
+		bq_unlink((uint32_t)r);
+	ws.id[l] = ws.pmerged[l];
 	if (ws.en)
 		ws.en[l] = ws.en[r];
 	ws.next[l] = ws.next[r];
@@ -599,7 +602,7 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 }
 
 /* Returns k + 1 (k, ws.oom set, when out of memory). */
-static size_t
+static inline size_t
 add_sym(size_t k, int32_t id, size_t a, size_t b)
 {
 	if (!ws.en && k && a != ws.wend && ws_ends(k)) {
@@ -782,8 +785,8 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
  * start of a run of markers that follows another character: the word
  * merges as its parts cut there do, each alone (BPE takes pairs in (rank,
  * position) order, and the pairs of one part never change another's). */
-#define SPLIT_MIN ((size_t)1 << 18)	/* words this long are checked */
-#define SPLIT_PART ((size_t)1 << 14)	/* and cut into parts of about this */
+#define SPLIT_MIN ((size_t)1 << 19)	/* words this long are checked */
+#define SPLIT_PART ((size_t)1 << 18)	/* and cut into parts of about this */
 static const char mark[3] = { '\xe2', '\x96', '\x81' };
 
 static int
@@ -840,12 +843,19 @@ static int
 bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
 {
 	size_t a = 0, i = 0, j;
-	int len, prev_mark = 1;
+	const char *p;
 
-	while (i < n) {
-		int here = mark_at(s + i, n - i);
-
-		if (here && !prev_mark && i - a >= SPLIT_PART) {
+	/* the parts share the pair table: as the words of one te_tok (gen),
+	 * or of this word alone (-1, made afresh by its first part) */
+	if (!gen) {
+		gen = -1;
+		ws.pc_gen = 0;
+	}
+	/* a byte 0xe2 is no continuation byte: it starts a character (one
+	 * of one byte when not valid UTF-8), as add_syms reads them */
+	while ((p = memchr(s + i, mark[0], n - i))) {
+		i = (size_t)(p - s);
+		if (i - a >= SPLIT_PART && mark_at(p, n - i) && !mark_at(p - 3, 3)) {
 			size_t o0 = o->n;
 
 			if (tk_bpe_encode_f(m, f, gen, s + a, i - a, o))
@@ -854,9 +864,7 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
 				o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
 			a = i;
 		}
-		prev_mark = here;
-		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-		i += (size_t)len;
+		i++;
 	}
 	if (a == 0)
 		return 1;
@@ -981,7 +989,7 @@ again:
 		if (tk_out_push(o, ws.id[l], ws.st[l], sym_end(l)))
 			return -1;
 	if (ws.blk_mapped)
-		ws_block_free();
+		ws_let_go();
 	return 0;
 }
 
