@@ -82,16 +82,17 @@ floor_kb() {
 	echo "$hi"
 }
 
-# Model [K]: the document's ids in floor + 12N, its count in floor + KN
-# (8 unless given), both alike (1 MB of slack for the floor's measure).
+# Model [K [KIDS]]: the document's ids in floor + KIDS N (12 unless
+# given), its count in floor + KN (8 unless given), both alike (1 MB of
+# slack for the floor's measure).
 within() {
-	local m=$D/tokenizers/$1 k=${2:-8} base ids cnt
+	local m=$D/tokenizers/$1 k=${2:-8} kids=${3:-12} base ids cnt
 	[ -z "${TOKEMB_SAN:-}" ] ||
 		skip "ulimit -v: the sanitizers reserve terabytes of address space"
 	need_data "tokenizers/$1"
 	base=$(floor_kb "$m")
 	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 "$3"' - \
-	    $((base + 12 * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
+	    $((base + kids * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
 	ids=$(wc -w <<<"$output")
 	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 --count-docs "$3"' - \
 	    $((base + k * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
@@ -136,6 +137,20 @@ run_within() {
 
 @test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: byte-level BPE (gpt2)" {
 	within gpt2/tokenizer.json
+}
+
+# Byte-level BPE with merges keeps 28 bytes a symbol while it merges a
+# long word (its id, start, neighbours, bucket links and pair's merged
+# id), and lets go of them before the word's tokens are kept.
+@test "tok-encode: a 15 MB run of 'a' in 40N (ids and --count-docs) beyond the model: byte-level BPE (gpt2)" {
+	run_within gpt2/tokenizer.json 40 40 run-a
+}
+
+# phi-3's pre-tokenizer does not split: the document is one word, cut
+# before its words' markers (no merge crosses one) and merged a part at a
+# time; its tokens are held until the end of the document.
+@test "tok-encode: one 15 MB line in 20N (ids), 16N (--count-docs) beyond the model: SentencePiece-style BPE (phi-3)" {
+	within phi-3-mini/tokenizer.json 16 20
 }
 
 @test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {
