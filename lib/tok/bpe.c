@@ -785,8 +785,7 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
  * start of a run of markers that follows another character: the word
  * merges as its parts cut there do, each alone (BPE takes pairs in (rank,
  * position) order, and the pairs of one part never change another's). */
-#define SPLIT_MIN ((size_t)1 << 19)	/* words this long are checked */
-#define SPLIT_PART ((size_t)1 << 18)	/* and cut into parts of about this */
+size_t tk_bpe_split_min = (size_t)1 << 19;	/* cut into parts of half this */
 static const char mark[3] = { '\xe2', '\x96', '\x81' };
 
 static int
@@ -837,7 +836,7 @@ split_safe(const tk_bpe *m)
 }
 
 /* Encode s[0, n) a part at a time, cut (split_safe) at the first cut
- * point SPLIT_PART bytes or more past the last cut; the parts' spans
+ * point half tk_bpe_split_min bytes or more past the last cut; the parts' spans
  * made the word's. */
 static int
 bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
@@ -855,7 +854,7 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
 	 * of one byte when not valid UTF-8), as add_syms reads them */
 	while ((p = memchr(s + i, mark[0], n - i))) {
 		i = (size_t)(p - s);
-		if (i - a >= SPLIT_PART && mark_at(p, n - i) && !mark_at(p - 3, 3)) {
+		if (i - a >= tk_bpe_split_min / 2 && mark_at(p, n - i) && !mark_at(p - 3, 3)) {
 			size_t o0 = o->n;
 
 			if (tk_bpe_encode_f(m, f, gen, s + a, i - a, o))
@@ -916,15 +915,13 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		if (r <= 0)
 			return r;
 	}
-	if (n >= SPLIT_MIN && !m->byte_level && !m->ranks) {
+	if (n >= tk_bpe_split_min && !m->byte_level && !m->ranks) {
 		int r = split_safe(m);
 
-		if (r > 0)
-			r = bpe_split(m, f, gen, s, n, o);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
+		/* cut and done (0), not cut (1), out of memory (-1) */
+		r = r > 0 ? bpe_split(m, f, gen, s, n, o) : r < 0 ? -1 : 1;
+		if (r <= 0)
+			return r;
 	}
 	if (ws_reserve(n + 1))
 		return -1;
