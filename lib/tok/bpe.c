@@ -90,7 +90,7 @@ ws_reserve(size_t n)
 	if (cap < n)
 		cap = n < 64 ? 64 : n;
 	ws_block_free();
-	size = cap * WS_PER_SYM + 8 * 64;
+	size = (cap * WS_PER_SYM + 8 * 64 + 63) & ~(size_t)63;	/* aligned_alloc's */
 	if (size >= WS_MAP_MIN) {
 		size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
