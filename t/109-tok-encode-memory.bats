@@ -43,6 +43,26 @@ setup_file() {
 	}' | head -c "$N" >"$BATS_FILE_TMPDIR/doc"
 	echo >>"$BATS_FILE_TMPDIR/doc"
 	echo "hello" >"$BATS_FILE_TMPDIR/tiny"
+	# long runs without whitespace, N bytes each: one ASCII letter, one
+	# CJK character, one 4-byte emoji, base64-like text (deterministic)
+	head -c "$N" /dev/zero | tr '\0' a >"$BATS_FILE_TMPDIR/run-a"
+	yes '中' | head -n $((N / 3)) | tr -d '\n' >"$BATS_FILE_TMPDIR/run-cjk"
+	yes '😀' | head -n $((N / 4)) | tr -d '\n' >"$BATS_FILE_TMPDIR/run-emoji"
+	awk -v n="$N" 'BEGIN {
+		a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+		x = 4321
+		for (i = 0; i < n; i += 4096) {
+			s = ""
+			for (k = 0; k < 4096 && i + k < n; k++) {
+				x = (x * 1103515245 + 12345) % 2147483648
+				s = s substr(a, 1 + int(x / 65536) % 64, 1)
+			}
+			printf "%s", s
+		}
+	}' >"$BATS_FILE_TMPDIR/run-b64"
+	for f in run-a run-cjk run-emoji run-b64; do
+		echo >>"$BATS_FILE_TMPDIR/$f"
+	done
 }
 
 # The least ulimit -v (KB, to 1 MB) under which tok-encode MODEL encodes
@@ -62,16 +82,17 @@ floor_kb() {
 	echo "$hi"
 }
 
-# Model [K]: the document's ids in floor + 12N, its count in floor + KN
-# (8 unless given), both alike (1 MB of slack for the floor's measure).
+# Model [K [KIDS]]: the document's ids in floor + KIDS N (12 unless
+# given), its count in floor + KN (8 unless given), both alike (1 MB of
+# slack for the floor's measure).
 within() {
-	local m=$D/tokenizers/$1 k=${2:-8} base ids cnt
+	local m=$D/tokenizers/$1 k=${2:-8} kids=${3:-12} base ids cnt
 	[ -z "${TOKEMB_SAN:-}" ] ||
 		skip "ulimit -v: the sanitizers reserve terabytes of address space"
 	need_data "tokenizers/$1"
 	base=$(floor_kb "$m")
 	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 "$3"' - \
-	    $((base + 12 * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
+	    $((base + kids * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
 	ids=$(wc -w <<<"$output")
 	run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 --count-docs "$3"' - \
 	    $((base + k * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/doc"
@@ -80,8 +101,56 @@ within() {
 	[ "$cnt" -eq "$ids" ]
 }
 
+# Model KIDS KCNT FILE...: each long run FILE's ids in floor + KIDS N, its
+# count in floor + KCNT N, both alike.
+run_within() {
+	local m=$D/tokenizers/$1 kids=$2 kcnt=$3 base ids cnt f
+	[ -z "${TOKEMB_SAN:-}" ] ||
+		skip "ulimit -v: the sanitizers reserve terabytes of address space"
+	need_data "tokenizers/$1"
+	shift 3
+	base=$(floor_kb "$m")
+	for f in "$@"; do
+		run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 "$3"' - \
+		    $((base + kids * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/$f"
+		ids=$(wc -w <<<"$output")
+		run -0 --separate-stderr bash -c 'ulimit -v "$1" && tok-encode -m "$2" --threads 1 --count-docs "$3"' - \
+		    $((base + kcnt * N / 1024 + 1024)) "$m" "$BATS_FILE_TMPDIR/$f"
+		cnt=$output
+		[ "$ids" -gt 0 ]
+		[ "$cnt" -eq "$ids" ]
+	done
+}
+
+# Unigram keeps a byte a byte of the text (the length of the best piece
+# ending there) and hands the tokens of a long piece straight to the
+# encoding.  t5 knows no CJK character or emoji: the run is one unknown
+# token.  A long run of "a" or base64 is about a token a byte: its ids (4
+# bytes each) and tok-encode's text of them are what it costs.
+@test "tok-encode: a 15 MB run of one CJK character, of one emoji in 12N (ids), 8N (--count-docs) beyond the model: Unigram (t5)" {
+	run_within t5-small/tokenizer.json 12 8 run-cjk run-emoji
+}
+
+@test "tok-encode: a 15 MB run of 'a', of base64 in 24N (ids), 8N (--count-docs) beyond the model: Unigram (t5)" {
+	run_within t5-small/tokenizer.json 24 8 run-a run-b64
+}
+
 @test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: byte-level BPE (gpt2)" {
 	within gpt2/tokenizer.json
+}
+
+# Byte-level BPE with merges keeps 28 bytes a symbol while it merges a
+# long word (its id, start, neighbours, bucket links and pair's merged
+# id), and lets go of them before the word's tokens are kept.
+@test "tok-encode: a 15 MB run of 'a' in 40N (ids and --count-docs) beyond the model: byte-level BPE (gpt2)" {
+	run_within gpt2/tokenizer.json 40 40 run-a
+}
+
+# phi-3's pre-tokenizer does not split: the document is one word, cut
+# before its words' markers (no merge crosses one) and merged a part at a
+# time; its tokens are held until the end of the document.
+@test "tok-encode: one 15 MB line in 20N (ids), 16N (--count-docs) beyond the model: SentencePiece-style BPE (phi-3)" {
+	within phi-3-mini/tokenizer.json 16 20
 }
 
 @test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {

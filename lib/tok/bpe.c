@@ -21,20 +21,27 @@
  * children fill one cache line, and it is a third as deep as a binary one. */
 typedef struct bpe_ws {
 	int32_t *id;
-	uint32_t *st, *en;
+	/* symbol l starts at st[l] and ends where the next one starts (the
+	 * last at wend) unless a byte was dropped (no id, no <unk>): then
+	 * en, made at the first gap */
+	uint32_t *st, *en, wend, *enbuf;
+	int oom;
 	int32_t *prev, *next;
+	/* the pair at l: its rank (a short word; a long word's bucket link
+	 * bpv in that room) and its merged id */
 	uint32_t *prank;
 	int32_t *pmerged;
-	uint64_t *h;
-	size_t cap, hcap, hn;
+	uint64_t *h;			/* the heap, allocated apart (short words) */
+	size_t cap, hcap, hn, ncap;
 	/* bucket mode: a symbol is in the bucket of its pair's rank, linked
-	 * by bnx/bpv; bhead/btail/bdirty/binh per rank (nr of them), rh a
-	 * heap of the ranks whose bucket may be non-empty, bs scratch for
-	 * sorting a bucket, wnext the next symbol of the bucket walked */
+	 * by bnx/bpv (see BQ_TAG); bhead/btail/bdirty/binh/rh per rank (nr), rh
+	 * a heap of the ranks whose bucket may be non-empty, bs (bscap)
+	 * scratch for sorting a bucket, wnext the next symbol of the bucket
+	 * walked */
 	uint32_t *bnx, *bpv, *bhead, *btail, *rh, *bs, wnext;
 	uint8_t *bdirty, *binh;
-	size_t nr, rhn;
-	void *blk;			/* the block all but the per-rank arrays live in */
+	size_t nr, rhn, bscap, nsym;
+	void *blk;			/* the block the per-symbol arrays live in */
 	size_t blk_size;
 	int blk_mapped;
 	int bmode, bint, berr;
@@ -52,10 +59,12 @@ int tk_bpe_bq_test;
 
 static __thread bpe_ws ws;
 
-/* All the arrays of a word in one block: a large one is mapped with huge
- * pages asked for (a 500 KB word needs ~40 MB of scratch, and first
- * touch of 4 KB pages is dear); contents are not kept on growth. */
-#define WS_PER_SYM (9 * 4 + 3 * 8 + 2 * 3 * 4)
+/* The per-symbol arrays of a word in one block, 28 bytes a symbol, sized
+ * to the word (grown by half at least): a large one is mapped with huge
+ * pages asked for (a 500 KB word needs 16 MB of scratch, and first touch
+ * of 4 KB pages is dear) and let go of once its word is done, before its
+ * tokens are kept; contents are not kept on growth. */
+#define WS_PER_SYM (7 * 4)
 #define WS_MAP_MIN ((size_t)4 << 20)
 
 static void
@@ -67,21 +76,21 @@ ws_block_free(void)
 		free(ws.blk);
 	ws.blk = NULL;
 	ws.blk_size = 0;
-	ws.cap = ws.hcap = 0;
+	ws.cap = 0;
 }
 
 static int
 ws_reserve(size_t n)
 {
-	size_t cap = ws.cap ? ws.cap : 64, size;
+	size_t cap = ws.cap + ws.cap / 2, size;
 	char *p;
 
 	if (n <= ws.cap)
 		return 0;
-	while (cap < n)
-		cap *= 2;
+	if (cap < n)
+		cap = n < 64 ? 64 : n;
 	ws_block_free();
-	size = cap * WS_PER_SYM + 16 * 64;
+	size = (cap * WS_PER_SYM + 8 * 64 + 63) & ~(size_t)63;	/* aligned_alloc's */
 	if (size >= WS_MAP_MIN) {
 		size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -99,22 +108,71 @@ ws_reserve(size_t n)
 	ws.blk = p;
 	ws.blk_size = size;
 #define CARVE(f, cnt) do { ws.f = (void *)p; p += ((cnt) * sizeof *ws.f + 63) & ~(size_t)63; } while (0)
-	/* the heap (or entry pool) holds at most the n - 1 first pairs and
-	 * two per merge; 8 spare at its head (see HP) */
-	CARVE(h, 3 * cap + 8);
-	CARVE(id, cap); CARVE(st, cap); CARVE(en, cap); CARVE(prev, cap); CARVE(next, cap);
-	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap); CARVE(bpv, cap);
-	CARVE(rh, 3 * cap); CARVE(bs, 3 * cap);
+	CARVE(id, cap); CARVE(st, cap); CARVE(prev, cap); CARVE(next, cap);
+	CARVE(prank, cap); CARVE(pmerged, cap); CARVE(bnx, cap);
 #undef CARVE
+	ws.bpv = ws.prank;
 	ws.cap = cap;
-	ws.hcap = 3 * cap;
 	return 0;
+}
+
+/* Room for the heap of a word of k symbols: at most its k - 1 first pairs
+ * and two per merge; 8 spare at its head (see HP). */
+static int
+ws_heap(size_t k)
+{
+	uint64_t *h;
+
+	if (3 * k + 8 <= ws.hcap)
+		return 0;
+	free(ws.h);
+	ws.hcap = 0;
+	if (!(ws.h = h = malloc((3 * k + 8) * sizeof *h)))
+		return -1;
+	ws.hcap = 3 * k + 8;
+	return 0;
+}
+
+/* A byte was dropped before the symbol k: the ends of symbols 0..k-1
+ * from here on in en (contiguous so far). */
+static int
+ws_ends(size_t k)
+{
+	size_t i;
+
+	if (ws.ncap < ws.cap) {
+		free(ws.enbuf);
+		ws.ncap = 0;
+		if (!(ws.enbuf = malloc(ws.cap * sizeof *ws.enbuf)))
+			return -1;
+		ws.ncap = ws.cap;
+	}
+	ws.en = ws.enbuf;
+	for (i = 0; i + 1 < k; i++)
+		ws.en[i] = ws.st[i + 1];
+	if (k)
+		ws.en[k - 1] = ws.wend;
+	return 0;
+}
+
+/* Let go of a word's scratch (all but the per-rank arrays). */
+static void
+ws_let_go(void)
+{
+	ws_block_free();
+	free(ws.h);
+	free(ws.enbuf);
+	free(ws.bs);
+	ws.h = NULL;
+	ws.enbuf = ws.bs = NULL;
+	ws.hcap = ws.ncap = ws.bscap = 0;
 }
 
 void
 tk_bpe_thread_free(void)
 {
-	ws_block_free();
+	ws_let_go();
+	free(ws.rh);
 	free(ws.bhead);
 	free(ws.btail);
 	free(ws.bdirty);
@@ -185,19 +243,37 @@ heap_pop(void)
  * below the bucket being walked (a merge table where a longer token ranks
  * before its part) stops the walk: the rest of the bucket waits, and the
  * lowest rank is taken again, so the order is (rank, position) as with
- * the heap. */
+ * the heap.
+ * A symbol's bucket links are its neighbours in the bucket, the head's
+ * bpv and the tail's bnx its bucket's rank with BQ_TAG set; BQ_OFF in bpv:
+ * not in a bucket. */
 #define BQ_NIL UINT32_MAX
+#define BQ_OFF UINT32_MAX
+#define BQ_TAG ((uint32_t)1 << 31)
+
+/* The symbol after l in its bucket, or BQ_NIL. */
+static inline uint32_t
+bq_next(uint32_t l)
+{
+	uint32_t x = ws.bnx[l];
+
+	return x & BQ_TAG ? BQ_NIL : x;
+}
 
 /* Make room for ranks below r + 1; new buckets are empty. */
 static int
 bq_ranks(uint32_t r)
 {
 	size_t nr = ws.nr ? ws.nr : 1024, i;
-	uint32_t *h, *t;
+	uint32_t *h, *t, *q;
 	uint8_t *d, *in;
 
 	while (nr <= r)
 		nr *= 2;
+	/* a rank is in the rank heap once at most (binh) */
+	if (!(q = realloc(ws.rh, nr * sizeof *q)))
+		return -1;
+	ws.rh = q;
 	if (!(h = realloc(ws.bhead, nr * sizeof *h)))
 		return -1;
 	ws.bhead = h;
@@ -266,12 +342,11 @@ bq_link(uint32_t r, uint32_t l)
 		/* a rank past any real table's (a damaged one): the word is
 		 * done again with the heap; out of memory: an error */
 		ws.berr = r >= tk_bpe_bq_rank_max ? 2 : 1;
-		ws.prank[l] = UINT32_MAX;	/* not linked: never unlinked */
-		return;
+		return;		/* not linked: never unlinked */
 	}
 	t = ws.bhead[r] == BQ_NIL ? BQ_NIL : ws.btail[r];
-	ws.bpv[l] = t;
-	ws.bnx[l] = BQ_NIL;
+	ws.bpv[l] = t == BQ_NIL ? BQ_TAG | r : t;
+	ws.bnx[l] = BQ_TAG | r;
 	if (t == BQ_NIL) {
 		ws.bhead[r] = l;
 		ws.bdirty[r] = 0;
@@ -291,21 +366,23 @@ bq_link(uint32_t r, uint32_t l)
 		ws.bint = 1;
 }
 
+/* Take l out of its bucket (a tag moves to the neighbour left at the end). */
 static void
-bq_unlink(uint32_t r, uint32_t l)
+bq_unlink(uint32_t l)
 {
 	uint32_t p = ws.bpv[l], n = ws.bnx[l];
 
-	if (p == BQ_NIL)
-		ws.bhead[r] = n;
+	if (p & BQ_TAG)
+		ws.bhead[p & ~BQ_TAG] = n & BQ_TAG ? BQ_NIL : n;
 	else
 		ws.bnx[p] = n;
-	if (n == BQ_NIL)
-		ws.btail[r] = p;
+	if (n & BQ_TAG)
+		ws.btail[n & ~BQ_TAG] = p & BQ_TAG ? BQ_NIL : p;
 	else
 		ws.bpv[n] = p;
 	if (ws.wnext == l)
-		ws.wnext = n;
+		ws.wnext = n & BQ_TAG ? BQ_NIL : n;
+	ws.bpv[l] = BQ_OFF;
 }
 
 static void
@@ -345,10 +422,20 @@ sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max)
 static void
 bq_sort(uint32_t r)
 {
-	uint32_t l, *a = ws.bs, max = 0;
+	uint32_t l, *a, max = 0;
 	size_t n = 0, i;
 
-	for (l = ws.bhead[r]; l != BQ_NIL; l = ws.bnx[l]) {
+	if (ws.bscap < 2 * ws.nsym) {	/* a bucket and the radix passes' room */
+		free(ws.bs);
+		ws.bscap = 0;
+		if (!(ws.bs = malloc(2 * ws.nsym * sizeof *ws.bs))) {
+			ws.berr = 1;
+			return;
+		}
+		ws.bscap = 2 * ws.nsym;
+	}
+	a = ws.bs;
+	for (l = ws.bhead[r]; l != BQ_NIL; l = bq_next(l)) {
 		a[n++] = l;
 		if (l > max)
 			max = l;
@@ -360,11 +447,10 @@ bq_sort(uint32_t r)
 			a[i] = a[n - 1 - i];
 			a[n - 1 - i] = t;
 		}
-	/* the rank heap's free end is scratch for the radix passes */
-	sort_u32(a, ws.rh + ws.rhn, n, max);
+	sort_u32(a, ws.bs + ws.nsym, n, max);
 	for (i = 0; i < n; i++) {
-		ws.bpv[a[i]] = i ? a[i - 1] : BQ_NIL;
-		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_NIL;
+		ws.bpv[a[i]] = i ? a[i - 1] : BQ_TAG | r;
+		ws.bnx[a[i]] = i + 1 < n ? a[i + 1] : BQ_TAG | r;
 	}
 	ws.bhead[r] = n ? a[0] : BQ_NIL;
 	ws.btail[r] = n ? a[n - 1] : BQ_NIL;
@@ -384,32 +470,36 @@ pair_rank(const tk_bpe *m, const tk_flat *fl, const char *s, size_t st, size_t s
 	return fl ? tk_fp_get(fl, a, b, rank, merged) : tk_pairmap_get(&m->merges, a, b, rank, merged);
 }
 
-/* Push the merge of symbol l with its right neighbour, if there is one. */
-static void
-try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
+/* Where symbol l ends. */
+static inline uint32_t
+sym_end(int32_t l)
 {
-	int32_t r = ws.next[l], merged;
-	uint32_t rank;
-	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
-	size_t st, span;
+	int32_t r;
 
-	if (ws.bmode && ws.prank[l] != UINT32_MAX)
-		bq_unlink(ws.prank[l], (uint32_t)l);
-	ws.prank[l] = UINT32_MAX;
-	if (r < 0)
-		return;
-	st = ws.st[l];
-	span = ws.en[r] - st;
+	if (ws.en)
+		return ws.en[l];
+	r = ws.next[l];
+	return r >= 0 ? ws.st[r] : ws.wend;
+}
+
+/* The rank and merged id of the pair of symbols l, r: 0 when it has none. */
+static inline int
+pair_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l, int32_t r,
+        uint32_t *rank, int32_t *merged)
+{
+	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
+	size_t st = ws.st[l], span = sym_end(r) - st;
+
 	if (f && span == 2) {	/* two bytes: a table read */
 		unsigned i2 = (unsigned char)s[st] | (unsigned)(unsigned char)s[st + 1] << 8;
 		int32_t v = f->r2[i2];
 
 		if (v != -2) {
 			if (v < 0)
-				return;
-			rank = (uint32_t)v;
-			merged = m->ranks ? v : f->m2[i2];
-			goto push;
+				return 0;
+			*rank = (uint32_t)v;
+			*merged = m->ranks ? v : f->m2[i2];
+			return 1;
 		}
 	}
 	if (ws.pc_on) {	/* a long word: its pairs repeat, remember them */
@@ -422,20 +512,36 @@ try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 			               &ws.pc[slot].merged))
 				ws.pc[slot].rank = UINT32_MAX;
 		}
-		rank = ws.pc[slot].rank;
-		merged = ws.pc[slot].merged;
-	} else if (!pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], &rank, &merged)) {
+		*rank = ws.pc[slot].rank;
+		*merged = ws.pc[slot].merged;
+		return *rank != UINT32_MAX;
+	}
+	return pair_rank(m, fl, s, st, span, ws.id[l], ws.id[r], rank, merged) &&
+	       *rank != UINT32_MAX;
+}
+
+/* Push the merge of symbol l with its right neighbour, if there is one. */
+static void
+try_pair(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
+{
+	int32_t r = ws.next[l], merged;
+	uint32_t rank;
+
+	if (ws.bmode) {
+		if (ws.bpv[l] != BQ_OFF)
+			bq_unlink((uint32_t)l);
+	} else {
+		ws.prank[l] = UINT32_MAX;
+	}
+	if (r < 0 || !pair_at(m, f, s, l, r, &rank, &merged))
+		return;
+	ws.pmerged[l] = merged;
+	if (ws.bmode) {
+		bq_link(rank, (uint32_t)l);
 		return;
 	}
-push:
-	if (rank == UINT32_MAX)
-		return;
 	ws.prank[l] = rank;
-	ws.pmerged[l] = merged;
-	if (ws.bmode)
-		bq_link(rank, (uint32_t)l);
-	else
-		heap_push((uint64_t)rank << 32 | (uint32_t)l);
+	heap_push((uint64_t)rank << 32 | (uint32_t)l);
 }
 
 /* The pair at l is still the one pushed with rank r: l not merged away
@@ -453,14 +559,15 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
 	int32_t r = ws.next[l];
 
+	if (ws.bmode && ws.bpv[r] != BQ_OFF)
+		bq_unlink((uint32_t)r);
 	ws.id[l] = ws.pmerged[l];
-	ws.en[l] = ws.en[r];
+	if (ws.en)
+		ws.en[l] = ws.en[r];
 	ws.next[l] = ws.next[r];
 	if (ws.next[r] >= 0)
 		ws.prev[ws.next[r]] = l;
 	ws.prev[r] = -2;
-	if (ws.bmode && ws.prank[r] != UINT32_MAX)
-		bq_unlink(ws.prank[r], (uint32_t)r);
 	if (ws.prev[l] >= 0)
 		try_pair(m, f, s, ws.prev[l]);
 	try_pair(m, f, s, l);
@@ -482,7 +589,7 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 		ws.bcur = r;
 		ws.bint = 0;
 		for (l = ws.bhead[r]; l != BQ_NIL && !ws.bint; l = ws.wnext) {
-			ws.wnext = ws.bnx[l];
+			ws.wnext = bq_next(l);
 			merge_at(m, f, s, (int32_t)l);
 		}
 		if (ws.bhead[r] != BQ_NIL && !ws.binh[r]) {
@@ -494,13 +601,84 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 	ws.wnext = BQ_NIL;
 }
 
-static size_t
+/* Returns k + 1 (k, ws.oom set, when out of memory). */
+static inline size_t
 add_sym(size_t k, int32_t id, size_t a, size_t b)
 {
+	if (!ws.en && k && a != ws.wend && ws_ends(k)) {
+		ws.oom = 1;
+		return k;
+	}
 	ws.id[k] = id;
 	ws.st[k] = (uint32_t)a;
-	ws.en[k] = (uint32_t)b;
+	if (ws.en)
+		ws.en[k] = (uint32_t)b;
+	ws.wend = (uint32_t)b;
 	return k + 1;
+}
+
+/* The word's first symbols: a byte each (byte-level, ranks) or a
+ * character each (its byte-fallback bytes, <unk>); *uk set when a byte
+ * became <unk>.  Returns their number (ws.oom set when out of memory). */
+static size_t
+add_syms(const tk_bpe *m, const char *s, size_t n, int *uk)
+{
+	size_t k = 0, i;
+
+	if (m->byte_level || m->ranks) {
+		for (i = 0; i < n; i++) {
+			int32_t id = m->byte_id[(unsigned char)s[i]];
+
+			if (id < 0)
+				id = m->unk, *uk = 1;
+			if (id >= 0)
+				k = add_sym(k, id, i, i + 1);
+		}
+	} else {
+		int32_t unk_id = -1;
+		size_t unk_a = 0, unk_b = 0;
+		int len;
+
+		for (i = 0; i < n; i += (size_t)len) {
+			int32_t id;
+
+			ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+			id = ut_strmap_get(&m->vocab, s + i, (size_t)len);
+			if (id >= 0) {
+				if (unk_id >= 0)
+					k = add_sym(k, unk_id, unk_a, unk_b), unk_id = -1;
+				k = add_sym(k, id, i, i + (size_t)len);
+				continue;
+			}
+			if (m->byte_fallback) {
+				int all = 1, j;
+
+				for (j = 0; j < len; j++)
+					if (m->byte_id[(unsigned char)s[i + j]] < 0)
+						all = 0;
+				if (all) {
+					for (j = 0; j < len; j++)
+						k = add_sym(k, m->byte_id[(unsigned char)s[i + j]],
+						            i + j, i + j + 1);
+					continue;
+				}
+			}
+			if (m->unk >= 0) {
+				if (unk_id >= 0 && m->fuse_unk) {
+					unk_b = i + (size_t)len;
+				} else {
+					if (unk_id >= 0)
+						k = add_sym(k, unk_id, unk_a, unk_b);
+					unk_id = m->unk;
+					unk_a = i;
+					unk_b = i + (size_t)len;
+				}
+			}
+		}
+		if (unk_id >= 0)
+			k = add_sym(k, unk_id, unk_a, unk_b);
+	}
+	return k;
 }
 
 /* A short word of byte symbols, BPE_SMALL bytes at most: the pair of
@@ -604,6 +782,106 @@ bt_for(const tk_bpe *m, const tk_fastmap *f, size_t n)
 	return tk_fastmap_bt(m);
 }
 
+/* ---- a long word of SentencePiece-style BPE ----
+ * The Metaspace marker U+2581 starts each word and the pre-tokenizer does
+ * not split, so a document is one word.  When no merge joins a token not
+ * ending in the marker to one starting with it, no merge ever crosses the
+ * start of a run of markers that follows another character: the word
+ * merges as its parts cut there do, each alone (BPE takes pairs in (rank,
+ * position) order, and the pairs of one part never change another's). */
+size_t tk_bpe_split_min = (size_t)1 << 19;	/* cut into parts of half this */
+static const char mark[3] = { '\xe2', '\x96', '\x81' };
+
+static int
+mark_at(const char *s, size_t n)
+{
+	return n >= 3 && !memcmp(s, mark, 3);
+}
+
+/* Whether m's words may be cut before a marker that follows another
+ * character: 1 yes, 0 no, -1 out of memory. */
+static int
+split_safe(const tk_bpe *m)
+{
+	const ut_strmap *v = &m->vocab;
+	size_t i, top = 0;
+	uint8_t *fl;	/* per id: 1 its string starts with the marker, 2 ends with it */
+	int ok = 1;
+
+	if (m->byte_level || m->ranks || m->ignore_merges || m->cont_prefix || m->eow_suffix ||
+	    ut_strmap_get(v, mark, 3) < 0)
+		return 0;
+	for (i = 0; i < v->n; i++)
+		if (v->ent[i].val >= 0 && (size_t)v->ent[i].val >= top)
+			top = (size_t)v->ent[i].val + 1;
+	if (!(fl = calloc(top ? top : 1, 1)))
+		return -1;
+	for (i = 0; i < v->n; i++) {
+		const char *k = v->pool + v->ent[i].koff;
+		size_t kn = v->ent[i].klen;
+
+		if (v->ent[i].val >= 0)
+			fl[v->ent[i].val] = (uint8_t)(mark_at(k, kn) | (kn >= 3 && mark_at(k + kn - 3, 3)) << 1);
+	}
+	for (i = 0; ok && m->merges.n && i <= m->merges.mask; i++) {
+		uint64_t key = m->merges.key[i];
+		uint32_t a, b;
+
+		if (!key--)
+			continue;
+		a = (uint32_t)(key >> 32);
+		b = (uint32_t)key;
+		/* an id without a string: as if it could cross */
+		if ((b >= top || (fl[b] & 1)) && (a >= top || !(fl[a] & 2)))
+			ok = 0;
+	}
+	free(fl);
+	return ok;
+}
+
+/* Encode s[0, n) a part at a time, cut (split_safe) at the first cut
+ * point half tk_bpe_split_min bytes or more past the last cut; the parts' spans
+ * made the word's. */
+static int
+bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
+{
+	size_t a = 0, i = 0, j;
+	const char *p;
+
+	/* the parts share the pair table: as the words of one te_tok (gen),
+	 * or of this word alone (-1, made afresh by its first part) */
+	if (!gen) {
+		gen = -1;
+		ws.pc_gen = 0;
+	}
+	/* a byte 0xe2 is no continuation byte: it starts a character (one
+	 * of one byte when not valid UTF-8), as add_syms reads them */
+	while ((p = memchr(s + i, mark[0], n - i))) {
+		i = (size_t)(p - s);
+		if (i - a >= tk_bpe_split_min / 2 && mark_at(p, n - i) && !mark_at(p - 3, 3)) {
+			size_t o0 = o->n;
+
+			if (tk_bpe_encode_f(m, f, gen, s + a, i - a, o))
+				return -1;
+			for (j = o0; j < o->n; j++)
+				o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+			a = i;
+		}
+		i++;
+	}
+	if (a == 0)
+		return 1;
+	{
+		size_t o0 = o->n;
+
+		if (tk_bpe_encode_f(m, f, gen, s + a, n - a, o))
+			return -1;
+		for (j = o0; j < o->n; j++)
+			o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+	}
+	return 0;
+}
+
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
@@ -641,64 +919,26 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		if (r <= 0)
 			return r;
 	}
+	if (n >= tk_bpe_split_min && !m->byte_level && !m->ranks) {
+		int r = split_safe(m);
+
+		/* cut and done (0), not cut (1), out of memory (-1) */
+		r = r > 0 ? bpe_split(m, f, gen, s, n, o) : r < 0 ? -1 : 1;
+		if (r <= 0)
+			return r;
+	}
 	if (ws_reserve(n + 1))
 		return -1;
 again:
 	k = 0;
 	uk = 0;
-	if (m->byte_level || m->ranks) {
-		for (i = 0; i < n; i++) {
-			int32_t id = m->byte_id[(unsigned char)s[i]];
-
-			if (id < 0)
-				id = m->unk, uk = 1;
-			if (id >= 0)
-				k = add_sym(k, id, i, i + 1);
-		}
-	} else {
-		int32_t unk_id = -1;
-		size_t unk_a = 0, unk_b = 0;
-		int len;
-
-		for (i = 0; i < n; i += (size_t)len) {
-			int32_t id;
-
-			ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-			id = ut_strmap_get(&m->vocab, s + i, (size_t)len);
-			if (id >= 0) {
-				if (unk_id >= 0)
-					k = add_sym(k, unk_id, unk_a, unk_b), unk_id = -1;
-				k = add_sym(k, id, i, i + (size_t)len);
-				continue;
-			}
-			if (m->byte_fallback) {
-				int all = 1, j;
-
-				for (j = 0; j < len; j++)
-					if (m->byte_id[(unsigned char)s[i + j]] < 0)
-						all = 0;
-				if (all) {
-					for (j = 0; j < len; j++)
-						k = add_sym(k, m->byte_id[(unsigned char)s[i + j]],
-						            i + j, i + j + 1);
-					continue;
-				}
-			}
-			if (m->unk >= 0) {
-				if (unk_id >= 0 && m->fuse_unk) {
-					unk_b = i + (size_t)len;
-				} else {
-					if (unk_id >= 0)
-						k = add_sym(k, unk_id, unk_a, unk_b);
-					unk_id = m->unk;
-					unk_a = i;
-					unk_b = i + (size_t)len;
-				}
-			}
-		}
-		if (unk_id >= 0)
-			k = add_sym(k, unk_id, unk_a, unk_b);
-	}
+	ws.en = NULL;
+	ws.wend = 0;
+	ws.oom = 0;
+	k = add_syms(m, s, n, &uk);
+	if (ws.oom)
+		return -1;
+	ws.nsym = k;
 	for (i = 0; i < k; i++) {
 		ws.prev[i] = (int32_t)i - 1;
 		ws.next[i] = i + 1 < k ? (int32_t)i + 1 : -1;
@@ -706,7 +946,7 @@ again:
 	}
 	ws.hn = 0;
 	if (k > 1) {
-		if (k >= tk_bpe_bq_min && !heap_only) {
+		if (k >= tk_bpe_bq_min && k < BQ_TAG && !heap_only) {
 			ws.bmode = 1;
 			ws.pc_on = !(m->ranks && uk);
 			/* the pair table: for one word (gen 0) about its size,
@@ -719,6 +959,8 @@ again:
 			ws.rhn = 0;
 			ws.berr = 0;
 			ws.wnext = BQ_NIL;
+		} else if (ws_heap(k)) {
+			return -1;
 		}
 		for (i = 0; i + 1 < k; i++)
 			try_pair(m, f, s, (int32_t)i);
@@ -745,8 +987,10 @@ again:
 		}
 	}
 	for (l = k ? 0 : -1; l >= 0; l = ws.next[l])
-		if (tk_out_push(o, ws.id[l], ws.st[l], ws.en[l]))
+		if (tk_out_push(o, ws.id[l], ws.st[l], sym_end(l)))
 			return -1;
+	if (ws.blk_mapped)
+		ws_let_go();
 	return 0;
 }
 

@@ -828,16 +828,18 @@ done:
 
 /* ------------------------------------------------------------------- BPE */
 
-/* A symbol of the BPE agenda.  The pair (this, next) is in the heap when
- * its concatenation is a piece: pid is that piece. */
+/* A symbol of the BPE agenda: 24 bytes, as a long text has one a
+ * character.  It ends where the next one starts (they tile the text); the
+ * pair (this, next) is in the heap when its concatenation is a piece: pid
+ * is that piece. */
 typedef struct sym {
 	int32_t prev, next;
 	int32_t id;         /* id of the piece in m->pieces, or -1 */
-	uint32_t start, len;
+	uint32_t start;
 	int32_t pid;        /* merged piece of (this, next), or -1 */
-	int32_t hpos;       /* position in the heap, or -1 */
-	uint8_t freeze;
+	int32_t hpos;       /* position in the heap, -1 none, SYM_FROZEN */
 } sym;
+#define SYM_FROZEN (-2)	/* a user-defined piece: never merges */
 
 /* An indexed 4-ary heap of pairs by their left symbol: the best pair on
  * top, highest score first, then leftmost, as sentencepiece's agenda
@@ -986,12 +988,34 @@ typedef struct revm {
 typedef struct bpe_ctx {
 	const tk_spm *m;
 	const char *s;
+	size_t end;         /* where the symbols of this run end */
 	sym *sy;
 	size_t sycap;
 	heap h;
 	revm *rev;
 	size_t nrev, caprev;
 } bpe_ctx;
+
+static inline size_t
+sym_len(const bpe_ctx *c, int32_t i)
+{
+	int32_t nx = c->sy[i].next;
+
+	return (nx >= 0 ? c->sy[nx].start : c->end) - c->sy[i].start;
+}
+
+/* The piece symbols l and r (its right neighbour, or -1) make, or -1. */
+static int32_t
+pair_piece(const bpe_ctx *c, int32_t l, int32_t r)
+{
+	const sym *sy = c->sy;
+
+	if (r < 0 || sy[l].hpos == SYM_FROZEN || sy[r].hpos == SYM_FROZEN)
+		return -1;
+	if (sy[l].id >= 0 && sy[r].id >= 0)
+		return merge_get(c->m, sy[l].id, sy[r].id);
+	return tk_strie_get(&c->m->pieces, c->s + sy[l].start, sym_len(c, l) + sym_len(c, r));
+}
 
 /* sentencepiece's MaybeAddNewSymbolPair: (re)compute the pair (l, r) and
  * keep the heap in step.  l may be -1. */
@@ -1004,14 +1028,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 
 	if (l < 0)
 		return 0;
-	if (r < 0 || sy[l].freeze || sy[r].freeze)
-		id = -1;
-	else if (sy[l].id >= 0 && sy[r].id >= 0)
-		id = merge_get(m, sy[l].id, sy[r].id);
-	else
-		id = tk_strie_get(&m->pieces, c->s + sy[l].start,
-		                  sy[l].len + sy[r].len);
-	sy[l].pid = id;
+	id = sy[l].pid = pair_piece(c, l, r);
 	if (id < 0) {
 		heap_remove(&c->h, sy, l);
 		return 0;
@@ -1036,7 +1053,7 @@ maybe_add(bpe_ctx *c, int32_t l, int32_t r)
 			c->nrev++;
 		}
 		c->rev[k].id = id;
-		c->rev[k].left_len = sy[l].len;
+		c->rev[k].left_len = (uint32_t)sym_len(c, l);
 	}
 	return 0;
 }
@@ -1073,6 +1090,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	size_t ns = 0;
 
 	c->h.n = 0;
+	c->end = b;
 	if (b - a > c->sycap) {
 		sym *nv = realloc(c->sy, (b - a) * sizeof *nv);
 		hent *hv;
@@ -1107,11 +1125,9 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 		c->sy[ns].prev = (int32_t)ns - 1;
 		c->sy[ns].next = at + ml < b ? (int32_t)ns + 1 : -1;
 		c->sy[ns].start = (uint32_t)at;
-		c->sy[ns].len = (uint32_t)ml;
-		c->sy[ns].freeze = (uint8_t)freeze;
 		c->sy[ns].id = freeze ? -1 : tk_strie_get(&m->pieces, s + at, ml);
 		c->sy[ns].pid = -1;
-		c->sy[ns].hpos = -1;
+		c->sy[ns].hpos = freeze ? SYM_FROZEN : -1;
 		ns++;
 		at += ml;
 	}
@@ -1126,17 +1142,15 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 
 		heap_remove(&c->h, c->sy, li);
 		heap_remove(&c->h, c->sy, ri);
-		l->len += r->len;
 		l->id = l->pid;
 		l->next = r->next;
 		if (r->next >= 0)
 			c->sy[r->next].prev = li;
-		r->len = 0;
 		if (maybe_add(c, l->prev, li) < 0 || maybe_add(c, li, l->next) < 0)
 			return -1;
 	}
 	for (int32_t i = 0; i != -1; i = c->sy[i].next)
-		if (resegment(c, c->sy[i].start, c->sy[i].len, c->sy[i].id, out, 0) < 0)
+		if (resegment(c, c->sy[i].start, sym_len(c, i), c->sy[i].id, out, 0) < 0)
 			return -1;
 	return 0;
 }
@@ -1148,7 +1162,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 static int
 bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
 {
-	bpe_ctx c = {m, s, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
+	bpe_ctx c = {m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
 	int rc = -1;

@@ -119,6 +119,13 @@ void tk_unigram_free(tk_unigram *u);
  * filled (no unk_id for an unknown character; no memory). */
 int tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
                       te_ids *ids, tk_spm_spans *spans, te_diag *d);
+/* The same, each id and its span given to emit as the path is walked, in
+ * order (no array of them is kept): the memory is a byte a byte of s
+ * (pieces under 256 bytes).
+ * emit returns 0, or -1 for no memory, which ends the walk. */
+typedef int (*tk_emit_fn)(void *ctx, int32_t id, size_t a, size_t b);
+int tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len,
+                         tk_emit_fn emit, void *ctx, te_diag *d);
 
 /* ------------------------------------------------------- sentencepiece */
 

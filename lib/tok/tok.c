@@ -335,6 +335,12 @@ match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t 
 }
 
 static int
+out_emit(void *o, int32_t id, size_t a, size_t b)
+{
+	return tk_out_push(o, id, a, b) ? -1 : 0;
+}
+
+static int
 run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 {
 	switch (t->mtype) {
@@ -349,19 +355,8 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 			id = t->wp.unk;
 		return id >= 0 ? tk_out_push(o, id, 0, n) : 0;
 	}
-	case TK_M_UNIGRAM: {
-		size_t i;
-
-		thread_scratch();
-		uids.n = 0;
-		usp.n = 0;
-		if (tk_unigram_encode(t->unigram, s, n, &uids, &usp, d))
-			return -1;
-		for (i = 0; i < uids.n; i++)
-			if (tk_out_push(o, uids.v[i], usp.v[i].start, usp.v[i].end))
-				return -1;
-		return 0;
-	}
+	case TK_M_UNIGRAM:
+		return tk_unigram_encode_cb(t->unigram, s, n, out_emit, o, d);
 	default:
 		return te_diag_set(d, "", 0, "%s models cannot be encoded: tokemb has no encoder "
 		                   "for them", t->algo);
@@ -480,8 +475,29 @@ cache_unsound(const te_tok *t, te_diag *d)
 	                   "the next load rebuilds it)", t->cpath ? t->cpath : "?");
 }
 
+/* Append to e the token id of w's piece at pa, at [a, b) in it, with its
+ * span in the input. */
+typedef struct piece_at {
+	const tk_work *w;
+	size_t pa;
+	te_tok_enc *e;
+} piece_at;
+
+static int
+piece_emit(void *ctx, int32_t id, size_t a, size_t b)
+{
+	const piece_at *p = ctx;
+	const tk_work *w = p->w;
+	size_t ta = p->pa + a, tb = p->pa + b;
+	size_t os = w->os ? w->os[ta] : w->base + ta;
+	size_t oe = tb > ta ? (w->oe ? w->oe[tb - 1] : w->base + tb) : os;
+
+	return enc_push(p->e, id, os, oe);
+}
+
 /* Encode the pieces of w by the model (through the piece cache), appending
- * to e with their input spans. */
+ * to e with their input spans.  A long piece of a Unigram model goes
+ * straight to e (its tokens may be as many as its bytes). */
 static int
 encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
@@ -513,17 +529,24 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 				}
 				cache_put(c, h, w->b.s + pa, n, &tout);
 			}
+		} else if (t->mtype == TK_M_UNIGRAM) {
+			piece_at p = { w, pa, e };
+
+			if (tk_unigram_encode_cb(t->unigram, w->b.s + pa, n, piece_emit, &p, d)) {
+				if (!d || !d->msg[0])
+					goto oom;
+				return -1;
+			}
+			continue;
 		} else if (run_model(t, w->b.s + pa, n, &tout, d)) {
 			if (!d || !d->msg[0])
 				goto oom;
 			return -1;
 		}
 		for (k = 0; k < tout.n; k++) {
-			size_t ta = pa + tout.a[k], tb = pa + tout.b[k];
-			size_t os = w->os ? w->os[ta] : w->base + ta;
-			size_t oe = tb > ta ? (w->oe ? w->oe[tb - 1] : w->base + tb) : os;
+			piece_at p = { w, pa, e };
 
-			if (enc_push(e, tout.ids[k], os, oe))
+			if (piece_emit(&p, tout.ids[k], tout.a[k], tout.b[k]))
 				goto oom;
 		}
 	}

@@ -627,6 +627,10 @@ void tk_bpe_thread_free(void);
 /* words of this many symbols or more are merged with a bucket per rank
  * instead of a heap (bpe.c; the tests lower it to exercise that path) */
 extern size_t tk_bpe_bq_min;
+/* a word of this many bytes or more of a SentencePiece-style merge table
+ * is cut at its words' starts where no merge can cross, into parts of
+ * about half this (bpe.c; the tests lower it) */
+extern size_t tk_bpe_split_min;
 /* tests only: mark every bucket out of order and sort it from reverse */
 extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */

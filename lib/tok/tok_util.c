@@ -181,8 +181,8 @@ tk_enc_reserve(te_tok_enc *e, size_t k)
 		e->dropped_ += e->n;
 		e->n = 0;
 	}
-	while (cap < e->n + k)
-		cap *= 2;
+	while (cap < e->n + k)	/* by half: a long document's ids fill most of it */
+		cap += cap / 2;
 	if (cap == e->cap && (e->start || (e->mode_ & TE_TOK_NO_OFFSETS)))
 		return 0;
 	if (cap != e->cap) {
@@ -207,7 +207,7 @@ tk_enc_reserve(te_tok_enc *e, size_t k)
 int
 tk_out_grow(tk_out *o)
 {
-	size_t cap = o->cap ? o->cap * 2 : 64;
+	size_t cap = o->cap ? o->cap + o->cap / 2 : 64;
 	int32_t *ids = realloc(o->ids, cap * sizeof *ids);
 	uint32_t *pa, *pb;
 

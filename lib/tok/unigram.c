@@ -17,6 +17,7 @@ struct tk_unigram {
 	int32_t unk_id;
 	int byte_fallback;
 	double unk_score;
+	size_t ring;        /* power of two over the longest piece, and a char */
 	int32_t byte_id[256];
 	char **piece;       /* HF mode: to rebuild fused strings */
 	size_t *plen;
@@ -76,6 +77,8 @@ tk_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 			u->score[i] = scores[i];
 		if (len == 0)
 			in_lattice = 0;
+		if (in_lattice && len >= u->ring)
+			u->ring = len + 1;
 		if (in_lattice &&
 		    tk_strie_insert(&u->trie, pieces[i], len, (int32_t)i,
 		                    mode == TK_UNIGRAM_HF) < 0)
@@ -93,6 +96,10 @@ tk_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 		}
 	}
 	tk_strie_compile(&u->trie);
+	if (u->ring < 5)
+		u->ring = 5;
+	while (u->ring & (u->ring - 1))
+		u->ring += u->ring & -u->ring;
 	if (mode == TK_UNIGRAM_SPM)
 		u->unk_score = (double)(min_f - 10.0f);
 	else
@@ -115,37 +122,60 @@ tk_unigram_free(tk_unigram *u)
 	free(u);
 }
 
-typedef struct node {
-	double score;
-	uint32_t start;     /* UINT32_MAX: not reached */
-	int32_t id;         /* -1: unknown character */
-} node;
+/* Piece lengths, one a byte of the text, in as few bytes as the longest
+ * piece needs (1 for the usual models). */
+typedef struct plens {
+	void *v;
+	int w;
+} plens;
+
+static inline size_t
+pl_get(const plens *p, size_t i)
+{
+	return p->w == 1 ? ((const uint8_t *)p->v)[i] :
+	       p->w == 2 ? ((const uint16_t *)p->v)[i] : ((const uint32_t *)p->v)[i];
+}
+
+static inline void
+pl_set(plens *p, size_t i, size_t x)
+{
+	if (p->w == 1)
+		((uint8_t *)p->v)[i] = (uint8_t)x;
+	else if (p->w == 2)
+		((uint16_t *)p->v)[i] = (uint16_t)x;
+	else
+		((uint32_t *)p->v)[i] = (uint32_t)x;
+}
 
 /* Best path over s, as sentencepiece's EncodeOptimized and HF's
  * encode_optimized compute it: for each character position, every piece
  * starting there extends the best path ending there; a strictly better
  * score replaces the old one, so on a tie the path whose last piece starts
  * earlier (the longer piece) stays.  A position no single-character piece
- * covers gets an unknown node.  Fills seg with *np (start, id) pairs, last
- * piece first; id -1 is an unknown character. */
+ * covers gets an unknown node.
+ * Only back pointers are kept for the whole text: the length of the best
+ * piece ending at k, 0 while k is not reached.  A score is read at most a
+ * piece's length past where it was written, so scores live in a ring of
+ * u->ring entries (score[k & mask] is k's while k is reached and within a
+ * piece of the walk), and a piece is found again by its bytes (an unknown
+ * node's bytes are no piece: none covers that character alone).
+ * Afterwards the lengths are turned around: at each k on the best path,
+ * from 0 on, the length of the piece that starts there. */
 static void
-viterbi(const tk_unigram *u, const char *s, size_t len, node *best,
-        uint32_t *seg, size_t *np)
+viterbi(const tk_unigram *u, const char *s, size_t len, plens *pl, double *score)
 {
 	const tk_strie *t = &u->trie;
 	int spm = u->mode == TK_UNIGRAM_SPM;
+	size_t mask = u->ring - 1, cur, fwd;
 
-	for (size_t i = 0; i <= len; i++) {
-		best[i].start = UINT32_MAX;
-		best[i].score = 0;
-		best[i].id = -1;
-	}
-	best[0].start = 0;
+	memset(pl->v, 0, (len + 1) * (size_t)pl->w);
+	score[0] = 0;
 	for (size_t at = 0; at < len;) {
-		double here = best[at].score;
-		size_t mblen = tk_spm_valid_char_len(s + at, len - at);
+		double here = score[at & mask];
+		size_t mblen = tk_spm_valid_char_len(s + at, len - at), end;
 		int single = 0;
 		uint32_t nd = 0;
+		double cand;
 
 		if (!mblen)
 			mblen = 1;
@@ -157,125 +187,146 @@ viterbi(const tk_unigram *u, const char *s, size_t len, node *best,
 				break;
 			id = t->value[nd];
 			if (id >= 0) {
-				node *tg = &best[k + 1];
-				double cand = u->score[id] + here;
+				double *tg = &score[(k + 1) & mask];
 
-				if (tg->start == UINT32_MAX || cand > tg->score) {
-					tg->score = spm ? (double)(float)cand : cand;
-					tg->start = (uint32_t)at;
-					tg->id = id;
+				cand = u->score[id] + here;
+				if (!pl_get(pl, k + 1) || cand > *tg) {
+					*tg = spm ? (double)(float)cand : cand;
+					pl_set(pl, k + 1, k + 1 - at);
 				}
 				if (k + 1 - at == mblen)
 					single = 1;
 			}
 		}
-		if (!single) {
-			node *tg = &best[at + mblen];
-			double cand = spm ? (double)((float)u->unk_score + (float)here)
-			                  : u->unk_score + here;
-
-			if (tg->start == UINT32_MAX || cand > tg->score) {
-				tg->score = cand;
-				tg->start = (uint32_t)at;
-				tg->id = -1;
-			}
+		end = at + mblen;
+		cand = spm ? (double)((float)u->unk_score + (float)here) : u->unk_score + here;
+		if (!single && (!pl_get(pl, end) || cand > score[end & mask])) {
+			score[end & mask] = cand;
+			pl_set(pl, end, mblen);
 		}
-		at += mblen;
+		at = end;
 	}
-	/* backtrack: seg holds (start, id) pairs from the end */
-	size_t n = 0;
-	for (size_t end = len; end > 0;) {
-		seg[2 * n] = best[end].start;
-		seg[2 * n + 1] = (uint32_t)best[end].id;
-		n++;
-		end = best[end].start;
+	/* turn the path around */
+	for (cur = len, fwd = 0; cur > 0;) {
+		size_t back = pl_get(pl, cur);
+
+		pl_set(pl, cur, fwd);
+		fwd = back;
+		cur -= back;
 	}
-	*np = n;
+	pl_set(pl, 0, fwd);
+}
+
+/* The piece of s[a, b) on the best path: its id, -1 for an unknown character. */
+static int32_t
+piece_at(const tk_unigram *u, const char *s, size_t a, size_t b)
+{
+	return tk_strie_get(&u->trie, s + a, b - a);
+}
+
+/* HF: the run of unknown pieces (or pieces that are unk_id) from s[a, *b)
+ * on, fused into one: sets *b past it; returns its id, or -2 when it went
+ * out as byte pieces, -1 with d filled (emit failed, no unk_id). */
+static int32_t
+hf_unknown(const tk_unigram *u, const char *s, size_t len, const plens *pl, size_t a,
+           size_t *b, tk_emit_fn emit, void *ctx, te_diag *d)
+{
+	int32_t fid;
+
+	while (*b < len) {
+		size_t nb = *b + pl_get(pl, *b);
+		int32_t nid = piece_at(u, s, *b, nb);
+
+		if (!(nid < 0 || (u->unk_id >= 0 && nid == u->unk_id)))
+			break;
+		*b = nb;
+	}
+	fid = tk_strie_get(&u->trie, s + a, *b - a);
+	if (fid >= 0)
+		return fid;
+	if (u->byte_fallback) {
+		size_t k;
+
+		for (k = a; k < *b; k++)
+			if (u->byte_id[(unsigned char)s[k]] < 0)
+				break;
+		if (k == *b) {
+			for (k = a; k < *b; k++)
+				if (emit(ctx, u->byte_id[(unsigned char)s[k]], a, *b) < 0)
+					return te_diag_set(d, "", 0, "out of memory");
+			return -2;
+		}
+	}
+	if (u->unk_id < 0)
+		return te_diag_set(d, "", 0, "unigram: no unk token for unknown text '%.*s'",
+		                   (int)(*b - a), s + a);
+	return u->unk_id;
 }
 
 int
-tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
-                  te_ids *ids, tk_spm_spans *spans, te_diag *d)
+tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len, tk_emit_fn emit,
+                     void *ctx, te_diag *d)
 {
-	node *best;
-	uint32_t *seg;
-	size_t n;
+	plens pl = { NULL, u->ring <= 256 ? 1 : u->ring <= 65536 ? 2 : 4 };
+	double *score;
 	int rc = 0;
 
 	if (len == 0)
 		return 0;
 	if (len >= UINT32_MAX)
 		return te_diag_set(d, "", 0, "unigram: input of %zu bytes is too long", len);
-	best = malloc((len + 1) * sizeof *best);
-	seg = malloc(2 * (len + 1) * sizeof *seg);
-	if (!best || !seg) {
-		free(best);
-		free(seg);
+	pl.v = malloc((len + 1) * (size_t)pl.w);
+	score = malloc(u->ring * sizeof *score);
+	if (!pl.v || !score) {
+		free(pl.v);
+		free(score);
 		return te_diag_set(d, "", 0, "out of memory");
 	}
-	viterbi(u, s, len, best, seg, &n);
-	free(best);
-	/* seg is in reverse order: walk it backwards. */
-	for (size_t k = n; k-- > 0;) {
-		size_t start = seg[2 * k];
-		int32_t id = (int32_t)seg[2 * k + 1];
-		size_t stop = k > 0 ? seg[2 * (k - 1)] : len;
+	viterbi(u, s, len, &pl, score);
+	free(score);
+	for (size_t a = 0, b; a < len; a = b) {
+		int32_t id = piece_at(u, s, a, b = a + pl_get(&pl, a));
 
-		if (u->mode == TK_UNIGRAM_SPM) {
-			if (te_ids_push(ids, id < 0 ? u->unk_id : id) < 0 ||
-			    (spans && tk_spm_spans_push(spans, start, stop) < 0))
-				goto nomem;
-			continue;
-		}
-		/* HF: fuse a run of unknown nodes (or nodes that are unk_id) */
-		if (id < 0 || (u->unk_id >= 0 && id == u->unk_id)) {
-			int32_t fid;
-
-			while (k > 0) {
-				int32_t nid = (int32_t)seg[2 * (k - 1) + 1];
-
-				if (!(nid < 0 || (u->unk_id >= 0 && nid == u->unk_id)))
-					break;
-				k--;
-				stop = k > 0 ? seg[2 * (k - 1)] : len;
-			}
-			fid = tk_strie_get(&u->trie, s + start, stop - start);
-			if (fid >= 0) {
-				if (te_ids_push(ids, fid) < 0 ||
-				    (spans && tk_spm_spans_push(spans, start, stop) < 0))
-					goto nomem;
+		if (u->mode == TK_UNIGRAM_HF && (id < 0 || (u->unk_id >= 0 && id == u->unk_id))) {
+			id = hf_unknown(u, s, len, &pl, a, &b, emit, ctx, d);
+			if (id == -2)
 				continue;
+			if (id < 0) {
+				rc = -1;
+				break;
 			}
-			if (u->byte_fallback) {
-				size_t b;
-
-				for (b = start; b < stop; b++)
-					if (u->byte_id[(unsigned char)s[b]] < 0)
-						break;
-				if (b == stop) {
-					for (b = start; b < stop; b++)
-						if (te_ids_push(ids, u->byte_id[(unsigned char)s[b]]) < 0 ||
-						    (spans && tk_spm_spans_push(spans, start, stop) < 0))
-							goto nomem;
-					continue;
-				}
-			}
-			if (u->unk_id < 0) {
-				rc = te_diag_set(d, "", 0, "unigram: no unk token for "
-				                 "unknown text '%.*s'", (int)(stop - start),
-				                 s + start);
-				goto out;
-			}
-			id = u->unk_id;
 		}
-		if (te_ids_push(ids, id) < 0 ||
-		    (spans && tk_spm_spans_push(spans, start, stop) < 0))
-			goto nomem;
+		if (u->mode == TK_UNIGRAM_SPM && id < 0)
+			id = u->unk_id;
+		if (emit(ctx, id, a, b) < 0) {
+			rc = te_diag_set(d, "", 0, "out of memory");
+			break;
+		}
 	}
-	goto out;
-nomem:
-	rc = te_diag_set(d, "", 0, "out of memory");
-out:
-	free(seg);
+	free(pl.v);
 	return rc;
+}
+
+typedef struct ids_spans {
+	te_ids *ids;
+	tk_spm_spans *spans;
+} ids_spans;
+
+static int
+push_ids_spans(void *ctx, int32_t id, size_t a, size_t b)
+{
+	ids_spans *x = ctx;
+
+	if (te_ids_push(x->ids, id) < 0 || (x->spans && tk_spm_spans_push(x->spans, a, b) < 0))
+		return -1;
+	return 0;
+}
+
+int
+tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
+                  te_ids *ids, tk_spm_spans *spans, te_diag *d)
+{
+	ids_spans x = { ids, spans };
+
+	return tk_unigram_encode_cb(u, s, len, push_ids_spans, &x, d);
 }

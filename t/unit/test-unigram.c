@@ -257,6 +257,40 @@ main(void)
 		tk_unigram_free(ub);
 		tk_unigram_free(nu);
 	}
+	/* Pieces of 300 and 70000 bytes: the path's lengths in 2 and 4 bytes. */
+	{
+		size_t nx = 300, ny = 70000, lens[] = {5, 1, 1, 1, 1, nx, ny};
+		char *x = malloc(nx), *y = malloc(ny), *text = malloc(ny + nx + 2);
+		const char *p[] = {"<unk>", "a", "b", "x", "y", x, y};
+		double s[] = {0, -1, -1, -10, -10, -1, -1};
+		tk_unigram *u2, *u4;
+		te_ids ids = {0};
+		tk_spm_spans sp = {0};
+
+		memset(x, 'x', nx);
+		memset(y, 'y', ny);
+		u2 = tk_unigram_new(6, p, lens, s, NULL, 0, 0, TK_UNIGRAM_HF, &d);
+		u4 = tk_unigram_new(7, p, lens, s, NULL, 0, 0, TK_UNIGRAM_HF, &d);
+		memcpy(text, y, ny);
+		memcpy(text + ny, x, nx);
+		memcpy(text + ny + nx, "ab", 2);
+		tk_unigram_encode(u2, text + ny, nx + 2, &ids, &sp, &d);
+		ok(ids.n == 3 && ids.v[0] == 5 && ids.v[1] == 1 && ids.v[2] == 2 &&
+		   sp.v[0].end == nx && sp.v[1].start == nx && sp.v[2].end == nx + 2,
+		   "a piece of 300 bytes on the best path");
+		ids.n = sp.n = 0;
+		tk_unigram_encode(u4, text, ny + nx + 2, &ids, &sp, &d);
+		ok(ids.n == 4 && ids.v[0] == 6 && ids.v[1] == 5 && ids.v[2] == 1 && ids.v[3] == 2 &&
+		   sp.v[0].end == ny && sp.v[1].end == ny + nx && sp.v[3].end == ny + nx + 2,
+		   "pieces of 70000 and 300 bytes on the best path");
+		te_ids_release(&ids);
+		tk_spm_spans_release(&sp);
+		tk_unigram_free(u2);
+		tk_unigram_free(u4);
+		free(x);
+		free(y);
+		free(text);
+	}
 	ok(tk_precompiled_new("\x08\0\0\0", 4, &d) == NULL, "short charsmap refused: %s",
 	   d.msg);
 	ok(tk_precompiled_new("\xff\0\0\0abcd", 8, &d) == NULL, "charsmap trie size "

@@ -1,0 +1,140 @@
+/* test-bpe-split: a long word of a SentencePiece-style merge table (the
+ * marker U+2581 starts its words, the pre-tokenizer does not split) is
+ * cut before its words where no merge can cross and merged a part at a
+ * time (bpe.c, tk_bpe_split_min); the ids and spans must be those of the
+ * word merged whole.  Generated tables where no merge crosses a word's
+ * start and where one does (the cut must not be made), words with runs of
+ * markers, truncated markers, bytes that are not UTF-8 and characters out
+ * of the vocabulary; phi-3 when $TOKEMB_DATA has it. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "tok/tok_int.h"
+
+#define MK "\xe2\x96\x81"
+
+static const char *palette[] = {
+	MK, MK, MK, "a", "b", "c", "ab", "ba", MK MK, "\xe2\x96", "\xe2", "\xff", "\xc3\xa9",
+	"\xe4\xb8\xad", "a", "b", "c",
+};
+#define NPAL (sizeof palette / sizeof *palette)
+
+static size_t
+make_word(char *buf, size_t len, unsigned *seed)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		const char *p = palette[rand_r(seed) % NPAL];
+		size_t l = strlen(p);
+
+		memcpy(buf + n, p, l);
+		n += l;
+	}
+	return n;
+}
+
+/* Encode words whole and cut; count differences. */
+static void
+compare(const char *name, const te_tok *t, int words, size_t maxlen)
+{
+	tk_out a = {0}, b = {0};
+	char *buf = malloc(maxlen + 64);
+	unsigned seed = 7;
+	int i, bad = 0, fail = 0;
+	size_t total = 0, k;
+
+	for (i = 0; buf && i < words; i++) {
+		size_t len = make_word(buf, 1 + (size_t)rand_r(&seed) % maxlen, &seed);
+		int32_t gen = i % 2 ? t->cache_gen : 0;
+
+		a.n = b.n = 0;
+		tk_bpe_split_min = SIZE_MAX;
+		fail += tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, &a) != 0;
+		tk_bpe_split_min = 16 + (size_t)(i % 5) * 40;
+		fail += tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, &b) != 0;
+		total += len;
+		if (a.n != b.n) {
+			bad++;
+			continue;
+		}
+		for (k = 0; k < a.n; k++)
+			if (a.ids[k] != b.ids[k] || a.a[k] != b.a[k] || a.b[k] != b.b[k])
+				break;
+		bad += k < a.n;
+	}
+	tk_bpe_split_min = (size_t)1 << 19;
+	ok(buf && !fail && !bad, "%s: %d words (%zu bytes): cut as whole (%d differ, %d failed)",
+	   name, words, total, bad, fail);
+	free(a.ids), free(a.a), free(a.b);
+	free(b.ids), free(b.a), free(b.b);
+	free(buf);
+}
+
+static void
+one(const char *name, const char *path, int words, size_t maxlen)
+{
+	te_diag d = {0};
+	te_tok *t = te_tok_load(path, &d);
+
+	ok(t != NULL, "%s loads%s%s", name, t ? "" : ": ", t ? "" : d.msg);
+	if (!t)
+		return;
+	compare(name, t, words, maxlen);
+	te_tok_free(t);
+}
+
+/* A tokenizer.json of SentencePiece-style merges; cross: one merge joins
+ * a token ending in "b" to one starting with the marker. */
+static void
+generated(const char *dir, int cross)
+{
+	char path[4096];
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/spm-bpe-%d.json", dir, cross);
+	if (!(fp = fopen(path, "w"))) {
+		ok(0, "write %s", path);
+		return;
+	}
+	fprintf(fp, "{\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"fuse_unk\": true,\n"
+	        " \"vocab\": {\"<unk>\": 0, \"" MK "\": 1, \"a\": 2, \"b\": 3, \"c\": 4,\n"
+	        "  \"" MK "a\": 5, \"ab\": 6, \"" MK "ab\": 7, \"" MK MK "\": 8, \"ba\": 9,\n"
+	        "  \"" MK "b\": 10, \"cc\": 11, \"" MK MK MK MK "\": 12, \"b" MK "\": 13,\n"
+	        "  \"b" MK "a\": 14, \"" MK "c\": 15},\n"
+	        " \"merges\": [\"" MK " a\", \"a b\", \"" MK "a b\", \"" MK " " MK "\", \"b a\",\n"
+	        "  \"" MK " b\", \"c c\", \"" MK MK " " MK MK "\", \"" MK " c\"%s]}}\n",
+	        cross ? ", \"b " MK "a\"" : "");
+	fclose(fp);
+	one(cross ? "a merge crosses a word's start" : "no merge crosses a word's start", path,
+	    400, 3000);
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const char *D = getenv("TOKEMB_DATA"), *tmp = getenv("TMPDIR");
+	char path[4096], dir[4096];
+
+	setenv("TOKEMB_CACHE", "0", 1);
+	snprintf(dir, sizeof dir, "%s/test-bpe-split.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(dir)) {
+		generated(dir, 0);
+		generated(dir, 1);
+		rmdir(dir);
+	} else {
+		ok(0, "make a scratch folder");
+	}
+	snprintf(path, sizeof path, "%s/tokenizers/phi-3-mini/tokenizer.json", D ? D : "");
+	if (D && !access(path, R_OK))
+		one("phi-3 (merges, byte fallback)", path, 200, 6000);
+	else
+		printf("# no %s: phi-3 skipped\n", path);
+	tk_bpe_thread_free();
+	return done_testing();
+}
