@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tok/tok_int.h"
+#include "tkout.h"
 
 static const char *palette[] = {
 	"a", "b", "c", "d", "e", "Z", "7", ".", " ", "\u00e9", "\u4e2d", "\U0001F916", "\xff",
@@ -78,7 +78,7 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int32_t gen, int
 	size_t total = 0;
 
 	for (i = 0; buf && i < words; i++) {
-		size_t len = make_word(buf, 2 + (size_t)rand_r(&seed) % maxlen, &seed), k;
+		size_t len = make_word(buf, 2 + (size_t)rand_r(&seed) % maxlen, &seed);
 
 		a.n = b.n = 0;
 		tk_bpe_bq_min = SIZE_MAX;
@@ -88,14 +88,7 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int32_t gen, int
 		if (tk_bpe_encode_f(m, f, gen, buf, len, &b))
 			fail++;
 		total += len;
-		if (a.n != b.n) {
-			bad++;
-			continue;
-		}
-		for (k = 0; k < a.n; k++)
-			if (a.ids[k] != b.ids[k] || a.a[k] != b.a[k] || a.b[k] != b.b[k])
-				break;
-		bad += k < a.n;
+		bad += !tkout_same(&a, &b);
 	}
 	tk_bpe_bq_min = 64;
 	ok(buf && !fail && !bad, "%s%s%s%s%s: %d words (%zu bytes): buckets as the heap (%d differ, %d failed)",
@@ -103,8 +96,8 @@ compare(const char *name, const tk_bpe *m, const tk_fastmap *f, int32_t gen, int
 	   tk_bpe_bq_rank_max < 1000 ? " (ranks from 300 to the heap)" : "",
 	   tk_bpe_bq_test ? " (every bucket sorted)" : "",
 	   words, total, bad, fail);
-	free(a.ids), free(a.a), free(a.b);
-	free(b.ids), free(b.a), free(b.b);
+	tkout_free(&a);
+	tkout_free(&b);
 	free(buf);
 }
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "tok/tok_int.h"
+#include "tkout.h"
 
 #define MK "\xe2\x96\x81"
 
@@ -46,7 +46,7 @@ compare(const char *name, const te_tok *t, int words, size_t maxlen)
 	char *buf = malloc(maxlen + 64);
 	unsigned seed = 7;
 	int i, bad = 0, fail = 0;
-	size_t total = 0, k;
+	size_t total = 0;
 
 	for (i = 0; buf && i < words; i++) {
 		size_t len = make_word(buf, 1 + (size_t)rand_r(&seed) % maxlen, &seed);
@@ -58,20 +58,13 @@ compare(const char *name, const te_tok *t, int words, size_t maxlen)
 		tk_bpe_split_min = 16 + (size_t)(i % 5) * 40;
 		fail += tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, &b) != 0;
 		total += len;
-		if (a.n != b.n) {
-			bad++;
-			continue;
-		}
-		for (k = 0; k < a.n; k++)
-			if (a.ids[k] != b.ids[k] || a.a[k] != b.a[k] || a.b[k] != b.b[k])
-				break;
-		bad += k < a.n;
+		bad += !tkout_same(&a, &b);
 	}
 	tk_bpe_split_min = (size_t)1 << 19;
 	ok(buf && !fail && !bad, "%s: %d words (%zu bytes): cut as whole (%d differ, %d failed)",
 	   name, words, total, bad, fail);
-	free(a.ids), free(a.a), free(a.b);
-	free(b.ids), free(b.a), free(b.b);
+	tkout_free(&a);
+	tkout_free(&b);
 	free(buf);
 }
 
