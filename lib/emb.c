@@ -595,7 +595,7 @@ load_layer(loader *L, size_t i)
 
 		l->qr = malloc(R * H * sizeof(float));
 		l->kr = malloc(R * H * sizeof(float));
-		if (!l->qr || !l->kr || emb_widen(m, l, L->d))
+		if (!l->qr || !l->kr || emb_widen(m, l, 2, L->d))
 			return te_diag_set(L->d, NULL, 0, "out of memory");
 		emb_linear(m->rel_ln, R, H, l->wq, l->bq, H, l->qr);
 		emb_linear(m->rel_ln, R, H, l->wk, l->bk, H, l->kr);

@@ -1221,17 +1221,17 @@ int
 emb_widen_all(te_emb *m, te_diag *d)
 {
 	for (size_t li = 0; li < m->layers; li++)
-		if (emb_widen(m, &m->layer[li], d))
+		if (emb_widen(m, &m->layer[li], 6, d))
 			return -1;
 	return 0;
 }
 
 int
-emb_widen(te_emb *m, emb_layer *l, te_diag *d)
+emb_widen(te_emb *m, emb_layer *l, int n, te_diag *d)
 {
 	const float **w[6] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->wi, &l->wo2};
 
-	for (int k = 0; k < 6; k++)
+	for (int k = 0; k < n && k < 6; k++)
 		if (!*w[k] && l->half[k] && !(*w[k] = emb_st_f32_any(m->st, l->half[k], d)))
 			return -1;
 	return 0;

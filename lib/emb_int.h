@@ -179,9 +179,10 @@ struct te_emb {
  * concatenation of the documents' embeddings; off[i]..off[i+1] the rows of
  * document i.  Writes the last hidden state back into x. */
 int emb_encode_cpu(te_emb *m, float *x, size_t n, const size_t *off, te_diag *d);
-/* Float32 copies of layer l's F16/BF16 matrices (l->half), for the float32
- * products; emb_widen_all: of every layer. */
-int emb_widen(te_emb *m, emb_layer *l, te_diag *d);
+/* Float32 copies of layer l's first n F16/BF16 matrices (l->half: 2 for
+ * wq and wk alone, 6 for all), for the float32 products; emb_widen_all:
+ * all of every layer. */
+int emb_widen(te_emb *m, emb_layer *l, int n, te_diag *d);
 int emb_widen_all(te_emb *m, te_diag *d);
 #ifdef TE_CUDA
 /* The same on the GPU (cuBLAS); returns 1 when no GPU is usable (then the
