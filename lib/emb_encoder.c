@@ -193,7 +193,7 @@ bias_gelu_avx512(float *x, size_t n, size_t dim, const float *bias)
 		for (; i < dim; i++) {
 			float t = v[i] + (bias ? bias[i] : 0);
 
-			v[i] = 0.5f * t * (1.0f + erff(t * (float)M_SQRT1_2));
+			v[i] = emb_gelu1(t);
 		}
 	}
 }
@@ -221,7 +221,7 @@ bias_gelu_avx2(float *x, size_t n, size_t dim, const float *bias)
 		for (; i < dim; i++) {
 			float t = v[i] + (bias ? bias[i] : 0);
 
-			v[i] = 0.5f * t * (1.0f + erff(t * (float)M_SQRT1_2));
+			v[i] = emb_gelu1(t);
 		}
 	}
 }
@@ -240,7 +240,7 @@ gate_row_scalar(int act, const float *gu, size_t F, size_t lo, float *f)
 		if (act == EMB_ACT_GELU_TANH)
 			g = 0.5f * g * (1.0f + tanhf(k * (g + 0.044715f * g * g * g)));
 		else if (act == EMB_ACT_GELU)
-			g = 0.5f * g * (1.0f + erff(g * (float)M_SQRT1_2));
+			g = emb_gelu1(g);
 		else
 			g = g / (1.0f + expf(-g));
 		f[i] = g * gu[F + i];
@@ -356,7 +356,7 @@ void
 emb_gelu_scalar(float *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+		x[i] = emb_gelu1(x[i]);
 }
 
 void

@@ -2,6 +2,7 @@
 #ifndef TOKEMB_EMB_INT_H
 #define TOKEMB_EMB_INT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -214,6 +215,12 @@ void emb_bias_layernorm(float *x, size_t n, size_t dim, const float *bias,
                         const float *g, const float *b, double eps);
 void emb_gelu(float *x, size_t n);
 void emb_gelu_scalar(float *x, size_t n);
+/* GELU of one value, with erf: the scalar form every path rounds as. */
+static inline float
+emb_gelu1(float x)
+{
+	return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+}
 /* The gated activation of gu (N, 2F) into f (N, F): act(first half) times
  * the second, act SiLU, GELU (erf) or GELU as gelu_pytorch_tanh computes
  * it; AVX2 through libmvec where there are both. */

@@ -534,7 +534,7 @@ te_pipeline_apply(te_pipeline *p, const float *x, size_t rows, size_t dim, float
 				switch (s->act) {
 				case ACT_TANH: v = tanhf(v); break;
 				case ACT_RELU: v = v > 0 ? v : 0; break;
-				case ACT_GELU: v = 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2)); break;
+				case ACT_GELU: v = emb_gelu1(v); break;
 				case ACT_SIGMOID: v = 1.0f / (1.0f + expf(-v)); break;
 				default: break;
 				}
