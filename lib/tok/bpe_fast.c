@@ -448,13 +448,13 @@ xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
 /* Encode one piece s[a, b) by the model into fout. */
 static int
 model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *s,
-            size_t n, uint64_t vh)
+            size_t n)
 {
 	fout.n = 0;
 	pc_misses += 1 + n / 16;	/* a long piece is many lookups */
 	if (m->ranks || m->ignore_merges) {
 		uint64_t k0 = tk_load8(s, n);
-		int32_t id = fl ? tk_fv_get_h(fl, s, n, k0, vh ? vh : tk_vhash(k0, s, n)) :
+		int32_t id = fl ? tk_fv_get_h(fl, s, n, k0, tk_vhash(k0, s, n)) :
 		                 ut_strmap_get(&m->vocab, s, n);
 
 		if (id >= 0)
@@ -487,7 +487,7 @@ pcache_init(void)
  * (1), or from the model into fout and cached (0); -1 out of memory. */
 static int
 xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *p,
-         size_t len, uint64_t vh, te_tok_enc *e, size_t at, size_t base, const size_t *os,
+         size_t len, te_tok_enc *e, size_t at, size_t base, const size_t *os,
          const size_t *oe)
 {
 	uint64_t h = tk_vhash(tk_load8(p, len), p, len);
@@ -495,7 +495,7 @@ xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, c
 
 	if (r)
 		return r;
-	if (model_piece(m, f, fl, gen, p, len, vh))
+	if (model_piece(m, f, fl, gen, p, len))
 		return -1;
 	xc_put(p, len, h, gen);
 	return 0;
@@ -508,7 +508,6 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	const tk_bpe *m = &t->bpe;
 	const tk_fastmap *f = tk_fastmap_get(m);
 	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
-	int direct;
 	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
 
@@ -519,30 +518,29 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		pcache_owner = t->cache_gen;
 		pc_misses = 0;
 	}
-	direct = fl && (m->ranks || m->ignore_merges);
 	while (pos < n) {
 		/* scan a batch of pieces ahead, prefetching their cache entries,
 		 * so that the cache's memory latency overlaps the scanning */
-		size_t bp[PC_BATCH + 1], nb = 0, q;
+		size_t bp[PC_BATCH + 1], nb, q;
 		uint64_t bk0[PC_BATCH], bk1[PC_BATCH];
 		uint32_t bh[PC_BATCH];
-		uint64_t bv[PC_BATCH];
 
 		/* the flat tables pay for their building (10-40 ms for a large
 		 * vocabulary) only when the model is run often: build them then
 		 * (checked a batch at a time: one document may be long) */
 		if (f && !fl && pc_misses > PC_BUILD_AFTER) {
 			fl = tk_fastmap_flat(m);
-			direct = fl && (m->ranks || m->ignore_merges);
 		}
 		bp[0] = pos;
-		while (nb < PC_BATCH && pos < n) {
-			size_t end = tk_scan(scanner, s, n, pos), len = end - pos;
-			const char *p = s + pos;
+		nb = tk_scan_batch(scanner, s, n, pos, bp + 1, PC_BATCH);
+		pos = bp[nb];
+		for (q = 0; q < nb; q++) {
+			size_t len = bp[q + 1] - bp[q];
+			const char *p = s + bp[q];
 			uint64_t k0 = 0, k1 = 0;
 
 			if (len <= PC_KEY) {
-				if (pos + 16 <= n) {
+				if (bp[q] + 16 <= n) {
 					memcpy(&k0, p, 8);
 					memcpy(&k1, p + 8, 8);
 					if (len < 8) {
@@ -557,19 +555,11 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					memcpy(&k0, p, 8);
 					memcpy(&k1, p + 8, len - 8);
 				}
-				bh[nb] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
-				__builtin_prefetch(&pcache[bh[nb]]);
-				if (direct) {
-					/* and the vocabulary slot the piece goes to on a miss */
-					bv[nb] = tk_vhash(len < 8 ? k0 : tk_load8(p, len), p, len);
-					__builtin_prefetch(&fl->v[bv[nb] & fl->vmask]);
-				}
-			} else if (direct) {
-				bv[nb] = tk_vhash(tk_load8(p, len), p, len);
+				bh[q] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
+				__builtin_prefetch(&pcache[bh[q]]);
 			}
-			bk0[nb] = k0;
-			bk1[nb] = k1;
-			bp[++nb] = pos = end;
+			bk0[q] = k0;
+			bk1[q] = k1;
 		}
 		for (q = 0; q < nb; q++) {
 			size_t at = bp[q], end = bp[q + 1], len = end - at;
@@ -586,7 +576,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						return -1;
 					continue;
 				}
-				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len))
 					return -1;
 				/* cache it when its tokens tile the piece */
 				if (fout_tiles(len, PC_IDS)) {
@@ -607,7 +597,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 						return -1;
 					continue;
 				}
-				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len))
 					return -1;
 				if (fout_tiles(len, LC_IDS)) {
 					memcpy(c->key, p, len);
@@ -616,7 +606,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 					c->nids = fout_store(c->ids, c->end);
 				}
 			} else if (len <= XC_KEY) {
-				int r = xc_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0, e, at, base,
+				int r = xc_piece(m, f, fl, gen, p, len, e, at, base,
 				                 os, oe);
 
 				if (r < 0)
@@ -627,7 +617,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				/* a long piece is many lookups: the flat tables now */
 				if (f && !fl && len > 4096)
 					fl = tk_fastmap_flat(m);
-				if (model_piece(m, f, fl, gen, p, len, direct ? bv[q] : 0))
+				if (model_piece(m, f, fl, gen, p, len))
 					return -1;
 			}
 			if (tk_enc_room(e, fout.n))

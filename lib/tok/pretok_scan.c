@@ -5,6 +5,9 @@
  * tile the text).  Classes are those of the references' regex engines
  * (tk_uclass_re).  t/unit/test-tok-scan.c holds them to Oniguruma. */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "tok_int.h"
 #include "tok_uni.h"
@@ -39,6 +42,7 @@ enum { C_L = TK_U_L, C_N = TK_U_N, C_M = TK_U_M, C_WS = TK_U_WS };
 
 static uint8_t ascii_cls[128];
 static int ascii_ready;
+static void a256_init(void);
 
 static void
 ascii_init(void)
@@ -47,6 +51,7 @@ ascii_init(void)
 
 	for (c = 0; c < 128; c++)
 		ascii_cls[c] = tk_uclass(c);
+	a256_init();
 	__atomic_store_n(&ascii_ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -321,16 +326,61 @@ scan_o200k(const char *s, size_t n, size_t i)
  * from the ASCII table alone when it and the byte after it are ASCII, and
  * return 0 (the general scanner decides) when a byte of 0x80 or more is
  * met where its class matters.  Each follows the alternatives in the
- * order of the general scanner above. */
-#define A_IS(u, j, n, m) ((j) < (n) && (u)[j] < 0x80 && (ascii_cls[(u)[j]] & (m)))
+ * order of the general scanner above.  a256 holds, for every byte, the
+ * A_ classes below (A_HI for 0x80 and above: a class unknown here). */
+enum { A_L = 1, A_N = 2, A_W = 4, A_NL = 8, A_HI = 16, A_AP = 32, A_UP = 64, A_LO = 128 };
+static uint8_t a256[256];
+
+static void
+a256_init(void)
+{
+	int c;
+
+	for (c = 0; c < 256; c++) {
+		uint8_t k = c < 128 ? ascii_cls[c] : 0;
+
+		a256[c] = (uint8_t)((k & TK_U_L ? A_L : 0) | (k & TK_U_N ? A_N : 0) |
+		                    (k & TK_U_WS ? A_W : 0) | (c == '\r' || c == '\n' ? A_NL : 0) |
+		                    (c >= 128 ? A_HI : 0) | (c == '\'' ? A_AP : 0) |
+		                    (c < 128 && IS_UP(k) ? A_UP : 0) | (c < 128 && IS_LO(k) ? A_LO : 0));
+	}
+}
+
+#define A_IS(u, j, n, m) ((j) < (n) && (a256[(u)[j]] & (m)))
 #define A_HIGH(u, j, n) ((j) < (n) && (u)[j] >= 0x80)
 
-/* The end of the ASCII run of class m from j, or 0 if a high byte ends it. */
+/* The end of the run of bytes lo..lo+25 (ASCII letters when fold, a-z or
+ * A-Z) from j, by 16 bytes at a time where the SSE2 is (the predicate is
+ * the table's, A_L, A_LO or A_UP, for ASCII). */
 static inline size_t
-a_run(const unsigned char *u, size_t n, size_t j, uint8_t m)
+a_span(const unsigned char *u, size_t n, size_t j, int lo, int fold, uint8_t m)
 {
+#ifdef __SSE2__
+	const __m128i vf = _mm_set1_epi8(fold ? 0x20 : 0), vl = _mm_set1_epi8((char)lo);
+	const __m128i v25 = _mm_set1_epi8(25), z = _mm_setzero_si128();
+
+	while (j + 16 <= n) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(u + j));
+		__m128i d = _mm_subs_epu8(_mm_sub_epi8(_mm_or_si128(v, vf), vl), v25);
+		unsigned out = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, z)) ^ 0xffffu;
+
+		if (out)
+			return j + (size_t)__builtin_ctz(out);
+		j += 16;
+	}
+#else
+	(void)lo, (void)fold;
+#endif
 	while (A_IS(u, j, n, m))
 		j++;
+	return j;
+}
+
+/* The end of the ASCII letter run from j, or 0 if a high byte ends it. */
+static inline size_t
+a_letters(const unsigned char *u, size_t n, size_t j)
+{
+	j = a_span(u, n, j, 'a', 1, A_L);
 	return A_HIGH(u, j, n) ? 0 : j;
 }
 
@@ -344,17 +394,17 @@ a_rest(const unsigned char *u, size_t n, size_t i, int slash)
 	if (u[j] == ' ')
 		j++;
 	st = j;
-	while (j < n && u[j] < 0x80 && !(ascii_cls[u[j]] & (TK_U_L | TK_U_N | TK_U_WS)))
+	while (j < n && !(a256[u[j]] & (A_L | A_N | A_W | A_HI)))
 		j++;
 	if (A_HIGH(u, j, n))
 		return 0;
 	if (j > st) {
-		while (j < n && (u[j] == '\r' || u[j] == '\n' || (slash && u[j] == '/')))
+		while (j < n && ((a256[u[j]] & A_NL) || (slash && u[j] == '/')))
 			j++;
 		return j;
 	}
-	for (j = i; A_IS(u, j, n, TK_U_WS); j++, cnt++) {
-		if (u[j] == '\r' || u[j] == '\n')
+	for (j = i; A_IS(u, j, n, A_W); j++, cnt++) {
+		if (a256[u[j]] & A_NL)
 			last_nl = j + 1;
 		prev = j;
 	}
@@ -367,70 +417,72 @@ a_rest(const unsigned char *u, size_t n, size_t i, int slash)
 	return cnt >= 2 ? prev : j;
 }
 
-static size_t
+static inline size_t
 ascii_cl100k(const char *s, size_t n, size_t i, size_t maxdig)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	uint8_t k = ascii_cls[u[i]];
+	uint8_t k = a256[u[i]], k2;
 	size_t j;
 
-	if (u[i] == '\'')
+	if (k & A_L)
+		return a_letters(u, n, i + 1);
+	if (k & (A_AP | A_HI))
 		return 0;	/* contractions: the general scanner */
-	if (k & TK_U_L)
-		return a_run(u, n, i + 1, TK_U_L);
-	if (k & TK_U_N) {
-		for (j = i; j - i < maxdig && A_IS(u, j, n, TK_U_N); j++)
+	if (k & A_N) {
+		for (j = i + 1; j - i < maxdig && A_IS(u, j, n, A_N); j++)
 			;
 		return j - i < maxdig && A_HIGH(u, j, n) ? 0 : j;
 	}
 	if (i + 1 >= n)
 		return i + 1;
-	if (u[i + 1] >= 0x80)
+	k2 = a256[u[i + 1]];
+	if (k2 & A_HI)
 		return 0;
-	if (u[i] != '\r' && u[i] != '\n' && (ascii_cls[u[i + 1]] & TK_U_L))
-		return a_run(u, n, i + 2, TK_U_L);
+	if (!(k & A_NL) && (k2 & A_L))
+		return a_letters(u, n, i + 2);
 	return a_rest(u, n, i, 0);
 }
 
 /* o200k's word alternatives from p over ASCII, where Up is A-Z and Lo
  * a-z: [Up]*[Lo]+ then [Up]+[Lo]*, each with a contraction after it;
  * 1 (no match) when neither matches, 0 when a high byte is met. */
-static size_t
+static inline size_t
 ascii_o200k_word(const char *s, size_t n, size_t p)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t j = p, e;
 
-	while (j < n && u[j] >= 'A' && u[j] <= 'Z')
-		j++;
+	if (A_IS(u, j, n, A_UP))
+		j = a_span(u, n, j + 1, 'A', 0, A_UP);
 	if (A_HIGH(u, j, n))
 		return 0;
-	if (j == p && !(j < n && u[j] >= 'a' && u[j] <= 'z'))
+	if (j == p && !A_IS(u, j, n, A_LO))
 		return 1;
-	for (e = j; e < n && u[e] >= 'a' && u[e] <= 'z'; e++)
-		;
+	e = A_IS(u, j, n, A_LO) ? a_span(u, n, j + 1, 'a', 0, A_LO) : j;
 	if (A_HIGH(u, e, n))
 		return 0;
-	return e + contraction(s, n, e, 1);
+	return e < n && u[e] == '\'' ? e + contraction(s, n, e, 1) : e;
 }
 
-static size_t
+static inline size_t
 ascii_o200k(const char *s, size_t n, size_t i)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	uint8_t k = ascii_cls[u[i]];
+	uint8_t k = a256[u[i]];
 	size_t j;
 
-	if (k & TK_U_L)
+	if (k & A_L)
 		return (j = ascii_o200k_word(s, n, i)) == 1 ? 0 : j;
-	if (k & TK_U_N) {
-		for (j = i; j - i < 3 && A_IS(u, j, n, TK_U_N); j++)
+	if (k & A_HI)
+		return 0;
+	if (k & A_N) {
+		for (j = i + 1; j - i < 3 && A_IS(u, j, n, A_N); j++)
 			;
 		return j - i < 3 && A_HIGH(u, j, n) ? 0 : j;
 	}
 	if (i + 1 >= n)
 		return i + 1;
-	if (u[i] != '\r' && u[i] != '\n') {
+	if (!(k & A_NL)) {
 		if ((j = ascii_o200k_word(s, n, i + 1)) != 1)
 			return j;
 	} else if (u[i + 1] >= 0x80) {
@@ -439,26 +491,11 @@ ascii_o200k(const char *s, size_t n, size_t i)
 	return a_rest(u, n, i, 1);
 }
 
-size_t
-tk_scan(int scanner, const char *s, size_t n, size_t pos)
+static inline size_t
+scan_general(int scanner, const char *s, size_t n, size_t pos)
 {
 	size_t e;
 
-	if (pos >= n)
-		return n;
-	if (!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE))
-		ascii_init();
-	if ((unsigned char)s[pos] < 0x80) {
-		e = 0;
-		if (scanner == TK_SCAN_CL100K)
-			e = ascii_cl100k(s, n, pos, 3);
-		else if (scanner == TK_SCAN_QWEN)
-			e = ascii_cl100k(s, n, pos, 1);
-		else if (scanner == TK_SCAN_O200K)
-			e = ascii_o200k(s, n, pos);
-		if (e)
-			return e;
-	}
 	switch (scanner) {
 	case TK_SCAN_GPT2: e = scan_gpt2(s, n, pos); break;
 	case TK_SCAN_CL100K: e = scan_cl100k(s, n, pos, 3); break;
@@ -472,4 +509,57 @@ tk_scan(int scanner, const char *s, size_t n, size_t pos)
 		e = pos + (size_t)len;
 	}
 	return e > n ? n : e;
+}
+
+static inline void
+scan_ready(void)
+{
+	if (!__atomic_load_n(&ascii_ready, __ATOMIC_ACQUIRE))
+		ascii_init();
+}
+
+/* One piece from pos < n: the ASCII scanner of sc where it decides. */
+static inline __attribute__((always_inline)) size_t
+scan_one(int sc, const char *s, size_t n, size_t pos)
+{
+	size_t e = 0;
+
+	if (sc == TK_SCAN_CL100K)
+		e = ascii_cl100k(s, n, pos, 3);
+	else if (sc == TK_SCAN_QWEN)
+		e = ascii_cl100k(s, n, pos, 1);
+	else if (sc == TK_SCAN_O200K)
+		e = ascii_o200k(s, n, pos);
+	return e ? e : scan_general(sc, s, n, pos);
+}
+
+static inline __attribute__((always_inline)) size_t
+scan_batch(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
+{
+	size_t k = 0;
+
+	while (k < max && pos < n)
+		ends[k++] = pos = scan_one(sc, s, n, pos);
+	return k;
+}
+
+size_t
+tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
+{
+	scan_ready();
+	switch (scanner) {
+	case TK_SCAN_CL100K: return scan_batch(TK_SCAN_CL100K, s, n, pos, ends, max);
+	case TK_SCAN_QWEN: return scan_batch(TK_SCAN_QWEN, s, n, pos, ends, max);
+	case TK_SCAN_O200K: return scan_batch(TK_SCAN_O200K, s, n, pos, ends, max);
+	default: return scan_batch(scanner, s, n, pos, ends, max);
+	}
+}
+
+size_t
+tk_scan(int scanner, const char *s, size_t n, size_t pos)
+{
+	if (pos >= n)
+		return n;
+	scan_ready();
+	return scan_one(scanner, s, n, pos);
 }

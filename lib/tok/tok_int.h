@@ -677,4 +677,8 @@ void tk_pool_wait(tk_pool *p);
 /* Stop and join the helpers, free p.  NULL is fine. */
 void tk_pool_free(tk_pool *p);
 
+/* pretok_scan.c: up to max pieces from pos (as tk_scan, one after
+ * another): the end of each into ends; returns how many (0 at n). */
+size_t tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, size_t max);
+
 #endif

@@ -20,14 +20,22 @@ static const char *pats[] = {
 };
 static const char *names[] = {"gpt2", "cl100k", "qwen", "o200k"};
 
-/* Does the scanner cut s as Oniguruma does?  On a difference, says where. */
+/* Does the scanner cut s as Oniguruma does, a piece at a time and in
+ * batches?  On a difference, says where. */
 static int
 same(int sc, void *re, const char *s, size_t n, char *why, size_t wn)
 {
-	size_t pos = 0, ms, me;
+	size_t pos = 0, ms, me, ends[7], nb = 0, bi = 0;
 
 	while (pos < n) {
 		size_t e = tk_scan(sc, s, n, pos);
+
+		if (bi == nb)
+			nb = tk_scan_batch(sc, s, n, pos, ends, 1 + pos % 7), bi = 0;
+		if (bi >= nb || ends[bi++] != e) {
+			snprintf(why, wn, "at %zu: tk_scan_batch differs from tk_scan", pos);
+			return 0;
+		}
 
 		if (!tk_regex_find(re, s, n, pos, &ms, &me) || ms != pos || me != e) {
 			snprintf(why, wn, "at %zu: onig [%zu,%zu) scanner [%zu,%zu) in '%.*s'", pos, ms,
@@ -46,6 +54,10 @@ static const char *palette[] = {
 	"\u00e9", "\u00c9", "\u01c5", "\u02b0", "\u3042", "\u4e2d", "\u0301", "\u0308", "\u093f",
 	"\u094d", "\u0915", "\u017f", "\u0130", "\u03a3", "\u03c3", "\U0001F600", "\U0001F44D",
 	"\U0001F3FD", "\u200d", "\ufe0f", "\u00ad", "\u2028", "x", "y", "\u05d0", "\u0627",
+	/* runs the scanners take 16 bytes at a time */
+	"abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "Zyxwvutsrqponmlkji", "zZ@[`{",
+	"NOTICEtheBIGletters", "                 ", "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t",
+	"................", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", "01234567890123456789",
 };
 
 int
