@@ -322,6 +322,13 @@ tk_fast_ok(const te_tok *t)
 	return fast_scanner(t->pre);
 }
 
+/* The bytes of a piece of n <= 8 bytes in a word loaded from it. */
+static const uint64_t pc_mask[17] = {
+	0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffff, 0xffffffffffff, 0xffffffffffffff,
+	~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0,
+	~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0,
+};
+
 static inline uint64_t
 pc_hash(uint64_t k0, uint64_t k1, size_t n)
 {
@@ -510,6 +517,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
 	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
+	int ids_only = !e->start && !(e->mode_ & TE_TOK_COUNT_ONLY);
 
 	if (!pcache && pcache_init())
 		return -1;
@@ -543,12 +551,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				if (bp[q] + 16 <= n) {
 					memcpy(&k0, p, 8);
 					memcpy(&k1, p + 8, 8);
-					if (len < 8) {
-						k0 &= ((uint64_t)1 << (8 * len)) - 1;
-						k1 = 0;
-					} else if (len < 16) {
-						k1 &= len == 8 ? 0 : ((uint64_t)1 << (8 * (len - 8))) - 1;
-					}
+					k0 &= pc_mask[len];
+					k1 &= len > 8 ? pc_mask[len - 8] : 0;
 				} else if (len <= 8) {
 					memcpy(&k0, p, len);
 				} else {
@@ -572,6 +576,12 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				/* two ways: a set is two neighbouring entries */
 				if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
 				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen)) {
+					if (ids_only && e->n + PC_IDS <= e->cap) {
+						/* the whole entry: one fixed-size copy */
+						memcpy(e->ids + e->n, c->ids, sizeof c->ids);
+						e->n += c->nids;
+						continue;
+					}
 					if (emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe))
 						return -1;
 					continue;
