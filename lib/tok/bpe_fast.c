@@ -535,8 +535,9 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 
 		/* the flat tables pay for their building (10-40 ms for a large
 		 * vocabulary) only when the model is run often: build them then
-		 * (checked a batch at a time: one document may be long) */
-		if (f && !fl && pc_misses > PC_BUILD_AFTER) {
+		 * (checked a batch at a time: one document may be long); ranks
+		 * whose backtracking tables the compiled cache maps need them not */
+		if (f && !fl && pc_misses > PC_BUILD_AFTER && !(m->ranks && f->bt_img)) {
 			fl = tk_fastmap_flat(m);
 		}
 		bp[0] = pos;
