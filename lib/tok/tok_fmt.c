@@ -27,26 +27,28 @@ fmt_grow(te_tok_rec *r, size_t need)
 
 /* "0000" to "9999", and four bytes more (the reads of fmt_id's shorter
  * numbers run past the last); and sp4[v], a space then v (below 10000) in
- * decimal in its low bytes, their count in its top byte. */
+ * decimal, their count in its last byte. */
 static char d4[4 * 10001];
-static uint64_t sp4[10000];
+static char sp4[10000][8];
 static pthread_once_t d4_once = PTHREAD_ONCE_INIT;
 
 static void
 d4_init(void)
 {
-	for (int v = 0; v < 10000; v++) {
-		int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4;
-		uint64_t w = ' ';
+	char *p = d4;
+	int v = 0;
 
-		d4[4 * v] = (char)('0' + v / 1000);
-		d4[4 * v + 1] = (char)('0' + v / 100 % 10);
-		d4[4 * v + 2] = (char)('0' + v / 10 % 10);
-		d4[4 * v + 3] = (char)('0' + v % 10);
-		for (int k = 0; k < n; k++)
-			w |= (uint64_t)(unsigned char)d4[4 * v + 4 - n + k] << (8 * (k + 1));
-		sp4[v] = w | (uint64_t)(n + 1) << 56;
-	}
+	for (char a = '0'; a <= '9'; a++)
+		for (char b = '0'; b <= '9'; b++)
+			for (char c = '0'; c <= '9'; c++)
+				for (char d = '0'; d <= '9'; d++, v++) {
+					int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4;
+
+					*p++ = a, *p++ = b, *p++ = c, *p++ = d;
+					sp4[v][0] = ' ';
+					memcpy(sp4[v] + 1, p - n, (size_t)n);
+					sp4[v][7] = (char)(n + 1);
+				}
 }
 
 /* A space, then v in decimal at p: four digits a table read, stored eight
@@ -56,22 +58,19 @@ d4_init(void)
 static inline char *
 fmt_id(char *p, uint32_t v)
 {
-	uint64_t w;
 	uint32_t hi;
 
 	if (v < 10000) {
-		w = sp4[v];
-		memcpy(p, &w, 8);
-		return p + (w >> 56);
+		memcpy(p, sp4[v], 8);
+		return p + sp4[v][7];
 	}
 	if (v >= 100000000) {
 		*p = ' ';
 		return te_fmt_ulong(p + 1, v);
 	}
 	hi = v / 10000;
-	w = sp4[hi];
-	memcpy(p, &w, 8);
-	p += w >> 56;
+	memcpy(p, sp4[hi], 8);
+	p += sp4[hi][7];
 	memcpy(p, d4 + 4 * (v - hi * 10000), 4);
 	return p + 4;
 }
