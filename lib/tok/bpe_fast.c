@@ -213,6 +213,7 @@ tk_fastmap_bt(const tk_bpe *m)
 #define LC_SIZE (((size_t)1 << LC_BITS) * sizeof(lc_ent))
 #define PC_MAP (PC_SIZE + LC_SIZE + PC_ALIGN)
 #define PC_BUILD_AFTER 16384
+#define PC_BUILD_AFTER_MAPPED 262144
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
 	int32_t ids[PC_IDS];
@@ -518,6 +519,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	int32_t gen = t->cache_gen;
 	size_t pos = 0, k;
 	int ids_only = !e->start && !(e->mode_ & TE_TOK_COUNT_ONLY);
+	size_t build_after = t->cmap ? PC_BUILD_AFTER_MAPPED : PC_BUILD_AFTER;
 
 	if (!pcache && pcache_init())
 		return -1;
@@ -536,8 +538,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		/* the flat tables pay for their building (10-40 ms for a large
 		 * vocabulary) only when the model is run often: build them then
 		 * (checked a batch at a time: one document may be long); ranks
-		 * whose backtracking tables the compiled cache maps need them not */
-		if (f && !fl && pc_misses > PC_BUILD_AFTER && !(m->ranks && f->bt_img)) {
+		 * whose backtracking tables the compiled cache maps need them not,
+		 * and a mapped model's merges are looked up fast enough that the
+		 * tables (and their tens of MB of page faults) pay later */
+		if (f && !fl && pc_misses > build_after && !(m->ranks && f->bt_img)) {
 			fl = tk_fastmap_flat(m);
 		}
 		bp[0] = pos;
