@@ -543,6 +543,8 @@ scan_batch(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max
 	return k;
 }
 
+/* A loop for each scanner, sc a constant in each: the choice of scanner
+ * is made once a batch, not once a piece. */
 size_t
 tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
 {
