@@ -330,6 +330,50 @@ static const uint64_t pc_mask[17] = {
 	~(uint64_t)0, ~(uint64_t)0, ~(uint64_t)0,
 };
 
+/* Does n (a Unicode normal form, or a sequence of them) leave ASCII text
+ * as it is? */
+static int
+norm_keeps_ascii(const tk_norm *n)
+{
+	size_t i;
+
+	if (n->type >= TK_N_NFC && n->type <= TK_N_NFKD)
+		return 1;
+	if (n->type != TK_N_SEQ)
+		return 0;
+	for (i = 0; i < n->nsub; i++)
+		if (!norm_keeps_ascii(n->sub[i]))
+			return 0;
+	return 1;
+}
+
+static int
+all_ascii(const char *s, size_t n)
+{
+	uint64_t acc = 0, w;
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) {
+		uint64_t a, b, c;
+
+		memcpy(&w, s + i, 8), memcpy(&a, s + i + 8, 8);
+		memcpy(&b, s + i + 16, 8), memcpy(&c, s + i + 24, 8);
+		if ((acc |= w | a | b | c) & 0x8080808080808080ULL)
+			return 0;
+	}
+	for (; i < n; i++)
+		acc |= (unsigned char)s[i];
+	return !(acc & 0x8080808080808080ULL);
+}
+
+int
+tk_fast_unnormalized(const te_tok *t, const char *s, size_t n)
+{
+	if (!t->norm)
+		return 1;
+	return norm_keeps_ascii(t->norm) && all_ascii(s, n);
+}
+
 static inline uint64_t
 pc_hash(uint64_t k0, uint64_t k1, size_t n)
 {

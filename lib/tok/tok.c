@@ -614,7 +614,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		return encode_spm(t, text, a, b, e, d);
 	/* the fast path (bpe_fast.c): a hand-scanned split into byte-level BPE */
 	fs = t->trie_norm.n ? 0 : tk_fast_ok(t);
-	if (fs && !t->norm) {
+	if (fs && tk_fast_unnormalized(t, text + a, b - a)) {
 		thread_scratch();
 		if (t->cmap && tk_cache_verify(t, b - a))
 			return cache_unsound(t, d);

@@ -681,4 +681,8 @@ void tk_pool_free(tk_pool *p);
  * another): the end of each into ends; returns how many (0 at n). */
 size_t tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, size_t max);
 
+/* bpe_fast.c: t (fast path) can encode s[0, n) unnormalized: t has no
+ * normalizer, or one that leaves ASCII as it is and s is ASCII. */
+int tk_fast_unnormalized(const te_tok *t, const char *s, size_t n);
+
 #endif
