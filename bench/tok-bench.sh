@@ -406,13 +406,17 @@ tt=$D/tokenizers/tiktoken/cl100k_base.tiktoken
 for z in '' -z; do
 	printf '\n--threads (cl100k, 16 MB of prose, %s, whole process):\n' \
 	    "$([ -n "$z" ] && echo "one document" || echo "lines")"
+	w1=
 	for n in 1 2; do
 		OUT=$W/thr$n.ids
 		# shellcheck disable=SC2086 # $z: no option, or -z
 		read -r c w < <(cpu "$BIN/tok-encode" $z --threads "$n" -m "$tt" "$W/prose4")
 		printf '  --threads %d  %6.2f s wall  %6.2f s cpu  %6.1f MB/s wall\n' "$n" "$w" "$c" \
 		    "$(awk -v s="$(stat -c %s "$W/prose4")" -v w="$w" 'BEGIN { print s / 1e6 / (w > 0 ? w : 0.01) }')"
+		[ -n "$w1" ] || w1=$w
 	done
+	awk -v a="$w1" -v b="$w" -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+	    printf "  speed-up of --threads 2: %.2fx wall (goal 1.8x; load average %s)\n", a / (b > 0 ? b : 0.01), l }'
 	cmp -s "$W/thr1.ids" "$W/thr2.ids" && echo "  same output" || echo "  --threads 2 output DIFFERS from --threads 1"
 done
 rm -f "$W/prose4" "$W"/thr*.ids
