@@ -553,18 +553,110 @@ xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, c
 	return 0;
 }
 
+/* What one tk_fast_encode call knows, for the pieces it does not take
+ * from the piece cache at once. */
+typedef struct fast_ctx {
+	const tk_bpe *m;
+	const tk_fastmap *f;
+	const tk_flat *fl;         /* NULL until built */
+	int32_t gen;
+	size_t base;
+	const size_t *os, *oe;
+	te_tok_enc *e;
+} fast_ctx;
+
+/* Append the tokens of the piece s[at, end) to x->e: from a cache (a piece
+ * of PC_KEY bytes at most: key k0, k1, set c) or from the model, then
+ * cached.  -1 when out of memory. */
+static int
+fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint64_t k1, pc_ent *c)
+{
+	const tk_bpe *m = x->m;
+	te_tok_enc *e = x->e;
+	size_t len = end - at, base = x->base, k;
+	const size_t *os = x->os, *oe = x->oe;
+	const char *p = s + at;
+	int32_t gen = x->gen;
+
+	if (len <= PC_KEY) {
+		pc_ent *c2 = c + 1;
+
+		/* two ways: a set is two neighbouring entries */
+		if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
+		    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen))
+			return emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe);
+		if (model_piece(m, x->f, x->fl, gen, p, len))
+			return -1;
+		/* cache it when its tokens tile the piece */
+		if (fout_tiles(len, PC_IDS)) {
+			c = c2 - 1;
+			*c2 = *c;	/* the newest in the first way */
+			c->k0 = k0;
+			c->k1 = k1;
+			c->gen = gen;
+			c->len = (uint8_t)len;
+			c->nids = fout_store(c->ids, c->end);
+		}
+	} else if (len <= LC_KEY) {
+		uint64_t h = tk_vhash(tk_load8(p, len), p, len);
+		lc_ent *lc = &lcache[h >> (64 - LC_BITS)];
+
+		if (lc->len == len && lc->gen == gen && !memcmp(lc->key, p, len))
+			return emit_cached(e, lc->ids, lc->end, lc->nids, at, end, base, os, oe);
+		if (model_piece(m, x->f, x->fl, gen, p, len))
+			return -1;
+		if (fout_tiles(len, LC_IDS)) {
+			memcpy(lc->key, p, len);
+			lc->len = (uint8_t)len;
+			lc->gen = gen;
+			lc->nids = fout_store(lc->ids, lc->end);
+		}
+	} else if (len <= XC_KEY) {
+		int r = xc_piece(m, x->f, x->fl, gen, p, len, e, at, base, os, oe);
+
+		if (r)
+			return r < 0 ? -1 : 0;
+	} else {
+		/* a long piece is many lookups: the flat tables now */
+		if (x->f && !x->fl && len > 4096)
+			x->fl = tk_fastmap_flat(m);
+		if (model_piece(m, x->f, x->fl, gen, p, len))
+			return -1;
+	}
+	if (tk_enc_room(e, fout.n))
+		return -1;
+	if (!e->start) {	/* ids alone */
+		tk_enc_put_ids(e, fout.ids, fout.n);
+		return 0;
+	}
+	for (k = 0; k < fout.n; k++) {
+		size_t ta = at + fout.a[k], tb = at + fout.b[k];
+
+		e->ids[e->n] = fout.ids[k];
+		e->start[e->n] = OS(ta);
+		e->end[e->n] = tb > ta ? OE(tb) : OS(ta);
+		e->n++;
+	}
+	return 0;
+}
+
+/* Scan a batch of pieces ahead, their cache sets prefetched (so that the
+ * cache's memory latency overlaps the scanning); then each piece: a hit
+ * of ids alone is one fixed-size copy of the entry here, the rest is
+ * fast_piece's. */
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
                const size_t *os, const size_t *oe, te_tok_enc *e)
 {
+	fast_ctx x = {&t->bpe, NULL, NULL, t->cache_gen, base, os, oe, e};
 	const tk_bpe *m = &t->bpe;
-	const tk_fastmap *f = tk_fastmap_get(m);
-	const tk_flat *fl = f ? __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE) : NULL;
-	int32_t gen = t->cache_gen;
-	size_t pos = 0, k;
+	size_t pos = 0, on = e->n, cap = e->cap;
+	int32_t *ids = e->ids, gen = t->cache_gen;
 	int ids_only = !e->start && !(e->mode_ & TE_TOK_COUNT_ONLY);
 	size_t build_after = t->cmap ? PC_BUILD_AFTER_MAPPED : PC_BUILD_AFTER;
 
+	x.f = tk_fastmap_get(m);
+	x.fl = x.f ? __atomic_load_n(&x.f->flat, __ATOMIC_ACQUIRE) : NULL;
 	if (!pcache && pcache_init())
 		return -1;
 	if (pcache_owner != t->cache_gen) {
@@ -573,8 +665,6 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		pc_misses = 0;
 	}
 	while (pos < n) {
-		/* scan a batch of pieces ahead, prefetching their cache entries,
-		 * so that the cache's memory latency overlaps the scanning */
 		size_t bp[PC_BATCH + 1], nb, q;
 		uint64_t bk0[PC_BATCH], bk1[PC_BATCH];
 		uint32_t bh[PC_BATCH];
@@ -585,9 +675,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		 * whose backtracking tables the compiled cache maps need them not,
 		 * and a mapped model's merges are looked up fast enough that the
 		 * tables (and their tens of MB of page faults) pay later */
-		if (f && !fl && pc_misses > build_after && !(m->ranks && f->bt_img)) {
-			fl = tk_fastmap_flat(m);
-		}
+		if (x.f && !x.fl && pc_misses > build_after && !(m->ranks && x.f->bt_img))
+			x.fl = tk_fastmap_flat(m);
 		bp[0] = pos;
 		nb = tk_scan_batch(scanner, s, n, pos, bp + 1, PC_BATCH);
 		pos = bp[nb];
@@ -596,6 +685,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 			const char *p = s + bp[q];
 			uint64_t k0 = 0, k1 = 0;
 
+			bh[q] = 0;
 			if (len <= PC_KEY) {
 				if (bp[q] + 16 <= n) {
 					memcpy(&k0, p, 8);
@@ -615,85 +705,23 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 			bk1[q] = k1;
 		}
 		for (q = 0; q < nb; q++) {
-			size_t at = bp[q], end = bp[q + 1], len = end - at;
-			const char *p = s + at;
+			size_t len = bp[q + 1] - bp[q];
+			uint64_t k0 = bk0[q], k1 = bk1[q];
+			const pc_ent *c = &pcache[bh[q]];
 
-			if (len <= PC_KEY) {
-				uint64_t k0 = bk0[q], k1 = bk1[q];
-				pc_ent *c = &pcache[bh[q]], *c2 = c + 1;
-
-				/* two ways: a set is two neighbouring entries */
-				if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
-				    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen)) {
-					if (ids_only && e->n + PC_IDS <= e->cap) {
-						/* the whole entry: one fixed-size copy */
-						memcpy(e->ids + e->n, c->ids, sizeof c->ids);
-						e->n += c->nids;
-						continue;
-					}
-					if (emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe))
-						return -1;
-					continue;
-				}
-				if (model_piece(m, f, fl, gen, p, len))
-					return -1;
-				/* cache it when its tokens tile the piece */
-				if (fout_tiles(len, PC_IDS)) {
-					c = c2 - 1;
-					*c2 = *c;	/* the newest in the first way */
-					c->k0 = k0;
-					c->k1 = k1;
-					c->gen = gen;
-					c->len = (uint8_t)len;
-					c->nids = fout_store(c->ids, c->end);
-				}
-			} else if (len <= LC_KEY) {
-				uint64_t h = tk_vhash(tk_load8(p, len), p, len);
-				lc_ent *c = &lcache[h >> (64 - LC_BITS)];
-
-				if (c->len == len && c->gen == gen && !memcmp(c->key, p, len)) {
-					if (emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe))
-						return -1;
-					continue;
-				}
-				if (model_piece(m, f, fl, gen, p, len))
-					return -1;
-				if (fout_tiles(len, LC_IDS)) {
-					memcpy(c->key, p, len);
-					c->len = (uint8_t)len;
-					c->gen = gen;
-					c->nids = fout_store(c->ids, c->end);
-				}
-			} else if (len <= XC_KEY) {
-				int r = xc_piece(m, f, fl, gen, p, len, e, at, base,
-				                 os, oe);
-
-				if (r < 0)
-					return -1;
-				if (r)
-					continue;
-			} else {
-				/* a long piece is many lookups: the flat tables now */
-				if (f && !fl && len > 4096)
-					fl = tk_fastmap_flat(m);
-				if (model_piece(m, f, fl, gen, p, len))
-					return -1;
-			}
-			if (tk_enc_room(e, fout.n))
-				return -1;
-			if (!e->start) {	/* ids alone */
-				tk_enc_put_ids(e, fout.ids, fout.n);
+			if (ids_only && len <= PC_KEY && on + PC_IDS <= cap &&
+			    ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
+			     (c++, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen))) {
+				memcpy(ids + on, c->ids, sizeof c->ids);
+				on += c->nids;
 				continue;
 			}
-			for (k = 0; k < fout.n; k++) {
-				size_t ta = at + fout.a[k], tb = at + fout.b[k];
-
-				e->ids[e->n] = fout.ids[k];
-				e->start[e->n] = OS(ta);
-				e->end[e->n] = tb > ta ? OE(tb) : OS(ta);
-				e->n++;
-			}
+			e->n = on;
+			if (fast_piece(&x, s, bp[q], bp[q + 1], k0, k1, &pcache[bh[q]]))
+				return -1;
+			on = e->n, cap = e->cap, ids = e->ids;
 		}
 	}
+	e->n = on;
 	return 0;
 }
