@@ -652,7 +652,9 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	const tk_bpe *m = &t->bpe;
 	size_t pos = 0, on = e->n, cap = e->cap;
 	int32_t *ids = e->ids, gen = t->cache_gen;
-	int ids_only = !e->start && !(e->mode_ & TE_TOK_COUNT_ONLY);
+	/* ids alone: e keeps no spans (its start may be NULL until the first
+	 * reserve, so the mode says which) */
+	int ids_only = (e->mode_ & TE_TOK_NO_OFFSETS) && !(e->mode_ & TE_TOK_COUNT_ONLY);
 	size_t build_after = t->cmap ? PC_BUILD_AFTER_MAPPED : PC_BUILD_AFTER;
 
 	x.f = tk_fastmap_get(m);
