@@ -779,8 +779,7 @@ prepare(te_w2v *m, te_diag *d)
 	if (m->p.hs && build_huffman(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 
-	/* weights: inputs uniform in [-1, 1)/dim as gensim 4 (word2vec.c draws
-	 * from half that range; see "The update" in w2v-train(1)), outputs 0 */
+	/* weights: inputs uniform in [-0.5, 0.5)/dim as both peers, outputs 0 */
 	m->syn0 = alloc_floats(V * dim);
 	if (m->p.negative > 0)
 		m->syn1neg = alloc_floats(V * dim);
@@ -790,7 +789,7 @@ prepare(te_w2v *m, te_diag *d)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	rs = m->p.seed;
 	for (size_t i = 0; i < V * dim; i++)
-		m->syn0[i] = ((float)(rnd(&rs) >> 40) / 8388608.0f - 1.0f) / (float)dim;
+		m->syn0[i] = ((float)(rnd(&rs) >> 40) / 16777216.0f - 0.5f) / (float)dim;
 	if (m->syn1neg)
 		memset(m->syn1neg, 0, V * dim * sizeof(float));
 	if (m->syn1hs)
