@@ -2,7 +2,7 @@
 # w2v-train's defaults against gensim 4.2's Word2Vec with the same
 # parameters: quality and training time, seeds 1-3, means and ranges.
 #
-#   bench/w2v-quality.sh [-c text|seq|all] [-s SEEDS] [-t THREADS] [-w WORKERS] [-m MODES]
+#   bench/w2v-quality.sh [-c text|seq|all] [-a sg|cbow] [-s SEEDS] [-t THREADS] [-w WORKERS] [-m MODES] [-n MINCOUNTS]
 #
 #   text  GCIDE (the corpus bench/w2v-bench.sh makes): skip-gram, vector
 #         size 100, window 5, negative 5, sample 1e-3, min-count 5, 3 epochs;
@@ -14,6 +14,9 @@
 #         and 20; hit@10 of `recommend --eval --context 5` (the 5 items before
 #         each held-out item predict it) on both sides' vectors.
 #
+# -n gives the min-counts of the seq rows (default "1 5 20").
+# -a cbow trains CBOW (sg 0, the context's mean: cbow_mean 1, both sides'
+# default) instead of skip-gram, everything else the same.
 # w2v-train runs at each count in THREADS (default "1 2"), gensim with each
 # count in WORKERS (default "1 2 3", 3 being gensim's default) in each of
 # MODES (default "sentences corpus_file": a list in memory, or gensim reading
@@ -31,17 +34,21 @@ D=${TOKEMB_DATA:-../shared/data}
 BIN=${TOKEMB_BIN:-$PWD/build/bin}
 export PATH="$BIN:$PATH" LC_ALL=C
 PY=/usr/bin/python3
-corpora=all seeds="1 2 3" threads="1 2" workers="1 2 3" modes="sentences corpus_file"
-while getopts c:s:t:w:m: o; do
+corpora=all sg=1 mincounts="1 5 20" seeds="1 2 3" threads="1 2" workers="1 2 3" modes="sentences corpus_file"
+while getopts a:c:s:t:w:m:n: o; do
 	case $o in
+	a) case $OPTARG in sg) sg=1 ;; cbow) sg=0 ;; *) echo "$0: -a: sg or cbow" >&2; exit 2 ;; esac ;;
 	c) corpora=$OPTARG ;;
 	s) seeds=$OPTARG ;;
 	t) threads=$OPTARG ;;
 	w) workers=$OPTARG ;;
 	m) modes=$OPTARG ;;
-	*) echo "usage: $0 [-c text|seq|all] [-s SEEDS] [-t THREADS] [-w WORKERS] [-m MODES]" >&2; exit 2 ;;
+	n) mincounts=$OPTARG ;;
+	*) echo "usage: $0 [-c text|seq|all] [-a sg|cbow] [-s SEEDS] [-t THREADS] [-w WORKERS] [-m MODES] [-n MINCOUNTS]" >&2; exit 2 ;;
 	esac
 done
+arch=skip-gram
+[ "$sg" = 1 ] || arch=CBOW
 $PY -c 'import gensim' 2>/dev/null || { echo "$0: needs $PY with gensim (python3-gensim)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -124,13 +131,13 @@ text() {
 	zcat "$D/corpora/gcide.dict.dz" | awk 'BEGIN { RS = "" } { gsub(/\n/, " "); print }' |
 		sed -e 's/\\[^\\]*\\//g' -e 's/\[[^]]*\]//g' -e 's/<[^>]*>//g' | tr '[:upper:]' '[:lower:]' |
 		sed -e 's/[^a-z0-9]\{1,\}/ /g' -e 's/^ //' -e 's/ $//' | grep -v '^$' >"$tmp/gcide.txt"
-	echo "== GCIDE, $(wc -w <"$tmp/gcide.txt") words: skip-gram 100d, window 5, negative 5," \
+	echo "== GCIDE, $(wc -w <"$tmp/gcide.txt") words: $arch 100d, window 5, negative 5," \
 		"sample 1e-3, min-count 5, 3 epochs; seeds $seeds"
 	printf '%-26s  %-24s  %-24s  %-24s  %8s\n' run "WS353 [range]" "SimLex [range]" "analogy [range]" cpu_s
 	: >"$tmp/rows"
-	ours "$tmp/gcide.txt" eval_text --sg 1 --vector-size 100 --window 5 --negative 5 \
+	ours "$tmp/gcide.txt" eval_text --sg "$sg" --vector-size 100 --window 5 --negative 5 \
 		--sample 1e-3 --min-count 5 --epochs 3
-	theirs "$tmp/gcide.txt" eval_text sg=1 vector_size=100 window=5 negative=5 \
+	theirs "$tmp/gcide.txt" eval_text sg="$sg" vector_size=100 window=5 negative=5 \
 		sample=1e-3 min_count=5 epochs=3
 	best "0.005 0.005 0.003"
 }
@@ -140,14 +147,14 @@ seq() {
 	recommend --sequences --csv "$D/movielens/ml-latest-small/ratings.csv" >"$tmp/all.seq"
 	awk 'NR % 5 != 0' "$tmp/all.seq" >"$tmp/train.seq"
 	awk 'NR % 5 == 0' "$tmp/all.seq" >"$tmp/test.seq"
-	for mc in 1 5 20; do
+	for mc in $mincounts; do
 		echo "== MovieLens, $(wc -l <"$tmp/train.seq") users train, $(wc -l <"$tmp/test.seq") test:" \
-			"skip-gram 64d, window 5, negative 5, 10 epochs, min-count $mc; hit@10; seeds $seeds"
+			"$arch 64d, window 5, negative 5, 10 epochs, min-count $mc; hit@10; seeds $seeds"
 		printf '%-26s  %-24s  %8s\n' run "hit@10 [range]" cpu_s
 		: >"$tmp/rows"
-		ours "$tmp/train.seq" eval_seq --sg 1 --vector-size 64 --window 5 --negative 5 \
+		ours "$tmp/train.seq" eval_seq --sg "$sg" --vector-size 64 --window 5 --negative 5 \
 			--min-count "$mc" --epochs 10
-		theirs "$tmp/train.seq" eval_seq sg=1 vector_size=64 window=5 negative=5 \
+		theirs "$tmp/train.seq" eval_seq sg="$sg" vector_size=64 window=5 negative=5 \
 			min_count="$mc" epochs=10
 		best "3%"
 	done

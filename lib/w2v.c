@@ -699,6 +699,7 @@ prepare(te_w2v *m, te_diag *d)
 	uint64_t retain_total = 0, w = 0;
 	double threshold;
 	uint64_t rs;
+	float range = m->p.sg ? 1.0f : 2.0f;
 
 	for (size_t i = 0; i < m->n_items; i++)
 		if (m->items[i].s && (long long)m->items[i].count >= m->p.min_count)
@@ -779,7 +780,9 @@ prepare(te_w2v *m, te_diag *d)
 	if (m->p.hs && build_huffman(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
 
-	/* weights: inputs uniform in [-0.5, 0.5)/dim as both peers, outputs 0 */
+	/* weights: outputs 0, inputs uniform in [-0.5, 0.5)/dim for skip-gram
+	 * (word2vec.c), [-1, 1)/dim for CBOW (gensim 4's range, which CBOW's
+	 * mean of the window needs; see "The update" in w2v-train(1)) */
 	m->syn0 = alloc_floats(V * dim);
 	if (m->p.negative > 0)
 		m->syn1neg = alloc_floats(V * dim);
@@ -789,7 +792,7 @@ prepare(te_w2v *m, te_diag *d)
 		return te_diag_set(d, NULL, 0, "out of memory");
 	rs = m->p.seed;
 	for (size_t i = 0; i < V * dim; i++)
-		m->syn0[i] = ((float)(rnd(&rs) >> 40) / 16777216.0f - 0.5f) / (float)dim;
+		m->syn0[i] = ((float)(rnd(&rs) >> 40) / 16777216.0f - 0.5f) / (float)dim * range;
 	if (m->syn1neg)
 		memset(m->syn1neg, 0, V * dim * sizeof(float));
 	if (m->syn1hs)
