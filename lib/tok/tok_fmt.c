@@ -114,12 +114,16 @@ char_start(const char *text, size_t len, size_t i)
 static int
 fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
-	if (fmt_grow(r, e->n * 44 + 1))
+	if (!e->n && fmt_grow(r, 1))
 		return -1;
 	for (size_t i = 0; i < e->n; i++) {
-		char *p = r->buf + r->n;
+		char *p;
 		size_t a = e->start[i], b = e->end[i], c;
 
+		/* room a block at a time, as fmt_ids: 44 bytes a span at most */
+		if (!(i & 4095) && fmt_grow(r, (e->n - i < 4096 ? e->n - i : 4096) * 44 + 1))
+			return -1;
+		p = r->buf + r->n;
 		if (t->char_offsets && b > a) {
 			a = char_start(text, len, a);
 			if ((c = char_start(text, len, b)) < b) {

@@ -117,7 +117,8 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 		return 0;
 	}
 	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64, *q;
+		size_t cap = o->cap ? o->cap : 64;
+		uint32_t *q;
 
 		while (cap < o->b.n + n + 1)
 			cap *= 2;
@@ -129,10 +130,12 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 		o->oe = q;
 		o->cap = cap;
 	}
+	/* tok.c keeps a work string that keeps spans to TK_WORK_MAX bytes of
+	 * input: every span of it fits */
 	for (i = 0; i < n; i++) {
 		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = os;
-		o->oe[o->b.n + i] = oe;
+		o->os[o->b.n + i] = (uint32_t)(os - o->base);
+		o->oe[o->b.n + i] = (uint32_t)(oe - o->base);
 	}
 	o->b.n += n;
 	o->b.s[o->b.n] = 0;
