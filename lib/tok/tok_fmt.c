@@ -114,16 +114,21 @@ char_start(const char *text, size_t len, size_t i)
 static int
 fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
-	if (!e->n && fmt_grow(r, 1))
+	size_t dig = 1, v = len;
+
+	/* room for all at once, no more than spans of the longest numbers
+	 * take (a widened span stays in the text) */
+	for (size_t i = 0; i < e->n; i++)
+		if (e->end[i] > v)
+			v = e->end[i];
+	for (; v >= 10; v /= 10)
+		dig++;
+	if (fmt_grow(r, e->n * (2 * dig + 2) + 1))
 		return -1;
 	for (size_t i = 0; i < e->n; i++) {
-		char *p;
+		char *p = r->buf + r->n;
 		size_t a = e->start[i], b = e->end[i], c;
 
-		/* room a block at a time, as fmt_ids: 44 bytes a span at most */
-		if (!(i & 4095) && fmt_grow(r, (e->n - i < 4096 ? e->n - i : 4096) * 44 + 1))
-			return -1;
-		p = r->buf + r->n;
 		if (t->char_offsets && b > a) {
 			a = char_start(text, len, a);
 			if ((c = char_start(text, len, b)) < b) {

@@ -102,7 +102,7 @@ typedef struct tk_work {
  * alignment, relative to the same base). */
 typedef struct tk_abuf {
 	ut_buf b;
-	uint32_t *os, *oe;
+	uint32_t *os, *oe;      /* NULL while byte i came from base + i */
 	size_t cap;
 	size_t base;
 	int noal;               /* text only: os, oe stay NULL */
