@@ -660,7 +660,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 	/* no spans wanted: none are tracked, unless the pipeline reads them */
 	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
 	if (!w->noal && b - a > TK_WORK_MAX)
-		return te_diag_set(d, "", 0, "a text of more than 4 GiB between special tokens "
+		return te_diag_set(d, "", 0, "a text of more than 4 GiB between added tokens "
 		                   "cannot be encoded with spans");
 	thread_scratch();
 	w->b.n = 0;
