@@ -269,8 +269,9 @@ flush_changes(pc_align *al, tk_pc_changes *t, ut_buf *out, int last, tk_pc_fn fn
 }
 
 /* One cluster [i, j) of s: whole when under 6 bytes with a rule, else
- * character by character; an invalid byte as it is. */
-static int
+ * character by character; an invalid byte as it is.  Inlined in both
+ * loops: it is the normalizer's inner step. */
+static inline __attribute__((always_inline)) int
 cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
         ut_buf *out, tk_pc_changes *t)
 {
