@@ -203,3 +203,43 @@ run_within() {
 		cmp "$d.ids" "$d.chunk"
 	done
 }
+
+# Model K FILE...: each FILE's spans (--offsets) and its chunks (--chunk
+# 512) in floor + K N, the spans as many as the ids, the chunks rejoining
+# to the text.
+spans_within() {
+	local m=$D/tokenizers/$1 k=$2 base f cnt
+	[ -z "${TOKEMB_SAN:-}" ] ||
+		skip "ulimit -v: the sanitizers reserve terabytes of address space"
+	need_data "tokenizers/$1"
+	shift 2
+	base=$(floor_kb "$m")
+	for f in "$@"; do
+		f=$BATS_FILE_TMPDIR/$f
+		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
+		    tok-encode -m "$2" --threads 1 --offsets "$3" | wc -w' - \
+		    $((base + k * N / 1024 + 1024)) "$m" "$f"
+		cnt=$output
+		run -0 --separate-stderr tok-encode -m "$m" --count-docs "$f"
+		[ "$cnt" -gt 0 ]
+		[ "$cnt" -eq "$output" ]
+		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
+		    tok-encode -m "$2" --threads 1 --chunk 512 "$3" | tr -d "\n" | wc -c' - \
+		    $((base + k * N / 1024 + 1024)) "$m" "$f"
+		[ "$output" -eq $(($(wc -c <"$f") - 1)) ]
+	done
+}
+
+# With spans, a normalized text keeps 8 bytes a byte of alignment (its
+# input span, 32-bit, relative to the text's start) only where a
+# normalizer or pre-tokenizer moved its bytes: none on lowercase ASCII
+# through BERT's normalizer.  Each token keeps 20 bytes (id and span) and
+# --offsets' record about 16 more.
+@test "tok-encode: one 15 MB line and a 15 MB run of 'a', --offsets and --chunk in 24N beyond the model: BERT normalizer, WordPiece" {
+	spans_within bert-base-uncased/tokenizer.json 24 doc run-a
+}
+
+# Metaspace gives every space 3 bytes, each aligned: 8 bytes each
+@test "tok-encode: one 15 MB line, --offsets and --chunk in 40N beyond the model: Precompiled, Unigram (t5)" {
+	spans_within t5-small/tokenizer.json 40 doc
+}

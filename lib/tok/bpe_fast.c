@@ -387,7 +387,7 @@ pc_hash(uint64_t k0, uint64_t k1, size_t n)
  * last at the piece's end; spans mapped back to the input as OS/OE do. */
 static inline int
 emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids, size_t at,
-            size_t end, size_t base, const size_t *os, const size_t *oe)
+            size_t end, size_t base, const uint32_t *os, const uint32_t *oe)
 {
 	size_t k, st = at;
 
@@ -401,8 +401,8 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 		size_t en = k + 1 < nids ? at + ends[k] : end;
 
 		e->ids[e->n] = ids[k];
-		e->start[e->n] = os ? os[st] : base + st;
-		e->end[e->n] = oe ? oe[en - 1] : base + en;
+		e->start[e->n] = base + (os ? os[st] : st);
+		e->end[e->n] = base + (oe ? oe[en - 1] : en);
 		e->n++;
 		st = en;
 	}
@@ -441,7 +441,7 @@ fout_store(int32_t *ids, uint8_t *ends)
  * or 0 when not cached; -1 out of memory. */
 static int
 xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t at, size_t base,
-       const size_t *os, const size_t *oe)
+       const uint32_t *os, const uint32_t *oe)
 {
 	xc_ent *c = xcache ? &xcache[h >> (64 - XC_BITS)] : NULL;
 	size_t k, st = at;
@@ -458,8 +458,8 @@ xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t
 		size_t en = k + 1 < c->nids ? at + c->end[k] : at + len;
 
 		e->ids[e->n] = c->ids[k];
-		e->start[e->n] = os ? os[st] : base + st;
-		e->end[e->n] = oe ? oe[en - 1] : base + en;
+		e->start[e->n] = base + (os ? os[st] : st);
+		e->end[e->n] = base + (oe ? oe[en - 1] : en);
 		e->n++;
 		st = en;
 	}
@@ -494,8 +494,8 @@ xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
 }
 
 /* The input span of bytes [a, b) of the work text. */
-#define OS(a) (os ? os[a] : base + (a))
-#define OE(b) (oe ? oe[(b) - 1] : base + (b))
+#define OS(a) (base + (os ? os[a] : (a)))
+#define OE(b) (base + (oe ? oe[(b) - 1] : (b)))
 
 /* Encode one piece s[a, b) by the model into fout. */
 static int
@@ -539,8 +539,8 @@ pcache_init(void)
  * (1), or from the model into fout and cached (0); -1 out of memory. */
 static int
 xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *p,
-         size_t len, te_tok_enc *e, size_t at, size_t base, const size_t *os,
-         const size_t *oe)
+         size_t len, te_tok_enc *e, size_t at, size_t base, const uint32_t *os,
+         const uint32_t *oe)
 {
 	uint64_t h = tk_vhash(tk_load8(p, len), p, len);
 	int r = xc_get(p, len, h, gen, e, at, base, os, oe);
@@ -561,7 +561,7 @@ typedef struct fast_ctx {
 	const tk_flat *fl;         /* NULL until built */
 	int32_t gen;
 	size_t base;
-	const size_t *os, *oe;
+	const uint32_t *os, *oe;
 	te_tok_enc *e;
 } fast_ctx;
 
@@ -574,7 +574,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 	const tk_bpe *m = x->m;
 	te_tok_enc *e = x->e;
 	size_t len = end - at, base = x->base, k;
-	const size_t *os = x->os, *oe = x->oe;
+	const uint32_t *os = x->os, *oe = x->oe;
 	const char *p = s + at;
 	int32_t gen = x->gen;
 
@@ -646,7 +646,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
  * fast_piece's. */
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
-               const size_t *os, const size_t *oe, te_tok_enc *e)
+               const uint32_t *os, const uint32_t *oe, te_tok_enc *e)
 {
 	fast_ctx x = {&t->bpe, NULL, NULL, t->cache_gen, base, os, oe, e};
 	const tk_bpe *m = &t->bpe;

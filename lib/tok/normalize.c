@@ -399,13 +399,29 @@ strip(tk_work *w, int left, int right)
 	return 0;
 }
 
+/* An output character of the Precompiled normalizer, aligned to the
+ * characters [a, b) of w it replaces. */
+typedef struct pc_to {
+	tk_abuf *o;
+	const tk_work *w;
+} pc_to;
+
+static int
+pc_put(void *ctx, const char *s, size_t n, size_t a, size_t b)
+{
+	const pc_to *x = ctx;
+
+	return tk_abuf_put(x->o, s, n, tk_work_os(x->w, a),
+	                   b > a ? tk_work_oe(x->w, b - 1) : tk_work_os(x->w, a));
+}
+
 /* The Precompiled normalizer (precompiled.c), aligned as HF aligns it. */
 static int
 precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 {
 	ut_buf ob = {0};
-	size_t *al = NULL, alcap = 0, i, j;
 	tk_abuf o = TK_ABUF(w);
+	pc_to x = { &o, w };
 
 	if (w->noal) {	/* the text alone */
 		if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, NULL, NULL, d))
@@ -413,25 +429,11 @@ precompiled(const tk_norm *n, tk_work *w, te_diag *d)
 		o.b = ob;
 		return tk_abuf_swap(&o, w);
 	}
-	if (tk_precompiled_normalize(n->pc, w->b.s, w->b.n, &ob, &al, &alcap, d))
-		goto fail;
-	for (i = 0; i < ob.n; i = j) {
-		size_t a = al[2 * i], b = al[2 * i + 1];
-
-		for (j = i + 1; j < ob.n && al[2 * j] == a && al[2 * j + 1] == b; j++)
-			;
-		if (tk_abuf_put(&o, ob.s + i, j - i, tk_work_os(w, a),
-		                b > a ? tk_work_oe(w, b - 1) : tk_work_os(w, a)))
-			goto fail;
-	}
-	ut_buf_release(&ob);
-	free(al);
-	if (tk_abuf_swap(&o, w))
+	if (tk_precompiled_each(n->pc, w->b.s, w->b.n, pc_put, &x, d) || tk_abuf_swap(&o, w))
 		goto fail;
 	return 0;
 fail:
 	ut_buf_release(&ob);
-	free(al);
 	tk_abuf_release(&o);
 	return -1;
 }

@@ -213,46 +213,65 @@ char_len(const char *s, size_t n, size_t i)
 	return (size_t)len;
 }
 
-/* NormalizedString::transform over s[0, n) with the changes of t: each
- * output byte gets the span [(*align)[2k], (*align)[2k + 1]) of s of the
- * character it replaces, or for an inserted one, of the character before
- * it ([0, 0) at the start). */
-static int
-align_changes(const char *s, size_t n, const tk_pc_changes *t, size_t nout,
-              size_t **align, size_t *align_cap)
+/* NormalizedString::transform over s[0, n), a change at a time: each
+ * output character gets the span [a, b) of s of the character it
+ * replaces, or for an inserted one, of the character before it ([0, 0)
+ * at the start).  off is the next input character, prev the one before. */
+typedef struct {
+	const char *s;
+	size_t n, off, prev;
+} pc_align;
+
+static void
+align_one(pc_align *al, long change, size_t *a, size_t *b)
 {
-	size_t off = 0, prev = 0, a, b;
-
-	if (ut_grow((void **)align, align_cap, 2 * nout + 1, sizeof **align) < 0)
-		return -1;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct tk_pc_change *c = &t->v[i];
-
-		if (c->change > 0) {
-			a = off ? prev : 0;
-			b = off;
-		} else if (off >= n) {	/* (tokenizers would panic) */
-			a = prev;
-			b = n;
-		} else {
-			a = off;
-			b = off + char_len(s, n, off);
-			for (long q = 0; q <= -c->change && off < n; q++) {
-				prev = off;
-				off += char_len(s, n, off);
-			}
-		}
-		for (size_t k = c->at; k < c->at + c->len; k++) {
-			(*align)[2 * k] = a;
-			(*align)[2 * k + 1] = b;
+	if (change > 0) {
+		*a = al->off ? al->prev : 0;
+		*b = al->off;
+	} else if (al->off >= al->n) {	/* (tokenizers would panic) */
+		*a = al->prev;
+		*b = al->n;
+	} else {
+		*a = al->off;
+		*b = al->off + char_len(al->s, al->n, al->off);
+		for (long q = 0; q <= -change && al->off < al->n; q++) {
+			al->prev = al->off;
+			al->off += char_len(al->s, al->n, al->off);
 		}
 	}
+}
+
+/* Hand the output characters t holds but its last (whose change the next
+ * cluster may still add to; all with last) to fn with their spans, and
+ * drop them and their bytes from t and out. */
+static int
+flush_changes(pc_align *al, tk_pc_changes *t, ut_buf *out, int last, tk_pc_fn fn, void *ctx)
+{
+	size_t k, m = last || !t->n ? t->n : t->n - 1, cut;
+
+	for (k = 0; k < m; k++) {
+		const struct tk_pc_change *c = &t->v[k];
+		size_t a, b;
+
+		align_one(al, c->change, &a, &b);
+		if (fn(ctx, out->s + c->at, c->len, a, b) < 0)
+			return -1;
+	}
+	cut = m < t->n ? t->v[m].at : out->n;
+	memmove(out->s, out->s + cut, out->n - cut);
+	out->n -= cut;
+	for (k = m; k < t->n; k++) {
+		t->v[k - m] = t->v[k];
+		t->v[k - m].at -= cut;
+	}
+	t->n -= m;
 	return 0;
 }
 
 /* One cluster [i, j) of s: whole when under 6 bytes with a rule, else
- * character by character; an invalid byte as it is. */
-static int
+ * character by character; an invalid byte as it is.  Inlined in both
+ * loops: it is the normalizer's inner step. */
+static inline __attribute__((always_inline)) int
 cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
         ut_buf *out, tk_pc_changes *t)
 {
@@ -278,26 +297,85 @@ cluster(const tk_precompiled *pc, const char *s, size_t i, size_t j,
 	return 0;
 }
 
+/* The output characters kept before they are handed on: a few kilobytes. */
+#define PC_FLUSH 4096
+
+int
+tk_precompiled_each(const tk_precompiled *pc, const char *s, size_t n, tk_pc_fn fn, void *ctx,
+                    te_diag *d)
+{
+	tk_pc_changes ch = {0};
+	ut_buf out = {0};
+	pc_align al = { s, n, 0, 0 };
+	size_t i, j;
+
+	for (i = 0; i < n; i = j) {
+		j = tk_grapheme_end(s, n, i);
+		if (cluster(pc, s, i, j, &out, &ch) < 0)
+			goto nomem;
+		if (ch.n > PC_FLUSH && flush_changes(&al, &ch, &out, 0, fn, ctx) < 0)
+			goto nomem;
+	}
+	if (flush_changes(&al, &ch, &out, 1, fn, ctx) < 0)
+		goto nomem;
+	free(ch.v);
+	ut_buf_release(&out);
+	return 0;
+nomem:
+	free(ch.v);
+	ut_buf_release(&out);
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
+/* tk_precompiled_normalize's alignment, built from tk_precompiled_each. */
+typedef struct {
+	ut_buf *out;
+	size_t **align, *align_cap;
+} pc_into;
+
+static int
+put_aligned(void *ctx, const char *o, size_t n, size_t a, size_t b)
+{
+	pc_into *x = ctx;
+	size_t at = x->out->n;
+
+	if (ut_grow((void **)x->align, x->align_cap, 2 * (at + n) + 1, sizeof **x->align) < 0 ||
+	    ut_buf_put(x->out, o, n) < 0)
+		return -1;
+	for (size_t k = at; k < at + n; k++) {
+		(*x->align)[2 * k] = a;
+		(*x->align)[2 * k + 1] = b;
+	}
+	return 0;
+}
+
 int
 tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
                          ut_buf *out, size_t **align, size_t *align_cap,
                          te_diag *d)
 {
-	tk_pc_changes ch = {0}, *t = align ? &ch : NULL;
 	size_t i, j;
 
+	if (align) {
+		pc_into x = { out, align, align_cap };
+
+		if (tk_precompiled_each(pc, s, n, put_aligned, &x, d) < 0)
+			return -1;
+		if (!out->s && ut_buf_put(out, "", 0) < 0)
+			goto nomem;
+		/* room for one entry more, as before (an empty out) */
+		if (ut_grow((void **)align, align_cap, 2 * out->n + 1, sizeof **align) < 0)
+			goto nomem;
+		return 0;
+	}
 	for (i = 0; i < n; i = j) {
 		j = tk_grapheme_end(s, n, i);
-		if (cluster(pc, s, i, j, out, t) < 0)
+		if (cluster(pc, s, i, j, out, NULL) < 0)
 			goto nomem;
 	}
 	if (!out->s && ut_buf_put(out, "", 0) < 0)
 		goto nomem;
-	if (t && align_changes(s, n, &ch, out->n, align, align_cap) < 0)
-		goto nomem;
-	free(ch.v);
 	return 0;
 nomem:
-	free(ch.v);
 	return te_diag_set(d, "", 0, "out of memory");
 }

@@ -85,6 +85,12 @@ size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
 int tk_precompiled_normalize(const tk_precompiled *pc, const char *s, size_t n,
                              ut_buf *out, size_t **align, size_t *align_cap,
                              te_diag *d);
+/* The same with alignment, in bounded memory: each output character, in
+ * order, handed to fn with its bytes and the span [a, b) of s it is
+ * aligned to.  fn returns 0, or -1 for no memory, which ends the walk. */
+typedef int (*tk_pc_fn)(void *ctx, const char *o, size_t n, size_t a, size_t b);
+int tk_precompiled_each(const tk_precompiled *pc, const char *s, size_t n, tk_pc_fn fn,
+                        void *ctx, te_diag *d);
 
 /* -------------------------------------------------------------- unigram */
 

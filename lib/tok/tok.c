@@ -220,6 +220,41 @@ scratch_free(void *unused)
 	tk_regex_thread_free();
 }
 
+/* Scratch that a long document grew past this many bytes is let go of
+ * when its encoding ends: the encoding and its record take its place
+ * (a byte of text keeps 8 bytes of alignment while it is encoded). */
+#define SCRATCH_KEEP ((size_t)1 << 20)
+
+/* The alignment of w, which no step reads once its tokens have spans. */
+static void
+work_unalign(tk_work *w)
+{
+	free(w->os);
+	free(w->oe);
+	w->os = w->oe = NULL;
+	w->al_cap = 0;
+}
+
+static void
+scratch_trim(void)
+{
+	work_unalign(&tw);
+	if (tw.b.cap > SCRATCH_KEEP)
+		ut_buf_release(&tw.b);
+	if (tw.pcap * (2 * sizeof *tw.pa + sizeof *tw.fixed) > SCRATCH_KEEP) {
+		free(tw.pa);
+		free(tw.pb);
+		free(tw.fixed);
+		tw.pa = tw.pb = NULL;
+		tw.fixed = NULL;
+		tw.np = tw.pcap = 0;
+	}
+	if (uids.cap * sizeof *uids.v > SCRATCH_KEEP)
+		te_ids_release(&uids);
+	if (usp.cap * sizeof *usp.v > SCRATCH_KEEP)
+		tk_spm_spans_release(&usp);
+}
+
 static void
 scratch_key_new(void)
 {
@@ -489,8 +524,8 @@ piece_emit(void *ctx, int32_t id, size_t a, size_t b)
 	const piece_at *p = ctx;
 	const tk_work *w = p->w;
 	size_t ta = p->pa + a, tb = p->pa + b;
-	size_t os = w->os ? w->os[ta] : w->base + ta;
-	size_t oe = tb > ta ? (w->oe ? w->oe[tb - 1] : w->base + tb) : os;
+	size_t os = tk_work_os(w, ta);
+	size_t oe = tb > ta ? tk_work_oe(w, tb - 1) : os;
 
 	return enc_push(p->e, id, os, oe);
 }
@@ -622,36 +657,39 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 			goto oom;
 		return 0;
 	}
+	/* no spans wanted: none are tracked, unless the pipeline reads them */
+	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
+	if (!w->noal && b - a > TK_WORK_MAX)
+		return te_diag_set(d, "", 0, "a text of more than 4 GiB between added tokens "
+		                   "cannot be encoded with spans");
+	thread_scratch();
 	w->b.n = 0;
 	if (ut_buf_put(&w->b, text + a, b - a))
 		goto oom;
-	free(w->os);
-	free(w->oe);
-	w->os = w->oe = NULL;
+	work_unalign(w);
 	w->base = a;
 	w->np = 0;
-	/* no spans wanted: none are tracked, unless the pipeline reads them */
-	w->noal = (e->mode_ & TE_TOK_NO_OFFSETS) && !t->needs_align;
 	if (t->norm && tk_normalize(t->norm, w, d))
 		return -1;
 	if (fs) {
-		thread_scratch();
 		/* counted as the encoder sees it: normalized text may be longer */
 		if (t->cmap && tk_cache_verify(t, w->b.n))
 			return cache_unsound(t, d);
 		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
 			goto oom;
+		work_unalign(w);
 		return 0;
 	}
-	if (w->noal && !t->trie_norm.n && w->b.n > tk_tok_window && window_ok(t->pre)) {
-		thread_scratch();
+	if (w->noal && !t->trie_norm.n && w->b.n > tk_tok_window && window_ok(t->pre))
 		return encode_windows(t, w, e, d);
-	}
 	if (t->trie_norm.n ? split_added_norm(t, w, special) : tk_work_push(w, 0, w->b.n, -1))
 		goto oom;
 	if (t->pre && tk_pretokenize(t->pre, w, a == 0, d))
 		return -1;
-	return encode_pieces(t, w, e, d);
+	if (encode_pieces(t, w, e, d))
+		return -1;
+	work_unalign(w);
+	return 0;
 oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }
@@ -868,6 +906,7 @@ done:
 	(void)nfix;
 	free(clean);
 	free(map);
+	scratch_trim();
 	return rc;
 }
 

@@ -126,11 +126,22 @@ char_start(const char *text, size_t len, size_t i)
 static int
 fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
-	if (fmt_grow(r, e->n * 44 + 1))
+	size_t dig = 1, v;
+
+	/* room for all at once, no more than spans of the longest numbers in
+	 * the text take (a widened span stays in it); a span past it (not
+	 * of this text) makes its own */
+	for (v = len; v >= 10; v /= 10)
+		dig++;
+	if (fmt_grow(r, e->n * (2 * dig + 2) + 1))
 		return -1;
 	for (size_t i = 0; i < e->n; i++) {
-		char *p = r->buf + r->n;
+		char *p;
 		size_t a = e->start[i], b = e->end[i], c;
+
+		if ((a > len || b > len) && fmt_grow(r, 44 + (e->n - i) * (2 * dig + 2)))
+			return -1;
+		p = r->buf + r->n;
 
 		if (t->char_offsets && b > a) {
 			a = char_start(text, len, a);

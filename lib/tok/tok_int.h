@@ -80,10 +80,14 @@ int tk_cp_to_byte(int32_t cp);
 /* ---------------------------------------------------- the work string */
 
 /* A piece of text on its way through normalizer and pre-tokenizer, with,
- * when al is set, for each byte the span [os, oe) of the input it came from. */
+ * unless noal is set, for each byte the span [base + os, base + oe) of
+ * the input it came from: 8 bytes a byte, the offsets relative to base, so
+ * that the input it comes from is under 4 GiB (TK_WORK_MAX; tok.c refuses
+ * a longer one that keeps spans). */
+#define TK_WORK_MAX ((size_t)UINT32_MAX)
 typedef struct tk_work {
 	ut_buf b;
-	size_t *os, *oe;        /* NULL: byte i came from base + i */
+	uint32_t *os, *oe;      /* NULL: byte i came from base + i */
 	size_t al_cap;
 	size_t base;
 	/* pre-tokenized pieces: [pa[i], pb[i]) */
@@ -94,17 +98,20 @@ typedef struct tk_work {
 } tk_work;
 
 /* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
- * the span [os, oe) of the input it came from (tk_work's alignment). */
+ * the span [base + os, base + oe) of the input it came from (tk_work's
+ * alignment, relative to the same base). */
 typedef struct tk_abuf {
 	ut_buf b;
-	size_t *os, *oe;
+	uint32_t *os, *oe;      /* NULL while byte i came from base + i */
 	size_t cap;
+	size_t base;
 	int noal;               /* text only: os, oe stay NULL */
 } tk_abuf;
 /* An empty tk_abuf for rewriting w (keeps w's alignment or its lack). */
-#define TK_ABUF(w) { .noal = (w)->noal }
+#define TK_ABUF(w) { .noal = (w)->noal, .base = (w)->base }
 
-/* Append n bytes that all came from the input span [os, oe). */
+/* Append n bytes that all came from the input span [os, oe) (absolute
+ * offsets, within [o->base, o->base + TK_WORK_MAX]). */
 int tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe);
 /* Move o's text and alignment into w, releasing w's; o is left empty.
  * -1 when out of memory, with w and o untouched. */
@@ -113,11 +120,11 @@ void tk_abuf_release(tk_abuf *o);
 /* The input span of byte i of w. */
 static inline size_t tk_work_os(const tk_work *w, size_t i)
 {
-	return w->os ? w->os[i] : w->base + i;
+	return w->base + (w->os ? w->os[i] : i);
 }
 static inline size_t tk_work_oe(const tk_work *w, size_t i)
 {
-	return w->oe ? w->oe[i] : w->base + i + 1;
+	return w->base + (w->oe ? w->oe[i] : i + 1);
 }
 
 /* -------------------------------------------------------- components */
@@ -643,10 +650,11 @@ extern size_t tk_tok_window;
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the
  * (normalized) text s[0, n) that way, appending to e, byte i of s coming
- * from input [os[i], oe[i]) (NULL: from base + i).  -1: out of memory. */
+ * from input [base + os[i], base + oe[i]) (NULL: from base + i).  -1: out
+ * of memory. */
 int tk_fast_ok(const te_tok *t);
 int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
-                   const size_t *os, const size_t *oe, te_tok_enc *e);
+                   const uint32_t *os, const uint32_t *oe, te_tok_enc *e);
 void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);

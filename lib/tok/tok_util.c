@@ -116,8 +116,16 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 		o->b.s[o->b.n] = 0;
 		return 0;
 	}
+	/* while every byte so far is the input byte at its own place, no
+	 * arrays are kept (tk_work's NULL); the first that is not makes them */
+	if (!o->os && n == 1 && os - o->base == o->b.n && oe == os + 1) {
+		o->b.s[o->b.n++] = s[0];
+		o->b.s[o->b.n] = 0;
+		return 0;
+	}
 	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64, *q;
+		size_t cap = o->cap ? o->cap : 64, was = o->cap;
+		uint32_t *q;
 
 		while (cap < o->b.n + n + 1)
 			cap *= 2;
@@ -128,11 +136,17 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 			return -1;
 		o->oe = q;
 		o->cap = cap;
+		for (i = 0; !was && i < o->b.n; i++) {
+			o->os[i] = (uint32_t)i;
+			o->oe[i] = (uint32_t)i + 1;
+		}
 	}
+	/* tok.c keeps a work string that keeps spans to TK_WORK_MAX bytes of
+	 * input: every span of it fits */
 	for (i = 0; i < n; i++) {
 		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = os;
-		o->oe[o->b.n + i] = oe;
+		o->os[o->b.n + i] = (uint32_t)(os - o->base);
+		o->oe[o->b.n + i] = (uint32_t)(oe - o->base);
 	}
 	o->b.n += n;
 	o->b.s[o->b.n] = 0;
