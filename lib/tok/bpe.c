@@ -906,7 +906,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
 	}
-	if (m->ranks && f && tk_bpe_bq_min > 2) {
+	if ((m->ranks || m->byte_level) && f && tk_bpe_bq_min > 2) {
 		const tk_bt *bt = bt_for(m, f, n);
 		int r = bt ? tk_bt_encode(bt, s, n, o) : 1;
 
