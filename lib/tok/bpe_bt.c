@@ -39,6 +39,7 @@ struct tk_bt {
 	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
 	int32_t *node_tok;		/* trie node -> the token ending there, or -1 */
 	uint32_t nnode;
+	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
 	bt_edge *edge;
@@ -319,6 +320,8 @@ bt_trie(tk_bt *b, size_t total)
 			if (!(node = edge_add(b, node, t[j], total + 2)))
 				return -1;
 		b->node_tok[node] = (int32_t)id;
+		if (b->tlen[id] > b->maxlen)
+			b->maxlen = b->tlen[id];
 	}
 	if (edges_compact(b))
 		return -1;
@@ -552,7 +555,7 @@ typedef struct bt_img {
 	char magic[8];
 	uint32_t ntok, nnode;
 	uint64_t emask, pmask;
-	uint32_t has_ext, zero;
+	uint32_t has_ext, maxlen;
 } bt_img;
 static const char bt_magic[8] = "tkbt\0\0\0\2";
 
@@ -583,7 +586,7 @@ void
 tk_bt_image_write(const tk_bt *b, void *buf)
 {
 	unsigned char *p = buf;
-	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask, b->ext != NULL, 0};
+	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask, b->ext != NULL, b->maxlen};
 
 	memcpy(h.magic, bt_magic, sizeof h.magic);
 	p = img_put(p, &h, sizeof h);
@@ -644,7 +647,7 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
 	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 || h->emask >= SIZE_MAX / 16 ||
 	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)) ||
-	    h->has_ext > 1 || h->zero)
+	    h->has_ext > 1 || !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
 	if (!(b = calloc(1, sizeof *b)))
 		return NULL;
@@ -653,6 +656,7 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	b->nnode = h->nnode;
 	b->emask = (size_t)h->emask;
 	b->pmask = (size_t)h->pmask;
+	b->maxlen = h->maxlen;
 	r1 = img_take(&p, &len, sizeof b->root1);
 	r2 = img_take(&p, &len, sizeof b->root2);
 	b->tlen = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
@@ -751,6 +755,87 @@ bt_ready(const tk_bt *b, size_t n)
 	return 0;
 }
 
+/* A long word that repeats itself (a run of one character, or of a few)
+ * repeats its tokens.  From a token ending at p the search goes on as
+ * that token, the positions ahead found to lead nowhere and the bytes
+ * ahead say, and reads no further than the furthest position it reached
+ * and longest_kept's window (16 bytes, or the longest token and one).  So
+ * when the same token ends again d bytes on, that first one never taken
+ * back, with the same positions ahead found to lead nowhere (all within
+ * 64 bytes), and the bytes from here are those from p for r bytes, the
+ * search finds again what it found in those d bytes, as many times as a
+ * period, the 64 bytes and the window fit in r: the tokens, and the
+ * positions that lead nowhere.  The anchor is such a p, moved on at most
+ * every 64 tokens and after each repeat. */
+typedef struct bt_anchor {
+	size_t i;	/* o's index of the token ending at p; SIZE_MAX: none */
+	size_t p;
+	uint64_t ahead;	/* bits p + 1 to p + 64 then */
+	size_t live;	/* from here on no position leads nowhere (yet) */
+	size_t dead;	/* positions found to lead nowhere so far */
+} bt_anchor;
+
+/* The bits of positions x to x + 63 (x + 63 <= n). */
+static inline uint64_t
+ok_bits(size_t x)
+{
+	uint64_t v = bt_ok[x >> 6] >> (x & 63);
+
+	return x & 63 ? v | bt_ok[(x >> 6) + 1] << (64 - (x & 63)) : v;
+}
+
+/* How many bytes from a and from b are the same, n at most. */
+static size_t
+same_len(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t k = 0;
+	uint64_t x, y;
+
+	for (; k + 8 <= n; k += 8) {
+		memcpy(&x, a + k, 8);
+		memcpy(&y, b + k, 8);
+		if (x != y)
+			return k + (size_t)__builtin_ctzll(x ^ y) / 8;
+	}
+	while (k < n && a[k] == b[k])
+		k++;
+	return k;
+}
+
+/* A token was taken ending at pos (o's last): repeat what was found since
+ * the anchor while the bytes repeat, and move the anchor.  The new pos;
+ * SIZE_MAX out of memory. */
+static size_t
+bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor *an,
+          size_t pos)
+{
+	size_t w = (b->maxlen + 1 > 16 ? (size_t)b->maxlen + 1 : 16) + 64, i0 = an->i;
+	size_t d = pos - an->p, dead = an->dead, r, k, q;
+	uint64_t ahead, ahead0 = an->ahead;
+
+	if (pos + 65 > n || an->live > pos + 65)
+		return pos;	/* no anchor here */
+	ahead = ok_bits(pos + 1);
+	if (i0 != SIZE_MAX && o->n - 1 - i0 <= 64 && o->ids[o->n - 1] != o->ids[i0])
+		return pos;
+	an->i = o->n - 1, an->p = pos, an->ahead = ahead;
+	if (i0 == SIZE_MAX || o->n - 1 - i0 > 64 || !d || ahead != ahead0 ||
+	    (r = same_len(u + pos - d, u + pos, n - pos)) < d + w)
+		return pos;
+	k = (r - w) / d;
+	for (q = i0 + 1; q < o->n && o->b[q] + d <= pos + k * d; q++)
+		if (tk_out_push(o, o->ids[q], o->a[q] + d, o->b[q] + d))
+			return SIZE_MAX;
+	for (q = pos + 1; dead && q <= pos + k * d + 64; q++)
+		if (!ok_at(q - d))
+			bt_ok[q >> 6] &= ~((uint64_t)1 << (q & 63));
+	an->i = o->n - 1;
+	an->p = pos + k * d;
+	if (dead)
+		an->live = an->p + 65;
+	return an->p;
+}
+
 /* The tokens are taken into o as they are found, our ids and their ends,
  * and given back when the search backtracks; at the end their starts are
  * set and the ids made the model's. */
@@ -760,6 +845,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pos = 0, o0 = o->n, len = 0, seen, i;
 	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
+	bt_anchor an = {SIZE_MAX, 0, 0, 0, 0};
 	int32_t next;
 
 	if (bt_ready(b, n))
@@ -777,6 +863,8 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				if (tk_out_push(o, (int32_t)t, pos, end))
 					return -1;
 				pos = end;
+				if (kept && pos < n && (pos = bt_repeat(b, u, n, o, &an, pos)) == SIZE_MAX)
+					return -1;
 				next = pos >= n ? -1 : kept ? longest_kept(b, kept, u + pos, n - pos, &len)
 				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
@@ -787,10 +875,14 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 			}
 			/* nothing fits from here: take the token before back */
 			bt_ok[pos >> 6] &= ~((uint64_t)1 << (pos & 63));
+			an.live = pos + 1 > an.live ? pos + 1 : an.live;
+			an.dead++;
 			if (o->n == o0)
 				goto unsound;	/* cannot happen: every byte is a token */
 			next = o->ids[--o->n];
 			pos = o->a[o->n];
+			if (an.i != SIZE_MAX && o->n <= an.i)
+				an.i = SIZE_MAX;	/* the anchor taken back */
 			break;
 		}
 	}

@@ -32,8 +32,9 @@ random_word(char *buf, size_t cap, unsigned *seed)
 	size_t n = 0, k = 1 + (size_t)(rand_r(seed) % 12);
 
 	if (rand_r(seed) % 50 == 0) {	/* a long run */
-		static const char *runs[] = {"a", "ab", "\u4e2d", "\U0001F600", "7", "a\u4e2d"};
-		const char *u = runs[rand_r(seed) % 6];
+		static const char *runs[] = {"a", "ab", "\u4e2d", "\U0001F600", "7", "a\u4e2d",
+		                             "aab", "\u00e9", ".", "xyz", "abcabcab"};
+		const char *u = runs[rand_r(seed) % 11];
 		size_t len = strlen(u), reps = (size_t)(rand_r(seed) % (cap / len));
 
 		for (; n + len < cap && reps--; n += len)
