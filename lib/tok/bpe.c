@@ -754,8 +754,8 @@ bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out 
 	return 0;
 }
 
-/* The backtracking tables of a ranks vocabulary, once the words merged by
- * ranks would have paid for building them (some 900 instructions a token
+/* The backtracking tables of a ranks or byte-level vocabulary, once the
+ * words merged by ranks or merges would have paid for building them (some 900 instructions a token
  * of the vocabulary): by ranks a short word costs some 200 instructions a
  * byte, by backtracking 100 less; a long one twice that, and 350 less.
  * So after 8 bytes of short words a token, long ones weighing 4, or at

@@ -1,4 +1,5 @@
-/* bpe_bt.c: BPE of a tiktoken vocabulary (ranks) by backtracking, as
+/* bpe_bt.c: byte-level BPE by backtracking, of a tiktoken vocabulary
+ * (ranks) or of one with merges (in ids ranked as their merges), as
  * GitHub's rust-gems bpe crate describes it: the longest token that
  * matches at the current position is taken when the pair it makes with
  * the token before is one BPE would keep apart; else the next shorter
@@ -10,7 +11,8 @@
  * ranks before the merges that made them: tk_bt_valid unmerges a and b,
  * the later one first, checking each pair of parts that meets there.
  * Every token's own split (the pair its last merge joined) comes from the
- * same test, tokens in rank order.  bt_build needs tens of ms for a large
+ * same test, tokens in rank order.  A long word that repeats itself is
+ * done a period at a time (bt_repeat).  bt_build needs tens of ms for a large
  * vocabulary: bpe_fast.c builds it with its flat tables, when the model is
  * run often. */
 #include <stdlib.h>
