@@ -12,6 +12,7 @@
 #   TOK_BENCH_ONLY=quicktok bench/tok-bench.sh [MB]: against quicktok alone
 #   TOK_BENCH_ONLY=families bench/tok-bench.sh [MB]: WordPiece, Unigram,
 #     SentencePiece and 500 KB runs against their best peers alone
+#     (TOK_BENCH_FAMILY=patho: the 500 KB runs alone)
 # quicktok (C++, byte-exact with tiktoken; built by ../shared/tools/
 # install-peers.sh into $QUICKTOK, default /opt/tokemb-peers/quicktok) is
 # driven by a few lines of C++ written and compiled here, in the scratch
@@ -241,6 +242,7 @@ families_section() {
 	printf '  %-9s %-18s %-7s %5s | %8s | %-10s %8s | %7s %5s\n' family model input MB "tokemb" peer MB/s ratio goal
 	[ -d "${NODE_PATH%%:*}/tokenizers" ] || echo "  (no Hugging Face tokenizers in $NODE_PATH: its rows are skipped)"
 	while read -r fam name m peer goal; do
+		[ -n "${TOK_BENCH_FAMILY:-}" ] && [ "$fam" != "$TOK_BENCH_FAMILY" ] && continue
 		[ -f "$D/tokenizers/$m" ] || { echo "  $name: no $m"; continue; }
 		[ "$peer" = hf ] && [ ! -d "${NODE_PATH%%:*}/tokenizers" ] && continue
 		[ "$peer" = spm ] && ! command -v spm_encode >/dev/null && { echo "  $name: no spm_encode"; continue; }

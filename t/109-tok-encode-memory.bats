@@ -139,11 +139,26 @@ run_within() {
 	within gpt2/tokenizer.json
 }
 
-# Byte-level BPE with merges keeps 28 bytes a symbol while it merges a
-# long word (its id, start, neighbours, bucket links and pair's merged
-# id), and lets go of them before the word's tokens are kept.
-@test "tok-encode: a 15 MB run of 'a' in 40N (ids and --count-docs) beyond the model: byte-level BPE (gpt2)" {
-	run_within gpt2/tokenizer.json 40 40 run-a
+# Byte-level BPE takes a long word by backtracking (bpe_bt.c): it keeps
+# the word's tokens (an id and a span, 12 bytes each, in room that grows by
+# half) and a bit a byte.  A run of 'a' is a token in 4 to 8 bytes, of one
+# CJK character one in 3; one of an emoji is two tokens in 4 bytes, more
+# than 12N in all (its ids' room alone is some 6N to 9N).
+@test "tok-encode: a 15 MB run of 'a', of one CJK character in 12N (ids and --count-docs) beyond the model: byte-level BPE (gpt2)" {
+	run_within gpt2/tokenizer.json 12 12 run-a run-cjk
+}
+
+@test "tok-encode: a 15 MB run of one emoji in 16N (ids and --count-docs) beyond the model: byte-level BPE (gpt2)" {
+	run_within gpt2/tokenizer.json 16 16 run-emoji
+}
+
+@test "tok-encode: a 15 MB run of 'a' in 12N (ids and --count-docs) beyond the model: Llama 3, Qwen3" {
+	run_within llama3/tokenizer.json 12 12 run-a
+	run_within qwen3/tokenizer.json 12 12 run-a
+}
+
+@test "tok-encode: a 15 MB run of 'a', of base64 in 12N (ids and --count-docs) beyond the model: cl100k" {
+	run_within tiktoken/cl100k_base.tiktoken 12 12 run-a run-b64
 }
 
 # phi-3's pre-tokenizer does not split: the document is one word, cut

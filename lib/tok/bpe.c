@@ -754,8 +754,8 @@ bpe_small(const tk_bpe *m, const tk_fastmap *f, const char *s, size_t n, tk_out 
 	return 0;
 }
 
-/* The backtracking tables of a ranks vocabulary, once the words merged by
- * ranks would have paid for building them (some 900 instructions a token
+/* The backtracking tables of a ranks or byte-level vocabulary, once the
+ * words merged by ranks or merges would have paid for building them (some 900 instructions a token
  * of the vocabulary): by ranks a short word costs some 200 instructions a
  * byte, by backtracking 100 less; a long one twice that, and 350 less.
  * So after 8 bytes of short words a token, long ones weighing 4, or at
@@ -906,7 +906,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		if (id >= 0)
 			return tk_out_push(o, id, 0, n);
 	}
-	if (m->ranks && f && tk_bpe_bq_min > 2) {
+	if ((m->ranks || m->byte_level) && f && tk_bpe_bq_min > 2) {
 		const tk_bt *bt = bt_for(m, f, n);
 		int r = bt ? tk_bt_encode(bt, s, n, o) : 1;
 

@@ -1,4 +1,5 @@
-/* bpe_bt.c: BPE of a tiktoken vocabulary (ranks) by backtracking, as
+/* bpe_bt.c: byte-level BPE by backtracking, of a tiktoken vocabulary
+ * (ranks) or of one with merges (in ids ranked as their merges), as
  * GitHub's rust-gems bpe crate describes it: the longest token that
  * matches at the current position is taken when the pair it makes with
  * the token before is one BPE would keep apart; else the next shorter
@@ -10,7 +11,8 @@
  * ranks before the merges that made them: tk_bt_valid unmerges a and b,
  * the later one first, checking each pair of parts that meets there.
  * Every token's own split (the pair its last merge joined) comes from the
- * same test, tokens in rank order.  bt_build needs tens of ms for a large
+ * same test, tokens in rank order.  A long word that repeats itself is
+ * done a period at a time (bt_repeat).  bt_build needs tens of ms for a large
  * vocabulary: bpe_fast.c builds it with its flat tables, when the model is
  * run often. */
 #include <stdlib.h>
@@ -31,13 +33,15 @@ typedef struct bt_edge {
 struct tk_bt {
 	uint64_t serial;		/* this build's, unique: the pair memos' owner */
 	int mapped;			/* the arrays point into a cache image */
-	uint32_t ntok;
+	uint32_t ntok;			/* ids: the tables' own (see ext) */
+	int32_t *ext;			/* merges: id -> the model's id; NULL: the same */
 	const char **tb;		/* id -> its bytes (the vocabulary's): building only */
 	uint32_t *tlen;
 	uint32_t *split_l, *split_r;	/* id -> the pair its last merge joined */
 	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
 	int32_t *node_tok;		/* trie node -> the token ending there, or -1 */
 	uint32_t nnode;
+	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
 	bt_edge *edge;
@@ -233,6 +237,7 @@ tk_bt_free(tk_bt *b)
 		free(b);
 		return;
 	}
+	free(b->ext);
 	free(b->tlen);
 	free(b->split_l);
 	free(b->split_r);
@@ -317,6 +322,8 @@ bt_trie(tk_bt *b, size_t total)
 			if (!(node = edge_add(b, node, t[j], total + 2)))
 				return -1;
 		b->node_tok[node] = (int32_t)id;
+		if (b->tlen[id] > b->maxlen)
+			b->maxlen = b->tlen[id];
 	}
 	if (edges_compact(b))
 		return -1;
@@ -367,6 +374,120 @@ bt_splits(tk_bt *b, const tk_bpe *m, const tk_flat *fl)
 	return id < b->ntok ? -1 : 0;
 }
 
+/* A merge of the model's, to sort them by rank. */
+typedef struct bt_merge {
+	uint32_t rank;
+	int32_t a, b, merged;
+} bt_merge;
+
+static int
+merge_cmp(const void *x, const void *y)
+{
+	uint32_t p = ((const bt_merge *)x)->rank, q = ((const bt_merge *)y)->rank;
+
+	return (p > q) - (p < q);
+}
+
+/* m's merges in rank order, *n of them; NULL when out of memory. */
+static bt_merge *
+merges_sorted(const tk_pairmap *pm, size_t *n)
+{
+	size_t i, k = 0, cap = 0;
+	bt_merge *ms;
+
+	for (i = 0; pm->key && i <= pm->mask; i++)
+		cap += pm->key[i] != 0;
+	if (!(ms = malloc((cap ? cap : 1) * sizeof *ms)))
+		return NULL;
+	for (i = 0; pm->key && i <= pm->mask; i++) {
+		uint64_t key = pm->key[i];
+
+		if (!key--)
+			continue;
+		ms[k].rank = pm->rank[i];
+		ms[k].a = (int32_t)(key >> 32);
+		ms[k].b = (int32_t)(uint32_t)key;
+		ms[k++].merged = pm->merged[i];
+	}
+	qsort(ms, k, sizeof *ms, merge_cmp);
+	*n = k;
+	return ms;
+}
+
+/* Merge (x, y) of our ids makes the model's token c: its bytes are theirs. */
+static int
+joins(const tk_bt *b, const char **tb, const uint32_t *tlen, uint32_t x, uint32_t y, uint32_t c)
+{
+	return b->tlen[c] == tlen[x] + tlen[y] && !memcmp(b->tb[c], tb[x], tlen[x]) &&
+	       !memcmp(b->tb[c] + tlen[x], tb[y], tlen[y]);
+}
+
+/* The tables of a byte-level vocabulary with merges, in ids of their own
+ * (b->ext maps them back): the 256 bytes, then each token BPE can make,
+ * in the rank of the merge that makes it, so that an id ranks as that
+ * merge and the method of ranks holds.  BPE of a word makes in the span
+ * of each of its tokens what BPE of that token's bytes alone makes; so a
+ * token is made by one merge or none: the first, in rank order, whose
+ * parts are made and kept apart by the merges before it.  Other merges
+ * never apply: one to a token no merge makes (Llama 3 has 695: a word
+ * that is one of them is taken whole before BPE, ignore_merges), or to a
+ * token an earlier merge made.  On entry b->tb and b->tlen are by the
+ * model's ids, b->ntok of them. */
+static int
+bt_merges(tk_bt *b, const tk_bpe *m)
+{
+	uint32_t nv = b->ntok, k = 256, i, *own = malloc(nv * sizeof *own);
+	uint32_t *tlen = calloc(nv, sizeof *tlen);
+	const char **tb = calloc(nv, sizeof *tb);
+	bt_merge *ms = NULL;
+	size_t nm = 0, j;
+	int r = -1;
+
+	if (!own || !tb || !tlen || !(b->ext = malloc(nv * sizeof *b->ext)) ||
+	    !(ms = merges_sorted(&m->merges, &nm)))
+		goto out;
+	memset(own, 0xff, nv * sizeof *own);
+	for (i = 0; i < 256; i++) {
+		uint32_t e = (uint32_t)m->byte_id[i];
+
+		if (e >= nv || own[e] != BT_NONE || b->tlen[e] != 1 || (unsigned char)b->tb[e][0] != i)
+			goto out;
+		own[e] = i, b->ext[i] = (int32_t)e;
+		tb[i] = b->tb[e], tlen[i] = 1;
+		b->split_l[i] = b->split_r[i] = i;
+	}
+	for (j = 0; j < nm; j++) {
+		uint32_t x, y, c = (uint32_t)ms[j].merged;
+
+		if ((uint32_t)ms[j].a >= nv || (uint32_t)ms[j].b >= nv || c >= nv || own[c] != BT_NONE)
+			continue;
+		x = own[ms[j].a], y = own[ms[j].b];
+		if (x == BT_NONE || y == BT_NONE || !joins(b, tb, tlen, x, y, c) ||
+		    !tk_bt_valid(b, x, y))
+			continue;
+		b->split_l[k] = x, b->split_r[k] = y;
+		pair_put(b, x, y, (int32_t)k);
+		own[c] = k, b->ext[k] = (int32_t)c;
+		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
+		k++;
+	}
+	free(b->tb), free(b->tlen);
+	b->tb = tb, b->tlen = tlen;
+	tb = NULL, tlen = NULL;
+	b->ntok = k;
+	r = 0;
+out:
+	free(own), free(tb), free(tlen), free(ms);
+	return r;
+}
+
+/* Byte-level BPE by merges, as HF tokenizers' (no prefixes, suffixes). */
+static int
+merges_apply(const tk_bpe *m)
+{
+	return !m->ranks && m->byte_level && m->merges.n && !m->cont_prefix && !m->eow_suffix;
+}
+
 tk_bt *
 tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 {
@@ -375,7 +496,7 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	size_t i, total = 0;
 	uint32_t ntok = 0;
 
-	if (!m->ranks)
+	if (!m->ranks && !merges_apply(m))
 		return NULL;
 	for (i = 0; i < v->n; i++) {
 		if (v->ent[i].val < 0)
@@ -406,10 +527,17 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 		b->tb[id] = v->pool + v->ent[i].koff;
 		b->tlen[id] = v->ent[i].klen;
 	}
-	if (bt_trie(b, total))
-		goto fail;
-	if (bt_splits(b, m, fl))
-		goto fail;
+	if (m->ranks) {
+		if (bt_trie(b, total) || bt_splits(b, m, fl))
+			goto fail;
+	} else {
+		if (bt_merges(b, m))
+			goto fail;
+		for (total = 0, i = 0; i < b->ntok; i++)
+			total += b->tlen[i];
+		if (bt_trie(b, total))
+			goto fail;
+	}
 	free(b->tb);	/* the vocabulary's: not kept */
 	b->tb = NULL;
 	return b;
@@ -421,15 +549,17 @@ fail:
 /* ------------------------------------------------- the cache's image */
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
- * then root1, root2, tlen, split_l, split_r, prefix and node_tok (four
- * bytes an element), the edges and the pairs, each array 8-byte aligned.
+ * then root1, root2, tlen, split_l, split_r, prefix, node_tok and, when
+ * the ids are the tables' own, ext (four bytes an element), the edges and
+ * the pairs, each array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
 	uint32_t ntok, nnode;
 	uint64_t emask, pmask;
+	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\1";
+static const char bt_magic[8] = "tkbt\0\0\0\2";
 
 static size_t
 al8(size_t n)
@@ -441,7 +571,8 @@ size_t
 tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + 4 * al8((size_t)b->ntok * 4) +
-	       al8((size_t)b->nnode * 4) + (b->emask + 1) * sizeof(bt_edge) +
+	       al8((size_t)b->nnode * 4) + (b->ext ? al8((size_t)b->ntok * 4) : 0) +
+	       (b->emask + 1) * sizeof(bt_edge) +
 	       (b->pmask + 1) * sizeof(tk_pslot);
 }
 
@@ -457,7 +588,7 @@ void
 tk_bt_image_write(const tk_bt *b, void *buf)
 {
 	unsigned char *p = buf;
-	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask};
+	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask, b->ext != NULL, b->maxlen};
 
 	memcpy(h.magic, bt_magic, sizeof h.magic);
 	p = img_put(p, &h, sizeof h);
@@ -468,6 +599,8 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 	p = img_put(p, b->split_r, (size_t)b->ntok * 4);
 	p = img_put(p, b->prefix, (size_t)b->ntok * 4);
 	p = img_put(p, b->node_tok, (size_t)b->nnode * 4);
+	if (b->ext)
+		p = img_put(p, b->ext, (size_t)b->ntok * 4);
 	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
 	img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
 }
@@ -485,17 +618,21 @@ img_take(const unsigned char **p, size_t *left, size_t n)
 	return r;
 }
 
-/* The roots: every other value is checked where it is read (edge_get,
- * pair_get, tk_bt_valid, longest, tk_bt_encode): a forged image can make
- * wrong tokens (the file is the user's own), never a wild read or an
- * endless loop, and mapping one costs no pass over it. */
+/* The roots and the model's ids: every other value is checked where it
+ * is read (edge_get, pair_get, tk_bt_valid, longest, tk_bt_encode): a
+ * forged image can make wrong tokens (the file is the user's own), never
+ * a wild read or an endless loop, and mapping one costs no pass over
+ * more than the ids. */
 static int
-bt_sound(const tk_bt *b)
+bt_sound(const tk_bt *b, uint32_t maxid)
 {
 	size_t i;
 
 	for (i = 0; i < 65536; i++)
 		if (b->root2[i] >= b->nnode || (i < 256 && b->root1[i] >= b->nnode))
+			return 0;
+	for (i = 0; b->ext && i < b->ntok; i++)
+		if ((uint32_t)b->ext[i] >= maxid)
 			return 0;
 	return 1;
 }
@@ -506,11 +643,13 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	const unsigned char *p = image;
 	const bt_img *h = img_take(&p, &len, sizeof *h);
 	const uint32_t *r1, *r2;
+	const void *ext;
 	tk_bt *b;
 
 	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
 	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 || h->emask >= SIZE_MAX / 16 ||
-	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)))
+	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)) ||
+	    h->has_ext > 1 || !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
 	if (!(b = calloc(1, sizeof *b)))
 		return NULL;
@@ -519,6 +658,7 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	b->nnode = h->nnode;
 	b->emask = (size_t)h->emask;
 	b->pmask = (size_t)h->pmask;
+	b->maxlen = h->maxlen;
 	r1 = img_take(&p, &len, sizeof b->root1);
 	r2 = img_take(&p, &len, sizeof b->root2);
 	b->tlen = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
@@ -526,14 +666,16 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	b->split_r = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
 	b->prefix = (int32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
 	b->node_tok = (int32_t *)img_take(&p, &len, (size_t)b->nnode * 4);
+	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
 	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
 	b->pair = (tk_pslot *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
 	if (!r1 || !r2 || !b->tlen || !b->split_l || !b->split_r || !b->prefix || !b->node_tok ||
-	    !b->edge || !b->pair || len)
+	    !b->edge || !b->pair || len || (h->has_ext && !ext))
 		goto fail;
+	b->ext = (int32_t *)ext;
 	memcpy(b->root1, r1, sizeof b->root1);
 	memcpy(b->root2, r2, sizeof b->root2);
-	if (!bt_sound(b))
+	if (!bt_sound(b, maxid))
 		goto fail;
 	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
 	return b;
@@ -542,12 +684,11 @@ fail:
 	return NULL;
 }
 
-/* Per thread: the tokens taken, their ends, and the positions known to
- * lead nowhere (a byte each, 1: may). */
-static __thread uint32_t *bt_tok;
-static __thread uint32_t *bt_end;
-static __thread uint8_t *bt_ok;
-static __thread size_t bt_cap;
+/* Per thread: the positions known to lead nowhere (a bit each, 1: may).
+ * The tokens taken and their ends are kept in the output itself: what a
+ * word needs is its tokens' room and a bit a byte. */
+static __thread uint64_t *bt_ok;
+static __thread size_t bt_cap;	/* words of bt_ok */
 
 /* Pairs met recur (in text, and in a long run all the more): their
  * answers are kept per thread, ((a << 24 | b) + 1) << 1 | valid, in a
@@ -575,49 +716,142 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 void
 tk_bt_thread_free(void)
 {
-	free(bt_tok);
-	free(bt_end);
 	free(bt_ok);
 	free(bt_memo);
-	bt_tok = bt_end = NULL;
 	bt_ok = NULL;
 	bt_memo = NULL;
 	bt_memo_of = 0;
 	bt_cap = 0;
 }
 
-int
-tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
+static inline int
+ok_at(size_t i)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t pos = 0, k = 0, len = 0, seen, i;
-	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
-	int32_t next;
+	return (int)(bt_ok[i >> 6] >> (i & 63) & 1);
+}
 
-	if (n + 1 > bt_cap) {
-		size_t cap = bt_cap ? bt_cap : 256;
+/* Room for the bits of n + 1 positions, all set, and the pair memo for b. */
+static int
+bt_ready(const tk_bt *b, size_t n)
+{
+	size_t w = n / 64 + 1;
+
+	if (w > bt_cap) {
+		size_t cap = bt_cap ? bt_cap : 64;
 		void *p;
 
-		while (cap < n + 1)
+		while (cap < w)
 			cap *= 2;
-		if (!(p = realloc(bt_tok, cap * sizeof *bt_tok)))
-			return -1;
-		bt_tok = p;
-		if (!(p = realloc(bt_end, cap * sizeof *bt_end)))
-			return -1;
-		bt_end = p;
-		if (!(p = realloc(bt_ok, cap)))
+		if (!(p = realloc(bt_ok, cap * sizeof *bt_ok)))
 			return -1;
 		bt_ok = p;
 		bt_cap = cap;
 	}
+	memset(bt_ok, 0xff, w * sizeof *bt_ok);
 	if (bt_memo_of != b->serial) {	/* another te_tok's answers, or none yet */
 		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
 			return -1;
 		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
 		bt_memo_of = b->serial;
 	}
-	memset(bt_ok, 1, n + 1);
+	return 0;
+}
+
+/* A long word that repeats itself (a run of one character, or of a few)
+ * repeats its tokens.  From a token ending at p the search goes on as
+ * that token, the positions ahead found to lead nowhere and the bytes
+ * ahead say, and reads no further than the furthest position it reached
+ * and longest_kept's window (16 bytes, or the longest token and one).  So
+ * when the same token ends again d bytes on, that first one never taken
+ * back, with the same positions ahead found to lead nowhere (all within
+ * 64 bytes), and the bytes from here are those from p for r bytes, the
+ * search finds again what it found in those d bytes, as many times as a
+ * period, the 64 bytes and the window fit in r: the tokens, and the
+ * positions that lead nowhere.  The anchor is such a p, moved on at most
+ * every 64 tokens and after each repeat. */
+typedef struct bt_anchor {
+	size_t i;	/* o's index of the token ending at p; SIZE_MAX: none */
+	size_t p;
+	uint64_t ahead;	/* bits p + 1 to p + 64 then */
+	size_t live;	/* from here on no position leads nowhere (yet) */
+	size_t dead;	/* positions found to lead nowhere so far */
+} bt_anchor;
+
+/* The bits of positions x to x + 63 (x + 63 <= n). */
+static inline uint64_t
+ok_bits(size_t x)
+{
+	uint64_t v = bt_ok[x >> 6] >> (x & 63);
+
+	return x & 63 ? v | bt_ok[(x >> 6) + 1] << (64 - (x & 63)) : v;
+}
+
+/* How many bytes from a and from b are the same, n at most. */
+static size_t
+same_len(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t k = 0;
+	uint64_t x, y;
+
+	for (; k + 8 <= n; k += 8) {
+		memcpy(&x, a + k, 8);
+		memcpy(&y, b + k, 8);
+		if (x != y)
+			return k + (size_t)__builtin_ctzll(x ^ y) / 8;
+	}
+	while (k < n && a[k] == b[k])
+		k++;
+	return k;
+}
+
+/* A token was taken ending at pos (o's last): repeat what was found since
+ * the anchor while the bytes repeat, and move the anchor.  The new pos;
+ * SIZE_MAX out of memory. */
+static size_t
+bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor *an,
+          size_t pos)
+{
+	size_t w = (b->maxlen + 1 > 16 ? (size_t)b->maxlen + 1 : 16) + 64, i0 = an->i;
+	size_t d = pos - an->p, dead = an->dead, r, k, q;
+	uint64_t ahead, ahead0 = an->ahead;
+
+	if (pos + 65 > n || an->live > pos + 65)
+		return pos;	/* no anchor here */
+	ahead = ok_bits(pos + 1);
+	if (i0 != SIZE_MAX && o->n - 1 - i0 <= 64 && o->ids[o->n - 1] != o->ids[i0])
+		return pos;
+	an->i = o->n - 1, an->p = pos, an->ahead = ahead;
+	if (i0 == SIZE_MAX || o->n - 1 - i0 > 64 || !d || ahead != ahead0 ||
+	    (r = same_len(u + pos - d, u + pos, n - pos)) < d + w)
+		return pos;
+	k = (r - w) / d;
+	for (q = i0 + 1; q < o->n && o->b[q] + d <= pos + k * d; q++)
+		if (tk_out_push(o, o->ids[q], o->a[q] + d, o->b[q] + d))
+			return SIZE_MAX;
+	for (q = pos + 1; dead && q <= pos + k * d + 64; q++)
+		if (!ok_at(q - d))
+			bt_ok[q >> 6] &= ~((uint64_t)1 << (q & 63));
+	an->i = o->n - 1;
+	an->p = pos + k * d;
+	if (dead)
+		an->live = an->p + 65;
+	return an->p;
+}
+
+/* The tokens are taken into o as they are found, our ids and their ends,
+ * and given back when the search backtracks; at the end their starts are
+ * set and the ids made the model's. */
+int
+tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t pos = 0, o0 = o->n, len = 0, seen, i;
+	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
+	bt_anchor an = {SIZE_MAX, 0, 0, 0, 0};
+	int32_t next;
+
+	if (bt_ready(b, n))
+		return -1;
 	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
 		uint32_t t = (uint32_t)next;
@@ -626,11 +860,13 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 			size_t end = pos + b->tlen[t];
 
 			if (end > n || end == pos)
-				return 1;	/* tables unsound (a cache image): by ranks */
-			if (bt_ok[end] && (!k || valid_memo(b, bt_tok[k - 1], t))) {
-				bt_tok[k] = t;
-				bt_end[k++] = (uint32_t)end;
+				goto unsound;
+			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t))) {
+				if (tk_out_push(o, (int32_t)t, pos, end))
+					return -1;
 				pos = end;
+				if (kept && pos < n && (pos = bt_repeat(b, u, n, o, &an, pos)) == SIZE_MAX)
+					return -1;
 				next = pos >= n ? -1 : kept ? longest_kept(b, kept, u + pos, n - pos, &len)
 				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
@@ -640,18 +876,24 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				continue;
 			}
 			/* nothing fits from here: take the token before back */
-			bt_ok[pos] = 0;
-			if (!k)
-				return 1;	/* cannot happen: every byte is a token */
-			next = (int32_t)bt_tok[--k];
-			pos = k ? bt_end[k - 1] : 0;
+			bt_ok[pos >> 6] &= ~((uint64_t)1 << (pos & 63));
+			an.live = pos + 1 > an.live ? pos + 1 : an.live;
+			an.dead++;
+			if (o->n == o0)
+				goto unsound;	/* cannot happen: every byte is a token */
+			next = o->ids[--o->n];
+			pos = o->a[o->n];
+			if (an.i != SIZE_MAX && o->n <= an.i)
+				an.i = SIZE_MAX;	/* the anchor taken back */
 			break;
 		}
 	}
 	if (pos != n)
-		return 1;
-	for (i = 0, pos = 0; i < k; pos = bt_end[i++])
-		if (tk_out_push(o, (int32_t)bt_tok[i], pos, bt_end[i]))
-			return -1;
+		goto unsound;
+	for (i = o0; b->ext && i < o->n; i++)
+		o->ids[i] = b->ext[o->ids[i]];
 	return 0;
+unsound:	/* tables unsound (a cache image): encode by ranks */
+	o->n = o0;
+	return 1;
 }

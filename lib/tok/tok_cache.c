@@ -37,7 +37,7 @@
 /* Bump when what the image holds changes meaning without changing a
  * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
  * the fingerprint catches layout and hash changes, not rule changes. */
-#define TC_VERSION 4
+#define TC_VERSION 6
 #define TC_ALIGN 64
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */
@@ -544,7 +544,7 @@ set_sections(const te_tok *t, wsec *w, const tc_meta *mp, const char *skel, cons
 		}
 		/* bpe_bt.c's tables, some tens of ms to build for a large
 		 * vocabulary, and needed by the first long word */
-		if (t->bpe.ranks && (bt = tk_fastmap_bt(&t->bpe)) &&
+		if ((t->bpe.ranks || t->bpe.byte_level) && (bt = tk_fastmap_bt(&t->bpe)) &&
 		    (*btp = malloc(tk_bt_image_size(bt)))) {
 			tk_bt_image_write(bt, *btp);
 			W(S_BT, *btp, tk_bt_image_size(bt));

@@ -506,7 +506,7 @@ typedef struct tk_fastmap {
 	int32_t *r2;
 	int32_t *m2;                       /* merges: the merged id */
 	tk_flat *flat;                     /* NULL until built (tk_fastmap_flat) */
-	struct tk_bt *bt;                  /* ranks: built by tk_fastmap_bt, or NULL */
+	struct tk_bt *bt;                  /* ranks, byte-level: by tk_fastmap_bt, or NULL */
 	int bt_tried;
 	const void *bt_img;                /* the cache's image of bt (tk_bt_map), or NULL */
 	size_t bt_img_n;
@@ -518,9 +518,9 @@ const tk_flat *tk_fastmap_flat(const tk_bpe *m);
  * they do not apply. */
 const struct tk_bt *tk_fastmap_bt(const tk_bpe *m);
 
-/* bpe_bt.c: BPE of a ranks vocabulary by backtracking.  tk_bt_build
- * returns NULL where it does not apply (not ranks, a byte that is no
- * token) or out of memory; tk_bt_encode appends the tokens of the word
+/* bpe_bt.c: BPE of a ranks or byte-level merges vocabulary by
+ * backtracking.  tk_bt_build returns NULL where it does not apply (neither,
+ * a byte that is no token) or out of memory; tk_bt_encode appends the tokens of the word
  * s[0, n) to o: 0, 1 (not done: o as it was, encode by ranks), -1 out of
  * memory.  tk_bt_valid: would BPE keep tokens a and b apart? */
 typedef struct tk_bt tk_bt;
