@@ -530,6 +530,124 @@ out:
 	return r;
 }
 
+/* What BertNormalizer makes of one character met alone, remembered by
+ * code point (bert_text): its text (len -1: too long to keep), and
+ * whether it is inert: kept and left a starter by every step, so that
+ * the steps run on the text before it and after it apart give the same
+ * text as on the whole (NFD reorders marks only between starters; a
+ * dropped character could join marks). */
+typedef struct bchar {
+	int32_t cp;
+	int8_t len, inert;
+	char out[10];
+} bchar;
+#define BCHAR_SLOTS 512
+
+static int
+bert_char(const tk_norm *n, int32_t cp, const char *s, int len, bchar *e)
+{
+	tk_work x;
+	char rep[64];
+	int k = n->clean_text ? f_bert_clean(n, cp, s, len, rep) : len;
+
+	memset(&x, 0, sizeof x);
+	x.noal = 1;
+	if (ut_buf_put(&x.b, s, (size_t)len) || bert_chain(n, &x)) {
+		free(x.b.s);
+		return -1;
+	}
+	e->cp = cp;
+	e->len = x.b.n <= sizeof e->out ? (int8_t)x.b.n : -1;
+	if (e->len > 0)
+		memcpy(e->out, x.b.s, x.b.n);
+	free(x.b.s);
+	e->inert = 0;
+	if (k == 1 && rep[0] == ' ')
+		e->inert = 1;	/* a space */
+	else if (k && !n->strip_accents)
+		e->inert = 1;	/* no step looks past a character */
+	else if (k && !utf8proc_get_property(cp)->combining_class) {
+		utf8proc_uint8_t *out = NULL;
+		utf8proc_ssize_t m = tk_hf_unimap((const unsigned char *)s, (size_t)len, &out,
+		                                  UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+
+		e->inert = m == len && !memcmp(out, s, (size_t)len);
+		free(out);
+	}
+	e->inert = e->inert && e->len >= 0;
+	return 0;
+}
+
+/* bert_norm when no spans are kept: the text alone, a character at a time
+ * (ASCII by the table, others by what bert_char remembers), the runs of
+ * characters that are not inert through bert_chain. */
+static int
+bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t i, j, k, len = w->b.n;
+	tk_abuf o = TK_ABUF(w);
+	bchar cache[BCHAR_SLOTS], *e = NULL;
+	int cl;
+
+	for (k = 0; k < BCHAR_SLOTS; k++)
+		cache[k].cp = -1;
+	if (ut_buf_grow(&o.b, len))
+		goto fail;
+	for (i = 0; i < len;) {
+		int32_t cp;
+
+		if (s[i] < 0x80 && tab[s[i]] >= 0) {
+			for (j = i; j < len && s[j] < 0x80 && tab[s[j]] >= 0; j++)
+				;
+			if (ut_buf_grow(&o.b, j - i))
+				goto fail;
+			for (; i < j; i++)
+				o.b.s[o.b.n++] = (char)tab[s[i]];
+			o.b.s[o.b.n] = 0;
+			continue;
+		}
+		/* a run of characters that are not inert: [i, j) */
+		for (j = i, k = 0; j < len; j += (size_t)cl, k++) {
+			if (s[j] < 0x80) {
+				cl = 1;
+				if (tab[s[j]] >= 0)
+					break;
+				continue;
+			}
+			if ((cp = ut_utf8_dec(s + j, len - j, &cl)) < 0)
+				continue;
+			e = &cache[cp & (BCHAR_SLOTS - 1)];
+			if (e->cp != cp && bert_char(n, cp, (const char *)s + j, cl, e))
+				goto fail;
+			if (e->inert)
+				break;
+		}
+		if (j == i && e) {	/* one inert character */
+			ut_utf8_dec(s + i, len - i, &cl);
+			if (tk_abuf_put(&o, e->out, (size_t)e->len, 0, 0))
+				goto fail;
+			i += (size_t)cl;
+			continue;
+		}
+		if (k == 1 && s[i] >= 0x80 && (cp = ut_utf8_dec(s + i, len - i, &cl)) >= 0 &&
+		    cache[cp & (BCHAR_SLOTS - 1)].cp == cp && cache[cp & (BCHAR_SLOTS - 1)].len >= 0) {
+			e = &cache[cp & (BCHAR_SLOTS - 1)];
+			if (tk_abuf_put(&o, e->out, (size_t)e->len, 0, 0))
+				goto fail;
+		} else if (bert_part(n, w, i, j, &o)) {
+			goto fail;
+		}
+		i = j;
+	}
+	if (tk_abuf_swap(&o, w))
+		goto fail;
+	return 0;
+fail:
+	tk_abuf_release(&o);
+	return -1;
+}
+
 /* BertNormalizer with ASCII through a table in one pass: in place when
  * all of w is ASCII and no spans are kept; else the ASCII bytes by the
  * table and the parts around other bytes through bert_chain. */
@@ -553,6 +671,8 @@ bert_norm(const tk_norm *n, tk_work *w)
 			w->b.s[k] = 0;
 		return 0;
 	}
+	if (w->noal)
+		return bert_text(n, w, tab);
 	for (i = 0; i < len;) {
 		size_t j;
 
