@@ -203,3 +203,9 @@ run_within() {
 		cmp "$d.ids" "$d.chunk"
 	done
 }
+
+# The BERT normalizer rewrites an ASCII text in place when no spans are
+# kept: a long run costs its pieces and ids, not copies of the text.
+@test "tok-encode: a 15 MB run of 'a', of one CJK character, of base64 in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {
+	run_within bert-base-uncased/tokenizer.json 12 8 run-a run-cjk run-b64
+}
