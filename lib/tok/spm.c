@@ -1182,7 +1182,8 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 		id[best] = pid[best];
 		k--;
 		memmove(id + best + 1, id + best + 2, (size_t)(k - best - 1) * sizeof *id);
-		memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 1) * sizeof *pid);
+		if (best + 2 < k)
+			memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 2) * sizeof *pid);
 		memmove(st + best + 1, st + best + 2, (size_t)(k - best) * sizeof *st);
 		if (best > 0)
 			pid[best - 1] = short_pair(m, s, id[best - 1], id[best], st[best - 1], st[best + 1]);
