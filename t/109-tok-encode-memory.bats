@@ -258,3 +258,9 @@ spans_within() {
 @test "tok-encode: one 15 MB line, --offsets and --chunk in 40N beyond the model: Precompiled, Unigram (t5)" {
 	spans_within t5-small/tokenizer.json 40 doc
 }
+
+# The BERT normalizer rewrites an ASCII text in place when no spans are
+# kept: a long run costs its pieces and ids, not copies of the text.
+@test "tok-encode: a 15 MB run of 'a', of one CJK character, of base64 in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {
+	run_within bert-base-uncased/tokenizer.json 12 8 run-a run-cjk run-b64
+}

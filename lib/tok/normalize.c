@@ -438,6 +438,276 @@ fail:
 	return -1;
 }
 
+/* BertNormalizer's steps in HF's order, each a pass over the whole of w. */
+static int
+bert_chain(const tk_norm *n, tk_work *w)
+{
+	if (n->clean_text && map_chars(w, f_bert_clean, n))
+		return -1;
+	if (n->chinese && map_chars(w, f_chinese, n))
+		return -1;
+	if (n->strip_accents &&
+	    (unicode_norm(w, TK_N_NFD) || map_chars(w, f_bert_strip, n)))
+		return -1;
+	if (n->lowercase && map_chars(w, f_lower, n))
+		return -1;
+	return 0;
+}
+
+/* What BertNormalizer makes of an ASCII byte, all steps at once:
+ * the byte, or -1 when clean_text drops it (f_bert_clean, f_lower;
+ * the Chinese and accent steps leave ASCII alone). */
+static void
+bert_ascii_table(const tk_norm *n, int16_t tab[128])
+{
+	int c;
+
+	for (c = 0; c < 128; c++) {
+		tab[c] = (int16_t)c;
+		if (n->clean_text && (c == '\t' || c == '\n' || c == '\r'))
+			tab[c] = ' ';
+		else if (n->clean_text && (c < 0x20 || c == 0x7f))
+			tab[c] = -1;
+		else if (n->lowercase && c >= 'A' && c <= 'Z')
+			tab[c] = (int16_t)(c + 32);
+	}
+}
+
+/* The end of the part of w from i that bert_chain must see whole: past
+ * the next byte that is ASCII, kept, and whose next kept byte is ASCII too
+ * (nothing in the steps joins across such a byte: it is a starter that
+ * ends unicode_norm's segments on both sides).  The part runs from i to
+ * just before it. */
+static size_t
+bert_part_end(const unsigned char *s, size_t i, size_t n, const int16_t tab[128])
+{
+	size_t j, k;
+
+	for (j = i + 1; j < n; j++) {
+		if (s[j] >= 0x80 || tab[s[j]] < 0)
+			continue;
+		for (k = j + 1; k < n && s[k] < 0x80 && tab[s[k]] < 0; k++)
+			;
+		if (k == n || s[k] < 0x80)
+			return j;
+	}
+	return n;
+}
+
+/* bert_chain on w[i, j) alone, appended to o with its spans. */
+static int
+bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
+{
+	tk_work x;
+	size_t q;
+	int r = -1;
+
+	memset(&x, 0, sizeof x);
+	x.noal = w->noal;
+	x.base = w->base + i;
+	if (ut_buf_put(&x.b, w->b.s + i, j - i))
+		goto out;
+	if (w->os) {
+		if (!(x.os = malloc((j - i + 1) * sizeof *x.os)) ||
+		    !(x.oe = malloc((j - i + 1) * sizeof *x.oe)))
+			goto out;
+		memcpy(x.os, w->os + i, (j - i) * sizeof *x.os);
+		memcpy(x.oe, w->oe + i, (j - i) * sizeof *x.oe);
+		x.al_cap = j - i + 1;
+	}
+	if (bert_chain(n, &x))
+		goto out;
+	if (o->noal) {
+		r = x.b.n ? tk_abuf_put(o, x.b.s, x.b.n, 0, 0) : 0;
+		goto out;
+	}
+	for (q = 0; q < x.b.n; q++)
+		if (tk_abuf_put(o, x.b.s + q, 1, tk_work_os(&x, q), tk_work_oe(&x, q)))
+			goto out;
+	r = 0;
+out:
+	free(x.b.s);
+	free(x.os);
+	free(x.oe);
+	return r;
+}
+
+/* What BertNormalizer makes of one character met alone, remembered by
+ * code point (bert_text): its text (len -1: too long to keep), and
+ * whether it is inert: kept and left a starter by every step, so that
+ * the steps run on the text before it and after it apart give the same
+ * text as on the whole (NFD reorders marks only between starters; a
+ * dropped character could join marks). */
+typedef struct bchar {
+	int32_t cp;
+	int8_t len, inert;
+	char out[10];
+} bchar;
+#define BCHAR_SLOTS 512
+
+static int
+bert_char(const tk_norm *n, int32_t cp, const char *s, int len, bchar *e)
+{
+	tk_work x;
+	char rep[64];
+	int k = n->clean_text ? f_bert_clean(n, cp, s, len, rep) : len;
+
+	memset(&x, 0, sizeof x);
+	x.noal = 1;
+	if (ut_buf_put(&x.b, s, (size_t)len) || bert_chain(n, &x)) {
+		free(x.b.s);
+		return -1;
+	}
+	e->cp = cp;
+	e->len = x.b.n <= sizeof e->out ? (int8_t)x.b.n : -1;
+	if (e->len > 0)
+		memcpy(e->out, x.b.s, x.b.n);
+	free(x.b.s);
+	e->inert = 0;
+	if (k == 1 && rep[0] == ' ')
+		e->inert = 1;	/* a space */
+	else if (k && !n->strip_accents)
+		e->inert = 1;	/* no step looks past a character */
+	else if (k && !utf8proc_get_property(cp)->combining_class) {
+		utf8proc_uint8_t *out = NULL;
+		utf8proc_ssize_t m = tk_hf_unimap((const unsigned char *)s, (size_t)len, &out,
+		                                  UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+
+		e->inert = m == len && !memcmp(out, s, (size_t)len);
+		free(out);
+	}
+	e->inert = e->inert && e->len >= 0;
+	return 0;
+}
+
+/* bert_norm when no spans are kept: the text alone, a character at a time
+ * (ASCII by the table, others by what bert_char remembers), the runs of
+ * characters that are not inert through bert_chain. */
+static int
+bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t i, j, k, len = w->b.n;
+	tk_abuf o = TK_ABUF(w);
+	bchar cache[BCHAR_SLOTS], *e = NULL;
+	int cl;
+
+	for (k = 0; k < BCHAR_SLOTS; k++)
+		cache[k].cp = -1;
+	if (ut_buf_grow(&o.b, len))
+		goto fail;
+	for (i = 0; i < len;) {
+		int32_t cp;
+
+		if (s[i] < 0x80 && tab[s[i]] >= 0) {
+			for (j = i; j < len && s[j] < 0x80 && tab[s[j]] >= 0; j++)
+				;
+			if (ut_buf_grow(&o.b, j - i))
+				goto fail;
+			for (; i < j; i++)
+				o.b.s[o.b.n++] = (char)tab[s[i]];
+			o.b.s[o.b.n] = 0;
+			continue;
+		}
+		/* a run of characters that are not inert: [i, j) */
+		for (j = i, k = 0; j < len; j += (size_t)cl, k++) {
+			if (s[j] < 0x80) {
+				cl = 1;
+				if (tab[s[j]] >= 0)
+					break;
+				continue;
+			}
+			if ((cp = ut_utf8_dec(s + j, len - j, &cl)) < 0)
+				continue;
+			e = &cache[cp & (BCHAR_SLOTS - 1)];
+			if (e->cp != cp && bert_char(n, cp, (const char *)s + j, cl, e))
+				goto fail;
+			if (e->inert)
+				break;
+		}
+		if (j == i && e) {	/* one inert character */
+			ut_utf8_dec(s + i, len - i, &cl);
+			if (tk_abuf_put(&o, e->out, (size_t)e->len, 0, 0))
+				goto fail;
+			i += (size_t)cl;
+			continue;
+		}
+		if (k == 1 && s[i] >= 0x80 && (cp = ut_utf8_dec(s + i, len - i, &cl)) >= 0 &&
+		    cache[cp & (BCHAR_SLOTS - 1)].cp == cp && cache[cp & (BCHAR_SLOTS - 1)].len >= 0) {
+			e = &cache[cp & (BCHAR_SLOTS - 1)];
+			if (tk_abuf_put(&o, e->out, (size_t)e->len, 0, 0))
+				goto fail;
+		} else if (bert_part(n, w, i, j, &o)) {
+			goto fail;
+		}
+		i = j;
+	}
+	if (tk_abuf_swap(&o, w))
+		goto fail;
+	return 0;
+fail:
+	tk_abuf_release(&o);
+	return -1;
+}
+
+/* BertNormalizer with ASCII through a table in one pass: in place when
+ * all of w is ASCII and no spans are kept; else the ASCII bytes by the
+ * table and the parts around other bytes through bert_chain. */
+static int
+bert_norm(const tk_norm *n, tk_work *w)
+{
+	unsigned char *s = (unsigned char *)w->b.s;
+	size_t i, k, len = w->b.n;
+	tk_abuf o = TK_ABUF(w);
+	int16_t tab[128];
+
+	bert_ascii_table(n, tab);
+	for (i = 0; i < len && s[i] < 0x80; i++)
+		;
+	if (i == len && w->noal) {
+		for (i = k = 0; i < len; i++)
+			if (tab[s[i]] >= 0)
+				s[k++] = (unsigned char)tab[s[i]];
+		w->b.n = k;
+		if (w->b.s)
+			w->b.s[k] = 0;
+		return 0;
+	}
+	if (w->noal)
+		return bert_text(n, w, tab);
+	for (i = 0; i < len;) {
+		size_t j;
+
+		if (s[i] < 0x80 && tab[s[i]] < 0) {
+			i++;
+			continue;
+		}
+		if (s[i] < 0x80) {
+			char c = (char)tab[s[i]];
+
+			for (j = i + 1; j < len && s[j] < 0x80 && tab[s[j]] < 0; j++)
+				;
+			if (j == len || s[j] < 0x80) {
+				if (tk_abuf_put(&o, &c, 1, tk_work_os(w, i), tk_work_oe(w, i)))
+					goto fail;
+				i = j;
+				continue;
+			}
+		}
+		/* a kept ASCII byte before other bytes, or another byte */
+		j = bert_part_end(s, i, len, tab);
+		if (bert_part(n, w, i, j, &o))
+			goto fail;
+		i = j;
+	}
+	if (tk_abuf_swap(&o, w))
+		goto fail;
+	return 0;
+fail:
+	tk_abuf_release(&o);
+	return -1;
+}
+
 int
 tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 {
@@ -453,16 +723,7 @@ tk_normalize(const tk_norm *n, tk_work *w, te_diag *d)
 	case TK_N_STRIP_ACCENTS:
 		return map_chars(w, f_strip_marks, n);
 	case TK_N_BERT:
-		if (n->clean_text && map_chars(w, f_bert_clean, n))
-			return -1;
-		if (n->chinese && map_chars(w, f_chinese, n))
-			return -1;
-		if (n->strip_accents &&
-		    (unicode_norm(w, TK_N_NFD) || map_chars(w, f_bert_strip, n)))
-			return -1;
-		if (n->lowercase && map_chars(w, f_lower, n))
-			return -1;
-		return 0;
+		return bert_norm(n, w);
 	case TK_N_REPLACE:
 		if (n->re)
 			return replace_re(w, n->re, n->content, n->content_n);

@@ -69,51 +69,57 @@ merge_get(const tk_spm *m, int32_t l, int32_t r)
 static int
 build_merges(tk_spm *m)
 {
-	size_t count = 0, mask = 0;
+	struct mslot *kv = NULL, *nv;
+	size_t count = 0, cap = 0, mask;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < m->n; i++) {
-			const tk_strie *t = &m->pieces;
-			uint32_t nd = 0;
-			int32_t self = tk_strie_get(t, m->piece[i], m->plen[i]);
+	/* one walk of the pieces, the pairs kept in order, then the table */
+	for (size_t i = 0; i < m->n; i++) {
+		const tk_strie *t = &m->pieces;
+		uint32_t nd = 0;
+		int32_t self = tk_strie_get(t, m->piece[i], m->plen[i]);
 
-			if (self != (int32_t)i)
+		if (self != (int32_t)i)
+			continue;
+		for (size_t k = 1; k < m->plen[i]; k++) {
+			int32_t l, r;
+
+			nd = tk_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
+			if (!nd)
+				break;
+			l = t->value[nd];
+			if (l < 0)
 				continue;
-			for (size_t k = 1; k < m->plen[i]; k++) {
-				int32_t l, r;
-
-				nd = tk_strie_next(t, nd, (unsigned char)m->piece[i][k - 1]);
-				if (!nd)
-					break;
-				l = t->value[nd];
-				if (l < 0)
-					continue;
-				r = tk_strie_get(t, m->piece[i] + k, m->plen[i] - k);
-				if (r < 0)
-					continue;
-				if (pass == 0)
-					count++;
-				else {
-					uint64_t key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
-					size_t h = mhash(key, mask);
-
-					while (m->mt[h].key && m->mt[h].key != key)
-						h = (h + 1) & mask;
-					m->mt[h].key = key;
-					m->mt[h].val = (int32_t)i;
+			r = tk_strie_get(t, m->piece[i] + k, m->plen[i] - k);
+			if (r < 0)
+				continue;
+			if (count == cap) {
+				cap = cap ? 2 * cap : 4096;
+				if (!(nv = realloc(kv, cap * sizeof *kv))) {
+					free(kv);
+					return -1;
 				}
+				kv = nv;
 			}
-		}
-		if (pass == 0) {
-			m->mcap = 1024;
-			while (m->mcap < 2 * count + 2)
-				m->mcap *= 2;
-			mask = m->mcap - 1;
-			m->mt = calloc(m->mcap, sizeof *m->mt);
-			if (!m->mt)
-				return -1;
+			kv[count].key = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+			kv[count++].val = (int32_t)i;
 		}
 	}
+	m->mcap = 1024;
+	while (m->mcap < 2 * count + 2)
+		m->mcap *= 2;
+	mask = m->mcap - 1;
+	if (!(m->mt = calloc(m->mcap, sizeof *m->mt))) {
+		free(kv);
+		return -1;
+	}
+	for (size_t j = 0; j < count; j++) {
+		size_t h = mhash(kv[j].key, mask);
+
+		while (m->mt[h].key && m->mt[h].key != kv[j].key)
+			h = (h + 1) & mask;
+		m->mt[h] = kv[j];
+	}
+	free(kv);
 	return 0;
 }
 
@@ -754,6 +760,45 @@ norm_prefix(const tk_spm *m, const char *s, size_t n, size_t *out_len,
 	return s;
 }
 
+/* normalize's loop over ASCII in[a, e) of a model without rules or
+ * user-defined pieces: each byte is itself, a space as the loop treats
+ * one (escaped, dropped after another with remove_extra_ws). */
+static int
+ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *prev_space)
+{
+	size_t i, k;
+	char *o;
+
+	if (ut_buf_grow(&nm->s, 3 * (e - a)) < 0 || n2o_push(nm, 0, 3 * (e - a)) < 0)
+		return -1;
+	o = nm->s.s;
+	k = nm->s.n;
+	for (i = a; i < e; i++) {
+		if (in[i] != ' ') {
+			if (nm->map)
+				nm->n2o[k] = (uint32_t)i;
+			o[k++] = in[i];
+			*prev_space = 0;
+			continue;
+		}
+		if (m->remove_extra_ws && *prev_space)
+			continue;
+		if (m->escape_ws) {
+			if (nm->map)
+				nm->n2o[k] = nm->n2o[k + 1] = nm->n2o[k + 2] = (uint32_t)i;
+			memcpy(o + k, SPACE_SYM, 3);
+			k += 3;
+		} else {
+			if (nm->map)
+				nm->n2o[k] = (uint32_t)i;
+			o[k++] = ' ';
+		}
+		*prev_space = m->remove_extra_ws;
+	}
+	nm->s.n = k;
+	return 0;
+}
+
 static int
 normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 {
@@ -781,6 +826,17 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 	}
 	prev_space = m->remove_extra_ws;
 	while (consumed < n) {
+		if (!m->pc && !m->has_user && (unsigned char)in[consumed] < 0x80) {
+			size_t e = consumed;
+
+			/* in pieces: the text grows by up to 3 bytes a byte */
+			while (e < n && e - consumed < 4096 && (unsigned char)in[e] < 0x80)
+				e++;
+			if (ascii_run(m, nm, in, consumed, e, &prev_space) < 0)
+				return -1;
+			consumed = e;
+			continue;
+		}
 		sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
 		while (prev_space && ol > 0 && sp[0] == ' ') {
 			sp++;
@@ -1081,6 +1137,65 @@ resegment(bpe_ctx *c, size_t start, size_t len, int32_t known, segs *out,
 	return segs_push(out, start, start + len, id);
 }
 
+/* The piece of symbols with ids l and r at s[a, e), or -1 (pair_piece
+ * for bpe_short). */
+static inline int32_t
+short_pair(const tk_spm *m, const char *s, int32_t l, int32_t r, size_t a, size_t e)
+{
+	if (l >= 0 && r >= 0)
+		return merge_get(m, l, r);
+	return tk_strie_get(&m->pieces, s + a, e - a);
+}
+
+/* bpe_run for a short segment of a model without user-defined or UNUSED
+ * pieces: the symbols in arrays, the best pair found by a scan (highest
+ * score, then leftmost, as the heap orders them), which costs less than
+ * the heap for the few symbols a word has. */
+#define SHORT_MAX 64
+static int
+bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
+{
+	const tk_spm *m = c->m;
+	const char *s = c->s;
+	int32_t id[SHORT_MAX], pid[SHORT_MAX];
+	uint32_t st[SHORT_MAX + 1];
+	int k = 0, i;
+
+	for (size_t at = a; at < b; k++) {
+		size_t ml = tk_spm_one_char_len(s + at, b - at);
+
+		st[k] = (uint32_t)at;
+		id[k] = tk_strie_get(&m->pieces, s + at, ml);
+		at += ml;
+	}
+	st[k] = (uint32_t)b;
+	for (i = 0; i + 1 < k; i++)
+		pid[i] = short_pair(m, s, id[i], id[i + 1], st[i], st[i + 2]);
+	for (;;) {
+		int best = -1;
+
+		for (i = 0; i + 1 < k; i++)
+			if (pid[i] >= 0 && (best < 0 || m->score[pid[i]] > m->score[pid[best]]))
+				best = i;
+		if (best < 0)
+			break;
+		id[best] = pid[best];
+		k--;
+		memmove(id + best + 1, id + best + 2, (size_t)(k - best - 1) * sizeof *id);
+		if (best + 2 < k)
+			memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 2) * sizeof *pid);
+		memmove(st + best + 1, st + best + 2, (size_t)(k - best) * sizeof *st);
+		if (best > 0)
+			pid[best - 1] = short_pair(m, s, id[best - 1], id[best], st[best - 1], st[best + 1]);
+		if (best + 1 < k)
+			pid[best] = short_pair(m, s, id[best], id[best + 1], st[best], st[best + 2]);
+	}
+	for (i = 0; i < k; i++)
+		if (resegment(c, st[i], st[i + 1] - st[i], id[i], out, 0) < 0)
+			return -1;
+	return 0;
+}
+
 /* BPE over s[a, b), symbols numbered from 0 in c->sy (room for b - a). */
 static int
 bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
@@ -1088,6 +1203,9 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	const tk_spm *m = c->m;
 	const char *s = c->s;
 	size_t ns = 0;
+
+	if (b - a <= SHORT_MAX && !m->has_user && !m->has_unused)
+		return bpe_short(c, a, b, out);
 
 	c->h.n = 0;
 	c->end = b;
@@ -1155,6 +1273,92 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	return 0;
 }
 
+/* The pieces of the segments bpe_encode has already run, by their text:
+ * with m->ws_cut a segment's pieces depend on its bytes alone (no UNUSED
+ * piece, whose resegmenting reads the whole text's agenda), and most
+ * words recur.  Keys point into the text being encoded; values are the
+ * segment's pieces, offsets relative to its start.  Bounded: short
+ * segments only, and no more entries than WC_MAX. */
+#define WC_KEY 64
+#define WC_MAX (1u << 16)
+typedef struct wslot {
+	uint64_t h;
+	uint32_t at, len;   /* the key: s[at, at + len); len 0 = empty */
+	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) */
+} wslot;
+typedef struct wcache {
+	wslot *slot;
+	size_t mask, n;
+	segs pc;
+} wcache;
+
+static int
+wc_grow(wcache *w)
+{
+	size_t cap = w->slot ? 2 * (w->mask + 1) : 1024, i;
+	wslot *nv = calloc(cap, sizeof *nv);
+
+	if (!nv)
+		return -1;
+	for (i = 0; w->slot && i <= w->mask; i++) {
+		size_t h;
+
+		if (!w->slot[i].len)
+			continue;
+		for (h = w->slot[i].h & (cap - 1); nv[h].len; h = (h + 1) & (cap - 1))
+			;
+		nv[h] = w->slot[i];
+	}
+	free(w->slot);
+	w->slot = nv;
+	w->mask = cap - 1;
+	return 0;
+}
+
+/* bpe_run on s[a, b) through the cache w (NULL: none). */
+static int
+bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
+{
+	const char *s = c->s;
+	size_t len = b - a, i, n0 = out->n;
+	uint64_t h;
+	wslot *e;
+
+	if (!w || len > WC_KEY)
+		return bpe_run(c, a, b, out);
+	if (!w->slot && wc_grow(w) < 0)
+		return -1;
+	h = ut_hash(s + a, len);
+	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
+		e = &w->slot[i];
+		if (e->h != h || e->len != len || memcmp(s + e->at, s + a, len))
+			continue;
+		for (size_t k = 0; k < e->cnt; k++) {
+			const seg *g = &w->pc.v[e->off + k];
+
+			if (segs_push(out, a + g->start, a + g->end, g->id) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (bpe_run(c, a, b, out) < 0)
+		return -1;
+	if (w->n >= WC_MAX)
+		return 0;
+	e = &w->slot[i];
+	e->h = h;
+	e->at = (uint32_t)a;
+	e->len = (uint32_t)len;
+	e->off = (uint32_t)w->pc.n;
+	e->cnt = (uint32_t)(out->n - n0);
+	for (size_t k = n0; k < out->n; k++)
+		if (segs_push(&w->pc, out->v[k].start - a, out->v[k].end - a, out->v[k].id) < 0)
+			return -1;
+	if (++w->n * 2 > w->mask && wc_grow(w) < 0)
+		return -1;
+	return 0;
+}
+
 /* sentencepiece runs BPE over the whole normalized text.  When no piece
  * can span the start of a whitespace run (m->ws_cut), the text is cut
  * there into segments that never interact, which keeps the agenda small;
@@ -1165,27 +1369,33 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
 	bpe_ctx c = {m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	wcache wc = {0}, *w = NULL;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
 	if (m->ws_cut) {
+		/* a cache pays only where words can recur */
+		w = n >= 1024 ? &wc : NULL;
 		for (size_t i = sl; i + sl <= n; i++) {
-			if (memcmp(s + i, sp, sl) != 0 || memcmp(s + i - sl, sp, sl) == 0)
+			if (s[i] != sp[0] || memcmp(s + i, sp, sl) != 0 ||
+			    memcmp(s + i - sl, sp, sl) == 0)
 				continue;
-			if (i - a > 0 && bpe_run(&c, a, i, out) < 0)
+			if (i - a > 0 && bpe_run_cached(&c, w, a, i, out) < 0)
 				goto out;
 			a = i;
 			i += sl - 1;
 		}
 	}
-	if (bpe_run(&c, a, n, out) < 0)
+	if (bpe_run_cached(&c, w, a, n, out) < 0)
 		goto out;
 	rc = 0;
 out:
 	free(c.sy);
 	free(c.h.v);
 	free(c.rev);
+	free(wc.slot);
+	free(wc.pc.v);
 	return rc;
 }
 

@@ -135,14 +135,31 @@ typedef struct edge {
 	unsigned char c;
 } edge;
 
-static int
-edge_cmp(const void *a, const void *b)
+/* Order the ne edges of in by (parent, byte) into e, and set first[p] to
+ * where parent p's edges start (first has n_nodes + 1 entries, zeroed): a
+ * counting sort by parent, then each parent's few edges by byte. */
+static void
+edge_sort(const edge *in, size_t ne, edge *e, size_t *first, size_t n_nodes)
 {
-	const edge *x = a, *y = b;
+	size_t i, k;
 
-	if (x->parent != y->parent)
-		return x->parent < y->parent ? -1 : 1;
-	return (int)x->c - (int)y->c;
+	for (i = 0; i < ne; i++)
+		first[in[i].parent + 1]++;
+	for (i = 0; i < n_nodes; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < ne; i++)
+		e[first[in[i].parent]++] = in[i];
+	for (i = n_nodes; i > 0; i--)
+		first[i] = first[i - 1];
+	first[0] = 0;
+	for (size_t p = 0; p < n_nodes; p++)
+		for (i = first[p] + 1; i < first[p + 1]; i++) {
+			edge x = e[i];
+
+			for (k = i; k > first[p] && e[k - 1].c > x.c; k--)
+				e[k] = e[k - 1];
+			e[k] = x;
+		}
 }
 
 /* Double-array construction state: slots not yet used form a doubly
@@ -235,7 +252,7 @@ da_take(dabuild *b, size_t slot)
 int
 tk_strie_compile(tk_strie *t)
 {
-	edge *e = NULL;
+	edge *e = NULL, *e0 = NULL;
 	size_t ne = 0, *first = NULL, head = 0, qn = 0;
 	uint32_t *da = NULL, *queue = NULL;
 	int32_t *dvalue = NULL;
@@ -244,23 +261,22 @@ tk_strie_compile(tk_strie *t)
 	if (t->base)
 		return 0;
 	e = malloc((t->used ? t->used : 1) * sizeof *e);
+	e0 = malloc((t->used ? t->used : 1) * sizeof *e0);
 	first = calloc(t->n_nodes + 1, sizeof *first);
 	da = malloc(t->n_nodes * sizeof *da);
 	queue = malloc(t->n_nodes * sizeof *queue);
-	if (!e || !first || !da || !queue)
+	if (!e || !e0 || !first || !da || !queue)
 		goto fail;
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->keys[i]) {
-			e[ne].parent = (uint32_t)((t->keys[i] - 1) >> 8);
-			e[ne].c = (unsigned char)((t->keys[i] - 1) & 0xFF);
-			e[ne].child = t->child[i];
+			e0[ne].parent = (uint32_t)((t->keys[i] - 1) >> 8);
+			e0[ne].c = (unsigned char)((t->keys[i] - 1) & 0xFF);
+			e0[ne].child = t->child[i];
 			ne++;
 		}
-	qsort(e, ne, sizeof *e, edge_cmp);
-	for (size_t i = 0; i < ne; i++)
-		first[e[i].parent + 1]++;
-	for (size_t i = 0; i < t->n_nodes; i++)
-		first[i + 1] += first[i];
+	edge_sort(e0, ne, e, first, t->n_nodes);
+	free(e0);
+	e0 = NULL;
 	if (da_grow(t, &b, 1024) < 0)
 		goto fail;
 	da_take(&b, 0);
@@ -342,6 +358,7 @@ fail:
 	t->base = t->check = NULL;
 	t->dsize = 0;
 	free(e);
+	free(e0);
 	free(first);
 	free(da);
 	free(queue);

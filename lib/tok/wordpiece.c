@@ -15,7 +15,8 @@ tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 
 	if (!n)
 		return 0;
-	for (i = 0; i < n; i += (size_t)len) {
+	/* no more characters than bytes: counted only when it may matter */
+	for (i = 0; n > m->max_chars && i < n; i += (size_t)len) {
 		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		chars++;
 	}
