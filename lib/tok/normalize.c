@@ -514,6 +514,7 @@ bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
 		memcpy(x.os, w->os + i, (j - i) * sizeof *x.os);
 		memcpy(x.oe, w->oe + i, (j - i) * sizeof *x.oe);
 		x.al_cap = j - i + 1;
+		x.base = w->base;	/* the copied spans are relative to w's */
 	}
 	if (bert_chain(n, &x))
 		goto out;
