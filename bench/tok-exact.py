@@ -75,7 +75,7 @@ def dec(model, ids, *opts, nul=()):
                                input=(' '.join(map(str, ids[i])) + '\n').encode(), capture_output=True)
             res[i] = r.stdout.decode('utf-8', 'replace')[:-1]
         return res, ''
-    inp = ''.join(' '.join(map(str, i)) + '\n' for i in ids).encode()
+    inp = ''.join(' '.join(map(str, i)) + '\0' for i in ids).encode()
     r = subprocess.run([BIN + '/tok-decode', '-z', '-m', D + '/' + model, *opts],
                        input=inp, capture_output=True)
     if r.returncode:
