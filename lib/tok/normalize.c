@@ -199,71 +199,155 @@ no:
 	return -1;
 }
 
+/* Unicode normalization under way: the output, and the end of the input
+ * already in it (what lies between that and a changed piece is copied
+ * only when the piece is met, and nothing at all when nothing changes). */
+typedef struct unorm {
+	tk_abuf o;
+	const tk_work *w;
+	size_t done;
+	utf8proc_option_t opt;
+} unorm;
+
+/* Append w's bytes [from, to) as they are: one append when no spans are
+ * kept, else each byte with its own span. */
+static int
+put_same(tk_abuf *o, const tk_work *w, size_t from, size_t to)
+{
+	if (from == to)
+		return 0;
+	if (o->noal)
+		return tk_abuf_put(o, w->b.s + from, to - from, 0, 0);
+	for (; from < to; from++)
+		if (tk_abuf_put(o, w->b.s + from, 1, tk_work_os(w, from), tk_work_oe(w, from)))
+			return -1;
+	return 0;
+}
+
+/* Normalize the piece [i, j) of the text (cut where nothing interacts),
+ * aligned as HF tokenizers aligns it; a piece that normalizes to itself,
+ * or that is not UTF-8 utf8proc takes, is left as it is. */
+static int
+norm_piece(unorm *x, size_t i, size_t j)
+{
+	const unsigned char *s = (const unsigned char *)x->w->b.s;
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t k = tk_hf_unimap(s + i, j - i, &out, x->opt);
+	int r = 0;
+
+	if (k < 0 || (k == (utf8proc_ssize_t)(j - i) && !memcmp(out, s + i, j - i))) {
+		free(out);
+		return 0;
+	}
+	if (put_same(&x->o, x->w, x->done, i))
+		r = -1;
+	else if (per_char(&x->o, x->w, i, j, x->opt, out, (size_t)k) < 0 &&
+	         hf_aligned(&x->o, x->w, i, j, x->opt, out, (size_t)k) < 0)
+		r = tk_abuf_put(&x->o, (const char *)out, (size_t)k, tk_work_os(x->w, i),
+		                tk_work_oe(x->w, j - 1));
+	free(out);
+	x->done = j;
+	return r;
+}
+
+/* The quick check of the character at s[i] (below n): TK_QC_*, its
+ * length in *len. */
+static int
+qc_char(const unsigned char *s, size_t i, size_t n, utf8proc_option_t opt, int *len)
+{
+	if (s[i] < 0x80) {
+		*len = 1;
+		return TK_QC_INERT;
+	}
+	return tk_hf_inert(ut_utf8_dec(s + i, n - i, len), opt);
+}
+
+/* Normalize the segment [a, b): an ASCII byte or none, then bytes that
+ * are not ASCII (nothing composes or reorders across its ends).  A
+ * segment of inert characters maps to itself; one with a character
+ * utf8proc refuses is left as it is; in another, each character that is
+ * not inert is normalized with the starter before it and those after it
+ * up to the next inert one (tk_hf_inert). */
+static int
+norm_segment(unorm *x, size_t a, size_t b)
+{
+	const unsigned char *s = (const unsigned char *)x->w->b.s;
+	size_t i, c, prev, pe;
+	int len, q, some = 0;
+
+	for (i = a; i < b; i += (size_t)len)
+		if ((q = qc_char(s, i, b, x->opt, &len)) == TK_QC_BAD)
+			return 0;
+		else if (q == TK_QC_NO)
+			some = 1;
+	if (!some)
+		return 0;
+	for (i = a; i < b; i = pe) {
+		prev = SIZE_MAX;
+		for (c = i; c < b; c += (size_t)len) {
+			if (qc_char(s, c, b, x->opt, &len) == TK_QC_NO)
+				break;
+			prev = c;
+		}
+		if (c == b)
+			break;
+		for (pe = c + (size_t)len; pe < b; pe += (size_t)len)
+			if (qc_char(s, pe, b, x->opt, &len) != TK_QC_NO)
+				break;
+		if (norm_piece(x, prev != SIZE_MAX ? prev : c, pe))
+			return -1;
+	}
+	return 0;
+}
+
+/* The first byte of s[i, n) that is not ASCII, or n. */
+static size_t
+ascii_end(const unsigned char *s, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, s + i, 8);
+		if (v & 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
 /* Unicode normalization.  The text is cut before each ASCII character that
- * is not followed by a non-ASCII one (nothing composes across such a cut);
- * ASCII runs are copied, the rest normalized piecewise. */
+ * is not followed by a non-ASCII one (nothing composes across such a cut):
+ * ASCII runs stay as they are, the segments between go through
+ * norm_segment. */
 static int
 unicode_norm(tk_work *w, int form)
 {
-	utf8proc_option_t opt = UTF8PROC_STABLE;
-	tk_abuf o = TK_ABUF(w);
-	size_t i = 0, n = w->b.n;
+	unorm x = {.o = TK_ABUF(w), .w = w, .opt = UTF8PROC_STABLE};
+	size_t i, b, n = w->b.n;
 	const unsigned char *s = (const unsigned char *)w->b.s;
 
-	for (i = 0; i < n && s[i] < 0x80; i++)
-		;
-	if (i == n)
+	if ((i = ascii_end(s, 0, n)) == n)
 		return 0;	/* all ASCII: every form is the identity */
 	switch (form) {
-	case TK_N_NFC: opt |= UTF8PROC_COMPOSE; break;
-	case TK_N_NFD: opt |= UTF8PROC_DECOMPOSE; break;
-	case TK_N_NFKC: opt |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-	default: opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+	case TK_N_NFC: x.opt |= UTF8PROC_COMPOSE; break;
+	case TK_N_NFD: x.opt |= UTF8PROC_DECOMPOSE; break;
+	case TK_N_NFKC: x.opt |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
+	default: x.opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
 	}
-	for (i = 0; i < n;) {
-		size_t j;
-
-		if (s[i] < 0x80 && (i + 1 == n || s[i + 1] < 0x80)) {
-			if (tk_abuf_put(&o, (const char *)s + i, 1, tk_work_os(w, i), tk_work_oe(w, i)))
-				goto fail;
-			i++;
-			continue;
-		}
-		/* a segment: [ASCII] non-ASCII... up to the next ASCII byte */
-		j = i + 1;
-		while (j < n && s[j] >= 0x80)
-			j++;
-		{
-			utf8proc_uint8_t *out = NULL;
-			utf8proc_ssize_t k = tk_hf_unimap(s + i, j - i, &out, opt);
-
-			if (k < 0) {	/* invalid UTF-8: leave as is */
-				size_t q;
-
-				for (q = i; q < j; q++)
-					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
-						goto fail;
-			} else if (k == (utf8proc_ssize_t)(j - i) && !memcmp(out, s + i, j - i)) {
-				size_t q;
-
-				for (q = i; q < j; q++)
-					if (tk_abuf_put(&o, (const char *)s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
-						goto fail;
-			} else if (per_char(&o, w, i, j, opt, out, (size_t)k) < 0 &&
-			           hf_aligned(&o, w, i, j, opt, out, (size_t)k) < 0 &&
-			           tk_abuf_put(&o, (const char *)out, (size_t)k, tk_work_os(w, i), tk_work_oe(w, j - 1))) {
-				free(out);
-				goto fail;
-			}
-			free(out);
-		}
-		i = j;
+	for (; i < n; i = ascii_end(s, b, n)) {
+		for (b = i + 1; b < n && s[b] >= 0x80; b++)
+			;
+		if (norm_segment(&x, i ? i - 1 : 0, b))
+			goto fail;
 	}
-	if (tk_abuf_swap(&o, w))
+	if (!x.done)
+		return 0;	/* nothing changed */
+	if (put_same(&x.o, w, x.done, n) || tk_abuf_swap(&x.o, w))
 		goto fail;
 	return 0;
 fail:
-	tk_abuf_release(&o);
+	tk_abuf_release(&x.o);
 	return -1;
 }
 

@@ -74,6 +74,15 @@ long tk_hf_unialign(const uint8_t *s, size_t n, utf8proc_option_t opt, uint8_t *
  * the text may be cut without changing its normalization or alignment:
  * before a starter that composes with nothing (ASCII, most letters). */
 size_t tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from);
+/* Normalization's quick check, as the Unicode standard's and ICU's: a
+ * character is inert under opt (tk_hf_unimap's) when it is a starter
+ * that maps to itself alone and that nothing before it composes with, so
+ * that the text may be cut before it and the pieces normalized apart; a
+ * stretch of inert characters each followed by an inert one (or the end)
+ * maps to itself.  Every ASCII character is inert.  Remembered by code
+ * point (thread-safe).  TK_QC_BAD: not a character utf8proc takes. */
+enum { TK_QC_NO, TK_QC_INERT, TK_QC_BAD };
+int tk_hf_inert(int32_t cp, utf8proc_option_t opt);
 /* cp lowercased as HF tokenizers lowercases it (one code point). */
 int32_t tk_hf_tolower(int32_t cp);
 

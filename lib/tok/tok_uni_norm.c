@@ -257,3 +257,62 @@ tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from)
 	}
 	return n;
 }
+
+/* tk_hf_inert's answers by code point: two bits for each of the four
+ * forms (0 not yet known, then TK_QC_ + 1). */
+static uint8_t qc_seen[0x110000];
+
+/* A code point that may compose with the starter before it: the second
+ * of a pair in utf8proc's table (comb_index 0x8000 and up), or a Hangul
+ * vowel or trailing consonant (composed by rule). */
+static int
+qc_second(int32_t cp)
+{
+	const utf8proc_property_t *p = utf8proc_get_property(cp);
+
+	return (p->comb_index != UINT16_MAX && p->comb_index >= 0x8000) ||
+	       (cp >= 0x1160 && cp <= 0x11ff);
+}
+
+static int
+qc_slow(int32_t cp, utf8proc_option_t opt)
+{
+	uint8_t s[4], *m = NULL;
+	int32_t d[32];
+	utf8proc_ssize_t k, e;
+	int r;
+
+	if (hf_nonorm(cp))
+		return TK_QC_INERT;	/* a starter mapping to itself: cut around */
+	if (utf8proc_get_property(cp)->combining_class || qc_second(cp))
+		return TK_QC_NO;
+	k = utf8proc_decompose_char(cp, d, 32, (opt & UTF8PROC_COMPAT) | UTF8PROC_DECOMPOSE, NULL);
+	if (k < 1 || k > 32)
+		return TK_QC_BAD;
+	if (utf8proc_get_property(d[0])->combining_class || qc_second(d[0]))
+		return TK_QC_NO;
+	k = utf8proc_encode_char(cp, s);
+	if ((e = utf8proc_map(s, k, &m, opt)) < 0)
+		return TK_QC_BAD;
+	r = e == k && !memcmp(m, s, (size_t)k) ? TK_QC_INERT : TK_QC_NO;
+	free(m);
+	return r;
+}
+
+int
+tk_hf_inert(int32_t cp, utf8proc_option_t opt)
+{
+	int sh = (opt & UTF8PROC_COMPOSE ? 2 : 0) + (opt & UTF8PROC_COMPAT ? 4 : 0);
+	int v;
+
+	if (cp < 0x80)
+		return cp < 0 ? TK_QC_BAD : TK_QC_INERT;
+	if (cp > 0x10ffff)
+		return TK_QC_BAD;
+	v = __atomic_load_n(&qc_seen[cp], __ATOMIC_RELAXED) >> sh & 3;
+	if (v)
+		return v - 1;
+	v = qc_slow(cp, opt);
+	__atomic_fetch_or(&qc_seen[cp], (uint8_t)((v + 1) << sh), __ATOMIC_RELAXED);
+	return v;
+}
