@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "spm_int.h"
 #include "tok_int.h"
@@ -369,6 +372,71 @@ match_added(const te_tok *t, const tk_trie *tr, const char *s, size_t n, size_t 
 	return best;
 }
 
+/* Where an added token of a trie may start: the bytes that begin one,
+ * looked for by memchr when there is one, 16 bytes at a time when there
+ * are up to four, else byte by byte in the trie's table. */
+typedef struct added_scan {
+	const unsigned char *first;        /* the trie's table */
+	int nb;                            /* 0: by the table */
+	unsigned char b[4];
+} added_scan;
+
+/* A scan for the added tokens of tr in a text of len bytes (a short
+ * text goes by the table). */
+static void
+added_scan_init(added_scan *sc, const tk_trie *tr, size_t len)
+{
+	int c;
+
+	sc->first = tr->first;
+	sc->nb = 0;
+	if (len < 256)
+		return;
+	for (c = 0; c < 256; c++)
+		if (tr->first[c]) {
+			if (sc->nb == 4) {
+				sc->nb = 0;
+				return;
+			}
+			sc->b[sc->nb++] = (unsigned char)c;
+		}
+}
+
+/* The first j >= i where s[j] may begin an added token, or n. */
+static size_t
+added_next(const added_scan *sc, const char *s, size_t n, size_t i)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (i >= n)
+		return n;
+	if (sc->nb == 1) {
+		const char *p = memchr(s + i, sc->b[0], n - i);
+
+		return p ? (size_t)(p - s) : n;
+	}
+#ifdef __SSE2__
+	if (sc->nb > 1) {
+		const __m128i b0 = _mm_set1_epi8((char)sc->b[0]), b1 = _mm_set1_epi8((char)sc->b[1]);
+		const __m128i b2 = _mm_set1_epi8((char)sc->b[sc->nb > 2 ? 2 : 0]);
+		const __m128i b3 = _mm_set1_epi8((char)sc->b[sc->nb > 3 ? 3 : 0]);
+
+		for (; i + 16 <= n; i += 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, b0), _mm_cmpeq_epi8(v, b1)),
+			                         _mm_or_si128(_mm_cmpeq_epi8(v, b2), _mm_cmpeq_epi8(v, b3)));
+			int k = _mm_movemask_epi8(m);
+
+			if (k)
+				return i + (size_t)__builtin_ctz((unsigned)k);
+		}
+	}
+#endif
+	while (i < n && !sc->first[u[i]])
+		i++;
+	return i;
+}
+
 static int
 out_emit(void *o, int32_t id, size_t a, size_t b)
 {
@@ -479,13 +547,14 @@ split_added_norm(const te_tok *t, tk_work *w, int special)
 {
 	const char *s = w->b.s;
 	size_t n = w->b.n, i = 0, seg = 0;
+	added_scan sc;
 
-	while (i < n) {
+	added_scan_init(&sc, &t->trie_norm, n);
+	while ((i = added_next(&sc, s, n, i)) < n) {
 		size_t end, ms = i, me;
 		int32_t ai;
 
-		if (!t->trie_norm.first[(unsigned char)s[i]] ||
-		    (ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
+		if ((ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
 			i++;
 			continue;
 		}
@@ -809,6 +878,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	int rc = 0;
 	size_t npre = 0, nsuf = 0, k;
 	int cut;
+	added_scan sc;
 
 	if (enc_begin(t, e, flags, len, d))
 		return -1;
@@ -844,12 +914,13 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			;
 		cut = k < t->nadded;
 	}
-	for (i = 0; cut && i < len;) {
+	if (cut)
+		added_scan_init(&sc, &t->trie_raw, len);
+	for (i = 0; cut && (i = added_next(&sc, text, len, i)) < len;) {
 		size_t end, ms = i, me;
 		int32_t ai;
 
-		if (!t->trie_raw.first[(unsigned char)text[i]] ||
-		    (ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
+		if ((ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
 			i++;
 			continue;
 		}
