@@ -19,7 +19,9 @@
 # folder, against its header and library: each input is one document;
 # quicktok's figure is its warm encode alone (best of 5, thread CPU time),
 # tok-encode's the whole process -z (loading, reading and writing ids
-# included; best of 3, user + system CPU time), --threads 1.
+# included; best of $TOK_BENCH_RUNS, default 5, CPU time of the process by
+# perf stat's task-clock, in ns; user + system by /usr/bin/time, in 10 ms
+# steps, where perf cannot count), --threads 1.
 # Then --threads 1 against 2 on 16 MB of prose lines, and with TOK_BENCH_1GB=1
 # the peak RSS of tok-encode --total on 1 GB of GCIDE prose (built in the
 # scratch folder under /tmp, removed at the end).
@@ -36,6 +38,14 @@ export RAYON_NUM_THREADS=1 RAYON_RS_NUM_CPUS=1 TOKENIZERS_PARALLELISM=false
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 bytes=$((MB * 1000000))
+RUNS=${TOK_BENCH_RUNS:-5}
+# perf stat's task-clock where the kernel lets it count (a VM without
+# hardware counters still has it)
+PERF='' CLOCK='/usr/bin/time user + system'
+if perf stat -x, -e task-clock true 2>&1 >/dev/null | grep -q ',task-clock,'; then
+	PERF=1 CLOCK='perf stat task-clock'
+fi
+echo "uptime: $(uptime)"
 
 # load times: one short line, whole process, in ms (perf stat -r $LOAD_RUNS:
 # task-clock and wall, means); from the source (no cache), then with the
@@ -125,12 +135,32 @@ cpu() {	# cpu seconds (user+sys) and wall seconds of a command, output to $OUT;
 		else printf "%.2f %.2f", a[1] + a[2], a[3] }'
 }
 
+# The best of $RUNS CPU times (seconds) of a command, its output to $OUT:
+# perf stat's task-clock of the whole process, else /usr/bin/time's user
+# + system
+best_cpu() {
+	local best='' c t _
+	for _ in $(seq "$RUNS"); do
+		if [ -n "$PERF" ]; then
+			c=$( { perf stat -x, -e task-clock "$@" >"$OUT"; } 2>&1 |
+			    awk -F, '$3 == "task-clock" { printf "%.6f", $1 / ($2 == "msec" ? 1e3 : 1e9) }')
+		else
+			t=$( { /usr/bin/time -f '%U %S' "$@" >"$OUT"; } 2>&1 | tail -1)
+			c=$(awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f", a[1] + a[2] }')
+		fi
+		best=$(awk -v b="$best" -v c="$c" 'BEGIN { print (b == "" || c < b) ? c : b }')
+	done
+	echo "$best"
+}
+
 # quicktok: one row per encoding and input, its ids checked against
 # tok-encode's; the ratio is tok-encode's whole-process MB/s over
 # quicktok's warm encode (>= 1: tok-encode is the faster)
 quicktok_section() {
 	local q=${QUICKTOK:-/opt/tokemb-peers/quicktok} enc qenc m in f size t c best qr
-	printf '\nagainst quicktok (one document, one thread; tok-encode: whole process, quicktok: warm encode):\n'
+	printf '\nagainst quicktok (one document, one thread; tok-encode: whole process, best of %s by %s;\n' \
+	    "$RUNS" "$CLOCK"
+	printf 'quicktok: warm encode, best of 5 by thread CPU time):\n'
 	if [ ! -f "$q/build/libquicktok.a" ] || [ ! -f "$q/include/quicktok.hpp" ]; then
 		echo "  skipped: no quicktok in $q (../shared/tools/install-peers.sh builds it)"
 		return 0
@@ -184,13 +214,7 @@ CPP
 		for in in prose code multi patho; do
 			f=$W/$in
 			size=$(stat -c %s "$f")
-			best=
-			for _ in 1 2 3; do
-				t=$( { /usr/bin/time -f '%U %S' "$BIN/tok-encode" --threads 1 --no-special -z \
-				    -m "$m" "$f" >"$W/qt.tok"; } 2>&1 | tail -1)
-				c=$(awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f", a[1] + a[2] }')
-				best=$(awk -v b="$best" -v c="$c" 'BEGIN { print (b == "" || c < b) ? c : b }')
-			done
+			best=$(OUT=$W/qt.tok best_cpu "$BIN/tok-encode" --threads 1 --no-special -z -m "$m" "$f")
 			if ! qr=$(timeout "$LIMIT" "$W/qt" "$f" "$q/data" "$qenc" 2>&1 >"$W/qt.ids"); then
 				printf '  %-7s %-6s | quicktok failed or timed out\n' "$enc" "$in"
 				continue
@@ -200,23 +224,16 @@ CPP
 				continue
 			fi
 			awk -v e="$enc" -v i="$in" -v s="$size" -v c="$best" -v q="$qr" 'BEGIN {
-				mb = s / 1e6; t = mb / (c > 0.001 ? c : 0.001);
+				mb = s / 1e6; t = mb / (c > 0.000001 ? c : 0.000001);
 				printf "  %-7s %-6s %5.1f | %10.1f | %10.1f | %5.2fx\n", e, i, mb, t, q, t / q }'
 		done
 	done
 }
 
-# tok-encode's best of 3 whole-process CPU seconds (user + system),
-# --threads 1, ids to $OUT; extra options first
+# tok-encode's best whole-process CPU seconds (best_cpu), --threads 1,
+# ids to $OUT; extra options first
 tok_best() {
-	local best='' t c
-	for _ in 1 2 3; do
-		t=$( { /usr/bin/time -f '%U %S' timeout "$LIMIT" "$BIN/tok-encode" --threads 1 "$@" \
-		    >"$OUT"; } 2>&1 | tail -1)
-		c=$(awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f", a[1] + a[2] }')
-		best=$(awk -v b="$best" -v c="$c" 'BEGIN { print (b == "" || c < b) ? c : b }')
-	done
-	echo "$best"
+	best_cpu timeout "$LIMIT" "$BIN/tok-encode" --threads 1 "$@"
 }
 
 # One row: family, model, input, its size, tok-encode's and the peer's CPU
