@@ -82,7 +82,24 @@ size_t tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from);
  * maps to itself.  Every ASCII character is inert.  Remembered by code
  * point (thread-safe).  TK_QC_BAD: not a character utf8proc takes. */
 enum { TK_QC_NO, TK_QC_INERT, TK_QC_BAD };
-int tk_hf_inert(int32_t cp, utf8proc_option_t opt);
+/* The answers so far: two bits for each form (COMPOSE 2, COMPAT 4 its
+ * shift), 0 when not yet known, else TK_QC_ + 1. */
+extern uint8_t tk_qc_seen[0x110000];
+int tk_hf_inert_slow(int32_t cp, utf8proc_option_t opt);
+
+static inline int
+tk_hf_inert(int32_t cp, utf8proc_option_t opt)
+{
+	int v;
+
+	if ((uint32_t)cp < 0x80)
+		return TK_QC_INERT;
+	if ((uint32_t)cp > 0x10ffff)
+		return TK_QC_BAD;
+	v = __atomic_load_n(&tk_qc_seen[cp], __ATOMIC_RELAXED) >>
+	    ((opt & UTF8PROC_COMPOSE ? 2 : 0) + (opt & UTF8PROC_COMPAT ? 4 : 0)) & 3;
+	return v ? v - 1 : tk_hf_inert_slow(cp, opt);
+}
 /* cp lowercased as HF tokenizers lowercases it (one code point). */
 int32_t tk_hf_tolower(int32_t cp);
 

@@ -258,9 +258,7 @@ tk_hf_norm_cut(const uint8_t *s, size_t n, size_t from)
 	return n;
 }
 
-/* tk_hf_inert's answers by code point: two bits for each of the four
- * forms (0 not yet known, then TK_QC_ + 1). */
-static uint8_t qc_seen[0x110000];
+uint8_t tk_qc_seen[0x110000];
 
 /* A code point that may compose with the starter before it: the second
  * of a pair in utf8proc's table (comb_index 0x8000 and up), or a Hangul
@@ -300,7 +298,7 @@ qc_slow(int32_t cp, utf8proc_option_t opt)
 }
 
 int
-tk_hf_inert(int32_t cp, utf8proc_option_t opt)
+tk_hf_inert_slow(int32_t cp, utf8proc_option_t opt)
 {
 	int sh = (opt & UTF8PROC_COMPOSE ? 2 : 0) + (opt & UTF8PROC_COMPAT ? 4 : 0);
 	int v;
@@ -309,10 +307,7 @@ tk_hf_inert(int32_t cp, utf8proc_option_t opt)
 		return cp < 0 ? TK_QC_BAD : TK_QC_INERT;
 	if (cp > 0x10ffff)
 		return TK_QC_BAD;
-	v = __atomic_load_n(&qc_seen[cp], __ATOMIC_RELAXED) >> sh & 3;
-	if (v)
-		return v - 1;
 	v = qc_slow(cp, opt);
-	__atomic_fetch_or(&qc_seen[cp], (uint8_t)((v + 1) << sh), __ATOMIC_RELAXED);
+	__atomic_fetch_or(&tk_qc_seen[cp], (uint8_t)((v + 1) << sh), __ATOMIC_RELAXED);
 	return v;
 }
