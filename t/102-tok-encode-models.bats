@@ -64,3 +64,22 @@ post_model() {
 	run -1 --separate-stderr tok-encode -m "$m" <<<"a"
 	[ "$stderr" = "tok-encode: $m: unk id 99 is not in the vocabulary (2 ids)" ]
 }
+
+@test "tok-encode: NFC (qwen3) composes around marks alone: decomposed text encodes as composed" {
+	need_data tokenizers/qwen3/tokenizer.json
+	m=$D/tokenizers/qwen3/tokenizer.json
+	run -0 tok-encode -m "$m" <<<$'caf\u00e9 na\u00efve \uac01 \u212b x'
+	want=$output
+	run -0 tok-encode -m "$m" <<<$'cafe\u0301 nai\u0308ve \u1100\u1161\u11a8 A\u030a x'
+	[ "$output" = "$want" ]
+	# a mark in a long plain text: only its piece changes
+	{ head -c 100000 /dev/zero | tr '\0' 'a'; printf ' cafe\xcc\x81 '; head -c 100000 /dev/zero | tr '\0' 'b'; echo; } >"$BATS_TEST_TMPDIR/d"
+	{ head -c 100000 /dev/zero | tr '\0' 'a'; printf ' caf\xc3\xa9 '; head -c 100000 /dev/zero | tr '\0' 'b'; echo; } >"$BATS_TEST_TMPDIR/c"
+	run -0 tok-encode -m "$m" "$BATS_TEST_TMPDIR/c"
+	want=$output
+	run -0 tok-encode -m "$m" "$BATS_TEST_TMPDIR/d"
+	[ "$output" = "$want" ]
+	# spans in the input: the ! after the two-byte mark is its byte 6
+	run -0 tok-encode --offsets -m "$m" <<<$'cafe\u0301!'
+	[[ "$output" = *" 6:7" ]]
+}
