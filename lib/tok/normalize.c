@@ -262,6 +262,16 @@ qc_char(const unsigned char *s, size_t i, size_t n, utf8proc_option_t opt, int *
 	return tk_hf_inert(ut_utf8_dec(s + i, n - i, len), opt);
 }
 
+/* Whether the len bytes at s[i] (below n) repeat the len before them. */
+static int
+same_char(const unsigned char *s, size_t i, size_t n, int len)
+{
+	size_t k = (size_t)len;
+
+	/* the last byte first: the lead byte is often the same in a script */
+	return len > 1 && i + k <= n && s[i + k - 1] == s[i - 1] && !memcmp(s + i, s + i - k, k - 1);
+}
+
 /* Normalize the segment [a, b): an ASCII byte or none, then bytes that
  * are not ASCII (nothing composes or reorders across its ends).  A
  * segment of inert characters maps to itself; one with a character
@@ -273,13 +283,16 @@ norm_segment(unorm *x, size_t a, size_t b)
 {
 	const unsigned char *s = (const unsigned char *)x->w->b.s;
 	size_t i, c, prev, pe;
-	int len, q, some = 0;
+	int len = 0, q, some = 0;
 
-	for (i = a; i < b; i += (size_t)len)
+	for (i = a; i < b; i += (size_t)len) {
+		if (same_char(s, i, b, len))
+			continue;	/* the character before again: the same answer */
 		if ((q = qc_char(s, i, b, x->opt, &len)) == TK_QC_BAD)
 			return 0;
-		else if (q == TK_QC_NO)
+		if (q == TK_QC_NO)
 			some = 1;
+	}
 	if (!some)
 		return 0;
 	for (i = a; i < b; i = pe) {
@@ -298,6 +311,22 @@ norm_segment(unorm *x, size_t a, size_t b)
 			return -1;
 	}
 	return 0;
+}
+
+/* The first ASCII byte of s[i, n), or n. */
+static size_t
+nonascii_end(const unsigned char *s, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, s + i, 8);
+		if ((v & 0x8080808080808080ull) != 0x8080808080808080ull)
+			break;
+	}
+	while (i < n && s[i] >= 0x80)
+		i++;
+	return i;
 }
 
 /* The first byte of s[i, n) that is not ASCII, or n. */
@@ -336,8 +365,7 @@ unicode_norm(tk_work *w, int form)
 	default: x.opt |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
 	}
 	for (; i < n; i = ascii_end(s, b, n)) {
-		for (b = i + 1; b < n && s[b] >= 0x80; b++)
-			;
+		b = nonascii_end(s, i + 1, n);
 		if (norm_segment(&x, i ? i - 1 : 0, b))
 			goto fail;
 	}
