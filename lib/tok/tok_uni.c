@@ -44,6 +44,25 @@ tk_uclass_slow(int32_t cp)
 	}
 }
 
+uint8_t tk_uclass_smp[0x10000];
+uint64_t tk_uclass_smp_ready[4];
+static pthread_mutex_t smp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+uint8_t
+tk_uclass_smp_fill(int32_t cp)
+{
+	unsigned b = (unsigned)cp >> 8 & 0xff;
+
+	pthread_mutex_lock(&smp_lock);
+	if (!(__atomic_load_n(&tk_uclass_smp_ready[b >> 6], __ATOMIC_ACQUIRE) >> (b & 63) & 1)) {
+		for (int32_t c = 0x10000 + (int32_t)(b << 8); c < 0x10000 + (int32_t)(b << 8) + 256; c++)
+			tk_uclass_smp[c - 0x10000] = tk_uclass_slow(c);
+		__atomic_fetch_or(&tk_uclass_smp_ready[b >> 6], (uint64_t)1 << (b & 63), __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&smp_lock);
+	return tk_uclass_smp[cp - 0x10000];
+}
+
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void

@@ -22,6 +22,11 @@ extern uint8_t tk_uclass_bmp[0x10000];
 extern int tk_uclass_ready;
 void tk_uclass_init(void);
 uint8_t tk_uclass_slow(int32_t cp);
+/* Plane 1 (emoji, historic scripts), filled 256 code points at a time
+ * when first met: a bit per block in tk_uclass_smp_ready. */
+extern uint8_t tk_uclass_smp[0x10000];
+extern uint64_t tk_uclass_smp_ready[4];
+uint8_t tk_uclass_smp_fill(int32_t cp);
 
 static inline uint8_t
 tk_uclass(int32_t cp)
@@ -32,6 +37,13 @@ tk_uclass(int32_t cp)
 		if (!__atomic_load_n(&tk_uclass_ready, __ATOMIC_ACQUIRE))
 			tk_uclass_init();
 		return tk_uclass_bmp[cp];
+	}
+	if (cp < 0x20000) {
+		unsigned b = (unsigned)cp >> 8 & 0xff;
+
+		if (__atomic_load_n(&tk_uclass_smp_ready[b >> 6], __ATOMIC_ACQUIRE) >> (b & 63) & 1)
+			return tk_uclass_smp[cp - 0x10000];
+		return tk_uclass_smp_fill(cp);
 	}
 	return tk_uclass_slow(cp);
 }
