@@ -23,12 +23,25 @@
 #define BT_NONE UINT32_MAX
 
 /* An edge of the token trie: (node << 8 | byte) + 1 -> child (nodes below
- * 2^24: the bytes of the vocabulary's tokens, BT_MAX_BYTES at most). */
+ * 2^24: the bytes of the vocabulary's tokens, BT_MAX_BYTES at most).  The
+ * node where token t ends is t + 1, so a step of the walk reads one slot
+ * and no table of the nodes' tokens; the root is 0, the other nodes come
+ * after the tokens'. */
 typedef struct bt_edge {
 	uint32_t key;
 	uint32_t child;
 } bt_edge;
 #define BT_MAX_BYTES ((size_t)1 << 23)
+/* ids below this: a pair and the token it makes fit one 8-byte slot */
+#define BT_MAX_TOK ((uint32_t)1 << 20)
+
+/* What the search reads of a token, in one place: its length, its longest
+ * proper prefix token (or -1) and the pair its last merge joined. */
+typedef struct bt_tok {
+	uint32_t len;
+	int32_t prefix;
+	uint32_t l, r;
+} bt_tok;
 
 struct tk_bt {
 	uint64_t serial;		/* this build's, unique: the pair memos' owner */
@@ -36,17 +49,16 @@ struct tk_bt {
 	uint32_t ntok;			/* ids: the tables' own (see ext) */
 	int32_t *ext;			/* merges: id -> the model's id; NULL: the same */
 	const char **tb;		/* id -> its bytes (the vocabulary's): building only */
-	uint32_t *tlen;
-	uint32_t *split_l, *split_r;	/* id -> the pair its last merge joined */
-	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
-	int32_t *node_tok;		/* trie node -> the token ending there, or -1 */
+	uint32_t *tlen;			/* building only */
+	bt_tok *tok;
+	int32_t *node_tok;		/* building only: trie node -> its token, or -1 */
 	uint32_t nnode;
 	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
 	bt_edge *edge;
 	size_t emask;
-	tk_pslot *pair;			/* (a, b) -> the token their merge makes */
+	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
 };
 
@@ -92,29 +104,34 @@ edge_add(tk_bt *b, uint32_t node, unsigned char c, size_t cap)
 	return b->nnode++;
 }
 
+static inline uint64_t
+pair_key(uint32_t x, uint32_t y)
+{
+	return (uint64_t)1 << 63 | ((uint64_t)x << 20 | y) << 22;
+}
+
 static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	uint64_t key = pair_key(x, y);
 	size_t j, k;
 
-	for (j = mix64(key) & b->pmask, k = 0; b->pair[j].key && k <= b->pmask;
+	for (j = mix64(key) & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
 	     j = (j + 1) & b->pmask, k++)
-		if (b->pair[j].key == key)
-			return b->pair[j].merged;
+		if ((b->pair[j] & ~(uint64_t)0x3fffff) == key)
+			return (int32_t)(b->pair[j] & 0x3fffff);
 	return -1;
 }
 
 static void
 pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 {
-	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	uint64_t key = pair_key(x, y);
 	size_t j;
 
-	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+	for (j = mix64(key) & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
 		;
-	b->pair[j].key = key;
-	b->pair[j].merged = id;
+	b->pair[j] = key | (uint32_t)id;
 }
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
@@ -133,21 +150,21 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 			return 0;
 		if (x > y) {
 			limit = x;
-			x = b->split_r[x];
+			x = b->tok[x].r;
 			if (x >= limit) {
 				x = limit;
 				limit = y + 1;
-				y = b->split_l[y];
+				y = b->tok[y].l;
 				if (y >= limit - 1)
 					return 1;
 			}
 		} else {
 			limit = y + 1;
-			y = b->split_l[y];
+			y = b->tok[y].l;
 			if (y >= limit - 1) {
 				y = limit - 1;
 				limit = x;
-				x = b->split_r[x];
+				x = b->tok[x].r;
 				if (x >= limit)
 					return 1;
 			}
@@ -171,14 +188,14 @@ longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *s
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
-	if ((uint32_t)b->node_tok[node] < b->ntok)
-		best = b->node_tok[node], *len = 1;
+	if (node - 1 < b->ntok)
+		best = (int32_t)node - 1, *len = 1;
 	*seen = n < 2 ? SIZE_MAX : 2;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
-		if ((uint32_t)b->node_tok[node] < b->ntok)
-			best = b->node_tok[node], *len = j;
+		if (node - 1 < b->ntok)
+			best = (int32_t)node - 1, *len = j;
 		if (j >= n) {
 			*seen = SIZE_MAX;
 			return best;
@@ -233,15 +250,13 @@ tk_bt_free(tk_bt *b)
 	if (!b)
 		return;
 	free(b->tb);
+	free(b->tlen);
 	if (b->mapped) {
 		free(b);
 		return;
 	}
 	free(b->ext);
-	free(b->tlen);
-	free(b->split_l);
-	free(b->split_r);
-	free(b->prefix);
+	free(b->tok);
 	free(b->node_tok);
 	free(b->edge);
 	free(b->pair);
@@ -268,35 +283,52 @@ bt_prefixes(tk_bt *b)
 	for (id = 0; id < b->ntok; id++) {
 		const unsigned char *t = (const unsigned char *)b->tb[id];
 
-		b->prefix[id] = -1;
+		b->tok[id].prefix = -1;
 		for (node = 0, j = 0; j + 1 < b->tlen[id]; j++) {
 			node = edge_get(b, node, t[j]);
-			if (b->node_tok[node] >= 0)
-				b->prefix[id] = b->node_tok[node];
+			if (node - 1 < b->ntok)
+				b->tok[id].prefix = (int32_t)node - 1;
 		}
 	}
 }
 
 /* The edges rehashed into a table for the nodes made, not for the most
- * there could be: a smaller table (and cache image), walked faster. */
+ * there could be (a smaller table, and cache image, walked faster), the
+ * nodes numbered anew: token t's node t + 1, the others after them. */
 static int
 edges_compact(tk_bt *b)
 {
-	size_t mask = pow2_over(b->nnode) - 1, i, j;
-	bt_edge *e = calloc(mask + 1, sizeof *e);
+	uint32_t *nu = malloc((size_t)b->nnode * sizeof *nu), v, k = b->ntok + 1;
+	size_t mask, i, j;
+	bt_edge *e = NULL;
 
-	if (!e)
+	if (!nu)
 		return -1;
-	for (i = 0; i <= b->emask; i++) {
-		if (!b->edge[i].key)
-			continue;
-		for (j = mix64(b->edge[i].key) & mask; e[j].key; j = (j + 1) & mask)
-			;
-		e[j] = b->edge[i];
+	for (nu[0] = 0, v = 1; v < b->nnode; v++)
+		nu[v] = b->node_tok[v] >= 0 ? (uint32_t)b->node_tok[v] + 1 : k++;
+	mask = pow2_over(k) - 1;
+	if (k > BT_MAX_BYTES + 2 + BT_MAX_TOK || !(e = calloc(mask + 1, sizeof *e))) {
+		free(nu);
+		return -1;
 	}
+	for (i = 0; i <= b->emask; i++) {
+		uint32_t key = b->edge[i].key;
+
+		if (!key--)
+			continue;
+		key = (nu[key >> 8] << 8 | (key & 255)) + 1;
+		for (j = mix64(key) & mask; e[j].key; j = (j + 1) & mask)
+			;
+		e[j].key = key;
+		e[j].child = nu[b->edge[i].child];
+	}
+	free(nu);
 	free(b->edge);
+	free(b->node_tok);
+	b->node_tok = NULL;
 	b->edge = e;
 	b->emask = mask;
+	b->nnode = k;
 	return 0;
 }
 
@@ -350,19 +382,19 @@ bt_splits(tk_bt *b, const tk_bpe *m, const tk_flat *fl)
 	if (!made)
 		return -1;
 	for (id = 0; id < b->ntok; id++) {
-		int32_t x = b->prefix[id];
+		int32_t x = b->tok[id].prefix;
 
-		b->split_l[id] = b->split_r[id] = id;
+		b->tok[id].l = b->tok[id].r = id;
 		made[id] = b->tlen[id] == 1;
-		for (; x >= 0 && !made[id]; x = b->prefix[x]) {
+		for (; x >= 0 && !made[id]; x = b->tok[x].prefix) {
 			const char *rest = b->tb[id] + b->tlen[x];
 			size_t rn = b->tlen[id] - b->tlen[x];
 			int32_t y = fl ? tk_fv_get(fl, rest, rn) : ut_strmap_get(&m->vocab, rest, rn);
 
 			if (y >= 0 && (uint32_t)x < id && (uint32_t)y < id && made[x] && made[y] &&
 			    tk_bt_valid(b, (uint32_t)x, (uint32_t)y)) {
-				b->split_l[id] = (uint32_t)x;
-				b->split_r[id] = (uint32_t)y;
+				b->tok[id].l = (uint32_t)x;
+				b->tok[id].r = (uint32_t)y;
 				pair_put(b, (uint32_t)x, (uint32_t)y, (int32_t)id);
 				made[id] = 1;
 			}
@@ -454,7 +486,7 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 			goto out;
 		own[e] = i, b->ext[i] = (int32_t)e;
 		tb[i] = b->tb[e], tlen[i] = 1;
-		b->split_l[i] = b->split_r[i] = i;
+		b->tok[i].l = b->tok[i].r = i;
 	}
 	for (j = 0; j < nm; j++) {
 		uint32_t x, y, c = (uint32_t)ms[j].merged;
@@ -465,7 +497,7 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 		if (x == BT_NONE || y == BT_NONE || !joins(b, tb, tlen, x, y, c) ||
 		    !tk_bt_valid(b, x, y))
 			continue;
-		b->split_l[k] = x, b->split_r[k] = y;
+		b->tok[k].l = x, b->tok[k].r = y;
 		pair_put(b, x, y, (int32_t)k);
 		own[c] = k, b->ext[k] = (int32_t)c;
 		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
@@ -508,15 +540,13 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	for (i = 0; i < 256; i++)
 		if (m->byte_id[i] < 0)
 			return NULL;	/* every byte must be a token */
-	if (!ntok || ntok >= BT_NONE / 2 || total > BT_MAX_BYTES || !(b = calloc(1, sizeof *b)))
+	if (!ntok || ntok >= BT_MAX_TOK || total > BT_MAX_BYTES || !(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->ntok = ntok;
 	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
 	b->pmask = pow2_over(v->n) - 1;
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
-	    !(b->split_l = malloc(ntok * sizeof *b->split_l)) ||
-	    !(b->split_r = malloc(ntok * sizeof *b->split_r)) ||
-	    !(b->prefix = malloc(ntok * sizeof *b->prefix)) ||
+	    !(b->tok = calloc(ntok, sizeof *b->tok)) ||
 	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
 		goto fail;
 	for (i = 0; i < v->n; i++) {
@@ -538,8 +568,12 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 		if (bt_trie(b, total))
 			goto fail;
 	}
+	for (i = 0; i < b->ntok; i++)
+		b->tok[i].len = b->tlen[i];
 	free(b->tb);	/* the vocabulary's: not kept */
+	free(b->tlen);
 	b->tb = NULL;
+	b->tlen = NULL;
 	return b;
 fail:
 	tk_bt_free(b);
@@ -549,9 +583,9 @@ fail:
 /* ------------------------------------------------- the cache's image */
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
- * then root1, root2, tlen, split_l, split_r, prefix, node_tok and, when
- * the ids are the tables' own, ext (four bytes an element), the edges and
- * the pairs, each array 8-byte aligned.
+ * then root1, root2, the tokens (bt_tok), and, when the ids are the
+ * tables' own, ext (four bytes an element), the edges and the pairs, each
+ * array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
@@ -559,7 +593,7 @@ typedef struct bt_img {
 	uint64_t emask, pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\2";
+static const char bt_magic[8] = "tkbt\0\0\0\3";
 
 static size_t
 al8(size_t n)
@@ -570,10 +604,9 @@ al8(size_t n)
 size_t
 tk_bt_image_size(const tk_bt *b)
 {
-	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + 4 * al8((size_t)b->ntok * 4) +
-	       al8((size_t)b->nnode * 4) + (b->ext ? al8((size_t)b->ntok * 4) : 0) +
-	       (b->emask + 1) * sizeof(bt_edge) +
-	       (b->pmask + 1) * sizeof(tk_pslot);
+	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
+	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (b->emask + 1) * sizeof(bt_edge) +
+	       (b->pmask + 1) * sizeof *b->pair;
 }
 
 static unsigned char *
@@ -594,11 +627,7 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 	p = img_put(p, &h, sizeof h);
 	p = img_put(p, b->root1, sizeof b->root1);
 	p = img_put(p, b->root2, sizeof b->root2);
-	p = img_put(p, b->tlen, (size_t)b->ntok * 4);
-	p = img_put(p, b->split_l, (size_t)b->ntok * 4);
-	p = img_put(p, b->split_r, (size_t)b->ntok * 4);
-	p = img_put(p, b->prefix, (size_t)b->ntok * 4);
-	p = img_put(p, b->node_tok, (size_t)b->nnode * 4);
+	p = img_put(p, b->tok, (size_t)b->ntok * sizeof *b->tok);
 	if (b->ext)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
 	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
@@ -646,8 +675,8 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	const void *ext;
 	tk_bt *b;
 
-	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
-	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 || h->emask >= SIZE_MAX / 16 ||
+	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid || h->ntok >= BT_MAX_TOK ||
+	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 + BT_MAX_TOK || h->emask >= SIZE_MAX / 16 ||
 	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)) ||
 	    h->has_ext > 1 || !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
@@ -661,16 +690,11 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	b->maxlen = h->maxlen;
 	r1 = img_take(&p, &len, sizeof b->root1);
 	r2 = img_take(&p, &len, sizeof b->root2);
-	b->tlen = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->split_l = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->split_r = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->prefix = (int32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->node_tok = (int32_t *)img_take(&p, &len, (size_t)b->nnode * 4);
+	b->tok = (bt_tok *)img_take(&p, &len, (size_t)b->ntok * sizeof *b->tok);
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
 	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
-	b->pair = (tk_pslot *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
-	if (!r1 || !r2 || !b->tlen || !b->split_l || !b->split_r || !b->prefix || !b->node_tok ||
-	    !b->edge || !b->pair || len || (h->has_ext && !ext))
+	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
+	if (!r1 || !r2 || !b->tok || !b->edge || !b->pair || len || (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
 	memcpy(b->root1, r1, sizeof b->root1);
@@ -854,10 +878,11 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 		return -1;
 	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
-		uint32_t t = (uint32_t)next;
+		uint32_t t = (uint32_t)next, tl = (uint32_t)len;	/* t and its length */
 
 		for (;;) {
-			size_t end = pos + b->tlen[t];
+			size_t end = pos + tl;
+			int32_t p;
 
 			if (end > n || end == pos)
 				goto unsound;
@@ -871,8 +896,10 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
 			}
-			if ((uint32_t)b->prefix[t] < b->ntok && b->tlen[b->prefix[t]] < b->tlen[t]) {
-				t = (uint32_t)b->prefix[t];
+			p = b->tok[t].prefix;
+			if ((uint32_t)p < b->ntok && b->tok[p].len < tl) {
+				t = (uint32_t)p;
+				tl = b->tok[p].len;
 				continue;
 			}
 			/* nothing fits from here: take the token before back */
@@ -883,6 +910,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				goto unsound;	/* cannot happen: every byte is a token */
 			next = o->ids[--o->n];
 			pos = o->a[o->n];
+			len = o->b[o->n] - pos;
 			if (an.i != SIZE_MAX && o->n <= an.i)
 				an.i = SIZE_MAX;	/* the anchor taken back */
 			break;
