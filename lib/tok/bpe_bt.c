@@ -60,7 +60,9 @@ struct tk_bt {
 	size_t emask;
 	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
+	uint64_t *whole;		/* BT_WHOLE_BITS: the hashes of tokens not in the trie */
 };
+#define BT_WHOLE_BITS 65536
 
 static uint64_t bt_serial;	/* builds so far */
 
@@ -260,7 +262,25 @@ tk_bt_free(tk_bt *b)
 	free(b->node_tok);
 	free(b->edge);
 	free(b->pair);
+	free(b->whole);
 	free(b);
+}
+
+static inline size_t
+whole_bit(const char *s, size_t n)
+{
+	return (size_t)(tk_vhash(tk_load8(s, n), s, n) >> 48) & (BT_WHOLE_BITS - 1);
+}
+
+int
+tk_bt_maybe_whole(const tk_bt *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = whole_bit(s, n);
+	return (int)(b->whole[i >> 6] >> (i & 63) & 1);
 }
 
 static size_t
@@ -503,6 +523,12 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
 		k++;
 	}
+	for (i = 0; i < nv; i++)
+		if (own[i] == BT_NONE && b->tlen[i]) {
+			size_t w = whole_bit(b->tb[i], b->tlen[i]);
+
+			b->whole[w >> 6] |= (uint64_t)1 << (w & 63);
+		}
 	free(b->tb), free(b->tlen);
 	b->tb = tb, b->tlen = tlen;
 	tb = NULL, tlen = NULL;
@@ -547,6 +573,7 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	b->pmask = pow2_over(v->n) - 1;
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
 	    !(b->tok = calloc(ntok, sizeof *b->tok)) ||
+	    !(b->whole = calloc(BT_WHOLE_BITS / 64, sizeof *b->whole)) ||
 	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
 		goto fail;
 	for (i = 0; i < v->n; i++) {
@@ -584,8 +611,8 @@ fail:
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
  * then root1, root2, the tokens (bt_tok), and, when the ids are the
- * tables' own, ext (four bytes an element), the edges and the pairs, each
- * array 8-byte aligned.
+ * tables' own, ext (four bytes an element), the edges, the pairs and the
+ * bits of the tokens not in the trie, each array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
@@ -606,7 +633,7 @@ tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
 	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (b->emask + 1) * sizeof(bt_edge) +
-	       (b->pmask + 1) * sizeof *b->pair;
+	       (b->pmask + 1) * sizeof *b->pair + BT_WHOLE_BITS / 8;
 }
 
 static unsigned char *
@@ -631,7 +658,8 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 	if (b->ext)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
 	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
-	img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	img_put(p, b->whole, BT_WHOLE_BITS / 8);
 }
 
 /* The next n bytes of the image, or NULL past its end. */
@@ -694,7 +722,9 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
 	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
 	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
-	if (!r1 || !r2 || !b->tok || !b->edge || !b->pair || len || (h->has_ext && !ext))
+	b->whole = (uint64_t *)img_take(&p, &len, BT_WHOLE_BITS / 8);
+	if (!r1 || !r2 || !b->tok || !b->edge || !b->pair || !b->whole || len ||
+	    (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
 	memcpy(b->root1, r1, sizeof b->root1);
