@@ -745,25 +745,39 @@ static __thread uint64_t *bt_ok;
 static __thread size_t bt_cap;	/* words of bt_ok */
 
 /* Pairs met recur (in text, and in a long run all the more): their
- * answers are kept per thread, ((a << 24 | b) + 1) << 1 | valid, in a
- * direct-mapped table, with the tables they are for. */
-#define MEMO_BITS 14
-static __thread uint64_t *bt_memo;
+ * answers are kept per thread, with the tables they are for, in a
+ * direct-mapped table of four bytes a pair, many (a miss costs a walk
+ * through the pairs).  The pair (ids below 2^20: 40 bits) is mixed by a
+ * bijection of 40 bits, whose top MEMO_BITS say where it goes and the rest
+ * (the tag) is kept: so a tag matches for that pair only.  An entry is
+ * 1 << 31 | tag << 1 | valid; 0: none. */
+#define MEMO_BITS 17
+#define MEMO_TAG (40 - MEMO_BITS)
+static __thread uint32_t *bt_memo;
 static __thread uint64_t bt_memo_of;	/* the serial of the tables they are for */
+
+static inline uint64_t
+mix40(uint64_t k)
+{
+	const uint64_t m40 = ((uint64_t)1 << 40) - 1;
+
+	k ^= k >> 20;	/* each step undoes: a shift by half the width, an odd product */
+	k = (k * 0x9e3779b97f4a7c15ULL) & m40;
+	return k ^ k >> 20;
+}
 
 static inline int
 valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = ((uint64_t)x << 24 | y) + 1, *e;
+	uint64_t m = mix40((uint64_t)x << 20 | y);
+	uint32_t want = (uint32_t)1 << 31 | (uint32_t)(m & (((uint64_t)1 << MEMO_TAG) - 1)) << 1, *e;
 	int v;
 
-	if (!bt_memo || b->ntok >= (1u << 24))
-		return tk_bt_valid(b, x, y);
-	e = &bt_memo[mix64(key) & ((1u << MEMO_BITS) - 1)];
-	if (*e >> 1 == key)
+	e = &bt_memo[m >> MEMO_TAG];
+	if ((*e & ~1u) == want)
 		return (int)(*e & 1);
 	v = tk_bt_valid(b, x, y);
-	*e = key << 1 | (uint64_t)v;
+	*e = want | (uint32_t)v;
 	return v;
 }
 
@@ -803,9 +817,10 @@ bt_ready(const tk_bt *b, size_t n)
 	}
 	memset(bt_ok, 0xff, w * sizeof *bt_ok);
 	if (bt_memo_of != b->serial) {	/* another te_tok's answers, or none yet */
-		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
+		if (bt_memo)
+			memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
+		else if (!(bt_memo = calloc((size_t)1 << MEMO_BITS, sizeof *bt_memo)))
 			return -1;
-		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
 		bt_memo_of = b->serial;
 	}
 	return 0;
@@ -900,12 +915,16 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pos = 0, o0 = o->n, len = 0, seen, i;
-	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
+	bt_lm kept4[4], *kept = NULL;
 	bt_anchor an = {SIZE_MAX, 0, 0, 0, 0};
 	int32_t next;
 
 	if (bt_ready(b, n))
 		return -1;
+	if (n >= 256) {	/* a long word */
+		memset(kept4, 0, sizeof kept4);
+		kept = kept4;
+	}
 	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
 		uint32_t t = (uint32_t)next, tl = (uint32_t)len;	/* t and its length */
