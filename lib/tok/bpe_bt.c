@@ -22,15 +22,23 @@
 
 #define BT_NONE UINT32_MAX
 
-/* An edge of the token trie: (node << 8 | byte) + 1 -> child (nodes below
- * 2^24: the bytes of the vocabulary's tokens, BT_MAX_BYTES at most).  The
- * node where token t ends is t + 1, so a step of the walk reads one slot
- * and no table of the nodes' tokens; the root is 0, the other nodes come
- * after the tokens'. */
+/* An edge of the token trie while it is built: (node << 8 | byte) + 1 ->
+ * child (nodes below 2^24: the bytes of the vocabulary's tokens,
+ * BT_MAX_BYTES at most). */
 typedef struct bt_edge {
 	uint32_t key;
 	uint32_t child;
 } bt_edge;
+
+/* A node of the trie as it is searched, in depth-first order: a node's
+ * first child comes next, then that child's subtree, then its next
+ * sibling; so a walk down a word reads neighbouring nodes where the trie
+ * has one way on (deep in it, most nodes), not a slot of a hash table
+ * each byte.  The root is 0; its children are root1's and root2's. */
+typedef struct bt_node {
+	uint32_t sib;			/* next sibling << 8 | the byte leading here; 0: none */
+	uint32_t tok;			/* has children << 31 | the token ending here + 1 (0: none) */
+} bt_node;
 #define BT_MAX_BYTES ((size_t)1 << 23)
 /* ids below this: a pair and the token it makes fit one 8-byte slot */
 #define BT_MAX_TOK ((uint32_t)1 << 20)
@@ -56,7 +64,8 @@ struct tk_bt {
 	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
-	bt_edge *edge;
+	bt_node *node;
+	bt_edge *edge;			/* building only */
 	size_t emask;
 	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
@@ -174,6 +183,32 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 	}
 }
 
+/* The token ending at node v + 1, 0: none. */
+static inline uint32_t
+node_tok1(const tk_bt *b, uint32_t v)
+{
+	return b->node[v].tok & 0x7fffffff;
+}
+
+/* The child of node v by byte c, 0 none.  Siblings only go forward (a
+ * mapped image's that do not count as none). */
+static inline uint32_t
+child(const tk_bt *b, uint32_t v, unsigned char c)
+{
+	uint32_t k = v + 1, w;
+
+	if (!(b->node[v].tok >> 31) || k >= b->nnode)
+		return 0;
+	for (;;) {
+		w = b->node[k].sib;
+		if ((w & 255) == c)
+			return k;
+		if ((w >> 8) <= k || (w >> 8) >= b->nnode)
+			return 0;
+		k = w >> 8;
+	}
+}
+
 /* The longest token matching s[0, n), its length in *len; -1 none.
  * *seen: how many bytes of s the answer depends on (SIZE_MAX: on n too). */
 static inline int32_t
@@ -190,19 +225,19 @@ longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *s
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
-	if (node - 1 < b->ntok)
-		best = (int32_t)node - 1, *len = 1;
+	if (node_tok1(b, node) - 1 < b->ntok)
+		best = (int32_t)node_tok1(b, node) - 1, *len = 1;
 	*seen = n < 2 ? SIZE_MAX : 2;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
-		if (node - 1 < b->ntok)
-			best = (int32_t)node - 1, *len = j;
+		if (node_tok1(b, node) - 1 < b->ntok)
+			best = (int32_t)node_tok1(b, node) - 1, *len = j;
 		if (j >= n) {
 			*seen = SIZE_MAX;
 			return best;
 		}
-		if (!(node = edge_get(b, node, s[j]))) {
+		if (!(node = child(b, node, s[j]))) {
 			*seen = j + 1;
 			return best;
 		}
@@ -260,6 +295,7 @@ tk_bt_free(tk_bt *b)
 	free(b->ext);
 	free(b->tok);
 	free(b->node_tok);
+	free(b->node);
 	free(b->edge);
 	free(b->pair);
 	free(b->whole);
@@ -306,50 +342,78 @@ bt_prefixes(tk_bt *b)
 		b->tok[id].prefix = -1;
 		for (node = 0, j = 0; j + 1 < b->tlen[id]; j++) {
 			node = edge_get(b, node, t[j]);
-			if (node - 1 < b->ntok)
-				b->tok[id].prefix = (int32_t)node - 1;
+			if (b->node_tok[node] >= 0)
+				b->tok[id].prefix = b->node_tok[node];
 		}
 	}
 }
 
-/* The edges rehashed into a table for the nodes made, not for the most
- * there could be (a smaller table, and cache image, walked faster), the
- * nodes numbered anew: token t's node t + 1, the others after them. */
-static int
-edges_compact(tk_bt *b)
+/* Sort the children kc[0, n) (byte << 24 | node) by byte. */
+static void
+kids_sort(uint32_t *kc, size_t n)
 {
-	uint32_t *nu = malloc((size_t)b->nnode * sizeof *nu), v, k = b->ntok + 1;
-	size_t mask, i, j;
-	bt_edge *e = NULL;
+	size_t i, j;
 
-	if (!nu)
-		return -1;
-	for (nu[0] = 0, v = 1; v < b->nnode; v++)
-		nu[v] = b->node_tok[v] >= 0 ? (uint32_t)b->node_tok[v] + 1 : k++;
-	mask = pow2_over(k) - 1;
-	if (k > BT_MAX_BYTES + 2 + BT_MAX_TOK || !(e = calloc(mask + 1, sizeof *e))) {
-		free(nu);
-		return -1;
-	}
-	for (i = 0; i <= b->emask; i++) {
-		uint32_t key = b->edge[i].key;
+	for (i = 1; i < n; i++) {
+		uint32_t x = kc[i];
 
-		if (!key--)
-			continue;
-		key = (nu[key >> 8] << 8 | (key & 255)) + 1;
-		for (j = mix64(key) & mask; e[j].key; j = (j + 1) & mask)
-			;
-		e[j].key = key;
-		e[j].child = nu[b->edge[i].child];
+		for (j = i; j > 0 && kc[j - 1] > x; j--)
+			kc[j] = kc[j - 1];
+		kc[j] = x;
 	}
-	free(nu);
-	free(b->edge);
-	free(b->node_tok);
-	b->node_tok = NULL;
-	b->edge = e;
-	b->emask = mask;
-	b->nnode = k;
-	return 0;
+}
+
+/* The hash trie laid out as b->node, in depth-first order, each node's
+ * children by byte; root1 and root2 pointing into it. */
+static int
+bt_dfs(tk_bt *b)
+{
+	size_t nn = b->nnode, i, sp = 0;
+	uint32_t *at = calloc(nn + 1, sizeof *at), *kc = malloc(nn * sizeof *kc);
+	uint32_t *nu = malloc(nn * sizeof *nu), *stack = malloc(nn * sizeof *stack), next = 0, v;
+	int r = -1;
+
+	if (!at || !kc || !nu || !stack || !(b->node = calloc(nn, sizeof *b->node)))
+		goto out;
+	for (i = 0; i <= b->emask; i++)	/* children counted, then placed by parent */
+		if (b->edge[i].key)
+			at[((b->edge[i].key - 1) >> 8) + 1]++;
+	for (i = 0; i < nn; i++)
+		at[i + 1] += at[i];
+	for (i = 0; i <= b->emask; i++)
+		if (b->edge[i].key) {
+			uint32_t k = b->edge[i].key - 1;
+
+			kc[at[k >> 8]++] = (k & 255) << 24 | b->edge[i].child;
+		}
+	for (i = nn; i > 0; i--)	/* at[v]: where v's children start again */
+		at[i] = at[i - 1];
+	at[0] = 0;
+	for (v = 0; v < nn; v++)
+		kids_sort(kc + at[v], at[v + 1] - at[v]);
+	stack[sp++] = 0;	/* numbered in preorder, the first child first */
+	while (sp) {
+		v = stack[--sp];
+		nu[v] = next++;
+		for (i = at[v + 1]; i > at[v]; i--)
+			stack[sp++] = kc[i - 1] & 0xffffff;
+	}
+	for (v = 0; v < nn; v++) {
+		bt_node *x = &b->node[nu[v]];
+
+		x->tok = (uint32_t)(b->node_tok[v] + 1) | (uint32_t)(at[v + 1] > at[v]) << 31;
+		for (i = at[v]; i < at[v + 1]; i++)
+			b->node[nu[kc[i] & 0xffffff]].sib =
+			    (i + 1 < at[v + 1] ? nu[kc[i + 1] & 0xffffff] << 8 : 0) | kc[i] >> 24;
+	}
+	for (i = 0; i < 256; i++)
+		b->root1[i] = child(b, 0, (unsigned char)i);
+	for (i = 0; i < 65536; i++)
+		b->root2[i] = b->root1[i & 255] ? child(b, b->root1[i & 255], (unsigned char)(i >> 8)) : 0;
+	r = 0;
+out:
+	free(at), free(kc), free(nu), free(stack);
+	return r;
 }
 
 /* The trie of every token, and each token's longest proper prefix token. */
@@ -377,13 +441,11 @@ bt_trie(tk_bt *b, size_t total)
 		if (b->tlen[id] > b->maxlen)
 			b->maxlen = b->tlen[id];
 	}
-	if (edges_compact(b))
-		return -1;
-	for (j = 0; j < 256; j++)
-		b->root1[j] = edge_get(b, 0, (unsigned char)j);
-	for (j = 0; j < 65536; j++)
-		b->root2[j] = b->root1[j & 255] ? edge_get(b, b->root1[j & 255], (unsigned char)(j >> 8)) : 0;
 	bt_prefixes(b);
+	if (bt_dfs(b))
+		return -1;
+	free(b->edge), free(b->node_tok);
+	b->edge = NULL, b->node_tok = NULL;
 	return 0;
 }
 
@@ -611,16 +673,16 @@ fail:
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
  * then root1, root2, the tokens (bt_tok), and, when the ids are the
- * tables' own, ext (four bytes an element), the edges, the pairs and the
+ * tables' own, ext (four bytes an element), the nodes, the pairs and the
  * bits of the tokens not in the trie, each array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
 	uint32_t ntok, nnode;
-	uint64_t emask, pmask;
+	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\3";
+static const char bt_magic[8] = "tkbt\0\0\0\4";
 
 static size_t
 al8(size_t n)
@@ -632,7 +694,7 @@ size_t
 tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
-	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (b->emask + 1) * sizeof(bt_edge) +
+	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (size_t)b->nnode * sizeof(bt_node) +
 	       (b->pmask + 1) * sizeof *b->pair + BT_WHOLE_BITS / 8;
 }
 
@@ -648,7 +710,7 @@ void
 tk_bt_image_write(const tk_bt *b, void *buf)
 {
 	unsigned char *p = buf;
-	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask, b->ext != NULL, b->maxlen};
+	bt_img h = {{0}, b->ntok, b->nnode, b->pmask, b->ext != NULL, b->maxlen};
 
 	memcpy(h.magic, bt_magic, sizeof h.magic);
 	p = img_put(p, &h, sizeof h);
@@ -657,7 +719,7 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 	p = img_put(p, b->tok, (size_t)b->ntok * sizeof *b->tok);
 	if (b->ext)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
-	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
+	p = img_put(p, b->node, (size_t)b->nnode * sizeof *b->node);
 	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
 	img_put(p, b->whole, BT_WHOLE_BITS / 8);
 }
@@ -676,7 +738,7 @@ img_take(const unsigned char **p, size_t *left, size_t n)
 }
 
 /* The roots and the model's ids: every other value is checked where it
- * is read (edge_get, pair_get, tk_bt_valid, longest, tk_bt_encode): a
+ * is read (child, pair_get, tk_bt_valid, longest, tk_bt_encode): a
  * forged image can make wrong tokens (the file is the user's own), never
  * a wild read or an endless loop, and mapping one costs no pass over
  * more than the ids. */
@@ -703,27 +765,26 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	const void *ext;
 	tk_bt *b;
 
-	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid || h->ntok >= BT_MAX_TOK ||
-	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 + BT_MAX_TOK || h->emask >= SIZE_MAX / 16 ||
-	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)) ||
-	    h->has_ext > 1 || !h->maxlen || h->maxlen > BT_MAX_BYTES)
+	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
+	    h->ntok >= BT_MAX_TOK || !h->nnode || h->nnode > BT_MAX_BYTES + 2 ||
+	    h->pmask >= SIZE_MAX / 16 || (h->pmask & (h->pmask + 1)) || h->has_ext > 1 ||
+	    !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
 	if (!(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->mapped = 1;
 	b->ntok = h->ntok;
 	b->nnode = h->nnode;
-	b->emask = (size_t)h->emask;
 	b->pmask = (size_t)h->pmask;
 	b->maxlen = h->maxlen;
 	r1 = img_take(&p, &len, sizeof b->root1);
 	r2 = img_take(&p, &len, sizeof b->root2);
 	b->tok = (bt_tok *)img_take(&p, &len, (size_t)b->ntok * sizeof *b->tok);
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
-	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
+	b->node = (bt_node *)img_take(&p, &len, (size_t)b->nnode * sizeof *b->node);
 	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
 	b->whole = (uint64_t *)img_take(&p, &len, BT_WHOLE_BITS / 8);
-	if (!r1 || !r2 || !b->tok || !b->edge || !b->pair || !b->whole || len ||
+	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->whole || len ||
 	    (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
