@@ -30,15 +30,18 @@ typedef struct bt_edge {
 	uint32_t child;
 } bt_edge;
 
-/* A node of the trie as it is searched, in depth-first order: a node's
- * first child comes next, then that child's subtree, then its next
- * sibling; so a walk down a word reads neighbouring nodes where the trie
- * has one way on (deep in it, most nodes), not a slot of a hash table
- * each byte.  The root is 0; its children are root1's and root2's. */
-typedef struct bt_node {
-	uint32_t sib;			/* next sibling << 8 | the byte leading here; 0: none */
-	uint32_t tok;			/* has children << 31 | the token ending here + 1 (0: none) */
-} bt_node;
+/* A node of the trie as it is searched: its children, by byte, side by
+ * side (a block), the blocks in depth-first order, a node's first child's
+ * block right after its own; so a step of a walk scans one short block,
+ * and down a word where the trie has one way on (deep in it, most nodes)
+ * the blocks read are neighbours, not a slot of a hash table each byte.
+ * A node is start << 38 | children << 29 | (the token ending there + 1)
+ * << 8 | the byte leading there.  The root is 0, its children's block
+ * starts at 1 (root1 and root2 point into it). */
+typedef uint64_t bt_node;
+#define BT_NODE_TOK(x) ((uint32_t)((x) >> 8) & 0x1fffff)
+#define BT_NODE_NKIDS(x) ((uint32_t)((x) >> 29) & 511)
+#define BT_NODE_START(x) ((uint32_t)((x) >> 38) & 0xffffff)
 #define BT_MAX_BYTES ((size_t)1 << 23)
 /* ids below this: a pair and the token it makes fit one 8-byte slot */
 #define BT_MAX_TOK ((uint32_t)1 << 20)
@@ -187,26 +190,31 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 static inline uint32_t
 node_tok1(const tk_bt *b, uint32_t v)
 {
-	return b->node[v].tok & 0x7fffffff;
+	return BT_NODE_TOK(b->node[v]);
 }
 
-/* The child of node v by byte c, 0 none.  Siblings only go forward (a
- * mapped image's that do not count as none). */
+/* The child of node v by byte c, 0 none (a block past the end, in a
+ * mapped image, has none). */
 static inline uint32_t
 child(const tk_bt *b, uint32_t v, unsigned char c)
 {
-	uint32_t k = v + 1, w;
+	bt_node x = b->node[v];
+	uint32_t lo = BT_NODE_START(x), hi = lo + BT_NODE_NKIDS(x);
 
-	if (!(b->node[v].tok >> 31) || k >= b->nnode)
+	if (hi > b->nnode)
 		return 0;
-	for (;;) {
-		w = b->node[k].sib;
-		if ((w & 255) == c)
-			return k;
-		if ((w >> 8) <= k || (w >> 8) >= b->nnode)
-			return 0;
-		k = w >> 8;
+	while (hi - lo > 8) {	/* a wide node: halve the block */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if ((unsigned char)b->node[mid] <= c)
+			lo = mid;
+		else
+			hi = mid;
 	}
+	for (; lo < hi; lo++)
+		if ((unsigned char)b->node[lo] == c)
+			return lo;
+	return 0;
 }
 
 /* The longest token matching s[0, n), its length in *len; -1 none.
@@ -391,20 +399,22 @@ bt_dfs(tk_bt *b)
 	at[0] = 0;
 	for (v = 0; v < nn; v++)
 		kids_sort(kc + at[v], at[v + 1] - at[v]);
-	stack[sp++] = 0;	/* numbered in preorder, the first child first */
+	stack[sp++] = 0;	/* blocks placed in preorder, the first child's first */
+	nu[0] = next++;
 	while (sp) {
 		v = stack[--sp];
-		nu[v] = next++;
+		for (i = at[v]; i < at[v + 1]; i++)
+			nu[kc[i] & 0xffffff] = next++;
 		for (i = at[v + 1]; i > at[v]; i--)
 			stack[sp++] = kc[i - 1] & 0xffffff;
 	}
 	for (v = 0; v < nn; v++) {
-		bt_node *x = &b->node[nu[v]];
+		uint32_t nk = at[v + 1] - at[v], st = nk ? nu[kc[at[v]] & 0xffffff] : 0;
 
-		x->tok = (uint32_t)(b->node_tok[v] + 1) | (uint32_t)(at[v + 1] > at[v]) << 31;
-		for (i = at[v]; i < at[v + 1]; i++)
-			b->node[nu[kc[i] & 0xffffff]].sib =
-			    (i + 1 < at[v + 1] ? nu[kc[i + 1] & 0xffffff] << 8 : 0) | kc[i] >> 24;
+		b->node[nu[v]] |= (uint64_t)st << 38 | (uint64_t)nk << 29 |
+		                  (uint64_t)(uint32_t)(b->node_tok[v] + 1) << 8;
+		for (i = at[v]; i < at[v + 1]; i++)	/* each child's byte */
+			b->node[nu[kc[i] & 0xffffff]] |= kc[i] >> 24;
 	}
 	for (i = 0; i < 256; i++)
 		b->root1[i] = child(b, 0, (unsigned char)i);
@@ -682,7 +692,7 @@ typedef struct bt_img {
 	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\4";
+static const char bt_magic[8] = "tkbt\0\0\0\5";
 
 static size_t
 al8(size_t n)
