@@ -654,8 +654,9 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 		if (r)
 			return r < 0 ? -1 : 0;
 	} else {
-		/* a long piece is many lookups: the flat tables now */
-		if (x->f && !x->fl && len > 4096)
+		/* a long piece is many lookups: the flat tables now, unless
+		 * the backtracking tables do them (tens of ms saved) */
+		if (x->f && !x->fl && len > 4096 && !bt_ready_for(m, x->f))
 			x->fl = tk_fastmap_flat(m);
 		if (model_piece(m, x->f, x->fl, gen, p, len))
 			return -1;
@@ -713,8 +714,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		 * (checked a batch at a time: one document may be long); ranks
 		 * whose backtracking tables the compiled cache maps need them not,
 		 * and a mapped model's merges are looked up fast enough that the
-		 * tables (and their tens of MB of page faults) pay later */
-		if (x.f && !x.fl && pc_misses > build_after && !(m->ranks && x.f->bt_img))
+		 * tables (and their tens of MB of page faults) pay later; nor
+		 * need mapped backtracking tables of merges, but to look up the
+		 * few tokens they leave out */
+		if (x.f && !x.fl && pc_misses > build_after && !x.f->bt_img)
 			x.fl = tk_fastmap_flat(m);
 		bp[0] = pos;
 		nb = tk_scan_batch(scanner, s, n, pos, bp + 1, PC_BATCH);
