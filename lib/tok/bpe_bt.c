@@ -22,13 +22,37 @@
 
 #define BT_NONE UINT32_MAX
 
-/* An edge of the token trie: (node << 8 | byte) + 1 -> child (nodes below
- * 2^24: the bytes of the vocabulary's tokens, BT_MAX_BYTES at most). */
+/* An edge of the token trie while it is built: (node << 8 | byte) + 1 ->
+ * child (nodes below 2^24: the bytes of the vocabulary's tokens,
+ * BT_MAX_BYTES at most). */
 typedef struct bt_edge {
 	uint32_t key;
 	uint32_t child;
 } bt_edge;
+
+/* A node of the trie as it is searched: its children, by byte, side by
+ * side (a block), the blocks in depth-first order, a node's first child's
+ * block right after its own; so a step of a walk scans one short block,
+ * and down a word where the trie has one way on (deep in it, most nodes)
+ * the blocks read are neighbours, not a slot of a hash table each byte.
+ * A node is start << 38 | children << 29 | (the token ending there + 1)
+ * << 8 | the byte leading there.  The root is 0, its children's block
+ * starts at 1 (root1 and root2 point into it). */
+typedef uint64_t bt_node;
+#define BT_NODE_TOK(x) ((uint32_t)((x) >> 8) & 0x1fffff)
+#define BT_NODE_NKIDS(x) ((uint32_t)((x) >> 29) & 511)
+#define BT_NODE_START(x) ((uint32_t)((x) >> 38) & 0xffffff)
 #define BT_MAX_BYTES ((size_t)1 << 23)
+/* ids below this: a pair and the token it makes fit one 8-byte slot */
+#define BT_MAX_TOK ((uint32_t)1 << 20)
+
+/* What the search reads of a token, in one place: its length, its longest
+ * proper prefix token (or -1) and the pair its last merge joined. */
+typedef struct bt_tok {
+	uint32_t len;
+	int32_t prefix;
+	uint32_t l, r;
+} bt_tok;
 
 struct tk_bt {
 	uint64_t serial;		/* this build's, unique: the pair memos' owner */
@@ -36,19 +60,21 @@ struct tk_bt {
 	uint32_t ntok;			/* ids: the tables' own (see ext) */
 	int32_t *ext;			/* merges: id -> the model's id; NULL: the same */
 	const char **tb;		/* id -> its bytes (the vocabulary's): building only */
-	uint32_t *tlen;
-	uint32_t *split_l, *split_r;	/* id -> the pair its last merge joined */
-	int32_t *prefix;		/* id -> the longest token that is a proper prefix, or -1 */
-	int32_t *node_tok;		/* trie node -> the token ending there, or -1 */
+	uint32_t *tlen;			/* building only */
+	bt_tok *tok;
+	int32_t *node_tok;		/* building only: trie node -> its token, or -1 */
 	uint32_t nnode;
 	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
-	bt_edge *edge;
+	bt_node *node;
+	bt_edge *edge;			/* building only */
 	size_t emask;
-	tk_pslot *pair;			/* (a, b) -> the token their merge makes */
+	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
+	uint64_t *whole;		/* BT_WHOLE_BITS: the hashes of tokens not in the trie */
 };
+#define BT_WHOLE_BITS 65536
 
 static uint64_t bt_serial;	/* builds so far */
 
@@ -92,29 +118,34 @@ edge_add(tk_bt *b, uint32_t node, unsigned char c, size_t cap)
 	return b->nnode++;
 }
 
+static inline uint64_t
+pair_key(uint32_t x, uint32_t y)
+{
+	return (uint64_t)1 << 63 | ((uint64_t)x << 20 | y) << 22;
+}
+
 static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	uint64_t key = pair_key(x, y);
 	size_t j, k;
 
-	for (j = mix64(key) & b->pmask, k = 0; b->pair[j].key && k <= b->pmask;
+	for (j = mix64(key) & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
 	     j = (j + 1) & b->pmask, k++)
-		if (b->pair[j].key == key)
-			return b->pair[j].merged;
+		if ((b->pair[j] & ~(uint64_t)0x3fffff) == key)
+			return (int32_t)(b->pair[j] & 0x3fffff);
 	return -1;
 }
 
 static void
 pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 {
-	uint64_t key = ((uint64_t)x << 32 | y) + 1;
+	uint64_t key = pair_key(x, y);
 	size_t j;
 
-	for (j = mix64(key) & b->pmask; b->pair[j].key; j = (j + 1) & b->pmask)
+	for (j = mix64(key) & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
 		;
-	b->pair[j].key = key;
-	b->pair[j].merged = id;
+	b->pair[j] = key | (uint32_t)id;
 }
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
@@ -133,26 +164,57 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 			return 0;
 		if (x > y) {
 			limit = x;
-			x = b->split_r[x];
+			x = b->tok[x].r;
 			if (x >= limit) {
 				x = limit;
 				limit = y + 1;
-				y = b->split_l[y];
+				y = b->tok[y].l;
 				if (y >= limit - 1)
 					return 1;
 			}
 		} else {
 			limit = y + 1;
-			y = b->split_l[y];
+			y = b->tok[y].l;
 			if (y >= limit - 1) {
 				y = limit - 1;
 				limit = x;
-				x = b->split_r[x];
+				x = b->tok[x].r;
 				if (x >= limit)
 					return 1;
 			}
 		}
 	}
+}
+
+/* The token ending at node v + 1, 0: none. */
+static inline uint32_t
+node_tok1(const tk_bt *b, uint32_t v)
+{
+	return BT_NODE_TOK(b->node[v]);
+}
+
+/* The child of node v by byte c, 0 none (a block past the end, in a
+ * mapped image, has none). */
+static inline uint32_t
+child(const tk_bt *b, uint32_t v, unsigned char c)
+{
+	bt_node x = b->node[v];
+	uint32_t lo = BT_NODE_START(x), hi = lo + BT_NODE_NKIDS(x);
+
+	if (hi > b->nnode)
+		return 0;
+	while (hi - lo > 8) {	/* a wide node: halve the block */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if ((unsigned char)b->node[mid] <= c)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (; lo < hi; lo++)
+		if ((unsigned char)b->node[lo] == c)
+			return lo;
+	return 0;
 }
 
 /* The longest token matching s[0, n), its length in *len; -1 none.
@@ -171,19 +233,19 @@ longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *s
 	node = b->root1[s[0]];
 	if (!node)
 		return -1;
-	if ((uint32_t)b->node_tok[node] < b->ntok)
-		best = b->node_tok[node], *len = 1;
+	if (node_tok1(b, node) - 1 < b->ntok)
+		best = (int32_t)node_tok1(b, node) - 1, *len = 1;
 	*seen = n < 2 ? SIZE_MAX : 2;
 	if (n < 2 || !(node = b->root2[s[0] | s[1] << 8]))
 		return best;
 	for (j = 2;; j++) {
-		if ((uint32_t)b->node_tok[node] < b->ntok)
-			best = b->node_tok[node], *len = j;
+		if (node_tok1(b, node) - 1 < b->ntok)
+			best = (int32_t)node_tok1(b, node) - 1, *len = j;
 		if (j >= n) {
 			*seen = SIZE_MAX;
 			return best;
 		}
-		if (!(node = edge_get(b, node, s[j]))) {
+		if (!(node = child(b, node, s[j]))) {
 			*seen = j + 1;
 			return best;
 		}
@@ -233,19 +295,36 @@ tk_bt_free(tk_bt *b)
 	if (!b)
 		return;
 	free(b->tb);
+	free(b->tlen);
 	if (b->mapped) {
 		free(b);
 		return;
 	}
 	free(b->ext);
-	free(b->tlen);
-	free(b->split_l);
-	free(b->split_r);
-	free(b->prefix);
+	free(b->tok);
 	free(b->node_tok);
+	free(b->node);
 	free(b->edge);
 	free(b->pair);
+	free(b->whole);
 	free(b);
+}
+
+static inline size_t
+whole_bit(const char *s, size_t n)
+{
+	return (size_t)(tk_vhash(tk_load8(s, n), s, n) >> 48) & (BT_WHOLE_BITS - 1);
+}
+
+int
+tk_bt_maybe_whole(const tk_bt *b, const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	i = whole_bit(s, n);
+	return (int)(b->whole[i >> 6] >> (i & 63) & 1);
 }
 
 static size_t
@@ -268,36 +347,83 @@ bt_prefixes(tk_bt *b)
 	for (id = 0; id < b->ntok; id++) {
 		const unsigned char *t = (const unsigned char *)b->tb[id];
 
-		b->prefix[id] = -1;
+		b->tok[id].prefix = -1;
 		for (node = 0, j = 0; j + 1 < b->tlen[id]; j++) {
 			node = edge_get(b, node, t[j]);
 			if (b->node_tok[node] >= 0)
-				b->prefix[id] = b->node_tok[node];
+				b->tok[id].prefix = b->node_tok[node];
 		}
 	}
 }
 
-/* The edges rehashed into a table for the nodes made, not for the most
- * there could be: a smaller table (and cache image), walked faster. */
-static int
-edges_compact(tk_bt *b)
+/* Sort the children kc[0, n) (byte << 24 | node) by byte. */
+static void
+kids_sort(uint32_t *kc, size_t n)
 {
-	size_t mask = pow2_over(b->nnode) - 1, i, j;
-	bt_edge *e = calloc(mask + 1, sizeof *e);
+	size_t i, j;
 
-	if (!e)
-		return -1;
-	for (i = 0; i <= b->emask; i++) {
-		if (!b->edge[i].key)
-			continue;
-		for (j = mix64(b->edge[i].key) & mask; e[j].key; j = (j + 1) & mask)
-			;
-		e[j] = b->edge[i];
+	for (i = 1; i < n; i++) {
+		uint32_t x = kc[i];
+
+		for (j = i; j > 0 && kc[j - 1] > x; j--)
+			kc[j] = kc[j - 1];
+		kc[j] = x;
 	}
-	free(b->edge);
-	b->edge = e;
-	b->emask = mask;
-	return 0;
+}
+
+/* The hash trie laid out as b->node, in depth-first order, each node's
+ * children by byte; root1 and root2 pointing into it. */
+static int
+bt_dfs(tk_bt *b)
+{
+	size_t nn = b->nnode, i, sp = 0;
+	uint32_t *at = calloc(nn + 1, sizeof *at), *kc = malloc(nn * sizeof *kc);
+	uint32_t *nu = malloc(nn * sizeof *nu), *stack = malloc(nn * sizeof *stack), next = 0, v;
+	int r = -1;
+
+	if (!at || !kc || !nu || !stack || !(b->node = calloc(nn, sizeof *b->node)))
+		goto out;
+	for (i = 0; i <= b->emask; i++)	/* children counted, then placed by parent */
+		if (b->edge[i].key)
+			at[((b->edge[i].key - 1) >> 8) + 1]++;
+	for (i = 0; i < nn; i++)
+		at[i + 1] += at[i];
+	for (i = 0; i <= b->emask; i++)
+		if (b->edge[i].key) {
+			uint32_t k = b->edge[i].key - 1;
+
+			kc[at[k >> 8]++] = (k & 255) << 24 | b->edge[i].child;
+		}
+	for (i = nn; i > 0; i--)	/* at[v]: where v's children start again */
+		at[i] = at[i - 1];
+	at[0] = 0;
+	for (v = 0; v < nn; v++)
+		kids_sort(kc + at[v], at[v + 1] - at[v]);
+	stack[sp++] = 0;	/* blocks placed in preorder, the first child's first */
+	nu[0] = next++;
+	while (sp) {
+		v = stack[--sp];
+		for (i = at[v]; i < at[v + 1]; i++)
+			nu[kc[i] & 0xffffff] = next++;
+		for (i = at[v + 1]; i > at[v]; i--)
+			stack[sp++] = kc[i - 1] & 0xffffff;
+	}
+	for (v = 0; v < nn; v++) {
+		uint32_t nk = at[v + 1] - at[v], st = nk ? nu[kc[at[v]] & 0xffffff] : 0;
+
+		b->node[nu[v]] |= (uint64_t)st << 38 | (uint64_t)nk << 29 |
+		                  (uint64_t)(uint32_t)(b->node_tok[v] + 1) << 8;
+		for (i = at[v]; i < at[v + 1]; i++)	/* each child's byte */
+			b->node[nu[kc[i] & 0xffffff]] |= kc[i] >> 24;
+	}
+	for (i = 0; i < 256; i++)
+		b->root1[i] = child(b, 0, (unsigned char)i);
+	for (i = 0; i < 65536; i++)
+		b->root2[i] = b->root1[i & 255] ? child(b, b->root1[i & 255], (unsigned char)(i >> 8)) : 0;
+	r = 0;
+out:
+	free(at), free(kc), free(nu), free(stack);
+	return r;
 }
 
 /* The trie of every token, and each token's longest proper prefix token. */
@@ -325,13 +451,11 @@ bt_trie(tk_bt *b, size_t total)
 		if (b->tlen[id] > b->maxlen)
 			b->maxlen = b->tlen[id];
 	}
-	if (edges_compact(b))
-		return -1;
-	for (j = 0; j < 256; j++)
-		b->root1[j] = edge_get(b, 0, (unsigned char)j);
-	for (j = 0; j < 65536; j++)
-		b->root2[j] = b->root1[j & 255] ? edge_get(b, b->root1[j & 255], (unsigned char)(j >> 8)) : 0;
 	bt_prefixes(b);
+	if (bt_dfs(b))
+		return -1;
+	free(b->edge), free(b->node_tok);
+	b->edge = NULL, b->node_tok = NULL;
 	return 0;
 }
 
@@ -350,19 +474,19 @@ bt_splits(tk_bt *b, const tk_bpe *m, const tk_flat *fl)
 	if (!made)
 		return -1;
 	for (id = 0; id < b->ntok; id++) {
-		int32_t x = b->prefix[id];
+		int32_t x = b->tok[id].prefix;
 
-		b->split_l[id] = b->split_r[id] = id;
+		b->tok[id].l = b->tok[id].r = id;
 		made[id] = b->tlen[id] == 1;
-		for (; x >= 0 && !made[id]; x = b->prefix[x]) {
+		for (; x >= 0 && !made[id]; x = b->tok[x].prefix) {
 			const char *rest = b->tb[id] + b->tlen[x];
 			size_t rn = b->tlen[id] - b->tlen[x];
 			int32_t y = fl ? tk_fv_get(fl, rest, rn) : ut_strmap_get(&m->vocab, rest, rn);
 
 			if (y >= 0 && (uint32_t)x < id && (uint32_t)y < id && made[x] && made[y] &&
 			    tk_bt_valid(b, (uint32_t)x, (uint32_t)y)) {
-				b->split_l[id] = (uint32_t)x;
-				b->split_r[id] = (uint32_t)y;
+				b->tok[id].l = (uint32_t)x;
+				b->tok[id].r = (uint32_t)y;
 				pair_put(b, (uint32_t)x, (uint32_t)y, (int32_t)id);
 				made[id] = 1;
 			}
@@ -454,7 +578,7 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 			goto out;
 		own[e] = i, b->ext[i] = (int32_t)e;
 		tb[i] = b->tb[e], tlen[i] = 1;
-		b->split_l[i] = b->split_r[i] = i;
+		b->tok[i].l = b->tok[i].r = i;
 	}
 	for (j = 0; j < nm; j++) {
 		uint32_t x, y, c = (uint32_t)ms[j].merged;
@@ -465,12 +589,18 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 		if (x == BT_NONE || y == BT_NONE || !joins(b, tb, tlen, x, y, c) ||
 		    !tk_bt_valid(b, x, y))
 			continue;
-		b->split_l[k] = x, b->split_r[k] = y;
+		b->tok[k].l = x, b->tok[k].r = y;
 		pair_put(b, x, y, (int32_t)k);
 		own[c] = k, b->ext[k] = (int32_t)c;
 		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
 		k++;
 	}
+	for (i = 0; i < nv; i++)
+		if (own[i] == BT_NONE && b->tlen[i]) {
+			size_t w = whole_bit(b->tb[i], b->tlen[i]);
+
+			b->whole[w >> 6] |= (uint64_t)1 << (w & 63);
+		}
 	free(b->tb), free(b->tlen);
 	b->tb = tb, b->tlen = tlen;
 	tb = NULL, tlen = NULL;
@@ -508,15 +638,14 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	for (i = 0; i < 256; i++)
 		if (m->byte_id[i] < 0)
 			return NULL;	/* every byte must be a token */
-	if (!ntok || ntok >= BT_NONE / 2 || total > BT_MAX_BYTES || !(b = calloc(1, sizeof *b)))
+	if (!ntok || ntok >= BT_MAX_TOK || total > BT_MAX_BYTES || !(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->ntok = ntok;
 	b->serial = __atomic_add_fetch(&bt_serial, 1, __ATOMIC_RELAXED);
 	b->pmask = pow2_over(v->n) - 1;
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
-	    !(b->split_l = malloc(ntok * sizeof *b->split_l)) ||
-	    !(b->split_r = malloc(ntok * sizeof *b->split_r)) ||
-	    !(b->prefix = malloc(ntok * sizeof *b->prefix)) ||
+	    !(b->tok = calloc(ntok, sizeof *b->tok)) ||
+	    !(b->whole = calloc(BT_WHOLE_BITS / 64, sizeof *b->whole)) ||
 	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
 		goto fail;
 	for (i = 0; i < v->n; i++) {
@@ -538,8 +667,12 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 		if (bt_trie(b, total))
 			goto fail;
 	}
+	for (i = 0; i < b->ntok; i++)
+		b->tok[i].len = b->tlen[i];
 	free(b->tb);	/* the vocabulary's: not kept */
+	free(b->tlen);
 	b->tb = NULL;
+	b->tlen = NULL;
 	return b;
 fail:
 	tk_bt_free(b);
@@ -549,17 +682,17 @@ fail:
 /* ------------------------------------------------- the cache's image */
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
- * then root1, root2, tlen, split_l, split_r, prefix, node_tok and, when
- * the ids are the tables' own, ext (four bytes an element), the edges and
- * the pairs, each array 8-byte aligned.
+ * then root1, root2, the tokens (bt_tok), and, when the ids are the
+ * tables' own, ext (four bytes an element), the nodes, the pairs and the
+ * bits of the tokens not in the trie, each array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
 	uint32_t ntok, nnode;
-	uint64_t emask, pmask;
+	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\2";
+static const char bt_magic[8] = "tkbt\0\0\0\5";
 
 static size_t
 al8(size_t n)
@@ -570,10 +703,9 @@ al8(size_t n)
 size_t
 tk_bt_image_size(const tk_bt *b)
 {
-	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + 4 * al8((size_t)b->ntok * 4) +
-	       al8((size_t)b->nnode * 4) + (b->ext ? al8((size_t)b->ntok * 4) : 0) +
-	       (b->emask + 1) * sizeof(bt_edge) +
-	       (b->pmask + 1) * sizeof(tk_pslot);
+	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
+	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (size_t)b->nnode * sizeof(bt_node) +
+	       (b->pmask + 1) * sizeof *b->pair + BT_WHOLE_BITS / 8;
 }
 
 static unsigned char *
@@ -588,21 +720,18 @@ void
 tk_bt_image_write(const tk_bt *b, void *buf)
 {
 	unsigned char *p = buf;
-	bt_img h = {{0}, b->ntok, b->nnode, b->emask, b->pmask, b->ext != NULL, b->maxlen};
+	bt_img h = {{0}, b->ntok, b->nnode, b->pmask, b->ext != NULL, b->maxlen};
 
 	memcpy(h.magic, bt_magic, sizeof h.magic);
 	p = img_put(p, &h, sizeof h);
 	p = img_put(p, b->root1, sizeof b->root1);
 	p = img_put(p, b->root2, sizeof b->root2);
-	p = img_put(p, b->tlen, (size_t)b->ntok * 4);
-	p = img_put(p, b->split_l, (size_t)b->ntok * 4);
-	p = img_put(p, b->split_r, (size_t)b->ntok * 4);
-	p = img_put(p, b->prefix, (size_t)b->ntok * 4);
-	p = img_put(p, b->node_tok, (size_t)b->nnode * 4);
+	p = img_put(p, b->tok, (size_t)b->ntok * sizeof *b->tok);
 	if (b->ext)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
-	p = img_put(p, b->edge, (b->emask + 1) * sizeof *b->edge);
-	img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	p = img_put(p, b->node, (size_t)b->nnode * sizeof *b->node);
+	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	img_put(p, b->whole, BT_WHOLE_BITS / 8);
 }
 
 /* The next n bytes of the image, or NULL past its end. */
@@ -619,7 +748,7 @@ img_take(const unsigned char **p, size_t *left, size_t n)
 }
 
 /* The roots and the model's ids: every other value is checked where it
- * is read (edge_get, pair_get, tk_bt_valid, longest, tk_bt_encode): a
+ * is read (child, pair_get, tk_bt_valid, longest, tk_bt_encode): a
  * forged image can make wrong tokens (the file is the user's own), never
  * a wild read or an endless loop, and mapping one costs no pass over
  * more than the ids. */
@@ -647,30 +776,26 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	tk_bt *b;
 
 	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
-	    !h->nnode || h->nnode > BT_MAX_BYTES + 2 || h->emask >= SIZE_MAX / 16 ||
-	    h->pmask >= SIZE_MAX / 16 || (h->emask & (h->emask + 1)) || (h->pmask & (h->pmask + 1)) ||
-	    h->has_ext > 1 || !h->maxlen || h->maxlen > BT_MAX_BYTES)
+	    h->ntok >= BT_MAX_TOK || !h->nnode || h->nnode > BT_MAX_BYTES + 2 ||
+	    h->pmask >= SIZE_MAX / 16 || (h->pmask & (h->pmask + 1)) || h->has_ext > 1 ||
+	    !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
 	if (!(b = calloc(1, sizeof *b)))
 		return NULL;
 	b->mapped = 1;
 	b->ntok = h->ntok;
 	b->nnode = h->nnode;
-	b->emask = (size_t)h->emask;
 	b->pmask = (size_t)h->pmask;
 	b->maxlen = h->maxlen;
 	r1 = img_take(&p, &len, sizeof b->root1);
 	r2 = img_take(&p, &len, sizeof b->root2);
-	b->tlen = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->split_l = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->split_r = (uint32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->prefix = (int32_t *)img_take(&p, &len, (size_t)b->ntok * 4);
-	b->node_tok = (int32_t *)img_take(&p, &len, (size_t)b->nnode * 4);
+	b->tok = (bt_tok *)img_take(&p, &len, (size_t)b->ntok * sizeof *b->tok);
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
-	b->edge = (bt_edge *)img_take(&p, &len, (b->emask + 1) * sizeof *b->edge);
-	b->pair = (tk_pslot *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
-	if (!r1 || !r2 || !b->tlen || !b->split_l || !b->split_r || !b->prefix || !b->node_tok ||
-	    !b->edge || !b->pair || len || (h->has_ext && !ext))
+	b->node = (bt_node *)img_take(&p, &len, (size_t)b->nnode * sizeof *b->node);
+	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
+	b->whole = (uint64_t *)img_take(&p, &len, BT_WHOLE_BITS / 8);
+	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->whole || len ||
+	    (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
 	memcpy(b->root1, r1, sizeof b->root1);
@@ -691,25 +816,39 @@ static __thread uint64_t *bt_ok;
 static __thread size_t bt_cap;	/* words of bt_ok */
 
 /* Pairs met recur (in text, and in a long run all the more): their
- * answers are kept per thread, ((a << 24 | b) + 1) << 1 | valid, in a
- * direct-mapped table, with the tables they are for. */
-#define MEMO_BITS 14
-static __thread uint64_t *bt_memo;
+ * answers are kept per thread, with the tables they are for, in a
+ * direct-mapped table of four bytes a pair, many (a miss costs a walk
+ * through the pairs).  The pair (ids below 2^20: 40 bits) is mixed by a
+ * bijection of 40 bits, whose top MEMO_BITS say where it goes and the rest
+ * (the tag) is kept: so a tag matches for that pair only.  An entry is
+ * 1 << 31 | tag << 1 | valid; 0: none. */
+#define MEMO_BITS 17
+#define MEMO_TAG (40 - MEMO_BITS)
+static __thread uint32_t *bt_memo;
 static __thread uint64_t bt_memo_of;	/* the serial of the tables they are for */
+
+static inline uint64_t
+mix40(uint64_t k)
+{
+	const uint64_t m40 = ((uint64_t)1 << 40) - 1;
+
+	k ^= k >> 20;	/* each step undoes: a shift by half the width, an odd product */
+	k = (k * 0x9e3779b97f4a7c15ULL) & m40;
+	return k ^ k >> 20;
+}
 
 static inline int
 valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = ((uint64_t)x << 24 | y) + 1, *e;
+	uint64_t m = mix40((uint64_t)x << 20 | y);
+	uint32_t want = (uint32_t)1 << 31 | (uint32_t)(m & (((uint64_t)1 << MEMO_TAG) - 1)) << 1, *e;
 	int v;
 
-	if (!bt_memo || b->ntok >= (1u << 24))
-		return tk_bt_valid(b, x, y);
-	e = &bt_memo[mix64(key) & ((1u << MEMO_BITS) - 1)];
-	if (*e >> 1 == key)
+	e = &bt_memo[m >> MEMO_TAG];
+	if ((*e & ~1u) == want)
 		return (int)(*e & 1);
 	v = tk_bt_valid(b, x, y);
-	*e = key << 1 | (uint64_t)v;
+	*e = want | (uint32_t)v;
 	return v;
 }
 
@@ -749,9 +888,10 @@ bt_ready(const tk_bt *b, size_t n)
 	}
 	memset(bt_ok, 0xff, w * sizeof *bt_ok);
 	if (bt_memo_of != b->serial) {	/* another te_tok's answers, or none yet */
-		if (!bt_memo && !(bt_memo = malloc(sizeof *bt_memo << MEMO_BITS)))
+		if (bt_memo)
+			memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
+		else if (!(bt_memo = calloc((size_t)1 << MEMO_BITS, sizeof *bt_memo)))
 			return -1;
-		memset(bt_memo, 0, sizeof *bt_memo << MEMO_BITS);
 		bt_memo_of = b->serial;
 	}
 	return 0;
@@ -846,18 +986,23 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t pos = 0, o0 = o->n, len = 0, seen, i;
-	bt_lm kept4[4] = {{0}}, *kept = n >= 256 ? kept4 : NULL;	/* a long word */
+	bt_lm kept4[4], *kept = NULL;
 	bt_anchor an = {SIZE_MAX, 0, 0, 0, 0};
 	int32_t next;
 
 	if (bt_ready(b, n))
 		return -1;
+	if (n >= 256) {	/* a long word */
+		memset(kept4, 0, sizeof kept4);
+		kept = kept4;
+	}
 	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
 	while (next >= 0) {
-		uint32_t t = (uint32_t)next;
+		uint32_t t = (uint32_t)next, tl = (uint32_t)len;	/* t and its length */
 
 		for (;;) {
-			size_t end = pos + b->tlen[t];
+			size_t end = pos + tl;
+			int32_t p;
 
 			if (end > n || end == pos)
 				goto unsound;
@@ -871,8 +1016,10 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				                            : longest(b, u + pos, n - pos, &len, &seen);
 				break;
 			}
-			if ((uint32_t)b->prefix[t] < b->ntok && b->tlen[b->prefix[t]] < b->tlen[t]) {
-				t = (uint32_t)b->prefix[t];
+			p = b->tok[t].prefix;
+			if ((uint32_t)p < b->ntok && b->tok[p].len < tl) {
+				t = (uint32_t)p;
+				tl = b->tok[p].len;
 				continue;
 			}
 			/* nothing fits from here: take the token before back */
@@ -883,6 +1030,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 				goto unsound;	/* cannot happen: every byte is a token */
 			next = o->ids[--o->n];
 			pos = o->a[o->n];
+			len = o->b[o->n] - pos;
 			if (an.i != SIZE_MAX && o->n <= an.i)
 				an.i = SIZE_MAX;	/* the anchor taken back */
 			break;

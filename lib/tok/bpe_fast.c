@@ -497,21 +497,58 @@ xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
 #define OS(a) (base + (os ? os[a] : (a)))
 #define OE(b) (base + (oe ? oe[(b) - 1] : (b)))
 
-/* Encode one piece s[a, b) by the model into fout. */
+/* The backtracking tables where they are at hand (mapped from the
+ * compiled cache, or built), else NULL: tk_bpe_encode_f decides when to
+ * build them. */
+static inline const tk_bt *
+bt_ready_for(const tk_bpe *m, const tk_fastmap *f)
+{
+	const tk_bt *bt;
+
+	if (!f || tk_bpe_bq_min <= 2)
+		return NULL;
+	if ((bt = __atomic_load_n(&f->bt, __ATOMIC_ACQUIRE)) ||
+	    __atomic_load_n(&f->bt_tried, __ATOMIC_ACQUIRE))
+		return bt;
+	return f->bt_img ? tk_fastmap_bt(m) : NULL;
+}
+
+/* The id of the n bytes s in m's vocabulary, or -1. */
+static inline int32_t
+vocab_id(const tk_bpe *m, const tk_flat *fl, const char *s, size_t n)
+{
+	uint64_t k0;
+
+	if (!fl)
+		return ut_strmap_get(&m->vocab, s, n);
+	k0 = tk_load8(s, n);
+	return tk_fv_get_h(fl, s, n, k0, tk_vhash(k0, s, n));
+}
+
+/* Encode one piece s[a, b) by the model into fout.  With the backtracking
+ * tables, a piece that is a token is its own longest match: the whole
+ * piece looked up first (tiktoken, ignore_merges) is their first step,
+ * but for the tokens they leave out. */
 static int
 model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *s,
             size_t n)
 {
+	const tk_bt *bt = bt_ready_for(m, f);
+	int32_t id;
+
 	fout.n = 0;
 	pc_misses += 1 + n / 16;	/* a long piece is many lookups */
-	if (m->ranks || m->ignore_merges) {
-		uint64_t k0 = tk_load8(s, n);
-		int32_t id = fl ? tk_fv_get_h(fl, s, n, k0, tk_vhash(k0, s, n)) :
-		                 ut_strmap_get(&m->vocab, s, n);
+	if (bt) {
+		int r;
 
-		if (id >= 0)
+		if (m->ignore_merges && tk_bt_maybe_whole(bt, s, n) &&
+		    (id = vocab_id(m, fl, s, n)) >= 0)
 			return tk_out_push(&fout, id, 0, n);
+		if ((r = tk_bt_encode(bt, s, n, &fout)) <= 0)
+			return r;
 	}
+	if ((m->ranks || m->ignore_merges) && (id = vocab_id(m, fl, s, n)) >= 0)
+		return tk_out_push(&fout, id, 0, n);
 	return tk_bpe_encode_f(m, f, gen, s, n, &fout);
 }
 
@@ -617,8 +654,9 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 		if (r)
 			return r < 0 ? -1 : 0;
 	} else {
-		/* a long piece is many lookups: the flat tables now */
-		if (x->f && !x->fl && len > 4096)
+		/* a long piece is many lookups: the flat tables now, unless
+		 * the backtracking tables do them (tens of ms saved) */
+		if (x->f && !x->fl && len > 4096 && !bt_ready_for(m, x->f))
 			x->fl = tk_fastmap_flat(m);
 		if (model_piece(m, x->f, x->fl, gen, p, len))
 			return -1;
@@ -676,8 +714,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		 * (checked a batch at a time: one document may be long); ranks
 		 * whose backtracking tables the compiled cache maps need them not,
 		 * and a mapped model's merges are looked up fast enough that the
-		 * tables (and their tens of MB of page faults) pay later */
-		if (x.f && !x.fl && pc_misses > build_after && !(m->ranks && x.f->bt_img))
+		 * tables (and their tens of MB of page faults) pay later; nor
+		 * need mapped backtracking tables of merges, but to look up the
+		 * few tokens they leave out */
+		if (x.f && !x.fl && pc_misses > build_after && !x.f->bt_img)
 			x.fl = tk_fastmap_flat(m);
 		bp[0] = pos;
 		nb = tk_scan_batch(scanner, s, n, pos, bp + 1, PC_BATCH);

@@ -528,6 +528,9 @@ tk_bt *tk_bt_build(const tk_bpe *m, const tk_flat *fl);
 void tk_bt_free(tk_bt *b);
 int tk_bt_valid(const tk_bt *b, uint32_t a, uint32_t c);
 int tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o);
+/* May s[0, n) be a token of the model that the tables leave out (merges:
+ * one no merge makes, taken whole by ignore_merges)?  0: it is none. */
+int tk_bt_maybe_whole(const tk_bt *b, const char *s, size_t n);
 void tk_bt_thread_free(void);
 /* The tables as the compiled cache holds them: tk_bt_image_write writes
  * tk_bt_image_size(b) bytes (8-byte aligned) into buf; tk_bt_map points

@@ -85,6 +85,31 @@ forge(const char *name, unsigned char *img, size_t n, uint32_t maxid, char *buf,
 	free(o.ids), free(o.a), free(o.b);
 }
 
+/* A token the tables do not make whole when it is the whole word (merges:
+ * one no merge makes) is one ignore_merges must look up: the tables (and
+ * their image) flag it. */
+static void
+whole(const char *name, const tk_bpe *m, const tk_bt *bt, const tk_bt *mb)
+{
+	const ut_strmap *v = &m->vocab;
+	size_t i, left = 0, missed = 0;
+	tk_out o = {0};
+
+	for (i = 0; i < v->n; i++) {
+		const char *s = v->pool + v->ent[i].koff;
+		size_t n = v->ent[i].klen;
+
+		o.n = 0;
+		if (!n || (tk_bt_encode(bt, s, n, &o) == 0 && o.n == 1 && o.ids[0] == v->ent[i].val))
+			continue;
+		left++;
+		missed += !tk_bt_maybe_whole(bt, s, n) || (mb && !tk_bt_maybe_whole(mb, s, n));
+	}
+	ok(!missed, "%s: the %zu tokens the tables do not make whole are flagged (%zu missed)", name,
+	   left, missed);
+	free(o.ids), free(o.a), free(o.b);
+}
+
 static void
 check(const char *D, const char *name, int want)
 {
@@ -137,6 +162,8 @@ check(const char *D, const char *name, int want)
 	if (bt)
 		ok(!bad, "%s: %zu words, %zu differ from BPE by ranks or merges (tables built and mapped)", name,
 		   words, bad);
+	if (bt)
+		whole(name, &t->bpe, bt, mb);
 	if (mb)
 		forge(name, img, in, (uint32_t)t->bpe.vocab.n, buf, 2000);
 	tk_bt_free(mb);
