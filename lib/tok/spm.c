@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "spm_int.h"
 #include "util_int.h"
@@ -13,37 +14,6 @@
 #define SPACE_SYM "\xe2\x96\x81"	/* U+2581, sentencepiece's space */
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 
-struct tk_spm {
-	size_t n;
-	char **piece;
-	size_t *plen;
-	float *score;
-	uint8_t *type;
-	char *pool;
-	int model_type;
-	int byte_fallback;
-	int32_t unk_id, bos_id, eos_id, pad_id;
-	int add_dummy_prefix, remove_extra_ws, escape_ws, ws_suffix;
-	char *normalizer_name;
-	char *unk_surface;
-	tk_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
-	tk_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
-	tk_strie user;      /* USER_DEFINED, for the prefix matcher */
-	int has_user, has_unused;
-	int32_t byte_id[256];
-	tk_precompiled *pc;
-	tk_unigram *uni;
-	/* BPE: (left id, right id) -> merged id, for every way of splitting a
-	 * piece into two pieces; saves walking the trie for each pair. */
-	struct mslot {
-		uint64_t key;   /* ((left << 32) | right) + 1; 0 = empty */
-		int32_t val;
-	} *mt;
-	size_t mcap;
-	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
-	                     * then gives the reserved one) */
-	int ws_cut;         /* see bpe_encode */
-};
 
 static inline size_t
 mhash(uint64_t k, size_t mask)
@@ -186,9 +156,8 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 	return 0;
 }
 
-/* The model proper: a Unigram lattice, or BPE merges. */
-static int
-build_engine(tk_spm *m, const char *name, te_diag *d)
+int
+tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 {
 	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
 		double *sc = malloc(m->n * sizeof *sc);
@@ -295,6 +264,10 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 	m->eos_id = in->eos_id >= 0 && (size_t)in->eos_id < m->n ? in->eos_id : -1;
 	m->pad_id = in->pad_id >= 0 && (size_t)in->pad_id < m->n ? in->pad_id : -1;
 	if (in->charsmap && in->charsmap_len) {
+		if (!(m->charsmap = malloc(in->charsmap_len)))
+			goto nomem;
+		memcpy(m->charsmap, in->charsmap, in->charsmap_len);
+		m->charsmap_len = in->charsmap_len;
 		m->pc = tk_precompiled_new(in->charsmap, in->charsmap_len, d);
 		if (!m->pc) {
 			char msg[sizeof d->msg];
@@ -306,7 +279,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
-	if (build_engine(m, name, d) < 0)
+	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
 	return m;
 nomem:
@@ -322,17 +295,23 @@ tk_spm_free(tk_spm *m)
 	if (!m)
 		return;
 	free(m->piece);
+	free(m->normalizer_name);
+	free(m->unk_surface);
+	free(m->charsmap);
+	tk_precompiled_free(m->pc);
+	tk_unigram_free(m->uni);
+	if (m->map) {
+		munmap(m->map, m->map_len);
+		free(m);
+		return;
+	}
 	free(m->plen);
 	free(m->score);
 	free(m->type);
 	free(m->pool);
-	free(m->normalizer_name);
-	free(m->unk_surface);
 	tk_strie_release(&m->pieces);
 	tk_strie_release(&m->reserved);
 	tk_strie_release(&m->user);
-	tk_precompiled_free(m->pc);
-	tk_unigram_free(m->uni);
 	free(m->mt);
 	free(m->shadowed);
 	free(m);
