@@ -973,6 +973,18 @@ heap_set(heap *h, sym *sy, int32_t x, float score)
 	heap_up(h, sy, h->n - 1);
 }
 
+/* Where the pieces of the normalized text go, in order: ids (or a count
+ * of them), byte fallback and runs of unknowns applied as they come
+ * (emit_seg), so that no array of them all is kept. */
+typedef struct emitter {
+	const tk_spm *m;
+	const normed *nm;
+	te_ids *ids;             /* NULL: count them in *count */
+	tk_spm_spans *spans;
+	size_t *count;
+	int prev_unk;
+} emitter;
+
 typedef struct seg {
 	uint32_t start, end;
 	int32_t id;
@@ -1003,6 +1015,54 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 	return 0;
 }
 
+/* One piece s[start, end) of the normalized text, of id id. */
+static int
+emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+{
+	const tk_spm *m = em->m;
+	const normed *nm = em->nm;
+	tk_spm_spans *spans = em->spans;
+	size_t ob = spans ? nm->n2o[start] : 0, oe = spans ? nm->n2o[end] : 0;
+	int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
+
+	if (m->type[id] == TK_SPM_TYPE_CONTROL)
+		oe = ob;
+	if (is_unk && m->byte_fallback) {
+		if (!em->ids) {
+			*em->count += end - start;
+		} else {
+			for (uint32_t b = start; b < end; b++) {
+				int last = b + 1 == end;
+
+				if (te_ids_push(em->ids, m->byte_id[(unsigned char)nm->s.s[b]]) < 0 ||
+				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
+					return -1;
+			}
+		}
+	} else if (is_unk && em->prev_unk) {
+		if (spans)
+			spans->v[spans->n - 1].end = oe;
+	} else if (!em->ids) {
+		(*em->count)++;
+	} else if (te_ids_push(em->ids, id) < 0 ||
+	           (spans && tk_spm_spans_push(spans, ob, oe) < 0)) {
+		return -1;
+	}
+	em->prev_unk = is_unk;
+	return 0;
+}
+
+/* Hand the pieces of a to em and empty a. */
+static int
+segs_flush(emitter *em, segs *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (emit_seg(em, a->v[i].start, a->v[i].end, a->v[i].id) < 0)
+			return -1;
+	a->n = 0;
+	return 0;
+}
+
 /* PieceToId: reserved pieces first, then ordinary ones, else unk. */
 static int32_t
 piece_to_id(const tk_spm *m, const char *s, size_t len)
@@ -1021,6 +1081,7 @@ typedef struct revm {
 } revm;
 
 typedef struct bpe_ctx {
+	emitter *em;
 	const tk_spm *m;
 	const char *s;
 	size_t end;         /* where the symbols of this run end */
@@ -1343,9 +1404,9 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
  * there into segments that never interact, which keeps the agenda small;
  * the result is the same. */
 static int
-bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
+bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 {
-	bpe_ctx c = {m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
+	bpe_ctx c = {em, m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
 	wcache wc = {0}, *w = NULL;
@@ -1362,11 +1423,13 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
 				continue;
 			if (i - a > 0 && bpe_run_cached(&c, w, a, i, out) < 0)
 				goto out;
+			if (out->n >= 4096 && segs_flush(em, out) < 0)
+				goto out;
 			a = i;
 			i += sl - 1;
 		}
 	}
-	if (bpe_run_cached(&c, w, a, n, out) < 0)
+	if (bpe_run_cached(&c, w, a, n, out) < 0 || segs_flush(em, out) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1380,24 +1443,28 @@ out:
 
 /* ---------------------------------------------------------------- encode */
 
-int
-tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
-              te_ids *ids, tk_spm_spans *spans, te_diag *d)
+/* tk_spm_encode and tk_spm_count: the pieces of text[0, len) to em. */
+static int
+spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0, spans != NULL};
+	normed nm = {{0}, NULL, 0, em->spans != NULL};
 	segs sg = {0};
-	int rc = -1, prev_unk = 0;
+	int rc = -1;
 
 	if (len >= UINT32_MAX / 4)
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
+	em->nm = &nm;
 	if (normalize(m, text, len, &nm) < 0)
 		goto nomem;
-	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0 &&
-	    (te_ids_push(ids, m->bos_id) < 0 ||
-	     (spans && tk_spm_spans_push(spans, 0, 0) < 0)))
-		goto nomem;
+	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0) {
+		if (!em->ids)
+			(*em->count)++;
+		else if (te_ids_push(em->ids, m->bos_id) < 0 ||
+		         (em->spans && tk_spm_spans_push(em->spans, 0, 0) < 0))
+			goto nomem;
+	}
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.s, nm.s.n, &sg) < 0)
+		if (bpe_encode(m, nm.s.s, nm.s.n, &sg, em) < 0)
 			goto nomem;
 	} else if (nm.s.n) {
 		te_ids uids = {0};
@@ -1409,7 +1476,8 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 			goto out;
 		}
 		for (size_t i = 0; i < uids.n; i++)
-			if (segs_push(&sg, usp.v[i].start, usp.v[i].end, uids.v[i]) < 0) {
+			if (emit_seg(em, (uint32_t)usp.v[i].start, (uint32_t)usp.v[i].end,
+			             uids.v[i]) < 0) {
 				te_ids_release(&uids);
 				tk_spm_spans_release(&usp);
 				goto nomem;
@@ -1417,34 +1485,13 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 		te_ids_release(&uids);
 		tk_spm_spans_release(&usp);
 	}
-	for (size_t i = 0; i < sg.n; i++) {
-		int32_t id = sg.v[i].id;
-		size_t ob = spans ? nm.n2o[sg.v[i].start] : 0;
-		size_t oe = spans ? nm.n2o[sg.v[i].end] : 0;
-		int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
-
-		if (m->type[id] == TK_SPM_TYPE_CONTROL)
-			oe = ob;
-		if (is_unk && m->byte_fallback) {
-			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
-				int last = b + 1 == sg.v[i].end;
-
-				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.s[b]]) < 0 ||
-				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
-					goto nomem;
-			}
-		} else if (is_unk && prev_unk) {
-			if (spans)
-				spans->v[spans->n - 1].end = oe;
-		} else if (te_ids_push(ids, id) < 0 ||
-		           (spans && tk_spm_spans_push(spans, ob, oe) < 0))
+	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0) {
+		if (!em->ids)
+			(*em->count)++;
+		else if (te_ids_push(em->ids, m->eos_id) < 0 ||
+		         (em->spans && tk_spm_spans_push(em->spans, len, len) < 0))
 			goto nomem;
-		prev_unk = is_unk;
 	}
-	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0 &&
-	    (te_ids_push(ids, m->eos_id) < 0 ||
-	     (spans && tk_spm_spans_push(spans, len, len) < 0)))
-		goto nomem;
 	rc = 0;
 	goto out;
 nomem:
@@ -1454,6 +1501,25 @@ out:
 	free(nm.n2o);
 	free(sg.v);
 	return rc;
+}
+
+int
+tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
+              te_ids *ids, tk_spm_spans *spans, te_diag *d)
+{
+	emitter em = {m, NULL, ids, spans, NULL, 0};
+
+	return spm_run(m, text, len, flags, &em, d);
+}
+
+int
+tk_spm_count(const tk_spm *m, const char *text, size_t len, int flags, size_t *count,
+             te_diag *d)
+{
+	emitter em = {m, NULL, NULL, NULL, count, 0};
+
+	*count = 0;
+	return spm_run(m, text, len, flags, &em, d);
 }
 
 /* ---------------------------------------------------------------- decode */

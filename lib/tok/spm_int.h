@@ -162,6 +162,12 @@ void tk_spm_free(tk_spm *m);
 int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
                   te_ids *ids, tk_spm_spans *spans, te_diag *d);
 
+/* The number of ids tk_spm_encode would append, in *count, without them:
+ * the memory is the normalized text's and the segmenter's alone.  Returns
+ * 0 or -1 (no memory). */
+int tk_spm_count(const tk_spm *m, const char *text, size_t len, int flags, size_t *count,
+                 te_diag *d);
+
 /* Decode ids as SentencePieceProcessor::DecodeIds: U+2581 to space, the
  * leading space of the first piece removed (when the model adds a dummy
  * prefix), control pieces to nothing, the unknown piece to " \u2047 ", runs

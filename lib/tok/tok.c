@@ -406,6 +406,13 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 	size_t i;
 	tk_spm_spans *sp = e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &usp;
 
+	if (e->mode_ & TE_TOK_COUNT_ONLY) {
+		/* counted, not kept: count_end adds them up */
+		if (tk_spm_count(t->spm, text + a, b - a, 0, &i, d))
+			return -1;
+		e->dropped_ += i;
+		return 0;
+	}
 	thread_scratch();
 	uids.n = 0;
 	usp.n = 0;
