@@ -1236,6 +1236,199 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 	return 0;
 }
 
+/* ------------------------------------------------- BPE on a long run */
+
+/* A long segment (a run without whitespace: "aaaa...", base64, CJK) holds
+ * bpe_run's agenda of 32 bytes a character.  bpe_long does the same merges
+ * in 4 bytes and a bit a byte: each symbol's length at its first and its
+ * last byte (a piece is under 256 bytes), and the rank of the score of
+ * the pair starting there in a 16-ary tournament tree, whose leftmost
+ * best leaf is the pair the agenda would take (highest score, then
+ * leftmost).  The ids are looked up again as needed. */
+#define LONG_MIN ((size_t)1 << 16)
+#define LT_K 16
+
+typedef struct ltree {
+	uint16_t *lv[16];   /* lv[0]: the leaves; lv[depth - 1]: the root */
+	size_t n[16];
+	int depth;
+} ltree;
+
+static int
+cmp_float(const void *x, const void *y)
+{
+	float a = *(const float *)x, b = *(const float *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The dense rank of every piece's score (1 the lowest; 0 means no pair),
+ * or NULL when bpe_long cannot take m (more than 65534 scores, a NaN, a
+ * piece of 256 bytes or more). */
+static uint16_t *
+long_ranks(const tk_spm *m)
+{
+	float *u = malloc(m->n * sizeof *u);
+	uint16_t *rank = malloc(m->n * sizeof *rank);
+	size_t nu = 0;
+
+	if (!u || !rank)
+		goto no;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->plen[i] > 255 || m->score[i] != m->score[i])
+			goto no;
+		u[i] = m->score[i];
+	}
+	qsort(u, m->n, sizeof *u, cmp_float);
+	for (size_t i = 0; i < m->n; i++)
+		if (!nu || u[nu - 1] < u[i])
+			u[nu++] = u[i];
+	if (nu > 65534)
+		goto no;
+	for (size_t i = 0; i < m->n; i++) {
+		const float *f = bsearch(&m->score[i], u, nu, sizeof *u, cmp_float);
+
+		rank[i] = (uint16_t)(f - u + 1);
+	}
+	free(u);
+	return rank;
+no:
+	free(u);
+	free(rank);
+	return NULL;
+}
+
+static int
+lt_init(ltree *t, size_t n)
+{
+	size_t total = 0, k = n;
+
+	t->depth = 0;
+	do {
+		t->n[t->depth++] = k;
+		total += k;
+		k = (k + LT_K - 1) / LT_K;
+	} while (t->n[t->depth - 1] > 1);
+	if (!(t->lv[0] = calloc(total, sizeof *t->lv[0])))
+		return -1;
+	for (int d = 1; d < t->depth; d++)
+		t->lv[d] = t->lv[d - 1] + t->n[d - 1];
+	return 0;
+}
+
+/* The maxima above the leaves, once they are all set. */
+static void
+lt_build(ltree *t)
+{
+	for (int d = 1; d < t->depth; d++)
+		for (size_t j = 0; j < t->n[d]; j++) {
+			size_t a = j * LT_K, e = a + LT_K < t->n[d - 1] ? a + LT_K : t->n[d - 1];
+			uint16_t mx = 0;
+
+			for (size_t q = a; q < e; q++)
+				mx = t->lv[d - 1][q] > mx ? t->lv[d - 1][q] : mx;
+			t->lv[d][j] = mx;
+		}
+}
+
+static void
+lt_set(ltree *t, size_t i, uint16_t v)
+{
+	t->lv[0][i] = v;
+	for (int d = 1; d < t->depth; d++) {
+		size_t j = i / LT_K, a = j * LT_K, e = a + LT_K < t->n[d - 1] ? a + LT_K : t->n[d - 1];
+		uint16_t mx = 0;
+
+		for (size_t q = a; q < e; q++)
+			mx = t->lv[d - 1][q] > mx ? t->lv[d - 1][q] : mx;
+		if (t->lv[d][j] == mx)
+			return;
+		t->lv[d][j] = mx;
+		i = j;
+	}
+}
+
+/* The leftmost leaf of the best value, which is *best (0: none). */
+static size_t
+lt_top(const ltree *t, uint16_t *best)
+{
+	size_t i = 0;
+	uint16_t mx = t->lv[t->depth - 1][0];
+
+	*best = mx;
+	if (!mx)
+		return 0;
+	for (int d = t->depth - 2; d >= 0; d--) {
+		size_t a = i * LT_K;
+
+		while (t->lv[d][a] != mx)
+			a++;
+		i = a;
+	}
+	return i;
+}
+
+/* The rank of the piece s[p, p + len), 0 when it is none. */
+static inline uint16_t
+long_key(const tk_spm *m, const uint16_t *rank, const char *s, size_t p, size_t len)
+{
+	int32_t id = len > 255 ? -1 : tk_strie_get(&m->pieces, s + p, len);
+
+	return id >= 0 ? rank[id] : 0;
+}
+
+static int
+bpe_long(bpe_ctx *c, const uint16_t *rank, size_t a, size_t b, segs *out)
+{
+	const tk_spm *m = c->m;
+	const char *s = c->s + a;
+	size_t n = b - a, p, q, ml;
+	uint8_t *fl = malloc(n), *bl = malloc(n);
+	ltree t;
+	uint16_t best;
+	int rc = -1;
+
+	t.lv[0] = NULL;
+	if (!fl || !bl || lt_init(&t, n) < 0)
+		goto out;
+	for (p = 0; p < n; p += ml) {
+		ml = tk_spm_one_char_len(s + p, n - p);
+		fl[p] = (uint8_t)ml;
+		bl[p + ml - 1] = (uint8_t)ml;
+	}
+	for (p = 0; p + fl[p] < n; p = q) {
+		q = p + fl[p];
+		t.lv[0][p] = long_key(m, rank, s, p, fl[p] + (size_t)fl[q]);
+	}
+	lt_build(&t);
+	while ((p = lt_top(&t, &best)), best) {
+		size_t len;
+
+		q = p + fl[p];
+		len = fl[p] + (size_t)fl[q];
+		lt_set(&t, q, 0);
+		fl[p] = (uint8_t)len;
+		bl[p + len - 1] = (uint8_t)len;
+		q = p + len;
+		lt_set(&t, p, q < n ? long_key(m, rank, s, p, len + fl[q]) : 0);
+		if (p > 0) {
+			q = p - bl[p - 1];
+			lt_set(&t, q, long_key(m, rank, s, q, fl[q] + len));
+		}
+	}
+	for (p = 0; p < n; p += fl[p]) {
+		if (resegment(c, a + p, fl[p], tk_strie_get(&m->pieces, s + p, fl[p]), out, 0) < 0 ||
+		    (out->n >= 4096 && segs_flush(c->em, out) < 0))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(fl);
+	free(bl);
+	free(t.lv[0]);
+	return rc;
+}
+
 /* BPE over s[a, b), symbols numbered from 0 in c->sy (room for b - a). */
 static int
 bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
@@ -1246,6 +1439,16 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 
 	if (b - a <= SHORT_MAX && !m->has_user && !m->has_unused)
 		return bpe_short(c, a, b, out);
+	if (b - a >= LONG_MIN && !m->has_user && !m->has_unused) {
+		uint16_t *rank = long_ranks(m);
+		int rc;
+
+		if (rank) {
+			rc = bpe_long(c, rank, a, b, out);
+			free(rank);
+			return rc;
+		}
+	}
 
 	c->h.n = 0;
 	c->end = b;
