@@ -1245,7 +1245,7 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
  * the pair starting there in a 16-ary tournament tree, whose leftmost
  * best leaf is the pair the agenda would take (highest score, then
  * leftmost).  The ids are looked up again as needed. */
-#define LONG_MIN ((size_t)1 << 16)
+size_t tk_spm_long_min = (size_t)1 << 16;
 #define LT_K 16
 
 typedef struct ltree {
@@ -1439,7 +1439,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 
 	if (b - a <= SHORT_MAX && !m->has_user && !m->has_unused)
 		return bpe_short(c, a, b, out);
-	if (b - a >= LONG_MIN && !m->has_user && !m->has_unused) {
+	if (b - a >= tk_spm_long_min && !m->has_user && !m->has_unused) {
 		uint16_t *rank = long_ranks(m);
 		int rc;
 

@@ -162,6 +162,11 @@ void tk_spm_free(tk_spm *m);
 int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
                   te_ids *ids, tk_spm_spans *spans, te_diag *d);
 
+/* BPE segments (runs without whitespace) of this many bytes or more are
+ * merged in bounded memory (spm.c's bpe_long), with the same result;
+ * t/unit/test-spm-long.c lowers it to hold the two ways together. */
+extern size_t tk_spm_long_min;
+
 /* The number of ids tk_spm_encode would append, in *count, without them:
  * the memory is the normalized text's and the segmenter's alone.  Returns
  * 0 or -1 (no memory). */
