@@ -560,9 +560,19 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 			cent *c = &cc[h & (CACHE_SLOTS - 1)];
 
 			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
-				for (k = 0; k < c->nids; k++)
-					if (tk_out_push(&tout, c->ids[k], k ? c->end[k - 1] : 0, c->end[k]))
-						goto oom;
+				/* a hit: straight into e */
+				if (e->n + c->nids > e->cap && tk_enc_reserve(e, c->nids))
+					goto oom;
+				for (k = 0; k < c->nids; k++, e->n++) {
+					size_t ta = pa + (k ? c->end[k - 1] : 0), tb = pa + c->end[k];
+
+					e->ids[e->n] = c->ids[k];
+					if (e->start) {
+						e->start[e->n] = tk_work_os(w, ta);
+						e->end[e->n] = tb > ta ? tk_work_oe(w, tb - 1) : e->start[e->n];
+					}
+				}
+				continue;
 			} else {
 				if (run_model(t, w->b.s + pa, n, &tout, d)) {
 					if (!d || !d->msg[0])
