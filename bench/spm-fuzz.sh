@@ -1,7 +1,8 @@
 #!/bin/sh
 # spm-fuzz.sh: random texts (ASCII, whitespace runs, U+2581, accents and
 # combining marks, full-width forms, CJK, emoji, invalid UTF-8) encoded by
-# tokemb (bench/spm-encode) and by python3-sentencepiece 0.1.97; prints the
+# tokemb (bench/spm-encode) and by python3-sentencepiece 0.1.97, and six
+# runs of 70 to 120 thousand characters without whitespace; prints the
 # number of texts whose ids differ, per model.
 # Usage: bench/spm-fuzz.sh [COUNT [TOKEMB_DATA]]   (after make)
 set -eu
@@ -43,10 +44,20 @@ for _ in range(int(sys.argv[2])):
     b = b.replace(b"\0", b"")
     docs.append(b)
     want.append(" ".join(map(str, sp.encode(b))))
+# long runs without whitespace (a BPE model merges them in bounded memory,
+# spm.c's bpe_long): random characters, and one character repeated
+solid = [c for c in pool if not any(x.isspace() or x == "\u2581" for x in c)]
+for k in range(6):
+    if k < 3:
+        t = "".join(random.choice(solid) for _ in range(random.randint(70000, 120000)))
+    else:
+        t = random.choice(["a", "ab", "\u4e2d", "\U0001f600"]) * random.randint(70000, 100000)
+    docs.append(t.encode("utf-8"))
+    want.append(" ".join(map(str, sp.encode(t.encode("utf-8")))))
 open(sys.argv[3], "wb").write(b"".join(d + b"\0" for d in docs))
 open(sys.argv[4], "w").write("".join(w + "\n" for w in want))
 PY
 	"$tmp/spm-encode" -w "$model" "$tmp/in" > "$tmp/got"
 	bad=$(paste -d '|' "$tmp/got" "$tmp/want" | awk -F'|' '$1 != $2' | wc -l)
-	echo "$(basename "$model"): $bad of $count random texts differ"
+	echo "$(basename "$model"): $bad of $count random texts and 6 long runs differ"
 done

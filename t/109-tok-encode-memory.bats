@@ -176,10 +176,10 @@ run_within() {
 	within t5-small/tokenizer.json
 }
 
-# a SentencePiece .model encodes the whole text at once, its segments and
-# ids held until the end: counting costs what the ids do
-@test "tok-encode: one 15 MB line in 12N (ids and --count-docs) beyond the model: SentencePiece .model (llama2)" {
-	within llama2/tokenizer.model 12
+# a SentencePiece .model normalizes the whole text at once; its pieces go
+# to the ids (or are counted) a segment at a time
+@test "tok-encode: one 15 MB line in 12N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
+	within llama2/tokenizer.model
 }
 
 @test "tok-encode: counts of a document of more ids than are kept at once are its ids' count, truncated alike" {
@@ -263,4 +263,17 @@ spans_within() {
 # kept: a long run costs its pieces and ids, not copies of the text.
 @test "tok-encode: a 15 MB run of 'a', of one CJK character, of base64 in 12N (ids), 8N (--count-docs) beyond the model: BERT normalizer, WordPiece" {
 	run_within bert-base-uncased/tokenizer.json 12 8 run-a run-cjk run-b64
+}
+
+# A SentencePiece .model merges a long run without whitespace in about 4
+# bytes a byte (spm.c's bpe_long) beside the normalized text; the ids are
+# what the rest costs: a run of base64 is some 0.8 ids a byte, one of an
+# emoji 4 byte pieces in 4 bytes, and its ids are held twice for a while
+# (the model's, then the encoding's), more than 12N in all.
+@test "tok-encode: a 15 MB run of 'a', of one CJK character in 12N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
+	run_within llama2/tokenizer.model 12 8 run-a run-cjk
+}
+
+@test "tok-encode: a 15 MB run of one emoji, of base64 in 16N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
+	run_within llama2/tokenizer.model 16 8 run-emoji run-b64
 }

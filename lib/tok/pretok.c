@@ -81,26 +81,33 @@ tk_regex_find(void *re, const char *s, size_t n, size_t pos, size_t *ms, size_t 
 
 /* ------------------------------------------------------------ pieces */
 
+/* Room for one piece more in w. */
+static int
+work_grow(tk_work *w)
+{
+	/* by half: a long text's pieces are a good part of its memory */
+	size_t cap = w->pcap ? w->pcap + w->pcap / 2 : 64;
+	size_t *pa = realloc(w->pa, cap * sizeof *pa), *pb;
+	int32_t *fx;
+
+	if (!pa)
+		return -1;
+	w->pa = pa;
+	if (!(pb = realloc(w->pb, cap * sizeof *pb)))
+		return -1;
+	w->pb = pb;
+	if (!(fx = realloc(w->fixed, cap * sizeof *fx)))
+		return -1;
+	w->fixed = fx;
+	w->pcap = cap;
+	return 0;
+}
+
 int
 tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
 {
-	if (w->np == w->pcap) {
-		/* by half: a long text's pieces are a good part of its memory */
-		size_t cap = w->pcap ? w->pcap + w->pcap / 2 : 64;
-		size_t *pa = realloc(w->pa, cap * sizeof *pa), *pb;
-		int32_t *fx;
-
-		if (!pa)
-			return -1;
-		w->pa = pa;
-		if (!(pb = realloc(w->pb, cap * sizeof *pb)))
-			return -1;
-		w->pb = pb;
-		if (!(fx = realloc(w->fixed, cap * sizeof *fx)))
-			return -1;
-		w->fixed = fx;
-		w->pcap = cap;
-	}
+	if (w->np == w->pcap && work_grow(w))
+		return -1;
 	w->pa[w->np] = a;
 	w->pb[w->np] = b;
 	w->fixed[w->np] = fixed;
@@ -402,6 +409,94 @@ cut_whitespace(const tk_pre *p, const char *s, size_t a, size_t b,
 	return 0;
 }
 
+/* BERT's pre-tokenizer in one pass: whitespace removed (as the first
+ * split, TK_REMOVED), then each punctuation character a piece of its own
+ * (the second, TK_ISOLATED), the rest in runs; ASCII classed by a table.
+ * Pieces of added tokens (fixed) are kept as they are. */
+enum { BC_WORD, BC_SPACE, BC_PUNCT, BC_UTF8 };
+
+static unsigned char bert_ascii[256];
+static pthread_once_t bert_once = PTHREAD_ONCE_INIT;
+
+static void
+bert_table(void)
+{
+	for (int c = 0; c < 256; c++)
+		bert_ascii[c] = c >= 0x80 ? BC_UTF8 : tk_is_space(c) ? BC_SPACE
+		                : tk_is_bert_punct(c) ? BC_PUNCT : BC_WORD;
+}
+
+/* Room for k more pieces in w. */
+static int
+work_room(tk_work *w, size_t k)
+{
+	while (w->np + k > w->pcap)
+		if (work_grow(w))
+			return -1;
+	return 0;
+}
+
+static int
+bert_cut(tk_work *w, const char *s, size_t a, size_t b)
+{
+	size_t i = a, st = a;	/* the word under way: [st, i) */
+	int len;
+
+	while (i < b) {
+		int k = bert_ascii[(unsigned char)s[i]];
+
+		len = 1;
+		if (k == BC_UTF8) {
+			int32_t cp = ut_utf8_dec((const unsigned char *)s + i, b - i, &len);
+
+			k = cp < 0 ? BC_WORD : tk_is_space(cp) ? BC_SPACE
+			    : tk_is_bert_punct(cp) ? BC_PUNCT : BC_WORD;
+		}
+		if (k == BC_WORD) {
+			i += (size_t)len;
+			continue;
+		}
+		/* a word ends here; a punctuation character is one piece */
+		if (work_room(w, 2))
+			return -1;
+		if (i > st) {
+			w->pa[w->np] = st, w->pb[w->np] = i, w->fixed[w->np] = -1;
+			w->np++;
+		}
+		if (k == BC_PUNCT) {
+			w->pa[w->np] = i, w->pb[w->np] = i + (size_t)len, w->fixed[w->np] = -1;
+			w->np++;
+		}
+		i += (size_t)len;
+		st = i;
+	}
+	if (b > st) {
+		if (work_room(w, 1))
+			return -1;
+		w->pa[w->np] = st, w->pb[w->np] = b, w->fixed[w->np] = -1;
+		w->np++;
+	}
+	return 0;
+}
+
+static int
+bert_split(tk_work *w)
+{
+	size_t *oa = w->pa, *ob = w->pb, on = w->np, i;
+	int32_t *of = w->fixed;
+	int rc = 0;
+
+	pthread_once(&bert_once, bert_table);
+	w->pa = NULL, w->pb = NULL, w->fixed = NULL, w->np = 0, w->pcap = 0;
+	for (i = 0; i < on && !rc; i++)
+		rc = of[i] >= 0 ? tk_work_push(w, oa[i], ob[i], of[i])
+		                : bert_cut(w, w->b.s, oa[i], ob[i]);
+	free(oa);
+	free(ob);
+	free(of);
+	return rc;
+}
+
 /* ------------------------------------------------------- rewriting */
 
 /* Rebuild the work string from its pieces through f, which writes each
@@ -520,9 +615,7 @@ tk_pretokenize(const tk_pre *p, tk_work *w, int first_segment, te_diag *d)
 	case TK_P_WSSPLIT:
 		return split_pieces(p, w, TK_REMOVED, 0, cut_ws);
 	case TK_P_BERT:
-		if (split_pieces(p, w, TK_REMOVED, 0, cut_ws))
-			return -1;
-		return split_pieces(p, w, TK_ISOLATED, 0, cut_punct);
+		return bert_split(w);
 	case TK_P_METASPACE:
 		if (rewrite(p, w))
 			return -1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "spm_int.h"
 #include "util_int.h"
@@ -13,37 +14,6 @@
 #define SPACE_SYM "\xe2\x96\x81"	/* U+2581, sentencepiece's space */
 #define REPLACEMENT "\xef\xbf\xbd"	/* U+FFFD */
 
-struct tk_spm {
-	size_t n;
-	char **piece;
-	size_t *plen;
-	float *score;
-	uint8_t *type;
-	char *pool;
-	int model_type;
-	int byte_fallback;
-	int32_t unk_id, bos_id, eos_id, pad_id;
-	int add_dummy_prefix, remove_extra_ws, escape_ws, ws_suffix;
-	char *normalizer_name;
-	char *unk_surface;
-	tk_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
-	tk_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
-	tk_strie user;      /* USER_DEFINED, for the prefix matcher */
-	int has_user, has_unused;
-	int32_t byte_id[256];
-	tk_precompiled *pc;
-	tk_unigram *uni;
-	/* BPE: (left id, right id) -> merged id, for every way of splitting a
-	 * piece into two pieces; saves walking the trie for each pair. */
-	struct mslot {
-		uint64_t key;   /* ((left << 32) | right) + 1; 0 = empty */
-		int32_t val;
-	} *mt;
-	size_t mcap;
-	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
-	                     * then gives the reserved one) */
-	int ws_cut;         /* see bpe_encode */
-};
 
 static inline size_t
 mhash(uint64_t k, size_t mask)
@@ -186,9 +156,8 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 	return 0;
 }
 
-/* The model proper: a Unigram lattice, or BPE merges. */
-static int
-build_engine(tk_spm *m, const char *name, te_diag *d)
+int
+tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 {
 	if (m->model_type == TK_SPM_MODEL_UNIGRAM) {
 		double *sc = malloc(m->n * sizeof *sc);
@@ -295,6 +264,10 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 	m->eos_id = in->eos_id >= 0 && (size_t)in->eos_id < m->n ? in->eos_id : -1;
 	m->pad_id = in->pad_id >= 0 && (size_t)in->pad_id < m->n ? in->pad_id : -1;
 	if (in->charsmap && in->charsmap_len) {
+		if (!(m->charsmap = malloc(in->charsmap_len)))
+			goto nomem;
+		memcpy(m->charsmap, in->charsmap, in->charsmap_len);
+		m->charsmap_len = in->charsmap_len;
 		m->pc = tk_precompiled_new(in->charsmap, in->charsmap_len, d);
 		if (!m->pc) {
 			char msg[sizeof d->msg];
@@ -306,7 +279,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
-	if (build_engine(m, name, d) < 0)
+	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
 	return m;
 nomem:
@@ -322,17 +295,23 @@ tk_spm_free(tk_spm *m)
 	if (!m)
 		return;
 	free(m->piece);
+	free(m->normalizer_name);
+	free(m->unk_surface);
+	free(m->charsmap);
+	tk_precompiled_free(m->pc);
+	tk_unigram_free(m->uni);
+	if (m->map) {
+		munmap(m->map, m->map_len);
+		free(m);
+		return;
+	}
 	free(m->plen);
 	free(m->score);
 	free(m->type);
 	free(m->pool);
-	free(m->normalizer_name);
-	free(m->unk_surface);
 	tk_strie_release(&m->pieces);
 	tk_strie_release(&m->reserved);
 	tk_strie_release(&m->user);
-	tk_precompiled_free(m->pc);
-	tk_unigram_free(m->uni);
 	free(m->mt);
 	free(m->shadowed);
 	free(m);
@@ -994,6 +973,18 @@ heap_set(heap *h, sym *sy, int32_t x, float score)
 	heap_up(h, sy, h->n - 1);
 }
 
+/* Where the pieces of the normalized text go, in order: ids (or a count
+ * of them), byte fallback and runs of unknowns applied as they come
+ * (emit_seg), so that no array of them all is kept. */
+typedef struct emitter {
+	const tk_spm *m;
+	const normed *nm;
+	te_ids *ids;             /* NULL: count them in *count */
+	tk_spm_spans *spans;
+	size_t *count;
+	int prev_unk;
+} emitter;
+
 typedef struct seg {
 	uint32_t start, end;
 	int32_t id;
@@ -1024,6 +1015,54 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 	return 0;
 }
 
+/* One piece s[start, end) of the normalized text, of id id. */
+static int
+emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+{
+	const tk_spm *m = em->m;
+	const normed *nm = em->nm;
+	tk_spm_spans *spans = em->spans;
+	size_t ob = spans ? nm->n2o[start] : 0, oe = spans ? nm->n2o[end] : 0;
+	int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
+
+	if (m->type[id] == TK_SPM_TYPE_CONTROL)
+		oe = ob;
+	if (is_unk && m->byte_fallback) {
+		if (!em->ids) {
+			*em->count += end - start;
+		} else {
+			for (uint32_t b = start; b < end; b++) {
+				int last = b + 1 == end;
+
+				if (te_ids_push(em->ids, m->byte_id[(unsigned char)nm->s.s[b]]) < 0 ||
+				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
+					return -1;
+			}
+		}
+	} else if (is_unk && em->prev_unk) {
+		if (spans)
+			spans->v[spans->n - 1].end = oe;
+	} else if (!em->ids) {
+		(*em->count)++;
+	} else if (te_ids_push(em->ids, id) < 0 ||
+	           (spans && tk_spm_spans_push(spans, ob, oe) < 0)) {
+		return -1;
+	}
+	em->prev_unk = is_unk;
+	return 0;
+}
+
+/* Hand the pieces of a to em and empty a. */
+static int
+segs_flush(emitter *em, segs *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (emit_seg(em, a->v[i].start, a->v[i].end, a->v[i].id) < 0)
+			return -1;
+	a->n = 0;
+	return 0;
+}
+
 /* PieceToId: reserved pieces first, then ordinary ones, else unk. */
 static int32_t
 piece_to_id(const tk_spm *m, const char *s, size_t len)
@@ -1042,6 +1081,7 @@ typedef struct revm {
 } revm;
 
 typedef struct bpe_ctx {
+	emitter *em;
 	const tk_spm *m;
 	const char *s;
 	size_t end;         /* where the symbols of this run end */
@@ -1196,6 +1236,199 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 	return 0;
 }
 
+/* ------------------------------------------------- BPE on a long run */
+
+/* A long segment (a run without whitespace: "aaaa...", base64, CJK) holds
+ * bpe_run's agenda of 32 bytes a character.  bpe_long does the same merges
+ * in 4 bytes and a bit a byte: each symbol's length at its first and its
+ * last byte (a piece is under 256 bytes), and the rank of the score of
+ * the pair starting there in a 16-ary tournament tree, whose leftmost
+ * best leaf is the pair the agenda would take (highest score, then
+ * leftmost).  The ids are looked up again as needed. */
+size_t tk_spm_long_min = (size_t)1 << 16;
+#define LT_K 16
+
+typedef struct ltree {
+	uint16_t *lv[16];   /* lv[0]: the leaves; lv[depth - 1]: the root */
+	size_t n[16];
+	int depth;
+} ltree;
+
+static int
+cmp_float(const void *x, const void *y)
+{
+	float a = *(const float *)x, b = *(const float *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The dense rank of every piece's score (1 the lowest; 0 means no pair),
+ * or NULL when bpe_long cannot take m (more than 65534 scores, a NaN, a
+ * piece of 256 bytes or more). */
+static uint16_t *
+long_ranks(const tk_spm *m)
+{
+	float *u = malloc(m->n * sizeof *u);
+	uint16_t *rank = malloc(m->n * sizeof *rank);
+	size_t nu = 0;
+
+	if (!u || !rank)
+		goto no;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->plen[i] > 255 || m->score[i] != m->score[i])
+			goto no;
+		u[i] = m->score[i];
+	}
+	qsort(u, m->n, sizeof *u, cmp_float);
+	for (size_t i = 0; i < m->n; i++)
+		if (!nu || u[nu - 1] < u[i])
+			u[nu++] = u[i];
+	if (nu > 65534)
+		goto no;
+	for (size_t i = 0; i < m->n; i++) {
+		const float *f = bsearch(&m->score[i], u, nu, sizeof *u, cmp_float);
+
+		rank[i] = (uint16_t)(f - u + 1);
+	}
+	free(u);
+	return rank;
+no:
+	free(u);
+	free(rank);
+	return NULL;
+}
+
+static int
+lt_init(ltree *t, size_t n)
+{
+	size_t total = 0, k = n;
+
+	t->depth = 0;
+	do {
+		t->n[t->depth++] = k;
+		total += k;
+		k = (k + LT_K - 1) / LT_K;
+	} while (t->n[t->depth - 1] > 1);
+	if (!(t->lv[0] = calloc(total, sizeof *t->lv[0])))
+		return -1;
+	for (int d = 1; d < t->depth; d++)
+		t->lv[d] = t->lv[d - 1] + t->n[d - 1];
+	return 0;
+}
+
+/* The maxima above the leaves, once they are all set. */
+static void
+lt_build(ltree *t)
+{
+	for (int d = 1; d < t->depth; d++)
+		for (size_t j = 0; j < t->n[d]; j++) {
+			size_t a = j * LT_K, e = a + LT_K < t->n[d - 1] ? a + LT_K : t->n[d - 1];
+			uint16_t mx = 0;
+
+			for (size_t q = a; q < e; q++)
+				mx = t->lv[d - 1][q] > mx ? t->lv[d - 1][q] : mx;
+			t->lv[d][j] = mx;
+		}
+}
+
+static void
+lt_set(ltree *t, size_t i, uint16_t v)
+{
+	t->lv[0][i] = v;
+	for (int d = 1; d < t->depth; d++) {
+		size_t j = i / LT_K, a = j * LT_K, e = a + LT_K < t->n[d - 1] ? a + LT_K : t->n[d - 1];
+		uint16_t mx = 0;
+
+		for (size_t q = a; q < e; q++)
+			mx = t->lv[d - 1][q] > mx ? t->lv[d - 1][q] : mx;
+		if (t->lv[d][j] == mx)
+			return;
+		t->lv[d][j] = mx;
+		i = j;
+	}
+}
+
+/* The leftmost leaf of the best value, which is *best (0: none). */
+static size_t
+lt_top(const ltree *t, uint16_t *best)
+{
+	size_t i = 0;
+	uint16_t mx = t->lv[t->depth - 1][0];
+
+	*best = mx;
+	if (!mx)
+		return 0;
+	for (int d = t->depth - 2; d >= 0; d--) {
+		size_t a = i * LT_K;
+
+		while (t->lv[d][a] != mx)
+			a++;
+		i = a;
+	}
+	return i;
+}
+
+/* The rank of the piece s[p, p + len), 0 when it is none. */
+static inline uint16_t
+long_key(const tk_spm *m, const uint16_t *rank, const char *s, size_t p, size_t len)
+{
+	int32_t id = len > 255 ? -1 : tk_strie_get(&m->pieces, s + p, len);
+
+	return id >= 0 ? rank[id] : 0;
+}
+
+static int
+bpe_long(bpe_ctx *c, const uint16_t *rank, size_t a, size_t b, segs *out)
+{
+	const tk_spm *m = c->m;
+	const char *s = c->s + a;
+	size_t n = b - a, p, q, ml;
+	uint8_t *fl = malloc(n), *bl = malloc(n);
+	ltree t;
+	uint16_t best;
+	int rc = -1;
+
+	t.lv[0] = NULL;
+	if (!fl || !bl || lt_init(&t, n) < 0)
+		goto out;
+	for (p = 0; p < n; p += ml) {
+		ml = tk_spm_one_char_len(s + p, n - p);
+		fl[p] = (uint8_t)ml;
+		bl[p + ml - 1] = (uint8_t)ml;
+	}
+	for (p = 0; p + fl[p] < n; p = q) {
+		q = p + fl[p];
+		t.lv[0][p] = long_key(m, rank, s, p, fl[p] + (size_t)fl[q]);
+	}
+	lt_build(&t);
+	while ((p = lt_top(&t, &best)), best) {
+		size_t len;
+
+		q = p + fl[p];
+		len = fl[p] + (size_t)fl[q];
+		lt_set(&t, q, 0);
+		fl[p] = (uint8_t)len;
+		bl[p + len - 1] = (uint8_t)len;
+		q = p + len;
+		lt_set(&t, p, q < n ? long_key(m, rank, s, p, len + fl[q]) : 0);
+		if (p > 0) {
+			q = p - bl[p - 1];
+			lt_set(&t, q, long_key(m, rank, s, q, fl[q] + len));
+		}
+	}
+	for (p = 0; p < n; p += fl[p]) {
+		if (resegment(c, a + p, fl[p], tk_strie_get(&m->pieces, s + p, fl[p]), out, 0) < 0 ||
+		    (out->n >= 4096 && segs_flush(c->em, out) < 0))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(fl);
+	free(bl);
+	free(t.lv[0]);
+	return rc;
+}
+
 /* BPE over s[a, b), symbols numbered from 0 in c->sy (room for b - a). */
 static int
 bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
@@ -1206,6 +1439,16 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 
 	if (b - a <= SHORT_MAX && !m->has_user && !m->has_unused)
 		return bpe_short(c, a, b, out);
+	if (b - a >= tk_spm_long_min && !m->has_user && !m->has_unused) {
+		uint16_t *rank = long_ranks(m);
+		int rc;
+
+		if (rank) {
+			rc = bpe_long(c, rank, a, b, out);
+			free(rank);
+			return rc;
+		}
+	}
 
 	c->h.n = 0;
 	c->end = b;
@@ -1364,9 +1607,9 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
  * there into segments that never interact, which keeps the agenda small;
  * the result is the same. */
 static int
-bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
+bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 {
-	bpe_ctx c = {m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
+	bpe_ctx c = {em, m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
 	wcache wc = {0}, *w = NULL;
@@ -1383,11 +1626,13 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out)
 				continue;
 			if (i - a > 0 && bpe_run_cached(&c, w, a, i, out) < 0)
 				goto out;
+			if (out->n >= 4096 && segs_flush(em, out) < 0)
+				goto out;
 			a = i;
 			i += sl - 1;
 		}
 	}
-	if (bpe_run_cached(&c, w, a, n, out) < 0)
+	if (bpe_run_cached(&c, w, a, n, out) < 0 || segs_flush(em, out) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1401,24 +1646,28 @@ out:
 
 /* ---------------------------------------------------------------- encode */
 
-int
-tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
-              te_ids *ids, tk_spm_spans *spans, te_diag *d)
+/* tk_spm_encode and tk_spm_count: the pieces of text[0, len) to em. */
+static int
+spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0, spans != NULL};
+	normed nm = {{0}, NULL, 0, em->spans != NULL};
 	segs sg = {0};
-	int rc = -1, prev_unk = 0;
+	int rc = -1;
 
 	if (len >= UINT32_MAX / 4)
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
+	em->nm = &nm;
 	if (normalize(m, text, len, &nm) < 0)
 		goto nomem;
-	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0 &&
-	    (te_ids_push(ids, m->bos_id) < 0 ||
-	     (spans && tk_spm_spans_push(spans, 0, 0) < 0)))
-		goto nomem;
+	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0) {
+		if (!em->ids)
+			(*em->count)++;
+		else if (te_ids_push(em->ids, m->bos_id) < 0 ||
+		         (em->spans && tk_spm_spans_push(em->spans, 0, 0) < 0))
+			goto nomem;
+	}
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.s, nm.s.n, &sg) < 0)
+		if (bpe_encode(m, nm.s.s, nm.s.n, &sg, em) < 0)
 			goto nomem;
 	} else if (nm.s.n) {
 		te_ids uids = {0};
@@ -1430,7 +1679,8 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 			goto out;
 		}
 		for (size_t i = 0; i < uids.n; i++)
-			if (segs_push(&sg, usp.v[i].start, usp.v[i].end, uids.v[i]) < 0) {
+			if (emit_seg(em, (uint32_t)usp.v[i].start, (uint32_t)usp.v[i].end,
+			             uids.v[i]) < 0) {
 				te_ids_release(&uids);
 				tk_spm_spans_release(&usp);
 				goto nomem;
@@ -1438,34 +1688,13 @@ tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
 		te_ids_release(&uids);
 		tk_spm_spans_release(&usp);
 	}
-	for (size_t i = 0; i < sg.n; i++) {
-		int32_t id = sg.v[i].id;
-		size_t ob = spans ? nm.n2o[sg.v[i].start] : 0;
-		size_t oe = spans ? nm.n2o[sg.v[i].end] : 0;
-		int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
-
-		if (m->type[id] == TK_SPM_TYPE_CONTROL)
-			oe = ob;
-		if (is_unk && m->byte_fallback) {
-			for (uint32_t b = sg.v[i].start; b < sg.v[i].end; b++) {
-				int last = b + 1 == sg.v[i].end;
-
-				if (te_ids_push(ids, m->byte_id[(unsigned char)nm.s.s[b]]) < 0 ||
-				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
-					goto nomem;
-			}
-		} else if (is_unk && prev_unk) {
-			if (spans)
-				spans->v[spans->n - 1].end = oe;
-		} else if (te_ids_push(ids, id) < 0 ||
-		           (spans && tk_spm_spans_push(spans, ob, oe) < 0))
+	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0) {
+		if (!em->ids)
+			(*em->count)++;
+		else if (te_ids_push(em->ids, m->eos_id) < 0 ||
+		         (em->spans && tk_spm_spans_push(em->spans, len, len) < 0))
 			goto nomem;
-		prev_unk = is_unk;
 	}
-	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0 &&
-	    (te_ids_push(ids, m->eos_id) < 0 ||
-	     (spans && tk_spm_spans_push(spans, len, len) < 0)))
-		goto nomem;
 	rc = 0;
 	goto out;
 nomem:
@@ -1475,6 +1704,25 @@ out:
 	free(nm.n2o);
 	free(sg.v);
 	return rc;
+}
+
+int
+tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
+              te_ids *ids, tk_spm_spans *spans, te_diag *d)
+{
+	emitter em = {m, NULL, ids, spans, NULL, 0};
+
+	return spm_run(m, text, len, flags, &em, d);
+}
+
+int
+tk_spm_count(const tk_spm *m, const char *text, size_t len, int flags, size_t *count,
+             te_diag *d)
+{
+	emitter em = {m, NULL, NULL, NULL, count, 0};
+
+	*count = 0;
+	return spm_run(m, text, len, flags, &em, d);
 }
 
 /* ---------------------------------------------------------------- decode */

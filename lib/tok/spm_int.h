@@ -162,6 +162,17 @@ void tk_spm_free(tk_spm *m);
 int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
                   te_ids *ids, tk_spm_spans *spans, te_diag *d);
 
+/* BPE segments (runs without whitespace) of this many bytes or more are
+ * merged in bounded memory (spm.c's bpe_long), with the same result;
+ * t/unit/test-spm-long.c lowers it to hold the two ways together. */
+extern size_t tk_spm_long_min;
+
+/* The number of ids tk_spm_encode would append, in *count, without them:
+ * the memory is the normalized text's and the segmenter's alone.  Returns
+ * 0 or -1 (no memory). */
+int tk_spm_count(const tk_spm *m, const char *text, size_t len, int flags, size_t *count,
+                 te_diag *d);
+
 /* Decode ids as SentencePieceProcessor::DecodeIds: U+2581 to space, the
  * leading space of the first piece removed (when the model adds a dummy
  * prefix), control pieces to nothing, the unknown piece to " \u2047 ", runs
@@ -296,6 +307,57 @@ size_t tk_spm_one_char_len(const char *s, size_t n);
 size_t tk_spm_valid_char_len(const char *s, size_t n);
 /* Decode base64 (standard alphabet, padding optional); malloc'd. */
 unsigned char *tk_spm_base64(const char *s, size_t n, size_t *out_n);
+/* A loaded model.  Shared by spm.c and spm_cache.c only. */
+struct tk_spm {
+	size_t n;
+	char **piece;
+	size_t *plen;
+	float *score;
+	uint8_t *type;
+	char *pool;
+	int model_type;
+	int byte_fallback;
+	int32_t unk_id, bos_id, eos_id, pad_id;
+	int add_dummy_prefix, remove_extra_ws, escape_ws, ws_suffix;
+	char *normalizer_name;
+	char *unk_surface;
+	tk_strie pieces;    /* NORMAL, USER_DEFINED, UNUSED */
+	tk_strie reserved;  /* UNKNOWN, CONTROL, BYTE */
+	tk_strie user;      /* USER_DEFINED, for the prefix matcher */
+	int has_user, has_unused;
+	int32_t byte_id[256];
+	tk_precompiled *pc;
+	tk_unigram *uni;
+	/* BPE: (left id, right id) -> merged id, for every way of splitting a
+	 * piece into two pieces; saves walking the trie for each pair. */
+	struct mslot {
+		uint64_t key;   /* ((left << 32) | right) + 1; 0 = empty */
+		int32_t val;
+	} *mt;
+	size_t mcap;
+	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
+	                     * then gives the reserved one) */
+	int ws_cut;         /* see bpe_encode */
+	/* the raw precompiled_charsmap, kept for spm_cache.c */
+	unsigned char *charsmap;
+	size_t charsmap_len;
+	/* loaded from a compiled cache (spm_cache.c): pool, plen, score,
+	 * type, the tries' arrays, mt and shadowed point into map */
+	void *map;
+	size_t map_len;
+};
+
+/* The model proper for a Unigram model (the lattice); BPE's merge table
+ * for a BPE one. */
+int tk_spm_engine(tk_spm *m, const char *name, te_diag *d);
+
+/* spm_cache.c: the compiled cache of a .model file (tokemb(5)): the model
+ * as tk_spm_load builds it, mapped.  tk_spm_cache_load returns NULL when
+ * there is no sound cache made from path as it is now; tk_spm_cache_save
+ * writes one (best effort: -1 on failure, nothing said). */
+tk_spm *tk_spm_cache_load(const char *path);
+int tk_spm_cache_save(const tk_spm *m, const char *path);
+
 /* Internal constructor shared by the .model and GGUF loaders. */
 typedef struct tk_spm_init {
 	size_t n;

@@ -474,6 +474,13 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 	size_t i;
 	tk_spm_spans *sp = e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &usp;
 
+	if (e->mode_ & TE_TOK_COUNT_ONLY) {
+		/* counted, not kept: count_end adds them up */
+		if (tk_spm_count(t->spm, text + a, b - a, 0, &i, d))
+			return -1;
+		e->dropped_ += i;
+		return 0;
+	}
 	thread_scratch();
 	uids.n = 0;
 	usp.n = 0;
@@ -622,9 +629,19 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 			cent *c = &cc[h & (CACHE_SLOTS - 1)];
 
 			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
-				for (k = 0; k < c->nids; k++)
-					if (tk_out_push(&tout, c->ids[k], k ? c->end[k - 1] : 0, c->end[k]))
-						goto oom;
+				/* a hit: straight into e */
+				if (e->n + c->nids > e->cap && tk_enc_reserve(e, c->nids))
+					goto oom;
+				for (k = 0; k < c->nids; k++, e->n++) {
+					size_t ta = pa + (k ? c->end[k - 1] : 0), tb = pa + c->end[k];
+
+					e->ids[e->n] = c->ids[k];
+					if (e->start) {
+						e->start[e->n] = tk_work_os(w, ta);
+						e->end[e->n] = tb > ta ? tk_work_oe(w, tb - 1) : e->start[e->n];
+					}
+				}
+				continue;
 			} else {
 				if (run_model(t, w->b.s + pa, n, &tout, d)) {
 					if (!d || !d->msg[0])

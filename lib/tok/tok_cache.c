@@ -210,7 +210,7 @@ tk_cache_enabled(void)
  * of them is read or written is decided by cache_trusted and dir_ours.
  * Returns the count; the paths are malloc'd. */
 static int
-cache_paths(const char *file, const char *canon, char *out[2])
+cache_paths_ext(const char *file, const char *canon, const char *ext, char *out[2])
 {
 	const char *dir = getenv("TOKEMB_CACHE_DIR"), *base, *xdg, *home;
 	char key[32];
@@ -220,22 +220,28 @@ cache_paths(const char *file, const char *canon, char *out[2])
 	base = base ? base + 1 : canon;
 	snprintf(key, sizeof key, "%016llx", (unsigned long long)ut_hash(canon, strlen(canon)));
 	if (dir && *dir) {
-		if (asprintf(&out[0], "%s/%s-%s.tokemb", dir, base, key) < 0)
+		if (asprintf(&out[0], "%s/%s-%s%s", dir, base, key, ext) < 0)
 			return 0;
 		return 1;
 	}
-	if (asprintf(&out[n], "%s.tokemb", file) >= 0)
+	if (asprintf(&out[n], "%s%s", file, ext) >= 0)
 		n++;
 	xdg = getenv("XDG_CACHE_HOME");
 	home = getenv("HOME");
 	if (xdg && *xdg == '/') {
-		if (asprintf(&out[n], "%s/tokemb/%s-%s.tokemb", xdg, base, key) >= 0)
+		if (asprintf(&out[n], "%s/tokemb/%s-%s%s", xdg, base, key, ext) >= 0)
 			n++;
 	} else if (home && *home == '/') {
-		if (asprintf(&out[n], "%s/.cache/tokemb/%s-%s.tokemb", home, base, key) >= 0)
+		if (asprintf(&out[n], "%s/.cache/tokemb/%s-%s%s", home, base, key, ext) >= 0)
 			n++;
 	}
 	return n;
+}
+
+static int
+cache_paths(const char *file, const char *canon, char *out[2])
+{
+	return cache_paths_ext(file, canon, ".tokemb", out);
 }
 
 /* What identifies the bytes of the source: stat fields and a hash of its
@@ -1202,4 +1208,110 @@ tk_cache_reseal(const char *path)
 	rc = msync(p, (size_t)st.st_size, MS_SYNC);
 	munmap(p, (size_t)st.st_size);
 	return rc;
+}
+
+/* ------------------------------------- images of other formats (blobs) */
+
+/* What identifies a source, for a blob's header (source_id's fields). */
+int
+tk_cache_blob_source(const char *file, tk_cache_src *s)
+{
+	tc_head h;
+
+	memset(&h, 0, sizeof h);
+	memset(s, 0, sizeof *s);
+	if (source_id(file, &h))
+		return -1;
+	s->size = h.src_size;
+	s->ino = h.src_ino;
+	s->dev = h.src_dev;
+	s->mtime_s = h.src_mtime_s;
+	s->mtime_ns = h.src_mtime_ns;
+	s->head = h.src_head;
+	s->tail = h.src_tail;
+	return 0;
+}
+
+uint64_t
+tk_cache_blob_sum(const void *p, size_t n)
+{
+	tc_sum s;
+
+	sum_init(&s);
+	sum_padded(&s, p, n);
+	return sum_final(&s);
+}
+
+int
+tk_cache_blob_save(const char *file, const char *ext, const void *p, size_t n)
+{
+	char *canon, *paths[2] = {NULL, NULL};
+	const char *dir = getenv("TOKEMB_CACHE_DIR");
+	int dir_named = dir && *dir, k, np, rc = -1;
+	te_atomic *a = NULL;
+	struct stat st;
+	FILE *fp;
+
+	if (!(canon = realpath(file, NULL)))
+		return -1;
+	np = cache_paths_ext(file, canon, ext, paths);
+	for (k = 0; k < np && !a; k++) {
+		if (k > 0 || dir_named)
+			make_parents(paths[k]);
+		if (dir_writable(paths[k], dir_named || (k == 0 && beside_asked())))
+			a = te_atomic_open(paths[k], NULL);
+	}
+	if (a) {
+		fp = te_atomic_fp(a);
+		if (!fstat(fileno(fp), &st) && (st.st_mode & 022))
+			(void)fchmod(fileno(fp), st.st_mode & 0755);
+		if (fwrite(p, 1, n, fp) == n)
+			rc = te_atomic_commit(a, NULL);
+		else
+			te_atomic_abort(a);
+	}
+	free(paths[0]);
+	free(paths[1]);
+	free(canon);
+	return rc;
+}
+
+void *
+tk_cache_blob_map(const char *file, const char *ext, size_t *n,
+                  int (*ok)(const void *p, size_t n, void *ctx), void *ctx)
+{
+	char *canon, *paths[2] = {NULL, NULL};
+	void *map = NULL;
+	int k, np;
+
+	if (!(canon = realpath(file, NULL)))
+		return NULL;
+	np = cache_paths_ext(file, canon, ext, paths);
+	for (k = 0; k < np && !map; k++) {
+		int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		void *p;
+
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || !cache_trusted(&st) || st.st_size <= 0 ||
+		    (uint64_t)st.st_size > SIZE_MAX) {
+			close(fd);
+			continue;
+		}
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (p == MAP_FAILED)
+			continue;
+		if (ok(p, (size_t)st.st_size, ctx)) {
+			munmap(p, (size_t)st.st_size);
+			continue;
+		}
+		map = p;
+		*n = (size_t)st.st_size;
+	}
+	free(paths[0]);
+	free(paths[1]);
+	free(canon);
+	return map;
 }

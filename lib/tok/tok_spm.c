@@ -49,10 +49,13 @@ from_spm(te_tok *t, tk_spm *m, const char *path, te_diag *d)
 int
 tk_load_spm(te_tok *t, const char *path, te_diag *d)
 {
-	tk_spm *m = tk_spm_load(path, d);
+	tk_spm *m = tk_spm_cache_load(path);
 
-	if (!m)
-		return -1;
+	if (!m) {
+		if (!(m = tk_spm_load(path, d)))
+			return -1;
+		tk_spm_cache_save(m, path);	/* best effort: see tokemb(5) */
+	}
 	return from_spm(t, m, path, d);
 }
 
