@@ -108,6 +108,8 @@ best() {
 		for (c = 1; c <= nc; c++) {
 			b = -1; bl = ""
 			for (r = 1; r <= n; r++) if (!ours[r] && v[r, c] > b) { b = v[r, c]; bl = lab[r]; bs = secs[r] }
+			if (bl == "")
+				continue	# no gensim row (-w ""): nothing to compare
 			t = T[c]; rel = sub(/%$/, "", t)
 			for (r = 1; r <= n; r++) if (ours[r]) {
 				need = rel ? b * (1 - t / 100) : b - t

@@ -35,7 +35,7 @@ usage(FILE *fp, int status)
 		      "  --min-count N         ignore items seen fewer times (default 5)\n"
 		      "  --max-vocab-size N    prune rare items while counting (default none)\n"
 		      "  --sample X            subsampling threshold (default 0.001; 0 off)\n"
-		      "  --alpha X             first epoch's learning rate (default 0.025)\n"
+		      "  --alpha X             first epoch's rate (0.025 skip-gram, 0.05 CBOW)\n"
 		      "  --min-alpha X         where its fall epoch by epoch ends (0.0001)\n"
 		      "  --epochs N            passes over the corpus (default 5)\n"
 		      "  --threads N           worker threads (also --workers; 0, the default: one per CPU)\n"

@@ -782,7 +782,9 @@ typedef struct te_w2v_params {
 	double sample;       /* subsampling threshold (default 1e-3, 0 off) */
 	double alpha, min_alpha; /* learning rate: held per epoch, lowered
 	                            linearly from alpha epoch by epoch towards
-	                            min_alpha (reached after the last epoch) */
+	                            min_alpha (reached after the last epoch);
+	                            alpha 0 (default): word2vec.c's, 0.025 for
+	                            skip-gram, 0.05 for CBOW; min_alpha 0.0001 */
 	int epochs;          /* passes over the corpus (default 5) */
 	int threads;         /* worker threads (default 0: one per CPU) */
 	uint64_t seed;       /* random seed (default 1) */
@@ -792,7 +794,7 @@ typedef struct te_w2v_params {
 	size_t max_sentence; /* longer sequences are cut in pieces (10000) */
 } te_w2v_params;
 
-/* gensim's defaults. */
+/* gensim's defaults, but for alpha (word2vec.c's, by architecture). */
 void te_w2v_params_default(te_w2v_params *p);
 
 typedef struct te_w2v te_w2v;

@@ -19,6 +19,11 @@
 #define DEAD UINT32_MAX      /* item not in the vocabulary */
 #define SPOOL_BUF 65536
 #define PROGRESS_EVERY 10000 /* items between progress counts */
+/* The first epoch's learning rate where none is given: word2vec.c's, 0.025
+ * for skip-gram and 0.05 for CBOW (gensim uses 0.025 for both, which leaves
+ * CBOW under-trained; see "The schedule" in w2v-train(1)). */
+#define W2V_ALPHA_SG 0.025
+#define W2V_ALPHA_CBOW 0.05
 
 struct item {
 	char *s;             /* NULL once pruned */
@@ -102,7 +107,7 @@ te_w2v_params_default(te_w2v_params *p)
 	p->min_count = 5;
 	p->max_vocab_size = 0;
 	p->sample = 1e-3;
-	p->alpha = 0.025;
+	p->alpha = 0;           /* by architecture: W2V_ALPHA_SG or W2V_ALPHA_CBOW */
 	p->min_alpha = 0.0001;
 	p->epochs = 5;
 	p->threads = 0;
@@ -124,7 +129,7 @@ te_w2v_new(const te_w2v_params *p, te_diag *d)
 	}
 	if (p->window < 1 || p->epochs < 1 || p->threads < 0 || p->negative < 0 ||
 	    p->min_count < 1 || p->max_sentence < 1 || p->sample < 0 ||
-	    p->alpha <= 0 || p->min_alpha < 0) {
+	    p->alpha < 0 || p->min_alpha < 0) {
 		te_diag_set(d, NULL, 0, "invalid training parameters");
 		return NULL;
 	}
@@ -140,6 +145,8 @@ te_w2v_new(const te_w2v_params *p, te_diag *d)
 	}
 	m->p = *p;
 	m->p.threads = ut_threads(p->threads);
+	if (m->p.alpha == 0)
+		m->p.alpha = m->p.sg ? W2V_ALPHA_SG : W2V_ALPHA_CBOW;
 	m->min_reduce = 1;
 	m->spool_fd = -1;
 	m->hcap = 1024;

@@ -22,3 +22,16 @@ load helper
 @test "w2v-train man page examples run" {
 	run_man_examples w2v-train
 }
+
+@test "w2v-train's learning rate without --alpha is word2vec.c's: 0.05 for CBOW, 0.025 for skip-gram" {
+	local f=$T/w2v/playlists.txt sg a
+	for sg in 0 1; do
+		a=0.05
+		[ "$sg" = 1 ] && a=0.025
+		run -0 w2v-train --sg "$sg" --threads 1 --epochs 1 --vector-size 8 -q -o "$BATS_TEST_TMPDIR/d.vec" "$f"
+		run -0 w2v-train --sg "$sg" --threads 1 --epochs 1 --vector-size 8 --alpha "$a" -q -o "$BATS_TEST_TMPDIR/a.vec" "$f"
+		run -0 w2v-train --sg "$sg" --threads 1 --epochs 1 --vector-size 8 --alpha 0.03 -q -o "$BATS_TEST_TMPDIR/o.vec" "$f"
+		cmp "$BATS_TEST_TMPDIR/d.vec" "$BATS_TEST_TMPDIR/a.vec"
+		! cmp -s "$BATS_TEST_TMPDIR/d.vec" "$BATS_TEST_TMPDIR/o.vec"
+	done
+}
