@@ -598,7 +598,6 @@ static void
 merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 {
 	int32_t r = ws.next[l];
-	uint32_t rank = ws.bmode ? ws.bcur : ws.prank[l];
 
 	if (ws.bmode && ws.bpv[r] != BQ_OFF)
 		bq_unlink((uint32_t)r);
@@ -610,7 +609,7 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 		ws.prev[ws.next[r]] = l;
 	ws.prev[r] = -2;
 	if (__builtin_expect(ws.hf != NULL, 0))
-		edge_note(l, rank);
+		edge_note(l, ws.bmode ? ws.bcur : ws.prank[l]);	/* the rank merged */
 	if (ws.prev[l] >= 0)
 		try_pair(m, f, s, ws.prev[l]);
 	try_pair(m, f, s, l);
