@@ -608,17 +608,16 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 	if (ws.next[r] >= 0)
 		ws.prev[ws.next[r]] = l;
 	ws.prev[r] = -2;
-	if (__builtin_expect(ws.hf != NULL, 0))
-		edge_note(l, ws.bmode ? ws.bcur : ws.prank[l]);	/* the rank merged */
 	if (ws.prev[l] >= 0)
 		try_pair(m, f, s, ws.prev[l]);
 	try_pair(m, f, s, l);
 }
 
 /* Take the buckets lowest rank first, each in position order; every
- * symbol in a bucket merges (and leaves it: its pair changes). */
-static void
-bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
+ * symbol in a bucket merges (and leaves it: its pair changes); hist:
+ * note the word's edges (a constant where bq_run calls it). */
+static inline __attribute__((always_inline)) void
+bq_walk(const tk_bpe *m, const tk_fastmap *f, const char *s, int hist)
 {
 	while (ws.rhn && !ws.berr) {
 		uint32_t r = rh_pop(), l;
@@ -633,6 +632,8 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 		for (l = ws.bhead[r]; l != BQ_NIL && !ws.bint; l = ws.wnext) {
 			ws.wnext = bq_next(l);
 			merge_at(m, f, s, (int32_t)l);
+			if (hist)
+				edge_note((int32_t)l, r);
 		}
 		if (ws.bhead[r] != BQ_NIL && !ws.binh[r]) {
 			ws.binh[r] = 1;
@@ -641,6 +642,15 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 	}
 	ws.bcur = 0;
 	ws.wnext = BQ_NIL;
+}
+
+static void
+bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
+{
+	if (ws.hf)
+		bq_walk(m, f, s, 1);
+	else
+		bq_walk(m, f, s, 0);
 }
 
 /* Returns k + 1 (k, ws.oom set, when out of memory). */
@@ -1121,6 +1131,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 	size_t k = 0, i;
 	int uk = 0;		/* a byte became <unk> */
 	int heap_only = 0;	/* buckets met a rank past tk_bpe_bq_rank_max */
+	int hist = ws.hf != NULL;	/* a part of a long word (bpe_cut) */
 	int32_t l;
 
 	if (!n)
@@ -1205,8 +1216,11 @@ again:
 
 			heap_pop();
 			l = (int32_t)(uint32_t)key;
-			if (current(l, (uint32_t)(key >> 32)))
+			if (current(l, (uint32_t)(key >> 32))) {
 				merge_at(m, f, s, l);
+				if (hist)
+					edge_note(l, (uint32_t)(key >> 32));
+			}
 		}
 		if (ws.bmode) {
 			ws.bmode = ws.pc_on = 0;
