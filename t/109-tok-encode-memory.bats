@@ -277,3 +277,23 @@ spans_within() {
 @test "tok-encode: a 15 MB run of one emoji, of base64 in 16N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
 	run_within llama2/tokenizer.model 16 8 run-emoji run-b64
 }
+
+# A word of SentencePiece-style BPE that no marker cuts (a run of one
+# letter, base64, an emoji's fallback bytes; gemma3's text, whose merges
+# join words) is merged a part at a time, cut where no merge can cross
+# (bpe.c): its scratch is a part's.  Its tokens are held to the end of
+# the document, an id and a span each, and its ids besides: a run of 'a'
+# is a token in 4 to 8 bytes, base64 about one a byte, an emoji four.
+@test "tok-encode: a 15 MB run of 'a', of one emoji in 12N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
+	run_within phi-3-mini/tokenizer.json 12 12 run-a
+	run_within gemma3/tokenizer.json 12 12 run-a run-emoji
+}
+
+@test "tok-encode: a 15 MB run of base64, of one emoji's bytes in 36N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
+	run_within phi-3-mini/tokenizer.json 36 36 run-b64 run-emoji
+	run_within gemma3/tokenizer.json 36 36 run-b64
+}
+
+@test "tok-encode: one 15 MB line in 20N (ids and --count-docs) beyond the model: SentencePiece-style BPE whose merges join words (gemma3)" {
+	within gemma3/tokenizer.json 20 20
+}

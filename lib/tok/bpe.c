@@ -51,7 +51,21 @@ typedef struct bpe_ws {
 	int32_t pc_gen;			/* the te_tok the table is for; 0 one word */
 	struct { uint64_t key; uint32_t rank; int32_t merged; } pc[1 << PC_BITS];
 	uint32_t bcur;
+	/* a part of a long word (bpe_cut): the histories of its first and
+	 * last symbols, kept while set */
+	struct edge *hf, *hl;
 } bpe_ws;
+
+/* The ids a word's first (or last) symbol takes, in order, and for each
+ * the highest rank of the merges made while it was (its own last merge
+ * included); n past EDGE_MAX: too many kept. */
+#define EDGE_MAX 48
+typedef struct edge {
+	int32_t id[EDGE_MAX];
+	int64_t top[EDGE_MAX];
+	int64_t run;			/* the highest rank since the last id */
+	int n;
+} edge;
 
 size_t tk_bpe_bq_min = 64;
 uint32_t tk_bpe_bq_rank_max = (uint32_t)1 << 23;	/* per-rank arrays up to 80 MB */
@@ -553,6 +567,32 @@ current(int32_t l, uint32_t r)
 	return ws.prev[l] != -2 && ws.next[l] >= 0 && ws.prank[l] == r;
 }
 
+static void
+edge_put(edge *e, int32_t id)
+{
+	if (e->n && e->n <= EDGE_MAX)
+		e->top[e->n - 1] = e->run;
+	if (e->n < EDGE_MAX)
+		e->id[e->n] = id;
+	if (e->n <= EDGE_MAX)
+		e->n++;
+	e->run = -1;
+}
+
+/* Symbol l has just merged at rank: note what the word's edges became. */
+static void
+edge_note(int32_t l, uint32_t rank)
+{
+	if (ws.hf->run < (int64_t)rank)
+		ws.hf->run = rank;
+	if (ws.hl->run < (int64_t)rank)
+		ws.hl->run = rank;
+	if (l == 0)
+		edge_put(ws.hf, ws.id[l]);
+	if (ws.next[l] < 0)
+		edge_put(ws.hl, ws.id[l]);
+}
+
 /* Merge symbol l with its right neighbour and push the two new pairs. */
 static void
 merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
@@ -574,9 +614,10 @@ merge_at(const tk_bpe *m, const tk_fastmap *f, const char *s, int32_t l)
 }
 
 /* Take the buckets lowest rank first, each in position order; every
- * symbol in a bucket merges (and leaves it: its pair changes). */
-static void
-bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
+ * symbol in a bucket merges (and leaves it: its pair changes); hist:
+ * note the word's edges (a constant where bq_run calls it). */
+static inline __attribute__((always_inline)) void
+bq_walk(const tk_bpe *m, const tk_fastmap *f, const char *s, int hist)
 {
 	while (ws.rhn && !ws.berr) {
 		uint32_t r = rh_pop(), l;
@@ -591,6 +632,8 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 		for (l = ws.bhead[r]; l != BQ_NIL && !ws.bint; l = ws.wnext) {
 			ws.wnext = bq_next(l);
 			merge_at(m, f, s, (int32_t)l);
+			if (hist)
+				edge_note((int32_t)l, r);
 		}
 		if (ws.bhead[r] != BQ_NIL && !ws.binh[r]) {
 			ws.binh[r] = 1;
@@ -599,6 +642,15 @@ bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
 	}
 	ws.bcur = 0;
 	ws.wnext = BQ_NIL;
+}
+
+static void
+bq_run(const tk_bpe *m, const tk_fastmap *f, const char *s)
+{
+	if (ws.hf)
+		bq_walk(m, f, s, 1);
+	else
+		bq_walk(m, f, s, 0);
 }
 
 /* Returns k + 1 (k, ws.oom set, when out of memory). */
@@ -882,6 +934,190 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
 	return 0;
 }
 
+/* ---- a long word cut where no merge crosses ----
+ * A word of SentencePiece-style BPE that no marker cuts (a run of one
+ * letter, base64, a text whose merges cross its markers) is merged a part
+ * at a time all the same, cut where no merge can cross.  Merged alone,
+ * the left part's last symbol takes the ids x_i in turn, the right part's
+ * first one y_j; let tx_i (ty_j) be the highest rank merged in that part
+ * while it held x_i (y_j), its own last merge included, unbounded for
+ * the last id.  Until a merge crosses the cut the parts merge as they
+ * would alone, each taking its pairs lowest (rank, position) first; the
+ * first to cross, of rank r, is taken when every pair left in the left
+ * part ranks above r (they all lie before it) and every one in the right
+ * part at r or above: the left part then holds an x_i with r < tx_i, the
+ * right a y_j with r <= ty_j.  So when no such pair (x_i, y_j) is a merge
+ * of such a rank, none crosses, and the word's tokens are its parts'
+ * (tested against the whole-word merge in t/unit/test-bpe-split.c).  A
+ * cut is chosen with windows of EDGE_WIN bytes on either side standing
+ * for the parts, then checked on the parts themselves; a word where that
+ * keeps failing is merged whole. */
+#define EDGE_WIN 4096
+#define CUT_TRIES 64
+
+/* Whether a merge may cross between x, the left part's last symbol, and
+ * y, the right part's first (see above): 0 none can. */
+static int
+edge_cross(const tk_bpe *m, const edge *x, const edge *y)
+{
+	int i, j;
+
+	if (x->n > EDGE_MAX || y->n > EDGE_MAX || !x->n || !y->n)
+		return 1;
+	for (i = 0; i < x->n; i++)
+		for (j = 0; j < y->n; j++) {
+			uint32_t rank;
+			int32_t merged;
+			int64_t xt = i + 1 < x->n ? x->top[i] : INT64_MAX;
+			int64_t yt = j + 1 < y->n ? y->top[j] : INT64_MAX;
+
+			if (tk_pairmap_get(&m->merges, x->id[i], y->id[j], &rank, &merged) &&
+			    (int64_t)rank < xt && (int64_t)rank <= yt)
+				return 1;
+		}
+	return 0;
+}
+
+/* The character at s[i, n): its length; *known whether the vocabulary has
+ * it or its bytes (not <unk>, which may fuse with its neighbour). */
+static size_t
+char_at(const tk_bpe *m, const char *s, size_t n, size_t i, int *known)
+{
+	int len;
+
+	ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+	*known = ut_strmap_get(&m->vocab, s + i, (size_t)len) >= 0;
+	if (!*known && m->byte_fallback) {
+		int j;
+
+		*known = 1;
+		for (j = 0; j < len; j++)
+			if (m->byte_id[(unsigned char)s[i + j]] < 0)
+				*known = 0;
+	}
+	return (size_t)len;
+}
+
+/* The first place at or past i (a character's start, as add_syms reads
+ * s from a) between two characters the vocabulary has: n when none before
+ * the last half part. */
+static size_t
+cut_from(const tk_bpe *m, const char *s, size_t n, size_t a, size_t i)
+{
+	size_t j = a, len;
+	int k0 = 0, k1;
+
+	for (; j < n; j += len) {
+		len = char_at(m, s, n, j, &k1);
+		if (j >= i && j > a && k0 && k1)
+			break;
+		k0 = k1;
+	}
+	return n - j < tk_bpe_split_min / 4 ? n : j;
+}
+
+/* The end of the window of EDGE_WIN bytes or so from c, a character's
+ * end as add_syms reads s from c. */
+static size_t
+win_end(const char *s, size_t n, size_t c)
+{
+	size_t e = c;
+	int len;
+
+	while (e < n && e - c < EDGE_WIN) {
+		ut_utf8_dec((const unsigned char *)s + e, n - e, &len);
+		e += (size_t)len;
+	}
+	return e;
+}
+
+/* Merge s[a, b) alone, its tokens appended to o (spans in s), the
+ * histories of its edges in hf, hl. */
+static int
+edge_part(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t a, size_t b,
+          tk_out *o, edge *hf, edge *hl)
+{
+	size_t o0 = o->n, j;
+	int r;
+
+	hf->n = hl->n = 0;
+	ws.hf = hf;
+	ws.hl = hl;
+	r = tk_bpe_encode_f(m, f, gen, s + a, b - a, o);
+	ws.hf = ws.hl = NULL;
+	for (j = o0; j < o->n; j++)
+		o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+	return r;
+}
+
+/* From *c on, the first cut (cut_from) where the window of EDGE_WIN bytes
+ * before it and the one after it find no merge crossing (e[2] the
+ * history of the first symbol of the one after; e[0], e[1] scratch),
+ * tried at most CUT_TRIES times in all (tries so far): the tries made,
+ * or -1 when out of memory. */
+static int
+cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, size_t a,
+        size_t *c, int tries, tk_out *o, edge *e)
+{
+	size_t on = o->n, w;
+
+	for (; *c < n && tries <= CUT_TRIES; tries++, *c = cut_from(m, s, n, a, *c + 1)) {
+		w = *c - a > EDGE_WIN ? *c - EDGE_WIN : a;
+		while (w > a && ((unsigned char)s[w] & 0xc0) == 0x80)
+			w--;
+		if (edge_part(m, f, gen, s, w, *c, o, &e[0], &e[1]) ||
+		    edge_part(m, f, gen, s, *c, win_end(s, n, *c), o, &e[2], &e[0]))
+			return -1;
+		o->n = on;
+		if (!edge_cross(m, &e[1], &e[2]))
+			break;
+	}
+	return tries;
+}
+
+/* Encode s[0, n) in parts cut as above: 0 done, 1 not cut (o as it was),
+ * -1 out of memory. */
+static int
+bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
+{
+	size_t o0 = o->n, a = 0, c, on, half = tk_bpe_split_min / 2;
+	edge e[3], sc[3], *lf = &e[0], *ll = &e[1], *pl = &e[2], *wf = &sc[2], *t;
+	int tries, have_prev = 0;
+
+	if (!gen) {
+		gen = -1;
+		ws.pc_gen = 0;
+	}
+	while (a < n) {
+		c = cut_from(m, s, n, a, a + half);
+		for (tries = 0;; tries++) {
+			if (tries > CUT_TRIES)
+				goto whole;
+			/* a cut the windows on either side of it find good */
+			if (c < n && (tries = cut_try(m, f, gen, s, n, a, &c, tries, o, sc)) < 0)
+				return -1;
+			if (tries > CUT_TRIES)
+				goto whole;
+			on = o->n;
+			if (edge_part(m, f, gen, s, a, c, o, lf, ll))
+				return -1;
+			if (have_prev && edge_cross(m, pl, lf))
+				goto whole;
+			if (c == n || !edge_cross(m, ll, wf))
+				break;
+			o->n = on;
+			c = cut_from(m, s, n, a, c + 1);
+		}
+		t = pl, pl = ll, ll = t;
+		have_prev = 1;
+		a = c;
+	}
+	return 0;
+whole:
+	o->n = o0;
+	return 1;
+}
+
 int
 tk_bpe_encode(const tk_bpe *m, const char *s, size_t n, tk_out *o)
 {
@@ -895,6 +1131,7 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 	size_t k = 0, i;
 	int uk = 0;		/* a byte became <unk> */
 	int heap_only = 0;	/* buckets met a rank past tk_bpe_bq_rank_max */
+	int hist = ws.hf != NULL;	/* a part of a long word (bpe_cut) */
 	int32_t l;
 
 	if (!n)
@@ -919,12 +1156,15 @@ tk_bpe_encode_f(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s
 		if (r <= 0)
 			return r;
 	}
-	if (n >= tk_bpe_split_min && !m->byte_level && !m->ranks) {
+	if (n >= tk_bpe_split_min && !m->byte_level && !m->ranks && !ws.hf) {
 		int r = split_safe(m);
 
 		/* cut and done (0), not cut (1), out of memory (-1) */
 		r = r > 0 ? bpe_split(m, f, gen, s, n, o) : r < 0 ? -1 : 1;
 		if (r <= 0)
+			return r;
+		if (!m->ignore_merges && !m->cont_prefix && !m->eow_suffix &&
+		    (r = bpe_cut(m, f, gen, s, n, o)) <= 0)
 			return r;
 	}
 	if (ws_reserve(n + 1))
@@ -939,6 +1179,11 @@ again:
 	if (ws.oom)
 		return -1;
 	ws.nsym = k;
+	if (ws.hf) {
+		ws.hf->n = ws.hl->n = 0;
+		if (k)
+			edge_put(ws.hf, ws.id[0]), edge_put(ws.hl, ws.id[k - 1]);
+	}
 	for (i = 0; i < k; i++) {
 		ws.prev[i] = (int32_t)i - 1;
 		ws.next[i] = i + 1 < k ? (int32_t)i + 1 : -1;
@@ -971,8 +1216,11 @@ again:
 
 			heap_pop();
 			l = (int32_t)(uint32_t)key;
-			if (current(l, (uint32_t)(key >> 32)))
+			if (current(l, (uint32_t)(key >> 32))) {
 				merge_at(m, f, s, l);
+				if (hist)
+					edge_note(l, (uint32_t)(key >> 32));
+			}
 		}
 		if (ws.bmode) {
 			ws.bmode = ws.pc_on = 0;

@@ -5,7 +5,8 @@
  * word merged whole.  Generated tables where no merge crosses a word's
  * start and where one does (the cut must not be made), words with runs of
  * markers, truncated markers, bytes that are not UTF-8 and characters out
- * of the vocabulary; phi-3 when $TOKEMB_DATA has it. */
+ * of the vocabulary; phi-3 and gemma3 when $TOKEMB_DATA has them, also on
+ * words no marker cuts (cut where no merge can cross them). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,14 @@ static const char *palette[] = {
 	MK, MK, MK, "a", "b", "c", "ab", "ba", MK MK, "\xe2\x96", "\xe2", "\xff", "\xc3\xa9",
 	"\xe4\xb8\xad", "a", "b", "c",
 };
-#define NPAL (sizeof palette / sizeof *palette)
+/* words no marker cuts: runs of a letter, base64-like text, CJK, emoji
+ * (cut where no merge can cross, found from the merges made) */
+static const char *plain[] = {
+	"a", "a", "a", "a", "aa", "b", "Q", "z", "0", "+", "/", "e", "t", "\xe4\xb8\xad",
+	"\xf0\x9f\x98\x80", MK,
+};
+static const char **pal = palette;
+static size_t npal = sizeof palette / sizeof *palette;
 
 static size_t
 make_word(char *buf, size_t len, unsigned *seed)
@@ -29,7 +37,7 @@ make_word(char *buf, size_t len, unsigned *seed)
 	size_t n = 0;
 
 	while (n < len) {
-		const char *p = palette[rand_r(seed) % NPAL];
+		const char *p = pal[rand_r(seed) % npal];
 		size_t l = strlen(p);
 
 		memcpy(buf + n, p, l);
@@ -128,6 +136,20 @@ main(void)
 		one("phi-3 (merges, byte fallback)", path, 200, 6000);
 	else
 		printf("# no %s: phi-3 skipped\n", path);
+	pal = plain;
+	npal = sizeof plain / sizeof *plain;
+	if (D && !access(path, R_OK))
+		one("phi-3, words without markers", path, 200, 6000);
+	/* gemma3: merges that rank a longer token before its part */
+	snprintf(path, sizeof path, "%s/tokenizers/gemma3/tokenizer.json", D ? D : "");
+	if (D && !access(path, R_OK)) {
+		one("gemma3, words without markers", path, 100, 6000);
+		pal = palette;
+		npal = sizeof palette / sizeof *palette;
+		one("gemma3 (merges that cross markers)", path, 100, 6000);
+	} else {
+		printf("# no %s: gemma3 skipped\n", path);
+	}
 	tk_bpe_thread_free();
 	return done_testing();
 }
