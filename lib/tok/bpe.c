@@ -952,7 +952,7 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
  * cut is chosen with windows of EDGE_WIN bytes on either side standing
  * for the parts, then checked on the parts themselves; a word where that
  * keeps failing is merged whole. */
-#define EDGE_WIN 4096
+#define EDGE_WIN 1024
 #define CUT_TRIES 64
 
 /* Whether a merge may cross between x, the left part's last symbol, and
@@ -998,21 +998,31 @@ char_at(const tk_bpe *m, const char *s, size_t n, size_t i, int *known)
 	return (size_t)len;
 }
 
+/* Where the walk of a part's characters (add_syms' reading of s from a)
+ * has got to: j a character's start, k whether the one before it is
+ * known.  Cuts are asked for at rising places, so the walk resumes. */
+typedef struct cutcur {
+	size_t a, j;
+	int k;
+} cutcur;
+
 /* The first place at or past i (a character's start, as add_syms reads
- * s from a) between two characters the vocabulary has: n when none before
- * the last half part. */
+ * s from cc->a) between two characters the vocabulary has: n when none
+ * before the last half part.  i rises from call to call for one a. */
 static size_t
-cut_from(const tk_bpe *m, const char *s, size_t n, size_t a, size_t i)
+cut_from(const tk_bpe *m, const char *s, size_t n, cutcur *cc, size_t i)
 {
-	size_t j = a, len;
-	int k0 = 0, k1;
+	size_t j = cc->j, len;
+	int k0 = cc->k, k1;
 
 	for (; j < n; j += len) {
 		len = char_at(m, s, n, j, &k1);
-		if (j >= i && j > a && k0 && k1)
+		if (j >= i && j > cc->a && k0 && k1)
 			break;
 		k0 = k1;
 	}
+	cc->j = j;
+	cc->k = k0;
 	return n - j < tk_bpe_split_min / 4 ? n : j;
 }
 
@@ -1056,12 +1066,12 @@ edge_part(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
  * tried at most CUT_TRIES times in all (tries so far): the tries made,
  * or -1 when out of memory. */
 static int
-cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, size_t a,
+cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, cutcur *cc,
         size_t *c, int tries, tk_out *o, edge *e)
 {
-	size_t on = o->n, w;
+	size_t on = o->n, a = cc->a, w;
 
-	for (; *c < n && tries <= CUT_TRIES; tries++, *c = cut_from(m, s, n, a, *c + 1)) {
+	for (; *c < n && tries <= CUT_TRIES; tries++, *c = cut_from(m, s, n, cc, *c + 1)) {
 		w = *c - a > EDGE_WIN ? *c - EDGE_WIN : a;
 		while (w > a && ((unsigned char)s[w] & 0xc0) == 0x80)
 			w--;
@@ -1083,18 +1093,21 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 	size_t o0 = o->n, a = 0, c, on, half = tk_bpe_split_min / 2;
 	edge e[3], sc[3], *lf = &e[0], *ll = &e[1], *pl = &e[2], *wf = &sc[2], *t;
 	int tries, have_prev = 0;
+	cutcur cc;
 
 	if (!gen) {
 		gen = -1;
 		ws.pc_gen = 0;
 	}
 	while (a < n) {
-		c = cut_from(m, s, n, a, a + half);
+		cc.a = cc.j = a;
+		cc.k = 0;
+		c = cut_from(m, s, n, &cc, a + half);
 		for (tries = 0;; tries++) {
 			if (tries > CUT_TRIES)
 				goto whole;
 			/* a cut the windows on either side of it find good */
-			if (c < n && (tries = cut_try(m, f, gen, s, n, a, &c, tries, o, sc)) < 0)
+			if (c < n && (tries = cut_try(m, f, gen, s, n, &cc, &c, tries, o, sc)) < 0)
 				return -1;
 			if (tries > CUT_TRIES)
 				goto whole;
@@ -1106,7 +1119,7 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 			if (c == n || !edge_cross(m, ll, wf))
 				break;
 			o->n = on;
-			c = cut_from(m, s, n, a, c + 1);
+			c = cut_from(m, s, n, &cc, c + 1);
 		}
 		t = pl, pl = ll, ll = t;
 		have_prev = 1;
