@@ -23,7 +23,9 @@
 #define SC_VERSION 1
 #define SC_EXT ".spm.tokemb"
 #define SC_ALIGN 64
-#define SC_MIN_SOURCE 65536 /* smaller models load from source in no time */
+/* smaller models load from source in no time (a test setting) */
+size_t tk_spm_cache_min = 65536;
+
 #define SC_MAX_RATIO 16     /* the most an image may weigh, times its source */
 #define SC_MAX_FLOOR ((uint64_t)4 << 20)
 
@@ -95,7 +97,8 @@ tk_spm_cache_save(const tk_spm *cm, const char *path)
 	size_t off, pool_n = 0;
 	int k, rc = -1;
 
-	if (!tk_cache_enabled() || m->map || stat(path, &st) || st.st_size < SC_MIN_SOURCE)
+	if (!tk_cache_enabled() || m->map || stat(path, &st) ||
+	    (uint64_t)st.st_size < tk_spm_cache_min)
 		return -1;
 	for (k = 0; k < 3; k++)
 		if (!trie_of(m, k)->base)
@@ -345,7 +348,7 @@ tk_spm_cache_load(const char *path)
 	tk_spm *m;
 	te_diag d;
 
-	if (!tk_cache_enabled() || stat(path, &st) || st.st_size < SC_MIN_SOURCE ||
+	if (!tk_cache_enabled() || stat(path, &st) || (uint64_t)st.st_size < tk_spm_cache_min ||
 	    tk_cache_blob_source(path, &wt.src) || !(canon = realpath(path, NULL)))
 		return NULL;
 	wt.canon = canon;

@@ -356,6 +356,8 @@ int tk_spm_engine(tk_spm *m, const char *name, te_diag *d);
  * there is no sound cache made from path as it is now; tk_spm_cache_save
  * writes one (best effort: -1 on failure, nothing said). */
 tk_spm *tk_spm_cache_load(const char *path);
+/* the smallest .model given a cache (tests lower it) */
+extern size_t tk_spm_cache_min;
 int tk_spm_cache_save(const tk_spm *m, const char *path);
 
 /* Internal constructor shared by the .model and GGUF loaders. */
