@@ -436,6 +436,14 @@ work_room(tk_work *w, size_t k)
 	return 0;
 }
 
+/* A piece of the model's, [a, b), where work_room made room. */
+static inline void
+work_put(tk_work *w, size_t a, size_t b)
+{
+	w->pa[w->np] = a, w->pb[w->np] = b, w->fixed[w->np] = -1;
+	w->np++;
+}
+
 static int
 bert_cut(tk_work *w, const char *s, size_t a, size_t b)
 {
@@ -459,22 +467,17 @@ bert_cut(tk_work *w, const char *s, size_t a, size_t b)
 		/* a word ends here; a punctuation character is one piece */
 		if (work_room(w, 2))
 			return -1;
-		if (i > st) {
-			w->pa[w->np] = st, w->pb[w->np] = i, w->fixed[w->np] = -1;
-			w->np++;
-		}
-		if (k == BC_PUNCT) {
-			w->pa[w->np] = i, w->pb[w->np] = i + (size_t)len, w->fixed[w->np] = -1;
-			w->np++;
-		}
+		if (i > st)
+			work_put(w, st, i);
+		if (k == BC_PUNCT)
+			work_put(w, i, i + (size_t)len);
 		i += (size_t)len;
 		st = i;
 	}
 	if (b > st) {
 		if (work_room(w, 1))
 			return -1;
-		w->pa[w->np] = st, w->pb[w->np] = b, w->fixed[w->np] = -1;
-		w->np++;
+		work_put(w, st, b);
 	}
 	return 0;
 }

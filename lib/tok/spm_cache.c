@@ -169,7 +169,7 @@ tk_spm_cache_save(const tk_spm *cm, const char *path)
 	memcpy(img, &h, sizeof h);
 	h.sum = tk_cache_blob_sum(img + 64, off - 64);
 	memcpy(img, &h, sizeof h);
-	rc = tk_cache_blob_save(path, SC_EXT, img, off);
+	rc = tk_cache_blob_save(path, canon, SC_EXT, img, off);
 out:
 	free(img);
 	free(poff);
@@ -352,7 +352,7 @@ tk_spm_cache_load(const char *path)
 	    tk_cache_blob_source(path, &wt.src) || !(canon = realpath(path, NULL)))
 		return NULL;
 	wt.canon = canon;
-	map = tk_cache_blob_map(path, SC_EXT, &n, image_ok, &wt);
+	map = tk_cache_blob_map(path, canon, SC_EXT, &n, image_ok, &wt);
 	free(canon);
 	if (!map)
 		return NULL;

@@ -590,51 +590,58 @@ seal_head(tc_head *h, const wsec *w)
 	h->sum = sum_final(&s);
 }
 
-/* Write the cache of file at the first of its places that takes it. */
-static int
-write_cache(const char *file, const char *canon, const tc_head *h, const wsec *w)
+/* The cache (named with ext) of file opened for writing at the first of
+ * its places that takes it: beside the source only where it is writable;
+ * the cache directories are made when missing.  NULL when none does. */
+static te_atomic *
+cache_open(const char *file, const char *canon, const char *ext)
 {
-	unsigned char hb[sizeof *h + TC_ALIGN] = {0};
 	char *paths[2] = {NULL, NULL};
 	te_atomic *a = NULL;
-	FILE *fp;
 	const char *dir = getenv("TOKEMB_CACHE_DIR");
 	struct stat st;
-	int rc = -1, k, n, dir_named = dir && *dir;
+	int k, n, dir_named = dir && *dir;
 
-	memcpy(hb, h, sizeof *h);
-	n = cache_paths(file, canon, paths);
+	n = cache_paths_ext(file, canon, ext, paths);
 	for (k = 0; k < n && !a; k++) {
-		/* beside the source only where it is writable; the cache
-		 * directories are made when missing */
 		if (k > 0 || dir_named)
 			make_parents(paths[k]);
 		if (dir_writable(paths[k], dir_named || (k == 0 && beside_asked())))
 			a = te_atomic_open(paths[k], NULL);
 	}
-	if (!a)
-		goto out;
 	/* never group- or other-writable, whatever the umask: such a cache
 	 * is not trusted (cache_trusted) */
-	fp = te_atomic_fp(a);
-	if (!fstat(fileno(fp), &st) && (st.st_mode & 022))
-		(void)fchmod(fileno(fp), st.st_mode & 0755);
+	if (a && !fstat(fileno(te_atomic_fp(a)), &st) && (st.st_mode & 022))
+		(void)fchmod(fileno(te_atomic_fp(a)), st.st_mode & 0755);
+	free(paths[0]);
+	free(paths[1]);
+	return a;
+}
+
+/* Write the cache of file at the first of its places that takes it. */
+static int
+write_cache(const char *file, const char *canon, const tc_head *h, const wsec *w)
+{
+	unsigned char hb[sizeof *h + TC_ALIGN] = {0};
+	te_atomic *a;
+	FILE *fp;
+	int k;
+
+	memcpy(hb, h, sizeof *h);
+	if (!(a = cache_open(file, canon, ".tokemb")))
+		return -1;
 	/* synced before the rename: the big sections are not under the
 	 * checksum, so a torn file must never be seen */
 	fp = te_atomic_fp(a);
 	if (put(fp, hb, h->head_size))
-		goto out;
+		goto bad;
 	for (k = 0; k < S_N; k++)
 		if (put(fp, w[k].p, w[k].n))
-			goto out;
-	rc = te_atomic_commit(a, NULL);
-	a = NULL;
-out:
-	if (a)
-		te_atomic_abort(a);
-	free(paths[0]);
-	free(paths[1]);
-	return rc;
+			goto bad;
+	return te_atomic_commit(a, NULL);
+bad:
+	te_atomic_abort(a);
+	return -1;
 }
 
 int
@@ -1243,49 +1250,27 @@ tk_cache_blob_sum(const void *p, size_t n)
 }
 
 int
-tk_cache_blob_save(const char *file, const char *ext, const void *p, size_t n)
+tk_cache_blob_save(const char *file, const char *canon, const char *ext, const void *p, size_t n)
 {
-	char *canon, *paths[2] = {NULL, NULL};
-	const char *dir = getenv("TOKEMB_CACHE_DIR");
-	int dir_named = dir && *dir, k, np, rc = -1;
-	te_atomic *a = NULL;
-	struct stat st;
-	FILE *fp;
+	te_atomic *a = cache_open(file, canon, ext);
 
-	if (!(canon = realpath(file, NULL)))
+	if (!a)
 		return -1;
-	np = cache_paths_ext(file, canon, ext, paths);
-	for (k = 0; k < np && !a; k++) {
-		if (k > 0 || dir_named)
-			make_parents(paths[k]);
-		if (dir_writable(paths[k], dir_named || (k == 0 && beside_asked())))
-			a = te_atomic_open(paths[k], NULL);
+	if (fwrite(p, 1, n, te_atomic_fp(a)) != n) {
+		te_atomic_abort(a);
+		return -1;
 	}
-	if (a) {
-		fp = te_atomic_fp(a);
-		if (!fstat(fileno(fp), &st) && (st.st_mode & 022))
-			(void)fchmod(fileno(fp), st.st_mode & 0755);
-		if (fwrite(p, 1, n, fp) == n)
-			rc = te_atomic_commit(a, NULL);
-		else
-			te_atomic_abort(a);
-	}
-	free(paths[0]);
-	free(paths[1]);
-	free(canon);
-	return rc;
+	return te_atomic_commit(a, NULL);
 }
 
 void *
-tk_cache_blob_map(const char *file, const char *ext, size_t *n,
+tk_cache_blob_map(const char *file, const char *canon, const char *ext, size_t *n,
                   int (*ok)(const void *p, size_t n, void *ctx), void *ctx)
 {
-	char *canon, *paths[2] = {NULL, NULL};
+	char *paths[2] = {NULL, NULL};
 	void *map = NULL;
 	int k, np;
 
-	if (!(canon = realpath(file, NULL)))
-		return NULL;
 	np = cache_paths_ext(file, canon, ext, paths);
 	for (k = 0; k < np && !map; k++) {
 		int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
@@ -1312,6 +1297,5 @@ tk_cache_blob_map(const char *file, const char *ext, size_t *n,
 	}
 	free(paths[0]);
 	free(paths[1]);
-	free(canon);
 	return map;
 }

@@ -701,8 +701,9 @@ int tk_fast_unnormalized(const te_tok *t, const char *s, size_t n);
  * instead of ".tokemb", trusted as its caches are (owner, mode).  The
  * blob's own header says which source it was made from (tk_cache_src,
  * filled by tk_cache_blob_source) and carries tk_cache_blob_sum of what
- * it covers.  tk_cache_blob_map maps the first blob that ok accepts (ok
- * returns 0) and sets *n to its size; NULL when none.  tk_cache_blob_save
+ * it covers; canon is file's realpath.  tk_cache_blob_map maps the first
+ * blob that ok accepts (ok returns 0) and sets *n to its size; NULL when
+ * none.  tk_cache_blob_save
  * writes p[0, n) whole (rename) or not at all; -1 on failure. */
 typedef struct tk_cache_src {
 	uint64_t size, ino, dev;
@@ -711,8 +712,9 @@ typedef struct tk_cache_src {
 } tk_cache_src;
 int tk_cache_blob_source(const char *file, tk_cache_src *s);
 uint64_t tk_cache_blob_sum(const void *p, size_t n);
-int tk_cache_blob_save(const char *file, const char *ext, const void *p, size_t n);
-void *tk_cache_blob_map(const char *file, const char *ext, size_t *n,
+int tk_cache_blob_save(const char *file, const char *canon, const char *ext, const void *p,
+                       size_t n);
+void *tk_cache_blob_map(const char *file, const char *canon, const char *ext, size_t *n,
                         int (*ok)(const void *p, size_t n, void *ctx), void *ctx);
 
 #endif
