@@ -852,6 +852,15 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 	return v;
 }
 
+/* Ask for the memo entry of the pair x, y and the first slot of its merge,
+ * ahead of valid_memo. */
+static inline void
+valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
+	__builtin_prefetch(&b->pair[mix64(pair_key(x, y)) & b->pmask]);
+}
+
 void
 tk_bt_thread_free(void)
 {
@@ -978,6 +987,38 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
 	return an->p;
 }
 
+/* A short word: the longest match at each position, one after another, as
+ * the search takes them first, into o; *bad: the first of them that BPE
+ * would not keep apart from the one before (o->n: none), where the search
+ * goes on (so far it would have taken the same, no position given up).
+ * The pairs are checked after the walk, their memo entries asked for
+ * together, so that the misses of a word new to the memo overlap.  0: so;
+ * 1: a position without a match (o as it was); -1 out of memory. */
+static int
+bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *bad)
+{
+	size_t o0 = o->n, pos = 0, len = 0, seen, i;
+
+	while (pos < n) {
+		int32_t t = longest(b, u + pos, n - pos, &len, &seen);
+
+		if (t < 0 || !len || len > n - pos) {
+			o->n = o0;
+			return 1;
+		}
+		if (tk_out_push(o, t, pos, pos + len))
+			return -1;
+		pos += len;
+	}
+	for (i = o0 + 1; i < o->n; i++)
+		valid_prefetch(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]);
+	for (i = o0 + 1; i < o->n; i++)
+		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]))
+			break;
+	*bad = i < o->n ? i : o->n;
+	return 0;
+}
+
 /* The tokens are taken into o as they are found, our ids and their ends,
  * and given back when the search backtracks; at the end their starts are
  * set and the ids made the model's. */
@@ -989,14 +1030,26 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 	bt_lm kept4[4], *kept = NULL;
 	bt_anchor an = {SIZE_MAX, 0, 0, 0, 0};
 	int32_t next;
+	int r;
 
 	if (bt_ready(b, n))
 		return -1;
 	if (n >= 256) {	/* a long word */
 		memset(kept4, 0, sizeof kept4);
 		kept = kept4;
+	} else if ((r = bt_greedy(b, u, n, o, &i)) < 0) {
+		return -1;
+	} else if (!r) {
+		if (i == o->n)
+			goto done;
+		o->n = i;	/* the search, from the token that does not fit */
+		pos = o->a[i];
+		len = o->b[i] - pos;
+		next = o->ids[i];
+		goto search;
 	}
 	next = kept ? longest_kept(b, kept, u, n, &len) : longest(b, u, n, &len, &seen);
+search:
 	while (next >= 0) {
 		uint32_t t = (uint32_t)next, tl = (uint32_t)len;	/* t and its length */
 
@@ -1038,6 +1091,7 @@ tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 	}
 	if (pos != n)
 		goto unsound;
+done:
 	for (i = o0; b->ext && i < o->n; i++)
 		o->ids[i] = b->ext[o->ids[i]];
 	return 0;
