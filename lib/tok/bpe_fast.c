@@ -169,6 +169,8 @@ tk_fastmap_flat(const tk_bpe *m)
 		return NULL;
 	if ((fl = __atomic_load_n(&f->flat, __ATOMIC_ACQUIRE)))
 		return fl;
+	if (tk_cache_verify_merges(m))
+		return NULL;	/* they are built from the merges */
 	pthread_mutex_lock(&fast_mu);
 	if (!(fl = f->flat) && (fl = flat_build(m)))
 		__atomic_store_n(&f->flat, fl, __ATOMIC_RELEASE);
@@ -549,6 +551,8 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen
 	}
 	if ((m->ranks || m->ignore_merges) && (id = vocab_id(m, fl, s, n)) >= 0)
 		return tk_out_push(&fout, id, 0, n);
+	if (tk_cache_verify_merges(m))
+		return -1;
 	return tk_bpe_encode_f(m, f, gen, s, n, &fout);
 }
 

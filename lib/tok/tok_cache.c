@@ -851,7 +851,20 @@ tk_cache_verify(const te_tok *t, size_t len)
 		int32_t nv = (int32_t)t->nvocab;
 		size_t i;
 
-		st = strmap_sound(v, nv) && pairmap_sound(&t->bpe.merges, nv) ? 1 : -1;
+		/* the merges, where the backtracking tables are mapped and every
+		 * encoding goes through them, are read only where those give out:
+		 * checked then (tk_cache_verify_merges) */
+		int later = t->mtype == TK_M_BPE && f && f->bt_img && !t->trie_norm.n &&
+		            tk_fast_ok(t);
+
+		st = strmap_sound(v, nv) && (later || pairmap_sound(&t->bpe.merges, nv)) ? 1 : -1;
+		if (later && st > 0) {
+			tk_fastmap *fw = (tk_fastmap *)f;
+
+			fw->mcheck_max = nv;
+			fw->mcheck_path = t->cpath;
+			__atomic_store_n(&fw->mcheck, 1, __ATOMIC_RELEASE);
+		}
 		for (i = 0; f && f->r2 && i < 65536 && st > 0; i++)
 			if (f->r2[i] < -2 || (f->m2 ? f->r2[i] >= 0 && (f->m2[i] < 0 || f->m2[i] >= nv) :
 			                      f->r2[i] >= nv))
@@ -862,6 +875,25 @@ tk_cache_verify(const te_tok *t, size_t len)
 	}
 	pthread_mutex_unlock(&verify_mu);
 	return st > 0 ? 0 : -1;
+}
+
+int
+tk_cache_verify_merges(const tk_bpe *m)
+{
+	tk_fastmap *f = m->fast;
+	int st;
+
+	if (!f || !(st = __atomic_load_n(&f->mcheck, __ATOMIC_ACQUIRE)))
+		return 0;
+	pthread_mutex_lock(&verify_mu);
+	if ((st = f->mcheck) > 0) {
+		st = pairmap_sound(&m->merges, f->mcheck_max) ? 0 : -1;
+		if (st < 0 && f->mcheck_path)
+			unlink(f->mcheck_path);	/* the next load rebuilds it */
+		__atomic_store_n(&f->mcheck, st, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&verify_mu);
+	return st < 0 ? -1 : 0;
 }
 
 /* Point t at the image, checking what is small; what is big is checked

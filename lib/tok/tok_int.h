@@ -400,6 +400,11 @@ int tk_cache_reseal(const char *path);
  * not mapped), -1 not. */
 #define TK_CVERIFY_AFTER 4096
 int tk_cache_verify(const te_tok *t, size_t len);
+/* The merges of m, when tk_cache_verify left them (the backtracking tables
+ * mapped, and every encoding of the te_tok on the fast path: bpe_fast.c
+ * reads them only where those tables give out): checked once, before they
+ * are first read.  0 sound (or checked already), -1 not. */
+int tk_cache_verify_merges(const tk_bpe *m);
 
 /* A string of a mapped cache: pool[off, off + n) followed by a NUL, all
  * in the pool, or NULL. */
@@ -510,6 +515,11 @@ typedef struct tk_fastmap {
 	int bt_tried;
 	const void *bt_img;                /* the cache's image of bt (tk_bt_map), or NULL */
 	size_t bt_img_n;
+	/* a mapped cache's merges, which tk_cache_verify leaves to
+	 * tk_cache_verify_merges: 1 not checked yet, -1 unsound, 0 sound */
+	int mcheck;
+	int32_t mcheck_max;                /* their merged ids are below this */
+	const char *mcheck_path;           /* the cache file (removed when unsound) */
 } tk_fastmap;
 const tk_fastmap *tk_fastmap_get(const tk_bpe *m);
 /* Build f's flat tables too (tens of ms for a large vocabulary). */
