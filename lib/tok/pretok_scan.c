@@ -116,13 +116,34 @@ contraction(const char *s, size_t n, size_t i, int ci)
 	return 0;
 }
 
+/* How many times the character of len bytes (2 to 4) before s[i] is
+ * repeated from i, max at most: a repeat has its class, found without
+ * decoding it again (a long run of one letter or symbol). */
+static inline size_t
+repeats(const char *s, size_t n, size_t i, int len, size_t max)
+{
+	uint32_t c, w;
+	size_t k = 0;
+
+	if (len < 2 || len > 4 || i + 4 > n)
+		return 0;
+	memcpy(&c, s + i - (size_t)len, 4);
+	c &= 0xffffffffu >> (32 - 8 * len);
+	for (; k < max && i + 4 <= n; k++, i += (size_t)len) {
+		memcpy(&w, s + i, 4);
+		if ((w & (0xffffffffu >> (32 - 8 * len))) != c)
+			break;
+	}
+	return k;
+}
+
 /* End of the run of characters of class mask from i. */
 static size_t
 run_of(const char *s, size_t n, size_t i, uint8_t mask, size_t max)
 {
 	int len;
 	int32_t cp;
-	size_t k = 0;
+	size_t k = 0, r;
 
 	/* ASCII by the table, a byte at a time */
 	while (i < n && k < max && (unsigned char)s[i] < 0x80) {
@@ -134,6 +155,9 @@ run_of(const char *s, size_t n, size_t i, uint8_t mask, size_t max)
 	while (i < n && k < max && (cls_at(s, n, i, &len, &cp) & mask)) {
 		i += (size_t)len;
 		k++;
+		r = repeats(s, n, i, len, max - k);
+		i += r * (size_t)len;
+		k += r;
 	}
 	return i;
 }
@@ -228,6 +252,7 @@ punct_alt(const char *s, size_t n, size_t i, int slash)
 		if (IS_L(kk) || IS_N(kk) || IS_WS(kk))
 			break;
 		j += (size_t)len;
+		j += repeats(s, n, j, len, (size_t)-1) * (size_t)len;
 	}
 	if (j == st)
 		return 0;
