@@ -682,10 +682,53 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 	return 0;
 }
 
-/* Scan a batch of pieces ahead, their cache sets prefetched (so that the
- * cache's memory latency overlaps the scanning); then each piece: a hit
- * of ids alone is one fixed-size copy of the entry here, the rest is
- * fast_piece's. */
+/* A batch of pieces scanned: their bounds, keys and cache sets. */
+typedef struct pc_batch {
+	size_t bp[PC_BATCH + 1], nb;
+	uint64_t k0[PC_BATCH], k1[PC_BATCH];
+	uint32_t h[PC_BATCH];
+} pc_batch;
+
+/* Scan up to PC_BATCH pieces from pos < n into b, their keys made and
+ * their cache sets asked for; returns where the next batch starts. */
+static size_t
+batch_scan(pc_batch *b, int scanner, const char *s, size_t n, size_t pos)
+{
+	size_t q;
+
+	b->bp[0] = pos;
+	b->nb = tk_scan_batch(scanner, s, n, pos, b->bp + 1, PC_BATCH);
+	for (q = 0; q < b->nb; q++) {
+		size_t len = b->bp[q + 1] - b->bp[q];
+		const char *p = s + b->bp[q];
+		uint64_t k0 = 0, k1 = 0;
+
+		b->h[q] = 0;
+		if (len <= PC_KEY) {
+			if (b->bp[q] + 16 <= n) {
+				memcpy(&k0, p, 8);
+				memcpy(&k1, p + 8, 8);
+				k0 &= pc_mask[len];
+				k1 &= len > 8 ? pc_mask[len - 8] : 0;
+			} else if (len <= 8) {
+				memcpy(&k0, p, len);
+			} else {
+				memcpy(&k0, p, 8);
+				memcpy(&k1, p + 8, len - 8);
+			}
+			b->h[q] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
+			__builtin_prefetch(&pcache[b->h[q]]);
+		}
+		b->k0[q] = k0;
+		b->k1[q] = k1;
+	}
+	return b->bp[b->nb];
+}
+
+/* Pieces are scanned a batch ahead, their cache sets prefetched, so that
+ * the cache's memory latency overlaps the work on the batch before; then
+ * each piece: a hit of ids alone is one fixed-size copy of the entry
+ * here, the rest is fast_piece's. */
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
                const uint32_t *os, const uint32_t *oe, te_tok_enc *e)
@@ -698,6 +741,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	 * reserve, so the mode says which) */
 	int ids_only = (e->mode_ & TE_TOK_NO_OFFSETS) && !(e->mode_ & TE_TOK_COUNT_ONLY);
 	size_t build_after = t->cmap ? PC_BUILD_AFTER_MAPPED : PC_BUILD_AFTER;
+	pc_batch bb[2];
+	int cur = 0;
 
 	x.f = tk_fastmap_get(m);
 	x.fl = x.f ? __atomic_load_n(&x.f->flat, __ATOMIC_ACQUIRE) : NULL;
@@ -708,11 +753,16 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		pcache_owner = t->cache_gen;
 		pc_misses = 0;
 	}
-	while (pos < n) {
-		size_t bp[PC_BATCH + 1], nb, q;
-		uint64_t bk0[PC_BATCH], bk1[PC_BATCH];
-		uint32_t bh[PC_BATCH];
+	bb[0].nb = 0;
+	if (pos < n)
+		pos = batch_scan(&bb[0], scanner, s, n, pos);
+	while (bb[cur].nb) {
+		const pc_batch *b = &bb[cur];
+		size_t q;
 
+		bb[!cur].nb = 0;
+		if (pos < n)
+			pos = batch_scan(&bb[!cur], scanner, s, n, pos);
 		/* the flat tables pay for their building (10-40 ms for a large
 		 * vocabulary) only when the model is run often: build them then
 		 * (checked a batch at a time: one document may be long); ranks
@@ -723,37 +773,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		 * few tokens they leave out */
 		if (x.f && !x.fl && pc_misses > build_after && !x.f->bt_img)
 			x.fl = tk_fastmap_flat(m);
-		bp[0] = pos;
-		nb = tk_scan_batch(scanner, s, n, pos, bp + 1, PC_BATCH);
-		pos = bp[nb];
-		for (q = 0; q < nb; q++) {
-			size_t len = bp[q + 1] - bp[q];
-			const char *p = s + bp[q];
-			uint64_t k0 = 0, k1 = 0;
-
-			bh[q] = 0;
-			if (len <= PC_KEY) {
-				if (bp[q] + 16 <= n) {
-					memcpy(&k0, p, 8);
-					memcpy(&k1, p + 8, 8);
-					k0 &= pc_mask[len];
-					k1 &= len > 8 ? pc_mask[len - 8] : 0;
-				} else if (len <= 8) {
-					memcpy(&k0, p, len);
-				} else {
-					memcpy(&k0, p, 8);
-					memcpy(&k1, p + 8, len - 8);
-				}
-				bh[q] = (uint32_t)pc_hash(k0, k1, len) & ~1u;
-				__builtin_prefetch(&pcache[bh[q]]);
-			}
-			bk0[q] = k0;
-			bk1[q] = k1;
-		}
-		for (q = 0; q < nb; q++) {
-			size_t len = bp[q + 1] - bp[q];
-			uint64_t k0 = bk0[q], k1 = bk1[q];
-			const pc_ent *c = &pcache[bh[q]];
+		for (q = 0; q < b->nb; q++) {
+			size_t len = b->bp[q + 1] - b->bp[q];
+			uint64_t k0 = b->k0[q], k1 = b->k1[q];
+			const pc_ent *c = &pcache[b->h[q]];
 
 			if (ids_only && len <= PC_KEY && on + PC_IDS <= cap &&
 			    ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
@@ -763,10 +786,11 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 				continue;
 			}
 			e->n = on;
-			if (fast_piece(&x, s, bp[q], bp[q + 1], k0, k1, &pcache[bh[q]]))
+			if (fast_piece(&x, s, b->bp[q], b->bp[q + 1], k0, k1, &pcache[b->h[q]]))
 				return -1;
 			on = e->n, cap = e->cap, ids = e->ids;
 		}
+		cur = !cur;
 	}
 	e->n = on;
 	return 0;
