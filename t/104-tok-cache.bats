@@ -219,3 +219,32 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	run -0 --separate-stderr tok-encode -m "$m" <<<"a $s"
 	[ "$output" = "1 0" ]	# "a " is not in the vocabulary (no pre-tokenizer)
 }
+
+# The merges of a byte-level tokenizer whose backtracking tables map are
+# read only where those tables give out (a forged image): checked then,
+# not at every load's first encode.
+@test "tok-cache: forged merges beside sound backtracking tables are not read; with the tables forged too, they are found" {
+	need_data tokenizers/gpt2/tokenizer.json
+	m=$D/tokenizers/gpt2/tokenizer.json
+	awk 'BEGIN { for (i = 0; i < 300; i++) print "hello world, the quick brown fox " i }' \
+	    >"$BATS_TEST_TMPDIR/big"
+	want=$(tok-encode --no-cache -m "$m" "$BATS_TEST_TMPDIR/big")
+	tok-encode -m "$m" </dev/null
+	c=$(cached)
+	# section 12 (the merges' keys), then 26 (the backtracking tables)
+	read -r off len < <(od -An -t u8 -j $((128 + 16 * 12)) -N 16 "$c")
+	[ "$len" -gt 0 ]
+	head -c "$len" /dev/zero | tr '\0' '\377' |
+	    dd of="$c" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+	run -0 --separate-stderr timeout 20 tok-encode -m "$m" "$BATS_TEST_TMPDIR/big"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+	[ -e "$c" ]
+	read -r off len < <(od -An -t u8 -j $((128 + 16 * 26)) -N 16 "$c")
+	[ "$len" -gt 0 ]
+	printf 'XXXXXXXX' | dd of="$c" bs=1 seek="$off" conv=notrunc status=none
+	run -1 --separate-stderr timeout 20 tok-encode -m "$m" "$BATS_TEST_TMPDIR/big"
+	[[ "$stderr" == *"$c"*"compiled tokenizer cache is corrupt"* ]]
+	[ ! -e "$c" ]
+	run -0 --separate-stderr tok-encode -m "$m" "$BATS_TEST_TMPDIR/big"
+	[ "$output" = "$want" ] && [ "$stderr" = "" ]
+}

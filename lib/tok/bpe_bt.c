@@ -991,8 +991,9 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
  * the search takes them first, into o; *bad: the first of them that BPE
  * would not keep apart from the one before (o->n: none), where the search
  * goes on (so far it would have taken the same, no position given up).
- * The pairs are checked after the walk, their memo entries asked for
- * together, so that the misses of a word new to the memo overlap.  0: so;
+ * The pairs are checked after the walk, each one's memo entry asked for
+ * as it is found, so that the misses of a word new to the memo overlap
+ * the rest of the walk and each other.  0: so;
  * 1: a position without a match (o as it was); -1 out of memory. */
 static int
 bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *bad)
@@ -1006,12 +1007,12 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 			o->n = o0;
 			return 1;
 		}
+		if (o->n > o0)
+			valid_prefetch(b, (uint32_t)o->ids[o->n - 1], (uint32_t)t);
 		if (tk_out_push(o, t, pos, pos + len))
 			return -1;
 		pos += len;
 	}
-	for (i = o0 + 1; i < o->n; i++)
-		valid_prefetch(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]);
 	for (i = o0 + 1; i < o->n; i++)
 		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]))
 			break;

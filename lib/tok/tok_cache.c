@@ -851,11 +851,11 @@ tk_cache_verify(const te_tok *t, size_t len)
 		int32_t nv = (int32_t)t->nvocab;
 		size_t i;
 
-		/* the merges, where the backtracking tables are mapped and every
-		 * encoding goes through them, are read only where those give out:
-		 * checked then (tk_cache_verify_merges) */
+		/* the merges, where the backtracking tables map and every
+		 * encoding goes through them, are read only where those give out
+		 * (a forged image): checked then (tk_cache_verify_merges) */
 		int later = t->mtype == TK_M_BPE && f && f->bt_img && !t->trie_norm.n &&
-		            tk_fast_ok(t);
+		            tk_fast_ok(t) && tk_fastmap_bt(&t->bpe);
 
 		st = strmap_sound(v, nv) && (later || pairmap_sound(&t->bpe.merges, nv)) ? 1 : -1;
 		if (later && st > 0) {
