@@ -993,8 +993,8 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
  * goes on (so far it would have taken the same, no position given up).
  * The pairs are checked after the walk, each one's memo entry asked for
  * as it is found, so that the misses of a word new to the memo overlap
- * the rest of the walk and each other.  0: so;
- * 1: a position without a match (o as it was); -1 out of memory. */
+ * the rest of the walk and each other.  0: o has them; 1: a position
+ * without a match (o as it was); -1 out of memory. */
 static int
 bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *bad)
 {
