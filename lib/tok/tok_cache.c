@@ -13,7 +13,9 @@
  * probes bounded by the table, entry indexes checked; tok.c: string
  * offsets checked against the pool, tk_piece_of), and the merges' slots,
  * which bpe_fast.c's flat tables trust, are checked whole before the
- * tokenizer encodes more than a little text (tk_cache_verify).  A cache
+ * tokenizer encodes more than a little text (tk_cache_verify), or, where
+ * the backtracking tables map and read none of them, before their first
+ * read (tk_cache_verify_merges).  A cache
  * that fails a check at load is ignored (and rewritten); one found unsound
  * later is an error.  Caches are written whole (fsync, rename), so a torn
  * one is not met.  The format is described in tokemb(5). */

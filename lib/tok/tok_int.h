@@ -393,8 +393,9 @@ int tk_cache_save(const te_tok *t, const char *file, int kind, const char *skel)
 /* Recompute the checksum of the cache file at path (for the tests that
  * forge malicious caches). */
 int tk_cache_reseal(const char *path);
-/* The checks of a mapped cache that read whole sections (the merges),
- * done once before t encodes more than TK_CVERIFY_AFTER bytes in all,
+/* The checks of a mapped cache that read whole sections (the merges, but
+ * where tk_cache_verify_merges does), done once before t encodes more
+ * than TK_CVERIFY_AFTER bytes in all,
  * i.e. before bpe_fast.c builds its flat tables (which trust the merges'
  * slots): it must not build them on less.  len 0: check now.  0 sound (or
  * not mapped), -1 not. */
