@@ -659,11 +659,12 @@ typedef struct bchar {
 } bchar;
 #define BCHAR_SLOTS 2048
 
-/* The characters met, by code point, kept from one text to the next in
- * each thread (a text is often one short line); conf says which steps
- * they were made with (bert_conf), 0 before the first. */
+/* The ASCII table and the characters met, by code point, kept from one
+ * text to the next in each thread (a text is often one short line); conf
+ * says which steps they were made for (bert_conf), 0 before the first. */
 static __thread struct {
 	int conf;
+	int16_t tab[128];
 	bchar e[BCHAR_SLOTS];
 } bchars;
 
@@ -672,6 +673,20 @@ bert_conf(const tk_norm *n)
 {
 	return 1 | !!n->clean_text << 1 | !!n->chinese << 2 | !!n->strip_accents << 3 |
 	       !!n->lowercase << 4;
+}
+
+/* Make bchars hold what it holds for n's steps. */
+static void
+bert_state(const tk_norm *n)
+{
+	size_t k;
+
+	if (bchars.conf == bert_conf(n))
+		return;
+	bert_ascii_table(n, bchars.tab);
+	for (k = 0; k < BCHAR_SLOTS; k++)
+		bchars.e[k].cp = -1;
+	bchars.conf = bert_conf(n);
 }
 
 /* Whether the character s (len bytes, kept by clean_text) decomposes to
@@ -744,11 +759,6 @@ bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
 	bchar *cache = bchars.e, *e = NULL;
 	int cl;
 
-	if (bchars.conf != bert_conf(n)) {
-		for (k = 0; k < BCHAR_SLOTS; k++)
-			cache[k].cp = -1;
-		bchars.conf = bert_conf(n);
-	}
 	if (ut_buf_grow(&o.b, len))
 		goto fail;
 	for (i = 0; i < len;) {
@@ -814,9 +824,9 @@ bert_norm(const tk_norm *n, tk_work *w)
 	unsigned char *s = (unsigned char *)w->b.s;
 	size_t i, k, len = w->b.n;
 	tk_abuf o = TK_ABUF(w);
-	int16_t tab[128];
+	const int16_t *tab = bchars.tab;
 
-	bert_ascii_table(n, tab);
+	bert_state(n);
 	for (i = 0; i < len && s[i] < 0x80; i++)
 		;
 	if (i == len && w->noal) {
