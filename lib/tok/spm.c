@@ -3,6 +3,7 @@
  * SentencePieceProcessor does by default. */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +192,17 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 	return 0;
 }
 
+uint32_t
+tk_spm_serial(void)
+{
+	static uint32_t last;
+	uint32_t k;
+
+	while (!(k = __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED)))
+		;
+	return k;
+}
+
 tk_spm *
 tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 {
@@ -213,6 +225,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 		goto fail;
 	}
 	m->n = in->n;
+	m->serial = tk_spm_serial();
 	m->model_type = in->model_type;
 	m->byte_fallback = in->byte_fallback;
 	m->add_dummy_prefix = in->add_dummy_prefix;
@@ -1516,24 +1529,47 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	return 0;
 }
 
-/* The pieces of the segments bpe_encode has already run, by their text:
- * with m->ws_cut a segment's pieces depend on its bytes alone (no UNUSED
- * piece, whose resegmenting reads the whole text's agenda), and most
- * words recur.  Keys point into the text being encoded; values are the
- * segment's pieces, offsets relative to its start.  Bounded: short
- * segments only, and no more entries than WC_MAX. */
+/* The pieces of the segments bpe_encode has already run, by their text,
+ * kept from one text to the next in each thread for one model (most
+ * texts are short lines, most words recur): with m->ws_cut a segment's
+ * pieces depend on its bytes alone (no UNUSED piece, whose resegmenting
+ * reads the whole text's agenda).  Keys are copied into keys; values are
+ * the segment's pieces, offsets relative to its start.  Bounded: short
+ * segments only, and emptied when it holds WC_MAX of them. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
 typedef struct wslot {
 	uint64_t h;
-	uint32_t at, len;   /* the key: s[at, at + len); len 0 = empty */
+	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */
 	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) */
 } wslot;
 typedef struct wcache {
+	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
+	int registered;     /* wc_free runs at the thread's end */
 	wslot *slot;
 	size_t mask, n;
+	ut_buf keys;
 	segs pc;
 } wcache;
+
+static __thread wcache wct;
+static pthread_key_t wc_key;
+static pthread_once_t wc_once = PTHREAD_ONCE_INIT;
+
+static void
+wc_free(void *unused)
+{
+	free(wct.slot);
+	free(wct.keys.s);
+	free(wct.pc.v);
+	memset(&wct, 0, sizeof wct);
+}
+
+static void
+wc_key_new(void)
+{
+	pthread_key_create(&wc_key, wc_free);
+}
 
 static int
 wc_grow(wcache *w)
@@ -1558,6 +1594,28 @@ wc_grow(wcache *w)
 	return 0;
 }
 
+/* This thread's cache, emptied unless it holds m's pieces and has room. */
+static wcache *
+wc_for(const tk_spm *m)
+{
+	wcache *w = &wct;
+
+	if (!w->registered) {
+		pthread_once(&wc_once, wc_key_new);
+		pthread_setspecific(wc_key, w);
+		w->registered = 1;
+	}
+	if (w->serial != m->serial || w->n >= WC_MAX) {
+		if (w->slot)
+			memset(w->slot, 0, (w->mask + 1) * sizeof *w->slot);
+		w->n = w->keys.n = w->pc.n = 0;
+		w->serial = m->serial;
+	}
+	if (!w->slot && wc_grow(w) < 0)
+		return NULL;
+	return w;
+}
+
 /* bpe_run on s[a, b) through the cache w (NULL: none). */
 static int
 bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
@@ -1569,12 +1627,10 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 
 	if (!w || len > WC_KEY)
 		return bpe_run(c, a, b, out);
-	if (!w->slot && wc_grow(w) < 0)
-		return -1;
 	h = ut_hash(s + a, len);
 	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
 		e = &w->slot[i];
-		if (e->h != h || e->len != len || memcmp(s + e->at, s + a, len))
+		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
 			continue;
 		for (size_t k = 0; k < e->cnt; k++) {
 			const seg *g = &w->pc.v[e->off + k];
@@ -1589,8 +1645,10 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 	if (w->n >= WC_MAX)
 		return 0;
 	e = &w->slot[i];
+	e->at = (uint32_t)w->keys.n;
+	if (ut_buf_put(&w->keys, s + a, len) < 0)
+		return -1;
 	e->h = h;
-	e->at = (uint32_t)a;
 	e->len = (uint32_t)len;
 	e->off = (uint32_t)w->pc.n;
 	e->cnt = (uint32_t)(out->n - n0);
@@ -1612,14 +1670,14 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 	bpe_ctx c = {em, m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
-	wcache wc = {0}, *w = NULL;
+	wcache *w = NULL;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
 	if (m->ws_cut) {
-		/* a cache pays only where words can recur */
-		w = n >= 1024 ? &wc : NULL;
+		if (!(w = wc_for(m)))
+			goto out;
 		for (size_t i = sl; i + sl <= n; i++) {
 			if (s[i] != sp[0] || memcmp(s + i, sp, sl) != 0 ||
 			    memcmp(s + i - sl, sp, sl) == 0)
@@ -1639,8 +1697,6 @@ out:
 	free(c.sy);
 	free(c.h.v);
 	free(c.rev);
-	free(wc.slot);
-	free(wc.pc.v);
 	return rc;
 }
 
