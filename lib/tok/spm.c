@@ -3,6 +3,7 @@
  * SentencePieceProcessor does by default. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1201,16 +1202,17 @@ short_pair(const tk_spm *m, const char *s, int32_t l, int32_t r, size_t a, size_
 }
 
 /* bpe_run for a short segment of a model without user-defined or UNUSED
- * pieces: the symbols in arrays, the best pair found by a scan (highest
- * score, then leftmost, as the heap orders them), which costs less than
- * the heap for the few symbols a word has. */
-#define SHORT_MAX 64
+ * pieces: the symbols in arrays, the best pair found by a scan of the
+ * pairs' scores (highest, then leftmost, as the heap orders them), which
+ * costs less than the heap for the few symbols a word has. */
+#define SHORT_MAX 256
 static int
 bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
 	const tk_spm *m = c->m;
 	const char *s = c->s;
 	int32_t id[SHORT_MAX], pid[SHORT_MAX];
+	float ps[SHORT_MAX];	/* pid's score; -INFINITY: no pair */
 	uint32_t st[SHORT_MAX + 1];
 	int k = 0, i;
 
@@ -1222,26 +1224,35 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 		at += ml;
 	}
 	st[k] = (uint32_t)b;
-	for (i = 0; i + 1 < k; i++)
+	for (i = 0; i + 1 < k; i++) {
 		pid[i] = short_pair(m, s, id[i], id[i + 1], st[i], st[i + 2]);
+		ps[i] = pid[i] >= 0 ? m->score[pid[i]] : -INFINITY;
+	}
 	for (;;) {
 		int best = -1;
+		float bs = -INFINITY;
 
 		for (i = 0; i + 1 < k; i++)
-			if (pid[i] >= 0 && (best < 0 || m->score[pid[i]] > m->score[pid[best]]))
-				best = i;
+			if (ps[i] > bs || (best < 0 && pid[i] >= 0))
+				bs = ps[i], best = i;
 		if (best < 0)
 			break;
 		id[best] = pid[best];
 		k--;
 		memmove(id + best + 1, id + best + 2, (size_t)(k - best - 1) * sizeof *id);
-		if (best + 2 < k)
+		if (best + 2 < k) {
 			memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 2) * sizeof *pid);
+			memmove(ps + best + 1, ps + best + 2, (size_t)(k - best - 2) * sizeof *ps);
+		}
 		memmove(st + best + 1, st + best + 2, (size_t)(k - best) * sizeof *st);
-		if (best > 0)
+		if (best > 0) {
 			pid[best - 1] = short_pair(m, s, id[best - 1], id[best], st[best - 1], st[best + 1]);
-		if (best + 1 < k)
+			ps[best - 1] = pid[best - 1] >= 0 ? m->score[pid[best - 1]] : -INFINITY;
+		}
+		if (best + 1 < k) {
 			pid[best] = short_pair(m, s, id[best], id[best + 1], st[best], st[best + 2]);
+			ps[best] = pid[best] >= 0 ? m->score[pid[best]] : -INFINITY;
+		}
 	}
 	for (i = 0; i < k; i++)
 		if (resegment(c, st[i], st[i + 1] - st[i], id[i], out, 0) < 0)
@@ -1545,30 +1556,67 @@ typedef struct wslot {
 } wslot;
 typedef struct wcache {
 	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
-	int registered;     /* wc_free runs at the thread's end */
 	wslot *slot;
 	size_t mask, n;
 	ut_buf keys;
 	segs pc;
 } wcache;
 
-static __thread wcache wct;
-static pthread_key_t wc_key;
-static pthread_once_t wc_once = PTHREAD_ONCE_INIT;
+/* Each thread's scratch: the word cache, and the normalized text and
+ * the pieces of the text under way (kept for the next text, unless a
+ * long one grew them past SCRATCH_KEEP bytes); freed at the thread's end. */
+#define SCRATCH_KEEP ((size_t)1 << 20)
+static __thread struct {
+	int registered;
+	wcache wc;
+	normed nm;
+	segs sg;
+} tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 static void
-wc_free(void *unused)
+scratch_free(void *unused)
 {
-	free(wct.slot);
-	free(wct.keys.s);
-	free(wct.pc.v);
-	memset(&wct, 0, sizeof wct);
+	free(tls.wc.slot);
+	free(tls.wc.keys.s);
+	free(tls.wc.pc.v);
+	free(tls.nm.s.s);
+	free(tls.nm.n2o);
+	free(tls.sg.v);
+	memset(&tls, 0, sizeof tls);
 }
 
 static void
-wc_key_new(void)
+scratch_key_new(void)
 {
-	pthread_key_create(&wc_key, wc_free);
+	pthread_key_create(&tls_key, scratch_free);
+}
+
+static void
+scratch_register(void)
+{
+	if (tls.registered)
+		return;
+	pthread_once(&tls_once, scratch_key_new);
+	pthread_setspecific(tls_key, &tls);
+	tls.registered = 1;
+}
+
+/* Let go of the scratch a long text grew. */
+static void
+scratch_trim(void)
+{
+	if (tls.nm.s.cap > SCRATCH_KEEP || tls.nm.cap * sizeof *tls.nm.n2o > SCRATCH_KEEP) {
+		ut_buf_release(&tls.nm.s);
+		free(tls.nm.n2o);
+		tls.nm.n2o = NULL;
+		tls.nm.cap = 0;
+	}
+	if (tls.sg.cap * sizeof *tls.sg.v > SCRATCH_KEEP) {
+		free(tls.sg.v);
+		memset(&tls.sg, 0, sizeof tls.sg);
+	}
 }
 
 static int
@@ -1598,13 +1646,8 @@ wc_grow(wcache *w)
 static wcache *
 wc_for(const tk_spm *m)
 {
-	wcache *w = &wct;
+	wcache *w = &tls.wc;
 
-	if (!w->registered) {
-		pthread_once(&wc_once, wc_key_new);
-		pthread_setspecific(wc_key, w);
-		w->registered = 1;
-	}
 	if (w->serial != m->serial || w->n >= WC_MAX) {
 		if (w->slot)
 			memset(w->slot, 0, (w->mask + 1) * sizeof *w->slot);
@@ -1706,14 +1749,17 @@ out:
 static int
 spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0, em->spans != NULL};
-	segs sg = {0};
+	normed *nm = &tls.nm;
+	segs *sg = &tls.sg;
 	int rc = -1;
 
 	if (len >= UINT32_MAX / 4)
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
-	em->nm = &nm;
-	if (normalize(m, text, len, &nm) < 0)
+	scratch_register();
+	nm->map = em->spans != NULL;
+	sg->n = 0;
+	em->nm = nm;
+	if (normalize(m, text, len, nm) < 0)
 		goto nomem;
 	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0) {
 		if (!em->ids)
@@ -1723,13 +1769,13 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 			goto nomem;
 	}
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.s, nm.s.n, &sg, em) < 0)
+		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (nm.s.n) {
+	} else if (nm->s.n) {
 		te_ids uids = {0};
 		tk_spm_spans usp = {0};
 
-		if (tk_unigram_encode(m->uni, nm.s.s, nm.s.n, &uids, &usp, d) < 0) {
+		if (tk_unigram_encode(m->uni, nm->s.s, nm->s.n, &uids, &usp, d) < 0) {
 			te_ids_release(&uids);
 			tk_spm_spans_release(&usp);
 			goto out;
@@ -1756,9 +1802,7 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 nomem:
 	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	ut_buf_release(&nm.s);
-	free(nm.n2o);
-	free(sg.v);
+	scratch_trim();
 	return rc;
 }
 
