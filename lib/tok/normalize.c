@@ -675,7 +675,8 @@ bert_conf(const tk_norm *n)
 	       !!n->lowercase << 4;
 }
 
-/* Make bchars hold what it holds for n's steps. */
+/* Make bchars the table and the characters of n's steps (emptied when
+ * another normalizer's were there). */
 static void
 bert_state(const tk_norm *n)
 {
