@@ -647,8 +647,9 @@ out:
 
 /* What BertNormalizer makes of one character met alone, remembered by
  * code point (bert_text): its text (len -1: too long to keep), and
- * whether it is inert: kept and left a starter by every step, so that
- * the steps run on the text before it and after it apart give the same
+ * whether it is inert: kept by clean_text, and a starter whose marks
+ * are all dropped (bert_marks_stripped), so that the steps run on the
+ * text before it, on it and on the text after it apart give the same
  * text as on the whole (NFD reorders marks only between starters; a
  * dropped character could join marks). */
 typedef struct bchar {
@@ -656,7 +657,67 @@ typedef struct bchar {
 	int8_t len, inert;
 	char out[10];
 } bchar;
-#define BCHAR_SLOTS 512
+#define BCHAR_SLOTS 2048
+
+/* The ASCII table and the characters met, by code point, kept from one
+ * text to the next in each thread (a text is often one short line); conf
+ * says which steps they were made for (bert_conf), 0 before the first. */
+static __thread struct {
+	int conf;
+	int16_t tab[128];
+	bchar e[BCHAR_SLOTS];
+} bchars;
+
+static int
+bert_conf(const tk_norm *n)
+{
+	return 1 | !!n->clean_text << 1 | !!n->chinese << 2 | !!n->strip_accents << 3 |
+	       !!n->lowercase << 4;
+}
+
+/* Make bchars the table and the characters of n's steps (emptied when
+ * another normalizer's were there). */
+static void
+bert_state(const tk_norm *n)
+{
+	size_t k;
+
+	if (bchars.conf == bert_conf(n))
+		return;
+	bert_ascii_table(n, bchars.tab);
+	for (k = 0; k < BCHAR_SLOTS; k++)
+		bchars.e[k].cp = -1;
+	bchars.conf = bert_conf(n);
+}
+
+/* Whether the character s (len bytes, kept by clean_text) decomposes to
+ * a starter followed by marks that strip_accents drops, all of them.
+ * Then NFD reorders nothing across its left end (a starter), and the
+ * marks it may reorder across its right end are all dropped after: a
+ * stable sort and a filter commute, so the steps give the same text on
+ * the whole as on the text before it, it, and the text after it apart.
+ * This holds for characters that NFD leaves alone (most of every script)
+ * and for the precomposed ones (Latin with accents, Hangul syllables). */
+static int
+bert_marks_stripped(const char *s, int len)
+{
+	utf8proc_uint8_t *out = NULL;
+	utf8proc_ssize_t m = tk_hf_unimap((const unsigned char *)s, (size_t)len, &out,
+	                                  UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
+	utf8proc_ssize_t q;
+	int ok = m > 0, cl;
+
+	for (q = 0; ok && q < m; q += cl) {
+		int32_t c = ut_utf8_dec(out + q, (size_t)(m - q), &cl);
+
+		if (c < 0)
+			ok = 0;
+		else if (utf8proc_get_property(c)->combining_class)
+			ok = q > 0 && c >= 0x300 && tk_uni_find(tk_hf_mn, tk_hf_nmn, c) >= 0;
+	}
+	free(out);
+	return ok;
+}
 
 static int
 bert_char(const tk_norm *n, int32_t cp, const char *s, int len, bchar *e)
@@ -681,14 +742,8 @@ bert_char(const tk_norm *n, int32_t cp, const char *s, int len, bchar *e)
 		e->inert = 1;	/* a space */
 	else if (k && !n->strip_accents)
 		e->inert = 1;	/* no step looks past a character */
-	else if (k && !utf8proc_get_property(cp)->combining_class) {
-		utf8proc_uint8_t *out = NULL;
-		utf8proc_ssize_t m = tk_hf_unimap((const unsigned char *)s, (size_t)len, &out,
-		                                  UTF8PROC_STABLE | UTF8PROC_DECOMPOSE);
-
-		e->inert = m == len && !memcmp(out, s, (size_t)len);
-		free(out);
-	}
+	else if (k)
+		e->inert = bert_marks_stripped(s, len);
 	e->inert = e->inert && e->len >= 0;
 	return 0;
 }
@@ -702,11 +757,9 @@ bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
 	const unsigned char *s = (const unsigned char *)w->b.s;
 	size_t i, j, k, len = w->b.n;
 	tk_abuf o = TK_ABUF(w);
-	bchar cache[BCHAR_SLOTS], *e = NULL;
+	bchar *cache = bchars.e, *e = NULL;
 	int cl;
 
-	for (k = 0; k < BCHAR_SLOTS; k++)
-		cache[k].cp = -1;
 	if (ut_buf_grow(&o.b, len))
 		goto fail;
 	for (i = 0; i < len;) {
@@ -772,9 +825,9 @@ bert_norm(const tk_norm *n, tk_work *w)
 	unsigned char *s = (unsigned char *)w->b.s;
 	size_t i, k, len = w->b.n;
 	tk_abuf o = TK_ABUF(w);
-	int16_t tab[128];
+	const int16_t *tab = bchars.tab;
 
-	bert_ascii_table(n, tab);
+	bert_state(n);
 	for (i = 0; i < len && s[i] < 0x80; i++)
 		;
 	if (i == len && w->noal) {

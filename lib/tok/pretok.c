@@ -416,6 +416,7 @@ cut_whitespace(const tk_pre *p, const char *s, size_t a, size_t b,
 enum { BC_WORD, BC_SPACE, BC_PUNCT, BC_UTF8 };
 
 static unsigned char bert_ascii[256];
+static uint64_t bert_punct_bmp[0x10000 / 64];	/* tk_is_bert_punct below U+10000 */
 static pthread_once_t bert_once = PTHREAD_ONCE_INIT;
 
 static void
@@ -424,6 +425,21 @@ bert_table(void)
 	for (int c = 0; c < 256; c++)
 		bert_ascii[c] = c >= 0x80 ? BC_UTF8 : tk_is_space(c) ? BC_SPACE
 		                : tk_is_bert_punct(c) ? BC_PUNCT : BC_WORD;
+	for (int c = 0; c < 0x80; c++)
+		if (tk_is_bert_punct(c))
+			bert_punct_bmp[c / 64] |= (uint64_t)1 << (c % 64);
+	for (int k = 0; k < tk_hf_npunct; k++)
+		for (int32_t c = tk_hf_punct[k][0]; c <= tk_hf_punct[k][1] && c < 0x10000; c++)
+			if (c >= 0x80)
+				bert_punct_bmp[c / 64] |= (uint64_t)1 << (c % 64);
+}
+
+static inline int
+bert_punct(int32_t cp)
+{
+	if (cp < 0x10000)
+		return bert_punct_bmp[cp / 64] >> (cp % 64) & 1;
+	return tk_is_bert_punct(cp);
 }
 
 /* Room for k more pieces in w. */
@@ -458,7 +474,7 @@ bert_cut(tk_work *w, const char *s, size_t a, size_t b)
 			int32_t cp = ut_utf8_dec((const unsigned char *)s + i, b - i, &len);
 
 			k = cp < 0 ? BC_WORD : tk_is_space(cp) ? BC_SPACE
-			    : tk_is_bert_punct(cp) ? BC_PUNCT : BC_WORD;
+			    : bert_punct(cp) ? BC_PUNCT : BC_WORD;
 		}
 		if (k == BC_WORD) {
 			i += (size_t)len;

@@ -3,6 +3,8 @@
  * SentencePieceProcessor does by default. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,6 +193,17 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 	return 0;
 }
 
+uint32_t
+tk_spm_serial(void)
+{
+	static uint32_t last;
+	uint32_t k;
+
+	while (!(k = __atomic_add_fetch(&last, 1, __ATOMIC_RELAXED)))
+		;
+	return k;
+}
+
 tk_spm *
 tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 {
@@ -213,6 +226,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 		goto fail;
 	}
 	m->n = in->n;
+	m->serial = tk_spm_serial();
 	m->model_type = in->model_type;
 	m->byte_fallback = in->byte_fallback;
 	m->add_dummy_prefix = in->add_dummy_prefix;
@@ -1188,16 +1202,17 @@ short_pair(const tk_spm *m, const char *s, int32_t l, int32_t r, size_t a, size_
 }
 
 /* bpe_run for a short segment of a model without user-defined or UNUSED
- * pieces: the symbols in arrays, the best pair found by a scan (highest
- * score, then leftmost, as the heap orders them), which costs less than
- * the heap for the few symbols a word has. */
-#define SHORT_MAX 64
+ * pieces: the symbols in arrays, the best pair found by a scan of the
+ * pairs' scores (highest, then leftmost, as the heap orders them), which
+ * costs less than the heap for the few symbols a word has. */
+#define SHORT_MAX 256
 static int
 bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
 	const tk_spm *m = c->m;
 	const char *s = c->s;
 	int32_t id[SHORT_MAX], pid[SHORT_MAX];
+	float ps[SHORT_MAX];	/* pid's score; -INFINITY: no pair */
 	uint32_t st[SHORT_MAX + 1];
 	int k = 0, i;
 
@@ -1209,26 +1224,35 @@ bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 		at += ml;
 	}
 	st[k] = (uint32_t)b;
-	for (i = 0; i + 1 < k; i++)
+	for (i = 0; i + 1 < k; i++) {
 		pid[i] = short_pair(m, s, id[i], id[i + 1], st[i], st[i + 2]);
+		ps[i] = pid[i] >= 0 ? m->score[pid[i]] : -INFINITY;
+	}
 	for (;;) {
 		int best = -1;
+		float bs = -INFINITY;
 
 		for (i = 0; i + 1 < k; i++)
-			if (pid[i] >= 0 && (best < 0 || m->score[pid[i]] > m->score[pid[best]]))
-				best = i;
+			if (ps[i] > bs || (best < 0 && pid[i] >= 0))
+				bs = ps[i], best = i;
 		if (best < 0)
 			break;
 		id[best] = pid[best];
 		k--;
 		memmove(id + best + 1, id + best + 2, (size_t)(k - best - 1) * sizeof *id);
-		if (best + 2 < k)
+		if (best + 2 < k) {
 			memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 2) * sizeof *pid);
+			memmove(ps + best + 1, ps + best + 2, (size_t)(k - best - 2) * sizeof *ps);
+		}
 		memmove(st + best + 1, st + best + 2, (size_t)(k - best) * sizeof *st);
-		if (best > 0)
+		if (best > 0) {
 			pid[best - 1] = short_pair(m, s, id[best - 1], id[best], st[best - 1], st[best + 1]);
-		if (best + 1 < k)
+			ps[best - 1] = pid[best - 1] >= 0 ? m->score[pid[best - 1]] : -INFINITY;
+		}
+		if (best + 1 < k) {
 			pid[best] = short_pair(m, s, id[best], id[best + 1], st[best], st[best + 2]);
+			ps[best] = pid[best] >= 0 ? m->score[pid[best]] : -INFINITY;
+		}
 	}
 	for (i = 0; i < k; i++)
 		if (resegment(c, st[i], st[i + 1] - st[i], id[i], out, 0) < 0)
@@ -1516,24 +1540,84 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 	return 0;
 }
 
-/* The pieces of the segments bpe_encode has already run, by their text:
- * with m->ws_cut a segment's pieces depend on its bytes alone (no UNUSED
- * piece, whose resegmenting reads the whole text's agenda), and most
- * words recur.  Keys point into the text being encoded; values are the
- * segment's pieces, offsets relative to its start.  Bounded: short
- * segments only, and no more entries than WC_MAX. */
+/* The pieces of the segments bpe_encode has already run, by their text,
+ * kept from one text to the next in each thread for one model (most
+ * texts are short lines, most words recur): with m->ws_cut a segment's
+ * pieces depend on its bytes alone (no UNUSED piece, whose resegmenting
+ * reads the whole text's agenda).  Keys are copied into keys; values are
+ * the segment's pieces, offsets relative to its start.  Bounded: short
+ * segments only, and emptied when it holds WC_MAX of them. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
 typedef struct wslot {
 	uint64_t h;
-	uint32_t at, len;   /* the key: s[at, at + len); len 0 = empty */
+	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */
 	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) */
 } wslot;
 typedef struct wcache {
+	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
 	wslot *slot;
 	size_t mask, n;
+	ut_buf keys;
 	segs pc;
 } wcache;
+
+/* Each thread's scratch: the word cache, and the normalized text and
+ * the pieces of the text under way (kept for the next text, unless a
+ * long one grew them past SCRATCH_KEEP bytes); freed at the thread's end. */
+#define SCRATCH_KEEP ((size_t)1 << 20)
+static __thread struct {
+	int registered;
+	wcache wc;
+	normed nm;
+	segs sg;
+} tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *unused)
+{
+	free(tls.wc.slot);
+	free(tls.wc.keys.s);
+	free(tls.wc.pc.v);
+	free(tls.nm.s.s);
+	free(tls.nm.n2o);
+	free(tls.sg.v);
+	memset(&tls, 0, sizeof tls);
+}
+
+static void
+scratch_key_new(void)
+{
+	pthread_key_create(&tls_key, scratch_free);
+}
+
+static void
+scratch_register(void)
+{
+	if (tls.registered)
+		return;
+	pthread_once(&tls_once, scratch_key_new);
+	pthread_setspecific(tls_key, &tls);
+	tls.registered = 1;
+}
+
+/* Let go of the scratch a long text grew. */
+static void
+scratch_trim(void)
+{
+	if (tls.nm.s.cap > SCRATCH_KEEP || tls.nm.cap * sizeof *tls.nm.n2o > SCRATCH_KEEP) {
+		ut_buf_release(&tls.nm.s);
+		free(tls.nm.n2o);
+		tls.nm.n2o = NULL;
+		tls.nm.cap = 0;
+	}
+	if (tls.sg.cap * sizeof *tls.sg.v > SCRATCH_KEEP) {
+		free(tls.sg.v);
+		memset(&tls.sg, 0, sizeof tls.sg);
+	}
+}
 
 static int
 wc_grow(wcache *w)
@@ -1558,6 +1642,23 @@ wc_grow(wcache *w)
 	return 0;
 }
 
+/* This thread's cache, emptied unless it holds m's pieces and has room. */
+static wcache *
+wc_for(const tk_spm *m)
+{
+	wcache *w = &tls.wc;
+
+	if (w->serial != m->serial || w->n >= WC_MAX) {
+		if (w->slot)
+			memset(w->slot, 0, (w->mask + 1) * sizeof *w->slot);
+		w->n = w->keys.n = w->pc.n = 0;
+		w->serial = m->serial;
+	}
+	if (!w->slot && wc_grow(w) < 0)
+		return NULL;
+	return w;
+}
+
 /* bpe_run on s[a, b) through the cache w (NULL: none). */
 static int
 bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
@@ -1569,12 +1670,10 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 
 	if (!w || len > WC_KEY)
 		return bpe_run(c, a, b, out);
-	if (!w->slot && wc_grow(w) < 0)
-		return -1;
 	h = ut_hash(s + a, len);
 	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
 		e = &w->slot[i];
-		if (e->h != h || e->len != len || memcmp(s + e->at, s + a, len))
+		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
 			continue;
 		for (size_t k = 0; k < e->cnt; k++) {
 			const seg *g = &w->pc.v[e->off + k];
@@ -1589,8 +1688,10 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 	if (w->n >= WC_MAX)
 		return 0;
 	e = &w->slot[i];
+	e->at = (uint32_t)w->keys.n;
+	if (ut_buf_put(&w->keys, s + a, len) < 0)
+		return -1;
 	e->h = h;
-	e->at = (uint32_t)a;
 	e->len = (uint32_t)len;
 	e->off = (uint32_t)w->pc.n;
 	e->cnt = (uint32_t)(out->n - n0);
@@ -1612,14 +1713,14 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 	bpe_ctx c = {em, m, s, 0, NULL, 0, {NULL, 0, 0}, NULL, 0, 0};
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
-	wcache wc = {0}, *w = NULL;
+	wcache *w = NULL;
 	int rc = -1;
 
 	if (n == 0)
 		return 0;
 	if (m->ws_cut) {
-		/* a cache pays only where words can recur */
-		w = n >= 1024 ? &wc : NULL;
+		if (!(w = wc_for(m)))
+			goto out;
 		for (size_t i = sl; i + sl <= n; i++) {
 			if (s[i] != sp[0] || memcmp(s + i, sp, sl) != 0 ||
 			    memcmp(s + i - sl, sp, sl) == 0)
@@ -1639,8 +1740,6 @@ out:
 	free(c.sy);
 	free(c.h.v);
 	free(c.rev);
-	free(wc.slot);
-	free(wc.pc.v);
 	return rc;
 }
 
@@ -1650,14 +1749,17 @@ out:
 static int
 spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, te_diag *d)
 {
-	normed nm = {{0}, NULL, 0, em->spans != NULL};
-	segs sg = {0};
+	normed *nm = &tls.nm;
+	segs *sg = &tls.sg;
 	int rc = -1;
 
 	if (len >= UINT32_MAX / 4)
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
-	em->nm = &nm;
-	if (normalize(m, text, len, &nm) < 0)
+	scratch_register();
+	nm->map = em->spans != NULL;
+	sg->n = 0;
+	em->nm = nm;
+	if (normalize(m, text, len, nm) < 0)
 		goto nomem;
 	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0) {
 		if (!em->ids)
@@ -1667,13 +1769,13 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 			goto nomem;
 	}
 	if (m->model_type == TK_SPM_MODEL_BPE) {
-		if (bpe_encode(m, nm.s.s, nm.s.n, &sg, em) < 0)
+		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (nm.s.n) {
+	} else if (nm->s.n) {
 		te_ids uids = {0};
 		tk_spm_spans usp = {0};
 
-		if (tk_unigram_encode(m->uni, nm.s.s, nm.s.n, &uids, &usp, d) < 0) {
+		if (tk_unigram_encode(m->uni, nm->s.s, nm->s.n, &uids, &usp, d) < 0) {
 			te_ids_release(&uids);
 			tk_spm_spans_release(&usp);
 			goto out;
@@ -1700,9 +1802,7 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 nomem:
 	rc = te_diag_set(d, "", 0, "out of memory");
 out:
-	ut_buf_release(&nm.s);
-	free(nm.n2o);
-	free(sg.v);
+	scratch_trim();
 	return rc;
 }
 

@@ -362,6 +362,7 @@ tk_spm_cache_load(const char *path)
 	}
 	m->map = map;
 	m->map_len = n;
+	m->serial = tk_spm_serial();
 	h = map;
 	if (map_meta(m, h) || map_pieces(m, h) || map_tries(m, h) || map_merges(m, h) ||
 	    str_sec(h, C_NNAME, &m->normalizer_name) || str_sec(h, C_UNKS, &m->unk_surface))

@@ -345,7 +345,13 @@ struct tk_spm {
 	 * type, the tries' arrays, mt and shadowed point into map */
 	void *map;
 	size_t map_len;
+	/* which model this is among all a process loads (tk_spm_serial):
+	 * what bpe_encode's per-thread word cache belongs to */
+	uint32_t serial;
 };
+
+/* A number no other model of the process has had (never 0). */
+uint32_t tk_spm_serial(void);
 
 /* The model proper for a Unigram model (the lattice); BPE's merge table
  * for a BPE one. */
