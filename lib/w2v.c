@@ -20,6 +20,9 @@
 #define SPOOL_BUF 65536
 #define PROGRESS_EVERY 10000 /* items between progress counts */
 #define W2V_MAX_LANES 64
+/* positions between fetching a position's rows and training it: one is not
+ * time enough for the memory, three crowd the cache (GCIDE CBOW) */
+#define FETCH_AHEAD 2
 /* The first epoch's learning rate where none is given: word2vec.c's, 0.025
  * for skip-gram and 0.05 for CBOW (gensim uses 0.025 for both, which leaves
  * CBOW under-trained; see "The schedule" in w2v-train(1)). */
@@ -878,8 +881,8 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 /* Every position's draws of a piece, made before it is trained and in the
  * order the training loop would make them (the reduced window, then the
  * noise rows, draws equal to the item skipped): the same numbers, but known
- * a position ahead, so that the rows they name are fetched from memory
- * while the position before is trained.  s->noise holds, per position,
+ * ahead, so that the rows they name are fetched from memory while the
+ * positions before are trained.  s->noise holds, per position,
  * the count and then up to `negative` rows. */
 static void
 draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
@@ -1042,14 +1045,15 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 
 	if (ahead) {
 		draw_ahead(m, s, n, rs);
-		fetch_ahead(m, s, 0, n);
+		for (size_t i = 0; i < FETCH_AHEAD; i++)
+			fetch_ahead(m, s, i, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		int b;
 		size_t lo, hi, c = 0;
 
 		if (ahead) {
-			fetch_ahead(m, s, i + 1, n);
+			fetch_ahead(m, s, i + FETCH_AHEAD, n);
 			b = s->shrink[i];
 		} else {
 			b = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
