@@ -894,7 +894,8 @@ draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
 		uint32_t w = s->sent[i], *nz = s->noise + i * stride, c = 0;
 
 		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
-		for (int k = 0; k < m->p.negative; k++) {
+		/* a piece of one item has no context and trains nothing */
+		for (int k = 0; n > 1 && k < m->p.negative; k++) {
 			uint32_t t = draw_noise(m, rs);
 
 			if (t != w)
