@@ -19,7 +19,10 @@
 #define DEAD UINT32_MAX      /* item not in the vocabulary */
 #define SPOOL_BUF 65536
 #define PROGRESS_EVERY 10000 /* items between progress counts */
-#define W2V_MAX_LANES 64
+/* The places the corpus is read from at once, at least: a thread reads its
+ * range as W2V_STREAMS / threads interleaved lanes (see "The order" in
+ * w2v-train(1)). */
+#define W2V_STREAMS 2
 /* positions between fetching a position's rows and training it: one is not
  * time enough for the memory, three crowd the cache (GCIDE CBOW) */
 #define FETCH_AHEAD 2
@@ -816,6 +819,7 @@ struct worker {
 	uint64_t begin, end; /* range of the corpus, whole sequences */
 	uint64_t seed;
 	int id;
+	int lanes;           /* read as this many interleaved ranges */
 	int failed;
 };
 
@@ -1106,17 +1110,14 @@ next_piece(te_w2v *m, uint64_t *rp, uint64_t end, uint32_t *sent,
 	return n;
 }
 
-/* Split the worker's range into lanes of whole sequences. */
+/* Split the worker's range into lanes of whole sequences, so that with any
+ * number of threads at least W2V_STREAMS places of the corpus are trained
+ * at once. */
 static int
 lanes(const te_w2v *m, const struct worker *wk, uint64_t *cur, uint64_t *end)
 {
-	const char *e = getenv("W2V_LANES");
-	int nl = e ? atoi(e) : 1;
+	int nl = wk->lanes;
 
-	if (nl < 1)
-		nl = 1;
-	if (nl > W2V_MAX_LANES)
-		nl = W2V_MAX_LANES;
 	for (int l = 0; l < nl; l++) {
 		uint64_t b = l ? end[l - 1] : wk->begin;
 		uint64_t x = wk->begin + (wk->end - wk->begin) * (uint64_t)(l + 1) / (uint64_t)nl;
@@ -1165,7 +1166,7 @@ work(void *arg)
 	for (int ep = 0; ep < m->p.epochs; ep++) {
 		uint64_t pending = 0, eff = 0;
 		float alpha = epoch_alpha(m, ep);
-		uint64_t cur[W2V_MAX_LANES], end[W2V_MAX_LANES];
+		uint64_t cur[W2V_STREAMS], end[W2V_STREAMS];
 		int nl = lanes(m, wk, cur, end), live = nl;
 
 		while (live > 0) {
@@ -1243,7 +1244,8 @@ te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 			e = b;
 		while (e < m->corpus_n && e > 0 && m->corpus[e - 1] != EOS)
 			e++;
-		wk[i] = (struct worker){m, b, e, m->p.seed * 0x2545f4914f6cdd1dull + (uint64_t)i + 1, i, 0};
+		wk[i] = (struct worker){m, b, e, m->p.seed * 0x2545f4914f6cdd1dull + (uint64_t)i + 1,
+		                        i, (W2V_STREAMS + T - 1) / T, 0};
 	}
 	total = m->train_words * (uint64_t)m->p.epochs;
 	t0 = now();
