@@ -19,6 +19,13 @@
 #define DEAD UINT32_MAX      /* item not in the vocabulary */
 #define SPOOL_BUF 65536
 #define PROGRESS_EVERY 10000 /* items between progress counts */
+/* The places the corpus is read from at once, at least: a thread reads its
+ * range as W2V_STREAMS / threads interleaved lanes (see "The order" in
+ * w2v-train(1)). */
+#define W2V_STREAMS 2
+/* positions between fetching a position's rows and training it: one is not
+ * time enough for the memory, three crowd the cache (GCIDE CBOW) */
+#define FETCH_AHEAD 2
 /* The first epoch's learning rate where none is given: word2vec.c's, 0.025
  * for skip-gram and 0.05 for CBOW (gensim uses 0.025 for both, which leaves
  * CBOW under-trained; see "The schedule" in w2v-train(1)). */
@@ -55,7 +62,7 @@ struct te_w2v {
 	uint32_t *hpoint;
 	uint8_t *hcode;
 	/* noise distribution, alias method */
-	uint32_t *alias_prob, *alias_idx;
+	struct alias { uint32_t prob, idx; } *alias;  /* one line per draw */
 	float exp_table[W2V_EXP_TABLE];
 	/* training */
 	uint32_t *corpus;    /* the spool mapped, final ids, EOS separated */
@@ -199,8 +206,7 @@ te_w2v_free(te_w2v *m)
 	free(m->hoff);
 	free(m->hpoint);
 	free(m->hcode);
-	free(m->alias_prob);
-	free(m->alias_idx);
+	free(m->alias);
 	free(m);
 }
 
@@ -552,9 +558,8 @@ build_alias(te_w2v *m)
 	double *q = malloc(V * sizeof *q), total = 0;
 	uint32_t *small = malloc(V * sizeof *small), *large = malloc(V * sizeof *large);
 
-	m->alias_prob = malloc(V * sizeof *m->alias_prob);
-	m->alias_idx = malloc(V * sizeof *m->alias_idx);
-	if (!q || !small || !large || !m->alias_prob || !m->alias_idx) {
+	m->alias = malloc(V * sizeof *m->alias);
+	if (!q || !small || !large || !m->alias) {
 		free(q);
 		free(small);
 		free(large);
@@ -572,8 +577,8 @@ build_alias(te_w2v *m)
 	while (ns && nl) {
 		uint32_t s = small[--ns], l = large[nl - 1];
 
-		m->alias_prob[s] = (uint32_t)fmin(q[s] * 4294967296.0, 4294967295.0);
-		m->alias_idx[s] = l;
+		m->alias[s].prob = (uint32_t)fmin(q[s] * 4294967296.0, 4294967295.0);
+		m->alias[s].idx = l;
 		q[l] -= 1 - q[s];
 		if (q[l] < 1) {
 			nl--;
@@ -583,14 +588,14 @@ build_alias(te_w2v *m)
 	while (nl) {
 		uint32_t l = large[--nl];
 
-		m->alias_prob[l] = UINT32_MAX;
-		m->alias_idx[l] = l;
+		m->alias[l].prob = UINT32_MAX;
+		m->alias[l].idx = l;
 	}
 	while (ns) {
 		uint32_t s = small[--ns];
 
-		m->alias_prob[s] = UINT32_MAX;
-		m->alias_idx[s] = s;
+		m->alias[s].prob = UINT32_MAX;
+		m->alias[s].idx = s;
 	}
 	free(q);
 	free(small);
@@ -604,7 +609,7 @@ draw_noise(const te_w2v *m, uint64_t *rs)
 	uint64_t r = rnd(rs);
 	uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
 
-	return (uint32_t)r <= m->alias_prob[i] ? i : m->alias_idx[i];
+	return (uint32_t)r <= m->alias[i].prob ? i : m->alias[i].idx;
 }
 
 /* word2vec.c's Huffman tree: counts sorted descending, two queues. */
@@ -814,14 +819,16 @@ struct worker {
 	uint64_t begin, end; /* range of the corpus, whole sequences */
 	uint64_t seed;
 	int id;
+	int lanes;           /* read as this many interleaved ranges */
 	int failed;
 };
 
 struct scratch {
 	uint32_t *sent;      /* the current piece, after subsampling */
 	float **in, **out, *label, *e, *h;
-	float **nout, *nlabel;  /* the noise rows: CBOW draws them ahead, skip-gram
-	                           once per window */
+	float **nout, *nlabel;  /* the noise rows of a position */
+	int *shrink;         /* per position of the piece: the reduced window */
+	uint32_t *noise;     /* per position: count, then the noise rows drawn */
 };
 
 /* The learning rate of epoch ep (0-based): held for the epoch, lowered
@@ -870,9 +877,71 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 		if (t == w)
 			continue;
 		out[n] = m->syn1neg + (size_t)t * dim;
-		/* the row is far in memory: ask for it now, use it a little later */
+		label[n++] = 0.0f;
+	}
+	return n;
+}
+
+/* Every position's draws of a piece, made before it is trained and in the
+ * order the training loop would make them (the reduced window, then the
+ * noise rows, draws equal to the item skipped): the same numbers, but known
+ * ahead, so that the rows they name are fetched from memory while the
+ * positions before are trained.  s->noise holds, per position,
+ * the count and then up to `negative` rows. */
+static void
+draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
+{
+	const size_t stride = (size_t)m->p.negative + 1;
+	const int window = m->p.window;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t w = s->sent[i], *nz = s->noise + i * stride, c = 0;
+
+		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
+		/* a piece of one item has no context and trains nothing */
+		for (int k = 0; n > 1 && k < m->p.negative; k++) {
+			uint32_t t = draw_noise(m, rs);
+
+			if (t != w)
+				nz[1 + c++] = t;
+		}
+		nz[0] = c;
+	}
+}
+
+/* Ask for the memory position i will need: its noise rows and the input
+ * row that enters the widest window on its right. */
+static inline __attribute__((always_inline)) void
+fetch_ahead(const te_w2v *m, const struct scratch *s, size_t i, size_t n)
+{
+	const size_t dim = (size_t)m->p.dim, stride = (size_t)m->p.negative + 1;
+	const uint32_t *nz = s->noise + i * stride;
+	size_t r = i + (size_t)m->p.window;
+
+	if (i >= n)
+		return;
+	for (uint32_t k = 1; k <= nz[0]; k++)
 		for (size_t o = 0; o < dim; o += 16)
-			__builtin_prefetch(out[n] + o, 1);
+			__builtin_prefetch(m->syn1neg + (size_t)nz[k] * dim + o, 1);
+	if (r < n)
+		for (size_t o = 0; o < dim; o += 16)
+			__builtin_prefetch(m->syn0 + (size_t)s->sent[r] * dim + o, 1);
+}
+
+/* The output rows and labels of position i's drawn noise, the item's own
+ * row first. */
+static inline __attribute__((always_inline)) size_t
+drawn_targets(const te_w2v *m, const struct scratch *s, size_t i, float **out,
+              float *label)
+{
+	const size_t dim = (size_t)m->p.dim;
+	const uint32_t *nz = s->noise + i * ((size_t)m->p.negative + 1);
+	size_t n = 1;
+
+	out[0] = m->syn1neg + (size_t)s->sent[i] * dim;
+	label[0] = 1.0f;
+	for (uint32_t k = 1; k <= nz[0]; k++) {
+		out[n] = m->syn1neg + (size_t)nz[k] * dim;
 		label[n++] = 0.0f;
 	}
 	return n;
@@ -891,28 +960,111 @@ pair_update(const float *in, float *const *out, const float *label, size_t n,
 	}
 }
 
+/* CBOW at position i, whose c context rows are s->in: the mean (or sum)
+ * of the context predicts the item. */
+static inline __attribute__((always_inline)) void
+cbow_position(const te_w2v *m, struct scratch *s, size_t i, size_t c, float alpha)
+{
+	const size_t dim = (size_t)m->p.dim;
+	const float *t = m->exp_table;
+	size_t nt;
+
+	w2v_scale_to(1.0f, s->in[0], s->h, dim);
+	for (size_t u = 1; u < c; u++)
+		w2v_axpy(1.0f, s->in[u], s->h, dim);
+	if (m->p.cbow_mean && c > 1)
+		w2v_scale_to(1.0f / (float)c, s->h, s->h, dim);
+	memset(s->e, 0, dim * sizeof(float));
+	if (m->p.hs) {
+		nt = hs_targets(m, s->sent[i], s->out, s->label);
+		pair_update(s->h, s->out, s->label, nt, dim, alpha, t, s->e);
+	}
+	if (m->p.negative) {
+		nt = drawn_targets(m, s, i, s->nout, s->nlabel);
+		pair_update(s->h, s->nout, s->nlabel, nt, dim, alpha, t, s->e);
+	}
+	/* gensim divides the error over a summed window */
+	if (!m->p.cbow_mean && c > 1)
+		w2v_scale_to(1.0f / (float)c, s->e, s->e, dim);
+	for (size_t u = 0; u < c; u++)
+		w2v_axpy(1.0f, s->e, s->in[u], dim);
+}
+
+/* Skip-gram at position i: the window's output rows drawn once, every
+ * context updated against them in turn (see w2v-train(1)). */
+static inline __attribute__((always_inline)) void
+sg_batch_position(const te_w2v *m, struct scratch *s, size_t i, size_t c, float alpha)
+{
+	const size_t dim = (size_t)m->p.dim;
+	const float *t = m->exp_table;
+	size_t nh = m->p.hs ? hs_targets(m, s->sent[i], s->out, s->label) : 0;
+	size_t nn = m->p.negative ? drawn_targets(m, s, i, s->nout, s->nlabel) : 0;
+
+	for (size_t u = 0; u < c; u++) {
+		memset(s->e, 0, dim * sizeof(float));
+		if (nh)
+			pair_update(s->in[u], s->out, s->label, nh, dim, alpha, t, s->e);
+		if (nn)
+			pair_update(s->in[u], s->nout, s->nlabel, nn, dim, alpha, t, s->e);
+		w2v_axpy(1.0f, s->e, s->in[u], dim);
+	}
+}
+
+/* Skip-gram at position i, each context drawing its own noise rows. */
+static inline __attribute__((always_inline)) void
+sg_position(const te_w2v *m, struct scratch *s, size_t i, size_t c, float alpha,
+            uint64_t *rs)
+{
+	const size_t dim = (size_t)m->p.dim;
+	const float *t = m->exp_table;
+	size_t nt;
+
+	for (size_t u = 0; u < c; u++) {
+		memset(s->e, 0, dim * sizeof(float));
+		if (m->p.hs) {
+			nt = hs_targets(m, s->sent[i], s->out, s->label);
+			pair_update(s->in[u], s->out, s->label, nt, dim, alpha, t, s->e);
+		}
+		if (m->p.negative) {
+			nt = neg_targets(m, s->sent[i], s->out, s->label, rs);
+			pair_update(s->in[u], s->out, s->label, nt, dim, alpha, t, s->e);
+		}
+		w2v_axpy(1.0f, s->e, s->in[u], dim);
+	}
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define TARGETS
 #endif
 
-/* Train on one piece of a sequence (already subsampled). */
+/* Train on one piece of a sequence (already subsampled).  Skip-gram with a
+ * draw per context draws as it goes; the others draw the piece ahead. */
 TARGETS static void
 train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 {
 	const size_t dim = (size_t)m->p.dim;
-	const int window = m->p.window;
-	const float *t = m->exp_table;
-	uint32_t *sent = s->sent;
+	const int window = m->p.window, ahead = !m->p.sg || m->p.batch;
+	const uint32_t *sent = s->sent;
 
+	if (ahead) {
+		draw_ahead(m, s, n, rs);
+		for (size_t i = 0; i < FETCH_AHEAD; i++)
+			fetch_ahead(m, s, i, n);
+	}
 	for (size_t i = 0; i < n; i++) {
-		int b = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
-		size_t lo = i >= (size_t)(window - b) ? i - (size_t)(window - b) : 0;
-		size_t hi = i + (size_t)(window - b);
-		size_t c = 0, nt;
-		uint32_t w = sent[i];
+		int b;
+		size_t lo, hi, c = 0;
 
+		if (ahead) {
+			fetch_ahead(m, s, i + FETCH_AHEAD, n);
+			b = s->shrink[i];
+		} else {
+			b = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
+		}
+		lo = i >= (size_t)(window - b) ? i - (size_t)(window - b) : 0;
+		hi = i + (size_t)(window - b);
 		if (hi >= n)
 			hi = n - 1;
 		for (size_t j = lo; j <= hi; j++)
@@ -920,59 +1072,64 @@ train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 				s->in[c++] = m->syn0 + (size_t)sent[j] * dim;
 		if (c == 0)
 			continue;
-		if (m->p.sg && m->p.batch) {
-			/* the window's output rows drawn once, every context
-			 * updated against them in turn (see w2v-train(1)) */
-			size_t nh = m->p.hs ? hs_targets(m, w, s->out, s->label) : 0;
-			size_t nn = m->p.negative ? neg_targets(m, w, s->nout, s->nlabel, rs) : 0;
+		if (!m->p.sg)
+			cbow_position(m, s, i, c, alpha);
+		else if (m->p.batch)
+			sg_batch_position(m, s, i, c, alpha);
+		else
+			sg_position(m, s, i, c, alpha, rs);
+	}
+}
 
-			for (size_t u = 0; u < c; u++) {
-				memset(s->e, 0, dim * sizeof(float));
-				if (nh)
-					pair_update(s->in[u], s->out, s->label, nh, dim, alpha, t, s->e);
-				if (nn)
-					pair_update(s->in[u], s->nout, s->nlabel, nn, dim, alpha, t, s->e);
-				w2v_axpy(1.0f, s->e, s->in[u], dim);
-			}
-		} else if (m->p.sg) {
-			for (size_t u = 0; u < c; u++) {
-				memset(s->e, 0, dim * sizeof(float));
-				if (m->p.hs) {
-					nt = hs_targets(m, w, s->out, s->label);
-					pair_update(s->in[u], s->out, s->label, nt, dim, alpha, t, s->e);
-				}
-				if (m->p.negative) {
-					nt = neg_targets(m, w, s->out, s->label, rs);
-					pair_update(s->in[u], s->out, s->label, nt, dim, alpha, t, s->e);
-				}
-				w2v_axpy(1.0f, s->e, s->in[u], dim);
-			}
-		} else {
-			size_t nn = 0;
+/* One piece at *r: up to max_sentence vocabulary items of a sequence, kept
+ * by subsampling, into sent; *r moves past them (and past the sequence's
+ * end); pending counts the items read. */
+static size_t
+next_piece(te_w2v *m, uint64_t *rp, uint64_t end, uint32_t *sent,
+           uint64_t *pending, uint64_t *rs)
+{
+	uint64_t r = *rp;
+	size_t n = 0;
 
-			/* CBOW: the mean (or sum) of the context predicts the item;
-			 * the noise rows are drawn (and fetched) while it is summed */
-			if (m->p.negative)
-				nn = neg_targets(m, w, s->nout, s->nlabel, rs);
-			w2v_scale_to(1.0f, s->in[0], s->h, dim);
-			for (size_t u = 1; u < c; u++)
-				w2v_axpy(1.0f, s->in[u], s->h, dim);
-			if (m->p.cbow_mean && c > 1)
-				w2v_scale_to(1.0f / (float)c, s->h, s->h, dim);
-			memset(s->e, 0, dim * sizeof(float));
-			if (m->p.hs) {
-				nt = hs_targets(m, w, s->out, s->label);
-				pair_update(s->h, s->out, s->label, nt, dim, alpha, t, s->e);
-			}
-			if (m->p.negative)
-				pair_update(s->h, s->nout, s->nlabel, nn, dim, alpha, t, s->e);
-			/* gensim divides the error over a summed window */
-			if (!m->p.cbow_mean && c > 1)
-				w2v_scale_to(1.0f / (float)c, s->e, s->e, dim);
-			for (size_t u = 0; u < c; u++)
-				w2v_axpy(1.0f, s->e, s->in[u], dim);
+	for (; r < end && m->corpus[r] != EOS; r++) {
+		uint32_t w = m->corpus[r];
+
+		(*pending)++;
+		if (m->sample_int[w] != UINT32_MAX &&
+		    m->sample_int[w] < (uint32_t)rnd(rs))
+			continue;
+		sent[n++] = w;
+		if (n == m->p.max_sentence) {
+			r++;
+			break;
 		}
 	}
+	if (r < end && m->corpus[r] == EOS)
+		r++;
+	*rp = r;
+	return n;
+}
+
+/* Split the worker's range into lanes of whole sequences, so that with any
+ * number of threads at least W2V_STREAMS places of the corpus are trained
+ * at once. */
+static int
+lanes(const te_w2v *m, const struct worker *wk, uint64_t *cur, uint64_t *end)
+{
+	int nl = wk->lanes;
+
+	for (int l = 0; l < nl; l++) {
+		uint64_t b = l ? end[l - 1] : wk->begin;
+		uint64_t x = wk->begin + (wk->end - wk->begin) * (uint64_t)(l + 1) / (uint64_t)nl;
+
+		if (x < b)
+			x = b;
+		while (x < wk->end && x > 0 && m->corpus[x - 1] != EOS)
+			x++;
+		cur[l] = b;
+		end[l] = x;
+	}
+	return nl;
 }
 
 static void *
@@ -997,42 +1154,36 @@ work(void *arg)
 	s.label = malloc(maxt * sizeof *s.label);
 	s.nout = malloc(((size_t)m->p.negative + 1) * sizeof *s.nout);
 	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
+	s.shrink = malloc(m->p.max_sentence * sizeof *s.shrink);
+	s.noise = malloc(m->p.max_sentence * ((size_t)m->p.negative + 1) * sizeof *s.noise);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
 	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
-	    !s.nout || !s.nlabel) {
+	    !s.nout || !s.nlabel || !s.shrink || !s.noise) {
 		wk->failed = 1;
 		goto out;
 	}
 	for (int ep = 0; ep < m->p.epochs; ep++) {
 		uint64_t pending = 0, eff = 0;
 		float alpha = epoch_alpha(m, ep);
-		uint64_t r = wk->begin;
+		uint64_t cur[W2V_STREAMS], end[W2V_STREAMS];
+		int nl = lanes(m, wk, cur, end), live = nl;
 
-		while (r < wk->end) {
-			size_t n = 0;
+		while (live > 0) {
+			live = 0;
+			for (int l = 0; l < nl; l++) {
+				size_t n;
 
-			/* one piece: up to max_sentence vocabulary items of a sequence */
-			for (; r < wk->end && m->corpus[r] != EOS; r++) {
-				uint32_t w = m->corpus[r];
-
-				pending++;
-				if (m->sample_int[w] != UINT32_MAX &&
-				    m->sample_int[w] < (uint32_t)rnd(&rs))
+				if (cur[l] >= end[l])
 					continue;
-				s.sent[n++] = w;
-				if (n == m->p.max_sentence) {
-					r++;
-					break;
+				live++;
+				n = next_piece(m, &cur[l], end[l], s.sent, &pending, &rs);
+				eff += n;
+				train_piece(m, &s, n, alpha, &rs);
+				if (pending >= PROGRESS_EVERY) {
+					atomic_fetch_add(&m->done, pending);
+					pending = 0;
 				}
-			}
-			if (r < wk->end && m->corpus[r] == EOS)
-				r++;
-			eff += n;
-			train_piece(m, &s, n, alpha, &rs);
-			if (pending >= PROGRESS_EVERY) {
-				atomic_fetch_add(&m->done, pending);
-				pending = 0;
 			}
 		}
 		atomic_fetch_add(&m->done, pending);
@@ -1046,6 +1197,8 @@ out:
 	free(s.label);
 	free(s.nout);
 	free(s.nlabel);
+	free(s.shrink);
+	free(s.noise);
 	free(s.e);
 	free(s.h);
 	return NULL;
@@ -1091,7 +1244,8 @@ te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 			e = b;
 		while (e < m->corpus_n && e > 0 && m->corpus[e - 1] != EOS)
 			e++;
-		wk[i] = (struct worker){m, b, e, m->p.seed * 0x2545f4914f6cdd1dull + (uint64_t)i + 1, i, 0};
+		wk[i] = (struct worker){m, b, e, m->p.seed * 0x2545f4914f6cdd1dull + (uint64_t)i + 1,
+		                        i, (W2V_STREAMS + T - 1) / T, 0};
 	}
 	total = m->train_words * (uint64_t)m->p.epochs;
 	t0 = now();

@@ -7,8 +7,11 @@
 
 #include <stddef.h>
 
-/* 8 floats, loaded and stored unaligned */
+/* 8 and 4 floats, loaded and stored unaligned; the 4 take the rest of a
+ * row whose size is not a multiple of 8 (100: 12 x 8 + 4), element by
+ * element the same sums as the scalar loop after them */
 typedef float w2v_v8 __attribute__((vector_size(32), aligned(4)));
+typedef float w2v_v4 __attribute__((vector_size(16), aligned(4)));
 
 /* sum of x[i] * y[i] */
 static inline __attribute__((always_inline)) float
@@ -39,6 +42,10 @@ w2v_axpy(float a, const float *x, float *y, size_t n)
 
 	for (; i + 8 <= n; i += 8)
 		*(w2v_v8 *)(y + i) += a * *(const w2v_v8 *)(x + i);
+	if (i + 4 <= n) {
+		*(w2v_v4 *)(y + i) += a * *(const w2v_v4 *)(x + i);
+		i += 4;
+	}
 	for (; i < n; i++)
 		y[i] += a * x[i];
 }
@@ -56,6 +63,13 @@ w2v_axpy2(float a, const float *x, float *y, float *e, size_t n)
 		*(w2v_v8 *)(e + i) += a * o;
 		*(w2v_v8 *)(y + i) = o + a * *(const w2v_v8 *)(x + i);
 	}
+	if (i + 4 <= n) {
+		w2v_v4 o = *(const w2v_v4 *)(y + i);
+
+		*(w2v_v4 *)(e + i) += a * o;
+		*(w2v_v4 *)(y + i) = o + a * *(const w2v_v4 *)(x + i);
+		i += 4;
+	}
 	for (; i < n; i++) {
 		float o = y[i];
 
@@ -72,6 +86,10 @@ w2v_scale_to(float a, const float *x, float *y, size_t n)
 
 	for (; i + 8 <= n; i += 8)
 		*(w2v_v8 *)(y + i) = a * *(const w2v_v8 *)(x + i);
+	if (i + 4 <= n) {
+		*(w2v_v4 *)(y + i) = a * *(const w2v_v4 *)(x + i);
+		i += 4;
+	}
 	for (; i < n; i++)
 		y[i] = a * x[i];
 }
