@@ -350,6 +350,16 @@ add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
 	return cut_doc(b);
 }
 
+/* A batch of bytes of text is full: enough work to share, few enough
+ * batches that the threads seldom wait for each other at their ends
+ * (short lines: 16384 of them), small enough for the pipeline to fill and
+ * drain quickly; bounded memory. */
+static int
+batch_full(const batch *b, size_t bytes)
+{
+	return bytes >= ((size_t)1 << 20) || b->n >= 16384;
+}
+
 /* Read r's documents into batches and send each on when full. */
 static int
 read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
@@ -370,9 +380,7 @@ read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
 		if (add_doc(bt, rec, len, te_reader_lineno(r)))
 			return -2;
 		bytes += len + bt->prompt_len;
-		/* a batch: enough work to share, small enough for the pipeline
-		 * to fill and drain quickly; bounded memory */
-		if (bytes >= (size_t)(1u << 20) || bt->fill->n >= 4096u) {
+		if (batch_full(bt->fill, bytes)) {
 			if (submit(bt, te_reader_name(r)))
 				return -2;
 			bytes = 0;
@@ -412,7 +420,7 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 			rc = -2;
 		bytes += len;
 		/* batches as read_docs's */
-		if (!rc && (bytes >= (size_t)(1u << 20) || b->n >= 4096u)) {
+		if (!rc && batch_full(b, bytes)) {
 			rc = submit(bt, name) ? -2 : 0;
 			bytes = 0;
 		}
