@@ -352,12 +352,13 @@ add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
 
 /* A batch of bytes of text is full: enough work to share, few enough
  * batches that the threads seldom wait for each other at their ends
- * (short lines: 16384 of them), small enough for the pipeline to fill and
- * drain quickly; bounded memory. */
+ * (16384 short lines; 4096 on one thread, which never waits), small
+ * enough for the pipeline to fill and drain quickly; bounded memory. */
 static int
 batch_full(const batch *b, size_t bytes)
 {
-	return bytes >= ((size_t)1 << 20) || b->n >= 16384;
+	return bytes >= ((size_t)1 << 20) ||
+	       b->n >= (tk_pool_started(b->owner->pool) ? 16384u : 4096u);
 }
 
 /* Read r's documents into batches and send each on when full. */

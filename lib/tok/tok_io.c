@@ -35,7 +35,6 @@ map_file(int fd, size_t size)
 		munmap(p, size + page);
 		return NULL;
 	}
-	madvise(p, size, MADV_SEQUENTIAL);
 	return p;
 }
 
@@ -82,14 +81,18 @@ tk_map_next(tk_map *m, int delim, size_t *off, size_t *len)
 	return 1;
 }
 
+/* Pages are given back in steps of 2 MB: a page fault maps the pages
+ * around it that the kernel holds (fault-around, at most 2 MB aligned), so
+ * pages given back in the same 2 MB as the text still being read would be
+ * mapped again, and stay. */
+#define DROP_STEP ((size_t)2 << 20)
+
 void
 tk_map_drop(tk_map *m, size_t end)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), to = end / page * page;
+	size_t from = m->dropped / DROP_STEP * DROP_STEP, to = end / DROP_STEP * DROP_STEP;
 
-	if (m->p && to > m->dropped) {
-		size_t from = m->dropped / page * page;
-
+	if (m->p && to > from) {
 		madvise(m->p + from, to - from, MADV_DONTNEED);
 		m->dropped = to;
 	}
