@@ -62,11 +62,13 @@ mixed() {
 		for t in 2 3 4; do
 			tok-encode -m "$m" -z --threads "$t" "$in" | cmp - "$BATS_TEST_TMPDIR/one"
 			tok-encode -m "$m" -z --threads "$t" <"$in" | cmp - "$BATS_TEST_TMPDIR/one"
+			# shellcheck disable=SC2002 # a pipe, not the file
 			cat "$in" | tok-encode -m "$m" -z --threads "$t" | cmp - "$BATS_TEST_TMPDIR/one"
 		done
 		# lines: the NULs are text, each line a document
 		tok-encode -m "$m" --threads 1 "$in" >"$BATS_TEST_TMPDIR/one"
 		tok-encode -m "$m" --threads 2 "$in" | cmp - "$BATS_TEST_TMPDIR/one"
+		# shellcheck disable=SC2002 # a pipe, not the file
 		cat "$in" | tok-encode -m "$m" --threads 2 | cmp - "$BATS_TEST_TMPDIR/one"
 	done
 }
