@@ -475,7 +475,13 @@ size_t te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags
  * the next call or te_tok_batch_finish.  One large document in the form
  * IDS (no prompt, max_tokens or lim) is cut where te_tok_cuts allows and
  * its parts encoded on every thread; one of 4 MB or more is encoded where
- * the reader holds it, not copied. */
+ * the reader holds it, not copied.  A regular file (without a prompt) is
+ * mapped, not read: its documents are encoded where they lie, and the
+ * mapping given back as their ids are written.  The ids are written from
+ * each document's own buffer (writev on out's descriptor, after what out
+ * holds; through out itself when it has none); a failed write is reported
+ * once through warn ("write error: ...", not for a closed pipe), counts as
+ * an error, and ends the writing and the reading. */
 typedef struct te_tok_batch_opts {
 	unsigned flags;         /* TE_TOK_* */
 	long max_tokens;        /* < 0: no limit */

@@ -41,3 +41,71 @@ same_threads() {	# model [options]
 	same_threads "$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken" -z
 	[ "$(tr -cd '\0' <"$BATS_TEST_TMPDIR/two" | wc -c)" -eq 4 ]
 }
+
+# Many short lines, then one large document, then short ones again.
+mixed() {
+	awk 'BEGIN { for (i = 1; i <= 20000; i++) printf "doc %d: some words, 42 (x)%c", i, 0 }'
+	big_doc
+	printf '\0'
+	awk 'BEGIN { for (i = 1; i <= 20000; i++) printf "tail %d%c", i, 0 }'
+}
+
+@test "tok-encode --threads: a file, standard input and a pipe give the same ids on 1 to 4 threads" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken tokenizers/llama3/tokenizer.json \
+	    tokenizers/bert-base-uncased/tokenizer.json
+	local m t in=$BATS_TEST_TMPDIR/in
+	mixed >"$in"
+	for m in tiktoken/cl100k_base.tiktoken llama3/tokenizer.json bert-base-uncased/tokenizer.json; do
+		m=$TOKEMB_DATA/tokenizers/$m
+		tok-encode -m "$m" -z --threads 1 "$in" >"$BATS_TEST_TMPDIR/one"
+		[ "$(tr -cd '\0' <"$BATS_TEST_TMPDIR/one" | wc -c)" -eq 40001 ]
+		for t in 2 3 4; do
+			tok-encode -m "$m" -z --threads "$t" "$in" | cmp - "$BATS_TEST_TMPDIR/one"
+			tok-encode -m "$m" -z --threads "$t" <"$in" | cmp - "$BATS_TEST_TMPDIR/one"
+			# shellcheck disable=SC2002 # a pipe, not the file
+			cat "$in" | tok-encode -m "$m" -z --threads "$t" | cmp - "$BATS_TEST_TMPDIR/one"
+		done
+		# lines: the NULs are text, each line a document
+		tok-encode -m "$m" --threads 1 "$in" >"$BATS_TEST_TMPDIR/one"
+		tok-encode -m "$m" --threads 2 "$in" | cmp - "$BATS_TEST_TMPDIR/one"
+		# shellcheck disable=SC2002 # a pipe, not the file
+		cat "$in" | tok-encode -m "$m" --threads 2 | cmp - "$BATS_TEST_TMPDIR/one"
+	done
+}
+
+@test "tok-encode --threads: standard input that is a file is read from where it stands, once" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken
+	local m=$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken in=$BATS_TEST_TMPDIR/in
+	big_doc >"$in"
+	tail -c +7 "$in" | tok-encode -m "$m" --threads 2 >"$BATS_TEST_TMPDIR/want"
+	{ head -c 6 >/dev/null; tok-encode -m "$m" --threads 2; } <"$in" >"$BATS_TEST_TMPDIR/got"
+	cmp "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/want"
+	# "-" twice: the second finds the end, as it does on a pipe
+	run -0 bash -c 'tok-encode -m "$1" --threads 2 - - <"$2" | wc -l' - "$m" "$in"
+	[ "$output" -eq "$(wc -l <"$in")" ]
+}
+
+@test "tok-encode --threads: a cut one letter before the end of a document, the next one right after" {
+	need_data tokenizers/tiktoken/o200k_base.tiktoken
+	local m=$TOKEMB_DATA/tokenizers/tiktoken/o200k_base.tiktoken in=$BATS_TEST_TMPDIR/in
+	# a document whose only line start after its first lines is its last
+	# byte: the cuts all fall there, a part of one letter
+	{
+		printf 'Head line\nSecond line\n'
+		yes word | head -c 3000000 | tr '\n' ' '
+		printf '\nA\0B and more\0'
+	} >"$in"
+	same_threads "$m" -z
+	[ "$(tr -cd '\0' <"$BATS_TEST_TMPDIR/two" | wc -c)" -eq 2 ]
+	same_threads "$m" -z --total
+}
+
+@test "tok-encode --threads: a write error is reported once, exit 1" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken
+	local m=$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken
+	[ -w /dev/full ] || skip "needs /dev/full"
+	mixed >"$BATS_TEST_TMPDIR/in"
+	run -1 --separate-stderr bash -c 'tok-encode -m "$1" -z --threads 2 "$2" >/dev/full' - \
+	    "$m" "$BATS_TEST_TMPDIR/in"
+	[ "$stderr" = "tok-encode: write error: No space left on device" ]
+}

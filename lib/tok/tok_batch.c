@@ -1,7 +1,8 @@
 /* tok_batch.c: files of documents encoded on a pool of threads and written
  * in order (te_tok_batch_*, see tokemb.h): tok-encode's documents.  Above
- * tok.c: it calls only what tokemb.h declares, and tok_pool.c. */
+ * tok.c: it calls only what tokemb.h declares, tok_pool.c and tok_io.c. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ typedef struct batch {
 	size_t n, cap;
 	char *tx;               /* the documents' text, each NUL-terminated */
 	size_t txn, txcap;
+	const char *map;        /* or, when not NULL, their text is here (tk_map) */
+	size_t end;             /* and ends before this offset */
 	char *name;             /* the file its documents came from */
 } batch;
 
@@ -34,7 +37,6 @@ struct te_tok_batch {
 	te_tok_batch_opts o;
 	char *prompt;           /* o.prompt's copy, or NULL */
 	size_t prompt_len;
-	FILE *out;
 	te_warn_fn warn;
 	void *warnarg;
 	tk_pool *pool;      /* the caller and threads - 1 helpers */
@@ -44,6 +46,10 @@ struct te_tok_batch {
 	unsigned long long total;
 	int status;             /* 1: an error was reported */
 	int oom;
+	int werr;               /* the errno of a failed write: write no more */
+	char delim;             /* o.delim, as a byte to write */
+	tk_map *map;            /* the file being read in place, or NULL */
+	tk_wr wr;
 };
 
 /* Each thread's diagnostic for the documents it encodes: zero, as the
@@ -84,7 +90,7 @@ encode_job(void *arg, size_t i, te_tok_enc *e)
 {
 	batch *b = arg;
 
-	encode_doc(b->owner, &b->v[i], b->tx + b->v[i].off, e);
+	encode_doc(b->owner, &b->v[i], (b->map ? b->map : b->tx) + b->v[i].off, e);
 }
 
 /* A document in parts (cut_doc) warns once and fails whole: its first
@@ -104,10 +110,31 @@ parts_join(doc *x)
 		y[1].out.n = 0;
 }
 
+/* Write what is held; a failed write is reported once (a closed pipe is
+ * not: the reader went away) and stops the output. */
+static void
+out_flush(te_tok_batch *bt)
+{
+	int err = tk_wr_flush(&bt->wr);
+
+	if (err && !bt->werr) {
+		bt->werr = err;
+		bt->status = 1;
+		if (err != EPIPE) {
+			te_diag w;
+
+			te_diag_set(&w, "", 0, "write error: %s", strerror(err));
+			bt->warn(&w, bt->warnarg);
+		}
+	}
+}
+
 /* Report x's warning and error, if any; an error drops its output. */
 static void
 doc_report(te_tok_batch *bt, doc *x, const char *name)
 {
+	if (x->invalid || x->d)
+		out_flush(bt);	/* the output before it first */
 	if (x->invalid) {
 		te_diag w;
 
@@ -132,7 +159,6 @@ static void
 batch_write(batch *b)
 {
 	te_tok_batch *bt = b->owner;
-	FILE *out = bt->out;
 	size_t i;
 	int open = 0;           /* a document in parts: ids of it written */
 
@@ -145,16 +171,20 @@ batch_write(batch *b)
 		bt->total += x->ntok;
 		if (!bt->o.total) {
 			if (x->out.n && open)
-				putc_unlocked(' ', out);
+				tk_wr_put(&bt->wr, " ", 1);
 			if (x->out.n)	/* an empty document may have no buffer yet */
-				fwrite_unlocked(x->out.buf, 1, x->out.n, out);
+				tk_wr_put(&bt->wr, x->out.buf, x->out.n);
 			if (!x->join)
-				putc_unlocked(bt->o.delim, out);
+				tk_wr_put(&bt->wr, &bt->delim, 1);
 		}
 		open = x->join && (open || x->out.n);
 	}
+	out_flush(bt);
+	if (b->map)
+		tk_map_drop(bt->map, b->end);
 	b->n = 0;
 	b->txn = 0;
+	b->map = NULL;
 }
 
 /* Finish and write the batch in flight. */
@@ -207,6 +237,8 @@ doc_room(batch *b, size_t k)
 	size_t old = b->cap, cap = b->cap;
 	doc *v;
 
+	if (b->n + k <= cap)
+		return 0;
 	while (b->n + k > cap)
 		cap = cap ? 2 * cap : 256;
 	if (cap == old)
@@ -220,7 +252,8 @@ doc_room(batch *b, size_t k)
 }
 
 /* --threads on one large document: where the model allows (te_tok_cuts),
- * b's last document is cut into parts, about four for each thread:
+ * b's last document is cut into parts, about eight for each thread (the
+ * last part to finish leaves one thread alone a short while):
  * documents of their own, encoded on every thread and written joined.
  * -1 when out of memory. */
 static int
@@ -230,10 +263,10 @@ cut_doc(batch *b)
 	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
 	int h;
 
-	if (bt->o.fmt.form != TE_TOK_FMT_IDS || bt->prompt_len || bt->o.max_tokens >= 0 ||
-	    bt->o.use_limits || len < ((size_t)2 << 20) || !(h = tk_pool_helpers(bt->pool)) ||
-	    !(n = te_tok_cuts(bt->tok, b->tx + b->v[b->n - 1].off, len, bt->o.flags, cuts,
-	                      h < 15 ? 4 * (size_t)h + 3 : 63)))
+	if (len < ((size_t)2 << 20) || bt->o.fmt.form != TE_TOK_FMT_IDS || bt->prompt_len ||
+	    bt->o.max_tokens >= 0 || bt->o.use_limits || !(h = tk_pool_helpers(bt->pool)) ||
+	    !(n = te_tok_cuts(bt->tok, (b->map ? b->map : b->tx) + b->v[b->n - 1].off, len,
+	                      bt->o.flags, cuts, h < 7 ? 8 * (size_t)h + 7 : 63)))
 		return 0;
 	if (doc_room(b, n))
 		return -1;
@@ -271,6 +304,7 @@ encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char
 	one.v[0].lineno = lineno;
 	one.v[0].ntok = 0, one.v[0].d = NULL, one.v[0].join = 0;
 	one.name = (char *)name;
+	one.map = NULL;
 	rc = cut_doc(&one);
 	b->v = one.v;		/* cut_doc may have grown them */
 	b->cap = one.cap;
@@ -316,15 +350,26 @@ add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
 	return cut_doc(b);
 }
 
+/* A batch of bytes of text is full: enough work to share, few enough
+ * batches that the threads seldom wait for each other at their ends
+ * (16384 short lines; 4096 on one thread, which never waits), small
+ * enough for the pipeline to fill and drain quickly; bounded memory. */
+static int
+batch_full(const batch *b, size_t bytes)
+{
+	return bytes >= ((size_t)1 << 20) ||
+	       b->n >= (tk_pool_started(b->owner->pool) ? 16384u : 4096u);
+}
+
 /* Read r's documents into batches and send each on when full. */
 static int
 read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
 {
 	char *rec;
 	size_t len, bytes = 0;
-	int rc;
+	int rc = 0;
 
-	while ((rc = te_reader_next(r, &rec, &len, rd)) > 0) {
+	while (!bt->werr && (rc = te_reader_next(r, &rec, &len, rd)) > 0) {
 		if (len >= BIG && !bt->prompt_len) {
 			if (bt->fill->n && submit(bt, te_reader_name(r)))
 				return -2;
@@ -336,9 +381,7 @@ read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
 		if (add_doc(bt, rec, len, te_reader_lineno(r)))
 			return -2;
 		bytes += len + bt->prompt_len;
-		/* a batch: enough work to share, small enough for the pipeline
-		 * to fill and drain quickly; bounded memory */
-		if (bytes >= (size_t)(1u << 20) || bt->fill->n >= 4096u) {
+		if (batch_full(bt->fill, bytes)) {
 			if (submit(bt, te_reader_name(r)))
 				return -2;
 			bytes = 0;
@@ -346,6 +389,49 @@ read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
 	}
 	if (bt->fill->n && submit(bt, te_reader_name(r)))
 		return -2;
+	return rc;
+}
+
+/* The documents of the mapped file m, where they lie, in batches as
+ * read_docs makes them (a large one is cut as any other: cut_doc); all
+ * written before m is unmapped.  -2 when out of memory. */
+static int
+read_map(te_tok_batch *bt, tk_map *m, const char *name)
+{
+	size_t off, len, bytes = 0;
+	int rc = 0;
+
+	bt->map = m;
+	while (!rc && !bt->werr && tk_map_next(m, bt->o.delim, &off, &len)) {
+		batch *b = bt->fill;
+		doc *x;
+
+		if (doc_room(b, 1)) {
+			rc = -2;
+			break;
+		}
+		b->map = m->p;
+		b->end = off + len;
+		x = &b->v[b->n++];
+		x->off = off;
+		x->len = len;
+		x->lineno = m->lineno;
+		x->ntok = 0, x->d = NULL, x->join = 0;
+		if (cut_doc(b))
+			rc = -2;
+		bytes += len;
+		/* batches as read_docs's */
+		if (!rc && batch_full(b, bytes)) {
+			rc = submit(bt, name) ? -2 : 0;
+			bytes = 0;
+		}
+	}
+	if (!rc && bt->fill->n && submit(bt, name))
+		rc = -2;
+	drain(bt);
+	bt->fill->n = 0;	/* what was not sent on */
+	bt->fill->map = NULL;
+	bt->map = NULL;
 	return rc;
 }
 
@@ -359,9 +445,10 @@ te_tok_batch_new(const te_tok *t, const te_tok_batch_opts *o, FILE *out, te_warn
 		return NULL;
 	bt->tok = t;
 	bt->o = *o;
-	bt->out = out;
 	bt->warn = warn;
 	bt->warnarg = warnarg;
+	bt->delim = (char)o->delim;
+	tk_wr_init(&bt->wr, out);
 	bt->bufs[0].owner = bt->bufs[1].owner = bt;
 	bt->fill = &bt->bufs[0];
 	if (o->prompt && o->prompt[0]) {
@@ -383,10 +470,24 @@ te_tok_batch_file(te_tok_batch *bt, const char *path, te_diag *d)
 {
 	te_diag rd = {0};
 	te_reader *r;
+	tk_map m;
 	int rc;
 
 	if (bt->oom)
 		return te_diag_set(d, "", 0, "out of memory");
+	if (bt->werr)
+		return 0;
+	/* a regular file is read in place (no prompt to put before each
+	 * document); a pipe, or one that cannot be mapped, as a stream */
+	if (!bt->prompt_len && tk_map_open(&m, path)) {
+		rc = read_map(bt, &m, path);
+		tk_map_close(&m);
+		if (rc) {
+			bt->oom = 1;
+			return te_diag_set(d, "", 0, "out of memory");
+		}
+		return 0;
+	}
 	if (!(r = te_reader_open(path, bt->o.delim, &rd))) {
 		drain(bt);	/* the warnings in order */
 		bt->warn(&rd, bt->warnarg);

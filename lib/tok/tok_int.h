@@ -728,4 +728,42 @@ int tk_cache_blob_save(const char *file, const char *canon, const char *ext, con
 void *tk_cache_blob_map(const char *file, const char *canon, const char *ext, size_t *n,
                         int (*ok)(const void *p, size_t n, void *ctx), void *ctx);
 
+/* ------------------------------------------------------------- tok_io.c */
+
+/* te_tok_batch's input and output without copies; tok_batch.c -> tok_io.c,
+ * which calls only libc.
+ * tk_map: a regular file (or standard input that is one, from where it
+ * stands) mapped whole and read as documents in place.  tk_map_open
+ * returns 1, or 0 when path is not such a file or cannot be mapped (read
+ * it as a stream then: te_reader says why it cannot be opened).
+ * tk_map_next gives the next document, [*off, *off + *len) of p without
+ * its delimiter, always followed by one readable byte (its delimiter, or a
+ * 0 after the last); 0 at the end.  tk_map_drop gives back the pages of
+ * [0, end) (written out: memory stays one batch).  tk_map_close unmaps. */
+typedef struct tk_map {
+	char *p;
+	size_t size, pos, dropped;
+	long lineno;            /* of the document last given */
+} tk_map;
+int tk_map_open(tk_map *m, const char *path);
+int tk_map_next(tk_map *m, int delim, size_t *off, size_t *len);
+void tk_map_drop(tk_map *m, size_t end);
+void tk_map_close(tk_map *m);
+
+/* tk_wr: pieces of output written in order by writev straight from the
+ * caller's buffers, which must stay until tk_wr_flush; through stdio
+ * (fwrite) when fp has no descriptor.  Anything buffered in fp is flushed
+ * first.  After a failed write nothing more is written and tk_wr_flush
+ * returns its errno (0: all written). */
+#include <sys/uio.h>
+#define TK_WR_IOV 1024
+typedef struct tk_wr {
+	FILE *fp;
+	int fd, n, err;
+	struct iovec iov[TK_WR_IOV];
+} tk_wr;
+void tk_wr_init(tk_wr *o, FILE *fp);
+void tk_wr_put(tk_wr *o, const void *p, size_t n);
+int tk_wr_flush(tk_wr *o);
+
 #endif
