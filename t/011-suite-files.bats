@@ -151,3 +151,23 @@ old_or_whole() {
 	left=$left$(find "$mnt" -name '*.tmp.*')
 	[ "$rc" -eq 0 ] && [ -z "$left" ]	# and the temporary files are removed
 }
+
+@test "suite-files: an input file cut short by another process while tok-encode maps it: a message, exit 1" {
+	local in=$BATS_TEST_TMPDIR/in fifo=$BATS_TEST_TMPDIR/out pid rc
+	# 32 MB of short lines: far more than the pipe and one batch hold
+	yes 'Hello, world! A line of text.' | head -c 32000000 >"$in"
+	mkfifo "$fifo"
+	tok-encode -m "$T/tok/tiny-bpe.json" --threads 1 "$in" >"$fifo" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	exec 5<"$fifo"
+	# its first ids: the file is mapped and being read; the writer waits on
+	# the full pipe while the file is cut to nothing
+	head -c 1 <&5 >/dev/null
+	truncate -s 0 "$in"
+	cat <&5 >/dev/null
+	exec 5<&-
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 1 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = "tok-encode: a file being read was cut short by another process" ]
+}

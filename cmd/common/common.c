@@ -11,12 +11,35 @@
 
 const char *progname = "tokemb";
 
+/* A file the library maps (input, cache, model, index) cut short by
+ * another process while it is read: its lost pages raise SIGBUS.  Said as
+ * an error, exit 1, not a crash.  The message is made at start, as a
+ * handler may only write(2). */
+static char bus_msg[256];
+static size_t bus_len;
+
+static void
+on_sigbus(int sig)
+{
+	(void)sig;
+	if (write(STDERR_FILENO, bus_msg, bus_len) < 0)
+		bus_len = 0;	/* nothing more to say */
+	_exit(1);
+}
+
 void
 prog_init(const char *name)
 {
+	struct sigaction sa = {.sa_handler = on_sigbus};
+	int len;
+
 	progname = name;
 	/* "| head -1" ends us quietly, as it ends yes(1) */
 	signal(SIGPIPE, SIG_DFL);
+	len = snprintf(bus_msg, sizeof bus_msg, "%s: a file being read was cut short by "
+	               "another process\n", name);
+	bus_len = len < 0 ? 0 : (size_t)len < sizeof bus_msg ? (size_t)len : sizeof bus_msg - 1;
+	sigaction(SIGBUS, &sa, NULL);
 }
 
 void
