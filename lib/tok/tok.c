@@ -256,6 +256,7 @@ scratch_trim(void)
 		te_ids_release(&uids);
 	if (usp.cap * sizeof *usp.v > SCRATCH_KEEP)
 		tk_spm_spans_release(&usp);
+	tk_out_trim(&tout, SCRATCH_KEEP);
 }
 
 static void
@@ -606,9 +607,45 @@ piece_emit(void *ctx, int32_t id, size_t a, size_t b)
 	return enc_push(p->e, id, os, oe);
 }
 
+/* A long piece's tokens handed on to e as its model proves them final
+ * (tk_hand): e's ids, kept and dropped (COUNT_ONLY), when it began. */
+typedef struct piece_hand {
+	tk_hand h;
+	piece_at p;
+	size_t total0;
+} piece_hand;
+
+static int
+hand_put(tk_hand *h, const tk_out *o, size_t from, size_t to)
+{
+	piece_hand *ph = (piece_hand *)h;
+	size_t k;
+
+	for (k = from; k < to; k++)
+		if (piece_emit(&ph->p, o->ids[k], h->at + o->a[k], h->at + o->b[k]))
+			return -1;
+	return 0;
+}
+
+static void
+hand_undo(tk_hand *h, size_t keep)
+{
+	piece_hand *ph = (piece_hand *)h;
+	te_tok_enc *e = ph->p.e;
+	size_t drop = e->n + e->dropped_ - (ph->total0 + keep);
+
+	if (drop <= e->n) {
+		e->n -= drop;
+	} else {
+		e->dropped_ -= drop - e->n;
+		e->n = 0;
+	}
+}
+
 /* Encode the pieces of w by the model (through the piece cache), appending
  * to e with their input spans.  A long piece of a Unigram model goes
- * straight to e (its tokens may be as many as its bytes). */
+ * straight to e (its tokens may be as many as its bytes), a long one of
+ * BPE a part at a time as its parts are proven final. */
 static int
 encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
@@ -659,10 +696,18 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 				return -1;
 			}
 			continue;
-		} else if (run_model(t, w->b.s + pa, n, &tout, d)) {
-			if (!d || !d->msg[0])
-				goto oom;
-			return -1;
+		} else {
+			piece_hand ph = { { hand_put, hand_undo, 0, 0 }, { w, pa, e }, e->n + e->dropped_ };
+			int r;
+
+			tout.hand = t->mtype == TK_M_BPE ? &ph.h : NULL;
+			r = run_model(t, w->b.s + pa, n, &tout, d);
+			tout.hand = NULL;
+			if (r) {
+				if (!d || !d->msg[0])
+					goto oom;
+				return -1;
+			}
 		}
 		for (k = 0; k < tout.n; k++) {
 			piece_at p = { w, pa, e };

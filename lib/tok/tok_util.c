@@ -238,6 +238,19 @@ tk_out_grow(tk_out *o)
 	return 0;
 }
 
+void
+tk_out_trim(tk_out *o, size_t keep)
+{
+	if (o->cap * (sizeof *o->ids + sizeof *o->a + sizeof *o->b) <= keep)
+		return;
+	free(o->ids);
+	free(o->a);
+	free(o->b);
+	o->ids = NULL;
+	o->a = o->b = NULL;
+	o->n = o->cap = 0;
+}
+
 /* The bytes a vocabulary string stands for, for byte-level models:
  * every character mapped back to its byte, or the string itself when one
  * is not in the byte alphabet (as the ByteLevel decoder does). */
