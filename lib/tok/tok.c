@@ -163,9 +163,9 @@ enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 	if (e->n == e->cap && tk_enc_reserve(e, 1))
 		return -1;
 	e->ids[e->n] = id;
-	if (e->start) {
-		e->start[e->n] = a;
-		e->end[e->n] = b;
+	if (e->start) {	/* te_tok_encode_trunc: a text with spans fits */
+		e->start[e->n] = (uint32_t)a;
+		e->end[e->n] = (uint32_t)b;
 	}
 	e->n++;
 	return 0;
@@ -929,6 +929,13 @@ count_end(te_tok_enc *e, long max_tokens, size_t npre, size_t nsuf)
 	e->dropped_ = 0;
 }
 
+/* Spans are 32-bit (te_tok_enc): a longer text has none. */
+static int
+too_long(te_diag *d)
+{
+	return te_diag_set(d, "", 0, "a text of 4 GiB or more cannot be encoded with spans");
+}
+
 int
 te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
                     long max_tokens, te_tok_enc *e, te_diag *d)
@@ -952,11 +959,17 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	 * fast path counts its own bytes, and has it checked far sooner) */
 	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
 		return cache_unsound(t, d);
+	if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX)
+		return too_long(d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
 		len = cn;
+		if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX) {
+			rc = too_long(d);
+			goto done;
+		}
 	}
 	if (flags & TE_TOK_ADD_SPECIAL) {
 		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)

@@ -189,7 +189,7 @@ tk_enc_reserve(te_tok_enc *e, size_t k)
 {
 	size_t cap = e->cap ? e->cap : 256;
 	int32_t *ids;
-	size_t *s;
+	uint32_t *s;
 
 	if ((e->mode_ & TE_TOK_COUNT_ONLY) && e->n && e->n + k > TK_COUNT_KEEP) {
 		e->dropped_ += e->n;
