@@ -220,11 +220,12 @@ main(int argc, char **argv)
 	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
-	/* a long document's text, ids and record grow by realloc: past 4 MB
-	 * each is mapped alone (grown by mremap, given back when freed), not
-	 * left behind in the heap, where glibc's moving threshold (the size
-	 * of the last mapped block freed) would put them */
-	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	/* a long document's text, ids and record grow by realloc: past
+	 * 128 KB each is mapped alone (grown by mremap, given back when
+	 * freed), as glibc starts, never copied and left behind in the heap,
+	 * where its moving threshold (the size of the last mapped block
+	 * freed, to 32 MB) would put them */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	cfg.flags = TE_TOK_ADD_SPECIAL;
 	cfg.max_tokens = -1;
 	cfg.delim = cfg.fmt.delim = '\n';
