@@ -1,6 +1,7 @@
 /* tok-encode: turn text into token ids. See tok-encode(1). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -219,6 +220,12 @@ main(int argc, char **argv)
 	char *stdin_only[] = {"-"};
 
 	prog_init("tok-encode");
+	/* a long document's text, ids and record grow by realloc: past
+	 * 128 KB each is mapped alone (grown by mremap, given back when
+	 * freed), as glibc starts, never copied and left behind in the heap,
+	 * where its moving threshold (the size of the last mapped block
+	 * freed, to 32 MB) would put them */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	cfg.flags = TE_TOK_ADD_SPECIAL;
 	cfg.max_tokens = -1;
 	cfg.delim = cfg.fmt.delim = '\n';

@@ -306,11 +306,13 @@ enum { TE_TOK_NO_OFFSETS = 8, TE_TOK_COUNT_ONLY = 16 };
 
 /* An encoding: ids and the byte span [start, end) of each in the input
  * (special tokens added by ADD_SPECIAL have the span 0,0; an added token
- * that strips the spaces after it, rstrip, spans them).  Zero-initialise
- * one, reuse it across calls, release it at the end. */
+ * that strips the spaces after it, rstrip, spans them).  Spans are 32-bit
+ * (12 bytes a token with its id): a text of 4 GiB or more is encoded
+ * with NO_OFFSETS only, and refused with spans.  Zero-initialise one,
+ * reuse it across calls, release it at the end. */
 typedef struct te_tok_enc {
 	int32_t *ids;
-	size_t *start, *end;
+	uint32_t *start, *end;
 	size_t n, cap;
 	/* internal: the flags of the encoding under way, and the ids
 	 * COUNT_ONLY has counted and dropped */

@@ -297,3 +297,25 @@ spans_within() {
 @test "tok-encode: one 15 MB line in 20N (ids and --count-docs) beyond the model: SentencePiece-style BPE whose merges join words (gemma3)" {
 	within gemma3/tokenizer.json 20 20
 }
+
+# A long word's tokens go to the encoding as its parts are proven final
+# (bpe.c hands them on), and the scratch of its tokens is let go of before
+# the record is written: an emoji's two byte-level tokens in 4 bytes, or a
+# byte-fallback token a byte, cost their ids and their text, no more.
+@test "tok-encode: a 15 MB run of one emoji in 12N (ids and --count-docs) beyond the model: byte-level BPE (gpt2, cl100k, Llama 3)" {
+	run_within gpt2/tokenizer.json 12 12 run-emoji
+	run_within tiktoken/cl100k_base.tiktoken 12 12 run-emoji
+	run_within llama3/tokenizer.json 12 12 run-emoji
+}
+
+# About a token a byte: its resident ids and text are some 10N, but the
+# room they grow by half in is what ulimit -v counts.
+@test "tok-encode: a 15 MB run of base64, of one emoji in 20N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
+	run_within phi-3-mini/tokenizer.json 20 20 run-b64 run-emoji
+	run_within gemma3/tokenizer.json 20 20 run-b64
+}
+
+@test "tok-encode: one 15 MB line in 12N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
+	within phi-3-mini/tokenizer.json 12 12
+	within gemma3/tokenizer.json 12 12
+}

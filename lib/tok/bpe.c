@@ -891,13 +891,50 @@ split_safe(const tk_bpe *m)
 	return ok;
 }
 
+/* Hand o's tokens [from, to) on (o->hand), as final: o keeps the rest. */
+static int
+hand_on(tk_out *o, size_t from, size_t to)
+{
+	size_t k = to - from, rest = o->n - to;
+
+	if (!o->hand || !k)
+		return 0;
+	if (o->hand->put(o->hand, o, from, to))
+		return -1;
+	o->hand->handed += k;
+	memmove(o->ids + from, o->ids + to, rest * sizeof *o->ids);
+	memmove(o->a + from, o->a + to, rest * sizeof *o->a);
+	memmove(o->b + from, o->b + to, rest * sizeof *o->b);
+	o->n -= k;
+	return 0;
+}
+
+/* Merge the part s[a, b) of a word into o, its tokens' spans in s: final
+ * parts, handed on (o->hand) when done or as its own parts are. */
+static int
+split_part(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t a, size_t b,
+           tk_out *o)
+{
+	size_t o0 = o->n, j;
+
+	if (o->hand)
+		o->hand->at += a;
+	if (tk_bpe_encode_f(m, f, gen, s + a, b - a, o))
+		return -1;
+	if (o->hand)
+		o->hand->at -= a;
+	for (j = o0; j < o->n; j++)
+		o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
+	return hand_on(o, o0, o->n);
+}
+
 /* Encode s[0, n) a part at a time, cut (split_safe) at the first cut
  * point half tk_bpe_split_min bytes or more past the last cut; the parts' spans
  * made the word's. */
 static int
 bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
 {
-	size_t a = 0, i = 0, j;
+	size_t a = 0, i = 0;
 	const char *p;
 
 	/* the parts share the pair table: as the words of one te_tok (gen),
@@ -911,27 +948,15 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
 	while ((p = memchr(s + i, mark[0], n - i))) {
 		i = (size_t)(p - s);
 		if (i - a >= tk_bpe_split_min / 2 && mark_at(p, n - i) && !mark_at(p - 3, 3)) {
-			size_t o0 = o->n;
-
-			if (tk_bpe_encode_f(m, f, gen, s + a, i - a, o))
+			if (split_part(m, f, gen, s, a, i, o))
 				return -1;
-			for (j = o0; j < o->n; j++)
-				o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
 			a = i;
 		}
 		i++;
 	}
 	if (a == 0)
 		return 1;
-	{
-		size_t o0 = o->n;
-
-		if (tk_bpe_encode_f(m, f, gen, s + a, n - a, o))
-			return -1;
-		for (j = o0; j < o->n; j++)
-			o->a[j] += (uint32_t)a, o->b[j] += (uint32_t)a;
-	}
-	return 0;
+	return split_part(m, f, gen, s, a, n, o) ? -1 : 0;
 }
 
 /* ---- a long word cut where no merge crosses ----
@@ -953,7 +978,7 @@ bpe_split(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
  * for the parts, then checked on the parts themselves; a word where that
  * keeps failing is merged whole. */
 #define EDGE_WIN 1024
-#define CUT_TRIES 64
+int tk_bpe_cut_tries = 64;
 
 /* Whether a merge may cross between x, the left part's last symbol, and
  * y, the right part's first (see above): 0 none can. */
@@ -1063,7 +1088,7 @@ edge_part(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size
 /* From *c on, the first cut (cut_from) where the window of EDGE_WIN bytes
  * before it and the one after it find no merge crossing (e[2] the
  * history of the first symbol of the one after; e[0], e[1] scratch),
- * tried at most CUT_TRIES times in all (tries so far): the tries made,
+ * tried at most tk_bpe_cut_tries times in all (tries so far): the tries made,
  * or -1 when out of memory. */
 static int
 cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, cutcur *cc,
@@ -1071,7 +1096,7 @@ cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 {
 	size_t on = o->n, a = cc->a, w;
 
-	for (; *c < n && tries <= CUT_TRIES; tries++, *c = cut_from(m, s, n, cc, *c + 1)) {
+	for (; *c < n && tries <= tk_bpe_cut_tries; tries++, *c = cut_from(m, s, n, cc, *c + 1)) {
 		w = *c - a > EDGE_WIN ? *c - EDGE_WIN : a;
 		while (w > a && ((unsigned char)s[w] & 0xc0) == 0x80)
 			w--;
@@ -1091,6 +1116,7 @@ static int
 bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
 {
 	size_t o0 = o->n, a = 0, c, on, half = tk_bpe_split_min / 2;
+	size_t handed0 = o->hand ? o->hand->handed : 0;
 	edge e[3], sc[3], *lf = &e[0], *ll = &e[1], *pl = &e[2], *wf = &sc[2], *t;
 	int tries, have_prev = 0;
 	cutcur cc;
@@ -1104,18 +1130,22 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 		cc.k = 0;
 		c = cut_from(m, s, n, &cc, a + half);
 		for (tries = 0;; tries++) {
-			if (tries > CUT_TRIES)
+			if (tries > tk_bpe_cut_tries)
 				goto whole;
 			/* a cut the windows on either side of it find good */
 			if (c < n && (tries = cut_try(m, f, gen, s, n, &cc, &c, tries, o, sc)) < 0)
 				return -1;
-			if (tries > CUT_TRIES)
+			if (tries > tk_bpe_cut_tries)
 				goto whole;
 			on = o->n;
 			if (edge_part(m, f, gen, s, a, c, o, lf, ll))
 				return -1;
 			if (have_prev && edge_cross(m, pl, lf))
 				goto whole;
+			/* the parts before this one are final */
+			if (hand_on(o, o0, on))
+				return -1;
+			on = o0;
 			if (c == n || !edge_cross(m, ll, wf))
 				break;
 			o->n = on;
@@ -1128,6 +1158,10 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 	return 0;
 whole:
 	o->n = o0;
+	if (o->hand && o->hand->handed > handed0) {
+		o->hand->undo(o->hand, handed0);
+		o->hand->handed = handed0;
+	}
 	return 1;
 }
 

@@ -793,5 +793,6 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		cur = !cur;
 	}
 	e->n = on;
+	tk_out_trim(&fout, (size_t)1 << 20);	/* a long word's tokens: not kept */
 	return 0;
 }

@@ -163,9 +163,9 @@ enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 	if (e->n == e->cap && tk_enc_reserve(e, 1))
 		return -1;
 	e->ids[e->n] = id;
-	if (e->start) {
-		e->start[e->n] = a;
-		e->end[e->n] = b;
+	if (e->start) {	/* te_tok_encode_trunc: a text with spans fits */
+		e->start[e->n] = (uint32_t)a;
+		e->end[e->n] = (uint32_t)b;
 	}
 	e->n++;
 	return 0;
@@ -256,6 +256,7 @@ scratch_trim(void)
 		te_ids_release(&uids);
 	if (usp.cap * sizeof *usp.v > SCRATCH_KEEP)
 		tk_spm_spans_release(&usp);
+	tk_out_trim(&tout, SCRATCH_KEEP);
 }
 
 static void
@@ -606,9 +607,45 @@ piece_emit(void *ctx, int32_t id, size_t a, size_t b)
 	return enc_push(p->e, id, os, oe);
 }
 
+/* A long piece's tokens handed on to e as its model proves them final
+ * (tk_hand): e's ids, kept and dropped (COUNT_ONLY), when it began. */
+typedef struct piece_hand {
+	tk_hand h;
+	piece_at p;
+	size_t total0;
+} piece_hand;
+
+static int
+hand_put(tk_hand *h, const tk_out *o, size_t from, size_t to)
+{
+	piece_hand *ph = (piece_hand *)h;
+	size_t k;
+
+	for (k = from; k < to; k++)
+		if (piece_emit(&ph->p, o->ids[k], h->at + o->a[k], h->at + o->b[k]))
+			return -1;
+	return 0;
+}
+
+static void
+hand_undo(tk_hand *h, size_t keep)
+{
+	piece_hand *ph = (piece_hand *)h;
+	te_tok_enc *e = ph->p.e;
+	size_t drop = e->n + e->dropped_ - (ph->total0 + keep);
+
+	if (drop <= e->n) {
+		e->n -= drop;
+	} else {
+		e->dropped_ -= drop - e->n;
+		e->n = 0;
+	}
+}
+
 /* Encode the pieces of w by the model (through the piece cache), appending
  * to e with their input spans.  A long piece of a Unigram model goes
- * straight to e (its tokens may be as many as its bytes). */
+ * straight to e (its tokens may be as many as its bytes), a long one of
+ * BPE a part at a time as its parts are proven final. */
 static int
 encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
@@ -659,10 +696,18 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 				return -1;
 			}
 			continue;
-		} else if (run_model(t, w->b.s + pa, n, &tout, d)) {
-			if (!d || !d->msg[0])
-				goto oom;
-			return -1;
+		} else {
+			piece_hand ph = { { hand_put, hand_undo, 0, 0 }, { w, pa, e }, e->n + e->dropped_ };
+			int r;
+
+			tout.hand = t->mtype == TK_M_BPE ? &ph.h : NULL;
+			r = run_model(t, w->b.s + pa, n, &tout, d);
+			tout.hand = NULL;
+			if (r) {
+				if (!d || !d->msg[0])
+					goto oom;
+				return -1;
+			}
 		}
 		for (k = 0; k < tout.n; k++) {
 			piece_at p = { w, pa, e };
@@ -884,6 +929,13 @@ count_end(te_tok_enc *e, long max_tokens, size_t npre, size_t nsuf)
 	e->dropped_ = 0;
 }
 
+/* Spans are 32-bit (te_tok_enc): a longer text has none. */
+static int
+too_long(te_diag *d)
+{
+	return te_diag_set(d, "", 0, "a text of 4 GiB or more cannot be encoded with spans");
+}
+
 int
 te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
                     long max_tokens, te_tok_enc *e, te_diag *d)
@@ -907,11 +959,17 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	 * fast path counts its own bytes, and has it checked far sooner) */
 	if (t->cmap && tk_cache_verify(t, len / 256 + 1))
 		return cache_unsound(t, d);
+	if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX)
+		return too_long(d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
 		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
 		len = cn;
+		if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX) {
+			rc = too_long(d);
+			goto done;
+		}
 	}
 	if (flags & TE_TOK_ADD_SPECIAL) {
 		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)

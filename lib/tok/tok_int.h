@@ -467,14 +467,32 @@ size_t tk_scan(int scanner, const char *s, size_t n, size_t pos);
 int tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed);
 int tk_work_align(tk_work *w);      /* materialise identity alignment */
 
-/* bpe.c: encode one word; appends ids and word-relative spans. */
+/* bpe.c: encode one word; appends ids and word-relative spans.  With
+ * hand set, a long word's tokens may be handed on a part at a time as
+ * they are proven final (bpe.c's cuts), so that they are not all held
+ * here: put takes o's tokens [from, to) (which o then drops), their
+ * spans relative to the part at at of the word; undo takes back the
+ * tokens put past the first keep (a part is merged whole after all).  The
+ * caller sets hand, with handed and at 0, for one word and clears it
+ * after. */
+struct tk_out;
+typedef struct tk_hand {
+	int (*put)(struct tk_hand *h, const struct tk_out *o, size_t from, size_t to);
+	void (*undo)(struct tk_hand *h, size_t keep);   /* all but the first keep */
+	size_t handed;          /* tokens put since the word began */
+	size_t at;              /* where the part being merged starts in the word */
+} tk_hand;
 typedef struct tk_out {
 	int32_t *ids;
 	uint32_t *a, *b;
 	size_t n, cap;
+	tk_hand *hand;          /* NULL: every token stays in o */
 } tk_out;
 /* tok_util.c: room for at least one more token in o; -1 when out of memory. */
 int tk_out_grow(tk_out *o);
+/* Let go of o's room when one long word grew it past keep bytes (scratch
+ * that is kept from word to word must not keep a huge word's size). */
+void tk_out_trim(tk_out *o, size_t keep);
 static inline int
 tk_out_push(tk_out *o, int32_t id, size_t a, size_t b)
 {
@@ -652,6 +670,9 @@ extern size_t tk_bpe_bq_min;
  * is cut at its words' starts where no merge can cross, into parts of
  * about half this (bpe.c; the tests lower it) */
 extern size_t tk_bpe_split_min;
+/* the cut places a long word is tried at before it is merged whole
+ * (bpe.c; the tests lower it to have parts handed on taken back) */
+extern int tk_bpe_cut_tries;
 /* tests only: mark every bucket out of order and sort it from reverse */
 extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */

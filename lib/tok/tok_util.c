@@ -189,7 +189,7 @@ tk_enc_reserve(te_tok_enc *e, size_t k)
 {
 	size_t cap = e->cap ? e->cap : 256;
 	int32_t *ids;
-	size_t *s;
+	uint32_t *s;
 
 	if ((e->mode_ & TE_TOK_COUNT_ONLY) && e->n && e->n + k > TK_COUNT_KEEP) {
 		e->dropped_ += e->n;
@@ -236,6 +236,19 @@ tk_out_grow(tk_out *o)
 	o->b = pb;
 	o->cap = cap;
 	return 0;
+}
+
+void
+tk_out_trim(tk_out *o, size_t keep)
+{
+	if (o->cap * (sizeof *o->ids + sizeof *o->a + sizeof *o->b) <= keep)
+		return;
+	free(o->ids);
+	free(o->a);
+	free(o->b);
+	o->ids = NULL;
+	o->a = o->b = NULL;
+	o->n = o->cap = 0;
 }
 
 /* The bytes a vocabulary string stands for, for byte-level models:

@@ -46,14 +46,65 @@ make_word(char *buf, size_t len, unsigned *seed)
 	return n;
 }
 
-/* Encode words whole and cut; count differences. */
+/* The tokens a cut word hands on as its parts are proven (tk_hand),
+ * gathered: what the word's tokens are, once its last ones are added. */
+typedef struct gather {
+	tk_hand h;
+	tk_out got;
+	int puts, undos;
+} gather;
+
+static int
+gather_put(tk_hand *h, const tk_out *o, size_t from, size_t to)
+{
+	gather *g = (gather *)h;
+	size_t k;
+
+	g->puts++;
+	for (k = from; k < to; k++)
+		if (tk_out_push(&g->got, o->ids[k], h->at + o->a[k], h->at + o->b[k]))
+			return -1;
+	return 0;
+}
+
+static void
+gather_undo(tk_hand *h, size_t keep)
+{
+	gather *g = (gather *)h;
+
+	g->undos++;
+	g->got.n = keep;
+}
+
+/* Encode buf[0, len) cut, its parts handed on into g->got as proven: the
+ * word's tokens in g->got, o scratch. */
+static int
+handed(const te_tok *t, int32_t gen, const char *buf, size_t len, tk_out *o, gather *g)
+{
+	size_t k;
+	int r;
+
+	g->h.handed = g->h.at = 0;
+	g->got.n = o->n = 0;
+	o->hand = &g->h;
+	r = tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, o);
+	o->hand = NULL;
+	for (k = 0; !r && k < o->n; k++)
+		if (tk_out_push(&g->got, o->ids[k], o->a[k], o->b[k]))
+			return -1;
+	return r || g->h.handed + o->n != g->got.n;
+}
+
+/* Encode words whole and cut, the cut ones also handed on a part at a
+ * time; count differences. */
 static void
 compare(const char *name, const te_tok *t, int words, size_t maxlen)
 {
-	tk_out a = {0}, b = {0};
+	tk_out a = {0}, b = {0}, c = {0};
+	gather g = { { gather_put, gather_undo, 0, 0 }, {0}, 0, 0 };
 	char *buf = malloc(maxlen + 64);
 	unsigned seed = 7;
-	int i, bad = 0, fail = 0;
+	int i, bad = 0, fail = 0, hbad = 0;
 	size_t total = 0;
 
 	for (i = 0; buf && i < words; i++) {
@@ -65,14 +116,26 @@ compare(const char *name, const te_tok *t, int words, size_t maxlen)
 		fail += tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, &a) != 0;
 		tk_bpe_split_min = 16 + (size_t)(i % 5) * 40;
 		fail += tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, &b) != 0;
+		fail += handed(t, gen, buf, len, &c, &g) != 0;
 		total += len;
 		bad += !tkout_same(&a, &b);
+		hbad += !tkout_same(&a, &g.got);
+		/* a cut that fails at once: a word merged whole after parts
+		 * were handed on */
+		tk_bpe_cut_tries = 0;
+		fail += handed(t, gen, buf, len, &c, &g) != 0;
+		tk_bpe_cut_tries = 64;
+		hbad += !tkout_same(&a, &g.got);
 	}
 	tk_bpe_split_min = (size_t)1 << 19;
 	ok(buf && !fail && !bad, "%s: %d words (%zu bytes): cut as whole (%d differ, %d failed)",
 	   name, words, total, bad, fail);
+	ok(buf && !fail && !hbad && g.puts, "%s: handed on a part at a time as whole (%d differ; "
+	   "%d hand-ons, %d taken back)", name, hbad, g.puts, g.undos);
 	tkout_free(&a);
 	tkout_free(&b);
+	tkout_free(&c);
+	tkout_free(&g.got);
 	free(buf);
 }
 
