@@ -718,6 +718,9 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 	}
 	return 0;
 oom:
+	/* bpe_fast.c fails where the merges it reads at last prove unsound */
+	if (tk_cache_verify_merges(&t->bpe))
+		return cache_unsound(t, d);
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
@@ -822,6 +825,9 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 	work_unalign(w);
 	return 0;
 oom:
+	/* bpe_fast.c fails where the merges it reads at last prove unsound */
+	if (tk_cache_verify_merges(&t->bpe))
+		return cache_unsound(t, d);
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
