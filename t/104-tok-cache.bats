@@ -47,6 +47,16 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	find "$TOKEMB_CACHE_DIR" -name '*.tokemb' 2>/dev/null
 }
 
+# Every slot of cache $1's merge table taken (section 12, the merges'
+# keys; offset and length in the section table): no probe chain ends.
+fill_merge_keys() {
+	local off len
+	read -r off len < <(od -An -t u8 -j $((128 + 16 * 12)) -N 16 "$1")
+	[ "$len" -gt 0 ]
+	head -c "$len" /dev/zero | tr '\0' '\377' |
+	    dd of="$1" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+}
+
 @test "tok-cache: the first load makes the cache, the next ones use it, same output" {
 	run -0 --separate-stderr tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt"
 	want=$output
@@ -140,12 +150,7 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	want=$(tok-encode --no-cache -m "$FIX/tokenizer.json" "$FIX/in.txt")
 	tok-encode -m "$FIX/tokenizer.json" </dev/null
 	c=$(cached)
-	# section 12 (the merges' keys): offset and length in the section table
-	read -r off len < <(od -An -t u8 -j $((128 + 16 * 12)) -N 16 "$c")
-	[ "$len" -gt 0 ]
-	# every slot taken: no probe chain ends, the count is wrong
-	head -c "$len" /dev/zero | tr '\0' '\377' |
-	    dd of="$c" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+	fill_merge_keys "$c"	# the count is wrong
 	# a short input is encoded from it without a hang (the probes are bounded)
 	run -0 --separate-stderr timeout 20 tok-encode -m "$FIX/tokenizer.json" <<<"abc"
 	# more than 4096 documents (or 1 MB; 4 KiB on the fast path): the table
@@ -231,11 +236,8 @@ cached() {	# the cache files in $TOKEMB_CACHE_DIR
 	want=$(tok-encode --no-cache -m "$m" "$BATS_TEST_TMPDIR/big")
 	tok-encode -m "$m" </dev/null
 	c=$(cached)
-	# section 12 (the merges' keys), then 26 (the backtracking tables)
-	read -r off len < <(od -An -t u8 -j $((128 + 16 * 12)) -N 16 "$c")
-	[ "$len" -gt 0 ]
-	head -c "$len" /dev/zero | tr '\0' '\377' |
-	    dd of="$c" bs=4096 seek="$off" oflag=seek_bytes conv=notrunc status=none
+	fill_merge_keys "$c"
+	# then section 26, the backtracking tables
 	run -0 --separate-stderr timeout 20 tok-encode -m "$m" "$BATS_TEST_TMPDIR/big"
 	[ "$output" = "$want" ] && [ "$stderr" = "" ]
 	[ -e "$c" ]
