@@ -2,6 +2,7 @@
 #ifndef TOKEMB_UTIL_INT_H
 #define TOKEMB_UTIL_INT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -102,6 +103,18 @@ int ut_threads(int threads);
 /* fn(arg, tid) for tid in [0, n) on n threads (this one is tid 0; those
  * that cannot start are run here in turn); -1 when out of memory. */
 int ut_parallel(int n, void (*fn)(void *arg, int tid), void *arg);
+/* fn(arg) run at the end of each thread that armed it (a module's
+ * thread-local scratch freed): one, statically UT_THREAD_END(fn), for each
+ * module.  *armed is the caller's thread-local flag (later calls cost a
+ * test); arg is not NULL. */
+typedef struct ut_thread_end {
+	void (*fn)(void *arg);
+	pthread_mutex_t mu;
+	int made;
+	pthread_key_t key;
+} ut_thread_end;
+#define UT_THREAD_END(fn) { (fn), PTHREAD_MUTEX_INITIALIZER, 0, 0 }
+void ut_thread_end_arm(ut_thread_end *e, int *armed, void *arg);
 
 /* ------------------------------------------- top-k hits (util_heap.c) */
 

@@ -67,3 +67,16 @@ ut_parallel(int n, void (*fn)(void *arg, int tid), void *arg)
 	free(pa);
 	return 0;
 }
+
+void
+ut_thread_end_arm(ut_thread_end *e, int *armed, void *arg)
+{
+	if (*armed)
+		return;
+	pthread_mutex_lock(&e->mu);
+	if (!e->made)
+		e->made = pthread_key_create(&e->key, e->fn) == 0;
+	pthread_mutex_unlock(&e->mu);
+	if (e->made && pthread_setspecific(e->key, arg) == 0)
+		*armed = 1;
+}

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1572,8 +1571,6 @@ static __thread struct {
 	normed nm;
 	segs sg;
 } tls;
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 static void
 scratch_free(void *unused)
@@ -1587,20 +1584,12 @@ scratch_free(void *unused)
 	memset(&tls, 0, sizeof tls);
 }
 
-static void
-scratch_key_new(void)
-{
-	pthread_key_create(&tls_key, scratch_free);
-}
+static ut_thread_end scratch_end = UT_THREAD_END(scratch_free);
 
 static void
 scratch_register(void)
 {
-	if (tls.registered)
-		return;
-	pthread_once(&tls_once, scratch_key_new);
-	pthread_setspecific(tls_key, &tls);
-	tls.registered = 1;
+	ut_thread_end_arm(&scratch_end, &tls.registered, &tls);
 }
 
 /* Let go of the scratch a long text grew. */

@@ -3,7 +3,6 @@
  * post-processor) and decoding (the decoders). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,8 +190,6 @@ static __thread tk_spm_spans usp;
 static __thread struct cent *cache;
 static __thread int32_t cache_owner;
 static __thread int scratch_registered;
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void
 scratch_free(void *unused)
@@ -259,21 +256,13 @@ scratch_trim(void)
 	tk_out_trim(&tout, SCRATCH_KEEP);
 }
 
-static void
-scratch_key_new(void)
-{
-	pthread_key_create(&scratch_key, scratch_free);
-}
+static ut_thread_end scratch_end = UT_THREAD_END(scratch_free);
 
 /* Make the scratch of this thread freed at its end. */
 static void
 thread_scratch(void)
 {
-	if (scratch_registered)
-		return;
-	pthread_once(&scratch_once, scratch_key_new);
-	pthread_setspecific(scratch_key, &scratch_registered);
-	scratch_registered = 1;
+	ut_thread_end_arm(&scratch_end, &scratch_registered, &scratch_registered);
 }
 
 /* Where the whitespace that ends s[lo, i) starts: Unicode White_Space

@@ -32,6 +32,18 @@ typedef struct batch {
 	char *name;             /* the file its documents came from */
 } batch;
 
+/* The next document of b, [off, off + len) of its text, from line lineno;
+ * doc_room made room for it. */
+static doc *
+doc_add(batch *b, size_t off, size_t len, long lineno)
+{
+	doc *x = &b->v[b->n++];
+
+	x->off = off, x->len = len, x->lineno = lineno;
+	x->ntok = 0, x->d = NULL, x->join = 0;
+	return x;
+}
+
 struct te_tok_batch {
 	const te_tok *tok;
 	te_tok_batch_opts o;
@@ -297,12 +309,9 @@ encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char
 	if (doc_room(b, 1))
 		return -1;
 	one = *b;		/* b's documents and their output buffers */
-	one.n = 1;
+	one.n = 0;
 	one.tx = rec;
-	one.v[0].off = 0;
-	one.v[0].len = len;
-	one.v[0].lineno = lineno;
-	one.v[0].ntok = 0, one.v[0].d = NULL, one.v[0].join = 0;
+	doc_add(&one, 0, len, lineno);
 	one.name = (char *)name;
 	one.map = NULL;
 	rc = cut_doc(&one);
@@ -323,7 +332,6 @@ add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
 {
 	batch *b = bt->fill;
 	size_t pl = bt->prompt_len;
-	doc *x;
 
 	if (doc_room(b, 1))
 		return -1;
@@ -336,17 +344,13 @@ add_doc(te_tok_batch *bt, const char *rec, size_t len, long lineno)
 		b->tx = tx;
 		b->txcap = cap;
 	}
-	x = &b->v[b->n++];
 	/* the prompt and the text are one string, as sentence-transformers
 	 * tokenizes them */
 	if (pl)
 		memcpy(b->tx + b->txn, bt->prompt, pl);
 	memcpy(b->tx + b->txn + pl, rec, len + 1);
-	x->off = b->txn;
-	x->len = len + pl;
+	doc_add(b, b->txn, len + pl, lineno);
 	b->txn += len + pl + 1;
-	x->lineno = lineno;
-	x->ntok = 0, x->d = NULL, x->join = 0;
 	return cut_doc(b);
 }
 
@@ -404,7 +408,6 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 	bt->map = m;
 	while (!rc && !bt->werr && tk_map_next(m, bt->o.delim, &off, &len)) {
 		batch *b = bt->fill;
-		doc *x;
 
 		if (doc_room(b, 1)) {
 			rc = -2;
@@ -412,11 +415,7 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 		}
 		b->map = m->p;
 		b->end = off + len;
-		x = &b->v[b->n++];
-		x->off = off;
-		x->len = len;
-		x->lineno = m->lineno;
-		x->ntok = 0, x->d = NULL, x->join = 0;
+		doc_add(b, off, len, m->lineno);
 		if (cut_doc(b))
 			rc = -2;
 		bytes += len;
