@@ -75,6 +75,30 @@ fmt_id(char *p, uint32_t v)
 	return p + 4;
 }
 
+/* An id below IDSTR_N as fmt_id writes it, a space and its digits, in the
+ * first seven bytes of an entry, its length in the top byte; 0 not made
+ * yet.  Made as first met (an id's is the same whoever makes it: threads
+ * share the table), so that an id is one load and one 8-byte store, not
+ * fmt_id's divisions and two table reads. */
+#define IDSTR_N ((uint32_t)1 << 18)
+static uint64_t idstr[IDSTR_N];
+
+/* An id not in idstr yet, or past it: written at p by fmt_id, and kept in
+ * idstr when it fits; returns the end. */
+static __attribute__((noinline)) char *
+idstr_make(char *p, uint32_t v)
+{
+	char *e = fmt_id(p, v);
+	uint64_t x = 0;
+
+	if (v < IDSTR_N) {
+		memcpy(&x, p, (size_t)(e - p));	/* little-endian: the bytes in order */
+		x |= (uint64_t)(e - p) << 56;
+		__atomic_store_n(&idstr[v], x, __ATOMIC_RELAXED);
+	}
+	return e;
+}
+
 /* ids[0, n) in decimal, separated by spaces; room made a block at a
  * time (a long document's record is not sized for the longest ids):
  * 12 bytes an id, fmt_id's space and 11 at most, and 8 past the last. */
@@ -89,8 +113,17 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 		if (fmt_grow(r, end * 12 + 8))
 			return -1;
 		p = p0 = r->buf + r->n;
-		for (k = 0; k < end; k++)
-			p = fmt_id(p, (uint32_t)ids[i + k]);
+		for (k = 0; k < end; k++) {
+			uint32_t v = (uint32_t)ids[i + k];
+			uint64_t x;
+
+			if (v < IDSTR_N && (x = __atomic_load_n(&idstr[v], __ATOMIC_RELAXED))) {
+				memcpy(p, &x, 8);
+				p += x >> 56;
+			} else {
+				p = idstr_make(p, v);
+			}
+		}
 		if (!i) {	/* no space before the first */
 			memmove(p0, p0 + 1, (size_t)(p - p0 - 1));
 			p--;
