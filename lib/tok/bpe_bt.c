@@ -1009,6 +1009,8 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 		}
 		if (o->n > o0)
 			valid_prefetch(b, (uint32_t)o->ids[o->n - 1], (uint32_t)t);
+		if (b->ext)	/* read at the end (the model's id) */
+			__builtin_prefetch(&b->ext[t]);
 		if (tk_out_push(o, t, pos, pos + len))
 			return -1;
 		pos += len;
@@ -1061,6 +1063,8 @@ search:
 			if (end > n || end == pos)
 				goto unsound;
 			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t))) {
+				if (b->ext)
+					__builtin_prefetch(&b->ext[t]);
 				if (tk_out_push(o, (int32_t)t, pos, end))
 					return -1;
 				pos = end;
