@@ -67,3 +67,12 @@ refused() {
 		0 >"$f"
 	run -0 tok-encode -m "$f" <<<"ab"
 }
+
+@test "tok-encode: ids of every width written in full, the first and the rest" {
+	local f=$BATS_TEST_TMPDIR/t.json v
+	for v in 9 99999 262143 262144 1000000 4194304; do
+		sed "s/\"added_tokens\": \[{\"id\": 267,/\"added_tokens\": [{\"id\": $v,/" "$BPE" >"$f"
+		run -0 tok-encode -m "$f" <<<"<|endoftext|>a<|endoftext|>a<|endoftext|>"
+		[ "$output" = "$v 97 $v 97 $v" ] || { echo "$v: $output"; return 1; }
+	done
+}

@@ -1,7 +1,6 @@
 /* tok_fmt.c: one document's encoding as tok-encode writes it (ids, token
  * strings, byte spans, a count or chunks), and the token count of a whole
  * file (tok-encode --count). */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,72 +24,24 @@ fmt_grow(te_tok_rec *r, size_t need)
 	return 0;
 }
 
-/* "0000" to "9999", and four bytes more (the reads of fmt_id's shorter
- * numbers run past the last); and sp4[v], a space then v (below 10000) in
- * decimal, their count in its last byte. */
-static char d4[4 * 10001];
-static char sp4[10000][8];
-static pthread_once_t d4_once = PTHREAD_ONCE_INIT;
-
-static void
-d4_init(void)
-{
-	char *p = d4;
-	int v = 0;
-
-	for (char a = '0'; a <= '9'; a++)
-		for (char b = '0'; b <= '9'; b++)
-			for (char c = '0'; c <= '9'; c++)
-				for (char d = '0'; d <= '9'; d++, v++) {
-					int n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : 4;
-
-					*p++ = a, *p++ = b, *p++ = c, *p++ = d;
-					sp4[v][0] = ' ';
-					memcpy(sp4[v] + 1, p - n, (size_t)n);
-					sp4[v][7] = (char)(n + 1);
-				}
-}
-
-/* A space, then v in decimal at p: four digits a table read, stored eight
- * bytes at a time (up to seven bytes past the number are written: the
- * caller's room has them); returns the end.  An id is below 10^8
- * (TK_MAX_ID). */
-static inline char *
-fmt_id(char *p, uint32_t v)
-{
-	uint32_t hi;
-
-	if (v < 10000) {
-		memcpy(p, sp4[v], 8);
-		return p + sp4[v][7];
-	}
-	if (v >= 100000000) {
-		*p = ' ';
-		return te_fmt_ulong(p + 1, v);
-	}
-	hi = v / 10000;
-	memcpy(p, sp4[hi], 8);
-	p += sp4[hi][7];
-	memcpy(p, d4 + 4 * (v - hi * 10000), 4);
-	return p + 4;
-}
-
-/* An id below IDSTR_N as fmt_id writes it, a space and its digits, in the
- * first seven bytes of an entry, its length in the top byte; 0 not made
- * yet.  Made as first met (an id's is the same whoever makes it: threads
- * share the table), so that an id is one load and one 8-byte store, not
- * fmt_id's divisions and two table reads. */
+/* An id below IDSTR_N as fmt_ids writes it, a space and its digits, in
+ * the first seven bytes of an entry, its length in the top byte; 0 not
+ * made yet.  Made as first met (an id's is the same whoever makes it:
+ * threads share the table), so that an id is one load and one 8-byte
+ * store. */
 #define IDSTR_N ((uint32_t)1 << 18)
 static uint64_t idstr[IDSTR_N];
 
-/* An id not in idstr yet, or past it: written at p by fmt_id, and kept in
- * idstr when it fits; returns the end. */
+/* An id not in idstr yet, or past it: a space and v in decimal at p, kept
+ * in idstr when it fits; returns the end. */
 static __attribute__((noinline)) char *
 idstr_make(char *p, uint32_t v)
 {
-	char *e = fmt_id(p, v);
+	char *e;
 	uint64_t x = 0;
 
+	*p = ' ';
+	e = te_fmt_ulong(p + 1, v);
 	if (v < IDSTR_N) {
 		memcpy(&x, p, (size_t)(e - p));	/* little-endian: the bytes in order */
 		x |= (uint64_t)(e - p) << 56;
@@ -101,11 +52,11 @@ idstr_make(char *p, uint32_t v)
 
 /* ids[0, n) in decimal, separated by spaces; room made a block at a
  * time (a long document's record is not sized for the longest ids):
- * 12 bytes an id, fmt_id's space and 11 at most, and 8 past the last. */
+ * 12 bytes an id, a space and 11 digits at most (an id is below 10^8,
+ * TK_MAX_ID), and 8 past the last (idstr's 8-byte stores). */
 static int
 fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 {
-	pthread_once(&d4_once, d4_init);
 	for (size_t i = 0; i < n; i += 4096) {
 		size_t k, end = n - i < 4096 ? n - i : 4096;
 		char *p, *p0;
