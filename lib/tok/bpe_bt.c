@@ -953,6 +953,25 @@ same_len(const unsigned char *a, const unsigned char *b, size_t n)
 	return k;
 }
 
+/* The tokens o[from, n) (the last d bytes, one period) taken k times more,
+ * each time d bytes on: each token the one a period before it, moved on. */
+static int
+out_repeat(tk_out *o, size_t from, size_t d, size_t k)
+{
+	size_t m = o->n - from, i, end = o->n + m * k;
+
+	while (o->cap < end)
+		if (tk_out_grow(o))
+			return -1;
+	for (i = o->n; i < end; i++) {
+		o->ids[i] = o->ids[i - m];
+		o->a[i] = o->a[i - m] + (uint32_t)d;
+		o->b[i] = o->b[i - m] + (uint32_t)d;
+	}
+	o->n = end;
+	return 0;
+}
+
 /* A token was taken ending at pos (o's last): repeat what was found since
  * the anchor while the bytes repeat, and move the anchor.  The new pos;
  * SIZE_MAX out of memory. */
@@ -974,9 +993,8 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
 	    (r = same_len(u + pos - d, u + pos, n - pos)) < d + w)
 		return pos;
 	k = (r - w) / d;
-	for (q = i0 + 1; q < o->n && o->b[q] + d <= pos + k * d; q++)
-		if (tk_out_push(o, o->ids[q], o->a[q] + d, o->b[q] + d))
-			return SIZE_MAX;
+	if (out_repeat(o, i0 + 1, d, k))
+		return SIZE_MAX;
 	for (q = pos + 1; dead && q <= pos + k * d + 64; q++)
 		if (!ok_at(q - d))
 			bt_ok[q >> 6] &= ~((uint64_t)1 << (q & 63));
