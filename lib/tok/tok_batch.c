@@ -487,7 +487,8 @@ typedef struct rnd {
 } rnd;
 
 /* Note x (a document of pt whose output starts at at; a large one at
- * [off, off + len) of the map when len is not 0) for the writer; -1 when out of memory (x's diagnostic is then freed). */
+ * [off, off + len) of the map when len is not 0) for the writer; -1 when
+ * out of memory (x's diagnostic is then freed). */
 static int
 part_event(part *pt, doc *x, size_t at, size_t off, size_t len)
 {
@@ -649,9 +650,9 @@ rounds_new(te_tok_batch *bt, int threads)
 
 		r->owner = bt;
 		if (!r->v) {
-			r->cap = (size_t)threads * PART_ROUND;
-			if (!(r->v = calloc(r->cap, sizeof *r->v)))
+			if (!(r->v = calloc((size_t)threads * PART_ROUND, sizeof *r->v)))
 				return -1;
+			r->cap = (size_t)threads * PART_ROUND;
 		}
 	}
 	return 0;
@@ -684,8 +685,8 @@ read_parts(te_tok_batch *bt, tk_map *m, const char *name)
 		prev = cur;
 	}
 	if (prev) {
-		tk_pool_wait(bt->pool);
-		if (round_write(prev, &line, name))
+		tk_pool_wait(bt->pool);		/* the jobs read m: always */
+		if (!rc && round_write(prev, &line, name))
 			rc = -2;
 	}
 	bt->map = NULL;
