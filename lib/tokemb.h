@@ -479,8 +479,10 @@ size_t te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags
  * its parts encoded on every thread; one of 4 MB or more is encoded where
  * the reader holds it, not copied.  A regular file (without a prompt) is
  * mapped, not read: its documents are encoded where they lie, and the
- * mapping given back as their ids are written.  The ids are written from
- * each document's own buffer (writev on out's descriptor, after what out
+ * mapping given back as their ids are written; on more than one thread it
+ * is cut in parts, whose documents are found and encoded by the thread
+ * that takes the part.  The ids are written from each document's (or
+ * part's) own buffer (writev on out's descriptor, after what out
  * holds; through out itself when it has none); a failed write is reported
  * once through warn ("write error: ...", not for a closed pipe), counts as
  * an error, and ends the writing and the reading. */

@@ -109,3 +109,76 @@ mixed() {
 	    "$m" "$BATS_TEST_TMPDIR/in"
 	[ "$stderr" = "tok-encode: write error: No space left on device" ]
 }
+
+# A mapped file on more than one thread is cut in parts of 64 KB
+# (tok_batch.c read_parts): each part's documents are those that start in
+# it.  Every thread count must give the output and warnings of one.
+same_1234() {	# model file [options]
+	local m=$1 in=$2 n
+	shift 2
+	run -0 --separate-stderr tok-encode -m "$m" "$@" --threads 1 "$in"
+	local out1=$output err1=$stderr
+	for n in 2 3 4; do
+		# shellcheck disable=SC2002 # a pipe, not the file
+		run -0 --separate-stderr bash -c 'cat "$3" | tok-encode -m "$1" --threads "$2" "${@:4}"' \
+		    - "$m" "$n" "$in" "$@"
+		[ "$output" = "$out1" ] && [ "$stderr" = "${err1//"$in"/-}" ]
+		run -0 --separate-stderr tok-encode -m "$m" "$@" --threads "$n" "$in"
+		[ "$output" = "$out1" ] && [ "$stderr" = "$err1" ]
+	done
+}
+
+@test "tok-encode --threads: a document that starts at a part's first byte, one before, one after" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken
+	local m=$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken in=$BATS_TEST_TMPDIR/in L
+	# the first line ends at byte L: the second starts at 65535, 65536 (a
+	# part's first byte), 65537; an empty line, then lines across parts
+	for L in 65534 65535 65536 131071; do
+		{
+			yes 'Ab cd' | head -c "$L" | tr '\n' ' '
+			printf '\n\n'
+			seq 1 30000 | sed 's/^/Line /'
+			printf 'no newline at the end'
+		} >"$in"
+		same_1234 "$m" "$in"
+		same_1234 "$m" "$in" --count-docs
+		[ "${#lines[@]}" -eq 30003 ]
+		same_1234 "$m" "$in" --offsets
+		same_1234 "$m" "$in" --total
+	done
+}
+
+@test "tok-encode --threads: many small documents, CRLF and empty ones, as one thread" {
+	need_data tokenizers/tiktoken/o200k_base.tiktoken tokenizers/llama3/tokenizer.json
+	local in=$BATS_TEST_TMPDIR/in m
+	awk 'BEGIN { for (i = 1; i <= 300000; i++) {
+		if (i % 5 == 0) printf "\n"
+		else if (i % 3 == 0) printf "crlf %d\r\n", i
+		else printf "d%d x\n", i
+	} }' >"$in"
+	for m in tiktoken/o200k_base.tiktoken llama3/tokenizer.json; do
+		same_1234 "$TOKEMB_DATA/tokenizers/$m" "$in"
+		same_1234 "$TOKEMB_DATA/tokenizers/$m" "$in" --count-docs
+		[ "${#lines[@]}" -eq 300000 ]
+	done
+}
+
+@test "tok-encode --threads: an invalid line's warning names its line in any part, after a large line" {
+	need_data tokenizers/bert-base-uncased/tokenizer.json
+	local m=$TOKEMB_DATA/tokenizers/bert-base-uncased/tokenizer.json in=$BATS_TEST_TMPDIR/in
+	# line 5000 in the second part, line 300002 beyond the first round,
+	# after a line of 3 MB (left to the writer: it would be cut), and the
+	# last line, without its newline
+	awk 'BEGIN { for (i = 1; i <= 400000; i++) {
+		if (i == 5000 || i == 300002) printf "bad \377 %d\n", i
+		else if (i == 200000) { for (k = 0; k < 300000; k++) printf "word%d ", k % 10; printf "\n" }
+		else printf "d%d\n", i
+	} printf "last \376" }' >"$in"
+	same_1234 "$m" "$in"
+	[ "${stderr_lines[0]}" = "tok-encode: $in:5000: invalid UTF-8 replaced by U+FFFD" ]
+	[ "${stderr_lines[1]}" = "tok-encode: $in:300002: invalid UTF-8 replaced by U+FFFD" ]
+	[ "${stderr_lines[2]}" = "tok-encode: $in:400001: invalid UTF-8 replaced by U+FFFD" ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	same_1234 "$m" "$in" --count-docs
+	[ "${#lines[@]}" -eq 400001 ]
+}

@@ -61,6 +61,7 @@ struct te_tok_batch {
 	int werr;               /* the errno of a failed write: write no more */
 	char delim;             /* o.delim, as a byte to write */
 	tk_map *map;            /* the file being read in place, or NULL */
+	struct rnd *rounds;   /* read_parts's two, or NULL */
 	tk_wr wr;
 };
 
@@ -76,7 +77,6 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 	te_diag *d = &doc_diag;
 	int rc;
 
-	x->out.n = 0;
 	x->invalid = !te_tok_byte_level(bt->tok) && !te_utf8_valid(text, x->len);
 	rc = te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, d);
 	if (rc && (x->d = malloc(sizeof *x->d)))
@@ -102,6 +102,7 @@ encode_job(void *arg, size_t i, te_tok_enc *e)
 {
 	batch *b = arg;
 
+	b->v[i].out.n = 0;
 	encode_doc(b->owner, &b->v[i], (b->map ? b->map : b->tx) + b->v[i].off, e);
 }
 
@@ -263,6 +264,15 @@ doc_room(batch *b, size_t k)
 	return 0;
 }
 
+/* Whether a document of len bytes may be cut in parts (cut_doc), as far
+ * as its length and the options say. */
+static int
+cut_may(const te_tok_batch *bt, size_t len)
+{
+	return len >= ((size_t)2 << 20) && bt->o.fmt.form == TE_TOK_FMT_IDS && !bt->prompt_len &&
+	       bt->o.max_tokens < 0 && !bt->o.use_limits;
+}
+
 /* --threads on one large document: where the model allows (te_tok_cuts),
  * b's last document is cut into parts, about eight for each thread (the
  * last part to finish leaves one thread alone a short while):
@@ -275,8 +285,7 @@ cut_doc(batch *b)
 	size_t cuts[63], n, k, len = b->v[b->n - 1].len;
 	int h;
 
-	if (len < ((size_t)2 << 20) || bt->o.fmt.form != TE_TOK_FMT_IDS || bt->prompt_len ||
-	    bt->o.max_tokens >= 0 || bt->o.use_limits || !(h = tk_pool_helpers(bt->pool)) ||
+	if (!cut_may(bt, len) || !(h = tk_pool_helpers(bt->pool)) ||
 	    !(n = te_tok_cuts(bt->tok, (b->map ? b->map : b->tx) + b->v[b->n - 1].off, len,
 	                      bt->o.flags, cuts, h < 7 ? 8 * (size_t)h + 7 : 63)))
 		return 0;
@@ -434,6 +443,256 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 	return rc;
 }
 
+/* ------------------------------------------- a mapped file in parts */
+
+/* --threads N > 1 on a mapped file: its bytes cut in parts of PART bytes,
+ * PART_ROUND for each thread at a time (a round); the thread that takes a
+ * part finds the documents that start in it (the first after its first
+ * delimiter, but at the file's start), encodes them into the part's own
+ * output, and counts them, so that this thread only writes the parts in
+ * order (and helps encode the next round): the scan of the delimiters, the
+ * page faults of the input and the formatting are shared out as the
+ * encoding is.  What the writer does at a document besides writing its
+ * output (a warning, an error, a large document) is an event. */
+#define PART ((size_t)64 << 10)
+#define PART_ROUND 16
+
+/* Before the output of document doc of a part: its warning or error, or
+ * it is large (len not 0) and left to the writer, which cuts it and
+ * encodes its parts on every thread (encode_in_place). */
+typedef struct pev {
+	size_t doc;             /* its index in the part */
+	size_t at;              /* where its output starts in the part's */
+	size_t off, len;        /* a large document: where it lies */
+	int invalid;
+	te_diag *d;
+} pev;
+
+typedef struct part {
+	size_t a, b;            /* its documents start in [a, b) of the map */
+	size_t end;             /* after the last one and its delimiter; 0: none */
+	size_t ndoc;
+	unsigned long long ntok;
+	te_tok_rec out;         /* their output, each followed by the delimiter */
+	pev *ev;
+	size_t nev, evcap;
+	int oom;
+} part;
+
+typedef struct rnd {
+	te_tok_batch *owner;
+	size_t start;           /* the file's first document */
+	part *v;
+	size_t n, cap;
+} rnd;
+
+/* Note x (a document of pt whose output starts at at; a large one at
+ * [off, off + len) of the map when len is not 0) for the writer; -1 when
+ * out of memory (x's diagnostic is then freed). */
+static int
+part_event(part *pt, doc *x, size_t at, size_t off, size_t len)
+{
+	pev *v;
+
+	if (ut_grow((void **)&pt->ev, &pt->evcap, pt->nev + 1, sizeof *pt->ev)) {
+		free(x->d);
+		return -1;
+	}
+	v = &pt->ev[pt->nev++];
+	v->doc = pt->ndoc, v->at = at, v->off = off, v->len = len;
+	v->invalid = x->invalid, v->d = x->d;
+	return 0;
+}
+
+/* Encode the document [off, off + len) of the map into pt's output. */
+static void
+part_doc(const te_tok_batch *bt, part *pt, size_t off, size_t len, te_tok_enc *e)
+{
+	doc x = {0};
+	size_t at = pt->out.n;
+
+	x.len = len;
+	if (cut_may(bt, len)) {
+		if (part_event(pt, &x, at, off, len))
+			pt->oom = 1;
+		pt->ndoc++;
+		return;
+	}
+	x.out = pt->out;
+	encode_doc(bt, &x, bt->map->p + off, e);
+	pt->out = x.out;
+	if (x.d)
+		pt->out.n = at;		/* an error: an empty record */
+	pt->ntok += x.ntok;
+	if ((x.invalid || x.d) && part_event(pt, &x, at, 0, 0))
+		pt->oom = 1;
+	if (!bt->o.total) {
+		if (ut_grow((void **)&pt->out.buf, &pt->out.cap, pt->out.n + 1, 1))
+			pt->oom = 1;
+		else
+			pt->out.buf[pt->out.n++] = bt->delim;
+	}
+	pt->ndoc++;
+}
+
+/* A job of the pool: find and encode the documents of part i of round arg. */
+static void
+part_job(void *arg, size_t i, te_tok_enc *e)
+{
+	const rnd *r = arg;
+	const te_tok_batch *bt = r->owner;
+	const tk_map *m = bt->map;
+	part *pt = &r->v[i];
+	size_t s = pt->a;
+
+	pt->end = pt->ndoc = pt->nev = pt->out.n = 0;
+	pt->ntok = 0;
+	pt->oom = 0;
+	if (s > r->start) {	/* after a delimiter in [a - 1, b - 1) */
+		const char *q = memchr(m->p + s - 1, bt->o.delim, pt->b - s);
+
+		s = q ? (size_t)(q - m->p) + 1 : pt->b;
+	}
+	while (s < pt->b && !pt->oom) {
+		const char *q = memchr(m->p + s, bt->o.delim, m->size - s);
+		size_t len = q ? (size_t)(q - m->p) - s : m->size - s;
+
+		part_doc(bt, pt, s, len, e);
+		s += len + (q != NULL);
+		pt->end = s;
+	}
+}
+
+/* Write part pt (its documents from line *line + 1) and report its events
+ * in order; -1 when out of memory. */
+static int
+part_write(te_tok_batch *bt, part *pt, long *line, const char *name)
+{
+	size_t w = 0, k;
+	int rc = pt->oom ? -1 : 0;
+
+	for (k = 0; k < pt->nev; k++) {
+		pev *v = &pt->ev[k];
+		doc y = {0};
+
+		if (!rc && v->at > w)
+			tk_wr_put(&bt->wr, pt->out.buf + w, v->at - w);
+		w = v->at;
+		y.lineno = *line + 1 + (long)v->doc;
+		y.invalid = v->invalid;
+		y.d = v->d;
+		v->d = NULL;
+		if (rc) {
+			free(y.d);
+		} else if (v->len) {
+			out_flush(bt);
+			tk_pool_wait(bt->pool);		/* the next round, done */
+			if (encode_in_place(bt, bt->map->p + v->off, v->len, y.lineno, name))
+				rc = -1;
+		} else {
+			doc_report(bt, &y, name);
+		}
+	}
+	if (!rc && pt->out.n > w)
+		tk_wr_put(&bt->wr, pt->out.buf + w, pt->out.n - w);
+	*line += (long)pt->ndoc;
+	bt->total += pt->ntok;
+	return rc;
+}
+
+/* Write round r's parts in order, then give back the pages written. */
+static int
+round_write(rnd *r, long *line, const char *name)
+{
+	te_tok_batch *bt = r->owner;
+	size_t i, end = 0;
+	int rc = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (part_write(bt, &r->v[i], line, name))
+			rc = -1;
+		if (r->v[i].end)
+			end = r->v[i].end;
+	}
+	out_flush(bt);
+	if (end)
+		tk_map_drop(bt->map, end);
+	r->n = 0;
+	return rc;
+}
+
+/* The parts of the next round r, from byte *pos of the map on. */
+static void
+round_fill(rnd *r, size_t *pos)
+{
+	const tk_map *m = r->owner->map;
+
+	for (r->n = 0; r->n < r->cap && *pos < m->size; r->n++) {
+		part *pt = &r->v[r->n];
+
+		pt->a = *pos;
+		pt->b = m->size - *pos > PART ? *pos + PART : m->size;
+		*pos = pt->b;
+	}
+}
+
+/* bt's two rounds, of PART_ROUND parts for each of threads threads, the
+ * first time; -1 when out of memory. */
+static int
+rounds_new(te_tok_batch *bt, int threads)
+{
+	int k;
+
+	if (!bt->rounds && !(bt->rounds = calloc(2, sizeof *bt->rounds)))
+		return -1;
+	for (k = 0; k < 2; k++) {
+		rnd *r = &bt->rounds[k];
+
+		r->owner = bt;
+		if (!r->v) {
+			if (!(r->v = calloc((size_t)threads * PART_ROUND, sizeof *r->v)))
+				return -1;
+			r->cap = (size_t)threads * PART_ROUND;
+		}
+	}
+	return 0;
+}
+
+/* The documents of the mapped file m in parts (--threads N > 1), two
+ * rounds in flight, as submit's batches: while the threads encode one,
+ * this thread writes the one before, then helps.  -2 when out of memory. */
+static int
+read_parts(te_tok_batch *bt, tk_map *m, const char *name)
+{
+	rnd *cur, *prev = NULL;
+	size_t pos = m->pos;
+	long line = m->lineno;
+	int rc = 0;
+
+	drain(bt);	/* what an earlier file left in flight */
+	bt->map = m;
+	if (rounds_new(bt, tk_pool_started(bt->pool) + 1))
+		rc = -2;
+	while (!rc && !bt->werr && pos < m->size) {
+		cur = prev == &bt->rounds[0] ? &bt->rounds[1] : &bt->rounds[0];
+		cur->start = m->pos;
+		round_fill(cur, &pos);
+		if (prev)
+			tk_pool_wait(bt->pool);
+		tk_pool_run_each(bt->pool, cur->n, part_job, cur);
+		if (prev && round_write(prev, &line, name))
+			rc = -2;
+		prev = cur;
+	}
+	if (prev) {
+		tk_pool_wait(bt->pool);		/* the jobs read m: always */
+		if (!rc && round_write(prev, &line, name))
+			rc = -2;
+	}
+	bt->map = NULL;
+	return rc;
+}
+
 te_tok_batch *
 te_tok_batch_new(const te_tok *t, const te_tok_batch_opts *o, FILE *out, te_warn_fn warn,
                  void *warnarg)
@@ -479,7 +738,7 @@ te_tok_batch_file(te_tok_batch *bt, const char *path, te_diag *d)
 	/* a regular file is read in place (no prompt to put before each
 	 * document); a pipe, or one that cannot be mapped, as a stream */
 	if (!bt->prompt_len && tk_map_open(&m, path)) {
-		rc = read_map(bt, &m, path);
+		rc = tk_pool_helpers(bt->pool) ? read_parts(bt, &m, path) : read_map(bt, &m, path);
 		tk_map_close(&m);
 		if (rc) {
 			bt->oom = 1;
@@ -525,6 +784,19 @@ te_tok_batch_free(te_tok_batch *bt)
 	if (!bt)
 		return;
 	tk_pool_free(bt->pool);
+	for (k = 0; bt->rounds && k < 2; k++) {
+		for (i = 0; i < bt->rounds[k].cap; i++) {
+			part *pt = &bt->rounds[k].v[i];
+			size_t j;
+
+			for (j = 0; j < pt->nev; j++)
+				free(pt->ev[j].d);
+			free(pt->ev);
+			free(pt->out.buf);
+		}
+		free(bt->rounds[k].v);
+	}
+	free(bt->rounds);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < bt->bufs[k].cap; i++) {
 			free(bt->bufs[k].v[i].out.buf);

@@ -716,6 +716,9 @@ int tk_pool_helpers(tk_pool *p);
 /* How many helpers run, without starting them. */
 int tk_pool_started(const tk_pool *p);
 void tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg);
+/* tk_pool_run for jobs of some length each (parts of a file): handed out
+ * one at a time, so that the threads finish together. */
+void tk_pool_run_each(tk_pool *p, size_t n, tk_pool_fn fn, void *arg);
 void tk_pool_wait(tk_pool *p);
 /* Stop and join the helpers, free p.  NULL is fine. */
 void tk_pool_free(tk_pool *p);

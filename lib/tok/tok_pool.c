@@ -111,20 +111,34 @@ tk_pool_started(const tk_pool *p)
 	return p->nhelp;
 }
 
-void
-tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg)
+/* Hand jobs 0 .. n-1 out, chunk at a time. */
+static void
+run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg, size_t chunk)
 {
 	pthread_mutex_lock(&p->mu);
 	p->fn = fn;
 	p->arg = arg;
 	p->n = n;
 	p->next = 0;
-	p->chunk = n / (4 * ((size_t)p->nhelp + 1));
-	p->chunk = p->chunk < 1 ? 1 : p->chunk > POOL_CHUNK ? POOL_CHUNK : p->chunk;
+	p->chunk = chunk;
 	p->busy = p->nhelp;
 	p->gen++;
 	pthread_cond_broadcast(&p->go);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void
+tk_pool_run(tk_pool *p, size_t n, tk_pool_fn fn, void *arg)
+{
+	size_t chunk = n / (4 * ((size_t)p->nhelp + 1));
+
+	run(p, n, fn, arg, chunk < 1 ? 1 : chunk > POOL_CHUNK ? POOL_CHUNK : chunk);
+}
+
+void
+tk_pool_run_each(tk_pool *p, size_t n, tk_pool_fn fn, void *arg)
+{
+	run(p, n, fn, arg, 1);
 }
 
 void
