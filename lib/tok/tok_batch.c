@@ -77,6 +77,7 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 	int rc;
 
 	x->out.n = 0;
+	x->out.pack_ = 1;
 	x->invalid = !te_tok_byte_level(bt->tok) && !te_utf8_valid(text, x->len);
 	rc = te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, d);
 	if (rc && (x->d = malloc(sizeof *x->d)))
@@ -185,7 +186,7 @@ batch_write(batch *b)
 			if (x->out.n && open)
 				tk_wr_put(&bt->wr, " ", 1);
 			if (x->out.n)	/* an empty document may have no buffer yet */
-				tk_wr_put(&bt->wr, x->out.buf, x->out.n);
+				tk_rec_put(&bt->wr, &x->out);
 			if (!x->join)
 				tk_wr_put(&bt->wr, &bt->delim, 1);
 		}
