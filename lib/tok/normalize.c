@@ -379,16 +379,13 @@ fail:
 	return -1;
 }
 
+/* Replace each match of pat by rep into a copy of w. */
 static int
-replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+replace_copy(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 {
 	tk_abuf o = TK_ABUF(w);
 	size_t i = 0;
 
-	if (!pn)
-		return 0;
-	if (!memmem(w->b.s, w->b.n, pat, pn))
-		return 0;
 	while (i < w->b.n) {
 		if (i + pn <= w->b.n && !memcmp(w->b.s + i, pat, pn)) {
 			if (tk_abuf_put(&o, rep, rn, tk_work_os(w, i), tk_work_oe(w, i + pn - 1)))
@@ -406,6 +403,149 @@ replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 fail:
 	tk_abuf_release(&o);
 	return -1;
+}
+
+/* Room in w for len bytes of text and, unless no spans are kept, of
+ * alignment (made, each byte its own, where w had none), sized exactly: a
+ * long text rewritten in place is not held twice.  -1 when out of
+ * memory, w as it was. */
+static int
+work_room(tk_work *w, size_t len)
+{
+	uint32_t *q;
+
+	if (len + 1 > w->b.cap) {
+		char *s = realloc(w->b.s, len + 1);
+
+		if (!s)
+			return -1;
+		w->b.s = s;
+		w->b.cap = len + 1;
+	}
+	if (w->noal || (w->os && len + 1 <= w->al_cap))
+		return 0;
+	if (!w->os) {
+		uint32_t *os = malloc((len + 1) * sizeof *os), *oe;
+
+		if (!os || !(oe = malloc((len + 1) * sizeof *oe))) {
+			free(os);
+			return -1;
+		}
+		for (size_t i = 0; i < w->b.n; i++)
+			os[i] = (uint32_t)i, oe[i] = (uint32_t)i + 1;
+		w->os = os, w->oe = oe;
+	} else {
+		if (!(q = realloc(w->os, (len + 1) * sizeof *q)))
+			return -1;
+		w->os = q;
+		if (!(q = realloc(w->oe, (len + 1) * sizeof *q)))
+			return -1;
+		w->oe = q;
+	}
+	w->al_cap = len + 1;
+	return 0;
+}
+
+/* Move w's bytes [from, from + n) to to, with their spans. */
+static void
+work_move(tk_work *w, size_t to, size_t from, size_t n)
+{
+	memmove(w->b.s + to, w->b.s + from, n);
+	if (w->os) {
+		memmove(w->os + to, w->os + from, n * sizeof *w->os);
+		memmove(w->oe + to, w->oe + from, n * sizeof *w->oe);
+	}
+}
+
+/* Write rn bytes rep at w's byte to, each spanning [a, b) (relative). */
+static void
+work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a, uint32_t b)
+{
+	memcpy(w->b.s + to, rep, rn);
+	for (size_t k = 0; w->os && k < rn; k++)
+		w->os[to + k] = a, w->oe[to + k] = b;
+}
+
+/* The span of w's bytes [i, j], relative to w->base. */
+#define REL_OS(w, i) ((uint32_t)(tk_work_os(w, i) - (w)->base))
+#define REL_OE(w, j) ((uint32_t)(tk_work_oe(w, j) - (w)->base))
+
+/* Replace each of the m matches of pat (one byte) by rep, longer, in place:
+ * from the end, each byte moved once. */
+static int
+replace_grow(tk_work *w, char pat, size_t m, const char *rep, size_t rn)
+{
+	size_t n = w->b.n, len = n + m * (rn - 1), i = n, j = len;
+
+	if (work_room(w, len))
+		return -1;
+	while (i > 0) {
+		const char *q = memrchr(w->b.s, pat, i);
+		size_t st = q ? (size_t)(q - w->b.s) + 1 : 0;
+		uint32_t a, b;
+
+		j -= i - st;
+		work_move(w, j, st, i - st);
+		if (!q)
+			break;
+		i = st - 1;
+		a = w->os ? REL_OS(w, i) : 0;
+		b = w->os ? REL_OE(w, i) : 0;
+		j -= rn;
+		work_set(w, j, rep, rn, a, b);
+	}
+	w->b.n = len;
+	w->b.s[len] = 0;
+	return 0;
+}
+
+/* Replace each match of pat, found left to right, by rep, no longer,
+ * in place. */
+static int
+replace_shrink(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+{
+	size_t n = w->b.n, i = 0, j = 0;
+
+	/* one byte for one: the spans stay each byte's own */
+	if (!(pn == 1 && rn == 1 && !w->os) && work_room(w, n))
+		return -1;
+	while (i < n) {
+		const char *q = memmem(w->b.s + i, n - i, pat, pn);
+		size_t at = q ? (size_t)(q - w->b.s) : n;
+		uint32_t a, b;
+
+		work_move(w, j, i, at - i);
+		j += at - i;
+		if (!q)
+			break;
+		a = w->os ? REL_OS(w, at) : 0;
+		b = w->os ? REL_OE(w, at + pn - 1) : 0;
+		work_set(w, j, rep, rn, a, b);
+		j += rn;
+		i = at + pn;
+	}
+	w->b.n = j;
+	w->b.s[j] = 0;
+	return 0;
+}
+
+static int
+replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+{
+	size_t m = 0;
+
+	if (!pn)
+		return 0;
+	for (const char *q = w->b.s; (q = memmem(q, w->b.n - (size_t)(q - w->b.s), pat, pn));
+	     q += pn)
+		m++;
+	if (!m)
+		return 0;
+	if (rn <= pn)
+		return replace_shrink(w, pat, pn, rep, rn);
+	if (pn == 1)
+		return replace_grow(w, pat[0], m, rep, rn);
+	return replace_copy(w, pat, pn, rep, rn);
 }
 
 static int
@@ -445,31 +585,25 @@ fail:
 	return -1;
 }
 
+/* Put p before w's text, in place, spanning w's first character. */
 static int
 prepend(tk_work *w, const char *p, size_t pn)
 {
-	tk_abuf o = TK_ABUF(w);
+	uint32_t a, b;
 	int len;
 
 	if (!w->b.n)
 		return 0;
 	ut_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
-	if (tk_abuf_put(&o, p, pn, tk_work_os(w, 0), tk_work_oe(w, (size_t)len - 1)) ||
-	    ut_buf_grow(&o.b, 0))
-		goto fail;
-	{
-		size_t q;
-
-		for (q = 0; q < w->b.n; q++)
-			if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
-				goto fail;
-	}
-	if (tk_abuf_swap(&o, w))
-		goto fail;
+	a = REL_OS(w, 0);
+	b = REL_OE(w, (size_t)len - 1);
+	if (work_room(w, w->b.n + pn))
+		return -1;
+	work_move(w, pn, 0, w->b.n);
+	work_set(w, 0, p, pn, a, b);
+	w->b.n += pn;
+	w->b.s[w->b.n] = 0;
 	return 0;
-fail:
-	tk_abuf_release(&o);
-	return -1;
 }
 
 static int
