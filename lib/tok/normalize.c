@@ -11,12 +11,11 @@
 #include "tok_int.h"
 #include "tok_uni.h"
 
-/* The output being built: text and alignment. */
 /* Map each character through f, which writes its replacement into out
- * (up to 32 bytes) and returns the length. */
+ * (up to 32 bytes) and returns the length; into a copy of w. */
 static int
-map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
-          const tk_norm *n)
+map_copy(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+         const tk_norm *n)
 {
 	tk_abuf o = TK_ABUF(w);
 	size_t i;
@@ -38,6 +37,90 @@ map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char
 		return -1;
 	}
 	return 0;
+}
+
+static int work_room(tk_work *w, size_t len);
+static void work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a,
+                     uint32_t b);
+#define REL_OS(w, i) ((uint32_t)(tk_work_os(w, i) - (w)->base))
+#define REL_OE(w, j) ((uint32_t)(tk_work_oe(w, j) - (w)->base))
+
+/* map_copy in place, when no character's replacement is shorter than
+ * it (grow) or none is longer: from the end or from the start, so that
+ * no byte is written before it is read; len, the length it makes. */
+static int
+map_in_place(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+             const tk_norm *n, size_t len, int grow)
+{
+	const unsigned char *s;
+	size_t i, j, st;
+	char rep[64];
+	int cl;
+
+	if (work_room(w, len > w->b.n ? len : w->b.n))
+		return -1;
+	s = (const unsigned char *)w->b.s;
+	if (grow) {
+		for (i = w->b.n, j = len; i > 0; i = st) {
+			int32_t cp;
+			int k;
+
+			for (st = i - 1; st > 0 && (s[st] & 0xc0) == 0x80; st--)
+				;
+			cp = ut_utf8_dec(s + st, i - st, &cl);
+			k = f(n, cp, (const char *)s + st, cl, rep);
+			j -= (size_t)k;
+			work_set(w, j, rep, (size_t)k, REL_OS(w, st), REL_OE(w, i - 1));
+		}
+	} else {
+		for (i = j = 0; i < w->b.n; i += (size_t)cl) {
+			int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
+			int k = f(n, cp, (const char *)s + i, cl, rep);
+			uint32_t a = REL_OS(w, i), b = REL_OE(w, i + (size_t)cl - 1);
+
+			work_set(w, j, rep, (size_t)k, a, b);
+			j += (size_t)k;
+		}
+	}
+	w->b.n = len;
+	w->b.s[len] = 0;
+	return 0;
+}
+
+/* Map each character through f (map_copy): in place where it can be
+ * (map_in_place), so that a long text is not held twice.  A first pass
+ * measures; a text of one-byte characters each kept one byte keeps each
+ * byte's own span (no alignment made where w had none), as map_copy. */
+static int
+map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+          const tk_norm *n)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t i, len = 0;
+	int cl, grow = 0, shrink = 0, wide = 0;
+	char rep[64];
+
+	for (i = 0; i < w->b.n; i += (size_t)cl) {
+		int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
+		int k = f(n, cp, (const char *)s + i, cl, rep);
+
+		if (cp < 0)	/* invalid: read back apart otherwise */
+			return map_copy(w, f, n);
+		grow |= k > cl;
+		shrink |= k < cl;
+		wide |= cl > 1 || k != 1;
+		len += (size_t)k;
+	}
+	if (grow && shrink)
+		return map_copy(w, f, n);
+	if (!wide && !w->os) {	/* byte for byte, each its own span */
+		for (i = 0; i < w->b.n; i++) {
+			f(n, s[i], (const char *)s + i, 1, rep);
+			w->b.s[i] = rep[0];
+		}
+		return 0;
+	}
+	return map_in_place(w, f, n, len, grow);
 }
 
 static int
@@ -466,9 +549,6 @@ work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a, uint32_t
 		w->os[to + k] = a, w->oe[to + k] = b;
 }
 
-/* The span of w's bytes [i, j], relative to w->base. */
-#define REL_OS(w, i) ((uint32_t)(tk_work_os(w, i) - (w)->base))
-#define REL_OE(w, j) ((uint32_t)(tk_work_oe(w, j) - (w)->base))
 
 /* Replace each of the m matches of pat (one byte) by rep, longer, in place:
  * from the end, each byte moved once. */
@@ -764,6 +844,14 @@ bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
 	}
 	if (bert_chain(n, &x))
 		goto out;
+	if (!o->b.n && !o->os && (o->noal || x.base == o->base)) {
+		/* all of o so far: x's text and spans as they are, not a copy */
+		ut_buf_release(&o->b);
+		o->b = x.b, o->os = x.os, o->oe = x.oe, o->cap = x.al_cap;
+		memset(&x, 0, sizeof x);
+		r = 0;
+		goto out;
+	}
 	if (o->noal) {
 		r = x.b.n ? tk_abuf_put(o, x.b.s, x.b.n, 0, 0) : 0;
 		goto out;
