@@ -209,12 +209,22 @@ pack_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const
 	return 0;
 }
 
+/* A space, then v in decimal at p (fmt_id's tables); returns the end. */
+static inline char *
+fmt_span_num(char *p, size_t v)
+{
+	if (v <= UINT32_MAX)
+		return fmt_id(p, (uint32_t)v);
+	*p = ' ';
+	return te_fmt_ulong(p + 1, v);
+}
+
 void
 tk_rec_put(tk_wr *o, const te_tok_rec *r)
 {
 	const unsigned char *s = (const unsigned char *)r->buf, *end = s + r->n;
-	char piece[1 << 15], *p = piece;
-	size_t a, b = 0;
+	char piece[1 << 15], *p = piece, *q;
+	size_t a, b = 0, skip = 1;	/* the first token's space */
 
 	if (!r->packed_) {
 		tk_wr_put(o, r->buf, r->n);
@@ -222,6 +232,7 @@ tk_rec_put(tk_wr *o, const te_tok_rec *r)
 	}
 	if (tk_wr_flush(o))	/* o holds no piece of ours: piece is reused */
 		return;
+	pthread_once(&d4_once, d4_init);
 	while (s < end) {
 		if (*s < PACK_FAR) {
 			a = b;
@@ -233,16 +244,16 @@ tk_rec_put(tk_wr *o, const te_tok_rec *r)
 			a = (size_t)v[0], b = (size_t)v[1];
 			s += 1 + sizeof v;
 		}
-		p = te_fmt_ulong(p, a);
-		*p++ = ':';
-		p = te_fmt_ulong(p, b);
-		if (s < end)
-			*p++ = ' ';
-		if (s >= end || (size_t)(piece + sizeof piece - p) < 48) {
-			tk_wr_put(o, piece, (size_t)(p - piece));
+		p = fmt_span_num(p, a);
+		q = p;
+		p = fmt_span_num(p, b);
+		*q = ':';
+		if (s >= end || (size_t)(piece + sizeof piece - p) < 64) {
+			tk_wr_put(o, piece + skip, (size_t)(p - piece) - skip);
 			if (tk_wr_flush(o))
 				return;
 			p = piece;
+			skip = 0;
 		}
 	}
 }
