@@ -365,3 +365,23 @@ offsets_within() {
 	offsets_within gemma3/tokenizer.json 12 run-a run-cjk
 	offsets_within bert-base-uncased/tokenizer.json 12 run-a
 }
+
+# A long document's spans are kept packed (tok_fmt.c): more than 65536
+# tokens.  Its first spans are those of a short document cut from its
+# start at a space (the last one's token may differ), and it has as many
+# as it has ids.
+@test "tok-encode --offsets: a long document's spans, kept packed, are those of the same text as a short document" {
+	need_data tokenizers/gpt2/tokenizer.json tokenizers/bert-base-uncased/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d p=$BATS_TEST_TMPDIR/p m long short n
+	head -c 400000 "$BATS_FILE_TMPDIR/doc" >"$d"
+	echo >>"$d"
+	head -c 3000 "$d" | sed 's/ [^ ]*$//' >"$p"
+	for m in gpt2/tokenizer.json bert-base-uncased/tokenizer.json; do
+		long=$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --offsets "$d")
+		short=$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --offsets "$p")
+		n=$(wc -w <<<"$short")
+		[ "$(wc -w <<<"$long")" -gt 65536 ]
+		[ "$(wc -w <<<"$long")" -eq "$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --count-docs "$d")" ]
+		[ "$(tr ' ' '\n' <<<"$long" | head -n $((n - 1)))" = "$(tr ' ' '\n' <<<"$short" | head -n $((n - 1)))" ]
+	done
+}
