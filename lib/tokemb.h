@@ -380,6 +380,10 @@ typedef struct te_tok_fmt {
 typedef struct te_tok_rec {
 	char *buf;
 	size_t n, cap;
+	/* internal: tok-encode's writer takes a long document's OFFSETS
+	 * record packed (pack_ set by it; packed_ when buf holds one) and
+	 * writes it as text a piece at a time */
+	int pack_, packed_;
 } te_tok_rec;
 /* Append e, the encoding of text[0, len) by t, to r in the form f (IDS
  * and TOKENS need the ids: no TE_TOK_COUNT_ONLY; OFFSETS and CHUNK the

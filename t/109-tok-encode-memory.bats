@@ -319,3 +319,69 @@ spans_within() {
 	within phi-3-mini/tokenizer.json 12 12
 	within gemma3/tokenizer.json 12 12
 }
+
+# Model K FILE...: each FILE's spans (--offsets) in floor + K N, as many
+# as its ids.  A long document's spans are kept packed, a byte a token
+# mostly, and written as text a piece at a time (tok_fmt.c): what is held
+# is the encoding's 12 bytes a token, and the alignment of a normalized
+# text.
+offsets_within() {
+	local m=$D/tokenizers/$1 k=$2 base f
+	[ -z "${TOKEMB_SAN:-}" ] ||
+		skip "ulimit -v: the sanitizers reserve terabytes of address space"
+	need_data "tokenizers/$1"
+	shift 2
+	base=$(floor_kb "$m")
+	for f in "$@"; do
+		f=$BATS_FILE_TMPDIR/$f
+		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
+		    tok-encode -m "$2" --threads 1 --offsets "$3" | wc -w' - \
+		    $((base + k * N / 1024 + 1024)) "$m" "$f"
+		[ "$output" -gt 0 ]
+		[ "$output" -eq "$(tok-encode -m "$m" --threads 1 --count-docs "$f")" ]
+	done
+}
+
+@test "tok-encode --offsets: one 15 MB line, a 15 MB run of 'a', of one CJK character in 12N beyond the model: byte-level BPE (gpt2, cl100k, Llama 3, Qwen3)" {
+	offsets_within gpt2/tokenizer.json 12 doc run-a run-cjk
+	offsets_within tiktoken/cl100k_base.tiktoken 12 doc run-a run-cjk
+	offsets_within llama3/tokenizer.json 12 doc run-a run-cjk
+	offsets_within qwen3/tokenizer.json 12 doc run-a run-cjk
+}
+
+@test "tok-encode --offsets: a 15 MB run of base64 in 16N beyond the model: byte-level BPE (gpt2, cl100k, Llama 3, Qwen3)" {
+	offsets_within gpt2/tokenizer.json 16 run-b64
+	offsets_within tiktoken/cl100k_base.tiktoken 16 run-b64
+	offsets_within llama3/tokenizer.json 16 run-b64
+	offsets_within qwen3/tokenizer.json 16 run-b64
+}
+
+@test "tok-encode --offsets: a 15 MB run of one emoji in 12N beyond the model: Qwen3, gemma3" {
+	offsets_within qwen3/tokenizer.json 12 run-emoji
+	offsets_within gemma3/tokenizer.json 12 run-emoji
+}
+
+@test "tok-encode --offsets: a 15 MB run of 'a', of one CJK character in 12N beyond the model: SentencePiece-style BPE (gemma3), BERT normalizer and WordPiece" {
+	offsets_within gemma3/tokenizer.json 12 run-a run-cjk
+	offsets_within bert-base-uncased/tokenizer.json 12 run-a
+}
+
+# A long document's spans are kept packed (tok_fmt.c): more than 65536
+# tokens.  Its first spans are those of a short document cut from its
+# start at a space (the last one's token may differ), and it has as many
+# as it has ids.
+@test "tok-encode --offsets: a long document's spans, kept packed, are those of the same text as a short document" {
+	need_data tokenizers/gpt2/tokenizer.json tokenizers/bert-base-uncased/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d p=$BATS_TEST_TMPDIR/p m long short n
+	head -c 400000 "$BATS_FILE_TMPDIR/doc" >"$d"
+	echo >>"$d"
+	head -c 3000 "$d" | sed 's/ [^ ]*$//' >"$p"
+	for m in gpt2/tokenizer.json bert-base-uncased/tokenizer.json; do
+		long=$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --offsets "$d")
+		short=$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --offsets "$p")
+		n=$(wc -w <<<"$short")
+		[ "$(wc -w <<<"$long")" -gt 65536 ]
+		[ "$(wc -w <<<"$long")" -eq "$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --count-docs "$d")" ]
+		[ "$(tr ' ' '\n' <<<"$long" | head -n $((n - 1)))" = "$(tr ' ' '\n' <<<"$short" | head -n $((n - 1)))" ]
+	done
+}

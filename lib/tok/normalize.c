@@ -11,12 +11,11 @@
 #include "tok_int.h"
 #include "tok_uni.h"
 
-/* The output being built: text and alignment. */
 /* Map each character through f, which writes its replacement into out
- * (up to 32 bytes) and returns the length. */
+ * (up to 32 bytes) and returns the length; into a copy of w. */
 static int
-map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
-          const tk_norm *n)
+map_copy(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+         const tk_norm *n)
 {
 	tk_abuf o = TK_ABUF(w);
 	size_t i;
@@ -38,6 +37,90 @@ map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char
 		return -1;
 	}
 	return 0;
+}
+
+static int work_room(tk_work *w, size_t len);
+static void work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a,
+                     uint32_t b);
+#define REL_OS(w, i) ((uint32_t)(tk_work_os(w, i) - (w)->base))
+#define REL_OE(w, j) ((uint32_t)(tk_work_oe(w, j) - (w)->base))
+
+/* map_copy in place, when no character's replacement is shorter than
+ * it (grow) or none is longer: from the end or from the start, so that
+ * no byte is written before it is read; len, the length it makes. */
+static int
+map_in_place(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+             const tk_norm *n, size_t len, int grow)
+{
+	const unsigned char *s;
+	size_t i, j, st;
+	char rep[64];
+	int cl;
+
+	if (work_room(w, len > w->b.n ? len : w->b.n))
+		return -1;
+	s = (const unsigned char *)w->b.s;
+	if (grow) {
+		for (i = w->b.n, j = len; i > 0; i = st) {
+			int32_t cp;
+			int k;
+
+			for (st = i - 1; st > 0 && (s[st] & 0xc0) == 0x80; st--)
+				;
+			cp = ut_utf8_dec(s + st, i - st, &cl);
+			k = f(n, cp, (const char *)s + st, cl, rep);
+			j -= (size_t)k;
+			work_set(w, j, rep, (size_t)k, REL_OS(w, st), REL_OE(w, i - 1));
+		}
+	} else {
+		for (i = j = 0; i < w->b.n; i += (size_t)cl) {
+			int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
+			int k = f(n, cp, (const char *)s + i, cl, rep);
+			uint32_t a = REL_OS(w, i), b = REL_OE(w, i + (size_t)cl - 1);
+
+			work_set(w, j, rep, (size_t)k, a, b);
+			j += (size_t)k;
+		}
+	}
+	w->b.n = len;
+	w->b.s[len] = 0;
+	return 0;
+}
+
+/* Map each character through f (map_copy): in place where it can be
+ * (map_in_place), so that a long text is not held twice.  A first pass
+ * measures; a text of one-byte characters each kept one byte keeps each
+ * byte's own span (no alignment made where w had none), as map_copy. */
+static int
+map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+          const tk_norm *n)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	size_t i, len = 0;
+	int cl, grow = 0, shrink = 0, wide = 0;
+	char rep[64];
+
+	for (i = 0; i < w->b.n; i += (size_t)cl) {
+		int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
+		int k = f(n, cp, (const char *)s + i, cl, rep);
+
+		if (cp < 0)	/* invalid: read back apart otherwise */
+			return map_copy(w, f, n);
+		grow |= k > cl;
+		shrink |= k < cl;
+		wide |= cl > 1 || k != 1;
+		len += (size_t)k;
+	}
+	if (grow && shrink)
+		return map_copy(w, f, n);
+	if (!wide && !w->os) {	/* byte for byte, each its own span */
+		for (i = 0; i < w->b.n; i++) {
+			f(n, s[i], (const char *)s + i, 1, rep);
+			w->b.s[i] = rep[0];
+		}
+		return 0;
+	}
+	return map_in_place(w, f, n, len, grow);
 }
 
 static int
@@ -379,16 +462,13 @@ fail:
 	return -1;
 }
 
+/* Replace each match of pat by rep into a copy of w. */
 static int
-replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+replace_copy(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 {
 	tk_abuf o = TK_ABUF(w);
 	size_t i = 0;
 
-	if (!pn)
-		return 0;
-	if (!memmem(w->b.s, w->b.n, pat, pn))
-		return 0;
 	while (i < w->b.n) {
 		if (i + pn <= w->b.n && !memcmp(w->b.s + i, pat, pn)) {
 			if (tk_abuf_put(&o, rep, rn, tk_work_os(w, i), tk_work_oe(w, i + pn - 1)))
@@ -406,6 +486,146 @@ replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 fail:
 	tk_abuf_release(&o);
 	return -1;
+}
+
+/* Room in w for len bytes of text and, unless no spans are kept, of
+ * alignment (made, each byte its own, where w had none), sized exactly: a
+ * long text rewritten in place is not held twice.  -1 when out of
+ * memory, w as it was. */
+static int
+work_room(tk_work *w, size_t len)
+{
+	uint32_t *q;
+
+	if (len + 1 > w->b.cap) {
+		char *s = realloc(w->b.s, len + 1);
+
+		if (!s)
+			return -1;
+		w->b.s = s;
+		w->b.cap = len + 1;
+	}
+	if (w->noal || (w->os && len + 1 <= w->al_cap))
+		return 0;
+	if (!w->os) {
+		uint32_t *os = malloc((len + 1) * sizeof *os), *oe;
+
+		if (!os || !(oe = malloc((len + 1) * sizeof *oe))) {
+			free(os);
+			return -1;
+		}
+		for (size_t i = 0; i < w->b.n; i++)
+			os[i] = (uint32_t)i, oe[i] = (uint32_t)i + 1;
+		w->os = os, w->oe = oe;
+	} else {
+		if (!(q = realloc(w->os, (len + 1) * sizeof *q)))
+			return -1;
+		w->os = q;
+		if (!(q = realloc(w->oe, (len + 1) * sizeof *q)))
+			return -1;
+		w->oe = q;
+	}
+	w->al_cap = len + 1;
+	return 0;
+}
+
+/* Move w's bytes [from, from + n) to to, with their spans. */
+static void
+work_move(tk_work *w, size_t to, size_t from, size_t n)
+{
+	memmove(w->b.s + to, w->b.s + from, n);
+	if (w->os) {
+		memmove(w->os + to, w->os + from, n * sizeof *w->os);
+		memmove(w->oe + to, w->oe + from, n * sizeof *w->oe);
+	}
+}
+
+/* Write rn bytes rep at w's byte to, each spanning [a, b) (relative). */
+static void
+work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a, uint32_t b)
+{
+	memcpy(w->b.s + to, rep, rn);
+	for (size_t k = 0; w->os && k < rn; k++)
+		w->os[to + k] = a, w->oe[to + k] = b;
+}
+
+
+/* Replace each of the m matches of pat (one byte) by rep, longer, in place:
+ * from the end, each byte moved once. */
+static int
+replace_grow(tk_work *w, char pat, size_t m, const char *rep, size_t rn)
+{
+	size_t n = w->b.n, len = n + m * (rn - 1), i = n, j = len;
+
+	if (work_room(w, len))
+		return -1;
+	while (i > 0) {
+		const char *q = memrchr(w->b.s, pat, i);
+		size_t st = q ? (size_t)(q - w->b.s) + 1 : 0;
+		uint32_t a, b;
+
+		j -= i - st;
+		work_move(w, j, st, i - st);
+		if (!q)
+			break;
+		i = st - 1;
+		a = w->os ? REL_OS(w, i) : 0;
+		b = w->os ? REL_OE(w, i) : 0;
+		j -= rn;
+		work_set(w, j, rep, rn, a, b);
+	}
+	w->b.n = len;
+	w->b.s[len] = 0;
+	return 0;
+}
+
+/* Replace each match of pat, found left to right, by rep, no longer,
+ * in place. */
+static int
+replace_shrink(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+{
+	size_t n = w->b.n, i = 0, j = 0;
+
+	/* one byte for one: the spans stay each byte's own */
+	if (!(pn == 1 && rn == 1 && !w->os) && work_room(w, n))
+		return -1;
+	while (i < n) {
+		const char *q = memmem(w->b.s + i, n - i, pat, pn);
+		size_t at = q ? (size_t)(q - w->b.s) : n;
+		uint32_t a, b;
+
+		work_move(w, j, i, at - i);
+		j += at - i;
+		if (!q)
+			break;
+		a = w->os ? REL_OS(w, at) : 0;
+		b = w->os ? REL_OE(w, at + pn - 1) : 0;
+		work_set(w, j, rep, rn, a, b);
+		j += rn;
+		i = at + pn;
+	}
+	w->b.n = j;
+	w->b.s[j] = 0;
+	return 0;
+}
+
+static int
+replace_lit(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
+{
+	size_t m = 0;
+
+	if (!pn)
+		return 0;
+	for (const char *q = w->b.s; (q = memmem(q, w->b.n - (size_t)(q - w->b.s), pat, pn));
+	     q += pn)
+		m++;
+	if (!m)
+		return 0;
+	if (rn <= pn)
+		return replace_shrink(w, pat, pn, rep, rn);
+	if (pn == 1)
+		return replace_grow(w, pat[0], m, rep, rn);
+	return replace_copy(w, pat, pn, rep, rn);
 }
 
 static int
@@ -445,31 +665,25 @@ fail:
 	return -1;
 }
 
+/* Put p before w's text, in place, spanning w's first character. */
 static int
 prepend(tk_work *w, const char *p, size_t pn)
 {
-	tk_abuf o = TK_ABUF(w);
+	uint32_t a, b;
 	int len;
 
 	if (!w->b.n)
 		return 0;
 	ut_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
-	if (tk_abuf_put(&o, p, pn, tk_work_os(w, 0), tk_work_oe(w, (size_t)len - 1)) ||
-	    ut_buf_grow(&o.b, 0))
-		goto fail;
-	{
-		size_t q;
-
-		for (q = 0; q < w->b.n; q++)
-			if (tk_abuf_put(&o, w->b.s + q, 1, tk_work_os(w, q), tk_work_oe(w, q)))
-				goto fail;
-	}
-	if (tk_abuf_swap(&o, w))
-		goto fail;
+	a = REL_OS(w, 0);
+	b = REL_OE(w, (size_t)len - 1);
+	if (work_room(w, w->b.n + pn))
+		return -1;
+	work_move(w, pn, 0, w->b.n);
+	work_set(w, 0, p, pn, a, b);
+	w->b.n += pn;
+	w->b.s[w->b.n] = 0;
 	return 0;
-fail:
-	tk_abuf_release(&o);
-	return -1;
 }
 
 static int
@@ -630,6 +844,14 @@ bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
 	}
 	if (bert_chain(n, &x))
 		goto out;
+	if (!o->b.n && !o->os && (o->noal || x.base == o->base)) {
+		/* all of o so far: x's text and spans as they are, not a copy */
+		ut_buf_release(&o->b);
+		o->b = x.b, o->os = x.os, o->oe = x.oe, o->cap = x.al_cap;
+		memset(&x, 0, sizeof x);
+		r = 0;
+		goto out;
+	}
 	if (o->noal) {
 		r = x.b.n ? tk_abuf_put(o, x.b.s, x.b.n, 0, 0) : 0;
 		goto out;

@@ -103,6 +103,7 @@ encode_job(void *arg, size_t i, te_tok_enc *e)
 	batch *b = arg;
 
 	b->v[i].out.n = 0;
+	b->v[i].out.pack_ = 1;	/* batch_write writes it by tk_rec_put */
 	encode_doc(b->owner, &b->v[i], (b->map ? b->map : b->tx) + b->v[i].off, e);
 }
 
@@ -186,7 +187,7 @@ batch_write(batch *b)
 			if (x->out.n && open)
 				tk_wr_put(&bt->wr, " ", 1);
 			if (x->out.n)	/* an empty document may have no buffer yet */
-				tk_wr_put(&bt->wr, x->out.buf, x->out.n);
+				tk_rec_put(&bt->wr, &x->out);
 			if (!x->join)
 				tk_wr_put(&bt->wr, &bt->delim, 1);
 		}

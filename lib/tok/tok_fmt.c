@@ -103,10 +103,29 @@ char_start(const char *text, size_t len, size_t i)
 	return i;
 }
 
-/* Each token's start:end, separated by spaces.  Hugging Face tokenizers
- * aligns every byte of a character to the whole character, so a token of a
- * tokenizer.json that holds part of one (byte-level, byte fallback) spans
- * all of it: its span is widened to whole characters. */
+/* Token i's span; Hugging Face tokenizers aligns every byte of a
+ * character to the whole character, so a token of a tokenizer.json that
+ * holds part of one (byte-level, byte fallback) spans all of it: its span
+ * is widened to whole characters. */
+static inline void
+span(const te_tok *t, const char *text, size_t len, const te_tok_enc *e, size_t i,
+     size_t *pa, size_t *pb)
+{
+	size_t a = e->start[i], b = e->end[i], c;
+
+	if (t->char_offsets && b > a) {
+		a = char_start(text, len, a);
+		if ((c = char_start(text, len, b)) < b) {
+			int n;
+
+			ut_utf8_dec((const unsigned char *)text + c, len - c, &n);
+			b = c + (size_t)n;
+		}
+	}
+	*pa = a, *pb = b;
+}
+
+/* Each token's start:end, separated by spaces. */
 static int
 fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
@@ -121,21 +140,12 @@ fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const 
 		return -1;
 	for (size_t i = 0; i < e->n; i++) {
 		char *p;
-		size_t a = e->start[i], b = e->end[i], c;
+		size_t a, b;
 
+		span(t, text, len, e, i, &a, &b);
 		if ((a > len || b > len) && fmt_grow(r, 44 + (e->n - i) * (2 * dig + 2)))
 			return -1;
 		p = r->buf + r->n;
-
-		if (t->char_offsets && b > a) {
-			a = char_start(text, len, a);
-			if ((c = char_start(text, len, b)) < b) {
-				int n;
-
-				ut_utf8_dec((const unsigned char *)text + c, len - c, &n);
-				b = c + (size_t)n;
-			}
-		}
 		if (i)
 			*p++ = ' ';
 		p = te_fmt_ulong(p, a);
@@ -144,6 +154,89 @@ fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const 
 		r->n = (size_t)(p - r->buf);
 	}
 	return 0;
+}
+
+/* A document of more tokens than this has its spans packed for
+ * tk_rec_put (pack_offsets): their text, some 16 bytes a token, is never
+ * held whole. */
+#define PACK_MIN 65536
+#define PACK_FAR 0x80   /* then start and end, 8 bytes each */
+
+/* Each token's span packed: a byte v below PACK_FAR for a span of v
+ * bytes that starts where the one before ends (the first: at 0), else
+ * PACK_FAR, start and end.  Mostly a byte a token. */
+static int
+pack_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
+{
+	size_t prev = 0;
+
+	if (fmt_grow(r, e->n + 17))
+		return -1;
+	for (size_t i = 0; i < e->n; i++) {
+		size_t a, b;
+
+		span(t, text, len, e, i, &a, &b);
+		if (r->n + 17 > r->cap && fmt_grow(r, 17 + (e->n - i)))
+			return -1;
+		if (a == prev && b >= a && b - a < PACK_FAR) {
+			r->buf[r->n++] = (char)(b - a);
+		} else {
+			uint64_t v[2] = {a, b};
+
+			r->buf[r->n] = (char)PACK_FAR;
+			memcpy(r->buf + r->n + 1, v, sizeof v);
+			r->n += 1 + sizeof v;
+		}
+		prev = b;
+	}
+	r->packed_ = 1;
+	return 0;
+}
+
+/* A space, then v in decimal at p; returns the end. */
+static inline char *
+fmt_span_num(char *p, size_t v)
+{
+	*p = ' ';
+	return te_fmt_ulong(p + 1, v);
+}
+
+void
+tk_rec_put(tk_wr *o, const te_tok_rec *r)
+{
+	const unsigned char *s = (const unsigned char *)r->buf, *end = s + r->n;
+	char piece[1 << 15], *p = piece, *q;
+	size_t a, b = 0, skip = 1;	/* the first token's space */
+
+	if (!r->packed_) {
+		tk_wr_put(o, r->buf, r->n);
+		return;
+	}
+	if (tk_wr_flush(o))	/* o holds no piece of ours: piece is reused */
+		return;
+	while (s < end) {
+		if (*s < PACK_FAR) {
+			a = b;
+			b = a + *s++;
+		} else {
+			uint64_t v[2];
+
+			memcpy(v, s + 1, sizeof v);
+			a = (size_t)v[0], b = (size_t)v[1];
+			s += 1 + sizeof v;
+		}
+		p = fmt_span_num(p, a);
+		q = p;
+		p = fmt_span_num(p, b);
+		*q = ':';
+		if (s >= end || (size_t)(piece + sizeof piece - p) < 64) {
+			tk_wr_put(o, piece + skip, (size_t)(p - piece) - skip);
+			if (tk_wr_flush(o))
+				return;
+			p = piece;
+			skip = 0;
+		}
+	}
 }
 
 /* Each token's vocabulary string, escaped so that a record stays one. */
@@ -199,12 +292,16 @@ int
 te_tok_format(const te_tok *t, const te_tok_fmt *f, const char *text, size_t len,
               const te_tok_enc *e, te_tok_rec *r)
 {
+	if (!r->n)
+		r->packed_ = 0;
 	switch (f->form) {
 	case TE_TOK_FMT_IDS:
 		return fmt_ids(r, e->ids, e->n);
 	case TE_TOK_FMT_TOKENS:
 		return fmt_tokens(r, t, e);
 	case TE_TOK_FMT_OFFSETS:
+		if (r->pack_ && !r->n && e->n > PACK_MIN)
+			return pack_offsets(r, t, text, len, e);
 		return fmt_offsets(r, t, text, len, e);
 	case TE_TOK_FMT_COUNT:
 		if (fmt_grow(r, 24))

@@ -790,4 +790,11 @@ void tk_wr_init(tk_wr *o, FILE *fp);
 void tk_wr_put(tk_wr *o, const void *p, size_t n);
 int tk_wr_flush(tk_wr *o);
 
+/* ------------------------------------------------------------ tok_fmt.c */
+
+/* Write r (te_tok_format's record) on o: its bytes, or the text of the
+ * spans it holds packed, a piece at a time (what o held before is written
+ * first).  A failed write stops it, as tk_wr_put. */
+void tk_rec_put(tk_wr *o, const te_tok_rec *r);
+
 #endif
