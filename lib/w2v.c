@@ -32,18 +32,47 @@
 #define W2V_ALPHA_SG 0.025
 #define W2V_ALPHA_CBOW 0.05
 
+/* An item while counting.  Its key is in the record when it is KEY_IN bytes
+ * or less (nearly every word: the record is the only memory a look-up
+ * reads after its slot), else in an allocation of its own.  32 bytes, two
+ * to a cache line (the array is allocated on a line). */
+#define KEY_IN 15
 struct item {
-	char *s;             /* NULL once pruned */
-	uint32_t len;
+	union {
+		char in[KEY_IN + 1];
+		char *out;
+	} k;
 	uint64_t count;
+	uint32_t len;
+	uint32_t live;       /* 0 once pruned */
 };
+
+/* A slot of the counting index: the item's id + 1 (0: empty) and the high
+ * half of its key's hash, so that a probe that meets another key seldom
+ * reads that key's record.  (Not ut_strmap: pruning takes keys out.) */
+struct slot {
+	uint32_t id1, tag;
+};
+
+static inline const char *
+item_key(const struct item *it)
+{
+	return it->len <= KEY_IN ? it->k.in : it->k.out;
+}
+
+static inline void
+item_free_key(struct item *it)
+{
+	if (it->len > KEY_IN)
+		free(it->k.out);
+}
 
 struct te_w2v {
 	te_w2v_params p;
 	/* counting: items by provisional id, open-addressing index (id+1) */
 	struct item *items;
 	size_t n_items, cap_items, n_live;
-	uint32_t *hidx;
+	struct slot *hidx;
 	size_t hcap;
 	long long min_reduce;
 	/* the spool: provisional ids, EOS after each sequence */
@@ -190,7 +219,8 @@ te_w2v_free(te_w2v *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n_items; i++)
-		free(m->items[i].s);
+		if (m->items[i].live)
+			item_free_key(&m->items[i]);
 	free(m->items);
 	free(m->hidx);
 	free(m->sbuf);
@@ -253,20 +283,23 @@ spool_put(te_w2v *m, uint32_t id, te_diag *d)
 static int
 rehash(te_w2v *m, size_t cap)
 {
-	uint32_t *h = calloc(cap, sizeof *h);
+	struct slot *h = calloc(cap, sizeof *h);
 
 	if (!h)
 		return -1;
 	for (size_t i = 0; i < m->n_items; i++) {
 		struct item *it = &m->items[i];
+		uint64_t hv;
 		size_t k;
 
-		if (!it->s)
+		if (!it->live)
 			continue;
-		k = ut_hash(it->s, it->len) & (cap - 1);
-		while (h[k])
+		hv = ut_hash(item_key(it), it->len);
+		k = hv & (cap - 1);
+		while (h[k].id1)
 			k = (k + 1) & (cap - 1);
-		h[k] = (uint32_t)i + 1;
+		h[k].id1 = (uint32_t)i + 1;
+		h[k].tag = (uint32_t)(hv >> 32);
 	}
 	free(m->hidx);
 	m->hidx = h;
@@ -282,9 +315,9 @@ prune(te_w2v *m)
 	for (size_t i = 0; i < m->n_items; i++) {
 		struct item *it = &m->items[i];
 
-		if (it->s && (long long)it->count < m->min_reduce) {
-			free(it->s);
-			it->s = NULL;
+		if (it->live && (long long)it->count < m->min_reduce) {
+			item_free_key(it);
+			it->live = 0;
 			m->n_live--;
 		}
 	}
@@ -292,39 +325,55 @@ prune(te_w2v *m)
 	return rehash(m, m->hcap);
 }
 
+/* Room for one more item record: the array doubled, on a cache line. */
+static int
+grow_items(te_w2v *m)
+{
+	size_t nc = m->cap_items ? m->cap_items * 2 : 4096;
+	struct item *ni;
+
+	if (nc > SIZE_MAX / sizeof *ni || posix_memalign((void **)&ni, 64, nc * sizeof *ni))
+		return -1;
+	if (m->n_items)
+		memcpy(ni, m->items, m->n_items * sizeof *ni);
+	free(m->items);
+	m->items = ni;
+	m->cap_items = nc;
+	return 0;
+}
+
 /* The provisional id of the item [s, s+n), added with count 0 if new. */
 static long
 item_id(te_w2v *m, const char *s, size_t n, te_diag *d)
 {
 	uint64_t h = ut_hash(s, n);
+	uint32_t tag = (uint32_t)(h >> 32);
 	size_t k = h & (m->hcap - 1);
 	struct item *it;
+	char *key;
 
-	for (; m->hidx[k]; k = (k + 1) & (m->hcap - 1)) {
-		it = &m->items[m->hidx[k] - 1];
-		if (it->len == n && memcmp(it->s, s, n) == 0)
-			return (long)m->hidx[k] - 1;
+	for (; m->hidx[k].id1; k = (k + 1) & (m->hcap - 1)) {
+		if (m->hidx[k].tag != tag)
+			continue;
+		it = &m->items[m->hidx[k].id1 - 1];
+		if (it->len == n && memcmp(item_key(it), s, n) == 0)
+			return (long)m->hidx[k].id1 - 1;
 	}
 	if (n > UINT32_MAX || m->n_items >= UINT32_MAX - 1)
 		return te_diag_set(d, NULL, 0, "too many distinct items");
-	if (m->n_items == m->cap_items) {
-		size_t nc = m->cap_items ? m->cap_items * 2 : 4096;
-		struct item *ni = realloc(m->items, nc * sizeof *ni);
-
-		if (!ni)
-			return te_diag_set(d, NULL, 0, "out of memory");
-		m->items = ni;
-		m->cap_items = nc;
-	}
-	it = &m->items[m->n_items];
-	it->s = malloc(n + 1);
-	if (!it->s)
+	if (m->n_items == m->cap_items && grow_items(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
-	memcpy(it->s, s, n);
-	it->s[n] = '\0';
+	it = &m->items[m->n_items];
+	key = it->k.in;
+	if (n > KEY_IN && !(key = it->k.out = malloc(n + 1)))
+		return te_diag_set(d, NULL, 0, "out of memory");
+	memcpy(key, s, n);
+	key[n] = '\0';
 	it->len = (uint32_t)n;
+	it->live = 1;
 	it->count = 0;
-	m->hidx[k] = (uint32_t)m->n_items + 1;
+	m->hidx[k].id1 = (uint32_t)m->n_items + 1;
+	m->hidx[k].tag = tag;
 	m->n_items++;
 	m->n_live++;
 	if (m->n_live * 2 > m->hcap && rehash(m, m->hcap * 2) < 0)
@@ -714,7 +763,7 @@ prepare(te_w2v *m, te_diag *d)
 	float range = m->p.sg ? 1.0f : 2.0f;
 
 	for (size_t i = 0; i < m->n_items; i++)
-		if (m->items[i].s && (long long)m->items[i].count >= m->p.min_count)
+		if (m->items[i].live && (long long)m->items[i].count >= m->p.min_count)
 			V++;
 	if (V == 0) {
 		if (m->raw_items == 0)
@@ -733,7 +782,7 @@ prepare(te_w2v *m, te_diag *d)
 	}
 	V = 0;
 	for (size_t i = 0; i < m->n_items; i++)
-		if (m->items[i].s && (long long)m->items[i].count >= m->p.min_count)
+		if (m->items[i].live && (long long)m->items[i].count >= m->p.min_count)
 			m->vocab[V++] = (uint32_t)i;
 	sort_model = m;
 	qsort(m->vocab, V, sizeof *m->vocab, by_count);
@@ -1300,7 +1349,7 @@ size_t te_w2v_dim(const te_w2v *m) { return (size_t)m->p.dim; }
 const char *
 te_w2v_key(const te_w2v *m, size_t i)
 {
-	return m->items[m->vocab[i]].s;
+	return item_key(&m->items[m->vocab[i]]);
 }
 
 uint64_t
