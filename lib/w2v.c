@@ -657,8 +657,12 @@ draw_noise(const te_w2v *m, uint64_t *rs)
 {
 	uint64_t r = rnd(rs);
 	uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
+	struct alias a = m->alias[i];
+	/* all ones where the draw goes to the alias: no branch to mispredict
+	 * (the test is a coin toss in every cell that has an alias) */
+	uint32_t to = (uint32_t)0 - (uint32_t)((uint32_t)r > a.prob);
 
-	return (uint32_t)r <= m->alias[i].prob ? i : m->alias[i].idx;
+	return i ^ ((i ^ a.idx) & to);
 }
 
 /* word2vec.c's Huffman tree: counts sorted descending, two queues. */
@@ -974,8 +978,8 @@ draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
 		for (int k = 0; n > 1 && k < m->p.negative; k++) {
 			uint32_t t = draw_noise(m, rs);
 
-			if (t != w)
-				nz[1 + c++] = t;
+			nz[1 + c] = t;   /* kept only if it is not the item */
+			c += t != w;
 		}
 		nz[0] = c;
 	}
