@@ -26,6 +26,8 @@
 /* positions between fetching a position's rows and training it: one is not
  * time enough for the memory, three crowd the cache (GCIDE CBOW) */
 #define FETCH_AHEAD 2
+/* items between asking for an item's keep threshold and reading it */
+#define SAMPLE_AHEAD 16
 /* The first epoch's learning rate where none is given: word2vec.c's, 0.025
  * for skip-gram and 0.05 for CBOW (gensim uses 0.025 for both, which leaves
  * CBOW under-trained; see "The schedule" in w2v-train(1)). */
@@ -652,17 +654,31 @@ build_alias(te_w2v *m)
 	return 0;
 }
 
+/* A draw from the noise distribution is a random number r: its high half
+ * picks a cell, its low half decides between the cell and its alias. */
+static inline __attribute__((always_inline)) uint32_t
+noise_cell(const te_w2v *m, uint64_t r)
+{
+	return (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
+}
+
+static inline __attribute__((always_inline)) uint32_t
+noise_pick(const te_w2v *m, uint32_t i, uint32_t low)
+{
+	struct alias a = m->alias[i];
+	/* all ones where the draw goes to the alias: no branch to mispredict
+	 * (the test is a coin toss in every cell that has an alias) */
+	uint32_t to = (uint32_t)0 - (uint32_t)(low > a.prob);
+
+	return i ^ ((i ^ a.idx) & to);
+}
+
 static inline __attribute__((always_inline)) uint32_t
 draw_noise(const te_w2v *m, uint64_t *rs)
 {
 	uint64_t r = rnd(rs);
-	uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
-	struct alias a = m->alias[i];
-	/* all ones where the draw goes to the alias: no branch to mispredict
-	 * (the test is a coin toss in every cell that has an alias) */
-	uint32_t to = (uint32_t)0 - (uint32_t)((uint32_t)r > a.prob);
 
-	return i ^ ((i ^ a.idx) & to);
+	return noise_pick(m, noise_cell(m, r), (uint32_t)r);
 }
 
 /* word2vec.c's Huffman tree: counts sorted descending, two queues. */
@@ -905,6 +921,7 @@ struct scratch {
 	float **nout, *nlabel;  /* the noise rows of a position */
 	int *shrink;         /* per position of the piece: the reduced window */
 	uint32_t *noise;     /* per position: count, then the noise rows drawn */
+	uint64_t *draw;      /* per position: the noise draws, cell << 32 | low */
 };
 
 /* The learning rate of epoch ep (0-based): held for the epoch, lowered
@@ -967,16 +984,28 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 static void
 draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
 {
-	const size_t stride = (size_t)m->p.negative + 1;
+	const size_t neg = (size_t)m->p.negative, stride = neg + 1;
 	const int window = m->p.window;
 
+	/* the random numbers first, each cell asked for from memory as it is
+	 * drawn, so that the table is read many cells at a time */
+	for (size_t i = 0; i < n; i++) {
+		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
+		/* a piece of one item has no context and trains nothing */
+		for (size_t k = 0; n > 1 && k < neg; k++) {
+			uint64_t r = rnd(rs);
+			uint32_t cell = noise_cell(m, r);
+
+			__builtin_prefetch(&m->alias[cell]);
+			s->draw[i * neg + k] = (uint64_t)cell << 32 | (uint32_t)r;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t w = s->sent[i], *nz = s->noise + i * stride, c = 0;
 
-		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
-		/* a piece of one item has no context and trains nothing */
-		for (int k = 0; n > 1 && k < m->p.negative; k++) {
-			uint32_t t = draw_noise(m, rs);
+		for (size_t k = 0; n > 1 && k < neg; k++) {
+			uint64_t d = s->draw[i * neg + k];
+			uint32_t t = noise_pick(m, (uint32_t)(d >> 32), (uint32_t)d);
 
 			nz[1 + c] = t;   /* kept only if it is not the item */
 			c += t != w;
@@ -1170,11 +1199,13 @@ next_piece(te_w2v *m, uint64_t *rp, uint64_t end, uint32_t *sent,
 	for (; r < end && m->corpus[r] != EOS; r++) {
 		uint32_t w = m->corpus[r];
 
+		/* ask for the keep threshold of an item a little ahead */
+		if (r + SAMPLE_AHEAD < end && m->corpus[r + SAMPLE_AHEAD] != EOS)
+			__builtin_prefetch(&m->sample_int[m->corpus[r + SAMPLE_AHEAD]]);
 		(*pending)++;
-		if (m->sample_int[w] != UINT32_MAX &&
-		    m->sample_int[w] < (uint32_t)rnd(rs))
-			continue;
-		sent[n++] = w;
+		/* no branch on the keep test: it is a coin toss for frequent items */
+		sent[n] = w;
+		n += m->sample_int[w] == UINT32_MAX || m->sample_int[w] >= (uint32_t)rnd(rs);
 		if (n == m->p.max_sentence) {
 			r++;
 			break;
@@ -1232,10 +1263,11 @@ work(void *arg)
 	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
 	s.shrink = malloc(m->p.max_sentence * sizeof *s.shrink);
 	s.noise = malloc(m->p.max_sentence * ((size_t)m->p.negative + 1) * sizeof *s.noise);
+	s.draw = malloc(m->p.max_sentence * ((size_t)m->p.negative + 1) * sizeof *s.draw);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
 	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
-	    !s.nout || !s.nlabel || !s.shrink || !s.noise) {
+	    !s.nout || !s.nlabel || !s.shrink || !s.noise || !s.draw) {
 		wk->failed = 1;
 		goto out;
 	}
@@ -1275,6 +1307,7 @@ out:
 	free(s.nlabel);
 	free(s.shrink);
 	free(s.noise);
+	free(s.draw);
 	free(s.e);
 	free(s.h);
 	return NULL;
