@@ -772,9 +772,9 @@ alloc_floats(size_t n)
 
 /* A weight matrix of n floats: in 2 MiB pages where the kernel gives them
  * for the asking (transparent_hugepage=madvise).  Training reads its rows
- * at random; in 4 KiB pages nearly every row read past the first
- * thousands of the vocabulary misses the TLB (GCIDE, 39,882 x 100: 16 MB a
- * matrix, 3,900 pages, against 8 entries).  Freed with free(). */
+ * at random: GCIDE's 39,882 x 100 floats are 16 MB a matrix, about 3,900
+ * pages of 4 KiB, more than the TLB holds, against 8 of 2 MiB.  Freed with
+ * free(). */
 static float *
 alloc_rows(size_t n)
 {
