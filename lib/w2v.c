@@ -26,24 +26,55 @@
 /* positions between fetching a position's rows and training it: one is not
  * time enough for the memory, three crowd the cache (GCIDE CBOW) */
 #define FETCH_AHEAD 2
+/* items between asking for an item's keep threshold and reading it */
+#define SAMPLE_AHEAD 16
 /* The first epoch's learning rate where none is given: word2vec.c's, 0.025
  * for skip-gram and 0.05 for CBOW (gensim uses 0.025 for both, which leaves
  * CBOW under-trained; see "The schedule" in w2v-train(1)). */
 #define W2V_ALPHA_SG 0.025
 #define W2V_ALPHA_CBOW 0.05
 
+/* An item while counting.  Its key is in the record when it is KEY_IN bytes
+ * or less (nearly every word: the record is the only memory a look-up
+ * reads after its slot), else in an allocation of its own.  32 bytes, two
+ * to a cache line (the array is allocated on a line). */
+#define KEY_IN 15
 struct item {
-	char *s;             /* NULL once pruned */
-	uint32_t len;
+	union {
+		char in[KEY_IN + 1];
+		char *out;
+	} k;
 	uint64_t count;
+	uint32_t len;
+	uint32_t live;       /* 0 once pruned */
 };
+
+/* A slot of the counting index: the item's id + 1 (0: empty) and the high
+ * half of its key's hash, so that a probe that meets another key seldom
+ * reads that key's record.  (Not ut_strmap: pruning takes keys out.) */
+struct slot {
+	uint32_t id1, tag;
+};
+
+static inline const char *
+item_key(const struct item *it)
+{
+	return it->len <= KEY_IN ? it->k.in : it->k.out;
+}
+
+static inline void
+item_free_key(struct item *it)
+{
+	if (it->len > KEY_IN)
+		free(it->k.out);
+}
 
 struct te_w2v {
 	te_w2v_params p;
 	/* counting: items by provisional id, open-addressing index (id+1) */
 	struct item *items;
 	size_t n_items, cap_items, n_live;
-	uint32_t *hidx;
+	struct slot *hidx;
 	size_t hcap;
 	long long min_reduce;
 	/* the spool: provisional ids, EOS after each sequence */
@@ -190,7 +221,8 @@ te_w2v_free(te_w2v *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->n_items; i++)
-		free(m->items[i].s);
+		if (m->items[i].live)
+			item_free_key(&m->items[i]);
 	free(m->items);
 	free(m->hidx);
 	free(m->sbuf);
@@ -253,20 +285,23 @@ spool_put(te_w2v *m, uint32_t id, te_diag *d)
 static int
 rehash(te_w2v *m, size_t cap)
 {
-	uint32_t *h = calloc(cap, sizeof *h);
+	struct slot *h = calloc(cap, sizeof *h);
 
 	if (!h)
 		return -1;
 	for (size_t i = 0; i < m->n_items; i++) {
 		struct item *it = &m->items[i];
+		uint64_t hv;
 		size_t k;
 
-		if (!it->s)
+		if (!it->live)
 			continue;
-		k = ut_hash(it->s, it->len) & (cap - 1);
-		while (h[k])
+		hv = ut_hash(item_key(it), it->len);
+		k = hv & (cap - 1);
+		while (h[k].id1)
 			k = (k + 1) & (cap - 1);
-		h[k] = (uint32_t)i + 1;
+		h[k].id1 = (uint32_t)i + 1;
+		h[k].tag = (uint32_t)(hv >> 32);
 	}
 	free(m->hidx);
 	m->hidx = h;
@@ -282,9 +317,9 @@ prune(te_w2v *m)
 	for (size_t i = 0; i < m->n_items; i++) {
 		struct item *it = &m->items[i];
 
-		if (it->s && (long long)it->count < m->min_reduce) {
-			free(it->s);
-			it->s = NULL;
+		if (it->live && (long long)it->count < m->min_reduce) {
+			item_free_key(it);
+			it->live = 0;
 			m->n_live--;
 		}
 	}
@@ -292,39 +327,55 @@ prune(te_w2v *m)
 	return rehash(m, m->hcap);
 }
 
+/* Room for one more item record: the array doubled, on a cache line. */
+static int
+grow_items(te_w2v *m)
+{
+	size_t nc = m->cap_items ? m->cap_items * 2 : 4096;
+	struct item *ni;
+
+	if (nc > SIZE_MAX / sizeof *ni || posix_memalign((void **)&ni, 64, nc * sizeof *ni))
+		return -1;
+	if (m->n_items)
+		memcpy(ni, m->items, m->n_items * sizeof *ni);
+	free(m->items);
+	m->items = ni;
+	m->cap_items = nc;
+	return 0;
+}
+
 /* The provisional id of the item [s, s+n), added with count 0 if new. */
 static long
 item_id(te_w2v *m, const char *s, size_t n, te_diag *d)
 {
 	uint64_t h = ut_hash(s, n);
+	uint32_t tag = (uint32_t)(h >> 32);
 	size_t k = h & (m->hcap - 1);
 	struct item *it;
+	char *key;
 
-	for (; m->hidx[k]; k = (k + 1) & (m->hcap - 1)) {
-		it = &m->items[m->hidx[k] - 1];
-		if (it->len == n && memcmp(it->s, s, n) == 0)
-			return (long)m->hidx[k] - 1;
+	for (; m->hidx[k].id1; k = (k + 1) & (m->hcap - 1)) {
+		if (m->hidx[k].tag != tag)
+			continue;
+		it = &m->items[m->hidx[k].id1 - 1];
+		if (it->len == n && memcmp(item_key(it), s, n) == 0)
+			return (long)m->hidx[k].id1 - 1;
 	}
 	if (n > UINT32_MAX || m->n_items >= UINT32_MAX - 1)
 		return te_diag_set(d, NULL, 0, "too many distinct items");
-	if (m->n_items == m->cap_items) {
-		size_t nc = m->cap_items ? m->cap_items * 2 : 4096;
-		struct item *ni = realloc(m->items, nc * sizeof *ni);
-
-		if (!ni)
-			return te_diag_set(d, NULL, 0, "out of memory");
-		m->items = ni;
-		m->cap_items = nc;
-	}
-	it = &m->items[m->n_items];
-	it->s = malloc(n + 1);
-	if (!it->s)
+	if (m->n_items == m->cap_items && grow_items(m) < 0)
 		return te_diag_set(d, NULL, 0, "out of memory");
-	memcpy(it->s, s, n);
-	it->s[n] = '\0';
+	it = &m->items[m->n_items];
+	key = it->k.in;
+	if (n > KEY_IN && !(key = it->k.out = malloc(n + 1)))
+		return te_diag_set(d, NULL, 0, "out of memory");
+	memcpy(key, s, n);
+	key[n] = '\0';
 	it->len = (uint32_t)n;
+	it->live = 1;
 	it->count = 0;
-	m->hidx[k] = (uint32_t)m->n_items + 1;
+	m->hidx[k].id1 = (uint32_t)m->n_items + 1;
+	m->hidx[k].tag = tag;
 	m->n_items++;
 	m->n_live++;
 	if (m->n_live * 2 > m->hcap && rehash(m, m->hcap * 2) < 0)
@@ -603,13 +654,31 @@ build_alias(te_w2v *m)
 	return 0;
 }
 
+/* A draw from the noise distribution is a random number r: its high half
+ * picks a cell, its low half decides between the cell and its alias. */
+static inline __attribute__((always_inline)) uint32_t
+noise_cell(const te_w2v *m, uint64_t r)
+{
+	return (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
+}
+
+static inline __attribute__((always_inline)) uint32_t
+noise_pick(const te_w2v *m, uint32_t i, uint32_t low)
+{
+	struct alias a = m->alias[i];
+	/* all ones where the draw goes to the alias: no branch to mispredict
+	 * (the test is a coin toss in every cell that has an alias) */
+	uint32_t to = (uint32_t)0 - (uint32_t)(low > a.prob);
+
+	return i ^ ((i ^ a.idx) & to);
+}
+
 static inline __attribute__((always_inline)) uint32_t
 draw_noise(const te_w2v *m, uint64_t *rs)
 {
 	uint64_t r = rnd(rs);
-	uint32_t i = (uint32_t)(((r >> 32) * (uint64_t)m->V) >> 32);
 
-	return (uint32_t)r <= m->alias[i].prob ? i : m->alias[i].idx;
+	return noise_pick(m, noise_cell(m, r), (uint32_t)r);
 }
 
 /* word2vec.c's Huffman tree: counts sorted descending, two queues. */
@@ -701,6 +770,29 @@ alloc_floats(size_t n)
 	return p;
 }
 
+/* A weight matrix of n floats: in 2 MiB pages where the kernel gives them
+ * for the asking (transparent_hugepage=madvise).  Training reads its rows
+ * at random: GCIDE's 39,882 x 100 floats are 16 MB a matrix, about 3,900
+ * pages of 4 KiB, more than the TLB holds, against 8 of 2 MiB.  Freed with
+ * free(). */
+static float *
+alloc_rows(size_t n)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t sz = n * sizeof(float);
+	void *p = NULL;
+
+	if (sz < huge)
+		return alloc_floats(n);
+	sz = (sz + huge - 1) & ~(huge - 1);
+	if (posix_memalign(&p, huge, sz) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, sz, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
 /* Sort the vocabulary, map the spool to final ids (dropping the items below
  * min_count), and make the tables. */
 static int
@@ -714,7 +806,7 @@ prepare(te_w2v *m, te_diag *d)
 	float range = m->p.sg ? 1.0f : 2.0f;
 
 	for (size_t i = 0; i < m->n_items; i++)
-		if (m->items[i].s && (long long)m->items[i].count >= m->p.min_count)
+		if (m->items[i].live && (long long)m->items[i].count >= m->p.min_count)
 			V++;
 	if (V == 0) {
 		if (m->raw_items == 0)
@@ -733,7 +825,7 @@ prepare(te_w2v *m, te_diag *d)
 	}
 	V = 0;
 	for (size_t i = 0; i < m->n_items; i++)
-		if (m->items[i].s && (long long)m->items[i].count >= m->p.min_count)
+		if (m->items[i].live && (long long)m->items[i].count >= m->p.min_count)
 			m->vocab[V++] = (uint32_t)i;
 	sort_model = m;
 	qsort(m->vocab, V, sizeof *m->vocab, by_count);
@@ -795,11 +887,11 @@ prepare(te_w2v *m, te_diag *d)
 	/* weights: outputs 0, inputs uniform in [-0.5, 0.5)/dim for skip-gram
 	 * (word2vec.c), [-1, 1)/dim for CBOW (gensim 4's range, which CBOW's
 	 * mean of the window needs; see "The update" in w2v-train(1)) */
-	m->syn0 = alloc_floats(V * dim);
+	m->syn0 = alloc_rows(V * dim);
 	if (m->p.negative > 0)
-		m->syn1neg = alloc_floats(V * dim);
+		m->syn1neg = alloc_rows(V * dim);
 	if (m->p.hs)
-		m->syn1hs = alloc_floats(V * dim);
+		m->syn1hs = alloc_rows(V * dim);
 	if (!m->syn0 || (m->p.negative > 0 && !m->syn1neg) || (m->p.hs && !m->syn1hs))
 		return te_diag_set(d, NULL, 0, "out of memory");
 	rs = m->p.seed;
@@ -829,6 +921,7 @@ struct scratch {
 	float **nout, *nlabel;  /* the noise rows of a position */
 	int *shrink;         /* per position of the piece: the reduced window */
 	uint32_t *noise;     /* per position: count, then the noise rows drawn */
+	uint64_t *draw;      /* per position: the noise draws, cell << 32 | low */
 };
 
 /* The learning rate of epoch ep (0-based): held for the epoch, lowered
@@ -891,19 +984,31 @@ neg_targets(const te_w2v *m, uint32_t w, float **out, float *label, uint64_t *rs
 static void
 draw_ahead(const te_w2v *m, struct scratch *s, size_t n, uint64_t *rs)
 {
-	const size_t stride = (size_t)m->p.negative + 1;
+	const size_t neg = (size_t)m->p.negative, stride = neg + 1;
 	const int window = m->p.window;
 
+	/* the random numbers first, each cell asked for from memory as it is
+	 * drawn, so that the table is read many cells at a time */
+	for (size_t i = 0; i < n; i++) {
+		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
+		/* a piece of one item has no context and trains nothing */
+		for (size_t k = 0; n > 1 && k < neg; k++) {
+			uint64_t r = rnd(rs);
+			uint32_t cell = noise_cell(m, r);
+
+			__builtin_prefetch(&m->alias[cell]);
+			s->draw[i * neg + k] = (uint64_t)cell << 32 | (uint32_t)r;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t w = s->sent[i], *nz = s->noise + i * stride, c = 0;
 
-		s->shrink[i] = m->p.shrink_windows ? (int)(rnd(rs) % (uint64_t)window) : 0;
-		/* a piece of one item has no context and trains nothing */
-		for (int k = 0; n > 1 && k < m->p.negative; k++) {
-			uint32_t t = draw_noise(m, rs);
+		for (size_t k = 0; n > 1 && k < neg; k++) {
+			uint64_t d = s->draw[i * neg + k];
+			uint32_t t = noise_pick(m, (uint32_t)(d >> 32), (uint32_t)d);
 
-			if (t != w)
-				nz[1 + c++] = t;
+			nz[1 + c] = t;   /* kept only if it is not the item */
+			c += t != w;
 		}
 		nz[0] = c;
 	}
@@ -1094,11 +1199,13 @@ next_piece(te_w2v *m, uint64_t *rp, uint64_t end, uint32_t *sent,
 	for (; r < end && m->corpus[r] != EOS; r++) {
 		uint32_t w = m->corpus[r];
 
+		/* ask for the keep threshold of an item a little ahead */
+		if (r + SAMPLE_AHEAD < end && m->corpus[r + SAMPLE_AHEAD] != EOS)
+			__builtin_prefetch(&m->sample_int[m->corpus[r + SAMPLE_AHEAD]]);
 		(*pending)++;
-		if (m->sample_int[w] != UINT32_MAX &&
-		    m->sample_int[w] < (uint32_t)rnd(rs))
-			continue;
-		sent[n++] = w;
+		/* no branch on the keep test: it is a coin toss for frequent items */
+		sent[n] = w;
+		n += m->sample_int[w] == UINT32_MAX || m->sample_int[w] >= (uint32_t)rnd(rs);
 		if (n == m->p.max_sentence) {
 			r++;
 			break;
@@ -1156,10 +1263,11 @@ work(void *arg)
 	s.nlabel = malloc(((size_t)m->p.negative + 1) * sizeof *s.nlabel);
 	s.shrink = malloc(m->p.max_sentence * sizeof *s.shrink);
 	s.noise = malloc(m->p.max_sentence * ((size_t)m->p.negative + 1) * sizeof *s.noise);
+	s.draw = malloc(m->p.max_sentence * ((size_t)m->p.negative + 1) * sizeof *s.draw);
 	s.e = alloc_floats(dim);
 	s.h = alloc_floats(dim);
 	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
-	    !s.nout || !s.nlabel || !s.shrink || !s.noise) {
+	    !s.nout || !s.nlabel || !s.shrink || !s.noise || !s.draw) {
 		wk->failed = 1;
 		goto out;
 	}
@@ -1199,6 +1307,7 @@ out:
 	free(s.nlabel);
 	free(s.shrink);
 	free(s.noise);
+	free(s.draw);
 	free(s.e);
 	free(s.h);
 	return NULL;
@@ -1300,7 +1409,7 @@ size_t te_w2v_dim(const te_w2v *m) { return (size_t)m->p.dim; }
 const char *
 te_w2v_key(const te_w2v *m, size_t i)
 {
-	return m->items[m->vocab[i]].s;
+	return item_key(&m->items[m->vocab[i]]);
 }
 
 uint64_t

@@ -101,6 +101,60 @@ train(const char *corpus, int sg, int hs, int neg, int batch, uint64_t seed)
 	return m;
 }
 
+/* Items of every length from 1 to 40 (around the 15 bytes a key keeps in
+ * its record), the one of length L seen L + 100 times, among 6,000 items
+ * seen once; counted with max_vocab_size mvs (0: no pruning).  Returns the
+ * number of failures: the 40 must come out, most frequent first, each with
+ * its key whole and its count. */
+static int
+check_counting(long long mvs)
+{
+	char path[] = "/tmp/tokemb-w2v-keys-XXXXXX", key[41];
+	int fd = mkstemp(path), bad = 0;
+	FILE *fp = fdopen(fd, "w+");
+	te_w2v_params p;
+	te_diag d = {0};
+	te_w2v *m;
+
+	for (int rep = 0; rep < 140; rep++) {
+		for (int L = 1; L <= 40; L++)
+			if (rep < L + 100)
+				fprintf(fp, "%.*s%c ", L - 1, "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", 'a' + L % 26);
+		fputc('\n', fp);
+	}
+	for (int i = 0; i < 6000; i++)
+		fprintf(fp, "once%0*d%c", 1 + i % 30, i, i % 10 == 9 ? '\n' : ' ');
+	rewind(fp);
+	te_w2v_params_default(&p);
+	p.min_count = 2;
+	p.max_vocab_size = mvs;
+	p.dim = 4;
+	p.epochs = 1;
+	p.threads = 1;
+	m = te_w2v_new(&p, &d);
+	if (!m || te_w2v_add(m, fp, path, &d) < 0 || te_w2v_train(m, NULL, NULL, &d) < 0) {
+		printf("# %s\n", d.msg);
+		bad = 1;
+	} else if (te_w2v_vocab_size(m) != 40) {
+		printf("# %zu items\n", te_w2v_vocab_size(m));
+		bad = 1;
+	}
+	for (size_t i = 0; !bad && i < 40; i++) {
+		int L = 40 - (int)i;
+
+		snprintf(key, sizeof key, "%.*s%c", L - 1, "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", 'a' + L % 26);
+		if (strcmp(te_w2v_key(m, i), key) != 0 || te_w2v_count(m, i) != (uint64_t)L + 100) {
+			printf("# item %zu: '%s' seen %llu times\n", i, te_w2v_key(m, i),
+			       (unsigned long long)te_w2v_count(m, i));
+			bad++;
+		}
+	}
+	te_w2v_free(m);
+	fclose(fp);
+	unlink(path);
+	return bad;
+}
+
 int
 main(void)
 {
@@ -222,5 +276,8 @@ main(void)
 	}
 	te_w2v_free(m);
 	unlink(corpus);
+
+	ok(check_counting(0) == 0, "keys of 1 to 40 bytes counted whole among 6,000 others");
+	ok(check_counting(1000) == 0, "and with max_vocab_size pruning the rare ones as it counts");
 	return done_testing();
 }
