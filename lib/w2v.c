@@ -906,6 +906,51 @@ prepare(te_w2v *m, te_diag *d)
 
 /* ------------------------------------------------------------ training */
 
+/* The training threads wait for each other at the end of every epoch, as
+ * gensim's workers do (its epoch ends when every worker's has): a thread
+ * given less of the CPU than the others does not fall epochs behind them,
+ * training its range at another epoch's rate against vectors that have
+ * moved on.  A thread that fails, or never starts, leaves. */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int parties, waiting;
+	unsigned long round;
+};
+
+static void
+gate_open(struct gate *g)
+{
+	g->waiting = 0;
+	g->round++;
+	pthread_cond_broadcast(&g->cv);
+}
+
+static void
+gate_wait(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	if (++g->waiting >= g->parties) {
+		gate_open(g);
+	} else {
+		unsigned long round = g->round;
+
+		while (round == g->round)
+			pthread_cond_wait(&g->cv, &g->mu);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+gate_leave(struct gate *g, int n)
+{
+	pthread_mutex_lock(&g->mu);
+	g->parties -= n;
+	if (g->waiting && g->waiting >= g->parties)
+		gate_open(g);
+	pthread_mutex_unlock(&g->mu);
+}
+
 struct worker {
 	te_w2v *m;
 	uint64_t begin, end; /* range of the corpus, whole sequences */
@@ -913,6 +958,7 @@ struct worker {
 	int id;
 	int lanes;           /* read as this many interleaved ranges */
 	int failed;
+	struct gate *gate;   /* NULL: no other thread trains beside it */
 };
 
 struct scratch {
@@ -1269,6 +1315,8 @@ work(void *arg)
 	if (!s.sent || !s.in || !s.out || !s.label || !s.e || !s.h ||
 	    !s.nout || !s.nlabel || !s.shrink || !s.noise || !s.draw) {
 		wk->failed = 1;
+		if (wk->gate)
+			gate_leave(wk->gate, 1);
 		goto out;
 	}
 	for (int ep = 0; ep < m->p.epochs; ep++) {
@@ -1296,6 +1344,8 @@ work(void *arg)
 		}
 		atomic_fetch_add(&m->done, pending);
 		atomic_fetch_add(&m->effective, eff);
+		if (wk->gate && ep + 1 < m->p.epochs)
+			gate_wait(wk->gate);
 	}
 out:
 	atomic_fetch_add(&m->finished, 1);
@@ -1326,6 +1376,7 @@ int
 te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 {
 	int T = m->p.threads, started = 0, failed = 0;
+	struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0};
 	struct worker *wk;
 	pthread_t *th;
 	uint64_t total;
@@ -1354,8 +1405,9 @@ te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 		while (e < m->corpus_n && e > 0 && m->corpus[e - 1] != EOS)
 			e++;
 		wk[i] = (struct worker){m, b, e, m->p.seed * 0x2545f4914f6cdd1dull + (uint64_t)i + 1,
-		                        i, (W2V_STREAMS + T - 1) / T, 0};
+		                        i, (W2V_STREAMS + T - 1) / T, 0, T > 1 ? &gate : NULL};
 	}
+	gate.parties = T;
 	total = m->train_words * (uint64_t)m->p.epochs;
 	t0 = now();
 	for (int i = 0; i < T; i++) {
@@ -1363,6 +1415,8 @@ te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 			break;
 		started++;
 	}
+	if (started < T)
+		gate_leave(&gate, T - started);
 	if (started == 0) {
 		free(wk);
 		free(th);
@@ -1384,6 +1438,7 @@ te_w2v_train(te_w2v *m, te_w2v_progress_fn progress, void *arg, te_diag *d)
 	if (started < T && !failed) {
 		/* the ranges of threads that did not start are trained here */
 		for (int i = started; i < T; i++) {
+			wk[i].gate = NULL;
 			work(&wk[i]);
 			failed |= wk[i].failed;
 		}

@@ -219,25 +219,15 @@ run_within() {
 	done
 }
 
-# Model K FILE...: each FILE's spans (--offsets) and its chunks (--chunk
-# 512) in floor + K N, the spans as many as the ids, the chunks rejoining
-# to the text.
+# Model K FILE...: each FILE's spans (--offsets, offsets_within) and its
+# chunks (--chunk 512) in floor + K N, the chunks rejoining to the text.
 spans_within() {
-	local m=$D/tokenizers/$1 k=$2 base f cnt
-	[ -z "${TOKEMB_SAN:-}" ] ||
-		skip "ulimit -v: the sanitizers reserve terabytes of address space"
-	need_data "tokenizers/$1"
+	local m=$D/tokenizers/$1 k=$2 base f
+	offsets_within "$@"
 	shift 2
 	base=$(floor_kb "$m")
 	for f in "$@"; do
 		f=$BATS_FILE_TMPDIR/$f
-		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
-		    tok-encode -m "$2" --threads 1 --offsets "$3" | wc -w' - \
-		    $((base + k * N / 1024 + 1024)) "$m" "$f"
-		cnt=$output
-		run -0 --separate-stderr tok-encode -m "$m" --count-docs "$f"
-		[ "$cnt" -gt 0 ]
-		[ "$cnt" -eq "$output" ]
 		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
 		    tok-encode -m "$2" --threads 1 --chunk 512 "$3" | tr -d "\n" | wc -c' - \
 		    $((base + k * N / 1024 + 1024)) "$m" "$f"
