@@ -59,12 +59,15 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i += 4096) {
 		size_t k, end = n - i < 4096 ? n - i : 4096;
-		char *p, *p0;
+		char *p;
 
 		if (fmt_grow(r, end * 12 + 8))
 			return -1;
-		p = p0 = r->buf + r->n;
-		for (k = 0; k < end; k++) {
+		p = r->buf + r->n;
+		k = 0;
+		if (!i)	/* no space before the first */
+			p = te_fmt_ulong(p, (uint32_t)ids[k++]);
+		for (; k < end; k++) {
 			uint32_t v = (uint32_t)ids[i + k];
 			uint64_t x;
 
@@ -74,10 +77,6 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 			} else {
 				p = idstr_make(p, v);
 			}
-		}
-		if (!i) {	/* no space before the first */
-			memmove(p0, p0 + 1, (size_t)(p - p0 - 1));
-			p--;
 		}
 		r->n = (size_t)(p - r->buf);
 	}
