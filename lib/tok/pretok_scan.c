@@ -516,68 +516,66 @@ ascii_o200k(const char *s, size_t n, size_t i)
 	return a_rest(u, n, i, 1);
 }
 
-/* ---- A window of 64 bytes classed at once: the ASCII classes of
+/* ---- A window of 63 bytes classed at once: the ASCII classes of
  * cl100k and Qwen as bit masks (bit k: the byte at w + k), so that a piece
  * is decided by shifts and counts of bits, without a branch per byte.  A
  * run that reaches the end of the window, a byte of 0x80 or more where its
  * class matters, and a contraction are left to the scanners above (0). */
 typedef struct a_win {
 	size_t w, lim;                 /* its first byte; the bytes it has (<= 63) */
-	uint64_t l, d, ws, nl, hi, sp, ap, p;
+	uint64_t l, d, ws, nl, hi, p;  /* letters, digits, \s, \r\n, 0x80+, the rest */
+	uint64_t stop;                 /* ' and 0x80+: no piece starts there here */
+	uint64_t end;                  /* in the window, not 0x80+: a run may end there */
 } a_win;
 
-/* The masks of one 16-byte block v, at bit sh. */
+/* The masks of the 16 bytes at q, at bit sh. */
 #ifdef __SSE2__
-static inline void
-win_block(a_win *x, __m128i v, unsigned sh)
+static inline __attribute__((always_inline)) void
+win_block(a_win *x, const unsigned char *q, unsigned sh)
 {
-	const __m128i z = _mm_setzero_si128();
+	const __m128i z = _mm_setzero_si128(), v = _mm_loadu_si128((const __m128i *)q);
 	__m128i l = _mm_subs_epu8(_mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
 	                                       _mm_set1_epi8('a')), _mm_set1_epi8(25));
 	__m128i d = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8('0')), _mm_set1_epi8(9));
 	__m128i c = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8('\t')), _mm_set1_epi8(4));
-	__m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
 	__m128i nl = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')),
 	                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+	__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(c, z));
+	__m128i ap = _mm_cmpeq_epi8(v, _mm_set1_epi8('\''));
 
 	x->l |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l, z)) << sh;
 	x->d |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(d, z)) << sh;
-	x->ws |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(sp, _mm_cmpeq_epi8(c, z))) << sh;
+	x->ws |= (uint64_t)(unsigned)_mm_movemask_epi8(ws) << sh;
 	x->nl |= (uint64_t)(unsigned)_mm_movemask_epi8(nl) << sh;
 	x->hi |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << sh;
-	x->sp |= (uint64_t)(unsigned)_mm_movemask_epi8(sp) << sh;
-	x->ap |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\''))) << sh;
+	x->stop |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(ap, v)) << sh;
 }
 #endif
 
-/* Class the bytes from w (at most 64, to n). */
+/* Class the bytes from w (at most 63, to n). */
 static void
 win_load(a_win *x, const unsigned char *u, size_t n, size_t w)
 {
-	unsigned char pad[16];
-	size_t b;
+	unsigned char pad[64];
+	const unsigned char *q = u + w;
 	uint64_t v;
 
-	memset(x, 0, sizeof *x);
 	x->w = w;
 	x->lim = n - w < 63 ? n - w : 63;
-#ifdef __SSE2__
-	for (b = 0; b < x->lim; b += 16) {
-		__m128i v;
-
-		if (w + b + 16 <= n) {
-			v = _mm_loadu_si128((const __m128i *)(u + w + b));
-		} else {
-			memset(pad, 0, sizeof pad);
-			memcpy(pad, u + w + b, x->lim - b);
-			v = _mm_loadu_si128((const __m128i *)pad);
-		}
-		win_block(x, v, (unsigned)b);
+	x->l = x->d = x->ws = x->nl = x->hi = x->stop = 0;
+	if (n - w < 64) {
+		memset(pad, 0, sizeof pad);
+		memcpy(pad, q, n - w);
+		q = pad;
 	}
+#ifdef __SSE2__
+	win_block(x, q, 0);
+	win_block(x, q + 16, 16);
+	win_block(x, q + 32, 32);
+	win_block(x, q + 48, 48);
 #else
-	(void)pad;
-	for (b = 0; b < x->lim; b++) {
-		uint8_t k = a256[u[w + b]];
+	for (size_t b = 0; b < 64; b++) {
+		uint8_t k = a256[q[b]];
 		uint64_t bit = (uint64_t)1 << b;
 
 		x->l |= k & A_L ? bit : 0;
@@ -585,13 +583,13 @@ win_load(a_win *x, const unsigned char *u, size_t n, size_t w)
 		x->ws |= k & A_W ? bit : 0;
 		x->nl |= k & A_NL ? bit : 0;
 		x->hi |= k & A_HI ? bit : 0;
-		x->sp |= u[w + b] == ' ' ? bit : 0;
-		x->ap |= k & A_AP ? bit : 0;
+		x->stop |= k & (A_AP | A_HI) ? bit : 0;
 	}
 #endif
 	v = ((uint64_t)1 << x->lim) - 1;	/* bit 63 and the padding: no class */
-	x->l &= v, x->d &= v, x->ws &= v, x->nl &= v, x->sp &= v, x->ap &= v, x->hi &= v;
+	x->l &= v, x->d &= v, x->ws &= v, x->nl &= v, x->hi &= v, x->stop &= v;
 	x->p = ~(x->l | x->d | x->ws | x->hi) & v;
+	x->end = ~x->hi & v;
 }
 
 /* The length of the run of set bits from bit 0 of m, whose bit 63 is
@@ -609,30 +607,28 @@ ones(uint64_t m)
  * that reaches the end of the window (avail), or a high byte after it, is
  * not decided here. */
 static inline __attribute__((always_inline)) size_t
-win_cl100k(const a_win *x, size_t i, unsigned maxdig)
+win_cl100k(const a_win *x, const unsigned char *u, size_t i, unsigned maxdig)
 {
 	unsigned o = (unsigned)(i - x->w), avail = (unsigned)x->lim - o;
-	uint64_t l = x->l >> o, d = x->d >> o, ws = x->ws >> o, nl = x->nl >> o, hi = x->hi >> o;
-	unsigned st = (unsigned)(x->sp >> o & 1), lone = (unsigned)(l >> 1 & 1);
+	uint64_t l = x->l >> o, d = x->d >> o, nl = x->nl >> o, end = x->end >> o;
+	unsigned st = u[i] == ' ', lone = (unsigned)(l >> 1 & 1);
 	uint64_t p = x->p >> o >> st, nlw;
 	unsigned rl = ones(l), rpl = 1 + ones(l >> 1), rd = ones(d), jp = st + ones(p), rp, rw, r;
 	unsigned el, ed, epl, ep, ew;
 
-#define WIN_BAD(r) ((r) >= avail || (hi >> (r) & 1))
 	rp = jp + ones(nl >> jp);
-	rw = ones(ws);
+	rw = ones(x->ws >> o);
 	nlw = nl & (((uint64_t)1 << rw) - 1);	/* newlines in the whitespace */
-	el = WIN_BAD(rl) ? 0 : rl;
-	ed = rd >= maxdig ? maxdig : WIN_BAD(rd) ? 0 : rd;
-	epl = WIN_BAD(rpl) ? 0 : rpl;
-	ep = WIN_BAD(jp) || rp >= avail ? 0 : rp;
-	ew = WIN_BAD(rw) ? 0 : nlw ? 64 - (unsigned)__builtin_clzll(nlw | 1) : rw - (rw >= 2);
-#undef WIN_BAD
+	el = end >> rl & 1 ? rl : 0;
+	ed = rd >= maxdig ? maxdig : end >> rd & 1 ? rd : 0;
+	epl = end >> rpl & 1 ? rpl : 0;
+	ep = end >> jp & 1 && rp < avail ? rp : 0;
+	ew = !(end >> rw & 1) ? 0 : nlw ? 64 - (unsigned)__builtin_clzll(nlw | 1) : rw - (rw >= 2);
 	r = (p & 1) ? ep : ew;
 	r = !(nl & 1) && lone ? epl : r;
-	r = avail < 2 || (hi & 2) ? 0 : r;
+	r = !(end & 2) ? 0 : r;	/* the next byte is 0x80+, or past the window */
 	r = d & 1 ? ed : r;
-	r = (x->ap | x->hi) >> o & 1 ? 0 : r;
+	r = x->stop >> o & 1 ? 0 : r;
 	r = l & 1 ? el : r;
 	return r ? i + r : 0;
 }
@@ -690,7 +686,7 @@ scan_batch(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max
 }
 
 /* scan_batch for cl100k and Qwen: by the window where it decides, the
- * window moved on when fewer than 32 of its bytes are left. */
+ * window moved on when fewer than 16 of its bytes are left. */
 static inline __attribute__((always_inline)) size_t
 scan_batch_win(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
 {
@@ -701,9 +697,9 @@ scan_batch_win(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t
 
 	x.w = pos, x.lim = 0;
 	while (k < max && pos < n) {
-		if (pos + 32 > x.w + x.lim && x.w + x.lim < n)
+		if (pos + 16 > x.w + x.lim && x.w + x.lim < n)
 			win_load(&x, u, n, pos);
-		if (!(e = win_cl100k(&x, pos, maxdig)))
+		if (!(e = win_cl100k(&x, u, pos, maxdig)))
 			e = scan_one(sc, s, n, pos);
 		ends[k++] = pos = e;
 	}
