@@ -2,7 +2,10 @@
  * give exactly Oniguruma's matches (the engine Hugging Face tokenizers
  * uses), on the hard cases of t/data/tok and on random strings drawn from
  * characters of every class that matters (letters of each case, marks,
- * numbers, spaces of several kinds, newlines, apostrophes, punctuation). */
+ * numbers, spaces of several kinds, newlines, apostrophes, punctuation),
+ * and on long strings of every ASCII byte among them, where the scanners
+ * of cl100k and Qwen decide most pieces over a window of 63 bytes (a piece
+ * at a time, tk_scan, they do not: the two are held together too). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +63,39 @@ static const char *palette[] = {
 	"................", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", "01234567890123456789",
 };
 
+/* A string of n bytes or so at buf (of at least n + 64): mostly ASCII
+ * bytes of every class, runs of them, and some of the palette. */
+static size_t
+long_string(char *buf, size_t n, unsigned *seed)
+{
+	static const char ascii_pick[] = "aZ09 \t\n\r'.,(){}=+-_/\"#\x01\x1f\x7f";
+	size_t k = 0;
+
+	while (k < n) {
+		unsigned r = (*seed = *seed * 1103515245 + 12345) >> 16, run = 1 + r % 20, j;
+		unsigned c = (*seed = *seed * 1103515245 + 12345) >> 16;
+
+		if (r % 16 == 0) {	/* a character of the palette */
+			const char *p = palette[c % (sizeof palette / sizeof *palette)];
+			size_t l = strlen(p);
+
+			if (k + l > n + 63)
+				break;
+			memcpy(buf + k, p, l);
+			k += l;
+			continue;
+		}
+		for (j = 0; j < run && k < n; j++) {
+			/* a run of one kind: a byte of any class, or of a few */
+			unsigned b = r % 3 ? (unsigned char)ascii_pick[(c + (r % 2) * j) % (sizeof ascii_pick - 1)]
+			                   : 1 + (c + j * 7) % 127;
+
+			buf[k++] = (char)b;
+		}
+	}
+	return k;
+}
+
 int
 main(void)
 {
@@ -82,6 +118,7 @@ main(void)
 		if (!re || !sc)
 			continue;
 		/* the hard cases file, as one text */
+		why[0] = '\0';
 		ok(same(sc, re, texts, tn, why, sizeof why), "%s: the hard cases as Oniguruma %s",
 		   names[k], why);
 		for (r = 0; r < 20000 && good; r++) {
@@ -98,6 +135,14 @@ main(void)
 			good = same(sc, re, buf, n, why, sizeof why);
 		}
 		ok(good, "%s: 20000 random strings as Oniguruma%s%s", names[k], good ? "" : ": ",
+		   good ? "" : why);
+		for (r = 0, good = 1; r < 400 && good; r++) {
+			char lbuf[2048 + 64];
+			size_t n = long_string(lbuf, 64 + (size_t)r * 5, &seed);
+
+			good = same(sc, re, lbuf, n, why, sizeof why);
+		}
+		ok(good, "%s: 400 long strings of ASCII as Oniguruma%s%s", names[k], good ? "" : ": ",
 		   good ? "" : why);
 		tk_regex_free(re);
 	}
