@@ -517,21 +517,22 @@ ascii_o200k(const char *s, size_t n, size_t i)
 }
 
 /* ---- A window of 63 bytes classed at once: the ASCII classes of
- * cl100k and Qwen as bit masks (bit k: the byte at w + k), so that a piece
+ * cl100k, Qwen and o200k as bit masks (bit k: the byte at w + k), so that a piece
  * is decided by shifts and counts of bits, without a branch per byte.  A
  * run that reaches the end of the window, a byte of 0x80 or more where its
  * class matters, and a contraction are left to the scanners above (0). */
 typedef struct a_win {
 	size_t w, lim;                 /* its first byte; the bytes it has (<= 63) */
 	uint64_t l, d, ws, nl, hi, p;  /* letters, digits, \s, \r\n, 0x80+, the rest */
-	uint64_t stop;                 /* ' and 0x80+: no piece starts there here */
+	uint64_t stop;                 /* no piece starts there here: 0x80+ (and ' but in o200k) */
 	uint64_t end;                  /* in the window, not 0x80+: a run may end there */
+	uint64_t lo, ap, tail;         /* o200k's: a-z, ', what ends a run of the rest */
 } a_win;
 
-/* The masks of the 16 bytes at q, at bit sh. */
+/* The masks of the 16 bytes at q, at bit sh; o2: o200k's too. */
 #ifdef __SSE2__
 static inline __attribute__((always_inline)) void
-win_block(a_win *x, const unsigned char *q, unsigned sh)
+win_block(a_win *x, const unsigned char *q, unsigned sh, int o2)
 {
 	const __m128i z = _mm_setzero_si128(), v = _mm_loadu_si128((const __m128i *)q);
 	__m128i l = _mm_subs_epu8(_mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)),
@@ -548,13 +549,21 @@ win_block(a_win *x, const unsigned char *q, unsigned sh)
 	x->ws |= (uint64_t)(unsigned)_mm_movemask_epi8(ws) << sh;
 	x->nl |= (uint64_t)(unsigned)_mm_movemask_epi8(nl) << sh;
 	x->hi |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << sh;
-	x->stop |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(ap, v)) << sh;
+	if (!o2) {
+		x->stop |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(ap, v)) << sh;
+		return;
+	}
+	x->ap |= (uint64_t)(unsigned)_mm_movemask_epi8(ap) << sh;
+	l = _mm_subs_epu8(_mm_sub_epi8(v, _mm_set1_epi8('a')), _mm_set1_epi8(25));
+	x->lo |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(l, z)) << sh;
+	nl = _mm_or_si128(nl, _mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+	x->tail |= (uint64_t)(unsigned)_mm_movemask_epi8(nl) << sh;
 }
 #endif
 
-/* Class the bytes from w (at most 63, to n). */
+/* Class the bytes from w (at most 63, to n); o2: for o200k. */
 static inline __attribute__((always_inline)) void
-win_load(a_win *x, const unsigned char *u, size_t n, size_t w)
+win_load(a_win *x, const unsigned char *u, size_t n, size_t w, int o2)
 {
 	unsigned char pad[64];
 	const unsigned char *q = u + w;
@@ -563,16 +572,18 @@ win_load(a_win *x, const unsigned char *u, size_t n, size_t w)
 	x->w = w;
 	x->lim = n - w < 63 ? n - w : 63;
 	x->l = x->d = x->ws = x->nl = x->hi = x->stop = 0;
+	if (o2)
+		x->lo = x->ap = x->tail = 0;
 	if (n - w < 64) {
 		memset(pad, 0, sizeof pad);
 		memcpy(pad, q, n - w);
 		q = pad;
 	}
 #ifdef __SSE2__
-	win_block(x, q, 0);
-	win_block(x, q + 16, 16);
-	win_block(x, q + 32, 32);
-	win_block(x, q + 48, 48);
+	win_block(x, q, 0, o2);
+	win_block(x, q + 16, 16, o2);
+	win_block(x, q + 32, 32, o2);
+	win_block(x, q + 48, 48, o2);
 #else
 	for (size_t b = 0; b < 64; b++) {
 		uint8_t k = a256[q[b]];
@@ -583,11 +594,18 @@ win_load(a_win *x, const unsigned char *u, size_t n, size_t w)
 		x->ws |= k & A_W ? bit : 0;
 		x->nl |= k & A_NL ? bit : 0;
 		x->hi |= k & A_HI ? bit : 0;
-		x->stop |= k & (A_AP | A_HI) ? bit : 0;
+		x->stop |= k & (o2 ? A_HI : A_AP | A_HI) ? bit : 0;
+		x->lo |= o2 && (k & A_LO) ? bit : 0;
+		x->ap |= o2 && (k & A_AP) ? bit : 0;
+		x->tail |= o2 && ((k & A_NL) || q[b] == '/') ? bit : 0;
 	}
 #endif
+	if (o2)
+		x->stop = x->hi;
 	v = ((uint64_t)1 << x->lim) - 1;	/* bit 63 and the padding: no class */
 	x->l &= v, x->d &= v, x->ws &= v, x->nl &= v, x->hi &= v, x->stop &= v;
+	if (o2)
+		x->lo &= v, x->ap &= v, x->tail &= v;
 	x->p = ~(x->l | x->d | x->ws | x->hi) & v;
 	x->end = ~x->hi & v;
 }
@@ -635,6 +653,43 @@ win_cl100k(const a_win *x, const unsigned char *u, size_t i, unsigned maxdig)
 	r = !(end & 2) ? 0 : r;	/* the next byte is 0x80+, or past the window */
 	r = x->stop >> o & 1 ? 0 : r;
 	r = l & 1 ? el : r;
+	return r ? i + r : 0;
+}
+
+/* ascii_o200k by the window.  Its two word alternatives come to one in
+ * ASCII: the run of A-Z from q (after the one-byte prefix, or at the
+ * letter), then the run of a-z, if either is there; a ' after it (a
+ * contraction), as a high byte, is left to the scanners above. */
+static inline __attribute__((always_inline)) size_t
+win_o200k(const a_win *x, const unsigned char *u, size_t i)
+{
+	unsigned o = (unsigned)(i - x->w), avail = (unsigned)x->lim - o;
+	uint64_t l = x->l >> o, d = x->d >> o, end = x->end >> o, lo = x->lo >> o;
+	unsigned q, j, e, we, st, jp, rp, rw, r, ep, ew;
+	uint64_t p, nlw, tail = x->tail >> o, nl = x->nl >> o;
+
+	if (d & 1) {	/* \p{N}{1,3} */
+		r = ones(d);
+		if (r >= 3)
+			return i + 3;
+		return end >> r & 1 ? i + r : 0;
+	}
+	q = !(l & 1);
+	j = q + ones((l & ~lo) >> q);
+	e = j + ones(lo >> j);
+	we = end >> j & 1 && (end & ~(x->ap >> o)) >> e & 1 ? e : 0;
+	st = u[i] == ' ';
+	p = x->p >> o >> st;
+	jp = st + ones(p);
+	rp = jp + ones(tail >> jp);
+	rw = ones(x->ws >> o);
+	nlw = nl & (((uint64_t)1 << rw) - 1);
+	ep = end >> jp & 1 && rp < avail ? rp : 0;
+	ew = !(end >> rw & 1) ? 0 : nlw ? 64 - (unsigned)__builtin_clzll(nlw | 1) : rw - (rw >= 2);
+	r = (p & 1) ? ep : ew;
+	r = !(nl & 1) && e > q ? we : r;	/* the prefix and a word */
+	r = x->stop >> o & 1 ? 0 : r;
+	r = l & 1 ? we : r;
 	return r ? i + r : 0;
 }
 
@@ -690,31 +745,47 @@ scan_batch(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max
 	return k;
 }
 
-/* scan_batch for cl100k and Qwen: by the window where it decides, the
- * window moved on when fewer than 16 of its bytes are left.  Where the
- * CPU has them, with BMI2's shifts by a register and BMI's counts of bits
- * (x86-64-v3: some tenth fewer instructions); GCC's clones, as w2v.c's. */
+/* scan_batch for cl100k, Qwen and o200k: by the window where it decides,
+ * the window moved on when fewer than 16 of its bytes are left. */
+static inline __attribute__((always_inline)) size_t
+scan_batch_win(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned maxdig = sc == TK_SCAN_QWEN ? 1 : 3;
+	int o2 = sc == TK_SCAN_O200K;
+	size_t k = 0, e;
+	a_win x = {.w = pos};	/* no bytes: made at the first piece */
+
+	while (k < max && pos < n) {
+		if (pos + 16 > x.w + x.lim && x.w + x.lim < n)
+			win_load(&x, u, n, pos, o2);
+		if (!(e = o2 ? win_o200k(&x, u, pos) : win_cl100k(&x, u, pos, maxdig)))
+			e = scan_one(sc, s, n, pos);
+		ends[k++] = pos = e;
+	}
+	return k;
+}
+
+/* Where the CPU has them, with BMI2's shifts by a register and BMI's
+ * counts of bits (x86-64-v3: some tenth fewer instructions); GCC's
+ * clones, as w2v.c's.  One loop for each scanner, sc a constant. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define WIN_TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define WIN_TARGETS
 #endif
 WIN_TARGETS static size_t
-scan_batch_win(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
+scan_batch_cl100k(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	unsigned maxdig = sc == TK_SCAN_QWEN ? 1 : 3;
-	size_t k = 0, e;
-	a_win x = {.w = pos};	/* no bytes: made at the first piece */
+	if (sc == TK_SCAN_QWEN)
+		return scan_batch_win(TK_SCAN_QWEN, s, n, pos, ends, max);
+	return scan_batch_win(TK_SCAN_CL100K, s, n, pos, ends, max);
+}
 
-	while (k < max && pos < n) {
-		if (pos + 16 > x.w + x.lim && x.w + x.lim < n)
-			win_load(&x, u, n, pos);
-		if (!(e = win_cl100k(&x, u, pos, maxdig)))
-			e = scan_one(sc, s, n, pos);
-		ends[k++] = pos = e;
-	}
-	return k;
+WIN_TARGETS static size_t
+scan_batch_o200k(const char *s, size_t n, size_t pos, size_t *ends, size_t max)
+{
+	return scan_batch_win(TK_SCAN_O200K, s, n, pos, ends, max);
 }
 
 /* A loop for each scanner, sc a constant in each: the choice of scanner
@@ -724,9 +795,9 @@ tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, si
 {
 	scan_ready();
 	switch (scanner) {
-	case TK_SCAN_CL100K: return scan_batch_win(TK_SCAN_CL100K, s, n, pos, ends, max);
-	case TK_SCAN_QWEN: return scan_batch_win(TK_SCAN_QWEN, s, n, pos, ends, max);
-	case TK_SCAN_O200K: return scan_batch(TK_SCAN_O200K, s, n, pos, ends, max);
+	case TK_SCAN_CL100K: return scan_batch_cl100k(TK_SCAN_CL100K, s, n, pos, ends, max);
+	case TK_SCAN_QWEN: return scan_batch_cl100k(TK_SCAN_QWEN, s, n, pos, ends, max);
+	case TK_SCAN_O200K: return scan_batch_o200k(s, n, pos, ends, max);
 	default: return scan_batch(scanner, s, n, pos, ends, max);
 	}
 }
