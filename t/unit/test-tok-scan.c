@@ -4,8 +4,8 @@
  * characters of every class that matters (letters of each case, marks,
  * numbers, spaces of several kinds, newlines, apostrophes, punctuation),
  * and on long strings of every ASCII byte among them, where the scanners
- * of cl100k and Qwen decide most pieces over a window of 63 bytes (a piece
- * at a time, tk_scan, they do not: the two are held together too). */
+ * of cl100k, Qwen and o200k decide most pieces over a window of 63 bytes
+ * (a piece at a time, tk_scan, they do not: the two are held together). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
