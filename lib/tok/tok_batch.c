@@ -323,6 +323,7 @@ cut_doc(batch *b)
 
 typedef struct slot {
 	te_tok_rec out;
+	size_t a;               /* where its piece starts */
 	size_t ntok;
 	int done;               /* encoded, not yet written */
 	int invalid;
@@ -397,6 +398,10 @@ piece_write(pieces *s, slot *x)
 		s->open = 1;
 	}
 	out_flush(bt);		/* the slot is reused */
+	/* the pages before it are read no more (the later pieces look for
+	 * their cuts after its start) */
+	if (bt->map && s->text >= bt->map->p && s->text < bt->map->p + bt->map->size)
+		tk_map_drop(bt->map, (size_t)(s->text - bt->map->p) + x->a);
 }
 
 /* Write the finished pieces of s in order, unless another thread does;
@@ -442,6 +447,7 @@ piece_job(void *arg, size_t k, te_tok_enc *e)
 		encode_doc(s->bt, &y, s->text + a, e);
 	}
 	x->out = y.out;
+	x->a = a;
 	x->ntok = y.ntok, x->invalid = y.invalid, x->d = y.d;
 	pthread_mutex_lock(&s->mu);
 	x->done = 1;
@@ -792,9 +798,11 @@ part_write(te_tok_batch *bt, part *pt, long *line, const char *name)
 	return rc;
 }
 
-/* Write round r's parts in order, then give back the pages written. */
+/* Write round r's parts in order, then give back the pages written; the
+ * next round starts at *pos or after the documents written, if later (a
+ * large document read on: none starts in it). */
 static int
-round_write(rnd *r, long *line, const char *name)
+round_write(rnd *r, long *line, const char *name, size_t *pos)
 {
 	te_tok_batch *bt = r->owner;
 	size_t i, end = 0;
@@ -809,6 +817,8 @@ round_write(rnd *r, long *line, const char *name)
 	out_flush(bt);
 	if (end)
 		tk_map_drop(bt->map, end);
+	if (end > *pos)
+		*pos = end;
 	r->n = 0;
 	return rc;
 }
@@ -872,13 +882,13 @@ read_parts(te_tok_batch *bt, tk_map *m, const char *name)
 		if (prev)
 			tk_pool_wait(bt->pool);
 		tk_pool_run_each(bt->pool, cur->n, part_job, cur);
-		if (prev && round_write(prev, &line, name))
+		if (prev && round_write(prev, &line, name, &pos))
 			rc = -2;
 		prev = cur;
 	}
 	if (prev) {
 		tk_pool_wait(bt->pool);		/* the jobs read m: always */
-		if (!rc && round_write(prev, &line, name))
+		if (!rc && round_write(prev, &line, name, &pos))
 			rc = -2;
 	}
 	bt->map = NULL;
