@@ -182,3 +182,86 @@ same_1234() {	# model file [options]
 	same_1234 "$m" "$in" --count-docs
 	[ "${#lines[@]}" -eq 400001 ]
 }
+
+# One large document read from a file on more than one thread is encoded
+# in pieces (tok_batch.c doc_pieces): each piece starts at the first line
+# start (a newline, then an ASCII letter) in its stretch of the document,
+# or is empty, and ends where the next one starts.  2.5 MB whose stretches
+# begin inside words of 300 KB, in runs of spaces broken by newlines that
+# no letter follows, in CRLF and lone CR line ends, newlines before digits,
+# marks and non-ASCII letters, and blank lines (a cut between two
+# newlines would split the piece they make).
+edge_doc() {
+	awk 'BEGIN {
+		w = "x"; while (length(w) < 300000) w = w w; w = substr(w, 1, 300000)
+		s = " "; while (length(s) < 1000) s = s s; s = substr(s, 1, 999)
+		for (r = 0; r < 3; r++) {
+			printf "Head %d\n%s\nNext %s\n", r, w, w
+			for (i = 0; i < 200; i++) printf "%s\n", s
+			printf "Word after spaces\n"
+			for (i = 0; i < 12000; i++) printf "Line %d ok\r\n", i
+			for (i = 0; i < 3000; i++) printf "a\rB\n123\n\x27s\n\xc3\xa9t\xc3\xa9\n(x)\n"
+			for (i = 0; i < 12000; i++) printf "Para %d.\n\n \n\t\n", i
+		}
+	}'
+}
+
+# The output of one thread, then that of threads 2, 3, 4 and 16 on the
+# file and of 2 and 4 on a pipe, byte for byte, nothing on stderr.
+same_bytes() {	# model file [options]
+	local m=$1 in=$2 n
+	shift 2
+	tok-encode -m "$m" "$@" --threads 1 "$in" >"$BATS_TEST_TMPDIR/one" 2>"$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	for n in 2 3 4 16; do
+		tok-encode -m "$m" "$@" --threads "$n" "$in" 2>"$BATS_TEST_TMPDIR/err" |
+		    cmp - "$BATS_TEST_TMPDIR/one"
+		[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	done
+	for n in 2 4; do
+		# shellcheck disable=SC2002 # a pipe, not the file
+		cat "$in" | tok-encode -m "$m" "$@" --threads "$n" | cmp - "$BATS_TEST_TMPDIR/one"
+	done
+}
+
+@test "tok-encode --threads: one document cut inside long words, space runs, CRLF: the ids of one thread" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken tokenizers/tiktoken/o200k_base.tiktoken \
+	    tokenizers/llama3/tokenizer.json tokenizers/qwen3/tokenizer.json
+	local m in=$BATS_TEST_TMPDIR/in
+	edge_doc >"$in"
+	[ "$(stat -c %s "$in")" -gt 3000000 ]
+	for m in tiktoken/cl100k_base.tiktoken tiktoken/o200k_base.tiktoken \
+	         llama3/tokenizer.json qwen3/tokenizer.json; do
+		same_bytes "$TOKEMB_DATA/tokenizers/$m" "$in" -z
+		[ "$(tr -cd '\0' <"$BATS_TEST_TMPDIR/one" | wc -c)" -eq 1 ]
+		same_bytes "$TOKEMB_DATA/tokenizers/$m" "$in" -z --total
+	done
+}
+
+@test "tok-encode --threads: one document with no line start to cut at, or pieces shorter than its lines" {
+	need_data tokenizers/tiktoken/cl100k_base.tiktoken
+	local m=$TOKEMB_DATA/tokenizers/tiktoken/cl100k_base.tiktoken in=$BATS_TEST_TMPDIR/in
+	# every piece but the first empty: the first holds the whole
+	yes 'word 12 ' | head -c 2200000 | tr -d '\n' >"$in"
+	same_bytes "$m" "$in" -z
+	[ "$(wc -w <"$BATS_TEST_TMPDIR/one")" -gt 500000 ]
+	# 16 threads: 64 pieces of 34 KB in lines of 100 KB, most of them
+	# empty; a line start in the last byte
+	awk 'BEGIN { for (i = 0; i < 22; i++) {
+		printf "L%d ", i; for (k = 0; k < 20000; k++) printf "abcd "; printf "\n" } }' >"$in"
+	printf 'Z' >>"$in"
+	same_bytes "$m" "$in" -z
+}
+
+@test "tok-encode --threads: models that are not cut give the ids of one thread, one document or lines" {
+	need_data tokenizers/gpt2/tokenizer.json tokenizers/bert-base-uncased/tokenizer.json \
+	    tokenizers/t5-small/tokenizer.json tokenizers/gemma3/tokenizer.json \
+	    tokenizers/phi-3-mini/tokenizer.json tokenizers/llama2/tokenizer.model
+	local m in=$BATS_TEST_TMPDIR/in
+	edge_doc | head -c 2200000 >"$in"
+	for m in gpt2/tokenizer.json bert-base-uncased/tokenizer.json t5-small/tokenizer.json \
+	         gemma3/tokenizer.json phi-3-mini/tokenizer.json llama2/tokenizer.model; do
+		same_bytes "$TOKEMB_DATA/tokenizers/$m" "$in" -z
+		same_bytes "$TOKEMB_DATA/tokenizers/$m" "$in"
+	done
+}

@@ -1,8 +1,10 @@
 /* tok_batch.c: files of documents encoded on a pool of threads and written
  * in order (te_tok_batch_*, see tokemb.h): tok-encode's documents.  Above
- * tok.c: it calls only what tokemb.h declares, tok_pool.c and tok_io.c. */
+ * tok.c: it calls only what tokemb.h declares, tok_pool.c, tok_io.c and
+ * tok_cut.c's cut rule. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ struct te_tok_batch {
 	char delim;             /* o.delim, as a byte to write */
 	tk_map *map;            /* the file being read in place, or NULL */
 	struct rnd *rounds;   /* read_parts's two, or NULL */
+	struct slot *slots;     /* doc_pieces's, kept for the next one */
+	size_t nslots;
 	tk_wr wr;
 };
 
@@ -304,18 +308,217 @@ cut_doc(batch *b)
 	return 0;
 }
 
+/* ------------------------------------ one large document in pieces */
+
+/* --threads on one large document where the model allows cuts: the
+ * document is cut in pieces of about PIECE bytes, job k finds its own
+ * bounds (the first cut whose newline lies in [k * step, (k + 1) * step)
+ * starts it, or it is empty; the first cut from (k + 1) * step on ends
+ * it: tk_cut_next, the same for every thread), so the cutting is shared
+ * out and the encoding starts at once.  Each piece is encoded and
+ * formatted into one of a ring of slots, and the thread that finishes the
+ * piece next in order writes it and every finished one after it, so the
+ * writing overlaps the encoding and memory stays a few pieces whatever
+ * the document's length: a job waits for its slot to be written. */
+#define PIECE ((size_t)256 << 10)
+
+typedef struct slot {
+	te_tok_rec out;
+	size_t a;               /* where its piece starts */
+	size_t ntok;
+	int done;               /* encoded, not yet written */
+	int invalid;
+	te_diag *d;
+} slot;
+
+typedef struct pieces {
+	te_tok_batch *bt;
+	const char *text;
+	size_t len, step, n;    /* n pieces of about step bytes */
+	long lineno;
+	const char *name;
+	slot *slot;
+	size_t nslot;
+	pthread_mutex_t mu;
+	pthread_cond_t freed;
+	size_t written;         /* pieces written (or dropped after an error) */
+	int writing;            /* a thread writes: the others leave it to it */
+	int open;               /* ids of the document written: a space first */
+	int warned;             /* its invalid UTF-8 */
+	int failed;             /* an error: the rest of the document dropped */
+} pieces;
+
+/* Where piece k of s starts (k > 0: 0 when it is empty) or ends. */
+static size_t
+piece_start(const pieces *s, size_t k)
+{
+	size_t to = k + 1 < s->n ? (k + 1) * s->step : s->len;
+
+	return k ? tk_cut_next(s->text, s->len, k * s->step, to) : 0;
+}
+
+static size_t
+piece_end(const pieces *s, size_t k)
+{
+	size_t b = k + 1 < s->n ? tk_cut_next(s->text, s->len, (k + 1) * s->step, s->len) : 0;
+
+	return b ? b : s->len;
+}
+
+/* Write the finished slot x (the next piece in order) of s; s->mu is not
+ * held.  An error is reported (with an invalid-UTF-8 warning, once) and
+ * drops the rest of the document: its record ends where it stands. */
+static void
+piece_write(pieces *s, slot *x)
+{
+	te_tok_batch *bt = s->bt;
+
+	if (s->failed) {
+		free(x->d);
+		x->d = NULL;
+		return;
+	}
+	if (x->invalid || x->d) {
+		doc y = {0};
+
+		y.lineno = s->lineno;
+		y.invalid = x->invalid && !s->warned;
+		y.d = x->d;
+		x->d = NULL;
+		s->failed = y.d != NULL;
+		s->warned |= x->invalid;
+		doc_report(bt, &y, s->name);
+		if (s->failed)
+			return;
+	}
+	bt->total += x->ntok;
+	if (!bt->o.total && x->out.n) {
+		if (s->open)
+			tk_wr_put(&bt->wr, " ", 1);
+		tk_rec_put(&bt->wr, &x->out);
+		s->open = 1;
+	}
+	out_flush(bt);		/* the slot is reused */
+	/* the pages before it are read no more (the later pieces look for
+	 * their cuts after its start) */
+	if (bt->map && s->text >= bt->map->p && s->text < bt->map->p + bt->map->size)
+		tk_map_drop(bt->map, (size_t)(s->text - bt->map->p) + x->a);
+}
+
+/* Write the finished pieces of s in order, unless another thread does;
+ * s->mu is held. */
+static void
+pieces_write(pieces *s)
+{
+	slot *x;
+
+	if (s->writing)
+		return;
+	s->writing = 1;
+	while (s->written < s->n && (x = &s->slot[s->written % s->nslot])->done) {
+		pthread_mutex_unlock(&s->mu);
+		piece_write(s, x);
+		pthread_mutex_lock(&s->mu);
+		x->done = 0;
+		s->written++;
+		pthread_cond_broadcast(&s->freed);
+	}
+	s->writing = 0;
+}
+
+/* A job of the pool: cut, encode and format piece k of arg, then write
+ * what is next in order. */
+static void
+piece_job(void *arg, size_t k, te_tok_enc *e)
+{
+	pieces *s = arg;
+	slot *x = &s->slot[k % s->nslot];
+	size_t a = piece_start(s, k), b;
+	doc y = {0};
+
+	pthread_mutex_lock(&s->mu);
+	while (k >= s->written + s->nslot)
+		pthread_cond_wait(&s->freed, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	y.out = x->out;
+	y.out.n = 0;
+	y.out.pack_ = 1;
+	if ((k == 0 || a) && (b = piece_end(s, k)) > a) {
+		y.len = b - a;
+		encode_doc(s->bt, &y, s->text + a, e);
+	}
+	x->out = y.out;
+	x->a = a;
+	x->ntok = y.ntok, x->invalid = y.invalid, x->d = y.d;
+	pthread_mutex_lock(&s->mu);
+	x->done = 1;
+	pieces_write(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* bt's ring of slots, 4 for each thread, the first time; -1 when out of
+ * memory. */
+static int
+slots_new(te_tok_batch *bt, int threads)
+{
+	size_t n = 4 * (size_t)threads;
+
+	if (bt->nslots >= n)
+		return 0;
+	for (size_t i = 0; i < bt->nslots; i++)
+		free(bt->slots[i].out.buf);
+	free(bt->slots);	/* once: the pool's threads are started once */
+	if (!(bt->slots = calloc(n, sizeof *bt->slots))) {
+		bt->nslots = 0;
+		return -1;
+	}
+	bt->nslots = n;
+	return 0;
+}
+
+/* Encode and write the document text[0, len) (from line lineno of name)
+ * in pieces on every thread (h helpers), then its delimiter; -1 when out
+ * of memory. */
+static int
+doc_pieces(te_tok_batch *bt, const char *text, size_t len, long lineno, const char *name, int h)
+{
+	pieces s = {0};
+	size_t want = 4 * ((size_t)h + 1);
+
+	if (slots_new(bt, h + 1))
+		return -1;
+	s.bt = bt, s.text = text, s.len = len, s.lineno = lineno, s.name = name;
+	s.slot = bt->slots;
+	s.nslot = bt->nslots;
+	s.n = len / PIECE > want ? len / PIECE : want;
+	s.step = len / s.n;
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.freed, NULL);
+	tk_pool_run_each(bt->pool, s.n, piece_job, &s);
+	tk_pool_wait(bt->pool);
+	pthread_cond_destroy(&s.freed);
+	pthread_mutex_destroy(&s.mu);
+	if (!bt->o.total)
+		tk_wr_put(&bt->wr, &bt->delim, 1);
+	out_flush(bt);
+	return 0;
+}
+
 /* A long document (BIG bytes or more, no prompt to put before it) is
  * encoded where the reader holds it, once what was read before it is
- * written: a copy would double its memory.  It is cut in parts where the
- * model allows, as any other (cut_doc).  -1 when out of memory. */
+ * written: a copy would double its memory.  It is encoded in pieces on
+ * every thread where the model allows (doc_pieces).  -1 when out of
+ * memory. */
 #define BIG ((size_t)1 << 22)
 static int
 encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char *name)
 {
 	batch *b = bt->fill, one;
-	int rc;
+	int h;
 
 	drain(bt);
+	if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags) && (h = tk_pool_helpers(bt->pool)))
+		return doc_pieces(bt, rec, len, lineno, name, h);
 	if (doc_room(b, 1))
 		return -1;
 	one = *b;		/* b's documents and their output buffers */
@@ -324,11 +527,6 @@ encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char
 	doc_add(&one, 0, len, lineno);
 	one.name = (char *)name;
 	one.map = NULL;
-	rc = cut_doc(&one);
-	b->v = one.v;		/* cut_doc may have grown them */
-	b->cap = one.cap;
-	if (rc)
-		return -1;
 	tk_pool_run(bt->pool, one.n, encode_job, &one);
 	tk_pool_wait(bt->pool);
 	batch_write(&one);
@@ -601,9 +799,11 @@ part_write(te_tok_batch *bt, part *pt, long *line, const char *name)
 	return rc;
 }
 
-/* Write round r's parts in order, then give back the pages written. */
+/* Write round r's parts in order, then give back the pages written; the
+ * next round starts at *pos or after the documents written, if later (a
+ * large document read on: none starts in it). */
 static int
-round_write(rnd *r, long *line, const char *name)
+round_write(rnd *r, long *line, const char *name, size_t *pos)
 {
 	te_tok_batch *bt = r->owner;
 	size_t i, end = 0;
@@ -618,6 +818,8 @@ round_write(rnd *r, long *line, const char *name)
 	out_flush(bt);
 	if (end)
 		tk_map_drop(bt->map, end);
+	if (end > *pos)
+		*pos = end;
 	r->n = 0;
 	return rc;
 }
@@ -681,13 +883,13 @@ read_parts(te_tok_batch *bt, tk_map *m, const char *name)
 		if (prev)
 			tk_pool_wait(bt->pool);
 		tk_pool_run_each(bt->pool, cur->n, part_job, cur);
-		if (prev && round_write(prev, &line, name))
+		if (prev && round_write(prev, &line, name, &pos))
 			rc = -2;
 		prev = cur;
 	}
 	if (prev) {
 		tk_pool_wait(bt->pool);		/* the jobs read m: always */
-		if (!rc && round_write(prev, &line, name))
+		if (!rc && round_write(prev, &line, name, &pos))
 			rc = -2;
 	}
 	bt->map = NULL;
@@ -798,6 +1000,11 @@ te_tok_batch_free(te_tok_batch *bt)
 		free(bt->rounds[k].v);
 	}
 	free(bt->rounds);
+	for (i = 0; i < bt->nslots; i++) {
+		free(bt->slots[i].out.buf);
+		free(bt->slots[i].d);
+	}
+	free(bt->slots);
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < bt->bufs[k].cap; i++) {
 			free(bt->bufs[k].v[i].out.buf);

@@ -1,5 +1,6 @@
 /* tok_cut.c: where one large document may be cut for encoding its parts
- * apart (te_tok_cuts, see tokemb.h): tok-encode --threads on one document. */
+ * apart (te_tok_cuts, see tokemb.h; tk_cuts_ok, tk_cut_next, see
+ * tok_int.h): tok-encode --threads on one document. */
 #include <string.h>
 
 #include "tok_int.h"
@@ -10,8 +11,8 @@
  * whole gives to the next piece), the normalizer composes nothing across
  * a newline, no added token can match across one, and no special token
  * is added at either end. */
-static int
-cuts_ok(const te_tok *t, unsigned flags)
+int
+tk_cuts_ok(const te_tok *t, unsigned flags)
 {
 	size_t k;
 	int sc;
@@ -44,27 +45,34 @@ ascii_letter(char c)
  * punctuation alternative end with the newlines, a letter run cannot hold
  * one), so the letter after it starts a piece, with any text before. */
 size_t
+tk_cut_next(const char *text, size_t len, size_t from, size_t to)
+{
+	const char *p;
+
+	if (to > len)
+		to = len;
+	while (from < to && (p = memchr(text + from, '\n', to - from))) {
+		from = (size_t)(p - text) + 1;
+		if (from < len && ascii_letter(text[from]))
+			return from;
+	}
+	return 0;
+}
+
+size_t
 te_tok_cuts(const te_tok *t, const char *text, size_t len, unsigned flags, size_t *cuts,
             size_t max)
 {
 	size_t n = 0, j, at, lo = 0;
-	const char *p;
 
-	if (!max || !cuts_ok(t, flags))
+	if (!max || !tk_cuts_ok(t, flags))
 		return 0;
 	for (j = 1; j <= max; j++) {
 		at = len / (max + 1) * j;
 		if (at < lo)
 			at = lo;
-		/* the first newline from at with an ASCII letter after it */
-		for (;;) {
-			p = at < len ? memchr(text + at, '\n', len - at) : NULL;
-			if (!p || (size_t)(p - text) + 1 >= len)
-				return n;
-			at = (size_t)(p - text) + 1;
-			if (ascii_letter(text[at]))
-				break;
-		}
+		if (!(at = tk_cut_next(text, len, at, len)))
+			return n;
 		cuts[n++] = at;
 		lo = at + 1;
 	}

@@ -723,6 +723,14 @@ void tk_pool_wait(tk_pool *p);
 /* Stop and join the helpers, free p.  NULL is fine. */
 void tk_pool_free(tk_pool *p);
 
+/* tok_cut.c: whether t's encoding of a document under flags may be cut
+ * where tk_cut_next says (te_tok_cuts's rule, see tokemb.h); the first
+ * such cut (a line start) whose newline lies in [from, to) of text[0,
+ * len), or 0 when there is none.  A cut depends on the text only, so
+ * threads that look for cuts in parts of one document agree on them. */
+int tk_cuts_ok(const te_tok *t, unsigned flags);
+size_t tk_cut_next(const char *text, size_t len, size_t from, size_t to);
+
 /* pretok_scan.c: up to max pieces from pos (as tk_scan, one after
  * another): the end of each into ends; returns how many (0 at n). */
 size_t tk_scan_batch(int scanner, const char *s, size_t n, size_t pos, size_t *ends, size_t max);

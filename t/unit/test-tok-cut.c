@@ -1,7 +1,8 @@
 /* test-tok-cut: a large document cut where te_tok_cuts says (tok-encode
  * --threads on one document) encodes, part by part, to exactly the ids
  * of the whole, for the models it cuts (cl100k, o200k, Llama-3, Qwen3);
- * the models it must not cut get no cuts.  Random text with
+ * the models it must not cut get no cuts; tk_cut_next (each thread's
+ * search for the cuts of its piece) finds the first cut in any stretch.  Random text with
  * many newlines among letters, marks, spaces, digits, apostrophes and
  * punctuation of several scripts. */
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "tokemb.h"
+#include "tok/tok_int.h"
 
 static const char *palette[] = {
 	"\n", "\n", "\r\n", "\n\n", " \n", "\n ", "a", "Word", "the", " the", "THE", "x", "Z",
@@ -62,6 +63,42 @@ check(const te_tok *t, const char *text, size_t len, unsigned flags)
 	return rc;
 }
 
+/* The first line start after a newline in [from, to), by brute force. */
+static size_t
+naive_cut(const char *text, size_t len, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to && i < len; i++)
+		if (text[i] == '\n' && i + 1 < len &&
+		    ((text[i + 1] >= 'a' && text[i + 1] <= 'z') || (text[i + 1] >= 'A' && text[i + 1] <= 'Z')))
+			return i + 1;
+	return 0;
+}
+
+/* tk_cut_next against naive_cut on stretches of every length at random
+ * places, the end of the text included. */
+static void
+check_next(const char *text, size_t len)
+{
+	unsigned seed = 11;
+	size_t k, bad = 0, found = 0;
+
+	for (k = 0; k < 20000; k++) {
+		size_t from = (size_t)rand_r(&seed) % (len + 1), to = from + (size_t)rand_r(&seed) % 64;
+		size_t c = tk_cut_next(text, len, from, k % 4 ? to : len + 5);
+
+		if (c != naive_cut(text, len, from, k % 4 ? to : len))
+			bad++;
+		found += c != 0;
+	}
+	ok(!bad && found > 1000, "tk_cut_next: the first line start in a stretch (%zu found, %zu wrong)",
+	   found, bad);
+	ok(tk_cut_next("ab\n", 3, 0, 3) == 0 && tk_cut_next("ab\nc", 4, 2, 3) == 3 &&
+	   tk_cut_next("ab\nc", 4, 3, 4) == 0 && tk_cut_next("\n\n1\nZ", 5, 0, 2) == 0 &&
+	   tk_cut_next("\n\n1\nZ", 5, 0, 5) == 4, "tk_cut_next: the edges");
+}
+
 int
 main(void)
 {
@@ -79,6 +116,8 @@ main(void)
 		printf("1..0 # SKIP no $TOKEMB_DATA: the models are there\n");
 		return 0;
 	}
+	if (text)
+		check_next(text, len);
 	for (i = 0; i < sizeof models / sizeof *models; i++) {
 		te_diag d = {0};
 		te_tok *t;
