@@ -31,6 +31,54 @@ typedef struct tk_spm_spans {
 int tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end);
 void tk_spm_spans_release(tk_spm_spans *a);
 
+/* An alignment of a rewritten text to its input, kept as runs, so that
+ * text kept or rewritten in a regular way costs a few bytes a change,
+ * not 8 a byte: byte i of run r (r.at <= i < the next run's at) maps to
+ * the input span [r.os + m r.q, r.oe + m r.q), m = (i - r.at) / r.p.  A
+ * run of bytes each their own is p = q = 1; of characters each their
+ * own, p = q = the character's length; of bytes all of one span, q = 0.
+ * Offsets are relative to the caller's base (under 4 GiB).  cur is the
+ * run of the last lookup: lookups in increasing order cost no search. */
+typedef struct tk_arun {
+	uint32_t at, os, oe;
+	uint16_t p, q;
+} tk_arun;
+typedef struct tk_amap {
+	tk_arun *r;
+	size_t n, cap, len;     /* len: the bytes mapped */
+	size_t cur;
+} tk_amap;
+/* Append n bytes that all map to [os, oe). */
+int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
+/* Append n bytes each its own: byte k to [os + k, os + k + 1). */
+int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os);
+/* The span of byte i (< a->len). */
+void tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe);
+/* Where byte i's span starts, ends (a NULL a: byte i is its own). */
+static inline size_t tk_amap_start(tk_amap *a, size_t i)
+{
+	uint32_t os, oe;
+
+	if (!a)
+		return i;
+	tk_amap_get(a, i, &os, &oe);
+	return os;
+}
+static inline size_t tk_amap_end(tk_amap *a, size_t i)
+{
+	uint32_t os, oe;
+
+	if (!a)
+		return i + 1;
+	tk_amap_get(a, i, &os, &oe);
+	return oe;
+}
+/* Append the spans of a's bytes [from, to) to d. */
+int tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to);
+/* Keep the first len bytes' spans (len <= a->len). */
+void tk_amap_trunc(tk_amap *a, size_t len);
+void tk_amap_release(tk_amap *a);
+
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type,
  * which llama.cpp's tokenizer.ggml.token_type also uses. */
 typedef enum tk_spm_type {

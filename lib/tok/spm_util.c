@@ -24,6 +24,183 @@ tk_spm_spans_release(tk_spm_spans *a)
 	a->n = a->cap = 0;
 }
 
+/* ----------------------------------------------------------- alignment */
+
+/* q of a run of one group followed by bytes each their own: byte at + p + k
+ * to [oe + k, oe + k + 1) (a space made "▁", then a word as it was). */
+#define AMAP_TAIL UINT16_MAX
+
+static int
+amap_new_run(tk_amap *a, uint32_t os, uint32_t oe, size_t p, uint16_t q)
+{
+	tk_arun *r;
+
+	if (a->n == a->cap) {	/* by a quarter: a long text has many runs */
+		size_t cap = a->cap < 64 ? 64 : a->cap + a->cap / 4;
+
+		if (!(r = realloc(a->r, cap * sizeof *r)))
+			return -1;
+		a->r = r;
+		a->cap = cap;
+	}
+	r = &a->r[a->n++];
+	r->at = (uint32_t)a->len;
+	r->os = os;
+	r->oe = oe;
+	/* a longer group is bytes all of one span: one byte a group */
+	r->p = p <= UINT16_MAX ? (uint16_t)p : 1;
+	r->q = p <= UINT16_MAX ? q : 0;
+	return 0;
+}
+
+int
+tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
+{
+	tk_arun *r = a->n ? &a->r[a->n - 1] : NULL;
+	size_t k = r ? a->len - r->at : 0;	/* r's bytes */
+
+	if (!n)
+		return 0;
+	if (r && r->q == AMAP_TAIL ? k >= r->p && (uint64_t)r->oe + (k - r->p) == os
+	    : r && r->p == 1 && r->oe - r->os == 1 && (uint64_t)r->os + k == os &&
+	      (r->q == 1 || k == 1)) {
+		if (r->q != AMAP_TAIL)
+			r->q = 1;
+		a->len += n;
+		return 0;
+	}
+	if (r && r->q != AMAP_TAIL && k == r->p && r->oe == os) {
+		r->q = AMAP_TAIL;	/* one group, then the bytes after it */
+		a->len += n;
+		return 0;
+	}
+	if (amap_new_run(a, os, os + 1, 1, 1) < 0)
+		return -1;
+	a->len += n;
+	return 0;
+}
+
+int
+tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+{
+	tk_arun *r = a->n ? &a->r[a->n - 1] : NULL;
+
+	if (!n)
+		return 0;
+	if (n == 1 && oe - os == 1)
+		return tk_amap_put_own(a, 1, os);
+	/* a run that ends in a group cut short (tk_amap_trunc) grows no more */
+	if (r && r->q != AMAP_TAIL && (a->len - r->at) % r->p == 0 &&
+	    oe - os == r->oe - r->os) {
+		size_t g = (a->len - r->at) / r->p;	/* groups so far */
+
+		if (n == r->p && g == 1 && os >= r->os && os - r->os < AMAP_TAIL) {
+			r->q = (uint16_t)(os - r->os);	/* the second group sets the step */
+			a->len += n;
+			return 0;
+		}
+		if (n == r->p && (uint64_t)r->os + (uint64_t)g * r->q == os) {
+			a->len += n;
+			return 0;
+		}
+		if (os == r->os && (g == 1 || r->q == 0)) {	/* all of one span */
+			r->p = 1;
+			r->q = 0;
+			a->len += n;
+			return 0;
+		}
+	}
+	if (amap_new_run(a, os, oe, n, 0) < 0)
+		return -1;
+	a->len += n;
+	return 0;
+}
+
+/* The run of byte i (a->cur): the one of the last lookup, the next, or
+ * found by binary search. */
+static const tk_arun *
+amap_run(tk_amap *a, size_t i)
+{
+	size_t c = a->cur, lo, hi;
+
+	if (c < a->n && a->r[c].at <= i && (c + 1 == a->n || a->r[c + 1].at > i))
+		return &a->r[c];
+	if (c + 1 < a->n && a->r[c + 1].at <= i && (c + 2 >= a->n || a->r[c + 2].at > i)) {
+		c++;
+	} else {	/* the last run starting at or before i */
+		for (lo = 0, hi = a->n; hi - lo > 1;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (a->r[mid].at <= i)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		c = lo;
+	}
+	a->cur = c;
+	return &a->r[c];
+}
+
+void
+tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
+{
+	const tk_arun *r = amap_run(a, i);
+	uint32_t k = (uint32_t)(i - r->at), m;
+
+	if (r->q == AMAP_TAIL) {
+		*os = k < r->p ? r->os : r->oe + (k - r->p);
+		*oe = k < r->p ? r->oe : r->oe + (k - r->p) + 1;
+		return;
+	}
+	m = r->p == 1 ? k : k / r->p;
+	*os = r->os + m * r->q;
+	*oe = r->oe + m * r->q;
+}
+
+int
+tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to)
+{
+	while (from < to) {
+		const tk_arun *r = amap_run(a, from);
+		size_t end = a->cur + 1 < a->n ? a->r[a->cur + 1].at : a->len, ge;
+		uint32_t os, oe;
+		int own;
+
+		tk_amap_get(a, from, &os, &oe);
+		if (r->q == AMAP_TAIL) {	/* the group, or the bytes after it */
+			own = from - r->at >= r->p;
+			ge = own ? end : r->at + r->p;
+		} else {
+			own = r->p == 1 && r->q == 1 && r->oe - r->os == 1;
+			/* to the end of from's group, or of the run */
+			ge = r->q && !own ? r->at + ((from - r->at) / r->p + 1) * r->p : end;
+		}
+		end = ge < end ? ge : end;
+		end = to < end ? to : end;
+		if (own ? tk_amap_put_own(d, end - from, os) < 0 : tk_amap_put(d, end - from, os, oe) < 0)
+			return -1;
+		from = end;
+	}
+	return 0;
+}
+
+void
+tk_amap_trunc(tk_amap *a, size_t len)
+{
+	while (a->n && a->r[a->n - 1].at >= len)
+		a->n--;
+	a->cur = 0;
+	a->len = len;
+}
+
+void
+tk_amap_release(tk_amap *a)
+{
+	free(a->r);
+	memset(a, 0, sizeof *a);
+}
+
 /* ---------------------------------------------------------------- trie */
 
 int

@@ -195,8 +195,7 @@ static void
 scratch_free(void *unused)
 {
 	free(tw.b.s);
-	free(tw.os);
-	free(tw.oe);
+	tk_al_free(tw.al);
 	free(tw.pa);
 	free(tw.pb);
 	free(tw.fixed);
@@ -229,10 +228,8 @@ scratch_free(void *unused)
 static void
 work_unalign(tk_work *w)
 {
-	free(w->os);
-	free(w->oe);
-	w->os = w->oe = NULL;
-	w->al_cap = 0;
+	tk_al_free(w->al);
+	w->al = NULL;
 }
 
 static void
@@ -776,7 +773,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		thread_scratch();
 		if (t->cmap && tk_cache_verify(t, b - a))
 			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
+		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, e))
 			goto oom;
 		return 0;
 	}
@@ -798,7 +795,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		/* counted as the encoder sees it: normalized text may be longer */
 		if (t->cmap && tk_cache_verify(t, w->b.n))
 			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
+		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->al, e))
 			goto oom;
 		work_unalign(w);
 		return 0;
