@@ -687,7 +687,9 @@ n2o_push(normed *nm, size_t at, size_t count)
 {
 	if (!nm->map)
 		return 0;
-	return tk_amap_put(&nm->n2o, count, (uint32_t)at, (uint32_t)at);
+	/* the end unused, one on: a space made "▁" and the word after it
+	 * are one run */
+	return tk_amap_put(&nm->n2o, count, (uint32_t)at, (uint32_t)at + 1);
 }
 
 /* The input offset of normalized byte i. */
@@ -760,10 +762,15 @@ ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *
 	o = nm->s.s;
 	k = nm->s.n;
 	for (i = a; i < e; i++) {
-		if (in[i] != ' ') {
-			if (nm->map && tk_amap_put_own(&nm->n2o, 1, (uint32_t)i) < 0)
+		if (in[i] != ' ') {	/* to the next space, as it is */
+			const char *sp = memchr(in + i, ' ', e - i);
+			size_t j = sp ? (size_t)(sp - in) : e;
+
+			if (nm->map && tk_amap_put_own(&nm->n2o, j - i, (uint32_t)i) < 0)
 				return -1;
-			o[k++] = in[i];
+			memcpy(o + k, in + i, j - i);
+			k += j - i;
+			i = j - 1;
 			*prev_space = 0;
 			continue;
 		}

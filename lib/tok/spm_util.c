@@ -116,30 +116,31 @@ tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 	return 0;
 }
 
-/* The run of byte i (a->cur): the one of the last lookup, the next, or
- * found by binary search. */
+/* The run of byte i (a->cur): the one of the last lookup or one of the
+ * few after it, else found by binary search. */
 static const tk_arun *
 amap_run(tk_amap *a, size_t i)
 {
-	size_t c = a->cur, lo, hi;
+	size_t c = a->cur, lo, hi, k;
 
-	if (c < a->n && a->r[c].at <= i && (c + 1 == a->n || a->r[c + 1].at > i))
-		return &a->r[c];
-	if (c + 1 < a->n && a->r[c + 1].at <= i && (c + 2 >= a->n || a->r[c + 2].at > i)) {
-		c++;
-	} else {	/* the last run starting at or before i */
-		for (lo = 0, hi = a->n; hi - lo > 1;) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (a->r[mid].at <= i)
-				lo = mid;
-			else
-				hi = mid;
+	if (c < a->n && a->r[c].at <= i) {
+		for (k = 0; k < 8 && c + 1 < a->n && a->r[c + 1].at <= i; k++)
+			c++;
+		if (c + 1 == a->n || a->r[c + 1].at > i) {
+			a->cur = c;
+			return &a->r[c];
 		}
-		c = lo;
 	}
-	a->cur = c;
-	return &a->r[c];
+	for (lo = 0, hi = a->n; hi - lo > 1;) {	/* the last run at or before i */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->r[mid].at <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	a->cur = lo;
+	return &a->r[lo];
 }
 
 void

@@ -817,42 +817,38 @@ oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
-/* Replace invalid UTF-8 by U+FFFD; with map not NULL, (*map)[i] is the
- * input offset of byte i.  Sized exactly: the text may be long. */
+/* Replace invalid UTF-8 by U+FFFD, which spans the byte it replaces; with
+ * map not NULL, the input span of each byte is appended to it.  Sized
+ * exactly: the text may be long. */
 static char *
-sanitize(const char *s, size_t n, size_t **map, size_t *outn)
+sanitize(const char *s, size_t n, tk_amap *map, size_t *outn)
 {
 	char *o;
-	size_t *m = NULL, i, k = 0;
+	size_t i, k = 0;
 	int len;
 
 	for (i = 0; i < n; i += (size_t)len)
 		k += ut_utf8_dec((const unsigned char *)s + i, n - i, &len) < 0 ? 3 : (size_t)len;
-	if (!(o = malloc(k + 1)) || (map && !(m = malloc((k + 1) * sizeof *m)))) {
-		free(o);
+	if (!(o = malloc(k + 1)))
 		return NULL;
-	}
 	for (i = k = 0; i < n; i += (size_t)len) {
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-		int j;
 
 		if (cp < 0) {
 			memcpy(o + k, "\xef\xbf\xbd", 3);
-			for (j = 0; m && j < 3; j++)
-				m[k + j] = i;
 			k += 3;
 		} else {
-			for (j = 0; m && j < len; j++)
-				m[k + j] = i + (size_t)j;
 			memcpy(o + k, s + i, (size_t)len);
 			k += (size_t)len;
 		}
+		/* a text of 4 GiB or more is refused after (too_long) */
+		if (map && (cp < 0 ? tk_amap_put(map, 3, (uint32_t)i, (uint32_t)i + 1)
+		                   : tk_amap_put_own(map, (size_t)len, (uint32_t)i)) < 0) {
+			free(o);
+			return NULL;
+		}
 	}
 	o[k] = 0;
-	if (m) {
-		m[k] = n;
-		*map = m;
-	}
 	*outn = k;
 	return o;
 }
@@ -935,7 +931,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	int special = t->match_special;
 	size_t i, seg = 0, nfix = 0;
 	char *clean = NULL;
-	size_t *map = NULL, cn;
+	tk_amap map = {0};
+	size_t cn;
 	int rc = 0;
 	size_t npre = 0, nsuf = 0, k;
 	int cut;
@@ -1027,11 +1024,11 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		if (max_tokens >= 0 && e->n > (size_t)max_tokens)
 			e->n = (size_t)max_tokens;
 	}
-	if (map)
+	if (map.n)
 		for (i = 0; i < e->n; i++) {
 			if (e->end[i] > e->start[i]) {
-				e->start[i] = map[e->start[i]];
-				e->end[i] = map[e->end[i] - 1] + 1;
+				e->start[i] = tk_amap_start(&map, e->start[i]);
+				e->end[i] = tk_amap_end(&map, e->end[i] - 1);
 				/* a U+FFFD stands for one input byte */
 			}
 		}
@@ -1043,7 +1040,7 @@ fail:
 done:
 	(void)nfix;
 	free(clean);
-	free(map);
+	tk_amap_release(&map);
 	scratch_trim();
 	return rc;
 }
