@@ -36,7 +36,8 @@ void tk_spm_spans_release(tk_spm_spans *a);
  * not 8 a byte: byte i of run r (r.at <= i < the next run's at) maps to
  * the input span [r.os + m r.q, r.oe + m r.q), m = (i - r.at) / r.p.  A
  * run of bytes each their own is p = q = 1; of characters each their
- * own, p = q = the character's length; of bytes all of one span, q = 0.
+ * own, p = q = the character's length; of bytes all of one span, q = 0;
+ * one group and then bytes each their own, q marked (spm_util.c).
  * Offsets are relative to the caller's base (under 4 GiB).  cur is the
  * run of the last lookup: lookups in increasing order cost no search. */
 typedef struct tk_arun {

@@ -26,9 +26,13 @@ tk_spm_spans_release(tk_spm_spans *a)
 
 /* ----------------------------------------------------------- alignment */
 
-/* q of a run of one group followed by bytes each their own: byte at + p + k
- * to [oe + k, oe + k + 1) (a space made "▁", then a word as it was). */
-#define AMAP_TAIL UINT16_MAX
+/* q of a run of one group followed by bytes each their own, from t bytes
+ * after the group's start: q = AMAP_TAIL + t, byte at + p + k to
+ * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
+ * "▁" put before a word, then the word). */
+#define AMAP_TAIL 0xff00
+#define IS_TAIL(r) ((r)->q >= AMAP_TAIL)
+#define TAIL_AT(r) ((r)->os + (uint32_t)((r)->q - AMAP_TAIL))
 
 static int
 amap_new_run(tk_amap *a, uint32_t os, uint32_t oe, size_t p, uint16_t q)
@@ -61,16 +65,16 @@ tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
 
 	if (!n)
 		return 0;
-	if (r && r->q == AMAP_TAIL ? k >= r->p && (uint64_t)r->oe + (k - r->p) == os
+	if (r && IS_TAIL(r) ? k >= r->p && (uint64_t)TAIL_AT(r) + (k - r->p) == os
 	    : r && r->p == 1 && r->oe - r->os == 1 && (uint64_t)r->os + k == os &&
 	      (r->q == 1 || k == 1)) {
-		if (r->q != AMAP_TAIL)
+		if (!IS_TAIL(r))
 			r->q = 1;
 		a->len += n;
 		return 0;
 	}
-	if (r && r->q != AMAP_TAIL && k == r->p && r->oe == os) {
-		r->q = AMAP_TAIL;	/* one group, then the bytes after it */
+	if (r && !IS_TAIL(r) && k == r->p && os >= r->os && os - r->os <= UINT16_MAX - AMAP_TAIL) {
+		r->q = (uint16_t)(AMAP_TAIL + (os - r->os));	/* one group, then bytes */
 		a->len += n;
 		return 0;
 	}
@@ -90,7 +94,7 @@ tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 	if (n == 1 && oe - os == 1)
 		return tk_amap_put_own(a, 1, os);
 	/* a run that ends in a group cut short (tk_amap_trunc) grows no more */
-	if (r && r->q != AMAP_TAIL && (a->len - r->at) % r->p == 0 &&
+	if (r && !IS_TAIL(r) && (a->len - r->at) % r->p == 0 &&
 	    oe - os == r->oe - r->os) {
 		size_t g = (a->len - r->at) / r->p;	/* groups so far */
 
@@ -149,9 +153,9 @@ tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
 	const tk_arun *r = amap_run(a, i);
 	uint32_t k = (uint32_t)(i - r->at), m;
 
-	if (r->q == AMAP_TAIL) {
-		*os = k < r->p ? r->os : r->oe + (k - r->p);
-		*oe = k < r->p ? r->oe : r->oe + (k - r->p) + 1;
+	if (IS_TAIL(r)) {
+		*os = k < r->p ? r->os : TAIL_AT(r) + (k - r->p);
+		*oe = k < r->p ? r->oe : TAIL_AT(r) + (k - r->p) + 1;
 		return;
 	}
 	m = r->p == 1 ? k : k / r->p;
@@ -169,7 +173,7 @@ tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to)
 		int own;
 
 		tk_amap_get(a, from, &os, &oe);
-		if (r->q == AMAP_TAIL) {	/* the group, or the bytes after it */
+		if (IS_TAIL(r)) {	/* the group, or the bytes after it */
 			own = from - r->at >= r->p;
 			ge = own ? end : r->at + r->p;
 		} else {
