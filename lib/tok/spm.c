@@ -1058,7 +1058,7 @@ emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 		}
 	} else if (is_unk && em->prev_unk) {
 		if (spans)
-			spans->v[spans->n - 1].end = oe;
+			spans->v[spans->n - 1].end = (uint32_t)oe;
 	} else if (!em->ids) {
 		(*em->count)++;
 	} else if (te_ids_push(em->ids, id) < 0 ||

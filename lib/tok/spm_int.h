@@ -20,9 +20,10 @@
 #include "tokemb.h"
 #include "util_int.h"
 
-/* A growable array of byte spans [start, end), one per token. */
+/* A growable array of byte spans [start, end), one per token: 8 bytes,
+ * as a long text has many (spans are kept of a text under 4 GiB). */
 typedef struct tk_spm_span {
-	size_t start, end;
+	uint32_t start, end;
 } tk_spm_span;
 typedef struct tk_spm_spans {
 	tk_spm_span *v;

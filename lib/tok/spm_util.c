@@ -10,8 +10,8 @@ tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end)
 {
 	if (a->n == a->cap && ut_grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v) < 0)
 		return -1;
-	a->v[a->n].start = start;
-	a->v[a->n].end = end;
+	a->v[a->n].start = (uint32_t)start;
+	a->v[a->n].end = (uint32_t)end;
 	a->n++;
 	return 0;
 }
