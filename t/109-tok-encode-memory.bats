@@ -356,6 +356,27 @@ offsets_within() {
 	offsets_within bert-base-uncased/tokenizer.json 12 run-a
 }
 
+# A normalized text keeps its alignment to the input as runs (tk_amap):
+# a space made "▁" and the word after it, a run of characters each their
+# own, a U+FFFD and the bytes after it are a run each, some 16 bytes.
+# What is held is then the encoding's 12 bytes a token, the text and its
+# normalized copy; on a line of short words, a run a word and the
+# pre-tokenizer's pieces (20 bytes each) come on top.
+@test "tok-encode --offsets: a 15 MB run of 'a', of one CJK character, of one emoji in 12N beyond the model: Prepend and Replace (phi-3), SentencePiece .model (llama2), Precompiled and Unigram (t5), BERT normalizer" {
+	offsets_within phi-3-mini/tokenizer.json 12 run-a run-cjk
+	offsets_within llama2/tokenizer.model 12 run-a
+	offsets_within t5-small/tokenizer.json 12 run-cjk run-emoji
+	offsets_within bert-base-uncased/tokenizer.json 12 run-emoji
+}
+
+@test "tok-encode --offsets: one 15 MB line in 14N (phi-3), 16N (llama2 .model; a run of one CJK character in 14N), 20N (t5), 18N (BERT) beyond the model" {
+	offsets_within phi-3-mini/tokenizer.json 14 doc
+	offsets_within llama2/tokenizer.model 16 doc
+	offsets_within llama2/tokenizer.model 14 run-cjk
+	offsets_within t5-small/tokenizer.json 20 doc
+	offsets_within bert-base-uncased/tokenizer.json 18 doc
+}
+
 # A long document's spans are kept packed (tok_fmt.c): more than 65536
 # tokens.  Its first spans are those of a short document cut from its
 # start at a space (the last one's token may differ), and it has as many
