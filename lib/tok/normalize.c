@@ -570,7 +570,8 @@ replace_align(const tk_work *w, const char *pat, size_t pn, size_t rn, int *err)
 	size_t n = w->b.n, i = 0;
 
 	while (na && i < n) {
-		const char *q = memmem(w->b.s + i, n - i, pat, pn);
+		const char *q = pn == 1 ? memchr(w->b.s + i, pat[0], n - i)
+		                        : memmem(w->b.s + i, n - i, pat, pn);
 		size_t at = q ? (size_t)(q - w->b.s) : n;
 
 		if (al_keep(na, w, i, at) < 0 ||

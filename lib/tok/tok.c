@@ -757,10 +757,12 @@ encode_windows(const te_tok *t, const tk_work *w, te_tok_enc *e, te_diag *d)
 /* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
  * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
  * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
- * flat tables on more. */
+ * flat tables on more.  With own set, *own is text, a malloc'd string of
+ * b bytes that the caller reads no more: the work string takes it (*own
+ * NULL) rather than a copy. */
 static int
 encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
-               te_diag *d)
+               char **own, te_diag *d)
 {
 	tk_work *w = &tw;
 	int fs;
@@ -784,8 +786,15 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		                   "cannot be encoded with spans");
 	thread_scratch();
 	w->b.n = 0;
-	if (ut_buf_put(&w->b, text + a, b - a))
+	if (own && *own == text && a == 0) {	/* a cleaned text: not held twice */
+		free(w->b.s);
+		w->b.s = *own;
+		w->b.n = b;
+		w->b.cap = b + 1;
+		*own = NULL;
+	} else if (ut_buf_put(&w->b, text + a, b - a)) {
 		goto oom;
+	}
 	work_unalign(w);
 	w->base = a;
 	w->np = 0;
@@ -993,14 +1002,15 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			ms = ws_back(text, seg, ms);
 		if (t->added[ai].rstrip)
 			me = ws_fwd(text, len, me);
-		if (ms > seg && encode_segment(t, text, seg, ms, special, e, d))
+		if (ms > seg && encode_segment(t, text, seg, ms, special, e, NULL, d))
 			goto fail;
 		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
 			goto oom;
 		nfix++;
 		seg = i = me;
 	}
-	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
+	/* the last segment: a cleaned text is read no more after it */
+	if (seg < len && encode_segment(t, text, seg, len, special, e, &clean, d))
 		goto fail;
 	if (t->cmap && ids_unsound(t, e, d))
 		goto fail;
