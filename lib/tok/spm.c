@@ -1600,7 +1600,7 @@ scratch_register(void)
 static void
 scratch_trim(void)
 {
-	if (tls.nm.s.cap > SCRATCH_KEEP || tls.nm.n2o.cap * sizeof *tls.nm.n2o.r > SCRATCH_KEEP) {
+	if (tls.nm.s.cap > SCRATCH_KEEP || tk_amap_size(&tls.nm.n2o) > SCRATCH_KEEP) {
 		ut_buf_release(&tls.nm.s);
 		tk_amap_release(&tls.nm.n2o);
 	}

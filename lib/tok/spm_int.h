@@ -38,17 +38,30 @@ void tk_spm_spans_release(tk_spm_spans *a);
  * the input span [r.os + m r.q, r.oe + m r.q), m = (i - r.at) / r.p.  A
  * run of bytes each their own is p = q = 1; of characters each their
  * own, p = q = the character's length; of bytes all of one span, q = 0;
- * one group and then bytes each their own, q marked (spm_util.c).
- * Offsets are relative to the caller's base (under 4 GiB).  cur is the
- * run of the last lookup: lookups in increasing order cost no search. */
-typedef struct tk_arun {
+ * one group and then bytes each their own, q marked (spm_util.c).  A run
+ * is held in 10 bytes: where it starts, its os and its shape (oe - os,
+ * p, q), one of a table of the shapes met, which are few.  Offsets are
+ * relative to the caller's base (under 4 GiB).  cur is the run of the
+ * last lookup: lookups in increasing order cost no search. */
+typedef struct tk_arun {        /* a run, as spm_util.c reads it */
 	uint32_t at, os, oe;
 	uint16_t p, q;
 } tk_arun;
+typedef struct tk_ashape {
+	uint32_t w;             /* oe - os */
+	uint16_t p, q;
+} tk_ashape;
 typedef struct tk_amap {
-	tk_arun *r;
+	uint32_t *at, *os;      /* each run's first byte, where its span starts */
+	uint16_t *sh;           /* its shape: in shape, or (the table full) side */
 	size_t n, cap, len;     /* len: the bytes mapped */
 	size_t cur;
+	tk_ashape *shape;       /* the shapes met, at most 65535 */
+	uint16_t *slot;         /* their hash: index + 1, 0 empty; nslot of them */
+	size_t nshape, nslot;
+	uint32_t *side_run;     /* the runs of the shapes past those, in order */
+	tk_ashape *side;
+	size_t nside, side_cap;
 } tk_amap;
 /* Append n bytes that all map to [os, oe). */
 int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
@@ -79,6 +92,8 @@ static inline size_t tk_amap_end(tk_amap *a, size_t i)
 int tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to);
 /* Keep the first len bytes' spans (len <= a->len). */
 void tk_amap_trunc(tk_amap *a, size_t len);
+/* The bytes a holds. */
+size_t tk_amap_size(const tk_amap *a);
 void tk_amap_release(tk_amap *a);
 
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type,
