@@ -235,16 +235,15 @@ spans_within() {
 	done
 }
 
-# With spans, a normalized text keeps 8 bytes a byte of alignment (its
-# input span, 32-bit, relative to the text's start) only where a
-# normalizer or pre-tokenizer moved its bytes: none on lowercase ASCII
-# through BERT's normalizer.  Each token keeps 20 bytes (id and span) and
+# With spans, a normalized text keeps its alignment to the input (runs,
+# tk_amap) only where a normalizer or pre-tokenizer moved its bytes: none
+# on lowercase ASCII through BERT's normalizer.  Each token keeps 20 bytes (id and span) and
 # --offsets' record about 16 more.
 @test "tok-encode: one 15 MB line and a 15 MB run of 'a', --offsets and --chunk in 24N beyond the model: BERT normalizer, WordPiece" {
 	spans_within bert-base-uncased/tokenizer.json 24 doc run-a
 }
 
-# Metaspace gives every space 3 bytes, each aligned: 8 bytes each
+# Metaspace gives every word a "▁": a run of alignment each
 @test "tok-encode: one 15 MB line, --offsets and --chunk in 40N beyond the model: Precompiled, Unigram (t5)" {
 	spans_within t5-small/tokenizer.json 40 doc
 }
@@ -354,6 +353,26 @@ offsets_within() {
 @test "tok-encode --offsets: a 15 MB run of 'a', of one CJK character in 12N beyond the model: SentencePiece-style BPE (gemma3), BERT normalizer and WordPiece" {
 	offsets_within gemma3/tokenizer.json 12 run-a run-cjk
 	offsets_within bert-base-uncased/tokenizer.json 12 run-a
+}
+
+# A normalized text keeps its alignment to the input as runs (tk_amap), 10
+# bytes each: a space made "▁" and the word after it, a run of characters
+# each their own, a U+FFFD and the bytes after it are a run each.  What is
+# held is then the encoding's 12 bytes a token, the text and its
+# normalized copy; on a line of short words, a run a word and the
+# pre-tokenizer's pieces (20 bytes each, BERT, T5) come on top.
+@test "tok-encode --offsets: one 15 MB line, a 15 MB run of 'a', of one CJK character, of one emoji in 12N beyond the model: Prepend and Replace (phi-3), SentencePiece .model (llama2), Precompiled and Unigram (t5), BERT normalizer" {
+	offsets_within phi-3-mini/tokenizer.json 12 doc run-a run-cjk
+	offsets_within llama2/tokenizer.model 12 run-a
+	offsets_within t5-small/tokenizer.json 12 run-cjk run-emoji
+	offsets_within bert-base-uncased/tokenizer.json 12 run-emoji
+}
+
+@test "tok-encode --offsets: one 15 MB line in 14N (gemma3, llama2 .model; a run of one CJK character too), 18N (t5, BERT) beyond the model" {
+	offsets_within gemma3/tokenizer.json 14 doc
+	offsets_within llama2/tokenizer.model 14 doc run-cjk
+	offsets_within t5-small/tokenizer.json 18 doc
+	offsets_within bert-base-uncased/tokenizer.json 18 doc
 }
 
 # A long document's spans are kept packed (tok_fmt.c): more than 65536

@@ -389,7 +389,7 @@ pc_hash(uint64_t k0, uint64_t k1, size_t n)
  * last at the piece's end; spans mapped back to the input as OS/OE do. */
 static inline int
 emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids, size_t at,
-            size_t end, size_t base, const uint32_t *os, const uint32_t *oe)
+            size_t end, size_t base, tk_amap *al)
 {
 	size_t k, st = at;
 
@@ -403,8 +403,8 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 		size_t en = k + 1 < nids ? at + ends[k] : end;
 
 		e->ids[e->n] = ids[k];
-		e->start[e->n] = base + (os ? os[st] : st);
-		e->end[e->n] = base + (oe ? oe[en - 1] : en);
+		e->start[e->n] = base + tk_amap_start(al, st);
+		e->end[e->n] = base + tk_amap_end(al, en - 1);
 		e->n++;
 		st = en;
 	}
@@ -443,7 +443,7 @@ fout_store(int32_t *ids, uint8_t *ends)
  * or 0 when not cached; -1 out of memory. */
 static int
 xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t at, size_t base,
-       const uint32_t *os, const uint32_t *oe)
+       tk_amap *al)
 {
 	xc_ent *c = xcache ? &xcache[h >> (64 - XC_BITS)] : NULL;
 	size_t k, st = at;
@@ -460,8 +460,8 @@ xc_get(const char *p, size_t len, uint64_t h, int32_t gen, te_tok_enc *e, size_t
 		size_t en = k + 1 < c->nids ? at + c->end[k] : at + len;
 
 		e->ids[e->n] = c->ids[k];
-		e->start[e->n] = base + (os ? os[st] : st);
-		e->end[e->n] = base + (oe ? oe[en - 1] : en);
+		e->start[e->n] = base + tk_amap_start(al, st);
+		e->end[e->n] = base + tk_amap_end(al, en - 1);
 		e->n++;
 		st = en;
 	}
@@ -496,8 +496,8 @@ xc_put(const char *p, size_t len, uint64_t h, int32_t gen)
 }
 
 /* The input span of bytes [a, b) of the work text. */
-#define OS(a) (base + (os ? os[a] : (a)))
-#define OE(b) (base + (oe ? oe[(b) - 1] : (b)))
+#define OS(a) (base + tk_amap_start(al, a))
+#define OE(b) (base + tk_amap_end(al, (b) - 1))
 
 /* The backtracking tables where they are at hand (mapped from the
  * compiled cache, or built), else NULL: tk_bpe_encode_f decides when to
@@ -580,11 +580,10 @@ pcache_init(void)
  * (1), or from the model into fout and cached (0); -1 out of memory. */
 static int
 xc_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen, const char *p,
-         size_t len, te_tok_enc *e, size_t at, size_t base, const uint32_t *os,
-         const uint32_t *oe)
+         size_t len, te_tok_enc *e, size_t at, size_t base, tk_amap *al)
 {
 	uint64_t h = tk_vhash(tk_load8(p, len), p, len);
-	int r = xc_get(p, len, h, gen, e, at, base, os, oe);
+	int r = xc_get(p, len, h, gen, e, at, base, al);
 
 	if (r)
 		return r;
@@ -602,7 +601,7 @@ typedef struct fast_ctx {
 	const tk_flat *fl;         /* NULL until built */
 	int32_t gen;
 	size_t base;
-	const uint32_t *os, *oe;
+	tk_amap *al;
 	te_tok_enc *e;
 } fast_ctx;
 
@@ -615,7 +614,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 	const tk_bpe *m = x->m;
 	te_tok_enc *e = x->e;
 	size_t len = end - at, base = x->base, k;
-	const uint32_t *os = x->os, *oe = x->oe;
+	tk_amap *al = x->al;
 	const char *p = s + at;
 	int32_t gen = x->gen;
 
@@ -625,7 +624,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 		/* two ways: a set is two neighbouring entries */
 		if ((c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen) ||
 		    (c = c2, c->len == len && c->k0 == k0 && c->k1 == k1 && c->gen == gen))
-			return emit_cached(e, c->ids, c->end, c->nids, at, end, base, os, oe);
+			return emit_cached(e, c->ids, c->end, c->nids, at, end, base, al);
 		if (model_piece(m, x->f, x->fl, gen, p, len))
 			return -1;
 		/* cache it when its tokens tile the piece */
@@ -643,7 +642,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 		lc_ent *lc = &lcache[h >> (64 - LC_BITS)];
 
 		if (lc->len == len && lc->gen == gen && !memcmp(lc->key, p, len))
-			return emit_cached(e, lc->ids, lc->end, lc->nids, at, end, base, os, oe);
+			return emit_cached(e, lc->ids, lc->end, lc->nids, at, end, base, al);
 		if (model_piece(m, x->f, x->fl, gen, p, len))
 			return -1;
 		if (fout_tiles(len, LC_IDS)) {
@@ -653,7 +652,7 @@ fast_piece(fast_ctx *x, const char *s, size_t at, size_t end, uint64_t k0, uint6
 			lc->nids = fout_store(lc->ids, lc->end);
 		}
 	} else if (len <= XC_KEY) {
-		int r = xc_piece(m, x->f, x->fl, gen, p, len, e, at, base, os, oe);
+		int r = xc_piece(m, x->f, x->fl, gen, p, len, e, at, base, al);
 
 		if (r)
 			return r < 0 ? -1 : 0;
@@ -731,9 +730,9 @@ batch_scan(pc_batch *b, int scanner, const char *s, size_t n, size_t pos)
  * here, the rest is fast_piece's. */
 int
 tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
-               const uint32_t *os, const uint32_t *oe, te_tok_enc *e)
+               tk_amap *al, te_tok_enc *e)
 {
-	fast_ctx x = {&t->bpe, NULL, NULL, t->cache_gen, base, os, oe, e};
+	fast_ctx x = {&t->bpe, NULL, NULL, t->cache_gen, base, al, e};
 	const tk_bpe *m = &t->bpe;
 	size_t pos = 0, on = e->n, cap = e->cap;
 	int32_t *ids = e->ids, gen = t->cache_gen;

@@ -40,14 +40,39 @@ map_copy(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char 
 }
 
 static int work_room(tk_work *w, size_t len);
-static void work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a,
-                     uint32_t b);
-#define REL_OS(w, i) ((uint32_t)(tk_work_os(w, i) - (w)->base))
-#define REL_OE(w, j) ((uint32_t)(tk_work_oe(w, j) - (w)->base))
+static tk_amap *al_begin(const tk_work *w, int *err);
+static void al_end(tk_work *w, tk_amap *na);
+#define REL_OS(w, i) ((uint32_t)tk_amap_start((w)->al, i))
+#define REL_OE(w, j) ((uint32_t)tk_amap_end((w)->al, j))
+
+/* The alignment map_in_place makes: each character's replacement spans
+ * the character.  NULL when no spans are kept, or out of memory (*err). */
+static tk_amap *
+map_align(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
+          const tk_norm *n, int *err)
+{
+	const unsigned char *s = (const unsigned char *)w->b.s;
+	tk_amap *na = al_begin(w, err);
+	char rep[64];
+	int cl;
+
+	for (size_t i = 0; na && i < w->b.n; i += (size_t)cl) {
+		int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
+		int k = f(n, cp, (const char *)s + i, cl, rep);
+
+		if (tk_amap_put(na, (size_t)k, REL_OS(w, i), REL_OE(w, i + (size_t)cl - 1)) < 0) {
+			tk_al_free(na);
+			*err = 1;
+			return NULL;
+		}
+	}
+	return na;
+}
 
 /* map_copy in place, when no character's replacement is shorter than
  * it (grow) or none is longer: from the end or from the start, so that
- * no byte is written before it is read; len, the length it makes. */
+ * no byte is written before it is read; len, the length it makes.  The
+ * alignment is made apart, first (map_align). */
 static int
 map_in_place(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char *),
              const tk_norm *n, size_t len, int grow)
@@ -55,10 +80,13 @@ map_in_place(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, c
 	const unsigned char *s;
 	size_t i, j, st;
 	char rep[64];
-	int cl;
+	int cl, err = 0;
+	tk_amap *na = map_align(w, f, n, &err);
 
-	if (work_room(w, len > w->b.n ? len : w->b.n))
+	if (err || work_room(w, len > w->b.n ? len : w->b.n)) {
+		tk_al_free(na);
 		return -1;
+	}
 	s = (const unsigned char *)w->b.s;
 	if (grow) {
 		for (i = w->b.n, j = len; i > 0; i = st) {
@@ -70,20 +98,20 @@ map_in_place(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, c
 			cp = ut_utf8_dec(s + st, i - st, &cl);
 			k = f(n, cp, (const char *)s + st, cl, rep);
 			j -= (size_t)k;
-			work_set(w, j, rep, (size_t)k, REL_OS(w, st), REL_OE(w, i - 1));
+			memcpy(w->b.s + j, rep, (size_t)k);
 		}
 	} else {
 		for (i = j = 0; i < w->b.n; i += (size_t)cl) {
 			int32_t cp = ut_utf8_dec(s + i, w->b.n - i, &cl);
 			int k = f(n, cp, (const char *)s + i, cl, rep);
-			uint32_t a = REL_OS(w, i), b = REL_OE(w, i + (size_t)cl - 1);
 
-			work_set(w, j, rep, (size_t)k, a, b);
+			memcpy(w->b.s + j, rep, (size_t)k);
 			j += (size_t)k;
 		}
 	}
 	w->b.n = len;
 	w->b.s[len] = 0;
+	al_end(w, na);
 	return 0;
 }
 
@@ -113,7 +141,7 @@ map_chars(tk_work *w, int (*f)(const tk_norm *, int32_t, const char *, int, char
 	}
 	if (grow && shrink)
 		return map_copy(w, f, n);
-	if (!wide && !w->os) {	/* byte for byte, each its own span */
+	if (!wide && !w->al) {	/* byte for byte, each its own span */
 		for (i = 0; i < w->b.n; i++) {
 			f(n, s[i], (const char *)s + i, 1, rep);
 			w->b.s[i] = rep[0];
@@ -218,18 +246,14 @@ per_char(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t opt
 		if (m < 0 || k + (size_t)m > wn || memcmp(whole + k, out, (size_t)m) ||
 		    tk_abuf_put(o, (const char *)out, (size_t)m, tk_work_os(w, q), tk_work_oe(w, q + (size_t)len - 1))) {
 			free(out);
-			o->b.n = mark;
-			if (o->b.s)
-				o->b.s[mark] = 0;
+			tk_abuf_trunc(o, mark);
 			return -1;
 		}
 		k += (size_t)m;
 		free(out);
 	}
 	if (k != wn) {
-		o->b.n = mark;
-		if (o->b.s)
-			o->b.s[mark] = 0;
+		tk_abuf_trunc(o, mark);
 		return -1;
 	}
 	return 0;
@@ -276,9 +300,7 @@ hf_aligned(tk_abuf *o, const tk_work *w, size_t i, size_t j, utf8proc_option_t o
 	if (wo == wn)
 		return 0;
 no:
-	o->b.n = mark;
-	if (o->b.s)
-		o->b.s[mark] = 0;
+	tk_abuf_trunc(o, mark);
 	return -1;
 }
 
@@ -488,15 +510,11 @@ fail:
 	return -1;
 }
 
-/* Room in w for len bytes of text and, unless no spans are kept, of
- * alignment (made, each byte its own, where w had none), sized exactly: a
- * long text rewritten in place is not held twice.  -1 when out of
- * memory, w as it was. */
+/* Room in w for len bytes of text, sized exactly: a long text rewritten
+ * in place is not held twice.  -1 when out of memory, w as it was. */
 static int
 work_room(tk_work *w, size_t len)
 {
-	uint32_t *q;
-
 	if (len + 1 > w->b.cap) {
 		char *s = realloc(w->b.s, len + 1);
 
@@ -505,50 +523,67 @@ work_room(tk_work *w, size_t len)
 		w->b.s = s;
 		w->b.cap = len + 1;
 	}
-	if (w->noal || (w->os && len + 1 <= w->al_cap))
-		return 0;
-	if (!w->os) {
-		uint32_t *os = malloc((len + 1) * sizeof *os), *oe;
-
-		if (!os || !(oe = malloc((len + 1) * sizeof *oe))) {
-			free(os);
-			return -1;
-		}
-		for (size_t i = 0; i < w->b.n; i++)
-			os[i] = (uint32_t)i, oe[i] = (uint32_t)i + 1;
-		w->os = os, w->oe = oe;
-	} else {
-		if (!(q = realloc(w->os, (len + 1) * sizeof *q)))
-			return -1;
-		w->os = q;
-		if (!(q = realloc(w->oe, (len + 1) * sizeof *q)))
-			return -1;
-		w->oe = q;
-	}
-	w->al_cap = len + 1;
 	return 0;
 }
 
-/* Move w's bytes [from, from + n) to to, with their spans. */
-static void
-work_move(tk_work *w, size_t to, size_t from, size_t n)
+/* An empty alignment for w rewritten in place, made apart before the text
+ * is (w's own is read meanwhile): NULL when no spans are kept, or out of
+ * memory (*err set). */
+static tk_amap *
+al_begin(const tk_work *w, int *err)
 {
-	memmove(w->b.s + to, w->b.s + from, n);
-	if (w->os) {
-		memmove(w->os + to, w->os + from, n * sizeof *w->os);
-		memmove(w->oe + to, w->oe + from, n * sizeof *w->oe);
+	tk_amap *na;
+
+	if (w->noal)
+		return NULL;
+	if (!(na = calloc(1, sizeof *na)))
+		*err = 1;
+	return na;
+}
+
+/* w's rewritten text takes the alignment na made for it. */
+static void
+al_end(tk_work *w, tk_amap *na)
+{
+	if (w->noal)
+		return;
+	tk_al_free(w->al);
+	w->al = na;
+}
+
+/* Append the spans of w's bytes [from, to) to na, as they are. */
+static int
+al_keep(tk_amap *na, const tk_work *w, size_t from, size_t to)
+{
+	if (!w->al)
+		return tk_amap_put_own(na, to - from, (uint32_t)from);
+	return tk_amap_copy(na, w->al, from, to);
+}
+
+/* The alignment of w with each match of pat, found left to right,
+ * replaced by rn bytes that span it; NULL when no spans are kept, or
+ * out of memory (*err). */
+static tk_amap *
+replace_align(const tk_work *w, const char *pat, size_t pn, size_t rn, int *err)
+{
+	tk_amap *na = al_begin(w, err);
+	size_t n = w->b.n, i = 0;
+
+	while (na && i < n) {
+		const char *q = pn == 1 ? memchr(w->b.s + i, pat[0], n - i)
+		                        : memmem(w->b.s + i, n - i, pat, pn);
+		size_t at = q ? (size_t)(q - w->b.s) : n;
+
+		if (al_keep(na, w, i, at) < 0 ||
+		    (q && tk_amap_put(na, rn, REL_OS(w, at), REL_OE(w, at + pn - 1)) < 0)) {
+			tk_al_free(na);
+			*err = 1;
+			return NULL;
+		}
+		i = q ? at + pn : n;
 	}
+	return na;
 }
-
-/* Write rn bytes rep at w's byte to, each spanning [a, b) (relative). */
-static void
-work_set(tk_work *w, size_t to, const char *rep, size_t rn, uint32_t a, uint32_t b)
-{
-	memcpy(w->b.s + to, rep, rn);
-	for (size_t k = 0; w->os && k < rn; k++)
-		w->os[to + k] = a, w->oe[to + k] = b;
-}
-
 
 /* Replace each of the m matches of pat (one byte) by rep, longer, in place:
  * from the end, each byte moved once. */
@@ -556,26 +591,28 @@ static int
 replace_grow(tk_work *w, char pat, size_t m, const char *rep, size_t rn)
 {
 	size_t n = w->b.n, len = n + m * (rn - 1), i = n, j = len;
+	int err = 0;
+	tk_amap *na = replace_align(w, &pat, 1, rn, &err);
 
-	if (work_room(w, len))
+	if (err || work_room(w, len)) {
+		tk_al_free(na);
 		return -1;
+	}
 	while (i > 0) {
 		const char *q = memrchr(w->b.s, pat, i);
 		size_t st = q ? (size_t)(q - w->b.s) + 1 : 0;
-		uint32_t a, b;
 
 		j -= i - st;
-		work_move(w, j, st, i - st);
+		memmove(w->b.s + j, w->b.s + st, i - st);
 		if (!q)
 			break;
 		i = st - 1;
-		a = w->os ? REL_OS(w, i) : 0;
-		b = w->os ? REL_OE(w, i) : 0;
 		j -= rn;
-		work_set(w, j, rep, rn, a, b);
+		memcpy(w->b.s + j, rep, rn);
 	}
 	w->b.n = len;
 	w->b.s[len] = 0;
+	al_end(w, na);
 	return 0;
 }
 
@@ -585,27 +622,28 @@ static int
 replace_shrink(tk_work *w, const char *pat, size_t pn, const char *rep, size_t rn)
 {
 	size_t n = w->b.n, i = 0, j = 0;
-
 	/* one byte for one: the spans stay each byte's own */
-	if (!(pn == 1 && rn == 1 && !w->os) && work_room(w, n))
+	int same = pn == 1 && rn == 1 && !w->al, err = 0;
+	tk_amap *na = same ? NULL : replace_align(w, pat, pn, rn, &err);
+
+	if (err)
 		return -1;
 	while (i < n) {
 		const char *q = memmem(w->b.s + i, n - i, pat, pn);
 		size_t at = q ? (size_t)(q - w->b.s) : n;
-		uint32_t a, b;
 
-		work_move(w, j, i, at - i);
+		memmove(w->b.s + j, w->b.s + i, at - i);
 		j += at - i;
 		if (!q)
 			break;
-		a = w->os ? REL_OS(w, at) : 0;
-		b = w->os ? REL_OE(w, at + pn - 1) : 0;
-		work_set(w, j, rep, rn, a, b);
+		memcpy(w->b.s + j, rep, rn);
 		j += rn;
 		i = at + pn;
 	}
 	w->b.n = j;
 	w->b.s[j] = 0;
+	if (!same)
+		al_end(w, na);
 	return 0;
 }
 
@@ -669,20 +707,25 @@ fail:
 static int
 prepend(tk_work *w, const char *p, size_t pn)
 {
-	uint32_t a, b;
-	int len;
+	tk_amap *na;
+	int len, err = 0;
 
 	if (!w->b.n)
 		return 0;
 	ut_utf8_dec((const unsigned char *)w->b.s, w->b.n, &len);
-	a = REL_OS(w, 0);
-	b = REL_OE(w, (size_t)len - 1);
-	if (work_room(w, w->b.n + pn))
+	na = al_begin(w, &err);
+	if (na && (tk_amap_put(na, pn, REL_OS(w, 0), REL_OE(w, (size_t)len - 1)) < 0 ||
+	           al_keep(na, w, 0, w->b.n) < 0))
+		err = 1;
+	if (err || work_room(w, w->b.n + pn)) {
+		tk_al_free(na);
 		return -1;
-	work_move(w, pn, 0, w->b.n);
-	work_set(w, 0, p, pn, a, b);
+	}
+	memmove(w->b.s + pn, w->b.s, w->b.n);
+	memcpy(w->b.s, p, pn);
 	w->b.n += pn;
 	w->b.s[w->b.n] = 0;
+	al_end(w, na);
 	return 0;
 }
 
@@ -833,21 +876,17 @@ bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
 	x.base = w->base + i;
 	if (ut_buf_put(&x.b, w->b.s + i, j - i))
 		goto out;
-	if (w->os) {
-		if (!(x.os = malloc((j - i + 1) * sizeof *x.os)) ||
-		    !(x.oe = malloc((j - i + 1) * sizeof *x.oe)))
+	if (w->al) {
+		if (!(x.al = calloc(1, sizeof *x.al)) || tk_amap_copy(x.al, w->al, i, j) < 0)
 			goto out;
-		memcpy(x.os, w->os + i, (j - i) * sizeof *x.os);
-		memcpy(x.oe, w->oe + i, (j - i) * sizeof *x.oe);
-		x.al_cap = j - i + 1;
 		x.base = w->base;	/* the copied spans are relative to w's */
 	}
 	if (bert_chain(n, &x))
 		goto out;
-	if (!o->b.n && !o->os && (o->noal || x.base == o->base)) {
+	if (!o->b.n && !o->al && (o->noal || x.base == o->base)) {
 		/* all of o so far: x's text and spans as they are, not a copy */
 		ut_buf_release(&o->b);
-		o->b = x.b, o->os = x.os, o->oe = x.oe, o->cap = x.al_cap;
+		o->b = x.b, o->al = x.al;
 		memset(&x, 0, sizeof x);
 		r = 0;
 		goto out;
@@ -862,8 +901,7 @@ bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
 	r = 0;
 out:
 	free(x.b.s);
-	free(x.os);
-	free(x.oe);
+	tk_al_free(x.al);
 	return r;
 }
 

@@ -676,8 +676,9 @@ tk_spm_load(const char *path, te_diag *d)
 
 typedef struct normed {
 	ut_buf s;
-	uint32_t *n2o;   /* s.n + 1 entries, when map is set */
-	size_t cap;
+	/* when map is set, the input offset of each of s.n + 1 bytes (the
+	 * last: the end), as runs; the end of a span is unused */
+	tk_amap n2o;
 	int map;
 } normed;
 
@@ -686,21 +687,16 @@ n2o_push(normed *nm, size_t at, size_t count)
 {
 	if (!nm->map)
 		return 0;
-	if (nm->s.n + count + 1 > nm->cap) {
-		size_t nc = nm->cap ? nm->cap : 256;
-		uint32_t *nv;
+	/* the end unused, one on: a space made "▁" and the word after it
+	 * are one run */
+	return tk_amap_put(&nm->n2o, count, (uint32_t)at, (uint32_t)at + 1);
+}
 
-		while (nc < nm->s.n + count + 1)
-			nc *= 2;
-		nv = realloc(nm->n2o, nc * sizeof *nv);
-		if (!nv)
-			return -1;
-		nm->n2o = nv;
-		nm->cap = nc;
-	}
-	for (size_t i = 0; i < count; i++)
-		nm->n2o[nm->s.n + i] = (uint32_t)at;
-	return 0;
+/* The input offset of normalized byte i. */
+static size_t
+n2o_at(normed *nm, size_t i)
+{
+	return tk_amap_start(&nm->n2o, i);
 }
 
 /* Append bytes of normalized text originating at input offset at. */
@@ -761,28 +757,33 @@ ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *
 	size_t i, k;
 	char *o;
 
-	if (ut_buf_grow(&nm->s, 3 * (e - a)) < 0 || n2o_push(nm, 0, 3 * (e - a)) < 0)
+	if (ut_buf_grow(&nm->s, 3 * (e - a)) < 0)
 		return -1;
 	o = nm->s.s;
 	k = nm->s.n;
 	for (i = a; i < e; i++) {
-		if (in[i] != ' ') {
-			if (nm->map)
-				nm->n2o[k] = (uint32_t)i;
-			o[k++] = in[i];
+		if (in[i] != ' ') {	/* to the next space, as it is */
+			const char *sp = memchr(in + i, ' ', e - i);
+			size_t j = sp ? (size_t)(sp - in) : e;
+
+			if (nm->map && tk_amap_put_own(&nm->n2o, j - i, (uint32_t)i) < 0)
+				return -1;
+			memcpy(o + k, in + i, j - i);
+			k += j - i;
+			i = j - 1;
 			*prev_space = 0;
 			continue;
 		}
 		if (m->remove_extra_ws && *prev_space)
 			continue;
 		if (m->escape_ws) {
-			if (nm->map)
-				nm->n2o[k] = nm->n2o[k + 1] = nm->n2o[k + 2] = (uint32_t)i;
+			if (n2o_push(nm, i, 3) < 0)
+				return -1;
 			memcpy(o + k, SPACE_SYM, 3);
 			k += 3;
 		} else {
-			if (nm->map)
-				nm->n2o[k] = (uint32_t)i;
+			if (nm->map && tk_amap_put_own(&nm->n2o, 1, (uint32_t)i) < 0)
+				return -1;
 			o[k++] = ' ';
 		}
 		*prev_space = m->remove_extra_ws;
@@ -799,6 +800,7 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 	const char *sp;
 
 	nm->s.n = 0;
+	tk_amap_trunc(&nm->n2o, 0);
 	if (n == 0)
 		goto done;
 	if (m->remove_extra_ws) {
@@ -860,8 +862,10 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 		while (nm->s.n >= sl && memcmp(nm->s.s + nm->s.n - sl, space, sl) == 0) {
 			nm->s.n -= sl;
 			if (nm->map)
-				consumed = nm->n2o[nm->s.n];
+				consumed = n2o_at(nm, nm->s.n);
 		}
+		if (nm->map)
+			tk_amap_trunc(&nm->n2o, nm->s.n);
 	}
 	if (m->ws_suffix && m->add_dummy_prefix) {
 		if (m->escape_ws ? nadd(nm, SPACE_SYM, 3, consumed) < 0
@@ -991,7 +995,7 @@ heap_set(heap *h, sym *sy, int32_t x, float score)
  * (emit_seg), so that no array of them all is kept. */
 typedef struct emitter {
 	const tk_spm *m;
-	const normed *nm;
+	normed *nm;
 	te_ids *ids;             /* NULL: count them in *count */
 	tk_spm_spans *spans;
 	size_t *count;
@@ -1033,9 +1037,9 @@ static int
 emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 {
 	const tk_spm *m = em->m;
-	const normed *nm = em->nm;
+	normed *nm = em->nm;
 	tk_spm_spans *spans = em->spans;
-	size_t ob = spans ? nm->n2o[start] : 0, oe = spans ? nm->n2o[end] : 0;
+	size_t ob = spans ? n2o_at(nm, start) : 0, oe = spans ? n2o_at(nm, end) : 0;
 	int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
 
 	if (m->type[id] == TK_SPM_TYPE_CONTROL)
@@ -1054,7 +1058,7 @@ emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 		}
 	} else if (is_unk && em->prev_unk) {
 		if (spans)
-			spans->v[spans->n - 1].end = oe;
+			spans->v[spans->n - 1].end = (uint32_t)oe;
 	} else if (!em->ids) {
 		(*em->count)++;
 	} else if (te_ids_push(em->ids, id) < 0 ||
@@ -1579,7 +1583,7 @@ scratch_free(void *unused)
 	free(tls.wc.keys.s);
 	free(tls.wc.pc.v);
 	free(tls.nm.s.s);
-	free(tls.nm.n2o);
+	tk_amap_release(&tls.nm.n2o);
 	free(tls.sg.v);
 	memset(&tls, 0, sizeof tls);
 }
@@ -1596,11 +1600,9 @@ scratch_register(void)
 static void
 scratch_trim(void)
 {
-	if (tls.nm.s.cap > SCRATCH_KEEP || tls.nm.cap * sizeof *tls.nm.n2o > SCRATCH_KEEP) {
+	if (tls.nm.s.cap > SCRATCH_KEEP || tk_amap_size(&tls.nm.n2o) > SCRATCH_KEEP) {
 		ut_buf_release(&tls.nm.s);
-		free(tls.nm.n2o);
-		tls.nm.n2o = NULL;
-		tls.nm.cap = 0;
+		tk_amap_release(&tls.nm.n2o);
 	}
 	if (tls.sg.cap * sizeof *tls.sg.v > SCRATCH_KEEP) {
 		free(tls.sg.v);

@@ -20,9 +20,10 @@
 #include "tokemb.h"
 #include "util_int.h"
 
-/* A growable array of byte spans [start, end), one per token. */
+/* A growable array of byte spans [start, end), one per token: 8 bytes,
+ * as a long text has many (spans are kept of a text under 4 GiB). */
 typedef struct tk_spm_span {
-	size_t start, end;
+	uint32_t start, end;
 } tk_spm_span;
 typedef struct tk_spm_spans {
 	tk_spm_span *v;
@@ -30,6 +31,70 @@ typedef struct tk_spm_spans {
 } tk_spm_spans;
 int tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end);
 void tk_spm_spans_release(tk_spm_spans *a);
+
+/* An alignment of a rewritten text to its input, kept as runs, so that
+ * text kept or rewritten in a regular way costs a few bytes a change,
+ * not 8 a byte: byte i of run r (r.at <= i < the next run's at) maps to
+ * the input span [r.os + m r.q, r.oe + m r.q), m = (i - r.at) / r.p.  A
+ * run of bytes each their own is p = q = 1; of characters each their
+ * own, p = q = the character's length; of bytes all of one span, q = 0;
+ * one group and then bytes each their own, q marked (spm_util.c).  A run
+ * is held in 10 bytes: where it starts, its os and its shape (oe - os,
+ * p, q), one of a table of the shapes met, which are few.  Offsets are
+ * relative to the caller's base (under 4 GiB).  cur is the run of the
+ * last lookup: lookups in increasing order cost no search. */
+typedef struct tk_arun {        /* a run, as spm_util.c reads it */
+	uint32_t at, os, oe;
+	uint16_t p, q;
+} tk_arun;
+typedef struct tk_ashape {
+	uint32_t w;             /* oe - os */
+	uint16_t p, q;
+} tk_ashape;
+typedef struct tk_amap {
+	uint32_t *at, *os;      /* each run's first byte, where its span starts */
+	uint16_t *sh;           /* its shape: in shape, or (the table full) side */
+	size_t n, cap, len;     /* len: the bytes mapped */
+	size_t cur;
+	tk_ashape *shape;       /* the shapes met, at most 65535 */
+	uint16_t *slot;         /* their hash: index + 1, 0 empty; nslot of them */
+	size_t nshape, nslot;
+	uint32_t *side_run;     /* the runs of the shapes past those, in order */
+	tk_ashape *side;
+	size_t nside, side_cap;
+} tk_amap;
+/* Append n bytes that all map to [os, oe). */
+int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
+/* Append n bytes each its own: byte k to [os + k, os + k + 1). */
+int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os);
+/* The span of byte i (< a->len). */
+void tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe);
+/* Where byte i's span starts, ends (a NULL a: byte i is its own). */
+static inline size_t tk_amap_start(tk_amap *a, size_t i)
+{
+	uint32_t os, oe;
+
+	if (!a)
+		return i;
+	tk_amap_get(a, i, &os, &oe);
+	return os;
+}
+static inline size_t tk_amap_end(tk_amap *a, size_t i)
+{
+	uint32_t os, oe;
+
+	if (!a)
+		return i + 1;
+	tk_amap_get(a, i, &os, &oe);
+	return oe;
+}
+/* Append the spans of a's bytes [from, to) to d. */
+int tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to);
+/* Keep the first len bytes' spans (len <= a->len). */
+void tk_amap_trunc(tk_amap *a, size_t len);
+/* The bytes a holds. */
+size_t tk_amap_size(const tk_amap *a);
+void tk_amap_release(tk_amap *a);
 
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type,
  * which llama.cpp's tokenizer.ggml.token_type also uses. */

@@ -10,8 +10,8 @@ tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end)
 {
 	if (a->n == a->cap && ut_grow((void **)&a->v, &a->cap, a->n + 1, sizeof *a->v) < 0)
 		return -1;
-	a->v[a->n].start = start;
-	a->v[a->n].end = end;
+	a->v[a->n].start = (uint32_t)start;
+	a->v[a->n].end = (uint32_t)end;
 	a->n++;
 	return 0;
 }
@@ -22,6 +22,348 @@ tk_spm_spans_release(tk_spm_spans *a)
 	free(a->v);
 	a->v = NULL;
 	a->n = a->cap = 0;
+}
+
+/* ----------------------------------------------------------- alignment */
+
+/* q of a run of one group followed by bytes each their own, from t bytes
+ * after the group's start: q = AMAP_TAIL + t, byte at + p + k to
+ * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
+ * "▁" put before a word, then the word). */
+#define AMAP_TAIL 0xff00
+#define IS_TAIL(r) ((r)->q >= AMAP_TAIL)
+#define TAIL_AT(r) ((r)->os + (uint32_t)((r)->q - AMAP_TAIL))
+/* sh of a run whose shape is in the side table (the shape table is full) */
+#define AMAP_SIDE UINT16_MAX
+
+static uint32_t
+shape_hash(uint32_t w, uint16_t p, uint16_t q)
+{
+	uint64_t x = ((uint64_t)w << 32 | (uint64_t)p << 16 | q) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(x >> 40);
+}
+
+/* Room in a's shape hash for one more shape, kept half empty. */
+static int
+shape_room(tk_amap *a)
+{
+	size_t ns = a->nslot ? a->nslot * 2 : 64, k, h;
+	uint16_t *sl;
+	tk_ashape *sp;
+
+	if (a->nshape * 2 < a->nslot || a->nshape >= AMAP_SIDE)
+		return 0;
+	if (!(sp = realloc(a->shape, ns / 2 * sizeof *sp)))
+		return -1;
+	a->shape = sp;
+	if (!(sl = calloc(ns, sizeof *sl)))
+		return -1;
+	for (k = 0; k < a->nshape; k++) {
+		for (h = shape_hash(sp[k].w, sp[k].p, sp[k].q) & (ns - 1); sl[h]; h = (h + 1) & (ns - 1))
+			;
+		sl[h] = (uint16_t)(k + 1);
+	}
+	free(a->slot);
+	a->slot = sl;
+	a->nslot = ns;
+	return 0;
+}
+
+/* The index of shape (w, p, q) in a's table, added if new; AMAP_SIDE when
+ * the table is full; -1 out of memory. */
+static long
+shape_id(tk_amap *a, uint32_t w, uint16_t p, uint16_t q)
+{
+	size_t h;
+
+	if (shape_room(a) < 0)
+		return -1;
+	for (h = shape_hash(w, p, q) & (a->nslot - 1); a->slot[h]; h = (h + 1) & (a->nslot - 1)) {
+		const tk_ashape *s = &a->shape[a->slot[h] - 1];
+
+		if (s->w == w && s->p == p && s->q == q)
+			return a->slot[h] - 1;
+	}
+	if (a->nshape >= AMAP_SIDE)
+		return AMAP_SIDE;
+	a->shape[a->nshape].w = w;
+	a->shape[a->nshape].p = p;
+	a->shape[a->nshape].q = q;
+	a->slot[h] = (uint16_t)(a->nshape + 1);
+	return (long)a->nshape++;
+}
+
+/* The shape of run k that is in the side table. */
+static const tk_ashape *
+side_of(const tk_amap *a, size_t k)
+{
+	size_t lo = 0, hi = a->nside;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->side_run[mid] <= k)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &a->side[lo];
+}
+
+/* Run k, decoded. */
+static void
+run_load(const tk_amap *a, size_t k, tk_arun *r)
+{
+	const tk_ashape *s = a->sh[k] == AMAP_SIDE ? side_of(a, k) : &a->shape[a->sh[k]];
+
+	r->at = a->at[k];
+	r->os = a->os[k];
+	r->oe = r->os + s->w;
+	r->p = s->p;
+	r->q = s->q;
+}
+
+/* Give the last run, k, the shape (w, p, q). */
+static int
+run_shape(tk_amap *a, size_t k, uint32_t w, uint16_t p, uint16_t q)
+{
+	long id = shape_id(a, w, p, q);
+
+	if (id < 0)
+		return -1;
+	if (a->nside && a->side_run[a->nside - 1] == k)
+		a->nside--;	/* k's side shape, dropped: set again below if need be */
+	if (id == AMAP_SIDE) {
+		if (a->nside == a->side_cap) {
+			size_t cap = a->side_cap ? 2 * a->side_cap : 16;
+			uint32_t *sr = realloc(a->side_run, cap * sizeof *sr);
+			tk_ashape *sd;
+
+			if (!sr)
+				return -1;
+			a->side_run = sr;
+			if (!(sd = realloc(a->side, cap * sizeof *sd)))
+				return -1;
+			a->side = sd;
+			a->side_cap = cap;
+		}
+		a->side_run[a->nside] = (uint32_t)k;
+		a->side[a->nside].w = w;
+		a->side[a->nside].p = p;
+		a->side[a->nside].q = q;
+		a->nside++;
+	}
+	a->sh[k] = (uint16_t)id;
+	return 0;
+}
+
+static int
+amap_new_run(tk_amap *a, uint32_t os, uint32_t oe, size_t p, uint16_t q)
+{
+	if (a->n == a->cap) {	/* by a quarter: a long text has many runs */
+		size_t cap = a->cap < 64 ? 64 : a->cap + a->cap / 4;
+		uint32_t *v;
+		uint16_t *s;
+
+		if (!(v = realloc(a->at, cap * sizeof *v)))
+			return -1;
+		a->at = v;
+		if (!(v = realloc(a->os, cap * sizeof *v)))
+			return -1;
+		a->os = v;
+		if (!(s = realloc(a->sh, cap * sizeof *s)))
+			return -1;
+		a->sh = s;
+		a->cap = cap;
+	}
+	a->at[a->n] = (uint32_t)a->len;
+	a->os[a->n] = os;
+	/* a longer group is bytes all of one span: one byte a group */
+	if (run_shape(a, a->n, oe - os, p <= UINT16_MAX ? (uint16_t)p : 1,
+	              p <= UINT16_MAX ? q : 0) < 0)
+		return -1;
+	a->n++;
+	return 0;
+}
+
+int
+tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
+{
+	tk_arun r;
+	size_t k;
+
+	if (!n)
+		return 0;
+	if (a->n) {
+		run_load(a, a->n - 1, &r);
+		k = a->len - r.at;	/* the last run's bytes */
+		if (IS_TAIL(&r) ? k >= r.p && (uint64_t)TAIL_AT(&r) + (k - r.p) == os
+		    : r.p == 1 && r.oe - r.os == 1 && (uint64_t)r.os + k == os && (r.q == 1 || k == 1)) {
+			if (!IS_TAIL(&r) && r.q != 1 && run_shape(a, a->n - 1, 1, 1, 1) < 0)
+				return -1;
+			a->len += n;
+			return 0;
+		}
+		if (!IS_TAIL(&r) && k == r.p && os >= r.os && os - r.os <= UINT16_MAX - AMAP_TAIL) {
+			/* one group, then bytes each their own */
+			if (run_shape(a, a->n - 1, r.oe - r.os, r.p, (uint16_t)(AMAP_TAIL + (os - r.os))) < 0)
+				return -1;
+			a->len += n;
+			return 0;
+		}
+	}
+	if (amap_new_run(a, os, os + 1, 1, 1) < 0)
+		return -1;
+	a->len += n;
+	return 0;
+}
+
+/* Whether the last run takes n bytes more that all map to [os, oe),
+ * reshaped to (then 1, -1 when out of memory), or not (0). */
+static int
+amap_grow(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+{
+	tk_arun r;
+	size_t g;
+
+	if (!a->n)
+		return 0;
+	run_load(a, a->n - 1, &r);
+	/* a run that ends in a group cut short (tk_amap_trunc) grows no more */
+	if (IS_TAIL(&r) || (a->len - r.at) % r.p || oe - os != r.oe - r.os)
+		return 0;
+	g = (a->len - r.at) / r.p;	/* groups so far */
+	if (n == r.p && g == 1 && os >= r.os && os - r.os < AMAP_TAIL)	/* the step */
+		return run_shape(a, a->n - 1, oe - os, r.p, (uint16_t)(os - r.os)) < 0 ? -1 : 1;
+	if (n == r.p && (uint64_t)r.os + (uint64_t)g * r.q == os)
+		return 1;
+	if (os == r.os && (g == 1 || r.q == 0))	/* all of one span */
+		return run_shape(a, a->n - 1, oe - os, 1, 0) < 0 ? -1 : 1;
+	return 0;
+}
+
+int
+tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+{
+	int r;
+
+	if (!n)
+		return 0;
+	if (n == 1 && oe - os == 1)
+		return tk_amap_put_own(a, 1, os);
+	if ((r = amap_grow(a, n, os, oe)) < 0 || (!r && amap_new_run(a, os, oe, n, 0) < 0))
+		return -1;
+	a->len += n;
+	return 0;
+}
+
+/* The run of byte i (a->cur): the one of the last lookup or one of the
+ * few after it, else found by binary search. */
+static size_t
+amap_run(tk_amap *a, size_t i)
+{
+	size_t c = a->cur, lo, hi, k;
+
+	if (c < a->n && a->at[c] <= i) {
+		for (k = 0; k < 8 && c + 1 < a->n && a->at[c + 1] <= i; k++)
+			c++;
+		if (c + 1 == a->n || a->at[c + 1] > i)
+			return a->cur = c;
+	}
+	for (lo = 0, hi = a->n; hi - lo > 1;) {	/* the last run at or before i */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->at[mid] <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return a->cur = lo;
+}
+
+/* The span of byte i of run r. */
+static void
+run_span(const tk_arun *r, size_t i, uint32_t *os, uint32_t *oe)
+{
+	uint32_t k = (uint32_t)(i - r->at), m;
+
+	if (IS_TAIL(r)) {
+		*os = k < r->p ? r->os : TAIL_AT(r) + (k - r->p);
+		*oe = k < r->p ? r->oe : TAIL_AT(r) + (k - r->p) + 1;
+		return;
+	}
+	m = r->p == 1 ? k : k / r->p;
+	*os = r->os + m * r->q;
+	*oe = r->oe + m * r->q;
+}
+
+void
+tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
+{
+	tk_arun r;
+
+	run_load(a, amap_run(a, i), &r);
+	run_span(&r, i, os, oe);
+}
+
+int
+tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to)
+{
+	while (from < to) {
+		size_t c = amap_run(a, from), end = c + 1 < a->n ? a->at[c + 1] : a->len, ge;
+		uint32_t os, oe;
+		tk_arun r;
+		int own;
+
+		run_load(a, c, &r);
+		run_span(&r, from, &os, &oe);
+		if (IS_TAIL(&r)) {	/* the group, or the bytes after it */
+			own = from - r.at >= r.p;
+			ge = own ? end : r.at + r.p;
+		} else {
+			own = r.p == 1 && r.q == 1 && r.oe - r.os == 1;
+			/* to the end of from's group, or of the run */
+			ge = r.q && !own ? r.at + ((from - r.at) / r.p + 1) * r.p : end;
+		}
+		end = ge < end ? ge : end;
+		end = to < end ? to : end;
+		if (own ? tk_amap_put_own(d, end - from, os) < 0 : tk_amap_put(d, end - from, os, oe) < 0)
+			return -1;
+		from = end;
+	}
+	return 0;
+}
+
+void
+tk_amap_trunc(tk_amap *a, size_t len)
+{
+	while (a->n && a->at[a->n - 1] >= len)
+		a->n--;
+	while (a->nside && a->side_run[a->nside - 1] >= a->n)
+		a->nside--;
+	a->cur = 0;
+	a->len = len;
+}
+
+size_t
+tk_amap_size(const tk_amap *a)
+{
+	return a->cap * (2 * sizeof *a->at + sizeof *a->sh) + a->nslot / 2 * sizeof *a->shape +
+	       a->nslot * sizeof *a->slot + a->side_cap * (sizeof *a->side_run + sizeof *a->side);
+}
+
+void
+tk_amap_release(tk_amap *a)
+{
+	free(a->at);
+	free(a->os);
+	free(a->sh);
+	free(a->shape);
+	free(a->slot);
+	free(a->side_run);
+	free(a->side);
+	memset(a, 0, sizeof *a);
 }
 
 /* ---------------------------------------------------------------- trie */

@@ -195,8 +195,7 @@ static void
 scratch_free(void *unused)
 {
 	free(tw.b.s);
-	free(tw.os);
-	free(tw.oe);
+	tk_al_free(tw.al);
 	free(tw.pa);
 	free(tw.pb);
 	free(tw.fixed);
@@ -229,10 +228,8 @@ scratch_free(void *unused)
 static void
 work_unalign(tk_work *w)
 {
-	free(w->os);
-	free(w->oe);
-	w->os = w->oe = NULL;
-	w->al_cap = 0;
+	tk_al_free(w->al);
+	w->al = NULL;
 }
 
 static void
@@ -760,10 +757,12 @@ encode_windows(const te_tok *t, const tk_work *w, te_tok_enc *e, te_diag *d)
 /* Normalize, pre-tokenize and encode text[a, b) (no raw-matched added
  * tokens in it).  A mapped cache is checked whole (tk_cache_verify) before
  * the fast path has seen more than TK_CVERIFY_AFTER bytes: it builds its
- * flat tables on more. */
+ * flat tables on more.  With own set, *own is text, a malloc'd string of
+ * b bytes that the caller reads no more: the work string takes it (*own
+ * NULL) rather than a copy. */
 static int
 encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int special, te_tok_enc *e,
-               te_diag *d)
+               char **own, te_diag *d)
 {
 	tk_work *w = &tw;
 	int fs;
@@ -776,7 +775,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		thread_scratch();
 		if (t->cmap && tk_cache_verify(t, b - a))
 			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, NULL, e))
+		if (tk_fast_encode(t, fs, text + a, b - a, a, NULL, e))
 			goto oom;
 		return 0;
 	}
@@ -787,8 +786,15 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		                   "cannot be encoded with spans");
 	thread_scratch();
 	w->b.n = 0;
-	if (ut_buf_put(&w->b, text + a, b - a))
+	if (own && *own == text && a == 0) {	/* a cleaned text: not held twice */
+		free(w->b.s);
+		w->b.s = *own;
+		w->b.n = b;
+		w->b.cap = b + 1;
+		*own = NULL;
+	} else if (ut_buf_put(&w->b, text + a, b - a)) {
 		goto oom;
+	}
 	work_unalign(w);
 	w->base = a;
 	w->np = 0;
@@ -798,7 +804,7 @@ encode_segment(const te_tok *t, const char *text, size_t a, size_t b, int specia
 		/* counted as the encoder sees it: normalized text may be longer */
 		if (t->cmap && tk_cache_verify(t, w->b.n))
 			return cache_unsound(t, d);
-		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->os, w->oe, e))
+		if (tk_fast_encode(t, fs, w->b.s, w->b.n, w->base, w->al, e))
 			goto oom;
 		work_unalign(w);
 		return 0;
@@ -820,42 +826,38 @@ oom:
 	return te_diag_set(d, "", 0, "out of memory");
 }
 
-/* Replace invalid UTF-8 by U+FFFD; with map not NULL, (*map)[i] is the
- * input offset of byte i.  Sized exactly: the text may be long. */
+/* Replace invalid UTF-8 by U+FFFD, which spans the byte it replaces; with
+ * map not NULL, the input span of each byte is appended to it.  Sized
+ * exactly: the text may be long. */
 static char *
-sanitize(const char *s, size_t n, size_t **map, size_t *outn)
+sanitize(const char *s, size_t n, tk_amap *map, size_t *outn)
 {
 	char *o;
-	size_t *m = NULL, i, k = 0;
+	size_t i, k = 0;
 	int len;
 
 	for (i = 0; i < n; i += (size_t)len)
 		k += ut_utf8_dec((const unsigned char *)s + i, n - i, &len) < 0 ? 3 : (size_t)len;
-	if (!(o = malloc(k + 1)) || (map && !(m = malloc((k + 1) * sizeof *m)))) {
-		free(o);
+	if (!(o = malloc(k + 1)))
 		return NULL;
-	}
 	for (i = k = 0; i < n; i += (size_t)len) {
 		int32_t cp = ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-		int j;
 
 		if (cp < 0) {
 			memcpy(o + k, "\xef\xbf\xbd", 3);
-			for (j = 0; m && j < 3; j++)
-				m[k + j] = i;
 			k += 3;
 		} else {
-			for (j = 0; m && j < len; j++)
-				m[k + j] = i + (size_t)j;
 			memcpy(o + k, s + i, (size_t)len);
 			k += (size_t)len;
 		}
+		/* a text of 4 GiB or more is refused after (too_long) */
+		if (map && (cp < 0 ? tk_amap_put(map, 3, (uint32_t)i, (uint32_t)i + 1)
+		                   : tk_amap_put_own(map, (size_t)len, (uint32_t)i)) < 0) {
+			free(o);
+			return NULL;
+		}
 	}
 	o[k] = 0;
-	if (m) {
-		m[k] = n;
-		*map = m;
-	}
 	*outn = k;
 	return o;
 }
@@ -938,7 +940,8 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 	int special = t->match_special;
 	size_t i, seg = 0, nfix = 0;
 	char *clean = NULL;
-	size_t *map = NULL, cn;
+	tk_amap map = {0};
+	size_t cn;
 	int rc = 0;
 	size_t npre = 0, nsuf = 0, k;
 	int cut;
@@ -999,14 +1002,15 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			ms = ws_back(text, seg, ms);
 		if (t->added[ai].rstrip)
 			me = ws_fwd(text, len, me);
-		if (ms > seg && encode_segment(t, text, seg, ms, special, e, d))
+		if (ms > seg && encode_segment(t, text, seg, ms, special, e, NULL, d))
 			goto fail;
 		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
 			goto oom;
 		nfix++;
 		seg = i = me;
 	}
-	if (seg < len && encode_segment(t, text, seg, len, special, e, d))
+	/* the last segment: a cleaned text is read no more after it */
+	if (seg < len && encode_segment(t, text, seg, len, special, e, &clean, d))
 		goto fail;
 	if (t->cmap && ids_unsound(t, e, d))
 		goto fail;
@@ -1030,11 +1034,11 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 		if (max_tokens >= 0 && e->n > (size_t)max_tokens)
 			e->n = (size_t)max_tokens;
 	}
-	if (map)
+	if (map.n)
 		for (i = 0; i < e->n; i++) {
 			if (e->end[i] > e->start[i]) {
-				e->start[i] = map[e->start[i]];
-				e->end[i] = map[e->end[i] - 1] + 1;
+				e->start[i] = tk_amap_start(&map, e->start[i]);
+				e->end[i] = tk_amap_end(&map, e->end[i] - 1);
 				/* a U+FFFD stands for one input byte */
 			}
 		}
@@ -1046,7 +1050,7 @@ fail:
 done:
 	(void)nfix;
 	free(clean);
-	free(map);
+	tk_amap_release(&map);
 	scratch_trim();
 	return rc;
 }

@@ -434,9 +434,8 @@ tk_tok_derive(te_tok *t, te_diag *d)
 		if (!apart[i] || !a->n)
 			continue;
 		w.b.n = 0;
-		free(w.os);
-		free(w.oe);
-		w.os = w.oe = NULL;
+		tk_al_free(w.al);
+		w.al = NULL;
 		w.base = 0;
 		if (ut_buf_put(&w.b, a->s, a->n)) {
 			rc = te_diag_set(d, "", 0, "out of memory");
@@ -453,8 +452,7 @@ tk_tok_derive(te_tok *t, te_diag *d)
 			rc = te_diag_set(d, "", 0, "out of memory");
 	}
 	free(w.b.s);
-	free(w.os);
-	free(w.oe);
+	tk_al_free(w.al);
 	free(w.pa);
 	free(w.pb);
 	free(w.fixed);

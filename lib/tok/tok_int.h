@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "spm_int.h"
 #include "tokemb.h"
 #include "util_int.h"
 
@@ -80,32 +81,30 @@ int tk_cp_to_byte(int32_t cp);
 /* ---------------------------------------------------- the work string */
 
 /* A piece of text on its way through normalizer and pre-tokenizer, with,
- * unless noal is set, for each byte the span [base + os, base + oe) of
- * the input it came from: 8 bytes a byte, the offsets relative to base, so
- * that the input it comes from is under 4 GiB (TK_WORK_MAX; tok.c refuses
- * a longer one that keeps spans). */
+ * unless noal is set, for each byte the span of the input it came from
+ * (al: runs, tk_amap, of offsets relative to base, so that the input it
+ * comes from is under 4 GiB: TK_WORK_MAX; tok.c refuses a longer one that
+ * keeps spans). */
 #define TK_WORK_MAX ((size_t)UINT32_MAX)
 typedef struct tk_work {
 	ut_buf b;
-	uint32_t *os, *oe;      /* NULL: byte i came from base + i */
-	size_t al_cap;
+	tk_amap *al;            /* NULL: byte i came from base + i */
 	size_t base;
 	/* pre-tokenized pieces: [pa[i], pb[i]) */
 	size_t *pa, *pb;
 	int32_t *fixed;         /* id for a piece that is an added token, else -1 */
 	size_t np, pcap;
-	int noal;               /* no alignment wanted: os, oe stay NULL */
+	int noal;               /* no alignment wanted: al stays NULL */
 } tk_work;
 
 /* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
- * the span [base + os, base + oe) of the input it came from (tk_work's
- * alignment, relative to the same base). */
+ * the span of the input it came from (tk_work's alignment, relative to
+ * the same base). */
 typedef struct tk_abuf {
 	ut_buf b;
-	uint32_t *os, *oe;      /* NULL while byte i came from base + i */
-	size_t cap;
+	tk_amap *al;            /* NULL while byte i came from base + i */
 	size_t base;
-	int noal;               /* text only: os, oe stay NULL */
+	int noal;               /* text only: al stays NULL */
 } tk_abuf;
 /* An empty tk_abuf for rewriting w (keeps w's alignment or its lack). */
 #define TK_ABUF(w) { .noal = (w)->noal, .base = (w)->base }
@@ -117,14 +116,19 @@ int tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe);
  * -1 when out of memory, with w and o untouched. */
 int tk_abuf_swap(tk_abuf *o, tk_work *w);
 void tk_abuf_release(tk_abuf *o);
-/* The input span of byte i of w. */
+/* Keep o's first n bytes (n <= o->b.n) and their spans. */
+void tk_abuf_trunc(tk_abuf *o, size_t n);
+/* Let go of an alignment (NULL: none). */
+void tk_al_free(tk_amap *al);
+/* The input span of byte i of w (lookups in increasing order are
+ * cheapest). */
 static inline size_t tk_work_os(const tk_work *w, size_t i)
 {
-	return w->base + (w->os ? w->os[i] : i);
+	return w->base + tk_amap_start(w->al, i);
 }
 static inline size_t tk_work_oe(const tk_work *w, size_t i)
 {
-	return w->base + (w->oe ? w->oe[i] : i + 1);
+	return w->base + tk_amap_end(w->al, i);
 }
 
 /* -------------------------------------------------------- components */
@@ -465,7 +469,6 @@ int tk_regex_find(void *re, const char *s, size_t n, size_t pos, size_t *ms, siz
  * piece in order (every byte is in exactly one piece). */
 size_t tk_scan(int scanner, const char *s, size_t n, size_t pos);
 int tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed);
-int tk_work_align(tk_work *w);      /* materialise identity alignment */
 
 /* bpe.c: encode one word; appends ids and word-relative spans.  With
  * hand set, a long word's tokens may be handed on a part at a time as
@@ -685,11 +688,11 @@ extern size_t tk_tok_window;
 /* bpe_fast.c: the scanner of t's pre-tokenizer when t takes the fast path
  * (a hand-scanned split into byte-level BPE), else 0; then encode the
  * (normalized) text s[0, n) that way, appending to e, byte i of s coming
- * from input [base + os[i], base + oe[i]) (NULL: from base + i).  -1: out
+ * from input base + the span al gives it (NULL: from base + i).  -1: out
  * of memory. */
 int tk_fast_ok(const te_tok *t);
 int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t base,
-                   const uint32_t *os, const uint32_t *oe, te_tok_enc *e);
+                   tk_amap *al, te_tok_enc *e);
 void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
 void tk_wordpiece_release(tk_wordpiece *m);

@@ -106,48 +106,23 @@ tk_cp_to_byte(int32_t cp)
 int
 tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 {
-	size_t i;
-
 	if (ut_buf_grow(&o->b, n))
 		return -1;
-	if (o->noal) {
-		memcpy(o->b.s + o->b.n, s, n);
-		o->b.n += n;
-		o->b.s[o->b.n] = 0;
-		return 0;
-	}
 	/* while every byte so far is the input byte at its own place, no
-	 * arrays are kept (tk_work's NULL); the first that is not makes them */
-	if (!o->os && n == 1 && os - o->base == o->b.n && oe == os + 1) {
-		o->b.s[o->b.n++] = s[0];
-		o->b.s[o->b.n] = 0;
-		return 0;
-	}
-	if (o->b.n + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64, was = o->cap;
-		uint32_t *q;
-
-		while (cap < o->b.n + n + 1)
-			cap *= 2;
-		if (!(q = realloc(o->os, cap * sizeof *q)))
-			return -1;
-		o->os = q;
-		if (!(q = realloc(o->oe, cap * sizeof *q)))
-			return -1;
-		o->oe = q;
-		o->cap = cap;
-		for (i = 0; !was && i < o->b.n; i++) {
-			o->os[i] = (uint32_t)i;
-			o->oe[i] = (uint32_t)i + 1;
+	 * alignment is kept (tk_work's NULL); the first that is not makes it */
+	if (!o->noal && (o->al || !(n == 1 && os - o->base == o->b.n && oe == os + 1))) {
+		if (!o->al) {
+			if (!(o->al = calloc(1, sizeof *o->al)))
+				return -1;
+			if (tk_amap_put_own(o->al, o->b.n, 0) < 0)
+				return -1;
 		}
+		/* tok.c keeps a work string that keeps spans to TK_WORK_MAX
+		 * bytes of input: every span of it fits */
+		if (tk_amap_put(o->al, n, (uint32_t)(os - o->base), (uint32_t)(oe - o->base)) < 0)
+			return -1;
 	}
-	/* tok.c keeps a work string that keeps spans to TK_WORK_MAX bytes of
-	 * input: every span of it fits */
-	for (i = 0; i < n; i++) {
-		o->b.s[o->b.n + i] = s[i];
-		o->os[o->b.n + i] = (uint32_t)(os - o->base);
-		o->oe[o->b.n + i] = (uint32_t)(oe - o->base);
-	}
+	memcpy(o->b.s + o->b.n, s, n);
 	o->b.n += n;
 	o->b.s[o->b.n] = 0;
 	return 0;
@@ -162,12 +137,9 @@ tk_abuf_swap(tk_abuf *o, tk_work *w)
 		o->b.cap = 1;
 	}
 	free(w->b.s);
-	free(w->os);
-	free(w->oe);
+	tk_al_free(w->al);
 	w->b = o->b;
-	w->os = o->os;
-	w->oe = o->oe;
-	w->al_cap = o->cap;
+	w->al = o->al;
 	memset(o, 0, sizeof *o);
 	return 0;
 }
@@ -176,9 +148,27 @@ void
 tk_abuf_release(tk_abuf *o)
 {
 	ut_buf_release(&o->b);
-	free(o->os);
-	free(o->oe);
+	tk_al_free(o->al);
 	memset(o, 0, sizeof *o);
+}
+
+void
+tk_abuf_trunc(tk_abuf *o, size_t n)
+{
+	o->b.n = n;
+	if (o->b.s)
+		o->b.s[n] = 0;
+	if (o->al)
+		tk_amap_trunc(o->al, n);
+}
+
+void
+tk_al_free(tk_amap *al)
+{
+	if (al) {
+		tk_amap_release(al);
+		free(al);
+	}
 }
 
 /* Room for k more tokens in e.  COUNT_ONLY: the ids so far are counted

@@ -140,7 +140,7 @@ check_jsonl(tk_spm *m, const char *path, const char *label)
 			else {
 				printf("# %s line %zu: spans differ:", label, lines);
 				for (size_t k = 0; k < sp.n; k++)
-					printf(" [%zu,%zu]", sp.v[k].start, sp.v[k].end);
+					printf(" [%zu,%zu]", (size_t)sp.v[k].start, (size_t)sp.v[k].end);
 				printf("\n");
 			}
 		}

@@ -70,8 +70,7 @@ static void
 work_free(tk_work *w)
 {
 	free(w->b.s);
-	free(w->os);
-	free(w->oe);
+	tk_al_free(w->al);
 }
 
 /* Spans in order and within the input. */
