@@ -22,7 +22,7 @@
 /* A thread reads its range as W2V_LANES interleaved lanes, so that the
  * corpus is trained at 4 x threads places at once (see "The order" in
  * w2v-train(1); GCIDE skip-gram analogies, seeds 1-3: 1 thread 0.1091
- * against 0.1077 with 2 lanes, 2 threads 0.1069 against 0.1049 with 1). */
+ * against 0.1077 with 2 lanes, 2 threads 0.1064 against 0.1049 with 1). */
 #define W2V_LANES 4
 /* positions between fetching a position's rows and training it: one is not
  * time enough for the memory, three crowd the cache (GCIDE CBOW) */
