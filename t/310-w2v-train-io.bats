@@ -47,6 +47,21 @@ teardown() {
 	done
 }
 
+@test "w2v-train: fewer sequences than a thread's lanes train, the same at each run" {
+	# four lanes a thread: one, two and three sequences leave lanes empty
+	for n in 1 2 3; do
+		head -n "$n" "$P" >"$tmp/few"
+		v=$(tr ' ' '\n' <"$tmp/few" | sort -u | grep -c .)
+		w2v-train --threads 2 --min-count 1 --vector-size 8 -q "$tmp/few" >"$tmp/t2"
+		[ "$(head -1 "$tmp/t2")" = "$v 8" ]
+		[ "$(wc -l <"$tmp/t2")" -eq $((v + 1)) ]
+		w2v-train --threads 1 --min-count 1 --vector-size 8 -q "$tmp/few" >"$tmp/a"
+		w2v-train --threads 1 --min-count 1 --vector-size 8 -q "$tmp/few" >"$tmp/b"
+		[ "$(head -1 "$tmp/a")" = "$v 8" ]
+		cmp "$tmp/a" "$tmp/b"
+	done
+}
+
 @test "w2v-train -o writes the file whole; --binary and --format tevec" {
 	run -0 w2v-train --min-count 1 --vector-size 8 -q -o "$tmp/v.txt" "$P"
 	[ -z "$output" ]
