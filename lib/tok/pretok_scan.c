@@ -650,7 +650,6 @@ win_cl100k(const a_win *x, const unsigned char *u, size_t i, unsigned maxdig)
 	ew = !(end >> rw & 1) ? 0 : nlw ? 64 - (unsigned)__builtin_clzll(nlw | 1) : rw - (rw >= 2);
 	r = (p & 1) ? ep : ew;
 	r = !(nl & 1) && lone ? epl : r;
-	r = !(end & 2) ? 0 : r;	/* the next byte is 0x80+, or past the window */
 	r = x->stop >> o & 1 ? 0 : r;
 	r = l & 1 ? el : r;
 	return r ? i + r : 0;

@@ -757,17 +757,45 @@ map_strmap(const img *im, int ks, int ke, int kp, uint64_t n, int32_t maxval, in
 	return 0;
 }
 
-/* The entries of a string map: keys in the pool, values below maxval. */
+/* The entries of a string map: keys in the pool, values below maxval.
+ * By the greatest key end and value (as unsigned: a negative one is
+ * greatest), without a branch an entry: this runs over the whole
+ * vocabulary in every process that encodes by a mapped cache. */
 static int
 strmap_sound(const ut_strmap *sm, int32_t maxval)
 {
+	const ut_sment *e = sm->ent;
+	uint64_t end = 0;
+	uint32_t top = 0;
 	size_t i;
 
-	for (i = 0; i < sm->n; i++)
-		if ((uint64_t)sm->ent[i].koff + sm->ent[i].klen >= sm->pool_n || sm->ent[i].val < 0 ||
-		    sm->ent[i].val >= maxval)
-			return 0;
-	return 1;
+	for (i = 0; i < sm->n; i++) {
+		uint64_t k = (uint64_t)e[i].koff + e[i].klen;
+		uint32_t v = (uint32_t)e[i].val;
+
+		end = k > end ? k : end;
+		top = v > top ? v : top;
+	}
+	return !sm->n || (end < sm->pool_n && maxval > 0 && top < (uint32_t)maxval);
+}
+
+/* The two-byte tables of f: r2 a rank (or -1, -2), and with m2 its
+ * merged id, below nv; without m2 r2 is an id below nv.  Without a
+ * branch (vectorized). */
+static int
+fast2_sound(const tk_fastmap *f, int32_t nv)
+{
+	const int32_t *r2 = f->r2, *m2 = f->m2;
+	unsigned bad = 0;
+	size_t i;
+
+	if (m2)
+		for (i = 0; i < 65536; i++)
+			bad |= (r2[i] < -2) | ((r2[i] >= 0) & ((m2[i] < 0) | (m2[i] >= nv)));
+	else
+		for (i = 0; i < 65536; i++)
+			bad |= (r2[i] < -2) | (r2[i] >= nv);
+	return !bad;
 }
 
 /* The slots of a pair map: n used, merged values below maxval. */
@@ -851,7 +879,6 @@ tk_cache_verify(const te_tok *t, size_t len)
 		const ut_strmap *v = t->mtype == TK_M_BPE ? &t->bpe.vocab : &t->wp.vocab;
 		const tk_fastmap *f = t->bpe.fast;
 		int32_t nv = (int32_t)t->nvocab;
-		size_t i;
 
 		/* the merges, where the backtracking tables map and every
 		 * encoding goes through them, are read only where those give out
@@ -867,10 +894,8 @@ tk_cache_verify(const te_tok *t, size_t len)
 			fw->mcheck_path = t->cpath;
 			__atomic_store_n(&fw->mcheck, 1, __ATOMIC_RELEASE);
 		}
-		for (i = 0; f && f->r2 && i < 65536 && st > 0; i++)
-			if (f->r2[i] < -2 || (f->m2 ? f->r2[i] >= 0 && (f->m2[i] < 0 || f->m2[i] >= nv) :
-			                      f->r2[i] >= nv))
-				st = -1;
+		if (st > 0 && f && f->r2 && !fast2_sound(f, nv))
+			st = -1;
 		if (st < 0 && t->cpath)
 			unlink(t->cpath);	/* the next load rebuilds it */
 		__atomic_store_n(&w->cverify, st, __ATOMIC_RELEASE);

@@ -4,8 +4,6 @@
 
 #include "tok_uni.h"
 
-uint8_t tk_uclass_bmp[0x10000];
-int tk_uclass_ready;
 /* One bit per block of 256 code points that tk_re_extra touches. */
 static uint64_t re_blocks[0x110000 >> 14];
 
@@ -44,44 +42,35 @@ tk_uclass_slow(int32_t cp)
 	}
 }
 
-uint8_t tk_uclass_smp[0x10000];
-uint64_t tk_uclass_smp_ready[4];
-static pthread_mutex_t smp_lock = PTHREAD_MUTEX_INITIALIZER;
+uint8_t tk_uclass_tab[0x20000];
+uint8_t tk_uclass_blk[0x200];
+static pthread_mutex_t fill_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint8_t
-tk_uclass_smp_fill(int32_t cp)
+tk_uclass_fill(int32_t cp)
 {
-	unsigned b = (unsigned)cp >> 8 & 0xff;
+	int32_t c, b = cp >> 8;
 
-	pthread_mutex_lock(&smp_lock);
-	if (!(__atomic_load_n(&tk_uclass_smp_ready[b >> 6], __ATOMIC_ACQUIRE) >> (b & 63) & 1)) {
-		for (int32_t c = 0x10000 + (int32_t)(b << 8); c < 0x10000 + (int32_t)(b << 8) + 256; c++)
-			tk_uclass_smp[c - 0x10000] = tk_uclass_slow(c);
-		__atomic_fetch_or(&tk_uclass_smp_ready[b >> 6], (uint64_t)1 << (b & 63), __ATOMIC_RELEASE);
+	pthread_mutex_lock(&fill_lock);
+	if (!__atomic_load_n(&tk_uclass_blk[b], __ATOMIC_ACQUIRE)) {
+		for (c = b << 8; c < (b + 1) << 8; c++)
+			tk_uclass_tab[c] = tk_uclass_slow(c);
+		__atomic_store_n(&tk_uclass_blk[b], 1, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&smp_lock);
-	return tk_uclass_smp[cp - 0x10000];
+	pthread_mutex_unlock(&fill_lock);
+	return tk_uclass_tab[cp];
 }
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t re_once = PTHREAD_ONCE_INIT;
+static int re_ready;
 
 static void
-init(void)
+re_init(void)
 {
-	int32_t c;
-
-	for (c = 0; c < 0x10000; c++)
-		tk_uclass_bmp[c] = tk_uclass_slow(c);
 	for (int i = 0; i < tk_re_nextra; i++)
 		for (int32_t b = tk_re_extra[i][0] >> 8; b <= tk_re_extra[i][1] >> 8; b++)
 			re_blocks[b >> 6] |= (uint64_t)1 << (b & 63);
-	__atomic_store_n(&tk_uclass_ready, 1, __ATOMIC_RELEASE);
-}
-
-void
-tk_uclass_init(void)
-{
-	pthread_once(&once, init);
+	__atomic_store_n(&re_ready, 1, __ATOMIC_RELEASE);
 }
 
 int
@@ -129,8 +118,8 @@ tk_re_extra_class(int32_t cp)
 
 	if (cp < 0 || cp > 0x10ffff)
 		return 0;
-	if (!__atomic_load_n(&tk_uclass_ready, __ATOMIC_ACQUIRE))
-		tk_uclass_init();
+	if (!__atomic_load_n(&re_ready, __ATOMIC_ACQUIRE))
+		pthread_once(&re_once, re_init);
 	if (!(re_blocks[cp >> 14] >> (cp >> 8 & 63) & 1))
 		return 0;
 	while (lo < hi) {

@@ -1,5 +1,5 @@
-/* tok_uni.h: Unicode character classes for the tokenizer (a table for the
- * Basic Multilingual Plane, utf8proc beyond). */
+/* tok_uni.h: Unicode character classes for the tokenizer (a table for
+ * planes 0 and 1, filled by blocks as met; utf8proc beyond). */
 #ifndef TOK_UNI_H
 #define TOK_UNI_H
 
@@ -18,34 +18,24 @@ enum {
 	TK_U_LMO = 128   /* Lm or Lo */
 };
 
-extern uint8_t tk_uclass_bmp[0x10000];
-extern int tk_uclass_ready;
-void tk_uclass_init(void);
+/* The classes of planes 0 and 1 (tk_uclass_slow's), filled 256 code
+ * points at a time when first met: tk_uclass_blk[cp >> 8] is set (release)
+ * once the block of cp is in tk_uclass_tab.  Text in one script fills a
+ * few blocks, not the whole table. */
+extern uint8_t tk_uclass_tab[0x20000];
+extern uint8_t tk_uclass_blk[0x200];
 uint8_t tk_uclass_slow(int32_t cp);
-/* Plane 1 (emoji, historic scripts), filled 256 code points at a time
- * when first met: a bit per block in tk_uclass_smp_ready. */
-extern uint8_t tk_uclass_smp[0x10000];
-extern uint64_t tk_uclass_smp_ready[4];
-uint8_t tk_uclass_smp_fill(int32_t cp);
+uint8_t tk_uclass_fill(int32_t cp);
 
 static inline uint8_t
 tk_uclass(int32_t cp)
 {
-	if (cp < 0)
-		return 0;
-	if (cp < 0x10000) {
-		if (!__atomic_load_n(&tk_uclass_ready, __ATOMIC_ACQUIRE))
-			tk_uclass_init();
-		return tk_uclass_bmp[cp];
+	if ((uint32_t)cp < 0x20000) {
+		if (__atomic_load_n(&tk_uclass_blk[(uint32_t)cp >> 8], __ATOMIC_ACQUIRE))
+			return tk_uclass_tab[cp];
+		return tk_uclass_fill(cp);
 	}
-	if (cp < 0x20000) {
-		unsigned b = (unsigned)cp >> 8 & 0xff;
-
-		if (__atomic_load_n(&tk_uclass_smp_ready[b >> 6], __ATOMIC_ACQUIRE) >> (b & 63) & 1)
-			return tk_uclass_smp[cp - 0x10000];
-		return tk_uclass_smp_fill(cp);
-	}
-	return tk_uclass_slow(cp);
+	return cp < 0 ? 0 : tk_uclass_slow(cp);
 }
 
 static inline int tk_is_space(int32_t cp) { return tk_uclass(cp) & TK_U_WS; }

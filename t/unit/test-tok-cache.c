@@ -383,6 +383,91 @@ forge(unsigned char *p, size_t n, int f, unsigned *seed)
 	}
 }
 
+/* The cache of path (image img, n bytes, at cf) with the 32-bit word at
+ * byte at of section k set to w, resealed: 1 when tk_cache_verify finds
+ * it unsound, 0 when sound, -1 when not mapped or no such word. */
+static int
+verify_word(const char *path, const char *cf, const unsigned char *img, size_t n, int k,
+            size_t at, int32_t w)
+{
+	unsigned char *buf = malloc(n);
+	uint64_t off, len;
+	te_tok *t;
+	int r = -1;
+
+	sec_of(img, k, &off, &len);
+	if (buf && at + 4 <= len && off + len <= n) {
+		memcpy(buf, img, n);
+		memcpy(buf + off + at, &w, 4);
+		if (!write_all(cf, buf, n) && !tk_cache_reseal(cf) && (t = te_tok_load(path, NULL))) {
+			if (t->cmap)
+				r = tk_cache_verify(t, 0) < 0;
+			te_tok_free(t);
+		}
+	}
+	write_all(cf, img, n);
+	free(buf);
+	return r;
+}
+
+/* tk_cache_verify's checks one by one, at their bounds: a vocabulary
+ * entry's key past the pool or its id out of range, a two-byte table's
+ * rank below -2, its id (tiktoken) or merged id (m2) out of range.  The
+ * edits keep to the sections read lazily, so the cache is mapped. */
+static void
+verify_bounds(const char *path, const char *what, int has_m2)
+{
+	char cf[600];
+	unsigned char *img = NULL;
+	size_t n = 0, e, i = 0;
+	uint64_t off, len, poff, pool;
+	uint32_t koff, klen;
+	int32_t nv, r2;
+	te_tok *t;
+
+	snprintf(cf, sizeof cf, "%s", cache_file());
+	if (!*cf || read_all(cf, &img, &n) || n < 1024 || !(t = te_tok_load(path, NULL))) {
+		ok(0, "%s: verify bounds: no cache", what);
+		free(img);
+		return;
+	}
+	nv = (int32_t)te_tok_vocab_size(t);
+	ok(t->cmap && !tk_cache_verify(t, 0), "%s: the cache as written is sound", what);
+	te_tok_free(t);
+	sec_of(img, F_VENT, &off, &len);
+	sec_of(img, F_VPOOL, &poff, &pool);
+	e = len / 12 / 2 * 12;	/* a middle entry: koff, klen, val */
+	memcpy(&koff, img + off + e, 4);
+	memcpy(&klen, img + off + e + 4, 4);
+	ok(verify_word(path, cf, img, n, F_VENT, e + 8, -1) == 1 &&
+	   verify_word(path, cf, img, n, F_VENT, e + 8, nv) == 1 &&
+	   verify_word(path, cf, img, n, F_VENT, e + 8, INT32_MIN) == 1 &&
+	   verify_word(path, cf, img, n, F_VENT, e + 8, nv - 1) == 0 &&
+	   verify_word(path, cf, img, n, F_VENT, e, (int32_t)(pool - klen)) == 1 &&
+	   verify_word(path, cf, img, n, F_VENT, e, (int32_t)(pool - klen - 1)) == 0 &&
+	   verify_word(path, cf, img, n, F_VENT, e, -1) == 1 &&
+	   verify_word(path, cf, img, n, F_VENT, e + 4, (int32_t)(pool - koff)) == 1,
+	   "%s: a vocabulary entry's id below 0 or past the vocabulary, or its key past the "
+	   "pool, is found; at the bounds, not", what);
+	sec_of(img, F_FR2, &off, &len);
+	for (i = 0; i + 4 <= len; i += 4) {	/* a pair with a rank */
+		memcpy(&r2, img + off + i, 4);
+		if (r2 >= 0)
+			break;
+	}
+	ok(i + 4 <= len && verify_word(path, cf, img, n, F_FR2, 4, -3) == 1 &&
+	   verify_word(path, cf, img, n, F_FR2, 4, -2) == 0 &&
+	   verify_word(path, cf, img, n, F_FR2, len - 4, INT32_MIN) == 1 &&
+	   (has_m2 ? verify_word(path, cf, img, n, F_FM2, i, nv) == 1 &&
+	             verify_word(path, cf, img, n, F_FM2, i, -1) == 1 &&
+	             verify_word(path, cf, img, n, F_FM2, i, nv - 1) == 0 :
+	             verify_word(path, cf, img, n, F_FR2, i, nv) == 1 &&
+	             verify_word(path, cf, img, n, F_FR2, i, nv - 1) == 0),
+	   "%s: a two-byte table's rank below -2, or its %s past the vocabulary, is found; at "
+	   "the bounds, not", what, has_m2 ? "merged id" : "id");
+	free(img);
+}
+
 /* Each lazily read section forged three ways, and every byte after the
  * header random (with and without the small sections kept): each cache
  * resealed, loaded and used. */
@@ -586,6 +671,7 @@ main(void)
 			}
 			te_tok_free(a);
 			te_tok_free(r);
+			verify_bounds(p, kinds[i], !i);
 			forged(p, kinds[i], 60);
 			forged_sections(p, kinds[i]);
 		}

@@ -5,13 +5,17 @@
  * numbers, spaces of several kinds, newlines, apostrophes, punctuation),
  * and on long strings of every ASCII byte among them, where the scanners
  * of cl100k, Qwen and o200k decide most pieces over a window of 63 bytes
- * (a piece at a time, tk_scan, they do not: the two are held together). */
+ * (a piece at a time, tk_scan, they do not: the two are held together).
+ * First, the class table they read (tk_uclass), filled a block at a time
+ * as met, by two threads at once in opposite orders. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
 #include "tok/tok_int.h"
+#include "tok/tok_uni.h"
 
 static const char *pats[] = {
 	"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
@@ -96,6 +100,39 @@ long_string(char *buf, size_t n, unsigned *seed)
 	return k;
 }
 
+/* Every code point of planes 0 and 1 looked up, upward (arg NULL) or
+ * downward; counts those whose class is not tk_uclass_slow's. */
+static void *
+classes(void *arg)
+{
+	size_t bad = 0;
+
+	for (int32_t i = 0; i < 0x20000; i++) {
+		int32_t cp = arg ? 0x1ffff - i : i;
+
+		bad += tk_uclass(cp) != tk_uclass_slow(cp);
+	}
+	return (void *)bad;
+}
+
+static void
+test_classes(void)
+{
+	pthread_t th;
+	void *up = (void *)1, *down = (void *)1;
+	size_t bad = 0;
+	int32_t cp;
+
+	if (!pthread_create(&th, NULL, classes, "down")) {
+		up = classes(NULL);
+		pthread_join(th, &down);
+	}
+	for (cp = -2; cp < 0x110002; cp++)
+		bad += tk_uclass(cp) != (cp < 0 ? 0 : tk_uclass_slow(cp));
+	ok(!up && !down && !bad, "tk_uclass: filled by two threads at once, every code point as "
+	   "tk_uclass_slow (%zu %zu %zu differ)", (size_t)up, (size_t)down, bad);
+}
+
 int
 main(void)
 {
@@ -108,6 +145,7 @@ main(void)
 
 	if (fp)
 		fclose(fp);
+	test_classes();
 	for (k = 0; k < 4; k++) {
 		te_diag d = {0};
 		void *re = tk_regex_new(pats[k], strlen(pats[k]), &d);
