@@ -26,11 +26,8 @@ tk_spm_spans_release(tk_spm_spans *a)
 
 /* ----------------------------------------------------------- alignment */
 
-/* q of a run of one group followed by bytes each their own, from t bytes
- * after the group's start: q = AMAP_TAIL + t, byte at + p + k to
- * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
- * "▁" put before a word, then the word). */
-#define AMAP_TAIL 0xff00
+/* q of a run of one group, then bytes each their own: spm_int.h */
+#define AMAP_TAIL TK_AMAP_TAIL
 #define IS_TAIL(r) ((r)->q >= AMAP_TAIL)
 #define TAIL_AT(r) ((r)->os + (uint32_t)((r)->q - AMAP_TAIL))
 /* sh of a run whose shape is in the side table (the shape table is full) */
@@ -132,6 +129,7 @@ run_shape(tk_amap *a, size_t k, uint32_t w, uint16_t p, uint16_t q)
 
 	if (id < 0)
 		return -1;
+	a->c_n = 0;	/* the cursor may be run k */
 	if (a->nside && a->side_run[a->nside - 1] == k)
 		a->nside--;	/* k's side shape, dropped: set again below if need be */
 	if (id == AMAP_SIDE) {
@@ -299,12 +297,12 @@ run_span(const tk_arun *r, size_t i, uint32_t *os, uint32_t *oe)
 }
 
 void
-tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
+tk_amap_seek(tk_amap *a, size_t i)
 {
-	tk_arun r;
+	size_t k = amap_run(a, i);
 
-	run_load(a, amap_run(a, i), &r);
-	run_span(&r, i, os, oe);
+	run_load(a, k, &a->c);
+	a->c_n = (k + 1 < a->n ? a->at[k + 1] : a->len) - a->c.at;
 }
 
 int
@@ -343,6 +341,7 @@ tk_amap_trunc(tk_amap *a, size_t len)
 	while (a->nside && a->side_run[a->nside - 1] >= a->n)
 		a->nside--;
 	a->cur = 0;
+	a->c_n = 0;
 	a->len = len;
 }
 
