@@ -54,7 +54,8 @@ typedef struct tk_ashape {
 } tk_ashape;
 typedef struct tk_amap {
 	uint32_t *at, *os;      /* each run's first byte, where its span starts */
-	uint16_t *sh;           /* its shape: in shape, or (the table full) side */
+	uint16_t *sh;           /* its shape: in shape, or (the table full) side;
+	                         * the last run's, in last */
 	size_t n, cap, len;     /* len: the bytes mapped */
 	size_t cur;
 	tk_arun c;              /* run cur, decoded: the cursor */
@@ -62,14 +63,34 @@ typedef struct tk_amap {
 	tk_ashape *shape;       /* the shapes met, at most 65535 */
 	uint16_t *slot;         /* their hash: index + 1, 0 empty; nslot of them */
 	size_t nshape, nslot;
+	tk_ashape last;         /* the last run's shape */
+	uint64_t own1;          /* 1 + the input offset a byte put next, its
+	                         * own, would extend the last run with; 0 none */
 	uint32_t *side_run;     /* the runs of the shapes past those, in order */
 	tk_ashape *side;
 	size_t nside, side_cap;
 } tk_amap;
-/* Append n bytes that all map to [os, oe). */
-int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
-/* Append n bytes each its own: byte k to [os + k, os + k + 1). */
-int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os);
+/* Append n bytes that all map to [os, oe): tk_amap_put below. */
+int tk_amap_put_run(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
+/* Append n bytes each its own: byte k to [os + k, os + k + 1); inline
+ * when they go on from the last bytes put so (one compare), else
+ * tk_amap_own_run. */
+int tk_amap_own_run(tk_amap *a, size_t n, uint32_t os);
+static inline int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
+{
+	if (n && a->own1 == (uint64_t)os + 1) {
+		a->len += n;
+		a->own1 += n;
+		return 0;
+	}
+	return tk_amap_own_run(a, n, os);
+}
+static inline int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+{
+	if (n == 1 && oe - os == 1)	/* a byte its own */
+		return tk_amap_put_own(a, 1, os);
+	return tk_amap_put_run(a, n, os, oe);
+}
 /* q of a run of one group followed by bytes each their own, from t bytes
  * after the group's start: q = TK_AMAP_TAIL + t, byte at + p + k to
  * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
