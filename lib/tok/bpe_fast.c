@@ -386,8 +386,9 @@ pc_hash(uint64_t k0, uint64_t k1, size_t n)
 }
 
 /* Append a cached piece's tokens: ids[i] ends at piece byte ends[i], the
- * last at the piece's end; spans mapped back to the input as OS/OE do. */
-static inline int
+ * last at the piece's end; spans mapped back to the input as OS/OE do.
+ * Always inline: out of line, a cache hit costs a call and a reload. */
+static inline __attribute__((always_inline)) int
 emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids, size_t at,
             size_t end, size_t base, tk_amap *al)
 {
@@ -403,8 +404,9 @@ emit_cached(te_tok_enc *e, const int32_t *ids, const uint8_t *ends, size_t nids,
 		size_t en = k + 1 < nids ? at + ends[k] : end;
 
 		e->ids[e->n] = ids[k];
-		e->start[e->n] = base + tk_amap_start(al, st);
-		e->end[e->n] = base + tk_amap_end(al, en - 1);
+		/* no map: each byte its own, and no lookup */
+		e->start[e->n] = base + (al ? tk_amap_start(al, st) : st);
+		e->end[e->n] = base + (al ? tk_amap_end(al, en - 1) : en);
 		e->n++;
 		st = en;
 	}

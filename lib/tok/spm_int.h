@@ -42,7 +42,8 @@ void tk_spm_spans_release(tk_spm_spans *a);
  * is held in 10 bytes: where it starts, its os and its shape (oe - os,
  * p, q), one of a table of the shapes met, which are few.  Offsets are
  * relative to the caller's base (under 4 GiB).  cur is the run of the
- * last lookup: lookups in increasing order cost no search. */
+ * last lookup, c it decoded: lookups in increasing order cost no search,
+ * and those in the same run no call (any change to a drops c). */
 typedef struct tk_arun {        /* a run, as spm_util.c reads it */
 	uint32_t at, os, oe;
 	uint16_t p, q;
@@ -53,40 +54,92 @@ typedef struct tk_ashape {
 } tk_ashape;
 typedef struct tk_amap {
 	uint32_t *at, *os;      /* each run's first byte, where its span starts */
-	uint16_t *sh;           /* its shape: in shape, or (the table full) side */
+	uint16_t *sh;           /* its shape: in shape, or (the table full) side;
+	                         * the last run's, in last */
 	size_t n, cap, len;     /* len: the bytes mapped */
 	size_t cur;
+	tk_arun c;              /* run cur, decoded: the cursor */
+	size_t c_n;             /* its bytes (c.at <= i < c.at + c_n); 0: none */
 	tk_ashape *shape;       /* the shapes met, at most 65535 */
 	uint16_t *slot;         /* their hash: index + 1, 0 empty; nslot of them */
 	size_t nshape, nslot;
+	tk_ashape last;         /* the last run's shape */
+	uint64_t own1;          /* 1 + the input offset a byte put next, its
+	                         * own, would extend the last run with; 0 none */
 	uint32_t *side_run;     /* the runs of the shapes past those, in order */
 	tk_ashape *side;
 	size_t nside, side_cap;
 } tk_amap;
-/* Append n bytes that all map to [os, oe). */
-int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
-/* Append n bytes each its own: byte k to [os + k, os + k + 1). */
-int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os);
+/* Append n bytes that all map to [os, oe): tk_amap_put below. */
+int tk_amap_put_run(tk_amap *a, size_t n, uint32_t os, uint32_t oe);
+/* Append n bytes each its own: byte k to [os + k, os + k + 1); inline
+ * when they go on from the last bytes put so (one compare), else
+ * tk_amap_own_run. */
+int tk_amap_own_run(tk_amap *a, size_t n, uint32_t os);
+static inline int tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
+{
+	if (n && a->own1 == (uint64_t)os + 1) {
+		a->len += n;
+		a->own1 += n;
+		return 0;
+	}
+	return tk_amap_own_run(a, n, os);
+}
+static inline int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+{
+	if (n == 1 && oe - os == 1)	/* a byte its own */
+		return tk_amap_put_own(a, 1, os);
+	return tk_amap_put_run(a, n, os, oe);
+}
+/* q of a run of one group followed by bytes each their own, from t bytes
+ * after the group's start: q = TK_AMAP_TAIL + t, byte at + p + k to
+ * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
+ * "▁" put before a word, then the word). */
+#define TK_AMAP_TAIL 0xff00
+/* Make run of byte i (< a->len) a's cursor, a->c. */
+void tk_amap_seek(tk_amap *a, size_t i);
+/* The span of byte i of a's cursor run: inline, so that a lookup in the
+ * run of the one before is a compare and a few adds. */
+static inline uint32_t tk_amap_cur_os(const tk_amap *a, size_t i)
+{
+	uint32_t k = (uint32_t)(i - a->c.at);
+
+	if (a->c.q >= TK_AMAP_TAIL)
+		return k < a->c.p ? a->c.os : a->c.os + (uint32_t)(a->c.q - TK_AMAP_TAIL) + (k - a->c.p);
+	return a->c.os + (a->c.p == 1 ? k : k / a->c.p) * a->c.q;
+}
+static inline uint32_t tk_amap_cur_oe(const tk_amap *a, size_t i)
+{
+	uint32_t k = (uint32_t)(i - a->c.at);
+
+	if (a->c.q >= TK_AMAP_TAIL)
+		return k < a->c.p ? a->c.oe : a->c.os + (uint32_t)(a->c.q - TK_AMAP_TAIL) + (k - a->c.p) + 1;
+	return a->c.oe + (a->c.p == 1 ? k : k / a->c.p) * a->c.q;
+}
 /* The span of byte i (< a->len). */
-void tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe);
+static inline void tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
+{
+	if (i - a->c.at >= a->c_n)
+		tk_amap_seek(a, i);
+	*os = tk_amap_cur_os(a, i);
+	*oe = tk_amap_cur_oe(a, i);
+}
 /* Where byte i's span starts, ends (a NULL a: byte i is its own). */
 static inline size_t tk_amap_start(tk_amap *a, size_t i)
 {
-	uint32_t os, oe;
-
 	if (!a)
 		return i;
-	tk_amap_get(a, i, &os, &oe);
-	return os;
+	if (i - a->c.at >= a->c_n)
+		tk_amap_seek(a, i);
+	return tk_amap_cur_os(a, i);
 }
 static inline size_t tk_amap_end(tk_amap *a, size_t i)
 {
-	uint32_t os, oe;
-
 	if (!a)
 		return i + 1;
-	tk_amap_get(a, i, &os, &oe);
-	return oe;
+	if (i - a->c.at >= a->c_n)
+		tk_amap_seek(a, i);
+	return tk_amap_cur_oe(a, i);
 }
 /* Append the spans of a's bytes [from, to) to d. */
 int tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to);

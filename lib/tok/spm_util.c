@@ -26,11 +26,8 @@ tk_spm_spans_release(tk_spm_spans *a)
 
 /* ----------------------------------------------------------- alignment */
 
-/* q of a run of one group followed by bytes each their own, from t bytes
- * after the group's start: q = AMAP_TAIL + t, byte at + p + k to
- * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;
- * "▁" put before a word, then the word). */
-#define AMAP_TAIL 0xff00
+/* q of a run of one group, then bytes each their own: spm_int.h */
+#define AMAP_TAIL TK_AMAP_TAIL
 #define IS_TAIL(r) ((r)->q >= AMAP_TAIL)
 #define TAIL_AT(r) ((r)->os + (uint32_t)((r)->q - AMAP_TAIL))
 /* sh of a run whose shape is in the side table (the shape table is full) */
@@ -115,7 +112,8 @@ side_of(const tk_amap *a, size_t k)
 static void
 run_load(const tk_amap *a, size_t k, tk_arun *r)
 {
-	const tk_ashape *s = a->sh[k] == AMAP_SIDE ? side_of(a, k) : &a->shape[a->sh[k]];
+	const tk_ashape *s = k + 1 == a->n ? &a->last
+	                     : a->sh[k] == AMAP_SIDE ? side_of(a, k) : &a->shape[a->sh[k]];
 
 	r->at = a->at[k];
 	r->os = a->os[k];
@@ -124,7 +122,7 @@ run_load(const tk_amap *a, size_t k, tk_arun *r)
 	r->q = s->q;
 }
 
-/* Give the last run, k, the shape (w, p, q). */
+/* Give run k, the one before the last, the shape (w, p, q) in the table. */
 static int
 run_shape(tk_amap *a, size_t k, uint32_t w, uint16_t p, uint16_t q)
 {
@@ -158,6 +156,19 @@ run_shape(tk_amap *a, size_t k, uint32_t w, uint16_t p, uint16_t q)
 	return 0;
 }
 
+/* Give the last run the shape (w, p, q): held apart in a->last, put in
+ * the table only when a run follows (a run's shape changes as it grows). */
+static int
+last_shape(tk_amap *a, uint32_t w, uint16_t p, uint16_t q)
+{
+	a->last.w = w;
+	a->last.p = p;
+	a->last.q = q;
+	a->c_n = 0;	/* the cursor may be the last run */
+	a->own1 = 0;
+	return 0;
+}
+
 static int
 amap_new_run(tk_amap *a, uint32_t os, uint32_t oe, size_t p, uint16_t q)
 {
@@ -177,18 +188,18 @@ amap_new_run(tk_amap *a, uint32_t os, uint32_t oe, size_t p, uint16_t q)
 		a->sh = s;
 		a->cap = cap;
 	}
+	if (a->n && run_shape(a, a->n - 1, a->last.w, a->last.p, a->last.q) < 0)
+		return -1;
 	a->at[a->n] = (uint32_t)a->len;
 	a->os[a->n] = os;
-	/* a longer group is bytes all of one span: one byte a group */
-	if (run_shape(a, a->n, oe - os, p <= UINT16_MAX ? (uint16_t)p : 1,
-	              p <= UINT16_MAX ? q : 0) < 0)
-		return -1;
 	a->n++;
-	return 0;
+	/* a longer group is bytes all of one span: one byte a group */
+	return last_shape(a, oe - os, p <= UINT16_MAX ? (uint16_t)p : 1,
+	                  p <= UINT16_MAX ? q : 0);
 }
 
 int
-tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
+tk_amap_own_run(tk_amap *a, size_t n, uint32_t os)
 {
 	tk_arun r;
 	size_t k;
@@ -200,22 +211,23 @@ tk_amap_put_own(tk_amap *a, size_t n, uint32_t os)
 		k = a->len - r.at;	/* the last run's bytes */
 		if (IS_TAIL(&r) ? k >= r.p && (uint64_t)TAIL_AT(&r) + (k - r.p) == os
 		    : r.p == 1 && r.oe - r.os == 1 && (uint64_t)r.os + k == os && (r.q == 1 || k == 1)) {
-			if (!IS_TAIL(&r) && r.q != 1 && run_shape(a, a->n - 1, 1, 1, 1) < 0)
+			if (!IS_TAIL(&r) && r.q != 1 && last_shape(a, 1, 1, 1) < 0)
 				return -1;
-			a->len += n;
-			return 0;
+			goto grown;
 		}
 		if (!IS_TAIL(&r) && k == r.p && os >= r.os && os - r.os <= UINT16_MAX - AMAP_TAIL) {
 			/* one group, then bytes each their own */
-			if (run_shape(a, a->n - 1, r.oe - r.os, r.p, (uint16_t)(AMAP_TAIL + (os - r.os))) < 0)
+			if (last_shape(a, r.oe - r.os, r.p, (uint16_t)(AMAP_TAIL + (os - r.os))) < 0)
 				return -1;
-			a->len += n;
-			return 0;
+			goto grown;
 		}
 	}
 	if (amap_new_run(a, os, os + 1, 1, 1) < 0)
 		return -1;
+grown:
 	a->len += n;
+	/* the last run, bytes each their own at its end, takes more as is */
+	a->own1 = (uint64_t)os + n + 1;
 	return 0;
 }
 
@@ -235,16 +247,16 @@ amap_grow(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 		return 0;
 	g = (a->len - r.at) / r.p;	/* groups so far */
 	if (n == r.p && g == 1 && os >= r.os && os - r.os < AMAP_TAIL)	/* the step */
-		return run_shape(a, a->n - 1, oe - os, r.p, (uint16_t)(os - r.os)) < 0 ? -1 : 1;
+		return last_shape(a, oe - os, r.p, (uint16_t)(os - r.os)) < 0 ? -1 : 1;
 	if (n == r.p && (uint64_t)r.os + (uint64_t)g * r.q == os)
 		return 1;
 	if (os == r.os && (g == 1 || r.q == 0))	/* all of one span */
-		return run_shape(a, a->n - 1, oe - os, 1, 0) < 0 ? -1 : 1;
+		return last_shape(a, oe - os, 1, 0) < 0 ? -1 : 1;
 	return 0;
 }
 
 int
-tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
+tk_amap_put_run(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 {
 	int r;
 
@@ -252,6 +264,7 @@ tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 		return 0;
 	if (n == 1 && oe - os == 1)
 		return tk_amap_put_own(a, 1, os);
+	a->own1 = 0;
 	if ((r = amap_grow(a, n, os, oe)) < 0 || (!r && amap_new_run(a, os, oe, n, 0) < 0))
 		return -1;
 	a->len += n;
@@ -299,12 +312,12 @@ run_span(const tk_arun *r, size_t i, uint32_t *os, uint32_t *oe)
 }
 
 void
-tk_amap_get(tk_amap *a, size_t i, uint32_t *os, uint32_t *oe)
+tk_amap_seek(tk_amap *a, size_t i)
 {
-	tk_arun r;
+	size_t k = amap_run(a, i);
 
-	run_load(a, amap_run(a, i), &r);
-	run_span(&r, i, os, oe);
+	run_load(a, k, &a->c);
+	a->c_n = (k + 1 < a->n ? a->at[k + 1] : a->len) - a->c.at;
 }
 
 int
@@ -338,11 +351,18 @@ tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to)
 void
 tk_amap_trunc(tk_amap *a, size_t len)
 {
+	size_t n = a->n;
+
 	while (a->n && a->at[a->n - 1] >= len)
 		a->n--;
 	while (a->nside && a->side_run[a->nside - 1] >= a->n)
 		a->nside--;
+	if (a->n && a->n < n)	/* the new last run's shape, from the table */
+		a->last = a->sh[a->n - 1] == AMAP_SIDE ? *side_of(a, a->n - 1)
+		                                       : a->shape[a->sh[a->n - 1]];
 	a->cur = 0;
+	a->c_n = 0;
+	a->own1 = 0;
 	a->len = len;
 }
 

@@ -156,7 +156,7 @@ out:
 
 /* ------------------------------------------------------------ encoding */
 
-static int
+static inline int
 enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 {
 	if (e->n == e->cap && tk_enc_reserve(e, 1))
@@ -656,10 +656,10 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 				if (e->n + c->nids > e->cap && tk_enc_reserve(e, c->nids))
 					goto oom;
 				for (k = 0; k < c->nids; k++, e->n++) {
-					size_t ta = pa + (k ? c->end[k - 1] : 0), tb = pa + c->end[k];
-
 					e->ids[e->n] = c->ids[k];
-					if (e->start) {
+					if (e->start) {	/* spans: only then their ends */
+						size_t ta = pa + (k ? c->end[k - 1] : 0), tb = pa + c->end[k];
+
 						e->start[e->n] = tk_work_os(w, ta);
 						e->end[e->n] = tb > ta ? tk_work_oe(w, tb - 1) : e->start[e->n];
 					}

@@ -3,7 +3,9 @@
  * their own, characters each their own, groups of one span, a group and
  * the bytes after it, at random; so do its copies (tk_amap_copy), after a
  * cut (tk_amap_trunc) and more puts, looked up in order and at random;
- * and past the 65535 shapes its table holds. */
+ * looked up between puts (the cursor, a->c, on the run a put grows or
+ * reshapes); and past the 65535 shapes its table holds. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,38 @@ main(void)
 	ok(runs * 2 < bytes, "the runs are fewer than the bytes");
 	ok(!badc, "their copies, grown, give each byte its span");
 	ok(!badt, "cut anywhere and grown, each byte its span");
+	bad = 0;
+	for (unsigned s = 1; s <= 100; s++) {	/* a lookup between each two puts */
+		tk_amap a = {0};
+		ref r = {0};
+		unsigned seed = s;
+		uint32_t at = 0, os, oe;
+		size_t cut = SIZE_MAX;
+
+		for (int k = 0; k < 200; k++) {
+			size_t i;
+
+			if (puts_random(&a, &r, &seed, 1, &at, 0) < 0)
+				return 1;
+			if (!r.n)
+				continue;
+			/* the last byte, at random, or the first after a cut */
+			i = cut < r.n ? cut : k % 3 ? r.n - 1 : (size_t)rand_r(&seed) % r.n;
+			cut = SIZE_MAX;
+			tk_amap_get(&a, i, &os, &oe);
+			bad += os != r.os[i] || oe != r.oe[i];
+			if (k % 10 == 9) {	/* a cut in the cursor's run */
+				tk_amap_get(&a, r.n - 1, &os, &oe);
+				cut = r.n - 1 - (size_t)rand_r(&seed) % (r.n < 4 ? r.n : 4);
+				tk_amap_trunc(&a, cut);
+				r.n = cut;
+			}
+		}
+		bad += !same(&a, &r, s);
+		tk_amap_release(&a);
+		free(r.os), free(r.oe);
+	}
+	ok(!bad, "looked up between puts and cuts: each byte its span");
 	{
 		tk_amap a = {0};
 		ref r = {0};
