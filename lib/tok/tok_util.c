@@ -122,7 +122,10 @@ tk_abuf_put(tk_abuf *o, const char *s, size_t n, size_t os, size_t oe)
 		if (tk_amap_put(o->al, n, (uint32_t)(os - o->base), (uint32_t)(oe - o->base)) < 0)
 			return -1;
 	}
-	memcpy(o->b.s + o->b.n, s, n);
+	if (n == 1)	/* most puts: one byte, not a call */
+		o->b.s[o->b.n] = s[0];
+	else
+		memcpy(o->b.s + o->b.n, s, n);
 	o->b.n += n;
 	o->b.s[o->b.n] = 0;
 	return 0;
