@@ -638,12 +638,7 @@ win_cl100k(const a_win *x, const unsigned char *u, size_t i, unsigned maxdig)
 			return i + maxdig;
 		return end >> r & 1 ? i + r : 0;
 	}
-	st = u[i] == ' ';
-	if ((l | st) & l >> st & 1) {	/* a word, or a space and a word: most of prose */
-		r = st + ones(l >> st);
-		return end >> r & 1 ? i + r : 0;
-	}
-	lone = (unsigned)(l >> 1 & 1);
+	st = u[i] == ' ', lone = (unsigned)(l >> 1 & 1);
 	p = x->p >> o >> st;
 	rl = ones(l), rpl = 1 + ones(l >> 1), jp = st + ones(p);
 	rp = jp + ones(nl >> jp);
