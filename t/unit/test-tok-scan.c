@@ -100,6 +100,30 @@ long_string(char *buf, size_t n, unsigned *seed)
 	return k;
 }
 
+/* Prose-like text of n bytes or so at buf (of at least n + 80): words of
+ * 1 to 70 letters (to the window's end and past it), most after one
+ * space, some after punctuation, an apostrophe, a newline, a digit or a
+ * letter of two bytes, or two spaces. */
+static size_t
+prose_string(char *buf, size_t n, unsigned *seed)
+{
+	static const char *before[] = {" ", " ", " ", " ", " ", "", "(", ", ", ".\n", "'", "  ",
+	                               "\n", "7", "\u00e9", " [", "-"};
+	size_t k = 0;
+
+	while (k < n) {
+		unsigned r = (*seed = *seed * 1103515245 + 12345) >> 16, len, j;
+		const char *p = before[r % (sizeof before / sizeof *before)];
+
+		len = r / 16 % 8 ? 1 + r / 128 % 9 : 1 + r / 128 % 70;
+		memcpy(buf + k, p, strlen(p));
+		k += strlen(p);
+		for (j = 0; j < len; j++)
+			buf[k++] = (char)((r / 4096 + j) % 2 ? 'a' + (r + j * 7) % 26 : 'A' + j % 26);
+	}
+	return k;
+}
+
 /* Every code point of planes 0 and 1 looked up, upward (arg NULL) or
  * downward; counts those whose class is not tk_uclass_slow's. */
 static void *
@@ -181,6 +205,14 @@ main(void)
 			good = same(sc, re, lbuf, n, why, sizeof why);
 		}
 		ok(good, "%s: 400 long strings of ASCII as Oniguruma%s%s", names[k], good ? "" : ": ",
+		   good ? "" : why);
+		for (r = 0, good = 1; r < 200 && good; r++) {
+			char lbuf[2048 + 80];
+			size_t n = prose_string(lbuf, 64 + (size_t)r * 9, &seed);
+
+			good = same(sc, re, lbuf, n, why, sizeof why);
+		}
+		ok(good, "%s: 200 strings of words as Oniguruma%s%s", names[k], good ? "" : ": ",
 		   good ? "" : why);
 		tk_regex_free(re);
 	}
