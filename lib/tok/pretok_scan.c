@@ -49,7 +49,7 @@ ascii_init(void)
 {
 	int c;
 
-	for (c = 0; c < 128; c++)	/* tk_uclass's, without making its table of 64K */
+	for (c = 0; c < 128; c++)	/* tk_uclass's, without filling its table */
 		ascii_cls[c] = tk_uclass_slow(c);
 	a256_init();
 	__atomic_store_n(&ascii_ready, 1, __ATOMIC_RELEASE);
