@@ -67,6 +67,13 @@ static const char *palette[] = {
 	"................", "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n", "01234567890123456789",
 };
 
+/* The next number of the tests' generator (an LCG's top bits). */
+static unsigned
+rnd(unsigned *seed)
+{
+	return (*seed = *seed * 1103515245 + 12345) >> 16;
+}
+
 /* A string of n bytes or so at buf (of at least n + 64): mostly ASCII
  * bytes of every class, runs of them, and some of the palette. */
 static size_t
@@ -76,8 +83,8 @@ long_string(char *buf, size_t n, unsigned *seed)
 	size_t k = 0;
 
 	while (k < n) {
-		unsigned r = (*seed = *seed * 1103515245 + 12345) >> 16, run = 1 + r % 20, j;
-		unsigned c = (*seed = *seed * 1103515245 + 12345) >> 16;
+		unsigned r = rnd(seed), run = 1 + r % 20, j;
+		unsigned c = rnd(seed);
 
 		if (r % 16 == 0) {	/* a character of the palette */
 			const char *p = palette[c % (sizeof palette / sizeof *palette)];
@@ -112,7 +119,7 @@ prose_string(char *buf, size_t n, unsigned *seed)
 	size_t k = 0;
 
 	while (k < n) {
-		unsigned r = (*seed = *seed * 1103515245 + 12345) >> 16, len, j;
+		unsigned r = rnd(seed), len, j;
 		const char *p = before[r % (sizeof before / sizeof *before)];
 
 		len = r / 16 % 8 ? 1 + r / 128 % 9 : 1 + r / 128 % 70;
@@ -157,6 +164,23 @@ test_classes(void)
 	   "tk_uclass_slow (%zu %zu %zu differ)", (size_t)up, (size_t)down, bad);
 }
 
+/* same() on count strings made by gen, the r-th about 64 + r * step bytes
+ * long; stops at the first that differs. */
+static int
+made_same(int sc, void *re, size_t (*gen)(char *, size_t, unsigned *), int count, size_t step,
+          unsigned *seed, char *why, size_t wn)
+{
+	int r, good = 1;
+
+	for (r = 0; r < count && good; r++) {
+		char buf[2048 + 80];
+		size_t n = gen(buf, 64 + (size_t)r * step, seed);
+
+		good = same(sc, re, buf, n, why, wn);
+	}
+	return good;
+}
+
 int
 main(void)
 {
@@ -185,10 +209,10 @@ main(void)
 		   names[k], why);
 		for (r = 0; r < 20000 && good; r++) {
 			size_t n = 0;
-			int len = 1 + (int)((seed = seed * 1103515245 + 12345) >> 16) % 12, j;
+			int len = 1 + (int)rnd(&seed) % 12, j;
 
 			for (j = 0; j < len; j++) {
-				const char *p = palette[((seed = seed * 1103515245 + 12345) >> 16) %
+				const char *p = palette[rnd(&seed) %
 				                        (sizeof palette / sizeof *palette)];
 
 				memcpy(buf + n, p, strlen(p));
@@ -198,20 +222,10 @@ main(void)
 		}
 		ok(good, "%s: 20000 random strings as Oniguruma%s%s", names[k], good ? "" : ": ",
 		   good ? "" : why);
-		for (r = 0, good = 1; r < 400 && good; r++) {
-			char lbuf[2048 + 64];
-			size_t n = long_string(lbuf, 64 + (size_t)r * 5, &seed);
-
-			good = same(sc, re, lbuf, n, why, sizeof why);
-		}
+		good = made_same(sc, re, long_string, 400, 5, &seed, why, sizeof why);
 		ok(good, "%s: 400 long strings of ASCII as Oniguruma%s%s", names[k], good ? "" : ": ",
 		   good ? "" : why);
-		for (r = 0, good = 1; r < 200 && good; r++) {
-			char lbuf[2048 + 80];
-			size_t n = prose_string(lbuf, 64 + (size_t)r * 9, &seed);
-
-			good = same(sc, re, lbuf, n, why, sizeof why);
-		}
+		good = made_same(sc, re, prose_string, 200, 9, &seed, why, sizeof why);
 		ok(good, "%s: 200 strings of words as Oniguruma%s%s", names[k], good ? "" : ": ",
 		   good ? "" : why);
 		tk_regex_free(re);
