@@ -990,14 +990,16 @@ heap_set(heap *h, sym *sy, int32_t x, float score)
 	heap_up(h, sy, h->n - 1);
 }
 
-/* Where the pieces of the normalized text go, in order: ids (or a count
- * of them), byte fallback and runs of unknowns applied as they come
- * (emit_seg), so that no array of them all is kept. */
+/* Where the pieces of the normalized text go, in order: each id and its
+ * span to emit (or a count of them), byte fallback and runs of unknowns
+ * applied as they come (emit_seg), so that no array of them all is kept. */
 typedef struct emitter {
 	const tk_spm *m;
 	normed *nm;
-	te_ids *ids;             /* NULL: count them in *count */
-	tk_spm_spans *spans;
+	tk_emit_fn emit;         /* NULL: count them in *count */
+	tk_widen_fn widen;
+	void *ctx;
+	int spans;               /* spans wanted, else each is 0, 0 */
 	size_t *count;
 	int prev_unk;
 } emitter;
@@ -1038,35 +1040,37 @@ emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 {
 	const tk_spm *m = em->m;
 	normed *nm = em->nm;
-	tk_spm_spans *spans = em->spans;
-	size_t ob = spans ? n2o_at(nm, start) : 0, oe = spans ? n2o_at(nm, end) : 0;
+	size_t ob = em->spans ? n2o_at(nm, start) : 0, oe = em->spans ? n2o_at(nm, end) : 0;
 	int is_unk = m->type[id] == TK_SPM_TYPE_UNKNOWN;
 
 	if (m->type[id] == TK_SPM_TYPE_CONTROL)
 		oe = ob;
 	if (is_unk && m->byte_fallback) {
-		if (!em->ids) {
+		if (!em->emit) {
 			*em->count += end - start;
 		} else {
-			for (uint32_t b = start; b < end; b++) {
-				int last = b + 1 == end;
-
-				if (te_ids_push(em->ids, m->byte_id[(unsigned char)nm->s.s[b]]) < 0 ||
-				    (spans && tk_spm_spans_push(spans, ob, last ? oe : ob) < 0))
+			for (uint32_t b = start; b < end; b++)
+				if (em->emit(em->ctx, m->byte_id[(unsigned char)nm->s.s[b]], ob,
+				             b + 1 == end ? oe : ob) < 0)
 					return -1;
-			}
 		}
 	} else if (is_unk && em->prev_unk) {
-		if (spans)
-			spans->v[spans->n - 1].end = (uint32_t)oe;
-	} else if (!em->ids) {
+		if (em->spans)
+			em->widen(em->ctx, oe);
+	} else if (!em->emit) {
 		(*em->count)++;
-	} else if (te_ids_push(em->ids, id) < 0 ||
-	           (spans && tk_spm_spans_push(spans, ob, oe) < 0)) {
+	} else if (em->emit(em->ctx, id, ob, oe) < 0) {
 		return -1;
 	}
 	em->prev_unk = is_unk;
 	return 0;
+}
+
+/* emit_seg as a tk_emit_fn (the Unigram model's pieces), ctx the emitter */
+static int
+seg_emit(void *ctx, int32_t id, size_t start, size_t end)
+{
+	return emit_seg(ctx, (uint32_t)start, (uint32_t)end, id);
 }
 
 /* Hand the pieces of a to em and empty a. */
@@ -1443,6 +1447,12 @@ bpe_long(bpe_ctx *c, const uint16_t *rank, size_t a, size_t b, segs *out)
 			lt_set(&t, q, long_key(m, rank, s, q, fl[q] + len));
 		}
 	}
+	/* the pieces are all known: what finds them is let go of before
+	 * their tokens take its place */
+	free(bl);
+	free(t.lv[0]);
+	bl = NULL;
+	t.lv[0] = NULL;
 	for (p = 0; p < n; p += fl[p]) {
 		if (resegment(c, a + p, fl[p], tk_strie_get(&m->pieces, s + p, fl[p]), out, 0) < 0 ||
 		    (out->n >= 4096 && segs_flush(c->em, out) < 0))
@@ -1736,7 +1746,20 @@ out:
 
 /* ---------------------------------------------------------------- encode */
 
-/* tk_spm_encode and tk_spm_count: the pieces of text[0, len) to em. */
+/* A special id (BOS, EOS) of the empty span at at, to em. */
+static int
+emit_special(emitter *em, int32_t id, size_t at)
+{
+	if (id < 0)
+		return 0;
+	if (!em->emit) {
+		(*em->count)++;
+		return 0;
+	}
+	return em->emit(em->ctx, id, at, at);
+}
+
+/* tk_spm_encode_cb and tk_spm_count: the pieces of text[0, len) to em. */
 static int
 spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, te_diag *d)
 {
@@ -1747,47 +1770,21 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 	if (len >= UINT32_MAX / 4)
 		return te_diag_set(d, "", 0, "text of %zu bytes is too long", len);
 	scratch_register();
-	nm->map = em->spans != NULL;
+	nm->map = em->spans;
 	sg->n = 0;
 	em->nm = nm;
 	if (normalize(m, text, len, nm) < 0)
 		goto nomem;
-	if ((flags & TK_SPM_ADD_BOS) && m->bos_id >= 0) {
-		if (!em->ids)
-			(*em->count)++;
-		else if (te_ids_push(em->ids, m->bos_id) < 0 ||
-		         (em->spans && tk_spm_spans_push(em->spans, 0, 0) < 0))
-			goto nomem;
-	}
+	if ((flags & TK_SPM_ADD_BOS) && emit_special(em, m->bos_id, 0) < 0)
+		goto nomem;
 	if (m->model_type == TK_SPM_MODEL_BPE) {
 		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (nm->s.n) {
-		te_ids uids = {0};
-		tk_spm_spans usp = {0};
-
-		if (tk_unigram_encode(m->uni, nm->s.s, nm->s.n, &uids, &usp, d) < 0) {
-			te_ids_release(&uids);
-			tk_spm_spans_release(&usp);
-			goto out;
-		}
-		for (size_t i = 0; i < uids.n; i++)
-			if (emit_seg(em, (uint32_t)usp.v[i].start, (uint32_t)usp.v[i].end,
-			             uids.v[i]) < 0) {
-				te_ids_release(&uids);
-				tk_spm_spans_release(&usp);
-				goto nomem;
-			}
-		te_ids_release(&uids);
-		tk_spm_spans_release(&usp);
+	} else if (nm->s.n && tk_unigram_encode_cb(m->uni, nm->s.s, nm->s.n, seg_emit, em, d) < 0) {
+		goto out;
 	}
-	if ((flags & TK_SPM_ADD_EOS) && m->eos_id >= 0) {
-		if (!em->ids)
-			(*em->count)++;
-		else if (te_ids_push(em->ids, m->eos_id) < 0 ||
-		         (em->spans && tk_spm_spans_push(em->spans, len, len) < 0))
-			goto nomem;
-	}
+	if ((flags & TK_SPM_ADD_EOS) && emit_special(em, m->eos_id, len) < 0)
+		goto nomem;
 	rc = 0;
 	goto out;
 nomem:
@@ -1798,19 +1795,29 @@ out:
 }
 
 int
+tk_spm_encode_cb(const tk_spm *m, const char *text, size_t len, int flags, int spans,
+                 tk_emit_fn emit, tk_widen_fn widen, void *ctx, te_diag *d)
+{
+	emitter em = {m, NULL, emit, widen, ctx, spans, NULL, 0};
+
+	return spm_run(m, text, len, flags, &em, d);
+}
+
+int
 tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
               te_ids *ids, tk_spm_spans *spans, te_diag *d)
 {
-	emitter em = {m, NULL, ids, spans, NULL, 0};
+	tk_ids_spans x = { ids, spans };
 
-	return spm_run(m, text, len, flags, &em, d);
+	return tk_spm_encode_cb(m, text, len, flags, spans != NULL, tk_ids_spans_emit,
+	                        tk_ids_spans_widen, &x, d);
 }
 
 int
 tk_spm_count(const tk_spm *m, const char *text, size_t len, int flags, size_t *count,
              te_diag *d)
 {
-	emitter em = {m, NULL, NULL, NULL, count, 0};
+	emitter em = {m, NULL, NULL, NULL, NULL, 0, count, 0};
 
 	*count = 0;
 	return spm_run(m, text, len, flags, &em, d);

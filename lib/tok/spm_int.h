@@ -31,6 +31,15 @@ typedef struct tk_spm_spans {
 } tk_spm_spans;
 int tk_spm_spans_push(tk_spm_spans *a, size_t start, size_t end);
 void tk_spm_spans_release(tk_spm_spans *a);
+/* Ids and, when spans is not NULL, their spans appended to arrays: the
+ * ctx of tk_ids_spans_emit (a tk_emit_fn, below) and tk_ids_spans_widen
+ * (a tk_widen_fn). */
+typedef struct tk_ids_spans {
+	te_ids *ids;
+	tk_spm_spans *spans;
+} tk_ids_spans;
+int tk_ids_spans_emit(void *ctx, int32_t id, size_t a, size_t b);
+void tk_ids_spans_widen(void *ctx, size_t end);
 
 /* An alignment of a rewritten text to its input, kept as runs, so that
  * text kept or rewritten in a regular way costs a few bytes a change,
@@ -248,6 +257,8 @@ int tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
  * (pieces under 256 bytes).
  * emit returns 0, or -1 for no memory, which ends the walk. */
 typedef int (*tk_emit_fn)(void *ctx, int32_t id, size_t a, size_t b);
+/* The last id emitted now ends at end (unknown pieces fused into one). */
+typedef void (*tk_widen_fn)(void *ctx, size_t end);
 int tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len,
                          tk_emit_fn emit, void *ctx, te_diag *d);
 
@@ -279,6 +290,12 @@ void tk_spm_free(tk_spm *m);
  * O(len log len).  Returns 0 or -1 (no memory). */
 int tk_spm_encode(const tk_spm *m, const char *text, size_t len, int flags,
                   te_ids *ids, tk_spm_spans *spans, te_diag *d);
+/* The same, each id and its span (0, 0 unless spans is set) given to emit
+ * in order, and widen called where a span given grows, so that no array of
+ * them is kept here: the memory is the normalized text's and the
+ * segmenter's. */
+int tk_spm_encode_cb(const tk_spm *m, const char *text, size_t len, int flags, int spans,
+                     tk_emit_fn emit, tk_widen_fn widen, void *ctx, te_diag *d);
 
 /* BPE segments (runs without whitespace) of this many bytes or more are
  * merged in bounded memory (spm.c's bpe_long), with the same result;

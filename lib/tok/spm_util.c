@@ -24,6 +24,25 @@ tk_spm_spans_release(tk_spm_spans *a)
 	a->n = a->cap = 0;
 }
 
+int
+tk_ids_spans_emit(void *ctx, int32_t id, size_t a, size_t b)
+{
+	tk_ids_spans *x = ctx;
+
+	if (te_ids_push(x->ids, id) < 0 || (x->spans && tk_spm_spans_push(x->spans, a, b) < 0))
+		return -1;
+	return 0;
+}
+
+void
+tk_ids_spans_widen(void *ctx, size_t end)
+{
+	tk_ids_spans *x = ctx;
+
+	if (x->spans && x->spans->n)
+		x->spans->v[x->spans->n - 1].end = (uint32_t)end;
+}
+
 /* ----------------------------------------------------------- alignment */
 
 /* q of a run of one group, then bytes each their own: spm_int.h */

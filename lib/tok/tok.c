@@ -185,8 +185,6 @@ te_tok_enc_release(te_tok_enc *e)
 static __thread tk_work tw;
 static __thread tk_work twin;      /* a window of tw's text (encode_windows) */
 static __thread tk_out tout;
-static __thread te_ids uids;
-static __thread tk_spm_spans usp;
 static __thread struct cent *cache;
 static __thread int32_t cache_owner;
 static __thread int scratch_registered;
@@ -209,8 +207,6 @@ scratch_free(void *unused)
 	free(tout.a);
 	free(tout.b);
 	memset(&tout, 0, sizeof tout);
-	te_ids_release(&uids);
-	tk_spm_spans_release(&usp);
 	free(cache);
 	cache = NULL;
 	cache_owner = 0;
@@ -246,10 +242,6 @@ scratch_trim(void)
 		tw.fixed = NULL;
 		tw.np = tw.pcap = 0;
 	}
-	if (uids.cap * sizeof *uids.v > SCRATCH_KEEP)
-		te_ids_release(&uids);
-	if (usp.cap * sizeof *usp.v > SCRATCH_KEEP)
-		tk_spm_spans_release(&usp);
 	tk_out_trim(&tout, SCRATCH_KEEP);
 }
 
@@ -453,13 +445,37 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 	}
 }
 
-/* A SentencePiece model encodes text[a, b) whole (its spans only when e
- * keeps them: they cost more than the ids). */
+/* e and where the text a SentencePiece model encodes starts in e's:
+ * spm_emit and spm_widen append its tokens to e as they come. */
+typedef struct spm_to {
+	te_tok_enc *e;
+	size_t a;
+} spm_to;
+
+static int
+spm_emit(void *ctx, int32_t id, size_t os, size_t oe)
+{
+	spm_to *x = ctx;
+
+	return enc_push(x->e, id, x->a + os, x->a + oe);
+}
+
+static void
+spm_widen(void *ctx, size_t oe)
+{
+	spm_to *x = ctx;
+
+	if (x->e->start && x->e->n)
+		x->e->end[x->e->n - 1] = (uint32_t)(x->a + oe);
+}
+
+/* A SentencePiece model encodes text[a, b) whole, straight into e (its
+ * spans only when e keeps them: they cost more than the ids). */
 static int
 encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e, te_diag *d)
 {
 	size_t i;
-	tk_spm_spans *sp = e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &usp;
+	spm_to x = { e, a };
 
 	if (e->mode_ & TE_TOK_COUNT_ONLY) {
 		/* counted, not kept: count_end adds them up */
@@ -468,15 +484,8 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 		e->dropped_ += i;
 		return 0;
 	}
-	thread_scratch();
-	uids.n = 0;
-	usp.n = 0;
-	if (tk_spm_encode(t->spm, text + a, b - a, 0, &uids, sp, d))
-		return -1;
-	for (i = 0; i < uids.n; i++)
-		if (enc_push(e, uids.v[i], sp ? a + usp.v[i].start : 0, sp ? a + usp.v[i].end : 0))
-			return te_diag_set(d, "", 0, "out of memory");
-	return 0;
+	return tk_spm_encode_cb(t->spm, text + a, b - a, 0, !(e->mode_ & TE_TOK_NO_OFFSETS),
+	                        spm_emit, spm_widen, &x, d);
 }
 
 /* A per-thread cache of pieces and their encodings: most words recur, and

@@ -307,26 +307,11 @@ tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len, tk_emit_fn 
 	return rc;
 }
 
-typedef struct ids_spans {
-	te_ids *ids;
-	tk_spm_spans *spans;
-} ids_spans;
-
-static int
-push_ids_spans(void *ctx, int32_t id, size_t a, size_t b)
-{
-	ids_spans *x = ctx;
-
-	if (te_ids_push(x->ids, id) < 0 || (x->spans && tk_spm_spans_push(x->spans, a, b) < 0))
-		return -1;
-	return 0;
-}
-
 int
 tk_unigram_encode(const tk_unigram *u, const char *s, size_t len,
                   te_ids *ids, tk_spm_spans *spans, te_diag *d)
 {
-	ids_spans x = { ids, spans };
+	tk_ids_spans x = { ids, spans };
 
-	return tk_unigram_encode_cb(u, s, len, push_ids_spans, &x, d);
+	return tk_unigram_encode_cb(u, s, len, tk_ids_spans_emit, &x, d);
 }
