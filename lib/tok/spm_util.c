@@ -251,26 +251,33 @@ grown:
 }
 
 /* Whether the last run takes n bytes more that all map to [os, oe),
- * reshaped to (then 1, -1 when out of memory), or not (0). */
+ * reshaped to (then 1, -1 when out of memory), or not (0).  A group may
+ * come a part at a time (BertNormalizer's " X " for a CJK character X, a
+ * put each), and a run may end in a group cut short (tk_amap_trunc): the
+ * bytes taken are always those that byte i's group, (i - at) / p, gives
+ * their span. */
 static int
 amap_grow(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 {
 	tk_arun r;
-	size_t g;
+	size_t k, g;
 
 	if (!a->n)
 		return 0;
 	run_load(a, a->n - 1, &r);
-	/* a run that ends in a group cut short (tk_amap_trunc) grows no more */
-	if (IS_TAIL(&r) || (a->len - r.at) % r.p || oe - os != r.oe - r.os)
+	if (IS_TAIL(&r) || oe - os != r.oe - r.os)
 		return 0;
-	g = (a->len - r.at) / r.p;	/* groups so far */
-	if (n == r.p && g == 1 && os >= r.os && os - r.os < AMAP_TAIL)	/* the step */
-		return last_shape(a, oe - os, r.p, (uint16_t)(os - r.os)) < 0 ? -1 : 1;
-	if (n == r.p && (uint64_t)r.os + (uint64_t)g * r.q == os)
+	k = a->len - r.at;	/* the run's bytes */
+	g = k / r.p;	/* the group the next byte is in */
+	if (k % r.p + n <= r.p && (uint64_t)r.os + (uint64_t)g * r.q == os)
 		return 1;
-	if (os == r.os && (g == 1 || r.q == 0))	/* all of one span */
+	if (k > r.p && r.q)	/* not all of one span */
+		return 0;
+	if (os == r.os)
 		return last_shape(a, oe - os, 1, 0) < 0 ? -1 : 1;
+	if (os > r.os && os - r.os < AMAP_TAIL && n <= k && k <= UINT16_MAX)
+		/* the step: groups of the k bytes so far */
+		return last_shape(a, oe - os, (uint16_t)k, (uint16_t)(os - r.os)) < 0 ? -1 : 1;
 	return 0;
 }
 
