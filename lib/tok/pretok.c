@@ -96,9 +96,11 @@ work_grow(tk_work *w)
 	if (!(pb = realloc(w->pb, cap * sizeof *pb)))
 		return -1;
 	w->pb = pb;
-	if (!(fx = realloc(w->fixed, cap * sizeof *fx)))
-		return -1;
-	w->fixed = fx;
+	if (w->fixed) {
+		if (!(fx = realloc(w->fixed, cap * sizeof *fx)))
+			return -1;
+		w->fixed = fx;
+	}
 	w->pcap = cap;
 	return 0;
 }
@@ -108,9 +110,16 @@ tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
 {
 	if (w->np == w->pcap && work_grow(w))
 		return -1;
+	if (fixed >= 0 && !w->fixed) {	/* the first piece of an added token */
+		if (!(w->fixed = malloc(w->pcap * sizeof *w->fixed)))
+			return -1;
+		for (size_t i = 0; i < w->np; i++)
+			w->fixed[i] = -1;
+	}
 	w->pa[w->np] = a;
 	w->pb[w->np] = b;
-	w->fixed[w->np] = fixed;
+	if (w->fixed)
+		w->fixed[w->np] = fixed;
 	w->np++;
 	return 0;
 }
@@ -215,7 +224,7 @@ split_pieces(const tk_pre *p, tk_work *w, int behavior, int invert,
 	c.behavior = behavior;
 	c.invert = invert;
 	for (i = 0; i < on && !rc; i++) {
-		if (of[i] >= 0) {
+		if (of && of[i] >= 0) {
 			rc = tk_work_push(w, oa[i], ob[i], of[i]);
 			continue;
 		}
@@ -456,7 +465,9 @@ work_room(tk_work *w, size_t k)
 static inline void
 work_put(tk_work *w, size_t a, size_t b)
 {
-	w->pa[w->np] = a, w->pb[w->np] = b, w->fixed[w->np] = -1;
+	w->pa[w->np] = a, w->pb[w->np] = b;
+	if (w->fixed)
+		w->fixed[w->np] = -1;
 	w->np++;
 }
 
@@ -508,7 +519,7 @@ bert_split(tk_work *w)
 	pthread_once(&bert_once, bert_table);
 	w->pa = NULL, w->pb = NULL, w->fixed = NULL, w->np = 0, w->pcap = 0;
 	for (i = 0; i < on && !rc; i++)
-		rc = of[i] >= 0 ? tk_work_push(w, oa[i], ob[i], of[i])
+		rc = of && of[i] >= 0 ? tk_work_push(w, oa[i], ob[i], of[i])
 		                : bert_cut(w, w->b.s, oa[i], ob[i]);
 	free(oa);
 	free(ob);
@@ -545,7 +556,7 @@ rewrite(const tk_pre *p, tk_work *w)
 	for (i = 0; i < w->np; i++) {
 		size_t a = w->pa[i], b = w->pb[i], na = o.b.n;
 
-		if (w->fixed[i] >= 0) {
+		if (tk_work_fixed(w, i) >= 0) {
 			if (copy_range(&o, w, a, b))
 				goto fail;
 		} else if (p->type == TK_P_BYTELEVEL) {

@@ -653,7 +653,7 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 		if (pa == pb)
 			continue;
 		tout.n = 0;
-		if (w->fixed[i] >= 0) {
+		if (tk_work_fixed(w, i) >= 0) {
 			if (tk_out_push(&tout, w->fixed[i], 0, pb - pa))
 				goto oom;
 		} else if (cc && n <= CACHE_KEY) {

@@ -92,10 +92,16 @@ typedef struct tk_work {
 	size_t base;
 	/* pre-tokenized pieces: [pa[i], pb[i]) */
 	size_t *pa, *pb;
-	int32_t *fixed;         /* id for a piece that is an added token, else -1 */
+	int32_t *fixed;         /* id for a piece that is an added token, else
+	                         * -1; NULL (all -1) until one is pushed */
 	size_t np, pcap;
 	int noal;               /* no alignment wanted: al stays NULL */
 } tk_work;
+/* The id piece i of w is fixed to (an added token's), else -1. */
+static inline int32_t tk_work_fixed(const tk_work *w, size_t i)
+{
+	return w->fixed ? w->fixed[i] : -1;
+}
 
 /* Text being rewritten by a normalizer or pre-tokenizer, with for each byte
  * the span of the input it came from (tk_work's alignment, relative to
