@@ -255,16 +255,16 @@ spans_within() {
 }
 
 # A SentencePiece .model merges a long run without whitespace in about 4
-# bytes a byte (spm.c's bpe_long) beside the normalized text; the ids are
-# what the rest costs: a run of base64 is some 0.8 ids a byte, one of an
-# emoji 4 byte pieces in 4 bytes, and its ids are held twice for a while
-# (the model's, then the encoding's), more than 12N in all.
-@test "tok-encode: a 15 MB run of 'a', of one CJK character in 12N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
-	run_within llama2/tokenizer.model 12 8 run-a run-cjk
+# bytes a byte (spm.c's bpe_long) beside the normalized text, and hands
+# its tokens straight to the encoding once the merges are done (its
+# scratch let go of first); the ids are what the rest costs: a run of
+# base64 is some 0.8 ids a byte, one of an emoji 4 byte pieces in 4 bytes.
+@test "tok-encode: a 15 MB run of 'a', of one CJK character, of base64 in 12N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
+	run_within llama2/tokenizer.model 12 8 run-a run-cjk run-b64
 }
 
-@test "tok-encode: a 15 MB run of one emoji, of base64 in 16N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
-	run_within llama2/tokenizer.model 16 8 run-emoji run-b64
+@test "tok-encode: a 15 MB run of one emoji in 13N (ids), 8N (--count-docs) beyond the model: SentencePiece .model (llama2)" {
+	run_within llama2/tokenizer.model 13 8 run-emoji
 }
 
 # A word of SentencePiece-style BPE that no marker cuts (a run of one
@@ -357,22 +357,31 @@ offsets_within() {
 
 # A normalized text keeps its alignment to the input as runs (tk_amap), 10
 # bytes each: a space made "▁" and the word after it, a run of characters
-# each their own, a U+FFFD and the bytes after it are a run each.  What is
-# held is then the encoding's 12 bytes a token, the text and its
+# each their own, a U+FFFD and the bytes after it are a run each, and so
+# is a run of CJK characters X that BertNormalizer makes " X " each.  What
+# is held is then the encoding's 12 bytes a token, the text and its
 # normalized copy; on a line of short words, a run a word and the
-# pre-tokenizer's pieces (20 bytes each, BERT, T5) come on top.
+# pre-tokenizer's pieces (16 bytes each, BERT, T5) come on top.
 @test "tok-encode --offsets: one 15 MB line, a 15 MB run of 'a', of one CJK character, of one emoji in 12N beyond the model: Prepend and Replace (phi-3), SentencePiece .model (llama2), Precompiled and Unigram (t5), BERT normalizer" {
 	offsets_within phi-3-mini/tokenizer.json 12 doc run-a run-cjk
-	offsets_within llama2/tokenizer.model 12 run-a
+	offsets_within llama2/tokenizer.model 12 doc run-a run-cjk
 	offsets_within t5-small/tokenizer.json 12 run-cjk run-emoji
 	offsets_within bert-base-uncased/tokenizer.json 12 run-emoji
 }
 
-@test "tok-encode --offsets: one 15 MB line in 14N (gemma3, llama2 .model; a run of one CJK character too), 18N (t5, BERT) beyond the model" {
+@test "tok-encode --offsets: one 15 MB line in 14N (gemma3), 16N (BERT; a run of one CJK character too), 18N (t5) beyond the model" {
 	offsets_within gemma3/tokenizer.json 14 doc
-	offsets_within llama2/tokenizer.model 14 doc run-cjk
+	offsets_within bert-base-uncased/tokenizer.json 16 doc run-cjk
 	offsets_within t5-small/tokenizer.json 18 doc
-	offsets_within bert-base-uncased/tokenizer.json 18 doc
+}
+
+# A SentencePiece .model's tokens go straight to the encoding: a run of
+# base64 (some 0.8 tokens a byte) or of an emoji's fallback bytes (a token
+# a byte) costs their ids and spans, the room they grow by half in, the
+# normalized text and its alignment.
+@test "tok-encode --offsets: a 15 MB run of base64 in 17N, of one emoji in 24N beyond the model: SentencePiece .model (llama2)" {
+	offsets_within llama2/tokenizer.model 17 run-b64
+	offsets_within llama2/tokenizer.model 24 run-emoji
 }
 
 # A long document's spans are kept packed (tok_fmt.c): more than 65536

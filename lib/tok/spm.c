@@ -776,6 +776,21 @@ ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *
 		}
 		if (m->remove_extra_ws && *prev_space)
 			continue;
+		if (m->escape_ws && i + 1 < e && in[i + 1] != ' ') {
+			/* "▁" and the word after it, one run */
+			const char *sp = memchr(in + i + 1, ' ', e - i - 1);
+			size_t j = sp ? (size_t)(sp - in) : e;
+
+			if (nm->map && tk_amap_put_tail(&nm->n2o, 3, (uint32_t)i, (uint32_t)i + 1,
+			                                j - i - 1, (uint32_t)i + 1) < 0)
+				return -1;
+			memcpy(o + k, SPACE_SYM, 3);
+			memcpy(o + k + 3, in + i + 1, j - i - 1);
+			k += 3 + j - i - 1;
+			i = j - 1;
+			*prev_space = 0;
+			continue;
+		}
 		if (m->escape_ws) {
 			if (n2o_push(nm, i, 3) < 0)
 				return -1;

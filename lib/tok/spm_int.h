@@ -100,6 +100,10 @@ static inline int tk_amap_put(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 		return tk_amap_put_own(a, 1, os);
 	return tk_amap_put_run(a, n, os, oe);
 }
+/* Append gn bytes that all map to [os, oe), then n bytes each their own
+ * from tos (>= os): one run, a call ("▁" for a space and the word after
+ * it), where tk_amap_put_run and tk_amap_put_own would make the same. */
+int tk_amap_put_tail(tk_amap *a, size_t gn, uint32_t os, uint32_t oe, size_t n, uint32_t tos);
 /* q of a run of one group followed by bytes each their own, from t bytes
  * after the group's start: q = TK_AMAP_TAIL + t, byte at + p + k to
  * [os + t + k, os + t + k + 1) (a space made "▁", then the word after it;

@@ -297,6 +297,29 @@ tk_amap_put_run(tk_amap *a, size_t n, uint32_t os, uint32_t oe)
 	return 0;
 }
 
+int
+tk_amap_put_tail(tk_amap *a, size_t gn, uint32_t os, uint32_t oe, size_t n, uint32_t tos)
+{
+	tk_arun r;
+
+	if (a->n)
+		run_load(a, a->n - 1, &r);
+	/* a run of its own unless the group would join the last run (which
+	 * amap_grow decides) */
+	if (!gn || !n || gn > UINT16_MAX || tos < os || tos - os > UINT16_MAX - AMAP_TAIL ||
+	    (a->n && !IS_TAIL(&r) && oe - os == r.oe - r.os)) {
+		if (tk_amap_put_run(a, gn, os, oe) < 0)
+			return -1;
+		return tk_amap_put_own(a, n, tos);
+	}
+	if (amap_new_run(a, os, oe, gn, (uint16_t)(AMAP_TAIL + (tos - os))) < 0)
+		return -1;
+	a->len += gn + n;
+	/* the bytes each their own at its end take more as is */
+	a->own1 = (uint64_t)tos + n + 1;
+	return 0;
+}
+
 /* The run of byte i (a->cur): the one of the last lookup or one of the
  * few after it, else found by binary search. */
 static size_t

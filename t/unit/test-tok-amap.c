@@ -1,11 +1,11 @@
 /* test-tok-amap: an alignment kept as runs (tk_amap, spm_util.c) gives
  * every byte the span it was put with, whatever the puts: bytes each
  * their own, characters each their own, groups of one span (whole or a
- * part at a time), a group and the bytes after it, at random; so do its
- * copies (tk_amap_copy), after a cut (tk_amap_trunc) and more puts,
- * looked up in order and at random; looked up between puts (the cursor,
- * a->c, on the run a put grows or reshapes); and past the 65535 shapes
- * its table holds. */
+ * part at a time), a group and the bytes after it (put apart or at once,
+ * tk_amap_put_tail), at random; so do its copies (tk_amap_copy), after a
+ * cut (tk_amap_trunc) and more puts, looked up in order and at random;
+ * looked up between puts (the cursor, a->c, on the run a put grows or
+ * reshapes); and past the 65535 shapes its table holds. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,7 @@ puts_random(tk_amap *a, ref *r, unsigned *seed, size_t count, uint32_t *at, int 
 
 		if (wide)	/* a shape of its own each */
 			w = (uint32_t)(i + 1), n = 2;
-		switch (wide ? 9 : (x >> 8) % 7) {
+		switch (wide ? 9 : (x >> 8) % 8) {
 		case 0:	/* bytes each their own */
 			n = 1 + (x >> 12) % 40;
 			if (tk_amap_put_own(a, n, os) < 0)
@@ -61,6 +61,18 @@ puts_random(tk_amap *a, ref *r, unsigned *seed, size_t count, uint32_t *at, int 
 			break;
 		case 3:	/* inserted: an empty span */
 			w = 0;
+			break;
+		case 5:	/* a group and the bytes after it, each their own, at once */
+			if (w) {
+				size_t k = 1 + (x >> 12) % 30;
+
+				if (tk_amap_put_tail(a, n, os, os + w, k, os + w) < 0)
+					return -1;
+				ref_put(r, n, os, os + w, 0);
+				ref_put(r, k, os + w, 0, 1);
+				*at += w + (uint32_t)k;
+				continue;
+			}
 			break;
 		case 4:	/* a group put a part at a time (" X " for CJK X) */
 			if (n > 1) {
