@@ -555,34 +555,54 @@ al_end(tk_work *w, tk_amap *na)
 static int
 al_keep(tk_amap *na, const tk_work *w, size_t from, size_t to)
 {
-	if (!w->al)
-		return tk_amap_put_own(na, to - from, (uint32_t)from);
+	uint32_t os;
+
+	if (from < to && tk_amap_own(w->al, from, to, &os))
+		return tk_amap_put_own(na, to - from, os);
 	return tk_amap_copy(na, w->al, from, to);
+}
+
+/* Where the first match of pat in w's text from i is, n when none. */
+static size_t
+match_at(const tk_work *w, const char *pat, size_t pn, size_t i)
+{
+	size_t n = w->b.n;
+	const char *q = i >= n ? NULL : pn == 1 ? memchr(w->b.s + i, pat[0], n - i)
+	                                        : memmem(w->b.s + i, n - i, pat, pn);
+
+	return q ? (size_t)(q - w->b.s) : n;
 }
 
 /* The alignment of w with each match of pat, found left to right,
  * replaced by rn bytes that span it; NULL when no spans are kept, or
- * out of memory (*err). */
+ * out of memory (*err).  A replacement and the bytes after it up to the
+ * next match, when they are each their own ("▁" for a space, then the
+ * word), are one run put at once. */
 static tk_amap *
 replace_align(const tk_work *w, const char *pat, size_t pn, size_t rn, int *err)
 {
 	tk_amap *na = al_begin(w, err);
-	size_t n = w->b.n, i = 0;
+	size_t n = w->b.n, at = match_at(w, pat, pn, 0), nx, at2;
 
-	while (na && i < n) {
-		const char *q = pn == 1 ? memchr(w->b.s + i, pat[0], n - i)
-		                        : memmem(w->b.s + i, n - i, pat, pn);
-		size_t at = q ? (size_t)(q - w->b.s) : n;
+	if (na && al_keep(na, w, 0, at) < 0)
+		goto fail;
+	for (; na && at < n; at = at2) {
+		uint32_t os = REL_OS(w, at), oe = REL_OE(w, at + pn - 1), tos;
 
-		if (al_keep(na, w, i, at) < 0 ||
-		    (q && tk_amap_put(na, rn, REL_OS(w, at), REL_OE(w, at + pn - 1)) < 0)) {
-			tk_al_free(na);
-			*err = 1;
-			return NULL;
+		nx = at + pn;
+		at2 = match_at(w, pat, pn, nx);
+		if (nx < at2 && tk_amap_own(w->al, nx, at2, &tos)) {
+			if (tk_amap_put_tail(na, rn, os, oe, at2 - nx, tos) < 0)
+				goto fail;
+		} else if (tk_amap_put(na, rn, os, oe) < 0 || al_keep(na, w, nx, at2) < 0) {
+			goto fail;
 		}
-		i = q ? at + pn : n;
 	}
 	return na;
+fail:
+	tk_al_free(na);
+	*err = 1;
+	return NULL;
 }
 
 /* Replace each of the m matches of pat (one byte) by rep, longer, in place:

@@ -154,6 +154,26 @@ static inline size_t tk_amap_end(tk_amap *a, size_t i)
 		tk_amap_seek(a, i);
 	return tk_amap_cur_oe(a, i);
 }
+/* Whether a's bytes [from, to) (from < to <= a->len) are each their own,
+ * in one run: then *os is where byte from's span starts (a NULL a: all
+ * are, *os is from), and they are put on as such (tk_amap_put_own,
+ * tk_amap_put_tail), not copied. */
+static inline int tk_amap_own(tk_amap *a, size_t from, size_t to, uint32_t *os)
+{
+	if (!a) {
+		*os = (uint32_t)from;
+		return 1;
+	}
+	if (from - a->c.at >= a->c_n)
+		tk_amap_seek(a, from);
+	if (to - a->c.at > a->c_n)
+		return 0;
+	if (a->c.q >= TK_AMAP_TAIL ? from - a->c.at < a->c.p
+	    : a->c.p != 1 || a->c.q != 1 || a->c.oe - a->c.os != 1)
+		return 0;
+	*os = tk_amap_cur_os(a, from);
+	return 1;
+}
 /* Append the spans of a's bytes [from, to) to d. */
 int tk_amap_copy(tk_amap *d, tk_amap *a, size_t from, size_t to);
 /* Keep the first len bytes' spans (len <= a->len). */
