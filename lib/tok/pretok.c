@@ -105,23 +105,39 @@ work_grow(tk_work *w)
 	return 0;
 }
 
-int
-tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
+/* Room for one piece more in w, and for its fixed id when it has one
+ * (the first piece of an added token makes their array). */
+static __attribute__((noinline)) int
+work_make(tk_work *w, int32_t fixed)
 {
 	if (w->np == w->pcap && work_grow(w))
 		return -1;
-	if (fixed >= 0 && !w->fixed) {	/* the first piece of an added token */
+	if (fixed >= 0 && !w->fixed) {
 		if (!(w->fixed = malloc(w->pcap * sizeof *w->fixed)))
 			return -1;
 		for (size_t i = 0; i < w->np; i++)
 			w->fixed[i] = -1;
 	}
+	return 0;
+}
+
+static inline int
+work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
+{
+	if ((w->np == w->pcap || (fixed >= 0 && !w->fixed)) && work_make(w, fixed))
+		return -1;
 	w->pa[w->np] = a;
 	w->pb[w->np] = b;
 	if (w->fixed)
 		w->fixed[w->np] = fixed;
 	w->np++;
 	return 0;
+}
+
+int
+tk_work_push(tk_work *w, size_t a, size_t b, int32_t fixed)
+{
+	return work_push(w, a, b, fixed);
 }
 
 /* A split step: the old pieces are moved aside and each non-fixed one is
@@ -144,7 +160,7 @@ typedef struct split_ctx {
 static int
 emit(split_ctx *c, size_t a, size_t b)
 {
-	return a < b ? tk_work_push(c->w, a, b, -1) : 0;
+	return a < b ? work_push(c->w, a, b, -1) : 0;
 }
 
 static int
