@@ -552,7 +552,7 @@ al_end(tk_work *w, tk_amap *na)
 }
 
 /* Append the spans of w's bytes [from, to) to na, as they are. */
-static int
+static inline int
 al_keep(tk_amap *na, const tk_work *w, size_t from, size_t to)
 {
 	uint32_t os;
@@ -563,7 +563,7 @@ al_keep(tk_amap *na, const tk_work *w, size_t from, size_t to)
 }
 
 /* Where the first match of pat in w's text from i is, n when none. */
-static size_t
+static inline size_t
 match_at(const tk_work *w, const char *pat, size_t pn, size_t i)
 {
 	size_t n = w->b.n;
