@@ -379,6 +379,13 @@ offsets_within() {
 # base64 (some 0.8 tokens a byte) or of an emoji's fallback bytes (a token
 # a byte) costs their ids and spans, the room they grow by half in, the
 # normalized text and its alignment.
+# A tokenizer.json's byte fallback tokens of one character share its span:
+# packed, each after the first a byte (PACK_SAME in tok_fmt.c), not 17.
+# (Peak RSS some 15N; ulimit -v counts the room the encoding grows in.)
+@test "tok-encode --offsets: a 15 MB run of one emoji in 22N of address space beyond the model: byte fallback (phi-3)" {
+	offsets_within phi-3-mini/tokenizer.json 22 run-emoji
+}
+
 @test "tok-encode --offsets: a 15 MB run of base64 in 17N, of one emoji in 24N beyond the model: SentencePiece .model (llama2)" {
 	offsets_within llama2/tokenizer.model 17 run-b64
 	offsets_within llama2/tokenizer.model 24 run-emoji
@@ -402,4 +409,21 @@ offsets_within() {
 		[ "$(wc -w <<<"$long")" -eq "$(tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special --count-docs "$d")" ]
 		[ "$(tr ' ' '\n' <<<"$long" | head -n $((n - 1)))" = "$(tr ' ' '\n' <<<"$short" | head -n $((n - 1)))" ]
 	done
+}
+
+# Byte fallback's tokens of one character share its span (widened): in a
+# packed long document each after the first is a byte too, the same span
+# again.
+@test "tok-encode --offsets: a long document of emoji, byte fallback, packed, has the spans of a short one" {
+	need_data tokenizers/phi-3-mini/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d p=$BATS_TEST_TMPDIR/p m=$D/tokenizers/phi-3-mini long short n
+	awk 'BEGIN { for (i = 0; i < 12000; i++) printf "w%d \360\237\244\226\360\237\230\200 \303\251 ", i % 7; print "" }' >"$d"
+	awk 'BEGIN { for (i = 0; i < 50; i++) printf "w%d \360\237\244\226\360\237\230\200 \303\251 ", i % 7; print "" }' >"$p"
+	long=$(tok-encode -m "$m" --threads 1 --no-special --offsets "$d")
+	short=$(tok-encode -m "$m" --threads 1 --no-special --offsets "$p")
+	n=$(wc -w <<<"$short")
+	[ "$(wc -w <<<"$long")" -gt 65536 ]
+	[[ $short == *" 3:7 3:7 3:7 3:7 "* ]]
+	[ "$(tr ' ' '\n' <<<"$long" | head -n $((n - 1)))" = "$(tr ' ' '\n' <<<"$short" | head -n $((n - 1)))" ]
+	[ "$(tr ' ' '\n' <<<"$long" | tail -n 3 | tr '\n' ' ')" = "$(tr ' ' '\n' <<<"$short" | tail -n 3 | awk -v k=$((11950 * 15)) -F: '{ printf "%d:%d ", $1 + k, $2 + k }')" ]
 }

@@ -160,14 +160,17 @@ fmt_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const 
  * held whole. */
 #define PACK_MIN 65536
 #define PACK_FAR 0x80   /* then start and end, 8 bytes each */
+#define PACK_SAME 0x81  /* the span of the token before (byte fallback's
+                         * tokens of one character, widened) */
 
 /* Each token's span packed: a byte v below PACK_FAR for a span of v
- * bytes that starts where the one before ends (the first: at 0), else
- * PACK_FAR, start and end.  Mostly a byte a token. */
+ * bytes that starts where the one before ends (the first: at 0),
+ * PACK_SAME for the span before again, else PACK_FAR, start and end.
+ * Mostly a byte a token. */
 static int
 pack_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const te_tok_enc *e)
 {
-	size_t prev = 0;
+	size_t prev = 0, prev_a = SIZE_MAX;
 
 	if (fmt_grow(r, e->n + 17))
 		return -1;
@@ -179,6 +182,8 @@ pack_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const
 			return -1;
 		if (a == prev && b >= a && b - a < PACK_FAR) {
 			r->buf[r->n++] = (char)(b - a);
+		} else if (a == prev_a && b == prev) {
+			r->buf[r->n++] = (char)PACK_SAME;
 		} else {
 			uint64_t v[2] = {a, b};
 
@@ -186,7 +191,7 @@ pack_offsets(te_tok_rec *r, const te_tok *t, const char *text, size_t len, const
 			memcpy(r->buf + r->n + 1, v, sizeof v);
 			r->n += 1 + sizeof v;
 		}
-		prev = b;
+		prev_a = a, prev = b;
 	}
 	r->packed_ = 1;
 	return 0;
@@ -205,7 +210,7 @@ tk_rec_put(tk_wr *o, const te_tok_rec *r)
 {
 	const unsigned char *s = (const unsigned char *)r->buf, *end = s + r->n;
 	char piece[1 << 15], *p = piece, *q;
-	size_t a, b = 0, skip = 1;	/* the first token's space */
+	size_t a = 0, b = 0, skip = 1;	/* the first token's space */
 
 	if (!r->packed_) {
 		tk_wr_put(o, r->buf, r->n);
@@ -217,6 +222,8 @@ tk_rec_put(tk_wr *o, const te_tok_rec *r)
 		if (*s < PACK_FAR) {
 			a = b;
 			b = a + *s++;
+		} else if (*s == PACK_SAME) {
+			s++;	/* a and b as they were */
 		} else {
 			uint64_t v[2];
 
