@@ -205,11 +205,14 @@ tk_fastmap_bt(const tk_bpe *m)
 }
 
 /* Sets of two 64-byte entries (the newest first); a key is a piece of at
- * most 16 bytes.  Pieces are scanned PC_BATCH ahead, their sets prefetched. */
+ * most 16 bytes.  Pieces are scanned PC_BATCH ahead, their sets prefetched
+ * (64: each batch's loops end, mispredicted, and the scan's window is made
+ * again, a quarter as often as at 16; cl100k prose, cachegrind: 2.51M ->
+ * 2.38M mispredicts, 362M -> 348M instructions). */
 #define PC_BITS 16
 #define PC_KEY 16
 #define PC_IDS 8
-#define PC_BATCH 16
+#define PC_BATCH 64
 #define PC_SIZE (((size_t)1 << PC_BITS) * sizeof(pc_ent))
 #define PC_ALIGN ((size_t)2 << 20)
 #define LC_SIZE (((size_t)1 << LC_BITS) * sizeof(lc_ent))
