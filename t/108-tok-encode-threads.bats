@@ -13,10 +13,16 @@ big_doc() {
 	} }'
 }
 
+# --max-tokens keeps a document whole (tok_batch.c cut_may): one large
+# document on any thread count, even one, is encoded in pieces otherwise.
+WHOLE=1099511627776
+
 same_threads() {	# model [options]
 	local m=$1
 	shift
-	tok-encode -m "$m" "$@" --threads 1 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/one"
+	tok-encode -m "$m" "$@" --max-tokens "$WHOLE" --threads 1 "$BATS_TEST_TMPDIR/in" \
+	    >"$BATS_TEST_TMPDIR/one"
+	tok-encode -m "$m" "$@" --threads 1 "$BATS_TEST_TMPDIR/in" | cmp - "$BATS_TEST_TMPDIR/one"
 	tok-encode -m "$m" "$@" --threads 2 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/two"
 	tok-encode -m "$m" "$@" --threads 5 "$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/five"
 	cmp "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/two"
@@ -106,6 +112,11 @@ mixed() {
 	[ -w /dev/full ] || skip "needs /dev/full"
 	mixed >"$BATS_TEST_TMPDIR/in"
 	run -1 --separate-stderr bash -c 'tok-encode -m "$1" -z --threads 2 "$2" >/dev/full' - \
+	    "$m" "$BATS_TEST_TMPDIR/in"
+	[ "$stderr" = "tok-encode: write error: No space left on device" ]
+	# one thread, one large document in pieces: the first piece's write
+	big_doc >"$BATS_TEST_TMPDIR/in"
+	run -1 --separate-stderr bash -c 'tok-encode -m "$1" -z --threads 1 "$2" >/dev/full' - \
 	    "$m" "$BATS_TEST_TMPDIR/in"
 	[ "$stderr" = "tok-encode: write error: No space left on device" ]
 }
@@ -206,19 +217,21 @@ edge_doc() {
 	}'
 }
 
-# The output of one thread, then that of threads 2, 3, 4 and 16 on the
-# file and of 2 and 4 on a pipe, byte for byte, nothing on stderr.
+# The output of one thread on the whole document, then that of threads 1,
+# 2, 3, 4 and 16 on the file and of 1, 2 and 4 on a pipe, byte for byte,
+# nothing on stderr.
 same_bytes() {	# model file [options]
 	local m=$1 in=$2 n
 	shift 2
-	tok-encode -m "$m" "$@" --threads 1 "$in" >"$BATS_TEST_TMPDIR/one" 2>"$BATS_TEST_TMPDIR/err"
+	tok-encode -m "$m" "$@" --max-tokens "$WHOLE" --threads 1 "$in" >"$BATS_TEST_TMPDIR/one" \
+	    2>"$BATS_TEST_TMPDIR/err"
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
-	for n in 2 3 4 16; do
+	for n in 1 2 3 4 16; do
 		tok-encode -m "$m" "$@" --threads "$n" "$in" 2>"$BATS_TEST_TMPDIR/err" |
 		    cmp - "$BATS_TEST_TMPDIR/one"
 		[ ! -s "$BATS_TEST_TMPDIR/err" ]
 	done
-	for n in 2 4; do
+	for n in 1 2 4; do
 		# shellcheck disable=SC2002 # a pipe, not the file
 		cat "$in" | tok-encode -m "$m" "$@" --threads "$n" | cmp - "$BATS_TEST_TMPDIR/one"
 	done

@@ -570,6 +570,10 @@ win_load(a_win *x, const unsigned char *u, size_t n, size_t w, int o2)
 	uint64_t v;
 
 	x->w = w;
+	/* the text ahead asked for: a window's bytes were found not in the
+	 * caches (the hardware's prefetch did not keep up), its loads a fifth
+	 * of the scan's time */
+	__builtin_prefetch(u + w + 512);
 	x->lim = n - w < 63 ? n - w : 63;
 	x->l = x->d = x->ws = x->nl = x->hi = x->stop = 0;
 	if (o2)

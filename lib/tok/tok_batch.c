@@ -456,12 +456,13 @@ piece_job(void *arg, size_t k, te_tok_enc *e)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* bt's ring of slots, 4 for each thread, the first time; -1 when out of
- * memory. */
+/* bt's ring of slots, 4 for each thread (one thread writes each piece
+ * as soon as it is encoded: one slot, kept in the caches), the first
+ * time; -1 when out of memory. */
 static int
 slots_new(te_tok_batch *bt, int threads)
 {
-	size_t n = 4 * (size_t)threads;
+	size_t n = threads > 1 ? 4 * (size_t)threads : 1;
 
 	if (bt->nslots >= n)
 		return 0;
@@ -514,11 +515,10 @@ static int
 encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char *name)
 {
 	batch *b = bt->fill, one;
-	int h;
 
 	drain(bt);
-	if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags) && (h = tk_pool_helpers(bt->pool)))
-		return doc_pieces(bt, rec, len, lineno, name, h);
+	if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags))
+		return doc_pieces(bt, rec, len, lineno, name, tk_pool_helpers(bt->pool));
 	if (doc_room(b, 1))
 		return -1;
 	one = *b;		/* b's documents and their output buffers */
@@ -605,8 +605,11 @@ read_docs(te_tok_batch *bt, te_reader *r, te_diag *rd)
 }
 
 /* The documents of the mapped file m, where they lie, in batches as
- * read_docs makes them (a large one is cut as any other: cut_doc); all
- * written before m is unmapped.  -2 when out of memory. */
+ * read_docs makes them, but a large one, encoded in pieces where the model
+ * allows (so its ids and their text are a few pieces' buffers, used again
+ * while in the caches, not one buffer as long as the document, each of
+ * its pages a fault); all written before m is unmapped.  One thread
+ * (read_parts for more).  -2 when out of memory. */
 static int
 read_map(te_tok_batch *bt, tk_map *m, const char *name)
 {
@@ -617,6 +620,14 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 	while (!rc && !bt->werr && tk_map_next(m, bt->o.delim, &off, &len)) {
 		batch *b = bt->fill;
 
+		/* one large document: in pieces, as encode_in_place's */
+		if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags)) {
+			if ((b->n && submit(bt, name)) ||
+			    encode_in_place(bt, m->p + off, len, m->lineno, name))
+				rc = -2;
+			bytes = 0;
+			continue;
+		}
 		if (doc_room(b, 1)) {
 			rc = -2;
 			break;

@@ -32,6 +32,12 @@ fmt_grow(te_tok_rec *r, size_t need)
 #define IDSTR_N ((uint32_t)1 << 18)
 static uint64_t idstr[IDSTR_N];
 
+/* fmt_ids asks for the entry of the id this far ahead: an id's entry,
+ * among those of a large vocabulary, was found not in the caches (its load
+ * nine tenths of fmt_ids' time; perf, cl100k prose: fmt_ids' samples 1,260
+ * -> 1,065 16 ahead, 855 32, 640 64, 545 128, 500 256). */
+#define IDSTR_AHEAD 128
+
 /* An id not in idstr yet, or past it: a space and v in decimal at p, kept
  * in idstr when it fits; returns the end. */
 static __attribute__((noinline)) char *
@@ -69,8 +75,10 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 			p = te_fmt_ulong(p, (uint32_t)ids[k++]);
 		for (; k < end; k++) {
 			uint32_t v = (uint32_t)ids[i + k];
+			size_t ahead = i + k + IDSTR_AHEAD < n ? i + k + IDSTR_AHEAD : n - 1;
 			uint64_t x;
 
+			__builtin_prefetch(&idstr[(uint32_t)ids[ahead] & (IDSTR_N - 1)]);
 			if (v < IDSTR_N && (x = __atomic_load_n(&idstr[v], __ATOMIC_RELAXED))) {
 				memcpy(p, &x, 8);
 				p += x >> 56;
