@@ -72,6 +72,7 @@ struct tk_bt {
 	size_t emask;
 	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
+	uint64_t *pbits;		/* the pairs' filter: pair_words(pmask) words (pair_bits) */
 	uint64_t *whole;		/* BT_WHOLE_BITS: the hashes of tokens not in the trie */
 };
 #define BT_WHOLE_BITS 65536
@@ -124,13 +125,34 @@ pair_key(uint32_t x, uint32_t y)
 	return (uint64_t)1 << 63 | ((uint64_t)x << 20 | y) << 22;
 }
 
+/* Most pairs asked for are none (a pair kept apart unmerges to the
+ * bytes, none of its steps a merge): a filter of the pairs, two bits
+ * each in one word of 64 (about 3 % false "may be" at four bits a slot
+ * of the pair table, small enough to stay in the cache where the table
+ * does not), answers those without a look into the table. */
+static inline size_t
+pair_words(size_t pmask)
+{
+	return (pmask + 1) / 16;
+}
+
+/* The word of the filter (at h >> 20) and its two bits, of the pair with
+ * the hash h. */
+static inline uint64_t
+pair_bits(uint64_t h)
+{
+	return (uint64_t)1 << (h >> 58) | (uint64_t)1 << (h >> 52 & 63);
+}
+
 static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = pair_key(x, y);
+	uint64_t key = pair_key(x, y), h = mix64(key), m = pair_bits(h);
 	size_t j, k;
 
-	for (j = mix64(key) & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
+	if ((b->pbits[h >> 20 & (pair_words(b->pmask) - 1)] & m) != m)
+		return -1;
+	for (j = h & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
 	     j = (j + 1) & b->pmask, k++)
 		if ((b->pair[j] & ~(uint64_t)0x3fffff) == key)
 			return (int32_t)(b->pair[j] & 0x3fffff);
@@ -140,12 +162,13 @@ pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 static void
 pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 {
-	uint64_t key = pair_key(x, y);
+	uint64_t key = pair_key(x, y), h = mix64(key);
 	size_t j;
 
-	for (j = mix64(key) & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
+	for (j = h & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
 		;
 	b->pair[j] = key | (uint32_t)id;
+	b->pbits[h >> 20 & (pair_words(b->pmask) - 1)] |= pair_bits(h);
 }
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
@@ -306,6 +329,7 @@ tk_bt_free(tk_bt *b)
 	free(b->node);
 	free(b->edge);
 	free(b->pair);
+	free(b->pbits);
 	free(b->whole);
 	free(b);
 }
@@ -646,7 +670,8 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
 	    !(b->tok = calloc(ntok, sizeof *b->tok)) ||
 	    !(b->whole = calloc(BT_WHOLE_BITS / 64, sizeof *b->whole)) ||
-	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
+	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)) ||
+	    !(b->pbits = calloc(pair_words(b->pmask), sizeof *b->pbits)))
 		goto fail;
 	for (i = 0; i < v->n; i++) {
 		uint32_t id = (uint32_t)v->ent[i].val;
@@ -692,7 +717,7 @@ typedef struct bt_img {
 	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\5";
+static const char bt_magic[8] = "tkbt\0\0\0\6";
 
 static size_t
 al8(size_t n)
@@ -705,7 +730,8 @@ tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
 	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (size_t)b->nnode * sizeof(bt_node) +
-	       (b->pmask + 1) * sizeof *b->pair + BT_WHOLE_BITS / 8;
+	       (b->pmask + 1) * sizeof *b->pair + pair_words(b->pmask) * sizeof *b->pbits +
+	       BT_WHOLE_BITS / 8;
 }
 
 static unsigned char *
@@ -731,6 +757,7 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
 	p = img_put(p, b->node, (size_t)b->nnode * sizeof *b->node);
 	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	p = img_put(p, b->pbits, pair_words(b->pmask) * sizeof *b->pbits);
 	img_put(p, b->whole, BT_WHOLE_BITS / 8);
 }
 
@@ -793,8 +820,9 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
 	b->node = (bt_node *)img_take(&p, &len, (size_t)b->nnode * sizeof *b->node);
 	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
+	b->pbits = (uint64_t *)img_take(&p, &len, pair_words(b->pmask) * sizeof *b->pbits);
 	b->whole = (uint64_t *)img_take(&p, &len, BT_WHOLE_BITS / 8);
-	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->whole || len ||
+	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->pbits || !b->whole || len ||
 	    (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
@@ -852,13 +880,13 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 	return v;
 }
 
-/* Ask for the memo entry of the pair x, y and the first slot of its merge,
+/* Ask for the memo entry of the pair x, y and its word of the pairs' filter,
  * ahead of valid_memo. */
 static inline void
 valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
-	__builtin_prefetch(&b->pair[mix64(pair_key(x, y)) & b->pmask]);
+	__builtin_prefetch(&b->pbits[mix64(pair_key(x, y)) >> 20 & (pair_words(b->pmask) - 1)]);
 }
 
 void
