@@ -880,13 +880,14 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 	return v;
 }
 
-/* Ask for the memo entry of the pair x, y and its word of the pairs' filter,
- * ahead of valid_memo. */
+/* Ask for the memo entry of the pair x, y, its word of the pairs' filter
+ * and the token tk_bt_valid unmerges first, ahead of valid_memo. */
 static inline void
 valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
 	__builtin_prefetch(&b->pbits[mix64(pair_key(x, y)) >> 20 & (pair_words(b->pmask) - 1)]);
+	__builtin_prefetch(&b->tok[x > y ? x : y]);	/* tk_bt_valid's first unmerge */
 }
 
 void
