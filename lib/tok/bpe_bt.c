@@ -423,14 +423,21 @@ bt_dfs(tk_bt *b)
 	at[0] = 0;
 	for (v = 0; v < nn; v++)
 		kids_sort(kc + at[v], at[v + 1] - at[v]);
-	stack[sp++] = 0;	/* blocks placed in preorder, the first child's first */
+	/* Blocks placed in preorder, the children's subtrees in the order their
+	 * nodes were made: the one made first (by the first token through it,
+	 * in rank order the most frequent) has its block right after its
+	 * parent's, where a walk finds it without a jump.  The stack holds
+	 * 0xffffff - node, each block's sorted, so that the first made is on top. */
+	stack[sp++] = 0xffffff;
 	nu[0] = next++;
 	while (sp) {
-		v = stack[--sp];
-		for (i = at[v]; i < at[v + 1]; i++)
+		v = 0xffffff - stack[--sp];
+		for (i = at[v]; i < at[v + 1]; i++) {
 			nu[kc[i] & 0xffffff] = next++;
-		for (i = at[v + 1]; i > at[v]; i--)
-			stack[sp++] = kc[i - 1] & 0xffffff;
+			stack[sp + i - at[v]] = 0xffffff - (kc[i] & 0xffffff);
+		}
+		kids_sort(stack + sp, at[v + 1] - at[v]);
+		sp += at[v + 1] - at[v];
 	}
 	for (v = 0; v < nn; v++) {
 		uint32_t nk = at[v + 1] - at[v], st = nk ? nu[kc[at[v]] & 0xffffff] : 0;
