@@ -174,14 +174,16 @@ pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
  * made (higher id) of the two, keeping its part at the boundary, while
  * no merge across the boundary ranks before what is unmerged.  A part is
- * never after its token (a mapped image's that is counts as none). */
-int
-tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
+ * never after its token (a mapped image's that is counts as none).
+ * apart: the caller knows no merge joins x and y (a token made of both
+ * would have been the longest match where x is). */
+static inline int
+valid_walk(const tk_bt *b, uint32_t x, uint32_t y, int apart)
 {
 	uint32_t limit = UINT32_MAX;
 
-	for (;;) {
-		int32_t c = pair_get(b, x, y);
+	for (;; apart = 0) {
+		int32_t c = apart ? -1 : pair_get(b, x, y);
 
 		if (c >= 0 && (uint32_t)c < limit)
 			return 0;
@@ -207,6 +209,12 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 			}
 		}
 	}
+}
+
+int
+tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	return valid_walk(b, x, y, 0);
 }
 
 /* The token ending at node v + 1, 0: none. */
@@ -876,7 +884,7 @@ mix40(uint64_t k)
 }
 
 static inline int
-valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
+valid_memo(const tk_bt *b, uint32_t x, uint32_t y, int apart)
 {
 	uint64_t m = mix40((uint64_t)x << 20 | y);
 	uint32_t want = (uint32_t)1 << 31 | (uint32_t)(m & (((uint64_t)1 << MEMO_TAG) - 1)) << 1, *e;
@@ -885,18 +893,17 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 	e = &bt_memo[m >> MEMO_TAG];
 	if ((*e & ~1u) == want)
 		return (int)(*e & 1);
-	v = tk_bt_valid(b, x, y);
+	v = valid_walk(b, x, y, apart);
 	*e = want | (uint32_t)v;
 	return v;
 }
 
-/* Ask for the memo entry of the pair x, y, its word of the pairs' filter
- * and the token tk_bt_valid unmerges first, ahead of valid_memo. */
+/* Ask for the memo entry of the pair x, y (of bt_greedy's, apart) and
+ * the token valid_walk unmerges first, ahead of valid_memo. */
 static inline void
 valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
-	__builtin_prefetch(&b->pbits[mix64(pair_key(x, y)) >> 20 & (pair_words(b->pmask) - 1)]);
 	__builtin_prefetch(&b->tok[x > y ? x : y]);	/* tk_bt_valid's first unmerge */
 }
 
@@ -1073,7 +1080,7 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 		pos += len;
 	}
 	for (i = o0 + 1; i < o->n; i++)
-		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]))
+		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i], 1))
 			break;
 	*bad = i < o->n ? i : o->n;
 	return 0;
@@ -1119,7 +1126,7 @@ search:
 
 			if (end > n || end == pos)
 				goto unsound;
-			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t))) {
+			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t, 0))) {
 				if (b->ext)
 					__builtin_prefetch(&b->ext[t]);
 				if (tk_out_push(o, (int32_t)t, pos, end))
