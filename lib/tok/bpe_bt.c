@@ -585,30 +585,86 @@ joins(const tk_bt *b, const char **tb, const uint32_t *tlen, uint32_t x, uint32_
 	       !memcmp(b->tb[c] + tlen[x], tb[y], tlen[y]);
 }
 
+/* The merges BPE applies in the order it applies them: by rank, but one
+ * with a part an own token not yet made (Llama 3's tokenizer.json has
+ * 19,586: " první" is " pr" + "vní", ranked before "vn" + "í") waits for
+ * that part and is next the moment it is made, before any ranked after
+ * that part's (the lowest-ranked pair in a word goes first, and it was
+ * not there before).  wait[e]: the first merge waiting for the model's
+ * token e, then next[]; heap: the merges whose part has come, by rank. */
+typedef struct bt_order {
+	const bt_merge *ms;
+	size_t nm, j;		/* ms[j]: the next by rank */
+	uint32_t *wait, *next, *heap;
+	size_t nheap;
+} bt_order;
+
+/* The next merge to try (an index into ms), or BT_NONE at the end. */
+static uint32_t
+order_next(bt_order *q)
+{
+	uint32_t top, x;
+	size_t i = 0, c;
+
+	if (!q->nheap)
+		return q->j < q->nm ? (uint32_t)q->j++ : BT_NONE;
+	top = q->heap[0];
+	x = q->heap[--q->nheap];
+	while ((c = 2 * i + 1) < q->nheap) {	/* sift x down from the root */
+		if (c + 1 < q->nheap && q->heap[c + 1] < q->heap[c])
+			c++;
+		if (x <= q->heap[c])
+			break;
+		q->heap[i] = q->heap[c];
+		i = c;
+	}
+	q->heap[i] = x;
+	return top;
+}
+
+/* Model token e is made: the merges waiting for it are due. */
+static void
+order_made(bt_order *q, uint32_t e)
+{
+	uint32_t w = q->wait[e];
+
+	for (q->wait[e] = BT_NONE; w != BT_NONE; w = q->next[w]) {
+		size_t i = q->nheap++;
+
+		for (; i && q->heap[(i - 1) / 2] > w; i = (i - 1) / 2)	/* sift up */
+			q->heap[i] = q->heap[(i - 1) / 2];
+		q->heap[i] = w;
+	}
+}
+
 /* The tables of a byte-level vocabulary with merges, in ids of their own
  * (b->ext maps them back): the 256 bytes, then each token BPE can make,
- * in the rank of the merge that makes it, so that an id ranks as that
- * merge and the method of ranks holds.  BPE of a word makes in the span
- * of each of its tokens what BPE of that token's bytes alone makes; so a
- * token is made by one merge or none: the first, in rank order, whose
- * parts are made and kept apart by the merges before it.  Other merges
- * never apply: one to a token no merge makes (Llama 3 has 695: a word
- * that is one of them is taken whole before BPE, ignore_merges), or to a
- * token an earlier merge made.  On entry b->tb and b->tlen are by the
- * model's ids, b->ntok of them. */
+ * in the order BPE applies the merge that makes it (bt_order), so that an
+ * id ranks as that merge and the method of ranks holds.  BPE of a word
+ * makes in the span of each of its tokens what BPE of that token's bytes
+ * alone makes; so a token is made by one merge or none: the first, in
+ * that order, whose parts are made and kept apart by the merges before
+ * it.  Other merges never apply: one to a token no merge makes (Llama 3
+ * has 588: a word that is one of them is taken whole before BPE,
+ * ignore_merges), or to a token an earlier merge made.  On entry b->tb
+ * and b->tlen are by the model's ids, b->ntok of them. */
 static int
 bt_merges(tk_bt *b, const tk_bpe *m)
 {
-	uint32_t nv = b->ntok, k = 256, i, *own = malloc(nv * sizeof *own);
+	uint32_t nv = b->ntok, k = 256, i, j, *own = malloc(nv * sizeof *own);
 	uint32_t *tlen = calloc(nv, sizeof *tlen);
 	const char **tb = calloc(nv, sizeof *tb);
 	bt_merge *ms = NULL;
-	size_t nm = 0, j;
+	bt_order q = {0};
 	int r = -1;
 
 	if (!own || !tb || !tlen || !(b->ext = malloc(nv * sizeof *b->ext)) ||
-	    !(ms = merges_sorted(&m->merges, &nm)))
+	    !(ms = merges_sorted(&m->merges, &q.nm)) || !(q.wait = malloc(nv * sizeof *q.wait)) ||
+	    !(q.next = malloc((q.nm + 1) * sizeof *q.next)) ||
+	    !(q.heap = malloc((q.nm + 1) * sizeof *q.heap)))
 		goto out;
+	q.ms = ms;
+	memset(q.wait, 0xff, nv * sizeof *q.wait);
 	memset(own, 0xff, nv * sizeof *own);
 	for (i = 0; i < 256; i++) {
 		uint32_t e = (uint32_t)m->byte_id[i];
@@ -619,20 +675,26 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 		tb[i] = b->tb[e], tlen[i] = 1;
 		b->tok[i].l = b->tok[i].r = i;
 	}
-	for (j = 0; j < nm; j++) {
+	while ((j = order_next(&q)) != BT_NONE) {
 		uint32_t x, y, c = (uint32_t)ms[j].merged;
 
 		if ((uint32_t)ms[j].a >= nv || (uint32_t)ms[j].b >= nv || c >= nv || own[c] != BT_NONE)
 			continue;
 		x = own[ms[j].a], y = own[ms[j].b];
-		if (x == BT_NONE || y == BT_NONE || !joins(b, tb, tlen, x, y, c) ||
-		    !tk_bt_valid(b, x, y))
+		if (x == BT_NONE || y == BT_NONE) {	/* wait for the part not made */
+			uint32_t e = (uint32_t)(x == BT_NONE ? ms[j].a : ms[j].b);
+
+			q.next[j] = q.wait[e], q.wait[e] = j;
+			continue;
+		}
+		if (!joins(b, tb, tlen, x, y, c) || !tk_bt_valid(b, x, y))
 			continue;
 		b->tok[k].l = x, b->tok[k].r = y;
 		pair_put(b, x, y, (int32_t)k);
 		own[c] = k, b->ext[k] = (int32_t)c;
 		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
 		k++;
+		order_made(&q, c);
 	}
 	for (i = 0; i < nv; i++)
 		if (own[i] == BT_NONE && b->tlen[i]) {
@@ -647,6 +709,7 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 	r = 0;
 out:
 	free(own), free(tb), free(tlen), free(ms);
+	free(q.wait), free(q.next), free(q.heap);
 	return r;
 }
 
