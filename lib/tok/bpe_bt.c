@@ -72,6 +72,7 @@ struct tk_bt {
 	size_t emask;
 	uint64_t *pair;			/* 1 << 63 | (a << 20 | b) << 22 | the token a, b make */
 	size_t pmask;
+	uint64_t *pbits;		/* the pairs' filter: pair_words(pmask) words (pair_bits) */
 	uint64_t *whole;		/* BT_WHOLE_BITS: the hashes of tokens not in the trie */
 };
 #define BT_WHOLE_BITS 65536
@@ -124,13 +125,34 @@ pair_key(uint32_t x, uint32_t y)
 	return (uint64_t)1 << 63 | ((uint64_t)x << 20 | y) << 22;
 }
 
+/* Most pairs asked for are none (a pair kept apart unmerges to the
+ * bytes, none of its steps a merge): a filter of the pairs, two bits
+ * each in one word of 64 (about 3 % false "may be" at four bits a slot
+ * of the pair table, small enough to stay in the cache where the table
+ * does not), answers those without a look into the table. */
+static inline size_t
+pair_words(size_t pmask)
+{
+	return (pmask + 1) / 16;
+}
+
+/* The word of the filter (at h >> 20) and its two bits, of the pair with
+ * the hash h. */
+static inline uint64_t
+pair_bits(uint64_t h)
+{
+	return (uint64_t)1 << (h >> 58) | (uint64_t)1 << (h >> 52 & 63);
+}
+
 static inline int32_t
 pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 {
-	uint64_t key = pair_key(x, y);
+	uint64_t key = pair_key(x, y), h = mix64(key), m = pair_bits(h);
 	size_t j, k;
 
-	for (j = mix64(key) & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
+	if ((b->pbits[h >> 20 & (pair_words(b->pmask) - 1)] & m) != m)
+		return -1;
+	for (j = h & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
 	     j = (j + 1) & b->pmask, k++)
 		if ((b->pair[j] & ~(uint64_t)0x3fffff) == key)
 			return (int32_t)(b->pair[j] & 0x3fffff);
@@ -140,25 +162,28 @@ pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 static void
 pair_put(tk_bt *b, uint32_t x, uint32_t y, int32_t id)
 {
-	uint64_t key = pair_key(x, y);
+	uint64_t key = pair_key(x, y), h = mix64(key);
 	size_t j;
 
-	for (j = mix64(key) & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
+	for (j = h & b->pmask; b->pair[j]; j = (j + 1) & b->pmask)
 		;
 	b->pair[j] = key | (uint32_t)id;
+	b->pbits[h >> 20 & (pair_words(b->pmask) - 1)] |= pair_bits(h);
 }
 
 /* Would BPE keep tokens x, y apart when they meet?  Unmerge the later
  * made (higher id) of the two, keeping its part at the boundary, while
  * no merge across the boundary ranks before what is unmerged.  A part is
- * never after its token (a mapped image's that is counts as none). */
-int
-tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
+ * never after its token (a mapped image's that is counts as none).
+ * apart: the caller knows no merge joins x and y (a token made of both
+ * would have been the longest match where x is). */
+static inline int
+valid_walk(const tk_bt *b, uint32_t x, uint32_t y, int apart)
 {
 	uint32_t limit = UINT32_MAX;
 
-	for (;;) {
-		int32_t c = pair_get(b, x, y);
+	for (;; apart = 0) {
+		int32_t c = apart ? -1 : pair_get(b, x, y);
 
 		if (c >= 0 && (uint32_t)c < limit)
 			return 0;
@@ -184,6 +209,12 @@ tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
 			}
 		}
 	}
+}
+
+int
+tk_bt_valid(const tk_bt *b, uint32_t x, uint32_t y)
+{
+	return valid_walk(b, x, y, 0);
 }
 
 /* The token ending at node v + 1, 0: none. */
@@ -306,6 +337,7 @@ tk_bt_free(tk_bt *b)
 	free(b->node);
 	free(b->edge);
 	free(b->pair);
+	free(b->pbits);
 	free(b->whole);
 	free(b);
 }
@@ -399,14 +431,21 @@ bt_dfs(tk_bt *b)
 	at[0] = 0;
 	for (v = 0; v < nn; v++)
 		kids_sort(kc + at[v], at[v + 1] - at[v]);
-	stack[sp++] = 0;	/* blocks placed in preorder, the first child's first */
+	/* Blocks placed in preorder, the children's subtrees in the order their
+	 * nodes were made: the one made first (by the first token through it,
+	 * in rank order the most frequent) has its block right after its
+	 * parent's, where a walk finds it without a jump.  The stack holds
+	 * 0xffffff - node, each block's sorted, so that the first made is on top. */
+	stack[sp++] = 0xffffff;
 	nu[0] = next++;
 	while (sp) {
-		v = stack[--sp];
-		for (i = at[v]; i < at[v + 1]; i++)
+		v = 0xffffff - stack[--sp];
+		for (i = at[v]; i < at[v + 1]; i++) {
 			nu[kc[i] & 0xffffff] = next++;
-		for (i = at[v + 1]; i > at[v]; i--)
-			stack[sp++] = kc[i - 1] & 0xffffff;
+			stack[sp + i - at[v]] = 0xffffff - (kc[i] & 0xffffff);
+		}
+		kids_sort(stack + sp, at[v + 1] - at[v]);
+		sp += at[v + 1] - at[v];
 	}
 	for (v = 0; v < nn; v++) {
 		uint32_t nk = at[v + 1] - at[v], st = nk ? nu[kc[at[v]] & 0xffffff] : 0;
@@ -546,30 +585,86 @@ joins(const tk_bt *b, const char **tb, const uint32_t *tlen, uint32_t x, uint32_
 	       !memcmp(b->tb[c] + tlen[x], tb[y], tlen[y]);
 }
 
+/* The merges BPE applies in the order it applies them: by rank, but one
+ * with a part an own token not yet made (Llama 3's tokenizer.json has
+ * 19,586: " první" is " pr" + "vní", ranked before "vn" + "í") waits for
+ * that part and is next the moment it is made, before any ranked after
+ * that part's (the lowest-ranked pair in a word goes first, and it was
+ * not there before).  wait[e]: the first merge waiting for the model's
+ * token e, then next[]; heap: the merges whose part has come, by rank. */
+typedef struct bt_order {
+	const bt_merge *ms;
+	size_t nm, j;		/* ms[j]: the next by rank */
+	uint32_t *wait, *next, *heap;
+	size_t nheap;
+} bt_order;
+
+/* The next merge to try (an index into ms), or BT_NONE at the end. */
+static uint32_t
+order_next(bt_order *q)
+{
+	uint32_t top, x;
+	size_t i = 0, c;
+
+	if (!q->nheap)
+		return q->j < q->nm ? (uint32_t)q->j++ : BT_NONE;
+	top = q->heap[0];
+	x = q->heap[--q->nheap];
+	while ((c = 2 * i + 1) < q->nheap) {	/* sift x down from the root */
+		if (c + 1 < q->nheap && q->heap[c + 1] < q->heap[c])
+			c++;
+		if (x <= q->heap[c])
+			break;
+		q->heap[i] = q->heap[c];
+		i = c;
+	}
+	q->heap[i] = x;
+	return top;
+}
+
+/* Model token e is made: the merges waiting for it are due. */
+static void
+order_made(bt_order *q, uint32_t e)
+{
+	uint32_t w = q->wait[e];
+
+	for (q->wait[e] = BT_NONE; w != BT_NONE; w = q->next[w]) {
+		size_t i = q->nheap++;
+
+		for (; i && q->heap[(i - 1) / 2] > w; i = (i - 1) / 2)	/* sift up */
+			q->heap[i] = q->heap[(i - 1) / 2];
+		q->heap[i] = w;
+	}
+}
+
 /* The tables of a byte-level vocabulary with merges, in ids of their own
  * (b->ext maps them back): the 256 bytes, then each token BPE can make,
- * in the rank of the merge that makes it, so that an id ranks as that
- * merge and the method of ranks holds.  BPE of a word makes in the span
- * of each of its tokens what BPE of that token's bytes alone makes; so a
- * token is made by one merge or none: the first, in rank order, whose
- * parts are made and kept apart by the merges before it.  Other merges
- * never apply: one to a token no merge makes (Llama 3 has 695: a word
- * that is one of them is taken whole before BPE, ignore_merges), or to a
- * token an earlier merge made.  On entry b->tb and b->tlen are by the
- * model's ids, b->ntok of them. */
+ * in the order BPE applies the merge that makes it (bt_order), so that an
+ * id ranks as that merge and the method of ranks holds.  BPE of a word
+ * makes in the span of each of its tokens what BPE of that token's bytes
+ * alone makes; so a token is made by one merge or none: the first, in
+ * that order, whose parts are made and kept apart by the merges before
+ * it.  Other merges never apply: one to a token no merge makes (Llama 3
+ * has 588: a word that is one of them is taken whole before BPE,
+ * ignore_merges), or to a token an earlier merge made.  On entry b->tb
+ * and b->tlen are by the model's ids, b->ntok of them. */
 static int
 bt_merges(tk_bt *b, const tk_bpe *m)
 {
-	uint32_t nv = b->ntok, k = 256, i, *own = malloc(nv * sizeof *own);
+	uint32_t nv = b->ntok, k = 256, i, j, *own = malloc(nv * sizeof *own);
 	uint32_t *tlen = calloc(nv, sizeof *tlen);
 	const char **tb = calloc(nv, sizeof *tb);
 	bt_merge *ms = NULL;
-	size_t nm = 0, j;
+	bt_order q = {0};
 	int r = -1;
 
 	if (!own || !tb || !tlen || !(b->ext = malloc(nv * sizeof *b->ext)) ||
-	    !(ms = merges_sorted(&m->merges, &nm)))
+	    !(ms = merges_sorted(&m->merges, &q.nm)) || !(q.wait = malloc(nv * sizeof *q.wait)) ||
+	    !(q.next = malloc((q.nm + 1) * sizeof *q.next)) ||
+	    !(q.heap = malloc((q.nm + 1) * sizeof *q.heap)))
 		goto out;
+	q.ms = ms;
+	memset(q.wait, 0xff, nv * sizeof *q.wait);
 	memset(own, 0xff, nv * sizeof *own);
 	for (i = 0; i < 256; i++) {
 		uint32_t e = (uint32_t)m->byte_id[i];
@@ -580,20 +675,26 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 		tb[i] = b->tb[e], tlen[i] = 1;
 		b->tok[i].l = b->tok[i].r = i;
 	}
-	for (j = 0; j < nm; j++) {
+	while ((j = order_next(&q)) != BT_NONE) {
 		uint32_t x, y, c = (uint32_t)ms[j].merged;
 
 		if ((uint32_t)ms[j].a >= nv || (uint32_t)ms[j].b >= nv || c >= nv || own[c] != BT_NONE)
 			continue;
 		x = own[ms[j].a], y = own[ms[j].b];
-		if (x == BT_NONE || y == BT_NONE || !joins(b, tb, tlen, x, y, c) ||
-		    !tk_bt_valid(b, x, y))
+		if (x == BT_NONE || y == BT_NONE) {	/* wait for the part not made */
+			uint32_t e = (uint32_t)(x == BT_NONE ? ms[j].a : ms[j].b);
+
+			q.next[j] = q.wait[e], q.wait[e] = j;
+			continue;
+		}
+		if (!joins(b, tb, tlen, x, y, c) || !tk_bt_valid(b, x, y))
 			continue;
 		b->tok[k].l = x, b->tok[k].r = y;
 		pair_put(b, x, y, (int32_t)k);
 		own[c] = k, b->ext[k] = (int32_t)c;
 		tb[k] = b->tb[c], tlen[k] = b->tlen[c];
 		k++;
+		order_made(&q, c);
 	}
 	for (i = 0; i < nv; i++)
 		if (own[i] == BT_NONE && b->tlen[i]) {
@@ -608,6 +709,7 @@ bt_merges(tk_bt *b, const tk_bpe *m)
 	r = 0;
 out:
 	free(own), free(tb), free(tlen), free(ms);
+	free(q.wait), free(q.next), free(q.heap);
 	return r;
 }
 
@@ -646,7 +748,8 @@ tk_bt_build(const tk_bpe *m, const tk_flat *fl)
 	if (!(b->tb = calloc(ntok, sizeof *b->tb)) || !(b->tlen = calloc(ntok, sizeof *b->tlen)) ||
 	    !(b->tok = calloc(ntok, sizeof *b->tok)) ||
 	    !(b->whole = calloc(BT_WHOLE_BITS / 64, sizeof *b->whole)) ||
-	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)))
+	    !(b->pair = calloc(b->pmask + 1, sizeof *b->pair)) ||
+	    !(b->pbits = calloc(pair_words(b->pmask), sizeof *b->pbits)))
 		goto fail;
 	for (i = 0; i < v->n; i++) {
 		uint32_t id = (uint32_t)v->ent[i].val;
@@ -692,7 +795,7 @@ typedef struct bt_img {
 	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\5";
+static const char bt_magic[8] = "tkbt\0\0\0\6";
 
 static size_t
 al8(size_t n)
@@ -705,7 +808,8 @@ tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
 	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (size_t)b->nnode * sizeof(bt_node) +
-	       (b->pmask + 1) * sizeof *b->pair + BT_WHOLE_BITS / 8;
+	       (b->pmask + 1) * sizeof *b->pair + pair_words(b->pmask) * sizeof *b->pbits +
+	       BT_WHOLE_BITS / 8;
 }
 
 static unsigned char *
@@ -731,6 +835,7 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
 	p = img_put(p, b->node, (size_t)b->nnode * sizeof *b->node);
 	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
+	p = img_put(p, b->pbits, pair_words(b->pmask) * sizeof *b->pbits);
 	img_put(p, b->whole, BT_WHOLE_BITS / 8);
 }
 
@@ -793,8 +898,9 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
 	b->node = (bt_node *)img_take(&p, &len, (size_t)b->nnode * sizeof *b->node);
 	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
+	b->pbits = (uint64_t *)img_take(&p, &len, pair_words(b->pmask) * sizeof *b->pbits);
 	b->whole = (uint64_t *)img_take(&p, &len, BT_WHOLE_BITS / 8);
-	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->whole || len ||
+	if (!r1 || !r2 || !b->tok || !b->node || !b->pair || !b->pbits || !b->whole || len ||
 	    (h->has_ext && !ext))
 		goto fail;
 	b->ext = (int32_t *)ext;
@@ -817,12 +923,15 @@ static __thread size_t bt_cap;	/* words of bt_ok */
 
 /* Pairs met recur (in text, and in a long run all the more): their
  * answers are kept per thread, with the tables they are for, in a
- * direct-mapped table of four bytes a pair, many (a miss costs a walk
- * through the pairs).  The pair (ids below 2^20: 40 bits) is mixed by a
+ * direct-mapped table of four bytes a pair, 2^15 of them: the table is
+ * read at random, and one of 128 KB stays in the cache beside the trie and
+ * the pairs where 2^17 did not (cachegrind, a 1 MB LL, cl100k, 4 MB of
+ * prose: 1.09M -> 1.01M misses, for 0.5 % more instructions; a pair met
+ * again soon is still found).  The pair (ids below 2^20: 40 bits) is mixed by a
  * bijection of 40 bits, whose top MEMO_BITS say where it goes and the rest
  * (the tag) is kept: so a tag matches for that pair only.  An entry is
  * 1 << 31 | tag << 1 | valid; 0: none. */
-#define MEMO_BITS 17
+#define MEMO_BITS 15
 #define MEMO_TAG (40 - MEMO_BITS)
 static __thread uint32_t *bt_memo;
 static __thread uint64_t bt_memo_of;	/* the serial of the tables they are for */
@@ -838,7 +947,7 @@ mix40(uint64_t k)
 }
 
 static inline int
-valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
+valid_memo(const tk_bt *b, uint32_t x, uint32_t y, int apart)
 {
 	uint64_t m = mix40((uint64_t)x << 20 | y);
 	uint32_t want = (uint32_t)1 << 31 | (uint32_t)(m & (((uint64_t)1 << MEMO_TAG) - 1)) << 1, *e;
@@ -847,18 +956,18 @@ valid_memo(const tk_bt *b, uint32_t x, uint32_t y)
 	e = &bt_memo[m >> MEMO_TAG];
 	if ((*e & ~1u) == want)
 		return (int)(*e & 1);
-	v = tk_bt_valid(b, x, y);
+	v = valid_walk(b, x, y, apart);
 	*e = want | (uint32_t)v;
 	return v;
 }
 
-/* Ask for the memo entry of the pair x, y and the first slot of its merge,
- * ahead of valid_memo. */
+/* Ask for the memo entry of the pair x, y (of bt_greedy's, apart) and
+ * the token valid_walk unmerges first, ahead of valid_memo. */
 static inline void
 valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
-	__builtin_prefetch(&b->pair[mix64(pair_key(x, y)) & b->pmask]);
+	__builtin_prefetch(&b->tok[x > y ? x : y]);	/* tk_bt_valid's first unmerge */
 }
 
 void
@@ -1034,7 +1143,7 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 		pos += len;
 	}
 	for (i = o0 + 1; i < o->n; i++)
-		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i]))
+		if (!valid_memo(b, (uint32_t)o->ids[i - 1], (uint32_t)o->ids[i], 1))
 			break;
 	*bad = i < o->n ? i : o->n;
 	return 0;
@@ -1080,7 +1189,7 @@ search:
 
 			if (end > n || end == pos)
 				goto unsound;
-			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t))) {
+			if (ok_at(end) && (o->n == o0 || valid_memo(b, (uint32_t)o->ids[o->n - 1], t, 0))) {
 				if (b->ext)
 					__builtin_prefetch(&b->ext[t]);
 				if (tk_out_push(o, (int32_t)t, pos, end))
