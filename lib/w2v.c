@@ -21,8 +21,9 @@
 #define PROGRESS_EVERY 10000 /* items between progress counts */
 /* A thread reads its range as W2V_LANES interleaved lanes, so that the
  * corpus is trained at 4 x threads places at once (see "The order" in
- * w2v-train(1); GCIDE skip-gram analogies, seeds 1-3: 1 thread 0.1091
- * against 0.1077 with 2 lanes, 2 threads 0.1064 against 0.1049 with 1). */
+ * w2v-train(1): on GCIDE skip-gram analogies, seeds 1-12, 1 thread 0.1073,
+ * 2 threads 0.1078, 1 thread with 8 lanes 0.1089 - the lane count is within
+ * a seed's noise, about 0.004; bench/w2v-results.md, December 7, seventh). */
 #define W2V_LANES 4
 /* positions between fetching a position's rows and training it: one is not
  * time enough for the memory, three crowd the cache (GCIDE CBOW) */
