@@ -131,7 +131,7 @@ pair_key(uint32_t x, uint32_t y)
  * of the pair table, small enough to stay in the cache where the table
  * does not), answers those without a look into the table. */
 static inline size_t
-pair_words(size_t pmask)
+pair_words(size_t pmask)	/* pmask + 1 >= 64 (pow2_over; tk_bt_map checks) */
 {
 	return (pmask + 1) / 16;
 }
@@ -882,7 +882,7 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 
 	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
 	    h->ntok >= BT_MAX_TOK || !h->nnode || h->nnode > BT_MAX_BYTES + 2 ||
-	    h->pmask >= SIZE_MAX / 16 || (h->pmask & (h->pmask + 1)) || h->has_ext > 1 ||
+	    h->pmask < 63 || h->pmask >= SIZE_MAX / 16 || (h->pmask & (h->pmask + 1)) || h->has_ext > 1 ||
 	    !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
 	if (!(b = calloc(1, sizeof *b)))

@@ -157,6 +157,30 @@ filter_full(const char *name, const unsigned char *img, size_t n, uint32_t maxid
 	tkout_free(&a), tkout_free(&c);
 }
 
+/* An image whose pairs' mask is below 63 (its filter would be no words,
+ * and a look into it past them) is refused, the image's length made to
+ * agree with the mask. */
+static void
+pairs_small(const char *name, const unsigned char *img, size_t n, uint32_t maxid)
+{
+	uint64_t pmask, small[] = {0, 1, 7, 15, 31};
+	size_t i, shrink, bad = 0;
+	unsigned char *cp;
+
+	memcpy(&pmask, img + 16, 8);
+	for (i = 0; i < sizeof small / sizeof *small; i++) {
+		shrink = (size_t)(pmask - small[i]) * 8 + ((size_t)(pmask + 1) / 16 -
+		         (size_t)(small[i] + 1) / 16) * 8;
+		if (shrink >= n || !(cp = malloc(n - shrink)))
+			continue;
+		memcpy(cp, img, n - shrink);
+		memcpy(cp + 16, &small[i], 8);
+		bad += tk_bt_map(cp, n - shrink, maxid) != NULL;
+		free(cp);
+	}
+	ok(!bad, "%s: an image with a pairs' mask below 63 is refused (%zu taken)", name, bad);
+}
+
 /* A token the tables do not make whole when it is the whole word (merges:
  * one no merge makes) is one ignore_merges must look up: the tables (and
  * their image) flag it. */
@@ -235,6 +259,7 @@ check(const char *D, const char *name, int want, const char *const *late)
 		tk_bt_image_write(bt, img);
 		ok(!tk_bt_map(img, in - 8, (uint32_t)t->bpe.vocab.n), "%s: a truncated image is refused",
 		   name);
+		pairs_small(name, img, in, (uint32_t)t->bpe.vocab.n);
 		mb = tk_bt_map(img, in, (uint32_t)t->bpe.vocab.n);
 		ok(mb != NULL, "%s: the cache's image of the tables (%zu MB) maps back", name,
 		   in >> 20);
