@@ -1224,60 +1224,113 @@ short_pair(const tk_spm *m, const char *s, int32_t l, int32_t r, size_t a, size_
 }
 
 /* bpe_run for a short segment of a model without user-defined or UNUSED
- * pieces: the symbols in arrays, the best pair found by a scan of the
+ * pieces: the symbols in one array, the best pair found by a scan of the
  * pairs' scores (highest, then leftmost, as the heap orders them), which
- * costs less than the heap for the few symbols a word has. */
+ * costs less than the heap for the few symbols a word has.  A merge moves
+ * the symbols after it down one place, the four fields of each at once. */
 #define SHORT_MAX 256
+typedef struct ssym {
+	int32_t id;         /* the symbol's piece, or -1 */
+	int32_t pid;        /* the piece it makes with the next one, or -1 */
+	float ps;           /* pid's score; -INFINITY: no pair */
+	uint32_t st;        /* where it starts */
+} ssym;
+
+/* The pair of v[i] and v[i + 1] into v[i].pid and v[i].ps; nonzero when
+ * there is a pair whose score is not above -INFINITY (-INFINITY, NaN). */
+static inline int
+short_set(const tk_spm *m, const char *s, ssym *v, int i)
+{
+	int32_t p = short_pair(m, s, v[i].id, v[i + 1].id, v[i].st, v[i + 2].st);
+
+	v[i].pid = p;
+	v[i].ps = p >= 0 ? m->score[p] : -INFINITY;
+	return p >= 0 && !(v[i].ps > -INFINITY);
+}
+
+/* The leftmost best pair of v[0, k), or -1.  Unless odd (a pair whose
+ * score is not above -INFINITY), a pair is best when its score is
+ * strictly above those before it. */
+static inline int
+short_best(const ssym *v, int k, int odd)
+{
+	int best = -1, i;
+	float bs = -INFINITY;
+
+	if (odd) {
+		for (i = 0; i + 1 < k; i++)
+			if (v[i].ps > bs || (best < 0 && v[i].pid >= 0))
+				bs = v[i].ps, best = i;
+		return best;
+	}
+	for (i = 0; i + 1 < k; i++)
+		if (v[i].ps > bs)
+			bs = v[i].ps, best = i;
+	return best;
+}
+
+/* Each thread's ids of the one-byte pieces of one model (tk_spm_serial;
+ * 0: none yet): bpe_short's look-up of an ASCII character. */
+static __thread struct {
+	uint32_t serial;
+	int32_t id[128];
+} ascii_ids;
+
+static const int32_t *
+ascii_ids_for(const tk_spm *m)
+{
+	if (ascii_ids.serial != m->serial) {
+		for (int ch = 0; ch < 128; ch++) {
+			char one = (char)ch;
+
+			ascii_ids.id[ch] = tk_strie_get(&m->pieces, &one, 1);
+		}
+		ascii_ids.serial = m->serial;
+	}
+	return ascii_ids.id;
+}
+
 static int
 bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
 {
 	const tk_spm *m = c->m;
 	const char *s = c->s;
-	int32_t id[SHORT_MAX], pid[SHORT_MAX];
-	float ps[SHORT_MAX];	/* pid's score; -INFINITY: no pair */
-	uint32_t st[SHORT_MAX + 1];
-	int k = 0, i;
+	const int32_t *ascii = ascii_ids_for(m);
+	ssym v[SHORT_MAX + 1];	/* v[k].st: the end */
+	int k = 0, i, odd = 0;
 
 	for (size_t at = a; at < b; k++) {
-		size_t ml = tk_spm_one_char_len(s + at, b - at);
+		unsigned char ch = (unsigned char)s[at];
+		size_t ml;
 
-		st[k] = (uint32_t)at;
-		id[k] = tk_strie_get(&m->pieces, s + at, ml);
+		v[k].st = (uint32_t)at;
+		if (ch < 128) {
+			v[k].id = ascii[ch];
+			at++;
+			continue;
+		}
+		ml = tk_spm_one_char_len(s + at, b - at);
+		v[k].id = tk_strie_get(&m->pieces, s + at, ml);
 		at += ml;
 	}
-	st[k] = (uint32_t)b;
-	for (i = 0; i + 1 < k; i++) {
-		pid[i] = short_pair(m, s, id[i], id[i + 1], st[i], st[i + 2]);
-		ps[i] = pid[i] >= 0 ? m->score[pid[i]] : -INFINITY;
-	}
+	v[k].st = (uint32_t)b;
+	for (i = 0; i + 1 < k; i++)
+		odd |= short_set(m, s, v, i);
 	for (;;) {
-		int best = -1;
-		float bs = -INFINITY;
+		int best = short_best(v, k, odd);
 
-		for (i = 0; i + 1 < k; i++)
-			if (ps[i] > bs || (best < 0 && pid[i] >= 0))
-				bs = ps[i], best = i;
 		if (best < 0)
 			break;
-		id[best] = pid[best];
+		v[best].id = v[best].pid;
 		k--;
-		memmove(id + best + 1, id + best + 2, (size_t)(k - best - 1) * sizeof *id);
-		if (best + 2 < k) {
-			memmove(pid + best + 1, pid + best + 2, (size_t)(k - best - 2) * sizeof *pid);
-			memmove(ps + best + 1, ps + best + 2, (size_t)(k - best - 2) * sizeof *ps);
-		}
-		memmove(st + best + 1, st + best + 2, (size_t)(k - best) * sizeof *st);
-		if (best > 0) {
-			pid[best - 1] = short_pair(m, s, id[best - 1], id[best], st[best - 1], st[best + 1]);
-			ps[best - 1] = pid[best - 1] >= 0 ? m->score[pid[best - 1]] : -INFINITY;
-		}
-		if (best + 1 < k) {
-			pid[best] = short_pair(m, s, id[best], id[best + 1], st[best], st[best + 2]);
-			ps[best] = pid[best] >= 0 ? m->score[pid[best]] : -INFINITY;
-		}
+		memmove(v + best + 1, v + best + 2, (size_t)(k - best) * sizeof *v);
+		if (best > 0)
+			odd |= short_set(m, s, v, best - 1);
+		if (best + 1 < k)
+			odd |= short_set(m, s, v, best);
 	}
 	for (i = 0; i < k; i++)
-		if (resegment(c, st[i], st[i + 1] - st[i], id[i], out, 0) < 0)
+		if (resegment(c, v[i].st, v[i + 1].st - v[i].st, v[i].id, out, 0) < 0)
 			return -1;
 	return 0;
 }
