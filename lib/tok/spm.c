@@ -1772,6 +1772,14 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 	return 0;
 }
 
+/* Whether s starts with the space symbol: U+2581 when sl is 3, else ' '
+ * (memcmp of a constant length, which the compiler inlines). */
+static inline int
+ws_at(const char *s, size_t sl)
+{
+	return sl == 3 ? memcmp(s, SPACE_SYM, 3) == 0 : s[0] == ' ';
+}
+
 /* sentencepiece runs BPE over the whole normalized text.  When no piece
  * can span the start of a whitespace run (m->ws_cut), the text is cut
  * there into segments that never interact, which keeps the agenda small;
@@ -1791,8 +1799,7 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 		if (!(w = wc_for(m)))
 			goto out;
 		for (size_t i = sl; i + sl <= n; i++) {
-			if (s[i] != sp[0] || memcmp(s + i, sp, sl) != 0 ||
-			    memcmp(s + i - sl, sp, sl) == 0)
+			if (s[i] != sp[0] || !ws_at(s + i, sl) || ws_at(s + i - sl, sl))
 				continue;
 			if (i - a > 0 && bpe_run_cached(&c, w, a, i, out) < 0)
 				goto out;
