@@ -9,6 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "spm_int.h"
 #include "util_int.h"
 
@@ -1224,49 +1228,73 @@ short_pair(const tk_spm *m, const char *s, int32_t l, int32_t r, size_t a, size_
 }
 
 /* bpe_run for a short segment of a model without user-defined or UNUSED
- * pieces: the symbols in one array, the best pair found by a scan of the
+ * pieces: the symbols in arrays at fixed places, linked (nx, pv), a merged
+ * one's place left with no pair; the best pair found by a scan of the
  * pairs' scores (highest, then leftmost, as the heap orders them), which
- * costs less than the heap for the few symbols a word has.  A merge moves
- * the symbols after it down one place, the four fields of each at once. */
+ * costs less than the heap for the few symbols a word has. */
 #define SHORT_MAX 256
-typedef struct ssym {
-	int32_t id;         /* the symbol's piece, or -1 */
-	int32_t pid;        /* the piece it makes with the next one, or -1 */
-	float ps;           /* pid's score; -INFINITY: no pair */
-	uint32_t st;        /* where it starts */
-} ssym;
+typedef struct sbpe {
+	const tk_spm *m;
+	const char *s;
+	int k;              /* the places; st[k]: where the segment ends */
+	int odd;            /* a pair scored -INFINITY or NaN has been seen */
+	int32_t id[SHORT_MAX], pid[SHORT_MAX];  /* the symbol's piece, its pair's */
+	int nx[SHORT_MAX], pv[SHORT_MAX];       /* next (k: none), previous (-1) */
+	uint32_t st[SHORT_MAX + 1];
+	float ps[SHORT_MAX + 4];  /* pid's score; -INFINITY: no pair */
+} sbpe;
 
-/* The pair of v[i] and v[i + 1] into v[i].pid and v[i].ps; nonzero when
- * there is a pair whose score is not above -INFINITY (-INFINITY, NaN). */
-static inline int
-short_set(const tk_spm *m, const char *s, ssym *v, int i)
+/* The pair of symbol i and the next one into pid[i] and ps[i]. */
+static inline void
+sb_pair(sbpe *b, int i)
 {
-	int32_t p = short_pair(m, s, v[i].id, v[i + 1].id, v[i].st, v[i + 2].st);
+	int r = b->nx[i];
+	int32_t p = r < b->k ? short_pair(b->m, b->s, b->id[i], b->id[r], b->st[i],
+	                                  b->st[b->nx[r]]) : -1;
 
-	v[i].pid = p;
-	v[i].ps = p >= 0 ? m->score[p] : -INFINITY;
-	return p >= 0 && !(v[i].ps > -INFINITY);
+	b->pid[i] = p;
+	b->ps[i] = p >= 0 ? b->m->score[p] : -INFINITY;
+	b->odd |= p >= 0 && !(b->ps[i] > -INFINITY);
 }
 
-/* The leftmost best pair of v[0, k), or -1.  Unless odd (a pair whose
- * score is not above -INFINITY), a pair is best when its score is
- * strictly above those before it. */
+/* The place of the leftmost best pair, or -1.  Unless odd, every pair's
+ * score is above -INFINITY and none is NaN: the best is the leftmost of
+ * the highest score, and ps[k, k + 4) are -INFINITY. */
 static inline int
-short_best(const ssym *v, int k, int odd)
+sb_best(const sbpe *b)
 {
 	int best = -1, i;
 	float bs = -INFINITY;
 
-	if (odd) {
-		for (i = 0; i + 1 < k; i++)
-			if (v[i].ps > bs || (best < 0 && v[i].pid >= 0))
-				bs = v[i].ps, best = i;
+	if (b->odd) {
+		for (i = 0; i < b->k; i++)
+			if (b->ps[i] > bs || (best < 0 && b->pid[i] >= 0))
+				bs = b->ps[i], best = i;
 		return best;
 	}
-	for (i = 0; i + 1 < k; i++)
-		if (v[i].ps > bs)
-			bs = v[i].ps, best = i;
+#ifdef __SSE2__
+	{
+		__m128 mx = _mm_set1_ps(-INFINITY);
+
+		for (i = 0; i < b->k; i += 4)
+			mx = _mm_max_ps(mx, _mm_loadu_ps(b->ps + i));
+		mx = _mm_max_ps(mx, _mm_shuffle_ps(mx, mx, _MM_SHUFFLE(2, 3, 0, 1)));
+		mx = _mm_max_ps(mx, _mm_shuffle_ps(mx, mx, _MM_SHUFFLE(1, 0, 3, 2)));
+		if (!(_mm_cvtss_f32(mx) > -INFINITY))
+			return -1;
+		for (i = 0;; i += 4) {
+			int mask = _mm_movemask_ps(_mm_cmpeq_ps(_mm_loadu_ps(b->ps + i), mx));
+
+			if (mask)
+				return i + __builtin_ctz((unsigned)mask);
+		}
+	}
+#else
+	for (i = 0; i < b->k; i++)
+		if (b->ps[i] > bs)
+			bs = b->ps[i], best = i;
 	return best;
+#endif
 }
 
 /* Each thread's ids of the one-byte pieces of one model (tk_spm_serial;
@@ -1291,46 +1319,55 @@ ascii_ids_for(const tk_spm *m)
 }
 
 static int
-bpe_short(bpe_ctx *c, size_t a, size_t b, segs *out)
+bpe_short(bpe_ctx *c, size_t a, size_t e, segs *out)
 {
-	const tk_spm *m = c->m;
-	const char *s = c->s;
-	const int32_t *ascii = ascii_ids_for(m);
-	ssym v[SHORT_MAX + 1];	/* v[k].st: the end */
-	int k = 0, i, odd = 0;
+	sbpe b;
+	const int32_t *ascii = ascii_ids_for(c->m);
+	int k = 0, i;
 
-	for (size_t at = a; at < b; k++) {
-		unsigned char ch = (unsigned char)s[at];
+	b.m = c->m;
+	b.s = c->s;
+	b.odd = 0;
+	for (size_t at = a; at < e; k++) {
+		unsigned char ch = (unsigned char)b.s[at];
 		size_t ml;
 
-		v[k].st = (uint32_t)at;
+		b.st[k] = (uint32_t)at;
+		b.nx[k] = k + 1;
+		b.pv[k] = k - 1;
 		if (ch < 128) {
-			v[k].id = ascii[ch];
+			b.id[k] = ascii[ch];
 			at++;
 			continue;
 		}
-		ml = tk_spm_one_char_len(s + at, b - at);
-		v[k].id = tk_strie_get(&m->pieces, s + at, ml);
+		ml = tk_spm_one_char_len(b.s + at, e - at);
+		b.id[k] = tk_strie_get(&b.m->pieces, b.s + at, ml);
 		at += ml;
 	}
-	v[k].st = (uint32_t)b;
-	for (i = 0; i + 1 < k; i++)
-		odd |= short_set(m, s, v, i);
+	b.st[k] = (uint32_t)e;
+	b.k = k;
+	for (i = 0; i < k; i++)
+		sb_pair(&b, i);
+	for (i = k; i < k + 4; i++)
+		b.ps[i] = -INFINITY;
 	for (;;) {
-		int best = short_best(v, k, odd);
+		int best = sb_best(&b), r;
 
 		if (best < 0)
 			break;
-		v[best].id = v[best].pid;
-		k--;
-		memmove(v + best + 1, v + best + 2, (size_t)(k - best) * sizeof *v);
-		if (best > 0)
-			odd |= short_set(m, s, v, best - 1);
-		if (best + 1 < k)
-			odd |= short_set(m, s, v, best);
+		r = b.nx[best];
+		b.id[best] = b.pid[best];
+		b.nx[best] = b.nx[r];
+		if (b.nx[r] < k)
+			b.pv[b.nx[r]] = best;
+		b.pid[r] = -1;
+		b.ps[r] = -INFINITY;
+		if (b.pv[best] >= 0)
+			sb_pair(&b, b.pv[best]);
+		sb_pair(&b, best);
 	}
-	for (i = 0; i < k; i++)
-		if (resegment(c, v[i].st, v[i + 1].st - v[i].st, v[i].id, out, 0) < 0)
+	for (i = 0; i < k; i = b.nx[i])
+		if (resegment(c, b.st[i], b.st[b.nx[i]] - b.st[i], b.id[i], out, 0) < 0)
 			return -1;
 	return 0;
 }

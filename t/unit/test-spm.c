@@ -1,6 +1,7 @@
 /* test-spm.c: SentencePiece .model files: loading, encoding and decoding
  * exactly as python3-sentencepiece 0.1.97, and refusing broken files. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -265,6 +266,128 @@ check_trie(void)
 	tk_strie_release(&t);
 }
 
+/* The BPE of a word as main's bpe_short did it, the reference: symbols
+ * in an array, the pair taken the first whose score is above all before
+ * it (or the first pair of all, while none is taken), merged in place. */
+static size_t
+ref_bpe(const char *const *pc, const float *sc, size_t np, const char *w, int32_t *out)
+{
+	char sym[64][64];
+	size_t k = strlen(w), i;
+
+	for (i = 0; i < k; i++)
+		sym[i][0] = w[i], sym[i][1] = '\0';
+	for (;;) {
+		int best = -1;
+		float bs = -INFINITY;
+
+		for (i = 0; i + 1 < k; i++) {
+			char cat[128];
+			int32_t id = -1;
+
+			snprintf(cat, sizeof cat, "%s%s", sym[i], sym[i + 1]);
+			for (size_t j = 1; j < np && id < 0; j++)
+				if (!strcmp(pc[j], cat))
+					id = (int32_t)j;
+			if (id >= 0 && (sc[id] > bs || best < 0))
+				bs = sc[id], best = (int)i;
+		}
+		if (best < 0)
+			break;
+		strcat(sym[best], sym[best + 1]);
+		memmove(sym + best + 1, sym + best + 2, (k - (size_t)best - 2) * sizeof *sym);
+		k--;
+	}
+	for (i = 0; i < k; i++)
+		for (size_t j = 1; j < np; j++)
+			if (!strcmp(pc[j], sym[i]))
+				out[i] = (int32_t)j;
+	return k;
+}
+
+/* bpe_short on random models of few letters, their pieces' scores drawn
+ * from a few values (ties; -0.0 and 0.0; -INFINITY and NaN in some), each
+ * word's ids as the reference's. */
+static void
+check_short_bpe(void)
+{
+	static const float vals[] = {-1.0f, -2.0f, -3.0f, 0.0f, -0.0f, -1.5f};
+	unsigned seed = 99;
+	size_t bad = 0, words = 0;
+
+	for (int model = 0; model < 60; model++) {
+		enum { NP = 40 };
+		char store[NP][16];
+		const char *pc[NP];
+		size_t lens[NP];
+		float sc[NP];
+		uint8_t ty[NP];
+		size_t np = 0;
+		tk_spm_init in = {0};
+		te_diag d = {0};
+		tk_spm *m;
+
+		pc[np] = "<unk>", sc[np] = 0, ty[np++] = TK_SPM_TYPE_UNKNOWN;
+		for (const char *c = "abcd"; *c; c++) {
+			store[np][0] = *c, store[np][1] = '\0';
+			pc[np] = store[np], sc[np] = 0, ty[np++] = TK_SPM_TYPE_NORMAL;
+		}
+		while (np < NP) {
+			size_t l, r, j;
+
+			seed = seed * 1103515245u + 12345u;
+			l = 1 + (seed >> 8) % (np - 1), r = 1 + (seed >> 16) % (np - 1);
+			if (strlen(pc[l]) + strlen(pc[r]) >= sizeof *store)
+				continue;
+			snprintf(store[np], sizeof *store, "%s%s", pc[l], pc[r]);
+			for (j = 1; j < np && strcmp(pc[j], store[np]); j++)
+				;
+			if (j < np)
+				continue;
+			pc[np] = store[np];
+			sc[np] = vals[(seed >> 4) % 6];
+			if (model % 3 == 1 && (seed >> 24) % 5 == 0)
+				sc[np] = model % 2 ? -INFINITY : NAN;
+			ty[np++] = TK_SPM_TYPE_NORMAL;
+		}
+		for (size_t j = 0; j < np; j++)
+			lens[j] = strlen(pc[j]);
+		in.n = np, in.pieces = pc, in.lens = lens, in.scores = sc, in.types = ty;
+		in.model_type = TK_SPM_MODEL_BPE;
+		in.bos_id = in.eos_id = in.pad_id = -1;
+		in.escape_whitespaces = 1;
+		if (!(m = tk_spm_new(&in, "short", &d))) {
+			ok(0, "short BPE model %d: %s", model, d.msg);
+			return;
+		}
+		for (int t = 0; t < 40; t++) {
+			char w[40];
+			int32_t ref[40];
+			size_t wl, rn;
+			te_ids ids = {0};
+
+			seed = seed * 1103515245u + 12345u;
+			wl = 1 + (seed >> 8) % 30;
+			for (size_t i = 0; i < wl; i++) {
+				seed = seed * 1103515245u + 12345u;
+				w[i] = "abcd"[(seed >> 12) % 4];
+			}
+			w[wl] = '\0';
+			rn = ref_bpe(pc, sc, np, w, ref);
+			tk_spm_encode(m, w, wl, 0, &ids, NULL, &d);
+			words++;
+			if (ids.n != rn || memcmp(ids.v, ref, rn * sizeof *ref)) {
+				if (!bad++)
+					printf("# model %d word %s\n", model, w);
+			}
+			te_ids_release(&ids);
+		}
+		tk_spm_free(m);
+	}
+	ok(bad == 0, "short BPE: %zu words of 60 random models as the reference (%zu differ)",
+	   words, bad);
+}
+
 int
 main(void)
 {
@@ -277,6 +400,7 @@ main(void)
 
 	/* no data needed */
 	check_trie();
+	check_short_bpe();
 	ok(tk_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
 	   d.msg);
 	ok(tk_spm_load("t/data/nonexistent.model", &d) == NULL &&
