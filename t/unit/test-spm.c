@@ -272,7 +272,7 @@ check_trie(void)
 static size_t
 ref_bpe(const char *const *pc, const float *sc, size_t np, const char *w, int32_t *out)
 {
-	char sym[64][64];
+	char sym[32][32];
 	size_t k = strlen(w), i;
 
 	for (i = 0; i < k; i++)
@@ -283,9 +283,11 @@ ref_bpe(const char *const *pc, const float *sc, size_t np, const char *w, int32_
 
 		for (i = 0; i + 1 < k; i++) {
 			char cat[128];
+			size_t la = strlen(sym[i]), lb = strlen(sym[i + 1]);
 			int32_t id = -1;
 
-			snprintf(cat, sizeof cat, "%s%s", sym[i], sym[i + 1]);
+			memcpy(cat, sym[i], la);
+			memcpy(cat + la, sym[i + 1], lb + 1);
 			for (size_t j = 1; j < np && id < 0; j++)
 				if (!strcmp(pc[j], cat))
 					id = (int32_t)j;
@@ -294,7 +296,7 @@ ref_bpe(const char *const *pc, const float *sc, size_t np, const char *w, int32_
 		}
 		if (best < 0)
 			break;
-		strcat(sym[best], sym[best + 1]);
+		memcpy(sym[best] + strlen(sym[best]), sym[best + 1], strlen(sym[best + 1]) + 1);
 		memmove(sym + best + 1, sym + best + 2, (k - (size_t)best - 2) * sizeof *sym);
 		k--;
 	}
@@ -327,9 +329,9 @@ check_short_bpe(void)
 		te_diag d = {0};
 		tk_spm *m;
 
-		pc[np] = "<unk>", sc[np] = 0, ty[np++] = TK_SPM_TYPE_UNKNOWN;
+		lens[np] = 5, pc[np] = "<unk>", sc[np] = 0, ty[np++] = TK_SPM_TYPE_UNKNOWN;
 		for (const char *c = "abcd"; *c; c++) {
-			store[np][0] = *c, store[np][1] = '\0';
+			store[np][0] = *c, store[np][1] = '\0', lens[np] = 1;
 			pc[np] = store[np], sc[np] = 0, ty[np++] = TK_SPM_TYPE_NORMAL;
 		}
 		while (np < NP) {
@@ -337,9 +339,12 @@ check_short_bpe(void)
 
 			seed = seed * 1103515245u + 12345u;
 			l = 1 + (seed >> 8) % (np - 1), r = 1 + (seed >> 16) % (np - 1);
-			if (strlen(pc[l]) + strlen(pc[r]) >= sizeof *store)
+			if (lens[l] + lens[r] >= sizeof *store)
 				continue;
-			snprintf(store[np], sizeof *store, "%s%s", pc[l], pc[r]);
+			memcpy(store[np], pc[l], lens[l]);
+			memcpy(store[np] + lens[l], pc[r], lens[r]);
+			store[np][lens[l] + lens[r]] = '\0';
+			lens[np] = lens[l] + lens[r];
 			for (j = 1; j < np && strcmp(pc[j], store[np]); j++)
 				;
 			if (j < np)
@@ -350,8 +355,6 @@ check_short_bpe(void)
 				sc[np] = model % 2 ? -INFINITY : NAN;
 			ty[np++] = TK_SPM_TYPE_NORMAL;
 		}
-		for (size_t j = 0; j < np; j++)
-			lens[j] = strlen(pc[j]);
 		in.n = np, in.pieces = pc, in.lens = lens, in.scores = sc, in.types = ty;
 		in.model_type = TK_SPM_MODEL_BPE;
 		in.bos_id = in.eos_id = in.pad_id = -1;
