@@ -1033,10 +1033,11 @@ typedef struct segs {
 	size_t n, cap;
 } segs;
 
+/* Room in a for n more pieces. */
 static int
-segs_push(segs *a, size_t start, size_t end, int32_t id)
+segs_reserve(segs *a, size_t n)
 {
-	if (a->n == a->cap) {
+	while (a->cap - a->n < n) {
 		/* by half: a long text's segments are a good part of its memory */
 		size_t nc = a->cap ? a->cap + a->cap / 2 : 256;
 		seg *nv = realloc(a->v, nc * sizeof *nv);
@@ -1046,6 +1047,14 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 		a->v = nv;
 		a->cap = nc;
 	}
+	return 0;
+}
+
+static int
+segs_push(segs *a, size_t start, size_t end, int32_t id)
+{
+	if (a->n == a->cap && segs_reserve(a, 1) < 0)
+		return -1;
 	a->v[a->n].start = (uint32_t)start;
 	a->v[a->n].end = (uint32_t)end;
 	a->v[a->n].id = id;
@@ -1765,6 +1774,36 @@ wc_for(const tk_spm *m)
 	return w;
 }
 
+/* The hash of a key of the word cache (any length; keys are short):
+ * 8-byte loads, the last ones overlapping, mixed by multiplies. */
+static inline uint64_t
+wc_hash(const char *s, size_t n)
+{
+	const uint64_t k1 = 0x9E3779B97F4A7C15ull, k2 = 0xFF51AFD7ED558CCDull;
+	uint64_t h = (uint64_t)n * k1, w = 0;
+	uint32_t lo, hi;
+
+	for (; n > 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * k2;
+		h ^= h >> 32;
+	}
+	if (n == 8) {
+		memcpy(&w, s, 8);
+	} else if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		w = (uint64_t)hi << 32 | lo;
+	} else if (n) {
+		w = (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	}
+	h = (h ^ w) * k2;
+	h ^= h >> 29;
+	h *= k1;
+	return h ^ (h >> 32);
+}
+
 /* bpe_run on s[a, b) through the cache w (NULL: none). */
 static int
 bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
@@ -1776,17 +1815,23 @@ bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 
 	if (!w || len > WC_KEY)
 		return bpe_run(c, a, b, out);
-	h = ut_hash(s + a, len);
+	h = wc_hash(s + a, len);
 	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
 		e = &w->slot[i];
 		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
 			continue;
-		for (size_t k = 0; k < e->cnt; k++) {
-			const seg *g = &w->pc.v[e->off + k];
+		const seg *g = w->pc.v + e->off;
+		seg *o;
 
-			if (segs_push(out, a + g->start, a + g->end, g->id) < 0)
-				return -1;
+		if (segs_reserve(out, e->cnt) < 0)
+			return -1;
+		o = out->v + out->n;
+		for (size_t k = 0; k < e->cnt; k++) {
+			o[k].start = (uint32_t)a + g[k].start;
+			o[k].end = (uint32_t)a + g[k].end;
+			o[k].id = g[k].id;
 		}
+		out->n += e->cnt;
 		return 0;
 	}
 	if (bpe_run(c, a, b, out) < 0)
@@ -1836,7 +1881,12 @@ bpe_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em)
 		if (!(w = wc_for(m)))
 			goto out;
 		for (size_t i = sl; i + sl <= n; i++) {
-			if (s[i] != sp[0] || !ws_at(s + i, sl) || ws_at(s + i - sl, sl))
+			const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+
+			if (!q)
+				break;
+			i = (size_t)(q - s);
+			if (!ws_at(s + i, sl) || ws_at(s + i - sl, sl))
 				continue;
 			if (i - a > 0 && bpe_run_cached(&c, w, a, i, out) < 0)
 				goto out;
