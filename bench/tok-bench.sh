@@ -264,13 +264,21 @@ family_row() {
 # space (patho500) against Hugging Face tokenizers, warm.  tok-encode's
 # figure is its whole process, --threads 1, best of 3.
 families_section() {
-	local fam name m in f size c p peer goal
+	local fam name m mp in f size c p peer goal
 	printf '\nother families (one thread; tok-encode: whole process; HF: warm encode; spm_encode: whole process):\n'
 	printf '  %-9s %-18s %-7s %5s | %8s | %-10s %8s | %7s %5s\n' family model input MB "tokemb" peer MB/s ratio goal
 	[ -d "${NODE_PATH%%:*}/tokenizers" ] || echo "  (no Hugging Face tokenizers in $NODE_PATH: its rows are skipped)"
+	# T5's Unigram as a SentencePiece .model (as its own spiece.model is),
+	# made from its tokenizer.json, for spm_encode; a model named @F is $W/F
+	[ -f "$D/tokenizers/t5-small/tokenizer.json" ] &&
+		/usr/bin/python3 bench/spm-t5model.py "$D/tokenizers/t5-small/tokenizer.json" "$W/t5.model"
 	while read -r fam name m peer goal; do
 		[ -n "${TOK_BENCH_FAMILY:-}" ] && [ "$fam" != "$TOK_BENCH_FAMILY" ] && continue
-		[ -f "$D/tokenizers/$m" ] || { echo "  $name: no $m"; continue; }
+		case $m in
+		@*) mp=$W/${m#@} ;;
+		*) mp=$D/tokenizers/$m ;;
+		esac
+		[ -f "$mp" ] || { echo "  $name: no $m"; continue; }
 		[ "$peer" = hf ] && [ ! -d "${NODE_PATH%%:*}/tokenizers" ] && continue
 		[ "$peer" = spm ] && ! command -v spm_encode >/dev/null && { echo "  $name: no spm_encode"; continue; }
 		for in in prose code multi patho500; do
@@ -279,14 +287,14 @@ families_section() {
 			f=$W/$in
 			size=$(stat -c %s "$f")
 			OUT=$W/fam.tok
-			c=$(tok_best --no-special -m "$D/tokenizers/$m" "$f")
+			c=$(tok_best --no-special -m "$mp" "$f")
 			if [ "$peer" = spm ]; then
 				OUT=$W/fam.peer
-				read -r p _ < <(cpu spm_encode --model="$D/tokenizers/$m" --output_format=id "$f")
+				read -r p _ < <(cpu spm_encode --model="$mp" --output_format=id "$f")
 			else
 				p=T
 				if TOK_PEER_WARM=2 timeout "$LIMIT" node bench/tok-peer.js hf \
-				    "$D/tokenizers/$m" "$f" >"$W/fam.peer" 2>"$W/fam.err"; then
+				    "$mp" "$f" >"$W/fam.peer" 2>"$W/fam.err"; then
 					p=$(tail -1 "$W/fam.err")
 				fi
 			fi
@@ -303,6 +311,7 @@ families_section() {
 	WordPiece bert-base-uncased bert-base-uncased/tokenizer.json hf 10
 	WordPiece all-MiniLM-L6-v2 all-MiniLM-L6-v2/tokenizer.json hf 10
 	Unigram t5-small t5-small/tokenizer.json hf 5
+	Unigram t5-small.model @t5.model spm 5
 	SPM-BPE llama2 llama2/tokenizer.model spm 5
 	patho cl100k-hf gpt-4-cl100k-hf/tokenizer.json hf 10
 	patho o200k-hf gpt-4o-hf/tokenizer.json hf 10
