@@ -97,6 +97,10 @@ P=$T/tok/tiny-bpe.json
 	printf 'IQ== 0\nIg== x\n' >"$tmp/bad.tiktoken"
 	run -1 --separate-stderr tok-encode -m "$tmp/bad.tiktoken" </dev/null
 	[[ $stderr == *"bad.tiktoken:2:"* ]]
+	# model.vocab and model.merges found where they overlap, in a file that
+	# is not JSON (found by fuzz-tokjson: a copy of negative length)
+	run -1 --separate-stderr tok-encode -m "$T/tok/fuzz-spans-overlap.json" </dev/null
+	[ "$stderr" = "tok-encode: $T/tok/fuzz-spans-overlap.json:1: not valid JSON" ]
 	# a byte piece with a sign in its hex digits (found by fuzz-spm)
 	perl -pe 's/<0x00>/<0x-1>/' "$T/spm/bpe-user.model" >"$tmp/sign.model"
 	run -1 --separate-stderr tok-encode -m "$tmp/sign.model" </dev/null

@@ -242,6 +242,8 @@ copy:
 		span[0][0] = span[1][0], span[0][1] = span[1][1];
 		span[1][0] = t0, span[1][1] = t1;
 	}
+	if (span[0][0] && span[1][0] && span[1][0] < span[0][1])	/* overlapping (a file */
+		span[0][0] = span[1][0] = NULL;	/* that is not JSON): cJSON will say so */
 	for (i = 0; i < 2; i++) {
 		const char *q;
 
