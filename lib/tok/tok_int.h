@@ -349,12 +349,21 @@ int tk_tok_derive(te_tok *t, te_diag *d);
  * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
 #define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
-/* tk_enc_reserve, its common case inline (a call a piece shows). */
+/* A mode_ bit of an encoding handed on a block at a time as it is made
+ * (tk_tok_encode_flush): when full, e first hands on what is final
+ * (tk_enc_flush, tok.c; -1 when that fails). */
+#define TK_ENC_FLUSH 0x40000000u
+int tk_enc_flush(te_tok_enc *e);
+/* tk_enc_reserve, its common case inline (a call a piece shows).  Called
+ * only where every token e holds is final but as tk_enc_flush knows
+ * (a long word's tokens still handed on, the last one of SentencePiece). */
 static inline int
 tk_enc_room(te_tok_enc *e, size_t k)
 {
 	if (e->n + k <= e->cap && !(e->mode_ & TE_TOK_COUNT_ONLY))
 		return 0;
+	if ((e->mode_ & TK_ENC_FLUSH) && tk_enc_flush(e))
+		return -1;
 	return tk_enc_reserve(e, k);
 }
 /* Append n ids to e, which keeps no spans (TE_TOK_NO_OFFSETS) and has room
@@ -490,6 +499,8 @@ typedef struct tk_hand {
 	void (*undo)(struct tk_hand *h, size_t keep);   /* all but the first keep */
 	size_t handed;          /* tokens put since the word began */
 	size_t at;              /* where the part being merged starts in the word */
+	size_t firm;            /* no undo takes back the first firm tokens put
+	                         * (SIZE_MAX: none can be taken back) */
 } tk_hand;
 typedef struct tk_out {
 	int32_t *ids;
@@ -687,6 +698,16 @@ extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */
 extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
+/* tok.c: te_tok_encode_trunc (no max_tokens) of text[0, len) into e,
+ * whose tokens are handed on a block at a time as they are made: f->put
+ * takes e's first n tokens, final, their spans in text (and e drops
+ * them), 0 or -1 (which fails the encoding).  e keeps the last tokens,
+ * as te_tok_encode would have left them after those put. */
+typedef struct tk_flush {
+	int (*put)(struct tk_flush *f, const te_tok_enc *e, size_t n);
+} tk_flush;
+int tk_tok_encode_flush(const te_tok *t, const char *text, size_t len, unsigned flags,
+                        te_tok_enc *e, tk_flush *f, te_diag *d);
 /* tok.c: a normalized text longer than this, encoded without spans, is
  * pre-tokenized a window of about this many bytes at a time where its
  * pre-tokenizer allows (the tests lower it to exercise that path) */
