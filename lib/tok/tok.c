@@ -495,8 +495,10 @@ flush_final(const te_tok_enc *e)
 	return n;
 }
 
-int
-tk_enc_flush(te_tok_enc *e)
+/* Hand e's final tokens on (to fls.f), when they are enough; -1 when
+ * that fails. */
+static int
+enc_flush(te_tok_enc *e)
 {
 	size_t n, rest;
 
@@ -515,6 +517,14 @@ tk_enc_flush(te_tok_enc *e)
 	e->n = rest;
 	e->dropped_ += n;	/* handed on: hand_undo counts them */
 	return 0;
+}
+
+int
+tk_enc_more(te_tok_enc *e, size_t k)
+{
+	if ((e->mode_ & TK_ENC_FLUSH) && enc_flush(e))
+		return -1;
+	return tk_enc_reserve(e, k);
 }
 
 /* e and where the text a SentencePiece model encodes starts in e's:

@@ -350,21 +350,20 @@ int tk_tok_derive(te_tok *t, te_diag *d);
 #define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
 /* A mode_ bit of an encoding handed on a block at a time as it is made
- * (tk_tok_encode_flush): when full, e first hands on what is final
- * (tk_enc_flush, tok.c; -1 when that fails). */
+ * (tk_tok_encode_flush). */
 #define TK_ENC_FLUSH 0x40000000u
-int tk_enc_flush(te_tok_enc *e);
-/* tk_enc_reserve, its common case inline (a call a piece shows).  Called
- * only where every token e holds is final but as tk_enc_flush knows
- * (a long word's tokens still handed on, the last one of SentencePiece). */
+/* tok.c: tk_enc_reserve, but an encoding handed on first hands on what
+ * is final when e is full (all its tokens but what may yet change: a long
+ * word's tokens handed on but not firm, SentencePiece's last one). */
+int tk_enc_more(te_tok_enc *e, size_t k);
+/* tk_enc_more, its common case inline (a call a piece shows).  Called
+ * only where every token e holds is final as tk_enc_more sees it. */
 static inline int
 tk_enc_room(te_tok_enc *e, size_t k)
 {
 	if (e->n + k <= e->cap && !(e->mode_ & TE_TOK_COUNT_ONLY))
 		return 0;
-	if ((e->mode_ & TK_ENC_FLUSH) && tk_enc_flush(e))
-		return -1;
-	return tk_enc_reserve(e, k);
+	return tk_enc_more(e, k);
 }
 /* Append n ids to e, which keeps no spans (TE_TOK_NO_OFFSETS) and has room
  * (tk_enc_room); e->ids may still be NULL when n is 0. */
