@@ -416,6 +416,24 @@ added_next(const added_scan *sc, const char *s, size_t n, size_t i)
 	return i;
 }
 
+/* The next added token of tr that may match in s[*i, n), leftmost-longest:
+ * its index, at [*i, *end), taking [*ms, *me) with the whitespace its
+ * lstrip and rstrip take (none before seg); -1 when there is none. */
+static int32_t
+next_added(const te_tok *t, const tk_trie *tr, const added_scan *sc, const char *s, size_t n,
+           size_t seg, int special, size_t *i, size_t *end, size_t *ms, size_t *me)
+{
+	int32_t ai;
+
+	for (; (*i = added_next(sc, s, n, *i)) < n; (*i)++)
+		if ((ai = match_added(t, tr, s, n, *i, special, end)) >= 0) {
+			*ms = t->added[ai].lstrip ? ws_back(s, seg, *i) : *i;
+			*me = t->added[ai].rstrip ? ws_fwd(s, n, *end) : *end;
+			return ai;
+		}
+	return -1;
+}
+
 static int
 out_emit(void *o, int32_t id, size_t a, size_t b)
 {
@@ -635,23 +653,12 @@ static int
 split_added_norm(const te_tok *t, tk_work *w, int special)
 {
 	const char *s = w->b.s;
-	size_t n = w->b.n, i = 0, seg = 0;
+	size_t n = w->b.n, i = 0, seg = 0, end, ms, me;
+	int32_t ai;
 	added_scan sc;
 
 	added_scan_init(&sc, &t->trie_norm, n);
-	while ((i = added_next(&sc, s, n, i)) < n) {
-		size_t end, ms = i, me;
-		int32_t ai;
-
-		if ((ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
-			i++;
-			continue;
-		}
-		me = end;
-		if (t->added[ai].lstrip)
-			ms = ws_back(s, seg, ms);
-		if (t->added[ai].rstrip)
-			me = ws_fwd(s, n, me);
+	while ((ai = next_added(t, &t->trie_norm, &sc, s, n, seg, special, &i, &end, &ms, &me)) >= 0) {
 		if ((ms > seg && tk_work_push(w, seg, ms, -1)) || tk_work_push(w, i, end, t->added[ai].id))
 			return -1;
 		seg = i = me;
@@ -1044,7 +1051,8 @@ static int
 encode_cut(const te_tok *t, const char *text, size_t len, int special, te_tok_enc *e,
            char **clean, te_diag *d)
 {
-	size_t i, seg = 0, k;
+	size_t i = 0, seg = 0, k, end, ms, me;
+	int32_t ai;
 	int cut;
 	added_scan sc;
 
@@ -1058,19 +1066,8 @@ encode_cut(const te_tok *t, const char *text, size_t len, int special, te_tok_en
 	}
 	if (cut)
 		added_scan_init(&sc, &t->trie_raw, len);
-	for (i = 0; cut && (i = added_next(&sc, text, len, i)) < len;) {
-		size_t end, ms = i, me;
-		int32_t ai;
-
-		if ((ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
-			i++;
-			continue;
-		}
-		me = end;
-		if (t->added[ai].lstrip)
-			ms = ws_back(text, seg, ms);
-		if (t->added[ai].rstrip)
-			me = ws_fwd(text, len, me);
+	while (cut && (ai = next_added(t, &t->trie_raw, &sc, text, len, seg, special, &i, &end, &ms,
+	                              &me)) >= 0) {
 		if (ms > seg && encode_segment(t, text, seg, ms, special, e, NULL, d))
 			return -1;
 		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
