@@ -163,7 +163,8 @@ run_within() {
 
 # phi-3's pre-tokenizer does not split: the document is one word, cut
 # before its words' markers (no merge crosses one) and merged a part at a
-# time; its tokens are held until the end of the document.
+# time; its tokens are written a block at a time as its parts are proven
+# firm (a document of 4 MB or more: tok_batch.c doc_sink).
 @test "tok-encode: one 15 MB line in 20N (ids), 16N (--count-docs) beyond the model: SentencePiece-style BPE (phi-3)" {
 	within phi-3-mini/tokenizer.json 16 20
 }
@@ -270,9 +271,10 @@ spans_within() {
 # A word of SentencePiece-style BPE that no marker cuts (a run of one
 # letter, base64, an emoji's fallback bytes; gemma3's text, whose merges
 # join words) is merged a part at a time, cut where no merge can cross
-# (bpe.c): its scratch is a part's.  Its tokens are held to the end of
-# the document, an id and a span each, and its ids besides: a run of 'a'
-# is a token in 4 to 8 bytes, base64 about one a byte, an emoji four.
+# (bpe.c): its scratch is a part's.  Its tokens, an id and a span each,
+# are written a block at a time once firm (the part before the last one
+# merged: bpe.c cut_tail); a run of 'a' is a token in 4 to 8 bytes, base64
+# about one a byte, an emoji four.
 @test "tok-encode: a 15 MB run of 'a', of one emoji in 12N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
 	run_within phi-3-mini/tokenizer.json 12 12 run-a
 	run_within gemma3/tokenizer.json 12 12 run-a run-emoji
