@@ -1,7 +1,8 @@
 /* tok_batch.c: files of documents encoded on a pool of threads and written
  * in order (te_tok_batch_*, see tokemb.h): tok-encode's documents.  Above
- * tok.c: it calls only what tokemb.h declares, tok_pool.c, tok_io.c and
- * tok_cut.c's cut rule. */
+ * tok.c: it calls only what tokemb.h declares, tok.c's encoding handed on
+ * as it is made (tk_tok_encode_flush), tok_pool.c, tok_io.c and tok_cut.c's
+ * cut rule. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>

@@ -12,7 +12,8 @@
  *   tok_util.c, tok_uni.c,     the area's base helpers
  *   spm_util.c
  *   ../util_str.c, ../util.c   the suite's base
- * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only); the trainer
+ * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only, and
+ * tk_tok_encode_flush); the trainer
  * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
@@ -701,7 +702,10 @@ void tk_regex_thread_free(void);
  * whose tokens are handed on a block at a time as they are made: f->put
  * takes e's first n tokens, final, their spans in text (and e drops
  * them), 0 or -1 (which fails the encoding).  e keeps the last tokens,
- * as te_tok_encode would have left them after those put. */
+ * as te_tok_encode would have left them after those put.  COUNT_ONLY
+ * hands nothing on.  A failure after tokens were put leaves them put (a
+ * long word that has to be merged whole after its first tokens were put
+ * is one, which bpe.c's cut_tail makes unlikely). */
 typedef struct tk_flush {
 	int (*put)(struct tk_flush *f, const te_tok_enc *e, size_t n);
 } tk_flush;
