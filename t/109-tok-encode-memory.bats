@@ -163,7 +163,8 @@ run_within() {
 
 # phi-3's pre-tokenizer does not split: the document is one word, cut
 # before its words' markers (no merge crosses one) and merged a part at a
-# time; its tokens are held until the end of the document.
+# time; its tokens are written a block at a time as its parts are proven
+# firm (a document of 4 MB or more: tok_batch.c doc_sink).
 @test "tok-encode: one 15 MB line in 20N (ids), 16N (--count-docs) beyond the model: SentencePiece-style BPE (phi-3)" {
 	within phi-3-mini/tokenizer.json 16 20
 }
@@ -270,9 +271,10 @@ spans_within() {
 # A word of SentencePiece-style BPE that no marker cuts (a run of one
 # letter, base64, an emoji's fallback bytes; gemma3's text, whose merges
 # join words) is merged a part at a time, cut where no merge can cross
-# (bpe.c): its scratch is a part's.  Its tokens are held to the end of
-# the document, an id and a span each, and its ids besides: a run of 'a'
-# is a token in 4 to 8 bytes, base64 about one a byte, an emoji four.
+# (bpe.c): its scratch is a part's.  Its tokens, an id and a span each,
+# are written a block at a time once firm (the part before the last one
+# merged: bpe.c cut_tail); a run of 'a' is a token in 4 to 8 bytes, base64
+# about one a byte, an emoji four.
 @test "tok-encode: a 15 MB run of 'a', of one emoji in 12N (ids and --count-docs) beyond the model: SentencePiece-style BPE (phi-3, gemma3)" {
 	run_within phi-3-mini/tokenizer.json 12 12 run-a
 	run_within gemma3/tokenizer.json 12 12 run-a run-emoji
@@ -426,4 +428,51 @@ offsets_within() {
 	[[ $short == *" 3:7 3:7 3:7 3:7 "* ]]
 	[ "$(tr ' ' '\n' <<<"$long" | head -n $((n - 1)))" = "$(tr ' ' '\n' <<<"$short" | head -n $((n - 1)))" ]
 	[ "$(tr ' ' '\n' <<<"$long" | tail -n 3 | tr '\n' ' ')" = "$(tr ' ' '\n' <<<"$short" | tail -n 3 | awk -v k=$((11950 * 15)) -F: '{ printf "%d:%d ", $1 + k, $2 + k }')" ]
+}
+
+# A document of 4 MB or more (no truncation, limits or prompt) is written
+# as it is encoded (tok_batch.c doc_sink): its final tokens are formatted
+# and written a block at a time, so neither its tokens (12 bytes each, a
+# token a byte for an emoji's fallback bytes or base64) nor its record are
+# held whole.  Before, these took 16N to 21N of address space.
+@test "tok-encode --offsets: one 15 MB line written as it is encoded in 8N beyond the model: a run of one emoji (phi-3, llama2), of base64 (gemma3), of 'a' (t5), prose (phi-3)" {
+	offsets_within phi-3-mini/tokenizer.json 8 run-emoji doc
+	offsets_within gemma3/tokenizer.json 8 run-b64
+	offsets_within llama2/tokenizer.model 8 run-emoji
+	offsets_within t5-small/tokenizer.json 8 run-a
+}
+
+# What is written as it is encoded is the record the whole encoding makes
+# (--max-tokens, however large, keeps the whole encoding): ids, tokens and
+# spans, across added and special tokens, invalid UTF-8, NUL and CR, on
+# one thread and two, from a file and from a pipe.
+@test "tok-encode: a document written as it is encoded is the record of its whole encoding" {
+	need_data tokenizers/phi-3-mini/tokenizer.json tokenizers/gemma3/tokenizer.json \
+	    tokenizers/llama2/tokenizer.model tokenizers/t5-small/tokenizer.json \
+	    tokenizers/bert-base-uncased/tokenizer.json tokenizers/gpt2/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d m fl
+	{
+		head -c 2000000 "$BATS_FILE_TMPDIR/doc"
+		printf ' <s> [CLS] <|endoftext|> \377\303( \000 x\r\ny '
+		head -c 1500000 "$BATS_FILE_TMPDIR/run-emoji"
+		printf ' <unk> </s> '
+		head -c 1500000 "$BATS_FILE_TMPDIR/run-b64"
+		echo
+		echo "a short line <s>"
+	} >"$d"
+	for m in phi-3-mini/tokenizer.json gemma3/tokenizer.json llama2/tokenizer.model \
+	    t5-small/tokenizer.json bert-base-uncased/tokenizer.json gpt2/tokenizer.json; do
+		for fl in --offsets --tokens --no-special; do
+			tok-encode -m "$D/tokenizers/$m" --threads 1 --max-tokens 1000000000 "$fl" "$d" \
+			    >"$d.whole" 2>"$d.whole-err"
+			[ "$(wc -c <"$d.whole")" -gt 3000000 ]
+			tok-encode -m "$D/tokenizers/$m" --threads 1 "$fl" "$d" >"$d.out" 2>"$d.err"
+			cmp "$d.whole" "$d.out"
+			cmp "$d.whole-err" "$d.err"
+			tok-encode -m "$D/tokenizers/$m" --threads 2 "$fl" "$d" 2>/dev/null | cmp "$d.whole" -
+			tok-encode -m "$D/tokenizers/$m" --threads 1 "$fl" - <"$d" 2>/dev/null | cmp "$d.whole" -
+		done
+		run -0 --separate-stderr tok-encode -m "$D/tokenizers/$m" --total "$d"
+		[ "$output" -eq "$(tok-encode -m "$D/tokenizers/$m" --count-docs "$d" 2>/dev/null | awk '{ n += $1 } END { print n }')" ]
+	done
 }

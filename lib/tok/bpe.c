@@ -1110,21 +1110,53 @@ cut_try(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 	return tries;
 }
 
+/* A cut that failed after parts were handed on: the rest of the word,
+ * s[af, n), merged whole after the parts before af (handed on, the first
+ * firm of them) when no merge can cross af (ef: the history of the last
+ * symbol of the part before it): 0 done, its tokens appended to o, 1 a
+ * merge may cross (o as it was), -1 out of memory. */
+static int
+cut_tail(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o,
+         size_t af, const edge *ef, size_t firm)
+{
+	size_t o0 = o->n;
+	edge hf, hl;
+
+	if (edge_part(m, f, gen, s, af, n, o, &hf, &hl))
+		return -1;
+	if (edge_cross(m, ef, &hf)) {
+		o->n = o0;
+		return 1;
+	}
+	if (o->hand->handed > firm) {
+		o->hand->undo(o->hand, firm);
+		o->hand->handed = firm;
+	}
+	return 0;
+}
+
 /* Encode s[0, n) in parts cut as above: 0 done, 1 not cut (o as it was),
- * -1 out of memory. */
+ * -1 out of memory.  Handed on (o->hand), a part is firm once the one
+ * after the next is merged: a cut that then fails has the rest of the
+ * word merged whole after it (cut_tail), or, where a merge may cross
+ * there, the whole word (the tokens handed on taken back). */
 static int
 bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t n, tk_out *o)
 {
 	size_t o0 = o->n, a = 0, c, on, half = tk_bpe_split_min / 2;
-	size_t handed0 = o->hand ? o->hand->handed : 0;
+	tk_hand *h = o->hand;
+	size_t handed0 = h ? h->handed : 0, firm0 = h ? h->firm : 0, ap = 0, af = 0;
 	edge e[3], sc[3], *lf = &e[0], *ll = &e[1], *pl = &e[2], *wf = &sc[2], *t;
-	int tries, have_prev = 0;
+	edge ppl, ef;		/* the last symbols' histories before ap, af */
+	int tries, have_prev = 0, r;
 	cutcur cc;
 
 	if (!gen) {
 		gen = -1;
 		ws.pc_gen = 0;
 	}
+	if (h && handed0 < firm0)
+		h->firm = handed0;	/* what it hands on may be taken back */
 	while (a < n) {
 		cc.a = cc.j = a;
 		cc.k = 0;
@@ -1142,7 +1174,13 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 				return -1;
 			if (have_prev && edge_cross(m, pl, lf))
 				goto whole;
-			/* the parts before this one are final */
+			/* the parts before this one are final; those before
+			 * the one before it firm */
+			if (h && ap && ap > af) {
+				h->firm = h->handed < firm0 ? h->handed : firm0;
+				af = ap;
+				ef = ppl;
+			}
 			if (hand_on(o, o0, on))
 				return -1;
 			on = o0;
@@ -1151,16 +1189,28 @@ bpe_cut(const tk_bpe *m, const tk_fastmap *f, int32_t gen, const char *s, size_t
 			o->n = on;
 			c = cut_from(m, s, n, &cc, c + 1);
 		}
+		if (have_prev)
+			ppl = *pl;
 		t = pl, pl = ll, ll = t;
 		have_prev = 1;
+		ap = a;
 		a = c;
 	}
+	if (h)
+		h->firm = firm0;
 	return 0;
 whole:
 	o->n = o0;
-	if (o->hand && o->hand->handed > handed0) {
-		o->hand->undo(o->hand, handed0);
-		o->hand->handed = handed0;
+	if (h && af && (r = cut_tail(m, f, gen, s, n, o, af, &ef, h->firm)) <= 0) {
+		h->firm = firm0;
+		return r;
+	}
+	if (h) {
+		h->firm = firm0;
+		if (h->handed > handed0) {
+			h->undo(h, handed0);
+			h->handed = handed0;
+		}
 	}
 	return 1;
 }

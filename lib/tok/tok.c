@@ -159,7 +159,7 @@ out:
 static inline int
 enc_push(te_tok_enc *e, int32_t id, size_t a, size_t b)
 {
-	if (e->n == e->cap && tk_enc_reserve(e, 1))
+	if (e->n == e->cap && tk_enc_room(e, 1))
 		return -1;
 	e->ids[e->n] = id;
 	if (e->start) {	/* te_tok_encode_trunc: a text with spans fits */
@@ -416,6 +416,24 @@ added_next(const added_scan *sc, const char *s, size_t n, size_t i)
 	return i;
 }
 
+/* The next added token of tr that may match in s[*i, n), leftmost-longest:
+ * its index, at [*i, *end), taking [*ms, *me) with the whitespace its
+ * lstrip and rstrip take (none before seg); -1 when there is none. */
+static int32_t
+next_added(const te_tok *t, const tk_trie *tr, const added_scan *sc, const char *s, size_t n,
+           size_t seg, int special, size_t *i, size_t *end, size_t *ms, size_t *me)
+{
+	int32_t ai;
+
+	for (; (*i = added_next(sc, s, n, *i)) < n; (*i)++)
+		if ((ai = match_added(t, tr, s, n, *i, special, end)) >= 0) {
+			*ms = t->added[ai].lstrip ? ws_back(s, seg, *i) : *i;
+			*me = t->added[ai].rstrip ? ws_fwd(s, n, *end) : *end;
+			return ai;
+		}
+	return -1;
+}
+
 static int
 out_emit(void *o, int32_t id, size_t a, size_t b)
 {
@@ -443,6 +461,88 @@ run_model(const te_tok *t, const char *s, size_t n, tk_out *o, te_diag *d)
 		return te_diag_set(d, "", 0, "%s models cannot be encoded: tokemb has no encoder "
 		                   "for them", t->algo);
 	}
+}
+
+/* ----------------------------- an encoding handed on as it is made */
+
+/* The encoding under way on this thread hands its final tokens on
+ * (tk_tok_encode_flush): to f; what may yet change is kept. */
+typedef struct flush_st {
+	tk_flush *f;
+	tk_amap *map;           /* sanitize's spans, or NULL */
+	const tk_hand *hand;    /* a long piece's tokens being handed on */
+	size_t hand0;           /* e's tokens (n + dropped_) when it began */
+	int spm;                /* its last token may still widen (spm_widen) */
+	int lost;               /* tokens handed on were taken back */
+} flush_st;
+static __thread flush_st fls;
+
+/* Tokens are handed on this many at least, and only when they are half of
+ * e or more (the rest is moved to its start). */
+#define FLUSH_MIN ((size_t)1 << 16)
+
+/* The spans of e's tokens [from, to), in a sanitized text, made the
+ * input's (a U+FFFD stands for one input byte). */
+static void
+map_spans(te_tok_enc *e, size_t from, size_t to, tk_amap *map)
+{
+	for (size_t i = from; i < to; i++)
+		if (e->end[i] > e->start[i]) {
+			e->start[i] = tk_amap_start(map, e->start[i]);
+			e->end[i] = tk_amap_end(map, e->end[i] - 1);
+		}
+}
+
+/* How many of e's first tokens are final: all but those a long piece may
+ * take back, and SentencePiece's last. */
+static size_t
+flush_final(const te_tok_enc *e)
+{
+	size_t n = e->n;
+
+	if (fls.hand) {
+		const tk_hand *h = fls.hand;
+		size_t firm = fls.hand0 + (h->handed < h->firm ? h->handed : h->firm);
+
+		n = firm > e->dropped_ ? firm - e->dropped_ : 0;
+		if (n > e->n)
+			n = e->n;
+	}
+	if (fls.spm && n && n == e->n)
+		n--;
+	return n;
+}
+
+/* Hand e's final tokens on (to fls.f), when they are enough; -1 when
+ * that fails. */
+static int
+enc_flush(te_tok_enc *e)
+{
+	size_t n, rest;
+
+	if (!fls.f || e->n < FLUSH_MIN || (n = flush_final(e)) < e->n / 2)
+		return 0;	/* grown instead */
+	if (fls.map && fls.map->n && e->start)
+		map_spans(e, 0, n, fls.map);
+	if (fls.f->put(fls.f, e, n))
+		return -1;
+	rest = e->n - n;
+	memmove(e->ids, e->ids + n, rest * sizeof *e->ids);
+	if (e->start) {
+		memmove(e->start, e->start + n, rest * sizeof *e->start);
+		memmove(e->end, e->end + n, rest * sizeof *e->end);
+	}
+	e->n = rest;
+	e->dropped_ += n;	/* handed on: hand_undo counts them */
+	return 0;
+}
+
+int
+tk_enc_more(te_tok_enc *e, size_t k)
+{
+	if ((e->mode_ & TK_ENC_FLUSH) && enc_flush(e))
+		return -1;
+	return tk_enc_reserve(e, k);
 }
 
 /* e and where the text a SentencePiece model encodes starts in e's:
@@ -476,6 +576,7 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 {
 	size_t i;
 	spm_to x = { e, a };
+	int r;
 
 	if (e->mode_ & TE_TOK_COUNT_ONLY) {
 		/* counted, not kept: count_end adds them up */
@@ -484,8 +585,11 @@ encode_spm(const te_tok *t, const char *text, size_t a, size_t b, te_tok_enc *e,
 		e->dropped_ += i;
 		return 0;
 	}
-	return tk_spm_encode_cb(t->spm, text + a, b - a, 0, !(e->mode_ & TE_TOK_NO_OFFSETS),
-	                        spm_emit, spm_widen, &x, d);
+	fls.spm = 1;	/* its last token may widen */
+	r = tk_spm_encode_cb(t->spm, text + a, b - a, 0, !(e->mode_ & TE_TOK_NO_OFFSETS), spm_emit,
+	                     spm_widen, &x, d);
+	fls.spm = 0;
+	return r;
 }
 
 /* A per-thread cache of pieces and their encodings: most words recur, and
@@ -549,23 +653,12 @@ static int
 split_added_norm(const te_tok *t, tk_work *w, int special)
 {
 	const char *s = w->b.s;
-	size_t n = w->b.n, i = 0, seg = 0;
+	size_t n = w->b.n, i = 0, seg = 0, end, ms, me;
+	int32_t ai;
 	added_scan sc;
 
 	added_scan_init(&sc, &t->trie_norm, n);
-	while ((i = added_next(&sc, s, n, i)) < n) {
-		size_t end, ms = i, me;
-		int32_t ai;
-
-		if ((ai = match_added(t, &t->trie_norm, s, n, i, special, &end)) < 0) {
-			i++;
-			continue;
-		}
-		me = end;
-		if (t->added[ai].lstrip)
-			ms = ws_back(s, seg, ms);
-		if (t->added[ai].rstrip)
-			me = ws_fwd(s, n, me);
+	while ((ai = next_added(t, &t->trie_norm, &sc, s, n, seg, special, &i, &end, &ms, &me)) >= 0) {
 		if ((ms > seg && tk_work_push(w, seg, ms, -1)) || tk_work_push(w, i, end, t->added[ai].id))
 			return -1;
 		seg = i = me;
@@ -632,6 +725,8 @@ hand_undo(tk_hand *h, size_t keep)
 	if (drop <= e->n) {
 		e->n -= drop;
 	} else {
+		/* counted (COUNT_ONLY), or handed on: then written */
+		fls.lost |= (e->mode_ & TK_ENC_FLUSH) != 0;
 		e->dropped_ -= drop - e->n;
 		e->n = 0;
 	}
@@ -662,7 +757,7 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 
 			if (c->h == h && c->klen == n && !memcmp(c->key, w->b.s + pa, n)) {
 				/* a hit: straight into e */
-				if (e->n + c->nids > e->cap && tk_enc_reserve(e, c->nids))
+				if (tk_enc_room(e, c->nids))
 					goto oom;
 				for (k = 0; k < c->nids; k++, e->n++) {
 					e->ids[e->n] = c->ids[k];
@@ -692,12 +787,19 @@ encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 			}
 			continue;
 		} else {
-			piece_hand ph = { { hand_put, hand_undo, 0, 0 }, { w, pa, e }, e->n + e->dropped_ };
+			piece_hand ph = { { hand_put, hand_undo, 0, 0, SIZE_MAX }, { w, pa, e },
+			                  e->n + e->dropped_ };
 			int r;
 
 			tout.hand = t->mtype == TK_M_BPE ? &ph.h : NULL;
+			fls.hand = tout.hand;	/* tokens past its firm ones may be undone */
+			fls.hand0 = ph.total0;
 			r = run_model(t, w->b.s + pa, n, &tout, d);
 			tout.hand = NULL;
+			fls.hand = NULL;
+			if (fls.lost)	/* bpe.c's cut_tail makes it unlikely */
+				return te_diag_set(d, "", 0, "a word of %zu bytes merged whole after its "
+				                   "first tokens were written", n);
 			if (r) {
 				if (!d || !d->msg[0])
 					goto oom;
@@ -942,21 +1044,81 @@ too_long(te_diag *d)
 	return te_diag_set(d, "", 0, "a text of 4 GiB or more cannot be encoded with spans");
 }
 
-int
-te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
-                    long max_tokens, te_tok_enc *e, te_diag *d)
+/* Encode text[0, len), cut at the added tokens matched on it
+ * (leftmost-longest), into e; -1 with d filled.  *clean (a cleaned text,
+ * or NULL) is read no more after its last segment. */
+static int
+encode_cut(const te_tok *t, const char *text, size_t len, int special, te_tok_enc *e,
+           char **clean, te_diag *d)
+{
+	size_t i = 0, seg = 0, k, end, ms, me;
+	int32_t ai;
+	int cut;
+	added_scan sc;
+
+	/* none can match when all are special and special-token text is
+	 * plain text */
+	cut = t->nadded && t->trie_raw.n;
+	if (cut && !special) {
+		for (k = 0; k < t->nadded && t->added[k].special; k++)
+			;
+		cut = k < t->nadded;
+	}
+	if (cut)
+		added_scan_init(&sc, &t->trie_raw, len);
+	while (cut && (ai = next_added(t, &t->trie_raw, &sc, text, len, seg, special, &i, &end, &ms,
+	                              &me)) >= 0) {
+		if (ms > seg && encode_segment(t, text, seg, ms, special, e, NULL, d))
+			return -1;
+		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
+			return te_diag_set(d, "", 0, "out of memory");
+		seg = i = me;
+	}
+	if (seg < len && encode_segment(t, text, seg, len, special, e, clean, d))
+		return -1;
+	return 0;
+}
+
+/* Hand e's tokens on to f as they are made (tk_tok_encode_flush), from
+ * here on; -1 (d filled) when a mapped cache proves unsound: it is
+ * checked whole first, as no id handed on is looked at again. */
+static int
+flush_begin(const te_tok *t, te_tok_enc *e, tk_flush *f, te_diag *d)
+{
+	memset(&fls, 0, sizeof fls);
+	if (!f || (e->mode_ & TE_TOK_COUNT_ONLY))
+		return 0;
+	if (t->cmap && tk_cache_verify(t, 0))
+		return cache_unsound(t, d);
+	fls.f = f;
+	e->mode_ |= TK_ENC_FLUSH;
+	return 0;
+}
+
+/* The encoding's tokens are handed on no more (the suffix, the spans'
+ * mapping and the caller's formatting take e's tokens as they stand). */
+static void
+flush_end(te_tok_enc *e)
+{
+	memset(&fls, 0, sizeof fls);
+	e->mode_ &= ~TK_ENC_FLUSH;
+	if (!(e->mode_ & TE_TOK_COUNT_ONLY))
+		e->dropped_ = 0;
+}
+
+static int
+encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long max_tokens,
+            te_tok_enc *e, tk_flush *f, te_diag *d)
 {
 	int special = t->match_special;
-	size_t i, seg = 0, nfix = 0;
+	size_t i;
 	char *clean = NULL;
 	tk_amap map = {0};
 	size_t cn;
 	int rc = 0;
 	size_t npre = 0, nsuf = 0, k;
-	int cut;
-	added_scan sc;
 
-	if (enc_begin(t, e, flags, len, d))
+	if (enc_begin(t, e, flags, len, d) || flush_begin(t, e, f, d))
 		return -1;
 	if (flags & TE_TOK_SPECIAL_AS_TEXT)
 		special = 0;
@@ -977,6 +1139,7 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			rc = too_long(d);
 			goto done;
 		}
+		fls.map = &map;
 	}
 	if (flags & TE_TOK_ADD_SPECIAL) {
 		for (k = 0; k < t->ntpl && t->tpl[k].ids; k++)
@@ -988,39 +1151,9 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 				if (enc_push(e, t->tpl[k].ids[i], 0, 0))
 					goto oom;
 	}
-	/* cut at added tokens, leftmost-longest; none can match when all are
-	 * special and special-token text is plain text */
-	cut = t->nadded && t->trie_raw.n;
-	if (cut && !special) {
-		for (k = 0; k < t->nadded && t->added[k].special; k++)
-			;
-		cut = k < t->nadded;
-	}
-	if (cut)
-		added_scan_init(&sc, &t->trie_raw, len);
-	for (i = 0; cut && (i = added_next(&sc, text, len, i)) < len;) {
-		size_t end, ms = i, me;
-		int32_t ai;
-
-		if ((ai = match_added(t, &t->trie_raw, text, len, i, special, &end)) < 0) {
-			i++;
-			continue;
-		}
-		me = end;
-		if (t->added[ai].lstrip)
-			ms = ws_back(text, seg, ms);
-		if (t->added[ai].rstrip)
-			me = ws_fwd(text, len, me);
-		if (ms > seg && encode_segment(t, text, seg, ms, special, e, NULL, d))
-			goto fail;
-		if (enc_push(e, t->added[ai].id, i, me))	/* as HF: rstrip's spaces too */
-			goto oom;
-		nfix++;
-		seg = i = me;
-	}
-	/* the last segment: a cleaned text is read no more after it */
-	if (seg < len && encode_segment(t, text, seg, len, special, e, &clean, d))
+	if (encode_cut(t, text, len, special, e, &clean, d))
 		goto fail;
+	flush_end(e);
 	if (t->cmap && ids_unsound(t, e, d))
 		goto fail;
 	if (e->mode_ & TE_TOK_COUNT_ONLY) {
@@ -1044,24 +1177,32 @@ te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flag
 			e->n = (size_t)max_tokens;
 	}
 	if (map.n)
-		for (i = 0; i < e->n; i++) {
-			if (e->end[i] > e->start[i]) {
-				e->start[i] = tk_amap_start(&map, e->start[i]);
-				e->end[i] = tk_amap_end(&map, e->end[i] - 1);
-				/* a U+FFFD stands for one input byte */
-			}
-		}
+		map_spans(e, 0, e->n, &map);
 	goto done;
 oom:
 	te_diag_set(d, "", 0, "out of memory");
 fail:
 	rc = -1;
 done:
-	(void)nfix;
+	flush_end(e);
 	free(clean);
 	tk_amap_release(&map);
 	scratch_trim();
 	return rc;
+}
+
+int
+te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
+                    long max_tokens, te_tok_enc *e, te_diag *d)
+{
+	return encode_text(t, text, len, flags, max_tokens, e, NULL, d);
+}
+
+int
+tk_tok_encode_flush(const te_tok *t, const char *text, size_t len, unsigned flags,
+                    te_tok_enc *e, tk_flush *f, te_diag *d)
+{
+	return encode_text(t, text, len, flags, -1, e, f, d);
 }
 
 int

@@ -1,7 +1,8 @@
 /* tok_batch.c: files of documents encoded on a pool of threads and written
  * in order (te_tok_batch_*, see tokemb.h): tok-encode's documents.  Above
- * tok.c: it calls only what tokemb.h declares, tok_pool.c, tok_io.c and
- * tok_cut.c's cut rule. */
+ * tok.c: it calls only what tokemb.h declares, tok.c's encoding handed on
+ * as it is made (tk_tok_encode_flush), tok_pool.c, tok_io.c and tok_cut.c's
+ * cut rule. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -21,7 +22,21 @@ typedef struct doc {
 	int invalid;
 	int join;               /* a part of a document: the next part follows */
 	te_diag *d;             /* only when it failed */
+	struct doc_sink *sink;  /* its tokens written as they are made, or NULL */
+	int opened;             /* some of its record written (by sink) */
 } doc;
+
+/* A document whose final tokens are formatted and written a block at a
+ * time as the encoding hands them on (tk_tok_encode_flush), so that
+ * neither its tokens nor its record are ever held whole: the blocks
+ * joined by a space are the record that whole tokens would make. */
+typedef struct doc_sink {
+	tk_flush f;
+	te_tok_batch *bt;
+	doc *x;
+	const char *text, *name;
+	size_t put;             /* its tokens written */
+} doc_sink;
 
 typedef struct batch {
 	te_tok_batch *owner;
@@ -43,6 +58,7 @@ doc_add(batch *b, size_t off, size_t len, long lineno)
 
 	x->off = off, x->len = len, x->lineno = lineno;
 	x->ntok = 0, x->d = NULL, x->join = 0;
+	x->sink = NULL, x->opened = 0;
 	return x;
 }
 
@@ -82,7 +98,10 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 	int rc;
 
 	x->invalid = !te_tok_byte_level(bt->tok) && !te_utf8_valid(text, x->len);
-	rc = te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, d);
+	if (x->sink)
+		rc = tk_tok_encode_flush(bt->tok, text, x->len, o->flags, e, &x->sink->f, d);
+	else
+		rc = te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, d);
 	if (rc && (x->d = malloc(sizeof *x->d)))
 		*x->d = *d;
 	if (d->file[0] || d->line || d->msg[0])
@@ -94,7 +113,7 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 			te_diag_set(x->d, "", 0, "out of memory");
 		return;
 	}
-	x->ntok = e->n;
+	x->ntok = e->n + (x->sink ? x->sink->put : 0);
 	if (!o->total && te_tok_format(bt->tok, &o->fmt, text, x->len, e, &x->out) &&
 	    (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
@@ -188,7 +207,7 @@ batch_write(batch *b)
 		doc_report(bt, x, b->name);
 		bt->total += x->ntok;
 		if (!bt->o.total) {
-			if (x->out.n && open)
+			if (x->out.n && (open || x->opened))
 				tk_wr_put(&bt->wr, " ", 1);
 			if (x->out.n)	/* an empty document may have no buffer yet */
 				tk_rec_put(&bt->wr, &x->out);
@@ -505,16 +524,67 @@ doc_pieces(te_tok_batch *bt, const char *text, size_t len, long lineno, const ch
 	return 0;
 }
 
+/* ------------------------------- one large document as it is encoded */
+
+/* A long document: BIG bytes or more. */
+#define BIG ((size_t)1 << 22)
+
+/* Whether a long document of len bytes is written as it is encoded
+ * (doc_sink): its whole record, as one token list, with nothing to take
+ * from its end (no truncation, no limits) or to put before it. */
+static int
+stream_may(const te_tok_batch *bt, size_t len)
+{
+	int form = bt->o.fmt.form;
+
+	return len >= BIG && !bt->prompt_len && bt->o.max_tokens < 0 && !bt->o.use_limits &&
+	       !bt->o.total && (form == TE_TOK_FMT_IDS || form == TE_TOK_FMT_TOKENS ||
+	                        form == TE_TOK_FMT_OFFSETS);
+}
+
+/* Write e's first n tokens, formatted into the document's own record
+ * buffer; its invalid-UTF-8 warning first, as doc_report would. */
+static int
+sink_put(tk_flush *f, const te_tok_enc *e, size_t n)
+{
+	doc_sink *k = (doc_sink *)f;
+	te_tok_batch *bt = k->bt;
+	doc *x = k->x;
+	te_tok_enc v = *e;
+
+	if (x->invalid) {
+		doc y = {0};
+
+		y.lineno = x->lineno;
+		y.invalid = 1;
+		doc_report(bt, &y, k->name);
+		x->invalid = 0;
+	}
+	v.n = n;
+	x->out.n = 0;
+	if (te_tok_format(bt->tok, &bt->o.fmt, k->text, x->len, &v, &x->out))
+		return -1;
+	if (x->opened)
+		tk_wr_put(&bt->wr, " ", 1);
+	tk_rec_put(&bt->wr, &x->out);
+	out_flush(bt);		/* the buffer is used again */
+	x->out.n = 0;
+	x->opened = 1;
+	k->put += n;
+	return 0;
+}
+
 /* A long document (BIG bytes or more, no prompt to put before it) is
  * encoded where the reader holds it, once what was read before it is
  * written: a copy would double its memory.  It is encoded in pieces on
- * every thread where the model allows (doc_pieces).  -1 when out of
- * memory. */
-#define BIG ((size_t)1 << 22)
+ * every thread where the model allows (doc_pieces), else written as it
+ * is encoded where it can be (doc_sink).  -1 when out of memory. */
 static int
 encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char *name)
 {
 	batch *b = bt->fill, one;
+	doc_sink sink = { { sink_put }, bt, NULL, rec, name, 0 };
+	doc *x;
 
 	drain(bt);
 	if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags))
@@ -524,12 +594,18 @@ encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char
 	one = *b;		/* b's documents and their output buffers */
 	one.n = 0;
 	one.tx = rec;
-	doc_add(&one, 0, len, lineno);
+	x = doc_add(&one, 0, len, lineno);
+	if (stream_may(bt, len)) {
+		sink.x = x;
+		x->sink = &sink;
+	}
 	one.name = (char *)name;
 	one.map = NULL;
 	tk_pool_run(bt->pool, one.n, encode_job, &one);
 	tk_pool_wait(bt->pool);
 	batch_write(&one);
+	x->sink = NULL;
+	x->opened = 0;
 	return 0;
 }
 
@@ -620,8 +696,9 @@ read_map(te_tok_batch *bt, tk_map *m, const char *name)
 	while (!rc && !bt->werr && tk_map_next(m, bt->o.delim, &off, &len)) {
 		batch *b = bt->fill;
 
-		/* one large document: in pieces, as encode_in_place's */
-		if (cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags)) {
+		/* one large document: in pieces or written as it is
+		 * encoded, as encode_in_place's */
+		if ((cut_may(bt, len) && tk_cuts_ok(bt->tok, bt->o.flags)) || stream_may(bt, len)) {
 			if ((b->n && submit(bt, name)) ||
 			    encode_in_place(bt, m->p + off, len, m->lineno, name))
 				rc = -2;
@@ -722,7 +799,7 @@ part_doc(const te_tok_batch *bt, part *pt, size_t off, size_t len, te_tok_enc *e
 	size_t at = pt->out.n;
 
 	x.len = len;
-	if (cut_may(bt, len)) {
+	if (cut_may(bt, len) || stream_may(bt, len)) {
 		if (part_event(pt, &x, at, off, len))
 			pt->oom = 1;
 		pt->ndoc++;

@@ -12,7 +12,8 @@
  *   tok_util.c, tok_uni.c,     the area's base helpers
  *   spm_util.c
  *   ../util_str.c, ../util.c   the suite's base
- * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only); the trainer
+ * show.c, tok_batch.c -> tok_pool.c sit above tok.c (public calls only, and
+ * tk_tok_encode_flush); the trainer
  * (train*.c, train_int.h) beside it. */
 #ifndef TOK_INT_H
 #define TOK_INT_H
@@ -349,13 +350,21 @@ int tk_tok_derive(te_tok *t, te_diag *d);
  * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
 #define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
-/* tk_enc_reserve, its common case inline (a call a piece shows). */
+/* A mode_ bit of an encoding handed on a block at a time as it is made
+ * (tk_tok_encode_flush). */
+#define TK_ENC_FLUSH 0x40000000u
+/* tok.c: tk_enc_reserve, but an encoding handed on first hands on what
+ * is final when e is full (all its tokens but what may yet change: a long
+ * word's tokens handed on but not firm, SentencePiece's last one). */
+int tk_enc_more(te_tok_enc *e, size_t k);
+/* tk_enc_more, its common case inline (a call a piece shows).  Called
+ * only where every token e holds is final as tk_enc_more sees it. */
 static inline int
 tk_enc_room(te_tok_enc *e, size_t k)
 {
 	if (e->n + k <= e->cap && !(e->mode_ & TE_TOK_COUNT_ONLY))
 		return 0;
-	return tk_enc_reserve(e, k);
+	return tk_enc_more(e, k);
 }
 /* Append n ids to e, which keeps no spans (TE_TOK_NO_OFFSETS) and has room
  * (tk_enc_room); e->ids may still be NULL when n is 0. */
@@ -490,6 +499,8 @@ typedef struct tk_hand {
 	void (*undo)(struct tk_hand *h, size_t keep);   /* all but the first keep */
 	size_t handed;          /* tokens put since the word began */
 	size_t at;              /* where the part being merged starts in the word */
+	size_t firm;            /* no undo takes back the first firm tokens put
+	                         * (SIZE_MAX: none can be taken back) */
 } tk_hand;
 typedef struct tk_out {
 	int32_t *ids;
@@ -687,6 +698,19 @@ extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */
 extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
+/* tok.c: te_tok_encode_trunc (no max_tokens) of text[0, len) into e,
+ * whose tokens are handed on a block at a time as they are made: f->put
+ * takes e's first n tokens, final, their spans in text (and e drops
+ * them), 0 or -1 (which fails the encoding).  e keeps the last tokens,
+ * as te_tok_encode would have left them after those put.  COUNT_ONLY
+ * hands nothing on.  A failure after tokens were put leaves them put (a
+ * long word that has to be merged whole after its first tokens were put
+ * is one, which bpe.c's cut_tail makes unlikely). */
+typedef struct tk_flush {
+	int (*put)(struct tk_flush *f, const te_tok_enc *e, size_t n);
+} tk_flush;
+int tk_tok_encode_flush(const te_tok *t, const char *text, size_t len, unsigned flags,
+                        te_tok_enc *e, tk_flush *f, te_diag *d);
 /* tok.c: a normalized text longer than this, encoded without spans, is
  * pre-tokenized a window of about this many bytes at a time where its
  * pre-tokenizer allows (the tests lower it to exercise that path) */

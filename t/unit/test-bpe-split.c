@@ -52,6 +52,8 @@ typedef struct gather {
 	tk_hand h;
 	tk_out got;
 	int puts, undos;
+	size_t firm;            /* the most tokens seen firm (tk_hand) */
+	int unfirm;             /* undos that took firm ones back */
 } gather;
 
 static int
@@ -61,6 +63,8 @@ gather_put(tk_hand *h, const tk_out *o, size_t from, size_t to)
 	size_t k;
 
 	g->puts++;
+	if ((h->handed < h->firm ? h->handed : h->firm) > g->firm)
+		g->firm = h->handed < h->firm ? h->handed : h->firm;
 	for (k = from; k < to; k++)
 		if (tk_out_push(&g->got, o->ids[k], h->at + o->a[k], h->at + o->b[k]))
 			return -1;
@@ -73,6 +77,7 @@ gather_undo(tk_hand *h, size_t keep)
 	gather *g = (gather *)h;
 
 	g->undos++;
+	g->unfirm += keep < g->firm;
 	g->got.n = keep;
 }
 
@@ -85,6 +90,8 @@ handed(const te_tok *t, int32_t gen, const char *buf, size_t len, tk_out *o, gat
 	int r;
 
 	g->h.handed = g->h.at = 0;
+	g->h.firm = SIZE_MAX;
+	g->firm = 0;
 	g->got.n = o->n = 0;
 	o->hand = &g->h;
 	r = tk_bpe_encode_f(&t->bpe, NULL, gen, buf, len, o);
@@ -101,7 +108,7 @@ static void
 compare(const char *name, const te_tok *t, int words, size_t maxlen)
 {
 	tk_out a = {0}, b = {0}, c = {0};
-	gather g = { { gather_put, gather_undo, 0, 0 }, {0}, 0, 0 };
+	gather g = { { gather_put, gather_undo, 0, 0, SIZE_MAX }, {0}, 0, 0, 0, 0 };
 	char *buf = malloc(maxlen + 64);
 	unsigned seed = 7;
 	int i, bad = 0, fail = 0, hbad = 0;
@@ -132,6 +139,8 @@ compare(const char *name, const te_tok *t, int words, size_t maxlen)
 	   name, words, total, bad, fail);
 	ok(buf && !fail && !hbad && g.puts, "%s: handed on a part at a time as whole (%d differ; "
 	   "%d hand-ons, %d taken back)", name, hbad, g.puts, g.undos);
+	ok(!g.unfirm, "%s: no undo takes back a token handed on as firm (%d did)", name,
+	   g.unfirm);
 	tkout_free(&a);
 	tkout_free(&b);
 	tkout_free(&c);
