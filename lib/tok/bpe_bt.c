@@ -74,6 +74,7 @@ struct tk_bt {
 	size_t pmask;
 	uint64_t *pbits;		/* the pairs' filter: pair_words(pmask) words (pair_bits) */
 	uint64_t *whole;		/* BT_WHOLE_BITS: the hashes of tokens not in the trie */
+	int warm;			/* tk_bt_warm has read the tables */
 };
 #define BT_WHOLE_BITS 65536
 
@@ -913,6 +914,37 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 fail:
 	tk_bt_free(b);
 	return NULL;
+}
+
+/* Read a byte of each cache line of p[0, len). */
+static void
+read_lines(const void *p, size_t len)
+{
+	const volatile unsigned char *u = p;
+	size_t i;
+
+	for (i = 0; i < len; i += 64)
+		(void)u[i];
+}
+
+/* A new word's search reads the tables at random, each line from memory
+ * at first (a mapped image's pages are in the page cache, not in the
+ * CPU's caches), one after another; read in order, all of them (cl100k
+ * 5.5 MB, o200k 11 MB) come in at the memory's speed, and stay in the
+ * last-level cache for the words to come (cl100k, o200k, Llama 3, Qwen3, 2
+ * MB of prose: 7-12 % less task-clock, code 2-9 %).  Once for b. */
+void
+tk_bt_warm(const tk_bt *b)
+{
+	if (__atomic_load_n(&b->warm, __ATOMIC_RELAXED) ||
+	    __atomic_exchange_n(&((tk_bt *)b)->warm, 1, __ATOMIC_RELAXED))
+		return;
+	read_lines(b->node, (size_t)b->nnode * sizeof *b->node);
+	read_lines(b->pbits, pair_words(b->pmask) * sizeof *b->pbits);
+	read_lines(b->tok, (size_t)b->ntok * sizeof *b->tok);
+	read_lines(b->pair, (b->pmask + 1) * sizeof *b->pair);
+	if (b->ext)
+		read_lines(b->ext, (size_t)b->ntok * sizeof *b->ext);
 }
 
 /* Per thread: the positions known to lead nowhere (a bit each, 1: may).

@@ -219,6 +219,11 @@ tk_fastmap_bt(const tk_bpe *m)
 #define PC_MAP (PC_SIZE + LC_SIZE + PC_ALIGN)
 #define PC_BUILD_AFTER 16384
 #define PC_BUILD_AFTER_MAPPED 262144
+/* New words before the backtracking tables are read whole (tk_bt_warm):
+ * a text of many new words gains some tenth (cl100k, o200k, 2 MB of
+ * prose, code or multilingual text, task-clock; 256 better than 1024 or
+ * 4096), one of few (a line, a run without a space) pays nothing. */
+#define PC_WARM_AFTER 256
 typedef struct pc_ent {
 	uint64_t k0, k1;               /* the piece, zero-padded */
 	int32_t ids[PC_IDS];
@@ -263,6 +268,7 @@ static __thread void *pcache_map;
 static __thread lc_ent *lcache;        /* in pcache_map, after pcache */
 static __thread int32_t pcache_owner;  /* the te_tok pc_misses counts for */
 static __thread size_t pc_misses;      /* work this thread sent to the model */
+static __thread size_t pc_words;       /* pieces of LC_KEY bytes at most sent to it */
 static __thread tk_out fout;
 
 void
@@ -559,6 +565,7 @@ model_piece(const tk_bpe *m, const tk_fastmap *f, const tk_flat *fl, int32_t gen
 
 	fout.n = 0;
 	pc_misses += 1 + n / 16;	/* a long piece is many lookups */
+	pc_words += n <= LC_KEY;
 	if (bt) {
 		int r;
 
@@ -761,7 +768,8 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	int ids_only = (e->mode_ & TE_TOK_NO_OFFSETS) && !(e->mode_ & TE_TOK_COUNT_ONLY);
 	size_t build_after = t->cmap ? PC_BUILD_AFTER_MAPPED : PC_BUILD_AFTER;
 	pc_batch bb[2];
-	int cur = 0;
+	int cur = 0, warm = 0;
+	const tk_bt *bt;
 
 	x.f = tk_fastmap_get(m);
 	x.fl = x.f ? __atomic_load_n(&x.f->flat, __ATOMIC_ACQUIRE) : NULL;
@@ -770,7 +778,7 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 	if (pcache_owner != t->cache_gen) {
 		/* entries carry their te_tok: another one's are misses */
 		pcache_owner = t->cache_gen;
-		pc_misses = 0;
+		pc_misses = pc_words = 0;
 	}
 	bb[0].nb = 0;
 	if (pos < n)
@@ -792,6 +800,10 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		 * few tokens they leave out */
 		if (x.f && !x.fl && pc_misses > build_after && !x.f->bt_img)
 			x.fl = tk_fastmap_flat(m);
+		if (pc_words >= PC_WARM_AFTER && !warm && (bt = bt_ready_for(m, x.f))) {
+			tk_bt_warm(bt);
+			warm = 1;
+		}
 		for (q = 0; q < b->nb; q++) {
 			size_t len = b->bp[q + 1] - b->bp[q];
 			uint64_t k0 = b->k0[q], k1 = b->k1[q];

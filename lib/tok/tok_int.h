@@ -580,6 +580,9 @@ int tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o);
 /* May s[0, n) be a token of the model that the tables leave out (merges:
  * one no merge makes, taken whole by ignore_merges)?  0: it is none. */
 int tk_bt_maybe_whole(const tk_bt *b, const char *s, size_t n);
+/* Bring b's tables into the CPU's caches, once, when many new words are to
+ * come (a read of some MB; no result). */
+void tk_bt_warm(const tk_bt *b);
 void tk_bt_thread_free(void);
 /* The tables as the compiled cache holds them: tk_bt_image_write writes
  * tk_bt_image_size(b) bytes (8-byte aligned) into buf; tk_bt_map points
