@@ -270,6 +270,7 @@ static __thread int32_t pcache_owner;  /* the te_tok pc_misses counts for */
 static __thread size_t pc_misses;      /* work this thread sent to the model */
 static __thread size_t pc_words;       /* pieces of LC_KEY bytes at most sent to it */
 static __thread tk_out fout;
+#define FOUT_KEEP ((size_t)8 << 20)     /* fout's bytes kept at most */
 
 void
 tk_fast_thread_free(void)
@@ -827,6 +828,9 @@ tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t bas
 		cur = !cur;
 	}
 	e->n = on;
-	tk_out_trim(&fout, (size_t)1 << 20);	/* a long word's tokens: not kept */
+	/* a long word's tokens are not kept, unless a text of n bytes could
+	 * need them and they are few (the like-sized pieces of one large
+	 * document: each would grow them again, a fresh page at a time) */
+	tk_out_trim(&fout, fout.cap > (n < SIZE_MAX / 4 ? 2 * n : n) ? (size_t)1 << 20 : FOUT_KEEP);
 	return 0;
 }
