@@ -161,6 +161,31 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 	return 0;
 }
 
+/* Whether a Unigram model's text may be cut into words before each space
+ * symbol (tk_unigram_word_run): no lattice piece holds the symbol, or at
+ * its end the first bytes of one, past its first byte; and the scores are
+ * finite, as the bound of tk_unigram_word_best needs. */
+static int
+uni_cuttable(const tk_spm *m)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int t = m->type[i];
+
+		if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+			continue;
+		if (!isfinite(m->score[i]))
+			return 0;
+		for (size_t k = 1; k < m->plen[i]; k++)
+			if (m->piece[i][k] == sp[0] &&
+			    memcmp(m->piece[i] + k, sp, m->plen[i] - k < sl ? m->plen[i] - k : sl) == 0)
+				return 0;
+	}
+	return 1;
+}
+
 int
 tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 {
@@ -171,11 +196,16 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 			return te_diag_set(d, name, 0, "out of memory");
 		for (size_t i = 0; i < m->n; i++)
 			sc[i] = m->score[i];
-		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
-		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
+		/* m->pieces is the lattice's trie when no piece in it is UNUSED */
+		m->uni = m->has_unused ?
+		         tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d) :
+		         tk_unigram_new_on(&m->pieces, m->n, (const char *const *)m->piece,
+		                           m->plen, sc, m->type, m->unk_id, d);
 		free(sc);
 		if (!m->uni)
 			return -1;
+		m->ws_cut = uni_cuttable(m);
 	} else {
 		if (build_merges(m) < 0)
 			return te_diag_set(d, name, 0, "out of memory");
@@ -1023,10 +1053,7 @@ typedef struct emitter {
 	int prev_unk;
 } emitter;
 
-typedef struct seg {
-	uint32_t start, end;
-	int32_t id;
-} seg;
+typedef tk_seg seg;
 
 typedef struct segs {
 	seg *v;
@@ -1906,6 +1933,126 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- Unigram */
+
+/* Where a word's pieces go: out, from byte base of the text on, an
+ * unknown character as m's unk_id. */
+typedef struct uni_out {
+	const tk_spm *m;
+	segs *out;
+	size_t base;
+} uni_out;
+
+static int
+uni_push(void *ctx, int32_t id, size_t a, size_t b)
+{
+	uni_out *o = ctx;
+
+	return segs_push(o->out, o->base + a, o->base + b, id < 0 ? o->m->unk_id : id);
+}
+
+/* Pieces p[0, n) of a word at byte a of the text, to out. */
+static int
+uni_put(const tk_spm *m, const seg *p, size_t n, size_t a, segs *out)
+{
+	if (segs_reserve(out, n) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		out->v[out->n++] = (seg){(uint32_t)(a + p[k].start), (uint32_t)(a + p[k].end),
+		                         p[k].id < 0 ? m->unk_id : p[k].id};
+	return 0;
+}
+
+/* The pieces of the word s[a, b), whose path starts from score *p (set to
+ * its end's), to out: through the cache w (NULL: none), whose entries
+ * keep, after the word's bytes, the two doubles of tk_unigram_word_best
+ * that say from which starts its path holds. */
+static int
+uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, segs *out)
+{
+	size_t len = b - a, i, cnt;
+	uni_out o = {m, out, a};
+	seg path[WC_KEY];
+	double sure[2];
+	uint64_t h;
+	wslot *e;
+
+	if (!w || len > WC_KEY)
+		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+	h = wc_hash(s + a, len);
+	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
+		e = &w->slot[i];
+		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
+			continue;
+		memcpy(sure, w->keys.s + e->at + len, sizeof sure);
+		if (!(sure[0] > sure[1] * fabs(*p)))
+			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+		*p = tk_unigram_path_end(m->uni, w->pc.v + e->off, e->cnt, *p);
+		return uni_put(m, w->pc.v + e->off, e->cnt, a, out);
+	}
+	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
+	if (w->n < WC_MAX) {
+		e = &w->slot[i];
+		e->cnt = (uint32_t)cnt;
+		e->at = (uint32_t)w->keys.n;
+		if (ut_buf_put(&w->keys, s + a, len) < 0 ||
+		    ut_buf_put(&w->keys, (const char *)sure, sizeof sure) < 0 ||
+		    segs_reserve(&w->pc, e->cnt) < 0)
+			return -1;
+		e->h = h;
+		e->len = (uint32_t)len;
+		e->off = (uint32_t)w->pc.n;
+		memcpy(w->pc.v + w->pc.n, path, cnt * sizeof *path);
+		w->pc.n += cnt;
+		if (++w->n * 2 > w->mask && wc_grow(w) < 0)
+			return -1;
+	}
+	if (!(sure[0] > sure[1] * fabs(*p)))
+		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+	*p = tk_unigram_path_end(m->uni, path, cnt, *p);
+	return uni_put(m, path, cnt, a, out);
+}
+
+/* sentencepiece's lattice over the whole normalized text, word by word
+ * when m->ws_cut lets it be cut before each space symbol (uni_word); the
+ * result is the same. */
+static int
+uni_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em, te_diag *d)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	double score = 0;
+	wcache *w;
+
+	if (!m->ws_cut) {
+		if (n && tk_unigram_encode_cb(m->uni, s, n, seg_emit, em, d) < 0)
+			return -1;
+		return 0;
+	}
+	if (!(w = wc_for(m)))
+		goto nomem;
+	for (size_t i = 1; i + sl <= n; i++) {
+		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+
+		if (!q)
+			break;
+		i = (size_t)(q - s);
+		if (!ws_at(s + i, sl))
+			continue;
+		if (i > a && uni_word(m, w, s, a, i, &score, out) < 0)
+			goto nomem;
+		if (out->n >= 4096 && segs_flush(em, out) < 0)
+			goto nomem;
+		a = i;
+		i += sl - 1;
+	}
+	if ((n > a && uni_word(m, w, s, a, n, &score, out) < 0) || segs_flush(em, out) < 0)
+		goto nomem;
+	return 0;
+nomem:
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
 /* ---------------------------------------------------------------- encode */
 
 /* A special id (BOS, EOS) of the empty span at at, to em. */
@@ -1942,7 +2089,7 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 	if (m->model_type == TK_SPM_MODEL_BPE) {
 		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (nm->s.n && tk_unigram_encode_cb(m->uni, nm->s.s, nm->s.n, seg_emit, em, d) < 0) {
+	} else if (uni_encode(m, nm->s.s, nm->s.n, sg, em, d) < 0) {
 		goto out;
 	}
 	if ((flags & TK_SPM_ADD_EOS) && emit_special(em, m->eos_id, len) < 0)

@@ -246,6 +246,7 @@ int tk_precompiled_each(const tk_precompiled *pc, const char *s, size_t n, tk_pc
 /* -------------------------------------------------------------- unigram */
 
 typedef struct tk_unigram tk_unigram;
+struct tk_strie;
 
 /* Scoring arithmetic: HF tokenizers sums scores in double and gives an
  * unknown character min(all scores) - 10; sentencepiece keeps path scores
@@ -285,6 +286,40 @@ typedef int (*tk_emit_fn)(void *ctx, int32_t id, size_t a, size_t b);
 typedef void (*tk_widen_fn)(void *ctx, size_t end);
 int tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len,
                          tk_emit_fn emit, void *ctx, te_diag *d);
+
+/* SPM mode, the lattice's trie borrowed: trie (compiled, or hashed)
+ * holds the ids of the pieces of types NORMAL and USER_DEFINED, no other,
+ * and outlives the model.  The other arguments as tk_unigram_new's. */
+tk_unigram *tk_unigram_new_on(const struct tk_strie *trie, size_t n, const char *const *pieces,
+                              const size_t *lens, const double *scores,
+                              const uint8_t *types, int32_t unk_id, te_diag *d);
+
+/* A piece of a path: the span [start, end) of its text and its id (an
+ * unknown character: -1 from tk_unigram_word_*). */
+typedef struct tk_seg {
+	uint32_t start, end;
+	int32_t id;
+} tk_seg;
+
+/* SPM mode, a text cut into words before each space symbol, when no
+ * lattice piece holds the symbol (or, at its end, its first bytes) past
+ * its first byte: then no path crosses a cut, and a word's best path
+ * depends on its bytes and on the score *start of the best path before it
+ * alone.  tk_unigram_word_run finds it as sentencepiece does over the
+ * whole text (each piece and its span in the word to emit, an unknown
+ * character as -1) and sets *start to its end's score; returns 0, or -1
+ * for no memory. */
+int tk_unigram_word_run(const tk_unigram *u, const char *s, size_t len, double *start,
+                        tk_emit_fn emit, void *ctx);
+/* The same, found once for every start: a word of at most
+ * TK_UNIGRAM_WORD_MAX bytes, its best path to out (room for len pieces;
+ * returns their number), which is the path tk_unigram_word_run finds from
+ * start P when *sure0 > *sure1 * |P| (the proof is in unigram.c); else it
+ * must be run from P.  tk_unigram_path_end then gives its end's score. */
+#define TK_UNIGRAM_WORD_MAX 255
+size_t tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out,
+                            double *sure0, double *sure1);
+double tk_unigram_path_end(const tk_unigram *u, const tk_seg *p, size_t n, double start);
 
 /* ------------------------------------------------------- sentencepiece */
 
