@@ -326,6 +326,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
+	tk_spm_norm_init(m);
 	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
 	return m;
@@ -782,9 +783,35 @@ norm_prefix(const tk_spm *m, const char *s, size_t n, size_t *out_len,
 	return s;
 }
 
-/* normalize's loop over ASCII in[a, e) of a model without rules or
- * user-defined pieces: each byte is itself, a space as the loop treats
- * one (escaped, dropped after another with remove_extra_ws). */
+void
+tk_spm_norm_init(tk_spm *m)
+{
+	if (m->pc)
+		tk_precompiled_ascii(m->pc, m->ascii_plain);
+	else
+		memset(m->ascii_plain, 2, sizeof m->ascii_plain);
+}
+
+/* The end of the ASCII bytes from in[a] on (at most 4096) that no rule of
+ * a model without user-defined pieces changes (m->ascii_plain). */
+static size_t
+ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
+{
+	size_t e = a, lim = n - a > 4096 ? a + 4096 : n;
+
+	for (; e < lim; e++) {
+		unsigned char c = (unsigned char)in[e];
+
+		if (c >= 0x80 || !m->ascii_plain[c] ||
+		    (m->ascii_plain[c] == 1 && e + 1 < n && (unsigned char)in[e + 1] >= 0x80))
+			break;
+	}
+	return e;
+}
+
+/* normalize's loop over ASCII in[a, e) that no rule changes, of a model
+ * without user-defined pieces: each byte is itself, a space as the loop
+ * treats one (escaped, dropped after another with remove_extra_ws). */
 static int
 ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *prev_space)
 {
@@ -869,16 +896,16 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 	}
 	prev_space = m->remove_extra_ws;
 	while (consumed < n) {
-		if (!m->pc && !m->has_user && (unsigned char)in[consumed] < 0x80) {
-			size_t e = consumed;
-
+		if (!m->has_user && (unsigned char)in[consumed] < 0x80) {
 			/* in pieces: the text grows by up to 3 bytes a byte */
-			while (e < n && e - consumed < 4096 && (unsigned char)in[e] < 0x80)
-				e++;
-			if (ascii_run(m, nm, in, consumed, e, &prev_space) < 0)
-				return -1;
-			consumed = e;
-			continue;
+			size_t e = ascii_end(m, in, consumed, n);
+
+			if (e > consumed) {
+				if (ascii_run(m, nm, in, consumed, e, &prev_space) < 0)
+					return -1;
+				consumed = e;
+				continue;
+			}
 		}
 		sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
 		while (prev_space && ol > 0 && sp[0] == ' ') {

@@ -222,6 +222,11 @@ void tk_precompiled_free(tk_precompiled *pc);
 size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                              const char **rep, size_t *rep_len);
 
+/* For each ASCII byte c, what the rules say of it in ASCII text: 2, no
+ * rule starts with c; 1, every rule that starts with c goes on with a byte
+ * over 0x7F (c is itself when an ASCII byte or the end follows); 0, else. */
+void tk_precompiled_ascii(const tk_precompiled *pc, uint8_t plain[128]);
+
 /* Hugging Face's Precompiled normalizer over valid UTF-8 text: per extended
  * grapheme cluster (tk_grapheme_end), a cluster under 6 bytes whose first
  * (shortest) matching rule exists is replaced whole by that rule's output;
@@ -521,6 +526,7 @@ struct tk_spm {
 	int has_user, has_unused;
 	int32_t byte_id[256];
 	tk_precompiled *pc;
+	uint8_t ascii_plain[128]; /* tk_precompiled_ascii's, all 2 without pc */
 	tk_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */
@@ -543,6 +549,9 @@ struct tk_spm {
 	 * what bpe_encode's per-thread word cache belongs to */
 	uint32_t serial;
 };
+
+/* m->ascii_plain, once m->pc is set. */
+void tk_spm_norm_init(tk_spm *m);
 
 /* A number no other model of the process has had (never 0). */
 uint32_t tk_spm_serial(void);
