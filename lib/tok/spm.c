@@ -786,10 +786,11 @@ norm_prefix(const tk_spm *m, const char *s, size_t n, size_t *out_len,
 void
 tk_spm_norm_init(tk_spm *m)
 {
+	memset(m->ascii_plain, 0, sizeof m->ascii_plain);
 	if (m->pc)
 		tk_precompiled_ascii(m->pc, m->ascii_plain);
 	else
-		memset(m->ascii_plain, 2, sizeof m->ascii_plain);
+		memset(m->ascii_plain, 2, 128);
 }
 
 /* The end of the ASCII bytes from in[a] on (at most 4096) that no rule of
@@ -799,13 +800,12 @@ ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
 {
 	size_t e = a, lim = n - a > 4096 ? a + 4096 : n;
 
-	for (; e < lim; e++) {
-		unsigned char c = (unsigned char)in[e];
-
-		if (c >= 0x80 || !m->ascii_plain[c] ||
-		    (m->ascii_plain[c] == 1 && e + 1 < n && (unsigned char)in[e + 1] >= 0x80))
-			break;
-	}
+	while (e < lim && m->ascii_plain[(unsigned char)in[e]])
+		e++;
+	/* a rule may start at the last one, with the byte after it */
+	if (e > a && e < n && (unsigned char)in[e] >= 0x80 &&
+	    m->ascii_plain[(unsigned char)in[e - 1]] == 1)
+		e--;
 	return e;
 }
 
@@ -1962,11 +1962,10 @@ out:
 
 /* ---------------------------------------------------------------- Unigram */
 
-/* Where a word's pieces go: out, from byte base of the text on, an
+/* Where a word's pieces go: em, from byte base of the text on, an
  * unknown character as m's unk_id. */
 typedef struct uni_out {
-	const tk_spm *m;
-	segs *out;
+	emitter *em;
 	size_t base;
 } uni_out;
 
@@ -1975,30 +1974,30 @@ uni_push(void *ctx, int32_t id, size_t a, size_t b)
 {
 	uni_out *o = ctx;
 
-	return segs_push(o->out, o->base + a, o->base + b, id < 0 ? o->m->unk_id : id);
+	return emit_seg(o->em, (uint32_t)(o->base + a), (uint32_t)(o->base + b),
+	                id < 0 ? o->em->m->unk_id : id);
 }
 
-/* Pieces p[0, n) of a word at byte a of the text, to out. */
+/* Pieces p[0, n) of a word at byte a of the text, to em. */
 static int
-uni_put(const tk_spm *m, const seg *p, size_t n, size_t a, segs *out)
+uni_put(emitter *em, const seg *p, size_t n, size_t a)
 {
-	if (segs_reserve(out, n) < 0)
-		return -1;
 	for (size_t k = 0; k < n; k++)
-		out->v[out->n++] = (seg){(uint32_t)(a + p[k].start), (uint32_t)(a + p[k].end),
-		                         p[k].id < 0 ? m->unk_id : p[k].id};
+		if (emit_seg(em, (uint32_t)(a + p[k].start), (uint32_t)(a + p[k].end),
+		             p[k].id < 0 ? em->m->unk_id : p[k].id) < 0)
+			return -1;
 	return 0;
 }
 
 /* The pieces of the word s[a, b), whose path starts from score *p (set to
- * its end's), to out: through the cache w (NULL: none), whose entries
+ * its end's), to em: through the cache w (NULL: none), whose entries
  * keep, after the word's bytes, the two doubles of tk_unigram_word_best
  * that say from which starts its path holds. */
 static int
-uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, segs *out)
+uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
 {
 	size_t len = b - a, i, cnt;
-	uni_out o = {m, out, a};
+	uni_out o = {em, a};
 	seg path[WC_KEY];
 	double sure[2];
 	uint64_t h;
@@ -2015,7 +2014,7 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 		if (!(sure[0] > sure[1] * fabs(*p)))
 			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 		*p = tk_unigram_path_end(m->uni, w->pc.v + e->off, e->cnt, *p);
-		return uni_put(m, w->pc.v + e->off, e->cnt, a, out);
+		return uni_put(em, w->pc.v + e->off, e->cnt, a);
 	}
 	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
 	if (w->n < WC_MAX) {
@@ -2037,14 +2036,14 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 	if (!(sure[0] > sure[1] * fabs(*p)))
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 	*p = tk_unigram_path_end(m->uni, path, cnt, *p);
-	return uni_put(m, path, cnt, a, out);
+	return uni_put(em, path, cnt, a);
 }
 
 /* sentencepiece's lattice over the whole normalized text, word by word
  * when m->ws_cut lets it be cut before each space symbol (uni_word); the
  * result is the same. */
 static int
-uni_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em, te_diag *d)
+uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 {
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1, a = 0;
@@ -2066,14 +2065,12 @@ uni_encode(const tk_spm *m, const char *s, size_t n, segs *out, emitter *em, te_
 		i = (size_t)(q - s);
 		if (!ws_at(s + i, sl))
 			continue;
-		if (i > a && uni_word(m, w, s, a, i, &score, out) < 0)
-			goto nomem;
-		if (out->n >= 4096 && segs_flush(em, out) < 0)
+		if (i > a && uni_word(m, w, s, a, i, &score, em) < 0)
 			goto nomem;
 		a = i;
 		i += sl - 1;
 	}
-	if ((n > a && uni_word(m, w, s, a, n, &score, out) < 0) || segs_flush(em, out) < 0)
+	if (n > a && uni_word(m, w, s, a, n, &score, em) < 0)
 		goto nomem;
 	return 0;
 nomem:
@@ -2116,7 +2113,7 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 	if (m->model_type == TK_SPM_MODEL_BPE) {
 		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (uni_encode(m, nm->s.s, nm->s.n, sg, em, d) < 0) {
+	} else if (uni_encode(m, nm->s.s, nm->s.n, em, d) < 0) {
 		goto out;
 	}
 	if ((flags & TK_SPM_ADD_EOS) && emit_special(em, m->eos_id, len) < 0)

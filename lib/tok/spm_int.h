@@ -526,7 +526,8 @@ struct tk_spm {
 	int has_user, has_unused;
 	int32_t byte_id[256];
 	tk_precompiled *pc;
-	uint8_t ascii_plain[128]; /* tk_precompiled_ascii's, all 2 without pc */
+	uint8_t ascii_plain[256]; /* tk_precompiled_ascii's, all 2 without pc;
+	                           * 0 from 0x80 on */
 	tk_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */

@@ -9,9 +9,17 @@
 
 #include "spm_int.h"
 
+/* A node of the lattice's trie, compiled: base, check and value side by
+ * side, so that a step reads one place, not three arrays. */
+typedef struct unode {
+	int32_t base, check, value;
+} unode;
+
 struct tk_unigram {
 	tk_strie own;       /* pieces that take part in the lattice ... */
 	const tk_strie *trie; /* ... or a caller's trie of them (borrowed) */
+	unode *node;        /* the trie's double array, when it has one */
+	size_t dsize;
 	size_t n;
 	double *score;      /* the score a piece adds to a path */
 	int mode;
@@ -120,6 +128,37 @@ uni_alloc(size_t n, const char *const *pieces, const size_t *lens, const double 
 	return u;
 }
 
+/* u->node from u's compiled trie (none from a hashed one, or without
+ * memory: the walk then goes through tk_strie_next). */
+static void
+set_nodes(tk_unigram *u)
+{
+	const tk_strie *t = u->trie;
+
+	if (!t->base || !(u->node = malloc(t->dsize * sizeof *u->node)))
+		return;
+	for (size_t i = 0; i < t->dsize; i++)
+		u->node[i] = (unode){t->base[i], t->check[i], t->value[i]};
+	u->dsize = t->dsize;
+}
+
+/* The trie's child of nd by c, 0 when none; *id its value. */
+static inline uint32_t
+uni_next(const tk_unigram *u, uint32_t nd, unsigned char c, int32_t *id)
+{
+	if (u->node) {
+		size_t i = (size_t)u->node[nd].base + c;
+
+		if (i >= u->dsize || u->node[i].check != (int32_t)nd)
+			return 0;
+		*id = u->node[i].value;
+		return (uint32_t)i;
+	}
+	if ((nd = tk_strie_next(u->trie, nd, c)))
+		*id = u->trie->value[nd];
+	return nd;
+}
+
 tk_unigram *
 tk_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
                const double *scores, const uint8_t *types, int32_t unk_id,
@@ -140,6 +179,7 @@ tk_unigram_new(size_t n, const char *const *pieces, const size_t *lens,
 		}
 	}
 	tk_strie_compile(&u->own);
+	set_nodes(u);
 	return u;
 }
 
@@ -149,8 +189,10 @@ tk_unigram_new_on(const struct tk_strie *trie, size_t n, const char *const *piec
 {
 	tk_unigram *u = uni_alloc(n, pieces, lens, scores, types, unk_id, 0, TK_UNIGRAM_SPM, d);
 
-	if (u)
+	if (u) {
 		u->trie = trie;
+		set_nodes(u);
+	}
 	return u;
 }
 
@@ -160,6 +202,7 @@ tk_unigram_free(tk_unigram *u)
 	if (!u)
 		return;
 	tk_strie_release(&u->own);
+	free(u->node);
 	free(u->score);
 	free(u);
 }
@@ -208,7 +251,6 @@ pl_set(plens *p, size_t i, size_t x)
 static double
 viterbi(const tk_unigram *u, const char *s, size_t len, plens *pl, double *score, double start)
 {
-	const tk_strie *t = u->trie;
 	int spm = u->mode == TK_UNIGRAM_SPM;
 	size_t mask = u->ring - 1, cur, fwd;
 
@@ -226,10 +268,8 @@ viterbi(const tk_unigram *u, const char *s, size_t len, plens *pl, double *score
 		for (size_t k = at; k < len; k++) {
 			int32_t id;
 
-			nd = tk_strie_next(t, nd, (unsigned char)s[k]);
-			if (!nd)
+			if (!(nd = uni_next(u, nd, (unsigned char)s[k], &id)))
 				break;
-			id = t->value[nd];
 			if (id >= 0) {
 				double *tg = &score[(k + 1) & mask];
 
@@ -455,7 +495,6 @@ tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out
                      double *sure0, double *sure1)
 {
 	best2 b[TK_UNIGRAM_WORD_MAX + 1];
-	const tk_strie *t = u->trie;
 	size_t nch = 0, n = 0;
 
 	memset(b, 0, (len + 1) * sizeof *b);
@@ -472,9 +511,9 @@ tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out
 		for (size_t k = at; k < len; k++) {
 			int32_t id;
 
-			if (!(nd = tk_strie_next(t, nd, (unsigned char)s[k])))
+			if (!(nd = uni_next(u, nd, (unsigned char)s[k], &id)))
 				break;
-			if ((id = t->value[nd]) < 0)
+			if (id < 0)
 				continue;
 			best2_edge(&b[k + 1], &b[at], u->score[id], id, (uint32_t)(k + 1 - at));
 			single |= k + 1 - at == mblen;
@@ -490,9 +529,9 @@ tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out
 		out[i].end = (uint32_t)k;
 		out[i].id = b[k].id;
 	}
-	*sure1 = ldexp((double)nch, -21);
-	*sure0 = b[len].b1 - b[len].b2 - ldexp((double)nch, -21) * b[len].amax -
-	         ldexp((double)nch, -49) * b[len].amax - ldexp((double)nch, -99);
+	*sure1 = 0x1p-21 * (double)nch;
+	*sure0 = b[len].b1 - b[len].b2 - 0x1p-21 * (double)nch * b[len].amax -
+	         0x1p-49 * (double)nch * b[len].amax - 0x1p-99 * (double)nch;
 	return n;
 }
 
