@@ -1733,7 +1733,8 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 typedef struct wslot {
 	uint64_t h;
 	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */
-	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) */
+	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) (a Unigram
+	                     * word's are in keys: uni_keep) */
 } wslot;
 typedef struct wcache {
 	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
@@ -1989,10 +1990,39 @@ uni_put(emitter *em, const seg *p, size_t n, size_t a)
 	return 0;
 }
 
+/* A Unigram word's entry in the cache's keys, from a multiple of 8 on:
+ * its bytes, padded to a multiple of 8; the two doubles of
+ * tk_unigram_word_best that say from which starts its path holds; its
+ * path, cnt pieces: one place, read once on a hit. */
+#define UW_SURE(len) (((len) + 7) & ~(size_t)7)
+#define UW_PATH(len) (UW_SURE(len) + 2 * sizeof(double))
+
+/* Keep the word s[0, len) and its path in w at slot i (empty). */
+static int
+uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, const double *sure,
+         const seg *path, size_t cnt)
+{
+	size_t at = (w->keys.n + 7) & ~(size_t)7, end = at + UW_PATH(len) + cnt * sizeof *path;
+	wslot *e = &w->slot[i];
+
+	if (ut_buf_grow(&w->keys, end - w->keys.n) < 0)
+		return -1;
+	memset(w->keys.s + at + len, 0, UW_SURE(len) - len);
+	memcpy(w->keys.s + at, s, len);
+	memcpy(w->keys.s + at + UW_SURE(len), sure, 2 * sizeof *sure);
+	memcpy(w->keys.s + at + UW_PATH(len), path, cnt * sizeof *path);
+	w->keys.n = end;
+	e->at = (uint32_t)at;
+	e->h = h;
+	e->len = (uint32_t)len;
+	e->cnt = (uint32_t)cnt;
+	if (++w->n * 2 > w->mask && wc_grow(w) < 0)
+		return -1;
+	return 0;
+}
+
 /* The pieces of the word s[a, b), whose path starts from score *p (set to
- * its end's), to em: through the cache w (NULL: none), whose entries
- * keep, after the word's bytes, the two doubles of tk_unigram_word_best
- * that say from which starts its path holds. */
+ * its end's), to em: through the cache w (NULL: none). */
 static int
 uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
 {
@@ -2001,38 +2031,26 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 	seg path[WC_KEY];
 	double sure[2];
 	uint64_t h;
-	wslot *e;
 
 	if (!w || len > WC_KEY)
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 	h = wc_hash(s + a, len);
 	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
-		e = &w->slot[i];
-		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
+		const wslot *e = &w->slot[i];
+		const char *r = w->keys.s + e->at;
+		const seg *g = (const seg *)(const void *)(r + UW_PATH(len));
+
+		if (e->h != h || e->len != len || memcmp(r, s + a, len))
 			continue;
-		memcpy(sure, w->keys.s + e->at + len, sizeof sure);
+		memcpy(sure, r + UW_SURE(len), sizeof sure);
 		if (!(sure[0] > sure[1] * fabs(*p)))
 			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-		*p = tk_unigram_path_end(m->uni, w->pc.v + e->off, e->cnt, *p);
-		return uni_put(em, w->pc.v + e->off, e->cnt, a);
+		*p = tk_unigram_path_end(m->uni, g, e->cnt, *p);
+		return uni_put(em, g, e->cnt, a);
 	}
 	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
-	if (w->n < WC_MAX) {
-		e = &w->slot[i];
-		e->cnt = (uint32_t)cnt;
-		e->at = (uint32_t)w->keys.n;
-		if (ut_buf_put(&w->keys, s + a, len) < 0 ||
-		    ut_buf_put(&w->keys, (const char *)sure, sizeof sure) < 0 ||
-		    segs_reserve(&w->pc, e->cnt) < 0)
-			return -1;
-		e->h = h;
-		e->len = (uint32_t)len;
-		e->off = (uint32_t)w->pc.n;
-		memcpy(w->pc.v + w->pc.n, path, cnt * sizeof *path);
-		w->pc.n += cnt;
-		if (++w->n * 2 > w->mask && wc_grow(w) < 0)
-			return -1;
-	}
+	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt) < 0)
+		return -1;
 	if (!(sure[0] > sure[1] * fabs(*p)))
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 	*p = tk_unigram_path_end(m->uni, path, cnt, *p);

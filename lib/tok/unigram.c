@@ -142,6 +142,15 @@ set_nodes(tk_unigram *u)
 	u->dsize = t->dsize;
 }
 
+/* The lattice's characters: UTF-8, or a byte that is not. */
+static inline size_t
+char_len(const char *s, size_t n)
+{
+	size_t l = tk_spm_valid_char_len(s, n);
+
+	return l ? l : 1;
+}
+
 /* The trie's child of nd by c, 0 when none; *id its value. */
 static inline uint32_t
 uni_next(const tk_unigram *u, uint32_t nd, unsigned char c, int32_t *id)
@@ -258,13 +267,11 @@ viterbi(const tk_unigram *u, const char *s, size_t len, plens *pl, double *score
 	score[0] = start;
 	for (size_t at = 0; at < len;) {
 		double here = score[at & mask];
-		size_t mblen = tk_spm_valid_char_len(s + at, len - at), end;
+		size_t mblen = char_len(s + at, len - at), end;
 		int single = 0;
 		uint32_t nd = 0;
 		double cand;
 
-		if (!mblen)
-			mblen = 1;
 		for (size_t k = at; k < len; k++) {
 			int32_t id;
 
@@ -505,9 +512,7 @@ tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out
 		uint32_t nd = 0;
 
 		nch++;
-		mblen = tk_spm_valid_char_len(s + at, len - at);
-		if (!mblen)
-			mblen = 1;
+		mblen = char_len(s + at, len - at);
 		for (size_t k = at; k < len; k++) {
 			int32_t id;
 
