@@ -1116,9 +1116,10 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 	return 0;
 }
 
-/* One piece s[start, end) of the normalized text, of id id. */
+/* One piece s[start, end) of the normalized text, of id id: emit_seg's
+ * way for every piece. */
 static int
-emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+emit_seg_any(emitter *em, uint32_t start, uint32_t end, int32_t id)
 {
 	const tk_spm *m = em->m;
 	normed *nm = em->nm;
@@ -1146,6 +1147,20 @@ emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 	}
 	em->prev_unk = is_unk;
 	return 0;
+}
+
+/* One piece s[start, end) of the normalized text, of id id: inline for
+ * the most, an ordinary piece handed on without its span. */
+static inline int
+emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+{
+	int t = em->m->type[id];
+
+	if (em->emit && !em->spans && t != TK_SPM_TYPE_UNKNOWN && t != TK_SPM_TYPE_CONTROL) {
+		em->prev_unk = 0;
+		return em->emit(em->ctx, id, 0, 0) < 0 ? -1 : 0;
+	}
+	return emit_seg_any(em, start, end, id);
 }
 
 /* emit_seg as a tk_emit_fn (the Unigram model's pieces), ctx the emitter */
