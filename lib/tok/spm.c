@@ -1745,6 +1745,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * segments only, and emptied when it holds WC_MAX of them. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
+_Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
 	uint64_t h;
 	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */

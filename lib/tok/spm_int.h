@@ -538,7 +538,7 @@ struct tk_spm {
 	size_t mcap;
 	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
 	                     * then gives the reserved one) */
-	int ws_cut;         /* see bpe_encode */
+	int ws_cut;         /* see bpe_encode, uni_encode */
 	/* the raw precompiled_charsmap, kept for spm_cache.c */
 	unsigned char *charsmap;
 	size_t charsmap_len;
