@@ -127,6 +127,41 @@ search(const tk_precompiled *pc, const char *s, size_t n, int first_only,
 	return best;
 }
 
+/* One step of search's walk from *pos by byte c: 0 when no key goes on
+ * so, else 1, or 2 when a key ends there. */
+static int
+step(const tk_precompiled *pc, size_t *pos, unsigned char c)
+{
+	uint32_t u;
+
+	*pos ^= c;
+	if (*pos >= pc->n_units)
+		return 0;
+	u = pc->units[*pos];
+	if (unit_label(u) != c)
+		return 0;
+	*pos ^= unit_offset(u);
+	return unit_has_leaf(u) ? 2 : 1;
+}
+
+void
+tk_precompiled_ascii(const tk_precompiled *pc, uint8_t plain[128])
+{
+	size_t root = unit_offset(pc->units[0]);
+
+	for (unsigned c = 0; c < 128; c++) {
+		size_t pos = root, next;
+		int r = step(pc, &pos, (unsigned char)c);
+
+		plain[c] = r == 0 ? 2 : r == 1;
+		for (unsigned d = 0; d < 128 && plain[c] == 1; d++) {
+			next = pos;
+			if (step(pc, &next, (unsigned char)d))
+				plain[c] = 0;
+		}
+	}
+}
+
 size_t
 tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                       const char **rep, size_t *rep_len)

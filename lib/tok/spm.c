@@ -161,6 +161,31 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 	return 0;
 }
 
+/* Whether a Unigram model's text may be cut into words before each space
+ * symbol (tk_unigram_word_run): no lattice piece holds the symbol, or at
+ * its end the first bytes of one, past its first byte; and the scores are
+ * finite, as the bound of tk_unigram_word_best needs. */
+static int
+uni_cuttable(const tk_spm *m)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int t = m->type[i];
+
+		if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+			continue;
+		if (!isfinite(m->score[i]))
+			return 0;
+		for (size_t k = 1; k < m->plen[i]; k++)
+			if (m->piece[i][k] == sp[0] &&
+			    memcmp(m->piece[i] + k, sp, m->plen[i] - k < sl ? m->plen[i] - k : sl) == 0)
+				return 0;
+	}
+	return 1;
+}
+
 int
 tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 {
@@ -171,11 +196,16 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 			return te_diag_set(d, name, 0, "out of memory");
 		for (size_t i = 0; i < m->n; i++)
 			sc[i] = m->score[i];
-		m->uni = tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
-		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d);
+		/* m->pieces is the lattice's trie when no piece in it is UNUSED */
+		m->uni = m->has_unused ?
+		         tk_unigram_new(m->n, (const char *const *)m->piece, m->plen,
+		                        sc, m->type, m->unk_id, 0, TK_UNIGRAM_SPM, d) :
+		         tk_unigram_new_on(&m->pieces, m->n, (const char *const *)m->piece,
+		                           m->plen, sc, m->type, m->unk_id, d);
 		free(sc);
 		if (!m->uni)
 			return -1;
+		m->ws_cut = uni_cuttable(m);
 	} else {
 		if (build_merges(m) < 0)
 			return te_diag_set(d, name, 0, "out of memory");
@@ -296,6 +326,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 			goto fail;
 		}
 	}
+	tk_spm_norm_init(m);
 	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
 	return m;
@@ -752,9 +783,35 @@ norm_prefix(const tk_spm *m, const char *s, size_t n, size_t *out_len,
 	return s;
 }
 
-/* normalize's loop over ASCII in[a, e) of a model without rules or
- * user-defined pieces: each byte is itself, a space as the loop treats
- * one (escaped, dropped after another with remove_extra_ws). */
+void
+tk_spm_norm_init(tk_spm *m)
+{
+	memset(m->ascii_plain, 0, sizeof m->ascii_plain);
+	if (m->pc)
+		tk_precompiled_ascii(m->pc, m->ascii_plain);
+	else
+		memset(m->ascii_plain, 2, 128);
+}
+
+/* The end of the ASCII bytes from in[a] on (at most 4096) that no rule of
+ * a model without user-defined pieces changes (m->ascii_plain). */
+static size_t
+ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
+{
+	size_t e = a, lim = n - a > 4096 ? a + 4096 : n;
+
+	while (e < lim && m->ascii_plain[(unsigned char)in[e]])
+		e++;
+	/* a rule may start at the last one, with the byte after it */
+	if (e > a && e < n && (unsigned char)in[e] >= 0x80 &&
+	    m->ascii_plain[(unsigned char)in[e - 1]] == 1)
+		e--;
+	return e;
+}
+
+/* normalize's loop over ASCII in[a, e) that no rule changes, of a model
+ * without user-defined pieces: each byte is itself, a space as the loop
+ * treats one (escaped, dropped after another with remove_extra_ws). */
 static int
 ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *prev_space)
 {
@@ -839,16 +896,16 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 	}
 	prev_space = m->remove_extra_ws;
 	while (consumed < n) {
-		if (!m->pc && !m->has_user && (unsigned char)in[consumed] < 0x80) {
-			size_t e = consumed;
-
+		if (!m->has_user && (unsigned char)in[consumed] < 0x80) {
 			/* in pieces: the text grows by up to 3 bytes a byte */
-			while (e < n && e - consumed < 4096 && (unsigned char)in[e] < 0x80)
-				e++;
-			if (ascii_run(m, nm, in, consumed, e, &prev_space) < 0)
-				return -1;
-			consumed = e;
-			continue;
+			size_t e = ascii_end(m, in, consumed, n);
+
+			if (e > consumed) {
+				if (ascii_run(m, nm, in, consumed, e, &prev_space) < 0)
+					return -1;
+				consumed = e;
+				continue;
+			}
 		}
 		sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
 		while (prev_space && ol > 0 && sp[0] == ' ') {
@@ -1023,10 +1080,7 @@ typedef struct emitter {
 	int prev_unk;
 } emitter;
 
-typedef struct seg {
-	uint32_t start, end;
-	int32_t id;
-} seg;
+typedef tk_seg seg;
 
 typedef struct segs {
 	seg *v;
@@ -1062,9 +1116,10 @@ segs_push(segs *a, size_t start, size_t end, int32_t id)
 	return 0;
 }
 
-/* One piece s[start, end) of the normalized text, of id id. */
+/* One piece s[start, end) of the normalized text, of id id: emit_seg's
+ * way for every piece. */
 static int
-emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+emit_seg_any(emitter *em, uint32_t start, uint32_t end, int32_t id)
 {
 	const tk_spm *m = em->m;
 	normed *nm = em->nm;
@@ -1092,6 +1147,20 @@ emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
 	}
 	em->prev_unk = is_unk;
 	return 0;
+}
+
+/* One piece s[start, end) of the normalized text, of id id: inline for
+ * the most, an ordinary piece handed on without its span. */
+static inline int
+emit_seg(emitter *em, uint32_t start, uint32_t end, int32_t id)
+{
+	int t = em->m->type[id];
+
+	if (em->emit && !em->spans && t != TK_SPM_TYPE_UNKNOWN && t != TK_SPM_TYPE_CONTROL) {
+		em->prev_unk = 0;
+		return em->emit(em->ctx, id, 0, 0) < 0 ? -1 : 0;
+	}
+	return emit_seg_any(em, start, end, id);
 }
 
 /* emit_seg as a tk_emit_fn (the Unigram model's pieces), ctx the emitter */
@@ -1676,10 +1745,12 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * segments only, and emptied when it holds WC_MAX of them. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
+_Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
 	uint64_t h;
 	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */
-	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) */
+	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) (a Unigram
+	                     * word's are in keys: uni_keep) */
 } wslot;
 typedef struct wcache {
 	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
@@ -1906,6 +1977,140 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- Unigram */
+
+/* Where a word's pieces go: em, from byte base of the text on, an
+ * unknown character as m's unk_id. */
+typedef struct uni_out {
+	emitter *em;
+	size_t base;
+} uni_out;
+
+static int
+uni_push(void *ctx, int32_t id, size_t a, size_t b)
+{
+	uni_out *o = ctx;
+
+	return emit_seg(o->em, (uint32_t)(o->base + a), (uint32_t)(o->base + b),
+	                id < 0 ? o->em->m->unk_id : id);
+}
+
+/* Pieces p[0, n) of a word at byte a of the text, to em. */
+static int
+uni_put(emitter *em, const seg *p, size_t n, size_t a)
+{
+	for (size_t k = 0; k < n; k++)
+		if (emit_seg(em, (uint32_t)(a + p[k].start), (uint32_t)(a + p[k].end),
+		             p[k].id < 0 ? em->m->unk_id : p[k].id) < 0)
+			return -1;
+	return 0;
+}
+
+/* A Unigram word's entry in the cache's keys, from a multiple of 8 on:
+ * its bytes, padded to a multiple of 8; the two doubles of
+ * tk_unigram_word_best that say from which starts its path holds; its
+ * path, cnt pieces: one place, read once on a hit. */
+#define UW_SURE(len) (((len) + 7) & ~(size_t)7)
+#define UW_PATH(len) (UW_SURE(len) + 2 * sizeof(double))
+
+/* Keep the word s[0, len) and its path in w at slot i (empty). */
+static int
+uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, const double *sure,
+         const seg *path, size_t cnt)
+{
+	size_t at = (w->keys.n + 7) & ~(size_t)7, end = at + UW_PATH(len) + cnt * sizeof *path;
+	wslot *e = &w->slot[i];
+
+	if (ut_buf_grow(&w->keys, end - w->keys.n) < 0)
+		return -1;
+	memset(w->keys.s + at + len, 0, UW_SURE(len) - len);
+	memcpy(w->keys.s + at, s, len);
+	memcpy(w->keys.s + at + UW_SURE(len), sure, 2 * sizeof *sure);
+	memcpy(w->keys.s + at + UW_PATH(len), path, cnt * sizeof *path);
+	w->keys.n = end;
+	e->at = (uint32_t)at;
+	e->h = h;
+	e->len = (uint32_t)len;
+	e->cnt = (uint32_t)cnt;
+	if (++w->n * 2 > w->mask && wc_grow(w) < 0)
+		return -1;
+	return 0;
+}
+
+/* The pieces of the word s[a, b), whose path starts from score *p (set to
+ * its end's), to em: through the cache w (NULL: none). */
+static int
+uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
+{
+	size_t len = b - a, i, cnt;
+	uni_out o = {em, a};
+	seg path[WC_KEY];
+	double sure[2];
+	uint64_t h;
+
+	if (!w || len > WC_KEY)
+		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+	h = wc_hash(s + a, len);
+	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
+		const wslot *e = &w->slot[i];
+		const char *r = w->keys.s + e->at;
+		const seg *g = (const seg *)(const void *)(r + UW_PATH(len));
+
+		if (e->h != h || e->len != len || memcmp(r, s + a, len))
+			continue;
+		memcpy(sure, r + UW_SURE(len), sizeof sure);
+		if (!(sure[0] > sure[1] * fabs(*p)))
+			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+		*p = tk_unigram_path_end(m->uni, g, e->cnt, *p);
+		return uni_put(em, g, e->cnt, a);
+	}
+	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
+	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt) < 0)
+		return -1;
+	if (!(sure[0] > sure[1] * fabs(*p)))
+		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+	*p = tk_unigram_path_end(m->uni, path, cnt, *p);
+	return uni_put(em, path, cnt, a);
+}
+
+/* sentencepiece's lattice over the whole normalized text, word by word
+ * when m->ws_cut lets it be cut before each space symbol (uni_word); the
+ * result is the same. */
+static int
+uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	double score = 0;
+	wcache *w;
+
+	if (!m->ws_cut) {
+		if (n && tk_unigram_encode_cb(m->uni, s, n, seg_emit, em, d) < 0)
+			return -1;
+		return 0;
+	}
+	if (!(w = wc_for(m)))
+		goto nomem;
+	for (size_t i = 1; i + sl <= n; i++) {
+		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+
+		if (!q)
+			break;
+		i = (size_t)(q - s);
+		if (!ws_at(s + i, sl))
+			continue;
+		if (i > a && uni_word(m, w, s, a, i, &score, em) < 0)
+			goto nomem;
+		a = i;
+		i += sl - 1;
+	}
+	if (n > a && uni_word(m, w, s, a, n, &score, em) < 0)
+		goto nomem;
+	return 0;
+nomem:
+	return te_diag_set(d, "", 0, "out of memory");
+}
+
 /* ---------------------------------------------------------------- encode */
 
 /* A special id (BOS, EOS) of the empty span at at, to em. */
@@ -1942,7 +2147,7 @@ spm_run(const tk_spm *m, const char *text, size_t len, int flags, emitter *em, t
 	if (m->model_type == TK_SPM_MODEL_BPE) {
 		if (bpe_encode(m, nm->s.s, nm->s.n, sg, em) < 0)
 			goto nomem;
-	} else if (nm->s.n && tk_unigram_encode_cb(m->uni, nm->s.s, nm->s.n, seg_emit, em, d) < 0) {
+	} else if (uni_encode(m, nm->s.s, nm->s.n, em, d) < 0) {
 		goto out;
 	}
 	if ((flags & TK_SPM_ADD_EOS) && emit_special(em, m->eos_id, len) < 0)

@@ -375,6 +375,7 @@ tk_spm_cache_load(const char *path)
 		if (!(m->pc = tk_precompiled_new(m->charsmap, m->charsmap_len, &d)))
 			goto bad;
 	}
+	tk_spm_norm_init(m);
 	if (m->model_type == TK_SPM_MODEL_UNIGRAM && tk_spm_engine(m, path, &d) < 0)
 		goto bad;
 	return m;

@@ -222,6 +222,11 @@ void tk_precompiled_free(tk_precompiled *pc);
 size_t tk_precompiled_prefix(const tk_precompiled *pc, const char *s, size_t n,
                              const char **rep, size_t *rep_len);
 
+/* For each ASCII byte c, what the rules say of it in ASCII text: 2, no
+ * rule starts with c; 1, every rule that starts with c goes on with a byte
+ * over 0x7F (c is itself when an ASCII byte or the end follows); 0, else. */
+void tk_precompiled_ascii(const tk_precompiled *pc, uint8_t plain[128]);
+
 /* Hugging Face's Precompiled normalizer over valid UTF-8 text: per extended
  * grapheme cluster (tk_grapheme_end), a cluster under 6 bytes whose first
  * (shortest) matching rule exists is replaced whole by that rule's output;
@@ -246,6 +251,7 @@ int tk_precompiled_each(const tk_precompiled *pc, const char *s, size_t n, tk_pc
 /* -------------------------------------------------------------- unigram */
 
 typedef struct tk_unigram tk_unigram;
+struct tk_strie;
 
 /* Scoring arithmetic: HF tokenizers sums scores in double and gives an
  * unknown character min(all scores) - 10; sentencepiece keeps path scores
@@ -285,6 +291,40 @@ typedef int (*tk_emit_fn)(void *ctx, int32_t id, size_t a, size_t b);
 typedef void (*tk_widen_fn)(void *ctx, size_t end);
 int tk_unigram_encode_cb(const tk_unigram *u, const char *s, size_t len,
                          tk_emit_fn emit, void *ctx, te_diag *d);
+
+/* SPM mode, the lattice's trie borrowed: trie (compiled, or hashed)
+ * holds the ids of the pieces of types NORMAL and USER_DEFINED, no other,
+ * and outlives the model.  The other arguments as tk_unigram_new's. */
+tk_unigram *tk_unigram_new_on(const struct tk_strie *trie, size_t n, const char *const *pieces,
+                              const size_t *lens, const double *scores,
+                              const uint8_t *types, int32_t unk_id, te_diag *d);
+
+/* A piece of a path: the span [start, end) of its text and its id (an
+ * unknown character: -1 from tk_unigram_word_*). */
+typedef struct tk_seg {
+	uint32_t start, end;
+	int32_t id;
+} tk_seg;
+
+/* SPM mode, a text cut into words before each space symbol, when no
+ * lattice piece holds the symbol (or, at its end, its first bytes) past
+ * its first byte: then no path crosses a cut, and a word's best path
+ * depends on its bytes and on the score *start of the best path before it
+ * alone.  tk_unigram_word_run finds it as sentencepiece does over the
+ * whole text (each piece and its span in the word to emit, an unknown
+ * character as -1) and sets *start to its end's score; returns 0, or -1
+ * for no memory. */
+int tk_unigram_word_run(const tk_unigram *u, const char *s, size_t len, double *start,
+                        tk_emit_fn emit, void *ctx);
+/* The same, found once for every start: a word of at most
+ * TK_UNIGRAM_WORD_MAX bytes, its best path to out (room for len pieces;
+ * returns their number), which is the path tk_unigram_word_run finds from
+ * start P when *sure0 > *sure1 * |P| (the proof is in unigram.c); else it
+ * must be run from P.  tk_unigram_path_end then gives its end's score. */
+#define TK_UNIGRAM_WORD_MAX 255
+size_t tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out,
+                            double *sure0, double *sure1);
+double tk_unigram_path_end(const tk_unigram *u, const tk_seg *p, size_t n, double start);
 
 /* ------------------------------------------------------- sentencepiece */
 
@@ -486,6 +526,8 @@ struct tk_spm {
 	int has_user, has_unused;
 	int32_t byte_id[256];
 	tk_precompiled *pc;
+	uint8_t ascii_plain[256]; /* tk_precompiled_ascii's, all 2 without pc;
+	                           * 0 from 0x80 on */
 	tk_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */
@@ -496,7 +538,7 @@ struct tk_spm {
 	size_t mcap;
 	uint8_t *shadowed;  /* piece also in the reserved map (PieceToId
 	                     * then gives the reserved one) */
-	int ws_cut;         /* see bpe_encode */
+	int ws_cut;         /* see bpe_encode, uni_encode */
 	/* the raw precompiled_charsmap, kept for spm_cache.c */
 	unsigned char *charsmap;
 	size_t charsmap_len;
@@ -508,6 +550,9 @@ struct tk_spm {
 	 * what bpe_encode's per-thread word cache belongs to */
 	uint32_t serial;
 };
+
+/* m->ascii_plain, once m->pc is set. */
+void tk_spm_norm_init(tk_spm *m);
 
 /* A number no other model of the process has had (never 0). */
 uint32_t tk_spm_serial(void);

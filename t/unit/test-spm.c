@@ -391,6 +391,126 @@ check_short_bpe(void)
 	   words, bad);
 }
 
+/* A Unigram model's text is cut into words, each word's best path kept
+ * and used only where the float rounding of the lattice cannot change it
+ * (spm.c uni_word): against the lattice over the whole normalized text
+ * (tk_unigram_encode), on long lines (large path scores, where rounding
+ * bites) of random models whose scores tie or nearly tie. */
+static void
+check_unigram_words(void)
+{
+	static const char *const alpha[] = {"a", "b", "c", "\xe2\x96\x81"};
+	unsigned seed = 7;
+	size_t bad = 0, texts = 0;
+
+	for (int model = 0; model < 40; model++) {
+		enum { NP = 48, TL = 30000 };
+		char store[NP][24];
+		const char *pc[NP];
+		size_t lens[NP];
+		float sc[NP], base = -1.0f - (float)(model % 5);
+		double dsc[NP];
+		uint8_t ty[NP];
+		size_t np = 0;
+		tk_spm_init in = {0};
+		te_diag d = {0};
+		tk_spm *m;
+		tk_unigram *u;
+		static char text[TL + 1], norm[3 * TL + 4];
+
+		lens[np] = 5, pc[np] = "<unk>", sc[np] = 0, ty[np++] = TK_SPM_TYPE_UNKNOWN;
+		for (size_t k = 0; k < 4; k++) {	/* "x" stays unknown */
+			pc[np] = alpha[k], lens[np] = strlen(alpha[k]);
+			sc[np] = base * (k == 3 ? 2.0f : 1.0f), ty[np++] = TK_SPM_TYPE_NORMAL;
+		}
+		while (np < NP) {
+			size_t l = 0, j;
+
+			seed = seed * 1103515245u + 12345u;
+			/* "▁" only first: words may be cut before it */
+			if (seed >> 30 & 1) {
+				memcpy(store[np], alpha[3], 3);
+				l = 3;
+			}
+			for (size_t k = 0, w = 2 + (seed >> 8) % 5; k < w; k++)
+				store[np][l++] = "abc"[(seed >> (10 + 2 * k)) % 3];
+			store[np][l] = '\0';
+			for (j = 1; j < np && strcmp(pc[j], store[np]); j++)
+				;
+			if (j < np)
+				continue;
+			pc[np] = store[np], lens[np] = l, ty[np] = TK_SPM_TYPE_NORMAL;
+			/* the sum of its characters' scores, or near it */
+			sc[np] = 0;
+			for (size_t k = 0; k < l; k++)
+				if (store[np][k] & 0x80)
+					sc[np] += 2.0f * base, k += 2;
+				else
+					sc[np] += base;
+			/* near: a float step, or less than a step at the scores of
+			 * a long line */
+			switch ((seed >> 20) % 6) {
+			case 0: sc[np] = nextafterf(sc[np], 0); break;
+			case 1: sc[np] = nextafterf(sc[np], -INFINITY); break;
+			case 2: sc[np] += 0.002f; break;
+			case 3: sc[np] -= 0.004f; break;
+			default: break;
+			}
+			np++;
+		}
+		in.n = np, in.pieces = pc, in.lens = lens, in.scores = sc, in.types = ty;
+		in.model_type = TK_SPM_MODEL_UNIGRAM;
+		in.bos_id = in.eos_id = in.pad_id = -1;
+		in.escape_whitespaces = 1, in.add_dummy_prefix = 1;
+		for (size_t k = 0; k < np; k++)
+			dsc[k] = sc[k];
+		m = tk_spm_new(&in, "words", &d);
+		u = tk_unigram_new(np, pc, lens, dsc, ty, 0, 0, TK_UNIGRAM_SPM, &d);
+		if (!m || !u) {
+			ok(0, "Unigram words model %d: %s", model, d.msg);
+			return;
+		}
+		for (int t = 0; t < 3; t++) {
+			size_t tl = t == 0 ? 200 : TL, nl = 3;
+			te_ids got = {0}, want = {0}, fused = {0};
+
+			for (size_t i = 0; i < tl; i++) {
+				seed = seed * 1103515245u + 12345u;
+				text[i] = "abcabcabc  x"[(seed >> 12) % 12];
+			}
+			memcpy(norm, alpha[3], 3);
+			for (size_t i = 0; i < tl; i++) {
+				if (text[i] == ' ') {
+					memcpy(norm + nl, alpha[3], 3);
+					nl += 3;
+				} else {
+					norm[nl++] = text[i];
+				}
+			}
+			tk_unigram_encode(u, norm, nl, &want, NULL, &d);
+			for (size_t i = 0; i < want.n; i++)	/* unknowns fused */
+				if (!(want.v[i] == 0 && i && want.v[i - 1] == 0))
+					te_ids_push(&fused, want.v[i]);
+			for (int again = 0; again < 2; again++) {	/* then from the cache */
+				got.n = 0;
+				tk_spm_encode(m, text, tl, 0, &got, NULL, &d);
+				texts++;
+				if (got.n != fused.n || memcmp(got.v, fused.v, got.n * sizeof *got.v)) {
+					if (!bad++)
+						printf("# model %d text %d differs\n", model, t);
+				}
+			}
+			te_ids_release(&got);
+			te_ids_release(&want);
+			te_ids_release(&fused);
+		}
+		tk_unigram_free(u);
+		tk_spm_free(m);
+	}
+	ok(bad == 0, "Unigram by words: %zu texts of 40 near-tie models as the whole lattice "
+	   "(%zu differ)", texts, bad);
+}
+
 int
 main(void)
 {
@@ -404,6 +524,7 @@ main(void)
 	/* no data needed */
 	check_trie();
 	check_short_bpe();
+	check_unigram_words();
 	ok(tk_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
 	   d.msg);
 	ok(tk_spm_load("t/data/nonexistent.model", &d) == NULL &&
