@@ -37,12 +37,21 @@ typedef struct bt_edge {
  * the blocks read are neighbours, not a slot of a hash table each byte.
  * A node is start << 38 | children << 29 | (the token ending there + 1)
  * << 8 | the byte leading there.  The root is 0, its children's block
- * starts at 1 (root1 and root2 point into it). */
+ * starts at 1 (root1 and root2 point into it).
+ * A wide node (more than BT_NARROW children; few, but many walks pass
+ * one: " t", " co") has before its block, in one cache line, a map of
+ * the bytes that have a child (BT_MAPW words: word k's bits 8 to 63 are
+ * bytes 56k to 56k + 55, its low 8 bits count the children before
+ * them), so that a step finds a child in one line and the child's,
+ * where halving a block of 9 to 256 read a line a halving. */
 typedef uint64_t bt_node;
 #define BT_NODE_TOK(x) ((uint32_t)((x) >> 8) & 0x1fffff)
 #define BT_NODE_NKIDS(x) ((uint32_t)((x) >> 29) & 511)
 #define BT_NODE_START(x) ((uint32_t)((x) >> 38) & 0xffffff)
 #define BT_MAX_BYTES ((size_t)1 << 23)
+#define BT_MAX_NODES ((uint32_t)1 << 24)	/* the nodes and the maps */
+#define BT_NARROW 8
+#define BT_MAPW 5
 /* ids below this: a pair and the token it makes fit one 8-byte slot */
 #define BT_MAX_TOK ((uint32_t)1 << 20)
 
@@ -63,7 +72,7 @@ struct tk_bt {
 	uint32_t *tlen;			/* building only */
 	bt_tok *tok;
 	int32_t *node_tok;		/* building only: trie node -> its token, or -1 */
-	uint32_t nnode;
+	uint32_t nnode;			/* b->node's length, the maps included */
 	uint32_t maxlen;		/* the longest token's bytes */
 	uint32_t root2[65536];		/* two bytes -> their node, 0 none */
 	uint32_t root1[256];
@@ -231,17 +240,22 @@ static inline uint32_t
 child(const tk_bt *b, uint32_t v, unsigned char c)
 {
 	bt_node x = b->node[v];
-	uint32_t lo = BT_NODE_START(x), hi = lo + BT_NODE_NKIDS(x);
+	uint32_t lo = BT_NODE_START(x), nk = BT_NODE_NKIDS(x), hi = lo + nk;
 
 	if (hi > b->nnode)
 		return 0;
-	while (hi - lo > 8) {	/* a wide node: halve the block */
-		uint32_t mid = lo + (hi - lo) / 2;
+	if (nk > BT_NARROW) {	/* a wide node: its map */
+		uint64_t w;
+		uint32_t k;
 
-		if ((unsigned char)b->node[mid] <= c)
-			lo = mid;
-		else
-			hi = mid;
+		if (lo < BT_MAPW)
+			return 0;
+		w = b->node[lo - BT_MAPW + c / 56];
+		if (!(w >> (8 + c % 56) & 1))
+			return 0;
+		k = (uint32_t)(w & 255) +
+		    (uint32_t)__builtin_popcountll(w >> 8 & (((uint64_t)1 << (c % 56)) - 1));
+		return k < nk ? lo + k : 0;
 	}
 	for (; lo < hi; lo++)
 		if ((unsigned char)b->node[lo] == c)
@@ -251,7 +265,7 @@ child(const tk_bt *b, uint32_t v, unsigned char c)
 
 /* The longest token matching s[0, n), its length in *len; -1 none.
  * *seen: how many bytes of s the answer depends on (SIZE_MAX: on n too). */
-static inline int32_t
+static inline __attribute__((always_inline)) int32_t
 longest(const tk_bt *b, const unsigned char *s, size_t n, size_t *len, size_t *seen)
 {
 	uint32_t node;
@@ -404,17 +418,47 @@ kids_sort(uint32_t *kc, size_t n)
 	}
 }
 
+/* The map of a wide node's children (kc[0, nk), sorted), their block at st. */
+static void
+kids_map(tk_bt *b, uint32_t st, const uint32_t *kc, size_t nk)
+{
+	bt_node *w = b->node + st - BT_MAPW;
+	uint64_t before = 0;
+	size_t i, k;
+
+	for (i = 0; i < nk; i++) {
+		unsigned c = kc[i] >> 24;
+
+		w[c / 56] |= (uint64_t)1 << (8 + c % 56);
+	}
+	for (k = 0; k < BT_MAPW; k++) {
+		w[k] |= before;
+		before += (uint64_t)__builtin_popcountll(w[k] >> 8);
+	}
+}
+
+/* Room for wide node v's map before the block at *next, in one cache
+ * line (b->node starts on one: a line is 8 nodes). */
+static void
+map_room(uint32_t *next)
+{
+	if (*next % 8 > 8 - BT_MAPW)
+		*next += 8 - *next % 8;
+	*next += BT_MAPW;
+}
+
 /* The hash trie laid out as b->node, in depth-first order, each node's
- * children by byte; root1 and root2 pointing into it. */
+ * children by byte, a wide node's map before them; root1 and root2
+ * pointing into it. */
 static int
 bt_dfs(tk_bt *b)
 {
-	size_t nn = b->nnode, i, sp = 0;
+	size_t nn = b->nnode, i, sp = 0, room = nn;
 	uint32_t *at = calloc(nn + 1, sizeof *at), *kc = malloc(nn * sizeof *kc);
 	uint32_t *nu = malloc(nn * sizeof *nu), *stack = malloc(nn * sizeof *stack), next = 0, v;
 	int r = -1;
 
-	if (!at || !kc || !nu || !stack || !(b->node = calloc(nn, sizeof *b->node)))
+	if (!at || !kc || !nu || !stack)
 		goto out;
 	for (i = 0; i <= b->emask; i++)	/* children counted, then placed by parent */
 		if (b->edge[i].key)
@@ -430,8 +474,14 @@ bt_dfs(tk_bt *b)
 	for (i = nn; i > 0; i--)	/* at[v]: where v's children start again */
 		at[i] = at[i - 1];
 	at[0] = 0;
-	for (v = 0; v < nn; v++)
+	for (v = 0; v < nn; v++) {
 		kids_sort(kc + at[v], at[v + 1] - at[v]);
+		room += at[v + 1] - at[v] > BT_NARROW ? BT_MAPW + 7 : 0;	/* map_room */
+	}
+	if (room >= BT_MAX_NODES ||
+	    !(b->node = aligned_alloc(64, (room * sizeof *b->node + 63) & ~(size_t)63)))
+		goto out;
+	memset(b->node, 0, room * sizeof *b->node);
 	/* Blocks placed in preorder, the children's subtrees in the order their
 	 * nodes were made: the one made first (by the first token through it,
 	 * in rank order the most frequent) has its block right after its
@@ -441,6 +491,8 @@ bt_dfs(tk_bt *b)
 	nu[0] = next++;
 	while (sp) {
 		v = 0xffffff - stack[--sp];
+		if (at[v + 1] - at[v] > BT_NARROW)
+			map_room(&next);
 		for (i = at[v]; i < at[v + 1]; i++) {
 			nu[kc[i] & 0xffffff] = next++;
 			stack[sp + i - at[v]] = 0xffffff - (kc[i] & 0xffffff);
@@ -455,7 +507,10 @@ bt_dfs(tk_bt *b)
 		                  (uint64_t)(uint32_t)(b->node_tok[v] + 1) << 8;
 		for (i = at[v]; i < at[v + 1]; i++)	/* each child's byte */
 			b->node[nu[kc[i] & 0xffffff]] |= kc[i] >> 24;
+		if (nk > BT_NARROW)
+			kids_map(b, st, kc + at[v], nk);
 	}
+	b->nnode = next;
 	for (i = 0; i < 256; i++)
 		b->root1[i] = child(b, 0, (unsigned char)i);
 	for (i = 0; i < 65536; i++)
@@ -787,8 +842,9 @@ fail:
 
 /* The tables as the compiled cache holds them (tok_cache.c): this header,
  * then root1, root2, the tokens (bt_tok), and, when the ids are the
- * tables' own, ext (four bytes an element), the nodes, the pairs and the
- * bits of the tokens not in the trie, each array 8-byte aligned.
+ * tables' own, ext (four bytes an element), the nodes (from a 64-byte
+ * bound: a wide node's map in one cache line), the pairs and the bits of
+ * the tokens not in the trie, each array 8-byte aligned.
  * Mapped, they cost nothing until read. */
 typedef struct bt_img {
 	char magic[8];
@@ -796,7 +852,7 @@ typedef struct bt_img {
 	uint64_t pmask;
 	uint32_t has_ext, maxlen;
 } bt_img;
-static const char bt_magic[8] = "tkbt\0\0\0\6";
+static const char bt_magic[8] = "tkbt\0\0\0\7";
 
 static size_t
 al8(size_t n)
@@ -804,11 +860,23 @@ al8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+/* The zeros before the nodes, that put them on a 64-byte bound of the
+ * image (whose sections start on one, tok_cache.c). */
+static size_t
+node_pad(uint32_t ntok, int has_ext)
+{
+	size_t at = sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)ntok * sizeof(bt_tok) +
+	            (has_ext ? al8((size_t)ntok * 4) : 0);
+
+	return (64 - at % 64) % 64;
+}
+
 size_t
 tk_bt_image_size(const tk_bt *b)
 {
 	return sizeof(bt_img) + al8(256 * 4) + al8(65536 * 4) + (size_t)b->ntok * sizeof(bt_tok) +
-	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + (size_t)b->nnode * sizeof(bt_node) +
+	       (b->ext ? al8((size_t)b->ntok * 4) : 0) + node_pad(b->ntok, b->ext != NULL) +
+	       (size_t)b->nnode * sizeof(bt_node) +
 	       (b->pmask + 1) * sizeof *b->pair + pair_words(b->pmask) * sizeof *b->pbits +
 	       BT_WHOLE_BITS / 8;
 }
@@ -834,6 +902,8 @@ tk_bt_image_write(const tk_bt *b, void *buf)
 	p = img_put(p, b->tok, (size_t)b->ntok * sizeof *b->tok);
 	if (b->ext)
 		p = img_put(p, b->ext, (size_t)b->ntok * 4);
+	memset(p, 0, node_pad(b->ntok, b->ext != NULL));
+	p += node_pad(b->ntok, b->ext != NULL);
 	p = img_put(p, b->node, (size_t)b->nnode * sizeof *b->node);
 	p = img_put(p, b->pair, (b->pmask + 1) * sizeof *b->pair);
 	p = img_put(p, b->pbits, pair_words(b->pmask) * sizeof *b->pbits);
@@ -882,7 +952,7 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	tk_bt *b;
 
 	if (!h || memcmp(h->magic, bt_magic, sizeof h->magic) || !h->ntok || h->ntok > maxid ||
-	    h->ntok >= BT_MAX_TOK || !h->nnode || h->nnode > BT_MAX_BYTES + 2 ||
+	    h->ntok >= BT_MAX_TOK || !h->nnode || h->nnode >= BT_MAX_NODES ||
 	    h->pmask < 63 || h->pmask >= SIZE_MAX / 16 || (h->pmask & (h->pmask + 1)) || h->has_ext > 1 ||
 	    !h->maxlen || h->maxlen > BT_MAX_BYTES)
 		return NULL;
@@ -897,6 +967,8 @@ tk_bt_map(const void *image, size_t len, uint32_t maxid)
 	r2 = img_take(&p, &len, sizeof b->root2);
 	b->tok = (bt_tok *)img_take(&p, &len, (size_t)b->ntok * sizeof *b->tok);
 	ext = h->has_ext ? img_take(&p, &len, (size_t)b->ntok * 4) : NULL;
+	if (!img_take(&p, &len, node_pad(b->ntok, h->has_ext != 0)))
+		goto fail;
 	b->node = (bt_node *)img_take(&p, &len, (size_t)b->nnode * sizeof *b->node);
 	b->pair = (uint64_t *)img_take(&p, &len, (b->pmask + 1) * sizeof *b->pair);
 	b->pbits = (uint64_t *)img_take(&p, &len, pair_words(b->pmask) * sizeof *b->pbits);

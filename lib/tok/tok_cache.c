@@ -39,7 +39,7 @@
 /* Bump when what the image holds changes meaning without changing a
  * struct size (e.g. which added tokens go in trie_raw, how a map hashes):
  * the fingerprint catches layout and hash changes, not rule changes. */
-#define TC_VERSION 9
+#define TC_VERSION 10
 #define TC_ALIGN 64
 #define TC_NONE UINT32_MAX       /* piece or bytes offset of an id that has none */
 #define TC_MIN_SOURCE 65536      /* smaller sources load from source in no time */

@@ -13,6 +13,8 @@
  * refused or encodes without a wild read (run under the sanitizers); with
  * every bit of its filter of the pairs set (each look goes on into the
  * pairs) it gives the same tokens: the filter never turns a pair away.
+ * Every byte after a prefix of many children (a wide node, found through
+ * its map of bytes) gives the same tokens as BPE.
  * The mapped tables are read whole by tk_bt_warm first (under the
  * sanitizers: within their bounds) and give the same tokens after it.
  * Llama 3's merges rank some before the merge that makes a part of theirs
@@ -230,6 +232,39 @@ words_same(const char *name, te_tok *t, const tk_bt *bt, const tk_bt *mb, const 
 	tkout_free(&a), tkout_free(&b), tkout_free(&c);
 }
 
+/* Every byte after the prefixes of many children (a wide node's map: each
+ * of its words, each bit, the children before them), then the word's end
+ * or more letters, by the tables, built and mapped, and by BPE. */
+static void
+wide_steps(const char *name, te_tok *t, const tk_bt *bt, const tk_bt *mb)
+{
+	static const char *const pre[] = {" t", " co", "in", " s", "re", "\xe3\x81", "\xd0", " "};
+	static const char *const post[] = {"", "ing", "e ", "\xbd\xa0"};
+	tk_out a = {0}, b = {0}, c = {0};
+	char w[16];
+	size_t i, j, k, n, bad = 0, words = 0;
+
+	for (i = 0; i < sizeof pre / sizeof *pre; i++)
+		for (k = 0; k < sizeof post / sizeof *post; k++)
+			for (j = 0; j < 256; j++) {
+				n = strlen(pre[i]);
+				memcpy(w, pre[i], n);
+				w[n++] = (char)j;
+				memcpy(w + n, post[k], strlen(post[k]));
+				n += strlen(post[k]);
+				a.n = b.n = c.n = 0;
+				words++;
+				if (tk_bt_encode(bt, w, n, &a) != 0 || tk_bpe_encode(&t->bpe, w, n, &b) != 0 ||
+				    !tkout_same(&a, &b) ||
+				    (mb && (tk_bt_encode(mb, w, n, &c) != 0 || !tkout_same(&a, &c))))
+					if (!bad++)
+						printf("# %s: first difference on '%.*s'\n", name, (int)n, w);
+			}
+	ok(!bad, "%s: %zu words through the wide nodes' every byte, %zu differ from BPE", name,
+	   words, bad);
+	tkout_free(&a), tkout_free(&b), tkout_free(&c);
+}
+
 static void
 check(const char *D, const char *name, int want, const char *const *late)
 {
@@ -289,6 +324,8 @@ check(const char *D, const char *name, int want, const char *const *late)
 		   name, words, bad);
 	if (bt)
 		whole(name, &t->bpe, bt, mb);
+	if (bt)
+		wide_steps(name, t, bt, mb);
 	if (bt && late)
 		words_same(name, t, bt, mb, late);
 	if (mb)
