@@ -1755,6 +1755,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
 #define WC_SLOTS (2 * WC_MAX)
+#define WC_ENTS ((size_t)4 << 20)
 _Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
 	uint32_t h;         /* the key's hash, its low half */
@@ -1829,8 +1830,14 @@ wc_for(const tk_spm *m)
 		w->n = w->ents.n = 0;
 		w->serial = m->serial;
 	}
-	if (!w->slot && !(w->slot = calloc(WC_SLOTS, sizeof *w->slot)))
-		return NULL;
+	if (!w->slot) {
+		if (!(w->slot = tk_huge_alloc(WC_SLOTS * sizeof *w->slot)))
+			return NULL;
+		memset(w->slot, 0, WC_SLOTS * sizeof *w->slot);
+		/* entries are read at random too: the first few MB alike */
+		if ((w->ents.s = tk_huge_alloc(WC_ENTS)))
+			w->ents.cap = WC_ENTS;
+	}
 	return w;
 }
 
@@ -2046,67 +2053,117 @@ uni_plain(const tk_spm *m, const seg *path, size_t cnt)
 	return 1;
 }
 
-/* Keep the word s[0, len) and its path in w at slot i (empty). */
+/* Keep the word s[0, len) and its path (plain: uni_plain's) in w at
+ * slot i (empty). */
 static int
-uni_keep(const tk_spm *m, wcache *w, size_t i, uint64_t h, const char *s, size_t len,
-         const double *sure, const seg *path, size_t cnt)
+uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, const double *sure,
+         const seg *path, size_t cnt, int plain)
 {
 	char *x = wc_add(w, i, h, s, len, UW_EXTRA, cnt);
 
 	if (!x)
 		return -1;
-	((wentry *)(void *)(x - WE_KEY(len)))->plain = (uint16_t)uni_plain(m, path, cnt);
+	((wentry *)(void *)(x - WE_KEY(len)))->plain = (uint16_t)plain;
 	memcpy(x, sure, UW_EXTRA);
 	memcpy(x + UW_EXTRA, path, cnt * sizeof *path);
 	return 0;
 }
 
-/* The pieces of a cached word at byte a of the text, whose path starts
- * from score *p (set to its end's), to em. */
+/* A word's path p[0, n) from score *sc (set to its end's), its pieces
+ * to em (plain: uni_plain's), the word at byte a of the text. */
 static int
-uni_hit(const tk_spm *m, const wentry *e, emitter *em, size_t a, double *p)
+uni_path(const tk_spm *m, emitter *em, const seg *p, size_t n, int plain, size_t a, double *sc)
 {
-	const seg *g = (const seg *)(const void *)((const char *)e + WE_KEY(e->len) + UW_EXTRA);
-
-	*p = tk_unigram_path_end(m->uni, g, e->cnt, *p);
-	if (!e->plain || !em->emit || em->spans)
-		return uni_put(em, g, e->cnt, a);
+	*sc = tk_unigram_path_end(m->uni, p, n, *sc);
+	if (!plain || !em->emit || em->spans)
+		return uni_put(em, p, n, a);
 	/* emit_seg's way for an ordinary piece, without its look-ups */
-	for (size_t k = 0; k < e->cnt; k++)
-		if (em->emit(em->ctx, g[k].id, 0, 0) < 0)
+	for (size_t k = 0; k < n; k++)
+		if (em->emit(em->ctx, p[k].id, 0, 0) < 0)
 			return -1;
 	em->prev_unk = 0;
 	return 0;
 }
 
-/* The pieces of the word s[a, b), whose path starts from score *p (set to
- * its end's), to em: through the cache w (NULL: none). */
+/* The pieces of the word s[a, b) of hash h (wc_hash's; any when it is
+ * longer than WC_KEY), whose path starts from score *p (set to its end's),
+ * to em: through the cache w. */
 static int
-uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
+uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, uint64_t h, double *p,
+         emitter *em)
 {
 	size_t len = b - a, i, cnt;
 	uni_out o = {em, a};
 	const wentry *e;
+	int plain;
 	seg path[WC_KEY];
 	double sure[2];
-	uint64_t h;
 
-	if (!w || len > WC_KEY)
+	if (len > WC_KEY)
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-	h = wc_hash(s + a, len);
 	if ((e = wc_find(w, h, s + a, len, &i))) {
 		memcpy(sure, (const char *)e + WE_KEY(len), sizeof sure);
 		if (!(sure[0] > sure[1] * fabs(*p)))
 			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-		return uni_hit(m, e, em, a, p);
+		return uni_path(m, em, (const seg *)(const void *)((const char *)e + WE_KEY(len) +
+		                UW_EXTRA), e->cnt, e->plain, a, p);
 	}
 	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
-	if (w->n < WC_MAX && uni_keep(m, w, i, h, s + a, len, sure, path, cnt) < 0)
+	plain = uni_plain(m, path, cnt);
+	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt, plain) < 0)
 		return -1;
 	if (!(sure[0] > sure[1] * fabs(*p)))
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-	*p = tk_unigram_path_end(m->uni, path, cnt, *p);
-	return uni_put(em, path, cnt, a);
+	return uni_path(m, em, path, cnt, plain, a, p);
+}
+
+/* The next cut of s[0, n) from i on: where a space symbol sp (sl bytes)
+ * starts, or n. */
+static size_t
+uni_cut(const char *s, size_t n, size_t i, const char *sp, size_t sl)
+{
+	for (; i + sl <= n; i++) {
+		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+
+		if (!q)
+			break;
+		i = (size_t)(q - s);
+		if (ws_at(s + i, sl))
+			return i;
+	}
+	return n;
+}
+
+/* uni_encode's words, a block at a time: their hashes first, each
+ * word's slot asked for from memory then, and each entry a few words
+ * ahead, so that the cache's misses overlap. */
+#define UW_BLOCK 64
+#define UW_AHEAD 2
+
+/* The words s[cut[j], cut[j + 1]) for j < k, to em through w. */
+static int
+uni_block(const tk_spm *m, wcache *w, const char *s, const size_t *cut, size_t k, double *score,
+          emitter *em)
+{
+	uint64_t h[UW_BLOCK];
+
+	for (size_t j = 0; j < k; j++) {
+		size_t len = cut[j + 1] - cut[j];
+
+		h[j] = len <= WC_KEY ? wc_hash(s + cut[j], len) : 0;
+		__builtin_prefetch(&w->slot[h[j] & (WC_SLOTS - 1)]);
+	}
+	for (size_t j = 0; j < k; j++) {
+		if (j + UW_AHEAD < k) {
+			uint32_t at = w->slot[h[j + UW_AHEAD] & (WC_SLOTS - 1)].at;
+
+			if (at)
+				__builtin_prefetch(w->ents.s + at - 1);
+		}
+		if (uni_word(m, w, s, cut[j], cut[j + 1], h[j], score, em) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* sentencepiece's lattice over the whole normalized text, word by word
@@ -2116,7 +2173,7 @@ static int
 uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 {
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
-	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	size_t sl = m->escape_ws ? 3 : 1, cut[UW_BLOCK + 1], k;
 	double score = 0;
 	wcache *w;
 
@@ -2127,21 +2184,12 @@ uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 	}
 	if (!(w = wc_for(m)))
 		goto nomem;
-	for (size_t i = 1; i + sl <= n; i++) {
-		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
-
-		if (!q)
-			break;
-		i = (size_t)(q - s);
-		if (!ws_at(s + i, sl))
-			continue;
-		if (i > a && uni_word(m, w, s, a, i, &score, em) < 0)
+	for (cut[0] = 0; cut[0] < n; cut[0] = cut[k]) {
+		for (k = 0; k < UW_BLOCK && (k == 0 || cut[k] < n); k++)
+			cut[k + 1] = uni_cut(s, n, cut[k] ? cut[k] + sl : 1, sp, sl);
+		if (uni_block(m, w, s, cut, k, &score, em) < 0)
 			goto nomem;
-		a = i;
-		i += sl - 1;
 	}
-	if (n > a && uni_word(m, w, s, a, n, &score, em) < 0)
-		goto nomem;
 	return 0;
 nomem:
 	return te_diag_set(d, "", 0, "out of memory");
