@@ -791,6 +791,9 @@ tk_spm_norm_init(tk_spm *m)
 		tk_precompiled_ascii(m->pc, m->ascii_plain);
 	else
 		memset(m->ascii_plain, 2, 128);
+	m->print_plain = 1;
+	for (int c = 0x20; c < 0x7F; c++)
+		m->print_plain &= m->ascii_plain[c] != 0;
 }
 
 /* The end of the ASCII bytes from in[a] on (at most 4096) that no rule of
@@ -800,6 +803,20 @@ ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
 {
 	size_t e = a, lim = n - a > 4096 ? a + 4096 : n;
 
+#ifdef __SSE2__
+	/* 16 bytes at a time while all are printable (as signed bytes, at
+	 * least ' ' and not DEL) */
+	for (; m->print_plain && e + 16 <= lim; e += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + e));
+		int odd = _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(' ')),
+		                                         _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
+
+		if (odd) {
+			e += (size_t)__builtin_ctz((unsigned)odd);
+			break;
+		}
+	}
+#endif
 	while (e < lim && m->ascii_plain[(unsigned char)in[e]])
 		e++;
 	/* a rule may start at the last one, with the byte after it */

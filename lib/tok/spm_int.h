@@ -535,6 +535,7 @@ struct tk_spm {
 	tk_precompiled *pc;
 	uint8_t ascii_plain[256]; /* tk_precompiled_ascii's, all 2 without pc;
 	                           * 0 from 0x80 on */
+	int print_plain;          /* ascii_plain of 0x20 to 0x7E all nonzero */
 	tk_unigram *uni;
 	/* BPE: (left id, right id) -> merged id, for every way of splitting a
 	 * piece into two pieces; saves walking the trie for each pair. */
