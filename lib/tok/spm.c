@@ -1775,7 +1775,7 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
 #define WC_ENTS ((size_t)4 << 20)
 _Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
-	uint32_t h;         /* the key's hash, its low half */
+	uint32_t h;         /* the key's hash, its high half (the low one picks the slot) */
 	uint32_t at;        /* its entry at ents.s + at - 1; 0: empty */
 } wslot;
 typedef struct wentry {
@@ -1898,7 +1898,7 @@ wc_find(const wcache *w, uint64_t h, const char *s, size_t len, size_t *slot)
 	for (i = h & (WC_SLOTS - 1); w->slot[i].at; i = (i + 1) & (WC_SLOTS - 1)) {
 		const wentry *e = (const wentry *)(const void *)(w->ents.s + w->slot[i].at - 1);
 
-		if (w->slot[i].h == (uint32_t)h && e->len == len &&
+		if (w->slot[i].h == (uint32_t)(h >> 32) && e->len == len &&
 		    memcmp((const char *)(e + 1), s, len) == 0)
 			return e;
 	}
@@ -1924,7 +1924,7 @@ wc_add(wcache *w, size_t i, uint64_t h, const char *s, size_t len, size_t extra,
 	e->cnt = (uint16_t)cnt;
 	memcpy(e + 1, s, len);
 	w->ents.n = end;
-	w->slot[i].h = (uint32_t)h;
+	w->slot[i].h = (uint32_t)(h >> 32);
 	w->slot[i].at = (uint32_t)at + 1;
 	w->n++;
 	return w->ents.s + at + WE_KEY(len);
