@@ -2102,12 +2102,10 @@ uni_path(const tk_spm *m, emitter *em, const seg *p, size_t n, int plain, size_t
 	return 0;
 }
 
-/* The pieces of the word s[a, b) of hash h (wc_hash's; any when it is
- * longer than WC_KEY), whose path starts from score *p (set to its end's),
- * to em: through the cache w. */
+/* The pieces of the word s[a, b), whose path starts from score *p (set to
+ * its end's), to em: through the cache w. */
 static int
-uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, uint64_t h, double *p,
-         emitter *em)
+uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
 {
 	size_t len = b - a, i, cnt;
 	uni_out o = {em, a};
@@ -2115,9 +2113,11 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, uint64_t
 	int plain;
 	seg path[WC_KEY];
 	double sure[2];
+	uint64_t h;
 
 	if (len > WC_KEY)
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
+	h = wc_hash(s + a, len);
 	if ((e = wc_find(w, h, s + a, len, &i))) {
 		memcpy(sure, (const char *)e + WE_KEY(len), sizeof sure);
 		if (!(sure[0] > sure[1] * fabs(*p)))
@@ -2151,38 +2151,6 @@ uni_cut(const char *s, size_t n, size_t i, const char *sp, size_t sl)
 	return n;
 }
 
-/* uni_encode's words, a block at a time: their hashes first, each
- * word's slot asked for from memory then, and each entry a few words
- * ahead, so that the cache's misses overlap. */
-#define UW_BLOCK 64
-#define UW_AHEAD 2
-
-/* The words s[cut[j], cut[j + 1]) for j < k, to em through w. */
-static int
-uni_block(const tk_spm *m, wcache *w, const char *s, const size_t *cut, size_t k, double *score,
-          emitter *em)
-{
-	uint64_t h[UW_BLOCK];
-
-	for (size_t j = 0; j < k; j++) {
-		size_t len = cut[j + 1] - cut[j];
-
-		h[j] = len <= WC_KEY ? wc_hash(s + cut[j], len) : 0;
-		__builtin_prefetch(&w->slot[h[j] & (WC_SLOTS - 1)]);
-	}
-	for (size_t j = 0; j < k; j++) {
-		if (j + UW_AHEAD < k) {
-			uint32_t at = w->slot[h[j + UW_AHEAD] & (WC_SLOTS - 1)].at;
-
-			if (at)
-				__builtin_prefetch(w->ents.s + at - 1);
-		}
-		if (uni_word(m, w, s, cut[j], cut[j + 1], h[j], score, em) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* sentencepiece's lattice over the whole normalized text, word by word
  * when m->ws_cut lets it be cut before each space symbol (uni_word); the
  * result is the same. */
@@ -2190,7 +2158,7 @@ static int
 uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 {
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
-	size_t sl = m->escape_ws ? 3 : 1, cut[UW_BLOCK + 1], k;
+	size_t sl = m->escape_ws ? 3 : 1, b;
 	double score = 0;
 	wcache *w;
 
@@ -2201,10 +2169,9 @@ uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 	}
 	if (!(w = wc_for(m)))
 		goto nomem;
-	for (cut[0] = 0; cut[0] < n; cut[0] = cut[k]) {
-		for (k = 0; k < UW_BLOCK && (k == 0 || cut[k] < n); k++)
-			cut[k + 1] = uni_cut(s, n, cut[k] ? cut[k] + sl : 1, sp, sl);
-		if (uni_block(m, w, s, cut, k, &score, em) < 0)
+	for (size_t a = 0; a < n; a = b) {
+		b = uni_cut(s, n, a ? a + sl : 1, sp, sl);
+		if (uni_word(m, w, s, a, b, &score, em) < 0)
 			goto nomem;
 	}
 	return 0;
