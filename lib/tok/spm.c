@@ -791,6 +791,9 @@ tk_spm_norm_init(tk_spm *m)
 		tk_precompiled_ascii(m->pc, m->ascii_plain);
 	else
 		memset(m->ascii_plain, 2, 128);
+	m->print_plain = 1;
+	for (int c = 0x20; c < 0x7F; c++)
+		m->print_plain &= m->ascii_plain[c] != 0;
 }
 
 /* The end of the ASCII bytes from in[a] on (at most 4096) that no rule of
@@ -800,6 +803,20 @@ ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
 {
 	size_t e = a, lim = n - a > 4096 ? a + 4096 : n;
 
+#ifdef __SSE2__
+	/* 16 bytes at a time while all are printable (as signed bytes, at
+	 * least ' ' and not DEL) */
+	for (; m->print_plain && e + 16 <= lim; e += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + e));
+		int odd = _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(' ')),
+		                                         _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
+
+		if (odd) {
+			e += (size_t)__builtin_ctz((unsigned)odd);
+			break;
+		}
+	}
+#endif
 	while (e < lim && m->ascii_plain[(unsigned char)in[e]])
 		e++;
 	/* a rule may start at the last one, with the byte after it */
@@ -881,6 +898,11 @@ normalize(const tk_spm *m, const char *in, size_t n, normed *nm)
 		goto done;
 	if (m->remove_extra_ws) {
 		while (consumed < n) {
+			/* a space no rule starts at (indented lines have many) */
+			if (!m->has_user && in[consumed] == ' ' && m->ascii_plain[' '] == 2) {
+				consumed++;
+				continue;
+			}
 			sp = norm_prefix(m, in + consumed, n - consumed, &ol, &cl);
 			if (!(ol == 1 && sp[0] == ' '))
 				break;
@@ -1740,24 +1762,33 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * kept from one text to the next in each thread for one model (most
  * texts are short lines, most words recur): with m->ws_cut a segment's
  * pieces depend on its bytes alone (no UNUSED piece, whose resegmenting
- * reads the whole text's agenda).  Keys are copied into keys; values are
- * the segment's pieces, offsets relative to its start.  Bounded: short
- * segments only, and emptied when it holds WC_MAX of them. */
+ * reads the whole text's agenda).  Each segment's entry is in ents, from
+ * a multiple of 8 on: a wentry, its bytes padded to a multiple of 8, the
+ * caller's extra bytes (a Unigram word's: uni_keep), its pieces (offsets
+ * relative to its start): one place, read once on a hit.  The table of
+ * slots has room for WC_MAX at half its size: it never grows, and it is
+ * small (8 bytes a slot), as a run meets tens of thousands of words.
+ * Bounded: short segments only, and emptied when it holds WC_MAX. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
+#define WC_SLOTS (2 * WC_MAX)
+#define WC_ENTS ((size_t)4 << 20)
 _Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
-	uint64_t h;
-	uint32_t at, len;   /* the key: keys.s[at, at + len); len 0 = empty */
-	uint32_t off, cnt;  /* its pieces: pc[off, off + cnt) (a Unigram
-	                     * word's are in keys: uni_keep) */
+	uint32_t h;         /* the key's hash, its high half (the low one picks the slot) */
+	uint32_t at;        /* its entry at ents.s + at - 1; 0: empty */
 } wslot;
+typedef struct wentry {
+	uint32_t len;       /* the key's bytes */
+	uint16_t cnt;       /* its pieces */
+	uint16_t plain;     /* all of them ordinary pieces (uni_word) */
+} wentry;
+#define WE_KEY(len) (sizeof(wentry) + (((len) + 7) & ~(size_t)7))
 typedef struct wcache {
 	uint32_t serial;    /* the model's (tk_spm_serial); 0: none yet */
-	wslot *slot;
-	size_t mask, n;
-	ut_buf keys;
-	segs pc;
+	wslot *slot;        /* WC_SLOTS of them */
+	size_t n;
+	ut_buf ents;
 } wcache;
 
 /* Each thread's scratch: the word cache, and the normalized text and
@@ -1775,8 +1806,7 @@ static void
 scratch_free(void *unused)
 {
 	free(tls.wc.slot);
-	free(tls.wc.keys.s);
-	free(tls.wc.pc.v);
+	free(tls.wc.ents.s);
 	free(tls.nm.s.s);
 	tk_amap_release(&tls.nm.n2o);
 	free(tls.sg.v);
@@ -1805,29 +1835,6 @@ scratch_trim(void)
 	}
 }
 
-static int
-wc_grow(wcache *w)
-{
-	size_t cap = w->slot ? 2 * (w->mask + 1) : 1024, i;
-	wslot *nv = calloc(cap, sizeof *nv);
-
-	if (!nv)
-		return -1;
-	for (i = 0; w->slot && i <= w->mask; i++) {
-		size_t h;
-
-		if (!w->slot[i].len)
-			continue;
-		for (h = w->slot[i].h & (cap - 1); nv[h].len; h = (h + 1) & (cap - 1))
-			;
-		nv[h] = w->slot[i];
-	}
-	free(w->slot);
-	w->slot = nv;
-	w->mask = cap - 1;
-	return 0;
-}
-
 /* This thread's cache, emptied unless it holds m's pieces and has room. */
 static wcache *
 wc_for(const tk_spm *m)
@@ -1836,12 +1843,18 @@ wc_for(const tk_spm *m)
 
 	if (w->serial != m->serial || w->n >= WC_MAX) {
 		if (w->slot)
-			memset(w->slot, 0, (w->mask + 1) * sizeof *w->slot);
-		w->n = w->keys.n = w->pc.n = 0;
+			memset(w->slot, 0, WC_SLOTS * sizeof *w->slot);
+		w->n = w->ents.n = 0;
 		w->serial = m->serial;
 	}
-	if (!w->slot && wc_grow(w) < 0)
-		return NULL;
+	if (!w->slot) {
+		if (!(w->slot = tk_huge_alloc(WC_SLOTS * sizeof *w->slot)))
+			return NULL;
+		memset(w->slot, 0, WC_SLOTS * sizeof *w->slot);
+		/* entries are read at random too: the first few MB alike */
+		if ((w->ents.s = tk_huge_alloc(WC_ENTS)))
+			w->ents.cap = WC_ENTS;
+	}
 	return w;
 }
 
@@ -1875,53 +1888,87 @@ wc_hash(const char *s, size_t n)
 	return h ^ (h >> 32);
 }
 
+/* The entry of the key s[0, len) of hash h in w, or NULL with *slot the
+ * empty slot where it goes. */
+static inline const wentry *
+wc_find(const wcache *w, uint64_t h, const char *s, size_t len, size_t *slot)
+{
+	size_t i;
+
+	for (i = h & (WC_SLOTS - 1); w->slot[i].at; i = (i + 1) & (WC_SLOTS - 1)) {
+		const wentry *e = (const wentry *)(const void *)(w->ents.s + w->slot[i].at - 1);
+
+		if (w->slot[i].h == (uint32_t)(h >> 32) && e->len == len &&
+		    memcmp((const char *)(e + 1), s, len) == 0)
+			return e;
+	}
+	*slot = i;
+	return NULL;
+}
+
+/* A new entry in w, at slot i (empty; wc_find's), for the key s[0, len)
+ * of hash h, with extra bytes (a multiple of 8) and cnt pieces: returns
+ * where its extra bytes go, its pieces after them (valid until the next
+ * entry), or NULL for no memory. */
+static char *
+wc_add(wcache *w, size_t i, uint64_t h, const char *s, size_t len, size_t extra, size_t cnt)
+{
+	size_t at = (w->ents.n + 7) & ~(size_t)7, end = at + WE_KEY(len) + extra + cnt * sizeof(seg);
+	wentry *e;
+
+	if (ut_buf_grow(&w->ents, end - w->ents.n) < 0 || end >= UINT32_MAX)
+		return NULL;
+	e = (wentry *)(void *)(w->ents.s + at);
+	memset(e, 0, WE_KEY(len));
+	e->len = (uint32_t)len;
+	e->cnt = (uint16_t)cnt;
+	memcpy(e + 1, s, len);
+	w->ents.n = end;
+	w->slot[i].h = (uint32_t)(h >> 32);
+	w->slot[i].at = (uint32_t)at + 1;
+	w->n++;
+	return w->ents.s + at + WE_KEY(len);
+}
+
 /* bpe_run on s[a, b) through the cache w (NULL: none). */
 static int
 bpe_run_cached(bpe_ctx *c, wcache *w, size_t a, size_t b, segs *out)
 {
 	const char *s = c->s;
 	size_t len = b - a, i, n0 = out->n;
+	const wentry *e;
 	uint64_t h;
-	wslot *e;
+	seg *g;
 
 	if (!w || len > WC_KEY)
 		return bpe_run(c, a, b, out);
 	h = wc_hash(s + a, len);
-	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
-		e = &w->slot[i];
-		if (e->h != h || e->len != len || memcmp(w->keys.s + e->at, s + a, len))
-			continue;
-		const seg *g = w->pc.v + e->off;
+	if ((e = wc_find(w, h, s + a, len, &i))) {
+		const seg *p = (const seg *)(const void *)((const char *)e + WE_KEY(len));
 		seg *o;
 
 		if (segs_reserve(out, e->cnt) < 0)
 			return -1;
 		o = out->v + out->n;
 		for (size_t k = 0; k < e->cnt; k++) {
-			o[k].start = (uint32_t)a + g[k].start;
-			o[k].end = (uint32_t)a + g[k].end;
-			o[k].id = g[k].id;
+			o[k].start = (uint32_t)a + p[k].start;
+			o[k].end = (uint32_t)a + p[k].end;
+			o[k].id = p[k].id;
 		}
 		out->n += e->cnt;
 		return 0;
 	}
 	if (bpe_run(c, a, b, out) < 0)
 		return -1;
-	if (w->n >= WC_MAX)
+	if (w->n >= WC_MAX || out->n - n0 > UINT16_MAX)
 		return 0;
-	e = &w->slot[i];
-	e->at = (uint32_t)w->keys.n;
-	if (ut_buf_put(&w->keys, s + a, len) < 0)
+	if (!(g = (seg *)(void *)wc_add(w, i, h, s + a, len, 0, out->n - n0)))
 		return -1;
-	e->h = h;
-	e->len = (uint32_t)len;
-	e->off = (uint32_t)w->pc.n;
-	e->cnt = (uint32_t)(out->n - n0);
-	for (size_t k = n0; k < out->n; k++)
-		if (segs_push(&w->pc, out->v[k].start - a, out->v[k].end - a, out->v[k].id) < 0)
-			return -1;
-	if (++w->n * 2 > w->mask && wc_grow(w) < 0)
-		return -1;
+	for (size_t k = n0; k < out->n; k++, g++) {
+		g->start = out->v[k].start - (uint32_t)a;
+		g->end = out->v[k].end - (uint32_t)a;
+		g->id = out->v[k].id;
+	}
 	return 0;
 }
 
@@ -2006,71 +2053,102 @@ uni_put(emitter *em, const seg *p, size_t n, size_t a)
 	return 0;
 }
 
-/* A Unigram word's entry in the cache's keys, from a multiple of 8 on:
- * its bytes, padded to a multiple of 8; the two doubles of
- * tk_unigram_word_best that say from which starts its path holds; its
- * path, cnt pieces: one place, read once on a hit. */
-#define UW_SURE(len) (((len) + 7) & ~(size_t)7)
-#define UW_PATH(len) (UW_SURE(len) + 2 * sizeof(double))
+/* A Unigram word's extra bytes in its entry of the cache: the two
+ * doubles of tk_unigram_word_best that say from which starts its path
+ * holds. */
+#define UW_EXTRA (2 * sizeof(double))
 
-/* Keep the word s[0, len) and its path in w at slot i (empty). */
+/* Whether a path's pieces all go out as themselves (emit_seg's way for
+ * the most: none unknown, none a control piece). */
+static int
+uni_plain(const tk_spm *m, const seg *path, size_t cnt)
+{
+	for (size_t k = 0; k < cnt; k++)
+		if (path[k].id < 0 || m->type[path[k].id] == TK_SPM_TYPE_UNKNOWN ||
+		    m->type[path[k].id] == TK_SPM_TYPE_CONTROL)
+			return 0;
+	return 1;
+}
+
+/* Keep the word s[0, len) and its path (plain: uni_plain's) in w at
+ * slot i (empty). */
 static int
 uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, const double *sure,
-         const seg *path, size_t cnt)
+         const seg *path, size_t cnt, int plain)
 {
-	size_t at = (w->keys.n + 7) & ~(size_t)7, end = at + UW_PATH(len) + cnt * sizeof *path;
-	wslot *e = &w->slot[i];
+	char *x = wc_add(w, i, h, s, len, UW_EXTRA, cnt);
 
-	if (ut_buf_grow(&w->keys, end - w->keys.n) < 0)
+	if (!x)
 		return -1;
-	memset(w->keys.s + at + len, 0, UW_SURE(len) - len);
-	memcpy(w->keys.s + at, s, len);
-	memcpy(w->keys.s + at + UW_SURE(len), sure, 2 * sizeof *sure);
-	memcpy(w->keys.s + at + UW_PATH(len), path, cnt * sizeof *path);
-	w->keys.n = end;
-	e->at = (uint32_t)at;
-	e->h = h;
-	e->len = (uint32_t)len;
-	e->cnt = (uint32_t)cnt;
-	if (++w->n * 2 > w->mask && wc_grow(w) < 0)
-		return -1;
+	((wentry *)(void *)(x - WE_KEY(len)))->plain = (uint16_t)plain;
+	memcpy(x, sure, UW_EXTRA);
+	memcpy(x + UW_EXTRA, path, cnt * sizeof *path);
+	return 0;
+}
+
+/* A word's path p[0, n) from score *sc (set to its end's), its pieces
+ * to em (plain: uni_plain's), the word at byte a of the text. */
+static int
+uni_path(const tk_spm *m, emitter *em, const seg *p, size_t n, int plain, size_t a, double *sc)
+{
+	*sc = tk_unigram_path_end(m->uni, p, n, *sc);
+	if (!plain || !em->emit || em->spans)
+		return uni_put(em, p, n, a);
+	/* emit_seg's way for an ordinary piece, without its look-ups */
+	for (size_t k = 0; k < n; k++)
+		if (em->emit(em->ctx, p[k].id, 0, 0) < 0)
+			return -1;
+	em->prev_unk = 0;
 	return 0;
 }
 
 /* The pieces of the word s[a, b), whose path starts from score *p (set to
- * its end's), to em: through the cache w (NULL: none). */
+ * its end's), to em: through the cache w. */
 static int
 uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
 {
 	size_t len = b - a, i, cnt;
 	uni_out o = {em, a};
+	const wentry *e;
+	int plain;
 	seg path[WC_KEY];
 	double sure[2];
 	uint64_t h;
 
-	if (!w || len > WC_KEY)
+	if (len > WC_KEY)
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 	h = wc_hash(s + a, len);
-	for (i = h & w->mask; w->slot[i].len; i = (i + 1) & w->mask) {
-		const wslot *e = &w->slot[i];
-		const char *r = w->keys.s + e->at;
-		const seg *g = (const seg *)(const void *)(r + UW_PATH(len));
-
-		if (e->h != h || e->len != len || memcmp(r, s + a, len))
-			continue;
-		memcpy(sure, r + UW_SURE(len), sizeof sure);
+	if ((e = wc_find(w, h, s + a, len, &i))) {
+		memcpy(sure, (const char *)e + WE_KEY(len), sizeof sure);
 		if (!(sure[0] > sure[1] * fabs(*p)))
 			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-		*p = tk_unigram_path_end(m->uni, g, e->cnt, *p);
-		return uni_put(em, g, e->cnt, a);
+		return uni_path(m, em, (const seg *)(const void *)((const char *)e + WE_KEY(len) +
+		                UW_EXTRA), e->cnt, e->plain, a, p);
 	}
 	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
-	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt) < 0)
+	plain = uni_plain(m, path, cnt);
+	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt, plain) < 0)
 		return -1;
 	if (!(sure[0] > sure[1] * fabs(*p)))
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-	*p = tk_unigram_path_end(m->uni, path, cnt, *p);
-	return uni_put(em, path, cnt, a);
+	return uni_path(m, em, path, cnt, plain, a, p);
+}
+
+/* The next cut of s[0, n) from i on: where a space symbol sp (sl bytes)
+ * starts, or n. */
+static size_t
+uni_cut(const char *s, size_t n, size_t i, const char *sp, size_t sl)
+{
+	for (; i + sl <= n; i++) {
+		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+
+		if (!q)
+			break;
+		i = (size_t)(q - s);
+		if (ws_at(s + i, sl))
+			return i;
+	}
+	return n;
 }
 
 /* sentencepiece's lattice over the whole normalized text, word by word
@@ -2080,7 +2158,7 @@ static int
 uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 {
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
-	size_t sl = m->escape_ws ? 3 : 1, a = 0;
+	size_t sl = m->escape_ws ? 3 : 1, b;
 	double score = 0;
 	wcache *w;
 
@@ -2091,21 +2169,11 @@ uni_encode(const tk_spm *m, const char *s, size_t n, emitter *em, te_diag *d)
 	}
 	if (!(w = wc_for(m)))
 		goto nomem;
-	for (size_t i = 1; i + sl <= n; i++) {
-		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
-
-		if (!q)
-			break;
-		i = (size_t)(q - s);
-		if (!ws_at(s + i, sl))
-			continue;
-		if (i > a && uni_word(m, w, s, a, i, &score, em) < 0)
+	for (size_t a = 0; a < n; a = b) {
+		b = uni_cut(s, n, a ? a + sl : 1, sp, sl);
+		if (uni_word(m, w, s, a, b, &score, em) < 0)
 			goto nomem;
-		a = i;
-		i += sl - 1;
 	}
-	if (n > a && uni_word(m, w, s, a, n, &score, em) < 0)
-		goto nomem;
 	return 0;
 nomem:
 	return te_diag_set(d, "", 0, "out of memory");

@@ -129,24 +129,38 @@ uni_alloc(size_t n, const char *const *pieces, const size_t *lens, const double 
 }
 
 /* u->node from u's compiled trie (none from a hashed one, or without
- * memory: the walk then goes through tk_strie_next). */
+ * memory: the walk then goes through tk_strie_next).  256 nodes of no
+ * parent follow the trie's, and a base outside [0, dsize] (none in a
+ * trie tk_strie_compile built) is made dsize: every child base + c is
+ * then in the array, and a step needs no bounds check, with the same
+ * children as tk_strie_next finds. */
 static void
 set_nodes(tk_unigram *u)
 {
 	const tk_strie *t = u->trie;
+	size_t n = t->dsize;
 
-	if (!t->base || !(u->node = malloc(t->dsize * sizeof *u->node)))
+	if (!t->base || n > INT32_MAX - 256 || !(u->node = tk_huge_alloc((n + 256) * sizeof *u->node)))
 		return;
-	for (size_t i = 0; i < t->dsize; i++)
-		u->node[i] = (unode){t->base[i], t->check[i], t->value[i]};
-	u->dsize = t->dsize;
+	for (size_t i = 0; i < n; i++) {
+		int32_t b = t->base[i] >= 0 && (size_t)t->base[i] <= n ? t->base[i] : (int32_t)n;
+
+		u->node[i] = (unode){b, t->check[i], t->value[i]};
+	}
+	for (size_t i = n; i < n + 256; i++)
+		u->node[i] = (unode){(int32_t)n, -1, -1};
+	u->dsize = n;
 }
 
 /* The lattice's characters: UTF-8, or a byte that is not. */
 static inline size_t
 char_len(const char *s, size_t n)
 {
-	size_t l = tk_spm_valid_char_len(s, n);
+	size_t l;
+
+	if ((unsigned char)s[0] < 0x80)
+		return 1;
+	l = tk_spm_valid_char_len(s, n);
 
 	return l ? l : 1;
 }
@@ -158,7 +172,7 @@ uni_next(const tk_unigram *u, uint32_t nd, unsigned char c, int32_t *id)
 	if (u->node) {
 		size_t i = (size_t)u->node[nd].base + c;
 
-		if (i >= u->dsize || u->node[i].check != (int32_t)nd)
+		if (u->node[i].check != (int32_t)nd)
 			return 0;
 		*id = u->node[i].value;
 		return (uint32_t)i;

@@ -491,14 +491,20 @@ check_unigram_words(void)
 			for (size_t i = 0; i < want.n; i++)	/* unknowns fused */
 				if (!(want.v[i] == 0 && i && want.v[i - 1] == 0))
 					te_ids_push(&fused, want.v[i]);
-			for (int again = 0; again < 2; again++) {	/* then from the cache */
+			/* then from the cache, without spans and with them (a
+			 * cached word's pieces go out by another way) */
+			for (int again = 0; again < 3; again++) {
+				tk_spm_spans sp = {0};
+
 				got.n = 0;
-				tk_spm_encode(m, text, tl, 0, &got, NULL, &d);
+				tk_spm_encode(m, text, tl, 0, &got, again == 2 ? &sp : NULL, &d);
 				texts++;
-				if (got.n != fused.n || memcmp(got.v, fused.v, got.n * sizeof *got.v)) {
+				if (got.n != fused.n || memcmp(got.v, fused.v, got.n * sizeof *got.v) ||
+				    (again == 2 && sp.n != got.n)) {
 					if (!bad++)
 						printf("# model %d text %d differs\n", model, t);
 				}
+				free(sp.v);
 			}
 			te_ids_release(&got);
 			te_ids_release(&want);
@@ -509,6 +515,51 @@ check_unigram_words(void)
 	}
 	ok(bad == 0, "Unigram by words: %zu texts of 40 near-tie models as the whole lattice "
 	   "(%zu differ)", texts, bad);
+}
+
+/* Leading spaces that no rule starts at go as a rule-less model drops
+ * them (normalize skips them without norm_prefix): the same pieces as
+ * without them, their spans past them. */
+static void
+check_leading_spaces(void)
+{
+	static const char *const pc[] = {"<unk>", "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "ab"};
+	static const float sc[] = {0, -3, -2, -2, -1};
+	static const uint8_t ty[] = {TK_SPM_TYPE_UNKNOWN, TK_SPM_TYPE_NORMAL, TK_SPM_TYPE_NORMAL,
+	                             TK_SPM_TYPE_NORMAL, TK_SPM_TYPE_NORMAL};
+	size_t lens[5];
+	tk_spm_init in = {0};
+	te_diag d = {0};
+	te_ids a = {0}, b = {0};
+	tk_spm_spans sa = {0}, sb = {0};
+	tk_spm *m;
+	int same;
+
+	for (size_t k = 0; k < 5; k++)
+		lens[k] = strlen(pc[k]);
+	in.n = 5, in.pieces = pc, in.lens = lens, in.scores = sc, in.types = ty;
+	in.model_type = TK_SPM_MODEL_UNIGRAM;
+	in.bos_id = in.eos_id = in.pad_id = -1;
+	in.escape_whitespaces = 1, in.add_dummy_prefix = 1, in.remove_extra_whitespaces = 1;
+	m = tk_spm_new(&in, "lead", &d);
+	if (!m) {
+		ok(0, "leading spaces model: %s", d.msg);
+		return;
+	}
+	tk_spm_encode(m, "   ab  ba", 9, 0, &a, &sa, &d);
+	tk_spm_encode(m, "ab ba", 5, 0, &b, &sb, &d);
+	same = a.n == b.n && a.n == 4 && sa.n == a.n && sb.n == b.n &&
+	       memcmp(a.v, b.v, a.n * sizeof *a.v) == 0;
+	/* "▁ab" [3, 5), "▁" the two spaces [5, 7), "b", "a" */
+	for (size_t k = 0; same && k < sa.n; k++)
+		same = sa.v[k].start == (uint32_t[]){3, 5, 7, 8}[k] &&
+		       sa.v[k].end == (uint32_t[]){5, 7, 8, 9}[k];
+	ok(same && a.v[0] == 4, "leading spaces dropped: the same pieces, spans past them");
+	te_ids_release(&a);
+	te_ids_release(&b);
+	free(sa.v);
+	free(sb.v);
+	tk_spm_free(m);
 }
 
 int
@@ -525,6 +576,7 @@ main(void)
 	check_trie();
 	check_short_bpe();
 	check_unigram_words();
+	check_leading_spaces();
 	ok(tk_spm_load("t/data", &d) == NULL && d.msg[0], "a directory is refused: %s",
 	   d.msg);
 	ok(tk_spm_load("t/data/nonexistent.model", &d) == NULL &&
