@@ -14,6 +14,7 @@
 #include <cblas.h>
 
 #include "emb_int.h"
+#include "util_int.h"
 
 /* ---------------------------------------------------------- kernels */
 
@@ -1330,13 +1331,10 @@ pack_weights(te_emb *m)
 		if (l->pk)
 			continue;
 		/* 2 MiB pages where the kernel gives them: fewer faults and TLB misses */
-		if (posix_memalign(&pk, (size_t)2 << 20, at[4]) != 0) {
+		if (!(pk = ut_huge_alloc(at[4]))) {
 			free(row);
 			return -1;
 		}
-#ifdef MADV_HUGEPAGE
-		madvise(pk, at[4], MADV_HUGEPAGE);
-#endif
 		l->pk = pk;
 		pack_layer(m, l, at, row);
 	}

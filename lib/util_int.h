@@ -25,6 +25,13 @@ void ut_atomic_nosync(te_atomic *a);
  * 0, or -1 (out of memory, *p unchanged). */
 int ut_grow(void **p, size_t *cap, size_t need, size_t elem);
 
+/* size bytes (uninitialised), 64-byte aligned, for a table read at random:
+ * from 1 MiB on, in 2 MiB pages where the kernel gives them for the asking
+ * (transparent_hugepage=madvise), so that its reads miss the TLB less and
+ * it is touched in a few faults, not one a 4 KiB page.  Freed with free();
+ * NULL for no memory. */
+void *ut_huge_alloc(size_t size);
+
 /* Growable byte buffer. */
 typedef struct ut_buf {
 	char *s;

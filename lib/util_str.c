@@ -1,11 +1,34 @@
-/* util_str.c: the suite's one byte buffer, growable array, hash, string
- * table, UTF-8 decoder/encoder and JSON string writer. */
+/* util_str.c: the suite's one byte buffer, growable array, table in huge
+ * pages, hash, string table, UTF-8 decoder/encoder and JSON string
+ * writer. */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "util_int.h"
+
+void *
+ut_huge_alloc(size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t align = 64;
+	void *p = NULL;
+
+	if (size >= huge / 2 && size <= SIZE_MAX - huge) {
+		size = (size + huge - 1) & ~(huge - 1);
+		align = huge;
+	}
+	if (posix_memalign(&p, align, size ? size : 1) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (align == huge)
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 int
 ut_grow(void **p, size_t *cap, size_t need, size_t elem)

@@ -780,19 +780,7 @@ alloc_floats(size_t n)
 static float *
 alloc_rows(size_t n)
 {
-	const size_t huge = (size_t)2 << 20;
-	size_t sz = n * sizeof(float);
-	void *p = NULL;
-
-	if (sz < huge)
-		return alloc_floats(n);
-	sz = (sz + huge - 1) & ~(huge - 1);
-	if (posix_memalign(&p, huge, sz) != 0)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, sz, MADV_HUGEPAGE);
-#endif
-	return p;
+	return n * sizeof(float) < (size_t)2 << 20 ? alloc_floats(n) : ut_huge_alloc(n * sizeof(float));
 }
 
 /* Sort the vocabulary, map the spool to final ids (dropping the items below

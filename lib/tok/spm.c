@@ -1848,11 +1848,11 @@ wc_for(const tk_spm *m)
 		w->serial = m->serial;
 	}
 	if (!w->slot) {
-		if (!(w->slot = tk_huge_alloc(WC_SLOTS * sizeof *w->slot)))
+		if (!(w->slot = ut_huge_alloc(WC_SLOTS * sizeof *w->slot)))
 			return NULL;
 		memset(w->slot, 0, WC_SLOTS * sizeof *w->slot);
 		/* entries are read at random too: the first few MB alike */
-		if ((w->ents.s = tk_huge_alloc(WC_ENTS)))
+		if ((w->ents.s = ut_huge_alloc(WC_ENTS)))
 			w->ents.cap = WC_ENTS;
 	}
 	return w;

@@ -467,12 +467,6 @@ typedef struct tk_strie {
 int tk_strie_init(tk_strie *t);
 void tk_strie_release(tk_strie *t);
 
-/* size bytes (uninitialised) for a table read at random: from 1 MiB on,
- * in 2 MiB pages where the kernel gives them for the asking
- * (transparent_hugepage=madvise), so that its reads miss the TLB less and
- * it is touched in a few faults, not one a 4 KiB page.  Freed with free();
- * NULL for no memory. */
-void *tk_huge_alloc(size_t size);
 /* Insert s[0, len) with value v; an existing value is kept unless
  * overwrite.  Not after tk_strie_compile.  Returns 0, -1 on no memory. */
 int tk_strie_insert(tk_strie *t, const char *s, size_t len, int32_t v,

@@ -2,7 +2,6 @@
  * spans and buffers, a hashed byte trie, UTF-8 character lengths, base64. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "spm_int.h"
 
@@ -421,23 +420,6 @@ tk_amap_size(const tk_amap *a)
 {
 	return a->cap * (2 * sizeof *a->at + sizeof *a->sh) + a->nslot / 2 * sizeof *a->shape +
 	       a->nslot * sizeof *a->slot + a->side_cap * (sizeof *a->side_run + sizeof *a->side);
-}
-
-void *
-tk_huge_alloc(size_t size)
-{
-	const size_t huge = (size_t)2 << 20;
-	void *p = NULL;
-
-	if (size < huge / 2 || size > SIZE_MAX - huge)
-		return malloc(size ? size : 1);
-	size = (size + huge - 1) & ~(huge - 1);
-	if (posix_memalign(&p, huge, size) != 0)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	madvise(p, size, MADV_HUGEPAGE);
-#endif
-	return p;
 }
 
 void

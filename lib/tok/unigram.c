@@ -140,7 +140,7 @@ set_nodes(tk_unigram *u)
 	const tk_strie *t = u->trie;
 	size_t n = t->dsize;
 
-	if (!t->base || n > INT32_MAX - 256 || !(u->node = tk_huge_alloc((n + 256) * sizeof *u->node)))
+	if (!t->base || n > INT32_MAX - 256 || !(u->node = ut_huge_alloc((n + 256) * sizeof *u->node)))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		int32_t b = t->base[i] >= 0 && (size_t)t->base[i] <= n ? t->base[i] : (int32_t)n;
