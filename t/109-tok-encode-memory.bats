@@ -476,3 +476,40 @@ offsets_within() {
 		[ "$output" -eq "$(tok-encode -m "$D/tokenizers/$m" --count-docs "$d" 2>/dev/null | awk '{ n += $1 } END { print n }')" ]
 	done
 }
+
+# --chunk on a document written as it is encoded: each chunk is written once
+# the tokens after it decide its end (tok_batch.c sink_chunks), so the
+# pending tokens are a chunk and a block at most.  Its chunks' ids rejoin
+# to its ids, their texts to the document, none holds more than N ids; a
+# 15 MB run of one emoji (a token a byte) in 8N.
+@test "tok-encode --chunk: a document written as it is encoded: chunks rejoin to its ids and its text, each of N ids at most, in 8N beyond the model" {
+	need_data tokenizers/phi-3-mini/tokenizer.json tokenizers/llama2/tokenizer.model \
+	    tokenizers/gpt2/tokenizer.json tokenizers/bert-base-uncased/tokenizer.json
+	local d=$BATS_TEST_TMPDIR/d m base
+	{
+		head -c 2000000 "$BATS_FILE_TMPDIR/doc"
+		printf ' \377\303( \000 x\r y '
+		head -c 1500000 "$BATS_FILE_TMPDIR/run-emoji"
+		head -c 1500000 "$BATS_FILE_TMPDIR/run-b64"
+		echo
+		echo "a short line"
+	} >"$d"
+	for m in phi-3-mini/tokenizer.json llama2/tokenizer.model gpt2/tokenizer.json \
+	    bert-base-uncased/tokenizer.json; do
+		tok-encode -m "$D/tokenizers/$m" --threads 1 --no-special "$d" 2>/dev/null | head -n 1 >"$d.ids"
+		tok-encode -m "$D/tokenizers/$m" --threads 1 --chunk 50 --ids "$d" 2>/dev/null >"$d.chunks"
+		[ "$(awk 'NF > 50' "$d.chunks" | wc -l)" -eq 0 ]
+		[ "$(awk '!NF { exit } { print NR }' "$d.chunks" | tail -n 1)" -gt 1000 ]
+		awk '!NF { exit } { printf "%s%s", s, $0; s = " " } END { print "" }' "$d.chunks" | cmp "$d.ids" -
+		tok-encode -m "$D/tokenizers/$m" --threads 1 --chunk 50 "$d" 2>/dev/null | tr -d '\n' |
+		    cmp <(tr -d '\n' <"$d") -
+	done
+	[ -z "${TOKEMB_SAN:-}" ] || return 0	# ulimit -v: see run_within
+	for m in phi-3-mini/tokenizer.json llama2/tokenizer.model; do
+		base=$(floor_kb "$D/tokenizers/$m")
+		run -0 --separate-stderr bash -c 'set -o pipefail; ulimit -v "$1" &&
+		    tok-encode -m "$2" --threads 1 --chunk 512 --overlap 64 "$3" | wc -l' - \
+		    $((base + 8 * N / 1024 + 1024)) "$D/tokenizers/$m" "$BATS_FILE_TMPDIR/run-emoji"
+		[ "$output" -gt 1000 ]
+	done
+}

@@ -36,6 +36,10 @@ typedef struct doc_sink {
 	doc *x;
 	const char *text, *name;
 	size_t put;             /* its tokens written */
+	/* --chunk: the tokens from the first chunk not yet written on, and
+	 * how many chunks were */
+	te_tok_enc pend;
+	size_t chunks;
 } doc_sink;
 
 typedef struct batch {
@@ -89,6 +93,7 @@ struct te_tok_batch {
  * library wants it, and made zero again only once written (zeroing 1.5 KB
  * a document costs more than encoding a short line). */
 static __thread te_diag doc_diag;
+static int sink_chunks_end(struct doc_sink *k, const te_tok_enc *e);
 
 static void
 encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
@@ -114,8 +119,11 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 		return;
 	}
 	x->ntok = e->n + (x->sink ? x->sink->put : 0);
-	if (!o->total && te_tok_format(bt->tok, &o->fmt, text, x->len, e, &x->out) &&
-	    (x->d = malloc(sizeof *x->d)))
+	if (x->sink && o->fmt.form == TE_TOK_FMT_CHUNK)
+		rc = sink_chunks_end(x->sink, e);
+	else
+		rc = !o->total && te_tok_format(bt->tok, &o->fmt, text, x->len, e, &x->out);
+	if (rc && (x->d = malloc(sizeof *x->d)))
 		te_diag_set(x->d, "", 0, "out of memory");
 }
 
@@ -539,7 +547,129 @@ stream_may(const te_tok_batch *bt, size_t len)
 
 	return len >= BIG && !bt->prompt_len && bt->o.max_tokens < 0 && !bt->o.use_limits &&
 	       !bt->o.total && (form == TE_TOK_FMT_IDS || form == TE_TOK_FMT_TOKENS ||
-	                        form == TE_TOK_FMT_OFFSETS);
+	                        form == TE_TOK_FMT_OFFSETS || form == TE_TOK_FMT_CHUNK);
+}
+
+/* Append e's first n tokens to k's pending ones; -1 when out of memory. */
+static int
+pend_add(doc_sink *k, const te_tok_enc *e, size_t n)
+{
+	te_tok_enc *p = &k->pend;
+
+	if (tk_enc_reserve(p, n))
+		return -1;
+	memcpy(p->ids + p->n, e->ids, n * sizeof *e->ids);
+	memcpy(p->start + p->n, e->start, n * sizeof *e->start);
+	memcpy(p->end + p->n, e->end, n * sizeof *e->end);
+	p->n += n;
+	return 0;
+}
+
+/* k's pending tokens from the first chunk not yet written, as
+ * te_tok_chunks' text[off, len) sees them: spans less off (the first
+ * chunk starts at 0, a later one at its first token), in *v, whose spans
+ * are malloc'd; -1 when out of memory. */
+static int
+pend_shifted(const doc_sink *k, te_tok_enc *v, size_t *off)
+{
+	const te_tok_enc *p = &k->pend;
+
+	*v = *p;
+	*off = k->chunks && p->n ? p->start[0] : 0;
+	if (!*off)
+		return 0;
+	if (!(v->start = malloc((p->n ? p->n : 1) * sizeof *v->start)) ||
+	    !(v->end = malloc((p->n ? p->n : 1) * sizeof *v->end))) {
+		free(v->start);
+		return -1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		v->start[i] = p->start[i] - (uint32_t)*off;
+		v->end[i] = p->end[i] > *off ? p->end[i] - (uint32_t)*off : 0;
+	}
+	return 0;
+}
+
+/* Append byte c to r; -1 when out of memory. */
+static int
+rec_byte(te_tok_rec *r, char c)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+		char *buf = realloc(r->buf, cap);
+
+		if (!buf)
+			return -1;
+		r->buf = buf;
+		r->cap = cap;
+	}
+	r->buf[r->n++] = c;
+	return 0;
+}
+
+/* --chunk: take e's first n tokens and write every chunk they decide (its
+ * text, or its ids, then the delimiter); -1 when out of memory. */
+static int
+sink_chunks(doc_sink *k, const te_tok_enc *e, size_t n)
+{
+	te_tok_batch *bt = k->bt;
+	const te_tok_fmt *f = &bt->o.fmt;
+	te_tok_enc *p = &k->pend;
+	size_t a = 0, b, next;
+	int rc = 0;
+
+	if (pend_add(k, e, n))
+		return -1;
+	k->x->out.n = 0;
+	while (tk_chunk_next(p, k->text, k->x->len, a, f->chunk, f->overlap, &b, &next)) {
+		size_t cs = k->chunks ? p->start[a] : 0;
+
+		if (f->chunk_ids) {	/* the chunks' ids, then written at once */
+			te_tok_enc w = *p;
+
+			w.ids += a;
+			w.n = b - a;
+			if ((rc = te_tok_format(bt->tok, &(te_tok_fmt){ .form = TE_TOK_FMT_IDS },
+			                        k->text, k->x->len, &w, &k->x->out)) ||
+			    (rc = rec_byte(&k->x->out, (char)bt->delim)))
+				break;
+		} else {	/* the text, held until written */
+			tk_wr_put(&bt->wr, k->text + cs, p->start[b] - cs);
+			tk_wr_put(&bt->wr, &bt->delim, 1);
+		}
+		k->chunks++;
+		a = next;
+	}
+	if (k->x->out.n)
+		tk_rec_put(&bt->wr, &k->x->out);
+	out_flush(bt);		/* the writer may hold out's bytes, not a copy */
+	k->x->out.n = 0;
+	/* the chunk at a is not decided yet: its tokens and those after wait */
+	p->n -= a;
+	memmove(p->ids, p->ids + a, p->n * sizeof *p->ids);
+	memmove(p->start, p->start + a, p->n * sizeof *p->start);
+	memmove(p->end, p->end + a, p->n * sizeof *p->end);
+	return rc ? -1 : 0;
+}
+
+/* --chunk, the document's end: the chunks of its pending tokens and e's,
+ * to its record; -1 when out of memory. */
+static int
+sink_chunks_end(doc_sink *k, const te_tok_enc *e)
+{
+	te_tok_batch *bt = k->bt;
+	te_tok_enc v;
+	size_t off;
+	int rc;
+
+	if (pend_add(k, e, e->n) || pend_shifted(k, &v, &off))
+		return -1;
+	rc = te_tok_format(bt->tok, &bt->o.fmt, k->text + off, k->x->len - off, &v, &k->x->out);
+	if (off) {
+		free(v.start);
+		free(v.end);
+	}
+	return rc ? -1 : 0;
 }
 
 /* Write e's first n tokens, formatted into the document's own record
@@ -559,6 +689,10 @@ sink_put(tk_flush *f, const te_tok_enc *e, size_t n)
 		y.invalid = 1;
 		doc_report(bt, &y, k->name);
 		x->invalid = 0;
+	}
+	if (bt->o.fmt.form == TE_TOK_FMT_CHUNK) {
+		k->put += n;
+		return sink_chunks(k, e, n);
 	}
 	v.n = n;
 	x->out.n = 0;
@@ -583,7 +717,7 @@ static int
 encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char *name)
 {
 	batch *b = bt->fill, one;
-	doc_sink sink = { { sink_put }, bt, NULL, rec, name, 0 };
+	doc_sink sink = { { sink_put }, bt, NULL, rec, name, 0, { 0 }, 0 };
 	doc *x;
 
 	drain(bt);
@@ -604,6 +738,7 @@ encode_in_place(te_tok_batch *bt, char *rec, size_t len, long lineno, const char
 	tk_pool_run(bt->pool, one.n, encode_job, &one);
 	tk_pool_wait(bt->pool);
 	batch_write(&one);
+	te_tok_enc_release(&sink.pend);
 	x->sink = NULL;
 	x->opened = 0;
 	return 0;

@@ -38,6 +38,32 @@ chunk_end(const te_tok_enc *e, const char *text, size_t len, size_t a, size_t ma
 	return b;
 }
 
+/* Where the chunk after [a, b) starts: up to overlap tokens before b, from
+ * a clean place, at least one token after a. */
+static size_t
+next_start(const te_tok_enc *e, const char *text, size_t len, size_t a, size_t b,
+           size_t overlap)
+{
+	size_t c;
+
+	if (!overlap)
+		return b;
+	c = b > a + overlap ? b - overlap : a + 1;
+	while (c < b && !clean_cut(e, text, len, c))
+		c++;
+	return c;
+}
+
+int
+tk_chunk_next(const te_tok_enc *e, const char *text, size_t len, size_t a, size_t max_tokens,
+              size_t overlap, size_t *b, size_t *next)
+{
+	if (e->n - a <= max_tokens || (*b = chunk_end(e, text, len, a, max_tokens)) >= e->n)
+		return 0;
+	*next = next_start(e, text, len, a, *b, overlap);
+	return 1;
+}
+
 int
 te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_tokens,
               size_t overlap, te_tok_chunk **out, size_t *nout)
@@ -72,15 +98,7 @@ te_tok_chunks(const te_tok_enc *e, const char *text, size_t len, size_t max_toke
 		if (b >= e->n)
 			break;
 		/* the next chunk repeats up to overlap tokens, from a clean place */
-		if (overlap) {
-			size_t c = b > a + overlap ? b - overlap : a + 1;
-
-			while (c < b && !clean_cut(e, text, len, c))
-				c++;
-			a = c;
-		} else {
-			a = b;
-		}
+		a = next_start(e, text, len, a, b, overlap);
 	} while (a < e->n);
 	*out = v;
 	*nout = n;

@@ -350,6 +350,12 @@ int tk_tok_derive(te_tok *t, te_diag *d);
  * TE_TOK_NO_OFFSETS e->start and e->end stay NULL: writers check start. */
 #define TK_COUNT_KEEP ((size_t)1 << 16)
 int tk_enc_reserve(te_tok_enc *e, size_t k);
+/* tok_chunk.c: te_tok_chunks' chunk of e (text[0, len), a text that may
+ * go on past e's last token) that starts at token a < e->n, when e's
+ * tokens decide it: 1 with its end token *b and the next chunk's first
+ * token *next, or 0 (more tokens may move its end). */
+int tk_chunk_next(const te_tok_enc *e, const char *text, size_t len, size_t a, size_t max_tokens,
+                  size_t overlap, size_t *b, size_t *next);
 /* A mode_ bit of an encoding handed on a block at a time as it is made
  * (tk_tok_encode_flush). */
 #define TK_ENC_FLUSH 0x40000000u
