@@ -1768,11 +1768,15 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * relative to its start): one place, read once on a hit.  The table of
  * slots has room for WC_MAX at half its size: it never grows, and it is
  * small (8 bytes a slot), as a run meets tens of thousands of words.
- * Bounded: short segments only, and emptied when it holds WC_MAX. */
+ * Bounded: short segments only, and emptied when it holds WC_MAX.  The
+ * entries' room is reserved in 2 MiB pages (touched only as it fills) for
+ * what a run of 2 MB of prose keeps (about 6 MB, 90 bytes a word): grown
+ * past it by realloc, they would lose those pages, and a hit would pay a
+ * TLB miss more. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
 #define WC_SLOTS (2 * WC_MAX)
-#define WC_ENTS ((size_t)4 << 20)
+#define WC_ENTS ((size_t)8 << 20)
 _Static_assert(WC_KEY <= TK_UNIGRAM_WORD_MAX, "a cached Unigram word fits word_best");
 typedef struct wslot {
 	uint32_t h;         /* the key's hash, its high half (the low one picks the slot) */
