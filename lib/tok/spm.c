@@ -1785,7 +1785,8 @@ typedef struct wslot {
 typedef struct wentry {
 	uint32_t len;       /* the key's bytes */
 	uint16_t cnt;       /* its pieces */
-	uint16_t plain;     /* all of them ordinary pieces (uni_word) */
+	uint8_t plain;      /* all of them ordinary pieces (uni_word) */
+	uint8_t nch;        /* a Unigram word's characters (uni_keep) */
 } wentry;
 #define WE_KEY(len) (sizeof(wentry) + (((len) + 7) & ~(size_t)7))
 typedef struct wcache {
@@ -2046,61 +2047,79 @@ uni_push(void *ctx, int32_t id, size_t a, size_t b)
 	                id < 0 ? o->em->m->unk_id : id);
 }
 
-/* Pieces p[0, n) of a word at byte a of the text, to em. */
-static int
-uni_put(emitter *em, const seg *p, size_t n, size_t a)
+/* A Unigram word's path in its entry of the cache, after its key: the
+ * first double of tk_unigram_word_best that says from which starts it
+ * holds (the second is 2^-21 a character: wentry.nch), then its pieces'
+ * ids and their lengths in bytes, a byte each (a cached word is at most
+ * WC_KEY bytes): about half the bytes of a seg a piece, so that most
+ * entries are one cache line. */
+#define UW_EXTRA(cnt) (sizeof(double) + (((cnt) * 5 + 7) & ~(size_t)7))
+_Static_assert(WC_KEY <= UINT8_MAX, "a cached Unigram piece's length is a byte");
+
+/* The second bound of tk_unigram_word_best, of a word of nch characters. */
+static inline double
+uni_sure1(size_t nch)
 {
-	for (size_t k = 0; k < n; k++)
-		if (emit_seg(em, (uint32_t)(a + p[k].start), (uint32_t)(a + p[k].end),
-		             p[k].id < 0 ? em->m->unk_id : p[k].id) < 0)
+	return 0x1p-21 * (double)nch;
+}
+
+/* Pieces ids[0, n) of lengths pl[0, n) of a word at byte a of the text,
+ * to em. */
+static int
+uni_put(emitter *em, const int32_t *ids, const uint8_t *pl, size_t n, size_t a)
+{
+	for (size_t k = 0; k < n; a += pl[k++])
+		if (emit_seg(em, (uint32_t)a, (uint32_t)(a + pl[k]),
+		             ids[k] < 0 ? em->m->unk_id : ids[k]) < 0)
 			return -1;
 	return 0;
 }
 
-/* A Unigram word's extra bytes in its entry of the cache: the two
- * doubles of tk_unigram_word_best that say from which starts its path
- * holds. */
-#define UW_EXTRA (2 * sizeof(double))
-
 /* Whether a path's pieces all go out as themselves (emit_seg's way for
  * the most: none unknown, none a control piece). */
 static int
-uni_plain(const tk_spm *m, const seg *path, size_t cnt)
+uni_plain(const tk_spm *m, const int32_t *ids, size_t cnt)
 {
 	for (size_t k = 0; k < cnt; k++)
-		if (path[k].id < 0 || m->type[path[k].id] == TK_SPM_TYPE_UNKNOWN ||
-		    m->type[path[k].id] == TK_SPM_TYPE_CONTROL)
+		if (ids[k] < 0 || m->type[ids[k]] == TK_SPM_TYPE_UNKNOWN ||
+		    m->type[ids[k]] == TK_SPM_TYPE_CONTROL)
 			return 0;
 	return 1;
 }
 
-/* Keep the word s[0, len) and its path (plain: uni_plain's) in w at
- * slot i (empty). */
+/* Keep the word s[0, len) of nch characters, its bound sure0 and its path
+ * ids[0, cnt), pl[0, cnt) (plain: uni_plain's) in w at slot i (empty). */
 static int
-uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, const double *sure,
-         const seg *path, size_t cnt, int plain)
+uni_keep(wcache *w, size_t i, uint64_t h, const char *s, size_t len, size_t nch, double sure0,
+         const int32_t *ids, const uint8_t *pl, size_t cnt, int plain)
 {
-	char *x = wc_add(w, i, h, s, len, UW_EXTRA, cnt);
+	char *x = wc_add(w, i, h, s, len, UW_EXTRA(cnt), 0);
+	wentry *e;
 
 	if (!x)
 		return -1;
-	((wentry *)(void *)(x - WE_KEY(len)))->plain = (uint16_t)plain;
-	memcpy(x, sure, UW_EXTRA);
-	memcpy(x + UW_EXTRA, path, cnt * sizeof *path);
+	e = (wentry *)(void *)(x - WE_KEY(len));
+	e->cnt = (uint16_t)cnt;
+	e->plain = (uint8_t)plain;
+	e->nch = (uint8_t)nch;
+	memcpy(x, &sure0, sizeof sure0);
+	memcpy(x + sizeof sure0, ids, cnt * sizeof *ids);
+	memcpy(x + sizeof sure0 + cnt * sizeof *ids, pl, cnt);
 	return 0;
 }
 
-/* A word's path p[0, n) from score *sc (set to its end's), its pieces
- * to em (plain: uni_plain's), the word at byte a of the text. */
+/* A word's path ids[0, n), pl[0, n) from score *sc (set to its end's),
+ * its pieces to em (plain: uni_plain's), the word at byte a of the text. */
 static int
-uni_path(const tk_spm *m, emitter *em, const seg *p, size_t n, int plain, size_t a, double *sc)
+uni_path(const tk_spm *m, emitter *em, const int32_t *ids, const uint8_t *pl, size_t n,
+         int plain, size_t a, double *sc)
 {
-	*sc = tk_unigram_path_end(m->uni, p, n, *sc);
+	*sc = tk_unigram_path_end(m->uni, ids, n, *sc);
 	if (!plain || !em->emit || em->spans)
-		return uni_put(em, p, n, a);
+		return uni_put(em, ids, pl, n, a);
 	/* emit_seg's way for an ordinary piece, without its look-ups */
 	for (size_t k = 0; k < n; k++)
-		if (em->emit(em->ctx, p[k].id, 0, 0) < 0)
+		if (em->emit(em->ctx, ids[k], 0, 0) < 0)
 			return -1;
 	em->prev_unk = 0;
 	return 0;
@@ -2111,11 +2130,13 @@ uni_path(const tk_spm *m, emitter *em, const seg *p, size_t n, int plain, size_t
 static int
 uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *p, emitter *em)
 {
-	size_t len = b - a, i, cnt;
+	size_t len = b - a, i, cnt, nch;
 	uni_out o = {em, a};
 	const wentry *e;
 	int plain;
-	seg path[WC_KEY];
+	tk_seg path[WC_KEY];
+	int32_t ids[WC_KEY];
+	uint8_t pl[WC_KEY];
 	double sure[2];
 	uint64_t h;
 
@@ -2123,19 +2144,28 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
 	h = wc_hash(s + a, len);
 	if ((e = wc_find(w, h, s + a, len, &i))) {
-		memcpy(sure, (const char *)e + WE_KEY(len), sizeof sure);
-		if (!(sure[0] > sure[1] * fabs(*p)))
+		const char *x = (const char *)e + WE_KEY(len);
+
+		memcpy(&sure[0], x, sizeof sure[0]);
+		if (!(sure[0] > uni_sure1(e->nch) * fabs(*p)))
 			return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-		return uni_path(m, em, (const seg *)(const void *)((const char *)e + WE_KEY(len) +
-		                UW_EXTRA), e->cnt, e->plain, a, p);
+		x += sizeof sure[0];
+		return uni_path(m, em, (const int32_t *)(const void *)x,
+		                (const uint8_t *)x + e->cnt * sizeof *ids, e->cnt, e->plain, a, p);
 	}
 	cnt = tk_unigram_word_best(m->uni, s + a, len, path, &sure[0], &sure[1]);
-	plain = uni_plain(m, path, cnt);
-	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, sure, path, cnt, plain) < 0)
+	for (size_t k = 0; k < cnt; k++) {
+		ids[k] = path[k].id;
+		pl[k] = (uint8_t)(path[k].end - path[k].start);
+	}
+	/* sure[1] is uni_sure1 of its characters */
+	nch = (size_t)(sure[1] * 0x1p21);
+	plain = uni_plain(m, ids, cnt);
+	if (w->n < WC_MAX && uni_keep(w, i, h, s + a, len, nch, sure[0], ids, pl, cnt, plain) < 0)
 		return -1;
 	if (!(sure[0] > sure[1] * fabs(*p)))
 		return tk_unigram_word_run(m->uni, s + a, len, p, uni_push, &o);
-	return uni_path(m, em, path, cnt, plain, a, p);
+	return uni_path(m, em, ids, pl, cnt, plain, a, p);
 }
 
 /* The next cut of s[0, n) from i on: where a space symbol sp (sl bytes)

@@ -320,11 +320,12 @@ int tk_unigram_word_run(const tk_unigram *u, const char *s, size_t len, double *
  * TK_UNIGRAM_WORD_MAX bytes, its best path to out (room for len pieces;
  * returns their number), which is the path tk_unigram_word_run finds from
  * start P when *sure0 > *sure1 * |P| (the proof is in unigram.c); else it
- * must be run from P.  tk_unigram_path_end then gives its end's score. */
+ * must be run from P; *sure1 is 2^-21 times the word's characters.
+ * tk_unigram_path_end then gives the end's score of its pieces' ids. */
 #define TK_UNIGRAM_WORD_MAX 255
 size_t tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out,
                             double *sure0, double *sure1);
-double tk_unigram_path_end(const tk_unigram *u, const tk_seg *p, size_t n, double start);
+double tk_unigram_path_end(const tk_unigram *u, const int32_t *ids, size_t n, double start);
 
 /* ------------------------------------------------------- sentencepiece */
 

@@ -555,10 +555,10 @@ tk_unigram_word_best(const tk_unigram *u, const char *s, size_t len, tk_seg *out
 }
 
 double
-tk_unigram_path_end(const tk_unigram *u, const tk_seg *p, size_t n, double start)
+tk_unigram_path_end(const tk_unigram *u, const int32_t *ids, size_t n, double start)
 {
 	for (size_t i = 0; i < n; i++)
-		start = p[i].id >= 0 ? (double)(float)(u->score[p[i].id] + start)
-		                     : (double)((float)u->unk_score + (float)start);
+		start = ids[i] >= 0 ? (double)(float)(u->score[ids[i]] + start)
+		                    : (double)((float)u->unk_score + (float)start);
 	return start;
 }
