@@ -1893,6 +1893,36 @@ wc_hash(const char *s, size_t n)
 	return h ^ (h >> 32);
 }
 
+/* Whether the keys a and b of n bytes are the same: wc_hash's loads,
+ * without a call to memcmp for the short keys of the cache. */
+static inline int
+wc_same(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t p, q;
+
+	if (n >= 8) {
+		for (; n > 8; a += 8, b += 8, n -= 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return 0;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		x = p ^ q;
+		memcpy(&p, a + n - 4, 4);
+		memcpy(&q, b + n - 4, 4);
+		return (x | (p ^ q)) == 0;
+	}
+	return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+}
+
 /* The entry of the key s[0, len) of hash h in w, or NULL with *slot the
  * empty slot where it goes. */
 static inline const wentry *
@@ -1904,7 +1934,7 @@ wc_find(const wcache *w, uint64_t h, const char *s, size_t len, size_t *slot)
 		const wentry *e = (const wentry *)(const void *)(w->ents.s + w->slot[i].at - 1);
 
 		if (w->slot[i].h == (uint32_t)(h >> 32) && e->len == len &&
-		    memcmp((const char *)(e + 1), s, len) == 0)
+		    wc_same((const char *)(e + 1), s, len))
 			return e;
 	}
 	*slot = i;
@@ -2169,19 +2199,33 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 }
 
 /* The next cut of s[0, n) from i on: where a space symbol sp (sl bytes)
- * starts, or n. */
+ * starts, or n.  Words are short: 16 bytes at a time for the symbol's
+ * first byte where SSE2 is, not a call to memchr a word. */
 static size_t
 uni_cut(const char *s, size_t n, size_t i, const char *sp, size_t sl)
 {
-	for (; i + sl <= n; i++) {
-		const char *q = memchr(s + i, sp[0], n - sl + 1 - i);
+	if (i + sl > n)
+		return n;
+#ifdef __SSE2__
+	{
+		const __m128i c = _mm_set1_epi8(sp[0]);
 
-		if (!q)
-			break;
-		i = (size_t)(q - s);
-		if (ws_at(s + i, sl))
-			return i;
+		for (; i + 16 <= n; i += 16) {
+			unsigned hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+			    _mm_loadu_si128((const __m128i *)(const void *)(s + i)), c));
+
+			for (; hit; hit &= hit - 1) {
+				size_t q = i + (size_t)__builtin_ctz(hit);
+
+				if (q + sl <= n && ws_at(s + q, sl))
+					return q;
+			}
+		}
 	}
+#endif
+	for (; i + sl <= n; i++)
+		if (s[i] == sp[0] && ws_at(s + i, sl))
+			return i;
 	return n;
 }
 
