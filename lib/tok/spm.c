@@ -826,6 +826,42 @@ ascii_end(const tk_spm *m, const char *in, size_t a, size_t n)
 	return e;
 }
 
+/* The first byte c of s[i, e) from i on, or e: 16 bytes at a time where
+ * SSE2 is (the runs and words it scans are short: no call to memchr). */
+static inline size_t
+next_byte(const char *s, size_t i, size_t e, char c)
+{
+#ifdef __SSE2__
+	const __m128i v = _mm_set1_epi8(c);
+
+	for (; i + 16 <= e; i += 16) {
+		unsigned hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		    _mm_loadu_si128((const __m128i *)(const void *)(s + i)), v));
+
+		if (hit)
+			return i + (size_t)__builtin_ctz(hit);
+	}
+#endif
+	for (; i < e && s[i] != c; i++)
+		;
+	return i;
+}
+
+/* o[0, n) = s[0, n), s[0, e) readable and o with room for 16 bytes: one
+ * 16-byte copy for a short word, no call to memcpy. */
+static inline void
+copy_word(char *o, const char *s, size_t n, size_t e)
+{
+#ifdef __SSE2__
+	if (n <= 16 && e >= 16) {
+		_mm_storeu_si128((__m128i *)(void *)o, _mm_loadu_si128((const __m128i *)(const void *)s));
+		return;
+	}
+#endif
+	(void)e;
+	memcpy(o, s, n);
+}
+
 /* normalize's loop over ASCII in[a, e) that no rule changes, of a model
  * without user-defined pieces: each byte is itself, a space as the loop
  * treats one (escaped, dropped after another with remove_extra_ws). */
@@ -835,18 +871,17 @@ ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *
 	size_t i, k;
 	char *o;
 
-	if (ut_buf_grow(&nm->s, 3 * (e - a)) < 0)
+	if (ut_buf_grow(&nm->s, 3 * (e - a) + 16) < 0)	/* copy_word's room */
 		return -1;
 	o = nm->s.s;
 	k = nm->s.n;
 	for (i = a; i < e; i++) {
 		if (in[i] != ' ') {	/* to the next space, as it is */
-			const char *sp = memchr(in + i, ' ', e - i);
-			size_t j = sp ? (size_t)(sp - in) : e;
+			size_t j = next_byte(in, i, e, ' ');
 
 			if (nm->map && tk_amap_put_own(&nm->n2o, j - i, (uint32_t)i) < 0)
 				return -1;
-			memcpy(o + k, in + i, j - i);
+			copy_word(o + k, in + i, j - i, e - i);
 			k += j - i;
 			i = j - 1;
 			*prev_space = 0;
@@ -856,14 +891,13 @@ ascii_run(const tk_spm *m, normed *nm, const char *in, size_t a, size_t e, int *
 			continue;
 		if (m->escape_ws && i + 1 < e && in[i + 1] != ' ') {
 			/* "▁" and the word after it, one run */
-			const char *sp = memchr(in + i + 1, ' ', e - i - 1);
-			size_t j = sp ? (size_t)(sp - in) : e;
+			size_t j = next_byte(in, i + 1, e, ' ');
 
 			if (nm->map && tk_amap_put_tail(&nm->n2o, 3, (uint32_t)i, (uint32_t)i + 1,
 			                                j - i - 1, (uint32_t)i + 1) < 0)
 				return -1;
 			memcpy(o + k, SPACE_SYM, 3);
-			memcpy(o + k + 3, in + i + 1, j - i - 1);
+			copy_word(o + k + 3, in + i + 1, j - i - 1, e - i - 1);
 			k += 3 + j - i - 1;
 			i = j - 1;
 			*prev_space = 0;
@@ -2199,33 +2233,17 @@ uni_word(const tk_spm *m, wcache *w, const char *s, size_t a, size_t b, double *
 }
 
 /* The next cut of s[0, n) from i on: where a space symbol sp (sl bytes)
- * starts, or n.  Words are short: 16 bytes at a time for the symbol's
- * first byte where SSE2 is, not a call to memchr a word. */
+ * starts, or n. */
 static size_t
 uni_cut(const char *s, size_t n, size_t i, const char *sp, size_t sl)
 {
-	if (i + sl > n)
-		return n;
-#ifdef __SSE2__
-	{
-		const __m128i c = _mm_set1_epi8(sp[0]);
-
-		for (; i + 16 <= n; i += 16) {
-			unsigned hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-			    _mm_loadu_si128((const __m128i *)(const void *)(s + i)), c));
-
-			for (; hit; hit &= hit - 1) {
-				size_t q = i + (size_t)__builtin_ctz(hit);
-
-				if (q + sl <= n && ws_at(s + q, sl))
-					return q;
-			}
-		}
-	}
-#endif
-	for (; i + sl <= n; i++)
-		if (s[i] == sp[0] && ws_at(s + i, sl))
+	for (; i + sl <= n; i++) {
+		i = next_byte(s, i, n - sl + 1, sp[0]);
+		if (i + sl > n)
+			break;
+		if (ws_at(s + i, sl))
 			return i;
+	}
 	return n;
 }
 
