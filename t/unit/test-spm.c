@@ -476,7 +476,15 @@ check_unigram_words(void)
 
 			for (size_t i = 0; i < tl; i++) {
 				seed = seed * 1103515245u + 12345u;
-				text[i] = "abcabcabc  x"[(seed >> 12) % 12];
+				text[i] = "abcabcabc  xy"[(seed >> 12) % 13];
+				/* "y": an unknown of two bytes, "\u00e9" (a cached
+				 * word keeps each piece's length in bytes) */
+				if (text[i] == 'y' && i + 1 < tl) {
+					text[i++] = '\xc3';
+					text[i] = '\xa9';
+				} else if (text[i] == 'y') {
+					text[i] = 'x';
+				}
 			}
 			memcpy(norm, alpha[3], 3);
 			for (size_t i = 0; i < tl; i++) {
