@@ -1804,9 +1804,9 @@ bpe_run(bpe_ctx *c, size_t a, size_t b, segs *out)
  * small (8 bytes a slot), as a run meets tens of thousands of words.
  * Bounded: short segments only, and emptied when it holds WC_MAX.  The
  * entries' room is reserved in 2 MiB pages (touched only as it fills) for
- * what a run of 2 MB of prose keeps (about 6 MB, 90 bytes a word): grown
- * past it by realloc, they would lose those pages, and a hit would pay a
- * TLB miss more. */
+ * WC_MAX entries of 128 bytes (a Unigram word's is about 60, 2 MB of
+ * prose keeps 3.7 MB): grown past it by realloc, they would lose those
+ * pages, and a hit would pay a TLB miss more. */
 #define WC_KEY 64
 #define WC_MAX (1u << 16)
 #define WC_SLOTS (2 * WC_MAX)
