@@ -1226,7 +1226,7 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
  * as it is found, so that the misses of a word new to the memo overlap
  * the rest of the walk and each other.  0: o has them; 1: a position
  * without a match (o as it was); -1 out of memory. */
-static int
+static inline __attribute__((always_inline)) int
 bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *bad)
 {
 	size_t o0 = o->n, pos = 0, len = 0, seen, i;
@@ -1253,10 +1253,19 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 	return 0;
 }
 
+/* Where the CPU has them, the search's counts of bits in one instruction
+ * (a wide node's child) and BMI2's shifts by a register (x86-64-v3), as
+ * pretok_scan.c's scanners: without, a count is a call. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define BT_TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define BT_TARGETS
+#endif
+
 /* The tokens are taken into o as they are found, our ids and their ends,
  * and given back when the search backtracks; at the end their starts are
  * set and the ids made the model's. */
-int
+BT_TARGETS int
 tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
