@@ -1075,6 +1075,7 @@ valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
 	__builtin_prefetch(&b->tok[x > y ? x : y]);	/* tk_bt_valid's first unmerge */
+	__builtin_prefetch(&b->tok[x > y ? y : x]);	/* and often the next */
 }
 
 void
