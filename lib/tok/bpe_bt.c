@@ -160,6 +160,9 @@ pair_get(const tk_bt *b, uint32_t x, uint32_t y)
 	uint64_t key = pair_key(x, y), h = mix64(key), m = pair_bits(h);
 	size_t j, k;
 
+	/* the filter passes half the pairs a walk asks for (cl100k prose):
+	 * the table's slot is asked for beside it, not after it */
+	__builtin_prefetch(&b->pair[h & b->pmask]);
 	if ((b->pbits[h >> 20 & (pair_words(b->pmask) - 1)] & m) != m)
 		return -1;
 	for (j = h & b->pmask, k = 0; b->pair[j] && k <= b->pmask;
@@ -1050,7 +1053,7 @@ mix40(uint64_t k)
 	return k ^ k >> 20;
 }
 
-static inline int
+static inline __attribute__((always_inline)) int
 valid_memo(const tk_bt *b, uint32_t x, uint32_t y, int apart)
 {
 	uint64_t m = mix40((uint64_t)x << 20 | y);
@@ -1072,6 +1075,7 @@ valid_prefetch(const tk_bt *b, uint32_t x, uint32_t y)
 {
 	__builtin_prefetch(&bt_memo[mix40((uint64_t)x << 20 | y) >> MEMO_TAG]);
 	__builtin_prefetch(&b->tok[x > y ? x : y]);	/* tk_bt_valid's first unmerge */
+	__builtin_prefetch(&b->tok[x > y ? y : x]);	/* and often the next */
 }
 
 void
@@ -1226,7 +1230,7 @@ bt_repeat(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, bt_anchor
  * as it is found, so that the misses of a word new to the memo overlap
  * the rest of the walk and each other.  0: o has them; 1: a position
  * without a match (o as it was); -1 out of memory. */
-static int
+static inline __attribute__((always_inline)) int
 bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *bad)
 {
 	size_t o0 = o->n, pos = 0, len = 0, seen, i;
@@ -1253,10 +1257,19 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 	return 0;
 }
 
+/* Where the CPU has them, the search's counts of bits in one instruction
+ * (a wide node's child) and BMI2's shifts by a register (x86-64-v3), as
+ * pretok_scan.c's scanners: without, a count is a call. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define BT_TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define BT_TARGETS
+#endif
+
 /* The tokens are taken into o as they are found, our ids and their ends,
  * and given back when the search backtracks; at the end their starts are
  * set and the ids made the model's. */
-int
+BT_TARGETS int
 tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;
