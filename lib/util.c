@@ -111,6 +111,25 @@ te_parse_double(const char *s, double *out)
 	return 0;
 }
 
+/* The first byte from i on that is not ASCII, or n: 32 bytes at a time
+ * while they are ASCII (most text), then byte by byte. */
+static size_t
+ascii_end(const unsigned char *s, size_t n, size_t i)
+{
+	const uint64_t hi = 0x8080808080808080u;
+
+	for (; n - i >= 32; i += 32) {
+		uint64_t w[4];
+
+		memcpy(w, s + i, sizeof w);
+		if ((w[0] | w[1] | w[2] | w[3]) & hi)
+			break;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
 size_t
 te_utf8_valid_prefix(const char *str, size_t n)
 {
@@ -123,7 +142,7 @@ te_utf8_valid_prefix(const char *str, size_t n)
 		unsigned cp;
 
 		if (c < 0x80) {
-			i++;
+			i = ascii_end(s, n, i + 1);
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF) {

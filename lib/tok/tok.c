@@ -1113,9 +1113,9 @@ encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long 
 	int special = t->match_special;
 	size_t i;
 	char *clean = NULL;
-	tk_amap map = {0};
+	tk_amap map;            /* made only for a text with invalid UTF-8 */
 	size_t cn;
-	int rc = 0;
+	int rc = 0, mapped = 0;
 	size_t npre = 0, nsuf = 0, k;
 
 	if (enc_begin(t, e, flags, len, d) || flush_begin(t, e, f, d))
@@ -1131,6 +1131,8 @@ encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long 
 	if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX)
 		return too_long(d);
 	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
+		memset(&map, 0, sizeof map);
+		mapped = 1;
 		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
 			return te_diag_set(d, "", 0, "out of memory");
 		text = clean;
@@ -1176,7 +1178,7 @@ encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long 
 		if (max_tokens >= 0 && e->n > (size_t)max_tokens)
 			e->n = (size_t)max_tokens;
 	}
-	if (map.n)
+	if (mapped && map.n)
 		map_spans(e, 0, e->n, &map);
 	goto done;
 oom:
@@ -1186,7 +1188,8 @@ fail:
 done:
 	flush_end(e);
 	free(clean);
-	tk_amap_release(&map);
+	if (mapped)	/* a document a line: its frees of nothing add up */
+		tk_amap_release(&map);
 	scratch_trim();
 	return rc;
 }

@@ -296,12 +296,17 @@ doc_room(batch *b, size_t k)
 	return 0;
 }
 
-/* Whether a document of len bytes may be cut in parts (cut_doc), as far
- * as its length and the options say. */
+/* Whether a document of len bytes may be cut in parts (cut_doc, or
+ * doc_pieces on one thread too), as far as its length and the options
+ * say.  From CUT_MIN bytes: in pieces, its ids and their text are a few
+ * pieces' buffers used again while in the caches, where whole they would
+ * be buffers as long as the document, each page a fault (a 2 MB document
+ * of prose: 1000 faults of 2200, a tenth of the process). */
+#define CUT_MIN ((size_t)512 << 10)
 static int
 cut_may(const te_tok_batch *bt, size_t len)
 {
-	return len >= ((size_t)2 << 20) && bt->o.fmt.form == TE_TOK_FMT_IDS && !bt->prompt_len &&
+	return len >= CUT_MIN && bt->o.fmt.form == TE_TOK_FMT_IDS && !bt->prompt_len &&
 	       bt->o.max_tokens < 0 && !bt->o.use_limits;
 }
 
@@ -565,46 +570,19 @@ pend_add(doc_sink *k, const te_tok_enc *e, size_t n)
 	return 0;
 }
 
-/* k's pending tokens from the first chunk not yet written, as
- * te_tok_chunks' text[off, len) sees them: spans less off (the first
- * chunk starts at 0, a later one at its first token), in *v, whose spans
- * are malloc'd; -1 when out of memory. */
-static int
-pend_shifted(const doc_sink *k, te_tok_enc *v, size_t *off)
+/* The warning that k's document has invalid UTF-8, before any of its
+ * output, as doc_report would have written it. */
+static void
+sink_warn(doc_sink *k)
 {
-	const te_tok_enc *p = &k->pend;
+	doc y = {0};
 
-	*v = *p;
-	*off = k->chunks && p->n ? p->start[0] : 0;
-	if (!*off)
-		return 0;
-	if (!(v->start = malloc((p->n ? p->n : 1) * sizeof *v->start)) ||
-	    !(v->end = malloc((p->n ? p->n : 1) * sizeof *v->end))) {
-		free(v->start);
-		return -1;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		v->start[i] = p->start[i] - (uint32_t)*off;
-		v->end[i] = p->end[i] > *off ? p->end[i] - (uint32_t)*off : 0;
-	}
-	return 0;
-}
-
-/* Append byte c to r; -1 when out of memory. */
-static int
-rec_byte(te_tok_rec *r, char c)
-{
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 256;
-		char *buf = realloc(r->buf, cap);
-
-		if (!buf)
-			return -1;
-		r->buf = buf;
-		r->cap = cap;
-	}
-	r->buf[r->n++] = c;
-	return 0;
+	if (!k->x->invalid)
+		return;
+	y.lineno = k->x->lineno;
+	y.invalid = 1;
+	doc_report(k->bt, &y, k->name);
+	k->x->invalid = 0;
 }
 
 /* --chunk: take e's first n tokens and write every chunk they decide (its
@@ -631,7 +609,7 @@ sink_chunks(doc_sink *k, const te_tok_enc *e, size_t n)
 			w.n = b - a;
 			if ((rc = te_tok_format(bt->tok, &(te_tok_fmt){ .form = TE_TOK_FMT_IDS },
 			                        k->text, k->x->len, &w, &k->x->out)) ||
-			    (rc = rec_byte(&k->x->out, (char)bt->delim)))
+			    (rc = tk_rec_append(&k->x->out, &bt->delim, 1)))
 				break;
 		} else {	/* the text, held until written */
 			tk_wr_put(&bt->wr, k->text + cs, p->start[b] - cs);
@@ -652,24 +630,28 @@ sink_chunks(doc_sink *k, const te_tok_enc *e, size_t n)
 	return rc ? -1 : 0;
 }
 
-/* --chunk, the document's end: the chunks of its pending tokens and e's,
- * to its record; -1 when out of memory. */
+/* --chunk, the document's end: the chunks e's tokens decide, then the
+ * last one, from the first token still pending to the text's end, to the
+ * document's record; -1 when out of memory. */
 static int
 sink_chunks_end(doc_sink *k, const te_tok_enc *e)
 {
 	te_tok_batch *bt = k->bt;
-	te_tok_enc v;
-	size_t off;
-	int rc;
+	const te_tok_enc *p = &k->pend;
+	te_tok_rec *r = &k->x->out;
+	size_t len = k->x->len, cs;
 
-	if (pend_add(k, e, e->n) || pend_shifted(k, &v, &off))
+	sink_warn(k);
+	if (sink_chunks(k, e, e->n))
 		return -1;
-	rc = te_tok_format(bt->tok, &bt->o.fmt, k->text + off, k->x->len - off, &v, &k->x->out);
-	if (off) {
-		free(v.start);
-		free(v.end);
-	}
-	return rc ? -1 : 0;
+	if (!k->chunks && !p->n && !len)
+		return 0;
+	cs = k->chunks ? p->start[0] : 0;
+	if (bt->o.fmt.chunk_ids ? te_tok_format(bt->tok, &(te_tok_fmt){ .form = TE_TOK_FMT_IDS },
+	                                        k->text, len, p, r)
+	                        : tk_rec_append(r, k->text + cs, len - cs))
+		return -1;
+	return tk_rec_append(r, &bt->delim, 1);
 }
 
 /* Write e's first n tokens, formatted into the document's own record
@@ -682,14 +664,7 @@ sink_put(tk_flush *f, const te_tok_enc *e, size_t n)
 	doc *x = k->x;
 	te_tok_enc v = *e;
 
-	if (x->invalid) {
-		doc y = {0};
-
-		y.lineno = x->lineno;
-		y.invalid = 1;
-		doc_report(bt, &y, k->name);
-		x->invalid = 0;
-	}
+	sink_warn(k);
 	if (bt->o.fmt.form == TE_TOK_FMT_CHUNK) {
 		k->put += n;
 		return sink_chunks(k, e, n);

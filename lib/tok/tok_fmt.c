@@ -24,6 +24,16 @@ fmt_grow(te_tok_rec *r, size_t need)
 	return 0;
 }
 
+int
+tk_rec_append(te_tok_rec *r, const void *p, size_t n)
+{
+	if (fmt_grow(r, n))
+		return -1;
+	memcpy(r->buf + r->n, p, n);
+	r->n += n;
+	return 0;
+}
+
 /* An id below IDSTR_N as fmt_ids writes it, a space and its digits, in
  * the first seven bytes of an entry, its length in the top byte; 0 not
  * made yet.  Made as first met (an id's is the same whoever makes it:
@@ -288,15 +298,11 @@ fmt_chunks(te_tok_rec *r, const te_tok_fmt *f, const char *text, size_t len,
 		if (f->chunk_ids) {
 			if (fmt_ids(r, e->ids + c[i].tok_start, c[i].tok_end - c[i].tok_start))
 				break;
-		} else {
-			if (fmt_grow(r, clen))
-				break;
-			memcpy(r->buf + r->n, text + c[i].start, clen);
-			r->n += clen;
-		}
-		if (fmt_grow(r, 1))
+		} else if (tk_rec_append(r, text + c[i].start, clen)) {
 			break;
-		r->buf[r->n++] = (char)f->delim;
+		}
+		if (tk_rec_append(r, &(char){ (char)f->delim }, 1))
+			break;
 	}
 	free(c);
 	return i < n ? -1 : 0;

@@ -846,5 +846,7 @@ int tk_wr_flush(tk_wr *o);
  * spans it holds packed, a piece at a time (what o held before is written
  * first).  A failed write stops it, as tk_wr_put. */
 void tk_rec_put(tk_wr *o, const te_tok_rec *r);
+/* Append the n bytes at p to r; -1 when out of memory. */
+int tk_rec_append(te_tok_rec *r, const void *p, size_t n);
 
 #endif

@@ -47,6 +47,25 @@ main(void)
 	ok(!te_utf8_valid("\xed\xa0\x80", 3), "surrogate refused");
 	ok(te_utf8_valid_prefix("ab\xff" "cd", 5) == 2, "valid prefix stops at bad byte");
 	ok(te_utf8_valid("\xf0\x9f\x98\x80", 4), "emoji is valid");
+	{	/* ASCII is skipped 32 bytes at a time: a bad byte or a
+		 * character anywhere, at every offset from the start and the end */
+		char buf[100];
+		int bad = 0;
+
+		for (size_t n = 0; n <= sizeof buf; n++)
+			for (size_t at = 0; at < n; at++) {
+				memset(buf, 'a', sizeof buf);
+				buf[at] = (char)0xff;
+				bad += te_utf8_valid_prefix(buf, n) != at;
+				buf[at] = (char)0xc3;	/* cut short */
+				bad += te_utf8_valid_prefix(buf, n) != at;
+				if (at + 1 < n) {
+					buf[at + 1] = (char)0xa9;
+					bad += !te_utf8_valid(buf, n);
+				}
+			}
+		ok(!bad, "valid prefix: the first bad byte at any offset, past ASCII runs");
+	}
 
 	/* vectors: text with header, round trip through TEVEC */
 	fd = mkstemp(path);
