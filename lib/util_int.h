@@ -10,6 +10,16 @@
 
 #include "tokemb.h"
 
+/* A hot function built twice where GCC can (target_clones): for
+ * x86-64-v3 (BMI2's shifts by a register, counts of bits in one
+ * instruction, AVX2) and for any x86-64, the loader picking one; plain
+ * under clang and the sanitizers, so that make SAN=1 tests the default. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define UT_V3_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define UT_V3_CLONES
+#endif
+
 /* Read the whole file at path into a malloc'd buffer, NUL-terminated at
  * buf[*len]; a file over max bytes is an error.  NULL with d filled. */
 char *ut_read_file(const char *path, size_t max, size_t *len, te_diag *d);

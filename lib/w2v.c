@@ -1174,15 +1174,10 @@ sg_position(const te_w2v *m, struct scratch *s, size_t i, size_t c, float alpha,
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define TARGETS
-#endif
 
 /* Train on one piece of a sequence (already subsampled).  Skip-gram with a
  * draw per context draws as it goes; the others draw the piece ahead. */
-TARGETS static void
+UT_V3_CLONES static void
 train_piece(te_w2v *m, struct scratch *s, size_t n, float alpha, uint64_t *rs)
 {
 	const size_t dim = (size_t)m->p.dim;

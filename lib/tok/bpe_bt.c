@@ -1259,17 +1259,11 @@ bt_greedy(const tk_bt *b, const unsigned char *u, size_t n, tk_out *o, size_t *b
 
 /* Where the CPU has them, the search's counts of bits in one instruction
  * (a wide node's child) and BMI2's shifts by a register (x86-64-v3), as
- * pretok_scan.c's scanners: without, a count is a call. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define BT_TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define BT_TARGETS
-#endif
-
-/* The tokens are taken into o as they are found, our ids and their ends,
+ * pretok_scan.c's scanners (UT_V3_CLONES): without, a count is a call.
+ * The tokens are taken into o as they are found, our ids and their ends,
  * and given back when the search backtracks; at the end their starts are
  * set and the ids made the model's. */
-BT_TARGETS int
+UT_V3_CLONES int
 tk_bt_encode(const tk_bt *b, const char *s, size_t n, tk_out *o)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -771,13 +771,8 @@ scan_batch_win(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t
 
 /* Where the CPU has them, with BMI2's shifts by a register and BMI's
  * counts of bits (x86-64-v3: some tenth fewer instructions); GCC's
- * clones, as w2v.c's.  One loop for each scanner, sc a constant. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define WIN_TARGETS __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define WIN_TARGETS
-#endif
-WIN_TARGETS static size_t
+ * clones (UT_V3_CLONES).  One loop for each scanner, sc a constant. */
+UT_V3_CLONES static size_t
 scan_batch_cl100k(int sc, const char *s, size_t n, size_t pos, size_t *ends, size_t max)
 {
 	if (sc == TK_SCAN_QWEN)
@@ -785,7 +780,7 @@ scan_batch_cl100k(int sc, const char *s, size_t n, size_t pos, size_t *ends, siz
 	return scan_batch_win(TK_SCAN_CL100K, s, n, pos, ends, max);
 }
 
-WIN_TARGETS static size_t
+UT_V3_CLONES static size_t
 scan_batch_o200k(const char *s, size_t n, size_t pos, size_t *ends, size_t max)
 {
 	return scan_batch_win(TK_SCAN_O200K, s, n, pos, ends, max);
