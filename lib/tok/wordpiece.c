@@ -1,31 +1,118 @@
 /* wordpiece.c: WordPiece (BERT), greedy longest match first, as Hugging
  * Face tokenizers does it: a word longer than max_input_chars_per_word
- * characters, or one with a part not in the vocabulary, becomes [UNK]. */
+ * characters, or one with a part not in the vocabulary, becomes [UNK].
+ *
+ * The longest piece at each point is found in one forward walk of a byte
+ * trie over the vocabulary (tk_wordpiece_prepare), remembering the last
+ * key that ends on a character boundary: no copies, no hashing.  The
+ * continuing pieces ("##" + rest) are keys of the same trie, walked from
+ * the node of the prefix.  Without the trie (not prepared), the pieces
+ * are looked up in the vocabulary's hash map from the word's end down, a
+ * character at a time: the reference the trie is tested against
+ * (t/unit/test-tok-wordpiece.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tok_int.h"
 
-int
-tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
-{
-	size_t chars = 0, i, start, base = o->n;
-	char stack[256], *buf = stack;
-	int len;
+/* A node of the trie.  Its children are the nodes kid .. kid + n - 1, in
+ * the order of their labels lo .. lo + span.  With n <= 2 the labels are
+ * lo and lo + span themselves; with more, tab[tab + c - lo] is the
+ * child's place among them + 1 (0: none).  A leaf has n = 1, lo = span =
+ * 0 and kid = 0, the root, which stands for none. */
+typedef struct wpnode {
+	int32_t val;                       /* id of the key ending here, or -1 */
+	uint32_t kid;
+	uint32_t tab;
+	uint16_t n;
+	uint8_t lo, span;
+} wpnode;
 
-	if (!n)
+struct tk_wptrie {
+	wpnode *node;                      /* node[0] is the root */
+	uint16_t *tab;
+	uint32_t pnode;                    /* the prefix's node */
+	int pok;                           /* 0: the prefix is no key's start */
+};
+
+/* The child of x by byte c, or 0. */
+static inline uint32_t
+wp_child(const struct tk_wptrie *tr, uint32_t x, unsigned char c)
+{
+	const wpnode *p = &tr->node[x];
+	unsigned d = (unsigned)c - p->lo;
+
+	if (d > p->span)
 		return 0;
-	/* no more characters than bytes: counted only when it may matter */
-	for (i = 0; n > m->max_chars && i < n; i += (size_t)len) {
-		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
-		chars++;
+	if (p->n <= 2)
+		return !d ? p->kid : d == p->span ? p->kid + 1 : 0;
+	d = tr->tab[p->tab + d];
+	return d ? p->kid + d - 1 : 0;
+}
+
+/* The id of the longest key from node x on that s[i..*end) completes,
+ * *end a character boundary of s (at n, or before a byte that does not
+ * continue a character), *end > i; -1 when none. */
+static inline int32_t
+wp_longest(const struct tk_wptrie *tr, uint32_t x, const unsigned char *s, size_t i, size_t n,
+           size_t *end)
+{
+	int32_t id = -1;
+
+	while (i < n && (x = wp_child(tr, x, s[i]))) {
+		i++;
+		if (tr->node[x].val >= 0 && (i == n || (s[i] & 0xc0) != 0x80)) {
+			id = tr->node[x].val;
+			*end = i;
+		}
 	}
-	if (chars > m->max_chars)
-		goto unk;
+	return id;
+}
+
+/* The pieces of s[0, n) by the trie, or -1 when one is not in it (o as
+ * it was). */
+static int
+wp_trie_pieces(const tk_wordpiece *m, const unsigned char *s, size_t n, tk_out *o)
+{
+	const struct tk_wptrie *tr = m->trie;
+	size_t start = 0, end = 0, base = o->n;
+	uint32_t x = 0;
+
+	while (start < n) {
+		int32_t id = wp_longest(tr, x, s, start, n, &end);
+
+		if (id < 0) {
+			o->n = base;
+			return 1;
+		}
+		if (tk_out_push(o, id, start, end))
+			return -1;
+		start = end;
+		if (!tr->pok)
+			break;
+		x = tr->pnode;
+	}
+	if (start < n) {
+		o->n = base;
+		return 1;
+	}
+	return 0;
+}
+
+/* The same by the hash map: each piece the longest of s[start, end) (with
+ * the prefix after the first) in the vocabulary, end stepped back a
+ * character at a time. */
+static int
+wp_hash_pieces(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
+{
+	size_t start, base = o->n;
+	char stack[256], *buf = stack;
+	int rc = 0;
+
 	if (m->prefix_n + n > sizeof stack && !(buf = malloc(m->prefix_n + n)))
 		return -1;
 	memcpy(buf, m->prefix, m->prefix_n);
-	for (start = 0; start < n;) {
+	for (start = 0; start < n && !rc;) {
 		size_t end = n;
 		int32_t id = -1;
 
@@ -45,26 +132,217 @@ tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 		}
 		if (id < 0) {
 			o->n = base;
-			if (buf != stack)
-				free(buf);
-			goto unk;
-		}
-		if (tk_out_push(o, id, start, end)) {
-			if (buf != stack)
-				free(buf);
-			return -1;
+			rc = 1;
+		} else if (tk_out_push(o, id, start, end)) {
+			rc = -1;
 		}
 		start = end;
 	}
 	if (buf != stack)
 		free(buf);
-	return 0;
-unk:
+	return rc;
+}
+
+int
+tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
+{
+	size_t chars = 0, i;
+	int len, rc;
+
+	if (!n)
+		return 0;
+	/* no more characters than bytes: counted only when it may matter */
+	for (i = 0; n > m->max_chars && i < n; i += (size_t)len) {
+		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
+		chars++;
+	}
+	if (chars > m->max_chars)
+		rc = 1;
+	else if (m->trie)
+		rc = wp_trie_pieces(m, (const unsigned char *)s, n, o);
+	else
+		rc = wp_hash_pieces(m, s, n, o);
+	if (rc <= 0)
+		return rc;
 	return m->unk >= 0 ? tk_out_push(o, m->unk, 0, n) : 0;
+}
+
+/* ------------------------------------------------------------ the trie */
+
+typedef struct wpkey {
+	const unsigned char *s;
+	uint32_t n;
+	int32_t val;
+} wpkey;
+
+static int
+key_cmp(const void *pa, const void *pb)
+{
+	const wpkey *a = pa, *b = pb;
+	size_t n = a->n < b->n ? a->n : b->n;
+	int c = memcmp(a->s, b->s, n);
+
+	return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+/* A node waiting for its children: the keys k[lo, hi), which all share
+ * their first depth bytes. */
+typedef struct wpspan {
+	uint32_t x, lo, hi, depth;
+} wpspan;
+
+typedef struct wpbuild {
+	struct tk_wptrie *tr;
+	const wpkey *k;
+	wpspan *q;                         /* the nodes in the order made (BFS) */
+	size_t nnode, ntab, tabcap;
+} wpbuild;
+
+/* The children of the node sp: one for each byte at sp.depth among its
+ * keys (sorted), made as consecutive nodes and queued.  The node and
+ * queue arrays have room for a node per key byte. */
+static int
+wp_kids(wpbuild *b, wpspan sp)
+{
+	const wpkey *k = b->k;
+	uint32_t i = sp.lo, n = 0, j;
+	unsigned lo = 256, hi = 0, c;
+	wpnode *p = &b->tr->node[sp.x];
+
+	/* the key that ends here (more than one: only from a damaged cache) */
+	if (i < sp.hi && k[i].n == sp.depth)
+		p->val = k[i].val;
+	while (i < sp.hi && k[i].n == sp.depth)
+		i++;
+	for (j = i; j < sp.hi; n++) {
+		c = k[j].s[sp.depth];
+		lo = c < lo ? c : lo;
+		hi = c;
+		while (j < sp.hi && k[j].s[sp.depth] == c)
+			j++;
+	}
+	if (!n)
+		return 0;
+	p->kid = (uint32_t)b->nnode;
+	p->n = (uint16_t)n;
+	p->lo = (uint8_t)lo;
+	p->span = (uint8_t)(hi - lo);
+	if (n > 2) {
+		size_t need = b->ntab + hi - lo + 1, cap = b->tabcap ? b->tabcap : 4096;
+		uint16_t *t;
+
+		while (cap < need)
+			cap *= 2;
+		if (cap != b->tabcap) {
+			if (!(t = realloc(b->tr->tab, cap * sizeof *t)))
+				return -1;
+			b->tr->tab = t;
+			b->tabcap = cap;
+		}
+		p->tab = (uint32_t)b->ntab;
+		memset(b->tr->tab + b->ntab, 0, (hi - lo + 1) * sizeof *b->tr->tab);
+		b->ntab = need;
+	}
+	for (j = i, n = 0; j < sp.hi; n++) {
+		wpspan kid = { (uint32_t)b->nnode++, j, j, sp.depth + 1 };
+
+		c = k[j].s[sp.depth];
+		memset(&b->tr->node[kid.x], 0, sizeof *b->tr->node);
+		b->tr->node[kid.x].val = -1;
+		while (kid.hi < sp.hi && k[kid.hi].s[sp.depth] == c)
+			kid.hi++;
+		j = kid.hi;
+		if (p->n > 2)
+			b->tr->tab[p->tab + c - lo] = (uint16_t)(n + 1);
+		b->q[kid.x] = kid;
+	}
+	return 0;
+}
+
+/* The keys of m's vocabulary, sorted; *total their bytes.  A key outside
+ * the map's pool (a damaged compiled cache) is left out. */
+static wpkey *
+wp_keys(const ut_strmap *v, size_t *nk, size_t *total)
+{
+	wpkey *k = malloc((v->n ? v->n : 1) * sizeof *k);
+	size_t i, n = 0;
+
+	*total = 0;
+	if (!k)
+		return NULL;
+	for (i = 0; i < v->n; i++) {
+		const ut_sment *e = &v->ent[i];
+
+		if ((uint64_t)e->koff + e->klen > v->pool_n)
+			continue;
+		k[n].s = (const unsigned char *)v->pool + e->koff;
+		k[n].n = e->klen;
+		k[n].val = e->val;
+		*total += e->klen;
+		n++;
+	}
+	qsort(k, n, sizeof *k, key_cmp);
+	*nk = n;
+	return k;
+}
+
+static void
+wp_trie_free(struct tk_wptrie *tr)
+{
+	if (!tr)
+		return;
+	free(tr->node);
+	free(tr->tab);
+	free(tr);
+}
+
+int
+tk_wordpiece_prepare(tk_wordpiece *m)
+{
+	wpbuild b = { 0 };
+	wpnode *shrunk;
+	size_t nk, total, h, i;
+	wpkey *k;
+	int rc = -1;
+
+	wp_trie_free(m->trie);
+	m->trie = NULL;
+	if (!(k = wp_keys(&m->vocab, &nk, &total)))
+		return -1;
+	if (nk > UINT32_MAX / 2 || total > UINT32_MAX / 2 ||
+	    !(b.tr = calloc(1, sizeof *b.tr)) ||
+	    !(b.tr->node = malloc((total + 1) * sizeof *b.tr->node)) ||
+	    !(b.q = malloc((total + 1) * sizeof *b.q)))
+		goto out;
+	b.k = k;
+	memset(b.tr->node, 0, sizeof *b.tr->node);
+	b.tr->node[0].val = -1;
+	b.q[0] = (wpspan){ 0, 0, (uint32_t)nk, 0 };
+	b.nnode = 1;
+	for (h = 0; h < b.nnode; h++)
+		if (wp_kids(&b, b.q[h]))
+			goto out;
+	/* the node of the continuing pieces' prefix */
+	for (i = 0, h = 0; i < m->prefix_n && (h || !i); i++)
+		h = wp_child(b.tr, (uint32_t)h, (unsigned char)m->prefix[i]);
+	b.tr->pnode = (uint32_t)h;
+	b.tr->pok = !m->prefix_n || h;
+	if ((shrunk = realloc(b.tr->node, b.nnode * sizeof *shrunk)))
+		b.tr->node = shrunk;
+	m->trie = b.tr;
+	b.tr = NULL;
+	rc = 0;
+out:
+	wp_trie_free(b.tr);
+	free(b.q);
+	free(k);
+	return rc;
 }
 
 void
 tk_wordpiece_release(tk_wordpiece *m)
 {
+	wp_trie_free(m->trie);
+	m->trie = NULL;
 	ut_strmap_release(&m->vocab);
 }
