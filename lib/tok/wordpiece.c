@@ -175,16 +175,6 @@ typedef struct wpkey {
 	int32_t val;
 } wpkey;
 
-static int
-key_cmp(const void *pa, const void *pb)
-{
-	const wpkey *a = pa, *b = pb;
-	size_t n = a->n < b->n ? a->n : b->n;
-	int c = memcmp(a->s, b->s, n);
-
-	return c ? c : (a->n > b->n) - (a->n < b->n);
-}
-
 /* A node waiting for its children: the keys k[lo, hi), which all share
  * their first depth bytes. */
 typedef struct wpspan {
@@ -193,14 +183,65 @@ typedef struct wpspan {
 
 typedef struct wpbuild {
 	struct tk_wptrie *tr;
-	const wpkey *k;
-	wpspan *q;                         /* the nodes in the order made (BFS) */
-	size_t nnode, ntab, tabcap;
+	wpkey *k, *tmp;                    /* the keys; room to sort them */
+	wpspan *q;                         /* a stack of the nodes waiting */
+	size_t nq, nnode, ntab, tabcap;
 } wpbuild;
 
+/* Sort the keys k[lo, hi), which share their first d bytes, by their
+ * byte d, a key of d bytes first: by insertion when few, else by counts
+ * (the trie is made by sorting each node's keys on its own level, one
+ * byte at a time, an MSD radix sort). */
+static void
+wp_sort(wpbuild *b, uint32_t lo, uint32_t hi, uint32_t d)
+{
+	wpkey *k = b->k, x;
+	uint32_t i, j, at[258];
+
+#define KB(e) ((e).n > d ? (uint32_t)(e).s[d] + 1 : 0)	/* 0: ends at d */
+	if (hi - lo <= 24) {
+		for (i = lo + 1; i < hi; i++) {
+			x = k[i];
+			for (j = i; j > lo && KB(k[j - 1]) > KB(x); j--)
+				k[j] = k[j - 1];
+			k[j] = x;
+		}
+		return;
+	}
+	memset(at, 0, sizeof at);
+	for (i = lo; i < hi; i++)
+		at[KB(k[i]) + 1]++;
+	for (i = 1, at[0] = lo; i < 258; i++)
+		at[i] += at[i - 1];
+	for (i = lo; i < hi; i++)
+		b->tmp[at[KB(k[i])]++] = k[i];
+#undef KB
+	memcpy(k + lo, b->tmp + lo, (hi - lo) * sizeof *k);
+}
+
+/* The nodes below x for the one key k left there, from its byte d on: a
+ * chain of one child each. */
+static void
+wp_chain(wpbuild *b, uint32_t x, const wpkey *k, uint32_t d)
+{
+	wpnode *nd = b->tr->node;
+
+	for (; d < k->n; d++) {
+		nd[x].kid = (uint32_t)b->nnode;
+		nd[x].n = 1;
+		nd[x].lo = k->s[d];
+		x = (uint32_t)b->nnode++;
+		memset(&nd[x], 0, sizeof nd[x]);
+		nd[x].val = -1;
+	}
+	nd[x].val = k->val;
+}
+
 /* The children of the node sp: one for each byte at sp.depth among its
- * keys (sorted), made as consecutive nodes and queued.  The node and
- * queue arrays have room for a node per key byte. */
+ * keys (sorted), made as consecutive nodes and stacked, the first on top:
+ * the nodes are made depth first, a node's children soon after it (the
+ * nodes a walk down one key meets lie close).  The node array and the
+ * stack have room for a node per key byte. */
 static int
 wp_kids(wpbuild *b, wpspan sp)
 {
@@ -208,6 +249,12 @@ wp_kids(wpbuild *b, wpspan sp)
 	uint32_t i = sp.lo, n = 0, j;
 	unsigned lo = 256, hi = 0, c;
 	wpnode *p = &b->tr->node[sp.x];
+
+	if (sp.hi - sp.lo == 1) {
+		wp_chain(b, sp.x, &k[sp.lo], sp.depth);
+		return 0;
+	}
+	wp_sort(b, sp.lo, sp.hi, sp.depth);
 
 	/* the key that ends here (more than one: only from a damaged cache) */
 	if (i < sp.hi && k[i].n == sp.depth)
@@ -228,17 +275,10 @@ wp_kids(wpbuild *b, wpspan sp)
 	p->lo = (uint8_t)lo;
 	p->span = (uint8_t)(hi - lo);
 	if (n > 2) {
-		size_t need = b->ntab + hi - lo + 1, cap = b->tabcap ? b->tabcap : 4096;
-		uint16_t *t;
+		size_t need = b->ntab + hi - lo + 1;
 
-		while (cap < need)
-			cap *= 2;
-		if (cap != b->tabcap) {
-			if (!(t = realloc(b->tr->tab, cap * sizeof *t)))
-				return -1;
-			b->tr->tab = t;
-			b->tabcap = cap;
-		}
+		if (ut_grow((void **)&b->tr->tab, &b->tabcap, need, sizeof *b->tr->tab))
+			return -1;
 		p->tab = (uint32_t)b->ntab;
 		memset(b->tr->tab + b->ntab, 0, (hi - lo + 1) * sizeof *b->tr->tab);
 		b->ntab = need;
@@ -254,12 +294,13 @@ wp_kids(wpbuild *b, wpspan sp)
 		j = kid.hi;
 		if (p->n > 2)
 			b->tr->tab[p->tab + c - lo] = (uint16_t)(n + 1);
-		b->q[kid.x] = kid;
+		b->q[b->nq + p->n - 1 - n] = kid;
 	}
+	b->nq += p->n;
 	return 0;
 }
 
-/* The keys of m's vocabulary, sorted; *total their bytes.  A key outside
+/* The keys of m's vocabulary; *total their bytes.  A key outside
  * the map's pool (a damaged compiled cache) is left out. */
 static wpkey *
 wp_keys(const ut_strmap *v, size_t *nk, size_t *total)
@@ -281,7 +322,6 @@ wp_keys(const ut_strmap *v, size_t *nk, size_t *total)
 		*total += e->klen;
 		n++;
 	}
-	qsort(k, n, sizeof *k, key_cmp);
 	*nk = n;
 	return k;
 }
@@ -300,7 +340,6 @@ int
 tk_wordpiece_prepare(tk_wordpiece *m)
 {
 	wpbuild b = { 0 };
-	wpnode *shrunk;
 	size_t nk, total, h, i;
 	wpkey *k;
 	int rc = -1;
@@ -311,30 +350,30 @@ tk_wordpiece_prepare(tk_wordpiece *m)
 		return -1;
 	if (nk > UINT32_MAX / 2 || total > UINT32_MAX / 2 ||
 	    !(b.tr = calloc(1, sizeof *b.tr)) ||
-	    !(b.tr->node = malloc((total + 1) * sizeof *b.tr->node)) ||
-	    !(b.q = malloc((total + 1) * sizeof *b.q)))
+	    !(b.tr->node = ut_huge_alloc((total + 1) * sizeof *b.tr->node)) ||
+	    !(b.q = malloc((total + 1) * sizeof *b.q)) ||
+	    !(b.tmp = malloc((nk ? nk : 1) * sizeof *b.tmp)))
 		goto out;
 	b.k = k;
 	memset(b.tr->node, 0, sizeof *b.tr->node);
 	b.tr->node[0].val = -1;
 	b.q[0] = (wpspan){ 0, 0, (uint32_t)nk, 0 };
-	b.nnode = 1;
-	for (h = 0; h < b.nnode; h++)
-		if (wp_kids(&b, b.q[h]))
+	b.nq = b.nnode = 1;
+	while (b.nq)
+		if (wp_kids(&b, b.q[--b.nq]))
 			goto out;
 	/* the node of the continuing pieces' prefix */
 	for (i = 0, h = 0; i < m->prefix_n && (h || !i); i++)
 		h = wp_child(b.tr, (uint32_t)h, (unsigned char)m->prefix[i]);
 	b.tr->pnode = (uint32_t)h;
 	b.tr->pok = !m->prefix_n || h;
-	if ((shrunk = realloc(b.tr->node, b.nnode * sizeof *shrunk)))
-		b.tr->node = shrunk;
 	m->trie = b.tr;
 	b.tr = NULL;
 	rc = 0;
 out:
 	wp_trie_free(b.tr);
 	free(b.q);
+	free(b.tmp);
 	free(k);
 	return rc;
 }
