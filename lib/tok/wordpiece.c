@@ -199,7 +199,7 @@ wp_sort(wpbuild *b, uint32_t lo, uint32_t hi, uint32_t d)
 	uint32_t i, j, at[258];
 
 #define KB(e) ((e).n > d ? (uint32_t)(e).s[d] + 1 : 0)	/* 0: ends at d */
-	if (hi - lo <= 24) {
+	if (hi - lo <= 16) {
 		for (i = lo + 1; i < hi; i++) {
 			x = k[i];
 			for (j = i; j > lo && KB(k[j - 1]) > KB(x); j--)
