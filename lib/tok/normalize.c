@@ -1055,6 +1055,17 @@ bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
 			o.b.s[o.b.n] = 0;
 			continue;
 		}
+		/* an inert character met before (most of them): its text */
+		if (s[i] >= 0x80 && (cp = ut_utf8_dec(s + i, len - i, &cl)) >= 0 &&
+		    (e = &cache[cp & (BCHAR_SLOTS - 1)])->cp == cp && e->inert) {
+			if (ut_buf_grow(&o.b, sizeof e->out))
+				goto fail;
+			memcpy(o.b.s + o.b.n, e->out, sizeof e->out);
+			o.b.n += (size_t)e->len;
+			o.b.s[o.b.n] = 0;
+			i += (size_t)cl;
+			continue;
+		}
 		/* a run of characters that are not inert: [i, j) */
 		for (j = i, k = 0; j < len; j += (size_t)cl, k++) {
 			if (s[j] < 0x80) {
