@@ -926,7 +926,9 @@ out:
 }
 
 /* What BertNormalizer makes of one character met alone, remembered by
- * code point (bert_text): its text (len -1: too long to keep), and
+ * code point (bert_text; cp 0 an empty slot: only characters past ASCII
+ * are looked up), as many slots as the distinct characters of a text of
+ * many scripts (bench/tok-bench.sh's multi: 1869): its text (len -1: too long to keep), and
  * whether it is inert: kept by clean_text, and a starter whose marks
  * are all dropped (bert_marks_stripped), so that the steps run on the
  * text before it, on it and on the text after it apart give the same
@@ -937,7 +939,7 @@ typedef struct bchar {
 	int8_t len, inert;
 	char out[10];
 } bchar;
-#define BCHAR_SLOTS 2048
+#define BCHAR_SLOTS 8192
 
 /* The ASCII table and the characters met, by code point, kept from one
  * text to the next in each thread (a text is often one short line); conf
@@ -956,17 +958,16 @@ bert_conf(const tk_norm *n)
 }
 
 /* Make bchars the table and the characters of n's steps (emptied when
- * another normalizer's were there). */
+ * another normalizer's were there; zero at first, its pages touched only
+ * as used). */
 static void
 bert_state(const tk_norm *n)
 {
-	size_t k;
-
 	if (bchars.conf == bert_conf(n))
 		return;
 	bert_ascii_table(n, bchars.tab);
-	for (k = 0; k < BCHAR_SLOTS; k++)
-		bchars.e[k].cp = -1;
+	if (bchars.conf)
+		memset(bchars.e, 0, sizeof bchars.e);
 	bchars.conf = bert_conf(n);
 }
 
