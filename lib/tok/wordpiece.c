@@ -3,17 +3,25 @@
  * characters, or one with a part not in the vocabulary, becomes [UNK].
  *
  * The longest piece at each point is found in one forward walk of a byte
- * trie over the vocabulary (tk_wordpiece_prepare), remembering the last
+ * trie over the vocabulary (tk_wordpiece_prepare, made by the encode
+ * once a text has had enough words: wp_trie_lazy), remembering the last
  * key that ends on a character boundary: no copies, no hashing.  The
  * continuing pieces ("##" + rest) are keys of the same trie, walked from
  * the node of the prefix.  Without the trie (not prepared), the pieces
  * are looked up in the vocabulary's hash map from the word's end down, a
  * character at a time: the reference the trie is tested against
  * (t/unit/test-tok-wordpiece.c). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tok_int.h"
+
+/* Words that go by the map before the trie is made: making it costs
+ * what some 8000 words of bert-base-uncased looked up by the map do
+ * (16M instructions, 2 ms), which a short text never repays. */
+#define WP_LAZY_WORDS 1024
+static pthread_mutex_t wp_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* A node of the trie.  Its children are the nodes kid .. kid + n - 1, in
  * the order of their labels lo .. lo + span.  With n <= 2 the labels are
@@ -69,12 +77,11 @@ wp_longest(const struct tk_wptrie *tr, uint32_t x, const unsigned char *s, size_
 	return id;
 }
 
-/* The pieces of s[0, n) by the trie, or -1 when one is not in it (o as
- * it was). */
+/* The pieces of s[0, n) by the trie tr: 0, 1 when one is not in it (o
+ * as it was), -1 out of memory. */
 static int
-wp_trie_pieces(const tk_wordpiece *m, const unsigned char *s, size_t n, tk_out *o)
+wp_trie_pieces(const struct tk_wptrie *tr, const unsigned char *s, size_t n, tk_out *o)
 {
-	const struct tk_wptrie *tr = m->trie;
 	size_t start = 0, end = 0, base = o->n;
 	uint32_t x = 0;
 
@@ -143,9 +150,29 @@ wp_hash_pieces(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 	return rc;
 }
 
+/* m's trie, made here once WP_LAZY_WORDS words went by the map while
+ * lazy; NULL before that, or when it could not be made (out of memory:
+ * the map serves). */
+static const struct tk_wptrie *
+wp_trie_lazy(tk_wordpiece *m)
+{
+	const struct tk_wptrie *tr;
+
+	if (__atomic_add_fetch(&m->words, 1, __ATOMIC_RELAXED) < WP_LAZY_WORDS)
+		return NULL;
+	pthread_mutex_lock(&wp_mu);
+	if (__atomic_load_n(&m->lazy, __ATOMIC_ACQUIRE) && !m->trie)
+		tk_wordpiece_prepare(m);
+	__atomic_store_n(&m->lazy, 0, __ATOMIC_RELEASE);
+	tr = __atomic_load_n(&m->trie, __ATOMIC_ACQUIRE);
+	pthread_mutex_unlock(&wp_mu);
+	return tr;
+}
+
 int
 tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 {
+	const struct tk_wptrie *tr = __atomic_load_n(&m->trie, __ATOMIC_ACQUIRE);
 	size_t chars = 0, i;
 	int len, rc;
 
@@ -156,10 +183,12 @@ tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o)
 		ut_utf8_dec((const unsigned char *)s + i, n - i, &len);
 		chars++;
 	}
+	if (!tr && __atomic_load_n(&m->lazy, __ATOMIC_ACQUIRE))
+		tr = wp_trie_lazy((tk_wordpiece *)m);
 	if (chars > m->max_chars)
 		rc = 1;
-	else if (m->trie)
-		rc = wp_trie_pieces(m, (const unsigned char *)s, n, o);
+	else if (tr)
+		rc = wp_trie_pieces(tr, (const unsigned char *)s, n, o);
 	else
 		rc = wp_hash_pieces(m, s, n, o);
 	if (rc <= 0)
@@ -367,7 +396,7 @@ tk_wordpiece_prepare(tk_wordpiece *m)
 		h = wp_child(b.tr, (uint32_t)h, (unsigned char)m->prefix[i]);
 	b.tr->pnode = (uint32_t)h;
 	b.tr->pok = !m->prefix_n || h;
-	m->trie = b.tr;
+	__atomic_store_n(&m->trie, b.tr, __ATOMIC_RELEASE);
 	b.tr = NULL;
 	rc = 0;
 out:
