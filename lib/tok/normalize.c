@@ -883,6 +883,32 @@ bert_part_end(const unsigned char *s, size_t i, size_t n, const int16_t tab[128]
 	return n;
 }
 
+/* BertNormalizer on printable ASCII (0x20 to 0x7e), which clean_text
+ * keeps and the Chinese and accent steps leave alone: lower case (with
+ * lower) the one change.  Maps s[0, n) to d (s itself, or before it) eight
+ * bytes at a time while all eight are printable; returns how many it
+ * mapped (a multiple of 8).  Bytewise arithmetic with no carry between
+ * bytes: each byte's top bit says what it is. */
+static size_t
+bert_print8(const unsigned char *s, size_t n, unsigned char *d, int lower)
+{
+	const uint64_t ones = 0x0101010101010101ull, top = 0x80 * ones;
+	size_t k;
+
+	for (k = 0; k + 8 <= n; k += 8) {
+		uint64_t x;
+
+		memcpy(&x, s + k, 8);
+		/* all ASCII, all >= 0x20, none 0x7f */
+		if ((x & top) || ((x + 0x60 * ones) & top) != top || ((x + ones) & top))
+			break;
+		if (lower)	/* 'A' <= byte <= 'Z': + 0x20 */
+			x |= ((x + 0x3f * ones) & ~(x + 0x25 * ones) & top) >> 2;
+		memcpy(d + k, &x, 8);
+	}
+	return k;
+}
+
 /* bert_chain on w[i, j) alone, appended to o with its spans. */
 static int
 bert_part(const tk_norm *n, const tk_work *w, size_t i, size_t j, tk_abuf *o)
@@ -926,7 +952,9 @@ out:
 }
 
 /* What BertNormalizer makes of one character met alone, remembered by
- * code point (bert_text): its text (len -1: too long to keep), and
+ * code point (bert_text; cp 0 an empty slot: only characters past ASCII
+ * are looked up), as many slots as the distinct characters of a text of
+ * many scripts (bench/tok-bench.sh's multi: 1869): its text (len -1: too long to keep), and
  * whether it is inert: kept by clean_text, and a starter whose marks
  * are all dropped (bert_marks_stripped), so that the steps run on the
  * text before it, on it and on the text after it apart give the same
@@ -937,7 +965,7 @@ typedef struct bchar {
 	int8_t len, inert;
 	char out[10];
 } bchar;
-#define BCHAR_SLOTS 2048
+#define BCHAR_SLOTS 8192
 
 /* The ASCII table and the characters met, by code point, kept from one
  * text to the next in each thread (a text is often one short line); conf
@@ -956,17 +984,16 @@ bert_conf(const tk_norm *n)
 }
 
 /* Make bchars the table and the characters of n's steps (emptied when
- * another normalizer's were there). */
+ * another normalizer's were there; zero at first, its pages touched only
+ * as used). */
 static void
 bert_state(const tk_norm *n)
 {
-	size_t k;
-
 	if (bchars.conf == bert_conf(n))
 		return;
 	bert_ascii_table(n, bchars.tab);
-	for (k = 0; k < BCHAR_SLOTS; k++)
-		bchars.e[k].cp = -1;
+	if (bchars.conf)
+		memset(bchars.e, 0, sizeof bchars.e);
 	bchars.conf = bert_conf(n);
 }
 
@@ -1046,13 +1073,29 @@ bert_text(const tk_norm *n, tk_work *w, const int16_t tab[128])
 		int32_t cp;
 
 		if (s[i] < 0x80 && tab[s[i]] >= 0) {
-			for (j = i; j < len && s[j] < 0x80 && tab[s[j]] >= 0; j++)
-				;
-			if (ut_buf_grow(&o.b, j - i))
+			/* kept ASCII bytes: eight at a time while printable */
+			if (ut_buf_grow(&o.b, len - i))
 				goto fail;
-			for (; i < j; i++)
-				o.b.s[o.b.n++] = (char)tab[s[i]];
+			for (; i < len && s[i] < 0x80 && tab[s[i]] >= 0;) {
+				size_t m = bert_print8(s + i, len - i,
+				                       (unsigned char *)o.b.s + o.b.n, n->lowercase);
+
+				o.b.n += m, i += m;
+				if (!m)
+					o.b.s[o.b.n++] = (char)tab[s[i++]];
+			}
 			o.b.s[o.b.n] = 0;
+			continue;
+		}
+		/* an inert character met before (most of them): its text */
+		if (s[i] >= 0x80 && (cp = ut_utf8_dec(s + i, len - i, &cl)) >= 0 &&
+		    (e = &cache[cp & (BCHAR_SLOTS - 1)])->cp == cp && e->inert) {
+			if (ut_buf_grow(&o.b, sizeof e->out))
+				goto fail;
+			memcpy(o.b.s + o.b.n, e->out, sizeof e->out);
+			o.b.n += (size_t)e->len;
+			o.b.s[o.b.n] = 0;
+			i += (size_t)cl;
 			continue;
 		}
 		/* a run of characters that are not inert: [i, j) */
@@ -1108,12 +1151,15 @@ bert_norm(const tk_norm *n, tk_work *w)
 	const int16_t *tab = bchars.tab;
 
 	bert_state(n);
-	for (i = 0; i < len && s[i] < 0x80; i++)
-		;
-	if (i == len && w->noal) {
-		for (i = k = 0; i < len; i++)
-			if (tab[s[i]] >= 0)
+	if (w->noal && ascii_end(s, 0, len) == len) {
+		for (i = k = 0; i < len;) {
+			size_t m = bert_print8(s + i, len - i, s + k, n->lowercase);
+
+			i += m, k += m;
+			if (i < len && tab[s[i]] >= 0)
 				s[k++] = (unsigned char)tab[s[i]];
+			i += i < len;
+		}
 		w->b.n = k;
 		if (w->b.s)
 			w->b.s[k] = 0;

@@ -421,6 +421,7 @@ tk_tok_derive(te_tok *t, te_diag *d)
 		return te_diag_set(d, "", 0, "out of memory");
 	/* spans are tracked for ids alone too (te_tok_encode's NO_OFFSETS) */
 	t->needs_align = pre_reads_spans(t->pre);
+	t->wp.lazy = t->mtype == TK_M_WORDPIECE;	/* its trie: wordpiece.c */
 	memset(&w, 0, sizeof w);
 	w.noal = 1;	/* the text is all that is wanted */
 	for (i = 0; i < t->nadded && !rc; i++) {

@@ -259,6 +259,13 @@ typedef struct tk_wordpiece {
 	char prefix[32];
 	size_t prefix_n;
 	size_t max_chars;
+	/* derived from vocab (wordpiece.c), never serialised: a byte trie of
+	 * the keys, made by tk_wordpiece_prepare, or with lazy by the encode
+	 * once enough words went by the map (words counts them); NULL: the
+	 * lookups go by the map */
+	struct tk_wptrie *trie;
+	int lazy;
+	size_t words;
 } tk_wordpiece;
 
 /* Blocks that never move: the vocabulary strings live here. */
@@ -734,6 +741,10 @@ int tk_fast_encode(const te_tok *t, int scanner, const char *s, size_t n, size_t
                    tk_amap *al, te_tok_enc *e);
 void tk_fast_thread_free(void);
 int tk_wordpiece_encode(const tk_wordpiece *m, const char *s, size_t n, tk_out *o);
+/* Build m's trie from its vocabulary (again); 0 or -1 (out of memory).
+ * Not while another thread encodes with m: tk_tok_derive sets lazy
+ * instead, and the encode builds it (once, under a lock). */
+int tk_wordpiece_prepare(tk_wordpiece *m);
 void tk_wordpiece_release(tk_wordpiece *m);
 
 /* ------------------------------------------------------------ tok_pool.c */
