@@ -740,7 +740,9 @@ static int
 encode_pieces(const te_tok *t, tk_work *w, te_tok_enc *e, te_diag *d)
 {
 	size_t i, k;
-	cent *cc = cache_for(t);
+	/* not for WordPiece: its trie walk (wordpiece.c) costs less than a
+	 * lookup here, and the cache's pages are faults */
+	cent *cc = t->mtype == TK_M_WORDPIECE ? NULL : cache_for(t);
 
 	for (i = 0; i < w->np; i++) {
 		size_t pa = w->pa[i], pb = w->pb[i], n = pb - pa;
@@ -1130,7 +1132,7 @@ encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long 
 		return cache_unsound(t, d);
 	if (!(e->mode_ & TE_TOK_NO_OFFSETS) && len > UINT32_MAX)
 		return too_long(d);
-	if (!t->byte_level && !t->spm && !te_utf8_valid(text, len)) {
+	if (!t->byte_level && !t->spm && !(flags & TK_TEXT_VALID) && !te_utf8_valid(text, len)) {
 		memset(&map, 0, sizeof map);
 		mapped = 1;
 		if (!(clean = sanitize(text, len, e->mode_ & TE_TOK_NO_OFFSETS ? NULL : &map, &cn)))
@@ -1198,14 +1200,14 @@ int
 te_tok_encode_trunc(const te_tok *t, const char *text, size_t len, unsigned flags,
                     long max_tokens, te_tok_enc *e, te_diag *d)
 {
-	return encode_text(t, text, len, flags, max_tokens, e, NULL, d);
+	return encode_text(t, text, len, flags & ~TK_TEXT_VALID, max_tokens, e, NULL, d);
 }
 
 int
 tk_tok_encode_flush(const te_tok *t, const char *text, size_t len, unsigned flags,
-                    te_tok_enc *e, tk_flush *f, te_diag *d)
+                    long max_tokens, te_tok_enc *e, tk_flush *f, te_diag *d)
 {
-	return encode_text(t, text, len, flags, -1, e, f, d);
+	return encode_text(t, text, len, flags, max_tokens, e, f, d);
 }
 
 int

@@ -100,13 +100,15 @@ encode_doc(const te_tok_batch *bt, doc *x, const char *text, te_tok_enc *e)
 {
 	const te_tok_batch_opts *o = &bt->o;
 	te_diag *d = &doc_diag;
-	int rc;
+	unsigned flags = o->flags;
+	int rc, bytes = te_tok_byte_level(bt->tok);
 
-	x->invalid = !te_tok_byte_level(bt->tok) && !te_utf8_valid(text, x->len);
-	if (x->sink)
-		rc = tk_tok_encode_flush(bt->tok, text, x->len, o->flags, e, &x->sink->f, d);
-	else
-		rc = te_tok_encode_trunc(bt->tok, text, x->len, o->flags, o->max_tokens, e, d);
+	/* looked through once: the encoding is told what was found */
+	x->invalid = !bytes && !te_utf8_valid(text, x->len);
+	if (!bytes && !x->invalid)
+		flags |= TK_TEXT_VALID;
+	rc = tk_tok_encode_flush(bt->tok, text, x->len, flags, o->max_tokens, e,
+	                         x->sink ? &x->sink->f : NULL, d);
 	if (rc && (x->d = malloc(sizeof *x->d)))
 		*x->d = *d;
 	if (d->file[0] || d->line || d->msg[0])

@@ -714,8 +714,9 @@ extern int tk_bpe_bq_test;
 /* ranks from here on (none in a sound table) send the word to the heap */
 extern uint32_t tk_bpe_bq_rank_max;
 void tk_regex_thread_free(void);
-/* tok.c: te_tok_encode_trunc (no max_tokens) of text[0, len) into e,
- * whose tokens are handed on a block at a time as they are made: f->put
+/* tok.c: te_tok_encode_trunc of text[0, len) into e; where f is not
+ * NULL (max_tokens -1), e's tokens are handed on a block at a time as they
+ * are made: f->put
  * takes e's first n tokens, final, their spans in text (and e drops
  * them), 0 or -1 (which fails the encoding).  e keeps the last tokens,
  * as te_tok_encode would have left them after those put.  COUNT_ONLY
@@ -726,7 +727,11 @@ typedef struct tk_flush {
 	int (*put)(struct tk_flush *f, const te_tok_enc *e, size_t n);
 } tk_flush;
 int tk_tok_encode_flush(const te_tok *t, const char *text, size_t len, unsigned flags,
-                        te_tok_enc *e, tk_flush *f, te_diag *d);
+                        long max_tokens, te_tok_enc *e, tk_flush *f, te_diag *d);
+/* A flags bit of tk_tok_encode_flush alone (the public calls clear it):
+ * the caller has found the text valid UTF-8 (te_utf8_valid), so it is not
+ * looked through again. */
+#define TK_TEXT_VALID 0x20000000u
 /* tok.c: a normalized text longer than this, encoded without spans, is
  * pre-tokenized a window of about this many bytes at a time where its
  * pre-tokenizer allows (the tests lower it to exercise that path) */
