@@ -186,6 +186,29 @@ uni_cuttable(const tk_spm *m)
 	return 1;
 }
 
+/* Whether a BPE model's text may be cut into words at whitespace runs:
+ * no piece holds the space symbol but at its start or after another. */
+static int
+bpe_cuttable(const tk_spm *m)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1;
+
+	if (m->has_unused)
+		return 0;
+	for (size_t i = 0; i < m->n; i++) {
+		int t = m->type[i];
+
+		if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+			continue;
+		for (size_t k = sl; k + sl <= m->plen[i]; k++)
+			if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+			    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
+				return 0;
+	}
+	return 1;
+}
+
 int
 tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 {
@@ -205,25 +228,16 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 		free(sc);
 		if (!m->uni)
 			return -1;
-		m->ws_cut = uni_cuttable(m);
-	} else {
-		if (build_merges(m) < 0)
-			return te_diag_set(d, name, 0, "out of memory");
-		m->ws_cut = !m->has_unused;
-		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
-			int t = m->type[i];
-			const char *sp = m->escape_ws ? SPACE_SYM : " ";
-			size_t sl = m->escape_ws ? 3 : 1;
-
-			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
-				continue;
-			for (size_t k = sl; k + sl <= m->plen[i]; k++)
-				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
-				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
-					m->ws_cut = 0;
-		}
+	} else if (build_merges(m) < 0) {
+		return te_diag_set(d, name, 0, "out of memory");
 	}
 	return 0;
+}
+
+int
+tk_spm_ws_cut(const tk_spm *m)
+{
+	return m->model_type == TK_SPM_MODEL_UNIGRAM ? uni_cuttable(m) : bpe_cuttable(m);
 }
 
 uint32_t
@@ -329,6 +343,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 	tk_spm_norm_init(m);
 	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
+	m->ws_cut = tk_spm_ws_cut(m);
 	return m;
 nomem:
 	te_diag_set(d, name, 0, "out of memory");
