@@ -400,7 +400,12 @@ tk_spm_cache_load(const char *path)
 	                                 h->sec[C_CMAP].len, &d)))
 		goto bad;
 	tk_spm_norm_init(m);
-	if (m->model_type == TK_SPM_MODEL_UNIGRAM && tk_spm_engine(m, path, &d) < 0)
+	/* the image's ws_cut is believed, as its pieces are (the checksum):
+	 * tk_spm_ws_cut's scan of every piece was most of a load; but not
+	 * with scores that would break tk_unigram_word_best's bound, which
+	 * no image written here has */
+	if (m->model_type == TK_SPM_MODEL_UNIGRAM &&
+	    ((m->ws_cut && !tk_spm_lattice_finite(m)) || tk_spm_engine(m, path, &d) < 0))
 		goto bad;
 	return m;
 bad:
