@@ -161,6 +161,44 @@ add_piece(tk_spm *m, const tk_spm_init *in, size_t i, char **pp, const char *nam
 	return 0;
 }
 
+/* Whether every score of m is finite (its exponent not all ones): four at
+ * a time with SSE2, as a cached model's load asks it of all. */
+static int
+all_finite(const float *v, size_t n)
+{
+	size_t i = 0;
+	uint32_t bad = 0, u;
+
+#ifdef __SSE2__
+	const __m128i ex = _mm_set1_epi32(0x7f800000);
+	__m128i acc = _mm_setzero_si128();
+
+	for (; i + 4 <= n; i += 4) {
+		__m128i x = _mm_and_si128(_mm_loadu_si128((const __m128i *)(v + i)), ex);
+
+		acc = _mm_or_si128(acc, _mm_cmpeq_epi32(x, ex));
+	}
+	bad = (uint32_t)_mm_movemask_epi8(acc);
+#endif
+	for (; i < n; i++) {
+		memcpy(&u, v + i, sizeof u);
+		bad |= (u & 0x7f800000) == 0x7f800000;
+	}
+	return !bad;
+}
+
+int
+tk_spm_lattice_finite(const tk_spm *m)
+{
+	if (all_finite(m->score, m->n))
+		return 1;
+	for (size_t i = 0; i < m->n; i++)
+		if ((m->type[i] == TK_SPM_TYPE_NORMAL || m->type[i] == TK_SPM_TYPE_USER_DEFINED) &&
+		    !isfinite(m->score[i]))
+			return 0;
+	return 1;
+}
+
 /* Whether a Unigram model's text may be cut into words before each space
  * symbol (tk_unigram_word_run): no lattice piece holds the symbol, or at
  * its end the first bytes of one, past its first byte; and the scores are
@@ -171,16 +209,39 @@ uni_cuttable(const tk_spm *m)
 	const char *sp = m->escape_ws ? SPACE_SYM : " ";
 	size_t sl = m->escape_ws ? 3 : 1;
 
+	if (!tk_spm_lattice_finite(m))
+		return 0;
 	for (size_t i = 0; i < m->n; i++) {
 		int t = m->type[i];
 
 		if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
 			continue;
-		if (!isfinite(m->score[i]))
-			return 0;
 		for (size_t k = 1; k < m->plen[i]; k++)
 			if (m->piece[i][k] == sp[0] &&
 			    memcmp(m->piece[i] + k, sp, m->plen[i] - k < sl ? m->plen[i] - k : sl) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* Whether a BPE model's text may be cut into words at whitespace runs:
+ * no piece holds the space symbol but at its start or after another. */
+static int
+bpe_cuttable(const tk_spm *m)
+{
+	const char *sp = m->escape_ws ? SPACE_SYM : " ";
+	size_t sl = m->escape_ws ? 3 : 1;
+
+	if (m->has_unused)
+		return 0;
+	for (size_t i = 0; i < m->n; i++) {
+		int t = m->type[i];
+
+		if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
+			continue;
+		for (size_t k = sl; k + sl <= m->plen[i]; k++)
+			if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
+			    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
 				return 0;
 	}
 	return 1;
@@ -205,25 +266,16 @@ tk_spm_engine(tk_spm *m, const char *name, te_diag *d)
 		free(sc);
 		if (!m->uni)
 			return -1;
-		m->ws_cut = uni_cuttable(m);
-	} else {
-		if (build_merges(m) < 0)
-			return te_diag_set(d, name, 0, "out of memory");
-		m->ws_cut = !m->has_unused;
-		for (size_t i = 0; i < m->n && m->ws_cut; i++) {
-			int t = m->type[i];
-			const char *sp = m->escape_ws ? SPACE_SYM : " ";
-			size_t sl = m->escape_ws ? 3 : 1;
-
-			if (t != TK_SPM_TYPE_NORMAL && t != TK_SPM_TYPE_USER_DEFINED)
-				continue;
-			for (size_t k = sl; k + sl <= m->plen[i]; k++)
-				if (memcmp(m->piece[i] + k, sp, sl) == 0 &&
-				    memcmp(m->piece[i] + k - sl, sp, sl) != 0)
-					m->ws_cut = 0;
-		}
+	} else if (build_merges(m) < 0) {
+		return te_diag_set(d, name, 0, "out of memory");
 	}
 	return 0;
+}
+
+int
+tk_spm_ws_cut(const tk_spm *m)
+{
+	return m->model_type == TK_SPM_MODEL_UNIGRAM ? uni_cuttable(m) : bpe_cuttable(m);
 }
 
 uint32_t
@@ -329,6 +381,7 @@ tk_spm_new(const tk_spm_init *in, const char *name, te_diag *d)
 	tk_spm_norm_init(m);
 	if (tk_spm_engine(m, name, d) < 0)
 		goto fail;
+	m->ws_cut = tk_spm_ws_cut(m);
 	return m;
 nomem:
 	te_diag_set(d, name, 0, "out of memory");

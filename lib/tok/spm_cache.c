@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "spm_int.h"
 #include "tok_int.h"
@@ -238,6 +241,30 @@ str_sec(const sc_head *h, int k, char **out)
 	return (*out = strdup(s)) ? 0 : -1;
 }
 
+/* Whether every v[0, n) is an id below nid or -1 (a trie's value array,
+ * the bulk of the image: four at a time with SSE2). */
+static int
+values_ok(const int32_t *v, uint64_t n, uint64_t nid)
+{
+	uint64_t i = 0;
+	uint32_t bad = 0;
+
+#ifdef __SSE2__
+	const __m128i lo = _mm_set1_epi32(-2), hi = _mm_set1_epi32((int32_t)nid);
+	__m128i ok = _mm_set1_epi32(-1);
+
+	for (; i + 4 <= n; i += 4) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(v + i));
+
+		ok = _mm_and_si128(ok, _mm_and_si128(_mm_cmpgt_epi32(x, lo), _mm_cmpgt_epi32(hi, x)));
+	}
+	bad = _mm_movemask_epi8(ok) != 0xffff;
+#endif
+	for (; i < n; i++)
+		bad |= (uint32_t)v[i] + 1u > (uint32_t)nid;
+	return !bad;
+}
+
 static int
 map_tries(tk_spm *m, const sc_head *h)
 {
@@ -251,9 +278,8 @@ map_tries(tk_spm *m, const sc_head *h)
 		    sec(h, C_TRIE + 3 * k + 1, ds, 4, &t->base) ||
 		    sec(h, C_TRIE + 3 * k + 2, ds, 4, &t->check))
 			return -1;
-		for (uint64_t i = 0; i < ds; i++)
-			if (!id_ok(t->value[i], me->n, 1))
-				return -1;
+		if (!values_ok(t->value, ds, me->n))
+			return -1;
 		t->dsize = t->value_cap = ds;
 		t->n_nodes = me->n_nodes[k];
 	}
@@ -367,16 +393,19 @@ tk_spm_cache_load(const char *path)
 	if (map_meta(m, h) || map_pieces(m, h) || map_tries(m, h) || map_merges(m, h) ||
 	    str_sec(h, C_NNAME, &m->normalizer_name) || str_sec(h, C_UNKS, &m->unk_surface))
 		goto bad;
-	if (h->sec[C_CMAP].len) {
-		m->charsmap_len = h->sec[C_CMAP].len;
-		if (!(m->charsmap = malloc(m->charsmap_len)))
-			goto bad;
-		memcpy(m->charsmap, (const char *)map + h->sec[C_CMAP].off, m->charsmap_len);
-		if (!(m->pc = tk_precompiled_new(m->charsmap, m->charsmap_len, &d)))
-			goto bad;
-	}
+	/* m->charsmap is left NULL: only tk_spm_cache_save reads it, and it
+	 * writes no mapped model */
+	if (h->sec[C_CMAP].len &&
+	    !(m->pc = tk_precompiled_new((const char *)map + h->sec[C_CMAP].off,
+	                                 h->sec[C_CMAP].len, &d)))
+		goto bad;
 	tk_spm_norm_init(m);
-	if (m->model_type == TK_SPM_MODEL_UNIGRAM && tk_spm_engine(m, path, &d) < 0)
+	/* the image's ws_cut is believed, as its pieces are (the checksum):
+	 * tk_spm_ws_cut's scan of every piece was most of a load; but not
+	 * with scores that would break tk_unigram_word_best's bound, which
+	 * no image written here has */
+	if (m->model_type == TK_SPM_MODEL_UNIGRAM &&
+	    ((m->ws_cut && !tk_spm_lattice_finite(m)) || tk_spm_engine(m, path, &d) < 0))
 		goto bad;
 	return m;
 bad:

@@ -563,6 +563,12 @@ uint32_t tk_spm_serial(void);
 /* The model proper for a Unigram model (the lattice); BPE's merge table
  * for a BPE one. */
 int tk_spm_engine(tk_spm *m, const char *name, te_diag *d);
+/* m->ws_cut as m's pieces allow it (once its engine is built): a cached
+ * model keeps the one its image was written with. */
+int tk_spm_ws_cut(const tk_spm *m);
+/* Whether the scores of m's lattice pieces (NORMAL, USER_DEFINED) are all
+ * finite, as a Unigram model's ws_cut needs. */
+int tk_spm_lattice_finite(const tk_spm *m);
 
 /* spm_cache.c: the compiled cache of a .model file (tokemb(5)): the model
  * as tk_spm_load builds it, mapped.  tk_spm_cache_load returns NULL when

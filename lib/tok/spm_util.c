@@ -660,6 +660,22 @@ da_take(dabuild *b, size_t slot)
 	da_unlink(b, slot, -2);
 }
 
+/* The double array's size: its slots up to the last one taken (the root
+ * at least).  The free slots past it, which growth by doubling leaves
+ * (a third of T5's), need not be kept, written to a cache or walked by
+ * tk_unigram: a child's slot is below it, so every base is, and a step
+ * that lands past it is refused by tk_strie_next's bound as it was by
+ * the slot's check. */
+static size_t
+da_used(const tk_strie *t, size_t cap)
+{
+	size_t n = cap;
+
+	while (n > 1 && t->check[n - 1] < 0)
+		n--;
+	return n;
+}
+
 int
 tk_strie_compile(tk_strie *t)
 {
@@ -749,7 +765,7 @@ tk_strie_compile(tk_strie *t)
 	free(t->value);
 	t->value = dvalue;
 	t->value_cap = b.cap;
-	t->dsize = b.cap;
+	t->dsize = da_used(t, b.cap);
 	free(t->keys);
 	free(t->child);
 	t->keys = NULL;

@@ -9,33 +9,36 @@
 #include "spm_int.h"
 #include "tok_int.h"
 
-/* Take the vocabulary and special pieces of a loaded SentencePiece model. */
+/* Take the vocabulary and special pieces of a loaded SentencePiece model.
+ * The strings are m's (NUL-terminated, in its pool or its mapped cache),
+ * borrowed, not copied: m is t->spm, which te_tok_free frees after them;
+ * tk_tok_set_vocab at the last id sizes the tables once. */
 static int
 from_spm(te_tok *t, tk_spm *m, const char *path, te_diag *d)
 {
-	size_t i, n = tk_spm_vocab_size(m);
+	size_t i, n = m->n;
 
 	t->spm = m;
 	t->mtype = TK_M_SPM;
-	t->algo = tk_spm_model(m) == TK_SPM_MODEL_UNIGRAM ? "Unigram" : "BPE";
-	t->byte_fallback = tk_spm_byte_fallback(m);
-	t->unk = tk_spm_unk_id(m);
+	t->algo = m->model_type == TK_SPM_MODEL_UNIGRAM ? "Unigram" : "BPE";
+	t->byte_fallback = m->byte_fallback;
+	t->unk = m->unk_id;
 	t->match_special = 0;	/* sentencepiece reads "<s>" in text as text */
+	if (!n || tk_tok_set_vocab(t, (int32_t)(n - 1), m->piece[n - 1], m->plen[n - 1]))
+		return te_diag_set(d, path, 0, "out of memory");
 	for (i = 0; i < n; i++) {
-		size_t len;
-		const char *p = tk_spm_piece(m, (int32_t)i, &len);
-		tk_spm_type ty = tk_spm_piece_type(m, (int32_t)i);
-
-		if (tk_tok_set_vocab(t, (int32_t)i, p ? p : "", p ? len : 0))
-			return te_diag_set(d, path, 0, "out of memory");
-		if (ty == TK_SPM_TYPE_CONTROL || ty == TK_SPM_TYPE_UNKNOWN) {
+		t->piece[i] = m->piece[i];
+		t->piece_n[i] = (uint32_t)m->plen[i];
+	}
+	for (i = 0; i < n; i++) {
+		if (m->type[i] == TK_SPM_TYPE_CONTROL || m->type[i] == TK_SPM_TYPE_UNKNOWN) {
 			tk_added a = {0};
 
-			a.s = (char *)p;
-			a.n = len;
+			a.s = m->piece[i];
+			a.n = m->plen[i];
 			a.id = (int32_t)i;
 			a.special = 1;
-			if (len && tk_tok_add_added(t, &a))
+			if (a.n && tk_tok_add_added(t, &a))
 				return te_diag_set(d, path, 0, "out of memory");
 			t->special[i] = 1;
 		}

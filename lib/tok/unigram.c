@@ -128,6 +128,21 @@ uni_alloc(size_t n, const char *const *pieces, const size_t *lens, const double 
 	return u;
 }
 
+/* nd[0, n) from a double array's three arrays, a base outside [0, n]
+ * made n (the pointers apart, so that each is read once a node). */
+static void
+set_node_run(unode *restrict nd, const int32_t *restrict base, const int32_t *restrict check,
+             const int32_t *restrict value, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint32_t b = (uint32_t)base[i];
+
+		nd[i].base = b <= n ? (int32_t)b : (int32_t)n;
+		nd[i].check = check[i];
+		nd[i].value = value[i];
+	}
+}
+
 /* u->node from u's compiled trie (none from a hashed one, or without
  * memory: the walk then goes through tk_strie_next).  256 nodes of no
  * parent follow the trie's, and a base outside [0, dsize] (none in a
@@ -142,11 +157,7 @@ set_nodes(tk_unigram *u)
 
 	if (!t->base || n > INT32_MAX - 256 || !(u->node = ut_huge_alloc((n + 256) * sizeof *u->node)))
 		return;
-	for (size_t i = 0; i < n; i++) {
-		int32_t b = t->base[i] >= 0 && (size_t)t->base[i] <= n ? t->base[i] : (int32_t)n;
-
-		u->node[i] = (unode){b, t->check[i], t->value[i]};
-	}
+	set_node_run(u->node, t->base, t->check, t->value, n);
 	for (size_t i = n; i < n + 256; i++)
 		u->node[i] = (unode){(int32_t)n, -1, -1};
 	u->dsize = n;

@@ -263,6 +263,28 @@ check_trie(void)
 			ok(tk_strie_compile(&t) == 0 && t.base != NULL, "trie compiles");
 	}
 	ok(tk_strie_insert(&t, "x", 1, 1, 0) < 0, "no insert after compile");
+	/* the double array ends at its last taken slot (da_used), so every
+	 * base is below its end and a step past it is refused by the bound */
+	for (size_t i = 0; i < t.dsize; i++)
+		if (t.base[i] < 0 || (size_t)t.base[i] >= t.dsize)
+			bad += t.base[i] != 0;
+	ok(bad == 0 && t.dsize > 1 && t.check[t.dsize - 1] >= 0,
+	   "compiled trie: %zu slots, the last one taken, every base inside", t.dsize);
+	tk_strie_release(&t);
+	tk_strie_init(&t);
+	tk_strie_insert(&t, "a", 1, 0, 0);
+	tk_strie_compile(&t);
+	bad = t.dsize != (size_t)t.base[0] + 'a' + 1 || tk_strie_get(&t, "a", 1) != 0;
+	for (int c = 0; c < 256; c++)
+		bad += c != 'a' && tk_strie_get(&t, (char[]){(char)c}, 1) != -1;
+	ok(bad == 0, "a trie of one key of one byte: %zu slots, the other bytes absent", t.dsize);
+	tk_strie_release(&t);
+	tk_strie_init(&t);
+	tk_strie_compile(&t);
+	bad = t.dsize != 1;
+	for (int c = 0; c < 256; c++)
+		bad += tk_strie_next(&t, 0, (unsigned char)c) != 0;
+	ok(bad == 0, "an empty trie compiled: its root alone, no child");
 	tk_strie_release(&t);
 }
 
