@@ -1109,10 +1109,10 @@ flush_end(te_tok_enc *e)
 /* Room in e for the ids of a text of len bytes, asked for once (a text's
  * ids are about its bytes at most, a few more for the specials added):
  * grown by half as they came, a long text's ids were copied a few times,
- * each new page a fault (cl100k, 2 MB of prose: 56 of 561).  Only a hint:
- * without the room they grow as they come.  Not for a count (its ids are
- * dropped as it goes), an encoding written as it goes (f) or cut short
- * (max_tokens), nor past the pages a piece of a long text is encoded in. */
+ * each new page a fault.  Only a hint: past it they grow as they come.
+ * Not for a count (its ids are dropped as it goes), an encoding written
+ * as it goes (f) or cut short (max_tokens), nor a text of ENC_ROOM_MAX
+ * bytes or more (the pieces of a long one are far shorter: tok_batch.c). */
 #define ENC_ROOM_MAX ((size_t)4 << 20)
 static void
 enc_room(te_tok_enc *e, size_t len, const tk_flush *f, long max_tokens)
