@@ -103,10 +103,15 @@ idstr_make(char *p, uint32_t v, uint64_t *tab, uint32_t lim)
 /* ids[0, n) in decimal, separated by spaces; room made a block at a
  * time (a long document's record is not sized for the longest ids):
  * 12 bytes an id, a space and 11 digits at most (an id is below 10^8,
- * TK_MAX_ID), and 8 past the last (idstr's 8-byte stores).  First, room
- * for them all where each is below 10^6 (7 bytes), every vocabulary's but
- * the largest: the record grown by half as the blocks came was copied a
- * few times, each new page a fault (cl100k, 2 MB of prose: 51 of 554). */
+ * TK_MAX_ID), and 8 past the last (idstr's 8-byte stores).  First, for
+ * up to FMT_ROOM_IDS ids (a piece of a long document: tok_batch.c), room
+ * for them all where each is below 10^6 (7 bytes; the last block's bound
+ * 5 more an id), every vocabulary's but the largest: the record grown by
+ * half as the blocks came was copied a few times, each new page a fault
+ * (cl100k, 2 MB of prose: 51 of 554).  More are left to grow as they
+ * come: room for them all and then half more for the last block's bound
+ * was tok-encode's address space past t/109-tok-encode-memory.bats's. */
+#define FMT_ROOM_IDS ((size_t)1 << 18)
 static int
 fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 {
@@ -114,7 +119,7 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 	uint64_t *tab = idstr_table(n, &lim);
 	uint32_t mask = lim ? lim - 1 : 0;
 
-	if (n > 4096 && fmt_grow(r, n * 7 + 8))
+	if (n > 4096 && n <= FMT_ROOM_IDS && fmt_grow(r, n * 7 + 5 * 4096 + 8))
 		return -1;
 	for (size_t i = 0; i < n; i += 4096) {
 		size_t k, end = n - i < 4096 ? n - i : 4096;
