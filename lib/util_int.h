@@ -42,6 +42,17 @@ int ut_grow(void **p, size_t *cap, size_t need, size_t elem);
  * NULL for no memory. */
 void *ut_huge_alloc(size_t size);
 
+/* size bytes of zeroed pages mapped for it alone (never from the heap:
+ * zero without a memset, each page faulted in only when first touched);
+ * from 1 MiB on, on a 2 MiB boundary, so that ut_huge_advise can make it
+ * 2 MiB pages.  Released with ut_zero_unmap(p, size); NULL for no memory. */
+void *ut_zero_map(size_t size);
+void ut_zero_unmap(void *p, size_t size);
+/* Ask for 2 MiB pages for [p, p + size) (a ut_zero_map'ed table about to
+ * be touched in many of its 4 KiB pages: one fault, not one a page); the
+ * pages already touched stay as they are.  Only advice: may do nothing. */
+void ut_huge_advise(void *p, size_t size);
+
 /* Growable byte buffer. */
 typedef struct ut_buf {
 	char *s;

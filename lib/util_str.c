@@ -30,6 +30,49 @@ ut_huge_alloc(size_t size)
 	return p;
 }
 
+void *
+ut_zero_map(size_t size)
+{
+	const size_t huge = (size_t)2 << 20;
+	size_t lead, span;
+	char *p;
+
+	if (!size || size > SIZE_MAX - 2 * huge)
+		return NULL;
+	size = (size + 4095) & ~(size_t)4095;	/* the tail unmapped from a page */
+	span = size;
+	if (size >= huge / 2)	/* room to start it on a 2 MiB boundary */
+		span = size + huge;
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (span == size)
+		return p;
+	lead = (huge - (uintptr_t)p % huge) % huge;
+	if (lead)
+		munmap(p, lead);
+	if (huge - lead)
+		munmap(p + lead + size, huge - lead);
+	return p + lead;
+}
+
+void
+ut_zero_unmap(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size);
+}
+
+void
+ut_huge_advise(void *p, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+	madvise(p, size, MADV_HUGEPAGE);
+#else
+	(void)p, (void)size;
+#endif
+}
+
 int
 ut_grow(void **p, size_t *cap, size_t need, size_t elem)
 {

@@ -1108,6 +1108,22 @@ flush_end(te_tok_enc *e)
 		e->dropped_ = 0;
 }
 
+/* Room in e for the ids of a text of len bytes, asked for once (a text's
+ * ids are about its bytes at most, a few more for the specials added):
+ * grown by half as they came, a long text's ids were copied a few times,
+ * each new page a fault.  Only a hint: past it they grow as they come.
+ * Not for a count (its ids are dropped as it goes), an encoding written
+ * as it goes (f) or cut short (max_tokens), nor a text of ENC_ROOM_MAX
+ * bytes or more (the pieces of a long one are far shorter: tok_batch.c). */
+#define ENC_ROOM_MAX ((size_t)4 << 20)
+static void
+enc_room(te_tok_enc *e, size_t len, const tk_flush *f, long max_tokens)
+{
+	if (!f && max_tokens < 0 && !(e->mode_ & TE_TOK_COUNT_ONLY) && len < ENC_ROOM_MAX &&
+	    len + 16 > e->cap)
+		(void)tk_enc_reserve(e, len + 16);
+}
+
 static int
 encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long max_tokens,
             te_tok_enc *e, tk_flush *f, te_diag *d)
@@ -1122,6 +1138,7 @@ encode_text(const te_tok *t, const char *text, size_t len, unsigned flags, long 
 
 	if (enc_begin(t, e, flags, len, d) || flush_begin(t, e, f, d))
 		return -1;
+	enc_room(e, len, f, max_tokens);
 	if (flags & TE_TOK_SPECIAL_AS_TEXT)
 		special = 0;
 	if (flags & TE_TOK_ALLOW_SPECIAL)

@@ -1,6 +1,7 @@
 /* tok_fmt.c: one document's encoding as tok-encode writes it (ids, token
  * strings, byte spans, a count or chunks), and the token count of a whole
  * file (tok-encode --count). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +39,42 @@ tk_rec_append(te_tok_rec *r, const void *p, size_t n)
  * the first seven bytes of an entry, its length in the top byte; 0 not
  * made yet.  Made as first met (an id's is the same whoever makes it:
  * threads share the table), so that an id is one load and one 8-byte
- * store. */
+ * store.  Mapped on first use (idstr_table): zero pages that are not in
+ * the program's image, so that a document of many ids can have them as
+ * one 2 MiB page, one fault where its first read and then its first
+ * write of each 4 KiB page were two (cl100k, 2 MB of prose: 392 of the
+ * process's 1,150 faults). */
 #define IDSTR_N ((uint32_t)1 << 18)
-static uint64_t idstr[IDSTR_N];
+static uint64_t *idstr;
+static pthread_once_t idstr_once = PTHREAD_ONCE_INIT;
+static int idstr_huge;          /* 2 MiB pages asked for (atomic) */
+static uint64_t idstr_none[1];  /* no table: every id made, none kept */
+
+/* fmt_ids asks for 2 MiB pages from this many ids in a call: fewer touch
+ * fewer pages than a 2 MiB page costs to clear. */
+#define IDSTR_HUGE ((size_t)16 << 10)
+
+static void
+idstr_map(void)
+{
+	idstr = ut_zero_map(IDSTR_N * sizeof *idstr);
+}
+
+/* The table for a call of fmt_ids on n ids; its entries below *lim. */
+static uint64_t *
+idstr_table(size_t n, uint32_t *lim)
+{
+	pthread_once(&idstr_once, idstr_map);
+	if (!idstr) {
+		*lim = 0;
+		return idstr_none;
+	}
+	if (n >= IDSTR_HUGE && !__atomic_load_n(&idstr_huge, __ATOMIC_RELAXED) &&
+	    !__atomic_exchange_n(&idstr_huge, 1, __ATOMIC_RELAXED))
+		ut_huge_advise(idstr, IDSTR_N * sizeof *idstr);
+	*lim = IDSTR_N;
+	return idstr;
+}
 
 /* fmt_ids asks for the entry of the id this far ahead: an id's entry,
  * among those of a large vocabulary, was found not in the caches (its load
@@ -48,20 +82,20 @@ static uint64_t idstr[IDSTR_N];
  * -> 1,065 16 ahead, 855 32, 640 64, 545 128, 500 256). */
 #define IDSTR_AHEAD 128
 
-/* An id not in idstr yet, or past it: a space and v in decimal at p, kept
- * in idstr when it fits; returns the end. */
+/* An id not in tab yet, or past it (lim): a space and v in decimal at p,
+ * kept in tab when it fits; returns the end. */
 static __attribute__((noinline)) char *
-idstr_make(char *p, uint32_t v)
+idstr_make(char *p, uint32_t v, uint64_t *tab, uint32_t lim)
 {
 	char *e;
 	uint64_t x = 0;
 
 	*p = ' ';
 	e = te_fmt_ulong(p + 1, v);
-	if (v < IDSTR_N) {
+	if (v < lim) {
 		memcpy(&x, p, (size_t)(e - p));	/* little-endian: the bytes in order */
 		x |= (uint64_t)(e - p) << 56;
-		__atomic_store_n(&idstr[v], x, __ATOMIC_RELAXED);
+		__atomic_store_n(&tab[v], x, __ATOMIC_RELAXED);
 	}
 	return e;
 }
@@ -69,10 +103,24 @@ idstr_make(char *p, uint32_t v)
 /* ids[0, n) in decimal, separated by spaces; room made a block at a
  * time (a long document's record is not sized for the longest ids):
  * 12 bytes an id, a space and 11 digits at most (an id is below 10^8,
- * TK_MAX_ID), and 8 past the last (idstr's 8-byte stores). */
+ * TK_MAX_ID), and 8 past the last (idstr's 8-byte stores).  First, for
+ * up to FMT_ROOM_IDS ids (a piece of a long document: tok_batch.c), room
+ * for them all where each is below 10^6 (7 bytes; the last block's bound
+ * 5 more an id), every vocabulary's but the largest: the record grown by
+ * half as the blocks came was copied a few times, each new page a fault
+ * (cl100k, 2 MB of prose: 51 of 554).  More are left to grow as they
+ * come: room for them all and then half more for the last block's bound
+ * was tok-encode's address space past t/109-tok-encode-memory.bats's. */
+#define FMT_ROOM_IDS ((size_t)1 << 18)
 static int
 fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 {
+	uint32_t lim;
+	uint64_t *tab = idstr_table(n, &lim);
+	uint32_t mask = lim ? lim - 1 : 0;
+
+	if (n > 4096 && n <= FMT_ROOM_IDS && fmt_grow(r, n * 7 + 5 * 4096 + 8))
+		return -1;
 	for (size_t i = 0; i < n; i += 4096) {
 		size_t k, end = n - i < 4096 ? n - i : 4096;
 		char *p;
@@ -88,12 +136,12 @@ fmt_ids(te_tok_rec *r, const int32_t *ids, size_t n)
 			size_t ahead = i + k + IDSTR_AHEAD < n ? i + k + IDSTR_AHEAD : n - 1;
 			uint64_t x;
 
-			__builtin_prefetch(&idstr[(uint32_t)ids[ahead] & (IDSTR_N - 1)]);
-			if (v < IDSTR_N && (x = __atomic_load_n(&idstr[v], __ATOMIC_RELAXED))) {
+			__builtin_prefetch(&tab[(uint32_t)ids[ahead] & mask]);
+			if (v < lim && (x = __atomic_load_n(&tab[v], __ATOMIC_RELAXED))) {
 				memcpy(p, &x, 8);
 				p += x >> 56;
 			} else {
-				p = idstr_make(p, v);
+				p = idstr_make(p, v, tab, lim);
 			}
 		}
 		r->n = (size_t)(p - r->buf);

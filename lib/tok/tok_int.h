@@ -833,6 +833,7 @@ void *tk_cache_blob_map(const char *file, const char *canon, const char *ext, si
 typedef struct tk_map {
 	char *p;
 	size_t size, pos, dropped;
+	size_t mapped;          /* its pages are mapped up to here (tk_map_next) */
 	long lineno;            /* of the document last given */
 } tk_map;
 int tk_map_open(tk_map *m, const char *path);

@@ -66,6 +66,35 @@ tk_map_open(tk_map *m, const char *path)
 	return 1;
 }
 
+/* The text is searched for a delimiter a step at a time, the step's pages
+ * mapped first in one call (MADV_POPULATE_READ), where memchr's faults
+ * mapped 16 pages each (fault-around; cl100k, 2 MB of prose -z: 31 of the
+ * process's 373 faults), and the encoding reads the same pages after it.
+ * What is mapped is what memchr reads, to the end of its step. */
+#define MAP_STEP ((size_t)256 << 10)
+
+static const char *
+map_find(tk_map *m, int delim)
+{
+	size_t at = m->pos, to;
+	const char *p;
+
+	do {
+		to = at / MAP_STEP * MAP_STEP + MAP_STEP;
+		if (to > m->size)
+			to = m->size;
+#ifdef MADV_POPULATE_READ
+		if (m->mapped < to) {	/* only advice: memchr faults where it fails */
+			(void)madvise(m->p + m->mapped, to - m->mapped, MADV_POPULATE_READ);
+			m->mapped = to;
+		}
+#endif
+		p = memchr(m->p + at, delim, to - at);
+		at = to;
+	} while (!p && to < m->size);
+	return p;
+}
+
 int
 tk_map_next(tk_map *m, int delim, size_t *off, size_t *len)
 {
@@ -73,7 +102,7 @@ tk_map_next(tk_map *m, int delim, size_t *off, size_t *len)
 
 	if (m->pos >= m->size)
 		return 0;
-	p = memchr(m->p + m->pos, delim, m->size - m->pos);
+	p = map_find(m, delim);
 	*off = m->pos;
 	*len = p ? (size_t)(p - m->p) - m->pos : m->size - m->pos;
 	m->pos += *len + (p != NULL);

@@ -1,5 +1,7 @@
 /* test-formats.c: the token-id line format, strict parsing, UTF-8, vectors. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -7,6 +9,71 @@
 #include "tokemb.h"
 #include "util_int.h"
 #include "tap.h"
+
+/* ut_zero_map: zero pages, on a 2 MiB boundary from 1 MiB, any size. */
+static void
+zero_map_checks(void)
+{
+	static const size_t sizes[] = {1, 4095, 4097, (size_t)1 << 20, ((size_t)5 << 20) + 3};
+
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		unsigned char *p = ut_zero_map(sizes[i]);
+		size_t k, nz = 0;
+
+		if (!p) {
+			ok(0, "ut_zero_map(%zu)", sizes[i]);
+			continue;
+		}
+		ut_huge_advise(p, sizes[i]);
+		for (k = 0; k < sizes[i]; k++)
+			nz += p[k] != 0;
+		p[0] = p[sizes[i] - 1] = 1;
+		ok(nz == 0 && (sizes[i] < (size_t)1 << 20 || (uintptr_t)p % ((size_t)2 << 20) == 0),
+		   "ut_zero_map(%zu): zero%s", sizes[i], sizes[i] < (size_t)1 << 20 ? "" : ", 2 MiB aligned");
+		ut_zero_unmap(p, sizes[i]);
+	}
+	ok(ut_zero_map(0) == NULL, "ut_zero_map(0) is NULL");
+	ut_zero_unmap(NULL, 0);
+}
+
+/* te_tok_format's ids, through its table of id strings and past it (2^18
+ * on), few and many (its 2 MiB page from 16k), against snprintf. */
+static void
+fmt_ids_checks(void)
+{
+	static const size_t counts[] = {1, 7, 4097, 20000, 70000};
+	te_tok_fmt f = {0};
+
+	f.form = TE_TOK_FMT_IDS;
+	for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+		size_t n = counts[c], k, wn = 0;
+		int32_t *ids = malloc(n * sizeof *ids);
+		char *w = malloc(n * 12 + 1);
+		te_tok_enc e = {0};
+		te_tok_rec r = {0};
+		uint32_t x = 12345;
+
+		if (!ids || !w)
+			abort();
+		for (k = 0; k < n; k++) {	/* small, large, the edges of the table */
+			x = x * 1103515245u + 12345u;
+			ids[k] = k % 5 == 0 ? (int32_t)(x % 300)
+			       : k % 5 == 1 ? (int32_t)((1u << 18) - 1 - x % 3)
+			       : k % 5 == 2 ? (int32_t)((1u << 18) + x % 1000)
+			       : (int32_t)(x % 99999999u);
+			wn += (size_t)sprintf(w + wn, "%s%d", k ? " " : "", ids[k]);
+		}
+		e.ids = ids, e.n = n, e.cap = n;
+		ok(te_tok_format(NULL, &f, "", 0, &e, &r) == 0 && r.n == wn && !memcmp(r.buf, w, wn),
+		   "%zu ids formatted as sprintf", n);
+		r.n = 0;
+		ok(te_tok_format(NULL, &f, "", 0, &e, &r) == 0 && r.n == wn && !memcmp(r.buf, w, wn),
+		   "%zu ids formatted again, from the table", n);
+		free(r.buf);
+		free(ids);
+		free(w);
+	}
+}
 
 int
 main(void)
@@ -110,5 +177,7 @@ main(void)
 	vs = te_vecs_load(path, TE_VEC_FORMAT_AUTO, &d);
 	ok(!vs && d.line == 2 && strstr(d.msg, "expected 2"), "dimension mismatch refused");
 	unlink(path);
+	zero_map_checks();
+	fmt_ids_checks();
 	return done_testing();
 }

@@ -73,6 +73,18 @@ test_map(const char *dir)
 	s[page] = '\n';
 	put_file(path, s, 3 * page);
 	ok(same_docs(path, '\n', &n) && n == 2, "a file of whole pages: %zu documents", n);
+	free(s);
+	/* documents ending on either side of tk_map_next's 256 KiB steps,
+	 * one spanning several, the last unterminated */
+	if (!(s = malloc((size_t)1 << 20)))
+		exit(99);
+	memset(s, 'b', (size_t)1 << 20);
+	s[((size_t)256 << 10) - 1] = s[(size_t)256 << 10] = s[((size_t)256 << 10) + 1] = '\0';
+	s[((size_t)768 << 10) + 5] = '\0';
+	put_file(path, s, ((size_t)1 << 20) - 3);
+	ok(same_docs(path, '\0', &n) && n == 5, "documents across 256 KiB steps: %zu", n);
+	put_file(path, s + 1, (size_t)512 << 10);
+	ok(same_docs(path, '\n', &n) && n == 1, "one document over two steps: %zu", n);
 	put_file(path, "", 0);
 	ok(!tk_map_open(&m, path), "an empty file is read as a stream");
 	ok(!tk_map_open(&m, "/nonexistent/file"), "a missing file is left to the reader");
