@@ -238,28 +238,16 @@ tags_alloc(size_t n, size_t *size)
 {
 	const size_t huge = (size_t)2 << 20;
 	size_t sz = (n * sizeof(uint16_t) + 4095) / 4096 * 4096;
-	char *p, *a;
+	uint16_t *p;
 
-	if (sz < huge / 2) {
-		p = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		*size = sz;
-		return p == MAP_FAILED ? NULL : (uint16_t *)p;
-	}
-	/* a 2 MB boundary to start at: map more, and give back the ends */
-	sz = (sz + huge - 1) & ~(huge - 1);
-	p = mmap(NULL, sz + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	if (sz >= huge / 2)	/* whole 2 MB pages */
+		sz = (sz + huge - 1) & ~(huge - 1);
+	if (!(p = ut_zero_map(sz)))
 		return NULL;
-	a = (char *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (p + huge > a)
-		munmap(a + sz, (size_t)(p + huge - a));
-#ifdef MADV_HUGEPAGE
-	madvise(a, sz, MADV_HUGEPAGE);
-#endif
+	if (sz >= huge / 2)
+		ut_huge_advise(p, sz);
 	*size = sz;
-	return (uint16_t *)a;
+	return p;
 }
 
 static int
@@ -279,8 +267,7 @@ ctx_init(hctx *c, const te_hnsw *h)
 static void
 ctx_release(hctx *c)
 {
-	if (c->visited)
-		munmap(c->visited, c->vsize);
+	ut_zero_unmap(c->visited, c->vsize);
 	free(c->qbuf);
 	free(c->tmp);
 	free(c->fresh);

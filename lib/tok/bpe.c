@@ -8,7 +8,6 @@
  * id) and tiktoken ranks (the rank of the concatenated bytes). */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "tok_int.h"
 
@@ -85,7 +84,7 @@ static void
 ws_block_free(void)
 {
 	if (ws.blk && ws.blk_mapped)
-		munmap(ws.blk, ws.blk_size);
+		ut_zero_unmap(ws.blk, ws.blk_size);
 	else
 		free(ws.blk);
 	ws.blk = NULL;
@@ -107,12 +106,9 @@ ws_reserve(size_t n)
 	size = (cap * WS_PER_SYM + 8 * 64 + 63) & ~(size_t)63;	/* aligned_alloc's */
 	if (size >= WS_MAP_MIN) {
 		size = (size + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+		if (!(p = ut_zero_map(size)))
 			return -1;
-#ifdef MADV_HUGEPAGE
-		madvise(p, size, MADV_HUGEPAGE);
-#endif
+		ut_huge_advise(p, size);
 		ws.blk_mapped = 1;
 	} else {
 		if (!(p = aligned_alloc(64, size)))
